@@ -1,0 +1,373 @@
+//! The store contract: one suite that every [`Store`] implementation must pass.
+//!
+//! Adapters instantiate it with [`store_contract_tests!`], giving an async
+//! expression that yields a fresh, empty store. Each check is its own test so
+//! failures name the broken behaviour.
+
+use crate::ports::*;
+use chrono::{TimeDelta, TimeZone, Utc};
+use csms_domain::meter::MeterReading;
+use csms_domain::session::{Session, SessionUpdate};
+use csms_domain::station::{BootInfo, Connection, ConnectorStatus, Station};
+use csms_domain::token::{IdTokenRecord, IdTokenType, TokenStatus};
+use csms_domain::{IdTokenValue, OcppVersion, OrgId, SessionId, SiteId, StationId, Timestamp};
+use rust_decimal::Decimal;
+
+fn t(secs: i64) -> Timestamp {
+    Utc.timestamp_opt(1_790_000_000 + secs, 0).unwrap()
+}
+
+fn sid(s: &str) -> StationId {
+    StationId::parse(s).unwrap()
+}
+
+pub fn station(id: &str, org: &str, site: Option<&str>) -> Station {
+    Station {
+        id: sid(id),
+        org_id: OrgId::parse(org).unwrap(),
+        site_id: site.map(|s| SiteId::parse(s).unwrap()),
+        name: Some(format!("Station {id}")),
+        password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+        created_at: t(0),
+        boot: None,
+        ocpp_version: None,
+        connection_id: None,
+        last_seen_at: None,
+    }
+}
+
+fn token(v: &str, org: &str) -> IdTokenRecord {
+    IdTokenRecord {
+        token: IdTokenValue::parse(v).unwrap(),
+        token_type: IdTokenType::ISO14443,
+        status: TokenStatus::Accepted,
+        expires_at: Some(t(86_400)),
+        org_id: OrgId::parse(org).unwrap(),
+        created_at: t(0),
+    }
+}
+
+fn session(station: &str, tx: &str, started: i64) -> Session {
+    let mut s = Session::blank(&sid(station), OrgId::default_org(), None, tx, t(started));
+    s.apply(&SessionUpdate {
+        is_start: true,
+        connector_id: Some(1),
+        id_token: Some("TAG".into()),
+        started_at: Some(t(started)),
+        meter_start_wh: Some(Decimal::from(1000)),
+        ..Default::default()
+    });
+    s.version = 1;
+    s
+}
+
+pub async fn stations_create_get_conflict<S: Store>(store: &S) {
+    let st = station("CP-1", "default", Some("site-a"));
+    store.create_station(&st).await.unwrap();
+    let got = store.get_station(&st.id).await.unwrap().expect("stored station");
+    assert_eq!(got, st);
+    let err = store.create_station(&st).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "duplicate id must conflict, got {err:?}");
+    assert!(store.get_station(&sid("nope")).await.unwrap().is_none());
+    assert!(store.get_station_view(&sid("nope")).await.unwrap().is_none());
+    let view = store.get_station_view(&st.id).await.unwrap().unwrap();
+    assert_eq!(view.station, st);
+    assert!(view.connectors.is_empty());
+    assert!(view.connection.is_none());
+}
+
+pub async fn stations_list_paginates_within_org<S: Store>(store: &S) {
+    for id in ["b", "a", "c", "e", "d"] {
+        store.create_station(&station(id, "org1", None)).await.unwrap();
+    }
+    store.create_station(&station("x", "org2", None)).await.unwrap();
+    let org = OrgId::parse("org1").unwrap();
+    let mut seen = vec![];
+    let mut page = PageRequest::first(2);
+    loop {
+        let p = store.list_stations(&org, &page).await.unwrap();
+        assert!(p.items.len() <= 2);
+        seen.extend(p.items.iter().map(|v| v.station.id.to_string()));
+        match p.next_cursor {
+            Some(c) => page.cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["a", "b", "c", "d", "e"]);
+    let bad = store.list_stations(&org, &PageRequest { limit: 2, cursor: Some("garbage!".into()) }).await;
+    assert!(matches!(bad, Err(StoreError::InvalidCursor)), "{bad:?}");
+}
+
+pub async fn boot_and_connector_status_newest_wins<S: Store>(store: &S) {
+    let st = station("CP-2", "default", None);
+    store.create_station(&st).await.unwrap();
+    let boot = BootInfo {
+        vendor: "Acme".into(),
+        model: "Wallbox 22".into(),
+        serial_number: Some("SN1".into()),
+        firmware_version: Some("1.2.3".into()),
+        reason: Some("PowerUp".into()),
+        booted_at: t(10),
+    };
+    store.record_boot(&st.id, &boot).await.unwrap();
+    let status = |status: &str, at: i64| ConnectorStatus {
+        evse_id: 1,
+        connector_id: 1,
+        status: status.into(),
+        error_code: Some("NoError".into()),
+        info: None,
+        updated_at: t(at),
+    };
+    store.set_connector_status(&st.id, &status("Charging", 20)).await.unwrap();
+    store.set_connector_status(&st.id, &status("Preparing", 15)).await.unwrap(); // late replay
+    store
+        .set_connector_status(&st.id, &ConnectorStatus { evse_id: 2, ..status("Available", 5) })
+        .await
+        .unwrap();
+    let view = store.get_station_view(&st.id).await.unwrap().unwrap();
+    assert_eq!(view.station.boot, Some(boot));
+    assert_eq!(view.station.password_hash, st.password_hash, "boot must not touch other fields");
+    let statuses: Vec<(u32, u32, &str)> =
+        view.connectors.iter().map(|c| (c.evse_id, c.connector_id, c.status.as_str())).collect();
+    assert_eq!(statuses, [(1, 1, "Charging"), (2, 1, "Available")]);
+}
+
+pub async fn connections_open_touch_close<S: Store>(store: &S) {
+    let st = station("CP-3", "default", None);
+    store.create_station(&st).await.unwrap();
+    let conn = |id: &str, at: i64| Connection {
+        connection_id: id.into(),
+        station_id: st.id.clone(),
+        org_id: st.org_id.clone(),
+        ocpp_version: OcppVersion::V16,
+        connected_at: t(at),
+        last_seen_at: t(at),
+    };
+    assert_eq!(store.open_connection(&conn("c1", 100)).await.unwrap(), None);
+    let touched = store.touch_connection("c1", t(160)).await.unwrap().expect("live connection");
+    assert_eq!(touched.station_id, st.id);
+    assert_eq!(touched.last_seen_at, t(160));
+    assert!(store.touch_connection("unknown", t(160)).await.unwrap().is_none());
+    let view = store.get_station_view(&st.id).await.unwrap().unwrap();
+    assert_eq!(view.connection.as_ref().map(|c| c.connection_id.as_str()), Some("c1"));
+    assert_eq!(view.station.ocpp_version, Some(OcppVersion::V16));
+    assert_eq!(view.last_seen_at(), Some(t(160)));
+
+    // The charger reconnects before the old connection's $disconnect arrives.
+    let mut c2 = conn("c2", 200);
+    c2.ocpp_version = OcppVersion::V201;
+    assert_eq!(store.open_connection(&c2).await.unwrap().as_deref(), Some("c1"));
+    let closed = store.close_connection("c1", t(210)).await.unwrap();
+    assert_eq!(closed.map(|c| c.connection_id), Some("c1".into()));
+    let view = store.get_station_view(&st.id).await.unwrap().unwrap();
+    assert_eq!(view.connection.map(|c| c.connection_id), Some("c2".into()), "stale close must not disconnect");
+    assert_eq!(view.station.ocpp_version, Some(OcppVersion::V201));
+
+    store.touch_connection("c2", t(300)).await.unwrap();
+    store.close_connection("c2", t(310)).await.unwrap();
+    let view = store.get_station_view(&st.id).await.unwrap().unwrap();
+    assert!(view.connection.is_none());
+    assert_eq!(view.station.connection_id, None);
+    assert_eq!(view.station.last_seen_at, Some(t(300)), "last message time survives the disconnect");
+    assert!(store.close_connection("c2", t(320)).await.unwrap().is_none(), "second close is a no-op");
+}
+
+pub async fn id_tokens_case_insensitive<S: Store>(store: &S) {
+    store.create_id_token(&token("04aBcD", "default")).await.unwrap();
+    let err = store.create_id_token(&token("04ABCD", "default")).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)));
+    let got = store.get_id_token(&IdTokenValue::parse("04abcd").unwrap()).await.unwrap().unwrap();
+    assert_eq!(got, token("04aBcD", "default"));
+    assert!(store.get_id_token(&IdTokenValue::parse("other").unwrap()).await.unwrap().is_none());
+    for v in ["t3", "t1", "t2"] {
+        store.create_id_token(&token(v, "org9")).await.unwrap();
+    }
+    let org = OrgId::parse("org9").unwrap();
+    let p1 = store.list_id_tokens(&org, &PageRequest::first(2)).await.unwrap();
+    assert_eq!(p1.items.len(), 2);
+    let p2 = store
+        .list_id_tokens(&org, &PageRequest { limit: 2, cursor: p1.next_cursor.clone() })
+        .await
+        .unwrap();
+    let all: Vec<String> = p1.items.iter().chain(&p2.items).map(|t| t.token.to_string()).collect();
+    assert_eq!(all, ["t1", "t2", "t3"]);
+    assert!(p2.next_cursor.is_none());
+}
+
+pub async fn transaction_ids_unique_and_increasing<S: Store>(store: &S) {
+    let mut last = 0;
+    for _ in 0..5 {
+        let id = store.next_transaction_id().await.unwrap();
+        assert!(id > last, "ids must increase: {id} after {last}");
+        last = id;
+    }
+    let many = futures_join_all((0..20).map(|_| store.next_transaction_id())).await;
+    let mut ids: Vec<i64> = many.into_iter().map(Result::unwrap).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 20, "concurrent allocations must not repeat");
+    assert!(ids[0] > last);
+}
+
+pub async fn sessions_are_versioned<S: Store>(store: &S) {
+    let s = session("CP-4", "17", 0);
+    store.put_session(&s, 0).await.unwrap();
+    assert_eq!(store.get_session(&s.id).await.unwrap(), Some(s.clone()));
+    let err = store.put_session(&s, 0).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "creating twice must conflict");
+    let mut s2 = s.clone();
+    s2.id_token = Some("OTHER".into());
+    s2.version = 2;
+    store.put_session(&s2, 1).await.unwrap();
+    let mut stale = s.clone();
+    stale.version = 2;
+    assert!(matches!(store.put_session(&stale, 1).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.get_session(&s.id).await.unwrap(), Some(s2));
+    assert!(store.get_session(&SessionId::parse("CP-4~nope").unwrap()).await.unwrap().is_none());
+}
+
+pub async fn sessions_list_by_station_and_time<S: Store>(store: &S) {
+    for (st, tx, at) in [("A", "1", 10), ("A", "2", 20), ("B", "3", 30), ("A", "4", 40), ("A", "5", 50)] {
+        store.put_session(&session(st, tx, at), 0).await.unwrap();
+    }
+    let q = |station: Option<&str>, from: Option<i64>, to: Option<i64>, limit: u32, cursor: Option<String>| {
+        SessionQuery {
+            org_id: OrgId::default_org(),
+            station_id: station.map(sid),
+            from: from.map(t),
+            to: to.map(t),
+            page: PageRequest { limit, cursor },
+        }
+    };
+    let txs = |p: &Page<Session>| p.items.iter().map(|s| s.transaction_id.clone()).collect::<Vec<_>>();
+    let all = store.list_sessions(&q(None, None, None, 50, None)).await.unwrap();
+    assert_eq!(txs(&all), ["5", "4", "3", "2", "1"], "newest first");
+    let a = store.list_sessions(&q(Some("A"), Some(20), Some(50), 50, None)).await.unwrap();
+    assert_eq!(txs(&a), ["4", "2"], "from inclusive, to exclusive");
+    let p1 = store.list_sessions(&q(Some("A"), None, None, 3, None)).await.unwrap();
+    assert_eq!(txs(&p1), ["5", "4", "2"]);
+    let p2 = store.list_sessions(&q(Some("A"), None, None, 3, p1.next_cursor.clone())).await.unwrap();
+    assert_eq!(txs(&p2), ["1"]);
+    assert!(p2.next_cursor.is_none());
+
+    // An update that moves the start time moves the session in the listings.
+    let mut s = store.get_session(&SessionId::parse("A~5").unwrap()).await.unwrap().unwrap();
+    s.started_at = Some(t(5));
+    s.version += 1;
+    store.put_session(&s, s.version - 1).await.unwrap();
+    let all = store.list_sessions(&q(Some("A"), None, None, 50, None)).await.unwrap();
+    assert_eq!(txs(&all), ["4", "2", "1", "5"]);
+}
+
+fn reading(at: i64, measurand: &str, value: i64, unit: &str) -> MeterReading {
+    MeterReading {
+        timestamp: t(at),
+        measurand: measurand.into(),
+        phase: None,
+        location: None,
+        context: Some("Sample.Periodic".into()),
+        value: Decimal::from(value),
+        unit: unit.into(),
+    }
+}
+
+pub async fn meter_readings_idempotent_and_ordered<S: Store>(store: &S) {
+    let target = MeterTarget::Session(SessionId::parse("CP-5~9").unwrap());
+    let batch1 = vec![reading(60, "Energy.Active.Import.Register", 2000, "Wh"), reading(60, "Power.Active.Import", 7000, "W")];
+    let batch0 = vec![reading(0, "Energy.Active.Import.Register", 1000, "Wh")];
+    store.put_meter_readings(&target, &batch1).await.unwrap();
+    store.put_meter_readings(&target, &batch0).await.unwrap();
+    store.put_meter_readings(&target, &batch1).await.unwrap();
+    let got = store.list_meter_readings(&target).await.unwrap();
+    assert_eq!(got.len(), 3, "a resent reading is stored once: {got:?}");
+    assert_eq!(got[0], batch0[0]);
+    assert!(got[1..].contains(&batch1[0]) && got[1..].contains(&batch1[1]));
+    // More than one DynamoDB batch (25 items) worth of readings.
+    let many: Vec<MeterReading> = (0..60).map(|i| reading(1000 + i, "Current.Import", i, "A")).collect();
+    let st = MeterTarget::Station(sid("CP-5"));
+    store.put_meter_readings(&st, &many).await.unwrap();
+    assert_eq!(store.list_meter_readings(&st).await.unwrap(), many);
+    assert_eq!(store.list_meter_readings(&target).await.unwrap().len(), 3, "targets are separate");
+    store.put_meter_readings(&st, &[]).await.unwrap();
+}
+
+pub async fn idempotency_keys_claim_once<S: Store>(store: &S) {
+    let ttl = TimeDelta::days(2);
+    assert_eq!(store.claim("start", "k1", "v1", ttl).await.unwrap(), None);
+    assert_eq!(store.claim("start", "k1", "v2", ttl).await.unwrap().as_deref(), Some("v1"));
+    assert_eq!(store.claim("other", "k1", "v3", ttl).await.unwrap(), None, "scopes are separate");
+}
+
+pub async fn station_events_newest_first<S: Store>(store: &S) {
+    let id = sid("CP-6");
+    for i in 0..5 {
+        store
+            .append_station_event(&StationEvent {
+                station_id: id.clone(),
+                kind: "FirmwareStatus".into(),
+                at: t(i),
+                payload: serde_json::json!({"status": format!("s{i}")}),
+            })
+            .await
+            .unwrap();
+    }
+    let p1 = store.list_station_events(&id, &PageRequest::first(3)).await.unwrap();
+    let kinds: Vec<i64> = p1.items.iter().map(|e| e.at.timestamp() - 1_790_000_000).collect();
+    assert_eq!(kinds, [4, 3, 2]);
+    let p2 = store.list_station_events(&id, &PageRequest { limit: 3, cursor: p1.next_cursor }).await.unwrap();
+    assert_eq!(p2.items.len(), 2);
+    assert!(store.list_station_events(&sid("other"), &PageRequest::first(3)).await.unwrap().items.is_empty());
+}
+
+/// Join without pulling in `futures` just for this.
+async fn futures_join_all<F: std::future::Future>(fs: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut out = Vec::new();
+    let mut pinned: Vec<std::pin::Pin<Box<F>>> = fs.map(Box::pin).collect();
+    // Poll all futures together so a store with real I/O sees them concurrently.
+    let mut done: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in pinned.iter_mut().enumerate() {
+            if done[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => done[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+    })
+    .await;
+    out.extend(done.into_iter().map(|o| o.expect("all ready")));
+    out
+}
+
+/// Expands to one `#[tokio::test]` per contract check. `$make` is an async
+/// expression producing a fresh, empty store.
+#[macro_export]
+macro_rules! store_contract_tests {
+    ($make:expr) => {
+        $crate::store_contract_tests!(@each $make;
+            stations_create_get_conflict,
+            stations_list_paginates_within_org,
+            boot_and_connector_status_newest_wins,
+            connections_open_touch_close,
+            id_tokens_case_insensitive,
+            transaction_ids_unique_and_increasing,
+            sessions_are_versioned,
+            sessions_list_by_station_and_time,
+            meter_readings_idempotent_and_ordered,
+            idempotency_keys_claim_once,
+            station_events_newest_first
+        );
+    };
+    (@each $make:expr; $($name:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let store = $make;
+                $crate::contract::$name(&store).await;
+            }
+        )*
+    };
+}

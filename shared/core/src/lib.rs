@@ -1,0 +1,26 @@
+//! Use cases of the CSMS, written against port traits.
+//!
+//! The same code runs in Lambda (DynamoDB adapters), in the local runner
+//! (embedded store) and in tests. Nothing here imports an AWS or HTTP type.
+//!
+//! # Layout
+//! - [`ports`]: the store and clock traits the use cases need.
+//! - [`password`]: station password hashing (argon2id) and Basic-auth checks.
+//! - [`connect`]: the WebSocket handshake decision (identity, auth, subprotocol)
+//!   and connection bookkeeping, shared by `$connect`/`$disconnect` and the
+//!   local runner.
+//! - [`charger`]: handling of every charger-initiated OCPP message, from the
+//!   raw frame to the reply frame.
+//! - [`registry`]: operator use cases (register stations and id tokens).
+//! - [`contract`] (feature `contract-tests`): the suite every store passes.
+
+pub mod charger;
+pub mod connect;
+pub mod password;
+pub mod ports;
+pub mod registry;
+
+#[cfg(feature = "contract-tests")]
+pub mod contract;
+
+pub use ports::{Clock, Store, StoreError, SystemClock};

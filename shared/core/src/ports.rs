@@ -1,0 +1,213 @@
+//! Ports: the small traits the use cases need from the outside world.
+//!
+//! Each has two implementations with the same behaviour — DynamoDB
+//! (`csms-aws`) and the embedded redb store (`csms-embedded`) — held to it by
+//! the contract suite in [`crate::contract`]. Keys follow the single-table
+//! layout documented in `infra/README.md`; the embedded store mirrors its
+//! access patterns.
+
+use async_trait::async_trait;
+use csms_domain::meter::MeterReading;
+use csms_domain::session::Session;
+use csms_domain::station::{BootInfo, Connection, ConnectorStatus, Station, StationView};
+use csms_domain::token::IdTokenRecord;
+use csms_domain::{IdTokenValue, OrgId, SessionId, StationId, Timestamp};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A conditional write lost: the item exists, or changed since it was read.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// A pagination cursor that this store did not hand out.
+    #[error("invalid cursor")]
+    InvalidCursor,
+    #[error("store backend failed: {0}")]
+    Backend(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// One page of a listing. `next_cursor` is opaque to callers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PageRequest {
+    /// 1..=500; adapters clamp.
+    pub limit: u32,
+    pub cursor: Option<String>,
+}
+
+impl PageRequest {
+    pub const DEFAULT_LIMIT: u32 = 50;
+    pub const MAX_LIMIT: u32 = 500;
+
+    pub fn first(limit: u32) -> Self {
+        PageRequest { limit, cursor: None }
+    }
+
+    pub fn effective_limit(&self) -> usize {
+        match self.limit {
+            0 => Self::DEFAULT_LIMIT as usize,
+            n => n.min(Self::MAX_LIMIT) as usize,
+        }
+    }
+}
+
+/// Which sessions to list: by organisation, optionally one station, with
+/// `from <= sort_time < to`, newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionQuery {
+    pub org_id: OrgId,
+    pub station_id: Option<StationId>,
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+    pub page: PageRequest,
+}
+
+/// Where meter readings belong: a session, or a station when the charger sent
+/// no transaction id (kept too — never dropped).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum MeterTarget {
+    Session(SessionId),
+    Station(StationId),
+}
+
+/// Something a station reported that is kept as a log entry (firmware,
+/// diagnostics and log upload status, reports, events, security events, data
+/// transfers).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StationEvent {
+    pub station_id: StationId,
+    pub kind: String,
+    pub at: Timestamp,
+    pub payload: serde_json::Value,
+}
+
+#[async_trait]
+pub trait StationStore: Send + Sync {
+    /// Fails with `Conflict` when the id is taken.
+    async fn create_station(&self, station: &Station) -> StoreResult<()>;
+    async fn get_station(&self, id: &StationId) -> StoreResult<Option<Station>>;
+    /// The station with its connector statuses and live connection.
+    async fn get_station_view(&self, id: &StationId) -> StoreResult<Option<StationView>>;
+    /// Stations of an organisation ordered by site, then id.
+    async fn list_stations(&self, org: &OrgId, page: &PageRequest) -> StoreResult<Page<StationView>>;
+    async fn record_boot(&self, id: &StationId, boot: &BootInfo) -> StoreResult<()>;
+    /// Stores the status unless a newer one (by `updated_at`) is already stored,
+    /// so statuses replayed after an offline period do not overwrite the present.
+    async fn set_connector_status(&self, id: &StationId, status: &ConnectorStatus) -> StoreResult<()>;
+    async fn append_station_event(&self, event: &StationEvent) -> StoreResult<()>;
+    /// Newest first.
+    async fn list_station_events(&self, id: &StationId, page: &PageRequest) -> StoreResult<Page<StationEvent>>;
+}
+
+#[async_trait]
+pub trait ConnectionStore: Send + Sync {
+    /// Records a new live connection and points the station at it. Returns the
+    /// station's previous connection id, if any, so the caller can close it.
+    async fn open_connection(&self, conn: &Connection) -> StoreResult<Option<String>>;
+    /// Marks the connection as seen at `at` and returns it, in one request:
+    /// this runs for every OCPP message.
+    async fn touch_connection(&self, connection_id: &str, at: Timestamp) -> StoreResult<Option<Connection>>;
+    /// Removes the connection. The station is only marked disconnected if this
+    /// is still its current connection (a reconnect may have replaced it).
+    async fn close_connection(&self, connection_id: &str, at: Timestamp) -> StoreResult<Option<Connection>>;
+}
+
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    /// Fails with `Conflict` when the token (case-insensitively) exists.
+    async fn create_id_token(&self, token: &IdTokenRecord) -> StoreResult<()>;
+    async fn get_id_token(&self, token: &IdTokenValue) -> StoreResult<Option<IdTokenRecord>>;
+    async fn list_id_tokens(&self, org: &OrgId, page: &PageRequest) -> StoreResult<Page<IdTokenRecord>>;
+}
+
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Next OCPP 1.6 transaction id: positive, strictly increasing, never reused.
+    async fn next_transaction_id(&self) -> StoreResult<i64>;
+    async fn get_session(&self, id: &SessionId) -> StoreResult<Option<Session>>;
+    /// Writes `session` if the stored version is `expected_version` (0: the
+    /// session must not exist yet); otherwise `Conflict`. The caller has
+    /// already set `session.version` to the new version.
+    async fn put_session(&self, session: &Session, expected_version: u64) -> StoreResult<()>;
+    async fn list_sessions(&self, query: &SessionQuery) -> StoreResult<Page<Session>>;
+    /// Idempotent: the same reading stored twice is kept once.
+    async fn put_meter_readings(&self, target: &MeterTarget, readings: &[MeterReading]) -> StoreResult<()>;
+    /// Oldest first.
+    async fn list_meter_readings(&self, target: &MeterTarget) -> StoreResult<Vec<MeterReading>>;
+}
+
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Stores `value` under (`scope`, `key`) unless something is stored there;
+    /// returns what was already stored (`None`: this call claimed the key).
+    async fn claim(&self, scope: &str, key: &str, value: &str, ttl: chrono::TimeDelta) -> StoreResult<Option<String>>;
+}
+
+/// Everything the CSMS stores.
+pub trait Store: StationStore + ConnectionStore + TokenStore + SessionStore + IdempotencyStore {}
+impl<T> Store for T where T: StationStore + ConnectionStore + TokenStore + SessionStore + IdempotencyStore {}
+
+/// Time source, so tests can control "now".
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Timestamp;
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        chrono::Utc::now()
+    }
+}
+
+/// Stable id of a meter reading, so re-sent readings map to the same key.
+/// FNV-1a over the reading's content: no hashing crate, identical on every platform.
+pub fn reading_key(r: &MeterReading) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    let parts = [
+        r.measurand.as_str(),
+        r.phase.as_deref().unwrap_or(""),
+        r.location.as_deref().unwrap_or(""),
+        r.context.as_deref().unwrap_or(""),
+        &r.value.to_string(),
+        r.unit.as_str(),
+    ];
+    for p in parts {
+        for b in p.bytes().chain(std::iter::once(0u8)) {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x100000001b3);
+        }
+    }
+    format!("{}#{:016x}", r.timestamp.format("%Y-%m-%dT%H:%M:%S%.3fZ"), h)
+}
+
+/// Sortable, fixed-width rendering of a time for index keys.
+pub fn sort_key_time(t: Timestamp) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// The connection no longer exists (API Gateway `GoneException`): the
+    /// station is offline, whatever the connection record says.
+    #[error("connection is gone")]
+    Gone,
+    #[error("sending failed: {0}")]
+    Failed(String),
+}
+
+/// Pushes frames to, or closes, a charger's WebSocket connection: the API
+/// Gateway Management API in AWS, the in-process socket registry locally.
+#[async_trait]
+pub trait ConnectionSender: Send + Sync {
+    async fn send(&self, connection_id: &str, frame: &str) -> Result<(), SendError>;
+    async fn close(&self, connection_id: &str) -> Result<(), SendError>;
+}

@@ -1,0 +1,282 @@
+//! Charging sessions and the merge rules that make message handling idempotent.
+//!
+//! A session is built from a stream of transaction messages that may arrive
+//! twice (a charger resends when it missed our answer), late (replayed after an
+//! offline period) or without their start (the charger rebooted, or the CSMS
+//! lost nothing but the charger thinks so). Every rule here is therefore a
+//! merge that gives the same result whatever the order and however often a
+//! message is applied: earliest start wins, latest register reading wins,
+//! "completed" is sticky, explicit values are set once.
+
+use crate::{OrgId, SessionId, SiteId, StationId, Timestamp};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SessionStatus {
+    Active,
+    Completed,
+}
+
+impl SessionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionStatus::Active => "active",
+            SessionStatus::Completed => "completed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    pub id: SessionId,
+    pub station_id: StationId,
+    pub org_id: OrgId,
+    pub site_id: Option<SiteId>,
+    pub transaction_id: String,
+    pub evse_id: Option<u32>,
+    pub connector_id: Option<u32>,
+    pub id_token: Option<String>,
+    pub status: SessionStatus,
+    pub started_at: Option<Timestamp>,
+    pub ended_at: Option<Timestamp>,
+    /// `meterStart` of a 1.6 StartTransaction.
+    pub explicit_meter_start_wh: Option<Decimal>,
+    /// `meterStop` of a 1.6 StopTransaction.
+    pub explicit_meter_stop_wh: Option<Decimal>,
+    /// Earliest and latest energy register reading seen for the session.
+    pub first_register: Option<(Timestamp, Decimal)>,
+    pub last_register: Option<(Timestamp, Decimal)>,
+    pub stop_reason: Option<String>,
+    /// True when the first message we saw about this transaction was not its start.
+    pub start_unknown: bool,
+    /// 2.0.1 `seqNo`s already applied: a resent TransactionEvent is a no-op.
+    pub seen_seq_nos: Vec<u64>,
+    /// Some transaction message was sent by the charger while offline.
+    pub offline_events: bool,
+    /// Optimistic-concurrency version: a store write succeeds only if unchanged.
+    pub version: u64,
+    pub updated_at: Timestamp,
+}
+
+/// Everything one transaction message can tell about a session.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SessionUpdate {
+    pub is_start: bool,
+    pub evse_id: Option<u32>,
+    pub connector_id: Option<u32>,
+    pub id_token: Option<String>,
+    pub started_at: Option<Timestamp>,
+    pub meter_start_wh: Option<Decimal>,
+    pub end: Option<SessionEnd>,
+    pub registers: Vec<(Timestamp, Decimal)>,
+    pub seq_no: Option<u64>,
+    pub offline: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionEnd {
+    pub ended_at: Timestamp,
+    pub reason: Option<String>,
+    pub meter_stop_wh: Option<Decimal>,
+}
+
+impl Session {
+    /// An empty session, before any message is applied.
+    pub fn blank(
+        station_id: &StationId,
+        org_id: OrgId,
+        site_id: Option<SiteId>,
+        transaction_id: &str,
+        now: Timestamp,
+    ) -> Self {
+        Session {
+            id: SessionId::new(station_id, transaction_id),
+            station_id: station_id.clone(),
+            org_id,
+            site_id,
+            transaction_id: transaction_id.to_owned(),
+            evse_id: None,
+            connector_id: None,
+            id_token: None,
+            status: SessionStatus::Active,
+            started_at: None,
+            ended_at: None,
+            explicit_meter_start_wh: None,
+            explicit_meter_stop_wh: None,
+            first_register: None,
+            last_register: None,
+            stop_reason: None,
+            start_unknown: true,
+            seen_seq_nos: Vec::new(),
+            offline_events: false,
+            version: 0,
+            updated_at: now,
+        }
+    }
+
+    /// Apply one message. Returns false when it changed nothing (a duplicate).
+    pub fn apply(&mut self, u: &SessionUpdate) -> bool {
+        if let Some(seq) = u.seq_no {
+            if self.seen_seq_nos.binary_search(&seq).is_ok() {
+                return false;
+            }
+        }
+        let before = self.clone();
+        if let Some(seq) = u.seq_no {
+            let pos = self.seen_seq_nos.partition_point(|s| *s < seq);
+            self.seen_seq_nos.insert(pos, seq);
+        }
+        if u.is_start {
+            self.start_unknown = false;
+        }
+        set_once(&mut self.evse_id, u.evse_id);
+        set_once(&mut self.connector_id, u.connector_id);
+        set_once(&mut self.id_token, u.id_token.clone());
+        set_once(&mut self.explicit_meter_start_wh, u.meter_start_wh);
+        if let Some(t) = u.started_at {
+            self.started_at = Some(self.started_at.map_or(t, |s| s.min(t)));
+        }
+        for &(t, wh) in &u.registers {
+            if self.first_register.is_none_or(|(ft, _)| t < ft) {
+                self.first_register = Some((t, wh));
+            }
+            if self.last_register.is_none_or(|(lt, _)| t >= lt) {
+                self.last_register = Some((t, wh));
+            }
+        }
+        if let Some(end) = &u.end {
+            self.status = SessionStatus::Completed;
+            self.ended_at = Some(self.ended_at.map_or(end.ended_at, |e| e.max(end.ended_at)));
+            set_once(&mut self.stop_reason, end.reason.clone());
+            set_once(&mut self.explicit_meter_stop_wh, end.meter_stop_wh);
+        }
+        self.offline_events |= u.offline;
+        *self != before
+    }
+
+    /// Register reading at the start: the 1.6 `meterStart`, else the earliest reading.
+    pub fn meter_start_wh(&self) -> Option<Decimal> {
+        self.explicit_meter_start_wh.or(self.first_register.map(|(_, wh)| wh))
+    }
+
+    /// Register reading at the end (completed), or the latest one so far (active).
+    pub fn meter_stop_wh(&self) -> Option<Decimal> {
+        match self.status {
+            SessionStatus::Completed => {
+                self.explicit_meter_stop_wh.or(self.last_register.map(|(_, wh)| wh))
+            }
+            SessionStatus::Active => None,
+        }
+    }
+
+    /// Energy charged: stop register − start register (so far, for an active session).
+    /// Never negative: a meter that was replaced mid-session yields `None`.
+    pub fn energy_wh(&self) -> Option<Decimal> {
+        let start = self.meter_start_wh()?;
+        let end = match self.status {
+            SessionStatus::Completed => self.meter_stop_wh()?,
+            SessionStatus::Active => self.last_register.map(|(_, wh)| wh)?,
+        };
+        (end >= start).then_some(end - start)
+    }
+
+    /// Sort key used by the listing indexes: sessions whose start we never saw
+    /// sort by the earliest time we know of.
+    pub fn sort_time(&self) -> Timestamp {
+        self.started_at
+            .or(self.first_register.map(|(t, _)| t))
+            .or(self.ended_at)
+            .unwrap_or(self.updated_at)
+    }
+}
+
+fn set_once<T>(slot: &mut Option<T>, value: Option<T>) {
+    if slot.is_none() {
+        *slot = value;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeDelta, Utc};
+
+    fn wh(n: i64) -> Decimal {
+        Decimal::from(n)
+    }
+
+    #[test]
+    fn order_and_repetition_do_not_matter() {
+        let st = StationId::parse("CP1").unwrap();
+        let t0 = Utc::now();
+        let start = SessionUpdate {
+            is_start: true,
+            connector_id: Some(1),
+            id_token: Some("TAG".into()),
+            started_at: Some(t0),
+            meter_start_wh: Some(wh(1000)),
+            ..Default::default()
+        };
+        let mid = SessionUpdate { registers: vec![(t0 + TimeDelta::minutes(5), wh(3000))], ..Default::default() };
+        let stop = SessionUpdate {
+            end: Some(SessionEnd {
+                ended_at: t0 + TimeDelta::minutes(10),
+                reason: Some("Local".into()),
+                meter_stop_wh: Some(wh(8500)),
+            }),
+            registers: vec![(t0 + TimeDelta::minutes(10), wh(8500))],
+            ..Default::default()
+        };
+        let orders = [
+            vec![&start, &mid, &stop],
+            vec![&stop, &mid, &start],
+            vec![&mid, &stop, &start, &stop, &mid],
+        ];
+        let mut results = vec![];
+        for order in orders {
+            let mut s = Session::blank(&st, OrgId::default_org(), None, "7", t0);
+            for u in order {
+                s.apply(u);
+            }
+            s.updated_at = t0;
+            results.push(s);
+        }
+        assert_eq!(results[0], results[1]);
+        assert_eq!(results[0], results[2]);
+        assert_eq!(results[0].energy_wh(), Some(wh(7500)));
+        assert_eq!(results[0].status, SessionStatus::Completed);
+        assert!(!results[0].start_unknown);
+    }
+
+    #[test]
+    fn seq_no_duplicates_are_ignored() {
+        let st = StationId::parse("CP1").unwrap();
+        let t0 = Utc::now();
+        let mut s = Session::blank(&st, OrgId::default_org(), None, "TX", t0);
+        let u = SessionUpdate { seq_no: Some(1), registers: vec![(t0, wh(5))], ..Default::default() };
+        assert!(s.apply(&u));
+        assert!(!s.apply(&u));
+        let later = SessionUpdate { seq_no: Some(1), registers: vec![(t0 + TimeDelta::hours(1), wh(50))], ..Default::default() };
+        assert!(!s.apply(&later), "same seqNo with other content is still a resend");
+        assert_eq!(s.last_register, Some((t0, wh(5))));
+    }
+
+    #[test]
+    fn energy_from_registers_when_no_explicit_values() {
+        let st = StationId::parse("CP1").unwrap();
+        let t0 = Utc::now();
+        let mut s = Session::blank(&st, OrgId::default_org(), None, "TX", t0);
+        s.apply(&SessionUpdate { registers: vec![(t0, wh(2000))], ..Default::default() });
+        s.apply(&SessionUpdate { registers: vec![(t0 + TimeDelta::minutes(1), wh(2600))], ..Default::default() });
+        assert_eq!(s.energy_wh(), Some(wh(600)));
+        assert_eq!(s.meter_stop_wh(), None);
+        s.apply(&SessionUpdate {
+            end: Some(SessionEnd { ended_at: t0 + TimeDelta::minutes(2), reason: None, meter_stop_wh: None }),
+            registers: vec![(t0 + TimeDelta::minutes(2), wh(9000))],
+            ..Default::default()
+        });
+        assert_eq!(s.energy_wh(), Some(wh(7000)));
+    }
+}
