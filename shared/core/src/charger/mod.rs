@@ -1,0 +1,361 @@
+//! Charger-initiated OCPP messages: from the raw WebSocket text to the reply.
+//!
+//! Every message goes the same way: parse the frame (`csms-ocpp`), look the
+//! action up in the catalogue, validate the payload against the official
+//! schema, turn it into a version-neutral [`ChargerEvent`] in the version's
+//! module for that action, apply the event (this module), and render the
+//! version's response from the [`Outcome`]. Failures become CALLERRORs; a
+//! garbage frame never closes the connection.
+
+pub mod v16;
+pub mod v201;
+mod wire;
+
+use crate::ports::{Clock, MeterTarget, StationEvent, Store, StoreError};
+use chrono::TimeDelta;
+use csms_domain::event::{ChargerEvent, TransactionEvent, TransactionPhase};
+use csms_domain::meter::energy_registers;
+use csms_domain::session::{Session, SessionEnd, SessionUpdate};
+use csms_domain::station::{Connection, ConnectorStatus};
+use csms_domain::token::{authorize, Authorization};
+use csms_domain::{IdTokenValue, OcppVersion, SessionId, Timestamp};
+use csms_ocpp::catalog::{self, Direction};
+use csms_ocpp::frame::render_call_result;
+use csms_ocpp::schema::{self, Kind};
+use csms_ocpp::{parse_frame, CallError, ErrorCode, Frame, Version};
+use serde_json::{Map, Value};
+use std::sync::Arc;
+
+/// Settings of the charger-facing service.
+#[derive(Debug, Clone)]
+pub struct ChargerConfig {
+    /// Heartbeat interval handed out at boot. API Gateway drops a WebSocket
+    /// after 10 idle minutes, so this must stay well below 600 s.
+    pub heartbeat_interval_secs: u32,
+}
+
+impl Default for ChargerConfig {
+    fn default() -> Self {
+        ChargerConfig { heartbeat_interval_secs: 300 }
+    }
+}
+
+/// Why a message could not be handled.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// Schema-valid but semantically unusable (e.g. an unparseable timestamp).
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What the CSMS decided about an event, for the version module to render.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Ack,
+    Boot { interval_secs: u32, now: Timestamp },
+    Heartbeat { now: Timestamp },
+    Authorization(Authorization),
+    Transaction { transaction_id: String, authorization: Option<Authorization> },
+    DataTransfer { accepted: bool },
+}
+
+pub(crate) fn wire_version(v: OcppVersion) -> Version {
+    match v {
+        OcppVersion::V16 => Version::V16,
+        OcppVersion::V201 => Version::V201,
+    }
+}
+
+pub struct ChargerService<S: ?Sized> {
+    store: Arc<S>,
+    clock: Arc<dyn Clock>,
+    config: ChargerConfig,
+}
+
+impl<S: ?Sized> Clone for ChargerService<S> {
+    fn clone(&self) -> Self {
+        ChargerService { store: self.store.clone(), clock: self.clock.clone(), config: self.config.clone() }
+    }
+}
+
+impl<S: Store + ?Sized> ChargerService<S> {
+    pub fn new(store: Arc<S>, clock: Arc<dyn Clock>, config: ChargerConfig) -> Self {
+        ChargerService { store, clock, config }
+    }
+
+    pub fn store(&self) -> &Arc<S> {
+        &self.store
+    }
+
+    /// Entry point for a message on a connection known only by id (the
+    /// `$default` Lambda). Touching the connection record is the one store
+    /// request every message costs: it identifies the station and records
+    /// that it is alive.
+    pub async fn on_message(&self, connection_id: &str, text: &str) -> Option<String> {
+        let now = self.clock.now();
+        match self.store.touch_connection(connection_id, now).await {
+            Ok(Some(conn)) => self.handle(&conn, text, now).await,
+            Ok(None) => {
+                tracing::warn!(connection_id, "message on a connection without record");
+                reply_without_connection(text, ErrorCode::SecurityError, "connection is not registered; reconnect")
+            }
+            Err(e) => {
+                tracing::error!(connection_id, error = %e, "connection lookup failed");
+                reply_without_connection(text, ErrorCode::InternalError, "temporary failure, retry")
+            }
+        }
+    }
+
+    /// Handle one text frame from a station whose connection is known.
+    /// Returns the reply frame, if the frame calls for one.
+    pub async fn handle(&self, conn: &Connection, text: &str, now: Timestamp) -> Option<String> {
+        let version = wire_version(conn.ocpp_version);
+        match parse_frame(version, text) {
+            Err(e) => {
+                tracing::info!(station = %conn.station_id, code = ?e.code, "malformed frame: {}", e.description);
+                Some(e.render(version))
+            }
+            Ok(Frame::Call { message_id, action, payload }) => {
+                Some(self.call(conn, version, &message_id, &action, payload, now).await)
+            }
+            Ok(Frame::CallResult { message_id, .. }) | Ok(Frame::CallError { message_id, .. }) => {
+                // Replies to CSMS-initiated calls; nothing is sent to chargers yet.
+                tracing::info!(station = %conn.station_id, message_id, "reply to an unknown call ignored");
+                None
+            }
+            Ok(Frame::BrokenReply { reason }) => {
+                tracing::info!(station = %conn.station_id, "broken reply frame ignored: {reason}");
+                None
+            }
+        }
+    }
+
+    async fn call(
+        &self,
+        conn: &Connection,
+        version: Version,
+        message_id: &str,
+        action: &str,
+        payload: Map<String, Value>,
+        now: Timestamp,
+    ) -> String {
+        let span = tracing::info_span!("ocpp", station = %conn.station_id, message_id, action);
+        let _enter = span.enter();
+        let error = |code, msg: String| CallError::new(message_id, code, msg).render(version);
+        match catalog::direction(version, action) {
+            None => return error(ErrorCode::NotImplemented, format!("unknown action {action:?}")),
+            Some(Direction::FromCsms) => {
+                return error(ErrorCode::NotSupported, format!("{action} is sent by the CSMS, not by a charger"))
+            }
+            Some(Direction::FromCharger) => {}
+        }
+        let payload = Value::Object(payload);
+        if let Err(v) = schema::validate(version, action, Kind::Request, &payload) {
+            return CallError::new(message_id, v.code, v.description.clone()).with_details(v.details()).render(version);
+        }
+        let result = match version {
+            Version::V16 => v16::dispatch(self, conn, action, payload, now).await,
+            Version::V201 => v201::dispatch(self, conn, action, payload, now).await,
+        };
+        match result {
+            Ok(Some(response)) => {
+                if let Err(v) = schema::validate(version, action, Kind::Response, &response) {
+                    // A bug on our side: say so loudly, but still answer.
+                    tracing::error!(?v, "response violates the {action} schema");
+                }
+                render_call_result(message_id, &response)
+            }
+            Ok(None) => error(ErrorCode::NotSupported, format!("{action} is not supported by this CSMS")),
+            Err(HandlerError::Invalid(msg)) => error(ErrorCode::PropertyConstraintViolation, msg),
+            Err(HandlerError::Store(e)) => {
+                tracing::error!(error = %e, "store failure while handling {action}");
+                error(ErrorCode::InternalError, "temporary failure, retry".into())
+            }
+        }
+    }
+
+    /// Apply a version-neutral event. The core of the charger-facing domain.
+    pub async fn apply(&self, conn: &Connection, event: ChargerEvent, now: Timestamp) -> Result<Outcome, HandlerError> {
+        match event {
+            ChargerEvent::Booted(boot) => {
+                self.store.record_boot(&conn.station_id, &boot).await?;
+                Ok(Outcome::Boot { interval_secs: self.config.heartbeat_interval_secs, now })
+            }
+            ChargerEvent::Heartbeat => Ok(Outcome::Heartbeat { now }),
+            ChargerEvent::StatusChanged { evse_id, connector_id, status, error_code, info, at } => {
+                let status = ConnectorStatus {
+                    evse_id,
+                    connector_id,
+                    status,
+                    error_code,
+                    info,
+                    // A charger clock far in the future must not freeze the status.
+                    updated_at: at.filter(|t| *t <= now + TimeDelta::minutes(5)).unwrap_or(now),
+                };
+                self.store.set_connector_status(&conn.station_id, &status).await?;
+                Ok(Outcome::Ack)
+            }
+            ChargerEvent::AuthorizeRequested { id_token } => Ok(Outcome::Authorization(self.authorize(&id_token, now).await?)),
+            ChargerEvent::Transaction(tx) => self.transaction(conn, tx, now).await,
+            ChargerEvent::MeterValues { evse_id, transaction_id, readings } => {
+                match transaction_id {
+                    Some(tx) => {
+                        let id = SessionId::new(&conn.station_id, &tx);
+                        self.store.put_meter_readings(&MeterTarget::Session(id), &readings).await?;
+                        let update = SessionUpdate {
+                            evse_id: Some(evse_id).filter(|e| *e > 0),
+                            registers: energy_registers(&readings),
+                            ..Default::default()
+                        };
+                        if !update.registers.is_empty() {
+                            self.merge_session(conn, &tx, &update, now).await?;
+                        }
+                    }
+                    None => {
+                        self.store.put_meter_readings(&MeterTarget::Station(conn.station_id.clone()), &readings).await?;
+                    }
+                }
+                Ok(Outcome::Ack)
+            }
+            ChargerEvent::DataTransfer { vendor_id, message_id, data } => {
+                let payload = serde_json::json!({"vendorId": vendor_id, "messageId": message_id, "data": data});
+                self.log_event(conn, "DataTransfer", payload, now).await?;
+                // No vendor extensions are implemented: the data is kept, not acted on.
+                Ok(Outcome::DataTransfer { accepted: false })
+            }
+            ChargerEvent::Notification { kind, payload } => {
+                self.log_event(conn, kind.as_str(), payload, now).await?;
+                Ok(Outcome::Ack)
+            }
+        }
+    }
+
+    async fn log_event(&self, conn: &Connection, kind: &str, payload: Value, now: Timestamp) -> Result<(), HandlerError> {
+        let event = StationEvent { station_id: conn.station_id.clone(), kind: kind.to_owned(), at: now, payload };
+        Ok(self.store.append_station_event(&event).await?)
+    }
+
+    pub async fn authorize(&self, token: &IdTokenValue, now: Timestamp) -> Result<Authorization, HandlerError> {
+        let record = self.store.get_id_token(token).await?;
+        Ok(authorize(record.as_ref(), now))
+    }
+
+    async fn transaction(&self, conn: &Connection, ev: TransactionEvent, now: Timestamp) -> Result<Outcome, HandlerError> {
+        let authorization = match &ev.id_token {
+            Some(t) => Some(self.authorize(t, now).await?),
+            None => None,
+        };
+        let transaction_id = match &ev.transaction_id {
+            Some(id) => id.clone(),
+            None => self.allocate_transaction_id(conn, &ev).await?,
+        };
+        let session_id = SessionId::new(&conn.station_id, &transaction_id);
+        if !ev.readings.is_empty() {
+            self.store.put_meter_readings(&MeterTarget::Session(session_id), &ev.readings).await?;
+        }
+        let ended = ev.phase == TransactionPhase::Ended;
+        let update = SessionUpdate {
+            is_start: ev.phase == TransactionPhase::Started,
+            evse_id: ev.evse_id,
+            connector_id: ev.connector_id,
+            id_token: ev.id_token.as_ref().map(|t| t.as_str().to_owned()),
+            started_at: (ev.phase == TransactionPhase::Started).then_some(ev.timestamp),
+            meter_start_wh: ev.meter_start_wh,
+            end: ended.then(|| SessionEnd {
+                ended_at: ev.timestamp,
+                reason: ev.stop_reason.clone(),
+                meter_stop_wh: ev.meter_stop_wh,
+            }),
+            registers: energy_registers(&ev.readings),
+            seq_no: ev.seq_no,
+            offline: ev.offline,
+        };
+        self.merge_session(conn, &transaction_id, &update, now).await?;
+        Ok(Outcome::Transaction { transaction_id, authorization })
+    }
+
+    /// A 1.6 StartTransaction gets a fresh integer id, unless it is a resend of
+    /// one we already answered (same connector, tag, meter and time): then the
+    /// charger must get the same id again, or it would hold two transactions.
+    async fn allocate_transaction_id(&self, conn: &Connection, ev: &TransactionEvent) -> Result<String, HandlerError> {
+        let candidate = self.store.next_transaction_id().await?.to_string();
+        let key = format!(
+            "{}|{}|{}|{}|{}",
+            conn.station_id,
+            ev.connector_id.unwrap_or(0),
+            ev.id_token.as_ref().map(|t| t.key()).unwrap_or_default(),
+            ev.meter_start_wh.unwrap_or_default(),
+            ev.timestamp.timestamp_millis()
+        );
+        let existing = self.store.claim("start-tx", &key, &candidate, TimeDelta::days(30)).await?;
+        Ok(existing.unwrap_or(candidate))
+    }
+
+    /// Merge an update into the stored session with optimistic concurrency:
+    /// API Gateway may run two messages of one charger in parallel Lambdas.
+    async fn merge_session(
+        &self,
+        conn: &Connection,
+        transaction_id: &str,
+        update: &SessionUpdate,
+        now: Timestamp,
+    ) -> Result<Session, HandlerError> {
+        let id = SessionId::new(&conn.station_id, transaction_id);
+        let mut last_conflict = None;
+        for _ in 0..8 {
+            let (mut session, expected) = match self.store.get_session(&id).await? {
+                Some(s) => {
+                    let v = s.version;
+                    (s, v)
+                }
+                None => (Session::blank(&conn.station_id, conn.org_id.clone(), None, transaction_id, now), 0),
+            };
+            if !session.apply(update) && expected > 0 {
+                return Ok(session);
+            }
+            session.version = expected + 1;
+            session.updated_at = now;
+            match self.store.put_session(&session, expected).await {
+                Ok(()) => return Ok(session),
+                Err(StoreError::Conflict(c)) => last_conflict = Some(c),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Conflict(last_conflict.unwrap_or_default()).into())
+    }
+}
+
+/// Without a connection record we do not know the version; answer a CALL
+/// with a code both versions share, and nothing to anything else.
+fn reply_without_connection(text: &str, code: ErrorCode, description: &str) -> Option<String> {
+    let frame = serde_json::from_str::<Value>(text).ok()?;
+    if frame.get(0).and_then(Value::as_u64) != Some(2) {
+        return None;
+    }
+    let id = frame.get(1).and_then(Value::as_str).unwrap_or(CallError::UNKNOWN_ID);
+    Some(CallError::new(id, code, description).render(Version::V201))
+}
+
+/// Status notifications, reports and events: kept in the station's event
+/// log and acknowledged with an empty response (the same in both versions).
+pub(crate) async fn notify<S: Store + ?Sized>(
+    svc: &ChargerService<S>,
+    conn: &Connection,
+    kind: csms_domain::event::NotificationKind,
+    payload: Value,
+    now: Timestamp,
+) -> Result<Option<Value>, HandlerError> {
+    svc.apply(conn, ChargerEvent::Notification { kind, payload }, now).await?;
+    Ok(Some(Value::Object(Map::new())))
+}
+
+/// Decode a schema-validated payload into the action's request type.
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(payload: Value) -> Result<T, HandlerError> {
+    serde_json::from_value(payload).map_err(|e| HandlerError::Invalid(format!("payload: {e}")))
+}
+
+pub(crate) fn encode<T: serde::Serialize>(response: &T) -> Result<Option<Value>, HandlerError> {
+    Ok(Some(serde_json::to_value(response).expect("response types serialise")))
+}

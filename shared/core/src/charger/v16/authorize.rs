@@ -1,0 +1,36 @@
+//! Authorize: may this id tag charge?
+
+use super::types::IdTagInfo;
+use crate::charger::{encode, ChargerService, HandlerError, Outcome};
+use crate::ports::Store;
+use csms_domain::event::ChargerEvent;
+use csms_domain::station::Connection;
+use csms_domain::{IdTokenValue, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Request {
+    id_tag: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Response {
+    id_tag_info: IdTagInfo,
+}
+
+pub(super) async fn handle<S: Store + ?Sized>(
+    svc: &ChargerService<S>,
+    conn: &Connection,
+    payload: Value,
+    now: Timestamp,
+) -> Result<Option<Value>, HandlerError> {
+    let req: Request = crate::charger::decode(payload)?;
+    let id_token = IdTokenValue::parse(req.id_tag).map_err(|e| HandlerError::Invalid(e.to_string()))?;
+    match svc.apply(conn, ChargerEvent::AuthorizeRequested { id_token }, now).await? {
+        Outcome::Authorization(a) => encode(&Response { id_tag_info: a.into() }),
+        other => unreachable!("authorize yields an authorization, not {other:?}"),
+    }
+}

@@ -1,0 +1,53 @@
+//! BootNotification: record the hardware, accept the station, hand out the
+//! heartbeat interval.
+
+use crate::charger::wire::format_time;
+use crate::charger::{encode, ChargerService, HandlerError, Outcome};
+use crate::ports::Store;
+use csms_domain::event::ChargerEvent;
+use csms_domain::station::{BootInfo, Connection};
+use csms_domain::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Request {
+    charge_point_vendor: String,
+    charge_point_model: String,
+    charge_point_serial_number: Option<String>,
+    charge_box_serial_number: Option<String>,
+    firmware_version: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Response {
+    status: &'static str,
+    current_time: String,
+    interval: u32,
+}
+
+pub(super) async fn handle<S: Store + ?Sized>(
+    svc: &ChargerService<S>,
+    conn: &Connection,
+    payload: Value,
+    now: Timestamp,
+) -> Result<Option<Value>, HandlerError> {
+    let req: Request = crate::charger::decode(payload)?;
+    let boot = BootInfo {
+        vendor: req.charge_point_vendor,
+        model: req.charge_point_model,
+        // chargeBoxSerialNumber is deprecated in 1.6 but still what many send.
+        serial_number: req.charge_point_serial_number.or(req.charge_box_serial_number),
+        firmware_version: req.firmware_version,
+        reason: None,
+        booted_at: now,
+    };
+    match svc.apply(conn, ChargerEvent::Booted(boot), now).await? {
+        Outcome::Boot { interval_secs, now } => {
+            encode(&Response { status: "Accepted", current_time: format_time(now), interval: interval_secs })
+        }
+        other => unreachable!("boot yields a boot outcome, not {other:?}"),
+    }
+}

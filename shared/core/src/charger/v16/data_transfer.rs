@@ -1,0 +1,43 @@
+//! DataTransfer: vendor-specific data. Kept in the station's event log; no
+//! vendor extension is implemented, so the answer is UnknownVendorId.
+
+use crate::charger::{encode, ChargerService, HandlerError, Outcome};
+use crate::ports::Store;
+use csms_domain::event::ChargerEvent;
+use csms_domain::station::Connection;
+use csms_domain::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Request {
+    vendor_id: String,
+    message_id: Option<String>,
+    data: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Response {
+    status: &'static str,
+}
+
+pub(super) async fn handle<S: Store + ?Sized>(
+    svc: &ChargerService<S>,
+    conn: &Connection,
+    payload: Value,
+    now: Timestamp,
+) -> Result<Option<Value>, HandlerError> {
+    let req: Request = crate::charger::decode(payload)?;
+    let event = ChargerEvent::DataTransfer {
+        vendor_id: req.vendor_id,
+        message_id: req.message_id,
+        data: req.data.map(Value::String),
+    };
+    match svc.apply(conn, event, now).await? {
+        Outcome::DataTransfer { accepted } => {
+            encode(&Response { status: if accepted { "Accepted" } else { "UnknownVendorId" } })
+        }
+        other => unreachable!("data transfer yields its own outcome, not {other:?}"),
+    }
+}

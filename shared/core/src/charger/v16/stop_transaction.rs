@@ -1,0 +1,68 @@
+//! StopTransaction: close the session with its final register reading.
+//! A stop for a transaction we never saw is still answered and recorded (the
+//! session appears with its start unknown): losing a charged session is worse
+//! than showing an incomplete one.
+
+use super::types::{readings, IdTagInfo, MeterValue};
+use crate::charger::wire::require_time;
+use crate::charger::{encode, ChargerService, HandlerError, Outcome};
+use crate::ports::Store;
+use csms_domain::event::{ChargerEvent, TransactionEvent, TransactionPhase};
+use csms_domain::station::Connection;
+use csms_domain::{IdTokenValue, Timestamp};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Request {
+    id_tag: Option<String>,
+    meter_stop: i64,
+    timestamp: String,
+    transaction_id: i64,
+    reason: Option<String>,
+    #[serde(default)]
+    transaction_data: Vec<MeterValue>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Response {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_tag_info: Option<IdTagInfo>,
+}
+
+pub(super) async fn handle<S: Store + ?Sized>(
+    svc: &ChargerService<S>,
+    conn: &Connection,
+    payload: Value,
+    now: Timestamp,
+) -> Result<Option<Value>, HandlerError> {
+    let req: Request = crate::charger::decode(payload)?;
+    let id_token = match req.id_tag {
+        Some(t) => Some(IdTokenValue::parse(t).map_err(|e| HandlerError::Invalid(e.to_string()))?),
+        None => None,
+    };
+    let event = TransactionEvent {
+        phase: TransactionPhase::Ended,
+        transaction_id: Some(req.transaction_id.to_string()),
+        timestamp: require_time("timestamp", &req.timestamp)?,
+        evse_id: None,
+        connector_id: None,
+        id_token,
+        meter_start_wh: None,
+        meter_stop_wh: Some(Decimal::from(req.meter_stop)),
+        // 1.6: an absent reason means "Local".
+        stop_reason: Some(req.reason.unwrap_or_else(|| "Local".into())),
+        readings: readings(&req.transaction_data),
+        seq_no: None,
+        offline: false,
+    };
+    match svc.apply(conn, ChargerEvent::Transaction(event), now).await? {
+        Outcome::Transaction { authorization, .. } => {
+            encode(&Response { id_tag_info: authorization.map(Into::into) })
+        }
+        other => unreachable!("a transaction yields a transaction outcome, not {other:?}"),
+    }
+}

@@ -1,0 +1,78 @@
+//! Types shared by several 1.6 actions.
+
+use crate::charger::wire::{format_time, parse_time};
+use csms_domain::meter::{default_unit, normalise, MeterReading, ENERGY_IMPORT_REGISTER};
+use csms_domain::token::Authorization;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::str::FromStr;
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IdTagInfo {
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expiry_date: Option<String>,
+}
+
+impl From<Authorization> for IdTagInfo {
+    fn from(a: Authorization) -> Self {
+        IdTagInfo { status: a.status.as_str(), expiry_date: a.expires_at.map(format_time) }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MeterValue {
+    pub timestamp: String,
+    pub sampled_value: Vec<SampledValue>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SampledValue {
+    pub value: String,
+    pub context: Option<String>,
+    pub format: Option<String>,
+    pub measurand: Option<String>,
+    pub phase: Option<String>,
+    pub location: Option<String>,
+    pub unit: Option<String>,
+}
+
+/// Readings in base units. Samples we cannot read as numbers (`SignedData`,
+/// garbage, an unparseable timestamp) are skipped and logged rather than
+/// failing the whole message, which the charger would only resend.
+pub fn readings(values: &[MeterValue]) -> Vec<MeterReading> {
+    let mut out = Vec::new();
+    for mv in values {
+        let Some(timestamp) = parse_time(&mv.timestamp) else {
+            tracing::warn!(timestamp = %mv.timestamp, "meter value with unreadable timestamp skipped");
+            continue;
+        };
+        for sv in &mv.sampled_value {
+            if sv.format.as_deref() == Some("SignedData") {
+                tracing::info!("signed meter value kept out of the numeric series");
+                continue;
+            }
+            let Ok(raw) = Decimal::from_str(sv.value.trim()).or_else(|_| Decimal::from_scientific(sv.value.trim()))
+            else {
+                tracing::warn!(value = %sv.value, "non-numeric meter value skipped");
+                continue;
+            };
+            let measurand = sv.measurand.clone().unwrap_or_else(|| ENERGY_IMPORT_REGISTER.to_owned());
+            let unit = sv.unit.clone().unwrap_or_else(|| default_unit(&measurand).to_owned());
+            let (value, unit) = normalise(raw, &unit, 0);
+            out.push(MeterReading {
+                timestamp,
+                measurand,
+                phase: sv.phase.clone(),
+                location: sv.location.clone(),
+                context: sv.context.clone(),
+                value,
+                unit,
+            });
+        }
+    }
+    out
+}

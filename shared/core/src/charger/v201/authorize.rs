@@ -1,0 +1,38 @@
+//! Authorize: may this id token charge?
+
+use super::types::{IdToken, IdTokenInfo};
+use crate::charger::{encode, ChargerService, HandlerError, Outcome};
+use crate::ports::Store;
+use csms_domain::event::ChargerEvent;
+use csms_domain::station::Connection;
+use csms_domain::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Request {
+    id_token: IdToken,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Response {
+    id_token_info: IdTokenInfo,
+}
+
+pub(super) async fn handle<S: Store + ?Sized>(
+    svc: &ChargerService<S>,
+    conn: &Connection,
+    payload: Value,
+    now: Timestamp,
+) -> Result<Option<Value>, HandlerError> {
+    let req: Request = crate::charger::decode(payload)?;
+    let Some(id_token) = req.id_token.value()? else {
+        return encode(&Response { id_token_info: IdTokenInfo::accepted() });
+    };
+    match svc.apply(conn, ChargerEvent::AuthorizeRequested { id_token }, now).await? {
+        Outcome::Authorization(a) => encode(&Response { id_token_info: a.into() }),
+        other => unreachable!("authorize yields an authorization, not {other:?}"),
+    }
+}

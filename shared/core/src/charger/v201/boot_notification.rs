@@ -1,0 +1,59 @@
+//! BootNotification: record the hardware, accept the station, hand out the
+//! heartbeat interval.
+
+use crate::charger::wire::format_time;
+use crate::charger::{encode, ChargerService, HandlerError, Outcome};
+use crate::ports::Store;
+use csms_domain::event::ChargerEvent;
+use csms_domain::station::{BootInfo, Connection};
+use csms_domain::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Request {
+    charging_station: ChargingStation,
+    reason: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ChargingStation {
+    model: String,
+    vendor_name: String,
+    serial_number: Option<String>,
+    firmware_version: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Response {
+    current_time: String,
+    interval: u32,
+    status: &'static str,
+}
+
+pub(super) async fn handle<S: Store + ?Sized>(
+    svc: &ChargerService<S>,
+    conn: &Connection,
+    payload: Value,
+    now: Timestamp,
+) -> Result<Option<Value>, HandlerError> {
+    let req: Request = crate::charger::decode(payload)?;
+    let cs = req.charging_station;
+    let boot = BootInfo {
+        vendor: cs.vendor_name,
+        model: cs.model,
+        serial_number: cs.serial_number,
+        firmware_version: cs.firmware_version,
+        reason: Some(req.reason),
+        booted_at: now,
+    };
+    match svc.apply(conn, ChargerEvent::Booted(boot), now).await? {
+        Outcome::Boot { interval_secs, now } => {
+            encode(&Response { current_time: format_time(now), interval: interval_secs, status: "Accepted" })
+        }
+        other => unreachable!("boot yields a boot outcome, not {other:?}"),
+    }
+}

@@ -1,0 +1,41 @@
+//! StatusNotification: status of one connector of one EVSE.
+
+use crate::charger::wire::parse_time;
+use crate::charger::{encode, ChargerService, HandlerError};
+use crate::ports::Store;
+use csms_domain::event::ChargerEvent;
+use csms_domain::station::Connection;
+use csms_domain::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Request {
+    timestamp: String,
+    connector_status: String,
+    evse_id: u32,
+    connector_id: u32,
+}
+
+#[derive(Serialize)]
+struct Response {}
+
+pub(super) async fn handle<S: Store + ?Sized>(
+    svc: &ChargerService<S>,
+    conn: &Connection,
+    payload: Value,
+    now: Timestamp,
+) -> Result<Option<Value>, HandlerError> {
+    let req: Request = crate::charger::decode(payload)?;
+    let event = ChargerEvent::StatusChanged {
+        evse_id: req.evse_id,
+        connector_id: req.connector_id,
+        status: req.connector_status,
+        error_code: None,
+        info: None,
+        at: parse_time(&req.timestamp),
+    };
+    svc.apply(conn, event, now).await?;
+    encode(&Response {})
+}

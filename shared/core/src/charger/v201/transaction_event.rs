@@ -1,0 +1,92 @@
+//! TransactionEvent: Started / Updated / Ended in one message type.
+//!
+//! Chargers resend an event they got no answer for and replay queued events
+//! after an offline period (`offline: true`), so `seqNo` makes every event
+//! idempotent: a seqNo the session has seen is answered without effect.
+
+use super::types::{readings, Evse, IdToken, IdTokenInfo, MeterValue};
+use crate::charger::wire::require_time;
+use crate::charger::{encode, ChargerService, HandlerError, Outcome};
+use crate::ports::Store;
+use csms_domain::event::{ChargerEvent, TransactionEvent, TransactionPhase};
+use csms_domain::station::Connection;
+use csms_domain::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Request {
+    event_type: String,
+    timestamp: String,
+    seq_no: u64,
+    #[serde(default)]
+    offline: bool,
+    transaction_info: TransactionInfo,
+    id_token: Option<IdToken>,
+    evse: Option<Evse>,
+    #[serde(default)]
+    meter_value: Vec<MeterValue>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TransactionInfo {
+    transaction_id: String,
+    stopped_reason: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Response {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token_info: Option<IdTokenInfo>,
+}
+
+pub(super) async fn handle<S: Store + ?Sized>(
+    svc: &ChargerService<S>,
+    conn: &Connection,
+    payload: Value,
+    now: Timestamp,
+) -> Result<Option<Value>, HandlerError> {
+    let req: Request = crate::charger::decode(payload)?;
+    let phase = match req.event_type.as_str() {
+        "Started" => TransactionPhase::Started,
+        "Updated" => TransactionPhase::Updated,
+        "Ended" => TransactionPhase::Ended,
+        other => return Err(HandlerError::Invalid(format!("eventType {other:?}"))),
+    };
+    let (id_token, free_vend) = match &req.id_token {
+        Some(t) => {
+            let v = t.value()?;
+            let free = v.is_none();
+            (v, free)
+        }
+        None => (None, false),
+    };
+    let event = TransactionEvent {
+        phase,
+        transaction_id: Some(req.transaction_info.transaction_id),
+        timestamp: require_time("timestamp", &req.timestamp)?,
+        evse_id: req.evse.as_ref().map(|e| e.id),
+        connector_id: req.evse.as_ref().and_then(|e| e.connector_id),
+        id_token,
+        meter_start_wh: None,
+        meter_stop_wh: None,
+        stop_reason: req.transaction_info.stopped_reason,
+        readings: readings(&req.meter_value),
+        seq_no: Some(req.seq_no),
+        offline: req.offline,
+    };
+    match svc.apply(conn, ChargerEvent::Transaction(event), now).await? {
+        Outcome::Transaction { authorization, .. } => {
+            let id_token_info = match authorization {
+                Some(a) => Some(a.into()),
+                None if free_vend => Some(IdTokenInfo::accepted()),
+                None => None,
+            };
+            encode(&Response { id_token_info })
+        }
+        other => unreachable!("a transaction yields a transaction outcome, not {other:?}"),
+    }
+}

@@ -1,0 +1,112 @@
+//! Types shared by several 2.0.1 actions.
+
+use crate::charger::wire::{decimal_from_json, format_time, parse_time};
+use crate::charger::HandlerError;
+use csms_domain::meter::{default_unit, normalise, MeterReading, ENERGY_IMPORT_REGISTER};
+use csms_domain::token::Authorization;
+use csms_domain::IdTokenValue;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IdToken {
+    pub id_token: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+impl IdToken {
+    /// `NoAuthorization` tokens (free vend) carry no identity: `None`.
+    pub fn value(&self) -> Result<Option<IdTokenValue>, HandlerError> {
+        if self.kind == "NoAuthorization" {
+            return Ok(None);
+        }
+        IdTokenValue::parse(self.id_token.clone()).map(Some).map_err(|e| HandlerError::Invalid(e.to_string()))
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IdTokenInfo {
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_expiry_date_time: Option<String>,
+}
+
+impl From<Authorization> for IdTokenInfo {
+    fn from(a: Authorization) -> Self {
+        IdTokenInfo { status: a.status.as_str(), cache_expiry_date_time: a.expires_at.map(format_time) }
+    }
+}
+
+impl IdTokenInfo {
+    pub fn accepted() -> Self {
+        IdTokenInfo { status: "Accepted", cache_expiry_date_time: None }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Evse {
+    pub id: u32,
+    pub connector_id: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MeterValue {
+    pub timestamp: String,
+    pub sampled_value: Vec<SampledValue>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SampledValue {
+    pub value: serde_json::Number,
+    pub context: Option<String>,
+    pub measurand: Option<String>,
+    pub phase: Option<String>,
+    pub location: Option<String>,
+    pub unit_of_measure: Option<UnitOfMeasure>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UnitOfMeasure {
+    pub unit: Option<String>,
+    #[serde(default)]
+    pub multiplier: i32,
+}
+
+/// Readings in base units (`value × 10^multiplier`, kWh → Wh, …).
+pub fn readings(values: &[MeterValue]) -> Vec<MeterReading> {
+    let mut out = Vec::new();
+    for mv in values {
+        let Some(timestamp) = parse_time(&mv.timestamp) else {
+            tracing::warn!(timestamp = %mv.timestamp, "meter value with unreadable timestamp skipped");
+            continue;
+        };
+        for sv in &mv.sampled_value {
+            let Some(raw) = decimal_from_json(&sv.value) else {
+                tracing::warn!(value = %sv.value, "meter value out of range skipped");
+                continue;
+            };
+            let measurand = sv.measurand.clone().unwrap_or_else(|| ENERGY_IMPORT_REGISTER.to_owned());
+            let (unit, multiplier) = match &sv.unit_of_measure {
+                Some(u) => (u.unit.clone().unwrap_or_else(|| default_unit(&measurand).to_owned()), u.multiplier),
+                None => (default_unit(&measurand).to_owned(), 0),
+            };
+            let (value, unit) = normalise(raw, &unit, multiplier);
+            out.push(MeterReading {
+                timestamp,
+                measurand,
+                phase: sv.phase.clone(),
+                location: sv.location.clone(),
+                context: sv.context.clone(),
+                value,
+                unit,
+            });
+        }
+    }
+    out
+}
