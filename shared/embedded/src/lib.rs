@@ -1,1 +1,264 @@
-//! placeholder
+//! The embedded persistent store of the local runner: every port of
+//! [`csms_core::ports`] over one [redb](https://docs.rs/redb) database file,
+//! so `cargo run` keeps all data across restarts with no cloud and no Docker.
+//!
+//! It mirrors the access patterns of the DynamoDB single-table design (a
+//! primary key per item plus the by-org and by-station indexes) with one typed
+//! redb table per item kind and per index, and passes the same contract suite
+//! (`csms_core::contract`) as the DynamoDB adapter.
+//!
+//! Every call is one redb transaction: atomic, isolated (redb has a single
+//! writer, so read-modify-write operations such as versioned session writes or
+//! counters need no retry loop) and durable when it returns (redb's default
+//! durability fsyncs each commit).
+//!
+//! # Layout
+//! - [`EmbeddedStore`] (this file): opening the database and the async port
+//!   implementations, which hand each call to tokio's blocking pool.
+//! - `ops`: the operations as blocking functions, one transaction each.
+//! - `keys`: the tables, their key layouts, cursors and the shared pager.
+//! - `error`: mapping redb and serde_json errors to `StoreError::Backend`.
+
+mod error;
+mod keys;
+mod ops;
+
+use async_trait::async_trait;
+use csms_core::ports::{
+    ConnectionStore, IdempotencyStore, MeterTarget, Page, PageRequest, SessionQuery, SessionStore,
+    StationEvent, StationStore, StoreError, StoreResult, TokenStore,
+};
+use csms_domain::meter::MeterReading;
+use csms_domain::session::Session;
+use csms_domain::station::{BootInfo, Connection, ConnectorStatus, Station, StationView};
+use csms_domain::token::IdTokenRecord;
+use csms_domain::{IdTokenValue, OrgId, SessionId, StationId, Timestamp};
+use error::R;
+use ops::Db;
+use std::path::Path;
+use std::sync::Arc;
+
+/// The file inside the data directory that holds everything.
+pub const DATABASE_FILE: &str = "csms.redb";
+
+/// All five store ports over one redb database. Cheap to clone: clones share
+/// the database.
+#[derive(Debug, Clone)]
+pub struct EmbeddedStore {
+    db: Arc<Db>,
+}
+
+impl EmbeddedStore {
+    /// Opens (or creates) the store in `dir`, creating the directory if needed.
+    ///
+    /// Fails with `StoreError::Backend` if the directory cannot be created,
+    /// the file is not a redb database, or another process has it open.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let dir = dir.as_ref();
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Backend(format!(
+                "creating the data directory {}: {e}",
+                dir.display()
+            ))
+        })?;
+        let db = redb::Database::create(dir.join(DATABASE_FILE)).map_err(error::Fail::from)?;
+        Ok(EmbeddedStore {
+            db: Arc::new(Db::init(db)?),
+        })
+    }
+
+    /// A fresh, empty store in memory, for tests.
+    ///
+    /// # Panics
+    /// If the in-memory database cannot be set up, which only happens when
+    /// memory runs out.
+    pub fn temporary() -> Self {
+        let db = redb::Database::builder()
+            .create_with_backend(redb::backends::InMemoryBackend::new())
+            .map_err(error::Fail::from)
+            .and_then(Db::init)
+            .expect("creating an in-memory redb database");
+        EmbeddedStore { db: Arc::new(db) }
+    }
+
+    /// Runs one blocking store operation. redb calls block on the file and,
+    /// when writing, on the single writer lock and an fsync; on tokio's
+    /// blocking pool they do not stall the async workers that serve the
+    /// charger sockets. Outside a tokio runtime the call runs inline.
+    async fn run<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        F: FnOnce(&Db) -> R<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let db = self.db.clone();
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return f(&db).map_err(Into::into);
+        };
+        match handle.spawn_blocking(move || f(&db)).await {
+            Ok(result) => result.map_err(Into::into),
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => Err(StoreError::Backend(format!(
+                "store task did not finish: {e}"
+            ))),
+        }
+    }
+}
+
+#[async_trait]
+impl StationStore for EmbeddedStore {
+    async fn create_station(&self, station: &Station) -> StoreResult<()> {
+        let station = station.clone();
+        self.run(move |db| db.create_station(&station)).await
+    }
+
+    async fn get_station(&self, id: &StationId) -> StoreResult<Option<Station>> {
+        let id = id.clone();
+        self.run(move |db| db.get_station(&id)).await
+    }
+
+    async fn get_station_view(&self, id: &StationId) -> StoreResult<Option<StationView>> {
+        let id = id.clone();
+        self.run(move |db| db.get_station_view(&id)).await
+    }
+
+    async fn list_stations(
+        &self,
+        org: &OrgId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<StationView>> {
+        let (org, page) = (org.clone(), page.clone());
+        self.run(move |db| db.list_stations(&org, &page)).await
+    }
+
+    async fn record_boot(&self, id: &StationId, boot: &BootInfo) -> StoreResult<()> {
+        let (id, boot) = (id.clone(), boot.clone());
+        self.run(move |db| db.record_boot(&id, &boot)).await
+    }
+
+    async fn set_connector_status(
+        &self,
+        id: &StationId,
+        status: &ConnectorStatus,
+    ) -> StoreResult<()> {
+        let (id, status) = (id.clone(), status.clone());
+        self.run(move |db| db.set_connector_status(&id, &status))
+            .await
+    }
+
+    async fn append_station_event(&self, event: &StationEvent) -> StoreResult<()> {
+        let event = event.clone();
+        self.run(move |db| db.append_station_event(&event)).await
+    }
+
+    async fn list_station_events(
+        &self,
+        id: &StationId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<StationEvent>> {
+        let (id, page) = (id.clone(), page.clone());
+        self.run(move |db| db.list_station_events(&id, &page)).await
+    }
+}
+
+#[async_trait]
+impl ConnectionStore for EmbeddedStore {
+    async fn open_connection(&self, conn: &Connection) -> StoreResult<Option<String>> {
+        let conn = conn.clone();
+        self.run(move |db| db.open_connection(&conn)).await
+    }
+
+    async fn touch_connection(
+        &self,
+        connection_id: &str,
+        at: Timestamp,
+    ) -> StoreResult<Option<Connection>> {
+        let connection_id = connection_id.to_owned();
+        self.run(move |db| db.touch_connection(&connection_id, at))
+            .await
+    }
+
+    async fn close_connection(
+        &self,
+        connection_id: &str,
+        at: Timestamp,
+    ) -> StoreResult<Option<Connection>> {
+        let connection_id = connection_id.to_owned();
+        self.run(move |db| db.close_connection(&connection_id, at))
+            .await
+    }
+}
+
+#[async_trait]
+impl TokenStore for EmbeddedStore {
+    async fn create_id_token(&self, token: &IdTokenRecord) -> StoreResult<()> {
+        let token = token.clone();
+        self.run(move |db| db.create_id_token(&token)).await
+    }
+
+    async fn get_id_token(&self, token: &IdTokenValue) -> StoreResult<Option<IdTokenRecord>> {
+        let token = token.clone();
+        self.run(move |db| db.get_id_token(&token)).await
+    }
+
+    async fn list_id_tokens(
+        &self,
+        org: &OrgId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<IdTokenRecord>> {
+        let (org, page) = (org.clone(), page.clone());
+        self.run(move |db| db.list_id_tokens(&org, &page)).await
+    }
+}
+
+#[async_trait]
+impl SessionStore for EmbeddedStore {
+    async fn next_transaction_id(&self) -> StoreResult<i64> {
+        self.run(|db| db.next_transaction_id()).await
+    }
+
+    async fn get_session(&self, id: &SessionId) -> StoreResult<Option<Session>> {
+        let id = id.clone();
+        self.run(move |db| db.get_session(&id)).await
+    }
+
+    async fn put_session(&self, session: &Session, expected_version: u64) -> StoreResult<()> {
+        let session = session.clone();
+        self.run(move |db| db.put_session(&session, expected_version))
+            .await
+    }
+
+    async fn list_sessions(&self, query: &SessionQuery) -> StoreResult<Page<Session>> {
+        let query = query.clone();
+        self.run(move |db| db.list_sessions(&query)).await
+    }
+
+    async fn put_meter_readings(
+        &self,
+        target: &MeterTarget,
+        readings: &[MeterReading],
+    ) -> StoreResult<()> {
+        let (target, readings) = (target.clone(), readings.to_vec());
+        self.run(move |db| db.put_meter_readings(&target, &readings))
+            .await
+    }
+
+    async fn list_meter_readings(&self, target: &MeterTarget) -> StoreResult<Vec<MeterReading>> {
+        let target = target.clone();
+        self.run(move |db| db.list_meter_readings(&target)).await
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for EmbeddedStore {
+    async fn claim(
+        &self,
+        scope: &str,
+        key: &str,
+        value: &str,
+        ttl: chrono::TimeDelta,
+    ) -> StoreResult<Option<String>> {
+        let (scope, key, value) = (scope.to_owned(), key.to_owned(), value.to_owned());
+        self.run(move |db| db.claim(&scope, &key, &value, ttl))
+            .await
+    }
+}

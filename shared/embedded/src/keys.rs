@@ -1,0 +1,204 @@
+//! Tables, key layouts, cursors and the one pager every listing uses.
+//!
+//! Composite keys are strings joined with `\0`. Every part is either an id
+//! restricted to URL-safe characters, an upper-cased id token (no control
+//! characters) or a fixed-width time, so `\0` never occurs inside a part and
+//! byte order of the key is the order of its parts: `{org}\0{site}\0{id}`
+//! sorts by site, then id, exactly like a DynamoDB sort key would.
+
+use crate::error::{Fail, R};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use csms_core::ports::{sort_key_time, MeterTarget, Page, StoreError};
+use csms_domain::{OrgId, SessionId, SiteId, StationId, Timestamp};
+use redb::{AccessGuard, ReadableTable, TableDefinition, Value};
+use std::ops::Bound;
+
+/// Station id → `Station` JSON.
+pub(crate) const STATIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("stations");
+/// `{org}\0{site or ""}\0{station}` → station id. Stations without a site sort first.
+pub(crate) const STATIONS_BY_ORG: TableDefinition<&str, &str> =
+    TableDefinition::new("stations_by_org");
+/// `{station}\0{evse:010}\0{connector:010}` → `ConnectorStatus` JSON. Ten digits
+/// hold any `u32`, so numeric order is key order.
+pub(crate) const CONNECTORS: TableDefinition<&str, &[u8]> = TableDefinition::new("connectors");
+/// Connection id → `Connection` JSON.
+pub(crate) const CONNECTIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("connections");
+/// `IdTokenValue::key()` (upper-cased) → `IdTokenRecord` JSON.
+pub(crate) const ID_TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("id_tokens");
+/// `{org}\0{token key}` → token key.
+pub(crate) const ID_TOKENS_BY_ORG: TableDefinition<&str, &str> =
+    TableDefinition::new("id_tokens_by_org");
+/// Session id → `Session` JSON.
+pub(crate) const SESSIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("sessions");
+/// `{org}\0{sort time}\0{session}` → session id.
+pub(crate) const SESSIONS_BY_ORG: TableDefinition<&str, &str> =
+    TableDefinition::new("sessions_by_org");
+/// `{org}\0{station}\0{sort time}\0{session}` → session id. The org leads so a
+/// listing by station can never reach another organisation's sessions.
+pub(crate) const SESSIONS_BY_STATION: TableDefinition<&str, &str> =
+    TableDefinition::new("sessions_by_station");
+/// `{S|T}\0{session or station}\0{reading_key}` → `MeterReading` JSON. The
+/// reading key starts with the reading's time, so key order is time order.
+pub(crate) const METER: TableDefinition<&str, &[u8]> = TableDefinition::new("meter");
+/// Counter name → last value handed out.
+pub(crate) const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
+/// (scope, key) → `Claim` JSON. A tuple key: scopes and keys are free text.
+pub(crate) const IDEMPOTENCY: TableDefinition<(&str, &str), &[u8]> =
+    TableDefinition::new("idempotency");
+/// `{station}\0{at}\0{seq:020}` → `StationEvent` JSON; the sequence keeps
+/// events with the same time apart and in arrival order.
+pub(crate) const STATION_EVENTS: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("station_events");
+
+pub(crate) const TRANSACTION_COUNTER: &str = "transaction_id";
+pub(crate) const EVENT_COUNTER: &str = "station_event";
+
+const SEP: char = '\0';
+
+pub(crate) fn station_org_key(org: &OrgId, site: Option<&SiteId>, station: &StationId) -> String {
+    format!(
+        "{org}{SEP}{}{SEP}{station}",
+        site.map_or("", SiteId::as_str)
+    )
+}
+
+pub(crate) fn connector_key(station: &StationId, evse: u32, connector: u32) -> String {
+    format!("{station}{SEP}{evse:010}{SEP}{connector:010}")
+}
+
+pub(crate) fn token_org_key(org: &OrgId, token_key: &str) -> String {
+    format!("{org}{SEP}{token_key}")
+}
+
+/// The index scope of a session listing: the org, or the org and station.
+pub(crate) fn session_scope(org: &OrgId, station: Option<&StationId>) -> String {
+    match station {
+        Some(st) => format!("{org}{SEP}{st}"),
+        None => org.to_string(),
+    }
+}
+
+pub(crate) fn session_index_key(scope: &str, sort_time: Timestamp, id: &SessionId) -> String {
+    format!("{scope}{SEP}{}{SEP}{id}", sort_key_time(sort_time))
+}
+
+pub(crate) fn meter_prefix(target: &MeterTarget) -> String {
+    match target {
+        MeterTarget::Session(id) => format!("S{SEP}{id}{SEP}"),
+        MeterTarget::Station(id) => format!("T{SEP}{id}{SEP}"),
+    }
+}
+
+pub(crate) fn event_key(station: &StationId, at: Timestamp, seq: u64) -> String {
+    format!("{station}{SEP}{}{SEP}{seq:020}", sort_key_time(at))
+}
+
+/// `{parts…}\0`: the prefix shared by every key of one partition.
+pub(crate) fn prefix(scope: &str) -> String {
+    format!("{scope}{SEP}")
+}
+
+/// The least string above every key that starts with `prefix` (which ends in
+/// `\0`): `\x01` occurs in no key part.
+pub(crate) fn prefix_end(prefix: &str) -> String {
+    debug_assert!(prefix.ends_with(SEP));
+    format!("{}\u{1}", &prefix[..prefix.len() - 1])
+}
+
+/// A listing's key range, `lo` inclusive and `hi` exclusive.
+pub(crate) struct KeyRange {
+    pub lo: String,
+    pub hi: String,
+}
+
+impl KeyRange {
+    /// Every key that starts with `prefix` (which ends in `\0`).
+    pub fn under(prefix: String) -> Self {
+        let hi = prefix_end(&prefix);
+        KeyRange { lo: prefix, hi }
+    }
+
+    /// Every key of one partition: `{scope}\0…`.
+    pub fn partition(scope: &str) -> Self {
+        Self::under(prefix(scope))
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Order {
+    Ascending,
+    Descending,
+}
+
+pub(crate) fn encode_cursor(key: &str) -> String {
+    URL_SAFE_NO_PAD.encode(key)
+}
+
+/// Turns a cursor back into the key it was made from, accepting only keys of
+/// this listing's partition with `parts` `\0`-separated parts after the
+/// prefix, the last one non-empty. Anything else is `InvalidCursor`: a cursor
+/// from another listing or organisation must not move this one.
+pub(crate) fn decode_cursor(cursor: &str, prefix: &str, parts: usize) -> R<String> {
+    let invalid = || Fail(StoreError::InvalidCursor);
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
+    let key = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let rest = key.strip_prefix(prefix).ok_or_else(invalid)?;
+    let split: Vec<&str> = rest.split(SEP).collect();
+    if split.len() != parts || split.last().is_none_or(|p| p.is_empty()) || rest.contains('\u{1}') {
+        return Err(invalid());
+    }
+    Ok(key)
+}
+
+/// One page of `range` in `order`, continuing after `cursor` (a key already
+/// checked by [`decode_cursor`]). `item` turns an entry into a result or skips
+/// it (`None`). A cursor is returned only when another accepted item exists:
+/// the pager reads one past the page to know.
+pub(crate) fn paginate<V, T>(
+    table: &impl ReadableTable<&'static str, V>,
+    range: &KeyRange,
+    cursor: Option<&str>,
+    order: Order,
+    limit: usize,
+    mut item: impl FnMut(&str, AccessGuard<'_, V>) -> R<Option<T>>,
+) -> R<Page<T>>
+where
+    V: Value + 'static,
+{
+    let lo = range.lo.as_str();
+    let hi = range.hi.as_str();
+    // Resume strictly after the cursor, but never outside the range: a
+    // caller may change `from`/`to` between pages.
+    let (start, end) = match (order, cursor) {
+        (Order::Ascending, Some(c)) if c >= lo => (Bound::Excluded(c), Bound::Excluded(hi)),
+        (Order::Descending, Some(c)) if c < hi => (Bound::Included(lo), Bound::Excluded(c)),
+        _ => (Bound::Included(lo), Bound::Excluded(hi)),
+    };
+    let entries = table.range::<&str>((start, end))?;
+    let entries: Box<dyn Iterator<Item = _>> = match order {
+        Order::Ascending => Box::new(entries),
+        Order::Descending => Box::new(entries.rev()),
+    };
+    let mut items = Vec::new();
+    let mut last_key = None;
+    let mut more = false;
+    for entry in entries {
+        let (k, v) = entry?;
+        let key = k.value();
+        if let Some(t) = item(key, v)? {
+            if items.len() == limit {
+                more = true;
+                break;
+            }
+            items.push(t);
+            last_key = Some(key.to_owned());
+        }
+    }
+    let next_cursor = if more {
+        last_key.as_deref().map(encode_cursor)
+    } else {
+        None
+    };
+    Ok(Page { items, next_cursor })
+}

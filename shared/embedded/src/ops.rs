@@ -1,0 +1,546 @@
+//! The store's operations as plain blocking functions, one redb transaction
+//! each, so every call is atomic and writes are durable when it returns.
+
+use crate::error::{conflict, Fail, R};
+use crate::keys::*;
+use chrono::{DateTime, TimeDelta, Utc};
+use csms_core::ports::{
+    reading_key, sort_key_time, MeterTarget, Page, PageRequest, SessionQuery, StationEvent,
+    StoreError,
+};
+use csms_domain::meter::MeterReading;
+use csms_domain::session::Session;
+use csms_domain::station::{BootInfo, Connection, ConnectorStatus, Station, StationView};
+use csms_domain::token::IdTokenRecord;
+use csms_domain::{IdTokenValue, OrgId, SessionId, StationId, Timestamp};
+use redb::{Database, ReadOnlyTable, ReadTransaction, ReadableTable, Table, WriteTransaction};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+type JsonTable<'t> = Table<'t, &'static str, &'static [u8]>;
+type JsonReadTable = ReadOnlyTable<&'static str, &'static [u8]>;
+
+#[derive(Debug)]
+pub(crate) struct Db(Database);
+
+/// What an idempotency claim stores. Expired claims count as absent, like an
+/// item past its DynamoDB TTL (which DynamoDB deletes only eventually, so the
+/// other adapter has to check the time too).
+#[derive(Serialize, Deserialize)]
+struct Claim {
+    value: String,
+    expires_at: Timestamp,
+}
+
+impl Claim {
+    fn live(&self, now: Timestamp) -> bool {
+        self.expires_at > now
+    }
+}
+
+fn json<T: Serialize>(v: &T) -> R<Vec<u8>> {
+    Ok(serde_json::to_vec(v)?)
+}
+
+fn parse<T: DeserializeOwned>(bytes: &[u8]) -> R<T> {
+    Ok(serde_json::from_slice(bytes)?)
+}
+
+fn get_json<T: DeserializeOwned>(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    key: &str,
+) -> R<Option<T>> {
+    table.get(key)?.map(|g| parse(g.value())).transpose()
+}
+
+fn put_json<T: Serialize>(table: &mut JsonTable<'_>, key: &str, v: &T) -> R<()> {
+    table.insert(key, json(v)?.as_slice())?;
+    Ok(())
+}
+
+/// Read-modify-write of one record; `f` says whether it changed anything, so
+/// unchanged records are not rewritten. `None` when the record does not exist.
+fn update_json<T: Serialize + DeserializeOwned>(
+    table: &mut JsonTable<'_>,
+    key: &str,
+    f: impl FnOnce(&mut T) -> bool,
+) -> R<Option<T>> {
+    let Some(mut v) = get_json::<T>(table, key)? else {
+        return Ok(None);
+    };
+    if f(&mut v) {
+        put_json(table, key, &v)?;
+    }
+    Ok(Some(v))
+}
+
+fn bump(txn: &WriteTransaction, counter: &str) -> R<u64> {
+    let mut counters = txn.open_table(COUNTERS)?;
+    let last = counters.get(counter)?.map_or(0, |g| g.value());
+    let next = last
+        .checked_add(1)
+        .ok_or_else(|| Fail(StoreError::Backend(format!("counter {counter} overflowed"))))?;
+    counters.insert(counter, next)?;
+    Ok(next)
+}
+
+fn cursor(page: &PageRequest, prefix: &str, parts: usize) -> R<Option<String>> {
+    page.cursor
+        .as_deref()
+        .map(|c| decode_cursor(c, prefix, parts))
+        .transpose()
+}
+
+/// The index keys a session is listed under.
+fn session_index_keys(
+    s: &Session,
+) -> [(
+    redb::TableDefinition<'static, &'static str, &'static str>,
+    String,
+); 2] {
+    let t = s.sort_time();
+    [
+        (
+            SESSIONS_BY_ORG,
+            session_index_key(&session_scope(&s.org_id, None), t, &s.id),
+        ),
+        (
+            SESSIONS_BY_STATION,
+            session_index_key(&session_scope(&s.org_id, Some(&s.station_id)), t, &s.id),
+        ),
+    ]
+}
+
+/// The tables a station view is assembled from, opened once per read.
+struct ViewTables {
+    stations: JsonReadTable,
+    connectors: JsonReadTable,
+    connections: JsonReadTable,
+}
+
+impl ViewTables {
+    fn open(txn: &ReadTransaction) -> R<Self> {
+        Ok(ViewTables {
+            stations: txn.open_table(STATIONS)?,
+            connectors: txn.open_table(CONNECTORS)?,
+            connections: txn.open_table(CONNECTIONS)?,
+        })
+    }
+
+    fn view(&self, id: &str) -> R<Option<StationView>> {
+        let Some(station) = get_json::<Station>(&self.stations, id)? else {
+            return Ok(None);
+        };
+        let range = KeyRange::partition(id);
+        let mut connectors = Vec::new();
+        for entry in self
+            .connectors
+            .range::<&str>(range.lo.as_str()..range.hi.as_str())?
+        {
+            connectors.push(parse(entry?.1.value())?);
+        }
+        // The station may still name a connection whose record is gone (a
+        // close that raced a reconnect): then it is not connected.
+        let connection = match &station.connection_id {
+            Some(c) => get_json(&self.connections, c)?,
+            None => None,
+        };
+        Ok(Some(StationView {
+            station,
+            connectors,
+            connection,
+        }))
+    }
+}
+
+impl Db {
+    /// Creates every table up front, so read transactions never meet a
+    /// missing one, and drops idempotency claims that expired while stopped.
+    pub(crate) fn init(db: Database) -> R<Self> {
+        let txn = db.begin_write()?;
+        {
+            txn.open_table(STATIONS)?;
+            txn.open_table(STATIONS_BY_ORG)?;
+            txn.open_table(CONNECTORS)?;
+            txn.open_table(CONNECTIONS)?;
+            txn.open_table(ID_TOKENS)?;
+            txn.open_table(ID_TOKENS_BY_ORG)?;
+            txn.open_table(SESSIONS)?;
+            txn.open_table(SESSIONS_BY_ORG)?;
+            txn.open_table(SESSIONS_BY_STATION)?;
+            txn.open_table(METER)?;
+            txn.open_table(COUNTERS)?;
+            txn.open_table(STATION_EVENTS)?;
+            let now = Utc::now();
+            // Undecodable claims are kept: deleting data we cannot read is not this code's call.
+            txn.open_table(IDEMPOTENCY)?
+                .retain(|_, v| serde_json::from_slice::<Claim>(v).map_or(true, |c| c.live(now)))?;
+        }
+        txn.commit()?;
+        Ok(Db(db))
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&ReadTransaction) -> R<T>) -> R<T> {
+        f(&self.0.begin_read()?)
+    }
+
+    /// Runs `f` in a write transaction, committed only if `f` succeeds
+    /// (dropping an uncommitted redb transaction aborts it).
+    fn write<T>(&self, f: impl FnOnce(&WriteTransaction) -> R<T>) -> R<T> {
+        let txn = self.0.begin_write()?;
+        let out = f(&txn)?;
+        txn.commit()?;
+        Ok(out)
+    }
+
+    // --- stations -------------------------------------------------------
+
+    pub(crate) fn create_station(&self, station: &Station) -> R<()> {
+        self.write(|txn| {
+            let mut stations = txn.open_table(STATIONS)?;
+            if stations.get(station.id.as_str())?.is_some() {
+                return Err(conflict(format!("station {} exists", station.id)));
+            }
+            put_json(&mut stations, station.id.as_str(), station)?;
+            let key = station_org_key(&station.org_id, station.site_id.as_ref(), &station.id);
+            txn.open_table(STATIONS_BY_ORG)?
+                .insert(key.as_str(), station.id.as_str())?;
+            Ok(())
+        })
+    }
+
+    pub(crate) fn get_station(&self, id: &StationId) -> R<Option<Station>> {
+        self.read(|txn| get_json(&txn.open_table(STATIONS)?, id.as_str()))
+    }
+
+    pub(crate) fn get_station_view(&self, id: &StationId) -> R<Option<StationView>> {
+        self.read(|txn| ViewTables::open(txn)?.view(id.as_str()))
+    }
+
+    pub(crate) fn list_stations(&self, org: &OrgId, page: &PageRequest) -> R<Page<StationView>> {
+        let range = KeyRange::partition(org.as_str());
+        let after = cursor(page, &range.lo, 2)?;
+        self.read(|txn| {
+            let tables = ViewTables::open(txn)?;
+            let index = txn.open_table(STATIONS_BY_ORG)?;
+            paginate(
+                &index,
+                &range,
+                after.as_deref(),
+                Order::Ascending,
+                page.effective_limit(),
+                |_, id| tables.view(id.value()),
+            )
+        })
+    }
+
+    /// A boot of a station that is not registered (it could not have
+    /// connected) is dropped rather than creating half a station.
+    pub(crate) fn record_boot(&self, id: &StationId, boot: &BootInfo) -> R<()> {
+        self.write(|txn| {
+            update_json::<Station>(&mut txn.open_table(STATIONS)?, id.as_str(), |s| {
+                s.boot = Some(boot.clone());
+                true
+            })?;
+            Ok(())
+        })
+    }
+
+    pub(crate) fn set_connector_status(&self, id: &StationId, status: &ConnectorStatus) -> R<()> {
+        self.write(|txn| {
+            let mut connectors = txn.open_table(CONNECTORS)?;
+            let key = connector_key(id, status.evse_id, status.connector_id);
+            let stored: Option<ConnectorStatus> = get_json(&connectors, &key)?;
+            // Equal times overwrite: the later message about the same instant wins.
+            if stored.is_none_or(|s| status.updated_at >= s.updated_at) {
+                put_json(&mut connectors, &key, status)?;
+            }
+            Ok(())
+        })
+    }
+
+    pub(crate) fn append_station_event(&self, event: &StationEvent) -> R<()> {
+        self.write(|txn| {
+            let seq = bump(txn, EVENT_COUNTER)?;
+            let key = event_key(&event.station_id, event.at, seq);
+            put_json(&mut txn.open_table(STATION_EVENTS)?, &key, event)
+        })
+    }
+
+    pub(crate) fn list_station_events(
+        &self,
+        id: &StationId,
+        page: &PageRequest,
+    ) -> R<Page<StationEvent>> {
+        let range = KeyRange::partition(id.as_str());
+        let after = cursor(page, &range.lo, 2)?;
+        self.read(|txn| {
+            let events = txn.open_table(STATION_EVENTS)?;
+            paginate(
+                &events,
+                &range,
+                after.as_deref(),
+                Order::Descending,
+                page.effective_limit(),
+                |_, v| parse(v.value()).map(Some),
+            )
+        })
+    }
+
+    // --- connections ----------------------------------------------------
+
+    pub(crate) fn open_connection(&self, conn: &Connection) -> R<Option<String>> {
+        self.write(|txn| {
+            put_json(&mut txn.open_table(CONNECTIONS)?, &conn.connection_id, conn)?;
+            let mut previous = None;
+            update_json::<Station>(
+                &mut txn.open_table(STATIONS)?,
+                conn.station_id.as_str(),
+                |s| {
+                    previous = s.connection_id.replace(conn.connection_id.clone());
+                    s.ocpp_version = Some(conn.ocpp_version);
+                    true
+                },
+            )?;
+            Ok(previous)
+        })
+    }
+
+    pub(crate) fn touch_connection(
+        &self,
+        connection_id: &str,
+        at: Timestamp,
+    ) -> R<Option<Connection>> {
+        self.write(|txn| {
+            update_json::<Connection>(&mut txn.open_table(CONNECTIONS)?, connection_id, |c| {
+                c.last_seen_at = at;
+                true
+            })
+        })
+    }
+
+    /// `at` is not needed here: the station keeps the time of the last
+    /// message (the connection's `last_seen_at`), not of the disconnect.
+    pub(crate) fn close_connection(
+        &self,
+        connection_id: &str,
+        _at: Timestamp,
+    ) -> R<Option<Connection>> {
+        self.write(|txn| {
+            let removed = txn
+                .open_table(CONNECTIONS)?
+                .remove(connection_id)?
+                .map(|g| parse::<Connection>(g.value()))
+                .transpose()?;
+            let Some(conn) = removed else { return Ok(None) };
+            update_json::<Station>(
+                &mut txn.open_table(STATIONS)?,
+                conn.station_id.as_str(),
+                |s| {
+                    // A reconnect may already have replaced this connection.
+                    if s.connection_id.as_deref() != Some(connection_id) {
+                        return false;
+                    }
+                    s.connection_id = None;
+                    s.last_seen_at = Some(
+                        s.last_seen_at
+                            .map_or(conn.last_seen_at, |t| t.max(conn.last_seen_at)),
+                    );
+                    true
+                },
+            )?;
+            Ok(Some(conn))
+        })
+    }
+
+    // --- id tokens ------------------------------------------------------
+
+    pub(crate) fn create_id_token(&self, token: &IdTokenRecord) -> R<()> {
+        let key = token.token.key();
+        self.write(|txn| {
+            let mut tokens = txn.open_table(ID_TOKENS)?;
+            if tokens.get(key.as_str())?.is_some() {
+                return Err(conflict(format!("id token {} exists", token.token)));
+            }
+            put_json(&mut tokens, &key, token)?;
+            txn.open_table(ID_TOKENS_BY_ORG)?
+                .insert(token_org_key(&token.org_id, &key).as_str(), key.as_str())?;
+            Ok(())
+        })
+    }
+
+    pub(crate) fn get_id_token(&self, token: &IdTokenValue) -> R<Option<IdTokenRecord>> {
+        self.read(|txn| get_json(&txn.open_table(ID_TOKENS)?, &token.key()))
+    }
+
+    pub(crate) fn list_id_tokens(&self, org: &OrgId, page: &PageRequest) -> R<Page<IdTokenRecord>> {
+        let range = KeyRange::partition(org.as_str());
+        let after = cursor(page, &range.lo, 1)?;
+        self.read(|txn| {
+            let tokens = txn.open_table(ID_TOKENS)?;
+            let index = txn.open_table(ID_TOKENS_BY_ORG)?;
+            paginate(
+                &index,
+                &range,
+                after.as_deref(),
+                Order::Ascending,
+                page.effective_limit(),
+                |_, key| get_json(&tokens, key.value()),
+            )
+        })
+    }
+
+    // --- sessions -------------------------------------------------------
+
+    pub(crate) fn next_transaction_id(&self) -> R<i64> {
+        let id = self.write(|txn| bump(txn, TRANSACTION_COUNTER))?;
+        i64::try_from(id).map_err(|_| Fail(StoreError::Backend("transaction ids exhausted".into())))
+    }
+
+    pub(crate) fn get_session(&self, id: &SessionId) -> R<Option<Session>> {
+        self.read(|txn| get_json(&txn.open_table(SESSIONS)?, id.as_str()))
+    }
+
+    pub(crate) fn put_session(&self, session: &Session, expected_version: u64) -> R<()> {
+        self.write(|txn| {
+            let mut sessions = txn.open_table(SESSIONS)?;
+            let stored: Option<Session> = get_json(&sessions, session.id.as_str())?;
+            match (&stored, expected_version) {
+                (None, 0) => {}
+                (Some(s), v) if v != 0 && s.version == v => {}
+                (None, v) => {
+                    return Err(conflict(format!(
+                        "session {} does not exist (expected version {v})",
+                        session.id
+                    )))
+                }
+                (Some(s), v) => {
+                    return Err(conflict(format!(
+                        "session {} is at version {}, not {v}",
+                        session.id, s.version
+                    )))
+                }
+            }
+            put_json(&mut sessions, session.id.as_str(), session)?;
+            // Index keys contain the sort time: an update that moves it must
+            // drop the old keys in the same transaction, or the session would
+            // be listed twice.
+            if let Some(old) = &stored {
+                for (table, key) in session_index_keys(old) {
+                    txn.open_table(table)?.remove(key.as_str())?;
+                }
+            }
+            for (table, key) in session_index_keys(session) {
+                txn.open_table(table)?
+                    .insert(key.as_str(), session.id.as_str())?;
+            }
+            Ok(())
+        })
+    }
+
+    pub(crate) fn list_sessions(&self, q: &SessionQuery) -> R<Page<Session>> {
+        let scope = session_scope(&q.org_id, q.station_id.as_ref());
+        let pfx = prefix(&scope);
+        let after = cursor(&q.page, &pfx, 2)?;
+        // Index keys hold the time truncated to microseconds, so the key range
+        // is widened to whole microseconds and the exact bounds are checked on
+        // each session below.
+        let range = KeyRange {
+            lo: match q.from {
+                Some(from) => format!("{pfx}{}", sort_key_time(from)),
+                None => pfx.clone(),
+            },
+            hi: match q.to {
+                Some(to) => format!("{pfx}{}\u{1}", sort_key_time(to)),
+                None => prefix_end(&pfx),
+            },
+        };
+        let in_range =
+            |t: DateTime<Utc>| q.from.is_none_or(|f| t >= f) && q.to.is_none_or(|to| t < to);
+        let index = if q.station_id.is_some() {
+            SESSIONS_BY_STATION
+        } else {
+            SESSIONS_BY_ORG
+        };
+        self.read(|txn| {
+            let sessions = txn.open_table(SESSIONS)?;
+            let index = txn.open_table(index)?;
+            paginate(
+                &index,
+                &range,
+                after.as_deref(),
+                Order::Descending,
+                q.page.effective_limit(),
+                |_, id| {
+                    let s: Option<Session> = get_json(&sessions, id.value())?;
+                    Ok(s.filter(|s| in_range(s.sort_time())))
+                },
+            )
+        })
+    }
+
+    pub(crate) fn put_meter_readings(
+        &self,
+        target: &MeterTarget,
+        readings: &[MeterReading],
+    ) -> R<()> {
+        if readings.is_empty() {
+            return Ok(()); // no transaction, no fsync
+        }
+        let pfx = meter_prefix(target);
+        self.write(|txn| {
+            let mut meter = txn.open_table(METER)?;
+            for r in readings {
+                // Same reading, same key: a resent batch overwrites itself.
+                put_json(&mut meter, &format!("{pfx}{}", reading_key(r)), r)?;
+            }
+            Ok(())
+        })
+    }
+
+    pub(crate) fn list_meter_readings(&self, target: &MeterTarget) -> R<Vec<MeterReading>> {
+        let range = KeyRange::under(meter_prefix(target));
+        self.read(|txn| {
+            let meter = txn.open_table(METER)?;
+            let mut out = Vec::new();
+            for entry in meter.range::<&str>(range.lo.as_str()..range.hi.as_str())? {
+                out.push(parse(entry?.1.value())?);
+            }
+            Ok(out)
+        })
+    }
+
+    // --- idempotency ----------------------------------------------------
+
+    pub(crate) fn claim(
+        &self,
+        scope: &str,
+        key: &str,
+        value: &str,
+        ttl: TimeDelta,
+    ) -> R<Option<String>> {
+        let now = Utc::now();
+        self.write(|txn| {
+            let mut claims = txn.open_table(IDEMPOTENCY)?;
+            let existing = claims
+                .get((scope, key))?
+                .map(|g| parse::<Claim>(g.value()))
+                .transpose()?;
+            if let Some(c) = existing.filter(|c| c.live(now)) {
+                return Ok(Some(c.value));
+            }
+            let expires_at = now
+                .checked_add_signed(ttl)
+                .unwrap_or(DateTime::<Utc>::MAX_UTC);
+            claims.insert(
+                (scope, key),
+                json(&Claim {
+                    value: value.to_owned(),
+                    expires_at,
+                })?
+                .as_slice(),
+            )?;
+            Ok(None)
+        })
+    }
+}
