@@ -1,1 +1,84 @@
-//! placeholder
+//! HTTP API v1 of the CSMS as one axum [`Router`], served unchanged by the
+//! `http-api` Lambda (through `lambda_http`) and by the local runner.
+//!
+//! Conventions: JSON with camelCase fields; `Authorization: Bearer <api key>`;
+//! errors as `{"error":{"code":"…","message":"…"}}` with 400/401/403/404/409;
+//! lists as `{"items":[…],"nextCursor":…}` with `limit` (1–500) and `cursor`.
+//!
+//! # Layout
+//! - [`error`]: the error type and its JSON form.
+//! - [`auth`]: API-key check middleware.
+//! - `stations`, `tokens`, `sessions`: one module per resource with its
+//!   handlers and its JSON views.
+//! - `util`: body/query parsing that answers bad input with our error shape.
+
+mod auth;
+pub mod error;
+mod sessions;
+mod stations;
+mod tokens;
+mod util;
+
+use axum::routing::get;
+use axum::{middleware, Json, Router};
+use csms_core::ports::{Clock, Store};
+use error::ApiError;
+use std::sync::Arc;
+
+/// An API key kept out of logs and `Debug` output.
+#[derive(Clone)]
+pub struct Secret(Arc<str>);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(Arc::from(s.into()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Everything the handlers need.
+#[derive(Clone)]
+pub struct ApiState {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    /// The operator's admin key; `None` refuses every authenticated request.
+    pub admin_key: Option<Secret>,
+}
+
+/// The whole HTTP surface: `/healthz` and `/api/v1/…`.
+pub fn router(state: ApiState) -> Router {
+    let v1 = Router::new()
+        .route("/stations", get(stations::list).post(stations::create))
+        .route("/stations/{id}", get(stations::get))
+        .route("/stations/{id}/events", get(stations::events))
+        .route("/id-tokens", get(tokens::list).post(tokens::create))
+        .route("/sessions", get(sessions::list))
+        .route("/sessions/{id}", get(sessions::get))
+        .route("/sessions/{id}/meter-values", get(sessions::meter_values))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_api_key,
+        ))
+        .with_state(state);
+    Router::new()
+        .route(
+            "/healthz",
+            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
+        )
+        .nest("/api/v1", v1)
+        .fallback(not_found)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such endpoint".into())
+}

@@ -1,0 +1,73 @@
+//! Request parsing that answers bad input in the API's error shape (axum's
+//! own extractors answer in plain text).
+
+use crate::error::ApiError;
+use axum::body::Bytes;
+use chrono::{SecondsFormat, Utc};
+use csms_core::ports::PageRequest;
+use csms_domain::Timestamp;
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+
+pub fn json_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+    if body.is_empty() {
+        return Err(ApiError::BadRequest(
+            "request body must be a JSON object".into(),
+        ));
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
+}
+
+pub type Params = HashMap<String, String>;
+
+pub fn page(params: &Params) -> Result<PageRequest, ApiError> {
+    let limit = match params.get("limit") {
+        None => PageRequest::DEFAULT_LIMIT,
+        Some(s) => match s.parse::<u32>() {
+            Ok(n) if (1..=PageRequest::MAX_LIMIT).contains(&n) => n,
+            _ => {
+                return Err(ApiError::BadRequest(format!(
+                    "limit: must be 1 to {}",
+                    PageRequest::MAX_LIMIT
+                )))
+            }
+        },
+    };
+    let cursor = params.get("cursor").filter(|c| !c.is_empty()).cloned();
+    Ok(PageRequest { limit, cursor })
+}
+
+pub fn time_param(params: &Params, name: &str) -> Result<Option<Timestamp>, ApiError> {
+    match params.get(name).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => chrono::DateTime::parse_from_rfc3339(s)
+            .map(|t| Some(t.with_timezone(&Utc)))
+            .map_err(|_| {
+                ApiError::BadRequest(format!(
+                    "{name}: must be an RFC 3339 timestamp, e.g. 2026-01-31T23:00:00Z"
+                ))
+            }),
+    }
+}
+
+pub fn time(t: Timestamp) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Watt-hours as a JSON number: exact for integers (the common case), the
+/// nearest double otherwise.
+pub fn wh(d: Decimal) -> serde_json::Value {
+    let n = d.normalize();
+    if n.scale() == 0 {
+        if let Some(i) = n.to_i64() {
+            return i.into();
+        }
+    }
+    n.to_f64()
+        .and_then(serde_json::Number::from_f64)
+        .map(Into::into)
+        .unwrap_or(serde_json::Value::Null)
+}
