@@ -1,1 +1,130 @@
-fn main() {}
+//! `csms-local`: the whole CSMS in one process, for development, demos and
+//! small installations. No cloud, no Docker.
+//!
+//! Serves OCPP at `ws://HOST:PORT/ocpp/{stationId}`, the HTTP API at
+//! `/api/v1` and `GET /healthz`, over the embedded store in `CSMS_DATA_DIR`.
+//!
+//! Configuration (environment):
+//! - `CSMS_LISTEN` — `host:port`, default `127.0.0.1:8180`
+//!   (use `0.0.0.0:8180` to let chargers on your network in);
+//! - `CSMS_DATA_DIR` — where the store lives, default `./.data`;
+//! - `CSMS_ADMIN_API_KEY` — the admin API key; when unset, one is generated
+//!   on first start, saved in the data dir and printed;
+//! - `CSMS_HEARTBEAT_INTERVAL` — seconds, default 300;
+//! - `RUST_LOG` — log filter, default `info`.
+
+mod config;
+mod ws;
+
+use anyhow::Context;
+use csms_api::{router, ApiState};
+use csms_core::charger::{ChargerConfig, ChargerService};
+use csms_core::ports::{Clock, PageRequest, Store, SystemClock};
+use csms_domain::OrgId;
+use std::sync::Arc;
+use tokio_util::task::TaskTracker;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let cfg = config::Config::from_env()?;
+    let store: Arc<dyn Store> = Arc::new(
+        csms_embedded::EmbeddedStore::open(&cfg.data_dir)
+            .with_context(|| format!("opening the store in {}", cfg.data_dir.display()))?,
+    );
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    forget_stale_connections(&*store, &*clock).await?;
+
+    let charger = ChargerService::new(
+        store.clone(),
+        clock.clone(),
+        ChargerConfig {
+            heartbeat_interval_secs: cfg.heartbeat_interval_secs,
+        },
+    );
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let tracker = TaskTracker::new();
+    let sockets = ws::Sockets::default();
+    let ws_state = ws::WsState {
+        charger,
+        clock: clock.clone(),
+        sockets,
+        shutdown: shutdown_rx,
+        tracker: tracker.clone(),
+    };
+    let api = router(ApiState {
+        store,
+        clock,
+        admin_key: Some(cfg.admin_key.clone()),
+    });
+    let app = api.merge(ws::routes(ws_state));
+
+    let listener = tokio::net::TcpListener::bind(&cfg.listen)
+        .await
+        .with_context(|| format!("binding {}", cfg.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(
+        "csms-local listening on http://{addr} — OCPP: ws://{addr}/ocpp/{{stationId}}, API: http://{addr}/api/v1, data: {}",
+        cfg.data_dir.display()
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down");
+            let _ = shutdown_tx.send(true);
+        })
+        .await?;
+    // Let every charger connection close cleanly and record its disconnect.
+    tracker.close();
+    if tokio::time::timeout(std::time::Duration::from_secs(5), tracker.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections did not close in time");
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// After a crash the store may still say stations are connected through
+/// sockets that died with the old process.
+async fn forget_stale_connections(store: &dyn Store, clock: &dyn Clock) -> anyhow::Result<()> {
+    let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+    loop {
+        let result = store.list_stations(&OrgId::default_org(), &page).await?;
+        for view in &result.items {
+            if let Some(cid) = &view.station.connection_id {
+                store.close_connection(cid, clock.now()).await?;
+            }
+        }
+        match result.next_cursor {
+            Some(c) => page.cursor = Some(c),
+            None => return Ok(()),
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

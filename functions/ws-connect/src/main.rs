@@ -1,1 +1,20 @@
-fn main() {}
+//! Lambda for the WebSocket API's $connect: accept or refuse a charger's WebSocket.
+//! Wiring only; the logic is `csms_aws::ws::WsHandlers::connect`.
+
+use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    csms_aws::config::init_tracing();
+    let ctx = csms_aws::config::AwsContext::from_env().await?;
+    let handlers = Arc::new(ctx.ws_handlers()?);
+    run(service_fn(
+        move |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| {
+            let handlers = handlers.clone();
+            async move { Ok::<_, Error>(handlers.connect(event.payload).await) }
+        },
+    ))
+    .await
+}

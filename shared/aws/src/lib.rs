@@ -1,1 +1,27 @@
-//! placeholder
+//! AWS adapters for the CSMS core: DynamoDB store, API Gateway Management API
+//! sender, and the Lambda handler logic for the WebSocket routes.
+//!
+//! Nothing in here decides anything about OCPP or the domain; it translates
+//! between AWS shapes and the ports/use cases in `csms-core`.
+//!
+//! # Layout
+//! - [`store`]: [`DynamoStore`], the single-table implementation of every store
+//!   port (table design in `infra/README.md`).
+//! - [`cursor`]: opaque pagination cursors over DynamoDB `LastEvaluatedKey`.
+//! - [`metrics`]: [`RequestCounter`], an SDK interceptor counting DynamoDB
+//!   requests per operation (used by the requests-per-message figure).
+//! - [`sender`]: [`ApiGatewaySender`], `PostToConnection`/`DeleteConnection`.
+//! - [`ws`]: `$connect`, `$disconnect`, `$default` handlers over API Gateway
+//!   WebSocket proxy events.
+//! - [`config`]: environment wiring shared by the Lambda binaries.
+
+pub mod config;
+pub mod cursor;
+pub mod metrics;
+pub mod sender;
+pub mod store;
+pub mod ws;
+
+pub use metrics::RequestCounter;
+pub use sender::ApiGatewaySender;
+pub use store::DynamoStore;

@@ -19,13 +19,22 @@ pub struct Handshake<'a> {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
-    Accept { station: Station, version: OcppVersion },
-    Reject { status: u16, reason: String },
+    Accept {
+        station: Box<Station>,
+        version: OcppVersion,
+    },
+    Reject {
+        status: u16,
+        reason: String,
+    },
 }
 
 impl Decision {
     fn reject(status: u16, reason: impl Into<String>) -> Self {
-        Decision::Reject { status, reason: reason.into() }
+        Decision::Reject {
+            status,
+            reason: reason.into(),
+        }
     }
 }
 
@@ -37,7 +46,10 @@ impl Decision {
 ///   user name and the right password → else 401;
 /// - no subprotocol both sides speak → 400 (the charger must not fall back to
 ///   guessing a version).
-pub async fn decide<S: Store + ?Sized>(store: &S, hs: &Handshake<'_>) -> Result<Decision, StoreError> {
+pub async fn decide<S: Store + ?Sized>(
+    store: &S,
+    hs: &Handshake<'_>,
+) -> Result<Decision, StoreError> {
     let Ok(id) = StationId::parse(hs.station_id) else {
         return Ok(Decision::reject(404, "unknown station"));
     };
@@ -54,8 +66,14 @@ pub async fn decide<S: Store + ?Sized>(store: &S, hs: &Handshake<'_>) -> Result<
         }
     }
     match OcppVersion::negotiate(hs.subprotocols.iter().copied()) {
-        Some(version) => Ok(Decision::Accept { station, version }),
-        None => Ok(Decision::reject(400, "no supported OCPP subprotocol offered (ocpp2.0.1, ocpp1.6)")),
+        Some(version) => Ok(Decision::Accept {
+            station: Box::new(station),
+            version,
+        }),
+        None => Ok(Decision::reject(
+            400,
+            "no supported OCPP subprotocol offered (ocpp2.0.1, ocpp1.6)",
+        )),
     }
 }
 
@@ -83,7 +101,9 @@ pub async fn opened<S: Store + ?Sized>(
         if prev != connection_id {
             match sender.close(&prev).await {
                 Ok(()) | Err(SendError::Gone) => {}
-                Err(e) => tracing::warn!(station = %station.id, error = %e, "could not close the previous connection"),
+                Err(e) => {
+                    tracing::warn!(station = %station.id, error = %e, "could not close the previous connection")
+                }
             }
             // Its $disconnect may never come (or came already): remove it here.
             store.close_connection(&prev, now).await?;
@@ -92,6 +112,10 @@ pub async fn opened<S: Store + ?Sized>(
     Ok(conn)
 }
 
-pub async fn closed<S: Store + ?Sized>(store: &S, connection_id: &str, now: Timestamp) -> Result<(), StoreError> {
+pub async fn closed<S: Store + ?Sized>(
+    store: &S,
+    connection_id: &str,
+    now: Timestamp,
+) -> Result<(), StoreError> {
     store.close_connection(connection_id, now).await.map(|_| ())
 }

@@ -64,12 +64,23 @@ fn session(station: &str, tx: &str, started: i64) -> Session {
 pub async fn stations_create_get_conflict<S: Store>(store: &S) {
     let st = station("CP-1", "default", Some("site-a"));
     store.create_station(&st).await.unwrap();
-    let got = store.get_station(&st.id).await.unwrap().expect("stored station");
+    let got = store
+        .get_station(&st.id)
+        .await
+        .unwrap()
+        .expect("stored station");
     assert_eq!(got, st);
     let err = store.create_station(&st).await.unwrap_err();
-    assert!(matches!(err, StoreError::Conflict(_)), "duplicate id must conflict, got {err:?}");
+    assert!(
+        matches!(err, StoreError::Conflict(_)),
+        "duplicate id must conflict, got {err:?}"
+    );
     assert!(store.get_station(&sid("nope")).await.unwrap().is_none());
-    assert!(store.get_station_view(&sid("nope")).await.unwrap().is_none());
+    assert!(store
+        .get_station_view(&sid("nope"))
+        .await
+        .unwrap()
+        .is_none());
     let view = store.get_station_view(&st.id).await.unwrap().unwrap();
     assert_eq!(view.station, st);
     assert!(view.connectors.is_empty());
@@ -78,9 +89,15 @@ pub async fn stations_create_get_conflict<S: Store>(store: &S) {
 
 pub async fn stations_list_paginates_within_org<S: Store>(store: &S) {
     for id in ["b", "a", "c", "e", "d"] {
-        store.create_station(&station(id, "org1", None)).await.unwrap();
+        store
+            .create_station(&station(id, "org1", None))
+            .await
+            .unwrap();
     }
-    store.create_station(&station("x", "org2", None)).await.unwrap();
+    store
+        .create_station(&station("x", "org2", None))
+        .await
+        .unwrap();
     let org = OrgId::parse("org1").unwrap();
     let mut seen = vec![];
     let mut page = PageRequest::first(2);
@@ -94,7 +111,15 @@ pub async fn stations_list_paginates_within_org<S: Store>(store: &S) {
         }
     }
     assert_eq!(seen, ["a", "b", "c", "d", "e"]);
-    let bad = store.list_stations(&org, &PageRequest { limit: 2, cursor: Some("garbage!".into()) }).await;
+    let bad = store
+        .list_stations(
+            &org,
+            &PageRequest {
+                limit: 2,
+                cursor: Some("garbage!".into()),
+            },
+        )
+        .await;
     assert!(matches!(bad, Err(StoreError::InvalidCursor)), "{bad:?}");
 }
 
@@ -118,17 +143,35 @@ pub async fn boot_and_connector_status_newest_wins<S: Store>(store: &S) {
         info: None,
         updated_at: t(at),
     };
-    store.set_connector_status(&st.id, &status("Charging", 20)).await.unwrap();
-    store.set_connector_status(&st.id, &status("Preparing", 15)).await.unwrap(); // late replay
     store
-        .set_connector_status(&st.id, &ConnectorStatus { evse_id: 2, ..status("Available", 5) })
+        .set_connector_status(&st.id, &status("Charging", 20))
+        .await
+        .unwrap();
+    store
+        .set_connector_status(&st.id, &status("Preparing", 15))
+        .await
+        .unwrap(); // late replay
+    store
+        .set_connector_status(
+            &st.id,
+            &ConnectorStatus {
+                evse_id: 2,
+                ..status("Available", 5)
+            },
+        )
         .await
         .unwrap();
     let view = store.get_station_view(&st.id).await.unwrap().unwrap();
     assert_eq!(view.station.boot, Some(boot));
-    assert_eq!(view.station.password_hash, st.password_hash, "boot must not touch other fields");
-    let statuses: Vec<(u32, u32, &str)> =
-        view.connectors.iter().map(|c| (c.evse_id, c.connector_id, c.status.as_str())).collect();
+    assert_eq!(
+        view.station.password_hash, st.password_hash,
+        "boot must not touch other fields"
+    );
+    let statuses: Vec<(u32, u32, &str)> = view
+        .connectors
+        .iter()
+        .map(|c| (c.evse_id, c.connector_id, c.status.as_str()))
+        .collect();
     assert_eq!(statuses, [(1, 1, "Charging"), (2, 1, "Available")]);
 }
 
@@ -144,23 +187,41 @@ pub async fn connections_open_touch_close<S: Store>(store: &S) {
         last_seen_at: t(at),
     };
     assert_eq!(store.open_connection(&conn("c1", 100)).await.unwrap(), None);
-    let touched = store.touch_connection("c1", t(160)).await.unwrap().expect("live connection");
+    let touched = store
+        .touch_connection("c1", t(160))
+        .await
+        .unwrap()
+        .expect("live connection");
     assert_eq!(touched.station_id, st.id);
     assert_eq!(touched.last_seen_at, t(160));
-    assert!(store.touch_connection("unknown", t(160)).await.unwrap().is_none());
+    assert!(store
+        .touch_connection("unknown", t(160))
+        .await
+        .unwrap()
+        .is_none());
     let view = store.get_station_view(&st.id).await.unwrap().unwrap();
-    assert_eq!(view.connection.as_ref().map(|c| c.connection_id.as_str()), Some("c1"));
+    assert_eq!(
+        view.connection.as_ref().map(|c| c.connection_id.as_str()),
+        Some("c1")
+    );
     assert_eq!(view.station.ocpp_version, Some(OcppVersion::V16));
     assert_eq!(view.last_seen_at(), Some(t(160)));
 
     // The charger reconnects before the old connection's $disconnect arrives.
     let mut c2 = conn("c2", 200);
     c2.ocpp_version = OcppVersion::V201;
-    assert_eq!(store.open_connection(&c2).await.unwrap().as_deref(), Some("c1"));
+    assert_eq!(
+        store.open_connection(&c2).await.unwrap().as_deref(),
+        Some("c1")
+    );
     let closed = store.close_connection("c1", t(210)).await.unwrap();
     assert_eq!(closed.map(|c| c.connection_id), Some("c1".into()));
     let view = store.get_station_view(&st.id).await.unwrap().unwrap();
-    assert_eq!(view.connection.map(|c| c.connection_id), Some("c2".into()), "stale close must not disconnect");
+    assert_eq!(
+        view.connection.map(|c| c.connection_id),
+        Some("c2".into()),
+        "stale close must not disconnect"
+    );
     assert_eq!(view.station.ocpp_version, Some(OcppVersion::V201));
 
     store.touch_connection("c2", t(300)).await.unwrap();
@@ -168,28 +229,67 @@ pub async fn connections_open_touch_close<S: Store>(store: &S) {
     let view = store.get_station_view(&st.id).await.unwrap().unwrap();
     assert!(view.connection.is_none());
     assert_eq!(view.station.connection_id, None);
-    assert_eq!(view.station.last_seen_at, Some(t(300)), "last message time survives the disconnect");
-    assert!(store.close_connection("c2", t(320)).await.unwrap().is_none(), "second close is a no-op");
+    assert_eq!(
+        view.station.last_seen_at,
+        Some(t(300)),
+        "last message time survives the disconnect"
+    );
+    assert!(
+        store
+            .close_connection("c2", t(320))
+            .await
+            .unwrap()
+            .is_none(),
+        "second close is a no-op"
+    );
 }
 
 pub async fn id_tokens_case_insensitive<S: Store>(store: &S) {
-    store.create_id_token(&token("04aBcD", "default")).await.unwrap();
-    let err = store.create_id_token(&token("04ABCD", "default")).await.unwrap_err();
+    store
+        .create_id_token(&token("04aBcD", "default"))
+        .await
+        .unwrap();
+    let err = store
+        .create_id_token(&token("04ABCD", "default"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)));
-    let got = store.get_id_token(&IdTokenValue::parse("04abcd").unwrap()).await.unwrap().unwrap();
+    let got = store
+        .get_id_token(&IdTokenValue::parse("04abcd").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(got, token("04aBcD", "default"));
-    assert!(store.get_id_token(&IdTokenValue::parse("other").unwrap()).await.unwrap().is_none());
+    assert!(store
+        .get_id_token(&IdTokenValue::parse("other").unwrap())
+        .await
+        .unwrap()
+        .is_none());
     for v in ["t3", "t1", "t2"] {
         store.create_id_token(&token(v, "org9")).await.unwrap();
     }
     let org = OrgId::parse("org9").unwrap();
-    let p1 = store.list_id_tokens(&org, &PageRequest::first(2)).await.unwrap();
-    assert_eq!(p1.items.len(), 2);
-    let p2 = store
-        .list_id_tokens(&org, &PageRequest { limit: 2, cursor: p1.next_cursor.clone() })
+    let p1 = store
+        .list_id_tokens(&org, &PageRequest::first(2))
         .await
         .unwrap();
-    let all: Vec<String> = p1.items.iter().chain(&p2.items).map(|t| t.token.to_string()).collect();
+    assert_eq!(p1.items.len(), 2);
+    let p2 = store
+        .list_id_tokens(
+            &org,
+            &PageRequest {
+                limit: 2,
+                cursor: p1.next_cursor.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    let all: Vec<String> = p1
+        .items
+        .iter()
+        .chain(&p2.items)
+        .map(|t| t.token.to_string())
+        .collect();
     assert_eq!(all, ["t1", "t2", "t3"]);
     assert!(p2.next_cursor.is_none());
 }
@@ -214,23 +314,43 @@ pub async fn sessions_are_versioned<S: Store>(store: &S) {
     store.put_session(&s, 0).await.unwrap();
     assert_eq!(store.get_session(&s.id).await.unwrap(), Some(s.clone()));
     let err = store.put_session(&s, 0).await.unwrap_err();
-    assert!(matches!(err, StoreError::Conflict(_)), "creating twice must conflict");
+    assert!(
+        matches!(err, StoreError::Conflict(_)),
+        "creating twice must conflict"
+    );
     let mut s2 = s.clone();
     s2.id_token = Some("OTHER".into());
     s2.version = 2;
     store.put_session(&s2, 1).await.unwrap();
     let mut stale = s.clone();
     stale.version = 2;
-    assert!(matches!(store.put_session(&stale, 1).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        store.put_session(&stale, 1).await,
+        Err(StoreError::Conflict(_))
+    ));
     assert_eq!(store.get_session(&s.id).await.unwrap(), Some(s2));
-    assert!(store.get_session(&SessionId::parse("CP-4~nope").unwrap()).await.unwrap().is_none());
+    assert!(store
+        .get_session(&SessionId::parse("CP-4~nope").unwrap())
+        .await
+        .unwrap()
+        .is_none());
 }
 
 pub async fn sessions_list_by_station_and_time<S: Store>(store: &S) {
-    for (st, tx, at) in [("A", "1", 10), ("A", "2", 20), ("B", "3", 30), ("A", "4", 40), ("A", "5", 50)] {
+    for (st, tx, at) in [
+        ("A", "1", 10),
+        ("A", "2", 20),
+        ("B", "3", 30),
+        ("A", "4", 40),
+        ("A", "5", 50),
+    ] {
         store.put_session(&session(st, tx, at), 0).await.unwrap();
     }
-    let q = |station: Option<&str>, from: Option<i64>, to: Option<i64>, limit: u32, cursor: Option<String>| {
+    let q = |station: Option<&str>,
+             from: Option<i64>,
+             to: Option<i64>,
+             limit: u32,
+             cursor: Option<String>| {
         SessionQuery {
             org_id: OrgId::default_org(),
             station_id: station.map(sid),
@@ -239,23 +359,47 @@ pub async fn sessions_list_by_station_and_time<S: Store>(store: &S) {
             page: PageRequest { limit, cursor },
         }
     };
-    let txs = |p: &Page<Session>| p.items.iter().map(|s| s.transaction_id.clone()).collect::<Vec<_>>();
-    let all = store.list_sessions(&q(None, None, None, 50, None)).await.unwrap();
+    let txs = |p: &Page<Session>| {
+        p.items
+            .iter()
+            .map(|s| s.transaction_id.clone())
+            .collect::<Vec<_>>()
+    };
+    let all = store
+        .list_sessions(&q(None, None, None, 50, None))
+        .await
+        .unwrap();
     assert_eq!(txs(&all), ["5", "4", "3", "2", "1"], "newest first");
-    let a = store.list_sessions(&q(Some("A"), Some(20), Some(50), 50, None)).await.unwrap();
+    let a = store
+        .list_sessions(&q(Some("A"), Some(20), Some(50), 50, None))
+        .await
+        .unwrap();
     assert_eq!(txs(&a), ["4", "2"], "from inclusive, to exclusive");
-    let p1 = store.list_sessions(&q(Some("A"), None, None, 3, None)).await.unwrap();
+    let p1 = store
+        .list_sessions(&q(Some("A"), None, None, 3, None))
+        .await
+        .unwrap();
     assert_eq!(txs(&p1), ["5", "4", "2"]);
-    let p2 = store.list_sessions(&q(Some("A"), None, None, 3, p1.next_cursor.clone())).await.unwrap();
+    let p2 = store
+        .list_sessions(&q(Some("A"), None, None, 3, p1.next_cursor.clone()))
+        .await
+        .unwrap();
     assert_eq!(txs(&p2), ["1"]);
     assert!(p2.next_cursor.is_none());
 
     // An update that moves the start time moves the session in the listings.
-    let mut s = store.get_session(&SessionId::parse("A~5").unwrap()).await.unwrap().unwrap();
+    let mut s = store
+        .get_session(&SessionId::parse("A~5").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     s.started_at = Some(t(5));
     s.version += 1;
     store.put_session(&s, s.version - 1).await.unwrap();
-    let all = store.list_sessions(&q(Some("A"), None, None, 50, None)).await.unwrap();
+    let all = store
+        .list_sessions(&q(Some("A"), None, None, 50, None))
+        .await
+        .unwrap();
     assert_eq!(txs(&all), ["4", "2", "1", "5"]);
 }
 
@@ -273,7 +417,10 @@ fn reading(at: i64, measurand: &str, value: i64, unit: &str) -> MeterReading {
 
 pub async fn meter_readings_idempotent_and_ordered<S: Store>(store: &S) {
     let target = MeterTarget::Session(SessionId::parse("CP-5~9").unwrap());
-    let batch1 = vec![reading(60, "Energy.Active.Import.Register", 2000, "Wh"), reading(60, "Power.Active.Import", 7000, "W")];
+    let batch1 = vec![
+        reading(60, "Energy.Active.Import.Register", 2000, "Wh"),
+        reading(60, "Power.Active.Import", 7000, "W"),
+    ];
     let batch0 = vec![reading(0, "Energy.Active.Import.Register", 1000, "Wh")];
     store.put_meter_readings(&target, &batch1).await.unwrap();
     store.put_meter_readings(&target, &batch0).await.unwrap();
@@ -283,19 +430,36 @@ pub async fn meter_readings_idempotent_and_ordered<S: Store>(store: &S) {
     assert_eq!(got[0], batch0[0]);
     assert!(got[1..].contains(&batch1[0]) && got[1..].contains(&batch1[1]));
     // More than one DynamoDB batch (25 items) worth of readings.
-    let many: Vec<MeterReading> = (0..60).map(|i| reading(1000 + i, "Current.Import", i, "A")).collect();
+    let many: Vec<MeterReading> = (0..60)
+        .map(|i| reading(1000 + i, "Current.Import", i, "A"))
+        .collect();
     let st = MeterTarget::Station(sid("CP-5"));
     store.put_meter_readings(&st, &many).await.unwrap();
     assert_eq!(store.list_meter_readings(&st).await.unwrap(), many);
-    assert_eq!(store.list_meter_readings(&target).await.unwrap().len(), 3, "targets are separate");
+    assert_eq!(
+        store.list_meter_readings(&target).await.unwrap().len(),
+        3,
+        "targets are separate"
+    );
     store.put_meter_readings(&st, &[]).await.unwrap();
 }
 
 pub async fn idempotency_keys_claim_once<S: Store>(store: &S) {
     let ttl = TimeDelta::days(2);
     assert_eq!(store.claim("start", "k1", "v1", ttl).await.unwrap(), None);
-    assert_eq!(store.claim("start", "k1", "v2", ttl).await.unwrap().as_deref(), Some("v1"));
-    assert_eq!(store.claim("other", "k1", "v3", ttl).await.unwrap(), None, "scopes are separate");
+    assert_eq!(
+        store
+            .claim("start", "k1", "v2", ttl)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("v1")
+    );
+    assert_eq!(
+        store.claim("other", "k1", "v3", ttl).await.unwrap(),
+        None,
+        "scopes are separate"
+    );
 }
 
 pub async fn station_events_newest_first<S: Store>(store: &S) {
@@ -311,12 +475,33 @@ pub async fn station_events_newest_first<S: Store>(store: &S) {
             .await
             .unwrap();
     }
-    let p1 = store.list_station_events(&id, &PageRequest::first(3)).await.unwrap();
-    let kinds: Vec<i64> = p1.items.iter().map(|e| e.at.timestamp() - 1_790_000_000).collect();
+    let p1 = store
+        .list_station_events(&id, &PageRequest::first(3))
+        .await
+        .unwrap();
+    let kinds: Vec<i64> = p1
+        .items
+        .iter()
+        .map(|e| e.at.timestamp() - 1_790_000_000)
+        .collect();
     assert_eq!(kinds, [4, 3, 2]);
-    let p2 = store.list_station_events(&id, &PageRequest { limit: 3, cursor: p1.next_cursor }).await.unwrap();
+    let p2 = store
+        .list_station_events(
+            &id,
+            &PageRequest {
+                limit: 3,
+                cursor: p1.next_cursor,
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(p2.items.len(), 2);
-    assert!(store.list_station_events(&sid("other"), &PageRequest::first(3)).await.unwrap().items.is_empty());
+    assert!(store
+        .list_station_events(&sid("other"), &PageRequest::first(3))
+        .await
+        .unwrap()
+        .items
+        .is_empty());
 }
 
 /// Join without pulling in `futures` just for this.
@@ -335,7 +520,11 @@ async fn futures_join_all<F: std::future::Future>(fs: impl Iterator<Item = F>) -
                 }
             }
         }
-        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
     })
     .await;
     out.extend(done.into_iter().map(|o| o.expect("all ready")));

@@ -1,7 +1,9 @@
 //! Station passwords (OCPP security profiles 1 and 2: HTTP Basic auth with the
 //! station id as user name). Stored as argon2id PHC strings, never in clear.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use base64::Engine;
 
@@ -34,7 +36,9 @@ pub fn hash(password: &str) -> Result<String, PasswordError> {
 
 pub fn verify(password: &str, phc: &str) -> bool {
     match PasswordHash::new(phc) {
-        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }
@@ -45,7 +49,9 @@ pub fn parse_basic(header: &str) -> Option<(String, String)> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
-    let bytes = base64::engine::general_purpose::STANDARD.decode(rest.trim()).ok()?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(rest.trim())
+        .ok()?;
     let text = String::from_utf8(bytes).ok()?;
     let (user, pass) = text.split_once(':')?;
     Some((user.to_owned(), pass.to_owned()))
@@ -67,7 +73,10 @@ mod tests {
 
     #[test]
     fn basic_header() {
-        let v = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("CP1:pa:ss"));
+        let v = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode("CP1:pa:ss")
+        );
         assert_eq!(parse_basic(&v), Some(("CP1".into(), "pa:ss".into())));
         assert_eq!(parse_basic("Bearer x"), None);
         assert_eq!(parse_basic("Basic !!!"), None);

@@ -47,7 +47,10 @@ impl PageRequest {
     pub const MAX_LIMIT: u32 = 500;
 
     pub fn first(limit: u32) -> Self {
-        PageRequest { limit, cursor: None }
+        PageRequest {
+            limit,
+            cursor: None,
+        }
     }
 
     pub fn effective_limit(&self) -> usize {
@@ -96,14 +99,26 @@ pub trait StationStore: Send + Sync {
     /// The station with its connector statuses and live connection.
     async fn get_station_view(&self, id: &StationId) -> StoreResult<Option<StationView>>;
     /// Stations of an organisation ordered by site, then id.
-    async fn list_stations(&self, org: &OrgId, page: &PageRequest) -> StoreResult<Page<StationView>>;
+    async fn list_stations(
+        &self,
+        org: &OrgId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<StationView>>;
     async fn record_boot(&self, id: &StationId, boot: &BootInfo) -> StoreResult<()>;
     /// Stores the status unless a newer one (by `updated_at`) is already stored,
     /// so statuses replayed after an offline period do not overwrite the present.
-    async fn set_connector_status(&self, id: &StationId, status: &ConnectorStatus) -> StoreResult<()>;
+    async fn set_connector_status(
+        &self,
+        id: &StationId,
+        status: &ConnectorStatus,
+    ) -> StoreResult<()>;
     async fn append_station_event(&self, event: &StationEvent) -> StoreResult<()>;
     /// Newest first.
-    async fn list_station_events(&self, id: &StationId, page: &PageRequest) -> StoreResult<Page<StationEvent>>;
+    async fn list_station_events(
+        &self,
+        id: &StationId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<StationEvent>>;
 }
 
 #[async_trait]
@@ -113,10 +128,18 @@ pub trait ConnectionStore: Send + Sync {
     async fn open_connection(&self, conn: &Connection) -> StoreResult<Option<String>>;
     /// Marks the connection as seen at `at` and returns it, in one request:
     /// this runs for every OCPP message.
-    async fn touch_connection(&self, connection_id: &str, at: Timestamp) -> StoreResult<Option<Connection>>;
+    async fn touch_connection(
+        &self,
+        connection_id: &str,
+        at: Timestamp,
+    ) -> StoreResult<Option<Connection>>;
     /// Removes the connection. The station is only marked disconnected if this
     /// is still its current connection (a reconnect may have replaced it).
-    async fn close_connection(&self, connection_id: &str, at: Timestamp) -> StoreResult<Option<Connection>>;
+    async fn close_connection(
+        &self,
+        connection_id: &str,
+        at: Timestamp,
+    ) -> StoreResult<Option<Connection>>;
 }
 
 #[async_trait]
@@ -124,7 +147,11 @@ pub trait TokenStore: Send + Sync {
     /// Fails with `Conflict` when the token (case-insensitively) exists.
     async fn create_id_token(&self, token: &IdTokenRecord) -> StoreResult<()>;
     async fn get_id_token(&self, token: &IdTokenValue) -> StoreResult<Option<IdTokenRecord>>;
-    async fn list_id_tokens(&self, org: &OrgId, page: &PageRequest) -> StoreResult<Page<IdTokenRecord>>;
+    async fn list_id_tokens(
+        &self,
+        org: &OrgId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<IdTokenRecord>>;
 }
 
 #[async_trait]
@@ -138,7 +165,11 @@ pub trait SessionStore: Send + Sync {
     async fn put_session(&self, session: &Session, expected_version: u64) -> StoreResult<()>;
     async fn list_sessions(&self, query: &SessionQuery) -> StoreResult<Page<Session>>;
     /// Idempotent: the same reading stored twice is kept once.
-    async fn put_meter_readings(&self, target: &MeterTarget, readings: &[MeterReading]) -> StoreResult<()>;
+    async fn put_meter_readings(
+        &self,
+        target: &MeterTarget,
+        readings: &[MeterReading],
+    ) -> StoreResult<()>;
     /// Oldest first.
     async fn list_meter_readings(&self, target: &MeterTarget) -> StoreResult<Vec<MeterReading>>;
 }
@@ -147,12 +178,24 @@ pub trait SessionStore: Send + Sync {
 pub trait IdempotencyStore: Send + Sync {
     /// Stores `value` under (`scope`, `key`) unless something is stored there;
     /// returns what was already stored (`None`: this call claimed the key).
-    async fn claim(&self, scope: &str, key: &str, value: &str, ttl: chrono::TimeDelta) -> StoreResult<Option<String>>;
+    async fn claim(
+        &self,
+        scope: &str,
+        key: &str,
+        value: &str,
+        ttl: chrono::TimeDelta,
+    ) -> StoreResult<Option<String>>;
 }
 
 /// Everything the CSMS stores.
-pub trait Store: StationStore + ConnectionStore + TokenStore + SessionStore + IdempotencyStore {}
-impl<T> Store for T where T: StationStore + ConnectionStore + TokenStore + SessionStore + IdempotencyStore {}
+pub trait Store:
+    StationStore + ConnectionStore + TokenStore + SessionStore + IdempotencyStore
+{
+}
+impl<T> Store for T where
+    T: StationStore + ConnectionStore + TokenStore + SessionStore + IdempotencyStore
+{
+}
 
 /// Time source, so tests can control "now".
 pub trait Clock: Send + Sync {
@@ -186,7 +229,11 @@ pub fn reading_key(r: &MeterReading) -> String {
             h = h.wrapping_mul(0x100000001b3);
         }
     }
-    format!("{}#{:016x}", r.timestamp.format("%Y-%m-%dT%H:%M:%S%.3fZ"), h)
+    format!(
+        "{}#{:016x}",
+        r.timestamp.format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+        h
+    )
 }
 
 /// Sortable, fixed-width rendering of a time for index keys.

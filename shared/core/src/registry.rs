@@ -46,9 +46,14 @@ pub async fn register_station<S: Store + ?Sized>(
         .map(SiteId::parse)
         .transpose()
         .map_err(|e| RegistryError::Invalid(format!("siteId: {e}")))?;
-    let name = new.name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    let name = new
+        .name
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty());
     if name.as_ref().is_some_and(|n| n.chars().count() > 200) {
-        return Err(RegistryError::Invalid("name: at most 200 characters".into()));
+        return Err(RegistryError::Invalid(
+            "name: at most 200 characters".into(),
+        ));
     }
     let password_hash = match new.password {
         None => None,
@@ -71,7 +76,9 @@ pub async fn register_station<S: Store + ?Sized>(
         last_seen_at: None,
     };
     store.create_station(&station).await.map_err(|e| match e {
-        StoreError::Conflict(_) => RegistryError::Conflict(format!("station {} already exists", station.id)),
+        StoreError::Conflict(_) => {
+            RegistryError::Conflict(format!("station {} already exists", station.id))
+        }
         e => RegistryError::Store(e),
     })?;
     Ok(station)
@@ -91,13 +98,15 @@ pub async fn register_id_token<S: Store + ?Sized>(
     clock: &dyn Clock,
     new: NewIdToken,
 ) -> Result<IdTokenRecord, RegistryError> {
-    let token = IdTokenValue::parse(new.id_token).map_err(|e| RegistryError::Invalid(format!("idToken: {e}")))?;
+    let token = IdTokenValue::parse(new.id_token)
+        .map_err(|e| RegistryError::Invalid(format!("idToken: {e}")))?;
     let token_type = IdTokenType::parse(&new.token_type).ok_or_else(|| {
         let names: Vec<&str> = IdTokenType::ALL.iter().map(|t| t.as_str()).collect();
         RegistryError::Invalid(format!("type: must be one of {}", names.join(", ")))
     })?;
-    let status = TokenStatus::parse(&new.status)
-        .ok_or_else(|| RegistryError::Invalid("status: must be one of Accepted, Blocked, Expired, Invalid".into()))?;
+    let status = TokenStatus::parse(&new.status).ok_or_else(|| {
+        RegistryError::Invalid("status: must be one of Accepted, Blocked, Expired, Invalid".into())
+    })?;
     let record = IdTokenRecord {
         token,
         token_type,
@@ -107,7 +116,9 @@ pub async fn register_id_token<S: Store + ?Sized>(
         created_at: clock.now(),
     };
     store.create_id_token(&record).await.map_err(|e| match e {
-        StoreError::Conflict(_) => RegistryError::Conflict(format!("id token {} already exists", record.token)),
+        StoreError::Conflict(_) => {
+            RegistryError::Conflict(format!("id token {} already exists", record.token))
+        }
         e => RegistryError::Store(e),
     })?;
     Ok(record)

@@ -36,7 +36,9 @@ pub struct ChargerConfig {
 
 impl Default for ChargerConfig {
     fn default() -> Self {
-        ChargerConfig { heartbeat_interval_secs: 300 }
+        ChargerConfig {
+            heartbeat_interval_secs: 300,
+        }
     }
 }
 
@@ -54,11 +56,21 @@ pub enum HandlerError {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     Ack,
-    Boot { interval_secs: u32, now: Timestamp },
-    Heartbeat { now: Timestamp },
+    Boot {
+        interval_secs: u32,
+        now: Timestamp,
+    },
+    Heartbeat {
+        now: Timestamp,
+    },
     Authorization(Authorization),
-    Transaction { transaction_id: String, authorization: Option<Authorization> },
-    DataTransfer { accepted: bool },
+    Transaction {
+        transaction_id: String,
+        authorization: Option<Authorization>,
+    },
+    DataTransfer {
+        accepted: bool,
+    },
 }
 
 pub(crate) fn wire_version(v: OcppVersion) -> Version {
@@ -76,13 +88,21 @@ pub struct ChargerService<S: ?Sized> {
 
 impl<S: ?Sized> Clone for ChargerService<S> {
     fn clone(&self) -> Self {
-        ChargerService { store: self.store.clone(), clock: self.clock.clone(), config: self.config.clone() }
+        ChargerService {
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+            config: self.config.clone(),
+        }
     }
 }
 
 impl<S: Store + ?Sized> ChargerService<S> {
     pub fn new(store: Arc<S>, clock: Arc<dyn Clock>, config: ChargerConfig) -> Self {
-        ChargerService { store, clock, config }
+        ChargerService {
+            store,
+            clock,
+            config,
+        }
     }
 
     pub fn store(&self) -> &Arc<S> {
@@ -99,7 +119,11 @@ impl<S: Store + ?Sized> ChargerService<S> {
             Ok(Some(conn)) => self.handle(&conn, text, now).await,
             Ok(None) => {
                 tracing::warn!(connection_id, "message on a connection without record");
-                reply_without_connection(text, ErrorCode::SecurityError, "connection is not registered; reconnect")
+                reply_without_connection(
+                    text,
+                    ErrorCode::SecurityError,
+                    "connection is not registered; reconnect",
+                )
             }
             Err(e) => {
                 tracing::error!(connection_id, error = %e, "connection lookup failed");
@@ -117,9 +141,14 @@ impl<S: Store + ?Sized> ChargerService<S> {
                 tracing::info!(station = %conn.station_id, code = ?e.code, "malformed frame: {}", e.description);
                 Some(e.render(version))
             }
-            Ok(Frame::Call { message_id, action, payload }) => {
-                Some(self.call(conn, version, &message_id, &action, payload, now).await)
-            }
+            Ok(Frame::Call {
+                message_id,
+                action,
+                payload,
+            }) => Some(
+                self.call(conn, version, &message_id, &action, payload, now)
+                    .await,
+            ),
             Ok(Frame::CallResult { message_id, .. }) | Ok(Frame::CallError { message_id, .. }) => {
                 // Replies to CSMS-initiated calls; nothing is sent to chargers yet.
                 tracing::info!(station = %conn.station_id, message_id, "reply to an unknown call ignored");
@@ -145,15 +174,25 @@ impl<S: Store + ?Sized> ChargerService<S> {
         let _enter = span.enter();
         let error = |code, msg: String| CallError::new(message_id, code, msg).render(version);
         match catalog::direction(version, action) {
-            None => return error(ErrorCode::NotImplemented, format!("unknown action {action:?}")),
+            None => {
+                return error(
+                    ErrorCode::NotImplemented,
+                    format!("unknown action {action:?}"),
+                )
+            }
             Some(Direction::FromCsms) => {
-                return error(ErrorCode::NotSupported, format!("{action} is sent by the CSMS, not by a charger"))
+                return error(
+                    ErrorCode::NotSupported,
+                    format!("{action} is sent by the CSMS, not by a charger"),
+                )
             }
             Some(Direction::FromCharger) => {}
         }
         let payload = Value::Object(payload);
         if let Err(v) = schema::validate(version, action, Kind::Request, &payload) {
-            return CallError::new(message_id, v.code, v.description.clone()).with_details(v.details()).render(version);
+            return CallError::new(message_id, v.code, v.description.clone())
+                .with_details(v.details())
+                .render(version);
         }
         let result = match version {
             Version::V16 => v16::dispatch(self, conn, action, payload, now).await,
@@ -167,7 +206,10 @@ impl<S: Store + ?Sized> ChargerService<S> {
                 }
                 render_call_result(message_id, &response)
             }
-            Ok(None) => error(ErrorCode::NotSupported, format!("{action} is not supported by this CSMS")),
+            Ok(None) => error(
+                ErrorCode::NotSupported,
+                format!("{action} is not supported by this CSMS"),
+            ),
             Err(HandlerError::Invalid(msg)) => error(ErrorCode::PropertyConstraintViolation, msg),
             Err(HandlerError::Store(e)) => {
                 tracing::error!(error = %e, "store failure while handling {action}");
@@ -177,14 +219,29 @@ impl<S: Store + ?Sized> ChargerService<S> {
     }
 
     /// Apply a version-neutral event. The core of the charger-facing domain.
-    pub async fn apply(&self, conn: &Connection, event: ChargerEvent, now: Timestamp) -> Result<Outcome, HandlerError> {
+    pub async fn apply(
+        &self,
+        conn: &Connection,
+        event: ChargerEvent,
+        now: Timestamp,
+    ) -> Result<Outcome, HandlerError> {
         match event {
             ChargerEvent::Booted(boot) => {
                 self.store.record_boot(&conn.station_id, &boot).await?;
-                Ok(Outcome::Boot { interval_secs: self.config.heartbeat_interval_secs, now })
+                Ok(Outcome::Boot {
+                    interval_secs: self.config.heartbeat_interval_secs,
+                    now,
+                })
             }
             ChargerEvent::Heartbeat => Ok(Outcome::Heartbeat { now }),
-            ChargerEvent::StatusChanged { evse_id, connector_id, status, error_code, info, at } => {
+            ChargerEvent::StatusChanged {
+                evse_id,
+                connector_id,
+                status,
+                error_code,
+                info,
+                at,
+            } => {
                 let status = ConnectorStatus {
                     evse_id,
                     connector_id,
@@ -192,18 +249,30 @@ impl<S: Store + ?Sized> ChargerService<S> {
                     error_code,
                     info,
                     // A charger clock far in the future must not freeze the status.
-                    updated_at: at.filter(|t| *t <= now + TimeDelta::minutes(5)).unwrap_or(now),
+                    updated_at: at
+                        .filter(|t| *t <= now + TimeDelta::minutes(5))
+                        .unwrap_or(now),
                 };
-                self.store.set_connector_status(&conn.station_id, &status).await?;
+                self.store
+                    .set_connector_status(&conn.station_id, &status)
+                    .await?;
                 Ok(Outcome::Ack)
             }
-            ChargerEvent::AuthorizeRequested { id_token } => Ok(Outcome::Authorization(self.authorize(&id_token, now).await?)),
+            ChargerEvent::AuthorizeRequested { id_token } => Ok(Outcome::Authorization(
+                self.authorize(&id_token, now).await?,
+            )),
             ChargerEvent::Transaction(tx) => self.transaction(conn, tx, now).await,
-            ChargerEvent::MeterValues { evse_id, transaction_id, readings } => {
+            ChargerEvent::MeterValues {
+                evse_id,
+                transaction_id,
+                readings,
+            } => {
                 match transaction_id {
                     Some(tx) => {
                         let id = SessionId::new(&conn.station_id, &tx);
-                        self.store.put_meter_readings(&MeterTarget::Session(id), &readings).await?;
+                        self.store
+                            .put_meter_readings(&MeterTarget::Session(id), &readings)
+                            .await?;
                         let update = SessionUpdate {
                             evse_id: Some(evse_id).filter(|e| *e > 0),
                             registers: energy_registers(&readings),
@@ -214,12 +283,21 @@ impl<S: Store + ?Sized> ChargerService<S> {
                         }
                     }
                     None => {
-                        self.store.put_meter_readings(&MeterTarget::Station(conn.station_id.clone()), &readings).await?;
+                        self.store
+                            .put_meter_readings(
+                                &MeterTarget::Station(conn.station_id.clone()),
+                                &readings,
+                            )
+                            .await?;
                     }
                 }
                 Ok(Outcome::Ack)
             }
-            ChargerEvent::DataTransfer { vendor_id, message_id, data } => {
+            ChargerEvent::DataTransfer {
+                vendor_id,
+                message_id,
+                data,
+            } => {
                 let payload = serde_json::json!({"vendorId": vendor_id, "messageId": message_id, "data": data});
                 self.log_event(conn, "DataTransfer", payload, now).await?;
                 // No vendor extensions are implemented: the data is kept, not acted on.
@@ -232,17 +310,37 @@ impl<S: Store + ?Sized> ChargerService<S> {
         }
     }
 
-    async fn log_event(&self, conn: &Connection, kind: &str, payload: Value, now: Timestamp) -> Result<(), HandlerError> {
-        let event = StationEvent { station_id: conn.station_id.clone(), kind: kind.to_owned(), at: now, payload };
+    async fn log_event(
+        &self,
+        conn: &Connection,
+        kind: &str,
+        payload: Value,
+        now: Timestamp,
+    ) -> Result<(), HandlerError> {
+        let event = StationEvent {
+            station_id: conn.station_id.clone(),
+            kind: kind.to_owned(),
+            at: now,
+            payload,
+        };
         Ok(self.store.append_station_event(&event).await?)
     }
 
-    pub async fn authorize(&self, token: &IdTokenValue, now: Timestamp) -> Result<Authorization, HandlerError> {
+    pub async fn authorize(
+        &self,
+        token: &IdTokenValue,
+        now: Timestamp,
+    ) -> Result<Authorization, HandlerError> {
         let record = self.store.get_id_token(token).await?;
         Ok(authorize(record.as_ref(), now))
     }
 
-    async fn transaction(&self, conn: &Connection, ev: TransactionEvent, now: Timestamp) -> Result<Outcome, HandlerError> {
+    async fn transaction(
+        &self,
+        conn: &Connection,
+        ev: TransactionEvent,
+        now: Timestamp,
+    ) -> Result<Outcome, HandlerError> {
         let authorization = match &ev.id_token {
             Some(t) => Some(self.authorize(t, now).await?),
             None => None,
@@ -253,7 +351,9 @@ impl<S: Store + ?Sized> ChargerService<S> {
         };
         let session_id = SessionId::new(&conn.station_id, &transaction_id);
         if !ev.readings.is_empty() {
-            self.store.put_meter_readings(&MeterTarget::Session(session_id), &ev.readings).await?;
+            self.store
+                .put_meter_readings(&MeterTarget::Session(session_id), &ev.readings)
+                .await?;
         }
         let ended = ev.phase == TransactionPhase::Ended;
         let update = SessionUpdate {
@@ -272,14 +372,22 @@ impl<S: Store + ?Sized> ChargerService<S> {
             seq_no: ev.seq_no,
             offline: ev.offline,
         };
-        self.merge_session(conn, &transaction_id, &update, now).await?;
-        Ok(Outcome::Transaction { transaction_id, authorization })
+        self.merge_session(conn, &transaction_id, &update, now)
+            .await?;
+        Ok(Outcome::Transaction {
+            transaction_id,
+            authorization,
+        })
     }
 
     /// A 1.6 StartTransaction gets a fresh integer id, unless it is a resend of
     /// one we already answered (same connector, tag, meter and time): then the
     /// charger must get the same id again, or it would hold two transactions.
-    async fn allocate_transaction_id(&self, conn: &Connection, ev: &TransactionEvent) -> Result<String, HandlerError> {
+    async fn allocate_transaction_id(
+        &self,
+        conn: &Connection,
+        ev: &TransactionEvent,
+    ) -> Result<String, HandlerError> {
         let candidate = self.store.next_transaction_id().await?.to_string();
         let key = format!(
             "{}|{}|{}|{}|{}",
@@ -289,7 +397,10 @@ impl<S: Store + ?Sized> ChargerService<S> {
             ev.meter_start_wh.unwrap_or_default(),
             ev.timestamp.timestamp_millis()
         );
-        let existing = self.store.claim("start-tx", &key, &candidate, TimeDelta::days(30)).await?;
+        let existing = self
+            .store
+            .claim("start-tx", &key, &candidate, TimeDelta::days(30))
+            .await?;
         Ok(existing.unwrap_or(candidate))
     }
 
@@ -310,7 +421,16 @@ impl<S: Store + ?Sized> ChargerService<S> {
                     let v = s.version;
                     (s, v)
                 }
-                None => (Session::blank(&conn.station_id, conn.org_id.clone(), None, transaction_id, now), 0),
+                None => (
+                    Session::blank(
+                        &conn.station_id,
+                        conn.org_id.clone(),
+                        None,
+                        transaction_id,
+                        now,
+                    ),
+                    0,
+                ),
             };
             if !session.apply(update) && expected > 0 {
                 return Ok(session);
@@ -334,7 +454,10 @@ fn reply_without_connection(text: &str, code: ErrorCode, description: &str) -> O
     if frame.get(0).and_then(Value::as_u64) != Some(2) {
         return None;
     }
-    let id = frame.get(1).and_then(Value::as_str).unwrap_or(CallError::UNKNOWN_ID);
+    let id = frame
+        .get(1)
+        .and_then(Value::as_str)
+        .unwrap_or(CallError::UNKNOWN_ID);
     Some(CallError::new(id, code, description).render(Version::V201))
 }
 
@@ -347,7 +470,8 @@ pub(crate) async fn notify<S: Store + ?Sized>(
     payload: Value,
     now: Timestamp,
 ) -> Result<Option<Value>, HandlerError> {
-    svc.apply(conn, ChargerEvent::Notification { kind, payload }, now).await?;
+    svc.apply(conn, ChargerEvent::Notification { kind, payload }, now)
+        .await?;
     Ok(Some(Value::Object(Map::new())))
 }
 
@@ -357,5 +481,7 @@ pub(crate) fn decode<T: serde::de::DeserializeOwned>(payload: Value) -> Result<T
 }
 
 pub(crate) fn encode<T: serde::Serialize>(response: &T) -> Result<Option<Value>, HandlerError> {
-    Ok(Some(serde_json::to_value(response).expect("response types serialise")))
+    Ok(Some(
+        serde_json::to_value(response).expect("response types serialise"),
+    ))
 }

@@ -13,10 +13,14 @@ pub fn parse_time(s: &str) -> Option<Timestamp> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&Utc));
     }
-    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S%.f"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
-        .map(|n| n.and_utc())
+    [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S%.f",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+    .map(|n| n.and_utc())
 }
 
 pub fn require_time(field: &str, s: &str) -> Result<Timestamp, HandlerError> {
@@ -31,7 +35,9 @@ pub fn format_time(t: Timestamp) -> String {
 /// A decimal from a JSON number without going through a float.
 pub fn decimal_from_json(n: &serde_json::Number) -> Option<Decimal> {
     let s = n.to_string();
-    Decimal::from_str(&s).ok().or_else(|| Decimal::from_scientific(&s).ok())
+    Decimal::from_str(&s)
+        .ok()
+        .or_else(|| Decimal::from_scientific(&s).ok())
 }
 
 #[cfg(test)]
@@ -51,7 +57,10 @@ mod tests {
     #[test]
     fn decimals_without_floats() {
         let n: serde_json::Number = serde_json::from_str("1234.5").unwrap();
-        assert_eq!(decimal_from_json(&n), Some(Decimal::from_str("1234.5").unwrap()));
+        assert_eq!(
+            decimal_from_json(&n),
+            Some(Decimal::from_str("1234.5").unwrap())
+        );
         let n: serde_json::Number = serde_json::from_str("1e3").unwrap();
         assert_eq!(decimal_from_json(&n), Some(Decimal::from(1000)));
     }

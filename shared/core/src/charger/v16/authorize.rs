@@ -28,9 +28,15 @@ pub(super) async fn handle<S: Store + ?Sized>(
     now: Timestamp,
 ) -> Result<Option<Value>, HandlerError> {
     let req: Request = crate::charger::decode(payload)?;
-    let id_token = IdTokenValue::parse(req.id_tag).map_err(|e| HandlerError::Invalid(e.to_string()))?;
-    match svc.apply(conn, ChargerEvent::AuthorizeRequested { id_token }, now).await? {
-        Outcome::Authorization(a) => encode(&Response { id_tag_info: a.into() }),
+    let id_token =
+        IdTokenValue::parse(req.id_tag).map_err(|e| HandlerError::Invalid(e.to_string()))?;
+    match svc
+        .apply(conn, ChargerEvent::AuthorizeRequested { id_token }, now)
+        .await?
+    {
+        Outcome::Authorization(a) => encode(&Response {
+            id_tag_info: a.into(),
+        }),
         other => unreachable!("authorize yields an authorization, not {other:?}"),
     }
 }

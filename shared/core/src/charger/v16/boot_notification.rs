@@ -39,15 +39,19 @@ pub(super) async fn handle<S: Store + ?Sized>(
         vendor: req.charge_point_vendor,
         model: req.charge_point_model,
         // chargeBoxSerialNumber is deprecated in 1.6 but still what many send.
-        serial_number: req.charge_point_serial_number.or(req.charge_box_serial_number),
+        serial_number: req
+            .charge_point_serial_number
+            .or(req.charge_box_serial_number),
         firmware_version: req.firmware_version,
         reason: None,
         booted_at: now,
     };
     match svc.apply(conn, ChargerEvent::Booted(boot), now).await? {
-        Outcome::Boot { interval_secs, now } => {
-            encode(&Response { status: "Accepted", current_time: format_time(now), interval: interval_secs })
-        }
+        Outcome::Boot { interval_secs, now } => encode(&Response {
+            status: "Accepted",
+            current_time: format_time(now),
+            interval: interval_secs,
+        }),
         other => unreachable!("boot yields a boot outcome, not {other:?}"),
     }
 }

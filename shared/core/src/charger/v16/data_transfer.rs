@@ -35,9 +35,13 @@ pub(super) async fn handle<S: Store + ?Sized>(
         data: req.data.map(Value::String),
     };
     match svc.apply(conn, event, now).await? {
-        Outcome::DataTransfer { accepted } => {
-            encode(&Response { status: if accepted { "Accepted" } else { "UnknownVendorId" } })
-        }
+        Outcome::DataTransfer { accepted } => encode(&Response {
+            status: if accepted {
+                "Accepted"
+            } else {
+                "UnknownVendorId"
+            },
+        }),
         other => unreachable!("data transfer yields its own outcome, not {other:?}"),
     }
 }

@@ -12,8 +12,8 @@ mod stop_transaction;
 pub(crate) mod types;
 
 use super::{notify, ChargerService, HandlerError};
-use csms_domain::event::NotificationKind;
 use crate::ports::Store;
+use csms_domain::event::NotificationKind;
 use csms_domain::station::Connection;
 use csms_domain::Timestamp;
 use serde_json::Value;
@@ -31,8 +31,12 @@ pub(crate) async fn dispatch<S: Store + ?Sized>(
         "Authorize" => authorize::handle(svc, conn, payload, now).await,
         "BootNotification" => boot_notification::handle(svc, conn, payload, now).await,
         "DataTransfer" => data_transfer::handle(svc, conn, payload, now).await,
-        "DiagnosticsStatusNotification" => notify(svc, conn, NotificationKind::DiagnosticsStatus, payload, now).await,
-        "FirmwareStatusNotification" => notify(svc, conn, NotificationKind::FirmwareStatus, payload, now).await,
+        "DiagnosticsStatusNotification" => {
+            notify(svc, conn, NotificationKind::DiagnosticsStatus, payload, now).await
+        }
+        "FirmwareStatusNotification" => {
+            notify(svc, conn, NotificationKind::FirmwareStatus, payload, now).await
+        }
         "Heartbeat" => heartbeat::handle(svc, conn, payload, now).await,
         "MeterValues" => meter_values::handle(svc, conn, payload, now).await,
         "StartTransaction" => start_transaction::handle(svc, conn, payload, now).await,

@@ -38,7 +38,8 @@ pub(super) async fn handle<S: Store + ?Sized>(
     now: Timestamp,
 ) -> Result<Option<Value>, HandlerError> {
     let req: Request = crate::charger::decode(payload)?;
-    let id_token = IdTokenValue::parse(req.id_tag).map_err(|e| HandlerError::Invalid(e.to_string()))?;
+    let id_token =
+        IdTokenValue::parse(req.id_tag).map_err(|e| HandlerError::Invalid(e.to_string()))?;
     let event = TransactionEvent {
         phase: TransactionPhase::Started,
         transaction_id: None,
@@ -53,13 +54,22 @@ pub(super) async fn handle<S: Store + ?Sized>(
         seq_no: None,
         offline: false,
     };
-    match svc.apply(conn, ChargerEvent::Transaction(event), now).await? {
-        Outcome::Transaction { transaction_id, authorization } => {
-            let transaction_id = transaction_id
-                .parse()
-                .map_err(|_| HandlerError::Invalid(format!("transaction id {transaction_id} is not an integer")))?;
+    match svc
+        .apply(conn, ChargerEvent::Transaction(event), now)
+        .await?
+    {
+        Outcome::Transaction {
+            transaction_id,
+            authorization,
+        } => {
+            let transaction_id = transaction_id.parse().map_err(|_| {
+                HandlerError::Invalid(format!("transaction id {transaction_id} is not an integer"))
+            })?;
             let id_tag_info = authorization.expect("a start carries an id tag").into();
-            encode(&Response { id_tag_info, transaction_id })
+            encode(&Response {
+                id_tag_info,
+                transaction_id,
+            })
         }
         other => unreachable!("a transaction yields a transaction outcome, not {other:?}"),
     }

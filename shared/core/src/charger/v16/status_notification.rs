@@ -32,7 +32,11 @@ pub(super) async fn handle<S: Store + ?Sized>(
     now: Timestamp,
 ) -> Result<Option<Value>, HandlerError> {
     let req: Request = crate::charger::decode(payload)?;
-    let (evse_id, connector_id) = if req.connector_id == 0 { (0, 0) } else { (req.connector_id, 1) };
+    let (evse_id, connector_id) = if req.connector_id == 0 {
+        (0, 0)
+    } else {
+        (req.connector_id, 1)
+    };
     let info = match (req.info, req.vendor_error_code) {
         (Some(i), Some(v)) => Some(format!("{i} (vendor error {v})")),
         (i, v) => i.or(v.map(|v| format!("vendor error {v}"))),

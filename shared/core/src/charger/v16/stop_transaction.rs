@@ -59,10 +59,13 @@ pub(super) async fn handle<S: Store + ?Sized>(
         seq_no: None,
         offline: false,
     };
-    match svc.apply(conn, ChargerEvent::Transaction(event), now).await? {
-        Outcome::Transaction { authorization, .. } => {
-            encode(&Response { id_tag_info: authorization.map(Into::into) })
-        }
+    match svc
+        .apply(conn, ChargerEvent::Transaction(event), now)
+        .await?
+    {
+        Outcome::Transaction { authorization, .. } => encode(&Response {
+            id_tag_info: authorization.map(Into::into),
+        }),
         other => unreachable!("a transaction yields a transaction outcome, not {other:?}"),
     }
 }

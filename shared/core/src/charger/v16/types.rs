@@ -17,7 +17,10 @@ pub struct IdTagInfo {
 
 impl From<Authorization> for IdTagInfo {
     fn from(a: Authorization) -> Self {
-        IdTagInfo { status: a.status.as_str(), expiry_date: a.expires_at.map(format_time) }
+        IdTagInfo {
+            status: a.status.as_str(),
+            expiry_date: a.expires_at.map(format_time),
+        }
     }
 }
 
@@ -55,13 +58,20 @@ pub fn readings(values: &[MeterValue]) -> Vec<MeterReading> {
                 tracing::info!("signed meter value kept out of the numeric series");
                 continue;
             }
-            let Ok(raw) = Decimal::from_str(sv.value.trim()).or_else(|_| Decimal::from_scientific(sv.value.trim()))
+            let Ok(raw) = Decimal::from_str(sv.value.trim())
+                .or_else(|_| Decimal::from_scientific(sv.value.trim()))
             else {
                 tracing::warn!(value = %sv.value, "non-numeric meter value skipped");
                 continue;
             };
-            let measurand = sv.measurand.clone().unwrap_or_else(|| ENERGY_IMPORT_REGISTER.to_owned());
-            let unit = sv.unit.clone().unwrap_or_else(|| default_unit(&measurand).to_owned());
+            let measurand = sv
+                .measurand
+                .clone()
+                .unwrap_or_else(|| ENERGY_IMPORT_REGISTER.to_owned());
+            let unit = sv
+                .unit
+                .clone()
+                .unwrap_or_else(|| default_unit(&measurand).to_owned());
             let (value, unit) = normalise(raw, &unit, 0);
             out.push(MeterReading {
                 timestamp,

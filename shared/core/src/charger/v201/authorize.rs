@@ -29,10 +29,17 @@ pub(super) async fn handle<S: Store + ?Sized>(
 ) -> Result<Option<Value>, HandlerError> {
     let req: Request = crate::charger::decode(payload)?;
     let Some(id_token) = req.id_token.value()? else {
-        return encode(&Response { id_token_info: IdTokenInfo::accepted() });
+        return encode(&Response {
+            id_token_info: IdTokenInfo::accepted(),
+        });
     };
-    match svc.apply(conn, ChargerEvent::AuthorizeRequested { id_token }, now).await? {
-        Outcome::Authorization(a) => encode(&Response { id_token_info: a.into() }),
+    match svc
+        .apply(conn, ChargerEvent::AuthorizeRequested { id_token }, now)
+        .await?
+    {
+        Outcome::Authorization(a) => encode(&Response {
+            id_token_info: a.into(),
+        }),
         other => unreachable!("authorize yields an authorization, not {other:?}"),
     }
 }

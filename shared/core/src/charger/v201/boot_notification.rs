@@ -51,9 +51,11 @@ pub(super) async fn handle<S: Store + ?Sized>(
         booted_at: now,
     };
     match svc.apply(conn, ChargerEvent::Booted(boot), now).await? {
-        Outcome::Boot { interval_secs, now } => {
-            encode(&Response { current_time: format_time(now), interval: interval_secs, status: "Accepted" })
-        }
+        Outcome::Boot { interval_secs, now } => encode(&Response {
+            current_time: format_time(now),
+            interval: interval_secs,
+            status: "Accepted",
+        }),
         other => unreachable!("boot yields a boot outcome, not {other:?}"),
     }
 }

@@ -29,11 +29,19 @@ pub(super) async fn handle<S: Store + ?Sized>(
     now: Timestamp,
 ) -> Result<Option<Value>, HandlerError> {
     let req: Request = crate::charger::decode(payload)?;
-    let event = ChargerEvent::DataTransfer { vendor_id: req.vendor_id, message_id: req.message_id, data: req.data };
+    let event = ChargerEvent::DataTransfer {
+        vendor_id: req.vendor_id,
+        message_id: req.message_id,
+        data: req.data,
+    };
     match svc.apply(conn, event, now).await? {
-        Outcome::DataTransfer { accepted } => {
-            encode(&Response { status: if accepted { "Accepted" } else { "UnknownVendorId" } })
-        }
+        Outcome::DataTransfer { accepted } => encode(&Response {
+            status: if accepted {
+                "Accepted"
+            } else {
+                "UnknownVendorId"
+            },
+        }),
         other => unreachable!("data transfer yields its own outcome, not {other:?}"),
     }
 }

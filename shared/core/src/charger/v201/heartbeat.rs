@@ -21,5 +21,7 @@ pub(super) async fn handle<S: Store + ?Sized>(
     _payload: Value,
     now: Timestamp,
 ) -> Result<Option<Value>, HandlerError> {
-    encode(&Response { current_time: format_time(now) })
+    encode(&Response {
+        current_time: format_time(now),
+    })
 }

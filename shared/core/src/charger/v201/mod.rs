@@ -11,8 +11,8 @@ mod transaction_event;
 pub(crate) mod types;
 
 use super::{notify, ChargerService, HandlerError};
-use csms_domain::event::NotificationKind;
 use crate::ports::Store;
+use csms_domain::event::NotificationKind;
 use csms_domain::station::Connection;
 use csms_domain::Timestamp;
 use serde_json::Value;
@@ -30,13 +30,19 @@ pub(crate) async fn dispatch<S: Store + ?Sized>(
         "Authorize" => authorize::handle(svc, conn, payload, now).await,
         "BootNotification" => boot_notification::handle(svc, conn, payload, now).await,
         "DataTransfer" => data_transfer::handle(svc, conn, payload, now).await,
-        "FirmwareStatusNotification" => notify(svc, conn, NotificationKind::FirmwareStatus, payload, now).await,
+        "FirmwareStatusNotification" => {
+            notify(svc, conn, NotificationKind::FirmwareStatus, payload, now).await
+        }
         "Heartbeat" => heartbeat::handle(svc, conn, payload, now).await,
-        "LogStatusNotification" => notify(svc, conn, NotificationKind::LogStatus, payload, now).await,
+        "LogStatusNotification" => {
+            notify(svc, conn, NotificationKind::LogStatus, payload, now).await
+        }
         "MeterValues" => meter_values::handle(svc, conn, payload, now).await,
         "NotifyEvent" => notify(svc, conn, NotificationKind::Event, payload, now).await,
         "NotifyReport" => notify(svc, conn, NotificationKind::Report, payload, now).await,
-        "SecurityEventNotification" => notify(svc, conn, NotificationKind::SecurityEvent, payload, now).await,
+        "SecurityEventNotification" => {
+            notify(svc, conn, NotificationKind::SecurityEvent, payload, now).await
+        }
         "StatusNotification" => status_notification::handle(svc, conn, payload, now).await,
         "TransactionEvent" => transaction_event::handle(svc, conn, payload, now).await,
         _ => Ok(None),

@@ -78,7 +78,10 @@ pub(super) async fn handle<S: Store + ?Sized>(
         seq_no: Some(req.seq_no),
         offline: req.offline,
     };
-    match svc.apply(conn, ChargerEvent::Transaction(event), now).await? {
+    match svc
+        .apply(conn, ChargerEvent::Transaction(event), now)
+        .await?
+    {
         Outcome::Transaction { authorization, .. } => {
             let id_token_info = match authorization {
                 Some(a) => Some(a.into()),

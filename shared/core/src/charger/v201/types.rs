@@ -21,7 +21,9 @@ impl IdToken {
         if self.kind == "NoAuthorization" {
             return Ok(None);
         }
-        IdTokenValue::parse(self.id_token.clone()).map(Some).map_err(|e| HandlerError::Invalid(e.to_string()))
+        IdTokenValue::parse(self.id_token.clone())
+            .map(Some)
+            .map_err(|e| HandlerError::Invalid(e.to_string()))
     }
 }
 
@@ -35,13 +37,19 @@ pub struct IdTokenInfo {
 
 impl From<Authorization> for IdTokenInfo {
     fn from(a: Authorization) -> Self {
-        IdTokenInfo { status: a.status.as_str(), cache_expiry_date_time: a.expires_at.map(format_time) }
+        IdTokenInfo {
+            status: a.status.as_str(),
+            cache_expiry_date_time: a.expires_at.map(format_time),
+        }
     }
 }
 
 impl IdTokenInfo {
     pub fn accepted() -> Self {
-        IdTokenInfo { status: "Accepted", cache_expiry_date_time: None }
+        IdTokenInfo {
+            status: "Accepted",
+            cache_expiry_date_time: None,
+        }
     }
 }
 
@@ -91,9 +99,17 @@ pub fn readings(values: &[MeterValue]) -> Vec<MeterReading> {
                 tracing::warn!(value = %sv.value, "meter value out of range skipped");
                 continue;
             };
-            let measurand = sv.measurand.clone().unwrap_or_else(|| ENERGY_IMPORT_REGISTER.to_owned());
+            let measurand = sv
+                .measurand
+                .clone()
+                .unwrap_or_else(|| ENERGY_IMPORT_REGISTER.to_owned());
             let (unit, multiplier) = match &sv.unit_of_measure {
-                Some(u) => (u.unit.clone().unwrap_or_else(|| default_unit(&measurand).to_owned()), u.multiplier),
+                Some(u) => (
+                    u.unit
+                        .clone()
+                        .unwrap_or_else(|| default_unit(&measurand).to_owned()),
+                    u.multiplier,
+                ),
                 None => (default_unit(&measurand).to_owned(), 0),
             };
             let (value, unit) = normalise(raw, &unit, multiplier);

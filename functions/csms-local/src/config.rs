@@ -1,0 +1,70 @@
+//! Configuration from the environment, read once at start.
+
+use anyhow::{bail, Context};
+use csms_api::Secret;
+use rand::Rng;
+use std::path::PathBuf;
+
+pub struct Config {
+    pub listen: String,
+    pub data_dir: PathBuf,
+    pub admin_key: Secret,
+    pub heartbeat_interval_secs: u32,
+}
+
+impl Config {
+    pub fn from_env() -> anyhow::Result<Self> {
+        let listen = std::env::var("CSMS_LISTEN").unwrap_or_else(|_| "127.0.0.1:8180".into());
+        let data_dir =
+            PathBuf::from(std::env::var("CSMS_DATA_DIR").unwrap_or_else(|_| ".data".into()));
+        std::fs::create_dir_all(&data_dir)
+            .with_context(|| format!("creating {}", data_dir.display()))?;
+        let heartbeat_interval_secs = match std::env::var("CSMS_HEARTBEAT_INTERVAL") {
+            Err(_) => 300,
+            Ok(s) => match s.parse::<u32>() {
+                Ok(n) if (10..=540).contains(&n) => n,
+                _ => bail!("CSMS_HEARTBEAT_INTERVAL must be 10 to 540 seconds (API Gateway drops idle sockets after 600)"),
+            },
+        };
+        let admin_key = match std::env::var("CSMS_ADMIN_API_KEY") {
+            Ok(k) if k.len() >= 16 => Secret::new(k),
+            Ok(_) => bail!("CSMS_ADMIN_API_KEY must be at least 16 characters"),
+            Err(_) => Secret::new(stored_or_new_key(&data_dir)?),
+        };
+        Ok(Config {
+            listen,
+            data_dir,
+            admin_key,
+            heartbeat_interval_secs,
+        })
+    }
+}
+
+/// A newcomer should not have to invent a key: make one on first start and
+/// keep it with the data, so it stays valid across restarts.
+fn stored_or_new_key(dir: &std::path::Path) -> anyhow::Result<String> {
+    let path = dir.join("admin-api-key");
+    if let Ok(k) = std::fs::read_to_string(&path) {
+        let k = k.trim().to_owned();
+        if k.len() >= 16 {
+            eprintln!("Admin API key: see {}", path.display());
+            return Ok(k);
+        }
+    }
+    let key: String = rand::thread_rng()
+        .sample_iter(&rand::distributions::Alphanumeric)
+        .take(40)
+        .map(char::from)
+        .collect();
+    std::fs::write(&path, &key).with_context(|| format!("writing {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    eprintln!(
+        "Generated an admin API key (saved in {}):\n\n    {key}\n",
+        path.display()
+    );
+    Ok(key)
+}

@@ -1,0 +1,84 @@
+//! Configuration of the Lambdas, read once per cold start.
+
+use crate::sender::ApiGatewaySender;
+use crate::store::DynamoStore;
+use crate::ws::WsHandlers;
+use csms_core::charger::{ChargerConfig, ChargerService};
+use csms_core::ports::{Clock, ConnectionSender, Store, SystemClock};
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is required")]
+    Missing(&'static str),
+    #[error("environment variable {0}: {1}")]
+    Invalid(&'static str, String),
+}
+
+pub struct AwsContext {
+    pub sdk: aws_config::SdkConfig,
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl AwsContext {
+    /// `CSMS_TABLE` names the DynamoDB table. `AWS_ENDPOINT_URL` (moto,
+    /// LocalStack) is honoured by the SDK itself.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let table = std::env::var("CSMS_TABLE").map_err(|_| ConfigError::Missing("CSMS_TABLE"))?;
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let store = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table));
+        Ok(AwsContext {
+            sdk,
+            store,
+            clock: Arc::new(SystemClock),
+        })
+    }
+
+    pub fn charger_config() -> Result<ChargerConfig, ConfigError> {
+        match std::env::var("CSMS_HEARTBEAT_INTERVAL") {
+            Err(_) => Ok(ChargerConfig::default()),
+            Ok(s) => match s.parse::<u32>() {
+                Ok(n) if (10..=540).contains(&n) => Ok(ChargerConfig {
+                    heartbeat_interval_secs: n,
+                }),
+                _ => Err(ConfigError::Invalid(
+                    "CSMS_HEARTBEAT_INTERVAL",
+                    "10 to 540 seconds".into(),
+                )),
+            },
+        }
+    }
+
+    /// The WebSocket handlers, with the Management API client when
+    /// `CSMS_WS_MANAGEMENT_ENDPOINT` is set (it is in the SAM template).
+    pub fn ws_handlers(&self) -> Result<WsHandlers, ConfigError> {
+        let charger = ChargerService::new(
+            self.store.clone(),
+            self.clock.clone(),
+            Self::charger_config()?,
+        );
+        let sender: Option<Arc<dyn ConnectionSender>> =
+            std::env::var("CSMS_WS_MANAGEMENT_ENDPOINT")
+                .ok()
+                .filter(|e| !e.is_empty())
+                .map(|e| {
+                    Arc::new(ApiGatewaySender::new(&self.sdk, &e)) as Arc<dyn ConnectionSender>
+                });
+        Ok(WsHandlers::new(charger, self.clock.clone(), sender))
+    }
+}
+
+/// One tracing set-up for every Lambda: JSON lines CloudWatch can query,
+/// filter from `RUST_LOG` (default `info`).
+pub fn init_tracing() {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_current_span(true)
+        .without_time() // CloudWatch stamps every line
+        .with_ansi(false)
+        .init();
+}
