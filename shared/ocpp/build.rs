@@ -7,7 +7,9 @@ fn main() {
     let out = Path::new(&env::var("OUT_DIR").unwrap()).join("schemas.rs");
     let mut code = String::new();
     for (dir, konst) in [("v16", "V16_SCHEMAS"), ("v201", "V201_SCHEMAS")] {
-        let path = Path::new(&env::var("CARGO_MANIFEST_DIR").unwrap()).join("schemas").join(dir);
+        let path = Path::new(&env::var("CARGO_MANIFEST_DIR").unwrap())
+            .join("schemas")
+            .join(dir);
         println!("cargo:rerun-if-changed={}", path.display());
         let mut names: Vec<String> = fs::read_dir(&path)
             .unwrap()

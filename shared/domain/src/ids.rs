@@ -22,7 +22,10 @@ fn check_plain(kind: &'static str, s: &str, max: usize) -> Result<(), IdError> {
     if s.chars().count() > max {
         return Err(IdError::TooLong { kind, max });
     }
-    if !s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')) {
+    if !s
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    {
         return Err(IdError::InvalidChars { kind });
     }
     Ok(())
@@ -124,7 +127,10 @@ impl IdTokenValue {
             return Err(IdError::Empty { kind });
         }
         if s.chars().count() > Self::MAX_LEN {
-            return Err(IdError::TooLong { kind, max: Self::MAX_LEN });
+            return Err(IdError::TooLong {
+                kind,
+                max: Self::MAX_LEN,
+            });
         }
         if s.chars().any(|c| c.is_control() || c == '~') {
             return Err(IdError::InvalidToken { kind });
@@ -195,7 +201,13 @@ impl SessionId {
     }
 
     pub fn station_id(&self) -> StationId {
-        StationId(self.0.split_once('~').map(|(s, _)| s).unwrap_or_default().to_owned())
+        StationId(
+            self.0
+                .split_once('~')
+                .map(|(s, _)| s)
+                .unwrap_or_default()
+                .to_owned(),
+        )
     }
 
     pub fn transaction_id(&self) -> &str {
@@ -229,7 +241,10 @@ mod tests {
     #[test]
     fn station_ids() {
         assert!(StationId::parse("CP-001_a.b").is_ok());
-        assert_eq!(StationId::parse(""), Err(IdError::Empty { kind: "station id" }));
+        assert_eq!(
+            StationId::parse(""),
+            Err(IdError::Empty { kind: "station id" })
+        );
         assert!(StationId::parse("a/b").is_err());
         assert!(StationId::parse("a b").is_err());
         assert!(StationId::parse("x".repeat(49)).is_err());

@@ -75,9 +75,11 @@ impl OcppVersion {
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .collect();
-        Self::PREFERENCE
-            .into_iter()
-            .find(|v| offered.iter().any(|o| o.eq_ignore_ascii_case(v.subprotocol())))
+        Self::PREFERENCE.into_iter().find(|v| {
+            offered
+                .iter()
+                .any(|o| o.eq_ignore_ascii_case(v.subprotocol()))
+        })
     }
 }
 
@@ -93,9 +95,15 @@ mod tests {
 
     #[test]
     fn negotiation_trims_and_prefers_201() {
-        assert_eq!(OcppVersion::negotiate(["ocpp1.6 , ocpp2.0.1"]), Some(OcppVersion::V201));
+        assert_eq!(
+            OcppVersion::negotiate(["ocpp1.6 , ocpp2.0.1"]),
+            Some(OcppVersion::V201)
+        );
         assert_eq!(OcppVersion::negotiate(["ocpp1.6"]), Some(OcppVersion::V16));
-        assert_eq!(OcppVersion::negotiate(["ocpp1.6", " ocpp2.0.1"]), Some(OcppVersion::V201));
+        assert_eq!(
+            OcppVersion::negotiate(["ocpp1.6", " ocpp2.0.1"]),
+            Some(OcppVersion::V201)
+        );
         assert_eq!(OcppVersion::negotiate(["ocpp1.5,ocpp2.0"]), None);
         assert_eq!(OcppVersion::negotiate([""]), None);
         assert_eq!(OcppVersion::negotiate(Vec::<&str>::new()), None);

@@ -94,8 +94,10 @@ pub fn energy_register(readings: &[MeterReading]) -> Option<Decimal> {
     if let Some(r) = reg.iter().find(|r| r.phase.is_none()) {
         return Some(r.value);
     }
-    let phases: Vec<&&MeterReading> =
-        reg.iter().filter(|r| matches!(r.phase.as_deref(), Some("L1" | "L2" | "L3"))).collect();
+    let phases: Vec<&&MeterReading> = reg
+        .iter()
+        .filter(|r| matches!(r.phase.as_deref(), Some("L1" | "L2" | "L3")))
+        .collect();
     if phases.is_empty() {
         None
     } else {
@@ -111,7 +113,11 @@ pub fn energy_registers(readings: &[MeterReading]) -> Vec<(Timestamp, Decimal)> 
     stamps
         .into_iter()
         .filter_map(|t| {
-            let at: Vec<MeterReading> = readings.iter().filter(|r| r.timestamp == t).cloned().collect();
+            let at: Vec<MeterReading> = readings
+                .iter()
+                .filter(|r| r.timestamp == t)
+                .cloned()
+                .collect();
             energy_register(&at).map(|wh| (t, wh))
         })
         .collect()

@@ -158,15 +158,16 @@ impl Session {
 
     /// Register reading at the start: the 1.6 `meterStart`, else the earliest reading.
     pub fn meter_start_wh(&self) -> Option<Decimal> {
-        self.explicit_meter_start_wh.or(self.first_register.map(|(_, wh)| wh))
+        self.explicit_meter_start_wh
+            .or(self.first_register.map(|(_, wh)| wh))
     }
 
     /// Register reading at the end (completed), or the latest one so far (active).
     pub fn meter_stop_wh(&self) -> Option<Decimal> {
         match self.status {
-            SessionStatus::Completed => {
-                self.explicit_meter_stop_wh.or(self.last_register.map(|(_, wh)| wh))
-            }
+            SessionStatus::Completed => self
+                .explicit_meter_stop_wh
+                .or(self.last_register.map(|(_, wh)| wh)),
             SessionStatus::Active => None,
         }
     }
@@ -219,7 +220,10 @@ mod tests {
             meter_start_wh: Some(wh(1000)),
             ..Default::default()
         };
-        let mid = SessionUpdate { registers: vec![(t0 + TimeDelta::minutes(5), wh(3000))], ..Default::default() };
+        let mid = SessionUpdate {
+            registers: vec![(t0 + TimeDelta::minutes(5), wh(3000))],
+            ..Default::default()
+        };
         let stop = SessionUpdate {
             end: Some(SessionEnd {
                 ended_at: t0 + TimeDelta::minutes(10),
@@ -255,11 +259,22 @@ mod tests {
         let st = StationId::parse("CP1").unwrap();
         let t0 = Utc::now();
         let mut s = Session::blank(&st, OrgId::default_org(), None, "TX", t0);
-        let u = SessionUpdate { seq_no: Some(1), registers: vec![(t0, wh(5))], ..Default::default() };
+        let u = SessionUpdate {
+            seq_no: Some(1),
+            registers: vec![(t0, wh(5))],
+            ..Default::default()
+        };
         assert!(s.apply(&u));
         assert!(!s.apply(&u));
-        let later = SessionUpdate { seq_no: Some(1), registers: vec![(t0 + TimeDelta::hours(1), wh(50))], ..Default::default() };
-        assert!(!s.apply(&later), "same seqNo with other content is still a resend");
+        let later = SessionUpdate {
+            seq_no: Some(1),
+            registers: vec![(t0 + TimeDelta::hours(1), wh(50))],
+            ..Default::default()
+        };
+        assert!(
+            !s.apply(&later),
+            "same seqNo with other content is still a resend"
+        );
         assert_eq!(s.last_register, Some((t0, wh(5))));
     }
 
@@ -268,12 +283,22 @@ mod tests {
         let st = StationId::parse("CP1").unwrap();
         let t0 = Utc::now();
         let mut s = Session::blank(&st, OrgId::default_org(), None, "TX", t0);
-        s.apply(&SessionUpdate { registers: vec![(t0, wh(2000))], ..Default::default() });
-        s.apply(&SessionUpdate { registers: vec![(t0 + TimeDelta::minutes(1), wh(2600))], ..Default::default() });
+        s.apply(&SessionUpdate {
+            registers: vec![(t0, wh(2000))],
+            ..Default::default()
+        });
+        s.apply(&SessionUpdate {
+            registers: vec![(t0 + TimeDelta::minutes(1), wh(2600))],
+            ..Default::default()
+        });
         assert_eq!(s.energy_wh(), Some(wh(600)));
         assert_eq!(s.meter_stop_wh(), None);
         s.apply(&SessionUpdate {
-            end: Some(SessionEnd { ended_at: t0 + TimeDelta::minutes(2), reason: None, meter_stop_wh: None }),
+            end: Some(SessionEnd {
+                ended_at: t0 + TimeDelta::minutes(2),
+                reason: None,
+                meter_stop_wh: None,
+            }),
             registers: vec![(t0 + TimeDelta::minutes(2), wh(9000))],
             ..Default::default()
         });

@@ -94,13 +94,19 @@ pub struct Authorization {
 /// an accepted token past its expiry date is `Expired`.
 pub fn authorize(record: Option<&IdTokenRecord>, now: Timestamp) -> Authorization {
     match record {
-        None => Authorization { status: TokenStatus::Invalid, expires_at: None },
+        None => Authorization {
+            status: TokenStatus::Invalid,
+            expires_at: None,
+        },
         Some(r) => {
             let status = match (r.status, r.expires_at) {
                 (TokenStatus::Accepted, Some(exp)) if exp <= now => TokenStatus::Expired,
                 (s, _) => s,
             };
-            Authorization { status, expires_at: r.expires_at }
+            Authorization {
+                status,
+                expires_at: r.expires_at,
+            }
         }
     }
 }
@@ -125,11 +131,23 @@ mod tests {
     fn decisions() {
         let now = chrono::Utc::now();
         assert_eq!(authorize(None, now).status, TokenStatus::Invalid);
-        assert_eq!(authorize(Some(&rec(TokenStatus::Accepted, None)), now).status, TokenStatus::Accepted);
+        assert_eq!(
+            authorize(Some(&rec(TokenStatus::Accepted, None)), now).status,
+            TokenStatus::Accepted
+        );
         let past = Some(now - TimeDelta::seconds(1));
-        assert_eq!(authorize(Some(&rec(TokenStatus::Accepted, past)), now).status, TokenStatus::Expired);
+        assert_eq!(
+            authorize(Some(&rec(TokenStatus::Accepted, past)), now).status,
+            TokenStatus::Expired
+        );
         let future = Some(now + TimeDelta::days(1));
-        assert_eq!(authorize(Some(&rec(TokenStatus::Accepted, future)), now).status, TokenStatus::Accepted);
-        assert_eq!(authorize(Some(&rec(TokenStatus::Blocked, future)), now).status, TokenStatus::Blocked);
+        assert_eq!(
+            authorize(Some(&rec(TokenStatus::Accepted, future)), now).status,
+            TokenStatus::Accepted
+        );
+        assert_eq!(
+            authorize(Some(&rec(TokenStatus::Blocked, future)), now).status,
+            TokenStatus::Blocked
+        );
     }
 }

@@ -70,7 +70,11 @@ pub fn direction(version: Version, action: &str) -> Option<Direction> {
         Version::V16 => V16_FROM_CHARGER,
         Version::V201 => V201_FROM_CHARGER,
     };
-    Some(if from_charger.contains(&action) { Direction::FromCharger } else { Direction::FromCsms })
+    Some(if from_charger.contains(&action) {
+        Direction::FromCharger
+    } else {
+        Direction::FromCsms
+    })
 }
 
 #[cfg(test)]
@@ -79,10 +83,16 @@ mod tests {
 
     #[test]
     fn catalogue() {
-        assert_eq!(direction(Version::V16, "Heartbeat"), Some(Direction::FromCharger));
+        assert_eq!(
+            direction(Version::V16, "Heartbeat"),
+            Some(Direction::FromCharger)
+        );
         assert_eq!(direction(Version::V16, "Reset"), Some(Direction::FromCsms));
         assert_eq!(direction(Version::V16, "TransactionEvent"), None);
-        assert_eq!(direction(Version::V201, "TransactionEvent"), Some(Direction::FromCharger));
+        assert_eq!(
+            direction(Version::V201, "TransactionEvent"),
+            Some(Direction::FromCharger)
+        );
         assert_eq!(direction(Version::V201, "StartTransaction"), None);
         assert_eq!(direction(Version::V201, "NoSuchAction"), None);
         for a in V16_FROM_CHARGER {

@@ -67,8 +67,17 @@ pub struct CallError {
 impl CallError {
     pub const UNKNOWN_ID: &'static str = "-1";
 
-    pub fn new(message_id: impl Into<String>, code: ErrorCode, description: impl Into<String>) -> Self {
-        CallError { message_id: message_id.into(), code, description: description.into(), details: json!({}) }
+    pub fn new(
+        message_id: impl Into<String>,
+        code: ErrorCode,
+        description: impl Into<String>,
+    ) -> Self {
+        CallError {
+            message_id: message_id.into(),
+            code,
+            description: description.into(),
+            details: json!({}),
+        }
     }
 
     pub fn with_details(mut self, details: Value) -> Self {
@@ -80,7 +89,14 @@ impl CallError {
     /// characters, the limit 2.0.1 sets (1.6 has none, but chargers choke).
     pub fn render(&self, version: Version) -> String {
         let description: String = self.description.chars().take(255).collect();
-        json!([4, self.message_id, self.code.as_str(version), description, self.details]).to_string()
+        json!([
+            4,
+            self.message_id,
+            self.code.as_str(version),
+            description,
+            self.details
+        ])
+        .to_string()
     }
 }
 
@@ -90,10 +106,22 @@ mod tests {
 
     #[test]
     fn spelling_per_version() {
-        assert_eq!(ErrorCode::FormatViolation.as_str(Version::V16), "FormationViolation");
-        assert_eq!(ErrorCode::FormatViolation.as_str(Version::V201), "FormatViolation");
-        assert_eq!(ErrorCode::OccurrenceConstraintViolation.as_str(Version::V16), "OccurenceConstraintViolation");
-        assert_eq!(ErrorCode::RpcFrameworkError.as_str(Version::V16), "FormationViolation");
+        assert_eq!(
+            ErrorCode::FormatViolation.as_str(Version::V16),
+            "FormationViolation"
+        );
+        assert_eq!(
+            ErrorCode::FormatViolation.as_str(Version::V201),
+            "FormatViolation"
+        );
+        assert_eq!(
+            ErrorCode::OccurrenceConstraintViolation.as_str(Version::V16),
+            "OccurenceConstraintViolation"
+        );
+        assert_eq!(
+            ErrorCode::RpcFrameworkError.as_str(Version::V16),
+            "FormationViolation"
+        );
         let e = CallError::new("1", ErrorCode::NotImplemented, "x".repeat(300));
         let v: Value = serde_json::from_str(&e.render(Version::V201)).unwrap();
         assert_eq!(v[3].as_str().unwrap().len(), 255);

@@ -16,32 +16,65 @@ pub const MAX_MESSAGE_ID_LEN: usize = 36;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Frame {
-    Call { message_id: String, action: String, payload: Map<String, Value> },
-    CallResult { message_id: String, payload: Value },
-    CallError { message_id: String, code: String, description: String, details: Value },
+    Call {
+        message_id: String,
+        action: String,
+        payload: Map<String, Value>,
+    },
+    CallResult {
+        message_id: String,
+        payload: Value,
+    },
+    CallError {
+        message_id: String,
+        code: String,
+        description: String,
+        details: Value,
+    },
     /// A reply-type frame (CALLRESULT/CALLERROR) too broken to use. OCPP allows
     /// no answer to a reply, so it is only logged.
-    BrokenReply { reason: String },
+    BrokenReply {
+        reason: String,
+    },
 }
 
 /// Parse one WebSocket text message. `Err` carries the CALLERROR to send back.
 pub fn parse_frame(version: Version, text: &str) -> Result<Frame, CallError> {
     let unknown = |code, msg: &str| CallError::new(CallError::UNKNOWN_ID, code, msg);
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| unknown(ErrorCode::RpcFrameworkError, &format!("frame is not valid JSON: {e}")))?;
+    let value: Value = serde_json::from_str(text).map_err(|e| {
+        unknown(
+            ErrorCode::RpcFrameworkError,
+            &format!("frame is not valid JSON: {e}"),
+        )
+    })?;
     let Value::Array(items) = value else {
-        return Err(unknown(ErrorCode::RpcFrameworkError, "frame is not a JSON array"));
+        return Err(unknown(
+            ErrorCode::RpcFrameworkError,
+            "frame is not a JSON array",
+        ));
     };
     let id = match items.get(1) {
         Some(Value::String(s)) if !s.is_empty() && s.len() <= MAX_MESSAGE_ID_LEN => Some(s.clone()),
         _ => None,
     };
-    let fail = |code, msg: &str| CallError::new(id.clone().unwrap_or_else(|| CallError::UNKNOWN_ID.into()), code, msg);
+    let fail = |code, msg: &str| {
+        CallError::new(
+            id.clone().unwrap_or_else(|| CallError::UNKNOWN_ID.into()),
+            code,
+            msg,
+        )
+    };
     let Some(type_id) = items.first().and_then(Value::as_u64) else {
-        return Err(fail(ErrorCode::RpcFrameworkError, "first element must be the message type number"));
+        return Err(fail(
+            ErrorCode::RpcFrameworkError,
+            "first element must be the message type number",
+        ));
     };
     if !(2..=4).contains(&type_id) {
-        return Err(fail(ErrorCode::MessageTypeNotSupported, &format!("message type {type_id} is not supported")));
+        return Err(fail(
+            ErrorCode::MessageTypeNotSupported,
+            &format!("message type {type_id} is not supported"),
+        ));
     }
     let Some(message_id) = id.clone() else {
         let msg = format!("message id must be a string of 1 to {MAX_MESSAGE_ID_LEN} characters");
@@ -53,7 +86,10 @@ pub fn parse_frame(version: Version, text: &str) -> Result<Frame, CallError> {
     match type_id {
         2 => {
             let Some(Value::String(action)) = items.get(2) else {
-                return Err(fail(ErrorCode::RpcFrameworkError, "CALL must name its action as a string"));
+                return Err(fail(
+                    ErrorCode::RpcFrameworkError,
+                    "CALL must name its action as a string",
+                ));
             };
             match items.len() {
                 3 => {
@@ -66,17 +102,30 @@ pub fn parse_frame(version: Version, text: &str) -> Result<Frame, CallError> {
                     Err(fail(code, "CALL has no payload"))
                 }
                 4 => match &items[3] {
-                    Value::Object(payload) => {
-                        Ok(Frame::Call { message_id, action: action.clone(), payload: payload.clone() })
-                    }
-                    _ => Err(fail(ErrorCode::FormatViolation, "CALL payload must be a JSON object")),
+                    Value::Object(payload) => Ok(Frame::Call {
+                        message_id,
+                        action: action.clone(),
+                        payload: payload.clone(),
+                    }),
+                    _ => Err(fail(
+                        ErrorCode::FormatViolation,
+                        "CALL payload must be a JSON object",
+                    )),
                 },
-                n => Err(fail(ErrorCode::RpcFrameworkError, &format!("CALL must have 4 elements, not {n}"))),
+                n => Err(fail(
+                    ErrorCode::RpcFrameworkError,
+                    &format!("CALL must have 4 elements, not {n}"),
+                )),
             }
         }
         3 => match items.len() {
-            3 => Ok(Frame::CallResult { message_id, payload: items[2].clone() }),
-            n => Ok(Frame::BrokenReply { reason: format!("CALLRESULT with {n} elements") }),
+            3 => Ok(Frame::CallResult {
+                message_id,
+                payload: items[2].clone(),
+            }),
+            n => Ok(Frame::BrokenReply {
+                reason: format!("CALLRESULT with {n} elements"),
+            }),
         },
         _ => match (items.get(2), items.get(3)) {
             (Some(Value::String(code)), Some(Value::String(description))) => Ok(Frame::CallError {
@@ -85,7 +134,9 @@ pub fn parse_frame(version: Version, text: &str) -> Result<Frame, CallError> {
                 description: description.clone(),
                 details: items.get(4).cloned().unwrap_or_else(|| json!({})),
             }),
-            _ => Ok(Frame::BrokenReply { reason: "CALLERROR without code and description".into() }),
+            _ => Ok(Frame::BrokenReply {
+                reason: "CALLERROR without code and description".into(),
+            }),
         },
     }
 }
@@ -115,15 +166,46 @@ mod tests {
         assert_eq!(err(V16, "not json"), ("-1".into(), "FormationViolation"));
         assert_eq!(err(V201, "not json"), ("-1".into(), "RpcFrameworkError"));
         assert_eq!(err(V201, r#"{"a":1}"#), ("-1".into(), "RpcFrameworkError"));
-        assert_eq!(err(V201, r#"[7,"m10","Heartbeat",{}]"#), ("m10".into(), "MessageTypeNotSupported"));
-        assert_eq!(err(V16, r#"[7,"m10","Heartbeat",{}]"#), ("m10".into(), "FormationViolation"));
-        assert_eq!(err(V16, r#"[2,"m7","Heartbeat"]"#), ("m7".into(), "ProtocolError"));
-        assert_eq!(err(V201, r#"[2,"m7","Heartbeat"]"#), ("m7".into(), "RpcFrameworkError"));
-        assert_eq!(err(V16, r#"[2,"m6","Heartbeat",{},"extra"]"#), ("m6".into(), "FormationViolation"));
-        assert_eq!(err(V201, r#"[2,"m",5,{}]"#), ("m".into(), "RpcFrameworkError"));
-        assert_eq!(err(V201, r#"[2,"m","Heartbeat",[]]"#), ("m".into(), "FormatViolation"));
-        assert_eq!(err(V201, r#"[2,12,"Heartbeat",{}]"#), ("-1".into(), "RpcFrameworkError"));
-        assert_eq!(err(V201, &format!(r#"[2,"{}","Heartbeat",{{}}]"#, "x".repeat(37))).0, "-1");
+        assert_eq!(
+            err(V201, r#"[7,"m10","Heartbeat",{}]"#),
+            ("m10".into(), "MessageTypeNotSupported")
+        );
+        assert_eq!(
+            err(V16, r#"[7,"m10","Heartbeat",{}]"#),
+            ("m10".into(), "FormationViolation")
+        );
+        assert_eq!(
+            err(V16, r#"[2,"m7","Heartbeat"]"#),
+            ("m7".into(), "ProtocolError")
+        );
+        assert_eq!(
+            err(V201, r#"[2,"m7","Heartbeat"]"#),
+            ("m7".into(), "RpcFrameworkError")
+        );
+        assert_eq!(
+            err(V16, r#"[2,"m6","Heartbeat",{},"extra"]"#),
+            ("m6".into(), "FormationViolation")
+        );
+        assert_eq!(
+            err(V201, r#"[2,"m",5,{}]"#),
+            ("m".into(), "RpcFrameworkError")
+        );
+        assert_eq!(
+            err(V201, r#"[2,"m","Heartbeat",[]]"#),
+            ("m".into(), "FormatViolation")
+        );
+        assert_eq!(
+            err(V201, r#"[2,12,"Heartbeat",{}]"#),
+            ("-1".into(), "RpcFrameworkError")
+        );
+        assert_eq!(
+            err(
+                V201,
+                &format!(r#"[2,"{}","Heartbeat",{{}}]"#, "x".repeat(37))
+            )
+            .0,
+            "-1"
+        );
         assert_eq!(err(V201, "[]"), ("-1".into(), "RpcFrameworkError"));
         assert_eq!(err(V201, "[null]"), ("-1".into(), "RpcFrameworkError"));
         assert_eq!(err(V201, &"\u{0}".repeat(200_000)).1, "RpcFrameworkError");
@@ -137,7 +219,13 @@ mod tests {
         assert!(matches!(f, Frame::CallResult { .. }));
         let f = parse_frame(Version::V16, r#"[4,"a","GenericError","bad",{}]"#).unwrap();
         assert!(matches!(f, Frame::CallError { ref code, .. } if code == "GenericError"));
-        assert!(matches!(parse_frame(Version::V16, r#"[3,"a"]"#).unwrap(), Frame::BrokenReply { .. }));
-        assert!(matches!(parse_frame(Version::V16, r#"[3,null,{}]"#).unwrap(), Frame::BrokenReply { .. }));
+        assert!(matches!(
+            parse_frame(Version::V16, r#"[3,"a"]"#).unwrap(),
+            Frame::BrokenReply { .. }
+        ));
+        assert!(matches!(
+            parse_frame(Version::V16, r#"[3,null,{}]"#).unwrap(),
+            Frame::BrokenReply { .. }
+        ));
     }
 }

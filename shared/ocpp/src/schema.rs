@@ -63,7 +63,10 @@ fn source(version: Version, name: &str) -> Option<&'static str> {
         Version::V16 => V16_SCHEMAS,
         Version::V201 => V201_SCHEMAS,
     };
-    table.binary_search_by(|(n, _)| (*n).cmp(name)).ok().map(|i| table[i].1)
+    table
+        .binary_search_by(|(n, _)| (*n).cmp(name))
+        .ok()
+        .map(|i| table[i].1)
 }
 
 pub fn has_request_schema(version: Version, action: &str) -> bool {
@@ -81,7 +84,11 @@ fn validator(version: Version, action: &str, kind: Kind) -> Option<Arc<Validator
     static CACHE: OnceLock<Cache> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let name = schema_name(version, action, kind);
-    if let Some(v) = cache.read().unwrap_or_else(|e| e.into_inner()).get(&(version, name.clone())) {
+    if let Some(v) = cache
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&(version, name.clone()))
+    {
         return Some(v.clone());
     }
     let src = source(version, &name)?;
@@ -92,7 +99,10 @@ fn validator(version: Version, action: &str, kind: Kind) -> Option<Arc<Validator
             .build(&schema)
             .unwrap_or_else(|e| panic!("embedded schema {name} compiles: {e}")),
     );
-    cache.write().unwrap_or_else(|e| e.into_inner()).insert((version, name), compiled.clone());
+    cache
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert((version, name), compiled.clone());
     Some(compiled)
 }
 
@@ -107,9 +117,8 @@ fn rank(code: ErrorCode) -> u8 {
 
 fn code_for(kind: &ValidationErrorKind) -> ErrorCode {
     match kind {
-        ValidationErrorKind::AdditionalProperties { .. } | ValidationErrorKind::AdditionalItems { .. } => {
-            ErrorCode::FormatViolation
-        }
+        ValidationErrorKind::AdditionalProperties { .. }
+        | ValidationErrorKind::AdditionalItems { .. } => ErrorCode::FormatViolation,
         ValidationErrorKind::Required { .. }
         | ValidationErrorKind::MinItems { .. }
         | ValidationErrorKind::MaxItems { .. } => ErrorCode::OccurrenceConstraintViolation,
@@ -120,7 +129,12 @@ fn code_for(kind: &ValidationErrorKind) -> ErrorCode {
 
 /// Validate `payload` against the schema of `action`. A missing schema is a
 /// violation too (`NotImplemented`), so callers check the catalogue first.
-pub fn validate(version: Version, action: &str, kind: Kind, payload: &Value) -> Result<(), Violation> {
+pub fn validate(
+    version: Version,
+    action: &str,
+    kind: Kind,
+    payload: &Value,
+) -> Result<(), Violation> {
     let Some(v) = validator(version, action, kind) else {
         return Err(Violation {
             code: ErrorCode::NotImplemented,
@@ -130,13 +144,27 @@ pub fn validate(version: Version, action: &str, kind: Kind, payload: &Value) -> 
     };
     let worst = v
         .iter_errors(payload)
-        .map(|e| (code_for(e.kind()), e.to_string(), e.instance_path().to_string()))
+        .map(|e| {
+            (
+                code_for(e.kind()),
+                e.to_string(),
+                e.instance_path().to_string(),
+            )
+        })
         .min_by_key(|(code, _, _)| rank(*code));
     match worst {
         None => Ok(()),
         Some((code, message, path)) => {
-            let at = if path.is_empty() { "payload".to_owned() } else { path.clone() };
-            Err(Violation { code, description: format!("{at}: {message}"), path })
+            let at = if path.is_empty() {
+                "payload".to_owned()
+            } else {
+                path.clone()
+            };
+            Err(Violation {
+                code,
+                description: format!("{at}: {message}"),
+                path,
+            })
         }
     }
 }
@@ -146,7 +174,9 @@ mod tests {
     use super::*;
 
     fn code(version: Version, action: &str, payload: Value) -> Option<&'static str> {
-        validate(version, action, Kind::Request, &payload).err().map(|v| v.code.as_str(version))
+        validate(version, action, Kind::Request, &payload)
+            .err()
+            .map(|v| v.code.as_str(version))
     }
 
     #[test]
@@ -166,29 +196,67 @@ mod tests {
     #[test]
     fn violations_map_to_spec_codes() {
         use Version::*;
-        assert_eq!(code(V16, "BootNotification", json!({"chargePointVendor":"v","chargePointModel":"m"})), None);
-        assert_eq!(code(V16, "BootNotification", json!({})), Some("OccurenceConstraintViolation"));
         assert_eq!(
-            code(V16, "BootNotification", json!({"chargePointVendor":12,"chargePointModel":"m"})),
+            code(
+                V16,
+                "BootNotification",
+                json!({"chargePointVendor":"v","chargePointModel":"m"})
+            ),
+            None
+        );
+        assert_eq!(
+            code(V16, "BootNotification", json!({})),
+            Some("OccurenceConstraintViolation")
+        );
+        assert_eq!(
+            code(
+                V16,
+                "BootNotification",
+                json!({"chargePointVendor":12,"chargePointModel":"m"})
+            ),
             Some("TypeConstraintViolation")
         );
         assert_eq!(
-            code(V16, "BootNotification", json!({"chargePointVendor":"x".repeat(21),"chargePointModel":"m"})),
-            Some("PropertyConstraintViolation")
-        );
-        assert_eq!(code(V16, "Heartbeat", json!({"unexpected": 1})), Some("FormationViolation"));
-        assert_eq!(code(V201, "Heartbeat", json!({"unexpected": 1})), Some("FormatViolation"));
-        assert_eq!(code(V201, "BootNotification", json!({})), Some("OccurrenceConstraintViolation"));
-        assert_eq!(
-            code(V201, "BootNotification", json!({"reason":"Bored","chargingStation":{"model":"m","vendorName":"v"}})),
+            code(
+                V16,
+                "BootNotification",
+                json!({"chargePointVendor":"x".repeat(21),"chargePointModel":"m"})
+            ),
             Some("PropertyConstraintViolation")
         );
         assert_eq!(
-            code(V201, "BootNotification", json!({"reason":"PowerUp","chargingStation":{"model":5,"vendorName":"v"}})),
+            code(V16, "Heartbeat", json!({"unexpected": 1})),
+            Some("FormationViolation")
+        );
+        assert_eq!(
+            code(V201, "Heartbeat", json!({"unexpected": 1})),
+            Some("FormatViolation")
+        );
+        assert_eq!(
+            code(V201, "BootNotification", json!({})),
+            Some("OccurrenceConstraintViolation")
+        );
+        assert_eq!(
+            code(
+                V201,
+                "BootNotification",
+                json!({"reason":"Bored","chargingStation":{"model":"m","vendorName":"v"}})
+            ),
+            Some("PropertyConstraintViolation")
+        );
+        assert_eq!(
+            code(
+                V201,
+                "BootNotification",
+                json!({"reason":"PowerUp","chargingStation":{"model":5,"vendorName":"v"}})
+            ),
             Some("TypeConstraintViolation")
         );
         // Missing field and wrong type together: the missing field is reported.
-        assert_eq!(code(V16, "BootNotification", json!({"chargePointVendor": 1})), Some("OccurenceConstraintViolation"));
+        assert_eq!(
+            code(V16, "BootNotification", json!({"chargePointVendor": 1})),
+            Some("OccurenceConstraintViolation")
+        );
     }
 
     #[test]
