@@ -1,0 +1,523 @@
+//! The WebSocket Lambdas' handlers, fed API Gateway event JSON (the recorded
+//! shapes in `tests/fixtures`) against a moto server: DynamoDB for the store,
+//! the API Gateway Management API for closing replaced connections.
+//!
+//! Needs `AWS_ENDPOINT_URL` (the test script starts moto). Every test works
+//! in a table of its own.
+
+mod support;
+
+use base64::Engine;
+use chrono::Utc;
+use csms_aws::ws::WsHandlers;
+use csms_aws::{ApiGatewaySender, DynamoStore, RequestCounter};
+use csms_core::charger::{ChargerConfig, ChargerService};
+use csms_core::ports::{Clock, ConnectionSender, SessionStore, StationStore, Store, SystemClock};
+use csms_core::registry::{self, NewIdToken, NewStation};
+use csms_domain::session::SessionStatus;
+use csms_domain::{SessionId, StationId};
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use support::*;
+
+struct Harness {
+    handlers: WsHandlers,
+    store: Arc<DynamoStore>,
+    ddb: RequestCounter,
+    apigw: RequestCounter,
+}
+
+async fn harness() -> Harness {
+    let sdk = sdk_config().await;
+    let ddb = RequestCounter::new();
+    let store = Arc::new(DynamoStore::with_counter(
+        &sdk,
+        unique_table("csms-lambda"),
+        &ddb,
+    ));
+    store.create_table().await.expect("create the test table");
+    // The Management API client on moto, counted like the DynamoDB one, so a
+    // test can see which calls really went out.
+    let apigw = RequestCounter::new();
+    let conf = aws_sdk_apigatewaymanagement::config::Builder::from(&sdk)
+        .interceptor(apigw.interceptor())
+        .build();
+    let sender: Arc<dyn ConnectionSender> = Arc::new(ApiGatewaySender::from_client(
+        aws_sdk_apigatewaymanagement::Client::from_conf(conf),
+    ));
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let dyn_store: Arc<dyn Store> = store.clone();
+    let charger = ChargerService::new(
+        dyn_store,
+        clock.clone(),
+        ChargerConfig {
+            heartbeat_interval_secs: 300,
+        },
+    );
+    ddb.reset();
+    Harness {
+        handlers: WsHandlers::new(charger, clock, Some(sender)),
+        store,
+        ddb,
+        apigw,
+    }
+}
+
+impl Harness {
+    async fn station(&self, id: &str, password: Option<&str>) {
+        registry::register_station(
+            &*self.store,
+            &SystemClock,
+            NewStation {
+                id: id.into(),
+                password: password.map(Into::into),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("register station");
+    }
+
+    async fn token(&self, value: &str, status: &str) {
+        registry::register_id_token(
+            &*self.store,
+            &SystemClock,
+            NewIdToken {
+                id_token: value.into(),
+                token_type: "ISO14443".into(),
+                status: status.into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("register id token");
+    }
+
+    /// `$connect` that must succeed; returns the chosen subprotocol.
+    async fn connect(&self, cid: &str, station: &str, protocols: &str) -> String {
+        let r = self
+            .handlers
+            .connect(connect_event(cid, station, Some(protocols), None))
+            .await;
+        assert_eq!(r.status_code, 200, "connect refused: {:?}", r.body);
+        r.headers
+            .get("sec-websocket-protocol")
+            .expect("the chosen subprotocol is echoed")
+            .to_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// One frame through `$default`; the reply frame, parsed.
+    async fn send(&self, cid: &str, frame: Value) -> Value {
+        self.send_text(cid, &frame.to_string())
+            .await
+            .expect("a CALL gets a reply")
+    }
+
+    async fn send_text(&self, cid: &str, text: &str) -> Option<Value> {
+        let r = self.handlers.message(message_event(cid, text)).await;
+        assert_eq!(r.status_code, 200);
+        r.body.map(|b| match b {
+            aws_lambda_events::encodings::Body::Text(t) => {
+                serde_json::from_str(&t).expect("reply is JSON")
+            }
+            other => panic!("reply is not text: {other:?}"),
+        })
+    }
+}
+
+fn call(id: &str, action: &str, payload: Value) -> Value {
+    json!([2, id, action, payload])
+}
+
+fn result_of(reply: &Value, id: &str) -> Value {
+    assert_eq!(reply[0], 3, "expected a CALLRESULT, got {reply}");
+    assert_eq!(reply[1], id);
+    reply[2].clone()
+}
+
+fn error_code(reply: &Value) -> String {
+    assert_eq!(reply[0], 4, "expected a CALLERROR, got {reply}");
+    reply[2].as_str().unwrap().to_owned()
+}
+
+fn now_iso() -> String {
+    Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+#[tokio::test]
+async fn connect_refuses_an_unknown_station_with_404() {
+    let h = harness().await;
+    let r = h
+        .handlers
+        .connect(connect_event("c-unknown", "NOPE-1", Some("ocpp1.6"), None))
+        .await;
+    assert_eq!(r.status_code, 404);
+    let r = h
+        .handlers
+        .connect(connect_event_without_station("c-none"))
+        .await;
+    assert_eq!(r.status_code, 404, "no stationId at all is no identity");
+}
+
+#[tokio::test]
+async fn connect_checks_basic_auth_for_a_station_with_password() {
+    let h = harness().await;
+    h.station("CP-PW", Some("correct horse battery")).await;
+    let basic = |user: &str, pass: &str| {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
+        )
+    };
+    for (label, auth) in [
+        ("missing", None),
+        ("wrong password", Some(basic("CP-PW", "wrong password!!"))),
+        (
+            "wrong user",
+            Some(basic("CP-OTHER", "correct horse battery")),
+        ),
+        ("not basic", Some("Bearer abc".to_owned())),
+    ] {
+        let r = h
+            .handlers
+            .connect(connect_event(
+                "c-pw",
+                "CP-PW",
+                Some("ocpp1.6"),
+                auth.as_deref(),
+            ))
+            .await;
+        assert_eq!(r.status_code, 401, "{label} credentials must be refused");
+    }
+    let r = h
+        .handlers
+        .connect(connect_event(
+            "c-pw",
+            "CP-PW",
+            Some("ocpp1.6"),
+            Some(&basic("CP-PW", "correct horse battery")),
+        ))
+        .await;
+    assert_eq!(r.status_code, 200);
+}
+
+#[tokio::test]
+async fn connect_negotiates_the_subprotocol() {
+    let h = harness().await;
+    h.station("CP-NEG", None).await;
+    assert_eq!(
+        h.connect("c1", "CP-NEG", "ocpp1.6,ocpp2.0.1").await,
+        "ocpp2.0.1",
+        "2.0.1 is preferred whatever the client's order"
+    );
+    assert_eq!(h.connect("c2", "CP-NEG", " ocpp1.6 ").await, "ocpp1.6");
+    for offered in [Some("ocpp1.5, ocpp2.1-draft"), Some(""), None] {
+        let r = h
+            .handlers
+            .connect(connect_event("c3", "CP-NEG", offered, None))
+            .await;
+        assert_eq!(r.status_code, 400, "offered {offered:?}");
+        assert!(!r.headers.contains_key("sec-websocket-protocol"));
+    }
+}
+
+#[tokio::test]
+async fn a_reconnect_closes_the_previous_connection_through_the_management_api() {
+    let h = harness().await;
+    h.station("CP-RE", None).await;
+    h.connect("old-conn", "CP-RE", "ocpp1.6").await;
+    assert_eq!(h.apigw.total(), 0, "a first connection closes nothing");
+    h.connect("new-conn", "CP-RE", "ocpp1.6").await;
+    assert_eq!(
+        h.apigw.snapshot().get("DeleteConnection"),
+        Some(&1),
+        "the replaced socket is closed: {:?}",
+        h.apigw.snapshot()
+    );
+    let view = h
+        .store
+        .get_station_view(&StationId::parse("CP-RE").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        view.connection.map(|c| c.connection_id).as_deref(),
+        Some("new-conn")
+    );
+    // A late $disconnect of the old socket must not mark the station offline.
+    h.handlers.disconnect(disconnect_event("old-conn")).await;
+    let view = h
+        .store
+        .get_station_view(&StationId::parse("CP-RE").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(view.connected(Utc::now()), "the new connection stays live");
+    // The old socket, should it still speak, is told to reconnect.
+    let reply = h.send("old-conn", call("1", "Heartbeat", json!({}))).await;
+    assert_eq!(error_code(&reply), "SecurityError");
+}
+
+#[tokio::test]
+async fn ocpp16_session_through_the_default_route() {
+    let h = harness().await;
+    h.station("CP-16", None).await;
+    h.token("TAG-16", "Accepted").await;
+    h.token("TAG-BLOCKED", "Blocked").await;
+    h.connect("c16", "CP-16", "ocpp1.6").await;
+
+    let boot = h
+        .send(
+            "c16",
+            call(
+                "b",
+                "BootNotification",
+                json!({"chargePointVendor": "Acme", "chargePointModel": "Wallbox 22",
+                       "chargePointSerialNumber": "SN-1", "firmwareVersion": "1.2.3"}),
+            ),
+        )
+        .await;
+    let boot = result_of(&boot, "b");
+    assert_eq!(boot["status"], "Accepted");
+    assert_eq!(boot["interval"], 300);
+
+    let auth = h
+        .send("c16", call("a1", "Authorize", json!({"idTag": "TAG-16"})))
+        .await;
+    assert_eq!(result_of(&auth, "a1")["idTagInfo"]["status"], "Accepted");
+    let auth = h
+        .send(
+            "c16",
+            call("a2", "Authorize", json!({"idTag": "TAG-BLOCKED"})),
+        )
+        .await;
+    assert_eq!(result_of(&auth, "a2")["idTagInfo"]["status"], "Blocked");
+    let auth = h
+        .send(
+            "c16",
+            call("a3", "Authorize", json!({"idTag": "NEVER-SEEN"})),
+        )
+        .await;
+    assert_eq!(result_of(&auth, "a3")["idTagInfo"]["status"], "Invalid");
+
+    let status = h
+        .send(
+            "c16",
+            call(
+                "s",
+                "StatusNotification",
+                json!({"connectorId": 1, "errorCode": "NoError", "status": "Preparing",
+                       "timestamp": now_iso()}),
+            ),
+        )
+        .await;
+    assert_eq!(result_of(&status, "s"), json!({}));
+
+    let start = h
+        .send(
+            "c16",
+            call(
+                "st",
+                "StartTransaction",
+                json!({"connectorId": 1, "idTag": "TAG-16", "meterStart": 1000,
+                       "timestamp": now_iso()}),
+            ),
+        )
+        .await;
+    let start = result_of(&start, "st");
+    assert_eq!(start["idTagInfo"]["status"], "Accepted");
+    let tx = start["transactionId"].as_i64().unwrap();
+    assert!(tx > 0);
+
+    let mv = h
+        .send(
+            "c16",
+            call(
+                "m",
+                "MeterValues",
+                json!({"connectorId": 1, "transactionId": tx, "meterValue": [{
+                "timestamp": now_iso(),
+                "sampledValue": [
+                    {"value": "3.5", "measurand": "Energy.Active.Import.Register", "unit": "kWh"},
+                    {"value": "7200", "measurand": "Power.Active.Import", "unit": "W"}
+                ]}]}),
+            ),
+        )
+        .await;
+    assert_eq!(result_of(&mv, "m"), json!({}));
+
+    let stop = call(
+        "sp",
+        "StopTransaction",
+        json!({"transactionId": tx, "meterStop": 6500, "timestamp": now_iso(),
+               "reason": "Local", "idTag": "TAG-16"}),
+    );
+    let reply = h.send("c16", stop.clone()).await;
+    assert_eq!(result_of(&reply, "sp")["idTagInfo"]["status"], "Accepted");
+
+    let id = SessionId::new(&StationId::parse("CP-16").unwrap(), &tx.to_string());
+    let session = h.store.get_session(&id).await.unwrap().expect("session");
+    assert_eq!(session.status, SessionStatus::Completed);
+    assert_eq!(session.energy_wh(), Some(Decimal::from(5500)));
+    assert_eq!(session.stop_reason.as_deref(), Some("Local"));
+
+    // A resent StopTransaction is answered and changes nothing.
+    let reply = h.send("c16", stop).await;
+    assert_eq!(result_of(&reply, "sp")["idTagInfo"]["status"], "Accepted");
+    let again = h.store.get_session(&id).await.unwrap().unwrap();
+    assert_eq!(again.version, session.version);
+
+    // The next transaction gets a new id.
+    let start = h
+        .send(
+            "c16",
+            call(
+                "st2",
+                "StartTransaction",
+                json!({"connectorId": 1, "idTag": "TAG-16", "meterStart": 6500,
+                       "timestamp": now_iso()}),
+            ),
+        )
+        .await;
+    assert!(result_of(&start, "st2")["transactionId"].as_i64().unwrap() > tx);
+}
+
+#[tokio::test]
+async fn ocpp201_transaction_events_and_replays() {
+    let h = harness().await;
+    h.station("CP-201", None).await;
+    h.token("TAG-201", "Accepted").await;
+    h.connect("c201", "CP-201", "ocpp2.0.1").await;
+
+    let boot = h
+        .send(
+            "c201",
+            call(
+                "b",
+                "BootNotification",
+                json!({"reason": "PowerUp",
+                       "chargingStation": {"vendorName": "Acme", "model": "AC-22"}}),
+            ),
+        )
+        .await;
+    assert_eq!(result_of(&boot, "b")["status"], "Accepted");
+
+    let tx_event = |seq: u64, kind: &str, wh: u32| {
+        let mut p = json!({
+            "eventType": kind,
+            "timestamp": now_iso(),
+            "triggerReason": if kind == "Ended" { "StopAuthorized" } else { "MeterValuePeriodic" },
+            "seqNo": seq,
+            "transactionInfo": {"transactionId": "TX-A"},
+            "evse": {"id": 1, "connectorId": 1},
+            "meterValue": [{"timestamp": now_iso(), "sampledValue": [
+                {"value": wh, "measurand": "Energy.Active.Import.Register"}]}]
+        });
+        if kind == "Started" {
+            p["idToken"] = json!({"idToken": "TAG-201", "type": "ISO14443"});
+            p["triggerReason"] = json!("Authorized");
+        }
+        if kind == "Ended" {
+            p["transactionInfo"]["stoppedReason"] = json!("Local");
+        }
+        call(&format!("t{seq}"), "TransactionEvent", p)
+    };
+    let started = h.send("c201", tx_event(0, "Started", 20_000)).await;
+    assert_eq!(
+        result_of(&started, "t0")["idTokenInfo"]["status"],
+        "Accepted"
+    );
+    h.send("c201", tx_event(1, "Updated", 25_000)).await;
+    let ended = tx_event(2, "Ended", 31_250);
+    h.send("c201", ended.clone()).await;
+
+    let id = SessionId::new(&StationId::parse("CP-201").unwrap(), "TX-A");
+    let session = h.store.get_session(&id).await.unwrap().expect("session");
+    assert_eq!(session.status, SessionStatus::Completed);
+    assert_eq!(session.energy_wh(), Some(Decimal::from(11_250)));
+
+    // The same seqNo again is answered and ignored.
+    let reply = h.send("c201", ended).await;
+    assert_eq!(reply[0], 3);
+    let again = h.store.get_session(&id).await.unwrap().unwrap();
+    assert_eq!(again.version, session.version);
+}
+
+#[tokio::test]
+async fn malformed_frames_get_a_callerror_and_the_connection_stays_usable() {
+    let h = harness().await;
+    h.station("CP-BAD", None).await;
+    h.connect("cbad", "CP-BAD", "ocpp1.6").await;
+
+    let reply = h.send_text("cbad", "this is not json").await.unwrap();
+    assert_eq!(error_code(&reply), "FormationViolation");
+    let reply = h.send("cbad", call("x", "NoSuchAction", json!({}))).await;
+    assert_eq!(error_code(&reply), "NotImplemented");
+    let reply = h
+        .send(
+            "cbad",
+            call(
+                "y",
+                "BootNotification",
+                json!({"chargePointVendor": "Acme"}),
+            ),
+        )
+        .await;
+    assert_eq!(error_code(&reply), "OccurenceConstraintViolation");
+    // A CALLRESULT for nothing we sent needs no reply.
+    assert!(h.send_text("cbad", r#"[3,"zz",{}]"#).await.is_none());
+
+    // API Gateway base64-encodes frames it does not take for text.
+    let r = h
+        .handlers
+        .message(binary_message_event("cbad", br#"[2,"h","Heartbeat",{}]"#))
+        .await;
+    let body = match r.body {
+        Some(aws_lambda_events::encodings::Body::Text(t)) => t,
+        other => panic!("no reply: {other:?}"),
+    };
+    let reply: Value = serde_json::from_str(&body).unwrap();
+    assert!(result_of(&reply, "h")["currentTime"].is_string());
+}
+
+#[tokio::test]
+async fn a_heartbeat_costs_one_dynamodb_request() {
+    let h = harness().await;
+    h.station("CP-HB", None).await;
+    h.connect("chb", "CP-HB", "ocpp1.6").await;
+    h.ddb.reset();
+    let reply = h.send("chb", call("1", "Heartbeat", json!({}))).await;
+    assert!(result_of(&reply, "1")["currentTime"].is_string());
+    assert_eq!(
+        h.ddb.total(),
+        1,
+        "Heartbeat must cost one request: {:?}",
+        h.ddb.snapshot()
+    );
+}
+
+#[tokio::test]
+async fn disconnect_marks_the_station_offline() {
+    let h = harness().await;
+    h.station("CP-DC", None).await;
+    h.connect("cdc", "CP-DC", "ocpp2.0.1").await;
+    let id = StationId::parse("CP-DC").unwrap();
+    let view = h.store.get_station_view(&id).await.unwrap().unwrap();
+    assert!(view.connected(Utc::now()));
+
+    let r = h.handlers.disconnect(disconnect_event("cdc")).await;
+    assert_eq!(r.status_code, 200);
+    let view = h.store.get_station_view(&id).await.unwrap().unwrap();
+    assert!(!view.connected(Utc::now()));
+    assert!(view.last_seen_at().is_some(), "when it was last seen stays");
+
+    // A repeated $disconnect (API Gateway may retry) is harmless.
+    let r = h.handlers.disconnect(disconnect_event("cdc")).await;
+    assert_eq!(r.status_code, 200);
+    // And messages on the dead connection are refused, not lost silently.
+    let reply = h.send("cdc", call("1", "Heartbeat", json!({}))).await;
+    assert_eq!(error_code(&reply), "SecurityError");
+}
