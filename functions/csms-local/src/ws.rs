@@ -140,9 +140,11 @@ async fn upgrade(
             // API Gateway caps a message at 128 KB. Locally we read up to
             // 1 MiB so that an oversized or garbage frame is answered with a
             // CALLERROR instead of tearing the socket down.
-            let mut resp = ws.max_message_size(MAX_MESSAGE_BYTES).on_upgrade(move |socket| {
-                tracker.track_future(serve(state, socket, *station, version))
-            });
+            let mut resp = ws
+                .max_message_size(MAX_MESSAGE_BYTES)
+                .on_upgrade(move |socket| {
+                    tracker.track_future(serve(state, socket, *station, version))
+                });
             // Set the header ourselves: we chose the version, possibly from a
             // list whose spelling or spacing axum's own matching would miss.
             resp.headers_mut().insert(

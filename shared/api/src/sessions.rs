@@ -85,6 +85,7 @@ pub fn session_json(s: &Session) -> Value {
     json!({
         "id": s.id,
         "stationId": s.station_id,
+        "siteId": s.site_id,
         "evseId": s.evse_id,
         "connectorId": s.connector_id,
         "transactionId": s.transaction_id,

@@ -82,6 +82,7 @@ fn connection(id: &str, station: &str) -> Connection {
         connection_id: id.into(),
         station_id: StationId::parse(station).unwrap(),
         org_id: OrgId::default_org(),
+        site_id: None,
         ocpp_version: OcppVersion::V16,
         connected_at: at,
         last_seen_at: at,

@@ -72,6 +72,7 @@ impl Harness {
             NewStation {
                 id: id.into(),
                 password: password.map(Into::into),
+                site_id: Some("garage-north".into()),
                 ..Default::default()
             },
         )
@@ -363,6 +364,11 @@ async fn ocpp16_session_through_the_default_route() {
     assert_eq!(session.status, SessionStatus::Completed);
     assert_eq!(session.energy_wh(), Some(Decimal::from(5500)));
     assert_eq!(session.stop_reason.as_deref(), Some("Local"));
+    assert_eq!(
+        session.site_id.as_ref().map(|s| s.as_str()),
+        Some("garage-north"),
+        "the session belongs to the station's site"
+    );
 
     // A resent StopTransaction is answered and changes nothing.
     let reply = h.send("c16", stop).await;

@@ -92,6 +92,7 @@ pub async fn opened<S: Store + ?Sized>(
         connection_id: connection_id.to_owned(),
         station_id: station.id.clone(),
         org_id: station.org_id.clone(),
+        site_id: station.site_id.clone(),
         ocpp_version: version,
         connected_at: now,
         last_seen_at: now,

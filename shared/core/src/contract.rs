@@ -176,12 +176,13 @@ pub async fn boot_and_connector_status_newest_wins<S: Store>(store: &S) {
 }
 
 pub async fn connections_open_touch_close<S: Store>(store: &S) {
-    let st = station("CP-3", "default", None);
+    let st = station("CP-3", "default", Some("garage"));
     store.create_station(&st).await.unwrap();
     let conn = |id: &str, at: i64| Connection {
         connection_id: id.into(),
         station_id: st.id.clone(),
         org_id: st.org_id.clone(),
+        site_id: st.site_id.clone(),
         ocpp_version: OcppVersion::V16,
         connected_at: t(at),
         last_seen_at: t(at),
@@ -193,6 +194,10 @@ pub async fn connections_open_touch_close<S: Store>(store: &S) {
         .unwrap()
         .expect("live connection");
     assert_eq!(touched.station_id, st.id);
+    assert_eq!(
+        touched.site_id, st.site_id,
+        "the site travels with the connection"
+    );
     assert_eq!(touched.last_seen_at, t(160));
     assert!(store
         .touch_connection("unknown", t(160))

@@ -53,6 +53,10 @@ pub struct Connection {
     pub connection_id: String,
     pub station_id: StationId,
     pub org_id: OrgId,
+    /// Copied from the station at connect time, so that every message can
+    /// stamp its tenancy (sessions carry org and site) without a station read.
+    #[serde(default)]
+    pub site_id: Option<SiteId>,
     pub ocpp_version: OcppVersion,
     pub connected_at: Timestamp,
     pub last_seen_at: Timestamp,

@@ -278,6 +278,7 @@ async fn unknown_stations_are_not_created_by_charger_messages() {
         connection_id: "c".into(),
         station_id: id.clone(),
         org_id: OrgId::default_org(),
+        site_id: None,
         ocpp_version: OcppVersion::V16,
         connected_at: t(0),
         last_seen_at: t(0),

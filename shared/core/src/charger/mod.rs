@@ -425,7 +425,7 @@ impl<S: Store + ?Sized> ChargerService<S> {
                     Session::blank(
                         &conn.station_id,
                         conn.org_id.clone(),
-                        None,
+                        conn.site_id.clone(),
                         transaction_id,
                         now,
                     ),
