@@ -288,6 +288,23 @@ impl DynamoStore {
         Ok((items, next))
     }
 
+    /// One page of an organisation's list (stations, id tokens, …): they
+    /// share GSI1, partitioned by `ORG#{org}#{KIND}`.
+    async fn org_list_page(
+        &self,
+        pk: &str,
+        page: &PageRequest,
+    ) -> StoreResult<(Vec<Key>, Option<String>)> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("GSI1")
+            .key_condition_expression("GSI1PK = :pk")
+            .expression_attribute_values(":pk", s(pk));
+        self.query_page(query, cursor::GSI1, pk, page).await
+    }
+
     /// Fills in a station's connector statuses and live connection.
     async fn complete_view(&self, station: Station) -> StoreResult<StationView> {
         let query = self
@@ -997,14 +1014,7 @@ impl StationStore for DynamoStore {
         page: &PageRequest,
     ) -> StoreResult<Page<StationView>> {
         let pk = format!("ORG#{org}#STATION");
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("GSI1")
-            .key_condition_expression("GSI1PK = :pk")
-            .expression_attribute_values(":pk", s(&pk));
-        let (items, next_cursor) = self.query_page(query, cursor::GSI1, &pk, page).await?;
+        let (items, next_cursor) = self.org_list_page(&pk, page).await?;
         let stations: Vec<Station> = items
             .into_iter()
             .map(decode::<StationItem, _>)
@@ -1263,14 +1273,7 @@ impl TokenStore for DynamoStore {
         page: &PageRequest,
     ) -> StoreResult<Page<IdTokenRecord>> {
         let pk = format!("ORG#{org}#IDTOKEN");
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("GSI1")
-            .key_condition_expression("GSI1PK = :pk")
-            .expression_attribute_values(":pk", s(&pk));
-        let (items, next_cursor) = self.query_page(query, cursor::GSI1, &pk, page).await?;
+        let (items, next_cursor) = self.org_list_page(&pk, page).await?;
         let items = items
             .into_iter()
             .map(decode::<TokenItem, _>)

@@ -12,6 +12,8 @@
 //! Region and credentials default to dummies when unset. Every test works in
 //! a table of its own, so tests run in parallel and need no reset.
 
+mod support;
+
 use aws_config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
 use chrono::{TimeZone, Utc};
@@ -23,40 +25,13 @@ use csms_core::ports::{
 use csms_domain::station::Connection;
 use csms_domain::{OcppVersion, OrgId, StationId};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use support::{endpoint, sdk_config};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-fn endpoint() -> String {
-    std::env::var("AWS_ENDPOINT_URL")
-        .ok()
-        .filter(|e| !e.trim().is_empty())
-        .expect("set AWS_ENDPOINT_URL to a moto server (tests/run.sh starts one)")
-}
-
-async fn sdk_config() -> aws_config::SdkConfig {
-    endpoint();
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-    if std::env::var_os("AWS_REGION").is_none() && std::env::var_os("AWS_DEFAULT_REGION").is_none()
-    {
-        loader = loader.region(aws_config::Region::new("eu-north-1"));
-    }
-    if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
-        loader = loader
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"));
-    }
-    loader.load().await
-}
-
 fn unique_table() -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
-    format!(
-        "csms-test-{nanos}-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
+    support::unique_table("csms-test")
 }
 
 async fn fresh_store() -> DynamoStore {
