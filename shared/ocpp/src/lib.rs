@@ -12,6 +12,23 @@
 //! - [`catalog`]: which actions exist per version and which side sends them.
 //! - [`schema`]: the embedded official schemas and the mapping of schema
 //!   violations to OCPP error codes.
+//!
+//! # Why not the `rust-ocpp` crate
+//! `rust-ocpp` (3.x) has serde types for every 1.6, 2.0.1 and 2.1 message, and
+//! we evaluated it as the message layer. We do not use it because:
+//! - a serde decode error cannot tell `OccurrenceConstraintViolation` from
+//!   `TypeConstraintViolation` or `PropertyConstraintViolation`, and the CSMS
+//!   owes the charger the right one; validating the raw JSON against the
+//!   official schemas gives the failing keyword, so the code is exact;
+//! - its timestamps are strict `chrono` fields, while real chargers send
+//!   times without zone or with odd precision that we accept and normalise
+//!   (`csms-core`'s `wire` module) instead of refusing a whole StopTransaction;
+//! - each handler reads a handful of fields into a small struct of its own
+//!   (`csms-core::charger::{v16,v201}`), so full message types would buy little
+//!   and add `validator`/`regex` to every Lambda's build.
+//!
+//! The CSMS-initiated calls (remote start, …) will need full request types; the
+//! decision is worth revisiting then.
 
 pub mod catalog;
 pub mod error;
