@@ -14,11 +14,13 @@
 //! - `RUST_LOG` — log filter, default `info`.
 
 mod config;
+mod timers;
 mod ws;
 
 use anyhow::Context;
 use csms_api::{router, ApiState};
 use csms_core::charger::{ChargerConfig, ChargerService};
+use csms_core::commands::service::CommandService;
 use csms_core::ports::{Clock, PageRequest, Store, SystemClock};
 use csms_domain::OrgId;
 use std::sync::Arc;
@@ -39,16 +41,29 @@ async fn main() -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     forget_stale_connections(&*store, &*clock).await?;
 
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let tracker = TaskTracker::new();
+    let sockets = ws::Sockets::default();
+    let (timers, timer_queue) = timers::LocalTimers::new();
+    let commands = CommandService::new(
+        store.clone(),
+        clock.clone(),
+        Arc::new(sockets.clone()),
+        Arc::new(timers),
+    );
+    let timer_task = timers::LocalTimers::run(timer_queue, commands.clone());
+    let settled = commands.recover().await?;
+    if settled > 0 {
+        tracing::info!("settled {settled} command(s) left pending by the previous run");
+    }
     let charger = ChargerService::new(
         store.clone(),
         clock.clone(),
         ChargerConfig {
             heartbeat_interval_secs: cfg.heartbeat_interval_secs,
         },
-    );
-    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
-    let tracker = TaskTracker::new();
-    let sockets = ws::Sockets::default();
+    )
+    .with_replies(Arc::new(commands.clone()));
     let ws_state = ws::WsState {
         charger,
         clock: clock.clone(),
@@ -60,6 +75,7 @@ async fn main() -> anyhow::Result<()> {
         store,
         clock,
         admin_key: Some(cfg.admin_key.clone()),
+        commands,
     });
     let app = api.merge(ws::routes(ws_state));
 
@@ -79,6 +95,8 @@ async fn main() -> anyhow::Result<()> {
         })
         .await?;
     // Let every charger connection close cleanly and record its disconnect.
+    // Pending timers are dropped: the next start's recovery settles them.
+    timer_task.abort();
     tracker.close();
     if tokio::time::timeout(std::time::Duration::from_secs(5), tracker.wait())
         .await

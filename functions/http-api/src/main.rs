@@ -15,10 +15,12 @@ async fn main() -> Result<(), Error> {
     if admin_key.is_none() {
         tracing::warn!("CSMS_ADMIN_API_KEY is unset or shorter than 16 characters: every API request will be refused");
     }
+    let commands = ctx.command_service()?;
     run(router(ApiState {
         store: ctx.store,
         clock: ctx.clock,
         admin_key,
+        commands,
     }))
     .await
 }

@@ -8,11 +8,12 @@
 //! # Layout
 //! - [`error`]: the error type and its JSON form.
 //! - [`auth`]: API-key check middleware.
-//! - `stations`, `tokens`, `sessions`: one module per resource with its
+//! - `stations`, `tokens`, `sessions`, `commands`: one module per resource with its
 //!   handlers and its JSON views.
 //! - `util`: body/query parsing that answers bad input with our error shape.
 
 mod auth;
+mod commands;
 pub mod error;
 mod sessions;
 mod stations;
@@ -21,6 +22,7 @@ mod util;
 
 use axum::routing::get;
 use axum::{middleware, Json, Router};
+use csms_core::commands::service::CommandService;
 use csms_core::ports::{Clock, Store};
 use error::ApiError;
 use std::sync::Arc;
@@ -52,6 +54,8 @@ pub struct ApiState {
     pub clock: Arc<dyn Clock>,
     /// The operator's admin key; `None` refuses every authenticated request.
     pub admin_key: Option<Secret>,
+    /// Commands to stations: queueing, sending, outcomes.
+    pub commands: CommandService<dyn Store>,
 }
 
 /// The whole HTTP surface: `/healthz` and `/api/v1/…`.
@@ -60,6 +64,11 @@ pub fn router(state: ApiState) -> Router {
         .route("/stations", get(stations::list).post(stations::create))
         .route("/stations/{id}", get(stations::get))
         .route("/stations/{id}/events", get(stations::events))
+        .route(
+            "/stations/{id}/commands",
+            get(commands::list_for_station).post(commands::create),
+        )
+        .route("/commands/{id}", get(commands::get))
         .route("/id-tokens", get(tokens::list).post(tokens::create))
         .route("/sessions", get(sessions::list))
         .route("/sessions/{id}", get(sessions::get))

@@ -4,6 +4,7 @@ use crate::sender::ApiGatewaySender;
 use crate::store::DynamoStore;
 use crate::ws::WsHandlers;
 use csms_core::charger::{ChargerConfig, ChargerService};
+use csms_core::commands::service::{CommandService, NoTimers};
 use csms_core::ports::{Clock, ConnectionSender, Store, SystemClock};
 use std::sync::Arc;
 
@@ -50,22 +51,43 @@ impl AwsContext {
         }
     }
 
-    /// The WebSocket handlers, with the Management API client when
-    /// `CSMS_WS_MANAGEMENT_ENDPOINT` is set (it is in the SAM template).
+    /// The Management API client, when `CSMS_WS_MANAGEMENT_ENDPOINT` is set
+    /// (it is in the SAM template).
+    pub fn sender(&self) -> Option<Arc<dyn ConnectionSender>> {
+        std::env::var("CSMS_WS_MANAGEMENT_ENDPOINT")
+            .ok()
+            .filter(|e| !e.is_empty())
+            .map(|e| Arc::new(ApiGatewaySender::new(&self.sdk, &e)) as Arc<dyn ConnectionSender>)
+    }
+
+    /// Commands to stations, sending through the Management API.
+    ///
+    /// Timeouts are noticed by the next event of the station (a new command,
+    /// an answer, a `wait`ing request); a delayed-queue timer is still to come.
+    pub fn command_service(&self) -> Result<CommandService<dyn Store>, ConfigError> {
+        let sender = self
+            .sender()
+            .ok_or(ConfigError::Missing("CSMS_WS_MANAGEMENT_ENDPOINT"))?;
+        Ok(CommandService::new(
+            self.store.clone(),
+            self.clock.clone(),
+            sender,
+            Arc::new(NoTimers),
+        ))
+    }
+
+    /// The WebSocket handlers. With a Management API endpoint, replies to
+    /// commands are resolved here too.
     pub fn ws_handlers(&self) -> Result<WsHandlers, ConfigError> {
-        let charger = ChargerService::new(
+        let mut charger = ChargerService::new(
             self.store.clone(),
             self.clock.clone(),
             Self::charger_config()?,
         );
-        let sender: Option<Arc<dyn ConnectionSender>> =
-            std::env::var("CSMS_WS_MANAGEMENT_ENDPOINT")
-                .ok()
-                .filter(|e| !e.is_empty())
-                .map(|e| {
-                    Arc::new(ApiGatewaySender::new(&self.sdk, &e)) as Arc<dyn ConnectionSender>
-                });
-        Ok(WsHandlers::new(charger, self.clock.clone(), sender))
+        if let Ok(commands) = self.command_service() {
+            charger = charger.with_replies(Arc::new(commands));
+        }
+        Ok(WsHandlers::new(charger, self.clock.clone(), self.sender()))
     }
 }
 

@@ -35,18 +35,21 @@ use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, Projection, ProjectionType, PutRequest, ReturnValue,
+    AttributeDefinition, AttributeValue, BillingMode, Delete, GlobalSecondaryIndex,
+    KeySchemaElement, KeyType, Projection, ProjectionType, Put, PutRequest, ReturnValue,
     ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TimeToLiveSpecification,
-    WriteRequest,
+    TransactWriteItem, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 use chrono::{TimeDelta, Utc};
 use csms_core::ports::{
-    reading_key, sort_key_time, ConnectionStore, IdempotencyStore, MeterTarget, Page, PageRequest,
-    SessionQuery, SessionStore, StationEvent, StationStore, StoreError, StoreResult, TokenStore,
+    reading_key, sort_key_time, CommandStore, ConnectionStore, IdempotencyStore, MeterTarget, Page,
+    PageRequest, SessionQuery, SessionStore, StationEvent, StationStore, StoreError, StoreResult,
+    TokenStore,
 };
+use csms_domain::command::{Command, CommandId};
 use csms_domain::meter::MeterReading;
 use csms_domain::session::{Session, SessionStatus};
 use csms_domain::station::{BootInfo, Connection, ConnectorStatus, Station, StationView};
@@ -1496,6 +1499,227 @@ impl IdempotencyStore for DynamoStore {
                 "idempotency item {pk} holds {other:?}"
             ))),
         }
+    }
+}
+
+// ---- commands ----
+//
+// The command item holds the whole command as JSON in `body` (exact round
+// trip of decimals and of the charger's raw answer) next to the key and
+// `version` attributes the conditions use. A pending command has a twin
+// queue item in its station's partition, written in the same transaction,
+// so the queue is one consistent Query.
+
+fn command_pk(id: &CommandId) -> String {
+    format!("COMMAND#{id}")
+}
+
+fn command_queue_sk(id: &CommandId) -> String {
+    format!("CMDQ#{id}")
+}
+
+/// Item names used in `TransactWriteItems` cancellation reasons: the first
+/// entry is always the command item, whose condition is the version check.
+const COMMAND_TXN_CONDITION: usize = 0;
+
+impl DynamoStore {
+    fn command_items(cmd: &Command) -> StoreResult<(Key, Key)> {
+        let body = serde_json::to_string(cmd)
+            .map_err(|e| StoreError::Backend(format!("cannot encode command: {e}")))?;
+        let mut item = Key::new();
+        item.insert("PK".into(), s(command_pk(&cmd.id)));
+        item.insert("SK".into(), s(META));
+        item.insert("body".into(), s(&body));
+        item.insert("version".into(), n(cmd.version));
+        item.insert("stationId".into(), s(cmd.station_id.as_str()));
+        item.insert("orgId".into(), s(cmd.org_id.as_str()));
+        item.insert(
+            "GSI2PK".into(),
+            s(format!("STATION#{}#COMMAND", cmd.station_id)),
+        );
+        item.insert("GSI2SK".into(), s(cmd.id.as_str()));
+        let mut queued = Key::new();
+        queued.insert("PK".into(), s(station_pk(&cmd.station_id)));
+        queued.insert("SK".into(), s(command_queue_sk(&cmd.id)));
+        queued.insert("body".into(), s(body));
+        queued.insert("version".into(), n(cmd.version));
+        // Sparse index over everything in flight, for recovery after a restart.
+        queued.insert("GSI1PK".into(), s("CMDQ"));
+        queued.insert("GSI1SK".into(), s(cmd.id.as_str()));
+        Ok((item, queued))
+    }
+
+    /// The command item with its condition, then the queue twin: put while
+    /// pending, deleted once final.
+    async fn write_command(
+        &self,
+        cmd: &Command,
+        condition: &str,
+        expected_version: Option<u64>,
+    ) -> StoreResult<()> {
+        let (item, queued) = Self::command_items(cmd)?;
+        let mut put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition);
+        if let Some(v) = expected_version {
+            put = put
+                .expression_attribute_names("#v", "version")
+                .expression_attribute_values(":expected", n(v));
+        }
+        let first = TransactWriteItem::builder()
+            .put(
+                put.build()
+                    .map_err(|e| StoreError::Backend(e.to_string()))?,
+            )
+            .build();
+        let second = if cmd.status.is_final() {
+            let mut key = Key::new();
+            key.insert("PK".into(), s(station_pk(&cmd.station_id)));
+            key.insert("SK".into(), s(command_queue_sk(&cmd.id)));
+            TransactWriteItem::builder()
+                .delete(
+                    Delete::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key))
+                        .build()
+                        .map_err(|e| StoreError::Backend(e.to_string()))?,
+                )
+                .build()
+        } else {
+            TransactWriteItem::builder()
+                .put(
+                    Put::builder()
+                        .table_name(&self.table)
+                        .set_item(Some(queued))
+                        .build()
+                        .map_err(|e| StoreError::Backend(e.to_string()))?,
+                )
+                .build()
+        };
+        match self
+            .client
+            .transact_write_items()
+            .transact_items(first)
+            .transact_items(second)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let lost = match e.as_service_error() {
+                    Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
+                        c.cancellation_reasons()
+                            .get(COMMAND_TXN_CONDITION)
+                            .and_then(|r| r.code())
+                            == Some("ConditionalCheckFailed")
+                    }
+                    _ => false,
+                };
+                if lost {
+                    Err(StoreError::Conflict(match expected_version {
+                        None => format!("command {} exists", cmd.id),
+                        Some(v) => format!("command {} is not at version {v}", cmd.id),
+                    }))
+                } else {
+                    Err(backend("TransactWriteItems", e))
+                }
+            }
+        }
+    }
+}
+
+fn command_from(item: Key) -> StoreResult<Command> {
+    match item.get("body") {
+        Some(AttributeValue::S(body)) => serde_json::from_str(body)
+            .map_err(|e| StoreError::Backend(format!("malformed command item: {e}"))),
+        _ => Err(StoreError::Backend("command item without body".into())),
+    }
+}
+
+#[async_trait]
+impl CommandStore for DynamoStore {
+    async fn create_command(&self, cmd: &Command) -> StoreResult<()> {
+        self.write_command(cmd, "attribute_not_exists(PK)", None)
+            .await
+    }
+
+    async fn get_command(&self, id: &CommandId) -> StoreResult<Option<Command>> {
+        self.get(command_pk(id), META)
+            .await?
+            .map(command_from)
+            .transpose()
+    }
+
+    async fn put_command(&self, cmd: &Command, expected_version: u64) -> StoreResult<()> {
+        self.write_command(cmd, "#v = :expected", Some(expected_version))
+            .await
+    }
+
+    async fn pending_commands(&self, station: &StationId) -> StoreResult<Vec<Command>> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :q)")
+            .expression_attribute_values(":pk", s(station_pk(station)))
+            .expression_attribute_values(":q", s("CMDQ#"))
+            .consistent_read(true);
+        self.query_all(query)
+            .await?
+            .into_iter()
+            .map(command_from)
+            .collect()
+    }
+
+    async fn all_pending_commands(&self, limit: usize) -> StoreResult<Vec<Command>> {
+        let mut out = Vec::new();
+        let mut start: Option<Key> = None;
+        while out.len() < limit {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("GSI1")
+                .key_condition_expression("GSI1PK = :pk")
+                .expression_attribute_values(":pk", s("CMDQ"))
+                .limit(i32::try_from(limit - out.len()).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| backend("Query", e))?;
+            for item in page.items.unwrap_or_default() {
+                out.push(command_from(item)?);
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    async fn list_station_commands(
+        &self,
+        station: &StationId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Command>> {
+        let pk = format!("STATION#{station}#COMMAND");
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("GSI2")
+            .key_condition_expression("GSI2PK = :pk")
+            .expression_attribute_values(":pk", s(&pk))
+            .scan_index_forward(false);
+        let (items, next_cursor) = self.query_page(query, cursor::GSI2, &pk, page).await?;
+        let items = items
+            .into_iter()
+            .map(command_from)
+            .collect::<Result<_, _>>()?;
+        Ok(Page { items, next_cursor })
     }
 }
 

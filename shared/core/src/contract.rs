@@ -6,6 +6,10 @@
 
 use crate::ports::*;
 use chrono::{TimeDelta, TimeZone, Utc};
+use csms_domain::command::{
+    ChargingProfile, Command, CommandId, CommandRequest, CommandStatus, ProfileKind,
+    ProfilePurpose, RateUnit, SchedulePeriod,
+};
 use csms_domain::meter::MeterReading;
 use csms_domain::session::{Session, SessionUpdate};
 use csms_domain::station::{BootInfo, Connection, ConnectorStatus, Station};
@@ -509,6 +513,211 @@ pub async fn station_events_newest_first<S: Store>(store: &S) {
         .is_empty());
 }
 
+fn command(id: &str, station: &str, created: i64) -> Command {
+    Command {
+        id: CommandId::parse(id).unwrap(),
+        station_id: sid(station),
+        org_id: OrgId::default_org(),
+        request: CommandRequest::RemoteStart {
+            id_token: "TAG-1".into(),
+            token_type: Some("ISO14443".into()),
+            evse_id: Some(1),
+            charging_profile: Some(ChargingProfile {
+                id: 3,
+                stack_level: 1,
+                purpose: ProfilePurpose::TxProfile,
+                kind: ProfileKind::Relative,
+                recurrency: None,
+                valid_from: Some(t(created)),
+                valid_to: None,
+                transaction_id: None,
+                start_schedule: None,
+                duration_s: Some(3600),
+                rate_unit: RateUnit::A,
+                periods: vec![SchedulePeriod {
+                    start_period_s: 0,
+                    limit: Decimal::new(1605, 2),
+                    number_phases: Some(3),
+                }],
+                min_charging_rate: None,
+            }),
+        },
+        status: CommandStatus::Pending,
+        created_at: t(created),
+        sent_at: None,
+        completed_at: None,
+        timeout_s: 30,
+        action: None,
+        response: None,
+        error: None,
+        version: 1,
+    }
+}
+
+/// ULIDs in increasing order, as `CommandId::new` makes them over time.
+const CMD: [&str; 5] = [
+    "01JDX3N6Q8Z4V7T2K9R5M1B0C1",
+    "01JDX3N6Q8Z4V7T2K9R5M1B0C2",
+    "01JDX3N6Q8Z4V7T2K9R5M1B0C3",
+    "01JDX3N6Q8Z4V7T2K9R5M1B0C4",
+    "01JDX3N6Q8Z4V7T2K9R5M1B0C5",
+];
+
+pub async fn commands_create_get_put<S: Store>(store: &S) {
+    let c = command(CMD[0], "CP-C1", 0);
+    store.create_command(&c).await.unwrap();
+    assert_eq!(
+        store.get_command(&c.id).await.unwrap(),
+        Some(c.clone()),
+        "round trip, decimals and all"
+    );
+    assert!(matches!(
+        store.create_command(&c).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store
+            .get_command(&CommandId::parse(CMD[4]).unwrap())
+            .await
+            .unwrap(),
+        None
+    );
+
+    let mut sent = c.clone();
+    sent.sent_at = Some(t(1));
+    sent.action = Some("RemoteStartTransaction".into());
+    sent.version = 2;
+    assert!(
+        matches!(
+            store.put_command(&sent, 5).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a stale version loses"
+    );
+    store.put_command(&sent, 1).await.unwrap();
+    assert_eq!(store.get_command(&c.id).await.unwrap(), Some(sent.clone()));
+    assert!(matches!(
+        store.put_command(&sent, 1).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let mut unknown = command(CMD[3], "CP-C1", 0);
+    unknown.version = 2;
+    assert!(matches!(
+        store.put_command(&unknown, 1).await,
+        Err(StoreError::Conflict(_))
+    ));
+}
+
+pub async fn commands_queue_per_station<S: Store>(store: &S) {
+    // Created out of order on purpose: the queue orders by id.
+    for (id, st) in [
+        (CMD[2], "CP-Q1"),
+        (CMD[0], "CP-Q1"),
+        (CMD[1], "CP-Q2"),
+        (CMD[3], "CP-Q1"),
+    ] {
+        store.create_command(&command(id, st, 0)).await.unwrap();
+    }
+    let ids = |v: Vec<Command>| v.into_iter().map(|c| c.id.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.pending_commands(&sid("CP-Q1")).await.unwrap()),
+        [CMD[0], CMD[2], CMD[3]]
+    );
+    assert_eq!(
+        ids(store.pending_commands(&sid("CP-Q2")).await.unwrap()),
+        [CMD[1]]
+    );
+    assert!(store
+        .pending_commands(&sid("CP-Q3"))
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        ids(store.all_pending_commands(10).await.unwrap()),
+        [CMD[0], CMD[1], CMD[2], CMD[3]]
+    );
+    assert_eq!(
+        ids(store.all_pending_commands(2).await.unwrap()),
+        [CMD[0], CMD[1]]
+    );
+
+    // Sent but unanswered: still pending, still queued, with its new state.
+    let mut first = store
+        .get_command(&CommandId::parse(CMD[0]).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    first.sent_at = Some(t(5));
+    first.version = 2;
+    store.put_command(&first, 1).await.unwrap();
+    let queue = store.pending_commands(&sid("CP-Q1")).await.unwrap();
+    assert_eq!(queue[0], first, "the queue shows the latest state");
+
+    // Answered: leaves the queue, stays readable.
+    let mut done = first.clone();
+    done.status = CommandStatus::Accepted;
+    done.completed_at = Some(t(6));
+    done.response = Some(serde_json::json!({"status": "Accepted"}));
+    done.version = 3;
+    store.put_command(&done, 2).await.unwrap();
+    assert_eq!(
+        ids(store.pending_commands(&sid("CP-Q1")).await.unwrap()),
+        [CMD[2], CMD[3]]
+    );
+    assert_eq!(
+        ids(store.all_pending_commands(10).await.unwrap()),
+        [CMD[1], CMD[2], CMD[3]]
+    );
+    assert_eq!(store.get_command(&done.id).await.unwrap(), Some(done));
+
+    // Born final (an offline station): never queued.
+    let mut offline = command(CMD[4], "CP-Q2", 0);
+    offline.status = CommandStatus::Offline;
+    store.create_command(&offline).await.unwrap();
+    assert_eq!(
+        ids(store.pending_commands(&sid("CP-Q2")).await.unwrap()),
+        [CMD[1]]
+    );
+}
+
+pub async fn commands_history_newest_first<S: Store>(store: &S) {
+    for id in CMD {
+        store.create_command(&command(id, "CP-H", 0)).await.unwrap();
+    }
+    store
+        .create_command(&command("01JDX3N6Q8Z4V7T2K9R5M1B0D9", "CP-OTHER", 0))
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut page = PageRequest::first(2);
+    let mut pages = 0;
+    loop {
+        let p = store
+            .list_station_commands(&sid("CP-H"), &page)
+            .await
+            .unwrap();
+        pages += 1;
+        assert!(p.items.len() <= 2);
+        seen.extend(p.items.into_iter().map(|c| c.id.to_string()));
+        match p.next_cursor {
+            Some(c) => page.cursor = Some(c),
+            None => break,
+        }
+    }
+    let expected: Vec<String> = CMD.iter().rev().map(|s| s.to_string()).collect();
+    assert_eq!(
+        seen, expected,
+        "newest first, no gaps or repeats, no other station"
+    );
+    assert_eq!(pages, 3);
+    assert!(store
+        .list_station_commands(&sid("CP-NONE"), &PageRequest::first(5))
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+}
+
 /// Join without pulling in `futures` just for this.
 async fn futures_join_all<F: std::future::Future>(fs: impl Iterator<Item = F>) -> Vec<F::Output> {
     let mut out = Vec::new();
@@ -552,7 +761,10 @@ macro_rules! store_contract_tests {
             sessions_list_by_station_and_time,
             meter_readings_idempotent_and_ordered,
             idempotency_keys_claim_once,
-            station_events_newest_first
+            station_events_newest_first,
+            commands_create_get_put,
+            commands_queue_per_station,
+            commands_history_newest_first
         );
     };
     (@each $make:expr; $($name:ident),*) => {

@@ -15,6 +15,7 @@
 //! - [`contract`] (feature `contract-tests`): the suite every store passes.
 
 pub mod charger;
+pub mod commands;
 pub mod connect;
 pub mod password;
 pub mod ports;

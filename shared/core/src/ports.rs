@@ -7,6 +7,7 @@
 //! access patterns.
 
 use async_trait::async_trait;
+use csms_domain::command::{Command, CommandId};
 use csms_domain::meter::MeterReading;
 use csms_domain::session::Session;
 use csms_domain::station::{BootInfo, Connection, ConnectorStatus, Station, StationView};
@@ -187,13 +188,39 @@ pub trait IdempotencyStore: Send + Sync {
     ) -> StoreResult<Option<String>>;
 }
 
+/// Commands to stations and, per station, the queue of those still pending
+/// (OCPP allows one outstanding CSMS call per station; the rest wait in
+/// order). Reads that drive sending are strongly consistent.
+#[async_trait]
+pub trait CommandStore: Send + Sync {
+    /// Stores a new command (`version` 1); `Conflict` if the id exists. A
+    /// pending command joins its station's queue.
+    async fn create_command(&self, cmd: &Command) -> StoreResult<()>;
+    async fn get_command(&self, id: &CommandId) -> StoreResult<Option<Command>>;
+    /// Writes `cmd` if the stored version is `expected_version`, else
+    /// `Conflict`; the caller has set `cmd.version` to the new version. A
+    /// command whose status is final leaves its station's queue.
+    async fn put_command(&self, cmd: &Command, expected_version: u64) -> StoreResult<()>;
+    /// The station's pending commands, oldest (smallest id) first.
+    async fn pending_commands(&self, station: &StationId) -> StoreResult<Vec<Command>>;
+    /// Every pending command of every station, oldest first, at most
+    /// `limit`: for the sweep after a restart and for timeouts.
+    async fn all_pending_commands(&self, limit: usize) -> StoreResult<Vec<Command>>;
+    /// A station's commands, newest first.
+    async fn list_station_commands(
+        &self,
+        station: &StationId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Command>>;
+}
+
 /// Everything the CSMS stores.
 pub trait Store:
-    StationStore + ConnectionStore + TokenStore + SessionStore + IdempotencyStore
+    StationStore + ConnectionStore + TokenStore + SessionStore + IdempotencyStore + CommandStore
 {
 }
 impl<T> Store for T where
-    T: StationStore + ConnectionStore + TokenStore + SessionStore + IdempotencyStore
+    T: StationStore + ConnectionStore + TokenStore + SessionStore + IdempotencyStore + CommandStore
 {
 }
 

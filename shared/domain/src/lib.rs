@@ -13,7 +13,10 @@
 //!   events into them idempotently.
 //! - [`meter`]: meter readings normalised to base units.
 //! - [`event`]: the version-neutral model of what a charger tells us.
+//! - [`command`]: what the CSMS asks a charger to do, and the record that
+//!   tracks each request to its outcome.
 
+pub mod command;
 pub mod event;
 pub mod ids;
 pub mod meter;

@@ -10,6 +10,7 @@ use crate::error::{Fail, R};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use csms_core::ports::{sort_key_time, MeterTarget, Page, StoreError};
+use csms_domain::command::CommandId;
 use csms_domain::{OrgId, SessionId, SiteId, StationId, Timestamp};
 use redb::{AccessGuard, ReadableTable, TableDefinition, Value};
 use std::ops::Bound;
@@ -51,6 +52,15 @@ pub(crate) const IDEMPOTENCY: TableDefinition<(&str, &str), &[u8]> =
 pub(crate) const STATION_EVENTS: TableDefinition<&str, &[u8]> =
     TableDefinition::new("station_events");
 
+/// Command id → `Command` JSON.
+pub(crate) const COMMANDS: TableDefinition<&str, &[u8]> = TableDefinition::new("commands");
+/// `{station}\0{command}` → command id, every command: the history. ULIDs
+/// sort by creation time, so key order is age order.
+pub(crate) const COMMANDS_BY_STATION: TableDefinition<&str, &str> =
+    TableDefinition::new("commands_by_station");
+/// `{station}\0{command}` → command id, pending commands only: the queue.
+pub(crate) const COMMAND_QUEUE: TableDefinition<&str, &str> = TableDefinition::new("command_queue");
+
 pub(crate) const TRANSACTION_COUNTER: &str = "transaction_id";
 pub(crate) const EVENT_COUNTER: &str = "station_event";
 
@@ -65,6 +75,10 @@ pub(crate) fn station_org_key(org: &OrgId, site: Option<&SiteId>, station: &Stat
 
 pub(crate) fn connector_key(station: &StationId, evse: u32, connector: u32) -> String {
     format!("{station}{SEP}{evse:010}{SEP}{connector:010}")
+}
+
+pub(crate) fn command_station_key(station: &StationId, id: &CommandId) -> String {
+    format!("{station}{SEP}{id}")
 }
 
 pub(crate) fn token_org_key(org: &OrgId, token_key: &str) -> String {

@@ -25,9 +25,10 @@ mod ops;
 
 use async_trait::async_trait;
 use csms_core::ports::{
-    ConnectionStore, IdempotencyStore, MeterTarget, Page, PageRequest, SessionQuery, SessionStore,
-    StationEvent, StationStore, StoreError, StoreResult, TokenStore,
+    CommandStore, ConnectionStore, IdempotencyStore, MeterTarget, Page, PageRequest, SessionQuery,
+    SessionStore, StationEvent, StationStore, StoreError, StoreResult, TokenStore,
 };
+use csms_domain::command::{Command, CommandId};
 use csms_domain::meter::MeterReading;
 use csms_domain::session::Session;
 use csms_domain::station::{BootInfo, Connection, ConnectorStatus, Station, StationView};
@@ -259,6 +260,44 @@ impl IdempotencyStore for EmbeddedStore {
     ) -> StoreResult<Option<String>> {
         let (scope, key, value) = (scope.to_owned(), key.to_owned(), value.to_owned());
         self.run(move |db| db.claim(&scope, &key, &value, ttl))
+            .await
+    }
+}
+
+#[async_trait]
+impl CommandStore for EmbeddedStore {
+    async fn create_command(&self, cmd: &Command) -> StoreResult<()> {
+        let cmd = cmd.clone();
+        self.run(move |db| db.create_command(&cmd)).await
+    }
+
+    async fn get_command(&self, id: &CommandId) -> StoreResult<Option<Command>> {
+        let id = id.clone();
+        self.run(move |db| db.get_command(&id)).await
+    }
+
+    async fn put_command(&self, cmd: &Command, expected_version: u64) -> StoreResult<()> {
+        let cmd = cmd.clone();
+        self.run(move |db| db.put_command(&cmd, expected_version))
+            .await
+    }
+
+    async fn pending_commands(&self, station: &StationId) -> StoreResult<Vec<Command>> {
+        let station = station.clone();
+        self.run(move |db| db.pending_commands(&station)).await
+    }
+
+    async fn all_pending_commands(&self, limit: usize) -> StoreResult<Vec<Command>> {
+        self.run(move |db| db.all_pending_commands(limit)).await
+    }
+
+    async fn list_station_commands(
+        &self,
+        station: &StationId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Command>> {
+        let (station, page) = (station.clone(), page.clone());
+        self.run(move |db| db.list_station_commands(&station, &page))
             .await
     }
 }

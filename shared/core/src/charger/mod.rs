@@ -9,8 +9,9 @@
 
 pub mod v16;
 pub mod v201;
-mod wire;
+pub(crate) mod wire;
 
+use crate::commands::service::CallReplies;
 use crate::ports::{Clock, MeterTarget, StationEvent, Store, StoreError};
 use chrono::TimeDelta;
 use csms_domain::event::{ChargerEvent, TransactionEvent, TransactionPhase};
@@ -84,6 +85,8 @@ pub struct ChargerService<S: ?Sized> {
     store: Arc<S>,
     clock: Arc<dyn Clock>,
     config: ChargerConfig,
+    /// Where replies to CSMS-initiated calls go (the command service).
+    replies: Option<Arc<dyn CallReplies>>,
 }
 
 impl<S: ?Sized> Clone for ChargerService<S> {
@@ -92,6 +95,7 @@ impl<S: ?Sized> Clone for ChargerService<S> {
             store: self.store.clone(),
             clock: self.clock.clone(),
             config: self.config.clone(),
+            replies: self.replies.clone(),
         }
     }
 }
@@ -102,7 +106,15 @@ impl<S: Store + ?Sized> ChargerService<S> {
             store,
             clock,
             config,
+            replies: None,
         }
+    }
+
+    /// Route CALLRESULTs and CALLERRORs to `replies` (without it they are
+    /// logged and dropped).
+    pub fn with_replies(mut self, replies: Arc<dyn CallReplies>) -> Self {
+        self.replies = Some(replies);
+        self
     }
 
     pub fn store(&self) -> &Arc<S> {
@@ -149,9 +161,30 @@ impl<S: Store + ?Sized> ChargerService<S> {
                 self.call(conn, version, &message_id, &action, payload, now)
                     .await,
             ),
-            Ok(Frame::CallResult { message_id, .. }) | Ok(Frame::CallError { message_id, .. }) => {
-                // Replies to CSMS-initiated calls; nothing is sent to chargers yet.
-                tracing::info!(station = %conn.station_id, message_id, "reply to an unknown call ignored");
+            Ok(Frame::CallResult {
+                message_id,
+                payload,
+            }) => {
+                match &self.replies {
+                    Some(r) => r.call_result(conn, &message_id, payload).await,
+                    None => {
+                        tracing::info!(station = %conn.station_id, message_id, "reply to an unknown call ignored")
+                    }
+                }
+                None
+            }
+            Ok(Frame::CallError {
+                message_id,
+                code,
+                description,
+                ..
+            }) => {
+                match &self.replies {
+                    Some(r) => r.call_error(conn, &message_id, &code, &description).await,
+                    None => {
+                        tracing::info!(station = %conn.station_id, message_id, "reply to an unknown call ignored")
+                    }
+                }
                 None
             }
             Ok(Frame::BrokenReply { reason }) => {

@@ -1,0 +1,180 @@
+//! Commands to stations: `POST /stations/{id}/commands`,
+//! `GET /stations/{id}/commands`, `GET /commands/{id}`.
+
+use crate::error::ApiError;
+use crate::util::{json_body, page, time, Params};
+use crate::ApiState;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use csms_core::commands::service::{CommandError, SubmitOptions};
+use csms_domain::command::{Command, CommandId, CommandRequest};
+use csms_domain::StationId;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// `wait` may hold a request this long at most: API Gateway's HTTP API
+/// gives up after 30 s.
+const MAX_WAIT_S: u64 = 25;
+
+impl From<CommandError> for ApiError {
+    fn from(e: CommandError) -> Self {
+        match e {
+            CommandError::NotFound(m) => ApiError::NotFound(m),
+            CommandError::Invalid(m) => ApiError::BadRequest(m),
+            CommandError::Conflict(m) => ApiError::Conflict(m),
+            CommandError::Store(e) => e.into(),
+        }
+    }
+}
+
+pub fn command_json(c: &Command) -> Value {
+    json!({
+        "id": c.id,
+        "stationId": c.station_id,
+        "type": c.request.type_name(),
+        "status": c.status.as_str(),
+        "request": c.request,
+        "action": c.action,
+        "response": c.response,
+        "error": c.error,
+        "createdAt": time(c.created_at),
+        "sentAt": c.sent_at.map(time),
+        "completedAt": c.completed_at.map(time),
+        "timeoutS": c.timeout_s,
+    })
+}
+
+/// 200 when the command is final, 202 while it is pending.
+fn respond(c: &Command) -> Response {
+    let status = if c.status.is_final() {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    (status, Json(command_json(c))).into_response()
+}
+
+fn station_id(raw: String) -> Result<StationId, ApiError> {
+    StationId::parse(&raw).map_err(|_| ApiError::NotFound(format!("station {raw:?} not found")))
+}
+
+fn seconds(
+    params: &Params,
+    name: &str,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<Option<u64>, ApiError> {
+    match params.get(name).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => match s.parse::<u64>() {
+            Ok(n) if range.contains(&n) => Ok(Some(n)),
+            _ => Err(ApiError::BadRequest(format!(
+                "{name}: must be {} to {} seconds",
+                range.start(),
+                range.end()
+            ))),
+        },
+    }
+}
+
+/// Parse the body into a command, with errors that say what is wrong:
+/// serde's "unknown variant" message for a tagged enum is cryptic.
+fn parse_request(body: &Bytes) -> Result<CommandRequest, ApiError> {
+    let raw: Value = json_body(body)?;
+    let Some(obj) = raw.as_object() else {
+        return Err(ApiError::BadRequest(
+            "request body must be a JSON object".into(),
+        ));
+    };
+    let types = CommandRequest::TYPE_NAMES.join(", ");
+    match obj.get("type") {
+        None => {
+            return Err(ApiError::BadRequest(format!(
+                "type: required, one of {types}"
+            )))
+        }
+        Some(Value::String(t)) if CommandRequest::TYPE_NAMES.contains(&t.as_str()) => {}
+        Some(t) => {
+            return Err(ApiError::BadRequest(format!(
+                "type: {t} is not a command; one of {types}"
+            )))
+        }
+    }
+    serde_json::from_value(raw).map_err(|e| ApiError::BadRequest(format!("invalid command: {e}")))
+}
+
+pub async fn create(
+    State(st): State<ApiState>,
+    Path(id): Path<String>,
+    Query(params): Query<Params>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let station = station_id(id)?;
+    let wait = seconds(&params, "wait", 0..=MAX_WAIT_S)?;
+    let timeout_s = seconds(&params, "timeout", 1..=300)?.map(|t| t as u32);
+    let idempotency_key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => {
+            let k = v
+                .to_str()
+                .ok()
+                .map(str::trim)
+                .filter(|k| !k.is_empty() && k.len() <= 200)
+                .ok_or_else(|| {
+                    ApiError::BadRequest("Idempotency-Key: 1 to 200 visible characters".into())
+                })?;
+            Some(k.to_owned())
+        }
+    };
+    let request = parse_request(&body)?;
+    let cmd = st
+        .commands
+        .submit(
+            &station,
+            request,
+            SubmitOptions {
+                timeout_s,
+                idempotency_key,
+            },
+        )
+        .await?;
+    let cmd = match wait {
+        Some(w) if w > 0 && !cmd.status.is_final() => {
+            st.commands.wait(&cmd.id, Duration::from_secs(w)).await?
+        }
+        _ => cmd,
+    };
+    Ok(respond(&cmd))
+}
+
+pub async fn get(
+    State(st): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let not_found = || ApiError::NotFound(format!("command {id:?} not found"));
+    let cid = CommandId::parse(&id).ok_or_else(not_found)?;
+    let cmd = st.commands.get(&cid).await?.ok_or_else(not_found)?;
+    Ok(Json(command_json(&cmd)))
+}
+
+pub async fn list_for_station(
+    State(st): State<ApiState>,
+    Path(id): Path<String>,
+    Query(params): Query<Params>,
+) -> Result<Json<Value>, ApiError> {
+    let station = station_id(id)?;
+    if st.store.get_station(&station).await?.is_none() {
+        return Err(ApiError::NotFound(format!("station {station} not found")));
+    }
+    let page = st
+        .store
+        .list_station_commands(&station, &page(&params)?)
+        .await?;
+    Ok(Json(json!({
+        "items": page.items.iter().map(command_json).collect::<Vec<_>>(),
+        "nextCursor": page.next_cursor,
+    })))
+}

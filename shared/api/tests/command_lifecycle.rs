@@ -1,0 +1,357 @@
+//! The command lifecycle of `csms-core` over the embedded store, with a
+//! controlled clock and a recording socket: queueing, answers, errors,
+//! timeouts, offline stations, idempotency. The same flow runs end to end
+//! against simulated chargers in `tests/e2e/test_commands.py`.
+
+use async_trait::async_trait;
+use chrono::{TimeDelta, TimeZone, Utc};
+use csms_core::charger::{ChargerConfig, ChargerService};
+use csms_core::commands::service::{CommandError, CommandService, CommandTimers, SubmitOptions};
+use csms_core::connect;
+use csms_core::ports::{Clock, ConnectionSender, SendError, Store};
+use csms_core::registry::{self, NewStation};
+use csms_domain::command::{CommandId, CommandRequest, CommandStatus, ResetKind};
+use csms_domain::{OcppVersion, StationId, Timestamp};
+use csms_embedded::EmbeddedStore;
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+
+struct ManualClock(Mutex<Timestamp>);
+
+impl ManualClock {
+    fn advance(&self, secs: i64) {
+        *self.0.lock().unwrap() += TimeDelta::seconds(secs);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        *self.0.lock().unwrap()
+    }
+}
+
+/// Records the frames "sent" to each connection; `gone` makes every send
+/// fail like API Gateway's 410.
+#[derive(Default)]
+struct Socket {
+    frames: Mutex<Vec<(String, Value)>>,
+    gone: Mutex<bool>,
+}
+
+#[async_trait]
+impl ConnectionSender for Socket {
+    async fn send(&self, connection_id: &str, frame: &str) -> Result<(), SendError> {
+        if *self.gone.lock().unwrap() {
+            return Err(SendError::Gone);
+        }
+        self.frames
+            .lock()
+            .unwrap()
+            .push((connection_id.into(), serde_json::from_str(frame).unwrap()));
+        Ok(())
+    }
+    async fn close(&self, _connection_id: &str) -> Result<(), SendError> {
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct Timers(Mutex<Vec<(StationId, Timestamp)>>);
+
+#[async_trait]
+impl CommandTimers for Timers {
+    async fn schedule(&self, station: &StationId, _id: &CommandId, at: Timestamp) {
+        self.0.lock().unwrap().push((station.clone(), at));
+    }
+}
+
+struct World {
+    store: Arc<dyn Store>,
+    clock: Arc<ManualClock>,
+    socket: Arc<Socket>,
+    timers: Arc<Timers>,
+    commands: CommandService<dyn Store>,
+    charger: ChargerService<dyn Store>,
+}
+
+async fn world() -> World {
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::temporary());
+    let clock = Arc::new(ManualClock(Mutex::new(
+        Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap(),
+    )));
+    let socket = Arc::new(Socket::default());
+    let timers = Arc::new(Timers::default());
+    let commands =
+        CommandService::new(store.clone(), clock.clone(), socket.clone(), timers.clone());
+    let charger = ChargerService::new(store.clone(), clock.clone(), ChargerConfig::default())
+        .with_replies(Arc::new(commands.clone()));
+    World {
+        store,
+        clock,
+        socket,
+        timers,
+        commands,
+        charger,
+    }
+}
+
+impl World {
+    async fn station(&self, id: &str, version: Option<OcppVersion>) -> StationId {
+        let st = registry::register_station(
+            &*self.store,
+            &*self.clock,
+            NewStation {
+                id: id.into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        if let Some(v) = version {
+            connect::opened(
+                &*self.store,
+                None,
+                &st,
+                &format!("conn-{id}"),
+                v,
+                self.clock.now(),
+            )
+            .await
+            .unwrap();
+        }
+        st.id
+    }
+
+    async fn submit(
+        &self,
+        station: &StationId,
+        req: CommandRequest,
+    ) -> csms_domain::command::Command {
+        self.commands
+            .submit(station, req, SubmitOptions::default())
+            .await
+            .unwrap()
+    }
+
+    fn frames(&self) -> Vec<Value> {
+        self.socket
+            .frames
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, f)| f.clone())
+            .collect()
+    }
+
+    /// The charger's reply frame, through the same path a real one takes.
+    async fn reply(&self, station: &str, frame: Value) {
+        let out = self
+            .charger
+            .on_message(&format!("conn-{station}"), &frame.to_string())
+            .await;
+        assert_eq!(out, None, "a reply gets no reply");
+    }
+
+    async fn status(&self, id: &CommandId) -> CommandStatus {
+        self.commands.get(id).await.unwrap().unwrap().status
+    }
+}
+
+fn reset() -> CommandRequest {
+    CommandRequest::Reset {
+        kind: Some(ResetKind::Hard),
+        when: None,
+        evse_id: None,
+    }
+}
+
+fn clear_cache() -> CommandRequest {
+    CommandRequest::ClearCache
+}
+
+#[tokio::test]
+async fn one_call_at_a_time_in_order() {
+    let w = world().await;
+    let st = w.station("CP-Q", Some(OcppVersion::V16)).await;
+    let a = w.submit(&st, reset()).await;
+    let b = w.submit(&st, clear_cache()).await;
+    let c = w.submit(&st, reset()).await;
+    assert_eq!(a.status, CommandStatus::Pending);
+    assert!(a.sent_at.is_some(), "the first goes out at once");
+    assert!(b.sent_at.is_none() && c.sent_at.is_none(), "the rest wait");
+    let frames = w.frames();
+    assert_eq!(frames.len(), 1);
+    assert_eq!(
+        frames[0],
+        json!([2, a.id.as_str(), "Reset", {"type": "Hard"}])
+    );
+    assert_eq!(w.timers.0.lock().unwrap().len(), 1, "a timer per sent call");
+
+    w.reply("CP-Q", json!([3, a.id.as_str(), {"status": "Accepted"}]))
+        .await;
+    assert_eq!(w.status(&a.id).await, CommandStatus::Accepted);
+    let frames = w.frames();
+    assert_eq!(frames.len(), 2, "the answer frees the slot for the next");
+    assert_eq!(frames[1], json!([2, b.id.as_str(), "ClearCache", {}]));
+
+    w.reply("CP-Q", json!([3, b.id.as_str(), {"status": "Rejected"}]))
+        .await;
+    assert_eq!(w.status(&b.id).await, CommandStatus::Rejected);
+    let done = w.commands.get(&b.id).await.unwrap().unwrap();
+    assert_eq!(done.response, Some(json!({"status": "Rejected"})));
+    assert_eq!(w.frames().len(), 3);
+
+    w.reply(
+        "CP-Q",
+        json!([4, c.id.as_str(), "NotSupported", "no resets here", {}]),
+    )
+    .await;
+    let failed = w.commands.get(&c.id).await.unwrap().unwrap();
+    assert_eq!(failed.status, CommandStatus::Failed);
+    assert_eq!(
+        failed.error.as_deref(),
+        Some("NotSupported: no resets here")
+    );
+}
+
+#[tokio::test]
+async fn timeouts_free_the_slot_and_late_answers_change_nothing() {
+    let w = world().await;
+    let st = w.station("CP-T", Some(OcppVersion::V201)).await;
+    let a = w
+        .commands
+        .submit(
+            &st,
+            reset(),
+            SubmitOptions {
+                timeout_s: Some(5),
+                idempotency_key: None,
+            },
+        )
+        .await
+        .unwrap();
+    let b = w.submit(&st, clear_cache()).await;
+    assert_eq!(w.frames().len(), 1);
+    assert_eq!(w.frames()[0][3], json!({"type": "OnIdle"}), "2.0.1 reset");
+
+    w.clock.advance(4);
+    w.commands.check_timeout(&st).await.unwrap();
+    assert_eq!(w.status(&a.id).await, CommandStatus::Pending, "not yet due");
+
+    w.clock.advance(2);
+    w.commands.check_timeout(&st).await.unwrap();
+    let timed_out = w.commands.get(&a.id).await.unwrap().unwrap();
+    assert_eq!(timed_out.status, CommandStatus::Timeout);
+    assert_eq!(w.frames().len(), 2, "the queue moves on");
+    assert_eq!(w.frames()[1][1], json!(b.id.as_str()));
+
+    w.reply("CP-T", json!([3, a.id.as_str(), {"status": "Accepted"}]))
+        .await;
+    assert_eq!(
+        w.commands.get(&a.id).await.unwrap().unwrap(),
+        timed_out,
+        "an answer after the timeout does not rewrite the outcome"
+    );
+}
+
+#[tokio::test]
+async fn offline_stations_answer_at_once() {
+    let w = world().await;
+    let never = w.station("CP-NEVER", None).await;
+    let cmd = w.submit(&never, reset()).await;
+    assert_eq!(cmd.status, CommandStatus::Offline);
+    assert!(cmd.completed_at.is_some());
+
+    // Connected in the store, but the socket is gone (API Gateway 410).
+    let st = w.station("CP-GONE", Some(OcppVersion::V16)).await;
+    *w.socket.gone.lock().unwrap() = true;
+    let cmd = w.submit(&st, reset()).await;
+    assert_eq!(cmd.status, CommandStatus::Offline);
+
+    let err = w
+        .commands
+        .submit(
+            &StationId::parse("CP-NONE").unwrap(),
+            reset(),
+            SubmitOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CommandError::NotFound(_)), "{err}");
+}
+
+#[tokio::test]
+async fn idempotency_key_returns_the_first_command() {
+    let w = world().await;
+    let st = w.station("CP-I", Some(OcppVersion::V16)).await;
+    let opts = || SubmitOptions {
+        timeout_s: None,
+        idempotency_key: Some("order-42".into()),
+    };
+    let first = w.commands.submit(&st, reset(), opts()).await.unwrap();
+    let again = w.commands.submit(&st, reset(), opts()).await.unwrap();
+    assert_eq!(again.id, first.id);
+    assert_eq!(w.frames().len(), 1, "sent once");
+    let err = w
+        .commands
+        .submit(&st, clear_cache(), opts())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CommandError::Conflict(_)), "{err}");
+}
+
+#[tokio::test]
+async fn replies_from_another_station_or_unknown_ids_are_ignored() {
+    let w = world().await;
+    let st = w.station("CP-A", Some(OcppVersion::V16)).await;
+    w.station("CP-B", Some(OcppVersion::V16)).await;
+    let a = w.submit(&st, reset()).await;
+    w.reply("CP-B", json!([3, a.id.as_str(), {"status": "Accepted"}]))
+        .await;
+    assert_eq!(w.status(&a.id).await, CommandStatus::Pending);
+    w.reply("CP-A", json!([3, "not-a-command", {"status": "Accepted"}]))
+        .await;
+    w.reply("CP-A", json!([3, CommandId::new().as_str(), {}]))
+        .await;
+    assert_eq!(w.status(&a.id).await, CommandStatus::Pending);
+    // A schema-violating answer fails the command instead of guessing.
+    w.reply("CP-A", json!([3, a.id.as_str(), {"status": "Maybe"}]))
+        .await;
+    let cmd = w.commands.get(&a.id).await.unwrap().unwrap();
+    assert_eq!(cmd.status, CommandStatus::Failed);
+    assert!(cmd.error.unwrap().starts_with("invalid response"));
+}
+
+#[tokio::test]
+async fn version_specific_requests_are_refused_up_front() {
+    let w = world().await;
+    let st = w.station("CP-V", Some(OcppVersion::V16)).await;
+    // 1.6 transaction ids are integers.
+    let err = w
+        .commands
+        .submit(
+            &st,
+            CommandRequest::RemoteStop {
+                transaction_id: "abc".into(),
+            },
+            SubmitOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CommandError::Invalid(_)), "{err}");
+    // Pause needs a session to find the connector.
+    let err = w
+        .commands
+        .submit(
+            &st,
+            CommandRequest::Pause {
+                transaction_id: "7".into(),
+                evse_id: None,
+            },
+            SubmitOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CommandError::Invalid(_)), "{err}");
+    assert!(w.frames().is_empty(), "nothing invalid reaches the charger");
+}

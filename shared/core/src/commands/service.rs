@@ -1,0 +1,510 @@
+//! The command lifecycle: accept a request, queue it per station, send the
+//! CALL when the station's previous call is answered, resolve it from the
+//! charger's CALLRESULT/CALLERROR, time it out.
+//!
+//! All state lives in the store, so the same code runs in one process or
+//! spread over Lambdas: whoever learns that a station's call slot is free
+//! (a new command, an answer, a timeout) calls [`CommandService::pump`],
+//! and the store's version check makes sure only one of them sends.
+
+use super::wire::{self, EncodeContext, EncodeError};
+use crate::ports::{Clock, ConnectionSender, SendError, Store, StoreError};
+use async_trait::async_trait;
+use csms_domain::command::{Command, CommandId, CommandRequest, CommandStatus};
+use csms_domain::station::Connection;
+use csms_domain::{SessionId, StationId, Timestamp};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Arranges for [`CommandService::check_timeout`] to run for a sent command
+/// once its deadline has passed: a sleeping task locally, a delayed queue
+/// message in AWS.
+#[async_trait]
+pub trait CommandTimers: Send + Sync {
+    async fn schedule(&self, station: &StationId, id: &CommandId, at: Timestamp);
+}
+
+/// For deployments that rely on the next command or answer to notice an
+/// overdue call (see [`CommandService::pump`]).
+pub struct NoTimers;
+
+#[async_trait]
+impl CommandTimers for NoTimers {
+    async fn schedule(&self, _station: &StationId, _id: &CommandId, _at: Timestamp) {}
+}
+
+/// Options of one submission.
+#[derive(Debug, Clone, Default)]
+pub struct SubmitOptions {
+    /// Seconds to wait for the charger's answer once sent (1..=300).
+    pub timeout_s: Option<u32>,
+    /// The API's `Idempotency-Key`.
+    pub idempotency_key: Option<String>,
+}
+
+pub struct CommandService<S: ?Sized> {
+    store: Arc<S>,
+    clock: Arc<dyn Clock>,
+    sender: Arc<dyn ConnectionSender>,
+    timers: Arc<dyn CommandTimers>,
+}
+
+impl<S: ?Sized> Clone for CommandService<S> {
+    fn clone(&self) -> Self {
+        CommandService {
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+            sender: self.sender.clone(),
+            timers: self.timers.clone(),
+        }
+    }
+}
+
+/// How long an idempotency key is remembered.
+const IDEMPOTENCY_TTL: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+/// Bound on the pump loop: each round settles one command for good.
+const PUMP_ROUNDS: usize = 64;
+
+impl<S: Store + ?Sized> CommandService<S> {
+    pub fn new(
+        store: Arc<S>,
+        clock: Arc<dyn Clock>,
+        sender: Arc<dyn ConnectionSender>,
+        timers: Arc<dyn CommandTimers>,
+    ) -> Self {
+        CommandService {
+            store,
+            clock,
+            sender,
+            timers,
+        }
+    }
+
+    /// Accept a command for a station: validated against the station's OCPP
+    /// version, recorded, and sent if the station's call slot is free. A
+    /// station that is not connected gets an `offline` command at once.
+    pub async fn submit(
+        &self,
+        station_id: &StationId,
+        mut request: CommandRequest,
+        opts: SubmitOptions,
+    ) -> Result<Command, CommandError> {
+        let now = self.clock.now();
+        let timeout_s = match opts.timeout_s {
+            None => Command::DEFAULT_TIMEOUT_S,
+            Some(t) if (1..=300).contains(&t) => t,
+            Some(_) => return Err(CommandError::Invalid("timeout: 1 to 300 seconds".into())),
+        };
+        let view = self
+            .store
+            .get_station_view(station_id)
+            .await?
+            .ok_or_else(|| CommandError::NotFound(format!("station {station_id} not found")))?;
+        let live = view.connection.as_ref().filter(|c| c.is_live(now));
+        // The version decides what can be said. A station that never
+        // connected has none yet: its command ends `offline` anyway.
+        let version = live.map(|c| c.ocpp_version).or(view.station.ocpp_version);
+        self.fill_from_session(station_id, &mut request).await?;
+
+        let id = CommandId::new();
+        if let Some(version) = version {
+            let ctx = EncodeContext {
+                command_id: &id,
+                now,
+            };
+            wire::encode(&request, version, &ctx).map_err(|e| match e {
+                EncodeError::Unsupported(m) => CommandError::Invalid(format!(
+                    "{} is not possible on this OCPP {} station: {m}",
+                    request.type_name(),
+                    version.as_str()
+                )),
+                EncodeError::Invalid(m) => CommandError::Invalid(m),
+            })?;
+        }
+
+        if let Some(key) = &opts.idempotency_key {
+            let fingerprint = fingerprint(&request, timeout_s);
+            let value = format!("{id}|{fingerprint}");
+            let scope = format!("command:{station_id}");
+            if let Some(prev) = self
+                .store
+                .claim(&scope, key, &value, IDEMPOTENCY_TTL)
+                .await?
+            {
+                let (prev_id, prev_fp) = prev.split_once('|').unwrap_or((prev.as_str(), ""));
+                if prev_fp != fingerprint {
+                    return Err(CommandError::Conflict(
+                        "this Idempotency-Key was used for a different request".into(),
+                    ));
+                }
+                let prev_id = CommandId::parse(prev_id)
+                    .ok_or_else(|| StoreError::Backend(format!("bad idempotency record {prev}")))?;
+                // The first request may still be writing its command: give it a moment.
+                for _ in 0..20 {
+                    if let Some(cmd) = self.store.get_command(&prev_id).await? {
+                        return Ok(cmd);
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                return Err(CommandError::Conflict(
+                    "a request with this Idempotency-Key is still being processed".into(),
+                ));
+            }
+        }
+
+        let offline = live.is_none();
+        let cmd = Command {
+            id: id.clone(),
+            station_id: station_id.clone(),
+            org_id: view.station.org_id.clone(),
+            request,
+            status: if offline {
+                CommandStatus::Offline
+            } else {
+                CommandStatus::Pending
+            },
+            created_at: now,
+            sent_at: None,
+            completed_at: offline.then_some(now),
+            timeout_s,
+            action: None,
+            response: None,
+            error: offline.then(|| "station is not connected".to_owned()),
+            version: 1,
+        };
+        self.store.create_command(&cmd).await?;
+        if offline {
+            return Ok(cmd);
+        }
+        self.pump(station_id).await?;
+        Ok(self.store.get_command(&id).await?.unwrap_or(cmd))
+    }
+
+    /// Pause/resume name a transaction; the charger needs its connector
+    /// (1.6) or EVSE (2.0.1), which the session knows.
+    async fn fill_from_session(
+        &self,
+        station_id: &StationId,
+        request: &mut CommandRequest,
+    ) -> Result<(), CommandError> {
+        let (CommandRequest::Pause {
+            transaction_id,
+            evse_id,
+        }
+        | CommandRequest::Resume {
+            transaction_id,
+            evse_id,
+        }) = request
+        else {
+            return Ok(());
+        };
+        if evse_id.is_some() {
+            return Ok(());
+        }
+        let sid = SessionId::new(station_id, transaction_id);
+        let session = self.store.get_session(&sid).await?.ok_or_else(|| {
+            CommandError::Invalid(format!(
+                "transactionId: no session with transaction {transaction_id} on station {station_id}"
+            ))
+        })?;
+        // 1.6 sessions have connector ids only; 2.0.1 ones have the EVSE.
+        *evse_id = session.evse_id.or(session.connector_id);
+        if evse_id.is_none() {
+            return Err(CommandError::Invalid(format!(
+                "the session of transaction {transaction_id} has no known connector"
+            )));
+        }
+        Ok(())
+    }
+
+    pub async fn get(&self, id: &CommandId) -> Result<Option<Command>, CommandError> {
+        Ok(self.store.get_command(id).await?)
+    }
+
+    /// Wait until the command is final or `max` has passed; the latest state.
+    /// Polls the store, so it works wherever the answer arrives (another
+    /// Lambda, another task).
+    pub async fn wait(&self, id: &CommandId, max: Duration) -> Result<Command, CommandError> {
+        let until = tokio::time::Instant::now() + max;
+        loop {
+            let cmd = self
+                .store
+                .get_command(id)
+                .await?
+                .ok_or_else(|| CommandError::NotFound(format!("command {id} not found")))?;
+            let now = tokio::time::Instant::now();
+            if cmd.status.is_final() || now >= until {
+                return Ok(cmd);
+            }
+            // A wait that outlives the command's own deadline settles it.
+            if cmd.deadline().is_some_and(|d| d <= self.clock.now()) {
+                self.pump(&cmd.station_id).await?;
+                continue;
+            }
+            tokio::time::sleep((until - now).min(Duration::from_millis(100))).await;
+        }
+    }
+
+    /// Send the station's next queued command if no call is outstanding.
+    /// An outstanding call past its deadline is timed out first. Safe to
+    /// call from anywhere, any number of times.
+    pub async fn pump(&self, station_id: &StationId) -> Result<(), CommandError> {
+        for _ in 0..PUMP_ROUNDS {
+            let now = self.clock.now();
+            let pending = self.store.pending_commands(station_id).await?;
+            if let Some(out) = pending.iter().find(|c| c.sent_at.is_some()) {
+                if out.deadline().is_some_and(|d| d <= now) {
+                    self.finish(
+                        out.clone(),
+                        CommandStatus::Timeout,
+                        None,
+                        Some(format!("no answer within {} s", out.timeout_s)),
+                    )
+                    .await?;
+                    continue;
+                }
+                return Ok(());
+            }
+            let Some(next) = pending.into_iter().next() else {
+                return Ok(());
+            };
+            let view = self.store.get_station_view(station_id).await?;
+            let Some(conn) = view.and_then(|v| v.connection).filter(|c| c.is_live(now)) else {
+                self.finish(
+                    next,
+                    CommandStatus::Offline,
+                    None,
+                    Some("station disconnected before the command was sent".into()),
+                )
+                .await?;
+                continue;
+            };
+            let call = match wire::encode(
+                &next.request,
+                conn.ocpp_version,
+                &EncodeContext {
+                    command_id: &next.id,
+                    now,
+                },
+            ) {
+                Ok(call) => call,
+                Err(e) => {
+                    // Validated at submit; the station may have switched version since.
+                    self.finish(next, CommandStatus::Failed, None, Some(e.to_string()))
+                        .await?;
+                    continue;
+                }
+            };
+            let expected = next.version;
+            let mut sent = next;
+            sent.sent_at = Some(now);
+            sent.action = Some(call.action.to_owned());
+            sent.version = expected + 1;
+            match self.store.put_command(&sent, expected).await {
+                Ok(()) => {}
+                Err(StoreError::Conflict(_)) => continue, // someone else moved it
+                Err(e) => return Err(e.into()),
+            }
+            let frame = csms_ocpp::frame::render_call(sent.id.as_str(), call.action, &call.payload);
+            match self.sender.send(&conn.connection_id, &frame).await {
+                Ok(()) => {
+                    tracing::info!(station = %station_id, command = %sent.id, action = call.action, "command sent");
+                    if let Some(at) = sent.deadline() {
+                        self.timers.schedule(station_id, &sent.id, at).await;
+                    }
+                    return Ok(());
+                }
+                Err(e) => {
+                    let status = match e {
+                        SendError::Gone => CommandStatus::Offline,
+                        SendError::Failed(_) => CommandStatus::Failed,
+                    };
+                    self.finish(sent, status, None, Some(e.to_string())).await?;
+                }
+            }
+        }
+        tracing::warn!(station = %station_id, "command queue did not settle; will continue on the next event");
+        Ok(())
+    }
+
+    /// After a restart: settle what the previous process left pending
+    /// (queued commands of stations that are gone end `offline`, overdue
+    /// calls `timeout`) and re-arm the timers of calls still in flight.
+    pub async fn recover(&self) -> Result<usize, CommandError> {
+        let pending = self.store.all_pending_commands(10_000).await?;
+        let mut stations: Vec<StationId> = pending.iter().map(|c| c.station_id.clone()).collect();
+        stations.sort();
+        stations.dedup();
+        for station in &stations {
+            self.pump(station).await?;
+        }
+        for cmd in self.store.all_pending_commands(10_000).await? {
+            if let Some(at) = cmd.deadline() {
+                self.timers.schedule(&cmd.station_id, &cmd.id, at).await;
+            }
+        }
+        Ok(pending.len())
+    }
+
+    /// A timer fired for a sent command.
+    pub async fn check_timeout(&self, station_id: &StationId) -> Result<(), CommandError> {
+        self.pump(station_id).await
+    }
+
+    /// The charger answered a CSMS call with a CALLRESULT.
+    pub async fn on_call_result(
+        &self,
+        conn: &Connection,
+        message_id: &str,
+        payload: Value,
+    ) -> Result<(), CommandError> {
+        let Some(cmd) = self.awaiting(conn, message_id).await? else {
+            return Ok(());
+        };
+        let (status, error) = match wire::interpret(&cmd.request, conn.ocpp_version, &payload) {
+            Ok(status) => (status, None),
+            Err(why) => (
+                CommandStatus::Failed,
+                Some(format!("invalid response: {why}")),
+            ),
+        };
+        self.finish(cmd, status, Some(payload), error).await?;
+        self.pump(&conn.station_id).await
+    }
+
+    /// The charger answered a CSMS call with a CALLERROR.
+    pub async fn on_call_error(
+        &self,
+        conn: &Connection,
+        message_id: &str,
+        code: &str,
+        description: &str,
+    ) -> Result<(), CommandError> {
+        let Some(cmd) = self.awaiting(conn, message_id).await? else {
+            return Ok(());
+        };
+        let error = if description.is_empty() {
+            code.to_owned()
+        } else {
+            format!("{code}: {description}")
+        };
+        self.finish(cmd, CommandStatus::Failed, None, Some(error))
+            .await?;
+        self.pump(&conn.station_id).await
+    }
+
+    /// The pending, sent command a reply belongs to, if any. Replies from
+    /// another station, to a finished command, or with an id we never used
+    /// are logged and dropped: OCPP allows no answer to a reply.
+    async fn awaiting(
+        &self,
+        conn: &Connection,
+        message_id: &str,
+    ) -> Result<Option<Command>, CommandError> {
+        let Some(id) = CommandId::parse(message_id) else {
+            tracing::info!(station = %conn.station_id, message_id, "reply to an unknown call ignored");
+            return Ok(None);
+        };
+        match self.store.get_command(&id).await? {
+            Some(cmd)
+                if cmd.station_id == conn.station_id
+                    && cmd.status == CommandStatus::Pending
+                    && cmd.sent_at.is_some() =>
+            {
+                Ok(Some(cmd))
+            }
+            Some(cmd) => {
+                tracing::info!(station = %conn.station_id, command = %id, status = cmd.status.as_str(), "late or foreign reply ignored");
+                Ok(None)
+            }
+            None => {
+                tracing::info!(station = %conn.station_id, message_id, "reply to an unknown call ignored");
+                Ok(None)
+            }
+        }
+    }
+
+    /// Record the outcome, unless the command is final already (a late
+    /// answer after a timeout does not rewrite history).
+    async fn finish(
+        &self,
+        mut cmd: Command,
+        status: CommandStatus,
+        response: Option<Value>,
+        error: Option<String>,
+    ) -> Result<(), CommandError> {
+        for _ in 0..8 {
+            if cmd.status.is_final() {
+                return Ok(());
+            }
+            let expected = cmd.version;
+            let mut done = cmd.clone();
+            done.status = status;
+            done.completed_at = Some(self.clock.now());
+            done.response = response.clone();
+            done.error = error.clone();
+            done.version = expected + 1;
+            match self.store.put_command(&done, expected).await {
+                Ok(()) => {
+                    tracing::info!(station = %done.station_id, command = %done.id, status = status.as_str(), "command finished");
+                    return Ok(());
+                }
+                Err(StoreError::Conflict(_)) => match self.store.get_command(&cmd.id).await? {
+                    Some(fresh) => cmd = fresh,
+                    None => return Ok(()),
+                },
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Conflict(format!("command {} kept changing", cmd.id)).into())
+    }
+}
+
+/// What makes two submissions "the same request" for an idempotency key.
+fn fingerprint(request: &CommandRequest, timeout_s: u32) -> String {
+    let body = serde_json::to_string(request).unwrap_or_default();
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in body.bytes().chain(timeout_s.to_le_bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    format!("{h:016x}")
+}
+
+/// Routes the charger's replies to CSMS calls into the command service.
+#[async_trait]
+pub trait CallReplies: Send + Sync {
+    async fn call_result(&self, conn: &Connection, message_id: &str, payload: Value);
+    async fn call_error(&self, conn: &Connection, message_id: &str, code: &str, description: &str);
+}
+
+#[async_trait]
+impl<S: Store + ?Sized + 'static> CallReplies for CommandService<S> {
+    async fn call_result(&self, conn: &Connection, message_id: &str, payload: Value) {
+        if let Err(e) = self.on_call_result(conn, message_id, payload).await {
+            tracing::error!(station = %conn.station_id, message_id, error = %e, "could not record a command result");
+        }
+    }
+
+    async fn call_error(&self, conn: &Connection, message_id: &str, code: &str, description: &str) {
+        if let Err(e) = self
+            .on_call_error(conn, message_id, code, description)
+            .await
+        {
+            tracing::error!(station = %conn.station_id, message_id, error = %e, "could not record a command error");
+        }
+    }
+}
