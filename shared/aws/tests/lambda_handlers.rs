@@ -12,8 +12,10 @@ use chrono::Utc;
 use csms_aws::ws::WsHandlers;
 use csms_aws::{ApiGatewaySender, DynamoStore, RequestCounter};
 use csms_core::charger::{ChargerConfig, ChargerService};
+use csms_core::commands::service::{CommandService, NoTimers, SubmitOptions};
 use csms_core::ports::{Clock, ConnectionSender, SessionStore, StationStore, Store, SystemClock};
 use csms_core::registry::{self, NewIdToken, NewStation};
+use csms_domain::command::{CommandRequest, CommandStatus};
 use csms_domain::session::SessionStatus;
 use csms_domain::{SessionId, StationId};
 use rust_decimal::Decimal;
@@ -23,6 +25,7 @@ use support::*;
 
 struct Harness {
     handlers: WsHandlers,
+    commands: CommandService<dyn Store>,
     store: Arc<DynamoStore>,
     ddb: RequestCounter,
     apigw: RequestCounter,
@@ -48,15 +51,25 @@ async fn harness() -> Harness {
     ));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let dyn_store: Arc<dyn Store> = store.clone();
+    // As the Lambdas wire it: the API sends commands through the Management
+    // API, `$default` resolves them from the charger's answers.
+    let commands = CommandService::new(
+        dyn_store.clone(),
+        clock.clone(),
+        sender.clone(),
+        Arc::new(NoTimers),
+    );
     let charger = ChargerService::new(
         dyn_store,
         clock.clone(),
         ChargerConfig {
             heartbeat_interval_secs: 300,
         },
-    );
+    )
+    .with_replies(Arc::new(commands.clone()));
     ddb.reset();
     Harness {
+        commands,
         handlers: WsHandlers::new(charger, clock, Some(sender)),
         store,
         ddb,
@@ -526,4 +539,41 @@ async fn disconnect_marks_the_station_offline() {
     // And messages on the dead connection are refused, not lost silently.
     let reply = h.send("cdc", call("1", "Heartbeat", json!({}))).await;
     assert_eq!(error_code(&reply), "SecurityError");
+}
+
+#[tokio::test]
+async fn a_command_goes_out_through_the_management_api_and_its_answer_comes_back_through_default() {
+    let h = harness().await;
+    h.station("CP-CMD", None).await;
+    h.connect("ccmd", "CP-CMD", "ocpp1.6").await;
+    let station = StationId::parse("CP-CMD").unwrap();
+    h.apigw.reset();
+    let cmd = h
+        .commands
+        .submit(
+            &station,
+            CommandRequest::ClearCache,
+            SubmitOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(cmd.status, CommandStatus::Pending);
+    assert!(cmd.sent_at.is_some());
+    assert_eq!(
+        h.apigw.snapshot().get("PostToConnection"),
+        Some(&1),
+        "the CALL went to the charger's connection: {:?}",
+        h.apigw.snapshot()
+    );
+    // The charger's CALLRESULT arrives as a $default event; it needs no reply.
+    assert!(h
+        .send_text(
+            "ccmd",
+            &json!([3, cmd.id.as_str(), {"status": "Accepted"}]).to_string()
+        )
+        .await
+        .is_none());
+    let done = h.commands.get(&cmd.id).await.unwrap().unwrap();
+    assert_eq!(done.status, CommandStatus::Accepted);
+    assert_eq!(done.response, Some(json!({"status": "Accepted"})));
 }
