@@ -8,10 +8,11 @@
 //! # Layout
 //! - [`error`]: the error type and its JSON form.
 //! - [`auth`]: API-key check middleware.
-//! - `stations`, `tokens`, `sessions`, `commands`: one module per resource with its
+//! - `stations`, `tokens`, `sessions`, `commands`, `api_keys`: one module per resource with its
 //!   handlers and its JSON views.
 //! - `util`: body/query parsing that answers bad input with our error shape.
 
+mod api_keys;
 mod auth;
 mod commands;
 pub mod error;
@@ -69,8 +70,14 @@ pub fn router(state: ApiState) -> Router {
             get(commands::list_for_station).post(commands::create),
         )
         .route("/commands/{id}", get(commands::get))
+        .route("/api-keys", get(api_keys::list).post(api_keys::create))
+        .route(
+            "/api-keys/{id}",
+            get(api_keys::get).delete(api_keys::revoke),
+        )
         .route("/id-tokens", get(tokens::list).post(tokens::create))
         .route("/sessions", get(sessions::list))
+        .route("/sessions/export", get(sessions::export))
         .route("/sessions/{id}", get(sessions::get))
         .route("/sessions/{id}/meter-values", get(sessions::meter_values))
         .fallback(not_found)

@@ -10,10 +10,8 @@ use csms_domain::session::Session;
 use csms_domain::{OrgId, SessionId, StationId};
 use serde_json::{json, Value};
 
-pub async fn list(
-    State(state): State<ApiState>,
-    Query(params): Query<Params>,
-) -> Result<Json<Value>, ApiError> {
+/// The session filter shared by the list and the export.
+fn query(params: &Params) -> Result<SessionQuery, ApiError> {
     let station_id = match params.get("stationId").filter(|s| !s.is_empty()) {
         None => None,
         Some(s) => Some(
@@ -21,21 +19,27 @@ pub async fn list(
                 .map_err(|e| ApiError::BadRequest(format!("stationId: {e}")))?,
         ),
     };
-    let from = time_param(&params, "from")?;
-    let to = time_param(&params, "to")?;
+    let from = time_param(params, "from")?;
+    let to = time_param(params, "to")?;
     if let (Some(f), Some(t)) = (from, to) {
         if f > t {
             return Err(ApiError::BadRequest("from: must not be after to".into()));
         }
     }
-    let query = SessionQuery {
+    Ok(SessionQuery {
         org_id: OrgId::default_org(),
         station_id,
         from,
         to,
-        page: page(&params)?,
-    };
-    let result = state.store.list_sessions(&query).await?;
+        page: page(params)?,
+    })
+}
+
+pub async fn list(
+    State(state): State<ApiState>,
+    Query(params): Query<Params>,
+) -> Result<Json<Value>, ApiError> {
+    let result = state.store.list_sessions(&query(&params)?).await?;
     let items: Vec<Value> = result.items.iter().map(session_json).collect();
     Ok(Json(
         json!({"items": items, "nextCursor": result.next_cursor}),
@@ -101,4 +105,171 @@ pub fn session_json(s: &Session) -> Value {
         "offlineEvents": s.offline_events,
         "updatedAt": time(s.updated_at),
     })
+}
+
+/// Export format of `GET /sessions/export`.
+#[derive(Clone, Copy, PartialEq)]
+enum Format {
+    Csv,
+    Json,
+}
+
+const CSV_COLUMNS: [&str; 15] = [
+    "id",
+    "stationId",
+    "siteId",
+    "evseId",
+    "connectorId",
+    "transactionId",
+    "idToken",
+    "status",
+    "startedAt",
+    "endedAt",
+    "meterStartWh",
+    "meterStopWh",
+    "energyWh",
+    "stopReason",
+    "updatedAt",
+];
+
+/// RFC 4180 field: quoted when it holds a separator, quote or line break.
+/// A leading `=`, `+`, `-` or `@` is prefixed with `'` so a spreadsheet does
+/// not run a charger-supplied id tag as a formula.
+fn csv_field(v: &Value) -> String {
+    let raw = match v {
+        Value::Null => return String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let raw = if matches!(raw.chars().next(), Some('=' | '+' | '-' | '@')) && !v.is_number() {
+        format!("'{raw}")
+    } else {
+        raw
+    };
+    if raw.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", raw.replace('"', "\"\""))
+    } else {
+        raw
+    }
+}
+
+fn csv_row(s: &Session) -> String {
+    let j = session_json(s);
+    let mut line = CSV_COLUMNS
+        .iter()
+        .map(|c| csv_field(&j[*c]))
+        .collect::<Vec<_>>()
+        .join(",");
+    line.push_str("\r\n");
+    line
+}
+
+/// `GET /sessions/export?format=csv|json&from=&to=&stationId=`: every
+/// matching session, newest first, streamed page by page so a year of data
+/// never sits in memory.
+pub async fn export(
+    State(state): State<ApiState>,
+    Query(params): Query<Params>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let format = match params.get("format").map(String::as_str) {
+        None | Some("csv") => Format::Csv,
+        Some("json") => Format::Json,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "format: {other:?} is not csv or json"
+            )))
+        }
+    };
+    let mut first_query = query(&params)?;
+    first_query.page = csms_core::ports::PageRequest::first(500);
+    // Read the first page before answering, so a bad request or a store
+    // failure is a proper error response, not a truncated download.
+    let first = state.store.list_sessions(&first_query).await?;
+
+    struct Cursor {
+        state: ApiState,
+        query: SessionQuery,
+        page: Option<csms_core::ports::Page<Session>>,
+        started: bool,
+        /// A JSON item was written: the next one needs a comma.
+        wrote_item: bool,
+        done: bool,
+        format: Format,
+    }
+    let cursor = Cursor {
+        state,
+        query: first_query,
+        page: Some(first),
+        started: false,
+        wrote_item: false,
+        done: false,
+        format,
+    };
+    let stream = futures::stream::unfold(cursor, |mut c| async move {
+        if c.done {
+            return None;
+        }
+        let mut chunk = String::new();
+        if !c.started {
+            c.started = true;
+            match c.format {
+                Format::Csv => {
+                    chunk.push_str(&CSV_COLUMNS.join(","));
+                    chunk.push_str("\r\n");
+                }
+                Format::Json => chunk.push('['),
+            }
+        }
+        let page = match c.page.take() {
+            Some(p) => p,
+            None => match c.state.store.list_sessions(&c.query).await {
+                Ok(p) => p,
+                Err(e) => {
+                    // Headers are gone already: end the body early so the
+                    // client sees a broken transfer, and say why in the log.
+                    tracing::error!(error = %e, "session export failed mid-stream");
+                    return Some((Err(std::io::Error::other(e.to_string())), c));
+                }
+            },
+        };
+        for s in &page.items {
+            match c.format {
+                Format::Csv => chunk.push_str(&csv_row(s)),
+                Format::Json => {
+                    if c.wrote_item {
+                        chunk.push(',');
+                    }
+                    c.wrote_item = true;
+                    chunk.push_str(&session_json(s).to_string());
+                }
+            }
+        }
+        match page.next_cursor {
+            Some(next) => c.query.page.cursor = Some(next),
+            None => {
+                c.done = true;
+                if c.format == Format::Json {
+                    chunk.push(']');
+                }
+            }
+        }
+        Some((Ok::<_, std::io::Error>(chunk), c))
+    });
+    let (ctype, ext) = match format {
+        Format::Csv => ("text/csv; charset=utf-8", "csv"),
+        Format::Json => ("application/json", "json"),
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, ctype.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"sessions.{ext}\""),
+            ),
+        ],
+        axum::body::Body::from_stream(stream),
+    )
+        .into_response())
 }

@@ -45,10 +45,11 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 use chrono::{TimeDelta, Utc};
 use csms_core::ports::{
-    reading_key, sort_key_time, CommandStore, ConnectionStore, IdempotencyStore, MeterTarget, Page,
-    PageRequest, SessionQuery, SessionStore, StationEvent, StationStore, StoreError, StoreResult,
-    TokenStore,
+    reading_key, sort_key_time, ApiKeyStore, CommandStore, ConnectionStore, IdempotencyStore,
+    MeterTarget, Page, PageRequest, SessionQuery, SessionStore, StationEvent, StationStore,
+    StoreError, StoreResult, TokenStore,
 };
+use csms_domain::api_key::ApiKey;
 use csms_domain::command::{Command, CommandId};
 use csms_domain::meter::MeterReading;
 use csms_domain::session::{Session, SessionStatus};
@@ -1718,6 +1719,84 @@ impl CommandStore for DynamoStore {
         let items = items
             .into_iter()
             .map(command_from)
+            .collect::<Result<_, _>>()?;
+        Ok(Page { items, next_cursor })
+    }
+}
+
+// ---- API keys ----
+//
+// Kept whole as JSON in `body`, like commands; `version` for the condition.
+
+fn api_key_pk(id: &str) -> String {
+    format!("APIKEY#{id}")
+}
+
+fn api_key_item(key: &ApiKey) -> StoreResult<Key> {
+    let body = serde_json::to_string(key)
+        .map_err(|e| StoreError::Backend(format!("cannot encode API key: {e}")))?;
+    let mut item = Key::new();
+    item.insert("PK".into(), s(api_key_pk(&key.id)));
+    item.insert("SK".into(), s(META));
+    item.insert("body".into(), s(body));
+    item.insert("version".into(), n(key.version));
+    item.insert("GSI1PK".into(), s(format!("ORG#{}#APIKEY", key.org_id)));
+    item.insert("GSI1SK".into(), s(&key.id));
+    Ok(item)
+}
+
+fn api_key_from(item: Key) -> StoreResult<ApiKey> {
+    match item.get("body") {
+        Some(AttributeValue::S(body)) => serde_json::from_str(body)
+            .map_err(|e| StoreError::Backend(format!("malformed API key item: {e}"))),
+        _ => Err(StoreError::Backend("API key item without body".into())),
+    }
+}
+
+#[async_trait]
+impl ApiKeyStore for DynamoStore {
+    async fn create_api_key(&self, key: &ApiKey) -> StoreResult<()> {
+        let id = key.id.clone();
+        self.put_new(api_key_item(key)?, "attribute_not_exists(PK)", || {
+            format!("API key {id} exists")
+        })
+        .await
+    }
+
+    async fn get_api_key(&self, id: &str) -> StoreResult<Option<ApiKey>> {
+        self.get(api_key_pk(id), META)
+            .await?
+            .map(api_key_from)
+            .transpose()
+    }
+
+    async fn put_api_key(&self, key: &ApiKey, expected_version: u64) -> StoreResult<()> {
+        match self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(api_key_item(key)?))
+            .condition_expression("#v = :expected")
+            .expression_attribute_names("#v", "version")
+            .expression_attribute_values(":expected", n(expected_version))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Err(StoreError::Conflict(format!(
+                "API key {} is not at version {expected_version}",
+                key.id
+            ))),
+            Err(e) => Err(backend("PutItem", e)),
+        }
+    }
+
+    async fn list_api_keys(&self, org: &OrgId, page: &PageRequest) -> StoreResult<Page<ApiKey>> {
+        let pk = format!("ORG#{org}#APIKEY");
+        let (items, next_cursor) = self.org_list_page(&pk, page).await?;
+        let items = items
+            .into_iter()
+            .map(api_key_from)
             .collect::<Result<_, _>>()?;
         Ok(Page { items, next_cursor })
     }

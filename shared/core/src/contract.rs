@@ -6,6 +6,7 @@
 
 use crate::ports::*;
 use chrono::{TimeDelta, TimeZone, Utc};
+use csms_domain::api_key::{ApiKey, Scope};
 use csms_domain::command::{
     ChargingProfile, Command, CommandId, CommandRequest, CommandStatus, ProfileKind,
     ProfilePurpose, RateUnit, SchedulePeriod,
@@ -718,6 +719,74 @@ pub async fn commands_history_newest_first<S: Store>(store: &S) {
         .is_empty());
 }
 
+fn api_key(id: &str, org: &str) -> ApiKey {
+    ApiKey {
+        id: id.into(),
+        org_id: OrgId::parse(org).unwrap(),
+        name: format!("key {id}"),
+        scopes: vec![Scope::Read, Scope::Commands],
+        secret_hash: "ab".repeat(32),
+        created_at: t(0),
+        revoked_at: None,
+        version: 1,
+    }
+}
+
+pub async fn api_keys_create_revoke_list<S: Store>(store: &S) {
+    let k = api_key(CMD[0], "default");
+    store.create_api_key(&k).await.unwrap();
+    assert!(matches!(
+        store.create_api_key(&k).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.get_api_key(CMD[0]).await.unwrap(), Some(k.clone()));
+    assert_eq!(store.get_api_key(CMD[4]).await.unwrap(), None);
+
+    let mut revoked = k.clone();
+    revoked.revoked_at = Some(t(10));
+    revoked.version = 2;
+    assert!(matches!(
+        store.put_api_key(&revoked, 7).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store.put_api_key(&revoked, 1).await.unwrap();
+    assert_eq!(store.get_api_key(CMD[0]).await.unwrap(), Some(revoked));
+
+    for id in [CMD[2], CMD[1]] {
+        store.create_api_key(&api_key(id, "default")).await.unwrap();
+    }
+    store
+        .create_api_key(&api_key(CMD[3], "other-org"))
+        .await
+        .unwrap();
+    let p1 = store
+        .list_api_keys(&OrgId::default_org(), &PageRequest::first(2))
+        .await
+        .unwrap();
+    let p2 = store
+        .list_api_keys(
+            &OrgId::default_org(),
+            &PageRequest {
+                limit: 2,
+                cursor: p1.next_cursor.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    let ids: Vec<String> = p1
+        .items
+        .iter()
+        .chain(&p2.items)
+        .map(|k| k.id.clone())
+        .collect();
+    assert_eq!(
+        ids,
+        [CMD[0], CMD[1], CMD[2]],
+        "oldest first, own organisation only"
+    );
+    assert_eq!(p2.next_cursor, None);
+}
+
 /// Join without pulling in `futures` just for this.
 async fn futures_join_all<F: std::future::Future>(fs: impl Iterator<Item = F>) -> Vec<F::Output> {
     let mut out = Vec::new();
@@ -764,7 +833,8 @@ macro_rules! store_contract_tests {
             station_events_newest_first,
             commands_create_get_put,
             commands_queue_per_station,
-            commands_history_newest_first
+            commands_history_newest_first,
+            api_keys_create_revoke_list
         );
     };
     (@each $make:expr; $($name:ident),*) => {

@@ -7,6 +7,7 @@
 //! access patterns.
 
 use async_trait::async_trait;
+use csms_domain::api_key::ApiKey;
 use csms_domain::command::{Command, CommandId};
 use csms_domain::meter::MeterReading;
 use csms_domain::session::Session;
@@ -214,13 +215,37 @@ pub trait CommandStore: Send + Sync {
     ) -> StoreResult<Page<Command>>;
 }
 
+/// Partner API keys.
+#[async_trait]
+pub trait ApiKeyStore: Send + Sync {
+    /// `Conflict` if the id exists.
+    async fn create_api_key(&self, key: &ApiKey) -> StoreResult<()>;
+    async fn get_api_key(&self, id: &str) -> StoreResult<Option<ApiKey>>;
+    /// Writes `key` if the stored version is `expected_version`, else `Conflict`.
+    async fn put_api_key(&self, key: &ApiKey, expected_version: u64) -> StoreResult<()>;
+    /// An organisation's keys, oldest first (revoked ones included).
+    async fn list_api_keys(&self, org: &OrgId, page: &PageRequest) -> StoreResult<Page<ApiKey>>;
+}
+
 /// Everything the CSMS stores.
 pub trait Store:
-    StationStore + ConnectionStore + TokenStore + SessionStore + IdempotencyStore + CommandStore
+    StationStore
+    + ConnectionStore
+    + TokenStore
+    + SessionStore
+    + IdempotencyStore
+    + CommandStore
+    + ApiKeyStore
 {
 }
 impl<T> Store for T where
-    T: StationStore + ConnectionStore + TokenStore + SessionStore + IdempotencyStore + CommandStore
+    T: StationStore
+        + ConnectionStore
+        + TokenStore
+        + SessionStore
+        + IdempotencyStore
+        + CommandStore
+        + ApiKeyStore
 {
 }
 

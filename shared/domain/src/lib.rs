@@ -13,9 +13,11 @@
 //!   events into them idempotently.
 //! - [`meter`]: meter readings normalised to base units.
 //! - [`event`]: the version-neutral model of what a charger tells us.
+//! - [`api_key`]: partner API keys and their scopes.
 //! - [`command`]: what the CSMS asks a charger to do, and the record that
 //!   tracks each request to its outcome.
 
+pub mod api_key;
 pub mod command;
 pub mod event;
 pub mod ids;

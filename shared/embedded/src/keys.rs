@@ -61,6 +61,12 @@ pub(crate) const COMMANDS_BY_STATION: TableDefinition<&str, &str> =
 /// `{station}\0{command}` → command id, pending commands only: the queue.
 pub(crate) const COMMAND_QUEUE: TableDefinition<&str, &str> = TableDefinition::new("command_queue");
 
+/// API key id → `ApiKey` JSON.
+pub(crate) const API_KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("api_keys");
+/// `{org}\0{key id}` → key id.
+pub(crate) const API_KEYS_BY_ORG: TableDefinition<&str, &str> =
+    TableDefinition::new("api_keys_by_org");
+
 pub(crate) const TRANSACTION_COUNTER: &str = "transaction_id";
 pub(crate) const EVENT_COUNTER: &str = "station_event";
 

@@ -25,9 +25,10 @@ mod ops;
 
 use async_trait::async_trait;
 use csms_core::ports::{
-    CommandStore, ConnectionStore, IdempotencyStore, MeterTarget, Page, PageRequest, SessionQuery,
-    SessionStore, StationEvent, StationStore, StoreError, StoreResult, TokenStore,
+    ApiKeyStore, CommandStore, ConnectionStore, IdempotencyStore, MeterTarget, Page, PageRequest,
+    SessionQuery, SessionStore, StationEvent, StationStore, StoreError, StoreResult, TokenStore,
 };
+use csms_domain::api_key::ApiKey;
 use csms_domain::command::{Command, CommandId};
 use csms_domain::meter::MeterReading;
 use csms_domain::session::Session;
@@ -299,5 +300,29 @@ impl CommandStore for EmbeddedStore {
         let (station, page) = (station.clone(), page.clone());
         self.run(move |db| db.list_station_commands(&station, &page))
             .await
+    }
+}
+
+#[async_trait]
+impl ApiKeyStore for EmbeddedStore {
+    async fn create_api_key(&self, key: &ApiKey) -> StoreResult<()> {
+        let key = key.clone();
+        self.run(move |db| db.create_api_key(&key)).await
+    }
+
+    async fn get_api_key(&self, id: &str) -> StoreResult<Option<ApiKey>> {
+        let id = id.to_owned();
+        self.run(move |db| db.get_api_key(&id)).await
+    }
+
+    async fn put_api_key(&self, key: &ApiKey, expected_version: u64) -> StoreResult<()> {
+        let key = key.clone();
+        self.run(move |db| db.put_api_key(&key, expected_version))
+            .await
+    }
+
+    async fn list_api_keys(&self, org: &OrgId, page: &PageRequest) -> StoreResult<Page<ApiKey>> {
+        let (org, page) = (org.clone(), page.clone());
+        self.run(move |db| db.list_api_keys(&org, &page)).await
     }
 }

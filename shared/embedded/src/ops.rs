@@ -8,6 +8,7 @@ use csms_core::ports::{
     reading_key, sort_key_time, MeterTarget, Page, PageRequest, SessionQuery, StationEvent,
     StoreError,
 };
+use csms_domain::api_key::ApiKey;
 use csms_domain::command::{Command, CommandId};
 use csms_domain::meter::MeterReading;
 use csms_domain::session::Session;
@@ -175,6 +176,8 @@ impl Db {
             txn.open_table(COMMANDS)?;
             txn.open_table(COMMANDS_BY_STATION)?;
             txn.open_table(COMMAND_QUEUE)?;
+            txn.open_table(API_KEYS)?;
+            txn.open_table(API_KEYS_BY_ORG)?;
             let now = Utc::now();
             // Undecodable claims are kept: deleting data we cannot read is not this code's call.
             txn.open_table(IDEMPOTENCY)?
@@ -614,6 +617,59 @@ impl Db {
                 Order::Descending,
                 page.effective_limit(),
                 |_, id| get_json(&commands, id.value()),
+            )
+        })
+    }
+
+    // --- API keys -------------------------------------------------------
+
+    pub(crate) fn create_api_key(&self, key: &ApiKey) -> R<()> {
+        self.write(|txn| {
+            let mut keys = txn.open_table(API_KEYS)?;
+            if keys.get(key.id.as_str())?.is_some() {
+                return Err(conflict(format!("API key {} exists", key.id)));
+            }
+            put_json(&mut keys, &key.id, key)?;
+            let by_org = format!("{}\0{}", key.org_id, key.id);
+            txn.open_table(API_KEYS_BY_ORG)?
+                .insert(by_org.as_str(), key.id.as_str())?;
+            Ok(())
+        })
+    }
+
+    pub(crate) fn get_api_key(&self, id: &str) -> R<Option<ApiKey>> {
+        self.read(|txn| get_json(&txn.open_table(API_KEYS)?, id))
+    }
+
+    pub(crate) fn put_api_key(&self, key: &ApiKey, expected_version: u64) -> R<()> {
+        self.write(|txn| {
+            let mut keys = txn.open_table(API_KEYS)?;
+            match get_json::<ApiKey>(&keys, &key.id)? {
+                Some(k) if k.version == expected_version => {}
+                _ => {
+                    return Err(conflict(format!(
+                        "API key {} is not at version {expected_version}",
+                        key.id
+                    )))
+                }
+            }
+            put_json(&mut keys, &key.id, key)
+        })
+    }
+
+    pub(crate) fn list_api_keys(&self, org: &OrgId, page: &PageRequest) -> R<Page<ApiKey>> {
+        let range = KeyRange::partition(org.as_str());
+        let after = cursor(page, &range.lo, 1)?;
+        self.read(|txn| {
+            let index = txn.open_table(API_KEYS_BY_ORG)?;
+            let keys = txn.open_table(API_KEYS)?;
+            paginate(
+                &index,
+                &range,
+                after.as_deref(),
+                Order::Ascending,
+                page.effective_limit(),
+                |_, id| get_json(&keys, id.value()),
             )
         })
     }

@@ -1,0 +1,162 @@
+//! `GET /api/v1/sessions/export` over more sessions than one store page
+//! (500), through the real router on the embedded store: every session
+//! exactly once, in both formats, with CSV quoting that survives hostile ids.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use chrono::{TimeDelta, TimeZone, Utc};
+use csms_api::{router, ApiState, Secret};
+use csms_core::commands::service::{CommandService, NoTimers};
+use csms_core::ports::{ConnectionSender, SendError, Store, SystemClock};
+use csms_domain::session::{Session, SessionEnd, SessionUpdate};
+use csms_domain::{OrgId, StationId};
+use csms_embedded::EmbeddedStore;
+use rust_decimal::Decimal;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+const KEY: &str = "test-admin-key-0123456789";
+
+struct NoSockets;
+
+#[async_trait::async_trait]
+impl ConnectionSender for NoSockets {
+    async fn send(&self, _: &str, _: &str) -> Result<(), SendError> {
+        Err(SendError::Gone)
+    }
+    async fn close(&self, _: &str) -> Result<(), SendError> {
+        Err(SendError::Gone)
+    }
+}
+
+async fn app_with_sessions(n: usize) -> axum::Router {
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::temporary());
+    let station = StationId::parse("CP-EXP").unwrap();
+    let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    for i in 0..n {
+        let started = t0 + TimeDelta::minutes(i as i64 * 10);
+        let mut s = Session::blank(
+            &station,
+            OrgId::default_org(),
+            None,
+            &i.to_string(),
+            started,
+        );
+        s.apply(&SessionUpdate {
+            is_start: true,
+            evse_id: Some(1),
+            connector_id: Some(1),
+            // The first one carries what a CSV must quote and defuse.
+            id_token: Some(if i == 0 {
+                "=HYPERLINK(\"x\"),1".into()
+            } else {
+                format!("TAG{i}")
+            }),
+            started_at: Some(started),
+            meter_start_wh: Some(Decimal::from(1000 * i)),
+            end: Some(SessionEnd {
+                ended_at: started + TimeDelta::minutes(5),
+                reason: Some("Local".into()),
+                meter_stop_wh: Some(Decimal::from(1000 * i + 250)),
+            }),
+            registers: vec![],
+            seq_no: None,
+            offline: false,
+        });
+        s.version = 1;
+        store.put_session(&s, 0).await.unwrap();
+    }
+    let commands = CommandService::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        Arc::new(NoSockets),
+        Arc::new(NoTimers),
+    );
+    router(ApiState {
+        store,
+        clock: Arc::new(SystemClock),
+        admin_key: Some(Secret::new(KEY)),
+        commands,
+    })
+}
+
+async fn get(app: &axum::Router, uri: &str) -> (StatusCode, String, String) {
+    let resp = app
+        .clone()
+        .oneshot(
+            Request::get(uri)
+                .header("authorization", format!("Bearer {KEY}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = resp.status();
+    let ctype = resp
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, ctype, String::from_utf8(body.to_vec()).unwrap())
+}
+
+#[tokio::test]
+async fn csv_and_json_hold_every_session_once() {
+    let app = app_with_sessions(1203).await;
+
+    let (status, ctype, csv) = get(&app, "/api/v1/sessions/export?format=csv").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(ctype.starts_with("text/csv"), "{ctype}");
+    let lines: Vec<&str> = csv.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 1 + 1203, "header plus one line per session");
+    assert!(lines[0].starts_with("id,stationId,siteId,"));
+    let ids: std::collections::BTreeSet<&str> = lines[1..]
+        .iter()
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 1203, "no session twice across pages");
+    assert!(
+        lines[1].starts_with("CP-EXP~1202,"),
+        "newest first: {}",
+        lines[1]
+    );
+    let first = lines.last().unwrap();
+    assert!(
+        first.contains(r#""'=HYPERLINK(""x""),1""#),
+        "quoted and defused: {first}"
+    );
+    assert!(first.contains(",completed,"), "{first}");
+    assert!(
+        first.contains(",0,250,250,Local,"),
+        "start, stop, energy, reason: {first}"
+    );
+
+    let (status, ctype, json) = get(&app, "/api/v1/sessions/export?format=json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ctype, "application/json");
+    let items: Vec<serde_json::Value> = serde_json::from_str(&json).expect("one JSON array");
+    assert_eq!(items.len(), 1203);
+    assert!(items.iter().all(|s| s["energyWh"] == 250));
+
+    // A time window cuts both ends: sessions 10..20 started in [100 min, 200 min).
+    let (_, _, csv) = get(
+        &app,
+        "/api/v1/sessions/export?from=2026-01-01T01:40:00Z&to=2026-01-01T03:20:00Z",
+    )
+    .await;
+    assert_eq!(csv.split("\r\n").filter(|l| !l.is_empty()).count(), 1 + 10);
+}
+
+#[tokio::test]
+async fn an_empty_export_is_still_well_formed() {
+    let app = app_with_sessions(0).await;
+    let (_, _, json) = get(&app, "/api/v1/sessions/export?format=json").await;
+    assert_eq!(json, "[]");
+    let (_, _, csv) = get(&app, "/api/v1/sessions/export").await;
+    assert_eq!(csv.split("\r\n").filter(|l| !l.is_empty()).count(), 1);
+    let (status, _, body) = get(&app, "/api/v1/sessions/export?format=xml").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
