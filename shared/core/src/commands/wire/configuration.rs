@@ -1,71 +1,340 @@
-//! Reading and changing settings: 1.6 Get/ChangeConfiguration with key
-//! names, 2.0.1 Get/SetVariables with component/variable pairs.
+//! Reading and changing settings: 1.6 Get/ChangeConfiguration with plain
+//! key names, 2.0.1 Get/SetVariables with component/variable pairs.
 
-use super::{call, Call, EncodeError};
+use super::{call, status_in, Call, EncodeError, Evse201};
 use csms_domain::command::ConfigRef;
-use serde_json::{json, Value};
+use csms_domain::OcppVersion;
+use serde::Serialize;
+use serde_json::Value;
 
-fn v16_key(k: &ConfigRef) -> Result<&str, EncodeError> {
-    if k.component.is_some() || k.evse_id.is_some() || k.variable_instance.is_some() {
-        return Err(EncodeError::Unsupported(format!(
-            "OCPP 1.6 configuration keys are plain names; {:?} has a component, EVSE or instance",
-            k.variable
-        )));
-    }
-    Ok(&k.variable)
+#[derive(Serialize)]
+struct GetConfiguration16<'a> {
+    /// Absent = every key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<Vec<&'a str>>,
 }
 
-fn v201_target(k: &ConfigRef) -> Result<(Value, Value), EncodeError> {
+#[derive(Serialize)]
+struct ChangeConfiguration16<'a> {
+    key: &'a str,
+    value: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct GetVariables201<'a> {
+    get_variable_data: Vec<Target<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SetVariables201<'a> {
+    set_variable_data: [SetVariableData<'a>; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SetVariableData<'a> {
+    attribute_value: &'a str,
+    #[serde(flatten)]
+    target: Target<'a>,
+}
+
+/// A 2.0.1 component/variable pair (`GetVariableDataType` without the
+/// optional attribute type, which defaults to `Actual`).
+#[derive(Serialize)]
+struct Target<'a> {
+    component: Component<'a>,
+    variable: Variable<'a>,
+}
+
+#[derive(Serialize)]
+struct Component<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    instance: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    evse: Option<Evse201>,
+}
+
+#[derive(Serialize)]
+struct Variable<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    instance: Option<&'a str>,
+}
+
+/// A 1.6 key is a plain name: whatever only 2.0.1 can address is refused
+/// rather than dropped, so the caller never reads or changes another key
+/// than the one meant.
+fn v16_key(k: &ConfigRef) -> Result<&str, EncodeError> {
+    let extra = [
+        ("component", k.component.is_some()),
+        ("componentInstance", k.component_instance.is_some()),
+        ("evseId", k.evse_id.is_some()),
+        ("variableInstance", k.variable_instance.is_some()),
+    ];
+    match extra.iter().find(|(_, present)| *present) {
+        Some((field, _)) => Err(EncodeError::Invalid(format!(
+            "{field}: OCPP 1.6 configuration keys are plain names; give {:?} as variable only",
+            k.variable
+        ))),
+        None => Ok(&k.variable),
+    }
+}
+
+fn v201_target(k: &ConfigRef) -> Result<Target<'_>, EncodeError> {
     let Some(component) = &k.component else {
         return Err(EncodeError::Invalid(format!(
-            "OCPP 2.0.1 variables belong to a component: give \"component\" for {:?}",
+            "component: OCPP 2.0.1 variables belong to a component; give one for {:?}",
             k.variable
         )));
     };
-    let component = json!({
-        "name": component,
-        "instance": k.component_instance,
-        "evse": k.evse_id.map(|id| json!({"id": id})),
-    });
-    let variable = json!({"name": k.variable, "instance": k.variable_instance});
-    Ok((component, variable))
+    Ok(Target {
+        component: Component {
+            name: component,
+            instance: k.component_instance.as_deref(),
+            evse: k.evse_id.map(|id| Evse201 {
+                id,
+                connector_id: None,
+            }),
+        },
+        variable: Variable {
+            name: &k.variable,
+            instance: k.variable_instance.as_deref(),
+        },
+    })
 }
 
-pub(super) fn get(keys: &[ConfigRef], v16: bool) -> Result<Call, EncodeError> {
-    if v16 {
-        // No keys = the whole configuration.
-        let names = keys.iter().map(v16_key).collect::<Result<Vec<_>, _>>()?;
-        let key = (!names.is_empty()).then_some(names);
-        Ok(call("GetConfiguration", json!({"key": key})))
-    } else {
-        if keys.is_empty() {
-            return Err(EncodeError::Invalid(
-                "keys: OCPP 2.0.1 reads named variables; for everything use a report (not yet offered)".into(),
-            ));
+pub(super) fn get(keys: &[ConfigRef], version: OcppVersion) -> Result<Call, EncodeError> {
+    match version {
+        OcppVersion::V16 => {
+            let names = keys.iter().map(v16_key).collect::<Result<Vec<_>, _>>()?;
+            call(
+                "GetConfiguration",
+                &GetConfiguration16 {
+                    key: (!names.is_empty()).then_some(names),
+                },
+            )
         }
-        let data = keys
-            .iter()
-            .map(|k| v201_target(k).map(|(c, v)| json!({"component": c, "variable": v})))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(call("GetVariables", json!({"getVariableData": data})))
+        OcppVersion::V201 => {
+            // GetVariables names what it reads; the whole set is a
+            // GetBaseReport, whose answer arrives as NotifyReport messages.
+            if keys.is_empty() {
+                return Err(EncodeError::Invalid(
+                    "keys: OCPP 2.0.1 reads named component variables; give at least one".into(),
+                ));
+            }
+            call(
+                "GetVariables",
+                &GetVariables201 {
+                    get_variable_data: keys.iter().map(v201_target).collect::<Result<_, _>>()?,
+                },
+            )
+        }
     }
 }
 
-pub(super) fn change(key: &ConfigRef, value: &str, v16: bool) -> Result<Call, EncodeError> {
-    if v16 {
-        Ok(call(
+pub(super) fn change(
+    key: &ConfigRef,
+    value: &str,
+    version: OcppVersion,
+) -> Result<Call, EncodeError> {
+    match version {
+        OcppVersion::V16 => call(
             "ChangeConfiguration",
-            json!({"key": v16_key(key)?, "value": value}),
-        ))
-    } else {
-        let (component, variable) = v201_target(key)?;
-        Ok(call(
+            &ChangeConfiguration16 {
+                key: v16_key(key)?,
+                value,
+            },
+        ),
+        OcppVersion::V201 => call(
             "SetVariables",
+            &SetVariables201 {
+                set_variable_data: [SetVariableData {
+                    attribute_value: value,
+                    target: v201_target(key)?,
+                }],
+            },
+        ),
+    }
+}
+
+/// The values (and unknown keys) are in the answer itself: any valid answer
+/// means the read was done.
+pub(super) fn get_accepted(_response: &Value) -> bool {
+    true
+}
+
+/// `RebootRequired` is a yes: the value is stored and takes effect on the
+/// next boot. 2.0.1 answers per variable; we set one, and all must agree.
+pub(super) fn change_accepted(version: OcppVersion, response: &Value) -> bool {
+    const YES: &[&str] = &["Accepted", "RebootRequired"];
+    match version {
+        OcppVersion::V16 => status_in(response, YES),
+        OcppVersion::V201 => response["setVariableResult"]
+            .as_array()
+            .is_some_and(|results| {
+                results.iter().all(|r| {
+                    r["attributeStatus"]
+                        .as_str()
+                        .is_some_and(|s| YES.contains(&s))
+                })
+            }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::*;
+    use csms_domain::command::CommandRequest;
+    use serde_json::json;
+
+    #[test]
+    fn v16_get_configuration() {
+        let all = CommandRequest::GetConfiguration { keys: vec![] };
+        let c = ok(&all, V16);
+        assert_eq!((c.action, c.payload), ("GetConfiguration", json!({})));
+        let two = CommandRequest::GetConfiguration {
+            keys: vec![
+                key(None, "HeartbeatInterval"),
+                key(None, "MeterValueSampleInterval"),
+            ],
+        };
+        assert_eq!(
+            ok(&two, V16).payload,
+            json!({"key": ["HeartbeatInterval", "MeterValueSampleInterval"]})
+        );
+        let component = CommandRequest::GetConfiguration {
+            keys: vec![key(Some("OCPPCommCtrlr"), "HeartbeatInterval")],
+        };
+        assert!(invalid(&component, V16).starts_with("component: OCPP 1.6"));
+        let mut on_evse = key(None, "HeartbeatInterval");
+        on_evse.evse_id = Some(1);
+        let on_evse = CommandRequest::GetConfiguration {
+            keys: vec![on_evse],
+        };
+        assert!(invalid(&on_evse, V16).starts_with("evseId"));
+        let long = CommandRequest::GetConfiguration {
+            keys: vec![key(None, &"K".repeat(51))],
+        };
+        assert!(invalid(&long, V16).contains("/key/0"));
+    }
+
+    #[test]
+    fn v201_get_variables() {
+        let mut k = key(Some("EVSE"), "Power");
+        k.evse_id = Some(2);
+        k.component_instance = Some("main".into());
+        k.variable_instance = Some("max".into());
+        let req = CommandRequest::GetConfiguration {
+            keys: vec![k, key(Some("OCPPCommCtrlr"), "HeartbeatInterval")],
+        };
+        let c = ok(&req, V201);
+        assert_eq!(c.action, "GetVariables");
+        assert_eq!(
+            c.payload,
+            json!({"getVariableData": [
+                {"component": {"name": "EVSE", "instance": "main", "evse": {"id": 2}},
+                 "variable": {"name": "Power", "instance": "max"}},
+                {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}},
+            ]})
+        );
+        let all = CommandRequest::GetConfiguration { keys: vec![] };
+        assert!(invalid(&all, V201).starts_with("keys"));
+        let bare = CommandRequest::GetConfiguration {
+            keys: vec![key(None, "HeartbeatInterval")],
+        };
+        assert!(invalid(&bare, V201).starts_with("component"));
+    }
+
+    fn change(component: Option<&str>) -> CommandRequest {
+        CommandRequest::ChangeConfiguration {
+            key: key(component, "HeartbeatInterval"),
+            value: "120".into(),
+        }
+    }
+
+    #[test]
+    fn change_configuration_and_set_variables() {
+        let c = ok(&change(None), V16);
+        assert_eq!(c.action, "ChangeConfiguration");
+        assert_eq!(
+            c.payload,
+            json!({"key": "HeartbeatInterval", "value": "120"})
+        );
+        assert!(invalid(&change(Some("OCPPCommCtrlr")), V16).starts_with("component"));
+
+        let c = ok(&change(Some("OCPPCommCtrlr")), V201);
+        assert_eq!(c.action, "SetVariables");
+        assert_eq!(
+            c.payload,
             json!({"setVariableData": [{
-                "attributeValue": value,
-                "component": component,
-                "variable": variable,
-            }]}),
-        ))
+                "attributeValue": "120",
+                "component": {"name": "OCPPCommCtrlr"},
+                "variable": {"name": "HeartbeatInterval"},
+            }]})
+        );
+        assert!(invalid(&change(None), V201).starts_with("component"));
+        let too_long = CommandRequest::ChangeConfiguration {
+            key: key(None, "HeartbeatInterval"),
+            value: "9".repeat(501),
+        };
+        assert!(invalid(&too_long, V16).contains("/value"));
+    }
+
+    fn key_answer(key: &str) -> serde_json::Value {
+        json!({"configurationKey": [{"key": key, "readonly": false, "value": "300"}], "unknownKey": ["Nope"]})
+    }
+
+    #[test]
+    fn get_answers() {
+        let req = CommandRequest::GetConfiguration {
+            keys: vec![key(Some("OCPPCommCtrlr"), "HeartbeatInterval")],
+        };
+        // The read itself cannot be refused; unknown keys are listed in it.
+        assert_answers_any(
+            &req,
+            V16,
+            &[key_answer("HeartbeatInterval"), json!({})],
+            json!({"configurationKey": [{"key": "HeartbeatInterval"}]}),
+        );
+        let result = |status: &str| {
+            json!({"getVariableResult": [{"attributeStatus": status,
+                "component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}]})
+        };
+        assert_answers_any(
+            &req,
+            V201,
+            &[result("Accepted"), result("UnknownVariable")],
+            json!({"getVariableResult": []}),
+        );
+    }
+
+    #[test]
+    fn change_answers() {
+        let req = change(Some("OCPPCommCtrlr"));
+        assert_answers(
+            &req,
+            V16,
+            json!({"status": "RebootRequired"}),
+            json!({"status": "NotSupported"}),
+            json!({"status": "Unknown"}),
+        );
+        let result = |status: &str| {
+            json!({"setVariableResult": [{"attributeStatus": status,
+                "component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}]})
+        };
+        assert_answers(
+            &req,
+            V201,
+            result("RebootRequired"),
+            result("UnknownVariable"),
+            json!({"setVariableResult": [{"attributeStatus": "Accepted"}]}),
+        );
+        assert_eq!(
+            interpret(&req, V201, &result("Accepted")),
+            Ok(CommandStatus::Accepted)
+        );
     }
 }
