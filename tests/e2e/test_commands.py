@@ -446,3 +446,45 @@ def test_bad_requests(runner):
     assert_error(runner.api("GET", "/commands/01JDX3N6Q8Z4V7T2K9R5M1B0CE"), 404, "not_found")
     assert_error(runner.api("GET", "/commands/not-an-id"), 404, "not_found")
     assert_error(runner.api("POST", "/stations/X/commands", {"type": "reset"}, key=None), 401, "unauthorized")
+
+
+@pytest.mark.parametrize("version", ["1.6", "2.0.1"])
+def test_firmware_and_diagnostics_progress_is_tracked(runner, version):
+    async def scenario():
+        async with Connected(runner, version) as c:
+            later = iso(now_utc() + timedelta(minutes=5))
+            fw = (await c.command({"type": "updateFirmware", "location": "https://fw.example.com/3.1.bin",
+                                   "retrieveAt": later}, status=200)).json()
+            assert fw["status"] == "accepted" and fw["progress"] == [], fw
+            _, payload = c.cp.received[-1]
+            request_id = payload.get("requestId")
+            for status in ["Downloading", "Downloaded", "Installing", "Installed"]:
+                if version == "1.6":
+                    await c.cp.send(call16.FirmwareStatusNotification(status=status))
+                else:
+                    await c.cp.send(call201.FirmwareStatusNotification(status=status, request_id=request_id))
+            got = await asyncio.to_thread(c.runner.api_ok, "GET", f"/commands/{fw['id']}")
+            assert [p["status"] for p in got["progress"]] == ["Downloading", "Downloaded", "Installing",
+                                                              "Installed"], got
+            # A notification after the final one belongs to nothing: it is kept as a station event only.
+            if version == "1.6":
+                await c.cp.send(call16.FirmwareStatusNotification(status="Idle"))
+            got = await asyncio.to_thread(c.runner.api_ok, "GET", f"/commands/{fw['id']}")
+            assert len(got["progress"]) == 4
+
+            diag = (await c.command({"type": "getDiagnostics", "location": "ftp://logs.example.com/in"},
+                                    status=200)).json()
+            _, payload = c.cp.received[-1]
+            if version == "1.6":
+                await c.cp.send(call16.DiagnosticsStatusNotification(status="Uploading"))
+                await c.cp.send(call16.DiagnosticsStatusNotification(status="Uploaded"))
+            else:
+                rid = payload["requestId"]
+                # A status for another request must not land on this command.
+                await c.cp.send(call201.LogStatusNotification(status="Uploading", request_id=rid + 1))
+                await c.cp.send(call201.LogStatusNotification(status="Uploading", request_id=rid))
+                await c.cp.send(call201.LogStatusNotification(status="Uploaded", request_id=rid))
+            got = await asyncio.to_thread(c.runner.api_ok, "GET", f"/commands/{diag['id']}")
+            assert [p["status"] for p in got["progress"]] == ["Uploading", "Uploaded"], got
+
+    run(scenario())

@@ -44,6 +44,7 @@ pub fn command_json(c: &Command) -> Value {
         "sentAt": c.sent_at.map(time),
         "completedAt": c.completed_at.map(time),
         "timeoutS": c.timeout_s,
+        "progress": c.progress.iter().map(|p| json!({"status": p.status, "at": time(p.at)})).collect::<Vec<_>>(),
     })
 }
 

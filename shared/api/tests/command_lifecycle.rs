@@ -355,3 +355,29 @@ async fn version_specific_requests_are_refused_up_front() {
     assert!(matches!(err, CommandError::Invalid(_)), "{err}");
     assert!(w.frames().is_empty(), "nothing invalid reaches the charger");
 }
+
+#[tokio::test]
+async fn reading_an_overdue_command_settles_it_without_a_timer() {
+    let w = world().await;
+    let st = w.station("CP-LAZY", Some(OcppVersion::V16)).await;
+    let a = w
+        .commands
+        .submit(
+            &st,
+            reset(),
+            SubmitOptions {
+                timeout_s: Some(3),
+                idempotency_key: None,
+            },
+        )
+        .await
+        .unwrap();
+    let b = w.submit(&st, clear_cache()).await;
+    w.clock.advance(2);
+    assert_eq!(w.status(&a.id).await, CommandStatus::Pending);
+    w.clock.advance(2);
+    // No timer fired (this world's timers only record); reading is enough.
+    assert_eq!(w.status(&a.id).await, CommandStatus::Timeout);
+    assert_eq!(w.frames().len(), 2, "and the queue moved on");
+    assert_eq!(w.frames()[1][1], json!(b.id.as_str()));
+}

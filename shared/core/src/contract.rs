@@ -551,6 +551,7 @@ fn command(id: &str, station: &str, created: i64) -> Command {
         action: None,
         response: None,
         error: None,
+        progress: vec![],
         version: 1,
     }
 }

@@ -454,8 +454,50 @@ pub struct Command {
     /// Why it failed: CALLERROR code and description, or a send error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What the station reported afterwards about a long-running command
+    /// (firmware download and installation, diagnostics upload), oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub progress: Vec<Progress>,
     /// Optimistic-concurrency version, as for sessions.
     pub version: u64,
+}
+
+/// One status notification about a command's work, as the station sent it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Progress {
+    /// The OCPP status (`Downloading`, `Installed`, `UploadFailed`, …).
+    pub status: String,
+    pub at: Timestamp,
+}
+
+/// Statuses after which a station says no more about that piece of work.
+pub const FINAL_PROGRESS: &[&str] = &[
+    // firmware, 1.6 and 2.0.1
+    "Installed",
+    "DownloadFailed",
+    "InstallationFailed",
+    "InvalidSignature",
+    "InstallVerificationFailed",
+    "SignatureVerified_Failed",
+    // diagnostics / logs
+    "Uploaded",
+    "UploadFailed",
+    "BadMessage",
+    "NotSupportedOperation",
+    "PermissionDenied",
+    "AcceptedCanceled",
+];
+
+impl Command {
+    /// Whether a station's later status notification can still belong here.
+    pub fn tracking(&self) -> bool {
+        self.status == CommandStatus::Accepted
+            && self
+                .progress
+                .last()
+                .is_none_or(|p| !FINAL_PROGRESS.contains(&p.status.as_str()))
+    }
 }
 
 impl Command {

@@ -503,8 +503,17 @@ pub(crate) async fn notify<S: Store + ?Sized>(
     payload: Value,
     now: Timestamp,
 ) -> Result<Option<Value>, HandlerError> {
+    use csms_domain::event::NotificationKind as K;
+    let progress = matches!(
+        kind,
+        K::FirmwareStatus | K::DiagnosticsStatus | K::LogStatus
+    )
+    .then(|| payload.clone());
     svc.apply(conn, ChargerEvent::Notification { kind, payload }, now)
         .await?;
+    if let (Some(p), Some(replies)) = (progress, &svc.replies) {
+        replies.progress(conn, kind, &p, now).await;
+    }
     Ok(Some(Value::Object(Map::new())))
 }
 

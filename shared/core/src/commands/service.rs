@@ -10,7 +10,8 @@
 use super::wire::{self, EncodeContext, EncodeError};
 use crate::ports::{Clock, ConnectionSender, SendError, Store, StoreError};
 use async_trait::async_trait;
-use csms_domain::command::{Command, CommandId, CommandRequest, CommandStatus};
+use csms_domain::command::{Command, CommandId, CommandRequest, CommandStatus, Progress};
+use csms_domain::event::NotificationKind;
 use csms_domain::station::Connection;
 use csms_domain::{SessionId, StationId, Timestamp};
 use serde_json::Value;
@@ -183,6 +184,7 @@ impl<S: Store + ?Sized> CommandService<S> {
             action: None,
             response: None,
             error: offline.then(|| "station is not connected".to_owned()),
+            progress: Vec::new(),
             version: 1,
         };
         self.store.create_command(&cmd).await?;
@@ -230,7 +232,17 @@ impl<S: Store + ?Sized> CommandService<S> {
         Ok(())
     }
 
+    /// The command as it stands. One whose answer is overdue is settled
+    /// first, so a reader never sees `pending` past the deadline even where
+    /// no timer runs (the Lambdas today).
     pub async fn get(&self, id: &CommandId) -> Result<Option<Command>, CommandError> {
+        let Some(cmd) = self.store.get_command(id).await? else {
+            return Ok(None);
+        };
+        if cmd.status.is_final() || cmd.deadline().is_none_or(|d| d > self.clock.now()) {
+            return Ok(Some(cmd));
+        }
+        self.pump(&cmd.station_id).await?;
         Ok(self.store.get_command(id).await?)
     }
 
@@ -473,6 +485,69 @@ impl<S: Store + ?Sized> CommandService<S> {
     }
 }
 
+impl<S: Store + ?Sized> CommandService<S> {
+    /// A station's status notification about firmware or diagnostics work:
+    /// recorded on the command that asked for it. 2.0.1 names the request
+    /// (`requestId`); 1.6 does not, so the newest accepted command of that
+    /// kind still in progress takes it.
+    pub async fn on_progress(
+        &self,
+        conn: &Connection,
+        kind: NotificationKind,
+        payload: &Value,
+        at: Timestamp,
+    ) -> Result<(), CommandError> {
+        let Some(status) = payload["status"].as_str() else {
+            return Ok(());
+        };
+        let wanted = |c: &Command| {
+            matches!(
+                (kind, &c.request),
+                (
+                    NotificationKind::FirmwareStatus,
+                    CommandRequest::UpdateFirmware { .. }
+                ) | (
+                    NotificationKind::DiagnosticsStatus | NotificationKind::LogStatus,
+                    CommandRequest::GetDiagnostics { .. }
+                )
+            )
+        };
+        let request_id = payload["requestId"].as_i64();
+        // The newest few commands are enough: firmware and diagnostics
+        // requests are rare, and an older one still running is superseded.
+        let recent = self
+            .store
+            .list_station_commands(&conn.station_id, &crate::ports::PageRequest::first(25))
+            .await?;
+        let Some(mut cmd) = recent.items.into_iter().find(|c| {
+            wanted(c)
+                && c.tracking()
+                && request_id.is_none_or(|r| i64::from(wire::request_id(&c.id)) == r)
+        }) else {
+            tracing::info!(station = %conn.station_id, status, "status notification matches no command");
+            return Ok(());
+        };
+        for _ in 0..8 {
+            let expected = cmd.version;
+            let mut next = cmd.clone();
+            next.progress.push(Progress {
+                status: status.to_owned(),
+                at,
+            });
+            next.version = expected + 1;
+            match self.store.put_command(&next, expected).await {
+                Ok(()) => return Ok(()),
+                Err(StoreError::Conflict(_)) => match self.store.get_command(&cmd.id).await? {
+                    Some(fresh) => cmd = fresh,
+                    None => return Ok(()),
+                },
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Conflict(format!("command {} kept changing", cmd.id)).into())
+    }
+}
+
 /// What makes two submissions "the same request" for an idempotency key.
 fn fingerprint(request: &CommandRequest, timeout_s: u32) -> String {
     let body = serde_json::to_string(request).unwrap_or_default();
@@ -489,6 +564,14 @@ fn fingerprint(request: &CommandRequest, timeout_s: u32) -> String {
 pub trait CallReplies: Send + Sync {
     async fn call_result(&self, conn: &Connection, message_id: &str, payload: Value);
     async fn call_error(&self, conn: &Connection, message_id: &str, code: &str, description: &str);
+    /// A status notification that may report on a command's work.
+    async fn progress(
+        &self,
+        conn: &Connection,
+        kind: NotificationKind,
+        payload: &Value,
+        at: Timestamp,
+    );
 }
 
 #[async_trait]
@@ -505,6 +588,18 @@ impl<S: Store + ?Sized + 'static> CallReplies for CommandService<S> {
             .await
         {
             tracing::error!(station = %conn.station_id, message_id, error = %e, "could not record a command error");
+        }
+    }
+
+    async fn progress(
+        &self,
+        conn: &Connection,
+        kind: NotificationKind,
+        payload: &Value,
+        at: Timestamp,
+    ) {
+        if let Err(e) = self.on_progress(conn, kind, payload, at).await {
+            tracing::error!(station = %conn.station_id, error = %e, "could not record command progress");
         }
     }
 }

@@ -316,6 +316,12 @@ fn fnv1a(s: &str) -> u32 {
 /// A positive 31-bit number derived from the command id, for the request
 /// ids 2.0.1 wants (`remoteStartId`, `requestId`): the same command always
 /// gets the same one, so the CALL sent matches the one checked at submit.
+/// The `requestId` a 2.0.1 message about this command carries (GetLog,
+/// UpdateFirmware), so status notifications can be matched to it.
+pub fn request_id(id: &CommandId) -> i32 {
+    derived_id(id)
+}
+
 fn derived_id(id: &CommandId) -> i32 {
     // Masked to 31 bits and made odd: positive, never 0.
     ((fnv1a(id.as_str()) & 0x7fff_ffff) | 1) as i32
