@@ -2,9 +2,10 @@
 
 use crate::sender::ApiGatewaySender;
 use crate::store::DynamoStore;
+use crate::timers::SqsTimers;
 use crate::ws::WsHandlers;
 use csms_core::charger::{ChargerConfig, ChargerService};
-use csms_core::commands::service::{CommandService, NoTimers};
+use csms_core::commands::service::{CommandService, CommandTimers, NoTimers};
 use csms_core::ports::{Clock, ConnectionSender, Store, SystemClock};
 use std::sync::Arc;
 
@@ -62,17 +63,22 @@ impl AwsContext {
 
     /// Commands to stations, sending through the Management API.
     ///
-    /// Timeouts are noticed by the next event of the station (a new command,
-    /// an answer, a `wait`ing request); a delayed-queue timer is still to come.
+    /// With `CSMS_COMMAND_TIMER_QUEUE` (an SQS queue URL) each sent command
+    /// gets a delayed message that times it out if unanswered; without it an
+    /// overdue command is settled by its station's next event or by reading it.
     pub fn command_service(&self) -> Result<CommandService<dyn Store>, ConfigError> {
         let sender = self
             .sender()
             .ok_or(ConfigError::Missing("CSMS_WS_MANAGEMENT_ENDPOINT"))?;
+        let timers: Arc<dyn CommandTimers> = match std::env::var("CSMS_COMMAND_TIMER_QUEUE") {
+            Ok(url) if !url.is_empty() => Arc::new(SqsTimers::new(&self.sdk, url)),
+            _ => Arc::new(NoTimers),
+        };
         Ok(CommandService::new(
             self.store.clone(),
             self.clock.clone(),
             sender,
-            Arc::new(NoTimers),
+            timers,
         ))
     }
 

@@ -13,6 +13,7 @@
 //! - [`sender`]: [`ApiGatewaySender`], `PostToConnection`/`DeleteConnection`.
 //! - [`ws`]: `$connect`, `$disconnect`, `$default` handlers over API Gateway
 //!   WebSocket proxy events.
+//! - [`timers`]: command timeouts as delayed SQS messages, and their handler.
 //! - [`config`]: environment wiring shared by the Lambda binaries.
 
 pub mod config;
@@ -20,6 +21,7 @@ pub mod cursor;
 pub mod metrics;
 pub mod sender;
 pub mod store;
+pub mod timers;
 pub mod ws;
 
 pub use metrics::RequestCounter;

@@ -577,3 +577,76 @@ async fn a_command_goes_out_through_the_management_api_and_its_answer_comes_back
     assert_eq!(done.status, CommandStatus::Accepted);
     assert_eq!(done.response, Some(json!({"status": "Accepted"})));
 }
+
+#[tokio::test]
+async fn an_unanswered_command_is_timed_out_by_its_delayed_sqs_message() {
+    let h = harness().await;
+    h.station("CP-TMO", None).await;
+    h.connect("ctmo", "CP-TMO", "ocpp2.0.1").await;
+    let sdk = sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(unique_table("csms-timers"))
+        .send()
+        .await
+        .expect("create the timer queue on moto")
+        .queue_url
+        .unwrap();
+    let dyn_store: Arc<dyn Store> = h.store.clone();
+    let commands = CommandService::new(
+        dyn_store,
+        Arc::new(SystemClock),
+        Arc::new(ApiGatewaySender::new(&sdk, "")),
+        Arc::new(csms_aws::timers::SqsTimers::new(&sdk, &queue_url)),
+    );
+    let station = StationId::parse("CP-TMO").unwrap();
+    let cmd = commands
+        .submit(
+            &station,
+            CommandRequest::ClearCache,
+            SubmitOptions {
+                timeout_s: Some(1),
+                idempotency_key: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(cmd.sent_at.is_some());
+
+    // The message is delayed until just after the deadline.
+    let started = std::time::Instant::now();
+    let mut body = None;
+    while body.is_none() && started.elapsed() < std::time::Duration::from_secs(10) {
+        let out = sqs
+            .receive_message()
+            .queue_url(&queue_url)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        body = out
+            .messages
+            .unwrap_or_default()
+            .into_iter()
+            .next()
+            .and_then(|m| m.body);
+    }
+    let body = body.expect("a timer message arrives");
+    let msg: csms_aws::timers::TimerMessage = serde_json::from_str(&body).unwrap();
+    assert_eq!(msg.command_id, cmd.id);
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(900),
+        "not before the deadline"
+    );
+
+    csms_aws::timers::handle_timer_message(&commands, &body)
+        .await
+        .unwrap();
+    let done = h.commands.get(&cmd.id).await.unwrap().unwrap();
+    assert_eq!(done.status, CommandStatus::Timeout);
+    assert!(matches!(
+        csms_aws::timers::handle_timer_message(&commands, "{\"nonsense\":1}").await,
+        Err(csms_aws::timers::TimerError::Malformed(_))
+    ));
+}
