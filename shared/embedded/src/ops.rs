@@ -15,7 +15,10 @@ use csms_domain::session::Session;
 use csms_domain::station::{BootInfo, Connection, ConnectorStatus, Station, StationView};
 use csms_domain::token::IdTokenRecord;
 use csms_domain::{IdTokenValue, OrgId, SessionId, StationId, Timestamp};
-use redb::{Database, ReadOnlyTable, ReadTransaction, ReadableTable, Table, WriteTransaction};
+use redb::{
+    Database, ReadOnlyTable, ReadTransaction, ReadableTable, Table, TableDefinition,
+    WriteTransaction,
+};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -200,6 +203,32 @@ impl Db {
         Ok(out)
     }
 
+    /// One page of a listing through an index table (`{scope}\0{…}` → key)
+    /// into a table of JSON items: id tokens, commands, API keys.
+    fn list_indexed<T: DeserializeOwned>(
+        &self,
+        index: TableDefinition<&'static str, &'static str>,
+        items: TableDefinition<&'static str, &'static [u8]>,
+        scope: &str,
+        page: &PageRequest,
+        order: Order,
+    ) -> R<Page<T>> {
+        let range = KeyRange::partition(scope);
+        let after = cursor(page, &range.lo, 1)?;
+        self.read(|txn| {
+            let index = txn.open_table(index)?;
+            let items = txn.open_table(items)?;
+            paginate(
+                &index,
+                &range,
+                after.as_deref(),
+                order,
+                page.effective_limit(),
+                |_, key| get_json(&items, key.value()),
+            )
+        })
+    }
+
     // --- stations -------------------------------------------------------
 
     pub(crate) fn create_station(&self, station: &Station) -> R<()> {
@@ -381,20 +410,13 @@ impl Db {
     }
 
     pub(crate) fn list_id_tokens(&self, org: &OrgId, page: &PageRequest) -> R<Page<IdTokenRecord>> {
-        let range = KeyRange::partition(org.as_str());
-        let after = cursor(page, &range.lo, 1)?;
-        self.read(|txn| {
-            let tokens = txn.open_table(ID_TOKENS)?;
-            let index = txn.open_table(ID_TOKENS_BY_ORG)?;
-            paginate(
-                &index,
-                &range,
-                after.as_deref(),
-                Order::Ascending,
-                page.effective_limit(),
-                |_, key| get_json(&tokens, key.value()),
-            )
-        })
+        self.list_indexed(
+            ID_TOKENS_BY_ORG,
+            ID_TOKENS,
+            org.as_str(),
+            page,
+            Order::Ascending,
+        )
     }
 
     // --- sessions -------------------------------------------------------
@@ -605,20 +627,13 @@ impl Db {
         station: &StationId,
         page: &PageRequest,
     ) -> R<Page<Command>> {
-        let range = KeyRange::partition(station.as_str());
-        let after = cursor(page, &range.lo, 1)?;
-        self.read(|txn| {
-            let index = txn.open_table(COMMANDS_BY_STATION)?;
-            let commands = txn.open_table(COMMANDS)?;
-            paginate(
-                &index,
-                &range,
-                after.as_deref(),
-                Order::Descending,
-                page.effective_limit(),
-                |_, id| get_json(&commands, id.value()),
-            )
-        })
+        self.list_indexed(
+            COMMANDS_BY_STATION,
+            COMMANDS,
+            station.as_str(),
+            page,
+            Order::Descending,
+        )
     }
 
     // --- API keys -------------------------------------------------------
@@ -658,20 +673,13 @@ impl Db {
     }
 
     pub(crate) fn list_api_keys(&self, org: &OrgId, page: &PageRequest) -> R<Page<ApiKey>> {
-        let range = KeyRange::partition(org.as_str());
-        let after = cursor(page, &range.lo, 1)?;
-        self.read(|txn| {
-            let index = txn.open_table(API_KEYS_BY_ORG)?;
-            let keys = txn.open_table(API_KEYS)?;
-            paginate(
-                &index,
-                &range,
-                after.as_deref(),
-                Order::Ascending,
-                page.effective_limit(),
-                |_, id| get_json(&keys, id.value()),
-            )
-        })
+        self.list_indexed(
+            API_KEYS_BY_ORG,
+            API_KEYS,
+            org.as_str(),
+            page,
+            Order::Ascending,
+        )
     }
 
     pub(crate) fn claim(

@@ -453,30 +453,50 @@ impl<S: Store + ?Sized> CommandService<S> {
     /// answer after a timeout does not rewrite history).
     async fn finish(
         &self,
-        mut cmd: Command,
+        cmd: Command,
         status: CommandStatus,
         response: Option<Value>,
         error: Option<String>,
     ) -> Result<(), CommandError> {
-        for _ in 0..8 {
-            if cmd.status.is_final() {
-                return Ok(());
-            }
-            let expected = cmd.version;
-            let mut done = cmd.clone();
-            done.status = status;
-            done.completed_at = Some(self.clock.now());
-            done.response = response.clone();
-            done.error = error.clone();
-            done.version = expected + 1;
-            match self.store.put_command(&done, expected).await {
-                Ok(()) => {
-                    tracing::info!(station = %done.station_id, command = %done.id, status = status.as_str(), "command finished");
-                    return Ok(());
+        let now = self.clock.now();
+        let written = self
+            .update(cmd, |c| {
+                if c.status.is_final() {
+                    return false;
                 }
+                c.status = status;
+                c.completed_at = Some(now);
+                c.response = response.clone();
+                c.error = error.clone();
+                true
+            })
+            .await?;
+        if let Some(done) = written {
+            tracing::info!(station = %done.station_id, command = %done.id, status = status.as_str(), "command finished");
+        }
+        Ok(())
+    }
+
+    /// Apply `change` under the store's version check, re-reading and
+    /// re-applying when another writer got there first. `change` returns
+    /// false to leave the command as it is. The written command, if any.
+    async fn update(
+        &self,
+        mut cmd: Command,
+        change: impl Fn(&mut Command) -> bool,
+    ) -> Result<Option<Command>, CommandError> {
+        for _ in 0..8 {
+            let expected = cmd.version;
+            let mut next = cmd.clone();
+            if !change(&mut next) {
+                return Ok(None);
+            }
+            next.version = expected + 1;
+            match self.store.put_command(&next, expected).await {
+                Ok(()) => return Ok(Some(next)),
                 Err(StoreError::Conflict(_)) => match self.store.get_command(&cmd.id).await? {
                     Some(fresh) => cmd = fresh,
-                    None => return Ok(()),
+                    None => return Ok(None),
                 },
                 Err(e) => return Err(e.into()),
             }
@@ -519,7 +539,7 @@ impl<S: Store + ?Sized> CommandService<S> {
             .store
             .list_station_commands(&conn.station_id, &crate::ports::PageRequest::first(25))
             .await?;
-        let Some(mut cmd) = recent.items.into_iter().find(|c| {
+        let Some(cmd) = recent.items.into_iter().find(|c| {
             wanted(c)
                 && c.tracking()
                 && request_id.is_none_or(|r| i64::from(wire::request_id(&c.id)) == r)
@@ -527,24 +547,15 @@ impl<S: Store + ?Sized> CommandService<S> {
             tracing::info!(station = %conn.station_id, status, "status notification matches no command");
             return Ok(());
         };
-        for _ in 0..8 {
-            let expected = cmd.version;
-            let mut next = cmd.clone();
-            next.progress.push(Progress {
+        self.update(cmd, |c| {
+            c.progress.push(Progress {
                 status: status.to_owned(),
                 at,
             });
-            next.version = expected + 1;
-            match self.store.put_command(&next, expected).await {
-                Ok(()) => return Ok(()),
-                Err(StoreError::Conflict(_)) => match self.store.get_command(&cmd.id).await? {
-                    Some(fresh) => cmd = fresh,
-                    None => return Ok(()),
-                },
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(StoreError::Conflict(format!("command {} kept changing", cmd.id)).into())
+            true
+        })
+        .await?;
+        Ok(())
     }
 }
 
