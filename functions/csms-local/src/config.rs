@@ -2,6 +2,7 @@
 
 use anyhow::{bail, Context};
 use csms_api::Secret;
+use csms_core::webhooks::RetrySchedule;
 use rand::Rng;
 use std::path::PathBuf;
 
@@ -10,6 +11,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub admin_key: Secret,
     pub heartbeat_interval_secs: u32,
+    pub webhook_retry: RetrySchedule,
+    pub webhook_allow_private: bool,
 }
 
 impl Config {
@@ -31,11 +34,22 @@ impl Config {
             Ok(_) => bail!("CSMS_ADMIN_API_KEY must be at least 16 characters"),
             Err(_) => Secret::new(stored_or_new_key(&data_dir)?),
         };
+        let webhook_retry = match std::env::var("CSMS_WEBHOOK_RETRY_SCHEDULE") {
+            Err(_) => RetrySchedule::default(),
+            Ok(s) => RetrySchedule::parse(&s).map_err(anyhow::Error::msg)?,
+        };
+        let webhook_allow_private = match std::env::var("CSMS_WEBHOOK_ALLOW_PRIVATE").as_deref() {
+            Err(_) | Ok("true") | Ok("1") => true,
+            Ok("false") | Ok("0") => false,
+            Ok(other) => bail!("CSMS_WEBHOOK_ALLOW_PRIVATE must be true or false, not {other:?}"),
+        };
         Ok(Config {
             listen,
             data_dir,
             admin_key,
             heartbeat_interval_secs,
+            webhook_retry,
+            webhook_allow_private,
         })
     }
 }

@@ -11,9 +11,14 @@
 //! - `CSMS_ADMIN_API_KEY` — the admin API key; when unset, one is generated
 //!   on first start, saved in the data dir and printed;
 //! - `CSMS_HEARTBEAT_INTERVAL` — seconds, default 300;
+//! - `CSMS_WEBHOOK_RETRY_SCHEDULE` — seconds between webhook delivery
+//!   attempts, comma-separated, default `10,60,300,1800,7200,21600,43200`;
+//! - `CSMS_WEBHOOK_ALLOW_PRIVATE` — `true` (default here) lets webhooks
+//!   point at `http://` and private or loopback addresses;
 //! - `RUST_LOG` — log filter, default `info`.
 
 mod config;
+mod deliveries;
 mod timers;
 mod ws;
 
@@ -22,6 +27,8 @@ use csms_api::{router, ApiState};
 use csms_core::charger::{ChargerConfig, ChargerService};
 use csms_core::commands::service::CommandService;
 use csms_core::ports::{Clock, PageRequest, Store, SystemClock};
+use csms_core::webhooks::target::TargetPolicy;
+use csms_core::webhooks::{Deliverer, EventSink, WebhookPublisher};
 use csms_domain::OrgId;
 use std::sync::Arc;
 use tokio_util::task::TaskTracker;
@@ -44,13 +51,35 @@ async fn main() -> anyhow::Result<()> {
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let tracker = TaskTracker::new();
     let sockets = ws::Sockets::default();
+    let (delivery_queue, delivery_rx) = deliveries::LocalDeliveries::new();
+    let delivery_queue = Arc::new(delivery_queue);
+    let events: Arc<dyn EventSink> = Arc::new(WebhookPublisher::new(
+        store.clone(),
+        clock.clone(),
+        delivery_queue.clone(),
+        // One process: every change goes through `subscriptions_changed`.
+        std::time::Duration::from_secs(3600),
+    ));
+    let deliverer = Deliverer::new(
+        store.clone(),
+        clock.clone(),
+        Arc::new(csms_http_out::HyperTransport::default()),
+        delivery_queue,
+        cfg.webhook_retry.clone(),
+    );
+    let delivery_task = deliveries::LocalDeliveries::run(delivery_rx, deliverer.clone());
+    let requeued = deliverer.recover().await?;
+    if requeued > 0 {
+        tracing::info!("queued {requeued} webhook deliveries left pending by the previous run");
+    }
     let (timers, timer_queue) = timers::LocalTimers::new();
     let commands = CommandService::new(
         store.clone(),
         clock.clone(),
         Arc::new(sockets.clone()),
         Arc::new(timers),
-    );
+    )
+    .with_events(events.clone());
     let timer_task = timers::LocalTimers::run(timer_queue, commands.clone());
     let settled = commands.recover().await?;
     if settled > 0 {
@@ -63,7 +92,8 @@ async fn main() -> anyhow::Result<()> {
             heartbeat_interval_secs: cfg.heartbeat_interval_secs,
         },
     )
-    .with_replies(Arc::new(commands.clone()));
+    .with_replies(Arc::new(commands.clone()))
+    .with_events(events.clone());
     let ws_state = ws::WsState {
         charger,
         clock: clock.clone(),
@@ -76,6 +106,10 @@ async fn main() -> anyhow::Result<()> {
         clock,
         admin_key: Some(cfg.admin_key.clone()),
         commands,
+        events,
+        webhook_policy: TargetPolicy {
+            allow_private: cfg.webhook_allow_private,
+        },
     });
     let app = api.merge(ws::routes(ws_state));
 
@@ -97,6 +131,7 @@ async fn main() -> anyhow::Result<()> {
     // Let every charger connection close cleanly and record its disconnect.
     // Pending timers are dropped: the next start's recovery settles them.
     timer_task.abort();
+    delivery_task.abort();
     tracker.close();
     if tokio::time::timeout(std::time::Duration::from_secs(5), tracker.wait())
         .await

@@ -163,6 +163,7 @@ async fn serve(state: WsState, mut socket: WebSocket, station: Station, version:
     let store = state.charger.store().clone();
     if let Err(e) = connect::opened(
         &*store,
+        &**state.charger.events(),
         Some(&state.sockets),
         &station,
         &connection_id,
@@ -213,7 +214,14 @@ async fn serve(state: WsState, mut socket: WebSocket, station: Station, version:
         }
     }
     state.sockets.remove(&connection_id);
-    if let Err(e) = connect::closed(&*store, &connection_id, state.clock.now()).await {
+    if let Err(e) = connect::closed(
+        &*store,
+        &**state.charger.events(),
+        &connection_id,
+        state.clock.now(),
+    )
+    .await
+    {
         tracing::error!(station = %station.id, error = %e, "could not record the disconnect");
     }
     tracing::info!(station = %station.id, connection_id, "station disconnected");

@@ -21,6 +21,8 @@ async fn main() -> Result<(), Error> {
         clock: ctx.clock,
         admin_key,
         commands,
+        events: ctx.events,
+        webhook_policy: csms_aws::config::AwsContext::webhook_policy(),
     }))
     .await
 }

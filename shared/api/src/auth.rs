@@ -21,6 +21,8 @@ use sha2::{Digest, Sha256};
 pub struct Principal {
     pub org_id: OrgId,
     pub scopes: Vec<Scope>,
+    /// The partner key's id; `None` for the admin key.
+    pub key_id: Option<String>,
 }
 
 /// The scope a request needs, by method and path (below `/api/v1`).
@@ -28,6 +30,9 @@ pub fn needed_scope(method: &Method, path: &str) -> Scope {
     let path = path.strip_prefix("/api/v1").unwrap_or(path);
     if path.starts_with("/api-keys") {
         Scope::Admin
+    } else if path.starts_with("/webhooks") {
+        // A webhook pushes what the key may read anyway.
+        Scope::Read
     } else if *method == Method::POST && path.ends_with("/commands") {
         Scope::Commands
     } else if *method == Method::GET || *method == Method::HEAD {
@@ -68,6 +73,7 @@ pub async fn require_api_key(
         Principal {
             org_id: OrgId::default_org(),
             scopes: vec![Scope::Admin],
+            key_id: None,
         }
     } else {
         let (id, secret) = parse_presented(presented).ok_or(ApiError::Unauthorized)?;
@@ -83,6 +89,7 @@ pub async fn require_api_key(
         Principal {
             org_id: key.org_id,
             scopes: key.scopes,
+            key_id: Some(key.id),
         }
     };
     let needed = needed_scope(req.method(), req.uri().path());
@@ -130,6 +137,8 @@ mod tests {
         assert_eq!(needed_scope(&Method::POST, "/stations"), Scope::Admin);
         assert_eq!(needed_scope(&Method::GET, "/api-keys"), Scope::Admin);
         assert_eq!(needed_scope(&Method::DELETE, "/api-keys/x"), Scope::Admin);
+        assert_eq!(needed_scope(&Method::POST, "/webhooks"), Scope::Read);
+        assert_eq!(needed_scope(&Method::DELETE, "/webhooks/x"), Scope::Read);
     }
 
     #[test]

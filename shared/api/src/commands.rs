@@ -2,7 +2,7 @@
 //! `GET /stations/{id}/commands`, `GET /commands/{id}`.
 
 use crate::error::ApiError;
-use crate::util::{json_body, page, time, Params};
+use crate::util::{json_body, page, Params};
 use crate::ApiState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use csms_core::commands::service::{CommandError, SubmitOptions};
+use csms_core::views::CommandView;
 use csms_domain::command::{Command, CommandId, CommandRequest};
 use csms_domain::StationId;
 use serde_json::{json, Value};
@@ -31,21 +32,7 @@ impl From<CommandError> for ApiError {
 }
 
 pub fn command_json(c: &Command) -> Value {
-    json!({
-        "id": c.id,
-        "stationId": c.station_id,
-        "type": c.request.type_name(),
-        "status": c.status.as_str(),
-        "request": c.request,
-        "action": c.action,
-        "response": c.response,
-        "error": c.error,
-        "createdAt": time(c.created_at),
-        "sentAt": c.sent_at.map(time),
-        "completedAt": c.completed_at.map(time),
-        "timeoutS": c.timeout_s,
-        "progress": c.progress.iter().map(|p| json!({"status": p.status, "at": time(p.at)})).collect::<Vec<_>>(),
-    })
+    serde_json::to_value(CommandView::from(c)).expect("views serialise")
 }
 
 /// 200 when the command is final, 202 while it is pending.

@@ -8,7 +8,7 @@
 //! # Layout
 //! - [`error`]: the error type and its JSON form.
 //! - [`auth`]: API-key check middleware.
-//! - `stations`, `tokens`, `sessions`, `commands`, `api_keys`: one module per resource with its
+//! - `stations`, `tokens`, `sessions`, `commands`, `api_keys`, `webhooks`: one module per resource with its
 //!   handlers and its JSON views.
 //! - `util`: body/query parsing that answers bad input with our error shape.
 
@@ -20,11 +20,14 @@ mod sessions;
 mod stations;
 mod tokens;
 mod util;
+mod webhooks;
 
 use axum::routing::get;
 use axum::{middleware, Json, Router};
 use csms_core::commands::service::CommandService;
 use csms_core::ports::{Clock, Store};
+use csms_core::webhooks::target::TargetPolicy;
+use csms_core::webhooks::EventSink;
 use error::ApiError;
 use std::sync::Arc;
 
@@ -57,6 +60,10 @@ pub struct ApiState {
     pub admin_key: Option<Secret>,
     /// Commands to stations: queueing, sending, outcomes.
     pub commands: CommandService<dyn Store>,
+    /// Told when webhooks change, so this process's cache follows.
+    pub events: Arc<dyn EventSink>,
+    /// Which webhook URLs are accepted.
+    pub webhook_policy: TargetPolicy,
 }
 
 /// The whole HTTP surface: `/healthz` and `/api/v1/…`.
@@ -75,6 +82,12 @@ pub fn router(state: ApiState) -> Router {
             "/api-keys/{id}",
             get(api_keys::get).delete(api_keys::revoke),
         )
+        .route("/webhooks", get(webhooks::list).post(webhooks::create))
+        .route(
+            "/webhooks/{id}",
+            get(webhooks::get).delete(webhooks::delete),
+        )
+        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
         .route("/id-tokens", get(tokens::list).post(tokens::create))
         .route("/sessions", get(sessions::list))
         .route("/sessions/export", get(sessions::export))

@@ -6,6 +6,7 @@ use crate::ApiState;
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use csms_core::ports::{MeterTarget, SessionQuery};
+use csms_core::views::SessionView;
 use csms_domain::session::Session;
 use csms_domain::{OrgId, SessionId, StationId};
 use serde_json::{json, Value};
@@ -86,25 +87,7 @@ pub async fn meter_values(
 }
 
 pub fn session_json(s: &Session) -> Value {
-    json!({
-        "id": s.id,
-        "stationId": s.station_id,
-        "siteId": s.site_id,
-        "evseId": s.evse_id,
-        "connectorId": s.connector_id,
-        "transactionId": s.transaction_id,
-        "idToken": s.id_token,
-        "status": s.status.as_str(),
-        "startedAt": s.started_at.map(time),
-        "endedAt": s.ended_at.map(time),
-        "meterStartWh": s.meter_start_wh().map(wh),
-        "meterStopWh": s.meter_stop_wh().map(wh),
-        "energyWh": s.energy_wh().map(wh),
-        "stopReason": s.stop_reason,
-        "startUnknown": s.start_unknown,
-        "offlineEvents": s.offline_events,
-        "updatedAt": time(s.updated_at),
-    })
+    serde_json::to_value(SessionView::from(s)).expect("views serialise")
 }
 
 /// Export format of `GET /sessions/export`.

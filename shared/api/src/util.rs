@@ -3,11 +3,9 @@
 
 use crate::error::ApiError;
 use axum::body::Bytes;
-use chrono::{SecondsFormat, Utc};
+use chrono::Utc;
 use csms_core::ports::PageRequest;
 use csms_domain::Timestamp;
-use rust_decimal::prelude::ToPrimitive;
-use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 
@@ -53,21 +51,4 @@ pub fn time_param(params: &Params, name: &str) -> Result<Option<Timestamp>, ApiE
     }
 }
 
-pub fn time(t: Timestamp) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-/// Watt-hours as a JSON number: exact for integers (the common case), the
-/// nearest double otherwise.
-pub fn wh(d: Decimal) -> serde_json::Value {
-    let n = d.normalize();
-    if n.scale() == 0 {
-        if let Some(i) = n.to_i64() {
-            return i.into();
-        }
-    }
-    n.to_f64()
-        .and_then(serde_json::Number::from_f64)
-        .map(Into::into)
-        .unwrap_or(serde_json::Value::Null)
-}
+pub use csms_core::views::{time, wh};

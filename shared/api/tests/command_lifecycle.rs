@@ -4,7 +4,7 @@
 //! against simulated chargers in `tests/e2e/test_commands.py`.
 
 use async_trait::async_trait;
-use chrono::{TimeDelta, TimeZone, Utc};
+use chrono::{TimeZone, Utc};
 use csms_core::charger::{ChargerConfig, ChargerService};
 use csms_core::commands::service::{CommandError, CommandService, CommandTimers, SubmitOptions};
 use csms_core::connect;
@@ -16,19 +16,8 @@ use csms_embedded::EmbeddedStore;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 
-struct ManualClock(Mutex<Timestamp>);
-
-impl ManualClock {
-    fn advance(&self, secs: i64) {
-        *self.0.lock().unwrap() += TimeDelta::seconds(secs);
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> Timestamp {
-        *self.0.lock().unwrap()
-    }
-}
+mod support;
+use support::ManualClock;
 
 /// Records the frames "sent" to each connection; `gone` makes every send
 /// fail like API Gateway's 410.
@@ -76,9 +65,9 @@ struct World {
 
 async fn world() -> World {
     let store: Arc<dyn Store> = Arc::new(EmbeddedStore::temporary());
-    let clock = Arc::new(ManualClock(Mutex::new(
+    let clock = Arc::new(ManualClock::at(
         Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap(),
-    )));
+    ));
     let socket = Arc::new(Socket::default());
     let timers = Arc::new(Timers::default());
     let commands =
@@ -110,6 +99,7 @@ impl World {
         if let Some(v) = version {
             connect::opened(
                 &*self.store,
+                &csms_core::webhooks::NoEvents,
                 None,
                 &st,
                 &format!("conn-{id}"),

@@ -77,6 +77,8 @@ async fn app_with_sessions(n: usize) -> axum::Router {
         clock: Arc::new(SystemClock),
         admin_key: Some(Secret::new(KEY)),
         commands,
+        events: Arc::new(csms_core::webhooks::NoEvents),
+        webhook_policy: Default::default(),
     })
 }
 

@@ -3,11 +3,17 @@
 use crate::sender::ApiGatewaySender;
 use crate::store::DynamoStore;
 use crate::timers::SqsTimers;
+use crate::webhooks::SqsDeliveryQueue;
 use crate::ws::WsHandlers;
 use csms_core::charger::{ChargerConfig, ChargerService};
 use csms_core::commands::service::{CommandService, CommandTimers, NoTimers};
 use csms_core::ports::{Clock, ConnectionSender, Store, SystemClock};
+use csms_core::webhooks::target::TargetPolicy;
+use csms_core::webhooks::{
+    Deliverer, DeliveryQueue, EventSink, NoEvents, RetrySchedule, WebhookPublisher,
+};
 use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -21,7 +27,13 @@ pub struct AwsContext {
     pub sdk: aws_config::SdkConfig,
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
+    /// Events to webhooks (see [`AwsContext::events`]), one per container.
+    pub events: Arc<dyn EventSink>,
 }
+
+/// How long a container trusts the webhook list it read: a new webhook
+/// gets events from every function within this time.
+const SUBSCRIPTION_CACHE: Duration = Duration::from_secs(30);
 
 impl AwsContext {
     /// `CSMS_TABLE` names the DynamoDB table. `AWS_ENDPOINT_URL` (moto,
@@ -29,12 +41,54 @@ impl AwsContext {
     pub async fn from_env() -> Result<Self, ConfigError> {
         let table = std::env::var("CSMS_TABLE").map_err(|_| ConfigError::Missing("CSMS_TABLE"))?;
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        let store = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table));
+        let store: Arc<dyn Store> =
+            Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table));
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let events: Arc<dyn EventSink> = match delivery_queue(&sdk) {
+            Some(queue) => Arc::new(WebhookPublisher::new(
+                store.clone(),
+                clock.clone(),
+                queue,
+                SUBSCRIPTION_CACHE,
+            )),
+            None => Arc::new(NoEvents),
+        };
         Ok(AwsContext {
             sdk,
             store,
-            clock: Arc::new(SystemClock),
+            clock,
+            events,
         })
+    }
+
+    /// Which webhook URLs the API accepts: public `https` only, unless
+    /// `CSMS_WEBHOOK_ALLOW_PRIVATE=true` (for tests and private networks).
+    pub fn webhook_policy() -> TargetPolicy {
+        TargetPolicy {
+            allow_private: matches!(
+                std::env::var("CSMS_WEBHOOK_ALLOW_PRIVATE").as_deref(),
+                Ok("true") | Ok("1")
+            ),
+        }
+    }
+
+    /// The deliverer of the `webhook-deliveries` function: needs
+    /// `CSMS_WEBHOOK_QUEUE`; `CSMS_WEBHOOK_RETRY_SCHEDULE` (seconds,
+    /// comma-separated) overrides the default schedule.
+    pub fn deliverer(&self) -> Result<Deliverer<dyn Store>, ConfigError> {
+        let queue = delivery_queue(&self.sdk).ok_or(ConfigError::Missing("CSMS_WEBHOOK_QUEUE"))?;
+        let schedule = match std::env::var("CSMS_WEBHOOK_RETRY_SCHEDULE") {
+            Err(_) => RetrySchedule::default(),
+            Ok(s) => RetrySchedule::parse(&s)
+                .map_err(|e| ConfigError::Invalid("CSMS_WEBHOOK_RETRY_SCHEDULE", e))?,
+        };
+        Ok(Deliverer::new(
+            self.store.clone(),
+            self.clock.clone(),
+            Arc::new(csms_http_out::HyperTransport::default()),
+            queue,
+            schedule,
+        ))
     }
 
     pub fn charger_config() -> Result<ChargerConfig, ConfigError> {
@@ -74,12 +128,10 @@ impl AwsContext {
             Ok(url) if !url.is_empty() => Arc::new(SqsTimers::new(&self.sdk, url)),
             _ => Arc::new(NoTimers),
         };
-        Ok(CommandService::new(
-            self.store.clone(),
-            self.clock.clone(),
-            sender,
-            timers,
-        ))
+        Ok(
+            CommandService::new(self.store.clone(), self.clock.clone(), sender, timers)
+                .with_events(self.events.clone()),
+        )
     }
 
     /// The WebSocket handlers. With a Management API endpoint, replies to
@@ -89,11 +141,21 @@ impl AwsContext {
             self.store.clone(),
             self.clock.clone(),
             Self::charger_config()?,
-        );
+        )
+        .with_events(self.events.clone());
         if let Ok(commands) = self.command_service() {
             charger = charger.with_replies(Arc::new(commands));
         }
         Ok(WsHandlers::new(charger, self.clock.clone(), self.sender()))
+    }
+}
+
+/// The webhook delivery queue, when `CSMS_WEBHOOK_QUEUE` names one. Without
+/// it no events are published (webhooks can be created but stay silent).
+fn delivery_queue(sdk: &aws_config::SdkConfig) -> Option<Arc<dyn DeliveryQueue>> {
+    match std::env::var("CSMS_WEBHOOK_QUEUE") {
+        Ok(url) if !url.is_empty() => Some(Arc::new(SqsDeliveryQueue::new(sdk, url))),
+        _ => None,
     }
 }
 

@@ -14,14 +14,18 @@
 //! - [`ws`]: `$connect`, `$disconnect`, `$default` handlers over API Gateway
 //!   WebSocket proxy events.
 //! - [`timers`]: command timeouts as delayed SQS messages, and their handler.
+//! - [`webhooks`]: webhook deliveries as (delayed) SQS messages, and their handler.
+//! - [`sqs`]: the per-record loop with partial batch failures of SQS functions.
 //! - [`config`]: environment wiring shared by the Lambda binaries.
 
 pub mod config;
 pub mod cursor;
 pub mod metrics;
 pub mod sender;
+pub mod sqs;
 pub mod store;
 pub mod timers;
+pub mod webhooks;
 pub mod ws;
 
 pub use metrics::RequestCounter;

@@ -47,7 +47,7 @@ use chrono::{TimeDelta, Utc};
 use csms_core::ports::{
     reading_key, sort_key_time, ApiKeyStore, CommandStore, ConnectionStore, IdempotencyStore,
     MeterTarget, Page, PageRequest, SessionQuery, SessionStore, StationEvent, StationStore,
-    StoreError, StoreResult, TokenStore,
+    StoreError, StoreResult, TokenStore, WebhookStore,
 };
 use csms_domain::api_key::ApiKey;
 use csms_domain::command::{Command, CommandId};
@@ -55,6 +55,7 @@ use csms_domain::meter::MeterReading;
 use csms_domain::session::{Session, SessionStatus};
 use csms_domain::station::{BootInfo, Connection, ConnectorStatus, Station, StationView};
 use csms_domain::token::{IdTokenRecord, IdTokenType, TokenStatus};
+use csms_domain::webhook::{Delivery, Webhook};
 use csms_domain::{IdTokenValue, OcppVersion, OrgId, SessionId, SiteId, StationId, Timestamp};
 use futures::{StreamExt, TryStreamExt};
 use rust_decimal::Decimal;
@@ -1631,11 +1632,7 @@ impl DynamoStore {
 }
 
 fn command_from(item: Key) -> StoreResult<Command> {
-    match item.get("body") {
-        Some(AttributeValue::S(body)) => serde_json::from_str(body)
-            .map_err(|e| StoreError::Backend(format!("malformed command item: {e}"))),
-        _ => Err(StoreError::Backend("command item without body".into())),
-    }
+    body_from(item, "command")
 }
 
 #[async_trait]
@@ -1724,7 +1721,7 @@ impl CommandStore for DynamoStore {
     }
 }
 
-// ---- API keys ----
+// ---- API keys, webhooks, deliveries ----
 //
 // Kept whole as JSON in `body`, like commands; `version` for the condition.
 
@@ -1732,73 +1729,214 @@ fn api_key_pk(id: &str) -> String {
     format!("APIKEY#{id}")
 }
 
-fn api_key_item(key: &ApiKey) -> StoreResult<Key> {
-    let body = serde_json::to_string(key)
-        .map_err(|e| StoreError::Backend(format!("cannot encode API key: {e}")))?;
+fn webhook_pk(id: &str) -> String {
+    format!("WEBHOOK#{id}")
+}
+
+fn delivery_pk(id: &str) -> String {
+    format!("DELIVERY#{id}")
+}
+
+/// A `{PK, SK: META, body, version}` item holding `value` as JSON.
+fn body_item<T: Serialize>(pk: String, value: &T, version: u64, what: &str) -> StoreResult<Key> {
+    let body = serde_json::to_string(value)
+        .map_err(|e| StoreError::Backend(format!("cannot encode {what}: {e}")))?;
     let mut item = Key::new();
-    item.insert("PK".into(), s(api_key_pk(&key.id)));
+    item.insert("PK".into(), s(pk));
     item.insert("SK".into(), s(META));
     item.insert("body".into(), s(body));
-    item.insert("version".into(), n(key.version));
+    item.insert("version".into(), n(version));
+    Ok(item)
+}
+
+fn body_from<T: DeserializeOwned>(item: Key, what: &str) -> StoreResult<T> {
+    match item.get("body") {
+        Some(AttributeValue::S(body)) => serde_json::from_str(body)
+            .map_err(|e| StoreError::Backend(format!("malformed {what} item: {e}"))),
+        _ => Err(StoreError::Backend(format!("{what} item without body"))),
+    }
+}
+
+fn bodies_from<T: DeserializeOwned>(items: Vec<Key>, what: &str) -> StoreResult<Vec<T>> {
+    items.into_iter().map(|i| body_from(i, what)).collect()
+}
+
+fn api_key_item(key: &ApiKey) -> StoreResult<Key> {
+    let mut item = body_item(api_key_pk(&key.id), key, key.version, "API key")?;
     item.insert("GSI1PK".into(), s(format!("ORG#{}#APIKEY", key.org_id)));
     item.insert("GSI1SK".into(), s(&key.id));
     Ok(item)
 }
 
-fn api_key_from(item: Key) -> StoreResult<ApiKey> {
-    match item.get("body") {
-        Some(AttributeValue::S(body)) => serde_json::from_str(body)
-            .map_err(|e| StoreError::Backend(format!("malformed API key item: {e}"))),
-        _ => Err(StoreError::Backend("API key item without body".into())),
+fn webhook_item(hook: &Webhook) -> StoreResult<Key> {
+    let mut item = body_item(webhook_pk(&hook.id), hook, hook.version, "webhook")?;
+    // Sparse: a deleted webhook drops out of its organisation's listing.
+    if hook.deleted_at.is_none() {
+        item.insert("GSI1PK".into(), s(format!("ORG#{}#WEBHOOK", hook.org_id)));
+        item.insert("GSI1SK".into(), s(&hook.id));
+    }
+    Ok(item)
+}
+
+fn delivery_item(d: &Delivery) -> StoreResult<Key> {
+    let mut item = body_item(delivery_pk(&d.id), d, d.version, "delivery")?;
+    item.insert(
+        "GSI2PK".into(),
+        s(format!("WEBHOOK#{}#DELIVERY", d.webhook_id)),
+    );
+    item.insert("GSI2SK".into(), s(&d.id));
+    // Sparse index over deliveries still to be tried.
+    if !d.status.is_final() {
+        item.insert("GSI1PK".into(), s("WHDQ"));
+        item.insert("GSI1SK".into(), s(&d.id));
+    }
+    Ok(item)
+}
+
+impl DynamoStore {
+    /// PutItem if the stored `version` is `expected`, else `Conflict`.
+    async fn put_versioned(&self, item: Key, expected: u64, what: String) -> StoreResult<()> {
+        match self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("#v = :expected")
+            .expression_attribute_names("#v", "version")
+            .expression_attribute_values(":expected", n(expected))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Err(StoreError::Conflict(format!(
+                "{what} is not at version {expected}"
+            ))),
+            Err(e) => Err(backend("PutItem", e)),
+        }
+    }
+
+    async fn put_fresh(&self, item: Key, what: String) -> StoreResult<()> {
+        self.put_new(item, "attribute_not_exists(PK)", || {
+            format!("{what} exists")
+        })
+        .await
+    }
+
+    async fn get_body<T: DeserializeOwned>(
+        &self,
+        pk: String,
+        what: &str,
+    ) -> StoreResult<Option<T>> {
+        self.get(pk, META)
+            .await?
+            .map(|i| body_from(i, what))
+            .transpose()
     }
 }
 
 #[async_trait]
 impl ApiKeyStore for DynamoStore {
     async fn create_api_key(&self, key: &ApiKey) -> StoreResult<()> {
-        let id = key.id.clone();
-        self.put_new(api_key_item(key)?, "attribute_not_exists(PK)", || {
-            format!("API key {id} exists")
-        })
-        .await
+        self.put_fresh(api_key_item(key)?, format!("API key {}", key.id))
+            .await
     }
 
     async fn get_api_key(&self, id: &str) -> StoreResult<Option<ApiKey>> {
-        self.get(api_key_pk(id), META)
-            .await?
-            .map(api_key_from)
-            .transpose()
+        self.get_body(api_key_pk(id), "API key").await
     }
 
     async fn put_api_key(&self, key: &ApiKey, expected_version: u64) -> StoreResult<()> {
-        match self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(api_key_item(key)?))
-            .condition_expression("#v = :expected")
-            .expression_attribute_names("#v", "version")
-            .expression_attribute_values(":expected", n(expected_version))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => Err(StoreError::Conflict(format!(
-                "API key {} is not at version {expected_version}",
-                key.id
-            ))),
-            Err(e) => Err(backend("PutItem", e)),
-        }
+        self.put_versioned(
+            api_key_item(key)?,
+            expected_version,
+            format!("API key {}", key.id),
+        )
+        .await
     }
 
     async fn list_api_keys(&self, org: &OrgId, page: &PageRequest) -> StoreResult<Page<ApiKey>> {
         let pk = format!("ORG#{org}#APIKEY");
         let (items, next_cursor) = self.org_list_page(&pk, page).await?;
-        let items = items
-            .into_iter()
-            .map(api_key_from)
-            .collect::<Result<_, _>>()?;
+        let items = bodies_from(items, "API key")?;
         Ok(Page { items, next_cursor })
+    }
+}
+
+#[async_trait]
+impl WebhookStore for DynamoStore {
+    async fn create_webhook(&self, hook: &Webhook) -> StoreResult<()> {
+        self.put_fresh(webhook_item(hook)?, format!("webhook {}", hook.id))
+            .await
+    }
+
+    async fn get_webhook(&self, id: &str) -> StoreResult<Option<Webhook>> {
+        self.get_body(webhook_pk(id), "webhook").await
+    }
+
+    async fn put_webhook(&self, hook: &Webhook, expected_version: u64) -> StoreResult<()> {
+        self.put_versioned(
+            webhook_item(hook)?,
+            expected_version,
+            format!("webhook {}", hook.id),
+        )
+        .await
+    }
+
+    async fn list_webhooks(&self, org: &OrgId, page: &PageRequest) -> StoreResult<Page<Webhook>> {
+        let pk = format!("ORG#{org}#WEBHOOK");
+        let (items, next_cursor) = self.org_list_page(&pk, page).await?;
+        let items = bodies_from(items, "webhook")?;
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn create_delivery(&self, d: &Delivery) -> StoreResult<()> {
+        self.put_fresh(delivery_item(d)?, format!("delivery {}", d.id))
+            .await
+    }
+
+    async fn get_delivery(&self, id: &str) -> StoreResult<Option<Delivery>> {
+        self.get_body(delivery_pk(id), "delivery").await
+    }
+
+    async fn put_delivery(&self, d: &Delivery, expected_version: u64) -> StoreResult<()> {
+        self.put_versioned(
+            delivery_item(d)?,
+            expected_version,
+            format!("delivery {}", d.id),
+        )
+        .await
+    }
+
+    async fn list_deliveries(
+        &self,
+        webhook_id: &str,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Delivery>> {
+        let pk = format!("WEBHOOK#{webhook_id}#DELIVERY");
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("GSI2")
+            .key_condition_expression("GSI2PK = :pk")
+            .expression_attribute_values(":pk", s(&pk))
+            .scan_index_forward(false);
+        let (items, next_cursor) = self.query_page(query, cursor::GSI2, &pk, page).await?;
+        let items = bodies_from(items, "delivery")?;
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn pending_deliveries(&self, limit: usize) -> StoreResult<Vec<Delivery>> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("GSI1")
+            .key_condition_expression("GSI1PK = :pk")
+            .expression_attribute_values(":pk", s("WHDQ"));
+        let page = PageRequest::first(u32::try_from(limit).unwrap_or(u32::MAX));
+        let (items, _) = self.query_page(query, cursor::GSI1, "WHDQ", &page).await?;
+        bodies_from(items, "delivery")
     }
 }
 

@@ -93,6 +93,7 @@ impl WsHandlers {
                 let now = self.clock.now();
                 if let Err(e) = connect::opened(
                     &**store,
+                    &**self.charger.events(),
                     self.sender.as_deref(),
                     &station,
                     &connection_id,
@@ -121,7 +122,14 @@ impl WsHandlers {
     /// connection record also expires by TTL.
     pub async fn disconnect(&self, ev: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
         if let Some(cid) = &ev.request_context.connection_id {
-            if let Err(e) = connect::closed(&**self.charger.store(), cid, self.clock.now()).await {
+            if let Err(e) = connect::closed(
+                &**self.charger.store(),
+                &**self.charger.events(),
+                cid,
+                self.clock.now(),
+            )
+            .await
+            {
                 tracing::error!(error = %e, connection_id = %cid, "could not record the disconnect");
                 return response(500, None);
             }

@@ -3,7 +3,10 @@
 
 use crate::password;
 use crate::ports::{ConnectionSender, SendError, Store, StoreError};
+use crate::views::ConnectionEventView;
+use crate::webhooks::{Event, EventSink};
 use csms_domain::station::{Connection, Station};
+use csms_domain::webhook::EventType;
 use csms_domain::{OcppVersion, StationId, Timestamp};
 
 /// What a charger presents when it opens its WebSocket.
@@ -82,6 +85,7 @@ pub async fn decide<S: Store + ?Sized>(
 /// replies and calls cannot go to a dead or duplicate socket.
 pub async fn opened<S: Store + ?Sized>(
     store: &S,
+    events: &dyn EventSink,
     sender: Option<&dyn ConnectionSender>,
     station: &Station,
     connection_id: &str,
@@ -110,13 +114,44 @@ pub async fn opened<S: Store + ?Sized>(
             store.close_connection(&prev, now).await?;
         }
     }
+    let view = ConnectionEventView::new(&conn, None);
+    events
+        .publish(Event::new(
+            EventType::StationConnected,
+            conn.org_id.clone(),
+            now,
+            view,
+        ))
+        .await;
     Ok(conn)
 }
 
+/// Forget a closed connection. `station.disconnected` is published only if
+/// it was still the station's connection: after a quick reconnect the
+/// station is connected, whatever its old socket says.
 pub async fn closed<S: Store + ?Sized>(
     store: &S,
+    events: &dyn EventSink,
     connection_id: &str,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    store.close_connection(connection_id, now).await.map(|_| ())
+    let Some(conn) = store.close_connection(connection_id, now).await? else {
+        return Ok(());
+    };
+    let still_gone = store
+        .get_station(&conn.station_id)
+        .await?
+        .is_some_and(|s| s.connection_id.is_none());
+    if still_gone {
+        let view = ConnectionEventView::new(&conn, Some(now));
+        events
+            .publish(Event::new(
+                EventType::StationDisconnected,
+                conn.org_id.clone(),
+                now,
+                view,
+            ))
+            .await;
+    }
+    Ok(())
 }

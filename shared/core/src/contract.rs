@@ -15,6 +15,7 @@ use csms_domain::meter::MeterReading;
 use csms_domain::session::{Session, SessionUpdate};
 use csms_domain::station::{BootInfo, Connection, ConnectorStatus, Station};
 use csms_domain::token::{IdTokenRecord, IdTokenType, TokenStatus};
+use csms_domain::webhook::{Attempt, Delivery, DeliveryStatus, EventType, Webhook};
 use csms_domain::{IdTokenValue, OcppVersion, OrgId, SessionId, SiteId, StationId, Timestamp};
 use rust_decimal::Decimal;
 
@@ -815,6 +816,177 @@ async fn futures_join_all<F: std::future::Future>(fs: impl Iterator<Item = F>) -
     out
 }
 
+fn webhook(id: &str, org: &str) -> Webhook {
+    Webhook {
+        id: id.into(),
+        org_id: OrgId::parse(org).unwrap(),
+        url: "https://hooks.example.com/csms".into(),
+        events: vec![EventType::SessionStarted, EventType::SessionEnded],
+        description: Some("billing".into()),
+        secret: "whsec_test".into(),
+        created_by: None,
+        created_at: t(0),
+        deleted_at: None,
+        version: 1,
+    }
+}
+
+pub async fn webhooks_create_delete_list<S: Store>(store: &S) {
+    let h = webhook(CMD[0], "default");
+    store.create_webhook(&h).await.unwrap();
+    assert!(matches!(
+        store.create_webhook(&h).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.get_webhook(CMD[0]).await.unwrap(), Some(h.clone()));
+    assert_eq!(store.get_webhook(CMD[4]).await.unwrap(), None);
+    for id in [CMD[2], CMD[1]] {
+        store.create_webhook(&webhook(id, "default")).await.unwrap();
+    }
+    store
+        .create_webhook(&webhook(CMD[3], "other-org"))
+        .await
+        .unwrap();
+
+    let mut deleted = h.clone();
+    deleted.deleted_at = Some(t(10));
+    deleted.version = 2;
+    assert!(matches!(
+        store.put_webhook(&deleted, 5).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store.put_webhook(&deleted, 1).await.unwrap();
+    assert_eq!(
+        store.get_webhook(CMD[0]).await.unwrap(),
+        Some(deleted),
+        "a deleted webhook stays readable"
+    );
+    let p1 = store
+        .list_webhooks(&OrgId::default_org(), &PageRequest::first(1))
+        .await
+        .unwrap();
+    let p2 = store
+        .list_webhooks(
+            &OrgId::default_org(),
+            &PageRequest {
+                limit: 1,
+                cursor: p1.next_cursor.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    let ids: Vec<String> = p1
+        .items
+        .iter()
+        .chain(&p2.items)
+        .map(|h| h.id.clone())
+        .collect();
+    assert_eq!(
+        ids,
+        [CMD[1], CMD[2]],
+        "live ones of the organisation, oldest first"
+    );
+    assert_eq!(p2.next_cursor, None);
+}
+
+fn delivery(id: &str, webhook_id: &str) -> Delivery {
+    Delivery {
+        id: id.into(),
+        webhook_id: webhook_id.into(),
+        org_id: OrgId::default_org(),
+        event_id: "01JEVENT0000000000000000000".into(),
+        event_type: EventType::SessionStarted,
+        body: r#"{"id":"x","data":{"energyWh":1.5}}"#.into(),
+        status: DeliveryStatus::Pending,
+        attempts: vec![],
+        next_attempt_at: Some(t(0)),
+        created_at: t(0),
+        version: 1,
+    }
+}
+
+pub async fn deliveries_history_and_queue<S: Store>(store: &S) {
+    for id in [CMD[0], CMD[1], CMD[2]] {
+        store
+            .create_delivery(&delivery(id, "hook-a"))
+            .await
+            .unwrap();
+    }
+    store
+        .create_delivery(&delivery(CMD[3], "hook-b"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.create_delivery(&delivery(CMD[0], "hook-a")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let pending: Vec<String> = store
+        .pending_deliveries(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(pending, [CMD[0], CMD[1], CMD[2], CMD[3]], "oldest first");
+
+    let mut done = store.get_delivery(CMD[1]).await.unwrap().unwrap();
+    done.attempts.push(Attempt {
+        at: t(1),
+        status_code: Some(204),
+        response_body: None,
+        error: None,
+        duration_ms: 12,
+    });
+    done.status = DeliveryStatus::Succeeded;
+    done.next_attempt_at = None;
+    done.version = 2;
+    assert!(matches!(
+        store.put_delivery(&done, 2).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store.put_delivery(&done, 1).await.unwrap();
+    assert_eq!(store.get_delivery(CMD[1]).await.unwrap(), Some(done));
+    let pending: Vec<String> = store
+        .pending_deliveries(2)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(
+        pending,
+        [CMD[0], CMD[2]],
+        "a settled delivery leaves the queue"
+    );
+
+    let page = store
+        .list_deliveries("hook-a", &PageRequest::first(2))
+        .await
+        .unwrap();
+    let rest = store
+        .list_deliveries(
+            "hook-a",
+            &PageRequest {
+                limit: 2,
+                cursor: page.next_cursor.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    let ids: Vec<String> = page
+        .items
+        .iter()
+        .chain(&rest.items)
+        .map(|d| d.id.clone())
+        .collect();
+    assert_eq!(
+        ids,
+        [CMD[2], CMD[1], CMD[0]],
+        "newest first, one webhook only"
+    );
+    assert_eq!(rest.next_cursor, None);
+}
+
 /// Expands to one `#[tokio::test]` per contract check. `$make` is an async
 /// expression producing a fresh, empty store.
 #[macro_export]
@@ -835,7 +1007,9 @@ macro_rules! store_contract_tests {
             commands_create_get_put,
             commands_queue_per_station,
             commands_history_newest_first,
-            api_keys_create_revoke_list
+            api_keys_create_revoke_list,
+            webhooks_create_delete_list,
+            deliveries_history_and_queue
         );
     };
     (@each $make:expr; $($name:ident),*) => {

@@ -12,6 +12,9 @@
 //! - [`charger`]: handling of every charger-initiated OCPP message, from the
 //!   raw frame to the reply frame.
 //! - [`registry`]: operator use cases (register stations and id tokens).
+//! - [`commands`]: commands to stations, from the API to the charger's answer.
+//! - [`webhooks`]: events, their fan-out to partner webhooks, signed delivery with retries.
+//! - [`views`]: the public JSON form of records (API responses, webhook payloads).
 //! - [`contract`] (feature `contract-tests`): the suite every store passes.
 
 pub mod charger;
@@ -20,6 +23,8 @@ pub mod connect;
 pub mod password;
 pub mod ports;
 pub mod registry;
+pub mod views;
+pub mod webhooks;
 
 #[cfg(feature = "contract-tests")]
 pub mod contract;

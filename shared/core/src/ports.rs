@@ -13,6 +13,7 @@ use csms_domain::meter::MeterReading;
 use csms_domain::session::Session;
 use csms_domain::station::{BootInfo, Connection, ConnectorStatus, Station, StationView};
 use csms_domain::token::IdTokenRecord;
+use csms_domain::webhook::{Delivery, Webhook};
 use csms_domain::{IdTokenValue, OrgId, SessionId, StationId, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -227,6 +228,35 @@ pub trait ApiKeyStore: Send + Sync {
     async fn list_api_keys(&self, org: &OrgId, page: &PageRequest) -> StoreResult<Page<ApiKey>>;
 }
 
+/// Webhook subscriptions and their deliveries.
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    /// `Conflict` if the id exists.
+    async fn create_webhook(&self, hook: &Webhook) -> StoreResult<()>;
+    /// Deleted ones too (their deliveries stay readable).
+    async fn get_webhook(&self, id: &str) -> StoreResult<Option<Webhook>>;
+    /// Writes `hook` if the stored version is `expected_version`, else
+    /// `Conflict`. A deleted webhook leaves its organisation's listing.
+    async fn put_webhook(&self, hook: &Webhook, expected_version: u64) -> StoreResult<()>;
+    /// An organisation's live webhooks, oldest first.
+    async fn list_webhooks(&self, org: &OrgId, page: &PageRequest) -> StoreResult<Page<Webhook>>;
+    /// `Conflict` if the id exists. A pending delivery joins the retry queue.
+    async fn create_delivery(&self, delivery: &Delivery) -> StoreResult<()>;
+    async fn get_delivery(&self, id: &str) -> StoreResult<Option<Delivery>>;
+    /// Writes `delivery` if the stored version is `expected_version`, else
+    /// `Conflict`. A final delivery leaves the retry queue.
+    async fn put_delivery(&self, delivery: &Delivery, expected_version: u64) -> StoreResult<()>;
+    /// A webhook's deliveries, newest first.
+    async fn list_deliveries(
+        &self,
+        webhook_id: &str,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Delivery>>;
+    /// Pending deliveries of every webhook, oldest first, at most `limit`:
+    /// for re-arming retries after a restart.
+    async fn pending_deliveries(&self, limit: usize) -> StoreResult<Vec<Delivery>>;
+}
+
 /// Everything the CSMS stores.
 pub trait Store:
     StationStore
@@ -236,6 +266,7 @@ pub trait Store:
     + IdempotencyStore
     + CommandStore
     + ApiKeyStore
+    + WebhookStore
 {
 }
 impl<T> Store for T where
@@ -246,6 +277,7 @@ impl<T> Store for T where
         + IdempotencyStore
         + CommandStore
         + ApiKeyStore
+        + WebhookStore
 {
 }
 

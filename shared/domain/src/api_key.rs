@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Scope {
-    /// Read stations, tokens, sessions, commands; exports.
+    /// Read stations, tokens, sessions, commands; exports; manage webhooks
+    /// (they push what the key may read).
     Read,
     /// Send commands to stations.
     Commands,

@@ -16,6 +16,7 @@
 //! - [`api_key`]: partner API keys and their scopes.
 //! - [`command`]: what the CSMS asks a charger to do, and the record that
 //!   tracks each request to its outcome.
+//! - [`webhook`]: partner subscriptions to events and their deliveries.
 
 pub mod api_key;
 pub mod command;
@@ -25,6 +26,7 @@ pub mod meter;
 pub mod session;
 pub mod station;
 pub mod token;
+pub mod webhook;
 
 pub use ids::{IdError, IdTokenValue, OrgId, SessionId, SiteId, StationId};
 

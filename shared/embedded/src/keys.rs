@@ -67,6 +67,20 @@ pub(crate) const API_KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("
 pub(crate) const API_KEYS_BY_ORG: TableDefinition<&str, &str> =
     TableDefinition::new("api_keys_by_org");
 
+/// Webhook id → `Webhook` JSON (deleted ones too).
+pub(crate) const WEBHOOKS: TableDefinition<&str, &[u8]> = TableDefinition::new("webhooks");
+/// `{org}\0{webhook id}` → webhook id, live webhooks only.
+pub(crate) const WEBHOOKS_BY_ORG: TableDefinition<&str, &str> =
+    TableDefinition::new("webhooks_by_org");
+/// Delivery id → `Delivery` JSON.
+pub(crate) const DELIVERIES: TableDefinition<&str, &[u8]> = TableDefinition::new("deliveries");
+/// `{webhook}\0{delivery}` → delivery id: a webhook's history (ULIDs: age order).
+pub(crate) const DELIVERIES_BY_WEBHOOK: TableDefinition<&str, &str> =
+    TableDefinition::new("deliveries_by_webhook");
+/// Delivery id → delivery id, pending deliveries only.
+pub(crate) const DELIVERY_QUEUE: TableDefinition<&str, &str> =
+    TableDefinition::new("delivery_queue");
+
 pub(crate) const TRANSACTION_COUNTER: &str = "transaction_id";
 pub(crate) const EVENT_COUNTER: &str = "station_event";
 

@@ -27,6 +27,7 @@ use async_trait::async_trait;
 use csms_core::ports::{
     ApiKeyStore, CommandStore, ConnectionStore, IdempotencyStore, MeterTarget, Page, PageRequest,
     SessionQuery, SessionStore, StationEvent, StationStore, StoreError, StoreResult, TokenStore,
+    WebhookStore,
 };
 use csms_domain::api_key::ApiKey;
 use csms_domain::command::{Command, CommandId};
@@ -34,6 +35,7 @@ use csms_domain::meter::MeterReading;
 use csms_domain::session::Session;
 use csms_domain::station::{BootInfo, Connection, ConnectorStatus, Station, StationView};
 use csms_domain::token::IdTokenRecord;
+use csms_domain::webhook::{Delivery, Webhook};
 use csms_domain::{IdTokenValue, OrgId, SessionId, StationId, Timestamp};
 use error::R;
 use ops::Db;
@@ -324,5 +326,58 @@ impl ApiKeyStore for EmbeddedStore {
     async fn list_api_keys(&self, org: &OrgId, page: &PageRequest) -> StoreResult<Page<ApiKey>> {
         let (org, page) = (org.clone(), page.clone());
         self.run(move |db| db.list_api_keys(&org, &page)).await
+    }
+}
+
+#[async_trait]
+impl WebhookStore for EmbeddedStore {
+    async fn create_webhook(&self, hook: &Webhook) -> StoreResult<()> {
+        let hook = hook.clone();
+        self.run(move |db| db.create_webhook(&hook)).await
+    }
+
+    async fn get_webhook(&self, id: &str) -> StoreResult<Option<Webhook>> {
+        let id = id.to_owned();
+        self.run(move |db| db.get_webhook(&id)).await
+    }
+
+    async fn put_webhook(&self, hook: &Webhook, expected_version: u64) -> StoreResult<()> {
+        let hook = hook.clone();
+        self.run(move |db| db.put_webhook(&hook, expected_version))
+            .await
+    }
+
+    async fn list_webhooks(&self, org: &OrgId, page: &PageRequest) -> StoreResult<Page<Webhook>> {
+        let (org, page) = (org.clone(), page.clone());
+        self.run(move |db| db.list_webhooks(&org, &page)).await
+    }
+
+    async fn create_delivery(&self, delivery: &Delivery) -> StoreResult<()> {
+        let delivery = delivery.clone();
+        self.run(move |db| db.create_delivery(&delivery)).await
+    }
+
+    async fn get_delivery(&self, id: &str) -> StoreResult<Option<Delivery>> {
+        let id = id.to_owned();
+        self.run(move |db| db.get_delivery(&id)).await
+    }
+
+    async fn put_delivery(&self, delivery: &Delivery, expected_version: u64) -> StoreResult<()> {
+        let delivery = delivery.clone();
+        self.run(move |db| db.put_delivery(&delivery, expected_version))
+            .await
+    }
+
+    async fn list_deliveries(
+        &self,
+        webhook_id: &str,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Delivery>> {
+        let (id, page) = (webhook_id.to_owned(), page.clone());
+        self.run(move |db| db.list_deliveries(&id, &page)).await
+    }
+
+    async fn pending_deliveries(&self, limit: usize) -> StoreResult<Vec<Delivery>> {
+        self.run(move |db| db.pending_deliveries(limit)).await
     }
 }

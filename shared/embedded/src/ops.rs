@@ -14,6 +14,7 @@ use csms_domain::meter::MeterReading;
 use csms_domain::session::Session;
 use csms_domain::station::{BootInfo, Connection, ConnectorStatus, Station, StationView};
 use csms_domain::token::IdTokenRecord;
+use csms_domain::webhook::{Delivery, Webhook};
 use csms_domain::{IdTokenValue, OrgId, SessionId, StationId, Timestamp};
 use redb::{
     Database, ReadOnlyTable, ReadTransaction, ReadableTable, Table, TableDefinition,
@@ -181,6 +182,11 @@ impl Db {
             txn.open_table(COMMAND_QUEUE)?;
             txn.open_table(API_KEYS)?;
             txn.open_table(API_KEYS_BY_ORG)?;
+            txn.open_table(WEBHOOKS)?;
+            txn.open_table(WEBHOOKS_BY_ORG)?;
+            txn.open_table(DELIVERIES)?;
+            txn.open_table(DELIVERIES_BY_WEBHOOK)?;
+            txn.open_table(DELIVERY_QUEUE)?;
             let now = Utc::now();
             // Undecodable claims are kept: deleting data we cannot read is not this code's call.
             txn.open_table(IDEMPOTENCY)?
@@ -682,6 +688,117 @@ impl Db {
         )
     }
 
+    // --- webhooks -------------------------------------------------------
+
+    pub(crate) fn create_webhook(&self, hook: &Webhook) -> R<()> {
+        self.write(|txn| {
+            let mut hooks = txn.open_table(WEBHOOKS)?;
+            if hooks.get(hook.id.as_str())?.is_some() {
+                return Err(conflict(format!("webhook {} exists", hook.id)));
+            }
+            put_json(&mut hooks, &hook.id, hook)?;
+            if hook.deleted_at.is_none() {
+                let by_org = format!("{}\0{}", hook.org_id, hook.id);
+                txn.open_table(WEBHOOKS_BY_ORG)?
+                    .insert(by_org.as_str(), hook.id.as_str())?;
+            }
+            Ok(())
+        })
+    }
+
+    pub(crate) fn get_webhook(&self, id: &str) -> R<Option<Webhook>> {
+        self.read(|txn| get_json(&txn.open_table(WEBHOOKS)?, id))
+    }
+
+    pub(crate) fn put_webhook(&self, hook: &Webhook, expected_version: u64) -> R<()> {
+        self.write(|txn| {
+            let mut hooks = txn.open_table(WEBHOOKS)?;
+            let stored = get_json::<Webhook>(&hooks, &hook.id)?.map(|h| h.version);
+            check_version("webhook", &hook.id, stored, expected_version)?;
+            put_json(&mut hooks, &hook.id, hook)?;
+            if hook.deleted_at.is_some() {
+                let by_org = format!("{}\0{}", hook.org_id, hook.id);
+                txn.open_table(WEBHOOKS_BY_ORG)?.remove(by_org.as_str())?;
+            }
+            Ok(())
+        })
+    }
+
+    pub(crate) fn list_webhooks(&self, org: &OrgId, page: &PageRequest) -> R<Page<Webhook>> {
+        self.list_indexed(
+            WEBHOOKS_BY_ORG,
+            WEBHOOKS,
+            org.as_str(),
+            page,
+            Order::Ascending,
+        )
+    }
+
+    pub(crate) fn create_delivery(&self, d: &Delivery) -> R<()> {
+        self.write(|txn| {
+            let mut deliveries = txn.open_table(DELIVERIES)?;
+            if deliveries.get(d.id.as_str())?.is_some() {
+                return Err(conflict(format!("delivery {} exists", d.id)));
+            }
+            put_json(&mut deliveries, &d.id, d)?;
+            let by_hook = format!("{}\0{}", d.webhook_id, d.id);
+            txn.open_table(DELIVERIES_BY_WEBHOOK)?
+                .insert(by_hook.as_str(), d.id.as_str())?;
+            if !d.status.is_final() {
+                txn.open_table(DELIVERY_QUEUE)?
+                    .insert(d.id.as_str(), d.id.as_str())?;
+            }
+            Ok(())
+        })
+    }
+
+    pub(crate) fn get_delivery(&self, id: &str) -> R<Option<Delivery>> {
+        self.read(|txn| get_json(&txn.open_table(DELIVERIES)?, id))
+    }
+
+    pub(crate) fn put_delivery(&self, d: &Delivery, expected_version: u64) -> R<()> {
+        self.write(|txn| {
+            let mut deliveries = txn.open_table(DELIVERIES)?;
+            let stored = get_json::<Delivery>(&deliveries, &d.id)?.map(|x| x.version);
+            check_version("delivery", &d.id, stored, expected_version)?;
+            put_json(&mut deliveries, &d.id, d)?;
+            if d.status.is_final() {
+                txn.open_table(DELIVERY_QUEUE)?.remove(d.id.as_str())?;
+            }
+            Ok(())
+        })
+    }
+
+    pub(crate) fn list_deliveries(
+        &self,
+        webhook_id: &str,
+        page: &PageRequest,
+    ) -> R<Page<Delivery>> {
+        self.list_indexed(
+            DELIVERIES_BY_WEBHOOK,
+            DELIVERIES,
+            webhook_id,
+            page,
+            Order::Descending,
+        )
+    }
+
+    pub(crate) fn pending_deliveries(&self, limit: usize) -> R<Vec<Delivery>> {
+        self.read(|txn| {
+            let queue = txn.open_table(DELIVERY_QUEUE)?;
+            let deliveries = txn.open_table(DELIVERIES)?;
+            let mut out = Vec::new();
+            // Keyed by ULID: key order is age order.
+            for entry in queue.iter()?.take(limit) {
+                let (_, id) = entry?;
+                if let Some(d) = get_json::<Delivery>(&deliveries, id.value())? {
+                    out.push(d);
+                }
+            }
+            Ok(out)
+        })
+    }
+
     pub(crate) fn claim(
         &self,
         scope: &str,
@@ -712,5 +829,16 @@ impl Db {
             )?;
             Ok(None)
         })
+    }
+}
+
+/// The optimistic-concurrency check of every versioned item.
+fn check_version(what: &str, id: &str, stored: Option<u64>, expected: u64) -> R<()> {
+    match stored {
+        Some(v) if v == expected => Ok(()),
+        Some(v) => Err(conflict(format!(
+            "{what} {id} is at version {v}, not {expected}"
+        ))),
+        None => Err(conflict(format!("{what} {id} does not exist"))),
     }
 }

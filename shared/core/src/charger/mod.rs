@@ -13,12 +13,15 @@ pub(crate) mod wire;
 
 use crate::commands::service::CallReplies;
 use crate::ports::{Clock, MeterTarget, StationEvent, Store, StoreError};
+use crate::views::{SessionView, StatusEventView};
+use crate::webhooks::{Event, EventSink, NoEvents};
 use chrono::TimeDelta;
 use csms_domain::event::{ChargerEvent, TransactionEvent, TransactionPhase};
 use csms_domain::meter::energy_registers;
-use csms_domain::session::{Session, SessionEnd, SessionUpdate};
+use csms_domain::session::{Session, SessionEnd, SessionStatus, SessionUpdate};
 use csms_domain::station::{Connection, ConnectorStatus};
 use csms_domain::token::{authorize, Authorization};
+use csms_domain::webhook::EventType;
 use csms_domain::{IdTokenValue, OcppVersion, SessionId, Timestamp};
 use csms_ocpp::catalog::{self, Direction};
 use csms_ocpp::frame::render_call_result;
@@ -87,6 +90,8 @@ pub struct ChargerService<S: ?Sized> {
     config: ChargerConfig,
     /// Where replies to CSMS-initiated calls go (the command service).
     replies: Option<Arc<dyn CallReplies>>,
+    /// Where session and status events go (webhooks).
+    events: Arc<dyn EventSink>,
 }
 
 impl<S: ?Sized> Clone for ChargerService<S> {
@@ -96,6 +101,7 @@ impl<S: ?Sized> Clone for ChargerService<S> {
             clock: self.clock.clone(),
             config: self.config.clone(),
             replies: self.replies.clone(),
+            events: self.events.clone(),
         }
     }
 }
@@ -107,7 +113,14 @@ impl<S: Store + ?Sized> ChargerService<S> {
             clock,
             config,
             replies: None,
+            events: Arc::new(NoEvents),
         }
+    }
+
+    /// Publish session and status events to `events`.
+    pub fn with_events(mut self, events: Arc<dyn EventSink>) -> Self {
+        self.events = events;
+        self
     }
 
     /// Route CALLRESULTs and CALLERRORs to `replies` (without it they are
@@ -119,6 +132,10 @@ impl<S: Store + ?Sized> ChargerService<S> {
 
     pub fn store(&self) -> &Arc<S> {
         &self.store
+    }
+
+    pub fn events(&self) -> &Arc<dyn EventSink> {
+        &self.events
     }
 
     /// Entry point for a message on a connection known only by id (the
@@ -289,6 +306,15 @@ impl<S: Store + ?Sized> ChargerService<S> {
                 self.store
                     .set_connector_status(&conn.station_id, &status)
                     .await?;
+                let view = StatusEventView::new(conn.station_id.as_str(), &status);
+                self.events
+                    .publish(Event::new(
+                        EventType::StationStatus,
+                        conn.org_id.clone(),
+                        now,
+                        view,
+                    ))
+                    .await;
                 Ok(Outcome::Ack)
             }
             ChargerEvent::AuthorizeRequested { id_token } => Ok(Outcome::Authorization(
@@ -465,18 +491,43 @@ impl<S: Store + ?Sized> ChargerService<S> {
                     0,
                 ),
             };
+            let was_completed = session.status == SessionStatus::Completed;
             if !session.apply(update) && expected > 0 {
                 return Ok(session);
             }
             session.version = expected + 1;
             session.updated_at = now;
             match self.store.put_session(&session, expected).await {
-                Ok(()) => return Ok(session),
+                Ok(()) => {
+                    // After the write, so a lost race publishes nothing and
+                    // a replayed message (no change) publishes nothing again.
+                    if expected == 0 {
+                        self.session_event(EventType::SessionStarted, &session, now)
+                            .await;
+                    }
+                    if !was_completed && session.status == SessionStatus::Completed {
+                        self.session_event(EventType::SessionEnded, &session, now)
+                            .await;
+                    }
+                    return Ok(session);
+                }
                 Err(StoreError::Conflict(c)) => last_conflict = Some(c),
                 Err(e) => return Err(e.into()),
             }
         }
         Err(StoreError::Conflict(last_conflict.unwrap_or_default()).into())
+    }
+}
+
+impl<S: Store + ?Sized> ChargerService<S> {
+    async fn session_event(&self, kind: EventType, session: &Session, now: Timestamp) {
+        let event = Event::new(
+            kind,
+            session.org_id.clone(),
+            now,
+            SessionView::from(session),
+        );
+        self.events.publish(event).await;
     }
 }
 

@@ -9,10 +9,13 @@
 
 use super::wire::{self, EncodeContext, EncodeError};
 use crate::ports::{Clock, ConnectionSender, SendError, Store, StoreError};
+use crate::views::CommandView;
+use crate::webhooks::{Event, EventSink, NoEvents};
 use async_trait::async_trait;
 use csms_domain::command::{Command, CommandId, CommandRequest, CommandStatus, Progress};
 use csms_domain::event::NotificationKind;
 use csms_domain::station::Connection;
+use csms_domain::webhook::EventType;
 use csms_domain::{SessionId, StationId, Timestamp};
 use serde_json::Value;
 use std::sync::Arc;
@@ -61,6 +64,7 @@ pub struct CommandService<S: ?Sized> {
     clock: Arc<dyn Clock>,
     sender: Arc<dyn ConnectionSender>,
     timers: Arc<dyn CommandTimers>,
+    events: Arc<dyn EventSink>,
 }
 
 impl<S: ?Sized> Clone for CommandService<S> {
@@ -70,6 +74,7 @@ impl<S: ?Sized> Clone for CommandService<S> {
             clock: self.clock.clone(),
             sender: self.sender.clone(),
             timers: self.timers.clone(),
+            events: self.events.clone(),
         }
     }
 }
@@ -91,7 +96,25 @@ impl<S: Store + ?Sized> CommandService<S> {
             clock,
             sender,
             timers,
+            events: Arc::new(NoEvents),
         }
+    }
+
+    /// Publish `command.completed` to `events` when a command settles.
+    pub fn with_events(mut self, events: Arc<dyn EventSink>) -> Self {
+        self.events = events;
+        self
+    }
+
+    async fn completed(&self, cmd: &Command) {
+        let at = cmd.completed_at.unwrap_or_else(|| self.clock.now());
+        let event = Event::new(
+            EventType::CommandCompleted,
+            cmd.org_id.clone(),
+            at,
+            CommandView::from(cmd),
+        );
+        self.events.publish(event).await;
     }
 
     /// Accept a command for a station: validated against the station's OCPP
@@ -189,6 +212,7 @@ impl<S: Store + ?Sized> CommandService<S> {
         };
         self.store.create_command(&cmd).await?;
         if offline {
+            self.completed(&cmd).await;
             return Ok(cmd);
         }
         self.pump(station_id).await?;
@@ -473,6 +497,7 @@ impl<S: Store + ?Sized> CommandService<S> {
             .await?;
         if let Some(done) = written {
             tracing::info!(station = %done.station_id, command = %done.id, status = status.as_str(), "command finished");
+            self.completed(&done).await;
         }
         Ok(())
     }

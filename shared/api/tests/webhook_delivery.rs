@@ -1,0 +1,300 @@
+//! Webhook fan-out and delivery in `csms-core` over the embedded store, with
+//! a hand-moved clock, a scripted receiver and a recording queue: who gets a
+//! delivery, what is signed, how failures are retried and when they stop.
+//! The same flow runs end to end with a real HTTP receiver in
+//! `tests/e2e/test_webhooks.py`.
+
+mod support;
+
+use async_trait::async_trait;
+use chrono::{TimeZone, Utc};
+use csms_core::ports::Store;
+use csms_core::webhooks::deliver::TransportReply;
+use csms_core::webhooks::signature;
+use csms_core::webhooks::{
+    Deliverer, DeliveryQueue, Event, EventSink, RetrySchedule, WebhookPublisher, WebhookTransport,
+};
+use csms_domain::webhook::{DeliveryStatus, EventType, Webhook};
+use csms_domain::OrgId;
+use csms_embedded::EmbeddedStore;
+use serde_json::{json, Value};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use support::ManualClock;
+
+#[derive(Default)]
+struct Queue(Mutex<Vec<(String, Duration)>>);
+
+#[async_trait]
+impl DeliveryQueue for Queue {
+    async fn enqueue(&self, id: &str, delay: Duration) -> Result<(), String> {
+        self.0.lock().unwrap().push((id.into(), delay));
+        Ok(())
+    }
+}
+
+impl Queue {
+    fn take(&self) -> Vec<(String, Duration)> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+/// Answers with the scripted replies in order (then 200) and keeps every request.
+#[derive(Default)]
+struct Receiver {
+    script: Mutex<VecDeque<Result<u16, String>>>,
+    seen: Mutex<Vec<(String, Vec<(String, String)>, String)>>,
+}
+
+#[async_trait]
+impl WebhookTransport for Receiver {
+    async fn post(
+        &self,
+        url: &str,
+        headers: &[(&'static str, String)],
+        body: &str,
+    ) -> Result<TransportReply, String> {
+        self.seen.lock().unwrap().push((
+            url.into(),
+            headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+            body.into(),
+        ));
+        let next = self.script.lock().unwrap().pop_front().unwrap_or(Ok(200));
+        next.map(|status| TransportReply {
+            status,
+            body: Some("ok".into()),
+        })
+    }
+}
+
+struct World {
+    store: Arc<dyn Store>,
+    clock: Arc<ManualClock>,
+    queue: Arc<Queue>,
+    receiver: Arc<Receiver>,
+    publisher: WebhookPublisher<dyn Store>,
+    deliverer: Deliverer<dyn Store>,
+}
+
+fn world() -> World {
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::temporary());
+    let clock = Arc::new(ManualClock::at(
+        Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap(),
+    ));
+    let queue = Arc::new(Queue::default());
+    let receiver = Arc::new(Receiver::default());
+    let publisher = WebhookPublisher::new(
+        store.clone(),
+        clock.clone(),
+        queue.clone(),
+        Duration::from_secs(3600),
+    );
+    let deliverer = Deliverer::new(
+        store.clone(),
+        clock.clone(),
+        receiver.clone(),
+        queue.clone(),
+        RetrySchedule::parse("10,60").unwrap(),
+    );
+    World {
+        store,
+        clock,
+        queue,
+        receiver,
+        publisher,
+        deliverer,
+    }
+}
+
+impl World {
+    async fn hook(&self, id: &str, org: &str, events: &[EventType]) -> Webhook {
+        let hook = Webhook {
+            id: id.into(),
+            org_id: OrgId::parse(org).unwrap(),
+            url: format!("https://hooks.example.com/{id}"),
+            events: events.to_vec(),
+            description: None,
+            secret: format!("whsec_{id}"),
+            created_by: None,
+            created_at: self.clock.0.lock().unwrap().to_owned(),
+            deleted_at: None,
+            version: 1,
+        };
+        self.store.create_webhook(&hook).await.unwrap();
+        self.publisher.subscriptions_changed(&hook.org_id);
+        hook
+    }
+
+    async fn publish(&self, kind: EventType, org: &str) {
+        let now = *self.clock.0.lock().unwrap();
+        self.publisher
+            .publish(Event::new(
+                kind,
+                OrgId::parse(org).unwrap(),
+                now,
+                json!({"stationId": "CP-1"}),
+            ))
+            .await;
+    }
+}
+
+#[tokio::test]
+async fn events_go_to_subscribed_live_webhooks_of_the_organisation() {
+    let w = world();
+    w.hook(
+        "a",
+        "default",
+        &[EventType::SessionStarted, EventType::SessionEnded],
+    )
+    .await;
+    w.hook("b", "default", &[EventType::StationStatus]).await;
+    w.hook("c", "other-org", &[EventType::SessionStarted]).await;
+    let mut gone = w.hook("d", "default", &[EventType::SessionStarted]).await;
+    gone.deleted_at = Some(gone.created_at);
+    gone.version = 2;
+    w.store.put_webhook(&gone, 1).await.unwrap();
+    w.publisher.subscriptions_changed(&gone.org_id);
+
+    w.publish(EventType::SessionStarted, "default").await;
+    let queued = w.queue.take();
+    assert_eq!(queued.len(), 1, "only webhook a wants it: {queued:?}");
+    assert_eq!(queued[0].1, Duration::ZERO, "first attempt at once");
+    let d = w.store.get_delivery(&queued[0].0).await.unwrap().unwrap();
+    assert_eq!(d.webhook_id, "a");
+    let body: Value = serde_json::from_str(&d.body).unwrap();
+    assert_eq!(body["type"], "session.started");
+    assert_eq!(body["data"]["stationId"], "CP-1");
+    assert_eq!(body["createdAt"], "2026-11-23T10:00:00.000Z");
+
+    w.publish(EventType::CommandCompleted, "default").await;
+    assert!(w.queue.take().is_empty(), "nobody subscribed");
+}
+
+#[tokio::test]
+async fn a_delivery_is_signed_retried_on_failure_and_settled_on_2xx() {
+    let w = world();
+    w.hook("a", "default", &[EventType::SessionStarted]).await;
+    w.publish(EventType::SessionStarted, "default").await;
+    let (id, _) = w.queue.take().remove(0);
+    w.receiver
+        .script
+        .lock()
+        .unwrap()
+        .extend([Err("connection refused".to_owned()), Ok(503)]);
+
+    // First attempt: the receiver is down.
+    w.deliverer.attempt(&id).await.unwrap();
+    let d = w.store.get_delivery(&id).await.unwrap().unwrap();
+    assert_eq!(d.status, DeliveryStatus::Pending);
+    assert_eq!(d.attempts[0].error.as_deref(), Some("connection refused"));
+    assert_eq!(w.queue.take(), [(id.clone(), Duration::from_secs(10))]);
+
+    // A duplicate queue message before the retry is due only re-queues.
+    w.clock.advance(4);
+    w.deliverer.attempt(&id).await.unwrap();
+    assert_eq!(
+        w.receiver.seen.lock().unwrap().len(),
+        1,
+        "nothing sent early"
+    );
+    assert_eq!(w.queue.take(), [(id.clone(), Duration::from_secs(6))]);
+
+    // Second attempt: 503.
+    w.clock.advance(6);
+    w.deliverer.attempt(&id).await.unwrap();
+    let d = w.store.get_delivery(&id).await.unwrap().unwrap();
+    assert_eq!(d.attempts[1].status_code, Some(503));
+    assert_eq!(
+        d.attempts[1].error.as_deref(),
+        Some("endpoint answered 503")
+    );
+    assert_eq!(w.queue.take(), [(id.clone(), Duration::from_secs(60))]);
+
+    // Third: 200, settled; later copies of the message change nothing.
+    w.clock.advance(60);
+    w.deliverer.attempt(&id).await.unwrap();
+    w.deliverer.attempt(&id).await.unwrap();
+    let d = w.store.get_delivery(&id).await.unwrap().unwrap();
+    assert_eq!(d.status, DeliveryStatus::Succeeded);
+    assert_eq!(d.attempts.len(), 3);
+    assert_eq!(d.attempts[2].response_body.as_deref(), Some("ok"));
+    assert!(w.queue.take().is_empty());
+
+    // Every attempt carried the same body, the ids, and a valid signature.
+    let seen = w.receiver.seen.lock().unwrap();
+    assert_eq!(seen.len(), 3);
+    for (url, headers, body) in seen.iter() {
+        assert_eq!(url, "https://hooks.example.com/a");
+        assert_eq!(body, &d.body);
+        let header = |name: &str| {
+            headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+                .unwrap()
+        };
+        assert_eq!(header("Csms-Webhook-Id"), id);
+        assert_eq!(header("Csms-Event-Type"), "session.started");
+        let sig = header("Csms-Signature");
+        let t: i64 = sig[2..sig.find(',').unwrap()].parse().unwrap();
+        assert_eq!(signature::verify("whsec_a", &sig, body, t), Ok(()));
+        assert!(signature::verify("whsec_b", &sig, body, t).is_err());
+    }
+}
+
+#[tokio::test]
+async fn a_delivery_fails_for_good_when_the_schedule_is_used_up() {
+    let w = world();
+    w.hook("a", "default", &[EventType::SessionEnded]).await;
+    w.publish(EventType::SessionEnded, "default").await;
+    let (id, _) = w.queue.take().remove(0);
+    w.receiver
+        .script
+        .lock()
+        .unwrap()
+        .extend([Ok(500), Ok(500), Ok(410)]);
+    for wait in [10, 60, 0] {
+        w.deliverer.attempt(&id).await.unwrap();
+        w.clock.advance(wait);
+    }
+    let d = w.store.get_delivery(&id).await.unwrap().unwrap();
+    assert_eq!(d.status, DeliveryStatus::Failed);
+    assert_eq!(d.attempts.len(), 3, "first try plus two retries");
+    assert_eq!(d.next_attempt_at, None);
+    assert!(w.store.pending_deliveries(10).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn deleting_a_webhook_stops_its_pending_deliveries() {
+    let w = world();
+    let hook = w.hook("a", "default", &[EventType::StationConnected]).await;
+    w.publish(EventType::StationConnected, "default").await;
+    let (id, _) = w.queue.take().remove(0);
+    let mut gone = hook.clone();
+    gone.deleted_at = Some(hook.created_at);
+    gone.version = 2;
+    w.store.put_webhook(&gone, 1).await.unwrap();
+
+    w.deliverer.attempt(&id).await.unwrap();
+    let d = w.store.get_delivery(&id).await.unwrap().unwrap();
+    assert_eq!(d.status, DeliveryStatus::Failed);
+    assert!(w.receiver.seen.lock().unwrap().is_empty(), "nothing sent");
+}
+
+#[tokio::test]
+async fn recovery_requeues_pending_deliveries_for_their_due_time() {
+    let w = world();
+    w.hook("a", "default", &[EventType::SessionStarted]).await;
+    w.publish(EventType::SessionStarted, "default").await;
+    let (id, _) = w.queue.take().remove(0);
+    w.receiver.script.lock().unwrap().push_back(Ok(500));
+    w.deliverer.attempt(&id).await.unwrap();
+    w.queue.take();
+    w.clock.advance(3);
+    assert_eq!(w.deliverer.recover().await.unwrap(), 1);
+    assert_eq!(w.queue.take(), [(id, Duration::from_secs(7))]);
+}

@@ -1,0 +1,213 @@
+//! The public JSON form of the CSMS's records: what the HTTP API returns and
+//! what webhook events carry, so a partner sees one shape for a session
+//! whether it polled or was told.
+//!
+//! With the `openapi` feature every view also describes itself for the
+//! OpenAPI document.
+
+use csms_domain::command::Command;
+use csms_domain::session::Session;
+use csms_domain::station::{Connection, ConnectorStatus};
+use csms_domain::Timestamp;
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use serde_json::Value;
+
+#[cfg(feature = "openapi")]
+use utoipa::ToSchema;
+
+/// Times in views: RFC 3339, UTC, milliseconds.
+pub fn time(t: Timestamp) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Watt-hours as a JSON number: exact for integers (the common case), the
+/// nearest double otherwise.
+pub fn wh(d: Decimal) -> Value {
+    let n = d.normalize();
+    if n.scale() == 0 {
+        if let Some(i) = n.to_i64() {
+            return i.into();
+        }
+    }
+    n.to_f64()
+        .and_then(serde_json::Number::from_f64)
+        .map(Into::into)
+        .unwrap_or(Value::Null)
+}
+
+/// A charging session.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema), schema(as = Session))]
+#[serde(rename_all = "camelCase")]
+pub struct SessionView {
+    /// `{stationId}:{transactionId}`.
+    pub id: String,
+    pub station_id: String,
+    pub site_id: Option<String>,
+    pub evse_id: Option<u32>,
+    pub connector_id: Option<u32>,
+    /// The charger's transaction id (1.6: an integer we handed out).
+    pub transaction_id: String,
+    pub id_token: Option<String>,
+    /// `active` or `completed`.
+    pub status: String,
+    pub started_at: Option<String>,
+    pub ended_at: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<f64>))]
+    pub meter_start_wh: Option<Value>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<f64>))]
+    pub meter_stop_wh: Option<Value>,
+    /// Energy delivered so far (active) or in total (completed).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<f64>))]
+    pub energy_wh: Option<Value>,
+    pub stop_reason: Option<String>,
+    /// The first message seen about the transaction was not its start.
+    pub start_unknown: bool,
+    /// Some transaction message was sent while the charger was offline.
+    pub offline_events: bool,
+    pub updated_at: String,
+}
+
+impl From<&Session> for SessionView {
+    fn from(s: &Session) -> Self {
+        SessionView {
+            id: s.id.to_string(),
+            station_id: s.station_id.to_string(),
+            site_id: s.site_id.as_ref().map(ToString::to_string),
+            evse_id: s.evse_id,
+            connector_id: s.connector_id,
+            transaction_id: s.transaction_id.clone(),
+            id_token: s.id_token.clone(),
+            status: s.status.as_str().to_owned(),
+            started_at: s.started_at.map(time),
+            ended_at: s.ended_at.map(time),
+            meter_start_wh: s.meter_start_wh().map(wh),
+            meter_stop_wh: s.meter_stop_wh().map(wh),
+            energy_wh: s.energy_wh().map(wh),
+            stop_reason: s.stop_reason.clone(),
+            start_unknown: s.start_unknown,
+            offline_events: s.offline_events,
+            updated_at: time(s.updated_at),
+        }
+    }
+}
+
+/// A status notification about a command's work.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema), schema(as = CommandProgress))]
+pub struct ProgressView {
+    /// The OCPP status (`Downloading`, `Installed`, `UploadFailed`, …).
+    pub status: String,
+    pub at: String,
+}
+
+/// A command to a station and where it stands.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema), schema(as = Command))]
+#[serde(rename_all = "camelCase")]
+pub struct CommandView {
+    /// A ULID; also the OCPP message id of the call.
+    pub id: String,
+    pub station_id: String,
+    /// The command type (`remoteStart`, `reset`, …).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `pending`, `accepted`, `rejected`, `failed`, `timeout` or `offline`.
+    pub status: String,
+    /// The request as submitted (with what the CSMS filled in).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub request: Value,
+    /// The OCPP action sent, once sent.
+    pub action: Option<String>,
+    /// The charger's answer, verbatim.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub response: Option<Value>,
+    pub error: Option<String>,
+    pub created_at: String,
+    pub sent_at: Option<String>,
+    pub completed_at: Option<String>,
+    pub timeout_s: u32,
+    pub progress: Vec<ProgressView>,
+}
+
+impl From<&Command> for CommandView {
+    fn from(c: &Command) -> Self {
+        CommandView {
+            id: c.id.to_string(),
+            station_id: c.station_id.to_string(),
+            kind: c.request.type_name().to_owned(),
+            status: c.status.as_str().to_owned(),
+            request: serde_json::to_value(&c.request).unwrap_or(Value::Null),
+            action: c.action.clone(),
+            response: c.response.clone(),
+            error: c.error.clone(),
+            created_at: time(c.created_at),
+            sent_at: c.sent_at.map(time),
+            completed_at: c.completed_at.map(time),
+            timeout_s: c.timeout_s,
+            progress: c
+                .progress
+                .iter()
+                .map(|p| ProgressView {
+                    status: p.status.clone(),
+                    at: time(p.at),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A connector's (or, with `evseId` 0, the station's) status.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema), schema(as = StationStatusEvent))]
+#[serde(rename_all = "camelCase")]
+pub struct StatusEventView {
+    pub station_id: String,
+    pub evse_id: u32,
+    pub connector_id: u32,
+    /// As the charger said it (`Available`, `Charging`, `Faulted`, …).
+    pub status: String,
+    pub error_code: Option<String>,
+    pub info: Option<String>,
+    pub updated_at: String,
+}
+
+impl StatusEventView {
+    pub fn new(station_id: &str, c: &ConnectorStatus) -> Self {
+        StatusEventView {
+            station_id: station_id.to_owned(),
+            evse_id: c.evse_id,
+            connector_id: c.connector_id,
+            status: c.status.clone(),
+            error_code: c.error_code.clone(),
+            info: c.info.clone(),
+            updated_at: time(c.updated_at),
+        }
+    }
+}
+
+/// A station's WebSocket connection opened or closed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema), schema(as = StationConnectionEvent))]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionEventView {
+    pub station_id: String,
+    /// `1.6` or `2.0.1`.
+    pub ocpp_version: String,
+    pub connected_at: String,
+    /// Set on `station.disconnected`.
+    pub disconnected_at: Option<String>,
+}
+
+impl ConnectionEventView {
+    pub fn new(c: &Connection, disconnected_at: Option<Timestamp>) -> Self {
+        ConnectionEventView {
+            station_id: c.station_id.to_string(),
+            ocpp_version: c.ocpp_version.as_str().to_owned(),
+            connected_at: time(c.connected_at),
+            disconnected_at: disconnected_at.map(time),
+        }
+    }
+}

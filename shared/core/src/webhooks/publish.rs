@@ -1,0 +1,177 @@
+//! Events and their fan-out to the subscribed webhooks.
+
+use super::deliver::DeliveryQueue;
+use crate::ports::{Clock, PageRequest, Store};
+use crate::views::time;
+use async_trait::async_trait;
+use csms_domain::webhook::{Delivery, DeliveryStatus, EventType, Webhook};
+use csms_domain::{OrgId, Timestamp};
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Something that happened, for the organisation's subscribers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// A ULID, the same in every delivery of this event.
+    pub id: String,
+    pub event_type: EventType,
+    pub org_id: OrgId,
+    pub occurred_at: Timestamp,
+    /// The record the event is about, in its API form.
+    pub data: Value,
+}
+
+impl Event {
+    pub fn new(
+        event_type: EventType,
+        org_id: OrgId,
+        occurred_at: Timestamp,
+        data: impl Serialize,
+    ) -> Self {
+        Event {
+            id: ulid::Ulid::new().to_string(),
+            event_type,
+            org_id,
+            occurred_at,
+            data: serde_json::to_value(data).unwrap_or(Value::Null),
+        }
+    }
+
+    /// The delivery body: the exact bytes that are signed and sent.
+    pub fn body(&self) -> String {
+        json!({
+            "id": self.id,
+            "type": self.event_type.as_str(),
+            "createdAt": time(self.occurred_at),
+            "data": self.data,
+        })
+        .to_string()
+    }
+}
+
+/// Where use cases report events. Publishing never fails the caller: a
+/// charger's message must not be refused because a partner's webhook
+/// could not be queued (that is logged instead).
+#[async_trait]
+pub trait EventSink: Send + Sync {
+    async fn publish(&self, event: Event);
+    /// An organisation's webhooks were created or deleted through this
+    /// process: stop using what is cached about them.
+    fn subscriptions_changed(&self, _org: &OrgId) {}
+}
+
+/// For deployments and tests without webhooks.
+pub struct NoEvents;
+
+#[async_trait]
+impl EventSink for NoEvents {
+    async fn publish(&self, _event: Event) {}
+}
+
+/// Fans an event out to one [`Delivery`] per subscribed webhook.
+///
+/// Subscriptions are read per organisation and kept for `cache_ttl`: every
+/// status notification publishes an event, and most organisations have no
+/// webhook at all, so the read must not happen per message. A new or
+/// deleted webhook is seen by other processes within the TTL; this process
+/// sees it at once ([`EventSink::subscriptions_changed`]).
+pub struct WebhookPublisher<S: ?Sized> {
+    store: Arc<S>,
+    clock: Arc<dyn Clock>,
+    queue: Arc<dyn DeliveryQueue>,
+    cache_ttl: Duration,
+    cache: Mutex<HashMap<OrgId, (Instant, Arc<Vec<Webhook>>)>>,
+}
+
+impl<S: Store + ?Sized> WebhookPublisher<S> {
+    pub fn new(
+        store: Arc<S>,
+        clock: Arc<dyn Clock>,
+        queue: Arc<dyn DeliveryQueue>,
+        cache_ttl: Duration,
+    ) -> Self {
+        WebhookPublisher {
+            store,
+            clock,
+            queue,
+            cache_ttl,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    async fn subscriptions(&self, org: &OrgId) -> Result<Arc<Vec<Webhook>>, crate::StoreError> {
+        if let Some((at, hooks)) = self.cache.lock().expect("cache lock").get(org) {
+            if at.elapsed() < self.cache_ttl {
+                return Ok(hooks.clone());
+            }
+        }
+        let mut hooks = Vec::new();
+        let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+        loop {
+            let result = self.store.list_webhooks(org, &page).await?;
+            hooks.extend(result.items);
+            match result.next_cursor {
+                Some(c) => page.cursor = Some(c),
+                None => break,
+            }
+        }
+        let hooks = Arc::new(hooks);
+        self.cache
+            .lock()
+            .expect("cache lock")
+            .insert(org.clone(), (Instant::now(), hooks.clone()));
+        Ok(hooks)
+    }
+
+    async fn fan_out(&self, event: &Event) -> Result<usize, crate::StoreError> {
+        let hooks = self.subscriptions(&event.org_id).await?;
+        let now = self.clock.now();
+        let body = event.body();
+        let mut n = 0;
+        for hook in hooks.iter().filter(|h| h.wants(event.event_type)) {
+            let delivery = Delivery {
+                id: ulid::Ulid::new().to_string(),
+                webhook_id: hook.id.clone(),
+                org_id: hook.org_id.clone(),
+                event_id: event.id.clone(),
+                event_type: event.event_type,
+                body: body.clone(),
+                status: DeliveryStatus::Pending,
+                attempts: Vec::new(),
+                next_attempt_at: Some(now),
+                created_at: now,
+                version: 1,
+            };
+            self.store.create_delivery(&delivery).await?;
+            if let Err(e) = self.queue.enqueue(&delivery.id, Duration::ZERO).await {
+                // Recorded as pending: the restart sweep (locally) or an
+                // operator replay picks it up.
+                tracing::error!(delivery = %delivery.id, error = %e, "could not queue a webhook delivery");
+            }
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+#[async_trait]
+impl<S: Store + ?Sized> EventSink for WebhookPublisher<S> {
+    async fn publish(&self, event: Event) {
+        match self.fan_out(&event).await {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::info!(event = %event.id, kind = %event.event_type, deliveries = n, "event published")
+            }
+            Err(e) => {
+                tracing::error!(event = %event.id, kind = %event.event_type, error = %e, "event not published")
+            }
+        }
+    }
+
+    fn subscriptions_changed(&self, org: &OrgId) {
+        self.cache.lock().expect("cache lock").remove(org);
+    }
+}

@@ -1,0 +1,153 @@
+//! Webhooks: partner subscriptions to events, and the record of every
+//! delivery attempt.
+//!
+//! An event happens once (`session.started`, …); each subscription that
+//! wants it gets a [`Delivery`], which is tried until the partner answers
+//! 2xx or the retry schedule is used up. Deliveries are kept so partners can
+//! see what was sent and what their endpoint answered.
+
+use crate::{OrgId, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// What a partner can subscribe to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum EventType {
+    #[serde(rename = "session.started")]
+    SessionStarted,
+    #[serde(rename = "session.ended")]
+    SessionEnded,
+    #[serde(rename = "station.status")]
+    StationStatus,
+    #[serde(rename = "station.connected")]
+    StationConnected,
+    #[serde(rename = "station.disconnected")]
+    StationDisconnected,
+    #[serde(rename = "command.completed")]
+    CommandCompleted,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 6] = [
+        EventType::SessionStarted,
+        EventType::SessionEnded,
+        EventType::StationStatus,
+        EventType::StationConnected,
+        EventType::StationDisconnected,
+        EventType::CommandCompleted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::SessionStarted => "session.started",
+            EventType::SessionEnded => "session.ended",
+            EventType::StationStatus => "station.status",
+            EventType::StationConnected => "station.connected",
+            EventType::StationDisconnected => "station.disconnected",
+            EventType::CommandCompleted => "command.completed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        EventType::ALL.into_iter().find(|e| e.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for EventType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A partner's subscription.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Webhook {
+    /// A ULID.
+    pub id: String,
+    pub org_id: OrgId,
+    pub url: String,
+    pub events: Vec<EventType>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The signing secret (`whsec_…`). Kept readable, unlike API key
+    /// secrets: signing needs it, and it grants nothing on our side.
+    pub secret: String,
+    /// The API key that created it, if a partner key did.
+    #[serde(default)]
+    pub created_by: Option<String>,
+    pub created_at: Timestamp,
+    /// Set when deleted: no new deliveries; the history stays readable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<Timestamp>,
+    pub version: u64,
+}
+
+impl Webhook {
+    pub fn wants(&self, event: EventType) -> bool {
+        self.deleted_at.is_none() && self.events.contains(&event)
+    }
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum DeliveryStatus {
+    /// Not yet answered 2xx; another attempt is scheduled.
+    Pending,
+    /// The endpoint answered 2xx.
+    Succeeded,
+    /// Every attempt of the schedule failed (or the webhook was deleted).
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Succeeded => "succeeded",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+
+    pub fn is_final(self) -> bool {
+        self != DeliveryStatus::Pending
+    }
+}
+
+/// One POST to the partner's endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Attempt {
+    pub at: Timestamp,
+    /// The HTTP status, when the endpoint answered at all.
+    #[serde(default)]
+    pub status_code: Option<u16>,
+    /// The start of the endpoint's answer (at most 1 KiB).
+    #[serde(default)]
+    pub response_body: Option<String>,
+    /// Why it failed (connection refused, timeout, non-2xx).
+    #[serde(default)]
+    pub error: Option<String>,
+    pub duration_ms: u64,
+}
+
+/// One event for one subscription.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Delivery {
+    /// A ULID, sent as `Csms-Webhook-Id` so receivers can drop duplicates.
+    pub id: String,
+    pub webhook_id: String,
+    pub org_id: OrgId,
+    pub event_id: String,
+    pub event_type: EventType,
+    /// The exact body sent (the signed bytes), so every retry is identical.
+    pub body: String,
+    pub status: DeliveryStatus,
+    pub attempts: Vec<Attempt>,
+    /// When the next attempt is due while `Pending`.
+    #[serde(default)]
+    pub next_attempt_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub version: u64,
+}
