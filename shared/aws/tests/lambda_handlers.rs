@@ -32,6 +32,13 @@ struct Harness {
 }
 
 async fn harness() -> Harness {
+    harness_with(|_| Arc::new(csms_core::webhooks::NoEvents)).await
+}
+
+/// The harness with an event sink made from its store (webhook tests).
+async fn harness_with(
+    events: impl FnOnce(Arc<dyn Store>) -> Arc<dyn csms_core::webhooks::EventSink>,
+) -> Harness {
     let sdk = sdk_config().await;
     let ddb = RequestCounter::new();
     let store = Arc::new(DynamoStore::with_counter(
@@ -51,6 +58,7 @@ async fn harness() -> Harness {
     ));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let dyn_store: Arc<dyn Store> = store.clone();
+    let events = events(dyn_store.clone());
     // As the Lambdas wire it: the API sends commands through the Management
     // API, `$default` resolves them from the charger's answers.
     let commands = CommandService::new(
@@ -66,7 +74,8 @@ async fn harness() -> Harness {
             heartbeat_interval_secs: 300,
         },
     )
-    .with_replies(Arc::new(commands.clone()));
+    .with_replies(Arc::new(commands.clone()))
+    .with_events(events);
     ddb.reset();
     Harness {
         commands,
@@ -648,5 +657,185 @@ async fn an_unanswered_command_is_timed_out_by_its_delayed_sqs_message() {
     assert!(matches!(
         csms_aws::timers::handle_timer_message(&commands, "{\"nonsense\":1}").await,
         Err(csms_aws::timers::TimerError::Malformed(_))
+    ));
+}
+
+/// A one-request-at-a-time HTTP endpoint on 127.0.0.1 answering `status`,
+/// keeping each raw request.
+async fn receiver(status: u16) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            // Headers, then as many body bytes as Content-Length says.
+            loop {
+                let n = sock.read(&mut chunk).await.unwrap_or(0);
+                buf.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&buf).to_string();
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let len = text[..end]
+                        .lines()
+                        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0)))
+                        .unwrap_or(0);
+                    if buf.len() >= end + 4 + len || n == 0 {
+                        break;
+                    }
+                } else if n == 0 {
+                    break;
+                }
+            }
+            keep.lock().unwrap().push(String::from_utf8_lossy(&buf).to_string());
+            let reply = format!("HTTP/1.1 {status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+            let _ = sock.write_all(reply.as_bytes()).await;
+        }
+    });
+    (url, seen)
+}
+
+async fn receive_one(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> String {
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(10) {
+        let out = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        if let Some(m) = out.messages.unwrap_or_default().into_iter().next() {
+            sqs.delete_message()
+                .queue_url(queue_url)
+                .receipt_handle(m.receipt_handle.unwrap())
+                .send()
+                .await
+                .unwrap();
+            return m.body.unwrap();
+        }
+    }
+    panic!("no message on {queue_url}");
+}
+
+#[tokio::test]
+async fn a_connect_event_is_delivered_signed_through_the_sqs_queue() {
+    use csms_core::webhooks::{Deliverer, RetrySchedule, WebhookPublisher};
+    use csms_domain::webhook::{DeliveryStatus, EventType, Webhook};
+    let sdk = sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(unique_table("csms-webhooks"))
+        .send()
+        .await
+        .expect("create the delivery queue on moto")
+        .queue_url
+        .unwrap();
+    let queue = Arc::new(csms_aws::webhooks::SqsDeliveryQueue::new(&sdk, &queue_url));
+    let q = queue.clone();
+    let h = harness_with(move |store| {
+        Arc::new(WebhookPublisher::new(
+            store,
+            Arc::new(SystemClock),
+            q,
+            std::time::Duration::from_secs(30),
+        ))
+    })
+    .await;
+    let (ok_url, ok_seen) = receiver(204).await;
+    let (bad_url, bad_seen) = receiver(500).await;
+    for (id, url) in [("01JDX3N6Q8Z4V7T2K9R5M1B0W1", &ok_url), ("01JDX3N6Q8Z4V7T2K9R5M1B0W2", &bad_url)] {
+        csms_core::ports::WebhookStore::create_webhook(
+            &*h.store,
+            &Webhook {
+                id: id.into(),
+                org_id: csms_domain::OrgId::default_org(),
+                url: url.clone(),
+                events: vec![EventType::StationConnected],
+                description: None,
+                secret: format!("whsec_{id}"),
+                created_by: None,
+                created_at: Utc::now(),
+                deleted_at: None,
+                version: 1,
+            },
+        )
+        .await
+        .unwrap();
+    }
+    h.station("CP-WH", None).await;
+    h.connect("cwh", "CP-WH", "ocpp1.6").await;
+
+    let dyn_store: Arc<dyn Store> = h.store.clone();
+    let deliverer = Deliverer::new(
+        dyn_store,
+        Arc::new(SystemClock),
+        Arc::new(csms_http_out::HyperTransport::default()),
+        queue,
+        RetrySchedule::parse("1").unwrap(),
+    );
+    // One message per webhook; handled as the webhook-deliveries Lambda does.
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let body = receive_one(&sqs, &queue_url).await;
+        let msg: csms_aws::webhooks::DeliveryMessage = serde_json::from_str(&body).unwrap();
+        ids.push(msg.delivery_id);
+        csms_aws::webhooks::handle_delivery_message(&deliverer, &body)
+            .await
+            .unwrap();
+    }
+    let request = ok_seen.lock().unwrap().first().cloned().expect("the receiver got a POST");
+    let (head, body) = request.split_once("\r\n\r\n").unwrap();
+    let sig = head
+        .lines()
+        .find_map(|l| l.strip_prefix("csms-signature: "))
+        .expect("signed");
+    assert_eq!(
+        csms_core::webhooks::signature::verify(
+            "whsec_01JDX3N6Q8Z4V7T2K9R5M1B0W1",
+            sig,
+            body,
+            Utc::now().timestamp()
+        ),
+        Ok(())
+    );
+    let event: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(event["type"], "station.connected");
+    assert_eq!(event["data"]["stationId"], "CP-WH");
+    assert_eq!(bad_seen.lock().unwrap().len(), 1);
+
+    let mut statuses = Vec::new();
+    for id in &ids {
+        let d = csms_core::ports::WebhookStore::get_delivery(&*h.store, id)
+            .await
+            .unwrap()
+            .unwrap();
+        statuses.push((d.webhook_id.clone(), d.status, d.attempts.len()));
+    }
+    statuses.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        statuses,
+        [
+            ("01JDX3N6Q8Z4V7T2K9R5M1B0W1".to_owned(), DeliveryStatus::Succeeded, 1),
+            ("01JDX3N6Q8Z4V7T2K9R5M1B0W2".to_owned(), DeliveryStatus::Pending, 1),
+        ]
+    );
+    // The failed one is back on the queue, delayed by the schedule; its
+    // retry is the last attempt the schedule allows.
+    let retry = receive_one(&sqs, &queue_url).await;
+    csms_aws::webhooks::handle_delivery_message(&deliverer, &retry)
+        .await
+        .unwrap();
+    assert_eq!(bad_seen.lock().unwrap().len(), 2);
+    let pending = csms_core::ports::WebhookStore::pending_deliveries(&*h.store, 10)
+        .await
+        .unwrap();
+    assert!(pending.is_empty(), "given up after the schedule: {pending:?}");
+    assert!(matches!(
+        csms_aws::webhooks::handle_delivery_message(&deliverer, "[]").await,
+        Err(csms_aws::webhooks::DeliveryMessageError::Malformed(_))
     ));
 }
