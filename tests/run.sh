@@ -11,9 +11,11 @@
 #   2. a moto server on a free local port, for the AWS adapters (stopped on exit)
 #   3. Rust tests: cargo nextest (or cargo test) over the whole workspace
 #   4. end-to-end: build csms-local, run tests/e2e with simulated OCPP chargers
-#   5. cfn-lint template.yaml
-#   6. node --test infra/cloudfront (the CloudFront function), when present
-#   7. figures: DynamoDB requests per OCPP message (against moto)
+#   5. API fuzz: schemathesis over /api/v1/openapi.json of a fresh csms-local
+#      (no 5xx, every answer as documented)
+#   6. cfn-lint template.yaml
+#   7. node --test infra/cloudfront (the CloudFront function), when present
+#   8. figures: DynamoDB requests per OCPP message (against moto)
 #
 # Needs Rust (cargo), python3 (3.10+) and, for step 6, node. Nothing else: no Docker, no cloud.
 set -euo pipefail
@@ -150,7 +152,14 @@ if [[ "$mode" == all || "$mode" == e2e ]]; then
 fi
 
 if [[ "$mode" == all ]]; then
-  # -------------------------------------------------------------------------- 5. cfn-lint
+  # -------------------------------------------------------------------------- 5. API fuzz
+  step "API fuzz: schemathesis against the OpenAPI document (tests/fuzz)"
+  cargo build -q -p csms-local
+  CSMS_LOCAL_BIN="$TARGET_DIR/debug/csms-local" CSMS_FUZZ_LOG_DIR="$LOG_DIR" \
+    "$PY" tests/fuzz/run_fuzz.py
+  done_step
+
+  # -------------------------------------------------------------------------- 6. cfn-lint
   step "cfn-lint template.yaml"
   if [[ ! -f template.yaml ]]; then
     echo "template.yaml is missing: the SAM template belongs at the repository root" >&2
@@ -160,7 +169,7 @@ if [[ "$mode" == all ]]; then
   echo "template.yaml: no findings"
   done_step
 
-  # -------------------------------------------------------------------------- 6. node tests
+  # -------------------------------------------------------------------------- 7. node tests
   if [[ -d infra/cloudfront ]]; then
     step "node --test infra/cloudfront"
     # Test files listed explicitly: node 20 and 22 read directory arguments differently.
@@ -176,7 +185,7 @@ if [[ "$mode" == all ]]; then
     done_step
   fi
 
-  # -------------------------------------------------------------------------- 7. figures
+  # -------------------------------------------------------------------------- 8. figures
   step "figures: DynamoDB requests per OCPP message (cargo run -p csms-aws --example ddb-requests)"
   cargo run -q -p csms-aws --example ddb-requests
   done_step

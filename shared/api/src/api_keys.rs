@@ -3,7 +3,9 @@
 
 use crate::auth::{secret_hash, Principal};
 use crate::error::ApiError;
-use crate::util::{json_body, page, time, Params};
+use crate::openapi::{ErrorBody, ListOf};
+use crate::util::{json_body, page, Params};
+use crate::views;
 use crate::ApiState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -16,23 +18,20 @@ use rand::Rng;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewKey {
+pub(crate) struct NewKey {
+    /// Who the key is for (1 to 100 characters).
     name: String,
+    /// Any of `read`, `commands`, `admin`.
     scopes: Vec<String>,
 }
 
 fn key_json(k: &ApiKey) -> Value {
-    json!({
-        "id": k.id,
-        "name": k.name,
-        "scopes": k.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-        "createdAt": time(k.created_at),
-        "revokedAt": k.revoked_at.map(time),
-    })
+    serde_json::to_value(crate::views::ApiKeyView::from(k)).expect("views serialise")
 }
 
+#[utoipa::path(post, path = "/api-keys", operation_id = "createApiKey", tag = "api-keys", summary = "Create a partner API key (the secret is shown once)", request_body = NewKey, responses((status = 201, body = views::ApiKeyView), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody)))]
 pub async fn create(
     State(st): State<ApiState>,
     Extension(who): Extension<Principal>,
@@ -90,6 +89,7 @@ async fn own_key(st: &ApiState, who: &Principal, id: &str) -> Result<ApiKey, Api
         .ok_or_else(|| ApiError::NotFound(format!("API key {id:?} not found")))
 }
 
+#[utoipa::path(get, path = "/api-keys/{id}", operation_id = "getApiKey", tag = "api-keys", summary = "An API key", params(("id" = String, Path, description = "Key id")), responses((status = 200, body = views::ApiKeyView), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
 pub async fn get(
     State(st): State<ApiState>,
     Extension(who): Extension<Principal>,
@@ -98,6 +98,7 @@ pub async fn get(
     Ok(Json(key_json(&own_key(&st, &who, &id).await?)))
 }
 
+#[utoipa::path(get, path = "/api-keys", operation_id = "listApiKeys", tag = "api-keys", summary = "List the organisation's API keys", params(("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size, default 50"), ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")), responses((status = 200, body = ListOf<views::ApiKeyView>), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody)))]
 pub async fn list(
     State(st): State<ApiState>,
     Extension(who): Extension<Principal>,
@@ -111,6 +112,7 @@ pub async fn list(
 }
 
 /// Revoking is idempotent: a revoked key stays revoked, with its first time.
+#[utoipa::path(delete, path = "/api-keys/{id}", operation_id = "revokeApiKey", tag = "api-keys", summary = "Revoke an API key", params(("id" = String, Path, description = "Key id")), responses((status = 204, description = "Revoked (also when it already was)"), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "Conflict; the message says with what", body = ErrorBody)))]
 pub async fn revoke(
     State(st): State<ApiState>,
     Extension(who): Extension<Principal>,

@@ -2,6 +2,7 @@
 //! `GET /stations/{id}/commands`, `GET /commands/{id}`.
 
 use crate::error::ApiError;
+use crate::openapi::{ErrorBody, ListOf};
 use crate::util::{json_body, page, Params};
 use crate::ApiState;
 use axum::body::Bytes;
@@ -93,6 +94,7 @@ fn parse_request(body: &Bytes) -> Result<CommandRequest, ApiError> {
     serde_json::from_value(raw).map_err(|e| ApiError::BadRequest(format!("invalid command: {e}")))
 }
 
+#[utoipa::path(post, path = "/stations/{id}/commands", operation_id = "sendCommand", tag = "commands", summary = "Send a command to a station", params(("id" = String, Path, description = "Station id"), ("wait" = Option<u32>, Query, maximum = 25, description = "Seconds to wait for the outcome"), ("timeout" = Option<u32>, Query, minimum = 1, maximum = 300, description = "Seconds the charger has to answer, default 30"), ("Idempotency-Key" = Option<String>, Header, description = "A retried request with the same key returns the first result")), request_body = CommandRequest, responses((status = 200, description = "The command is final", body = CommandView), (status = 202, description = "The command is pending", body = CommandView), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "Conflict; the message says with what", body = ErrorBody)))]
 pub async fn create(
     State(st): State<ApiState>,
     Path(id): Path<String>,
@@ -138,6 +140,7 @@ pub async fn create(
     Ok(respond(&cmd))
 }
 
+#[utoipa::path(get, path = "/commands/{id}", operation_id = "getCommand", tag = "commands", summary = "A command and its outcome", params(("id" = String, Path, description = "Command id")), responses((status = 200, body = CommandView), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
 pub async fn get(
     State(st): State<ApiState>,
     Path(id): Path<String>,
@@ -148,6 +151,7 @@ pub async fn get(
     Ok(Json(command_json(&cmd)))
 }
 
+#[utoipa::path(get, path = "/stations/{id}/commands", operation_id = "listStationCommands", tag = "commands", summary = "A station's commands, newest first", params(("id" = String, Path, description = "Station id"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size, default 50"), ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")), responses((status = 200, body = ListOf<CommandView>), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
 pub async fn list_for_station(
     State(st): State<ApiState>,
     Path(id): Path<String>,

@@ -8,6 +8,8 @@
 //! # Layout
 //! - [`error`]: the error type and its JSON form.
 //! - [`auth`]: API-key check middleware.
+//! - [`openapi`]: the OpenAPI 3.1 document, generated from the handlers' annotations.
+//! - `views`: the JSON form of what only the API shows.
 //! - `stations`, `tokens`, `sessions`, `commands`, `api_keys`, `webhooks`: one module per resource with its
 //!   handlers and its JSON views.
 //! - `util`: body/query parsing that answers bad input with our error shape.
@@ -16,10 +18,12 @@ mod api_keys;
 mod auth;
 mod commands;
 pub mod error;
+pub mod openapi;
 mod sessions;
 mod stations;
 mod tokens;
 mod util;
+mod views;
 mod webhooks;
 
 use axum::routing::get;
@@ -98,6 +102,8 @@ pub fn router(state: ApiState) -> Router {
             state.clone(),
             auth::require_api_key,
         ))
+        // After the layer: the description needs no key.
+        .route("/openapi.json", get(openapi::serve))
         .with_state(state);
     Router::new()
         .route(

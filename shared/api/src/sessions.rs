@@ -1,7 +1,9 @@
 //! `/api/v1/sessions`: charging sessions and their meter readings.
 
 use crate::error::ApiError;
-use crate::util::{page, time, time_param, wh, Params};
+use crate::openapi::{ErrorBody, ItemsOf, ListOf};
+use crate::util::{page, time_param, Params};
+use crate::views;
 use crate::ApiState;
 use axum::extract::{Path, Query, State};
 use axum::Json;
@@ -10,6 +12,23 @@ use csms_core::views::SessionView;
 use csms_domain::session::Session;
 use csms_domain::{OrgId, SessionId, StationId};
 use serde_json::{json, Value};
+
+/// The filter of the session list and export (for the OpenAPI document;
+/// parsed by [`query`]).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub(crate) struct SessionFilter {
+    /// Only this station's sessions.
+    #[param(rename = "stationId")]
+    station_id: Option<String>,
+    /// Sessions started (or first seen) at or after this time (RFC 3339).
+    #[param(format = DateTime)]
+    from: Option<String>,
+    /// … and before this time.
+    #[param(format = DateTime)]
+    to: Option<String>,
+}
 
 /// The session filter shared by the list and the export.
 fn query(params: &Params) -> Result<SessionQuery, ApiError> {
@@ -36,6 +55,7 @@ fn query(params: &Params) -> Result<SessionQuery, ApiError> {
     })
 }
 
+#[utoipa::path(get, path = "/sessions", operation_id = "listSessions", tag = "sessions", summary = "List sessions, newest first", params(SessionFilter, ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size, default 50"), ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")), responses((status = 200, body = ListOf<SessionView>), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody)))]
 pub async fn list(
     State(state): State<ApiState>,
     Query(params): Query<Params>,
@@ -53,6 +73,7 @@ async fn find(state: &ApiState, raw: &str) -> Result<Session, ApiError> {
     state.store.get_session(&id).await?.ok_or_else(not_found)
 }
 
+#[utoipa::path(get, path = "/sessions/{id}", operation_id = "getSession", tag = "sessions", summary = "A session", params(("id" = String, Path, description = "Session id (`{stationId}:{transactionId}`)")), responses((status = 200, body = SessionView), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
 pub async fn get(
     State(state): State<ApiState>,
     Path(id): Path<String>,
@@ -60,6 +81,7 @@ pub async fn get(
     Ok(Json(session_json(&find(&state, &id).await?)))
 }
 
+#[utoipa::path(get, path = "/sessions/{id}/meter-values", operation_id = "listSessionMeterValues", tag = "sessions", summary = "A session's meter readings, oldest first", params(("id" = String, Path, description = "Session id")), responses((status = 200, body = ItemsOf<views::MeterValue>), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
 pub async fn meter_values(
     State(state): State<ApiState>,
     Path(id): Path<String>,
@@ -71,17 +93,7 @@ pub async fn meter_values(
         .await?;
     let items: Vec<Value> = readings
         .iter()
-        .map(|r| {
-            json!({
-                "timestamp": time(r.timestamp),
-                "measurand": r.measurand,
-                "phase": r.phase,
-                "location": r.location,
-                "context": r.context,
-                "value": wh(r.value),
-                "unit": r.unit,
-            })
-        })
+        .map(|r| serde_json::to_value(crate::views::MeterValue::from(r)).expect("views serialise"))
         .collect();
     Ok(Json(json!({"items": items})))
 }
@@ -150,6 +162,7 @@ fn csv_row(s: &Session) -> String {
 /// `GET /sessions/export?format=csv|json&from=&to=&stationId=`: every
 /// matching session, newest first, streamed page by page so a year of data
 /// never sits in memory.
+#[utoipa::path(get, path = "/sessions/export", operation_id = "exportSessions", tag = "sessions", summary = "Export sessions as CSV or JSON (streamed)", params(SessionFilter, ("format" = Option<String>, Query, description = "`csv` (default) or `json`")), responses((status = 200, description = "Every matching session, newest first", content((String = "text/csv"), (Vec<SessionView> = "application/json"))), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody)))]
 pub async fn export(
     State(state): State<ApiState>,
     Query(params): Query<Params>,

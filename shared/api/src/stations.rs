@@ -1,27 +1,34 @@
 //! `/api/v1/stations`: register and inspect charging stations.
 
 use crate::error::ApiError;
-use crate::util::{json_body, page, time, Params};
+use crate::openapi::{ErrorBody, ListOf};
+use crate::util::{json_body, page, Params};
+use crate::views;
 use crate::ApiState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use csms_core::registry::{self, NewStation};
-use csms_domain::station::{ConnectorStatus, StationView};
+use csms_domain::station::StationView;
 use csms_domain::{OrgId, StationId, Timestamp};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct CreateStation {
+pub(crate) struct CreateStation {
+    /// The identity the charger connects with (`…/ocpp/{id}`): 1 to 48
+    /// characters, letters, digits and `-_.:`.
     id: String,
+    /// For OCPP Basic auth (security profile 1/2); without it the station
+    /// connects without credentials.
     password: Option<String>,
     name: Option<String>,
     site_id: Option<String>,
 }
 
+#[utoipa::path(post, path = "/stations", operation_id = "createStation", tag = "stations", summary = "Register a station", request_body = CreateStation, responses((status = 201, body = views::Station), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 409, description = "Conflict; the message says with what", body = ErrorBody)))]
 pub async fn create(
     State(state): State<ApiState>,
     body: Bytes,
@@ -46,6 +53,7 @@ pub async fn create(
     ))
 }
 
+#[utoipa::path(get, path = "/stations", operation_id = "listStations", tag = "stations", summary = "List stations", params(("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size, default 50"), ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")), responses((status = 200, body = ListOf<views::Station>), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody)))]
 pub async fn list(
     State(state): State<ApiState>,
     Query(params): Query<Params>,
@@ -66,6 +74,7 @@ fn station_id(raw: &str) -> Result<StationId, ApiError> {
     StationId::parse(raw).map_err(|_| ApiError::NotFound(format!("station {raw:?} not found")))
 }
 
+#[utoipa::path(get, path = "/stations/{id}", operation_id = "getStation", tag = "stations", summary = "A station with its connector statuses", params(("id" = String, Path, description = "Station id")), responses((status = 200, body = views::Station), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
 pub async fn get(
     State(state): State<ApiState>,
     Path(id): Path<String>,
@@ -81,6 +90,7 @@ pub async fn get(
 
 /// The station's event log: firmware/diagnostics/log status, reports,
 /// events, security events and data transfers, newest first.
+#[utoipa::path(get, path = "/stations/{id}/events", operation_id = "listStationEvents", tag = "stations", summary = "The station's event log, newest first", params(("id" = String, Path, description = "Station id"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size, default 50"), ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")), responses((status = 200, body = ListOf<views::StationEventView>), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
 pub async fn events(
     State(state): State<ApiState>,
     Path(id): Path<String>,
@@ -95,64 +105,14 @@ pub async fn events(
     let items: Vec<Value> = result
         .items
         .iter()
-        .map(|e| json!({"kind": e.kind, "at": time(e.at), "payload": e.payload}))
+        .map(|e| serde_json::to_value(views::StationEventView::from(e)).expect("views serialise"))
         .collect();
     Ok(Json(
         json!({"items": items, "nextCursor": result.next_cursor}),
     ))
 }
 
-fn connector_json(c: &ConnectorStatus) -> Value {
-    json!({
-        "id": c.connector_id,
-        "status": c.status,
-        "errorCode": c.error_code,
-        "info": c.info,
-        "updatedAt": time(c.updated_at),
-    })
-}
-
 /// The station as the API shows it. Never includes the password hash.
 pub fn station_json(view: &StationView, now: Timestamp) -> Value {
-    let st = &view.station;
-    let mut evses: Vec<Value> = Vec::new();
-    let mut station_status = Value::Null;
-    let mut current: Option<(u32, Vec<Value>)> = None;
-    for c in &view.connectors {
-        if c.evse_id == 0 {
-            station_status = connector_json(c);
-            continue;
-        }
-        match &mut current {
-            Some((id, list)) if *id == c.evse_id => list.push(connector_json(c)),
-            _ => {
-                if let Some((id, list)) = current.take() {
-                    evses.push(json!({"id": id, "connectors": list}));
-                }
-                current = Some((c.evse_id, vec![connector_json(c)]));
-            }
-        }
-    }
-    if let Some((id, list)) = current {
-        evses.push(json!({"id": id, "connectors": list}));
-    }
-    let boot = st.boot.as_ref();
-    json!({
-        "id": st.id,
-        "name": st.name,
-        "siteId": st.site_id,
-        "hasPassword": st.password_hash.is_some(),
-        "connected": view.connected(now),
-        "ocppVersion": st.ocpp_version.map(|v| v.as_str()),
-        "vendor": boot.map(|b| &b.vendor),
-        "model": boot.map(|b| &b.model),
-        "serialNumber": boot.and_then(|b| b.serial_number.as_ref()),
-        "firmwareVersion": boot.and_then(|b| b.firmware_version.as_ref()),
-        "lastBootAt": boot.map(|b| time(b.booted_at)),
-        "lastSeenAt": view.last_seen_at().map(time),
-        "connectedSince": view.connection.as_ref().filter(|c| c.is_live(now)).map(|c| time(c.connected_at)),
-        "createdAt": time(st.created_at),
-        "stationStatus": station_status,
-        "evses": evses,
-    })
+    serde_json::to_value(views::Station::new(view, now)).expect("views serialise")
 }

@@ -1,7 +1,9 @@
 //! `/api/v1/id-tokens`: the registry of identifiers drivers present.
 
 use crate::error::ApiError;
-use crate::util::{json_body, page, time, Params};
+use crate::openapi::{ErrorBody, ListOf};
+use crate::util::{json_body, page, Params};
+use crate::views;
 use crate::ApiState;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -14,16 +16,20 @@ use csms_domain::OrgId;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct CreateToken {
+pub(crate) struct CreateToken {
     id_token: String,
+    /// `ISO14443`, `ISO15693`, `eMAID`, `MacAddress`, `Central`, `KeyCode`, `Local`, `NoAuthorization`.
     #[serde(rename = "type")]
     token_type: String,
+    /// `Accepted`, `Blocked`, `Expired`, `Invalid`.
     status: String,
+    #[schema(format = DateTime)]
     expires_at: Option<String>,
 }
 
+#[utoipa::path(post, path = "/id-tokens", operation_id = "createIdToken", tag = "id-tokens", summary = "Register an id token", request_body = CreateToken, responses((status = 201, body = views::IdToken), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 409, description = "Conflict; the message says with what", body = ErrorBody)))]
 pub async fn create(
     State(state): State<ApiState>,
     body: Bytes,
@@ -50,6 +56,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(token_json(&record))))
 }
 
+#[utoipa::path(get, path = "/id-tokens", operation_id = "listIdTokens", tag = "id-tokens", summary = "List id tokens", params(("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size, default 50"), ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")), responses((status = 200, body = ListOf<views::IdToken>), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody)))]
 pub async fn list(
     State(state): State<ApiState>,
     Query(params): Query<Params>,
@@ -66,11 +73,5 @@ pub async fn list(
 }
 
 fn token_json(t: &IdTokenRecord) -> Value {
-    json!({
-        "idToken": t.token,
-        "type": t.token_type.as_str(),
-        "status": t.status.as_str(),
-        "expiresAt": t.expires_at.map(time),
-        "createdAt": time(t.created_at),
-    })
+    serde_json::to_value(crate::views::IdToken::from(t)).expect("views serialise")
 }

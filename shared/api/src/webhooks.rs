@@ -7,7 +7,9 @@
 
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::util::{json_body, page, time, Params};
+use crate::openapi::{ErrorBody, ListOf};
+use crate::util::{json_body, page, Params};
+use crate::views;
 use crate::ApiState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -24,46 +26,28 @@ use serde_json::{json, Value};
 /// Per organisation: each live webhook costs a delivery per event.
 const MAX_WEBHOOKS: usize = 20;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewWebhook {
+pub(crate) struct NewWebhook {
+    /// Where deliveries are POSTed: `https` with a public host (the local
+    /// runner also accepts `http` and private addresses).
     url: String,
+    /// Any of `session.started`, `session.ended`, `station.status`,
+    /// `station.connected`, `station.disconnected`, `command.completed`.
     events: Vec<String>,
     #[serde(default)]
     description: Option<String>,
 }
 
 fn webhook_json(h: &Webhook) -> Value {
-    json!({
-        "id": h.id,
-        "url": h.url,
-        "events": h.events.iter().map(|e| e.as_str()).collect::<Vec<_>>(),
-        "description": h.description,
-        "createdAt": time(h.created_at),
-        "deletedAt": h.deleted_at.map(time),
-    })
+    serde_json::to_value(crate::views::WebhookView::from(h)).expect("views serialise")
 }
 
 fn delivery_json(d: &Delivery) -> Value {
-    json!({
-        "id": d.id,
-        "webhookId": d.webhook_id,
-        "eventId": d.event_id,
-        "eventType": d.event_type.as_str(),
-        "status": d.status.as_str(),
-        "attempts": d.attempts.iter().map(|a| json!({
-            "at": time(a.at),
-            "statusCode": a.status_code,
-            "error": a.error,
-            "responseBody": a.response_body,
-            "durationMs": a.duration_ms,
-        })).collect::<Vec<_>>(),
-        "nextAttemptAt": d.next_attempt_at.map(time),
-        "createdAt": time(d.created_at),
-        "payload": serde_json::from_str::<Value>(&d.body).unwrap_or(Value::Null),
-    })
+    serde_json::to_value(crate::views::DeliveryView::from(d)).expect("views serialise")
 }
 
+#[utoipa::path(post, path = "/webhooks", operation_id = "createWebhook", tag = "webhooks", summary = "Subscribe to events (the signing secret is shown once)", request_body = NewWebhook, responses((status = 201, body = views::WebhookView), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 409, description = "Conflict; the message says with what", body = ErrorBody)))]
 pub async fn create(
     State(st): State<ApiState>,
     Extension(who): Extension<Principal>,
@@ -145,6 +129,7 @@ async fn own_webhook(st: &ApiState, who: &Principal, id: &str) -> Result<Webhook
         .ok_or_else(|| ApiError::NotFound(format!("webhook {id:?} not found")))
 }
 
+#[utoipa::path(get, path = "/webhooks/{id}", operation_id = "getWebhook", tag = "webhooks", summary = "A webhook", params(("id" = String, Path, description = "Webhook id")), responses((status = 200, body = views::WebhookView), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
 pub async fn get(
     State(st): State<ApiState>,
     Extension(who): Extension<Principal>,
@@ -153,6 +138,7 @@ pub async fn get(
     Ok(Json(webhook_json(&own_webhook(&st, &who, &id).await?)))
 }
 
+#[utoipa::path(get, path = "/webhooks", operation_id = "listWebhooks", tag = "webhooks", summary = "List the organisation's webhooks", params(("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size, default 50"), ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")), responses((status = 200, body = ListOf<views::WebhookView>), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody)))]
 pub async fn list(
     State(st): State<ApiState>,
     Extension(who): Extension<Principal>,
@@ -167,6 +153,7 @@ pub async fn list(
 
 /// Deleting stops new deliveries (pending ones end `failed`) and keeps the
 /// delivery history readable. Idempotent.
+#[utoipa::path(delete, path = "/webhooks/{id}", operation_id = "deleteWebhook", tag = "webhooks", summary = "Delete a webhook (its delivery log stays readable)", params(("id" = String, Path, description = "Webhook id")), responses((status = 204, description = "Deleted (also when it already was)"), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "Conflict; the message says with what", body = ErrorBody)))]
 pub async fn delete(
     State(st): State<ApiState>,
     Extension(who): Extension<Principal>,
@@ -195,6 +182,7 @@ pub async fn delete(
     )))
 }
 
+#[utoipa::path(get, path = "/webhooks/{id}/deliveries", operation_id = "listWebhookDeliveries", tag = "webhooks", summary = "A webhook's deliveries with every attempt, newest first", params(("id" = String, Path, description = "Webhook id"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size, default 50"), ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")), responses((status = 200, body = ListOf<views::DeliveryView>), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
 pub async fn deliveries(
     State(st): State<ApiState>,
     Extension(who): Extension<Principal>,

@@ -5,9 +5,7 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use chrono::{TimeDelta, TimeZone, Utc};
-use csms_api::{router, ApiState, Secret};
-use csms_core::commands::service::{CommandService, NoTimers};
-use csms_core::ports::{ConnectionSender, SendError, Store, SystemClock};
+use csms_core::ports::Store;
 use csms_domain::session::{Session, SessionEnd, SessionUpdate};
 use csms_domain::{OrgId, StationId};
 use csms_embedded::EmbeddedStore;
@@ -17,17 +15,7 @@ use tower::ServiceExt;
 
 const KEY: &str = "test-admin-key-0123456789";
 
-struct NoSockets;
-
-#[async_trait::async_trait]
-impl ConnectionSender for NoSockets {
-    async fn send(&self, _: &str, _: &str) -> Result<(), SendError> {
-        Err(SendError::Gone)
-    }
-    async fn close(&self, _: &str) -> Result<(), SendError> {
-        Err(SendError::Gone)
-    }
-}
+mod support;
 
 async fn app_with_sessions(n: usize) -> axum::Router {
     let store: Arc<dyn Store> = Arc::new(EmbeddedStore::temporary());
@@ -66,20 +54,7 @@ async fn app_with_sessions(n: usize) -> axum::Router {
         s.version = 1;
         store.put_session(&s, 0).await.unwrap();
     }
-    let commands = CommandService::new(
-        store.clone(),
-        Arc::new(SystemClock),
-        Arc::new(NoSockets),
-        Arc::new(NoTimers),
-    );
-    router(ApiState {
-        store,
-        clock: Arc::new(SystemClock),
-        admin_key: Some(Secret::new(KEY)),
-        commands,
-        events: Arc::new(csms_core::webhooks::NoEvents),
-        webhook_policy: Default::default(),
-    })
+    support::app(store, KEY)
 }
 
 async fn get(app: &axum::Router, uri: &str) -> (StatusCode, String, String) {

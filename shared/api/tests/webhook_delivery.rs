@@ -40,11 +40,14 @@ impl Queue {
     }
 }
 
+/// (url, headers, body) of one request.
+type Seen = (String, Vec<(String, String)>, String);
+
 /// Answers with the scripted replies in order (then 200) and keeps every request.
 #[derive(Default)]
 struct Receiver {
     script: Mutex<VecDeque<Result<u16, String>>>,
-    seen: Mutex<Vec<(String, Vec<(String, String)>, String)>>,
+    seen: Mutex<Vec<Seen>>,
 }
 
 #[async_trait]

@@ -680,7 +680,11 @@ async fn receiver(status: u16) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
                 if let Some(end) = text.find("\r\n\r\n") {
                     let len = text[..end]
                         .lines()
-                        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0)))
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
                         .unwrap_or(0);
                     if buf.len() >= end + 4 + len || n == 0 {
                         break;
@@ -689,8 +693,11 @@ async fn receiver(status: u16) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
                     break;
                 }
             }
-            keep.lock().unwrap().push(String::from_utf8_lossy(&buf).to_string());
-            let reply = format!("HTTP/1.1 {status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+            keep.lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&buf).to_string());
+            let reply =
+                format!("HTTP/1.1 {status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
             let _ = sock.write_all(reply.as_bytes()).await;
         }
     });
@@ -747,7 +754,10 @@ async fn a_connect_event_is_delivered_signed_through_the_sqs_queue() {
     .await;
     let (ok_url, ok_seen) = receiver(204).await;
     let (bad_url, bad_seen) = receiver(500).await;
-    for (id, url) in [("01JDX3N6Q8Z4V7T2K9R5M1B0W1", &ok_url), ("01JDX3N6Q8Z4V7T2K9R5M1B0W2", &bad_url)] {
+    for (id, url) in [
+        ("01JDX3N6Q8Z4V7T2K9R5M1B0W1", &ok_url),
+        ("01JDX3N6Q8Z4V7T2K9R5M1B0W2", &bad_url),
+    ] {
         csms_core::ports::WebhookStore::create_webhook(
             &*h.store,
             &Webhook {
@@ -787,7 +797,12 @@ async fn a_connect_event_is_delivered_signed_through_the_sqs_queue() {
             .await
             .unwrap();
     }
-    let request = ok_seen.lock().unwrap().first().cloned().expect("the receiver got a POST");
+    let request = ok_seen
+        .lock()
+        .unwrap()
+        .first()
+        .cloned()
+        .expect("the receiver got a POST");
     let (head, body) = request.split_once("\r\n\r\n").unwrap();
     let sig = head
         .lines()
@@ -819,8 +834,16 @@ async fn a_connect_event_is_delivered_signed_through_the_sqs_queue() {
     assert_eq!(
         statuses,
         [
-            ("01JDX3N6Q8Z4V7T2K9R5M1B0W1".to_owned(), DeliveryStatus::Succeeded, 1),
-            ("01JDX3N6Q8Z4V7T2K9R5M1B0W2".to_owned(), DeliveryStatus::Pending, 1),
+            (
+                "01JDX3N6Q8Z4V7T2K9R5M1B0W1".to_owned(),
+                DeliveryStatus::Succeeded,
+                1
+            ),
+            (
+                "01JDX3N6Q8Z4V7T2K9R5M1B0W2".to_owned(),
+                DeliveryStatus::Pending,
+                1
+            ),
         ]
     );
     // The failed one is back on the queue, delayed by the schedule; its
@@ -833,7 +856,10 @@ async fn a_connect_event_is_delivered_signed_through_the_sqs_queue() {
     let pending = csms_core::ports::WebhookStore::pending_deliveries(&*h.store, 10)
         .await
         .unwrap();
-    assert!(pending.is_empty(), "given up after the schedule: {pending:?}");
+    assert!(
+        pending.is_empty(),
+        "given up after the schedule: {pending:?}"
+    );
     assert!(matches!(
         csms_aws::webhooks::handle_delivery_message(&deliverer, "[]").await,
         Err(csms_aws::webhooks::DeliveryMessageError::Malformed(_))

@@ -87,6 +87,7 @@ impl CommandStatus {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum ResetKind {
     /// 1.6 `Soft`; 2.0.1 has no soft/hard distinction.
@@ -96,6 +97,7 @@ pub enum ResetKind {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum ResetWhen {
     /// 2.0.1 `OnIdle`: after running transactions end.
@@ -111,6 +113,7 @@ pub type TriggerName = String;
 /// One configuration item: a 1.6 key (`variable` only), or a 2.0.1
 /// component/variable pair.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ConfigRef {
     /// 2.0.1 component name (`OCPPCommCtrlr`); absent for 1.6 keys.
@@ -129,6 +132,7 @@ pub struct ConfigRef {
 /// A charging schedule period: from `start_period_s` seconds after the
 /// schedule start, at most `limit` (in the schedule's unit).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SchedulePeriod {
     pub start_period_s: u32,
@@ -138,6 +142,7 @@ pub struct SchedulePeriod {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum RateUnit {
     /// Amperes per phase.
     A,
@@ -146,6 +151,7 @@ pub enum RateUnit {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum ProfilePurpose {
     /// 1.6 `ChargePointMaxProfile`, 2.0.1 `ChargingStationMaxProfile`.
@@ -155,6 +161,7 @@ pub enum ProfilePurpose {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum ProfileKind {
     Absolute,
@@ -163,6 +170,7 @@ pub enum ProfileKind {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum Recurrency {
     Daily,
@@ -171,6 +179,7 @@ pub enum Recurrency {
 
 /// A charging profile in version-neutral form.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ChargingProfile {
     pub id: i32,
@@ -180,13 +189,16 @@ pub struct ChargingProfile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recurrency: Option<Recurrency>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub valid_from: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub valid_to: Option<Timestamp>,
     /// For `TxProfile`: the transaction it limits (1.6 integer as text).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transaction_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub start_schedule: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_s: Option<u32>,
@@ -198,6 +210,7 @@ pub struct ChargingProfile {
 
 /// An entry of a local authorization list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct LocalListEntry {
     pub id_token: String,
@@ -209,12 +222,14 @@ pub struct LocalListEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub expires_at: Option<Timestamp>,
 }
 
 /// What to do, version-neutral. Serialized as `{"type": "remoteStart", …}`
 /// — exactly the body of `POST /api/v1/stations/{id}/commands`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(
     tag = "type",
     rename_all = "camelCase",
@@ -222,6 +237,7 @@ pub struct LocalListEntry {
 )]
 pub enum CommandRequest {
     /// 1.6 RemoteStartTransaction, 2.0.1 RequestStartTransaction.
+    #[serde(rename_all = "camelCase")]
     RemoteStart {
         id_token: String,
         /// 2.0.1 token type, default `ISO14443`… (`Central` for app starts).
@@ -234,11 +250,13 @@ pub enum CommandRequest {
         charging_profile: Option<ChargingProfile>,
     },
     /// 1.6 RemoteStopTransaction, 2.0.1 RequestStopTransaction.
+    #[serde(rename_all = "camelCase")]
     RemoteStop {
         transaction_id: String,
     },
     /// A TxProfile with limit 0 on the transaction (id fixed per transaction
     /// so that `resume` can clear exactly it).
+    #[serde(rename_all = "camelCase")]
     Pause {
         transaction_id: String,
         /// Filled in by the CSMS from the session (1.6 connectorId / 2.0.1 evseId).
@@ -246,17 +264,20 @@ pub enum CommandRequest {
         evse_id: Option<u32>,
     },
     /// ClearChargingProfile of the profile `pause` set.
+    #[serde(rename_all = "camelCase")]
     Resume {
         transaction_id: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         evse_id: Option<u32>,
     },
     /// 1.6 UnlockConnector (connectorId = evse_id), 2.0.1 UnlockConnector.
+    #[serde(rename_all = "camelCase")]
     Unlock {
         evse_id: u32,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         connector_id: Option<u32>,
     },
+    #[serde(rename_all = "camelCase")]
     Reset {
         /// 1.6 Soft/Hard (default Soft).
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -268,6 +289,7 @@ pub enum CommandRequest {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         evse_id: Option<u32>,
     },
+    #[serde(rename_all = "camelCase")]
     ChangeAvailability {
         /// Absent (or 0) = the whole station.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -277,19 +299,24 @@ pub enum CommandRequest {
         operative: bool,
     },
     /// 1.6 GetDiagnostics, 2.0.1 GetLog (DiagnosticsLog).
+    #[serde(rename_all = "camelCase")]
     GetDiagnostics {
         location: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
         start_time: Option<Timestamp>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
         stop_time: Option<Timestamp>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         retries: Option<u32>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         retry_interval_s: Option<u32>,
     },
+    #[serde(rename_all = "camelCase")]
     UpdateFirmware {
         location: String,
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
         retrieve_at: Timestamp,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         retries: Option<u32>,
@@ -302,15 +329,18 @@ pub enum CommandRequest {
         signature: Option<String>,
     },
     /// 1.6 GetConfiguration, 2.0.1 GetVariables (keys required there).
+    #[serde(rename_all = "camelCase")]
     GetConfiguration {
         #[serde(default)]
         keys: Vec<ConfigRef>,
     },
     /// 1.6 ChangeConfiguration, 2.0.1 SetVariables.
+    #[serde(rename_all = "camelCase")]
     ChangeConfiguration {
         key: ConfigRef,
         value: String,
     },
+    #[serde(rename_all = "camelCase")]
     TriggerMessage {
         message: TriggerName,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -319,6 +349,7 @@ pub enum CommandRequest {
         connector_id: Option<u32>,
     },
     ClearCache,
+    #[serde(rename_all = "camelCase")]
     SendLocalList {
         version: i32,
         /// `full` replaces the list; `differential` updates it.
@@ -327,11 +358,13 @@ pub enum CommandRequest {
         entries: Vec<LocalListEntry>,
     },
     GetLocalListVersion,
+    #[serde(rename_all = "camelCase")]
     ReserveNow {
         reservation_id: i32,
         id_token: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         token_type: Option<String>,
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
         expires_at: Timestamp,
         /// 1.6 connectorId (0 = any) / 2.0.1 evseId (absent = any).
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -339,9 +372,11 @@ pub enum CommandRequest {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         parent_id_token: Option<String>,
     },
+    #[serde(rename_all = "camelCase")]
     CancelReservation {
         reservation_id: i32,
     },
+    #[serde(rename_all = "camelCase")]
     DataTransfer {
         vendor_id: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -350,11 +385,13 @@ pub enum CommandRequest {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         data: Option<serde_json::Value>,
     },
+    #[serde(rename_all = "camelCase")]
     SetChargingProfile {
         /// 1.6 connectorId / 2.0.1 evseId; 0 = the whole station.
         evse_id: u32,
         profile: ChargingProfile,
     },
+    #[serde(rename_all = "camelCase")]
     ClearChargingProfile {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         profile_id: Option<i32>,
@@ -365,6 +402,7 @@ pub enum CommandRequest {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         stack_level: Option<u32>,
     },
+    #[serde(rename_all = "camelCase")]
     GetCompositeSchedule {
         evse_id: u32,
         duration_s: u32,

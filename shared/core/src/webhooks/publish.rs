@@ -71,6 +71,9 @@ impl EventSink for NoEvents {
     async fn publish(&self, _event: Event) {}
 }
 
+/// An organisation's webhooks as read at a time.
+type Cached = (Instant, Arc<Vec<Webhook>>);
+
 /// Fans an event out to one [`Delivery`] per subscribed webhook.
 ///
 /// Subscriptions are read per organisation and kept for `cache_ttl`: every
@@ -83,7 +86,7 @@ pub struct WebhookPublisher<S: ?Sized> {
     clock: Arc<dyn Clock>,
     queue: Arc<dyn DeliveryQueue>,
     cache_ttl: Duration,
-    cache: Mutex<HashMap<OrgId, (Instant, Arc<Vec<Webhook>>)>>,
+    cache: Mutex<HashMap<OrgId, Cached>>,
 }
 
 impl<S: Store + ?Sized> WebhookPublisher<S> {

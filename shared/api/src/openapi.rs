@@ -1,0 +1,125 @@
+//! The OpenAPI 3.1 document of API v1, generated from the handlers'
+//! `#[utoipa::path]` annotations and the views' schemas, and served at
+//! `GET /api/v1/openapi.json` (no key needed: it is public documentation).
+
+use crate::{api_keys, commands, sessions, stations, tokens, views, webhooks};
+use axum::http::header;
+use axum::response::IntoResponse;
+use csms_core::views::{CommandView, ConnectionEventView, SessionView, StatusEventView};
+use csms_domain::command::CommandRequest;
+use serde::Serialize;
+use std::sync::OnceLock;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+/// Every error: a stable machine code and a message for people.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// `invalid_request`, `unauthorized`, `forbidden`, `not_found`, `conflict`, `internal`.
+    pub code: String,
+    pub message: String,
+}
+
+/// One page of a list.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ListOf<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// A whole (unpaged) list.
+#[derive(Serialize, ToSchema)]
+pub struct ItemsOf<T> {
+    pub items: Vec<T>,
+}
+
+/// The body of a webhook delivery (`POST` to the webhook's URL), signed in
+/// `Csms-Signature: t={unix seconds},v1={hex HMAC-SHA256 of "{t}.{body}"
+/// keyed with the webhook secret}`; `Csms-Webhook-Id` names the delivery
+/// (the same on every retry), `Csms-Event-Type` the event. `data` is a
+/// `Session` (session.*), `Command` (command.completed),
+/// `StationStatusEvent` (station.status) or `StationConnectionEvent`
+/// (station.connected/disconnected).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookEvent {
+    /// The event's id, the same in every webhook's delivery of it.
+    pub id: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub created_at: String,
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+struct BearerKey;
+
+impl Modify for BearerKey {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "apiKey",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The operator's admin key, or a partner key `csk_{id}_{secret}` from POST /api-keys",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "CSMS API",
+        version = "1",
+        description = "Stations, id tokens, sessions, commands to chargers, partner API keys and webhooks. \
+JSON with camelCase fields; lists are paged with `limit` and `cursor`; errors are `{\"error\":{\"code\",\"message\"}}`. \
+Scopes: `read` (every GET, exports, webhooks), `commands` (POST commands; implies read), `admin` (everything).",
+        license(name = "Apache-2.0")
+    ),
+    servers((url = "/api/v1")),
+    security(("apiKey" = [])),
+    modifiers(&BearerKey),
+    paths(
+        stations::list, stations::create, stations::get, stations::events,
+        commands::create, commands::list_for_station, commands::get,
+        tokens::list, tokens::create,
+        sessions::list, sessions::export, sessions::get, sessions::meter_values,
+        api_keys::list, api_keys::create, api_keys::get, api_keys::revoke,
+        webhooks::list, webhooks::create, webhooks::get, webhooks::delete, webhooks::deliveries,
+    ),
+    components(schemas(
+        ErrorBody, CommandRequest, SessionView, CommandView, StatusEventView, ConnectionEventView,
+        WebhookEvent, views::Station,
+    )),
+    tags(
+        (name = "stations"), (name = "commands"), (name = "id-tokens"), (name = "sessions"),
+        (name = "api-keys"), (name = "webhooks"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The document as JSON, built once.
+pub fn document() -> &'static str {
+    static DOC: OnceLock<String> = OnceLock::new();
+    DOC.get_or_init(|| {
+        ApiDoc::openapi()
+            .to_pretty_json()
+            .expect("the OpenAPI document serialises")
+    })
+}
+
+pub async fn serve() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], document())
+}

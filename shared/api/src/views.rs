@@ -1,0 +1,307 @@
+//! The JSON form of what only the API shows (stations, tokens, keys,
+//! webhooks, deliveries, …). Sessions and commands are in
+//! `csms_core::views`, shared with webhook payloads. Each view is the
+//! struct that is serialised, and describes itself for the OpenAPI
+//! document, so the two cannot drift apart.
+
+use crate::util::{time, wh};
+use csms_core::ports::StationEvent;
+use csms_domain::api_key::ApiKey;
+use csms_domain::meter::MeterReading;
+use csms_domain::station::{ConnectorStatus, StationView};
+use csms_domain::token::IdTokenRecord;
+use csms_domain::webhook::{Attempt, Delivery, Webhook};
+use csms_domain::Timestamp;
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+/// One connector's status as the station last reported it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Connector {
+    pub id: u32,
+    /// As the charger said it (`Available`, `Charging`, `Faulted`, …).
+    pub status: String,
+    pub error_code: Option<String>,
+    pub info: Option<String>,
+    pub updated_at: String,
+}
+
+impl From<&ConnectorStatus> for Connector {
+    fn from(c: &ConnectorStatus) -> Self {
+        Connector {
+            id: c.connector_id,
+            status: c.status.clone(),
+            error_code: c.error_code.clone(),
+            info: c.info.clone(),
+            updated_at: time(c.updated_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Evse {
+    pub id: u32,
+    pub connectors: Vec<Connector>,
+}
+
+/// A charging station. Never shows the password, only whether it has one.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Station {
+    pub id: String,
+    pub name: Option<String>,
+    pub site_id: Option<String>,
+    pub has_password: bool,
+    pub connected: bool,
+    /// `1.6` or `2.0.1`: of the current or last connection.
+    pub ocpp_version: Option<String>,
+    pub vendor: Option<String>,
+    pub model: Option<String>,
+    pub serial_number: Option<String>,
+    pub firmware_version: Option<String>,
+    pub last_boot_at: Option<String>,
+    pub last_seen_at: Option<String>,
+    pub connected_since: Option<String>,
+    pub created_at: String,
+    /// The whole station's status (1.6 connector 0), if reported.
+    pub station_status: Option<Connector>,
+    pub evses: Vec<Evse>,
+}
+
+impl Station {
+    pub fn new(view: &StationView, now: Timestamp) -> Self {
+        let st = &view.station;
+        let mut evses: Vec<Evse> = Vec::new();
+        let mut station_status = None;
+        for c in &view.connectors {
+            if c.evse_id == 0 {
+                station_status = Some(Connector::from(c));
+                continue;
+            }
+            match evses.last_mut() {
+                Some(e) if e.id == c.evse_id => e.connectors.push(c.into()),
+                _ => evses.push(Evse {
+                    id: c.evse_id,
+                    connectors: vec![c.into()],
+                }),
+            }
+        }
+        let boot = st.boot.as_ref();
+        Station {
+            id: st.id.to_string(),
+            name: st.name.clone(),
+            site_id: st.site_id.as_ref().map(ToString::to_string),
+            has_password: st.password_hash.is_some(),
+            connected: view.connected(now),
+            ocpp_version: st.ocpp_version.map(|v| v.as_str().to_owned()),
+            vendor: boot.map(|b| b.vendor.clone()),
+            model: boot.map(|b| b.model.clone()),
+            serial_number: boot.and_then(|b| b.serial_number.clone()),
+            firmware_version: boot.and_then(|b| b.firmware_version.clone()),
+            last_boot_at: boot.map(|b| time(b.booted_at)),
+            last_seen_at: view.last_seen_at().map(time),
+            connected_since: view
+                .connection
+                .as_ref()
+                .filter(|c| c.is_live(now))
+                .map(|c| time(c.connected_at)),
+            created_at: time(st.created_at),
+            station_status,
+            evses,
+        }
+    }
+}
+
+/// An entry of a station's event log.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StationEventView {
+    /// The OCPP message (`FirmwareStatusNotification`, `SecurityEventNotification`, …).
+    pub kind: String,
+    pub at: String,
+    /// The message as the charger sent it.
+    #[schema(value_type = Object)]
+    pub payload: Value,
+}
+
+impl From<&StationEvent> for StationEventView {
+    fn from(e: &StationEvent) -> Self {
+        StationEventView {
+            kind: e.kind.clone(),
+            at: time(e.at),
+            payload: e.payload.clone(),
+        }
+    }
+}
+
+/// An identifier drivers present (RFID card, app, …).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IdToken {
+    pub id_token: String,
+    #[serde(rename = "type")]
+    pub token_type: String,
+    pub status: String,
+    pub expires_at: Option<String>,
+    pub created_at: String,
+}
+
+impl From<&IdTokenRecord> for IdToken {
+    fn from(t: &IdTokenRecord) -> Self {
+        IdToken {
+            id_token: t.token.to_string(),
+            token_type: t.token_type.as_str().to_owned(),
+            status: t.status.as_str().to_owned(),
+            expires_at: t.expires_at.map(time),
+            created_at: time(t.created_at),
+        }
+    }
+}
+
+/// One meter reading, in base units (Wh, W, A, V, …).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeterValue {
+    pub timestamp: String,
+    pub measurand: String,
+    pub phase: Option<String>,
+    pub location: Option<String>,
+    pub context: Option<String>,
+    #[schema(value_type = f64)]
+    pub value: Value,
+    pub unit: String,
+}
+
+impl From<&MeterReading> for MeterValue {
+    fn from(r: &MeterReading) -> Self {
+        MeterValue {
+            timestamp: time(r.timestamp),
+            measurand: r.measurand.clone(),
+            phase: r.phase.clone(),
+            location: r.location.clone(),
+            context: r.context.clone(),
+            value: wh(r.value),
+            unit: r.unit.clone(),
+        }
+    }
+}
+
+/// A partner API key (the secret is shown once, at creation, as `key`).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyView {
+    pub id: String,
+    pub name: String,
+    /// `read`, `commands`, `admin`.
+    pub scopes: Vec<String>,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+    /// `csk_{id}_{secret}`: only in the answer to the creation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+impl From<&ApiKey> for ApiKeyView {
+    fn from(k: &ApiKey) -> Self {
+        ApiKeyView {
+            id: k.id.clone(),
+            name: k.name.clone(),
+            scopes: k.scopes.iter().map(|s| s.as_str().to_owned()).collect(),
+            created_at: time(k.created_at),
+            revoked_at: k.revoked_at.map(time),
+            key: None,
+        }
+    }
+}
+
+/// A webhook subscription (the signing secret is shown once, at creation).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookView {
+    pub id: String,
+    pub url: String,
+    /// `session.started`, `session.ended`, `station.status`,
+    /// `station.connected`, `station.disconnected`, `command.completed`.
+    pub events: Vec<String>,
+    pub description: Option<String>,
+    pub created_at: String,
+    pub deleted_at: Option<String>,
+    /// `whsec_…`: only in the answer to the creation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+impl From<&Webhook> for WebhookView {
+    fn from(h: &Webhook) -> Self {
+        WebhookView {
+            id: h.id.clone(),
+            url: h.url.clone(),
+            events: h.events.iter().map(|e| e.as_str().to_owned()).collect(),
+            description: h.description.clone(),
+            created_at: time(h.created_at),
+            deleted_at: h.deleted_at.map(time),
+            secret: None,
+        }
+    }
+}
+
+/// One POST of a delivery to the webhook's URL.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttemptView {
+    pub at: String,
+    /// The HTTP status, when the endpoint answered.
+    pub status_code: Option<u16>,
+    /// Why it failed: no connection, timeout, non-2xx.
+    pub error: Option<String>,
+    /// The start of the endpoint's answer (at most 1 KiB).
+    pub response_body: Option<String>,
+    pub duration_ms: u64,
+}
+
+impl From<&Attempt> for AttemptView {
+    fn from(a: &Attempt) -> Self {
+        AttemptView {
+            at: time(a.at),
+            status_code: a.status_code,
+            error: a.error.clone(),
+            response_body: a.response_body.clone(),
+            duration_ms: a.duration_ms,
+        }
+    }
+}
+
+/// One event for one webhook, with every attempt to deliver it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryView {
+    /// Sent as `Csms-Webhook-Id`: the same on every retry.
+    pub id: String,
+    pub webhook_id: String,
+    pub event_id: String,
+    pub event_type: String,
+    /// `pending` (another attempt is scheduled), `succeeded`, `failed`.
+    pub status: String,
+    pub attempts: Vec<AttemptView>,
+    pub next_attempt_at: Option<String>,
+    pub created_at: String,
+    /// The body that is (re)sent, parsed.
+    #[schema(value_type = Object)]
+    pub payload: Value,
+}
+
+impl From<&Delivery> for DeliveryView {
+    fn from(d: &Delivery) -> Self {
+        DeliveryView {
+            id: d.id.clone(),
+            webhook_id: d.webhook_id.clone(),
+            event_id: d.event_id.clone(),
+            event_type: d.event_type.as_str().to_owned(),
+            status: d.status.as_str().to_owned(),
+            attempts: d.attempts.iter().map(Into::into).collect(),
+            next_attempt_at: d.next_attempt_at.map(time),
+            created_at: time(d.created_at),
+            payload: serde_json::from_str(&d.body).unwrap_or(Value::Null),
+        }
+    }
+}
