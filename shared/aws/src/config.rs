@@ -1,5 +1,6 @@
 //! Configuration of the Lambdas, read once per cold start.
 
+use crate::dispatch::SqsDispatch;
 use crate::sender::ApiGatewaySender;
 use crate::store::DynamoStore;
 use crate::timers::SqsTimers;
@@ -120,6 +121,9 @@ impl AwsContext {
     /// With `CSMS_COMMAND_TIMER_QUEUE` (an SQS queue URL) each sent command
     /// gets a delayed message that times it out if unanswered; without it an
     /// overdue command is settled by its station's next event or by reading it.
+    /// With `CSMS_COMMAND_QUEUE` a submitted command is handed to the
+    /// dispatcher function through that queue instead of being sent by the
+    /// submitting function (which still sends it if the queue fails).
     pub fn command_service(&self) -> Result<CommandService<dyn Store>, ConfigError> {
         let sender = self
             .sender()
@@ -128,10 +132,14 @@ impl AwsContext {
             Ok(url) if !url.is_empty() => Arc::new(SqsTimers::new(&self.sdk, url)),
             _ => Arc::new(NoTimers),
         };
-        Ok(
-            CommandService::new(self.store.clone(), self.clock.clone(), sender, timers)
-                .with_events(self.events.clone()),
-        )
+        let service = CommandService::new(self.store.clone(), self.clock.clone(), sender, timers)
+            .with_events(self.events.clone());
+        Ok(match std::env::var("CSMS_COMMAND_QUEUE") {
+            Ok(url) if !url.is_empty() => {
+                service.with_dispatch(Arc::new(SqsDispatch::new(&self.sdk, url)))
+            }
+            _ => service,
+        })
     }
 
     /// The WebSocket handlers. With a Management API endpoint, replies to

@@ -13,6 +13,7 @@
 //! - [`sender`]: [`ApiGatewaySender`], `PostToConnection`/`DeleteConnection`.
 //! - [`ws`]: `$connect`, `$disconnect`, `$default` handlers over API Gateway
 //!   WebSocket proxy events.
+//! - [`dispatch`]: submitted commands handed to the dispatcher through SQS, and its handler.
 //! - [`timers`]: command timeouts as delayed SQS messages, and their handler.
 //! - [`webhooks`]: webhook deliveries as (delayed) SQS messages, and their handler.
 //! - [`sqs`]: the per-record loop with partial batch failures of SQS functions.
@@ -20,6 +21,7 @@
 
 pub mod config;
 pub mod cursor;
+pub mod dispatch;
 pub mod metrics;
 pub mod sender;
 pub mod sqs;

@@ -865,3 +865,75 @@ async fn a_connect_event_is_delivered_signed_through_the_sqs_queue() {
         Err(csms_aws::webhooks::DeliveryMessageError::Malformed(_))
     ));
 }
+
+#[tokio::test]
+async fn a_submitted_command_goes_out_through_the_dispatch_queue() {
+    let h = harness().await;
+    h.station("CP-DSP", None).await;
+    h.connect("cdsp", "CP-DSP", "ocpp2.0.1").await;
+    let sdk = sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(unique_table("csms-commands"))
+        .send()
+        .await
+        .expect("create the command queue on moto")
+        .queue_url
+        .unwrap();
+    // The API function's service: records, then hands the station to the queue.
+    let api = h
+        .commands
+        .clone()
+        .with_dispatch(Arc::new(csms_aws::dispatch::SqsDispatch::new(
+            &sdk, &queue_url,
+        )));
+    let station = StationId::parse("CP-DSP").unwrap();
+    h.apigw.reset();
+    let cmd = api
+        .submit(
+            &station,
+            CommandRequest::ClearCache,
+            SubmitOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(cmd.status, CommandStatus::Pending);
+    assert!(
+        cmd.sent_at.is_none(),
+        "the API function sends nothing itself"
+    );
+    assert_eq!(h.apigw.snapshot().get("PostToConnection"), None);
+
+    // The dispatcher function gets the station and sends the CALL.
+    let body = receive_one(&sqs, &queue_url).await;
+    let msg: csms_aws::dispatch::DispatchMessage = serde_json::from_str(&body).unwrap();
+    assert_eq!(msg.station_id, station);
+    csms_aws::dispatch::handle_dispatch_message(&h.commands, &body)
+        .await
+        .unwrap();
+    assert_eq!(h.apigw.snapshot().get("PostToConnection"), Some(&1));
+    let sent = h.commands.get(&cmd.id).await.unwrap().unwrap();
+    assert!(sent.sent_at.is_some());
+    assert_eq!(sent.action.as_deref(), Some("ClearCache"));
+    // A duplicate message sends nothing twice.
+    csms_aws::dispatch::handle_dispatch_message(&h.commands, &body)
+        .await
+        .unwrap();
+    assert_eq!(h.apigw.snapshot().get("PostToConnection"), Some(&1));
+
+    // The answer comes back through $default.
+    h.send_text(
+        "cdsp",
+        &json!([3, cmd.id.as_str(), {"status": "Accepted"}]).to_string(),
+    )
+    .await;
+    assert_eq!(
+        h.commands.get(&cmd.id).await.unwrap().unwrap().status,
+        CommandStatus::Accepted
+    );
+    assert!(matches!(
+        csms_aws::dispatch::handle_dispatch_message(&h.commands, "{}").await,
+        Err(csms_aws::dispatch::DispatchError::Malformed(_))
+    ));
+}

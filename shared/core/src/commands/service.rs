@@ -50,6 +50,14 @@ impl CommandTimers for NoTimers {
     async fn schedule(&self, _station: &StationId, _id: &CommandId, _at: Timestamp) {}
 }
 
+/// Hands a station with a newly queued command to whoever sends it: the
+/// SQS dispatch queue and its function in AWS. Without one (the local
+/// runner) the submitting process sends the command itself.
+#[async_trait]
+pub trait CommandDispatch: Send + Sync {
+    async fn dispatch(&self, station: &StationId) -> Result<(), String>;
+}
+
 /// Options of one submission.
 #[derive(Debug, Clone, Default)]
 pub struct SubmitOptions {
@@ -65,6 +73,7 @@ pub struct CommandService<S: ?Sized> {
     sender: Arc<dyn ConnectionSender>,
     timers: Arc<dyn CommandTimers>,
     events: Arc<dyn EventSink>,
+    dispatch: Option<Arc<dyn CommandDispatch>>,
 }
 
 impl<S: ?Sized> Clone for CommandService<S> {
@@ -75,6 +84,7 @@ impl<S: ?Sized> Clone for CommandService<S> {
             sender: self.sender.clone(),
             timers: self.timers.clone(),
             events: self.events.clone(),
+            dispatch: self.dispatch.clone(),
         }
     }
 }
@@ -97,7 +107,14 @@ impl<S: Store + ?Sized> CommandService<S> {
             sender,
             timers,
             events: Arc::new(NoEvents),
+            dispatch: None,
         }
+    }
+
+    /// Leave the sending of submitted commands to `dispatch`.
+    pub fn with_dispatch(mut self, dispatch: Arc<dyn CommandDispatch>) -> Self {
+        self.dispatch = Some(dispatch);
+        self
     }
 
     /// Publish `command.completed` to `events` when a command settles.
@@ -215,7 +232,17 @@ impl<S: Store + ?Sized> CommandService<S> {
             self.completed(&cmd).await;
             return Ok(cmd);
         }
-        self.pump(station_id).await?;
+        match &self.dispatch {
+            None => self.pump(station_id).await?,
+            Some(d) => {
+                if let Err(e) = d.dispatch(station_id).await {
+                    // Recorded but handed to nobody: send it from here
+                    // rather than leave it waiting for the station's next event.
+                    tracing::warn!(station = %station_id, error = %e, "command dispatch failed; sending directly");
+                    self.pump(station_id).await?;
+                }
+            }
+        }
         Ok(self.store.get_command(&id).await?.unwrap_or(cmd))
     }
 

@@ -1,0 +1,27 @@
+//! Lambda on the command queue: sends each station's next queued command.
+//! Wiring only; the logic is `csms_aws::dispatch::handle_dispatch_message`,
+//! the batch handling `csms_aws::sqs::each_record`.
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    csms_aws::config::init_tracing();
+    let ctx = csms_aws::config::AwsContext::from_env().await?;
+    let commands = Arc::new(ctx.command_service()?);
+    run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let commands = commands.clone();
+        async move {
+            Ok::<_, Error>(
+                csms_aws::sqs::each_record(event.payload, |body| {
+                    let commands = commands.clone();
+                    async move { csms_aws::dispatch::handle_dispatch_message(&commands, &body).await }
+                })
+                .await,
+            )
+        }
+    }))
+    .await
+}

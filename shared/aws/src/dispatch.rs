@@ -1,0 +1,71 @@
+//! Sending commands in AWS: the API records a command and puts its
+//! station on the command queue; the `command-dispatcher` function sends
+//! the station's next queued command with `PostToConnection`. The store's
+//! version check decides who sends, so a duplicate message (or a charger's
+//! answer pumping the same station at the same time) sends nothing twice.
+//! A message whose handling fails (store or Management API trouble) is
+//! retried by SQS and dead-lettered after 5 receives.
+
+use async_trait::async_trait;
+use aws_sdk_sqs::error::DisplayErrorContext;
+use csms_core::commands::service::{CommandDispatch, CommandError, CommandService};
+use csms_core::ports::Store;
+use csms_domain::StationId;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DispatchMessage {
+    pub station_id: StationId,
+}
+
+pub struct SqsDispatch {
+    client: aws_sdk_sqs::Client,
+    queue_url: String,
+}
+
+impl SqsDispatch {
+    pub fn new(sdk: &aws_config::SdkConfig, queue_url: impl Into<String>) -> Self {
+        SqsDispatch {
+            client: aws_sdk_sqs::Client::new(sdk),
+            queue_url: queue_url.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl CommandDispatch for SqsDispatch {
+    async fn dispatch(&self, station: &StationId) -> Result<(), String> {
+        let body = serde_json::to_string(&DispatchMessage {
+            station_id: station.clone(),
+        })
+        .expect("dispatch messages serialise");
+        self.client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(body)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| DisplayErrorContext(&e).to_string())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DispatchError {
+    #[error("not a dispatch message: {0}")]
+    Malformed(String),
+    #[error(transparent)]
+    Command(#[from] CommandError),
+}
+
+/// One queue message: send the station's next command if its call slot is free.
+pub async fn handle_dispatch_message(
+    commands: &CommandService<dyn Store>,
+    body: &str,
+) -> Result<(), DispatchError> {
+    let msg: DispatchMessage =
+        serde_json::from_str(body).map_err(|e| DispatchError::Malformed(e.to_string()))?;
+    commands.pump(&msg.station_id).await?;
+    Ok(())
+}
