@@ -17,14 +17,23 @@
 //! - [`command`]: what the CSMS asks a charger to do, and the record that
 //!   tracks each request to its outcome.
 //! - [`webhook`]: partner subscriptions to events and their deliveries.
+//! - [`tariff`]: tariffs, their elements and restrictions, assignments and
+//!   how the applicable tariff is resolved.
+//! - [`spot`]: bidding zones and day-ahead spot prices per local day.
+//! - [`pricing`]: priced sessions and the engine that prices a session.
+//! - [`alarm`]: conditions an operator must look at.
 
+pub mod alarm;
 pub mod api_key;
 pub mod command;
 pub mod event;
 pub mod ids;
 pub mod meter;
+pub mod pricing;
 pub mod session;
+pub mod spot;
 pub mod station;
+pub mod tariff;
 pub mod token;
 pub mod webhook;
 

@@ -80,6 +80,10 @@ pub struct IdTokenRecord {
     pub status: TokenStatus,
     pub expires_at: Option<Timestamp>,
     pub org_id: OrgId,
+    /// The user group whose tariffs apply to this token ("residents",
+    /// "staff"); `None`: the public tariff.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
     pub created_at: Timestamp,
 }
 
@@ -123,6 +127,7 @@ mod tests {
             status,
             expires_at: exp,
             org_id: OrgId::default_org(),
+            group: None,
             created_at: chrono::Utc::now(),
         }
     }

@@ -16,6 +16,9 @@ pub enum EventType {
     SessionStarted,
     #[serde(rename = "session.ended")]
     SessionEnded,
+    /// A session's price was written (the first pricing or a repricing).
+    #[serde(rename = "session.priced")]
+    SessionPriced,
     #[serde(rename = "station.status")]
     StationStatus,
     #[serde(rename = "station.connected")]
@@ -27,9 +30,10 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 6] = [
+    pub const ALL: [EventType; 7] = [
         EventType::SessionStarted,
         EventType::SessionEnded,
+        EventType::SessionPriced,
         EventType::StationStatus,
         EventType::StationConnected,
         EventType::StationDisconnected,
@@ -40,6 +44,7 @@ impl EventType {
         match self {
             EventType::SessionStarted => "session.started",
             EventType::SessionEnded => "session.ended",
+            EventType::SessionPriced => "session.priced",
             EventType::StationStatus => "station.status",
             EventType::StationConnected => "station.connected",
             EventType::StationDisconnected => "station.disconnected",
