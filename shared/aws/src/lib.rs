@@ -7,6 +7,8 @@
 //! # Layout
 //! - [`store`]: [`DynamoStore`], the single-table implementation of every store
 //!   port (table design in `infra/README.md`).
+//! - `store_pricing`: the same store's tariffs, tariff assignments, spot days,
+//!   alarms and priced sessions (keys in its header).
 //! - [`cursor`]: opaque pagination cursors over DynamoDB `LastEvaluatedKey`.
 //! - [`metrics`]: [`RequestCounter`], an SDK interceptor counting DynamoDB
 //!   requests per operation (used by the requests-per-message figure).
@@ -16,6 +18,8 @@
 //! - [`dispatch`]: submitted commands handed to the dispatcher through SQS, and its handler.
 //! - [`timers`]: command timeouts as delayed SQS messages, and their handler.
 //! - [`webhooks`]: webhook deliveries as (delayed) SQS messages, and their handler.
+//! - [`pricing`]: completed sessions queued for pricing through SQS, and the handler.
+//! - [`spot`]: the scheduled spot-price fetch (EventBridge Scheduler).
 //! - [`sqs`]: the per-record loop with partial batch failures of SQS functions.
 //! - [`config`]: environment wiring shared by the Lambda binaries.
 
@@ -23,9 +27,12 @@ pub mod config;
 pub mod cursor;
 pub mod dispatch;
 pub mod metrics;
+pub mod pricing;
 pub mod sender;
+pub mod spot;
 pub mod sqs;
 pub mod store;
+mod store_pricing;
 pub mod timers;
 pub mod webhooks;
 pub mod ws;

@@ -27,6 +27,9 @@
 //! Reads of single items and partitions are strongly consistent, so a write is
 //! visible to the next read as the contract requires; index listings are
 //! eventually consistent, as GSIs are.
+//!
+//! Tariffs, tariff assignments, spot days, alarms and priced sessions are in
+//! `store_pricing.rs`, with their keys in its header.
 
 use crate::cursor::{self, Key, KeyShape};
 use crate::metrics::RequestCounter;
@@ -78,8 +81,8 @@ const LIST_CONCURRENCY: usize = 8;
 /// The DynamoDB implementation of every store port.
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
-    client: Client,
-    table: String,
+    pub(crate) client: Client,
+    pub(crate) table: String,
 }
 
 impl DynamoStore {
@@ -199,7 +202,7 @@ impl DynamoStore {
 
     // ---- requests shared by several ports ----
 
-    async fn get(&self, pk: String, sk: &str) -> StoreResult<Option<Key>> {
+    pub(crate) async fn get(&self, pk: String, sk: &str) -> StoreResult<Option<Key>> {
         let out = self
             .client
             .get_item()
@@ -214,7 +217,7 @@ impl DynamoStore {
     }
 
     /// PutItem with a condition; a failed condition is `Conflict(what)`.
-    async fn put_new(
+    pub(crate) async fn put_new(
         &self,
         item: Key,
         condition: &str,
@@ -236,7 +239,7 @@ impl DynamoStore {
     }
 
     /// Every item of a query, following `LastEvaluatedKey`.
-    async fn query_all(&self, query: QueryFluentBuilder) -> StoreResult<Vec<Key>> {
+    pub(crate) async fn query_all(&self, query: QueryFluentBuilder) -> StoreResult<Vec<Key>> {
         let mut items = Vec::new();
         let mut start: Option<Key> = None;
         loop {
@@ -256,7 +259,7 @@ impl DynamoStore {
 
     /// One page of a query. Asks for one item more than the page holds, so a
     /// page that ends exactly at the end of the data gets no cursor.
-    async fn query_page(
+    pub(crate) async fn query_page(
         &self,
         query: QueryFluentBuilder,
         shape: KeyShape,
@@ -295,7 +298,7 @@ impl DynamoStore {
 
     /// One page of an organisation's list (stations, id tokens, …): they
     /// share GSI1, partitioned by `ORG#{org}#{KIND}`.
-    async fn org_list_page(
+    pub(crate) async fn org_list_page(
         &self,
         pk: &str,
         page: &PageRequest,
@@ -375,7 +378,7 @@ impl DynamoStore {
 
 // ---- keys ----
 
-const META: &str = "META";
+pub(crate) const META: &str = "META";
 const CONN_SK: &str = "CONN";
 
 fn station_pk(id: &StationId) -> String {
@@ -414,11 +417,11 @@ fn with_keys(mut item: Key, keys: [(&str, String); 2]) -> Key {
 
 // ---- attribute values and errors ----
 
-fn s(v: impl Into<String>) -> AttributeValue {
+pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 
-fn n(v: impl ToString) -> AttributeValue {
+pub(crate) fn n(v: impl ToString) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
@@ -447,7 +450,7 @@ fn decode<I: DeserializeOwned + Into<T>, T>(item: Key) -> StoreResult<T> {
         .map_err(|e| StoreError::Backend(format!("malformed item {pk}: {e}")))
 }
 
-fn backend<E, R>(operation: &str, e: SdkError<E, R>) -> StoreError
+pub(crate) fn backend<E, R>(operation: &str, e: SdkError<E, R>) -> StoreError
 where
     E: std::error::Error + 'static,
     R: std::fmt::Debug,
@@ -686,6 +689,8 @@ struct TokenItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     expires_at: Option<Timestamp>,
     org_id: OrgId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    group: Option<String>,
     created_at: Timestamp,
 }
 
@@ -697,6 +702,7 @@ impl From<&IdTokenRecord> for TokenItem {
             status,
             expires_at,
             org_id,
+            group,
             created_at,
         } = t.clone();
         TokenItem {
@@ -705,6 +711,7 @@ impl From<&IdTokenRecord> for TokenItem {
             status,
             expires_at,
             org_id,
+            group,
             created_at,
         }
     }
@@ -718,6 +725,7 @@ impl From<TokenItem> for IdTokenRecord {
             status: i.status,
             expires_at: i.expires_at,
             org_id: i.org_id,
+            group: i.group,
             created_at: i.created_at,
         }
     }
@@ -1738,7 +1746,12 @@ fn delivery_pk(id: &str) -> String {
 }
 
 /// A `{PK, SK: META, body, version}` item holding `value` as JSON.
-fn body_item<T: Serialize>(pk: String, value: &T, version: u64, what: &str) -> StoreResult<Key> {
+pub(crate) fn body_item<T: Serialize>(
+    pk: String,
+    value: &T,
+    version: u64,
+    what: &str,
+) -> StoreResult<Key> {
     let body = serde_json::to_string(value)
         .map_err(|e| StoreError::Backend(format!("cannot encode {what}: {e}")))?;
     let mut item = Key::new();
@@ -1749,7 +1762,7 @@ fn body_item<T: Serialize>(pk: String, value: &T, version: u64, what: &str) -> S
     Ok(item)
 }
 
-fn body_from<T: DeserializeOwned>(item: Key, what: &str) -> StoreResult<T> {
+pub(crate) fn body_from<T: DeserializeOwned>(item: Key, what: &str) -> StoreResult<T> {
     match item.get("body") {
         Some(AttributeValue::S(body)) => serde_json::from_str(body)
             .map_err(|e| StoreError::Backend(format!("malformed {what} item: {e}"))),
@@ -1757,7 +1770,7 @@ fn body_from<T: DeserializeOwned>(item: Key, what: &str) -> StoreResult<T> {
     }
 }
 
-fn bodies_from<T: DeserializeOwned>(items: Vec<Key>, what: &str) -> StoreResult<Vec<T>> {
+pub(crate) fn bodies_from<T: DeserializeOwned>(items: Vec<Key>, what: &str) -> StoreResult<Vec<T>> {
     items.into_iter().map(|i| body_from(i, what)).collect()
 }
 
@@ -1795,7 +1808,12 @@ fn delivery_item(d: &Delivery) -> StoreResult<Key> {
 
 impl DynamoStore {
     /// PutItem if the stored `version` is `expected`, else `Conflict`.
-    async fn put_versioned(&self, item: Key, expected: u64, what: String) -> StoreResult<()> {
+    pub(crate) async fn put_versioned(
+        &self,
+        item: Key,
+        expected: u64,
+        what: String,
+    ) -> StoreResult<()> {
         match self
             .client
             .put_item()
@@ -1815,14 +1833,14 @@ impl DynamoStore {
         }
     }
 
-    async fn put_fresh(&self, item: Key, what: String) -> StoreResult<()> {
+    pub(crate) async fn put_fresh(&self, item: Key, what: String) -> StoreResult<()> {
         self.put_new(item, "attribute_not_exists(PK)", || {
             format!("{what} exists")
         })
         .await
     }
 
-    async fn get_body<T: DeserializeOwned>(
+    pub(crate) async fn get_body<T: DeserializeOwned>(
         &self,
         pk: String,
         what: &str,
@@ -2055,6 +2073,7 @@ mod tests {
             status: TokenStatus::Blocked,
             expires_at: None,
             org_id: OrgId::default_org(),
+            group: Some("residents".into()),
             created_at: t(0, 0),
         };
         let (back, item) = round_trip::<TokenItem, _>(&token);

@@ -6,14 +6,21 @@
 
 use crate::ports::*;
 use chrono::{TimeDelta, TimeZone, Utc};
+use csms_domain::alarm::{Alarm, Severity};
 use csms_domain::api_key::{ApiKey, Scope};
 use csms_domain::command::{
     ChargingProfile, Command, CommandId, CommandRequest, CommandStatus, ProfileKind,
     ProfilePurpose, RateUnit, SchedulePeriod,
 };
 use csms_domain::meter::MeterReading;
+use csms_domain::pricing::{LineKind, PriceLine, PricedSession, PricingAudit, ROUNDING_RULE};
 use csms_domain::session::{Session, SessionUpdate};
+use csms_domain::spot::{BiddingZone, SpotDay, SpotSlot, SpotSource};
 use csms_domain::station::{BootInfo, Connection, ConnectorStatus, Station};
+use csms_domain::tariff::{
+    AssignmentTarget, EnergyPrice, PriceComponent, Restrictions, Tariff, TariffAssignment,
+    TariffElement,
+};
 use csms_domain::token::{IdTokenRecord, IdTokenType, TokenStatus};
 use csms_domain::webhook::{Attempt, Delivery, DeliveryStatus, EventType, Webhook};
 use csms_domain::{IdTokenValue, OcppVersion, OrgId, SessionId, SiteId, StationId, Timestamp};
@@ -49,6 +56,7 @@ fn token(v: &str, org: &str) -> IdTokenRecord {
         status: TokenStatus::Accepted,
         expires_at: Some(t(86_400)),
         org_id: OrgId::parse(org).unwrap(),
+        group: Some("residents".into()),
         created_at: t(0),
     }
 }
@@ -987,6 +995,564 @@ pub async fn deliveries_history_and_queue<S: Store>(store: &S) {
     assert_eq!(rest.next_cursor, None);
 }
 
+// ---- pricing: tariffs, assignments, spot days, alarms, priced sessions ----
+
+fn tariff(id: &str, org: &str, version: u64, per_kwh: i64) -> Tariff {
+    Tariff {
+        id: id.into(),
+        org_id: OrgId::parse(org).unwrap(),
+        name: format!("{id} v{version}"),
+        currency: "SEK".into(),
+        vat_rate: Decimal::new(25, 2),
+        time_zone: "Europe/Stockholm".into(),
+        elements: vec![TariffElement {
+            components: vec![
+                PriceComponent::Energy {
+                    price: EnergyPrice::Fixed {
+                        // Two decimals: the scale must survive the store.
+                        per_kwh: Decimal::new(per_kwh, 2),
+                    },
+                },
+                PriceComponent::SessionFee {
+                    price: Decimal::new(500, 2),
+                },
+            ],
+            restrictions: Restrictions::default(),
+        }],
+        min_price: None,
+        max_price: Some(Decimal::new(50_000, 2)),
+        version,
+        effective_at: t(version as i64 * 100),
+        created_at: t(0),
+        deleted_at: None,
+    }
+}
+
+fn ids<T>(items: &[T], id: impl Fn(&T) -> &str) -> Vec<String> {
+    items.iter().map(|i| id(i).to_owned()).collect()
+}
+
+pub async fn tariffs_versions_and_listing<S: Store>(store: &S) {
+    let v1 = tariff("trf-a", "default", 1, 350);
+    store.put_tariff(&v1, 0).await.unwrap();
+    assert!(
+        matches!(store.put_tariff(&v1, 0).await, Err(StoreError::Conflict(_))),
+        "expected version 0 means: must not exist yet"
+    );
+    let v2 = tariff("trf-a", "default", 2, 425);
+    for stale in [0, 2, 7] {
+        assert!(
+            matches!(
+                store.put_tariff(&v2, stale).await,
+                Err(StoreError::Conflict(_))
+            ),
+            "latest is 1, not {stale}"
+        );
+    }
+    assert_eq!(store.get_tariff("trf-a").await.unwrap(), Some(v1.clone()));
+    store.put_tariff(&v2, 1).await.unwrap();
+    assert!(
+        matches!(
+            store.put_tariff(&tariff("trf-a", "default", 3, 1), 1).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "version 1 is no longer the latest"
+    );
+    assert_eq!(store.get_tariff("trf-a").await.unwrap(), Some(v2.clone()));
+    assert_eq!(
+        store.tariff_versions("trf-a").await.unwrap(),
+        [v1.clone(), v2.clone()],
+        "every version kept, oldest first"
+    );
+    assert_eq!(store.get_tariff("trf-nope").await.unwrap(), None);
+    assert!(store.tariff_versions("trf-nope").await.unwrap().is_empty());
+
+    // Ten versions: numeric, not lexicographic, order.
+    let mut latest = 0;
+    for v in 1..=10 {
+        store
+            .put_tariff(&tariff("trf-many", "other-org", v, v as i64), latest)
+            .await
+            .unwrap();
+        latest = v;
+    }
+    let versions: Vec<u64> = store
+        .tariff_versions("trf-many")
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.version)
+        .collect();
+    assert_eq!(versions, (1..=10).collect::<Vec<_>>());
+    assert_eq!(
+        store
+            .get_tariff("trf-many")
+            .await
+            .unwrap()
+            .map(|t| t.version),
+        Some(10)
+    );
+
+    for id in ["trf-d", "trf-c", "trf-b", "trf-e"] {
+        store
+            .put_tariff(&tariff(id, "default", 1, 300), 0)
+            .await
+            .unwrap();
+    }
+    let deleted = Tariff {
+        version: 2,
+        deleted_at: Some(t(500)),
+        ..tariff("trf-d", "default", 1, 300)
+    };
+    store.put_tariff(&deleted, 1).await.unwrap();
+    assert_eq!(
+        store.get_tariff("trf-d").await.unwrap(),
+        Some(deleted.clone()),
+        "a deleted tariff stays readable"
+    );
+    assert_eq!(store.tariff_versions("trf-d").await.unwrap().len(), 2);
+
+    let org = OrgId::default_org();
+    let mut seen = vec![];
+    let mut page = PageRequest::first(2);
+    let mut pages = 0;
+    loop {
+        let p = store.list_tariffs(&org, &page).await.unwrap();
+        assert!(p.items.len() <= 2);
+        pages += 1;
+        seen.extend(p.items);
+        match p.next_cursor {
+            Some(c) => page.cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(
+        ids(&seen, |t| &t.id),
+        ["trf-a", "trf-b", "trf-c", "trf-e"],
+        "own organisation, not deleted, by id"
+    );
+    assert_eq!(pages, 2, "no empty page after the last one");
+    assert_eq!(seen[0], v2, "the latest version is listed");
+
+    let first = store
+        .list_tariffs(&org, &PageRequest::first(1))
+        .await
+        .unwrap();
+    let foreign = store
+        .list_tariffs(
+            &OrgId::parse("other-org").unwrap(),
+            &PageRequest {
+                limit: 1,
+                cursor: first.next_cursor.clone(),
+            },
+        )
+        .await;
+    assert!(
+        matches!(foreign, Err(StoreError::InvalidCursor)),
+        "another organisation's cursor: {foreign:?}"
+    );
+    let garbage = store
+        .list_tariffs(
+            &org,
+            &PageRequest {
+                limit: 1,
+                cursor: Some("garbage!".into()),
+            },
+        )
+        .await;
+    assert!(
+        matches!(garbage, Err(StoreError::InvalidCursor)),
+        "{garbage:?}"
+    );
+}
+
+fn assignment(id: &str, org: &str, target: AssignmentTarget, created: i64) -> TariffAssignment {
+    TariffAssignment {
+        id: id.into(),
+        org_id: OrgId::parse(org).unwrap(),
+        tariff_id: format!("trf-{id}"),
+        target,
+        group: Some("residents".into()),
+        created_at: t(created),
+    }
+}
+
+pub async fn tariff_assignments<S: Store>(store: &S) {
+    let b = assignment(
+        "as-b",
+        "default",
+        AssignmentTarget::Station(sid("CP-1")),
+        10,
+    );
+    let a = assignment(
+        "as-a",
+        "default",
+        AssignmentTarget::Site(SiteId::parse("brf").unwrap()),
+        10,
+    );
+    let c = TariffAssignment {
+        group: None,
+        ..assignment("as-c", "default", AssignmentTarget::Organisation, 5)
+    };
+    for x in [&b, &a, &c] {
+        store.create_assignment(x).await.unwrap();
+    }
+    store
+        .create_assignment(&assignment(
+            "as-x",
+            "other-org",
+            AssignmentTarget::Organisation,
+            1,
+        ))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .create_assignment(&assignment(
+                "as-a",
+                "default",
+                AssignmentTarget::Organisation,
+                99
+            ))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.get_assignment("as-a").await.unwrap(), Some(a.clone()));
+    assert_eq!(store.get_assignment("as-c").await.unwrap(), Some(c.clone()));
+    assert_eq!(store.get_assignment("as-nope").await.unwrap(), None);
+
+    let org = OrgId::default_org();
+    assert_eq!(
+        store.list_assignments(&org).await.unwrap(),
+        [c.clone(), a.clone(), b.clone()],
+        "own organisation, oldest first, then by id"
+    );
+
+    assert!(store.delete_assignment("as-a").await.unwrap());
+    assert!(
+        !store.delete_assignment("as-a").await.unwrap(),
+        "already gone"
+    );
+    assert!(!store.delete_assignment("as-nope").await.unwrap());
+    assert_eq!(store.get_assignment("as-a").await.unwrap(), None);
+    assert_eq!(
+        store.list_assignments(&org).await.unwrap(),
+        [c.clone(), b.clone()]
+    );
+    // The id is free again.
+    store.create_assignment(&a).await.unwrap();
+    assert_eq!(
+        ids(&store.list_assignments(&org).await.unwrap(), |a| &a.id),
+        ["as-c", "as-a", "as-b"]
+    );
+    assert!(store
+        .list_assignments(&OrgId::parse("empty-org").unwrap())
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+fn spot_day(zone: &str, date: &str, source: SpotSource, base: i64) -> SpotDay {
+    let zone = BiddingZone::parse(zone).unwrap();
+    let date: chrono::NaiveDate = date.parse().unwrap();
+    let start = zone.day_start(date);
+    let slots = (0..zone.day_length(date).num_minutes() / 15)
+        .map(|i| SpotSlot {
+            start: start + TimeDelta::minutes(15 * i),
+            end: start + TimeDelta::minutes(15 * (i + 1)),
+            // Negative prices happen; four decimals are what sources give.
+            price: Decimal::new(base + i * 37 - 900, 4),
+        })
+        .collect();
+    SpotDay {
+        zone,
+        date,
+        currency: zone.currency().into(),
+        resolution_minutes: 15,
+        slots,
+        source,
+        fetched_at: t(base),
+    }
+}
+
+pub async fn spot_days_replace<S: Store>(store: &S) {
+    let se3 = BiddingZone::parse("SE3").unwrap();
+    let se4 = BiddingZone::parse("SE4").unwrap();
+    let dst: chrono::NaiveDate = "2026-10-25".parse().unwrap();
+    let fallback = spot_day(
+        "SE3",
+        "2026-10-25",
+        SpotSource::Fallback {
+            rule: "previous day".into(),
+        },
+        1,
+    );
+    assert_eq!(fallback.slots.len(), 100, "a 25-hour day");
+    fallback.validate().unwrap();
+    assert_eq!(store.get_spot_day(se3, dst).await.unwrap(), None);
+    store.put_spot_day(&fallback).await.unwrap();
+    assert_eq!(
+        store.get_spot_day(se3, dst).await.unwrap(),
+        Some(fallback.clone())
+    );
+    store.put_spot_day(&fallback).await.unwrap();
+    assert_eq!(
+        store.get_spot_day(se3, dst).await.unwrap(),
+        Some(fallback.clone()),
+        "the same day written twice is the same day"
+    );
+
+    let real = spot_day("SE3", "2026-10-25", SpotSource::Entsoe, 5000);
+    store.put_spot_day(&real).await.unwrap();
+    assert_eq!(
+        store.get_spot_day(se3, dst).await.unwrap(),
+        Some(real.clone()),
+        "a later fetch replaces the day"
+    );
+
+    let other_zone = spot_day("SE4", "2026-10-25", SpotSource::Elprisetjustnu, 7);
+    let next_day = spot_day("SE3", "2026-10-26", SpotSource::Manual, 9);
+    store.put_spot_day(&other_zone).await.unwrap();
+    store.put_spot_day(&next_day).await.unwrap();
+    assert_eq!(store.get_spot_day(se3, dst).await.unwrap(), Some(real));
+    assert_eq!(
+        store.get_spot_day(se4, dst).await.unwrap(),
+        Some(other_zone)
+    );
+    assert_eq!(
+        store
+            .get_spot_day(se3, dst.succ_opt().unwrap())
+            .await
+            .unwrap(),
+        Some(next_day)
+    );
+    assert_eq!(
+        store
+            .get_spot_day(se4, dst.pred_opt().unwrap())
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+fn alarm(id: &str, org: &str, raised: i64) -> Alarm {
+    Alarm {
+        id: id.into(),
+        org_id: OrgId::parse(org).unwrap(),
+        kind: "spotPricesMissing".into(),
+        severity: Severity::Critical,
+        message: format!("{id} raised at {raised}"),
+        details: serde_json::json!({ "zone": "SE3", "date": "2026-11-24" }),
+        raised_at: t(raised),
+        resolved_at: None,
+        version: 1,
+    }
+}
+
+/// Every alarm of `org` through pages of `limit`, checking that no page is
+/// empty and the last one has no cursor.
+async fn all_alarms<S: Store>(store: &S, org: &str, active_only: bool, limit: u32) -> Vec<String> {
+    let org = OrgId::parse(org).unwrap();
+    let mut out = vec![];
+    let mut page = PageRequest::first(limit);
+    loop {
+        let p = store.list_alarms(&org, active_only, &page).await.unwrap();
+        assert!(p.items.len() <= limit as usize);
+        assert!(
+            !p.items.is_empty() || page.cursor.is_none(),
+            "a cursor led to an empty page"
+        );
+        out.extend(p.items.into_iter().map(|a| a.id));
+        match p.next_cursor {
+            Some(c) => page.cursor = Some(c),
+            None => return out,
+        }
+    }
+}
+
+pub async fn alarms_raise_resolve<S: Store>(store: &S) {
+    let id = "spot-missing:SE3:2026-11-24";
+    let first = alarm(id, "default", 10);
+    assert!(store.raise_alarm(&first).await.unwrap());
+    assert_eq!(store.get_alarm(id).await.unwrap(), Some(first.clone()));
+    assert!(
+        !store.raise_alarm(&alarm(id, "default", 20)).await.unwrap(),
+        "already active"
+    );
+    assert_eq!(
+        store.get_alarm(id).await.unwrap(),
+        Some(first.clone()),
+        "raising an active alarm changes nothing"
+    );
+
+    assert!(store.resolve_alarm(id, t(30)).await.unwrap());
+    let resolved = store.get_alarm(id).await.unwrap().unwrap();
+    assert_eq!(resolved.resolved_at, Some(t(30)));
+    assert_eq!(resolved.raised_at, t(10));
+    assert!(
+        resolved.version > first.version,
+        "resolving is a new version"
+    );
+    assert!(
+        !store.resolve_alarm(id, t(31)).await.unwrap(),
+        "already resolved"
+    );
+    assert_eq!(
+        store.get_alarm(id).await.unwrap().unwrap().resolved_at,
+        Some(t(30))
+    );
+    assert!(!store.resolve_alarm("no-such-alarm", t(31)).await.unwrap());
+    assert_eq!(store.get_alarm("no-such-alarm").await.unwrap(), None);
+
+    let again = alarm(id, "default", 40);
+    assert!(
+        store.raise_alarm(&again).await.unwrap(),
+        "a resolved alarm is raised again"
+    );
+    let raised = store.get_alarm(id).await.unwrap().unwrap();
+    assert_eq!(raised.raised_at, t(40));
+    assert_eq!(raised.resolved_at, None);
+    assert_eq!(raised.message, again.message);
+    assert!(
+        raised.version > resolved.version,
+        "raising again is a new version: {} after {}",
+        raised.version,
+        resolved.version
+    );
+
+    for (other, at) in [("a-15", 15), ("a-25", 25), ("a-35", 35)] {
+        assert!(store
+            .raise_alarm(&alarm(other, "default", at))
+            .await
+            .unwrap());
+    }
+    assert!(store.resolve_alarm("a-25", t(36)).await.unwrap());
+    assert!(store
+        .raise_alarm(&alarm("o-50", "other-org", 50))
+        .await
+        .unwrap());
+
+    assert_eq!(
+        all_alarms(store, "default", false, 2).await,
+        [id, "a-35", "a-25", "a-15"],
+        "newest raised first, resolved ones included, own organisation"
+    );
+    assert_eq!(
+        all_alarms(store, "default", true, 2).await,
+        [id, "a-35", "a-15"],
+        "active only"
+    );
+    assert_eq!(all_alarms(store, "default", true, 1).await.len(), 3);
+    assert_eq!(all_alarms(store, "other-org", false, 10).await, ["o-50"]);
+
+    // Resolving moves an alarm out of the active listing, raising back in.
+    assert!(store.resolve_alarm(id, t(60)).await.unwrap());
+    assert_eq!(
+        all_alarms(store, "default", true, 10).await,
+        ["a-35", "a-15"]
+    );
+    assert_eq!(all_alarms(store, "default", false, 10).await.len(), 4);
+
+    let bad = store
+        .list_alarms(
+            &OrgId::default_org(),
+            false,
+            &PageRequest {
+                limit: 2,
+                cursor: Some("garbage!".into()),
+            },
+        )
+        .await;
+    assert!(matches!(bad, Err(StoreError::InvalidCursor)), "{bad:?}");
+}
+
+fn priced(session: &SessionId, revision: u32, net: i64) -> PricedSession {
+    let net = Decimal::new(net, 2);
+    let vat = (net * Decimal::new(25, 2)).round_dp(2);
+    PricedSession {
+        session_id: session.clone(),
+        station_id: sid("CP-1"),
+        org_id: OrgId::default_org(),
+        revision,
+        tariff_id: "trf-a".into(),
+        tariff_version: 2,
+        tariff_name: "Standard".into(),
+        tariff_reason: vec!["station CP-1, everyone".into()],
+        id_token: Some("TAG".into()),
+        group: None,
+        currency: "SEK".into(),
+        vat_rate: Decimal::new(25, 2),
+        started_at: t(0),
+        ended_at: t(3_600),
+        charging_ended_at: t(3_000),
+        energy_wh: Decimal::new(10_500, 0),
+        lines: vec![PriceLine {
+            kind: LineKind::Energy,
+            start: t(0),
+            end: t(3_000),
+            quantity: Decimal::new(10_500, 3),
+            unit: "kWh".into(),
+            unit_price: Decimal::new(35_125, 4),
+            net,
+            element: Some(0),
+            spot_price: Some(Decimal::new(-125, 4)),
+        }],
+        net,
+        vat,
+        gross: net + vat,
+        rounding: ROUNDING_RULE.into(),
+        warnings: vec![],
+        priced_at: t(4_000 + i64::from(revision)),
+        audit: PricingAudit {
+            reason: if revision == 1 {
+                "session completed".into()
+            } else {
+                format!("repricing {revision}")
+            },
+            requested_by: (revision > 1).then(|| "key-1".into()),
+        },
+    }
+}
+
+pub async fn priced_sessions_revisions<S: Store>(store: &S) {
+    let id = SessionId::new(&sid("CP-1"), "42");
+    let other = SessionId::new(&sid("CP-1"), "43");
+    assert_eq!(store.get_priced_session(&id).await.unwrap(), None);
+    assert!(store.priced_revisions(&id).await.unwrap().is_empty());
+
+    let r1 = priced(&id, 1, 3688);
+    store.put_priced_session(&r1).await.unwrap();
+    assert!(
+        matches!(
+            store.put_priced_session(&priced(&id, 1, 9999)).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a revision is written once"
+    );
+    assert_eq!(
+        store.get_priced_session(&id).await.unwrap(),
+        Some(r1.clone()),
+        "the first write stands"
+    );
+
+    let r2 = priced(&id, 2, 3500);
+    let r10 = priced(&id, 10, 3400);
+    store.put_priced_session(&r10).await.unwrap();
+    store.put_priced_session(&r2).await.unwrap();
+    assert_eq!(
+        store.get_priced_session(&id).await.unwrap(),
+        Some(r10.clone()),
+        "the highest revision, by number"
+    );
+    assert_eq!(
+        store.priced_revisions(&id).await.unwrap(),
+        [r1, r2, r10],
+        "oldest first"
+    );
+    assert_eq!(store.get_priced_session(&other).await.unwrap(), None);
+    assert!(store.priced_revisions(&other).await.unwrap().is_empty());
+}
+
 /// Expands to one `#[tokio::test]` per contract check. `$make` is an async
 /// expression producing a fresh, empty store.
 #[macro_export]
@@ -1009,7 +1575,12 @@ macro_rules! store_contract_tests {
             commands_history_newest_first,
             api_keys_create_revoke_list,
             webhooks_create_delete_list,
-            deliveries_history_and_queue
+            deliveries_history_and_queue,
+            tariffs_versions_and_listing,
+            tariff_assignments,
+            spot_days_replace,
+            alarms_raise_resolve,
+            priced_sessions_revisions
         );
     };
     (@each $make:expr; $($name:ident),*) => {

@@ -7,11 +7,15 @@
 //! access patterns.
 
 use async_trait::async_trait;
+use csms_domain::alarm::Alarm;
 use csms_domain::api_key::ApiKey;
 use csms_domain::command::{Command, CommandId};
 use csms_domain::meter::MeterReading;
+use csms_domain::pricing::PricedSession;
 use csms_domain::session::Session;
+use csms_domain::spot::{BiddingZone, SpotDay};
 use csms_domain::station::{BootInfo, Connection, ConnectorStatus, Station, StationView};
+use csms_domain::tariff::{Tariff, TariffAssignment};
 use csms_domain::token::IdTokenRecord;
 use csms_domain::webhook::{Delivery, Webhook};
 use csms_domain::{IdTokenValue, OrgId, SessionId, StationId, Timestamp};
@@ -257,6 +261,72 @@ pub trait WebhookStore: Send + Sync {
     async fn pending_deliveries(&self, limit: usize) -> StoreResult<Vec<Delivery>>;
 }
 
+/// Tariffs (every version kept) and their assignments.
+#[async_trait]
+pub trait TariffStore: Send + Sync {
+    /// Stores `tariff` as its version `tariff.version`. `expected_version` is
+    /// the current latest version (0: the tariff must not exist yet);
+    /// otherwise `Conflict`. Earlier versions stay readable.
+    async fn put_tariff(&self, tariff: &Tariff, expected_version: u64) -> StoreResult<()>;
+    /// The latest version (deleted ones too).
+    async fn get_tariff(&self, id: &str) -> StoreResult<Option<Tariff>>;
+    /// All versions, oldest first.
+    async fn tariff_versions(&self, id: &str) -> StoreResult<Vec<Tariff>>;
+    /// An organisation's tariffs (latest versions, not deleted), by id.
+    async fn list_tariffs(&self, org: &OrgId, page: &PageRequest) -> StoreResult<Page<Tariff>>;
+    /// `Conflict` if the id exists.
+    async fn create_assignment(&self, assignment: &TariffAssignment) -> StoreResult<()>;
+    async fn get_assignment(&self, id: &str) -> StoreResult<Option<TariffAssignment>>;
+    /// Returns whether it existed.
+    async fn delete_assignment(&self, id: &str) -> StoreResult<bool>;
+    /// All of an organisation's assignments, oldest first (an organisation has
+    /// at most a few hundred: one per station, site and group).
+    async fn list_assignments(&self, org: &OrgId) -> StoreResult<Vec<TariffAssignment>>;
+}
+
+/// Day-ahead spot prices, one item per zone and local day.
+#[async_trait]
+pub trait SpotPriceStore: Send + Sync {
+    /// Stores the day, replacing what was stored for (zone, date): a re-fetch
+    /// of the same prices writes the same thing.
+    async fn put_spot_day(&self, day: &SpotDay) -> StoreResult<()>;
+    async fn get_spot_day(
+        &self,
+        zone: BiddingZone,
+        date: chrono::NaiveDate,
+    ) -> StoreResult<Option<SpotDay>>;
+}
+
+/// Operator alarms.
+#[async_trait]
+pub trait AlarmStore: Send + Sync {
+    /// Raises `alarm` unless an active alarm with its id exists (then nothing
+    /// changes). A resolved one is raised again. Returns whether it was raised.
+    async fn raise_alarm(&self, alarm: &Alarm) -> StoreResult<bool>;
+    /// Marks the alarm resolved at `at`. Returns whether an active one existed.
+    async fn resolve_alarm(&self, id: &str, at: Timestamp) -> StoreResult<bool>;
+    async fn get_alarm(&self, id: &str) -> StoreResult<Option<Alarm>>;
+    /// An organisation's alarms, newest raised first; `active_only` skips resolved ones.
+    async fn list_alarms(
+        &self,
+        org: &OrgId,
+        active_only: bool,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Alarm>>;
+}
+
+/// Priced sessions: immutable revisions.
+#[async_trait]
+pub trait PricedSessionStore: Send + Sync {
+    /// Stores a revision; `Conflict` if (session, revision) exists — that is
+    /// what makes pricing idempotent.
+    async fn put_priced_session(&self, priced: &PricedSession) -> StoreResult<()>;
+    /// The latest revision.
+    async fn get_priced_session(&self, id: &SessionId) -> StoreResult<Option<PricedSession>>;
+    /// All revisions, oldest first.
+    async fn priced_revisions(&self, id: &SessionId) -> StoreResult<Vec<PricedSession>>;
+}
+
 /// Everything the CSMS stores.
 pub trait Store:
     StationStore
@@ -267,6 +337,10 @@ pub trait Store:
     + CommandStore
     + ApiKeyStore
     + WebhookStore
+    + TariffStore
+    + SpotPriceStore
+    + AlarmStore
+    + PricedSessionStore
 {
 }
 impl<T> Store for T where
@@ -278,6 +352,10 @@ impl<T> Store for T where
         + CommandStore
         + ApiKeyStore
         + WebhookStore
+        + TariffStore
+        + SpotPriceStore
+        + AlarmStore
+        + PricedSessionStore
 {
 }
 

@@ -91,6 +91,7 @@ pub struct NewIdToken {
     pub status: String,
     pub expires_at: Option<Timestamp>,
     pub org_id: Option<OrgId>,
+    pub group: Option<String>,
 }
 
 pub async fn register_id_token<S: Store + ?Sized>(
@@ -113,6 +114,7 @@ pub async fn register_id_token<S: Store + ?Sized>(
         status,
         expires_at: new.expires_at,
         org_id: new.org_id.unwrap_or_else(OrgId::default_org),
+        group: new.group,
         created_at: clock.now(),
     };
     store.create_id_token(&record).await.map_err(|e| match e {

@@ -9,8 +9,10 @@
 use crate::error::{Fail, R};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use chrono::NaiveDate;
 use csms_core::ports::{sort_key_time, MeterTarget, Page, StoreError};
 use csms_domain::command::CommandId;
+use csms_domain::spot::BiddingZone;
 use csms_domain::{OrgId, SessionId, SiteId, StationId, Timestamp};
 use redb::{AccessGuard, ReadableTable, TableDefinition, Value};
 use std::ops::Bound;
@@ -81,6 +83,31 @@ pub(crate) const DELIVERIES_BY_WEBHOOK: TableDefinition<&str, &str> =
 pub(crate) const DELIVERY_QUEUE: TableDefinition<&str, &str> =
     TableDefinition::new("delivery_queue");
 
+/// Tariff id → latest `Tariff` JSON (deleted ones too).
+pub(crate) const TARIFFS: TableDefinition<&str, &[u8]> = TableDefinition::new("tariffs");
+/// `{tariff}\0{version:020}` → `Tariff` JSON, every version ever stored;
+/// twenty digits hold any `u64`, so key order is version order.
+pub(crate) const TARIFF_VERSIONS: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("tariff_versions");
+/// `{org}\0{tariff}` → tariff id, tariffs whose latest version is not deleted.
+pub(crate) const TARIFFS_BY_ORG: TableDefinition<&str, &str> =
+    TableDefinition::new("tariffs_by_org");
+/// Assignment id → `TariffAssignment` JSON.
+pub(crate) const ASSIGNMENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("assignments");
+/// `{org}\0{created_at}\0{assignment}` → assignment id: age order.
+pub(crate) const ASSIGNMENTS_BY_ORG: TableDefinition<&str, &str> =
+    TableDefinition::new("assignments_by_org");
+/// `{zone code}\0{local date}` → `SpotDay` JSON.
+pub(crate) const SPOT_DAYS: TableDefinition<&str, &[u8]> = TableDefinition::new("spot_days");
+/// Alarm id → `Alarm` JSON (resolved ones too).
+pub(crate) const ALARMS: TableDefinition<&str, &[u8]> = TableDefinition::new("alarms");
+/// `{org}\0{raised_at}\0{alarm}` → alarm id; re-raising moves the key.
+pub(crate) const ALARMS_BY_ORG: TableDefinition<&str, &str> = TableDefinition::new("alarms_by_org");
+/// `{session}\0{revision:010}` → `PricedSession` JSON; ten digits hold any
+/// `u32`, so the last key of a session is its latest revision.
+pub(crate) const PRICED_SESSIONS: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("priced_sessions");
+
 pub(crate) const TRANSACTION_COUNTER: &str = "transaction_id";
 pub(crate) const EVENT_COUNTER: &str = "station_event";
 
@@ -126,6 +153,30 @@ pub(crate) fn meter_prefix(target: &MeterTarget) -> String {
 
 pub(crate) fn event_key(station: &StationId, at: Timestamp, seq: u64) -> String {
     format!("{station}{SEP}{}{SEP}{seq:020}", sort_key_time(at))
+}
+
+pub(crate) fn tariff_version_key(id: &str, version: u64) -> String {
+    format!("{id}{SEP}{version:020}")
+}
+
+pub(crate) fn tariff_org_key(org: &OrgId, id: &str) -> String {
+    format!("{org}{SEP}{id}")
+}
+
+pub(crate) fn assignment_org_key(org: &OrgId, created_at: Timestamp, id: &str) -> String {
+    format!("{org}{SEP}{}{SEP}{id}", sort_key_time(created_at))
+}
+
+pub(crate) fn spot_day_key(zone: BiddingZone, date: NaiveDate) -> String {
+    format!("{}{SEP}{}", zone.code(), date.format("%Y-%m-%d"))
+}
+
+pub(crate) fn alarm_org_key(org: &OrgId, raised_at: Timestamp, id: &str) -> String {
+    format!("{org}{SEP}{}{SEP}{id}", sort_key_time(raised_at))
+}
+
+pub(crate) fn priced_key(session: &SessionId, revision: u32) -> String {
+    format!("{session}{SEP}{revision:010}")
 }
 
 /// `{parts…}\0`: the prefix shared by every key of one partition.

@@ -25,15 +25,19 @@ mod ops;
 
 use async_trait::async_trait;
 use csms_core::ports::{
-    ApiKeyStore, CommandStore, ConnectionStore, IdempotencyStore, MeterTarget, Page, PageRequest,
-    SessionQuery, SessionStore, StationEvent, StationStore, StoreError, StoreResult, TokenStore,
-    WebhookStore,
+    AlarmStore, ApiKeyStore, CommandStore, ConnectionStore, IdempotencyStore, MeterTarget, Page,
+    PageRequest, PricedSessionStore, SessionQuery, SessionStore, SpotPriceStore, StationEvent,
+    StationStore, StoreError, StoreResult, TariffStore, TokenStore, WebhookStore,
 };
+use csms_domain::alarm::Alarm;
 use csms_domain::api_key::ApiKey;
 use csms_domain::command::{Command, CommandId};
 use csms_domain::meter::MeterReading;
+use csms_domain::pricing::PricedSession;
 use csms_domain::session::Session;
+use csms_domain::spot::{BiddingZone, SpotDay};
 use csms_domain::station::{BootInfo, Connection, ConnectorStatus, Station, StationView};
+use csms_domain::tariff::{Tariff, TariffAssignment};
 use csms_domain::token::IdTokenRecord;
 use csms_domain::webhook::{Delivery, Webhook};
 use csms_domain::{IdTokenValue, OrgId, SessionId, StationId, Timestamp};
@@ -45,7 +49,7 @@ use std::sync::Arc;
 /// The file inside the data directory that holds everything.
 pub const DATABASE_FILE: &str = "csms.redb";
 
-/// All five store ports over one redb database. Cheap to clone: clones share
+/// Every store port over one redb database. Cheap to clone: clones share
 /// the database.
 #[derive(Debug, Clone)]
 pub struct EmbeddedStore {
@@ -379,5 +383,112 @@ impl WebhookStore for EmbeddedStore {
 
     async fn pending_deliveries(&self, limit: usize) -> StoreResult<Vec<Delivery>> {
         self.run(move |db| db.pending_deliveries(limit)).await
+    }
+}
+
+#[async_trait]
+impl TariffStore for EmbeddedStore {
+    async fn put_tariff(&self, tariff: &Tariff, expected_version: u64) -> StoreResult<()> {
+        let tariff = tariff.clone();
+        self.run(move |db| db.put_tariff(&tariff, expected_version))
+            .await
+    }
+
+    async fn get_tariff(&self, id: &str) -> StoreResult<Option<Tariff>> {
+        let id = id.to_owned();
+        self.run(move |db| db.get_tariff(&id)).await
+    }
+
+    async fn tariff_versions(&self, id: &str) -> StoreResult<Vec<Tariff>> {
+        let id = id.to_owned();
+        self.run(move |db| db.tariff_versions(&id)).await
+    }
+
+    async fn list_tariffs(&self, org: &OrgId, page: &PageRequest) -> StoreResult<Page<Tariff>> {
+        let (org, page) = (org.clone(), page.clone());
+        self.run(move |db| db.list_tariffs(&org, &page)).await
+    }
+
+    async fn create_assignment(&self, assignment: &TariffAssignment) -> StoreResult<()> {
+        let assignment = assignment.clone();
+        self.run(move |db| db.create_assignment(&assignment)).await
+    }
+
+    async fn get_assignment(&self, id: &str) -> StoreResult<Option<TariffAssignment>> {
+        let id = id.to_owned();
+        self.run(move |db| db.get_assignment(&id)).await
+    }
+
+    async fn delete_assignment(&self, id: &str) -> StoreResult<bool> {
+        let id = id.to_owned();
+        self.run(move |db| db.delete_assignment(&id)).await
+    }
+
+    async fn list_assignments(&self, org: &OrgId) -> StoreResult<Vec<TariffAssignment>> {
+        let org = org.clone();
+        self.run(move |db| db.list_assignments(&org)).await
+    }
+}
+
+#[async_trait]
+impl SpotPriceStore for EmbeddedStore {
+    async fn put_spot_day(&self, day: &SpotDay) -> StoreResult<()> {
+        let day = day.clone();
+        self.run(move |db| db.put_spot_day(&day)).await
+    }
+
+    async fn get_spot_day(
+        &self,
+        zone: BiddingZone,
+        date: chrono::NaiveDate,
+    ) -> StoreResult<Option<SpotDay>> {
+        self.run(move |db| db.get_spot_day(zone, date)).await
+    }
+}
+
+#[async_trait]
+impl AlarmStore for EmbeddedStore {
+    async fn raise_alarm(&self, alarm: &Alarm) -> StoreResult<bool> {
+        let alarm = alarm.clone();
+        self.run(move |db| db.raise_alarm(&alarm)).await
+    }
+
+    async fn resolve_alarm(&self, id: &str, at: Timestamp) -> StoreResult<bool> {
+        let id = id.to_owned();
+        self.run(move |db| db.resolve_alarm(&id, at)).await
+    }
+
+    async fn get_alarm(&self, id: &str) -> StoreResult<Option<Alarm>> {
+        let id = id.to_owned();
+        self.run(move |db| db.get_alarm(&id)).await
+    }
+
+    async fn list_alarms(
+        &self,
+        org: &OrgId,
+        active_only: bool,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Alarm>> {
+        let (org, page) = (org.clone(), page.clone());
+        self.run(move |db| db.list_alarms(&org, active_only, &page))
+            .await
+    }
+}
+
+#[async_trait]
+impl PricedSessionStore for EmbeddedStore {
+    async fn put_priced_session(&self, priced: &PricedSession) -> StoreResult<()> {
+        let priced = priced.clone();
+        self.run(move |db| db.put_priced_session(&priced)).await
+    }
+
+    async fn get_priced_session(&self, id: &SessionId) -> StoreResult<Option<PricedSession>> {
+        let id = id.clone();
+        self.run(move |db| db.get_priced_session(&id)).await
+    }
+
+    async fn priced_revisions(&self, id: &SessionId) -> StoreResult<Vec<PricedSession>> {
+        let id = id.clone();
+        self.run(move |db| db.priced_revisions(&id)).await
     }
 }
