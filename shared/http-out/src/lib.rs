@@ -1,16 +1,19 @@
-//! Outbound HTTP: the [`WebhookTransport`] that POSTs deliveries.
+//! Outbound HTTP: the [`WebhookTransport`] that POSTs deliveries, and the
+//! [`HttpGet`] the spot-price sources read through.
 //!
 //! hyper with rustls (ring, Mozilla's root certificates), HTTP/1.1, one
 //! pooled client per process. The whole exchange — connect, TLS, request,
 //! status line — is bounded by a timeout; redirects are not followed (a
 //! receiver that moved must be updated, not silently chased). The first
-//! kilobyte of the answer is kept for the delivery log.
+//! kilobyte of the answer is kept for the delivery log. A GET reads the whole
+//! body within the same timeout, up to [`MAX_GET_BODY`].
 //!
 //! # Layout
 //! One module: [`HyperTransport`].
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use csms_core::spot::HttpGet;
 use csms_core::webhooks::deliver::TransportReply;
 use csms_core::webhooks::WebhookTransport;
 use http_body_util::{BodyExt, Full, Limited};
@@ -22,6 +25,10 @@ use std::time::Duration;
 
 /// How much of a receiver's answer is kept.
 const KEEP_BODY: usize = 1024;
+
+/// The largest GET answer read: a day of quarter-hour prices is ~15 KiB of
+/// JSON or XML; anything far bigger is not what was asked for.
+pub const MAX_GET_BODY: usize = 2 * 1024 * 1024;
 
 pub struct HyperTransport {
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
@@ -81,6 +88,29 @@ impl HyperTransport {
         };
         Ok(TransportReply { status, body: text })
     }
+
+    async fn fetch(&self, url: &str) -> Result<(u16, String), String> {
+        let req = http::Request::get(url)
+            .header("user-agent", concat!("csms/", env!("CARGO_PKG_VERSION")))
+            .header("accept", "application/json, application/xml, text/xml")
+            .body(Full::new(Bytes::new()))
+            // Not the URL itself: it may carry a token.
+            .map_err(|e| format!("invalid request: {e}"))?;
+        let resp = self
+            .client
+            .request(req)
+            .await
+            .map_err(|e| format!("request failed: {}", describe(&e)))?;
+        let status = resp.status().as_u16();
+        let body = Limited::new(resp.into_body(), MAX_GET_BODY)
+            .collect()
+            .await
+            .map_err(|e| format!("reading the answer: {}", describe(&*e)))?
+            .to_bytes();
+        let text = String::from_utf8(body.to_vec())
+            .map_err(|_| "the answer is not UTF-8 text".to_owned())?;
+        Ok((status, text))
+    }
 }
 
 impl Default for HyperTransport {
@@ -117,5 +147,80 @@ impl WebhookTransport for HyperTransport {
             Ok(r) => r,
             Err(_) => Err(format!("no answer within {} s", self.timeout.as_secs())),
         }
+    }
+}
+
+#[async_trait]
+impl HttpGet for HyperTransport {
+    async fn get(&self, url: &str) -> Result<(u16, String), String> {
+        match tokio::time::timeout(self.timeout, self.fetch(url)).await {
+            Ok(r) => r,
+            Err(_) => Err(format!("no answer within {} s", self.timeout.as_secs())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A one-shot HTTP server on loopback answering `response` verbatim.
+    async fn serve_once(response: Vec<u8>) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = sock.read(&mut buf).await;
+            let _ = sock.write_all(&response).await;
+            let _ = sock.shutdown().await;
+        });
+        format!("http://{addr}/api/v1/prices/2025/10-01_SE3.json")
+    }
+
+    #[tokio::test]
+    async fn get_reads_status_and_body() {
+        let body = "[{\"SEK_per_kWh\":0.2901}]";
+        let url = serve_once(
+            format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len()).into_bytes(),
+        )
+        .await;
+        let t = HyperTransport::new(Duration::from_secs(5));
+        assert_eq!(t.get(&url).await, Ok((200, body.to_owned())));
+        let url = serve_once(
+            b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_vec(),
+        )
+        .await;
+        assert_eq!(t.get(&url).await, Ok((404, String::new())));
+    }
+
+    #[tokio::test]
+    async fn get_refuses_huge_answers_and_times_out() {
+        let big = MAX_GET_BODY + 1;
+        let mut resp =
+            format!("HTTP/1.1 200 OK\r\ncontent-length: {big}\r\nconnection: close\r\n\r\n")
+                .into_bytes();
+        resp.extend(std::iter::repeat_n(b'x', big));
+        let url = serve_once(resp).await;
+        let t = HyperTransport::new(Duration::from_secs(5));
+        assert!(t
+            .get(&url)
+            .await
+            .unwrap_err()
+            .contains("reading the answer"));
+
+        // Accepts, never answers.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let hold = tokio::spawn(async move {
+            let (sock, _) = listener.accept().await.unwrap();
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            drop(sock);
+        });
+        let t = HyperTransport::new(Duration::from_millis(300));
+        let err = t.get(&format!("http://{addr}/x")).await.unwrap_err();
+        assert!(err.starts_with("no answer within"), "{err}");
+        hold.abort();
     }
 }

@@ -1,0 +1,17 @@
+//! Lambda run by EventBridge Scheduler. Wiring only; the logic is
+//! `csms_aws::spot::handle_schedule` over `csms_core::spot::SpotFetcher`.
+
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    csms_aws::config::init_tracing();
+    let ctx = csms_aws::config::AwsContext::from_env().await?;
+    let fetcher = Arc::new(csms_aws::spot::fetcher_from_env(&ctx)?);
+    run(service_fn(move |_event: LambdaEvent<serde_json::Value>| {
+        let fetcher = fetcher.clone();
+        async move { Ok::<_, Error>(csms_aws::spot::handle_schedule(&fetcher).await) }
+    }))
+    .await
+}
