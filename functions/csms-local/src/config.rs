@@ -13,6 +13,9 @@ pub struct Config {
     pub heartbeat_interval_secs: u32,
     pub webhook_retry: RetrySchedule,
     pub webhook_allow_private: bool,
+    pub pricing_retry: std::time::Duration,
+    /// `None` with `CSMS_SPOT_FETCH=off`.
+    pub spot: Option<crate::spot::SpotSchedule>,
 }
 
 impl Config {
@@ -43,7 +46,17 @@ impl Config {
             Ok("false") | Ok("0") => false,
             Ok(other) => bail!("CSMS_WEBHOOK_ALLOW_PRIVATE must be true or false, not {other:?}"),
         };
+        let pricing_retry = match std::env::var("CSMS_PRICING_RETRY_SECONDS") {
+            Err(_) => 600,
+            Ok(s) => match s.parse::<u64>() {
+                Ok(n) if (1..=86_400).contains(&n) => n,
+                _ => bail!("CSMS_PRICING_RETRY_SECONDS must be 1 to 86400"),
+            },
+        };
+        let spot = spot_schedule()?;
         Ok(Config {
+            spot,
+            pricing_retry: std::time::Duration::from_secs(pricing_retry),
             listen,
             data_dir,
             admin_key,
@@ -52,6 +65,29 @@ impl Config {
             webhook_allow_private,
         })
     }
+}
+
+/// The spot-price fetcher: on unless `CSMS_SPOT_FETCH=off`; every
+/// `CSMS_SPOT_INTERVAL_MINUTES` (default 15); the rest is the settings the
+/// Lambda reads too (`csms_core::spot::config`).
+fn spot_schedule() -> anyhow::Result<Option<crate::spot::SpotSchedule>> {
+    match std::env::var("CSMS_SPOT_FETCH").as_deref() {
+        Ok("off") | Ok("false") | Ok("0") => return Ok(None),
+        Err(_) | Ok("") | Ok("on") | Ok("true") | Ok("1") => {}
+        Ok(other) => bail!("CSMS_SPOT_FETCH must be on or off, not {other:?}"),
+    }
+    let minutes = match std::env::var("CSMS_SPOT_INTERVAL_MINUTES") {
+        Err(_) => 15,
+        Ok(s) => match s.trim().parse::<u64>() {
+            Ok(n) if (1..=1440).contains(&n) => n,
+            _ => bail!("CSMS_SPOT_INTERVAL_MINUTES must be 1 to 1440"),
+        },
+    };
+    let settings = csms_core::spot::config::SpotSettings::from_lookup(|k| std::env::var(k).ok())?;
+    Ok(Some(crate::spot::SpotSchedule {
+        settings,
+        interval: std::time::Duration::from_secs(minutes * 60),
+    }))
 }
 
 /// A newcomer should not have to invent a key: make one on first start and

@@ -15,10 +15,19 @@
 //!   attempts, comma-separated, default `10,60,300,1800,7200,21600,43200`;
 //! - `CSMS_WEBHOOK_ALLOW_PRIVATE` — `true` (default here) lets webhooks
 //!   point at `http://` and private or loopback addresses;
+//! - `CSMS_PRICING_RETRY_SECONDS` — how long a session that cannot be
+//!   priced yet (its spot prices are missing) waits before the next try,
+//!   default 600;
+//! - `CSMS_SPOT_FETCH` — `off` disables fetching day-ahead spot prices;
+//!   `CSMS_SPOT_INTERVAL_MINUTES` (default 15) and the other `CSMS_SPOT_*`,
+//!   `CSMS_ENTSOE_*`, `CSMS_ELPRIS_BASE_URL` settings are described in
+//!   `csms_core::spot::config` and the README;
 //! - `RUST_LOG` — log filter, default `info`.
 
 mod config;
 mod deliveries;
+mod pricing;
+mod spot;
 mod timers;
 mod ws;
 
@@ -27,6 +36,7 @@ use csms_api::{router, ApiState};
 use csms_core::charger::{ChargerConfig, ChargerService};
 use csms_core::commands::service::CommandService;
 use csms_core::ports::{Clock, PageRequest, Store, SystemClock};
+use csms_core::pricing::PricingService;
 use csms_core::webhooks::target::TargetPolicy;
 use csms_core::webhooks::{Deliverer, EventSink, WebhookPublisher};
 use csms_domain::OrgId;
@@ -85,6 +95,19 @@ async fn main() -> anyhow::Result<()> {
     if settled > 0 {
         tracing::info!("settled {settled} command(s) left pending by the previous run");
     }
+    let (pricing, pricing_rx) = pricing::LocalPricing::new();
+    let pricing_task = pricing.run(
+        pricing_rx,
+        PricingService::new(store.clone(), clock.clone()).with_events(events.clone()),
+        cfg.pricing_retry,
+    );
+    let requeued = pricing.recover(&*store, &*clock, 35).await?;
+    if requeued > 0 {
+        tracing::info!("queued {requeued} completed session(s) for pricing");
+    }
+    let spot_task = cfg
+        .spot
+        .map(|s| spot::spawn(s, store.clone(), clock.clone()));
     let charger = ChargerService::new(
         store.clone(),
         clock.clone(),
@@ -93,7 +116,8 @@ async fn main() -> anyhow::Result<()> {
         },
     )
     .with_replies(Arc::new(commands.clone()))
-    .with_events(events.clone());
+    .with_events(events.clone())
+    .with_pricing(Arc::new(pricing));
     let ws_state = ws::WsState {
         charger,
         clock: clock.clone(),
@@ -132,6 +156,10 @@ async fn main() -> anyhow::Result<()> {
     // Pending timers are dropped: the next start's recovery settles them.
     timer_task.abort();
     delivery_task.abort();
+    pricing_task.abort();
+    if let Some(t) = spot_task {
+        t.abort();
+    }
     tracker.close();
     if tokio::time::timeout(std::time::Duration::from_secs(5), tracker.wait())
         .await

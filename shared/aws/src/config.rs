@@ -1,6 +1,7 @@
 //! Configuration of the Lambdas, read once per cold start.
 
 use crate::dispatch::SqsDispatch;
+use crate::pricing::SqsPricingQueue;
 use crate::sender::ApiGatewaySender;
 use crate::store::DynamoStore;
 use crate::timers::SqsTimers;
@@ -9,6 +10,7 @@ use crate::ws::WsHandlers;
 use csms_core::charger::{ChargerConfig, ChargerService};
 use csms_core::commands::service::{CommandService, CommandTimers, NoTimers};
 use csms_core::ports::{Clock, ConnectionSender, Store, SystemClock};
+use csms_core::pricing::{NoPricing, PricingQueue, PricingService};
 use csms_core::webhooks::target::TargetPolicy;
 use csms_core::webhooks::{
     Deliverer, DeliveryQueue, EventSink, NoEvents, RetrySchedule, WebhookPublisher,
@@ -150,11 +152,28 @@ impl AwsContext {
             self.clock.clone(),
             Self::charger_config()?,
         )
-        .with_events(self.events.clone());
+        .with_events(self.events.clone())
+        .with_pricing(self.pricing_queue());
         if let Ok(commands) = self.command_service() {
             charger = charger.with_replies(Arc::new(commands));
         }
         Ok(WsHandlers::new(charger, self.clock.clone(), self.sender()))
+    }
+}
+
+impl AwsContext {
+    /// Where completed sessions go to be priced: `CSMS_PRICING_QUEUE` (an SQS
+    /// queue URL). Without it sessions are not priced automatically (the
+    /// API's reprice still prices them).
+    pub fn pricing_queue(&self) -> Arc<dyn PricingQueue> {
+        match std::env::var("CSMS_PRICING_QUEUE") {
+            Ok(url) if !url.is_empty() => Arc::new(SqsPricingQueue::new(&self.sdk, url)),
+            _ => Arc::new(NoPricing),
+        }
+    }
+
+    pub fn pricing_service(&self) -> PricingService<dyn Store> {
+        PricingService::new(self.store.clone(), self.clock.clone()).with_events(self.events.clone())
     }
 }
 

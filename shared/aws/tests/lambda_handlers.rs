@@ -39,6 +39,14 @@ async fn harness() -> Harness {
 async fn harness_with(
     events: impl FnOnce(Arc<dyn Store>) -> Arc<dyn csms_core::webhooks::EventSink>,
 ) -> Harness {
+    harness_full(events, Arc::new(csms_core::pricing::NoPricing)).await
+}
+
+/// The harness with an event sink and a pricing queue.
+async fn harness_full(
+    events: impl FnOnce(Arc<dyn Store>) -> Arc<dyn csms_core::webhooks::EventSink>,
+    pricing: Arc<dyn csms_core::pricing::PricingQueue>,
+) -> Harness {
     let sdk = sdk_config().await;
     let ddb = RequestCounter::new();
     let store = Arc::new(DynamoStore::with_counter(
@@ -75,7 +83,8 @@ async fn harness_with(
         },
     )
     .with_replies(Arc::new(commands.clone()))
-    .with_events(events);
+    .with_events(events)
+    .with_pricing(pricing);
     ddb.reset();
     Harness {
         commands,
@@ -936,4 +945,197 @@ async fn a_submitted_command_goes_out_through_the_dispatch_queue() {
         csms_aws::dispatch::handle_dispatch_message(&h.commands, "{}").await,
         Err(csms_aws::dispatch::DispatchError::Malformed(_))
     ));
+}
+
+#[tokio::test]
+async fn a_completed_session_is_priced_through_the_pricing_queue() {
+    use csms_core::ports::{PricedSessionStore, TariffStore};
+    use csms_core::pricing::PricingService;
+    use csms_domain::tariff::{
+        AssignmentTarget, EnergyPrice, PriceComponent, Restrictions, SpotFormula, Tariff,
+        TariffAssignment, TariffElement,
+    };
+    use csms_domain::OrgId;
+    let sdk = sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(unique_table("csms-pricing"))
+        .send()
+        .await
+        .expect("create the pricing queue on moto")
+        .queue_url
+        .unwrap();
+    let queue = Arc::new(csms_aws::pricing::SqsPricingQueue::new(&sdk, &queue_url));
+    let h = harness_full(|_| Arc::new(csms_core::webhooks::NoEvents), queue).await;
+    h.station("CP-PRICE", None).await;
+    h.token("TAG-PRICE", "Accepted").await;
+    let t0 = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 2, 9, 0, 0).unwrap();
+    let tariff = |id: &str, energy: EnergyPrice| Tariff {
+        id: id.into(),
+        org_id: OrgId::default_org(),
+        name: id.into(),
+        currency: "SEK".into(),
+        vat_rate: Decimal::new(25, 2),
+        time_zone: "Europe/Stockholm".into(),
+        elements: vec![TariffElement {
+            components: vec![
+                PriceComponent::Energy { price: energy },
+                PriceComponent::SessionFee {
+                    price: Decimal::new(500, 2),
+                },
+            ],
+            restrictions: Restrictions::default(),
+        }],
+        min_price: None,
+        max_price: None,
+        version: 1,
+        effective_at: t0,
+        created_at: t0,
+        deleted_at: None,
+    };
+    h.store
+        .put_tariff(
+            &tariff(
+                "trf-fixed",
+                EnergyPrice::Fixed {
+                    per_kwh: Decimal::new(300, 2),
+                },
+            ),
+            0,
+        )
+        .await
+        .unwrap();
+    h.store
+        .create_assignment(&TariffAssignment {
+            id: "ast-1".into(),
+            org_id: OrgId::default_org(),
+            tariff_id: "trf-fixed".into(),
+            target: AssignmentTarget::Organisation,
+            group: None,
+            created_at: t0,
+        })
+        .await
+        .unwrap();
+
+    h.connect("cp", "CP-PRICE", "ocpp1.6").await;
+    let start = h
+        .send(
+            "cp",
+            call(
+                "s",
+                "StartTransaction",
+                json!({"connectorId": 1, "idTag": "TAG-PRICE", "meterStart": 2000,
+                       "timestamp": "2026-11-02T10:00:00Z"}),
+            ),
+        )
+        .await;
+    let tx = result_of(&start, "s")["transactionId"].as_i64().unwrap();
+    h.send(
+        "cp",
+        call(
+            "m",
+            "MeterValues",
+            json!({"connectorId": 1, "transactionId": tx, "meterValue": [{
+                "timestamp": "2026-11-02T10:30:00Z",
+                "sampledValue": [{"value": "7000", "measurand": "Energy.Active.Import.Register"}]}]}),
+        ),
+    )
+    .await;
+    h.send(
+        "cp",
+        call(
+            "e",
+            "StopTransaction",
+            json!({"transactionId": tx, "meterStop": 12000, "timestamp": "2026-11-02T11:00:00Z"}),
+        ),
+    )
+    .await;
+
+    // `$default` queued the session; the pricing function's handler prices it.
+    let body = receive_one(&sqs, &queue_url).await;
+    let id = SessionId::new(&StationId::parse("CP-PRICE").unwrap(), &tx.to_string());
+    assert_eq!(body, json!({"sessionId": id.to_string()}).to_string());
+    let dyn_store: Arc<dyn Store> = h.store.clone();
+    let service = PricingService::new(dyn_store, Arc::new(SystemClock));
+    csms_aws::pricing::handle_pricing_message(&service, &body)
+        .await
+        .expect("priced");
+    let priced = h
+        .store
+        .get_priced_session(&id)
+        .await
+        .unwrap()
+        .expect("stored");
+    // 10 kWh × 3.00 + 5.00 = 35.00 net, 8.75 VAT.
+    assert_eq!(priced.net, Decimal::new(3500, 2));
+    assert_eq!(priced.vat, Decimal::new(875, 2));
+    assert_eq!(priced.gross, Decimal::new(4375, 2));
+    assert_eq!(priced.revision, 1);
+
+    // Redelivered: nothing changes.
+    csms_aws::pricing::handle_pricing_message(&service, &body)
+        .await
+        .expect("a redelivery is fine");
+    assert_eq!(
+        h.store.priced_revisions(&id).await.unwrap(),
+        vec![priced.clone()]
+    );
+
+    // A session whose spot prices are missing fails (SQS retries it later,
+    // then dead-letters it), as does a message that is not a pricing message;
+    // one for a session that does not exist is dropped.
+    h.store
+        .put_tariff(
+            &Tariff {
+                version: 2,
+                effective_at: t0 - chrono::TimeDelta::days(1),
+                ..tariff(
+                    "trf-fixed",
+                    EnergyPrice::Spot(SpotFormula {
+                        zone: csms_domain::spot::BiddingZone::parse("SE3").unwrap(),
+                        factor: Decimal::ONE,
+                        markup: Decimal::ZERO,
+                        grid_fee: Decimal::ZERO,
+                        energy_tax: Decimal::ZERO,
+                        floor: None,
+                        ceiling: None,
+                    }),
+                )
+            },
+            1,
+        )
+        .await
+        .unwrap();
+    let other = SessionId::new(&StationId::parse("CP-PRICE").unwrap(), "999");
+    let mut s = csms_domain::session::Session::blank(
+        &StationId::parse("CP-PRICE").unwrap(),
+        OrgId::default_org(),
+        None,
+        "999",
+        t0,
+    );
+    s.apply(&csms_domain::session::SessionUpdate {
+        is_start: true,
+        started_at: Some(t0),
+        meter_start_wh: Some(Decimal::ZERO),
+        end: Some(csms_domain::session::SessionEnd {
+            ended_at: t0 + chrono::TimeDelta::hours(1),
+            reason: None,
+            meter_stop_wh: Some(Decimal::from(1000)),
+        }),
+        ..Default::default()
+    });
+    s.version = 1;
+    h.store.put_session(&s, 0).await.unwrap();
+    let msg = json!({"sessionId": other.to_string()}).to_string();
+    let err = csms_aws::pricing::handle_pricing_message(&service, &msg).await;
+    assert!(err.is_err(), "missing spot prices must be retried");
+    assert!(csms_aws::pricing::handle_pricing_message(&service, "{}")
+        .await
+        .is_err());
+    let gone = json!({"sessionId": "CP-PRICE~404"}).to_string();
+    csms_aws::pricing::handle_pricing_message(&service, &gone)
+        .await
+        .expect("nothing to retry");
 }

@@ -13,6 +13,10 @@
 //!   raw frame to the reply frame.
 //! - [`registry`]: operator use cases (register stations and id tokens).
 //! - [`commands`]: commands to stations, from the API to the charger's answer.
+//! - [`pricing`]: session pricing (tariff resolution, the engine, revisions)
+//!   and the queue that triggers it.
+//! - [`spot`]: day-ahead spot prices: the sources (elprisetjustnu.se, ENTSO-E),
+//!   the scheduled fetcher, the missing-prices alarm and fallback.
 //! - [`webhooks`]: events, their fan-out to partner webhooks, signed delivery with retries.
 //! - [`views`]: the public JSON form of records (API responses, webhook payloads).
 //! - [`contract`] (feature `contract-tests`): the suite every store passes.
@@ -22,7 +26,9 @@ pub mod commands;
 pub mod connect;
 pub mod password;
 pub mod ports;
+pub mod pricing;
 pub mod registry;
+pub mod spot;
 pub mod views;
 pub mod webhooks;
 

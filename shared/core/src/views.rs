@@ -6,6 +6,8 @@
 //! OpenAPI document.
 
 use csms_domain::command::Command;
+use csms_domain::pricing::engine::round_amount;
+use csms_domain::pricing::{LineKind, PriceLine, PricedSession};
 use csms_domain::session::Session;
 use csms_domain::station::{Connection, ConnectorStatus};
 use csms_domain::Timestamp;
@@ -35,6 +37,145 @@ pub fn wh(d: Decimal) -> Value {
         .and_then(serde_json::Number::from_f64)
         .map(Into::into)
         .unwrap_or(Value::Null)
+}
+
+/// A decimal as a JSON string, without trailing zeros ("2.5").
+pub fn dec(d: Decimal) -> String {
+    d.normalize().to_string()
+}
+
+/// A money amount as a JSON string with two decimals ("12.50", "0.00").
+pub fn money(d: Decimal) -> String {
+    format!("{:.2}", round_amount(d))
+}
+
+/// One line of a priced session.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct PriceLineView {
+    /// `energy`, `time`, `sessionFee`, `idle`, `minimumPriceAdjustment`, `maximumPriceAdjustment`.
+    pub kind: String,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub start: String,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub end: String,
+    /// Decimal string, in `unit`.
+    pub quantity: String,
+    /// `kWh`, `min`, `h` or `session`.
+    pub unit: String,
+    /// Net price per unit, exact.
+    pub unit_price: String,
+    /// quantity × unit price, rounded to 0.01.
+    pub net: String,
+    /// Index of the tariff element the price came from.
+    pub element: Option<usize>,
+    /// Spot price per kWh the unit price was computed from.
+    pub spot_price: Option<String>,
+}
+
+fn kind_name(k: LineKind) -> &'static str {
+    match k {
+        LineKind::Energy => "energy",
+        LineKind::Time => "time",
+        LineKind::SessionFee => "sessionFee",
+        LineKind::Idle => "idle",
+        LineKind::MinimumPriceAdjustment => "minimumPriceAdjustment",
+        LineKind::MaximumPriceAdjustment => "maximumPriceAdjustment",
+    }
+}
+
+impl From<&PriceLine> for PriceLineView {
+    fn from(l: &PriceLine) -> Self {
+        PriceLineView {
+            kind: kind_name(l.kind).to_owned(),
+            start: time(l.start),
+            end: time(l.end),
+            quantity: dec(l.quantity),
+            unit: l.unit.clone(),
+            unit_price: dec(l.unit_price),
+            net: money(l.net),
+            element: l.element,
+            spot_price: l.spot_price.map(dec),
+        }
+    }
+}
+
+/// The immutable, itemised price of a completed session (one revision).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct PricedSessionView {
+    pub session_id: String,
+    pub station_id: String,
+    /// 1 for the automatic pricing, +1 for every repricing.
+    pub revision: u32,
+    pub tariff_id: String,
+    /// The tariff version in force when the session started.
+    pub tariff_version: u64,
+    pub tariff_name: String,
+    /// Where the tariff resolution looked, in order, up to the match.
+    pub tariff_reason: Vec<String>,
+    pub id_token: Option<String>,
+    pub group: Option<String>,
+    pub currency: String,
+    /// e.g. "0.25".
+    pub vat_rate: String,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub started_at: String,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub ended_at: String,
+    /// When the energy register last rose; idle time is counted from here.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub charging_ended_at: String,
+    /// Energy delivered, Wh (decimal string).
+    pub energy_wh: String,
+    pub lines: Vec<PriceLineView>,
+    /// Sum of the lines' net amounts.
+    pub net: String,
+    pub vat: String,
+    /// net + VAT.
+    pub gross: String,
+    /// The rounding rule, in words.
+    pub rounding: String,
+    pub warnings: Vec<String>,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub priced_at: String,
+    /// Why this revision exists ("session completed", or the repricing reason).
+    pub reason: String,
+    /// API key id of whoever asked for a repricing; null when automatic or by the admin key.
+    pub requested_by: Option<String>,
+}
+
+impl From<&PricedSession> for PricedSessionView {
+    fn from(p: &PricedSession) -> Self {
+        PricedSessionView {
+            session_id: p.session_id.to_string(),
+            station_id: p.station_id.to_string(),
+            revision: p.revision,
+            tariff_id: p.tariff_id.clone(),
+            tariff_version: p.tariff_version,
+            tariff_name: p.tariff_name.clone(),
+            tariff_reason: p.tariff_reason.clone(),
+            id_token: p.id_token.clone(),
+            group: p.group.clone(),
+            currency: p.currency.clone(),
+            vat_rate: dec(p.vat_rate),
+            started_at: time(p.started_at),
+            ended_at: time(p.ended_at),
+            charging_ended_at: time(p.charging_ended_at),
+            energy_wh: dec(p.energy_wh),
+            lines: p.lines.iter().map(PriceLineView::from).collect(),
+            net: money(p.net),
+            vat: money(p.vat),
+            gross: money(p.gross),
+            rounding: p.rounding.clone(),
+            warnings: p.warnings.clone(),
+            priced_at: time(p.priced_at),
+            reason: p.audit.reason.clone(),
+            requested_by: p.audit.requested_by.clone(),
+        }
+    }
 }
 
 /// A charging session.

@@ -13,6 +13,7 @@ pub(crate) mod wire;
 
 use crate::commands::service::CallReplies;
 use crate::ports::{Clock, MeterTarget, StationEvent, Store, StoreError};
+use crate::pricing::{NoPricing, PricingQueue};
 use crate::views::{SessionView, StatusEventView};
 use crate::webhooks::{Event, EventSink, NoEvents};
 use chrono::TimeDelta;
@@ -92,6 +93,8 @@ pub struct ChargerService<S: ?Sized> {
     replies: Option<Arc<dyn CallReplies>>,
     /// Where session and status events go (webhooks).
     events: Arc<dyn EventSink>,
+    /// Where completed sessions go to be priced.
+    pricing: Arc<dyn PricingQueue>,
 }
 
 impl<S: ?Sized> Clone for ChargerService<S> {
@@ -102,6 +105,7 @@ impl<S: ?Sized> Clone for ChargerService<S> {
             config: self.config.clone(),
             replies: self.replies.clone(),
             events: self.events.clone(),
+            pricing: self.pricing.clone(),
         }
     }
 }
@@ -114,7 +118,14 @@ impl<S: Store + ?Sized> ChargerService<S> {
             config,
             replies: None,
             events: Arc::new(NoEvents),
+            pricing: Arc::new(NoPricing),
         }
+    }
+
+    /// Queue completed sessions for pricing on `pricing`.
+    pub fn with_pricing(mut self, pricing: Arc<dyn PricingQueue>) -> Self {
+        self.pricing = pricing;
+        self
     }
 
     /// Publish session and status events to `events`.
@@ -508,6 +519,12 @@ impl<S: Store + ?Sized> ChargerService<S> {
                     if !was_completed && session.status == SessionStatus::Completed {
                         self.session_event(EventType::SessionEnded, &session, now)
                             .await;
+                        // A lost enqueue is logged, not fatal: the charger's
+                        // stop must be acknowledged, and pricing can be
+                        // asked for again through the API.
+                        if let Err(e) = self.pricing.enqueue(&session.id).await {
+                            tracing::error!(session = %session.id, error = %e, "could not queue session for pricing");
+                        }
                     }
                     return Ok(session);
                 }
