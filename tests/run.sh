@@ -16,6 +16,8 @@
 #   6. cfn-lint template.yaml
 #   7. node --test infra/cloudfront (the CloudFront function), when present
 #   8. figures: DynamoDB requests per OCPP message (against moto)
+#   9. figures: the pricing benchmark, a quick run (5,000 sessions, debug build;
+#      the full run is `cargo run --release -p csms-domain --example price-bench`)
 #
 # Needs Rust (cargo), python3 (3.10+) and, for step 6, node. Nothing else: no Docker, no cloud.
 set -euo pipefail
@@ -188,6 +190,11 @@ if [[ "$mode" == all ]]; then
   # -------------------------------------------------------------------------- 8. figures
   step "figures: DynamoDB requests per OCPP message (cargo run -p csms-aws --example ddb-requests)"
   cargo run -q -p csms-aws --example ddb-requests
+  done_step
+
+  # -------------------------------------------------------------------------- 9. figures
+  step "figures: pricing benchmark, quick run (cargo run -p csms-domain --example price-bench -- 5000)"
+  cargo run -q -p csms-domain --example price-bench -- 5000
   done_step
 fi
 

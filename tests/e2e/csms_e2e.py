@@ -148,6 +148,9 @@ class Runner:
             "CSMS_DATA_DIR": str(self.data_dir),
             "CSMS_ADMIN_API_KEY": self.admin_key,
             "RUST_LOG": os.environ.get("CSMS_TEST_RUST_LOG", "info"),
+            # No internet here: tests that want spot prices fetched point a
+            # runner at a local fake source through extra_env.
+            "CSMS_SPOT_FETCH": "off",
         })
         env.update(self.extra_env)
         self._log_file = open(self.log_path, "wb")
@@ -305,6 +308,13 @@ class Runner:
 
     def session(self, session_id: str) -> dict:
         return self.api_ok("GET", f"/sessions/{quote(session_id)}")
+
+    def session_record(self, session_id: str) -> dict:
+        """GET /sessions/{id} without its `price`: the same fields as a list item."""
+        body = self.session(session_id)
+        assert "price" in body, f"GET /sessions/{{id}} has a price field (null until priced): {body}"
+        body.pop("price")
+        return body
 
     def meter_values(self, session_id: str) -> list[dict]:
         return self.api_ok("GET", f"/sessions/{quote(session_id)}/meter-values")["items"]

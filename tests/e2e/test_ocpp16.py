@@ -143,7 +143,7 @@ def test_full_session(runner, station):
                         "meterStartWh": 1000, "meterStopWh": 8500, "energyWh": 7500, "stopReason": "Local"}
             assert {k: session.get(k) for k in expected} == expected, session
             assert parse_time(session["endedAt"]) == t_stop, session
-            assert runner.session(session["id"]) == session, "GET /sessions/{id} differs from the list item"
+            assert runner.session_record(session["id"]) == session, "GET /sessions/{id} differs from the list item"
 
             readings = runner.meter_values(session["id"])
             stamps = [parse_time(r["timestamp"]) for r in readings]
@@ -162,7 +162,7 @@ def test_full_session(runner, station):
             # The identical StopTransaction again (a charger resending after a lost answer): nothing changes.
             again = await cp.send(stop)
             assert again.id_tag_info is None or again.id_tag_info["status"] == "Accepted", again
-            assert runner.session(session["id"]) == session, "a resent StopTransaction changed the session"
+            assert runner.session_record(session["id"]) == session, "a resent StopTransaction changed the session"
             assert runner.meter_values(session["id"]) == readings, "a resent StopTransaction changed the meter values"
             sessions = [s for s in runner.all_sessions(stationId=station) if s["transactionId"] == str(tx)]
             assert len(sessions) == 1, f"one transaction, one session: {sessions}"

@@ -125,7 +125,7 @@ def test_full_session(runner, station):
             before = runner.session_for(station, tx_id)
             readings_before = runner.meter_values(before["id"])
             await cp.send(updated_1)  # seqNo 1 again, verbatim
-            assert runner.session(before["id"]) == before, "a resent TransactionEvent changed the session"
+            assert runner.session_record(before["id"]) == before, "a resent TransactionEvent changed the session"
             assert runner.meter_values(before["id"]) == readings_before, (
                 "a resent TransactionEvent changed the meter values")
 
@@ -143,7 +143,7 @@ def test_full_session(runner, station):
                     "stopReason": "EVDisconnected"}
         assert {k: session.get(k) for k in expected} == expected, session
         assert parse_time(session["endedAt"]) == t3, session
-        assert runner.session(session["id"]) == session
+        assert runner.session_record(session["id"]) == session
 
         readings = runner.meter_values(session["id"])
         stamps = [parse_time(r["timestamp"]) for r in readings]

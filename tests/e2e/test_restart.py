@@ -61,7 +61,7 @@ def test_data_survives_a_restart(runner_factory):
 
     tx_after = run(start_again())
     assert tx_after > tx_before, f"transaction ids must keep growing across restarts: {tx_before} then {tx_after}"
-    assert second.session(session_before["id"]) == session_before
+    assert second.session_record(session_before["id"]) == session_before
     second.stop(check=True)
 
 

@@ -10,8 +10,9 @@
 //! - [`auth`]: API-key check middleware.
 //! - [`openapi`]: the OpenAPI 3.1 document, generated from the handlers' annotations.
 //! - `views`: the JSON form of what only the API shows.
-//! - `stations`, `tokens`, `sessions`, `commands`, `api_keys`, `webhooks`: one module per resource with its
+//! - `stations`, `tokens`, `sessions`, `commands`, `api_keys`, `webhooks`, `pricing`, `tariffs`: one module per resource with its
 //!   handlers and its JSON views.
+//! - `spot`: stored spot prices and operator alarms (read-only).
 //! - `util`: body/query parsing that answers bad input with our error shape.
 
 mod api_keys;
@@ -19,8 +20,11 @@ mod auth;
 mod commands;
 pub mod error;
 pub mod openapi;
+mod pricing;
 mod sessions;
+mod spot;
 mod stations;
+mod tariffs;
 mod tokens;
 mod util;
 mod views;
@@ -92,11 +96,39 @@ pub fn router(state: ApiState) -> Router {
             get(webhooks::get).delete(webhooks::delete),
         )
         .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        .route("/tariffs", get(tariffs::list).post(tariffs::create))
+        .route(
+            "/tariffs/{id}",
+            get(tariffs::get)
+                .put(tariffs::update)
+                .delete(tariffs::delete),
+        )
+        .route("/tariffs/{id}/versions", get(tariffs::versions))
+        .route(
+            "/tariff-assignments",
+            get(tariffs::list_assignments).post(tariffs::create_assignment),
+        )
+        .route(
+            "/tariff-assignments/{id}",
+            axum::routing::delete(tariffs::delete_assignment),
+        )
         .route("/id-tokens", get(tokens::list).post(tokens::create))
         .route("/sessions", get(sessions::list))
         .route("/sessions/export", get(sessions::export))
         .route("/sessions/{id}", get(sessions::get))
         .route("/sessions/{id}/meter-values", get(sessions::meter_values))
+        .route("/sessions/{id}/price", get(pricing::get_price))
+        .route("/sessions/{id}/price/revisions", get(pricing::revisions))
+        .route(
+            "/sessions/{id}/reprice",
+            axum::routing::post(pricing::reprice),
+        )
+        .route("/stations/{id}/price-preview", get(pricing::preview))
+        .route(
+            "/spot-prices/{zone}/{date}",
+            get(spot::get_spot_day).put(pricing::put_spot_day),
+        )
+        .route("/alarms", get(spot::list_alarms))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),

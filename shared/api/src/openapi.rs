@@ -2,7 +2,9 @@
 //! `#[utoipa::path]` annotations and the views' schemas, and served at
 //! `GET /api/v1/openapi.json` (no key needed: it is public documentation).
 
-use crate::{api_keys, commands, sessions, stations, tokens, views, webhooks};
+use crate::{
+    api_keys, commands, pricing, sessions, spot, stations, tariffs, tokens, views, webhooks,
+};
 use axum::http::header;
 use axum::response::IntoResponse;
 use csms_core::views::{CommandView, ConnectionEventView, SessionView, StatusEventView};
@@ -20,7 +22,8 @@ pub struct ErrorBody {
 
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDetail {
-    /// `invalid_request`, `unauthorized`, `forbidden`, `not_found`, `conflict`, `internal`.
+    /// `invalid_request`, `unauthorized`, `forbidden`, `not_found`, `conflict`,
+    /// `precondition_failed` (412, `If-Match`), `internal`.
     pub code: String,
     pub message: String,
 }
@@ -83,7 +86,7 @@ impl Modify for BearerKey {
     info(
         title = "CSMS API",
         version = "1",
-        description = "Stations, id tokens, sessions, commands to chargers, partner API keys and webhooks. \
+        description = "Stations, id tokens, sessions, commands to chargers, partner API keys, webhooks and tariffs. \
 JSON with camelCase fields; lists are paged with `limit` and `cursor`; errors are `{\"error\":{\"code\",\"message\"}}`. \
 Scopes: `read` (every GET, exports, webhooks), `commands` (POST commands; implies read), `admin` (everything).",
         license(name = "Apache-2.0")
@@ -98,6 +101,10 @@ Scopes: `read` (every GET, exports, webhooks), `commands` (POST commands; implie
         sessions::list, sessions::export, sessions::get, sessions::meter_values,
         api_keys::list, api_keys::create, api_keys::get, api_keys::revoke,
         webhooks::list, webhooks::create, webhooks::get, webhooks::delete, webhooks::deliveries,
+        tariffs::list, tariffs::create, tariffs::get, tariffs::update, tariffs::delete, tariffs::versions,
+        tariffs::list_assignments, tariffs::create_assignment, tariffs::delete_assignment,
+        pricing::get_price, pricing::revisions, pricing::reprice, pricing::preview,
+        spot::get_spot_day, pricing::put_spot_day, spot::list_alarms,
     ),
     components(schemas(
         ErrorBody, CommandRequest, SessionView, CommandView, StatusEventView, ConnectionEventView,
@@ -105,7 +112,8 @@ Scopes: `read` (every GET, exports, webhooks), `commands` (POST commands; implie
     )),
     tags(
         (name = "stations"), (name = "commands"), (name = "id-tokens"), (name = "sessions"),
-        (name = "api-keys"), (name = "webhooks"),
+        (name = "api-keys"), (name = "webhooks"), (name = "pricing"), (name = "tariffs"),
+        (name = "alarms"),
     )
 )]
 pub struct ApiDoc;

@@ -73,12 +73,22 @@ async fn find(state: &ApiState, raw: &str) -> Result<Session, ApiError> {
     state.store.get_session(&id).await?.ok_or_else(not_found)
 }
 
-#[utoipa::path(get, path = "/sessions/{id}", operation_id = "getSession", tag = "sessions", summary = "A session", params(("id" = String, Path, description = "Session id (`{stationId}:{transactionId}`)")), responses((status = 200, body = SessionView), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
+#[utoipa::path(get, path = "/sessions/{id}", operation_id = "getSession", tag = "sessions", summary = "A session, with its price once priced", params(("id" = String, Path, description = "Session id (`{stationId}~{transactionId}`)")), responses((status = 200, body = crate::pricing::SessionWithPrice), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
 pub async fn get(
     State(state): State<ApiState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(session_json(&find(&state, &id).await?)))
+    let session = find(&state, &id).await?;
+    let price = state.store.get_priced_session(&session.id).await?;
+    Ok(Json(
+        serde_json::to_value(crate::pricing::SessionWithPrice {
+            session: SessionView::from(&session),
+            price: price
+                .as_ref()
+                .map(csms_core::views::PricedSessionView::from),
+        })
+        .expect("views serialise"),
+    ))
 }
 
 #[utoipa::path(get, path = "/sessions/{id}/meter-values", operation_id = "listSessionMeterValues", tag = "sessions", summary = "A session's meter readings, oldest first", params(("id" = String, Path, description = "Session id")), responses((status = 200, body = ItemsOf<views::MeterValue>), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]

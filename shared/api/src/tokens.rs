@@ -27,6 +27,9 @@ pub(crate) struct CreateToken {
     status: String,
     #[schema(format = DateTime)]
     expires_at: Option<String>,
+    /// User group ("residents", "staff"): tariffs assigned to the group apply
+    /// to this token. Letters, digits, `.`, `_`, `-`; at most 64.
+    group: Option<String>,
 }
 
 #[utoipa::path(post, path = "/id-tokens", operation_id = "createIdToken", tag = "id-tokens", summary = "Register an id token", request_body = CreateToken, responses((status = 201, body = views::IdToken), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 409, description = "Conflict; the message says with what", body = ErrorBody)))]
@@ -45,12 +48,17 @@ pub async fn create(
                 .with_timezone(&Utc),
         ),
     };
+    if let Some(g) = &req.group {
+        csms_domain::tariff::validate_group(g)
+            .map_err(|e| ApiError::BadRequest(format!("group: {e}")))?;
+    }
     let new = NewIdToken {
         id_token: req.id_token,
         token_type: req.token_type,
         status: req.status,
         expires_at,
         org_id: None,
+        group: req.group,
     };
     let record = registry::register_id_token(&*state.store, &*state.clock, new).await?;
     Ok((StatusCode::CREATED, Json(token_json(&record))))

@@ -144,6 +144,8 @@ pub struct IdToken {
     pub token_type: String,
     pub status: String,
     pub expires_at: Option<String>,
+    /// User group whose tariffs apply; `null`: the public tariff.
+    pub group: Option<String>,
     pub created_at: String,
 }
 
@@ -154,6 +156,7 @@ impl From<&IdTokenRecord> for IdToken {
             token_type: t.token_type.as_str().to_owned(),
             status: t.status.as_str().to_owned(),
             expires_at: t.expires_at.map(time),
+            group: t.group.clone(),
             created_at: time(t.created_at),
         }
     }
@@ -220,7 +223,7 @@ impl From<&ApiKey> for ApiKeyView {
 pub struct WebhookView {
     pub id: String,
     pub url: String,
-    /// `session.started`, `session.ended`, `station.status`,
+    /// `session.started`, `session.ended`, `session.priced`, `station.status`,
     /// `station.connected`, `station.disconnected`, `command.completed`.
     pub events: Vec<String>,
     pub description: Option<String>,

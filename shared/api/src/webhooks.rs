@@ -32,7 +32,7 @@ pub(crate) struct NewWebhook {
     /// Where deliveries are POSTed: `https` with a public host (the local
     /// runner also accepts `http` and private addresses).
     url: String,
-    /// Any of `session.started`, `session.ended`, `station.status`,
+    /// Any of `session.started`, `session.ended`, `session.priced`, `station.status`,
     /// `station.connected`, `station.disconnected`, `command.completed`.
     events: Vec<String>,
     #[serde(default)]
