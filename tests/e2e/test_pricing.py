@@ -18,6 +18,7 @@ import pytest
 from ocpp.v16 import call
 
 from csms_e2e import assert_error, charger, iso, poll, quote, run, unique
+from test_webhooks import Receiver, subscribe, verify
 
 PASSWORD = "pricing-pass-1234"
 UTC = timezone.utc
@@ -88,6 +89,8 @@ def assert_totals_add_up(price: dict) -> None:
 
 
 def test_scheduled_tariff_across_the_peak_boundary(runner):
+    receiver = Receiver()
+    hook = subscribe(runner, runner.admin_key, receiver.url("/priced"), ["session.priced"])
     station = runner.create_station(unique("PRICE-S"), password=PASSWORD)["id"]
     tag = unique("TAG-S")[:20]
     runner.create_token(tag)
@@ -120,8 +123,11 @@ def test_scheduled_tariff_across_the_peak_boundary(runner):
     assert price["reason"] == "session completed" and price["requestedBy"] is None
     assert price["rounding"], "the rounding rule is named"
     assert_totals_add_up(price)
-    # The session itself carries its price.
+    # The session itself carries its price, and partners are told.
     assert runner.session(session_id)["price"] == price
+    told = receiver.wait_for("/priced", "session.priced", lambda e: e["data"]["sessionId"] == session_id)
+    verify(hook["secret"], told)
+    assert told["event"]["data"] == price, "the webhook carries the priced session as the API shows it"
 
     # A repricing is an explicit, audited new revision; the first stays readable.
     r = runner.api("POST", f"/sessions/{quote(session_id)}/reprice", {"reason": ""})
@@ -135,6 +141,9 @@ def test_scheduled_tariff_across_the_peak_boundary(runner):
     assert [p["revision"] for p in revisions] == [1, 2]
     assert revisions[0] == price
     assert runner.session(session_id)["price"]["revision"] == 2
+    receiver.wait_for("/priced", "session.priced",
+                      lambda e: e["data"]["sessionId"] == session_id and e["data"]["revision"] == 2)
+    receiver.close()
 
 
 def spot_prices(day_start_utc: datetime, slots: int, f) -> list[str]:
