@@ -20,6 +20,7 @@ use csms_domain::meter::energy_registers;
 use csms_domain::pricing::engine::{self, PricingError, PricingInput, SpotTable};
 use csms_domain::pricing::{PricedSession, PricingAudit, ROUNDING_RULE};
 use csms_domain::session::{Session, SessionStatus};
+use csms_domain::spot::SpotSource;
 use csms_domain::tariff::{resolve, Resolution, Tariff};
 use csms_domain::webhook::EventType;
 use csms_domain::{IdTokenValue, SessionId, SiteId, StationId, Timestamp};
@@ -223,7 +224,7 @@ impl<S: Store + ?Sized> PricingService<S> {
         };
         let prices = match &tariff {
             Some(t) => {
-                let spot = self.spot_table(t, at, at).await?;
+                let (spot, _) = self.spot_table(t, at, at).await?;
                 engine::prices_at(t, &spot, at)?
             }
             None => Vec::new(),
@@ -263,21 +264,29 @@ impl<S: Store + ?Sized> PricingService<S> {
         Ok(chosen)
     }
 
+    /// The spot prices a tariff needs over `[from, to]`, and a note for
+    /// every day that holds fallback prices rather than a market's.
     async fn spot_table(
         &self,
         tariff: &Tariff,
         from: Timestamp,
         to: Timestamp,
-    ) -> Result<SpotTable, StoreError> {
+    ) -> Result<(SpotTable, Vec<String>), StoreError> {
         let mut table = SpotTable::new();
+        let mut notes = Vec::new();
         for zone in tariff.spot_zones() {
             for date in SpotTable::days_needed(zone, from, to) {
                 if let Some(day) = self.store.get_spot_day(zone, date).await? {
+                    if let SpotSource::Fallback { rule } = &day.source {
+                        notes.push(format!(
+                            "spot prices of {zone} on {date} are fallback prices (rule {rule}), not the market's: reprice once they are fetched"
+                        ));
+                    }
                     table.add_day(&day);
                 }
             }
         }
-        Ok(table)
+        Ok((table, notes))
     }
 
     /// The priced record, or the resolution that found no tariff.
@@ -310,18 +319,19 @@ impl<S: Store + ?Sized> PricingService<S> {
             .tariff_at(&tariff_id, start)
             .await?
             .ok_or_else(|| PriceSessionError::TariffMissing(tariff_id.clone()))?;
-        let spot = self.spot_table(&tariff, start, end).await?;
+        let (spot, fallback_notes) = self.spot_table(&tariff, start, end).await?;
         let readings = self
             .store
             .list_meter_readings(&crate::ports::MeterTarget::Session(session.id.clone()))
             .await?;
         let registers = energy_registers(&readings);
-        let b = engine::price(&PricingInput {
+        let mut b = engine::price(&PricingInput {
             session,
             registers: &registers,
             tariff: &tariff,
             spot: &spot,
         })?;
+        b.warnings.extend(fallback_notes);
         let reason: Vec<String> = resolution
             .steps
             .iter()

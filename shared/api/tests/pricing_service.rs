@@ -1,0 +1,130 @@
+//! The pricing use case over the embedded store: idempotent first pricing,
+//! no tariff, and a warning when the spot prices used are fallback prices.
+
+use chrono::{NaiveDate, TimeDelta, TimeZone, Utc};
+use csms_core::ports::{
+    PricedSessionStore, SessionStore, SpotPriceStore, SystemClock, TariffStore,
+};
+use csms_core::pricing::{Priced, PricingService};
+use csms_domain::session::{Session, SessionEnd, SessionUpdate};
+use csms_domain::spot::{BiddingZone, SpotDay, SpotSlot, SpotSource};
+use csms_domain::tariff::{
+    AssignmentTarget, EnergyPrice, PriceComponent, Restrictions, SpotFormula, Tariff,
+    TariffAssignment, TariffElement,
+};
+use csms_domain::{OrgId, StationId};
+use csms_embedded::EmbeddedStore;
+use rust_decimal::Decimal;
+use std::sync::Arc;
+
+#[tokio::test]
+async fn first_pricing_is_idempotent_and_fallback_prices_are_flagged() {
+    let store = Arc::new(EmbeddedStore::temporary());
+    let service = PricingService::new(store.clone(), Arc::new(SystemClock));
+    let zone = BiddingZone::parse("SE3").unwrap();
+    let date = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+    let t0 = zone.day_start(date) + TimeDelta::hours(10);
+
+    let station = StationId::parse("CP-SVC").unwrap();
+    let mut s = Session::blank(&station, OrgId::default_org(), None, "1", t0);
+    s.apply(&SessionUpdate {
+        is_start: true,
+        started_at: Some(t0),
+        meter_start_wh: Some(Decimal::from(1000)),
+        end: Some(SessionEnd {
+            ended_at: t0 + TimeDelta::hours(1),
+            reason: None,
+            meter_stop_wh: Some(Decimal::from(5000)),
+        }),
+        ..Default::default()
+    });
+    s.version = 1;
+    store.put_session(&s, 0).await.unwrap();
+
+    // No tariff anywhere: nothing to price, and the resolution says where it looked.
+    match service.price_session(&s.id).await.unwrap() {
+        Priced::NoTariff(r) => assert_eq!(r.steps.len(), 2, "{r:?}"),
+        other => panic!("expected no tariff, got {other:?}"),
+    }
+
+    let tariff = Tariff {
+        id: "trf-spot".into(),
+        org_id: OrgId::default_org(),
+        name: "spot".into(),
+        currency: "SEK".into(),
+        vat_rate: Decimal::new(25, 2),
+        time_zone: "Europe/Stockholm".into(),
+        elements: vec![TariffElement {
+            components: vec![PriceComponent::Energy {
+                price: EnergyPrice::Spot(SpotFormula {
+                    zone,
+                    factor: Decimal::ONE,
+                    markup: Decimal::new(10, 2),
+                    grid_fee: Decimal::ZERO,
+                    energy_tax: Decimal::ZERO,
+                    floor: Some(Decimal::ZERO),
+                    ceiling: None,
+                }),
+            }],
+            restrictions: Restrictions::default(),
+        }],
+        min_price: None,
+        max_price: None,
+        version: 1,
+        effective_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+        created_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+        deleted_at: None,
+    };
+    store.put_tariff(&tariff, 0).await.unwrap();
+    store
+        .create_assignment(&TariffAssignment {
+            id: "ast-org".into(),
+            org_id: OrgId::default_org(),
+            tariff_id: tariff.id.clone(),
+            target: AssignmentTarget::Organisation,
+            group: None,
+            created_at: t0,
+        })
+        .await
+        .unwrap();
+    let start = zone.day_start(date);
+    store
+        .put_spot_day(&SpotDay {
+            zone,
+            date,
+            currency: "SEK".into(),
+            resolution_minutes: 60,
+            slots: (0..24)
+                .map(|h| SpotSlot {
+                    start: start + TimeDelta::hours(h),
+                    end: start + TimeDelta::hours(h + 1),
+                    price: Decimal::ONE,
+                })
+                .collect(),
+            source: SpotSource::Fallback {
+                rule: "previous-day".into(),
+            },
+            fetched_at: start,
+        })
+        .await
+        .unwrap();
+
+    let Priced::Done { priced, new } = service.price_session(&s.id).await.unwrap() else {
+        panic!("priced");
+    };
+    assert!(new);
+    // 4 kWh × 1.10 = 4.40 net.
+    assert_eq!(priced.net, Decimal::new(440, 2));
+    assert!(
+        priced.warnings.iter().any(|w| w.contains("fallback")),
+        "{:?}",
+        priced.warnings
+    );
+    // Priced again (a redelivered message): the same record, nothing new written.
+    let Priced::Done { priced: again, new } = service.price_session(&s.id).await.unwrap() else {
+        panic!("priced");
+    };
+    assert!(!new);
+    assert_eq!(again, priced);
+    assert_eq!(store.priced_revisions(&s.id).await.unwrap().len(), 1);
+}
