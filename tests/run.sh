@@ -18,6 +18,8 @@
 #   8. figures: DynamoDB requests per OCPP message (against moto)
 #   9. figures: the pricing benchmark, a quick run (5,000 sessions, debug build;
 #      the full run is `cargo run --release -p csms-domain --example price-bench`)
+#  10. figures: the load-balancing benchmark (1,000 EVSEs, debug build; the
+#      release run is `cargo run --release -p csms-energy --example allocate-bench`)
 #
 # Needs Rust (cargo), python3 (3.10+) and, for step 6, node. Nothing else: no Docker, no cloud.
 set -euo pipefail
@@ -195,6 +197,11 @@ if [[ "$mode" == all ]]; then
   # -------------------------------------------------------------------------- 9. figures
   step "figures: pricing benchmark, quick run (cargo run -p csms-domain --example price-bench -- 5000)"
   cargo run -q -p csms-domain --example price-bench -- 5000
+  done_step
+
+  # -------------------------------------------------------------------------- 10. figures
+  step "figures: load-balancing benchmark (cargo run -p csms-energy --example allocate-bench)"
+  cargo run -q -p csms-energy --example allocate-bench
   done_step
 fi
 
