@@ -23,9 +23,13 @@
 //!   priority and rotation order, then water-filling per priority class.
 //! - [`pv`]: PV-surplus control of one EVSE with 1p/3p switching and
 //!   hysteresis, feeding an upper bound into the engine.
+//! - [`schedule`]: price-optimised plans in 15-minute slots under the same limits.
+//! - [`simulate`]: a day replayed minute by minute, immediate or scheduled.
 
 pub mod allocate;
 pub mod pv;
+pub mod schedule;
+pub mod simulate;
 pub mod site;
 pub mod units;
 
@@ -34,6 +38,9 @@ pub use allocate::{
     Reason, SessionInput,
 };
 pub use pv::{PvDecision, PvSettings, PvState};
+pub use schedule::{
+    plan, Horizon, PlanError, PlanSession, Schedule, SessionPlan, Unmet, SLOT_SECS,
+};
 pub use site::{
     BoardConfig, BoardId, EvseConfig, EvseId, Mode, Node, Rotation, Site, SiteConfig, SiteError,
 };
