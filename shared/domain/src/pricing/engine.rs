@@ -323,35 +323,25 @@ pub fn price(input: &PricingInput<'_>) -> Result<PriceBreakdown, PricingError> {
                 );
             }
         }
-        if a >= free_until {
-            if let Some((element, c @ PriceComponent::Time { per, .. })) =
-                tariff.component_at(ComponentKind::Time, a)
-            {
-                let (p, _) = unit_price(c, input.spot, a)?;
-                push(
-                    &mut open,
-                    Open {
-                        kind: LineKind::Time,
-                        element,
-                        unit_price: p,
-                        spot: None,
-                        start: a,
-                        end: b,
-                        amount: ms,
-                        per: Some(*per),
-                    },
-                );
+        // Time and idle are priced alike: per minute or hour of the piece,
+        // each from its own starting instant.
+        for (kind, line, from) in [
+            (ComponentKind::Time, LineKind::Time, free_until),
+            (ComponentKind::Idle, LineKind::Idle, idle_from),
+        ] {
+            if a < from {
+                continue;
             }
-        }
-        if a >= idle_from {
-            if let Some((element, c @ PriceComponent::Idle { per, .. })) =
-                tariff.component_at(ComponentKind::Idle, a)
-            {
+            if let Some((element, c)) = tariff.component_at(kind, a) {
+                let (PriceComponent::Time { per, .. } | PriceComponent::Idle { per, .. }) = c
+                else {
+                    continue;
+                };
                 let (p, _) = unit_price(c, input.spot, a)?;
                 push(
                     &mut open,
                     Open {
-                        kind: LineKind::Idle,
+                        kind: line,
                         element,
                         unit_price: p,
                         spot: None,
