@@ -12,6 +12,10 @@ use csms_domain::command::{
     ChargingProfile, Command, CommandId, CommandRequest, CommandStatus, ProfileKind,
     ProfilePurpose, RateUnit, SchedulePeriod,
 };
+use csms_domain::load::{
+    Allocated, GridMeterConfig, GridReading, LoadBoard, LoadConfig, LoadEvse, LoadMode, LoadSite,
+    LoadState, Measured, PhaseAmps, SentLimit, SentStatus,
+};
 use csms_domain::meter::MeterReading;
 use csms_domain::pricing::{LineKind, PriceLine, PricedSession, PricingAudit, ROUNDING_RULE};
 use csms_domain::session::{Session, SessionUpdate};
@@ -1553,6 +1557,393 @@ pub async fn priced_sessions_revisions<S: Store>(store: &S) {
     assert!(store.priced_revisions(&other).await.unwrap().is_empty());
 }
 
+// ---- load balancing: site configurations and the balancer's state ----
+
+/// Amperes in tenths: `amps(65)` is 6.5 A.
+fn amps(tenths: i64) -> Decimal {
+    Decimal::new(tenths, 1)
+}
+
+fn site_id(s: &str) -> SiteId {
+    SiteId::parse(s).unwrap()
+}
+
+fn load_site(site: &str, org: &str, version: u64) -> LoadSite {
+    LoadSite {
+        site_id: site_id(site),
+        org_id: OrgId::parse(org).unwrap(),
+        config: LoadConfig {
+            grid_fuse_a: PhaseAmps {
+                l1: amps(630),
+                l2: amps(630),
+                l3: amps(500),
+            },
+            mode: LoadMode::TrueDynamic,
+            margin_a: amps(25),
+            headroom_a: amps(20),
+            settle_seconds: 60,
+            // Differs per version, so a replaced configuration is told apart.
+            power_cap_w: Some(30_000 + version as u32),
+            voltage: 230,
+            rotation_seconds: 900,
+            boards: vec![
+                LoadBoard {
+                    id: "garage".into(),
+                    parent: None,
+                    fuse_a: PhaseAmps::uniform(amps(350)),
+                },
+                LoadBoard {
+                    id: "garage-b".into(),
+                    parent: Some("garage".into()),
+                    fuse_a: PhaseAmps {
+                        l1: amps(160),
+                        l2: amps(160),
+                        l3: amps(100),
+                    },
+                },
+            ],
+            meter: Some(GridMeterConfig {
+                station_id: Some(sid("METER-1")),
+                stale_after_seconds: 90,
+                fallback_a: amps(65),
+            }),
+            evses: vec![
+                LoadEvse {
+                    station_id: sid("CP-1"),
+                    evse_id: 1,
+                    board: Some("garage-b".into()),
+                    phases: 3,
+                    rotation: csms_energy::Rotation::L2L3L1,
+                    max_a: amps(160),
+                    min_a: amps(60),
+                    priority: 5,
+                },
+                LoadEvse {
+                    station_id: sid("CP-2"),
+                    evse_id: 2,
+                    board: None,
+                    phases: 1,
+                    rotation: csms_energy::Rotation::default(),
+                    max_a: amps(320),
+                    min_a: amps(65),
+                    priority: 0,
+                },
+            ],
+            bidding_zone: Some("SE3".into()),
+        },
+        updated_at: t(version as i64 * 10),
+        version,
+    }
+}
+
+fn load_state(site: &str, version: u64) -> LoadState {
+    let mut st = LoadState::new(site_id(site));
+    st.requested_at = Some(t(100 + version as i64));
+    st.computed_at = Some(t(101));
+    st.config_version = 2;
+    st.grid = Some(GridReading {
+        at: t(95),
+        current_a: PhaseAmps {
+            l1: amps(412),
+            l2: amps(388),
+            l3: amps(65),
+        },
+    });
+    st.building_load_a = Some(PhaseAmps::uniform(amps(105)));
+    st.warnings = vec![format!("grid meter reading is {version}0 s old")];
+    st.version = version;
+    let cp1 = st.evse_mut(&sid("CP-1"), 1);
+    cp1.transaction_id = Some("tx-42".into());
+    cp1.charge = Some(csms_energy::ChargeState::Running(csms_energy::Timestamp(
+        1_790_000_050,
+    )));
+    cp1.measured = Some(Measured {
+        at: t(96),
+        current_a: PhaseAmps {
+            l1: amps(159),
+            l2: amps(158),
+            l3: amps(0),
+        },
+    });
+    cp1.soc = Some(amps(475));
+    cp1.allocation = Some(Allocated {
+        current_a: amps(65),
+        phases: 3,
+        reason: csms_energy::Reason::FairShare {
+            limit: csms_energy::Limit::Fuse {
+                node: csms_energy::Node::Grid,
+                phase: csms_energy::Phase::L2,
+            },
+        },
+        explanation: "fair share of grid connection L2 limit".into(),
+    });
+    cp1.profile = Some(SentLimit {
+        limit_a: amps(65),
+        phases: 3,
+        transaction_id: Some("tx-42".into()),
+        command_id: "01JZ8Q6Y3V6QK1M2N3P4R5S6T7".into(),
+        status: SentStatus::Accepted,
+        sent_at: t(102),
+    });
+    let cp2 = st.evse_mut(&sid("CP-2"), 2);
+    cp2.charge = Some(csms_energy::ChargeState::Paused(csms_energy::Timestamp(
+        1_790_000_070,
+    )));
+    cp2.default_profile = Some(SentLimit {
+        limit_a: amps(60),
+        phases: 1,
+        transaction_id: None,
+        command_id: "01JZ8Q6Y3V6QK1M2N3P4R5S6T8".into(),
+        status: SentStatus::Failed,
+        sent_at: t(103),
+    });
+    cp2.pv = Some(csms_energy::PvState {
+        phases: csms_energy::Phases::One,
+        last_switch: Some(csms_energy::Timestamp(1_790_000_060)),
+    });
+    st
+}
+
+/// Every configured site through pages of `limit`, checking that no page is
+/// empty or too long and the last one has no cursor. Returns the pages.
+async fn load_site_pages<S: Store>(store: &S, limit: u32) -> Vec<Vec<String>> {
+    let mut pages = vec![];
+    let mut page = PageRequest::first(limit);
+    loop {
+        let p = store.list_load_sites(&page).await.unwrap();
+        assert!(p.items.len() <= limit as usize);
+        assert!(
+            !p.items.is_empty() || page.cursor.is_none(),
+            "a cursor led to an empty page"
+        );
+        pages.push(ids(&p.items, |s| s.site_id.as_str()));
+        match p.next_cursor {
+            Some(c) => page.cursor = Some(c),
+            None => return pages,
+        }
+    }
+}
+
+pub async fn load_sites_versioned_and_listed<S: Store>(store: &S) {
+    let a = site_id("site-a");
+    assert_eq!(store.get_load_site(&a).await.unwrap(), None);
+    let v1 = load_site("site-a", "default", 1);
+    store.put_load_site(&v1, 0).await.unwrap();
+    assert_eq!(
+        store.get_load_site(&a).await.unwrap(),
+        Some(v1.clone()),
+        "stored whole: boards, meter, EVSEs, decimals"
+    );
+    assert!(
+        matches!(
+            store.put_load_site(&v1, 0).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "expected version 0 means: must not exist yet"
+    );
+    let v2 = LoadSite {
+        config: LoadConfig {
+            mode: LoadMode::Static,
+            meter: None,
+            grid_fuse_a: PhaseAmps::uniform(amps(65)),
+            ..v1.config.clone()
+        },
+        ..load_site("site-a", "default", 2)
+    };
+    for stale in [2, 7] {
+        assert!(
+            matches!(
+                store.put_load_site(&v2, stale).await,
+                Err(StoreError::Conflict(_))
+            ),
+            "stored is 1, not {stale}"
+        );
+    }
+    assert_eq!(store.get_load_site(&a).await.unwrap(), Some(v1.clone()));
+    store.put_load_site(&v2, 1).await.unwrap();
+    assert_eq!(
+        store.get_load_site(&a).await.unwrap(),
+        Some(v2.clone()),
+        "the right version replaces"
+    );
+    assert!(
+        matches!(
+            store
+                .put_load_site(&load_site("site-a", "default", 3), 1)
+                .await,
+            Err(StoreError::Conflict(_))
+        ),
+        "version 1 is no longer stored"
+    );
+    assert!(
+        matches!(
+            store
+                .put_load_site(&load_site("site-nope", "default", 2), 1)
+                .await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a version of nothing"
+    );
+    assert_eq!(
+        store.get_load_site(&site_id("site-nope")).await.unwrap(),
+        None
+    );
+
+    // Every organisation's sites, by site id whatever the write order.
+    for (site, org) in [
+        ("site-d", "other-org"),
+        ("site-b", "default"),
+        ("site-e", "third-org"),
+        ("site-c", "other-org"),
+    ] {
+        store
+            .put_load_site(&load_site(site, org, 1), 0)
+            .await
+            .unwrap();
+    }
+    let pages = load_site_pages(store, 2).await;
+    assert_eq!(
+        pages,
+        [
+            vec!["site-a", "site-b"],
+            vec!["site-c", "site-d"],
+            vec!["site-e"]
+        ],
+        "no duplicates, no gaps, no empty page after the last one"
+    );
+    assert_eq!(
+        load_site_pages(store, 5).await,
+        [vec!["site-a", "site-b", "site-c", "site-d", "site-e"]]
+    );
+    let all = store
+        .list_load_sites(&PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(all.next_cursor, None);
+    assert_eq!(all.items[0], v2, "the stored configuration is listed");
+    assert_eq!(all.items[3], load_site("site-d", "other-org", 1));
+
+    let garbage = store
+        .list_load_sites(&PageRequest {
+            limit: 2,
+            cursor: Some("garbage!".into()),
+        })
+        .await;
+    assert!(
+        matches!(garbage, Err(StoreError::InvalidCursor)),
+        "{garbage:?}"
+    );
+    // A cursor of another listing is not one of this.
+    let tariffs_cursor = {
+        for id in ["trf-a", "trf-b"] {
+            store
+                .put_tariff(&tariff(id, "default", 1, 300), 0)
+                .await
+                .unwrap();
+        }
+        store
+            .list_tariffs(&OrgId::default_org(), &PageRequest::first(1))
+            .await
+            .unwrap()
+            .next_cursor
+    };
+    let foreign = store
+        .list_load_sites(&PageRequest {
+            limit: 2,
+            cursor: tariffs_cursor,
+        })
+        .await;
+    assert!(
+        matches!(foreign, Err(StoreError::InvalidCursor)),
+        "{foreign:?}"
+    );
+}
+
+pub async fn load_states_versioned_and_deleted_with_site<S: Store>(store: &S) {
+    let a = site_id("site-a");
+    let b = site_id("site-b");
+    for site in ["site-a", "site-b"] {
+        store
+            .put_load_site(&load_site(site, "default", 1), 0)
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.get_load_state(&a).await.unwrap(), None);
+
+    let s1 = load_state("site-a", 1);
+    store.put_load_state(&s1, 0).await.unwrap();
+    assert_eq!(
+        store.get_load_state(&a).await.unwrap(),
+        Some(s1.clone()),
+        "stored whole: charge states, reasons, profiles, decimals"
+    );
+    assert_eq!(
+        store.get_load_site(&a).await.unwrap(),
+        Some(load_site("site-a", "default", 1)),
+        "the state is versioned apart from the configuration"
+    );
+    assert!(
+        matches!(
+            store.put_load_state(&s1, 0).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "expected version 0 means: must not exist yet"
+    );
+    let s2 = load_state("site-a", 2);
+    for stale in [0, 2, 9] {
+        assert!(
+            matches!(
+                store.put_load_state(&s2, stale).await,
+                Err(StoreError::Conflict(_))
+            ),
+            "stored is 1, not {stale}"
+        );
+    }
+    assert_eq!(store.get_load_state(&a).await.unwrap(), Some(s1.clone()));
+    store.put_load_state(&s2, 1).await.unwrap();
+    assert_eq!(store.get_load_state(&a).await.unwrap(), Some(s2.clone()));
+    assert!(matches!(
+        store.put_load_state(&load_state("site-b", 2), 1).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let b1 = load_state("site-b", 1);
+    store.put_load_state(&b1, 0).await.unwrap();
+    // A configuration write leaves the state alone, and the other way round.
+    store
+        .put_load_site(&load_site("site-a", "default", 2), 1)
+        .await
+        .unwrap();
+    assert_eq!(store.get_load_state(&a).await.unwrap(), Some(s2.clone()));
+
+    assert!(store.delete_load_site(&a).await.unwrap());
+    assert_eq!(store.get_load_site(&a).await.unwrap(), None);
+    assert_eq!(
+        store.get_load_state(&a).await.unwrap(),
+        None,
+        "the state goes with the configuration"
+    );
+    assert!(!store.delete_load_site(&a).await.unwrap(), "already gone");
+    assert!(!store.delete_load_site(&site_id("site-nope")).await.unwrap());
+    assert_eq!(load_site_pages(store, 10).await, [vec!["site-b"]]);
+    assert_eq!(
+        store.get_load_state(&b).await.unwrap(),
+        Some(b1),
+        "other sites are untouched"
+    );
+
+    // The id is free again, state included.
+    store
+        .put_load_site(&load_site("site-a", "default", 1), 0)
+        .await
+        .unwrap();
+    store.put_load_state(&s1, 0).await.unwrap();
+    assert_eq!(store.get_load_state(&a).await.unwrap(), Some(s1));
+    assert_eq!(
+        load_site_pages(store, 1).await,
+        [vec!["site-a"], vec!["site-b"]]
+    );
+}
+
 /// Expands to one `#[tokio::test]` per contract check. `$make` is an async
 /// expression producing a fresh, empty store.
 #[macro_export]
@@ -1580,7 +1971,9 @@ macro_rules! store_contract_tests {
             tariff_assignments,
             spot_days_replace,
             alarms_raise_resolve,
-            priced_sessions_revisions
+            priced_sessions_revisions,
+            load_sites_versioned_and_listed,
+            load_states_versioned_and_deleted_with_site
         );
     };
     (@each $make:expr; $($name:ident),*) => {

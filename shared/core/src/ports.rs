@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use csms_domain::alarm::Alarm;
 use csms_domain::api_key::ApiKey;
 use csms_domain::command::{Command, CommandId};
+use csms_domain::load::{LoadSite, LoadState};
 use csms_domain::meter::MeterReading;
 use csms_domain::pricing::PricedSession;
 use csms_domain::session::Session;
@@ -18,7 +19,7 @@ use csms_domain::station::{BootInfo, Connection, ConnectorStatus, Station, Stati
 use csms_domain::tariff::{Tariff, TariffAssignment};
 use csms_domain::token::IdTokenRecord;
 use csms_domain::webhook::{Delivery, Webhook};
-use csms_domain::{IdTokenValue, OrgId, SessionId, StationId, Timestamp};
+use csms_domain::{IdTokenValue, OrgId, SessionId, SiteId, StationId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error)]
@@ -327,6 +328,25 @@ pub trait PricedSessionStore: Send + Sync {
     async fn priced_revisions(&self, id: &SessionId) -> StoreResult<Vec<PricedSession>>;
 }
 
+/// Load balancing: per site, the configuration and the balancer's state,
+/// each versioned on its own (the API writes the one, the balancer the other).
+#[async_trait]
+pub trait LoadStore: Send + Sync {
+    /// Writes `site` if the stored version is `expected_version` (0: must not
+    /// exist yet), else `Conflict`.
+    async fn put_load_site(&self, site: &LoadSite, expected_version: u64) -> StoreResult<()>;
+    async fn get_load_site(&self, site: &SiteId) -> StoreResult<Option<LoadSite>>;
+    /// Removes the configuration and the state; returns whether it existed.
+    async fn delete_load_site(&self, site: &SiteId) -> StoreResult<bool>;
+    /// Every configured site of every organisation, by site id: for the
+    /// periodic recomputation.
+    async fn list_load_sites(&self, page: &PageRequest) -> StoreResult<Page<LoadSite>>;
+    /// Writes `state` if the stored version is `expected_version` (0: must
+    /// not exist yet), else `Conflict`.
+    async fn put_load_state(&self, state: &LoadState, expected_version: u64) -> StoreResult<()>;
+    async fn get_load_state(&self, site: &SiteId) -> StoreResult<Option<LoadState>>;
+}
+
 /// Everything the CSMS stores.
 pub trait Store:
     StationStore
@@ -341,6 +361,7 @@ pub trait Store:
     + SpotPriceStore
     + AlarmStore
     + PricedSessionStore
+    + LoadStore
 {
 }
 impl<T> Store for T where
@@ -356,6 +377,7 @@ impl<T> Store for T where
         + SpotPriceStore
         + AlarmStore
         + PricedSessionStore
+    + LoadStore
 {
 }
 

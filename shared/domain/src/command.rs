@@ -129,6 +129,10 @@ pub struct ConfigRef {
     pub variable_instance: Option<String>,
 }
 
+/// Profile ids load balancing uses (TxDefaultProfile and TxProfile per
+/// EVSE); profiles from the API may not take them.
+pub const LOAD_PROFILE_IDS: std::ops::Range<i32> = 1_800_000_000..1_900_000_000;
+
 /// A charging schedule period: from `start_period_s` seconds after the
 /// schedule start, at most `limit` (in the schedule's unit).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -391,6 +395,14 @@ pub enum CommandRequest {
         evse_id: u32,
         profile: ChargingProfile,
     },
+    /// A limit set by load balancing: a SetChargingProfile with a profile id
+    /// from [`LOAD_PROFILE_IDS`], so operators' profiles and the pause are
+    /// never replaced by it. The API does not accept it.
+    #[serde(rename_all = "camelCase")]
+    LoadLimit {
+        evse_id: u32,
+        profile: ChargingProfile,
+    },
     #[serde(rename_all = "camelCase")]
     ClearChargingProfile {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -434,6 +446,7 @@ impl CommandRequest {
             CommandRequest::CancelReservation { .. } => "cancelReservation",
             CommandRequest::DataTransfer { .. } => "dataTransfer",
             CommandRequest::SetChargingProfile { .. } => "setChargingProfile",
+            CommandRequest::LoadLimit { .. } => "loadLimit",
             CommandRequest::ClearChargingProfile { .. } => "clearChargingProfile",
             CommandRequest::GetCompositeSchedule { .. } => "getCompositeSchedule",
         }

@@ -28,6 +28,7 @@ pub mod api_key;
 pub mod command;
 pub mod event;
 pub mod ids;
+pub mod load;
 pub mod meter;
 pub mod pricing;
 pub mod session;

@@ -105,6 +105,13 @@ pub(crate) const ALARMS: TableDefinition<&str, &[u8]> = TableDefinition::new("al
 pub(crate) const ALARMS_BY_ORG: TableDefinition<&str, &str> = TableDefinition::new("alarms_by_org");
 /// `{session}\0{revision:010}` → `PricedSession` JSON; ten digits hold any
 /// `u32`, so the last key of a session is its latest revision.
+/// Site id → `LoadSite` JSON (load-balancing configuration).
+pub(crate) const LOAD_SITES: TableDefinition<&str, &[u8]> = TableDefinition::new("load_sites");
+/// `all\0{site}` → site id: every configured site, for the periodic sweep.
+pub(crate) const LOAD_SITES_INDEX: TableDefinition<&str, &str> =
+    TableDefinition::new("load_sites_index");
+/// Site id → `LoadState` JSON (the balancer's state).
+pub(crate) const LOAD_STATES: TableDefinition<&str, &[u8]> = TableDefinition::new("load_states");
 pub(crate) const PRICED_SESSIONS: TableDefinition<&str, &[u8]> =
     TableDefinition::new("priced_sessions");
 

@@ -21,17 +21,19 @@
 
 mod error;
 mod keys;
+mod load;
 mod ops;
 
 use async_trait::async_trait;
 use csms_core::ports::{
-    AlarmStore, ApiKeyStore, CommandStore, ConnectionStore, IdempotencyStore, MeterTarget, Page,
+    AlarmStore, ApiKeyStore, CommandStore, ConnectionStore, IdempotencyStore, LoadStore, MeterTarget, Page,
     PageRequest, PricedSessionStore, SessionQuery, SessionStore, SpotPriceStore, StationEvent,
     StationStore, StoreError, StoreResult, TariffStore, TokenStore, WebhookStore,
 };
 use csms_domain::alarm::Alarm;
 use csms_domain::api_key::ApiKey;
 use csms_domain::command::{Command, CommandId};
+use csms_domain::load::{LoadSite, LoadState};
 use csms_domain::meter::MeterReading;
 use csms_domain::pricing::PricedSession;
 use csms_domain::session::Session;
@@ -40,7 +42,7 @@ use csms_domain::station::{BootInfo, Connection, ConnectorStatus, Station, Stati
 use csms_domain::tariff::{Tariff, TariffAssignment};
 use csms_domain::token::IdTokenRecord;
 use csms_domain::webhook::{Delivery, Webhook};
-use csms_domain::{IdTokenValue, OrgId, SessionId, StationId, Timestamp};
+use csms_domain::{IdTokenValue, OrgId, SessionId, SiteId, StationId, Timestamp};
 use error::R;
 use ops::Db;
 use std::path::Path;
@@ -490,5 +492,38 @@ impl PricedSessionStore for EmbeddedStore {
     async fn priced_revisions(&self, id: &SessionId) -> StoreResult<Vec<PricedSession>> {
         let id = id.clone();
         self.run(move |db| db.priced_revisions(&id)).await
+    }
+}
+
+#[async_trait]
+impl LoadStore for EmbeddedStore {
+    async fn put_load_site(&self, site: &LoadSite, expected_version: u64) -> StoreResult<()> {
+        let site = site.clone();
+        self.run(move |db| db.put_load_site(&site, expected_version)).await
+    }
+
+    async fn get_load_site(&self, site: &SiteId) -> StoreResult<Option<LoadSite>> {
+        let site = site.clone();
+        self.run(move |db| db.get_load_site(&site)).await
+    }
+
+    async fn delete_load_site(&self, site: &SiteId) -> StoreResult<bool> {
+        let site = site.clone();
+        self.run(move |db| db.delete_load_site(&site)).await
+    }
+
+    async fn list_load_sites(&self, page: &PageRequest) -> StoreResult<Page<LoadSite>> {
+        let page = page.clone();
+        self.run(move |db| db.list_load_sites(&page)).await
+    }
+
+    async fn put_load_state(&self, state: &LoadState, expected_version: u64) -> StoreResult<()> {
+        let state = state.clone();
+        self.run(move |db| db.put_load_state(&state, expected_version)).await
+    }
+
+    async fn get_load_state(&self, site: &SiteId) -> StoreResult<Option<LoadState>> {
+        let site = site.clone();
+        self.run(move |db| db.get_load_state(&site)).await
     }
 }

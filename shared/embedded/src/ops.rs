@@ -200,6 +200,9 @@ impl Db {
             txn.open_table(ALARMS)?;
             txn.open_table(ALARMS_BY_ORG)?;
             txn.open_table(PRICED_SESSIONS)?;
+            txn.open_table(LOAD_SITES)?;
+            txn.open_table(LOAD_SITES_INDEX)?;
+            txn.open_table(LOAD_STATES)?;
             let now = Utc::now();
             // Undecodable claims are kept: deleting data we cannot read is not this code's call.
             txn.open_table(IDEMPOTENCY)?

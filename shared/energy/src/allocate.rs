@@ -237,11 +237,33 @@ struct Car {
     running: bool,
 }
 
+/// An EVSE whose current the caller cannot change right now (its station is
+/// offline and runs on the last limit it was given): its load is taken off
+/// every bound on its path before anybody else is served.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Reserved {
+    pub evse: EvseId,
+    pub current: Current,
+    pub phases: Phases,
+}
+
 /// Computes every session's current. Sessions come back in input order.
 pub fn allocate(
     site: &Site,
     sessions: &[SessionInput],
     cond: &Conditions,
+) -> Result<Vec<EvseAllocation>, AllocateError> {
+    allocate_with_reserved(site, sessions, cond, &[])
+}
+
+/// [`allocate`] with some EVSEs held at a fixed load. A reserved EVSE must
+/// not also have a session.
+pub fn allocate_with_reserved(
+    site: &Site,
+    sessions: &[SessionInput],
+    cond: &Conditions,
+    reserved: &[Reserved],
 ) -> Result<Vec<EvseAllocation>, AllocateError> {
     let cfg = &site.config;
     let voltage = i64::from(cfg.voltage);
@@ -292,6 +314,26 @@ pub fn allocate(
     slack.push(power_slack.unwrap_or(i64::MAX / 4));
 
     let mut seen = vec![false; cfg.evses.len()];
+    for r in reserved {
+        let &ei = site
+            .evse_index
+            .get(&r.evse)
+            .ok_or_else(|| AllocateError::UnknownEvse(r.evse.clone()))?;
+        if std::mem::replace(&mut seen[ei as usize], true) {
+            return Err(AllocateError::DuplicateSession(r.evse.clone()));
+        }
+        let evse = &cfg.evses[ei as usize];
+        let phases = evse.phases_wired.min(r.phases);
+        let load = i64::from(r.current.deciamps());
+        for &node in &site.paths[ei as usize] {
+            for gp in grid_phases(phases, evse.rotation) {
+                slack[(node * 3) as usize + gp.index()] -= load;
+            }
+        }
+        if cfg.power_cap_w.is_some() {
+            slack[power_c as usize] -= load * i64::from(phases.count()) * voltage;
+        }
+    }
     let mut out: Vec<Option<EvseAllocation>> = vec![None; sessions.len()];
     let mut cars: Vec<Car> = Vec::with_capacity(sessions.len());
     let mut cons: Vec<(u32, i64)> = Vec::with_capacity(sessions.len() * 8);

@@ -34,7 +34,7 @@ pub mod site;
 pub mod units;
 
 pub use allocate::{
-    allocate, AllocateError, ChargeState, Conditions, EvseAllocation, Limit, PauseCause, Priority,
+    allocate, allocate_with_reserved, AllocateError, Reserved, ChargeState, Conditions, EvseAllocation, Limit, PauseCause, Priority,
     Reason, SessionInput,
 };
 pub use pv::{PvDecision, PvSettings, PvState};

@@ -382,3 +382,32 @@ fn inputs_and_answers_round_trip_as_json() {
         assert_eq!(serde_json::from_str::<EvseAllocation>(&json).unwrap(), al);
     }
 }
+
+#[test]
+fn an_offline_evse_keeps_its_reserved_load_and_a_single_phase_one_only_on_its_phase() {
+    // Three-phase e0 is offline at 10 A; single-phase e1 (rotation L2L3L1: its L1 is grid L2)
+    // is offline at 16 A. Two cars on e2/e3 share what is left: L2 is the tight phase.
+    let mut evses = three_phase_evses(4);
+    evses[1] = evse("e1", None, One, L2L3L1, 16);
+    let site = Site::new(site(32, vec![], evses, Mode::Static)).unwrap();
+    let reserved = [
+        Reserved {
+            evse: EvseId::parse("e0").unwrap(),
+            current: Current::amps(10),
+            phases: Three,
+        },
+        Reserved {
+            evse: EvseId::parse("e1").unwrap(),
+            current: Current::amps(16),
+            phases: Three,
+        },
+    ];
+    let sessions = [arrived("e2", 1), arrived("e3", 2)];
+    let out = allocate_with_reserved(&site, &sessions, &conditions(100), &reserved).unwrap();
+    // L2: 32 - 10 - 16 = 6 A for two cars at 6 A minimum: one waits.
+    assert_eq!(currents(&out), vec![60, 0]);
+    assert!(out[1].is_paused());
+    // A session on a reserved EVSE is a caller error.
+    let clash = [arrived("e0", 1)];
+    assert!(allocate_with_reserved(&site, &clash, &conditions(100), &reserved).is_err());
+}

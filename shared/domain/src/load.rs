@@ -1,0 +1,362 @@
+//! Load balancing of a site as stored: the operator's configuration and the
+//! state the balancer keeps between two recomputations.
+//!
+//! The configuration speaks the operator's language — stations and their
+//! EVSE numbers, amperes as decimals — and is turned into the engine's model
+//! (`csms_energy::SiteConfig`, deciamperes, EVSE ids `station/evse`) by the
+//! core use case, which is also where it is validated. The state records what
+//! the engine decided (with the reason), what each charger was last told and
+//! whether it agreed, and the latest measurements the decisions used.
+
+use crate::{OrgId, SiteId, StationId, Timestamp};
+use csms_energy::{ChargeState, PvState, Reason, Rotation};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// One value per phase, in amperes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PhaseAmps {
+    #[cfg_attr(feature = "openapi", schema(value_type = f64))]
+    pub l1: Decimal,
+    #[cfg_attr(feature = "openapi", schema(value_type = f64))]
+    pub l2: Decimal,
+    #[cfg_attr(feature = "openapi", schema(value_type = f64))]
+    pub l3: Decimal,
+}
+
+impl PhaseAmps {
+    pub fn uniform(a: Decimal) -> Self {
+        PhaseAmps {
+            l1: a,
+            l2: a,
+            l3: a,
+        }
+    }
+
+    pub fn as_array(&self) -> [Decimal; 3] {
+        [self.l1, self.l2, self.l3]
+    }
+
+    pub fn from_array(a: [Decimal; 3]) -> Self {
+        PhaseAmps {
+            l1: a[0],
+            l2: a[1],
+            l3: a[2],
+        }
+    }
+}
+
+/// How the balancer learns how much of the fuse is free.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub enum LoadMode {
+    /// The fuse is the chargers' alone.
+    Static,
+    /// A grid meter tells the building's own load.
+    Dynamic,
+    /// Dynamic, and what a car does not draw goes to the others.
+    TrueDynamic,
+}
+
+/// A distribution board with its own per-phase fuse.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LoadBoard {
+    pub id: String,
+    /// Absent: fed from the grid connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    /// Per grid phase.
+    pub fuse_a: PhaseAmps,
+}
+
+/// Where the grid meter's readings come from and what to do without them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GridMeterConfig {
+    /// A meter station whose MeterValues (`Current.Import` per phase,
+    /// outside a transaction) are the building's total; absent: readings
+    /// arrive through `POST /sites/{id}/load/meter`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub station_id: Option<StationId>,
+    /// A reading older than this is stale.
+    #[serde(default = "default_stale_after")]
+    pub stale_after_seconds: u32,
+    /// Without a fresh reading the chargers share this many amperes per
+    /// phase, whatever the building does.
+    #[serde(default = "default_fallback")]
+    #[cfg_attr(feature = "openapi", schema(value_type = f64))]
+    pub fallback_a: Decimal,
+}
+
+fn default_stale_after() -> u32 {
+    120
+}
+
+fn default_fallback() -> Decimal {
+    Decimal::from(6)
+}
+
+/// One EVSE of the site as installed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LoadEvse {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub station_id: StationId,
+    /// 1.6 connector id / 2.0.1 EVSE id (1, 2, …).
+    pub evse_id: u32,
+    /// The board that feeds it; absent: the grid connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub board: Option<String>,
+    /// Phases wired: 1 or 3.
+    #[serde(default = "default_phases")]
+    pub phases: u8,
+    /// Which grid phase each of the EVSE's L1/L2/L3 lands on.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "L1L2L3"))]
+    pub rotation: Rotation,
+    #[cfg_attr(feature = "openapi", schema(value_type = f64))]
+    pub max_a: Decimal,
+    #[serde(default = "default_min")]
+    #[cfg_attr(feature = "openapi", schema(value_type = f64))]
+    pub min_a: Decimal,
+    /// Higher is served first (0..=9).
+    #[serde(default)]
+    pub priority: u8,
+}
+
+fn default_phases() -> u8 {
+    3
+}
+
+fn default_min() -> Decimal {
+    Decimal::from(6)
+}
+
+/// The operator's description of a site's electrical installation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LoadConfig {
+    /// The main fuse, per phase.
+    pub grid_fuse_a: PhaseAmps,
+    pub mode: LoadMode,
+    /// Dynamic modes: amperes per phase kept free for building load that
+    /// rises between two meter readings.
+    #[serde(default = "default_margin")]
+    #[cfg_attr(feature = "openapi", schema(value_type = f64))]
+    pub margin_a: Decimal,
+    /// Truly dynamic mode: a car is capped at its measured draw plus this.
+    #[serde(default = "default_margin")]
+    #[cfg_attr(feature = "openapi", schema(value_type = f64))]
+    pub headroom_a: Decimal,
+    /// Truly dynamic mode: a car's draw counts only after it has run this long.
+    #[serde(default = "default_settle")]
+    pub settle_seconds: u32,
+    /// Peak shaving: total import stays at or below this many watts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power_cap_w: Option<u32>,
+    #[serde(default = "default_voltage")]
+    pub voltage: u32,
+    /// How long a car charges before a paused one of the same priority
+    /// gets its turn, when not everybody's minimum fits.
+    #[serde(default = "default_rotation")]
+    pub rotation_seconds: u32,
+    #[serde(default)]
+    pub boards: Vec<LoadBoard>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meter: Option<GridMeterConfig>,
+    pub evses: Vec<LoadEvse>,
+    /// Bidding zone (`SE3`, …) whose spot prices the plans use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bidding_zone: Option<String>,
+}
+
+fn default_margin() -> Decimal {
+    Decimal::from(2)
+}
+
+fn default_settle() -> u32 {
+    60
+}
+
+fn default_voltage() -> u32 {
+    230
+}
+
+fn default_rotation() -> u32 {
+    900
+}
+
+/// A site's load-balancing configuration, versioned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadSite {
+    pub site_id: SiteId,
+    pub org_id: OrgId,
+    pub config: LoadConfig,
+    pub updated_at: Timestamp,
+    pub version: u64,
+}
+
+/// Latest reading of the grid meter: the whole building, chargers included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GridReading {
+    pub at: Timestamp,
+    pub current_a: PhaseAmps,
+}
+
+/// What a charger reported an EVSE draws, per EVSE phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Measured {
+    pub at: Timestamp,
+    pub current_a: PhaseAmps,
+}
+
+/// Where a profile sent to a charger stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SentStatus {
+    Pending,
+    Accepted,
+    /// Rejected, failed, timed out or not delivered: to be sent again.
+    Failed,
+}
+
+/// A limit the balancer sent to an EVSE.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SentLimit {
+    pub limit_a: Decimal,
+    pub phases: u8,
+    /// For a TxProfile, the transaction it limits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transaction_id: Option<String>,
+    pub command_id: String,
+    pub status: SentStatus,
+    pub sent_at: Timestamp,
+}
+
+/// The engine's answer for an EVSE, kept for the API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Allocated {
+    pub current_a: Decimal,
+    pub phases: u8,
+    pub reason: Reason,
+    /// The reason in one sentence.
+    pub explanation: String,
+}
+
+/// Everything the balancer remembers about one EVSE.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EvseLoadState {
+    pub station_id: StationId,
+    pub evse_id: u32,
+    /// The running transaction, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transaction_id: Option<String>,
+    /// Running or paused, and since when (engine time, Unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charge: Option<ChargeState>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measured: Option<Measured>,
+    /// State of charge in percent, when the charger reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soc: Option<Decimal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocation: Option<Allocated>,
+    /// The TxProfile in force for the running transaction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<SentLimit>,
+    /// The TxDefaultProfile: what a new session gets before the balancer
+    /// has spoken, and all it gets while the station is offline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_profile: Option<SentLimit>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pv: Option<PvState>,
+}
+
+/// The balancer's state of one site, versioned like the configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadState {
+    pub site_id: SiteId,
+    /// The latest event that asks for a recomputation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub computed_at: Option<Timestamp>,
+    /// The configuration version the last computation used.
+    #[serde(default)]
+    pub config_version: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grid: Option<GridReading>,
+    /// The building's own load the last computation assumed, per grid phase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub building_load_a: Option<PhaseAmps>,
+    /// What the operator should know about the last computation (a stale
+    /// meter, a charger that refused its profile, …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    #[serde(default)]
+    pub evses: Vec<EvseLoadState>,
+    pub version: u64,
+}
+
+impl LoadState {
+    pub fn new(site_id: SiteId) -> Self {
+        LoadState {
+            site_id,
+            requested_at: None,
+            computed_at: None,
+            config_version: 0,
+            grid: None,
+            building_load_a: None,
+            warnings: Vec::new(),
+            evses: Vec::new(),
+            version: 0,
+        }
+    }
+
+    pub fn evse_mut(&mut self, station: &StationId, evse_id: u32) -> &mut EvseLoadState {
+        let i = match self
+            .evses
+            .iter()
+            .position(|e| &e.station_id == station && e.evse_id == evse_id)
+        {
+            Some(i) => i,
+            None => {
+                self.evses.push(EvseLoadState {
+                    station_id: station.clone(),
+                    evse_id,
+                    transaction_id: None,
+                    charge: None,
+                    measured: None,
+                    soc: None,
+                    allocation: None,
+                    profile: None,
+                    default_profile: None,
+                    pv: None,
+                });
+                self.evses.len() - 1
+            }
+        };
+        &mut self.evses[i]
+    }
+
+    pub fn evse(&self, station: &StationId, evse_id: u32) -> Option<&EvseLoadState> {
+        self.evses
+            .iter()
+            .find(|e| &e.station_id == station && e.evse_id == evse_id)
+    }
+}
