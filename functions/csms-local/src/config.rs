@@ -16,6 +16,8 @@ pub struct Config {
     pub pricing_retry: std::time::Duration,
     /// `None` with `CSMS_SPOT_FETCH=off`.
     pub spot: Option<crate::spot::SpotSchedule>,
+    pub load_debounce: std::time::Duration,
+    pub load_interval: std::time::Duration,
 }
 
 impl Config {
@@ -54,7 +56,23 @@ impl Config {
             },
         };
         let spot = spot_schedule()?;
+        let load_debounce = match std::env::var("CSMS_LOAD_DEBOUNCE_MS") {
+            Err(_) => 500,
+            Ok(s) => match s.parse::<u64>() {
+                Ok(n) if n <= 60_000 => n,
+                _ => bail!("CSMS_LOAD_DEBOUNCE_MS must be 0 to 60000"),
+            },
+        };
+        let load_interval = match std::env::var("CSMS_LOAD_INTERVAL_SECONDS") {
+            Err(_) => 60,
+            Ok(s) => match s.parse::<u64>() {
+                Ok(n) if (1..=3_600).contains(&n) => n,
+                _ => bail!("CSMS_LOAD_INTERVAL_SECONDS must be 1 to 3600"),
+            },
+        };
         Ok(Config {
+            load_debounce: std::time::Duration::from_millis(load_debounce),
+            load_interval: std::time::Duration::from_secs(load_interval),
             spot,
             pricing_retry: std::time::Duration::from_secs(pricing_retry),
             listen,

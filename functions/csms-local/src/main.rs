@@ -22,10 +22,15 @@
 //!   `CSMS_SPOT_INTERVAL_MINUTES` (default 15) and the other `CSMS_SPOT_*`,
 //!   `CSMS_ENTSOE_*`, `CSMS_ELPRIS_BASE_URL` settings are described in
 //!   `csms_core::spot::config` and the README;
+//! - `CSMS_LOAD_DEBOUNCE_MS` — how long load balancing waits after a
+//!   charger event for more of the same burst, default 500;
+//!   `CSMS_LOAD_INTERVAL_SECONDS` — how often every site is recomputed
+//!   anyway, default 60;
 //! - `RUST_LOG` — log filter, default `info`.
 
 mod config;
 mod deliveries;
+mod load;
 mod pricing;
 mod spot;
 mod timers;
@@ -35,6 +40,7 @@ use anyhow::Context;
 use csms_api::{router, ApiState};
 use csms_core::charger::{ChargerConfig, ChargerService};
 use csms_core::commands::service::CommandService;
+use csms_core::load::{LoadEvents, LoadService, LoadTrigger};
 use csms_core::ports::{Clock, PageRequest, Store, SystemClock};
 use csms_core::pricing::PricingService;
 use csms_core::webhooks::target::TargetPolicy;
@@ -108,6 +114,15 @@ async fn main() -> anyhow::Result<()> {
     let spot_task = cfg
         .spot
         .map(|s| spot::spawn(s, store.clone(), clock.clone()));
+    let (load_trigger, load_rx) = load::LocalLoad::new();
+    let load_trigger: Arc<dyn LoadTrigger> = Arc::new(load_trigger);
+    let load_service = LoadService::new(store.clone(), clock.clone(), commands.clone());
+    let load_task = load::LocalLoad::run(
+        load_rx,
+        load_service.clone(),
+        cfg.load_debounce,
+        cfg.load_interval,
+    );
     let charger = ChargerService::new(
         store.clone(),
         clock.clone(),
@@ -116,8 +131,9 @@ async fn main() -> anyhow::Result<()> {
         },
     )
     .with_replies(Arc::new(commands.clone()))
-    .with_events(events.clone())
-    .with_pricing(Arc::new(pricing));
+    .with_events(Arc::new(LoadEvents::new(events.clone(), load_trigger.clone())))
+    .with_pricing(Arc::new(pricing))
+    .with_load(load_trigger.clone());
     let ws_state = ws::WsState {
         charger,
         clock: clock.clone(),
@@ -131,6 +147,8 @@ async fn main() -> anyhow::Result<()> {
         admin_key: Some(cfg.admin_key.clone()),
         commands,
         events,
+        load: load_service,
+        load_trigger,
         webhook_policy: TargetPolicy {
             allow_private: cfg.webhook_allow_private,
         },
@@ -157,6 +175,7 @@ async fn main() -> anyhow::Result<()> {
     timer_task.abort();
     delivery_task.abort();
     pricing_task.abort();
+    load_task.abort();
     if let Some(t) = spot_task {
         t.abort();
     }

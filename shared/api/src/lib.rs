@@ -12,12 +12,14 @@
 //! - `views`: the JSON form of what only the API shows.
 //! - `stations`, `tokens`, `sessions`, `commands`, `api_keys`, `webhooks`, `pricing`, `tariffs`: one module per resource with its
 //!   handlers and its JSON views.
+//! - `load`: load balancing of a site (configuration, allocation, meter).
 //! - `spot`: stored spot prices and operator alarms (read-only).
 //! - `util`: body/query parsing that answers bad input with our error shape.
 
 mod api_keys;
 mod auth;
 mod commands;
+mod load;
 pub mod error;
 pub mod openapi;
 mod pricing;
@@ -33,6 +35,7 @@ mod webhooks;
 use axum::routing::get;
 use axum::{middleware, Json, Router};
 use csms_core::commands::service::CommandService;
+use csms_core::load::{LoadService, LoadTrigger};
 use csms_core::ports::{Clock, Store};
 use csms_core::webhooks::target::TargetPolicy;
 use csms_core::webhooks::EventSink;
@@ -72,6 +75,10 @@ pub struct ApiState {
     pub events: Arc<dyn EventSink>,
     /// Which webhook URLs are accepted.
     pub webhook_policy: TargetPolicy,
+    /// Load balancing: configuration, allocation, meter readings.
+    pub load: LoadService<dyn Store>,
+    /// Where configuration changes are signalled for recomputation.
+    pub load_trigger: Arc<dyn LoadTrigger>,
 }
 
 /// The whole HTTP surface: `/healthz` and `/api/v1/…`.
@@ -129,6 +136,16 @@ pub fn router(state: ApiState) -> Router {
             get(spot::get_spot_day).put(pricing::put_spot_day),
         )
         .route("/alarms", get(spot::list_alarms))
+        .route(
+            "/sites/{id}/load",
+            get(load::get).put(load::put).delete(load::delete),
+        )
+        .route("/sites/{id}/load/allocation", get(load::allocation))
+        .route(
+            "/sites/{id}/load/recompute",
+            axum::routing::post(load::recompute),
+        )
+        .route("/sites/{id}/load/meter", axum::routing::post(load::meter))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -3,7 +3,7 @@
 //! `GET /api/v1/openapi.json` (no key needed: it is public documentation).
 
 use crate::{
-    api_keys, commands, pricing, sessions, spot, stations, tariffs, tokens, views, webhooks,
+    api_keys, commands, load, pricing, sessions, spot, stations, tariffs, tokens, views, webhooks,
 };
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -86,7 +86,7 @@ impl Modify for BearerKey {
     info(
         title = "CSMS API",
         version = "1",
-        description = "Stations, id tokens, sessions, commands to chargers, partner API keys, webhooks and tariffs. \
+        description = "Stations, id tokens, sessions, commands to chargers, partner API keys, webhooks, tariffs and load balancing. \
 JSON with camelCase fields; lists are paged with `limit` and `cursor`; errors are `{\"error\":{\"code\",\"message\"}}`. \
 Scopes: `read` (every GET, exports, webhooks), `commands` (POST commands; implies read), `admin` (everything).",
         license(name = "Apache-2.0")
@@ -105,6 +105,7 @@ Scopes: `read` (every GET, exports, webhooks), `commands` (POST commands; implie
         tariffs::list_assignments, tariffs::create_assignment, tariffs::delete_assignment,
         pricing::get_price, pricing::revisions, pricing::reprice, pricing::preview,
         spot::get_spot_day, pricing::put_spot_day, spot::list_alarms,
+        load::put, load::get, load::delete, load::allocation, load::recompute, load::meter,
     ),
     components(schemas(
         ErrorBody, CommandRequest, SessionView, CommandView, StatusEventView, ConnectionEventView,
@@ -113,7 +114,7 @@ Scopes: `read` (every GET, exports, webhooks), `commands` (POST commands; implie
     tags(
         (name = "stations"), (name = "commands"), (name = "id-tokens"), (name = "sessions"),
         (name = "api-keys"), (name = "webhooks"), (name = "pricing"), (name = "tariffs"),
-        (name = "alarms"),
+        (name = "alarms"), (name = "load"),
     )
 )]
 pub struct ApiDoc;

@@ -780,23 +780,6 @@ fn plausible_id(id: &str) -> bool {
 }
 
 /// `If-Match`: `3`, `"3"` or `W/"3"` (the ETag), or `*`.
-fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
-    let Some(v) = headers.get(header::IF_MATCH) else {
-        return Ok(None);
-    };
-    let err = || bad("If-Match: must be the tariff's version, e.g. 3 or \"3\" (its ETag)");
-    let s = v.to_str().map_err(|_| err())?.trim();
-    if s == "*" {
-        return Ok(None);
-    }
-    let s = s.strip_prefix("W/").unwrap_or(s);
-    let s = s
-        .strip_prefix('"')
-        .and_then(|s| s.strip_suffix('"'))
-        .unwrap_or(s);
-    s.parse::<u64>().map(Some).map_err(|_| err())
-}
-
 fn precondition_failed(message: String) -> Response {
     (
         StatusCode::PRECONDITION_FAILED,
@@ -906,7 +889,7 @@ pub async fn update(
     if current.deleted_at.is_some() {
         return Err(ApiError::NotFound(format!("tariff {id} was deleted")));
     }
-    if let Some(v) = if_match(&headers)? {
+    if let Some(v) = crate::util::if_match(&headers, "tariff")? {
         if v != current.version {
             return Ok(precondition_failed(format!(
                 "tariff {id} is at version {}, not {v}: read it again and apply your change to that",

@@ -52,3 +52,26 @@ pub fn time_param(params: &Params, name: &str) -> Result<Option<Timestamp>, ApiE
 }
 
 pub use csms_core::views::{time, wh};
+
+/// `If-Match` as a version number (`3`, `"3"` or `W/"3"`); `*` or no header
+/// is `None`. `what` names the resource in the error.
+pub fn if_match(headers: &axum::http::HeaderMap, what: &str) -> Result<Option<u64>, ApiError> {
+    let Some(v) = headers.get(axum::http::header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let err = || {
+        ApiError::BadRequest(format!(
+            "If-Match: must be the {what}'s version, e.g. 3 or \"3\" (its ETag)"
+        ))
+    };
+    let s = v.to_str().map_err(|_| err())?.trim();
+    if s == "*" {
+        return Ok(None);
+    }
+    let s = s.strip_prefix("W/").unwrap_or(s);
+    let s = s
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(s);
+    s.parse::<u64>().map(Some).map_err(|_| err())
+}

@@ -17,6 +17,8 @@
 //!   and the queue that triggers it.
 //! - [`spot`]: day-ahead spot prices: the sources (elprisetjustnu.se, ENTSO-E),
 //!   the scheduled fetcher, the missing-prices alarm and fallback.
+//! - [`load`]: load balancing at run time: signals from chargers, the
+//!   recomputation, and the charging profiles it sends.
 //! - [`webhooks`]: events, their fan-out to partner webhooks, signed delivery with retries.
 //! - [`views`]: the public JSON form of records (API responses, webhook payloads).
 //! - [`contract`] (feature `contract-tests`): the suite every store passes.
@@ -24,6 +26,7 @@
 pub mod charger;
 pub mod commands;
 pub mod connect;
+pub mod load;
 pub mod password;
 pub mod ports;
 pub mod pricing;

@@ -50,6 +50,11 @@ pub fn app(store: Arc<dyn Store>, key: &str) -> axum::Router {
         Arc::new(NoSockets),
         Arc::new(NoTimers),
     );
+    let load = csms_core::load::LoadService::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        commands.clone(),
+    );
     router(ApiState {
         store,
         clock: Arc::new(SystemClock),
@@ -57,5 +62,7 @@ pub fn app(store: Arc<dyn Store>, key: &str) -> axum::Router {
         commands,
         events: Arc::new(csms_core::webhooks::NoEvents),
         webhook_policy: Default::default(),
+        load,
+        load_trigger: Arc::new(csms_core::load::NoLoad),
     })
 }

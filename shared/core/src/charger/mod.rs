@@ -12,6 +12,7 @@ pub mod v201;
 pub(crate) mod wire;
 
 use crate::commands::service::CallReplies;
+use crate::load::{LoadSignal, LoadTrigger, NoLoad, SignalKind};
 use crate::ports::{Clock, MeterTarget, StationEvent, Store, StoreError};
 use crate::pricing::{NoPricing, PricingQueue};
 use crate::views::{SessionView, StatusEventView};
@@ -95,6 +96,8 @@ pub struct ChargerService<S: ?Sized> {
     events: Arc<dyn EventSink>,
     /// Where completed sessions go to be priced.
     pricing: Arc<dyn PricingQueue>,
+    /// Where changes that matter to load balancing go.
+    load: Arc<dyn LoadTrigger>,
 }
 
 impl<S: ?Sized> Clone for ChargerService<S> {
@@ -106,6 +109,7 @@ impl<S: ?Sized> Clone for ChargerService<S> {
             replies: self.replies.clone(),
             events: self.events.clone(),
             pricing: self.pricing.clone(),
+            load: self.load.clone(),
         }
     }
 }
@@ -119,6 +123,40 @@ impl<S: Store + ?Sized> ChargerService<S> {
             replies: None,
             events: Arc::new(NoEvents),
             pricing: Arc::new(NoPricing),
+            load: Arc::new(NoLoad),
+        }
+    }
+
+    /// Signal session, status and meter changes of stations on a site to
+    /// load balancing.
+    pub fn with_load(mut self, load: Arc<dyn LoadTrigger>) -> Self {
+        self.load = load;
+        self
+    }
+
+    /// Only stations on a site can be balanced; the consumer finds out
+    /// whether the site is. A lost signal is logged: the periodic
+    /// recomputation catches up.
+    async fn signal_load(
+        &self,
+        conn: &Connection,
+        kind: SignalKind,
+        evse_id: Option<u32>,
+        readings: &[csms_domain::meter::MeterReading],
+        now: Timestamp,
+    ) {
+        let Some(site) = &conn.site_id else {
+            return;
+        };
+        let mut signal = LoadSignal::new(kind, now).with_readings(readings);
+        if kind == SignalKind::Meter && !signal.carries_measurement() {
+            return;
+        }
+        signal.site_id = Some(site.clone());
+        signal.station_id = Some(conn.station_id.clone());
+        signal.evse_id = evse_id;
+        if let Err(e) = self.load.signal(signal).await {
+            tracing::warn!(station = %conn.station_id, error = %e, "could not signal load balancing");
         }
     }
 
@@ -317,6 +355,8 @@ impl<S: Store + ?Sized> ChargerService<S> {
                 self.store
                     .set_connector_status(&conn.station_id, &status)
                     .await?;
+                self.signal_load(conn, SignalKind::Status, Some(evse_id), &[], now)
+                    .await;
                 let view = StatusEventView::new(conn.station_id.as_str(), &status);
                 self.events
                     .publish(Event::new(
@@ -361,6 +401,8 @@ impl<S: Store + ?Sized> ChargerService<S> {
                             .await?;
                     }
                 }
+                self.signal_load(conn, SignalKind::Meter, Some(evse_id), &readings, now)
+                    .await;
                 Ok(Outcome::Ack)
             }
             ChargerEvent::DataTransfer {
@@ -444,6 +486,18 @@ impl<S: Store + ?Sized> ChargerService<S> {
         };
         self.merge_session(conn, &transaction_id, &update, now)
             .await?;
+        let kind = match ev.phase {
+            TransactionPhase::Updated => SignalKind::Meter,
+            _ => SignalKind::Session,
+        };
+        self.signal_load(
+            conn,
+            kind,
+            ev.evse_id.or(ev.connector_id),
+            &ev.readings,
+            now,
+        )
+        .await;
         Ok(Outcome::Transaction {
             transaction_id,
             authorization,

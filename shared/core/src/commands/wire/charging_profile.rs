@@ -5,7 +5,9 @@
 
 use super::pause::PAUSE_PROFILE_IDS;
 use super::{call, status_in, time, v16_transaction_id, Call, EncodeError};
-use csms_domain::command::{ChargingProfile, ProfileKind, ProfilePurpose, RateUnit, Recurrency};
+use csms_domain::command::{
+    ChargingProfile, ProfileKind, ProfilePurpose, RateUnit, Recurrency, LOAD_PROFILE_IDS,
+};
 use csms_domain::OcppVersion;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -187,6 +189,13 @@ pub(super) fn check_user_profile(field: &str, p: &ChargingProfile) -> Result<(),
         return Err(EncodeError::Invalid(format!(
             "{field}.id: ids from {} on are reserved for pause",
             PAUSE_PROFILE_IDS.start
+        )));
+    }
+    if LOAD_PROFILE_IDS.contains(&p.id) {
+        return Err(EncodeError::Invalid(format!(
+            "{field}.id: ids {} to {} are reserved for load balancing",
+            LOAD_PROFILE_IDS.start,
+            LOAD_PROFILE_IDS.end - 1
         )));
     }
     Ok(())

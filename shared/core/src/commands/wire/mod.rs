@@ -189,6 +189,7 @@ pub fn encode(
         R::SetChargingProfile { evse_id, profile } => {
             charging_profile::set(*evse_id, profile, version)
         }
+        R::LoadLimit { evse_id, profile } => charging_profile::set_any(*evse_id, profile, version),
         R::ClearChargingProfile {
             profile_id,
             evse_id,
@@ -237,6 +238,7 @@ pub fn interpret(
         R::ReserveNow { .. } | R::CancelReservation { .. } => reservation::accepted(response),
         R::DataTransfer { .. } => data_transfer::accepted(response),
         R::SetChargingProfile { .. }
+        | R::LoadLimit { .. }
         | R::ClearChargingProfile { .. }
         | R::GetCompositeSchedule { .. } => charging_profile::accepted(response),
     };
@@ -257,7 +259,9 @@ pub fn action_of(req: &CommandRequest, version: OcppVersion) -> &'static str {
     match req {
         R::RemoteStart { .. } => pick("RemoteStartTransaction", "RequestStartTransaction"),
         R::RemoteStop { .. } => pick("RemoteStopTransaction", "RequestStopTransaction"),
-        R::Pause { .. } | R::SetChargingProfile { .. } => "SetChargingProfile",
+        R::Pause { .. } | R::SetChargingProfile { .. } | R::LoadLimit { .. } => {
+            "SetChargingProfile"
+        }
         R::Resume { .. } | R::ClearChargingProfile { .. } => "ClearChargingProfile",
         R::Unlock { .. } => "UnlockConnector",
         R::Reset { .. } => "Reset",

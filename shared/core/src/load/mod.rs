@@ -1,0 +1,177 @@
+//! Load balancing at run time: the site's configuration and the engine
+//! (`csms-energy`) on one side, the chargers on the other.
+//!
+//! Charger events that change who needs how much — a session starting or
+//! ending, a status change, meter values with currents, a station
+//! connecting or disconnecting — become [`LoadSignal`]s. A signal is handed
+//! to a [`LoadTrigger`]: an in-process debounced worker locally, an SQS FIFO
+//! queue (one message group per site) and the `load-balancer` function in
+//! AWS. Whoever consumes signals calls [`LoadService::absorb`], which keeps
+//! the measurements in the site's state and recomputes once per burst.
+//!
+//! # Layout
+//! - this file: signals, the trigger port, the event-sink decorator that
+//!   turns connection events into signals.
+//! - [`model`]: configuration → engine site (validation, ampere rounding,
+//!   EVSE ids).
+//! - [`service`]: configuration use cases, the recomputation, and the
+//!   profiles it sends.
+
+pub mod model;
+pub mod service;
+
+pub use service::{LoadError, LoadService};
+
+use crate::webhooks::{Event, EventSink};
+use async_trait::async_trait;
+use csms_domain::meter::MeterReading;
+use csms_domain::webhook::EventType;
+use csms_domain::{OrgId, SiteId, StationId, Timestamp};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// What happened that may change the allocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SignalKind {
+    Session,
+    Status,
+    Meter,
+    Connection,
+    /// The configuration changed, or an operator asked.
+    Config,
+    /// The periodic recomputation.
+    Periodic,
+}
+
+/// One reason to look at a site again, with what the charger measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadSignal {
+    pub kind: SignalKind,
+    /// `None` when the sender did not know it (connection events): the
+    /// consumer reads it from the station.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<SiteId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub station_id: Option<StationId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evse_id: Option<u32>,
+    /// Current per phase (L1, L2, L3 of the charger or meter) when the
+    /// message carried `Current.Import`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currents_a: Option<[Option<Decimal>; 3]>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soc: Option<Decimal>,
+    pub at: Timestamp,
+}
+
+impl LoadSignal {
+    pub fn new(kind: SignalKind, at: Timestamp) -> Self {
+        LoadSignal {
+            kind,
+            site_id: None,
+            station_id: None,
+            evse_id: None,
+            currents_a: None,
+            soc: None,
+            at,
+        }
+    }
+
+    /// Takes per-phase `Current.Import` and `SoC` from meter readings (the
+    /// newest of each when a message carries several samples).
+    pub fn with_readings(mut self, readings: &[MeterReading]) -> Self {
+        let mut currents: [Option<(Timestamp, Decimal)>; 3] = [None; 3];
+        let mut soc: Option<(Timestamp, Decimal)> = None;
+        for r in readings {
+            let newer =
+                |slot: &Option<(Timestamp, Decimal)>| slot.is_none_or(|(t, _)| r.timestamp >= t);
+            match r.measurand.as_str() {
+                "Current.Import" if r.unit == "A" => {
+                    let phase = match r.phase.as_deref() {
+                        Some(p) if p.starts_with("L1") => 0,
+                        Some(p) if p.starts_with("L2") => 1,
+                        Some(p) if p.starts_with("L3") => 2,
+                        // A single value without phase: the charger's L1.
+                        None => 0,
+                        _ => continue,
+                    };
+                    if newer(&currents[phase]) {
+                        currents[phase] = Some((r.timestamp, r.value));
+                    }
+                }
+                "SoC" if newer(&soc) => soc = Some((r.timestamp, r.value)),
+                _ => {}
+            }
+        }
+        if currents.iter().any(Option::is_some) {
+            self.currents_a = Some(currents.map(|c| c.map(|(_, v)| v)));
+        }
+        self.soc = soc.map(|(_, v)| v);
+        self
+    }
+
+    pub fn carries_measurement(&self) -> bool {
+        self.currents_a.is_some() || self.soc.is_some()
+    }
+}
+
+/// Hands signals to whoever recomputes.
+#[async_trait]
+pub trait LoadTrigger: Send + Sync {
+    async fn signal(&self, signal: LoadSignal) -> Result<(), String>;
+}
+
+/// For deployments and tests without load balancing.
+pub struct NoLoad;
+
+#[async_trait]
+impl LoadTrigger for NoLoad {
+    async fn signal(&self, _signal: LoadSignal) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// Passes every event on to `inner` and turns `station.connected` and
+/// `station.disconnected` into signals: the connection code already
+/// publishes those, so it needs no second hook.
+pub struct LoadEvents {
+    inner: Arc<dyn EventSink>,
+    trigger: Arc<dyn LoadTrigger>,
+}
+
+impl LoadEvents {
+    pub fn new(inner: Arc<dyn EventSink>, trigger: Arc<dyn LoadTrigger>) -> Self {
+        LoadEvents { inner, trigger }
+    }
+}
+
+#[async_trait]
+impl EventSink for LoadEvents {
+    async fn publish(&self, event: Event) {
+        if matches!(
+            event.event_type,
+            EventType::StationConnected | EventType::StationDisconnected
+        ) {
+            let station = event
+                .data
+                .get("stationId")
+                .and_then(|v| v.as_str())
+                .and_then(|s| StationId::parse(s).ok());
+            if let Some(station) = station {
+                let mut s = LoadSignal::new(SignalKind::Connection, event.occurred_at);
+                s.station_id = Some(station);
+                if let Err(e) = self.trigger.signal(s).await {
+                    tracing::warn!(error = %e, "could not signal load balancing");
+                }
+            }
+        }
+        self.inner.publish(event).await;
+    }
+
+    fn subscriptions_changed(&self, org: &OrgId) {
+        self.inner.subscriptions_changed(org);
+    }
+}

@@ -1,0 +1,1035 @@
+//! The load-balancing use cases: configure a site, take in measurements,
+//! recompute, and tell the chargers.
+//!
+//! A recomputation reads the truth from the store (which stations are
+//! connected, which sessions run on which EVSE), keeps in the site's state
+//! only what the store does not have (measured currents, the grid meter,
+//! what each charger was told), runs the engine and sends what changed.
+//!
+//! Three rules keep the fuse safe while things change:
+//! - **Decreases first.** Lower limits are sent, and their acceptance
+//!   awaited, before any limit goes up; if a decrease is not confirmed the
+//!   increases wait for the next round.
+//! - **Offline stations hold their share.** A station that is not connected
+//!   cannot be told anything: each of its EVSEs is reserved at what it may
+//!   draw on its own — the TxProfile of its running transaction, else its
+//!   TxDefaultProfile, else (never confirmed) its maximum.
+//! - **A safe default.** Every EVSE gets a TxDefaultProfile of its share
+//!   with all EVSEs busy, so a station that loses its connection (and every
+//!   new session before its first recomputation) stays within a share that
+//!   fits together with everybody else's.
+
+use super::model::{self, amps, evse_key, phase_amps, phases_of};
+use super::LoadSignal;
+use crate::commands::service::{CommandError, CommandService, SubmitOptions};
+use crate::ports::{Clock, PageRequest, SessionQuery, Store, StoreError};
+use csms_domain::command::{
+    ChargingProfile, CommandId, CommandRequest, CommandStatus, ProfileKind, ProfilePurpose,
+    RateUnit, SchedulePeriod, LOAD_PROFILE_IDS,
+};
+use csms_domain::load::{
+    Allocated, GridReading, LoadConfig, LoadSite, LoadState, Measured, PhaseAmps, SentLimit,
+    SentStatus,
+};
+use csms_domain::session::SessionStatus;
+use csms_domain::spot::BiddingZone;
+use csms_domain::station::StationView;
+use csms_domain::{OrgId, SiteId, StationId, Timestamp};
+use csms_energy::{
+    allocate_with_reserved, ChargeState, Conditions, Current, Mode, Phase, PhaseCurrents, Phases,
+    Priority, Reserved, SessionInput, Site,
+};
+use rust_decimal::Decimal;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+    /// `If-Match` named another version.
+    #[error("{0}")]
+    Precondition(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Command(#[from] CommandError),
+}
+
+/// Stack level of the balancer's profiles: above an operator's usual 0,
+/// below the pause (90), so a paused car stays paused.
+pub const LOAD_STACK_LEVEL: u32 = 50;
+/// A measured current older than this is not used.
+const MEASURED_MAX_AGE_S: i64 = 300;
+/// A refused profile is tried again after this long, not at every signal.
+const RETRY_AFTER_S: i64 = 60;
+
+/// The profile id of an EVSE's TxDefaultProfile or TxProfile.
+pub fn profile_id(purpose: ProfilePurpose, evse_id: u32) -> i32 {
+    let evse = i32::try_from(evse_id.min(9_999)).unwrap_or(9_999);
+    match purpose {
+        ProfilePurpose::TxProfile => LOAD_PROFILE_IDS.start + 10_000 + evse,
+        _ => LOAD_PROFILE_IDS.start + evse,
+    }
+}
+
+fn engine_time(t: Timestamp) -> csms_energy::Timestamp {
+    csms_energy::Timestamp(t.timestamp())
+}
+
+pub struct LoadService<S: ?Sized> {
+    store: Arc<S>,
+    clock: Arc<dyn Clock>,
+    commands: CommandService<S>,
+    /// How long a recomputation waits for decreases to be accepted.
+    confirm_wait: Duration,
+}
+
+impl<S: ?Sized> Clone for LoadService<S> {
+    fn clone(&self) -> Self {
+        LoadService {
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+            commands: self.commands.clone(),
+            confirm_wait: self.confirm_wait,
+        }
+    }
+}
+
+/// One EVSE of the site as the store sees it right now.
+struct Live {
+    connected: bool,
+    version: Option<csms_domain::OcppVersion>,
+    /// Running transaction and when it started.
+    transaction: Option<(String, Timestamp)>,
+}
+
+/// A limit to send.
+struct Send {
+    station: StationId,
+    evse_id: u32,
+    purpose: ProfilePurpose,
+    transaction_id: Option<String>,
+    limit: Current,
+    phases: Phases,
+    decrease: bool,
+}
+
+impl<S: Store + ?Sized> LoadService<S> {
+    pub fn new(store: Arc<S>, clock: Arc<dyn Clock>, commands: CommandService<S>) -> Self {
+        LoadService {
+            store,
+            clock,
+            commands,
+            confirm_wait: Duration::from_secs(10),
+        }
+    }
+
+    // --- configuration --------------------------------------------------
+
+    /// Stores a site's configuration after checking it and every station
+    /// it names (it must exist, belong to `org` and to this site).
+    pub async fn configure(
+        &self,
+        org: &OrgId,
+        site_id: &SiteId,
+        config: LoadConfig,
+        if_match: Option<u64>,
+    ) -> Result<LoadSite, LoadError> {
+        model::site(&config).map_err(LoadError::Invalid)?;
+        if let Some(zone) = &config.bidding_zone {
+            BiddingZone::parse(zone)
+                .map_err(|e| LoadError::Invalid(format!("biddingZone: {e}")))?;
+        }
+        let mut stations: Vec<(String, &StationId)> = config
+            .evses
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (format!("evses[{i}].stationId"), &e.station_id))
+            .collect();
+        if let Some(m) = config.meter.as_ref().and_then(|m| m.station_id.as_ref()) {
+            stations.push(("meter.stationId".into(), m));
+        }
+        let mut checked: HashMap<&StationId, ()> = HashMap::new();
+        for (field, id) in stations {
+            if checked.insert(id, ()).is_some() {
+                continue;
+            }
+            let station = self
+                .store
+                .get_station(id)
+                .await?
+                .filter(|s| &s.org_id == org)
+                .ok_or_else(|| LoadError::Invalid(format!("{field}: no station {id}")))?;
+            if station.site_id.as_ref() != Some(site_id) {
+                return Err(LoadError::Invalid(match &station.site_id {
+                    Some(other) => format!("{field}: station {id} belongs to site {other}"),
+                    None => format!(
+                        "{field}: station {id} has no site; register it with siteId {site_id}"
+                    ),
+                }));
+            }
+        }
+        let existing = self.store.get_load_site(site_id).await?;
+        if existing.as_ref().is_some_and(|s| &s.org_id != org) {
+            return Err(LoadError::Invalid(format!(
+                "site {site_id} belongs to another organisation"
+            )));
+        }
+        let current = existing.as_ref().map_or(0, |s| s.version);
+        if let Some(v) = if_match {
+            if v != current {
+                return Err(LoadError::Precondition(format!(
+                    "the configuration is at version {current}, not {v}"
+                )));
+            }
+        }
+        let site = LoadSite {
+            site_id: site_id.clone(),
+            org_id: org.clone(),
+            config,
+            updated_at: self.clock.now(),
+            version: current + 1,
+        };
+        self.store
+            .put_load_site(&site, current)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(m) => LoadError::Precondition(m),
+                e => e.into(),
+            })?;
+        Ok(site)
+    }
+
+    pub async fn get(&self, org: &OrgId, site: &SiteId) -> Result<LoadSite, LoadError> {
+        self.store
+            .get_load_site(site)
+            .await?
+            .filter(|s| &s.org_id == org)
+            .ok_or_else(|| LoadError::NotFound(format!("site {site} has no load balancing")))
+    }
+
+    pub async fn state(
+        &self,
+        org: &OrgId,
+        site: &SiteId,
+    ) -> Result<(LoadSite, LoadState), LoadError> {
+        let config = self.get(org, site).await?;
+        let state = self
+            .store
+            .get_load_state(site)
+            .await?
+            .unwrap_or_else(|| LoadState::new(site.clone()));
+        Ok((config, state))
+    }
+
+    /// Stops balancing the site: the balancer's profiles are cleared from
+    /// the connected stations (offline ones keep theirs, which only limit).
+    pub async fn delete(&self, org: &OrgId, site: &SiteId) -> Result<(), LoadError> {
+        let (_, state) = self.state(org, site).await?;
+        self.store.delete_load_site(site).await?;
+        for e in &state.evses {
+            for purpose in [ProfilePurpose::TxDefault, ProfilePurpose::TxProfile] {
+                let sent = match purpose {
+                    ProfilePurpose::TxProfile => &e.profile,
+                    _ => &e.default_profile,
+                };
+                if sent.is_none() {
+                    continue;
+                }
+                let req = CommandRequest::ClearChargingProfile {
+                    profile_id: Some(profile_id(purpose, e.evse_id)),
+                    evse_id: None,
+                    purpose: None,
+                    stack_level: None,
+                };
+                if let Err(err) = self
+                    .commands
+                    .submit(&e.station_id, req, SubmitOptions::default())
+                    .await
+                {
+                    tracing::warn!(station = %e.station_id, error = %err, "could not clear a load profile");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A grid meter reading from the API: the whole building, chargers
+    /// included, per phase.
+    pub async fn record_grid(
+        &self,
+        org: &OrgId,
+        site: &SiteId,
+        reading: GridReading,
+    ) -> Result<LoadState, LoadError> {
+        let config = self.get(org, site).await?;
+        if config.config.meter.is_none() {
+            return Err(LoadError::Invalid(
+                "this site has no grid meter configured (set meter in its configuration)".into(),
+            ));
+        }
+        let now = self.clock.now();
+        if reading.at > now + chrono::TimeDelta::minutes(5) {
+            return Err(LoadError::Invalid("at: in the future".into()));
+        }
+        for (p, a) in ["l1", "l2", "l3"].iter().zip(reading.current_a.as_array()) {
+            if a.abs() > Decimal::from(100_000) {
+                return Err(LoadError::Invalid(format!(
+                    "{p}: {a} A is not a plausible reading"
+                )));
+            }
+        }
+        self.update_state(site, |state| {
+            if state.grid.is_none_or(|g| g.at <= reading.at) {
+                state.grid = Some(reading);
+            }
+            state.requested_at = Some(now);
+        })
+        .await?;
+        self.recompute(site).await?;
+        Ok(self
+            .store
+            .get_load_state(site)
+            .await?
+            .unwrap_or_else(|| LoadState::new(site.clone())))
+    }
+
+    async fn update_state(
+        &self,
+        site: &SiteId,
+        mut f: impl FnMut(&mut LoadState),
+    ) -> Result<LoadState, LoadError> {
+        for _ in 0..8 {
+            let mut state = self
+                .store
+                .get_load_state(site)
+                .await?
+                .unwrap_or_else(|| LoadState::new(site.clone()));
+            let expected = state.version;
+            f(&mut state);
+            state.version = expected + 1;
+            match self.store.put_load_state(&state, expected).await {
+                Ok(()) => return Ok(state),
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Conflict(format!("load state of {site} keeps changing")).into())
+    }
+
+    // --- signals ----------------------------------------------------------
+
+    /// Takes a batch of signals: measurements go into their sites' states,
+    /// then each site is recomputed once — unless a recomputation already
+    /// ran after the newest signal (another consumer got there first).
+    pub async fn absorb(&self, signals: Vec<LoadSignal>) -> Result<(), LoadError> {
+        let mut by_site: BTreeMap<SiteId, Vec<LoadSignal>> = BTreeMap::new();
+        let mut sites_of: HashMap<StationId, Option<SiteId>> = HashMap::new();
+        for s in signals {
+            let site = match (&s.site_id, &s.station_id) {
+                (Some(site), _) => Some(site.clone()),
+                (None, Some(station)) => match sites_of.get(station) {
+                    Some(site) => site.clone(),
+                    None => {
+                        let site = self
+                            .store
+                            .get_station(station)
+                            .await?
+                            .and_then(|st| st.site_id);
+                        sites_of.insert(station.clone(), site.clone());
+                        site
+                    }
+                },
+                (None, None) => None,
+            };
+            if let Some(site) = site {
+                by_site.entry(site).or_default().push(s);
+            }
+        }
+        for (site, signals) in by_site {
+            let Some(config) = self.store.get_load_site(&site).await? else {
+                continue;
+            };
+            let meter_station = config
+                .config
+                .meter
+                .as_ref()
+                .and_then(|m| m.station_id.clone());
+            let newest = signals.iter().map(|s| s.at).max();
+            let measurements: Vec<&LoadSignal> =
+                signals.iter().filter(|s| s.carries_measurement()).collect();
+            let state = self
+                .update_state(&site, |state| {
+                    for s in &measurements {
+                        merge_measurement(state, s, meter_station.as_ref());
+                    }
+                    state.requested_at = state.requested_at.max(newest);
+                })
+                .await?;
+            if state
+                .computed_at
+                .is_some_and(|c| newest.is_some_and(|n| c > n))
+            {
+                continue;
+            }
+            self.recompute(&site).await?;
+        }
+        Ok(())
+    }
+
+    /// Recomputes every configured site (the periodic run).
+    pub async fn sweep(&self) -> Result<usize, LoadError> {
+        let mut page = PageRequest::first(100);
+        let mut n = 0;
+        loop {
+            let sites = self.store.list_load_sites(&page).await?;
+            for s in &sites.items {
+                if let Err(e) = self.recompute(&s.site_id).await {
+                    tracing::error!(site = %s.site_id, error = %e, "load recomputation failed");
+                }
+                n += 1;
+            }
+            match sites.next_cursor {
+                Some(c) => page.cursor = Some(c),
+                None => return Ok(n),
+            }
+        }
+    }
+
+    // --- recomputation ----------------------------------------------------
+
+    /// Runs the engine for the site and sends what changed. `None` when the
+    /// site has no load balancing.
+    pub async fn recompute(&self, site_id: &SiteId) -> Result<Option<LoadState>, LoadError> {
+        let Some(config) = self.store.get_load_site(site_id).await? else {
+            return Ok(None);
+        };
+        let now = self.clock.now();
+        let mut state = self
+            .store
+            .get_load_state(site_id)
+            .await?
+            .unwrap_or_else(|| LoadState::new(site_id.clone()));
+        let expected = state.version;
+        state.warnings.clear();
+        state.computed_at = Some(now);
+        state.config_version = config.version;
+
+        let site = match model::site(&config.config) {
+            Ok(s) => s,
+            Err(e) => {
+                state.warnings.push(format!("configuration unusable: {e}"));
+                return self.save(state, expected).await.map(Some);
+            }
+        };
+        let live = self.live(&config).await?;
+        // Forget EVSEs that left the configuration.
+        state.evses.retain(|e| {
+            config
+                .config
+                .evses
+                .iter()
+                .any(|c| c.station_id == e.station_id && c.evse_id == e.evse_id)
+        });
+        self.settle_sent(&mut state).await?;
+
+        let defaults = default_shares(&site, &config.config);
+        let cfg = &config.config;
+        let mut inputs = Vec::new();
+        let mut reserved = Vec::new();
+        for c in &cfg.evses {
+            let key = evse_key(&c.station_id, c.evse_id);
+            let l = &live[&(c.station_id.clone(), c.evse_id)];
+            let es = state.evse_mut(&c.station_id, c.evse_id);
+            // Follow the store: a new transaction starts paused (it waits
+            // for its turn like everybody else), an ended one is forgotten.
+            match &l.transaction {
+                Some((tx, started)) if es.transaction_id.as_ref() != Some(tx) => {
+                    es.transaction_id = Some(tx.clone());
+                    es.charge = Some(ChargeState::Paused(engine_time(*started.min(&now))));
+                    es.profile = None;
+                    es.allocation = None;
+                    es.measured = None;
+                    es.soc = None;
+                }
+                Some(_) => {}
+                None => {
+                    es.transaction_id = None;
+                    es.charge = None;
+                    es.profile = None;
+                    es.allocation = None;
+                    es.measured = None;
+                    es.soc = None;
+                }
+            }
+            if !l.connected {
+                // It cannot be told anything: hold what it may draw alone.
+                let confirmed = |s: &Option<SentLimit>| {
+                    s.as_ref()
+                        .filter(|s| s.status != SentStatus::Failed)
+                        .map(|s| model::load(s.limit_a))
+                };
+                let alone = match (&es.transaction_id, confirmed(&es.profile)) {
+                    (Some(_), Some(p)) => p,
+                    _ => confirmed(&es.default_profile).unwrap_or_else(|| model::load(c.max_a)),
+                };
+                reserved.push(Reserved {
+                    evse: site_evse(&site, &key),
+                    current: alone,
+                    phases: phases_of(c.phases),
+                });
+                if es.transaction_id.is_some() {
+                    es.allocation = Some(Allocated {
+                        current_a: amps(alone),
+                        phases: c.phases,
+                        reason: csms_energy::Reason::EvseMax,
+                        explanation: format!(
+                            "station offline: held at {} A, the limit it was last given",
+                            amps(alone)
+                        ),
+                    });
+                }
+                continue;
+            }
+            if es.transaction_id.is_some() {
+                let fresh = es
+                    .measured
+                    .filter(|m| (now - m.at).num_seconds() <= MEASURED_MAX_AGE_S);
+                inputs.push(SessionInput {
+                    evse: site_evse(&site, &key),
+                    car_phases: None,
+                    priority: Priority(c.priority),
+                    state: es.charge.unwrap_or(ChargeState::Paused(engine_time(now))),
+                    measured: fresh.map(|m| model::phase_loads(&m.current_a)),
+                    pv: None,
+                });
+            }
+        }
+
+        let building = match cfg.mode {
+            csms_domain::load::LoadMode::Static => None,
+            _ => Some(self.building_load(&site, cfg, &mut state, now)),
+        };
+        state.building_load_a = building.map(phase_amps);
+        let cond = Conditions {
+            building_load: building,
+            now: engine_time(now),
+        };
+        let allocations = match allocate_with_reserved(&site, &inputs, &cond, &reserved) {
+            Ok(a) => a,
+            Err(e) => {
+                state.warnings.push(format!("allocation failed: {e}"));
+                return self.save(state, expected).await.map(Some);
+            }
+        };
+
+        // What to send.
+        let mut sends = Vec::new();
+        for c in &cfg.evses {
+            let l = &live[&(c.station_id.clone(), c.evse_id)];
+            if !l.connected {
+                continue;
+            }
+            let key = evse_key(&c.station_id, c.evse_id);
+            let es = state.evse_mut(&c.station_id, c.evse_id);
+            let default = defaults.get(&key).copied().unwrap_or(Current::ZERO);
+            let in_force = |s: &Option<SentLimit>| {
+                s.as_ref()
+                    .filter(|s| s.status != SentStatus::Failed)
+                    .map(|s| model::load(s.limit_a))
+            };
+            let before_default =
+                in_force(&es.default_profile).unwrap_or_else(|| model::load(c.max_a));
+            if needs_send(&es.default_profile, default, phases_of(c.phases), None, now) {
+                sends.push(Send {
+                    station: c.station_id.clone(),
+                    evse_id: c.evse_id,
+                    purpose: ProfilePurpose::TxDefault,
+                    transaction_id: None,
+                    limit: default,
+                    phases: phases_of(c.phases),
+                    decrease: default < before_default,
+                });
+            }
+            let Some(tx) = es.transaction_id.clone() else {
+                continue;
+            };
+            let Some(a) = allocations.iter().find(|a| a.evse.as_str() == key) else {
+                continue;
+            };
+            let prev = es.charge;
+            es.charge = Some(match (a.is_paused(), prev) {
+                (false, Some(ChargeState::Running(t))) => ChargeState::Running(t),
+                (false, _) => ChargeState::Running(engine_time(now)),
+                (true, Some(ChargeState::Paused(t))) => ChargeState::Paused(t),
+                (true, _) => ChargeState::Paused(engine_time(now)),
+            });
+            es.allocation = Some(Allocated {
+                current_a: amps(a.current),
+                phases: model::phase_count(a.phases),
+                reason: a.reason.clone(),
+                explanation: a.reason.to_string(),
+            });
+            let before = in_force(&es.profile).unwrap_or(before_default);
+            if needs_send(&es.profile, a.current, a.phases, Some(&tx), now) {
+                sends.push(Send {
+                    station: c.station_id.clone(),
+                    evse_id: c.evse_id,
+                    purpose: ProfilePurpose::TxProfile,
+                    transaction_id: Some(tx),
+                    limit: a.current,
+                    phases: a.phases,
+                    decrease: a.current < before,
+                });
+            }
+        }
+
+        // Decreases first; increases only once every decrease is in force.
+        let (decreases, increases): (Vec<Send>, Vec<Send>) =
+            sends.into_iter().partition(|s| s.decrease);
+        let mut pending = Vec::new();
+        for s in &decreases {
+            let id = self.send(&mut state, s, &live, now).await?;
+            pending.push(id);
+        }
+        let mut all_in_force = true;
+        for id in pending.into_iter().flatten() {
+            let cmd = self.commands.wait(&id, self.confirm_wait).await?;
+            if cmd.status != CommandStatus::Accepted {
+                all_in_force = false;
+            }
+        }
+        self.settle_sent(&mut state).await?;
+        if all_in_force {
+            let mut raised = Vec::new();
+            for s in &increases {
+                raised.push(self.send(&mut state, s, &live, now).await?);
+            }
+            // Waited for too, so that what the API shows is what the
+            // chargers hold, not what they were asked.
+            for id in raised.into_iter().flatten() {
+                self.commands.wait(&id, self.confirm_wait).await?;
+            }
+            self.settle_sent(&mut state).await?;
+        } else if !increases.is_empty() {
+            state.warnings.push(
+                "a lower limit was not confirmed by its charger: higher limits wait for the next recomputation"
+                    .into(),
+            );
+            state.requested_at = Some(now);
+        }
+        for es in &state.evses {
+            for s in [&es.profile, &es.default_profile].into_iter().flatten() {
+                if s.status == SentStatus::Failed {
+                    state.warnings.push(format!(
+                        "station {} EVSE {} did not accept its limit of {} A",
+                        es.station_id, es.evse_id, s.limit_a
+                    ));
+                }
+            }
+        }
+        self.save(state, expected).await.map(Some)
+    }
+
+    /// Writes the computed state. If measurements arrived while we
+    /// computed, they are carried over onto the state we write.
+    async fn save(&self, mut state: LoadState, expected: u64) -> Result<LoadState, LoadError> {
+        state.version = expected + 1;
+        match self.store.put_load_state(&state, expected).await {
+            Ok(()) => return Ok(state),
+            Err(StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let Some(latest) = self.store.get_load_state(&state.site_id).await? else {
+            return Err(StoreError::Conflict("load state vanished".into()).into());
+        };
+        if latest
+            .grid
+            .is_some_and(|g| state.grid.is_none_or(|s| g.at > s.at))
+        {
+            state.grid = latest.grid;
+        }
+        for le in &latest.evses {
+            let es = state.evse_mut(&le.station_id, le.evse_id);
+            if le
+                .measured
+                .is_some_and(|m| es.measured.is_none_or(|s| m.at > s.at))
+            {
+                es.measured = le.measured;
+                es.soc = le.soc.or(es.soc);
+            }
+        }
+        state.requested_at = state.requested_at.max(latest.requested_at);
+        self.save_at(state, latest.version).await
+    }
+
+    async fn save_at(&self, mut state: LoadState, expected: u64) -> Result<LoadState, LoadError> {
+        state.version = expected + 1;
+        self.store.put_load_state(&state, expected).await?;
+        Ok(state)
+    }
+
+    /// Each station of the site: connected or not, and its running sessions by EVSE.
+    async fn live(&self, site: &LoadSite) -> Result<HashMap<(StationId, u32), Live>, LoadError> {
+        let now = self.clock.now();
+        let mut views: HashMap<StationId, Option<StationView>> = HashMap::new();
+        let mut sessions: HashMap<StationId, HashMap<u32, (String, Timestamp)>> = HashMap::new();
+        for c in &site.config.evses {
+            if views.contains_key(&c.station_id) {
+                continue;
+            }
+            let view = self.store.get_station_view(&c.station_id).await?;
+            let mut running = HashMap::new();
+            let q = SessionQuery {
+                org_id: site.org_id.clone(),
+                station_id: Some(c.station_id.clone()),
+                from: None,
+                to: None,
+                page: PageRequest::first(20),
+            };
+            for s in self.store.list_sessions(&q).await?.items {
+                if s.status != SessionStatus::Active {
+                    continue;
+                }
+                if let Some(evse) = s.evse_id.or(s.connector_id) {
+                    let started = s.started_at.unwrap_or(s.updated_at);
+                    // Two open sessions on one EVSE: the newer is the real one.
+                    let e = running
+                        .entry(evse)
+                        .or_insert((s.transaction_id.clone(), started));
+                    if started > e.1 {
+                        *e = (s.transaction_id.clone(), started);
+                    }
+                }
+            }
+            views.insert(c.station_id.clone(), view);
+            sessions.insert(c.station_id.clone(), running);
+        }
+        Ok(site
+            .config
+            .evses
+            .iter()
+            .map(|c| {
+                let view = views.get(&c.station_id).and_then(Option::as_ref);
+                let live = view.and_then(|v| v.connection.as_ref().filter(|k| k.is_live(now)));
+                (
+                    (c.station_id.clone(), c.evse_id),
+                    Live {
+                        connected: live.is_some(),
+                        version: live.map(|k| k.ocpp_version),
+                        transaction: sessions
+                            .get(&c.station_id)
+                            .and_then(|m| m.get(&c.evse_id))
+                            .cloned(),
+                    },
+                )
+            })
+            .collect())
+    }
+
+    /// Brings pending sends up to date with their commands.
+    async fn settle_sent(&self, state: &mut LoadState) -> Result<(), LoadError> {
+        for es in &mut state.evses {
+            for sent in [&mut es.profile, &mut es.default_profile]
+                .into_iter()
+                .flatten()
+            {
+                if sent.status != SentStatus::Pending {
+                    continue;
+                }
+                let Some(id) = CommandId::parse(&sent.command_id) else {
+                    sent.status = SentStatus::Failed;
+                    continue;
+                };
+                match self.commands.get(&id).await?.map(|c| c.status) {
+                    Some(CommandStatus::Pending) => {}
+                    Some(CommandStatus::Accepted) => sent.status = SentStatus::Accepted,
+                    _ => sent.status = SentStatus::Failed,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The building's own load per grid phase: grid meter minus the
+    /// chargers' measured draw. Without a fresh reading, the chargers get
+    /// the configured fallback and nothing more.
+    fn building_load(
+        &self,
+        site: &Site,
+        cfg: &LoadConfig,
+        state: &mut LoadState,
+        now: Timestamp,
+    ) -> PhaseCurrents {
+        let Some(meter) = cfg.meter.as_ref() else {
+            // A dedicated EV supply: the fuse is the chargers' alone.
+            return PhaseCurrents::default();
+        };
+        let meter = Some(meter);
+        let stale_after = meter.map_or(120, |m| i64::from(m.stale_after_seconds));
+        let grid = model::phase_limits("grid", &cfg.grid_fuse_a).unwrap_or_default();
+        match state
+            .grid
+            .filter(|g| (now - g.at).num_seconds() <= stale_after)
+        {
+            Some(reading) => {
+                let total = model::phase_loads(&reading.current_a);
+                let mut ev = [0u32; 3];
+                for es in &state.evses {
+                    let Some(m) = es
+                        .measured
+                        .filter(|m| (now - m.at).num_seconds() <= stale_after)
+                    else {
+                        continue;
+                    };
+                    let key = evse_key(&es.station_id, es.evse_id);
+                    let Some(c) = site.evse(&site_evse(site, &key)) else {
+                        continue;
+                    };
+                    let drawn = model::phase_loads(&m.current_a);
+                    for p in Phase::ALL {
+                        // Only what is surely drawn is subtracted: cut down.
+                        let d = drawn.get(p).deciamps().saturating_sub(1);
+                        ev[c.rotation.grid_phase(p).index()] += d;
+                    }
+                }
+                PhaseCurrents(Phase::ALL.map(|p| {
+                    Current::from_deciamps(total.get(p).deciamps().saturating_sub(ev[p.index()]))
+                }))
+            }
+            None => {
+                let fallback = meter.map_or(Current::ZERO, |m| model::load(m.fallback_a));
+                let margin = model::load(cfg.margin_a);
+                state.warnings.push(match state.grid {
+                    Some(g) => format!(
+                        "grid meter reading from {} is stale: the chargers share the fallback of {} A per phase",
+                        g.at.to_rfc3339(),
+                        amps(fallback)
+                    ),
+                    None => format!(
+                        "no grid meter reading yet: the chargers share the fallback of {} A per phase",
+                        amps(fallback)
+                    ),
+                });
+                PhaseCurrents(grid.0.map(|g| {
+                    Current::from_deciamps(
+                        g.deciamps()
+                            .saturating_sub(margin.deciamps())
+                            .saturating_sub(fallback.deciamps()),
+                    )
+                }))
+            }
+        }
+    }
+
+    /// Submits one limit and records it; returns the command to wait for.
+    async fn send(
+        &self,
+        state: &mut LoadState,
+        s: &Send,
+        live: &HashMap<(StationId, u32), Live>,
+        now: Timestamp,
+    ) -> Result<Option<CommandId>, LoadError> {
+        let Some(l) = live.get(&(s.station.clone(), s.evse_id)) else {
+            return Ok(None);
+        };
+        if l.version.is_none() {
+            return Ok(None);
+        }
+        let limit_a = amps(s.limit);
+        let profile = ChargingProfile {
+            id: profile_id(s.purpose, s.evse_id),
+            stack_level: LOAD_STACK_LEVEL,
+            purpose: s.purpose,
+            kind: ProfileKind::Relative,
+            recurrency: None,
+            valid_from: None,
+            valid_to: None,
+            transaction_id: s.transaction_id.clone(),
+            start_schedule: None,
+            duration_s: None,
+            rate_unit: RateUnit::A,
+            periods: vec![SchedulePeriod {
+                start_period_s: 0,
+                limit: limit_a,
+                number_phases: Some(model::phase_count(s.phases)),
+            }],
+            min_charging_rate: None,
+        };
+        let req = CommandRequest::LoadLimit {
+            evse_id: s.evse_id,
+            profile,
+        };
+        let (command_id, status) = match self
+            .commands
+            .submit(&s.station, req, SubmitOptions::default())
+            .await
+        {
+            Ok(cmd) => {
+                let status = match cmd.status {
+                    CommandStatus::Pending => SentStatus::Pending,
+                    CommandStatus::Accepted => SentStatus::Accepted,
+                    _ => SentStatus::Failed,
+                };
+                (cmd.id.to_string(), status)
+            }
+            Err(CommandError::Invalid(m)) => {
+                // The charger cannot take this profile (e.g. its version
+                // does not allow it): record the failure, do not stop the others.
+                tracing::warn!(station = %s.station, "load limit refused before sending: {m}");
+                (String::new(), SentStatus::Failed)
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let sent = SentLimit {
+            limit_a,
+            phases: model::phase_count(s.phases),
+            transaction_id: s.transaction_id.clone(),
+            command_id: command_id.clone(),
+            status,
+            sent_at: now,
+        };
+        let es = state.evse_mut(&s.station, s.evse_id);
+        match s.purpose {
+            ProfilePurpose::TxProfile => es.profile = Some(sent),
+            _ => es.default_profile = Some(sent),
+        }
+        Ok((status == SentStatus::Pending)
+            .then(|| CommandId::parse(&command_id))
+            .flatten())
+    }
+}
+
+/// Whether `sent` differs from what should be in force (or failed long enough ago).
+fn needs_send(
+    sent: &Option<SentLimit>,
+    limit: Current,
+    phases: Phases,
+    tx: Option<&String>,
+    now: Timestamp,
+) -> bool {
+    match sent {
+        None => true,
+        Some(s) => {
+            s.limit_a != amps(limit)
+                || s.phases != model::phase_count(phases)
+                || s.transaction_id.as_ref() != tx
+                || (s.status == SentStatus::Failed
+                    && (now - s.sent_at).num_seconds() >= RETRY_AFTER_S)
+        }
+    }
+}
+
+fn site_evse(site: &Site, key: &str) -> csms_energy::EvseId {
+    // Every key comes from the configuration the site was built from.
+    site.config()
+        .evses
+        .iter()
+        .find(|e| e.id.as_str() == key)
+        .map(|e| e.id.clone())
+        .expect("EVSE of the configuration")
+}
+
+/// Each EVSE's share with every EVSE busy, in static terms: what its
+/// TxDefaultProfile may allow so that all of them together fit even when
+/// nobody can be told anything. In the dynamic modes the chargers'
+/// budget is the meter's fallback, as when readings stop.
+pub fn default_shares(site: &Site, cfg: &LoadConfig) -> HashMap<String, Current> {
+    let mut sc = site.config().clone();
+    if sc.mode != Mode::Static && cfg.meter.is_some() {
+        let fallback = cfg
+            .meter
+            .as_ref()
+            .map_or(Current::ZERO, |m| model::load(m.fallback_a));
+        sc.grid = PhaseCurrents(sc.grid.0.map(|g| g.min(fallback)));
+    }
+    sc.mode = Mode::Static;
+    let Ok(all) = Site::new(sc) else {
+        return HashMap::new();
+    };
+    let inputs: Vec<SessionInput> = all
+        .config()
+        .evses
+        .iter()
+        .map(|e| SessionInput {
+            evse: e.id.clone(),
+            car_phases: None,
+            priority: Priority(0),
+            state: ChargeState::Paused(csms_energy::Timestamp(0)),
+            measured: None,
+            pv: None,
+        })
+        .collect();
+    let cond = Conditions {
+        building_load: None,
+        now: csms_energy::Timestamp(0),
+    };
+    match csms_energy::allocate(&all, &inputs, &cond) {
+        Ok(a) => a
+            .into_iter()
+            .map(|a| (a.evse.as_str().to_owned(), a.current))
+            .collect(),
+        Err(_) => HashMap::new(),
+    }
+}
+
+/// Keeps a charger's or the grid meter's measurement in the state.
+fn merge_measurement(state: &mut LoadState, s: &LoadSignal, meter: Option<&StationId>) {
+    let Some(station) = &s.station_id else {
+        return;
+    };
+    let currents = s.currents_a.map(|c| {
+        // A missing phase of the grid meter counts as the worst present one;
+        // a car's missing phase draws nothing.
+        let worst = c.iter().flatten().copied().max().unwrap_or_default();
+        let fill = if meter == Some(station) {
+            worst
+        } else {
+            Decimal::ZERO
+        };
+        PhaseAmps::from_array(c.map(|v| v.unwrap_or(fill)))
+    });
+    if meter == Some(station) {
+        if let Some(current_a) = currents {
+            if state.grid.is_none_or(|g| g.at <= s.at) {
+                state.grid = Some(GridReading {
+                    at: s.at,
+                    current_a,
+                });
+            }
+        }
+        return;
+    }
+    let Some(evse) = s.evse_id.filter(|e| *e > 0) else {
+        return;
+    };
+    let Some(es) = state
+        .evses
+        .iter_mut()
+        .find(|e| &e.station_id == station && e.evse_id == evse)
+    else {
+        // Not seen yet: the recomputation adds it; the measurement is kept.
+        let es = state.evse_mut(station, evse);
+        if let Some(current_a) = currents {
+            es.measured = Some(Measured {
+                at: s.at,
+                current_a,
+            });
+        }
+        es.soc = s.soc.or(es.soc);
+        return;
+    };
+    if let Some(current_a) = currents {
+        if es.measured.is_none_or(|m| m.at <= s.at) {
+            es.measured = Some(Measured {
+                at: s.at,
+                current_a,
+            });
+        }
+    }
+    es.soc = s.soc.or(es.soc);
+}
