@@ -16,12 +16,16 @@ async fn main() -> Result<(), Error> {
         tracing::warn!("CSMS_ADMIN_API_KEY is unset or shorter than 16 characters: every API request will be refused");
     }
     let commands = ctx.command_service()?;
+    let load = ctx.load_service(commands.clone());
+    let load_trigger = ctx.load_trigger();
     run(router(ApiState {
         store: ctx.store,
         clock: ctx.clock,
         admin_key,
         commands,
         events: ctx.events,
+        load,
+        load_trigger,
         webhook_policy: csms_aws::config::AwsContext::webhook_policy(),
     }))
     .await

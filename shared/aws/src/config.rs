@@ -1,6 +1,7 @@
 //! Configuration of the Lambdas, read once per cold start.
 
 use crate::dispatch::SqsDispatch;
+use crate::load::SqsLoadTrigger;
 use crate::pricing::SqsPricingQueue;
 use crate::sender::ApiGatewaySender;
 use crate::store::DynamoStore;
@@ -9,6 +10,7 @@ use crate::webhooks::SqsDeliveryQueue;
 use crate::ws::WsHandlers;
 use csms_core::charger::{ChargerConfig, ChargerService};
 use csms_core::commands::service::{CommandService, CommandTimers, NoTimers};
+use csms_core::load::{LoadEvents, LoadService, LoadTrigger, NoLoad};
 use csms_core::ports::{Clock, ConnectionSender, Store, SystemClock};
 use csms_core::pricing::{NoPricing, PricingQueue, PricingService};
 use csms_core::webhooks::target::TargetPolicy;
@@ -145,15 +147,19 @@ impl AwsContext {
     }
 
     /// The WebSocket handlers. With a Management API endpoint, replies to
-    /// commands are resolved here too.
+    /// commands are resolved here too. Session, status and meter changes,
+    /// and (through the event sink) connects and disconnects, are signalled
+    /// to load balancing.
     pub fn ws_handlers(&self) -> Result<WsHandlers, ConfigError> {
+        let load = self.load_trigger();
         let mut charger = ChargerService::new(
             self.store.clone(),
             self.clock.clone(),
             Self::charger_config()?,
         )
-        .with_events(self.events.clone())
-        .with_pricing(self.pricing_queue());
+        .with_events(Arc::new(LoadEvents::new(self.events.clone(), load.clone())))
+        .with_pricing(self.pricing_queue())
+        .with_load(load);
         if let Ok(commands) = self.command_service() {
             charger = charger.with_replies(Arc::new(commands));
         }
@@ -174,6 +180,22 @@ impl AwsContext {
 
     pub fn pricing_service(&self) -> PricingService<dyn Store> {
         PricingService::new(self.store.clone(), self.clock.clone()).with_events(self.events.clone())
+    }
+
+    /// Where changes that matter to load balancing go: `LOAD_QUEUE_URL` (an
+    /// SQS FIFO queue URL). Without it nothing is signalled; the
+    /// `load-balancer` function's periodic sweep still recomputes every site.
+    pub fn load_trigger(&self) -> Arc<dyn LoadTrigger> {
+        match std::env::var("LOAD_QUEUE_URL") {
+            Ok(url) if !url.is_empty() => Arc::new(SqsLoadTrigger::new(&self.sdk, url)),
+            _ => Arc::new(NoLoad),
+        }
+    }
+
+    /// Load balancing, sending its limits through `commands` (see
+    /// [`AwsContext::command_service`]).
+    pub fn load_service(&self, commands: CommandService<dyn Store>) -> LoadService<dyn Store> {
+        LoadService::new(self.store.clone(), self.clock.clone(), commands)
     }
 }
 

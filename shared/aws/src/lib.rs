@@ -9,6 +9,8 @@
 //!   port (table design in `infra/README.md`).
 //! - `store_pricing`: the same store's tariffs, tariff assignments, spot days,
 //!   alarms and priced sessions (keys in its header).
+//! - `store_load`: the same store's load-balancing site configurations and
+//!   states (keys in its header).
 //! - [`cursor`]: opaque pagination cursors over DynamoDB `LastEvaluatedKey`.
 //! - [`metrics`]: [`RequestCounter`], an SDK interceptor counting DynamoDB
 //!   requests per operation (used by the requests-per-message figure).
@@ -20,18 +22,23 @@
 //! - [`webhooks`]: webhook deliveries as (delayed) SQS messages, and their handler.
 //! - [`pricing`]: completed sessions queued for pricing through SQS, and the handler.
 //! - [`spot`]: the scheduled spot-price fetch (EventBridge Scheduler).
-//! - [`sqs`]: the per-record loop with partial batch failures of SQS functions.
+//! - [`load`]: load-balancing signals through an SQS FIFO queue (one group per
+//!   site), and the `load-balancer` handler (SQS batches, periodic sweeps).
+//! - [`sqs`]: the per-record loop with partial batch failures of SQS functions,
+//!   and the shared JSON `SendMessage` of newer senders.
 //! - [`config`]: environment wiring shared by the Lambda binaries.
 
 pub mod config;
 pub mod cursor;
 pub mod dispatch;
+pub mod load;
 pub mod metrics;
 pub mod pricing;
 pub mod sender;
 pub mod spot;
 pub mod sqs;
 pub mod store;
+mod store_load;
 mod store_pricing;
 pub mod timers;
 pub mod webhooks;

@@ -1,7 +1,8 @@
 //! The shape every SQS-triggered function shares: handle each record,
 //! report the failed ones (partial batch response), so SQS retries only
 //! those and moves them to the dead-letter queue after the configured
-//! receives.
+//! receives. And the sending side new queues share: [`JsonQueue`], one
+//! JSON `SendMessage` with a delay or FIFO group and deduplication id.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use std::future::Future;
@@ -23,4 +24,57 @@ where
         }
     }
     response
+}
+
+/// How one message goes on its queue, beyond its body.
+#[derive(Debug, Default, Clone)]
+pub struct SendOptions {
+    /// Standard queues: seconds before the message is visible (SQS caps it
+    /// at 900). FIFO queues only take the queue's own delay.
+    pub delay_seconds: Option<i32>,
+    /// FIFO queues: messages of one group are received in order, one batch
+    /// of a group at a time.
+    pub group_id: Option<String>,
+    /// FIFO queues without content-based deduplication: a second message
+    /// with the same id within 5 minutes is dropped.
+    pub deduplication_id: Option<String>,
+}
+
+/// A queue taking JSON messages: the one `SendMessage` new senders share.
+pub struct JsonQueue {
+    client: aws_sdk_sqs::Client,
+    queue_url: String,
+}
+
+impl JsonQueue {
+    pub fn new(sdk: &aws_config::SdkConfig, queue_url: impl Into<String>) -> Self {
+        JsonQueue {
+            client: aws_sdk_sqs::Client::new(sdk),
+            queue_url: queue_url.into(),
+        }
+    }
+
+    pub fn queue_url(&self) -> &str {
+        &self.queue_url
+    }
+
+    /// Sends `message` as its JSON text.
+    pub async fn send<T: serde::Serialize + ?Sized>(
+        &self,
+        message: &T,
+        options: SendOptions,
+    ) -> Result<(), String> {
+        let body = serde_json::to_string(message).map_err(|e| e.to_string())?;
+        self.client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(body)
+            .set_delay_seconds(options.delay_seconds)
+            .set_message_group_id(options.group_id)
+            .set_message_deduplication_id(options.deduplication_id)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(&e).to_string())
+    }
 }
