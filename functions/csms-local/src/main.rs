@@ -131,7 +131,10 @@ async fn main() -> anyhow::Result<()> {
         },
     )
     .with_replies(Arc::new(commands.clone()))
-    .with_events(Arc::new(LoadEvents::new(events.clone(), load_trigger.clone())))
+    .with_events(Arc::new(LoadEvents::new(
+        events.clone(),
+        load_trigger.clone(),
+    )))
     .with_pricing(Arc::new(pricing))
     .with_load(load_trigger.clone());
     let ws_state = ws::WsState {

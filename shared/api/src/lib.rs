@@ -19,8 +19,8 @@
 mod api_keys;
 mod auth;
 mod commands;
-mod load;
 pub mod error;
+mod load;
 pub mod openapi;
 mod pricing;
 mod sessions;

@@ -323,9 +323,12 @@ pub async fn recompute(
     Path(id): Path<String>,
 ) -> Result<Json<AllocationView>, ApiError> {
     let site = site_id(&id)?;
-    st.load.get(&who.org_id, &site).await?;
-    st.load.recompute(&site).await?;
-    let (config, state) = st.load.state(&who.org_id, &site).await?;
+    let config = st.load.get(&who.org_id, &site).await?;
+    let state = st
+        .load
+        .recompute(&site)
+        .await?
+        .unwrap_or_else(|| LoadState::new(site.clone()));
     Ok(Json(allocation_view(&st, &config, &state).await?))
 }
 
@@ -362,7 +365,6 @@ pub async fn meter(
             l3: input.l3,
         },
     };
-    let state = st.load.record_grid(&who.org_id, &site, reading).await?;
-    let config = st.load.get(&who.org_id, &site).await?;
+    let (config, state) = st.load.record_grid(&who.org_id, &site, reading).await?;
     Ok(Json(allocation_view(&st, &config, &state).await?))
 }

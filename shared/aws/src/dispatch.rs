@@ -6,8 +6,8 @@
 //! A message whose handling fails (store or Management API trouble) is
 //! retried by SQS and dead-lettered after 5 receives.
 
+use crate::sqs::{JsonQueue, SendOptions};
 use async_trait::async_trait;
-use aws_sdk_sqs::error::DisplayErrorContext;
 use csms_core::commands::service::{CommandDispatch, CommandError, CommandService};
 use csms_core::ports::Store;
 use csms_domain::StationId;
@@ -19,35 +19,21 @@ pub struct DispatchMessage {
     pub station_id: StationId,
 }
 
-pub struct SqsDispatch {
-    client: aws_sdk_sqs::Client,
-    queue_url: String,
-}
+pub struct SqsDispatch(JsonQueue);
 
 impl SqsDispatch {
     pub fn new(sdk: &aws_config::SdkConfig, queue_url: impl Into<String>) -> Self {
-        SqsDispatch {
-            client: aws_sdk_sqs::Client::new(sdk),
-            queue_url: queue_url.into(),
-        }
+        SqsDispatch(JsonQueue::new(sdk, queue_url))
     }
 }
 
 #[async_trait]
 impl CommandDispatch for SqsDispatch {
     async fn dispatch(&self, station: &StationId) -> Result<(), String> {
-        let body = serde_json::to_string(&DispatchMessage {
+        let msg = DispatchMessage {
             station_id: station.clone(),
-        })
-        .expect("dispatch messages serialise");
-        self.client
-            .send_message()
-            .queue_url(&self.queue_url)
-            .message_body(body)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| DisplayErrorContext(&e).to_string())
+        };
+        self.0.send(&msg, SendOptions::default()).await
     }
 }
 

@@ -6,8 +6,8 @@
 //! configured receives it lands in the dead-letter queue. One that can never
 //! be priced (the session vanished) is logged and dropped.
 
+use crate::sqs::{JsonQueue, SendOptions};
 use async_trait::async_trait;
-use aws_sdk_sqs::error::DisplayErrorContext;
 use csms_core::ports::Store;
 use csms_core::pricing::{PriceSessionError, Priced, PricingQueue, PricingService};
 use csms_domain::SessionId;
@@ -19,35 +19,21 @@ pub struct PricingMessage {
     pub session_id: String,
 }
 
-pub struct SqsPricingQueue {
-    client: aws_sdk_sqs::Client,
-    queue_url: String,
-}
+pub struct SqsPricingQueue(JsonQueue);
 
 impl SqsPricingQueue {
     pub fn new(sdk: &aws_config::SdkConfig, queue_url: impl Into<String>) -> Self {
-        SqsPricingQueue {
-            client: aws_sdk_sqs::Client::new(sdk),
-            queue_url: queue_url.into(),
-        }
+        SqsPricingQueue(JsonQueue::new(sdk, queue_url))
     }
 }
 
 #[async_trait]
 impl PricingQueue for SqsPricingQueue {
     async fn enqueue(&self, session: &SessionId) -> Result<(), String> {
-        let body = serde_json::to_string(&PricingMessage {
+        let msg = PricingMessage {
             session_id: session.to_string(),
-        })
-        .expect("pricing messages serialise");
-        self.client
-            .send_message()
-            .queue_url(&self.queue_url)
-            .message_body(body)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| DisplayErrorContext(&e).to_string())
+        };
+        self.0.send(&msg, SendOptions::default()).await
     }
 }
 

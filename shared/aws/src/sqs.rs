@@ -1,7 +1,7 @@
 //! The shape every SQS-triggered function shares: handle each record,
 //! report the failed ones (partial batch response), so SQS retries only
 //! those and moves them to the dead-letter queue after the configured
-//! receives. And the sending side new queues share: [`JsonQueue`], one
+//! receives. And the sending side every queue shares: [`JsonQueue`], one
 //! JSON `SendMessage` with a delay or FIFO group and deduplication id.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
@@ -40,7 +40,7 @@ pub struct SendOptions {
     pub deduplication_id: Option<String>,
 }
 
-/// A queue taking JSON messages: the one `SendMessage` new senders share.
+/// A queue taking JSON messages: the one `SendMessage` every sender uses.
 pub struct JsonQueue {
     client: aws_sdk_sqs::Client,
     queue_url: String,
@@ -52,10 +52,6 @@ impl JsonQueue {
             client: aws_sdk_sqs::Client::new(sdk),
             queue_url: queue_url.into(),
         }
-    }
-
-    pub fn queue_url(&self) -> &str {
-        &self.queue_url
     }
 
     /// Sends `message` as its JSON text.

@@ -1845,7 +1845,17 @@ impl DynamoStore {
         pk: String,
         what: &str,
     ) -> StoreResult<Option<T>> {
-        self.get(pk, META)
+        self.get_body_at(pk, META, what).await
+    }
+
+    /// The record kept in `body` of the item (`pk`, `sk`).
+    pub(crate) async fn get_body_at<T: DeserializeOwned>(
+        &self,
+        pk: String,
+        sk: &str,
+        what: &str,
+    ) -> StoreResult<Option<T>> {
+        self.get(pk, sk)
             .await?
             .map(|i| body_from(i, what))
             .transpose()

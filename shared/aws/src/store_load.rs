@@ -24,7 +24,7 @@
 //!   condition on the configuration tells whether the site existed.
 
 use crate::cursor::{self, Key};
-use crate::store::{backend, bodies_from, body_from, body_item, s, DynamoStore};
+use crate::store::{backend, bodies_from, body_item, s, DynamoStore};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
@@ -75,18 +75,6 @@ impl DynamoStore {
         }
     }
 
-    async fn get_site_body<T: serde::de::DeserializeOwned>(
-        &self,
-        site: &SiteId,
-        sk: &str,
-        what: &str,
-    ) -> StoreResult<Option<T>> {
-        self.get(load_pk(site), sk)
-            .await?
-            .map(|i| body_from(i, what))
-            .transpose()
-    }
-
     fn delete_of(&self, site: &SiteId, sk: &str, condition: Option<&str>) -> StoreResult<Delete> {
         let mut key = Key::new();
         key.insert("PK".into(), s(load_pk(site)));
@@ -112,7 +100,8 @@ impl LoadStore for DynamoStore {
     }
 
     async fn get_load_site(&self, site: &SiteId) -> StoreResult<Option<LoadSite>> {
-        self.get_site_body(site, CONFIG_SK, "load site").await
+        self.get_body_at(load_pk(site), CONFIG_SK, "load site")
+            .await
     }
 
     async fn delete_load_site(&self, site: &SiteId) -> StoreResult<bool> {
@@ -178,7 +167,8 @@ impl LoadStore for DynamoStore {
     }
 
     async fn get_load_state(&self, site: &SiteId) -> StoreResult<Option<LoadState>> {
-        self.get_site_body(site, STATE_SK, "load state").await
+        self.get_body_at(load_pk(site), STATE_SK, "load state")
+            .await
     }
 }
 

@@ -2,8 +2,8 @@
 //! by the `command-timers` function, which settles the command if it is
 //! still unanswered and sends the station's next queued command.
 
+use crate::sqs::{JsonQueue, SendOptions};
 use async_trait::async_trait;
-use aws_sdk_sqs::error::DisplayErrorContext;
 use csms_core::commands::service::{CommandService, CommandTimers};
 use csms_core::ports::Store;
 use csms_domain::command::CommandId;
@@ -20,17 +20,11 @@ pub struct TimerMessage {
     pub command_id: CommandId,
 }
 
-pub struct SqsTimers {
-    client: aws_sdk_sqs::Client,
-    queue_url: String,
-}
+pub struct SqsTimers(JsonQueue);
 
 impl SqsTimers {
     pub fn new(sdk: &aws_config::SdkConfig, queue_url: impl Into<String>) -> Self {
-        SqsTimers {
-            client: aws_sdk_sqs::Client::new(sdk),
-            queue_url: queue_url.into(),
-        }
+        SqsTimers(JsonQueue::new(sdk, queue_url))
     }
 }
 
@@ -40,23 +34,18 @@ impl CommandTimers for SqsTimers {
         // One second late rather than early: a check before the deadline
         // would find nothing to do and never come back.
         let delay = ((at - chrono::Utc::now()).num_seconds() + 1).clamp(0, MAX_DELAY_S);
-        let body = serde_json::to_string(&TimerMessage {
+        let msg = TimerMessage {
             station_id: station.clone(),
             command_id: id.clone(),
-        })
-        .expect("timer messages serialise");
-        let sent = self
-            .client
-            .send_message()
-            .queue_url(&self.queue_url)
-            .message_body(body)
-            .delay_seconds(delay as i32)
-            .send()
-            .await;
-        if let Err(e) = sent {
+        };
+        let options = SendOptions {
+            delay_seconds: Some(delay as i32),
+            ..Default::default()
+        };
+        if let Err(e) = self.0.send(&msg, options).await {
             // The command still settles on the station's next event or on
             // any read of it; log, do not fail the send that already happened.
-            tracing::error!(station = %station, command = %id, error = %DisplayErrorContext(&e), "could not schedule the command timeout");
+            tracing::error!(station = %station, command = %id, error = %e, "could not schedule the command timeout");
         }
     }
 }

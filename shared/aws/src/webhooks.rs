@@ -6,8 +6,8 @@
 //! receiver that answers non-2xx is not such a failure — that attempt is
 //! recorded and the next one queued.
 
+use crate::sqs::{JsonQueue, SendOptions};
 use async_trait::async_trait;
-use aws_sdk_sqs::error::DisplayErrorContext;
 use csms_core::ports::Store;
 use csms_core::webhooks::deliver::DeliveryError;
 use csms_core::webhooks::{Deliverer, DeliveryQueue};
@@ -23,39 +23,27 @@ pub struct DeliveryMessage {
     pub delivery_id: String,
 }
 
-pub struct SqsDeliveryQueue {
-    client: aws_sdk_sqs::Client,
-    queue_url: String,
-}
+pub struct SqsDeliveryQueue(JsonQueue);
 
 impl SqsDeliveryQueue {
     pub fn new(sdk: &aws_config::SdkConfig, queue_url: impl Into<String>) -> Self {
-        SqsDeliveryQueue {
-            client: aws_sdk_sqs::Client::new(sdk),
-            queue_url: queue_url.into(),
-        }
+        SqsDeliveryQueue(JsonQueue::new(sdk, queue_url))
     }
 }
 
 #[async_trait]
 impl DeliveryQueue for SqsDeliveryQueue {
     async fn enqueue(&self, delivery_id: &str, delay: Duration) -> Result<(), String> {
-        let body = serde_json::to_string(&DeliveryMessage {
+        let msg = DeliveryMessage {
             delivery_id: delivery_id.to_owned(),
-        })
-        .expect("delivery messages serialise");
+        };
         // A longer wait arrives early; the deliverer sees it is not due and
         // queues the rest.
-        let delay = delay.min(MAX_DELAY).as_secs() as i32;
-        self.client
-            .send_message()
-            .queue_url(&self.queue_url)
-            .message_body(body)
-            .delay_seconds(delay)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| DisplayErrorContext(&e).to_string())
+        let options = SendOptions {
+            delay_seconds: Some(delay.min(MAX_DELAY).as_secs() as i32),
+            ..Default::default()
+        };
+        self.0.send(&msg, options).await
     }
 }
 

@@ -377,7 +377,7 @@ impl<T> Store for T where
         + SpotPriceStore
         + AlarmStore
         + PricedSessionStore
-    + LoadStore
+        + LoadStore
 {
 }
 

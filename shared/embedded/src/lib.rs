@@ -26,9 +26,9 @@ mod ops;
 
 use async_trait::async_trait;
 use csms_core::ports::{
-    AlarmStore, ApiKeyStore, CommandStore, ConnectionStore, IdempotencyStore, LoadStore, MeterTarget, Page,
-    PageRequest, PricedSessionStore, SessionQuery, SessionStore, SpotPriceStore, StationEvent,
-    StationStore, StoreError, StoreResult, TariffStore, TokenStore, WebhookStore,
+    AlarmStore, ApiKeyStore, CommandStore, ConnectionStore, IdempotencyStore, LoadStore,
+    MeterTarget, Page, PageRequest, PricedSessionStore, SessionQuery, SessionStore, SpotPriceStore,
+    StationEvent, StationStore, StoreError, StoreResult, TariffStore, TokenStore, WebhookStore,
 };
 use csms_domain::alarm::Alarm;
 use csms_domain::api_key::ApiKey;
@@ -499,7 +499,8 @@ impl PricedSessionStore for EmbeddedStore {
 impl LoadStore for EmbeddedStore {
     async fn put_load_site(&self, site: &LoadSite, expected_version: u64) -> StoreResult<()> {
         let site = site.clone();
-        self.run(move |db| db.put_load_site(&site, expected_version)).await
+        self.run(move |db| db.put_load_site(&site, expected_version))
+            .await
     }
 
     async fn get_load_site(&self, site: &SiteId) -> StoreResult<Option<LoadSite>> {
@@ -519,7 +520,8 @@ impl LoadStore for EmbeddedStore {
 
     async fn put_load_state(&self, state: &LoadState, expected_version: u64) -> StoreResult<()> {
         let state = state.clone();
-        self.run(move |db| db.put_load_state(&state, expected_version)).await
+        self.run(move |db| db.put_load_state(&state, expected_version))
+            .await
     }
 
     async fn get_load_state(&self, site: &SiteId) -> StoreResult<Option<LoadState>> {

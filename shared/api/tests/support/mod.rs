@@ -50,11 +50,8 @@ pub fn app(store: Arc<dyn Store>, key: &str) -> axum::Router {
         Arc::new(NoSockets),
         Arc::new(NoTimers),
     );
-    let load = csms_core::load::LoadService::new(
-        store.clone(),
-        Arc::new(SystemClock),
-        commands.clone(),
-    );
+    let load =
+        csms_core::load::LoadService::new(store.clone(), Arc::new(SystemClock), commands.clone());
     router(ApiState {
         store,
         clock: Arc::new(SystemClock),

@@ -40,7 +40,7 @@ use csms_energy::{
     Priority, Reserved, SessionInput, Site,
 };
 use rust_decimal::Decimal;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -101,10 +101,16 @@ impl<S: ?Sized> Clone for LoadService<S> {
 
 /// One EVSE of the site as the store sees it right now.
 struct Live {
-    connected: bool,
+    /// The live connection's OCPP version; `None` while offline.
     version: Option<csms_domain::OcppVersion>,
     /// Running transaction and when it started.
     transaction: Option<(String, Timestamp)>,
+}
+
+impl Live {
+    fn connected(&self) -> bool {
+        self.version.is_some()
+    }
 }
 
 /// A limit to send.
@@ -153,9 +159,9 @@ impl<S: Store + ?Sized> LoadService<S> {
         if let Some(m) = config.meter.as_ref().and_then(|m| m.station_id.as_ref()) {
             stations.push(("meter.stationId".into(), m));
         }
-        let mut checked: HashMap<&StationId, ()> = HashMap::new();
+        let mut checked: HashSet<&StationId> = HashSet::new();
         for (field, id) in stations {
-            if checked.insert(id, ()).is_some() {
+            if !checked.insert(id) {
                 continue;
             }
             let station = self
@@ -265,7 +271,7 @@ impl<S: Store + ?Sized> LoadService<S> {
         org: &OrgId,
         site: &SiteId,
         reading: GridReading,
-    ) -> Result<LoadState, LoadError> {
+    ) -> Result<(LoadSite, LoadState), LoadError> {
         let config = self.get(org, site).await?;
         if config.config.meter.is_none() {
             return Err(LoadError::Invalid(
@@ -290,12 +296,11 @@ impl<S: Store + ?Sized> LoadService<S> {
             state.requested_at = Some(now);
         })
         .await?;
-        self.recompute(site).await?;
-        Ok(self
-            .store
-            .get_load_state(site)
+        let state = self
+            .recompute(site)
             .await?
-            .unwrap_or_else(|| LoadState::new(site.clone())))
+            .unwrap_or_else(|| LoadState::new(site.clone()));
+        Ok((config, state))
     }
 
     async fn update_state(
@@ -466,19 +471,14 @@ impl<S: Store + ?Sized> LoadService<S> {
                     es.soc = None;
                 }
             }
-            if !l.connected {
+            if !l.connected() {
                 // It cannot be told anything: hold what it may draw alone.
-                let confirmed = |s: &Option<SentLimit>| {
-                    s.as_ref()
-                        .filter(|s| s.status != SentStatus::Failed)
-                        .map(|s| model::load(s.limit_a))
-                };
-                let alone = match (&es.transaction_id, confirmed(&es.profile)) {
+                let alone = match (&es.transaction_id, in_force(&es.profile)) {
                     (Some(_), Some(p)) => p,
-                    _ => confirmed(&es.default_profile).unwrap_or_else(|| model::load(c.max_a)),
+                    _ => in_force(&es.default_profile).unwrap_or_else(|| model::load(c.max_a)),
                 };
                 reserved.push(Reserved {
-                    evse: site_evse(&site, &key),
+                    evse: site_evse(&key),
                     current: alone,
                     phases: phases_of(c.phases),
                 });
@@ -500,7 +500,7 @@ impl<S: Store + ?Sized> LoadService<S> {
                     .measured
                     .filter(|m| (now - m.at).num_seconds() <= MEASURED_MAX_AGE_S);
                 inputs.push(SessionInput {
-                    evse: site_evse(&site, &key),
+                    evse: site_evse(&key),
                     car_phases: None,
                     priority: Priority(c.priority),
                     state: es.charge.unwrap_or(ChargeState::Paused(engine_time(now))),
@@ -531,17 +531,12 @@ impl<S: Store + ?Sized> LoadService<S> {
         let mut sends = Vec::new();
         for c in &cfg.evses {
             let l = &live[&(c.station_id.clone(), c.evse_id)];
-            if !l.connected {
+            if !l.connected() {
                 continue;
             }
             let key = evse_key(&c.station_id, c.evse_id);
             let es = state.evse_mut(&c.station_id, c.evse_id);
             let default = defaults.get(&key).copied().unwrap_or(Current::ZERO);
-            let in_force = |s: &Option<SentLimit>| {
-                s.as_ref()
-                    .filter(|s| s.status != SentStatus::Failed)
-                    .map(|s| model::load(s.limit_a))
-            };
             let before_default =
                 in_force(&es.default_profile).unwrap_or_else(|| model::load(c.max_a));
             if needs_send(&es.default_profile, default, phases_of(c.phases), None, now) {
@@ -719,7 +714,6 @@ impl<S: Store + ?Sized> LoadService<S> {
                 (
                     (c.station_id.clone(), c.evse_id),
                     Live {
-                        connected: live.is_some(),
                         version: live.map(|k| k.ocpp_version),
                         transaction: sessions
                             .get(&c.station_id)
@@ -787,7 +781,7 @@ impl<S: Store + ?Sized> LoadService<S> {
                         continue;
                     };
                     let key = evse_key(&es.station_id, es.evse_id);
-                    let Some(c) = site.evse(&site_evse(site, &key)) else {
+                    let Some(c) = site.evse(&site_evse(&key)) else {
                         continue;
                     };
                     let drawn = model::phase_loads(&m.current_a);
@@ -837,7 +831,7 @@ impl<S: Store + ?Sized> LoadService<S> {
         let Some(l) = live.get(&(s.station.clone(), s.evse_id)) else {
             return Ok(None);
         };
-        if l.version.is_none() {
+        if !l.connected() {
             return Ok(None);
         }
         let limit_a = amps(s.limit);
@@ -904,6 +898,14 @@ impl<S: Store + ?Sized> LoadService<S> {
     }
 }
 
+/// The limit a charger holds from `sent`: anything not refused (a pending
+/// limit may already be in force, so it counts as held).
+fn in_force(sent: &Option<SentLimit>) -> Option<Current> {
+    sent.as_ref()
+        .filter(|s| s.status != SentStatus::Failed)
+        .map(|s| model::load(s.limit_a))
+}
+
 /// Whether `sent` differs from what should be in force (or failed long enough ago).
 fn needs_send(
     sent: &Option<SentLimit>,
@@ -924,14 +926,10 @@ fn needs_send(
     }
 }
 
-fn site_evse(site: &Site, key: &str) -> csms_energy::EvseId {
-    // Every key comes from the configuration the site was built from.
-    site.config()
-        .evses
-        .iter()
-        .find(|e| e.id.as_str() == key)
-        .map(|e| e.id.clone())
-        .expect("EVSE of the configuration")
+fn site_evse(key: &str) -> csms_energy::EvseId {
+    // Every key comes from the configuration the site was built from, whose
+    // ids were checked by `model::site`.
+    csms_energy::EvseId::parse(key).expect("EVSE id of the configuration")
 }
 
 /// Each EVSE's share with every EVSE busy, in static terms: what its
@@ -1007,22 +1005,9 @@ fn merge_measurement(state: &mut LoadState, s: &LoadSignal, meter: Option<&Stati
     let Some(evse) = s.evse_id.filter(|e| *e > 0) else {
         return;
     };
-    let Some(es) = state
-        .evses
-        .iter_mut()
-        .find(|e| &e.station_id == station && e.evse_id == evse)
-    else {
-        // Not seen yet: the recomputation adds it; the measurement is kept.
-        let es = state.evse_mut(station, evse);
-        if let Some(current_a) = currents {
-            es.measured = Some(Measured {
-                at: s.at,
-                current_a,
-            });
-        }
-        es.soc = s.soc.or(es.soc);
-        return;
-    };
+    // An EVSE not seen yet is added; the recomputation drops it if it is
+    // not in the configuration.
+    let es = state.evse_mut(station, evse);
     if let Some(current_a) = currents {
         if es.measured.is_none_or(|m| m.at <= s.at) {
             es.measured = Some(Measured {
