@@ -96,6 +96,7 @@ fn main() {
             },
             measured: None,
             pv: None,
+            plan: None,
         })
         .collect();
 

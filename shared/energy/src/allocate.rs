@@ -84,6 +84,10 @@ pub struct SessionInput {
     pub measured: Option<PhaseCurrents>,
     /// Set in PV-surplus mode: the surplus controller's bound for this EVSE.
     pub pv: Option<PvDecision>,
+    /// Set for a car with a price-optimised plan: the plan's current for the
+    /// slot now running (zero: it charges later, in cheaper slots).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Current>,
 }
 
 /// What the engine is told besides the site and the sessions.
@@ -126,6 +130,8 @@ pub enum Reason {
     Demand,
     /// PV-surplus controller's bound.
     PvSurplus,
+    /// The car's charging plan asks for no more in this slot.
+    Planned,
     Paused {
         cause: PauseCause,
         waiting_since: Timestamp,
@@ -144,6 +150,8 @@ pub enum PauseCause {
         limit: Limit,
     },
     PvSurplus,
+    /// Its plan charges it in cheaper slots later.
+    Planned,
 }
 
 impl fmt::Display for Reason {
@@ -156,6 +164,7 @@ impl fmt::Display for Reason {
             Reason::EvseMax => f.write_str("capped by EVSE max"),
             Reason::Demand => f.write_str("capped at measured draw plus headroom"),
             Reason::PvSurplus => f.write_str("PV surplus"),
+            Reason::Planned => f.write_str("as planned for this slot"),
             Reason::Paused {
                 cause,
                 waiting_since,
@@ -164,6 +173,9 @@ impl fmt::Display for Reason {
                 match cause {
                     PauseCause::Limit { limit } => write!(f, "paused: no room in {limit}")?,
                     PauseCause::PvSurplus => f.write_str("paused: not enough PV surplus")?,
+                    PauseCause::Planned => {
+                        f.write_str("paused: its plan charges it in cheaper slots later")?
+                    }
                 }
                 write!(f, ", waiting since {waiting_since}")?;
                 if let Some(t) = rotation_due {
@@ -220,6 +232,7 @@ enum CapReason {
     EvseMax,
     Demand,
     Pv,
+    Plan,
 }
 
 struct Car {
@@ -387,6 +400,26 @@ pub fn allocate_with_reserved(
             if pv_cap <= cap {
                 cap = pv_cap;
                 cap_reason = CapReason::Pv;
+            }
+        }
+        if let Some(plan) = s.plan {
+            let plan_cap = i64::from(plan.deciamps());
+            if plan_cap < min {
+                out[si] = Some(EvseAllocation {
+                    evse: s.evse.clone(),
+                    current: Current::ZERO,
+                    phases,
+                    reason: Reason::Paused {
+                        cause: PauseCause::Planned,
+                        waiting_since: if running { cond.now } else { since },
+                        rotation_due: None,
+                    },
+                });
+                continue;
+            }
+            if plan_cap <= cap {
+                cap = plan_cap;
+                cap_reason = CapReason::Plan;
             }
         }
         let start = cons.len() as u32;
@@ -588,6 +621,7 @@ pub fn allocate_with_reserved(
             (None, CapReason::EvseMax) => Reason::EvseMax,
             (None, CapReason::Demand) => Reason::Demand,
             (None, CapReason::Pv) => Reason::PvSurplus,
+            (None, CapReason::Plan) => Reason::Planned,
         };
         out[car.session] = Some(EvseAllocation {
             evse: sessions[car.session].evse.clone(),

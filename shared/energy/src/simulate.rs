@@ -442,6 +442,7 @@ pub fn simulate(day: &Day, strategy: Strategy) -> Result<Report, SimError> {
                     Phases::Three => [Current::from_deciamps(cars[i].draw); 3],
                 })),
                 pv: None,
+                plan: None,
             })
             .collect();
         // The engine sees last minute's meter reading.

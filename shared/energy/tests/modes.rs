@@ -331,6 +331,35 @@ fn pv_decision_bounds_current_and_phases() {
 }
 
 #[test]
+fn a_plan_caps_its_car_and_the_rest_goes_to_the_others() {
+    let cfg = site(32, vec![], three_phase_evses(3), Mode::Static);
+    let mut planned = running("e0", 0);
+    // Its plan wants 8 A now: the other two share the remaining 24 A.
+    planned.plan = Some(da(80));
+    let sessions = [planned.clone(), running("e1", 0), running("e2", 0)];
+    let out = run(cfg.clone(), &sessions, conditions(10));
+    assert_eq!(currents(&out), [80, 120, 120]);
+    assert_eq!(out[0].reason, Reason::Planned);
+    assert_eq!(out[0].reason.to_string(), "as planned for this slot");
+    // A plan above the fair share changes nothing: the fuse still rules.
+    planned.plan = Some(da(300));
+    let sessions = [planned.clone(), running("e1", 0), running("e2", 0)];
+    assert_eq!(
+        currents(&run(cfg.clone(), &sessions, conditions(10))),
+        [106, 106, 106]
+    );
+    // Nothing planned in this slot: paused, and it says why.
+    planned.plan = Some(Current::ZERO);
+    let sessions = [planned, running("e1", 0), running("e2", 0)];
+    let out = run(cfg, &sessions, conditions(10));
+    assert_eq!(currents(&out), [0, 160, 160]);
+    assert_eq!(
+        out[0].reason.to_string(),
+        "paused: its plan charges it in cheaper slots later, waiting since t=10"
+    );
+}
+
+#[test]
 fn bad_session_lists_are_rejected() {
     let site_ = Site::new(site(32, vec![], three_phase_evses(1), Mode::Static)).unwrap();
     assert_eq!(

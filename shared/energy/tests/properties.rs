@@ -141,6 +141,7 @@ fn case() -> impl Strategy<Value = Case> {
                                     phases,
                                     max_current: da(max),
                                 }),
+                                plan: None,
                             }
                         },
                     )

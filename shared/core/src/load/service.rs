@@ -506,6 +506,7 @@ impl<S: Store + ?Sized> LoadService<S> {
                     state: es.charge.unwrap_or(ChargeState::Paused(engine_time(now))),
                     measured: fresh.map(|m| model::phase_loads(&m.current_a)),
                     pv: None,
+                    plan: None,
                 });
             }
         }
@@ -960,6 +961,7 @@ pub fn default_shares(site: &Site, cfg: &LoadConfig) -> HashMap<String, Current>
             state: ChargeState::Paused(csms_energy::Timestamp(0)),
             measured: None,
             pv: None,
+            plan: None,
         })
         .collect();
     let cond = Conditions {

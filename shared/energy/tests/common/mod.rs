@@ -62,6 +62,7 @@ pub fn arrived(evse: &str, since: i64) -> SessionInput {
         state: ChargeState::Paused(Timestamp(since)),
         measured: None,
         pv: None,
+        plan: None,
     }
 }
 
