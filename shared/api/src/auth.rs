@@ -35,6 +35,11 @@ pub fn needed_scope(method: &Method, path: &str) -> Scope {
         Scope::Read
     } else if *method == Method::POST && path.ends_with("/commands") {
         Scope::Commands
+    } else if path.ends_with("/charging-need") && *method != Method::GET && *method != Method::HEAD
+    {
+        // Telling when a car must be ready is a driver's app's business,
+        // like starting the charge.
+        Scope::Commands
     } else if *method == Method::GET || *method == Method::HEAD {
         Scope::Read
     } else {
@@ -135,6 +140,10 @@ mod tests {
             Scope::Commands
         );
         assert_eq!(needed_scope(&Method::POST, "/stations"), Scope::Admin);
+        assert_eq!(
+            needed_scope(&Method::PUT, "/api/v1/sessions/CP~1/charging-need"),
+            Scope::Commands
+        );
         assert_eq!(needed_scope(&Method::GET, "/api-keys"), Scope::Admin);
         assert_eq!(needed_scope(&Method::DELETE, "/api-keys/x"), Scope::Admin);
         assert_eq!(needed_scope(&Method::POST, "/webhooks"), Scope::Read);

@@ -22,6 +22,7 @@ mod commands;
 pub mod error;
 mod load;
 pub mod openapi;
+mod plan;
 mod pricing;
 mod sessions;
 mod spot;
@@ -124,6 +125,12 @@ pub fn router(state: ApiState) -> Router {
         .route("/sessions/export", get(sessions::export))
         .route("/sessions/{id}", get(sessions::get))
         .route("/sessions/{id}/meter-values", get(sessions::meter_values))
+        .route(
+            "/sessions/{id}/charging-need",
+            get(plan::get_need)
+                .put(plan::put_need)
+                .delete(plan::delete_need),
+        )
         .route("/sessions/{id}/price", get(pricing::get_price))
         .route("/sessions/{id}/price/revisions", get(pricing::revisions))
         .route(
@@ -141,6 +148,7 @@ pub fn router(state: ApiState) -> Router {
             get(load::get).put(load::put).delete(load::delete),
         )
         .route("/sites/{id}/load/allocation", get(load::allocation))
+        .route("/sites/{id}/load/plan", get(plan::site_plan))
         .route(
             "/sites/{id}/load/recompute",
             axum::routing::post(load::recompute),

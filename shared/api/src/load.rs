@@ -31,7 +31,7 @@ impl From<LoadError> for ApiError {
         match e {
             LoadError::NotFound(m) => ApiError::NotFound(m),
             LoadError::Invalid(m) => ApiError::BadRequest(m),
-            LoadError::Precondition(m) => ApiError::Conflict(m),
+            LoadError::Precondition(m) | LoadError::Conflict(m) => ApiError::Conflict(m),
             LoadError::Store(e) => e.into(),
             LoadError::Command(e) => ApiError::Internal(e.to_string()),
         }

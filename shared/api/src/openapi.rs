@@ -3,7 +3,8 @@
 //! `GET /api/v1/openapi.json` (no key needed: it is public documentation).
 
 use crate::{
-    api_keys, commands, load, pricing, sessions, spot, stations, tariffs, tokens, views, webhooks,
+    api_keys, commands, load, plan, pricing, sessions, spot, stations, tariffs, tokens, views,
+    webhooks,
 };
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -106,6 +107,7 @@ Scopes: `read` (every GET, exports, webhooks), `commands` (POST commands; implie
         pricing::get_price, pricing::revisions, pricing::reprice, pricing::preview,
         spot::get_spot_day, pricing::put_spot_day, spot::list_alarms,
         load::put, load::get, load::delete, load::allocation, load::recompute, load::meter,
+        plan::site_plan, plan::put_need, plan::get_need, plan::delete_need,
     ),
     components(schemas(
         ErrorBody, CommandRequest, SessionView, CommandView, StatusEventView, ConnectionEventView,

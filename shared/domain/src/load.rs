@@ -284,6 +284,111 @@ pub struct EvseLoadState {
     pub default_profile: Option<SentLimit>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pv: Option<PvState>,
+    /// What the car still needs and by when, from the driver or the car.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub need: Option<ChargingNeed>,
+}
+
+/// Who said how much a car needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub enum NeedSource {
+    /// The driver or an integration, through the API.
+    Driver,
+    /// The car, over ISO 15118 (OCPP 2.0.1 NotifyEVChargingNeeds).
+    Iso15118,
+}
+
+/// A session's energy need and departure: what a price-optimised plan
+/// works toward. Either an amount of energy, or a target state of charge
+/// with the battery's capacity (then the car's reported SoC says what is
+/// left, which is more exact than counting energy).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChargingNeed {
+    pub source: NeedSource,
+    /// The transaction it belongs to; `None` until the balancer has seen
+    /// the transaction of the EVSE (the car may speak before it starts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transaction_id: Option<String>,
+    /// Energy still wanted when the need was given, in Wh.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub energy_wh: Option<Decimal>,
+    /// Target state of charge in percent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_soc: Option<Decimal>,
+    /// Usable battery capacity in Wh.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub battery_wh: Option<Decimal>,
+    /// State of charge the car reported with its need (ISO 15118 DC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soc: Option<Decimal>,
+    /// When the car must be done; without it there is nothing to plan
+    /// toward and the car charges at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub departure_at: Option<Timestamp>,
+    /// The car's own limit per phase, when it said (ISO 15118).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub car_max_a: Option<Decimal>,
+    pub set_at: Timestamp,
+    /// The session's energy register (Wh) when the need was given, so that
+    /// what has been charged since can be counted off; filled in by the
+    /// first recomputation that sees the need.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_wh: Option<Decimal>,
+}
+
+/// The plan of one session, slot by slot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlannedSession {
+    pub station_id: StationId,
+    pub evse_id: u32,
+    pub transaction_id: String,
+    pub departure_at: Timestamp,
+    /// Energy still needed when the plan was made, in Wh.
+    pub need_wh: Decimal,
+    pub phases: u8,
+    /// Amperes per phase, one per slot of the plan; zero: not charging.
+    pub currents_a: Vec<Decimal>,
+    pub planned_wh: Decimal,
+    pub unmet_wh: Decimal,
+    /// Why not all of the need fits, in one sentence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unmet: Option<String>,
+    /// Cost of the planned energy at spot prices, in the plan's currency.
+    pub cost: Decimal,
+}
+
+/// The site's price-optimised plan for the next hours.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SitePlan {
+    pub made_at: Timestamp,
+    /// Start of the first slot (a quarter-hour boundary).
+    pub start: Timestamp,
+    pub slot_minutes: u32,
+    pub bidding_zone: String,
+    pub currency: String,
+    /// Spot price per kWh (excl. VAT), one per slot.
+    pub prices: Vec<Decimal>,
+    pub sessions: Vec<PlannedSession>,
+    /// The configuration version the plan was made with.
+    pub config_version: u64,
+}
+
+impl SitePlan {
+    /// Index of the slot that contains `t`, if the plan covers it.
+    pub fn slot_at(&self, t: Timestamp) -> Option<usize> {
+        let secs = (t - self.start).num_seconds();
+        let len = i64::from(self.slot_minutes) * 60;
+        if secs < 0 || len == 0 {
+            return None;
+        }
+        let i = usize::try_from(secs / len).ok()?;
+        (i < self.prices.len()).then_some(i)
+    }
 }
 
 /// The balancer's state of one site, versioned like the configuration.
@@ -310,6 +415,9 @@ pub struct LoadState {
     pub warnings: Vec<String>,
     #[serde(default)]
     pub evses: Vec<EvseLoadState>,
+    /// The price-optimised plan of the sessions that have a need.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<SitePlan>,
     pub version: u64,
 }
 
@@ -324,6 +432,7 @@ impl LoadState {
             building_load_a: None,
             warnings: Vec::new(),
             evses: Vec::new(),
+            plan: None,
             version: 0,
         }
     }
@@ -347,6 +456,7 @@ impl LoadState {
                     profile: None,
                     default_profile: None,
                     pv: None,
+                    need: None,
                 });
                 self.evses.len() - 1
             }

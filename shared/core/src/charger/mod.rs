@@ -160,6 +160,27 @@ impl<S: Store + ?Sized> ChargerService<S> {
         }
     }
 
+    /// A car's energy need (ISO 15118) for the EVSE, to plan its session.
+    pub(crate) async fn signal_need(
+        &self,
+        conn: &Connection,
+        evse_id: u32,
+        need: csms_domain::load::ChargingNeed,
+        now: Timestamp,
+    ) {
+        let Some(site) = &conn.site_id else {
+            return;
+        };
+        let mut signal = LoadSignal::new(SignalKind::Need, now);
+        signal.site_id = Some(site.clone());
+        signal.station_id = Some(conn.station_id.clone());
+        signal.evse_id = Some(evse_id);
+        signal.need = Some(need);
+        if let Err(e) = self.load.signal(signal).await {
+            tracing::warn!(station = %conn.station_id, error = %e, "could not signal load balancing");
+        }
+    }
+
     /// Queue completed sessions for pricing on `pricing`.
     pub fn with_pricing(mut self, pricing: Arc<dyn PricingQueue>) -> Self {
         self.pricing = pricing;

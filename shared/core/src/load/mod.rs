@@ -14,16 +14,20 @@
 //!   turns connection events into signals.
 //! - [`model`]: configuration → engine site (validation, ampere rounding,
 //!   EVSE ids).
+//! - [`plan`]: price-optimised plans for sessions with an energy need and
+//!   a departure, from the spot prices ahead.
 //! - [`service`]: configuration use cases, the recomputation, and the
 //!   profiles it sends.
 
 pub mod model;
+pub mod plan;
 pub mod service;
 
 pub use service::{LoadError, LoadService};
 
 use crate::webhooks::{Event, EventSink};
 use async_trait::async_trait;
+use csms_domain::load::ChargingNeed;
 use csms_domain::meter::MeterReading;
 use csms_domain::webhook::EventType;
 use csms_domain::{OrgId, SiteId, StationId, Timestamp};
@@ -43,6 +47,8 @@ pub enum SignalKind {
     Config,
     /// The periodic recomputation.
     Periodic,
+    /// A car or a driver said how much it needs and by when.
+    Need,
 }
 
 /// One reason to look at a site again, with what the charger measured.
@@ -64,6 +70,10 @@ pub struct LoadSignal {
     pub currents_a: Option<[Option<Decimal>; 3]>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub soc: Option<Decimal>,
+    /// The car's energy need and departure (ISO 15118 through 2.0.1
+    /// NotifyEVChargingNeeds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub need: Option<ChargingNeed>,
     pub at: Timestamp,
 }
 
@@ -76,6 +86,7 @@ impl LoadSignal {
             evse_id: None,
             currents_a: None,
             soc: None,
+            need: None,
             at,
         }
     }
@@ -114,7 +125,7 @@ impl LoadSignal {
     }
 
     pub fn carries_measurement(&self) -> bool {
-        self.currents_a.is_some() || self.soc.is_some()
+        self.currents_a.is_some() || self.soc.is_some() || self.need.is_some()
     }
 }
 

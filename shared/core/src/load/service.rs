@@ -20,6 +20,7 @@
 //!   fits together with everybody else's.
 
 use super::model::{self, amps, evse_key, phase_amps, phases_of};
+use super::plan::{self, Held, Wanted};
 use super::LoadSignal;
 use crate::commands::service::{CommandError, CommandService, SubmitOptions};
 use crate::ports::{Clock, PageRequest, SessionQuery, Store, StoreError};
@@ -28,10 +29,10 @@ use csms_domain::command::{
     RateUnit, SchedulePeriod, LOAD_PROFILE_IDS,
 };
 use csms_domain::load::{
-    Allocated, GridReading, LoadConfig, LoadSite, LoadState, Measured, PhaseAmps, SentLimit,
-    SentStatus,
+    Allocated, ChargingNeed, GridReading, LoadConfig, LoadSite, LoadState, Measured, NeedSource,
+    PhaseAmps, SentLimit, SentStatus,
 };
-use csms_domain::session::SessionStatus;
+use csms_domain::session::{Session, SessionStatus};
 use csms_domain::spot::BiddingZone;
 use csms_domain::station::StationView;
 use csms_domain::{OrgId, SiteId, StationId, Timestamp};
@@ -53,10 +54,84 @@ pub enum LoadError {
     /// `If-Match` named another version.
     #[error("{0}")]
     Precondition(String),
+    /// The request is well-formed but the thing is not in a state to take it.
+    #[error("{0}")]
+    Conflict(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Command(#[from] CommandError),
+}
+
+/// A need as a driver or an integration gives it.
+#[derive(Debug, Clone, Default)]
+pub struct NeedInput {
+    pub energy_wh: Option<Decimal>,
+    pub target_soc: Option<Decimal>,
+    pub battery_wh: Option<Decimal>,
+    pub departure_at: Option<Timestamp>,
+}
+
+impl NeedInput {
+    /// Checks the input against the session and makes the need. Every
+    /// error names the field in the API's spelling.
+    fn into_need(self, session: &Session, now: Timestamp) -> Result<ChargingNeed, LoadError> {
+        let bad = |m: String| Err(LoadError::Invalid(m));
+        if session.status != SessionStatus::Active {
+            return Err(LoadError::Conflict(format!(
+                "session {} has ended",
+                session.id
+            )));
+        }
+        let wh_max = Decimal::from(1_000_000);
+        if let Some(e) = self.energy_wh {
+            if e <= Decimal::ZERO || e > wh_max {
+                return bad("energyKwh: above 0 and at most 1000".into());
+            }
+        }
+        if let Some(b) = self.battery_wh {
+            if b <= Decimal::ZERO || b > wh_max {
+                return bad("batteryKwh: above 0 and at most 1000".into());
+            }
+        }
+        if let Some(t) = self.target_soc {
+            if t <= Decimal::ZERO || t > Decimal::ONE_HUNDRED {
+                return bad("targetSocPercent: above 0 and at most 100".into());
+            }
+        }
+        match (self.energy_wh, self.target_soc, self.battery_wh) {
+            (_, Some(_), None) => return bad("batteryKwh: needed with targetSocPercent".into()),
+            (_, None, Some(_)) => return bad("targetSocPercent: needed with batteryKwh".into()),
+            (None, None, None) => {
+                return bad(
+                    "energyKwh, or targetSocPercent with batteryKwh: say how much the car needs"
+                        .into(),
+                )
+            }
+            _ => {}
+        }
+        let Some(departure) = self.departure_at else {
+            return bad("departureAt: required".into());
+        };
+        if departure <= now {
+            return bad("departureAt: in the past".into());
+        }
+        if departure > now + chrono::TimeDelta::days(7) {
+            return bad("departureAt: at most 7 days ahead".into());
+        }
+        Ok(ChargingNeed {
+            source: NeedSource::Driver,
+            transaction_id: Some(session.transaction_id.clone()),
+            energy_wh: self.energy_wh,
+            target_soc: self.target_soc,
+            battery_wh: self.battery_wh,
+            soc: None,
+            departure_at: Some(departure),
+            car_max_a: None,
+            set_at: now,
+            base_wh: Some(session.energy_wh().unwrap_or_default()),
+        })
+    }
 }
 
 /// Stack level of the balancer's profiles: above an operator's usual 0,
@@ -66,6 +141,8 @@ pub const LOAD_STACK_LEVEL: u32 = 50;
 const MEASURED_MAX_AGE_S: i64 = 300;
 /// A refused profile is tried again after this long, not at every signal.
 const RETRY_AFTER_S: i64 = 60;
+/// A car's need that no transaction has claimed is forgotten after this.
+const UNBOUND_NEED_MAX_AGE_S: i64 = 600;
 
 /// The profile id of an EVSE's TxDefaultProfile or TxProfile.
 pub fn profile_id(purpose: ProfilePurpose, evse_id: u32) -> i32 {
@@ -105,6 +182,8 @@ struct Live {
     version: Option<csms_domain::OcppVersion>,
     /// Running transaction and when it started.
     transaction: Option<(String, Timestamp)>,
+    /// Energy the running transaction has charged so far, in Wh.
+    energy_wh: Option<Decimal>,
 }
 
 impl Live {
@@ -303,6 +382,113 @@ impl<S: Store + ?Sized> LoadService<S> {
         Ok((config, state))
     }
 
+    /// Gives a running session an energy need and a departure; the site is
+    /// recomputed (and the session planned) at once.
+    pub async fn set_need(
+        &self,
+        org: &OrgId,
+        session: &Session,
+        input: NeedInput,
+    ) -> Result<LoadState, LoadError> {
+        let (site, evse_id) = self.balanced_evse(org, session).await?;
+        let now = self.clock.now();
+        let need = input.into_need(session, now)?;
+        self.update_state(&site, |state| {
+            let es = state.evse_mut(&session.station_id, evse_id);
+            es.need = Some(need.clone());
+            state.requested_at = Some(now);
+        })
+        .await?;
+        Ok(self
+            .recompute(&site)
+            .await?
+            .unwrap_or_else(|| LoadState::new(site.clone())))
+    }
+
+    /// The session's need, its plan, and the state they come from.
+    pub async fn need(
+        &self,
+        org: &OrgId,
+        session: &Session,
+    ) -> Result<(LoadState, Option<ChargingNeed>), LoadError> {
+        let (site, evse_id) = self.balanced_evse(org, session).await?;
+        let state = self
+            .store
+            .get_load_state(&site)
+            .await?
+            .unwrap_or_else(|| LoadState::new(site.clone()));
+        let need = state
+            .evse(&session.station_id, evse_id)
+            .and_then(|e| e.need.clone())
+            .filter(|n| n.transaction_id.as_deref() == Some(session.transaction_id.as_str()));
+        Ok((state, need))
+    }
+
+    /// Forgets the session's need: it charges at once again.
+    pub async fn clear_need(&self, org: &OrgId, session: &Session) -> Result<(), LoadError> {
+        let (site, evse_id) = self.balanced_evse(org, session).await?;
+        let now = self.clock.now();
+        let mut had = false;
+        self.update_state(&site, |state| {
+            let es = state.evse_mut(&session.station_id, evse_id);
+            if es.need.as_ref().is_some_and(|n| {
+                n.transaction_id.as_deref() == Some(session.transaction_id.as_str())
+            }) {
+                es.need = None;
+                had = true;
+                state.requested_at = Some(now);
+            }
+        })
+        .await?;
+        if !had {
+            return Err(LoadError::NotFound(format!(
+                "session {} has no charging need",
+                session.id
+            )));
+        }
+        self.recompute(&site).await?;
+        Ok(())
+    }
+
+    /// The balanced site and EVSE of a session that may be given a need.
+    async fn balanced_evse(
+        &self,
+        org: &OrgId,
+        session: &Session,
+    ) -> Result<(SiteId, u32), LoadError> {
+        if &session.org_id != org {
+            return Err(LoadError::NotFound(format!(
+                "session {} not found",
+                session.id
+            )));
+        }
+        let site = session.site_id.clone().ok_or_else(|| {
+            LoadError::Conflict(format!(
+                "station {} is on no site, so nothing plans its charging",
+                session.station_id
+            ))
+        })?;
+        let config = self.store.get_load_site(&site).await?.ok_or_else(|| {
+            LoadError::Conflict(format!("site {site} has no load balancing to plan with"))
+        })?;
+        let evse_id = session
+            .evse_id
+            .or(session.connector_id)
+            .ok_or_else(|| LoadError::Conflict("the session's EVSE is not known".into()))?;
+        if !config
+            .config
+            .evses
+            .iter()
+            .any(|e| e.station_id == session.station_id && e.evse_id == evse_id)
+        {
+            return Err(LoadError::Conflict(format!(
+                "station {} EVSE {evse_id} is not in the load configuration of site {site}",
+                session.station_id
+            )));
+        }
+        Ok((site, evse_id))
+    }
+
     async fn update_state(
         &self,
         site: &SiteId,
@@ -460,6 +646,15 @@ impl<S: Store + ?Sized> LoadService<S> {
                     es.allocation = None;
                     es.measured = None;
                     es.soc = None;
+                    // A need given for this transaction, or by the car
+                    // before the transaction was seen, stays.
+                    if es
+                        .need
+                        .as_ref()
+                        .is_some_and(|n| n.transaction_id.as_ref().is_some_and(|t| t != tx))
+                    {
+                        es.need = None;
+                    }
                 }
                 Some(_) => {}
                 None => {
@@ -469,6 +664,20 @@ impl<S: Store + ?Sized> LoadService<S> {
                     es.allocation = None;
                     es.measured = None;
                     es.soc = None;
+                    // A car may tell its need just before its transaction
+                    // starts; anything else ended with its session.
+                    if es.need.as_ref().is_some_and(|n| {
+                        n.transaction_id.is_some()
+                            || (now - n.set_at).num_seconds() > UNBOUND_NEED_MAX_AGE_S
+                    }) {
+                        es.need = None;
+                    }
+                }
+            }
+            if let (Some(tx), Some(need)) = (&es.transaction_id, es.need.as_mut()) {
+                need.transaction_id.get_or_insert_with(|| tx.clone());
+                if need.base_wh.is_none() {
+                    need.base_wh = Some(l.energy_wh.unwrap_or_default());
                 }
             }
             if !l.connected() {
@@ -511,7 +720,7 @@ impl<S: Store + ?Sized> LoadService<S> {
             }
         }
 
-        let building = match cfg.mode {
+        let building: Option<PhaseCurrents> = match cfg.mode {
             csms_domain::load::LoadMode::Static => None,
             _ => Some(self.building_load(&site, cfg, &mut state, now)),
         };
@@ -520,13 +729,61 @@ impl<S: Store + ?Sized> LoadService<S> {
             building_load: building,
             now: engine_time(now),
         };
-        let allocations = match allocate_with_reserved(&site, &inputs, &cond, &reserved) {
+        let mut allocations = match allocate_with_reserved(&site, &inputs, &cond, &reserved) {
             Ok(a) => a,
             Err(e) => {
                 state.warnings.push(format!("allocation failed: {e}"));
                 return self.save(state, expected).await.map(Some);
             }
         };
+        // Cars with a need and a departure: planned into the cheapest slots
+        // of what the others leave, then capped at their plan for now.
+        let wanted = wanted_sessions(cfg, &state, &live, now);
+        if wanted.is_empty() {
+            state.plan = None;
+        } else {
+            let reuse = state
+                .plan
+                .as_ref()
+                .is_some_and(|p| plan::still_good(p, config.version, now, &wanted));
+            if !reuse {
+                let held = held_loads(&inputs, &allocations, &reserved, &wanted);
+                match self
+                    .make_plan(&site, &config, wanted.clone(), held, building, now)
+                    .await
+                {
+                    Ok(p) => state.plan = Some(p),
+                    Err(m) => {
+                        state.warnings.push(format!(
+                            "no charging plan: {m}; cars with a need charge at once"
+                        ));
+                        state.plan = None;
+                    }
+                }
+            }
+            if let Some(p) = &state.plan {
+                for input in &mut inputs {
+                    let Some((station, evse_id)) = model::parse_evse_key(input.evse.as_str())
+                    else {
+                        continue;
+                    };
+                    let Some(tx) = state
+                        .evse(&station, evse_id)
+                        .and_then(|e| e.transaction_id.clone())
+                    else {
+                        continue;
+                    };
+                    input.plan = plan::current_now(p, &station, evse_id, &tx, now);
+                }
+                allocations = match allocate_with_reserved(&site, &inputs, &cond, &reserved) {
+                    Ok(a) => a,
+                    Err(e) => {
+                        state.warnings.push(format!("allocation failed: {e}"));
+                        return self.save(state, expected).await.map(Some);
+                    }
+                };
+            }
+        }
 
         // What to send.
         let mut sends = Vec::new();
@@ -673,7 +930,9 @@ impl<S: Store + ?Sized> LoadService<S> {
     async fn live(&self, site: &LoadSite) -> Result<HashMap<(StationId, u32), Live>, LoadError> {
         let now = self.clock.now();
         let mut views: HashMap<StationId, Option<StationView>> = HashMap::new();
-        let mut sessions: HashMap<StationId, HashMap<u32, (String, Timestamp)>> = HashMap::new();
+        // Per station and EVSE: transaction, start, energy so far.
+        type Running = (String, Timestamp, Option<Decimal>);
+        let mut sessions: HashMap<StationId, HashMap<u32, Running>> = HashMap::new();
         for c in &site.config.evses {
             if views.contains_key(&c.station_id) {
                 continue;
@@ -694,11 +953,13 @@ impl<S: Store + ?Sized> LoadService<S> {
                 if let Some(evse) = s.evse_id.or(s.connector_id) {
                     let started = s.started_at.unwrap_or(s.updated_at);
                     // Two open sessions on one EVSE: the newer is the real one.
-                    let e = running
-                        .entry(evse)
-                        .or_insert((s.transaction_id.clone(), started));
+                    let e = running.entry(evse).or_insert((
+                        s.transaction_id.clone(),
+                        started,
+                        s.energy_wh(),
+                    ));
                     if started > e.1 {
-                        *e = (s.transaction_id.clone(), started);
+                        *e = (s.transaction_id.clone(), started, s.energy_wh());
                     }
                 }
             }
@@ -712,14 +973,16 @@ impl<S: Store + ?Sized> LoadService<S> {
             .map(|c| {
                 let view = views.get(&c.station_id).and_then(Option::as_ref);
                 let live = view.and_then(|v| v.connection.as_ref().filter(|k| k.is_live(now)));
+                let running = sessions
+                    .get(&c.station_id)
+                    .and_then(|m| m.get(&c.evse_id))
+                    .cloned();
                 (
                     (c.station_id.clone(), c.evse_id),
                     Live {
                         version: live.map(|k| k.ocpp_version),
-                        transaction: sessions
-                            .get(&c.station_id)
-                            .and_then(|m| m.get(&c.evse_id))
-                            .cloned(),
+                        energy_wh: running.as_ref().and_then(|r| r.2),
+                        transaction: running.map(|(tx, started, _)| (tx, started)),
                     },
                 )
             })
@@ -819,6 +1082,71 @@ impl<S: Store + ?Sized> LoadService<S> {
                 }))
             }
         }
+    }
+
+    /// Plans the wanted sessions against the spot prices of the site's
+    /// bidding zone, as far ahead as their departures and the prices reach.
+    async fn make_plan(
+        &self,
+        site: &Site,
+        config: &LoadSite,
+        wanted: Vec<Wanted>,
+        held: Vec<Held>,
+        building: Option<PhaseCurrents>,
+        now: Timestamp,
+    ) -> Result<csms_domain::load::SitePlan, String> {
+        let zone = config
+            .config
+            .bidding_zone
+            .as_deref()
+            .ok_or("the site has no biddingZone for spot prices")?;
+        let zone = BiddingZone::parse(zone).map_err(|e| format!("biddingZone: {e}"))?;
+        let start = plan::slot_start(now);
+        let last = wanted
+            .iter()
+            .map(|w| w.departure_at)
+            .max()
+            .unwrap_or(now)
+            .min(start + chrono::TimeDelta::seconds(plan::MAX_HORIZON_SLOTS as i64 * 900));
+        let slots = usize::try_from(((last - start).num_seconds() + 899) / 900)
+            .unwrap_or(1)
+            .clamp(1, plan::MAX_HORIZON_SLOTS);
+        let mut days = Vec::new();
+        let mut date = zone.local_date(start);
+        while date <= zone.local_date(last) {
+            if let Some(d) = self
+                .store
+                .get_spot_day(zone, date)
+                .await
+                .map_err(|e| format!("spot prices: {e}"))?
+            {
+                days.push(d);
+            }
+            date = date.succ_opt().ok_or("date out of range")?;
+        }
+        let prices = plan::quarter_prices(zone, &days, start, slots);
+        if prices.is_empty() {
+            return Err(format!(
+                "no {} spot prices for {}",
+                zone.code(),
+                zone.local_date(start)
+            ));
+        }
+        let currency = days
+            .first()
+            .map_or_else(|| zone.currency().to_owned(), |d| d.currency.clone());
+        plan::make(plan::PlanInput {
+            site,
+            zone,
+            currency,
+            start,
+            now,
+            prices,
+            wanted,
+            held,
+            building,
+            config_version: config.version,
+        })
     }
 
     /// Submits one limit and records it; returns the command to wait for.
@@ -977,6 +1305,80 @@ pub fn default_shares(site: &Site, cfg: &LoadConfig) -> HashMap<String, Current>
     }
 }
 
+/// The sessions to plan, each with when its need was given: connected, with
+/// a need that has a departure ahead and energy still to charge.
+fn wanted_sessions(
+    cfg: &LoadConfig,
+    state: &LoadState,
+    live: &HashMap<(StationId, u32), Live>,
+    now: Timestamp,
+) -> Vec<Wanted> {
+    let mut out = Vec::new();
+    for c in &cfg.evses {
+        let l = &live[&(c.station_id.clone(), c.evse_id)];
+        if !l.connected() {
+            continue;
+        }
+        let Some(es) = state.evse(&c.station_id, c.evse_id) else {
+            continue;
+        };
+        let (Some(tx), Some(need)) = (&es.transaction_id, &es.need) else {
+            continue;
+        };
+        let Some(departure_at) = need.departure_at.filter(|d| *d > now) else {
+            continue;
+        };
+        let Some(need_wh) = plan::remaining_wh(need, es.soc, l.energy_wh) else {
+            continue;
+        };
+        // Met: the car charges on like any other.
+        if need_wh <= Decimal::ZERO {
+            continue;
+        }
+        out.push(Wanted {
+            station: c.station_id.clone(),
+            evse_id: c.evse_id,
+            transaction_id: tx.clone(),
+            priority: c.priority,
+            departure_at,
+            need_wh,
+            car_max: need.car_max_a.map(model::load),
+            set_at: need.set_at,
+        });
+    }
+    out
+}
+
+/// What the planned cars must leave to the others: the allocations of the
+/// cars without a plan and the holds of offline stations.
+fn held_loads(
+    inputs: &[SessionInput],
+    allocations: &[csms_energy::EvseAllocation],
+    reserved: &[Reserved],
+    wanted: &[Wanted],
+) -> Vec<Held> {
+    let planned: HashSet<String> = wanted
+        .iter()
+        .map(|w| evse_key(&w.station, w.evse_id))
+        .collect();
+    let mut held: Vec<Held> = allocations
+        .iter()
+        .filter(|a| !planned.contains(a.evse.as_str()))
+        .filter(|a| inputs.iter().any(|i| i.evse == a.evse))
+        .map(|a| Held {
+            evse: a.evse.clone(),
+            current: a.current,
+            phases: a.phases,
+        })
+        .collect();
+    held.extend(reserved.iter().map(|r| Held {
+        evse: r.evse.clone(),
+        current: r.current,
+        phases: r.phases,
+    }));
+    held
+}
+
 /// Keeps a charger's or the grid meter's measurement in the state.
 fn merge_measurement(state: &mut LoadState, s: &LoadSignal, meter: Option<&StationId>) {
     let Some(station) = &s.station_id else {
@@ -1019,4 +1421,13 @@ fn merge_measurement(state: &mut LoadState, s: &LoadSignal, meter: Option<&Stati
         }
     }
     es.soc = s.soc.or(es.soc);
+    if let Some(need) = &s.need {
+        let mut need = need.clone();
+        // Bound to the transaction running now; a car that speaks before
+        // its transaction is seen is bound by the recomputation that sees it.
+        need.transaction_id = need.transaction_id.or_else(|| es.transaction_id.clone());
+        if es.need.as_ref().is_none_or(|n| n.set_at <= need.set_at) {
+            es.need = Some(need);
+        }
+    }
 }

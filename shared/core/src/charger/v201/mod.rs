@@ -6,6 +6,7 @@ mod boot_notification;
 mod data_transfer;
 mod heartbeat;
 mod meter_values;
+mod notify_ev_charging_needs;
 mod status_notification;
 mod transaction_event;
 pub(crate) mod types;
@@ -38,6 +39,7 @@ pub(crate) async fn dispatch<S: Store + ?Sized>(
             notify(svc, conn, NotificationKind::LogStatus, payload, now).await
         }
         "MeterValues" => meter_values::handle(svc, conn, payload, now).await,
+        "NotifyEVChargingNeeds" => notify_ev_charging_needs::handle(svc, conn, payload, now).await,
         "NotifyEvent" => notify(svc, conn, NotificationKind::Event, payload, now).await,
         "NotifyReport" => notify(svc, conn, NotificationKind::Report, payload, now).await,
         "SecurityEventNotification" => {
