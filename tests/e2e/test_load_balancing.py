@@ -75,7 +75,8 @@ def _profiles(base, version: str):
                 schedule = schedule[0]
             assert schedule["chargingRateUnit"] == "A"
             limit = Decimal(str(schedule["chargingSchedulePeriod"][0]["limit"]))
-            self.profiles.append({"purpose": purpose, "limit": limit,
+            self.phases = schedule["chargingSchedulePeriod"][0].get("numberPhases")
+            self.profiles.append({"purpose": purpose, "limit": limit, "phases": self.phases,
                                   "tx": profile.get("transactionId")})
             if purpose == "TxDefaultProfile":
                 self.default = limit

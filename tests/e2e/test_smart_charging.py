@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from ocpp.v16 import call as call16
 from ocpp.v201 import call as call201
 
 from csms_e2e import assert_error, iso, now_utc, poll, run, unique
@@ -215,6 +216,77 @@ def test_a_cars_own_need_over_iso_15118_is_planned(runner):
         for c in (cp, other):
             c.task.cancel()
             await c.ws.close()
+        return site
+
+    site = run(scenario(), timeout=90)
+    assert not site.violations, site.violations
+
+
+async def car_draws(cp, l1: str, l2: str = "0", l3: str = "0"):
+    """A 1.6 car reports what it draws per phase."""
+    sampled = [{"value": v, "measurand": "Current.Import", "phase": p, "unit": "A"}
+               for p, v in (("L1", l1), ("L2", l2), ("L3", l3))]
+    await cp.send(call16.MeterValues(connector_id=1, transaction_id=int(cp.transaction),
+                                     meter_value=[{"timestamp": iso(now_utc()), "sampled_value": sampled}]))
+
+
+def test_pv_surplus_charging_switches_between_three_phases_and_one(runner):
+    """A car on solar surplus alone: the grid meter's export (negative readings) plus what the car already
+    takes is its budget; below 6 A on three phases (≈ 4.1 kW, less 300 W hysteresis) it goes to one phase,
+    and it does not switch back within five minutes however the sun comes out."""
+    site_id = unique("PV")
+    station = unique("PV0")
+    runner.create_station(station, siteId=site_id)
+    runner.create_token("PV-TAG")
+    bad = runner.api("PUT", f"/sites/{site_id}/load", {
+        "gridFuseA": {"l1": 32, "l2": 32, "l3": 32}, "mode": "static",
+        "evses": [{"stationId": station, "evseId": 1, "maxA": 16, "pvSurplus": True}]})
+    assert_error(bad, 400)
+    assert "pvSurplus" in bad.json()["error"]["message"]
+    bad = runner.api("PUT", f"/sites/{site_id}/load", {
+        "gridFuseA": {"l1": 32, "l2": 32, "l3": 32}, "mode": "dynamic", "meter": {},
+        "evses": [{"stationId": station, "evseId": 1, "maxA": 16, "phases": 1, "phaseSwitching": True}]})
+    assert_error(bad, 400)
+    assert "phaseSwitching" in bad.json()["error"]["message"]
+    runner.api_ok("PUT", f"/sites/{site_id}/load", {
+        "gridFuseA": {"l1": 32, "l2": 32, "l3": 32}, "mode": "dynamic", "meter": {},
+        "evses": [{"stationId": station, "evseId": 1, "maxA": 16, "pvSurplus": True, "phaseSwitching": True}]})
+
+    def meter(amps: str):
+        return runner.api_ok("POST", f"/sites/{site_id}/load/meter", {"l1": amps, "l2": amps, "l3": amps})
+
+    async def gets(cp, limit: str, phases: int, what: str):
+        await asyncio.to_thread(poll, lambda: cp.tx_limit() == Decimal(limit) and cp.phases == phases,
+                                timeout=15, what=what)
+
+    async def scenario():
+        site = Site()
+        cp = await connect(runner, site, station, "1.6")
+        await start(cp, "PV-TAG")
+        # The building exports 8 A per phase: 5520 W → 8 A on three phases.
+        await asyncio.to_thread(meter, "-8")
+        await gets(cp, "8", 3, "8 A on three phases from 5.5 kW of surplus")
+        # A cloud: the car takes its 8 A, yet the meter shows 3 A imported per phase. Surplus
+        # 5520 − 2070 = 3450 W: one phase at 15 A.
+        await car_draws(cp, "8", "8", "8")
+        await asyncio.to_thread(meter, "3")
+        await gets(cp, "15", 1, "15 A on one phase from 3.45 kW")
+        # The balancer writes its state once the charger has answered: read it after.
+        await asyncio.to_thread(poll, lambda: (e := evse(runner, site_id, station))["reason"]["kind"] == "pvSurplus"
+                                and e["phases"] == 1 and e["profile"]["status"] == "accepted",
+                                timeout=15, what="allocation shows PV surplus on one phase")
+        # The sun is back (6.9 kW): more current, but no switch back to three phases within five minutes.
+        await car_draws(cp, "15")
+        await asyncio.to_thread(meter, "-5")
+        await gets(cp, "16", 1, "16 A (its maximum), still one phase")
+        # Heavy clouds: the house imports 14 A per phase; the car's 15 A cannot make up for it. Paused.
+        await asyncio.to_thread(meter, "14")
+        await gets(cp, "0", 1, "paused without surplus")
+        await asyncio.to_thread(poll, lambda: (e := evse(runner, site_id, station))["state"] == "paused"
+                                and e["reason"]["kind"] == "paused" and e["reason"]["cause"]["kind"] == "pvSurplus",
+                                timeout=15, what="allocation shows the pause for want of surplus")
+        cp.task.cancel()
+        await cp.ws.close()
         return site
 
     site = run(scenario(), timeout=90)

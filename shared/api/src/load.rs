@@ -333,7 +333,8 @@ pub async fn recompute(
 }
 
 /// A grid meter reading: the whole building's current per phase, chargers
-/// included. Negative values (export) count as 0.
+/// included. Negative values are export (solar): 0 against the fuse, and
+/// surplus for the EVSEs on PV surplus.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MeterInput {

@@ -1617,6 +1617,8 @@ fn load_site(site: &str, org: &str, version: u64) -> LoadSite {
                     max_a: amps(160),
                     min_a: amps(60),
                     priority: 5,
+                    pv_surplus: true,
+                    phase_switching: true,
                 },
                 LoadEvse {
                     station_id: sid("CP-2"),
@@ -1627,8 +1629,14 @@ fn load_site(site: &str, org: &str, version: u64) -> LoadSite {
                     max_a: amps(320),
                     min_a: amps(65),
                     priority: 0,
+                    pv_surplus: false,
+                    phase_switching: false,
                 },
             ],
+            pv: csms_domain::load::PvConfig {
+                hysteresis_w: 250,
+                min_switch_seconds: 600,
+            },
             bidding_zone: Some("SE3".into()),
         },
         updated_at: t(version as i64 * 10),

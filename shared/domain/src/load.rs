@@ -129,6 +129,46 @@ pub struct LoadEvse {
     /// Higher is served first (0..=9).
     #[serde(default)]
     pub priority: u8,
+    /// Charge only from solar surplus (what the grid meter shows exported,
+    /// plus what this car already takes of it); needs a grid meter.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pv_surplus: bool,
+    /// The EVSE can switch a car between three phases and one (so that a
+    /// small surplus still reaches the 6 A minimum on one phase).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub phase_switching: bool,
+}
+
+/// How PV-surplus charging switches phases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PvConfig {
+    /// Half-width, in watts, of the band around each switching threshold
+    /// (≈ 4.1 kW: 6 A on three phases) in which nothing changes.
+    #[serde(default = "default_hysteresis")]
+    pub hysteresis_w: u32,
+    /// Least time between two switches of one EVSE: each switch restarts
+    /// the car's charger and wears the contactor.
+    #[serde(default = "default_min_switch")]
+    pub min_switch_seconds: u32,
+}
+
+impl Default for PvConfig {
+    fn default() -> Self {
+        PvConfig {
+            hysteresis_w: default_hysteresis(),
+            min_switch_seconds: default_min_switch(),
+        }
+    }
+}
+
+fn default_hysteresis() -> u32 {
+    300
+}
+
+fn default_min_switch() -> u32 {
+    300
 }
 
 fn default_phases() -> u8 {
@@ -173,6 +213,9 @@ pub struct LoadConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meter: Option<GridMeterConfig>,
     pub evses: Vec<LoadEvse>,
+    /// PV-surplus charging's switching rules.
+    #[serde(default)]
+    pub pv: PvConfig,
     /// Bidding zone (`SE3`, …) whose spot prices the plans use.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bidding_zone: Option<String>,

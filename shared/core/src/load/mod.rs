@@ -95,6 +95,8 @@ impl LoadSignal {
     /// newest of each when a message carries several samples).
     pub fn with_readings(mut self, readings: &[MeterReading]) -> Self {
         let mut currents: [Option<(Timestamp, Decimal)>; 3] = [None; 3];
+        // A grid meter with solar reports export separately: net = import − export.
+        let mut exports: [Option<(Timestamp, Decimal)>; 3] = [None; 3];
         let mut soc: Option<(Timestamp, Decimal)> = None;
         for r in readings {
             let newer =
@@ -113,12 +115,33 @@ impl LoadSignal {
                         currents[phase] = Some((r.timestamp, r.value));
                     }
                 }
+                "Current.Export" if r.unit == "A" => {
+                    let phase = match r.phase.as_deref() {
+                        Some(p) if p.starts_with("L2") => 1,
+                        Some(p) if p.starts_with("L3") => 2,
+                        Some(p) if p.starts_with("L1") => 0,
+                        None => 0,
+                        _ => continue,
+                    };
+                    if newer(&exports[phase]) {
+                        exports[phase] = Some((r.timestamp, r.value));
+                    }
+                }
                 "SoC" if newer(&soc) => soc = Some((r.timestamp, r.value)),
                 _ => {}
             }
         }
-        if currents.iter().any(Option::is_some) {
-            self.currents_a = Some(currents.map(|c| c.map(|(_, v)| v)));
+        if currents.iter().chain(&exports).any(Option::is_some) {
+            let mut net = [None; 3];
+            for p in 0..3 {
+                net[p] = match (currents[p], exports[p]) {
+                    (None, None) => None,
+                    (i, e) => {
+                        Some(i.map_or(Decimal::ZERO, |x| x.1) - e.map_or(Decimal::ZERO, |x| x.1))
+                    }
+                };
+            }
+            self.currents_a = Some(net);
         }
         self.soc = soc.map(|(_, v)| v);
         self

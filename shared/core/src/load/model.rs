@@ -159,6 +159,24 @@ pub fn site(config: &LoadConfig) -> Result<Site, String> {
             if e.priority > 9 {
                 return Err(format!("{}: 0 to 9", f("priority")));
             }
+            if e.pv_surplus && config.meter.is_none() {
+                return Err(format!(
+                    "{}: PV surplus is what the grid meter shows exported; configure meter",
+                    f("pvSurplus")
+                ));
+            }
+            if e.pv_surplus && config.mode == LoadMode::Static {
+                return Err(format!(
+                    "{}: needs the dynamic or trueDynamic mode (the meter's readings)",
+                    f("pvSurplus")
+                ));
+            }
+            if e.phase_switching && e.phases != 3 {
+                return Err(format!(
+                    "{}: only a three-phase EVSE can switch to one phase",
+                    f("phaseSwitching")
+                ));
+            }
             let min = limit(&f("minA"), e.min_a)?;
             let max = limit(&f("maxA"), e.max_a)?;
             if min == Current::ZERO || min > max {
@@ -181,7 +199,7 @@ pub fn site(config: &LoadConfig) -> Result<Site, String> {
                 rotation: e.rotation,
                 max_current: max,
                 min_current: min,
-                phase_switching: false,
+                phase_switching: e.phase_switching,
             })
         })
         .collect::<Result<Vec<_>, String>>()?;

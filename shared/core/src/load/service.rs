@@ -38,8 +38,9 @@ use csms_domain::station::StationView;
 use csms_domain::{OrgId, SiteId, StationId, Timestamp};
 use csms_energy::{
     allocate_with_reserved, ChargeState, Conditions, Current, Mode, Phase, PhaseCurrents, Phases,
-    Priority, Reserved, SessionInput, Site,
+    Priority, PvDecision, PvSettings, PvState, Reserved, SessionInput, Site,
 };
+use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -553,17 +554,24 @@ impl<S: Store + ?Sized> LoadService<S> {
             let newest = signals.iter().map(|s| s.at).max();
             let measurements: Vec<&LoadSignal> =
                 signals.iter().filter(|s| s.carries_measurement()).collect();
+            let mut changed = false;
             let state = self
                 .update_state(&site, |state| {
+                    let before = state.clone();
                     for s in &measurements {
                         merge_measurement(state, s, meter_station.as_ref());
                     }
+                    changed = state.grid != before.grid || state.evses != before.evses;
                     state.requested_at = state.requested_at.max(newest);
                 })
                 .await?;
-            if state
-                .computed_at
-                .is_some_and(|c| newest.is_some_and(|n| c > n))
+            // Skipped only when a recomputation ran after the newest signal
+            // *and* these signals told nothing new: a measurement merged now
+            // was not seen by that recomputation.
+            if !changed
+                && state
+                    .computed_at
+                    .is_some_and(|c| newest.is_some_and(|n| c > n))
             {
                 continue;
             }
@@ -630,6 +638,25 @@ impl<S: Store + ?Sized> LoadService<S> {
 
         let defaults = default_shares(&site, &config.config);
         let cfg = &config.config;
+        // PV surplus, shared equally by the PV cars charging now.
+        let pv_cars = cfg
+            .evses
+            .iter()
+            .filter(|c| {
+                let l = &live[&(c.station_id.clone(), c.evse_id)];
+                c.pv_surplus && l.connected() && l.transaction.is_some()
+            })
+            .count();
+        let pv_share = match (pv_cars, pv_surplus_w(cfg, &state, now)) {
+            (0, _) => None,
+            (n, Some(w)) => Some(w / n as i64),
+            (_, None) => {
+                state
+                    .warnings
+                    .push("no fresh grid meter reading: cars on PV surplus are paused".into());
+                None
+            }
+        };
         let mut inputs = Vec::new();
         let mut reserved = Vec::new();
         for c in &cfg.evses {
@@ -646,6 +673,7 @@ impl<S: Store + ?Sized> LoadService<S> {
                     es.allocation = None;
                     es.measured = None;
                     es.soc = None;
+                    es.pv = None;
                     // A need given for this transaction, or by the car
                     // before the transaction was seen, stays.
                     if es
@@ -664,6 +692,7 @@ impl<S: Store + ?Sized> LoadService<S> {
                     es.allocation = None;
                     es.measured = None;
                     es.soc = None;
+                    es.pv = None;
                     // A car may tell its need just before its transaction
                     // starts; anything else ended with its session.
                     if es.need.as_ref().is_some_and(|n| {
@@ -708,13 +737,31 @@ impl<S: Store + ?Sized> LoadService<S> {
                 let fresh = es
                     .measured
                     .filter(|m| (now - m.at).num_seconds() <= MEASURED_MAX_AGE_S);
+                let pv = c.pv_surplus.then(|| {
+                    let settings = PvSettings {
+                        min_current: model::load(c.min_a),
+                        max_current: model::load(c.max_a),
+                        voltage: cfg.voltage,
+                        hysteresis_w: cfg.pv.hysteresis_w,
+                        min_switch_secs: cfg.pv.min_switch_seconds,
+                        can_switch: c.phase_switching,
+                    };
+                    let pv_state = es.pv.get_or_insert(PvState::new(phases_of(c.phases)));
+                    match pv_share {
+                        Some(w) => pv_state.decide(&settings, w, engine_time(now)),
+                        None => PvDecision {
+                            phases: pv_state.phases,
+                            max_current: Current::ZERO,
+                        },
+                    }
+                });
                 inputs.push(SessionInput {
                     evse: site_evse(&key),
                     car_phases: None,
                     priority: Priority(c.priority),
                     state: es.charge.unwrap_or(ChargeState::Paused(engine_time(now))),
                     measured: fresh.map(|m| model::phase_loads(&m.current_a)),
-                    pv: None,
+                    pv,
                     plan: None,
                 });
             }
@@ -1303,6 +1350,34 @@ pub fn default_shares(site: &Site, cfg: &LoadConfig) -> HashMap<String, Current>
             .collect(),
         Err(_) => HashMap::new(),
     }
+}
+
+/// Watts of solar surplus for the PV cars: what the grid meter shows
+/// exported, plus what the PV cars draw (they live on the surplus, so
+/// their draw is surplus too). `None` without a fresh reading.
+fn pv_surplus_w(cfg: &LoadConfig, state: &LoadState, now: Timestamp) -> Option<i64> {
+    let meter = cfg.meter.as_ref()?;
+    let fresh = |at: Timestamp| (now - at).num_seconds() <= i64::from(meter.stale_after_seconds);
+    let grid = state.grid.filter(|g| fresh(g.at))?;
+    let volts = Decimal::from(cfg.voltage);
+    let exported: Decimal = -grid.current_a.as_array().iter().sum::<Decimal>() * volts;
+    let drawn: Decimal = cfg
+        .evses
+        .iter()
+        .filter(|c| c.pv_surplus)
+        .filter_map(|c| state.evse(&c.station_id, c.evse_id))
+        .filter(|e| e.transaction_id.is_some())
+        .filter_map(|e| e.measured.filter(|m| fresh(m.at)))
+        .map(|m| {
+            m.current_a
+                .as_array()
+                .iter()
+                .map(|a| (*a).max(Decimal::ZERO))
+                .sum::<Decimal>()
+                * volts
+        })
+        .sum();
+    (exported + drawn).round().to_i64()
 }
 
 /// The sessions to plan, each with when its need was given: connected, with
