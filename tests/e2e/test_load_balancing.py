@@ -55,6 +55,7 @@ def _profiles(base, version: str):
             self.tx: tuple[str, Decimal] | None = None  # (transaction id, limit)
             self.transaction: str | None = None
             self.profiles: list[dict] = []
+            self.station_max: Decimal | None = None
 
         def tx_limit(self) -> Decimal | None:
             if self.tx and self.tx[0] == self.transaction:
@@ -62,14 +63,25 @@ def _profiles(base, version: str):
             return None
 
         def effective(self) -> Decimal | None:
-            """What the running transaction may draw: its TxProfile, else the default."""
+            """What the running transaction may draw: its TxProfile, else the default, never above the
+            station's own limit."""
             if self.transaction is None:
                 return None
-            return self.tx_limit() if self.tx_limit() is not None else self.default
+            limit = self.tx_limit() if self.tx_limit() is not None else self.default
+            if limit is not None and self.station_max is not None:
+                limit = min(limit, self.station_max)
+            return limit
 
         def _take(self, profile: dict, evse: int):
-            assert evse == 1, f"profile for EVSE {evse}"
             purpose = profile["chargingProfilePurpose"]
+            if purpose in ("ChargePointMaxProfile", "ChargingStationMaxProfile"):
+                assert evse == 0, f"station limit for EVSE {evse}"
+                schedule = profile["chargingSchedule"]
+                schedule = schedule[0] if isinstance(schedule, list) else schedule
+                self.station_max = Decimal(str(schedule["chargingSchedulePeriod"][0]["limit"]))
+                self.site.check(self.id)
+                return
+            assert evse == 1, f"profile for EVSE {evse}"
             schedule = profile["chargingSchedule"]
             if isinstance(schedule, list):
                 schedule = schedule[0]
@@ -256,6 +268,13 @@ def test_five_chargers_share_a_32_a_fuse(runner):
         reasons = {e["stationId"]: e["reason"]["kind"] for e in a["evses"]}
         assert reasons[cps[0].id] == "demand"
         assert all(reasons[cp.id] == "fairShare" for cp in cps[1:]), reasons
+        # Each station also holds its own limit (ChargePointMaxProfile / ChargingStationMaxProfile, on
+        # EVSE 0), the sum of its EVSEs' limits: a TxProfile someone else sets cannot lift it.
+        await asyncio.to_thread(poll, lambda: all(cp.station_max == cp.tx_limit() for cp in cps),
+                                timeout=15, what="station limits equal to the EVSE limits")
+        a = allocation(runner, site_id)
+        limits = {s["stationId"]: Decimal(s["profile"]["limitA"]) for s in a["stationLimits"]}
+        assert limits == {cp.id: cp.tx_limit() for cp in cps}, a["stationLimits"]
 
         # Car 5's charger loses its connection: it keeps its TxProfile (6.5 A) and, for any new
         # session, its default of 6.4 A — the balancer holds 6.5 A for it and never hands that out.

@@ -207,6 +207,16 @@ pub struct AllocationView {
     pub allocated_a: PhaseAmps,
     pub warnings: Vec<String>,
     pub evses: Vec<EvseAllocationView>,
+    /// Each station's own limit (ChargePointMaxProfile /
+    /// ChargingStationMaxProfile): the sum of its EVSEs' limits.
+    pub station_limits: Vec<StationLimitView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StationLimitView {
+    pub station_id: String,
+    pub profile: SentView,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -302,6 +312,16 @@ async fn allocation_view(
         allocated_a: PhaseAmps::from_array(totals),
         warnings: state.warnings.clone(),
         evses,
+        station_limits: state
+            .stations
+            .iter()
+            .filter_map(|st| {
+                Some(StationLimitView {
+                    station_id: st.station_id.to_string(),
+                    profile: sent(&Some(st.max_profile.clone()))?,
+                })
+            })
+            .collect(),
     })
 }
 

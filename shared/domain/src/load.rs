@@ -434,6 +434,14 @@ impl SitePlan {
     }
 }
 
+/// What the balancer told a whole station.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StationLoadState {
+    pub station_id: StationId,
+    pub max_profile: SentLimit,
+}
+
 /// The balancer's state of one site, versioned like the configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -458,6 +466,11 @@ pub struct LoadState {
     pub warnings: Vec<String>,
     #[serde(default)]
     pub evses: Vec<EvseLoadState>,
+    /// Per station, the ChargePointMaxProfile / ChargingStationMaxProfile
+    /// sent: the sum of its EVSEs' limits, a backstop under any other
+    /// profile on the station.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stations: Vec<StationLoadState>,
     /// The price-optimised plan of the sessions that have a need.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<SitePlan>,
@@ -475,6 +488,7 @@ impl LoadState {
             building_load_a: None,
             warnings: Vec::new(),
             evses: Vec::new(),
+            stations: Vec::new(),
             plan: None,
             version: 0,
         }

@@ -30,7 +30,7 @@ use csms_domain::command::{
 };
 use csms_domain::load::{
     Allocated, ChargingNeed, GridReading, LoadConfig, LoadSite, LoadState, Measured, NeedSource,
-    PhaseAmps, SentLimit, SentStatus,
+    PhaseAmps, SentLimit, SentStatus, StationLoadState,
 };
 use csms_domain::session::{Session, SessionStatus};
 use csms_domain::spot::BiddingZone;
@@ -150,7 +150,8 @@ pub fn profile_id(purpose: ProfilePurpose, evse_id: u32) -> i32 {
     let evse = i32::try_from(evse_id.min(9_999)).unwrap_or(9_999);
     match purpose {
         ProfilePurpose::TxProfile => LOAD_PROFILE_IDS.start + 10_000 + evse,
-        _ => LOAD_PROFILE_IDS.start + evse,
+        ProfilePurpose::StationMax => LOAD_PROFILE_IDS.start + 20_000,
+        ProfilePurpose::TxDefault => LOAD_PROFILE_IDS.start + evse,
     }
 }
 
@@ -317,6 +318,21 @@ impl<S: Store + ?Sized> LoadService<S> {
     pub async fn delete(&self, org: &OrgId, site: &SiteId) -> Result<(), LoadError> {
         let (_, state) = self.state(org, site).await?;
         self.store.delete_load_site(site).await?;
+        for st in &state.stations {
+            let req = CommandRequest::ClearChargingProfile {
+                profile_id: Some(profile_id(ProfilePurpose::StationMax, 0)),
+                evse_id: None,
+                purpose: None,
+                stack_level: None,
+            };
+            if let Err(err) = self
+                .commands
+                .submit(&st.station_id, req, SubmitOptions::default())
+                .await
+            {
+                tracing::warn!(station = %st.station_id, error = %err, "could not clear a station limit");
+            }
+        }
         for e in &state.evses {
             for purpose in [ProfilePurpose::TxDefault, ProfilePurpose::TxProfile] {
                 let sent = match purpose {
@@ -888,9 +904,65 @@ impl<S: Store + ?Sized> LoadService<S> {
             }
         }
 
+        // Each station's own limit: the sum of its EVSEs' limits, so that a
+        // profile set by someone else on an EVSE cannot lift the station
+        // above its share.
+        state
+            .stations
+            .retain(|st| cfg.evses.iter().any(|c| c.station_id == st.station_id));
+        let mut seen_stations = HashSet::new();
+        for c in &cfg.evses {
+            if !seen_stations.insert(c.station_id.clone()) {
+                continue;
+            }
+            let ours: Vec<_> = cfg
+                .evses
+                .iter()
+                .filter(|e| e.station_id == c.station_id)
+                .collect();
+            if !live[&(c.station_id.clone(), c.evse_id)].connected() {
+                continue;
+            }
+            let mut total = 0u32;
+            for e in &ours {
+                let key = evse_key(&e.station_id, e.evse_id);
+                let es = state.evse(&e.station_id, e.evse_id);
+                let limit =
+                    match es.and_then(|x| x.transaction_id.as_ref().and(x.allocation.as_ref())) {
+                        Some(a) => model::load(a.current_a),
+                        None => defaults.get(&key).copied().unwrap_or(Current::ZERO),
+                    };
+                total += limit.deciamps();
+            }
+            let limit = Current::from_deciamps(total);
+            let phases = if ours.iter().any(|e| e.phases == 3) {
+                Phases::Three
+            } else {
+                Phases::One
+            };
+            let sent = state
+                .stations
+                .iter()
+                .find(|st| st.station_id == c.station_id)
+                .map(|st| st.max_profile.clone());
+            if needs_send(&sent, limit, phases, None, now) {
+                sends.push(Send {
+                    station: c.station_id.clone(),
+                    evse_id: 0,
+                    purpose: ProfilePurpose::StationMax,
+                    transaction_id: None,
+                    limit,
+                    phases,
+                    decrease: in_force(&sent).is_some_and(|b| limit < b),
+                });
+            }
+        }
+
         // Decreases first; increases only once every decrease is in force.
-        let (decreases, increases): (Vec<Send>, Vec<Send>) =
+        // A station's own limit rises before its EVSEs' do.
+        let (decreases, mut increases): (Vec<Send>, Vec<Send>) =
             sends.into_iter().partition(|s| s.decrease);
+        increases.sort_by_key(|s| s.purpose != ProfilePurpose::StationMax);
         let mut pending = Vec::new();
         for s in &decreases {
             let id = self.send(&mut state, s, &live, now).await?;
@@ -930,6 +1002,14 @@ impl<S: Store + ?Sized> LoadService<S> {
                         es.station_id, es.evse_id, s.limit_a
                     ));
                 }
+            }
+        }
+        for st in &state.stations {
+            if st.max_profile.status == SentStatus::Failed {
+                state.warnings.push(format!(
+                    "station {} did not accept its station limit of {} A",
+                    st.station_id, st.max_profile.limit_a
+                ));
             }
         }
         self.save(state, expected).await.map(Some)
@@ -1038,23 +1118,24 @@ impl<S: Store + ?Sized> LoadService<S> {
 
     /// Brings pending sends up to date with their commands.
     async fn settle_sent(&self, state: &mut LoadState) -> Result<(), LoadError> {
-        for es in &mut state.evses {
-            for sent in [&mut es.profile, &mut es.default_profile]
+        let evse_sent = state.evses.iter_mut().flat_map(|es| {
+            [&mut es.profile, &mut es.default_profile]
                 .into_iter()
                 .flatten()
-            {
-                if sent.status != SentStatus::Pending {
-                    continue;
-                }
-                let Some(id) = CommandId::parse(&sent.command_id) else {
-                    sent.status = SentStatus::Failed;
-                    continue;
-                };
-                match self.commands.get(&id).await?.map(|c| c.status) {
-                    Some(CommandStatus::Pending) => {}
-                    Some(CommandStatus::Accepted) => sent.status = SentStatus::Accepted,
-                    _ => sent.status = SentStatus::Failed,
-                }
+        });
+        let station_sent = state.stations.iter_mut().map(|s| &mut s.max_profile);
+        for sent in evse_sent.chain(station_sent) {
+            if sent.status != SentStatus::Pending {
+                continue;
+            }
+            let Some(id) = CommandId::parse(&sent.command_id) else {
+                sent.status = SentStatus::Failed;
+                continue;
+            };
+            match self.commands.get(&id).await?.map(|c| c.status) {
+                Some(CommandStatus::Pending) => {}
+                Some(CommandStatus::Accepted) => sent.status = SentStatus::Accepted,
+                _ => sent.status = SentStatus::Failed,
             }
         }
         Ok(())
@@ -1204,10 +1285,10 @@ impl<S: Store + ?Sized> LoadService<S> {
         live: &HashMap<(StationId, u32), Live>,
         now: Timestamp,
     ) -> Result<Option<CommandId>, LoadError> {
-        let Some(l) = live.get(&(s.station.clone(), s.evse_id)) else {
-            return Ok(None);
-        };
-        if !l.connected() {
+        if !live
+            .iter()
+            .any(|((station, _), l)| station == &s.station && l.connected())
+        {
             return Ok(None);
         }
         let limit_a = amps(s.limit);
@@ -1215,12 +1296,17 @@ impl<S: Store + ?Sized> LoadService<S> {
             id: profile_id(s.purpose, s.evse_id),
             stack_level: LOAD_STACK_LEVEL,
             purpose: s.purpose,
-            kind: ProfileKind::Relative,
+            // A station's limit has no transaction to be relative to: it
+            // holds from now on.
+            kind: match s.purpose {
+                ProfilePurpose::StationMax => ProfileKind::Absolute,
+                _ => ProfileKind::Relative,
+            },
             recurrency: None,
             valid_from: None,
             valid_to: None,
             transaction_id: s.transaction_id.clone(),
-            start_schedule: None,
+            start_schedule: (s.purpose == ProfilePurpose::StationMax).then_some(now),
             duration_s: None,
             rate_unit: RateUnit::A,
             periods: vec![SchedulePeriod {
@@ -1263,10 +1349,24 @@ impl<S: Store + ?Sized> LoadService<S> {
             status,
             sent_at: now,
         };
-        let es = state.evse_mut(&s.station, s.evse_id);
         match s.purpose {
-            ProfilePurpose::TxProfile => es.profile = Some(sent),
-            _ => es.default_profile = Some(sent),
+            ProfilePurpose::TxProfile => state.evse_mut(&s.station, s.evse_id).profile = Some(sent),
+            ProfilePurpose::TxDefault => {
+                state.evse_mut(&s.station, s.evse_id).default_profile = Some(sent)
+            }
+            ProfilePurpose::StationMax => {
+                match state
+                    .stations
+                    .iter_mut()
+                    .find(|st| st.station_id == s.station)
+                {
+                    Some(st) => st.max_profile = sent,
+                    None => state.stations.push(StationLoadState {
+                        station_id: s.station.clone(),
+                        max_profile: sent,
+                    }),
+                }
+            }
         }
         Ok((status == SentStatus::Pending)
             .then(|| CommandId::parse(&command_id))
