@@ -42,10 +42,23 @@
 //!    session is taken out and planned again greedily around the others
 //!    (*replan*). Every move is applied tentatively and kept only if every
 //!    constraint of the slots it touches still holds and it delivers more or
-//!    costs less. Of the two improved plans the one delivering more, then
-//!    costing less, is returned.
+//!    costs less.
+//! 3. **Ejection**: once those moves find nothing more, the rounds go on
+//!    with one more move (*eject*). A chain frees one constraint by moving
+//!    one session; a three-phase car is often stopped by two or three full
+//!    phases at once, each filled by a different single-phase car, and no
+//!    single one of them moving out lets it in. Eject moves as much of the
+//!    car's current as it can from the dear slot to the cheap one and, for
+//!    each of its constraints short of room there, moves out the session
+//!    charging on that constraint that is cheapest to move — to the
+//!    cheapest slot of its own window with room, possibly the one the car
+//!    has just left — as long as the car's saving pays for the others'
+//!    extra cost. It comes last, after the plan has settled, because trying
+//!    it from the start leads some days to a worse plan; this way each
+//!    start ends at least as cheap as without it.
 //!
-//! Energy comes first: a move may cost more if it delivers more.
+//! Of the two improved plans the one delivering more, then costing less, is
+//! returned. Energy comes first: a move may cost more if it delivers more.
 //!
 //! # Where it can miss the optimum
 //!
@@ -53,20 +66,25 @@
 //!   a car cannot take a 2 A sliver of a cheap slot (the LP can);
 //! - integer deciamperes: each car's last slot is rounded up to a whole 0.1 A
 //!   (the car stops when full, so only the energy needed is paid for);
-//! - local search: exchanges among three or more sessions are not tried.
-//!   This matters most when single-phase cars crowd one grid phase: the
-//!   cheap capacity of that phase should go to three-phase cars, which can
-//!   take it only if several single-phase cars move at once.
+//! - local search: each session moved out of the way must find room in a
+//!   slot of its own window at once; longer chains, where it would in turn
+//!   push a third session elsewhere, are not tried. This still matters when
+//!   single-phase cars crowd one grid phase for most of the night: the
+//!   cheapest slots should go to three-phase cars, but a single-phase car
+//!   moved out of one finds its phase full nearly everywhere else.
 //!
 //! Measured against the LP relaxation (`tests/schedule_lp.rs`,
 //! `examples/schedule-vs-lp.rs`) on generated days of 20 cars at a 63 A
-//! site: +0.1 % to +0.85 % on eight days, +1.07 % on one.
+//! site: +0.09 % to +0.65 % on nine days. The worst is the day of many
+//! single-phase cars on one phase, at +1.07 % before the eject move; the
+//! eight others were then at +0.12 % to +0.78 %.
 //!
 //! Cost: each improvement round tries, per session and pair of slots, the
 //! other sessions in the cheaper slot and their slots — about
-//! `sessions² × slots²` cheap checks; 20 sessions over 96 slots take a few
-//! hundred milliseconds in a release build. Not meant for a 1,000-EVSE site
-//! as it stands: plan per board there.
+//! `sessions² × slots²` cheap checks; 20 sessions over 96 slots take 60 to
+//! 300 ms in a release build on the days above, about a third more than
+//! without eject (its rounds come on top of the others). Not meant for a
+//! 1,000-EVSE site as it stands: plan per board there.
 
 use crate::allocate::{grid_phases, Limit, Priority};
 use crate::site::{EvseId, Mode, Site};
@@ -265,22 +283,54 @@ struct Planner<'a> {
     /// Per session, the slots of its window, cheapest first (earlier on a
     /// tie); shared so a loop over them can change the plan.
     by_price: Vec<std::rc::Rc<[usize]>>,
+    /// Per slot, counts the changes to its currents; `room` remembers its
+    /// answer per session and slot until the slot changes (the exchange
+    /// moves ask the same many times over).
+    version: Vec<u64>,
+    room_memo: Vec<std::cell::Cell<(u64, i64)>>,
 }
 
-impl Planner<'_> {
+impl<'a> Planner<'a> {
+    fn new(
+        cars: Vec<Car>,
+        prices: &'a [i64],
+        cons: Constraints,
+        by_price: Vec<std::rc::Rc<[usize]>>,
+    ) -> Self {
+        let slots = prices.len();
+        Planner {
+            cur: vec![vec![0; slots]; cars.len()],
+            room_memo: vec![std::cell::Cell::new((0, 0)); cars.len() * slots],
+            version: vec![1; slots],
+            cars,
+            prices,
+            cons,
+            by_price,
+        }
+    }
+
     /// More current `s` could get in slot `t`, by the constraints alone.
     fn room(&self, s: usize, t: usize) -> i64 {
+        let memo = &self.room_memo[s * self.prices.len() + t];
+        let (version, room) = memo.get();
+        if version == self.version[t] {
+            return room;
+        }
         let slack = &self.cons.slack[t];
-        self.cars[s]
+        let room = self.cars[s]
             .cons
             .iter()
-            .map(|&(c, w)| slack[c] / w)
+            // Fuses weigh 1: spare them the division.
+            .map(|&(c, w)| if w == 1 { slack[c] } else { slack[c] / w })
             .min()
-            .unwrap_or(i64::MAX / 4)
+            .unwrap_or(i64::MAX / 4);
+        memo.set((self.version[t], room));
+        room
     }
 
     fn set(&mut self, s: usize, t: usize, value: i64) {
         let delta = value - self.cur[s][t];
+        self.version[t] += 1;
         self.cur[s][t] = value;
         for &(c, w) in &self.cars[s].cons {
             self.cons.slack[t][c] -= delta * w;
@@ -482,8 +532,9 @@ impl Planner<'_> {
         false
     }
 
-    /// One round of improvement; true if anything changed.
-    fn improve(&mut self) -> bool {
+    /// One round of improvement; true if anything changed. `eject`: try
+    /// the eject move too, where shift and chain fail.
+    fn improve(&mut self, eject: bool) -> bool {
         let mut changed = false;
         for s in 0..self.cars.len() {
             if self.cars[s].cap > 0 && self.left(s) > 0 {
@@ -501,7 +552,9 @@ impl Planner<'_> {
                     if self.prices[t2] >= self.prices[t1] || self.cur[s][t1] == 0 {
                         break;
                     }
-                    changed |= self.shift(s, t1, t2) || self.chain(s, t1, t2);
+                    changed |= self.shift(s, t1, t2)
+                        || self.chain(s, t1, t2)
+                        || (eject && self.eject(s, t1, t2));
                 }
             }
         }
@@ -531,67 +584,88 @@ impl Planner<'_> {
     fn chain(&mut self, s: usize, t1: usize, t2: usize) -> bool {
         // Only worth it where a constraint, not the car, stops s.
         let wants = (self.cars[s].cap - self.cur[s][t2]).min(self.cur[s][t1]);
-        if wants <= 0 || self.room(s, t2) >= wants.max(self.cars[s].min) {
+        let room0 = self.room(s, t2);
+        if wants <= 0 || room0 >= wants.max(self.cars[s].min) {
             return false;
         }
+        // The constraints that stop s: only a session loading all of them
+        // can make room for it by leaving.
+        let binding: Vec<usize> = self.cars[s]
+            .cons
+            .iter()
+            .filter(|&&(c, w)| self.cons.slack[t2][c] / w == room0)
+            .map(|&(c, _)| c)
+            .collect();
+        let (p1, p2) = (self.prices[t1], self.prices[t2]);
+        let ns = self.cars[s].n;
+        // What s could move at most, whatever b frees.
+        let most = self.cur[s][t1].min(self.cars[s].cap - self.cur[s][t2]);
         for b in 0..self.cars.len() {
-            if b == s || self.cur[b][t2] == 0 {
+            let have = self.cur[b][t2];
+            if b == s
+                || have == 0
+                || !binding
+                    .iter()
+                    .all(|&c| self.cars[b].cons.iter().any(|&(cb, _)| cb == c))
+            {
                 continue;
             }
-            let have = self.cur[b][t2];
-            // All of b, all above its minimum, or as much as s gives up.
+            let nb = self.cars[b].n;
+            // All of b, all above its minimum, or as much as s gives up;
+            // with each, what s can then move from t1 to t2 (0: nothing).
             let options = [
                 have,
                 have - self.cars[b].min,
                 self.movable(b, t2, self.cur[s][t1]),
-            ];
-            let (p1, p2) = (self.prices[t1], self.prices[t2]);
-            let (ns, nb) = (self.cars[s].n, self.cars[b].n);
-            // What s could move at most, whatever b frees.
-            let room0 = self.room(s, t2).max(0);
-            let most = self.cur[s][t1].min(self.cars[s].cap - self.cur[s][t2]);
+            ]
+            .map(|give| {
+                (
+                    give,
+                    if give > 0 {
+                        self.taken(s, t1, t2, b, give)
+                    } else {
+                        0
+                    },
+                )
+            });
+            // s saves (p1 − p2) per unit of its own, b pays (p3 − p2) per
+            // unit of b's, and s can take about what b frees: past the
+            // dearest t3 any option pays for, no option does.
+            let free = room0.max(0);
+            let worth = |p3: i64| {
+                nb * (p3 - p2) < 2 * ns * (p1 - p2)
+                    && options.iter().any(|&(give, delta)| {
+                        delta > 0 && ns * most.min(give + free) * (p1 - p2) > nb * give * (p3 - p2)
+                    })
+            };
             for &t3 in self.by_price(b).iter() {
-                // s saves (p1 − p2) per unit of its own, b pays (p3 − p2)
-                // per unit of b's, and s can take about what b frees.
                 let p3 = self.prices[t3];
-                if nb * (p3 - p2) >= 2 * ns * (p1 - p2) {
+                if !worth(p3) {
                     break;
                 }
                 if t3 == t2 {
                     continue;
                 }
-                for &give in &options {
-                    if give <= 0 || ns * most.min(give + room0) * (p1 - p2) <= nb * give * (p3 - p2)
+                let mut broom = None;
+                for &(give, delta) in &options {
+                    if delta <= 0 || ns * most.min(give + free) * (p1 - p2) <= nb * give * (p3 - p2)
                     {
                         continue;
                     }
                     // b must fit in t3 (in t1, s is about to make room).
                     let b3 = self.cur[b][t3] + give;
-                    if !self.valid(b, b3) || (t3 != t1 && self.room(b, t3) < give) {
+                    if !self.valid(b, b3)
+                        || (t3 != t1 && *broom.get_or_insert_with(|| self.room(b, t3)) < give)
+                    {
                         continue;
                     }
-                    // Release b in t2 to see what s could take there.
-                    let old_b2 = self.cur[b][t2];
-                    self.set(b, t2, old_b2 - give);
-                    let room = self.room(s, t2).min(self.cars[s].cap - self.cur[s][t2]);
-                    self.set(b, t2, old_b2);
-                    let mut delta = self.movable(s, t1, room);
-                    if self.cur[s][t2] == 0 && delta < self.cars[s].min {
-                        delta = self.cars[s].min;
-                        if room < delta || self.movable(s, t1, delta) != delta {
-                            continue;
-                        }
-                    }
-                    if delta <= 0 {
-                        continue;
-                    }
-                    let mut changes = vec![
-                        (b, t2, old_b2 - give),
+                    let changes = [
+                        (b, t2, have - give),
                         (s, t2, self.cur[s][t2] + delta),
                         (s, t1, self.cur[s][t1] - delta),
+                        // t3 may coincide with t1, where s has just made room.
+                        (b, t3, b3),
                     ];
-                    // t3 may coincide with t1, where s has just made room.
-                    changes.push((b, t3, self.cur[b][t3] + give));
                     if self.try_apply(&changes) {
                         return true;
                     }
@@ -599,6 +673,146 @@ impl Planner<'_> {
             }
         }
         false
+    }
+
+    /// How much `s` can move from `t1` to `t2` once `b` gives up `give` in
+    /// `t2`, keeping both of its currents valid; 0 if nothing.
+    fn taken(&self, s: usize, t1: usize, t2: usize, b: usize, give: i64) -> i64 {
+        let slack = &self.cons.slack[t2];
+        let bcons = &self.cars[b].cons;
+        let room = self.cars[s]
+            .cons
+            .iter()
+            .map(|&(c, w)| {
+                let freed = bcons
+                    .iter()
+                    .find(|&&(cb, _)| cb == c)
+                    .map_or(0, |&(_, wb)| give * wb);
+                (slack[c] + freed) / w
+            })
+            .min()
+            .unwrap_or(i64::MAX / 4)
+            .min(self.cars[s].cap - self.cur[s][t2]);
+        let mut delta = self.movable(s, t1, room);
+        if self.cur[s][t2] == 0 && delta < self.cars[s].min {
+            delta = self.cars[s].min;
+            if room < delta || self.movable(s, t1, delta) != delta {
+                return 0;
+            }
+        }
+        delta.max(0)
+    }
+
+    /// `t2` is full for `s` on one or more of its constraints (typically
+    /// two or three grid phases, each filled by a different single-phase
+    /// car): for each, one session charging there moves out of `t2` to a
+    /// slot of its own window, and `s` moves as much as it can from `t1`
+    /// into the room they leave. Kept if the whole costs less.
+    fn eject(&mut self, s: usize, t1: usize, t2: usize) -> bool {
+        let (min, cap, ns) = (self.cars[s].min, self.cars[s].cap, self.cars[s].n);
+        let (have1, have2) = (self.cur[s][t1], self.cur[s][t2]);
+        let mut delta = self.movable(s, t1, cap - have2);
+        if have2 == 0 && delta < min {
+            delta = min;
+            if cap - have2 < delta || self.movable(s, t1, delta) != delta {
+                return false;
+            }
+        }
+        if delta <= 0 {
+            return false;
+        }
+        // What s saves: the others' moves must cost less in all.
+        let (p1, p2) = (self.prices[t1], self.prices[t2]);
+        let budget = ns * (p1 - p2) * delta;
+        let mut changes = vec![(s, t1, have1 - delta), (s, t2, have2 + delta)];
+        // Applied tentatively so each eviction sees the room of the others;
+        // undone before the whole is checked by try_apply.
+        let mut undo = vec![(s, t1, have1)];
+        self.set(s, t1, have1 - delta);
+        let mut spent = 0i64;
+        let mut moved: Vec<usize> = vec![s];
+        let mut ok = true;
+        for i in 0..self.cars[s].cons.len() {
+            let (c, w) = self.cars[s].cons[i];
+            // Earlier evictions may have freed this constraint too.
+            let deficit = delta * w - self.cons.slack[t2][c];
+            if deficit <= 0 {
+                continue;
+            }
+            // The cheapest eviction that frees it: (cost, b, t3, amount).
+            let mut best: Option<(i64, usize, usize, i64)> = None;
+            for b in 0..self.cars.len() {
+                let hb = self.cur[b][t2];
+                if hb == 0 || moved.contains(&b) {
+                    continue;
+                }
+                let Some(&(_, wb)) = self.cars[b].cons.iter().find(|&&(cb, _)| cb == c) else {
+                    continue;
+                };
+                let need = (deficit + wb - 1) / wb;
+                if need > hb {
+                    continue;
+                }
+                let (bmin, nb) = (self.cars[b].min, self.cars[b].n);
+                // Just the deficit, at least b's minimum (for a slot where b
+                // does not charge yet), or all of b; each, if b is left
+                // with a valid current. Zero: no (more) search.
+                let mut options = [need, need.max(bmin), hb];
+                for i in 0..options.len() {
+                    let g = options[i];
+                    if !self.valid(b, hb - g) || options[..i].contains(&g) {
+                        options[i] = 0;
+                    }
+                }
+                // One pass over b's slots, cheapest first: the first slot
+                // each amount fits in is the cheapest for it.
+                for &t3 in self.by_price(b).iter() {
+                    let dp = self.prices[t3] - p2;
+                    let mut broom = None;
+                    let mut open = false;
+                    for g in &mut options {
+                        let cost = nb * dp * *g;
+                        if *g == 0
+                            || spent + cost >= budget
+                            || best.is_some_and(|(bc, ..)| cost >= bc)
+                        {
+                            *g = 0;
+                            continue;
+                        }
+                        open = true;
+                        let b3 = self.cur[b][t3] + *g;
+                        if t3 == t2
+                            || !self.valid(b, b3)
+                            || *broom.get_or_insert_with(|| self.room(b, t3)) < *g
+                        {
+                            continue;
+                        }
+                        best = Some((cost, b, t3, *g));
+                        *g = 0;
+                    }
+                    if !open {
+                        break;
+                    }
+                }
+            }
+            let Some((cost, b, t3, g)) = best else {
+                ok = false;
+                break;
+            };
+            let (hb, b3) = (self.cur[b][t2], self.cur[b][t3]);
+            changes.push((b, t2, hb - g));
+            changes.push((b, t3, b3 + g));
+            undo.push((b, t2, hb));
+            undo.push((b, t3, b3));
+            self.set(b, t2, hb - g);
+            self.set(b, t3, b3 + g);
+            moved.push(b);
+            spent += cost;
+        }
+        for &(u, t, v) in undo.iter().rev() {
+            self.set(u, t, v);
+        }
+        ok && changes.len() > 2 && self.try_apply(&changes)
     }
 }
 
@@ -675,25 +889,29 @@ pub fn plan(
                 i,
             )
         });
-        let mut p = Planner {
-            cur: vec![vec![0; slots]; cars.len()],
-            by_price: by_price.clone(),
-            cars: cars.clone(),
-            prices: &horizon.prices,
-            cons: cons.clone(),
-        };
+        let mut p = Planner::new(
+            cars.clone(),
+            &horizon.prices,
+            cons.clone(),
+            by_price.clone(),
+        );
         for &s in &order {
             if p.cars[s].cap > 0 {
                 p.greedy(s);
             }
         }
-        for _ in 0..50 {
-            let mut changed = p.improve();
-            for s in 0..p.cars.len() {
-                changed |= p.cars[s].cap > 0 && p.replan(s);
-            }
-            if !changed {
-                break;
+        // Eject only once the plan has settled without it: from the start
+        // it leads some days to a worse local optimum, and after it can
+        // only make the plan cheaper.
+        for eject in [false, true] {
+            for _ in 0..50 {
+                let mut changed = p.improve(eject);
+                for s in 0..p.cars.len() {
+                    changed |= p.cars[s].cap > 0 && p.replan(s);
+                }
+                if !changed {
+                    break;
+                }
             }
         }
         let score = p
@@ -881,6 +1099,38 @@ mod tests {
         assert_eq!(amps(&plan.sessions[0]), [0, 16, 0, 0]);
         assert_eq!(amps(&plan.sessions[1]), [0, 0, 16, 16]);
         assert_eq!(plan.cost, 1_656_000);
+    }
+
+    #[test]
+    fn two_single_phase_cars_make_way_together_for_a_three_phase_car() {
+        // 16 A fuse. B (on L1) and C (on L2) have priority and take the
+        // cheap slot 1; A, three-phase, then finds L1 and L2 full there and
+        // goes to slot 0 at 0.40. Neither B nor C moving alone lets A in
+        // (a chain frees one phase): the eject move sends both to slot 0,
+        // and A's saving (3 phases × 0.30) pays for their extra cost
+        // (2 × 1 phase × 0.30).
+        let s = site(
+            16,
+            &[
+                (Phases::Three, Rotation::L1L2L3),
+                (Phases::One, Rotation::L1L2L3),
+                (Phases::One, Rotation::L2L3L1),
+            ],
+        );
+        let plan = plan(
+            &s,
+            &horizon(&PRICES[..2]),
+            &[
+                session(0, SLOT_AT_16A_WH, (0, 2), 0),
+                session(1, SLOT_AT_16A_WH / 3, (0, 2), 1),
+                session(2, SLOT_AT_16A_WH / 3, (0, 2), 1),
+            ],
+        )
+        .unwrap();
+        assert_eq!(amps(&plan.sessions[0]), [0, 16]);
+        assert_eq!(amps(&plan.sessions[1]), [16, 0]);
+        assert_eq!(amps(&plan.sessions[2]), [16, 0]);
+        assert_eq!(plan.cost, 276_000 + 2 * 368_000);
     }
 
     #[test]
