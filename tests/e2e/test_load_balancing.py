@@ -370,3 +370,40 @@ def test_configuration_is_checked_and_versioned(runner):
 
     assert runner.api("DELETE", f"/sites/{site_id}/load").status_code == 204
     assert runner.api("GET", f"/sites/{site_id}/load/allocation").status_code == 404
+
+
+def test_a_drivers_group_raises_the_priority_of_their_session(runner):
+    """Priority by user (or vehicle: its EVCC-ID is an id token too): the staff's cars are served first."""
+    site_id = unique("PRIO")
+    stations = [unique("PR0"), unique("PR1")]
+    for s in stations:
+        runner.create_station(s, siteId=site_id)
+    staff, guest = unique("STAFF")[:20], unique("GUEST")[:20]
+    runner.api_ok("POST", "/id-tokens", {"idToken": staff, "type": "ISO14443", "status": "Accepted",
+                                         "group": "staff"}, status=201)
+    runner.create_token(guest)
+    config = {"gridFuseA": {"l1": 24, "l2": 24, "l3": 24}, "mode": "static",
+              "evses": [{"stationId": s, "evseId": 1, "maxA": 16} for s in stations]}
+    bad = runner.api("PUT", f"/sites/{site_id}/load", {**config, "groupPriorities": {"staff": 12}})
+    assert bad.status_code == 400 and "groupPriorities.staff" in bad.text, bad.text
+    runner.api_ok("PUT", f"/sites/{site_id}/load", config)
+
+    async def scenario():
+        site = Site()
+        guest_cp = await connect(runner, site, stations[0], "1.6")
+        staff_cp = await connect(runner, site, stations[1], "2.0.1")
+        await start(guest_cp, guest)
+        await start(staff_cp, staff)
+        # Same priority: 24 A shared evenly.
+        await settled(runner, site_id, site, {guest_cp.id: Decimal(12), staff_cp.id: Decimal(12)}, "even shares")
+        # Staff first: up to its 16 A maximum, the guest gets the rest.
+        await asyncio.to_thread(runner.api_ok, "PUT", f"/sites/{site_id}/load",
+                                {**config, "groupPriorities": {"staff": 5}})
+        await settled(runner, site_id, site, {guest_cp.id: Decimal(8), staff_cp.id: Decimal(16)}, "staff first")
+        for cp in (guest_cp, staff_cp):
+            cp.task.cancel()
+            await cp.ws.close()
+        return site
+
+    site = run(scenario(), timeout=90)
+    assert not site.violations, site.violations

@@ -1633,6 +1633,7 @@ fn load_site(site: &str, org: &str, version: u64) -> LoadSite {
                     phase_switching: false,
                 },
             ],
+            group_priorities: [("staff".to_owned(), 7)].into(),
             pv: csms_domain::load::PvConfig {
                 hysteresis_w: 250,
                 min_switch_seconds: 600,

@@ -213,6 +213,11 @@ pub struct LoadConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meter: Option<GridMeterConfig>,
     pub evses: Vec<LoadEvse>,
+    /// Priority by the driver's (or the vehicle's) identifier group: a
+    /// session whose id token is in a group listed here charges at least
+    /// at that priority (0..=9), whatever its EVSE's.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub group_priorities: std::collections::BTreeMap<String, u8>,
     /// PV-surplus charging's switching rules.
     #[serde(default)]
     pub pv: PvConfig,

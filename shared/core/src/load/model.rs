@@ -117,6 +117,11 @@ pub fn site(config: &LoadConfig) -> Result<Site, String> {
     if config.evses.len() > 2_000 {
         return Err("evses: at most 2000 per site".into());
     }
+    for (group, p) in &config.group_priorities {
+        if *p > 9 {
+            return Err(format!("groupPriorities.{group}: 0 to 9"));
+        }
+    }
     if config.rotation_seconds < 60 {
         return Err("rotationSeconds: at least 60".into());
     }

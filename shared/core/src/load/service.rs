@@ -35,7 +35,7 @@ use csms_domain::load::{
 use csms_domain::session::{Session, SessionStatus};
 use csms_domain::spot::BiddingZone;
 use csms_domain::station::StationView;
-use csms_domain::{OrgId, SiteId, StationId, Timestamp};
+use csms_domain::{IdTokenValue, OrgId, SiteId, StationId, Timestamp};
 use csms_energy::{
     allocate_with_reserved, ChargeState, Conditions, Current, Mode, Phase, PhaseCurrents, Phases,
     Priority, PvDecision, PvSettings, PvState, Reserved, SessionInput, Site,
@@ -186,6 +186,8 @@ struct Live {
     transaction: Option<(String, Timestamp)>,
     /// Energy the running transaction has charged so far, in Wh.
     energy_wh: Option<Decimal>,
+    /// The priority its driver's (or vehicle's) identifier group gives it.
+    group_priority: Option<u8>,
 }
 
 impl Live {
@@ -774,7 +776,7 @@ impl<S: Store + ?Sized> LoadService<S> {
                 inputs.push(SessionInput {
                     evse: site_evse(&key),
                     car_phases: None,
-                    priority: Priority(c.priority),
+                    priority: Priority(c.priority.max(l.group_priority.unwrap_or(0))),
                     state: es.charge.unwrap_or(ChargeState::Paused(engine_time(now))),
                     measured: fresh.map(|m| model::phase_loads(&m.current_a)),
                     pv,
@@ -1058,7 +1060,7 @@ impl<S: Store + ?Sized> LoadService<S> {
         let now = self.clock.now();
         let mut views: HashMap<StationId, Option<StationView>> = HashMap::new();
         // Per station and EVSE: transaction, start, energy so far.
-        type Running = (String, Timestamp, Option<Decimal>);
+        type Running = (String, Timestamp, Option<Decimal>, Option<String>);
         let mut sessions: HashMap<StationId, HashMap<u32, Running>> = HashMap::new();
         for c in &site.config.evses {
             if views.contains_key(&c.station_id) {
@@ -1080,18 +1082,38 @@ impl<S: Store + ?Sized> LoadService<S> {
                 if let Some(evse) = s.evse_id.or(s.connector_id) {
                     let started = s.started_at.unwrap_or(s.updated_at);
                     // Two open sessions on one EVSE: the newer is the real one.
-                    let e = running.entry(evse).or_insert((
+                    let this = (
                         s.transaction_id.clone(),
                         started,
                         s.energy_wh(),
-                    ));
+                        s.id_token.clone(),
+                    );
+                    let e = running.entry(evse).or_insert(this.clone());
                     if started > e.1 {
-                        *e = (s.transaction_id.clone(), started, s.energy_wh());
+                        *e = this;
                     }
                 }
             }
             views.insert(c.station_id.clone(), view);
             sessions.insert(c.station_id.clone(), running);
+        }
+        // Identifier groups, read only when the site prioritises by them.
+        let mut group_priority: HashMap<String, Option<u8>> = HashMap::new();
+        if !site.config.group_priorities.is_empty() {
+            for running in sessions.values() {
+                for (_, _, _, token) in running.values() {
+                    let Some(token) = token else { continue };
+                    if group_priority.contains_key(token) {
+                        continue;
+                    }
+                    let group = match IdTokenValue::parse(token) {
+                        Ok(t) => self.store.get_id_token(&t).await?.and_then(|r| r.group),
+                        Err(_) => None,
+                    };
+                    let p = group.and_then(|g| site.config.group_priorities.get(&g).copied());
+                    group_priority.insert(token.clone(), p);
+                }
+            }
         }
         Ok(site
             .config
@@ -1109,7 +1131,11 @@ impl<S: Store + ?Sized> LoadService<S> {
                     Live {
                         version: live.map(|k| k.ocpp_version),
                         energy_wh: running.as_ref().and_then(|r| r.2),
-                        transaction: running.map(|(tx, started, _)| (tx, started)),
+                        group_priority: running
+                            .as_ref()
+                            .and_then(|r| r.3.as_ref())
+                            .and_then(|t| group_priority.get(t).copied().flatten()),
+                        transaction: running.map(|(tx, started, _, _)| (tx, started)),
                     },
                 )
             })
