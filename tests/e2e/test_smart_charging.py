@@ -63,9 +63,24 @@ def check_plan(plan: dict, cheap_from: datetime, cheap_until: datetime):
         assert cheap_from <= t < cheap_until, f"charges at {s['start']} outside the cheap slots: {json.dumps(plan)}"
         assert Decimal(str(s["price"])) == CHEAP
     assert Decimal(str(plan["plannedKwh"])) >= 5 and Decimal(str(plan["unmetKwh"])) == 0, plan
-    # 5 kWh at 0.10 per kWh.
     # 5 kWh at 0.10 per kWh; the last slot's current is rounded up to a whole 0.1 A.
     assert Decimal("0.5") <= Decimal(str(plan["cost"])) < Decimal("0.51"), plan
+
+
+def smart_site(runner, site_id: str, evses: list[tuple[str, int]]):
+    """Prices with a cheap half-hour two hours from now, and a static 32 A site planning on them; returns
+    (now, start of the cheap slots, their end)."""
+    now = now_utc()
+    cheap_from = quarter(now) + timedelta(hours=2)
+    cheap_until = cheap_from + timedelta(minutes=30)
+    put_prices(runner, cheap_from, cheap_until)
+    runner.api_ok("PUT", f"/sites/{site_id}/load", {
+        "gridFuseA": {"l1": 32, "l2": 32, "l3": 32},
+        "mode": "static",
+        "biddingZone": ZONE,
+        "evses": [{"stationId": s, "evseId": 1, "maxA": max_a} for s, max_a in evses],
+    })
+    return now, cheap_from, cheap_until
 
 
 def test_a_drivers_need_is_planned_into_the_cheap_quarter_hours(runner):
@@ -75,16 +90,7 @@ def test_a_drivers_need_is_planned_into_the_cheap_quarter_hours(runner):
     runner.create_station(p1, siteId=site_id)
     runner.create_station(lone)
     runner.create_token("SC-TAG")
-    now = now_utc()
-    cheap_from = quarter(now) + timedelta(hours=2)
-    cheap_until = cheap_from + timedelta(minutes=30)
-    put_prices(runner, cheap_from, cheap_until)
-    runner.api_ok("PUT", f"/sites/{site_id}/load", {
-        "gridFuseA": {"l1": 32, "l2": 32, "l3": 32},
-        "mode": "static",
-        "biddingZone": ZONE,
-        "evses": [{"stationId": p0, "evseId": 1, "maxA": 16}, {"stationId": p1, "evseId": 1, "maxA": 32}],
-    })
+    now, cheap_from, cheap_until = smart_site(runner, site_id, [(p0, 16), (p1, 32)])
 
     async def scenario():
         site = Site()
@@ -171,16 +177,7 @@ def test_a_cars_own_need_over_iso_15118_is_planned(runner):
     runner.create_station(station, siteId=site_id)
     runner.create_station(lone)
     runner.create_token("ISO-TAG")
-    now = now_utc()
-    cheap_from = quarter(now) + timedelta(hours=2)
-    cheap_until = cheap_from + timedelta(minutes=30)
-    put_prices(runner, cheap_from, cheap_until)
-    runner.api_ok("PUT", f"/sites/{site_id}/load", {
-        "gridFuseA": {"l1": 32, "l2": 32, "l3": 32},
-        "mode": "static",
-        "biddingZone": ZONE,
-        "evses": [{"stationId": station, "evseId": 1, "maxA": 32}],
-    })
+    now, cheap_from, cheap_until = smart_site(runner, site_id, [(station, 32)])
     needs = {
         "requested_energy_transfer": "AC_three_phase",
         "departure_time": iso(now + timedelta(hours=4)),

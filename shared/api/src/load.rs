@@ -38,7 +38,7 @@ impl From<LoadError> for ApiError {
     }
 }
 
-fn site_id(id: &str) -> Result<SiteId, ApiError> {
+pub(crate) fn site_id(id: &str) -> Result<SiteId, ApiError> {
     SiteId::parse(id).map_err(|_| ApiError::NotFound(format!("site {id:?} not found")))
 }
 

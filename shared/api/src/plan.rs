@@ -8,15 +8,18 @@
 //! and caps it at its plan, slot by slot.
 
 use crate::error::ApiError;
+use crate::load::site_id;
 use crate::openapi::ErrorBody;
+use crate::sessions::find;
 use crate::util::json_body;
 use crate::ApiState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use csms_core::load::plan::remaining_wh;
+use csms_core::load::plan::{remaining_wh, NO_PLAN_WARNING};
 use csms_core::load::service::NeedInput;
+use csms_core::views::time;
 use csms_domain::load::{ChargingNeed, LoadState, NeedSource, PlannedSession, SitePlan};
 use csms_domain::session::{Session, SessionStatus};
 use csms_domain::{SessionId, SiteId, Timestamp};
@@ -34,8 +37,14 @@ fn wh(kwh: Decimal) -> Decimal {
     kwh * Decimal::from(1000)
 }
 
-fn time(t: Timestamp) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+/// Why there is no plan, from the last computation's warnings.
+fn plan_warnings(state: &LoadState) -> Vec<String> {
+    state
+        .warnings
+        .iter()
+        .filter(|w| w.starts_with(NO_PLAN_WARNING))
+        .cloned()
+        .collect()
 }
 
 /// One quarter-hour of a plan.
@@ -127,12 +136,7 @@ fn planned_view(s: &PlannedSession) -> PlannedSessionView {
 }
 
 fn plan_view(site: &SiteId, state: &LoadState) -> PlanView {
-    let warnings = state
-        .warnings
-        .iter()
-        .filter(|w| w.starts_with("no charging plan"))
-        .cloned()
-        .collect();
+    let warnings = plan_warnings(state);
     match &state.plan {
         Some(p) => PlanView {
             site_id: site.to_string(),
@@ -163,8 +167,7 @@ pub async fn site_plan(
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Json<PlanView>, ApiError> {
-    let site =
-        SiteId::parse(&id).map_err(|_| ApiError::NotFound(format!("site {id:?} not found")))?;
+    let site = site_id(&id)?;
     let (_, state) = st.load.state(&who.org_id, &site).await?;
     Ok(Json(plan_view(&site, &state)))
 }
@@ -296,19 +299,8 @@ fn need_view(session: &Session, state: &LoadState, need: &ChargingNeed) -> NeedV
         remaining_kwh: remaining.map(kwh),
         status: status.into(),
         plan,
-        warnings: state
-            .warnings
-            .iter()
-            .filter(|w| w.starts_with("no charging plan"))
-            .cloned()
-            .collect(),
+        warnings: plan_warnings(state),
     }
-}
-
-async fn session(st: &ApiState, raw: &str) -> Result<Session, ApiError> {
-    let not_found = || ApiError::NotFound(format!("session {raw:?} not found"));
-    let id = SessionId::parse(raw).map_err(|_| not_found())?;
-    st.store.get_session(&id).await?.ok_or_else(not_found)
 }
 
 #[utoipa::path(put, path = "/sessions/{id}/charging-need", operation_id = "putChargingNeed", tag = "sessions", summary = "Tell how much energy a running session needs and by when: it is planned into the cheapest quarter-hours", params(("id" = String, Path, description = "Session id")), request_body = NeedBody, responses((status = 200, body = NeedView), (status = 400, description = "Invalid input; the message says which field and why", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "The session has ended, or its EVSE is not load balanced", body = ErrorBody)))]
@@ -318,7 +310,7 @@ pub async fn put_need(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<NeedView>, ApiError> {
-    let s = session(&st, &id).await?;
+    let s = find(&st, &id).await?;
     let b: NeedBody = json_body(&body)?;
     let input = NeedInput {
         energy_wh: b.energy_kwh.map(wh),
@@ -340,7 +332,7 @@ pub async fn get_need(
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Json<NeedView>, ApiError> {
-    let s = session(&st, &id).await?;
+    let s = find(&st, &id).await?;
     let (state, need) = st.load.need(&who.org_id, &s).await?;
     let need = need
         .filter(|_| s.status == SessionStatus::Active)
@@ -354,7 +346,7 @@ pub async fn delete_need(
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let s = session(&st, &id).await?;
+    let s = find(&st, &id).await?;
     st.load.clear_need(&who.org_id, &s).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -67,7 +67,7 @@ pub async fn list(
     ))
 }
 
-async fn find(state: &ApiState, raw: &str) -> Result<Session, ApiError> {
+pub(crate) async fn find(state: &ApiState, raw: &str) -> Result<Session, ApiError> {
     let not_found = || ApiError::NotFound(format!("session {raw:?} not found"));
     let id = SessionId::parse(raw).map_err(|_| not_found())?;
     state.store.get_session(&id).await?.ok_or_else(not_found)

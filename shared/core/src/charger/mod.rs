@@ -145,13 +145,23 @@ impl<S: Store + ?Sized> ChargerService<S> {
         readings: &[csms_domain::meter::MeterReading],
         now: Timestamp,
     ) {
-        let Some(site) = &conn.site_id else {
-            return;
-        };
-        let mut signal = LoadSignal::new(kind, now).with_readings(readings);
+        let signal = LoadSignal::new(kind, now).with_readings(readings);
         if kind == SignalKind::Meter && !signal.carries_measurement() {
             return;
         }
+        self.send_load_signal(conn, evse_id, signal).await;
+    }
+
+    /// Sends `signal` for the station's site, naming the station and EVSE.
+    async fn send_load_signal(
+        &self,
+        conn: &Connection,
+        evse_id: Option<u32>,
+        mut signal: LoadSignal,
+    ) {
+        let Some(site) = &conn.site_id else {
+            return;
+        };
         signal.site_id = Some(site.clone());
         signal.station_id = Some(conn.station_id.clone());
         signal.evse_id = evse_id;
@@ -168,17 +178,9 @@ impl<S: Store + ?Sized> ChargerService<S> {
         need: csms_domain::load::ChargingNeed,
         now: Timestamp,
     ) {
-        let Some(site) = &conn.site_id else {
-            return;
-        };
         let mut signal = LoadSignal::new(SignalKind::Need, now);
-        signal.site_id = Some(site.clone());
-        signal.station_id = Some(conn.station_id.clone());
-        signal.evse_id = Some(evse_id);
         signal.need = Some(need);
-        if let Err(e) = self.load.signal(signal).await {
-            tracing::warn!(station = %conn.station_id, error = %e, "could not signal load balancing");
-        }
+        self.send_load_signal(conn, Some(evse_id), signal).await;
     }
 
     /// Queue completed sessions for pricing on `pricing`.

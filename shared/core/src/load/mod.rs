@@ -102,29 +102,17 @@ impl LoadSignal {
             let newer =
                 |slot: &Option<(Timestamp, Decimal)>| slot.is_none_or(|(t, _)| r.timestamp >= t);
             match r.measurand.as_str() {
-                "Current.Import" if r.unit == "A" => {
-                    let phase = match r.phase.as_deref() {
-                        Some(p) if p.starts_with("L1") => 0,
-                        Some(p) if p.starts_with("L2") => 1,
-                        Some(p) if p.starts_with("L3") => 2,
-                        // A single value without phase: the charger's L1.
-                        None => 0,
-                        _ => continue,
+                "Current.Import" | "Current.Export" if r.unit == "A" => {
+                    let Some(phase) = phase_index(r.phase.as_deref()) else {
+                        continue;
                     };
-                    if newer(&currents[phase]) {
-                        currents[phase] = Some((r.timestamp, r.value));
-                    }
-                }
-                "Current.Export" if r.unit == "A" => {
-                    let phase = match r.phase.as_deref() {
-                        Some(p) if p.starts_with("L2") => 1,
-                        Some(p) if p.starts_with("L3") => 2,
-                        Some(p) if p.starts_with("L1") => 0,
-                        None => 0,
-                        _ => continue,
+                    let slots = if r.measurand == "Current.Import" {
+                        &mut currents
+                    } else {
+                        &mut exports
                     };
-                    if newer(&exports[phase]) {
-                        exports[phase] = Some((r.timestamp, r.value));
+                    if newer(&slots[phase]) {
+                        slots[phase] = Some((r.timestamp, r.value));
                     }
                 }
                 "SoC" if newer(&soc) => soc = Some((r.timestamp, r.value)),
@@ -149,6 +137,18 @@ impl LoadSignal {
 
     pub fn carries_measurement(&self) -> bool {
         self.currents_a.is_some() || self.soc.is_some() || self.need.is_some()
+    }
+}
+
+/// Index (0..3) of a reading's phase: `L1`, `L1-N`, … A single value
+/// without phase is the charger's L1; `N` and the like are not a phase.
+fn phase_index(phase: Option<&str>) -> Option<usize> {
+    match phase {
+        None => Some(0),
+        Some(p) if p.starts_with("L1") => Some(0),
+        Some(p) if p.starts_with("L2") => Some(1),
+        Some(p) if p.starts_with("L3") => Some(2),
+        Some(_) => None,
     }
 }
 

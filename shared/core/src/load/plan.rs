@@ -23,6 +23,10 @@ use csms_energy::{Current, EvseId, Node, PhaseCurrents, Phases, Priority, Site};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 
+/// How the warning begins that says why no plan could be made, so the API
+/// can pick it out of the allocation's warnings.
+pub const NO_PLAN_WARNING: &str = "no charging plan";
+
 /// The furthest a plan looks ahead; day-ahead prices never reach further.
 pub const MAX_HORIZON_SLOTS: usize = 48 * 4;
 
@@ -143,7 +147,7 @@ pub struct PlanInput<'a> {
     pub now: Timestamp,
     /// One per slot from `start`.
     pub prices: Vec<Decimal>,
-    pub wanted: Vec<Wanted>,
+    pub wanted: &'a [Wanted],
     pub held: Vec<Held>,
     /// Dynamic modes: the building's own load now, assumed for every slot.
     pub building: Option<PhaseCurrents>,

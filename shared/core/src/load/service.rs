@@ -186,8 +186,9 @@ struct Live {
     transaction: Option<(String, Timestamp)>,
     /// Energy the running transaction has charged so far, in Wh.
     energy_wh: Option<Decimal>,
-    /// The priority its driver's (or vehicle's) identifier group gives it.
-    group_priority: Option<u8>,
+    /// The session's priority: its EVSE's, raised by its driver's (or
+    /// vehicle's) identifier group.
+    priority: u8,
 }
 
 impl Live {
@@ -320,43 +321,36 @@ impl<S: Store + ?Sized> LoadService<S> {
     pub async fn delete(&self, org: &OrgId, site: &SiteId) -> Result<(), LoadError> {
         let (_, state) = self.state(org, site).await?;
         self.store.delete_load_site(site).await?;
-        for st in &state.stations {
+        // Every profile the balancer has sent: stations' own limits, then
+        // each EVSE's default and transaction limits.
+        let stations = state
+            .stations
+            .iter()
+            .map(|st| (&st.station_id, profile_id(ProfilePurpose::StationMax, 0)));
+        let evses = state.evses.iter().flat_map(|e| {
+            [
+                (ProfilePurpose::TxDefault, e.default_profile.is_some()),
+                (ProfilePurpose::TxProfile, e.profile.is_some()),
+            ]
+            .into_iter()
+            .filter(|&(_, sent)| sent)
+            .map(|(purpose, _)| (&e.station_id, profile_id(purpose, e.evse_id)))
+        });
+        // Collected first: the future must not hold the iterator's closures.
+        let sent: Vec<(&StationId, i32)> = stations.chain(evses).collect();
+        for (station, id) in sent {
             let req = CommandRequest::ClearChargingProfile {
-                profile_id: Some(profile_id(ProfilePurpose::StationMax, 0)),
+                profile_id: Some(id),
                 evse_id: None,
                 purpose: None,
                 stack_level: None,
             };
             if let Err(err) = self
                 .commands
-                .submit(&st.station_id, req, SubmitOptions::default())
+                .submit(station, req, SubmitOptions::default())
                 .await
             {
-                tracing::warn!(station = %st.station_id, error = %err, "could not clear a station limit");
-            }
-        }
-        for e in &state.evses {
-            for purpose in [ProfilePurpose::TxDefault, ProfilePurpose::TxProfile] {
-                let sent = match purpose {
-                    ProfilePurpose::TxProfile => &e.profile,
-                    _ => &e.default_profile,
-                };
-                if sent.is_none() {
-                    continue;
-                }
-                let req = CommandRequest::ClearChargingProfile {
-                    profile_id: Some(profile_id(purpose, e.evse_id)),
-                    evse_id: None,
-                    purpose: None,
-                    stack_level: None,
-                };
-                if let Err(err) = self
-                    .commands
-                    .submit(&e.station_id, req, SubmitOptions::default())
-                    .await
-                {
-                    tracing::warn!(station = %e.station_id, error = %err, "could not clear a load profile");
-                }
+                tracing::warn!(station = %station, error = %err, "could not clear a load profile");
             }
         }
         Ok(())
@@ -776,7 +770,7 @@ impl<S: Store + ?Sized> LoadService<S> {
                 inputs.push(SessionInput {
                     evse: site_evse(&key),
                     car_phases: None,
-                    priority: Priority(c.priority.max(l.group_priority.unwrap_or(0))),
+                    priority: Priority(l.priority),
                     state: es.charge.unwrap_or(ChargeState::Paused(engine_time(now))),
                     measured: fresh.map(|m| model::phase_loads(&m.current_a)),
                     pv,
@@ -814,13 +808,14 @@ impl<S: Store + ?Sized> LoadService<S> {
             if !reuse {
                 let held = held_loads(&inputs, &allocations, &reserved, &wanted);
                 match self
-                    .make_plan(&site, &config, wanted.clone(), held, building, now)
+                    .make_plan(&site, &config, &wanted, held, building, now)
                     .await
                 {
                     Ok(p) => state.plan = Some(p),
                     Err(m) => {
                         state.warnings.push(format!(
-                            "no charging plan: {m}; cars with a need charge at once"
+                            "{}: {m}; cars with a need charge at once",
+                            plan::NO_PLAN_WARNING
                         ));
                         state.plan = None;
                     }
@@ -1131,10 +1126,11 @@ impl<S: Store + ?Sized> LoadService<S> {
                     Live {
                         version: live.map(|k| k.ocpp_version),
                         energy_wh: running.as_ref().and_then(|r| r.2),
-                        group_priority: running
+                        priority: running
                             .as_ref()
                             .and_then(|r| r.3.as_ref())
-                            .and_then(|t| group_priority.get(t).copied().flatten()),
+                            .and_then(|t| group_priority.get(t).copied().flatten())
+                            .map_or(c.priority, |g| g.max(c.priority)),
                         transaction: running.map(|(tx, started, _, _)| (tx, started)),
                     },
                 )
@@ -1244,7 +1240,7 @@ impl<S: Store + ?Sized> LoadService<S> {
         &self,
         site: &Site,
         config: &LoadSite,
-        wanted: Vec<Wanted>,
+        wanted: &[Wanted],
         held: Vec<Held>,
         building: Option<PhaseCurrents>,
         now: Timestamp,
