@@ -1536,7 +1536,7 @@ fn wanted_sessions(
             station: c.station_id.clone(),
             evse_id: c.evse_id,
             transaction_id: tx.clone(),
-            priority: c.priority,
+            priority: l.priority,
             departure_at,
             need_wh,
             car_max: need.car_max_a.map(model::load),
