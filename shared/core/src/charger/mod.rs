@@ -31,6 +31,7 @@ use csms_ocpp::schema::{self, Kind};
 use csms_ocpp::{parse_frame, CallError, ErrorCode, Frame, Version};
 use serde_json::{Map, Value};
 use std::sync::Arc;
+use tracing::Instrument;
 
 /// Settings of the charger-facing service.
 #[derive(Debug, Clone)]
@@ -292,8 +293,24 @@ impl<S: Store + ?Sized> ChargerService<S> {
         payload: Map<String, Value>,
         now: Timestamp,
     ) -> String {
+        // Attached to the future, never entered across an `.await`: an entered
+        // span held over a suspension point leaks into whatever task the worker
+        // polls next, chaining spans between chargers without bound.
         let span = tracing::info_span!("ocpp", station = %conn.station_id, message_id, action);
-        let _enter = span.enter();
+        self.call_in_span(conn, version, message_id, action, payload, now)
+            .instrument(span)
+            .await
+    }
+
+    async fn call_in_span(
+        &self,
+        conn: &Connection,
+        version: Version,
+        message_id: &str,
+        action: &str,
+        payload: Map<String, Value>,
+        now: Timestamp,
+    ) -> String {
         let error = |code, msg: String| CallError::new(message_id, code, msg).render(version);
         match catalog::direction(version, action) {
             None => {
