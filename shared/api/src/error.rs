@@ -85,9 +85,9 @@ impl From<RegistryError> for ApiError {
 pub const MAX_BODY: usize = 2 * 1024 * 1024;
 
 /// Response middleware: an error answer that is not JSON yet — axum's own
-/// 405 (empty, with `Allow`), 413 from the body limit, plain-text
-/// extractor rejections — gets the documented
-/// `{"error":{"code","message"}}` shape. Headers (`Allow`) stay.
+/// empty 405, 413 from the body limit, plain-text extractor rejections —
+/// gets the documented `{"error":{"code","message"}}` shape. Other headers
+/// stay (axum adds the 405's `Allow` outside this layer).
 pub async fn json_errors(resp: Response) -> Response {
     let status = resp.status();
     let is_json = resp

@@ -18,7 +18,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
-use csms_core::webhooks::target;
+use csms_core::webhooks::{deliver, target};
 use csms_core::StoreError;
 use csms_domain::api_key::Scope;
 use csms_domain::webhook::{Delivery, EventType, Webhook};
@@ -48,9 +48,36 @@ fn webhook_json(h: &Webhook) -> Value {
     serde_json::to_value(crate::views::WebhookView::from(h)).expect("views serialise")
 }
 
-fn delivery_json(d: &Delivery) -> Value {
-    serde_json::to_value(crate::views::DeliveryView::from(d)).expect("views serialise")
+/// A delivery as the webhook's readers see it. The deliverer stores no
+/// answer body for a private target and only coarse error texts; attempts
+/// recorded before it did are shown the same way here: a private target's
+/// bodies dropped, any other error text read as `request failed`.
+fn delivery_json(d: &Delivery, private: bool) -> Value {
+    let mut view = crate::views::DeliveryView::from(d);
+    for a in &mut view.attempts {
+        if private {
+            a.response_body = None;
+        }
+        a.error = a.error.take().map(|e| {
+            if COARSE_ERRORS.contains(&e.as_str()) || e.starts_with("endpoint answered ") {
+                e
+            } else {
+                deliver::FAILED_REQUEST.to_owned()
+            }
+        });
+    }
+    serde_json::to_value(view).expect("views serialise")
 }
+
+/// Every failure text the deliverer records today.
+const COARSE_ERRORS: [&str; 6] = [
+    deliver::REFUSED,
+    deliver::FAILED_DNS,
+    deliver::FAILED_CONNECT,
+    deliver::FAILED_TLS,
+    deliver::FAILED_TIMEOUT,
+    deliver::FAILED_REQUEST,
+];
 
 #[utoipa::path(post, path = "/webhooks", operation_id = "createWebhook", tag = "webhooks", summary = "Subscribe to events (the signing secret is shown once)", request_body = NewWebhook, responses((status = 201, body = views::WebhookView), (status = 400, description = "Invalid input; the message says what is wrong (a private `url` where the operator did not enable private targets)", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope, or is not an admin key and the `url` names a target outside the public internet", body = ErrorBody), (status = 409, description = "Conflict; the message says with what", body = ErrorBody)))]
 pub async fn create(
@@ -203,8 +230,9 @@ pub async fn deliveries(
 ) -> Result<Json<Value>, ApiError> {
     let hook = own_webhook(&st, &who, &id).await?;
     let page = st.store.list_deliveries(&hook.id, &page(&params)?).await?;
+    let private = target::is_private_url(&hook.url);
     Ok(Json(json!({
-        "items": page.items.iter().map(delivery_json).collect::<Vec<_>>(),
+        "items": page.items.iter().map(|d| delivery_json(d, private)).collect::<Vec<_>>(),
         "nextCursor": page.next_cursor,
     })))
 }
