@@ -115,7 +115,7 @@ def test_a_runner_without_private_targets_refuses_them_even_to_the_admin(runner_
             for who in ["admin", key]:
                 err = assert_error(register(strict, url, who), 400, "invalid_request")
                 assert err["message"].startswith("url: "), (url, err)
-        # Plain http is for private receivers only, and there are none here.
+        # Plain http goes with private targets, and there are none here.
         err = assert_error(register(strict, "http://hooks.example.com/"), 400, "invalid_request")
         assert err["message"] == "url: must use https"
         assert strict.api_ok("GET", "/webhooks")["items"] == []

@@ -34,8 +34,8 @@ const MAX_WEBHOOKS: usize = 20;
 pub(crate) struct NewWebhook {
     /// Where deliveries are POSTed: `https` with a public host. Where the
     /// operator enabled private targets (the local runner does by default),
-    /// an `admin` key may also name a private address, `localhost` or a
-    /// `*.internal`-style name, over `http` too; other keys get 403.
+    /// `http` is accepted too, and an `admin` key may also name a private
+    /// address, `localhost` or a `*.internal`-style name; other keys get 403.
     url: String,
     /// Any of `session.started`, `session.ended`, `session.priced`, `station.status`,
     /// `station.connected`, `station.disconnected`, `command.completed`.

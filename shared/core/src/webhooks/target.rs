@@ -16,8 +16,9 @@
 //!   only means something on a private network (`*.internal`, `*.local`,
 //!   `*.lan`, `*.home.arpa`, a single label). Only an `admin` key may
 //!   register one, and only where the operator enabled them
-//!   (`allow_private`; the local runner does by default, AWS does not); such
-//!   a target may also use plain `http`.
+//!   (`allow_private`; the local runner does by default, AWS does not).
+//!
+//! Plain `http` is accepted only where private targets are enabled.
 //!
 //! [`is_public`] is the one address policy, used here on literal addresses
 //! and by the transport on every resolved address.
@@ -67,7 +68,9 @@ pub fn check(raw: &str, policy: TargetPolicy) -> Result<Checked, String> {
     if private && !policy.allow_private {
         return Err("url: must name a host on the public internet".into());
     }
-    if !private && url.scheme() != "https" {
+    // Plain http goes with private targets: a set-up that has them is a
+    // LAN or one machine (as before the private rule existed).
+    if url.scheme() != "https" && !policy.allow_private {
         return Err("url: must use https".into());
     }
     Ok(Checked {
@@ -254,8 +257,9 @@ mod tests {
         }
         assert!(!check("https://8.8.8.8/", LOCAL).unwrap().private);
         assert!(!check("https://hooks.example.com/", LOCAL).unwrap().private);
-        // Plain http is for private receivers only.
-        assert!(check("http://hooks.example.com/", LOCAL).is_err());
+        // Plain http where private targets are allowed, public or not.
+        assert!(!check("http://hooks.example.com/", LOCAL).unwrap().private);
+        assert!(check("http://hooks.example.com/", STRICT).is_err());
         assert!(check("file:///etc/passwd", LOCAL).is_err());
     }
 
