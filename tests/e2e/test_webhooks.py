@@ -109,9 +109,11 @@ def partner_key(runner, scopes=("read", "commands")) -> str:
     return runner.api_ok("POST", "/api-keys", {"name": "partner", "scopes": list(scopes)}, status=201)["key"]
 
 
-def subscribe(runner, key: str, url: str, events: list[str]) -> dict:
+def subscribe(runner, url: str, events: list[str]) -> dict:
+    """The receiver is on loopback: only the admin key may register it; partner keys of the organisation then
+    read it and its delivery log (tests/e2e/test_hostile_webhooks.py checks that they cannot register it)."""
     hook = runner.api_ok("POST", "/webhooks", {"url": url, "events": events, "description": "e2e"},
-                         status=201, key=key)
+                         status=201, key="admin")
     assert hook["secret"].startswith("whsec_") and set(hook["events"]) == set(events), hook
     return hook
 
@@ -121,7 +123,7 @@ def test_partner_journey(runner, receiver, version):
     """The issue's "done when", per OCPP version: key, webhook, remote start, pause, resume, stop, export."""
     key = partner_key(runner)
     path = f"/journey-{version}"
-    hook = subscribe(runner, key, receiver.url(path), ["session.started", "session.ended", "command.completed"])
+    hook = subscribe(runner, receiver.url(path), ["session.started", "session.ended", "command.completed"])
     tag = unique("WH")[:20]
     runner.create_token(tag)
 
@@ -201,7 +203,7 @@ def test_partner_journey(runner, receiver, version):
 def test_station_events_and_replays_publish_once(runner, receiver):
     key = partner_key(runner, ["read"])
     path = "/stations"
-    hook = subscribe(runner, key, receiver.url(path),
+    hook = subscribe(runner, receiver.url(path),
                      ["station.connected", "station.disconnected", "station.status", "session.started",
                       "session.ended"])
 
@@ -239,8 +241,8 @@ def test_failed_deliveries_are_retried_then_given_up(runner, receiver):
     flaky, dead = "/flaky", "/dead"
     receiver.fail[flaky] = 1
     receiver.fail[dead] = 100
-    h_flaky = subscribe(runner, key, receiver.url(flaky), ["station.connected"])
-    h_dead = subscribe(runner, key, receiver.url(dead), ["station.connected"])
+    h_flaky = subscribe(runner, receiver.url(flaky), ["station.connected"])
+    h_dead = subscribe(runner, receiver.url(dead), ["station.connected"])
 
     async def scenario():
         async with Connected(runner, "1.6") as c:
@@ -261,7 +263,8 @@ def test_failed_deliveries_are_retried_then_given_up(runner, receiver):
     log = poll(lambda: settled(h_flaky["id"], "succeeded"), timeout=10, what="flaky delivery settled")
     assert [a["statusCode"] for a in log[0]["attempts"]] == [500, 200]
     assert log[0]["attempts"][0]["error"] == "endpoint answered 500"
-    assert log[0]["attempts"][0]["responseBody"] == "try later"
+    # A private target's answer is not shown (it could be an internal service's).
+    assert log[0]["attempts"][0]["responseBody"] is None
     # Schedule "1,1": three attempts, then it fails for good.
     log = poll(lambda: settled(h_dead["id"], "failed"), timeout=15, what="dead delivery given up")
     assert [a["statusCode"] for a in log[0]["attempts"]] == [500, 500, 500]
@@ -281,7 +284,7 @@ def test_subscriptions_are_validated_listed_and_deleted(runner, receiver):
         {"url": receiver.url("/x"), "events": ["session.started"], "secret": "mine"},
     ]:
         assert_error(runner.api("POST", "/webhooks", body, key=key), 400, "invalid_request")
-    hook = subscribe(runner, key, receiver.url("/deleted"), ["station.connected"])
+    hook = subscribe(runner, receiver.url("/deleted"), ["station.connected"])
     listed = runner.api_ok("GET", "/webhooks", key=key)["items"]
     mine = [h for h in listed if h["id"] == hook["id"]]
     assert len(mine) == 1 and "secret" not in mine[0], "the secret is shown once"

@@ -13,8 +13,9 @@
 //! - `CSMS_HEARTBEAT_INTERVAL` — seconds, default 300;
 //! - `CSMS_WEBHOOK_RETRY_SCHEDULE` — seconds between webhook delivery
 //!   attempts, comma-separated, default `10,60,300,1800,7200,21600,43200`;
-//! - `CSMS_WEBHOOK_ALLOW_PRIVATE` — `true` (default here) lets webhooks
-//!   point at `http://` and private or loopback addresses;
+//! - `CSMS_WEBHOOK_ALLOW_PRIVATE` — `true` (default here) lets an admin
+//!   key point webhooks at `http://` and private or loopback addresses
+//!   (other keys: public `https` targets only);
 //! - `CSMS_PRICING_RETRY_SECONDS` — how long a session that cannot be
 //!   priced yet (its spot prices are missing) waits before the next try,
 //!   default 600;
@@ -76,10 +77,16 @@ async fn main() -> anyhow::Result<()> {
         // One process: every change goes through `subscriptions_changed`.
         std::time::Duration::from_secs(3600),
     ));
+    let webhook_policy = TargetPolicy {
+        allow_private: cfg.webhook_allow_private,
+    };
     let deliverer = Deliverer::new(
         store.clone(),
         clock.clone(),
-        Arc::new(csms_http_out::HyperTransport::default()),
+        Arc::new(csms_http_out::HyperTransport::for_webhooks(
+            std::time::Duration::from_secs(10),
+            webhook_policy,
+        )),
         delivery_queue,
         cfg.webhook_retry.clone(),
     );
@@ -152,9 +159,7 @@ async fn main() -> anyhow::Result<()> {
         events,
         load: load_service,
         load_trigger,
-        webhook_policy: TargetPolicy {
-            allow_private: cfg.webhook_allow_private,
-        },
+        webhook_policy,
     });
     let app = api.merge(ws::routes(ws_state));
 

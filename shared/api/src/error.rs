@@ -1,6 +1,7 @@
-//! API errors and their JSON form.
+//! API errors and their JSON form, and [`json_errors`], which puts the
+//! answers axum makes itself (405, 413, extractor rejections) into it too.
 
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use csms_core::registry::RegistryError;
@@ -76,4 +77,60 @@ impl From<RegistryError> for ApiError {
             RegistryError::Store(e) => e.into(),
         }
     }
+}
+
+/// The largest request body the API reads (`413 payload_too_large` above
+/// it): the biggest documented body, a day of quarter-hour spot prices, is
+/// ~10 KiB; this is axum's default made explicit.
+pub const MAX_BODY: usize = 2 * 1024 * 1024;
+
+/// Response middleware: an error answer that is not JSON yet — axum's own
+/// empty 405, 413 from the body limit, plain-text extractor rejections —
+/// gets the documented `{"error":{"code","message"}}` shape. Other headers
+/// stay (axum adds the 405's `Allow` outside this layer).
+pub async fn json_errors(resp: Response) -> Response {
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let code = match status {
+        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => "invalid_request".into(),
+        StatusCode::INTERNAL_SERVER_ERROR => "internal".into(),
+        s => s
+            .canonical_reason()
+            .unwrap_or("error")
+            .to_ascii_lowercase()
+            .replace([' ', '-'], "_"),
+    };
+    let message = match status {
+        // axum adds `Allow` after this layer has run.
+        StatusCode::METHOD_NOT_ALLOWED => {
+            "method not allowed on this path; the Allow header lists the ones it has".into()
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            format!("request body larger than {} bytes", MAX_BODY)
+        }
+        // An extractor's own words ("Failed to deserialize query string: …").
+        _ => match axum::body::to_bytes(body, 1024).await {
+            Ok(b) if !b.is_empty() => String::from_utf8_lossy(&b).trim().to_owned(),
+            _ => status
+                .canonical_reason()
+                .unwrap_or("request failed")
+                .to_owned(),
+        },
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    let body = serde_json::to_vec(&json!({"error": {"code": code, "message": message}}))
+        .unwrap_or_default();
+    Response::from_parts(parts, axum::body::Body::from(body))
 }

@@ -2,7 +2,9 @@
 //! `http-api` Lambda (through `lambda_http`) and by the local runner.
 //!
 //! Conventions: JSON with camelCase fields; `Authorization: Bearer <api key>`;
-//! errors as `{"error":{"code":"…","message":"…"}}` with 400/401/403/404/409;
+//! errors as `{"error":{"code":"…","message":"…"}}` with 400/401/403/404/409,
+//! and 405/413 for a method a path does not have and a body over
+//! [`error::MAX_BODY`] (axum makes those; [`error::json_errors`] shapes them);
 //! lists as `{"items":[…],"nextCursor":…}` with `limit` (1–500) and `cursor`.
 //!
 //! # Layout
@@ -33,6 +35,7 @@ mod util;
 mod views;
 mod webhooks;
 
+use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use axum::{middleware, Json, Router};
 use csms_core::commands::service::CommandService;
@@ -169,6 +172,9 @@ pub fn router(state: ApiState) -> Router {
         )
         .nest("/api/v1", v1)
         .fallback(not_found)
+        // Outermost: axum's own answers (405, 413, rejections) in our shape.
+        .layer(middleware::map_response(error::json_errors))
+        .layer(DefaultBodyLimit::max(error::MAX_BODY))
 }
 
 async fn not_found() -> ApiError {

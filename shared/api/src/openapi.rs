@@ -24,7 +24,8 @@ pub struct ErrorBody {
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// `invalid_request`, `unauthorized`, `forbidden`, `not_found`, `conflict`,
-    /// `precondition_failed` (412, `If-Match`), `internal`.
+    /// `precondition_failed` (412, `If-Match`), `method_not_allowed` (405, with
+    /// `Allow`), `payload_too_large` (413, a body over 2 MiB), `internal`.
     pub code: String,
     pub message: String,
 }
@@ -65,6 +66,37 @@ pub struct WebhookEvent {
 
 struct BearerKey;
 
+/// Every operation that takes a body can answer 413 (the API's body
+/// limit, [`crate::error::MAX_BODY`]), in the usual error shape.
+struct BodyLimit;
+
+impl Modify for BodyLimit {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let too_large = ResponseBuilder::new()
+            .description("The request body is larger than 2 MiB")
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build();
+        for item in doc.paths.paths.values_mut() {
+            for op in [&mut item.post, &mut item.put, &mut item.patch]
+                .into_iter()
+                .flatten()
+            {
+                if op.request_body.is_some() {
+                    op.responses
+                        .responses
+                        .insert("413".into(), too_large.clone().into());
+                }
+            }
+        }
+    }
+}
+
 impl Modify for BearerKey {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
         let components = doc.components.get_or_insert_with(Default::default);
@@ -88,13 +120,14 @@ impl Modify for BearerKey {
         title = "CSMS API",
         version = "1",
         description = "Stations, id tokens, sessions, commands to chargers, partner API keys, webhooks, tariffs and load balancing. \
-JSON with camelCase fields; lists are paged with `limit` and `cursor`; errors are `{\"error\":{\"code\",\"message\"}}`. \
+JSON with camelCase fields; lists are paged with `limit` and `cursor`; errors are `{\"error\":{\"code\",\"message\"}}`, \
+also a 405 `method_not_allowed` (a method the path does not have; `Allow` lists those it has) and a 413 `payload_too_large` (a body over 2 MiB). \
 Scopes: `read` (every GET, exports, webhooks), `commands` (POST commands; implies read), `admin` (everything).",
         license(name = "Apache-2.0")
     ),
     servers((url = "/api/v1")),
     security(("apiKey" = [])),
-    modifiers(&BearerKey),
+    modifiers(&BearerKey, &BodyLimit),
     paths(
         stations::list, stations::create, stations::get, stations::events,
         commands::create, commands::list_for_station, commands::get,

@@ -3,7 +3,9 @@
 //! `GET /webhooks/{id}/deliveries`.
 //!
 //! A webhook pushes what its organisation may read, so the `read` scope
-//! manages them.
+//! manages them — except that only an `admin` key may point one outside the
+//! public internet (see [`target`]), and only where the operator enabled
+//! such targets: a partner must not make the CSMS call internal services.
 
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -16,8 +18,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
-use csms_core::webhooks::target;
+use csms_core::webhooks::{deliver, target};
 use csms_core::StoreError;
+use csms_domain::api_key::Scope;
 use csms_domain::webhook::{Delivery, EventType, Webhook};
 use rand::Rng;
 use serde::Deserialize;
@@ -29,8 +32,10 @@ const MAX_WEBHOOKS: usize = 20;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewWebhook {
-    /// Where deliveries are POSTed: `https` with a public host (the local
-    /// runner also accepts `http` and private addresses).
+    /// Where deliveries are POSTed: `https` with a public host. Where the
+    /// operator enabled private targets (the local runner does by default),
+    /// `http` is accepted too, and an `admin` key may also name a private
+    /// address, `localhost` or a `*.internal`-style name; other keys get 403.
     url: String,
     /// Any of `session.started`, `session.ended`, `session.priced`, `station.status`,
     /// `station.connected`, `station.disconnected`, `command.completed`.
@@ -43,18 +48,45 @@ fn webhook_json(h: &Webhook) -> Value {
     serde_json::to_value(crate::views::WebhookView::from(h)).expect("views serialise")
 }
 
-fn delivery_json(d: &Delivery) -> Value {
-    serde_json::to_value(crate::views::DeliveryView::from(d)).expect("views serialise")
+/// A delivery as the webhook's readers see it. The deliverer stores no
+/// answer body for a private target and only coarse error texts; attempts
+/// recorded before it did are shown the same way here: a private target's
+/// bodies dropped, any other error text read as `request failed`.
+fn delivery_json(d: &Delivery, private: bool) -> Value {
+    let mut view = crate::views::DeliveryView::from(d);
+    for a in &mut view.attempts {
+        if private {
+            a.response_body = None;
+        }
+        a.error = a.error.take().map(|e| {
+            if COARSE_ERRORS.contains(&e.as_str()) || e.starts_with("endpoint answered ") {
+                e
+            } else {
+                deliver::FAILED_REQUEST.to_owned()
+            }
+        });
+    }
+    serde_json::to_value(view).expect("views serialise")
 }
 
-#[utoipa::path(post, path = "/webhooks", operation_id = "createWebhook", tag = "webhooks", summary = "Subscribe to events (the signing secret is shown once)", request_body = NewWebhook, responses((status = 201, body = views::WebhookView), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 409, description = "Conflict; the message says with what", body = ErrorBody)))]
+/// Every failure text the deliverer records today.
+const COARSE_ERRORS: [&str; 6] = [
+    deliver::REFUSED,
+    deliver::FAILED_DNS,
+    deliver::FAILED_CONNECT,
+    deliver::FAILED_TLS,
+    deliver::FAILED_TIMEOUT,
+    deliver::FAILED_REQUEST,
+];
+
+#[utoipa::path(post, path = "/webhooks", operation_id = "createWebhook", tag = "webhooks", summary = "Subscribe to events (the signing secret is shown once)", request_body = NewWebhook, responses((status = 201, body = views::WebhookView), (status = 400, description = "Invalid input; the message says what is wrong (a private `url` where the operator did not enable private targets)", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope, or is not an admin key and the `url` names a target outside the public internet", body = ErrorBody), (status = 409, description = "Conflict; the message says with what", body = ErrorBody)))]
 pub async fn create(
     State(st): State<ApiState>,
     Extension(who): Extension<Principal>,
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
     let new: NewWebhook = json_body(&body)?;
-    let url = target::check(new.url.trim(), st.webhook_policy).map_err(ApiError::BadRequest)?;
+    let checked = target::check(new.url.trim(), st.webhook_policy).map_err(ApiError::BadRequest)?;
     let names: Vec<&str> = EventType::ALL.iter().map(|e| e.as_str()).collect();
     let mut events = new
         .events
@@ -73,6 +105,13 @@ pub async fn create(
     }
     events.sort();
     events.dedup();
+    // After the syntax checks, so a bad field is a 400 whoever asks.
+    if checked.private && !who.scopes.iter().any(|s| s.covers(Scope::Admin)) {
+        return Err(ApiError::Forbidden(
+            "url: names a host outside the public internet; only an admin key may register such a target"
+                .into(),
+        ));
+    }
     let description = new
         .description
         .map(|d| d.trim().to_owned())
@@ -105,7 +144,7 @@ pub async fn create(
     let hook = Webhook {
         id: ulid::Ulid::new().to_string(),
         org_id: who.org_id.clone(),
-        url,
+        url: checked.url,
         events,
         description,
         secret: format!("whsec_{secret}"),
@@ -191,8 +230,9 @@ pub async fn deliveries(
 ) -> Result<Json<Value>, ApiError> {
     let hook = own_webhook(&st, &who, &id).await?;
     let page = st.store.list_deliveries(&hook.id, &page(&params)?).await?;
+    let private = target::is_private_url(&hook.url);
     Ok(Json(json!({
-        "items": page.items.iter().map(delivery_json).collect::<Vec<_>>(),
+        "items": page.items.iter().map(|d| delivery_json(d, private)).collect::<Vec<_>>(),
         "nextCursor": page.next_cursor,
     })))
 }

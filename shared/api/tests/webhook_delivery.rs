@@ -301,3 +301,92 @@ async fn recovery_requeues_pending_deliveries_for_their_due_time() {
     assert_eq!(w.deliverer.recover().await.unwrap(), 1);
     assert_eq!(w.queue.take(), [(id, Duration::from_secs(7))]);
 }
+
+/// A private target (here loopback) answered by the admin's receiver: the
+/// delivery goes out, but the log keeps no answer body. One made by a
+/// `read` key (possible before only admin keys could) is refused at
+/// delivery time without a request.
+#[tokio::test]
+async fn private_targets_keep_no_answer_and_need_an_admin_maker() {
+    use csms_core::webhooks::deliver::REFUSED;
+    use csms_domain::api_key::{ApiKey, Scope};
+    let w = world();
+    let now = *w.clock.0.lock().unwrap();
+    for (id, scopes) in [
+        ("partner-admin", vec![Scope::Admin]),
+        ("partner-read", vec![Scope::Read]),
+    ] {
+        w.store
+            .create_api_key(&ApiKey {
+                id: id.into(),
+                org_id: OrgId::default_org(),
+                name: id.into(),
+                scopes,
+                secret_hash: "00".into(),
+                created_at: now,
+                revoked_at: None,
+                version: 1,
+            })
+            .await
+            .unwrap();
+    }
+    for (id, url, maker) in [
+        ("admin", "http://127.0.0.1:9/a", None),
+        (
+            "by-admin-key",
+            "http://localhost:9/b",
+            Some("partner-admin"),
+        ),
+        ("by-read-key", "http://10.0.0.7/c", Some("partner-read")),
+        ("by-gone-key", "http://[::1]/d", Some("no-such-key")),
+        (
+            "public",
+            "https://hooks.example.com/e",
+            Some("partner-read"),
+        ),
+    ] {
+        let mut hook = w.hook(id, "default", &[EventType::SessionStarted]).await;
+        hook.url = url.into();
+        hook.created_by = maker.map(str::to_owned);
+        hook.version = 2;
+        w.store.put_webhook(&hook, 1).await.unwrap();
+    }
+    w.publisher.subscriptions_changed(&OrgId::default_org());
+    w.publish(EventType::SessionStarted, "default").await;
+    for (id, _) in w.queue.take() {
+        w.deliverer.attempt(&id).await.unwrap();
+    }
+    let mut sent: Vec<String> = w
+        .receiver
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|s| s.0.clone())
+        .collect();
+    sent.sort();
+    assert_eq!(
+        sent,
+        [
+            "http://127.0.0.1:9/a",
+            "http://localhost:9/b",
+            "https://hooks.example.com/e"
+        ]
+    );
+    for (hook, body, error) in [
+        ("admin", None, None),
+        ("by-admin-key", None, None),
+        ("by-read-key", None, Some(REFUSED)),
+        ("by-gone-key", None, Some(REFUSED)),
+        ("public", Some("ok"), None),
+    ] {
+        let page = w
+            .store
+            .list_deliveries(hook, &csms_core::ports::PageRequest::first(10))
+            .await
+            .unwrap();
+        let attempt = &page.items[0].attempts[0];
+        assert_eq!(attempt.response_body.as_deref(), body, "{hook}");
+        assert_eq!(attempt.error.as_deref(), error, "{hook}");
+    }
+}

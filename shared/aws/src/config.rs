@@ -90,7 +90,11 @@ impl AwsContext {
         Ok(Deliverer::new(
             self.store.clone(),
             self.clock.clone(),
-            Arc::new(csms_http_out::HyperTransport::default()),
+            // The API's policy: what it let keys register is what may be reached.
+            Arc::new(csms_http_out::HyperTransport::for_webhooks(
+                std::time::Duration::from_secs(10),
+                Self::webhook_policy(),
+            )),
             queue,
             schedule,
         ))

@@ -792,7 +792,13 @@ async fn a_connect_event_is_delivered_signed_through_the_sqs_queue() {
     let deliverer = Deliverer::new(
         dyn_store,
         Arc::new(SystemClock),
-        Arc::new(csms_http_out::HyperTransport::default()),
+        // The receiver is on loopback, as with CSMS_WEBHOOK_ALLOW_PRIVATE=true.
+        Arc::new(csms_http_out::HyperTransport::for_webhooks(
+            std::time::Duration::from_secs(10),
+            csms_core::webhooks::target::TargetPolicy {
+                allow_private: true,
+            },
+        )),
         queue,
         RetrySchedule::parse("1").unwrap(),
     );

@@ -1,9 +1,10 @@
 //! One delivery attempt, and what decides the next.
 
-use super::signature;
+use super::{signature, target};
 use crate::ports::{Clock, Store, StoreError};
 use async_trait::async_trait;
-use csms_domain::webhook::{Attempt, Delivery, DeliveryStatus};
+use csms_domain::api_key::Scope;
+use csms_domain::webhook::{Attempt, Delivery, DeliveryStatus, Webhook};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,7 +15,11 @@ pub trait DeliveryQueue: Send + Sync {
     async fn enqueue(&self, delivery_id: &str, delay: Duration) -> Result<(), String>;
 }
 
-/// What an attempt got back.
+/// What an attempt got back. A failed attempt is an `Err` with a coarse,
+/// fixed text (one of the `FAILED_*`/`REFUSED` constants below): the
+/// delivery log is read by whoever registered the webhook, and a detailed
+/// error ("connection refused" against "certificate not valid for name")
+/// would let them map ports of hosts the CSMS can reach.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransportReply {
     pub status: u16,
@@ -22,8 +27,23 @@ pub struct TransportReply {
     pub body: Option<String>,
 }
 
-/// POSTs a delivery. Implementations bound the whole exchange by a timeout
-/// and do not follow redirects (a redirect is an answer, and not a 2xx).
+/// The target's address is not one this delivery may connect to.
+pub const REFUSED: &str = "refused: address not allowed";
+/// The name did not resolve.
+pub const FAILED_DNS: &str = "name not resolved";
+/// No TCP connection (refused, unreachable, reset).
+pub const FAILED_CONNECT: &str = "connection failed";
+/// The TLS handshake failed (certificate, protocol).
+pub const FAILED_TLS: &str = "TLS error";
+/// No answer within the transport's timeout.
+pub const FAILED_TIMEOUT: &str = "timed out";
+/// Anything else between connecting and the status line.
+pub const FAILED_REQUEST: &str = "request failed";
+
+/// POSTs a delivery. Implementations bound the whole exchange by a timeout,
+/// do not follow redirects (a redirect is an answer, and not a 2xx), check
+/// the addresses they connect to (see [`super::target`]) and fail with one
+/// of the coarse texts above, logging the detail for the operator only.
 #[async_trait]
 pub trait WebhookTransport: Send + Sync {
     async fn post(
@@ -168,11 +188,25 @@ impl<S: Store + ?Sized> Deliverer<S> {
             (signature::HEADER, signature::sign(&hook.secret, t, &d.body)),
         ];
         let started = Instant::now();
-        let reply = self.transport.post(&hook.url, &headers, &d.body).await;
+        let private = target::is_private_url(&hook.url);
+        let reply = if private && !self.admin_made(&hook).await? {
+            // Registered before only admin keys could (or by a key since
+            // changed): the rule holds at delivery time too.
+            tracing::warn!(webhook = %hook.id, "private webhook target not registered by an admin key; not delivering");
+            Err(REFUSED.to_owned())
+        } else {
+            self.transport.post(&hook.url, &headers, &d.body).await
+        };
         let attempt = Attempt {
             at: now,
             status_code: reply.as_ref().ok().map(|r| r.status),
-            response_body: reply.as_ref().ok().and_then(|r| r.body.clone()),
+            // What an internal service answers is not for the key that
+            // pointed us at it.
+            response_body: reply
+                .as_ref()
+                .ok()
+                .and_then(|r| r.body.clone())
+                .filter(|_| !private),
             error: match &reply {
                 Ok(r) if (200..300).contains(&r.status) => None,
                 Ok(r) => Some(format!("endpoint answered {}", r.status)),
@@ -215,6 +249,19 @@ impl<S: Store + ?Sized> Deliverer<S> {
             }
             None => Ok(()),
         }
+    }
+
+    /// Whether the webhook was made by the admin key or a key with the admin
+    /// scope (a revoked one still counts: what it made was allowed then).
+    async fn admin_made(&self, hook: &Webhook) -> Result<bool, StoreError> {
+        let Some(key_id) = &hook.created_by else {
+            return Ok(true);
+        };
+        Ok(self
+            .store
+            .get_api_key(key_id)
+            .await?
+            .is_some_and(|k| k.scopes.iter().any(|s| s.covers(Scope::Admin))))
     }
 
     /// After a restart: queue every pending delivery again for its due time.
