@@ -26,7 +26,7 @@ use csms_domain::token::{authorize, Authorization};
 use csms_domain::webhook::EventType;
 use csms_domain::{IdError, IdTokenValue, OcppVersion, SessionId, Timestamp, TransactionId};
 use csms_ocpp::catalog::{self, Direction};
-use csms_ocpp::frame::render_call_result;
+use csms_ocpp::frame::{render_call_result, usable_message_id};
 use csms_ocpp::schema::{self, Kind};
 use csms_ocpp::{parse_frame, CallError, ErrorCode, Frame, Version};
 use serde_json::{Map, Value};
@@ -667,6 +667,7 @@ fn reply_without_connection(text: &str, code: ErrorCode, description: &str) -> O
     let id = frame
         .get(1)
         .and_then(Value::as_str)
+        .filter(|id| usable_message_id(id))
         .unwrap_or(CallError::UNKNOWN_ID);
     Some(CallError::new(id, code, description).render(Version::V201))
 }
