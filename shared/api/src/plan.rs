@@ -121,7 +121,12 @@ fn slots(p: &SitePlan) -> Vec<SlotView> {
 
 fn planned_view(s: &PlannedSession) -> PlannedSessionView {
     PlannedSessionView {
-        session_id: SessionId::new(&s.station_id, &s.transaction_id).to_string(),
+        // Planned sessions come from stored ones, whose transaction ids were
+        // checked on the way in; one that is not (data from before the check)
+        // shows without a session id rather than failing the whole plan.
+        session_id: SessionId::try_new(&s.station_id, &s.transaction_id)
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
         station_id: s.station_id.to_string(),
         evse_id: s.evse_id,
         departure_at: time(s.departure_at),

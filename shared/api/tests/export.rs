@@ -27,7 +27,7 @@ async fn app_with_sessions(n: usize) -> axum::Router {
             &station,
             OrgId::default_org(),
             None,
-            &i.to_string(),
+            &csms_domain::TransactionId::parse(i.to_string()).unwrap(),
             started,
         );
         s.apply(&SessionUpdate {

@@ -26,7 +26,13 @@ async fn first_pricing_is_idempotent_and_fallback_prices_are_flagged() {
     let t0 = zone.day_start(date) + TimeDelta::hours(10);
 
     let station = StationId::parse("CP-SVC").unwrap();
-    let mut s = Session::blank(&station, OrgId::default_org(), None, "1", t0);
+    let mut s = Session::blank(
+        &station,
+        OrgId::default_org(),
+        None,
+        &csms_domain::TransactionId::from(1),
+        t0,
+    );
     s.apply(&SessionUpdate {
         is_start: true,
         started_at: Some(t0),

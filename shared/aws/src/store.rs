@@ -1993,7 +1993,7 @@ mod tests {
             &st,
             OrgId::default_org(),
             Some(SiteId::parse("s1").unwrap()),
-            "42",
+            &csms_domain::TransactionId::from(42),
             t(0, 123_456_789),
         );
         s.apply(&SessionUpdate {

@@ -390,7 +390,7 @@ async fn ocpp16_session_through_the_default_route() {
     let reply = h.send("c16", stop.clone()).await;
     assert_eq!(result_of(&reply, "sp")["idTagInfo"]["status"], "Accepted");
 
-    let id = SessionId::new(&StationId::parse("CP-16").unwrap(), &tx.to_string());
+    let id = SessionId::try_new(&StationId::parse("CP-16").unwrap(), &tx.to_string()).unwrap();
     let session = h.store.get_session(&id).await.unwrap().expect("session");
     assert_eq!(session.status, SessionStatus::Completed);
     assert_eq!(session.energy_wh(), Some(Decimal::from(5500)));
@@ -471,7 +471,7 @@ async fn ocpp201_transaction_events_and_replays() {
     let ended = tx_event(2, "Ended", 31_250);
     h.send("c201", ended.clone()).await;
 
-    let id = SessionId::new(&StationId::parse("CP-201").unwrap(), "TX-A");
+    let id = SessionId::try_new(&StationId::parse("CP-201").unwrap(), "TX-A").unwrap();
     let session = h.store.get_session(&id).await.unwrap().expect("session");
     assert_eq!(session.status, SessionStatus::Completed);
     assert_eq!(session.energy_wh(), Some(Decimal::from(11_250)));
@@ -1060,7 +1060,7 @@ async fn a_completed_session_is_priced_through_the_pricing_queue() {
 
     // `$default` queued the session; the pricing function's handler prices it.
     let body = receive_one(&sqs, &queue_url).await;
-    let id = SessionId::new(&StationId::parse("CP-PRICE").unwrap(), &tx.to_string());
+    let id = SessionId::try_new(&StationId::parse("CP-PRICE").unwrap(), &tx.to_string()).unwrap();
     assert_eq!(body, json!({"sessionId": id.to_string()}).to_string());
     let dyn_store: Arc<dyn Store> = h.store.clone();
     let service = PricingService::new(dyn_store, Arc::new(SystemClock));
@@ -1113,12 +1113,12 @@ async fn a_completed_session_is_priced_through_the_pricing_queue() {
         )
         .await
         .unwrap();
-    let other = SessionId::new(&StationId::parse("CP-PRICE").unwrap(), "999");
+    let other = SessionId::try_new(&StationId::parse("CP-PRICE").unwrap(), "999").unwrap();
     let mut s = csms_domain::session::Session::blank(
         &StationId::parse("CP-PRICE").unwrap(),
         OrgId::default_org(),
         None,
-        "999",
+        &csms_domain::TransactionId::from(999),
         t0,
     );
     s.apply(&csms_domain::session::SessionUpdate {

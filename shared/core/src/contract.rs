@@ -27,7 +27,9 @@ use csms_domain::tariff::{
 };
 use csms_domain::token::{IdTokenRecord, IdTokenType, TokenStatus};
 use csms_domain::webhook::{Attempt, Delivery, DeliveryStatus, EventType, Webhook};
-use csms_domain::{IdTokenValue, OcppVersion, OrgId, SessionId, SiteId, StationId, Timestamp};
+use csms_domain::{
+    IdTokenValue, OcppVersion, OrgId, SessionId, SiteId, StationId, Timestamp, TransactionId,
+};
 use rust_decimal::Decimal;
 
 fn t(secs: i64) -> Timestamp {
@@ -66,7 +68,13 @@ fn token(v: &str, org: &str) -> IdTokenRecord {
 }
 
 fn session(station: &str, tx: &str, started: i64) -> Session {
-    let mut s = Session::blank(&sid(station), OrgId::default_org(), None, tx, t(started));
+    let mut s = Session::blank(
+        &sid(station),
+        OrgId::default_org(),
+        None,
+        &TransactionId::parse(tx).unwrap(),
+        t(started),
+    );
     s.apply(&SessionUpdate {
         is_start: true,
         connector_id: Some(1),
@@ -1519,8 +1527,8 @@ fn priced(session: &SessionId, revision: u32, net: i64) -> PricedSession {
 }
 
 pub async fn priced_sessions_revisions<S: Store>(store: &S) {
-    let id = SessionId::new(&sid("CP-1"), "42");
-    let other = SessionId::new(&sid("CP-1"), "43");
+    let id = SessionId::try_new(&sid("CP-1"), "42").unwrap();
+    let other = SessionId::try_new(&sid("CP-1"), "43").unwrap();
     assert_eq!(store.get_priced_session(&id).await.unwrap(), None);
     assert!(store.priced_revisions(&id).await.unwrap().is_empty());
 

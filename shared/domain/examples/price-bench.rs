@@ -146,7 +146,13 @@ fn main() {
         }
         readings_total += regs.len();
         let end = start + TimeDelta::minutes(minutes as i64);
-        let mut s = Session::blank(&station, OrgId::default_org(), None, &i.to_string(), start);
+        let mut s = Session::blank(
+            &station,
+            OrgId::default_org(),
+            None,
+            &csms_domain::TransactionId::parse(i.to_string()).unwrap(),
+            start,
+        );
         s.apply(&SessionUpdate {
             is_start: true,
             started_at: Some(start),

@@ -5,7 +5,7 @@
 
 use crate::meter::MeterReading;
 use crate::station::BootInfo;
-use crate::{IdTokenValue, Timestamp};
+use crate::{IdTokenValue, Timestamp, TransactionId};
 use rust_decimal::Decimal;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -27,7 +27,7 @@ pub enum ChargerEvent {
     /// Meter values outside a transaction message (1.6 MeterValues, 2.0.1 MeterValues).
     MeterValues {
         evse_id: u32,
-        transaction_id: Option<String>,
+        transaction_id: Option<TransactionId>,
         readings: Vec<MeterReading>,
     },
     DataTransfer {
@@ -78,7 +78,7 @@ pub enum TransactionPhase {
 pub struct TransactionEvent {
     pub phase: TransactionPhase,
     /// `None` for a 1.6 StartTransaction: the CSMS allocates the id.
-    pub transaction_id: Option<String>,
+    pub transaction_id: Option<TransactionId>,
     pub timestamp: Timestamp,
     pub evse_id: Option<u32>,
     pub connector_id: Option<u32>,

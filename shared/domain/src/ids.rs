@@ -167,32 +167,105 @@ impl fmt::Display for IdTokenValue {
     }
 }
 
+/// A transaction id as a charger sends it (2.0.1 `transactionInfo.transactionId`,
+/// 1.6 the integer the CSMS handed out, as text).
+///
+/// This is the one rule for the transaction part of a [`SessionId`]: whatever
+/// parses here can be stored and read back, so the edge refuses exactly what
+/// the way out would. Control characters (C0, DEL, C1) are refused because they
+/// end up in store keys and logs; `~` because it separates station and
+/// transaction in the session id. Everything else the 2.0.1 schema allows
+/// (`:`, `|`, `#`, `/`, non-ASCII letters …) is kept as sent.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TransactionId(String);
+
+impl TransactionId {
+    /// OCPP 2.0.1 `TransactionType.transactionId` is at most 36 characters;
+    /// 1.6 integers need at most 20.
+    pub const MAX_LEN: usize = 36;
+
+    pub fn parse(s: impl Into<String>) -> Result<Self, IdError> {
+        let s = s.into();
+        let kind = "transaction id";
+        if s.is_empty() {
+            return Err(IdError::Empty { kind });
+        }
+        if s.chars().count() > Self::MAX_LEN {
+            return Err(IdError::TooLong {
+                kind,
+                max: Self::MAX_LEN,
+            });
+        }
+        if s.chars().any(|c| c.is_control() || c == '~') {
+            return Err(IdError::InvalidToken { kind });
+        }
+        Ok(Self(s))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<i64> for TransactionId {
+    /// 1.6 transaction ids are integers: at most 20 characters, digits and a
+    /// sign, so always within the rule.
+    fn from(n: i64) -> Self {
+        TransactionId(n.to_string())
+    }
+}
+
+impl TryFrom<String> for TransactionId {
+    type Error = IdError;
+    fn try_from(s: String) -> Result<Self, IdError> {
+        Self::parse(s)
+    }
+}
+
+impl From<TransactionId> for String {
+    fn from(v: TransactionId) -> String {
+        v.0
+    }
+}
+
+impl fmt::Display for TransactionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// A charging session: one OCPP transaction on one station.
 ///
 /// Derived from the station and the transaction id so that every message about
 /// a transaction (start, meter values, stop — in any order, repeated or not)
-/// lands on the same record without a lookup. `~` appears in neither part.
+/// lands on the same record without a lookup. `~` appears in neither part, and
+/// both parts are checked types, so every session id built here parses back.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct SessionId(String);
 
 impl SessionId {
-    pub fn new(station: &StationId, transaction_id: &str) -> Self {
-        SessionId(format!("{}~{}", station.as_str(), transaction_id))
+    pub fn new(station: &StationId, transaction_id: &TransactionId) -> Self {
+        SessionId(format!("{}~{}", station.as_str(), transaction_id.as_str()))
+    }
+
+    /// For transaction ids held as text (commands, plans): checked by the
+    /// same rule as [`TransactionId::parse`].
+    pub fn try_new(station: &StationId, transaction_id: &str) -> Result<Self, IdError> {
+        Ok(Self::new(station, &TransactionId::parse(transaction_id)?))
     }
 
     pub fn parse(s: impl Into<String>) -> Result<Self, IdError> {
         let s = s.into();
         let kind = "session id";
         match s.split_once('~') {
-            Some((st, tx)) if !tx.is_empty() && !tx.contains('~') => {
+            Some((st, tx)) => {
                 StationId::parse(st)?;
-                if tx.chars().any(char::is_control) || tx.len() > 64 {
-                    return Err(IdError::InvalidToken { kind });
-                }
+                TransactionId::parse(tx)?;
                 Ok(SessionId(s))
             }
-            _ => Err(IdError::InvalidToken { kind }),
+            None => Err(IdError::InvalidToken { kind }),
         }
     }
 
@@ -254,12 +327,114 @@ mod tests {
     #[test]
     fn session_ids_round_trip() {
         let st = StationId::parse("CP1").unwrap();
-        let id = SessionId::new(&st, "TX:1|a");
+        let id = SessionId::new(&st, &TransactionId::parse("TX:1|a").unwrap());
         let back = SessionId::parse(id.as_str()).unwrap();
         assert_eq!(back.station_id(), st);
         assert_eq!(back.transaction_id(), "TX:1|a");
         assert!(SessionId::parse("nostation").is_err());
         assert!(SessionId::parse("CP1~").is_err());
+    }
+
+    /// Every character a charger could use to break a key or a log line:
+    /// C0 controls (NUL included), DEL, C1 controls, and the `~` separator.
+    fn hostile_chars() -> Vec<char> {
+        (0u32..=0x1f)
+            .chain([0x7f])
+            .chain(0x80..=0x9f)
+            .filter_map(char::from_u32)
+            .chain(['~'])
+            .collect()
+    }
+
+    #[test]
+    fn transaction_ids_refuse_every_control_character_and_the_separator() {
+        for c in hostile_chars() {
+            for s in [
+                format!("{c}"),
+                format!("t{c}"),
+                format!("{c}t"),
+                format!("a{c}b"),
+            ] {
+                assert_eq!(
+                    TransactionId::parse(s.clone()),
+                    Err(IdError::InvalidToken {
+                        kind: "transaction id"
+                    }),
+                    "{s:?}"
+                );
+                let st = StationId::parse("CP1").unwrap();
+                assert!(SessionId::try_new(&st, &s).is_err(), "{s:?}");
+                assert!(SessionId::parse(format!("CP1~{s}")).is_err(), "{s:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn transaction_ids_are_at_most_36_characters_not_bytes() {
+        assert!(TransactionId::parse("x".repeat(36)).is_ok());
+        assert_eq!(
+            TransactionId::parse("x".repeat(37)),
+            Err(IdError::TooLong {
+                kind: "transaction id",
+                max: 36
+            })
+        );
+        // 36 characters of four bytes each: the schema allows it, so must we.
+        let wide = "\u{1F600}".repeat(36);
+        let st = StationId::parse("CP1").unwrap();
+        let id = SessionId::try_new(&st, &wide).unwrap();
+        assert_eq!(SessionId::parse(id.as_str()).unwrap(), id);
+        assert!(TransactionId::parse("").is_err());
+    }
+
+    #[test]
+    fn every_accepted_transaction_id_parses_back_as_a_session() {
+        let st = StationId::parse("CP-1").unwrap();
+        let mut accepted = vec![
+            "TX:1|a".to_owned(),
+            "a#b".to_owned(),
+            "ä/ü {x}".to_owned(),
+            "-1".to_owned(),
+            "0".to_owned(),
+            " ".to_owned(),
+            "\u{a0}".to_owned(),
+        ];
+        accepted.extend(
+            (0x20u8..0x7f)
+                .filter(|b| *b != b'~')
+                .map(|b| (b as char).to_string()),
+        );
+        for tx in accepted {
+            let tx = TransactionId::parse(tx.clone()).unwrap_or_else(|e| panic!("{tx:?}: {e}"));
+            let id = SessionId::new(&st, &tx);
+            let back: SessionId = serde_json::from_value(serde_json::to_value(&id).unwrap())
+                .unwrap_or_else(|e| panic!("{id:?}: {e}"));
+            assert_eq!(back.transaction_id(), tx.as_str());
+            assert_eq!(back.station_id(), st);
+        }
+        assert_eq!(
+            TransactionId::from(i64::MIN).as_str(),
+            "-9223372036854775808"
+        );
+        assert!(TransactionId::parse(i64::MIN.to_string()).is_ok());
+    }
+
+    #[test]
+    fn malformed_stored_session_ids_are_errors_not_panics() {
+        for s in [
+            "", "~", "~~", "CP1~", "~tx", "CP1~a~b", "C P~1", "CP1~\0", "CP1\0~x",
+        ] {
+            assert!(SessionId::parse(s).is_err(), "{s:?}");
+            assert!(serde_json::from_value::<SessionId>(serde_json::json!(s)).is_err());
+        }
+    }
+
+    #[test]
+    fn id_tokens_refuse_every_control_character_and_the_separator() {
+        for c in hostile_chars() {
+            assert!(IdTokenValue::parse(format!("tag{c}")).is_err(), "{c:?}");
+        }
+        assert!(IdTokenValue::parse("x".repeat(36)).is_ok());
     }
 
     #[test]

@@ -38,7 +38,7 @@ pub mod tariff;
 pub mod token;
 pub mod webhook;
 
-pub use ids::{IdError, IdTokenValue, OrgId, SessionId, SiteId, StationId};
+pub use ids::{IdError, IdTokenValue, OrgId, SessionId, SiteId, StationId, TransactionId};
 
 /// Time as used everywhere in the domain: UTC with the precision the charger sent.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;

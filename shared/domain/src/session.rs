@@ -8,7 +8,7 @@
 //! message is applied: earliest start wins, latest register reading wins,
 //! "completed" is sticky, explicit values are set once.
 
-use crate::{OrgId, SessionId, SiteId, StationId, Timestamp};
+use crate::{OrgId, SessionId, SiteId, StationId, Timestamp, TransactionId};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -88,7 +88,7 @@ impl Session {
         station_id: &StationId,
         org_id: OrgId,
         site_id: Option<SiteId>,
-        transaction_id: &str,
+        transaction_id: &TransactionId,
         now: Timestamp,
     ) -> Self {
         Session {
@@ -96,7 +96,7 @@ impl Session {
             station_id: station_id.clone(),
             org_id,
             site_id,
-            transaction_id: transaction_id.to_owned(),
+            transaction_id: transaction_id.to_string(),
             evse_id: None,
             connector_id: None,
             id_token: None,
@@ -240,7 +240,13 @@ mod tests {
         ];
         let mut results = vec![];
         for order in orders {
-            let mut s = Session::blank(&st, OrgId::default_org(), None, "7", t0);
+            let mut s = Session::blank(
+                &st,
+                OrgId::default_org(),
+                None,
+                &TransactionId::parse("7").unwrap(),
+                t0,
+            );
             for u in order {
                 s.apply(u);
             }
@@ -258,7 +264,13 @@ mod tests {
     fn seq_no_duplicates_are_ignored() {
         let st = StationId::parse("CP1").unwrap();
         let t0 = Utc::now();
-        let mut s = Session::blank(&st, OrgId::default_org(), None, "TX", t0);
+        let mut s = Session::blank(
+            &st,
+            OrgId::default_org(),
+            None,
+            &TransactionId::parse("TX").unwrap(),
+            t0,
+        );
         let u = SessionUpdate {
             seq_no: Some(1),
             registers: vec![(t0, wh(5))],
@@ -282,7 +294,13 @@ mod tests {
     fn energy_from_registers_when_no_explicit_values() {
         let st = StationId::parse("CP1").unwrap();
         let t0 = Utc::now();
-        let mut s = Session::blank(&st, OrgId::default_org(), None, "TX", t0);
+        let mut s = Session::blank(
+            &st,
+            OrgId::default_org(),
+            None,
+            &TransactionId::parse("TX").unwrap(),
+            t0,
+        );
         s.apply(&SessionUpdate {
             registers: vec![(t0, wh(2000))],
             ..Default::default()

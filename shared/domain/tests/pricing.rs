@@ -69,7 +69,13 @@ fn session(
     every: i64,
 ) -> (Session, Vec<(Timestamp, Decimal)>) {
     let station = StationId::parse("CP1").unwrap();
-    let mut s = Session::blank(&station, OrgId::default_org(), None, "1", start);
+    let mut s = Session::blank(
+        &station,
+        OrgId::default_org(),
+        None,
+        &csms_domain::TransactionId::from(1),
+        start,
+    );
     let meter_start = d("100000");
     let wh_at = |t: Timestamp| -> Decimal {
         let until = t.min(charge_end);
@@ -466,7 +472,13 @@ fn arb_session() -> impl Strategy<Value = (Session, Vec<(Timestamp, Decimal)>)> 
                 ));
             }
             let station = StationId::parse("CP1").unwrap();
-            let mut s = Session::blank(&station, OrgId::default_org(), None, "1", start);
+            let mut s = Session::blank(
+                &station,
+                OrgId::default_org(),
+                None,
+                &csms_domain::TransactionId::from(1),
+                start,
+            );
             s.apply(&SessionUpdate {
                 is_start: true,
                 started_at: Some(start),
@@ -542,7 +554,7 @@ proptest! {
     ) {
         // Rebuild the session from its start and stop applied in reverse order.
         let station = StationId::parse("CP1").unwrap();
-        let mut r = Session::blank(&station, OrgId::default_org(), None, "1", s.updated_at);
+        let mut r = Session::blank(&station, OrgId::default_org(), None, &csms_domain::TransactionId::from(1), s.updated_at);
         let start = SessionUpdate { is_start: true, started_at: s.started_at, meter_start_wh: s.explicit_meter_start_wh, ..Default::default() };
         let stop = SessionUpdate {
             end: Some(SessionEnd { ended_at: s.ended_at.unwrap(), reason: None, meter_stop_wh: s.explicit_meter_stop_wh }),

@@ -1,10 +1,12 @@
 //! Tables, key layouts, cursors and the one pager every listing uses.
 //!
 //! Composite keys are strings joined with `\0`. Every part is either an id
-//! restricted to URL-safe characters, an upper-cased id token (no control
-//! characters) or a fixed-width time, so `\0` never occurs inside a part and
-//! byte order of the key is the order of its parts: `{org}\0{site}\0{id}`
-//! sorts by site, then id, exactly like a DynamoDB sort key would.
+//! restricted to URL-safe characters, a session id or upper-cased id token (no
+//! control characters), or a fixed-width time, so `\0` never occurs inside a
+//! part and byte order of the key is the order of its parts:
+//! `{org}\0{site}\0{id}` sorts by site, then id, exactly like a DynamoDB sort
+//! key would. The key builders check it all the same: a part holding `\0` or
+//! `\x01` is refused with a `StoreError` rather than silently colliding.
 
 use crate::error::{Fail, R};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -119,71 +121,98 @@ pub(crate) const TRANSACTION_COUNTER: &str = "transaction_id";
 pub(crate) const EVENT_COUNTER: &str = "station_event";
 
 const SEP: char = '\0';
+/// The byte just above [`SEP`], which [`prefix_end`] uses to end a range.
+const PAST_SEP: char = '\u{1}';
 
-pub(crate) fn station_org_key(org: &OrgId, site: Option<&SiteId>, station: &StationId) -> String {
-    format!(
-        "{org}{SEP}{}{SEP}{station}",
-        site.map_or("", SiteId::as_str)
-    )
+/// `parts` joined with `\0`. A part holding `\0` or `\x01` is refused: it
+/// would make two different part lists the same key (readings of session
+/// `victim\0x` listed under `victim`) or move a range end. The id types
+/// already refuse control characters at the edge; this is the second wall,
+/// for whatever reaches the store another way.
+fn join<const N: usize>(parts: [&str; N]) -> R<String> {
+    if let Some(bad) = parts.iter().find(|p| p.contains([SEP, PAST_SEP])) {
+        return Err(Fail(StoreError::Backend(format!(
+            "key part {bad:?} holds a key separator (\\0 or \\x01); refused rather than collide"
+        ))));
+    }
+    Ok(parts.join("\0"))
 }
 
-pub(crate) fn connector_key(station: &StationId, evse: u32, connector: u32) -> String {
-    format!("{station}{SEP}{evse:010}{SEP}{connector:010}")
+pub(crate) fn station_org_key(
+    org: &OrgId,
+    site: Option<&SiteId>,
+    station: &StationId,
+) -> R<String> {
+    join([
+        org.as_str(),
+        site.map_or("", SiteId::as_str),
+        station.as_str(),
+    ])
 }
 
-pub(crate) fn command_station_key(station: &StationId, id: &CommandId) -> String {
-    format!("{station}{SEP}{id}")
+pub(crate) fn connector_key(station: &StationId, evse: u32, connector: u32) -> R<String> {
+    join([
+        station.as_str(),
+        &format!("{evse:010}"),
+        &format!("{connector:010}"),
+    ])
 }
 
-pub(crate) fn token_org_key(org: &OrgId, token_key: &str) -> String {
-    format!("{org}{SEP}{token_key}")
+pub(crate) fn command_station_key(station: &StationId, id: &CommandId) -> R<String> {
+    join([station.as_str(), id.as_str()])
+}
+
+pub(crate) fn token_org_key(org: &OrgId, token_key: &str) -> R<String> {
+    join([org.as_str(), token_key])
 }
 
 /// The index scope of a session listing: the org, or the org and station.
-pub(crate) fn session_scope(org: &OrgId, station: Option<&StationId>) -> String {
+pub(crate) fn session_scope(org: &OrgId, station: Option<&StationId>) -> R<String> {
     match station {
-        Some(st) => format!("{org}{SEP}{st}"),
-        None => org.to_string(),
+        Some(st) => join([org.as_str(), st.as_str()]),
+        None => join([org.as_str()]),
     }
 }
 
-pub(crate) fn session_index_key(scope: &str, sort_time: Timestamp, id: &SessionId) -> String {
-    format!("{scope}{SEP}{}{SEP}{id}", sort_key_time(sort_time))
+/// `scope` is made by [`session_scope`], so it holds separators by design.
+pub(crate) fn session_index_key(scope: &str, sort_time: Timestamp, id: &SessionId) -> R<String> {
+    let rest = join([&sort_key_time(sort_time), id.as_str()])?;
+    Ok(format!("{scope}{SEP}{rest}"))
 }
 
-pub(crate) fn meter_prefix(target: &MeterTarget) -> String {
+pub(crate) fn meter_prefix(target: &MeterTarget) -> R<String> {
     match target {
-        MeterTarget::Session(id) => format!("S{SEP}{id}{SEP}"),
-        MeterTarget::Station(id) => format!("T{SEP}{id}{SEP}"),
+        MeterTarget::Session(id) => join(["S", id.as_str(), ""]),
+        MeterTarget::Station(id) => join(["T", id.as_str(), ""]),
     }
 }
 
-pub(crate) fn event_key(station: &StationId, at: Timestamp, seq: u64) -> String {
-    format!("{station}{SEP}{}{SEP}{seq:020}", sort_key_time(at))
+pub(crate) fn event_key(station: &StationId, at: Timestamp, seq: u64) -> R<String> {
+    join([station.as_str(), &sort_key_time(at), &format!("{seq:020}")])
 }
 
-pub(crate) fn tariff_version_key(id: &str, version: u64) -> String {
-    format!("{id}{SEP}{version:020}")
+pub(crate) fn tariff_version_key(id: &str, version: u64) -> R<String> {
+    join([id, &format!("{version:020}")])
 }
 
-pub(crate) fn tariff_org_key(org: &OrgId, id: &str) -> String {
-    format!("{org}{SEP}{id}")
+pub(crate) fn tariff_org_key(org: &OrgId, id: &str) -> R<String> {
+    join([org.as_str(), id])
 }
 
-pub(crate) fn assignment_org_key(org: &OrgId, created_at: Timestamp, id: &str) -> String {
-    format!("{org}{SEP}{}{SEP}{id}", sort_key_time(created_at))
+pub(crate) fn assignment_org_key(org: &OrgId, created_at: Timestamp, id: &str) -> R<String> {
+    join([org.as_str(), &sort_key_time(created_at), id])
 }
 
 pub(crate) fn spot_day_key(zone: BiddingZone, date: NaiveDate) -> String {
     format!("{}{SEP}{}", zone.code(), date.format("%Y-%m-%d"))
 }
 
-pub(crate) fn alarm_org_key(org: &OrgId, raised_at: Timestamp, id: &str) -> String {
-    format!("{org}{SEP}{}{SEP}{id}", sort_key_time(raised_at))
+pub(crate) fn alarm_org_key(org: &OrgId, raised_at: Timestamp, id: &str) -> R<String> {
+    join([org.as_str(), &sort_key_time(raised_at), id])
 }
 
-pub(crate) fn priced_key(session: &SessionId, revision: u32) -> String {
-    format!("{session}{SEP}{revision:010}")
+pub(crate) fn priced_key(session: &SessionId, revision: u32) -> R<String> {
+    join([session.as_str(), &format!("{revision:010}")])
 }
 
 /// `{parts…}\0`: the prefix shared by every key of one partition.
@@ -195,7 +224,7 @@ pub(crate) fn prefix(scope: &str) -> String {
 /// `\0`): `\x01` occurs in no key part.
 pub(crate) fn prefix_end(prefix: &str) -> String {
     debug_assert!(prefix.ends_with(SEP));
-    format!("{}\u{1}", &prefix[..prefix.len() - 1])
+    format!("{}{PAST_SEP}", &prefix[..prefix.len() - 1])
 }
 
 /// A listing's key range, `lo` inclusive and `hi` exclusive.
@@ -293,4 +322,68 @@ where
         None
     };
     Ok(Page { items, next_cursor })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(r: R<String>) -> bool {
+        matches!(r, Err(Fail(StoreError::Backend(m))) if m.contains("key separator"))
+    }
+
+    #[test]
+    fn a_key_part_holding_a_separator_is_refused_instead_of_colliding() {
+        let org = OrgId::parse("o").unwrap();
+        for bad in ["victim\0x", "\0", "x\u{1}", "\u{1}"] {
+            assert!(refused(tariff_org_key(&org, bad)), "{bad:?}");
+            assert!(refused(token_org_key(&org, bad)), "{bad:?}");
+            assert!(refused(tariff_version_key(bad, 1)), "{bad:?}");
+            assert!(
+                refused(assignment_org_key(&org, Timestamp::UNIX_EPOCH, bad)),
+                "{bad:?}"
+            );
+            assert!(
+                refused(alarm_org_key(&org, Timestamp::UNIX_EPOCH, bad)),
+                "{bad:?}"
+            );
+        }
+        // Without the check these two would be the same key.
+        assert_ne!(
+            tariff_version_key("a", 1).ok(),
+            tariff_org_key(&org, "a\0").ok()
+        );
+    }
+
+    #[test]
+    fn checked_parts_join_as_before() {
+        let org = OrgId::parse("o").unwrap();
+        let st = StationId::parse("CP-1").unwrap();
+        let session = SessionId::parse("CP-1~TX:1|a#b").unwrap();
+        assert_eq!(
+            station_org_key(&org, None, &st).ok().as_deref(),
+            Some("o\0\0CP-1")
+        );
+        assert_eq!(
+            meter_prefix(&MeterTarget::Session(session.clone()))
+                .ok()
+                .as_deref(),
+            Some("S\0CP-1~TX:1|a#b\0")
+        );
+        assert_eq!(
+            connector_key(&st, 1, 2).ok().as_deref(),
+            Some("CP-1\x000000000001\x000000000002")
+        );
+        let scope = session_scope(&org, Some(&st)).unwrap_or_default();
+        assert_eq!(
+            session_index_key(&scope, Timestamp::UNIX_EPOCH, &session)
+                .ok()
+                .map(|k| k.split(SEP).count()),
+            Some(4)
+        );
+        assert_eq!(
+            priced_key(&session, 3).ok().as_deref(),
+            Some("CP-1~TX:1|a#b\x000000000003")
+        );
+    }
 }

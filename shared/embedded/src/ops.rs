@@ -104,21 +104,23 @@ pub(crate) fn cursor(page: &PageRequest, prefix: &str, parts: usize) -> R<Option
 /// The index keys a session is listed under.
 fn session_index_keys(
     s: &Session,
-) -> [(
-    redb::TableDefinition<'static, &'static str, &'static str>,
-    String,
-); 2] {
+) -> R<
+    [(
+        redb::TableDefinition<'static, &'static str, &'static str>,
+        String,
+    ); 2],
+> {
     let t = s.sort_time();
-    [
+    Ok([
         (
             SESSIONS_BY_ORG,
-            session_index_key(&session_scope(&s.org_id, None), t, &s.id),
+            session_index_key(&session_scope(&s.org_id, None)?, t, &s.id)?,
         ),
         (
             SESSIONS_BY_STATION,
-            session_index_key(&session_scope(&s.org_id, Some(&s.station_id)), t, &s.id),
+            session_index_key(&session_scope(&s.org_id, Some(&s.station_id))?, t, &s.id)?,
         ),
-    ]
+    ])
 }
 
 /// The tables a station view is assembled from, opened once per read.
@@ -260,7 +262,7 @@ impl Db {
                 return Err(conflict(format!("station {} exists", station.id)));
             }
             put_json(&mut stations, station.id.as_str(), station)?;
-            let key = station_org_key(&station.org_id, station.site_id.as_ref(), &station.id);
+            let key = station_org_key(&station.org_id, station.site_id.as_ref(), &station.id)?;
             txn.open_table(STATIONS_BY_ORG)?
                 .insert(key.as_str(), station.id.as_str())?;
             Ok(())
@@ -307,7 +309,7 @@ impl Db {
     pub(crate) fn set_connector_status(&self, id: &StationId, status: &ConnectorStatus) -> R<()> {
         self.write(|txn| {
             let mut connectors = txn.open_table(CONNECTORS)?;
-            let key = connector_key(id, status.evse_id, status.connector_id);
+            let key = connector_key(id, status.evse_id, status.connector_id)?;
             let stored: Option<ConnectorStatus> = get_json(&connectors, &key)?;
             // Equal times overwrite: the later message about the same instant wins.
             if stored.is_none_or(|s| status.updated_at >= s.updated_at) {
@@ -320,7 +322,7 @@ impl Db {
     pub(crate) fn append_station_event(&self, event: &StationEvent) -> R<()> {
         self.write(|txn| {
             let seq = bump(txn, EVENT_COUNTER)?;
-            let key = event_key(&event.station_id, event.at, seq);
+            let key = event_key(&event.station_id, event.at, seq)?;
             put_json(&mut txn.open_table(STATION_EVENTS)?, &key, event)
         })
     }
@@ -422,7 +424,7 @@ impl Db {
             }
             put_json(&mut tokens, &key, token)?;
             txn.open_table(ID_TOKENS_BY_ORG)?
-                .insert(token_org_key(&token.org_id, &key).as_str(), key.as_str())?;
+                .insert(token_org_key(&token.org_id, &key)?.as_str(), key.as_str())?;
             Ok(())
         })
     }
@@ -477,11 +479,11 @@ impl Db {
             // drop the old keys in the same transaction, or the session would
             // be listed twice.
             if let Some(old) = &stored {
-                for (table, key) in session_index_keys(old) {
+                for (table, key) in session_index_keys(old)? {
                     txn.open_table(table)?.remove(key.as_str())?;
                 }
             }
-            for (table, key) in session_index_keys(session) {
+            for (table, key) in session_index_keys(session)? {
                 txn.open_table(table)?
                     .insert(key.as_str(), session.id.as_str())?;
             }
@@ -490,7 +492,7 @@ impl Db {
     }
 
     pub(crate) fn list_sessions(&self, q: &SessionQuery) -> R<Page<Session>> {
-        let scope = session_scope(&q.org_id, q.station_id.as_ref());
+        let scope = session_scope(&q.org_id, q.station_id.as_ref())?;
         let pfx = prefix(&scope);
         let after = cursor(&q.page, &pfx, 2)?;
         // Index keys hold the time truncated to microseconds, so the key range
@@ -538,7 +540,7 @@ impl Db {
         if readings.is_empty() {
             return Ok(()); // no transaction, no fsync
         }
-        let pfx = meter_prefix(target);
+        let pfx = meter_prefix(target)?;
         self.write(|txn| {
             let mut meter = txn.open_table(METER)?;
             for r in readings {
@@ -550,7 +552,7 @@ impl Db {
     }
 
     pub(crate) fn list_meter_readings(&self, target: &MeterTarget) -> R<Vec<MeterReading>> {
-        let range = KeyRange::under(meter_prefix(target));
+        let range = KeyRange::under(meter_prefix(target)?);
         self.read(|txn| {
             let meter = txn.open_table(METER)?;
             let mut out = Vec::new();
@@ -572,7 +574,7 @@ impl Db {
                 return Err(conflict(format!("command {} exists", cmd.id)));
             }
             put_json(&mut commands, cmd.id.as_str(), cmd)?;
-            let key = command_station_key(&cmd.station_id, &cmd.id);
+            let key = command_station_key(&cmd.station_id, &cmd.id)?;
             txn.open_table(COMMANDS_BY_STATION)?
                 .insert(key.as_str(), cmd.id.as_str())?;
             if !cmd.status.is_final() {
@@ -603,7 +605,7 @@ impl Db {
             }
             put_json(&mut commands, cmd.id.as_str(), cmd)?;
             if cmd.status.is_final() {
-                let key = command_station_key(&cmd.station_id, &cmd.id);
+                let key = command_station_key(&cmd.station_id, &cmd.id)?;
                 txn.open_table(COMMAND_QUEUE)?.remove(key.as_str())?;
             }
             Ok(())
@@ -842,7 +844,7 @@ impl Db {
             // Versions are immutable: a caller that forgot to bump the
             // version must not rewrite history.
             let mut versions = txn.open_table(TARIFF_VERSIONS)?;
-            let vkey = tariff_version_key(&tariff.id, tariff.version);
+            let vkey = tariff_version_key(&tariff.id, tariff.version)?;
             if versions.get(vkey.as_str())?.is_some() {
                 return Err(conflict(format!(
                     "tariff {} version {} exists",
@@ -853,11 +855,11 @@ impl Db {
             put_json(&mut latest, &tariff.id, tariff)?;
             let mut by_org = txn.open_table(TARIFFS_BY_ORG)?;
             if let Some(old) = &stored {
-                by_org.remove(tariff_org_key(&old.org_id, &old.id).as_str())?;
+                by_org.remove(tariff_org_key(&old.org_id, &old.id)?.as_str())?;
             }
             if tariff.deleted_at.is_none() {
                 by_org.insert(
-                    tariff_org_key(&tariff.org_id, &tariff.id).as_str(),
+                    tariff_org_key(&tariff.org_id, &tariff.id)?.as_str(),
                     tariff.id.as_str(),
                 )?;
             }
@@ -899,7 +901,7 @@ impl Db {
             }
             put_json(&mut assignments, &a.id, a)?;
             txn.open_table(ASSIGNMENTS_BY_ORG)?.insert(
-                assignment_org_key(&a.org_id, a.created_at, &a.id).as_str(),
+                assignment_org_key(&a.org_id, a.created_at, &a.id)?.as_str(),
                 a.id.as_str(),
             )?;
             Ok(())
@@ -919,7 +921,7 @@ impl Db {
                 .transpose()?;
             let Some(a) = removed else { return Ok(false) };
             txn.open_table(ASSIGNMENTS_BY_ORG)?
-                .remove(assignment_org_key(&a.org_id, a.created_at, &a.id).as_str())?;
+                .remove(assignment_org_key(&a.org_id, a.created_at, &a.id)?.as_str())?;
             Ok(true)
         })
     }
@@ -975,10 +977,10 @@ impl Db {
             put_json(&mut alarms, &raised.id, &raised)?;
             let mut by_org = txn.open_table(ALARMS_BY_ORG)?;
             if let Some(old) = &stored {
-                by_org.remove(alarm_org_key(&old.org_id, old.raised_at, &old.id).as_str())?;
+                by_org.remove(alarm_org_key(&old.org_id, old.raised_at, &old.id)?.as_str())?;
             }
             by_org.insert(
-                alarm_org_key(&raised.org_id, raised.raised_at, &raised.id).as_str(),
+                alarm_org_key(&raised.org_id, raised.raised_at, &raised.id)?.as_str(),
                 raised.id.as_str(),
             )?;
             Ok(true)
@@ -1034,7 +1036,7 @@ impl Db {
     pub(crate) fn put_priced_session(&self, p: &PricedSession) -> R<()> {
         self.write(|txn| {
             let mut priced = txn.open_table(PRICED_SESSIONS)?;
-            let key = priced_key(&p.session_id, p.revision);
+            let key = priced_key(&p.session_id, p.revision)?;
             if priced.get(key.as_str())?.is_some() {
                 return Err(conflict(format!(
                     "session {} is priced at revision {}",

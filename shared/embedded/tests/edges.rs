@@ -22,7 +22,13 @@ fn org(s: &str) -> OrgId {
 }
 
 fn session(station: &str, org_id: &str, tx: &str, started: Timestamp) -> Session {
-    let mut s = Session::blank(&sid(station), org(org_id), None, tx, started);
+    let mut s = Session::blank(
+        &sid(station),
+        org(org_id),
+        None,
+        &csms_domain::TransactionId::parse(tx).unwrap(),
+        started,
+    );
     s.started_at = Some(started);
     s.version = 1;
     s

@@ -40,7 +40,7 @@ async fn data_survives_reopening() {
         &st.id,
         OrgId::default_org(),
         None,
-        "42",
+        &csms_domain::TransactionId::from(42),
         Utc.timestamp_opt(1_790_000_000, 0).unwrap(),
     );
     session.version = 1;

@@ -14,6 +14,14 @@ use serde_json::{json, Map, Value};
 /// chargers use UUIDs). Longer ids are refused before they reach a store key.
 pub const MAX_MESSAGE_ID_LEN: usize = 36;
 
+/// A message id we can echo, log and look up: 1 to [`MAX_MESSAGE_ID_LEN`]
+/// characters, none of them a control character (a newline or NUL in an id
+/// would forge log lines and break store keys). Anything else is treated as
+/// no id at all: a CALL gets a CALLERROR with id "-1".
+pub fn usable_message_id(s: &str) -> bool {
+    !s.is_empty() && s.chars().count() <= MAX_MESSAGE_ID_LEN && !s.chars().any(char::is_control)
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Frame {
     Call {
@@ -54,7 +62,7 @@ pub fn parse_frame(version: Version, text: &str) -> Result<Frame, CallError> {
         ));
     };
     let id = match items.get(1) {
-        Some(Value::String(s)) if !s.is_empty() && s.len() <= MAX_MESSAGE_ID_LEN => Some(s.clone()),
+        Some(Value::String(s)) if usable_message_id(s) => Some(s.clone()),
         _ => None,
     };
     let fail = |code, msg: &str| {
@@ -77,7 +85,9 @@ pub fn parse_frame(version: Version, text: &str) -> Result<Frame, CallError> {
         ));
     }
     let Some(message_id) = id.clone() else {
-        let msg = format!("message id must be a string of 1 to {MAX_MESSAGE_ID_LEN} characters");
+        let msg = format!(
+            "message id must be a string of 1 to {MAX_MESSAGE_ID_LEN} characters, none a control character"
+        );
         return match type_id {
             2 => Err(fail(ErrorCode::RpcFrameworkError, &msg)),
             _ => Ok(Frame::BrokenReply { reason: msg }),
@@ -209,6 +219,37 @@ mod tests {
         assert_eq!(err(V201, "[]"), ("-1".into(), "RpcFrameworkError"));
         assert_eq!(err(V201, "[null]"), ("-1".into(), "RpcFrameworkError"));
         assert_eq!(err(V201, &"\u{0}".repeat(200_000)).1, "RpcFrameworkError");
+    }
+
+    #[test]
+    fn message_ids_with_control_characters_or_over_36_characters_are_refused() {
+        for c in (0u32..=0x1f).chain([0x7f]).chain(0x80..=0x9f) {
+            let id = format!("m{}", char::from_u32(c).unwrap());
+            let frame = serde_json::json!([2, id, "Heartbeat", {}]).to_string();
+            for v in [Version::V16, Version::V201] {
+                let e = parse_frame(v, &frame).unwrap_err();
+                assert_eq!(e.message_id, "-1", "{c:#x}");
+                assert!(e.description.contains("message id"), "{c:#x}");
+            }
+            let reply = serde_json::json!([3, id, {}]).to_string();
+            assert!(matches!(
+                parse_frame(Version::V201, &reply).unwrap(),
+                Frame::BrokenReply { .. }
+            ));
+        }
+        // 36 characters, not bytes: a non-ASCII id the schema allows is kept.
+        let wide = "é".repeat(36);
+        let frame = serde_json::json!([2, wide, "Heartbeat", {}]).to_string();
+        assert!(matches!(
+            parse_frame(Version::V201, &frame).unwrap(),
+            Frame::Call { message_id, .. } if message_id == wide
+        ));
+        let long = serde_json::json!([2, "é".repeat(37), "Heartbeat", {}]).to_string();
+        assert_eq!(
+            parse_frame(Version::V201, &long).unwrap_err().message_id,
+            "-1"
+        );
+        assert!(parse_frame(Version::V16, r#"[2,"~#|","Heartbeat",{}]"#).is_ok());
     }
 
     #[test]

@@ -24,9 +24,9 @@ use csms_domain::session::{Session, SessionEnd, SessionStatus, SessionUpdate};
 use csms_domain::station::{Connection, ConnectorStatus};
 use csms_domain::token::{authorize, Authorization};
 use csms_domain::webhook::EventType;
-use csms_domain::{IdTokenValue, OcppVersion, SessionId, Timestamp};
+use csms_domain::{IdError, IdTokenValue, OcppVersion, SessionId, Timestamp, TransactionId};
 use csms_ocpp::catalog::{self, Direction};
-use csms_ocpp::frame::render_call_result;
+use csms_ocpp::frame::{render_call_result, usable_message_id};
 use csms_ocpp::schema::{self, Kind};
 use csms_ocpp::{parse_frame, CallError, ErrorCode, Frame, Version};
 use serde_json::{Map, Value};
@@ -59,6 +59,15 @@ pub enum HandlerError {
     Store(#[from] StoreError),
 }
 
+impl HandlerError {
+    /// A charger value that breaks an identifier rule, named by its field.
+    /// The value is shown escaped (`{:?}`), so control characters reach
+    /// neither the charger's log nor ours raw.
+    pub(crate) fn field(field: &str, value: &str, e: IdError) -> Self {
+        HandlerError::Invalid(format!("{field} {value:?}: {e}"))
+    }
+}
+
 /// What the CSMS decided about an event, for the version module to render.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
@@ -72,7 +81,7 @@ pub enum Outcome {
     },
     Authorization(Authorization),
     Transaction {
-        transaction_id: String,
+        transaction_id: TransactionId,
         authorization: Option<Authorization>,
     },
     DataTransfer {
@@ -501,6 +510,9 @@ impl<S: Store + ?Sized> ChargerService<S> {
             Some(id) => id.clone(),
             None => self.allocate_transaction_id(conn, &ev).await?,
         };
+        // Every id reaching here is a checked `TransactionId`, parsed by the
+        // version module before anything was written: a refused id leaves
+        // no readings and no session behind.
         let session_id = SessionId::new(&conn.station_id, &transaction_id);
         if !ev.readings.is_empty() {
             self.store
@@ -551,7 +563,7 @@ impl<S: Store + ?Sized> ChargerService<S> {
         &self,
         conn: &Connection,
         ev: &TransactionEvent,
-    ) -> Result<String, HandlerError> {
+    ) -> Result<TransactionId, HandlerError> {
         let candidate = self.store.next_transaction_id().await?.to_string();
         let key = format!(
             "{}|{}|{}|{}|{}",
@@ -565,7 +577,10 @@ impl<S: Store + ?Sized> ChargerService<S> {
             .store
             .claim("start-tx", &key, &candidate, TimeDelta::days(30))
             .await?;
-        Ok(existing.unwrap_or(candidate))
+        let id = existing.unwrap_or(candidate);
+        TransactionId::parse(id.clone()).map_err(|e| {
+            StoreError::Backend(format!("transaction id counter or claim holds {id:?}: {e}")).into()
+        })
     }
 
     /// Merge an update into the stored session with optimistic concurrency:
@@ -573,7 +588,7 @@ impl<S: Store + ?Sized> ChargerService<S> {
     async fn merge_session(
         &self,
         conn: &Connection,
-        transaction_id: &str,
+        transaction_id: &TransactionId,
         update: &SessionUpdate,
         now: Timestamp,
     ) -> Result<Session, HandlerError> {
@@ -652,6 +667,7 @@ fn reply_without_connection(text: &str, code: ErrorCode, description: &str) -> O
     let id = frame
         .get(1)
         .and_then(Value::as_str)
+        .filter(|id| usable_message_id(id))
         .unwrap_or(CallError::UNKNOWN_ID);
     Some(CallError::new(id, code, description).render(Version::V201))
 }

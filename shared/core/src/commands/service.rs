@@ -267,7 +267,8 @@ impl<S: Store + ?Sized> CommandService<S> {
         if evse_id.is_some() {
             return Ok(());
         }
-        let sid = SessionId::new(station_id, transaction_id);
+        let sid = SessionId::try_new(station_id, transaction_id)
+            .map_err(|e| CommandError::Invalid(format!("transactionId {transaction_id:?}: {e}")))?;
         let session = self.store.get_session(&sid).await?.ok_or_else(|| {
             CommandError::Invalid(format!(
                 "transactionId: no session with transaction {transaction_id} on station {station_id}"

@@ -28,8 +28,8 @@ pub(super) async fn handle<S: Store + ?Sized>(
     now: Timestamp,
 ) -> Result<Option<Value>, HandlerError> {
     let req: Request = crate::charger::decode(payload)?;
-    let id_token =
-        IdTokenValue::parse(req.id_tag).map_err(|e| HandlerError::Invalid(e.to_string()))?;
+    let id_token = IdTokenValue::parse(req.id_tag.clone())
+        .map_err(|e| HandlerError::field("idTag", &req.id_tag, e))?;
     match svc
         .apply(conn, ChargerEvent::AuthorizeRequested { id_token }, now)
         .await?

@@ -6,7 +6,7 @@ use crate::charger::{encode, ChargerService, HandlerError};
 use crate::ports::Store;
 use csms_domain::event::ChargerEvent;
 use csms_domain::station::Connection;
-use csms_domain::Timestamp;
+use csms_domain::{Timestamp, TransactionId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -31,7 +31,10 @@ pub(super) async fn handle<S: Store + ?Sized>(
     let event = ChargerEvent::MeterValues {
         evse_id: req.connector_id,
         // Chargers that started a transaction offline report id 0 or -1 until told otherwise.
-        transaction_id: req.transaction_id.filter(|t| *t > 0).map(|t| t.to_string()),
+        transaction_id: req
+            .transaction_id
+            .filter(|t| *t > 0)
+            .map(TransactionId::from),
         readings: readings(&req.meter_value),
     };
     svc.apply(conn, event, now).await?;

@@ -38,8 +38,8 @@ pub(super) async fn handle<S: Store + ?Sized>(
     now: Timestamp,
 ) -> Result<Option<Value>, HandlerError> {
     let req: Request = crate::charger::decode(payload)?;
-    let id_token =
-        IdTokenValue::parse(req.id_tag).map_err(|e| HandlerError::Invalid(e.to_string()))?;
+    let id_token = IdTokenValue::parse(req.id_tag.clone())
+        .map_err(|e| HandlerError::field("idTag", &req.id_tag, e))?;
     let event = TransactionEvent {
         phase: TransactionPhase::Started,
         transaction_id: None,
@@ -62,7 +62,7 @@ pub(super) async fn handle<S: Store + ?Sized>(
             transaction_id,
             authorization,
         } => {
-            let transaction_id = transaction_id.parse().map_err(|_| {
+            let transaction_id = transaction_id.as_str().parse().map_err(|_| {
                 HandlerError::Invalid(format!("transaction id {transaction_id} is not an integer"))
             })?;
             let id_tag_info = authorization.expect("a start carries an id tag").into();

@@ -9,7 +9,7 @@ use crate::charger::{encode, ChargerService, HandlerError, Outcome};
 use crate::ports::Store;
 use csms_domain::event::{ChargerEvent, TransactionEvent, TransactionPhase};
 use csms_domain::station::Connection;
-use csms_domain::{IdTokenValue, Timestamp};
+use csms_domain::{IdTokenValue, Timestamp, TransactionId};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -41,12 +41,14 @@ pub(super) async fn handle<S: Store + ?Sized>(
 ) -> Result<Option<Value>, HandlerError> {
     let req: Request = crate::charger::decode(payload)?;
     let id_token = match req.id_tag {
-        Some(t) => Some(IdTokenValue::parse(t).map_err(|e| HandlerError::Invalid(e.to_string()))?),
+        Some(t) => {
+            Some(IdTokenValue::parse(t.clone()).map_err(|e| HandlerError::field("idTag", &t, e))?)
+        }
         None => None,
     };
     let event = TransactionEvent {
         phase: TransactionPhase::Ended,
-        transaction_id: Some(req.transaction_id.to_string()),
+        transaction_id: Some(TransactionId::from(req.transaction_id)),
         timestamp: require_time("timestamp", &req.timestamp)?,
         evse_id: None,
         connector_id: None,

@@ -10,7 +10,7 @@ use crate::charger::{encode, ChargerService, HandlerError, Outcome};
 use crate::ports::Store;
 use csms_domain::event::{ChargerEvent, TransactionEvent, TransactionPhase};
 use csms_domain::station::Connection;
-use csms_domain::Timestamp;
+use csms_domain::{Timestamp, TransactionId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -64,9 +64,14 @@ pub(super) async fn handle<S: Store + ?Sized>(
         }
         None => (None, false),
     };
+    // Checked before anything is written: a transaction id we could not
+    // read back as a session id is refused whole, never half-stored.
+    let raw_tx = &req.transaction_info.transaction_id;
+    let transaction_id = TransactionId::parse(raw_tx.clone())
+        .map_err(|e| HandlerError::field("transactionInfo.transactionId", raw_tx, e))?;
     let event = TransactionEvent {
         phase,
-        transaction_id: Some(req.transaction_info.transaction_id),
+        transaction_id: Some(transaction_id),
         timestamp: require_time("timestamp", &req.timestamp)?,
         evse_id: req.evse.as_ref().map(|e| e.id),
         connector_id: req.evse.as_ref().and_then(|e| e.connector_id),

@@ -23,7 +23,7 @@ impl IdToken {
         }
         IdTokenValue::parse(self.id_token.clone())
             .map(Some)
-            .map_err(|e| HandlerError::Invalid(e.to_string()))
+            .map_err(|e| HandlerError::field("idToken.idToken", &self.id_token, e))
     }
 }
 
