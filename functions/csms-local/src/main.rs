@@ -201,7 +201,10 @@ async fn forget_stale_connections(store: &dyn Store, clock: &dyn Clock) -> anyho
         let result = store.list_stations(&OrgId::default_org(), &page).await?;
         for view in &result.items {
             if let Some(cid) = &view.station.connection_id {
-                store.close_connection(cid, clock.now()).await?;
+                // One record that cannot be closed must not stop the start.
+                if let Err(e) = store.close_connection(cid, clock.now()).await {
+                    tracing::error!(station = %view.station.id, connection = %cid, error = %e, "could not forget a stale connection");
+                }
             }
         }
         match result.next_cursor {
