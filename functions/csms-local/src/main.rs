@@ -102,12 +102,20 @@ async fn main() -> anyhow::Result<()> {
         tracing::info!("settled {settled} command(s) left pending by the previous run");
     }
     let (pricing, pricing_rx) = pricing::LocalPricing::new();
+    let pricing_limits = pricing::Limits::from_env()?;
     let pricing_task = pricing.run(
         pricing_rx,
-        PricingService::new(store.clone(), clock.clone()).with_events(events.clone()),
+        Arc::new(
+            PricingService::new(store.clone(), clock.clone())
+                .with_events(events.clone())
+                .with_max_duration(pricing_limits.max_duration),
+        ),
+        store.clone(),
+        clock.clone(),
         cfg.pricing_retry,
+        pricing_limits,
     );
-    let requeued = pricing.recover(&*store, &*clock, 35).await?;
+    let requeued = pricing.recover(&*store, &*clock, 35).await;
     if requeued > 0 {
         tracing::info!("queued {requeued} completed session(s) for pricing");
     }
