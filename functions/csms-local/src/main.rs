@@ -109,12 +109,20 @@ async fn main() -> anyhow::Result<()> {
         tracing::info!("settled {settled} command(s) left pending by the previous run");
     }
     let (pricing, pricing_rx) = pricing::LocalPricing::new();
+    let pricing_limits = pricing::Limits::from_env()?;
     let pricing_task = pricing.run(
         pricing_rx,
-        PricingService::new(store.clone(), clock.clone()).with_events(events.clone()),
+        Arc::new(
+            PricingService::new(store.clone(), clock.clone())
+                .with_events(events.clone())
+                .with_max_duration(pricing_limits.max_duration),
+        ),
+        store.clone(),
+        clock.clone(),
         cfg.pricing_retry,
+        pricing_limits,
     );
-    let requeued = pricing.recover(&*store, &*clock, 35).await?;
+    let requeued = pricing.recover(&*store, &*clock, 35).await;
     if requeued > 0 {
         tracing::info!("queued {requeued} completed session(s) for pricing");
     }
@@ -206,7 +214,10 @@ async fn forget_stale_connections(store: &dyn Store, clock: &dyn Clock) -> anyho
         let result = store.list_stations(&OrgId::default_org(), &page).await?;
         for view in &result.items {
             if let Some(cid) = &view.station.connection_id {
-                store.close_connection(cid, clock.now()).await?;
+                // One record that cannot be closed must not stop the start.
+                if let Err(e) = store.close_connection(cid, clock.now()).await {
+                    tracing::error!(station = %view.station.id, connection = %cid, error = %e, "could not forget a stale connection");
+                }
             }
         }
         match result.next_cursor {

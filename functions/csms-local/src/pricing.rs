@@ -4,26 +4,140 @@
 //! stored) is tried again after `retry`, up to a day. Nothing is lost on a
 //! restart: at start, recently completed sessions without a price are queued
 //! again (pricing is idempotent, so queueing one twice is harmless).
+//!
+//! One session must never stop the others: each is priced in its own task
+//! (a panic ends that task only) under a timeout, at most
+//! [`Limits::concurrency`] at a time. A session whose pricing panics or times
+//! out is tried again with back-off, [`Limits::attempts`] times in all; then
+//! it is dead-lettered — an alarm naming it (`GET /alarms`, kind
+//! `sessionPricingFailed`) — and left for the operator (the API's reprice).
+//! Sessions that fail for good (a record that does not decode, amounts out of
+//! range) get the same alarm at once.
 
+use anyhow::bail;
 use async_trait::async_trait;
 use chrono::TimeDelta;
 use csms_core::ports::{Clock, PageRequest, SessionQuery, Store};
-use csms_core::pricing::{Priced, PricingQueue, PricingService};
+use csms_core::pricing::{PriceSessionError, Priced, PricingQueue, PricingService};
+use csms_domain::alarm::{Alarm, Severity};
 use csms_domain::session::SessionStatus;
 use csms_domain::{OrgId, SessionId};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Semaphore};
+
+/// One session waiting to be priced, with what happened to it so far.
+#[derive(Debug, Clone)]
+pub struct Job {
+    session: SessionId,
+    /// Tries deferred because spot prices were missing.
+    deferred: u32,
+    /// Tries that panicked or timed out.
+    failures: u32,
+}
 
 #[derive(Clone)]
 pub struct LocalPricing {
-    tx: mpsc::UnboundedSender<(SessionId, u32)>,
+    tx: mpsc::UnboundedSender<Job>,
 }
 
-pub type PricingRx = mpsc::UnboundedReceiver<(SessionId, u32)>;
+pub type PricingRx = mpsc::UnboundedReceiver<Job>;
 
 /// How often a session waiting for spot prices is tried before giving up
 /// (it can still be priced through the API's reprice).
 const MAX_TRIES: u32 = 144;
+
+/// The alarm kind of a dead-lettered session.
+pub const DEAD_LETTER_KIND: &str = "sessionPricingFailed";
+
+/// How the worker isolates sessions from each other.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Longest one pricing may take (`CSMS_PRICING_TIMEOUT_SECONDS`, 30).
+    pub timeout: Duration,
+    /// Tries of a session that panics or times out before it is
+    /// dead-lettered (`CSMS_PRICING_ATTEMPTS`, 3).
+    pub attempts: u32,
+    /// Wait before the second try; doubled for each further one
+    /// (`CSMS_PRICING_BACKOFF_SECONDS`, 5).
+    pub backoff: Duration,
+    /// Sessions priced at once.
+    pub concurrency: usize,
+    /// At most this much of a session is priced (`CSMS_PRICING_MAX_DAYS`, 31).
+    pub max_duration: TimeDelta,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            timeout: Duration::from_secs(30),
+            attempts: 3,
+            backoff: Duration::from_secs(5),
+            concurrency: 4,
+            max_duration: csms_domain::pricing::engine::DEFAULT_MAX_DURATION,
+        }
+    }
+}
+
+impl Limits {
+    /// The settings from the environment, read once at start.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let number =
+            |name: &str, default: u64, range: std::ops::RangeInclusive<u64>| match std::env::var(
+                name,
+            ) {
+                Err(_) => Ok(default),
+                Ok(s) => match s.trim().parse::<u64>() {
+                    Ok(n) if range.contains(&n) => Ok(n),
+                    _ => bail!(
+                        "{name} must be {} to {}, not {s:?}",
+                        range.start(),
+                        range.end()
+                    ),
+                },
+            };
+        let d = Limits::default();
+        Ok(Limits {
+            timeout: Duration::from_secs(number(
+                "CSMS_PRICING_TIMEOUT_SECONDS",
+                d.timeout.as_secs(),
+                1..=3_600,
+            )?),
+            attempts: number("CSMS_PRICING_ATTEMPTS", u64::from(d.attempts), 1..=20)? as u32,
+            backoff: Duration::from_secs(number(
+                "CSMS_PRICING_BACKOFF_SECONDS",
+                d.backoff.as_secs(),
+                0..=3_600,
+            )?),
+            concurrency: d.concurrency,
+            max_duration: TimeDelta::days(number(
+                "CSMS_PRICING_MAX_DAYS",
+                d.max_duration.num_days() as u64,
+                1..=366,
+            )? as i64),
+        })
+    }
+}
+
+/// What prices one session: the pricing service, or a test double.
+#[async_trait]
+pub trait Pricer: Send + Sync + 'static {
+    async fn price(&self, id: &SessionId) -> Result<Priced, PriceSessionError>;
+}
+
+#[async_trait]
+impl Pricer for PricingService<dyn Store> {
+    async fn price(&self, id: &SessionId) -> Result<Priced, PriceSessionError> {
+        self.price_session(id).await
+    }
+}
+
+/// How one try ended.
+enum Outcome {
+    Done(Result<Priced, PriceSessionError>),
+    Panicked(String),
+    TimedOut,
+}
 
 impl LocalPricing {
     pub fn new() -> (Self, PricingRx) {
@@ -31,69 +145,204 @@ impl LocalPricing {
         (LocalPricing { tx }, rx)
     }
 
+    /// Prices what arrives on `rx` until the channel closes. Alarms (dead
+    /// letters) go to `store`.
     pub fn run(
         &self,
         mut rx: PricingRx,
-        service: PricingService<dyn Store>,
+        pricer: Arc<dyn Pricer>,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
         retry: Duration,
+        limits: Limits,
     ) -> tokio::task::JoinHandle<()> {
         let tx = self.tx.clone();
+        let slots = Arc::new(Semaphore::new(limits.concurrency.max(1)));
         tokio::spawn(async move {
-            while let Some((id, tries)) = rx.recv().await {
-                match service.price_session(&id).await {
-                    Ok(Priced::Done { priced, new: true }) => {
-                        tracing::info!(session = %id, gross = %priced.gross, currency = %priced.currency, "session priced");
-                    }
-                    Ok(Priced::Done { new: false, .. }) => {}
-                    Ok(Priced::NoTariff(_)) => {
-                        tracing::warn!(session = %id, "no tariff applies: session left unpriced");
-                    }
-                    Err(e) if e.is_retryable() && tries + 1 < MAX_TRIES => {
-                        tracing::warn!(session = %id, error = %e, "pricing deferred, retrying in {}s", retry.as_secs());
-                        let tx = tx.clone();
-                        tokio::spawn(async move {
-                            tokio::time::sleep(retry).await;
-                            let _ = tx.send((id, tries + 1));
-                        });
-                    }
-                    Err(e) => {
-                        tracing::error!(session = %id, error = %e, "session cannot be priced")
-                    }
-                }
+            while let Some(job) = rx.recv().await {
+                let Ok(slot) = slots.clone().acquire_owned().await else {
+                    return; // never closed
+                };
+                let (tx, pricer, store, clock, limits) = (
+                    tx.clone(),
+                    pricer.clone(),
+                    store.clone(),
+                    clock.clone(),
+                    limits.clone(),
+                );
+                tokio::spawn(async move {
+                    let outcome = try_once(pricer, &job.session, limits.timeout).await;
+                    drop(slot);
+                    settle(job, outcome, &tx, &*store, &*clock, retry, &limits).await;
+                });
             }
         })
     }
 
     /// Queue completed sessions of the last `days` that have no price yet.
-    pub async fn recover(
-        &self,
-        store: &dyn Store,
-        clock: &dyn Clock,
-        days: i64,
-    ) -> anyhow::Result<usize> {
+    /// Never fails the start: what cannot be read is logged and left out
+    /// (listings skip undecodable records themselves).
+    pub async fn recover(&self, store: &dyn Store, clock: &dyn Clock, days: i64) -> usize {
         let mut query = SessionQuery {
             org_id: OrgId::default_org(),
             station_id: None,
-            from: Some(clock.now() - TimeDelta::days(days)),
+            from: clock.now().checked_sub_signed(TimeDelta::days(days)),
             to: None,
             page: PageRequest::first(PageRequest::MAX_LIMIT),
         };
         let mut queued = 0;
         loop {
-            let page = store.list_sessions(&query).await?;
+            let page = match store.list_sessions(&query).await {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::error!(error = %e, "pricing recovery could not list sessions: stopped early");
+                    return queued;
+                }
+            };
             for s in &page.items {
-                if s.status == SessionStatus::Completed
-                    && store.get_priced_session(&s.id).await?.is_none()
-                {
-                    self.enqueue(&s.id).await.map_err(anyhow::Error::msg)?;
-                    queued += 1;
+                if s.status != SessionStatus::Completed {
+                    continue;
+                }
+                match store.get_priced_session(&s.id).await {
+                    Ok(Some(_)) => {}
+                    // Queued anyway when the price cannot be read: the worker
+                    // decides (and dead-letters it if need be).
+                    Ok(None) | Err(_) => {
+                        if self.enqueue(&s.id).await.is_ok() {
+                            queued += 1;
+                        }
+                    }
                 }
             }
             match page.next_cursor {
                 Some(c) => query.page.cursor = Some(c),
-                None => return Ok(queued),
+                None => return queued,
             }
         }
+    }
+}
+
+/// One try in a task of its own, so a panic ends only that task, under the
+/// timeout. A try that overruns is aborted (at its next await; a try stuck
+/// in computation keeps its thread until it ends, but no longer holds up the
+/// worker or a concurrency slot).
+async fn try_once(pricer: Arc<dyn Pricer>, id: &SessionId, timeout: Duration) -> Outcome {
+    let id2 = id.clone();
+    let task = tokio::spawn(async move { pricer.price(&id2).await });
+    let abort = task.abort_handle();
+    match tokio::time::timeout(timeout, task).await {
+        Ok(Ok(result)) => Outcome::Done(result),
+        Ok(Err(e)) if e.is_panic() => {
+            let panic = e.into_panic();
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".to_owned());
+            Outcome::Panicked(msg)
+        }
+        Ok(Err(e)) => Outcome::Panicked(format!("pricing task ended: {e}")),
+        Err(_) => {
+            abort.abort();
+            Outcome::TimedOut
+        }
+    }
+}
+
+async fn settle(
+    job: Job,
+    outcome: Outcome,
+    tx: &mpsc::UnboundedSender<Job>,
+    store: &dyn Store,
+    clock: &dyn Clock,
+    retry: Duration,
+    limits: &Limits,
+) {
+    let id = &job.session;
+    let failure = match outcome {
+        Outcome::Done(Ok(Priced::Done { priced, new: true })) => {
+            tracing::info!(session = %id, gross = %priced.gross, currency = %priced.currency, "session priced");
+            return;
+        }
+        Outcome::Done(Ok(Priced::Done { new: false, .. })) => return,
+        Outcome::Done(Ok(Priced::NoTariff(_))) => {
+            tracing::warn!(session = %id, "no tariff applies: session left unpriced");
+            return;
+        }
+        Outcome::Done(Err(e)) if e.is_retryable() && job.deferred + 1 < MAX_TRIES => {
+            tracing::warn!(session = %id, error = %e, "pricing deferred, retrying in {}s", retry.as_secs());
+            later(
+                tx,
+                Job {
+                    deferred: job.deferred + 1,
+                    ..job
+                },
+                retry,
+            );
+            return;
+        }
+        Outcome::Done(Err(e @ PriceSessionError::NotFound(_)))
+        | Outcome::Done(Err(e @ PriceSessionError::NotCompleted(_))) => {
+            tracing::error!(session = %id, error = %e, "session cannot be priced");
+            return;
+        }
+        Outcome::Done(Err(e)) => {
+            tracing::error!(session = %id, error = %e, "session cannot be priced");
+            dead_letter(store, clock, id, &e.to_string(), job.failures + 1).await;
+            return;
+        }
+        Outcome::Panicked(msg) => format!("pricing panicked: {msg}"),
+        Outcome::TimedOut => format!("pricing took longer than {}s", limits.timeout.as_secs()),
+    };
+    let failures = job.failures + 1;
+    if failures < limits.attempts {
+        // 1, 2, 4, … times the back-off.
+        let wait = limits
+            .backoff
+            .saturating_mul(1u32 << (failures - 1).min(16));
+        tracing::error!(session = %id, failure = %failure, attempt = failures, "pricing failed, trying again in {}s", wait.as_secs());
+        later(tx, Job { failures, ..job }, wait);
+    } else {
+        tracing::error!(session = %id, failure = %failure, attempts = failures, "pricing failed for good: dead-lettered");
+        dead_letter(store, clock, id, &failure, failures).await;
+    }
+}
+
+fn later(tx: &mpsc::UnboundedSender<Job>, job: Job, wait: Duration) {
+    let tx = tx.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(wait).await;
+        let _ = tx.send(job);
+    });
+}
+
+/// The alarm that names a session pricing gave up on.
+pub fn dead_letter_id(id: &SessionId) -> String {
+    format!("pricing-failed:{id}")
+}
+
+async fn dead_letter(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    id: &SessionId,
+    failure: &str,
+    attempts: u32,
+) {
+    let alarm = Alarm {
+        id: dead_letter_id(id),
+        org_id: OrgId::default_org(),
+        kind: DEAD_LETTER_KIND.to_owned(),
+        severity: Severity::Critical,
+        message: format!(
+            "session {id} could not be priced ({failure}); reprice it once the cause is fixed"
+        ),
+        details: serde_json::json!({"sessionId": id.as_str(), "failure": failure, "attempts": attempts}),
+        raised_at: clock.now(),
+        resolved_at: None,
+        version: 1,
+    };
+    if let Err(e) = store.raise_alarm(&alarm).await {
+        tracing::error!(session = %id, error = %e, "could not raise the dead-letter alarm");
     }
 }
 
@@ -101,7 +350,136 @@ impl LocalPricing {
 impl PricingQueue for LocalPricing {
     async fn enqueue(&self, session: &SessionId) -> Result<(), String> {
         self.tx
-            .send((session.clone(), 0))
+            .send(Job {
+                session: session.clone(),
+                deferred: 0,
+                failures: 0,
+            })
             .map_err(|_| "shutting down".to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use csms_core::ports::SystemClock;
+    use csms_domain::tariff::Resolution;
+    use std::sync::Mutex;
+
+    /// Panics on `boom`, never finishes `spin` (a busy loop that yields, as a
+    /// runaway computation over awaits would), prices everything else.
+    struct Double {
+        priced: Mutex<Vec<String>>,
+        tries: Mutex<Vec<String>>,
+    }
+
+    #[async_trait]
+    impl Pricer for Double {
+        async fn price(&self, id: &SessionId) -> Result<Priced, PriceSessionError> {
+            self.tries.lock().unwrap().push(id.to_string());
+            match id.as_str() {
+                s if s.ends_with("boom") => panic!("overflow in a test double"),
+                s if s.ends_with("spin") => loop {
+                    tokio::task::yield_now().await;
+                },
+                s => {
+                    self.priced.lock().unwrap().push(s.to_owned());
+                    Ok(Priced::NoTariff(Resolution {
+                        tariff_id: None,
+                        assignment_id: None,
+                        steps: Vec::new(),
+                    }))
+                }
+            }
+        }
+    }
+
+    fn session_id(tx: &str) -> SessionId {
+        csms_domain::session::Session::blank(
+            &csms_domain::StationId::parse("CP1").unwrap(),
+            OrgId::default_org(),
+            None,
+            tx,
+            chrono::Utc::now(),
+        )
+        .id
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_session_that_panics_or_spins_is_dead_lettered_and_the_next_one_is_priced() {
+        let store: Arc<dyn Store> = Arc::new(csms_embedded::EmbeddedStore::temporary());
+        let double = Arc::new(Double {
+            priced: Mutex::default(),
+            tries: Mutex::default(),
+        });
+        let (pricing, rx) = LocalPricing::new();
+        let limits = Limits {
+            timeout: Duration::from_millis(300),
+            attempts: 2,
+            backoff: Duration::from_millis(50),
+            concurrency: 1,
+            ..Limits::default()
+        };
+        let task = pricing.run(
+            rx,
+            double.clone(),
+            store.clone(),
+            Arc::new(SystemClock),
+            Duration::from_secs(60),
+            limits,
+        );
+        for tx in ["boom", "spin", "fine"] {
+            pricing.enqueue(&session_id(tx)).await.unwrap();
+        }
+        // Two tries of each bad one: 2 × 300 ms of spinning plus back-off.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let alarms = loop {
+            let alarms = store
+                .list_alarms(&OrgId::default_org(), true, &PageRequest::first(50))
+                .await
+                .unwrap();
+            if alarms.items.len() >= 2 || tokio::time::Instant::now() > deadline {
+                break alarms;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert_eq!(
+            *double.priced.lock().unwrap(),
+            [session_id("fine").to_string()]
+        );
+        let mut named: Vec<String> = alarms
+            .items
+            .iter()
+            .filter(|a| a.kind == DEAD_LETTER_KIND)
+            .map(|a| a.details["sessionId"].as_str().unwrap().to_owned())
+            .collect();
+        named.sort();
+        let mut want = vec![
+            session_id("boom").to_string(),
+            session_id("spin").to_string(),
+        ];
+        want.sort();
+        assert_eq!(named, want, "each bad session is dead-lettered by name");
+        let tries = double.tries.lock().unwrap().clone();
+        let count = |s: &str| {
+            tries
+                .iter()
+                .filter(|t| **t == session_id(s).to_string())
+                .count()
+        };
+        assert_eq!(
+            (count("boom"), count("spin")),
+            (2, 2),
+            "tried `attempts` times"
+        );
+        // The worker is still alive: a session queued now is priced.
+        pricing.enqueue(&session_id("later")).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(double
+            .priced
+            .lock()
+            .unwrap()
+            .contains(&session_id("later").to_string()));
+        task.abort();
     }
 }

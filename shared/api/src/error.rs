@@ -22,6 +22,11 @@ pub enum ApiError {
     Conflict(String),
     #[error("internal error")]
     Internal(String),
+    /// A stored record this version cannot read. 500 because the request was
+    /// fine and the fault is ours; the message names the record so the
+    /// operator can find it (the log has the decoding error).
+    #[error("stored {kind} {key} cannot be read; the operator has been alerted")]
+    Undecodable { kind: String, key: String },
 }
 
 impl ApiError {
@@ -33,6 +38,9 @@ impl ApiError {
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            ApiError::Undecodable { .. } => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "record_undecodable")
+            }
         }
     }
 }
@@ -65,6 +73,10 @@ impl From<StoreError> for ApiError {
             }
             StoreError::Conflict(m) => ApiError::Conflict(m),
             StoreError::Backend(m) => ApiError::Internal(m),
+            StoreError::Undecodable { kind, key, reason } => {
+                tracing::error!(kind, key, reason, "stored record does not decode");
+                ApiError::Undecodable { kind, key }
+            }
         }
     }
 }

@@ -58,6 +58,9 @@ fn pricing_error(e: PriceSessionError) -> ApiError {
         PriceSessionError::Engine(PricingError::NotCompleted) => {
             ApiError::Conflict("session is still active".into())
         }
+        PriceSessionError::Engine(e @ PricingError::OutOfRange(_)) => {
+            ApiError::Conflict(format!("session cannot be priced: {e}"))
+        }
         PriceSessionError::TariffMissing(id) => {
             ApiError::Conflict(format!("assigned tariff {id} does not exist"))
         }

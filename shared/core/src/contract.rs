@@ -1961,6 +1961,182 @@ pub async fn load_states_versioned_and_deleted_with_site<S: Store>(store: &S) {
     );
 }
 
+/// The records [`undecodable_plant`] wrote, one of each kind for the
+/// adapter's test to damage in its own storage — raw bytes or attributes of
+/// the wrong type under the record's real key, as an older version or a bug
+/// would have left them — before [`undecodable_records_are_skipped`].
+#[derive(Debug, Clone)]
+pub struct Planted {
+    pub session: SessionId,
+    pub station: StationId,
+    pub token: IdTokenValue,
+    pub tariff: String,
+    pub command: CommandId,
+    pub webhook: String,
+    pub delivery: String,
+}
+
+/// Writes two records of every listed kind (all in the default
+/// organisation) and returns the ones to damage.
+pub async fn undecodable_plant<S: Store>(store: &S) -> Planted {
+    for id in ["BAD-ST", "GOOD-ST"] {
+        store
+            .create_station(&station(id, "default", None))
+            .await
+            .unwrap();
+    }
+    let bad_session = session("GOOD-ST", "bad-tx", 10);
+    store.put_session(&bad_session, 0).await.unwrap();
+    store
+        .put_session(&session("GOOD-ST", "good-tx", 20), 0)
+        .await
+        .unwrap();
+    for v in ["BADTOKEN", "GOODTOKEN"] {
+        store.create_id_token(&token(v, "default")).await.unwrap();
+    }
+    for id in ["bad-tariff", "good-tariff"] {
+        store
+            .put_tariff(&tariff(id, "default", 1, 150), 0)
+            .await
+            .unwrap();
+    }
+    for (i, id) in CMD[..2].iter().enumerate() {
+        store
+            .create_command(&command(id, "GOOD-ST", i as i64))
+            .await
+            .unwrap();
+    }
+    for id in ["bad-hook", "good-hook"] {
+        store.create_webhook(&webhook(id, "default")).await.unwrap();
+    }
+    for id in ["01JBADDELIVERY0000000000000", "01JGOODDELIVERY000000000000"] {
+        store
+            .create_delivery(&delivery(id, "good-hook"))
+            .await
+            .unwrap();
+    }
+    Planted {
+        session: bad_session.id,
+        station: sid("BAD-ST"),
+        token: IdTokenValue::parse("BADTOKEN").unwrap(),
+        tariff: "bad-tariff".into(),
+        command: CommandId::parse(CMD[0]).unwrap(),
+        webhook: "bad-hook".into(),
+        delivery: "01JBADDELIVERY0000000000000".into(),
+    }
+}
+
+/// After the adapter damaged the [`Planted`] records: every listing leaves
+/// them out and returns the others, a read of one names it, and one alarm
+/// per kind of record is raised however often the listings run.
+pub async fn undecodable_records_are_skipped<S: Store>(store: &S, bad: &Planted) {
+    let org = OrgId::default_org();
+    let all = PageRequest::first(PageRequest::MAX_LIMIT);
+    for _ in 0..2 {
+        let sessions = store
+            .list_sessions(&SessionQuery {
+                org_id: org.clone(),
+                station_id: None,
+                from: None,
+                to: None,
+                page: all.clone(),
+            })
+            .await
+            .expect("a session that does not decode must not fail the listing");
+        let txs: Vec<_> = sessions
+            .items
+            .iter()
+            .map(|s| s.transaction_id.as_str())
+            .collect();
+        assert_eq!(txs, ["good-tx"]);
+        let by_station = store
+            .list_sessions(&SessionQuery {
+                org_id: org.clone(),
+                station_id: Some(sid("GOOD-ST")),
+                from: None,
+                to: None,
+                page: all.clone(),
+            })
+            .await
+            .unwrap();
+        assert_eq!(by_station.items.len(), 1);
+        let stations = store.list_stations(&org, &all).await.unwrap();
+        let ids: Vec<_> = stations
+            .items
+            .iter()
+            .map(|v| v.station.id.to_string())
+            .collect();
+        assert_eq!(ids, ["GOOD-ST"]);
+        let tokens = store.list_id_tokens(&org, &all).await.unwrap();
+        let ids: Vec<_> = tokens.items.iter().map(|t| t.token.to_string()).collect();
+        assert_eq!(ids, ["GOODTOKEN"]);
+        let tariffs = store.list_tariffs(&org, &all).await.unwrap();
+        assert_eq!(ids_of(&tariffs.items, |t| t.id.as_str()), ["good-tariff"]);
+        let commands = store
+            .list_station_commands(&sid("GOOD-ST"), &all)
+            .await
+            .unwrap();
+        assert_eq!(ids_of(&commands.items, |c| c.id.as_str()), [CMD[1]]);
+        let pending = store.pending_commands(&sid("GOOD-ST")).await.unwrap();
+        assert_eq!(ids_of(&pending, |c| c.id.as_str()), [CMD[1]]);
+        let pending = store.all_pending_commands(100).await.unwrap();
+        assert_eq!(ids_of(&pending, |c| c.id.as_str()), [CMD[1]]);
+        let hooks = store.list_webhooks(&org, &all).await.unwrap();
+        assert_eq!(ids_of(&hooks.items, |h| h.id.as_str()), ["good-hook"]);
+        let deliveries = store.list_deliveries("good-hook", &all).await.unwrap();
+        assert_eq!(
+            ids_of(&deliveries.items, |d| d.id.as_str()),
+            ["01JGOODDELIVERY000000000000"]
+        );
+        let pending = store.pending_deliveries(100).await.unwrap();
+        assert_eq!(
+            ids_of(&pending, |d| d.id.as_str()),
+            ["01JGOODDELIVERY000000000000"]
+        );
+    }
+    match store.get_session(&bad.session).await {
+        Err(StoreError::Undecodable { kind, key, .. }) => {
+            assert_eq!(kind, "Session");
+            assert!(key.contains(bad.session.as_str()), "{key} names the record");
+        }
+        other => panic!("reading the damaged session must say so, got {other:?}"),
+    }
+    assert!(matches!(
+        store.get_station(&bad.station).await,
+        Err(StoreError::Undecodable { .. })
+    ));
+    let good = session("GOOD-ST", "good-tx", 20);
+    assert!(store.get_session(&good.id).await.unwrap().is_some());
+    let alarms = store
+        .list_alarms(&org, true, &PageRequest::first(PageRequest::MAX_LIMIT))
+        .await
+        .unwrap();
+    let mut kinds: Vec<String> = alarms
+        .items
+        .iter()
+        .filter(|a| a.kind == crate::undecodable::ALARM_KIND)
+        .map(|a| a.details["recordKind"].as_str().unwrap_or("?").to_owned())
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            "Command",
+            "Delivery",
+            "IdTokenRecord",
+            "Session",
+            "Station",
+            "Tariff",
+            "Webhook"
+        ],
+        "one alarm per kind of record, however many listings met it"
+    );
+}
+
+fn ids_of<T>(items: &[T], id: impl Fn(&T) -> &str) -> Vec<String> {
+    items.iter().map(|x| id(x).to_owned()).collect()
+}
+
 /// Expands to one `#[tokio::test]` per contract check. `$make` is an async
 /// expression producing a fresh, empty store.
 #[macro_export]

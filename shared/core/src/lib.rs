@@ -21,6 +21,7 @@
 //!   recomputation, and the charging profiles it sends.
 //! - [`webhooks`]: events, their fan-out to partner webhooks, signed delivery with retries.
 //! - [`views`]: the public JSON form of records (API responses, webhook payloads).
+//! - [`undecodable`]: what a store does with a stored record it cannot read.
 //! - [`contract`] (feature `contract-tests`): the suite every store passes.
 
 pub mod charger;
@@ -32,6 +33,7 @@ pub mod ports;
 pub mod pricing;
 pub mod registry;
 pub mod spot;
+pub mod undecodable;
 pub mod views;
 pub mod webhooks;
 

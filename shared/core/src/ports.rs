@@ -32,6 +32,18 @@ pub enum StoreError {
     InvalidCursor,
     #[error("store backend failed: {0}")]
     Backend(String),
+    /// A stored record that this version cannot read (written by an older
+    /// version or a bug). Listings skip such records (logged, counted, and an
+    /// alarm raised); a read of the one record fails with this error, which
+    /// names it, and affects no other request.
+    #[error("stored {kind} {key} does not decode: {reason}")]
+    Undecodable {
+        /// The kind of record, e.g. `Session`.
+        kind: String,
+        /// Its key in the store.
+        key: String,
+        reason: String,
+    },
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

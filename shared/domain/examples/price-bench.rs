@@ -174,6 +174,7 @@ fn main() {
             registers: &regs,
             tariff,
             spot: &spot,
+            max_duration: csms_domain::pricing::engine::DEFAULT_MAX_DURATION,
         })
         .expect("priced");
         took += t.elapsed();

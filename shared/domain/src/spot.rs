@@ -7,7 +7,7 @@
 //! SEK/kWh); nothing later does unit or currency arithmetic on them.
 
 use crate::Timestamp;
-use chrono::{NaiveDate, TimeDelta, TimeZone};
+use chrono::{NaiveDate, NaiveDateTime, Offset, TimeDelta, TimeZone};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -149,14 +149,31 @@ impl BiddingZone {
 
     /// The zone's local calendar day that contains `t`.
     pub fn local_date(self, t: Timestamp) -> NaiveDate {
-        t.with_timezone(&self.tz()).date_naive()
+        local_time(t, self.tz()).date()
     }
 
     /// Length of the zone's local `date` (23, 24 or 25 hours).
     pub fn day_length(self, date: NaiveDate) -> TimeDelta {
-        let next = date.succ_opt().expect("date in range");
+        // The last date chrono knows has no next day: call it 24 hours.
+        let Some(next) = date.succ_opt() else {
+            return TimeDelta::hours(24);
+        };
         self.day_start(next) - self.day_start(date)
     }
+}
+
+/// The wall-clock time in `tz` at `t`. Unlike chrono's `naive_local`, it
+/// cannot panic: at the ends of chrono's range, where the local time would
+/// fall outside it, the nearest representable time is returned.
+pub fn local_time(t: Timestamp, tz: Tz) -> NaiveDateTime {
+    let utc = t.naive_utc();
+    let offset = tz.offset_from_utc_datetime(&utc).fix();
+    utc.checked_add_offset(offset)
+        .unwrap_or(if offset.local_minus_utc() > 0 {
+            NaiveDateTime::MAX
+        } else {
+            NaiveDateTime::MIN
+        })
 }
 
 /// Midnight of `date` in `tz`, as UTC. Midnight always exists in the zones we
@@ -168,11 +185,12 @@ pub fn local_midnight(tz: Tz, date: NaiveDate) -> Timestamp {
         chrono::LocalResult::Single(t) => t.with_timezone(&chrono::Utc),
         chrono::LocalResult::Ambiguous(a, _) => a.with_timezone(&chrono::Utc),
         chrono::LocalResult::None => {
-            let later = naive + TimeDelta::hours(1);
-            tz.from_local_datetime(&later)
-                .earliest()
-                .expect("an hour after a gap exists")
-                .with_timezone(&chrono::Utc)
+            // No zone has a gap longer than an hour; at the end of
+            // chrono's range, midnight UTC stands in.
+            naive
+                .checked_add_signed(TimeDelta::hours(1))
+                .and_then(|later| tz.from_local_datetime(&later).earliest())
+                .map_or(naive.and_utc(), |t| t.with_timezone(&chrono::Utc))
         }
     }
 }

@@ -157,16 +157,17 @@ pub struct SpotFormula {
 }
 
 impl SpotFormula {
-    /// Price per kWh for a spot price per kWh.
-    pub fn apply(&self, spot: Decimal) -> Decimal {
-        let mut p = spot * self.factor + self.markup;
+    /// Price per kWh for a spot price per kWh; `None` when it does not fit
+    /// a decimal (a spot price or factor far beyond any real one).
+    pub fn apply(&self, spot: Decimal) -> Option<Decimal> {
+        let mut p = spot.checked_mul(self.factor)?.checked_add(self.markup)?;
         if let Some(f) = self.floor {
             p = p.max(f);
         }
         if let Some(c) = self.ceiling {
             p = p.min(c);
         }
-        p + self.grid_fee + self.energy_tax
+        p.checked_add(self.grid_fee)?.checked_add(self.energy_tax)
     }
 }
 
@@ -200,7 +201,7 @@ impl Restrictions {
 
     /// Whether the element applies at `t` (in `tz`).
     pub fn holds(&self, t: Timestamp, tz: Tz) -> bool {
-        let local = t.with_timezone(&tz).naive_local();
+        let local = crate::spot::local_time(t, tz);
         let date = local.date();
         if self.start_date.is_some_and(|d| date < d) || self.end_date.is_some_and(|d| date >= d) {
             return false;

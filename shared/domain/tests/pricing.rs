@@ -2,7 +2,9 @@
 //! property tests over generated sessions, tariffs and spot prices.
 
 use chrono::{NaiveDate, NaiveTime, TimeDelta, TimeZone, Utc, Weekday};
-use csms_domain::pricing::engine::{price, PriceBreakdown, PricingInput, SpotTable};
+use csms_domain::pricing::engine::{
+    price, PriceBreakdown, PricingInput, SpotTable, DEFAULT_MAX_DURATION,
+};
 use csms_domain::pricing::LineKind;
 use csms_domain::session::{Session, SessionEnd, SessionUpdate};
 use csms_domain::spot::{BiddingZone, SpotDay, SpotSlot, SpotSource};
@@ -118,6 +120,7 @@ fn run(
         registers: readings,
         tariff: t,
         spot,
+        max_duration: DEFAULT_MAX_DURATION,
     })
     .unwrap()
 }
@@ -345,6 +348,7 @@ fn missing_spot_prices_fail_instead_of_guessing() {
         registers: &r,
         tariff: &spot_tariff(),
         spot: &SpotTable::new(),
+        max_duration: DEFAULT_MAX_DURATION,
     });
     assert!(matches!(
         e,

@@ -39,8 +39,9 @@ backend_errors!(
     redb::TableError => "redb: opening a table",
     redb::StorageError => "redb: storage",
     redb::CommitError => "redb: commit",
-    // Only decoding can fail in practice: a record written by an incompatible version.
-    serde_json::Error => "stored record does not decode",
+    // Decoding goes through `ops::parse`, which names the record; what is
+    // left is encoding, which fails only for maps with non-string keys.
+    serde_json::Error => "record does not encode",
 );
 
 pub(crate) fn conflict(msg: impl Into<String>) -> Fail {

@@ -91,6 +91,12 @@ impl EmbeddedStore {
         EmbeddedStore { db: Arc::new(db) }
     }
 
+    /// How many stored records of `kind` (e.g. `Session`) listings left out
+    /// since the store opened because they do not decode.
+    pub fn skipped_records(&self, kind: &str) -> u64 {
+        self.db.skipped_count(kind)
+    }
+
     /// Runs one blocking store operation. redb calls block on the file and,
     /// when writing, on the single writer lock and an fsync; on tokio's
     /// blocking pool they do not stall the async workers that serve the

@@ -71,7 +71,15 @@ impl Db {
     }
 
     pub(crate) fn list_load_sites(&self, page: &PageRequest) -> R<Page<LoadSite>> {
-        self.list_indexed(LOAD_SITES_INDEX, LOAD_SITES, ALL, page, Order::Ascending)
+        let org = csms_domain::OrgId::default_org();
+        self.list_indexed(
+            LOAD_SITES_INDEX,
+            LOAD_SITES,
+            ALL,
+            &org,
+            page,
+            Order::Ascending,
+        )
     }
 
     pub(crate) fn put_load_state(&self, state: &LoadState, expected: u64) -> R<()> {

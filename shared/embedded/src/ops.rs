@@ -8,6 +8,7 @@ use csms_core::ports::{
     reading_key, sort_key_time, MeterTarget, Page, PageRequest, SessionQuery, StationEvent,
     StoreError,
 };
+use csms_core::undecodable::{undecodable, SkippedRecords};
 use csms_domain::alarm::Alarm;
 use csms_domain::api_key::ApiKey;
 use csms_domain::command::{Command, CommandId};
@@ -26,12 +27,20 @@ use redb::{
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use std::sync::Mutex;
 
 pub(crate) type JsonTable<'t> = Table<'t, &'static str, &'static [u8]>;
 type JsonReadTable = ReadOnlyTable<&'static str, &'static [u8]>;
 
 #[derive(Debug)]
-pub(crate) struct Db(Database);
+pub(crate) struct Db {
+    db: Database,
+    /// Undecodable records met by listings: counted, logged, alarmed once.
+    skipped: SkippedRecords,
+    /// Alarms about them, raised when the read that met them is over (a
+    /// read transaction cannot write).
+    alarms: Mutex<Vec<Alarm>>,
+}
 
 /// What an idempotency claim stores. Expired claims count as absent, like an
 /// item past its DynamoDB TTL (which DynamoDB deletes only eventually, so the
@@ -52,15 +61,28 @@ pub(crate) fn json<T: Serialize>(v: &T) -> R<Vec<u8>> {
     Ok(serde_json::to_vec(v)?)
 }
 
-pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> R<T> {
-    Ok(serde_json::from_slice(bytes)?)
+/// Decodes the record stored under `key`; the error names the kind of
+/// record and the key, so a listing can skip it and an API answer name it.
+pub(crate) fn parse<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> R<T> {
+    serde_json::from_slice(bytes).map_err(|e| Fail(undecodable::<T>(key, e)))
 }
 
 pub(crate) fn get_json<T: DeserializeOwned>(
     table: &impl ReadableTable<&'static str, &'static [u8]>,
     key: &str,
 ) -> R<Option<T>> {
-    table.get(key)?.map(|g| parse(g.value())).transpose()
+    table.get(key)?.map(|g| parse(key, g.value())).transpose()
+}
+
+/// In a listing, an undecodable record is left out (see [`Db::skip`]); in a
+/// read of one record it is an error. `ViewTables` serves both.
+type Lenient<'a> = Option<(&'a Db, &'a OrgId)>;
+
+fn lenient<T>(how: Lenient<'_>, r: R<Option<T>>) -> R<Option<T>> {
+    match how {
+        Some((db, org)) => db.skip(org, r),
+        None => r,
+    }
 }
 
 pub(crate) fn put_json<T: Serialize>(table: &mut JsonTable<'_>, key: &str, v: &T) -> R<()> {
@@ -139,8 +161,8 @@ impl ViewTables {
         })
     }
 
-    fn view(&self, id: &str) -> R<Option<StationView>> {
-        let Some(station) = get_json::<Station>(&self.stations, id)? else {
+    fn view(&self, id: &str, how: Lenient<'_>) -> R<Option<StationView>> {
+        let Some(station) = lenient(how, get_json::<Station>(&self.stations, id))? else {
             return Ok(None);
         };
         let range = KeyRange::partition(id);
@@ -149,12 +171,15 @@ impl ViewTables {
             .connectors
             .range::<&str>(range.lo.as_str()..range.hi.as_str())?
         {
-            connectors.push(parse(entry?.1.value())?);
+            let (k, v) = entry?;
+            if let Some(c) = lenient(how, parse(k.value(), v.value()).map(Some))? {
+                connectors.push(c);
+            }
         }
         // The station may still name a connection whose record is gone (a
         // close that raced a reconnect): then it is not connected.
         let connection = match &station.connection_id {
-            Some(c) => get_json(&self.connections, c)?,
+            Some(c) => lenient(how, get_json(&self.connections, c))?,
             None => None,
         };
         Ok(Some(StationView {
@@ -211,29 +236,72 @@ impl Db {
                 .retain(|_, v| serde_json::from_slice::<Claim>(v).map_or(true, |c| c.live(now)))?;
         }
         txn.commit()?;
-        Ok(Db(db))
+        Ok(Db {
+            db,
+            skipped: SkippedRecords::default(),
+            alarms: Mutex::new(Vec::new()),
+        })
     }
 
+    /// Runs `f` in a read transaction, then raises the alarms about
+    /// undecodable records it met.
     pub(crate) fn read<T>(&self, f: impl FnOnce(&ReadTransaction) -> R<T>) -> R<T> {
-        f(&self.0.begin_read()?)
+        let out = f(&self.db.begin_read()?);
+        self.raise_skipped_alarms();
+        out
+    }
+
+    /// In a listing: an undecodable record becomes "no record" — logged,
+    /// counted and alarmed — so one bad row never fails the whole listing
+    /// (nor start-up recovery, which lists). Other errors pass.
+    pub(crate) fn skip<T>(&self, org: &OrgId, r: R<Option<T>>) -> R<Option<T>> {
+        match r {
+            Err(Fail(StoreError::Undecodable { kind, key, reason })) => {
+                if let Some(alarm) = self.skipped.skipped(org, &kind, &key, &reason, Utc::now()) {
+                    self.alarms
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(alarm);
+                }
+                Ok(None)
+            }
+            other => other,
+        }
+    }
+
+    /// How many records of `kind` listings skipped since the store opened.
+    pub(crate) fn skipped_count(&self, kind: &str) -> u64 {
+        self.skipped.count(kind)
+    }
+
+    fn raise_skipped_alarms(&self) {
+        let pending = std::mem::take(&mut *self.alarms.lock().unwrap_or_else(|p| p.into_inner()));
+        for alarm in pending {
+            if let Err(Fail(e)) = self.raise_alarm(&alarm) {
+                tracing::error!(alarm = %alarm.id, error = %e, "could not raise the alarm about an undecodable record");
+                self.skipped.alarm_failed(&alarm.id);
+            }
+        }
     }
 
     /// Runs `f` in a write transaction, committed only if `f` succeeds
     /// (dropping an uncommitted redb transaction aborts it).
     pub(crate) fn write<T>(&self, f: impl FnOnce(&WriteTransaction) -> R<T>) -> R<T> {
-        let txn = self.0.begin_write()?;
+        let txn = self.db.begin_write()?;
         let out = f(&txn)?;
         txn.commit()?;
         Ok(out)
     }
 
     /// One page of a listing through an index table (`{scope}\0{…}` → key)
-    /// into a table of JSON items: id tokens, commands, API keys.
+    /// into a table of JSON items: id tokens, commands, API keys. Undecodable
+    /// items are skipped and alarmed in `org`.
     pub(crate) fn list_indexed<T: DeserializeOwned>(
         &self,
         index: TableDefinition<&'static str, &'static str>,
         items: TableDefinition<&'static str, &'static [u8]>,
         scope: &str,
+        org: &OrgId,
         page: &PageRequest,
         order: Order,
     ) -> R<Page<T>> {
@@ -248,7 +316,7 @@ impl Db {
                 after.as_deref(),
                 order,
                 page.effective_limit(),
-                |_, key| get_json(&items, key.value()),
+                |_, key| self.skip(org, get_json(&items, key.value())),
             )
         })
     }
@@ -274,7 +342,7 @@ impl Db {
     }
 
     pub(crate) fn get_station_view(&self, id: &StationId) -> R<Option<StationView>> {
-        self.read(|txn| ViewTables::open(txn)?.view(id.as_str()))
+        self.read(|txn| ViewTables::open(txn)?.view(id.as_str(), None))
     }
 
     pub(crate) fn list_stations(&self, org: &OrgId, page: &PageRequest) -> R<Page<StationView>> {
@@ -289,7 +357,7 @@ impl Db {
                 after.as_deref(),
                 Order::Ascending,
                 page.effective_limit(),
-                |_, id| tables.view(id.value()),
+                |_, id| tables.view(id.value(), Some((self, org))),
             )
         })
     }
@@ -342,7 +410,7 @@ impl Db {
                 after.as_deref(),
                 Order::Descending,
                 page.effective_limit(),
-                |_, v| parse(v.value()).map(Some),
+                |k, v| self.skip(&OrgId::default_org(), parse(k, v.value()).map(Some)),
             )
         })
     }
@@ -390,7 +458,7 @@ impl Db {
             let removed = txn
                 .open_table(CONNECTIONS)?
                 .remove(connection_id)?
-                .map(|g| parse::<Connection>(g.value()))
+                .map(|g| parse::<Connection>(connection_id, g.value()))
                 .transpose()?;
             let Some(conn) = removed else { return Ok(None) };
             update_json::<Station>(
@@ -438,6 +506,7 @@ impl Db {
             ID_TOKENS_BY_ORG,
             ID_TOKENS,
             org.as_str(),
+            org,
             page,
             Order::Ascending,
         )
@@ -525,7 +594,8 @@ impl Db {
                 Order::Descending,
                 q.page.effective_limit(),
                 |_, id| {
-                    let s: Option<Session> = get_json(&sessions, id.value())?;
+                    let s: Option<Session> =
+                        self.skip(&q.org_id, get_json(&sessions, id.value()))?;
                     Ok(s.filter(|s| in_range(s.sort_time())))
                 },
             )
@@ -557,7 +627,11 @@ impl Db {
             let meter = txn.open_table(METER)?;
             let mut out = Vec::new();
             for entry in meter.range::<&str>(range.lo.as_str()..range.hi.as_str())? {
-                out.push(parse(entry?.1.value())?);
+                let (k, v) = entry?;
+                let org = OrgId::default_org();
+                if let Some(r) = self.skip(&org, parse(k.value(), v.value()).map(Some))? {
+                    out.push(r);
+                }
             }
             Ok(out)
         })
@@ -620,7 +694,8 @@ impl Db {
             let mut out = Vec::new();
             for entry in queue.range::<&str>(range.lo.as_str()..range.hi.as_str())? {
                 let (_, id) = entry?;
-                if let Some(cmd) = get_json::<Command>(&commands, id.value())? {
+                let cmd = get_json::<Command>(&commands, id.value());
+                if let Some(cmd) = self.skip(&OrgId::default_org(), cmd)? {
                     out.push(cmd);
                 }
             }
@@ -635,7 +710,8 @@ impl Db {
             let mut out = Vec::new();
             for entry in queue.iter()? {
                 let (_, id) = entry?;
-                if let Some(cmd) = get_json::<Command>(&commands, id.value())? {
+                let cmd = get_json::<Command>(&commands, id.value());
+                if let Some(cmd) = self.skip(&OrgId::default_org(), cmd)? {
                     out.push(cmd);
                 }
             }
@@ -655,6 +731,7 @@ impl Db {
             COMMANDS_BY_STATION,
             COMMANDS,
             station.as_str(),
+            &OrgId::default_org(),
             page,
             Order::Descending,
         )
@@ -701,6 +778,7 @@ impl Db {
             API_KEYS_BY_ORG,
             API_KEYS,
             org.as_str(),
+            org,
             page,
             Order::Ascending,
         )
@@ -747,6 +825,7 @@ impl Db {
             WEBHOOKS_BY_ORG,
             WEBHOOKS,
             org.as_str(),
+            org,
             page,
             Order::Ascending,
         )
@@ -796,6 +875,7 @@ impl Db {
             DELIVERIES_BY_WEBHOOK,
             DELIVERIES,
             webhook_id,
+            &OrgId::default_org(),
             page,
             Order::Descending,
         )
@@ -809,7 +889,8 @@ impl Db {
             // Keyed by ULID: key order is age order.
             for entry in queue.iter()?.take(limit) {
                 let (_, id) = entry?;
-                if let Some(d) = get_json::<Delivery>(&deliveries, id.value())? {
+                let d = get_json::<Delivery>(&deliveries, id.value());
+                if let Some(d) = self.skip(&OrgId::default_org(), d)? {
                     out.push(d);
                 }
             }
@@ -877,7 +958,11 @@ impl Db {
             let versions = txn.open_table(TARIFF_VERSIONS)?;
             let mut out = Vec::new();
             for entry in versions.range::<&str>(range.lo.as_str()..range.hi.as_str())? {
-                out.push(parse(entry?.1.value())?);
+                let (k, v) = entry?;
+                let org = OrgId::default_org();
+                if let Some(t) = self.skip(&org, parse(k.value(), v.value()).map(Some))? {
+                    out.push(t);
+                }
             }
             Ok(out)
         })
@@ -888,6 +973,7 @@ impl Db {
             TARIFFS_BY_ORG,
             TARIFFS,
             org.as_str(),
+            org,
             page,
             Order::Ascending,
         )
@@ -917,7 +1003,7 @@ impl Db {
             let removed = txn
                 .open_table(ASSIGNMENTS)?
                 .remove(id)?
-                .map(|g| parse::<TariffAssignment>(g.value()))
+                .map(|g| parse::<TariffAssignment>(id, g.value()))
                 .transpose()?;
             let Some(a) = removed else { return Ok(false) };
             txn.open_table(ASSIGNMENTS_BY_ORG)?
@@ -934,7 +1020,7 @@ impl Db {
             let mut out = Vec::new();
             for entry in index.range::<&str>(range.lo.as_str()..range.hi.as_str())? {
                 let (_, id) = entry?;
-                if let Some(a) = get_json(&assignments, id.value())? {
+                if let Some(a) = self.skip(org, get_json(&assignments, id.value()))? {
                     out.push(a);
                 }
             }
@@ -1024,7 +1110,7 @@ impl Db {
                 Order::Descending,
                 page.effective_limit(),
                 |_, id| {
-                    let a: Option<Alarm> = get_json(&alarms, id.value())?;
+                    let a: Option<Alarm> = self.skip(org, get_json(&alarms, id.value()))?;
                     Ok(a.filter(|a| !active_only || a.is_active()))
                 },
             )
@@ -1055,7 +1141,7 @@ impl Db {
                 .range::<&str>(range.lo.as_str()..range.hi.as_str())?
                 .next_back()
                 .transpose()?;
-            last.map(|(_, v)| parse(v.value())).transpose()
+            last.map(|(k, v)| parse(k.value(), v.value())).transpose()
         })
     }
 
@@ -1065,7 +1151,11 @@ impl Db {
             let priced = txn.open_table(PRICED_SESSIONS)?;
             let mut out = Vec::new();
             for entry in priced.range::<&str>(range.lo.as_str()..range.hi.as_str())? {
-                out.push(parse(entry?.1.value())?);
+                let (k, v) = entry?;
+                let org = OrgId::default_org();
+                if let Some(p) = self.skip(&org, parse(k.value(), v.value()).map(Some))? {
+                    out.push(p);
+                }
             }
             Ok(out)
         })
@@ -1083,7 +1173,7 @@ impl Db {
             let mut claims = txn.open_table(IDEMPOTENCY)?;
             let existing = claims
                 .get((scope, key))?
-                .map(|g| parse::<Claim>(g.value()))
+                .map(|g| parse::<Claim>(key, g.value()))
                 .transpose()?;
             if let Some(c) = existing.filter(|c| c.live(now)) {
                 return Ok(Some(c.value));

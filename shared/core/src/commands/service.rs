@@ -413,7 +413,11 @@ impl<S: Store + ?Sized> CommandService<S> {
         stations.sort();
         stations.dedup();
         for station in &stations {
-            self.pump(station).await?;
+            // One station whose records cannot be settled must not keep the
+            // others' commands (or the start) waiting.
+            if let Err(e) = self.pump(station).await {
+                tracing::error!(station = %station, error = %e, "could not settle the commands left pending");
+            }
         }
         for cmd in self.store.all_pending_commands(10_000).await? {
             if let Some(at) = cmd.deadline() {

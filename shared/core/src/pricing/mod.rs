@@ -96,6 +96,8 @@ pub struct PricingService<S: ?Sized> {
     clock: Arc<dyn Clock>,
     /// `session.priced` goes here.
     events: Arc<dyn EventSink>,
+    /// At most this much of a session is priced (`engine::priced_end`).
+    max_duration: chrono::TimeDelta,
 }
 
 impl<S: ?Sized> Clone for PricingService<S> {
@@ -104,6 +106,7 @@ impl<S: ?Sized> Clone for PricingService<S> {
             store: self.store.clone(),
             clock: self.clock.clone(),
             events: self.events.clone(),
+            max_duration: self.max_duration,
         }
     }
 }
@@ -116,7 +119,14 @@ impl<S: Store + ?Sized> PricingService<S> {
             store,
             clock,
             events: Arc::new(NoEvents),
+            max_duration: engine::DEFAULT_MAX_DURATION,
         }
+    }
+
+    /// Price at most `max` of a session, from its start (default 31 days).
+    pub fn with_max_duration(mut self, max: chrono::TimeDelta) -> Self {
+        self.max_duration = max;
+        self
     }
 
     /// Publish `session.priced` for every revision written.
@@ -315,6 +325,8 @@ impl<S: Store + ?Sized> PricingService<S> {
         };
         let start = session.started_at.unwrap_or_else(|| session.sort_time());
         let end = session.ended_at.unwrap_or(session.updated_at).max(start);
+        // Spot prices only of the days that are priced (see `engine::priced_end`).
+        let end = engine::priced_end(start, end, self.max_duration);
         let tariff = self
             .tariff_at(&tariff_id, start)
             .await?
@@ -330,6 +342,7 @@ impl<S: Store + ?Sized> PricingService<S> {
             registers: &registers,
             tariff: &tariff,
             spot: &spot,
+            max_duration: self.max_duration,
         })?;
         b.warnings.extend(fallback_notes);
         let reason: Vec<String> = resolution

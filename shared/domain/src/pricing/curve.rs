@@ -41,7 +41,14 @@ impl EnergyCurve {
         let mut warnings = Vec::new();
         let end = end.max(start);
         let (first, last) = match (meter_start, meter_stop) {
-            (Some(a), Some(b)) if b >= a => (a, b),
+            // The difference must fit a decimal too (registers −max and +max).
+            (Some(a), Some(b)) if b >= a && b.checked_sub(a).is_some() => (a, b),
+            (Some(a), Some(b)) if b >= a => {
+                warnings.push(format!(
+                    "start register {a} Wh and stop register {b} Wh are too far apart: no energy priced"
+                ));
+                return Self::flat(start, end, warnings);
+            }
             (Some(a), Some(b)) => {
                 warnings.push(format!(
                     "stop register {b} Wh is below start register {a} Wh (meter replaced?): no energy priced"
@@ -63,8 +70,12 @@ impl EnergyCurve {
             if t <= start || t >= end {
                 continue;
             }
-            let prev = points.last().expect("start point").1;
-            let rel = wh - first;
+            let prev = points.last().map_or(Decimal::ZERO, |p| p.1);
+            // `first <= wh <= last` once it fits, and `last - first` does.
+            let Some(rel) = wh.checked_sub(first) else {
+                dropped += 1;
+                continue;
+            };
             if wh > last || rel < prev {
                 dropped += 1;
                 continue;
@@ -125,7 +136,16 @@ impl EnergyCurve {
         }
         let span = Decimal::from((t1 - t0).num_milliseconds());
         let part = Decimal::from((t - t0).num_milliseconds());
-        (e0 + (e1 - e0) * part / span).round_dp(CUM_DP)
+        // 0 <= e0 <= e1 <= total and part < span: the result lies in
+        // [e0, e1]. Multiplying first keeps the most precision; when that
+        // does not fit, the ratio (at most 1) is taken first.
+        let rise = e1 - e0;
+        let delta = rise
+            .checked_mul(part)
+            .and_then(|v| v.checked_div(span))
+            .or_else(|| part.checked_div(span).and_then(|r| rise.checked_mul(r)))
+            .unwrap_or(Decimal::ZERO);
+        e0.checked_add(delta).unwrap_or(e1).round_dp(CUM_DP)
     }
 
     /// When charging stopped: the end of the last interval in which the

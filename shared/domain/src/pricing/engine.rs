@@ -10,6 +10,14 @@
 //! of the free minutes and the start of idle time. Within a piece every price
 //! is constant; neighbouring pieces with the same price are joined into one
 //! line. Energy per piece comes from the interpolated meter curve.
+//!
+//! Charger clocks and registers are outside data: a session is priced over at
+//! most [`PricingInput::max_duration`] (default [`DEFAULT_MAX_DURATION`],
+//! 31 days) from its start — a longer one is priced as if it ended then, with
+//! all its metered energy and a warning — so the number of pieces, and the
+//! time pricing takes, is bounded whatever the timestamps say. Every sum and
+//! product of amounts is checked: what does not fit a decimal is refused
+//! with [`PricingError::OutOfRange`], never a panic.
 
 use super::curve::EnergyCurve;
 use super::{LineKind, PriceLine};
@@ -27,6 +35,26 @@ pub enum PricingError {
     NotCompleted,
     #[error("no spot price for {zone} at {at}")]
     MissingSpotPrice { zone: String, at: Timestamp },
+    /// An amount that does not fit a decimal (absurd prices or registers).
+    #[error("{0} is out of range")]
+    OutOfRange(String),
+}
+
+/// How much of a session is priced unless configured otherwise.
+pub const DEFAULT_MAX_DURATION: TimeDelta = TimeDelta::days(31);
+
+/// The end a session is priced up to: its end, or `max` after its start when
+/// it lasted longer (or when that is past the last instant chrono knows).
+pub fn priced_end(start: Timestamp, end: Timestamp, max: TimeDelta) -> Timestamp {
+    let max = max.max(TimeDelta::zero());
+    match start.checked_add_signed(max) {
+        Some(cap) => end.min(cap),
+        None => end,
+    }
+}
+
+fn checked(v: Option<Decimal>, what: &str) -> Result<Decimal, PricingError> {
+    v.ok_or_else(|| PricingError::OutOfRange(what.to_owned()))
 }
 
 /// Spot prices by zone, for lookups by instant.
@@ -73,13 +101,19 @@ impl SpotTable {
         let mut d = zone.local_date(from);
         let last = zone.local_date(to);
         let mut days = vec![d];
-        while d < last {
-            d = d.succ_opt().expect("date in range");
+        // Callers cap the span (see `priced_end`); the bound is a second line
+        // of defence against a caller that did not.
+        while d < last && days.len() <= MAX_DAYS {
+            let Some(next) = d.succ_opt() else { break };
+            d = next;
             days.push(d);
         }
         days
     }
 }
+
+/// Days any one pricing walks at most, whatever the caller asks.
+const MAX_DAYS: usize = 400;
 
 /// Everything the engine needs.
 pub struct PricingInput<'a> {
@@ -88,6 +122,8 @@ pub struct PricingInput<'a> {
     pub registers: &'a [(Timestamp, Decimal)],
     pub tariff: &'a Tariff,
     pub spot: &'a SpotTable,
+    /// At most this much of the session is priced, from its start.
+    pub max_duration: TimeDelta,
 }
 
 /// The engine's result, before it is stamped with ids and audit data.
@@ -129,7 +165,8 @@ fn unit_price(
                         zone: f.zone.code().to_owned(),
                         at: t,
                     })?;
-            (f.apply(slot.price), Some(slot.price))
+            let p = checked(f.apply(slot.price), "the spot-based energy price")?;
+            (p, Some(slot.price))
         }
         PriceComponent::Time { price, .. }
         | PriceComponent::SessionFee { price }
@@ -148,9 +185,11 @@ fn tariff_boundaries(tariff: &Tariff, from: Timestamp, to: Timestamp) -> Vec<Tim
         .chain(std::iter::once(chrono::NaiveTime::MIN))
         .collect();
     let mut out = Vec::new();
-    let mut day = from.with_timezone(&tz).date_naive();
-    let last = to.with_timezone(&tz).date_naive();
-    while day <= last {
+    let mut day = crate::spot::local_time(from, tz).date();
+    let last = crate::spot::local_time(to, tz).date();
+    let mut walked = 0usize;
+    while day <= last && walked <= MAX_DAYS {
+        walked += 1;
         for time in &times {
             let naive = day.and_time(*time);
             let mut instants: Vec<Timestamp> = Vec::new();
@@ -166,7 +205,10 @@ fn tariff_boundaries(tariff: &Tariff, from: Timestamp, to: Timestamp) -> Vec<Tim
                 chrono::LocalResult::None => {
                     let mut n = naive;
                     for _ in 0..180 {
-                        n += TimeDelta::minutes(1);
+                        let Some(next) = n.checked_add_signed(TimeDelta::minutes(1)) else {
+                            break;
+                        };
+                        n = next;
                         if let Some(t) = tz.from_local_datetime(&n).earliest() {
                             // Gaps end on a whole minute, so this is the jump itself.
                             instants.push(t.with_timezone(&chrono::Utc));
@@ -177,7 +219,8 @@ fn tariff_boundaries(tariff: &Tariff, from: Timestamp, to: Timestamp) -> Vec<Tim
             }
             out.extend(instants.into_iter().filter(|t| *t > from && *t < to));
         }
-        day = day.succ_opt().expect("date in range");
+        let Some(next) = day.succ_opt() else { break };
+        day = next;
     }
     out
 }
@@ -196,7 +239,7 @@ struct Open {
     per: Option<TimeUnit>,
 }
 
-fn push(lines: &mut Vec<Open>, piece: Open) {
+fn push(lines: &mut Vec<Open>, piece: Open) -> Result<(), PricingError> {
     if let Some(last) = lines.iter_mut().rev().find(|l| l.kind == piece.kind) {
         if last.end == piece.start
             && last.element == piece.element
@@ -205,11 +248,12 @@ fn push(lines: &mut Vec<Open>, piece: Open) {
             && last.per == piece.per
         {
             last.end = piece.end;
-            last.amount += piece.amount;
-            return;
+            last.amount = checked(last.amount.checked_add(piece.amount), "a line's quantity")?;
+            return Ok(());
         }
     }
     lines.push(piece);
+    Ok(())
 }
 
 /// Price a completed session.
@@ -219,8 +263,12 @@ pub fn price(input: &PricingInput<'_>) -> Result<PriceBreakdown, PricingError> {
         return Err(PricingError::NotCompleted);
     }
     let tariff = input.tariff;
-    let ended_at = s.ended_at.unwrap_or(s.updated_at);
-    let started_at = s.started_at.unwrap_or_else(|| s.sort_time()).min(ended_at);
+    let reported_end = s.ended_at.unwrap_or(s.updated_at);
+    let started_at = s
+        .started_at
+        .unwrap_or_else(|| s.sort_time())
+        .min(reported_end);
+    let ended_at = priced_end(started_at, reported_end, input.max_duration);
     let curve = EnergyCurve::build(
         started_at,
         ended_at,
@@ -229,6 +277,12 @@ pub fn price(input: &PricingInput<'_>) -> Result<PriceBreakdown, PricingError> {
         input.registers,
     );
     let mut warnings = curve.warnings.clone();
+    if ended_at < reported_end {
+        warnings.push(format!(
+            "the session ran from {started_at} to {reported_end}, longer than the {} days pricing covers: priced as if it ended at {ended_at}, with all its metered energy",
+            input.max_duration.num_days()
+        ));
+    }
     if s.start_unknown {
         warnings.push(
             "the start of the transaction was never received: priced from the earliest known time"
@@ -239,15 +293,15 @@ pub fn price(input: &PricingInput<'_>) -> Result<PriceBreakdown, PricingError> {
 
     // Session-level values fixed by the elements in force at the start.
     let free_until = match tariff.component_at(ComponentKind::Time, started_at) {
-        Some((_, PriceComponent::Time { free_minutes, .. })) => {
-            started_at + TimeDelta::minutes(i64::from(*free_minutes))
-        }
+        Some((_, PriceComponent::Time { free_minutes, .. })) => started_at
+            .checked_add_signed(TimeDelta::minutes(i64::from(*free_minutes)))
+            .unwrap_or(ended_at),
         _ => started_at,
     };
     let idle_from = match tariff.component_at(ComponentKind::Idle, charging_ended_at) {
-        Some((_, PriceComponent::Idle { grace_minutes, .. })) => {
-            charging_ended_at + TimeDelta::minutes(i64::from(*grace_minutes))
-        }
+        Some((_, PriceComponent::Idle { grace_minutes, .. })) => charging_ended_at
+            .checked_add_signed(TimeDelta::minutes(i64::from(*grace_minutes)))
+            .unwrap_or(ended_at),
         _ => charging_ended_at,
     };
 
@@ -295,13 +349,14 @@ pub fn price(input: &PricingInput<'_>) -> Result<PriceBreakdown, PricingError> {
                     amount: curve.total(),
                     per: None,
                 },
-            );
+            )?;
         }
     }
     let mut energy_before = curve.at(started_at);
     for w in cuts.windows(2) {
         let (a, b) = (w[0], w[1]);
         let energy_after = curve.at(b);
+        // Both lie in [0, total]: the difference cannot overflow.
         let wh = energy_after - energy_before;
         energy_before = energy_after;
         let ms = Decimal::from((b - a).num_milliseconds());
@@ -320,7 +375,7 @@ pub fn price(input: &PricingInput<'_>) -> Result<PriceBreakdown, PricingError> {
                         amount: wh,
                         per: None,
                     },
-                );
+                )?;
             }
         }
         // Time and idle are priced alike: per minute or hour of the piece,
@@ -350,38 +405,45 @@ pub fn price(input: &PricingInput<'_>) -> Result<PriceBreakdown, PricingError> {
                         amount: ms,
                         per: Some(*per),
                     },
-                );
+                )?;
             }
         }
     }
 
-    let mut lines: Vec<PriceLine> = open.into_iter().map(finish).collect();
+    let mut lines: Vec<PriceLine> = open.into_iter().map(finish).collect::<Result<_, _>>()?;
     lines.sort_by_key(|l| (l.start, kind_order(l.kind)));
-    let mut net: Decimal = lines.iter().map(|l| l.net).sum();
-    let adjust = |kind: LineKind, target: Decimal, net: Decimal| PriceLine {
-        kind,
-        start: started_at,
-        end: ended_at,
-        quantity: Decimal::ONE,
-        unit: "session".to_owned(),
-        unit_price: target - net,
-        net: target - net,
-        element: None,
-        spot_price: None,
+    let mut net = Decimal::ZERO;
+    for l in &lines {
+        net = checked(net.checked_add(l.net), "the net total")?;
+    }
+    let adjust = |kind: LineKind, target: Decimal, net: Decimal| {
+        let diff = checked(target.checked_sub(net), "a price-cap adjustment")?;
+        Ok::<_, PricingError>(PriceLine {
+            kind,
+            start: started_at,
+            end: ended_at,
+            quantity: Decimal::ONE,
+            unit: "session".to_owned(),
+            unit_price: diff,
+            net: diff,
+            element: None,
+            spot_price: None,
+        })
     };
     if let Some(min) = tariff.min_price.map(round_amount) {
         if net < min {
-            lines.push(adjust(LineKind::MinimumPriceAdjustment, min, net));
+            lines.push(adjust(LineKind::MinimumPriceAdjustment, min, net)?);
             net = min;
         }
     }
     if let Some(max) = tariff.max_price.map(round_amount) {
         if net > max {
-            lines.push(adjust(LineKind::MaximumPriceAdjustment, max, net));
+            lines.push(adjust(LineKind::MaximumPriceAdjustment, max, net)?);
             net = max;
         }
     }
-    let vat = round_amount(net * tariff.vat_rate);
+    let vat = round_amount(checked(net.checked_mul(tariff.vat_rate), "the VAT")?);
+    let gross = checked(net.checked_add(vat), "the gross total")?;
     Ok(PriceBreakdown {
         started_at,
         ended_at,
@@ -390,7 +452,7 @@ pub fn price(input: &PricingInput<'_>) -> Result<PriceBreakdown, PricingError> {
         lines,
         net,
         vat,
-        gross: net + vat,
+        gross,
         warnings,
     })
 }
@@ -406,27 +468,34 @@ fn kind_order(k: LineKind) -> u8 {
     }
 }
 
-fn finish(o: Open) -> PriceLine {
+fn finish(o: Open) -> Result<PriceLine, PricingError> {
     let (quantity, unit, exact) = match o.kind {
         LineKind::Energy => {
             let kwh = o.amount / Decimal::ONE_THOUSAND;
-            (kwh.normalize(), "kWh".to_owned(), kwh * o.unit_price)
+            let exact = checked(kwh.checked_mul(o.unit_price), "an energy line's amount")?;
+            (kwh.normalize(), "kWh".to_owned(), exact)
         }
         LineKind::Time | LineKind::Idle => {
             let per = o.per.unwrap_or(TimeUnit::Minute);
-            let unit_ms = Decimal::from(per.seconds() * 1000);
+            let unit_ms = Decimal::from(per.seconds().saturating_mul(1000));
             // The amount is computed from exact milliseconds; the quantity
             // shown is rounded to six decimals for reading only.
-            let exact = o.amount * o.unit_price / unit_ms;
+            let exact = checked(
+                o.amount
+                    .checked_mul(o.unit_price)
+                    .and_then(|v| v.checked_div(unit_ms)),
+                "a time line's amount",
+            )?;
+            let quantity = checked(o.amount.checked_div(unit_ms), "a time line's quantity")?;
             (
-                (o.amount / unit_ms).round_dp(6).normalize(),
+                quantity.round_dp(6).normalize(),
                 per.as_str().to_owned(),
                 exact,
             )
         }
         _ => (Decimal::ONE, "session".to_owned(), o.unit_price),
     };
-    PriceLine {
+    Ok(PriceLine {
         kind: o.kind,
         start: o.start,
         end: o.end,
@@ -436,7 +505,7 @@ fn finish(o: Open) -> PriceLine {
         net: round_amount(exact),
         element: Some(o.element),
         spot_price: o.spot.map(|s| s.normalize()),
-    }
+    })
 }
 
 /// What a component costs at one instant: for the price preview.
