@@ -182,7 +182,13 @@ async fn upgrade(
             reason,
             retry_after,
         } => {
-            tracing::info!(station = %station_id, status, "connection refused: {reason}");
+            if status == 429 {
+                // A flood: one line per refusal would flood the log too; the
+                // lockout that causes these was logged as a warning.
+                tracing::debug!(station = %station_id, status, "connection refused: {reason}");
+            } else {
+                tracing::info!(station = %station_id, status, "connection refused: {reason}");
+            }
             refuse(status, &reason, retry_after)
         }
         Decision::Accept {

@@ -180,10 +180,8 @@ pub async fn decide<S: Store + ?Sized>(
         };
         let (station_attempt, address_attempt) = match gate.admit(&id, hs.source) {
             Ok(a) => a,
-            Err(wait) => {
-                tracing::info!(station = %id, source = ?hs.source, "password check refused: throttled");
-                return Ok(Decision::throttled(wait));
-            }
+            // Logged by the caller; the lockout itself was logged as a warning.
+            Err(wait) => return Ok(Decision::throttled(wait)),
         };
         let ok = user == id.as_str() && gate.verify(pass, hash.clone()).await;
         if ok {
