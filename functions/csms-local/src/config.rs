@@ -18,6 +18,74 @@ pub struct Config {
     pub spot: Option<crate::spot::SpotSchedule>,
     pub load_debounce: std::time::Duration,
     pub load_interval: std::time::Duration,
+    /// Connection caps and the header-read timeout of the listener.
+    pub serve: crate::serve::ServeLimits,
+    /// Ping, idle and handshake time limits of charger sockets.
+    pub ws: crate::ws::WsLimits,
+    /// How many password checks (argon2) may run at once.
+    pub password_checks: usize,
+}
+
+/// A whole number from `name`, `default` when unset, else within `range`.
+fn number(name: &str, default: u64, range: std::ops::RangeInclusive<u64>) -> anyhow::Result<u64> {
+    match std::env::var(name) {
+        Err(_) => Ok(default),
+        Ok(s) => match s.trim().parse::<u64>() {
+            Ok(n) if range.contains(&n) => Ok(n),
+            _ => bail!(
+                "{name} must be a whole number from {} to {}, not {s:?}",
+                range.start(),
+                range.end()
+            ),
+        },
+    }
+}
+
+/// Connection limits, timeouts and the password-check bound.
+fn connection_limits(
+    heartbeat_interval_secs: u32,
+) -> anyhow::Result<(crate::serve::ServeLimits, crate::ws::WsLimits, usize)> {
+    use std::time::Duration;
+    let max_connections = number("CSMS_MAX_CONNECTIONS", 10_000, 1..=1_000_000)? as usize;
+    let max_per_address = number("CSMS_MAX_CONNECTIONS_PER_ADDRESS", 500, 1..=1_000_000)? as usize;
+    let header_read = number("CSMS_HEADER_READ_TIMEOUT_SECONDS", 10, 1..=300)?;
+    let handshake = number("CSMS_HANDSHAKE_TIMEOUT_SECONDS", 10, 1..=300)?;
+    let trust_forwarded_for = match std::env::var("CSMS_TRUST_FORWARDED_FOR").as_deref() {
+        Err(_) | Ok("false") | Ok("0") => false,
+        Ok("true") | Ok("1") => true,
+        Ok(other) => bail!("CSMS_TRUST_FORWARDED_FOR must be true or false, not {other:?}"),
+    };
+    let ping = number("CSMS_WS_PING_SECONDS", 60, 0..=3_600)?;
+    // Twice the heartbeat interval and a minute: a charger that heartbeats
+    // on time is never idle for that long, even with one heartbeat lost.
+    let idle_default = u64::from(heartbeat_interval_secs) * 2 + 60;
+    let idle = number("CSMS_WS_IDLE_TIMEOUT_SECONDS", idle_default, 2..=86_400)?;
+    if idle <= u64::from(heartbeat_interval_secs) {
+        tracing::warn!(
+            idle,
+            heartbeat_interval_secs,
+            "CSMS_WS_IDLE_TIMEOUT_SECONDS is not above the heartbeat interval: chargers that only heartbeat (and do not answer pings) will be disconnected"
+        );
+    }
+    if ping > 0 && ping >= idle {
+        bail!("CSMS_WS_PING_SECONDS ({ping}) must be below CSMS_WS_IDLE_TIMEOUT_SECONDS ({idle}), or 0 for no pings");
+    }
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u64;
+    let password_checks = number("CSMS_PASSWORD_CHECKS", cores, 1..=256)? as usize;
+    Ok((
+        crate::serve::ServeLimits {
+            max_connections,
+            max_per_address,
+            header_read_timeout: Duration::from_secs(header_read),
+            trust_forwarded_for,
+        },
+        crate::ws::WsLimits {
+            ping_every: (ping > 0).then(|| Duration::from_secs(ping)),
+            idle_timeout: Duration::from_secs(idle),
+            handshake_timeout: Duration::from_secs(handshake),
+        },
+        password_checks,
+    ))
 }
 
 impl Config {
@@ -70,7 +138,11 @@ impl Config {
                 _ => bail!("CSMS_LOAD_INTERVAL_SECONDS must be 1 to 3600"),
             },
         };
+        let (serve, ws, password_checks) = connection_limits(heartbeat_interval_secs)?;
         Ok(Config {
+            serve,
+            ws,
+            password_checks,
             load_debounce: std::time::Duration::from_millis(load_debounce),
             load_interval: std::time::Duration::from_secs(load_interval),
             spot,

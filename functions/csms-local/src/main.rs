@@ -27,12 +27,19 @@
 //!   charger event for more of the same burst, default 500;
 //!   `CSMS_LOAD_INTERVAL_SECONDS` — how often every site is recomputed
 //!   anyway, default 60;
+//! - connection limits and timeouts (see the README, "Limits and hostile
+//!   input"): `CSMS_MAX_CONNECTIONS` (10000), `CSMS_MAX_CONNECTIONS_PER_ADDRESS`
+//!   (500), `CSMS_HEADER_READ_TIMEOUT_SECONDS` (10),
+//!   `CSMS_HANDSHAKE_TIMEOUT_SECONDS` (10), `CSMS_WS_PING_SECONDS` (60, 0 off),
+//!   `CSMS_WS_IDLE_TIMEOUT_SECONDS` (2 × heartbeat interval + 60),
+//!   `CSMS_TRUST_FORWARDED_FOR` (false), `CSMS_PASSWORD_CHECKS` (cores);
 //! - `RUST_LOG` — log filter, default `info`.
 
 mod config;
 mod deliveries;
 mod load;
 mod pricing;
+mod serve;
 mod spot;
 mod timers;
 mod ws;
@@ -41,9 +48,11 @@ use anyhow::Context;
 use csms_api::{router, ApiState};
 use csms_core::charger::{ChargerConfig, ChargerService};
 use csms_core::commands::service::CommandService;
+use csms_core::connect::PasswordGate;
 use csms_core::load::{LoadEvents, LoadService, LoadTrigger};
 use csms_core::ports::{Clock, PageRequest, Store, SystemClock};
 use csms_core::pricing::PricingService;
+use csms_core::throttle::ThrottlePolicy;
 use csms_core::webhooks::target::TargetPolicy;
 use csms_core::webhooks::{Deliverer, EventSink, WebhookPublisher};
 use csms_domain::OrgId;
@@ -57,7 +66,8 @@ async fn main() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let cfg = config::Config::from_env()?;
+    let mut cfg = config::Config::from_env()?;
+    cfg.serve.max_connections = fit_connections_to_fd_limit(cfg.serve.max_connections);
     let store: Arc<dyn Store> = Arc::new(
         csms_embedded::EmbeddedStore::open(&cfg.data_dir)
             .with_context(|| format!("opening the store in {}", cfg.data_dir.display()))?,
@@ -158,6 +168,12 @@ async fn main() -> anyhow::Result<()> {
         sockets,
         shutdown: shutdown_rx,
         tracker: tracker.clone(),
+        gate: PasswordGate::new(
+            ThrottlePolicy::STATIONS,
+            ThrottlePolicy::ADDRESSES,
+            cfg.password_checks,
+        ),
+        limits: cfg.ws,
     };
     let api = router(ApiState {
         store,
@@ -179,13 +195,20 @@ async fn main() -> anyhow::Result<()> {
         "csms-local listening on http://{addr} — OCPP: ws://{addr}/ocpp/{{stationId}}, API: http://{addr}/api/v1, data: {}",
         cfg.data_dir.display()
     );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            tracing::info!("shutting down");
-            let _ = shutdown_tx.send(true);
-        })
-        .await?;
+    tracing::info!(
+        max_connections = cfg.serve.max_connections,
+        max_per_address = cfg.serve.max_per_address,
+        header_read_timeout_secs = cfg.serve.header_read_timeout.as_secs(),
+        idle_timeout_secs = cfg.ws.idle_timeout.as_secs(),
+        ping_secs = cfg.ws.ping_every.map_or(0, |d| d.as_secs()),
+        "connection limits"
+    );
+    serve::run(listener, app, cfg.serve, async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        let _ = shutdown_tx.send(true);
+    })
+    .await;
     // Let every charger connection close cleanly and record its disconnect.
     // Pending timers are dropped: the next start's recovery settles them.
     timer_task.abort();
@@ -224,6 +247,60 @@ async fn forget_stale_connections(store: &dyn Store, clock: &dyn Clock) -> anyho
             Some(c) => page.cursor = Some(c),
             None => return Ok(()),
         }
+    }
+}
+
+/// Every connection is a file descriptor: raise the soft limit to the hard
+/// one (the usual soft limit of 1,024 is reached by ~1,000 chargers), and keep
+/// the connection cap below what the limit allows, with room for the store,
+/// logs and outgoing webhooks, so a flood is refused by the cap (and logged)
+/// instead of failing `accept` for everyone.
+fn fit_connections_to_fd_limit(cap: usize) -> usize {
+    const RESERVE: u64 = 128;
+    #[cfg(unix)]
+    {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+            tracing::warn!("could not read the file-descriptor limit");
+            return cap;
+        }
+        let before = lim.rlim_cur;
+        if lim.rlim_cur < lim.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: lim.rlim_max,
+                rlim_max: lim.rlim_max,
+            };
+            // SAFETY: as above.
+            if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+                lim = raised;
+            }
+        }
+        let soft = lim.rlim_cur as u64;
+        tracing::info!(
+            before = before as u64,
+            now = soft,
+            "file-descriptor limit (soft) raised to the hard limit"
+        );
+        let room = soft.saturating_sub(RESERVE).max(16);
+        if (cap as u64) > room {
+            tracing::warn!(
+                configured = cap,
+                effective = room,
+                fd_limit = soft,
+                "CSMS_MAX_CONNECTIONS is above what the file-descriptor limit allows; capping it"
+            );
+            return room as usize;
+        }
+        cap
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = RESERVE;
+        cap
     }
 }
 

@@ -9,12 +9,49 @@
 use crate::error::ApiError;
 use crate::ApiState;
 use axum::extract::{Request, State};
-use axum::http::Method;
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use csms_core::throttle::{ClientAddr, Throttle, ThrottlePolicy};
 use csms_domain::api_key::{parse_presented, Scope};
 use csms_domain::OrgId;
 use sha2::{Digest, Sha256};
+use std::time::Instant;
+
+/// The key check's state: the API's, and wrong keys counted per source
+/// address (when the server tells us the address: the local runner does).
+#[derive(Clone)]
+pub struct AuthState {
+    pub api: ApiState,
+    pub wrong_keys: Throttle,
+}
+
+impl AuthState {
+    pub fn new(api: ApiState) -> Self {
+        AuthState {
+            api,
+            wrong_keys: Throttle::new(ThrottlePolicy::API_KEYS),
+        }
+    }
+}
+
+/// 429 in the API's error shape, with `Retry-After`.
+fn throttled(retry_after: std::time::Duration) -> Response {
+    let mut resp = (
+        StatusCode::TOO_MANY_REQUESTS,
+        Json(serde_json::json!({"error": {
+            "code": "too_many_requests",
+            "message": "too many requests with a wrong API key from this address; try again later"
+        }})),
+    )
+        .into_response();
+    resp.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(retry_after.as_secs().max(1)),
+    );
+    resp
+}
 
 /// Who is calling, for handlers that need it (e.g. to scope new keys).
 #[derive(Debug, Clone)]
@@ -56,7 +93,37 @@ pub fn secret_hash(secret: &str) -> String {
 }
 
 pub async fn require_api_key(
-    State(state): State<ApiState>,
+    State(auth): State<AuthState>,
+    req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let source = req.extensions().get::<ClientAddr>().copied();
+    let key = source.map(|s| s.throttle_key());
+    if let Some(k) = &key {
+        if let Err(locked) = auth.wrong_keys.check(k, Instant::now()) {
+            return Ok(throttled(locked.retry_after));
+        }
+    }
+    let outcome = check_api_key(&auth.api, req, next).await;
+    if let (Err(ApiError::Unauthorized), Some(k)) = (&outcome, &key) {
+        let f = auth.wrong_keys.fail(k, Instant::now());
+        if f.repeated() {
+            tracing::warn!(
+                source = %k,
+                failures = f.failures,
+                locked_secs = f.locked_for.map_or(0, |d| d.as_secs()),
+                "repeated wrong API keys: address locked out for a while"
+            );
+        }
+    }
+    outcome
+}
+
+/// Who the key says the caller is, and whether that may do the request.
+/// A missing `Authorization` header is 401 too, but only a presented wrong
+/// key counts as a guess (see [`require_api_key`]).
+async fn check_api_key(
+    state: &ApiState,
     mut req: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
@@ -68,8 +135,11 @@ pub async fn require_api_key(
             v.strip_prefix("Bearer ")
                 .or_else(|| v.strip_prefix("bearer "))
         })
-        .map(str::trim)
-        .ok_or(ApiError::Unauthorized)?;
+        .map(str::trim);
+    let Some(presented) = presented else {
+        // Not a guess: answer 401 without counting it.
+        return Ok(ApiError::Unauthorized.into_response());
+    };
     let principal = if state
         .admin_key
         .as_ref()
@@ -108,13 +178,15 @@ pub async fn require_api_key(
     Ok(next.run(req).await)
 }
 
-/// Compare without an early exit, so response time does not reveal how much
-/// of a guessed key was right.
+/// Compare without an early exit, so response time reveals neither how much
+/// of a guessed key was right nor the real key's length: both sides are
+/// hashed first and the fixed-size digests compared in full.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    let (x, y) = (Sha256::digest(a), Sha256::digest(b));
+    x.iter()
+        .zip(y.iter())
+        .fold(0u8, |acc, (p, q)| acc | (p ^ q))
+        == 0
 }
 
 #[cfg(test)]
@@ -126,6 +198,8 @@ mod tests {
         assert!(constant_time_eq(b"abc", b"abc"));
         assert!(!constant_time_eq(b"abc", b"abd"));
         assert!(!constant_time_eq(b"abc", b"ab"));
+        assert!(!constant_time_eq(b"", b"a"));
+        assert!(constant_time_eq(b"", b""));
     }
 
     #[test]

@@ -159,7 +159,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/sites/{id}/load/meter", axum::routing::post(load::meter))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
-            state.clone(),
+            auth::AuthState::new(state.clone()),
             auth::require_api_key,
         ))
         // After the layer: the description needs no key.

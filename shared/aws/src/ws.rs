@@ -7,8 +7,9 @@ use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxy
 use aws_lambda_events::encodings::Body;
 use base64::Engine;
 use csms_core::charger::ChargerService;
-use csms_core::connect::{self, Decision, Handshake};
+use csms_core::connect::{self, Decision, Handshake, PasswordGate};
 use csms_core::ports::{Clock, ConnectionSender, Store};
+use csms_core::throttle::ClientAddr;
 use http::{HeaderMap, HeaderValue};
 use std::sync::Arc;
 
@@ -16,6 +17,10 @@ pub struct WsHandlers {
     charger: ChargerService<dyn Store>,
     clock: Arc<dyn Clock>,
     sender: Option<Arc<dyn ConnectionSender>>,
+    /// Password checks: bounded and throttled per station and source
+    /// address, in this Lambda instance's memory (a new instance starts from
+    /// zero; API Gateway's own throttling bounds the rest).
+    gate: PasswordGate,
 }
 
 fn response(status: i64, body: Option<String>) -> ApiGatewayProxyResponse {
@@ -54,6 +59,7 @@ impl WsHandlers {
             charger,
             clock,
             sender,
+            gate: PasswordGate::default(),
         }
     }
 
@@ -71,13 +77,21 @@ impl WsHandlers {
             .to_owned();
         let subprotocols = header_values(&ev, "sec-websocket-protocol");
         let authorization = header_values(&ev, "authorization").into_iter().next();
+        let source = ev
+            .request_context
+            .identity
+            .source_ip
+            .as_deref()
+            .and_then(|ip| ip.parse().ok())
+            .map(ClientAddr);
         let hs = Handshake {
             station_id: &station_id,
             subprotocols,
             authorization,
+            source,
         };
         let store = self.charger.store();
-        let decision = match connect::decide(&**store, &hs).await {
+        let decision = match connect::decide(&**store, &self.gate, &hs).await {
             Ok(d) => d,
             Err(e) => {
                 tracing::error!(error = %e, "store failure during $connect");
@@ -85,11 +99,15 @@ impl WsHandlers {
             }
         };
         match decision {
-            Decision::Reject { status, reason } => {
+            Decision::Reject { status, reason, .. } => {
                 tracing::info!(station = %station_id, status, "connection refused: {reason}");
                 response(status as i64, Some(reason))
             }
-            Decision::Accept { station, version } => {
+            Decision::Accept {
+                station,
+                version,
+                subprotocol,
+            } => {
                 let now = self.clock.now();
                 if let Err(e) = connect::opened(
                     &**store,
@@ -107,9 +125,12 @@ impl WsHandlers {
                 }
                 tracing::info!(station = %station.id, %version, connection_id, "station connected");
                 let mut headers = HeaderMap::new();
+                // As the client spelled it; it came from a header, so it is a
+                // valid header value.
                 headers.insert(
                     "sec-websocket-protocol",
-                    HeaderValue::from_static(version.subprotocol()),
+                    HeaderValue::from_str(&subprotocol)
+                        .unwrap_or(HeaderValue::from_static(version.subprotocol())),
                 );
                 let mut r = response(200, None);
                 r.headers = headers;

@@ -9,6 +9,8 @@
 //! - [`connect`]: the WebSocket handshake decision (identity, auth, subprotocol)
 //!   and connection bookkeeping, shared by `$connect`/`$disconnect` and the
 //!   local runner.
+//! - [`throttle`]: back-off for repeated failures of a guessable secret
+//!   (station passwords, API keys), per station and per source address.
 //! - [`charger`]: handling of every charger-initiated OCPP message, from the
 //!   raw frame to the reply frame.
 //! - [`registry`]: operator use cases (register stations and id tokens).
@@ -34,6 +36,7 @@ pub mod pricing;
 pub mod registry;
 pub mod spot;
 pub mod undecodable;
+pub mod throttle;
 pub mod views;
 pub mod webhooks;
 
