@@ -523,6 +523,7 @@ impl<S: Store + ?Sized> ChargerService<S> {
             registers: energy_registers(&ev.readings),
             seq_no: ev.seq_no,
             offline: ev.offline,
+            clock_replaced: ev.charger_timestamp.is_some(),
         };
         self.merge_session(conn, &transaction_id, &update, now)
             .await?;
@@ -559,7 +560,11 @@ impl<S: Store + ?Sized> ChargerService<S> {
             ev.connector_id.unwrap_or(0),
             ev.id_token.as_ref().map(|t| t.key()).unwrap_or_default(),
             ev.meter_start_wh.unwrap_or_default(),
-            ev.timestamp.timestamp_millis()
+            // The charger's own time even when implausible: a resend carries
+            // the same one, while our receive time differs.
+            ev.charger_timestamp
+                .unwrap_or(ev.timestamp)
+                .timestamp_millis()
         );
         let existing = self
             .store

@@ -32,7 +32,7 @@ pub(super) async fn handle<S: Store + ?Sized>(
         evse_id: req.connector_id,
         // Chargers that started a transaction offline report id 0 or -1 until told otherwise.
         transaction_id: req.transaction_id.filter(|t| *t > 0).map(|t| t.to_string()),
-        readings: readings(&req.meter_value),
+        readings: readings(&req.meter_value, now),
     };
     svc.apply(conn, event, now).await?;
     encode(&Response {})

@@ -4,13 +4,12 @@
 //! than showing an incomplete one.
 
 use super::types::{readings, IdTagInfo, MeterValue};
-use crate::charger::wire::require_time;
+use crate::charger::wire::{register_wh, require_time};
 use crate::charger::{encode, ChargerService, HandlerError, Outcome};
 use crate::ports::Store;
 use csms_domain::event::{ChargerEvent, TransactionEvent, TransactionPhase};
 use csms_domain::station::Connection;
 use csms_domain::{IdTokenValue, Timestamp};
-use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -44,20 +43,22 @@ pub(super) async fn handle<S: Store + ?Sized>(
         Some(t) => Some(IdTokenValue::parse(t).map_err(|e| HandlerError::Invalid(e.to_string()))?),
         None => None,
     };
+    let time = require_time("timestamp", &req.timestamp, now)?;
     let event = TransactionEvent {
         phase: TransactionPhase::Ended,
         transaction_id: Some(req.transaction_id.to_string()),
-        timestamp: require_time("timestamp", &req.timestamp)?,
+        timestamp: time.at,
         evse_id: None,
         connector_id: None,
         id_token,
         meter_start_wh: None,
-        meter_stop_wh: Some(Decimal::from(req.meter_stop)),
+        meter_stop_wh: register_wh("meterStop", req.meter_stop),
         // 1.6: an absent reason means "Local".
         stop_reason: Some(req.reason.unwrap_or_else(|| "Local".into())),
-        readings: readings(&req.transaction_data),
+        readings: readings(&req.transaction_data, now),
         seq_no: None,
         offline: false,
+        charger_timestamp: time.replaced,
     };
     match svc
         .apply(conn, ChargerEvent::Transaction(event), now)

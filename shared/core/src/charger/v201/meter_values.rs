@@ -30,7 +30,7 @@ pub(super) async fn handle<S: Store + ?Sized>(
     let event = ChargerEvent::MeterValues {
         evse_id: req.evse_id,
         transaction_id: None,
-        readings: readings(&req.meter_value),
+        readings: readings(&req.meter_value, now),
     };
     svc.apply(conn, event, now).await?;
     encode(&Response {})

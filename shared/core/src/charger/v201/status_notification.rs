@@ -1,6 +1,6 @@
 //! StatusNotification: status of one connector of one EVSE.
 
-use crate::charger::wire::parse_time;
+use crate::charger::wire::charger_time;
 use crate::charger::{encode, ChargerService, HandlerError};
 use crate::ports::Store;
 use csms_domain::event::ChargerEvent;
@@ -34,7 +34,8 @@ pub(super) async fn handle<S: Store + ?Sized>(
         status: req.connector_status,
         error_code: None,
         info: None,
-        at: parse_time(&req.timestamp),
+        // An implausible status time becomes the receive time.
+        at: charger_time("timestamp", &req.timestamp, now),
     };
     svc.apply(conn, event, now).await?;
     encode(&Response {})

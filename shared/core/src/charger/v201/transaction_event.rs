@@ -64,19 +64,21 @@ pub(super) async fn handle<S: Store + ?Sized>(
         }
         None => (None, false),
     };
+    let time = require_time("timestamp", &req.timestamp, now)?;
     let event = TransactionEvent {
         phase,
         transaction_id: Some(req.transaction_info.transaction_id),
-        timestamp: require_time("timestamp", &req.timestamp)?,
+        timestamp: time.at,
         evse_id: req.evse.as_ref().map(|e| e.id),
         connector_id: req.evse.as_ref().and_then(|e| e.connector_id),
         id_token,
         meter_start_wh: None,
         meter_stop_wh: None,
         stop_reason: req.transaction_info.stopped_reason,
-        readings: readings(&req.meter_value),
+        readings: readings(&req.meter_value, now),
         seq_no: Some(req.seq_no),
         offline: req.offline,
+        charger_timestamp: time.replaced,
     };
     match svc
         .apply(conn, ChargerEvent::Transaction(event), now)
