@@ -4,6 +4,8 @@
 //! struct that is serialised, and describes itself for the OpenAPI
 //! document, so the two cannot drift apart.
 
+#![deny(clippy::arithmetic_side_effects)]
+
 use crate::util::{time, wh};
 use csms_core::ports::StationEvent;
 use csms_domain::api_key::ApiKey;

@@ -5,6 +5,8 @@
 //! With the `openapi` feature every view also describes itself for the
 //! OpenAPI document.
 
+#![deny(clippy::arithmetic_side_effects)]
+
 use csms_domain::command::Command;
 use csms_domain::pricing::engine::round_amount;
 use csms_domain::pricing::{LineKind, PriceLine, PricedSession};

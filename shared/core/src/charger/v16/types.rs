@@ -1,4 +1,8 @@
 //! Types shared by several 1.6 actions.
+//!
+//! Meter values are turned into numbers here: no unchecked arithmetic.
+
+#![deny(clippy::arithmetic_side_effects)]
 
 use crate::charger::wire::{charger_time, decimal_from_str, format_time};
 use csms_domain::meter::{default_unit, normalise, MeterReading, ENERGY_IMPORT_REGISTER};
@@ -58,7 +62,9 @@ pub fn readings(values: &[MeterValue], now: Timestamp) -> Vec<MeterReading> {
                 continue;
             }
             let Some(raw) = decimal_from_str(&sv.value) else {
-                tracing::warn!(value = %sv.value, "non-numeric meter value skipped");
+                // At most 64 characters of it: one frame must not write a megabyte of log.
+                let shown: String = sv.value.chars().take(64).collect();
+                tracing::warn!(value = %shown, "non-numeric meter value skipped");
                 continue;
             };
             let measurand = sv

@@ -1,4 +1,8 @@
 //! Types shared by several 2.0.1 actions.
+//!
+//! Meter values are turned into numbers here: no unchecked arithmetic.
+
+#![deny(clippy::arithmetic_side_effects)]
 
 use crate::charger::wire::{charger_time, decimal_from_json, format_time};
 use crate::charger::HandlerError;
