@@ -83,6 +83,16 @@ def assert_service_healthy(runner, station: str, session_ids: list[str]) -> None
                 assert any(s["id"] == sid for s in json.loads(text)), f"{sid} missing from the JSON export"
 
 
+def assert_noted(runner, station: str, action: str, field: str) -> None:
+    """The station's event log has an ImplausibleValues event of `action` naming `field`."""
+    def find():
+        events = runner.api_ok("GET", f"/stations/{quote(station)}/events")["items"]
+        return next((e for e in events if e["kind"] == "ImplausibleValues" and e["payload"]["action"] == action
+                     and any(v["field"] == field for v in e["payload"]["values"])), None)
+    poll(find, timeout=3, what=f"an ImplausibleValues event of {action} about {field}",
+         show=lambda: runner.api_ok("GET", f"/stations/{quote(station)}/events")["items"][-5:])
+
+
 def assign_tariff(runner, station: str) -> None:
     tariff = runner.api_ok("POST", "/tariffs", {
         "name": "Hostile values",
@@ -197,6 +207,11 @@ async def hostile_16(runner, station: str) -> dict[str, str]:
 
         await accepted(raw, "st1", "StatusNotification", {
             "connectorId": 1, "errorCode": "NoError", "status": "Available", "timestamp": "0001-01-01T00:00:00Z"})
+        assert_noted(runner, station, "MeterValues", "Energy.Active.Import.Register")
+        assert_noted(runner, station, "MeterValues", "sampledValue.value")
+        assert_noted(runner, station, "StartTransaction", "meterStart")
+        assert_noted(runner, station, "StartTransaction", "timestamp")
+        assert_noted(runner, station, "StatusNotification", "timestamp")
         await raw.heartbeat_works("hb-16")
         assert runner.station(station)["connected"] is True, "the station fell off after hostile values"
         assert_service_healthy(runner, station, list(sessions.values()))
@@ -296,6 +311,9 @@ async def hostile_201(runner, station: str) -> dict[str, str]:
             "timestamp": "0001-01-01T00:00:00Z", "connectorStatus": "Available", "evseId": 1, "connectorId": 1})
         await accepted(raw, "mv1", "MeterValues", {"evseId": 0, "meterValue": [
             {"timestamp": iso(t0), "sampledValue": [register201(1, "Wh", 2147483647)]}]})
+        assert_noted(runner, station, "TransactionEvent", "Energy.Active.Import.Register")
+        assert_noted(runner, station, "TransactionEvent", "timestamp")
+        assert_noted(runner, station, "MeterValues", "Energy.Active.Import.Register")
         await raw.heartbeat_works("hb-201")
         assert runner.station(station)["connected"] is True, "the station fell off after hostile values"
         assert_service_healthy(runner, station, list(sessions.values()))

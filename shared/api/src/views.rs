@@ -119,10 +119,12 @@ impl Station {
 /// An entry of a station's event log.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StationEventView {
-    /// The OCPP message (`FirmwareStatusNotification`, `SecurityEventNotification`, …).
+    /// The OCPP message (`FirmwareStatusNotification`, `SecurityEventNotification`, …),
+    /// or `ImplausibleValues`: what a message sent that the CSMS did not use as
+    /// sent (`{"action", "values": [{"field", "value", "problem"}], "omitted"}`).
     pub kind: String,
     pub at: String,
-    /// The message as the charger sent it.
+    /// The message as the charger sent it (for `ImplausibleValues`, the notes).
     #[schema(value_type = Object)]
     pub payload: Value,
 }

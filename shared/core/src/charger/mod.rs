@@ -478,6 +478,27 @@ impl<S: Store + ?Sized> ChargerService<S> {
         Ok(self.store.append_station_event(&event).await?)
     }
 
+    /// Keep what a message's values lost as one `ImplausibleValues` station
+    /// event (see [`wire::Dropped`]). A failure to note is logged, not the
+    /// message's failure.
+    pub(crate) async fn note_dropped(
+        &self,
+        conn: &Connection,
+        action: &str,
+        dropped: wire::Dropped,
+        now: Timestamp,
+    ) {
+        let Some(payload) = dropped.into_payload(action) else {
+            return;
+        };
+        if let Err(e) = self
+            .log_event(conn, "ImplausibleValues", payload, now)
+            .await
+        {
+            tracing::error!(error = %e, "could not record the implausible values of a message");
+        }
+    }
+
     pub async fn authorize(
         &self,
         token: &IdTokenValue,

@@ -39,17 +39,66 @@ pub fn plausible(t: Timestamp, now: Timestamp) -> bool {
     t >= earliest && t <= latest
 }
 
+/// What one message sent that the CSMS did not use as sent: a value out of
+/// range or no number, a wrong clock. Each is logged (a warning) when noted,
+/// and the message's notes become one `ImplausibleValues` station event
+/// (`GET /stations/{id}/events`), so the operator sees a misbehaving charger.
+#[derive(Debug, Default)]
+pub struct Dropped {
+    notes: Vec<serde_json::Value>,
+    omitted: usize,
+}
+
+impl Dropped {
+    /// Notes kept per message; beyond, only counted (a message may carry
+    /// thousands of samples).
+    const KEPT: usize = 20;
+
+    pub fn note(&mut self, field: &str, value: &str, problem: &str) {
+        // At most 64 characters of the value: one frame must not write a
+        // megabyte of log or event.
+        let shown: String = value.chars().take(MAX_NUMBER_CHARS).collect();
+        tracing::warn!(field, value = %shown, problem, "implausible value from the charger");
+        if self.notes.len() < Self::KEPT {
+            self.notes.push(serde_json::json!({
+                "field": field,
+                "value": shown,
+                "problem": problem,
+            }));
+        } else {
+            self.omitted = self.omitted.saturating_add(1);
+        }
+    }
+
+    /// The station event's payload, or `None` when nothing was dropped.
+    pub fn into_payload(self, action: &str) -> Option<serde_json::Value> {
+        if self.notes.is_empty() {
+            return None;
+        }
+        Some(serde_json::json!({
+            "action": action,
+            "values": self.notes,
+            "omitted": self.omitted,
+        }))
+    }
+}
+
 /// A charger time for data that can do without it being ours (a meter
-/// reading): parsed and plausible, or `None` with a warning.
-pub fn charger_time(field: &str, s: &str, now: Timestamp) -> Option<Timestamp> {
+/// reading, a status): parsed and plausible, or `None`, noted.
+pub fn charger_time(
+    field: &str,
+    s: &str,
+    now: Timestamp,
+    dropped: &mut Dropped,
+) -> Option<Timestamp> {
     match parse_time(s) {
         Some(t) if plausible(t, now) => Some(t),
         Some(_) => {
-            tracing::warn!(field, time = %s, "charger time outside 2000-01-01 .. now + 1 day");
+            dropped.note(field, s, "outside 2000-01-01 .. now + 1 day");
             None
         }
         None => {
-            tracing::warn!(field, time = %s, "charger time unreadable");
+            dropped.note(field, s, "not a timestamp");
             None
         }
     }
@@ -67,8 +116,13 @@ pub struct MessageTime {
 
 /// Parse a required time field. Unreadable is a CALLERROR naming the field
 /// (as the schema would); readable but implausible is replaced by `now`,
-/// logged, and reported in [`MessageTime::replaced`].
-pub fn require_time(field: &str, s: &str, now: Timestamp) -> Result<MessageTime, HandlerError> {
+/// noted, and reported in [`MessageTime::replaced`].
+pub fn require_time(
+    field: &str,
+    s: &str,
+    now: Timestamp,
+    dropped: &mut Dropped,
+) -> Result<MessageTime, HandlerError> {
     let t = parse_time(s)
         .ok_or_else(|| HandlerError::Invalid(format!("{field}: {s:?} is not a timestamp")))?;
     if plausible(t, now) {
@@ -77,28 +131,31 @@ pub fn require_time(field: &str, s: &str, now: Timestamp) -> Result<MessageTime,
             replaced: None,
         });
     }
-    tracing::warn!(field, time = %s, "charger time outside 2000-01-01 .. now + 1 day replaced by the receive time");
+    dropped.note(
+        field,
+        s,
+        "outside 2000-01-01 .. now + 1 day: replaced by the receive time",
+    );
     Ok(MessageTime {
         at: now,
         replaced: Some(t),
     })
 }
 
-/// A 1.6 `meterStart`/`meterStop` in Wh, or `None` (with a warning) outside
+/// A 1.6 `meterStart`/`meterStop` in Wh, or `None` (noted) outside
 /// ±[`MAX_ENERGY_WH`]: the session then falls back on its register readings.
 /// Dropped rather than refused, because a refused StopTransaction is resent
 /// by the charger for ever and the session would never close.
-pub fn register_wh(field: &str, wh: i64) -> Option<Decimal> {
+pub fn register_wh(field: &str, wh: i64, dropped: &mut Dropped) -> Option<Decimal> {
     let (min, max) = limits("Wh");
     let v = Decimal::from(wh);
     if v >= min && v <= max {
         Some(v)
     } else {
-        tracing::warn!(
+        dropped.note(
             field,
-            wh,
-            limit = MAX_ENERGY_WH,
-            "implausible register value dropped"
+            &wh.to_string(),
+            &format!("outside -{MAX_ENERGY_WH}..={MAX_ENERGY_WH} Wh"),
         );
         None
     }
@@ -228,26 +285,49 @@ mod tests {
             plausible(DateTime::<Utc>::MAX_UTC, DateTime::<Utc>::MAX_UTC),
             "no overflow at chrono's end"
         );
-        assert_eq!(charger_time("t", "0001-01-01T00:00:00Z", now), None);
-        assert_eq!(charger_time("t", "+262142-12-31T00:00:00Z", now), None);
-        let r = require_time("timestamp", "0001-01-01T00:00:00Z", now).unwrap();
+        let mut dropped = Dropped::default();
+        let d = &mut dropped;
+        assert_eq!(charger_time("t", "0001-01-01T00:00:00Z", now, d), None);
+        assert_eq!(charger_time("t", "+262142-12-31T00:00:00Z", now, d), None);
+        let r = require_time("timestamp", "0001-01-01T00:00:00Z", now, d).unwrap();
         assert_eq!(r.at, now);
         assert!(r.replaced.is_some());
-        let ok = require_time("timestamp", "2026-06-01T11:00:00Z", now).unwrap();
+        let ok = require_time("timestamp", "2026-06-01T11:00:00Z", now, d).unwrap();
         assert_eq!(ok.replaced, None);
         assert!(
-            matches!(require_time("timestamp", "soon", now), Err(HandlerError::Invalid(m)) if m.starts_with("timestamp"))
+            matches!(require_time("timestamp", "soon", now, d), Err(HandlerError::Invalid(m)) if m.starts_with("timestamp"))
         );
+        let payload = dropped.into_payload("StartTransaction").unwrap();
+        assert_eq!(payload["values"].as_array().unwrap().len(), 3);
+        assert_eq!(payload["values"][2]["field"], "timestamp");
+        assert_eq!(Dropped::default().into_payload("X"), None);
     }
 
     #[test]
     fn register_values_beyond_a_terawatt_hour_are_dropped() {
+        let d = &mut Dropped::default();
         assert_eq!(
-            register_wh("meterStart", 1_000_000_000_000),
+            register_wh("meterStart", 1_000_000_000_000, d),
             Some(Decimal::from(1_000_000_000_000i64))
         );
-        assert_eq!(register_wh("meterStart", 1_000_000_000_001), None);
-        assert_eq!(register_wh("meterStop", i64::MIN), None);
-        assert_eq!(register_wh("meterStop", i64::MAX), None);
+        assert_eq!(register_wh("meterStart", 1_000_000_000_001, d), None);
+        assert_eq!(register_wh("meterStop", i64::MIN, d), None);
+        assert_eq!(register_wh("meterStop", i64::MAX, d), None);
+    }
+
+    #[test]
+    fn a_message_keeps_twenty_notes_and_counts_the_rest() {
+        let mut d = Dropped::default();
+        for _ in 0..1000 {
+            d.note(
+                "meterValue.sampledValue.value",
+                &"9".repeat(10_000),
+                "no number",
+            );
+        }
+        let p = d.into_payload("MeterValues").unwrap();
+        assert_eq!(p["values"].as_array().unwrap().len(), 20);
+        assert_eq!(p["omitted"], 980);
+        assert_eq!(p["values"][0]["value"].as_str().unwrap().len(), 64);
     }
 }

@@ -2,6 +2,7 @@
 //! charger sends no (or a zero) transaction id. Kept either way.
 
 use super::types::{readings, MeterValue};
+use crate::charger::wire::Dropped;
 use crate::charger::{encode, ChargerService, HandlerError};
 use crate::ports::Store;
 use csms_domain::event::ChargerEvent;
@@ -28,12 +29,14 @@ pub(super) async fn handle<S: Store + ?Sized>(
     now: Timestamp,
 ) -> Result<Option<Value>, HandlerError> {
     let req: Request = crate::charger::decode(payload)?;
+    let mut dropped = Dropped::default();
     let event = ChargerEvent::MeterValues {
         evse_id: req.connector_id,
         // Chargers that started a transaction offline report id 0 or -1 until told otherwise.
         transaction_id: req.transaction_id.filter(|t| *t > 0).map(|t| t.to_string()),
-        readings: readings(&req.meter_value, now),
+        readings: readings(&req.meter_value, now, &mut dropped),
     };
     svc.apply(conn, event, now).await?;
+    svc.note_dropped(conn, "MeterValues", dropped, now).await;
     encode(&Response {})
 }

@@ -3,7 +3,7 @@
 //! transaction itself (reason DeAuthorized), and we want that on record.
 
 use super::types::IdTagInfo;
-use crate::charger::wire::{register_wh, require_time};
+use crate::charger::wire::{register_wh, require_time, Dropped};
 use crate::charger::{encode, ChargerService, HandlerError, Outcome};
 use crate::ports::Store;
 use csms_domain::event::{ChargerEvent, TransactionEvent, TransactionPhase};
@@ -39,7 +39,8 @@ pub(super) async fn handle<S: Store + ?Sized>(
     let req: Request = crate::charger::decode(payload)?;
     let id_token =
         IdTokenValue::parse(req.id_tag).map_err(|e| HandlerError::Invalid(e.to_string()))?;
-    let time = require_time("timestamp", &req.timestamp, now)?;
+    let mut dropped = Dropped::default();
+    let time = require_time("timestamp", &req.timestamp, now, &mut dropped)?;
     let event = TransactionEvent {
         phase: TransactionPhase::Started,
         transaction_id: None,
@@ -47,7 +48,7 @@ pub(super) async fn handle<S: Store + ?Sized>(
         evse_id: Some(req.connector_id),
         connector_id: Some(1),
         id_token: Some(id_token),
-        meter_start_wh: register_wh("meterStart", req.meter_start),
+        meter_start_wh: register_wh("meterStart", req.meter_start, &mut dropped),
         meter_stop_wh: None,
         stop_reason: None,
         readings: vec![],
@@ -55,6 +56,8 @@ pub(super) async fn handle<S: Store + ?Sized>(
         offline: false,
         charger_timestamp: time.replaced,
     };
+    svc.note_dropped(conn, "StartTransaction", dropped, now)
+        .await;
     match svc
         .apply(conn, ChargerEvent::Transaction(event), now)
         .await?

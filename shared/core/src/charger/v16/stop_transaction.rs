@@ -4,7 +4,7 @@
 //! than showing an incomplete one.
 
 use super::types::{readings, IdTagInfo, MeterValue};
-use crate::charger::wire::{register_wh, require_time};
+use crate::charger::wire::{register_wh, require_time, Dropped};
 use crate::charger::{encode, ChargerService, HandlerError, Outcome};
 use crate::ports::Store;
 use csms_domain::event::{ChargerEvent, TransactionEvent, TransactionPhase};
@@ -43,7 +43,8 @@ pub(super) async fn handle<S: Store + ?Sized>(
         Some(t) => Some(IdTokenValue::parse(t).map_err(|e| HandlerError::Invalid(e.to_string()))?),
         None => None,
     };
-    let time = require_time("timestamp", &req.timestamp, now)?;
+    let mut dropped = Dropped::default();
+    let time = require_time("timestamp", &req.timestamp, now, &mut dropped)?;
     let event = TransactionEvent {
         phase: TransactionPhase::Ended,
         transaction_id: Some(req.transaction_id.to_string()),
@@ -52,14 +53,16 @@ pub(super) async fn handle<S: Store + ?Sized>(
         connector_id: None,
         id_token,
         meter_start_wh: None,
-        meter_stop_wh: register_wh("meterStop", req.meter_stop),
+        meter_stop_wh: register_wh("meterStop", req.meter_stop, &mut dropped),
         // 1.6: an absent reason means "Local".
         stop_reason: Some(req.reason.unwrap_or_else(|| "Local".into())),
-        readings: readings(&req.transaction_data, now),
+        readings: readings(&req.transaction_data, now, &mut dropped),
         seq_no: None,
         offline: false,
         charger_timestamp: time.replaced,
     };
+    svc.note_dropped(conn, "StopTransaction", dropped, now)
+        .await;
     match svc
         .apply(conn, ChargerEvent::Transaction(event), now)
         .await?

@@ -4,7 +4,7 @@
 
 #![deny(clippy::arithmetic_side_effects)]
 
-use crate::charger::wire::{charger_time, decimal_from_str, format_time};
+use crate::charger::wire::{charger_time, decimal_from_str, format_time, Dropped};
 use csms_domain::meter::{default_unit, normalise, MeterReading, ENERGY_IMPORT_REGISTER};
 use csms_domain::token::Authorization;
 use csms_domain::Timestamp;
@@ -49,11 +49,13 @@ pub struct SampledValue {
 /// Readings in base units. Samples we cannot read as numbers (`SignedData`,
 /// garbage, an unparseable or implausible timestamp, a value outside its
 /// unit's plausible range) are skipped and logged rather than failing the
-/// whole message, which the charger would only resend.
-pub fn readings(values: &[MeterValue], now: Timestamp) -> Vec<MeterReading> {
+/// whole message, which the charger would only resend. Each is noted in
+/// `dropped`.
+pub fn readings(values: &[MeterValue], now: Timestamp, dropped: &mut Dropped) -> Vec<MeterReading> {
     let mut out = Vec::new();
     for mv in values {
-        let Some(timestamp) = charger_time("meterValue.timestamp", &mv.timestamp, now) else {
+        let Some(timestamp) = charger_time("meterValue.timestamp", &mv.timestamp, now, dropped)
+        else {
             continue;
         };
         for sv in &mv.sampled_value {
@@ -62,9 +64,7 @@ pub fn readings(values: &[MeterValue], now: Timestamp) -> Vec<MeterReading> {
                 continue;
             }
             let Some(raw) = decimal_from_str(&sv.value) else {
-                // At most 64 characters of it: one frame must not write a megabyte of log.
-                let shown: String = sv.value.chars().take(64).collect();
-                tracing::warn!(value = %shown, "non-numeric meter value skipped");
+                dropped.note("sampledValue.value", &sv.value, "not a number within range");
                 continue;
             };
             let measurand = sv
@@ -78,7 +78,7 @@ pub fn readings(values: &[MeterValue], now: Timestamp) -> Vec<MeterReading> {
             let (value, unit) = match normalise(raw, &unit, 0) {
                 Ok(v) => v,
                 Err(e) => {
-                    tracing::warn!(%measurand, error = %e, "implausible meter value skipped");
+                    dropped.note(&measurand, &raw.to_string(), &e.to_string());
                     continue;
                 }
             };

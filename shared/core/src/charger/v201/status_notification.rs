@@ -1,6 +1,6 @@
 //! StatusNotification: status of one connector of one EVSE.
 
-use crate::charger::wire::charger_time;
+use crate::charger::wire::{charger_time, Dropped};
 use crate::charger::{encode, ChargerService, HandlerError};
 use crate::ports::Store;
 use csms_domain::event::ChargerEvent;
@@ -28,6 +28,7 @@ pub(super) async fn handle<S: Store + ?Sized>(
     now: Timestamp,
 ) -> Result<Option<Value>, HandlerError> {
     let req: Request = crate::charger::decode(payload)?;
+    let mut dropped = Dropped::default();
     let event = ChargerEvent::StatusChanged {
         evse_id: req.evse_id,
         connector_id: req.connector_id,
@@ -35,8 +36,10 @@ pub(super) async fn handle<S: Store + ?Sized>(
         error_code: None,
         info: None,
         // An implausible status time becomes the receive time.
-        at: charger_time("timestamp", &req.timestamp, now),
+        at: charger_time("timestamp", &req.timestamp, now, &mut dropped),
     };
     svc.apply(conn, event, now).await?;
+    svc.note_dropped(conn, "StatusNotification", dropped, now)
+        .await;
     encode(&Response {})
 }

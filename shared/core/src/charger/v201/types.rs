@@ -4,7 +4,7 @@
 
 #![deny(clippy::arithmetic_side_effects)]
 
-use crate::charger::wire::{charger_time, decimal_from_json, format_time};
+use crate::charger::wire::{charger_time, decimal_from_json, format_time, Dropped};
 use crate::charger::HandlerError;
 use csms_domain::meter::{default_unit, normalise, MeterReading, ENERGY_IMPORT_REGISTER};
 use csms_domain::token::Authorization;
@@ -93,16 +93,22 @@ pub struct UnitOfMeasure {
 /// Readings in base units (`value × 10^multiplier`, kWh → Wh, …). A sample
 /// with an unreadable or implausible timestamp, a multiplier outside −9..=9
 /// or a value outside its unit's plausible range is skipped and logged, not
-/// the whole message refused: the charger would only resend it.
-pub fn readings(values: &[MeterValue], now: Timestamp) -> Vec<MeterReading> {
+/// the whole message refused: the charger would only resend it. Each is
+/// noted in `dropped`.
+pub fn readings(values: &[MeterValue], now: Timestamp, dropped: &mut Dropped) -> Vec<MeterReading> {
     let mut out = Vec::new();
     for mv in values {
-        let Some(timestamp) = charger_time("meterValue.timestamp", &mv.timestamp, now) else {
+        let Some(timestamp) = charger_time("meterValue.timestamp", &mv.timestamp, now, dropped)
+        else {
             continue;
         };
         for sv in &mv.sampled_value {
             let Some(raw) = decimal_from_json(&sv.value) else {
-                tracing::warn!(value = %sv.value, "meter value out of range skipped");
+                dropped.note(
+                    "sampledValue.value",
+                    &sv.value.to_string(),
+                    "beyond a decimal",
+                );
                 continue;
             };
             let measurand = sv
@@ -121,7 +127,7 @@ pub fn readings(values: &[MeterValue], now: Timestamp) -> Vec<MeterReading> {
             let (value, unit) = match normalise(raw, &unit, multiplier) {
                 Ok(v) => v,
                 Err(e) => {
-                    tracing::warn!(%measurand, error = %e, "implausible meter value skipped");
+                    dropped.note(&measurand, &raw.to_string(), &e.to_string());
                     continue;
                 }
             };
