@@ -395,14 +395,10 @@ mod tests {
     }
 
     fn session_id(tx: &str) -> SessionId {
-        csms_domain::session::Session::blank(
+        SessionId::new(
             &csms_domain::StationId::parse("CP1").unwrap(),
-            OrgId::default_org(),
-            None,
-            tx,
-            chrono::Utc::now(),
+            &csms_domain::TransactionId::parse(tx).unwrap(),
         )
-        .id
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

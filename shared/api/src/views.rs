@@ -4,6 +4,8 @@
 //! struct that is serialised, and describes itself for the OpenAPI
 //! document, so the two cannot drift apart.
 
+#![deny(clippy::arithmetic_side_effects)]
+
 use crate::util::{time, wh};
 use csms_core::ports::StationEvent;
 use csms_domain::api_key::ApiKey;
@@ -117,10 +119,12 @@ impl Station {
 /// An entry of a station's event log.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StationEventView {
-    /// The OCPP message (`FirmwareStatusNotification`, `SecurityEventNotification`, …).
+    /// The OCPP message (`FirmwareStatusNotification`, `SecurityEventNotification`, …),
+    /// or `ImplausibleValues`: what a message sent that the CSMS did not use as
+    /// sent (`{"action", "values": [{"field", "value", "problem"}], "omitted"}`).
     pub kind: String,
     pub at: String,
-    /// The message as the charger sent it.
+    /// The message as the charger sent it (for `ImplausibleValues`, the notes).
     #[schema(value_type = Object)]
     pub payload: Value,
 }

@@ -787,6 +787,8 @@ struct SessionItem {
     #[serde(default)]
     seen_seq_nos: Vec<u64>,
     offline_events: bool,
+    #[serde(default)]
+    charger_clock_replaced: bool,
     version: u64,
     updated_at: Timestamp,
 }
@@ -813,6 +815,7 @@ impl From<&Session> for SessionItem {
             start_unknown,
             seen_seq_nos,
             offline_events,
+            charger_clock_replaced,
             version,
             updated_at,
         } = x.clone();
@@ -836,6 +839,7 @@ impl From<&Session> for SessionItem {
             start_unknown,
             seen_seq_nos,
             offline_events,
+            charger_clock_replaced,
             version,
             updated_at,
         }
@@ -864,6 +868,7 @@ impl From<SessionItem> for Session {
             start_unknown: i.start_unknown,
             seen_seq_nos: i.seen_seq_nos,
             offline_events: i.offline_events,
+            charger_clock_replaced: i.charger_clock_replaced,
             version: i.version,
             updated_at: i.updated_at,
         }

@@ -35,8 +35,8 @@ pub mod ports;
 pub mod pricing;
 pub mod registry;
 pub mod spot;
-pub mod undecodable;
 pub mod throttle;
+pub mod undecodable;
 pub mod views;
 pub mod webhooks;
 

@@ -5,6 +5,8 @@
 //! With the `openapi` feature every view also describes itself for the
 //! OpenAPI document.
 
+#![deny(clippy::arithmetic_side_effects)]
+
 use csms_domain::command::Command;
 use csms_domain::pricing::engine::round_amount;
 use csms_domain::pricing::{LineKind, PriceLine, PricedSession};
@@ -208,6 +210,10 @@ pub struct SessionView {
     pub start_unknown: bool,
     /// Some transaction message was sent while the charger was offline.
     pub offline_events: bool,
+    /// The charger's time on a start or stop was implausible (before
+    /// 2000-01-01 or more than a day ahead of the CSMS) and the time the CSMS
+    /// received the message is shown instead.
+    pub charger_clock_replaced: bool,
     pub updated_at: String,
 }
 
@@ -230,6 +236,7 @@ impl From<&Session> for SessionView {
             stop_reason: s.stop_reason.clone(),
             start_unknown: s.start_unknown,
             offline_events: s.offline_events,
+            charger_clock_replaced: s.charger_clock_replaced,
             updated_at: time(s.updated_at),
         }
     }

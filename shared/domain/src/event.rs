@@ -89,4 +89,7 @@ pub struct TransactionEvent {
     pub readings: Vec<MeterReading>,
     pub seq_no: Option<u64>,
     pub offline: bool,
+    /// The charger's own time, when it was implausible and `timestamp` is the
+    /// CSMS's receive time instead (kept to recognise a resent message).
+    pub charger_timestamp: Option<Timestamp>,
 }

@@ -7,6 +7,12 @@
 //! merge that gives the same result whatever the order and however often a
 //! message is applied: earliest start wins, latest register reading wins,
 //! "completed" is sticky, explicit values are set once.
+//!
+//! Register values come from chargers; they are bounded when read
+//! (`meter::normalise`), but records stored before those bounds may hold any
+//! `Decimal`, so the arithmetic here is checked (and the lint below keeps it so).
+
+#![deny(clippy::arithmetic_side_effects)]
 
 use crate::{OrgId, SessionId, SiteId, StationId, Timestamp, TransactionId};
 use rust_decimal::Decimal;
@@ -55,6 +61,11 @@ pub struct Session {
     pub seen_seq_nos: Vec<u64>,
     /// Some transaction message was sent by the charger while offline.
     pub offline_events: bool,
+    /// A start or stop time from the charger was implausible (before
+    /// 2000-01-01 or more than a day ahead) and the CSMS's receive time was
+    /// used instead. Absent in records written before the flag existed.
+    #[serde(default)]
+    pub charger_clock_replaced: bool,
     /// Optimistic-concurrency version: a store write succeeds only if unchanged.
     pub version: u64,
     pub updated_at: Timestamp,
@@ -73,6 +84,8 @@ pub struct SessionUpdate {
     pub registers: Vec<(Timestamp, Decimal)>,
     pub seq_no: Option<u64>,
     pub offline: bool,
+    /// The message's own time was implausible and replaced by the receive time.
+    pub clock_replaced: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -111,6 +124,7 @@ impl Session {
             start_unknown: true,
             seen_seq_nos: Vec::new(),
             offline_events: false,
+            charger_clock_replaced: false,
             version: 0,
             updated_at: now,
         }
@@ -153,6 +167,7 @@ impl Session {
             set_once(&mut self.explicit_meter_stop_wh, end.meter_stop_wh);
         }
         self.offline_events |= u.offline;
+        self.charger_clock_replaced |= u.clock_replaced;
         *self != before
     }
 
@@ -173,14 +188,16 @@ impl Session {
     }
 
     /// Energy charged: stop register − start register (so far, for an active session).
-    /// Never negative: a meter that was replaced mid-session yields `None`.
+    /// Never negative: a meter that was replaced mid-session yields `None`,
+    /// and so does a difference too large for a `Decimal` (only possible in
+    /// records stored before readings were bounded).
     pub fn energy_wh(&self) -> Option<Decimal> {
         let start = self.meter_start_wh()?;
         let end = match self.status {
             SessionStatus::Completed => self.meter_stop_wh()?,
             SessionStatus::Active => self.last_register.map(|(_, wh)| wh)?,
         };
-        (end >= start).then_some(end - start)
+        end.checked_sub(start).filter(|e| !e.is_sign_negative())
     }
 
     /// Sort key used by the listing indexes: sessions whose start we never saw
@@ -200,6 +217,7 @@ fn set_once<T>(slot: &mut Option<T>, value: Option<T>) {
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
     use chrono::{TimeDelta, Utc};
@@ -321,5 +339,59 @@ mod tests {
             ..Default::default()
         });
         assert_eq!(s.energy_wh(), Some(wh(7000)));
+    }
+
+    #[test]
+    fn registers_from_minus_max_to_max_give_no_energy_instead_of_a_panic() {
+        let st = StationId::parse("CP1").unwrap();
+        let t0 = Utc::now();
+        let mut s = Session::blank(
+            &st,
+            OrgId::default_org(),
+            None,
+            &TransactionId::parse("TX").unwrap(),
+            t0,
+        );
+        s.explicit_meter_start_wh = Some(Decimal::MIN);
+        s.last_register = Some((t0, Decimal::MAX));
+        assert_eq!(s.energy_wh(), None);
+        s.status = SessionStatus::Completed;
+        s.explicit_meter_stop_wh = Some(Decimal::MAX);
+        assert_eq!(s.energy_wh(), None);
+        s.explicit_meter_start_wh = Some(Decimal::ZERO);
+        assert_eq!(s.energy_wh(), Some(Decimal::MAX));
+    }
+
+    #[test]
+    fn a_replaced_charger_clock_is_remembered() {
+        let st = StationId::parse("CP1").unwrap();
+        let t0 = Utc::now();
+        let mut s = Session::blank(
+            &st,
+            OrgId::default_org(),
+            None,
+            &TransactionId::parse("TX").unwrap(),
+            t0,
+        );
+        s.apply(&SessionUpdate {
+            clock_replaced: true,
+            started_at: Some(t0),
+            ..Default::default()
+        });
+        s.apply(&SessionUpdate {
+            registers: vec![(t0, wh(1))],
+            ..Default::default()
+        });
+        assert!(s.charger_clock_replaced);
+        let old: Session = serde_json::from_value({
+            let mut v = serde_json::to_value(&s).unwrap();
+            v.as_object_mut().unwrap().remove("charger_clock_replaced");
+            v
+        })
+        .unwrap();
+        assert!(
+            !old.charger_clock_replaced,
+            "records without the flag still read"
+        );
     }
 }

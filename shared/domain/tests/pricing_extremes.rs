@@ -75,7 +75,13 @@ fn busy_tariff(price: Decimal, vat: Decimal) -> Tariff {
 
 fn session(start: Timestamp, end: Timestamp, meter: (Option<Decimal>, Option<Decimal>)) -> Session {
     let station = StationId::parse("CP1").unwrap();
-    let mut s = Session::blank(&station, OrgId::default_org(), None, "1", start);
+    let mut s = Session::blank(
+        &station,
+        OrgId::default_org(),
+        None,
+        &csms_domain::TransactionId::parse("1").unwrap(),
+        start,
+    );
     s.apply(&SessionUpdate {
         is_start: true,
         connector_id: Some(1),

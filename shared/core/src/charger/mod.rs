@@ -487,6 +487,27 @@ impl<S: Store + ?Sized> ChargerService<S> {
         Ok(self.store.append_station_event(&event).await?)
     }
 
+    /// Keep what a message's values lost as one `ImplausibleValues` station
+    /// event (see [`wire::Dropped`]). A failure to note is logged, not the
+    /// message's failure.
+    pub(crate) async fn note_dropped(
+        &self,
+        conn: &Connection,
+        action: &str,
+        dropped: wire::Dropped,
+        now: Timestamp,
+    ) {
+        let Some(payload) = dropped.into_payload(action) else {
+            return;
+        };
+        if let Err(e) = self
+            .log_event(conn, "ImplausibleValues", payload, now)
+            .await
+        {
+            tracing::error!(error = %e, "could not record the implausible values of a message");
+        }
+    }
+
     pub async fn authorize(
         &self,
         token: &IdTokenValue,
@@ -535,6 +556,7 @@ impl<S: Store + ?Sized> ChargerService<S> {
             registers: energy_registers(&ev.readings),
             seq_no: ev.seq_no,
             offline: ev.offline,
+            clock_replaced: ev.charger_timestamp.is_some(),
         };
         self.merge_session(conn, &transaction_id, &update, now)
             .await?;
@@ -571,7 +593,11 @@ impl<S: Store + ?Sized> ChargerService<S> {
             ev.connector_id.unwrap_or(0),
             ev.id_token.as_ref().map(|t| t.key()).unwrap_or_default(),
             ev.meter_start_wh.unwrap_or_default(),
-            ev.timestamp.timestamp_millis()
+            // The charger's own time even when implausible: a resend carries
+            // the same one, while our receive time differs.
+            ev.charger_timestamp
+                .unwrap_or(ev.timestamp)
+                .timestamp_millis()
         );
         let existing = self
             .store

@@ -125,7 +125,12 @@ impl LoadSignal {
                 net[p] = match (currents[p], exports[p]) {
                     (None, None) => None,
                     (i, e) => {
-                        Some(i.map_or(Decimal::ZERO, |x| x.1) - e.map_or(Decimal::ZERO, |x| x.1))
+                        // Saturating: readings are bounded when read, and a
+                        // current beyond `Decimal` is no current anyway.
+                        Some(
+                            i.map_or(Decimal::ZERO, |x| x.1)
+                                .saturating_sub(e.map_or(Decimal::ZERO, |x| x.1)),
+                        )
                     }
                 };
             }

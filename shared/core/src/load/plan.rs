@@ -32,7 +32,8 @@ pub const MAX_HORIZON_SLOTS: usize = 48 * 4;
 
 /// What is left of a need: by the car's SoC when it is known with a target
 /// and a capacity, else the energy asked for less what was charged since.
-/// `None`: the need says nothing to plan with.
+/// `None`: the need says nothing to plan with, or its figures (from a car,
+/// through the charger) overflow a `Decimal`, which no real need does.
 pub fn remaining_wh(
     need: &ChargingNeed,
     soc_now: Option<Decimal>,
@@ -42,14 +43,18 @@ pub fn remaining_wh(
     if let (Some(target), Some(battery), Some(soc)) =
         (need.target_soc, need.battery_wh, soc_now.or(need.soc))
     {
-        return Some(((target - soc) / hundred * battery).max(Decimal::ZERO));
+        let wh = target
+            .checked_sub(soc)?
+            .checked_div(hundred)?
+            .checked_mul(battery)?;
+        return Some(wh.max(Decimal::ZERO));
     }
     let asked = need.energy_wh?;
     let charged = match (energy_now_wh, need.base_wh) {
-        (Some(now), Some(base)) => (now - base).max(Decimal::ZERO),
+        (Some(now), Some(base)) => now.checked_sub(base)?.max(Decimal::ZERO),
         _ => Decimal::ZERO,
     };
-    Some((asked - charged).max(Decimal::ZERO))
+    Some(asked.checked_sub(charged)?.max(Decimal::ZERO))
 }
 
 /// A session to plan.
@@ -320,6 +325,22 @@ mod tests {
             remaining_wh(&soc, Some(Decimal::from(35)), None),
             Some(Decimal::from(27_000))
         );
+    }
+
+    #[test]
+    fn a_need_whose_figures_overflow_is_no_need_rather_than_a_panic() {
+        let huge = ChargingNeed {
+            target_soc: Some(Decimal::from(100)),
+            battery_wh: Some(Decimal::MAX),
+            ..need()
+        };
+        assert_eq!(remaining_wh(&huge, Some(Decimal::MIN), None), None);
+        let n = ChargingNeed {
+            energy_wh: Some(Decimal::MIN),
+            base_wh: Some(Decimal::MIN),
+            ..need()
+        };
+        assert_eq!(remaining_wh(&n, None, Some(Decimal::MAX)), None);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! charger sends no (or a zero) transaction id. Kept either way.
 
 use super::types::{readings, MeterValue};
+use crate::charger::wire::Dropped;
 use crate::charger::{encode, ChargerService, HandlerError};
 use crate::ports::Store;
 use csms_domain::event::ChargerEvent;
@@ -28,6 +29,7 @@ pub(super) async fn handle<S: Store + ?Sized>(
     now: Timestamp,
 ) -> Result<Option<Value>, HandlerError> {
     let req: Request = crate::charger::decode(payload)?;
+    let mut dropped = Dropped::default();
     let event = ChargerEvent::MeterValues {
         evse_id: req.connector_id,
         // Chargers that started a transaction offline report id 0 or -1 until told otherwise.
@@ -35,8 +37,9 @@ pub(super) async fn handle<S: Store + ?Sized>(
             .transaction_id
             .filter(|t| *t > 0)
             .map(TransactionId::from),
-        readings: readings(&req.meter_value),
+        readings: readings(&req.meter_value, now, &mut dropped),
     };
     svc.apply(conn, event, now).await?;
+    svc.note_dropped(conn, "MeterValues", dropped, now).await;
     encode(&Response {})
 }

@@ -3,13 +3,12 @@
 //! transaction itself (reason DeAuthorized), and we want that on record.
 
 use super::types::IdTagInfo;
-use crate::charger::wire::require_time;
+use crate::charger::wire::{register_wh, require_time, Dropped};
 use crate::charger::{encode, ChargerService, HandlerError, Outcome};
 use crate::ports::Store;
 use csms_domain::event::{ChargerEvent, TransactionEvent, TransactionPhase};
 use csms_domain::station::Connection;
 use csms_domain::{IdTokenValue, Timestamp};
-use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -40,20 +39,25 @@ pub(super) async fn handle<S: Store + ?Sized>(
     let req: Request = crate::charger::decode(payload)?;
     let id_token = IdTokenValue::parse(req.id_tag.clone())
         .map_err(|e| HandlerError::field("idTag", &req.id_tag, e))?;
+    let mut dropped = Dropped::default();
+    let time = require_time("timestamp", &req.timestamp, now, &mut dropped)?;
     let event = TransactionEvent {
         phase: TransactionPhase::Started,
         transaction_id: None,
-        timestamp: require_time("timestamp", &req.timestamp)?,
+        timestamp: time.at,
         evse_id: Some(req.connector_id),
         connector_id: Some(1),
         id_token: Some(id_token),
-        meter_start_wh: Some(Decimal::from(req.meter_start)),
+        meter_start_wh: register_wh("meterStart", req.meter_start, &mut dropped),
         meter_stop_wh: None,
         stop_reason: None,
         readings: vec![],
         seq_no: None,
         offline: false,
+        charger_timestamp: time.replaced,
     };
+    svc.note_dropped(conn, "StartTransaction", dropped, now)
+        .await;
     match svc
         .apply(conn, ChargerEvent::Transaction(event), now)
         .await?

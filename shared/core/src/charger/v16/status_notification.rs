@@ -2,7 +2,7 @@
 //! connector 1 (1.6 has no EVSE level); connector 0, the station as a whole,
 //! as EVSE 0 connector 0.
 
-use crate::charger::wire::parse_time;
+use crate::charger::wire::{charger_time, Dropped};
 use crate::charger::{encode, ChargerService, HandlerError};
 use crate::ports::Store;
 use csms_domain::event::ChargerEvent;
@@ -32,6 +32,7 @@ pub(super) async fn handle<S: Store + ?Sized>(
     now: Timestamp,
 ) -> Result<Option<Value>, HandlerError> {
     let req: Request = crate::charger::decode(payload)?;
+    let mut dropped = Dropped::default();
     let (evse_id, connector_id) = if req.connector_id == 0 {
         (0, 0)
     } else {
@@ -47,8 +48,14 @@ pub(super) async fn handle<S: Store + ?Sized>(
         status: req.status,
         error_code: Some(req.error_code),
         info,
-        at: req.timestamp.as_deref().and_then(parse_time),
+        // An implausible status time becomes the receive time.
+        at: req
+            .timestamp
+            .as_deref()
+            .and_then(|t| charger_time("timestamp", t, now, &mut dropped)),
     };
     svc.apply(conn, event, now).await?;
+    svc.note_dropped(conn, "StatusNotification", dropped, now)
+        .await;
     encode(&Response {})
 }

@@ -4,13 +4,12 @@
 //! than showing an incomplete one.
 
 use super::types::{readings, IdTagInfo, MeterValue};
-use crate::charger::wire::require_time;
+use crate::charger::wire::{register_wh, require_time, Dropped};
 use crate::charger::{encode, ChargerService, HandlerError, Outcome};
 use crate::ports::Store;
 use csms_domain::event::{ChargerEvent, TransactionEvent, TransactionPhase};
 use csms_domain::station::Connection;
 use csms_domain::{IdTokenValue, Timestamp, TransactionId};
-use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -46,21 +45,26 @@ pub(super) async fn handle<S: Store + ?Sized>(
         }
         None => None,
     };
+    let mut dropped = Dropped::default();
+    let time = require_time("timestamp", &req.timestamp, now, &mut dropped)?;
     let event = TransactionEvent {
         phase: TransactionPhase::Ended,
         transaction_id: Some(TransactionId::from(req.transaction_id)),
-        timestamp: require_time("timestamp", &req.timestamp)?,
+        timestamp: time.at,
         evse_id: None,
         connector_id: None,
         id_token,
         meter_start_wh: None,
-        meter_stop_wh: Some(Decimal::from(req.meter_stop)),
+        meter_stop_wh: register_wh("meterStop", req.meter_stop, &mut dropped),
         // 1.6: an absent reason means "Local".
         stop_reason: Some(req.reason.unwrap_or_else(|| "Local".into())),
-        readings: readings(&req.transaction_data),
+        readings: readings(&req.transaction_data, now, &mut dropped),
         seq_no: None,
         offline: false,
+        charger_timestamp: time.replaced,
     };
+    svc.note_dropped(conn, "StopTransaction", dropped, now)
+        .await;
     match svc
         .apply(conn, ChargerEvent::Transaction(event), now)
         .await?

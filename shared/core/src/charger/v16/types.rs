@@ -1,11 +1,14 @@
 //! Types shared by several 1.6 actions.
+//!
+//! Meter values are turned into numbers here: no unchecked arithmetic.
 
-use crate::charger::wire::{format_time, parse_time};
+#![deny(clippy::arithmetic_side_effects)]
+
+use crate::charger::wire::{charger_time, decimal_from_str, format_time, Dropped};
 use csms_domain::meter::{default_unit, normalise, MeterReading, ENERGY_IMPORT_REGISTER};
 use csms_domain::token::Authorization;
-use rust_decimal::Decimal;
+use csms_domain::Timestamp;
 use serde::{Deserialize, Serialize};
-use std::str::FromStr;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -44,13 +47,15 @@ pub struct SampledValue {
 }
 
 /// Readings in base units. Samples we cannot read as numbers (`SignedData`,
-/// garbage, an unparseable timestamp) are skipped and logged rather than
-/// failing the whole message, which the charger would only resend.
-pub fn readings(values: &[MeterValue]) -> Vec<MeterReading> {
+/// garbage, an unparseable or implausible timestamp, a value outside its
+/// unit's plausible range) are skipped and logged rather than failing the
+/// whole message, which the charger would only resend. Each is noted in
+/// `dropped`.
+pub fn readings(values: &[MeterValue], now: Timestamp, dropped: &mut Dropped) -> Vec<MeterReading> {
     let mut out = Vec::new();
     for mv in values {
-        let Some(timestamp) = parse_time(&mv.timestamp) else {
-            tracing::warn!(timestamp = %mv.timestamp, "meter value with unreadable timestamp skipped");
+        let Some(timestamp) = charger_time("meterValue.timestamp", &mv.timestamp, now, dropped)
+        else {
             continue;
         };
         for sv in &mv.sampled_value {
@@ -58,10 +63,8 @@ pub fn readings(values: &[MeterValue]) -> Vec<MeterReading> {
                 tracing::info!("signed meter value kept out of the numeric series");
                 continue;
             }
-            let Ok(raw) = Decimal::from_str(sv.value.trim())
-                .or_else(|_| Decimal::from_scientific(sv.value.trim()))
-            else {
-                tracing::warn!(value = %sv.value, "non-numeric meter value skipped");
+            let Some(raw) = decimal_from_str(&sv.value) else {
+                dropped.note("sampledValue.value", &sv.value, "not a number within range");
                 continue;
             };
             let measurand = sv
@@ -72,7 +75,13 @@ pub fn readings(values: &[MeterValue]) -> Vec<MeterReading> {
                 .unit
                 .clone()
                 .unwrap_or_else(|| default_unit(&measurand).to_owned());
-            let (value, unit) = normalise(raw, &unit, 0);
+            let (value, unit) = match normalise(raw, &unit, 0) {
+                Ok(v) => v,
+                Err(e) => {
+                    dropped.note(&measurand, &raw.to_string(), &e.to_string());
+                    continue;
+                }
+            };
             out.push(MeterReading {
                 timestamp,
                 measurand,

@@ -2,6 +2,7 @@
 //! connection of the station). Kept under the station.
 
 use super::types::{readings, MeterValue};
+use crate::charger::wire::Dropped;
 use crate::charger::{encode, ChargerService, HandlerError};
 use crate::ports::Store;
 use csms_domain::event::ChargerEvent;
@@ -27,11 +28,13 @@ pub(super) async fn handle<S: Store + ?Sized>(
     now: Timestamp,
 ) -> Result<Option<Value>, HandlerError> {
     let req: Request = crate::charger::decode(payload)?;
+    let mut dropped = Dropped::default();
     let event = ChargerEvent::MeterValues {
         evse_id: req.evse_id,
         transaction_id: None,
-        readings: readings(&req.meter_value),
+        readings: readings(&req.meter_value, now, &mut dropped),
     };
     svc.apply(conn, event, now).await?;
+    svc.note_dropped(conn, "MeterValues", dropped, now).await;
     encode(&Response {})
 }

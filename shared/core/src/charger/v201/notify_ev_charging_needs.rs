@@ -10,7 +10,9 @@
 use crate::charger::wire::parse_time;
 use crate::charger::{encode, ChargerService, HandlerError};
 use crate::ports::Store;
+use chrono::TimeDelta;
 use csms_domain::load::{ChargingNeed, NeedSource};
+use csms_domain::meter::MAX_ENERGY_WH;
 use csms_domain::station::Connection;
 use csms_domain::Timestamp;
 use rust_decimal::Decimal;
@@ -65,15 +67,22 @@ struct StatusInfo {
     additional_info: String,
 }
 
-/// The need the car stated; negative or zero figures are not needs.
+/// The need the car stated; negative or zero figures are not needs, nor are
+/// energies beyond 1 TWh, a state of charge outside 0..=100 or a departure
+/// more than 7 days ahead (the bound the API puts on drivers).
 fn need_of(n: &ChargingNeeds, now: Timestamp) -> ChargingNeed {
-    let positive = |v: Option<i64>| v.filter(|v| *v > 0).map(Decimal::from);
+    let positive = |v: Option<i64>| {
+        v.filter(|v| *v > 0 && *v <= MAX_ENERGY_WH)
+            .map(Decimal::from)
+    };
     let ac = n.ac_charging_parameters.as_ref();
     let dc = n.dc_charging_parameters.as_ref();
     let (battery_wh, soc, target_soc) = match dc {
         Some(dc) => (
             positive(dc.ev_energy_capacity),
-            dc.state_of_charge.map(Decimal::from),
+            dc.state_of_charge
+                .filter(|s| (0..=100).contains(s))
+                .map(Decimal::from),
             dc.ev_energy_capacity.map(|_| {
                 Decimal::from(dc.full_soc.filter(|s| (1..=100).contains(s)).unwrap_or(100))
             }),
@@ -92,7 +101,11 @@ fn need_of(n: &ChargingNeeds, now: Timestamp) -> ChargingNeed {
             .departure_time
             .as_deref()
             .and_then(parse_time)
-            .filter(|t| *t > now),
+            .filter(|t| *t > now)
+            .filter(|t| {
+                now.checked_add_signed(TimeDelta::days(7))
+                    .is_some_and(|latest| *t <= latest)
+            }),
         // AC: amperes per phase, the unit of the limits we send. (DC
         // current is on the car's side of the rectifier; it says nothing
         // about the grid phases.)

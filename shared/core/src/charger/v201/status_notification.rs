@@ -1,6 +1,6 @@
 //! StatusNotification: status of one connector of one EVSE.
 
-use crate::charger::wire::parse_time;
+use crate::charger::wire::{charger_time, Dropped};
 use crate::charger::{encode, ChargerService, HandlerError};
 use crate::ports::Store;
 use csms_domain::event::ChargerEvent;
@@ -28,14 +28,18 @@ pub(super) async fn handle<S: Store + ?Sized>(
     now: Timestamp,
 ) -> Result<Option<Value>, HandlerError> {
     let req: Request = crate::charger::decode(payload)?;
+    let mut dropped = Dropped::default();
     let event = ChargerEvent::StatusChanged {
         evse_id: req.evse_id,
         connector_id: req.connector_id,
         status: req.connector_status,
         error_code: None,
         info: None,
-        at: parse_time(&req.timestamp),
+        // An implausible status time becomes the receive time.
+        at: charger_time("timestamp", &req.timestamp, now, &mut dropped),
     };
     svc.apply(conn, event, now).await?;
+    svc.note_dropped(conn, "StatusNotification", dropped, now)
+        .await;
     encode(&Response {})
 }

@@ -5,7 +5,7 @@
 //! idempotent: a seqNo the session has seen is answered without effect.
 
 use super::types::{readings, Evse, IdToken, IdTokenInfo, MeterValue};
-use crate::charger::wire::require_time;
+use crate::charger::wire::{require_time, Dropped};
 use crate::charger::{encode, ChargerService, HandlerError, Outcome};
 use crate::ports::Store;
 use csms_domain::event::{ChargerEvent, TransactionEvent, TransactionPhase};
@@ -69,20 +69,25 @@ pub(super) async fn handle<S: Store + ?Sized>(
     let raw_tx = &req.transaction_info.transaction_id;
     let transaction_id = TransactionId::parse(raw_tx.clone())
         .map_err(|e| HandlerError::field("transactionInfo.transactionId", raw_tx, e))?;
+    let mut dropped = Dropped::default();
+    let time = require_time("timestamp", &req.timestamp, now, &mut dropped)?;
     let event = TransactionEvent {
         phase,
         transaction_id: Some(transaction_id),
-        timestamp: require_time("timestamp", &req.timestamp)?,
+        timestamp: time.at,
         evse_id: req.evse.as_ref().map(|e| e.id),
         connector_id: req.evse.as_ref().and_then(|e| e.connector_id),
         id_token,
         meter_start_wh: None,
         meter_stop_wh: None,
         stop_reason: req.transaction_info.stopped_reason,
-        readings: readings(&req.meter_value),
+        readings: readings(&req.meter_value, now, &mut dropped),
         seq_no: Some(req.seq_no),
         offline: req.offline,
+        charger_timestamp: time.replaced,
     };
+    svc.note_dropped(conn, "TransactionEvent", dropped, now)
+        .await;
     match svc
         .apply(conn, ChargerEvent::Transaction(event), now)
         .await?

@@ -1,10 +1,14 @@
 //! Types shared by several 2.0.1 actions.
+//!
+//! Meter values are turned into numbers here: no unchecked arithmetic.
 
-use crate::charger::wire::{decimal_from_json, format_time, parse_time};
+#![deny(clippy::arithmetic_side_effects)]
+
+use crate::charger::wire::{charger_time, decimal_from_json, format_time, Dropped};
 use crate::charger::HandlerError;
 use csms_domain::meter::{default_unit, normalise, MeterReading, ENERGY_IMPORT_REGISTER};
 use csms_domain::token::Authorization;
-use csms_domain::IdTokenValue;
+use csms_domain::{IdTokenValue, Timestamp};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Deserialize)]
@@ -86,17 +90,25 @@ pub struct UnitOfMeasure {
     pub multiplier: i32,
 }
 
-/// Readings in base units (`value × 10^multiplier`, kWh → Wh, …).
-pub fn readings(values: &[MeterValue]) -> Vec<MeterReading> {
+/// Readings in base units (`value × 10^multiplier`, kWh → Wh, …). A sample
+/// with an unreadable or implausible timestamp, a multiplier outside −9..=9
+/// or a value outside its unit's plausible range is skipped and logged, not
+/// the whole message refused: the charger would only resend it. Each is
+/// noted in `dropped`.
+pub fn readings(values: &[MeterValue], now: Timestamp, dropped: &mut Dropped) -> Vec<MeterReading> {
     let mut out = Vec::new();
     for mv in values {
-        let Some(timestamp) = parse_time(&mv.timestamp) else {
-            tracing::warn!(timestamp = %mv.timestamp, "meter value with unreadable timestamp skipped");
+        let Some(timestamp) = charger_time("meterValue.timestamp", &mv.timestamp, now, dropped)
+        else {
             continue;
         };
         for sv in &mv.sampled_value {
             let Some(raw) = decimal_from_json(&sv.value) else {
-                tracing::warn!(value = %sv.value, "meter value out of range skipped");
+                dropped.note(
+                    "sampledValue.value",
+                    &sv.value.to_string(),
+                    "beyond a decimal",
+                );
                 continue;
             };
             let measurand = sv
@@ -112,7 +124,13 @@ pub fn readings(values: &[MeterValue]) -> Vec<MeterReading> {
                 ),
                 None => (default_unit(&measurand).to_owned(), 0),
             };
-            let (value, unit) = normalise(raw, &unit, multiplier);
+            let (value, unit) = match normalise(raw, &unit, multiplier) {
+                Ok(v) => v,
+                Err(e) => {
+                    dropped.note(&measurand, &raw.to_string(), &e.to_string());
+                    continue;
+                }
+            };
             out.push(MeterReading {
                 timestamp,
                 measurand,
