@@ -50,6 +50,7 @@ async fn app_with_sessions(n: usize) -> axum::Router {
             registers: vec![],
             seq_no: None,
             offline: false,
+            clock_replaced: false,
         });
         s.version = 1;
         store.put_session(&s, 0).await.unwrap();
