@@ -55,11 +55,11 @@ impl Dropped {
     const KEPT: usize = 20;
 
     pub fn note(&mut self, field: &str, value: &str, problem: &str) {
-        // At most 64 characters of the value: one frame must not write a
-        // megabyte of log or event.
-        let shown: String = value.chars().take(MAX_NUMBER_CHARS).collect();
-        tracing::warn!(field, value = %shown, problem, "implausible value from the charger");
+        // At most 64 characters of a value and 20 log lines per message: one
+        // frame must not write megabytes of log or event.
         if self.notes.len() < Self::KEPT {
+            let shown: String = value.chars().take(MAX_NUMBER_CHARS).collect();
+            tracing::warn!(field, value = %shown, problem, "implausible value from the charger");
             self.notes.push(serde_json::json!({
                 "field": field,
                 "value": shown,
@@ -74,6 +74,13 @@ impl Dropped {
     pub fn into_payload(self, action: &str) -> Option<serde_json::Value> {
         if self.notes.is_empty() {
             return None;
+        }
+        if self.omitted > 0 {
+            tracing::warn!(
+                action,
+                omitted = self.omitted,
+                "more implausible values from the charger, not logged one by one"
+            );
         }
         Some(serde_json::json!({
             "action": action,
