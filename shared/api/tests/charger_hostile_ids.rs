@@ -292,3 +292,66 @@ async fn a_16_integer_transaction_id_goes_through_the_same_rule_and_reads_back()
         assert_eq!(SessionId::parse(id.as_str()).unwrap(), id);
     }
 }
+
+/// Random transaction ids and id tokens from a pool of awkward characters
+/// (controls, separators, wide and combining characters), lengths 0 to 40:
+/// each message is either refused with a CALLERROR or accepted, and every
+/// accepted session is listed and read back by its id. A fixed seed keeps
+/// failures reproducible.
+#[tokio::test]
+async fn random_awkward_ids_are_either_refused_or_read_back() {
+    let w = world();
+    let st = w.station("CP-R201", OcppVersion::V201).await;
+    let pool: Vec<char> =
+        "aZ09 -_.:|#/~\u{0}\u{1}\u{1f}\u{7f}\u{80}\u{9f}\u{a0}é\u{301}\u{2028}\u{feff}😀"
+            .chars()
+            .collect();
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    let mut accepted = Vec::new();
+    for i in 0..400u64 {
+        // Half short (most of those pass), half up to one over the limit.
+        let len = if next(2) == 0 { next(6) } else { next(38) };
+        let tx: String = (0..len).map(|_| pool[next(pool.len())]).collect();
+        let token: String = match next(2) {
+            0 => "GOOD".into(),
+            _ => (0..1 + next(6)).map(|_| pool[next(pool.len())]).collect(),
+        };
+        let reply = w
+            .call(
+                &st,
+                "TransactionEvent",
+                json!({
+                    "eventType": "Started",
+                    "timestamp": "2026-11-23T10:00:00Z",
+                    "triggerReason": "Authorized",
+                    "seqNo": i,
+                    "transactionInfo": {"transactionId": tx},
+                    "idToken": {"idToken": token, "type": "ISO14443"},
+                    "meterValue": sampled_201(i as i64),
+                }),
+            )
+            .await;
+        match reply[0].as_u64() {
+            Some(3) => accepted.push(tx),
+            Some(4) => {}
+            _ => panic!("{tx:?} / {token:?}: {reply}"),
+        }
+    }
+    assert!(
+        accepted.len() >= 10,
+        "the pool also makes acceptable ids: {accepted:?}"
+    );
+    let listed = w.sessions(&st).await;
+    for tx in &accepted {
+        let id = SessionId::try_new(&st, tx).unwrap();
+        assert!(listed.contains(&id), "{tx:?} is listed");
+        let session = w.store.get_session(&id).await.unwrap().unwrap();
+        assert_eq!(&session.transaction_id, tx);
+    }
+}

@@ -419,6 +419,27 @@ mod tests {
         assert!(TransactionId::parse(i64::MIN.to_string()).is_ok());
     }
 
+    /// The whole of Unicode, one character at a time: the edge accepts a
+    /// character exactly when it is neither a control character nor `~`, and
+    /// whatever it accepts comes back from storage (JSON) unchanged.
+    #[test]
+    fn every_character_the_edge_accepts_reads_back_and_no_other() {
+        let st = StationId::parse("CP1").unwrap();
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            let raw = format!("t{c}");
+            let expected = !c.is_control() && c != '~';
+            match TransactionId::parse(raw.clone()) {
+                Ok(tx) => {
+                    assert!(expected, "{c:?} was accepted");
+                    let json = serde_json::to_string(&SessionId::new(&st, &tx)).unwrap();
+                    let back: SessionId = serde_json::from_str(&json).unwrap();
+                    assert_eq!(back.transaction_id(), raw);
+                }
+                Err(_) => assert!(!expected, "{c:?} was refused"),
+            }
+        }
+    }
+
     #[test]
     fn malformed_stored_session_ids_are_errors_not_panics() {
         for s in [
