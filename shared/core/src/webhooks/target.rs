@@ -7,8 +7,8 @@
 //! call internal services (the cloud's metadata endpoint, a database's HTTP
 //! port, the admin side of a router). So a target is either
 //!
-//! - **public**: `https` with a host name or an address of the public
-//!   internet ([`is_public`]); any key that manages webhooks may register it;
+//! - **public**: a host name, or an address of the public internet
+//!   ([`is_public`]); any key that manages webhooks may register it;
 //!   at connect time every address the name resolves to must be public too
 //!   (the transport checks, see `csms-http-out`), so a public-looking name
 //!   that resolves to `127.0.0.1` is refused then; or
