@@ -11,13 +11,17 @@ async fn main() -> Result<(), Error> {
     csms_aws::config::init_tracing();
     let ctx = csms_aws::config::AwsContext::from_env().await?;
     let service = Arc::new(ctx.pricing_service());
+    let timeout = csms_aws::pricing::PricingLimits::from_env().timeout;
     run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let service = service.clone();
         async move {
             Ok::<_, Error>(
                 csms_aws::sqs::each_record(event.payload, |body| {
                     let service = service.clone();
-                    async move { csms_aws::pricing::handle_pricing_message(&service, &body).await }
+                    async move {
+                        csms_aws::pricing::handle_pricing_message_within(&service, &body, timeout)
+                            .await
+                    }
                 })
                 .await,
             )

@@ -182,8 +182,11 @@ impl AwsContext {
         }
     }
 
+    /// The pricing service, pricing at most `max_duration` of a session.
     pub fn pricing_service(&self) -> PricingService<dyn Store> {
-        PricingService::new(self.store.clone(), self.clock.clone()).with_events(self.events.clone())
+        PricingService::new(self.store.clone(), self.clock.clone())
+            .with_events(self.events.clone())
+            .with_max_duration(crate::pricing::PricingLimits::from_env().max_duration)
     }
 
     /// Where changes that matter to load balancing go: `LOAD_QUEUE_URL` (an

@@ -48,10 +48,11 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 use chrono::{TimeDelta, Utc};
 use csms_core::ports::{
-    reading_key, sort_key_time, ApiKeyStore, CommandStore, ConnectionStore, IdempotencyStore,
-    MeterTarget, Page, PageRequest, SessionQuery, SessionStore, StationEvent, StationStore,
-    StoreError, StoreResult, TokenStore, WebhookStore,
+    reading_key, sort_key_time, AlarmStore, ApiKeyStore, CommandStore, ConnectionStore,
+    IdempotencyStore, MeterTarget, Page, PageRequest, SessionQuery, SessionStore, StationEvent,
+    StationStore, StoreError, StoreResult, TokenStore, WebhookStore,
 };
+use csms_core::undecodable::{undecodable, SkippedRecords};
 use csms_domain::api_key::ApiKey;
 use csms_domain::command::{Command, CommandId};
 use csms_domain::meter::MeterReading;
@@ -65,6 +66,7 @@ use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A connection record outlives the 2 h API Gateway limit a little, then
@@ -83,6 +85,9 @@ const LIST_CONCURRENCY: usize = 8;
 pub struct DynamoStore {
     pub(crate) client: Client,
     pub(crate) table: String,
+    /// Undecodable items met by listings: counted, logged, alarmed once per
+    /// process (the alarm itself is idempotent across Lambda instances).
+    skipped: Arc<SkippedRecords>,
 }
 
 impl DynamoStore {
@@ -90,6 +95,7 @@ impl DynamoStore {
         DynamoStore {
             client,
             table: table.into(),
+            skipped: Arc::default(),
         }
     }
 
@@ -198,6 +204,48 @@ impl DynamoStore {
             }
             Err(e) => Err(backend("UpdateTimeToLive", e)),
         }
+    }
+
+    /// How many items of `kind` (e.g. `Session`) listings left out since
+    /// this store was made because they do not decode.
+    pub fn skipped_records(&self, kind: &str) -> u64 {
+        self.skipped.count(kind)
+    }
+
+    /// A listing's decoded items, without those that do not decode: each is
+    /// logged with its key and counted, and the first of a kind raises the
+    /// alarm in `org` — one bad item never fails a whole listing.
+    pub(crate) async fn listed<T>(
+        &self,
+        org: &OrgId,
+        decoded: impl IntoIterator<Item = StoreResult<T>>,
+    ) -> StoreResult<Vec<T>> {
+        let mut out = Vec::new();
+        for r in decoded {
+            match r {
+                Ok(v) => out.push(v),
+                Err(StoreError::Undecodable { kind, key, reason }) => {
+                    let now = Utc::now();
+                    if let Some(alarm) = self.skipped.skipped(org, &kind, &key, &reason, now) {
+                        if let Err(e) = self.raise_alarm(&alarm).await {
+                            tracing::error!(alarm = %alarm.id, error = %e, "could not raise the alarm about an undecodable item");
+                            self.skipped.alarm_failed(&alarm.id);
+                        }
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    /// [`listed`](Self::listed) for items that keep their record in `body`.
+    pub(crate) async fn bodies_from<T: DeserializeOwned>(
+        &self,
+        org: &OrgId,
+        items: Vec<Key>,
+    ) -> StoreResult<Vec<T>> {
+        self.listed(org, items.into_iter().map(body_from)).await
     }
 
     // ---- requests shared by several ports ----
@@ -314,7 +362,7 @@ impl DynamoStore {
     }
 
     /// Fills in a station's connector statuses and live connection.
-    async fn complete_view(&self, station: Station) -> StoreResult<StationView> {
+    async fn complete_view(&self, org: &OrgId, station: Station) -> StoreResult<StationView> {
         let query = self
             .client
             .query()
@@ -323,13 +371,15 @@ impl DynamoStore {
             .expression_attribute_values(":pk", s(station_pk(&station.id)))
             .expression_attribute_values(":evse", s("EVSE#"))
             .consistent_read(true);
+        let items = self.query_all(query).await?;
         let connectors = self
-            .query_all(query)
+            .listed(org, items.into_iter().map(decode::<ConnectorItem, _>))
+            .await?;
+        let connection = self
+            .listed(org, [self.connection_of(&station).await])
             .await?
-            .into_iter()
-            .map(decode::<ConnectorItem, _>)
-            .collect::<Result<_, _>>()?;
-        let connection = self.connection_of(&station).await?;
+            .pop()
+            .flatten();
         Ok(StationView {
             station,
             connectors,
@@ -439,15 +489,22 @@ fn to_value<T: Serialize>(value: &T) -> StoreResult<AttributeValue> {
         .map_err(|e| StoreError::Backend(format!("cannot encode attribute: {e}")))
 }
 
-/// Reads an item into its item struct, then into the domain type.
-fn decode<I: DeserializeOwned + Into<T>, T>(item: Key) -> StoreResult<T> {
-    let pk = match item.get("PK") {
-        Some(AttributeValue::S(pk)) => pk.clone(),
+/// `PK/SK` of an item, for messages.
+fn item_key(item: &Key) -> String {
+    let part = |name: &str| match item.get(name) {
+        Some(AttributeValue::S(v)) => v.clone(),
         _ => "?".to_owned(),
     };
+    format!("{}/{}", part("PK"), part("SK"))
+}
+
+/// Reads an item into its item struct, then into the domain type. The error
+/// names the domain type and the item's key.
+fn decode<I: DeserializeOwned + Into<T>, T>(item: Key) -> StoreResult<T> {
+    let key = item_key(&item);
     serde_dynamo::from_item::<_, I>(item)
         .map(Into::into)
-        .map_err(|e| StoreError::Backend(format!("malformed item {pk}: {e}")))
+        .map_err(|e| undecodable::<T>(&key, e))
 }
 
 pub(crate) fn backend<E, R>(operation: &str, e: SdkError<E, R>) -> StoreError
@@ -1033,14 +1090,14 @@ impl StationStore for DynamoStore {
     ) -> StoreResult<Page<StationView>> {
         let pk = format!("ORG#{org}#STATION");
         let (items, next_cursor) = self.org_list_page(&pk, page).await?;
-        let stations: Vec<Station> = items
-            .into_iter()
-            .map(decode::<StationItem, _>)
-            .collect::<Result<_, _>>()?;
-        let items = futures::stream::iter(stations.into_iter().map(|st| self.complete_view(st)))
-            .buffered(LIST_CONCURRENCY)
-            .try_collect()
+        let stations: Vec<Station> = self
+            .listed(org, items.into_iter().map(decode::<StationItem, _>))
             .await?;
+        let items =
+            futures::stream::iter(stations.into_iter().map(|st| self.complete_view(org, st)))
+                .buffered(LIST_CONCURRENCY)
+                .try_collect()
+                .await?;
         Ok(Page { items, next_cursor })
     }
 
@@ -1134,10 +1191,12 @@ impl StationStore for DynamoStore {
             .expression_attribute_values(":pk", s(&pk))
             .scan_index_forward(false);
         let (items, next_cursor) = self.query_page(query, cursor::TABLE, &pk, page).await?;
-        let items = items
-            .into_iter()
-            .map(decode::<EventItem, _>)
-            .collect::<Result<_, _>>()?;
+        let items = self
+            .listed(
+                &OrgId::default_org(),
+                items.into_iter().map(decode::<EventItem, _>),
+            )
+            .await?;
         Ok(Page { items, next_cursor })
     }
 }
@@ -1292,10 +1351,9 @@ impl TokenStore for DynamoStore {
     ) -> StoreResult<Page<IdTokenRecord>> {
         let pk = format!("ORG#{org}#IDTOKEN");
         let (items, next_cursor) = self.org_list_page(&pk, page).await?;
-        let items = items
-            .into_iter()
-            .map(decode::<TokenItem, _>)
-            .collect::<Result<_, _>>()?;
+        let items = self
+            .listed(org, items.into_iter().map(decode::<TokenItem, _>))
+            .await?;
         Ok(Page { items, next_cursor })
     }
 }
@@ -1410,10 +1468,9 @@ impl SessionStore for DynamoStore {
                 .expression_attribute_values(":org", s(q.org_id.as_str()));
         }
         let (items, next_cursor) = self.query_page(query, shape, &pk, &q.page).await?;
-        let items = items
-            .into_iter()
-            .map(decode::<SessionItem, _>)
-            .collect::<Result<_, _>>()?;
+        let items = self
+            .listed(&q.org_id, items.into_iter().map(decode::<SessionItem, _>))
+            .await?;
         Ok(Page { items, next_cursor })
     }
 
@@ -1456,11 +1513,12 @@ impl SessionStore for DynamoStore {
             .expression_attribute_values(":pk", s(meter_pk(target)))
             .expression_attribute_values(":mv", s("MV#"))
             .consistent_read(true);
-        self.query_all(query)
-            .await?
-            .into_iter()
-            .map(decode::<ReadingItem, _>)
-            .collect()
+        let items = self.query_all(query).await?;
+        self.listed(
+            &OrgId::default_org(),
+            items.into_iter().map(decode::<ReadingItem, _>),
+        )
+        .await
     }
 }
 
@@ -1645,7 +1703,7 @@ impl DynamoStore {
 }
 
 fn command_from(item: Key) -> StoreResult<Command> {
-    body_from(item, "command")
+    body_from(item)
 }
 
 #[async_trait]
@@ -1676,11 +1734,9 @@ impl CommandStore for DynamoStore {
             .expression_attribute_values(":pk", s(station_pk(station)))
             .expression_attribute_values(":q", s("CMDQ#"))
             .consistent_read(true);
-        self.query_all(query)
-            .await?
-            .into_iter()
-            .map(command_from)
-            .collect()
+        let items = self.query_all(query).await?;
+        self.listed(&OrgId::default_org(), items.into_iter().map(command_from))
+            .await
     }
 
     async fn all_pending_commands(&self, limit: usize) -> StoreResult<Vec<Command>> {
@@ -1699,9 +1755,11 @@ impl CommandStore for DynamoStore {
                 .send()
                 .await
                 .map_err(|e| backend("Query", e))?;
-            for item in page.items.unwrap_or_default() {
-                out.push(command_from(item)?);
-            }
+            let items = page.items.unwrap_or_default();
+            out.extend(
+                self.listed(&OrgId::default_org(), items.into_iter().map(command_from))
+                    .await?,
+            );
             match page.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),
                 _ => break,
@@ -1726,10 +1784,9 @@ impl CommandStore for DynamoStore {
             .expression_attribute_values(":pk", s(&pk))
             .scan_index_forward(false);
         let (items, next_cursor) = self.query_page(query, cursor::GSI2, &pk, page).await?;
-        let items = items
-            .into_iter()
-            .map(command_from)
-            .collect::<Result<_, _>>()?;
+        let items = self
+            .listed(&OrgId::default_org(), items.into_iter().map(command_from))
+            .await?;
         Ok(Page { items, next_cursor })
     }
 }
@@ -1767,16 +1824,15 @@ pub(crate) fn body_item<T: Serialize>(
     Ok(item)
 }
 
-pub(crate) fn body_from<T: DeserializeOwned>(item: Key, what: &str) -> StoreResult<T> {
+/// The record kept as JSON in `body`; the error names the kind of record
+/// and the item's key.
+pub(crate) fn body_from<T: DeserializeOwned>(item: Key) -> StoreResult<T> {
     match item.get("body") {
-        Some(AttributeValue::S(body)) => serde_json::from_str(body)
-            .map_err(|e| StoreError::Backend(format!("malformed {what} item: {e}"))),
-        _ => Err(StoreError::Backend(format!("{what} item without body"))),
+        Some(AttributeValue::S(body)) => {
+            serde_json::from_str(body).map_err(|e| undecodable::<T>(&item_key(&item), e))
+        }
+        _ => Err(undecodable::<T>(&item_key(&item), "no body attribute")),
     }
-}
-
-pub(crate) fn bodies_from<T: DeserializeOwned>(items: Vec<Key>, what: &str) -> StoreResult<Vec<T>> {
-    items.into_iter().map(|i| body_from(i, what)).collect()
 }
 
 fn api_key_item(key: &ApiKey) -> StoreResult<Key> {
@@ -1845,12 +1901,8 @@ impl DynamoStore {
         .await
     }
 
-    pub(crate) async fn get_body<T: DeserializeOwned>(
-        &self,
-        pk: String,
-        what: &str,
-    ) -> StoreResult<Option<T>> {
-        self.get_body_at(pk, META, what).await
+    pub(crate) async fn get_body<T: DeserializeOwned>(&self, pk: String) -> StoreResult<Option<T>> {
+        self.get_body_at(pk, META).await
     }
 
     /// The record kept in `body` of the item (`pk`, `sk`).
@@ -1858,12 +1910,8 @@ impl DynamoStore {
         &self,
         pk: String,
         sk: &str,
-        what: &str,
     ) -> StoreResult<Option<T>> {
-        self.get(pk, sk)
-            .await?
-            .map(|i| body_from(i, what))
-            .transpose()
+        self.get(pk, sk).await?.map(body_from).transpose()
     }
 }
 
@@ -1875,7 +1923,7 @@ impl ApiKeyStore for DynamoStore {
     }
 
     async fn get_api_key(&self, id: &str) -> StoreResult<Option<ApiKey>> {
-        self.get_body(api_key_pk(id), "API key").await
+        self.get_body(api_key_pk(id)).await
     }
 
     async fn put_api_key(&self, key: &ApiKey, expected_version: u64) -> StoreResult<()> {
@@ -1890,7 +1938,7 @@ impl ApiKeyStore for DynamoStore {
     async fn list_api_keys(&self, org: &OrgId, page: &PageRequest) -> StoreResult<Page<ApiKey>> {
         let pk = format!("ORG#{org}#APIKEY");
         let (items, next_cursor) = self.org_list_page(&pk, page).await?;
-        let items = bodies_from(items, "API key")?;
+        let items = self.bodies_from(org, items).await?;
         Ok(Page { items, next_cursor })
     }
 }
@@ -1903,7 +1951,7 @@ impl WebhookStore for DynamoStore {
     }
 
     async fn get_webhook(&self, id: &str) -> StoreResult<Option<Webhook>> {
-        self.get_body(webhook_pk(id), "webhook").await
+        self.get_body(webhook_pk(id)).await
     }
 
     async fn put_webhook(&self, hook: &Webhook, expected_version: u64) -> StoreResult<()> {
@@ -1918,7 +1966,7 @@ impl WebhookStore for DynamoStore {
     async fn list_webhooks(&self, org: &OrgId, page: &PageRequest) -> StoreResult<Page<Webhook>> {
         let pk = format!("ORG#{org}#WEBHOOK");
         let (items, next_cursor) = self.org_list_page(&pk, page).await?;
-        let items = bodies_from(items, "webhook")?;
+        let items = self.bodies_from(org, items).await?;
         Ok(Page { items, next_cursor })
     }
 
@@ -1928,7 +1976,7 @@ impl WebhookStore for DynamoStore {
     }
 
     async fn get_delivery(&self, id: &str) -> StoreResult<Option<Delivery>> {
-        self.get_body(delivery_pk(id), "delivery").await
+        self.get_body(delivery_pk(id)).await
     }
 
     async fn put_delivery(&self, d: &Delivery, expected_version: u64) -> StoreResult<()> {
@@ -1955,7 +2003,7 @@ impl WebhookStore for DynamoStore {
             .expression_attribute_values(":pk", s(&pk))
             .scan_index_forward(false);
         let (items, next_cursor) = self.query_page(query, cursor::GSI2, &pk, page).await?;
-        let items = bodies_from(items, "delivery")?;
+        let items = self.bodies_from(&OrgId::default_org(), items).await?;
         Ok(Page { items, next_cursor })
     }
 
@@ -1969,7 +2017,7 @@ impl WebhookStore for DynamoStore {
             .expression_attribute_values(":pk", s("WHDQ"));
         let page = PageRequest::first(u32::try_from(limit).unwrap_or(u32::MAX));
         let (items, _) = self.query_page(query, cursor::GSI1, "WHDQ", &page).await?;
-        bodies_from(items, "delivery")
+        self.bodies_from(&OrgId::default_org(), items).await
     }
 }
 

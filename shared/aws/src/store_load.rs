@@ -24,7 +24,7 @@
 //!   condition on the configuration tells whether the site existed.
 
 use crate::cursor::{self, Key};
-use crate::store::{backend, bodies_from, body_item, s, DynamoStore};
+use crate::store::{backend, body_item, s, DynamoStore};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
@@ -100,8 +100,7 @@ impl LoadStore for DynamoStore {
     }
 
     async fn get_load_site(&self, site: &SiteId) -> StoreResult<Option<LoadSite>> {
-        self.get_body_at(load_pk(site), CONFIG_SK, "load site")
-            .await
+        self.get_body_at(load_pk(site), CONFIG_SK).await
     }
 
     async fn delete_load_site(&self, site: &SiteId) -> StoreResult<bool> {
@@ -153,7 +152,9 @@ impl LoadStore for DynamoStore {
         let (items, next_cursor) = self
             .query_page(query, cursor::GSI1, ALL_SITES, page)
             .await?;
-        let items = bodies_from(items, "load site")?;
+        let items = self
+            .bodies_from(&csms_domain::OrgId::default_org(), items)
+            .await?;
         Ok(Page { items, next_cursor })
     }
 
@@ -167,8 +168,7 @@ impl LoadStore for DynamoStore {
     }
 
     async fn get_load_state(&self, site: &SiteId) -> StoreResult<Option<LoadState>> {
-        self.get_body_at(load_pk(site), STATE_SK, "load state")
-            .await
+        self.get_body_at(load_pk(site), STATE_SK).await
     }
 }
 

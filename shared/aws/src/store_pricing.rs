@@ -34,7 +34,7 @@
 //!   whole by every fetch.
 
 use crate::cursor::{self, Key};
-use crate::store::{backend, bodies_from, body_from, body_item, n, s, DynamoStore, META};
+use crate::store::{backend, body_from, body_item, n, s, DynamoStore, META};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem};
@@ -230,7 +230,7 @@ impl TariffStore for DynamoStore {
     }
 
     async fn get_tariff(&self, id: &str) -> StoreResult<Option<Tariff>> {
-        self.get_body(tariff_pk(id), "tariff").await
+        self.get_body(tariff_pk(id)).await
     }
 
     async fn tariff_versions(&self, id: &str) -> StoreResult<Vec<Tariff>> {
@@ -242,13 +242,14 @@ impl TariffStore for DynamoStore {
             .expression_attribute_values(":pk", s(tariff_pk(id)))
             .expression_attribute_values(":v", s("V#"))
             .consistent_read(true);
-        bodies_from(self.query_all(query).await?, "tariff")
+        let items = self.query_all(query).await?;
+        self.bodies_from(&OrgId::default_org(), items).await
     }
 
     async fn list_tariffs(&self, org: &OrgId, page: &PageRequest) -> StoreResult<Page<Tariff>> {
         let pk = format!("ORG#{org}#TARIFF");
         let (items, next_cursor) = self.org_list_page(&pk, page).await?;
-        let items = bodies_from(items, "tariff")?;
+        let items = self.bodies_from(org, items).await?;
         Ok(Page { items, next_cursor })
     }
 
@@ -258,7 +259,7 @@ impl TariffStore for DynamoStore {
     }
 
     async fn get_assignment(&self, id: &str) -> StoreResult<Option<TariffAssignment>> {
-        self.get_body(assignment_pk(id), "tariff assignment").await
+        self.get_body(assignment_pk(id)).await
     }
 
     async fn delete_assignment(&self, id: &str) -> StoreResult<bool> {
@@ -283,7 +284,8 @@ impl TariffStore for DynamoStore {
             .index_name("GSI1")
             .key_condition_expression("GSI1PK = :pk")
             .expression_attribute_values(":pk", s(format!("ORG#{org}#ASSIGN")));
-        bodies_from(self.query_all(query).await?, "tariff assignment")
+        let items = self.query_all(query).await?;
+        self.bodies_from(org, items).await
     }
 }
 
@@ -308,7 +310,7 @@ impl SpotPriceStore for DynamoStore {
     ) -> StoreResult<Option<SpotDay>> {
         self.get(spot_pk(zone), &spot_sk(date))
             .await?
-            .map(|i| body_from(i, "spot day"))
+            .map(body_from)
             .transpose()
     }
 }
@@ -319,7 +321,7 @@ impl AlarmStore for DynamoStore {
     /// again. An alarm that stays active costs one `GetItem` per raise.
     async fn raise_alarm(&self, alarm: &Alarm) -> StoreResult<bool> {
         for _ in 0..CAS_ATTEMPTS {
-            let stored: Option<Alarm> = self.get_body(alarm_pk(&alarm.id), "alarm").await?;
+            let stored: Option<Alarm> = self.get_body(alarm_pk(&alarm.id)).await?;
             let (raised, expected) = match stored {
                 Some(a) if a.is_active() => return Ok(false),
                 Some(a) => (
@@ -346,7 +348,7 @@ impl AlarmStore for DynamoStore {
 
     async fn resolve_alarm(&self, id: &str, at: Timestamp) -> StoreResult<bool> {
         for _ in 0..CAS_ATTEMPTS {
-            let Some(mut a) = self.get_body::<Alarm>(alarm_pk(id), "alarm").await? else {
+            let Some(mut a) = self.get_body::<Alarm>(alarm_pk(id)).await? else {
                 return Ok(false);
             };
             if !a.is_active() {
@@ -365,7 +367,7 @@ impl AlarmStore for DynamoStore {
     }
 
     async fn get_alarm(&self, id: &str) -> StoreResult<Option<Alarm>> {
-        self.get_body(alarm_pk(id), "alarm").await
+        self.get_body(alarm_pk(id)).await
     }
 
     async fn list_alarms(
@@ -388,7 +390,7 @@ impl AlarmStore for DynamoStore {
             .expression_attribute_values(":pk", s(&pk))
             .scan_index_forward(false);
         let (items, next_cursor) = self.query_page(query, shape, &pk, page).await?;
-        let items = bodies_from(items, "alarm")?;
+        let items = self.bodies_from(org, items).await?;
         Ok(Page { items, next_cursor })
     }
 }
@@ -429,7 +431,7 @@ impl PricedSessionStore for DynamoStore {
             .unwrap_or_default()
             .into_iter()
             .next()
-            .map(|i| body_from(i, "priced session"))
+            .map(body_from)
             .transpose()
     }
 
@@ -442,7 +444,8 @@ impl PricedSessionStore for DynamoStore {
             .expression_attribute_values(":pk", s(price_pk(id)))
             .expression_attribute_values(":rev", s("REV#"))
             .consistent_read(true);
-        bodies_from(self.query_all(query).await?, "priced session")
+        let items = self.query_all(query).await?;
+        self.bodies_from(&OrgId::default_org(), items).await
     }
 }
 

@@ -336,3 +336,112 @@ async fn unregistered_stations_stay_unregistered() {
     assert!(store.get_station(&id).await.unwrap().is_none());
     assert!(store.get_station_view(&id).await.unwrap().is_none());
 }
+
+/// Sets attribute `name` of the item (`pk`, `META`) to `value`, as an older
+/// version or a bug would have left it.
+async fn damage(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    pk: String,
+    name: &str,
+    value: aws_sdk_dynamodb::types::AttributeValue,
+) {
+    damage_at(client, table, pk, "META", name, value).await
+}
+
+async fn damage_at(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    pk: String,
+    sk: &str,
+    name: &str,
+    value: aws_sdk_dynamodb::types::AttributeValue,
+) {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    client
+        .update_item()
+        .table_name(table)
+        .key("PK", A::S(pk.clone()))
+        .key("SK", A::S(sk.into()))
+        .condition_expression("attribute_exists(PK)")
+        .update_expression("SET #a = :v")
+        .expression_attribute_names("#a", name)
+        .expression_attribute_values(":v", value)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("damaging {pk}: {e:?}"));
+}
+
+#[tokio::test]
+async fn listings_skip_items_that_do_not_decode_and_raise_one_alarm_per_kind() {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    let store = fresh_store().await;
+    let bad = contract::undecodable_plant(&store).await;
+    let client = aws_sdk_dynamodb::Client::new(&sdk_config().await);
+    let t = store.table();
+    // Attribute items: a field of the wrong type. Body items: not JSON.
+    let wrong = || A::N("7".into());
+    damage(
+        &client,
+        t,
+        format!("SESSION#{}", bad.session),
+        "orgId",
+        wrong(),
+    )
+    .await;
+    damage(
+        &client,
+        t,
+        format!("STATION#{}", bad.station),
+        "orgId",
+        wrong(),
+    )
+    .await;
+    damage(
+        &client,
+        t,
+        format!("IDTOKEN#{}", bad.token.key()),
+        "orgId",
+        wrong(),
+    )
+    .await;
+    let junk = || A::S("{not json".into());
+    damage(&client, t, format!("TARIFF#{}", bad.tariff), "body", junk()).await;
+    damage(
+        &client,
+        t,
+        format!("COMMAND#{}", bad.command),
+        "body",
+        junk(),
+    )
+    .await;
+    damage(
+        &client,
+        t,
+        format!("WEBHOOK#{}", bad.webhook),
+        "body",
+        junk(),
+    )
+    .await;
+    damage(
+        &client,
+        t,
+        format!("DELIVERY#{}", bad.delivery),
+        "body",
+        junk(),
+    )
+    .await;
+    // A pending command has a twin in its station's queue: damaged alike.
+    let queued = format!("CMDQ#{}", bad.command);
+    damage_at(
+        &client,
+        t,
+        "STATION#GOOD-ST".into(),
+        &queued,
+        "body",
+        junk(),
+    )
+    .await;
+    contract::undecodable_records_are_skipped(&store, &bad).await;
+    assert!(store.skipped_records("Session") >= 2);
+}

@@ -5,6 +5,10 @@
 //! at a constant rate — linear interpolation — which is the only assumption
 //! that never invents energy: before the first and after the last known point
 //! nothing is assumed, and the curve's total is exactly stop − start.
+//!
+//! Registers come from chargers: no operator here may overflow or panic
+//! (clippy's `arithmetic_side_effects` is denied in this module).
+#![deny(clippy::arithmetic_side_effects)]
 
 use crate::Timestamp;
 use rust_decimal::Decimal;
@@ -40,9 +44,11 @@ impl EnergyCurve {
     ) -> Self {
         let mut warnings = Vec::new();
         let end = end.max(start);
-        let (first, last) = match (meter_start, meter_stop) {
+        let (first, last, total) = match (meter_start, meter_stop) {
             // The difference must fit a decimal too (registers −max and +max).
-            (Some(a), Some(b)) if b >= a && b.checked_sub(a).is_some() => (a, b),
+            (Some(a), Some(b)) if b >= a && b.checked_sub(a).is_some() => {
+                (a, b, b.checked_sub(a).unwrap_or(Decimal::ZERO))
+            }
             (Some(a), Some(b)) if b >= a => {
                 warnings.push(format!(
                     "start register {a} Wh and stop register {b} Wh are too far apart: no energy priced"
@@ -73,11 +79,11 @@ impl EnergyCurve {
             let prev = points.last().map_or(Decimal::ZERO, |p| p.1);
             // `first <= wh <= last` once it fits, and `last - first` does.
             let Some(rel) = wh.checked_sub(first) else {
-                dropped += 1;
+                dropped = dropped.saturating_add(1);
                 continue;
             };
             if wh > last || rel < prev {
-                dropped += 1;
+                dropped = dropped.saturating_add(1);
                 continue;
             }
             points.push((t, rel));
@@ -88,10 +94,10 @@ impl EnergyCurve {
             ));
         }
         if end > start {
-            points.push((end, last - first));
+            points.push((end, total));
         } else {
             // A zero-length session: all its energy sits at one instant.
-            points[0].1 = last - first;
+            points[0].1 = total;
         }
         EnergyCurve { points, warnings }
     }
@@ -108,38 +114,45 @@ impl EnergyCurve {
         self.points[0].0
     }
 
+    /// The last point; there is always one (the start).
+    fn last(&self) -> (Timestamp, Decimal) {
+        self.points.last().copied().unwrap_or(self.points[0])
+    }
+
     pub fn end(&self) -> Timestamp {
-        self.points[self.points.len() - 1].0
+        self.last().0
     }
 
     /// Energy of the whole session, Wh.
     pub fn total(&self) -> Decimal {
-        self.points[self.points.len() - 1].1
+        self.last().1
     }
 
     /// Energy delivered from the start until `t`, Wh, to [`CUM_DP`] decimals.
     /// Exact at the start and at the end, so differences over a partition of
     /// the session sum to exactly [`total`](Self::total).
     pub fn at(&self, t: Timestamp) -> Decimal {
-        let n = self.points.len();
         if t <= self.points[0].0 {
             return self.points[0].1;
         }
-        if t >= self.points[n - 1].0 {
-            return self.points[n - 1].1;
+        let (end, total) = self.last();
+        if t >= end {
+            return total;
         }
+        // Strictly between the first and the last point: 1 <= i < len.
         let i = self.points.partition_point(|p| p.0 <= t);
-        let (t0, e0) = self.points[i - 1];
+        let (t0, e0) = self.points[i.saturating_sub(1)];
         let (t1, e1) = self.points[i];
         if t == t0 || e1 == e0 {
             return e0;
         }
-        let span = Decimal::from((t1 - t0).num_milliseconds());
-        let part = Decimal::from((t - t0).num_milliseconds());
+        // Any two instants chrono knows are less than i64 milliseconds apart.
+        let span = Decimal::from(t1.signed_duration_since(t0).num_milliseconds());
+        let part = Decimal::from(t.signed_duration_since(t0).num_milliseconds());
         // 0 <= e0 <= e1 <= total and part < span: the result lies in
         // [e0, e1]. Multiplying first keeps the most precision; when that
         // does not fit, the ratio (at most 1) is taken first.
-        let rise = e1 - e0;
+        let rise = e1.checked_sub(e0).unwrap_or(Decimal::ZERO);
         let delta = rise
             .checked_mul(part)
             .and_then(|v| v.checked_div(span))
@@ -160,6 +173,7 @@ impl EnergyCurve {
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
     use chrono::{TimeDelta, TimeZone, Utc};

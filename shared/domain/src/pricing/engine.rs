@@ -17,7 +17,9 @@
 //! all its metered energy and a warning — so the number of pieces, and the
 //! time pricing takes, is bounded whatever the timestamps say. Every sum and
 //! product of amounts is checked: what does not fit a decimal is refused
-//! with [`PricingError::OutOfRange`], never a panic.
+//! with [`PricingError::OutOfRange`], never a panic (clippy's
+//! `arithmetic_side_effects` is denied in this module).
+#![deny(clippy::arithmetic_side_effects)]
 
 use super::curve::EnergyCurve;
 use super::{LineKind, PriceLine};
@@ -189,7 +191,7 @@ fn tariff_boundaries(tariff: &Tariff, from: Timestamp, to: Timestamp) -> Vec<Tim
     let last = crate::spot::local_time(to, tz).date();
     let mut walked = 0usize;
     while day <= last && walked <= MAX_DAYS {
-        walked += 1;
+        walked = walked.saturating_add(1);
         for time in &times {
             let naive = day.and_time(*time);
             let mut instants: Vec<Timestamp> = Vec::new();
@@ -357,9 +359,9 @@ pub fn price(input: &PricingInput<'_>) -> Result<PriceBreakdown, PricingError> {
         let (a, b) = (w[0], w[1]);
         let energy_after = curve.at(b);
         // Both lie in [0, total]: the difference cannot overflow.
-        let wh = energy_after - energy_before;
+        let wh = checked(energy_after.checked_sub(energy_before), "a piece's energy")?;
         energy_before = energy_after;
-        let ms = Decimal::from((b - a).num_milliseconds());
+        let ms = Decimal::from(b.signed_duration_since(a).num_milliseconds());
         if wh > Decimal::ZERO {
             if let Some((element, c)) = tariff.component_at(ComponentKind::Energy, a) {
                 let (p, spot) = unit_price(c, input.spot, a)?;
@@ -471,7 +473,10 @@ fn kind_order(k: LineKind) -> u8 {
 fn finish(o: Open) -> Result<PriceLine, PricingError> {
     let (quantity, unit, exact) = match o.kind {
         LineKind::Energy => {
-            let kwh = o.amount / Decimal::ONE_THOUSAND;
+            let kwh = checked(
+                o.amount.checked_div(Decimal::ONE_THOUSAND),
+                "an energy line",
+            )?;
             let exact = checked(kwh.checked_mul(o.unit_price), "an energy line's amount")?;
             (kwh.normalize(), "kWh".to_owned(), exact)
         }
