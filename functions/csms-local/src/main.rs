@@ -159,6 +159,7 @@ async fn main() -> anyhow::Result<()> {
             cfg.password_checks,
         ),
         limits: cfg.ws,
+        test_panics: cfg.test_panics,
     };
     let api = router(ApiState {
         store,
