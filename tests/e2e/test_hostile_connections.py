@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from csms_e2e import (Runner, basic_auth, charger, handshake_status, new_data_dir, poll, remove_tree, run,
-                      unique)
+from csms_e2e import (Runner, basic_auth, charger, handshake_status, new_data_dir, poll, raw_charger,
+                      remove_tree, run, unique)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "load"))
 import chargers as load  # noqa: E402
@@ -44,6 +44,9 @@ def hostile(csms_bin, e2e_tmp):
         "CSMS_MAX_CONNECTIONS_PER_ADDRESS": str(PER_ADDRESS),
         "CSMS_WS_PING_SECONDS": "1",
         "CSMS_WS_IDLE_TIMEOUT_SECONDS": str(IDLE_TIMEOUT_S),
+        # Debug builds only: DataTransfer vendorId "csms-test-panic" panics in the handler,
+        # "csms-test-panic-task" in the connection task.
+        "CSMS_TEST_PANICS": "1",
     })
     try:
         r.start()
@@ -372,6 +375,40 @@ def test_wrong_api_keys_from_one_address_are_throttled_with_429(hostile):
     # Other addresses are not affected.
     assert session.get(f"{hostile.base_url}/api/v1/stations",
                        headers={"Authorization": f"Bearer {hostile.admin_key}"}, timeout=5).status_code == 200
+
+
+# --------------------------------------------------------------------------- panics
+
+
+def test_a_panicking_message_handler_answers_internal_error_and_the_socket_stays(hostile):
+    sid = hostile.create_station(unique("CP-panic"))["id"]
+
+    async def scenario():
+        async with raw_charger(hostile, sid, "1.6") as cp:
+            await cp.send_text(json.dumps([2, "p1", "DataTransfer", {"vendorId": "csms-test-panic"}]))
+            reply = await cp.expect_reply()
+            assert reply[:3] == [4, "p1", "InternalError"], f"expected an InternalError CALLERROR: {reply!r}"
+            await cp.heartbeat_works("after-panic")
+            view = await asyncio.to_thread(hostile.station, sid)
+            assert view["connected"] is True, f"still connected after the panic: {view}"
+    run(scenario())
+    still_serves(hostile)
+
+
+def test_a_panicking_connection_task_still_records_the_disconnect(hostile):
+    sid = hostile.create_station(unique("CP-task-panic"))["id"]
+
+    async def scenario():
+        async with raw_charger(hostile, sid, "2.0.1") as cp:
+            await cp.send_text(json.dumps([2, "p2", "DataTransfer", {"vendorId": "csms-test-panic-task"}]))
+            with pytest.raises(Exception):  # the socket is gone: no reply ever comes
+                await cp.reply(timeout=5)
+    run(scenario())
+    poll(lambda: hostile.station(sid)["connected"] is False, timeout=5,
+         what="the station to be shown disconnected after its task panicked", show=lambda: hostile.station(sid))
+    r = hostile.api("POST", f"/stations/{sid}/commands", {"type": "reset", "kind": "hard"})
+    assert r.status_code == 200 and r.json()["status"] == "offline", f"commands fail cleanly: {r.text[:300]}"
+    still_serves(hostile)
 
 
 # --------------------------------------------------------------------------- point 7: load, short

@@ -24,6 +24,8 @@ pub struct Config {
     pub ws: crate::ws::WsLimits,
     /// How many password checks (argon2) may run at once.
     pub password_checks: usize,
+    /// `CSMS_TEST_PANICS=1`, honoured by debug builds only (see `ws::WsState`).
+    pub test_panics: bool,
 }
 
 /// A whole number from `name`, `default` when unset, else within `range`.
@@ -139,7 +141,10 @@ impl Config {
             },
         };
         let (serve, ws, password_checks) = connection_limits(heartbeat_interval_secs)?;
+        let test_panics =
+            cfg!(debug_assertions) && std::env::var("CSMS_TEST_PANICS").as_deref() == Ok("1");
         Ok(Config {
+            test_panics,
             serve,
             ws,
             password_checks,

@@ -174,6 +174,7 @@ async fn main() -> anyhow::Result<()> {
             cfg.password_checks,
         ),
         limits: cfg.ws,
+        test_panics: cfg.test_panics,
     };
     let api = router(ApiState {
         store,
@@ -255,6 +256,8 @@ async fn forget_stale_connections(store: &dyn Store, clock: &dyn Clock) -> anyho
 /// the connection cap below what the limit allows, with room for the store,
 /// logs and outgoing webhooks, so a flood is refused by the cap (and logged)
 /// instead of failing `accept` for everyone.
+// `rlim_t` is u64 on the usual targets but not on every one.
+#[allow(clippy::unnecessary_cast)]
 fn fit_connections_to_fd_limit(cap: usize) -> usize {
     const RESERVE: u64 = 128;
     #[cfg(unix)]

@@ -130,8 +130,7 @@ fn client_addr(req: &hyper::Request<Incoming>, peer: IpAddr, trust_forwarded: bo
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .last();
+            .rfind(|s| !s.is_empty());
         if let Some(ip) = last.and_then(|s| s.parse::<IpAddr>().ok()) {
             return ip.to_canonical();
         }

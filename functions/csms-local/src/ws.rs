@@ -97,6 +97,11 @@ pub struct WsState {
     pub tracker: TaskTracker,
     pub gate: PasswordGate,
     pub limits: WsLimits,
+    /// Debug builds with `CSMS_TEST_PANICS=1` only: a DataTransfer whose
+    /// vendorId is `csms-test-panic` panics inside the message handler, one
+    /// with `csms-test-panic-task` in the connection task itself, so the
+    /// end-to-end suite can check the clean-up. Always false in release.
+    pub test_panics: bool,
 }
 
 pub fn routes(state: WsState) -> Router {
@@ -354,11 +359,19 @@ async fn serve(
                 }
                 match incoming {
                 Some(Ok(Message::Text(text))) => {
+                    if state.test_panics && text.as_str().contains("\"csms-test-panic-task\"") {
+                        panic!("test panic in the connection task (CSMS_TEST_PANICS)");
+                    }
                     // A bug in one handler must not take the socket (or, with
                     // panic=abort, the process) down: answer InternalError.
-                    let handled = AssertUnwindSafe(state.charger.on_message(&connection_id, text.as_str()))
-                        .catch_unwind()
-                        .await;
+                    let handled = AssertUnwindSafe(async {
+                        if state.test_panics && text.as_str().contains("\"csms-test-panic\"") {
+                            panic!("test panic in a message handler (CSMS_TEST_PANICS)");
+                        }
+                        state.charger.on_message(&connection_id, text.as_str()).await
+                    })
+                    .catch_unwind()
+                    .await;
                     let reply = match handled {
                         Ok(reply) => reply,
                         Err(_) => {

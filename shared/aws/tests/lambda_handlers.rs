@@ -237,6 +237,34 @@ async fn connect_checks_basic_auth_for_a_station_with_password() {
 }
 
 #[tokio::test]
+async fn repeated_wrong_passwords_are_throttled_with_429_in_the_lambda_too() {
+    let h = harness().await;
+    h.station("CP-GUESS", Some("correct horse battery")).await;
+    let wrong = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("CP-GUESS:not the password")
+    );
+    let mut statuses = Vec::new();
+    for _ in 0..7 {
+        let r = h
+            .handlers
+            .connect(connect_event(
+                "c-guess",
+                "CP-GUESS",
+                Some("ocpp1.6"),
+                Some(&wrong),
+            ))
+            .await;
+        statuses.push(r.status_code);
+    }
+    assert_eq!(
+        statuses,
+        [401, 401, 401, 401, 401, 401, 429],
+        "five free failures, the sixth locks the station, the seventh is refused unchecked"
+    );
+}
+
+#[tokio::test]
 async fn connect_negotiates_the_subprotocol() {
     let h = harness().await;
     h.station("CP-NEG", None).await;
@@ -246,6 +274,11 @@ async fn connect_negotiates_the_subprotocol() {
         "2.0.1 is preferred whatever the client's order"
     );
     assert_eq!(h.connect("c2", "CP-NEG", " ocpp1.6 ").await, "ocpp1.6");
+    assert_eq!(
+        h.connect("c4", "CP-NEG", "OCPP1.6").await,
+        "OCPP1.6",
+        "answered as the client spelled it: strict clients abort on anything they did not offer"
+    );
     for offered in [Some("ocpp1.5, ocpp2.1-draft"), Some(""), None] {
         let r = h
             .handlers

@@ -120,13 +120,19 @@ impl PasswordGate {
 
     /// Verify `pass` against `hash` on the blocking pool, under the bound.
     async fn verify(&self, pass: String, hash: String) -> bool {
-        let Ok(_permit) = self.checks.acquire().await else {
+        let Ok(permit) = self.checks.clone().acquire_owned().await else {
             return false; // never closed
         };
         self.runs.fetch_add(1, Ordering::Relaxed);
-        tokio::task::spawn_blocking(move || password::verify(&pass, &hash))
-            .await
-            .unwrap_or(false)
+        // The permit goes with the hash: a caller that gives up (handshake
+        // timeout) does not free a place while its hash still runs.
+        tokio::task::spawn_blocking(move || {
+            let ok = password::verify(&pass, &hash);
+            drop(permit);
+            ok
+        })
+        .await
+        .unwrap_or(false)
     }
 
     /// Admit a check for the station and the address, or say how long to wait.
