@@ -90,7 +90,7 @@ def assert_totals_add_up(price: dict) -> None:
 
 def test_scheduled_tariff_across_the_peak_boundary(runner):
     receiver = Receiver()
-    hook = subscribe(runner, runner.admin_key, receiver.url("/priced"), ["session.priced"])
+    hook = subscribe(runner, receiver.url("/priced"), ["session.priced"])
     station = runner.create_station(unique("PRICE-S"), password=PASSWORD)["id"]
     tag = unique("TAG-S")[:20]
     runner.create_token(tag)
