@@ -267,11 +267,18 @@ fn fit_connections_to_fd_limit(cap: usize) -> usize {
             }
         }
         let soft = lim.rlim_cur as u64;
-        tracing::info!(
-            before = before as u64,
-            now = soft,
-            "file-descriptor limit (soft) raised to the hard limit"
-        );
+        if (before as u64) < soft {
+            tracing::info!(
+                before = before as u64,
+                now = soft,
+                "file-descriptor limit (soft) raised to the hard limit"
+            );
+        } else {
+            tracing::info!(
+                now = soft,
+                "file-descriptor limit (soft) is the hard limit already"
+            );
+        }
         let room = soft.saturating_sub(RESERVE).max(16);
         if (cap as u64) > room {
             tracing::warn!(
