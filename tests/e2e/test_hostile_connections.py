@@ -451,5 +451,11 @@ def test_the_file_descriptor_soft_limit_is_raised_to_the_hard_limit_at_start(run
 
 def test_after_all_that_the_runner_stops_cleanly_and_starts_again(hostile):
     hostile.stop(check=True)
+    # Over 200 wrong passwords were presented in this module; the throttle let only a few reach argon2.
+    log = re.sub(r"\x1b\[[0-9;]*m", "", hostile.log_path.read_text(errors="replace"))
+    found = re.findall(r"password_checks=(\d+)", log)
+    assert found, "the runner logs how many password hashes it checked when it stops"
+    assert int(found[-1]) <= 30, f"{found[-1]} argon2 checks ran for 200+ wrong passwords"
+    print(f"argon2 checks run in the module: {found[-1]}")
     hostile.start()
     still_serves(hostile)

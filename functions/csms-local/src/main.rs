@@ -147,17 +147,18 @@ async fn main() -> anyhow::Result<()> {
     )))
     .with_pricing(Arc::new(pricing))
     .with_load(load_trigger.clone());
+    let gate = PasswordGate::new(
+        ThrottlePolicy::STATIONS,
+        ThrottlePolicy::ADDRESSES,
+        cfg.password_checks,
+    );
     let ws_state = ws::WsState {
         charger,
         clock: clock.clone(),
         sockets,
         shutdown: shutdown_rx,
         tracker: tracker.clone(),
-        gate: PasswordGate::new(
-            ThrottlePolicy::STATIONS,
-            ThrottlePolicy::ADDRESSES,
-            cfg.password_checks,
-        ),
+        gate: gate.clone(),
         limits: cfg.ws,
         test_panics: cfg.test_panics,
     };
@@ -213,7 +214,7 @@ async fn main() -> anyhow::Result<()> {
     {
         tracing::warn!("some connections did not close in time");
     }
-    tracing::info!("stopped");
+    tracing::info!(password_checks = gate.checks_run(), "stopped");
     Ok(())
 }
 
