@@ -15,6 +15,8 @@ import base64
 import contextlib
 import json
 import os
+import re
+import resource
 import socket
 import struct
 import sys
@@ -424,10 +426,36 @@ def test_a_short_load_run_is_answered_in_full(hostile):
     still_serves(hostile)
 
 
+# --------------------------------------------------------------------------- start-up
+
+
+def test_the_file_descriptor_soft_limit_is_raised_to_the_hard_limit_at_start(runner_factory):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard <= 1024:
+        pytest.skip(f"the hard limit is {hard}: nothing to raise")
+    r = runner_factory("fd-limit")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))  # inherited by the runner
+    try:
+        r.start()
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    log = re.sub(r"\x1b\[[0-9;]*m", "", r.log_path.read_text(errors="replace"))
+    line = next((l for l in log.splitlines() if "file-descriptor limit" in l), None)
+    assert line is not None, f"the start-up log names the file-descriptor limit:\n{log[:2000]}"
+    assert "before=1024" in line and f"now={hard}" in line, line
+    r.stop(check=True)
+
+
 # --------------------------------------------------------------------------- finally: a restart
 
 
 def test_after_all_that_the_runner_stops_cleanly_and_starts_again(hostile):
     hostile.stop(check=True)
+    # Over 200 wrong passwords were presented in this module; the throttle let only a few reach argon2.
+    log = re.sub(r"\x1b\[[0-9;]*m", "", hostile.log_path.read_text(errors="replace"))
+    found = re.findall(r"password_checks=(\d+)", log)
+    assert found, "the runner logs how many password hashes it checked when it stops"
+    assert int(found[-1]) <= 30, f"{found[-1]} argon2 checks ran for 200+ wrong passwords"
+    print(f"argon2 checks run in the module: {found[-1]}")
     hostile.start()
     still_serves(hostile)

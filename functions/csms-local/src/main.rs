@@ -162,17 +162,18 @@ async fn main() -> anyhow::Result<()> {
     )))
     .with_pricing(Arc::new(pricing))
     .with_load(load_trigger.clone());
+    let gate = PasswordGate::new(
+        ThrottlePolicy::STATIONS,
+        ThrottlePolicy::ADDRESSES,
+        cfg.password_checks,
+    );
     let ws_state = ws::WsState {
         charger,
         clock: clock.clone(),
         sockets,
         shutdown: shutdown_rx,
         tracker: tracker.clone(),
-        gate: PasswordGate::new(
-            ThrottlePolicy::STATIONS,
-            ThrottlePolicy::ADDRESSES,
-            cfg.password_checks,
-        ),
+        gate: gate.clone(),
         limits: cfg.ws,
         test_panics: cfg.test_panics,
     };
@@ -226,7 +227,7 @@ async fn main() -> anyhow::Result<()> {
     {
         tracing::warn!("some connections did not close in time");
     }
-    tracing::info!("stopped");
+    tracing::info!(password_checks = gate.checks_run(), "stopped");
     Ok(())
 }
 
@@ -283,11 +284,18 @@ fn fit_connections_to_fd_limit(cap: usize) -> usize {
             }
         }
         let soft = lim.rlim_cur as u64;
-        tracing::info!(
-            before = before as u64,
-            now = soft,
-            "file-descriptor limit (soft) raised to the hard limit"
-        );
+        if (before as u64) < soft {
+            tracing::info!(
+                before = before as u64,
+                now = soft,
+                "file-descriptor limit (soft) raised to the hard limit"
+            );
+        } else {
+            tracing::info!(
+                now = soft,
+                "file-descriptor limit (soft) is the hard limit already"
+            );
+        }
         let room = soft.saturating_sub(RESERVE).max(16);
         if (cap as u64) > room {
             tracing::warn!(
