@@ -45,17 +45,12 @@ impl ThrottlePolicy {
         forget_after: Duration::from_secs(900),
         max_keys: 100_000,
     };
-    /// Source addresses: many chargers may share one (NAT), so allow more.
     /// API keys, per source address: keys are long random strings, so any
     /// run of wrong ones is a mistake or a guess; a partner's app behind the
-    /// same address as the guesser is locked out too, briefly.
-    pub const API_KEYS: ThrottlePolicy = ThrottlePolicy {
-        free_failures: 20,
-        base_lockout: Duration::from_secs(1),
-        max_lockout: Duration::from_secs(300),
-        forget_after: Duration::from_secs(900),
-        max_keys: 100_000,
-    };
+    /// same address as the guesser is locked out too, briefly. The same
+    /// allowance as for a charger address.
+    pub const API_KEYS: ThrottlePolicy = ThrottlePolicy::ADDRESSES;
+    /// Source addresses: many chargers may share one (NAT), so allow more.
     pub const ADDRESSES: ThrottlePolicy = ThrottlePolicy {
         free_failures: 20,
         base_lockout: Duration::from_secs(1),
@@ -93,6 +88,34 @@ impl Entry {
                 .last_failure
                 .is_none_or(|t| now.saturating_duration_since(t) >= forget_after)
     }
+}
+
+/// The entry of `key`, made if there is room (idle keys are forgotten to make
+/// some), with its count reset when it has been idle long enough; `None` when
+/// the table is full of keys that are not idle.
+fn tracked_entry<'a>(
+    keys: &'a mut HashMap<String, Entry>,
+    policy: &ThrottlePolicy,
+    key: &str,
+    now: Instant,
+) -> Option<&'a mut Entry> {
+    if !keys.contains_key(key) && keys.len() >= policy.max_keys {
+        keys.retain(|_, e| !e.idle(now, policy.forget_after));
+        if keys.len() >= policy.max_keys {
+            return None;
+        }
+    }
+    let entry = keys.entry(key.to_owned()).or_insert(Entry {
+        failures: 0,
+        in_flight: 0,
+        locked_until: None,
+        last_failure: None,
+    });
+    if entry.idle(now, policy.forget_after) {
+        entry.failures = 0;
+        entry.locked_until = None;
+    }
+    Some(entry)
 }
 
 /// Failure counts per key; cheap to clone (shared state).
@@ -156,25 +179,12 @@ impl Throttle {
     pub fn begin(&self, key: &str, now: Instant) -> Result<Attempt, Locked> {
         let policy = self.policy;
         let mut keys = self.lock();
-        if !keys.contains_key(key) && keys.len() >= policy.max_keys {
-            keys.retain(|_, e| !e.idle(now, policy.forget_after));
-            if keys.len() >= policy.max_keys {
-                return Ok(Attempt {
-                    throttle: None,
-                    key: key.to_owned(),
-                });
-            }
-        }
-        let entry = keys.entry(key.to_owned()).or_insert(Entry {
-            failures: 0,
-            in_flight: 0,
-            locked_until: None,
-            last_failure: None,
-        });
-        if entry.idle(now, policy.forget_after) {
-            entry.failures = 0;
-            entry.locked_until = None;
-        }
+        let Some(entry) = tracked_entry(&mut keys, &policy, key, now) else {
+            return Ok(Attempt {
+                throttle: None,
+                key: key.to_owned(),
+            });
+        };
         if let Some(until) = entry.locked_until.filter(|t| *t > now) {
             return Err(Locked {
                 retry_after: until - now,
@@ -219,24 +229,13 @@ impl Throttle {
     fn begin_untracked(&self, key: &str, now: Instant) -> bool {
         let policy = self.policy;
         let mut keys = self.lock();
-        if !keys.contains_key(key) && keys.len() >= policy.max_keys {
-            keys.retain(|_, e| !e.idle(now, policy.forget_after));
-            if keys.len() >= policy.max_keys {
-                return false;
+        match tracked_entry(&mut keys, &policy, key, now) {
+            Some(entry) => {
+                entry.in_flight += 1;
+                true
             }
+            None => false,
         }
-        let entry = keys.entry(key.to_owned()).or_insert(Entry {
-            failures: 0,
-            in_flight: 0,
-            locked_until: None,
-            last_failure: None,
-        });
-        if entry.idle(now, policy.forget_after) {
-            entry.failures = 0;
-            entry.locked_until = None;
-        }
-        entry.in_flight += 1;
-        true
     }
 
     /// Failures in a row recorded for `key` (0 when unknown or forgotten).

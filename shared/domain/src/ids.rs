@@ -31,6 +31,23 @@ fn check_plain(kind: &'static str, s: &str, max: usize) -> Result<(), IdError> {
     Ok(())
 }
 
+/// The rule for identifiers a charger or driver chooses (id tokens,
+/// transaction ids): any text of 1..=`max` characters (not bytes) without a
+/// control character (C0, DEL, C1: they end up in keys and logs) or `~` (the
+/// session id's separator).
+fn check_text(kind: &'static str, s: &str, max: usize) -> Result<(), IdError> {
+    if s.is_empty() {
+        return Err(IdError::Empty { kind });
+    }
+    if s.chars().count() > max {
+        return Err(IdError::TooLong { kind, max });
+    }
+    if s.chars().any(|c| c.is_control() || c == '~') {
+        return Err(IdError::InvalidToken { kind });
+    }
+    Ok(())
+}
+
 macro_rules! plain_id {
     ($(#[$doc:meta])* $name:ident, $kind:literal, $max:expr) => {
         $(#[$doc])*
@@ -122,19 +139,7 @@ impl IdTokenValue {
 
     pub fn parse(s: impl Into<String>) -> Result<Self, IdError> {
         let s = s.into();
-        let kind = "id token";
-        if s.is_empty() {
-            return Err(IdError::Empty { kind });
-        }
-        if s.chars().count() > Self::MAX_LEN {
-            return Err(IdError::TooLong {
-                kind,
-                max: Self::MAX_LEN,
-            });
-        }
-        if s.chars().any(|c| c.is_control() || c == '~') {
-            return Err(IdError::InvalidToken { kind });
-        }
+        check_text("id token", &s, Self::MAX_LEN)?;
         Ok(Self(s))
     }
 
@@ -187,19 +192,7 @@ impl TransactionId {
 
     pub fn parse(s: impl Into<String>) -> Result<Self, IdError> {
         let s = s.into();
-        let kind = "transaction id";
-        if s.is_empty() {
-            return Err(IdError::Empty { kind });
-        }
-        if s.chars().count() > Self::MAX_LEN {
-            return Err(IdError::TooLong {
-                kind,
-                max: Self::MAX_LEN,
-            });
-        }
-        if s.chars().any(|c| c.is_control() || c == '~') {
-            return Err(IdError::InvalidToken { kind });
-        }
+        check_text("transaction id", &s, Self::MAX_LEN)?;
         Ok(Self(s))
     }
 
