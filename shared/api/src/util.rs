@@ -9,14 +9,29 @@ use csms_domain::Timestamp;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 
+/// Every request body type refuses fields it does not know
+/// (`deny_unknown_fields`): a misspelt or misplaced field silently ignored
+/// would do something else than the caller asked. The message names the
+/// field and, when it is nested, where (`evses[2]: unknown field …`).
 pub fn json_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
     if body.is_empty() {
         return Err(ApiError::BadRequest(
             "request body must be a JSON object".into(),
         ));
     }
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let parsed: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path.is_empty() || path == "." {
+            ApiError::BadRequest(format!("invalid JSON body: {inner}"))
+        } else {
+            ApiError::BadRequest(format!("invalid JSON body: {path}: {inner}"))
+        }
+    })?;
+    de.end()
+        .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))?;
+    Ok(parsed)
 }
 
 pub type Params = HashMap<String, String>;
