@@ -4,6 +4,7 @@
   the commands that address it and the ones the CSMS derives from a session (pause); a 2.0.1 EVSE/connector pair is
   kept as the charger sent it.
 - A command body with a field the API does not know is refused naming it, and nothing reaches the charger.
+- `GET /stations/{id}` shows the registration status the station's boot was answered (null before it booted).
 - Stopping the runner with chargers of a load-balanced site connected logs no "could not signal load balancing".
 """
 
@@ -99,6 +100,19 @@ def test_a_remote_start_with_an_unknown_field_is_refused_and_never_sent(runner, 
             # The same start without it goes out.
             await c.command({"type": "remoteStart", "idToken": "TAG-1", "evseId": 2}, status=200)
             assert len(c.actions()) == 1, c.cp.received
+
+    run(scenario())
+
+
+@pytest.mark.parametrize("version", ["1.6", "2.0.1"])
+def test_the_station_view_shows_the_registration_status_of_its_boot(runner, version):
+    async def scenario():
+        c = Connected(runner, version)
+        assert (await asyncio.to_thread(runner.station, c.station))["registrationStatus"] is None
+        async with c:  # boots
+            view = await asyncio.to_thread(runner.station, c.station)
+            assert view["registrationStatus"] == "Accepted", view
+            assert view["lastBootAt"] is not None, view
 
     run(scenario())
 
