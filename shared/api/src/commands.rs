@@ -91,8 +91,13 @@ fn parse_request(body: &Bytes) -> Result<CommandRequest, ApiError> {
             )))
         }
     }
-    let request: CommandRequest = serde_json::from_value(raw.clone())
-        .map_err(|e| ApiError::BadRequest(format!("invalid command: {e}")))?;
+    let request: CommandRequest = serde_json::from_value(raw.clone()).map_err(|e| {
+        let all = crate::util::unknown_fields::<CommandRequest>(raw.clone());
+        ApiError::BadRequest(format!(
+            "invalid command: {}",
+            crate::util::with_all(&e.to_string(), &all)
+        ))
+    })?;
     // serde's `deny_unknown_fields` refuses unknown fields in a tagged
     // variant with fields but lets a variant without any (`clearCache`)
     // take whatever else is in the object.

@@ -77,6 +77,14 @@ async fn a_remote_start_with_a_connector_id_is_refused_naming_it() {
         &["connectorId"],
     )
     .await;
+    refused(
+        &app,
+        "POST",
+        "/stations/CP-1/commands",
+        json!({"type": "remoteStart", "idToken": "TAG-1", "connectorId": 1, "tokenKind": "x"}),
+        &["`connectorId`", "`tokenKind`"],
+    )
+    .await;
     // The same without it is accepted (and queued for the station).
     taken(
         &app,
