@@ -3,16 +3,24 @@
 //! worker waits `debounce` after the first of a burst, takes everything
 //! that arrived meanwhile and recomputes each site once. Every `period`
 //! all sites are recomputed anyway (stale meters, rotation turns, retries).
+//!
+//! On shutdown the worker stops first ([`LocalLoad::stop`]), then the
+//! charger connections close: their disconnects still signal, and those
+//! signals are dropped on purpose (the next start recomputes every site at
+//! once), not warned about.
 
 use async_trait::async_trait;
 use csms_core::load::{LoadService, LoadSignal, LoadTrigger};
 use csms_core::ports::Store;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
 #[derive(Clone)]
 pub struct LocalLoad {
     tx: mpsc::UnboundedSender<LoadSignal>,
+    stopped: Arc<AtomicBool>,
 }
 
 pub type LoadRx = mpsc::UnboundedReceiver<LoadSignal>;
@@ -20,7 +28,19 @@ pub type LoadRx = mpsc::UnboundedReceiver<LoadSignal>;
 impl LocalLoad {
     pub fn new() -> (Self, LoadRx) {
         let (tx, rx) = mpsc::unbounded_channel();
-        (LocalLoad { tx }, rx)
+        (
+            LocalLoad {
+                tx,
+                stopped: Arc::new(AtomicBool::new(false)),
+            },
+            rx,
+        )
+    }
+
+    /// The process is shutting down: signals from now on are dropped
+    /// quietly. Call before stopping the worker.
+    pub fn stop(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
     }
 
     pub fn run(
@@ -59,6 +79,42 @@ impl LocalLoad {
 #[async_trait]
 impl LoadTrigger for LocalLoad {
     async fn signal(&self, signal: LoadSignal) -> Result<(), String> {
-        self.tx.send(signal).map_err(|_| "shutting down".to_owned())
+        if self.stopped.load(Ordering::SeqCst) {
+            tracing::debug!(kind = ?signal.kind, "load balancing stopped; the next start recomputes every site");
+            return Ok(());
+        }
+        // Without `stop` the worker only ends if it panicked: say so.
+        self.tx
+            .send(signal)
+            .map_err(|_| "the load-balancing worker has ended".to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+    use csms_core::load::SignalKind;
+
+    #[tokio::test]
+    async fn after_stop_a_signal_is_dropped_quietly_even_without_a_worker() {
+        let (load, rx) = LocalLoad::new();
+        drop(rx);
+        let s = || LoadSignal::new(SignalKind::Connection, Utc::now());
+        assert!(
+            load.signal(s()).await.is_err(),
+            "a worker gone without stop is an error"
+        );
+        load.stop();
+        assert_eq!(load.signal(s()).await, Ok(()));
+    }
+
+    #[tokio::test]
+    async fn before_stop_signals_reach_the_worker() {
+        let (load, mut rx) = LocalLoad::new();
+        load.signal(LoadSignal::new(SignalKind::Connection, Utc::now()))
+            .await
+            .unwrap();
+        assert!(rx.try_recv().is_ok());
     }
 }

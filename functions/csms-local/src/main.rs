@@ -140,6 +140,7 @@ async fn main() -> anyhow::Result<()> {
         .spot
         .map(|s| spot::spawn(s, store.clone(), clock.clone()));
     let (load_trigger, load_rx) = load::LocalLoad::new();
+    let load_stop = load_trigger.clone();
     let load_trigger: Arc<dyn LoadTrigger> = Arc::new(load_trigger);
     let load_service = LoadService::new(store.clone(), clock.clone(), commands.clone());
     let load_task = load::LocalLoad::run(
@@ -216,6 +217,9 @@ async fn main() -> anyhow::Result<()> {
     timer_task.abort();
     delivery_task.abort();
     pricing_task.abort();
+    // Before the connections close: their disconnects signal load
+    // balancing, which is not needed any more (see `load`).
+    load_stop.stop();
     load_task.abort();
     if let Some(t) = spot_task {
         t.abort();

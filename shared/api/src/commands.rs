@@ -91,7 +91,34 @@ fn parse_request(body: &Bytes) -> Result<CommandRequest, ApiError> {
             )))
         }
     }
-    serde_json::from_value(raw).map_err(|e| ApiError::BadRequest(format!("invalid command: {e}")))
+    let request: CommandRequest = serde_json::from_value(raw.clone()).map_err(|e| {
+        let all = crate::util::unknown_fields::<CommandRequest>(raw.clone());
+        ApiError::BadRequest(format!(
+            "invalid command: {}",
+            crate::util::with_all(&e.to_string(), &all)
+        ))
+    })?;
+    // serde's `deny_unknown_fields` refuses unknown fields in a tagged
+    // variant with fields but lets a variant without any (`clearCache`)
+    // take whatever else is in the object.
+    if matches!(
+        request,
+        CommandRequest::ClearCache | CommandRequest::GetLocalListVersion
+    ) {
+        let extra: Vec<String> = obj
+            .keys()
+            .filter(|k| k.as_str() != "type")
+            .map(|k| format!("`{k}`"))
+            .collect();
+        if !extra.is_empty() {
+            return Err(ApiError::BadRequest(format!(
+                "invalid command: unknown field {}: {} takes no fields besides `type`",
+                extra.join(", "),
+                request.type_name()
+            )));
+        }
+    }
+    Ok(request)
 }
 
 #[utoipa::path(post, path = "/stations/{id}/commands", operation_id = "sendCommand", tag = "commands", summary = "Send a command to a station", params(("id" = String, Path, description = "Station id"), ("wait" = Option<u32>, Query, maximum = 25, description = "Seconds to wait for the outcome"), ("timeout" = Option<u32>, Query, minimum = 1, maximum = 300, description = "Seconds the charger has to answer, default 30"), ("Idempotency-Key" = Option<String>, Header, description = "A retried request with the same key returns the first result")), request_body = CommandRequest, responses((status = 200, description = "The command is final", body = CommandView), (status = 202, description = "The command is pending", body = CommandView), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "Conflict; the message says with what", body = ErrorBody)))]

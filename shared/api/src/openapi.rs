@@ -97,6 +97,35 @@ impl Modify for BodyLimit {
     }
 }
 
+/// The request body enums tagged by a field (`type`, `kind`): serde
+/// refuses unknown fields in each variant (`deny_unknown_fields` on the
+/// enum), but utoipa does not say so on the variants' object schemas.
+const CLOSED_TAGGED_ENUMS: &[&str] = &["CommandRequest", "PriceComponentInput", "EnergyPriceInput"];
+
+/// Says `additionalProperties: false` on the variants of
+/// [`CLOSED_TAGGED_ENUMS`], as on every other request body object.
+struct ClosedVariants;
+
+impl Modify for ClosedVariants {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{AdditionalProperties, Schema};
+        use utoipa::openapi::RefOr;
+        let Some(components) = doc.components.as_mut() else {
+            return;
+        };
+        for name in CLOSED_TAGGED_ENUMS {
+            let Some(RefOr::T(Schema::OneOf(one_of))) = components.schemas.get_mut(*name) else {
+                continue;
+            };
+            for variant in &mut one_of.items {
+                if let RefOr::T(Schema::Object(o)) = variant {
+                    o.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
+                }
+            }
+        }
+    }
+}
+
 impl Modify for BearerKey {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
         let components = doc.components.get_or_insert_with(Default::default);
@@ -127,7 +156,7 @@ Scopes: `read` (every GET, exports, webhooks), `commands` (POST commands; implie
     ),
     servers((url = "/api/v1")),
     security(("apiKey" = [])),
-    modifiers(&BearerKey, &BodyLimit),
+    modifiers(&BearerKey, &BodyLimit, &ClosedVariants),
     paths(
         stations::list, stations::create, stations::get, stations::events,
         commands::create, commands::list_for_station, commands::get,

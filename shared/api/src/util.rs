@@ -7,16 +7,96 @@ use chrono::Utc;
 use csms_core::ports::PageRequest;
 use csms_domain::Timestamp;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 use std::collections::HashMap;
 
+/// Every request body type refuses fields it does not know
+/// (`deny_unknown_fields`): a misspelt or misplaced field silently ignored
+/// would do something else than the caller asked. The message names the
+/// field and, when it is nested, where (`evses[2]: unknown field …`); with
+/// several unknown fields it names them all.
 pub fn json_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
     if body.is_empty() {
         return Err(ApiError::BadRequest(
             "request body must be a JSON object".into(),
         ));
     }
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let parsed: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let first = if path.is_empty() || path == "." {
+            inner.to_string()
+        } else {
+            format!("{path}: {inner}")
+        };
+        let all = match serde_json::from_slice::<Value>(body) {
+            Ok(raw) if unknown_field_name(&inner.to_string()).is_some() => unknown_fields::<T>(raw),
+            _ => vec![],
+        };
+        ApiError::BadRequest(format!("invalid JSON body: {}", with_all(&first, &all)))
+    })?;
+    de.end()
+        .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))?;
+    Ok(parsed)
+}
+
+/// serde stops at the first unknown field; with more than one, say them
+/// all before its message (which lists what is expected).
+pub fn with_all(first: &str, all: &[String]) -> String {
+    if all.len() < 2 {
+        return first.to_owned();
+    }
+    let names: Vec<String> = all.iter().map(|f| format!("`{f}`")).collect();
+    format!("unknown fields {}; {first}", names.join(", "))
+}
+
+/// The field an "unknown field `x`, expected …" error names.
+fn unknown_field_name(message: &str) -> Option<String> {
+    let rest = message.split_once("unknown field `")?.1;
+    Some(rest.split_once('`')?.0.to_owned())
+}
+
+/// Every field of `raw` that `T` does not know, with its path
+/// (`evses[0].maxAmps`): each one serde reports is taken out and the rest
+/// parsed again. Stops where the path cannot be followed (inside a tagged
+/// enum serde does not track it), so it may find fewer than there are.
+pub fn unknown_fields<T: DeserializeOwned>(mut raw: Value) -> Vec<String> {
+    use serde_path_to_error::Segment;
+    let mut found = Vec::new();
+    // Each round removes one key, so this ends; the cap bounds the work a
+    // hostile body can cause (the body limit bounds it too).
+    for _ in 0..64 {
+        let Err(e) = serde_path_to_error::deserialize::<_, T>(&raw) else {
+            break;
+        };
+        let Some(field) = unknown_field_name(&e.inner().to_string()) else {
+            break;
+        };
+        let path = e.path().to_string();
+        let mut at = &mut raw;
+        for segment in e.path().iter() {
+            let next = match segment {
+                Segment::Seq { index } => at.as_array_mut().and_then(|a| a.get_mut(*index)),
+                Segment::Map { key } => at.as_object_mut().and_then(|o| o.get_mut(key)),
+                Segment::Enum { .. } => Some(at),
+                Segment::Unknown => None,
+            };
+            match next {
+                Some(n) => at = n,
+                None => return found,
+            }
+        }
+        if at.as_object_mut().and_then(|o| o.remove(&field)).is_none() {
+            break;
+        }
+        found.push(if path.is_empty() || path == "." {
+            field
+        } else {
+            format!("{path}.{field}")
+        });
+    }
+    found
 }
 
 pub type Params = HashMap<String, String>;

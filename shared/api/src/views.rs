@@ -64,6 +64,10 @@ pub struct Station {
     pub serial_number: Option<String>,
     pub firmware_version: Option<String>,
     pub last_boot_at: Option<String>,
+    /// What the CSMS answered the station's last BootNotification: today
+    /// always `Accepted` (every registered station is; `Pending` and
+    /// `Rejected` are OCPP's other answers); null until it has booted.
+    pub registration_status: Option<String>,
     pub last_seen_at: Option<String>,
     pub connected_since: Option<String>,
     pub created_at: String,
@@ -103,6 +107,7 @@ impl Station {
             serial_number: boot.and_then(|b| b.serial_number.clone()),
             firmware_version: boot.and_then(|b| b.firmware_version.clone()),
             last_boot_at: boot.map(|b| time(b.booted_at)),
+            registration_status: boot.map(|_| "Accepted".to_owned()),
             last_seen_at: view.last_seen_at().map(time),
             connected_since: view
                 .connection

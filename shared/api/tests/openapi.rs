@@ -98,3 +98,25 @@ async fn the_document_is_public_and_matches_the_router() {
         );
     }
 }
+
+#[test]
+fn session_ids_are_described_with_the_separator_they_have() {
+    let station = csms_domain::StationId::parse("CP-1").unwrap();
+    let tx = csms_domain::TransactionId::parse("42").unwrap();
+    let id = csms_domain::SessionId::new(&station, &tx);
+    // What the code builds, written the way the document writes it.
+    let described = id
+        .as_str()
+        .replace("CP-1", "{stationId}")
+        .replace("42", "{transactionId}");
+    let doc = csms_api::openapi::document();
+    let mentions: Vec<&str> = doc
+        .match_indices("{stationId}")
+        .map(|(i, _)| &doc[i..(i + described.len()).min(doc.len())])
+        .filter(|m| m.contains("transactionId"))
+        .collect();
+    assert!(mentions.len() >= 2, "{mentions:?}");
+    for m in mentions {
+        assert_eq!(m, described);
+    }
+}

@@ -185,7 +185,7 @@ impl From<&PricedSession> for PricedSessionView {
 #[cfg_attr(feature = "openapi", derive(ToSchema), schema(as = Session))]
 #[serde(rename_all = "camelCase")]
 pub struct SessionView {
-    /// `{stationId}:{transactionId}`.
+    /// `{stationId}~{transactionId}`.
     pub id: String,
     pub station_id: String,
     pub site_id: Option<String>,

@@ -114,7 +114,7 @@ pub type TriggerName = String;
 /// component/variable pair.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConfigRef {
     /// 2.0.1 component name (`OCPPCommCtrlr`); absent for 1.6 keys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -137,7 +137,7 @@ pub const LOAD_PROFILE_IDS: std::ops::Range<i32> = 1_800_000_000..1_900_000_000;
 /// schedule start, at most `limit` (in the schedule's unit).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SchedulePeriod {
     pub start_period_s: u32,
     pub limit: Decimal,
@@ -184,7 +184,7 @@ pub enum Recurrency {
 /// A charging profile in version-neutral form.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ChargingProfile {
     pub id: i32,
     pub stack_level: u32,
@@ -215,7 +215,7 @@ pub struct ChargingProfile {
 /// An entry of a local authorization list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LocalListEntry {
     pub id_token: String,
     /// 2.0.1 token type (`ISO14443`, …); 1.6 ignores it.
@@ -237,7 +237,8 @@ pub struct LocalListEntry {
 #[serde(
     tag = "type",
     rename_all = "camelCase",
-    rename_all_fields = "camelCase"
+    rename_all_fields = "camelCase",
+    deny_unknown_fields
 )]
 pub enum CommandRequest {
     /// 1.6 RemoteStartTransaction, 2.0.1 RequestStartTransaction.

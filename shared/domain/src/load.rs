@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 /// One value per phase, in amperes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct PhaseAmps {
     #[cfg_attr(feature = "openapi", schema(value_type = f64))]
     pub l1: Decimal,
