@@ -13,14 +13,18 @@ pub(crate) mod wire;
 
 use crate::commands::service::CallReplies;
 use crate::load::{LoadSignal, LoadTrigger, NoLoad, SignalKind};
-use crate::ports::{Clock, MeterTarget, StationEvent, Store, StoreError};
+use crate::ports::{
+    Clock, MeterTarget, PageRequest, SessionQuery, StationEvent, Store, StoreError,
+};
 use crate::pricing::{NoPricing, PricingQueue};
 use crate::views::{SessionView, StatusEventView};
 use crate::webhooks::{Event, EventSink, NoEvents};
 use chrono::TimeDelta;
 use csms_domain::event::{ChargerEvent, TransactionEvent, TransactionPhase};
 use csms_domain::meter::energy_registers;
-use csms_domain::session::{Session, SessionEnd, SessionStatus, SessionUpdate};
+use csms_domain::session::{
+    CloseReason, InferredEnd, Session, SessionEnd, SessionStatus, SessionUpdate,
+};
 use csms_domain::station::{Connection, ConnectorStatus};
 use csms_domain::token::{authorize, Authorization};
 use csms_domain::webhook::EventType;
@@ -88,6 +92,11 @@ pub enum Outcome {
         accepted: bool,
     },
 }
+
+/// How many of a station's newest sessions are looked at for open ones to
+/// close. A station runs a transaction per EVSE at a time, so an open session
+/// further back is rare; the idle sweep closes it.
+const OPEN_SESSION_WINDOW: u32 = 20;
 
 pub(crate) fn wire_version(v: OcppVersion) -> Version {
     match v {
@@ -376,6 +385,11 @@ impl<S: Store + ?Sized> ChargerService<S> {
         match event {
             ChargerEvent::Booted(boot) => {
                 self.store.record_boot(&conn.station_id, &boot).await?;
+                // A station that boots has lost its transactions (1.6 ends
+                // them with a StopTransaction it may never send; a 2.0.1
+                // station that resumes one sends `Updated`, late data then).
+                self.close_open_sessions(conn, None, None, CloseReason::StationRebooted, now, now)
+                    .await;
                 Ok(Outcome::Boot {
                     interval_secs: self.config.heartbeat_interval_secs,
                     now,
@@ -404,6 +418,19 @@ impl<S: Store + ?Sized> ChargerService<S> {
                 self.store
                     .set_connector_status(&conn.station_id, &status)
                     .await?;
+                // `Available` means no transaction on that connector (EVSE):
+                // one still open there was never ended by the charger.
+                if status.status == "Available" && evse_id > 0 {
+                    self.close_open_sessions(
+                        conn,
+                        Some(evse_id),
+                        None,
+                        CloseReason::ConnectorAvailable,
+                        status.updated_at,
+                        now,
+                    )
+                    .await;
+                }
                 self.signal_load(conn, SignalKind::Status, Some(evse_id), &[], now)
                     .await;
                 let view = StatusEventView::new(conn.station_id.as_str(), &status);
@@ -541,6 +568,15 @@ impl<S: Store + ?Sized> ChargerService<S> {
                 .await?;
         }
         let ended = ev.phase == TransactionPhase::Ended;
+        let registers = energy_registers(&ev.readings);
+        // A 2.0.1 `Ended` carries its stop reading (`Transaction.End`) among
+        // its meter values: it is the stop value, fixed like a 1.6 meterStop,
+        // so an `Updated` sent after the end cannot move it.
+        let meter_stop_wh = ev.meter_stop_wh.or_else(|| {
+            ended
+                .then(|| registers.iter().max_by_key(|(t, _)| *t).map(|(_, wh)| *wh))
+                .flatten()
+        });
         let update = SessionUpdate {
             is_start: ev.phase == TransactionPhase::Started,
             evse_id: ev.evse_id,
@@ -551,15 +587,29 @@ impl<S: Store + ?Sized> ChargerService<S> {
             end: ended.then(|| SessionEnd {
                 ended_at: ev.timestamp,
                 reason: ev.stop_reason.clone(),
-                meter_stop_wh: ev.meter_stop_wh,
+                meter_stop_wh,
             }),
-            registers: energy_registers(&ev.readings),
+            registers,
             seq_no: ev.seq_no,
             offline: ev.offline,
             clock_replaced: ev.charger_timestamp.is_some(),
+            inferred_end: None,
         };
         self.merge_session(conn, &transaction_id, &update, now)
             .await?;
+        // One transaction at a time per EVSE: a new one ends any other the
+        // charger left open there.
+        if let (TransactionPhase::Started, Some(evse)) = (ev.phase, ev.evse_id) {
+            self.close_open_sessions(
+                conn,
+                Some(evse),
+                Some(&transaction_id),
+                CloseReason::NewTransaction,
+                ev.timestamp,
+                now,
+            )
+            .await;
+        }
         let kind = match ev.phase {
             TransactionPhase::Updated => SignalKind::Meter,
             _ => SignalKind::Session,
@@ -609,6 +659,61 @@ impl<S: Store + ?Sized> ChargerService<S> {
         })
     }
 
+    /// Close the sessions of the station the charger left open (on `evse`,
+    /// or all of them), except `keep`, on evidence that they are over.
+    ///
+    /// Cheap by design: one query of the station's newest sessions (its
+    /// session index), not a scan. An open session older than that window is
+    /// left to the idle sweep. A failure is logged, never the message's:
+    /// the charger's boot or status must still be answered.
+    pub(crate) async fn close_open_sessions(
+        &self,
+        conn: &Connection,
+        evse: Option<u32>,
+        keep: Option<&TransactionId>,
+        reason: CloseReason,
+        at: Timestamp,
+        now: Timestamp,
+    ) {
+        let query = SessionQuery {
+            org_id: conn.org_id.clone(),
+            station_id: Some(conn.station_id.clone()),
+            from: None,
+            to: None,
+            page: PageRequest::first(OPEN_SESSION_WINDOW),
+        };
+        let page = match self.store.list_sessions(&query).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(error = %e, "could not look for open sessions to close");
+                return;
+            }
+        };
+        for s in page.items {
+            if s.status != SessionStatus::Active
+                || evse.is_some_and(|e| s.evse_id != Some(e))
+                || keep.is_some_and(|k| k.as_str() == s.transaction_id)
+            {
+                continue;
+            }
+            let Ok(tx) = TransactionId::parse(s.transaction_id.clone()) else {
+                continue;
+            };
+            let update = SessionUpdate {
+                inferred_end: Some(InferredEnd { at, reason }),
+                ..Default::default()
+            };
+            match self.merge_session(conn, &tx, &update, now).await {
+                Ok(_) => {
+                    tracing::info!(session = %s.id, reason = reason.as_str(), "open session closed by the CSMS")
+                }
+                Err(e) => {
+                    tracing::error!(session = %s.id, error = %e, "could not close an open session")
+                }
+            }
+        }
+    }
+
     /// Merge an update into the stored session with optimistic concurrency:
     /// API Gateway may run two messages of one charger in parallel Lambdas.
     async fn merge_session(
@@ -638,6 +743,7 @@ impl<S: Store + ?Sized> ChargerService<S> {
                 ),
             };
             let was_completed = session.status == SessionStatus::Completed;
+            let was_closed_by_csms = session.ended_by_csms();
             if !session.apply(update) && expected > 0 {
                 return Ok(session);
             }
@@ -651,7 +757,10 @@ impl<S: Store + ?Sized> ChargerService<S> {
                         self.session_event(EventType::SessionStarted, &session, now)
                             .await;
                     }
-                    if !was_completed && session.status == SessionStatus::Completed {
+                    // A late charger end corrects a session the CSMS closed:
+                    // announced again, and priced again.
+                    let corrected = was_closed_by_csms && !session.ended_by_csms();
+                    if corrected || (!was_completed && session.status == SessionStatus::Completed) {
                         self.session_event(EventType::SessionEnded, &session, now)
                             .await;
                         // A lost enqueue is logged, not fatal: the charger's
