@@ -24,7 +24,7 @@ from test_webhooks import Receiver
 PASSWORD = "field-sessions-pass-1"
 TAG = "TAG-FIELD"
 VERSIONS = ["1.6", "2.0.1"]
-IDLE_SECONDS = 3
+IDLE_SECONDS = 8
 
 
 @pytest.fixture(scope="module")
@@ -290,3 +290,22 @@ def test_a_new_transaction_on_the_connector_closes_the_one_left_open(runner, sta
     assert_closed_by_csms(runner, closed(runner, station, old), "newTransaction", 500)
     assert runner.session_for(station, new)["status"] == "active"
     assert runner.session_for(station, other)["status"] == "active", "a start on another connector closes nothing"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_session_without_messages_for_the_idle_time_is_closed_by_the_sweep(runner, station, version):
+    t0 = ago(minutes=30).replace(microsecond=0)
+
+    async def scenario():
+        async with charger(runner, station, version, PASSWORD) as cp:
+            st = Station(cp, version)
+            await st.boot()
+            tx = await st.start(1, t0, 40_000)
+            await st.reading(1, tx, t0 + timedelta(minutes=2), 40_700)
+            return tx
+
+    tx = run(scenario())
+    assert runner.session_for(station, tx)["status"] == "active", "not idle yet"
+    session = closed(runner, station, tx, timeout=IDLE_SECONDS + 10)
+    price = assert_closed_by_csms(runner, session, "noMessages", 700)
+    assert price["revision"] == 1, price

@@ -714,6 +714,73 @@ impl<S: Store + ?Sized> ChargerService<S> {
         }
     }
 
+    /// The periodic sweep: close the open sessions of `org` started within
+    /// `lookback` that heard nothing for `idle`, with reason `noMessages`,
+    /// ended at their last message. Returns how many it closed.
+    ///
+    /// It pages through the organisation's recent sessions (the same index
+    /// the API lists), so it belongs on a timer, never on the charger path.
+    pub async fn close_idle_sessions(
+        &self,
+        org: &csms_domain::OrgId,
+        idle: TimeDelta,
+        lookback: TimeDelta,
+        now: Timestamp,
+    ) -> Result<usize, HandlerError> {
+        let mut query = SessionQuery {
+            org_id: org.clone(),
+            station_id: None,
+            from: now.checked_sub_signed(lookback),
+            to: None,
+            page: PageRequest::first(PageRequest::MAX_LIMIT),
+        };
+        let mut closed = 0;
+        loop {
+            let page = self.store.list_sessions(&query).await?;
+            for s in page.items {
+                if s.status != SessionStatus::Active
+                    || now.signed_duration_since(s.updated_at) < idle
+                {
+                    continue;
+                }
+                let Ok(tx) = TransactionId::parse(s.transaction_id.clone()) else {
+                    continue;
+                };
+                // `merge_session` reads only the tenancy of a connection.
+                let owner = Connection {
+                    connection_id: String::new(),
+                    station_id: s.station_id.clone(),
+                    org_id: s.org_id.clone(),
+                    site_id: s.site_id.clone(),
+                    ocpp_version: OcppVersion::V16,
+                    connected_at: now,
+                    last_seen_at: now,
+                };
+                let update = SessionUpdate {
+                    inferred_end: Some(InferredEnd {
+                        at: s.updated_at,
+                        reason: CloseReason::NoMessages,
+                    }),
+                    ..Default::default()
+                };
+                match self.merge_session(&owner, &tx, &update, now).await {
+                    Ok(after) if after.ended_by_csms() => {
+                        tracing::info!(session = %s.id, "idle session closed by the CSMS");
+                        closed += 1;
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::error!(session = %s.id, error = %e, "could not close an idle session")
+                    }
+                }
+            }
+            match page.next_cursor {
+                Some(c) => query.page.cursor = Some(c),
+                None => return Ok(closed),
+            }
+        }
+    }
+
     /// Merge an update into the stored session with optimistic concurrency:
     /// API Gateway may run two messages of one charger in parallel Lambdas.
     async fn merge_session(
