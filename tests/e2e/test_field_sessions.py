@@ -309,3 +309,24 @@ def test_a_session_without_messages_for_the_idle_time_is_closed_by_the_sweep(run
     session = closed(runner, station, tx, timeout=IDLE_SECONDS + 10)
     price = assert_closed_by_csms(runner, session, "noMessages", 700)
     assert price["revision"] == 1, price
+
+
+def test_a_16_start_answered_invalid_is_closed_when_the_connector_is_available_again(runner, station):
+    """The field case: the charger never stops a transaction whose StartTransaction was answered `Invalid`."""
+    t0 = ago(minutes=30).replace(microsecond=0)
+
+    async def scenario():
+        async with charger(runner, station, "1.6", PASSWORD) as cp:
+            st = Station(cp, "1.6")
+            await st.boot()
+            r = await cp.send(call16.StartTransaction(connector_id=1, id_tag=unique("UNKNOWN")[:20],
+                                                      meter_start=300, timestamp=iso(t0)))
+            assert r.id_tag_info["status"] == "Invalid", r
+            tx = str(r.transaction_id)
+            await st.reading(1, tx, t0 + timedelta(seconds=30), 310)
+            await st.status(1, "Finishing")
+            await st.status(1, "Available")
+            return tx
+
+    tx = run(scenario())
+    assert_closed_by_csms(runner, closed(runner, station, tx), "connectorAvailable", 10)
