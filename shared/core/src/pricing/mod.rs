@@ -152,10 +152,11 @@ impl<S: Store + ?Sized> PricingService<S> {
     pub async fn price_session(&self, id: &SessionId) -> Result<Priced, PriceSessionError> {
         if let Some(p) = self.store.get_priced_session(id).await? {
             // Priced when the CSMS had closed it; the charger's late end has
-            // corrected it since: price it again, once.
+            // corrected it since (the session changed after the pricing):
+            // price it again, once.
             if p.audit.reason != CORRECTED_BY_CHARGER {
                 if let Some(s) = self.store.get_session(id).await? {
-                    if s.inferred_end.is_some() && s.charger_ended {
+                    if s.inferred_end.is_some() && s.charger_ended && p.priced_at < s.updated_at {
                         return self.reprice(id, CORRECTED_BY_CHARGER, None).await;
                     }
                 }
