@@ -330,3 +330,24 @@ def test_a_16_start_answered_invalid_is_closed_when_the_connector_is_available_a
 
     tx = run(scenario())
     assert_closed_by_csms(runner, closed(runner, station, tx), "connectorAvailable", 10)
+
+
+def test_another_connector_of_the_evse_being_available_closes_nothing(runner, station):
+    """2.0.1: an EVSE with two connectors; the free one reporting `Available` says nothing about the other."""
+    t0 = ago(minutes=30).replace(microsecond=0)
+
+    async def scenario():
+        async with charger(runner, station, "2.0.1", PASSWORD) as cp:
+            st = Station(cp, "2.0.1")
+            await st.boot()
+            tx = await st.start(1, t0, 100)
+            await cp.send(call201.StatusNotification(timestamp=iso(ago(seconds=0)), connector_status="Available",
+                                                     evse_id=1, connector_id=2))
+            still_open = runner.session_for(station, tx)
+            await cp.send(call201.StatusNotification(timestamp=iso(ago(seconds=0)), connector_status="Available",
+                                                     evse_id=1, connector_id=1))
+            return tx, still_open
+
+    tx, still_open = run(scenario())
+    assert still_open["status"] == "active" and still_open["closedByCsms"] is None, still_open
+    assert closed(runner, station, tx)["closedByCsms"] == "connectorAvailable"

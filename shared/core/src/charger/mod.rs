@@ -388,8 +388,15 @@ impl<S: Store + ?Sized> ChargerService<S> {
                 // A station that boots has lost its transactions (1.6 ends
                 // them with a StopTransaction it may never send; a 2.0.1
                 // station that resumes one sends `Updated`, late data then).
-                self.close_open_sessions(conn, None, None, CloseReason::StationRebooted, now, now)
-                    .await;
+                self.close_open_sessions(
+                    conn,
+                    (None, None),
+                    None,
+                    CloseReason::StationRebooted,
+                    now,
+                    now,
+                )
+                .await;
                 Ok(Outcome::Boot {
                     interval_secs: self.config.heartbeat_interval_secs,
                     now,
@@ -421,9 +428,10 @@ impl<S: Store + ?Sized> ChargerService<S> {
                 // `Available` means no transaction on that connector (EVSE):
                 // one still open there was never ended by the charger.
                 if status.status == "Available" && evse_id > 0 {
+                    // Another connector of the EVSE being free says nothing.
                     self.close_open_sessions(
                         conn,
-                        Some(evse_id),
+                        (Some(evse_id), Some(connector_id).filter(|c| *c > 0)),
                         None,
                         CloseReason::ConnectorAvailable,
                         status.updated_at,
@@ -600,9 +608,10 @@ impl<S: Store + ?Sized> ChargerService<S> {
         // One transaction at a time per EVSE: a new one ends any other the
         // charger left open there.
         if let (TransactionPhase::Started, Some(evse)) = (ev.phase, ev.evse_id) {
+            // Any connector: an EVSE runs one transaction at a time.
             self.close_open_sessions(
                 conn,
-                Some(evse),
+                (Some(evse), None),
                 Some(&transaction_id),
                 CloseReason::NewTransaction,
                 ev.timestamp,
@@ -660,7 +669,8 @@ impl<S: Store + ?Sized> ChargerService<S> {
     }
 
     /// Close the sessions of the station the charger left open (on `evse`,
-    /// or all of them), except `keep`, on evidence that they are over.
+    /// or all of them; on `connector` of it when both it and the session
+    /// name one), except `keep`, on evidence that they are over.
     ///
     /// Cheap by design: one query of the station's newest sessions (its
     /// session index), not a scan. An open session older than that window is
@@ -669,7 +679,7 @@ impl<S: Store + ?Sized> ChargerService<S> {
     pub(crate) async fn close_open_sessions(
         &self,
         conn: &Connection,
-        evse: Option<u32>,
+        (evse, connector): (Option<u32>, Option<u32>),
         keep: Option<&TransactionId>,
         reason: CloseReason,
         at: Timestamp,
@@ -692,6 +702,7 @@ impl<S: Store + ?Sized> ChargerService<S> {
         for s in page.items {
             if s.status != SessionStatus::Active
                 || evse.is_some_and(|e| s.evse_id != Some(e))
+                || matches!((connector, s.connector_id), (Some(c), Some(sc)) if c != sc)
                 || keep.is_some_and(|k| k.as_str() == s.transaction_id)
             {
                 continue;
