@@ -18,6 +18,10 @@ pub struct Config {
     pub spot: Option<crate::spot::SpotSchedule>,
     pub load_debounce: std::time::Duration,
     pub load_interval: std::time::Duration,
+    /// Open sessions without any message for this long are closed by the CSMS.
+    pub session_idle: std::time::Duration,
+    /// How often the idle sessions are looked for.
+    pub session_sweep: std::time::Duration,
     /// Connection caps and the header-read timeout of the listener.
     pub serve: crate::serve::ServeLimits,
     /// Ping, idle and handshake time limits of charger sockets.
@@ -140,11 +144,17 @@ impl Config {
                 _ => bail!("CSMS_LOAD_INTERVAL_SECONDS must be 1 to 3600"),
             },
         };
+        // A day: chargers send meter values every few minutes while charging,
+        // but a car that is full may be left plugged in for a night.
+        let session_idle = number("CSMS_SESSION_IDLE_SECONDS", 86_400, 1..=90 * 86_400)?;
+        let session_sweep = number("CSMS_SESSION_SWEEP_SECONDS", 300, 1..=86_400)?;
         let (serve, ws, password_checks) = connection_limits(heartbeat_interval_secs)?;
         let test_panics =
             cfg!(debug_assertions) && std::env::var("CSMS_TEST_PANICS").as_deref() == Ok("1");
         Ok(Config {
             test_panics,
+            session_idle: std::time::Duration::from_secs(session_idle),
+            session_sweep: std::time::Duration::from_secs(session_sweep),
             serve,
             ws,
             password_checks,

@@ -27,6 +27,10 @@
 //!   charger event for more of the same burst, default 500;
 //!   `CSMS_LOAD_INTERVAL_SECONDS` — how often every site is recomputed
 //!   anyway, default 60;
+//! - `CSMS_SESSION_IDLE_SECONDS` — an open session without any message
+//!   for this long is closed by the CSMS (reason `noMessages`), default
+//!   86400; `CSMS_SESSION_SWEEP_SECONDS` — how often they are looked for,
+//!   default 300;
 //! - connection limits and timeouts (see the README, "Limits and hostile
 //!   input"): `CSMS_MAX_CONNECTIONS` (10000), `CSMS_MAX_CONNECTIONS_PER_ADDRESS`
 //!   (500), `CSMS_HEADER_READ_TIMEOUT_SECONDS` (10),
@@ -40,6 +44,7 @@ mod deliveries;
 mod load;
 mod pricing;
 mod serve;
+mod sessions;
 mod spot;
 mod timers;
 mod ws;
@@ -163,6 +168,12 @@ async fn main() -> anyhow::Result<()> {
     )))
     .with_pricing(Arc::new(pricing))
     .with_load(load_trigger.clone());
+    let sweep_task = sessions::spawn(
+        charger.clone(),
+        clock.clone(),
+        cfg.session_idle,
+        cfg.session_sweep,
+    );
     let gate = PasswordGate::new(
         ThrottlePolicy::STATIONS,
         ThrottlePolicy::ADDRESSES,
@@ -221,6 +232,7 @@ async fn main() -> anyhow::Result<()> {
     // balancing, which is not needed any more (see `load`).
     load_stop.stop();
     load_task.abort();
+    sweep_task.abort();
     if let Some(t) = spot_task {
         t.abort();
     }

@@ -51,6 +51,7 @@ async fn app_with_sessions(n: usize) -> axum::Router {
             seq_no: None,
             offline: false,
             clock_replaced: false,
+            inferred_end: None,
         });
         s.version = 1;
         store.put_session(&s, 0).await.unwrap();

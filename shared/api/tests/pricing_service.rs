@@ -134,3 +134,100 @@ async fn first_pricing_is_idempotent_and_fallback_prices_are_flagged() {
     assert_eq!(again, priced);
     assert_eq!(store.priced_revisions(&s.id).await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_late_stop_reprices_a_session_the_csms_closed_once() {
+    use csms_domain::session::{CloseReason, InferredEnd};
+    let store = Arc::new(EmbeddedStore::temporary());
+    let service = PricingService::new(store.clone(), Arc::new(SystemClock));
+    let t0 = Utc::now() - TimeDelta::hours(2);
+    let mut s = Session::blank(
+        &StationId::parse("CP-LATE").unwrap(),
+        OrgId::default_org(),
+        None,
+        &csms_domain::TransactionId::from(7),
+        t0,
+    );
+    s.apply(&SessionUpdate {
+        is_start: true,
+        started_at: Some(t0),
+        meter_start_wh: Some(Decimal::from(1000)),
+        registers: vec![(t0 + TimeDelta::minutes(10), Decimal::from(3000))],
+        ..Default::default()
+    });
+    s.apply(&SessionUpdate {
+        inferred_end: Some(InferredEnd {
+            at: t0 + TimeDelta::minutes(30),
+            reason: CloseReason::StationRebooted,
+        }),
+        ..Default::default()
+    });
+    s.version = 1;
+    store.put_session(&s, 0).await.unwrap();
+    store
+        .put_tariff(
+            &Tariff {
+                id: "trf-flat".into(),
+                org_id: OrgId::default_org(),
+                name: "flat".into(),
+                currency: "SEK".into(),
+                vat_rate: Decimal::ZERO,
+                time_zone: "Europe/Stockholm".into(),
+                elements: vec![TariffElement {
+                    components: vec![PriceComponent::Energy {
+                        price: EnergyPrice::Fixed {
+                            per_kwh: Decimal::ONE,
+                        },
+                    }],
+                    restrictions: Restrictions::default(),
+                }],
+                min_price: None,
+                max_price: None,
+                version: 1,
+                effective_at: Utc.with_ymd_and_hms(2020, 1, 1, 0, 0, 0).unwrap(),
+                created_at: Utc.with_ymd_and_hms(2020, 1, 1, 0, 0, 0).unwrap(),
+                deleted_at: None,
+            },
+            0,
+        )
+        .await
+        .unwrap();
+    store
+        .create_assignment(&TariffAssignment {
+            id: "ast-flat".into(),
+            org_id: OrgId::default_org(),
+            tariff_id: "trf-flat".into(),
+            target: AssignmentTarget::Organisation,
+            group: None,
+            created_at: t0,
+        })
+        .await
+        .unwrap();
+    let revision_and_energy = |p: Priced| match p {
+        Priced::Done { priced, .. } => (priced.revision, priced.energy_wh, priced.warnings),
+        other => panic!("expected a price, got {other:?}"),
+    };
+    let (rev, wh, warnings) = revision_and_energy(service.price_session(&s.id).await.unwrap());
+    assert_eq!((rev, wh), (1, Decimal::from(2000)));
+    assert!(
+        warnings.iter().any(|w| w.contains("stationRebooted")),
+        "{warnings:?}"
+    );
+
+    // The charger's stop arrives after all.
+    s.apply(&SessionUpdate {
+        end: Some(SessionEnd {
+            ended_at: t0 + TimeDelta::minutes(12),
+            reason: Some("Local".into()),
+            meter_stop_wh: Some(Decimal::from(3500)),
+        }),
+        ..Default::default()
+    });
+    s.updated_at = Utc::now();
+    s.version = 2;
+    store.put_session(&s, 1).await.unwrap();
+    let (rev, wh, _) = revision_and_energy(service.price_session(&s.id).await.unwrap());
+    assert_eq!((rev, wh), (2, Decimal::from(2500)));
+    let (rev, _, _) = revision_and_energy(service.price_session(&s.id).await.unwrap());
+    assert_eq!(rev, 2, "repriced once, not on every redelivery");
+}

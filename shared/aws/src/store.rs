@@ -56,7 +56,7 @@ use csms_core::undecodable::{undecodable, SkippedRecords};
 use csms_domain::api_key::ApiKey;
 use csms_domain::command::{Command, CommandId};
 use csms_domain::meter::MeterReading;
-use csms_domain::session::{Session, SessionStatus};
+use csms_domain::session::{CloseReason, InferredEnd, Session, SessionStatus};
 use csms_domain::station::{BootInfo, Connection, ConnectorStatus, Station, StationView};
 use csms_domain::token::{IdTokenRecord, IdTokenType, TokenStatus};
 use csms_domain::webhook::{Delivery, Webhook};
@@ -846,8 +846,21 @@ struct SessionItem {
     offline_events: bool,
     #[serde(default)]
     charger_clock_replaced: bool,
+    #[serde(default)]
+    late_readings: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    inferred_end: Option<InferredEndItem>,
+    #[serde(default)]
+    charger_ended: bool,
     version: u64,
     updated_at: Timestamp,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InferredEndItem {
+    at: Timestamp,
+    reason: CloseReason,
 }
 
 impl From<&Session> for SessionItem {
@@ -873,6 +886,9 @@ impl From<&Session> for SessionItem {
             seen_seq_nos,
             offline_events,
             charger_clock_replaced,
+            late_readings,
+            inferred_end,
+            charger_ended,
             version,
             updated_at,
         } = x.clone();
@@ -897,6 +913,12 @@ impl From<&Session> for SessionItem {
             seen_seq_nos,
             offline_events,
             charger_clock_replaced,
+            late_readings,
+            inferred_end: inferred_end.map(|i| InferredEndItem {
+                at: i.at,
+                reason: i.reason,
+            }),
+            charger_ended,
             version,
             updated_at,
         }
@@ -926,6 +948,12 @@ impl From<SessionItem> for Session {
             seen_seq_nos: i.seen_seq_nos,
             offline_events: i.offline_events,
             charger_clock_replaced: i.charger_clock_replaced,
+            late_readings: i.late_readings,
+            inferred_end: i.inferred_end.map(|e| InferredEnd {
+                at: e.at,
+                reason: e.reason,
+            }),
+            charger_ended: i.charger_ended,
             version: i.version,
             updated_at: i.updated_at,
         }

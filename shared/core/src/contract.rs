@@ -18,7 +18,7 @@ use csms_domain::load::{
 };
 use csms_domain::meter::MeterReading;
 use csms_domain::pricing::{LineKind, PriceLine, PricedSession, PricingAudit, ROUNDING_RULE};
-use csms_domain::session::{Session, SessionUpdate};
+use csms_domain::session::{CloseReason, InferredEnd, Session, SessionEnd, SessionUpdate};
 use csms_domain::spot::{BiddingZone, SpotDay, SpotSlot, SpotSource};
 use csms_domain::station::{BootInfo, Connection, ConnectorStatus, Station};
 use csms_domain::tariff::{
@@ -351,6 +351,25 @@ pub async fn sessions_are_versioned<S: Store>(store: &S) {
     );
     let mut s2 = s.clone();
     s2.id_token = Some("OTHER".into());
+    // Closed by the CSMS, then corrected by the charger with a late reading:
+    // every lifecycle field must come back as written.
+    s2.apply(&SessionUpdate {
+        inferred_end: Some(InferredEnd {
+            at: t(600),
+            reason: CloseReason::StationRebooted,
+        }),
+        ..Default::default()
+    });
+    s2.apply(&SessionUpdate {
+        end: Some(SessionEnd {
+            ended_at: t(300),
+            reason: Some("Local".into()),
+            meter_stop_wh: Some(Decimal::from(1500)),
+        }),
+        registers: vec![(t(900), Decimal::from(1600))],
+        ..Default::default()
+    });
+    assert!(s2.late_readings && s2.charger_ended && s2.inferred_end.is_some());
     s2.version = 2;
     store.put_session(&s2, 1).await.unwrap();
     let mut stale = s.clone();

@@ -214,6 +214,14 @@ pub struct SessionView {
     /// 2000-01-01 or more than a day ahead of the CSMS) and the time the CSMS
     /// received the message is shown instead.
     pub charger_clock_replaced: bool,
+    /// Set when the charger never ended the transaction and the CSMS closed
+    /// it on evidence: `connectorAvailable`, `stationRebooted`,
+    /// `newTransaction` or `noMessages`. Kept after a late stop from the
+    /// charger corrected the session.
+    pub closed_by_csms: Option<String>,
+    /// What to know about how far the values can be trusted (a close by the
+    /// CSMS, readings that arrived after the end and were not counted).
+    pub warnings: Vec<String>,
     pub updated_at: String,
 }
 
@@ -237,6 +245,8 @@ impl From<&Session> for SessionView {
             start_unknown: s.start_unknown,
             offline_events: s.offline_events,
             charger_clock_replaced: s.charger_clock_replaced,
+            closed_by_csms: s.inferred_end.map(|i| i.reason.as_str().to_owned()),
+            warnings: s.warnings(),
             updated_at: time(s.updated_at),
         }
     }

@@ -8,6 +8,17 @@
 //! message is applied: earliest start wins, latest register reading wins,
 //! "completed" is sticky, explicit values are set once.
 //!
+//! A completed session does not move: its stop value is the charger's own
+//! (1.6 `meterStop`, the 2.0.1 `Ended` event's reading), and register
+//! readings timed after its end (an `Updated` sent a few milliseconds after
+//! `Ended`, MeterValues after the stop) are late data: kept as meter values by
+//! the caller, flagged here, never counted.
+//!
+//! Chargers also forget to end sessions (a reset mid-transaction, a refused
+//! start). The CSMS then closes them itself on evidence ([`CloseReason`]),
+//! priced up to the last register reading; the charger's own end, should it
+//! still come, wins over the inferred one whatever the order.
+//!
 //! Register values come from chargers; they are bounded when read
 //! (`meter::normalise`), but records stored before those bounds may hold any
 //! `Decimal`, so the arithmetic here is checked (and the lint below keeps it so).
@@ -66,6 +77,17 @@ pub struct Session {
     /// used instead. Absent in records written before the flag existed.
     #[serde(default)]
     pub charger_clock_replaced: bool,
+    /// Register readings timed after the end arrived; they were not counted.
+    #[serde(default)]
+    pub late_readings: bool,
+    /// The CSMS closed the session itself because the charger never ended it.
+    /// Kept after a late charger end corrected it, as a record.
+    #[serde(default)]
+    pub inferred_end: Option<InferredEnd>,
+    /// The charger's own end (StopTransaction / `Ended`) was applied.
+    /// Records written before the flag existed and completed had one.
+    #[serde(default)]
+    pub charger_ended: bool,
     /// Optimistic-concurrency version: a store write succeeds only if unchanged.
     pub version: u64,
     pub updated_at: Timestamp,
@@ -86,6 +108,40 @@ pub struct SessionUpdate {
     pub offline: bool,
     /// The message's own time was implausible and replaced by the receive time.
     pub clock_replaced: bool,
+    /// Evidence (not from the charger's transaction messages) that the session is over.
+    pub inferred_end: Option<InferredEnd>,
+}
+
+/// Why the CSMS closed a session the charger never ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CloseReason {
+    /// The connector (1.6) or EVSE (2.0.1) reported `Available`.
+    ConnectorAvailable,
+    /// The station sent BootNotification again (reset, power loss).
+    StationRebooted,
+    /// Another transaction started on the same connector or EVSE.
+    NewTransaction,
+    /// No message about the transaction for longer than the configured time.
+    NoMessages,
+}
+
+impl CloseReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::ConnectorAvailable => "connectorAvailable",
+            CloseReason::StationRebooted => "stationRebooted",
+            CloseReason::NewTransaction => "newTransaction",
+            CloseReason::NoMessages => "noMessages",
+        }
+    }
+}
+
+/// A close by the CSMS: when the evidence says the session ended, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InferredEnd {
+    pub at: Timestamp,
+    pub reason: CloseReason,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -125,6 +181,9 @@ impl Session {
             seen_seq_nos: Vec::new(),
             offline_events: false,
             charger_clock_replaced: false,
+            late_readings: false,
+            inferred_end: None,
+            charger_ended: false,
             version: 0,
             updated_at: now,
         }
@@ -156,19 +215,77 @@ impl Session {
             if self.first_register.is_none_or(|(ft, _)| t < ft) {
                 self.first_register = Some((t, wh));
             }
+            // After the end a reading is late data: it must not become the
+            // stop value of a completed session.
+            if self.status == SessionStatus::Completed && self.ended_at.is_some_and(|e| t > e) {
+                self.late_readings = true;
+                continue;
+            }
             if self.last_register.is_none_or(|(lt, _)| t >= lt) {
                 self.last_register = Some((t, wh));
             }
         }
         if let Some(end) = &u.end {
+            // The charger's end replaces an inferred one outright: its time
+            // is the real one, even when earlier than our evidence.
+            let replaces_inferred = self.ended_by_csms();
             self.status = SessionStatus::Completed;
-            self.ended_at = Some(self.ended_at.map_or(end.ended_at, |e| e.max(end.ended_at)));
+            self.ended_at = Some(match self.ended_at {
+                Some(e) if !replaces_inferred => e.max(end.ended_at),
+                _ => end.ended_at,
+            });
+            self.charger_ended = true;
             set_once(&mut self.stop_reason, end.reason.clone());
             set_once(&mut self.explicit_meter_stop_wh, end.meter_stop_wh);
+            // Readings that came before the end but are timed after it.
+            if self.last_register.is_some_and(|(t, _)| t > end.ended_at) {
+                self.late_readings = true;
+            }
+        }
+        if let Some(inferred) = u.inferred_end {
+            if self.status == SessionStatus::Active {
+                self.status = SessionStatus::Completed;
+                // Never before what we know happened during the session.
+                let floor = self.last_register.map(|(t, _)| t).or(self.started_at);
+                self.ended_at = Some(floor.map_or(inferred.at, |f| f.max(inferred.at)));
+                self.inferred_end = Some(inferred);
+            }
         }
         self.offline_events |= u.offline;
         self.charger_clock_replaced |= u.clock_replaced;
         *self != before
+    }
+
+    /// The session is closed, by the CSMS, and the charger's end never came.
+    pub fn ended_by_csms(&self) -> bool {
+        self.inferred_end.is_some() && !self.charger_ended
+    }
+
+    /// What a reader of the session (and of its price) must know about how
+    /// far its values can be trusted.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        if let Some(i) = self.inferred_end {
+            if self.charger_ended {
+                w.push(format!(
+                    "closed by the CSMS ({}) at {}, then corrected by the charger's own end",
+                    i.reason.as_str(),
+                    i.at
+                ));
+            } else {
+                w.push(format!(
+                    "the charger never ended the transaction; closed by the CSMS ({}) with the last register reading as the stop value",
+                    i.reason.as_str()
+                ));
+            }
+        }
+        if self.late_readings {
+            w.push(
+                "register readings timed after the end arrived; kept as meter values, not counted"
+                    .to_owned(),
+            );
+        }
+        w
     }
 
     /// Register reading at the start: the 1.6 `meterStart`, else the earliest reading.
@@ -393,5 +510,160 @@ mod tests {
             !old.charger_clock_replaced,
             "records without the flag still read"
         );
+    }
+
+    fn blank(t0: Timestamp) -> Session {
+        Session::blank(
+            &StationId::parse("CP1").unwrap(),
+            OrgId::default_org(),
+            None,
+            &TransactionId::parse("TX").unwrap(),
+            t0,
+        )
+    }
+
+    fn ended(at: Timestamp, stop: i64) -> SessionUpdate {
+        SessionUpdate {
+            seq_no: Some(3),
+            end: Some(SessionEnd {
+                ended_at: at,
+                reason: Some("EVDisconnected".into()),
+                meter_stop_wh: Some(wh(stop)),
+            }),
+            registers: vec![(at, wh(stop))],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn an_updated_arriving_after_ended_does_not_change_the_completed_session() {
+        let t0 = Utc::now();
+        let start = SessionUpdate {
+            is_start: true,
+            seq_no: Some(1),
+            started_at: Some(t0),
+            registers: vec![(t0, wh(1000))],
+            ..Default::default()
+        };
+        let end = ended(t0 + TimeDelta::minutes(10), 1123);
+        let late = SessionUpdate {
+            seq_no: Some(4),
+            registers: vec![(t0 + TimeDelta::milliseconds(600_005), wh(1191))],
+            ..Default::default()
+        };
+        for order in [
+            [&start, &end, &late],
+            [&start, &late, &end],
+            [&late, &end, &start],
+        ] {
+            let mut s = blank(t0);
+            for u in order {
+                s.apply(u);
+            }
+            assert_eq!(s.status, SessionStatus::Completed);
+            assert_eq!(s.meter_stop_wh(), Some(wh(1123)), "order {order:?}");
+            assert_eq!(s.energy_wh(), Some(wh(123)));
+            assert_eq!(s.ended_at, Some(t0 + TimeDelta::minutes(10)));
+            assert!(s.late_readings);
+            assert_eq!(s.warnings().len(), 1);
+        }
+    }
+
+    #[test]
+    fn a_reading_after_the_end_without_a_stop_value_is_not_the_stop_value() {
+        let t0 = Utc::now();
+        let mut s = blank(t0);
+        s.apply(&SessionUpdate {
+            registers: vec![(t0, wh(10)), (t0 + TimeDelta::minutes(1), wh(20))],
+            ..Default::default()
+        });
+        s.apply(&SessionUpdate {
+            end: Some(SessionEnd {
+                ended_at: t0 + TimeDelta::minutes(1),
+                reason: None,
+                meter_stop_wh: None,
+            }),
+            ..Default::default()
+        });
+        assert!(!s.late_readings);
+        assert!(s.apply(&SessionUpdate {
+            registers: vec![(t0 + TimeDelta::minutes(2), wh(99))],
+            ..Default::default()
+        }));
+        assert_eq!(s.energy_wh(), Some(wh(10)));
+        assert!(s.late_readings);
+    }
+
+    #[test]
+    fn an_inferred_end_closes_with_the_last_reading_and_the_charger_end_corrects_it() {
+        let t0 = Utc::now();
+        let reading = SessionUpdate {
+            is_start: true,
+            started_at: Some(t0),
+            meter_start_wh: Some(wh(100)),
+            registers: vec![(t0 + TimeDelta::minutes(5), wh(400))],
+            ..Default::default()
+        };
+        let inferred = SessionUpdate {
+            inferred_end: Some(InferredEnd {
+                at: t0 + TimeDelta::minutes(30),
+                reason: CloseReason::StationRebooted,
+            }),
+            ..Default::default()
+        };
+        let stop = SessionUpdate {
+            end: Some(SessionEnd {
+                ended_at: t0 + TimeDelta::minutes(8),
+                reason: Some("Local".into()),
+                meter_stop_wh: Some(wh(500)),
+            }),
+            ..Default::default()
+        };
+        let mut s = blank(t0);
+        s.apply(&reading);
+        assert!(s.apply(&inferred));
+        assert_eq!(s.status, SessionStatus::Completed);
+        assert!(s.ended_by_csms());
+        assert_eq!(s.ended_at, Some(t0 + TimeDelta::minutes(30)));
+        assert_eq!(s.energy_wh(), Some(wh(300)));
+        assert!(s.warnings()[0].contains("stationRebooted"));
+        assert!(
+            !s.apply(&inferred),
+            "a second piece of evidence changes nothing"
+        );
+
+        assert!(s.apply(&stop));
+        assert!(!s.ended_by_csms());
+        assert_eq!(s.ended_at, Some(t0 + TimeDelta::minutes(8)));
+        assert_eq!(s.energy_wh(), Some(wh(400)));
+        assert_eq!(s.stop_reason.as_deref(), Some("Local"));
+        assert!(s.warnings()[0].contains("corrected"));
+
+        // The other way round the charger's end stands and nothing is inferred.
+        let mut r = blank(t0);
+        r.apply(&reading);
+        r.apply(&stop);
+        assert!(!r.apply(&inferred));
+        assert_eq!(r.ended_at, s.ended_at);
+        assert_eq!(r.energy_wh(), s.energy_wh());
+        assert!(r.warnings().is_empty());
+    }
+
+    #[test]
+    fn an_inferred_end_is_never_before_the_last_reading() {
+        let t0 = Utc::now();
+        let mut s = blank(t0);
+        s.apply(&SessionUpdate {
+            registers: vec![(t0 + TimeDelta::minutes(9), wh(7))],
+            ..Default::default()
+        });
+        s.apply(&SessionUpdate {
+            inferred_end: Some(InferredEnd {
+                at: t0,
+                reason: CloseReason::NewTransaction,
+            }),
+            ..Default::default()
+        });
+        assert_eq!(s.ended_at, Some(t0 + TimeDelta::minutes(9)));
     }
 }

@@ -13,14 +13,18 @@ pub(crate) mod wire;
 
 use crate::commands::service::CallReplies;
 use crate::load::{LoadSignal, LoadTrigger, NoLoad, SignalKind};
-use crate::ports::{Clock, MeterTarget, StationEvent, Store, StoreError};
+use crate::ports::{
+    Clock, MeterTarget, PageRequest, SessionQuery, StationEvent, Store, StoreError,
+};
 use crate::pricing::{NoPricing, PricingQueue};
 use crate::views::{SessionView, StatusEventView};
 use crate::webhooks::{Event, EventSink, NoEvents};
 use chrono::TimeDelta;
 use csms_domain::event::{ChargerEvent, TransactionEvent, TransactionPhase};
 use csms_domain::meter::energy_registers;
-use csms_domain::session::{Session, SessionEnd, SessionStatus, SessionUpdate};
+use csms_domain::session::{
+    CloseReason, InferredEnd, Session, SessionEnd, SessionStatus, SessionUpdate,
+};
 use csms_domain::station::{Connection, ConnectorStatus};
 use csms_domain::token::{authorize, Authorization};
 use csms_domain::webhook::EventType;
@@ -88,6 +92,11 @@ pub enum Outcome {
         accepted: bool,
     },
 }
+
+/// How many of a station's newest sessions are looked at for open ones to
+/// close. A station runs a transaction per EVSE at a time, so an open session
+/// further back is rare; the idle sweep closes it.
+const OPEN_SESSION_WINDOW: u32 = 20;
 
 pub(crate) fn wire_version(v: OcppVersion) -> Version {
     match v {
@@ -376,6 +385,18 @@ impl<S: Store + ?Sized> ChargerService<S> {
         match event {
             ChargerEvent::Booted(boot) => {
                 self.store.record_boot(&conn.station_id, &boot).await?;
+                // A station that boots has lost its transactions (1.6 ends
+                // them with a StopTransaction it may never send; a 2.0.1
+                // station that resumes one sends `Updated`, late data then).
+                self.close_open_sessions(
+                    conn,
+                    (None, None),
+                    None,
+                    CloseReason::StationRebooted,
+                    now,
+                    now,
+                )
+                .await;
                 Ok(Outcome::Boot {
                     interval_secs: self.config.heartbeat_interval_secs,
                     now,
@@ -404,6 +425,20 @@ impl<S: Store + ?Sized> ChargerService<S> {
                 self.store
                     .set_connector_status(&conn.station_id, &status)
                     .await?;
+                // `Available` means no transaction on that connector (EVSE):
+                // one still open there was never ended by the charger.
+                if status.status == "Available" && evse_id > 0 {
+                    // Another connector of the EVSE being free says nothing.
+                    self.close_open_sessions(
+                        conn,
+                        (Some(evse_id), Some(connector_id).filter(|c| *c > 0)),
+                        None,
+                        CloseReason::ConnectorAvailable,
+                        status.updated_at,
+                        now,
+                    )
+                    .await;
+                }
                 self.signal_load(conn, SignalKind::Status, Some(evse_id), &[], now)
                     .await;
                 let view = StatusEventView::new(conn.station_id.as_str(), &status);
@@ -541,6 +576,15 @@ impl<S: Store + ?Sized> ChargerService<S> {
                 .await?;
         }
         let ended = ev.phase == TransactionPhase::Ended;
+        let registers = energy_registers(&ev.readings);
+        // A 2.0.1 `Ended` carries its stop reading (`Transaction.End`) among
+        // its meter values: it is the stop value, fixed like a 1.6 meterStop,
+        // so an `Updated` sent after the end cannot move it.
+        let meter_stop_wh = ev.meter_stop_wh.or_else(|| {
+            ended
+                .then(|| registers.iter().max_by_key(|(t, _)| *t).map(|(_, wh)| *wh))
+                .flatten()
+        });
         let update = SessionUpdate {
             is_start: ev.phase == TransactionPhase::Started,
             evse_id: ev.evse_id,
@@ -551,15 +595,30 @@ impl<S: Store + ?Sized> ChargerService<S> {
             end: ended.then(|| SessionEnd {
                 ended_at: ev.timestamp,
                 reason: ev.stop_reason.clone(),
-                meter_stop_wh: ev.meter_stop_wh,
+                meter_stop_wh,
             }),
-            registers: energy_registers(&ev.readings),
+            registers,
             seq_no: ev.seq_no,
             offline: ev.offline,
             clock_replaced: ev.charger_timestamp.is_some(),
+            inferred_end: None,
         };
         self.merge_session(conn, &transaction_id, &update, now)
             .await?;
+        // One transaction at a time per EVSE: a new one ends any other the
+        // charger left open there.
+        if let (TransactionPhase::Started, Some(evse)) = (ev.phase, ev.evse_id) {
+            // Any connector: an EVSE runs one transaction at a time.
+            self.close_open_sessions(
+                conn,
+                (Some(evse), None),
+                Some(&transaction_id),
+                CloseReason::NewTransaction,
+                ev.timestamp,
+                now,
+            )
+            .await;
+        }
         let kind = match ev.phase {
             TransactionPhase::Updated => SignalKind::Meter,
             _ => SignalKind::Session,
@@ -609,6 +668,130 @@ impl<S: Store + ?Sized> ChargerService<S> {
         })
     }
 
+    /// Close the sessions of the station the charger left open (on `evse`,
+    /// or all of them; on `connector` of it when both it and the session
+    /// name one), except `keep`, on evidence that they are over.
+    ///
+    /// Cheap by design: one query of the station's newest sessions (its
+    /// session index), not a scan. An open session older than that window is
+    /// left to the idle sweep. A failure is logged, never the message's:
+    /// the charger's boot or status must still be answered.
+    pub(crate) async fn close_open_sessions(
+        &self,
+        conn: &Connection,
+        (evse, connector): (Option<u32>, Option<u32>),
+        keep: Option<&TransactionId>,
+        reason: CloseReason,
+        at: Timestamp,
+        now: Timestamp,
+    ) {
+        let query = SessionQuery {
+            org_id: conn.org_id.clone(),
+            station_id: Some(conn.station_id.clone()),
+            from: None,
+            to: None,
+            page: PageRequest::first(OPEN_SESSION_WINDOW),
+        };
+        let page = match self.store.list_sessions(&query).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(error = %e, "could not look for open sessions to close");
+                return;
+            }
+        };
+        for s in page.items {
+            if s.status != SessionStatus::Active
+                || evse.is_some_and(|e| s.evse_id != Some(e))
+                || matches!((connector, s.connector_id), (Some(c), Some(sc)) if c != sc)
+                || keep.is_some_and(|k| k.as_str() == s.transaction_id)
+            {
+                continue;
+            }
+            let Ok(tx) = TransactionId::parse(s.transaction_id.clone()) else {
+                continue;
+            };
+            let update = SessionUpdate {
+                inferred_end: Some(InferredEnd { at, reason }),
+                ..Default::default()
+            };
+            match self.merge_session(conn, &tx, &update, now).await {
+                Ok(_) => {
+                    tracing::info!(session = %s.id, reason = reason.as_str(), "open session closed by the CSMS")
+                }
+                Err(e) => {
+                    tracing::error!(session = %s.id, error = %e, "could not close an open session")
+                }
+            }
+        }
+    }
+
+    /// The periodic sweep: close the open sessions of `org` started within
+    /// `lookback` that heard nothing for `idle`, with reason `noMessages`,
+    /// ended at their last message. Returns how many it closed.
+    ///
+    /// It pages through the organisation's recent sessions (the same index
+    /// the API lists), so it belongs on a timer, never on the charger path.
+    pub async fn close_idle_sessions(
+        &self,
+        org: &csms_domain::OrgId,
+        idle: TimeDelta,
+        lookback: TimeDelta,
+        now: Timestamp,
+    ) -> Result<usize, HandlerError> {
+        let mut query = SessionQuery {
+            org_id: org.clone(),
+            station_id: None,
+            from: now.checked_sub_signed(lookback),
+            to: None,
+            page: PageRequest::first(PageRequest::MAX_LIMIT),
+        };
+        let mut closed = 0;
+        loop {
+            let page = self.store.list_sessions(&query).await?;
+            for s in page.items {
+                if s.status != SessionStatus::Active
+                    || now.signed_duration_since(s.updated_at) < idle
+                {
+                    continue;
+                }
+                let Ok(tx) = TransactionId::parse(s.transaction_id.clone()) else {
+                    continue;
+                };
+                // `merge_session` reads only the tenancy of a connection.
+                let owner = Connection {
+                    connection_id: String::new(),
+                    station_id: s.station_id.clone(),
+                    org_id: s.org_id.clone(),
+                    site_id: s.site_id.clone(),
+                    ocpp_version: OcppVersion::V16,
+                    connected_at: now,
+                    last_seen_at: now,
+                };
+                let update = SessionUpdate {
+                    inferred_end: Some(InferredEnd {
+                        at: s.updated_at,
+                        reason: CloseReason::NoMessages,
+                    }),
+                    ..Default::default()
+                };
+                match self.merge_session(&owner, &tx, &update, now).await {
+                    Ok(after) if after.ended_by_csms() => {
+                        tracing::info!(session = %s.id, "idle session closed by the CSMS");
+                        closed += 1;
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::error!(session = %s.id, error = %e, "could not close an idle session")
+                    }
+                }
+            }
+            match page.next_cursor {
+                Some(c) => query.page.cursor = Some(c),
+                None => return Ok(closed),
+            }
+        }
+    }
+
     /// Merge an update into the stored session with optimistic concurrency:
     /// API Gateway may run two messages of one charger in parallel Lambdas.
     async fn merge_session(
@@ -638,6 +821,7 @@ impl<S: Store + ?Sized> ChargerService<S> {
                 ),
             };
             let was_completed = session.status == SessionStatus::Completed;
+            let was_closed_by_csms = session.ended_by_csms();
             if !session.apply(update) && expected > 0 {
                 return Ok(session);
             }
@@ -651,7 +835,10 @@ impl<S: Store + ?Sized> ChargerService<S> {
                         self.session_event(EventType::SessionStarted, &session, now)
                             .await;
                     }
-                    if !was_completed && session.status == SessionStatus::Completed {
+                    // A late charger end corrects a session the CSMS closed:
+                    // announced again, and priced again.
+                    let corrected = was_closed_by_csms && !session.ended_by_csms();
+                    if corrected || (!was_completed && session.status == SessionStatus::Completed) {
                         self.session_event(EventType::SessionEnded, &session, now)
                             .await;
                         // A lost enqueue is logged, not fatal: the charger's

@@ -112,6 +112,9 @@ impl<S: ?Sized> Clone for PricingService<S> {
 }
 
 const AUTOMATIC: &str = "session completed";
+/// The audit reason of a revision made because a late stop from the charger
+/// corrected a session the CSMS had closed.
+const CORRECTED_BY_CHARGER: &str = "corrected by a late stop from the charger";
 
 impl<S: Store + ?Sized> PricingService<S> {
     pub fn new(store: Arc<S>, clock: Arc<dyn Clock>) -> Self {
@@ -148,6 +151,16 @@ impl<S: Store + ?Sized> PricingService<S> {
     /// Price a completed session once. Safe to call any number of times.
     pub async fn price_session(&self, id: &SessionId) -> Result<Priced, PriceSessionError> {
         if let Some(p) = self.store.get_priced_session(id).await? {
+            // Priced when the CSMS had closed it; the charger's late end has
+            // corrected it since (the session changed after the pricing):
+            // price it again, once.
+            if p.audit.reason != CORRECTED_BY_CHARGER {
+                if let Some(s) = self.store.get_session(id).await? {
+                    if s.inferred_end.is_some() && s.charger_ended && p.priced_at < s.updated_at {
+                        return self.reprice(id, CORRECTED_BY_CHARGER, None).await;
+                    }
+                }
+            }
             return Ok(Priced::Done {
                 priced: Box::new(p),
                 new: false,

@@ -285,6 +285,7 @@ pub fn price(input: &PricingInput<'_>) -> Result<PriceBreakdown, PricingError> {
             input.max_duration.num_days()
         ));
     }
+    warnings.extend(s.warnings());
     if s.start_unknown {
         warnings.push(
             "the start of the transaction was never received: priced from the earliest known time"

@@ -1,0 +1,40 @@
+//! The idle-session sweep in process: every `period`, open sessions that
+//! heard nothing for `idle` are closed by the CSMS (reason `noMessages`) and
+//! priced. In AWS the same `ChargerService::close_idle_sessions` would run on
+//! an EventBridge schedule, as `spot-prices` does.
+
+use chrono::TimeDelta;
+use csms_core::charger::ChargerService;
+use csms_core::ports::{Clock, Store};
+use csms_domain::OrgId;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How far back the sweep looks: sessions that started earlier are not
+/// seen (the listing is by start time), the same window pricing recovery uses.
+const LOOKBACK_DAYS: i64 = 35;
+
+pub fn spawn(
+    charger: ChargerService<dyn Store>,
+    clock: Arc<dyn Clock>,
+    idle: Duration,
+    period: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let idle = TimeDelta::from_std(idle).unwrap_or(TimeDelta::MAX);
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let org = OrgId::default_org();
+            match charger
+                .close_idle_sessions(&org, idle, TimeDelta::days(LOOKBACK_DAYS), clock.now())
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!("closed {n} idle session(s)"),
+                Err(e) => tracing::error!(error = %e, "idle-session sweep failed"),
+            }
+        }
+    })
+}
