@@ -59,7 +59,7 @@ impl Dropped {
         // frame must not write megabytes of log or event.
         if self.notes.len() < Self::KEPT {
             let shown: String = value.chars().take(MAX_NUMBER_CHARS).collect();
-            tracing::warn!(field, value = %shown, problem, "implausible value from the charger");
+            tracing::warn!(field, value = ?shown, problem, "implausible value from the charger");
             self.notes.push(serde_json::json!({
                 "field": field,
                 "value": shown,
