@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,39 @@ from csms_e2e import unique
 
 NODE_DIR = Path(__file__).resolve().parents[1] / "node-charger"
 ENERGY = "Energy.Active.Import.Register"
+
+
+def command_bodies(version: str) -> list[tuple[dict, str]]:
+    """(command body, the OCPP action the charger must receive), for what the API's command endpoint sends."""
+    v16 = version == "1.6"
+    key = {"variable": "HeartbeatInterval"} if v16 else {"component": "OCPPCommCtrlr",
+                                                           "variable": "HeartbeatInterval"}
+    return [
+        ({"type": "remoteStart", "idToken": "NODE-RS", "evseId": 1},
+         "RemoteStartTransaction" if v16 else "RequestStartTransaction"),
+        ({"type": "remoteStop", "transactionId": "55"},
+         "RemoteStopTransaction" if v16 else "RequestStopTransaction"),
+        ({"type": "reset", "kind": "soft", "when": "immediate"}, "Reset"),
+        ({"type": "unlock", "evseId": 1}, "UnlockConnector"),
+        ({"type": "getConfiguration", "keys": [key]}, "GetConfiguration" if v16 else "GetVariables"),
+        ({"type": "changeConfiguration", "key": key, "value": "120"},
+         "ChangeConfiguration" if v16 else "SetVariables"),
+        ({"type": "triggerMessage", "message": "Heartbeat"}, "TriggerMessage"),
+        ({"type": "changeAvailability", "evseId": 1, "operative": True}, "ChangeAvailability"),
+        ({"type": "clearCache"}, "ClearCache"),
+    ]
+
+
+def send_commands(runner, station: str, version: str) -> list[str]:
+    """Send every command through the API; each must end accepted. Returns the actions sent, in order."""
+    actions = []
+    for body, action in command_bodies(version):
+        r = runner.api("POST", f"/stations/{station}/commands", body, params={"wait": 10})
+        assert r.status_code == 200, f"{version} {body} -> {r.status_code}: {r.text[:400]}"
+        cmd = r.json()
+        assert cmd["status"] == "accepted", f"{version} {body}: {cmd}"
+        actions.append(action)
+    return actions
 
 
 def test_the_node_charger_runs_complete_and_correct_sessions_on_both_versions(runner):
@@ -30,11 +64,25 @@ def test_the_node_charger_runs_complete_and_correct_sessions_on_both_versions(ru
     runner.create_station(s201)
     runner.create_token(tag)
     base = runner.ws_url("x").rsplit("/", 1)[0]
-    proc = subprocess.run([node, "charger.js", base, s16, s201, tag], cwd=NODE_DIR,
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, f"node charger failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    proc = subprocess.Popen([node, "charger.js", base, s16, s201, tag], cwd=NODE_DIR, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    watchdog = threading.Timer(120, proc.kill)  # a hung charger fails the test instead of hanging it
+    watchdog.start()
+    try:
+        ready = proc.stdout.readline()
+        assert json.loads(ready or "{}").get("ready"), f"the node charger did not get ready: {ready}"
+        answered = {version: send_commands(runner, station, version) for version, station in
+                    (("1.6", s16), ("2.0.1", s201))}
+        stdout, stderr = proc.communicate(input="", timeout=60)
+    finally:
+        watchdog.cancel()
+        proc.kill()
+    assert proc.returncode == 0, f"node charger failed ({proc.returncode}):\n{ready}{stdout}\n{stderr}"
+    out = json.loads(stdout.strip().splitlines()[-1])
     assert out["failures"] == [], out["failures"]
+    for version in ("1.6", "2.0.1"):
+        assert out[version]["commands"] == answered[version], \
+            f"{version}: the charger received {out[version]['commands']}, the CSMS sent {answered[version]}"
 
     for version, station in (("1.6", s16), ("2.0.1", s201)):
         ran = out[version]

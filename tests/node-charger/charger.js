@@ -4,7 +4,8 @@
 // this script) is reported, not silently tolerated.
 //
 // Usage: node charger.js <ws base url, e.g. ws://127.0.0.1:PORT/ocpp> <1.6 station> <2.0.1 station> <id token>
-// Prints one JSON summary on stdout: per version, the sessions run (transaction
+// After the sessions it prints `{"ready": true}` and answers commands until
+// stdin closes. Then prints one JSON summary on stdout: per version, the sessions run (transaction
 // id, meter start/stop in Wh, the energy readings sent in meter values) and every strict-mode failure.
 // Exits 1 on any failure.
 'use strict';
@@ -41,15 +42,31 @@ function steps(session, from, to) {
   return out;
 }
 
-async function run16(failures) {
+// Answer the CSMS's commands, recording each action as it arrives.
+function answer(cli, received, handlers) {
+  for (const [action, handler] of Object.entries(handlers)) {
+    cli.handle(action, (call) => {
+      received.push(action);
+      return handler(call);
+    });
+  }
+}
+
+async function run16(failures, received) {
   const cli = client(station16, 'ocpp1.6', failures);
-  cli.handle('RemoteStartTransaction', () => ({ status: 'Accepted' }));
-  cli.handle('RemoteStopTransaction', () => ({ status: 'Accepted' }));
-  cli.handle('Reset', () => ({ status: 'Accepted' }));
-  cli.handle('UnlockConnector', () => ({ status: 'Unlocked' }));
-  cli.handle('TriggerMessage', () => ({ status: 'Accepted' }));
-  cli.handle('ChangeConfiguration', () => ({ status: 'Accepted' }));
-  cli.handle('GetConfiguration', () => ({ configurationKey: [{ key: 'HeartbeatInterval', readonly: false, value: '300' }] }));
+  answer(cli, received, {
+    RemoteStartTransaction: () => ({ status: 'Accepted' }),
+    RemoteStopTransaction: () => ({ status: 'Accepted' }),
+    Reset: () => ({ status: 'Accepted' }),
+    UnlockConnector: () => ({ status: 'Unlocked' }),
+    TriggerMessage: () => ({ status: 'Accepted' }),
+    ChangeConfiguration: () => ({ status: 'Accepted' }),
+    ChangeAvailability: () => ({ status: 'Accepted' }),
+    ClearCache: () => ({ status: 'Accepted' }),
+    GetConfiguration: ({ params }) => ({
+      configurationKey: (params.key || ['HeartbeatInterval']).map((key) => ({ key, readonly: false, value: '300' })),
+    }),
+  });
   await cli.connect();
   const boot = await cli.call('BootNotification', { chargePointVendor: 'NodeTest', chargePointModel: 'RPC-16' });
   const sessions = [];
@@ -70,17 +87,30 @@ async function run16(failures) {
     await cli.call('StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'Available', timestamp: now() });
     sessions.push({ transactionId: String(tx), meterStartWh: meterStart, meterStopWh: meterStop, readingsWh: steps(n, 1, READINGS) });
   }
-  await cli.close();
-  return { boot: boot.status, sessions };
+  return { cli, result: { boot: boot.status, sessions } };
 }
 
-async function run201(failures) {
+async function run201(failures, received) {
   const cli = client(station201, 'ocpp2.0.1', failures);
-  cli.handle('RequestStartTransaction', () => ({ status: 'Accepted' }));
-  cli.handle('RequestStopTransaction', () => ({ status: 'Accepted' }));
-  cli.handle('Reset', () => ({ status: 'Accepted' }));
-  cli.handle('UnlockConnector', () => ({ status: 'Unlocked' }));
-  cli.handle('TriggerMessage', () => ({ status: 'Accepted' }));
+  answer(cli, received, {
+    RequestStartTransaction: () => ({ status: 'Accepted' }),
+    RequestStopTransaction: () => ({ status: 'Accepted' }),
+    Reset: () => ({ status: 'Accepted' }),
+    UnlockConnector: () => ({ status: 'Unlocked' }),
+    TriggerMessage: () => ({ status: 'Accepted' }),
+    ChangeAvailability: () => ({ status: 'Accepted' }),
+    ClearCache: () => ({ status: 'Accepted' }),
+    GetVariables: ({ params }) => ({
+      getVariableResult: params.getVariableData.map((d) => ({
+        attributeStatus: 'Accepted', attributeValue: '300', component: d.component, variable: d.variable,
+      })),
+    }),
+    SetVariables: ({ params }) => ({
+      setVariableResult: params.setVariableData.map((d) => ({
+        attributeStatus: 'Accepted', component: d.component, variable: d.variable,
+      })),
+    }),
+  });
   await cli.connect();
   const boot = await cli.call('BootNotification', { reason: 'PowerUp', chargingStation: { vendorName: 'NodeTest', model: 'RPC-201' } });
   await cli.call('StatusNotification', { timestamp: now(), connectorStatus: 'Available', evseId: 1, connectorId: 1 });
@@ -102,16 +132,27 @@ async function run201(failures) {
     // Started and Ended carry a reading each, besides the Updated ones.
     sessions.push({ transactionId: tx, meterStartWh: register(n, 0), meterStopWh: register(n, READINGS + 1), readingsWh: steps(n, 0, READINGS + 1) });
   }
-  await cli.close();
-  return { boot: boot.status, sessions };
+  return { cli, result: { boot: boot.status, sessions } };
 }
 
+// After the sessions both stations stay connected and answer commands until
+// stdin closes: the test sends them through the API once it reads the
+// `{"ready": true}` line, then closes stdin to get the summary.
 (async () => {
   const failures = [];
   const out = { failures };
+  const clients = [];
   try {
-    out['1.6'] = await run16(failures);
-    out['2.0.1'] = await run201(failures);
+    for (const [version, run] of [['1.6', run16], ['2.0.1', run201]]) {
+      const received = [];
+      const { cli, result } = await run(failures, received);
+      clients.push(cli);
+      out[version] = { ...result, commands: received };
+    }
+    console.log(JSON.stringify({ ready: true }));
+    process.stdin.resume();
+    await new Promise((resolve) => process.stdin.on('end', resolve));
+    for (const cli of clients) await cli.close();
   } catch (e) {
     failures.push(`${e.name}: ${e.message}`);
   }
