@@ -90,10 +90,16 @@ async function run16(failures, received) {
   return { cli, result: { boot: boot.status, sessions } };
 }
 
+// The RequestStartTransactions answered, run as sessions once commands end.
+const remoteStarts = [];
+
 async function run201(failures, received) {
   const cli = client(station201, 'ocpp2.0.1', failures);
   answer(cli, received, {
-    RequestStartTransaction: () => ({ status: 'Accepted' }),
+    RequestStartTransaction: ({ params }) => {
+      remoteStarts.push(params);
+      return { status: 'Accepted' };
+    },
     RequestStopTransaction: () => ({ status: 'Accepted' }),
     Reset: () => ({ status: 'Accepted' }),
     UnlockConnector: () => ({ status: 'Unlocked' }),
@@ -115,24 +121,27 @@ async function run201(failures, received) {
   const boot = await cli.call('BootNotification', { reason: 'PowerUp', chargingStation: { vendorName: 'NodeTest', model: 'RPC-201' } });
   await cli.call('StatusNotification', { timestamp: now(), connectorStatus: 'Available', evseId: 1, connectorId: 1 });
   const sessions = [];
-  const energy = (wh) => [{ timestamp: now(), sampledValue: [{ value: wh, measurand: 'Energy.Active.Import.Register', unitOfMeasure: { unit: 'Wh' } }] }];
   for (let n = 1; n <= SESSIONS; n++) {
-    const tx = `${station201}-T${n}`;
-    let seqNo = 0;
-    const event = (eventType, triggerReason, wh, extra = {}) => cli.call('TransactionEvent', {
-      eventType, timestamp: now(), triggerReason, seqNo: seqNo++,
-      transactionInfo: { transactionId: tx, ...(extra.transactionInfo || {}) },
-      meterValue: energy(wh), ...(extra.rest || {}),
-    });
-    await cli.call('StatusNotification', { timestamp: now(), connectorStatus: 'Occupied', evseId: 1, connectorId: 1 });
-    await event('Started', 'Authorized', register(n, 0), { rest: { idToken: { idToken: tag, type: 'ISO14443' }, evse: { id: 1, connectorId: 1 } } });
-    for (let s = 1; s <= READINGS; s++) await event('Updated', 'MeterValuePeriodic', register(n, s));
-    await event('Ended', 'StopAuthorized', register(n, READINGS + 1), { transactionInfo: { stoppedReason: 'Local' } });
-    await cli.call('StatusNotification', { timestamp: now(), connectorStatus: 'Available', evseId: 1, connectorId: 1 });
-    // Started and Ended carry a reading each, besides the Updated ones.
-    sessions.push({ transactionId: tx, meterStartWh: register(n, 0), meterStopWh: register(n, READINGS + 1), readingsWh: steps(n, 0, READINGS + 1) });
+    sessions.push(await session201(cli, `${station201}-T${n}`, n, { idToken: { idToken: tag, type: 'ISO14443' } }));
   }
   return { cli, result: { boot: boot.status, sessions } };
+}
+
+// One 2.0.1 session n: Started (with `start`'s fields), Updated readings, Ended.
+async function session201(cli, tx, n, start, transactionInfo = {}) {
+  const energy = (wh) => [{ timestamp: now(), sampledValue: [{ value: wh, measurand: 'Energy.Active.Import.Register', unitOfMeasure: { unit: 'Wh' } }] }];
+  let seqNo = 0;
+  const event = (eventType, triggerReason, wh, info, rest = {}) => cli.call('TransactionEvent', {
+    eventType, timestamp: now(), triggerReason, seqNo: seqNo++,
+    transactionInfo: { transactionId: tx, ...info }, meterValue: energy(wh), ...rest,
+  });
+  await cli.call('StatusNotification', { timestamp: now(), connectorStatus: 'Occupied', evseId: 1, connectorId: 1 });
+  await event('Started', start.idToken ? 'Authorized' : 'RemoteStart', register(n, 0), transactionInfo, { ...start, evse: { id: 1, connectorId: 1 } });
+  for (let s = 1; s <= READINGS; s++) await event('Updated', 'MeterValuePeriodic', register(n, s), {});
+  await event('Ended', 'StopAuthorized', register(n, READINGS + 1), { stoppedReason: 'Local' });
+  await cli.call('StatusNotification', { timestamp: now(), connectorStatus: 'Available', evseId: 1, connectorId: 1 });
+  // Started and Ended carry a reading each, besides the Updated ones.
+  return { transactionId: tx, meterStartWh: register(n, 0), meterStopWh: register(n, READINGS + 1), readingsWh: steps(n, 0, READINGS + 1) };
 }
 
 // After the sessions both stations stay connected and answer commands until
@@ -152,6 +161,12 @@ async function run201(failures, received) {
     console.log(JSON.stringify({ ready: true }));
     process.stdin.resume();
     await new Promise((resolve) => process.stdin.on('end', resolve));
+    // Like some real stations: the remote start's session leaves the id
+    // token out and names the request by its remoteStartId (issue 14, 6).
+    for (const [i, req] of remoteStarts.entries()) {
+      const s = await session201(clients[1], `${station201}-R${i + 1}`, SESSIONS + 1 + i, {}, { remoteStartId: req.remoteStartId });
+      out['2.0.1'].sessions.push({ ...s, idToken: req.idToken.idToken });
+    }
     for (const cli of clients) await cli.close();
   } catch (e) {
     failures.push(`${e.name}: ${e.message}`);
