@@ -3,11 +3,13 @@
 #
 #   ./tests/run.sh            every step below
 #   ./tests/run.sh rust       steps 1-3: Python venv, moto, the Rust tests
-#   ./tests/run.sh e2e [ARGS] steps 1, 2, 4: Python venv, moto, the end-to-end suite
+#   ./tests/run.sh e2e [ARGS] steps 1, 2, 4: Python venv and node charger, moto, the end-to-end suite
 #                             (ARGS go to pytest, e.g. -k malformed)
 #
 # Steps:
-#   1. Python venv in .venv with tests/requirements.txt (skipped when unchanged)
+#   1. Python venv in .venv with tests/requirements.txt (skipped when unchanged);
+#      for the e2e suite also `npm ci` in tests/node-charger, the second,
+#      independent charger (skipped when package-lock.json is unchanged)
 #   2. a moto server on a free local port, for the AWS adapters (stopped on exit)
 #   3. Rust tests: cargo nextest (or cargo test) over the whole workspace
 #   4. end-to-end: build csms-local, run tests/e2e with simulated OCPP chargers
@@ -105,6 +107,21 @@ else
   touch "$stamp"
 fi
 done_step
+
+# The Node charger (tests/e2e/test_node_charger.py) needs its package, pinned
+# by package-lock.json; installed before the e2e step, like the venv above.
+if [[ "$mode" != rust ]]; then
+  step "node charger (tests/node-charger): npm ci"
+  lock_hash="$("$PY" -c 'import hashlib, sys; print(hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest())' tests/node-charger/package-lock.json)"
+  node_stamp="tests/node-charger/node_modules/.lock-$lock_hash"
+  if [[ -f "$node_stamp" ]]; then
+    echo "package-lock.json unchanged, npm ci skipped"
+  else
+    (cd tests/node-charger && npm ci --no-audit --no-fund)
+    touch "$node_stamp"
+  fi
+  done_step
+fi
 
 # ---------------------------------------------------------------------------- 2. moto
 step "moto server (mock AWS) on 127.0.0.1"

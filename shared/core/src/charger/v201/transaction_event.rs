@@ -7,10 +7,12 @@
 use super::types::{readings, Evse, IdToken, IdTokenInfo, MeterValue};
 use crate::charger::wire::{require_time, Dropped};
 use crate::charger::{encode, ChargerService, HandlerError, Outcome};
-use crate::ports::Store;
+use crate::commands::wire::request_id;
+use crate::ports::{PageRequest, Store};
+use csms_domain::command::CommandRequest;
 use csms_domain::event::{ChargerEvent, TransactionEvent, TransactionPhase};
 use csms_domain::station::Connection;
-use csms_domain::{Timestamp, TransactionId};
+use csms_domain::{IdTokenValue, Timestamp, TransactionId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -34,6 +36,9 @@ struct Request {
 struct TransactionInfo {
     transaction_id: String,
     stopped_reason: Option<String>,
+    /// Sent on the first event after a RequestStartTransaction: the id the
+    /// CSMS put in it, which names the command and so its id token.
+    remote_start_id: Option<i32>,
 }
 
 #[derive(Serialize)]
@@ -62,7 +67,12 @@ pub(super) async fn handle<S: Store + ?Sized>(
             let free = v.is_none();
             (v, free)
         }
-        None => (None, false),
+        // Some stations leave the token out of the transaction a remote
+        // start began; the command they answered names it.
+        None => match req.transaction_info.remote_start_id {
+            Some(id) => (remote_start_token(svc, conn, id).await?, false),
+            None => (None, false),
+        },
     };
     // Checked before anything is written: a transaction id we could not
     // read back as a session id is refused whole, never half-stored.
@@ -102,4 +112,33 @@ pub(super) async fn handle<S: Store + ?Sized>(
         }
         other => unreachable!("a transaction yields a transaction outcome, not {other:?}"),
     }
+}
+
+/// How many of the station's newest commands are searched for the remote
+/// start a `remoteStartId` names: a remote start is answered within seconds,
+/// so its command is among the last few.
+const REMOTE_START_LOOKBACK: u32 = 50;
+
+/// The id token of the RequestStartTransaction whose `remoteStartId` is
+/// `id`, among the station's recent commands; `None` when no remote start of
+/// this station carried that id (the event is then taken without a token).
+async fn remote_start_token<S: Store + ?Sized>(
+    svc: &ChargerService<S>,
+    conn: &Connection,
+    id: i32,
+) -> Result<Option<IdTokenValue>, HandlerError> {
+    let page = svc
+        .store()
+        .list_station_commands(&conn.station_id, &PageRequest::first(REMOTE_START_LOOKBACK))
+        .await?;
+    for cmd in page.items {
+        if let CommandRequest::RemoteStart { id_token, .. } = &cmd.request {
+            if request_id(&cmd.id) == id {
+                return IdTokenValue::parse(id_token.clone())
+                    .map(Some)
+                    .map_err(|e| HandlerError::field("remoteStartId", id_token, e));
+            }
+        }
+    }
+    Ok(None)
 }
