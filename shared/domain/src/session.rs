@@ -397,15 +397,8 @@ mod tests {
 
     #[test]
     fn seq_no_duplicates_are_ignored() {
-        let st = StationId::parse("CP1").unwrap();
         let t0 = Utc::now();
-        let mut s = Session::blank(
-            &st,
-            OrgId::default_org(),
-            None,
-            &TransactionId::parse("TX").unwrap(),
-            t0,
-        );
+        let mut s = blank(t0);
         let u = SessionUpdate {
             seq_no: Some(1),
             registers: vec![(t0, wh(5))],
@@ -427,15 +420,8 @@ mod tests {
 
     #[test]
     fn energy_from_registers_when_no_explicit_values() {
-        let st = StationId::parse("CP1").unwrap();
         let t0 = Utc::now();
-        let mut s = Session::blank(
-            &st,
-            OrgId::default_org(),
-            None,
-            &TransactionId::parse("TX").unwrap(),
-            t0,
-        );
+        let mut s = blank(t0);
         s.apply(&SessionUpdate {
             registers: vec![(t0, wh(2000))],
             ..Default::default()
@@ -460,15 +446,8 @@ mod tests {
 
     #[test]
     fn registers_from_minus_max_to_max_give_no_energy_instead_of_a_panic() {
-        let st = StationId::parse("CP1").unwrap();
         let t0 = Utc::now();
-        let mut s = Session::blank(
-            &st,
-            OrgId::default_org(),
-            None,
-            &TransactionId::parse("TX").unwrap(),
-            t0,
-        );
+        let mut s = blank(t0);
         s.explicit_meter_start_wh = Some(Decimal::MIN);
         s.last_register = Some((t0, Decimal::MAX));
         assert_eq!(s.energy_wh(), None);
@@ -481,15 +460,8 @@ mod tests {
 
     #[test]
     fn a_replaced_charger_clock_is_remembered() {
-        let st = StationId::parse("CP1").unwrap();
         let t0 = Utc::now();
-        let mut s = Session::blank(
-            &st,
-            OrgId::default_org(),
-            None,
-            &TransactionId::parse("TX").unwrap(),
-            t0,
-        );
+        let mut s = blank(t0);
         s.apply(&SessionUpdate {
             clock_replaced: true,
             started_at: Some(t0),

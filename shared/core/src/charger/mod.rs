@@ -265,10 +265,19 @@ impl<S: Store + ?Sized> ChargerService<S> {
                 message_id,
                 action,
                 payload,
-            }) => Some(
-                self.call(conn, version, &message_id, &action, payload, now)
-                    .await,
-            ),
+            }) => {
+                // Attached to the future, never entered across an `.await`:
+                // an entered span held over a suspension point leaks into
+                // whatever task the worker polls next, chaining spans between
+                // chargers without bound.
+                let span =
+                    tracing::info_span!("ocpp", station = %conn.station_id, message_id, action);
+                Some(
+                    self.call(conn, version, &message_id, &action, payload, now)
+                        .instrument(span)
+                        .await,
+                )
+            }
             Ok(Frame::CallResult {
                 message_id,
                 payload,
@@ -303,24 +312,6 @@ impl<S: Store + ?Sized> ChargerService<S> {
     }
 
     async fn call(
-        &self,
-        conn: &Connection,
-        version: Version,
-        message_id: &str,
-        action: &str,
-        payload: Map<String, Value>,
-        now: Timestamp,
-    ) -> String {
-        // Attached to the future, never entered across an `.await`: an entered
-        // span held over a suspension point leaks into whatever task the worker
-        // polls next, chaining spans between chargers without bound.
-        let span = tracing::info_span!("ocpp", station = %conn.station_id, message_id, action);
-        self.call_in_span(conn, version, message_id, action, payload, now)
-            .instrument(span)
-            .await
-    }
-
-    async fn call_in_span(
         &self,
         conn: &Connection,
         version: Version,
@@ -707,22 +698,36 @@ impl<S: Store + ?Sized> ChargerService<S> {
             {
                 continue;
             }
-            let Ok(tx) = TransactionId::parse(s.transaction_id.clone()) else {
-                continue;
-            };
-            let update = SessionUpdate {
-                inferred_end: Some(InferredEnd { at, reason }),
-                ..Default::default()
-            };
-            match self.merge_session(conn, &tx, &update, now).await {
-                Ok(_) => {
-                    tracing::info!(session = %s.id, reason = reason.as_str(), "open session closed by the CSMS")
-                }
-                Err(e) => {
-                    tracing::error!(session = %s.id, error = %e, "could not close an open session")
-                }
+            if let Some(Ok(_)) = self
+                .close_by_csms(conn, &s, InferredEnd { at, reason }, now)
+                .await
+            {
+                tracing::info!(session = %s.id, reason = reason.as_str(), "open session closed by the CSMS")
             }
         }
+    }
+
+    /// Close one session the charger left open, on `end`'s evidence (a no-op
+    /// when it has ended meanwhile). `None` for a stored transaction id that
+    /// no longer parses (written before the rule; nothing can be merged into
+    /// it); a failed write is logged and returned.
+    async fn close_by_csms(
+        &self,
+        conn: &Connection,
+        session: &Session,
+        end: InferredEnd,
+        now: Timestamp,
+    ) -> Option<Result<Session, HandlerError>> {
+        let tx = TransactionId::parse(session.transaction_id.clone()).ok()?;
+        let update = SessionUpdate {
+            inferred_end: Some(end),
+            ..Default::default()
+        };
+        let result = self.merge_session(conn, &tx, &update, now).await;
+        if let Err(e) = &result {
+            tracing::error!(session = %session.id, error = %e, "could not close an open session");
+        }
+        Some(result)
     }
 
     /// The periodic sweep: close the open sessions of `org` started within
@@ -754,9 +759,6 @@ impl<S: Store + ?Sized> ChargerService<S> {
                 {
                     continue;
                 }
-                let Ok(tx) = TransactionId::parse(s.transaction_id.clone()) else {
-                    continue;
-                };
                 // `merge_session` reads only the tenancy of a connection.
                 let owner = Connection {
                     connection_id: String::new(),
@@ -767,21 +769,14 @@ impl<S: Store + ?Sized> ChargerService<S> {
                     connected_at: now,
                     last_seen_at: now,
                 };
-                let update = SessionUpdate {
-                    inferred_end: Some(InferredEnd {
-                        at: s.updated_at,
-                        reason: CloseReason::NoMessages,
-                    }),
-                    ..Default::default()
+                let end = InferredEnd {
+                    at: s.updated_at,
+                    reason: CloseReason::NoMessages,
                 };
-                match self.merge_session(&owner, &tx, &update, now).await {
-                    Ok(after) if after.ended_by_csms() => {
+                if let Some(Ok(after)) = self.close_by_csms(&owner, &s, end, now).await {
+                    if after.ended_by_csms() {
                         tracing::info!(session = %s.id, "idle session closed by the CSMS");
                         closed += 1;
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        tracing::error!(session = %s.id, error = %e, "could not close an idle session")
                     }
                 }
             }
