@@ -194,10 +194,15 @@ pub fn energy_register(readings: &[MeterReading]) -> Option<Decimal> {
         None
     } else {
         // Checked: records stored before the bounds in `normalise` may hold
-        // registers whose sum overflows; such a group has no register.
+        // registers whose sum overflows; such a group has no register. And
+        // bounded like a single register: three plausible phases can add up
+        // to an implausible total, which must not become a session's start
+        // or stop value.
+        let limit = Decimal::from(MAX_ENERGY_WH);
         phases
             .iter()
             .try_fold(Decimal::ZERO, |sum, r| sum.checked_add(r.value))
+            .filter(|sum| sum.abs() <= limit)
     }
 }
 
@@ -314,6 +319,32 @@ mod tests {
             r(ENERGY_IMPORT_REGISTER, Some("L3"), None, "3"),
         ];
         assert_eq!(energy_register(&phases), Some(d("6")));
+        let at_the_bound = MAX_ENERGY_WH.to_string();
+        let too_much = vec![
+            r(
+                ENERGY_IMPORT_REGISTER,
+                Some("L1"),
+                None,
+                &format!("-{at_the_bound}"),
+            ),
+            r(
+                ENERGY_IMPORT_REGISTER,
+                Some("L2"),
+                None,
+                &format!("-{at_the_bound}"),
+            ),
+            r(
+                ENERGY_IMPORT_REGISTER,
+                Some("L3"),
+                None,
+                &format!("-{at_the_bound}"),
+            ),
+        ];
+        assert_eq!(
+            energy_register(&too_much),
+            None,
+            "three plausible phases summing beyond the energy bound are no register"
+        );
         assert_eq!(energy_register(&[r("SoC", None, None, "50")]), None);
     }
 }
