@@ -1720,6 +1720,7 @@ fn load_state(site: &str, version: u64) -> LoadState {
         command_id: "01JZ8Q6Y3V6QK1M2N3P4R5S6T7".into(),
         status: SentStatus::Accepted,
         sent_at: t(102),
+        before: None,
     });
     let cp2 = st.evse_mut(&sid("CP-2"), 2);
     cp2.charge = Some(csms_energy::ChargeState::Paused(csms_energy::Timestamp(
@@ -1732,6 +1733,10 @@ fn load_state(site: &str, version: u64) -> LoadState {
         command_id: "01JZ8Q6Y3V6QK1M2N3P4R5S6T8".into(),
         status: SentStatus::Failed,
         sent_at: t(103),
+        before: Some(csms_domain::load::HeldLimit {
+            limit_a: amps(160),
+            phases: 3,
+        }),
     });
     cp2.pv = Some(csms_energy::PvState {
         phases: csms_energy::Phases::One,

@@ -292,6 +292,48 @@ pub struct SentLimit {
     pub command_id: String,
     pub status: SentStatus,
     pub sent_at: Timestamp,
+    /// What the charger was known to hold before this limit: it may still
+    /// draw that while the limit is in flight, and after a refusal or a
+    /// timeout (it may also have taken the new one). `None` when nothing
+    /// was known: the EVSE's maximum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<HeldLimit>,
+}
+
+/// A limit a charger holds: per phase, on how many phases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HeldLimit {
+    pub limit_a: Decimal,
+    pub phases: u8,
+}
+
+impl HeldLimit {
+    /// The larger of two: the higher current, on the more phases.
+    pub fn max(self, other: HeldLimit) -> HeldLimit {
+        HeldLimit {
+            limit_a: self.limit_a.max(other.limit_a),
+            phases: self.phases.max(other.phases),
+        }
+    }
+}
+
+impl SentLimit {
+    /// What the charger may draw under this limit now: the limit once
+    /// accepted; while in flight, or after a refusal or timeout, the
+    /// larger of it and what held before (`max` when that is unknown). A
+    /// refused raise is thus still counted as raised until the limit is
+    /// sent again — cautious, never unsafe.
+    pub fn held(&self, max: HeldLimit) -> HeldLimit {
+        let this = HeldLimit {
+            limit_a: self.limit_a,
+            phases: self.phases,
+        };
+        match self.status {
+            SentStatus::Accepted => this,
+            SentStatus::Pending | SentStatus::Failed => this.max(self.before.unwrap_or(max)),
+        }
+    }
 }
 
 /// The engine's answer for an EVSE, kept for the API.

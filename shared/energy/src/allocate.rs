@@ -270,6 +270,134 @@ pub fn allocate(
     allocate_with_reserved(site, sessions, cond, &[])
 }
 
+/// Every bound's room left once the building, the margin and `reserved`
+/// are taken off: one per (supply node, grid phase), node × 3 + phase, and
+/// the power cap last (in deciwatts).
+struct Bounds {
+    slack: Vec<i64>,
+    power_c: u32,
+    voltage: i64,
+    /// Headroom and settle time in true-dynamic mode.
+    true_dynamic: Option<(Current, u32)>,
+}
+
+impl Bounds {
+    fn new(
+        site: &Site,
+        cond: &Conditions,
+        reserved: &[Reserved],
+        seen: &mut [bool],
+    ) -> Result<Bounds, AllocateError> {
+        let cfg = &site.config;
+        let voltage = i64::from(cfg.voltage);
+        let (building, margin, true_dynamic) = match cfg.mode {
+            Mode::Static => (None, 0, None),
+            Mode::Dynamic { margin } => (
+                Some(
+                    cond.building_load
+                        .ok_or(AllocateError::MissingBuildingLoad)?,
+                ),
+                margin.deciamps(),
+                None,
+            ),
+            Mode::TrueDynamic {
+                margin,
+                headroom,
+                settle_secs,
+            } => (
+                Some(
+                    cond.building_load
+                        .ok_or(AllocateError::MissingBuildingLoad)?,
+                ),
+                margin.deciamps(),
+                Some((headroom, settle_secs)),
+            ),
+        };
+
+        let n_nodes = site.nodes.len();
+        let power_c = (n_nodes * 3) as u32;
+        let mut slack: Vec<i64> = Vec::with_capacity(n_nodes * 3 + 1);
+        for (n, limit) in site.node_limits.iter().enumerate() {
+            for p in Phase::ALL {
+                let mut s = i64::from(limit.get(p).deciamps());
+                if let (0, Some(b)) = (n, building) {
+                    s -= i64::from(b.get(p).deciamps()) + i64::from(margin);
+                }
+                slack.push(s);
+            }
+        }
+        // Power in deciwatts: deciamperes × volts.
+        let power_slack = cfg.power_cap_w.map(|w| {
+            let building_dw: i64 = building.map_or(0, |b| {
+                b.0.iter().map(|c| i64::from(c.deciamps()) * voltage).sum()
+            });
+            i64::from(w) * 10 - building_dw
+        });
+        slack.push(power_slack.unwrap_or(i64::MAX / 4));
+
+        for r in reserved {
+            let &ei = site
+                .evse_index
+                .get(&r.evse)
+                .ok_or_else(|| AllocateError::UnknownEvse(r.evse.clone()))?;
+            if std::mem::replace(&mut seen[ei as usize], true) {
+                return Err(AllocateError::DuplicateSession(r.evse.clone()));
+            }
+            let evse = &cfg.evses[ei as usize];
+            let phases = evse.phases_wired.min(r.phases);
+            let load = i64::from(r.current.deciamps());
+            for &node in &site.paths[ei as usize] {
+                for gp in grid_phases(phases, evse.rotation) {
+                    slack[(node * 3) as usize + gp.index()] -= load;
+                }
+            }
+            if cfg.power_cap_w.is_some() {
+                slack[power_c as usize] -= load * i64::from(phases.count()) * voltage;
+            }
+        }
+        Ok(Bounds {
+            slack,
+            power_c,
+            voltage,
+            true_dynamic,
+        })
+    }
+
+    fn limit(&self, site: &Site, c: u32) -> Limit {
+        if c == self.power_c {
+            Limit::PowerCap
+        } else {
+            Limit::Fuse {
+                node: site.nodes[(c / 3) as usize].clone(),
+                phase: Phase::ALL[(c % 3) as usize],
+            }
+        }
+    }
+}
+
+/// Every bound that `loads` together exceed — every fuse on every grid
+/// phase, and the power cap — with how far (deciamperes; deciwatts for the
+/// cap), the building's load and the margin taken off first in the dynamic
+/// modes. Empty when they all fit.
+///
+/// This is the invariant the balancer keeps at every instant: the caller
+/// passes what each EVSE *may* draw now (the limit its charger holds), not
+/// what it was allocated, and raises a limit only if that adds no excess.
+pub fn excess(
+    site: &Site,
+    loads: &[Reserved],
+    cond: &Conditions,
+) -> Result<Vec<(Limit, i64)>, AllocateError> {
+    let mut seen = vec![false; site.config.evses.len()];
+    let b = Bounds::new(site, cond, loads, &mut seen)?;
+    Ok(b.slack
+        .iter()
+        .enumerate()
+        .filter(|(_, &s)| s < 0)
+        .map(|(c, &s)| (b.limit(site, c as u32), -s))
+        .collect())
+}
+
 /// [`allocate`] with some EVSEs held at a fixed load. A reserved EVSE must
 /// not also have a session.
 pub fn allocate_with_reserved(
@@ -279,74 +407,10 @@ pub fn allocate_with_reserved(
     reserved: &[Reserved],
 ) -> Result<Vec<EvseAllocation>, AllocateError> {
     let cfg = &site.config;
-    let voltage = i64::from(cfg.voltage);
-    let (building, margin, true_dynamic) = match cfg.mode {
-        Mode::Static => (None, 0, None),
-        Mode::Dynamic { margin } => (
-            Some(
-                cond.building_load
-                    .ok_or(AllocateError::MissingBuildingLoad)?,
-            ),
-            margin.deciamps(),
-            None,
-        ),
-        Mode::TrueDynamic {
-            margin,
-            headroom,
-            settle_secs,
-        } => (
-            Some(
-                cond.building_load
-                    .ok_or(AllocateError::MissingBuildingLoad)?,
-            ),
-            margin.deciamps(),
-            Some((headroom, settle_secs)),
-        ),
-    };
-
-    // Constraint c = node * 3 + grid phase; the power cap is the last one.
-    let n_nodes = site.nodes.len();
-    let power_c = (n_nodes * 3) as u32;
-    let mut slack: Vec<i64> = Vec::with_capacity(n_nodes * 3 + 1);
-    for (n, limit) in site.node_limits.iter().enumerate() {
-        for p in Phase::ALL {
-            let mut s = i64::from(limit.get(p).deciamps());
-            if let (0, Some(b)) = (n, building) {
-                s -= i64::from(b.get(p).deciamps()) + i64::from(margin);
-            }
-            slack.push(s);
-        }
-    }
-    // Power in deciwatts: deciamperes × volts.
-    let power_slack = cfg.power_cap_w.map(|w| {
-        let building_dw: i64 = building.map_or(0, |b| {
-            b.0.iter().map(|c| i64::from(c.deciamps()) * voltage).sum()
-        });
-        i64::from(w) * 10 - building_dw
-    });
-    slack.push(power_slack.unwrap_or(i64::MAX / 4));
-
     let mut seen = vec![false; cfg.evses.len()];
-    for r in reserved {
-        let &ei = site
-            .evse_index
-            .get(&r.evse)
-            .ok_or_else(|| AllocateError::UnknownEvse(r.evse.clone()))?;
-        if std::mem::replace(&mut seen[ei as usize], true) {
-            return Err(AllocateError::DuplicateSession(r.evse.clone()));
-        }
-        let evse = &cfg.evses[ei as usize];
-        let phases = evse.phases_wired.min(r.phases);
-        let load = i64::from(r.current.deciamps());
-        for &node in &site.paths[ei as usize] {
-            for gp in grid_phases(phases, evse.rotation) {
-                slack[(node * 3) as usize + gp.index()] -= load;
-            }
-        }
-        if cfg.power_cap_w.is_some() {
-            slack[power_c as usize] -= load * i64::from(phases.count()) * voltage;
-        }
-    }
+    let mut bounds = Bounds::new(site, cond, reserved, &mut seen)?;
+    let mut slack = std::mem::take(&mut bounds.slack);
+    let (power_c, voltage, true_dynamic) = (bounds.power_c, bounds.voltage, bounds.true_dynamic);
     let mut out: Vec<Option<EvseAllocation>> = vec![None; sessions.len()];
     let mut cars: Vec<Car> = Vec::with_capacity(sessions.len());
     let mut cons: Vec<(u32, i64)> = Vec::with_capacity(sessions.len() * 8);
@@ -576,16 +640,7 @@ pub fn allocate_with_reserved(
     }
 
     // 3. Answers.
-    let limit = |c: u32| {
-        if c == power_c {
-            Limit::PowerCap
-        } else {
-            Limit::Fuse {
-                node: site.nodes[(c / 3) as usize].clone(),
-                phase: Phase::ALL[(c % 3) as usize],
-            }
-        }
-    };
+    let limit = |c: u32| bounds.limit(site, c);
     // Earliest end of a protected turn per (constraint, class), for the
     // "rotation due" hint of paused cars.
     let mut turn_ends: HashMap<(u32, u8), Timestamp> = HashMap::new();

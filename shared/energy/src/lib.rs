@@ -34,8 +34,8 @@ pub mod site;
 pub mod units;
 
 pub use allocate::{
-    allocate, allocate_with_reserved, AllocateError, ChargeState, Conditions, EvseAllocation,
-    Limit, PauseCause, Priority, Reason, Reserved, SessionInput,
+    allocate, allocate_with_reserved, excess, AllocateError, ChargeState, Conditions,
+    EvseAllocation, Limit, PauseCause, Priority, Reason, Reserved, SessionInput,
 };
 pub use pv::{PvDecision, PvSettings, PvState};
 pub use schedule::{

@@ -253,7 +253,34 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
         }
     }
 
-    // 4. Priority and fairness between cars with the same constraints.
+    // 4. The balancer's fuse check (`excess`) sees exactly what this test
+    //    sees: every bound the allocated loads (and the building) exceed,
+    //    by as much — and nothing else.
+    let held: Vec<Reserved> = out
+        .iter()
+        .filter(|a| !a.is_paused())
+        .map(|a| Reserved {
+            evse: a.evse.clone(),
+            current: a.current,
+            phases: a.phases,
+        })
+        .collect();
+    let over = excess(&site, &held, &case.cond).unwrap();
+    for ((node, phase), r) in &rooms {
+        let limit = Limit::Fuse {
+            node: node.clone(),
+            phase: *phase,
+        };
+        let found = over.iter().find(|(l, _)| *l == limit).map(|(_, o)| *o);
+        prop_assert_eq!(found, (*r < 0).then_some(-*r), "{}", limit);
+    }
+    let found = over
+        .iter()
+        .find(|(l, _)| *l == Limit::PowerCap)
+        .map(|(_, o)| *o);
+    prop_assert_eq!(found, power_room.filter(|r| *r < 0).map(|r| -r));
+
+    // 5. Priority and fairness between cars with the same constraints.
     for (i, (x, ax)) in case.sessions.iter().zip(&out).enumerate() {
         for (y, ay) in case.sessions.iter().zip(&out).skip(i + 1) {
             if !same_constraints(&site, x, y, ax, ay) {

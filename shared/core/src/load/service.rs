@@ -6,18 +6,26 @@
 //! only what the store does not have (measured currents, the grid meter,
 //! what each charger was told), runs the engine and sends what changed.
 //!
-//! Three rules keep the fuse safe while things change:
-//! - **Decreases first.** Lower limits are sent, and their acceptance
-//!   awaited, before any limit goes up; if a decrease is not confirmed the
-//!   increases wait for the next round.
-//! - **Offline stations hold their share.** A station that is not connected
-//!   cannot be told anything: each of its EVSEs is reserved at what it may
-//!   draw on its own — the TxProfile of its running transaction, else its
-//!   TxDefaultProfile, else (never confirmed) its maximum.
-//! - **A safe default.** Every EVSE gets a TxDefaultProfile of its share
-//!   with all EVSEs busy, so a station that loses its connection (and every
-//!   new session before its first recomputation) stays within a share that
-//!   fits together with everybody else's.
+//! The invariant: at every instant, the sum of what every charger *may*
+//! draw — what its profiles allow, not what it was allocated — stays within
+//! every fuse and the power cap, while cars start and stop, stations go
+//! offline and come back, and profiles are in flight or refused. Four
+//! rules keep it:
+//! - **Idle EVSEs hold only what the running cars leave.** An EVSE without
+//!   a transaction gets a TxDefaultProfile of its share of the spare room
+//!   (0 when there is none); an EVSE with one gets TxDefaultProfile 0 and a
+//!   TxProfile of its allocation. A car that starts takes at once only the
+//!   spare room its EVSE holds; otherwise it waits (0 A) until the others
+//!   are lowered and its TxProfile arrives, one round trip later.
+//! - **Decreases first.** Lower limits are sent, and their answers awaited,
+//!   before any limit goes up.
+//! - **Every raise passes the fuse check.** With every EVSE at what its
+//!   charger may draw now ([`envelope`]: a limit in flight, refused or
+//!   unanswered at the higher of old and new), a raise is sent only if it
+//!   adds no excess over any bound; otherwise it waits for the next round.
+//! - **Who cannot be told is held.** An offline station, or a charger that
+//!   did not take its last limit (until it is tried again), is reserved at
+//!   what it may draw before anybody else is served.
 
 use super::model::{self, amps, evse_key, phase_amps, phases_of};
 use super::plan::{self, Held, Wanted};
@@ -29,15 +37,15 @@ use csms_domain::command::{
     RateUnit, SchedulePeriod, LOAD_PROFILE_IDS,
 };
 use csms_domain::load::{
-    Allocated, ChargingNeed, GridReading, LoadConfig, LoadSite, LoadState, Measured, NeedSource,
-    PhaseAmps, SentLimit, SentStatus, StationLoadState,
+    Allocated, ChargingNeed, EvseLoadState, GridReading, HeldLimit, LoadConfig, LoadEvse, LoadSite,
+    LoadState, Measured, NeedSource, PhaseAmps, SentLimit, SentStatus, StationLoadState,
 };
 use csms_domain::session::{Session, SessionStatus};
 use csms_domain::spot::BiddingZone;
 use csms_domain::station::StationView;
 use csms_domain::{IdTokenValue, OrgId, SiteId, StationId, Timestamp};
 use csms_energy::{
-    allocate_with_reserved, ChargeState, Conditions, Current, Mode, Phase, PhaseCurrents, Phases,
+    allocate_with_reserved, ChargeState, Conditions, Current, Phase, PhaseCurrents, Phases,
     Priority, PvDecision, PvSettings, PvState, Reserved, SessionInput, Site,
 };
 use rust_decimal::prelude::ToPrimitive;
@@ -206,6 +214,8 @@ struct Send {
     limit: Current,
     phases: Phases,
     decrease: bool,
+    /// What the charger held before, for [`SentLimit::before`].
+    before: Option<HeldLimit>,
 }
 
 impl<S: Store + ?Sized> LoadService<S> {
@@ -216,6 +226,13 @@ impl<S: Store + ?Sized> LoadService<S> {
             commands,
             confirm_wait: Duration::from_secs(10),
         }
+    }
+
+    /// How long a recomputation waits for its chargers' answers before it
+    /// goes on (default 10 s); what is unanswered counts as in flight.
+    pub fn with_confirm_wait(mut self, wait: Duration) -> Self {
+        self.confirm_wait = wait;
+        self
     }
 
     // --- configuration --------------------------------------------------
@@ -648,7 +665,6 @@ impl<S: Store + ?Sized> LoadService<S> {
         });
         self.settle_sent(&mut state).await?;
 
-        let defaults = default_shares(&site, &config.config);
         let cfg = &config.config;
         // PV surplus, shared equally by the PV cars charging now.
         let pv_cars = cfg
@@ -721,25 +737,38 @@ impl<S: Store + ?Sized> LoadService<S> {
                     need.base_wh = Some(l.energy_wh.unwrap_or_default());
                 }
             }
-            if !l.connected() {
-                // It cannot be told anything: hold what it may draw alone.
-                let alone = match (&es.transaction_id, in_force(&es.profile)) {
-                    (Some(_), Some(p)) => p,
-                    _ => in_force(&es.default_profile).unwrap_or_else(|| model::load(c.max_a)),
-                };
+            // What it may draw now, from what its charger holds.
+            let held = envelope(Some(es), c);
+            // A charger that cannot be told anything — offline, or it did
+            // not take its last limit and it is not yet time to try again —
+            // is held at that, before anybody else is served.
+            let stuck = if es.transaction_id.is_some() {
+                es.profile.as_ref().or(es.default_profile.as_ref())
+            } else {
+                es.default_profile.as_ref()
+            }
+            .is_some_and(|s| {
+                s.status == SentStatus::Failed && (now - s.sent_at).num_seconds() < RETRY_AFTER_S
+            });
+            if !l.connected() || stuck {
                 reserved.push(Reserved {
                     evse: site_evse(&key),
-                    current: alone,
-                    phases: phases_of(c.phases),
+                    current: model::load(held.limit_a),
+                    phases: phases_of(held.phases),
                 });
                 if es.transaction_id.is_some() {
+                    let why = if l.connected() {
+                        "its charger did not take its last limit: held at"
+                    } else {
+                        "station offline: held at"
+                    };
                     es.allocation = Some(Allocated {
-                        current_a: amps(alone),
-                        phases: c.phases,
+                        current_a: held.limit_a,
+                        phases: held.phases,
                         reason: csms_energy::Reason::EvseMax,
                         explanation: format!(
-                            "station offline: held at {} A, the limit it was last given",
-                            amps(alone)
+                            "{why} {} A, the most it may draw under what it was last given",
+                            held.limit_a
                         ),
                     });
                 }
@@ -845,6 +874,19 @@ impl<S: Store + ?Sized> LoadService<S> {
             }
         }
 
+        // Idle EVSEs: a TxDefaultProfile of what the running cars leave,
+        // so that a car that starts there stays within the fuse before the
+        // balancer has heard of it. EVSEs with a transaction get 0: their
+        // TxProfile governs it, and a next transaction starts from nothing.
+        let defaults =
+            match idle_defaults(&site, cfg, &state, &live, &reserved, &allocations, &cond) {
+                Ok(d) => d,
+                Err(e) => {
+                    state.warnings.push(format!("allocation failed: {e}"));
+                    return self.save(state, expected).await.map(Some);
+                }
+            };
+
         // What to send.
         let mut sends = Vec::new();
         for c in &cfg.evses {
@@ -854,9 +896,12 @@ impl<S: Store + ?Sized> LoadService<S> {
             }
             let key = evse_key(&c.station_id, c.evse_id);
             let es = state.evse_mut(&c.station_id, c.evse_id);
+            let wiring = HeldLimit {
+                limit_a: c.max_a,
+                phases: c.phases,
+            };
+            let held_default = es.default_profile.as_ref().map(|s| s.held(wiring));
             let default = defaults.get(&key).copied().unwrap_or(Current::ZERO);
-            let before_default =
-                in_force(&es.default_profile).unwrap_or_else(|| model::load(c.max_a));
             if needs_send(&es.default_profile, default, phases_of(c.phases), None, now) {
                 sends.push(Send {
                     station: c.station_id.clone(),
@@ -865,7 +910,8 @@ impl<S: Store + ?Sized> LoadService<S> {
                     transaction_id: None,
                     limit: default,
                     phases: phases_of(c.phases),
-                    decrease: default < before_default,
+                    decrease: amps(default) < held_default.unwrap_or(wiring).limit_a,
+                    before: held_default,
                 });
             }
             let Some(tx) = es.transaction_id.clone() else {
@@ -887,7 +933,11 @@ impl<S: Store + ?Sized> LoadService<S> {
                 reason: a.reason.clone(),
                 explanation: a.reason.to_string(),
             });
-            let before = in_force(&es.profile).unwrap_or(before_default);
+            // Until its TxProfile is in force, the transaction runs on the default.
+            let held_tx = match &es.profile {
+                Some(p) => p.held(held_default.unwrap_or(wiring)),
+                None => held_default.unwrap_or(wiring),
+            };
             if needs_send(&es.profile, a.current, a.phases, Some(&tx), now) {
                 sends.push(Send {
                     station: c.station_id.clone(),
@@ -896,7 +946,8 @@ impl<S: Store + ?Sized> LoadService<S> {
                     transaction_id: Some(tx),
                     limit: a.current,
                     phases: a.phases,
-                    decrease: a.current < before,
+                    decrease: amps(a.current) < held_tx.limit_a,
+                    before: Some(held_tx),
                 });
             }
         }
@@ -951,12 +1002,18 @@ impl<S: Store + ?Sized> LoadService<S> {
                     limit,
                     phases,
                     decrease: in_force(&sent).is_some_and(|b| limit < b),
+                    // The station's limit only ever caps what its EVSEs
+                    // hold: the fuse check does not count on it.
+                    before: None,
                 });
             }
         }
 
-        // Decreases first; increases only once every decrease is in force.
-        // A station's own limit rises before its EVSEs' do.
+        // Decreases first, and their answers awaited. Then each increase
+        // only if, with every EVSE at what its charger may draw now (a
+        // limit still in flight counted at the higher of old and new), it
+        // adds no excess over any fuse or the cap. A station's own limit
+        // rises before its EVSEs' do.
         let (decreases, mut increases): (Vec<Send>, Vec<Send>) =
             sends.into_iter().partition(|s| s.decrease);
         increases.sort_by_key(|s| s.purpose != ProfilePurpose::StationMax);
@@ -965,30 +1022,54 @@ impl<S: Store + ?Sized> LoadService<S> {
             let id = self.send(&mut state, s, &live, now).await?;
             pending.push(id);
         }
-        let mut all_in_force = true;
         for id in pending.into_iter().flatten() {
-            let cmd = self.commands.wait(&id, self.confirm_wait).await?;
-            if cmd.status != CommandStatus::Accepted {
-                all_in_force = false;
-            }
+            self.commands.wait(&id, self.confirm_wait).await?;
         }
         self.settle_sent(&mut state).await?;
-        if all_in_force {
-            let mut raised = Vec::new();
-            for s in &increases {
-                raised.push(self.send(&mut state, s, &live, now).await?);
+        let mut raised = Vec::new();
+        let mut held_back = Vec::new();
+        for s in &increases {
+            if s.purpose != ProfilePurpose::StationMax {
+                let Some(c) = cfg
+                    .evses
+                    .iter()
+                    .find(|c| c.station_id == s.station && c.evse_id == s.evse_id)
+                else {
+                    continue;
+                };
+                let mut loads = held_loads_now(cfg, &state);
+                let key = site_evse(&evse_key(&s.station, s.evse_id));
+                let mut after = envelope(state.evse(&s.station, s.evse_id), c);
+                after = after.max(HeldLimit {
+                    limit_a: amps(s.limit),
+                    phases: model::phase_count(s.phases),
+                });
+                loads.retain(|r| r.evse != key);
+                let before = csms_energy::excess(&site, &loads, &cond);
+                loads.push(Reserved {
+                    evse: key,
+                    current: model::load(after.limit_a),
+                    phases: phases_of(after.phases),
+                });
+                let after = csms_energy::excess(&site, &loads, &cond);
+                if let Some(over) = adds_excess(before, after) {
+                    held_back.push(format!(
+                        "station {} EVSE {} waits for {} A: until the lower limits of others are in force it would exceed the {over}",
+                        s.station, s.evse_id, amps(s.limit)
+                    ));
+                    continue;
+                }
             }
-            // Waited for too, so that what the API shows is what the
-            // chargers hold, not what they were asked.
-            for id in raised.into_iter().flatten() {
-                self.commands.wait(&id, self.confirm_wait).await?;
-            }
-            self.settle_sent(&mut state).await?;
-        } else if !increases.is_empty() {
-            state.warnings.push(
-                "a lower limit was not confirmed by its charger: higher limits wait for the next recomputation"
-                    .into(),
-            );
+            raised.push(self.send(&mut state, s, &live, now).await?);
+        }
+        // Waited for too, so that what the API shows is what the chargers
+        // hold, not what they were asked.
+        for id in raised.into_iter().flatten() {
+            self.commands.wait(&id, self.confirm_wait).await?;
+        }
+        self.settle_sent(&mut state).await?;
+        if !held_back.is_empty() {
+            state.warnings.extend(held_back);
             state.requested_at = Some(now);
         }
         for es in &state.evses {
@@ -1370,6 +1451,7 @@ impl<S: Store + ?Sized> LoadService<S> {
             command_id: command_id.clone(),
             status,
             sent_at: now,
+            before: s.before,
         };
         match s.purpose {
             ProfilePurpose::TxProfile => state.evse_mut(&s.station, s.evse_id).profile = Some(sent),
@@ -1430,29 +1512,103 @@ fn site_evse(key: &str) -> csms_energy::EvseId {
     csms_energy::EvseId::parse(key).expect("EVSE id of the configuration")
 }
 
-/// Each EVSE's share with every EVSE busy, in static terms: what its
-/// TxDefaultProfile may allow so that all of them together fit even when
-/// nobody can be told anything. In the dynamic modes the chargers'
-/// budget is the meter's fallback, as when readings stop.
-pub fn default_shares(site: &Site, cfg: &LoadConfig) -> HashMap<String, Current> {
-    let mut sc = site.config().clone();
-    if sc.mode != Mode::Static && cfg.meter.is_some() {
-        let fallback = cfg
-            .meter
-            .as_ref()
-            .map_or(Current::ZERO, |m| model::load(m.fallback_a));
-        sc.grid = PhaseCurrents(sc.grid.0.map(|g| g.min(fallback)));
-    }
-    sc.mode = Mode::Static;
-    let Ok(all) = Site::new(sc) else {
-        return HashMap::new();
+/// What an EVSE may draw now, from what its charger holds: the TxProfile
+/// of its running transaction (while it is not in force, the default the
+/// transaction started on), and always at least its TxDefaultProfile — a
+/// car may end and another start before the balancer hears of it. A limit
+/// in flight, refused or unanswered counts at the higher of old and new;
+/// nothing ever sent, at the EVSE's maximum.
+fn envelope(es: Option<&EvseLoadState>, c: &LoadEvse) -> HeldLimit {
+    let wiring = HeldLimit {
+        limit_a: c.max_a,
+        phases: c.phases,
     };
-    let inputs: Vec<SessionInput> = all
-        .config()
+    let Some(es) = es else {
+        return wiring;
+    };
+    let default = es
+        .default_profile
+        .as_ref()
+        .map_or(wiring, |s| s.held(wiring));
+    match (&es.transaction_id, &es.profile) {
+        (Some(_), Some(tx)) => tx.held(default).max(default),
+        _ => default,
+    }
+}
+
+/// Every EVSE of the site at what its charger may draw now ([`envelope`]).
+fn held_loads_now(cfg: &LoadConfig, state: &LoadState) -> Vec<Reserved> {
+    cfg.evses
+        .iter()
+        .map(|c| {
+            let h = envelope(state.evse(&c.station_id, c.evse_id), c);
+            Reserved {
+                evse: site_evse(&evse_key(&c.station_id, c.evse_id)),
+                current: model::load(h.limit_a),
+                phases: phases_of(h.phases),
+            }
+        })
+        .collect()
+}
+
+/// The bound a raise would push over, or further over, if any. An engine
+/// error (it cannot happen for loads built from the configuration) counts
+/// as unsafe.
+fn adds_excess(
+    before: Result<Vec<(csms_energy::Limit, i64)>, csms_energy::AllocateError>,
+    after: Result<Vec<(csms_energy::Limit, i64)>, csms_energy::AllocateError>,
+) -> Option<String> {
+    let (before, after) = match (before, after) {
+        (Ok(b), Ok(a)) => (b, a),
+        (Err(e), _) | (_, Err(e)) => return Some(format!("site ({e})")),
+    };
+    after.into_iter().find_map(|(limit, over)| {
+        let was = before
+            .iter()
+            .find(|(l, _)| *l == limit)
+            .map_or(0, |(_, o)| *o);
+        (over > was).then(|| limit.to_string())
+    })
+}
+
+/// The TxDefaultProfile of each EVSE: for an idle EVSE on a connected
+/// station, its share of what the running cars (`allocations`) and the
+/// held EVSEs (`reserved`) leave, in whole amperes (fewer profiles while
+/// the building's load moves), 0 below its minimum; 0 for every other.
+fn idle_defaults(
+    site: &Site,
+    cfg: &LoadConfig,
+    state: &LoadState,
+    live: &HashMap<(StationId, u32), Live>,
+    reserved: &[Reserved],
+    allocations: &[csms_energy::EvseAllocation],
+    cond: &Conditions,
+) -> Result<HashMap<String, Current>, csms_energy::AllocateError> {
+    let mut held: Vec<Reserved> = reserved.to_vec();
+    held.extend(
+        allocations
+            .iter()
+            .filter(|a| !a.is_paused())
+            .map(|a| Reserved {
+                evse: a.evse.clone(),
+                current: a.current,
+                phases: a.phases,
+            }),
+    );
+    let idle: Vec<SessionInput> = cfg
         .evses
         .iter()
-        .map(|e| SessionInput {
-            evse: e.id.clone(),
+        .filter(|c| {
+            let key = site_evse(&evse_key(&c.station_id, c.evse_id));
+            live[&(c.station_id.clone(), c.evse_id)].connected()
+                && state
+                    .evse(&c.station_id, c.evse_id)
+                    .is_none_or(|e| e.transaction_id.is_none())
+                && !held.iter().any(|r| r.evse == key)
+                && !allocations.iter().any(|a| a.evse == key)
+        })
+        .map(|c| SessionInput {
+            evse: site_evse(&evse_key(&c.station_id, c.evse_id)),
             car_phases: None,
             priority: Priority(0),
             state: ChargeState::Paused(csms_energy::Timestamp(0)),
@@ -1461,17 +1617,23 @@ pub fn default_shares(site: &Site, cfg: &LoadConfig) -> HashMap<String, Current>
             plan: None,
         })
         .collect();
-    let cond = Conditions {
-        building_load: None,
-        now: csms_energy::Timestamp(0),
-    };
-    match csms_energy::allocate(&all, &inputs, &cond) {
-        Ok(a) => a
-            .into_iter()
-            .map(|a| (a.evse.as_str().to_owned(), a.current))
-            .collect(),
-        Err(_) => HashMap::new(),
-    }
+    let shares = allocate_with_reserved(site, &idle, cond, &held)?;
+    Ok(shares
+        .into_iter()
+        .filter_map(|a| {
+            let c = cfg
+                .evses
+                .iter()
+                .find(|c| evse_key(&c.station_id, c.evse_id) == a.evse.as_str())?;
+            let whole = Current::from_deciamps(a.current.deciamps() / 10 * 10);
+            let share = if amps(whole) < c.min_a {
+                Current::ZERO
+            } else {
+                whole
+            };
+            Some((a.evse.as_str().to_owned(), share))
+        })
+        .collect())
 }
 
 /// Watts of solar surplus for the PV cars: what the grid meter shows
