@@ -110,14 +110,21 @@ async fn main() -> anyhow::Result<()> {
     if requeued > 0 {
         tracing::info!("queued {requeued} webhook deliveries left pending by the previous run");
     }
+    let (load_trigger, load_rx) = load::LocalLoad::new();
+    let load_stop = load_trigger.clone();
+    let load_trigger: Arc<dyn LoadTrigger> = Arc::new(load_trigger);
     let (timers, timer_queue) = timers::LocalTimers::new();
+    // A load limit answered late or refused is signalled to load balancing.
     let commands = CommandService::new(
         store.clone(),
         clock.clone(),
         Arc::new(sockets.clone()),
         Arc::new(timers),
     )
-    .with_events(events.clone());
+    .with_events(Arc::new(LoadEvents::new(
+        events.clone(),
+        load_trigger.clone(),
+    )));
     let timer_task = timers::LocalTimers::run(timer_queue, commands.clone());
     let settled = commands.recover().await?;
     if settled > 0 {
@@ -144,9 +151,6 @@ async fn main() -> anyhow::Result<()> {
     let spot_task = cfg
         .spot
         .map(|s| spot::spawn(s, store.clone(), clock.clone()));
-    let (load_trigger, load_rx) = load::LocalLoad::new();
-    let load_stop = load_trigger.clone();
-    let load_trigger: Arc<dyn LoadTrigger> = Arc::new(load_trigger);
     let load_service = LoadService::new(store.clone(), clock.clone(), commands.clone());
     let load_task = load::LocalLoad::run(
         load_rx,

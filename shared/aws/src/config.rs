@@ -140,8 +140,10 @@ impl AwsContext {
             Ok(url) if !url.is_empty() => Arc::new(SqsTimers::new(&self.sdk, url)),
             _ => Arc::new(NoTimers),
         };
+        // A load limit answered late or refused is signalled to load balancing.
+        let events = Arc::new(LoadEvents::new(self.events.clone(), self.load_trigger()));
         let service = CommandService::new(self.store.clone(), self.clock.clone(), sender, timers)
-            .with_events(self.events.clone());
+            .with_events(events);
         Ok(match std::env::var("CSMS_COMMAND_QUEUE") {
             Ok(url) if !url.is_empty() => {
                 service.with_dispatch(Arc::new(SqsDispatch::new(&self.sdk, url)))

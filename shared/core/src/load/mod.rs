@@ -49,6 +49,9 @@ pub enum SignalKind {
     Periodic,
     /// A car or a driver said how much it needs and by when.
     Need,
+    /// A charger answered a limit late or not at all: a raise held back
+    /// for it may go now, or it is to be held at what it may draw.
+    Answer,
 }
 
 /// One reason to look at a site again, with what the charger measured.
@@ -190,6 +193,20 @@ impl LoadEvents {
 #[async_trait]
 impl EventSink for LoadEvents {
     async fn publish(&self, event: Event) {
+        if event.event_type == EventType::CommandCompleted && slow_or_refused_limit(&event.data) {
+            let station = event
+                .data
+                .get("stationId")
+                .and_then(|v| v.as_str())
+                .and_then(|s| StationId::parse(s).ok());
+            if let Some(station) = station {
+                let mut s = LoadSignal::new(SignalKind::Answer, event.occurred_at);
+                s.station_id = Some(station);
+                if let Err(e) = self.trigger.signal(s).await {
+                    tracing::warn!(error = %e, "could not signal load balancing");
+                }
+            }
+        }
         if matches!(
             event.event_type,
             EventType::StationConnected | EventType::StationDisconnected
@@ -212,5 +229,66 @@ impl EventSink for LoadEvents {
 
     fn subscriptions_changed(&self, org: &OrgId) {
         self.inner.subscriptions_changed(org);
+    }
+}
+
+/// An answer to a load limit that the recomputation which sent it has
+/// likely stopped waiting for (it waits 10 s by default), or a refusal:
+/// the site is looked at again at once rather than at the next periodic
+/// run. Answers in time need nothing — the recomputation saw them.
+fn slow_or_refused_limit(command: &serde_json::Value) -> bool {
+    const LATE_S: i64 = 5;
+    if command.get("type").and_then(|v| v.as_str()) != Some("loadLimit") {
+        return false;
+    }
+    if command.get("status").and_then(|v| v.as_str()) != Some("accepted") {
+        return true;
+    }
+    let time = |k: &str| {
+        command
+            .get(k)
+            .and_then(|v| v.as_str())
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+    };
+    match (time("sentAt"), time("completedAt")) {
+        (Some(sent), Some(done)) => (done - sent).num_seconds() >= LATE_S,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::slow_or_refused_limit;
+    use serde_json::json;
+
+    #[test]
+    fn only_late_or_refused_load_limits_ask_for_a_recomputation() {
+        let limit = |status: &str, sent: &str, done: &str| {
+            json!({"type": "loadLimit", "status": status, "stationId": "CP-1",
+                   "sentAt": sent, "completedAt": done})
+        };
+        let t0 = "2026-12-04T20:00:00Z";
+        assert!(!slow_or_refused_limit(&limit(
+            "accepted",
+            t0,
+            "2026-12-04T20:00:01Z"
+        )));
+        assert!(slow_or_refused_limit(&limit(
+            "accepted",
+            t0,
+            "2026-12-04T20:00:12Z"
+        )));
+        assert!(slow_or_refused_limit(&limit(
+            "rejected",
+            t0,
+            "2026-12-04T20:00:01Z"
+        )));
+        assert!(slow_or_refused_limit(&limit(
+            "timeout",
+            t0,
+            "2026-12-04T20:00:30Z"
+        )));
+        let reset = json!({"type": "reset", "status": "rejected", "stationId": "CP-1"});
+        assert!(!slow_or_refused_limit(&reset));
     }
 }
