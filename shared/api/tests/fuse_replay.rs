@@ -401,6 +401,40 @@ impl World {
         self.note(format!("{station} started"));
     }
 
+    /// A car is plugged in (1.6 `Preparing`, 2.0.1 `Occupied`), or
+    /// unplugged without charging (`Available`); nothing changes at the
+    /// charger until a transaction starts.
+    async fn status(&self, i: usize, plugged: bool) {
+        let (version, car) = {
+            let models = self.fleet.models.lock().unwrap();
+            (models[i].version, models[i].car)
+        };
+        if car {
+            return;
+        }
+        let now = self.clock.now().to_rfc3339();
+        match version {
+            OcppVersion::V16 => {
+                let status = if plugged { "Preparing" } else { "Available" };
+                self.call(
+                    i,
+                    "StatusNotification",
+                    json!({"connectorId": 1, "errorCode": "NoError", "status": status, "timestamp": now}),
+                )
+                .await;
+            }
+            _ => {
+                let status = if plugged { "Occupied" } else { "Available" };
+                self.call(
+                    i,
+                    "StatusNotification",
+                    json!({"timestamp": now, "connectorStatus": status, "evseId": 1, "connectorId": 1}),
+                )
+                .await;
+            }
+        }
+    }
+
     async fn stop(&mut self, i: usize) {
         let (version, tx) = {
             let mut models = self.fleet.models.lock().unwrap();
@@ -438,6 +472,8 @@ impl World {
             }
             (_, None) => {}
         }
+        // The car leaves (1.6 would pass through `Finishing`).
+        self.status(i, false).await;
     }
 
     async fn offline(&mut self, i: usize) {
@@ -555,8 +591,10 @@ async fn replay(seed: u64) {
     for _ in 0..40 {
         let i = rng.gen_range(0..chargers);
         match rng.gen_range(0..100) {
-            0..=34 => w.start(i).await,
-            35..=59 => w.stop(i).await,
+            0..=9 => w.status(i, true).await,
+            10..=34 => w.start(i).await,
+            35..=54 => w.stop(i).await,
+            55..=59 => w.status(i, false).await,
             60..=69 => w.offline(i).await,
             70..=84 => w.online(i).await,
             _ => w.tick().await,
@@ -572,6 +610,8 @@ async fn replay(seed: u64) {
     }
     for i in 0..chargers {
         w.online(i).await;
+        // A car plugged in that never started leaves too.
+        w.status(i, false).await;
     }
     for _ in 0..4 {
         w.tick().await;
@@ -651,4 +691,58 @@ async fn a_third_car_waits_until_the_first_two_are_lowered() {
         "{}",
         w.report(900)
     );
+}
+
+/// A car plugged in (before its driver has authorised) is made room for:
+/// the others are lowered first, its default raised, and it charges the
+/// moment its transaction starts; then its TxProfile takes over and its
+/// default goes to 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugged_in_car_is_made_room_for_before_it_starts() {
+    for version_of_third in [0, 1] {
+        let seed = 901 + version_of_third as u64;
+        let mut w = World::new(seed, 5, [100, 0, 0, 0]).await;
+        w.recompute().await;
+        w.start(0).await;
+        w.recompute().await;
+        w.start(1).await;
+        w.recompute().await;
+        // Chargers 2 (1.6) and 3 (2.0.1): plugged in, not yet started.
+        let third = 2 + version_of_third;
+        w.status(third, true).await;
+        w.recompute().await;
+        {
+            let models = w.fleet.models.lock().unwrap();
+            assert_eq!(
+                models[third].default,
+                Some(Decimal::new(106, 1)),
+                "{}",
+                w.report(seed)
+            );
+            assert_eq!(models[0].allowed(), Decimal::new(106, 1));
+        }
+        w.start(third).await;
+        assert_eq!(
+            w.fleet.models.lock().unwrap()[third].allowed(),
+            Decimal::new(106, 1),
+            "it charges at once"
+        );
+        w.recompute().await;
+        w.recompute().await;
+        {
+            let models = w.fleet.models.lock().unwrap();
+            let m = &models[third];
+            assert_eq!(m.allowed(), Decimal::new(106, 1));
+            assert_eq!(
+                m.tx_profile.as_ref().map(|t| t.1),
+                Some(Decimal::new(106, 1))
+            );
+            assert_eq!(m.default, Some(Decimal::ZERO), "{}", w.report(seed));
+        }
+        assert!(
+            w.fleet.violations.lock().unwrap().is_empty(),
+            "{}",
+            w.report(seed)
+        );
+    }
 }

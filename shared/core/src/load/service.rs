@@ -152,6 +152,10 @@ const MEASURED_MAX_AGE_S: i64 = 300;
 const RETRY_AFTER_S: i64 = 60;
 /// A car's need that no transaction has claimed is forgotten after this.
 const UNBOUND_NEED_MAX_AGE_S: i64 = 600;
+/// A car plugged in (1.6 `Preparing`, 2.0.1 `Occupied`) without a
+/// transaction is given its share ahead of its start for this long; one
+/// that waits longer for its driver waits like a new car.
+const PLUGGED_MAX_AGE_S: i64 = 300;
 
 /// The profile id of an EVSE's TxDefaultProfile or TxProfile.
 pub fn profile_id(purpose: ProfilePurpose, evse_id: u32) -> i32 {
@@ -192,6 +196,8 @@ struct Live {
     version: Option<csms_domain::OcppVersion>,
     /// Running transaction and when it started.
     transaction: Option<(String, Timestamp)>,
+    /// A car is plugged in without a transaction yet, since when.
+    plugged: Option<Timestamp>,
     /// Energy the running transaction has charged so far, in Wh.
     energy_wh: Option<Decimal>,
     /// The session's priority: its EVSE's, raised by its driver's (or
@@ -774,6 +780,20 @@ impl<S: Store + ?Sized> LoadService<S> {
                 }
                 continue;
             }
+            if let (None, Some(since)) = (&es.transaction_id, l.plugged) {
+                // Its share is made room for now and held as its default,
+                // so that the car charges the moment it starts.
+                inputs.push(SessionInput {
+                    evse: site_evse(&key),
+                    car_phases: None,
+                    priority: Priority(c.priority),
+                    state: ChargeState::Paused(engine_time(since)),
+                    measured: None,
+                    pv: None,
+                    plan: None,
+                });
+                continue;
+            }
             if es.transaction_id.is_some() {
                 let fresh = es
                     .measured
@@ -889,6 +909,8 @@ impl<S: Store + ?Sized> LoadService<S> {
 
         // What to send.
         let mut sends = Vec::new();
+        // The default each EVSE without a transaction is to hold.
+        let mut idle_targets: HashMap<String, Current> = HashMap::new();
         for c in &cfg.evses {
             let l = &live[&(c.station_id.clone(), c.evse_id)];
             if !l.connected() {
@@ -901,8 +923,27 @@ impl<S: Store + ?Sized> LoadService<S> {
                 phases: c.phases,
             };
             let held_default = es.default_profile.as_ref().map(|s| s.held(wiring));
-            let default = defaults.get(&key).copied().unwrap_or(Current::ZERO);
-            if needs_send(&es.default_profile, default, phases_of(c.phases), None, now) {
+            let tx_in_force = es.profile.as_ref().is_some_and(|p| {
+                p.status == SentStatus::Accepted && p.transaction_id == es.transaction_id
+            });
+            let default = match (
+                &es.transaction_id,
+                allocations.iter().find(|a| a.evse.as_str() == key),
+            ) {
+                // A transaction runs on its default until its TxProfile is
+                // in force (lowering it first would pause the car); then 0.
+                (Some(_), _) if !tx_in_force => in_force(&es.default_profile),
+                (Some(_), _) => Some(Current::ZERO),
+                // A plugged-in car: its share, ready for its start.
+                (None, Some(a)) => Some(a.current),
+                (None, None) => Some(defaults.get(&key).copied().unwrap_or(Current::ZERO)),
+            };
+            if let (None, Some(d)) = (&es.transaction_id, default) {
+                idle_targets.insert(key.clone(), d);
+            }
+            if let Some(default) = default
+                .filter(|&d| needs_send(&es.default_profile, d, phases_of(c.phases), None, now))
+            {
                 sends.push(Send {
                     station: c.station_id.clone(),
                     evse_id: c.evse_id,
@@ -978,7 +1019,7 @@ impl<S: Store + ?Sized> LoadService<S> {
                 let limit =
                     match es.and_then(|x| x.transaction_id.as_ref().and(x.allocation.as_ref())) {
                         Some(a) => model::load(a.current_a),
-                        None => defaults.get(&key).copied().unwrap_or(Current::ZERO),
+                        None => idle_targets.get(&key).copied().unwrap_or(Current::ZERO),
                     };
                 total += limit.deciamps();
             }
@@ -1038,19 +1079,16 @@ impl<S: Store + ?Sized> LoadService<S> {
                     continue;
                 };
                 let mut loads = held_loads_now(cfg, &state);
+                let before = csms_energy::excess(&site, &loads, &cond);
                 let key = site_evse(&evse_key(&s.station, s.evse_id));
-                let mut after = envelope(state.evse(&s.station, s.evse_id), c);
-                after = after.max(HeldLimit {
+                let raised = envelope(state.evse(&s.station, s.evse_id), c).max(HeldLimit {
                     limit_a: amps(s.limit),
                     phases: model::phase_count(s.phases),
                 });
-                loads.retain(|r| r.evse != key);
-                let before = csms_energy::excess(&site, &loads, &cond);
-                loads.push(Reserved {
-                    evse: key,
-                    current: model::load(after.limit_a),
-                    phases: phases_of(after.phases),
-                });
+                for r in loads.iter_mut().filter(|r| r.evse == key) {
+                    r.current = model::load(raised.limit_a);
+                    r.phases = phases_of(raised.phases);
+                }
                 let after = csms_energy::excess(&site, &loads, &cond);
                 if let Some(over) = adds_excess(before, after) {
                     held_back.push(format!(
@@ -1065,6 +1103,50 @@ impl<S: Store + ?Sized> LoadService<S> {
         // Waited for too, so that what the API shows is what the chargers
         // hold, not what they were asked.
         for id in raised.into_iter().flatten() {
+            self.commands.wait(&id, self.confirm_wait).await?;
+        }
+        self.settle_sent(&mut state).await?;
+        // A TxProfile now in force: its transaction's default goes to 0.
+        let mut lowered = Vec::new();
+        for c in &cfg.evses {
+            if !live[&(c.station_id.clone(), c.evse_id)].connected() {
+                continue;
+            }
+            let Some(es) = state.evse(&c.station_id, c.evse_id) else {
+                continue;
+            };
+            let tx_in_force = es.transaction_id.is_some()
+                && es.profile.as_ref().is_some_and(|p| {
+                    p.status == SentStatus::Accepted && p.transaction_id == es.transaction_id
+                });
+            if tx_in_force
+                && needs_send(
+                    &es.default_profile,
+                    Current::ZERO,
+                    phases_of(c.phases),
+                    None,
+                    now,
+                )
+            {
+                let wiring = HeldLimit {
+                    limit_a: c.max_a,
+                    phases: c.phases,
+                };
+                let before = es.default_profile.as_ref().map(|s| s.held(wiring));
+                let s = Send {
+                    station: c.station_id.clone(),
+                    evse_id: c.evse_id,
+                    purpose: ProfilePurpose::TxDefault,
+                    transaction_id: None,
+                    limit: Current::ZERO,
+                    phases: phases_of(c.phases),
+                    decrease: true,
+                    before,
+                };
+                lowered.push(self.send(&mut state, &s, &live, now).await?);
+            }
+        }
+        for id in lowered.into_iter().flatten() {
             self.commands.wait(&id, self.confirm_wait).await?;
         }
         self.settle_sent(&mut state).await?;
@@ -1212,6 +1294,10 @@ impl<S: Store + ?Sized> LoadService<S> {
                             .and_then(|r| r.3.as_ref())
                             .and_then(|t| group_priority.get(t).copied().flatten())
                             .map_or(c.priority, |g| g.max(c.priority)),
+                        plugged: match running {
+                            Some(_) => None,
+                            None => view.and_then(|v| plugged_since(v, c.evse_id, now)),
+                        },
                         transaction: running.map(|(tx, started, _, _)| (tx, started)),
                     },
                 )
@@ -1534,6 +1620,18 @@ fn envelope(es: Option<&EvseLoadState>, c: &LoadEvse) -> HeldLimit {
         (Some(_), Some(tx)) => tx.held(default).max(default),
         _ => default,
     }
+}
+
+/// When a car was plugged into `evse_id` without a transaction (1.6
+/// `Preparing`, 2.0.1 `Occupied`), if recently enough to be served ahead of
+/// its start.
+fn plugged_since(view: &StationView, evse_id: u32, now: Timestamp) -> Option<Timestamp> {
+    view.connectors
+        .iter()
+        .filter(|c| c.evse_id == evse_id && matches!(c.status.as_str(), "Preparing" | "Occupied"))
+        .map(|c| c.updated_at.min(now))
+        .filter(|t| (now - *t).num_seconds() <= PLUGGED_MAX_AGE_S)
+        .max()
 }
 
 /// Every EVSE of the site at what its charger may draw now ([`envelope`]).
