@@ -746,3 +746,38 @@ async fn a_plugged_in_car_is_made_room_for_before_it_starts() {
         );
     }
 }
+
+/// A charger that restarts may come back without the profiles it held: the
+/// balancer sends them again after its BootNotification.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn profiles_are_sent_again_after_a_restart() {
+    let mut w = World::new(903, 5, [100, 0, 0, 0]).await;
+    w.recompute().await;
+    w.start(1).await;
+    w.recompute().await;
+    w.clock.advance(5);
+    {
+        let mut models = w.fleet.models.lock().unwrap();
+        let m = &mut models[0];
+        m.default = None;
+        m.tx_profile = None;
+        m.station_max = None;
+    }
+    w.call(
+        0,
+        "BootNotification",
+        json!({"chargePointVendor": "Acme", "chargePointModel": "Replay"}),
+    )
+    .await;
+    w.recompute().await;
+    let models = w.fleet.models.lock().unwrap();
+    assert_eq!(
+        models[0].default,
+        Some(Decimal::from(8)),
+        "{}",
+        w.report(903)
+    );
+    assert!(models[0].station_max.is_some());
+    // The car elsewhere was not raised while the restarted one held nothing.
+    assert_eq!(models[1].allowed(), Decimal::from(16));
+}

@@ -13,10 +13,14 @@
 //! rules keep it:
 //! - **Idle EVSEs hold only what the running cars leave.** An EVSE without
 //!   a transaction gets a TxDefaultProfile of its share of the spare room
-//!   (0 when there is none); an EVSE with one gets TxDefaultProfile 0 and a
-//!   TxProfile of its allocation. A car that starts takes at once only the
+//!   (0 when there is none); an EVSE with one gets a TxProfile of its
+//!   allocation, then TxDefaultProfile 0. A car that starts takes at once only the
 //!   spare room its EVSE holds; otherwise it waits (0 A) until the others
-//!   are lowered and its TxProfile arrives, one round trip later.
+//!   are lowered and its TxProfile arrives, one round trip later — unless
+//!   its charger said it was plugged in before it started: then it is
+//!   counted in at once and its EVSE's default raised to its share. A
+//!   running transaction keeps its default until its TxProfile is in
+//!   force (lowering it first would pause the car).
 //! - **Decreases first.** Lower limits are sent, and their answers awaited,
 //!   before any limit goes up.
 //! - **Every raise passes the fuse check.** With every EVSE at what its
@@ -198,6 +202,8 @@ struct Live {
     transaction: Option<(String, Timestamp)>,
     /// A car is plugged in without a transaction yet, since when.
     plugged: Option<Timestamp>,
+    /// When the station last booted: profiles sent before may be gone.
+    booted_at: Option<Timestamp>,
     /// Energy the running transaction has charged so far, in Wh.
     energy_wh: Option<Decimal>,
     /// The session's priority: its EVSE's, raised by its driver's (or
@@ -670,6 +676,7 @@ impl<S: Store + ?Sized> LoadService<S> {
                 .any(|c| c.station_id == e.station_id && c.evse_id == e.evse_id)
         });
         self.settle_sent(&mut state).await?;
+        forget_before_boot(&mut state, &live);
 
         let cfg = &config.config;
         // PV surplus, shared equally by the PV cars charging now.
@@ -1294,6 +1301,9 @@ impl<S: Store + ?Sized> LoadService<S> {
                             .and_then(|r| r.3.as_ref())
                             .and_then(|t| group_priority.get(t).copied().flatten())
                             .map_or(c.priority, |g| g.max(c.priority)),
+                        booted_at: view
+                            .and_then(|v| v.station.boot.as_ref())
+                            .map(|b| b.booted_at),
                         plugged: match running {
                             Some(_) => None,
                             None => view.and_then(|v| plugged_since(v, c.evse_id, now)),
@@ -1620,6 +1630,30 @@ fn envelope(es: Option<&EvseLoadState>, c: &LoadEvse) -> HeldLimit {
         (Some(_), Some(tx)) => tx.held(default).max(default),
         _ => default,
     }
+}
+
+/// A station that booted since it was sent a limit may have lost it (not
+/// every charger keeps profiles over a restart): such a limit is forgotten,
+/// so the EVSE counts at its maximum until it is sent again and accepted.
+fn forget_before_boot(state: &mut LoadState, live: &HashMap<(StationId, u32), Live>) {
+    let boot = |station: &StationId| {
+        live.iter()
+            .find(|((s, _), _)| s == station)
+            .and_then(|(_, l)| l.booted_at)
+    };
+    for es in &mut state.evses {
+        let Some(b) = boot(&es.station_id) else {
+            continue;
+        };
+        for slot in [&mut es.profile, &mut es.default_profile] {
+            if slot.as_ref().is_some_and(|s| s.sent_at < b) {
+                *slot = None;
+            }
+        }
+    }
+    state
+        .stations
+        .retain(|st| boot(&st.station_id).is_none_or(|b| st.max_profile.sent_at >= b));
 }
 
 /// When a car was plugged into `evse_id` without a transaction (1.6
