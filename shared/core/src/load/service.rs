@@ -925,14 +925,9 @@ impl<S: Store + ?Sized> LoadService<S> {
             }
             let key = evse_key(&c.station_id, c.evse_id);
             let es = state.evse_mut(&c.station_id, c.evse_id);
-            let wiring = HeldLimit {
-                limit_a: c.max_a,
-                phases: c.phases,
-            };
+            let wiring = wiring(c);
             let held_default = es.default_profile.as_ref().map(|s| s.held(wiring));
-            let tx_in_force = es.profile.as_ref().is_some_and(|p| {
-                p.status == SentStatus::Accepted && p.transaction_id == es.transaction_id
-            });
+            let tx_in_force = tx_in_force(es);
             let default = match (
                 &es.transaction_id,
                 allocations.iter().find(|a| a.evse.as_str() == key),
@@ -1122,11 +1117,7 @@ impl<S: Store + ?Sized> LoadService<S> {
             let Some(es) = state.evse(&c.station_id, c.evse_id) else {
                 continue;
             };
-            let tx_in_force = es.transaction_id.is_some()
-                && es.profile.as_ref().is_some_and(|p| {
-                    p.status == SentStatus::Accepted && p.transaction_id == es.transaction_id
-                });
-            if tx_in_force
+            if tx_in_force(es)
                 && needs_send(
                     &es.default_profile,
                     Current::ZERO,
@@ -1135,11 +1126,7 @@ impl<S: Store + ?Sized> LoadService<S> {
                     now,
                 )
             {
-                let wiring = HeldLimit {
-                    limit_a: c.max_a,
-                    phases: c.phases,
-                };
-                let before = es.default_profile.as_ref().map(|s| s.held(wiring));
+                let before = es.default_profile.as_ref().map(|s| s.held(wiring(c)));
                 let s = Send {
                     station: c.station_id.clone(),
                     evse_id: c.evse_id,
@@ -1615,10 +1602,7 @@ fn site_evse(key: &str) -> csms_energy::EvseId {
 /// in flight, refused or unanswered counts at the higher of old and new;
 /// nothing ever sent, at the EVSE's maximum.
 fn envelope(es: Option<&EvseLoadState>, c: &LoadEvse) -> HeldLimit {
-    let wiring = HeldLimit {
-        limit_a: c.max_a,
-        phases: c.phases,
-    };
+    let wiring = wiring(c);
     let Some(es) = es else {
         return wiring;
     };
@@ -1666,6 +1650,22 @@ fn plugged_since(view: &StationView, evse_id: u32, now: Timestamp) -> Option<Tim
         .map(|c| c.updated_at.min(now))
         .filter(|t| (now - *t).num_seconds() <= PLUGGED_MAX_AGE_S)
         .max()
+}
+
+/// What an EVSE may draw when its charger was told nothing: its maximum.
+fn wiring(c: &LoadEvse) -> HeldLimit {
+    HeldLimit {
+        limit_a: c.max_a,
+        phases: c.phases,
+    }
+}
+
+/// Whether the TxProfile of the EVSE's running transaction was accepted.
+fn tx_in_force(es: &EvseLoadState) -> bool {
+    es.transaction_id.is_some()
+        && es.profile.as_ref().is_some_and(|p| {
+            p.status == SentStatus::Accepted && p.transaction_id == es.transaction_id
+        })
 }
 
 /// Every EVSE of the site at what its charger may draw now ([`envelope`]).
