@@ -12,7 +12,7 @@
 #      independent charger (skipped when package-lock.json is unchanged)
 #   2. a moto server on a free local port, for the AWS adapters (stopped on exit)
 #   3. Rust tests: cargo nextest (or cargo test) over the whole workspace
-#   4. end-to-end: build csms-local, run tests/e2e with simulated OCPP chargers
+#   4. end-to-end: build csms-local (with the test build's features), run tests/e2e with simulated OCPP chargers
 #   5. API fuzz: schemathesis over /api/v1/openapi.json of a fresh csms-local
 #      (no 5xx, every answer as documented)
 #   6. cfn-lint template.yaml
@@ -50,6 +50,8 @@ mkdir -p "$LOG_DIR"
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 if [[ -n "${CI:-}" ]]; then
   export CARGO_TERM_COLOR=never
+  # A fresh clone in CI gains nothing from incremental caches (about 1 GB of target/).
+  export CARGO_INCREMENTAL=0
 fi
 
 passed=0
@@ -164,8 +166,11 @@ fi
 
 # ---------------------------------------------------------------------------- 4. end-to-end
 if [[ "$mode" == all || "$mode" == e2e ]]; then
-  step "end-to-end: cargo build -p csms-local, then pytest tests/e2e"
-  cargo build -p csms-local
+  step "end-to-end: cargo build --workspace --all-targets (csms-local), then pytest tests/e2e"
+  # Built with the same selection as step 3, so the dependencies compiled for the tests
+  # are reused: `cargo build -p csms-local` alone resolves other features and compiles
+  # every dependency a second time (CI ran out of disk doing that).
+  cargo build --workspace --all-targets
   # pytest exits 5 when it collected no test: that fails this step like any other error.
   CSMS_LOCAL_BIN="$TARGET_DIR/debug/csms-local" \
     "$PY" -m pytest tests/e2e -q -p no:cacheprovider "$@"
@@ -175,7 +180,7 @@ fi
 if [[ "$mode" == all ]]; then
   # -------------------------------------------------------------------------- 5. API fuzz
   step "API fuzz: schemathesis against the OpenAPI document (tests/fuzz)"
-  cargo build -q -p csms-local
+  cargo build -q --workspace --all-targets
   CSMS_LOCAL_BIN="$TARGET_DIR/debug/csms-local" CSMS_FUZZ_LOG_DIR="$LOG_DIR" \
     "$PY" tests/fuzz/run_fuzz.py
   done_step
@@ -207,18 +212,20 @@ if [[ "$mode" == all ]]; then
   fi
 
   # -------------------------------------------------------------------------- 8. figures
+  # The examples were built in step 4 (--all-targets); `cargo run -p X` would resolve
+  # other features and compile the dependencies again.
   step "figures: DynamoDB requests per OCPP message (cargo run -p csms-aws --example ddb-requests)"
-  cargo run -q -p csms-aws --example ddb-requests
+  "$TARGET_DIR/debug/examples/ddb-requests"
   done_step
 
   # -------------------------------------------------------------------------- 9. figures
   step "figures: pricing benchmark, quick run (cargo run -p csms-domain --example price-bench -- 5000)"
-  cargo run -q -p csms-domain --example price-bench -- 5000
+  "$TARGET_DIR/debug/examples/price-bench" 5000
   done_step
 
   # -------------------------------------------------------------------------- 10. figures
   step "figures: load-balancing benchmark (cargo run -p csms-energy --example allocate-bench)"
-  cargo run -q -p csms-energy --example allocate-bench
+  "$TARGET_DIR/debug/examples/allocate-bench"
   done_step
 fi
 
