@@ -22,10 +22,10 @@ use chrono::{TimeZone, Utc};
 use csms_core::charger::{ChargerConfig, ChargerService};
 use csms_core::commands::service::{CommandService, NoTimers};
 use csms_core::connect;
-use csms_core::load::LoadService;
+use csms_core::load::{LoadError, LoadService};
 use csms_core::ports::{Clock, ConnectionSender, SendError, Store};
 use csms_core::registry::{self, NewStation};
-use csms_domain::load::LoadConfig;
+use csms_domain::load::{LoadConfig, RecomputeLease};
 use csms_domain::{OcppVersion, OrgId, SiteId, StationId};
 use csms_embedded::EmbeddedStore;
 use rand::rngs::StdRng;
@@ -92,6 +92,8 @@ struct Fleet {
     log: Mutex<Vec<String>>,
     violations: Mutex<Vec<String>>,
     charger: OnceLock<ChargerService<dyn Store>>,
+    /// Frames sent to any charger.
+    sends: std::sync::atomic::AtomicUsize,
 }
 
 impl Fleet {
@@ -141,6 +143,9 @@ struct Socket(Arc<Fleet>);
 impl ConnectionSender for Socket {
     async fn send(&self, connection_id: &str, frame: &str) -> Result<(), SendError> {
         let fleet = &self.0;
+        fleet
+            .sends
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let frame: Value = serde_json::from_str(frame).unwrap();
         let id = frame[1].as_str().unwrap().to_owned();
         let action = frame[2].as_str().unwrap_or_default().to_owned();
@@ -253,6 +258,7 @@ impl World {
             log: Mutex::new(Vec::new()),
             violations: Mutex::new(Vec::new()),
             charger: OnceLock::new(),
+            sends: Default::default(),
         });
         let commands = CommandService::new(
             store.clone(),
@@ -359,6 +365,17 @@ impl World {
 
     async fn recompute(&self) {
         self.load.recompute(&self.site).await.unwrap();
+    }
+
+    /// Two runs at once, as when the API's `recompute` meets the balancer's:
+    /// the second waits for the first (the site's lease).
+    async fn recompute_twice(&self) {
+        let (a, b) = tokio::join!(
+            self.load.recompute(&self.site),
+            self.load.recompute(&self.site)
+        );
+        a.unwrap();
+        b.unwrap();
     }
 
     async fn start(&mut self, i: usize) {
@@ -599,7 +616,11 @@ async fn replay(seed: u64) {
             70..=84 => w.online(i).await,
             _ => w.tick().await,
         }
-        w.recompute().await;
+        if rng.gen_range(0..3) == 0 {
+            w.recompute_twice().await;
+        } else {
+            w.recompute().await;
+        }
     }
     let violations = w.fleet.violations.lock().unwrap().len();
     assert_eq!(violations, 0, "{}", w.report(seed));
@@ -780,4 +801,57 @@ async fn profiles_are_sent_again_after_a_restart() {
     assert!(models[0].station_max.is_some());
     // The car elsewhere was not raised while the restarted one held nothing.
     assert_eq!(models[1].allowed(), Decimal::from(16));
+}
+
+/// One run at a time per site: a run that finds the site's lease held waits
+/// for it, takes it once given back, gives up with a conflict (sending
+/// nothing) when it is not, and takes over a lease that ran out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_site_is_recomputed_by_one_run_at_a_time() {
+    let mut w = World::new(904, 5, [100, 0, 0, 0]).await;
+    w.recompute().await;
+    w.start(1).await;
+    let lease = |w: &World| RecomputeLease {
+        holder: "another run".into(),
+        until: w.clock.now() + chrono::TimeDelta::seconds(60),
+    };
+    let (store, site, fleet) = (w.store.clone(), w.site.clone(), w.fleet.clone());
+    let set_lease = |lease: Option<RecomputeLease>| {
+        let (store, site) = (store.clone(), site.clone());
+        async move {
+            let mut state = store.get_load_state(&site).await.unwrap().unwrap();
+            let expected = state.version;
+            state.lease = lease;
+            state.version = expected + 1;
+            store.put_load_state(&state, expected).await.unwrap();
+        }
+    };
+    let sends = || fleet.sends.load(std::sync::atomic::Ordering::SeqCst);
+
+    // Held and never given back: a conflict after the wait, nothing sent.
+    set_lease(Some(lease(&w))).await;
+    let before = sends();
+    let err = w.load.recompute(&w.site).await.unwrap_err();
+    assert!(matches!(err, LoadError::Conflict(_)), "{err}");
+    assert_eq!(sends(), before, "a run without the lease sent limits");
+
+    // Given back while waiting: the run goes on and sends the start's limits.
+    let release = set_lease(None);
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        release.await
+    });
+    w.recompute().await;
+    release.await.unwrap();
+    assert!(sends() > before);
+    let state = w.store.get_load_state(&w.site).await.unwrap().unwrap();
+    assert_eq!(state.lease, None, "the run gave its lease back");
+
+    // A lease that ran out (its run died) does not block the site.
+    set_lease(Some(lease(&w))).await;
+    w.clock.advance(61);
+    w.stop(1).await;
+    let before = sends();
+    w.recompute().await;
+    assert!(sends() > before);
 }

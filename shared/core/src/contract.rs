@@ -1687,6 +1687,10 @@ fn load_state(site: &str, version: u64) -> LoadState {
     });
     st.building_load_a = Some(PhaseAmps::uniform(amps(105)));
     st.warnings = vec![format!("grid meter reading is {version}0 s old")];
+    st.lease = Some(csms_domain::load::RecomputeLease {
+        holder: "01JRUN".into(),
+        until: t(160),
+    });
     st.version = version;
     let cp1 = st.evse_mut(&sid("CP-1"), 1);
     cp1.transaction_id = Some("tx-42".into());

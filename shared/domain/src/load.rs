@@ -522,7 +522,21 @@ pub struct LoadState {
     /// The price-optimised plan of the sessions that have a need.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<SitePlan>,
+    /// Who is recomputing the site right now, and until when at most. Two
+    /// recomputations that overlap (the balancer's signal, the periodic
+    /// sweep, the API's `recompute`) would each send limits computed from a
+    /// state the other is changing: the lease lets one run at a time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<RecomputeLease>,
     pub version: u64,
+}
+
+/// See [`LoadState::lease`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecomputeLease {
+    pub holder: String,
+    pub until: Timestamp,
 }
 
 impl LoadState {
@@ -538,6 +552,7 @@ impl LoadState {
             evses: Vec::new(),
             stations: Vec::new(),
             plan: None,
+            lease: None,
             version: 0,
         }
     }

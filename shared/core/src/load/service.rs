@@ -42,7 +42,8 @@ use csms_domain::command::{
 };
 use csms_domain::load::{
     Allocated, ChargingNeed, EvseLoadState, GridReading, HeldLimit, LoadConfig, LoadEvse, LoadSite,
-    LoadState, Measured, NeedSource, PhaseAmps, SentLimit, SentStatus, StationLoadState,
+    LoadState, Measured, NeedSource, PhaseAmps, RecomputeLease, SentLimit, SentStatus,
+    StationLoadState,
 };
 use csms_domain::session::{Session, SessionStatus};
 use csms_domain::spot::BiddingZone;
@@ -644,17 +645,103 @@ impl<S: Store + ?Sized> LoadService<S> {
 
     /// Runs the engine for the site and sends what changed. `None` when the
     /// site has no load balancing.
+    ///
+    /// One run at a time per site, in this process or another: the run takes
+    /// the site's lease ([`LoadState::lease`]) first, waiting for a run that
+    /// holds it. Two overlapping runs would each send limits computed from a
+    /// state the other is changing, and together allow more than the fuse.
     pub async fn recompute(&self, site_id: &SiteId) -> Result<Option<LoadState>, LoadError> {
         let Some(config) = self.store.get_load_site(site_id).await? else {
             return Ok(None);
         };
+        let holder = ulid::Ulid::new().to_string();
+        let state = self.take_lease(site_id, &holder).await?;
+        match self.recompute_leased(config, state).await {
+            Ok(state) => Ok(Some(state)),
+            Err(e) => {
+                self.release_lease(site_id, &holder).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// How long a run may hold its site: its sends wait at most twice
+    /// `confirm_wait`. Past it, a run that died no longer blocks the site.
+    fn lease_span(&self) -> chrono::TimeDelta {
+        chrono::TimeDelta::from_std(self.confirm_wait * 3).unwrap_or(chrono::TimeDelta::MAX)
+            + chrono::TimeDelta::seconds(30)
+    }
+
+    /// How long a run waits for another to finish: within API Gateway's 29 s
+    /// for the default `confirm_wait` of 10 s.
+    fn lease_wait(&self) -> Duration {
+        self.confirm_wait * 2 + Duration::from_secs(5)
+    }
+
+    /// Takes the site's lease, waiting (bounded) while another run holds it.
+    /// Returns the state as written with the lease.
+    async fn take_lease(&self, site_id: &SiteId, holder: &str) -> Result<LoadState, LoadError> {
+        let started = tokio::time::Instant::now();
+        let mut pause = Duration::from_millis(20);
+        loop {
+            let mut state = self
+                .store
+                .get_load_state(site_id)
+                .await?
+                .unwrap_or_else(|| LoadState::new(site_id.clone()));
+            let now = self.clock.now();
+            if state.lease.as_ref().is_none_or(|l| l.until <= now) {
+                let expected = state.version;
+                state.lease = Some(RecomputeLease {
+                    holder: holder.to_string(),
+                    until: now + self.lease_span(),
+                });
+                state.version = expected + 1;
+                match self.store.put_load_state(&state, expected).await {
+                    Ok(()) => return Ok(state),
+                    // A reading or another run wrote in between: look again.
+                    Err(StoreError::Conflict(_)) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            if started.elapsed() >= self.lease_wait() {
+                return Err(LoadError::Conflict(format!(
+                    "site {site_id} is being recomputed by another run; try again shortly"
+                )));
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(250));
+        }
+    }
+
+    /// Gives the lease back after a failed run (best effort: it expires anyway).
+    async fn release_lease(&self, site_id: &SiteId, holder: &str) {
+        for _ in 0..5 {
+            let Ok(Some(mut state)) = self.store.get_load_state(site_id).await else {
+                return;
+            };
+            if state.lease.as_ref().is_none_or(|l| l.holder != holder) {
+                return;
+            }
+            state.lease = None;
+            let expected = state.version;
+            state.version = expected + 1;
+            match self.store.put_load_state(&state, expected).await {
+                Err(StoreError::Conflict(_)) => continue,
+                _ => return,
+            }
+        }
+    }
+
+    async fn recompute_leased(
+        &self,
+        config: LoadSite,
+        mut state: LoadState,
+    ) -> Result<LoadState, LoadError> {
         let now = self.clock.now();
-        let mut state = self
-            .store
-            .get_load_state(site_id)
-            .await?
-            .unwrap_or_else(|| LoadState::new(site_id.clone()));
         let expected = state.version;
+        // Every save of this run gives the lease back.
+        let holder = state.lease.take().map(|l| l.holder);
         state.warnings.clear();
         state.computed_at = Some(now);
         state.config_version = config.version;
@@ -663,7 +750,7 @@ impl<S: Store + ?Sized> LoadService<S> {
             Ok(s) => s,
             Err(e) => {
                 state.warnings.push(format!("configuration unusable: {e}"));
-                return self.save(state, expected).await.map(Some);
+                return self.save(state, expected, holder.as_deref()).await;
             }
         };
         let live = self.live(&config).await?;
@@ -848,7 +935,7 @@ impl<S: Store + ?Sized> LoadService<S> {
             Ok(a) => a,
             Err(e) => {
                 state.warnings.push(format!("allocation failed: {e}"));
-                return self.save(state, expected).await.map(Some);
+                return self.save(state, expected, holder.as_deref()).await;
             }
         };
         // Cars with a need and a departure: planned into the cheapest slots
@@ -895,7 +982,7 @@ impl<S: Store + ?Sized> LoadService<S> {
                     Ok(a) => a,
                     Err(e) => {
                         state.warnings.push(format!("allocation failed: {e}"));
-                        return self.save(state, expected).await.map(Some);
+                        return self.save(state, expected, holder.as_deref()).await;
                     }
                 };
             }
@@ -910,7 +997,7 @@ impl<S: Store + ?Sized> LoadService<S> {
                 Ok(d) => d,
                 Err(e) => {
                     state.warnings.push(format!("allocation failed: {e}"));
-                    return self.save(state, expected).await.map(Some);
+                    return self.save(state, expected, holder.as_deref()).await;
                 }
             };
 
@@ -1168,12 +1255,19 @@ impl<S: Store + ?Sized> LoadService<S> {
                 ));
             }
         }
-        self.save(state, expected).await.map(Some)
+        self.save(state, expected, holder.as_deref()).await
     }
 
     /// Writes the computed state. If measurements arrived while we
     /// computed, they are carried over onto the state we write.
-    async fn save(&self, mut state: LoadState, expected: u64) -> Result<LoadState, LoadError> {
+    /// Saves a run's state; `holder` is the run's lease, given back here
+    /// unless another run has taken the site since (its lease ran out).
+    async fn save(
+        &self,
+        mut state: LoadState,
+        expected: u64,
+        holder: Option<&str>,
+    ) -> Result<LoadState, LoadError> {
         state.version = expected + 1;
         match self.store.put_load_state(&state, expected).await {
             Ok(()) => return Ok(state),
@@ -1200,6 +1294,13 @@ impl<S: Store + ?Sized> LoadService<S> {
             }
         }
         state.requested_at = state.requested_at.max(latest.requested_at);
+        if latest
+            .lease
+            .as_ref()
+            .is_some_and(|l| Some(l.holder.as_str()) != holder)
+        {
+            state.lease = latest.lease;
+        }
         self.save_at(state, latest.version).await
     }
 
