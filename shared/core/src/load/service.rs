@@ -1283,8 +1283,16 @@ impl<S: Store + ?Sized> LoadService<S> {
         {
             state.grid = latest.grid;
         }
+        let run_started = state.computed_at;
         for le in &latest.evses {
             let es = state.evse_mut(&le.station_id, le.evse_id);
+            // A need given while this run went on (a driver's PUT, the car's
+            // NotifyEVChargingNeeds) is not this run's to drop.
+            if let Some(n) = &le.need {
+                if run_started.is_none_or(|t| n.set_at >= t) && es.need.as_ref() != Some(n) {
+                    es.need = Some(n.clone());
+                }
+            }
             if le
                 .measured
                 .is_some_and(|m| es.measured.is_none_or(|s| m.at > s.at))
