@@ -20,8 +20,19 @@ use serde::{Deserialize, Serialize};
 pub struct CommandId(String);
 
 impl CommandId {
+    /// Monotonic within the process: commands made in the same millisecond
+    /// sort in the order they were made, as a station's queue is sent in id
+    /// order (random low bits could put a later command first).
     pub fn new() -> Self {
-        CommandId(ulid::Ulid::new().to_string())
+        static IDS: std::sync::Mutex<ulid::Generator> =
+            std::sync::Mutex::new(ulid::Generator::new());
+        let id = IDS
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .generate()
+            // Only after 2^80 ids in one millisecond.
+            .unwrap_or_else(|_| ulid::Ulid::new());
+        CommandId(id.to_string())
     }
 
     /// Accepts what [`CommandId::new`] makes: 26 Crockford base-32 characters.
@@ -559,5 +570,21 @@ impl Command {
     pub fn deadline(&self) -> Option<Timestamp> {
         self.sent_at
             .map(|s| s + chrono::TimeDelta::seconds(i64::from(self.timeout_s)))
+    }
+}
+
+#[cfg(test)]
+mod id_tests {
+    use super::CommandId;
+
+    #[test]
+    fn ids_made_one_after_another_sort_in_that_order() {
+        // Thousands of ids fall in the same millisecond: with random low bits
+        // about half of these pairs would be out of order.
+        let ids: Vec<CommandId> = (0..10_000).map(|_| CommandId::new()).collect();
+        for pair in ids.windows(2) {
+            assert!(pair[0] < pair[1], "{:?} then {:?}", pair[0], pair[1]);
+            assert_eq!(CommandId::parse(pair[1].as_str()).as_ref(), Some(&pair[1]));
+        }
     }
 }
