@@ -656,7 +656,7 @@ impl<S: Store + ?Sized> LoadService<S> {
         };
         let holder = ulid::Ulid::new().to_string();
         let state = self.take_lease(site_id, &holder).await?;
-        match self.recompute_leased(config, state).await {
+        match self.recompute_leased(config, state, &holder).await {
             Ok(state) => Ok(Some(state)),
             Err(e) => {
                 self.release_lease(site_id, &holder).await;
@@ -716,32 +716,25 @@ impl<S: Store + ?Sized> LoadService<S> {
 
     /// Gives the lease back after a failed run (best effort: it expires anyway).
     async fn release_lease(&self, site_id: &SiteId, holder: &str) {
-        for _ in 0..5 {
-            let Ok(Some(mut state)) = self.store.get_load_state(site_id).await else {
-                return;
-            };
-            if state.lease.as_ref().is_none_or(|l| l.holder != holder) {
-                return;
-            }
-            state.lease = None;
-            let expected = state.version;
-            state.version = expected + 1;
-            match self.store.put_load_state(&state, expected).await {
-                Err(StoreError::Conflict(_)) => continue,
-                _ => return,
-            }
-        }
+        let _ = self
+            .update_state(site_id, |state| {
+                if state.lease.as_ref().is_some_and(|l| l.holder == holder) {
+                    state.lease = None;
+                }
+            })
+            .await;
     }
 
     async fn recompute_leased(
         &self,
         config: LoadSite,
         mut state: LoadState,
+        holder: &str,
     ) -> Result<LoadState, LoadError> {
         let now = self.clock.now();
         let expected = state.version;
         // Every save of this run gives the lease back.
-        let holder = state.lease.take().map(|l| l.holder);
+        state.lease = None;
         state.warnings.clear();
         state.computed_at = Some(now);
         state.config_version = config.version;
@@ -750,7 +743,7 @@ impl<S: Store + ?Sized> LoadService<S> {
             Ok(s) => s,
             Err(e) => {
                 state.warnings.push(format!("configuration unusable: {e}"));
-                return self.save(state, expected, holder.as_deref()).await;
+                return self.save(state, expected, holder).await;
             }
         };
         let live = self.live(&config).await?;
@@ -935,7 +928,7 @@ impl<S: Store + ?Sized> LoadService<S> {
             Ok(a) => a,
             Err(e) => {
                 state.warnings.push(format!("allocation failed: {e}"));
-                return self.save(state, expected, holder.as_deref()).await;
+                return self.save(state, expected, holder).await;
             }
         };
         // Cars with a need and a departure: planned into the cheapest slots
@@ -982,7 +975,7 @@ impl<S: Store + ?Sized> LoadService<S> {
                     Ok(a) => a,
                     Err(e) => {
                         state.warnings.push(format!("allocation failed: {e}"));
-                        return self.save(state, expected, holder.as_deref()).await;
+                        return self.save(state, expected, holder).await;
                     }
                 };
             }
@@ -997,7 +990,7 @@ impl<S: Store + ?Sized> LoadService<S> {
                 Ok(d) => d,
                 Err(e) => {
                     state.warnings.push(format!("allocation failed: {e}"));
-                    return self.save(state, expected, holder.as_deref()).await;
+                    return self.save(state, expected, holder).await;
                 }
             };
 
@@ -1255,18 +1248,18 @@ impl<S: Store + ?Sized> LoadService<S> {
                 ));
             }
         }
-        self.save(state, expected, holder.as_deref()).await
+        self.save(state, expected, holder).await
     }
 
-    /// Writes the computed state. If measurements arrived while we
-    /// computed, they are carried over onto the state we write.
-    /// Saves a run's state; `holder` is the run's lease, given back here
-    /// unless another run has taken the site since (its lease ran out).
+    /// Writes the computed state. What others wrote while we computed
+    /// (measurements, a need, the request time) is carried over onto it. The
+    /// run's lease (`holder`) is given back, unless another run has taken the
+    /// site since (its lease ran out).
     async fn save(
         &self,
         mut state: LoadState,
         expected: u64,
-        holder: Option<&str>,
+        holder: &str,
     ) -> Result<LoadState, LoadError> {
         state.version = expected + 1;
         match self.store.put_load_state(&state, expected).await {
@@ -1302,11 +1295,7 @@ impl<S: Store + ?Sized> LoadService<S> {
             }
         }
         state.requested_at = state.requested_at.max(latest.requested_at);
-        if latest
-            .lease
-            .as_ref()
-            .is_some_and(|l| Some(l.holder.as_str()) != holder)
-        {
+        if latest.lease.as_ref().is_some_and(|l| l.holder != holder) {
             state.lease = latest.lease;
         }
         self.save_at(state, latest.version).await
