@@ -180,7 +180,7 @@ fi
 if [[ "$mode" == all ]]; then
   # -------------------------------------------------------------------------- 5. API fuzz
   step "API fuzz: schemathesis against the OpenAPI document (tests/fuzz)"
-  cargo build -q --workspace --all-targets
+  # csms-local as step 4 built it (this mode always runs step 4 first).
   CSMS_LOCAL_BIN="$TARGET_DIR/debug/csms-local" CSMS_FUZZ_LOG_DIR="$LOG_DIR" \
     "$PY" tests/fuzz/run_fuzz.py
   done_step
@@ -214,17 +214,17 @@ if [[ "$mode" == all ]]; then
   # -------------------------------------------------------------------------- 8. figures
   # The examples were built in step 4 (--all-targets); `cargo run -p X` would resolve
   # other features and compile the dependencies again.
-  step "figures: DynamoDB requests per OCPP message (cargo run -p csms-aws --example ddb-requests)"
+  step "figures: DynamoDB requests per OCPP message (example ddb-requests of csms-aws)"
   "$TARGET_DIR/debug/examples/ddb-requests"
   done_step
 
   # -------------------------------------------------------------------------- 9. figures
-  step "figures: pricing benchmark, quick run (cargo run -p csms-domain --example price-bench -- 5000)"
+  step "figures: pricing benchmark, quick run (example price-bench of csms-domain, 5000 sessions)"
   "$TARGET_DIR/debug/examples/price-bench" 5000
   done_step
 
   # -------------------------------------------------------------------------- 10. figures
-  step "figures: load-balancing benchmark (cargo run -p csms-energy --example allocate-bench)"
+  step "figures: load-balancing benchmark (example allocate-bench of csms-energy)"
   "$TARGET_DIR/debug/examples/allocate-bench"
   done_step
 fi
