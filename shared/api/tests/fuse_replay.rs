@@ -72,6 +72,9 @@ struct Model {
     heard: bool,
     /// Chance in percent of each answer: accept, reject, late, silent.
     odds: [u32; 4],
+    /// The last profile of each purpose this charger took and answered
+    /// Accepted: (limit, transaction id).
+    accepted: std::collections::HashMap<String, (Decimal, Option<String>, String)>,
 }
 
 impl Model {
@@ -94,12 +97,19 @@ struct Fleet {
     charger: OnceLock<ChargerService<dyn Store>>,
     /// Frames sent to any charger.
     sends: std::sync::atomic::AtomicUsize,
+    /// Profiles sent again to a charger that holds them and said so.
+    /// With the id of the command that had set it.
+    resent: Mutex<Vec<(String, String)>>,
 }
 
 impl Fleet {
     /// Checks the invariant over every charger, online or not.
     fn check(&self, models: &[Model], what: &str) {
         if !models.iter().all(|m| m.heard) {
+            self.log
+                .lock()
+                .unwrap()
+                .push(format!("{what} (before all have heard)"));
             return;
         }
         let total: Decimal = models.iter().map(Model::allowed).sum();
@@ -197,6 +207,38 @@ impl ConnectionSender for Socket {
             answer,
             Answer::Accept | Answer::Late(_) | Answer::Silent { took: true }
         );
+        let tx_of = |p: &Value| {
+            (purpose == "TxProfile").then(|| p["transactionId"].to_string().replace('"', ""))
+        };
+        let this = (limit, tx_of(profile));
+        {
+            let m = &mut models[i];
+            let holds = match purpose.as_str() {
+                "TxDefaultProfile" => m.default == Some(limit),
+                "TxProfile" => {
+                    m.tx_profile.as_ref().map(|(t, l)| (Some(t.clone()), *l))
+                        == Some((this.1.clone(), limit))
+                }
+                _ => m.station_max == Some(limit),
+            };
+            if let Some((l, t, before)) = m.accepted.get(&purpose) {
+                if holds && (l, t) == (&this.0, &this.1) {
+                    let line = format!("{} sent {purpose} {limit} A again", m.station);
+                    fleet
+                        .resent
+                        .lock()
+                        .unwrap()
+                        .push((line.clone(), before.clone()));
+                    fleet.log.lock().unwrap().push(line);
+                }
+            }
+            if matches!(answer, Answer::Accept | Answer::Late(_)) {
+                m.accepted
+                    .insert(purpose.clone(), (this.0, this.1.clone(), id.clone()));
+            } else {
+                m.accepted.remove(&purpose);
+            }
+        }
         if takes {
             let m = &mut models[i];
             match (purpose.as_str(), evse) {
@@ -259,6 +301,7 @@ impl World {
             violations: Mutex::new(Vec::new()),
             charger: OnceLock::new(),
             sends: Default::default(),
+            resent: Mutex::new(Vec::new()),
         });
         let commands = CommandService::new(
             store.clone(),
@@ -305,6 +348,7 @@ impl World {
                 queued: Vec::new(),
                 heard: false,
                 odds,
+                accepted: Default::default(),
             });
             connect::opened(
                 &*store,
@@ -364,6 +408,7 @@ impl World {
     }
 
     async fn recompute(&self) {
+        self.note("recompute".into());
         self.load.recompute(&self.site).await.unwrap();
     }
 
@@ -522,6 +567,8 @@ impl World {
             }
             let m = &mut models[i];
             m.online = true;
+            // Sending its limits again after a reconnect is fair.
+            m.accepted.clear();
             m.conn = format!("conn-{}-{}", m.station, self.reconnects);
             (
                 m.station.clone(),
@@ -582,6 +629,9 @@ impl World {
 
     fn report(&self, seed: u64) -> String {
         let log = self.fleet.log.lock().unwrap();
+        if let Ok(path) = std::env::var("FUSE_REPLAY_LOG") {
+            let _ = std::fs::write(format!("{path}.{seed}"), log.join("\n"));
+        }
         let tail: Vec<&String> = log.iter().rev().take(40).collect();
         format!(
             "seed {seed}: {:?}\nlast events, newest first:\n{}",
@@ -624,6 +674,21 @@ async fn replay(seed: u64) {
     }
     let violations = w.fleet.violations.lock().unwrap().len();
     assert_eq!(violations, 0, "{}", w.report(seed));
+    // Sent again although the charger took it and the CSMS heard so in time
+    // (a late answer after the command timed out is not heard).
+    let mut resent = Vec::new();
+    for (line, before) in w.fleet.resent.lock().unwrap().clone() {
+        let id = csms_domain::command::CommandId::parse(&before).unwrap();
+        let status = w.commands.get(&id).await.unwrap().map(|c| c.status);
+        if status == Some(csms_domain::command::CommandStatus::Accepted) {
+            resent.push(line);
+        }
+    }
+    assert!(
+        resent.is_empty(),
+        "seed {seed}: profiles sent again to chargers that hold them: {resent:?}\n{}",
+        w.report(seed)
+    );
 
     // Everybody back, every charger answering: the running cars get the fuse.
     for m in w.fleet.models.lock().unwrap().iter_mut() {
