@@ -3,6 +3,8 @@
 //! worker waits `debounce` after the first of a burst, takes everything
 //! that arrived meanwhile and recomputes each site once. Every `period`
 //! all sites are recomputed anyway (stale meters, rotation turns, retries).
+//! A batch runs beside the ones before it, so a site whose chargers answer
+//! slowly delays no other site.
 //!
 //! On shutdown the worker stops first ([`LocalLoad::stop`]), then the
 //! charger connections close: their disconnects still signal, and those
@@ -24,6 +26,9 @@ pub struct LocalLoad {
 }
 
 pub type LoadRx = mpsc::UnboundedReceiver<LoadSignal>;
+
+/// Batches of signals (and sweeps) being recomputed at once, at most.
+const BATCHES_AT_ONCE: usize = 4;
 
 impl LocalLoad {
     pub fn new() -> (Self, LoadRx) {
@@ -52,7 +57,14 @@ impl LocalLoad {
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(period);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            // Batches run side by side: a site whose chargers answer slowly
+            // holds up only its own runs (one at a time per site, by the
+            // site's lease), not the next batch's other sites.
+            let mut running = tokio::task::JoinSet::new();
             loop {
+                while running.len() >= BATCHES_AT_ONCE {
+                    running.join_next().await;
+                }
                 tokio::select! {
                     first = rx.recv() => {
                         let Some(first) = first else { return };
@@ -61,13 +73,25 @@ impl LocalLoad {
                         while let Ok(s) = rx.try_recv() {
                             batch.push(s);
                         }
-                        if let Err(e) = service.absorb(batch).await {
-                            tracing::error!(error = %e, "load recomputation failed");
-                        }
+                        let service = service.clone();
+                        running.spawn(async move {
+                            // Each failed site is logged by `absorb`.
+                            let _ = service.absorb(batch).await;
+                        });
                     }
                     _ = tick.tick() => {
-                        if let Err(e) = service.sweep().await {
-                            tracing::error!(error = %e, "periodic load recomputation failed");
+                        let service = service.clone();
+                        running.spawn(async move {
+                            if let Err(e) = service.sweep().await {
+                                tracing::error!(error = %e, "periodic load recomputation failed");
+                            }
+                        });
+                    }
+                    Some(done) = running.join_next(), if !running.is_empty() => {
+                        if let Err(e) = done {
+                            if e.is_panic() {
+                                tracing::error!(error = %e, "a load recomputation panicked");
+                            }
                         }
                     }
                 }

@@ -1,18 +1,14 @@
 //! The idle-session sweep in process: every `period`, open sessions that
 //! heard nothing for `idle` are closed by the CSMS (reason `noMessages`) and
-//! priced. In AWS the same `ChargerService::close_idle_sessions` would run on
-//! an EventBridge schedule, as `spot-prices` does.
+//! priced. In AWS the `session-sweep` function runs the same
+//! `ChargerService::close_idle_sessions` on an EventBridge schedule.
 
 use chrono::TimeDelta;
-use csms_core::charger::ChargerService;
+use csms_core::charger::{ChargerService, IDLE_SWEEP_LOOKBACK};
 use csms_core::ports::{Clock, Store};
 use csms_domain::OrgId;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// How far back the sweep looks: sessions that started earlier are not
-/// seen (the listing is by start time), the same window pricing recovery uses.
-const LOOKBACK_DAYS: i64 = 35;
 
 pub fn spawn(
     charger: ChargerService<dyn Store>,
@@ -28,7 +24,7 @@ pub fn spawn(
             tick.tick().await;
             let org = OrgId::default_org();
             match charger
-                .close_idle_sessions(&org, idle, TimeDelta::days(LOOKBACK_DAYS), clock.now())
+                .close_idle_sessions(&org, idle, IDLE_SWEEP_LOOKBACK, clock.now())
                 .await
             {
                 Ok(0) => {}

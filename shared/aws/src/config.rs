@@ -157,19 +157,26 @@ impl AwsContext {
     /// and (through the event sink) connects and disconnects, are signalled
     /// to load balancing.
     pub fn ws_handlers(&self) -> Result<WsHandlers, ConfigError> {
+        let mut charger = self.charger_service()?;
+        if let Ok(commands) = self.command_service() {
+            charger = charger.with_replies(Arc::new(commands));
+        }
+        Ok(WsHandlers::new(charger, self.clock.clone(), self.sender()))
+    }
+
+    /// The charger service with its events (webhooks and load signals) and
+    /// pricing queue: what `$default` uses, and the session sweep, whose
+    /// closed sessions are announced and priced like any other.
+    pub fn charger_service(&self) -> Result<ChargerService<dyn Store>, ConfigError> {
         let load = self.load_trigger();
-        let mut charger = ChargerService::new(
+        Ok(ChargerService::new(
             self.store.clone(),
             self.clock.clone(),
             Self::charger_config()?,
         )
         .with_events(Arc::new(LoadEvents::new(self.events.clone(), load.clone())))
         .with_pricing(self.pricing_queue())
-        .with_load(load);
-        if let Ok(commands) = self.command_service() {
-            charger = charger.with_replies(Arc::new(commands));
-        }
-        Ok(WsHandlers::new(charger, self.clock.clone(), self.sender()))
+        .with_load(load))
     }
 }
 

@@ -22,6 +22,7 @@
 //! - [`webhooks`]: webhook deliveries as (delayed) SQS messages, and their handler.
 //! - [`pricing`]: completed sessions queued for pricing through SQS, and the handler.
 //! - [`spot`]: the scheduled spot-price fetch (EventBridge Scheduler).
+//! - [`sessions`]: the scheduled sweep that closes sessions a charger never ended.
 //! - [`load`]: load-balancing signals through an SQS FIFO queue (one group per
 //!   site), and the `load-balancer` handler (SQS batches, periodic sweeps).
 //! - [`sqs`]: the per-record loop with partial batch failures of SQS functions,
@@ -35,6 +36,7 @@ pub mod load;
 pub mod metrics;
 pub mod pricing;
 pub mod sender;
+pub mod sessions;
 pub mod spot;
 pub mod sqs;
 pub mod store;

@@ -1178,3 +1178,53 @@ async fn a_completed_session_is_priced_through_the_pricing_queue() {
         .await
         .expect("nothing to retry");
 }
+
+/// The `session-sweep` function's run: a session that heard nothing for the
+/// idle time is closed (reason `noMessages`, at its last message); a second
+/// run finds nothing more to close.
+#[tokio::test]
+async fn the_scheduled_sweep_closes_a_session_the_charger_never_ended() {
+    use csms_aws::sessions::{handle_sweep, SweepSettings};
+    let h = harness().await;
+    h.station("CP-SWEEP", None).await;
+    h.token("TAG-SWEEP", "Accepted").await;
+    h.connect("csw", "CP-SWEEP", "ocpp1.6").await;
+    let start = h
+        .send(
+            "csw",
+            call(
+                "st",
+                "StartTransaction",
+                json!({"connectorId": 1, "idTag": "TAG-SWEEP", "meterStart": 100,
+                       "timestamp": now_iso()}),
+            ),
+        )
+        .await;
+    let tx = result_of(&start, "st")["transactionId"].as_i64().unwrap();
+    let id = SessionId::parse(format!("CP-SWEEP~{tx}")).unwrap();
+
+    let store: Arc<dyn Store> = h.store.clone();
+    let charger = ChargerService::new(store, Arc::new(SystemClock), ChargerConfig::default());
+    let settings = SweepSettings::from_lookup(|_| Some("3600".into())).unwrap();
+
+    // Within the idle time: left open.
+    let r = handle_sweep(&charger, settings, Utc::now()).await.unwrap();
+    assert_eq!(r, json!({"closed": 0}));
+    let later = Utc::now() + chrono::TimeDelta::hours(2);
+    let r = handle_sweep(&charger, settings, later).await.unwrap();
+    assert_eq!(r, json!({"closed": 1}));
+    let s = h
+        .store
+        .get_session(&id)
+        .await
+        .unwrap()
+        .expect("the session");
+    assert_eq!(s.status, SessionStatus::Completed);
+    assert!(s.ended_by_csms(), "{s:?}");
+    assert_eq!(
+        s.inferred_end.map(|e| e.reason),
+        Some(csms_domain::session::CloseReason::NoMessages)
+    );
+    let r = handle_sweep(&charger, settings, later).await.unwrap();
+    assert_eq!(r, json!({"closed": 0}));
+}

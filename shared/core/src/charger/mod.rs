@@ -119,6 +119,11 @@ pub struct ChargerService<S: ?Sized> {
     load: Arc<dyn LoadTrigger>,
 }
 
+/// How far back the idle-session sweep looks: sessions that started earlier
+/// are not seen (the listing is by start time); the window pricing recovery
+/// uses too.
+pub const IDLE_SWEEP_LOOKBACK: TimeDelta = TimeDelta::days(35);
+
 impl<S: ?Sized> Clone for ChargerService<S> {
     fn clone(&self) -> Self {
         ChargerService {

@@ -53,6 +53,7 @@ use csms_energy::{
     allocate_with_reserved, ChargeState, Conditions, Current, Phase, PhaseCurrents, Phases,
     Priority, PvDecision, PvSettings, PvState, Reserved, SessionInput, Site,
 };
+use futures::StreamExt;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -155,6 +156,8 @@ pub const LOAD_STACK_LEVEL: u32 = 50;
 const MEASURED_MAX_AGE_S: i64 = 300;
 /// A refused profile is tried again after this long, not at every signal.
 const RETRY_AFTER_S: i64 = 60;
+/// How many sites one batch of signals or one sweep recomputes at once.
+const SITES_AT_ONCE: usize = 8;
 /// A car's need that no transaction has claimed is forgotten after this.
 const UNBOUND_NEED_MAX_AGE_S: i64 = 600;
 /// A car plugged in (1.6 `Preparing`, 2.0.1 `Occupied`) without a
@@ -584,41 +587,59 @@ impl<S: Store + ?Sized> LoadService<S> {
                 by_site.entry(site).or_default().push(s);
             }
         }
-        for (site, signals) in by_site {
-            let Some(config) = self.store.get_load_site(&site).await? else {
-                continue;
-            };
-            let meter_station = config
-                .config
-                .meter
-                .as_ref()
-                .and_then(|m| m.station_id.clone());
-            let newest = signals.iter().map(|s| s.at).max();
-            let measurements: Vec<&LoadSignal> =
-                signals.iter().filter(|s| s.carries_measurement()).collect();
-            let mut changed = false;
-            let state = self
-                .update_state(&site, |state| {
-                    let before = state.clone();
-                    for s in &measurements {
-                        merge_measurement(state, s, meter_station.as_ref());
-                    }
-                    changed = state.grid != before.grid || state.evses != before.evses;
-                    state.requested_at = state.requested_at.max(newest);
-                })
-                .await?;
-            // Skipped only when a recomputation ran after the newest signal
-            // *and* these signals told nothing new: a measurement merged now
-            // was not seen by that recomputation.
-            if !changed
-                && state
-                    .computed_at
-                    .is_some_and(|c| newest.is_some_and(|n| c > n))
-            {
-                continue;
+        // Sites are independent: one whose chargers answer slowly (each
+        // run waits for their answers) must not hold up the others.
+        let mut runs = futures::stream::iter(by_site)
+            .map(|(site, signals)| async move {
+                let r = self.absorb_site(&site, signals).await;
+                (site, r)
+            })
+            .buffer_unordered(SITES_AT_ONCE);
+        let mut first_error = None;
+        while let Some((site, r)) = runs.next().await {
+            if let Err(e) = r {
+                tracing::error!(site = %site, error = %e, "load recomputation failed");
+                first_error.get_or_insert(e);
             }
-            self.recompute(&site).await?;
         }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// One site's share of [`LoadService::absorb`].
+    async fn absorb_site(&self, site: &SiteId, signals: Vec<LoadSignal>) -> Result<(), LoadError> {
+        let Some(config) = self.store.get_load_site(site).await? else {
+            return Ok(());
+        };
+        let meter_station = config
+            .config
+            .meter
+            .as_ref()
+            .and_then(|m| m.station_id.clone());
+        let newest = signals.iter().map(|s| s.at).max();
+        let measurements: Vec<&LoadSignal> =
+            signals.iter().filter(|s| s.carries_measurement()).collect();
+        let mut changed = false;
+        let state = self
+            .update_state(site, |state| {
+                let before = state.clone();
+                for s in &measurements {
+                    merge_measurement(state, s, meter_station.as_ref());
+                }
+                changed = state.grid != before.grid || state.evses != before.evses;
+                state.requested_at = state.requested_at.max(newest);
+            })
+            .await?;
+        // Skipped only when a recomputation ran after the newest signal
+        // *and* these signals told nothing new: a measurement merged now
+        // was not seen by that recomputation.
+        if !changed
+            && state
+                .computed_at
+                .is_some_and(|c| newest.is_some_and(|n| c > n))
+        {
+            return Ok(());
+        }
+        self.recompute(site).await?;
         Ok(())
     }
 
@@ -628,12 +649,14 @@ impl<S: Store + ?Sized> LoadService<S> {
         let mut n = 0;
         loop {
             let sites = self.store.list_load_sites(&page).await?;
-            for s in &sites.items {
-                if let Err(e) = self.recompute(&s.site_id).await {
-                    tracing::error!(site = %s.site_id, error = %e, "load recomputation failed");
-                }
-                n += 1;
-            }
+            n += sites.items.len();
+            futures::stream::iter(&sites.items)
+                .for_each_concurrent(SITES_AT_ONCE, |s| async move {
+                    if let Err(e) = self.recompute(&s.site_id).await {
+                        tracing::error!(site = %s.site_id, error = %e, "load recomputation failed");
+                    }
+                })
+                .await;
             match sites.next_cursor {
                 Some(c) => page.cursor = Some(c),
                 None => return Ok(n),
