@@ -18,7 +18,8 @@
 //!   spare room its EVSE holds; otherwise it waits (0 A) until the others
 //!   are lowered and its TxProfile arrives, one round trip later — unless
 //!   its charger said it was plugged in before it started: then it is
-//!   counted in at once and its EVSE's default raised to its share. A
+//!   counted in at once and its EVSE's default raised to its share (but
+//!   never by pausing a car whose transaction runs). A
 //!   running transaction keeps its default until its TxProfile is in
 //!   force (lowering it first would pause the car).
 //! - **Decreases first.** Lower limits are sent, and their answers awaited,
@@ -802,6 +803,8 @@ impl<S: Store + ?Sized> LoadService<S> {
             }
         };
         let mut inputs = Vec::new();
+        // Cars plugged in before their transaction: (since, EVSE).
+        let mut plugged = Vec::new();
         let mut reserved = Vec::new();
         for c in &cfg.evses {
             let key = evse_key(&c.station_id, c.evse_id);
@@ -893,6 +896,7 @@ impl<S: Store + ?Sized> LoadService<S> {
             if let (None, Some(since)) = (&es.transaction_id, l.plugged) {
                 // Its share is made room for now and held as its default,
                 // so that the car charges the moment it starts.
+                plugged.push((since, site_evse(&key)));
                 inputs.push(SessionInput {
                     evse: site_evse(&key),
                     car_phases: None,
@@ -947,13 +951,14 @@ impl<S: Store + ?Sized> LoadService<S> {
             building_load: building,
             now: engine_time(now),
         };
-        let mut allocations = match allocate_with_reserved(&site, &inputs, &cond, &reserved) {
-            Ok(a) => a,
-            Err(e) => {
-                state.warnings.push(format!("allocation failed: {e}"));
-                return self.save(state, expected, holder).await;
-            }
-        };
+        let mut allocations =
+            match allocate_admitting_plugged(&site, &mut inputs, plugged, &cond, &reserved) {
+                Ok(a) => a,
+                Err(e) => {
+                    state.warnings.push(format!("allocation failed: {e}"));
+                    return self.save(state, expected, holder).await;
+                }
+            };
         // Cars with a need and a departure: planned into the cheapest slots
         // of what the others leave, then capped at their plan for now.
         let wanted = wanted_sessions(cfg, &state, &live, now);
@@ -1824,6 +1829,53 @@ fn adds_excess(
             .map_or(0, |(_, o)| *o);
         (over > was).then(|| limit.to_string())
     })
+}
+
+/// The allocation with the cars plugged in before their transaction counted
+/// in — but never at the cost of a car whose transaction runs: where the
+/// fuse cannot give everybody the minimum, a car that may not start for
+/// minutes must not pause one that is charging (or has just started).
+/// Plugged-in cars are left out, the most recent first, until no running
+/// car is paused that would not be paused without them; a car left out
+/// gets only its EVSE's share of what is left over (its default).
+fn allocate_admitting_plugged(
+    site: &Site,
+    inputs: &mut Vec<SessionInput>,
+    mut plugged: Vec<(Timestamp, csms_energy::EvseId)>,
+    cond: &Conditions,
+    reserved: &[Reserved],
+) -> Result<Vec<csms_energy::EvseAllocation>, csms_energy::AllocateError> {
+    let all = allocate_with_reserved(site, inputs, cond, reserved)?;
+    if plugged.is_empty() {
+        return Ok(all);
+    }
+    let is_plugged = |plugged: &[(Timestamp, csms_energy::EvseId)], e: &csms_energy::EvseId| {
+        plugged.iter().any(|(_, p)| p == e)
+    };
+    let running: Vec<SessionInput> = inputs
+        .iter()
+        .filter(|i| !is_plugged(&plugged, &i.evse))
+        .cloned()
+        .collect();
+    let paused_anyway: HashSet<csms_energy::EvseId> =
+        allocate_with_reserved(site, &running, cond, reserved)?
+            .into_iter()
+            .filter(|a| a.is_paused())
+            .map(|a| a.evse)
+            .collect();
+    // Earliest plugged in first: the last one is left out first.
+    plugged.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.as_str().cmp(b.1.as_str())));
+    let mut allocations = all;
+    loop {
+        let displaces = allocations.iter().any(|a| {
+            a.is_paused() && !is_plugged(&plugged, &a.evse) && !paused_anyway.contains(&a.evse)
+        });
+        let Some((_, out)) = displaces.then(|| plugged.pop()).flatten() else {
+            return Ok(allocations);
+        };
+        inputs.retain(|i| i.evse != out);
+        allocations = allocate_with_reserved(site, inputs, cond, reserved)?;
+    }
 }
 
 /// The TxDefaultProfile of each EVSE: for an idle EVSE on a connected
