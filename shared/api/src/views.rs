@@ -81,7 +81,7 @@ impl Station {
         let st = &view.station;
         let mut evses: Vec<Evse> = Vec::new();
         let mut station_status = None;
-        for c in &view.connectors {
+        for c in &view.connectors_as_shown() {
             if c.evse_id == 0 {
                 station_status = Some(Connector::from(c));
                 continue;

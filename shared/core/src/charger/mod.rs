@@ -420,9 +420,14 @@ impl<S: Store + ?Sized> ChargerService<S> {
                 // one still open there was never ended by the charger.
                 if status.status == "Available" && evse_id > 0 {
                     // Another connector of the EVSE being free says nothing.
+                    // A 1.6 EVSE is one connector: its number says it all
+                    // (and sessions stored before 1.6 connector N was
+                    // connector N carry connector 1).
+                    let connector = Some(connector_id)
+                        .filter(|c| *c > 0 && conn.ocpp_version == OcppVersion::V201);
                     self.close_open_sessions(
                         conn,
-                        (Some(evse_id), Some(connector_id).filter(|c| *c > 0)),
+                        (Some(evse_id), connector),
                         None,
                         CloseReason::ConnectorAvailable,
                         status.updated_at,
