@@ -21,6 +21,73 @@ pub struct Station {
     /// Last message from the station, written when a connection closes (the
     /// live value is on the connection record, touched on every message).
     pub last_seen_at: Option<Timestamp>,
+    /// The operator's decision on the station: what its BootNotification is
+    /// answered. Stations stored before the setting existed are accepted.
+    #[serde(default)]
+    pub approval: Approval,
+}
+
+/// The operator's decision on a station, set through the API. It decides the
+/// answer to the station's BootNotification ([`Approval::registration`]) and
+/// what the station and the API may send it until then.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Approval {
+    /// Answered `Accepted`: the station works.
+    #[default]
+    Accepted,
+    /// Answered `Pending`: the operator has not decided yet; the CSMS may
+    /// read and change the station's configuration, nothing else.
+    Pending,
+    /// Answered `Rejected`: the station may send nothing but its next boot.
+    Rejected,
+}
+
+impl Approval {
+    pub const NAMES: [&'static str; 3] = ["accepted", "pending", "rejected"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Approval::Accepted => "accepted",
+            Approval::Pending => "pending",
+            Approval::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Approval::Accepted, Approval::Pending, Approval::Rejected]
+            .into_iter()
+            .find(|a| a.as_str() == s)
+    }
+
+    /// What a BootNotification of a station with this approval is answered.
+    pub fn registration(self) -> RegistrationStatus {
+        match self {
+            Approval::Accepted => RegistrationStatus::Accepted,
+            Approval::Pending => RegistrationStatus::Pending,
+            Approval::Rejected => RegistrationStatus::Rejected,
+        }
+    }
+}
+
+/// OCPP's answer to a BootNotification (1.6 `RegistrationStatus`, 2.0.1
+/// `RegistrationStatusEnumType`), spelled as on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RegistrationStatus {
+    #[default]
+    Accepted,
+    Pending,
+    Rejected,
+}
+
+impl RegistrationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RegistrationStatus::Accepted => "Accepted",
+            RegistrationStatus::Pending => "Pending",
+            RegistrationStatus::Rejected => "Rejected",
+        }
+    }
 }
 
 /// What a BootNotification tells us about the hardware.
@@ -32,6 +99,11 @@ pub struct BootInfo {
     pub firmware_version: Option<String>,
     pub reason: Option<String>,
     pub booted_at: Timestamp,
+    /// What the CSMS answered this boot; decided by the charger service
+    /// from the station's [`Approval`]. Boots recorded before the answer
+    /// was kept were all answered `Accepted`.
+    #[serde(default)]
+    pub registration: RegistrationStatus,
 }
 
 /// Status of one connector. OCPP 1.6 connector N is stored as EVSE N, connector N
@@ -61,6 +133,12 @@ pub struct Connection {
     pub ocpp_version: OcppVersion,
     pub connected_at: Timestamp,
     pub last_seen_at: Timestamp,
+    /// The station's approval, copied at connect time and kept current by
+    /// the API, so that every message is checked against it without a
+    /// station read: while it is not `Accepted` the station may send only
+    /// its BootNotification (and what the CSMS asked it for).
+    #[serde(default)]
+    pub approval: Approval,
 }
 
 impl Connection {
@@ -149,6 +227,7 @@ mod tests {
                 ocpp_version: Some(version),
                 connection_id: None,
                 last_seen_at: None,
+                approval: Approval::Accepted,
             },
             connectors,
             connection: None,
