@@ -1,8 +1,8 @@
 """Field quirks at the edges of the API, with real `ocpp` chargers on both versions (issue 14, points 3, 7, 8).
 
-- Connector numbers: a 1.6 connector N is EVSE N (with its one connector, 1) everywhere — its status, its sessions,
-  the commands that address it and the ones the CSMS derives from a session (pause); a 2.0.1 EVSE/connector pair is
-  kept as the charger sent it.
+- Connector numbers: a 1.6 connector N is EVSE N, connector N everywhere — its status, its sessions, the commands
+  that address it and the ones the CSMS derives from a session (pause); a `connectorId` other than N beside
+  `evseId` N is refused for a 1.6 station; a 2.0.1 EVSE/connector pair is kept as the charger sent it.
 - A command body with a field the API does not know is refused naming it, and nothing reaches the charger.
 - `GET /stations/{id}` shows the registration status the station's boot was answered (null before it booted).
 - Stopping the runner with chargers of a load-balanced site connected logs no "could not signal load balancing".
@@ -48,9 +48,9 @@ async def start_on(c: Connected, evse: int, connector: int, tag: str, tx_201: st
 def test_a_session_on_a_second_connector_keeps_its_number_everywhere(runner, version):
     tag = unique("TAG")
     runner.create_token(tag)
-    # 1.6 numbers connectors station-wide: connector 2 is EVSE 2 (its one connector is 1). 2.0.1 names both:
-    # connector 2 of EVSE 2 stays that.
-    evse, connector = 2, (1 if version == "1.6" else 2)
+    # 1.6 numbers connectors station-wide: connector 2 is EVSE 2, connector 2 (the number on the charger's label).
+    # 2.0.1 names both: connector 2 of EVSE 2 stays that.
+    evse, connector = 2, 2
 
     async def scenario():
         async with Connected(runner, version) as c:
@@ -78,6 +78,11 @@ def test_a_session_on_a_second_connector_keeps_its_number_everywhere(runner, ver
             assert action == "UnlockConnector", c.cp.received
             if version == "1.6":
                 assert payload == {"connectorId": evse}, payload
+                # Any other connector of a 1.6 EVSE does not exist: refused naming the field, never sent.
+                sent = len(c.cp.received)
+                r = await c.command({"type": "unlock", "evseId": evse, "connectorId": 1}, status=400)
+                assert r.json()["error"]["message"].startswith("connectorId: 1"), r.text
+                assert len(c.cp.received) == sent, c.cp.received
             else:
                 assert payload == {"evseId": evse, "connectorId": connector}, payload
 

@@ -253,7 +253,8 @@ def test_other_charger_messages_are_answered(runner, station):
             await status(cp, 1, "Faulted")
             await cp.send(call.StatusNotification(connector_id=2, error_code="GroundFailure", status="Faulted",
                                                   info="RCD tripped", vendor_error_code="E42"))
-            assert connectors_of(runner.station(station)) == {(1, 1): "Faulted", (2, 1): "Faulted"}
+            # 1.6 connector N is EVSE N, connector N.
+            assert connectors_of(runner.station(station)) == {(1, 1): "Faulted", (2, 2): "Faulted"}
 
     run(scenario())
 

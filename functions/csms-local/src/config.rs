@@ -11,6 +11,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub admin_key: Secret,
     pub heartbeat_interval_secs: u32,
+    /// The boot interval of a `Pending` or `Rejected` answer.
+    pub pending_boot_interval_secs: u32,
     pub webhook_retry: RetrySchedule,
     pub webhook_allow_private: bool,
     pub pricing_retry: std::time::Duration,
@@ -108,6 +110,13 @@ impl Config {
                 _ => bail!("CSMS_HEARTBEAT_INTERVAL must be 10 to 540 seconds (API Gateway drops idle sockets after 600)"),
             },
         };
+        let pending_boot_interval_secs = match std::env::var("CSMS_PENDING_BOOT_INTERVAL") {
+            Err(_) => csms_core::charger::ChargerConfig::PENDING_BOOT_INTERVAL_SECS,
+            Ok(s) => match s.parse::<u32>() {
+                Ok(n) if (10..=540).contains(&n) => n,
+                _ => bail!("CSMS_PENDING_BOOT_INTERVAL must be 10 to 540 seconds (API Gateway drops idle sockets after 600)"),
+            },
+        };
         let admin_key = match std::env::var("CSMS_ADMIN_API_KEY") {
             Ok(k) if k.len() >= 16 => Secret::new(k),
             Ok(_) => bail!("CSMS_ADMIN_API_KEY must be at least 16 characters"),
@@ -166,6 +175,7 @@ impl Config {
             data_dir,
             admin_key,
             heartbeat_interval_secs,
+            pending_boot_interval_secs,
             webhook_retry,
             webhook_allow_private,
         })

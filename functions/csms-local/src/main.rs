@@ -11,6 +11,8 @@
 //! - `CSMS_ADMIN_API_KEY` — the admin API key; when unset, one is generated
 //!   on first start, saved in the data dir and printed;
 //! - `CSMS_HEARTBEAT_INTERVAL` — seconds, default 300;
+//! - `CSMS_PENDING_BOOT_INTERVAL` — seconds a station answered `Pending` or
+//!   `Rejected` waits before it boots again, default 60;
 //! - `CSMS_WEBHOOK_RETRY_SCHEDULE` — seconds between webhook delivery
 //!   attempts, comma-separated, default `10,60,300,1800,7200,21600,43200`;
 //! - `CSMS_WEBHOOK_ALLOW_PRIVATE` — `true` (default here) lets an admin
@@ -163,6 +165,7 @@ async fn main() -> anyhow::Result<()> {
         clock.clone(),
         ChargerConfig {
             heartbeat_interval_secs: cfg.heartbeat_interval_secs,
+            pending_boot_interval_secs: cfg.pending_boot_interval_secs,
         },
     )
     .with_replies(Arc::new(commands.clone()))

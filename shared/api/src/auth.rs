@@ -215,6 +215,11 @@ mod tests {
         );
         assert_eq!(needed_scope(&Method::POST, "/stations"), Scope::Admin);
         assert_eq!(
+            needed_scope(&Method::PATCH, "/api/v1/stations/CP-1"),
+            Scope::Admin,
+            "approving a station is the operator's"
+        );
+        assert_eq!(
             needed_scope(&Method::PUT, "/api/v1/sessions/CP~1/charging-need"),
             Scope::Commands
         );

@@ -155,6 +155,7 @@ pub async fn create(
             SubmitOptions {
                 timeout_s,
                 idempotency_key,
+                ..SubmitOptions::default()
             },
         )
         .await?;

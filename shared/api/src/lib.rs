@@ -89,7 +89,7 @@ pub struct ApiState {
 pub fn router(state: ApiState) -> Router {
     let v1 = Router::new()
         .route("/stations", get(stations::list).post(stations::create))
-        .route("/stations/{id}", get(stations::get))
+        .route("/stations/{id}", get(stations::get).patch(stations::update))
         .route("/stations/{id}/events", get(stations::events))
         .route(
             "/stations/{id}/commands",

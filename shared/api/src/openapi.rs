@@ -8,7 +8,9 @@ use crate::{
 };
 use axum::http::header;
 use axum::response::IntoResponse;
-use csms_core::views::{CommandView, ConnectionEventView, SessionView, StatusEventView};
+use csms_core::views::{
+    CommandView, ConnectionEventView, RegistrationEventView, SessionView, StatusEventView,
+};
 use csms_domain::command::CommandRequest;
 use serde::Serialize;
 use std::sync::OnceLock;
@@ -50,7 +52,8 @@ pub struct ItemsOf<T> {
 /// keyed with the webhook secret}`; `Csms-Webhook-Id` names the delivery
 /// (the same on every retry), `Csms-Event-Type` the event. `data` is a
 /// `Session` (session.*), `Command` (command.completed),
-/// `StationStatusEvent` (station.status) or `StationConnectionEvent`
+/// `StationStatusEvent` (station.status), `StationRegistrationEvent`
+/// (station.registration) or `StationConnectionEvent`
 /// (station.connected/disconnected).
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -158,7 +161,7 @@ Scopes: `read` (every GET, exports, webhooks), `commands` (POST commands; implie
     security(("apiKey" = [])),
     modifiers(&BearerKey, &BodyLimit, &ClosedVariants),
     paths(
-        stations::list, stations::create, stations::get, stations::events,
+        stations::list, stations::create, stations::get, stations::update, stations::events,
         commands::create, commands::list_for_station, commands::get,
         tokens::list, tokens::create,
         sessions::list, sessions::export, sessions::get, sessions::meter_values,
@@ -172,7 +175,7 @@ Scopes: `read` (every GET, exports, webhooks), `commands` (POST commands; implie
         plan::site_plan, plan::put_need, plan::get_need, plan::delete_need,
     ),
     components(schemas(
-        ErrorBody, CommandRequest, SessionView, CommandView, StatusEventView, ConnectionEventView,
+        ErrorBody, CommandRequest, SessionView, CommandView, StatusEventView, RegistrationEventView, ConnectionEventView,
         WebhookEvent, views::Station,
     )),
     tags(

@@ -26,6 +26,24 @@ pub(crate) struct CreateStation {
     password: Option<String>,
     name: Option<String>,
     site_id: Option<String>,
+    /// What the station's BootNotification is answered: `accepted` (the
+    /// default) `Accepted`; `pending` `Pending` until an operator approves
+    /// it (meanwhile only its configuration can be read and changed);
+    /// `rejected` `Rejected`.
+    #[schema(value_type = Option<views::ApprovalName>)]
+    approval: Option<String>,
+}
+
+/// What `PATCH /stations/{id}` changes; a field left out stays.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct UpdateStation {
+    /// The operator's decision. Approving a connected `Pending` station
+    /// (and any change a connected, not rejected station's last boot was
+    /// answered otherwise) sends it TriggerMessage BootNotification, so
+    /// the new answer applies at once.
+    #[schema(value_type = Option<views::ApprovalName>)]
+    approval: Option<String>,
 }
 
 #[utoipa::path(post, path = "/stations", operation_id = "createStation", tag = "stations", summary = "Register a station", request_body = CreateStation, responses((status = 201, body = views::Station), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 409, description = "Conflict; the message says with what", body = ErrorBody)))]
@@ -40,6 +58,7 @@ pub async fn create(
         name: req.name,
         site_id: req.site_id,
         org_id: None,
+        approval: req.approval,
     };
     let station = registry::register_station(&*state.store, &*state.clock, new).await?;
     let view = StationView {
@@ -80,6 +99,31 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let sid = station_id(&id)?;
+    let view = state
+        .store
+        .get_station_view(&sid)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("station {id:?} not found")))?;
+    Ok(Json(station_json(&view, state.clock.now())))
+}
+
+#[utoipa::path(patch, path = "/stations/{id}", operation_id = "updateStation", tag = "stations", summary = "Approve, hold or reject a station", params(("id" = String, Path, description = "Station id")), request_body = UpdateStation, responses((status = 200, body = views::Station), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
+pub async fn update(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let sid = station_id(&id)?;
+    let req: UpdateStation = json_body(&body)?;
+    let Some(raw) = req.approval else {
+        return Err(ApiError::BadRequest(
+            "nothing to change: give approval".into(),
+        ));
+    };
+    let approval = registry::parse_approval(&raw)?;
+    registry::set_approval(&*state.store, &state.commands, &sid, approval)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("station {id:?} not found")))?;
     let view = state
         .store
         .get_station_view(&sid)

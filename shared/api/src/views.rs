@@ -64,10 +64,13 @@ pub struct Station {
     pub serial_number: Option<String>,
     pub firmware_version: Option<String>,
     pub last_boot_at: Option<String>,
-    /// What the CSMS answered the station's last BootNotification: today
-    /// always `Accepted` (every registered station is; `Pending` and
-    /// `Rejected` are OCPP's other answers); null until it has booted.
+    /// What the CSMS answered the station's last BootNotification
+    /// (`Accepted`, `Pending` or `Rejected`); null until it has booted.
     pub registration_status: Option<String>,
+    /// The operator's decision, which the station's next boot is answered:
+    /// `accepted`, `pending` or `rejected`.
+    #[schema(value_type = ApprovalName)]
+    pub approval: String,
     pub last_seen_at: Option<String>,
     pub connected_since: Option<String>,
     pub created_at: String,
@@ -81,7 +84,7 @@ impl Station {
         let st = &view.station;
         let mut evses: Vec<Evse> = Vec::new();
         let mut station_status = None;
-        for c in &view.connectors {
+        for c in &view.connectors_as_shown() {
             if c.evse_id == 0 {
                 station_status = Some(Connector::from(c));
                 continue;
@@ -107,7 +110,8 @@ impl Station {
             serial_number: boot.and_then(|b| b.serial_number.clone()),
             firmware_version: boot.and_then(|b| b.firmware_version.clone()),
             last_boot_at: boot.map(|b| time(b.booted_at)),
-            registration_status: boot.map(|_| "Accepted".to_owned()),
+            registration_status: boot.map(|b| b.registration.as_str().to_owned()),
+            approval: st.approval.as_str().to_owned(),
             last_seen_at: view.last_seen_at().map(time),
             connected_since: view
                 .connection
@@ -119,6 +123,17 @@ impl Station {
             evses,
         }
     }
+}
+
+/// The operator's decision on a station: `accepted` answers its
+/// BootNotification `Accepted`, `pending` `Pending`, `rejected` `Rejected`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)] // Describes the values in the OpenAPI document only.
+pub enum ApprovalName {
+    Accepted,
+    Pending,
+    Rejected,
 }
 
 /// An entry of a station's event log.
@@ -232,7 +247,7 @@ impl From<&ApiKey> for ApiKeyView {
 pub struct WebhookView {
     pub id: String,
     pub url: String,
-    /// `session.started`, `session.ended`, `session.priced`, `station.status`,
+    /// `session.started`, `session.ended`, `session.priced`, `station.status`, `station.registration`,
     /// `station.connected`, `station.disconnected`, `command.completed`.
     pub events: Vec<String>,
     pub description: Option<String>,

@@ -37,7 +37,7 @@ pub(crate) struct NewWebhook {
     /// `http` is accepted too, and an `admin` key may also name a private
     /// address, `localhost` or a `*.internal`-style name; other keys get 403.
     url: String,
-    /// Any of `session.started`, `session.ended`, `session.priced`, `station.status`,
+    /// Any of `session.started`, `session.ended`, `session.priced`, `station.status`, `station.registration`,
     /// `station.connected`, `station.disconnected`, `command.completed`.
     events: Vec<String>,
     #[serde(default)]

@@ -216,6 +216,7 @@ async fn timeouts_free_the_slot_and_late_answers_change_nothing() {
             SubmitOptions {
                 timeout_s: Some(5),
                 idempotency_key: None,
+                ..SubmitOptions::default()
             },
         )
         .await
@@ -277,6 +278,7 @@ async fn idempotency_key_returns_the_first_command() {
     let opts = || SubmitOptions {
         timeout_s: None,
         idempotency_key: Some("order-42".into()),
+        ..SubmitOptions::default()
     };
     let first = w.commands.submit(&st, reset(), opts()).await.unwrap();
     let again = w.commands.submit(&st, reset(), opts()).await.unwrap();
@@ -358,6 +360,7 @@ async fn reading_an_overdue_command_settles_it_without_a_timer() {
             SubmitOptions {
                 timeout_s: Some(3),
                 idempotency_key: None,
+                ..SubmitOptions::default()
             },
         )
         .await

@@ -100,19 +100,27 @@ impl AwsContext {
         ))
     }
 
+    /// `CSMS_HEARTBEAT_INTERVAL` and `CSMS_PENDING_BOOT_INTERVAL`, both
+    /// 10 to 540 seconds (API Gateway drops a socket idle for 600).
     pub fn charger_config() -> Result<ChargerConfig, ConfigError> {
-        match std::env::var("CSMS_HEARTBEAT_INTERVAL") {
-            Err(_) => Ok(ChargerConfig::default()),
+        let defaults = ChargerConfig::default();
+        let seconds = |name: &'static str, default: u32| match std::env::var(name) {
+            Err(_) => Ok(default),
             Ok(s) => match s.parse::<u32>() {
-                Ok(n) if (10..=540).contains(&n) => Ok(ChargerConfig {
-                    heartbeat_interval_secs: n,
-                }),
-                _ => Err(ConfigError::Invalid(
-                    "CSMS_HEARTBEAT_INTERVAL",
-                    "10 to 540 seconds".into(),
-                )),
+                Ok(n) if (10..=540).contains(&n) => Ok(n),
+                _ => Err(ConfigError::Invalid(name, "10 to 540 seconds".into())),
             },
-        }
+        };
+        Ok(ChargerConfig {
+            heartbeat_interval_secs: seconds(
+                "CSMS_HEARTBEAT_INTERVAL",
+                defaults.heartbeat_interval_secs,
+            )?,
+            pending_boot_interval_secs: seconds(
+                "CSMS_PENDING_BOOT_INTERVAL",
+                defaults.pending_boot_interval_secs,
+            )?,
+        })
     }
 
     /// The Management API client, when `CSMS_WS_MANAGEMENT_ENDPOINT` is set

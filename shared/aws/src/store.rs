@@ -57,7 +57,9 @@ use csms_domain::api_key::ApiKey;
 use csms_domain::command::{Command, CommandId};
 use csms_domain::meter::MeterReading;
 use csms_domain::session::{CloseReason, InferredEnd, Session, SessionStatus};
-use csms_domain::station::{BootInfo, Connection, ConnectorStatus, Station, StationView};
+use csms_domain::station::{
+    Approval, BootInfo, Connection, ConnectorStatus, RegistrationStatus, Station, StationView,
+};
 use csms_domain::token::{IdTokenRecord, IdTokenType, TokenStatus};
 use csms_domain::webhook::{Delivery, Webhook};
 use csms_domain::{IdTokenValue, OcppVersion, OrgId, SessionId, SiteId, StationId, Timestamp};
@@ -541,6 +543,9 @@ struct StationItem {
     connection_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     last_seen_at: Option<Timestamp>,
+    /// Absent in items written before the setting: accepted.
+    #[serde(default)]
+    approval: Approval,
 }
 
 impl From<&Station> for StationItem {
@@ -556,6 +561,7 @@ impl From<&Station> for StationItem {
             ocpp_version,
             connection_id,
             last_seen_at,
+            approval,
         } = st.clone();
         StationItem {
             id,
@@ -568,6 +574,7 @@ impl From<&Station> for StationItem {
             ocpp_version,
             connection_id,
             last_seen_at,
+            approval,
         }
     }
 }
@@ -585,6 +592,7 @@ impl From<StationItem> for Station {
             ocpp_version: i.ocpp_version,
             connection_id: i.connection_id,
             last_seen_at: i.last_seen_at,
+            approval: i.approval,
         }
     }
 }
@@ -601,6 +609,9 @@ struct BootItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
     booted_at: Timestamp,
+    /// Absent in items written before the answer was kept: `Accepted`.
+    #[serde(default)]
+    registration: RegistrationStatus,
 }
 
 impl From<&BootInfo> for BootItem {
@@ -612,6 +623,7 @@ impl From<&BootInfo> for BootItem {
             firmware_version,
             reason,
             booted_at,
+            registration,
         } = b.clone();
         BootItem {
             vendor,
@@ -620,6 +632,7 @@ impl From<&BootInfo> for BootItem {
             firmware_version,
             reason,
             booted_at,
+            registration,
         }
     }
 }
@@ -633,6 +646,7 @@ impl From<BootItem> for BootInfo {
             firmware_version: i.firmware_version,
             reason: i.reason,
             booted_at: i.booted_at,
+            registration: i.registration,
         }
     }
 }
@@ -698,6 +712,9 @@ struct ConnectionItem {
     ocpp_version: OcppVersion,
     connected_at: Timestamp,
     last_seen_at: Timestamp,
+    /// Absent in items written before the setting: accepted.
+    #[serde(default)]
+    approval: Approval,
 }
 
 impl From<&Connection> for ConnectionItem {
@@ -710,6 +727,7 @@ impl From<&Connection> for ConnectionItem {
             ocpp_version,
             connected_at,
             last_seen_at,
+            approval,
         } = c.clone();
         ConnectionItem {
             connection_id,
@@ -719,6 +737,7 @@ impl From<&Connection> for ConnectionItem {
             ocpp_version,
             connected_at,
             last_seen_at,
+            approval,
         }
     }
 }
@@ -733,6 +752,7 @@ impl From<ConnectionItem> for Connection {
             ocpp_version: i.ocpp_version,
             connected_at: i.connected_at,
             last_seen_at: i.last_seen_at,
+            approval: i.approval,
         }
     }
 }
@@ -1153,6 +1173,56 @@ impl StationStore for DynamoStore {
             }
             Err(e) => Err(backend("UpdateItem", e)),
         }
+    }
+
+    async fn set_station_approval(
+        &self,
+        id: &StationId,
+        approval: Approval,
+    ) -> StoreResult<Option<Station>> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", s(station_pk(id)))
+            .key("SK", s(META))
+            .update_expression("SET #a = :a")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_names("#a", "approval")
+            .expression_attribute_values(":a", to_value(&approval)?)
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        let station: Station = match result {
+            Ok(out) => match out.attributes {
+                Some(a) => decode::<StationItem, Station>(a)?,
+                None => return Ok(None),
+            },
+            Err(e) if is_condition_failure(&e) => return Ok(None),
+            Err(e) => return Err(backend("UpdateItem", e)),
+        };
+        if let Some(cid) = &station.connection_id {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("PK", s(conn_pk(cid)))
+                .key("SK", s(CONN_SK))
+                .update_expression("SET #a = :a")
+                .condition_expression("attribute_exists(PK)")
+                .expression_attribute_names("#a", "approval")
+                .expression_attribute_values(":a", to_value(&approval)?)
+                .send()
+                .await;
+            match result {
+                // The connection closed meanwhile: the next one copies the
+                // station's approval.
+                Ok(_) => {}
+                Err(e) if is_condition_failure(&e) => {}
+                Err(e) => return Err(backend("UpdateItem", e)),
+            }
+        }
+        Ok(Some(station))
     }
 
     async fn set_connector_status(
@@ -2126,10 +2196,12 @@ mod tests {
                 firmware_version: Some("1".into()),
                 reason: None,
                 booted_at: t(1, 0),
+                registration: RegistrationStatus::Pending,
             }),
             ocpp_version: Some(OcppVersion::V201),
             connection_id: Some("abc=".into()),
             last_seen_at: Some(t(2, 1_000)),
+            approval: Approval::Rejected,
         };
         let (back, item) = round_trip::<StationItem, _>(&station);
         assert_eq!(back, station);

@@ -61,6 +61,7 @@ fn connection(id: &str, station: &str) -> Connection {
         ocpp_version: OcppVersion::V16,
         connected_at: at,
         last_seen_at: at,
+        approval: Default::default(),
     }
 }
 
@@ -319,6 +320,7 @@ async fn unregistered_stations_stay_unregistered() {
         firmware_version: None,
         reason: None,
         booted_at: Utc::now(),
+        registration: Default::default(),
     };
     store.record_boot(&id, &boot).await.unwrap();
     assert_eq!(

@@ -80,6 +80,7 @@ async fn harness_full(
         clock.clone(),
         ChargerConfig {
             heartbeat_interval_secs: 300,
+            ..ChargerConfig::default()
         },
     )
     .with_replies(Arc::new(commands.clone()))
@@ -659,6 +660,7 @@ async fn an_unanswered_command_is_timed_out_by_its_delayed_sqs_message() {
             SubmitOptions {
                 timeout_s: Some(1),
                 idempotency_key: None,
+                ..SubmitOptions::default()
             },
         )
         .await

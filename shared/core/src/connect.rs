@@ -300,6 +300,7 @@ pub async fn opened<S: Store + ?Sized>(
         ocpp_version: version,
         connected_at: now,
         last_seen_at: now,
+        approval: station.approval,
     };
     let previous = store.open_connection(&conn).await?;
     if let (Some(prev), Some(sender)) = (previous, sender) {

@@ -20,7 +20,9 @@ use csms_domain::meter::MeterReading;
 use csms_domain::pricing::{LineKind, PriceLine, PricedSession, PricingAudit, ROUNDING_RULE};
 use csms_domain::session::{CloseReason, InferredEnd, Session, SessionEnd, SessionUpdate};
 use csms_domain::spot::{BiddingZone, SpotDay, SpotSlot, SpotSource};
-use csms_domain::station::{BootInfo, Connection, ConnectorStatus, Station};
+use csms_domain::station::{
+    Approval, BootInfo, Connection, ConnectorStatus, RegistrationStatus, Station,
+};
 use csms_domain::tariff::{
     AssignmentTarget, EnergyPrice, PriceComponent, Restrictions, Tariff, TariffAssignment,
     TariffElement,
@@ -52,6 +54,7 @@ pub fn station(id: &str, org: &str, site: Option<&str>) -> Station {
         ocpp_version: None,
         connection_id: None,
         last_seen_at: None,
+        approval: Approval::Accepted,
     }
 }
 
@@ -159,6 +162,7 @@ pub async fn boot_and_connector_status_newest_wins<S: Store>(store: &S) {
         firmware_version: Some("1.2.3".into()),
         reason: Some("PowerUp".into()),
         booted_at: t(10),
+        registration: RegistrationStatus::Pending,
     };
     store.record_boot(&st.id, &boot).await.unwrap();
     let status = |status: &str, at: i64| ConnectorStatus {
@@ -212,6 +216,7 @@ pub async fn connections_open_touch_close<S: Store>(store: &S) {
         ocpp_version: OcppVersion::V16,
         connected_at: t(at),
         last_seen_at: t(at),
+        approval: Approval::Accepted,
     };
     assert_eq!(store.open_connection(&conn("c1", 100)).await.unwrap(), None);
     let touched = store
@@ -273,6 +278,81 @@ pub async fn connections_open_touch_close<S: Store>(store: &S) {
             .is_none(),
         "second close is a no-op"
     );
+}
+
+pub async fn station_approval_reaches_the_connection<S: Store>(store: &S) {
+    assert_eq!(
+        store
+            .set_station_approval(&sid("CP-NONE"), Approval::Pending)
+            .await
+            .unwrap(),
+        None,
+        "no station, nothing created"
+    );
+    assert!(store.get_station(&sid("CP-NONE")).await.unwrap().is_none());
+    let mut st = station("CP-APPR", "default", None);
+    st.approval = Approval::Pending;
+    store.create_station(&st).await.unwrap();
+    assert_eq!(
+        store.get_station(&st.id).await.unwrap().unwrap().approval,
+        Approval::Pending
+    );
+    // Not connected: only the station changes.
+    let changed = store
+        .set_station_approval(&st.id, Approval::Rejected)
+        .await
+        .unwrap()
+        .expect("registered");
+    assert_eq!(changed.approval, Approval::Rejected);
+    assert_eq!(
+        changed.password_hash, st.password_hash,
+        "nothing else changes"
+    );
+    let conn = Connection {
+        connection_id: "c-appr".into(),
+        station_id: st.id.clone(),
+        org_id: st.org_id.clone(),
+        site_id: None,
+        ocpp_version: OcppVersion::V201,
+        connected_at: t(100),
+        last_seen_at: t(100),
+        approval: Approval::Rejected,
+    };
+    store.open_connection(&conn).await.unwrap();
+    let changed = store
+        .set_station_approval(&st.id, Approval::Accepted)
+        .await
+        .unwrap()
+        .expect("registered");
+    assert_eq!(changed.approval, Approval::Accepted);
+    assert_eq!(changed.connection_id.as_deref(), Some("c-appr"));
+    let touched = store
+        .touch_connection("c-appr", t(110))
+        .await
+        .unwrap()
+        .expect("live");
+    assert_eq!(
+        touched.approval,
+        Approval::Accepted,
+        "the next message is checked against the new approval"
+    );
+    let view = store.get_station_view(&st.id).await.unwrap().unwrap();
+    assert_eq!(view.station.approval, Approval::Accepted);
+    assert_eq!(
+        view.connection.map(|c| c.approval),
+        Some(Approval::Accepted)
+    );
+    // A closed connection is not brought back.
+    store.close_connection("c-appr", t(120)).await.unwrap();
+    store
+        .set_station_approval(&st.id, Approval::Pending)
+        .await
+        .unwrap();
+    assert!(store
+        .touch_connection("c-appr", t(130))
+        .await
+        .unwrap()
+        .is_none());
 }
 
 pub async fn id_tokens_case_insensitive<S: Store>(store: &S) {
@@ -2175,6 +2255,7 @@ macro_rules! store_contract_tests {
             stations_list_paginates_within_org,
             boot_and_connector_status_newest_wins,
             connections_open_touch_close,
+            station_approval_reaches_the_connection,
             id_tokens_case_insensitive,
             transaction_ids_unique_and_increasing,
             sessions_are_versioned,

@@ -15,7 +15,7 @@ use csms_domain::meter::MeterReading;
 use csms_domain::pricing::PricedSession;
 use csms_domain::session::Session;
 use csms_domain::spot::{BiddingZone, SpotDay};
-use csms_domain::station::{BootInfo, Connection, ConnectorStatus, Station, StationView};
+use csms_domain::station::{Approval, BootInfo, Connection, ConnectorStatus, Station, StationView};
 use csms_domain::tariff::{Tariff, TariffAssignment};
 use csms_domain::token::IdTokenRecord;
 use csms_domain::webhook::{Delivery, Webhook};
@@ -125,6 +125,15 @@ pub trait StationStore: Send + Sync {
         page: &PageRequest,
     ) -> StoreResult<Page<StationView>>;
     async fn record_boot(&self, id: &StationId, boot: &BootInfo) -> StoreResult<()>;
+    /// Sets the station's approval, and that of its current connection
+    /// record if it has one (every message is checked against the
+    /// connection's). The station as it is now; `None` when it is not
+    /// registered.
+    async fn set_station_approval(
+        &self,
+        id: &StationId,
+        approval: Approval,
+    ) -> StoreResult<Option<Station>>;
     /// Stores the status unless a newer one (by `updated_at`) is already stored,
     /// so statuses replayed after an offline period do not overwrite the present.
     async fn set_connector_status(

@@ -1,8 +1,10 @@
 //! Operator use cases: registering stations and id tokens.
 
+use crate::commands::service::{CommandService, SubmitOptions};
 use crate::password;
 use crate::ports::{Clock, Store, StoreError};
-use csms_domain::station::Station;
+use csms_domain::command::CommandRequest;
+use csms_domain::station::{Approval, RegistrationStatus, Station};
 use csms_domain::token::{IdTokenRecord, IdTokenType, TokenStatus};
 use csms_domain::{IdTokenValue, OrgId, SiteId, StationId, Timestamp};
 
@@ -33,6 +35,18 @@ pub struct NewStation {
     pub name: Option<String>,
     pub site_id: Option<String>,
     pub org_id: Option<OrgId>,
+    /// `accepted` (the default), `pending` or `rejected`.
+    pub approval: Option<String>,
+}
+
+/// The API's `approval` value, named in the error when it is none.
+pub fn parse_approval(raw: &str) -> Result<Approval, RegistryError> {
+    Approval::parse(raw).ok_or_else(|| {
+        RegistryError::Invalid(format!(
+            "approval: {raw:?} is not one of {}",
+            Approval::NAMES.join(", ")
+        ))
+    })
 }
 
 pub async fn register_station<S: Store + ?Sized>(
@@ -41,6 +55,12 @@ pub async fn register_station<S: Store + ?Sized>(
     new: NewStation,
 ) -> Result<Station, RegistryError> {
     let id = StationId::parse(new.id).map_err(|e| RegistryError::Invalid(format!("id: {e}")))?;
+    let approval = new
+        .approval
+        .as_deref()
+        .map(parse_approval)
+        .transpose()?
+        .unwrap_or_default();
     let site_id = new
         .site_id
         .map(SiteId::parse)
@@ -74,6 +94,7 @@ pub async fn register_station<S: Store + ?Sized>(
         ocpp_version: None,
         connection_id: None,
         last_seen_at: None,
+        approval,
     };
     store.create_station(&station).await.map_err(|e| match e {
         StoreError::Conflict(_) => {
@@ -82,6 +103,51 @@ pub async fn register_station<S: Store + ?Sized>(
         e => RegistryError::Store(e),
     })?;
     Ok(station)
+}
+
+/// The operator's decision on a station (`PATCH /stations/{id}`). A
+/// connected station whose boot was answered otherwise — and that still
+/// listens, i.e. was not rejected — is asked to boot again (TriggerMessage
+/// BootNotification), so the new answer applies now rather than after its
+/// boot interval or its next reboot. `None`: no such station.
+pub async fn set_approval<S: Store + ?Sized>(
+    store: &S,
+    commands: &CommandService<S>,
+    id: &StationId,
+    approval: Approval,
+) -> Result<Option<Station>, RegistryError> {
+    let Some(station) = store.set_station_approval(id, approval).await? else {
+        return Ok(None);
+    };
+    let answered = station
+        .boot
+        .as_ref()
+        .map_or(RegistrationStatus::Accepted, |b| b.registration);
+    if station.connection_id.is_some()
+        && answered != RegistrationStatus::Rejected
+        && answered != approval.registration()
+    {
+        let trigger = CommandRequest::TriggerMessage {
+            message: "BootNotification".into(),
+            evse_id: None,
+            connector_id: None,
+        };
+        let opts = SubmitOptions {
+            boot_after_approval: true,
+            ..SubmitOptions::default()
+        };
+        // The approval is stored either way: a trigger that cannot go out
+        // leaves the new answer to the station's next boot.
+        match commands.submit(id, trigger, opts).await {
+            Ok(cmd) => {
+                tracing::info!(station = %id, command = %cmd.id, approval = approval.as_str(), "approval changed: station asked to boot again")
+            }
+            Err(e) => {
+                tracing::warn!(station = %id, error = %e, "approval changed, but the station could not be asked to boot again")
+            }
+        }
+    }
+    Ok(Some(station))
 }
 
 #[derive(Debug, Clone, Default)]

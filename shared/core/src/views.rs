@@ -11,7 +11,7 @@ use csms_domain::command::Command;
 use csms_domain::pricing::engine::round_amount;
 use csms_domain::pricing::{LineKind, PriceLine, PricedSession};
 use csms_domain::session::Session;
-use csms_domain::station::{Connection, ConnectorStatus};
+use csms_domain::station::{Approval, Connection, ConnectorStatus, RegistrationStatus};
 use csms_domain::Timestamp;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
@@ -342,6 +342,39 @@ impl StatusEventView {
             error_code: c.error_code.clone(),
             info: c.info.clone(),
             updated_at: time(c.updated_at),
+        }
+    }
+}
+
+/// The answer to a station's BootNotification changed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema), schema(as = StationRegistrationEvent))]
+#[serde(rename_all = "camelCase")]
+pub struct RegistrationEventView {
+    pub station_id: String,
+    /// What the boot was answered: `Accepted`, `Pending` or `Rejected`.
+    pub registration_status: String,
+    /// The answer to the boot before; null at the station's first boot.
+    pub previous_status: Option<String>,
+    /// The operator's setting that decided it: `accepted`, `pending` or `rejected`.
+    pub approval: String,
+    pub booted_at: String,
+}
+
+impl RegistrationEventView {
+    pub fn new(
+        station_id: &str,
+        status: RegistrationStatus,
+        previous: Option<RegistrationStatus>,
+        approval: Approval,
+        booted_at: Timestamp,
+    ) -> Self {
+        RegistrationEventView {
+            station_id: station_id.to_owned(),
+            registration_status: status.as_str().to_owned(),
+            previous_status: previous.map(|p| p.as_str().to_owned()),
+            approval: approval.as_str().to_owned(),
+            booted_at: time(booted_at),
         }
     }
 }

@@ -21,6 +21,10 @@ pub enum EventType {
     SessionPriced,
     #[serde(rename = "station.status")]
     StationStatus,
+    /// The answer to a station's BootNotification changed (or it booted
+    /// for the first time): `Accepted`, `Pending` or `Rejected`.
+    #[serde(rename = "station.registration")]
+    StationRegistration,
     #[serde(rename = "station.connected")]
     StationConnected,
     #[serde(rename = "station.disconnected")]
@@ -30,11 +34,12 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 7] = [
+    pub const ALL: [EventType; 8] = [
         EventType::SessionStarted,
         EventType::SessionEnded,
         EventType::SessionPriced,
         EventType::StationStatus,
+        EventType::StationRegistration,
         EventType::StationConnected,
         EventType::StationDisconnected,
         EventType::CommandCompleted,
@@ -46,6 +51,7 @@ impl EventType {
             EventType::SessionEnded => "session.ended",
             EventType::SessionPriced => "session.priced",
             EventType::StationStatus => "station.status",
+            EventType::StationRegistration => "station.registration",
             EventType::StationConnected => "station.connected",
             EventType::StationDisconnected => "station.disconnected",
             EventType::CommandCompleted => "command.completed",

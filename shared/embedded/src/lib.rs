@@ -38,7 +38,7 @@ use csms_domain::meter::MeterReading;
 use csms_domain::pricing::PricedSession;
 use csms_domain::session::Session;
 use csms_domain::spot::{BiddingZone, SpotDay};
-use csms_domain::station::{BootInfo, Connection, ConnectorStatus, Station, StationView};
+use csms_domain::station::{Approval, BootInfo, Connection, ConnectorStatus, Station, StationView};
 use csms_domain::tariff::{Tariff, TariffAssignment};
 use csms_domain::token::IdTokenRecord;
 use csms_domain::webhook::{Delivery, Webhook};
@@ -149,6 +149,16 @@ impl StationStore for EmbeddedStore {
     async fn record_boot(&self, id: &StationId, boot: &BootInfo) -> StoreResult<()> {
         let (id, boot) = (id.clone(), boot.clone());
         self.run(move |db| db.record_boot(&id, &boot)).await
+    }
+
+    async fn set_station_approval(
+        &self,
+        id: &StationId,
+        approval: Approval,
+    ) -> StoreResult<Option<Station>> {
+        let id = id.clone();
+        self.run(move |db| db.set_station_approval(&id, approval))
+            .await
     }
 
     async fn set_connector_status(

@@ -16,7 +16,7 @@ use csms_domain::meter::MeterReading;
 use csms_domain::pricing::PricedSession;
 use csms_domain::session::Session;
 use csms_domain::spot::{BiddingZone, SpotDay};
-use csms_domain::station::{BootInfo, Connection, ConnectorStatus, Station, StationView};
+use csms_domain::station::{Approval, BootInfo, Connection, ConnectorStatus, Station, StationView};
 use csms_domain::tariff::{Tariff, TariffAssignment};
 use csms_domain::token::IdTokenRecord;
 use csms_domain::webhook::{Delivery, Webhook};
@@ -371,6 +371,27 @@ impl Db {
                 true
             })?;
             Ok(())
+        })
+    }
+
+    pub(crate) fn set_station_approval(
+        &self,
+        id: &StationId,
+        approval: Approval,
+    ) -> R<Option<Station>> {
+        self.write(|txn| {
+            let station =
+                update_json::<Station>(&mut txn.open_table(STATIONS)?, id.as_str(), |s| {
+                    s.approval = approval;
+                    true
+                })?;
+            if let Some(cid) = station.as_ref().and_then(|s| s.connection_id.as_deref()) {
+                update_json::<Connection>(&mut txn.open_table(CONNECTIONS)?, cid, |c| {
+                    c.approval = approval;
+                    true
+                })?;
+            }
+            Ok(station)
         })
     }
 

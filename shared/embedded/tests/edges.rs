@@ -278,6 +278,7 @@ async fn unknown_stations_are_not_created_by_charger_messages() {
         firmware_version: None,
         reason: None,
         booted_at: t(0),
+        registration: Default::default(),
     };
     store.record_boot(&id, &boot).await.unwrap();
     let conn = Connection {
@@ -288,6 +289,7 @@ async fn unknown_stations_are_not_created_by_charger_messages() {
         ocpp_version: OcppVersion::V16,
         connected_at: t(0),
         last_seen_at: t(0),
+        approval: Default::default(),
     };
     assert_eq!(store.open_connection(&conn).await.unwrap(), None);
     assert_eq!(store.close_connection("c", t(1)).await.unwrap(), Some(conn));

@@ -288,6 +288,7 @@ fn check(version: OcppVersion, frames: &[String], now: Timestamp) -> Result<(), 
             ocpp_version: version,
             connected_at: now,
             last_seen_at: now,
+            approval: Default::default(),
         };
         for (i, f) in frames.iter().enumerate() {
             let text = format!("[2,\"m{i}\",{f}]");

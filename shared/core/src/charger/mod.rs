@@ -17,15 +17,16 @@ use crate::ports::{
     Clock, MeterTarget, PageRequest, SessionQuery, StationEvent, Store, StoreError,
 };
 use crate::pricing::{NoPricing, PricingQueue};
-use crate::views::{SessionView, StatusEventView};
+use crate::views::{RegistrationEventView, SessionView, StatusEventView};
 use crate::webhooks::{Event, EventSink, NoEvents};
 use chrono::TimeDelta;
+use csms_domain::command::{CommandRequest, CommandStatus};
 use csms_domain::event::{ChargerEvent, TransactionEvent, TransactionPhase};
 use csms_domain::meter::energy_registers;
 use csms_domain::session::{
     CloseReason, InferredEnd, Session, SessionEnd, SessionStatus, SessionUpdate,
 };
-use csms_domain::station::{Connection, ConnectorStatus};
+use csms_domain::station::{Approval, Connection, ConnectorStatus, RegistrationStatus};
 use csms_domain::token::{authorize, Authorization};
 use csms_domain::webhook::EventType;
 use csms_domain::{IdError, IdTokenValue, OcppVersion, SessionId, Timestamp, TransactionId};
@@ -43,12 +44,22 @@ pub struct ChargerConfig {
     /// Heartbeat interval handed out at boot. API Gateway drops a WebSocket
     /// after 10 idle minutes, so this must stay well below 600 s.
     pub heartbeat_interval_secs: u32,
+    /// The interval handed out with a `Pending` or `Rejected` answer: how
+    /// long the station waits before it boots again.
+    pub pending_boot_interval_secs: u32,
+}
+
+impl ChargerConfig {
+    /// Default of [`ChargerConfig::pending_boot_interval_secs`]
+    /// (`CSMS_PENDING_BOOT_INTERVAL`).
+    pub const PENDING_BOOT_INTERVAL_SECS: u32 = 60;
 }
 
 impl Default for ChargerConfig {
     fn default() -> Self {
         ChargerConfig {
             heartbeat_interval_secs: 300,
+            pending_boot_interval_secs: Self::PENDING_BOOT_INTERVAL_SECS,
         }
     }
 }
@@ -77,6 +88,7 @@ impl HandlerError {
 pub enum Outcome {
     Ack,
     Boot {
+        status: RegistrationStatus,
         interval_secs: u32,
         now: Timestamp,
     },
@@ -97,6 +109,10 @@ pub enum Outcome {
 /// close. A station runs a transaction per EVSE at a time, so an open session
 /// further back is rare; the idle sweep closes it.
 const OPEN_SESSION_WINDOW: u32 = 20;
+
+/// How long after a TriggerMessage was sent a station that is not yet
+/// accepted may still send the message it asked for.
+const TRIGGERED_WINDOW: TimeDelta = TimeDelta::minutes(5);
 
 pub(crate) fn wire_version(v: OcppVersion) -> Version {
     match v {
@@ -341,6 +357,22 @@ impl<S: Store + ?Sized> ChargerService<S> {
             }
             Some(Direction::FromCharger) => {}
         }
+        if conn.approval != Approval::Accepted
+            && !self.allowed_before_acceptance(conn, action, now).await
+        {
+            return error(
+                ErrorCode::SecurityError,
+                format!(
+                    "the station is not accepted (registration {}): only BootNotification{} may be sent",
+                    conn.approval.registration().as_str(),
+                    if conn.approval == Approval::Pending {
+                        " and what the CSMS asks for"
+                    } else {
+                        ""
+                    }
+                ),
+            );
+        }
         let payload = Value::Object(payload);
         if let Err(v) = schema::validate(version, action, Kind::Request, &payload) {
             return CallError::new(message_id, v.code, v.description.clone())
@@ -371,6 +403,45 @@ impl<S: Store + ?Sized> ChargerService<S> {
         }
     }
 
+    /// Whether a station that is not accepted may send `action` (OCPP 1.6
+    /// 4.2, 2.0.1 B02.FR.09/B03.FR.07): its BootNotification always; while
+    /// `Pending` also what the CSMS asked for — a report (2.0.1
+    /// NotifyReport answers GetBaseReport/GetReport) or the message of a
+    /// TriggerMessage sent in the last [`TRIGGERED_WINDOW`] and not refused.
+    /// The command lookup runs only for such stations and such messages.
+    async fn allowed_before_acceptance(
+        &self,
+        conn: &Connection,
+        action: &str,
+        now: Timestamp,
+    ) -> bool {
+        if action == "BootNotification" {
+            return true;
+        }
+        if conn.approval != Approval::Pending {
+            return false;
+        }
+        if action == "NotifyReport" {
+            return true;
+        }
+        let page = match self
+            .store
+            .list_station_commands(&conn.station_id, &PageRequest::first(10))
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(error = %e, "could not look for the TriggerMessage of a pending station");
+                return false;
+            }
+        };
+        page.items.iter().any(|c| {
+            matches!(&c.request, CommandRequest::TriggerMessage { message, .. } if message == action)
+                && matches!(c.status, CommandStatus::Pending | CommandStatus::Accepted)
+                && c.sent_at.is_some_and(|t| now - t <= TRIGGERED_WINDOW)
+        })
+    }
+
     /// Apply a version-neutral event. The core of the charger-facing domain.
     pub async fn apply(
         &self,
@@ -379,7 +450,17 @@ impl<S: Store + ?Sized> ChargerService<S> {
         now: Timestamp,
     ) -> Result<Outcome, HandlerError> {
         match event {
-            ChargerEvent::Booted(boot) => {
+            ChargerEvent::Booted(mut boot) => {
+                // One station read per boot: the operator's approval decides
+                // the answer (the connection's copy may predate a change).
+                let station = self.store.get_station(&conn.station_id).await?;
+                let approval = station.as_ref().map(|s| s.approval).unwrap_or_default();
+                let previous = station
+                    .as_ref()
+                    .and_then(|s| s.boot.as_ref())
+                    .map(|b| b.registration);
+                let status = approval.registration();
+                boot.registration = status;
                 self.store.record_boot(&conn.station_id, &boot).await?;
                 // A station that boots has lost its transactions (1.6 ends
                 // them with a StopTransaction it may never send; a 2.0.1
@@ -393,8 +474,32 @@ impl<S: Store + ?Sized> ChargerService<S> {
                     now,
                 )
                 .await;
+                if previous != Some(status) {
+                    let view = RegistrationEventView::new(
+                        conn.station_id.as_str(),
+                        status,
+                        previous,
+                        approval,
+                        now,
+                    );
+                    self.events
+                        .publish(Event::new(
+                            EventType::StationRegistration,
+                            conn.org_id.clone(),
+                            now,
+                            view,
+                        ))
+                        .await;
+                }
+                let interval_secs = match status {
+                    RegistrationStatus::Accepted => self.config.heartbeat_interval_secs,
+                    RegistrationStatus::Pending | RegistrationStatus::Rejected => {
+                        self.config.pending_boot_interval_secs
+                    }
+                };
                 Ok(Outcome::Boot {
-                    interval_secs: self.config.heartbeat_interval_secs,
+                    status,
+                    interval_secs,
                     now,
                 })
             }
@@ -425,9 +530,14 @@ impl<S: Store + ?Sized> ChargerService<S> {
                 // one still open there was never ended by the charger.
                 if status.status == "Available" && evse_id > 0 {
                     // Another connector of the EVSE being free says nothing.
+                    // A 1.6 EVSE is one connector: its number says it all
+                    // (and sessions stored before 1.6 connector N was
+                    // connector N carry connector 1).
+                    let connector = Some(connector_id)
+                        .filter(|c| *c > 0 && conn.ocpp_version == OcppVersion::V201);
                     self.close_open_sessions(
                         conn,
-                        (Some(evse_id), Some(connector_id).filter(|c| *c > 0)),
+                        (Some(evse_id), connector),
                         None,
                         CloseReason::ConnectorAvailable,
                         status.updated_at,
@@ -773,6 +883,7 @@ impl<S: Store + ?Sized> ChargerService<S> {
                     ocpp_version: OcppVersion::V16,
                     connected_at: now,
                     last_seen_at: now,
+                    approval: Approval::Accepted,
                 };
                 let end = InferredEnd {
                     at: s.updated_at,

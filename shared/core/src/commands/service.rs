@@ -14,7 +14,7 @@ use crate::webhooks::{Event, EventSink, NoEvents};
 use async_trait::async_trait;
 use csms_domain::command::{Command, CommandId, CommandRequest, CommandStatus, Progress};
 use csms_domain::event::NotificationKind;
-use csms_domain::station::Connection;
+use csms_domain::station::{Approval, Connection};
 use csms_domain::webhook::EventType;
 use csms_domain::{SessionId, StationId, Timestamp};
 use serde_json::Value;
@@ -65,6 +65,34 @@ pub struct SubmitOptions {
     pub timeout_s: Option<u32>,
     /// The API's `Idempotency-Key`.
     pub idempotency_key: Option<String>,
+    /// The TriggerMessage BootNotification the CSMS sends when the
+    /// station's approval changed: it goes out whatever the approval now
+    /// is (a station being rejected must still learn it by booting).
+    pub boot_after_approval: bool,
+}
+
+/// Whether a station with `approval` may be sent `request` (OCPP 1.6 4.2,
+/// 2.0.1 B02): a pending station only what reads or changes its
+/// configuration, or triggers a message; a rejected one nothing.
+pub fn allowed_by_approval(approval: Approval, request: &CommandRequest) -> Result<(), String> {
+    match approval {
+        Approval::Accepted => Ok(()),
+        Approval::Pending => match request {
+            CommandRequest::GetConfiguration { .. }
+            | CommandRequest::ChangeConfiguration { .. }
+            | CommandRequest::TriggerMessage { .. } => Ok(()),
+            other => Err(format!(
+                "the station's registration is Pending (approval pending): only getConfiguration, \
+                 changeConfiguration and triggerMessage can be sent until it is approved, not {}",
+                other.type_name()
+            )),
+        },
+        Approval::Rejected => Err(format!(
+            "the station's registration is Rejected (approval rejected): no command can be sent, \
+             not {}",
+            request.type_name()
+        )),
+    }
 }
 
 pub struct CommandService<S: ?Sized> {
@@ -154,6 +182,9 @@ impl<S: Store + ?Sized> CommandService<S> {
             .get_station_view(station_id)
             .await?
             .ok_or_else(|| CommandError::NotFound(format!("station {station_id} not found")))?;
+        if !opts.boot_after_approval {
+            allowed_by_approval(view.station.approval, &request).map_err(CommandError::Conflict)?;
+        }
         let live = view.connection.as_ref().filter(|c| c.is_live(now));
         // The version decides what can be said. A station that never
         // connected has none yet: its command ends `offline` anyway.

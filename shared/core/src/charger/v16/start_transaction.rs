@@ -45,8 +45,9 @@ pub(super) async fn handle<S: Store + ?Sized>(
         phase: TransactionPhase::Started,
         transaction_id: None,
         timestamp: time.at,
+        // 1.6 connector N is EVSE N, connector N (README, "EVSE and connector numbers").
         evse_id: Some(req.connector_id),
-        connector_id: Some(1),
+        connector_id: Some(req.connector_id),
         id_token: Some(id_token),
         meter_start_wh: register_wh("meterStart", req.meter_start, &mut dropped),
         meter_stop_wh: None,

@@ -1,6 +1,7 @@
 //! StatusNotification: connector status. 1.6 connector N>0 is kept as EVSE N
-//! connector 1 (1.6 has no EVSE level); connector 0, the station as a whole,
-//! as EVSE 0 connector 0.
+//! connector N (1.6 has no EVSE level: its connector is the 2.0.1 EVSE, and
+//! the connector keeps the number the charger and its label use); connector
+//! 0, the station as a whole, as EVSE 0 connector 0.
 
 use crate::charger::wire::{charger_time, Dropped};
 use crate::charger::{encode, ChargerService, HandlerError};
@@ -33,11 +34,7 @@ pub(super) async fn handle<S: Store + ?Sized>(
 ) -> Result<Option<Value>, HandlerError> {
     let req: Request = crate::charger::decode(payload)?;
     let mut dropped = Dropped::default();
-    let (evse_id, connector_id) = if req.connector_id == 0 {
-        (0, 0)
-    } else {
-        (req.connector_id, 1)
-    };
+    let (evse_id, connector_id) = (req.connector_id, req.connector_id);
     let info = match (req.info, req.vendor_error_code) {
         (Some(i), Some(v)) => Some(format!("{i} (vendor error {v})")),
         (i, v) => i.or(v.map(|v| format!("vendor error {v}"))),

@@ -1,11 +1,12 @@
-//! BootNotification: record the hardware, accept the station, hand out the
-//! heartbeat interval.
+//! BootNotification: record the hardware, answer with the station's
+//! registration status (its approval) and the heartbeat interval, or the
+//! boot interval while it is not accepted.
 
 use crate::charger::wire::format_time;
 use crate::charger::{encode, ChargerService, HandlerError, Outcome};
 use crate::ports::Store;
 use csms_domain::event::ChargerEvent;
-use csms_domain::station::{BootInfo, Connection};
+use csms_domain::station::{BootInfo, Connection, RegistrationStatus};
 use csms_domain::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -49,12 +50,18 @@ pub(super) async fn handle<S: Store + ?Sized>(
         firmware_version: cs.firmware_version,
         reason: Some(req.reason),
         booted_at: now,
+        // Decided by `apply` from the station's approval.
+        registration: RegistrationStatus::default(),
     };
     match svc.apply(conn, ChargerEvent::Booted(boot), now).await? {
-        Outcome::Boot { interval_secs, now } => encode(&Response {
+        Outcome::Boot {
+            status,
+            interval_secs,
+            now,
+        } => encode(&Response {
             current_time: format_time(now),
             interval: interval_secs,
-            status: "Accepted",
+            status: status.as_str(),
         }),
         other => unreachable!("boot yields a boot outcome, not {other:?}"),
     }

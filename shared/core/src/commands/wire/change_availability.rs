@@ -81,7 +81,12 @@ mod tests {
             ok(&change(Some(2), None, true), V16).payload,
             json!({"connectorId": 2, "type": "Operative"})
         );
-        assert!(invalid(&change(Some(1), Some(2), true), V16).contains("station-wide"));
+        assert_eq!(
+            ok(&change(Some(2), Some(2), true), V16).payload,
+            json!({"connectorId": 2, "type": "Operative"}),
+            "1.6 connector N is EVSE N, connector N"
+        );
+        assert!(invalid(&change(Some(2), Some(1), true), V16).starts_with("connectorId: 1"));
     }
 
     #[test]

@@ -406,19 +406,22 @@ fn evse201(
 }
 
 /// The one 1.6 connector number a request addresses. 1.6 numbers connectors
-/// station-wide, which is what `evseId` means there; a `connectorId` alone
-/// is taken as that number too (someone thinking in 1.6 terms), and beside
-/// an `evseId` only connector 1 (an EVSE's only connector in 1.6) fits.
+/// station-wide, which is what `evseId` means there, and the API shows 1.6
+/// connector N as EVSE N, connector N; a `connectorId` alone is taken as
+/// that number too (someone thinking in 1.6 terms), and beside an `evseId`
+/// it must be the same number.
 fn v16_connector(
     evse_id: Option<u32>,
     connector_id: Option<u32>,
 ) -> Result<Option<u32>, EncodeError> {
     match (evse_id, connector_id) {
-        (Some(e), None | Some(1)) => Ok(Some(e)),
+        (Some(e), None) => Ok(Some(e)),
+        (Some(e), Some(c)) if c == e => Ok(Some(e)),
         (None, c) => Ok(c),
-        (Some(_), Some(_)) => Err(EncodeError::Invalid(
-            "OCPP 1.6 addresses a connector by one station-wide number: give it as evseId".into(),
-        )),
+        (Some(e), Some(c)) => Err(EncodeError::Invalid(format!(
+            "connectorId: {c} is not connector {e}: an OCPP 1.6 station numbers its connectors \
+             station-wide, so connector N is evseId N with connectorId N (or leave connectorId out)"
+        ))),
     }
 }
 

@@ -70,6 +70,10 @@ mod tests {
     fn both_versions() {
         assert_eq!(ok(&unlock(2, None), V16).payload, json!({"connectorId": 2}));
         assert_eq!(
+            ok(&unlock(2, Some(2)), V16).payload,
+            json!({"connectorId": 2})
+        );
+        assert_eq!(
             ok(&unlock(2, None), V201).payload,
             json!({"evseId": 2, "connectorId": 1})
         );
@@ -85,8 +89,9 @@ mod tests {
         for v in [V16, V201] {
             assert!(invalid(&unlock(0, None), v).starts_with("evseId"));
         }
-        // A second connector of an EVSE does not exist in 1.6 numbering.
-        assert!(invalid(&unlock(1, Some(2)), V16).contains("station-wide"));
+        // 1.6 connector N is EVSE N, connector N: any other connector is refused.
+        assert!(invalid(&unlock(1, Some(2)), V16).starts_with("connectorId: 2"));
+        assert!(invalid(&unlock(2, Some(1)), V16).starts_with("connectorId: 1"));
     }
 
     #[test]
