@@ -38,6 +38,7 @@ pub mod sender;
 pub mod spot;
 pub mod sqs;
 pub mod store;
+mod store_device;
 mod store_load;
 mod store_pricing;
 pub mod timers;
