@@ -1,5 +1,5 @@
 //! BootNotification: record the hardware, accept the station, hand out the
-//! heartbeat interval.
+//! heartbeat interval, and ask for the station's device model.
 
 use crate::charger::wire::format_time;
 use crate::charger::{encode, ChargerService, HandlerError, Outcome};
@@ -51,11 +51,15 @@ pub(super) async fn handle<S: Store + ?Sized>(
         booted_at: now,
     };
     match svc.apply(conn, ChargerEvent::Booted(boot), now).await? {
-        Outcome::Boot { interval_secs, now } => encode(&Response {
-            current_time: format_time(now),
-            interval: interval_secs,
-            status: "Accepted",
-        }),
+        Outcome::Boot { interval_secs, now } => {
+            // Queued now, sent after this answer (see `request_report`).
+            svc.booted(conn).await;
+            encode(&Response {
+                current_time: format_time(now),
+                interval: interval_secs,
+                status: "Accepted",
+            })
+        }
         other => unreachable!("boot yields a boot outcome, not {other:?}"),
     }
 }
