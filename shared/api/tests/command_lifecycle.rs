@@ -405,7 +405,6 @@ fn notify_report(request_id: i64, seq_no: u32, tbc: bool, data: Vec<Value>) -> V
 
 #[tokio::test]
 async fn a_201_boot_asks_for_the_device_model_and_reports_and_variables_answers_fill_it() {
-    use csms_core::ports::DeviceModelStore;
     let w = world().await;
     let st = w.station("CP-DM", Some(OcppVersion::V201)).await;
     let boot = json!({"reason": "PowerUp", "chargingStation": {"model": "M", "vendorName": "V"}});

@@ -10,8 +10,8 @@ use crate::charger::wire::{charger_time, decimal_from_json, Dropped};
 use crate::charger::{notify, ChargerService, HandlerError};
 use crate::ports::Store;
 use csms_domain::device_model::{
-    AttributeType, AttributeValue, Characteristics, ComponentRef, DataType, DeviceVariable,
-    Mutability, Name, ReportPart, Unit, ValuesList, VariableAttribute, VariableRef,
+    AttributeType, Characteristics, ComponentRef, DataType, DeviceVariable, Mutability, Name,
+    ReportPart, Text, VariableAttribute, VariableRef,
 };
 use csms_domain::event::NotificationKind;
 use csms_domain::station::Connection;
@@ -87,11 +87,9 @@ struct WireCharacteristics {
     supports_monitoring: bool,
 }
 
-fn text<const N: usize>(
-    field: &str,
-    s: Option<String>,
-) -> Result<Option<csms_domain::device_model::Text<N>>, String> {
-    s.map(|s| csms_domain::device_model::Text::<N>::parse(s).map_err(|e| format!("{field} {e}")))
+/// An optional text, bounded by the type it goes into.
+fn text<const N: usize>(field: &str, s: Option<String>) -> Result<Option<Text<N>>, String> {
+    s.map(|s| Text::<N>::parse(s).map_err(|e| format!("{field} {e}")))
         .transpose()
 }
 
@@ -139,7 +137,7 @@ fn attribute(a: WireAttribute) -> Result<VariableAttribute, String> {
     };
     Ok(VariableAttribute {
         kind,
-        value: text::<2500>("value", a.value)?.map(AttributeValue::from),
+        value: text("value", a.value)?,
         mutability,
         persistent: a.persistent,
         constant: a.constant,
@@ -152,12 +150,12 @@ fn characteristics(c: WireCharacteristics) -> Result<Characteristics, String> {
             .transpose()
     };
     Ok(Characteristics {
-        unit: text::<16>("unit", c.unit)?.map(Unit::from),
+        unit: text("unit", c.unit)?,
         data_type: DataType::parse(&c.data_type)
             .ok_or_else(|| format!("dataType {:?} is unknown", c.data_type))?,
         min_limit: limit("minLimit", c.min_limit)?,
         max_limit: limit("maxLimit", c.max_limit)?,
-        values_list: text::<1000>("valuesList", c.values_list)?.map(ValuesList::from),
+        values_list: text("valuesList", c.values_list)?,
         supports_monitoring: c.supports_monitoring,
     })
 }
