@@ -486,6 +486,22 @@ async fn a_201_boot_asks_for_the_device_model_and_reports_and_variables_answers_
         .filter(|e| e.kind == "ImplausibleValues")
         .count();
     assert_eq!(noted, 2, "each dropped entry is noted: {events:?}");
+    // The last part sent again (its answer lost) leaves the model whole.
+    charger_call(
+        &w,
+        "CP-DM",
+        "r1-again",
+        "NotifyReport",
+        notify_report(
+            request_id,
+            1,
+            false,
+            vec![report_entry(evse.clone(), "Power", "22000")],
+        ),
+    )
+    .await;
+    let again = w.store.get_device_model(&st).await.unwrap().unwrap();
+    assert_eq!(again, model, "a resent last part changes nothing");
 
     // An accepted SetVariables changes the value in the model.
     let set = w

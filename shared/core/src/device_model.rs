@@ -44,6 +44,18 @@ pub async fn receive_part<S: DeviceModelStore + ?Sized>(
     let missing: Vec<u32> = (0..=last)
         .filter(|n| !parts.iter().any(|p| p.seq_no == *n))
         .collect();
+    if !missing.is_empty()
+        && store
+            .get_device_model(&station)
+            .await?
+            .is_some_and(|m| m.request_id == request_id)
+    {
+        // The last part again, of a report already complete (its answer
+        // was lost): the model it made stays; one part would replace it.
+        tracing::info!(station = %station, request_id, "last part of a complete device report resent; ignored");
+        store.delete_report_parts(&station).await?;
+        return Ok(None);
+    }
     if !missing.is_empty() {
         // A station that skipped parts still has a model: the parts it sent.
         tracing::warn!(station = %station, request_id, ?missing, "device report is missing parts; kept the parts that arrived");
