@@ -264,6 +264,14 @@ class Runner:
 
     # -- conveniences
 
+    def device_model(self, station_id: str, **filters) -> dict | None:
+        """GET /stations/{id}/device-model; None while the station has sent no complete report."""
+        r = self.api("GET", f"/stations/{station_id}/device-model", params=filters or None)
+        if r.status_code == 404:
+            return None
+        assert r.status_code == 200, f"device model of {station_id}: HTTP {r.status_code}: {r.text[:500]}"
+        return r.json()
+
     def create_station(self, station_id: str | None = None, password: str | None = None, **fields) -> dict:
         body = {"id": station_id or unique("CP"), **fields}
         if password is not None:
@@ -537,3 +545,9 @@ async def raw_handshake(port: int, path: str, headers: dict[str, str], timeout: 
 
 def ago(**kw) -> datetime:
     return now_utc() - timedelta(**kw)
+
+
+def model_values(model: dict) -> dict[tuple, dict[str, str | None]]:
+    """A device model as {(component, evseId, connectorId, variable): {attribute type: value}}."""
+    return {(c["name"], c["evseId"], c["connectorId"], v["name"]): {a["type"]: a["value"] for a in v["attributes"]}
+            for c in model["components"] for v in c["variables"]}

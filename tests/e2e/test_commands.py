@@ -132,7 +132,26 @@ class Connected:
         self.ws = ws
         self.task = asyncio.create_task(self.cp.start())
         await self.boot()
+        self.boot_commands = await self.settle_boot_report()
         return self
+
+    async def settle_boot_report(self) -> list[str]:
+        """A 2.0.1 boot makes the CSMS ask for the device report (GetBaseReport), which these chargers do not
+        implement (NotImplemented: the command fails). Wait for it to settle and take it out of what the charger
+        received, so each test sees only its own commands. Returns the ids of such commands."""
+        if self.version == "1.6":
+            return []
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            items = (await asyncio.to_thread(
+                self.runner.api_ok, "GET", f"/stations/{self.station}/commands"))["items"]
+            done = [c for c in items if c["action"] == "GetBaseReport" and c["status"] != "pending"]
+            if done:
+                assert [c["status"] for c in done] == ["failed"], done
+                self.cp.received = [r for r in self.cp.received if r[0] != "GetBaseReport"]
+                return [c["id"] for c in done]
+            await asyncio.sleep(0.05)
+        raise AssertionError("the boot's GetBaseReport did not settle")
 
     async def __aexit__(self, *exc):
         self.task.cancel()
@@ -343,7 +362,8 @@ def test_queued_commands_go_one_at_a_time_in_order(runner, version):
             assert [x["id"] for x in history["items"]] == ids[::-1][:2], "newest first"
             rest = await asyncio.to_thread(c.runner.api_ok, "GET", f"/stations/{c.station}/commands",
                                            params={"limit": 2, "cursor": history["nextCursor"]})
-            assert [x["id"] for x in rest["items"]] == ids[:1] and rest["nextCursor"] is None
+            # On 2.0.1 the boot's report request is the oldest.
+            assert [x["id"] for x in rest["items"]] == ids[:1] + c.boot_commands and rest["nextCursor"] is None
 
     run(scenario())
 

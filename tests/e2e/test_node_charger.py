@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from csms_e2e import unique
+from csms_e2e import model_values, poll, unique
 
 NODE_DIR = Path(__file__).resolve().parents[1] / "node-charger"
 ENERGY = "Energy.Active.Import.Register"
@@ -74,6 +74,17 @@ def test_the_node_charger_runs_complete_and_correct_sessions_on_both_versions(ru
         assert json.loads(ready or "{}").get("ready"), f"the node charger did not get ready: {ready}"
         answered = {version: send_commands(runner, station, version) for version, station in
                     (("1.6", s16), ("2.0.1", s201))}
+        # The boot's report is in, with SetVariables' value written into it.
+        booted = poll(lambda: (m := runner.device_model(s201)) and
+                      model_values(m).get(("OCPPCommCtrlr", None, None, "HeartbeatInterval")) == {"Actual": "120"}
+                      and m, what="the 2.0.1 device model with HeartbeatInterval 120",
+                      show=lambda: runner.device_model(s201))
+        # The whole configuration of a 2.0.1 station is a new report.
+        r = runner.api("POST", f"/stations/{s201}/commands", {"type": "getConfiguration"}, params={"wait": 10})
+        assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
+        assert r.json()["action"] == "GetBaseReport", r.json()
+        renewed = poll(lambda: (m := runner.device_model(s201)) and m["requestId"] != booted["requestId"] and m,
+                       what="the device model of the second report", timeout=10)
         stdout, stderr = proc.communicate(input="", timeout=60)
     finally:
         watchdog.cancel()
@@ -85,6 +96,19 @@ def test_the_node_charger_runs_complete_and_correct_sessions_on_both_versions(ru
         assert out[version]["commands"] == answered[version], \
             f"{version}: the charger received {out[version]['commands']}, the CSMS sent {answered[version]}"
 
+    # Two reports (boot and getConfiguration), the API showing the last, as the charger sent it.
+    assert len(out["2.0.1"]["reports"]) == 2, out["2.0.1"]
+    assert renewed["requestId"] == out["2.0.1"]["reports"][-1], renewed
+    assert booted["requestId"] == out["2.0.1"]["reports"][0], booted
+    assert model_values(renewed) == {
+        ("OCPPCommCtrlr", None, None, "HeartbeatInterval"): {"Actual": "120"},
+        ("EVSE", 1, None, "Power"): {"Actual": "22000", "MaxSet": "22000"},
+        ("Connector", 1, 1, "ConnectorType"): {"Actual": "cType2"},
+        ("SecurityCtrlr", None, None, "BasicAuthPassword"): {"Actual": None},
+    }, renewed
+    power = runner.device_model(s201, component="evse")["components"][0]["variables"][0]
+    assert power["characteristics"] == {"unit": "W", "dataType": "decimal", "minLimit": "0", "maxLimit": "22000",
+                                        "valuesList": None, "supportsMonitoring": True}, power
     for version, station in (("1.6", s16), ("2.0.1", s201)):
         ran = out[version]
         assert ran["boot"] == "Accepted", ran

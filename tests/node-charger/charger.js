@@ -5,7 +5,8 @@
 //
 // Usage: node charger.js <ws base url, e.g. ws://127.0.0.1:PORT/ocpp> <1.6 station> <2.0.1 station> <id token>
 // After the sessions it prints `{"ready": true}` and answers commands until
-// stdin closes. Then prints one JSON summary on stdout: per version, the sessions run (transaction
+// stdin closes; on 2.0.1 it answers GetBaseReport and sends its device model
+// (NotifyReport in two parts). Then prints one JSON summary on stdout: per version, the sessions run (transaction
 // id, meter start/stop in Wh, the energy readings sent in meter values) and every strict-mode failure.
 // Exits 1 on any failure.
 'use strict';
@@ -93,8 +94,49 @@ async function run16(failures, received) {
 // The RequestStartTransactions answered, run as sessions once commands end.
 const remoteStarts = [];
 
+// The 2.0.1 station's device model as it reports it (NotifyReport, in two
+// parts); SetVariables changes the values in it.
+const variables201 = [
+  { component: { name: 'OCPPCommCtrlr' }, variable: { name: 'HeartbeatInterval' },
+    variableAttribute: [{ type: 'Actual', value: '300', mutability: 'ReadWrite', persistent: true }],
+    variableCharacteristics: { unit: 's', dataType: 'integer', minLimit: 1, supportsMonitoring: false } },
+  { component: { name: 'EVSE', evse: { id: 1 } }, variable: { name: 'Power' },
+    variableAttribute: [{ type: 'Actual', value: '22000', mutability: 'ReadOnly' },
+      { type: 'MaxSet', value: '22000', mutability: 'ReadOnly', constant: true }],
+    variableCharacteristics: { unit: 'W', dataType: 'decimal', minLimit: 0, maxLimit: 22000, supportsMonitoring: true } },
+  { component: { name: 'Connector', evse: { id: 1, connectorId: 1 } }, variable: { name: 'ConnectorType' },
+    variableAttribute: [{ value: 'cType2', mutability: 'ReadOnly', constant: true }],
+    variableCharacteristics: { dataType: 'string', supportsMonitoring: false } },
+  { component: { name: 'SecurityCtrlr' }, variable: { name: 'BasicAuthPassword' },
+    variableAttribute: [{ mutability: 'WriteOnly' }],
+    variableCharacteristics: { dataType: 'string', supportsMonitoring: false } },
+];
+// requestIds of the GetBaseReport calls answered, and the reports still being sent.
+const reports = [];
+const reporting = [];
+
+function sameVariable(a, b) {
+  return a.component.name === b.component.name && a.variable.name === b.variable.name
+    && JSON.stringify(a.component.evse || null) === JSON.stringify(b.component.evse || null);
+}
+
+// After the answer to GetBaseReport: the report, in two parts.
+async function sendReport(cli, requestId) {
+  const generatedAt = now();
+  await cli.call('NotifyReport', { requestId, generatedAt, seqNo: 0, tbc: true, reportData: variables201.slice(0, 2) });
+  await cli.call('NotifyReport', { requestId, generatedAt, seqNo: 1, tbc: false, reportData: variables201.slice(2) });
+}
+
 async function run201(failures, received) {
   const cli = client(station201, 'ocpp2.0.1', failures);
+  // Not among `received`: the CSMS asks for it at every boot, unprompted by the test.
+  cli.handle('GetBaseReport', ({ params }) => {
+    reports.push(params.requestId);
+    reporting.push(new Promise((resolve) => setTimeout(resolve, 10))
+      .then(() => sendReport(cli, params.requestId))
+      .catch((e) => failures.push(`NotifyReport: ${e.name}: ${e.message}`)));
+    return { status: 'Accepted' };
+  });
   answer(cli, received, {
     RequestStartTransaction: ({ params }) => {
       remoteStarts.push(params);
@@ -112,9 +154,11 @@ async function run201(failures, received) {
       })),
     }),
     SetVariables: ({ params }) => ({
-      setVariableResult: params.setVariableData.map((d) => ({
-        attributeStatus: 'Accepted', component: d.component, variable: d.variable,
-      })),
+      setVariableResult: params.setVariableData.map((d) => {
+        const known = variables201.find((v) => sameVariable(v, d));
+        if (known) known.variableAttribute[0].value = d.attributeValue;
+        return { attributeStatus: 'Accepted', component: d.component, variable: d.variable };
+      }),
     }),
   });
   await cli.connect();
@@ -167,6 +211,8 @@ async function session201(cli, tx, n, start, transactionInfo = {}) {
       const s = await session201(clients[1], `${station201}-R${i + 1}`, SESSIONS + 1 + i, {}, { remoteStartId: req.remoteStartId });
       out['2.0.1'].sessions.push({ ...s, idToken: req.idToken.idToken });
     }
+    await Promise.all(reporting);
+    out['2.0.1'].reports = reports;
     for (const cli of clients) await cli.close();
   } catch (e) {
     failures.push(`${e.name}: ${e.message}`);

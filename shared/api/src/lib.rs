@@ -14,6 +14,7 @@
 //! - `views`: the JSON form of what only the API shows.
 //! - `stations`, `tokens`, `sessions`, `commands`, `api_keys`, `webhooks`, `pricing`, `tariffs`: one module per resource with its
 //!   handlers and its JSON views.
+//! - `device_model`: a 2.0.1 station's device model (components and variables).
 //! - `load`: load balancing of a site (configuration, allocation, meter).
 //! - `spot`: stored spot prices and operator alarms (read-only).
 //! - `util`: body/query parsing that answers bad input with our error shape.
@@ -21,6 +22,7 @@
 mod api_keys;
 mod auth;
 mod commands;
+mod device_model;
 pub mod error;
 mod load;
 pub mod openapi;
@@ -91,6 +93,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/stations", get(stations::list).post(stations::create))
         .route("/stations/{id}", get(stations::get).patch(stations::update))
         .route("/stations/{id}/events", get(stations::events))
+        .route("/stations/{id}/device-model", get(device_model::get))
         .route(
             "/stations/{id}/commands",
             get(commands::list_for_station).post(commands::create),

@@ -3,8 +3,8 @@
 //! `GET /api/v1/openapi.json` (no key needed: it is public documentation).
 
 use crate::{
-    api_keys, commands, load, plan, pricing, sessions, spot, stations, tariffs, tokens, views,
-    webhooks,
+    api_keys, commands, device_model, load, plan, pricing, sessions, spot, stations, tariffs,
+    tokens, views, webhooks,
 };
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -161,7 +161,7 @@ Scopes: `read` (every GET, exports, webhooks), `commands` (POST commands; implie
     security(("apiKey" = [])),
     modifiers(&BearerKey, &BodyLimit, &ClosedVariants),
     paths(
-        stations::list, stations::create, stations::get, stations::update, stations::events,
+        stations::list, stations::create, stations::get, stations::update, stations::events, device_model::get,
         commands::create, commands::list_for_station, commands::get,
         tokens::list, tokens::create,
         sessions::list, sessions::export, sessions::get, sessions::meter_values,

@@ -374,3 +374,229 @@ async fn reading_an_overdue_command_settles_it_without_a_timer() {
     assert_eq!(w.frames().len(), 2, "and the queue moved on");
     assert_eq!(w.frames()[1][1], json!(b.id.as_str()));
 }
+
+/// A charger's CALL through the real path; its CALLRESULT payload.
+async fn charger_call(w: &World, station: &str, id: &str, action: &str, payload: Value) -> Value {
+    let out = w
+        .charger
+        .on_message(
+            &format!("conn-{station}"),
+            &json!([2, id, action, payload]).to_string(),
+        )
+        .await
+        .expect("a CALL is answered");
+    let frame: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(frame[0], 3, "{action} answered {frame}");
+    frame[2].clone()
+}
+
+fn report_entry(component: Value, variable: &str, value: &str) -> Value {
+    json!({"component": component, "variable": {"name": variable},
+           "variableAttribute": [{"value": value, "mutability": "ReadWrite", "persistent": true}],
+           "variableCharacteristics": {"dataType": "integer", "supportsMonitoring": false, "unit": "s"}})
+}
+
+/// A NotifyReport; no entries: without `reportData` (an empty list breaks the schema).
+fn notify_report(request_id: i64, seq_no: u32, tbc: bool, data: Vec<Value>) -> Value {
+    let mut report = json!({"requestId": request_id, "generatedAt": "2026-11-23T09:59:00Z",
+                            "seqNo": seq_no, "tbc": tbc});
+    if !data.is_empty() {
+        report["reportData"] = Value::Array(data);
+    }
+    report
+}
+
+#[tokio::test]
+async fn a_201_boot_asks_for_the_device_model_and_reports_and_variables_answers_fill_it() {
+    let w = world().await;
+    let st = w.station("CP-DM", Some(OcppVersion::V201)).await;
+    let boot = json!({"reason": "PowerUp", "chargingStation": {"model": "M", "vendorName": "V"}});
+    let answer = charger_call(&w, "CP-DM", "b1", "BootNotification", boot).await;
+    assert_eq!(answer["status"], "Accepted");
+    let frames = w.frames();
+    assert_eq!(frames.len(), 1, "the boot queues the report request");
+    assert_eq!(frames[0][2], "GetBaseReport");
+    assert_eq!(frames[0][3]["reportBase"], "FullInventory");
+    let request_id = frames[0][3]["requestId"].as_i64().unwrap();
+    let report_cmd = CommandId::parse(frames[0][1].as_str().unwrap()).unwrap();
+    w.reply(
+        "CP-DM",
+        json!([3, report_cmd.as_str(), {"status": "Accepted"}]),
+    )
+    .await;
+    assert_eq!(w.status(&report_cmd).await, CommandStatus::Accepted);
+
+    let ctrl = json!({"name": "OCPPCommCtrlr"});
+    let evse = json!({"name": "EVSE", "evse": {"id": 1}});
+    charger_call(
+        &w,
+        "CP-DM",
+        "r0",
+        "NotifyReport",
+        notify_report(
+            request_id,
+            0,
+            true,
+            vec![
+                report_entry(ctrl.clone(), "HeartbeatInterval", "300"),
+                // Breaks the schema (name longer than 50): dropped alone.
+                report_entry(json!({"name": "C".repeat(51)}), "X", "1"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(
+        w.store.get_device_model(&st).await.unwrap(),
+        None,
+        "no model until the last part"
+    );
+    charger_call(
+        &w,
+        "CP-DM",
+        "r1",
+        "NotifyReport",
+        notify_report(
+            request_id,
+            1,
+            false,
+            vec![
+                report_entry(evse.clone(), "Power", "22000"),
+                // Schema-valid, but no EVSE can have that id: dropped alone.
+                report_entry(json!({"name": "EVSE", "evse": {"id": -2}}), "Power", "1"),
+            ],
+        ),
+    )
+    .await;
+    let model = w.store.get_device_model(&st).await.unwrap().unwrap();
+    assert_eq!(model.request_id as i64, request_id);
+    let names: Vec<(&str, &str)> = model
+        .variables
+        .iter()
+        .map(|v| (v.component.name.as_str(), v.variable.name.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [("EVSE", "Power"), ("OCPPCommCtrlr", "HeartbeatInterval")]
+    );
+    let events = w
+        .store
+        .list_station_events(&st, &csms_core::ports::PageRequest::first(20))
+        .await
+        .unwrap();
+    let noted = events
+        .items
+        .iter()
+        .filter(|e| e.kind == "ImplausibleValues")
+        .count();
+    assert_eq!(noted, 2, "each dropped entry is noted: {events:?}");
+    // The last part sent again (its answer lost) leaves the model whole.
+    charger_call(
+        &w,
+        "CP-DM",
+        "r1-again",
+        "NotifyReport",
+        notify_report(
+            request_id,
+            1,
+            false,
+            vec![report_entry(evse.clone(), "Power", "22000")],
+        ),
+    )
+    .await;
+    let again = w.store.get_device_model(&st).await.unwrap().unwrap();
+    assert_eq!(again, model, "a resent last part changes nothing");
+
+    // An accepted SetVariables changes the value in the model.
+    let set = w
+        .submit(
+            &st,
+            CommandRequest::ChangeConfiguration {
+                key: csms_domain::command::ConfigRef {
+                    component: Some("OCPPCommCtrlr".into()),
+                    component_instance: None,
+                    evse_id: None,
+                    variable: "HeartbeatInterval".into(),
+                    variable_instance: None,
+                },
+                value: "120".into(),
+            },
+        )
+        .await;
+    w.reply(
+        "CP-DM",
+        json!([3, set.id.as_str(), {"setVariableResult": [{"attributeStatus": "Accepted",
+            "component": ctrl, "variable": {"name": "HeartbeatInterval"}}]}]),
+    )
+    .await;
+    let model = w.store.get_device_model(&st).await.unwrap().unwrap();
+    let hb = &model.variables[1];
+    assert_eq!(
+        hb.attributes[0].value.as_ref().map(|v| v.as_str()),
+        Some("120")
+    );
+    assert_eq!(model.version, 2);
+
+    // A new report replaces the model whole, once complete.
+    let again = w
+        .submit(&st, CommandRequest::GetConfiguration { keys: vec![] })
+        .await;
+    let rid = w.frames().last().unwrap()[3]["requestId"].as_i64().unwrap();
+    w.reply(
+        "CP-DM",
+        json!([3, again.id.as_str(), {"status": "Accepted"}]),
+    )
+    .await;
+    charger_call(
+        &w,
+        "CP-DM",
+        "r2",
+        "NotifyReport",
+        notify_report(rid, 0, true, vec![report_entry(evse, "Power", "11000")]),
+    )
+    .await;
+    let before = w.store.get_device_model(&st).await.unwrap().unwrap();
+    assert_eq!(before.variables.len(), 2, "the old model stays readable");
+    charger_call(
+        &w,
+        "CP-DM",
+        "r3",
+        "NotifyReport",
+        notify_report(rid, 1, false, vec![]),
+    )
+    .await;
+    let after = w.store.get_device_model(&st).await.unwrap().unwrap();
+    assert_eq!(after.variables.len(), 1);
+    assert_eq!(after.request_id as i64, rid);
+    assert!(w
+        .store
+        .report_parts(&st, rid as i32)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn a_boot_report_the_charger_does_not_implement_just_fails() {
+    let w = world().await;
+    w.station("CP-NI", Some(OcppVersion::V201)).await;
+    let boot = json!({"reason": "PowerUp", "chargingStation": {"model": "M", "vendorName": "V"}});
+    charger_call(&w, "CP-NI", "b1", "BootNotification", boot).await;
+    let id = CommandId::parse(w.frames()[0][1].as_str().unwrap()).unwrap();
+    w.reply(
+        "CP-NI",
+        json!([
+            4,
+            id.as_str(),
+            "NotImplemented",
+            "no handler for GetBaseReport",
+            {}
+        ]),
+    )
+    .await;
+    assert_eq!(w.status(&id).await, CommandStatus::Failed);
+    // A 1.6 boot asks for nothing.
+    w.station("CP-16", Some(OcppVersion::V16)).await;
+    let boot16 = json!({"chargePointVendor": "V", "chargePointModel": "M"});
+    charger_call(&w, "CP-16", "b2", "BootNotification", boot16).await;
+    assert_eq!(w.frames().len(), 1);
+}

@@ -40,6 +40,7 @@ pub mod sessions;
 pub mod spot;
 pub mod sqs;
 pub mod store;
+mod store_device;
 mod store_load;
 mod store_pricing;
 pub mod timers;

@@ -76,7 +76,7 @@ use std::time::Duration;
 const CONNECTION_TTL: TimeDelta = TimeDelta::minutes(135);
 const STATION_EVENT_TTL: TimeDelta = TimeDelta::days(180);
 /// DynamoDB's BatchWriteItem limit.
-const BATCH_SIZE: usize = 25;
+pub(crate) const BATCH_SIZE: usize = 25;
 /// Attempts of one batch while DynamoDB leaves items unprocessed (throttling).
 const BATCH_ATTEMPTS: u32 = 8;
 /// Stations whose connectors and connection are fetched at once when listing.
@@ -401,7 +401,7 @@ impl DynamoStore {
     }
 
     /// Writes up to 25 items, retrying what DynamoDB leaves unprocessed.
-    async fn batch_write(&self, mut requests: Vec<WriteRequest>) -> StoreResult<()> {
+    pub(crate) async fn batch_write(&self, mut requests: Vec<WriteRequest>) -> StoreResult<()> {
         for attempt in 1..=BATCH_ATTEMPTS {
             let out = self
                 .client
@@ -477,7 +477,7 @@ pub(crate) fn n(v: impl ToString) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
-fn epoch(t: Timestamp) -> AttributeValue {
+pub(crate) fn epoch(t: Timestamp) -> AttributeValue {
     n(t.timestamp())
 }
 

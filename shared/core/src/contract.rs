@@ -12,6 +12,10 @@ use csms_domain::command::{
     ChargingProfile, Command, CommandId, CommandRequest, CommandStatus, ProfileKind,
     ProfilePurpose, RateUnit, SchedulePeriod,
 };
+use csms_domain::device_model::{
+    AttributeType, AttributeValue, Characteristics, ComponentRef, DataType, DeviceModel,
+    DeviceVariable, Mutability, Name, ReportPart, Unit, VariableAttribute, VariableRef,
+};
 use csms_domain::load::{
     Allocated, GridMeterConfig, GridReading, LoadBoard, LoadConfig, LoadEvse, LoadMode, LoadSite,
     LoadState, Measured, PhaseAmps, SentLimit, SentStatus,
@@ -2241,6 +2245,149 @@ pub async fn undecodable_records_are_skipped<S: Store>(store: &S, bad: &Planted)
     );
 }
 
+fn device_variable(
+    component: &str,
+    evse: Option<u32>,
+    variable: &str,
+    value: &str,
+) -> DeviceVariable {
+    DeviceVariable::new(
+        ComponentRef {
+            name: Name::parse(component).unwrap(),
+            instance: None,
+            evse_id: evse,
+            connector_id: evse.map(|_| 1),
+        },
+        VariableRef {
+            name: Name::parse(variable).unwrap(),
+            instance: Some(Name::parse("main").unwrap()),
+        },
+        vec![VariableAttribute {
+            kind: AttributeType::Actual,
+            value: Some(AttributeValue::parse(value).unwrap()),
+            mutability: Mutability::ReadWrite,
+            persistent: true,
+            constant: false,
+        }],
+        Some(Characteristics {
+            unit: Some(Unit::parse("W").unwrap()),
+            data_type: DataType::Decimal,
+            min_limit: Some(Decimal::ZERO),
+            max_limit: Some(Decimal::new(221, 1)),
+            values_list: None,
+            supports_monitoring: true,
+        }),
+    )
+    .unwrap()
+}
+
+fn report_part(station: &str, request_id: i32, seq_no: u32, tbc: bool, n: usize) -> ReportPart {
+    ReportPart {
+        station_id: sid(station),
+        request_id,
+        seq_no,
+        generated_at: t(10),
+        received_at: t(20 + i64::from(seq_no)),
+        tbc,
+        variables: (0..n)
+            .map(|i| device_variable("EVSE", Some(1), &format!("V{seq_no}x{i}"), "11000"))
+            .collect(),
+    }
+}
+
+pub async fn device_model_report_parts<S: Store>(store: &S) {
+    let cp = sid("CP-DM1");
+    assert!(store.report_parts(&cp, 7).await.unwrap().is_empty());
+    store
+        .put_report_part(&report_part("CP-DM1", 7, 1, false, 2))
+        .await
+        .unwrap();
+    store
+        .put_report_part(&report_part("CP-DM1", 7, 0, true, 1))
+        .await
+        .unwrap();
+    // A resent part replaces the one kept.
+    let resent = report_part("CP-DM1", 7, 0, true, 3);
+    store.put_report_part(&resent).await.unwrap();
+    store
+        .put_report_part(&report_part("CP-DM1", 8, 0, false, 1))
+        .await
+        .unwrap();
+    store
+        .put_report_part(&report_part("CP-DM1", -7, 0, false, 1))
+        .await
+        .unwrap();
+    store
+        .put_report_part(&report_part("CP-DM2", 7, 0, false, 1))
+        .await
+        .unwrap();
+
+    let parts = store.report_parts(&cp, 7).await.unwrap();
+    assert_eq!(parts.iter().map(|p| p.seq_no).collect::<Vec<_>>(), [0, 1]);
+    assert_eq!(parts[0], resent);
+    assert_eq!(parts[1].variables.len(), 2);
+    assert_eq!(store.report_parts(&cp, 8).await.unwrap().len(), 1);
+    assert_eq!(store.report_parts(&cp, -7).await.unwrap().len(), 1);
+
+    store.delete_report_parts(&cp).await.unwrap();
+    assert!(store.report_parts(&cp, 7).await.unwrap().is_empty());
+    assert!(store.report_parts(&cp, 8).await.unwrap().is_empty());
+    // Another station's parts stay.
+    assert_eq!(
+        store.report_parts(&sid("CP-DM2"), 7).await.unwrap().len(),
+        1
+    );
+}
+
+pub async fn device_models_versioned_and_whole<S: Store>(store: &S) {
+    let cp = sid("CP-DM3");
+    assert_eq!(store.get_device_model(&cp).await.unwrap(), None);
+    let mut first =
+        DeviceModel::from_parts(vec![report_part("CP-DM3", 1, 0, false, 3)], t(30)).unwrap();
+    first.version = 1;
+    store.put_device_model(&first, 0).await.unwrap();
+    assert!(matches!(
+        store.put_device_model(&first, 0).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.get_device_model(&cp).await.unwrap(),
+        Some(first.clone())
+    );
+
+    // Far beyond one DynamoDB item: kept whole all the same.
+    let long = "x".repeat(1000);
+    let mut big_part = report_part("CP-DM3", 2, 0, false, 0);
+    big_part.variables = (0..1200)
+        .map(|i| device_variable("Ctrlr", None, &format!("Var{i:05}"), &long))
+        .collect();
+    let mut second = DeviceModel::from_parts(vec![big_part], t(40)).unwrap();
+    second.version = 2;
+    store.put_device_model(&second, 1).await.unwrap();
+    let stored = store.get_device_model(&cp).await.unwrap().unwrap();
+    assert_eq!(stored.variables.len(), 1200);
+    assert_eq!(stored, second);
+
+    // A stale writer loses and leaves the model as it was.
+    let mut stale = first.clone();
+    stale.version = 2;
+    assert!(matches!(
+        store.put_device_model(&stale, 1).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.get_device_model(&cp).await.unwrap(),
+        Some(second.clone())
+    );
+
+    // Smaller again: nothing of the big one is left in it.
+    let mut third = first.clone();
+    third.version = 3;
+    store.put_device_model(&third, 2).await.unwrap();
+    assert_eq!(store.get_device_model(&cp).await.unwrap(), Some(third));
+    assert_eq!(store.get_device_model(&sid("CP-DM4")).await.unwrap(), None);
+}
+
 fn ids_of<T>(items: &[T], id: impl Fn(&T) -> &str) -> Vec<String> {
     items.iter().map(|x| id(x).to_owned()).collect()
 }
@@ -2275,7 +2422,9 @@ macro_rules! store_contract_tests {
             alarms_raise_resolve,
             priced_sessions_revisions,
             load_sites_versioned_and_listed,
-            load_states_versioned_and_deleted_with_site
+            load_states_versioned_and_deleted_with_site,
+            device_model_report_parts,
+            device_models_versioned_and_whole
         );
     };
     (@each $make:expr; $($name:ident),*) => {

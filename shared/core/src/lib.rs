@@ -15,6 +15,8 @@
 //!   raw frame to the reply frame.
 //! - [`registry`]: operator use cases (register stations and id tokens).
 //! - [`commands`]: commands to stations, from the API to the charger's answer.
+//! - [`device_model`]: 2.0.1 device reports into the station's model, and the
+//!   values Get/SetVariables answers confirm.
 //! - [`pricing`]: session pricing (tariff resolution, the engine, revisions)
 //!   and the queue that triggers it.
 //! - [`spot`]: day-ahead spot prices: the sources (elprisetjustnu.se, ENTSO-E),
@@ -29,6 +31,7 @@
 pub mod charger;
 pub mod commands;
 pub mod connect;
+pub mod device_model;
 pub mod load;
 pub mod password;
 pub mod ports;

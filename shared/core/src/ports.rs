@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use csms_domain::alarm::Alarm;
 use csms_domain::api_key::ApiKey;
 use csms_domain::command::{Command, CommandId};
+use csms_domain::device_model::{DeviceModel, ReportPart};
 use csms_domain::load::{LoadSite, LoadState};
 use csms_domain::meter::MeterReading;
 use csms_domain::pricing::PricedSession;
@@ -368,6 +369,30 @@ pub trait LoadStore: Send + Sync {
     async fn get_load_state(&self, site: &SiteId) -> StoreResult<Option<LoadState>>;
 }
 
+/// The device models of 2.0.1 stations and the parts of reports still being
+/// received.
+#[async_trait]
+pub trait DeviceModelStore: Send + Sync {
+    /// Keeps one part of a report being received; the same (station,
+    /// request, seqNo) sent again replaces it.
+    async fn put_report_part(&self, part: &ReportPart) -> StoreResult<()>;
+    /// The kept parts of the station's report `request_id`, by `seq_no`.
+    async fn report_parts(
+        &self,
+        station: &StationId,
+        request_id: i32,
+    ) -> StoreResult<Vec<ReportPart>>;
+    /// Forgets every kept part of the station's reports.
+    async fn delete_report_parts(&self, station: &StationId) -> StoreResult<()>;
+    /// Replaces the station's model with `model` if the stored one is at
+    /// `expected_version` (0: none yet), else `Conflict`; the caller has set
+    /// `model.version` to the new version. A reader sees the old model or
+    /// the new one whole, never a mix.
+    async fn put_device_model(&self, model: &DeviceModel, expected_version: u64)
+        -> StoreResult<()>;
+    async fn get_device_model(&self, station: &StationId) -> StoreResult<Option<DeviceModel>>;
+}
+
 /// Everything the CSMS stores.
 pub trait Store:
     StationStore
@@ -383,6 +408,7 @@ pub trait Store:
     + AlarmStore
     + PricedSessionStore
     + LoadStore
+    + DeviceModelStore
 {
 }
 impl<T> Store for T where
@@ -399,6 +425,7 @@ impl<T> Store for T where
         + AlarmStore
         + PricedSessionStore
         + LoadStore
+        + DeviceModelStore
 {
 }
 

@@ -344,7 +344,9 @@ pub enum CommandRequest {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         signature: Option<String>,
     },
-    /// 1.6 GetConfiguration, 2.0.1 GetVariables (keys required there).
+    /// 1.6 GetConfiguration; 2.0.1 GetVariables, or without keys GetBaseReport
+    /// (FullInventory): the station then sends its device model, shown by
+    /// `GET /stations/{id}/device-model`.
     #[serde(rename_all = "camelCase")]
     GetConfiguration {
         #[serde(default)]

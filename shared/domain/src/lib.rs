@@ -22,10 +22,12 @@
 //! - [`spot`]: bidding zones and day-ahead spot prices per local day.
 //! - [`pricing`]: priced sessions and the engine that prices a session.
 //! - [`alarm`]: conditions an operator must look at.
+//! - [`device_model`]: the components and variables a 2.0.1 station reports.
 
 pub mod alarm;
 pub mod api_key;
 pub mod command;
+pub mod device_model;
 pub mod event;
 pub mod ids;
 pub mod load;

@@ -114,6 +114,12 @@ pub(crate) const LOAD_SITES_INDEX: TableDefinition<&str, &str> =
     TableDefinition::new("load_sites_index");
 /// Site id → `LoadState` JSON (the balancer's state).
 pub(crate) const LOAD_STATES: TableDefinition<&str, &[u8]> = TableDefinition::new("load_states");
+/// Station id → `DeviceModel` JSON (whole: redb has no item size limit).
+pub(crate) const DEVICE_MODELS: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("device_models");
+/// `{station}\0{request id}\0{seq:010}` → `ReportPart` JSON: the parts of
+/// reports still being received.
+pub(crate) const REPORT_PARTS: TableDefinition<&str, &[u8]> = TableDefinition::new("report_parts");
 pub(crate) const PRICED_SESSIONS: TableDefinition<&str, &[u8]> =
     TableDefinition::new("priced_sessions");
 
@@ -213,6 +219,21 @@ pub(crate) fn alarm_org_key(org: &OrgId, raised_at: Timestamp, id: &str) -> R<St
 
 pub(crate) fn priced_key(session: &SessionId, revision: u32) -> R<String> {
     join([session.as_str(), &format!("{revision:010}")])
+}
+
+/// `request` `None`: the prefix of every part of the station's reports.
+pub(crate) fn report_part_key(
+    station: &StationId,
+    request: Option<i32>,
+    seq: Option<u32>,
+) -> R<String> {
+    let request = request.map(|r| format!("{r:+011}")).unwrap_or_default();
+    let seq = seq.map(|s| format!("{s:010}")).unwrap_or_default();
+    match (request.is_empty(), seq.is_empty()) {
+        (true, _) => join([station.as_str(), ""]),
+        (false, true) => join([station.as_str(), &request, ""]),
+        (false, false) => join([station.as_str(), &request, &seq]),
+    }
 }
 
 /// `{parts…}\0`: the prefix shared by every key of one partition.

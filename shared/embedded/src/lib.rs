@@ -19,6 +19,7 @@
 //! - `keys`: the tables, their key layouts, cursors and the shared pager.
 //! - `error`: mapping redb and serde_json errors to `StoreError::Backend`.
 
+mod device;
 mod error;
 mod keys;
 mod load;
@@ -26,13 +27,15 @@ mod ops;
 
 use async_trait::async_trait;
 use csms_core::ports::{
-    AlarmStore, ApiKeyStore, CommandStore, ConnectionStore, IdempotencyStore, LoadStore,
-    MeterTarget, Page, PageRequest, PricedSessionStore, SessionQuery, SessionStore, SpotPriceStore,
-    StationEvent, StationStore, StoreError, StoreResult, TariffStore, TokenStore, WebhookStore,
+    AlarmStore, ApiKeyStore, CommandStore, ConnectionStore, DeviceModelStore, IdempotencyStore,
+    LoadStore, MeterTarget, Page, PageRequest, PricedSessionStore, SessionQuery, SessionStore,
+    SpotPriceStore, StationEvent, StationStore, StoreError, StoreResult, TariffStore, TokenStore,
+    WebhookStore,
 };
 use csms_domain::alarm::Alarm;
 use csms_domain::api_key::ApiKey;
 use csms_domain::command::{Command, CommandId};
+use csms_domain::device_model::{DeviceModel, ReportPart};
 use csms_domain::load::{LoadSite, LoadState};
 use csms_domain::meter::MeterReading;
 use csms_domain::pricing::PricedSession;
@@ -543,5 +546,43 @@ impl LoadStore for EmbeddedStore {
     async fn get_load_state(&self, site: &SiteId) -> StoreResult<Option<LoadState>> {
         let site = site.clone();
         self.run(move |db| db.get_load_state(&site)).await
+    }
+}
+
+#[async_trait]
+impl DeviceModelStore for EmbeddedStore {
+    async fn put_report_part(&self, part: &ReportPart) -> StoreResult<()> {
+        let part = part.clone();
+        self.run(move |db| db.put_report_part(&part)).await
+    }
+
+    async fn report_parts(
+        &self,
+        station: &StationId,
+        request_id: i32,
+    ) -> StoreResult<Vec<ReportPart>> {
+        let station = station.clone();
+        self.run(move |db| db.report_parts(&station, request_id))
+            .await
+    }
+
+    async fn delete_report_parts(&self, station: &StationId) -> StoreResult<()> {
+        let station = station.clone();
+        self.run(move |db| db.delete_report_parts(&station)).await
+    }
+
+    async fn put_device_model(
+        &self,
+        model: &DeviceModel,
+        expected_version: u64,
+    ) -> StoreResult<()> {
+        let model = model.clone();
+        self.run(move |db| db.put_device_model(&model, expected_version))
+            .await
+    }
+
+    async fn get_device_model(&self, station: &StationId) -> StoreResult<Option<DeviceModel>> {
+        let station = station.clone();
+        self.run(move |db| db.get_device_model(&station)).await
     }
 }

@@ -15,7 +15,7 @@ use serde::Serialize;
 const ALL: &str = "all";
 
 /// Versioned put: `expected` 0 means the record must not exist yet.
-fn put_versioned<T: Serialize + DeserializeOwned>(
+pub(crate) fn put_versioned<T: Serialize + DeserializeOwned>(
     table: &mut JsonTable<'_>,
     what: &str,
     key: &str,

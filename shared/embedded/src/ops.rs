@@ -230,6 +230,8 @@ impl Db {
             txn.open_table(LOAD_SITES)?;
             txn.open_table(LOAD_SITES_INDEX)?;
             txn.open_table(LOAD_STATES)?;
+            txn.open_table(DEVICE_MODELS)?;
+            txn.open_table(REPORT_PARTS)?;
             let now = Utc::now();
             // Undecodable claims are kept: deleting data we cannot read is not this code's call.
             txn.open_table(IDEMPOTENCY)?

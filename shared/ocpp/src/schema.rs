@@ -129,44 +129,49 @@ fn code_for(kind: &ValidationErrorKind) -> ErrorCode {
 
 /// Validate `payload` against the schema of `action`. A missing schema is a
 /// violation too (`NotImplemented`), so callers check the catalogue first.
+/// The violation reported is the most fundamental one (format, occurrence,
+/// type, then the rest).
 pub fn validate(
     version: Version,
     action: &str,
     kind: Kind,
     payload: &Value,
 ) -> Result<(), Violation> {
+    match violations(version, action, kind, payload)
+        .into_iter()
+        .min_by_key(|v| rank(v.code))
+    {
+        None => Ok(()),
+        Some(v) => Err(v),
+    }
+}
+
+/// Every way `payload` breaks the schema of `action` (empty: it is valid),
+/// for callers that can drop the offending entries of a list and keep the
+/// rest.
+pub fn violations(version: Version, action: &str, kind: Kind, payload: &Value) -> Vec<Violation> {
     let Some(v) = validator(version, action, kind) else {
-        return Err(Violation {
+        return vec![Violation {
             code: ErrorCode::NotImplemented,
             description: format!("no schema for {action}"),
             path: String::new(),
-        });
+        }];
     };
-    let worst = v
-        .iter_errors(payload)
+    v.iter_errors(payload)
         .map(|e| {
-            (
-                code_for(e.kind()),
-                e.to_string(),
-                e.instance_path().to_string(),
-            )
-        })
-        .min_by_key(|(code, _, _)| rank(*code));
-    match worst {
-        None => Ok(()),
-        Some((code, message, path)) => {
+            let path = e.instance_path().to_string();
             let at = if path.is_empty() {
                 "payload".to_owned()
             } else {
                 path.clone()
             };
-            Err(Violation {
-                code,
-                description: format!("{at}: {message}"),
+            Violation {
+                code: code_for(e.kind()),
+                description: format!("{at}: {e}"),
                 path,
-            })
-        }
-    }
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -242,6 +242,13 @@ impl<S: Store + ?Sized> ChargerService<S> {
         self
     }
 
+    /// Tell the command service the station was accepted at boot.
+    pub(crate) async fn booted(&self, conn: &Connection) {
+        if let Some(r) = &self.replies {
+            r.booted(conn).await;
+        }
+    }
+
     pub fn store(&self) -> &Arc<S> {
         &self.store
     }
@@ -373,8 +380,9 @@ impl<S: Store + ?Sized> ChargerService<S> {
                 ),
             );
         }
-        let payload = Value::Object(payload);
-        if let Err(v) = schema::validate(version, action, Kind::Request, &payload) {
+        let mut payload = Value::Object(payload);
+        let mut dropped = wire::Dropped::default();
+        if let Err(v) = validate_request(version, action, &mut payload, &mut dropped) {
             return CallError::new(message_id, v.code, v.description.clone())
                 .with_details(v.details())
                 .render(version);
@@ -383,6 +391,9 @@ impl<S: Store + ?Sized> ChargerService<S> {
             Version::V16 => v16::dispatch(self, conn, action, payload, now).await,
             Version::V201 => v201::dispatch(self, conn, action, payload, now).await,
         };
+        if result.is_ok() {
+            self.note_dropped(conn, action, dropped, now).await;
+        }
         match result {
             Ok(Some(response)) => {
                 if let Err(v) = schema::validate(version, action, Kind::Response, &response) {
@@ -979,6 +990,65 @@ impl<S: Store + ?Sized> ChargerService<S> {
         );
         self.events.publish(event).await;
     }
+}
+
+/// Lists whose entries are checked one by one: an entry that breaks the
+/// schema is dropped (noted, with a warning) and the rest of the message is
+/// used. A device report of thousands of variables is not refused, and sent
+/// again for ever, for one bad entry.
+const LENIENT_LISTS: &[(Version, &str, &str)] = &[(Version::V201, "NotifyReport", "reportData")];
+
+/// The request against its schema. In a [`LENIENT_LISTS`] list, entries
+/// that break it are removed from `payload` and noted in `dropped`; any
+/// other violation refuses the message.
+fn validate_request(
+    version: Version,
+    action: &str,
+    payload: &mut Value,
+    dropped: &mut wire::Dropped,
+) -> Result<(), schema::Violation> {
+    let lenient = LENIENT_LISTS
+        .iter()
+        .find(|(v, a, _)| *v == version && *a == action)
+        .map(|(_, _, field)| *field);
+    let (Some(field), Err(first)) = (
+        lenient,
+        schema::validate(version, action, Kind::Request, payload),
+    ) else {
+        return schema::validate(version, action, Kind::Request, payload);
+    };
+    let prefix = format!("/{field}/");
+    let mut bad: std::collections::BTreeMap<usize, String> = Default::default();
+    for v in schema::violations(version, action, Kind::Request, payload) {
+        let index = v
+            .path
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.split('/').next())
+            .and_then(|i| i.parse::<usize>().ok());
+        match index {
+            // One reason per entry is enough: the first.
+            Some(i) => {
+                bad.entry(i).or_insert(v.description);
+            }
+            None => return Err(first),
+        }
+    }
+    let Some(list) = payload.get_mut(field).and_then(Value::as_array_mut) else {
+        return Err(first);
+    };
+    for (&i, why) in bad.iter().rev() {
+        if i < list.len() {
+            let entry = list.remove(i);
+            let shown = serde_json::to_string(&entry).unwrap_or_default();
+            dropped.note(&format!("{field}/{i}"), &shown, why);
+        }
+    }
+    if list.is_empty() {
+        if let Some(obj) = payload.as_object_mut() {
+            obj.remove(field);
+        }
+    }
+    schema::validate(version, action, Kind::Request, payload)
 }
 
 /// Without a connection record we do not know the version; answer a CALL

@@ -480,8 +480,45 @@ impl<S: Store + ?Sized> CommandService<S> {
                 Some(format!("invalid response: {why}")),
             ),
         };
+        if status == CommandStatus::Accepted {
+            self.note_values(conn, &cmd, &payload).await;
+        }
         self.finish(cmd, status, Some(payload), error).await?;
         self.pump(&conn.station_id).await
+    }
+
+    /// Values a 2.0.1 Get/SetVariables answer confirms go into the
+    /// station's device model. A failure is logged: the command's outcome
+    /// stands, and the next report brings the model up to date.
+    async fn note_values(&self, conn: &Connection, cmd: &Command, payload: &Value) {
+        let updates = wire::confirmed_values(&cmd.request, conn.ocpp_version, payload);
+        if updates.is_empty() {
+            return;
+        }
+        let now = self.clock.now();
+        if let Err(e) =
+            crate::device_model::apply_values(&*self.store, &conn.station_id, &updates, now).await
+        {
+            tracing::warn!(station = %conn.station_id, command = %cmd.id, error = %e, "could not update the device model");
+        }
+    }
+
+    /// A 2.0.1 station accepted at boot is asked for its device model
+    /// (GetBaseReport, as a `getConfiguration` of every key), through the
+    /// station's queue like any command: the CALL leaves after the boot's
+    /// answer (locally the reply goes out first; in AWS the dispatcher sends
+    /// it). A station that does not implement it answers a CALLERROR and the
+    /// command ends `failed`; nothing else depends on it.
+    pub async fn request_report(&self, conn: &Connection) -> Result<(), CommandError> {
+        if conn.ocpp_version != csms_domain::OcppVersion::V201 {
+            return Ok(());
+        }
+        let request = CommandRequest::GetConfiguration { keys: Vec::new() };
+        let cmd = self
+            .submit(&conn.station_id, request, SubmitOptions::default())
+            .await?;
+        tracing::info!(station = %conn.station_id, command = %cmd.id, "device report requested");
+        Ok(())
     }
 
     /// The charger answered a CSMS call with a CALLERROR.
@@ -658,11 +695,14 @@ fn fingerprint(request: &CommandRequest, timeout_s: u32) -> String {
     format!("{h:016x}")
 }
 
-/// Routes the charger's replies to CSMS calls into the command service.
+/// Routes the charger's replies to CSMS calls into the command service, and
+/// the events that lead to CSMS calls (a boot).
 #[async_trait]
 pub trait CallReplies: Send + Sync {
     async fn call_result(&self, conn: &Connection, message_id: &str, payload: Value);
     async fn call_error(&self, conn: &Connection, message_id: &str, code: &str, description: &str);
+    /// The station was accepted at boot.
+    async fn booted(&self, conn: &Connection);
     /// A status notification that may report on a command's work.
     async fn progress(
         &self,
@@ -687,6 +727,12 @@ impl<S: Store + ?Sized + 'static> CallReplies for CommandService<S> {
             .await
         {
             tracing::error!(station = %conn.station_id, message_id, error = %e, "could not record a command error");
+        }
+    }
+
+    async fn booted(&self, conn: &Connection) {
+        if let Err(e) = self.request_report(conn).await {
+            tracing::warn!(station = %conn.station_id, error = %e, "could not request the device report");
         }
     }
 

@@ -1,6 +1,7 @@
 //! BootNotification: record the hardware, answer with the station's
 //! registration status (its approval) and the heartbeat interval, or the
-//! boot interval while it is not accepted.
+//! boot interval while it is not accepted; an accepted station is asked
+//! for its device model.
 
 use crate::charger::wire::format_time;
 use crate::charger::{encode, ChargerService, HandlerError, Outcome};
@@ -58,11 +59,17 @@ pub(super) async fn handle<S: Store + ?Sized>(
             status,
             interval_secs,
             now,
-        } => encode(&Response {
-            current_time: format_time(now),
-            interval: interval_secs,
-            status: status.as_str(),
-        }),
+        } => {
+            if status == RegistrationStatus::Accepted {
+                // Queued now, sent after this answer (see `request_report`).
+                svc.booted(conn).await;
+            }
+            encode(&Response {
+                current_time: format_time(now),
+                interval: interval_secs,
+                status: status.as_str(),
+            })
+        }
         other => unreachable!("boot yields a boot outcome, not {other:?}"),
     }
 }

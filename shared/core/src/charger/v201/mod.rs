@@ -7,9 +7,12 @@ mod data_transfer;
 mod heartbeat;
 mod meter_values;
 mod notify_ev_charging_needs;
+mod notify_report;
 mod status_notification;
 mod transaction_event;
 pub(crate) mod types;
+
+pub(crate) use notify_report::{component_ref, variable_ref, WireComponent, WireVariable};
 
 use super::{notify, ChargerService, HandlerError};
 use crate::ports::Store;
@@ -41,7 +44,7 @@ pub(crate) async fn dispatch<S: Store + ?Sized>(
         "MeterValues" => meter_values::handle(svc, conn, payload, now).await,
         "NotifyEVChargingNeeds" => notify_ev_charging_needs::handle(svc, conn, payload, now).await,
         "NotifyEvent" => notify(svc, conn, NotificationKind::Event, payload, now).await,
-        "NotifyReport" => notify(svc, conn, NotificationKind::Report, payload, now).await,
+        "NotifyReport" => notify_report::handle(svc, conn, payload, now).await,
         "SecurityEventNotification" => {
             notify(svc, conn, NotificationKind::SecurityEvent, payload, now).await
         }

@@ -1,11 +1,26 @@
 //! Reading and changing settings: 1.6 Get/ChangeConfiguration with plain
 //! key names, 2.0.1 Get/SetVariables with component/variable pairs.
 
-use super::{call, status_in, Call, EncodeError, Evse201};
-use csms_domain::command::ConfigRef;
+use super::{call, request_id, status_in, Call, EncodeError, Evse201};
+use crate::charger::v201::{component_ref, variable_ref, WireComponent, WireVariable};
+use crate::device_model::ValueUpdate;
+use csms_domain::command::{CommandId, ConfigRef};
+use csms_domain::device_model::{AttributeType, AttributeValue};
 use csms_domain::OcppVersion;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+/// What the whole configuration of a 2.0.1 station is read as: its device
+/// model. The full inventory, not only the configuration variables, because
+/// the report replaces the stored model whole.
+pub const REPORT_BASE: &str = "FullInventory";
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct GetBaseReport201 {
+    request_id: i32,
+    report_base: &'static str,
+}
 
 #[derive(Serialize)]
 struct GetConfiguration16<'a> {
@@ -106,7 +121,11 @@ fn v201_target(k: &ConfigRef) -> Result<Target<'_>, EncodeError> {
     })
 }
 
-pub(super) fn get(keys: &[ConfigRef], version: OcppVersion) -> Result<Call, EncodeError> {
+pub(super) fn get(
+    keys: &[ConfigRef],
+    version: OcppVersion,
+    command_id: &CommandId,
+) -> Result<Call, EncodeError> {
     match version {
         OcppVersion::V16 => {
             let names = keys.iter().map(v16_key).collect::<Result<Vec<_>, _>>()?;
@@ -119,11 +138,16 @@ pub(super) fn get(keys: &[ConfigRef], version: OcppVersion) -> Result<Call, Enco
         }
         OcppVersion::V201 => {
             // GetVariables names what it reads; the whole set is a
-            // GetBaseReport, whose answer arrives as NotifyReport messages.
+            // GetBaseReport, whose answer arrives as NotifyReport messages
+            // (the device model), tagged with this command's request id.
             if keys.is_empty() {
-                return Err(EncodeError::Invalid(
-                    "keys: OCPP 2.0.1 reads named component variables; give at least one".into(),
-                ));
+                return call(
+                    "GetBaseReport",
+                    &GetBaseReport201 {
+                        request_id: request_id(command_id),
+                        report_base: REPORT_BASE,
+                    },
+                );
             }
             call(
                 "GetVariables",
@@ -161,9 +185,54 @@ pub(super) fn change(
 }
 
 /// The values (and unknown keys) are in the answer itself: any valid answer
-/// means the read was done.
-pub(super) fn get_accepted(_response: &Value) -> bool {
-    true
+/// means the read was done. A report is done when the station agrees to
+/// send it (`EmptyResultSet`: it has nothing to report).
+pub(super) fn get_accepted(keys: &[ConfigRef], version: OcppVersion, response: &Value) -> bool {
+    match version {
+        OcppVersion::V201 if keys.is_empty() => {
+            status_in(response, &["Accepted", "EmptyResultSet"])
+        }
+        _ => true,
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct VariableResult {
+    attribute_status: String,
+    attribute_type: Option<String>,
+    attribute_value: Option<String>,
+    component: WireComponent,
+    variable: WireVariable,
+}
+
+/// The values a 2.0.1 answer confirms, attribute by attribute: what
+/// SetVariables set (`Accepted`: in effect now) and what GetVariables read.
+/// A result that names no valid variable is skipped: it changes nothing.
+pub(super) fn confirmed(results: &Value, set_value: Option<&str>) -> Vec<ValueUpdate> {
+    let Some(results) = results.as_array() else {
+        return Vec::new();
+    };
+    results
+        .iter()
+        .filter_map(|r| {
+            let r: VariableResult = serde_json::from_value(r.clone()).ok()?;
+            if r.attribute_status != "Accepted" {
+                return None;
+            }
+            let kind = match r.attribute_type.as_deref() {
+                None => AttributeType::Actual,
+                Some(k) => AttributeType::parse(k)?,
+            };
+            let value = set_value.map(str::to_owned).or(r.attribute_value)?;
+            Some(ValueUpdate {
+                component: component_ref(r.component).ok()?,
+                variable: variable_ref(r.variable).ok()?,
+                kind,
+                value: AttributeValue::parse(value).ok()?,
+            })
+        })
+        .collect()
 }
 
 /// `RebootRequired` is a yes: the value is stored and takes effect on the
@@ -240,8 +309,13 @@ mod tests {
                 {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}},
             ]})
         );
+        // The whole configuration is the device model: a full report,
+        // tagged with the command's request id.
         let all = CommandRequest::GetConfiguration { keys: vec![] };
-        assert!(invalid(&all, V201).starts_with("keys"));
+        let c = ok(&all, V201);
+        assert_eq!(c.action, "GetBaseReport");
+        assert_eq!(c.payload["reportBase"], "FullInventory");
+        assert!(c.payload["requestId"].as_i64().is_some_and(|r| r > 0));
         let bare = CommandRequest::GetConfiguration {
             keys: vec![key(None, "HeartbeatInterval")],
         };
@@ -308,6 +382,69 @@ mod tests {
             V201,
             &[result("Accepted"), result("UnknownVariable")],
             json!({"getVariableResult": []}),
+        );
+    }
+
+    #[test]
+    fn report_answers() {
+        let all = CommandRequest::GetConfiguration { keys: vec![] };
+        assert_answers(
+            &all,
+            V201,
+            json!({"status": "Accepted"}),
+            json!({"status": "NotSupported"}),
+            json!({"status": "Maybe"}),
+        );
+        assert_eq!(
+            interpret(&all, V201, &json!({"status": "EmptyResultSet"})),
+            Ok(CommandStatus::Accepted)
+        );
+    }
+
+    #[test]
+    fn confirmed_values_of_variables_answers() {
+        use super::super::confirmed_values;
+        use csms_domain::device_model::AttributeType;
+        let set = change(Some("OCPPCommCtrlr"));
+        let result = |status: &str, extra: serde_json::Value| {
+            let mut r = json!({"attributeStatus": status,
+                "component": {"name": "OCPPCommCtrlr", "evse": {"id": 1}},
+                "variable": {"name": "HeartbeatInterval"}});
+            r.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            r
+        };
+        let got = confirmed_values(
+            &set,
+            V201,
+            &json!({"setVariableResult": [result("Accepted", json!({}))]}),
+        );
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].value.as_str(), "120");
+        assert_eq!(got[0].kind, AttributeType::Actual);
+        assert_eq!(got[0].component.evse_id, Some(1));
+        // Not in effect yet, or refused: nothing to record.
+        for status in ["RebootRequired", "Rejected"] {
+            let answer = json!({"setVariableResult": [result(status, json!({}))]});
+            assert!(confirmed_values(&set, V201, &answer).is_empty());
+        }
+        // 1.6 has no device model.
+        assert!(confirmed_values(&set, V16, &json!({"status": "Accepted"})).is_empty());
+
+        let get = CommandRequest::GetConfiguration {
+            keys: vec![key(Some("OCPPCommCtrlr"), "HeartbeatInterval")],
+        };
+        let answer = json!({"getVariableResult": [
+            result("Accepted", json!({"attributeValue": "60", "attributeType": "Target"})),
+            result("Accepted", json!({})),
+            result("UnknownVariable", json!({"attributeValue": "1"})),
+        ]});
+        let got = confirmed_values(&get, V201, &answer);
+        assert_eq!(got.len(), 1, "only accepted results that carry a value");
+        assert_eq!(
+            (got[0].kind, got[0].value.as_str()),
+            (AttributeType::Target, "60")
         );
     }
 

@@ -150,7 +150,7 @@ pub fn encode(
             version,
             ctx.command_id,
         ),
-        R::GetConfiguration { keys } => configuration::get(keys, version),
+        R::GetConfiguration { keys } => configuration::get(keys, version, ctx.command_id),
         R::ChangeConfiguration { key, value } => configuration::change(key, value, version),
         R::TriggerMessage {
             message,
@@ -229,7 +229,7 @@ pub fn interpret(
         R::ChangeAvailability { .. } => change_availability::accepted(response),
         R::GetDiagnostics { .. } => diagnostics::accepted(version, response),
         R::UpdateFirmware { .. } => firmware::accepted(version, response),
-        R::GetConfiguration { .. } => configuration::get_accepted(response),
+        R::GetConfiguration { keys } => configuration::get_accepted(keys, version, response),
         R::ChangeConfiguration { .. } => configuration::change_accepted(version, response),
         R::TriggerMessage { .. } => trigger_message::accepted(response),
         R::ClearCache => clear_cache::accepted(response),
@@ -247,6 +247,25 @@ pub fn interpret(
     } else {
         CommandStatus::Rejected
     })
+}
+
+/// The variable values a station's answer to `req` confirms (2.0.1
+/// Get/SetVariables), for its device model. Called with an answer that
+/// passed [`interpret`], so its fields have their schema types.
+pub fn confirmed_values(
+    req: &CommandRequest,
+    version: OcppVersion,
+    response: &Value,
+) -> Vec<crate::device_model::ValueUpdate> {
+    match (version, req) {
+        (OcppVersion::V201, CommandRequest::ChangeConfiguration { value, .. }) => {
+            configuration::confirmed(&response["setVariableResult"], Some(value))
+        }
+        (OcppVersion::V201, CommandRequest::GetConfiguration { keys }) if !keys.is_empty() => {
+            configuration::confirmed(&response["getVariableResult"], None)
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// The OCPP action `req` travels as on a `version` station.
@@ -268,6 +287,9 @@ pub fn action_of(req: &CommandRequest, version: OcppVersion) -> &'static str {
         R::ChangeAvailability { .. } => "ChangeAvailability",
         R::GetDiagnostics { .. } => pick("GetDiagnostics", "GetLog"),
         R::UpdateFirmware { .. } => "UpdateFirmware",
+        R::GetConfiguration { keys } if keys.is_empty() => {
+            pick("GetConfiguration", "GetBaseReport")
+        }
         R::GetConfiguration { .. } => pick("GetConfiguration", "GetVariables"),
         R::ChangeConfiguration { .. } => pick("ChangeConfiguration", "SetVariables"),
         R::TriggerMessage { .. } => "TriggerMessage",
