@@ -380,10 +380,20 @@ async fn rejecting_a_connected_accepted_station_asks_it_to_boot_into_rejected() 
     let reply = w.boot(&st, OcppVersion::V201).await;
     assert_eq!(reply[2]["status"], "Accepted", "{reply}");
     assert_eq!(reply[2]["interval"], 300, "{reply}");
+    // The accepted boot asked for the device model; the station answers.
+    let report = w.sent();
+    assert_eq!(report.len(), 1, "{report:?}");
+    assert_eq!(report[0][2], "GetBaseReport", "{report:?}");
+    let answer = json!([3, report[0][1], {"status": "Accepted"}]).to_string();
+    w.charger.on_message(&format!("conn-{st}"), &answer).await;
     registry::set_approval(&*w.store, &w.commands, &st, Approval::Rejected)
         .await
         .unwrap();
-    let sent = w.sent();
+    let sent: Vec<_> = w
+        .sent()
+        .into_iter()
+        .filter(|f| f[2] == "TriggerMessage")
+        .collect();
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert_eq!(sent[0][3]["requestedMessage"], "BootNotification");
     let reply = w.status_notification(&st, OcppVersion::V201).await;
