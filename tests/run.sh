@@ -21,7 +21,9 @@
 #   9. figures: the pricing benchmark, a quick run (5,000 sessions, debug build;
 #      the full run is `cargo run --release -p csms-domain --example price-bench`)
 #  10. figures: the load-balancing benchmark (1,000 EVSEs, debug build; the
-#      release run is `cargo run --release -p csms-energy --example allocate-bench`)
+#      release run is `cargo run --release -p csms-energy --example allocate-bench`),
+#      and the BRF day (example simulate-day): immediate against scheduled, and
+#      what each start-up rule costs in energy and in fuse
 #
 # Needs Rust (cargo), python3 (3.10+) and, for step 6, node. Nothing else: no Docker, no cloud.
 set -euo pipefail
@@ -224,8 +226,9 @@ if [[ "$mode" == all ]]; then
   done_step
 
   # -------------------------------------------------------------------------- 10. figures
-  step "figures: load-balancing benchmark (example allocate-bench of csms-energy)"
+  step "figures: load-balancing benchmark and the BRF day (examples allocate-bench, simulate-day of csms-energy)"
   "$TARGET_DIR/debug/examples/allocate-bench"
+  "$TARGET_DIR/debug/examples/simulate-day"
   done_step
 fi
 

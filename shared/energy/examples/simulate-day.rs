@@ -1,9 +1,12 @@
 //! Replays the default BRF day twice — every car charging at once, and
-//! following the price-optimised schedule — and prints what each car got.
+//! following the price-optimised schedule — and prints what each car got;
+//! then replays it under each start-up rule (what an idle EVSE may draw while
+//! a new car waits for its share) and prints what safety costs.
 //!
-//! `cargo run --release -p csms-energy --example simulate-day [seed]`
+//! `cargo run --release -p csms-energy --example simulate-day [seed] [round trip s]`
 
 use csms_energy::simulate::{simulate, Day, DayParams, Strategy};
+use csms_energy::startup::{simulate_startup, Startup};
 
 fn clock(minute: usize) -> String {
     let m = (12 * 60 + minute) % (24 * 60);
@@ -16,6 +19,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|s| s.parse())
         .transpose()?
         .unwrap_or(1);
+    let round_trip: u32 = std::env::args()
+        .nth(2)
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(3);
     let day = Day::generate(DayParams::brf(seed));
     println!(
         "BRF day, seed {seed}: {} EVSEs on a 63 A car-park board behind a 100 A connection shared with the apartments, {} cars",
@@ -60,6 +68,45 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             r.cost / 1e6,
             r.max_fuse_utilisation * 100.0,
         );
+    }
+    println!();
+    println!(
+        "Start-up: what an idle EVSE may draw while a new car waits {round_trip} s for its share (cars charge at once)"
+    );
+    // The same cars on a car-park board half the size: the room an idle
+    // EVSE holds is then room a running car goes without.
+    let tight = Day::generate(DayParams {
+        board_amps: Some(32),
+        ..DayParams::brf(seed)
+    });
+    for (name, day) in [("63 A board", &day), ("32 A board", &tight)] {
+        println!(
+            "{:<10} {:<9} {:>10} {:>10} {:>10} {:>13} {:>9} {:>10} {:>9}",
+            name,
+            "rule",
+            "demanded",
+            "delivered",
+            "vs ideal",
+            "peak allowed",
+            "min over",
+            "overload",
+            "at 0 A"
+        );
+        for startup in Startup::ALL {
+            let r = simulate_startup(day, startup, round_trip)?;
+            println!(
+                "{:<10} {:<9} {:>6.1} kWh {:>6.1} kWh {:>+7.0} Wh {:>11.1} % {:>9} {:>8} s {:>9}",
+                "",
+                format!("{startup:?}"),
+                r.demanded_wh / 1000.0,
+                r.delivered_wh / 1000.0,
+                -r.lost_wh(),
+                r.peak_allowed * 100.0,
+                r.minutes_over,
+                r.overload_secs,
+                r.waited,
+            );
+        }
     }
     Ok(())
 }

@@ -25,12 +25,15 @@
 //!   hysteresis, feeding an upper bound into the engine.
 //! - [`schedule`]: price-optimised plans in 15-minute slots under the same limits.
 //! - [`simulate`]: a day replayed minute by minute, immediate or scheduled.
+//! - [`startup`]: the same day under three rules for what an idle EVSE may
+//!   draw, and what each costs in energy and in fuse.
 
 pub mod allocate;
 pub mod pv;
 pub mod schedule;
 pub mod simulate;
 pub mod site;
+pub mod startup;
 pub mod units;
 
 pub use allocate::{
