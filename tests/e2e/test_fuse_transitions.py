@@ -18,18 +18,15 @@ supply node what every charger may draw, and the power over all of them; a sum a
 power cap is a violation, recorded with its time and every charger's state.
 
 Cars plug in (1.6 `Preparing`, 2.0.1 `Occupied`; not always), authorise, start, report their draw,
-stop, and stations drop their connection and come back — at random times from `FUSE_SEED` (3 when
-unset, a seed that passes today: seeds 4 and 5 find the open station-limit violation of #15, see
-`test_a_station_limit_is_not_raised_over_a_fuse_for_an_evse_that_refused_its_limits`; `FUSE_SEED=random`
-draws one; printed at the start of every test: rerun with `FUSE_SEED=<n>`).
+stop, and stations drop their connection and come back — at random times from `FUSE_SEED` (random
+when unset; printed at the start of every test: rerun with `FUSE_SEED=<n>`).
 
 Liveness is checked apart from safety: a car in a transaction whose station is online, at a time when
 everybody's minimum fits (every car with a transaction or plugged in, every fuse, the power cap) and
 no limit has been refused or gone unanswered for a minute, must be allowed its minimum within
 `FUSE_LIVENESS_S` (30 s: the README promises one round trip; answers here come at most 6 s late).
-A test whose safety holds but whose liveness does not fails too — unless the wait matches the known
-starvation (an idle EVSE kept a default above 0 while the car waited at 0 A): that is reported as
-xfail with the seed, until the balancer is fixed.
+A test whose safety holds but whose liveness does not fails too (the report says whether idle EVSEs
+held a default above 0 meanwhile).
 """
 
 from __future__ import annotations
@@ -54,8 +51,7 @@ from ocpp.v201 import call_result as result201
 from csms_e2e import (Charger16, Charger201, Runner, connect_ws, iso, new_data_dir, now_utc, remove_tree, run,
                       unique)
 
-_seed = os.environ.get("FUSE_SEED") or "3"
-SEED = random.SystemRandom().randrange(1 << 31) if _seed == "random" else int(_seed)
+SEED = int(os.environ.get("FUSE_SEED") or random.SystemRandom().randrange(1 << 31))
 LIVENESS_S = float(os.environ.get("FUSE_LIVENESS_S", "30"))
 SUBPROTOCOL = {"1.6": "ocpp1.6", "2.0.1": "ocpp2.0.1"}
 PHASES = ("L1", "L2", "L3")
@@ -791,17 +787,13 @@ def _dump(site: Checker, label: str) -> None:
 
 
 def assert_safe_then_live(site: Checker) -> None:
-    """Safety fails hard; a liveness failure fails too, or is xfail when it is the known starvation."""
+    """Safety fails hard; a liveness failure fails too."""
     assert site.checks > 50 and site.profile_events > 0, site.summary()
     assert not site.violations, (
         f"FUSE_SEED={SEED}: {len(site.violations)} moment(s) above a fuse or the power cap; first ones:\n"
         + json.dumps(site.violations[:3], indent=1, default=str))
     if site.liveness:
-        known = all(f["idle_evses_holding_a_default"] for f in site.liveness)
         detail = json.dumps(site.liveness[:2], indent=1, default=str)
-        if known:
-            pytest.xfail(f"LIVENESS (known starvation, FUSE_SEED={SEED}): {len(site.liveness)} car(s) waited at "
-                         f"< min for > {LIVENESS_S:.0f} s with room while idle EVSEs kept a default:\n{detail}")
         pytest.fail(f"LIVENESS FUSE_SEED={SEED}: {len(site.liveness)} car(s) waited at < min for "
                     f"> {LIVENESS_S:.0f} s with room:\n{detail}")
 
@@ -836,11 +828,6 @@ def test_every_car_gets_its_minimum_when_there_is_room(fast_runner, capsys):
     assert_safe_then_live(site)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known bug in shared/core/src/load/service.rs: a station's own limit (ChargePointMaxProfile / "
-    "ChargingStationMaxProfile) is raised without the fuse check, as the sum of its EVSEs' allocations; an EVSE "
-    "whose limits were refused is held at its maximum, so the station limit that was holding it at 0 goes up "
-    "to that maximum, above a 20 A board (found by FUSE_SEED=4, static-12)"))
 def test_a_station_limit_is_not_raised_over_a_fuse_for_an_evse_that_refused_its_limits(fast_runner, capsys):
     """Deterministic: A (32 A, on a 20 A board) refuses every EVSE limit and takes only its station's; B charges
     beside it. A is held by its station limit alone: that limit must never allow more than the board."""

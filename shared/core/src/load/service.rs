@@ -1153,8 +1153,7 @@ impl<S: Store + ?Sized> LoadService<S> {
                     limit,
                     phases,
                     decrease: in_force(&sent).is_some_and(|b| limit < b),
-                    // The station's limit only ever caps what its EVSEs
-                    // hold: the fuse check does not count on it.
+                    // Counted as a cap only once accepted ([`station_cap`]).
                     before: None,
                 });
             }
@@ -1180,7 +1179,29 @@ impl<S: Store + ?Sized> LoadService<S> {
         let mut raised = Vec::new();
         let mut held_back = Vec::new();
         for s in &increases {
-            if s.purpose != ProfilePurpose::StationMax {
+            if s.purpose == ProfilePurpose::StationMax {
+                // A station's limit may be all that holds an EVSE whose
+                // charger refused its own limits: raised only if that adds
+                // no excess either.
+                let mut loads = held_loads_now(cfg, &state);
+                let before = csms_energy::excess(&site, &loads, &cond);
+                for c in cfg.evses.iter().filter(|c| c.station_id == s.station) {
+                    let key = site_evse(&evse_key(&c.station_id, c.evse_id));
+                    let h = envelope(state.evse(&c.station_id, c.evse_id), c);
+                    for r in loads.iter_mut().filter(|r| r.evse == key) {
+                        r.current = model::load(h.limit_a.min(amps(s.limit)));
+                    }
+                }
+                let after = csms_energy::excess(&site, &loads, &cond);
+                if let Some(over) = adds_excess(before, after) {
+                    held_back.push(format!(
+                        "station {} waits for its station limit of {} A: with what its EVSEs may draw it would exceed the {over}",
+                        s.station,
+                        amps(s.limit)
+                    ));
+                    continue;
+                }
+            } else {
                 let Some(c) = cfg
                     .evses
                     .iter()
@@ -1796,12 +1817,29 @@ fn tx_in_force(es: &EvseLoadState) -> bool {
         })
 }
 
-/// Every EVSE of the site at what its charger may draw now ([`envelope`]).
+/// The station's own limit, where it is known to be in force (accepted): it
+/// caps each of the station's EVSEs. One in flight or refused caps nothing
+/// (the charger may hold an older, higher one, or none).
+fn station_cap(state: &LoadState, station: &StationId) -> Option<Decimal> {
+    state
+        .stations
+        .iter()
+        .find(|s| &s.station_id == station)
+        .map(|s| &s.max_profile)
+        .filter(|p| p.status == SentStatus::Accepted)
+        .map(|p| p.limit_a)
+}
+
+/// Every EVSE of the site at what its charger may draw now ([`envelope`]),
+/// each capped by its station's own limit in force.
 fn held_loads_now(cfg: &LoadConfig, state: &LoadState) -> Vec<Reserved> {
     cfg.evses
         .iter()
         .map(|c| {
-            let h = envelope(state.evse(&c.station_id, c.evse_id), c);
+            let mut h = envelope(state.evse(&c.station_id, c.evse_id), c);
+            if let Some(cap) = station_cap(state, &c.station_id) {
+                h.limit_a = h.limit_a.min(cap);
+            }
             Reserved {
                 evse: site_evse(&evse_key(&c.station_id, c.evse_id)),
                 current: model::load(h.limit_a),
