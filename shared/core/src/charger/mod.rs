@@ -1007,15 +1007,16 @@ fn validate_request(
     payload: &mut Value,
     dropped: &mut wire::Dropped,
 ) -> Result<(), schema::Violation> {
-    let lenient = LENIENT_LISTS
+    // Every message passes here: valid ones are validated once.
+    let Err(first) = schema::validate(version, action, Kind::Request, payload) else {
+        return Ok(());
+    };
+    let Some(field) = LENIENT_LISTS
         .iter()
         .find(|(v, a, _)| *v == version && *a == action)
-        .map(|(_, _, field)| *field);
-    let (Some(field), Err(first)) = (
-        lenient,
-        schema::validate(version, action, Kind::Request, payload),
-    ) else {
-        return schema::validate(version, action, Kind::Request, payload);
+        .map(|(_, _, field)| *field)
+    else {
+        return Err(first);
     };
     let prefix = format!("/{field}/");
     let mut bad: std::collections::BTreeMap<usize, String> = Default::default();
