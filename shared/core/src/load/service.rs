@@ -1179,28 +1179,27 @@ impl<S: Store + ?Sized> LoadService<S> {
         let mut raised = Vec::new();
         let mut held_back = Vec::new();
         for s in &increases {
-            if s.purpose == ProfilePurpose::StationMax {
+            let loads = held_loads_now(cfg, &state);
+            let over = if s.purpose == ProfilePurpose::StationMax {
                 // A station's limit may be all that holds an EVSE whose
                 // charger refused its own limits: raised only if that adds
                 // no excess either.
-                let mut loads = held_loads_now(cfg, &state);
-                let before = csms_energy::excess(&site, &loads, &cond);
-                for c in cfg.evses.iter().filter(|c| c.station_id == s.station) {
-                    let key = site_evse(&evse_key(&c.station_id, c.evse_id));
-                    let h = envelope(state.evse(&c.station_id, c.evse_id), c);
-                    for r in loads.iter_mut().filter(|r| r.evse == key) {
-                        r.current = model::load(h.limit_a.min(amps(s.limit)));
+                raise_exceeds(&site, &cond, loads, |loads| {
+                    for c in cfg.evses.iter().filter(|c| c.station_id == s.station) {
+                        let key = site_evse(&evse_key(&c.station_id, c.evse_id));
+                        let h = envelope(state.evse(&c.station_id, c.evse_id), c);
+                        for r in loads.iter_mut().filter(|r| r.evse == key) {
+                            r.current = model::load(h.limit_a.min(amps(s.limit)));
+                        }
                     }
-                }
-                let after = csms_energy::excess(&site, &loads, &cond);
-                if let Some(over) = adds_excess(before, after) {
-                    held_back.push(format!(
+                })
+                .map(|over| {
+                    format!(
                         "station {} waits for its station limit of {} A: with what its EVSEs may draw it would exceed the {over}",
                         s.station,
                         amps(s.limit)
-                    ));
-                    continue;
-                }
+                    )
+                })
             } else {
                 let Some(c) = cfg
                     .evses
@@ -1209,25 +1208,27 @@ impl<S: Store + ?Sized> LoadService<S> {
                 else {
                     continue;
                 };
-                let mut loads = held_loads_now(cfg, &state);
-                let before = csms_energy::excess(&site, &loads, &cond);
                 let key = site_evse(&evse_key(&s.station, s.evse_id));
                 let raised = envelope(state.evse(&s.station, s.evse_id), c).max(HeldLimit {
                     limit_a: amps(s.limit),
                     phases: model::phase_count(s.phases),
                 });
-                for r in loads.iter_mut().filter(|r| r.evse == key) {
-                    r.current = model::load(raised.limit_a);
-                    r.phases = phases_of(raised.phases);
-                }
-                let after = csms_energy::excess(&site, &loads, &cond);
-                if let Some(over) = adds_excess(before, after) {
-                    held_back.push(format!(
+                raise_exceeds(&site, &cond, loads, |loads| {
+                    for r in loads.iter_mut().filter(|r| r.evse == key) {
+                        r.current = model::load(raised.limit_a);
+                        r.phases = phases_of(raised.phases);
+                    }
+                })
+                .map(|over| {
+                    format!(
                         "station {} EVSE {} waits for {} A: until the lower limits of others are in force it would exceed the {over}",
                         s.station, s.evse_id, amps(s.limit)
-                    ));
-                    continue;
-                }
+                    )
+                })
+            };
+            if let Some(why) = over {
+                held_back.push(why);
+                continue;
             }
             raised.push(self.send(&mut state, s, &live, now).await?);
         }
@@ -1847,6 +1848,19 @@ fn held_loads_now(cfg: &LoadConfig, state: &LoadState) -> Vec<Reserved> {
             }
         })
         .collect()
+}
+
+/// The bound that `raise`, applied to `loads` (every EVSE at what its
+/// charger may draw now), would push over or further over, if any.
+fn raise_exceeds(
+    site: &Site,
+    cond: &Conditions,
+    mut loads: Vec<Reserved>,
+    raise: impl FnOnce(&mut [Reserved]),
+) -> Option<String> {
+    let before = csms_energy::excess(site, &loads, cond);
+    raise(&mut loads);
+    adds_excess(before, csms_energy::excess(site, &loads, cond))
 }
 
 /// The bound a raise would push over, or further over, if any. An engine
