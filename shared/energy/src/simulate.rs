@@ -342,6 +342,15 @@ struct CarState {
 }
 
 /// Replays `day` with `strategy`.
+/// What a car drawing `draw` deciamperes on `phases` shows on the meter.
+pub(crate) fn measured(phases: Phases, draw: u32) -> PhaseCurrents {
+    let d = Current::from_deciamps(draw);
+    PhaseCurrents(match phases {
+        Phases::One => [d, Current::ZERO, Current::ZERO],
+        Phases::Three => [d; 3],
+    })
+}
+
 pub fn simulate(day: &Day, strategy: Strategy) -> Result<Report, SimError> {
     let site = Site::new(day.site.clone())?;
     if day.prices.len() < DAY_SLOTS
@@ -433,14 +442,7 @@ pub fn simulate(day: &Day, strategy: Strategy) -> Result<Report, SimError> {
                 car_phases: Some(day.visits[i].phases),
                 priority: day.visits[i].priority,
                 state: cars[i].state,
-                measured: Some(PhaseCurrents(match phases[i] {
-                    Phases::One => [
-                        Current::from_deciamps(cars[i].draw),
-                        Current::ZERO,
-                        Current::ZERO,
-                    ],
-                    Phases::Three => [Current::from_deciamps(cars[i].draw); 3],
-                })),
+                measured: Some(measured(phases[i], cars[i].draw)),
                 pv: None,
                 plan: None,
             })

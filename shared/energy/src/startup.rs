@@ -34,9 +34,9 @@ use crate::allocate::{
     allocate, allocate_with_reserved, grid_phases, ChargeState, Conditions, EvseAllocation,
     Priority, Reserved, SessionInput,
 };
-use crate::simulate::{simulate, Day, SimError, Strategy, DAY_STEPS, STEP_SECS};
+use crate::simulate::{measured, simulate, Day, SimError, Strategy, DAY_STEPS, STEP_SECS};
 use crate::site::{Mode, Site, SiteConfig};
-use crate::units::{Current, Phase, PhaseCurrents, Phases, Timestamp};
+use crate::units::{Current, Phase, Phases, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// What an EVSE without a car may draw (see the module documentation).
@@ -347,14 +347,6 @@ pub fn simulate_startup(
     })
 }
 
-fn measured(phases: Phases, draw: u32) -> PhaseCurrents {
-    let d = Current::from_deciamps(draw);
-    PhaseCurrents(match phases {
-        Phases::One => [d, Current::ZERO, Current::ZERO],
-        Phases::Three => [d; 3],
-    })
-}
-
 fn reserve(out: &[EvseAllocation]) -> Vec<Reserved> {
     out.iter()
         .filter(|a| !a.is_paused())
@@ -439,6 +431,7 @@ mod tests {
     use super::*;
     use crate::simulate::{Visit, DAY_SLOTS};
     use crate::site::{EvseConfig, EvseId, Rotation};
+    use crate::units::PhaseCurrents;
 
     /// The site: five EVSEs of 32 A on a 32 A fuse; two cars charge
     /// from noon, a third arrives ten minutes later. Every car wants more
