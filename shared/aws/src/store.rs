@@ -1265,13 +1265,7 @@ impl StationStore for DynamoStore {
             ],
         );
         item.insert("ttl".into(), epoch(event.at + STATION_EVENT_TTL));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| backend("PutItem", e))?;
+        self.put_unconditionally(item).await?;
         Ok(())
     }
 
@@ -1336,13 +1330,7 @@ impl ConnectionStore for DynamoStore {
             [("PK", conn_pk(&conn.connection_id)), ("SK", CONN_SK.into())],
         );
         item.insert("ttl".into(), epoch(conn.connected_at + CONNECTION_TTL));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| backend("PutItem", e))?;
+        self.put_unconditionally(item).await?;
         Ok(previous)
     }
 
@@ -1694,6 +1682,19 @@ fn command_queue_sk(id: &CommandId) -> String {
 const COMMAND_TXN_CONDITION: usize = 0;
 
 impl DynamoStore {
+    /// A write without a condition: the item replaces whatever had its key
+    /// (records whose last write wins: logs, spot days, report parts).
+    pub(crate) async fn put_unconditionally(&self, item: Key) -> StoreResult<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| backend("PutItem", e))?;
+        Ok(())
+    }
+
     fn command_items(cmd: &Command) -> StoreResult<(Key, Key)> {
         let body = serde_json::to_string(cmd)
             .map_err(|e| StoreError::Backend(format!("cannot encode command: {e}")))?;

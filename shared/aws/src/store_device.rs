@@ -21,7 +21,7 @@
 //!   it fits one item. Parts of a report the station never finished expire.
 
 use crate::cursor::Key;
-use crate::store::{backend, body_from, body_item, epoch, s, DynamoStore};
+use crate::store::{body_from, body_item, epoch, s, DynamoStore};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
 use chrono::TimeDelta;
@@ -132,13 +132,7 @@ impl DeviceModelStore for DynamoStore {
         let mut item = body_item(model_pk(&part.station_id), part, 0, "report part")?;
         item.insert("SK".into(), s(part_sk(part.request_id, Some(part.seq_no))));
         item.insert("ttl".into(), epoch(part.received_at + PART_TTL));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| backend("PutItem", e))?;
+        self.put_unconditionally(item).await?;
         Ok(())
     }
 

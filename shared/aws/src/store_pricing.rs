@@ -293,13 +293,7 @@ impl TariffStore for DynamoStore {
 impl SpotPriceStore for DynamoStore {
     async fn put_spot_day(&self, day: &SpotDay) -> StoreResult<()> {
         let item = json_item(spot_pk(day.zone), spot_sk(day.date), day, "spot day")?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| backend("PutItem", e))?;
+        self.put_unconditionally(item).await?;
         Ok(())
     }
 
