@@ -57,7 +57,7 @@ use csms_core::charger::{ChargerConfig, ChargerService};
 use csms_core::commands::service::CommandService;
 use csms_core::connect::PasswordGate;
 use csms_core::load::{LoadEvents, LoadService, LoadTrigger};
-use csms_core::ports::{Clock, PageRequest, Store, SystemClock};
+use csms_core::ports::{Clock, ConnectionStore, PageRequest, StationStore, Store, SystemClock};
 use csms_core::pricing::PricingService;
 use csms_core::throttle::ThrottlePolicy;
 use csms_core::webhooks::target::TargetPolicy;
@@ -256,7 +256,10 @@ async fn main() -> anyhow::Result<()> {
 
 /// After a crash the store may still say stations are connected through
 /// sockets that died with the old process.
-async fn forget_stale_connections(store: &dyn Store, clock: &dyn Clock) -> anyhow::Result<()> {
+async fn forget_stale_connections<S: StationStore + ConnectionStore + ?Sized>(
+    store: &S,
+    clock: &dyn Clock,
+) -> anyhow::Result<()> {
     let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
     loop {
         let result = store.list_stations(&OrgId::default_org(), &page).await?;

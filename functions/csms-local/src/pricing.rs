@@ -17,7 +17,9 @@
 use anyhow::bail;
 use async_trait::async_trait;
 use chrono::TimeDelta;
-use csms_core::ports::{Clock, PageRequest, SessionQuery, Store};
+use csms_core::ports::{
+    AlarmStore, Clock, PageRequest, PricedSessionStore, SessionQuery, SessionStore, Store,
+};
 use csms_core::pricing::{PriceSessionError, Priced, PricingQueue, PricingService};
 use csms_domain::alarm::{Alarm, Severity};
 use csms_domain::session::SessionStatus;
@@ -151,7 +153,7 @@ impl LocalPricing {
         &self,
         mut rx: PricingRx,
         pricer: Arc<dyn Pricer>,
-        store: Arc<dyn Store>,
+        store: Arc<dyn AlarmStore>,
         clock: Arc<dyn Clock>,
         retry: Duration,
         limits: Limits,
@@ -182,7 +184,12 @@ impl LocalPricing {
     /// Queue completed sessions of the last `days` that have no price yet.
     /// Never fails the start: what cannot be read is logged and left out
     /// (listings skip undecodable records themselves).
-    pub async fn recover(&self, store: &dyn Store, clock: &dyn Clock, days: i64) -> usize {
+    pub async fn recover<S: SessionStore + PricedSessionStore + ?Sized>(
+        &self,
+        store: &S,
+        clock: &dyn Clock,
+        days: i64,
+    ) -> usize {
         let mut query = SessionQuery {
             org_id: OrgId::default_org(),
             station_id: None,
@@ -253,7 +260,7 @@ async fn settle(
     job: Job,
     outcome: Outcome,
     tx: &mpsc::UnboundedSender<Job>,
-    store: &dyn Store,
+    store: &dyn AlarmStore,
     clock: &dyn Clock,
     retry: Duration,
     limits: &Limits,
@@ -322,7 +329,7 @@ pub fn dead_letter_id(id: &SessionId) -> String {
 }
 
 async fn dead_letter(
-    store: &dyn Store,
+    store: &dyn AlarmStore,
     clock: &dyn Clock,
     id: &SessionId,
     failure: &str,

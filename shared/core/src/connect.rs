@@ -8,7 +8,9 @@
 //! workers that serve every other charger nor guess at full speed.
 
 use crate::password;
-use crate::ports::{ConnectionSender, SendError, Store, StoreError};
+use crate::ports::{
+    AlarmStore, ConnectionSender, ConnectionStore, SendError, StationStore, StoreError,
+};
 use crate::throttle::{Attempt, ClientAddr, Throttle, ThrottlePolicy};
 use crate::views::ConnectionEventView;
 use crate::webhooks::{Event, EventSink};
@@ -168,7 +170,7 @@ impl PasswordGate {
 ///   without checking the password at all;
 /// - no subprotocol both sides speak → 400 (the charger must not fall back to
 ///   guessing a version).
-pub async fn decide<S: Store + ?Sized>(
+pub async fn decide<S: StationStore + ConnectionStore + AlarmStore + ?Sized>(
     store: &S,
     gate: &PasswordGate,
     hs: &Handshake<'_>,
@@ -250,7 +252,7 @@ fn negotiate(offered: &[&str]) -> Option<(OcppVersion, String)> {
 
 /// One alarm per station while its password is being guessed (raising an
 /// active alarm again changes nothing); resolved by its next good login.
-async fn raise_auth_alarm<S: Store + ?Sized>(
+async fn raise_auth_alarm<S: StationStore + ConnectionStore + AlarmStore + ?Sized>(
     store: &S,
     station: &Station,
     failures: u32,
@@ -283,7 +285,7 @@ async fn raise_auth_alarm<S: Store + ?Sized>(
 /// Record an accepted connection. If the station still had another one open
 /// (it reconnected before the old socket died), that one is closed so that
 /// replies and calls cannot go to a dead or duplicate socket.
-pub async fn opened<S: Store + ?Sized>(
+pub async fn opened<S: StationStore + ConnectionStore + AlarmStore + ?Sized>(
     store: &S,
     events: &dyn EventSink,
     sender: Option<&dyn ConnectionSender>,
@@ -330,7 +332,7 @@ pub async fn opened<S: Store + ?Sized>(
 /// Forget a closed connection. `station.disconnected` is published only if
 /// it was still the station's connection: after a quick reconnect the
 /// station is connected, whatever its old socket says.
-pub async fn closed<S: Store + ?Sized>(
+pub async fn closed<S: StationStore + ConnectionStore + AlarmStore + ?Sized>(
     store: &S,
     events: &dyn EventSink,
     connection_id: &str,

@@ -94,7 +94,7 @@ fn session(station: &str, tx: &str, started: i64) -> Session {
     s
 }
 
-pub async fn stations_create_get_conflict<S: Store>(store: &S) {
+pub async fn stations_create_get_conflict<S: StationStore>(store: &S) {
     let st = station("CP-1", "default", Some("site-a"));
     store.create_station(&st).await.unwrap();
     let got = store
@@ -120,7 +120,7 @@ pub async fn stations_create_get_conflict<S: Store>(store: &S) {
     assert!(view.connection.is_none());
 }
 
-pub async fn stations_list_paginates_within_org<S: Store>(store: &S) {
+pub async fn stations_list_paginates_within_org<S: StationStore>(store: &S) {
     for id in ["b", "a", "c", "e", "d"] {
         store
             .create_station(&station(id, "org1", None))
@@ -156,7 +156,7 @@ pub async fn stations_list_paginates_within_org<S: Store>(store: &S) {
     assert!(matches!(bad, Err(StoreError::InvalidCursor)), "{bad:?}");
 }
 
-pub async fn boot_and_connector_status_newest_wins<S: Store>(store: &S) {
+pub async fn boot_and_connector_status_newest_wins<S: StationStore>(store: &S) {
     let st = station("CP-2", "default", None);
     store.create_station(&st).await.unwrap();
     let boot = BootInfo {
@@ -209,7 +209,7 @@ pub async fn boot_and_connector_status_newest_wins<S: Store>(store: &S) {
     assert_eq!(statuses, [(1, 1, "Charging"), (2, 1, "Available")]);
 }
 
-pub async fn connections_open_touch_close<S: Store>(store: &S) {
+pub async fn connections_open_touch_close<S: StationStore + ConnectionStore>(store: &S) {
     let st = station("CP-3", "default", Some("garage"));
     store.create_station(&st).await.unwrap();
     let conn = |id: &str, at: i64| Connection {
@@ -284,7 +284,7 @@ pub async fn connections_open_touch_close<S: Store>(store: &S) {
     );
 }
 
-pub async fn station_approval_reaches_the_connection<S: Store>(store: &S) {
+pub async fn station_approval_reaches_the_connection<S: StationStore + ConnectionStore>(store: &S) {
     assert_eq!(
         store
             .set_station_approval(&sid("CP-NONE"), Approval::Pending)
@@ -359,7 +359,7 @@ pub async fn station_approval_reaches_the_connection<S: Store>(store: &S) {
         .is_none());
 }
 
-pub async fn id_tokens_case_insensitive<S: Store>(store: &S) {
+pub async fn id_tokens_case_insensitive<S: TokenStore>(store: &S) {
     store
         .create_id_token(&token("04aBcD", "default"))
         .await
@@ -409,7 +409,7 @@ pub async fn id_tokens_case_insensitive<S: Store>(store: &S) {
     assert!(p2.next_cursor.is_none());
 }
 
-pub async fn transaction_ids_unique_and_increasing<S: Store>(store: &S) {
+pub async fn transaction_ids_unique_and_increasing<S: SessionStore>(store: &S) {
     let mut last = 0;
     for _ in 0..5 {
         let id = store.next_transaction_id().await.unwrap();
@@ -424,7 +424,7 @@ pub async fn transaction_ids_unique_and_increasing<S: Store>(store: &S) {
     assert!(ids[0] > last);
 }
 
-pub async fn sessions_are_versioned<S: Store>(store: &S) {
+pub async fn sessions_are_versioned<S: SessionStore>(store: &S) {
     let s = session("CP-4", "17", 0);
     store.put_session(&s, 0).await.unwrap();
     assert_eq!(store.get_session(&s.id).await.unwrap(), Some(s.clone()));
@@ -470,7 +470,7 @@ pub async fn sessions_are_versioned<S: Store>(store: &S) {
         .is_none());
 }
 
-pub async fn sessions_list_by_station_and_time<S: Store>(store: &S) {
+pub async fn sessions_list_by_station_and_time<S: SessionStore>(store: &S) {
     for (st, tx, at) in [
         ("A", "1", 10),
         ("A", "2", 20),
@@ -549,7 +549,7 @@ fn reading(at: i64, measurand: &str, value: i64, unit: &str) -> MeterReading {
     }
 }
 
-pub async fn meter_readings_idempotent_and_ordered<S: Store>(store: &S) {
+pub async fn meter_readings_idempotent_and_ordered<S: SessionStore>(store: &S) {
     let target = MeterTarget::Session(SessionId::parse("CP-5~9").unwrap());
     let batch1 = vec![
         reading(60, "Energy.Active.Import.Register", 2000, "Wh"),
@@ -578,7 +578,7 @@ pub async fn meter_readings_idempotent_and_ordered<S: Store>(store: &S) {
     store.put_meter_readings(&st, &[]).await.unwrap();
 }
 
-pub async fn idempotency_keys_claim_once<S: Store>(store: &S) {
+pub async fn idempotency_keys_claim_once<S: IdempotencyStore>(store: &S) {
     let ttl = TimeDelta::days(2);
     assert_eq!(store.claim("start", "k1", "v1", ttl).await.unwrap(), None);
     assert_eq!(
@@ -596,7 +596,7 @@ pub async fn idempotency_keys_claim_once<S: Store>(store: &S) {
     );
 }
 
-pub async fn station_events_newest_first<S: Store>(store: &S) {
+pub async fn station_events_newest_first<S: StationStore>(store: &S) {
     let id = sid("CP-6");
     for i in 0..5 {
         store
@@ -689,7 +689,7 @@ const CMD: [&str; 5] = [
     "01JDX3N6Q8Z4V7T2K9R5M1B0C5",
 ];
 
-pub async fn commands_create_get_put<S: Store>(store: &S) {
+pub async fn commands_create_get_put<S: CommandStore>(store: &S) {
     let c = command(CMD[0], "CP-C1", 0);
     store.create_command(&c).await.unwrap();
     assert_eq!(
@@ -734,7 +734,7 @@ pub async fn commands_create_get_put<S: Store>(store: &S) {
     ));
 }
 
-pub async fn commands_queue_per_station<S: Store>(store: &S) {
+pub async fn commands_queue_per_station<S: CommandStore>(store: &S) {
     // Created out of order on purpose: the queue orders by id.
     for (id, st) in [
         (CMD[2], "CP-Q1"),
@@ -806,7 +806,7 @@ pub async fn commands_queue_per_station<S: Store>(store: &S) {
     );
 }
 
-pub async fn commands_history_newest_first<S: Store>(store: &S) {
+pub async fn commands_history_newest_first<S: CommandStore>(store: &S) {
     for id in CMD {
         store.create_command(&command(id, "CP-H", 0)).await.unwrap();
     }
@@ -857,7 +857,7 @@ fn api_key(id: &str, org: &str) -> ApiKey {
     }
 }
 
-pub async fn api_keys_create_revoke_list<S: Store>(store: &S) {
+pub async fn api_keys_create_revoke_list<S: ApiKeyStore>(store: &S) {
     let k = api_key(CMD[0], "default");
     store.create_api_key(&k).await.unwrap();
     assert!(matches!(
@@ -954,7 +954,7 @@ fn webhook(id: &str, org: &str) -> Webhook {
     }
 }
 
-pub async fn webhooks_create_delete_list<S: Store>(store: &S) {
+pub async fn webhooks_create_delete_list<S: WebhookStore>(store: &S) {
     let h = webhook(CMD[0], "default");
     store.create_webhook(&h).await.unwrap();
     assert!(matches!(
@@ -1028,7 +1028,7 @@ fn delivery(id: &str, webhook_id: &str) -> Delivery {
     }
 }
 
-pub async fn deliveries_history_and_queue<S: Store>(store: &S) {
+pub async fn deliveries_history_and_queue<S: WebhookStore>(store: &S) {
     for id in [CMD[0], CMD[1], CMD[2]] {
         store
             .create_delivery(&delivery(id, "hook-a"))
@@ -1147,7 +1147,7 @@ fn ids<T>(items: &[T], id: impl Fn(&T) -> &str) -> Vec<String> {
     items.iter().map(|i| id(i).to_owned()).collect()
 }
 
-pub async fn tariffs_versions_and_listing<S: Store>(store: &S) {
+pub async fn tariffs_versions_and_listing<S: TariffStore>(store: &S) {
     let v1 = tariff("trf-a", "default", 1, 350);
     store.put_tariff(&v1, 0).await.unwrap();
     assert!(
@@ -1292,7 +1292,7 @@ fn assignment(id: &str, org: &str, target: AssignmentTarget, created: i64) -> Ta
     }
 }
 
-pub async fn tariff_assignments<S: Store>(store: &S) {
+pub async fn tariff_assignments<S: TariffStore>(store: &S) {
     let b = assignment(
         "as-b",
         "default",
@@ -1390,7 +1390,7 @@ fn spot_day(zone: &str, date: &str, source: SpotSource, base: i64) -> SpotDay {
     }
 }
 
-pub async fn spot_days_replace<S: Store>(store: &S) {
+pub async fn spot_days_replace<S: SpotPriceStore>(store: &S) {
     let se3 = BiddingZone::parse("SE3").unwrap();
     let se4 = BiddingZone::parse("SE4").unwrap();
     let dst: chrono::NaiveDate = "2026-10-25".parse().unwrap();
@@ -1466,7 +1466,12 @@ fn alarm(id: &str, org: &str, raised: i64) -> Alarm {
 
 /// Every alarm of `org` through pages of `limit`, checking that no page is
 /// empty and the last one has no cursor.
-async fn all_alarms<S: Store>(store: &S, org: &str, active_only: bool, limit: u32) -> Vec<String> {
+async fn all_alarms<S: AlarmStore>(
+    store: &S,
+    org: &str,
+    active_only: bool,
+    limit: u32,
+) -> Vec<String> {
     let org = OrgId::parse(org).unwrap();
     let mut out = vec![];
     let mut page = PageRequest::first(limit);
@@ -1485,7 +1490,7 @@ async fn all_alarms<S: Store>(store: &S, org: &str, active_only: bool, limit: u3
     }
 }
 
-pub async fn alarms_raise_resolve<S: Store>(store: &S) {
+pub async fn alarms_raise_resolve<S: AlarmStore>(store: &S) {
     let id = "spot-missing:SE3:2026-11-24";
     let first = alarm(id, "default", 10);
     assert!(store.raise_alarm(&first).await.unwrap());
@@ -1629,7 +1634,7 @@ fn priced(session: &SessionId, revision: u32, net: i64) -> PricedSession {
     }
 }
 
-pub async fn priced_sessions_revisions<S: Store>(store: &S) {
+pub async fn priced_sessions_revisions<S: PricedSessionStore>(store: &S) {
     let id = SessionId::try_new(&sid("CP-1"), "42").unwrap();
     let other = SessionId::try_new(&sid("CP-1"), "43").unwrap();
     assert_eq!(store.get_priced_session(&id).await.unwrap(), None);
@@ -1835,7 +1840,7 @@ fn load_state(site: &str, version: u64) -> LoadState {
 
 /// Every configured site through pages of `limit`, checking that no page is
 /// empty or too long and the last one has no cursor. Returns the pages.
-async fn load_site_pages<S: Store>(store: &S, limit: u32) -> Vec<Vec<String>> {
+async fn load_site_pages<S: LoadStore>(store: &S, limit: u32) -> Vec<Vec<String>> {
     let mut pages = vec![];
     let mut page = PageRequest::first(limit);
     loop {
@@ -1853,7 +1858,7 @@ async fn load_site_pages<S: Store>(store: &S, limit: u32) -> Vec<Vec<String>> {
     }
 }
 
-pub async fn load_sites_versioned_and_listed<S: Store>(store: &S) {
+pub async fn load_sites_versioned_and_listed<S: TariffStore + LoadStore>(store: &S) {
     let a = site_id("site-a");
     assert_eq!(store.get_load_site(&a).await.unwrap(), None);
     let v1 = load_site("site-a", "default", 1);
@@ -1988,7 +1993,7 @@ pub async fn load_sites_versioned_and_listed<S: Store>(store: &S) {
     );
 }
 
-pub async fn load_states_versioned_and_deleted_with_site<S: Store>(store: &S) {
+pub async fn load_states_versioned_and_deleted_with_site<S: LoadStore>(store: &S) {
     let a = site_id("site-a");
     let b = site_id("site-b");
     for site in ["site-a", "site-b"] {
@@ -2090,7 +2095,11 @@ pub struct Planted {
 
 /// Writes two records of every listed kind (all in the default
 /// organisation) and returns the ones to damage.
-pub async fn undecodable_plant<S: Store>(store: &S) -> Planted {
+pub async fn undecodable_plant<
+    S: StationStore + TokenStore + SessionStore + CommandStore + WebhookStore + TariffStore,
+>(
+    store: &S,
+) -> Planted {
     for id in ["BAD-ST", "GOOD-ST"] {
         store
             .create_station(&station(id, "default", None))
@@ -2141,7 +2150,18 @@ pub async fn undecodable_plant<S: Store>(store: &S) -> Planted {
 /// After the adapter damaged the [`Planted`] records: every listing leaves
 /// them out and returns the others, a read of one names it, and one alarm
 /// per kind of record is raised however often the listings run.
-pub async fn undecodable_records_are_skipped<S: Store>(store: &S, bad: &Planted) {
+pub async fn undecodable_records_are_skipped<
+    S: StationStore
+        + TokenStore
+        + SessionStore
+        + CommandStore
+        + WebhookStore
+        + TariffStore
+        + AlarmStore,
+>(
+    store: &S,
+    bad: &Planted,
+) {
     let org = OrgId::default_org();
     let all = PageRequest::first(PageRequest::MAX_LIMIT);
     for _ in 0..2 {
@@ -2295,7 +2315,7 @@ fn report_part(station: &str, request_id: i32, seq_no: u32, tbc: bool, n: usize)
     }
 }
 
-pub async fn device_model_report_parts<S: Store>(store: &S) {
+pub async fn device_model_report_parts<S: DeviceModelStore>(store: &S) {
     let cp = sid("CP-DM1");
     assert!(store.report_parts(&cp, 7).await.unwrap().is_empty());
     store
@@ -2339,7 +2359,7 @@ pub async fn device_model_report_parts<S: Store>(store: &S) {
     );
 }
 
-pub async fn device_models_versioned_and_whole<S: Store>(store: &S) {
+pub async fn device_models_versioned_and_whole<S: DeviceModelStore>(store: &S) {
     let cp = sid("CP-DM3");
     assert_eq!(store.get_device_model(&cp).await.unwrap(), None);
     let mut first =

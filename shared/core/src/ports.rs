@@ -393,40 +393,37 @@ pub trait DeviceModelStore: Send + Sync {
     async fn get_device_model(&self, station: &StationId) -> StoreResult<Option<DeviceModel>>;
 }
 
-/// Everything the CSMS stores.
-pub trait Store:
-    StationStore
-    + ConnectionStore
-    + TokenStore
-    + SessionStore
-    + IdempotencyStore
-    + CommandStore
-    + ApiKeyStore
-    + WebhookStore
-    + TariffStore
-    + SpotPriceStore
-    + AlarmStore
-    + PricedSessionStore
-    + LoadStore
-    + DeviceModelStore
-{
+/// Declares a bundle of store ports: a trait that is every listed port and
+/// that every type with them all has, so a service can name the few ports it
+/// uses in one word (`CommandService<S: CommandsStore>`) and any store that
+/// has them is one.
+#[macro_export]
+macro_rules! store_ports {
+    ($(#[$doc:meta])* $vis:vis trait $name:ident: $first:path $(, $port:path)* $(,)?) => {
+        $(#[$doc])*
+        $vis trait $name: $first $(+ $port)* {}
+        impl<T: $first $(+ $port)* + ?Sized> $name for T {}
+    };
 }
-impl<T> Store for T where
-    T: StationStore
-        + ConnectionStore
-        + TokenStore
-        + SessionStore
-        + IdempotencyStore
-        + CommandStore
-        + ApiKeyStore
-        + WebhookStore
-        + TariffStore
-        + SpotPriceStore
-        + AlarmStore
-        + PricedSessionStore
-        + LoadStore
-        + DeviceModelStore
-{
+
+store_ports! {
+    /// Everything the CSMS stores: what a composition root hands out. No
+    /// service asks for all of it; each names its own bundle.
+    pub trait Store:
+        StationStore,
+        ConnectionStore,
+        TokenStore,
+        SessionStore,
+        IdempotencyStore,
+        CommandStore,
+        ApiKeyStore,
+        WebhookStore,
+        TariffStore,
+        SpotPriceStore,
+        AlarmStore,
+        PricedSessionStore,
+        LoadStore,
+        DeviceModelStore,
 }
 
 /// Time source, so tests can control "now".

@@ -1,8 +1,9 @@
 //! Operator use cases: registering stations and id tokens.
 
+use crate::commands::service::CommandsStore;
 use crate::commands::service::{CommandService, SubmitOptions};
 use crate::password;
-use crate::ports::{Clock, Store, StoreError};
+use crate::ports::{Clock, StationStore, StoreError, TokenStore};
 use csms_domain::command::CommandRequest;
 use csms_domain::station::{Approval, RegistrationStatus, Station};
 use csms_domain::token::{IdTokenRecord, IdTokenType, TokenStatus};
@@ -49,7 +50,7 @@ pub fn parse_approval(raw: &str) -> Result<Approval, RegistryError> {
     })
 }
 
-pub async fn register_station<S: Store + ?Sized>(
+pub async fn register_station<S: StationStore + ?Sized>(
     store: &S,
     clock: &dyn Clock,
     new: NewStation,
@@ -110,7 +111,7 @@ pub async fn register_station<S: Store + ?Sized>(
 /// listens, i.e. was not rejected — is asked to boot again (TriggerMessage
 /// BootNotification), so the new answer applies now rather than after its
 /// boot interval or its next reboot. `None`: no such station.
-pub async fn set_approval<S: Store + ?Sized>(
+pub async fn set_approval<S: CommandsStore + ?Sized>(
     store: &S,
     commands: &CommandService<S>,
     id: &StationId,
@@ -160,7 +161,7 @@ pub struct NewIdToken {
     pub group: Option<String>,
 }
 
-pub async fn register_id_token<S: Store + ?Sized>(
+pub async fn register_id_token<S: TokenStore + ?Sized>(
     store: &S,
     clock: &dyn Clock,
     new: NewIdToken,

@@ -14,7 +14,9 @@ pub(crate) mod wire;
 use crate::commands::service::CallReplies;
 use crate::load::{LoadSignal, LoadTrigger, NoLoad, SignalKind};
 use crate::ports::{
-    Clock, MeterTarget, PageRequest, SessionQuery, StationEvent, Store, StoreError,
+    Clock, CommandStore, ConnectionStore, DeviceModelStore, IdempotencyStore, LoadStore,
+    MeterTarget, PageRequest, SessionQuery, SessionStore, StationEvent, StationStore, StoreError,
+    TokenStore,
 };
 use crate::pricing::{NoPricing, PricingQueue};
 use crate::views::{RegistrationEventView, SessionView, StatusEventView};
@@ -121,6 +123,35 @@ pub(crate) fn wire_version(v: OcppVersion) -> Version {
     }
 }
 
+/// The store ports the charging context uses: stations and their
+/// connections, id tokens, sessions with their meter readings, idempotency
+/// keys and the device model — and two reads across contexts: the station's
+/// recent commands (the id token of a remote start) and its load site (whether
+/// a car's charging needs are planned). Any store that has them all is one.
+pub trait ChargingStore:
+    StationStore
+    + ConnectionStore
+    + TokenStore
+    + SessionStore
+    + IdempotencyStore
+    + DeviceModelStore
+    + CommandStore
+    + LoadStore
+{
+}
+impl<T> ChargingStore for T where
+    T: StationStore
+        + ConnectionStore
+        + TokenStore
+        + SessionStore
+        + IdempotencyStore
+        + DeviceModelStore
+        + CommandStore
+        + LoadStore
+        + ?Sized
+{
+}
+
 pub struct ChargerService<S: ?Sized> {
     store: Arc<S>,
     clock: Arc<dyn Clock>,
@@ -154,7 +185,7 @@ impl<S: ?Sized> Clone for ChargerService<S> {
     }
 }
 
-impl<S: Store + ?Sized> ChargerService<S> {
+impl<S: ChargingStore + ?Sized> ChargerService<S> {
     pub fn new(store: Arc<S>, clock: Arc<dyn Clock>, config: ChargerConfig) -> Self {
         ChargerService {
             store,
@@ -980,7 +1011,7 @@ impl<S: Store + ?Sized> ChargerService<S> {
     }
 }
 
-impl<S: Store + ?Sized> ChargerService<S> {
+impl<S: ChargingStore + ?Sized> ChargerService<S> {
     async fn session_event(&self, kind: EventType, session: &Session, now: Timestamp) {
         let event = Event::new(
             kind,
@@ -1069,7 +1100,7 @@ fn reply_without_connection(text: &str, code: ErrorCode, description: &str) -> O
 
 /// Status notifications, reports and events: kept in the station's event
 /// log and acknowledged with an empty response (the same in both versions).
-pub(crate) async fn notify<S: Store + ?Sized>(
+pub(crate) async fn notify<S: ChargingStore + ?Sized>(
     svc: &ChargerService<S>,
     conn: &Connection,
     kind: csms_domain::event::NotificationKind,

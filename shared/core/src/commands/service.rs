@@ -8,7 +8,10 @@
 //! and the store's version check makes sure only one of them sends.
 
 use super::wire::{self, EncodeContext, EncodeError};
-use crate::ports::{Clock, ConnectionSender, SendError, Store, StoreError};
+use crate::ports::{
+    Clock, CommandStore, ConnectionSender, DeviceModelStore, IdempotencyStore, SendError,
+    SessionStore, StationStore, StoreError,
+};
 use crate::views::CommandView;
 use crate::webhooks::{Event, EventSink, NoEvents};
 use async_trait::async_trait;
@@ -95,6 +98,15 @@ pub fn allowed_by_approval(approval: Approval, request: &CommandRequest) -> Resu
     }
 }
 
+crate::store_ports! {
+    /// The store ports the command service uses: commands and their
+    /// idempotency keys, the station (version, connection, approval), the
+    /// session a stop names, and the device model that accepted variable
+    /// changes update.
+    pub trait CommandsStore:
+        CommandStore, IdempotencyStore, StationStore, SessionStore, DeviceModelStore
+}
+
 pub struct CommandService<S: ?Sized> {
     store: Arc<S>,
     clock: Arc<dyn Clock>,
@@ -122,7 +134,7 @@ const IDEMPOTENCY_TTL: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 /// Bound on the pump loop: each round settles one command for good.
 const PUMP_ROUNDS: usize = 64;
 
-impl<S: Store + ?Sized> CommandService<S> {
+impl<S: CommandsStore + ?Sized> CommandService<S> {
     pub fn new(
         store: Arc<S>,
         clock: Arc<dyn Clock>,
@@ -630,7 +642,7 @@ impl<S: Store + ?Sized> CommandService<S> {
     }
 }
 
-impl<S: Store + ?Sized> CommandService<S> {
+impl<S: CommandsStore + ?Sized> CommandService<S> {
     /// A station's status notification about firmware or diagnostics work:
     /// recorded on the command that asked for it. 2.0.1 names the request
     /// (`requestId`); 1.6 does not, so the newest accepted command of that
@@ -714,7 +726,7 @@ pub trait CallReplies: Send + Sync {
 }
 
 #[async_trait]
-impl<S: Store + ?Sized + 'static> CallReplies for CommandService<S> {
+impl<S: CommandsStore + ?Sized + 'static> CallReplies for CommandService<S> {
     async fn call_result(&self, conn: &Connection, message_id: &str, payload: Value) {
         if let Err(e) = self.on_call_result(conn, message_id, payload).await {
             tracing::error!(station = %conn.station_id, message_id, error = %e, "could not record a command result");

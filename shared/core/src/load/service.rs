@@ -35,8 +35,12 @@
 use super::model::{self, amps, evse_key, phase_amps, phases_of};
 use super::plan::{self, Held, Wanted};
 use super::LoadSignal;
+use crate::commands::service::CommandsStore;
 use crate::commands::service::{CommandError, CommandService, SubmitOptions};
-use crate::ports::{Clock, PageRequest, SessionQuery, Store, StoreError};
+use crate::ports::{
+    Clock, LoadStore, PageRequest, SessionQuery, SessionStore, SpotPriceStore, StationStore,
+    StoreError, TokenStore,
+};
 use csms_domain::command::{
     ChargingProfile, CommandId, CommandRequest, CommandStatus, ProfileKind, ProfilePurpose,
     RateUnit, SchedulePeriod, LOAD_PROFILE_IDS,
@@ -180,6 +184,15 @@ fn engine_time(t: Timestamp) -> csms_energy::Timestamp {
     csms_energy::Timestamp(t.timestamp())
 }
 
+crate::store_ports! {
+    /// The store ports load balancing uses: its sites and their states, the
+    /// stations on a site, their running sessions and the drivers' id tokens
+    /// (priority groups), spot prices for the plans — and the command
+    /// service's, which sends the charging profiles over the same store.
+    pub trait LoadServiceStore:
+        LoadStore, StationStore, SessionStore, TokenStore, SpotPriceStore, CommandsStore
+}
+
 pub struct LoadService<S: ?Sized> {
     store: Arc<S>,
     clock: Arc<dyn Clock>,
@@ -235,7 +248,7 @@ struct Send {
     before: Option<HeldLimit>,
 }
 
-impl<S: Store + ?Sized> LoadService<S> {
+impl<S: LoadServiceStore + ?Sized> LoadService<S> {
     pub fn new(store: Arc<S>, clock: Arc<dyn Clock>, commands: CommandService<S>) -> Self {
         LoadService {
             store,

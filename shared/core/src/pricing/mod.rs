@@ -12,7 +12,9 @@
 //! that tariff the version in force when the session started — so a price
 //! change never reaches back into a session that was already running.
 
-use crate::ports::{Clock, Store, StoreError};
+use crate::ports::{
+    Clock, PricedSessionStore, SessionStore, SpotPriceStore, StoreError, TariffStore, TokenStore,
+};
 use crate::views::PricedSessionView;
 use crate::webhooks::{Event, EventSink, NoEvents};
 use async_trait::async_trait;
@@ -91,6 +93,14 @@ pub struct Preview {
     pub at: Timestamp,
 }
 
+crate::store_ports! {
+    /// The store ports session pricing uses: the session and its meter
+    /// readings, the driver's id token (for its group), tariffs and their
+    /// assignments, spot prices, and the priced sessions it writes.
+    pub trait PricingStore:
+        SessionStore, TokenStore, TariffStore, SpotPriceStore, PricedSessionStore
+}
+
 pub struct PricingService<S: ?Sized> {
     store: Arc<S>,
     clock: Arc<dyn Clock>,
@@ -116,7 +126,7 @@ const AUTOMATIC: &str = "session completed";
 /// corrected a session the CSMS had closed.
 const CORRECTED_BY_CHARGER: &str = "corrected by a late stop from the charger";
 
-impl<S: Store + ?Sized> PricingService<S> {
+impl<S: PricingStore + ?Sized> PricingService<S> {
     pub fn new(store: Arc<S>, clock: Arc<dyn Clock>) -> Self {
         PricingService {
             store,

@@ -1,7 +1,7 @@
 //! One delivery attempt, and what decides the next.
 
 use super::{signature, target};
-use crate::ports::{Clock, Store, StoreError};
+use crate::ports::{ApiKeyStore, Clock, StoreError, WebhookStore};
 use async_trait::async_trait;
 use csms_domain::api_key::Scope;
 use csms_domain::webhook::{Attempt, Delivery, DeliveryStatus, Webhook};
@@ -126,7 +126,7 @@ pub const EVENT_HEADER: &str = "Csms-Event-Type";
 /// wake up a little early).
 const EARLY_SLACK: Duration = Duration::from_secs(1);
 
-impl<S: Store + ?Sized> Deliverer<S> {
+impl<S: WebhookStore + ApiKeyStore + ?Sized> Deliverer<S> {
     pub fn new(
         store: Arc<S>,
         clock: Arc<dyn Clock>,

@@ -1,7 +1,7 @@
 //! Events and their fan-out to the subscribed webhooks.
 
 use super::deliver::DeliveryQueue;
-use crate::ports::{Clock, PageRequest, Store};
+use crate::ports::{Clock, PageRequest, WebhookStore};
 use crate::views::time;
 use async_trait::async_trait;
 use csms_domain::webhook::{Delivery, DeliveryStatus, EventType, Webhook};
@@ -89,7 +89,7 @@ pub struct WebhookPublisher<S: ?Sized> {
     cache: Mutex<HashMap<OrgId, Cached>>,
 }
 
-impl<S: Store + ?Sized> WebhookPublisher<S> {
+impl<S: WebhookStore + ?Sized> WebhookPublisher<S> {
     pub fn new(
         store: Arc<S>,
         clock: Arc<dyn Clock>,
@@ -161,7 +161,7 @@ impl<S: Store + ?Sized> WebhookPublisher<S> {
 }
 
 #[async_trait]
-impl<S: Store + ?Sized> EventSink for WebhookPublisher<S> {
+impl<S: WebhookStore + ?Sized + 'static> EventSink for WebhookPublisher<S> {
     async fn publish(&self, event: Event) {
         match self.fan_out(&event).await {
             Ok(0) => {}

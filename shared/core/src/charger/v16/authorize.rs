@@ -1,8 +1,8 @@
 //! Authorize: may this id tag charge?
 
 use super::types::IdTagInfo;
+use crate::charger::ChargingStore;
 use crate::charger::{encode, ChargerService, HandlerError, Outcome};
-use crate::ports::Store;
 use csms_domain::event::ChargerEvent;
 use csms_domain::station::Connection;
 use csms_domain::{IdTokenValue, Timestamp};
@@ -21,7 +21,7 @@ struct Response {
     id_tag_info: IdTagInfo,
 }
 
-pub(super) async fn handle<S: Store + ?Sized>(
+pub(super) async fn handle<S: ChargingStore + ?Sized>(
     svc: &ChargerService<S>,
     conn: &Connection,
     payload: Value,

@@ -3,8 +3,8 @@
 //! boot interval while it is not accepted.
 
 use crate::charger::wire::format_time;
+use crate::charger::ChargingStore;
 use crate::charger::{encode, ChargerService, HandlerError, Outcome};
-use crate::ports::Store;
 use csms_domain::event::ChargerEvent;
 use csms_domain::station::{BootInfo, Connection, RegistrationStatus};
 use csms_domain::Timestamp;
@@ -29,7 +29,7 @@ struct Response {
     interval: u32,
 }
 
-pub(super) async fn handle<S: Store + ?Sized>(
+pub(super) async fn handle<S: ChargingStore + ?Sized>(
     svc: &ChargerService<S>,
     conn: &Connection,
     payload: Value,

@@ -2,8 +2,8 @@
 //! arrived (the connection touch), so this costs no further store request.
 
 use crate::charger::wire::format_time;
+use crate::charger::ChargingStore;
 use crate::charger::{encode, ChargerService, HandlerError};
-use crate::ports::Store;
 use csms_domain::station::Connection;
 use csms_domain::Timestamp;
 use serde::Serialize;
@@ -15,7 +15,7 @@ struct Response {
     current_time: String,
 }
 
-pub(super) async fn handle<S: Store + ?Sized>(
+pub(super) async fn handle<S: ChargingStore + ?Sized>(
     _svc: &ChargerService<S>,
     _conn: &Connection,
     _payload: Value,

@@ -12,7 +12,7 @@ mod stop_transaction;
 pub(crate) mod types;
 
 use super::{notify, ChargerService, HandlerError};
-use crate::ports::Store;
+use crate::charger::ChargingStore;
 use csms_domain::event::NotificationKind;
 use csms_domain::station::Connection;
 use csms_domain::Timestamp;
@@ -20,7 +20,7 @@ use serde_json::Value;
 
 /// Handle a schema-valid request. `Ok(None)`: a known charger action this
 /// CSMS does not implement.
-pub(crate) async fn dispatch<S: Store + ?Sized>(
+pub(crate) async fn dispatch<S: ChargingStore + ?Sized>(
     svc: &ChargerService<S>,
     conn: &Connection,
     action: &str,

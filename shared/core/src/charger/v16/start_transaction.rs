@@ -4,8 +4,8 @@
 
 use super::types::IdTagInfo;
 use crate::charger::wire::{register_wh, require_time, Dropped};
+use crate::charger::ChargingStore;
 use crate::charger::{encode, ChargerService, HandlerError, Outcome};
-use crate::ports::Store;
 use csms_domain::event::{ChargerEvent, TransactionEvent, TransactionPhase};
 use csms_domain::station::Connection;
 use csms_domain::{IdTokenValue, Timestamp};
@@ -30,7 +30,7 @@ struct Response {
     transaction_id: i64,
 }
 
-pub(super) async fn handle<S: Store + ?Sized>(
+pub(super) async fn handle<S: ChargingStore + ?Sized>(
     svc: &ChargerService<S>,
     conn: &Connection,
     payload: Value,

@@ -4,8 +4,8 @@
 //! 0, the station as a whole, as EVSE 0 connector 0.
 
 use crate::charger::wire::{charger_time, Dropped};
+use crate::charger::ChargingStore;
 use crate::charger::{encode, ChargerService, HandlerError};
-use crate::ports::Store;
 use csms_domain::event::ChargerEvent;
 use csms_domain::station::Connection;
 use csms_domain::Timestamp;
@@ -26,7 +26,7 @@ struct Request {
 #[derive(Serialize)]
 struct Response {}
 
-pub(super) async fn handle<S: Store + ?Sized>(
+pub(super) async fn handle<S: ChargingStore + ?Sized>(
     svc: &ChargerService<S>,
     conn: &Connection,
     payload: Value,

@@ -5,8 +5,8 @@
 
 use super::types::{readings, IdTagInfo, MeterValue};
 use crate::charger::wire::{register_wh, require_time, Dropped};
+use crate::charger::ChargingStore;
 use crate::charger::{encode, ChargerService, HandlerError, Outcome};
-use crate::ports::Store;
 use csms_domain::event::{ChargerEvent, TransactionEvent, TransactionPhase};
 use csms_domain::station::Connection;
 use csms_domain::{IdTokenValue, Timestamp, TransactionId};
@@ -32,7 +32,7 @@ struct Response {
     id_tag_info: Option<IdTagInfo>,
 }
 
-pub(super) async fn handle<S: Store + ?Sized>(
+pub(super) async fn handle<S: ChargingStore + ?Sized>(
     svc: &ChargerService<S>,
     conn: &Connection,
     payload: Value,

@@ -1,8 +1,8 @@
 //! Authorize: may this id token charge?
 
 use super::types::{IdToken, IdTokenInfo};
+use crate::charger::ChargingStore;
 use crate::charger::{encode, ChargerService, HandlerError, Outcome};
-use crate::ports::Store;
 use csms_domain::event::ChargerEvent;
 use csms_domain::station::Connection;
 use csms_domain::Timestamp;
@@ -21,7 +21,7 @@ struct Response {
     id_token_info: IdTokenInfo,
 }
 
-pub(super) async fn handle<S: Store + ?Sized>(
+pub(super) async fn handle<S: ChargingStore + ?Sized>(
     svc: &ChargerService<S>,
     conn: &Connection,
     payload: Value,

@@ -4,8 +4,8 @@
 //! for its device model.
 
 use crate::charger::wire::format_time;
+use crate::charger::ChargingStore;
 use crate::charger::{encode, ChargerService, HandlerError, Outcome};
-use crate::ports::Store;
 use csms_domain::event::ChargerEvent;
 use csms_domain::station::{BootInfo, Connection, RegistrationStatus};
 use csms_domain::Timestamp;
@@ -36,7 +36,7 @@ struct Response {
     status: &'static str,
 }
 
-pub(super) async fn handle<S: Store + ?Sized>(
+pub(super) async fn handle<S: ChargingStore + ?Sized>(
     svc: &ChargerService<S>,
     conn: &Connection,
     payload: Value,

@@ -1,8 +1,8 @@
 //! DataTransfer: vendor-specific data. Kept in the station's event log; no
 //! vendor extension is implemented, so the answer is UnknownVendorId.
 
+use crate::charger::ChargingStore;
 use crate::charger::{encode, ChargerService, HandlerError, Outcome};
-use crate::ports::Store;
 use csms_domain::event::ChargerEvent;
 use csms_domain::station::Connection;
 use csms_domain::Timestamp;
@@ -22,7 +22,7 @@ struct Response {
     status: &'static str,
 }
 
-pub(super) async fn handle<S: Store + ?Sized>(
+pub(super) async fn handle<S: ChargingStore + ?Sized>(
     svc: &ChargerService<S>,
     conn: &Connection,
     payload: Value,

@@ -3,8 +3,8 @@
 
 use super::types::{readings, MeterValue};
 use crate::charger::wire::Dropped;
+use crate::charger::ChargingStore;
 use crate::charger::{encode, ChargerService, HandlerError};
-use crate::ports::Store;
 use csms_domain::event::ChargerEvent;
 use csms_domain::station::Connection;
 use csms_domain::Timestamp;
@@ -21,7 +21,7 @@ struct Request {
 #[derive(Serialize)]
 struct Response {}
 
-pub(super) async fn handle<S: Store + ?Sized>(
+pub(super) async fn handle<S: ChargingStore + ?Sized>(
     svc: &ChargerService<S>,
     conn: &Connection,
     payload: Value,

@@ -15,7 +15,7 @@ pub(crate) mod types;
 pub(crate) use notify_report::{component_ref, variable_ref, WireComponent, WireVariable};
 
 use super::{notify, ChargerService, HandlerError};
-use crate::ports::Store;
+use crate::charger::ChargingStore;
 use csms_domain::event::NotificationKind;
 use csms_domain::station::Connection;
 use csms_domain::Timestamp;
@@ -23,7 +23,7 @@ use serde_json::Value;
 
 /// Handle a schema-valid request. `Ok(None)`: a known charger action this
 /// CSMS does not implement (certificates, display messages, …).
-pub(crate) async fn dispatch<S: Store + ?Sized>(
+pub(crate) async fn dispatch<S: ChargingStore + ?Sized>(
     svc: &ChargerService<S>,
     conn: &Connection,
     action: &str,

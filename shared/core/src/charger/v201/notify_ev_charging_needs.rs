@@ -8,8 +8,8 @@
 //! balanced); elsewhere Rejected, and the car charges without a schedule.
 
 use crate::charger::wire::parse_time;
+use crate::charger::ChargingStore;
 use crate::charger::{encode, ChargerService, HandlerError};
-use crate::ports::Store;
 use chrono::TimeDelta;
 use csms_domain::load::{ChargingNeed, NeedSource};
 use csms_domain::meter::MAX_ENERGY_WH;
@@ -119,7 +119,7 @@ fn need_of(n: &ChargingNeeds, now: Timestamp) -> ChargingNeed {
     }
 }
 
-pub(super) async fn handle<S: Store + ?Sized>(
+pub(super) async fn handle<S: ChargingStore + ?Sized>(
     svc: &ChargerService<S>,
     conn: &Connection,
     payload: Value,

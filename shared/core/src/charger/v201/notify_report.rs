@@ -7,8 +7,8 @@
 //! same way before this handler (see `LENIENT_LISTS`).
 
 use crate::charger::wire::{charger_time, decimal_from_json, Dropped};
+use crate::charger::ChargingStore;
 use crate::charger::{notify, ChargerService, HandlerError};
-use crate::ports::Store;
 use csms_domain::device_model::{
     AttributeType, Characteristics, ComponentRef, DataType, DeviceVariable, Mutability, Name,
     ReportPart, Text, VariableAttribute, VariableRef,
@@ -175,7 +175,7 @@ fn variable(entry: Value) -> Result<DeviceVariable, String> {
     )
 }
 
-pub(super) async fn handle<S: Store + ?Sized>(
+pub(super) async fn handle<S: ChargingStore + ?Sized>(
     svc: &ChargerService<S>,
     conn: &Connection,
     payload: Value,

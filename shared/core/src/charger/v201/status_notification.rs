@@ -1,8 +1,8 @@
 //! StatusNotification: status of one connector of one EVSE.
 
 use crate::charger::wire::{charger_time, Dropped};
+use crate::charger::ChargingStore;
 use crate::charger::{encode, ChargerService, HandlerError};
-use crate::ports::Store;
 use csms_domain::event::ChargerEvent;
 use csms_domain::station::Connection;
 use csms_domain::Timestamp;
@@ -21,7 +21,7 @@ struct Request {
 #[derive(Serialize)]
 struct Response {}
 
-pub(super) async fn handle<S: Store + ?Sized>(
+pub(super) async fn handle<S: ChargingStore + ?Sized>(
     svc: &ChargerService<S>,
     conn: &Connection,
     payload: Value,

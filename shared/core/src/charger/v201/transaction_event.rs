@@ -6,9 +6,10 @@
 
 use super::types::{readings, Evse, IdToken, IdTokenInfo, MeterValue};
 use crate::charger::wire::{require_time, Dropped};
+use crate::charger::ChargingStore;
 use crate::charger::{encode, ChargerService, HandlerError, Outcome};
 use crate::commands::wire::request_id;
-use crate::ports::{PageRequest, Store};
+use crate::ports::PageRequest;
 use csms_domain::command::CommandRequest;
 use csms_domain::event::{ChargerEvent, TransactionEvent, TransactionPhase};
 use csms_domain::station::Connection;
@@ -48,7 +49,7 @@ struct Response {
     id_token_info: Option<IdTokenInfo>,
 }
 
-pub(super) async fn handle<S: Store + ?Sized>(
+pub(super) async fn handle<S: ChargingStore + ?Sized>(
     svc: &ChargerService<S>,
     conn: &Connection,
     payload: Value,
@@ -122,7 +123,7 @@ const REMOTE_START_LOOKBACK: u32 = 50;
 /// The id token of the RequestStartTransaction whose `remoteStartId` is
 /// `id`, among the station's recent commands; `None` when no remote start of
 /// this station carried that id (the event is then taken without a token).
-async fn remote_start_token<S: Store + ?Sized>(
+async fn remote_start_token<S: ChargingStore + ?Sized>(
     svc: &ChargerService<S>,
     conn: &Connection,
     id: i32,
