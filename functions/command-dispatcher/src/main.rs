@@ -10,7 +10,7 @@ use std::sync::Arc;
 async fn main() -> Result<(), Error> {
     csms_aws::config::init_tracing();
     let ctx = csms_aws::config::AwsContext::from_env().await?;
-    let commands = Arc::new(ctx.command_service()?);
+    let commands = Arc::new(ctx.wiring.commands()?);
     run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let commands = commands.clone();
         async move {

@@ -52,16 +52,18 @@ mod timers;
 mod ws;
 
 use anyhow::Context;
-use csms_api::{router, ApiState};
-use csms_core::charger::{ChargerConfig, ChargerService};
-use csms_core::commands::service::CommandService;
+use csms_api::router;
+use csms_app::{Adapters, SettingsError, Wiring};
+use csms_core::commands::service::{CommandDispatch, CommandTimers};
 use csms_core::connect::PasswordGate;
-use csms_core::load::{LoadEvents, LoadService, LoadTrigger};
-use csms_core::ports::{Clock, ConnectionStore, PageRequest, StationStore, Store, SystemClock};
-use csms_core::pricing::PricingService;
+use csms_core::load::LoadTrigger;
+use csms_core::ports::{
+    Clock, ConnectionSender, ConnectionStore, PageRequest, StationStore, Store, SystemClock,
+};
+use csms_core::pricing::PricingQueue;
 use csms_core::throttle::ThrottlePolicy;
 use csms_core::webhooks::target::TargetPolicy;
-use csms_core::webhooks::{Deliverer, EventSink, WebhookPublisher};
+use csms_core::webhooks::{DeliveryQueue, WebhookTransport};
 use csms_domain::OrgId;
 use std::sync::Arc;
 use tokio_util::task::TaskTracker;
@@ -84,102 +86,74 @@ async fn main() -> anyhow::Result<()> {
 
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let tracker = TaskTracker::new();
+    // The in-process side of every port; the receivers are served below.
     let sockets = ws::Sockets::default();
-    let (delivery_queue, delivery_rx) = deliveries::LocalDeliveries::new();
-    let delivery_queue = Arc::new(delivery_queue);
-    let events: Arc<dyn EventSink> = Arc::new(WebhookPublisher::new(
+    let (deliveries, delivery_rx) = deliveries::LocalDeliveries::new();
+    let (load_trigger, load_rx) = load::LocalLoad::new();
+    let load_stop = load_trigger.clone();
+    let (timers, timer_queue) = timers::LocalTimers::new();
+    let (pricing, pricing_rx) = pricing::LocalPricing::new();
+    let mut settings = cfg.settings.clone();
+    settings.admin_key = Some(cfg.admin_key.clone());
+    let wiring = Wiring::new(
+        settings,
         store.clone(),
         clock.clone(),
-        delivery_queue.clone(),
-        // One process: every change goes through `subscriptions_changed`.
-        std::time::Duration::from_secs(3600),
-    ));
-    let webhook_policy = TargetPolicy {
-        allow_private: cfg.webhook_allow_private,
-    };
-    let deliverer = Deliverer::new(
-        store.clone(),
-        clock.clone(),
-        Arc::new(csms_http_out::HyperTransport::for_webhooks(
-            std::time::Duration::from_secs(10),
-            webhook_policy,
-        )),
-        delivery_queue,
-        cfg.webhook_retry.clone(),
+        LocalAdapters {
+            sockets: sockets.clone(),
+            deliveries,
+            load: load_trigger,
+            timers,
+            pricing: pricing.clone(),
+        },
     );
+
+    let deliverer = wiring.deliverer()?;
     let delivery_task = deliveries::LocalDeliveries::run(delivery_rx, deliverer.clone());
     let requeued = deliverer.recover().await?;
     if requeued > 0 {
         tracing::info!("queued {requeued} webhook deliveries left pending by the previous run");
     }
-    let (load_trigger, load_rx) = load::LocalLoad::new();
-    let load_stop = load_trigger.clone();
-    let load_trigger: Arc<dyn LoadTrigger> = Arc::new(load_trigger);
-    let (timers, timer_queue) = timers::LocalTimers::new();
-    // A load limit answered late or refused is signalled to load balancing.
-    let commands = CommandService::new(
-        store.clone(),
-        clock.clone(),
-        Arc::new(sockets.clone()),
-        Arc::new(timers),
-    )
-    .with_events(Arc::new(LoadEvents::new(
-        events.clone(),
-        load_trigger.clone(),
-    )));
+    let commands = wiring.commands()?;
     let timer_task = timers::LocalTimers::run(timer_queue, commands.clone());
     let settled = commands.recover().await?;
     if settled > 0 {
         tracing::info!("settled {settled} command(s) left pending by the previous run");
     }
-    let (pricing, pricing_rx) = pricing::LocalPricing::new();
-    let pricing_limits = pricing::Limits::from_env()?;
     let pricing_task = pricing.run(
         pricing_rx,
-        Arc::new(
-            PricingService::new(store.clone(), clock.clone())
-                .with_events(events.clone())
-                .with_max_duration(pricing_limits.max_duration),
-        ),
+        Arc::new(wiring.pricing()?),
         store.clone(),
         clock.clone(),
-        cfg.pricing_retry,
-        pricing_limits,
+        cfg.settings.pricing.retry,
+        pricing::Limits::from_settings(&cfg.settings.pricing),
     );
     let requeued = pricing.recover(&*store, &*clock, 35).await;
     if requeued > 0 {
         tracing::info!("queued {requeued} completed session(s) for pricing");
     }
-    let spot_task = cfg
-        .spot
-        .map(|s| spot::spawn(s, store.clone(), clock.clone()));
-    let load_service = LoadService::new(store.clone(), clock.clone(), commands.clone());
+    let spot_task = cfg.spot_interval.map(|interval| {
+        tracing::info!(
+            "spot prices: {}; fetched every {} min",
+            cfg.settings.spot.describe(),
+            interval.as_secs() / 60
+        );
+        let http = Arc::new(csms_http_out::HyperTransport::default());
+        spot::spawn(wiring.spot_fetcher(http), interval)
+    });
+    let api_state = wiring.api_state()?;
     let load_task = load::LocalLoad::run(
         load_rx,
-        load_service.clone(),
-        cfg.load_debounce,
-        cfg.load_interval,
+        api_state.load.clone(),
+        cfg.settings.load.debounce,
+        cfg.settings.load.interval,
     );
-    let charger = ChargerService::new(
-        store.clone(),
-        clock.clone(),
-        ChargerConfig {
-            heartbeat_interval_secs: cfg.heartbeat_interval_secs,
-            pending_boot_interval_secs: cfg.pending_boot_interval_secs,
-        },
-    )
-    .with_replies(Arc::new(commands.clone()))
-    .with_events(Arc::new(LoadEvents::new(
-        events.clone(),
-        load_trigger.clone(),
-    )))
-    .with_pricing(Arc::new(pricing))
-    .with_load(load_trigger.clone());
+    let charger = wiring.socket_charger()?;
     let sweep_task = sessions::spawn(
         charger.clone(),
         clock.clone(),
-        cfg.session_idle,
-        cfg.session_sweep,
+        cfg.settings.sessions.idle,
+        cfg.settings.sessions.sweep,
     );
     let gate = PasswordGate::new(
         ThrottlePolicy::STATIONS,
@@ -196,17 +170,7 @@ async fn main() -> anyhow::Result<()> {
         limits: cfg.ws,
         test_panics: cfg.test_panics,
     };
-    let api = router(ApiState {
-        store,
-        clock,
-        admin_key: Some(cfg.admin_key.clone()),
-        commands,
-        events,
-        load: load_service,
-        load_trigger,
-        webhook_policy,
-    });
-    let app = api.merge(ws::routes(ws_state));
+    let app = router(api_state).merge(ws::routes(ws_state));
 
     let listener = tokio::net::TcpListener::bind(&cfg.listen)
         .await
@@ -252,6 +216,44 @@ async fn main() -> anyhow::Result<()> {
     }
     tracing::info!(password_checks = gate.checks_run(), "stopped");
     Ok(())
+}
+
+/// The local runner's side of the ports: the charger sockets of this
+/// process and in-process queues, each served by a task of `main`.
+struct LocalAdapters {
+    sockets: ws::Sockets,
+    deliveries: deliveries::LocalDeliveries,
+    load: load::LocalLoad,
+    timers: timers::LocalTimers,
+    pricing: pricing::LocalPricing,
+}
+
+impl Adapters for LocalAdapters {
+    fn sender(&self) -> Result<Arc<dyn ConnectionSender>, SettingsError> {
+        Ok(Arc::new(self.sockets.clone()))
+    }
+    fn command_timers(&self) -> Result<Arc<dyn CommandTimers>, SettingsError> {
+        Ok(Arc::new(self.timers.clone()))
+    }
+    /// One process: the submitter sends.
+    fn command_dispatch(&self) -> Result<Option<Arc<dyn CommandDispatch>>, SettingsError> {
+        Ok(None)
+    }
+    fn delivery_queue(&self) -> Result<Arc<dyn DeliveryQueue>, SettingsError> {
+        Ok(Arc::new(self.deliveries.clone()))
+    }
+    fn pricing_queue(&self) -> Result<Arc<dyn PricingQueue>, SettingsError> {
+        Ok(Arc::new(self.pricing.clone()))
+    }
+    fn load_trigger(&self) -> Result<Arc<dyn LoadTrigger>, SettingsError> {
+        Ok(Arc::new(self.load.clone()))
+    }
+    fn webhook_transport(&self, policy: TargetPolicy) -> Arc<dyn WebhookTransport> {
+        Arc::new(csms_http_out::HyperTransport::for_webhooks(
+            std::time::Duration::from_secs(10),
+            policy,
+        ))
+    }
 }
 
 /// After a crash the store may still say stations are connected through

@@ -14,7 +14,6 @@
 //! Sessions that fail for good (a record that does not decode, amounts out of
 //! range) get the same alarm at once.
 
-use anyhow::bail;
 use async_trait::async_trait;
 use chrono::TimeDelta;
 use csms_core::ports::{
@@ -65,8 +64,6 @@ pub struct Limits {
     pub backoff: Duration,
     /// Sessions priced at once.
     pub concurrency: usize,
-    /// At most this much of a session is priced (`CSMS_PRICING_MAX_DAYS`, 31).
-    pub max_duration: TimeDelta,
 }
 
 impl Default for Limits {
@@ -76,52 +73,22 @@ impl Default for Limits {
             attempts: 3,
             backoff: Duration::from_secs(5),
             concurrency: 4,
-            max_duration: csms_domain::pricing::engine::DEFAULT_MAX_DURATION,
         }
     }
 }
 
 impl Limits {
-    /// The settings from the environment, read once at start.
-    pub fn from_env() -> anyhow::Result<Self> {
-        let number =
-            |name: &str, default: u64, range: std::ops::RangeInclusive<u64>| match std::env::var(
-                name,
-            ) {
-                Err(_) => Ok(default),
-                Ok(s) => match s.trim().parse::<u64>() {
-                    Ok(n) if range.contains(&n) => Ok(n),
-                    _ => bail!(
-                        "{name} must be {} to {}, not {s:?}",
-                        range.start(),
-                        range.end()
-                    ),
-                },
-            };
-        let d = Limits::default();
-        Ok(Limits {
-            timeout: Duration::from_secs(number(
-                "CSMS_PRICING_TIMEOUT_SECONDS",
-                d.timeout.as_secs(),
-                1..=3_600,
-            )?),
-            attempts: number("CSMS_PRICING_ATTEMPTS", u64::from(d.attempts), 1..=20)? as u32,
-            backoff: Duration::from_secs(number(
-                "CSMS_PRICING_BACKOFF_SECONDS",
-                d.backoff.as_secs(),
-                0..=3_600,
-            )?),
-            concurrency: d.concurrency,
-            max_duration: TimeDelta::days(number(
-                "CSMS_PRICING_MAX_DAYS",
-                d.max_duration.num_days() as u64,
-                1..=366,
-            )? as i64),
-        })
+    /// From the shared settings (`CSMS_PRICING_*`).
+    pub fn from_settings(s: &csms_app::settings::PricingSettings) -> Self {
+        Limits {
+            timeout: s.timeout,
+            attempts: s.attempts,
+            backoff: s.backoff,
+            concurrency: Limits::default().concurrency,
+        }
     }
 }
 
-/// What prices one session: the pricing service, or a test double.
 #[async_trait]
 pub trait Pricer: Send + Sync + 'static {
     async fn price(&self, id: &SessionId) -> Result<Priced, PriceSessionError>;
@@ -421,7 +388,6 @@ mod tests {
             attempts: 2,
             backoff: Duration::from_millis(50),
             concurrency: 1,
-            ..Limits::default()
         };
         let task = pricing.run(
             rx,

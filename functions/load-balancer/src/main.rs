@@ -11,7 +11,7 @@ async fn main() -> Result<(), Error> {
     let ctx = csms_aws::config::AwsContext::from_env().await?;
     // Limits go out as commands through the Management API; decreases are
     // awaited before increases, so this function outlives a command's answer.
-    let service = Arc::new(ctx.load_service(ctx.command_service()?));
+    let service = Arc::new(ctx.wiring.load()?);
     run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let service = service.clone();
         async move {

@@ -10,8 +10,8 @@ use std::sync::Arc;
 async fn main() -> Result<(), Error> {
     csms_aws::config::init_tracing();
     let ctx = csms_aws::config::AwsContext::from_env().await?;
-    let service = Arc::new(ctx.pricing_service());
-    let timeout = csms_aws::pricing::PricingLimits::from_env().timeout;
+    let service = Arc::new(ctx.wiring.pricing()?);
+    let timeout = ctx.wiring.settings.pricing.timeout;
     run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let service = service.clone();
         async move {

@@ -1,7 +1,7 @@
 //! Lambda run by EventBridge Scheduler. Wiring only; the logic is
 //! `csms_aws::sessions::handle_sweep` over `ChargerService::close_idle_sessions`.
 
-use csms_aws::sessions::{handle_sweep, SweepSettings};
+use csms_aws::sessions::handle_sweep;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use std::sync::Arc;
 
@@ -9,12 +9,12 @@ use std::sync::Arc;
 async fn main() -> Result<(), Error> {
     csms_aws::config::init_tracing();
     let ctx = csms_aws::config::AwsContext::from_env().await?;
-    let settings = SweepSettings::from_lookup(|k| std::env::var(k).ok())?;
-    let charger = Arc::new(ctx.charger_service()?);
-    let clock = ctx.clock.clone();
+    let charger = Arc::new(ctx.wiring.charger()?);
+    let clock = ctx.wiring.clock.clone();
+    let idle = chrono::TimeDelta::from_std(ctx.wiring.settings.sessions.idle)?;
     run(service_fn(move |_event: LambdaEvent<serde_json::Value>| {
         let (charger, clock) = (charger.clone(), clock.clone());
-        async move { Ok::<_, Error>(handle_sweep(&charger, settings, clock.now()).await?) }
+        async move { Ok::<_, Error>(handle_sweep(&charger, idle, clock.now()).await?) }
     }))
     .await
 }

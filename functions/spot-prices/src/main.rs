@@ -8,7 +8,7 @@ use std::sync::Arc;
 async fn main() -> Result<(), Error> {
     csms_aws::config::init_tracing();
     let ctx = csms_aws::config::AwsContext::from_env().await?;
-    let fetcher = Arc::new(csms_aws::spot::fetcher_from_env(&ctx)?);
+    let fetcher = Arc::new(csms_aws::spot::fetcher(&ctx));
     run(service_fn(move |_event: LambdaEvent<serde_json::Value>| {
         let fetcher = fetcher.clone();
         async move { Ok::<_, Error>(csms_aws::spot::handle_schedule(&fetcher).await) }

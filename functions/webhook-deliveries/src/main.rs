@@ -10,7 +10,7 @@ use std::sync::Arc;
 async fn main() -> Result<(), Error> {
     csms_aws::config::init_tracing();
     let ctx = csms_aws::config::AwsContext::from_env().await?;
-    let deliverer = Arc::new(ctx.deliverer()?);
+    let deliverer = Arc::new(ctx.wiring.deliverer()?);
     run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let deliverer = deliverer.clone();
         async move {

@@ -2,6 +2,7 @@
 //! Wiring only; the logic is `csms_aws::ws::WsHandlers::disconnect`.
 
 use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
+use csms_aws::config::WsRoute;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use std::sync::Arc;
 
@@ -9,7 +10,7 @@ use std::sync::Arc;
 async fn main() -> Result<(), Error> {
     csms_aws::config::init_tracing();
     let ctx = csms_aws::config::AwsContext::from_env().await?;
-    let handlers = Arc::new(ctx.ws_handlers()?);
+    let handlers = Arc::new(ctx.ws_handlers(WsRoute::Disconnect)?);
     run(service_fn(
         move |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| {
             let handlers = handlers.clone();

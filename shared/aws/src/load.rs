@@ -37,7 +37,7 @@ pub fn group_id(signal: &LoadSignal) -> String {
     }
 }
 
-/// Signals to the load-balancing FIFO queue (`LOAD_QUEUE_URL`).
+/// Signals to the load-balancing FIFO queue (`CSMS_LOAD_QUEUE`).
 pub struct SqsLoadTrigger {
     queue: JsonQueue,
 }

@@ -7,7 +7,7 @@
 //! be priced (the session vanished) is logged and dropped.
 //!
 //! One session must not take its batch down: each is priced in a task of its
-//! own under a timeout ([`PricingLimits`]). A panic or a timeout fails that
+//! own under a timeout (`CSMS_PRICING_TIMEOUT_SECONDS`). A panic or a timeout fails that
 //! message only (a batch item failure), so SQS redrives it and, after the
 //! configured receives, the dead-letter queue holds it for the operator; the
 //! other messages of the batch are priced. So does an amount out of range.
@@ -57,48 +57,6 @@ pub enum PricingMessageError {
     TimedOut { session: String, seconds: u64 },
 }
 
-/// How long one message may take, and how much of a session is priced.
-#[derive(Debug, Clone)]
-pub struct PricingLimits {
-    /// `PRICING_TIMEOUT_SECONDS`, default 10 (the function's timeout is 30).
-    pub timeout: Duration,
-    /// `PRICING_MAX_DAYS`, default 31.
-    pub max_duration: chrono::TimeDelta,
-}
-
-impl Default for PricingLimits {
-    fn default() -> Self {
-        PricingLimits {
-            timeout: Duration::from_secs(10),
-            max_duration: csms_domain::pricing::engine::DEFAULT_MAX_DURATION,
-        }
-    }
-}
-
-impl PricingLimits {
-    /// From the environment; unset or unparsable values keep the default
-    /// (logged), so a typo never stops pricing.
-    pub fn from_env() -> Self {
-        let d = PricingLimits::default();
-        let read = |name: &str, range: std::ops::RangeInclusive<u64>| -> Option<u64> {
-            let raw = std::env::var(name).ok()?;
-            match raw.trim().parse::<u64>() {
-                Ok(n) if range.contains(&n) => Some(n),
-                _ => {
-                    tracing::error!(name, raw, "out of range or not a number: default used");
-                    None
-                }
-            }
-        };
-        PricingLimits {
-            timeout: read("PRICING_TIMEOUT_SECONDS", 1..=900)
-                .map_or(d.timeout, Duration::from_secs),
-            max_duration: read("PRICING_MAX_DAYS", 1..=366)
-                .map_or(d.max_duration, |n| chrono::TimeDelta::days(n as i64)),
-        }
-    }
-}
-
 /// Runs `work` for `session` in a task of its own — a panic ends that task
 /// alone, and the timeout fires even while it computes (the runtime has more
 /// than one thread) — and turns a panic or a timeout into the message's error.
@@ -145,7 +103,7 @@ pub async fn handle_pricing_message(
     service: &PricingService<dyn Store>,
     body: &str,
 ) -> Result<(), PricingMessageError> {
-    handle_pricing_message_within(service, body, PricingLimits::default().timeout).await
+    handle_pricing_message_within(service, body, csms_app::settings::LAMBDA_PRICING_TIMEOUT).await
 }
 
 /// [`handle_pricing_message`] with the time one message may take.

@@ -1186,7 +1186,7 @@ async fn a_completed_session_is_priced_through_the_pricing_queue() {
 /// run finds nothing more to close.
 #[tokio::test]
 async fn the_scheduled_sweep_closes_a_session_the_charger_never_ended() {
-    use csms_aws::sessions::{handle_sweep, SweepSettings};
+    use csms_aws::sessions::handle_sweep;
     let h = harness().await;
     h.station("CP-SWEEP", None).await;
     h.token("TAG-SWEEP", "Accepted").await;
@@ -1207,7 +1207,7 @@ async fn the_scheduled_sweep_closes_a_session_the_charger_never_ended() {
 
     let store: Arc<dyn Store> = h.store.clone();
     let charger = ChargerService::new(store, Arc::new(SystemClock), ChargerConfig::default());
-    let settings = SweepSettings::from_lookup(|_| Some("3600".into())).unwrap();
+    let settings = chrono::TimeDelta::hours(1);
 
     // Within the idle time: left open.
     let r = handle_sweep(&charger, settings, Utc::now()).await.unwrap();

@@ -90,12 +90,7 @@ async fn scheduled_runs_store_alarm_fall_back_and_recover() {
     // 16:00 in Stockholm: tomorrow is late.
     let now: Timestamp = "2025-10-01T14:00:00Z".parse().unwrap();
     let dyn_store: Arc<dyn Store> = store.clone();
-    let fetcher = csms_aws::spot::fetcher(
-        dyn_store.clone(),
-        Arc::new(At(now)),
-        http.clone(),
-        &settings,
-    );
+    let fetcher = settings.fetcher(dyn_store.clone(), Arc::new(At(now)), http.clone());
     let se3 = BiddingZone::parse("SE3").unwrap();
     let today: NaiveDate = "2025-10-01".parse().unwrap();
     let tomorrow: NaiveDate = "2025-10-02".parse().unwrap();

@@ -3,9 +3,10 @@
 #![allow(dead_code)] // each test file uses its own part
 
 use chrono::TimeDelta;
-use csms_api::{router, ApiState, Secret};
-use csms_core::commands::service::{CommandService, NoTimers};
-use csms_core::ports::{Clock, ConnectionSender, SendError, Store, SystemClock};
+use csms_api::{router, Secret};
+use csms_app::testkit::NoAdapters;
+use csms_app::{Runtime, Settings, Wiring};
+use csms_core::ports::{Clock, Store, SystemClock};
 use csms_domain::Timestamp;
 use std::sync::{Arc, Mutex};
 
@@ -28,38 +29,12 @@ impl Clock for ManualClock {
     }
 }
 
-/// Every send fails as if the charger were gone.
-pub struct NoSockets;
-
-#[async_trait::async_trait]
-impl ConnectionSender for NoSockets {
-    async fn send(&self, _: &str, _: &str) -> Result<(), SendError> {
-        Err(SendError::Gone)
-    }
-    async fn close(&self, _: &str) -> Result<(), SendError> {
-        Err(SendError::Gone)
-    }
-}
-
 /// The API router over `store`, with `key` as the admin key, no chargers
-/// and no webhooks.
+/// and no webhooks: the one wiring (`csms-app`) over adapters that reach
+/// nothing.
 pub fn app(store: Arc<dyn Store>, key: &str) -> axum::Router {
-    let commands = CommandService::new(
-        store.clone(),
-        Arc::new(SystemClock),
-        Arc::new(NoSockets),
-        Arc::new(NoTimers),
-    );
-    let load =
-        csms_core::load::LoadService::new(store.clone(), Arc::new(SystemClock), commands.clone());
-    router(ApiState {
-        store,
-        clock: Arc::new(SystemClock),
-        admin_key: Some(Secret::new(key)),
-        commands,
-        events: Arc::new(csms_core::webhooks::NoEvents),
-        webhook_policy: Default::default(),
-        load,
-        load_trigger: Arc::new(csms_core::load::NoLoad),
-    })
+    let mut settings = Settings::from_lookup(Runtime::Aws, &|_| None).expect("defaults are valid");
+    settings.admin_key = Some(Secret::new(key));
+    let wiring = Wiring::new(settings, store, Arc::new(SystemClock), NoAdapters);
+    router(wiring.api_state().expect("test adapters are complete"))
 }

@@ -16,9 +16,9 @@
 //! An empty value counts as unset (CloudFormation passes empty parameters
 //! as empty strings). Mistakes fail at start, with the variable's name.
 
-use super::fetcher::{FallbackRule, FetcherConfig};
+use super::fetcher::{FallbackRule, FetcherConfig, SpotFetcher};
 use super::{ElprisSource, EntsoeSource, EurRates, HttpGet, PriceSource};
-use crate::ports::Clock;
+use crate::ports::{AlarmStore, Clock, SpotPriceStore};
 use chrono::NaiveTime;
 use csms_domain::spot::BiddingZone;
 use std::sync::Arc;
@@ -254,6 +254,18 @@ impl SpotSettings {
                 }
             })
             .collect()
+    }
+
+    /// The fetcher over `store` with the configured sources, reading
+    /// through `http` (HTTPS in the binaries, a fake in tests).
+    pub fn fetcher<S: SpotPriceStore + AlarmStore + ?Sized>(
+        &self,
+        store: Arc<S>,
+        clock: Arc<dyn Clock>,
+        http: Arc<dyn HttpGet>,
+    ) -> SpotFetcher<S> {
+        let sources = self.build_sources(http, clock.clone());
+        SpotFetcher::new(store, clock, sources, self.fetcher.clone())
     }
 
     /// One line for the start-up log (no token).

@@ -1,0 +1,24 @@
+//! The composition root: what every binary and the tests share to start.
+//!
+//! A binary reads [`Settings`] once (every error names its variable), picks
+//! its runtime's [`Adapters`] (SQS and the API Gateway Management API in
+//! `csms-aws`, in-process channels and sockets in `csms-local`, fakes in
+//! tests), and asks the [`Wiring`] for the services it runs. The services
+//! themselves live in their contexts (`csms-core`); nothing here decides
+//! anything about chargers, prices or loads.
+//!
+//! # Layout
+//! - `settings`: [`Settings`], one typed field per `CSMS_*` variable, with
+//!   the defaults that differ per [`Runtime`]; [`Resource`] for the AWS
+//!   resources a function may require.
+//! - `wiring`: [`Adapters`] (what a runtime plugs in) and [`Wiring`] (the
+//!   services built over them, once).
+//! - `testkit`: [`testkit::NoAdapters`], for tests without chargers,
+//!   queues or the network.
+
+pub mod settings;
+pub mod testkit;
+pub mod wiring;
+
+pub use settings::{Resource, Runtime, Settings, SettingsError};
+pub use wiring::{Adapters, Wiring};

@@ -1,0 +1,503 @@
+//! Typed settings: every `CSMS_*` variable the services read, parsed and
+//! checked once at start. An error names the variable and says what it
+//! accepts; a value is never re-read or re-parsed on a request.
+//!
+//! Two runtimes share the names and differ in a few defaults ([`Runtime`]):
+//! webhooks to private addresses are allowed locally and not in AWS, and a
+//! Lambda prices a session under a shorter timeout than the local runner.
+//! A few older names are still read where the README documented them
+//! (`LOAD_QUEUE_URL`, `PRICING_TIMEOUT_SECONDS`, `PRICING_MAX_DAYS`); the
+//! `CSMS_` name wins when both are set.
+
+use chrono::TimeDelta;
+use csms_api::Secret;
+use csms_core::charger::ChargerConfig;
+use csms_core::spot::config::SpotSettings;
+use csms_core::webhooks::RetrySchedule;
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
+/// A setting that is missing or does not parse: which variable, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("environment variable {variable}: {problem}")]
+pub struct SettingsError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+impl SettingsError {
+    pub fn new(variable: &'static str, problem: impl Into<String>) -> Self {
+        SettingsError {
+            variable,
+            problem: problem.into(),
+        }
+    }
+
+    fn missing(variable: &'static str, what: &str) -> Self {
+        SettingsError::new(variable, format!("is required: {what}"))
+    }
+}
+
+/// Where the process runs; decides the defaults that differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runtime {
+    /// `csms-local`: one process, in-process queues.
+    Local,
+    /// A Lambda function.
+    Aws,
+}
+
+/// Reads variables through a lookup (`std::env::var` in the binaries, a map
+/// in tests); empty values count as unset.
+pub struct Vars<'a> {
+    get: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl<'a> Vars<'a> {
+    pub fn new(get: &'a dyn Fn(&str) -> Option<String>) -> Self {
+        Vars { get }
+    }
+
+    /// The value of `name`, else of the first older name that is set; with
+    /// the name it was read from, for the error.
+    pub fn text(
+        &self,
+        name: &'static str,
+        older: &[&'static str],
+    ) -> Option<(&'static str, String)> {
+        std::iter::once(name)
+            .chain(older.iter().copied())
+            .find_map(|n| {
+                (self.get)(n)
+                    .filter(|v| !v.trim().is_empty())
+                    .map(|v| (n, v))
+            })
+    }
+
+    /// A whole number in `range`, `default` when unset.
+    pub fn number(
+        &self,
+        name: &'static str,
+        older: &[&'static str],
+        default: u64,
+        range: RangeInclusive<u64>,
+    ) -> Result<u64, SettingsError> {
+        let Some((var, raw)) = self.text(name, older) else {
+            return Ok(default);
+        };
+        match raw.trim().parse::<u64>() {
+            Ok(n) if range.contains(&n) => Ok(n),
+            _ => Err(SettingsError::new(
+                var,
+                format!(
+                    "must be a whole number from {} to {}, not {raw:?}",
+                    range.start(),
+                    range.end()
+                ),
+            )),
+        }
+    }
+
+    /// `true`/`1`/`on` or `false`/`0`/`off`, `default` when unset.
+    pub fn flag(&self, name: &'static str, default: bool) -> Result<bool, SettingsError> {
+        match self.text(name, &[]) {
+            None => Ok(default),
+            Some((_, raw)) => match raw.trim() {
+                "true" | "1" | "on" => Ok(true),
+                "false" | "0" | "off" => Ok(false),
+                other => Err(SettingsError::new(
+                    name,
+                    format!("must be true or false, not {other:?}"),
+                )),
+            },
+        }
+    }
+
+    fn seconds(
+        &self,
+        name: &'static str,
+        older: &[&'static str],
+        default: u64,
+        range: RangeInclusive<u64>,
+    ) -> Result<Duration, SettingsError> {
+        self.number(name, older, default, range)
+            .map(Duration::from_secs)
+    }
+}
+
+/// Webhook delivery.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// `CSMS_WEBHOOK_RETRY_SCHEDULE`: seconds between attempts, comma-separated.
+    pub retry: RetrySchedule,
+    /// `CSMS_WEBHOOK_ALLOW_PRIVATE`: may webhooks reach private addresses
+    /// (default: locally yes, in AWS no).
+    pub allow_private: bool,
+    /// How long a process trusts the webhook list it read: one process
+    /// (local) is told of every change; a Lambda container is not.
+    pub subscription_cache: Duration,
+}
+
+/// Session pricing.
+#[derive(Debug, Clone)]
+pub struct PricingSettings {
+    /// `CSMS_PRICING_TIMEOUT_SECONDS` (was `PRICING_TIMEOUT_SECONDS` in AWS):
+    /// longest one pricing may take; default 30 s locally, 10 s in a Lambda
+    /// (whose own timeout is 30 s).
+    pub timeout: Duration,
+    /// `CSMS_PRICING_MAX_DAYS` (was `PRICING_MAX_DAYS`): how much of a
+    /// session, from its start, is priced.
+    pub max_duration: TimeDelta,
+    /// `CSMS_PRICING_ATTEMPTS`: tries of a session that panics or times out
+    /// before it is dead-lettered (local; SQS redrive counts in AWS).
+    pub attempts: u32,
+    /// `CSMS_PRICING_BACKOFF_SECONDS`: wait before the second try, doubled
+    /// for each further one (local).
+    pub backoff: Duration,
+    /// `CSMS_PRICING_RETRY_SECONDS`: when a session waiting for spot prices
+    /// is tried again (local).
+    pub retry: Duration,
+}
+
+/// Load balancing's timing in the local runner (in AWS the load queue's
+/// delivery delay and the scheduler do this).
+#[derive(Debug, Clone)]
+pub struct LoadSettings {
+    /// `CSMS_LOAD_DEBOUNCE_MS`: signals within this time make one recomputation.
+    pub debounce: Duration,
+    /// `CSMS_LOAD_INTERVAL_SECONDS`: every configured site is recomputed this often.
+    pub interval: Duration,
+}
+
+/// Closing sessions whose charger went quiet.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionSettings {
+    /// `CSMS_SESSION_IDLE_SECONDS`: an open session without any message for
+    /// this long is closed (`noMessages`).
+    pub idle: Duration,
+    /// `CSMS_SESSION_SWEEP_SECONDS`: how often the local runner looks (the
+    /// scheduler's `SessionSweepMinutes` in AWS).
+    pub sweep: Duration,
+}
+
+/// An AWS resource a function may need, by the variable that names it.
+/// Reading it where it is needed fails start-up when it is missing, instead
+/// of quietly leaving a feature off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resource {
+    pub variable: &'static str,
+    what: &'static str,
+    value: Option<String>,
+}
+
+impl Resource {
+    fn read(
+        vars: &Vars,
+        variable: &'static str,
+        older: &[&'static str],
+        what: &'static str,
+    ) -> Self {
+        Resource {
+            variable,
+            what,
+            value: vars.text(variable, older).map(|(_, v)| v),
+        }
+    }
+
+    /// The value, or an error naming the variable and what it is for.
+    pub fn require(&self) -> Result<&str, SettingsError> {
+        self.value
+            .as_deref()
+            .ok_or_else(|| SettingsError::missing(self.variable, self.what))
+    }
+
+    /// The value when set: for resources a function may go without.
+    pub fn get(&self) -> Option<&str> {
+        self.value.as_deref()
+    }
+}
+
+/// The AWS resources, by their variables in `template.yaml`.
+#[derive(Debug, Clone)]
+pub struct AwsResources {
+    pub table: Resource,
+    pub ws_management_endpoint: Resource,
+    pub command_queue: Resource,
+    pub command_timer_queue: Resource,
+    pub webhook_queue: Resource,
+    pub pricing_queue: Resource,
+    pub load_queue: Resource,
+}
+
+impl AwsResources {
+    fn read(vars: &Vars) -> Self {
+        AwsResources {
+            table: Resource::read(vars, "CSMS_TABLE", &[], "the DynamoDB table"),
+            ws_management_endpoint: Resource::read(
+                vars,
+                "CSMS_WS_MANAGEMENT_ENDPOINT",
+                &[],
+                "the API Gateway Management API endpoint that sends to chargers",
+            ),
+            command_queue: Resource::read(
+                vars,
+                "CSMS_COMMAND_QUEUE",
+                &[],
+                "the SQS queue of the command dispatcher",
+            ),
+            command_timer_queue: Resource::read(
+                vars,
+                "CSMS_COMMAND_TIMER_QUEUE",
+                &[],
+                "the SQS queue that times out unanswered commands",
+            ),
+            webhook_queue: Resource::read(
+                vars,
+                "CSMS_WEBHOOK_QUEUE",
+                &[],
+                "the SQS queue of webhook deliveries",
+            ),
+            pricing_queue: Resource::read(
+                vars,
+                "CSMS_PRICING_QUEUE",
+                &[],
+                "the SQS queue of sessions to price",
+            ),
+            load_queue: Resource::read(
+                vars,
+                "CSMS_LOAD_QUEUE",
+                &["LOAD_QUEUE_URL"],
+                "the SQS FIFO queue of load-balancing signals",
+            ),
+        }
+    }
+}
+
+/// Everything the services are configured with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub runtime: Runtime,
+    /// `CSMS_HEARTBEAT_INTERVAL`, `CSMS_PENDING_BOOT_INTERVAL`: 10 to 540
+    /// seconds (API Gateway drops a socket idle for 600).
+    pub charger: ChargerConfig,
+    /// `CSMS_ADMIN_API_KEY`, at least 16 characters. Unset: the local runner
+    /// makes and keeps one; the API in AWS refuses every request.
+    pub admin_key: Option<Secret>,
+    pub webhooks: WebhookSettings,
+    pub pricing: PricingSettings,
+    pub load: LoadSettings,
+    pub sessions: SessionSettings,
+    /// `CSMS_SPOT_*` (see `csms_core::spot::config`).
+    pub spot: SpotSettings,
+    pub aws: AwsResources,
+}
+
+/// How long a Lambda prices one session by default: its own timeout is 30 s.
+pub const LAMBDA_PRICING_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the local runner prices one session by default.
+pub const LOCAL_PRICING_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Seconds a charger may be told to wait: API Gateway drops a socket idle
+/// for 600 s.
+const CHARGER_INTERVAL: RangeInclusive<u64> = 10..=540;
+
+impl Settings {
+    /// From the process environment.
+    pub fn from_env(runtime: Runtime) -> Result<Self, SettingsError> {
+        Self::from_lookup(runtime, &|k| std::env::var(k).ok())
+    }
+
+    /// From `get`; the first setting that is wrong is the error.
+    pub fn from_lookup(
+        runtime: Runtime,
+        get: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, SettingsError> {
+        let vars = Vars::new(get);
+        let local = runtime == Runtime::Local;
+        let charger = ChargerConfig {
+            heartbeat_interval_secs: vars.number(
+                "CSMS_HEARTBEAT_INTERVAL",
+                &[],
+                300,
+                CHARGER_INTERVAL,
+            )? as u32,
+            pending_boot_interval_secs: vars.number(
+                "CSMS_PENDING_BOOT_INTERVAL",
+                &[],
+                ChargerConfig::PENDING_BOOT_INTERVAL_SECS.into(),
+                CHARGER_INTERVAL,
+            )? as u32,
+        };
+        let admin_key = match vars.text("CSMS_ADMIN_API_KEY", &[]) {
+            None => None,
+            Some((_, k)) if k.len() >= 16 => Some(Secret::new(k)),
+            Some(_) => {
+                return Err(SettingsError::new(
+                    "CSMS_ADMIN_API_KEY",
+                    "must be at least 16 characters",
+                ))
+            }
+        };
+        let webhooks = WebhookSettings {
+            retry: match vars.text("CSMS_WEBHOOK_RETRY_SCHEDULE", &[]) {
+                None => RetrySchedule::default(),
+                Some((var, raw)) => {
+                    RetrySchedule::parse(&raw).map_err(|e| SettingsError::new(var, e))?
+                }
+            },
+            allow_private: vars.flag("CSMS_WEBHOOK_ALLOW_PRIVATE", local)?,
+            subscription_cache: Duration::from_secs(if local { 3600 } else { 30 }),
+        };
+        let pricing = PricingSettings {
+            timeout: vars.seconds(
+                "CSMS_PRICING_TIMEOUT_SECONDS",
+                &["PRICING_TIMEOUT_SECONDS"],
+                if local {
+                    LOCAL_PRICING_TIMEOUT
+                } else {
+                    LAMBDA_PRICING_TIMEOUT
+                }
+                .as_secs(),
+                1..=3_600,
+            )?,
+            max_duration: TimeDelta::days(vars.number(
+                "CSMS_PRICING_MAX_DAYS",
+                &["PRICING_MAX_DAYS"],
+                csms_domain::pricing::engine::DEFAULT_MAX_DURATION.num_days() as u64,
+                1..=366,
+            )? as i64),
+            attempts: vars.number("CSMS_PRICING_ATTEMPTS", &[], 3, 1..=20)? as u32,
+            backoff: vars.seconds("CSMS_PRICING_BACKOFF_SECONDS", &[], 5, 0..=3_600)?,
+            retry: vars.seconds("CSMS_PRICING_RETRY_SECONDS", &[], 600, 1..=86_400)?,
+        };
+        let load = LoadSettings {
+            debounce: Duration::from_millis(vars.number(
+                "CSMS_LOAD_DEBOUNCE_MS",
+                &[],
+                500,
+                0..=60_000,
+            )?),
+            interval: vars.seconds("CSMS_LOAD_INTERVAL_SECONDS", &[], 60, 1..=3_600)?,
+        };
+        // A day: chargers send meter values every few minutes while
+        // charging, but a car that is full may be left plugged in overnight.
+        let sessions = SessionSettings {
+            idle: vars.seconds("CSMS_SESSION_IDLE_SECONDS", &[], 86_400, 1..=90 * 86_400)?,
+            sweep: vars.seconds("CSMS_SESSION_SWEEP_SECONDS", &[], 300, 1..=86_400)?,
+        };
+        let spot = SpotSettings::from_lookup(|k| get(k))
+            .map_err(|e| SettingsError::new(e.var, e.message))?;
+        Ok(Settings {
+            runtime,
+            charger,
+            admin_key,
+            webhooks,
+            pricing,
+            load,
+            sessions,
+            spot,
+            aws: AwsResources::read(&vars),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn read(runtime: Runtime, pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(runtime, &move |k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn nothing_set_gives_the_documented_defaults() {
+        let s = read(Runtime::Local, &[]).unwrap();
+        assert_eq!(s.charger.heartbeat_interval_secs, 300);
+        assert_eq!(s.charger.pending_boot_interval_secs, 60);
+        assert!(s.admin_key.is_none());
+        assert!(s.webhooks.allow_private);
+        assert_eq!(s.pricing.timeout, Duration::from_secs(30));
+        assert_eq!(s.pricing.max_duration, TimeDelta::days(31));
+        assert_eq!(s.sessions.idle, Duration::from_secs(86_400));
+        assert_eq!(s.load.debounce, Duration::from_millis(500));
+        let aws = read(Runtime::Aws, &[]).unwrap();
+        assert!(
+            !aws.webhooks.allow_private,
+            "AWS reaches public webhooks only"
+        );
+        assert_eq!(aws.pricing.timeout, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn every_error_names_its_variable() {
+        for (var, bad) in [
+            ("CSMS_HEARTBEAT_INTERVAL", "600"),
+            ("CSMS_PENDING_BOOT_INTERVAL", "five"),
+            ("CSMS_ADMIN_API_KEY", "short"),
+            ("CSMS_WEBHOOK_RETRY_SCHEDULE", "a,b"),
+            ("CSMS_WEBHOOK_ALLOW_PRIVATE", "maybe"),
+            ("CSMS_PRICING_TIMEOUT_SECONDS", "0"),
+            ("CSMS_PRICING_MAX_DAYS", "400"),
+            ("CSMS_PRICING_ATTEMPTS", "-1"),
+            ("CSMS_PRICING_BACKOFF_SECONDS", "1e3"),
+            ("CSMS_PRICING_RETRY_SECONDS", "0"),
+            ("CSMS_LOAD_DEBOUNCE_MS", "60001"),
+            ("CSMS_LOAD_INTERVAL_SECONDS", "0"),
+            ("CSMS_SESSION_IDLE_SECONDS", "0"),
+            ("CSMS_SESSION_SWEEP_SECONDS", "x"),
+            ("CSMS_SPOT_ZONES", "XX9"),
+        ] {
+            let e = read(Runtime::Aws, &[(var, bad)]).unwrap_err();
+            assert_eq!(e.variable, var, "{bad:?} in {var}: {e}");
+            assert!(e.to_string().contains(var), "{e}");
+        }
+    }
+
+    #[test]
+    fn an_older_documented_name_still_works_and_the_new_one_wins() {
+        let s = read(Runtime::Aws, &[("PRICING_TIMEOUT_SECONDS", "20")]).unwrap();
+        assert_eq!(s.pricing.timeout, Duration::from_secs(20));
+        let s = read(
+            Runtime::Aws,
+            &[
+                ("PRICING_TIMEOUT_SECONDS", "20"),
+                ("CSMS_PRICING_TIMEOUT_SECONDS", "25"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.pricing.timeout, Duration::from_secs(25));
+        let e = read(Runtime::Aws, &[("PRICING_MAX_DAYS", "0")]).unwrap_err();
+        assert_eq!(e.variable, "PRICING_MAX_DAYS", "the name the operator set");
+        let s = read(Runtime::Aws, &[("LOAD_QUEUE_URL", "https://sqs/q.fifo")]).unwrap();
+        assert_eq!(s.aws.load_queue.require().unwrap(), "https://sqs/q.fifo");
+    }
+
+    #[test]
+    fn a_missing_resource_is_an_error_naming_it_when_required() {
+        let s = read(Runtime::Aws, &[("CSMS_PRICING_QUEUE", "  ")]).unwrap();
+        let e = s.aws.pricing_queue.require().unwrap_err();
+        assert_eq!(e.variable, "CSMS_PRICING_QUEUE");
+        assert!(e.to_string().contains("sessions to price"), "{e}");
+        assert_eq!(s.aws.command_queue.get(), None);
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let s = read(
+            Runtime::Local,
+            &[
+                ("CSMS_ADMIN_API_KEY", "0123456789abcdef-secret"),
+                ("CSMS_ENTSOE_TOKEN", "entsoe-secret"),
+                ("CSMS_SPOT_EUR_RATE", "SEK:11.05"),
+            ],
+        )
+        .unwrap();
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("secret"), "{shown}");
+    }
+}

@@ -1,0 +1,82 @@
+//! Adapters for tests that drive the API or the services without chargers,
+//! queues or the network: every send finds the charger gone, commands get
+//! no timers, queued work is dropped, webhooks are never reached.
+
+use crate::settings::SettingsError;
+use crate::wiring::Adapters;
+use async_trait::async_trait;
+use csms_core::commands::service::{CommandDispatch, CommandTimers, NoTimers};
+use csms_core::load::{LoadTrigger, NoLoad};
+use csms_core::ports::{ConnectionSender, SendError};
+use csms_core::pricing::{NoPricing, PricingQueue};
+use csms_core::webhooks::deliver::TransportReply;
+use csms_core::webhooks::target::TargetPolicy;
+use csms_core::webhooks::{DeliveryQueue, WebhookTransport};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// See the module docs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoAdapters;
+
+/// Every send fails as if the charger were gone.
+pub struct NoSockets;
+
+#[async_trait]
+impl ConnectionSender for NoSockets {
+    async fn send(&self, _: &str, _: &str) -> Result<(), SendError> {
+        Err(SendError::Gone)
+    }
+    async fn close(&self, _: &str) -> Result<(), SendError> {
+        Err(SendError::Gone)
+    }
+}
+
+/// Accepts deliveries and forgets them.
+struct DroppedDeliveries;
+
+#[async_trait]
+impl DeliveryQueue for DroppedDeliveries {
+    async fn enqueue(&self, _: &str, _: Duration) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// Reaches nothing.
+struct Unreachable;
+
+#[async_trait]
+impl WebhookTransport for Unreachable {
+    async fn post(
+        &self,
+        _: &str,
+        _: &[(&'static str, String)],
+        _: &str,
+    ) -> Result<TransportReply, String> {
+        Err("unreachable in tests".into())
+    }
+}
+
+impl Adapters for NoAdapters {
+    fn sender(&self) -> Result<Arc<dyn ConnectionSender>, SettingsError> {
+        Ok(Arc::new(NoSockets))
+    }
+    fn command_timers(&self) -> Result<Arc<dyn CommandTimers>, SettingsError> {
+        Ok(Arc::new(NoTimers))
+    }
+    fn command_dispatch(&self) -> Result<Option<Arc<dyn CommandDispatch>>, SettingsError> {
+        Ok(None)
+    }
+    fn delivery_queue(&self) -> Result<Arc<dyn DeliveryQueue>, SettingsError> {
+        Ok(Arc::new(DroppedDeliveries))
+    }
+    fn pricing_queue(&self) -> Result<Arc<dyn PricingQueue>, SettingsError> {
+        Ok(Arc::new(NoPricing))
+    }
+    fn load_trigger(&self) -> Result<Arc<dyn LoadTrigger>, SettingsError> {
+        Ok(Arc::new(NoLoad))
+    }
+    fn webhook_transport(&self, _: TargetPolicy) -> Arc<dyn WebhookTransport> {
+        Arc::new(Unreachable)
+    }
+}

@@ -1,0 +1,204 @@
+//! The one wiring of the services. Every Lambda, the local runner and the
+//! tests build their services here, so a collaborator added to a service is
+//! added once: the three places that used to wire by hand drifted (one
+//! signalled load balancing where another did not).
+//!
+//! What differs between the runtimes is only the [`Adapters`]: the queues
+//! behind the ports (SQS in AWS, channels locally, fakes in tests) and what
+//! sends to a charger's socket. An adapter that a service needs and the
+//! runtime lacks is an error naming the missing setting when the service is
+//! built — at start, since the binaries build their services before they
+//! serve — never a no-op that quietly drops signals.
+
+use crate::settings::{Settings, SettingsError};
+use csms_api::ApiState;
+use csms_core::charger::ChargerService;
+use csms_core::commands::service::{CommandDispatch, CommandService, CommandTimers};
+use csms_core::load::{LoadEvents, LoadService, LoadTrigger};
+use csms_core::ports::{Clock, ConnectionSender, Store};
+use csms_core::pricing::{PricingQueue, PricingService};
+use csms_core::spot::{HttpGet, SpotFetcher};
+use csms_core::webhooks::target::TargetPolicy;
+use csms_core::webhooks::{
+    Deliverer, DeliveryQueue, EventSink, WebhookPublisher, WebhookTransport,
+};
+use std::sync::{Arc, OnceLock};
+
+/// What a runtime plugs into the ports. Each method is asked for when a
+/// service that needs it is built; an `Err` names the setting that is missing.
+pub trait Adapters: Send + Sync {
+    /// Sends frames to a charger's socket and closes it.
+    fn sender(&self) -> Result<Arc<dyn ConnectionSender>, SettingsError>;
+    /// Times out commands that get no answer.
+    fn command_timers(&self) -> Result<Arc<dyn CommandTimers>, SettingsError>;
+    /// Hands a submitted command to a dispatcher instead of sending it from
+    /// the submitting process. `None`: the submitter sends (the local
+    /// runner, and the AWS functions that are the dispatcher).
+    fn command_dispatch(&self) -> Result<Option<Arc<dyn CommandDispatch>>, SettingsError>;
+    /// Where webhook deliveries are queued.
+    fn delivery_queue(&self) -> Result<Arc<dyn DeliveryQueue>, SettingsError>;
+    /// Where completed sessions are queued for pricing.
+    fn pricing_queue(&self) -> Result<Arc<dyn PricingQueue>, SettingsError>;
+    /// Where changes that matter to load balancing are signalled.
+    fn load_trigger(&self) -> Result<Arc<dyn LoadTrigger>, SettingsError>;
+    /// How webhooks are reached (HTTPS under `policy`; a fake in tests).
+    fn webhook_transport(&self, policy: TargetPolicy) -> Arc<dyn WebhookTransport>;
+}
+
+/// The services over one store, clock and set of adapters. Built services
+/// that hold state shared between callers (the command service's waiters,
+/// the webhook publisher's cache) are made once and handed out as clones.
+pub struct Wiring {
+    pub settings: Settings,
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    adapters: Box<dyn Adapters>,
+    events: OnceLock<Arc<dyn EventSink>>,
+    commands: OnceLock<CommandService<dyn Store>>,
+}
+
+/// `cell`'s value, made by `make` the first time.
+fn once<T: Clone>(
+    cell: &OnceLock<T>,
+    make: impl FnOnce() -> Result<T, SettingsError>,
+) -> Result<T, SettingsError> {
+    if let Some(v) = cell.get() {
+        return Ok(v.clone());
+    }
+    let v = make()?;
+    Ok(cell.get_or_init(|| v).clone())
+}
+
+impl Wiring {
+    pub fn new(
+        settings: Settings,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        adapters: impl Adapters + 'static,
+    ) -> Self {
+        Wiring {
+            settings,
+            store,
+            clock,
+            adapters: Box::new(adapters),
+            events: OnceLock::new(),
+            commands: OnceLock::new(),
+        }
+    }
+
+    /// Which webhook URLs may be registered and reached.
+    pub fn webhook_policy(&self) -> TargetPolicy {
+        TargetPolicy {
+            allow_private: self.settings.webhooks.allow_private,
+        }
+    }
+
+    /// Events to webhooks: each event is queued for every subscribed webhook.
+    pub fn events(&self) -> Result<Arc<dyn EventSink>, SettingsError> {
+        once(&self.events, || {
+            Ok(Arc::new(WebhookPublisher::new(
+                self.store.clone(),
+                self.clock.clone(),
+                self.adapters.delivery_queue()?,
+                self.settings.webhooks.subscription_cache,
+            )) as Arc<dyn EventSink>)
+        })
+    }
+
+    /// Where changes that matter to load balancing go.
+    pub fn load_trigger(&self) -> Result<Arc<dyn LoadTrigger>, SettingsError> {
+        self.adapters.load_trigger()
+    }
+
+    /// Events to webhooks and, for the ones load balancing reacts to
+    /// (connects, disconnects, a limit answered late or refused), a signal.
+    fn events_and_load(&self) -> Result<Arc<dyn EventSink>, SettingsError> {
+        Ok(Arc::new(LoadEvents::new(
+            self.events()?,
+            self.load_trigger()?,
+        )))
+    }
+
+    /// Commands to stations.
+    pub fn commands(&self) -> Result<CommandService<dyn Store>, SettingsError> {
+        once(&self.commands, || {
+            let service = CommandService::new(
+                self.store.clone(),
+                self.clock.clone(),
+                self.adapters.sender()?,
+                self.adapters.command_timers()?,
+            )
+            .with_events(self.events_and_load()?);
+            Ok(match self.adapters.command_dispatch()? {
+                Some(dispatch) => service.with_dispatch(dispatch),
+                None => service,
+            })
+        })
+    }
+
+    /// Charger messages without command replies: the idle-session sweep,
+    /// whose closed sessions are announced and priced like any other.
+    pub fn charger(&self) -> Result<ChargerService<dyn Store>, SettingsError> {
+        Ok(ChargerService::new(
+            self.store.clone(),
+            self.clock.clone(),
+            self.settings.charger.clone(),
+        )
+        .with_events(self.events_and_load()?)
+        .with_pricing(self.adapters.pricing_queue()?)
+        .with_load(self.load_trigger()?))
+    }
+
+    /// Charger messages from a socket: with the answers to commands
+    /// resolved by the command service.
+    pub fn socket_charger(&self) -> Result<ChargerService<dyn Store>, SettingsError> {
+        Ok(self.charger()?.with_replies(Arc::new(self.commands()?)))
+    }
+
+    /// Session pricing, announcing priced sessions.
+    pub fn pricing(&self) -> Result<PricingService<dyn Store>, SettingsError> {
+        Ok(PricingService::new(self.store.clone(), self.clock.clone())
+            .with_events(self.events()?)
+            .with_max_duration(self.settings.pricing.max_duration))
+    }
+
+    /// Load balancing, sending its limits through the command service.
+    pub fn load(&self) -> Result<LoadService<dyn Store>, SettingsError> {
+        Ok(LoadService::new(
+            self.store.clone(),
+            self.clock.clone(),
+            self.commands()?,
+        ))
+    }
+
+    /// Webhook delivery, reaching only what the API let keys register.
+    pub fn deliverer(&self) -> Result<Deliverer<dyn Store>, SettingsError> {
+        Ok(Deliverer::new(
+            self.store.clone(),
+            self.clock.clone(),
+            self.adapters.webhook_transport(self.webhook_policy()),
+            self.adapters.delivery_queue()?,
+            self.settings.webhooks.retry.clone(),
+        ))
+    }
+
+    /// The spot-price fetcher with the configured sources, reading through
+    /// `http` (HTTPS in the binaries, a fake in tests).
+    pub fn spot_fetcher(&self, http: Arc<dyn HttpGet>) -> SpotFetcher<dyn Store> {
+        (self.settings.spot).fetcher(self.store.clone(), self.clock.clone(), http)
+    }
+
+    /// What the API handlers need.
+    pub fn api_state(&self) -> Result<ApiState, SettingsError> {
+        Ok(ApiState {
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+            admin_key: self.settings.admin_key.clone(),
+            commands: self.commands()?,
+            events: self.events()?,
+            load: self.load()?,
+            load_trigger: self.load_trigger()?,
+            webhook_policy: self.webhook_policy(),
+        })
+    }
+}
