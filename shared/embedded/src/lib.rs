@@ -292,7 +292,7 @@ forward! { LoadStore {
 } }
 
 forward! { DeviceModelStore {
-    put_report_part(part: &ReportPart) -> ();
+    put_report_part(part: &ReportPart, max_parts: usize) -> bool;
     report_parts(station: &StationId, request_id: i32) -> Vec<ReportPart>;
     delete_report_parts(station: &StationId) -> ();
     put_device_model(model: &DeviceModel, expected_version: u64) -> ();
