@@ -576,6 +576,59 @@ async fn a_201_boot_asks_for_the_device_model_and_reports_and_variables_answers_
 }
 
 #[tokio::test]
+async fn a_flood_of_report_parts_is_answered_but_kept_only_up_to_the_bound() {
+    use csms_core::device_model::MAX_REPORT_PARTS;
+    let w = world().await;
+    let st = w.station("CP-FLOOD", Some(OcppVersion::V201)).await;
+    let boot = json!({"reason": "PowerUp", "chargingStation": {"model": "M", "vendorName": "V"}});
+    charger_call(&w, "CP-FLOOD", "b1", "BootNotification", boot).await;
+    let evse = json!({"name": "EVSE", "evse": {"id": 1}});
+    // Parts of made-up reports, never finished (seqNo 0 would start afresh).
+    let sent = MAX_REPORT_PARTS + 25;
+    let report_of = |n: usize| 1000 + (n / 10) as i64;
+    for n in 0..sent {
+        let part = notify_report(
+            report_of(n),
+            1 + (n % 10) as u32,
+            true,
+            vec![report_entry(evse.clone(), "Power", "1")],
+        );
+        let answer = charger_call(&w, "CP-FLOOD", &format!("f{n}"), "NotifyReport", part).await;
+        assert_eq!(answer, json!({}), "every part is answered as usual");
+    }
+    let mut kept = 0;
+    for request in report_of(0)..=report_of(sent - 1) {
+        kept += w
+            .store
+            .report_parts(&st, request as i32)
+            .await
+            .unwrap()
+            .len();
+    }
+    assert_eq!(kept, MAX_REPORT_PARTS);
+
+    // A real report afterwards is kept whole and becomes the model.
+    for (seq, tbc, value) in [(0, true, "11000"), (1, false, "22000")] {
+        let part = notify_report(
+            7,
+            seq,
+            tbc,
+            vec![report_entry(evse.clone(), &format!("Power{seq}"), value)],
+        );
+        charger_call(&w, "CP-FLOOD", &format!("r{seq}"), "NotifyReport", part).await;
+    }
+    let model = w.store.get_device_model(&st).await.unwrap().unwrap();
+    assert_eq!(model.request_id, 7);
+    assert_eq!(model.variables.len(), 2);
+    assert!(w
+        .store
+        .report_parts(&st, report_of(0) as i32)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
 async fn a_boot_report_the_charger_does_not_implement_just_fails() {
     let w = world().await;
     w.station("CP-NI", Some(OcppVersion::V201)).await;

@@ -19,6 +19,8 @@
 //!   differs), the reader reads again.
 //! - A report part is one NotifyReport, which API Gateway bounds to 128 KB:
 //!   it fits one item. Parts of a report the station never finished expire.
+//!   A station's kept parts are counted (their keys only) before a new one
+//!   is put, to hold the bound the caller gives.
 
 use crate::cursor::Key;
 use crate::store::{body_from, body_item, epoch, s, DynamoStore};
@@ -103,6 +105,26 @@ impl DynamoStore {
         self.query_all(query).await
     }
 
+    /// The sort keys only (no bodies: a part is up to 128 KB) of the items
+    /// under `pk` whose sort key starts with `prefix`.
+    async fn sort_keys(&self, pk: String, prefix: String) -> StoreResult<Vec<String>> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :p)")
+            .projection_expression("SK")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":p", s(prefix))
+            .consistent_read(true);
+        Ok(self
+            .query_all(query)
+            .await?
+            .iter()
+            .filter_map(sk_of)
+            .collect())
+    }
+
     async fn delete_items(&self, pk: &str, sks: Vec<String>) -> StoreResult<()> {
         let requests: Vec<WriteRequest> = sks
             .into_iter()
@@ -128,12 +150,21 @@ fn sk_of(item: &Key) -> Option<String> {
 
 #[async_trait]
 impl DeviceModelStore for DynamoStore {
-    async fn put_report_part(&self, part: &ReportPart) -> StoreResult<()> {
-        let mut item = body_item(model_pk(&part.station_id), part, 0, "report part")?;
-        item.insert("SK".into(), s(part_sk(part.request_id, Some(part.seq_no))));
+    async fn put_report_part(&self, part: &ReportPart, max_parts: usize) -> StoreResult<bool> {
+        let pk = model_pk(&part.station_id);
+        let sk = part_sk(part.request_id, Some(part.seq_no));
+        // Count, then put: two writers at once for one station may each see
+        // room for one more, so the bound can be passed by as many parts as
+        // there are concurrent writers, never more.
+        let kept = self.sort_keys(pk.clone(), "PART#".into()).await?;
+        if kept.len() >= max_parts && !kept.contains(&sk) {
+            return Ok(false);
+        }
+        let mut item = body_item(pk, part, 0, "report part")?;
+        item.insert("SK".into(), s(sk));
         item.insert("ttl".into(), epoch(part.received_at + PART_TTL));
         self.put_unconditionally(item).await?;
-        Ok(())
+        Ok(true)
     }
 
     async fn report_parts(
@@ -150,9 +181,8 @@ impl DeviceModelStore for DynamoStore {
 
     async fn delete_report_parts(&self, station: &StationId) -> StoreResult<()> {
         let pk = model_pk(station);
-        let items = self.query_sk_prefix(pk.clone(), "PART#".into()).await?;
-        self.delete_items(&pk, items.iter().filter_map(sk_of).collect())
-            .await
+        let sks = self.sort_keys(pk.clone(), "PART#".into()).await?;
+        self.delete_items(&pk, sks).await
     }
 
     async fn put_device_model(

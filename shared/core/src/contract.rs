@@ -2318,29 +2318,29 @@ fn report_part(station: &str, request_id: i32, seq_no: u32, tbc: bool, n: usize)
 pub async fn device_model_report_parts<S: DeviceModelStore>(store: &S) {
     let cp = sid("CP-DM1");
     assert!(store.report_parts(&cp, 7).await.unwrap().is_empty());
-    store
-        .put_report_part(&report_part("CP-DM1", 7, 1, false, 2))
+    assert!(store
+        .put_report_part(&report_part("CP-DM1", 7, 1, false, 2), 10)
         .await
-        .unwrap();
-    store
-        .put_report_part(&report_part("CP-DM1", 7, 0, true, 1))
+        .unwrap());
+    assert!(store
+        .put_report_part(&report_part("CP-DM1", 7, 0, true, 1), 10)
         .await
-        .unwrap();
+        .unwrap());
     // A resent part replaces the one kept.
     let resent = report_part("CP-DM1", 7, 0, true, 3);
-    store.put_report_part(&resent).await.unwrap();
-    store
-        .put_report_part(&report_part("CP-DM1", 8, 0, false, 1))
+    assert!(store.put_report_part(&resent, 10).await.unwrap());
+    assert!(store
+        .put_report_part(&report_part("CP-DM1", 8, 0, false, 1), 10)
         .await
-        .unwrap();
-    store
-        .put_report_part(&report_part("CP-DM1", -7, 0, false, 1))
+        .unwrap());
+    assert!(store
+        .put_report_part(&report_part("CP-DM1", -7, 0, false, 1), 10)
         .await
-        .unwrap();
-    store
-        .put_report_part(&report_part("CP-DM2", 7, 0, false, 1))
+        .unwrap());
+    assert!(store
+        .put_report_part(&report_part("CP-DM2", 7, 0, false, 1), 10)
         .await
-        .unwrap();
+        .unwrap());
 
     let parts = store.report_parts(&cp, 7).await.unwrap();
     assert_eq!(parts.iter().map(|p| p.seq_no).collect::<Vec<_>>(), [0, 1]);
@@ -2357,6 +2357,48 @@ pub async fn device_model_report_parts<S: DeviceModelStore>(store: &S) {
         store.report_parts(&sid("CP-DM2"), 7).await.unwrap().len(),
         1
     );
+}
+
+/// A station's kept parts stop at the bound the caller gives: a part with a
+/// new key beyond it is not stored, one with a kept key still replaces it,
+/// and neither another station nor the next report (after the parts are
+/// forgotten) is held back.
+pub async fn device_model_report_parts_bounded<S: DeviceModelStore>(store: &S) {
+    let cp = sid("CP-DM5");
+    for (request, seq) in [(1, 0), (1, 1), (2, 5)] {
+        assert!(store
+            .put_report_part(&report_part("CP-DM5", request, seq, true, 1), 3)
+            .await
+            .unwrap());
+    }
+    // Full: neither a new part of a kept report nor one of another report.
+    assert!(!store
+        .put_report_part(&report_part("CP-DM5", 1, 2, true, 1), 3)
+        .await
+        .unwrap());
+    assert!(!store
+        .put_report_part(&report_part("CP-DM5", 3, 0, false, 1), 3)
+        .await
+        .unwrap());
+    let seqs = |parts: Vec<ReportPart>| parts.iter().map(|p| p.seq_no).collect::<Vec<_>>();
+    assert_eq!(seqs(store.report_parts(&cp, 1).await.unwrap()), [0, 1]);
+    assert!(store.report_parts(&cp, 3).await.unwrap().is_empty());
+    // A kept part sent again replaces it.
+    let resent = report_part("CP-DM5", 1, 1, true, 4);
+    assert!(store.put_report_part(&resent, 3).await.unwrap());
+    assert_eq!(store.report_parts(&cp, 1).await.unwrap()[1], resent);
+    // Another station has a bound of its own.
+    assert!(store
+        .put_report_part(&report_part("CP-DM6", 1, 0, true, 1), 3)
+        .await
+        .unwrap());
+    // Once the parts are forgotten the station's next report is kept.
+    store.delete_report_parts(&cp).await.unwrap();
+    assert!(store
+        .put_report_part(&report_part("CP-DM5", 4, 0, true, 1), 3)
+        .await
+        .unwrap());
+    assert_eq!(store.report_parts(&cp, 4).await.unwrap().len(), 1);
 }
 
 pub async fn device_models_versioned_and_whole<S: DeviceModelStore>(store: &S) {
@@ -2444,6 +2486,7 @@ macro_rules! store_contract_tests {
             load_sites_versioned_and_listed,
             load_states_versioned_and_deleted_with_site,
             device_model_report_parts,
+            device_model_report_parts_bounded,
             device_models_versioned_and_whole
         );
     };

@@ -13,6 +13,16 @@ use csms_domain::{StationId, Timestamp};
 
 const ATTEMPTS: usize = 8;
 
+/// The most report parts kept per station, of all its unfinished reports
+/// together. A part beyond it is answered as usual but not stored (with a
+/// warning), so a station sending parts of made-up reports (any `requestId`,
+/// any `seqNo`, `tbc` forever) cannot grow the store without bound. A real
+/// charger sends a few dozen parts; 500 is the whole [`MAX_VARIABLES`] at
+/// ten variables a part. A new report (`seqNo` 0) starts from none kept.
+///
+/// [`MAX_VARIABLES`]: csms_domain::device_model::MAX_VARIABLES
+pub const MAX_REPORT_PARTS: usize = 500;
+
 /// A value a station confirmed for one attribute of one variable.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ValueUpdate {
@@ -25,7 +35,9 @@ pub struct ValueUpdate {
 /// Keeps one NotifyReport; the last one (`tbc` false) turns the report's
 /// parts into the station's model, replacing the previous one. The first
 /// part of a report (`seqNo` 0) forgets the parts of any report the station
-/// left unfinished. Returns the new model when this part completed one.
+/// left unfinished. A part beyond [`MAX_REPORT_PARTS`] is not kept; a last
+/// part still makes the model of the parts that were. Returns the new model
+/// when this part completed one.
 pub async fn receive_part<S: DeviceModelStore + ?Sized>(
     store: &S,
     part: ReportPart,
@@ -36,7 +48,15 @@ pub async fn receive_part<S: DeviceModelStore + ?Sized>(
         store.delete_report_parts(&station).await?;
     }
     let (request_id, last, tbc) = (part.request_id, part.seq_no, part.tbc);
-    store.put_report_part(&part).await?;
+    if !store.put_report_part(&part, MAX_REPORT_PARTS).await? {
+        tracing::warn!(
+            station = %station,
+            request_id,
+            seq_no = last,
+            max = MAX_REPORT_PARTS,
+            "device report part not kept: the station has as many report parts kept as allowed"
+        );
+    }
     if tbc {
         return Ok(None);
     }

@@ -373,9 +373,13 @@ pub trait LoadStore: Send + Sync {
 /// received.
 #[async_trait]
 pub trait DeviceModelStore: Send + Sync {
-    /// Keeps one part of a report being received; the same (station,
-    /// request, seqNo) sent again replaces it.
-    async fn put_report_part(&self, part: &ReportPart) -> StoreResult<()>;
+    /// Keeps one part of a report being received and returns `true`, unless
+    /// the station already has `max_parts` parts kept (of all its reports
+    /// together): then nothing is stored and the answer is `false`, so a
+    /// station cannot make its kept parts grow without bound. The same
+    /// (station, request, seqNo) sent again replaces the kept part, whatever
+    /// the count.
+    async fn put_report_part(&self, part: &ReportPart, max_parts: usize) -> StoreResult<bool>;
     /// The kept parts of the station's report `request_id`, by `seq_no`.
     async fn report_parts(
         &self,

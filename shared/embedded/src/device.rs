@@ -8,11 +8,33 @@ use crate::load::put_versioned;
 use crate::ops::{get_json, parse, put_json, Db};
 use csms_domain::device_model::{DeviceModel, ReportPart};
 use csms_domain::{OrgId, StationId};
+use redb::ReadableTable;
 
 impl Db {
-    pub(crate) fn put_report_part(&self, part: &ReportPart) -> R<()> {
+    /// Counts the station's kept parts (up to `max_parts`) and writes in one
+    /// transaction, so the bound holds however many writers there are.
+    pub(crate) fn put_report_part(&self, part: &ReportPart, max_parts: usize) -> R<bool> {
         let key = report_part_key(&part.station_id, Some(part.request_id), Some(part.seq_no))?;
-        self.write(|txn| put_json(&mut txn.open_table(REPORT_PARTS)?, &key, part))
+        let lo = report_part_key(&part.station_id, None, None)?;
+        let hi = prefix_end(&lo);
+        self.write(|txn| {
+            let mut table = txn.open_table(REPORT_PARTS)?;
+            if table.get(key.as_str())?.is_none() {
+                let mut kept = 0;
+                for entry in table
+                    .range::<&str>(lo.as_str()..hi.as_str())?
+                    .take(max_parts)
+                {
+                    entry?;
+                    kept += 1;
+                }
+                if kept >= max_parts {
+                    return Ok(false);
+                }
+            }
+            put_json(&mut table, &key, part)?;
+            Ok(true)
+        })
     }
 
     pub(crate) fn report_parts(&self, station: &StationId, request: i32) -> R<Vec<ReportPart>> {
