@@ -20,6 +20,9 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// `If-Match` names a version that is no longer the latest.
+    #[error("{0}")]
+    PreconditionFailed(String),
     #[error("internal error")]
     Internal(String),
     /// A stored record this version cannot read. 500 because the request was
@@ -37,6 +40,9 @@ impl ApiError {
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::PreconditionFailed(_) => {
+                (StatusCode::PRECONDITION_FAILED, "precondition_failed")
+            }
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             ApiError::Undecodable { .. } => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "record_undecodable")

@@ -9,10 +9,20 @@
 //! already running. `PUT` takes an optional `If-Match: <version>` (answers
 //! carry the version as `ETag`) and answers 412 when the tariff has moved on.
 //!
-//! The body is parsed into this module's own request types, then into the
-//! domain's [`Tariff`] and checked with [`Tariff::validate`]: every bad input
-//! is a 400 that names the field. Decimals are accepted as JSON strings
-//! (exact) or numbers and always returned as strings.
+//! The rules (versions, the delete guard, one tariff per target and group)
+//! are the core's [`TariffService`]; this module parses the body into its own
+//! request types and those into the service's [`TariffContent`] and
+//! assignment target, puts the service's refusals in this API's words, and
+//! renders the views. Every bad input is a 400 that names the field.
+//! Decimals are accepted as JSON strings (exact) or numbers and always
+//! returned as strings.
+//!
+//! # Layout
+//! - request: the body's types (`TariffInput`, `NewTariffAssignment`).
+//! - views: `TariffView`, `TariffAssignmentView` and their `From` the domain.
+//! - parsing: the body into the service's input, with the field in every error;
+//!   the service's errors as [`ApiError`]s.
+//! - tariffs, assignments: the handlers.
 
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -25,17 +35,18 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use chrono::{Datelike, NaiveDate, NaiveTime, Timelike, Weekday};
-use csms_core::StoreError;
+use csms_core::pricing::tariffs::{TariffContent, TariffService, TariffServiceError};
+use csms_core::Store;
 use csms_domain::spot::BiddingZone;
 use csms_domain::tariff::{
-    validate_group, AssignmentTarget, EnergyPrice, PriceComponent, Restrictions, SpotFormula,
-    Tariff, TariffAssignment, TariffElement, TimeUnit,
+    AssignmentTarget, EnergyPrice, PriceComponent, Restrictions, SpotFormula, Tariff,
+    TariffAssignment, TariffElement, TimeUnit,
 };
-use csms_domain::{SiteId, StationId, Timestamp};
+use csms_domain::{SiteId, StationId};
 use rust_decimal::Decimal;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::borrow::Cow;
 use std::fmt;
 use utoipa::ToSchema;
@@ -729,8 +740,10 @@ fn component(path: &str, c: &PriceComponentInput) -> Result<PriceComponent, ApiE
     })
 }
 
-/// The body as a tariff, with the identity and history fields given.
-fn tariff_from(input: &TariffInput, base: Tariff) -> Result<Tariff, ApiError> {
+/// The body as a tariff's content (the service adds identity and history,
+/// and checks the whole).
+fn tariff_content(body: &Bytes) -> Result<TariffContent, ApiError> {
+    let input = tariff_input(body)?;
     if input.elements.len() > 100 {
         return Err(bad("elements: at most 100"));
     }
@@ -749,7 +762,7 @@ fn tariff_from(input: &TariffInput, base: Tariff) -> Result<Tariff, ApiError> {
             restrictions,
         });
     }
-    let tariff = Tariff {
+    Ok(TariffContent {
         name: input.name.trim().to_owned(),
         currency: input
             .currency
@@ -763,47 +776,74 @@ fn tariff_from(input: &TariffInput, base: Tariff) -> Result<Tariff, ApiError> {
         elements,
         min_price: opt_decimal("minPrice", &input.min_price)?,
         max_price: opt_decimal("maxPrice", &input.max_price)?,
-        ..base
-    };
-    tariff.validate().map_err(|e| bad(e.to_string()))?;
-    Ok(tariff)
+    })
 }
 
-/// Ids this API hands out are short and plain; anything else cannot exist,
-/// and never reaches the store (whose keys have limits of their own).
-fn plausible_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-}
-
-/// `If-Match`: `3`, `"3"` or `W/"3"` (the ETag), or `*`.
-fn precondition_failed(message: String) -> Response {
-    (
-        StatusCode::PRECONDITION_FAILED,
-        Json(json!({"error": {"code": "precondition_failed", "message": message}})),
-    )
-        .into_response()
-}
-
-/// The latest version of one of the caller's tariffs (deleted ones too).
-async fn own_tariff(st: &ApiState, who: &Principal, id: &str) -> Result<Tariff, ApiError> {
-    let not_found = || ApiError::NotFound(format!("tariff {id:?} not found"));
-    if !plausible_id(id) {
-        return Err(not_found());
+/// An assignment's target as the body names it (whether a station target
+/// is registered is the service's to check).
+fn target(t: &AssignmentTargetInput) -> Result<AssignmentTarget, ApiError> {
+    match (t.kind, t.id.as_deref().map(str::trim)) {
+        (TargetKind::Station, Some(id)) => StationId::parse(id)
+            .map(AssignmentTarget::Station)
+            .map_err(|e| bad(format!("target.id: {e}"))),
+        (TargetKind::Site, Some(id)) => SiteId::parse(id)
+            .map(AssignmentTarget::Site)
+            .map_err(|e| bad(format!("target.id: {e}"))),
+        (TargetKind::Station | TargetKind::Site, None) => {
+            Err(bad("target.id: a station or site target needs its id"))
+        }
+        (TargetKind::Organisation, None) => Ok(AssignmentTarget::Organisation),
+        (TargetKind::Organisation, Some(_)) => Err(bad(
+            "target.id: an organisation target takes no id (it is the API key's organisation)",
+        )),
     }
-    st.store
-        .get_tariff(id)
-        .await?
-        .filter(|t| t.org_id == who.org_id)
-        .ok_or_else(not_found)
 }
 
-/// A new version never comes into force before the one it follows.
-fn effective_now(st: &ApiState, current: &Tariff) -> Timestamp {
-    st.clock.now().max(current.effective_at)
+/// The service's refusals in this API's words.
+impl From<TariffServiceError> for ApiError {
+    fn from(e: TariffServiceError) -> Self {
+        use TariffServiceError as E;
+        match e {
+            E::NotFound(id) => ApiError::NotFound(format!("tariff {id:?} not found")),
+            E::Deleted(id) => ApiError::NotFound(format!("tariff {id} was deleted")),
+            E::Stale { id, latest, based_on } => ApiError::PreconditionFailed(format!(
+                "tariff {id} is at version {latest}, not {based_on}: read it again and apply your change to that"
+            )),
+            E::Invalid(e) => bad(e.to_string()),
+            E::ChangedMeanwhile(id) => ApiError::Conflict(format!(
+                "tariff {id} was changed by another request meanwhile: read it again and retry"
+            )),
+            E::KeptChanging(id) => ApiError::Conflict(format!("tariff {id} kept changing; retry")),
+            E::StillAssigned { id, assignments } => {
+                let assigned: Vec<String> = assignments.iter().map(describe).collect();
+                ApiError::Conflict(format!(
+                    "tariff {id} is still assigned: {}; delete these assignments first (DELETE /tariff-assignments/{{id}})",
+                    assigned.join(", ")
+                ))
+            }
+            E::AssignedNotFound(id) => {
+                ApiError::NotFound(format!("tariffId: tariff {id:?} not found"))
+            }
+            E::AssignedDeleted(id) => bad(format!(
+                "tariffId: tariff {id} is deleted; assign a live tariff"
+            )),
+            E::DeletedMeanwhile(id) => {
+                ApiError::Conflict(format!("tariff {id} was deleted meanwhile"))
+            }
+            E::StationNotRegistered(sid) => bad(format!(
+                "target.id: station {sid} is not registered (POST /stations first)"
+            )),
+            E::InvalidGroup(e) => bad(format!("group: {e}")),
+            E::AssignmentNotFound(id) => {
+                ApiError::NotFound(format!("tariff assignment {id:?} not found"))
+            }
+            E::Store(e) => e.into(),
+        }
+    }
+}
+
+fn service(st: &ApiState) -> TariffService<dyn Store> {
+    TariffService::new(st.store.clone(), st.clock.clone())
 }
 
 // ---------------------------------------------------------------- tariffs
@@ -814,27 +854,9 @@ pub async fn create(
     Extension(who): Extension<Principal>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let input = tariff_input(&body)?;
-    let now = st.clock.now();
-    let tariff = tariff_from(
-        &input,
-        Tariff {
-            id: format!("trf_{}", ulid::Ulid::new()),
-            org_id: who.org_id.clone(),
-            name: String::new(),
-            currency: String::new(),
-            vat_rate: Decimal::ZERO,
-            time_zone: String::new(),
-            elements: Vec::new(),
-            min_price: None,
-            max_price: None,
-            version: 1,
-            effective_at: now,
-            created_at: now,
-            deleted_at: None,
-        },
-    )?;
-    st.store.put_tariff(&tariff, 0).await?;
+    let tariff = service(&st)
+        .create(&who.org_id, tariff_content(&body)?)
+        .await?;
     Ok(tariff_response(StatusCode::CREATED, &tariff))
 }
 
@@ -844,7 +866,7 @@ pub async fn list(
     Extension(who): Extension<Principal>,
     Query(params): Query<Params>,
 ) -> Result<Json<ListOf<TariffView>>, ApiError> {
-    let page = st.store.list_tariffs(&who.org_id, &page(&params)?).await?;
+    let page = service(&st).list(&who.org_id, &page(&params)?).await?;
     Ok(Json(ListOf {
         items: page.items.iter().map(TariffView::from).collect(),
         next_cursor: page.next_cursor,
@@ -857,7 +879,7 @@ pub async fn get(
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let t = own_tariff(&st, &who, &id).await?;
+    let t = service(&st).tariff(&who.org_id, &id).await?;
     Ok(tariff_response(StatusCode::OK, &t))
 }
 
@@ -867,8 +889,7 @@ pub async fn versions(
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Json<ItemsOf<TariffView>>, ApiError> {
-    let t = own_tariff(&st, &who, &id).await?;
-    let versions = st.store.tariff_versions(&t.id).await?;
+    let versions = service(&st).versions(&who.org_id, &id).await?;
     Ok(Json(ItemsOf {
         items: versions.iter().map(TariffView::from).collect(),
     }))
@@ -885,35 +906,15 @@ pub async fn update(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let current = own_tariff(&st, &who, &id).await?;
-    if current.deleted_at.is_some() {
-        return Err(ApiError::NotFound(format!("tariff {id} was deleted")));
-    }
-    if let Some(v) = crate::util::if_match(&headers, "tariff")? {
-        if v != current.version {
-            return Ok(precondition_failed(format!(
-                "tariff {id} is at version {}, not {v}: read it again and apply your change to that",
-                current.version
-            )));
-        }
-    }
-    let input = tariff_input(&body)?;
-    let next = tariff_from(
-        &input,
-        Tariff {
-            version: current.version + 1,
-            effective_at: effective_now(&st, &current),
-            deleted_at: None,
-            ..current.clone()
-        },
-    )?;
-    match st.store.put_tariff(&next, current.version).await {
-        Ok(()) => Ok(tariff_response(StatusCode::OK, &next)),
-        Err(StoreError::Conflict(_)) => Err(ApiError::Conflict(format!(
-            "tariff {id} was changed by another request meanwhile: read it again and retry"
-        ))),
-        Err(e) => Err(e.into()),
-    }
+    let next = service(&st)
+        .update(
+            &who.org_id,
+            &id,
+            || crate::util::if_match(&headers, "tariff"),
+            || tariff_content(&body),
+        )
+        .await?;
+    Ok(tariff_response(StatusCode::OK, &next))
 }
 
 /// Writes a last version marked deleted: the tariff leaves the list, prices
@@ -925,41 +926,8 @@ pub async fn delete(
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    for _ in 0..5 {
-        let current = own_tariff(&st, &who, &id).await?;
-        if current.deleted_at.is_some() {
-            return Ok(StatusCode::NO_CONTENT);
-        }
-        let assigned: Vec<String> = st
-            .store
-            .list_assignments(&who.org_id)
-            .await?
-            .iter()
-            .filter(|a| a.tariff_id == current.id)
-            .map(describe)
-            .collect();
-        if !assigned.is_empty() {
-            return Err(ApiError::Conflict(format!(
-                "tariff {id} is still assigned: {}; delete these assignments first (DELETE /tariff-assignments/{{id}})",
-                assigned.join(", ")
-            )));
-        }
-        let now = effective_now(&st, &current);
-        let gone = Tariff {
-            version: current.version + 1,
-            effective_at: now,
-            deleted_at: Some(now),
-            ..current.clone()
-        };
-        match st.store.put_tariff(&gone, current.version).await {
-            Ok(()) => return Ok(StatusCode::NO_CONTENT),
-            Err(StoreError::Conflict(_)) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ApiError::Conflict(format!(
-        "tariff {id} kept changing; retry"
-    )))
+    service(&st).delete(&who.org_id, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 // ---------------------------------------------------------------- assignments
@@ -973,90 +941,16 @@ pub async fn create_assignment(
     body: Bytes,
 ) -> Result<(StatusCode, Json<TariffAssignmentView>), ApiError> {
     let req: NewTariffAssignment = json_body(&body)?;
-    let tariff_id = req.tariff_id.trim();
-    let tariff = own_tariff(&st, &who, tariff_id)
-        .await
-        .map_err(|e| match e {
-            ApiError::NotFound(_) => {
-                ApiError::NotFound(format!("tariffId: tariff {tariff_id:?} not found"))
-            }
-            e => e,
-        })?;
-    if tariff.deleted_at.is_some() {
-        return Err(bad(format!(
-            "tariffId: tariff {tariff_id} is deleted; assign a live tariff"
-        )));
-    }
-    let id = req.target.id.as_deref().map(str::trim);
-    let target =
-        match (req.target.kind, id) {
-            (TargetKind::Station, Some(id)) => {
-                let sid = StationId::parse(id).map_err(|e| bad(format!("target.id: {e}")))?;
-                st.store
-                    .get_station(&sid)
-                    .await?
-                    .filter(|s| s.org_id == who.org_id)
-                    .ok_or_else(|| {
-                        bad(format!(
-                            "target.id: station {sid} is not registered (POST /stations first)"
-                        ))
-                    })?;
-                AssignmentTarget::Station(sid)
-            }
-            (TargetKind::Site, Some(id)) => AssignmentTarget::Site(
-                SiteId::parse(id).map_err(|e| bad(format!("target.id: {e}")))?,
-            ),
-            (TargetKind::Station | TargetKind::Site, None) => {
-                return Err(bad("target.id: a station or site target needs its id"))
-            }
-            (TargetKind::Organisation, None) => AssignmentTarget::Organisation,
-            (TargetKind::Organisation, Some(_)) => return Err(bad(
-                "target.id: an organisation target takes no id (it is the API key's organisation)",
-            )),
-        };
-    if let Some(g) = &req.group {
-        validate_group(g).map_err(|e| bad(format!("group: {e}")))?;
-    }
-    let assignment = TariffAssignment {
-        id: format!("ast_{}", ulid::Ulid::new()),
-        org_id: who.org_id.clone(),
-        tariff_id: tariff.id.clone(),
-        target,
-        group: req.group.clone(),
-        created_at: st.clock.now(),
-    };
-    st.store.create_assignment(&assignment).await?;
-    // Replace what this one supersedes: only older ones (by creation, then
-    // id, the order resolution uses), so two concurrent assignments for one
-    // target and group leave the newer, never neither.
-    let newer =
-        |a: &TariffAssignment, b: &TariffAssignment| (a.created_at, &a.id) > (b.created_at, &b.id);
-    let mut replaced = Vec::new();
-    for old in st.store.list_assignments(&who.org_id).await? {
-        if old.id != assignment.id
-            && old.target == assignment.target
-            && old.group == assignment.group
-            && newer(&assignment, &old)
-        {
-            st.store.delete_assignment(&old.id).await?;
-            replaced.push(old.id);
-        }
-    }
-    // A deletion of the tariff may have passed its check meanwhile.
-    if st
-        .store
-        .get_tariff(&tariff.id)
-        .await?
-        .is_none_or(|t| t.deleted_at.is_some())
-    {
-        st.store.delete_assignment(&assignment.id).await?;
-        return Err(ApiError::Conflict(format!(
-            "tariff {} was deleted meanwhile",
-            tariff.id
-        )));
-    }
-    let mut view = TariffAssignmentView::from(&assignment);
-    view.replaced = Some(replaced);
+    let assigned = service(&st)
+        .assign(
+            &who.org_id,
+            req.tariff_id.trim(),
+            || target(&req.target),
+            req.group,
+        )
+        .await?;
+    let mut view = TariffAssignmentView::from(&assigned.assignment);
+    view.replaced = Some(assigned.replaced);
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -1067,12 +961,10 @@ pub async fn list_assignments(
     Query(params): Query<Params>,
 ) -> Result<Json<ItemsOf<TariffAssignmentView>>, ApiError> {
     let tariff = params.get("tariffId").filter(|t| !t.is_empty());
-    let items = st
-        .store
-        .list_assignments(&who.org_id)
+    let items = service(&st)
+        .assignments(&who.org_id, tariff.map(String::as_str))
         .await?
         .iter()
-        .filter(|a| tariff.is_none_or(|t| a.tariff_id == *t))
         .map(TariffAssignmentView::from)
         .collect();
     Ok(Json(ItemsOf { items }))
@@ -1084,18 +976,6 @@ pub async fn delete_assignment(
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let not_found = || ApiError::NotFound(format!("tariff assignment {id:?} not found"));
-    if !plausible_id(&id) {
-        return Err(not_found());
-    }
-    st.store
-        .get_assignment(&id)
-        .await?
-        .filter(|a| a.org_id == who.org_id)
-        .ok_or_else(not_found)?;
-    if st.store.delete_assignment(&id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(not_found())
-    }
+    service(&st).unassign(&who.org_id, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

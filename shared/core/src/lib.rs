@@ -18,7 +18,7 @@
 //! - [`device_model`]: 2.0.1 device reports into the station's model, and the
 //!   values Get/SetVariables answers confirm.
 //! - [`pricing`]: session pricing (tariff resolution, the engine, revisions)
-//!   and the queue that triggers it.
+//!   and the queue that triggers it; the tariffs and their assignments.
 //! - [`spot`]: day-ahead spot prices: the sources (elprisetjustnu.se, ENTSO-E),
 //!   the scheduled fetcher, the missing-prices alarm and fallback.
 //! - [`load`]: load balancing at run time: signals from chargers, the

@@ -11,6 +11,14 @@
 //! its station, site and the driver's user group (the token's group), and of
 //! that tariff the version in force when the session started — so a price
 //! change never reaches back into a session that was already running.
+//!
+//! # Layout
+//! - this module: [`PricingService`] (price, reprice, preview) and the
+//!   [`PricingQueue`] that triggers it.
+//! - [`tariffs`]: the tariffs and assignments it prices with — versions, the
+//!   delete guard, one tariff per target and group ([`tariffs::TariffService`]).
+
+pub mod tariffs;
 
 use crate::ports::{
     Clock, PricedSessionStore, SessionStore, SpotPriceStore, StoreError, TariffStore, TokenStore,
