@@ -23,7 +23,6 @@ use csms_domain::SiteId;
 use csms_energy::{ChargeState, Phase, Phases};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 
 impl From<LoadError> for ApiError {
@@ -97,11 +96,7 @@ pub async fn put(
             signal(&st, &site).await;
             Ok(site_response(StatusCode::OK, &s))
         }
-        Err(LoadError::Precondition(m)) => Ok((
-            StatusCode::PRECONDITION_FAILED,
-            Json(json!({"error": {"code": "precondition_failed", "message": m}})),
-        )
-            .into_response()),
+        Err(LoadError::Precondition(m)) => Err(ApiError::PreconditionFailed(m)),
         Err(e) => Err(e.into()),
     }
 }

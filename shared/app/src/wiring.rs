@@ -105,6 +105,11 @@ impl Wiring {
         })
     }
 
+    /// What sends to chargers' sockets.
+    pub fn sender(&self) -> Result<Arc<dyn ConnectionSender>, SettingsError> {
+        self.adapters.sender()
+    }
+
     /// Where changes that matter to load balancing go.
     pub fn load_trigger(&self) -> Result<Arc<dyn LoadTrigger>, SettingsError> {
         self.adapters.load_trigger()

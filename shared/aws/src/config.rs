@@ -60,16 +60,11 @@ impl AwsContext {
     pub fn ws_handlers(&self, route: WsRoute) -> Result<WsHandlers, SettingsError> {
         let w = &self.wiring;
         let (charger, sender) = match route {
-            WsRoute::Connect => (w.charger()?, Some(self.sender()?)),
+            WsRoute::Connect => (w.charger()?, Some(w.sender()?)),
             WsRoute::Disconnect => (w.charger()?, None),
-            WsRoute::Message => (w.socket_charger()?, Some(self.sender()?)),
+            WsRoute::Message => (w.socket_charger()?, Some(w.sender()?)),
         };
         Ok(WsHandlers::new(charger, w.clock.clone(), sender))
-    }
-
-    fn sender(&self) -> Result<Arc<dyn ConnectionSender>, SettingsError> {
-        let endpoint = self.wiring.settings.aws.ws_management_endpoint.require()?;
-        Ok(Arc::new(ApiGatewaySender::new(&self.sdk, endpoint)))
     }
 }
 

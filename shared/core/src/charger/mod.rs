@@ -123,33 +123,21 @@ pub(crate) fn wire_version(v: OcppVersion) -> Version {
     }
 }
 
-/// The store ports the charging context uses: stations and their
-/// connections, id tokens, sessions with their meter readings, idempotency
-/// keys and the device model — and two reads across contexts: the station's
-/// recent commands (the id token of a remote start) and its load site (whether
-/// a car's charging needs are planned). Any store that has them all is one.
-pub trait ChargingStore:
-    StationStore
-    + ConnectionStore
-    + TokenStore
-    + SessionStore
-    + IdempotencyStore
-    + DeviceModelStore
-    + CommandStore
-    + LoadStore
-{
-}
-impl<T> ChargingStore for T where
-    T: StationStore
-        + ConnectionStore
-        + TokenStore
-        + SessionStore
-        + IdempotencyStore
-        + DeviceModelStore
-        + CommandStore
-        + LoadStore
-        + ?Sized
-{
+crate::store_ports! {
+    /// The store ports the charging context uses: stations and their
+    /// connections, id tokens, sessions with their meter readings,
+    /// idempotency keys and the device model — and two reads across
+    /// contexts: the station's recent commands (the id token of a remote
+    /// start) and its load site (whether a car's charging needs are planned).
+    pub trait ChargingStore:
+        StationStore,
+        ConnectionStore,
+        TokenStore,
+        SessionStore,
+        IdempotencyStore,
+        DeviceModelStore,
+        CommandStore,
+        LoadStore,
 }
 
 pub struct ChargerService<S: ?Sized> {
