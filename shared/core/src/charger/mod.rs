@@ -224,6 +224,8 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
         signal.site_id = Some(site.clone());
         signal.station_id = Some(conn.station_id.clone());
         signal.evse_id = evse_id;
+        // After the message's writes, which `signal.at` came before.
+        signal.sent_at = Some(self.clock.now());
         if let Err(e) = self.load.signal(signal).await {
             tracing::warn!(station = %conn.station_id, error = %e, "could not signal load balancing");
         }

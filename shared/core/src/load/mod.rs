@@ -77,7 +77,15 @@ pub struct LoadSignal {
     /// NotifyEVChargingNeeds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub need: Option<ChargingNeed>,
+    /// When it happened (the charger's message or the connection came in):
+    /// the time of its measurements.
     pub at: Timestamp,
+    /// When it was sent, after what it reports was written. A run that
+    /// began after this saw it; a run that began after `at` only may not
+    /// have (it read the store before the write), so skipping a signal is
+    /// judged by this. Absent on signals queued by older senders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<Timestamp>,
 }
 
 impl LoadSignal {
@@ -91,7 +99,20 @@ impl LoadSignal {
             soc: None,
             need: None,
             at,
+            sent_at: None,
         }
+    }
+
+    /// Stamps the time it is sent: call after the write it reports.
+    pub fn sent(mut self, now: Timestamp) -> Self {
+        self.sent_at = Some(now);
+        self
+    }
+
+    /// The newest time a recomputation must have begun after to have seen
+    /// this signal's write.
+    pub fn seen_after(&self) -> Timestamp {
+        self.sent_at.map_or(self.at, |s| s.max(self.at))
     }
 
     /// Takes per-phase `Current.Import` and `SoC` from meter readings (the
@@ -200,7 +221,8 @@ impl EventSink for LoadEvents {
                 .and_then(|v| v.as_str())
                 .and_then(|s| StationId::parse(s).ok());
             if let Some(station) = station {
-                let mut s = LoadSignal::new(SignalKind::Answer, event.occurred_at);
+                let mut s =
+                    LoadSignal::new(SignalKind::Answer, event.occurred_at).sent(chrono::Utc::now());
                 s.station_id = Some(station);
                 if let Err(e) = self.trigger.signal(s).await {
                     tracing::warn!(error = %e, "could not signal load balancing");
@@ -217,7 +239,9 @@ impl EventSink for LoadEvents {
                 .and_then(|v| v.as_str())
                 .and_then(|s| StationId::parse(s).ok());
             if let Some(station) = station {
-                let mut s = LoadSignal::new(SignalKind::Connection, event.occurred_at);
+                // The event is stamped before the connection was stored.
+                let mut s = LoadSignal::new(SignalKind::Connection, event.occurred_at)
+                    .sent(chrono::Utc::now());
                 s.station_id = Some(station);
                 if let Err(e) = self.trigger.signal(s).await {
                     tracing::warn!(error = %e, "could not signal load balancing");

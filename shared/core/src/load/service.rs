@@ -630,6 +630,7 @@ impl<S: LoadServiceStore + ?Sized> LoadService<S> {
             .as_ref()
             .and_then(|m| m.station_id.clone());
         let newest = signals.iter().map(|s| s.at).max();
+        let newest_sent = signals.iter().map(LoadSignal::seen_after).max();
         let measurements: Vec<&LoadSignal> =
             signals.iter().filter(|s| s.carries_measurement()).collect();
         let mut changed = false;
@@ -643,13 +644,13 @@ impl<S: LoadServiceStore + ?Sized> LoadService<S> {
                 state.requested_at = state.requested_at.max(newest);
             })
             .await?;
-        // Skipped only when a recomputation ran after the newest signal
-        // *and* these signals told nothing new: a measurement merged now
-        // was not seen by that recomputation.
+        // Skipped only when a recomputation began after the newest signal
+        // was sent (so after its writes) *and* these signals told nothing
+        // new: a measurement merged now was not seen by that recomputation.
         if !changed
             && state
                 .computed_at
-                .is_some_and(|c| newest.is_some_and(|n| c > n))
+                .is_some_and(|c| newest_sent.is_some_and(|n| c > n))
         {
             return Ok(());
         }
