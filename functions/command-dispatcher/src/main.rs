@@ -11,6 +11,9 @@ async fn main() -> Result<(), Error> {
     csms_aws::config::init_tracing();
     let ctx = csms_aws::config::AwsContext::from_env().await?;
     let commands = Arc::new(ctx.wiring.commands()?);
+    if csms_aws::config::wiring_check() {
+        return Ok(());
+    }
     run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let commands = commands.clone();
         async move {

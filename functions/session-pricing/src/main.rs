@@ -12,6 +12,9 @@ async fn main() -> Result<(), Error> {
     let ctx = csms_aws::config::AwsContext::from_env().await?;
     let service = Arc::new(ctx.wiring.pricing()?);
     let timeout = ctx.wiring.settings.pricing.timeout;
+    if csms_aws::config::wiring_check() {
+        return Ok(());
+    }
     run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let service = service.clone();
         async move {

@@ -12,6 +12,9 @@ async fn main() -> Result<(), Error> {
     let charger = Arc::new(ctx.wiring.charger()?);
     let clock = ctx.wiring.clock.clone();
     let idle = chrono::TimeDelta::from_std(ctx.wiring.settings.sessions.idle)?;
+    if csms_aws::config::wiring_check() {
+        return Ok(());
+    }
     run(service_fn(move |_event: LambdaEvent<serde_json::Value>| {
         let (charger, clock) = (charger.clone(), clock.clone());
         async move { Ok::<_, Error>(handle_sweep(&charger, idle, clock.now()).await?) }

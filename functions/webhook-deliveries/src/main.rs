@@ -11,6 +11,9 @@ async fn main() -> Result<(), Error> {
     csms_aws::config::init_tracing();
     let ctx = csms_aws::config::AwsContext::from_env().await?;
     let deliverer = Arc::new(ctx.wiring.deliverer()?);
+    if csms_aws::config::wiring_check() {
+        return Ok(());
+    }
     run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let deliverer = deliverer.clone();
         async move {

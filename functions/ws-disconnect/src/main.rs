@@ -11,6 +11,9 @@ async fn main() -> Result<(), Error> {
     csms_aws::config::init_tracing();
     let ctx = csms_aws::config::AwsContext::from_env().await?;
     let handlers = Arc::new(ctx.ws_handlers(WsRoute::Disconnect)?);
+    if csms_aws::config::wiring_check() {
+        return Ok(());
+    }
     run(service_fn(
         move |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| {
             let handlers = handlers.clone();

@@ -41,10 +41,11 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use axum::{middleware, Json, Router};
 use csms_core::commands::service::CommandService;
+use csms_core::events::EventBus;
 use csms_core::load::{LoadService, LoadTrigger};
 use csms_core::ports::{Clock, Store};
 use csms_core::webhooks::target::TargetPolicy;
-use csms_core::webhooks::EventSink;
+use csms_core::webhooks::SubscriptionCache;
 use error::ApiError;
 use std::sync::Arc;
 
@@ -77,8 +78,10 @@ pub struct ApiState {
     pub admin_key: Option<Secret>,
     /// Commands to stations: queueing, sending, outcomes.
     pub commands: CommandService<dyn Store>,
+    /// Where what the API changed is published (a repricing's `SessionPriced`).
+    pub events: Arc<dyn EventBus>,
     /// Told when webhooks change, so this process's cache follows.
-    pub events: Arc<dyn EventSink>,
+    pub webhook_subscriptions: Arc<dyn SubscriptionCache>,
     /// Which webhook URLs are accepted.
     pub webhook_policy: TargetPolicy,
     /// Load balancing: configuration, allocation, meter readings.

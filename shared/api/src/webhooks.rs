@@ -154,7 +154,7 @@ pub async fn create(
         version: 1,
     };
     st.store.create_webhook(&hook).await?;
-    st.events.subscriptions_changed(&who.org_id);
+    st.webhook_subscriptions.subscriptions_changed(&who.org_id);
     let mut body = webhook_json(&hook);
     body["secret"] = json!(hook.secret);
     Ok((StatusCode::CREATED, Json(body)))
@@ -209,7 +209,7 @@ pub async fn delete(
         gone.version = expected + 1;
         match st.store.put_webhook(&gone, expected).await {
             Ok(()) => {
-                st.events.subscriptions_changed(&who.org_id);
+                st.webhook_subscriptions.subscriptions_changed(&who.org_id);
                 return Ok(StatusCode::NO_CONTENT);
             }
             Err(StoreError::Conflict(_)) => continue,

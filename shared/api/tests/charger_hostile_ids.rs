@@ -51,7 +51,7 @@ impl World {
         .unwrap();
         connect::opened(
             &*self.store,
-            &csms_core::webhooks::NoEvents,
+            &csms_core::events::NoEvents,
             None,
             &st,
             &format!("conn-{id}"),

@@ -99,7 +99,7 @@ impl World {
         if let Some(v) = version {
             connect::opened(
                 &*self.store,
-                &csms_core::webhooks::NoEvents,
+                &csms_core::events::NoEvents,
                 None,
                 &st,
                 &format!("conn-{id}"),

@@ -352,7 +352,7 @@ impl World {
             });
             connect::opened(
                 &*store,
-                &csms_core::webhooks::NoEvents,
+                &csms_core::events::NoEvents,
                 None,
                 &st,
                 &conn,
@@ -551,7 +551,7 @@ impl World {
         };
         connect::closed(
             &*self.store,
-            &csms_core::webhooks::NoEvents,
+            &csms_core::events::NoEvents,
             &conn,
             self.clock.now(),
         )
@@ -582,7 +582,7 @@ impl World {
         let st = self.store.get_station(&station).await.unwrap().unwrap();
         connect::opened(
             &*self.store,
-            &csms_core::webhooks::NoEvents,
+            &csms_core::events::NoEvents,
             None,
             &st,
             &conn,

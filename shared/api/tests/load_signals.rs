@@ -8,7 +8,7 @@ use chrono::TimeDelta;
 use csms_app::testkit::NoAdapters;
 use csms_app::{Runtime, Settings, Wiring};
 use csms_core::load::{LoadService, LoadSignal, SignalKind};
-use csms_core::ports::{LoadStore, Store, SystemClock};
+use csms_core::ports::{Store, SystemClock};
 use csms_core::registry::{self, NewStation};
 use csms_domain::load::LoadConfig;
 use csms_domain::{OrgId, SiteId, StationId, Timestamp};

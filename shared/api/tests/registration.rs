@@ -11,9 +11,10 @@ use chrono::{TimeZone, Utc};
 use csms_core::charger::{ChargerConfig, ChargerService};
 use csms_core::commands::service::{CommandError, CommandService, NoTimers, SubmitOptions};
 use csms_core::connect;
+use csms_core::events::{DomainEvent, EventBus};
 use csms_core::ports::{Clock, ConnectionSender, SendError, Store};
 use csms_core::registry::{self, NewStation};
-use csms_core::webhooks::{Event, EventSink};
+use csms_core::webhooks::{webhook_event, Event};
 use csms_domain::command::{CommandRequest, CommandStatus, ConfigRef, ResetKind};
 use csms_domain::station::{Approval, RegistrationStatus};
 use csms_domain::webhook::EventType;
@@ -42,13 +43,16 @@ impl ConnectionSender for Socket {
     }
 }
 
+/// The webhook events of what was published.
 #[derive(Default)]
 struct Events(Mutex<Vec<Event>>);
 
 #[async_trait]
-impl EventSink for Events {
-    async fn publish(&self, event: Event) {
-        self.0.lock().unwrap().push(event);
+impl EventBus for Events {
+    async fn publish(&self, event: DomainEvent) {
+        if let Some(event) = webhook_event(&event) {
+            self.0.lock().unwrap().push(event);
+        }
     }
 }
 
@@ -108,7 +112,7 @@ impl World {
         .unwrap();
         connect::opened(
             &*self.store,
-            &csms_core::webhooks::NoEvents,
+            &csms_core::events::NoEvents,
             None,
             &st,
             &format!("conn-{id}"),

@@ -12,7 +12,8 @@ use csms_core::ports::Store;
 use csms_core::webhooks::deliver::TransportReply;
 use csms_core::webhooks::signature;
 use csms_core::webhooks::{
-    Deliverer, DeliveryQueue, Event, EventSink, RetrySchedule, WebhookPublisher, WebhookTransport,
+    Deliverer, DeliveryQueue, Event, RetrySchedule, SubscriptionCache, WebhookPublisher,
+    WebhookTransport,
 };
 use csms_domain::webhook::{DeliveryStatus, EventType, Webhook};
 use csms_domain::OrgId;

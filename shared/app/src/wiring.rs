@@ -14,14 +14,13 @@ use crate::settings::{Settings, SettingsError};
 use csms_api::ApiState;
 use csms_core::charger::ChargerService;
 use csms_core::commands::service::{CommandDispatch, CommandService, CommandTimers};
-use csms_core::load::{LoadEvents, LoadService, LoadTrigger};
+use csms_core::events::{Bus, EventBus};
+use csms_core::load::{LoadService, LoadSubscriber, LoadTrigger};
 use csms_core::ports::{Clock, ConnectionSender, Store};
-use csms_core::pricing::{PricingQueue, PricingService};
+use csms_core::pricing::{PricingQueue, PricingService, PricingSubscriber};
 use csms_core::spot::{HttpGet, SpotFetcher};
 use csms_core::webhooks::target::TargetPolicy;
-use csms_core::webhooks::{
-    Deliverer, DeliveryQueue, EventSink, WebhookPublisher, WebhookTransport,
-};
+use csms_core::webhooks::{Deliverer, DeliveryQueue, WebhookPublisher, WebhookTransport};
 use std::sync::{Arc, OnceLock};
 
 /// What a runtime plugs into the ports. Each method is asked for when a
@@ -53,7 +52,8 @@ pub struct Wiring {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     adapters: Box<dyn Adapters>,
-    events: OnceLock<Arc<dyn EventSink>>,
+    webhooks: OnceLock<Arc<WebhookPublisher<dyn Store>>>,
+    events: OnceLock<Arc<dyn EventBus>>,
     commands: OnceLock<CommandService<dyn Store>>,
 }
 
@@ -81,6 +81,7 @@ impl Wiring {
             store,
             clock,
             adapters: Box::new(adapters),
+            webhooks: OnceLock::new(),
             events: OnceLock::new(),
             commands: OnceLock::new(),
         }
@@ -93,15 +94,33 @@ impl Wiring {
         }
     }
 
-    /// Events to webhooks: each event is queued for every subscribed webhook.
-    pub fn events(&self) -> Result<Arc<dyn EventSink>, SettingsError> {
-        once(&self.events, || {
+    /// Webhook events: each public event is queued for every subscribed
+    /// webhook (one publisher, so its subscription cache is shared).
+    pub fn webhooks(&self) -> Result<Arc<WebhookPublisher<dyn Store>>, SettingsError> {
+        once(&self.webhooks, || {
             Ok(Arc::new(WebhookPublisher::new(
                 self.store.clone(),
                 self.clock.clone(),
                 self.adapters.delivery_queue()?,
                 self.settings.webhooks.subscription_cache,
-            )) as Arc<dyn EventSink>)
+            )))
+        })
+    }
+
+    /// The domain-event bus every publishing service gets: load balancing
+    /// (signals), webhooks (deliveries) and pricing (ended sessions) as its
+    /// subscribers, in that order. Each subscriber's queue is required: an
+    /// event a context reacts to is never quietly dropped.
+    pub fn events(&self) -> Result<Arc<dyn EventBus>, SettingsError> {
+        once(&self.events, || {
+            Ok(Arc::new(Bus::new(vec![
+                Arc::new(LoadSubscriber::new(
+                    self.load_trigger()?,
+                    self.clock.clone(),
+                )),
+                self.webhooks()?,
+                Arc::new(PricingSubscriber::new(self.adapters.pricing_queue()?)),
+            ])) as Arc<dyn EventBus>)
         })
     }
 
@@ -115,15 +134,6 @@ impl Wiring {
         self.adapters.load_trigger()
     }
 
-    /// Events to webhooks and, for the ones load balancing reacts to
-    /// (connects, disconnects, a limit answered late or refused), a signal.
-    fn events_and_load(&self) -> Result<Arc<dyn EventSink>, SettingsError> {
-        Ok(Arc::new(LoadEvents::new(
-            self.events()?,
-            self.load_trigger()?,
-        )))
-    }
-
     /// Commands to stations.
     pub fn commands(&self) -> Result<CommandService<dyn Store>, SettingsError> {
         once(&self.commands, || {
@@ -133,7 +143,7 @@ impl Wiring {
                 self.adapters.sender()?,
                 self.adapters.command_timers()?,
             )
-            .with_events(self.events_and_load()?);
+            .with_events(self.events()?);
             Ok(match self.adapters.command_dispatch()? {
                 Some(dispatch) => service.with_dispatch(dispatch),
                 None => service,
@@ -149,9 +159,7 @@ impl Wiring {
             self.clock.clone(),
             self.settings.charger.clone(),
         )
-        .with_events(self.events_and_load()?)
-        .with_pricing(self.adapters.pricing_queue()?)
-        .with_load(self.load_trigger()?))
+        .with_events(self.events()?))
     }
 
     /// Charger messages from a socket: with the answers to commands
@@ -201,6 +209,7 @@ impl Wiring {
             admin_key: self.settings.admin_key.clone(),
             commands: self.commands()?,
             events: self.events()?,
+            webhook_subscriptions: self.webhooks()?,
             load: self.load()?,
             load_trigger: self.load_trigger()?,
             webhook_policy: self.webhook_policy(),

@@ -122,6 +122,16 @@ impl Adapters for AwsAdapters {
     }
 }
 
+/// Whether the binary was started with `--check-wiring`: it reads its
+/// settings and builds its services as at a cold start, then exits instead
+/// of serving (0, or the error naming what is missing).
+/// `tests/e2e/test_template_wiring.py` starts every function so, with the
+/// environment `template.yaml` gives it, which catches a queue a function's
+/// services need and the template forgets.
+pub fn wiring_check() -> bool {
+    std::env::args().skip(1).any(|a| a == "--check-wiring")
+}
+
 /// One tracing set-up for every Lambda: JSON lines CloudWatch can query,
 /// filter from `RUST_LOG` (default `info`).
 pub fn init_tracing() {

@@ -32,19 +32,21 @@ struct Harness {
 }
 
 async fn harness() -> Harness {
-    harness_with(|_| Arc::new(csms_core::webhooks::NoEvents)).await
+    harness_with(|_| Vec::new()).await
 }
 
-/// The harness with an event sink made from its store (webhook tests).
-async fn harness_with(
-    events: impl FnOnce(Arc<dyn Store>) -> Arc<dyn csms_core::webhooks::EventSink>,
-) -> Harness {
-    harness_full(events, Arc::new(csms_core::pricing::NoPricing)).await
+/// Event subscribers made from the harness's store.
+type Subscribers = Vec<Arc<dyn csms_core::events::Subscriber>>;
+
+/// The harness with event subscribers made from its store (webhook tests).
+async fn harness_with(subscribers: impl FnOnce(Arc<dyn Store>) -> Subscribers) -> Harness {
+    harness_full(subscribers, Arc::new(csms_core::pricing::NoPricing)).await
 }
 
-/// The harness with an event sink and a pricing queue.
+/// The harness with event subscribers and, subscribed after them, pricing
+/// on a queue.
 async fn harness_full(
-    events: impl FnOnce(Arc<dyn Store>) -> Arc<dyn csms_core::webhooks::EventSink>,
+    subscribers: impl FnOnce(Arc<dyn Store>) -> Subscribers,
     pricing: Arc<dyn csms_core::pricing::PricingQueue>,
 ) -> Harness {
     let sdk = sdk_config().await;
@@ -66,7 +68,11 @@ async fn harness_full(
     ));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let dyn_store: Arc<dyn Store> = store.clone();
-    let events = events(dyn_store.clone());
+    let mut subscribers = subscribers(dyn_store.clone());
+    subscribers.push(Arc::new(csms_core::pricing::PricingSubscriber::new(
+        pricing,
+    )));
+    let events = Arc::new(csms_core::events::Bus::new(subscribers));
     // As the Lambdas wire it: the API sends commands through the Management
     // API, `$default` resolves them from the charger's answers.
     let commands = CommandService::new(
@@ -84,8 +90,7 @@ async fn harness_full(
         },
     )
     .with_replies(Arc::new(commands.clone()))
-    .with_events(events)
-    .with_pricing(pricing);
+    .with_events(events);
     ddb.reset();
     Harness {
         commands,
@@ -788,12 +793,12 @@ async fn a_connect_event_is_delivered_signed_through_the_sqs_queue() {
     let queue = Arc::new(csms_aws::webhooks::SqsDeliveryQueue::new(&sdk, &queue_url));
     let q = queue.clone();
     let h = harness_with(move |store| {
-        Arc::new(WebhookPublisher::new(
+        vec![Arc::new(WebhookPublisher::new(
             store,
             Arc::new(SystemClock),
             q,
             std::time::Duration::from_secs(30),
-        ))
+        ))]
     })
     .await;
     let (ok_url, ok_seen) = receiver(204).await;
@@ -1008,7 +1013,7 @@ async fn a_completed_session_is_priced_through_the_pricing_queue() {
         .queue_url
         .unwrap();
     let queue = Arc::new(csms_aws::pricing::SqsPricingQueue::new(&sdk, &queue_url));
-    let h = harness_full(|_| Arc::new(csms_core::webhooks::NoEvents), queue).await;
+    let h = harness_full(|_| Vec::new(), queue).await;
     h.station("CP-PRICE", None).await;
     h.token("TAG-PRICE", "Accepted").await;
     let t0 = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 2, 9, 0, 0).unwrap();

@@ -7,16 +7,14 @@
 //! source address, so a flood of bad handshakes can neither starve the async
 //! workers that serve every other charger nor guess at full speed.
 
+use crate::events::{DomainEvent, EventBus};
 use crate::password;
 use crate::ports::{
     AlarmStore, ConnectionSender, ConnectionStore, SendError, StationStore, StoreError,
 };
 use crate::throttle::{Attempt, ClientAddr, Throttle, ThrottlePolicy};
-use crate::views::ConnectionEventView;
-use crate::webhooks::{Event, EventSink};
 use csms_domain::alarm::{Alarm, Severity};
 use csms_domain::station::{Connection, Station};
-use csms_domain::webhook::EventType;
 use csms_domain::{OcppVersion, StationId, Timestamp};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -287,7 +285,7 @@ async fn raise_auth_alarm<S: StationStore + ConnectionStore + AlarmStore + ?Size
 /// replies and calls cannot go to a dead or duplicate socket.
 pub async fn opened<S: StationStore + ConnectionStore + AlarmStore + ?Sized>(
     store: &S,
-    events: &dyn EventSink,
+    events: &dyn EventBus,
     sender: Option<&dyn ConnectionSender>,
     station: &Station,
     connection_id: &str,
@@ -317,14 +315,10 @@ pub async fn opened<S: StationStore + ConnectionStore + AlarmStore + ?Sized>(
             store.close_connection(&prev, now).await?;
         }
     }
-    let view = ConnectionEventView::new(&conn, None);
     events
-        .publish(Event::new(
-            EventType::StationConnected,
-            conn.org_id.clone(),
-            now,
-            view,
-        ))
+        .publish(DomainEvent::StationConnected {
+            connection: conn.clone(),
+        })
         .await;
     Ok(conn)
 }
@@ -334,7 +328,7 @@ pub async fn opened<S: StationStore + ConnectionStore + AlarmStore + ?Sized>(
 /// station is connected, whatever its old socket says.
 pub async fn closed<S: StationStore + ConnectionStore + AlarmStore + ?Sized>(
     store: &S,
-    events: &dyn EventSink,
+    events: &dyn EventBus,
     connection_id: &str,
     now: Timestamp,
 ) -> Result<(), StoreError> {
@@ -346,14 +340,11 @@ pub async fn closed<S: StationStore + ConnectionStore + AlarmStore + ?Sized>(
         .await?
         .is_some_and(|s| s.connection_id.is_none());
     if still_gone {
-        let view = ConnectionEventView::new(&conn, Some(now));
         events
-            .publish(Event::new(
-                EventType::StationDisconnected,
-                conn.org_id.clone(),
-                now,
-                view,
-            ))
+            .publish(DomainEvent::StationDisconnected {
+                connection: conn,
+                at: now,
+            })
             .await;
     }
     Ok(())

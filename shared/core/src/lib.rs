@@ -13,6 +13,8 @@
 //!   (station passwords, API keys), per station and per source address.
 //! - [`charger`]: handling of every charger-initiated OCPP message, from the
 //!   raw frame to the reply frame.
+//! - [`events`]: the typed domain events, the bus port, and the subscriber
+//!   trait load balancing, pricing and webhooks implement.
 //! - [`registry`]: operator use cases (register stations and id tokens).
 //! - [`commands`]: commands to stations, from the API to the charger's answer.
 //! - [`device_model`]: 2.0.1 device reports into the station's model, and the
@@ -23,7 +25,8 @@
 //!   the scheduled fetcher, the missing-prices alarm and fallback.
 //! - [`load`]: load balancing at run time: signals from chargers, the
 //!   recomputation, and the charging profiles it sends.
-//! - [`webhooks`]: events, their fan-out to partner webhooks, signed delivery with retries.
+//! - [`webhooks`]: the public webhook events, their fan-out to partner webhooks, signed
+//!   delivery with retries.
 //! - [`views`]: the public JSON form of records (API responses, webhook payloads).
 //! - [`undecodable`]: what a store does with a stored record it cannot read.
 //! - [`contract`] (feature `contract-tests`): the suite every store passes.
@@ -32,6 +35,7 @@ pub mod charger;
 pub mod commands;
 pub mod connect;
 pub mod device_model;
+pub mod events;
 pub mod load;
 pub mod password;
 pub mod ports;

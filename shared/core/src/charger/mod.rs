@@ -12,15 +12,12 @@ pub mod v201;
 pub(crate) mod wire;
 
 use crate::commands::service::CallReplies;
-use crate::load::{LoadSignal, LoadTrigger, NoLoad, SignalKind};
+use crate::events::{DomainEvent, EventBus, NoEvents, StationRef};
 use crate::ports::{
     Clock, CommandStore, ConnectionStore, DeviceModelStore, IdempotencyStore, LoadStore,
     MeterTarget, PageRequest, SessionQuery, SessionStore, StationEvent, StationStore, StoreError,
     TokenStore,
 };
-use crate::pricing::{NoPricing, PricingQueue};
-use crate::views::{RegistrationEventView, SessionView, StatusEventView};
-use crate::webhooks::{Event, EventSink, NoEvents};
 use chrono::TimeDelta;
 use csms_domain::command::{CommandRequest, CommandStatus};
 use csms_domain::event::{ChargerEvent, TransactionEvent, TransactionPhase};
@@ -30,7 +27,6 @@ use csms_domain::session::{
 };
 use csms_domain::station::{Approval, Connection, ConnectorStatus, RegistrationStatus};
 use csms_domain::token::{authorize, Authorization};
-use csms_domain::webhook::EventType;
 use csms_domain::{IdError, IdTokenValue, OcppVersion, SessionId, Timestamp, TransactionId};
 use csms_ocpp::catalog::{self, Direction};
 use csms_ocpp::frame::{render_call_result, usable_message_id};
@@ -146,12 +142,9 @@ pub struct ChargerService<S: ?Sized> {
     config: ChargerConfig,
     /// Where replies to CSMS-initiated calls go (the command service).
     replies: Option<Arc<dyn CallReplies>>,
-    /// Where session and status events go (webhooks).
-    events: Arc<dyn EventSink>,
-    /// Where completed sessions go to be priced.
-    pricing: Arc<dyn PricingQueue>,
-    /// Where changes that matter to load balancing go.
-    load: Arc<dyn LoadTrigger>,
+    /// Where what happened goes, after it was stored (load balancing,
+    /// pricing and webhooks subscribe).
+    events: Arc<dyn EventBus>,
 }
 
 /// How far back the idle-session sweep looks: sessions that started earlier
@@ -167,8 +160,6 @@ impl<S: ?Sized> Clone for ChargerService<S> {
             config: self.config.clone(),
             replies: self.replies.clone(),
             events: self.events.clone(),
-            pricing: self.pricing.clone(),
-            load: self.load.clone(),
         }
     }
 }
@@ -181,53 +172,6 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
             config,
             replies: None,
             events: Arc::new(NoEvents),
-            pricing: Arc::new(NoPricing),
-            load: Arc::new(NoLoad),
-        }
-    }
-
-    /// Signal session, status and meter changes of stations on a site to
-    /// load balancing.
-    pub fn with_load(mut self, load: Arc<dyn LoadTrigger>) -> Self {
-        self.load = load;
-        self
-    }
-
-    /// Only stations on a site can be balanced; the consumer finds out
-    /// whether the site is. A lost signal is logged: the periodic
-    /// recomputation catches up.
-    async fn signal_load(
-        &self,
-        conn: &Connection,
-        kind: SignalKind,
-        evse_id: Option<u32>,
-        readings: &[csms_domain::meter::MeterReading],
-        now: Timestamp,
-    ) {
-        let signal = LoadSignal::new(kind, now).with_readings(readings);
-        if kind == SignalKind::Meter && !signal.carries_measurement() {
-            return;
-        }
-        self.send_load_signal(conn, evse_id, signal).await;
-    }
-
-    /// Sends `signal` for the station's site, naming the station and EVSE.
-    async fn send_load_signal(
-        &self,
-        conn: &Connection,
-        evse_id: Option<u32>,
-        mut signal: LoadSignal,
-    ) {
-        let Some(site) = &conn.site_id else {
-            return;
-        };
-        signal.site_id = Some(site.clone());
-        signal.station_id = Some(conn.station_id.clone());
-        signal.evse_id = evse_id;
-        // After the message's writes, which `signal.at` came before.
-        signal.sent_at = Some(self.clock.now());
-        if let Err(e) = self.load.signal(signal).await {
-            tracing::warn!(station = %conn.station_id, error = %e, "could not signal load balancing");
         }
     }
 
@@ -239,19 +183,18 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
         need: csms_domain::load::ChargingNeed,
         now: Timestamp,
     ) {
-        let mut signal = LoadSignal::new(SignalKind::Need, now);
-        signal.need = Some(need);
-        self.send_load_signal(conn, Some(evse_id), signal).await;
+        self.events
+            .publish(DomainEvent::ChargingNeed {
+                station: StationRef::from(conn),
+                evse_id,
+                need,
+                at: now,
+            })
+            .await;
     }
 
-    /// Queue completed sessions for pricing on `pricing`.
-    pub fn with_pricing(mut self, pricing: Arc<dyn PricingQueue>) -> Self {
-        self.pricing = pricing;
-        self
-    }
-
-    /// Publish session and status events to `events`.
-    pub fn with_events(mut self, events: Arc<dyn EventSink>) -> Self {
+    /// Publish what happened to `events`, after it was stored.
+    pub fn with_events(mut self, events: Arc<dyn EventBus>) -> Self {
         self.events = events;
         self
     }
@@ -274,7 +217,7 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
         &self.store
     }
 
-    pub fn events(&self) -> &Arc<dyn EventSink> {
+    pub fn events(&self) -> &Arc<dyn EventBus> {
         &self.events
     }
 
@@ -507,20 +450,14 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
                 )
                 .await;
                 if previous != Some(status) {
-                    let view = RegistrationEventView::new(
-                        conn.station_id.as_str(),
-                        status,
-                        previous,
-                        approval,
-                        now,
-                    );
                     self.events
-                        .publish(Event::new(
-                            EventType::StationRegistration,
-                            conn.org_id.clone(),
-                            now,
-                            view,
-                        ))
+                        .publish(DomainEvent::StationRegistration {
+                            station: StationRef::from(conn),
+                            status,
+                            previous,
+                            approval,
+                            at: now,
+                        })
                         .await;
                 }
                 let interval_secs = match status {
@@ -577,16 +514,12 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
                     )
                     .await;
                 }
-                self.signal_load(conn, SignalKind::Status, Some(evse_id), &[], now)
-                    .await;
-                let view = StatusEventView::new(conn.station_id.as_str(), &status);
                 self.events
-                    .publish(Event::new(
-                        EventType::StationStatus,
-                        conn.org_id.clone(),
-                        now,
-                        view,
-                    ))
+                    .publish(DomainEvent::ConnectorStatus {
+                        station: StationRef::from(conn),
+                        status,
+                        at: now,
+                    })
                     .await;
                 Ok(Outcome::Ack)
             }
@@ -623,7 +556,13 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
                             .await?;
                     }
                 }
-                self.signal_load(conn, SignalKind::Meter, Some(evse_id), &readings, now)
+                self.events
+                    .publish(DomainEvent::MeterValues {
+                        station: StationRef::from(conn),
+                        evse_id,
+                        readings,
+                        at: now,
+                    })
                     .await;
                 Ok(Outcome::Ack)
             }
@@ -757,18 +696,15 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
             )
             .await;
         }
-        let kind = match ev.phase {
-            TransactionPhase::Updated => SignalKind::Meter,
-            _ => SignalKind::Session,
-        };
-        self.signal_load(
-            conn,
-            kind,
-            ev.evse_id.or(ev.connector_id),
-            &ev.readings,
-            now,
-        )
-        .await;
+        self.events
+            .publish(DomainEvent::Transaction {
+                station: StationRef::from(conn),
+                evse_id: ev.evse_id.or(ev.connector_id),
+                started_or_ended: ev.phase != TransactionPhase::Updated,
+                readings: ev.readings.clone(),
+                at: now,
+            })
+            .await;
         Ok(Outcome::Transaction {
             transaction_id,
             authorization,
@@ -975,21 +911,24 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
                     // After the write, so a lost race publishes nothing and
                     // a replayed message (no change) publishes nothing again.
                     if expected == 0 {
-                        self.session_event(EventType::SessionStarted, &session, now)
+                        self.events
+                            .publish(DomainEvent::SessionStarted {
+                                session: session.clone(),
+                                at: now,
+                            })
                             .await;
                     }
                     // A late charger end corrects a session the CSMS closed:
                     // announced again, and priced again.
                     let corrected = was_closed_by_csms && !session.ended_by_csms();
                     if corrected || (!was_completed && session.status == SessionStatus::Completed) {
-                        self.session_event(EventType::SessionEnded, &session, now)
+                        // Announced, and queued for pricing by its subscriber.
+                        self.events
+                            .publish(DomainEvent::SessionEnded {
+                                session: session.clone(),
+                                at: now,
+                            })
                             .await;
-                        // A lost enqueue is logged, not fatal: the charger's
-                        // stop must be acknowledged, and pricing can be
-                        // asked for again through the API.
-                        if let Err(e) = self.pricing.enqueue(&session.id).await {
-                            tracing::error!(session = %session.id, error = %e, "could not queue session for pricing");
-                        }
                     }
                     return Ok(session);
                 }
@@ -998,18 +937,6 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
             }
         }
         Err(StoreError::Conflict(last_conflict.unwrap_or_default()).into())
-    }
-}
-
-impl<S: ChargingStore + ?Sized> ChargerService<S> {
-    async fn session_event(&self, kind: EventType, session: &Session, now: Timestamp) {
-        let event = Event::new(
-            kind,
-            session.org_id.clone(),
-            now,
-            SessionView::from(session),
-        );
-        self.events.publish(event).await;
     }
 }
 

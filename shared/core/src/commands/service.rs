@@ -8,17 +8,15 @@
 //! and the store's version check makes sure only one of them sends.
 
 use super::wire::{self, EncodeContext, EncodeError};
+use crate::events::{DomainEvent, EventBus, NoEvents};
 use crate::ports::{
     Clock, CommandStore, ConnectionSender, DeviceModelStore, IdempotencyStore, SendError,
     SessionStore, StationStore, StoreError,
 };
-use crate::views::CommandView;
-use crate::webhooks::{Event, EventSink, NoEvents};
 use async_trait::async_trait;
 use csms_domain::command::{Command, CommandId, CommandRequest, CommandStatus, Progress};
 use csms_domain::event::NotificationKind;
 use csms_domain::station::{Approval, Connection};
-use csms_domain::webhook::EventType;
 use csms_domain::{SessionId, StationId, Timestamp};
 use serde_json::Value;
 use std::sync::Arc;
@@ -112,7 +110,7 @@ pub struct CommandService<S: ?Sized> {
     clock: Arc<dyn Clock>,
     sender: Arc<dyn ConnectionSender>,
     timers: Arc<dyn CommandTimers>,
-    events: Arc<dyn EventSink>,
+    events: Arc<dyn EventBus>,
     dispatch: Option<Arc<dyn CommandDispatch>>,
 }
 
@@ -157,21 +155,20 @@ impl<S: CommandsStore + ?Sized> CommandService<S> {
         self
     }
 
-    /// Publish `command.completed` to `events` when a command settles.
-    pub fn with_events(mut self, events: Arc<dyn EventSink>) -> Self {
+    /// Publish `CommandCompleted` to `events` when a command settles.
+    pub fn with_events(mut self, events: Arc<dyn EventBus>) -> Self {
         self.events = events;
         self
     }
 
     async fn completed(&self, cmd: &Command) {
         let at = cmd.completed_at.unwrap_or_else(|| self.clock.now());
-        let event = Event::new(
-            EventType::CommandCompleted,
-            cmd.org_id.clone(),
-            at,
-            CommandView::from(cmd),
-        );
-        self.events.publish(event).await;
+        self.events
+            .publish(DomainEvent::CommandCompleted {
+                command: cmd.clone(),
+                at,
+            })
+            .await;
     }
 
     /// Accept a command for a station: validated against the station's OCPP

@@ -10,8 +10,8 @@
 //! the measurements in the site's state and recomputes once per burst.
 //!
 //! # Layout
-//! - this file: signals, the trigger port, the event-sink decorator that
-//!   turns connection events into signals.
+//! - this file: signals, the trigger port, and the subscriber that turns
+//!   domain events into signals.
 //! - [`model`]: configuration → engine site (validation, ampere rounding,
 //!   EVSE ids).
 //! - [`plan`]: price-optimised plans for sessions with an energy need and
@@ -25,12 +25,13 @@ pub mod service;
 
 pub use service::{LoadError, LoadService};
 
-use crate::webhooks::{Event, EventSink};
+use crate::events::{DomainEvent, StationRef, Subscriber};
+use crate::ports::Clock;
 use async_trait::async_trait;
+use csms_domain::command::{Command, CommandRequest, CommandStatus};
 use csms_domain::load::ChargingNeed;
 use csms_domain::meter::MeterReading;
-use csms_domain::webhook::EventType;
-use csms_domain::{OrgId, SiteId, StationId, Timestamp};
+use csms_domain::{SiteId, StationId, Timestamp};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -197,62 +198,109 @@ impl LoadTrigger for NoLoad {
     }
 }
 
-/// Passes every event on to `inner` and turns `station.connected` and
-/// `station.disconnected` into signals: the connection code already
-/// publishes those, so it needs no second hook.
-pub struct LoadEvents {
-    inner: Arc<dyn EventSink>,
+/// Load balancing's subscription to the domain events: the ones that
+/// change who may draw how much become [`LoadSignal`]s on the trigger, each
+/// stamped with the time it is sent (after the write the event reports).
+pub struct LoadSubscriber {
     trigger: Arc<dyn LoadTrigger>,
+    clock: Arc<dyn Clock>,
 }
 
-impl LoadEvents {
-    pub fn new(inner: Arc<dyn EventSink>, trigger: Arc<dyn LoadTrigger>) -> Self {
-        LoadEvents { inner, trigger }
+impl LoadSubscriber {
+    pub fn new(trigger: Arc<dyn LoadTrigger>, clock: Arc<dyn Clock>) -> Self {
+        LoadSubscriber { trigger, clock }
+    }
+
+    /// The signal an event asks for, if any.
+    fn signal_for(event: &DomainEvent) -> Option<LoadSignal> {
+        // A charger's signal is for its station's site: only stations on a
+        // site can be balanced.
+        let on_site = |station: &StationRef, kind, evse_id: Option<u32>, at| {
+            let site = station.site_id.clone()?;
+            let mut s = LoadSignal::new(kind, at);
+            s.site_id = Some(site);
+            s.station_id = Some(station.station_id.clone());
+            s.evse_id = evse_id;
+            Some(s)
+        };
+        // With measurements, or nothing to say: a meter message without
+        // currents, SoC or need changes nothing.
+        let measured = |s: LoadSignal| {
+            Some(s).filter(|s| s.kind != SignalKind::Meter || s.carries_measurement())
+        };
+        match event {
+            // The station's site is read by the consumer.
+            DomainEvent::StationConnected { connection } => {
+                let mut s = LoadSignal::new(SignalKind::Connection, connection.connected_at);
+                s.station_id = Some(connection.station_id.clone());
+                Some(s)
+            }
+            DomainEvent::StationDisconnected { connection, at } => {
+                let mut s = LoadSignal::new(SignalKind::Connection, *at);
+                s.station_id = Some(connection.station_id.clone());
+                Some(s)
+            }
+            DomainEvent::CommandCompleted { command, at } if slow_or_refused_limit(command) => {
+                let mut s = LoadSignal::new(SignalKind::Answer, *at);
+                s.station_id = Some(command.station_id.clone());
+                Some(s)
+            }
+            DomainEvent::ConnectorStatus {
+                station,
+                status,
+                at,
+            } => on_site(station, SignalKind::Status, Some(status.evse_id), *at),
+            DomainEvent::MeterValues {
+                station,
+                evse_id,
+                readings,
+                at,
+            } => measured(
+                on_site(station, SignalKind::Meter, Some(*evse_id), *at)?.with_readings(readings),
+            ),
+            DomainEvent::Transaction {
+                station,
+                evse_id,
+                started_or_ended,
+                readings,
+                at,
+            } => {
+                let kind = if *started_or_ended {
+                    SignalKind::Session
+                } else {
+                    SignalKind::Meter
+                };
+                measured(on_site(station, kind, *evse_id, *at)?.with_readings(readings))
+            }
+            DomainEvent::ChargingNeed {
+                station,
+                evse_id,
+                need,
+                at,
+            } => {
+                let mut s = on_site(station, SignalKind::Need, Some(*evse_id), *at)?;
+                s.need = Some(need.clone());
+                Some(s)
+            }
+            DomainEvent::CommandCompleted { .. }
+            | DomainEvent::StationRegistration { .. }
+            | DomainEvent::SessionStarted { .. }
+            | DomainEvent::SessionEnded { .. }
+            | DomainEvent::SessionPriced { .. } => None,
+        }
     }
 }
 
 #[async_trait]
-impl EventSink for LoadEvents {
-    async fn publish(&self, event: Event) {
-        if event.event_type == EventType::CommandCompleted && slow_or_refused_limit(&event.data) {
-            let station = event
-                .data
-                .get("stationId")
-                .and_then(|v| v.as_str())
-                .and_then(|s| StationId::parse(s).ok());
-            if let Some(station) = station {
-                let mut s =
-                    LoadSignal::new(SignalKind::Answer, event.occurred_at).sent(chrono::Utc::now());
-                s.station_id = Some(station);
-                if let Err(e) = self.trigger.signal(s).await {
-                    tracing::warn!(error = %e, "could not signal load balancing");
-                }
-            }
+impl Subscriber for LoadSubscriber {
+    async fn on(&self, event: &DomainEvent) {
+        let Some(signal) = Self::signal_for(event) else {
+            return;
+        };
+        // A lost signal is logged: the periodic recomputation catches up.
+        if let Err(e) = self.trigger.signal(signal.sent(self.clock.now())).await {
+            tracing::warn!(event = event.name(), error = %e, "could not signal load balancing");
         }
-        if matches!(
-            event.event_type,
-            EventType::StationConnected | EventType::StationDisconnected
-        ) {
-            let station = event
-                .data
-                .get("stationId")
-                .and_then(|v| v.as_str())
-                .and_then(|s| StationId::parse(s).ok());
-            if let Some(station) = station {
-                // The event is stamped before the connection was stored.
-                let mut s = LoadSignal::new(SignalKind::Connection, event.occurred_at)
-                    .sent(chrono::Utc::now());
-                s.station_id = Some(station);
-                if let Err(e) = self.trigger.signal(s).await {
-                    tracing::warn!(error = %e, "could not signal load balancing");
-                }
-            }
-        }
-        self.inner.publish(event).await;
-    }
-
-    fn subscriptions_changed(&self, org: &OrgId) {
-        self.inner.subscriptions_changed(org);
     }
 }
 
@@ -260,21 +308,15 @@ impl EventSink for LoadEvents {
 /// likely stopped waiting for (it waits 10 s by default), or a refusal:
 /// the site is looked at again at once rather than at the next periodic
 /// run. Answers in time need nothing — the recomputation saw them.
-fn slow_or_refused_limit(command: &serde_json::Value) -> bool {
+fn slow_or_refused_limit(command: &Command) -> bool {
     const LATE_S: i64 = 5;
-    if command.get("type").and_then(|v| v.as_str()) != Some("loadLimit") {
+    if !matches!(command.request, CommandRequest::LoadLimit { .. }) {
         return false;
     }
-    if command.get("status").and_then(|v| v.as_str()) != Some("accepted") {
+    if command.status != CommandStatus::Accepted {
         return true;
     }
-    let time = |k: &str| {
-        command
-            .get(k)
-            .and_then(|v| v.as_str())
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-    };
-    match (time("sentAt"), time("completedAt")) {
+    match (command.sent_at, command.completed_at) {
         (Some(sent), Some(done)) => (done - sent).num_seconds() >= LATE_S,
         _ => false,
     }
@@ -283,36 +325,238 @@ fn slow_or_refused_limit(command: &serde_json::Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::slow_or_refused_limit;
-    use serde_json::json;
+    use csms_domain::command::{
+        ChargingProfile, Command, CommandId, CommandRequest, CommandStatus, ProfileKind,
+        ProfilePurpose, RateUnit, SchedulePeriod,
+    };
+    use csms_domain::{OrgId, StationId, Timestamp};
+    use rust_decimal::Decimal;
+
+    fn t(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn command(request: CommandRequest, status: CommandStatus, done: &str) -> Command {
+        Command {
+            id: CommandId::new(),
+            station_id: StationId::parse("CP-1").unwrap(),
+            org_id: OrgId::default_org(),
+            request,
+            status,
+            created_at: t("2026-12-04T20:00:00Z"),
+            sent_at: Some(t("2026-12-04T20:00:00Z")),
+            completed_at: Some(t(done)),
+            timeout_s: 10,
+            action: None,
+            response: None,
+            error: None,
+            progress: Vec::new(),
+            version: 2,
+        }
+    }
+
+    fn limit() -> CommandRequest {
+        CommandRequest::LoadLimit {
+            evse_id: 1,
+            profile: ChargingProfile {
+                id: 1_000_001,
+                stack_level: 1,
+                purpose: ProfilePurpose::TxDefault,
+                kind: ProfileKind::Absolute,
+                recurrency: None,
+                valid_from: None,
+                valid_to: None,
+                transaction_id: None,
+                start_schedule: None,
+                duration_s: None,
+                rate_unit: RateUnit::A,
+                periods: vec![SchedulePeriod {
+                    start_period_s: 0,
+                    limit: Decimal::from(16),
+                    number_phases: Some(3),
+                }],
+                min_charging_rate: None,
+            },
+        }
+    }
 
     #[test]
     fn only_late_or_refused_load_limits_ask_for_a_recomputation() {
-        let limit = |status: &str, sent: &str, done: &str| {
-            json!({"type": "loadLimit", "status": status, "stationId": "CP-1",
-                   "sentAt": sent, "completedAt": done})
-        };
-        let t0 = "2026-12-04T20:00:00Z";
-        assert!(!slow_or_refused_limit(&limit(
-            "accepted",
-            t0,
+        use CommandStatus::{Accepted, Rejected, Timeout};
+        assert!(!slow_or_refused_limit(&command(
+            limit(),
+            Accepted,
             "2026-12-04T20:00:01Z"
         )));
-        assert!(slow_or_refused_limit(&limit(
-            "accepted",
-            t0,
+        assert!(slow_or_refused_limit(&command(
+            limit(),
+            Accepted,
             "2026-12-04T20:00:12Z"
         )));
-        assert!(slow_or_refused_limit(&limit(
-            "rejected",
-            t0,
+        assert!(slow_or_refused_limit(&command(
+            limit(),
+            Rejected,
             "2026-12-04T20:00:01Z"
         )));
-        assert!(slow_or_refused_limit(&limit(
-            "timeout",
-            t0,
+        assert!(slow_or_refused_limit(&command(
+            limit(),
+            Timeout,
             "2026-12-04T20:00:30Z"
         )));
-        let reset = json!({"type": "reset", "status": "rejected", "stationId": "CP-1"});
-        assert!(!slow_or_refused_limit(&reset));
+        let reset = CommandRequest::Reset {
+            kind: None,
+            when: None,
+            evse_id: None,
+        };
+        assert!(!slow_or_refused_limit(&command(
+            reset,
+            Rejected,
+            "2026-12-04T20:00:01Z"
+        )));
+    }
+
+    use super::{LoadSubscriber, SignalKind};
+    use crate::events::{DomainEvent, StationRef};
+    use csms_domain::meter::MeterReading;
+    use csms_domain::station::{Approval, Connection, ConnectorStatus};
+    use csms_domain::{OcppVersion, SiteId};
+
+    fn station(site: Option<&str>) -> StationRef {
+        StationRef {
+            org_id: OrgId::default_org(),
+            station_id: StationId::parse("CP-1").unwrap(),
+            site_id: site.map(|s| SiteId::parse(s).unwrap()),
+        }
+    }
+
+    fn reading(measurand: &str, unit: &str, phase: Option<&str>, value: i64) -> MeterReading {
+        MeterReading {
+            timestamp: t("2026-12-04T20:00:00Z"),
+            measurand: measurand.into(),
+            phase: phase.map(Into::into),
+            location: None,
+            context: None,
+            value: Decimal::from(value),
+            unit: unit.into(),
+        }
+    }
+
+    fn signal(event: &DomainEvent) -> Option<super::LoadSignal> {
+        LoadSubscriber::signal_for(event)
+    }
+
+    #[test]
+    fn charger_events_of_a_station_on_a_site_are_signalled_for_that_site() {
+        let at = t("2026-12-04T20:00:01Z");
+        let status = DomainEvent::ConnectorStatus {
+            station: station(Some("GARAGE")),
+            status: ConnectorStatus {
+                evse_id: 2,
+                connector_id: 1,
+                status: "Charging".into(),
+                error_code: None,
+                info: None,
+                updated_at: at,
+            },
+            at,
+        };
+        let s = signal(&status).expect("a status change is signalled");
+        assert_eq!(s.kind, SignalKind::Status);
+        assert_eq!(s.site_id.as_ref().map(|x| x.as_str()), Some("GARAGE"));
+        assert_eq!(s.station_id.as_ref().map(|x| x.as_str()), Some("CP-1"));
+        assert_eq!((s.evse_id, s.at, s.sent_at), (Some(2), at, None));
+
+        // Off any site: nothing to balance.
+        let DomainEvent::ConnectorStatus { status, .. } = status else {
+            unreachable!()
+        };
+        let off_site = DomainEvent::ConnectorStatus {
+            station: station(None),
+            status,
+            at,
+        };
+        assert_eq!(signal(&off_site), None);
+    }
+
+    #[test]
+    fn meter_values_are_signalled_only_with_a_measurement_and_transactions_always() {
+        let at = t("2026-12-04T20:00:01Z");
+        let energy_only = vec![reading("Energy.Active.Import.Register", "Wh", None, 1200)];
+        let meter = |readings: Vec<MeterReading>| DomainEvent::MeterValues {
+            station: station(Some("GARAGE")),
+            evse_id: 1,
+            readings,
+            at,
+        };
+        assert_eq!(signal(&meter(energy_only.clone())), None);
+        let currents = vec![
+            reading("Current.Import", "A", Some("L1"), 15),
+            reading("Current.Import", "A", Some("L2"), 14),
+        ];
+        let s = signal(&meter(currents.clone())).expect("currents are signalled");
+        assert_eq!(s.kind, SignalKind::Meter);
+        assert_eq!(
+            s.currents_a,
+            Some([Some(Decimal::from(15)), Some(Decimal::from(14)), None])
+        );
+
+        let tx = |started_or_ended, readings| DomainEvent::Transaction {
+            station: station(Some("GARAGE")),
+            evse_id: Some(1),
+            started_or_ended,
+            readings,
+            at,
+        };
+        // A start or an end changes who draws, measured or not.
+        let s = signal(&tx(true, energy_only.clone())).expect("a start is signalled");
+        assert_eq!(s.kind, SignalKind::Session);
+        // An update is a measurement like MeterValues.
+        assert_eq!(signal(&tx(false, energy_only)), None);
+        assert_eq!(
+            signal(&tx(false, currents)).map(|s| s.kind),
+            Some(SignalKind::Meter)
+        );
+    }
+
+    #[test]
+    fn connections_and_late_or_refused_limits_name_the_station_and_leave_the_site_to_the_consumer()
+    {
+        let at = t("2026-12-04T20:00:01Z");
+        let connection = Connection {
+            connection_id: "c-1".into(),
+            station_id: StationId::parse("CP-1").unwrap(),
+            org_id: OrgId::default_org(),
+            site_id: Some(SiteId::parse("GARAGE").unwrap()),
+            ocpp_version: OcppVersion::V201,
+            connected_at: at,
+            last_seen_at: at,
+            approval: Approval::Accepted,
+        };
+        for event in [
+            DomainEvent::StationConnected {
+                connection: connection.clone(),
+            },
+            DomainEvent::StationDisconnected { connection, at },
+        ] {
+            let s = signal(&event).expect("a connection change is signalled");
+            assert_eq!(s.kind, SignalKind::Connection);
+            assert_eq!(s.station_id.as_ref().map(|x| x.as_str()), Some("CP-1"));
+            assert_eq!((s.site_id, s.at), (None, at));
+        }
+        let refused = command(limit(), CommandStatus::Rejected, "2026-12-04T20:00:01Z");
+        let s = signal(&DomainEvent::CommandCompleted {
+            command: refused,
+            at,
+        })
+        .expect("a refused limit is signalled");
+        assert_eq!(s.kind, SignalKind::Answer);
+        let in_time = command(limit(), CommandStatus::Accepted, "2026-12-04T20:00:01Z");
+        assert_eq!(
+            signal(&DomainEvent::CommandCompleted {
+                command: in_time,
+                at,
+            }),
+            None
+        );
     }
 }

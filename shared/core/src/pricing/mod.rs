@@ -1,7 +1,7 @@
 //! Session pricing: from a completed session to its immutable priced record.
 //!
-//! When a session completes, the charger handler puts its id on the
-//! [`PricingQueue`] (SQS in AWS, an in-process queue locally). The consumer
+//! When a session ends, the [`PricingSubscriber`] of the domain events puts
+//! its id on the [`PricingQueue`] (SQS in AWS, an in-process queue locally). The consumer
 //! calls [`PricingService::price_session`], which is idempotent: revision 1 is
 //! created once (a conditional write decides), and a redelivered message finds
 //! it and changes nothing. Repricing is explicit ([`PricingService::reprice`])
@@ -14,17 +14,16 @@
 //!
 //! # Layout
 //! - this module: [`PricingService`] (price, reprice, preview) and the
-//!   [`PricingQueue`] that triggers it.
+//!   [`PricingQueue`] that triggers it, fed by the [`PricingSubscriber`].
 //! - [`tariffs`]: the tariffs and assignments it prices with — versions, the
 //!   delete guard, one tariff per target and group ([`tariffs::TariffService`]).
 
 pub mod tariffs;
 
+use crate::events::{DomainEvent, EventBus, NoEvents, Subscriber};
 use crate::ports::{
     Clock, PricedSessionStore, SessionStore, SpotPriceStore, StoreError, TariffStore, TokenStore,
 };
-use crate::views::PricedSessionView;
-use crate::webhooks::{Event, EventSink, NoEvents};
 use async_trait::async_trait;
 use csms_domain::meter::energy_registers;
 use csms_domain::pricing::engine::{self, PricingError, PricingInput, SpotTable};
@@ -32,7 +31,6 @@ use csms_domain::pricing::{PricedSession, PricingAudit, ROUNDING_RULE};
 use csms_domain::session::{Session, SessionStatus};
 use csms_domain::spot::SpotSource;
 use csms_domain::tariff::{resolve, Resolution, Tariff};
-use csms_domain::webhook::EventType;
 use csms_domain::{IdTokenValue, SessionId, SiteId, StationId, Timestamp};
 use std::sync::Arc;
 
@@ -49,6 +47,33 @@ pub struct NoPricing;
 impl PricingQueue for NoPricing {
     async fn enqueue(&self, _session: &SessionId) -> Result<(), String> {
         Ok(())
+    }
+}
+
+/// Pricing's subscription to the domain events: every ended session
+/// (completed, or corrected by a late stop from the charger) is queued for
+/// pricing.
+pub struct PricingSubscriber {
+    queue: Arc<dyn PricingQueue>,
+}
+
+impl PricingSubscriber {
+    pub fn new(queue: Arc<dyn PricingQueue>) -> Self {
+        PricingSubscriber { queue }
+    }
+}
+
+#[async_trait]
+impl Subscriber for PricingSubscriber {
+    async fn on(&self, event: &DomainEvent) {
+        let DomainEvent::SessionEnded { session, .. } = event else {
+            return;
+        };
+        // A lost enqueue is logged, not fatal: the charger's stop must be
+        // acknowledged, and pricing recovery or the API asks again.
+        if let Err(e) = self.queue.enqueue(&session.id).await {
+            tracing::error!(session = %session.id, error = %e, "could not queue session for pricing");
+        }
     }
 }
 
@@ -112,8 +137,8 @@ crate::store_ports! {
 pub struct PricingService<S: ?Sized> {
     store: Arc<S>,
     clock: Arc<dyn Clock>,
-    /// `session.priced` goes here.
-    events: Arc<dyn EventSink>,
+    /// `SessionPriced` goes here.
+    events: Arc<dyn EventBus>,
     /// At most this much of a session is priced (`engine::priced_end`).
     max_duration: chrono::TimeDelta,
 }
@@ -150,20 +175,18 @@ impl<S: PricingStore + ?Sized> PricingService<S> {
         self
     }
 
-    /// Publish `session.priced` for every revision written.
-    pub fn with_events(mut self, events: Arc<dyn EventSink>) -> Self {
+    /// Publish `SessionPriced` for every revision written.
+    pub fn with_events(mut self, events: Arc<dyn EventBus>) -> Self {
         self.events = events;
         self
     }
 
     async fn priced_event(&self, priced: &PricedSession) {
-        let event = Event::new(
-            EventType::SessionPriced,
-            priced.org_id.clone(),
-            priced.priced_at,
-            PricedSessionView::from(priced),
-        );
-        self.events.publish(event).await;
+        self.events
+            .publish(DomainEvent::SessionPriced {
+                priced: priced.clone(),
+            })
+            .await;
     }
 
     /// Price a completed session once. Safe to call any number of times.

@@ -1,8 +1,9 @@
 //! Webhooks: events fanned out to partner subscriptions, delivered signed,
 //! retried on a schedule, every attempt recorded.
 //!
-//! Flow: a use case calls [`EventSink::publish`] after its write succeeded;
-//! the [`publish::WebhookPublisher`] creates one pending [`Delivery`] per
+//! Flow: a use case publishes a domain event after its write succeeded
+//! ([`crate::events`]); the [`publish::WebhookPublisher`], one of the bus's
+//! subscribers, turns the public ones into webhook events and creates one pending [`Delivery`] per
 //! subscribed webhook and puts its id on a [`DeliveryQueue`] (SQS in AWS, an
 //! in-process queue locally); whoever consumes the queue calls
 //! [`deliver::Deliverer::attempt`], which POSTs, records the attempt, and
@@ -14,7 +15,7 @@
 //! # Layout
 //! - [`signature`]: the `Csms-Signature` header (HMAC-SHA256) and its check.
 //! - [`target`]: which URLs a webhook may point at.
-//! - [`publish`]: events, the sink trait, and the fan-out to deliveries.
+//! - [`publish`]: webhook events from domain events, and the fan-out to deliveries.
 //! - [`deliver`]: one delivery attempt, the retry schedule, the ports for
 //!   the queue and the HTTP transport.
 //!
@@ -26,4 +27,4 @@ pub mod signature;
 pub mod target;
 
 pub use deliver::{Deliverer, DeliveryQueue, RetrySchedule, WebhookTransport};
-pub use publish::{Event, EventSink, NoEvents, WebhookPublisher};
+pub use publish::{webhook_event, Event, NoSubscriptions, SubscriptionCache, WebhookPublisher};

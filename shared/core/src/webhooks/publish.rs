@@ -1,8 +1,13 @@
-//! Events and their fan-out to the subscribed webhooks.
+//! Webhook events (the public form of the domain events partners see) and
+//! their fan-out to the subscribed webhooks.
 
 use super::deliver::DeliveryQueue;
+use crate::events::{DomainEvent, Subscriber};
 use crate::ports::{Clock, PageRequest, WebhookStore};
-use crate::views::time;
+use crate::views::{
+    time, CommandView, ConnectionEventView, PricedSessionView, RegistrationEventView, SessionView,
+    StatusEventView,
+};
 use async_trait::async_trait;
 use csms_domain::webhook::{Delivery, DeliveryStatus, EventType, Webhook};
 use csms_domain::{OrgId, Timestamp};
@@ -12,7 +17,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Something that happened, for the organisation's subscribers.
+/// A webhook event: something that happened, in the form partners receive.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     /// A ULID, the same in every delivery of this event.
@@ -52,23 +57,95 @@ impl Event {
     }
 }
 
-/// Where use cases report events. Publishing never fails the caller: a
-/// charger's message must not be refused because a partner's webhook
-/// could not be queued (that is logged instead).
-#[async_trait]
-pub trait EventSink: Send + Sync {
-    async fn publish(&self, event: Event);
-    /// An organisation's webhooks were created or deleted through this
-    /// process: stop using what is cached about them.
-    fn subscriptions_changed(&self, _org: &OrgId) {}
+/// The public webhook event for a domain event, if partners see it:
+/// the record it is about in its API form. Meter values, transaction
+/// messages and charging needs are internal.
+pub fn webhook_event(event: &DomainEvent) -> Option<Event> {
+    let org = event.org_id().clone();
+    Some(match event {
+        DomainEvent::StationConnected { connection } => Event::new(
+            EventType::StationConnected,
+            org,
+            connection.connected_at,
+            ConnectionEventView::new(connection, None),
+        ),
+        DomainEvent::StationDisconnected { connection, at } => Event::new(
+            EventType::StationDisconnected,
+            org,
+            *at,
+            ConnectionEventView::new(connection, Some(*at)),
+        ),
+        DomainEvent::StationRegistration {
+            station,
+            status,
+            previous,
+            approval,
+            at,
+        } => Event::new(
+            EventType::StationRegistration,
+            org,
+            *at,
+            RegistrationEventView::new(
+                station.station_id.as_str(),
+                *status,
+                *previous,
+                *approval,
+                *at,
+            ),
+        ),
+        DomainEvent::ConnectorStatus {
+            station,
+            status,
+            at,
+        } => Event::new(
+            EventType::StationStatus,
+            org,
+            *at,
+            StatusEventView::new(station.station_id.as_str(), status),
+        ),
+        DomainEvent::SessionStarted { session, at } => Event::new(
+            EventType::SessionStarted,
+            org,
+            *at,
+            SessionView::from(session),
+        ),
+        DomainEvent::SessionEnded { session, at } => Event::new(
+            EventType::SessionEnded,
+            org,
+            *at,
+            SessionView::from(session),
+        ),
+        DomainEvent::SessionPriced { priced } => Event::new(
+            EventType::SessionPriced,
+            org,
+            priced.priced_at,
+            PricedSessionView::from(priced),
+        ),
+        DomainEvent::CommandCompleted { command, at } => Event::new(
+            EventType::CommandCompleted,
+            org,
+            *at,
+            CommandView::from(command),
+        ),
+        DomainEvent::MeterValues { .. }
+        | DomainEvent::Transaction { .. }
+        | DomainEvent::ChargingNeed { .. } => return None,
+    })
+}
+
+/// What is cached about an organisation's webhook subscriptions, to be
+/// forgotten when they change through this process.
+pub trait SubscriptionCache: Send + Sync {
+    /// An organisation's webhooks were created or deleted: stop using what
+    /// is cached about them.
+    fn subscriptions_changed(&self, org: &OrgId);
 }
 
 /// For deployments and tests without webhooks.
-pub struct NoEvents;
+pub struct NoSubscriptions;
 
-#[async_trait]
-impl EventSink for NoEvents {
-    async fn publish(&self, _event: Event) {}
+impl SubscriptionCache for NoSubscriptions {
+    fn subscriptions_changed(&self, _org: &OrgId) {}
 }
 
 /// An organisation's webhooks as read at a time.
@@ -80,7 +157,7 @@ type Cached = (Instant, Arc<Vec<Webhook>>);
 /// status notification publishes an event, and most organisations have no
 /// webhook at all, so the read must not happen per message. A new or
 /// deleted webhook is seen by other processes within the TTL; this process
-/// sees it at once ([`EventSink::subscriptions_changed`]).
+/// sees it at once ([`SubscriptionCache::subscriptions_changed`]).
 pub struct WebhookPublisher<S: ?Sized> {
     store: Arc<S>,
     clock: Arc<dyn Clock>,
@@ -160,9 +237,10 @@ impl<S: WebhookStore + ?Sized> WebhookPublisher<S> {
     }
 }
 
-#[async_trait]
-impl<S: WebhookStore + ?Sized + 'static> EventSink for WebhookPublisher<S> {
-    async fn publish(&self, event: Event) {
+impl<S: WebhookStore + ?Sized> WebhookPublisher<S> {
+    /// Queues `event` for every subscribed webhook of its organisation.
+    /// Never fails the caller: what could not be recorded is logged.
+    pub async fn publish(&self, event: Event) {
         match self.fan_out(&event).await {
             Ok(0) => {}
             Ok(n) => {
@@ -173,7 +251,18 @@ impl<S: WebhookStore + ?Sized + 'static> EventSink for WebhookPublisher<S> {
             }
         }
     }
+}
 
+#[async_trait]
+impl<S: WebhookStore + ?Sized + 'static> Subscriber for WebhookPublisher<S> {
+    async fn on(&self, event: &DomainEvent) {
+        if let Some(event) = webhook_event(event) {
+            self.publish(event).await;
+        }
+    }
+}
+
+impl<S: WebhookStore + ?Sized + 'static> SubscriptionCache for WebhookPublisher<S> {
     fn subscriptions_changed(&self, org: &OrgId) {
         self.cache.lock().expect("cache lock").remove(org);
     }
