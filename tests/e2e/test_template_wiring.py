@@ -97,8 +97,8 @@ def _functions() -> list[tuple[str, str, dict[str, str]]]:
         binary = r.get("Metadata", {}).get("BuildProperties", {}).get("Binary")
         if not binary:
             continue
-        env = {k: _value(v) for k, v in globals_env.get("Variables", {}).items()}
-        own = r["Properties"].get("Environment", {}).get("Variables", {})
+        env = {k: _value(v) for k, v in (globals_env.get("Variables") or {}).items()}
+        own = (r["Properties"].get("Environment") or {}).get("Variables") or {}
         env.update({k: _value(v) for k, v in own.items()})
         out.append((name, binary, env))
     return out
