@@ -31,6 +31,10 @@
 //! Tariffs, tariff assignments, spot days, alarms and priced sessions are in
 //! `store_pricing.rs`, with their keys in its header.
 
+mod device;
+mod load;
+mod pricing;
+
 use crate::cursor::{self, Key, KeyShape};
 use crate::metrics::RequestCounter;
 use async_trait::async_trait;
