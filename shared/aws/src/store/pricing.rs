@@ -4,8 +4,8 @@
 //!
 //! # Layout
 //! Every item keeps its entity whole as JSON in `body` (exact decimals, no
-//! per-field mapping), like commands and webhooks in `store.rs`; versioned
-//! ones carry `version` next to it for the conditions.
+//! per-field mapping), like commands and webhooks; versioned ones carry
+//! `version` next to it for the conditions.
 //!
 //! | item              | PK                     | SK                  | GSI1PK / GSI1SK                                 | GSI2PK / GSI2SK |
 //! |-------------------|------------------------|---------------------|-------------------------------------------------|-----------------|
@@ -33,11 +33,14 @@
 //! - A spot day is one item (at most 100 quarter-hours, a few KB), replaced
 //!   whole by every fetch.
 
-use crate::cursor::{self, Key};
-use crate::store::{backend, body_from, body_item, n, s, DynamoStore, META};
+use super::table::{
+    body_from, json_item, org_partition, set_key, versioned_item, Condition, ConditionFailed,
+    Index, Query, META,
+};
+use super::DynamoStore;
+use crate::cursor::Key;
 use async_trait::async_trait;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::CancellationReason;
 use chrono::NaiveDate;
 use csms_core::ports::{
     sort_key_time, AlarmStore, Page, PageRequest, PricedSessionStore, SpotPriceStore, StoreError,
@@ -48,7 +51,6 @@ use csms_domain::pricing::PricedSession;
 use csms_domain::spot::{BiddingZone, SpotDay};
 use csms_domain::tariff::{Tariff, TariffAssignment};
 use csms_domain::{OrgId, SessionId, Timestamp};
-use serde::Serialize;
 
 /// Read-then-conditional-write loops (alarms) give up after this many lost
 /// races; each loss means another writer changed the alarm meanwhile.
@@ -86,171 +88,107 @@ fn price_sk(revision: u32) -> String {
     format!("REV#{revision:010}")
 }
 
-/// A `{PK, SK, body}` item for an entity without a version.
-fn json_item<T: Serialize>(pk: String, sk: String, value: &T, what: &str) -> StoreResult<Key> {
-    let body = serde_json::to_string(value)
-        .map_err(|e| StoreError::Backend(format!("cannot encode {what}: {e}")))?;
-    let mut item = Key::new();
-    item.insert("PK".into(), s(pk));
-    item.insert("SK".into(), s(sk));
-    item.insert("body".into(), s(body));
-    Ok(item)
-}
-
 fn tariff_meta_item(t: &Tariff) -> StoreResult<Key> {
-    let mut item = body_item(tariff_pk(&t.id), t, t.version, "tariff")?;
+    let mut item = versioned_item(tariff_pk(&t.id), META, t, t.version, "tariff")?;
     // Sparse: a deleted tariff drops out of its organisation's listing.
     if t.deleted_at.is_none() {
-        item.insert("GSI1PK".into(), s(format!("ORG#{}#TARIFF", t.org_id)));
-        item.insert("GSI1SK".into(), s(&t.id));
+        set_key(
+            &mut item,
+            Index::Gsi1,
+            org_partition(&t.org_id, "TARIFF"),
+            &t.id,
+        );
     }
     Ok(item)
 }
 
 fn tariff_version_item(t: &Tariff) -> StoreResult<Key> {
-    let mut item = body_item(tariff_pk(&t.id), t, t.version, "tariff")?;
-    item.insert("SK".into(), s(tariff_version_sk(t.version)));
-    Ok(item)
+    let sk = tariff_version_sk(t.version);
+    versioned_item(tariff_pk(&t.id), sk, t, t.version, "tariff")
 }
 
 fn assignment_item(a: &TariffAssignment) -> StoreResult<Key> {
-    let mut item = json_item(assignment_pk(&a.id), META.into(), a, "tariff assignment")?;
-    item.insert("GSI1PK".into(), s(format!("ORG#{}#ASSIGN", a.org_id)));
-    item.insert(
-        "GSI1SK".into(),
-        s(format!("{}#{}", sort_key_time(a.created_at), a.id)),
+    let mut item = json_item(assignment_pk(&a.id), META, a, "tariff assignment")?;
+    set_key(
+        &mut item,
+        Index::Gsi1,
+        org_partition(&a.org_id, "ASSIGN"),
+        format!("{}#{}", sort_key_time(a.created_at), a.id),
     );
     Ok(item)
 }
 
 fn alarm_item(a: &Alarm) -> StoreResult<Key> {
-    let mut item = body_item(alarm_pk(&a.id), a, a.version, "alarm")?;
+    let mut item = versioned_item(alarm_pk(&a.id), META, a, a.version, "alarm")?;
     let sk = format!("{}#{}", sort_key_time(a.raised_at), a.id);
-    item.insert("GSI1PK".into(), s(format!("ORG#{}#ALARM", a.org_id)));
-    item.insert("GSI1SK".into(), s(&sk));
+    set_key(
+        &mut item,
+        Index::Gsi1,
+        org_partition(&a.org_id, "ALARM"),
+        &sk,
+    );
     // Sparse: resolving an alarm rewrites the item without these.
     if a.is_active() {
-        item.insert("GSI2PK".into(), s(format!("ORG#{}#ALARM#ACTIVE", a.org_id)));
-        item.insert("GSI2SK".into(), s(sk));
+        set_key(
+            &mut item,
+            Index::Gsi2,
+            org_partition(&a.org_id, "ALARM#ACTIVE"),
+            sk,
+        );
     }
     Ok(item)
-}
-
-/// A conditional put inside a transaction; with `expected`, the condition
-/// may use `#v` (the `version` attribute) and `:expected`.
-fn transact_put(
-    table: &str,
-    item: Key,
-    condition: &str,
-    expected: Option<u64>,
-) -> StoreResult<TransactWriteItem> {
-    let mut put = Put::builder()
-        .table_name(table)
-        .set_item(Some(item))
-        .condition_expression(condition);
-    if let Some(v) = expected {
-        put = put
-            .expression_attribute_names("#v", "version")
-            .expression_attribute_values(":expected", n(v));
-    }
-    let put = put
-        .build()
-        .map_err(|e| StoreError::Backend(e.to_string()))?;
-    Ok(TransactWriteItem::builder().put(put).build())
 }
 
 impl DynamoStore {
     /// Writes `item` if the stored alarm is at `expected` (0: absent).
     /// `Ok(false)` when that condition lost (someone else wrote first).
-    async fn put_alarm_if(&self, item: Key, expected: u64, id: &str) -> StoreResult<bool> {
-        let result = if expected == 0 {
-            self.put_new(item, "attribute_not_exists(PK)", || {
-                format!("alarm {id} exists")
-            })
-            .await
-        } else {
-            self.put_versioned(item, expected, format!("alarm {id}"))
-                .await
-        };
-        match result {
-            Ok(()) => Ok(true),
-            Err(StoreError::Conflict(_)) => Ok(false),
-            Err(e) => Err(e),
-        }
+    async fn put_alarm_if(&self, item: Key, expected: u64) -> StoreResult<bool> {
+        Ok(self
+            .put_if(item, Condition::expecting(expected))
+            .await?
+            .is_ok())
     }
 }
 
 #[async_trait]
 impl TariffStore for DynamoStore {
     async fn put_tariff(&self, tariff: &Tariff, expected_version: u64) -> StoreResult<()> {
-        let (condition, expected) = match expected_version {
-            0 => ("attribute_not_exists(PK)", None),
-            v => ("#v = :expected", Some(v)),
-        };
-        let meta = transact_put(&self.table, tariff_meta_item(tariff)?, condition, expected)?;
-        let version = transact_put(
-            &self.table,
-            tariff_version_item(tariff)?,
-            "attribute_not_exists(PK)",
-            None,
+        let meta = self.transact_put(
+            tariff_meta_item(tariff)?,
+            Some(Condition::expecting(expected_version)),
         )?;
-        match self
-            .client
-            .transact_write_items()
-            .transact_items(meta)
-            .transact_items(version)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                // A failed condition on either item, or a concurrent
-                // transaction on them, means another writer got there first.
-                let lost = match e.as_service_error() {
-                    Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
-                        c.cancellation_reasons().iter().any(|r| {
-                            matches!(
-                                r.code(),
-                                Some("ConditionalCheckFailed" | "TransactionConflict")
-                            )
-                        })
-                    }
-                    _ => false,
-                };
-                if lost {
-                    Err(StoreError::Conflict(format!(
-                        "tariff {} is not at version {expected_version}, or version {} exists",
-                        tariff.id, tariff.version
-                    )))
-                } else {
-                    Err(backend("TransactWriteItems", e))
-                }
-            }
+        let version = self.transact_put(tariff_version_item(tariff)?, Some(Condition::absent()))?;
+        // A failed condition on either item, or a concurrent transaction on
+        // them, means another writer got there first.
+        let lost = |reasons: &[CancellationReason]| {
+            reasons.iter().any(|r| {
+                matches!(
+                    r.code(),
+                    Some("ConditionalCheckFailed" | "TransactionConflict")
+                )
+            })
+        };
+        match self.transact(vec![meta, version], lost).await? {
+            Ok(()) => Ok(()),
+            Err(ConditionFailed) => Err(StoreError::Conflict(format!(
+                "tariff {} is not at version {expected_version}, or version {} exists",
+                tariff.id, tariff.version
+            ))),
         }
     }
 
     async fn get_tariff(&self, id: &str) -> StoreResult<Option<Tariff>> {
-        self.get_body(tariff_pk(id)).await
+        self.get_as(tariff_pk(id), META, body_from).await
     }
 
     async fn tariff_versions(&self, id: &str) -> StoreResult<Vec<Tariff>> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :v)")
-            .expression_attribute_values(":pk", s(tariff_pk(id)))
-            .expression_attribute_values(":v", s("V#"))
-            .consistent_read(true);
-        let items = self.query_all(query).await?;
-        self.bodies_from(&OrgId::default_org(), items).await
+        let query = Query::partition(tariff_pk(id)).sk_prefix("V#");
+        self.all_of(&OrgId::default_org(), &query, body_from).await
     }
 
     async fn list_tariffs(&self, org: &OrgId, page: &PageRequest) -> StoreResult<Page<Tariff>> {
-        let pk = format!("ORG#{org}#TARIFF");
-        let (items, next_cursor) = self.org_list_page(&pk, page).await?;
-        let items = self.bodies_from(org, items).await?;
-        Ok(Page { items, next_cursor })
+        let query = Query::index(Index::Gsi1, org_partition(org, "TARIFF"));
+        self.page_of(org, &query, page, body_from).await
     }
 
     async fn create_assignment(&self, a: &TariffAssignment) -> StoreResult<()> {
@@ -259,42 +197,29 @@ impl TariffStore for DynamoStore {
     }
 
     async fn get_assignment(&self, id: &str) -> StoreResult<Option<TariffAssignment>> {
-        self.get_body(assignment_pk(id)).await
+        self.get_as(assignment_pk(id), META, body_from).await
     }
 
     async fn delete_assignment(&self, id: &str) -> StoreResult<bool> {
-        let out = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key("PK", s(assignment_pk(id)))
-            .key("SK", s(META))
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await
-            .map_err(|e| backend("DeleteItem", e))?;
-        Ok(out.attributes.is_some_and(|a| !a.is_empty()))
+        Ok(self.delete(assignment_pk(id), META).await?.is_some())
     }
 
     async fn list_assignments(&self, org: &OrgId) -> StoreResult<Vec<TariffAssignment>> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("GSI1")
-            .key_condition_expression("GSI1PK = :pk")
-            .expression_attribute_values(":pk", s(format!("ORG#{org}#ASSIGN")));
-        let items = self.query_all(query).await?;
-        self.bodies_from(org, items).await
+        let query = Query::index(Index::Gsi1, org_partition(org, "ASSIGN"));
+        self.all_of(org, &query, body_from).await
     }
 }
 
 #[async_trait]
 impl SpotPriceStore for DynamoStore {
     async fn put_spot_day(&self, day: &SpotDay) -> StoreResult<()> {
-        let item = json_item(spot_pk(day.zone), spot_sk(day.date), day, "spot day")?;
-        self.put_unconditionally(item).await?;
-        Ok(())
+        self.put(json_item(
+            spot_pk(day.zone),
+            spot_sk(day.date),
+            day,
+            "spot day",
+        )?)
+        .await
     }
 
     async fn get_spot_day(
@@ -302,10 +227,7 @@ impl SpotPriceStore for DynamoStore {
         zone: BiddingZone,
         date: NaiveDate,
     ) -> StoreResult<Option<SpotDay>> {
-        self.get(spot_pk(zone), &spot_sk(date))
-            .await?
-            .map(body_from)
-            .transpose()
+        self.get_as(spot_pk(zone), spot_sk(date), body_from).await
     }
 }
 
@@ -315,7 +237,7 @@ impl AlarmStore for DynamoStore {
     /// again. An alarm that stays active costs one `GetItem` per raise.
     async fn raise_alarm(&self, alarm: &Alarm) -> StoreResult<bool> {
         for _ in 0..CAS_ATTEMPTS {
-            let stored: Option<Alarm> = self.get_body(alarm_pk(&alarm.id)).await?;
+            let stored: Option<Alarm> = self.get_as(alarm_pk(&alarm.id), META, body_from).await?;
             let (raised, expected) = match stored {
                 Some(a) if a.is_active() => return Ok(false),
                 Some(a) => (
@@ -327,10 +249,7 @@ impl AlarmStore for DynamoStore {
                 ),
                 None => (alarm.clone(), 0),
             };
-            if self
-                .put_alarm_if(alarm_item(&raised)?, expected, &alarm.id)
-                .await?
-            {
+            if self.put_alarm_if(alarm_item(&raised)?, expected).await? {
                 return Ok(true);
             }
         }
@@ -342,7 +261,7 @@ impl AlarmStore for DynamoStore {
 
     async fn resolve_alarm(&self, id: &str, at: Timestamp) -> StoreResult<bool> {
         for _ in 0..CAS_ATTEMPTS {
-            let Some(mut a) = self.get_body::<Alarm>(alarm_pk(id)).await? else {
+            let Some(mut a) = self.get_as::<Alarm>(alarm_pk(id), META, body_from).await? else {
                 return Ok(false);
             };
             if !a.is_active() {
@@ -351,7 +270,7 @@ impl AlarmStore for DynamoStore {
             let expected = a.version;
             a.resolved_at = Some(at);
             a.version += 1;
-            if self.put_alarm_if(alarm_item(&a)?, expected, id).await? {
+            if self.put_alarm_if(alarm_item(&a)?, expected).await? {
                 return Ok(true);
             }
         }
@@ -361,7 +280,7 @@ impl AlarmStore for DynamoStore {
     }
 
     async fn get_alarm(&self, id: &str) -> StoreResult<Option<Alarm>> {
-        self.get_body(alarm_pk(id)).await
+        self.get_as(alarm_pk(id), META, body_from).await
     }
 
     async fn list_alarms(
@@ -370,35 +289,22 @@ impl AlarmStore for DynamoStore {
         active_only: bool,
         page: &PageRequest,
     ) -> StoreResult<Page<Alarm>> {
-        let (index, shape, pk) = if active_only {
-            ("GSI2", cursor::GSI2, format!("ORG#{org}#ALARM#ACTIVE"))
+        let query = if active_only {
+            Query::index(Index::Gsi2, org_partition(org, "ALARM#ACTIVE"))
         } else {
-            ("GSI1", cursor::GSI1, format!("ORG#{org}#ALARM"))
+            Query::index(Index::Gsi1, org_partition(org, "ALARM"))
         };
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(index)
-            .key_condition_expression(format!("{index}PK = :pk"))
-            .expression_attribute_values(":pk", s(&pk))
-            .scan_index_forward(false);
-        let (items, next_cursor) = self.query_page(query, shape, &pk, page).await?;
-        let items = self.bodies_from(org, items).await?;
-        Ok(Page { items, next_cursor })
+        self.page_of(org, &query.newest_first(), page, body_from)
+            .await
     }
 }
 
 #[async_trait]
 impl PricedSessionStore for DynamoStore {
     async fn put_priced_session(&self, p: &PricedSession) -> StoreResult<()> {
-        let item = json_item(
-            price_pk(&p.session_id),
-            price_sk(p.revision),
-            p,
-            "priced session",
-        )?;
-        self.put_new(item, "attribute_not_exists(PK)", || {
+        let sk = price_sk(p.revision);
+        let item = json_item(price_pk(&p.session_id), sk, p, "priced session")?;
+        self.put_or_conflict(item, Condition::absent(), || {
             format!(
                 "session {} is priced at revision {}",
                 p.session_id, p.revision
@@ -408,38 +314,15 @@ impl PricedSessionStore for DynamoStore {
     }
 
     async fn get_priced_session(&self, id: &SessionId) -> StoreResult<Option<PricedSession>> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :rev)")
-            .expression_attribute_values(":pk", s(price_pk(id)))
-            .expression_attribute_values(":rev", s("REV#"))
-            .scan_index_forward(false)
-            .limit(1)
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| backend("Query", e))?;
-        out.items
-            .unwrap_or_default()
-            .into_iter()
-            .next()
-            .map(body_from)
-            .transpose()
+        let latest = Query::partition(price_pk(id))
+            .sk_prefix("REV#")
+            .newest_first();
+        self.first_of(&latest, body_from).await
     }
 
     async fn priced_revisions(&self, id: &SessionId) -> StoreResult<Vec<PricedSession>> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :rev)")
-            .expression_attribute_values(":pk", s(price_pk(id)))
-            .expression_attribute_values(":rev", s("REV#"))
-            .consistent_read(true);
-        let items = self.query_all(query).await?;
-        self.bodies_from(&OrgId::default_org(), items).await
+        let query = Query::partition(price_pk(id)).sk_prefix("REV#");
+        self.all_of(&OrgId::default_org(), &query, body_from).await
     }
 }
 
