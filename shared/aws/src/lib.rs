@@ -6,11 +6,9 @@
 //!
 //! # Layout
 //! - [`store`]: [`DynamoStore`], the single-table implementation of every store
-//!   port (table design in `infra/README.md`).
-//! - `store_pricing`: the same store's tariffs, tariff assignments, spot days,
-//!   alarms and priced sessions (keys in its header).
-//! - `store_load`: the same store's load-balancing site configurations and
-//!   states (keys in its header).
+//!   port (table design in `infra/README.md`): one file per context
+//!   (`charging`, `commands`, `notify`, `pricing`, `load`, `device`, each
+//!   with its items and keys in its header) over the table helper `table`.
 //! - [`cursor`]: opaque pagination cursors over DynamoDB `LastEvaluatedKey`.
 //! - [`metrics`]: [`RequestCounter`], an SDK interceptor counting DynamoDB
 //!   requests per operation (used by the requests-per-message figure).
@@ -40,9 +38,6 @@ pub mod sessions;
 pub mod spot;
 pub mod sqs;
 pub mod store;
-mod store_device;
-mod store_load;
-mod store_pricing;
 pub mod timers;
 pub mod webhooks;
 pub mod ws;

@@ -22,14 +22,14 @@
 //!   A station's kept parts are counted (their keys only) before a new one
 //!   is put, to hold the bound the caller gives.
 
+use super::table::{body_from, epoch, s, set_key, versioned_item, Index, Query};
+use super::DynamoStore;
 use crate::cursor::Key;
-use crate::store::{body_from, body_item, epoch, s, DynamoStore};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
 use chrono::TimeDelta;
 use csms_core::ports::{DeviceModelStore, StoreError, StoreResult};
 use csms_domain::device_model::{DeviceModel, DeviceVariable, ReportPart};
-use csms_domain::StationId;
+use csms_domain::{OrgId, StationId};
 use serde::{Deserialize, Serialize};
 
 const HEAD_SK: &str = "MODEL";
@@ -93,54 +93,22 @@ fn chunks(variables: &[DeviceVariable]) -> StoreResult<Vec<String>> {
 }
 
 impl DynamoStore {
+    /// The items under `pk` whose sort key starts with `prefix`.
     async fn query_sk_prefix(&self, pk: String, prefix: String) -> StoreResult<Vec<Key>> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :p)")
-            .expression_attribute_values(":pk", s(pk))
-            .expression_attribute_values(":p", s(prefix))
-            .consistent_read(true);
-        self.query_all(query).await
+        self.query_all(&Query::partition(pk).sk_prefix(prefix))
+            .await
     }
 
     /// The sort keys only (no bodies: a part is up to 128 KB) of the items
     /// under `pk` whose sort key starts with `prefix`.
     async fn sort_keys(&self, pk: String, prefix: String) -> StoreResult<Vec<String>> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :p)")
-            .projection_expression("SK")
-            .expression_attribute_values(":pk", s(pk))
-            .expression_attribute_values(":p", s(prefix))
-            .consistent_read(true);
+        let query = Query::partition(pk).sk_prefix(prefix).only("SK");
         Ok(self
-            .query_all(query)
+            .query_all(&query)
             .await?
             .iter()
             .filter_map(sk_of)
             .collect())
-    }
-
-    async fn delete_items(&self, pk: &str, sks: Vec<String>) -> StoreResult<()> {
-        let requests: Vec<WriteRequest> = sks
-            .into_iter()
-            .map(|sk| {
-                let del = DeleteRequest::builder()
-                    .key("PK", s(pk))
-                    .key("SK", s(sk))
-                    .build()
-                    .map_err(|e| StoreError::Backend(e.to_string()))?;
-                Ok(WriteRequest::builder().delete_request(del).build())
-            })
-            .collect::<StoreResult<_>>()?;
-        for batch in requests.chunks(crate::store::BATCH_SIZE) {
-            self.batch_write(batch.to_vec()).await?;
-        }
-        Ok(())
     }
 }
 
@@ -160,10 +128,9 @@ impl DeviceModelStore for DynamoStore {
         if kept.len() >= max_parts && !kept.contains(&sk) {
             return Ok(false);
         }
-        let mut item = body_item(pk, part, 0, "report part")?;
-        item.insert("SK".into(), s(sk));
+        let mut item = versioned_item(pk, sk, part, 0, "report part")?;
         item.insert("ttl".into(), epoch(part.received_at + PART_TTL));
-        self.put_unconditionally(item).await?;
+        self.put(item).await?;
         Ok(true)
     }
 
@@ -172,17 +139,14 @@ impl DeviceModelStore for DynamoStore {
         station: &StationId,
         request_id: i32,
     ) -> StoreResult<Vec<ReportPart>> {
-        let items = self
-            .query_sk_prefix(model_pk(station), part_sk(request_id, None))
-            .await?;
-        self.bodies_from(&csms_domain::OrgId::default_org(), items)
-            .await
+        let query = Query::partition(model_pk(station)).sk_prefix(part_sk(request_id, None));
+        self.all_of(&OrgId::default_org(), &query, body_from).await
     }
 
     async fn delete_report_parts(&self, station: &StationId) -> StoreResult<()> {
         let pk = model_pk(station);
         let sks = self.sort_keys(pk.clone(), "PART#".into()).await?;
-        self.delete_items(&pk, sks).await
+        self.batch_delete(&pk, sks).await
     }
 
     async fn put_device_model(
@@ -196,22 +160,19 @@ impl DeviceModelStore for DynamoStore {
         let new_sks: Vec<String> = (0..bodies.len())
             .map(|n| format!("{}{n:05}", chunk_prefix(&generation)))
             .collect();
-        let mut puts = Vec::with_capacity(bodies.len());
-        for (sk, body) in new_sks.iter().zip(bodies) {
-            let mut item = Key::new();
-            item.insert("PK".into(), s(&pk));
-            item.insert("SK".into(), s(sk));
-            item.insert("body".into(), s(body));
-            let put = PutRequest::builder()
-                .set_item(Some(item))
-                .build()
-                .map_err(|e| StoreError::Backend(e.to_string()))?;
-            puts.push(WriteRequest::builder().put_request(put).build());
-        }
+        let items = new_sks
+            .iter()
+            .zip(bodies)
+            .map(|(sk, body)| {
+                // The body is JSON already: stored as it is.
+                let mut item = Key::new();
+                set_key(&mut item, Index::Table, &pk, sk);
+                item.insert("body".into(), s(body));
+                item
+            })
+            .collect();
         // Each chunk is up to 300 KB: a few per batch stay under its 16 MB.
-        for batch in puts.chunks(crate::store::BATCH_SIZE) {
-            self.batch_write(batch.to_vec()).await?;
-        }
+        self.batch_put(items).await?;
         let head = Head {
             model: DeviceModel {
                 variables: Vec::new(),
@@ -220,16 +181,12 @@ impl DeviceModelStore for DynamoStore {
             generation: generation.clone(),
             chunks: new_sks.len(),
         };
-        let mut item = body_item(pk.clone(), &head, model.version, "device model")?;
-        item.insert("SK".into(), s(HEAD_SK));
+        let item = versioned_item(&pk, HEAD_SK, &head, model.version, "device model")?;
         let what = format!("device model of station {}", model.station_id);
-        let swapped = match expected_version {
-            0 => self.put_fresh(item, what).await,
-            v => self.put_versioned(item, v, what).await,
-        };
+        let swapped = self.put_expecting(item, expected_version, what).await;
         if let Err(e) = swapped {
             // Lost the race (or failed): the new generation is nobody's.
-            if let Err(d) = self.delete_items(&pk, new_sks).await {
+            if let Err(d) = self.batch_delete(&pk, new_sks).await {
                 tracing::warn!(station = %model.station_id, error = %d, "could not remove the chunks of a device model not written");
             }
             return Err(e);
@@ -242,7 +199,7 @@ impl DeviceModelStore for DynamoStore {
             .filter_map(sk_of)
             .filter(|sk| !sk.starts_with(&chunk_prefix(&generation)))
             .collect();
-        if let Err(e) = self.delete_items(&pk, old).await {
+        if let Err(e) = self.batch_delete(&pk, old).await {
             tracing::warn!(station = %model.station_id, error = %e, "could not remove an old device model's chunks");
         }
         Ok(())

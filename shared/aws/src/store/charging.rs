@@ -1,0 +1,1001 @@
+//! [`DynamoStore`]'s charging context: stations, connector statuses, live
+//! connections, id tokens, sessions and their meter readings, the
+//! transaction id counter, idempotency claims and station events.
+//!
+//! # Layout
+//!
+//! | item              | PK                     | SK                              | GSI1PK / GSI1SK                                   | GSI2PK / GSI2SK | ttl |
+//! |-------------------|------------------------|---------------------------------|---------------------------------------------------|-----------------|-----|
+//! | station           | `STATION#{id}`         | `META`                          | `ORG#{org}#STATION` / `{site or -}#{id}`          | | |
+//! | connector status  | `STATION#{id}`         | `EVSE#{evse:05}#CONN#{conn:05}` | | | |
+//! | live connection   | `CONN#{connectionId}`  | `CONN`                          | | | connected + 2 h 15 min |
+//! | id token          | `IDTOKEN#{KEY}`        | `META`                          | `ORG#{org}#IDTOKEN` / `{KEY}`                     | | |
+//! | session           | `SESSION#{sessionId}`  | `META`                          | `ORG#{org}#SESSION` / `{time}#{sessionId}`        | `STATION#{id}#SESSION` / `{time}#{sessionId}` | |
+//! | meter reading     | `SESSION#{sessionId}` or `STATIONMETER#{id}` | `MV#{reading_key}` | | | |
+//! | tx id counter     | `COUNTER#TXID`         | `COUNTER`                       | | | |
+//! | idempotency claim | `IDEMP#{scope}#{key}`  | `IDEMP`                         | | | the claim's expiry |
+//! | station event     | `STATIONLOG#{id}`      | `{time}#{random}`               | | | time + 180 days |
+//!
+//! `{time}` is [`sort_key_time`]. These entities are stored as ordinary
+//! attributes (camelCase names, strings, numbers, maps) through the private
+//! item structs below, so the stored schema does not change when a domain
+//! field is renamed, and a field added to a domain type fails to compile here
+//! until it is mapped. Decimals are stored as strings: DynamoDB numbers drop
+//! the scale (`1000.0` becomes `1000`), and meter reading keys depend on it.
+//! The idempotency claim holds its `value` and the counter its number `n`.
+//!
+//! A station and its connector statuses share a partition, so a station's
+//! view is one `Query`; the connection is a `GetItem` of its own, since it is
+//! written and touched by every message.
+
+use super::table::{
+    decode, epoch, n, org_partition, s, set_key, to_item, to_value, Condition, ConditionFailed,
+    Index, Query, Update, META,
+};
+use super::DynamoStore;
+use crate::cursor::Key;
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use chrono::{TimeDelta, Utc};
+use csms_core::ports::{
+    reading_key, sort_key_time, ConnectionStore, IdempotencyStore, MeterTarget, Page, PageRequest,
+    SessionQuery, SessionStore, StationEvent, StationStore, StoreError, StoreResult, TokenStore,
+};
+use csms_domain::meter::MeterReading;
+use csms_domain::session::{CloseReason, InferredEnd, Session, SessionStatus};
+use csms_domain::station::{
+    Approval, BootInfo, Connection, ConnectorStatus, RegistrationStatus, Station, StationView,
+};
+use csms_domain::token::{IdTokenRecord, IdTokenType, TokenStatus};
+use csms_domain::{IdTokenValue, OcppVersion, OrgId, SessionId, SiteId, StationId, Timestamp};
+use futures::{StreamExt, TryStreamExt};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A connection record outlives the 2 h API Gateway limit a little, then
+/// DynamoDB removes it even if `$disconnect` never arrived.
+const CONNECTION_TTL: TimeDelta = TimeDelta::minutes(135);
+const STATION_EVENT_TTL: TimeDelta = TimeDelta::days(180);
+/// Stations whose connectors and connection are fetched at once when listing.
+const LIST_CONCURRENCY: usize = 8;
+
+// ---- keys ----
+
+const CONN_SK: &str = "CONN";
+const IDEMP_SK: &str = "IDEMP";
+
+pub(super) fn station_pk(id: &StationId) -> String {
+    format!("STATION#{id}")
+}
+
+fn connector_sk(evse_id: u32, connector_id: u32) -> String {
+    format!("EVSE#{evse_id:05}#CONN#{connector_id:05}")
+}
+
+fn conn_pk(connection_id: &str) -> String {
+    format!("CONN#{connection_id}")
+}
+
+fn token_pk(token: &IdTokenValue) -> String {
+    format!("IDTOKEN#{}", token.key())
+}
+
+fn session_pk(id: &SessionId) -> String {
+    format!("SESSION#{id}")
+}
+
+/// GSI2 partition of a station's sessions (of every organisation).
+fn station_sessions_pk(id: &StationId) -> String {
+    format!("STATION#{id}#SESSION")
+}
+
+fn meter_pk(target: &MeterTarget) -> String {
+    match target {
+        MeterTarget::Session(id) => session_pk(id),
+        MeterTarget::Station(id) => format!("STATIONMETER#{id}"),
+    }
+}
+
+fn log_pk(id: &StationId) -> String {
+    format!("STATIONLOG#{id}")
+}
+
+// ---- item structs: the stored schema ----
+
+/// `From<&Domain> for Item` and `From<Item> for Domain` for an item struct
+/// whose fields are its domain type's, one for one. Fields after `mapped`
+/// are options of a type with an item struct of its own, converted through
+/// it. Both sides are destructured without `..`: a field added to the domain
+/// type fails to compile here until it is listed, and listing it until the
+/// item struct has it.
+macro_rules! same_fields {
+    ($domain:ident => $item:ident { $($field:ident),* $(,)? } $(mapped { $($mapped:ident),+ $(,)? })?) => {
+        impl From<&$domain> for $item {
+            fn from(d: &$domain) -> Self {
+                let $domain { $($field,)* $($($mapped,)+)? } = d.clone();
+                $item {
+                    $($field,)*
+                    $($($mapped: $mapped.as_ref().map(From::from),)+)?
+                }
+            }
+        }
+
+        impl From<$item> for $domain {
+            fn from(i: $item) -> Self {
+                let $item { $($field,)* $($($mapped,)+)? } = i;
+                $domain {
+                    $($field,)*
+                    $($($mapped: $mapped.map(Into::into),)+)?
+                }
+            }
+        }
+    };
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StationItem {
+    id: StationId,
+    org_id: OrgId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    site_id: Option<SiteId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    password_hash: Option<String>,
+    created_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    boot: Option<BootItem>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ocpp_version: Option<OcppVersion>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    connection_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_seen_at: Option<Timestamp>,
+    /// Absent in items written before the setting: accepted.
+    #[serde(default)]
+    approval: Approval,
+}
+
+same_fields!(Station => StationItem {
+    id, org_id, site_id, name, password_hash, created_at, ocpp_version, connection_id,
+    last_seen_at, approval,
+} mapped { boot });
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BootItem {
+    vendor: String,
+    model: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    serial_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    firmware_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    booted_at: Timestamp,
+    /// Absent in items written before the answer was kept: `Accepted`.
+    #[serde(default)]
+    registration: RegistrationStatus,
+}
+
+same_fields!(BootInfo => BootItem {
+    vendor, model, serial_number, firmware_version, reason, booted_at, registration,
+});
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ConnectorItem {
+    evse_id: u32,
+    connector_id: u32,
+    status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    info: Option<String>,
+    updated_at: Timestamp,
+    /// `updated_at` as epoch milliseconds, for the newest-wins condition.
+    updated_at_ms: i64,
+}
+
+impl From<&ConnectorStatus> for ConnectorItem {
+    fn from(c: &ConnectorStatus) -> Self {
+        let ConnectorStatus {
+            evse_id,
+            connector_id,
+            status,
+            error_code,
+            info,
+            updated_at,
+        } = c.clone();
+        ConnectorItem {
+            evse_id,
+            connector_id,
+            status,
+            error_code,
+            info,
+            updated_at,
+            updated_at_ms: updated_at.timestamp_millis(),
+        }
+    }
+}
+
+impl From<ConnectorItem> for ConnectorStatus {
+    fn from(i: ConnectorItem) -> Self {
+        ConnectorStatus {
+            evse_id: i.evse_id,
+            connector_id: i.connector_id,
+            status: i.status,
+            error_code: i.error_code,
+            info: i.info,
+            updated_at: i.updated_at,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ConnectionItem {
+    connection_id: String,
+    station_id: StationId,
+    org_id: OrgId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    site_id: Option<SiteId>,
+    ocpp_version: OcppVersion,
+    connected_at: Timestamp,
+    last_seen_at: Timestamp,
+    /// Absent in items written before the setting: accepted.
+    #[serde(default)]
+    approval: Approval,
+}
+
+same_fields!(Connection => ConnectionItem {
+    connection_id, station_id, org_id, site_id, ocpp_version, connected_at, last_seen_at,
+    approval,
+});
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TokenItem {
+    token: IdTokenValue,
+    token_type: IdTokenType,
+    status: TokenStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at: Option<Timestamp>,
+    org_id: OrgId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    group: Option<String>,
+    created_at: Timestamp,
+}
+
+same_fields!(IdTokenRecord => TokenItem {
+    token, token_type, status, expires_at, org_id, group, created_at,
+});
+
+/// An energy register reading kept on a session.
+#[derive(Serialize, Deserialize)]
+struct RegisterItem {
+    at: Timestamp,
+    #[serde(with = "rust_decimal::serde::str")]
+    wh: Decimal,
+}
+
+impl From<&(Timestamp, Decimal)> for RegisterItem {
+    fn from(&(at, wh): &(Timestamp, Decimal)) -> Self {
+        RegisterItem { at, wh }
+    }
+}
+
+impl From<RegisterItem> for (Timestamp, Decimal) {
+    fn from(r: RegisterItem) -> Self {
+        (r.at, r.wh)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionItem {
+    id: SessionId,
+    station_id: StationId,
+    org_id: OrgId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    site_id: Option<SiteId>,
+    transaction_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    evse_id: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    connector_id: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
+    status: SessionStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    started_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ended_at: Option<Timestamp>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rust_decimal::serde::str_option"
+    )]
+    explicit_meter_start_wh: Option<Decimal>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rust_decimal::serde::str_option"
+    )]
+    explicit_meter_stop_wh: Option<Decimal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    first_register: Option<RegisterItem>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_register: Option<RegisterItem>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    stop_reason: Option<String>,
+    start_unknown: bool,
+    #[serde(default)]
+    seen_seq_nos: Vec<u64>,
+    offline_events: bool,
+    #[serde(default)]
+    charger_clock_replaced: bool,
+    #[serde(default)]
+    late_readings: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    inferred_end: Option<InferredEndItem>,
+    #[serde(default)]
+    charger_ended: bool,
+    version: u64,
+    updated_at: Timestamp,
+}
+
+same_fields!(Session => SessionItem {
+    id, station_id, org_id, site_id, transaction_id, evse_id, connector_id, id_token, status,
+    started_at, ended_at, explicit_meter_start_wh, explicit_meter_stop_wh, stop_reason,
+    start_unknown, seen_seq_nos, offline_events, charger_clock_replaced, late_readings,
+    charger_ended, version, updated_at,
+} mapped { first_register, last_register, inferred_end });
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InferredEndItem {
+    at: Timestamp,
+    reason: CloseReason,
+}
+
+same_fields!(InferredEnd => InferredEndItem { at, reason });
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ReadingItem {
+    timestamp: Timestamp,
+    measurand: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    phase: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    location: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    context: Option<String>,
+    #[serde(with = "rust_decimal::serde::str")]
+    value: Decimal,
+    unit: String,
+}
+
+same_fields!(MeterReading => ReadingItem {
+    timestamp, measurand, phase, location, context, value, unit,
+});
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EventItem {
+    station_id: StationId,
+    kind: String,
+    at: Timestamp,
+    payload: serde_json::Value,
+}
+
+same_fields!(StationEvent => EventItem { station_id, kind, at, payload });
+
+// ---- whole items ----
+
+fn station_item(station: &Station) -> StoreResult<Key> {
+    let mut item = to_item(&StationItem::from(station))?;
+    set_key(&mut item, Index::Table, station_pk(&station.id), META);
+    let site = station.site_id.as_ref().map_or("-", SiteId::as_str);
+    set_key(
+        &mut item,
+        Index::Gsi1,
+        org_partition(&station.org_id, "STATION"),
+        format!("{site}#{}", station.id),
+    );
+    Ok(item)
+}
+
+fn token_item(token: &IdTokenRecord) -> StoreResult<Key> {
+    let mut item = to_item(&TokenItem::from(token))?;
+    set_key(&mut item, Index::Table, token_pk(&token.token), META);
+    set_key(
+        &mut item,
+        Index::Gsi1,
+        org_partition(&token.org_id, "IDTOKEN"),
+        token.token.key(),
+    );
+    Ok(item)
+}
+
+fn session_item(session: &Session) -> StoreResult<Key> {
+    let mut item = to_item(&SessionItem::from(session))?;
+    set_key(&mut item, Index::Table, session_pk(&session.id), META);
+    let sort = format!("{}#{}", sort_key_time(session.sort_time()), session.id);
+    set_key(
+        &mut item,
+        Index::Gsi1,
+        org_partition(&session.org_id, "SESSION"),
+        &sort,
+    );
+    set_key(
+        &mut item,
+        Index::Gsi2,
+        station_sessions_pk(&session.station_id),
+        sort,
+    );
+    Ok(item)
+}
+
+// ---- the ports ----
+
+impl DynamoStore {
+    /// Fills in a station's connector statuses and live connection.
+    async fn complete_view(&self, org: &OrgId, station: Station) -> StoreResult<StationView> {
+        let connectors = Query::partition(station_pk(&station.id)).sk_prefix("EVSE#");
+        let connectors = self
+            .all_of(org, &connectors, decode::<ConnectorItem, _>)
+            .await?;
+        let connection = self
+            .listed(org, [self.connection_of(&station).await])
+            .await?
+            .pop()
+            .flatten();
+        Ok(StationView {
+            station,
+            connectors,
+            connection,
+        })
+    }
+
+    async fn connection_of(&self, station: &Station) -> StoreResult<Option<Connection>> {
+        match &station.connection_id {
+            None => Ok(None),
+            Some(cid) => {
+                self.get_as(conn_pk(cid), CONN_SK, decode::<ConnectionItem, _>)
+                    .await
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl StationStore for DynamoStore {
+    async fn create_station(&self, station: &Station) -> StoreResult<()> {
+        self.put_or_conflict(station_item(station)?, Condition::absent(), || {
+            format!("station {} already exists", station.id)
+        })
+        .await
+    }
+
+    async fn get_station(&self, id: &StationId) -> StoreResult<Option<Station>> {
+        self.get_as(station_pk(id), META, decode::<StationItem, _>)
+            .await
+    }
+
+    async fn get_station_view(&self, id: &StationId) -> StoreResult<Option<StationView>> {
+        // META and the connector items share the partition: one query.
+        let mut station = None;
+        let mut connectors = Vec::new();
+        for item in self.query_all(&Query::partition(station_pk(id))).await? {
+            match item.get("SK") {
+                Some(AttributeValue::S(sk)) if sk == META => {
+                    station = Some(decode::<StationItem, Station>(item)?)
+                }
+                Some(AttributeValue::S(sk)) if sk.starts_with("EVSE#") => {
+                    connectors.push(decode::<ConnectorItem, _>(item)?)
+                }
+                _ => {}
+            }
+        }
+        let Some(station) = station else {
+            return Ok(None);
+        };
+        let connection = self.connection_of(&station).await?;
+        Ok(Some(StationView {
+            station,
+            connectors,
+            connection,
+        }))
+    }
+
+    async fn list_stations(
+        &self,
+        org: &OrgId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<StationView>> {
+        let query = Query::index(Index::Gsi1, org_partition(org, "STATION"));
+        let stations = self
+            .page_of(org, &query, page, decode::<StationItem, Station>)
+            .await?;
+        let items = futures::stream::iter(
+            stations
+                .items
+                .into_iter()
+                .map(|st| self.complete_view(org, st)),
+        )
+        .buffered(LIST_CONCURRENCY)
+        .try_collect()
+        .await?;
+        Ok(Page {
+            items,
+            next_cursor: stations.next_cursor,
+        })
+    }
+
+    async fn record_boot(&self, id: &StationId, boot: &BootInfo) -> StoreResult<()> {
+        let update = Update::new(station_pk(id), META, "SET #boot = :boot")
+            .name("#boot", "boot")
+            .value(":boot", to_value(&BootItem::from(boot))?)
+            .only_if(Condition::exists());
+        // The condition keeps the update from creating half a station; a
+        // boot of a station that is not registered (it could not have
+        // connected) is dropped, as the embedded store does.
+        if let Err(ConditionFailed) = self.update(update).await? {
+            tracing::warn!(station = %id, "boot of an unregistered station ignored");
+        }
+        Ok(())
+    }
+
+    async fn set_station_approval(
+        &self,
+        id: &StationId,
+        approval: Approval,
+    ) -> StoreResult<Option<Station>> {
+        let value = to_value(&approval)?;
+        let set = |pk: String, sk: &str| {
+            Update::new(pk, sk, "SET #a = :a")
+                .name("#a", "approval")
+                .value(":a", value.clone())
+                .only_if(Condition::exists())
+        };
+        let update = set(station_pk(id), META).returning(ReturnValue::AllNew);
+        let Ok(Some(stored)) = self.update(update).await? else {
+            return Ok(None);
+        };
+        let station: Station = decode::<StationItem, Station>(stored)?;
+        if let Some(cid) = &station.connection_id {
+            // A failed condition: the connection closed meanwhile, and the
+            // next one copies the station's approval.
+            let _closed = self.update(set(conn_pk(cid), CONN_SK)).await?;
+        }
+        Ok(Some(station))
+    }
+
+    async fn set_connector_status(
+        &self,
+        id: &StationId,
+        status: &ConnectorStatus,
+    ) -> StoreResult<()> {
+        let mut item = to_item(&ConnectorItem::from(status))?;
+        set_key(
+            &mut item,
+            Index::Table,
+            station_pk(id),
+            connector_sk(status.evse_id, status.connector_id),
+        );
+        let not_older = Condition::new("attribute_not_exists(PK) OR #ms <= :ms")
+            .name("#ms", "updatedAtMs")
+            .value(":ms", n(status.updated_at.timestamp_millis()));
+        // A failed condition: a newer status is stored, this one is a late
+        // replay.
+        let _late = self.put_if(item, not_older).await?;
+        Ok(())
+    }
+
+    async fn append_station_event(&self, event: &StationEvent) -> StoreResult<()> {
+        let sk = format!("{}#{:016x}", sort_key_time(event.at), rand::random::<u64>());
+        let mut item = to_item(&EventItem::from(event))?;
+        set_key(&mut item, Index::Table, log_pk(&event.station_id), sk);
+        item.insert("ttl".into(), epoch(event.at + STATION_EVENT_TTL));
+        self.put(item).await
+    }
+
+    async fn list_station_events(
+        &self,
+        id: &StationId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<StationEvent>> {
+        // Not strongly consistent, as this listing has always been.
+        let query = Query::partition(log_pk(id))
+            .newest_first()
+            .eventually_consistent();
+        self.page_of(&OrgId::default_org(), &query, page, decode::<EventItem, _>)
+            .await
+    }
+}
+
+#[async_trait]
+impl ConnectionStore for DynamoStore {
+    async fn open_connection(&self, conn: &Connection) -> StoreResult<Option<String>> {
+        let update = Update::new(
+            station_pk(&conn.station_id),
+            META,
+            "SET #cid = :cid, #v = :v",
+        )
+        .name("#cid", "connectionId")
+        .name("#v", "ocppVersion")
+        .value(":cid", s(&conn.connection_id))
+        .value(":v", to_value(&conn.ocpp_version)?)
+        .only_if(Condition::exists())
+        .returning(ReturnValue::UpdatedOld);
+        let previous = match self.update(update).await? {
+            Ok(old) => match old.as_ref().and_then(|a| a.get("connectionId")) {
+                Some(AttributeValue::S(prev)) if *prev != conn.connection_id => Some(prev.clone()),
+                _ => None,
+            },
+            // The station was removed after the handshake checked it: record
+            // the connection anyway (as the embedded store does) without
+            // creating half a station.
+            Err(ConditionFailed) => {
+                tracing::warn!(station = %conn.station_id, "connection of an unregistered station");
+                None
+            }
+        };
+        let mut item = to_item(&ConnectionItem::from(conn))?;
+        set_key(
+            &mut item,
+            Index::Table,
+            conn_pk(&conn.connection_id),
+            CONN_SK,
+        );
+        item.insert("ttl".into(), epoch(conn.connected_at + CONNECTION_TTL));
+        self.put(item).await?;
+        Ok(previous)
+    }
+
+    async fn touch_connection(
+        &self,
+        connection_id: &str,
+        at: Timestamp,
+    ) -> StoreResult<Option<Connection>> {
+        let update = Update::new(conn_pk(connection_id), CONN_SK, "SET #ls = :at")
+            .name("#ls", "lastSeenAt")
+            .value(":at", to_value(&at)?)
+            .only_if(Condition::exists())
+            .returning(ReturnValue::AllNew);
+        // A failed condition: the connection is gone.
+        self.update(update)
+            .await?
+            .ok()
+            .flatten()
+            .map(decode::<ConnectionItem, _>)
+            .transpose()
+    }
+
+    async fn close_connection(
+        &self,
+        connection_id: &str,
+        _at: Timestamp,
+    ) -> StoreResult<Option<Connection>> {
+        let Some(conn) = self
+            .delete(conn_pk(connection_id), CONN_SK)
+            .await?
+            .map(decode::<ConnectionItem, Connection>)
+            .transpose()?
+        else {
+            return Ok(None);
+        };
+        // The station keeps the time of the last message; the live value was on
+        // the connection record.
+        let update = Update::new(
+            station_pk(&conn.station_id),
+            META,
+            "REMOVE #cid SET #ls = :ls",
+        )
+        .name("#cid", "connectionId")
+        .name("#ls", "lastSeenAt")
+        .value(":ls", to_value(&conn.last_seen_at)?)
+        .only_if(Condition::new("#cid = :cid").value(":cid", s(connection_id)));
+        // A failed condition: a newer connection owns the station now.
+        let _newer = self.update(update).await?;
+        Ok(Some(conn))
+    }
+}
+
+#[async_trait]
+impl TokenStore for DynamoStore {
+    async fn create_id_token(&self, token: &IdTokenRecord) -> StoreResult<()> {
+        self.put_or_conflict(token_item(token)?, Condition::absent(), || {
+            format!("id token {} already exists", token.token)
+        })
+        .await
+    }
+
+    async fn get_id_token(&self, token: &IdTokenValue) -> StoreResult<Option<IdTokenRecord>> {
+        self.get_as(token_pk(token), META, decode::<TokenItem, _>)
+            .await
+    }
+
+    async fn list_id_tokens(
+        &self,
+        org: &OrgId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<IdTokenRecord>> {
+        let query = Query::index(Index::Gsi1, org_partition(org, "IDTOKEN"));
+        self.page_of(org, &query, page, decode::<TokenItem, _>)
+            .await
+    }
+}
+
+#[async_trait]
+impl SessionStore for DynamoStore {
+    async fn next_transaction_id(&self) -> StoreResult<i64> {
+        let update = Update::new("COUNTER#TXID", "COUNTER", "ADD #n :one")
+            .name("#n", "n")
+            .value(":one", n(1))
+            .returning(ReturnValue::UpdatedNew);
+        let counter = self.update(update).await?.ok().flatten();
+        match counter.as_ref().and_then(|a| a.get("n")) {
+            Some(AttributeValue::N(v)) => v
+                .parse::<i64>()
+                .ok()
+                .filter(|id| *id > 0)
+                .ok_or_else(|| StoreError::Backend(format!("transaction id counter holds {v}"))),
+            other => Err(StoreError::Backend(format!(
+                "transaction id counter returned {other:?}"
+            ))),
+        }
+    }
+
+    async fn get_session(&self, id: &SessionId) -> StoreResult<Option<Session>> {
+        self.get_as(session_pk(id), META, decode::<SessionItem, _>)
+            .await
+    }
+
+    async fn put_session(&self, session: &Session, expected_version: u64) -> StoreResult<()> {
+        self.put_or_conflict(
+            session_item(session)?,
+            Condition::expecting(expected_version),
+            || {
+                format!(
+                    "session {} is not at version {expected_version}",
+                    session.id
+                )
+            },
+        )
+        .await
+    }
+
+    async fn list_sessions(&self, q: &SessionQuery) -> StoreResult<Page<Session>> {
+        if let (Some(from), Some(to)) = (q.from, q.to) {
+            if from >= to {
+                return Ok(Page {
+                    items: vec![],
+                    next_cursor: None,
+                });
+            }
+        }
+        // Keys are `{time}#{id}`: every key at `from` sorts after `sort_key_time(from)`
+        // and every key at `to` after `sort_key_time(to)`, so BETWEEN is from <= t < to.
+        let from = q.from.map_or_else(|| "0".to_owned(), sort_key_time);
+        let to = q.to.map_or_else(|| "~".to_owned(), sort_key_time);
+        let query = match &q.station_id {
+            // The station index spans organisations; keep tenants apart.
+            Some(st) => Query::index(Index::Gsi2, station_sessions_pk(st))
+                .filter_eq("orgId", q.org_id.as_str()),
+            None => Query::index(Index::Gsi1, org_partition(&q.org_id, "SESSION")),
+        };
+        let query = query.sk_between(from, to).newest_first();
+        self.page_of(&q.org_id, &query, &q.page, decode::<SessionItem, _>)
+            .await
+    }
+
+    async fn put_meter_readings(
+        &self,
+        target: &MeterTarget,
+        readings: &[MeterReading],
+    ) -> StoreResult<()> {
+        let pk = meter_pk(target);
+        // One batch must not name a key twice; a resent reading has the same key.
+        let mut by_key = BTreeMap::new();
+        for r in readings {
+            let sk = format!("MV#{}", reading_key(r));
+            let mut item = to_item(&ReadingItem::from(r))?;
+            set_key(&mut item, Index::Table, &pk, &sk);
+            by_key.insert(sk, item);
+        }
+        self.batch_put(by_key.into_values().collect()).await
+    }
+
+    async fn list_meter_readings(&self, target: &MeterTarget) -> StoreResult<Vec<MeterReading>> {
+        let query = Query::partition(meter_pk(target)).sk_prefix("MV#");
+        self.all_of(&OrgId::default_org(), &query, decode::<ReadingItem, _>)
+            .await
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for DynamoStore {
+    async fn claim(
+        &self,
+        scope: &str,
+        key: &str,
+        value: &str,
+        ttl: TimeDelta,
+    ) -> StoreResult<Option<String>> {
+        let pk = format!("IDEMP#{scope}#{key}");
+        let now = Utc::now();
+        let mut item = Key::new();
+        set_key(&mut item, Index::Table, &pk, IDEMP_SK);
+        item.insert("value".into(), s(value));
+        item.insert("ttl".into(), epoch(now + ttl));
+        // TTL deletion lags by up to days: an expired claim counts as free.
+        let free = Condition::new("attribute_not_exists(PK) OR #ttl < :now")
+            .name("#ttl", "ttl")
+            .value(":now", epoch(now));
+        let existing = match self.put_if_else_stored(item, free).await? {
+            Ok(()) => return Ok(None),
+            Err(stored) => stored,
+        };
+        // The stored item normally comes with the failure; read it otherwise.
+        let existing = match existing {
+            Some(item) if !item.is_empty() => Some(item),
+            _ => self.get(pk.clone(), IDEMP_SK).await?,
+        };
+        match existing.as_ref().and_then(|i| i.get("value")) {
+            Some(AttributeValue::S(v)) => Ok(Some(v.clone())),
+            other => Err(StoreError::Backend(format!(
+                "idempotency item {pk} holds {other:?}"
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use csms_domain::session::SessionUpdate;
+    use serde::de::DeserializeOwned;
+
+    fn t(secs: i64, nanos: u32) -> Timestamp {
+        Utc.timestamp_opt(1_790_000_000 + secs, nanos).unwrap()
+    }
+
+    fn round_trip<I, T>(value: &T) -> (T, Key)
+    where
+        I: Serialize + DeserializeOwned + Into<T> + for<'a> From<&'a T>,
+    {
+        let item = to_item(&I::from(value)).unwrap();
+        (decode::<I, T>(item.clone()).unwrap(), item)
+    }
+
+    #[test]
+    fn sessions_round_trip_exactly() {
+        let st = StationId::parse("CP-1").unwrap();
+        let mut s = Session::blank(
+            &st,
+            OrgId::default_org(),
+            Some(SiteId::parse("s1").unwrap()),
+            &csms_domain::TransactionId::from(42),
+            t(0, 123_456_789),
+        );
+        s.apply(&SessionUpdate {
+            is_start: true,
+            connector_id: Some(2),
+            started_at: Some(t(1, 1)),
+            meter_start_wh: Some("1000.50".parse().unwrap()),
+            registers: vec![
+                (t(2, 0), "1000.500".parse().unwrap()),
+                (t(3, 999), "1200".parse().unwrap()),
+            ],
+            seq_no: Some(7),
+            ..Default::default()
+        });
+        s.version = 3;
+        let (back, item) = round_trip::<SessionItem, _>(&s);
+        assert_eq!(back, s);
+        // Scale survives, not just the value.
+        assert_eq!(back.explicit_meter_start_wh.unwrap().to_string(), "1000.50");
+        assert_eq!(back.first_register.unwrap().1.to_string(), "1000.500");
+        assert_eq!(item.get("version"), Some(&AttributeValue::N("3".into())));
+        assert_eq!(
+            item.get("status"),
+            Some(&AttributeValue::S("active".into()))
+        );
+        assert!(
+            !item.contains_key("stopReason"),
+            "absent values are not stored as NULL"
+        );
+        assert!(matches!(
+            item.get("firstRegister"),
+            Some(AttributeValue::M(_))
+        ));
+    }
+
+    #[test]
+    fn stations_and_readings_round_trip() {
+        let station = Station {
+            id: StationId::parse("CP-9").unwrap(),
+            org_id: OrgId::default_org(),
+            site_id: None,
+            name: Some("Nine".into()),
+            password_hash: None,
+            created_at: t(0, 5),
+            boot: Some(BootInfo {
+                vendor: "V".into(),
+                model: "M".into(),
+                serial_number: None,
+                firmware_version: Some("1".into()),
+                reason: None,
+                booted_at: t(1, 0),
+                registration: RegistrationStatus::Pending,
+            }),
+            ocpp_version: Some(OcppVersion::V201),
+            connection_id: Some("abc=".into()),
+            last_seen_at: Some(t(2, 1_000)),
+            approval: Approval::Rejected,
+        };
+        let (back, item) = round_trip::<StationItem, _>(&station);
+        assert_eq!(back, station);
+        assert_eq!(
+            item.get("ocppVersion"),
+            Some(&AttributeValue::S("2.0.1".into()))
+        );
+        assert_eq!(
+            to_value(&OcppVersion::V201).unwrap(),
+            AttributeValue::S("2.0.1".into())
+        );
+
+        let reading = MeterReading {
+            timestamp: t(5, 0),
+            measurand: "Energy.Active.Import.Register".into(),
+            phase: Some("L1".into()),
+            location: None,
+            context: None,
+            value: "-0.0010".parse().unwrap(),
+            unit: "Wh".into(),
+        };
+        let (back, _) = round_trip::<ReadingItem, _>(&reading);
+        assert_eq!(back.value.to_string(), "-0.0010");
+        assert_eq!(back, reading);
+    }
+
+    #[test]
+    fn tokens_and_events_round_trip() {
+        let token = IdTokenRecord {
+            token: IdTokenValue::parse("aB").unwrap(),
+            token_type: IdTokenType::EMaid,
+            status: TokenStatus::Blocked,
+            expires_at: None,
+            org_id: OrgId::default_org(),
+            group: Some("residents".into()),
+            created_at: t(0, 0),
+        };
+        let (back, item) = round_trip::<TokenItem, _>(&token);
+        assert_eq!(back, token);
+        assert_eq!(
+            item.get("tokenType"),
+            Some(&AttributeValue::S("eMAID".into()))
+        );
+        let event = StationEvent {
+            station_id: StationId::parse("CP").unwrap(),
+            kind: "SecurityEvent".into(),
+            at: t(0, 0),
+            payload: serde_json::json!({"type": "x", "n": 3, "f": 1.5, "list": [true, null, "s"], "nested": {"a": ""}}),
+        };
+        let (back, item) = round_trip::<EventItem, _>(&event);
+        assert_eq!(back, event);
+        assert!(matches!(item.get("payload"), Some(AttributeValue::M(_))));
+    }
+
+    #[test]
+    fn connector_keys_sort_numerically() {
+        assert_eq!(connector_sk(1, 1), "EVSE#00001#CONN#00001");
+        assert!(connector_sk(2, 1) < connector_sk(10, 1));
+    }
+}
