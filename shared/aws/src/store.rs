@@ -1044,29 +1044,18 @@ struct EventItem {
 
 impl From<&StationEvent> for EventItem {
     fn from(e: &StationEvent) -> Self {
-        let StationEvent {
-            station_id,
-            kind,
-            at,
-            payload,
-        } = e.clone();
         EventItem {
-            station_id,
-            kind,
-            at,
-            payload,
+            station_id: e.station_id.clone(),
+            kind: e.kind().to_owned(),
+            at: e.at,
+            payload: e.payload(),
         }
     }
 }
 
 impl From<EventItem> for StationEvent {
     fn from(i: EventItem) -> Self {
-        StationEvent {
-            station_id: i.station_id,
-            kind: i.kind,
-            at: i.at,
-            payload: i.payload,
-        }
+        StationEvent::from_stored(i.station_id, i.at, i.kind, i.payload)
     }
 }
 
@@ -2248,9 +2237,11 @@ mod tests {
         );
         let event = StationEvent {
             station_id: StationId::parse("CP").unwrap(),
-            kind: "SecurityEvent".into(),
             at: t(0, 0),
-            payload: serde_json::json!({"type": "x", "n": 3, "f": 1.5, "list": [true, null, "s"], "nested": {"a": ""}}),
+            entry: csms_core::ports::StationLogEntry::Notification {
+                kind: csms_domain::event::NotificationKind::SecurityEvent,
+                message: serde_json::json!({"type": "x", "n": 3, "f": 1.5, "list": [true, null, "s"], "nested": {"a": ""}}),
+            },
         };
         let (back, item) = round_trip::<EventItem, _>(&event);
         assert_eq!(back, event);
