@@ -152,9 +152,9 @@ pub struct StationEventView {
 impl From<&StationEvent> for StationEventView {
     fn from(e: &StationEvent) -> Self {
         StationEventView {
-            kind: e.kind.clone(),
+            kind: e.kind().to_owned(),
             at: time(e.at),
-            payload: e.payload.clone(),
+            payload: e.payload(),
         }
     }
 }

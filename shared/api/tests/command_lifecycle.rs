@@ -8,6 +8,7 @@ use chrono::{TimeZone, Utc};
 use csms_core::charger::{ChargerConfig, ChargerService};
 use csms_core::commands::service::{CommandError, CommandService, CommandTimers, SubmitOptions};
 use csms_core::connect;
+use csms_core::ports::StationLogEntry;
 use csms_core::ports::{Clock, ConnectionSender, SendError, Store};
 use csms_core::registry::{self, NewStation};
 use csms_domain::command::{CommandId, CommandRequest, CommandStatus, ResetKind};
@@ -486,7 +487,7 @@ async fn a_201_boot_asks_for_the_device_model_and_reports_and_variables_answers_
     let noted = events
         .items
         .iter()
-        .filter(|e| e.kind == "ImplausibleValues")
+        .filter(|e| matches!(e.entry, StationLogEntry::ImplausibleValues { .. }))
         .count();
     assert_eq!(noted, 2, "each dropped entry is noted: {events:?}");
     // The last part sent again (its answer lost) leaves the model whole.

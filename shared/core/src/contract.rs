@@ -16,6 +16,7 @@ use csms_domain::device_model::{
     AttributeType, AttributeValue, Characteristics, ComponentRef, DataType, DeviceModel,
     DeviceVariable, Mutability, Name, ReportPart, Unit, VariableAttribute, VariableRef,
 };
+use csms_domain::event::NotificationKind;
 use csms_domain::load::{
     Allocated, GridMeterConfig, GridReading, LoadBoard, LoadConfig, LoadEvse, LoadMode, LoadSite,
     LoadState, Measured, PhaseAmps, SentLimit, SentStatus,
@@ -602,9 +603,11 @@ pub async fn station_events_newest_first<S: StationStore>(store: &S) {
         store
             .append_station_event(&StationEvent {
                 station_id: id.clone(),
-                kind: "FirmwareStatus".into(),
                 at: t(i),
-                payload: serde_json::json!({"status": format!("s{i}")}),
+                entry: StationLogEntry::Notification {
+                    kind: NotificationKind::FirmwareStatus,
+                    message: serde_json::json!({"status": format!("s{i}")}),
+                },
             })
             .await
             .unwrap();

@@ -11,6 +11,7 @@ use csms_domain::alarm::Alarm;
 use csms_domain::api_key::ApiKey;
 use csms_domain::command::{Command, CommandId};
 use csms_domain::device_model::{DeviceModel, ReportPart};
+use csms_domain::event::NotificationKind;
 use csms_domain::load::{LoadSite, LoadState};
 use csms_domain::meter::MeterReading;
 use csms_domain::pricing::PricedSession;
@@ -21,7 +22,6 @@ use csms_domain::tariff::{Tariff, TariffAssignment};
 use csms_domain::token::IdTokenRecord;
 use csms_domain::webhook::{Delivery, Webhook};
 use csms_domain::{IdTokenValue, OrgId, SessionId, SiteId, StationId, Timestamp};
-use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -103,13 +103,121 @@ pub enum MeterTarget {
 
 /// Something a station reported that is kept as a log entry (firmware,
 /// diagnostics and log upload status, reports, events, security events, data
-/// transfers).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// transfers, values the CSMS could not use).
+#[derive(Debug, Clone, PartialEq)]
 pub struct StationEvent {
     pub station_id: StationId,
-    pub kind: String,
     pub at: Timestamp,
-    pub payload: serde_json::Value,
+    pub entry: StationLogEntry,
+}
+
+/// What a station's log entry says. Stores keep it as a kind and a JSON
+/// payload ([`StationEvent::kind`], [`StationEvent::payload`]), the form the
+/// API shows, and read it back with [`StationEvent::from_stored`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum StationLogEntry {
+    /// A notification the CSMS records but needs no decision on: the
+    /// message as the charger sent it.
+    Notification {
+        kind: NotificationKind,
+        message: serde_json::Value,
+    },
+    /// A DataTransfer. No vendor extension is implemented: it is kept, not
+    /// acted on.
+    DataTransfer {
+        vendor_id: String,
+        message_id: Option<String>,
+        data: Option<serde_json::Value>,
+    },
+    /// What a message sent that the CSMS did not use as sent:
+    /// `{"action", "values": [{"field", "value", "problem"}], "omitted"}`.
+    ImplausibleValues { notes: serde_json::Value },
+    /// A stored entry this version cannot read as one of the above (written
+    /// by a newer version, or by hand): kept and shown as stored, not lost.
+    Unrecognised {
+        kind: String,
+        payload: serde_json::Value,
+    },
+}
+
+impl StationEvent {
+    const DATA_TRANSFER: &'static str = "DataTransfer";
+    const IMPLAUSIBLE_VALUES: &'static str = "ImplausibleValues";
+
+    /// The entry's kind as stored and shown: the notification
+    /// (`SecurityEvent`, `FirmwareStatus`, …), `DataTransfer` or
+    /// `ImplausibleValues`.
+    pub fn kind(&self) -> &str {
+        match &self.entry {
+            StationLogEntry::Notification { kind, .. } => kind.as_str(),
+            StationLogEntry::DataTransfer { .. } => Self::DATA_TRANSFER,
+            StationLogEntry::ImplausibleValues { .. } => Self::IMPLAUSIBLE_VALUES,
+            StationLogEntry::Unrecognised { kind, .. } => kind,
+        }
+    }
+
+    /// The entry's JSON as stored and shown.
+    pub fn payload(&self) -> serde_json::Value {
+        match &self.entry {
+            StationLogEntry::Notification { message, .. } => message.clone(),
+            StationLogEntry::DataTransfer {
+                vendor_id,
+                message_id,
+                data,
+            } => serde_json::json!({"vendorId": vendor_id, "messageId": message_id, "data": data}),
+            StationLogEntry::ImplausibleValues { notes } => notes.clone(),
+            StationLogEntry::Unrecognised { payload, .. } => payload.clone(),
+        }
+    }
+
+    /// The entry a store kept as `kind` and `payload`. Never fails: what it
+    /// cannot read is [`StationLogEntry::Unrecognised`].
+    pub fn from_stored(
+        station_id: StationId,
+        at: Timestamp,
+        kind: String,
+        payload: serde_json::Value,
+    ) -> Self {
+        let entry = if let Some(k) = NotificationKind::parse(&kind) {
+            StationLogEntry::Notification {
+                kind: k,
+                message: payload,
+            }
+        } else if kind == Self::IMPLAUSIBLE_VALUES {
+            StationLogEntry::ImplausibleValues { notes: payload }
+        } else {
+            match (kind == Self::DATA_TRANSFER)
+                .then(|| data_transfer(&payload))
+                .flatten()
+            {
+                Some(entry) => entry,
+                None => StationLogEntry::Unrecognised { kind, payload },
+            }
+        };
+        StationEvent {
+            station_id,
+            at,
+            entry,
+        }
+    }
+}
+
+/// A stored DataTransfer payload: `vendorId` a string, `messageId` a string
+/// or null, `data` anything (null: none).
+fn data_transfer(payload: &serde_json::Value) -> Option<StationLogEntry> {
+    let o = payload.as_object()?;
+    let vendor_id = o.get("vendorId")?.as_str()?.to_owned();
+    let message_id = match o.get("messageId") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(m)) => Some(m.clone()),
+        Some(_) => return None,
+    };
+    let data = o.get("data").filter(|d| !d.is_null()).cloned();
+    Some(StationLogEntry::DataTransfer {
+        vendor_id,
+        message_id,
+        data,
+    })
 }
 
 #[async_trait]
@@ -490,4 +598,86 @@ pub enum SendError {
 pub trait ConnectionSender: Send + Sync {
     async fn send(&self, connection_id: &str, frame: &str) -> Result<(), SendError>;
     async fn close(&self, connection_id: &str) -> Result<(), SendError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{StationEvent, StationLogEntry};
+    use csms_domain::event::NotificationKind;
+    use csms_domain::StationId;
+    use serde_json::json;
+
+    fn event(entry: StationLogEntry) -> StationEvent {
+        StationEvent {
+            station_id: StationId::parse("CP-1").unwrap(),
+            at: "2026-12-05T10:00:00Z".parse().unwrap(),
+            entry,
+        }
+    }
+
+    fn stored(e: &StationEvent) -> StationEvent {
+        StationEvent::from_stored(e.station_id.clone(), e.at, e.kind().to_owned(), e.payload())
+    }
+
+    #[test]
+    fn every_entry_reads_back_as_it_was_written() {
+        let mut entries: Vec<StationLogEntry> = NotificationKind::ALL
+            .into_iter()
+            .map(|kind| StationLogEntry::Notification {
+                kind,
+                message: json!({"status": "Installed", "n": 1}),
+            })
+            .collect();
+        entries.extend([
+            StationLogEntry::DataTransfer {
+                vendor_id: "com.example".into(),
+                message_id: Some("m".into()),
+                data: Some(json!("payload")),
+            },
+            StationLogEntry::DataTransfer {
+                vendor_id: "com.example".into(),
+                message_id: None,
+                data: None,
+            },
+            StationLogEntry::ImplausibleValues {
+                notes: json!({"action": "MeterValues", "values": [], "omitted": 0}),
+            },
+        ]);
+        for entry in entries {
+            let e = event(entry);
+            assert_eq!(stored(&e), e);
+        }
+        let dt = event(StationLogEntry::DataTransfer {
+            vendor_id: "v".into(),
+            message_id: None,
+            data: None,
+        });
+        assert_eq!(dt.kind(), "DataTransfer");
+        assert_eq!(
+            dt.payload(),
+            json!({"vendorId": "v", "messageId": null, "data": null})
+        );
+    }
+
+    #[test]
+    fn what_cannot_be_read_is_kept_as_stored() {
+        let at = "2026-12-05T10:00:00Z".parse().unwrap();
+        let id = StationId::parse("CP-1").unwrap();
+        for (kind, payload) in [
+            ("BatterySwap", json!({"x": 1})),
+            ("DataTransfer", json!({"vendorId": 7})),
+            ("DataTransfer", json!("not an object")),
+            ("DataTransfer", json!({"vendorId": "v", "messageId": 3})),
+        ] {
+            let e = StationEvent::from_stored(id.clone(), at, kind.into(), payload.clone());
+            assert_eq!(
+                e.entry,
+                StationLogEntry::Unrecognised {
+                    kind: kind.into(),
+                    payload: payload.clone()
+                }
+            );
+            assert_eq!((e.kind(), e.payload()), (kind, payload));
+        }
+    }
 }

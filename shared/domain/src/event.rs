@@ -54,6 +54,20 @@ pub enum NotificationKind {
 }
 
 impl NotificationKind {
+    pub const ALL: [NotificationKind; 6] = [
+        NotificationKind::FirmwareStatus,
+        NotificationKind::DiagnosticsStatus,
+        NotificationKind::LogStatus,
+        NotificationKind::Report,
+        NotificationKind::Event,
+        NotificationKind::SecurityEvent,
+    ];
+
+    /// The kind named by [`as_str`](Self::as_str).
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             NotificationKind::FirmwareStatus => "FirmwareStatus",

@@ -414,7 +414,11 @@ impl Db {
         self.write(|txn| {
             let seq = bump(txn, EVENT_COUNTER)?;
             let key = event_key(&event.station_id, event.at, seq)?;
-            put_json(&mut txn.open_table(STATION_EVENTS)?, &key, event)
+            put_json(
+                &mut txn.open_table(STATION_EVENTS)?,
+                &key,
+                &EventRecord::from(event),
+            )
         })
     }
 
@@ -433,7 +437,12 @@ impl Db {
                 after.as_deref(),
                 Order::Descending,
                 page.effective_limit(),
-                |k, v| self.skip(&OrgId::default_org(), parse(k, v.value()).map(Some)),
+                |k, v| {
+                    self.skip(
+                        &OrgId::default_org(),
+                        parse::<EventRecord>(k, v.value()).map(|r| Some(r.into())),
+                    )
+                },
             )
         })
     }
@@ -1225,5 +1234,61 @@ pub(crate) fn check_version(what: &str, id: &str, stored: Option<u64>, expected:
             "{what} {id} is at version {v}, not {expected}"
         ))),
         None => Err(conflict(format!("{what} {id} does not exist"))),
+    }
+}
+
+/// A station event as stored: its kind and JSON payload, in the shape the
+/// log has always had (`{"station_id", "kind", "at", "payload"}`), apart
+/// from the typed [`StationEvent`], so a change of the entry's Rust form
+/// never changes stored data.
+#[derive(Serialize, Deserialize)]
+struct EventRecord {
+    station_id: StationId,
+    kind: String,
+    at: Timestamp,
+    payload: serde_json::Value,
+}
+
+impl From<&StationEvent> for EventRecord {
+    fn from(e: &StationEvent) -> Self {
+        EventRecord {
+            station_id: e.station_id.clone(),
+            kind: e.kind().to_owned(),
+            at: e.at,
+            payload: e.payload(),
+        }
+    }
+}
+
+impl From<EventRecord> for StationEvent {
+    fn from(r: EventRecord) -> Self {
+        StationEvent::from_stored(r.station_id, r.at, r.kind, r.payload)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EventRecord;
+    use csms_core::ports::{StationEvent, StationLogEntry};
+    use csms_domain::event::NotificationKind;
+
+    /// Station events written before the log entry was typed read back.
+    #[test]
+    fn a_station_event_stored_by_an_older_version_reads_back() {
+        let stored = r#"{"station_id":"CP-1","kind":"SecurityEvent","at":"2026-11-30T08:00:00Z","payload":{"type":"TamperDetectionActivated"}}"#;
+        let record: EventRecord = serde_json::from_str(stored).unwrap();
+        let event = StationEvent::from(record);
+        assert_eq!(
+            event.entry,
+            StationLogEntry::Notification {
+                kind: NotificationKind::SecurityEvent,
+                message: serde_json::json!({"type": "TamperDetectionActivated"}),
+            }
+        );
+        let again = serde_json::to_value(EventRecord::from(&event)).unwrap();
+        assert_eq!(
+            again,
+            serde_json::from_str::<serde_json::Value>(stored).unwrap()
+        );
     }
 }

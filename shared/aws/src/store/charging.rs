@@ -392,7 +392,22 @@ struct EventItem {
     payload: serde_json::Value,
 }
 
-same_fields!(StationEvent => EventItem { station_id, kind, at, payload });
+impl From<&StationEvent> for EventItem {
+    fn from(e: &StationEvent) -> Self {
+        EventItem {
+            station_id: e.station_id.clone(),
+            kind: e.kind().to_owned(),
+            at: e.at,
+            payload: e.payload(),
+        }
+    }
+}
+
+impl From<EventItem> for StationEvent {
+    fn from(i: EventItem) -> Self {
+        StationEvent::from_stored(i.station_id, i.at, i.kind, i.payload)
+    }
+}
 
 // ---- whole items ----
 
@@ -984,9 +999,11 @@ mod tests {
         );
         let event = StationEvent {
             station_id: StationId::parse("CP").unwrap(),
-            kind: "SecurityEvent".into(),
             at: t(0, 0),
-            payload: serde_json::json!({"type": "x", "n": 3, "f": 1.5, "list": [true, null, "s"], "nested": {"a": ""}}),
+            entry: csms_core::ports::StationLogEntry::Notification {
+                kind: csms_domain::event::NotificationKind::SecurityEvent,
+                message: serde_json::json!({"type": "x", "n": 3, "f": 1.5, "list": [true, null, "s"], "nested": {"a": ""}}),
+            },
         };
         let (back, item) = round_trip::<EventItem, _>(&event);
         assert_eq!(back, event);

@@ -15,8 +15,8 @@ use crate::commands::service::CallReplies;
 use crate::events::{DomainEvent, EventBus, NoEvents, StationRef};
 use crate::ports::{
     Clock, CommandStore, ConnectionStore, DeviceModelStore, IdempotencyStore, LoadStore,
-    MeterTarget, PageRequest, SessionQuery, SessionStore, StationEvent, StationStore, StoreError,
-    TokenStore,
+    MeterTarget, PageRequest, SessionQuery, SessionStore, StationEvent, StationLogEntry,
+    StationStore, StoreError, TokenStore,
 };
 use chrono::TimeDelta;
 use csms_domain::command::{CommandRequest, CommandStatus};
@@ -571,13 +571,21 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
                 message_id,
                 data,
             } => {
-                let payload = serde_json::json!({"vendorId": vendor_id, "messageId": message_id, "data": data});
-                self.log_event(conn, "DataTransfer", payload, now).await?;
+                let entry = StationLogEntry::DataTransfer {
+                    vendor_id,
+                    message_id,
+                    data: data.filter(|d| !d.is_null()),
+                };
+                self.log_event(conn, entry, now).await?;
                 // No vendor extensions are implemented: the data is kept, not acted on.
                 Ok(Outcome::DataTransfer { accepted: false })
             }
             ChargerEvent::Notification { kind, payload } => {
-                self.log_event(conn, kind.as_str(), payload, now).await?;
+                let entry = StationLogEntry::Notification {
+                    kind,
+                    message: payload,
+                };
+                self.log_event(conn, entry, now).await?;
                 Ok(Outcome::Ack)
             }
         }
@@ -586,15 +594,13 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
     async fn log_event(
         &self,
         conn: &Connection,
-        kind: &str,
-        payload: Value,
+        entry: StationLogEntry,
         now: Timestamp,
     ) -> Result<(), HandlerError> {
         let event = StationEvent {
             station_id: conn.station_id.clone(),
-            kind: kind.to_owned(),
             at: now,
-            payload,
+            entry,
         };
         Ok(self.store.append_station_event(&event).await?)
     }
@@ -613,7 +619,11 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
             return;
         };
         if let Err(e) = self
-            .log_event(conn, "ImplausibleValues", payload, now)
+            .log_event(
+                conn,
+                StationLogEntry::ImplausibleValues { notes: payload },
+                now,
+            )
             .await
         {
             tracing::error!(error = %e, "could not record the implausible values of a message");
