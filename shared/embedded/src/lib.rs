@@ -19,16 +19,25 @@
 //!   signature): every port method runs the blocking method of the same name
 //!   on `Db` with owned copies of its arguments. A method that ever needs
 //!   more than that is written by hand in its own `impl` block.
-//! - `ops`: the operations as blocking methods of `Db`, one transaction each
-//!   (with `load` for load balancing and `device` for device models).
+//! - `ops`: `Db` (transactions, undecodable records) and the shared JSON
+//!   helpers and pager.
+//! - the operations as blocking methods of `Db`, one transaction each, in
+//!   one file per context: `charging` (stations, connections, id tokens,
+//!   sessions, meter readings, the station log, idempotency), `commands`,
+//!   `notify` (API keys, webhooks, deliveries), `pricing` (tariffs,
+//!   assignments, spot days, alarms, priced sessions), `load` and `device`.
 //! - `keys`: the tables, their key layouts, cursors and the shared pager.
 //! - `error`: mapping redb and serde_json errors to `StoreError::Backend`.
 
+mod charging;
+mod commands;
 mod device;
 mod error;
 mod keys;
 mod load;
+mod notify;
 mod ops;
+mod pricing;
 
 use async_trait::async_trait;
 use csms_core::ports::{

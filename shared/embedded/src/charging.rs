@@ -1,0 +1,522 @@
+//! Charging: stations with their connector statuses and live connections,
+//! id tokens, sessions with their meter readings, the station event log and
+//! idempotency claims.
+
+use crate::error::{conflict, Fail, R};
+use crate::keys::*;
+use crate::ops::*;
+use chrono::{DateTime, TimeDelta, Utc};
+use csms_core::ports::{
+    reading_key, sort_key_time, MeterTarget, Page, PageRequest, SessionQuery, StationEvent,
+    StoreError,
+};
+use csms_domain::meter::MeterReading;
+use csms_domain::session::Session;
+use csms_domain::station::{Approval, BootInfo, Connection, ConnectorStatus, Station, StationView};
+use csms_domain::token::IdTokenRecord;
+use csms_domain::{IdTokenValue, OrgId, SessionId, StationId, Timestamp};
+use redb::{ReadTransaction, ReadableTable};
+use serde::{Deserialize, Serialize};
+
+/// The index keys a session is listed under.
+fn session_index_keys(
+    s: &Session,
+) -> R<
+    [(
+        redb::TableDefinition<'static, &'static str, &'static str>,
+        String,
+    ); 2],
+> {
+    let t = s.sort_time();
+    Ok([
+        (
+            SESSIONS_BY_ORG,
+            session_index_key(&session_scope(&s.org_id, None)?, t, &s.id)?,
+        ),
+        (
+            SESSIONS_BY_STATION,
+            session_index_key(&session_scope(&s.org_id, Some(&s.station_id))?, t, &s.id)?,
+        ),
+    ])
+}
+
+/// The tables a station view is assembled from, opened once per read.
+struct ViewTables {
+    stations: JsonReadTable,
+    connectors: JsonReadTable,
+    connections: JsonReadTable,
+}
+
+impl ViewTables {
+    fn open(txn: &ReadTransaction) -> R<Self> {
+        Ok(ViewTables {
+            stations: txn.open_table(STATIONS)?,
+            connectors: txn.open_table(CONNECTORS)?,
+            connections: txn.open_table(CONNECTIONS)?,
+        })
+    }
+
+    fn view(&self, id: &str, how: Lenient<'_>) -> R<Option<StationView>> {
+        let Some(station) = lenient(how, get_json::<Station>(&self.stations, id))? else {
+            return Ok(None);
+        };
+        let range = KeyRange::partition(id);
+        let mut connectors = Vec::new();
+        for entry in self
+            .connectors
+            .range::<&str>(range.lo.as_str()..range.hi.as_str())?
+        {
+            let (k, v) = entry?;
+            if let Some(c) = lenient(how, parse(k.value(), v.value()).map(Some))? {
+                connectors.push(c);
+            }
+        }
+        // The station may still name a connection whose record is gone (a
+        // close that raced a reconnect): then it is not connected.
+        let connection = match &station.connection_id {
+            Some(c) => lenient(how, get_json(&self.connections, c))?,
+            None => None,
+        };
+        Ok(Some(StationView {
+            station,
+            connectors,
+            connection,
+        }))
+    }
+}
+
+impl Db {
+    // --- stations -------------------------------------------------------
+
+    pub(crate) fn create_station(&self, station: &Station) -> R<()> {
+        self.write(|txn| {
+            let mut stations = txn.open_table(STATIONS)?;
+            if stations.get(station.id.as_str())?.is_some() {
+                return Err(conflict(format!("station {} exists", station.id)));
+            }
+            put_json(&mut stations, station.id.as_str(), station)?;
+            let key = station_org_key(&station.org_id, station.site_id.as_ref(), &station.id)?;
+            txn.open_table(STATIONS_BY_ORG)?
+                .insert(key.as_str(), station.id.as_str())?;
+            Ok(())
+        })
+    }
+
+    pub(crate) fn get_station(&self, id: &StationId) -> R<Option<Station>> {
+        self.read(|txn| get_json(&txn.open_table(STATIONS)?, id.as_str()))
+    }
+
+    pub(crate) fn get_station_view(&self, id: &StationId) -> R<Option<StationView>> {
+        self.read(|txn| ViewTables::open(txn)?.view(id.as_str(), None))
+    }
+
+    pub(crate) fn list_stations(&self, org: &OrgId, page: &PageRequest) -> R<Page<StationView>> {
+        let range = KeyRange::partition(org.as_str());
+        let after = cursor(page, &range.lo, 2)?;
+        self.read(|txn| {
+            let tables = ViewTables::open(txn)?;
+            let index = txn.open_table(STATIONS_BY_ORG)?;
+            paginate(
+                &index,
+                &range,
+                after.as_deref(),
+                Order::Ascending,
+                page.effective_limit(),
+                |_, id| tables.view(id.value(), Some((self, org))),
+            )
+        })
+    }
+
+    /// A boot of a station that is not registered (it could not have
+    /// connected) is dropped rather than creating half a station.
+    pub(crate) fn record_boot(&self, id: &StationId, boot: &BootInfo) -> R<()> {
+        self.write(|txn| {
+            update_json::<Station>(&mut txn.open_table(STATIONS)?, id.as_str(), |s| {
+                s.boot = Some(boot.clone());
+                true
+            })?;
+            Ok(())
+        })
+    }
+
+    pub(crate) fn set_station_approval(
+        &self,
+        id: &StationId,
+        approval: Approval,
+    ) -> R<Option<Station>> {
+        self.write(|txn| {
+            let station =
+                update_json::<Station>(&mut txn.open_table(STATIONS)?, id.as_str(), |s| {
+                    s.approval = approval;
+                    true
+                })?;
+            if let Some(cid) = station.as_ref().and_then(|s| s.connection_id.as_deref()) {
+                update_json::<Connection>(&mut txn.open_table(CONNECTIONS)?, cid, |c| {
+                    c.approval = approval;
+                    true
+                })?;
+            }
+            Ok(station)
+        })
+    }
+
+    pub(crate) fn set_connector_status(&self, id: &StationId, status: &ConnectorStatus) -> R<()> {
+        self.write(|txn| {
+            let mut connectors = txn.open_table(CONNECTORS)?;
+            let key = connector_key(id, status.evse_id, status.connector_id)?;
+            let stored: Option<ConnectorStatus> = get_json(&connectors, &key)?;
+            // Equal times overwrite: the later message about the same instant wins.
+            if stored.is_none_or(|s| status.updated_at >= s.updated_at) {
+                put_json(&mut connectors, &key, status)?;
+            }
+            Ok(())
+        })
+    }
+
+    pub(crate) fn append_station_event(&self, event: &StationEvent) -> R<()> {
+        self.write(|txn| {
+            let seq = bump(txn, EVENT_COUNTER)?;
+            let key = event_key(&event.station_id, event.at, seq)?;
+            put_json(
+                &mut txn.open_table(STATION_EVENTS)?,
+                &key,
+                &EventRecord::from(event),
+            )
+        })
+    }
+
+    pub(crate) fn list_station_events(
+        &self,
+        id: &StationId,
+        page: &PageRequest,
+    ) -> R<Page<StationEvent>> {
+        let range = KeyRange::partition(id.as_str());
+        let after = cursor(page, &range.lo, 2)?;
+        self.read(|txn| {
+            let events = txn.open_table(STATION_EVENTS)?;
+            paginate(
+                &events,
+                &range,
+                after.as_deref(),
+                Order::Descending,
+                page.effective_limit(),
+                |k, v| {
+                    self.skip(
+                        &OrgId::default_org(),
+                        parse::<EventRecord>(k, v.value()).map(|r| Some(r.into())),
+                    )
+                },
+            )
+        })
+    }
+
+    // --- connections ----------------------------------------------------
+
+    pub(crate) fn open_connection(&self, conn: &Connection) -> R<Option<String>> {
+        self.write(|txn| {
+            put_json(&mut txn.open_table(CONNECTIONS)?, &conn.connection_id, conn)?;
+            let mut previous = None;
+            update_json::<Station>(
+                &mut txn.open_table(STATIONS)?,
+                conn.station_id.as_str(),
+                |s| {
+                    previous = s.connection_id.replace(conn.connection_id.clone());
+                    s.ocpp_version = Some(conn.ocpp_version);
+                    true
+                },
+            )?;
+            Ok(previous)
+        })
+    }
+
+    pub(crate) fn touch_connection(
+        &self,
+        connection_id: &str,
+        at: Timestamp,
+    ) -> R<Option<Connection>> {
+        self.write(|txn| {
+            update_json::<Connection>(&mut txn.open_table(CONNECTIONS)?, connection_id, |c| {
+                c.last_seen_at = at;
+                true
+            })
+        })
+    }
+
+    /// `at` is not needed here: the station keeps the time of the last
+    /// message (the connection's `last_seen_at`), not of the disconnect.
+    pub(crate) fn close_connection(
+        &self,
+        connection_id: &str,
+        _at: Timestamp,
+    ) -> R<Option<Connection>> {
+        self.write(|txn| {
+            let removed = txn
+                .open_table(CONNECTIONS)?
+                .remove(connection_id)?
+                .map(|g| parse::<Connection>(connection_id, g.value()))
+                .transpose()?;
+            let Some(conn) = removed else { return Ok(None) };
+            update_json::<Station>(
+                &mut txn.open_table(STATIONS)?,
+                conn.station_id.as_str(),
+                |s| {
+                    // A reconnect may already have replaced this connection.
+                    if s.connection_id.as_deref() != Some(connection_id) {
+                        return false;
+                    }
+                    s.connection_id = None;
+                    s.last_seen_at = Some(
+                        s.last_seen_at
+                            .map_or(conn.last_seen_at, |t| t.max(conn.last_seen_at)),
+                    );
+                    true
+                },
+            )?;
+            Ok(Some(conn))
+        })
+    }
+
+    // --- id tokens ------------------------------------------------------
+
+    pub(crate) fn create_id_token(&self, token: &IdTokenRecord) -> R<()> {
+        let key = token.token.key();
+        self.write(|txn| {
+            let mut tokens = txn.open_table(ID_TOKENS)?;
+            if tokens.get(key.as_str())?.is_some() {
+                return Err(conflict(format!("id token {} exists", token.token)));
+            }
+            put_json(&mut tokens, &key, token)?;
+            txn.open_table(ID_TOKENS_BY_ORG)?
+                .insert(token_org_key(&token.org_id, &key)?.as_str(), key.as_str())?;
+            Ok(())
+        })
+    }
+
+    pub(crate) fn get_id_token(&self, token: &IdTokenValue) -> R<Option<IdTokenRecord>> {
+        self.read(|txn| get_json(&txn.open_table(ID_TOKENS)?, &token.key()))
+    }
+
+    pub(crate) fn list_id_tokens(&self, org: &OrgId, page: &PageRequest) -> R<Page<IdTokenRecord>> {
+        self.list_indexed(
+            ID_TOKENS_BY_ORG,
+            ID_TOKENS,
+            org.as_str(),
+            org,
+            page,
+            Order::Ascending,
+        )
+    }
+
+    // --- sessions -------------------------------------------------------
+
+    pub(crate) fn next_transaction_id(&self) -> R<i64> {
+        let id = self.write(|txn| bump(txn, TRANSACTION_COUNTER))?;
+        i64::try_from(id).map_err(|_| Fail(StoreError::Backend("transaction ids exhausted".into())))
+    }
+
+    pub(crate) fn get_session(&self, id: &SessionId) -> R<Option<Session>> {
+        self.read(|txn| get_json(&txn.open_table(SESSIONS)?, id.as_str()))
+    }
+
+    pub(crate) fn put_session(&self, session: &Session, expected_version: u64) -> R<()> {
+        self.write(|txn| {
+            let mut sessions = txn.open_table(SESSIONS)?;
+            let stored: Option<Session> = get_json(&sessions, session.id.as_str())?;
+            match (&stored, expected_version) {
+                (None, 0) => {}
+                (Some(s), v) if v != 0 && s.version == v => {}
+                (None, v) => {
+                    return Err(conflict(format!(
+                        "session {} does not exist (expected version {v})",
+                        session.id
+                    )))
+                }
+                (Some(s), v) => {
+                    return Err(conflict(format!(
+                        "session {} is at version {}, not {v}",
+                        session.id, s.version
+                    )))
+                }
+            }
+            put_json(&mut sessions, session.id.as_str(), session)?;
+            // Index keys contain the sort time: an update that moves it must
+            // drop the old keys in the same transaction, or the session would
+            // be listed twice.
+            if let Some(old) = &stored {
+                for (table, key) in session_index_keys(old)? {
+                    txn.open_table(table)?.remove(key.as_str())?;
+                }
+            }
+            for (table, key) in session_index_keys(session)? {
+                txn.open_table(table)?
+                    .insert(key.as_str(), session.id.as_str())?;
+            }
+            Ok(())
+        })
+    }
+
+    pub(crate) fn list_sessions(&self, q: &SessionQuery) -> R<Page<Session>> {
+        let scope = session_scope(&q.org_id, q.station_id.as_ref())?;
+        let pfx = prefix(&scope);
+        let after = cursor(&q.page, &pfx, 2)?;
+        // Index keys hold the time truncated to microseconds, so the key range
+        // is widened to whole microseconds and the exact bounds are checked on
+        // each session below.
+        let range = KeyRange {
+            lo: match q.from {
+                Some(from) => format!("{pfx}{}", sort_key_time(from)),
+                None => pfx.clone(),
+            },
+            hi: match q.to {
+                Some(to) => format!("{pfx}{}\u{1}", sort_key_time(to)),
+                None => prefix_end(&pfx),
+            },
+        };
+        let in_range =
+            |t: DateTime<Utc>| q.from.is_none_or(|f| t >= f) && q.to.is_none_or(|to| t < to);
+        let index = if q.station_id.is_some() {
+            SESSIONS_BY_STATION
+        } else {
+            SESSIONS_BY_ORG
+        };
+        self.read(|txn| {
+            let sessions = txn.open_table(SESSIONS)?;
+            let index = txn.open_table(index)?;
+            paginate(
+                &index,
+                &range,
+                after.as_deref(),
+                Order::Descending,
+                q.page.effective_limit(),
+                |_, id| {
+                    let s: Option<Session> =
+                        self.skip(&q.org_id, get_json(&sessions, id.value()))?;
+                    Ok(s.filter(|s| in_range(s.sort_time())))
+                },
+            )
+        })
+    }
+
+    pub(crate) fn put_meter_readings(
+        &self,
+        target: &MeterTarget,
+        readings: &[MeterReading],
+    ) -> R<()> {
+        if readings.is_empty() {
+            return Ok(()); // no transaction, no fsync
+        }
+        let pfx = meter_prefix(target)?;
+        self.write(|txn| {
+            let mut meter = txn.open_table(METER)?;
+            for r in readings {
+                // Same reading, same key: a resent batch overwrites itself.
+                put_json(&mut meter, &format!("{pfx}{}", reading_key(r)), r)?;
+            }
+            Ok(())
+        })
+    }
+
+    pub(crate) fn list_meter_readings(&self, target: &MeterTarget) -> R<Vec<MeterReading>> {
+        let range = KeyRange::under(meter_prefix(target)?);
+        self.read(|txn| {
+            let meter = txn.open_table(METER)?;
+            let mut out = Vec::new();
+            for entry in meter.range::<&str>(range.lo.as_str()..range.hi.as_str())? {
+                let (k, v) = entry?;
+                let org = OrgId::default_org();
+                if let Some(r) = self.skip(&org, parse(k.value(), v.value()).map(Some))? {
+                    out.push(r);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    pub(crate) fn claim(
+        &self,
+        scope: &str,
+        key: &str,
+        value: &str,
+        ttl: TimeDelta,
+    ) -> R<Option<String>> {
+        let now = Utc::now();
+        self.write(|txn| {
+            let mut claims = txn.open_table(IDEMPOTENCY)?;
+            let existing = claims
+                .get((scope, key))?
+                .map(|g| parse::<Claim>(key, g.value()))
+                .transpose()?;
+            if let Some(c) = existing.filter(|c| c.live(now)) {
+                return Ok(Some(c.value));
+            }
+            let expires_at = now
+                .checked_add_signed(ttl)
+                .unwrap_or(DateTime::<Utc>::MAX_UTC);
+            claims.insert(
+                (scope, key),
+                json(&Claim {
+                    value: value.to_owned(),
+                    expires_at,
+                })?
+                .as_slice(),
+            )?;
+            Ok(None)
+        })
+    }
+}
+
+/// A station event as stored: its kind and JSON payload, in the shape the
+/// log has always had (`{"station_id", "kind", "at", "payload"}`), apart
+/// from the typed [`StationEvent`], so a change of the entry's Rust form
+/// never changes stored data.
+#[derive(Serialize, Deserialize)]
+struct EventRecord {
+    station_id: StationId,
+    kind: String,
+    at: Timestamp,
+    payload: serde_json::Value,
+}
+
+impl From<&StationEvent> for EventRecord {
+    fn from(e: &StationEvent) -> Self {
+        EventRecord {
+            station_id: e.station_id.clone(),
+            kind: e.kind().to_owned(),
+            at: e.at,
+            payload: e.payload(),
+        }
+    }
+}
+
+impl From<EventRecord> for StationEvent {
+    fn from(r: EventRecord) -> Self {
+        StationEvent::from_stored(r.station_id, r.at, r.kind, r.payload)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EventRecord;
+    use csms_core::ports::{StationEvent, StationLogEntry};
+    use csms_domain::event::NotificationKind;
+
+    /// Station events written before the log entry was typed read back.
+    #[test]
+    fn a_station_event_stored_by_an_older_version_reads_back() {
+        let stored = r#"{"station_id":"CP-1","kind":"SecurityEvent","at":"2026-11-30T08:00:00Z","payload":{"type":"TamperDetectionActivated"}}"#;
+        let record: EventRecord = serde_json::from_str(stored).unwrap();
+        let event = StationEvent::from(record);
+        assert_eq!(
+            event.entry,
+            StationLogEntry::Notification {
+                kind: NotificationKind::SecurityEvent,
+                message: serde_json::json!({"type": "TamperDetectionActivated"}),
+            }
+        );
+        let again = serde_json::to_value(EventRecord::from(&event)).unwrap();
+        assert_eq!(
+            again,
+            serde_json::from_str::<serde_json::Value>(stored).unwrap()
+        );
+    }
+}
