@@ -78,7 +78,7 @@ async fn main() -> anyhow::Result<()> {
     let mut cfg = config::Config::from_env()?;
     cfg.serve.max_connections = fit_connections_to_fd_limit(cfg.serve.max_connections);
     let store: Arc<dyn Store> = Arc::new(
-        csms_embedded::EmbeddedStore::open(&cfg.data_dir)
+        csms_store_redb::EmbeddedStore::open(&cfg.data_dir)
             .with_context(|| format!("opening the store in {}", cfg.data_dir.display()))?,
     );
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);

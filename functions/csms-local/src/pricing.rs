@@ -377,7 +377,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_session_that_panics_or_spins_is_dead_lettered_and_the_next_one_is_priced() {
-        let store: Arc<dyn Store> = Arc::new(csms_embedded::EmbeddedStore::temporary());
+        let store: Arc<dyn Store> = Arc::new(csms_store_redb::EmbeddedStore::temporary());
         let double = Arc::new(Double {
             priced: Mutex::default(),
             tries: Mutex::default(),

@@ -11,7 +11,7 @@ use csms_core::connect;
 use csms_core::ports::{Clock, MeterTarget, PageRequest, SessionQuery, Store};
 use csms_core::registry::{self, NewStation};
 use csms_domain::{OcppVersion, OrgId, SessionId, StationId, TransactionId};
-use csms_embedded::EmbeddedStore;
+use csms_store_redb::EmbeddedStore;
 use serde_json::{json, Value};
 use std::sync::Arc;
 

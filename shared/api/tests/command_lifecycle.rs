@@ -13,7 +13,7 @@ use csms_core::ports::{Clock, ConnectionSender, SendError, Store};
 use csms_core::registry::{self, NewStation};
 use csms_domain::command::{CommandId, CommandRequest, CommandStatus, ResetKind};
 use csms_domain::{OcppVersion, StationId, Timestamp};
-use csms_embedded::EmbeddedStore;
+use csms_store_redb::EmbeddedStore;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 

@@ -8,7 +8,7 @@ mod support;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use csms_embedded::EmbeddedStore;
+use csms_store_redb::EmbeddedStore;
 use serde_json::Value;
 use std::sync::Arc;
 use tower::ServiceExt;

@@ -8,7 +8,7 @@ use chrono::{TimeDelta, TimeZone, Utc};
 use csms_core::ports::Store;
 use csms_domain::session::{Session, SessionEnd, SessionUpdate};
 use csms_domain::{OrgId, StationId};
-use csms_embedded::EmbeddedStore;
+use csms_store_redb::EmbeddedStore;
 use rust_decimal::Decimal;
 use std::sync::Arc;
 use tower::ServiceExt;

@@ -27,7 +27,7 @@ use csms_core::ports::{Clock, ConnectionSender, SendError, Store};
 use csms_core::registry::{self, NewStation};
 use csms_domain::load::{LoadConfig, RecomputeLease};
 use csms_domain::{OcppVersion, OrgId, SiteId, StationId};
-use csms_embedded::EmbeddedStore;
+use csms_store_redb::EmbeddedStore;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;

@@ -12,7 +12,7 @@ use csms_core::ports::{Store, SystemClock};
 use csms_core::registry::{self, NewStation};
 use csms_domain::load::LoadConfig;
 use csms_domain::{OrgId, SiteId, StationId, Timestamp};
-use csms_embedded::EmbeddedStore;
+use csms_store_redb::EmbeddedStore;
 use serde_json::json;
 use std::sync::Arc;
 

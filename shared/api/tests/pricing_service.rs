@@ -13,7 +13,7 @@ use csms_domain::tariff::{
     TariffAssignment, TariffElement,
 };
 use csms_domain::{OrgId, StationId};
-use csms_embedded::EmbeddedStore;
+use csms_store_redb::EmbeddedStore;
 use rust_decimal::Decimal;
 use std::sync::Arc;
 

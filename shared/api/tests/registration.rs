@@ -19,7 +19,7 @@ use csms_domain::command::{CommandRequest, CommandStatus, ConfigRef, ResetKind};
 use csms_domain::station::{Approval, RegistrationStatus};
 use csms_domain::webhook::EventType;
 use csms_domain::{OcppVersion, StationId};
-use csms_embedded::EmbeddedStore;
+use csms_store_redb::EmbeddedStore;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 

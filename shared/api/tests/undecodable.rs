@@ -8,7 +8,7 @@ use chrono::{TimeZone, Utc};
 use csms_core::ports::{SessionStore, Store};
 use csms_domain::session::Session;
 use csms_domain::{OrgId, StationId};
-use csms_embedded::{EmbeddedStore, DATABASE_FILE};
+use csms_store_redb::{EmbeddedStore, DATABASE_FILE};
 use redb::{Database, TableDefinition};
 use serde_json::Value;
 use std::sync::Arc;

@@ -10,7 +10,7 @@ mod support;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use csms_embedded::EmbeddedStore;
+use csms_store_redb::EmbeddedStore;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tower::ServiceExt;

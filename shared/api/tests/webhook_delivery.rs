@@ -17,7 +17,7 @@ use csms_core::webhooks::{
 };
 use csms_domain::webhook::{DeliveryStatus, EventType, Webhook};
 use csms_domain::OrgId;
-use csms_embedded::EmbeddedStore;
+use csms_store_redb::EmbeddedStore;
 use serde_json::{json, Value};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};

@@ -11,7 +11,7 @@ use chrono::Utc;
 use csms_core::ports::Store;
 use csms_domain::webhook::{Attempt, Delivery, DeliveryStatus, EventType, Webhook};
 use csms_domain::OrgId;
-use csms_embedded::EmbeddedStore;
+use csms_store_redb::EmbeddedStore;
 use serde_json::Value;
 use std::sync::Arc;
 use tower::ServiceExt;

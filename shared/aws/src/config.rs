@@ -5,7 +5,6 @@ use crate::dispatch::SqsDispatch;
 use crate::load::SqsLoadTrigger;
 use crate::pricing::SqsPricingQueue;
 use crate::sender::ApiGatewaySender;
-use crate::store::DynamoStore;
 use crate::timers::SqsTimers;
 use crate::webhooks::SqsDeliveryQueue;
 use crate::ws::WsHandlers;
@@ -17,6 +16,7 @@ use csms_core::ports::{ConnectionSender, Store, SystemClock};
 use csms_core::pricing::PricingQueue;
 use csms_core::webhooks::target::TargetPolicy;
 use csms_core::webhooks::{DeliveryQueue, WebhookTransport};
+use csms_store_dynamo::DynamoStore;
 use std::sync::Arc;
 use std::time::Duration;
 

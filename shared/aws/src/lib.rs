@@ -1,17 +1,13 @@
-//! AWS adapters for the CSMS core: DynamoDB store, API Gateway Management API
-//! sender, and the Lambda handler logic for the WebSocket routes.
+//! AWS adapters for the CSMS core: SQS queues, the API Gateway Management
+//! API sender, the Lambda handler logic, and the composition of the Lambdas
+//! over the DynamoDB store of `csms-store-dynamo` (re-exported here).
 //!
 //! Nothing in here decides anything about OCPP or the domain; it translates
 //! between AWS shapes and the ports/use cases in `csms-core`.
 //!
 //! # Layout
-//! - [`store`]: [`DynamoStore`], the single-table implementation of every store
-//!   port (table design in `infra/README.md`): one file per context
-//!   (`charging`, `commands`, `notify`, `pricing`, `load`, `device`, each
-//!   with its items and keys in its header) over the table helper `table`.
-//! - [`cursor`]: opaque pagination cursors over DynamoDB `LastEvaluatedKey`.
-//! - [`metrics`]: [`RequestCounter`], an SDK interceptor counting DynamoDB
-//!   requests per operation (used by the requests-per-message figure).
+//! - [`DynamoStore`], [`RequestCounter`]: from `csms-store-dynamo`, the
+//!   single-table implementation of every store port.
 //! - [`sender`]: [`ApiGatewaySender`], `PostToConnection`/`DeleteConnection`.
 //! - [`ws`]: `$connect`, `$disconnect`, `$default` handlers over API Gateway
 //!   WebSocket proxy events.
@@ -28,20 +24,16 @@
 //! - [`config`]: environment wiring shared by the Lambda binaries.
 
 pub mod config;
-pub mod cursor;
 pub mod dispatch;
 pub mod load;
-pub mod metrics;
 pub mod pricing;
 pub mod sender;
 pub mod sessions;
 pub mod spot;
 pub mod sqs;
-pub mod store;
 pub mod timers;
 pub mod webhooks;
 pub mod ws;
 
-pub use metrics::RequestCounter;
+pub use csms_store_dynamo::{DynamoStore, RequestCounter};
 pub use sender::ApiGatewaySender;
-pub use store::DynamoStore;

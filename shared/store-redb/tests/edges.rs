@@ -7,7 +7,7 @@ use csms_core::ports::*;
 use csms_domain::session::Session;
 use csms_domain::station::{BootInfo, Connection, ConnectorStatus};
 use csms_domain::{OcppVersion, OrgId, StationId, Timestamp};
-use csms_embedded::EmbeddedStore;
+use csms_store_redb::EmbeddedStore;
 
 fn t(secs: i64) -> Timestamp {
     Utc.timestamp_opt(1_790_000_000 + secs, 0).unwrap()

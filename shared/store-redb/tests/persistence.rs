@@ -5,7 +5,7 @@ use csms_core::contract::station;
 use csms_core::ports::{SessionStore, StationStore, StoreError};
 use csms_domain::session::Session;
 use csms_domain::{OrgId, StationId};
-use csms_embedded::EmbeddedStore;
+use csms_store_redb::EmbeddedStore;
 use std::path::{Path, PathBuf};
 
 /// A directory under the system temp dir, removed when dropped (also when the
@@ -14,7 +14,8 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("csms-embedded-{}-{name}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("csms-store-redb-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         TempDir(dir)
     }
@@ -52,7 +53,7 @@ async fn data_survives_reopening() {
         store.next_transaction_id().await.unwrap();
         store.next_transaction_id().await.unwrap()
     };
-    assert!(dir.join(csms_embedded::DATABASE_FILE).is_file());
+    assert!(dir.join(csms_store_redb::DATABASE_FILE).is_file());
 
     let store = EmbeddedStore::open(&dir).unwrap();
     assert_eq!(store.get_station(&st.id).await.unwrap(), Some(st));

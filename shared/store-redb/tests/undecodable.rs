@@ -3,7 +3,7 @@
 //! paths keep going, the operator gets one alarm per kind of record.
 
 use csms_core::contract::{undecodable_plant, undecodable_records_are_skipped, Planted};
-use csms_embedded::{EmbeddedStore, DATABASE_FILE};
+use csms_store_redb::{EmbeddedStore, DATABASE_FILE};
 use redb::{Database, ReadableTable, TableDefinition};
 use std::path::{Path, PathBuf};
 

@@ -16,7 +16,7 @@ use csms_core::views::SessionView;
 use csms_domain::meter::limits;
 use csms_domain::station::Connection;
 use csms_domain::{OcppVersion, OrgId, StationId, Timestamp};
-use csms_embedded::EmbeddedStore;
+use csms_store_redb::EmbeddedStore;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -7,7 +7,7 @@
 //!
 //! ```no_run
 //! # async fn demo() {
-//! use csms_aws::{DynamoStore, RequestCounter};
+//! use csms_store_dynamo::{DynamoStore, RequestCounter};
 //! let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
 //! let counter = RequestCounter::new();
 //! let store = DynamoStore::with_counter(&sdk, "csms", &counter);

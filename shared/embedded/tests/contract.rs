@@ -1,3 +1,0 @@
-//! The shared store contract, run against the in-memory backend.
-
-csms_core::store_contract_tests!(csms_embedded::EmbeddedStore::temporary());
