@@ -1456,3 +1456,6 @@ fn make_plan(
         config_version: config.version,
     })
 }
+
+#[cfg(test)]
+mod tests;
