@@ -16,9 +16,12 @@
 //!   EVSE ids).
 //! - [`plan`]: price-optimised plans for sessions with an energy need and
 //!   a departure, from the spot prices ahead.
-//! - [`service`]: configuration use cases, the recomputation, and the
-//!   profiles it sends.
+//! - [`service`]: configuration use cases, and the recomputation's I/O:
+//!   gather what the site needs into a snapshot, send what was decided.
+//! - [`decide`]: the recomputation's decision, pure — snapshot in, limits
+//!   to send and state to keep out — and the fuse checks between sends.
 
+pub mod decide;
 pub mod model;
 pub mod plan;
 pub mod service;
