@@ -16,6 +16,7 @@
 //!   handlers and its JSON views.
 //! - `device_model`: a 2.0.1 station's device model (components and variables).
 //! - `load`: load balancing of a site (configuration, allocation, meter).
+//! - `load_config`: a site's load configuration as the API reads and shows it.
 //! - `spot`: stored spot prices and operator alarms (read-only).
 //! - `util`: body/query parsing that answers bad input with our error shape.
 
@@ -25,6 +26,7 @@ mod commands;
 mod device_model;
 pub mod error;
 mod load;
+mod load_config;
 pub mod openapi;
 mod plan;
 mod pricing;
