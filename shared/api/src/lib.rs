@@ -14,6 +14,7 @@
 //! - `views`: the JSON form of what only the API shows.
 //! - `stations`, `tokens`, `sessions`, `commands`, `api_keys`, `webhooks`, `pricing`, `tariffs`: one module per resource with its
 //!   handlers and its JSON views.
+//! - `command_input`: the body of a command to a station as the API reads it.
 //! - `device_model`: a 2.0.1 station's device model (components and variables).
 //! - `load`: load balancing of a site (configuration, allocation, meter).
 //! - `load_config`: a site's load configuration as the API reads and shows it.
@@ -22,6 +23,7 @@
 
 mod api_keys;
 mod auth;
+mod command_input;
 mod commands;
 mod device_model;
 pub mod error;
