@@ -1,6 +1,7 @@
 //! Commands to stations: `POST /stations/{id}/commands`,
 //! `GET /stations/{id}/commands`, `GET /commands/{id}`.
 
+use crate::command_input::CommandInput;
 use crate::error::ApiError;
 use crate::openapi::{ErrorBody, ListOf};
 use crate::util::{json_body, page, Params};
@@ -68,8 +69,9 @@ fn seconds(
     }
 }
 
-/// Parse the body into a command, with errors that say what is wrong:
-/// serde's "unknown variant" message for a tagged enum is cryptic.
+/// Parse the body into the API's [`CommandInput`], then the domain's
+/// request, with errors that say what is wrong: serde's "unknown variant"
+/// message for a tagged enum is cryptic.
 fn parse_request(body: &Bytes) -> Result<CommandRequest, ApiError> {
     let raw: Value = json_body(body)?;
     let Some(obj) = raw.as_object() else {
@@ -77,22 +79,22 @@ fn parse_request(body: &Bytes) -> Result<CommandRequest, ApiError> {
             "request body must be a JSON object".into(),
         ));
     };
-    let types = CommandRequest::TYPE_NAMES.join(", ");
+    let types = CommandInput::TYPE_NAMES.join(", ");
     match obj.get("type") {
         None => {
             return Err(ApiError::BadRequest(format!(
                 "type: required, one of {types}"
             )))
         }
-        Some(Value::String(t)) if CommandRequest::TYPE_NAMES.contains(&t.as_str()) => {}
+        Some(Value::String(t)) if CommandInput::TYPE_NAMES.contains(&t.as_str()) => {}
         Some(t) => {
             return Err(ApiError::BadRequest(format!(
                 "type: {t} is not a command; one of {types}"
             )))
         }
     }
-    let request: CommandRequest = serde_json::from_value(raw.clone()).map_err(|e| {
-        let all = crate::util::unknown_fields::<CommandRequest>(raw.clone());
+    let input: CommandInput = serde_json::from_value(raw.clone()).map_err(|e| {
+        let all = crate::util::unknown_fields::<CommandInput>(raw.clone());
         ApiError::BadRequest(format!(
             "invalid command: {}",
             crate::util::with_all(&e.to_string(), &all)
@@ -101,10 +103,7 @@ fn parse_request(body: &Bytes) -> Result<CommandRequest, ApiError> {
     // serde's `deny_unknown_fields` refuses unknown fields in a tagged
     // variant with fields but lets a variant without any (`clearCache`)
     // take whatever else is in the object.
-    if matches!(
-        request,
-        CommandRequest::ClearCache | CommandRequest::GetLocalListVersion
-    ) {
+    if let Some(name) = input.fieldless() {
         let extra: Vec<String> = obj
             .keys()
             .filter(|k| k.as_str() != "type")
@@ -114,14 +113,14 @@ fn parse_request(body: &Bytes) -> Result<CommandRequest, ApiError> {
             return Err(ApiError::BadRequest(format!(
                 "invalid command: unknown field {}: {} takes no fields besides `type`",
                 extra.join(", "),
-                request.type_name()
+                name
             )));
         }
     }
-    Ok(request)
+    input.into_domain().map_err(ApiError::BadRequest)
 }
 
-#[utoipa::path(post, path = "/stations/{id}/commands", operation_id = "sendCommand", tag = "commands", summary = "Send a command to a station", params(("id" = String, Path, description = "Station id"), ("wait" = Option<u32>, Query, maximum = 25, description = "Seconds to wait for the outcome"), ("timeout" = Option<u32>, Query, minimum = 1, maximum = 300, description = "Seconds the charger has to answer, default 30"), ("Idempotency-Key" = Option<String>, Header, description = "A retried request with the same key returns the first result")), request_body = CommandRequest, responses((status = 200, description = "The command is final", body = CommandView), (status = 202, description = "The command is pending", body = CommandView), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "Conflict; the message says with what", body = ErrorBody)))]
+#[utoipa::path(post, path = "/stations/{id}/commands", operation_id = "sendCommand", tag = "commands", summary = "Send a command to a station", params(("id" = String, Path, description = "Station id"), ("wait" = Option<u32>, Query, maximum = 25, description = "Seconds to wait for the outcome"), ("timeout" = Option<u32>, Query, minimum = 1, maximum = 300, description = "Seconds the charger has to answer, default 30"), ("Idempotency-Key" = Option<String>, Header, description = "A retried request with the same key returns the first result")), request_body = CommandInput, responses((status = 200, description = "The command is final", body = CommandView), (status = 202, description = "The command is pending", body = CommandView), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "Conflict; the message says with what", body = ErrorBody)))]
 pub async fn create(
     State(st): State<ApiState>,
     Path(id): Path<String>,

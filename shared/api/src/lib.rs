@@ -7,24 +7,39 @@
 //! [`error::MAX_BODY`] (axum makes those; [`error::json_errors`] shapes them);
 //! lists as `{"items":[…],"nextCursor":…}` with `limit` (1–500) and `cursor`.
 //!
+//! Every body is parsed into this crate's own input type and converted into
+//! the domain's, a bad value refused with the field it is in
+//! (`evses[2].maxA: …`); what the API shows is a view rendered from the
+//! domain (this crate's, or one of `csms_core::views`, which the webhooks
+//! send too). Domain types carry no OpenAPI description, so a public field
+//! can be renamed without touching them, and the other way round;
+//! `#[schema(as = …)]` keeps the document's component names where an input
+//! type's own name differs.
+//!
 //! # Layout
 //! - [`error`]: the error type and its JSON form.
 //! - [`auth`]: API-key check middleware.
 //! - [`openapi`]: the OpenAPI 3.1 document, generated from the handlers' annotations.
 //! - `views`: the JSON form of what only the API shows.
 //! - `stations`, `tokens`, `sessions`, `commands`, `api_keys`, `webhooks`, `pricing`, `tariffs`: one module per resource with its
-//!   handlers and its JSON views.
+//!   handlers, its input types and its JSON views.
+//! - `command_input`: the body of `POST /stations/{id}/commands` (`CommandInput`, tagged by `type`) and its
+//!   conversion into the domain's `CommandRequest`.
 //! - `device_model`: a 2.0.1 station's device model (components and variables).
 //! - `load`: load balancing of a site (configuration, allocation, meter).
+//! - `load_config`: a site's load configuration both ways (`LoadConfigJson`): the body of
+//!   `PUT /sites/{id}/load` and the `config` its answers show, with the conversions to and from the domain.
 //! - `spot`: stored spot prices and operator alarms (read-only).
 //! - `util`: body/query parsing that answers bad input with our error shape.
 
 mod api_keys;
 mod auth;
+mod command_input;
 mod commands;
 mod device_model;
 pub mod error;
 mod load;
+mod load_config;
 pub mod openapi;
 mod plan;
 mod pricing;

@@ -6,6 +6,7 @@
 
 use crate::auth::Principal;
 use crate::error::ApiError;
+use crate::load_config::{LoadConfigJson, PhaseAmpsJson};
 use crate::openapi::ErrorBody;
 use crate::util::{if_match, json_body};
 use crate::ApiState;
@@ -48,7 +49,7 @@ pub struct LoadSiteView {
     pub site_id: String,
     pub version: u64,
     pub updated_at: String,
-    pub config: LoadConfig,
+    pub config: LoadConfigJson,
 }
 
 fn site_response(status: StatusCode, s: &LoadSite) -> Response {
@@ -56,7 +57,7 @@ fn site_response(status: StatusCode, s: &LoadSite) -> Response {
         site_id: s.site_id.to_string(),
         version: s.version,
         updated_at: s.updated_at.to_rfc3339(),
-        config: s.config.clone(),
+        config: LoadConfigJson::from(&s.config),
     };
     (
         status,
@@ -76,7 +77,7 @@ async fn signal(st: &ApiState, site: &SiteId) {
 
 /// Creates or replaces the configuration; the site is recomputed at once.
 /// Every station named must exist and be registered on this site.
-#[utoipa::path(put, path = "/sites/{id}/load", operation_id = "putSiteLoad", tag = "load", summary = "Configure load balancing of a site: fuses, boards, meter, mode, EVSEs and priorities", params(("id" = String, Path, description = "Site id"), ("If-Match" = Option<String>, Header, description = "The version the change is based on: 412 if it is no longer the latest")), request_body = LoadConfig, responses((status = 200, body = LoadSiteView, headers(("ETag" = String, description = "The new version, quoted"))), (status = 400, description = "Invalid input; the message says which field and why", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "Changed concurrently", body = ErrorBody), (status = 412, description = "`If-Match` names another version", body = ErrorBody)))]
+#[utoipa::path(put, path = "/sites/{id}/load", operation_id = "putSiteLoad", tag = "load", summary = "Configure load balancing of a site: fuses, boards, meter, mode, EVSEs and priorities", params(("id" = String, Path, description = "Site id"), ("If-Match" = Option<String>, Header, description = "The version the change is based on: 412 if it is no longer the latest")), request_body = LoadConfigJson, responses((status = 200, body = LoadSiteView, headers(("ETag" = String, description = "The new version, quoted"))), (status = 400, description = "Invalid input; the message says which field and why", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "Changed concurrently", body = ErrorBody), (status = 412, description = "`If-Match` names another version", body = ErrorBody)))]
 pub async fn put(
     State(st): State<ApiState>,
     Extension(who): Extension<Principal>,
@@ -86,7 +87,7 @@ pub async fn put(
 ) -> Result<Response, ApiError> {
     let site = site_id(&id)?;
     let expected = if_match(&headers, "configuration")?;
-    let config: LoadConfig = json_body(&body)?;
+    let config: LoadConfig = json_body::<LoadConfigJson>(&body)?.into();
     match st
         .load
         .configure(&who.org_id, &site, config, expected)
@@ -174,7 +175,7 @@ pub struct EvseAllocationView {
     pub reason: Option<serde_json::Value>,
     /// The reason in one sentence.
     pub explanation: Option<String>,
-    pub measured_a: Option<PhaseAmps>,
+    pub measured_a: Option<PhaseAmpsJson>,
     #[schema(value_type = Option<f64>)]
     pub soc: Option<Decimal>,
     /// The TxProfile of the running transaction.
@@ -192,14 +193,14 @@ pub struct AllocationView {
     /// `static`, `dynamic` or `trueDynamic`.
     pub mode: String,
     pub computed_at: Option<String>,
-    pub grid_fuse_a: PhaseAmps,
+    pub grid_fuse_a: PhaseAmpsJson,
     /// Dynamic modes: the grid meter's last reading (the whole building).
     pub grid_meter: Option<GridMeterView>,
     /// Dynamic modes: the building's own load the computation assumed.
-    pub building_load_a: Option<PhaseAmps>,
+    pub building_load_a: Option<PhaseAmpsJson>,
     /// What the chargers may draw together, per grid phase (allocations of
     /// running sessions plus what offline stations hold).
-    pub allocated_a: PhaseAmps,
+    pub allocated_a: PhaseAmpsJson,
     pub warnings: Vec<String>,
     pub evses: Vec<EvseAllocationView>,
     /// Each station's own limit (ChargePointMaxProfile /
@@ -218,7 +219,7 @@ pub struct StationLimitView {
 #[serde(rename_all = "camelCase")]
 pub struct GridMeterView {
     pub at: String,
-    pub current_a: PhaseAmps,
+    pub current_a: PhaseAmpsJson,
 }
 
 async fn allocation_view(
@@ -282,7 +283,7 @@ async fn allocation_view(
             phases: a.map(|a| a.phases),
             reason: a.map(|a| serde_json::to_value(&a.reason).unwrap_or_default()),
             explanation: a.map(|a| a.explanation.clone()),
-            measured_a: es.and_then(|e| e.measured).map(|m| m.current_a),
+            measured_a: es.and_then(|e| e.measured).map(|m| m.current_a.into()),
             soc: es.and_then(|e| e.soc),
             profile: es.and_then(|e| sent(&e.profile)),
             default_profile: es.and_then(|e| sent(&e.default_profile)),
@@ -298,13 +299,13 @@ async fn allocation_view(
         }
         .into(),
         computed_at: state.computed_at.map(|t| t.to_rfc3339()),
-        grid_fuse_a: site.config.grid_fuse_a,
+        grid_fuse_a: site.config.grid_fuse_a.into(),
         grid_meter: state.grid.map(|g| GridMeterView {
             at: g.at.to_rfc3339(),
-            current_a: g.current_a,
+            current_a: g.current_a.into(),
         }),
-        building_load_a: state.building_load_a,
-        allocated_a: PhaseAmps::from_array(totals),
+        building_load_a: state.building_load_a.map(Into::into),
+        allocated_a: PhaseAmps::from_array(totals).into(),
         warnings: state.warnings.clone(),
         evses,
         station_limits: state

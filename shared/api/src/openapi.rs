@@ -2,6 +2,7 @@
 //! `#[utoipa::path]` annotations and the views' schemas, and served at
 //! `GET /api/v1/openapi.json` (no key needed: it is public documentation).
 
+use crate::command_input::CommandInput;
 use crate::{
     api_keys, commands, device_model, load, plan, pricing, sessions, spot, stations, tariffs,
     tokens, views, webhooks,
@@ -11,7 +12,6 @@ use axum::response::IntoResponse;
 use csms_core::views::{
     CommandView, ConnectionEventView, RegistrationEventView, SessionView, StatusEventView,
 };
-use csms_domain::command::CommandRequest;
 use serde::Serialize;
 use std::sync::OnceLock;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -175,7 +175,7 @@ Scopes: `read` (every GET, exports, webhooks), `commands` (POST commands; implie
         plan::site_plan, plan::put_need, plan::get_need, plan::delete_need,
     ),
     components(schemas(
-        ErrorBody, CommandRequest, SessionView, CommandView, StatusEventView, RegistrationEventView, ConnectionEventView,
+        ErrorBody, CommandInput, SessionView, CommandView, StatusEventView, RegistrationEventView, ConnectionEventView,
         WebhookEvent, views::Station,
     )),
     tags(

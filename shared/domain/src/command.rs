@@ -98,7 +98,6 @@ impl CommandStatus {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum ResetKind {
     /// 1.6 `Soft`; 2.0.1 has no soft/hard distinction.
@@ -108,7 +107,6 @@ pub enum ResetKind {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum ResetWhen {
     /// 2.0.1 `OnIdle`: after running transactions end.
@@ -124,7 +122,6 @@ pub type TriggerName = String;
 /// One configuration item: a 1.6 key (`variable` only), or a 2.0.1
 /// component/variable pair.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConfigRef {
     /// 2.0.1 component name (`OCPPCommCtrlr`); absent for 1.6 keys.
@@ -147,7 +144,6 @@ pub const LOAD_PROFILE_IDS: std::ops::Range<i32> = 1_800_000_000..1_900_000_000;
 /// A charging schedule period: from `start_period_s` seconds after the
 /// schedule start, at most `limit` (in the schedule's unit).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SchedulePeriod {
     pub start_period_s: u32,
@@ -157,7 +153,6 @@ pub struct SchedulePeriod {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum RateUnit {
     /// Amperes per phase.
     A,
@@ -166,7 +161,6 @@ pub enum RateUnit {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum ProfilePurpose {
     /// 1.6 `ChargePointMaxProfile`, 2.0.1 `ChargingStationMaxProfile`.
@@ -176,7 +170,6 @@ pub enum ProfilePurpose {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum ProfileKind {
     Absolute,
@@ -185,7 +178,6 @@ pub enum ProfileKind {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum Recurrency {
     Daily,
@@ -194,7 +186,6 @@ pub enum Recurrency {
 
 /// A charging profile in version-neutral form.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ChargingProfile {
     pub id: i32,
@@ -204,16 +195,13 @@ pub struct ChargingProfile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recurrency: Option<Recurrency>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub valid_from: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub valid_to: Option<Timestamp>,
     /// For `TxProfile`: the transaction it limits (1.6 integer as text).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transaction_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub start_schedule: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_s: Option<u32>,
@@ -225,7 +213,6 @@ pub struct ChargingProfile {
 
 /// An entry of a local authorization list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LocalListEntry {
     pub id_token: String,
@@ -237,14 +224,12 @@ pub struct LocalListEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub expires_at: Option<Timestamp>,
 }
 
 /// What to do, version-neutral. Serialized as `{"type": "remoteStart", …}`
 /// — exactly the body of `POST /api/v1/stations/{id}/commands`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(
     tag = "type",
     rename_all = "camelCase",
@@ -319,10 +304,8 @@ pub enum CommandRequest {
     GetDiagnostics {
         location: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
         start_time: Option<Timestamp>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
         stop_time: Option<Timestamp>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         retries: Option<u32>,
@@ -332,7 +315,6 @@ pub enum CommandRequest {
     #[serde(rename_all = "camelCase")]
     UpdateFirmware {
         location: String,
-        #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
         retrieve_at: Timestamp,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         retries: Option<u32>,
@@ -382,7 +364,6 @@ pub enum CommandRequest {
         id_token: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         token_type: Option<String>,
-        #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
         expires_at: Timestamp,
         /// 1.6 connectorId (0 = any) / 2.0.1 evseId (absent = any).
         #[serde(default, skip_serializing_if = "Option::is_none")]

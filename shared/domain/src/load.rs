@@ -15,14 +15,10 @@ use serde::{Deserialize, Serialize};
 
 /// One value per phase, in amperes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PhaseAmps {
-    #[cfg_attr(feature = "openapi", schema(value_type = f64))]
     pub l1: Decimal,
-    #[cfg_attr(feature = "openapi", schema(value_type = f64))]
     pub l2: Decimal,
-    #[cfg_attr(feature = "openapi", schema(value_type = f64))]
     pub l3: Decimal,
 }
 
@@ -50,7 +46,6 @@ impl PhaseAmps {
 
 /// How the balancer learns how much of the fuse is free.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum LoadMode {
     /// The fuse is the chargers' alone.
@@ -63,7 +58,6 @@ pub enum LoadMode {
 
 /// A distribution board with its own per-phase fuse.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LoadBoard {
     pub id: String,
@@ -76,14 +70,12 @@ pub struct LoadBoard {
 
 /// Where the grid meter's readings come from and what to do without them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GridMeterConfig {
     /// A meter station whose MeterValues (`Current.Import` per phase,
     /// outside a transaction) are the building's total; absent: readings
     /// arrive through `POST /sites/{id}/load/meter`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub station_id: Option<StationId>,
     /// A reading older than this is stale.
     #[serde(default = "default_stale_after")]
@@ -91,7 +83,6 @@ pub struct GridMeterConfig {
     /// Without a fresh reading the chargers share this many amperes per
     /// phase, whatever the building does.
     #[serde(default = "default_fallback")]
-    #[cfg_attr(feature = "openapi", schema(value_type = f64))]
     pub fallback_a: Decimal,
 }
 
@@ -105,10 +96,8 @@ fn default_fallback() -> Decimal {
 
 /// One EVSE of the site as installed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LoadEvse {
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub station_id: StationId,
     /// 1.6 connector id / 2.0.1 EVSE id (1, 2, …).
     pub evse_id: u32,
@@ -120,12 +109,9 @@ pub struct LoadEvse {
     pub phases: u8,
     /// Which grid phase each of the EVSE's L1/L2/L3 lands on.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "L1L2L3"))]
     pub rotation: Rotation,
-    #[cfg_attr(feature = "openapi", schema(value_type = f64))]
     pub max_a: Decimal,
     #[serde(default = "default_min")]
-    #[cfg_attr(feature = "openapi", schema(value_type = f64))]
     pub min_a: Decimal,
     /// Higher is served first (0..=9).
     #[serde(default)]
@@ -142,7 +128,6 @@ pub struct LoadEvse {
 
 /// How PV-surplus charging switches phases.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PvConfig {
     /// Half-width, in watts, of the band around each switching threshold
@@ -182,7 +167,6 @@ fn default_min() -> Decimal {
 
 /// The operator's description of a site's electrical installation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LoadConfig {
     /// The main fuse, per phase.
@@ -191,11 +175,9 @@ pub struct LoadConfig {
     /// Dynamic modes: amperes per phase kept free for building load that
     /// rises between two meter readings.
     #[serde(default = "default_margin")]
-    #[cfg_attr(feature = "openapi", schema(value_type = f64))]
     pub margin_a: Decimal,
     /// Truly dynamic mode: a car is capped at its measured draw plus this.
     #[serde(default = "default_margin")]
-    #[cfg_attr(feature = "openapi", schema(value_type = f64))]
     pub headroom_a: Decimal,
     /// Truly dynamic mode: a car's draw counts only after it has run this long.
     #[serde(default = "default_settle")]
@@ -382,7 +364,6 @@ pub struct EvseLoadState {
 
 /// Who said how much a car needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum NeedSource {
     /// The driver or an integration, through the API.
