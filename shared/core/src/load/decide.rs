@@ -492,14 +492,15 @@ pub fn decide(snapshot: &SiteSnapshot, now: Timestamp, settings: &Settings) -> D
             None => held_default.unwrap_or(wiring),
         };
         if needs_send(&es.profile, a.current, a.phases, Some(&tx), now, settings) {
+            let (phases, decrease) = tx_step(a.current, a.phases, held_tx);
             sends.push(Limit {
                 station: c.station_id.clone(),
                 evse_id: c.evse_id,
                 purpose: ProfilePurpose::TxProfile,
                 transaction_id: Some(tx),
                 limit: a.current,
-                phases: a.phases,
-                decrease: amps(a.current) < held_tx.limit_a,
+                phases,
+                decrease,
                 before: Some(held_tx),
             });
         }
@@ -722,6 +723,25 @@ pub fn raise(sends: &Sends, cfg: &LoadConfig, state: &LoadState, s: &Limit) -> R
     match over {
         Some(why) => Raise::Wait(why),
         None => Raise::Send,
+    }
+}
+
+/// The phases a transaction's limit of `current` on `phases` is sent on,
+/// and whether it is a decrease, from what its charger may draw now.
+///
+/// A lower current is a decrease, sent without a fuse check — unless it
+/// also adds phases (a PV car switching from one phase to three): that
+/// adds current on the phases the car does not use yet, at an instant
+/// when other chargers' decreases may not be in force. Such a switch goes
+/// in two steps: lowered on the phases it has now (a decrease), then, at
+/// a later recomputation, switched (an increase, which waits for the fuse
+/// like any other).
+pub fn tx_step(current: Current, phases: Phases, held: HeldLimit) -> (Phases, bool) {
+    let decrease = amps(current) < held.limit_a;
+    if decrease && model::phase_count(phases) > held.phases {
+        (phases_of(held.phases), true)
+    } else {
+        (phases, decrease)
     }
 }
 

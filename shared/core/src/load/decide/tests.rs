@@ -165,6 +165,36 @@ fn two_cars() -> SiteSnapshot {
 }
 
 #[test]
+fn a_switch_to_more_phases_at_a_lower_current_is_lowered_first_then_switched() {
+    let held = |a: i64, phases: u8| HeldLimit {
+        limit_a: Decimal::from(a),
+        phases,
+    };
+    let six = Current::from_deciamps(60);
+    // 1 × 16 A → 3 × 6 A: first 1 × 6 A, a decrease.
+    assert_eq!(
+        tx_step(six, Phases::Three, held(16, 1)),
+        (Phases::One, true)
+    );
+    // Once 1 × 6 A is in force, 3 × 6 A is an increase (checked for the fuse).
+    assert_eq!(
+        tx_step(six, Phases::Three, held(6, 1)),
+        (Phases::Three, false)
+    );
+    // Fewer phases at a lower current, or the same phases: as decided.
+    assert_eq!(tx_step(six, Phases::One, held(16, 3)), (Phases::One, true));
+    assert_eq!(
+        tx_step(six, Phases::Three, held(16, 3)),
+        (Phases::Three, true)
+    );
+    let twenty = Current::from_deciamps(200);
+    assert_eq!(
+        tx_step(twenty, Phases::Three, held(16, 1)),
+        (Phases::Three, false)
+    );
+}
+
+#[test]
 fn an_unusable_configuration_sends_nothing_and_says_why() {
     let snap = snapshot(config(32, Vec::new()), LoadState::new(site_id()), vec![]);
     let d = decide(&snap, now(), &Settings::default());
