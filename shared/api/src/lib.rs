@@ -18,7 +18,7 @@
 //!
 //! # Layout
 //! - [`error`]: the error type and its JSON form.
-//! - [`auth`]: API-key check middleware.
+//! - `auth`: API-key check middleware.
 //! - [`openapi`]: the OpenAPI 3.1 document, generated from the handlers' annotations.
 //! - `views`: the JSON form of what only the API shows.
 //! - `stations`, `tokens`, `sessions`, `commands`, `api_keys`, `webhooks`, `pricing`, `tariffs`: one module per resource with its

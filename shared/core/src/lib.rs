@@ -29,7 +29,7 @@
 //!   delivery with retries.
 //! - [`views`]: the public JSON form of records (API responses, webhook payloads).
 //! - [`undecodable`]: what a store does with a stored record it cannot read.
-//! - [`contract`] (feature `contract-tests`): the suite every store passes.
+//! - `contract` (feature `contract-tests`): the suite every store passes.
 
 pub mod charger;
 pub mod commands;

@@ -1,8 +1,8 @@
 //! Ports: the small traits the use cases need from the outside world.
 //!
 //! Each has two implementations with the same behaviour — DynamoDB
-//! (`csms-aws`) and the embedded redb store (`csms-store-redb`) — held to it by
-//! the contract suite in [`crate::contract`]. Keys follow the single-table
+//! (`csms-store-dynamo`) and the embedded redb store (`csms-store-redb`) — held to it by
+//! the contract suite in `crate::contract`. Keys follow the single-table
 //! layout documented in `infra/README.md`; the embedded store mirrors its
 //! access patterns.
 

@@ -19,7 +19,7 @@
 //!   the rule the balancer has now. A car on an EVSE without room waits at
 //!   0 A for one round trip.
 //!
-//! The day is [`simulate`](crate::simulate::simulate)'s, minute by minute
+//! The day is `simulate`'s, minute by minute
 //! with the same car model; a car that is full counts as gone (its EVSE is
 //! idle). Start-ups are played out inside their minute: for the round trip
 //! the running cars keep last minute's limits and the new car has its EVSE's

@@ -128,7 +128,7 @@ impl EnergyCurve {
         self.last().1
     }
 
-    /// Energy delivered from the start until `t`, Wh, to [`CUM_DP`] decimals.
+    /// Energy delivered from the start until `t`, Wh, to `CUM_DP` (3) decimals.
     /// Exact at the start and at the end, so differences over a partition of
     /// the session sum to exactly [`total`](Self::total).
     pub fn at(&self, t: Timestamp) -> Decimal {

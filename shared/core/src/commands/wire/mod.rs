@@ -12,11 +12,11 @@
 //! # Layout
 //! One module per operation, each covering both versions with small serde
 //! structs for the payloads and an `accepted` reading of the answer:
-//! [`remote_start`], [`remote_stop`], [`pause`] (pause and resume),
-//! [`unlock`], [`reset`], [`change_availability`], [`diagnostics`],
-//! [`firmware`], [`configuration`] (get and change), [`trigger_message`],
-//! [`clear_cache`], [`local_list`] (send and version), [`reservation`]
-//! (reserve and cancel), [`data_transfer`], [`charging_profile`] (set,
+//! `remote_start`, `remote_stop`, `pause` (pause and resume),
+//! `unlock`, `reset`, `change_availability`, `diagnostics`,
+//! `firmware`, `configuration` (get and change), `trigger_message`,
+//! `clear_cache`, `local_list` (send and version), `reservation`
+//! (reserve and cancel), `data_transfer`, `charging_profile` (set,
 //! clear, composite schedule, and the profile conversion that remote start
 //! and pause share). This file holds the public entry points and the helpers
 //! several operations need.

@@ -24,7 +24,7 @@ const PAUSE_STACK_LEVEL: u32 = 90;
 
 /// The profile id `pause` uses for a transaction, so `resume` clears exactly
 /// it: deterministic (no state to keep between the two commands) and inside
-/// [`PAUSE_PROFILE_IDS`].
+/// `PAUSE_PROFILE_IDS`.
 pub fn pause_profile_id(transaction_id: &str) -> i32 {
     let span = PAUSE_PROFILE_IDS.end.abs_diff(PAUSE_PROFILE_IDS.start);
     // `fnv1a % span` < span, so the sum stays below PAUSE_PROFILE_IDS.end.
