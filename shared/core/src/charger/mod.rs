@@ -711,7 +711,7 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
                 station: StationRef::from(conn),
                 evse_id: ev.evse_id.or(ev.connector_id),
                 started_or_ended: ev.phase != TransactionPhase::Updated,
-                readings: ev.readings.clone(),
+                readings: ev.readings,
                 at: now,
             })
             .await;
