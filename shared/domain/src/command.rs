@@ -447,7 +447,8 @@ impl CommandRequest {
         }
     }
 
-    /// Every API name, for error messages and the OpenAPI description.
+    /// Every type's name ([`type_name`](Self::type_name)) but the balancer's
+    /// `loadLimit`: what the API accepts and command views show.
     pub const TYPE_NAMES: &'static [&'static str] = &[
         "remoteStart",
         "remoteStop",
