@@ -27,4 +27,4 @@ pub mod signature;
 pub mod target;
 
 pub use deliver::{Deliverer, DeliveryQueue, RetrySchedule, WebhookTransport};
-pub use publish::{webhook_event, Event, NoSubscriptions, SubscriptionCache, WebhookPublisher};
+pub use publish::{webhook_event, Event, SubscriptionCache, WebhookPublisher};

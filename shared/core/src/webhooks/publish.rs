@@ -141,13 +141,6 @@ pub trait SubscriptionCache: Send + Sync {
     fn subscriptions_changed(&self, org: &OrgId);
 }
 
-/// For deployments and tests without webhooks.
-pub struct NoSubscriptions;
-
-impl SubscriptionCache for NoSubscriptions {
-    fn subscriptions_changed(&self, _org: &OrgId) {}
-}
-
 /// An organisation's webhooks as read at a time.
 type Cached = (Instant, Arc<Vec<Webhook>>);
 
