@@ -15,7 +15,7 @@ use csms_core::charger::{ChargerConfig, ChargerService};
 use csms_core::commands::service::{CommandService, NoTimers, SubmitOptions};
 use csms_core::ports::{Clock, ConnectionSender, SessionStore, StationStore, Store, SystemClock};
 use csms_core::registry::{self, NewIdToken, NewStation};
-use csms_domain::command::{CommandRequest, CommandStatus};
+use csms_domain::command::{Command, CommandRequest, CommandStatus};
 use csms_domain::session::SessionStatus;
 use csms_domain::{SessionId, StationId};
 use rust_decimal::Decimal;
@@ -33,6 +33,15 @@ struct Harness {
 
 async fn harness() -> Harness {
     harness_with(|_| Vec::new()).await
+}
+
+/// The harness with `station` (no password) registered and connected as
+/// connection `cid` offering `protocols`.
+async fn connected_harness(station: &str, cid: &str, protocols: &str) -> Harness {
+    let h = harness().await;
+    h.station(station, None).await;
+    h.connect(cid, station, protocols).await;
+    h
 }
 
 /// Event subscribers made from the harness's store.
@@ -154,6 +163,34 @@ impl Harness {
             .expect("a CALL gets a reply")
     }
 
+    /// A 1.6 StartTransaction on connector 1 through `$default`; the
+    /// CALLRESULT's payload.
+    async fn start_transaction(
+        &self,
+        cid: &str,
+        tag: &str,
+        meter_start: i64,
+        timestamp: &str,
+    ) -> Value {
+        let frame = call(
+            "start",
+            "StartTransaction",
+            json!({"connectorId": 1, "idTag": tag, "meterStart": meter_start,
+                   "timestamp": timestamp}),
+        );
+        result_of(&self.send(cid, frame).await, "start")
+    }
+
+    /// The charger's CALLRESULT `{"status": "Accepted"}` to `command`
+    /// through `$default`; the reply, if any.
+    async fn accept(&self, cid: &str, command: &Command) -> Option<Value> {
+        self.send_text(
+            cid,
+            &json!([3, command.id.as_str(), {"status": "Accepted"}]).to_string(),
+        )
+        .await
+    }
+
     async fn send_text(&self, cid: &str, text: &str) -> Option<Value> {
         let r = self.handlers.message(message_event(cid, text)).await;
         assert_eq!(r.status_code, 200);
@@ -164,6 +201,18 @@ impl Harness {
             other => panic!("reply is not text: {other:?}"),
         })
     }
+}
+
+/// `ClearCache` for `station`, submitted with the default options.
+async fn submit_clear_cache(commands: &CommandService<dyn Store>, station: &StationId) -> Command {
+    commands
+        .submit(
+            station,
+            CommandRequest::ClearCache,
+            SubmitOptions::default(),
+        )
+        .await
+        .unwrap()
 }
 
 fn call(id: &str, action: &str, payload: Value) -> Value {
@@ -297,9 +346,7 @@ async fn connect_negotiates_the_subprotocol() {
 
 #[tokio::test]
 async fn a_reconnect_closes_the_previous_connection_through_the_management_api() {
-    let h = harness().await;
-    h.station("CP-RE", None).await;
-    h.connect("old-conn", "CP-RE", "ocpp1.6").await;
+    let h = connected_harness("CP-RE", "old-conn", "ocpp1.6").await;
     assert_eq!(h.apigw.total(), 0, "a first connection closes nothing");
     h.connect("new-conn", "CP-RE", "ocpp1.6").await;
     assert_eq!(
@@ -334,11 +381,9 @@ async fn a_reconnect_closes_the_previous_connection_through_the_management_api()
 
 #[tokio::test]
 async fn ocpp16_session_through_the_default_route() {
-    let h = harness().await;
-    h.station("CP-16", None).await;
+    let h = connected_harness("CP-16", "c16", "ocpp1.6").await;
     h.token("TAG-16", "Accepted").await;
     h.token("TAG-BLOCKED", "Blocked").await;
-    h.connect("c16", "CP-16", "ocpp1.6").await;
 
     let boot = h
         .send(
@@ -355,24 +400,16 @@ async fn ocpp16_session_through_the_default_route() {
     assert_eq!(boot["status"], "Accepted");
     assert_eq!(boot["interval"], 300);
 
-    let auth = h
-        .send("c16", call("a1", "Authorize", json!({"idTag": "TAG-16"})))
-        .await;
-    assert_eq!(result_of(&auth, "a1")["idTagInfo"]["status"], "Accepted");
-    let auth = h
-        .send(
-            "c16",
-            call("a2", "Authorize", json!({"idTag": "TAG-BLOCKED"})),
-        )
-        .await;
-    assert_eq!(result_of(&auth, "a2")["idTagInfo"]["status"], "Blocked");
-    let auth = h
-        .send(
-            "c16",
-            call("a3", "Authorize", json!({"idTag": "NEVER-SEEN"})),
-        )
-        .await;
-    assert_eq!(result_of(&auth, "a3")["idTagInfo"]["status"], "Invalid");
+    for (id, tag, status) in [
+        ("a1", "TAG-16", "Accepted"),
+        ("a2", "TAG-BLOCKED", "Blocked"),
+        ("a3", "NEVER-SEEN", "Invalid"),
+    ] {
+        let auth = h
+            .send("c16", call(id, "Authorize", json!({"idTag": tag})))
+            .await;
+        assert_eq!(result_of(&auth, id)["idTagInfo"]["status"], status, "{tag}");
+    }
 
     let status = h
         .send(
@@ -387,18 +424,7 @@ async fn ocpp16_session_through_the_default_route() {
         .await;
     assert_eq!(result_of(&status, "s"), json!({}));
 
-    let start = h
-        .send(
-            "c16",
-            call(
-                "st",
-                "StartTransaction",
-                json!({"connectorId": 1, "idTag": "TAG-16", "meterStart": 1000,
-                       "timestamp": now_iso()}),
-            ),
-        )
-        .await;
-    let start = result_of(&start, "st");
+    let start = h.start_transaction("c16", "TAG-16", 1000, &now_iso()).await;
     assert_eq!(start["idTagInfo"]["status"], "Accepted");
     let tx = start["transactionId"].as_i64().unwrap();
     assert!(tx > 0);
@@ -447,26 +473,14 @@ async fn ocpp16_session_through_the_default_route() {
     assert_eq!(again.version, session.version);
 
     // The next transaction gets a new id.
-    let start = h
-        .send(
-            "c16",
-            call(
-                "st2",
-                "StartTransaction",
-                json!({"connectorId": 1, "idTag": "TAG-16", "meterStart": 6500,
-                       "timestamp": now_iso()}),
-            ),
-        )
-        .await;
-    assert!(result_of(&start, "st2")["transactionId"].as_i64().unwrap() > tx);
+    let start = h.start_transaction("c16", "TAG-16", 6500, &now_iso()).await;
+    assert!(start["transactionId"].as_i64().unwrap() > tx);
 }
 
 #[tokio::test]
 async fn ocpp201_transaction_events_and_replays() {
-    let h = harness().await;
-    h.station("CP-201", None).await;
+    let h = connected_harness("CP-201", "c201", "ocpp2.0.1").await;
     h.token("TAG-201", "Accepted").await;
-    h.connect("c201", "CP-201", "ocpp2.0.1").await;
 
     let boot = h
         .send(
@@ -524,9 +538,7 @@ async fn ocpp201_transaction_events_and_replays() {
 
 #[tokio::test]
 async fn malformed_frames_get_a_callerror_and_the_connection_stays_usable() {
-    let h = harness().await;
-    h.station("CP-BAD", None).await;
-    h.connect("cbad", "CP-BAD", "ocpp1.6").await;
+    let h = connected_harness("CP-BAD", "cbad", "ocpp1.6").await;
 
     let reply = h.send_text("cbad", "this is not json").await.unwrap();
     assert_eq!(error_code(&reply), "FormationViolation");
@@ -561,9 +573,7 @@ async fn malformed_frames_get_a_callerror_and_the_connection_stays_usable() {
 
 #[tokio::test]
 async fn a_heartbeat_costs_one_dynamodb_request() {
-    let h = harness().await;
-    h.station("CP-HB", None).await;
-    h.connect("chb", "CP-HB", "ocpp1.6").await;
+    let h = connected_harness("CP-HB", "chb", "ocpp1.6").await;
     h.ddb.reset();
     let reply = h.send("chb", call("1", "Heartbeat", json!({}))).await;
     assert!(result_of(&reply, "1")["currentTime"].is_string());
@@ -577,9 +587,7 @@ async fn a_heartbeat_costs_one_dynamodb_request() {
 
 #[tokio::test]
 async fn disconnect_marks_the_station_offline() {
-    let h = harness().await;
-    h.station("CP-DC", None).await;
-    h.connect("cdc", "CP-DC", "ocpp2.0.1").await;
+    let h = connected_harness("CP-DC", "cdc", "ocpp2.0.1").await;
     let id = StationId::parse("CP-DC").unwrap();
     let view = h.store.get_station_view(&id).await.unwrap().unwrap();
     assert!(view.connected(Utc::now()));
@@ -600,20 +608,10 @@ async fn disconnect_marks_the_station_offline() {
 
 #[tokio::test]
 async fn a_command_goes_out_through_the_management_api_and_its_answer_comes_back_through_default() {
-    let h = harness().await;
-    h.station("CP-CMD", None).await;
-    h.connect("ccmd", "CP-CMD", "ocpp1.6").await;
+    let h = connected_harness("CP-CMD", "ccmd", "ocpp1.6").await;
     let station = StationId::parse("CP-CMD").unwrap();
     h.apigw.reset();
-    let cmd = h
-        .commands
-        .submit(
-            &station,
-            CommandRequest::ClearCache,
-            SubmitOptions::default(),
-        )
-        .await
-        .unwrap();
+    let cmd = submit_clear_cache(&h.commands, &station).await;
     assert_eq!(cmd.status, CommandStatus::Pending);
     assert!(cmd.sent_at.is_some());
     assert_eq!(
@@ -623,13 +621,7 @@ async fn a_command_goes_out_through_the_management_api_and_its_answer_comes_back
         h.apigw.snapshot()
     );
     // The charger's CALLRESULT arrives as a $default event; it needs no reply.
-    assert!(h
-        .send_text(
-            "ccmd",
-            &json!([3, cmd.id.as_str(), {"status": "Accepted"}]).to_string()
-        )
-        .await
-        .is_none());
+    assert!(h.accept("ccmd", &cmd).await.is_none());
     let done = h.commands.get(&cmd.id).await.unwrap().unwrap();
     assert_eq!(done.status, CommandStatus::Accepted);
     assert_eq!(done.response, Some(json!({"status": "Accepted"})));
@@ -637,19 +629,9 @@ async fn a_command_goes_out_through_the_management_api_and_its_answer_comes_back
 
 #[tokio::test]
 async fn an_unanswered_command_is_timed_out_by_its_delayed_sqs_message() {
-    let h = harness().await;
-    h.station("CP-TMO", None).await;
-    h.connect("ctmo", "CP-TMO", "ocpp2.0.1").await;
+    let h = connected_harness("CP-TMO", "ctmo", "ocpp2.0.1").await;
     let sdk = sdk_config().await;
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(unique_table("csms-timers"))
-        .send()
-        .await
-        .expect("create the timer queue on moto")
-        .queue_url
-        .unwrap();
+    let (sqs, queue_url) = sqs_queue(&sdk, "csms-timers").await;
     let dyn_store: Arc<dyn Store> = h.store.clone();
     let commands = CommandService::new(
         dyn_store,
@@ -674,23 +656,7 @@ async fn an_unanswered_command_is_timed_out_by_its_delayed_sqs_message() {
 
     // The message is delayed until just after the deadline.
     let started = std::time::Instant::now();
-    let mut body = None;
-    while body.is_none() && started.elapsed() < std::time::Duration::from_secs(10) {
-        let out = sqs
-            .receive_message()
-            .queue_url(&queue_url)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap();
-        body = out
-            .messages
-            .unwrap_or_default()
-            .into_iter()
-            .next()
-            .and_then(|m| m.body);
-    }
-    let body = body.expect("a timer message arrives");
+    let body = receive_one(&sqs, &queue_url).await;
     let msg: csms_aws::timers::TimerMessage = serde_json::from_str(&body).unwrap();
     assert_eq!(msg.command_id, cmd.id);
     assert!(
@@ -753,43 +719,12 @@ async fn receiver(status: u16) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
     (url, seen)
 }
 
-async fn receive_one(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> String {
-    let started = std::time::Instant::now();
-    while started.elapsed() < std::time::Duration::from_secs(10) {
-        let out = sqs
-            .receive_message()
-            .queue_url(queue_url)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap();
-        if let Some(m) = out.messages.unwrap_or_default().into_iter().next() {
-            sqs.delete_message()
-                .queue_url(queue_url)
-                .receipt_handle(m.receipt_handle.unwrap())
-                .send()
-                .await
-                .unwrap();
-            return m.body.unwrap();
-        }
-    }
-    panic!("no message on {queue_url}");
-}
-
 #[tokio::test]
 async fn a_connect_event_is_delivered_signed_through_the_sqs_queue() {
     use csms_core::webhooks::{Deliverer, RetrySchedule, WebhookPublisher};
     use csms_domain::webhook::{DeliveryStatus, EventType, Webhook};
     let sdk = sdk_config().await;
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(unique_table("csms-webhooks"))
-        .send()
-        .await
-        .expect("create the delivery queue on moto")
-        .queue_url
-        .unwrap();
+    let (sqs, queue_url) = sqs_queue(&sdk, "csms-webhooks").await;
     let queue = Arc::new(csms_aws::webhooks::SqsDeliveryQueue::new(&sdk, &queue_url));
     let q = queue.clone();
     let h = harness_with(move |store| {
@@ -923,19 +858,9 @@ async fn a_connect_event_is_delivered_signed_through_the_sqs_queue() {
 
 #[tokio::test]
 async fn a_submitted_command_goes_out_through_the_dispatch_queue() {
-    let h = harness().await;
-    h.station("CP-DSP", None).await;
-    h.connect("cdsp", "CP-DSP", "ocpp2.0.1").await;
+    let h = connected_harness("CP-DSP", "cdsp", "ocpp2.0.1").await;
     let sdk = sdk_config().await;
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(unique_table("csms-commands"))
-        .send()
-        .await
-        .expect("create the command queue on moto")
-        .queue_url
-        .unwrap();
+    let (sqs, queue_url) = sqs_queue(&sdk, "csms-commands").await;
     // The API function's service: records, then hands the station to the queue.
     let api = h
         .commands
@@ -945,14 +870,7 @@ async fn a_submitted_command_goes_out_through_the_dispatch_queue() {
         )));
     let station = StationId::parse("CP-DSP").unwrap();
     h.apigw.reset();
-    let cmd = api
-        .submit(
-            &station,
-            CommandRequest::ClearCache,
-            SubmitOptions::default(),
-        )
-        .await
-        .unwrap();
+    let cmd = submit_clear_cache(&api, &station).await;
     assert_eq!(cmd.status, CommandStatus::Pending);
     assert!(
         cmd.sent_at.is_none(),
@@ -978,11 +896,7 @@ async fn a_submitted_command_goes_out_through_the_dispatch_queue() {
     assert_eq!(h.apigw.snapshot().get("PostToConnection"), Some(&1));
 
     // The answer comes back through $default.
-    h.send_text(
-        "cdsp",
-        &json!([3, cmd.id.as_str(), {"status": "Accepted"}]).to_string(),
-    )
-    .await;
+    h.accept("cdsp", &cmd).await;
     assert_eq!(
         h.commands.get(&cmd.id).await.unwrap().unwrap().status,
         CommandStatus::Accepted
@@ -1003,15 +917,7 @@ async fn a_completed_session_is_priced_through_the_pricing_queue() {
     };
     use csms_domain::OrgId;
     let sdk = sdk_config().await;
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(unique_table("csms-pricing"))
-        .send()
-        .await
-        .expect("create the pricing queue on moto")
-        .queue_url
-        .unwrap();
+    let (sqs, queue_url) = sqs_queue(&sdk, "csms-pricing").await;
     let queue = Arc::new(csms_aws::pricing::SqsPricingQueue::new(&sdk, &queue_url));
     let h = harness_full(|_| Vec::new(), queue).await;
     h.station("CP-PRICE", None).await;
@@ -1066,17 +972,9 @@ async fn a_completed_session_is_priced_through_the_pricing_queue() {
 
     h.connect("cp", "CP-PRICE", "ocpp1.6").await;
     let start = h
-        .send(
-            "cp",
-            call(
-                "s",
-                "StartTransaction",
-                json!({"connectorId": 1, "idTag": "TAG-PRICE", "meterStart": 2000,
-                       "timestamp": "2026-11-02T10:00:00Z"}),
-            ),
-        )
+        .start_transaction("cp", "TAG-PRICE", 2000, "2026-11-02T10:00:00Z")
         .await;
-    let tx = result_of(&start, "s")["transactionId"].as_i64().unwrap();
+    let tx = start["transactionId"].as_i64().unwrap();
     h.send(
         "cp",
         call(
@@ -1192,22 +1090,12 @@ async fn a_completed_session_is_priced_through_the_pricing_queue() {
 #[tokio::test]
 async fn the_scheduled_sweep_closes_a_session_the_charger_never_ended() {
     use csms_aws::sessions::handle_sweep;
-    let h = harness().await;
-    h.station("CP-SWEEP", None).await;
+    let h = connected_harness("CP-SWEEP", "csw", "ocpp1.6").await;
     h.token("TAG-SWEEP", "Accepted").await;
-    h.connect("csw", "CP-SWEEP", "ocpp1.6").await;
     let start = h
-        .send(
-            "csw",
-            call(
-                "st",
-                "StartTransaction",
-                json!({"connectorId": 1, "idTag": "TAG-SWEEP", "meterStart": 100,
-                       "timestamp": now_iso()}),
-            ),
-        )
+        .start_transaction("csw", "TAG-SWEEP", 100, &now_iso())
         .await;
-    let tx = result_of(&start, "st")["transactionId"].as_i64().unwrap();
+    let tx = start["transactionId"].as_i64().unwrap();
     let id = SessionId::parse(format!("CP-SWEEP~{tx}")).unwrap();
 
     let store: Arc<dyn Store> = h.store.clone();

@@ -64,12 +64,7 @@ async fn drain(sqs: &aws_sdk_sqs::Client, queue_url: &str, n: usize) -> Vec<(Str
                 .and_then(|a| a.get(&MessageSystemAttributeName::MessageGroupId))
                 .cloned()
                 .expect("a FIFO message has a group id");
-            sqs.delete_message()
-                .queue_url(queue_url)
-                .receipt_handle(m.receipt_handle.unwrap())
-                .send()
-                .await
-                .unwrap();
+            delete_message(sqs, queue_url, &m).await;
             out.push((group, m.body.unwrap()));
         }
     }
@@ -140,13 +135,7 @@ async fn balancer() -> Balancer {
     )
     .await
     .expect("register station");
-    let commands = CommandService::new(
-        dyn_store.clone(),
-        Arc::new(SystemClock),
-        Arc::new(ApiGatewaySender::new(&sdk, "")),
-        Arc::new(NoTimers),
-    );
-    let service = LoadService::new(dyn_store, Arc::new(SystemClock), commands);
+    let service = load_service(&sdk, dyn_store);
     let config: LoadConfig = serde_json::from_value(json!({
         "gridFuseA": {"l1": 32, "l2": 32, "l3": 32},
         "mode": "static",
@@ -163,6 +152,18 @@ async fn balancer() -> Balancer {
         .await
         .expect("configure the site");
     Balancer { store, service }
+}
+
+/// The load service on `store`, sending through the Management API on moto,
+/// as the function's does.
+fn load_service(sdk: &aws_config::SdkConfig, store: Arc<dyn Store>) -> LoadService<dyn Store> {
+    let commands = CommandService::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        Arc::new(ApiGatewaySender::new(sdk, "")),
+        Arc::new(NoTimers),
+    );
+    LoadService::new(store, Arc::new(SystemClock), commands)
 }
 
 fn failures(r: &LoadResponse) -> Vec<String> {
@@ -217,13 +218,7 @@ async fn a_store_failure_hands_every_signal_back_to_sqs() {
         aws_sdk_dynamodb::Client::new(&sdk),
         unique_table("csms-missing"),
     ));
-    let commands = CommandService::new(
-        store.clone(),
-        Arc::new(SystemClock),
-        Arc::new(ApiGatewaySender::new(&sdk, "")),
-        Arc::new(NoTimers),
-    );
-    let service = LoadService::new(store, Arc::new(SystemClock), commands);
+    let service = load_service(&sdk, store);
     let r = handle_load_event(&service, sqs_event()).await.unwrap();
     assert_eq!(
         failures(&r),

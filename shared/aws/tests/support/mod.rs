@@ -36,6 +36,55 @@ pub async fn sdk_config() -> SdkConfig {
     loader.load().await
 }
 
+/// A fresh standard SQS queue on moto named after `prefix`: the client and
+/// the queue URL.
+pub async fn sqs_queue(sdk: &SdkConfig, prefix: &str) -> (aws_sdk_sqs::Client, String) {
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(unique_table(prefix))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create the {prefix} queue on moto: {e:?}"))
+        .queue_url
+        .unwrap();
+    (sqs, queue_url)
+}
+
+/// Take a received message off the queue (it was handled).
+pub async fn delete_message(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    message: &aws_sdk_sqs::types::Message,
+) {
+    sqs.delete_message()
+        .queue_url(queue_url)
+        .receipt_handle(message.receipt_handle.clone().unwrap())
+        .send()
+        .await
+        .unwrap();
+}
+
+/// The body of the next message on the queue, taken off it; fails after
+/// 10 s without one.
+pub async fn receive_one(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> String {
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(10) {
+        let out = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        if let Some(m) = out.messages.unwrap_or_default().into_iter().next() {
+            delete_message(sqs, queue_url, &m).await;
+            return m.body.unwrap();
+        }
+    }
+    panic!("no message on {queue_url}");
+}
+
 /// A table name no other test or run uses.
 pub fn unique_table(prefix: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
