@@ -1,9 +1,8 @@
 //! Lambda on the command queue: sends each station's next queued command.
 //! Wiring only; the logic is `csms_aws::dispatch::handle_dispatch_message`,
-//! the batch handling `csms_aws::sqs::each_record`.
+//! the batch handling `csms_aws::sqs::serve_queue`.
 
-use aws_lambda_events::event::sqs::SqsEvent;
-use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use lambda_runtime::Error;
 use std::sync::Arc;
 
 #[tokio::main]
@@ -14,17 +13,8 @@ async fn main() -> Result<(), Error> {
     if csms_aws::config::wiring_check() {
         return Ok(());
     }
-    run(service_fn(move |event: LambdaEvent<SqsEvent>| {
-        let commands = commands.clone();
-        async move {
-            Ok::<_, Error>(
-                csms_aws::sqs::each_record(event.payload, |body| {
-                    let commands = commands.clone();
-                    async move { csms_aws::dispatch::handle_dispatch_message(&commands, &body).await }
-                })
-                .await,
-            )
-        }
-    }))
+    csms_aws::sqs::serve_queue(commands, |commands, body| async move {
+        csms_aws::dispatch::handle_dispatch_message(&commands, &body).await
+    })
     .await
 }

@@ -1,9 +1,8 @@
 //! Lambda on the session pricing SQS queue. Wiring only; the logic is
 //! `csms_aws::pricing::handle_pricing_message`, the batch handling
-//! `csms_aws::sqs::each_record`.
+//! `csms_aws::sqs::serve_queue`.
 
-use aws_lambda_events::event::sqs::SqsEvent;
-use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use lambda_runtime::Error;
 use std::sync::Arc;
 
 #[tokio::main]
@@ -15,20 +14,8 @@ async fn main() -> Result<(), Error> {
     if csms_aws::config::wiring_check() {
         return Ok(());
     }
-    run(service_fn(move |event: LambdaEvent<SqsEvent>| {
-        let service = service.clone();
-        async move {
-            Ok::<_, Error>(
-                csms_aws::sqs::each_record(event.payload, |body| {
-                    let service = service.clone();
-                    async move {
-                        csms_aws::pricing::handle_pricing_message_within(&service, &body, timeout)
-                            .await
-                    }
-                })
-                .await,
-            )
-        }
-    }))
+    csms_aws::sqs::serve_queue(service, move |service, body| async move {
+        csms_aws::pricing::handle_pricing_message_within(&service, &body, timeout).await
+    })
     .await
 }

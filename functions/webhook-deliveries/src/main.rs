@@ -1,9 +1,8 @@
 //! Lambda on the webhook delivery SQS queue. Wiring only; the logic is
 //! `csms_aws::webhooks::handle_delivery_message`, the batch handling
-//! `csms_aws::sqs::each_record`.
+//! `csms_aws::sqs::serve_queue`.
 
-use aws_lambda_events::event::sqs::SqsEvent;
-use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use lambda_runtime::Error;
 use std::sync::Arc;
 
 #[tokio::main]
@@ -14,19 +13,8 @@ async fn main() -> Result<(), Error> {
     if csms_aws::config::wiring_check() {
         return Ok(());
     }
-    run(service_fn(move |event: LambdaEvent<SqsEvent>| {
-        let deliverer = deliverer.clone();
-        async move {
-            Ok::<_, Error>(
-                csms_aws::sqs::each_record(event.payload, |body| {
-                    let deliverer = deliverer.clone();
-                    async move {
-                        csms_aws::webhooks::handle_delivery_message(&deliverer, &body).await
-                    }
-                })
-                .await,
-            )
-        }
-    }))
+    csms_aws::sqs::serve_queue(deliverer, |deliverer, body| async move {
+        csms_aws::webhooks::handle_delivery_message(&deliverer, &body).await
+    })
     .await
 }

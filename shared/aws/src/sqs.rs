@@ -3,6 +3,7 @@
 //! those and moves them to the dead-letter queue after the configured
 //! receives. And the sending side every queue shares: [`JsonQueue`], one
 //! JSON `SendMessage` with a delay or FIFO group and deduplication id.
+//! [`serve_queue`] runs such a function in the Lambda runtime.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use std::future::Future;
@@ -24,6 +25,29 @@ where
         }
     }
     response
+}
+
+/// The Lambda runtime of an SQS-triggered function: every record of every
+/// batch through `handle` with `state` (the function's wired service), as
+/// [`each_record`] reports them.
+pub async fn serve_queue<S, F, Fut, E>(state: S, handle: F) -> Result<(), lambda_runtime::Error>
+where
+    S: Clone,
+    F: Fn(S, String) -> Fut + Clone,
+    Fut: Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<SqsEvent>| {
+            let (state, handle) = (state.clone(), handle.clone());
+            async move {
+                Ok::<_, lambda_runtime::Error>(
+                    each_record(event.payload, |body| handle(state.clone(), body)).await,
+                )
+            }
+        },
+    ))
+    .await
 }
 
 /// How one message goes on its queue, beyond its body.
