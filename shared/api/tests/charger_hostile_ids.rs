@@ -7,16 +7,15 @@
 
 use chrono::{TimeZone, Utc};
 use csms_core::charger::{ChargerConfig, ChargerService};
-use csms_core::connect;
-use csms_core::ports::{Clock, MeterTarget, PageRequest, SessionQuery, Store};
-use csms_core::registry::{self, NewStation};
+use csms_core::ports::{MeterTarget, PageRequest, SessionQuery, Store};
+use csms_core::registry::NewStation;
 use csms_domain::{OcppVersion, OrgId, SessionId, StationId, TransactionId};
 use csms_store_redb::EmbeddedStore;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
 mod support;
-use support::ManualClock;
+use support::{register_station, ManualClock};
 
 struct World {
     store: Arc<dyn Store>,
@@ -39,28 +38,11 @@ fn world() -> World {
 
 impl World {
     async fn station(&self, id: &str, version: OcppVersion) -> StationId {
-        let st = registry::register_station(
-            &*self.store,
-            &*self.clock,
-            NewStation {
-                id: id.into(),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-        connect::opened(
-            &*self.store,
-            &csms_core::events::NoEvents,
-            None,
-            &st,
-            &format!("conn-{id}"),
-            version,
-            self.clock.now(),
-        )
-        .await
-        .unwrap();
-        st.id
+        let new = NewStation {
+            id: id.into(),
+            ..Default::default()
+        };
+        register_station(&*self.store, &*self.clock, new, Some(version)).await
     }
 
     /// Sends a CALL as the station and returns the reply frame.
@@ -142,6 +124,19 @@ fn sampled_201(value: i64) -> Value {
             "sampledValue": [{"value": value, "measurand": "Energy.Active.Import.Register"}]}])
 }
 
+/// A 2.0.1 `Started` TransactionEvent of `tx` authorised by `token`.
+fn started_201(tx: &str, token: &str, seq_no: u64, wh: i64) -> Value {
+    json!({
+        "eventType": "Started",
+        "timestamp": "2026-11-23T10:00:00Z",
+        "triggerReason": "Authorized",
+        "seqNo": seq_no,
+        "transactionInfo": {"transactionId": tx},
+        "idToken": {"idToken": token, "type": "ISO14443"},
+        "meterValue": sampled_201(wh),
+    })
+}
+
 #[tokio::test]
 async fn a_201_transaction_id_that_would_not_parse_back_is_refused_and_nothing_is_stored() {
     let w = world();
@@ -203,19 +198,7 @@ async fn a_201_id_token_with_a_control_character_is_refused_before_anything_is_w
             .await;
         assert_refused(&reply, "idToken.idToken", &token);
         let reply = w
-            .call(
-                &st,
-                "TransactionEvent",
-                json!({
-                    "eventType": "Started",
-                    "timestamp": "2026-11-23T10:00:00Z",
-                    "triggerReason": "Authorized",
-                    "seqNo": 0,
-                    "transactionInfo": {"transactionId": "T1"},
-                    "idToken": {"idToken": token, "type": "ISO14443"},
-                    "meterValue": sampled_201(5),
-                }),
-            )
+            .call(&st, "TransactionEvent", started_201("T1", &token, 0, 5))
             .await;
         assert_refused(&reply, "idToken.idToken", &token);
     }
@@ -326,15 +309,7 @@ async fn random_awkward_ids_are_either_refused_or_read_back() {
             .call(
                 &st,
                 "TransactionEvent",
-                json!({
-                    "eventType": "Started",
-                    "timestamp": "2026-11-23T10:00:00Z",
-                    "triggerReason": "Authorized",
-                    "seqNo": i,
-                    "transactionInfo": {"transactionId": tx},
-                    "idToken": {"idToken": token, "type": "ISO14443"},
-                    "meterValue": sampled_201(i as i64),
-                }),
+                started_201(&tx, &token, i, i as i64),
             )
             .await;
         match reply[0].as_u64() {

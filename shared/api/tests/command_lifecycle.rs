@@ -7,10 +7,9 @@ use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
 use csms_core::charger::{ChargerConfig, ChargerService};
 use csms_core::commands::service::{CommandError, CommandService, CommandTimers, SubmitOptions};
-use csms_core::connect;
 use csms_core::ports::StationLogEntry;
-use csms_core::ports::{Clock, ConnectionSender, SendError, Store};
-use csms_core::registry::{self, NewStation};
+use csms_core::ports::{ConnectionSender, SendError, Store};
+use csms_core::registry::NewStation;
 use csms_domain::command::{CommandId, CommandRequest, CommandStatus, ResetKind};
 use csms_domain::{OcppVersion, StationId, Timestamp};
 use csms_store_redb::EmbeddedStore;
@@ -18,7 +17,7 @@ use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 
 mod support;
-use support::ManualClock;
+use support::{register_station, ManualClock};
 
 /// Records the frames "sent" to each connection; `gone` makes every send
 /// fail like API Gateway's 410.
@@ -87,30 +86,11 @@ async fn world() -> World {
 
 impl World {
     async fn station(&self, id: &str, version: Option<OcppVersion>) -> StationId {
-        let st = registry::register_station(
-            &*self.store,
-            &*self.clock,
-            NewStation {
-                id: id.into(),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-        if let Some(v) = version {
-            connect::opened(
-                &*self.store,
-                &csms_core::events::NoEvents,
-                None,
-                &st,
-                &format!("conn-{id}"),
-                v,
-                self.clock.now(),
-            )
-            .await
-            .unwrap();
-        }
-        st.id
+        let new = NewStation {
+            id: id.into(),
+            ..Default::default()
+        };
+        register_station(&*self.store, &*self.clock, new, version).await
     }
 
     async fn submit(
@@ -122,6 +102,20 @@ impl World {
             .submit(station, req, SubmitOptions::default())
             .await
             .unwrap()
+    }
+
+    async fn submit_with_timeout(
+        &self,
+        station: &StationId,
+        req: CommandRequest,
+        timeout_s: u32,
+    ) -> csms_domain::command::Command {
+        let opts = SubmitOptions {
+            timeout_s: Some(timeout_s),
+            idempotency_key: None,
+            ..SubmitOptions::default()
+        };
+        self.commands.submit(station, req, opts).await.unwrap()
     }
 
     fn frames(&self) -> Vec<Value> {
@@ -209,19 +203,7 @@ async fn one_call_at_a_time_in_order() {
 async fn timeouts_free_the_slot_and_late_answers_change_nothing() {
     let w = world().await;
     let st = w.station("CP-T", Some(OcppVersion::V201)).await;
-    let a = w
-        .commands
-        .submit(
-            &st,
-            reset(),
-            SubmitOptions {
-                timeout_s: Some(5),
-                idempotency_key: None,
-                ..SubmitOptions::default()
-            },
-        )
-        .await
-        .unwrap();
+    let a = w.submit_with_timeout(&st, reset(), 5).await;
     let b = w.submit(&st, clear_cache()).await;
     assert_eq!(w.frames().len(), 1);
     assert_eq!(w.frames()[0][3], json!({"type": "OnIdle"}), "2.0.1 reset");
@@ -353,19 +335,7 @@ async fn version_specific_requests_are_refused_up_front() {
 async fn reading_an_overdue_command_settles_it_without_a_timer() {
     let w = world().await;
     let st = w.station("CP-LAZY", Some(OcppVersion::V16)).await;
-    let a = w
-        .commands
-        .submit(
-            &st,
-            reset(),
-            SubmitOptions {
-                timeout_s: Some(3),
-                idempotency_key: None,
-                ..SubmitOptions::default()
-            },
-        )
-        .await
-        .unwrap();
+    let a = w.submit_with_timeout(&st, reset(), 3).await;
     let b = w.submit(&st, clear_cache()).await;
     w.clock.advance(2);
     assert_eq!(w.status(&a.id).await, CommandStatus::Pending);

@@ -2,8 +2,7 @@
 //! (500), through the real router on the embedded store: every session
 //! exactly once, in both formats, with CSV quoting that survives hostile ids.
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use chrono::{TimeDelta, TimeZone, Utc};
 use csms_core::ports::Store;
 use csms_domain::session::{Session, SessionEnd, SessionUpdate};
@@ -11,7 +10,6 @@ use csms_domain::{OrgId, StationId};
 use csms_store_redb::EmbeddedStore;
 use rust_decimal::Decimal;
 use std::sync::Arc;
-use tower::ServiceExt;
 
 const KEY: &str = "test-admin-key-0123456789";
 
@@ -60,26 +58,12 @@ async fn app_with_sessions(n: usize) -> axum::Router {
 }
 
 async fn get(app: &axum::Router, uri: &str) -> (StatusCode, String, String) {
-    let resp = app
-        .clone()
-        .oneshot(
-            Request::get(uri)
-                .header("authorization", format!("Bearer {KEY}"))
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    let status = resp.status();
-    let ctype = resp
-        .headers()
+    let (status, headers, body) = support::get(app, KEY, uri).await;
+    let ctype = headers
         .get("content-type")
         .map(|v| v.to_str().unwrap().to_owned())
         .unwrap_or_default();
-    let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    (status, ctype, String::from_utf8(body.to_vec()).unwrap())
+    (status, ctype, body)
 }
 
 #[tokio::test]

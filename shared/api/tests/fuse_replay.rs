@@ -36,7 +36,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 mod support;
-use support::ManualClock;
+use support::{open_connection, ManualClock};
 
 const FUSE: i64 = 32;
 const EVSE_MAX: i64 = 16;
@@ -350,17 +350,7 @@ impl World {
                 odds,
                 accepted: Default::default(),
             });
-            connect::opened(
-                &*store,
-                &csms_core::events::NoEvents,
-                None,
-                &st,
-                &conn,
-                version,
-                clock.now(),
-            )
-            .await
-            .unwrap();
+            open_connection(&*store, &*clock, &st, &conn, version).await;
             evses.push(json!({"stationId": id, "evseId": 1, "maxA": EVSE_MAX}));
         }
         let config: LoadConfig = serde_json::from_value(json!({
@@ -580,17 +570,7 @@ impl World {
             )
         };
         let st = self.store.get_station(&station).await.unwrap().unwrap();
-        connect::opened(
-            &*self.store,
-            &csms_core::events::NoEvents,
-            None,
-            &st,
-            &conn,
-            version,
-            self.clock.now(),
-        )
-        .await
-        .unwrap();
+        open_connection(&*self.store, &*self.clock, &st, &conn, version).await;
         self.note(format!("{conn} online, {} queued", queued.len()));
         for (action, payload) in queued {
             let r = self.call(i, &action, payload).await;

@@ -10,9 +10,8 @@ use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
 use csms_core::charger::{ChargerConfig, ChargerService};
 use csms_core::commands::service::{CommandError, CommandService, NoTimers, SubmitOptions};
-use csms_core::connect;
 use csms_core::events::{DomainEvent, EventBus};
-use csms_core::ports::{Clock, ConnectionSender, SendError, Store};
+use csms_core::ports::{ConnectionSender, SendError, Store};
 use csms_core::registry::{self, NewStation};
 use csms_core::webhooks::{webhook_event, Event};
 use csms_domain::command::{CommandRequest, CommandStatus, ConfigRef, ResetKind};
@@ -24,7 +23,7 @@ use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 
 mod support;
-use support::ManualClock;
+use support::{register_station, ManualClock};
 
 #[derive(Default)]
 struct Socket(Mutex<Vec<Value>>);
@@ -99,29 +98,12 @@ async fn world() -> World {
 
 impl World {
     async fn station(&self, id: &str, approval: &str, version: OcppVersion) -> StationId {
-        let st = registry::register_station(
-            &*self.store,
-            &*self.clock,
-            NewStation {
-                id: id.into(),
-                approval: Some(approval.into()),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-        connect::opened(
-            &*self.store,
-            &csms_core::events::NoEvents,
-            None,
-            &st,
-            &format!("conn-{id}"),
-            version,
-            self.clock.now(),
-        )
-        .await
-        .unwrap();
-        st.id
+        let new = NewStation {
+            id: id.into(),
+            approval: Some(approval.into()),
+            ..Default::default()
+        };
+        register_station(&*self.store, &*self.clock, new, Some(version)).await
     }
 
     /// The reply to a CALL from the charger.

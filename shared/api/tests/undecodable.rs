@@ -2,8 +2,7 @@
 //! exports answer with the other sessions, reading that one answers a JSON
 //! 500 naming it, and the operator finds the alarm under `/alarms`.
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use chrono::{TimeZone, Utc};
 use csms_core::ports::{SessionStore, Store};
 use csms_domain::session::Session;
@@ -12,28 +11,14 @@ use csms_store_redb::{EmbeddedStore, DATABASE_FILE};
 use redb::{Database, TableDefinition};
 use serde_json::Value;
 use std::sync::Arc;
-use tower::ServiceExt;
 
 const KEY: &str = "test-admin-key-0123456789";
 
 mod support;
 
 async fn get(app: &axum::Router, uri: &str) -> (StatusCode, String) {
-    let resp = app
-        .clone()
-        .oneshot(
-            Request::get(uri)
-                .header("authorization", format!("Bearer {KEY}"))
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    let status = resp.status();
-    let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    (status, String::from_utf8_lossy(&body).into_owned())
+    let (status, _, body) = support::get(app, KEY, uri).await;
+    (status, body)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

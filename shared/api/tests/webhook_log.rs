@@ -5,8 +5,6 @@
 
 mod support;
 
-use axum::body::Body;
-use axum::http::Request;
 use chrono::Utc;
 use csms_core::ports::Store;
 use csms_domain::webhook::{Attempt, Delivery, DeliveryStatus, EventType, Webhook};
@@ -14,7 +12,6 @@ use csms_domain::OrgId;
 use csms_store_redb::EmbeddedStore;
 use serde_json::Value;
 use std::sync::Arc;
-use tower::ServiceExt;
 
 const KEY: &str = "test-admin-key-0123456789";
 
@@ -71,19 +68,8 @@ async fn logged(store: &Arc<dyn Store>, id: &str, url: &str) -> Vec<Value> {
         .await
         .unwrap();
     let app = support::app(store.clone(), KEY);
-    let resp = app
-        .oneshot(
-            Request::get(format!("/api/v1/webhooks/{id}/deliveries"))
-                .header("authorization", format!("Bearer {KEY}"))
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    let v: Value = serde_json::from_slice(&bytes).unwrap();
+    let (_, _, body) = support::get(&app, KEY, &format!("/api/v1/webhooks/{id}/deliveries")).await;
+    let v: Value = serde_json::from_str(&body).unwrap();
     v["items"][0]["attempts"].as_array().unwrap().clone()
 }
 

@@ -2,13 +2,19 @@
 
 #![allow(dead_code)] // each test file uses its own part
 
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
 use chrono::TimeDelta;
 use csms_api::{router, Secret};
 use csms_app::testkit::NoAdapters;
 use csms_app::{Runtime, Settings, Wiring};
+use csms_core::connect;
 use csms_core::ports::{Clock, Store, SystemClock};
-use csms_domain::Timestamp;
+use csms_core::registry::{self, NewStation};
+use csms_domain::station::Station;
+use csms_domain::{OcppVersion, StationId, Timestamp};
 use std::sync::{Arc, Mutex};
+use tower::ServiceExt;
 
 /// A clock the test moves by hand.
 pub struct ManualClock(pub Mutex<Timestamp>);
@@ -37,4 +43,63 @@ pub fn app(store: Arc<dyn Store>, key: &str) -> axum::Router {
     settings.admin_key = Some(Secret::new(key));
     let wiring = Wiring::new(settings, store, Arc::new(SystemClock), NoAdapters);
     router(wiring.api_state().expect("test adapters are complete"))
+}
+
+/// `station` connected over `version` as connection `conn` at the clock's
+/// now, as `$connect` records it.
+pub async fn open_connection(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    station: &Station,
+    conn: &str,
+    version: OcppVersion,
+) {
+    connect::opened(
+        store,
+        &csms_core::events::NoEvents,
+        None,
+        station,
+        conn,
+        version,
+        clock.now(),
+    )
+    .await
+    .unwrap();
+}
+
+/// Registers `new` and, given a version, connects it as `conn-{id}`.
+pub async fn register_station(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    new: NewStation,
+    version: Option<OcppVersion>,
+) -> StationId {
+    let conn = format!("conn-{}", new.id);
+    let st = registry::register_station(store, clock, new).await.unwrap();
+    if let Some(version) = version {
+        open_connection(store, clock, &st, &conn, version).await;
+    }
+    st.id
+}
+
+/// `GET uri` through `app` as the bearer of `key`: the status, the headers
+/// and the body (which must be UTF-8).
+pub async fn get(app: &axum::Router, key: &str, uri: &str) -> (StatusCode, HeaderMap, String) {
+    let resp = app
+        .clone()
+        .oneshot(
+            Request::get(uri)
+                .header("authorization", format!("Bearer {key}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let body = String::from_utf8(body.to_vec()).expect("the body is UTF-8");
+    (status, headers, body)
 }
