@@ -16,6 +16,8 @@ use proptest::prelude::*;
 use rust_decimal::Decimal;
 use std::str::FromStr;
 
+mod common;
+
 fn d(s: &str) -> Decimal {
     Decimal::from_str(s).unwrap()
 }
@@ -70,14 +72,6 @@ fn session(
     watts: i64,
     every: i64,
 ) -> (Session, Vec<(Timestamp, Decimal)>) {
-    let station = StationId::parse("CP1").unwrap();
-    let mut s = Session::blank(
-        &station,
-        OrgId::default_org(),
-        None,
-        &csms_domain::TransactionId::from(1),
-        start,
-    );
     let meter_start = d("100000");
     let wh_at = |t: Timestamp| -> Decimal {
         let until = t.min(charge_end);
@@ -91,21 +85,7 @@ fn session(
         t += TimeDelta::minutes(every);
     }
     let stop = wh_at(end);
-    s.apply(&SessionUpdate {
-        is_start: true,
-        connector_id: Some(1),
-        started_at: Some(start),
-        meter_start_wh: Some(meter_start),
-        ..Default::default()
-    });
-    s.apply(&SessionUpdate {
-        end: Some(SessionEnd {
-            ended_at: end,
-            reason: None,
-            meter_stop_wh: Some(stop),
-        }),
-        ..Default::default()
-    });
+    let s = common::completed_session(start, end, Some(meter_start), Some(stop));
     (s, readings)
 }
 
@@ -475,28 +455,7 @@ fn arb_session() -> impl Strategy<Value = (Session, Vec<(Timestamp, Decimal)>)> 
                     Decimal::new(v, 0),
                 ));
             }
-            let station = StationId::parse("CP1").unwrap();
-            let mut s = Session::blank(
-                &station,
-                OrgId::default_org(),
-                None,
-                &csms_domain::TransactionId::from(1),
-                start,
-            );
-            s.apply(&SessionUpdate {
-                is_start: true,
-                started_at: Some(start),
-                meter_start_wh: Some(meter_start),
-                ..Default::default()
-            });
-            s.apply(&SessionUpdate {
-                end: Some(SessionEnd {
-                    ended_at: end,
-                    reason: None,
-                    meter_stop_wh: Some(stop),
-                }),
-                ..Default::default()
-            });
+            let s = common::completed_session(start, end, Some(meter_start), Some(stop));
             (s, readings)
         })
 }

@@ -6,16 +6,18 @@
 
 use chrono::{DateTime, NaiveTime, TimeDelta, TimeZone, Utc};
 use csms_domain::pricing::engine::{
-    price, priced_end, PricingError, PricingInput, SpotTable, DEFAULT_MAX_DURATION,
+    price, priced_end, PriceBreakdown, PricingError, PricingInput, SpotTable, DEFAULT_MAX_DURATION,
 };
-use csms_domain::session::{Session, SessionEnd, SessionUpdate};
+use csms_domain::session::Session;
 use csms_domain::spot::BiddingZone;
 use csms_domain::tariff::{
     EnergyPrice, PriceComponent, Restrictions, Tariff, TariffElement, TimeUnit,
 };
-use csms_domain::{OrgId, StationId, Timestamp};
+use csms_domain::{OrgId, Timestamp};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
+
+mod common;
 
 fn hm(h: u32, m: u32) -> NaiveTime {
     NaiveTime::from_hms_opt(h, m, 0).unwrap()
@@ -74,30 +76,7 @@ fn busy_tariff(price: Decimal, vat: Decimal) -> Tariff {
 }
 
 fn session(start: Timestamp, end: Timestamp, meter: (Option<Decimal>, Option<Decimal>)) -> Session {
-    let station = StationId::parse("CP1").unwrap();
-    let mut s = Session::blank(
-        &station,
-        OrgId::default_org(),
-        None,
-        &csms_domain::TransactionId::parse("1").unwrap(),
-        start,
-    );
-    s.apply(&SessionUpdate {
-        is_start: true,
-        connector_id: Some(1),
-        started_at: Some(start),
-        meter_start_wh: meter.0,
-        ..Default::default()
-    });
-    s.apply(&SessionUpdate {
-        end: Some(SessionEnd {
-            ended_at: end,
-            reason: None,
-            meter_stop_wh: meter.1,
-        }),
-        ..Default::default()
-    });
-    s
+    common::completed_session(start, end, meter.0, meter.1)
 }
 
 /// Instants a charger clock can claim, the extremes first.
@@ -203,6 +182,22 @@ proptest! {
     }
 }
 
+/// `s` priced with `t`, no spot prices and the default longest duration.
+fn price_without_spot(
+    s: &Session,
+    registers: &[(Timestamp, Decimal)],
+    t: &Tariff,
+) -> PriceBreakdown {
+    price(&PricingInput {
+        session: s,
+        registers,
+        tariff: t,
+        spot: &SpotTable::new(),
+        max_duration: DEFAULT_MAX_DURATION,
+    })
+    .unwrap()
+}
+
 #[test]
 fn a_session_from_year_one_to_2001_is_priced_over_its_first_31_days() {
     let start = Utc.with_ymd_and_hms(1, 1, 1, 0, 0, 0).unwrap();
@@ -213,14 +208,7 @@ fn a_session_from_year_one_to_2001_is_priced_over_its_first_31_days() {
         (Some(Decimal::from(1000)), Some(Decimal::from(31_000))),
     );
     let t = busy_tariff(Decimal::new(2, 0), Decimal::new(25, 2));
-    let b = price(&PricingInput {
-        session: &s,
-        registers: &[],
-        tariff: &t,
-        spot: &SpotTable::new(),
-        max_duration: DEFAULT_MAX_DURATION,
-    })
-    .unwrap();
+    let b = price_without_spot(&s, &[], &t);
     assert_eq!(b.ended_at, start + TimeDelta::days(31));
     // All metered energy is priced, not only the first 31 days' share.
     assert_eq!(b.energy_wh, Decimal::from(30_000));
@@ -240,14 +228,7 @@ fn a_session_ending_at_chronos_last_instant_prices() {
         (Some(Decimal::ZERO), Some(Decimal::from(10_000))),
     );
     let t = busy_tariff(Decimal::ONE, Decimal::ZERO);
-    let b = price(&PricingInput {
-        session: &s,
-        registers: &[(end, Decimal::from(5))],
-        tariff: &t,
-        spot: &SpotTable::new(),
-        max_duration: DEFAULT_MAX_DURATION,
-    })
-    .unwrap();
+    let b = price_without_spot(&s, &[(end, Decimal::from(5))], &t);
     assert_eq!(b.energy_wh, Decimal::from(10_000));
 }
 
@@ -260,14 +241,7 @@ fn registers_at_minus_and_plus_the_decimal_limit_price_no_energy() {
         (Some(Decimal::MIN), Some(Decimal::MAX)),
     );
     let t = busy_tariff(Decimal::ONE, Decimal::ZERO);
-    let b = price(&PricingInput {
-        session: &s,
-        registers: &[],
-        tariff: &t,
-        spot: &SpotTable::new(),
-        max_duration: DEFAULT_MAX_DURATION,
-    })
-    .unwrap();
+    let b = price_without_spot(&s, &[], &t);
     assert_eq!(b.energy_wh, Decimal::ZERO);
     assert!(b.warnings.iter().any(|w| w.contains("too far apart")));
 }
