@@ -19,14 +19,7 @@ fn main() {
     let statics = (1..=6).map(|seed| {
         (
             format!("static 63 A, seed {seed}"),
-            Day::generate(DayParams {
-                seed,
-                evses: 20,
-                cars: 20,
-                grid_amps: 63,
-                board_amps: None,
-                building: false,
-            }),
+            Day::generate(DayParams::brf_static(seed)),
         )
     });
     let dynamics = (1..=3).map(|seed| {

@@ -87,6 +87,19 @@ pub struct DayParams {
 }
 
 impl DayParams {
+    /// The scheduling issue's day: a BRF car park with 20 EVSEs behind a 63 A
+    /// connection and no other load, 20 cars.
+    pub fn brf_static(seed: u64) -> Self {
+        DayParams {
+            seed,
+            evses: 20,
+            cars: 20,
+            grid_amps: 63,
+            board_amps: None,
+            building: false,
+        }
+    }
+
     /// A BRF car park: 20 EVSEs of 32 A on a 63 A board behind a 100 A
     /// connection shared with the apartments, 20 cars.
     pub fn brf(seed: u64) -> Self {
@@ -274,6 +287,39 @@ impl Day {
             building_load: Some(self.building_forecast()),
         }
     }
+
+    /// What the engine sees at minute `m`: a session for each visit in
+    /// `which`, its car in the state and drawing the deciamperes per phase
+    /// `car` gives (on the visit's `phases`, as the meter shows it), and last
+    /// minute's building load.
+    pub(crate) fn engine_input(
+        &self,
+        m: usize,
+        which: &[usize],
+        phases: &[Phases],
+        car: impl Fn(usize) -> (ChargeState, u32),
+    ) -> (Vec<SessionInput>, Conditions) {
+        let sessions = which
+            .iter()
+            .map(|&i| {
+                let (state, draw) = car(i);
+                SessionInput {
+                    evse: self.visits[i].evse.clone(),
+                    car_phases: Some(self.visits[i].phases),
+                    priority: self.visits[i].priority,
+                    state,
+                    measured: Some(measured(phases[i], draw)),
+                    pv: None,
+                    plan: None,
+                }
+            })
+            .collect();
+        let cond = Conditions {
+            building_load: Some(self.building[m.saturating_sub(1)]),
+            now: Timestamp(m as i64 * 60),
+        };
+        (sessions, cond)
+    }
 }
 
 /// How cars are charged.
@@ -435,23 +481,8 @@ pub fn simulate(day: &Day, strategy: Strategy) -> Result<Report, SimError> {
                 present(i, &cars) && (strategy == Strategy::Immediate || cars[i].planned > 0)
             })
             .collect();
-        let sessions: Vec<SessionInput> = wanted
-            .iter()
-            .map(|&i| SessionInput {
-                evse: day.visits[i].evse.clone(),
-                car_phases: Some(day.visits[i].phases),
-                priority: day.visits[i].priority,
-                state: cars[i].state,
-                measured: Some(measured(phases[i], cars[i].draw)),
-                pv: None,
-                plan: None,
-            })
-            .collect();
-        // The engine sees last minute's meter reading.
-        let cond = Conditions {
-            building_load: Some(day.building[m.saturating_sub(1)]),
-            now,
-        };
+        let (sessions, cond) =
+            day.engine_input(m, &wanted, &phases, |i| (cars[i].state, cars[i].draw));
         let out = allocate(&site, &sessions, &cond)?;
         let mut draw = vec![0u32; cars.len()];
         for (&i, a) in wanted.iter().zip(&out) {

@@ -34,7 +34,7 @@ use crate::allocate::{
     allocate, allocate_with_reserved, grid_phases, ChargeState, Conditions, EvseAllocation,
     Priority, Reserved, SessionInput,
 };
-use crate::simulate::{measured, simulate, Day, SimError, Strategy, DAY_STEPS, STEP_SECS};
+use crate::simulate::{simulate, Day, SimError, Strategy, DAY_STEPS, STEP_SECS};
 use crate::site::{Mode, Site, SiteConfig};
 use crate::units::{Current, Phase, Phases, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -160,22 +160,8 @@ pub fn simulate_startup(
             occupied[ei[i]] = true;
         }
         let idle: Vec<usize> = (0..n_evses).filter(|&e| !occupied[e]).collect();
-        let sessions: Vec<SessionInput> = present
-            .iter()
-            .map(|&i| SessionInput {
-                evse: day.visits[i].evse.clone(),
-                car_phases: Some(day.visits[i].phases),
-                priority: day.visits[i].priority,
-                state: cars[i].state,
-                measured: Some(measured(phases[i], cars[i].draw)),
-                pv: None,
-                plan: None,
-            })
-            .collect();
-        let cond = Conditions {
-            building_load: Some(day.building[m.saturating_sub(1)]),
-            now,
-        };
+        let (sessions, cond) =
+            day.engine_input(m, &present, &phases, |i| (cars[i].state, cars[i].draw));
         let (out, defaults) = match startup {
             Startup::Unsafe => {
                 let out = allocate(&site, &sessions, &cond)?;

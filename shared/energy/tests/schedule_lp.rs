@@ -122,14 +122,7 @@ fn compare(name: &str, day: &Day) -> f64 {
 /// The day: a BRF car park with 20 EVSEs behind a 63 A connection,
 /// 20 cars arriving in the evening and needing 10–40 kWh by the morning.
 fn brf_static(seed: u64) -> Day {
-    Day::generate(DayParams {
-        seed,
-        evses: 20,
-        cars: 20,
-        grid_amps: 63,
-        board_amps: None,
-        building: false,
-    })
+    Day::generate(DayParams::brf_static(seed))
 }
 
 #[test]
