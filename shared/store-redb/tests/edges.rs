@@ -228,43 +228,26 @@ async fn a_full_last_page_has_no_cursor() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_claims_can_be_claimed_again() {
     let store = EmbeddedStore::temporary();
-    assert_eq!(
-        store
-            .claim("s", "k", "v1", TimeDelta::zero())
-            .await
-            .unwrap(),
-        None
-    );
-    assert_eq!(
-        store
-            .claim("s", "k", "v2", TimeDelta::days(1))
-            .await
-            .unwrap(),
-        None
-    );
-    assert_eq!(
-        store
-            .claim("s", "k", "v3", TimeDelta::days(1))
-            .await
-            .unwrap()
-            .as_deref(),
-        Some("v2")
-    );
-    // Scope and key are free text: a separator inside them cannot make two claims collide.
-    assert_eq!(
-        store
-            .claim("a\0b", "c", "x", TimeDelta::days(1))
-            .await
-            .unwrap(),
-        None
-    );
-    assert_eq!(
-        store
-            .claim("a", "b\0c", "y", TimeDelta::days(1))
-            .await
-            .unwrap(),
-        None
-    );
+    // In order: each claim, and the value it finds held (none: it is taken).
+    for (scope, key, value, ttl, held) in [
+        ("s", "k", "v1", TimeDelta::zero(), None),
+        // v1 expired at once: v2 takes the key.
+        ("s", "k", "v2", TimeDelta::days(1), None),
+        ("s", "k", "v3", TimeDelta::days(1), Some("v2")),
+        // Scope and key are free text: a separator inside them cannot make two claims collide.
+        ("a\0b", "c", "x", TimeDelta::days(1), None),
+        ("a", "b\0c", "y", TimeDelta::days(1), None),
+    ] {
+        assert_eq!(
+            store
+                .claim(scope, key, value, ttl)
+                .await
+                .unwrap()
+                .as_deref(),
+            held,
+            "claim {scope:?}/{key:?} = {value}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,30 +6,9 @@ use csms_core::ports::{SessionStore, StationStore, StoreError};
 use csms_domain::session::Session;
 use csms_domain::{OrgId, StationId};
 use csms_store_redb::EmbeddedStore;
-use std::path::{Path, PathBuf};
 
-/// A directory under the system temp dir, removed when dropped (also when the
-/// test fails), named per process and test so parallel runs do not collide.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir =
-            std::env::temp_dir().join(format!("csms-store-redb-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        TempDir(dir)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+mod common;
+use common::TempDir;
 
 #[tokio::test]
 async fn data_survives_reopening() {

@@ -5,29 +5,10 @@
 use csms_core::contract::{undecodable_plant, undecodable_records_are_skipped, Planted};
 use csms_store_redb::{EmbeddedStore, DATABASE_FILE};
 use redb::{Database, ReadableTable, TableDefinition};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// A directory under the system temp dir, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir =
-            std::env::temp_dir().join(format!("csms-undecodable-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        TempDir(dir)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+mod common;
+use common::TempDir;
 
 /// Overwrites the value under `key` of the JSON table `table` with `bytes`.
 fn damage(dir: &Path, table: &str, key: &str, bytes: &[u8]) {
