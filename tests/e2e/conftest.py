@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from csms_e2e import Runner, new_data_dir, remove_tree
+from csms_e2e import Runner, new_data_dir, started_runner
 
 
 def _binary() -> str:
@@ -43,15 +43,8 @@ def e2e_tmp(tmp_path_factory) -> Path:
 def runner(csms_bin, e2e_tmp, request):
     """A started runner shared by the tests of one module; stopped (SIGTERM, exit 0 within 10 s) after."""
     name = request.module.__name__.rsplit(".", 1)[-1]
-    data_dir = new_data_dir(e2e_tmp, name)
-    r = Runner(csms_bin, data_dir, e2e_tmp / "logs", name=name)
-    try:
-        r.start()
+    with started_runner(csms_bin, e2e_tmp, name) as r:
         yield r
-        r.stop(check=True)
-    finally:
-        r.discard()
-        remove_tree(data_dir)
 
 
 @pytest.fixture

@@ -345,6 +345,23 @@ def remove_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def started_runner(binary: str, base: Path, name: str, data_name: str | None = None,
+                   extra_env: dict[str, str] | None = None):
+    """A started runner with a fresh data dir under `base` (named after `data_name`, else `name`); on leaving
+    it is stopped (SIGTERM, exit 0 within 10 s), then discarded and its data dir removed, also when it failed.
+    For module fixtures: `with started_runner(...) as r: yield r`."""
+    data_dir = new_data_dir(base, data_name or name)
+    r = Runner(binary, data_dir, base / "logs", name=name, extra_env=extra_env)
+    try:
+        r.start()
+        yield r
+        r.stop(check=True)
+    finally:
+        r.discard()
+        remove_tree(data_dir)
+
+
 # --------------------------------------------------------------------------- API assertions
 
 
@@ -551,3 +568,43 @@ def model_values(model: dict) -> dict[tuple, dict[str, str | None]]:
     """A device model as {(component, evseId, connectorId, variable): {attribute type: value}}."""
     return {(c["name"], c["evseId"], c["connectorId"], v["name"]): {a["type"]: a["value"] for a in v["attributes"]}
             for c in model["components"] for v in c["variables"]}
+
+
+def create_test_tokens(runner: Runner) -> None:
+    """TAG-OK (Accepted), TAG-BLOCKED (Blocked), TAG-EXPIRED (Accepted but expired yesterday)."""
+    runner.create_token("TAG-OK", "Accepted", "ISO14443")
+    runner.create_token("TAG-BLOCKED", "Blocked", "ISO14443")
+    runner.create_token("TAG-EXPIRED", "Accepted", "ISO14443", expires_at=iso(ago(days=1)))
+
+
+def connectors_of(view: dict) -> dict[tuple[int, int], str]:
+    """A station view's connector statuses as {(evseId, connectorId): status}."""
+    return {(e["id"], c["id"]): c["status"] for e in view["evses"] for c in e["connectors"]}
+
+
+def assert_reading(readings, when, measurand, value, unit, phase=None, **fields):
+    """Among the stored `readings`, one of `measurand` (and `phase`) at `when` has `value` in `unit` and `fields`."""
+    found = [r for r in readings
+             if parse_time(r["timestamp"]) == when and r["measurand"] == measurand and r.get("phase") == phase]
+    assert found, (f"no {measurand} reading (phase {phase}) at {iso(when)} in the meter values:\n"
+                   + "\n".join(map(str, readings)))
+    ok = [r for r in found if isinstance(r["value"], (int, float)) and abs(r["value"] - value) < 1e-6
+          and r["unit"] == unit and all(r.get(k) == v for k, v in fields.items())]
+    assert ok, (f"{measurand} (phase {phase}) at {iso(when)}: expected value {value} {unit} {fields}, "
+                f"got {found}")
+
+
+def assert_connected_follows_the_socket(runner: Runner, station: str, version: str, password: str | None,
+                                        boot) -> dict:
+    """While a charger of `version` is connected (and has run `await boot(cp)`), the station shows `connected`;
+    soon after it closes its socket, no longer. The station's view after."""
+    async def scenario():
+        async with charger(runner, station, version, password) as cp:
+            await boot(cp)
+            assert runner.station(station)["connected"] is True
+        # the client closed the socket
+    run(scenario())
+    poll(lambda: runner.station(station)["connected"] is False, timeout=5,
+         what="connected=false after the charger closed its socket",
+         show=lambda: runner.station(station))
+    return runner.station(station)

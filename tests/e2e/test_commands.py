@@ -118,7 +118,35 @@ Charger16R = _recording(Charger16, "1.6")
 Charger201R = _recording(Charger201, "2.0.1")
 
 
-class Connected:
+class RecordingConnection:
+    """The connection of a recording charger (answers every command) of `self.version` to `self.runner`:
+    `connect` opens it, leaving the `async with` closes it."""
+
+    async def connect(self, station_id: str) -> None:
+        self.ws = await connect_ws(self.runner.ws_url(station_id), [SUBPROTOCOL[self.version]])
+        cls = Charger16R if self.version == "1.6" else Charger201R
+        self.cp = cls(station_id, self.ws, response_timeout=10)
+        self.task = asyncio.create_task(self.cp.start())
+
+    async def __aexit__(self, *exc):
+        self.task.cancel()
+        try:
+            await self.task
+        except BaseException:
+            pass
+        await self.ws.close()
+
+    async def boot(self):
+        """A BootNotification; the answer's status and interval."""
+        if self.version == "1.6":
+            r = await self.cp.send(call16.BootNotification(charge_point_vendor="Acme", charge_point_model="W1"))
+        else:
+            r = await self.cp.send(call201.BootNotification(
+                charging_station={"vendor_name": "Acme", "model": "W1"}, reason="PowerUp"))
+        return r.status, r.interval
+
+
+class Connected(RecordingConnection):
     def __init__(self, runner, version: str):
         self.runner = runner
         self.version = version
@@ -126,11 +154,7 @@ class Connected:
         runner.create_station(self.station)
 
     async def __aenter__(self):
-        ws = await connect_ws(self.runner.ws_url(self.station), [SUBPROTOCOL[self.version]])
-        cls = Charger16R if self.version == "1.6" else Charger201R
-        self.cp = cls(self.station, ws, response_timeout=10)
-        self.ws = ws
-        self.task = asyncio.create_task(self.cp.start())
+        await self.connect(self.station)
         await self.boot()
         self.boot_commands = await self.settle_boot_report()
         return self
@@ -152,21 +176,6 @@ class Connected:
                 return [c["id"] for c in done]
             await asyncio.sleep(0.05)
         raise AssertionError("the boot's GetBaseReport did not settle")
-
-    async def __aexit__(self, *exc):
-        self.task.cancel()
-        try:
-            await self.task
-        except BaseException:
-            pass
-        await self.ws.close()
-
-    async def boot(self):
-        if self.version == "1.6":
-            await self.cp.send(call16.BootNotification(charge_point_vendor="Acme", charge_point_model="W1"))
-        else:
-            await self.cp.send(call201.BootNotification(
-                charging_station={"vendor_name": "Acme", "model": "W1"}, reason="PowerUp"))
 
     async def command(self, body: dict, *, wait: int | None = 5, status: int | None = None, **params):
         """POST a command off the event loop (the charger must keep answering meanwhile)."""

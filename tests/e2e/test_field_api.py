@@ -17,12 +17,8 @@ import pytest
 from ocpp.v16 import call as call16
 from ocpp.v201 import call as call201
 
-from csms_e2e import charger, iso, now_utc, poll, run, unique
+from csms_e2e import charger, connectors_of, iso, now_utc, poll, run, unique
 from test_commands import Connected
-
-
-def connectors_of(view: dict) -> dict[tuple[int, int], str]:
-    return {(e["id"], c["id"]): c["status"] for e in view["evses"] for c in e["connectors"]}
 
 
 async def start_on(c: Connected, evse: int, connector: int, tag: str, tx_201: str) -> str:

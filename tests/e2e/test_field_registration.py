@@ -21,35 +21,21 @@ from ocpp.exceptions import SecurityError
 from ocpp.v16 import call as call16
 from ocpp.v201 import call as call201
 
-from csms_e2e import Runner, connect_ws, iso, new_data_dir, now_utc, poll, remove_tree, run, unique
-from test_commands import SUBPROTOCOL, Charger16R, Charger201R
-from test_webhooks import Receiver, subscribe, verify
+from csms_e2e import iso, now_utc, poll, run, started_runner, unique
+from test_commands import RecordingConnection
+from test_webhooks import receiver, subscribe, verify  # noqa: F401 (receiver: the module fixture)
 
 PENDING_INTERVAL = 15
 
 
 @pytest.fixture(scope="module")
 def runner(csms_bin, e2e_tmp):
-    data_dir = new_data_dir(e2e_tmp, "registration")
-    r = Runner(csms_bin, data_dir, e2e_tmp / "logs", name="registration",
-               extra_env={"CSMS_PENDING_BOOT_INTERVAL": str(PENDING_INTERVAL)})
-    try:
-        r.start()
+    with started_runner(csms_bin, e2e_tmp, "registration",
+                        extra_env={"CSMS_PENDING_BOOT_INTERVAL": str(PENDING_INTERVAL)}) as r:
         yield r
-        r.stop(check=True)
-    finally:
-        r.discard()
-        remove_tree(data_dir)
 
 
-@pytest.fixture(scope="module")
-def receiver():
-    rec = Receiver()
-    yield rec
-    rec.close()
-
-
-class Station:
+class Station(RecordingConnection):
     """A registered station with the given approval, connected as a recording charger (answers every command)."""
 
     def __init__(self, runner, version: str, approval: str):
@@ -60,27 +46,8 @@ class Station:
         assert created["approval"] == approval and created["registrationStatus"] is None, created
 
     async def __aenter__(self):
-        self.ws = await connect_ws(self.runner.ws_url(self.id), [SUBPROTOCOL[self.version]])
-        cls = Charger16R if self.version == "1.6" else Charger201R
-        self.cp = cls(self.id, self.ws, response_timeout=10)
-        self.task = asyncio.create_task(self.cp.start())
+        await self.connect(self.id)
         return self
-
-    async def __aexit__(self, *exc):
-        self.task.cancel()
-        try:
-            await self.task
-        except BaseException:
-            pass
-        await self.ws.close()
-
-    async def boot(self):
-        if self.version == "1.6":
-            r = await self.cp.send(call16.BootNotification(charge_point_vendor="Acme", charge_point_model="W1"))
-        else:
-            r = await self.cp.send(call201.BootNotification(
-                charging_station={"vendor_name": "Acme", "model": "W1"}, reason="PowerUp"))
-        return r.status, r.interval
 
     async def refused(self, payload) -> str:
         """Send a CALL that must get CALLERROR SecurityError; its description."""

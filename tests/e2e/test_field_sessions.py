@@ -12,13 +12,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 import pytest
 from ocpp.v16 import call as call16
 from ocpp.v201 import call as call201
 
-from csms_e2e import Runner, ago, charger, iso, new_data_dir, poll, quote, remove_tree, run, unique
+from csms_e2e import ago, charger, iso, poll, quote, run, started_runner, unique
 from test_webhooks import Receiver
 
 PASSWORD = "field-sessions-pass-1"
@@ -30,18 +31,11 @@ IDLE_SECONDS = 8
 @pytest.fixture(scope="module")
 def runner(csms_bin, e2e_tmp):
     # Open sessions without any message for IDLE_SECONDS are closed by a sweep every second.
-    data_dir = new_data_dir(e2e_tmp, "field-sessions")
-    r = Runner(csms_bin, data_dir, e2e_tmp / "logs", name="field-sessions",
-               extra_env={"CSMS_SESSION_IDLE_SECONDS": str(IDLE_SECONDS), "CSMS_SESSION_SWEEP_SECONDS": "1",
-                          "CSMS_SPOT_FETCH": "off"})
-    try:
-        r.start()
+    with started_runner(csms_bin, e2e_tmp, "field-sessions",
+                        extra_env={"CSMS_SESSION_IDLE_SECONDS": str(IDLE_SECONDS), "CSMS_SESSION_SWEEP_SECONDS": "1",
+                                   "CSMS_SPOT_FETCH": "off"}) as r:
         r.create_token(TAG)
         yield r
-        r.stop(check=True)
-    finally:
-        r.discard()
-        remove_tree(data_dir)
 
 
 @pytest.fixture(scope="module")
@@ -137,6 +131,15 @@ class Station:
                 meter_value=[{"timestamp": iso(at), "sampled_value": [energy201(wh, "Transaction.End")]}]))
 
 
+@contextlib.asynccontextmanager
+async def booted(runner, station: str, version: str):
+    """A charger of `version` connected as `station` whose BootNotification was accepted, as a Station."""
+    async with charger(runner, station, version, PASSWORD) as cp:
+        st = Station(cp, version)
+        await st.boot()
+        yield st
+
+
 def priced(runner, session_id: str, revision: int = 1, timeout: float = 10.0) -> dict:
     def get():
         r = runner.api("GET", f"/sessions/{quote(session_id)}/price")
@@ -178,9 +181,7 @@ def test_readings_after_the_end_are_kept_but_do_not_change_the_session(runner, s
     late = t_end + timedelta(milliseconds=5)
 
     async def scenario():
-        async with charger(runner, station, version, PASSWORD) as cp:
-            st = Station(cp, version)
-            await st.boot()
+        async with booted(runner, station, version) as st:
             tx = await st.start(1, t0, 100_000)
             await st.reading(1, tx, t0 + timedelta(minutes=10), 100_060)
             await st.stop(1, tx, t_end, 100_123)
@@ -210,9 +211,7 @@ def test_the_connector_reporting_available_closes_its_open_session(runner, stati
     t0 = ago(minutes=30).replace(microsecond=0)
 
     async def scenario():
-        async with charger(runner, station, version, PASSWORD) as cp:
-            st = Station(cp, version)
-            await st.boot()
+        async with booted(runner, station, version) as st:
             tx1 = await st.start(1, t0, 5_000)
             tx2 = await st.start(2, t0, 9_000)
             await st.reading(1, tx1, t0 + timedelta(minutes=5), 5_400)
@@ -234,9 +233,7 @@ def test_a_new_boot_closes_the_open_sessions_and_a_late_stop_corrects_them(runne
     runner.api_ok("POST", "/webhooks", {"url": receiver.url("/ended"), "events": ["session.ended"]}, status=201)
 
     async def scenario():
-        async with charger(runner, station, version, PASSWORD) as cp:
-            st = Station(cp, version)
-            await st.boot()
+        async with booted(runner, station, version) as st:
             tx = await st.start(1, t0, 1_000)
             await st.reading(1, tx, t0 + timedelta(minutes=5), 1_250)
             await st.boot()  # a hard reset mid-transaction
@@ -277,9 +274,7 @@ def test_a_new_transaction_on_the_connector_closes_the_one_left_open(runner, sta
     t0 = ago(minutes=30).replace(microsecond=0)
 
     async def scenario():
-        async with charger(runner, station, version, PASSWORD) as cp:
-            st = Station(cp, version)
-            await st.boot()
+        async with booted(runner, station, version) as st:
             old = await st.start(1, t0, 2_000)
             await st.reading(1, old, t0 + timedelta(minutes=3), 2_500)
             other = await st.start(2, t0, 7_000)
@@ -297,9 +292,7 @@ def test_a_session_without_messages_for_the_idle_time_is_closed_by_the_sweep(run
     t0 = ago(minutes=30).replace(microsecond=0)
 
     async def scenario():
-        async with charger(runner, station, version, PASSWORD) as cp:
-            st = Station(cp, version)
-            await st.boot()
+        async with booted(runner, station, version) as st:
             tx = await st.start(1, t0, 40_000)
             await st.reading(1, tx, t0 + timedelta(minutes=2), 40_700)
             return tx
@@ -316,11 +309,9 @@ def test_a_16_start_answered_invalid_is_closed_when_the_connector_is_available_a
     t0 = ago(minutes=30).replace(microsecond=0)
 
     async def scenario():
-        async with charger(runner, station, "1.6", PASSWORD) as cp:
-            st = Station(cp, "1.6")
-            await st.boot()
-            r = await cp.send(call16.StartTransaction(connector_id=1, id_tag=unique("UNKNOWN")[:20],
-                                                      meter_start=300, timestamp=iso(t0)))
+        async with booted(runner, station, "1.6") as st:
+            r = await st.cp.send(call16.StartTransaction(connector_id=1, id_tag=unique("UNKNOWN")[:20],
+                                                         meter_start=300, timestamp=iso(t0)))
             assert r.id_tag_info["status"] == "Invalid", r
             tx = str(r.transaction_id)
             await st.reading(1, tx, t0 + timedelta(seconds=30), 310)
@@ -337,15 +328,13 @@ def test_another_connector_of_the_evse_being_available_closes_nothing(runner, st
     t0 = ago(minutes=30).replace(microsecond=0)
 
     async def scenario():
-        async with charger(runner, station, "2.0.1", PASSWORD) as cp:
-            st = Station(cp, "2.0.1")
-            await st.boot()
+        async with booted(runner, station, "2.0.1") as st:
             tx = await st.start(1, t0, 100)
-            await cp.send(call201.StatusNotification(timestamp=iso(ago(seconds=0)), connector_status="Available",
-                                                     evse_id=1, connector_id=2))
+            await st.cp.send(call201.StatusNotification(timestamp=iso(ago(seconds=0)), connector_status="Available",
+                                                        evse_id=1, connector_id=2))
             still_open = runner.session_for(station, tx)
-            await cp.send(call201.StatusNotification(timestamp=iso(ago(seconds=0)), connector_status="Available",
-                                                     evse_id=1, connector_id=1))
+            await st.cp.send(call201.StatusNotification(timestamp=iso(ago(seconds=0)), connector_status="Available",
+                                                        evse_id=1, connector_id=1))
             return tx, still_open
 
     tx, still_open = run(scenario())

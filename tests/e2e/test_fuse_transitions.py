@@ -48,8 +48,7 @@ from ocpp.v16 import call_result as result16
 from ocpp.v201 import call as call201
 from ocpp.v201 import call_result as result201
 
-from csms_e2e import (Charger16, Charger201, Runner, connect_ws, iso, new_data_dir, now_utc, remove_tree, run,
-                      unique)
+from csms_e2e import Charger16, Charger201, Runner, connect_ws, iso, now_utc, run, started_runner, unique
 
 SEED = int(os.environ.get("FUSE_SEED") or random.SystemRandom().randrange(1 << 31))
 LIVENESS_S = float(os.environ.get("FUSE_LIVENESS_S", "30"))
@@ -707,15 +706,8 @@ def fast_runner(csms_bin, e2e_tmp, request):
     test's site that waits for an answer its station will never send (it went offline) holds up the
     first limits of the next site for up to 20 s."""
     name = "fuse-" + request.node.name.replace("[", "-").replace("]", "")
-    data_dir = new_data_dir(e2e_tmp, name)
-    r = Runner(csms_bin, data_dir, e2e_tmp / "logs", name=name, extra_env={"CSMS_LOAD_DEBOUNCE_MS": "200"})
-    try:
-        r.start()
+    with started_runner(csms_bin, e2e_tmp, name, extra_env={"CSMS_LOAD_DEBOUNCE_MS": "200"}) as r:
         yield r
-        r.stop(check=True)
-    finally:
-        r.discard()
-        remove_tree(data_dir)
 
 
 def make_site(rng: random.Random, n: int, fuse: int, *, board: tuple[str, int] | None = None,

@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from csms_e2e import (Runner, basic_auth, charger, handshake_status, new_data_dir, poll, raw_charger,
-                      remove_tree, run, unique)
+from csms_e2e import (Runner, basic_auth, charger, handshake_status, poll, raw_charger, run, started_runner,
+                      unique)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "load"))
 import chargers as load  # noqa: E402
@@ -40,8 +40,7 @@ IDLE_TIMEOUT_S = 4
 
 @pytest.fixture(scope="module")
 def hostile(csms_bin, e2e_tmp):
-    data_dir = new_data_dir(e2e_tmp, "hostile")
-    r = Runner(csms_bin, data_dir, e2e_tmp / "logs", name="test_hostile_connections", extra_env={
+    with started_runner(csms_bin, e2e_tmp, "test_hostile_connections", data_name="hostile", extra_env={
         "CSMS_HEADER_READ_TIMEOUT_SECONDS": str(HEADER_READ_TIMEOUT_S),
         "CSMS_MAX_CONNECTIONS_PER_ADDRESS": str(PER_ADDRESS),
         "CSMS_WS_PING_SECONDS": "1",
@@ -49,14 +48,8 @@ def hostile(csms_bin, e2e_tmp):
         # Debug builds only: DataTransfer vendorId "csms-test-panic" panics in the handler,
         # "csms-test-panic-task" in the connection task.
         "CSMS_TEST_PANICS": "1",
-    })
-    try:
-        r.start()
+    }) as r:
         yield r
-        r.stop(check=True)
-    finally:
-        r.discard()
-        remove_tree(data_dir)
 
 
 def still_serves(runner: Runner) -> None:

@@ -19,7 +19,7 @@ import pytest
 
 from csms_e2e import assert_error, poll, run
 from test_commands import Connected
-from test_webhooks import Receiver
+from test_webhooks import receiver  # noqa: F401 (the module fixture: a webhook receiver per module)
 
 HOSTILE_URLS = [
     "http://127.0.0.1:9000/hook",
@@ -41,13 +41,6 @@ HOSTILE_URLS = [
     "https://10.0.0.1/",
     "https://[fd00::1]/",
 ]
-
-
-@pytest.fixture(scope="module")
-def receiver():
-    rec = Receiver()
-    yield rec
-    rec.close()
 
 
 def partner_key(runner, scopes) -> str:

@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from ocpp.v16 import call
 
-from csms_e2e import ago, charger, iso, now_utc, parse_time, poll, run, unique
+from csms_e2e import (ago, assert_connected_follows_the_socket, assert_reading, charger, connectors_of,
+                      create_test_tokens, iso, now_utc, parse_time, run, unique)
 
 PASSWORD = "sixteen-pass-1234"
 VENDOR, MODEL, SERIAL, FIRMWARE = "Acme Power", "Wallbox-16", "SN-16-0001", "1.6.42"
@@ -15,10 +16,7 @@ VENDOR, MODEL, SERIAL, FIRMWARE = "Acme Power", "Wallbox-16", "SN-16-0001", "1.6
 
 @pytest.fixture(scope="module", autouse=True)
 def tokens(runner):
-    """TAG-OK (Accepted), TAG-BLOCKED (Blocked), TAG-EXPIRED (Accepted but expired yesterday)."""
-    runner.create_token("TAG-OK", "Accepted", "ISO14443")
-    runner.create_token("TAG-BLOCKED", "Blocked", "ISO14443")
-    runner.create_token("TAG-EXPIRED", "Accepted", "ISO14443", expires_at=iso(ago(days=1)))
+    create_test_tokens(runner)
 
 
 @pytest.fixture
@@ -43,25 +41,6 @@ async def status(cp, connector: int, value: str, when=None) -> None:
 
 def energy(value: str, unit: str = "Wh", **extra) -> dict:
     return {"value": value, "measurand": "Energy.Active.Import.Register", "unit": unit, **extra}
-
-
-def connectors_of(view: dict) -> dict[tuple[int, int], str]:
-    return {(e["id"], c["id"]): c["status"] for e in view["evses"] for c in e["connectors"]}
-
-
-def readings_matching(readings, when, measurand, phase=None):
-    return [r for r in readings
-            if parse_time(r["timestamp"]) == when and r["measurand"] == measurand and r.get("phase") == phase]
-
-
-def assert_reading(readings, when, measurand, value, unit, phase=None, **fields):
-    found = readings_matching(readings, when, measurand, phase)
-    assert found, (f"no {measurand} reading (phase {phase}) at {iso(when)} in the meter values:\n"
-                   + "\n".join(map(str, readings)))
-    ok = [r for r in found if isinstance(r["value"], (int, float)) and abs(r["value"] - value) < 1e-6
-          and r["unit"] == unit and all(r.get(k) == v for k, v in fields.items())]
-    assert ok, (f"{measurand} (phase {phase}) at {iso(when)}: expected value {value} {unit} {fields}, "
-                f"got {found}")
 
 
 # --------------------------------------------------------------------------- the full session
@@ -274,16 +253,7 @@ def test_reboot_updates_station_info(runner, station):
 
 
 def test_connected_flag_follows_the_socket(runner, station):
-    async def scenario():
-        async with charger(runner, station, "1.6", PASSWORD) as cp:
-            await boot(cp)
-            assert runner.station(station)["connected"] is True
-        # client closed the socket
-    run(scenario())
-    poll(lambda: runner.station(station)["connected"] is False, timeout=5,
-         what="connected=false after the charger closed its socket",
-         show=lambda: runner.station(station))
-    view = runner.station(station)
+    view = assert_connected_follows_the_socket(runner, station, "1.6", PASSWORD, boot)
     assert view["ocppVersion"] in ("1.6", None), view
     parse_time(view["lastSeenAt"])
 

@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from ocpp.v201 import call
 
-from csms_e2e import ago, charger, iso, now_utc, parse_time, poll, run, unique
+from csms_e2e import (ago, assert_connected_follows_the_socket, assert_reading, charger, connectors_of,
+                      create_test_tokens, iso, now_utc, parse_time, run, unique)
 
 PASSWORD = "two-oh-one-pass-99"
 VENDOR, MODEL, SERIAL, FIRMWARE = "Acme Power", "Wallbox-201", "SN-201-0001", "2.0.1-r7"
@@ -16,9 +17,7 @@ TAG_OK = {"id_token": "TAG-OK", "type": "ISO14443"}
 
 @pytest.fixture(scope="module", autouse=True)
 def tokens(runner):
-    runner.create_token("TAG-OK", "Accepted", "ISO14443")
-    runner.create_token("TAG-BLOCKED", "Blocked", "ISO14443")
-    runner.create_token("TAG-EXPIRED", "Accepted", "ISO14443", expires_at=iso(ago(days=1)))
+    create_test_tokens(runner)
 
 
 @pytest.fixture
@@ -46,20 +45,6 @@ def sample(value, measurand="Energy.Active.Import.Register", unit="Wh", multipli
     if multiplier is not None:
         uom["multiplier"] = multiplier
     return {"value": value, "measurand": measurand, "unit_of_measure": uom, **extra}
-
-
-def connectors_of(view: dict) -> dict[tuple[int, int], str]:
-    return {(e["id"], c["id"]): c["status"] for e in view["evses"] for c in e["connectors"]}
-
-
-def assert_reading(readings, when, measurand, value, unit, phase=None, **fields):
-    found = [r for r in readings if parse_time(r["timestamp"]) == when and r["measurand"] == measurand
-             and r.get("phase") == phase]
-    assert found, (f"no {measurand} reading (phase {phase}) at {iso(when)} in the meter values:\n"
-                   + "\n".join(map(str, readings)))
-    ok = [r for r in found if isinstance(r["value"], (int, float)) and abs(r["value"] - value) < 1e-6
-          and r["unit"] == unit and all(r.get(k) == v for k, v in fields.items())]
-    assert ok, f"{measurand} (phase {phase}) at {iso(when)}: expected {value} {unit} {fields}, got {found}"
 
 
 # --------------------------------------------------------------------------- the full session
@@ -258,12 +243,4 @@ def test_other_station_messages_are_answered(runner, station):
 
 
 def test_connected_flag_follows_the_socket(runner, station):
-    async def scenario():
-        async with charger(runner, station, "2.0.1", PASSWORD) as cp:
-            await boot(cp)
-            assert runner.station(station)["connected"] is True
-
-    run(scenario())
-    poll(lambda: runner.station(station)["connected"] is False, timeout=5,
-         what="connected=false after the station closed its socket",
-         show=lambda: runner.station(station))
+    assert_connected_follows_the_socket(runner, station, "2.0.1", PASSWORD, boot)

@@ -17,7 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 from ocpp.v16 import call
 
-from csms_e2e import assert_error, charger, iso, poll, quote, run, unique
+from csms_e2e import assert_error, charger, iso, poll, quote, run, started_runner, unique
 from test_webhooks import Receiver, subscribe, verify
 
 PASSWORD = "pricing-pass-1234"
@@ -31,17 +31,9 @@ def money(x: Decimal) -> Decimal:
 @pytest.fixture(scope="module")
 def runner(csms_bin, e2e_tmp):
     # A session waiting for spot prices is retried every second here (default 10 minutes).
-    from csms_e2e import Runner, new_data_dir, remove_tree
-    data_dir = new_data_dir(e2e_tmp, "pricing")
-    r = Runner(csms_bin, data_dir, e2e_tmp / "logs", name="pricing",
-               extra_env={"CSMS_PRICING_RETRY_SECONDS": "1", "CSMS_SPOT_FETCH": "off"})
-    try:
-        r.start()
+    with started_runner(csms_bin, e2e_tmp, "pricing",
+                        extra_env={"CSMS_PRICING_RETRY_SECONDS": "1", "CSMS_SPOT_FETCH": "off"}) as r:
         yield r
-        r.stop(check=True)
-    finally:
-        r.discard()
-        remove_tree(data_dir)
 
 
 def energy(wh: int) -> dict:

@@ -20,7 +20,7 @@ import pytest
 from ocpp.v16 import call as call16
 from ocpp.v201 import call as call201
 
-from csms_e2e import Runner, assert_error, iso, new_data_dir, now_utc, poll, remove_tree, run, unique
+from csms_e2e import assert_error, iso, now_utc, poll, run, started_runner, unique
 from test_commands import Connected
 
 
@@ -86,20 +86,13 @@ def verify(secret: str, delivery: dict) -> None:
 @pytest.fixture(scope="module")
 def runner(csms_bin, e2e_tmp):
     """A runner that retries failed deliveries after 1 s, then 1 s, then gives up."""
-    data_dir = new_data_dir(e2e_tmp, "webhooks")
-    r = Runner(csms_bin, data_dir, e2e_tmp / "logs", name="webhooks",
-               extra_env={"CSMS_WEBHOOK_RETRY_SCHEDULE": "1,1"})
-    try:
-        r.start()
+    with started_runner(csms_bin, e2e_tmp, "webhooks", extra_env={"CSMS_WEBHOOK_RETRY_SCHEDULE": "1,1"}) as r:
         yield r
-        r.stop(check=True)
-    finally:
-        r.discard()
-        remove_tree(data_dir)
 
 
 @pytest.fixture(scope="module")
 def receiver():
+    """A webhook receiver for the tests of one module (other modules import this fixture)."""
     rec = Receiver()
     yield rec
     rec.close()
