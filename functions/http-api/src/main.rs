@@ -6,14 +6,15 @@ use lambda_http::{run, Error};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    csms_aws::config::init_tracing();
-    let ctx = csms_aws::config::AwsContext::from_env().await?;
-    let state = ctx.wiring.api_state()?;
-    if state.admin_key.is_none() {
-        tracing::warn!("CSMS_ADMIN_API_KEY is unset: every API request will be refused");
-    }
-    if csms_aws::config::wiring_check() {
+    let wired = csms_aws::config::start(|ctx| {
+        let state = ctx.wiring.api_state()?;
+        if state.admin_key.is_none() {
+            tracing::warn!("CSMS_ADMIN_API_KEY is unset: every API request will be refused");
+        }
+        Ok::<_, Error>(state)
+    });
+    let Some(state) = wired.await? else {
         return Ok(());
-    }
+    };
     run(router(state)).await
 }

@@ -7,14 +7,12 @@ use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    csms_aws::config::init_tracing();
-    let ctx = csms_aws::config::AwsContext::from_env().await?;
     // Limits go out as commands through the Management API; decreases are
     // awaited before increases, so this function outlives a command's answer.
-    let service = Arc::new(ctx.wiring.load()?);
-    if csms_aws::config::wiring_check() {
+    let Some(service) = csms_aws::config::start(|ctx| ctx.wiring.load()).await? else {
         return Ok(());
-    }
+    };
+    let service = Arc::new(service);
     run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let service = service.clone();
         async move {

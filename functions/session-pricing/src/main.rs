@@ -3,19 +3,15 @@
 //! `csms_aws::sqs::serve_queue`.
 
 use lambda_runtime::Error;
-use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    csms_aws::config::init_tracing();
-    let ctx = csms_aws::config::AwsContext::from_env().await?;
-    let service = Arc::new(ctx.wiring.pricing()?);
-    let timeout = ctx.wiring.settings.pricing.timeout;
-    if csms_aws::config::wiring_check() {
-        return Ok(());
-    }
-    csms_aws::sqs::serve_queue(service, move |service, body| async move {
-        csms_aws::pricing::handle_pricing_message_within(&service, &body, timeout).await
-    })
+    csms_aws::sqs::serve_queue(
+        |ctx| Ok::<_, Error>((ctx.wiring.pricing()?, ctx.wiring.settings.pricing.timeout)),
+        |wired, body| async move {
+            let (service, timeout) = &*wired;
+            csms_aws::pricing::handle_pricing_message_within(service, &body, *timeout).await
+        },
+    )
     .await
 }

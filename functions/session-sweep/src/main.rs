@@ -7,14 +7,14 @@ use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    csms_aws::config::init_tracing();
-    let ctx = csms_aws::config::AwsContext::from_env().await?;
-    let charger = Arc::new(ctx.wiring.charger()?);
-    let clock = ctx.wiring.clock.clone();
-    let idle = chrono::TimeDelta::from_std(ctx.wiring.settings.sessions.idle)?;
-    if csms_aws::config::wiring_check() {
+    let wired = csms_aws::config::start(|ctx| {
+        let charger = Arc::new(ctx.wiring.charger()?);
+        let idle = chrono::TimeDelta::from_std(ctx.wiring.settings.sessions.idle)?;
+        Ok::<_, Error>((charger, ctx.wiring.clock.clone(), idle))
+    });
+    let Some((charger, clock, idle)) = wired.await? else {
         return Ok(());
-    }
+    };
     run(service_fn(move |_event: LambdaEvent<serde_json::Value>| {
         let (charger, clock) = (charger.clone(), clock.clone());
         async move { Ok::<_, Error>(handle_sweep(&charger, idle, clock.now()).await?) }

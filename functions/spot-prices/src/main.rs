@@ -6,12 +6,11 @@ use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    csms_aws::config::init_tracing();
-    let ctx = csms_aws::config::AwsContext::from_env().await?;
-    let fetcher = Arc::new(csms_aws::spot::fetcher(&ctx));
-    if csms_aws::config::wiring_check() {
+    let wired = csms_aws::config::start(|ctx| Ok::<_, Error>(csms_aws::spot::fetcher(ctx)));
+    let Some(fetcher) = wired.await? else {
         return Ok(());
-    }
+    };
+    let fetcher = Arc::new(fetcher);
     run(service_fn(move |_event: LambdaEvent<serde_json::Value>| {
         let fetcher = fetcher.clone();
         async move { Ok::<_, Error>(csms_aws::spot::handle_schedule(&fetcher).await) }

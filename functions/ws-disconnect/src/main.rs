@@ -1,24 +1,13 @@
 //! Lambda for the WebSocket API's $disconnect: record that a charger's WebSocket closed.
 //! Wiring only; the logic is `csms_aws::ws::WsHandlers::disconnect`.
 
-use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
 use csms_aws::config::WsRoute;
-use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use std::sync::Arc;
+use lambda_runtime::Error;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    csms_aws::config::init_tracing();
-    let ctx = csms_aws::config::AwsContext::from_env().await?;
-    let handlers = Arc::new(ctx.ws_handlers(WsRoute::Disconnect)?);
-    if csms_aws::config::wiring_check() {
-        return Ok(());
-    }
-    run(service_fn(
-        move |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| {
-            let handlers = handlers.clone();
-            async move { Ok::<_, Error>(handlers.disconnect(event.payload).await) }
-        },
-    ))
+    csms_aws::ws::serve_route(WsRoute::Disconnect, |handlers, request| async move {
+        handlers.disconnect(request).await
+    })
     .await
 }

@@ -132,6 +132,22 @@ pub fn wiring_check() -> bool {
     std::env::args().skip(1).any(|a| a == "--check-wiring")
 }
 
+/// How every Lambda starts: tracing, the context from the environment, then
+/// what `wire` builds from it (the services the function uses, so that a
+/// setting it needs and misses stops it here). `None` when the run only
+/// checks that ([`wiring_check`]): the function exits instead of serving.
+pub async fn start<T, E>(
+    wire: impl FnOnce(&AwsContext) -> Result<T, E>,
+) -> Result<Option<T>, lambda_runtime::Error>
+where
+    E: Into<lambda_runtime::Error>,
+{
+    init_tracing();
+    let ctx = AwsContext::from_env().await?;
+    let wired = wire(&ctx).map_err(Into::into)?;
+    Ok((!wiring_check()).then_some(wired))
+}
+
 /// One tracing set-up for every Lambda: JSON lines CloudWatch can query,
 /// filter from `RUST_LOG` (default `info`).
 pub fn init_tracing() {

@@ -7,6 +7,7 @@
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use std::future::Future;
+use std::sync::Arc;
 
 pub async fn each_record<F, Fut, E>(event: SqsEvent, handle: F) -> SqsBatchResponse
 where
@@ -27,22 +28,31 @@ where
     response
 }
 
-/// The Lambda runtime of an SQS-triggered function: every record of every
-/// batch through `handle` with `state` (the function's wired service), as
-/// [`each_record`] reports them.
-pub async fn serve_queue<S, F, Fut, E>(state: S, handle: F) -> Result<(), lambda_runtime::Error>
+/// The Lambda of an SQS-triggered function: started as every Lambda is
+/// ([`crate::config::start`], `wire` building its service), then every
+/// record of every batch through `handle` with that service, reported as
+/// [`each_record`] does.
+pub async fn serve_queue<T, W, WE, F, Fut, E>(
+    wire: W,
+    handle: F,
+) -> Result<(), lambda_runtime::Error>
 where
-    S: Clone,
-    F: Fn(S, String) -> Fut + Clone,
+    W: FnOnce(&crate::config::AwsContext) -> Result<T, WE>,
+    WE: Into<lambda_runtime::Error>,
+    F: Fn(Arc<T>, String) -> Fut + Clone,
     Fut: Future<Output = Result<(), E>>,
     E: std::fmt::Display,
 {
+    let Some(service) = crate::config::start(wire).await? else {
+        return Ok(());
+    };
+    let service = Arc::new(service);
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<SqsEvent>| {
-            let (state, handle) = (state.clone(), handle.clone());
+            let (service, handle) = (service.clone(), handle.clone());
             async move {
                 Ok::<_, lambda_runtime::Error>(
-                    each_record(event.payload, |body| handle(state.clone(), body)).await,
+                    each_record(event.payload, |body| handle(service.clone(), body)).await,
                 )
             }
         },

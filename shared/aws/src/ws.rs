@@ -13,6 +13,30 @@ use csms_core::throttle::ClientAddr;
 use http::{HeaderMap, HeaderValue};
 use std::sync::Arc;
 
+/// The Lambda of one WebSocket route: started as every Lambda is
+/// ([`crate::config::start`]), then every event through `handle` with the
+/// route's handlers.
+pub async fn serve_route<F, Fut>(
+    route: crate::config::WsRoute,
+    handle: F,
+) -> Result<(), lambda_runtime::Error>
+where
+    F: Fn(Arc<WsHandlers>, ApiGatewayWebsocketProxyRequest) -> Fut,
+    Fut: std::future::Future<Output = ApiGatewayProxyResponse>,
+{
+    let Some(handlers) = crate::config::start(|ctx| ctx.ws_handlers(route)).await? else {
+        return Ok(());
+    };
+    let handlers = Arc::new(handlers);
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<ApiGatewayWebsocketProxyRequest>| {
+            let reply = handle(handlers.clone(), event.payload);
+            async move { Ok::<_, lambda_runtime::Error>(reply.await) }
+        },
+    ))
+    .await
+}
+
 pub struct WsHandlers {
     charger: ChargerService<dyn Store>,
     clock: Arc<dyn Clock>,
