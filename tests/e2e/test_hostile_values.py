@@ -93,6 +93,17 @@ def assert_noted(runner, station: str, action: str, field: str) -> None:
          show=lambda: runner.api_ok("GET", f"/stations/{quote(station)}/events")["items"][-5:])
 
 
+async def assert_noted_and_still_served(runner, raw, station: str, heartbeat_id: str, sessions: dict,
+                                        noted: list[tuple[str, str]]) -> None:
+    """After the hostile values: each (action, field) of `noted` is in the event log, the raw charger's Heartbeat
+    is answered, the station is still connected and every session of `sessions` reads back."""
+    for action, field in noted:
+        assert_noted(runner, station, action, field)
+    await raw.heartbeat_works(heartbeat_id)
+    assert runner.station(station)["connected"] is True, "the station fell off after hostile values"
+    assert_service_healthy(runner, station, list(sessions.values()))
+
+
 def assign_tariff(runner, station: str) -> None:
     tariff = runner.api_ok("POST", "/tariffs", {
         "name": "Hostile values",
@@ -207,14 +218,10 @@ async def hostile_16(runner, station: str) -> dict[str, str]:
 
         await accepted(raw, "st1", "StatusNotification", {
             "connectorId": 1, "errorCode": "NoError", "status": "Available", "timestamp": "0001-01-01T00:00:00Z"})
-        assert_noted(runner, station, "MeterValues", "Energy.Active.Import.Register")
-        assert_noted(runner, station, "MeterValues", "sampledValue.value")
-        assert_noted(runner, station, "StartTransaction", "meterStart")
-        assert_noted(runner, station, "StartTransaction", "timestamp")
-        assert_noted(runner, station, "StatusNotification", "timestamp")
-        await raw.heartbeat_works("hb-16")
-        assert runner.station(station)["connected"] is True, "the station fell off after hostile values"
-        assert_service_healthy(runner, station, list(sessions.values()))
+        await assert_noted_and_still_served(runner, raw, station, "hb-16", sessions, [
+            ("MeterValues", "Energy.Active.Import.Register"), ("MeterValues", "sampledValue.value"),
+            ("StartTransaction", "meterStart"), ("StartTransaction", "timestamp"),
+            ("StatusNotification", "timestamp")])
     return sessions
 
 
@@ -311,12 +318,9 @@ async def hostile_201(runner, station: str) -> dict[str, str]:
             "timestamp": "0001-01-01T00:00:00Z", "connectorStatus": "Available", "evseId": 1, "connectorId": 1})
         await accepted(raw, "mv1", "MeterValues", {"evseId": 0, "meterValue": [
             {"timestamp": iso(t0), "sampledValue": [register201(1, "Wh", 2147483647)]}]})
-        assert_noted(runner, station, "TransactionEvent", "Energy.Active.Import.Register")
-        assert_noted(runner, station, "TransactionEvent", "timestamp")
-        assert_noted(runner, station, "MeterValues", "Energy.Active.Import.Register")
-        await raw.heartbeat_works("hb-201")
-        assert runner.station(station)["connected"] is True, "the station fell off after hostile values"
-        assert_service_healthy(runner, station, list(sessions.values()))
+        await assert_noted_and_still_served(runner, raw, station, "hb-201", sessions, [
+            ("TransactionEvent", "Energy.Active.Import.Register"), ("TransactionEvent", "timestamp"),
+            ("MeterValues", "Energy.Active.Import.Register")])
     return sessions
 
 

@@ -94,18 +94,14 @@ def test_ocpp201_bad_frame(runner, station, frame, message_id, code):
 def test_unsolicited_call_result_gets_no_reply(runner, station, version):
     async def scenario():
         async with raw_charger(runner, station, version) as charger:
-            await charger.send_text('[3,"nobody-asked",{}]')
-            try:
-                reply = await charger.reply(timeout=0.5)
-            except asyncio.TimeoutError:
-                reply = None
-            assert reply is None, f"a CALLRESULT nobody asked for must not be answered, got {reply!r}"
-            await charger.send_text('[4,"nobody-asked-either","InternalError","oops",{}]')
-            try:
-                reply = await charger.reply(timeout=0.5)
-            except asyncio.TimeoutError:
-                reply = None
-            assert reply is None, f"a CALLERROR nobody asked for must not be answered, got {reply!r}"
+            for kind, unsolicited in [("CALLRESULT", '[3,"nobody-asked",{}]'),
+                                      ("CALLERROR", '[4,"nobody-asked-either","InternalError","oops",{}]')]:
+                await charger.send_text(unsolicited)
+                try:
+                    reply = await charger.reply(timeout=0.5)
+                except asyncio.TimeoutError:
+                    reply = None
+                assert reply is None, f"a {kind} nobody asked for must not be answered, got {reply!r}"
             await charger.heartbeat_works("hb-after-result")
 
     run(scenario())
