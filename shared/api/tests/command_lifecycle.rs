@@ -104,6 +104,14 @@ impl World {
             .unwrap()
     }
 
+    /// The error a submission with the default options is refused with.
+    async fn refused(&self, station: &StationId, req: CommandRequest) -> CommandError {
+        self.commands
+            .submit(station, req, SubmitOptions::default())
+            .await
+            .unwrap_err()
+    }
+
     async fn submit_with_timeout(
         &self,
         station: &StationId,
@@ -243,14 +251,8 @@ async fn offline_stations_answer_at_once() {
     assert_eq!(cmd.status, CommandStatus::Offline);
 
     let err = w
-        .commands
-        .submit(
-            &StationId::parse("CP-NONE").unwrap(),
-            reset(),
-            SubmitOptions::default(),
-        )
-        .await
-        .unwrap_err();
+        .refused(&StationId::parse("CP-NONE").unwrap(), reset())
+        .await;
     assert!(matches!(err, CommandError::NotFound(_)), "{err}");
 }
 
@@ -303,30 +305,24 @@ async fn version_specific_requests_are_refused_up_front() {
     let st = w.station("CP-V", Some(OcppVersion::V16)).await;
     // 1.6 transaction ids are integers.
     let err = w
-        .commands
-        .submit(
+        .refused(
             &st,
             CommandRequest::RemoteStop {
                 transaction_id: "abc".into(),
             },
-            SubmitOptions::default(),
         )
-        .await
-        .unwrap_err();
+        .await;
     assert!(matches!(err, CommandError::Invalid(_)), "{err}");
     // Pause needs a session to find the connector.
     let err = w
-        .commands
-        .submit(
+        .refused(
             &st,
             CommandRequest::Pause {
                 transaction_id: "7".into(),
                 evse_id: None,
             },
-            SubmitOptions::default(),
         )
-        .await
-        .unwrap_err();
+        .await;
     assert!(matches!(err, CommandError::Invalid(_)), "{err}");
     assert!(w.frames().is_empty(), "nothing invalid reaches the charger");
 }

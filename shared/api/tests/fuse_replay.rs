@@ -709,12 +709,17 @@ async fn replay(seed: u64) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn random_sequences_never_allow_more_than_the_fuse() {
-    let seeds: u64 = std::env::var("FUSE_REPLAY_SEEDS")
+/// How many seeds a randomised test runs: `FUSE_REPLAY_SEEDS`, else `default`.
+fn seeds_or(default: u64) -> u64 {
+    std::env::var("FUSE_REPLAY_SEEDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(8);
+        .unwrap_or(default)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_sequences_never_allow_more_than_the_fuse() {
+    let seeds = seeds_or(8);
     for seed in 0..seeds {
         replay(seed).await;
     }
@@ -959,10 +964,7 @@ async fn liveness(seed: u64, odds: [u32; 4]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_started_car_is_given_current_by_the_next_recomputation() {
-    let seeds: u64 = std::env::var("FUSE_REPLAY_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(8);
+    let seeds = seeds_or(8);
     for seed in 0..seeds {
         liveness(1000 + seed, [100, 0, 0, 0]).await;
     }
@@ -972,10 +974,7 @@ async fn a_started_car_is_given_current_by_the_next_recomputation() {
 /// waiting): the raise held back goes out in the next round.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_started_car_is_given_current_within_two_rounds_when_answers_are_late() {
-    let seeds: u64 = std::env::var("FUSE_REPLAY_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(4);
+    let seeds = seeds_or(4);
     for seed in 0..seeds {
         liveness(2000 + seed, [60, 0, 40, 0]).await;
     }

@@ -133,6 +133,21 @@ impl World {
         hook
     }
 
+    /// Webhook `a` of the default organisation subscribed to `kind`, one
+    /// such event published: its queued delivery's id, the receiver
+    /// scripted to answer it with `replies`.
+    async fn one_delivery<const N: usize>(
+        &self,
+        kind: EventType,
+        replies: [Result<u16, String>; N],
+    ) -> String {
+        self.hook("a", "default", &[kind]).await;
+        self.publish(kind, "default").await;
+        let (id, _) = self.queue.take().remove(0);
+        self.receiver.script.lock().unwrap().extend(replies);
+        id
+    }
+
     async fn publish(&self, kind: EventType, org: &str) {
         let now = *self.clock.0.lock().unwrap();
         self.publisher
@@ -181,14 +196,12 @@ async fn events_go_to_subscribed_live_webhooks_of_the_organisation() {
 #[tokio::test]
 async fn a_delivery_is_signed_retried_on_failure_and_settled_on_2xx() {
     let w = world();
-    w.hook("a", "default", &[EventType::SessionStarted]).await;
-    w.publish(EventType::SessionStarted, "default").await;
-    let (id, _) = w.queue.take().remove(0);
-    w.receiver
-        .script
-        .lock()
-        .unwrap()
-        .extend([Err("connection refused".to_owned()), Ok(503)]);
+    let id = w
+        .one_delivery(
+            EventType::SessionStarted,
+            [Err("connection refused".to_owned()), Ok(503)],
+        )
+        .await;
 
     // First attempt: the receiver is down.
     w.deliverer.attempt(&id).await.unwrap();
@@ -253,14 +266,9 @@ async fn a_delivery_is_signed_retried_on_failure_and_settled_on_2xx() {
 #[tokio::test]
 async fn a_delivery_fails_for_good_when_the_schedule_is_used_up() {
     let w = world();
-    w.hook("a", "default", &[EventType::SessionEnded]).await;
-    w.publish(EventType::SessionEnded, "default").await;
-    let (id, _) = w.queue.take().remove(0);
-    w.receiver
-        .script
-        .lock()
-        .unwrap()
-        .extend([Ok(500), Ok(500), Ok(410)]);
+    let id = w
+        .one_delivery(EventType::SessionEnded, [Ok(500), Ok(500), Ok(410)])
+        .await;
     for wait in [10, 60, 0] {
         w.deliverer.attempt(&id).await.unwrap();
         w.clock.advance(wait);
@@ -292,10 +300,7 @@ async fn deleting_a_webhook_stops_its_pending_deliveries() {
 #[tokio::test]
 async fn recovery_requeues_pending_deliveries_for_their_due_time() {
     let w = world();
-    w.hook("a", "default", &[EventType::SessionStarted]).await;
-    w.publish(EventType::SessionStarted, "default").await;
-    let (id, _) = w.queue.take().remove(0);
-    w.receiver.script.lock().unwrap().push_back(Ok(500));
+    let id = w.one_delivery(EventType::SessionStarted, [Ok(500)]).await;
     w.deliverer.attempt(&id).await.unwrap();
     w.queue.take();
     w.clock.advance(3);
