@@ -383,56 +383,18 @@ async fn listings_skip_items_that_do_not_decode_and_raise_one_alarm_per_kind() {
     let t = store.table();
     // Attribute items: a field of the wrong type. Body items: not JSON.
     let wrong = || A::N("7".into());
-    damage(
-        &client,
-        t,
-        format!("SESSION#{}", bad.session),
-        "orgId",
-        wrong(),
-    )
-    .await;
-    damage(
-        &client,
-        t,
-        format!("STATION#{}", bad.station),
-        "orgId",
-        wrong(),
-    )
-    .await;
-    damage(
-        &client,
-        t,
-        format!("IDTOKEN#{}", bad.token.key()),
-        "orgId",
-        wrong(),
-    )
-    .await;
     let junk = || A::S("{not json".into());
-    damage(&client, t, format!("TARIFF#{}", bad.tariff), "body", junk()).await;
-    damage(
-        &client,
-        t,
-        format!("COMMAND#{}", bad.command),
-        "body",
-        junk(),
-    )
-    .await;
-    damage(
-        &client,
-        t,
-        format!("WEBHOOK#{}", bad.webhook),
-        "body",
-        junk(),
-    )
-    .await;
-    damage(
-        &client,
-        t,
-        format!("DELIVERY#{}", bad.delivery),
-        "body",
-        junk(),
-    )
-    .await;
+    for (pk, name, value) in [
+        (format!("SESSION#{}", bad.session), "orgId", wrong()),
+        (format!("STATION#{}", bad.station), "orgId", wrong()),
+        (format!("IDTOKEN#{}", bad.token.key()), "orgId", wrong()),
+        (format!("TARIFF#{}", bad.tariff), "body", junk()),
+        (format!("COMMAND#{}", bad.command), "body", junk()),
+        (format!("WEBHOOK#{}", bad.webhook), "body", junk()),
+        (format!("DELIVERY#{}", bad.delivery), "body", junk()),
+    ] {
+        damage(&client, t, pk, name, value).await;
+    }
     // A pending command has a twin in its station's queue: damaged alike.
     let queued = format!("CMDQ#{}", bad.command);
     damage_at(

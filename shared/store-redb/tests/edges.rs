@@ -48,6 +48,14 @@ fn txs(p: &Page<Session>) -> Vec<&str> {
     p.items.iter().map(|s| s.transaction_id.as_str()).collect()
 }
 
+/// The first item of a listing after `cursor`.
+fn one_after(cursor: impl Into<String>) -> PageRequest {
+    PageRequest {
+        limit: 1,
+        cursor: Some(cursor.into()),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stations_without_a_site_come_first_then_by_site_and_id() {
     let store = EmbeddedStore::temporary();
@@ -91,27 +99,13 @@ async fn cursors_only_work_in_the_listing_that_issued_them() {
         .unwrap();
     let cursor = p.next_cursor.expect("more stations");
     let other_org = store
-        .list_stations(
-            &org("o2"),
-            &PageRequest {
-                limit: 1,
-                cursor: Some(cursor.clone()),
-            },
-        )
+        .list_stations(&org("o2"), &one_after(cursor.clone()))
         .await;
     assert!(
         matches!(other_org, Err(StoreError::InvalidCursor)),
         "{other_org:?}"
     );
-    let other_kind = store
-        .list_id_tokens(
-            &org("o1"),
-            &PageRequest {
-                limit: 1,
-                cursor: Some(cursor),
-            },
-        )
-        .await;
+    let other_kind = store.list_id_tokens(&org("o1"), &one_after(cursor)).await;
     assert!(
         matches!(other_kind, Err(StoreError::InvalidCursor)),
         "{other_kind:?}"
@@ -129,14 +123,7 @@ async fn cursors_only_work_in_the_listing_that_issued_them() {
         .unwrap();
     let c = by_org.next_cursor.expect("more sessions");
     let by_station = store
-        .list_sessions(&query(
-            "o1",
-            Some("a"),
-            PageRequest {
-                limit: 1,
-                cursor: Some(c),
-            },
-        ))
+        .list_sessions(&query("o1", Some("a"), one_after(c)))
         .await;
     assert!(
         matches!(by_station, Err(StoreError::InvalidCursor)),
@@ -144,14 +131,7 @@ async fn cursors_only_work_in_the_listing_that_issued_them() {
     );
     for garbage in ["", "AAAA", "%%%", "Z2FyYmFnZQ"] {
         let r = store
-            .list_sessions(&query(
-                "o1",
-                None,
-                PageRequest {
-                    limit: 1,
-                    cursor: Some(garbage.into()),
-                },
-            ))
+            .list_sessions(&query("o1", None, one_after(garbage)))
             .await;
         assert!(
             matches!(r, Err(StoreError::InvalidCursor)),
