@@ -725,14 +725,21 @@ def make_site(rng: random.Random, n: int, fuse: int, *, board: tuple[str, int] |
                     power_cap_w=power_cap_w, mode=mode)
 
 
-def replay(runner: Runner, capsys, label: str, spec: SiteSpec, behaviour: Behaviour, seconds: float) -> Checker:
-    rng = random.Random(f"{SEED}/{label}")
+def configured_site(runner: Runner, spec: SiteSpec) -> str:
+    """A new site with the stations of `spec` registered on it and its load configuration; a new token for
+    their sessions."""
     site_id = unique("FUSE")
     for e in spec.evses:
         runner.create_station(e.station, siteId=site_id)
     tag = unique("FT")[:20]
     runner.create_token(tag)
     runner.api_ok("PUT", f"/sites/{site_id}/load", spec.config())
+    return tag
+
+
+def replay(runner: Runner, capsys, label: str, spec: SiteSpec, behaviour: Behaviour, seconds: float) -> Checker:
+    rng = random.Random(f"{SEED}/{label}")
+    tag = configured_site(runner, spec)
     site = Checker(spec, SEED, label)
     with capsys.disabled():
         print(f"\n[fuse] {label}: FUSE_SEED={SEED} (rerun with FUSE_SEED={SEED})", flush=True)
@@ -837,12 +844,7 @@ def test_a_station_limit_is_not_raised_over_a_fuse_for_an_evse_that_refused_its_
     spec = SiteSpec(fuse_a=Decimal(32), boards={"garage": Decimal(20)}, evses=[
         Evse(station=unique("FZA"), version="1.6", max_a=Decimal(32), board="garage"),
         Evse(station=unique("FZB"), version="2.0.1", max_a=Decimal(16), board="garage")])
-    site_id = unique("FUSE")
-    for e in spec.evses:
-        fast_runner.create_station(e.station, siteId=site_id)
-    tag = unique("FT")[:20]
-    fast_runner.create_token(tag)
-    fast_runner.api_ok("PUT", f"/sites/{site_id}/load", spec.config())
+    tag = configured_site(fast_runner, spec)
     site = Checker(spec, SEED, "station-limit")
 
     async def scenario():
