@@ -19,14 +19,14 @@
 
 use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
-use csms_core::charger::{ChargerConfig, ChargerService};
-use csms_core::commands::service::{CommandService, NoTimers};
-use csms_core::connect;
-use csms_core::load::{LoadError, LoadService};
-use csms_core::ports::{Clock, ConnectionSender, SendError, Store};
-use csms_core::registry::{self, NewStation};
+use csms_charging::charger::{ChargerConfig, ChargerService};
+use csms_charging::connect;
+use csms_charging::registry::{self, NewStation};
+use csms_commands::service::{CommandService, NoTimers};
 use csms_domain::load::{LoadConfig, RecomputeLease};
 use csms_domain::{OcppVersion, OrgId, SiteId, StationId};
+use csms_kernel::ports::{Clock, ConnectionSender, SendError, Store};
+use csms_load::{LoadError, LoadService};
 use csms_store_redb::EmbeddedStore;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -352,7 +352,7 @@ impl World {
             });
             connect::opened(
                 &*store,
-                &csms_core::events::NoEvents,
+                &csms_kernel::events::NoEvents,
                 None,
                 &st,
                 &conn,
@@ -551,7 +551,7 @@ impl World {
         };
         connect::closed(
             &*self.store,
-            &csms_core::events::NoEvents,
+            &csms_kernel::events::NoEvents,
             &conn,
             self.clock.now(),
         )
@@ -582,7 +582,7 @@ impl World {
         let st = self.store.get_station(&station).await.unwrap().unwrap();
         connect::opened(
             &*self.store,
-            &csms_core::events::NoEvents,
+            &csms_kernel::events::NoEvents,
             None,
             &st,
             &conn,

@@ -7,11 +7,11 @@
 use chrono::TimeDelta;
 use csms_app::testkit::NoAdapters;
 use csms_app::{Runtime, Settings, Wiring};
-use csms_core::load::{LoadService, LoadSignal, SignalKind};
-use csms_core::ports::{Store, SystemClock};
-use csms_core::registry::{self, NewStation};
+use csms_charging::registry::{self, NewStation};
 use csms_domain::load::LoadConfig;
 use csms_domain::{OrgId, SiteId, StationId, Timestamp};
+use csms_kernel::ports::{Store, SystemClock};
+use csms_load::{LoadService, LoadSignal, SignalKind};
 use csms_store_redb::EmbeddedStore;
 use serde_json::json;
 use std::sync::Arc;

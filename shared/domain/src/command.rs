@@ -3,7 +3,7 @@
 //! from the request to the charger's answer.
 //!
 //! A [`CommandRequest`] says *what* (remote start, reset, …) in the
-//! product's own words; the OCPP layer in `csms-core::commands` turns it into
+//! product's own words; the OCPP layer in `csms-commands` turns it into
 //! the 1.6 or 2.0.1 CALL and reads the answer back into a
 //! [`CommandStatus`]. The [`Command`] record is the correlation: its id is
 //! the OCPP message id of the CALL, so a CALLRESULT finds its command with

@@ -3,9 +3,9 @@
 use crate::error::{conflict, R};
 use crate::keys::*;
 use crate::ops::*;
-use csms_core::ports::{Page, PageRequest};
 use csms_domain::command::{Command, CommandId};
 use csms_domain::{OrgId, StationId};
+use csms_kernel::ports::{Page, PageRequest};
 use redb::ReadableTable;
 
 impl Db {

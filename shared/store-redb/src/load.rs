@@ -5,9 +5,9 @@
 use crate::error::{conflict, R};
 use crate::keys::{prefix, Order, LOAD_SITES, LOAD_SITES_INDEX, LOAD_STATES};
 use crate::ops::{get_json, put_json, Db, JsonTable};
-use csms_core::ports::{Page, PageRequest};
 use csms_domain::load::{LoadSite, LoadState};
 use csms_domain::SiteId;
+use csms_kernel::ports::{Page, PageRequest};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 

@@ -9,10 +9,10 @@
 use crate::error::{conflict, Fail, R};
 use crate::keys::*;
 use chrono::Utc;
-use csms_core::ports::{Page, PageRequest, StoreError};
-use csms_core::undecodable::{undecodable, SkippedRecords};
 use csms_domain::alarm::Alarm;
 use csms_domain::{OrgId, Timestamp};
+use csms_kernel::ports::{Page, PageRequest, StoreError};
+use csms_kernel::undecodable::{undecodable, SkippedRecords};
 use redb::{
     Database, ReadOnlyTable, ReadTransaction, ReadableTable, Table, TableDefinition,
     WriteTransaction,

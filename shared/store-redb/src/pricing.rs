@@ -5,12 +5,12 @@ use crate::error::{conflict, R};
 use crate::keys::*;
 use crate::ops::*;
 use chrono::NaiveDate;
-use csms_core::ports::{Page, PageRequest};
 use csms_domain::alarm::Alarm;
 use csms_domain::pricing::PricedSession;
 use csms_domain::spot::{BiddingZone, SpotDay};
 use csms_domain::tariff::{Tariff, TariffAssignment};
 use csms_domain::{OrgId, SessionId, Timestamp};
+use csms_kernel::ports::{Page, PageRequest};
 use redb::ReadableTable;
 
 impl Db {

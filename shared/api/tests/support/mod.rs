@@ -6,8 +6,8 @@ use chrono::TimeDelta;
 use csms_api::{router, Secret};
 use csms_app::testkit::NoAdapters;
 use csms_app::{Runtime, Settings, Wiring};
-use csms_core::ports::{Clock, Store, SystemClock};
 use csms_domain::Timestamp;
+use csms_kernel::ports::{Clock, Store, SystemClock};
 use std::sync::{Arc, Mutex};
 
 /// A clock the test moves by hand.

@@ -24,9 +24,9 @@ use super::table::{
 use super::DynamoStore;
 use crate::cursor::Key;
 use async_trait::async_trait;
-use csms_core::ports::{CommandStore, Page, PageRequest, StoreError, StoreResult};
 use csms_domain::command::{Command, CommandId};
 use csms_domain::{OrgId, StationId};
+use csms_kernel::ports::{CommandStore, Page, PageRequest, StoreError, StoreResult};
 
 fn command_pk(id: &CommandId) -> String {
     format!("COMMAND#{id}")

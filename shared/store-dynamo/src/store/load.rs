@@ -30,9 +30,9 @@ use super::table::{
 use super::DynamoStore;
 use crate::cursor::Key;
 use async_trait::async_trait;
-use csms_core::ports::{LoadStore, Page, PageRequest, StoreResult};
 use csms_domain::load::{LoadSite, LoadState};
 use csms_domain::{OrgId, SiteId};
+use csms_kernel::ports::{LoadStore, Page, PageRequest, StoreResult};
 
 const CONFIG_SK: &str = "CONFIG";
 const STATE_SK: &str = "STATE";

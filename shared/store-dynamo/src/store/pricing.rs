@@ -42,15 +42,15 @@ use crate::cursor::Key;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::CancellationReason;
 use chrono::NaiveDate;
-use csms_core::ports::{
-    sort_key_time, AlarmStore, Page, PageRequest, PricedSessionStore, SpotPriceStore, StoreError,
-    StoreResult, TariffStore,
-};
 use csms_domain::alarm::Alarm;
 use csms_domain::pricing::PricedSession;
 use csms_domain::spot::{BiddingZone, SpotDay};
 use csms_domain::tariff::{Tariff, TariffAssignment};
 use csms_domain::{OrgId, SessionId, Timestamp};
+use csms_kernel::ports::{
+    sort_key_time, AlarmStore, Page, PageRequest, PricedSessionStore, SpotPriceStore, StoreError,
+    StoreResult, TariffStore,
+};
 
 /// Read-then-conditional-write loops (alarms) give up after this many lost
 /// races; each loss means another writer changed the alarm meanwhile.

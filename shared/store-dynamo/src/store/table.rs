@@ -39,9 +39,9 @@ use aws_sdk_dynamodb::types::{
     ReturnValuesOnConditionCheckFailure, TransactWriteItem, WriteRequest,
 };
 use chrono::Utc;
-use csms_core::ports::{AlarmStore, Page, PageRequest, StoreError, StoreResult};
-use csms_core::undecodable::undecodable;
 use csms_domain::{OrgId, Timestamp};
+use csms_kernel::ports::{AlarmStore, Page, PageRequest, StoreError, StoreResult};
+use csms_kernel::undecodable::undecodable;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::collections::HashMap;
