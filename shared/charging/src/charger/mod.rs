@@ -6,7 +6,17 @@
 //! module for that action, apply the event (this module), and render the
 //! version's response from the [`Outcome`]. Failures become CALLERRORs; a
 //! garbage frame never closes the connection.
+//!
+//! # Layout
+//! - [`v16`], [`v201`]: one module per action and version, and the
+//!   version's dispatch.
+//! - `heartbeat`, `data_transfer`: the actions whose message is the same in
+//!   both versions, once.
+//! - [`wire`]: what both versions read the same way (times, numbers,
+//!   request ids).
 
+mod data_transfer;
+mod heartbeat;
 pub mod v16;
 pub mod v201;
 pub mod wire;

@@ -16,7 +16,9 @@
 use super::HandlerError;
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, TimeDelta, Utc};
 use csms_domain::command::CommandId;
-use csms_domain::meter::{limits, MAX_ENERGY_WH};
+use csms_domain::meter::{
+    default_unit, limits, normalise, MeterReading, ENERGY_IMPORT_REGISTER, MAX_ENERGY_WH,
+};
 use csms_domain::Timestamp;
 use rust_decimal::Decimal;
 use std::str::FromStr;
@@ -207,6 +209,43 @@ pub fn decimal_from_str(s: &str) -> Option<Decimal> {
     Decimal::from_str(s)
         .ok()
         .or_else(|| Decimal::from_scientific(s).ok())
+}
+
+/// A sampled value as both versions carry it once its number is read, with
+/// the version's own unit fields (1.6 `unit`, 2.0.1 `unitOfMeasure`) mapped.
+pub struct Sample<'a> {
+    pub raw: Decimal,
+    pub measurand: Option<&'a str>,
+    pub unit: Option<&'a str>,
+    pub multiplier: i32,
+    pub phase: &'a Option<String>,
+    pub location: &'a Option<String>,
+    pub context: &'a Option<String>,
+}
+
+/// One sample as a reading in base units (a missing measurand is the energy
+/// register, a missing unit the measurand's default), or `None`, noted in
+/// `dropped`, when the value is implausible for its unit.
+pub fn reading(timestamp: Timestamp, s: Sample<'_>, dropped: &mut Dropped) -> Option<MeterReading> {
+    let measurand = s.measurand.unwrap_or(ENERGY_IMPORT_REGISTER).to_owned();
+    let unit = s
+        .unit
+        .map_or_else(|| default_unit(&measurand).to_owned(), str::to_owned);
+    match normalise(s.raw, &unit, s.multiplier) {
+        Ok((value, unit)) => Some(MeterReading {
+            timestamp,
+            measurand,
+            phase: s.phase.clone(),
+            location: s.location.clone(),
+            context: s.context.clone(),
+            value,
+            unit,
+        }),
+        Err(e) => {
+            dropped.note(&measurand, &s.raw.to_string(), &e.to_string());
+            None
+        }
+    }
 }
 
 /// 32-bit FNV-1a: tiny, stable across builds and platforms (unlike std's

@@ -3,8 +3,6 @@
 
 mod authorize;
 mod boot_notification;
-mod data_transfer;
-mod heartbeat;
 mod meter_values;
 mod start_transaction;
 mod status_notification;
@@ -30,14 +28,14 @@ pub(crate) async fn dispatch<S: ChargingStore + ?Sized>(
     match action {
         "Authorize" => authorize::handle(svc, conn, payload, now).await,
         "BootNotification" => boot_notification::handle(svc, conn, payload, now).await,
-        "DataTransfer" => data_transfer::handle(svc, conn, payload, now).await,
+        "DataTransfer" => super::data_transfer::handle(svc, conn, payload, now).await,
         "DiagnosticsStatusNotification" => {
             notify(svc, conn, NotificationKind::DiagnosticsStatus, payload, now).await
         }
         "FirmwareStatusNotification" => {
             notify(svc, conn, NotificationKind::FirmwareStatus, payload, now).await
         }
-        "Heartbeat" => heartbeat::handle(svc, conn, payload, now).await,
+        "Heartbeat" => super::heartbeat::handle(svc, conn, payload, now).await,
         "MeterValues" => meter_values::handle(svc, conn, payload, now).await,
         "StartTransaction" => start_transaction::handle(svc, conn, payload, now).await,
         "StatusNotification" => status_notification::handle(svc, conn, payload, now).await,

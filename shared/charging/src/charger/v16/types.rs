@@ -4,8 +4,8 @@
 
 #![deny(clippy::arithmetic_side_effects)]
 
-use crate::charger::wire::{charger_time, decimal_from_str, format_time, Dropped};
-use csms_domain::meter::{default_unit, normalise, MeterReading, ENERGY_IMPORT_REGISTER};
+use crate::charger::wire::{charger_time, decimal_from_str, format_time, reading, Dropped, Sample};
+use csms_domain::meter::MeterReading;
 use csms_domain::token::Authorization;
 use csms_domain::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -67,30 +67,19 @@ pub fn readings(values: &[MeterValue], now: Timestamp, dropped: &mut Dropped) ->
                 dropped.note("sampledValue.value", &sv.value, "not a number within range");
                 continue;
             };
-            let measurand = sv
-                .measurand
-                .clone()
-                .unwrap_or_else(|| ENERGY_IMPORT_REGISTER.to_owned());
-            let unit = sv
-                .unit
-                .clone()
-                .unwrap_or_else(|| default_unit(&measurand).to_owned());
-            let (value, unit) = match normalise(raw, &unit, 0) {
-                Ok(v) => v,
-                Err(e) => {
-                    dropped.note(&measurand, &raw.to_string(), &e.to_string());
-                    continue;
-                }
-            };
-            out.push(MeterReading {
+            out.extend(reading(
                 timestamp,
-                measurand,
-                phase: sv.phase.clone(),
-                location: sv.location.clone(),
-                context: sv.context.clone(),
-                value,
-                unit,
-            });
+                Sample {
+                    raw,
+                    measurand: sv.measurand.as_deref(),
+                    unit: sv.unit.as_deref(),
+                    multiplier: 0,
+                    phase: &sv.phase,
+                    location: &sv.location,
+                    context: &sv.context,
+                },
+                dropped,
+            ));
         }
     }
     out

@@ -3,8 +3,6 @@
 
 mod authorize;
 mod boot_notification;
-mod data_transfer;
-mod heartbeat;
 mod meter_values;
 mod notify_ev_charging_needs;
 mod notify_report;
@@ -33,11 +31,11 @@ pub(crate) async fn dispatch<S: ChargingStore + ?Sized>(
     match action {
         "Authorize" => authorize::handle(svc, conn, payload, now).await,
         "BootNotification" => boot_notification::handle(svc, conn, payload, now).await,
-        "DataTransfer" => data_transfer::handle(svc, conn, payload, now).await,
+        "DataTransfer" => super::data_transfer::handle(svc, conn, payload, now).await,
         "FirmwareStatusNotification" => {
             notify(svc, conn, NotificationKind::FirmwareStatus, payload, now).await
         }
-        "Heartbeat" => heartbeat::handle(svc, conn, payload, now).await,
+        "Heartbeat" => super::heartbeat::handle(svc, conn, payload, now).await,
         "LogStatusNotification" => {
             notify(svc, conn, NotificationKind::LogStatus, payload, now).await
         }

@@ -4,9 +4,11 @@
 
 #![deny(clippy::arithmetic_side_effects)]
 
-use crate::charger::wire::{charger_time, decimal_from_json, format_time, Dropped};
+use crate::charger::wire::{
+    charger_time, decimal_from_json, format_time, reading, Dropped, Sample,
+};
 use crate::charger::HandlerError;
-use csms_domain::meter::{default_unit, normalise, MeterReading, ENERGY_IMPORT_REGISTER};
+use csms_domain::meter::MeterReading;
 use csms_domain::token::Authorization;
 use csms_domain::{IdTokenValue, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -111,35 +113,20 @@ pub fn readings(values: &[MeterValue], now: Timestamp, dropped: &mut Dropped) ->
                 );
                 continue;
             };
-            let measurand = sv
-                .measurand
-                .clone()
-                .unwrap_or_else(|| ENERGY_IMPORT_REGISTER.to_owned());
-            let (unit, multiplier) = match &sv.unit_of_measure {
-                Some(u) => (
-                    u.unit
-                        .clone()
-                        .unwrap_or_else(|| default_unit(&measurand).to_owned()),
-                    u.multiplier,
-                ),
-                None => (default_unit(&measurand).to_owned(), 0),
-            };
-            let (value, unit) = match normalise(raw, &unit, multiplier) {
-                Ok(v) => v,
-                Err(e) => {
-                    dropped.note(&measurand, &raw.to_string(), &e.to_string());
-                    continue;
-                }
-            };
-            out.push(MeterReading {
+            let uom = sv.unit_of_measure.as_ref();
+            out.extend(reading(
                 timestamp,
-                measurand,
-                phase: sv.phase.clone(),
-                location: sv.location.clone(),
-                context: sv.context.clone(),
-                value,
-                unit,
-            });
+                Sample {
+                    raw,
+                    measurand: sv.measurand.as_deref(),
+                    unit: uom.and_then(|u| u.unit.as_deref()),
+                    multiplier: uom.map_or(0, |u| u.multiplier),
+                    phase: &sv.phase,
+                    location: &sv.location,
+                    context: &sv.context,
+                },
+                dropped,
+            ));
         }
     }
     out

@@ -1,4 +1,4 @@
-//! Heartbeat: tell the time. Liveness was already recorded when the message
+//! Heartbeat, the same message in 1.6 and 2.0.1: tell the time. Liveness was already recorded when the message
 //! arrived (the connection touch), so this costs no further store request.
 
 use crate::charger::wire::format_time;
@@ -15,7 +15,7 @@ struct Response {
     current_time: String,
 }
 
-pub(super) async fn handle<S: ChargingStore + ?Sized>(
+pub(crate) async fn handle<S: ChargingStore + ?Sized>(
     _svc: &ChargerService<S>,
     _conn: &Connection,
     _payload: Value,

@@ -1,5 +1,9 @@
 //! DataTransfer: vendor-specific data. Kept in the station's event log; no
 //! vendor extension is implemented, so the answer is UnknownVendorId.
+//!
+//! The message is the same in 1.6 and 2.0.1 but for `data`: a string in 1.6,
+//! any JSON in 2.0.1. The version's schema has already checked which, so one
+//! `Value` reads both (a 1.6 string stays a JSON string, as it was stored).
 
 use crate::charger::ChargingStore;
 use crate::charger::{encode, ChargerService, HandlerError, Outcome};
@@ -14,7 +18,7 @@ use serde_json::Value;
 struct Request {
     vendor_id: String,
     message_id: Option<String>,
-    data: Option<String>,
+    data: Option<Value>,
 }
 
 #[derive(Serialize)]
@@ -22,7 +26,7 @@ struct Response {
     status: &'static str,
 }
 
-pub(super) async fn handle<S: ChargingStore + ?Sized>(
+pub(crate) async fn handle<S: ChargingStore + ?Sized>(
     svc: &ChargerService<S>,
     conn: &Connection,
     payload: Value,
@@ -32,7 +36,7 @@ pub(super) async fn handle<S: ChargingStore + ?Sized>(
     let event = ChargerEvent::DataTransfer {
         vendor_id: req.vendor_id,
         message_id: req.message_id,
-        data: req.data.map(Value::String),
+        data: req.data,
     };
     match svc.apply(conn, event, now).await? {
         Outcome::DataTransfer { accepted } => encode(&Response {
