@@ -385,29 +385,10 @@ pub async fn id_tokens_case_insensitive<S: TokenStore>(store: &S) {
         store.create_id_token(&token(v, "org9")).await.unwrap();
     }
     let org = OrgId::parse("org9").unwrap();
-    let p1 = store
-        .list_id_tokens(&org, &PageRequest::first(2))
-        .await
-        .unwrap();
-    assert_eq!(p1.items.len(), 2);
-    let p2 = store
-        .list_id_tokens(
-            &org,
-            &PageRequest {
-                limit: 2,
-                cursor: p1.next_cursor.clone(),
-            },
-        )
-        .await
-        .unwrap();
-    let all: Vec<String> = p1
-        .items
-        .iter()
-        .chain(&p2.items)
-        .map(|t| t.token.to_string())
-        .collect();
-    assert_eq!(all, ["t1", "t2", "t3"]);
-    assert!(p2.next_cursor.is_none());
+    let org = &org;
+    let (all, pages) = read_all(2, |p| async move { store.list_id_tokens(org, &p).await }).await;
+    let all: Vec<String> = all.iter().map(|t| t.token.to_string()).collect();
+    assert_eq!((all.as_slice(), pages), (["t1", "t2", "t3"].as_slice(), 2));
 }
 
 pub async fn transaction_ids_unique_and_increasing<S: SessionStore>(store: &S) {
@@ -817,22 +798,12 @@ pub async fn commands_history_newest_first<S: CommandStore>(store: &S) {
         .create_command(&command("01JDX3N6Q8Z4V7T2K9R5M1B0D9", "CP-OTHER", 0))
         .await
         .unwrap();
-    let mut seen = Vec::new();
-    let mut page = PageRequest::first(2);
-    let mut pages = 0;
-    loop {
-        let p = store
-            .list_station_commands(&sid("CP-H"), &page)
-            .await
-            .unwrap();
-        pages += 1;
-        assert!(p.items.len() <= 2);
-        seen.extend(p.items.into_iter().map(|c| c.id.to_string()));
-        match p.next_cursor {
-            Some(c) => page.cursor = Some(c),
-            None => break,
-        }
-    }
+    let station = &sid("CP-H");
+    let (commands, pages) = read_all(2, |p| async move {
+        store.list_station_commands(station, &p).await
+    })
+    .await;
+    let seen: Vec<String> = commands.iter().map(|c| c.id.to_string()).collect();
     let expected: Vec<String> = CMD.iter().rev().map(|s| s.to_string()).collect();
     assert_eq!(
         seen, expected,
@@ -887,32 +858,42 @@ pub async fn api_keys_create_revoke_list<S: ApiKeyStore>(store: &S) {
         .create_api_key(&api_key(CMD[3], "other-org"))
         .await
         .unwrap();
-    let p1 = store
-        .list_api_keys(&OrgId::default_org(), &PageRequest::first(2))
-        .await
-        .unwrap();
-    let p2 = store
-        .list_api_keys(
-            &OrgId::default_org(),
-            &PageRequest {
-                limit: 2,
-                cursor: p1.next_cursor.clone(),
-            },
-        )
-        .await
-        .unwrap();
-    let ids: Vec<String> = p1
-        .items
-        .iter()
-        .chain(&p2.items)
-        .map(|k| k.id.clone())
-        .collect();
+    let org = &OrgId::default_org();
+    let (keys, pages) = read_all(2, |p| async move { store.list_api_keys(org, &p).await }).await;
+    let ids: Vec<&str> = keys.iter().map(|k| k.id.as_str()).collect();
     assert_eq!(
-        ids,
-        [CMD[0], CMD[1], CMD[2]],
+        (ids.as_slice(), pages),
+        ([CMD[0], CMD[1], CMD[2]].as_slice(), 2),
         "oldest first, own organisation only"
     );
-    assert_eq!(p2.next_cursor, None);
+}
+
+/// A listing read to its end `limit` items at a time: every item in the
+/// order the pages gave them, and how many pages it took (a listing answers
+/// no empty page after its last one, which callers check through the count).
+/// No page holds more than `limit`, and no cursor leads to an empty page.
+async fn read_all<T, F, Fut>(limit: u32, mut list: F) -> (Vec<T>, usize)
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T>, StoreError>>,
+{
+    let (mut items, mut pages, mut cursor) = (Vec::new(), 0, None);
+    loop {
+        let asked_more = cursor.is_some();
+        let page = list(PageRequest { limit, cursor }).await.unwrap();
+        assert!(page.items.len() <= limit as usize, "a page over its limit");
+        assert!(
+            !page.items.is_empty() || !asked_more,
+            "a cursor led to an empty page"
+        );
+        pages += 1;
+        items.extend(page.items);
+        match page.next_cursor {
+            Some(next) if pages < 100 => cursor = Some(next),
+            Some(_) => panic!("a listing that does not end"),
+            None => return (items, pages),
+        }
+    }
 }
 
 /// Join without pulling in `futures` just for this.
@@ -987,32 +968,14 @@ pub async fn webhooks_create_delete_list<S: WebhookStore>(store: &S) {
         Some(deleted),
         "a deleted webhook stays readable"
     );
-    let p1 = store
-        .list_webhooks(&OrgId::default_org(), &PageRequest::first(1))
-        .await
-        .unwrap();
-    let p2 = store
-        .list_webhooks(
-            &OrgId::default_org(),
-            &PageRequest {
-                limit: 1,
-                cursor: p1.next_cursor.clone(),
-            },
-        )
-        .await
-        .unwrap();
-    let ids: Vec<String> = p1
-        .items
-        .iter()
-        .chain(&p2.items)
-        .map(|h| h.id.clone())
-        .collect();
+    let org = &OrgId::default_org();
+    let (hooks, pages) = read_all(1, |p| async move { store.list_webhooks(org, &p).await }).await;
+    let ids: Vec<&str> = hooks.iter().map(|h| h.id.as_str()).collect();
     assert_eq!(
-        ids,
-        [CMD[1], CMD[2]],
+        (ids.as_slice(), pages),
+        ([CMD[1], CMD[2]].as_slice(), 2),
         "live ones of the organisation, oldest first"
     );
-    assert_eq!(p2.next_cursor, None);
 }
 
 fn delivery(id: &str, webhook_id: &str) -> Delivery {
@@ -1085,32 +1048,17 @@ pub async fn deliveries_history_and_queue<S: WebhookStore>(store: &S) {
         "a settled delivery leaves the queue"
     );
 
-    let page = store
-        .list_deliveries("hook-a", &PageRequest::first(2))
-        .await
-        .unwrap();
-    let rest = store
-        .list_deliveries(
-            "hook-a",
-            &PageRequest {
-                limit: 2,
-                cursor: page.next_cursor.clone(),
-            },
-        )
-        .await
-        .unwrap();
-    let ids: Vec<String> = page
-        .items
-        .iter()
-        .chain(&rest.items)
-        .map(|d| d.id.clone())
-        .collect();
+    let (deliveries, pages) = read_all(
+        2,
+        |p| async move { store.list_deliveries("hook-a", &p).await },
+    )
+    .await;
+    let ids: Vec<&str> = deliveries.iter().map(|d| d.id.as_str()).collect();
     assert_eq!(
-        ids,
-        [CMD[2], CMD[1], CMD[0]],
+        (ids.as_slice(), pages),
+        ([CMD[2], CMD[1], CMD[0]].as_slice(), 2),
         "newest first, one webhook only"
     );
-    assert_eq!(rest.next_cursor, None);
 }
 
 // ---- pricing: tariffs, assignments, spot days, alarms, priced sessions ----
@@ -1231,19 +1179,10 @@ pub async fn tariffs_versions_and_listing<S: TariffStore>(store: &S) {
     assert_eq!(store.tariff_versions("trf-d").await.unwrap().len(), 2);
 
     let org = OrgId::default_org();
-    let mut seen = vec![];
-    let mut page = PageRequest::first(2);
-    let mut pages = 0;
-    loop {
-        let p = store.list_tariffs(&org, &page).await.unwrap();
-        assert!(p.items.len() <= 2);
-        pages += 1;
-        seen.extend(p.items);
-        match p.next_cursor {
-            Some(c) => page.cursor = Some(c),
-            None => break,
-        }
-    }
+    let (seen, pages) = {
+        let org = &org;
+        read_all(2, |p| async move { store.list_tariffs(org, &p).await }).await
+    };
     assert_eq!(
         ids(&seen, |t| &t.id),
         ["trf-a", "trf-b", "trf-c", "trf-e"],
@@ -1475,22 +1414,12 @@ async fn all_alarms<S: AlarmStore>(
     active_only: bool,
     limit: u32,
 ) -> Vec<String> {
-    let org = OrgId::parse(org).unwrap();
-    let mut out = vec![];
-    let mut page = PageRequest::first(limit);
-    loop {
-        let p = store.list_alarms(&org, active_only, &page).await.unwrap();
-        assert!(p.items.len() <= limit as usize);
-        assert!(
-            !p.items.is_empty() || page.cursor.is_none(),
-            "a cursor led to an empty page"
-        );
-        out.extend(p.items.into_iter().map(|a| a.id));
-        match p.next_cursor {
-            Some(c) => page.cursor = Some(c),
-            None => return out,
-        }
-    }
+    let org = &OrgId::parse(org).unwrap();
+    let (alarms, _) = read_all(limit, |p| async move {
+        store.list_alarms(org, active_only, &p).await
+    })
+    .await;
+    alarms.into_iter().map(|a| a.id).collect()
 }
 
 pub async fn alarms_raise_resolve<S: AlarmStore>(store: &S) {
