@@ -8,7 +8,9 @@ use csms_domain::load::*;
 use csms_domain::spot::BiddingZone;
 use csms_domain::tariff::*;
 use csms_domain::{OrgId, SiteId, StationId};
-use csms_energy::{ChargeState, Limit, Node, PauseCause, Phase, Phases, PvState, Reason, Rotation};
+use csms_energy::{
+    BoardId, ChargeState, Limit, Node, PauseCause, Phase, Phases, PvState, Reason, Rotation,
+};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 
@@ -520,6 +522,52 @@ pub fn load_states() -> Vec<LoadState> {
         pv: None,
         need: None,
     };
+    // The engine's other reasons, each on an otherwise bare EVSE.
+    let reasons = [
+        Reason::Demand,
+        Reason::PvSurplus,
+        Reason::Planned,
+        Reason::FairShare {
+            limit: Limit::Fuse {
+                node: Node::Board(BoardId::parse("garage-east").unwrap()),
+                phase: Phase::L3,
+            },
+        },
+        Reason::Paused {
+            cause: PauseCause::PvSurplus,
+            waiting_since: e(1_764_576_200),
+            rotation_due: None,
+        },
+        Reason::Paused {
+            cause: PauseCause::Planned,
+            waiting_since: e(1_764_576_300),
+            rotation_due: None,
+        },
+    ];
+    let mut evses = vec![full_evse, paused_evse, bare_evse];
+    for (i, reason) in reasons.into_iter().enumerate() {
+        evses.push(EvseLoadState {
+            station_id: station("CP-4"),
+            evse_id: i as u32 + 1,
+            transaction_id: None,
+            charge: None,
+            measured: None,
+            soc: None,
+            allocation: Some(Allocated {
+                current_a: d("10"),
+                phases: 3,
+                reason,
+                explanation: "see the reason".into(),
+            }),
+            profile: None,
+            default_profile: None,
+            pv: Some(PvState {
+                phases: Phases::Three,
+                last_switch: None,
+            }),
+            need: None,
+        });
+    }
     vec![
         LoadState {
             site_id: site("site-1"),
@@ -532,7 +580,7 @@ pub fn load_states() -> Vec<LoadState> {
             }),
             building_load_a: Some(phase_amps("15.9", "14.2", "22")),
             warnings: vec!["the grid meter's reading is 95 s old".into()],
-            evses: vec![full_evse, paused_evse, bare_evse],
+            evses,
             stations: vec![StationLoadState {
                 station_id: station("CP-1"),
                 max_profile: sent(SentStatus::Accepted, None),
