@@ -2,7 +2,7 @@
 
 The fake serves the documented day format (a JSON array of 15-minute slots with local offsets) for
 whichever days a test publishes, re-dating the prices of the sample file
-`shared/core/tests/fixtures/spot/elpris-2025-10-01-SE3.json` onto the requested day (92/96/100 slots on
+`shared/pricing/tests/fixtures/spot/elpris-2025-10-01-SE3.json` onto the requested day (92/96/100 slots on
 DST days). The number texts are served exactly as in the sample and must come back digit for digit.
 
 - at start the runner stores today's prices of each configured zone; a restart asks for nothing stored;
@@ -28,7 +28,7 @@ import pytest
 from csms_e2e import free_port, parse_time, poll
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
-SAMPLE = Path(__file__).resolve().parents[2] / "shared/core/tests/fixtures/spot/elpris-2025-10-01-SE3.json"
+SAMPLE = Path(__file__).resolve().parents[2] / "shared/pricing/tests/fixtures/spot/elpris-2025-10-01-SE3.json"
 PATH = re.compile(r"^/api/v1/prices/(\d{4})/(\d{2})-(\d{2})_(SE[1-4])\.json$")
 
 

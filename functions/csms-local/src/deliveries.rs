@@ -3,8 +3,8 @@
 //! pending deliveries are in the store and are queued again at start.
 
 use async_trait::async_trait;
-use csms_core::ports::Store;
-use csms_core::webhooks::{Deliverer, DeliveryQueue};
+use csms_kernel::ports::Store;
+use csms_notify::{Deliverer, DeliveryQueue};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, Semaphore};

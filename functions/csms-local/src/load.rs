@@ -12,8 +12,8 @@
 //! once), not warned about.
 
 use async_trait::async_trait;
-use csms_core::load::{LoadService, LoadSignal, LoadTrigger};
-use csms_core::ports::Store;
+use csms_kernel::ports::Store;
+use csms_load::{LoadService, LoadSignal, LoadTrigger};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -118,7 +118,7 @@ impl LoadTrigger for LocalLoad {
 mod tests {
     use super::*;
     use chrono::Utc;
-    use csms_core::load::SignalKind;
+    use csms_load::SignalKind;
 
     #[tokio::test]
     async fn after_stop_a_signal_is_dropped_quietly_even_without_a_worker() {

@@ -24,7 +24,7 @@
 //! - `CSMS_SPOT_FETCH` — `off` disables fetching day-ahead spot prices;
 //!   `CSMS_SPOT_INTERVAL_MINUTES` (default 15) and the other `CSMS_SPOT_*`,
 //!   `CSMS_ENTSOE_*`, `CSMS_ELPRIS_BASE_URL` settings are described in
-//!   `csms_core::spot::config` and the README;
+//!   `csms_pricing::spot::config` and the README;
 //! - `CSMS_LOAD_DEBOUNCE_MS` — how long load balancing waits after a
 //!   charger event for more of the same burst, default 500;
 //!   `CSMS_LOAD_INTERVAL_SECONDS` — how often every site is recomputed
@@ -54,17 +54,17 @@ mod ws;
 use anyhow::Context;
 use csms_api::router;
 use csms_app::{Adapters, SettingsError, Wiring};
-use csms_core::commands::service::{CommandDispatch, CommandTimers};
-use csms_core::connect::PasswordGate;
-use csms_core::load::LoadTrigger;
-use csms_core::ports::{
+use csms_charging::connect::PasswordGate;
+use csms_commands::service::{CommandDispatch, CommandTimers};
+use csms_domain::OrgId;
+use csms_kernel::ports::{
     Clock, ConnectionSender, ConnectionStore, PageRequest, StationStore, Store, SystemClock,
 };
-use csms_core::pricing::PricingQueue;
-use csms_core::throttle::ThrottlePolicy;
-use csms_core::webhooks::target::TargetPolicy;
-use csms_core::webhooks::{DeliveryQueue, WebhookTransport};
-use csms_domain::OrgId;
+use csms_kernel::throttle::ThrottlePolicy;
+use csms_load::LoadTrigger;
+use csms_notify::target::TargetPolicy;
+use csms_notify::{DeliveryQueue, WebhookTransport};
+use csms_pricing::PricingQueue;
 use std::sync::Arc;
 use tokio_util::task::TaskTracker;
 

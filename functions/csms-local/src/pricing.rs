@@ -16,13 +16,13 @@
 
 use async_trait::async_trait;
 use chrono::TimeDelta;
-use csms_core::ports::{
-    AlarmStore, Clock, PageRequest, PricedSessionStore, SessionQuery, SessionStore, Store,
-};
-use csms_core::pricing::{PriceSessionError, Priced, PricingQueue, PricingService};
 use csms_domain::alarm::{Alarm, Severity};
 use csms_domain::session::SessionStatus;
 use csms_domain::{OrgId, SessionId};
+use csms_kernel::ports::{
+    AlarmStore, Clock, PageRequest, PricedSessionStore, SessionQuery, SessionStore, Store,
+};
+use csms_pricing::{PriceSessionError, Priced, PricingQueue, PricingService};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, Semaphore};
@@ -336,8 +336,8 @@ impl PricingQueue for LocalPricing {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use csms_core::ports::SystemClock;
     use csms_domain::tariff::Resolution;
+    use csms_kernel::ports::SystemClock;
     use std::sync::Mutex;
 
     /// Panics on `boom`, never finishes `spin` (a busy loop that yields, as a

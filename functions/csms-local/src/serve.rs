@@ -9,7 +9,7 @@
 //! socket lives, after hyper has let go of the connection.
 
 use axum::Router;
-use csms_core::throttle::ClientAddr;
+use csms_kernel::throttle::ClientAddr;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};

@@ -4,9 +4,9 @@
 //! `ChargerService::close_idle_sessions` on an EventBridge schedule.
 
 use chrono::TimeDelta;
-use csms_core::charger::{ChargerService, IDLE_SWEEP_LOOKBACK};
-use csms_core::ports::{Clock, Store};
+use csms_charging::charger::{ChargerService, IDLE_SWEEP_LOOKBACK};
 use csms_domain::OrgId;
+use csms_kernel::ports::{Clock, Store};
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -4,8 +4,8 @@
 //! schedule, let alone the process; a machine without internet just logs a
 //! warning per run.
 
-use csms_core::ports::Store;
-use csms_core::spot::SpotFetcher;
+use csms_kernel::ports::Store;
+use csms_pricing::spot::SpotFetcher;
 use std::time::Duration;
 
 /// Starts the schedule: `fetcher` runs now and every `interval`; abort the

@@ -2,10 +2,10 @@
 //! part a delayed queue message plays in AWS.
 
 use async_trait::async_trait;
-use csms_core::commands::service::{CommandService, CommandTimers};
-use csms_core::ports::Store;
+use csms_commands::service::{CommandService, CommandTimers};
 use csms_domain::command::CommandId;
 use csms_domain::{StationId, Timestamp};
+use csms_kernel::ports::Store;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 

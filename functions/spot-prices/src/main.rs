@@ -1,5 +1,5 @@
 //! Lambda run by EventBridge Scheduler. Wiring only; the logic is
-//! `csms_aws::spot::handle_schedule` over `csms_core::spot::SpotFetcher`.
+//! `csms_aws::spot::handle_schedule` over `csms_pricing::spot::SpotFetcher`.
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use std::sync::Arc;

@@ -13,9 +13,9 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use csms_core::throttle::{ClientAddr, Throttle, ThrottlePolicy};
 use csms_domain::api_key::{parse_presented, Scope};
 use csms_domain::OrgId;
+use csms_kernel::throttle::{ClientAddr, Throttle, ThrottlePolicy};
 use sha2::{Digest, Sha256};
 use std::time::Instant;
 

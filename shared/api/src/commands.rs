@@ -11,10 +11,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use csms_core::commands::service::{CommandError, SubmitOptions};
-use csms_core::views::CommandView;
+use csms_commands::service::{CommandError, SubmitOptions};
 use csms_domain::command::{Command, CommandId, CommandRequest};
 use csms_domain::StationId;
+use csms_kernel::views::CommandView;
 use serde_json::{json, Value};
 use std::time::Duration;
 

@@ -8,12 +8,12 @@ use crate::util::{time, Params};
 use crate::ApiState;
 use axum::extract::{Path, Query, State};
 use axum::Json;
-use csms_core::views::dec;
 use csms_domain::device_model::{
     AttributeType, Characteristics, DataType, DeviceModel, DeviceVariable, Mutability, Name,
     VariableAttribute,
 };
 use csms_domain::StationId;
+use csms_kernel::views::dec;
 use serde::Serialize;
 use utoipa::ToSchema;
 

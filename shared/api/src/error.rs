@@ -4,8 +4,8 @@
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use csms_core::registry::RegistryError;
-use csms_core::StoreError;
+use csms_charging::registry::RegistryError;
+use csms_kernel::StoreError;
 use serde_json::json;
 
 #[derive(Debug, thiserror::Error)]

@@ -10,7 +10,7 @@
 //! Every body is parsed into this crate's own input type and converted into
 //! the domain's, a bad value refused with the field it is in
 //! (`evses[2].maxA: …`); what the API shows is a view rendered from the
-//! domain (this crate's, or one of `csms_core::views`, which the webhooks
+//! domain (this crate's, or one of `csms_kernel::views`, which the webhooks
 //! send too). Domain types carry no OpenAPI description, so a public field
 //! can be renamed without touching them, and the other way round;
 //! `#[schema(as = …)]` keeps the document's component names where an input
@@ -55,12 +55,12 @@ mod webhooks;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use axum::{middleware, Json, Router};
-use csms_core::commands::service::CommandService;
-use csms_core::events::EventBus;
-use csms_core::load::{LoadService, LoadTrigger};
-use csms_core::ports::{Clock, Store};
-use csms_core::webhooks::target::TargetPolicy;
-use csms_core::webhooks::SubscriptionCache;
+use csms_commands::service::CommandService;
+use csms_kernel::events::EventBus;
+use csms_kernel::ports::{Clock, Store};
+use csms_load::{LoadService, LoadTrigger};
+use csms_notify::target::TargetPolicy;
+use csms_notify::SubscriptionCache;
 use error::ApiError;
 use std::sync::Arc;
 

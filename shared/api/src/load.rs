@@ -15,13 +15,13 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use csms_core::load::model::{load as load_of, phases_of};
-use csms_core::load::{LoadError, LoadSignal, SignalKind};
 use csms_domain::load::{
     GridReading, LoadConfig, LoadMode, LoadSite, LoadState, PhaseAmps, SentLimit, SentStatus,
 };
 use csms_domain::SiteId;
 use csms_energy::{ChargeState, Phase, Phases};
+use csms_load::model::{load as load_of, phases_of};
+use csms_load::{LoadError, LoadSignal, SignalKind};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -264,7 +264,7 @@ async fn allocation_view(
             ),
             _ => (Decimal::ZERO, phases_of(c.phases)),
         };
-        let draw = csms_core::load::model::amps(load_of(draw));
+        let draw = csms_load::model::amps(load_of(draw));
         match phases {
             Phases::Three => {
                 for t in &mut totals {

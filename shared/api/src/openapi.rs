@@ -9,7 +9,7 @@ use crate::{
 };
 use axum::http::header;
 use axum::response::IntoResponse;
-use csms_core::views::{
+use csms_kernel::views::{
     CommandView, ConnectionEventView, RegistrationEventView, SessionView, StatusEventView,
 };
 use serde::Serialize;

@@ -14,18 +14,18 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use chrono::Datelike;
-use csms_core::pricing::{PriceSessionError, Priced, PricingService};
-use csms_core::views::{dec, money, PricedSessionView};
 use csms_domain::pricing::engine::PricingError;
 use csms_domain::pricing::PricedSession;
 use csms_domain::tariff::ComponentKind;
 use csms_domain::{IdTokenValue, SessionId, StationId};
+use csms_kernel::views::{dec, money, PricedSessionView};
+use csms_pricing::{PriceSessionError, Priced, PricingService};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-fn service(st: &ApiState) -> PricingService<dyn csms_core::Store> {
+fn service(st: &ApiState) -> PricingService<dyn csms_kernel::Store> {
     PricingService::new(st.store.clone(), st.clock.clone()).with_events(st.events.clone())
 }
 
@@ -33,7 +33,7 @@ fn service(st: &ApiState) -> PricingService<dyn csms_core::Store> {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionWithPrice {
     #[serde(flatten)]
-    pub session: csms_core::views::SessionView,
+    pub session: csms_kernel::views::SessionView,
     pub price: Option<PricedSessionView>,
 }
 

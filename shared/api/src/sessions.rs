@@ -7,10 +7,10 @@ use crate::views;
 use crate::ApiState;
 use axum::extract::{Path, Query, State};
 use axum::Json;
-use csms_core::ports::{MeterTarget, SessionQuery};
-use csms_core::views::SessionView;
 use csms_domain::session::Session;
 use csms_domain::{OrgId, SessionId, StationId};
+use csms_kernel::ports::{MeterTarget, SessionQuery};
+use csms_kernel::views::SessionView;
 use serde_json::{json, Value};
 
 /// The filter of the session list and export (for the OpenAPI document;
@@ -85,7 +85,7 @@ pub async fn get(
             session: SessionView::from(&session),
             price: price
                 .as_ref()
-                .map(csms_core::views::PricedSessionView::from),
+                .map(csms_kernel::views::PricedSessionView::from),
         })
         .expect("views serialise"),
     ))
@@ -189,7 +189,7 @@ pub async fn export(
         }
     };
     let mut first_query = query(&params)?;
-    first_query.page = csms_core::ports::PageRequest::first(500);
+    first_query.page = csms_kernel::ports::PageRequest::first(500);
     // Read the first page before answering, so a bad request or a store
     // failure is a proper error response, not a truncated download.
     let first = state.store.list_sessions(&first_query).await?;
@@ -197,7 +197,7 @@ pub async fn export(
     struct Cursor {
         state: ApiState,
         query: SessionQuery,
-        page: Option<csms_core::ports::Page<Session>>,
+        page: Option<csms_kernel::ports::Page<Session>>,
         started: bool,
         /// A JSON item was written: the next one needs a comma.
         wrote_item: bool,

@@ -9,7 +9,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use csms_core::registry::{self, NewStation};
+use csms_charging::registry::{self, NewStation};
 use csms_domain::station::StationView;
 use csms_domain::{OrgId, StationId, Timestamp};
 use serde::Deserialize;
@@ -121,7 +121,7 @@ pub async fn update(
         ));
     };
     let approval = registry::parse_approval(&raw)?;
-    registry::set_approval(&*state.store, &state.commands, &sid, approval)
+    csms_commands::approval::set_approval(&*state.store, &state.commands, &sid, approval)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("station {id:?} not found")))?;
     let view = state

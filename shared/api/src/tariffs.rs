@@ -35,14 +35,14 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use chrono::{Datelike, NaiveDate, NaiveTime, Timelike, Weekday};
-use csms_core::pricing::tariffs::{TariffContent, TariffService, TariffServiceError};
-use csms_core::Store;
 use csms_domain::spot::BiddingZone;
 use csms_domain::tariff::{
     AssignmentTarget, EnergyPrice, PriceComponent, Restrictions, SpotFormula, Tariff,
     TariffAssignment, TariffElement, TimeUnit,
 };
 use csms_domain::{SiteId, StationId};
+use csms_kernel::Store;
+use csms_pricing::tariffs::{TariffContent, TariffService, TariffServiceError};
 use rust_decimal::Decimal;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};

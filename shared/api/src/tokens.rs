@@ -10,7 +10,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::Utc;
-use csms_core::registry::{self, NewIdToken};
+use csms_charging::registry::{self, NewIdToken};
 use csms_domain::token::IdTokenRecord;
 use csms_domain::OrgId;
 use serde::Deserialize;

@@ -4,8 +4,8 @@
 use crate::error::ApiError;
 use axum::body::Bytes;
 use chrono::Utc;
-use csms_core::ports::PageRequest;
 use csms_domain::Timestamp;
+use csms_kernel::ports::PageRequest;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -131,7 +131,7 @@ pub fn time_param(params: &Params, name: &str) -> Result<Option<Timestamp>, ApiE
     }
 }
 
-pub use csms_core::views::{time, wh};
+pub use csms_kernel::views::{time, wh};
 
 /// `If-Match` as a version number (`3`, `"3"` or `W/"3"`); `*` or no header
 /// is `None`. `what` names the resource in the error.

@@ -1,19 +1,19 @@
 //! The JSON form of what only the API shows (stations, tokens, keys,
 //! webhooks, deliveries, …). Sessions and commands are in
-//! `csms_core::views`, shared with webhook payloads. Each view is the
+//! `csms_kernel::views`, shared with webhook payloads. Each view is the
 //! struct that is serialised, and describes itself for the OpenAPI
 //! document, so the two cannot drift apart.
 
 #![deny(clippy::arithmetic_side_effects)]
 
 use crate::util::{time, wh};
-use csms_core::ports::StationEvent;
 use csms_domain::api_key::ApiKey;
 use csms_domain::meter::MeterReading;
 use csms_domain::station::{ConnectorStatus, StationView};
 use csms_domain::token::IdTokenRecord;
 use csms_domain::webhook::{Attempt, Delivery, Webhook};
 use csms_domain::Timestamp;
+use csms_kernel::ports::StationEvent;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;

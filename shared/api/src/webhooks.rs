@@ -18,10 +18,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
-use csms_core::webhooks::{deliver, target};
-use csms_core::StoreError;
 use csms_domain::api_key::Scope;
 use csms_domain::webhook::{Delivery, EventType, Webhook};
+use csms_kernel::StoreError;
+use csms_notify::{deliver, target};
 use rand::Rng;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -128,7 +128,7 @@ pub async fn create(
         .store
         .list_webhooks(
             &who.org_id,
-            &csms_core::ports::PageRequest::first(MAX_WEBHOOKS as u32 + 1),
+            &csms_kernel::ports::PageRequest::first(MAX_WEBHOOKS as u32 + 1),
         )
         .await?;
     if existing.items.len() >= MAX_WEBHOOKS {

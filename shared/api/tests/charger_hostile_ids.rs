@@ -1,4 +1,4 @@
-//! Hostile identifiers through the charger handlers of `csms-core`, over the
+//! Hostile identifiers through the charger handlers of `csms-charging`, over the
 //! embedded store: every transaction id, id tag and id token that could not be
 //! stored and read back is refused with a CALLERROR naming its field, and
 //! nothing of the refused message is written (no session, no readings, no
@@ -6,10 +6,10 @@
 //! charger in `tests/e2e/test_hostile_ids.py`.
 
 use chrono::{TimeZone, Utc};
-use csms_core::charger::{ChargerConfig, ChargerService};
-use csms_core::ports::{MeterTarget, PageRequest, SessionQuery, Store};
-use csms_core::registry::NewStation;
+use csms_charging::charger::{ChargerConfig, ChargerService};
+use csms_charging::registry::NewStation;
 use csms_domain::{OcppVersion, OrgId, SessionId, StationId, TransactionId};
+use csms_kernel::ports::{MeterTarget, PageRequest, SessionQuery, Store};
 use csms_store_redb::EmbeddedStore;
 use serde_json::{json, Value};
 use std::sync::Arc;

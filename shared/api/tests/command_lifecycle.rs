@@ -1,17 +1,17 @@
-//! The command lifecycle of `csms-core` over the embedded store, with a
+//! The command lifecycle of `csms-commands` over the embedded store, with a
 //! controlled clock and a recording socket: queueing, answers, errors,
 //! timeouts, offline stations, idempotency. The same flow runs end to end
 //! against simulated chargers in `tests/e2e/test_commands.py`.
 
 use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
-use csms_core::charger::{ChargerConfig, ChargerService};
-use csms_core::commands::service::{CommandError, CommandService, CommandTimers, SubmitOptions};
-use csms_core::ports::StationLogEntry;
-use csms_core::ports::{ConnectionSender, SendError, Store};
-use csms_core::registry::NewStation;
+use csms_charging::charger::{ChargerConfig, ChargerService};
+use csms_charging::registry::NewStation;
+use csms_commands::service::{CommandError, CommandService, CommandTimers, SubmitOptions};
 use csms_domain::command::{CommandId, CommandRequest, CommandStatus, ResetKind};
 use csms_domain::{OcppVersion, StationId, Timestamp};
+use csms_kernel::ports::StationLogEntry;
+use csms_kernel::ports::{ConnectionSender, SendError, Store};
 use csms_store_redb::EmbeddedStore;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
@@ -447,7 +447,7 @@ async fn a_201_boot_asks_for_the_device_model_and_reports_and_variables_answers_
     );
     let events = w
         .store
-        .list_station_events(&st, &csms_core::ports::PageRequest::first(20))
+        .list_station_events(&st, &csms_kernel::ports::PageRequest::first(20))
         .await
         .unwrap();
     let noted = events
@@ -544,7 +544,7 @@ async fn a_201_boot_asks_for_the_device_model_and_reports_and_variables_answers_
 
 #[tokio::test]
 async fn a_flood_of_report_parts_is_answered_but_kept_only_up_to_the_bound() {
-    use csms_core::device_model::MAX_REPORT_PARTS;
+    use csms_charging::device_model::MAX_REPORT_PARTS;
     let w = world().await;
     let st = w.station("CP-FLOOD", Some(OcppVersion::V201)).await;
     let boot = json!({"reason": "PowerUp", "chargingStation": {"model": "M", "vendorName": "V"}});

@@ -4,9 +4,9 @@
 
 use axum::http::StatusCode;
 use chrono::{TimeDelta, TimeZone, Utc};
-use csms_core::ports::Store;
 use csms_domain::session::{Session, SessionEnd, SessionUpdate};
 use csms_domain::{OrgId, StationId};
+use csms_kernel::ports::Store;
 use csms_store_redb::EmbeddedStore;
 use rust_decimal::Decimal;
 use std::sync::Arc;

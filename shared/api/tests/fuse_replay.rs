@@ -19,14 +19,14 @@
 
 use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
-use csms_core::charger::{ChargerConfig, ChargerService};
-use csms_core::commands::service::{CommandService, NoTimers};
-use csms_core::connect;
-use csms_core::load::{LoadError, LoadService};
-use csms_core::ports::{Clock, ConnectionSender, SendError, Store};
-use csms_core::registry::{self, NewStation};
-use csms_domain::load::{LoadConfig, RecomputeLease};
+use csms_charging::charger::{ChargerConfig, ChargerService};
+use csms_charging::connect;
+use csms_charging::registry::{self, NewStation};
+use csms_commands::service::{CommandService, NoTimers};
+use csms_domain::load::{LoadConfig, LoadEvse, LoadMode, PhaseAmps, PvConfig, RecomputeLease};
 use csms_domain::{OcppVersion, OrgId, SiteId, StationId};
+use csms_kernel::ports::{Clock, ConnectionSender, SendError, Store};
+use csms_load::{LoadError, LoadService};
 use csms_store_redb::EmbeddedStore;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -40,6 +40,43 @@ use support::{open_connection, ManualClock};
 
 const FUSE: i64 = 32;
 const EVSE_MAX: i64 = 16;
+
+/// A static site: `fuse_a` on every phase, the EVSEs as given, everything
+/// else at the API's defaults.
+fn static_site(fuse_a: i64, evses: Vec<LoadEvse>) -> LoadConfig {
+    LoadConfig {
+        grid_fuse_a: PhaseAmps::uniform(Decimal::from(fuse_a)),
+        mode: LoadMode::Static,
+        margin_a: Decimal::from(2),
+        headroom_a: Decimal::from(2),
+        settle_seconds: 60,
+        power_cap_w: None,
+        voltage: 230,
+        rotation_seconds: 900,
+        boards: Vec::new(),
+        meter: None,
+        evses,
+        group_priorities: Default::default(),
+        pv: PvConfig::default(),
+        bidding_zone: None,
+    }
+}
+
+/// EVSE 1 of `station`, three phases, `max_a` at most.
+fn evse_one(station: &str, max_a: i64) -> LoadEvse {
+    LoadEvse {
+        station_id: StationId::parse(station).unwrap(),
+        evse_id: 1,
+        board: None,
+        phases: 3,
+        rotation: Default::default(),
+        max_a: Decimal::from(max_a),
+        min_a: Decimal::from(6),
+        priority: 0,
+        pv_surplus: false,
+        phase_switching: false,
+    }
+}
 
 /// How a charger answers the profiles it is sent.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -351,14 +388,9 @@ impl World {
                 accepted: Default::default(),
             });
             open_connection(&*store, &*clock, &st, &conn, version).await;
-            evses.push(json!({"stationId": id, "evseId": 1, "maxA": EVSE_MAX}));
+            evses.push(evse_one(&id, EVSE_MAX));
         }
-        let config: LoadConfig = serde_json::from_value(json!({
-            "gridFuseA": {"l1": FUSE, "l2": FUSE, "l3": FUSE},
-            "mode": "static",
-            "evses": evses,
-        }))
-        .unwrap();
+        let config = static_site(FUSE, evses);
         load.configure(&OrgId::default_org(), &site, config, None)
             .await
             .unwrap();
@@ -541,7 +573,7 @@ impl World {
         };
         connect::closed(
             &*self.store,
-            &csms_core::events::NoEvents,
+            &csms_kernel::events::NoEvents,
             &conn,
             self.clock.now(),
         )

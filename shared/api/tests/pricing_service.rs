@@ -2,10 +2,6 @@
 //! no tariff, and a warning when the spot prices used are fallback prices.
 
 use chrono::{NaiveDate, TimeDelta, TimeZone, Utc};
-use csms_core::ports::{
-    PricedSessionStore, SessionStore, SpotPriceStore, SystemClock, TariffStore,
-};
-use csms_core::pricing::{Priced, PricingService};
 use csms_domain::session::{Session, SessionEnd, SessionUpdate};
 use csms_domain::spot::{BiddingZone, SpotDay, SpotSlot, SpotSource};
 use csms_domain::tariff::{
@@ -13,6 +9,10 @@ use csms_domain::tariff::{
     TariffAssignment, TariffElement,
 };
 use csms_domain::{OrgId, StationId};
+use csms_kernel::ports::{
+    PricedSessionStore, SessionStore, SpotPriceStore, SystemClock, TariffStore,
+};
+use csms_pricing::{Priced, PricingService};
 use csms_store_redb::EmbeddedStore;
 use rust_decimal::Decimal;
 use std::sync::Arc;

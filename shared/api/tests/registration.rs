@@ -8,16 +8,16 @@
 
 use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
-use csms_core::charger::{ChargerConfig, ChargerService};
-use csms_core::commands::service::{CommandError, CommandService, NoTimers, SubmitOptions};
-use csms_core::events::{DomainEvent, EventBus};
-use csms_core::ports::{ConnectionSender, SendError, Store};
-use csms_core::registry::{self, NewStation};
-use csms_core::webhooks::{webhook_event, Event};
+use csms_charging::charger::{ChargerConfig, ChargerService};
+use csms_charging::registry::{self, NewStation};
+use csms_commands::service::{CommandError, CommandService, NoTimers, SubmitOptions};
 use csms_domain::command::{CommandRequest, CommandStatus, ConfigRef, ResetKind};
 use csms_domain::station::{Approval, RegistrationStatus};
 use csms_domain::webhook::EventType;
 use csms_domain::{OcppVersion, StationId};
+use csms_kernel::events::{DomainEvent, EventBus};
+use csms_kernel::ports::{ConnectionSender, SendError, Store};
+use csms_notify::{webhook_event, Event};
 use csms_store_redb::EmbeddedStore;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
@@ -294,10 +294,11 @@ async fn approving_a_connected_pending_station_asks_it_to_boot_again() {
         w.boot(&st, version).await;
         assert!(w.sent().is_empty());
 
-        let updated = registry::set_approval(&*w.store, &w.commands, &st, Approval::Accepted)
-            .await
-            .unwrap()
-            .unwrap();
+        let updated =
+            csms_commands::approval::set_approval(&*w.store, &w.commands, &st, Approval::Accepted)
+                .await
+                .unwrap()
+                .unwrap();
         assert_eq!(updated.approval, Approval::Accepted);
         let sent = w.sent();
         assert_eq!(sent.len(), 1, "{sent:?}");
@@ -326,7 +327,7 @@ async fn approving_a_connected_pending_station_asks_it_to_boot_again() {
         w.boot(&st, version).await;
         assert_eq!(w.registrations().len(), 2);
         // Approving again changes nothing and sends nothing.
-        registry::set_approval(&*w.store, &w.commands, &st, Approval::Accepted)
+        csms_commands::approval::set_approval(&*w.store, &w.commands, &st, Approval::Accepted)
             .await
             .unwrap();
         assert_eq!(w.sent().len(), 1);
@@ -351,7 +352,7 @@ async fn a_rejected_station_may_send_nothing_and_be_sent_nothing() {
     }
     // A rejected station does not listen: changing its approval sends nothing;
     // its next boot gets the new answer.
-    registry::set_approval(&*w.store, &w.commands, &st, Approval::Accepted)
+    csms_commands::approval::set_approval(&*w.store, &w.commands, &st, Approval::Accepted)
         .await
         .unwrap();
     assert!(w.sent().is_empty());
@@ -372,7 +373,7 @@ async fn rejecting_a_connected_accepted_station_asks_it_to_boot_into_rejected() 
     assert_eq!(report[0][2], "GetBaseReport", "{report:?}");
     let answer = json!([3, report[0][1], {"status": "Accepted"}]).to_string();
     w.charger.on_message(&format!("conn-{st}"), &answer).await;
-    registry::set_approval(&*w.store, &w.commands, &st, Approval::Rejected)
+    csms_commands::approval::set_approval(&*w.store, &w.commands, &st, Approval::Rejected)
         .await
         .unwrap();
     let sent: Vec<_> = w

@@ -4,9 +4,9 @@
 
 use axum::http::StatusCode;
 use chrono::{TimeZone, Utc};
-use csms_core::ports::{SessionStore, Store};
 use csms_domain::session::Session;
 use csms_domain::{OrgId, StationId};
+use csms_kernel::ports::{SessionStore, Store};
 use csms_store_redb::{EmbeddedStore, DATABASE_FILE};
 use redb::{Database, TableDefinition};
 use serde_json::Value;

@@ -1,4 +1,4 @@
-//! Webhook fan-out and delivery in `csms-core` over the embedded store, with
+//! Webhook fan-out and delivery in `csms-notify` over the embedded store, with
 //! a hand-moved clock, a scripted receiver and a recording queue: who gets a
 //! delivery, what is signed, how failures are retried and when they stop.
 //! The same flow runs end to end with a real HTTP receiver in
@@ -8,15 +8,15 @@ mod support;
 
 use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
-use csms_core::ports::Store;
-use csms_core::webhooks::deliver::TransportReply;
-use csms_core::webhooks::signature;
-use csms_core::webhooks::{
+use csms_domain::webhook::{DeliveryStatus, EventType, Webhook};
+use csms_domain::OrgId;
+use csms_kernel::ports::Store;
+use csms_notify::deliver::TransportReply;
+use csms_notify::signature;
+use csms_notify::{
     Deliverer, DeliveryQueue, Event, RetrySchedule, SubscriptionCache, WebhookPublisher,
     WebhookTransport,
 };
-use csms_domain::webhook::{DeliveryStatus, EventType, Webhook};
-use csms_domain::OrgId;
 use csms_store_redb::EmbeddedStore;
 use serde_json::{json, Value};
 use std::collections::VecDeque;
@@ -314,8 +314,8 @@ async fn recovery_requeues_pending_deliveries_for_their_due_time() {
 /// delivery time without a request.
 #[tokio::test]
 async fn private_targets_keep_no_answer_and_need_an_admin_maker() {
-    use csms_core::webhooks::deliver::REFUSED;
     use csms_domain::api_key::{ApiKey, Scope};
+    use csms_notify::deliver::REFUSED;
     let w = world();
     let now = *w.clock.0.lock().unwrap();
     for (id, scopes) in [
@@ -388,7 +388,7 @@ async fn private_targets_keep_no_answer_and_need_an_admin_maker() {
     ] {
         let page = w
             .store
-            .list_deliveries(hook, &csms_core::ports::PageRequest::first(10))
+            .list_deliveries(hook, &csms_kernel::ports::PageRequest::first(10))
             .await
             .unwrap();
         let attempt = &page.items[0].attempts[0];

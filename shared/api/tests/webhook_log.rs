@@ -6,9 +6,9 @@
 mod support;
 
 use chrono::Utc;
-use csms_core::ports::Store;
 use csms_domain::webhook::{Attempt, Delivery, DeliveryStatus, EventType, Webhook};
 use csms_domain::OrgId;
+use csms_kernel::ports::Store;
 use csms_store_redb::EmbeddedStore;
 use serde_json::Value;
 use std::sync::Arc;

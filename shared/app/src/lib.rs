@@ -4,7 +4,7 @@
 //! its runtime's [`Adapters`] (SQS and the API Gateway Management API in
 //! `csms-aws`, in-process channels and sockets in `csms-local`, fakes in
 //! tests), and asks the [`Wiring`] for the services it runs. The services
-//! themselves live in their contexts (`csms-core`); nothing here decides
+//! themselves live in their contexts (`csms-charging`, `csms-commands`, `csms-pricing`, `csms-load`, `csms-notify`); nothing here decides
 //! anything about chargers, prices or loads.
 //!
 //! # Layout

@@ -11,9 +11,9 @@
 
 use chrono::TimeDelta;
 use csms_api::Secret;
-use csms_core::charger::ChargerConfig;
-use csms_core::spot::config::SpotSettings;
-use csms_core::webhooks::RetrySchedule;
+use csms_charging::charger::ChargerConfig;
+use csms_notify::RetrySchedule;
+use csms_pricing::spot::config::SpotSettings;
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
@@ -287,7 +287,7 @@ pub struct Settings {
     pub pricing: PricingSettings,
     pub load: LoadSettings,
     pub sessions: SessionSettings,
-    /// `CSMS_SPOT_*` (see `csms_core::spot::config`).
+    /// `CSMS_SPOT_*` (see `csms_pricing::spot::config`).
     pub spot: SpotSettings,
     pub aws: AwsResources,
 }

@@ -5,13 +5,13 @@
 use crate::settings::SettingsError;
 use crate::wiring::Adapters;
 use async_trait::async_trait;
-use csms_core::commands::service::{CommandDispatch, CommandTimers, NoTimers};
-use csms_core::load::{LoadTrigger, NoLoad};
-use csms_core::ports::{ConnectionSender, SendError};
-use csms_core::pricing::{NoPricing, PricingQueue};
-use csms_core::webhooks::deliver::TransportReply;
-use csms_core::webhooks::target::TargetPolicy;
-use csms_core::webhooks::{DeliveryQueue, WebhookTransport};
+use csms_commands::service::{CommandDispatch, CommandTimers, NoTimers};
+use csms_kernel::ports::{ConnectionSender, SendError};
+use csms_load::{LoadTrigger, NoLoad};
+use csms_notify::deliver::TransportReply;
+use csms_notify::target::TargetPolicy;
+use csms_notify::{DeliveryQueue, WebhookTransport};
+use csms_pricing::{NoPricing, PricingQueue};
 use std::sync::Arc;
 use std::time::Duration;
 

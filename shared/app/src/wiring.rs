@@ -12,15 +12,15 @@
 
 use crate::settings::{Settings, SettingsError};
 use csms_api::ApiState;
-use csms_core::charger::ChargerService;
-use csms_core::commands::service::{CommandDispatch, CommandService, CommandTimers};
-use csms_core::events::{Bus, EventBus};
-use csms_core::load::{LoadService, LoadSubscriber, LoadTrigger};
-use csms_core::ports::{Clock, ConnectionSender, Store};
-use csms_core::pricing::{PricingQueue, PricingService, PricingSubscriber};
-use csms_core::spot::{HttpGet, SpotFetcher};
-use csms_core::webhooks::target::TargetPolicy;
-use csms_core::webhooks::{Deliverer, DeliveryQueue, WebhookPublisher, WebhookTransport};
+use csms_charging::charger::ChargerService;
+use csms_commands::service::{CommandDispatch, CommandService, CommandTimers};
+use csms_kernel::events::{Bus, EventBus};
+use csms_kernel::ports::{Clock, ConnectionSender, Store};
+use csms_load::{LoadService, LoadSubscriber, LoadTrigger};
+use csms_notify::target::TargetPolicy;
+use csms_notify::{Deliverer, DeliveryQueue, WebhookPublisher, WebhookTransport};
+use csms_pricing::spot::{HttpGet, SpotFetcher};
+use csms_pricing::{PricingQueue, PricingService, PricingSubscriber};
 use std::sync::{Arc, OnceLock};
 
 /// What a runtime plugs into the ports. Each method is asked for when a

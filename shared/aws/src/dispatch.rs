@@ -8,9 +8,9 @@
 
 use crate::sqs::{JsonQueue, SendOptions};
 use async_trait::async_trait;
-use csms_core::commands::service::{CommandDispatch, CommandError, CommandService};
-use csms_core::ports::Store;
+use csms_commands::service::{CommandDispatch, CommandError, CommandService};
 use csms_domain::StationId;
+use csms_kernel::ports::Store;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]

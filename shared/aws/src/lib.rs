@@ -3,7 +3,7 @@
 //! over the DynamoDB store of `csms-store-dynamo` (re-exported here).
 //!
 //! Nothing in here decides anything about OCPP or the domain; it translates
-//! between AWS shapes and the ports/use cases in `csms-core`.
+//! between AWS shapes and the ports (`csms-kernel`) and the use cases of the context crates.
 //!
 //! # Layout
 //! - [`DynamoStore`], [`RequestCounter`]: from `csms-store-dynamo`, the

@@ -22,8 +22,8 @@
 use crate::sqs::{JsonQueue, SendOptions};
 use async_trait::async_trait;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
-use csms_core::load::{LoadError, LoadService, LoadSignal, LoadTrigger};
-use csms_core::ports::Store;
+use csms_kernel::ports::Store;
+use csms_load::{LoadError, LoadService, LoadSignal, LoadTrigger};
 use serde::Serialize;
 use serde_json::Value;
 

@@ -14,10 +14,10 @@
 
 use crate::sqs::{JsonQueue, SendOptions};
 use async_trait::async_trait;
-use csms_core::ports::Store;
-use csms_core::pricing::{PriceSessionError, Priced, PricingQueue, PricingService};
 use csms_domain::pricing::engine::PricingError;
 use csms_domain::SessionId;
+use csms_kernel::ports::Store;
+use csms_pricing::{PriceSessionError, Priced, PricingQueue, PricingService};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 

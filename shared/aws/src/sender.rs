@@ -6,7 +6,7 @@ use aws_sdk_apigatewaymanagement::config::http::HttpResponse;
 use aws_sdk_apigatewaymanagement::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_apigatewaymanagement::primitives::Blob;
 use aws_sdk_apigatewaymanagement::Client;
-use csms_core::ports::{ConnectionSender, SendError};
+use csms_kernel::ports::{ConnectionSender, SendError};
 
 /// Sends to the connections of one WebSocket API stage.
 #[derive(Debug, Clone)]

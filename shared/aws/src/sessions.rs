@@ -9,9 +9,9 @@
 //! and a run that fails half-way is finished by the next one.
 
 use chrono::TimeDelta;
-use csms_core::charger::{ChargerService, HandlerError, IDLE_SWEEP_LOOKBACK};
-use csms_core::ports::Store;
+use csms_charging::charger::{ChargerService, HandlerError, IDLE_SWEEP_LOOKBACK};
 use csms_domain::{OrgId, Timestamp};
+use csms_kernel::ports::Store;
 use serde_json::{json, Value};
 
 /// One scheduled run at `now`: how many sessions it closed. A store error

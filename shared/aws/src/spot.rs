@@ -2,15 +2,15 @@
 //! minutes, see `template.yaml`); each invocation is one
 //! [`SpotFetcher::run`] over the DynamoDB store. The schedule's payload
 //! carries nothing: what to fetch follows from the clock and the
-//! `CSMS_SPOT_*` settings (`csms_core::spot::config`).
+//! `CSMS_SPOT_*` settings (`csms_pricing::spot::config`).
 //!
 //! An invocation never fails because a source is down or prices are late —
 //! that is reported, alarmed and retried by the next run anyway; retrying
 //! it at once would only ask the same sources again.
 
 use crate::config::AwsContext;
-use csms_core::ports::Store;
-use csms_core::spot::SpotFetcher;
+use csms_kernel::ports::Store;
+use csms_pricing::spot::SpotFetcher;
 use std::sync::Arc;
 use std::time::Duration;
 

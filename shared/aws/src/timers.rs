@@ -4,10 +4,10 @@
 
 use crate::sqs::{JsonQueue, SendOptions};
 use async_trait::async_trait;
-use csms_core::commands::service::{CommandService, CommandTimers};
-use csms_core::ports::Store;
+use csms_commands::service::{CommandService, CommandTimers};
 use csms_domain::command::CommandId;
 use csms_domain::{StationId, Timestamp};
+use csms_kernel::ports::Store;
 use serde::{Deserialize, Serialize};
 
 /// SQS caps a message delay at 15 minutes; command timeouts are at most 5.
@@ -55,7 +55,7 @@ pub enum TimerError {
     #[error("not a timer message: {0}")]
     Malformed(String),
     #[error(transparent)]
-    Command(#[from] csms_core::commands::service::CommandError),
+    Command(#[from] csms_commands::service::CommandError),
 }
 
 /// One timer message: settle the station's overdue call, send what waits.

@@ -8,9 +8,9 @@
 
 use crate::sqs::{JsonQueue, SendOptions};
 use async_trait::async_trait;
-use csms_core::ports::Store;
-use csms_core::webhooks::deliver::DeliveryError;
-use csms_core::webhooks::{Deliverer, DeliveryQueue};
+use csms_kernel::ports::Store;
+use csms_notify::deliver::DeliveryError;
+use csms_notify::{Deliverer, DeliveryQueue};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 

@@ -6,10 +6,10 @@
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use aws_lambda_events::encodings::Body;
 use base64::Engine;
-use csms_core::charger::ChargerService;
-use csms_core::connect::{self, Decision, Handshake, PasswordGate};
-use csms_core::ports::{Clock, ConnectionSender, Store};
-use csms_core::throttle::ClientAddr;
+use csms_charging::charger::ChargerService;
+use csms_charging::connect::{self, Decision, Handshake, PasswordGate};
+use csms_kernel::ports::{Clock, ConnectionSender, Store};
+use csms_kernel::throttle::ClientAddr;
 use http::{HeaderMap, HeaderValue};
 use std::sync::Arc;
 

@@ -18,12 +18,12 @@ use aws_config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
 use chrono::{TimeZone, Utc};
 use csms_aws::{ApiGatewaySender, DynamoStore, RequestCounter};
-use csms_core::contract;
-use csms_core::ports::{
-    ConnectionSender, ConnectionStore, IdempotencyStore, SendError, StationStore, StoreError,
-};
 use csms_domain::station::Connection;
 use csms_domain::{OcppVersion, OrgId, StationId};
+use csms_kernel::contract;
+use csms_kernel::ports::{
+    ConnectionSender, ConnectionStore, IdempotencyStore, SendError, StationStore, StoreError,
+};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -41,7 +41,7 @@ async fn fresh_store() -> DynamoStore {
     store
 }
 
-csms_core::store_contract_tests!(fresh_store().await);
+csms_kernel::store_contract_tests!(fresh_store().await);
 
 async fn counted_store() -> (DynamoStore, RequestCounter) {
     let counter = RequestCounter::new();

@@ -11,13 +11,13 @@ use base64::Engine;
 use chrono::Utc;
 use csms_aws::ws::WsHandlers;
 use csms_aws::{ApiGatewaySender, DynamoStore, RequestCounter};
-use csms_core::charger::{ChargerConfig, ChargerService};
-use csms_core::commands::service::{CommandService, NoTimers, SubmitOptions};
-use csms_core::ports::{Clock, ConnectionSender, SessionStore, StationStore, Store, SystemClock};
-use csms_core::registry::{self, NewIdToken, NewStation};
+use csms_charging::charger::{ChargerConfig, ChargerService};
+use csms_charging::registry::{self, NewIdToken, NewStation};
+use csms_commands::service::{CommandService, NoTimers, SubmitOptions};
 use csms_domain::command::{Command, CommandRequest, CommandStatus};
 use csms_domain::session::SessionStatus;
 use csms_domain::{SessionId, StationId};
+use csms_kernel::ports::{Clock, ConnectionSender, SessionStore, StationStore, Store, SystemClock};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -45,18 +45,18 @@ async fn connected_harness(station: &str, cid: &str, protocols: &str) -> Harness
 }
 
 /// Event subscribers made from the harness's store.
-type Subscribers = Vec<Arc<dyn csms_core::events::Subscriber>>;
+type Subscribers = Vec<Arc<dyn csms_kernel::events::Subscriber>>;
 
 /// The harness with event subscribers made from its store (webhook tests).
 async fn harness_with(subscribers: impl FnOnce(Arc<dyn Store>) -> Subscribers) -> Harness {
-    harness_full(subscribers, Arc::new(csms_core::pricing::NoPricing)).await
+    harness_full(subscribers, Arc::new(csms_pricing::NoPricing)).await
 }
 
 /// The harness with event subscribers and, subscribed after them, pricing
 /// on a queue.
 async fn harness_full(
     subscribers: impl FnOnce(Arc<dyn Store>) -> Subscribers,
-    pricing: Arc<dyn csms_core::pricing::PricingQueue>,
+    pricing: Arc<dyn csms_pricing::PricingQueue>,
 ) -> Harness {
     let sdk = sdk_config().await;
     let ddb = RequestCounter::new();
@@ -78,10 +78,8 @@ async fn harness_full(
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let dyn_store: Arc<dyn Store> = store.clone();
     let mut subscribers = subscribers(dyn_store.clone());
-    subscribers.push(Arc::new(csms_core::pricing::PricingSubscriber::new(
-        pricing,
-    )));
-    let events = Arc::new(csms_core::events::Bus::new(subscribers));
+    subscribers.push(Arc::new(csms_pricing::PricingSubscriber::new(pricing)));
+    let events = Arc::new(csms_kernel::events::Bus::new(subscribers));
     // As the Lambdas wire it: the API sends commands through the Management
     // API, `$default` resolves them from the charger's answers.
     let commands = CommandService::new(
@@ -721,8 +719,8 @@ async fn receiver(status: u16) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
 
 #[tokio::test]
 async fn a_connect_event_is_delivered_signed_through_the_sqs_queue() {
-    use csms_core::webhooks::{Deliverer, RetrySchedule, WebhookPublisher};
     use csms_domain::webhook::{DeliveryStatus, EventType, Webhook};
+    use csms_notify::{Deliverer, RetrySchedule, WebhookPublisher};
     let sdk = sdk_config().await;
     let (sqs, queue_url) = sqs_queue(&sdk, "csms-webhooks").await;
     let queue = Arc::new(csms_aws::webhooks::SqsDeliveryQueue::new(&sdk, &queue_url));
@@ -742,7 +740,7 @@ async fn a_connect_event_is_delivered_signed_through_the_sqs_queue() {
         ("01JDX3N6Q8Z4V7T2K9R5M1B0W1", &ok_url),
         ("01JDX3N6Q8Z4V7T2K9R5M1B0W2", &bad_url),
     ] {
-        csms_core::ports::WebhookStore::create_webhook(
+        csms_kernel::ports::WebhookStore::create_webhook(
             &*h.store,
             &Webhook {
                 id: id.into(),
@@ -770,7 +768,7 @@ async fn a_connect_event_is_delivered_signed_through_the_sqs_queue() {
         // The receiver is on loopback, as with CSMS_WEBHOOK_ALLOW_PRIVATE=true.
         Arc::new(csms_http_out::HyperTransport::for_webhooks(
             std::time::Duration::from_secs(10),
-            csms_core::webhooks::target::TargetPolicy {
+            csms_notify::target::TargetPolicy {
                 allow_private: true,
             },
         )),
@@ -799,7 +797,7 @@ async fn a_connect_event_is_delivered_signed_through_the_sqs_queue() {
         .find_map(|l| l.strip_prefix("csms-signature: "))
         .expect("signed");
     assert_eq!(
-        csms_core::webhooks::signature::verify(
+        csms_notify::signature::verify(
             "whsec_01JDX3N6Q8Z4V7T2K9R5M1B0W1",
             sig,
             body,
@@ -814,7 +812,7 @@ async fn a_connect_event_is_delivered_signed_through_the_sqs_queue() {
 
     let mut statuses = Vec::new();
     for id in &ids {
-        let d = csms_core::ports::WebhookStore::get_delivery(&*h.store, id)
+        let d = csms_kernel::ports::WebhookStore::get_delivery(&*h.store, id)
             .await
             .unwrap()
             .unwrap();
@@ -843,7 +841,7 @@ async fn a_connect_event_is_delivered_signed_through_the_sqs_queue() {
         .await
         .unwrap();
     assert_eq!(bad_seen.lock().unwrap().len(), 2);
-    let pending = csms_core::ports::WebhookStore::pending_deliveries(&*h.store, 10)
+    let pending = csms_kernel::ports::WebhookStore::pending_deliveries(&*h.store, 10)
         .await
         .unwrap();
     assert!(
@@ -909,13 +907,13 @@ async fn a_submitted_command_goes_out_through_the_dispatch_queue() {
 
 #[tokio::test]
 async fn a_completed_session_is_priced_through_the_pricing_queue() {
-    use csms_core::ports::{PricedSessionStore, TariffStore};
-    use csms_core::pricing::PricingService;
     use csms_domain::tariff::{
         AssignmentTarget, EnergyPrice, PriceComponent, Restrictions, SpotFormula, Tariff,
         TariffAssignment, TariffElement,
     };
     use csms_domain::OrgId;
+    use csms_kernel::ports::{PricedSessionStore, TariffStore};
+    use csms_pricing::PricingService;
     let sdk = sdk_config().await;
     let (sqs, queue_url) = sqs_queue(&sdk, "csms-pricing").await;
     let queue = Arc::new(csms_aws::pricing::SqsPricingQueue::new(&sdk, &queue_url));

@@ -11,12 +11,12 @@ mod support;
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use csms_aws::load::{handle_load_event, LoadEventError, LoadResponse, SqsLoadTrigger};
 use csms_aws::{ApiGatewaySender, DynamoStore};
-use csms_core::commands::service::{CommandService, NoTimers};
-use csms_core::load::{LoadService, LoadSignal, LoadTrigger, SignalKind};
-use csms_core::ports::{LoadStore, Store, SystemClock};
-use csms_core::registry::{self, NewStation};
-use csms_domain::load::LoadConfig;
+use csms_charging::registry::{self, NewStation};
+use csms_commands::service::{CommandService, NoTimers};
+use csms_domain::load::{LoadConfig, LoadEvse, LoadMode, PhaseAmps, PvConfig};
 use csms_domain::{OrgId, SiteId, StationId};
+use csms_kernel::ports::{LoadStore, Store, SystemClock};
+use csms_load::{LoadService, LoadSignal, LoadTrigger, SignalKind};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -136,12 +136,34 @@ async fn balancer() -> Balancer {
     .await
     .expect("register station");
     let service = load_service(&sdk, dyn_store);
-    let config: LoadConfig = serde_json::from_value(json!({
-        "gridFuseA": {"l1": 32, "l2": 32, "l3": 32},
-        "mode": "static",
-        "evses": [{"stationId": STATION, "evseId": 1, "maxA": 16}]
-    }))
-    .unwrap();
+    // A 32 A static site with one 16 A EVSE, everything else at the API's defaults.
+    let config = LoadConfig {
+        grid_fuse_a: PhaseAmps::uniform(Decimal::from(32)),
+        mode: LoadMode::Static,
+        margin_a: Decimal::from(2),
+        headroom_a: Decimal::from(2),
+        settle_seconds: 60,
+        power_cap_w: None,
+        voltage: 230,
+        rotation_seconds: 900,
+        boards: Vec::new(),
+        meter: None,
+        evses: vec![LoadEvse {
+            station_id: StationId::parse(STATION).unwrap(),
+            evse_id: 1,
+            board: None,
+            phases: 3,
+            rotation: Default::default(),
+            max_a: Decimal::from(16),
+            min_a: Decimal::from(6),
+            priority: 0,
+            pv_surplus: false,
+            phase_switching: false,
+        }],
+        group_priorities: Default::default(),
+        pv: PvConfig::default(),
+        bidding_zone: None,
+    };
     service
         .configure(
             &OrgId::default_org(),

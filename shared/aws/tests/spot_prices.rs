@@ -2,7 +2,7 @@
 //! runs store a day, raise the missing-prices alarm with the fallback, stay
 //! cheap when everything is stored, and recover when the prices come.
 //! elprisetjustnu.se is a fake `HttpGet` serving the sample documents of
-//! `shared/core/tests/fixtures/spot`; the clock is fixed.
+//! `shared/pricing/tests/fixtures/spot`; the clock is fixed.
 //!
 //! Needs `AWS_ENDPOINT_URL` (the test script starts moto).
 
@@ -11,11 +11,11 @@ mod support;
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use csms_aws::{DynamoStore, RequestCounter};
-use csms_core::ports::{AlarmStore, Clock, PageRequest, SpotPriceStore, Store};
-use csms_core::spot::config::SpotSettings;
-use csms_core::spot::HttpGet;
 use csms_domain::spot::{BiddingZone, SpotSource};
 use csms_domain::{OrgId, Timestamp};
+use csms_kernel::ports::{AlarmStore, Clock, PageRequest, SpotPriceStore, Store};
+use csms_pricing::spot::config::SpotSettings;
+use csms_pricing::spot::HttpGet;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use support::*;
@@ -55,7 +55,7 @@ impl Clock for At {
 fn sample() -> String {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../core/tests/fixtures/spot/elpris-2025-10-01-SE3.json"
+        "/../pricing/tests/fixtures/spot/elpris-2025-10-01-SE3.json"
     );
     std::fs::read_to_string(path).expect("the sample day")
 }
@@ -104,7 +104,7 @@ async fn scheduled_runs_store_alarm_fall_back_and_recover() {
         ]
     );
     let stored = store.get_spot_day(se3, today).await.unwrap().unwrap();
-    let expected = csms_core::spot::elpris::parse_day(&sample(), se3, today, now)
+    let expected = csms_pricing::spot::elpris::parse_day(&sample(), se3, today, now)
         .unwrap()
         .unwrap();
     assert_eq!(

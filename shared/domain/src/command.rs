@@ -3,11 +3,15 @@
 //! from the request to the charger's answer.
 //!
 //! A [`CommandRequest`] says *what* (remote start, reset, …) in the
-//! product's own words; the OCPP layer in `csms-core::commands` turns it into
+//! product's own words; the OCPP layer in `csms-commands` turns it into
 //! the 1.6 or 2.0.1 CALL and reads the answer back into a
 //! [`CommandStatus`]. The [`Command`] record is the correlation: its id is
 //! the OCPP message id of the CALL, so a CALLRESULT finds its command with
 //! one key lookup.
+//!
+//! The request keeps its serde form: it is the API's request body and what
+//! command views show. The record's stored JSON form is
+//! `csms_store_records::command`, not decided here.
 
 use crate::{OrgId, StationId, Timestamp};
 use rust_decimal::Decimal;
@@ -61,8 +65,7 @@ impl std::fmt::Display for CommandId {
 
 /// Where a command stands. `Pending` until the charger answers; the rest
 /// are final.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CommandStatus {
     /// Waiting its turn (`sent_at` is `None`) or sent and awaiting the answer.
     Pending,
@@ -475,8 +478,7 @@ impl CommandRequest {
 }
 
 /// The record of one command, from request to outcome.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Command {
     /// Also the OCPP message id of the CALL.
     pub id: CommandId,
@@ -486,32 +488,25 @@ pub struct Command {
     pub status: CommandStatus,
     pub created_at: Timestamp,
     /// When the CALL went out (None while queued behind another call).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sent_at: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<Timestamp>,
     /// Give up waiting for the answer after this long once sent.
     pub timeout_s: u32,
     /// The OCPP action actually sent (`RemoteStartTransaction`, …).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
     /// The charger's CALLRESULT payload, as received.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response: Option<serde_json::Value>,
     /// Why it failed: CALLERROR code and description, or a send error.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// What the station reported afterwards about a long-running command
     /// (firmware download and installation, diagnostics upload), oldest first.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub progress: Vec<Progress>,
     /// Optimistic-concurrency version, as for sessions.
     pub version: u64,
 }
 
 /// One status notification about a command's work, as the station sent it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Progress {
     /// The OCPP status (`Downloading`, `Installed`, `UploadFailed`, …).
     pub status: String,

@@ -2,7 +2,7 @@
 //!
 //! Nothing here knows about OCPP wire formats, HTTP or AWS: values are parsed
 //! into these types at the edges (the OCPP layer, the API, the store adapters)
-//! and the use cases in `csms-core` work only with them.
+//! and the use cases in the context crates (`csms-charging`, `csms-commands`, …) work only with them.
 //!
 //! # Layout
 //! - [`ids`]: newtypes for identities that are validated once at the edge

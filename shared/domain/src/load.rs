@@ -7,6 +7,10 @@
 //! core use case, which is also where it is validated. The state records what
 //! the engine decided (with the reason), what each charger was last told and
 //! whether it agreed, and the latest measurements the decisions used.
+//!
+//! How a site and its state are written to a store is not decided here: the
+//! stored JSON form is `csms_store_records::load`. Only a charging need has
+//! a serde form of its own, as the load-signal queue carries it.
 
 use crate::{OrgId, SiteId, StationId, Timestamp};
 use csms_energy::{ChargeState, PvState, Reason, Rotation};
@@ -14,8 +18,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 /// One value per phase, in amperes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PhaseAmps {
     pub l1: Decimal,
     pub l2: Decimal,
@@ -45,8 +48,7 @@ impl PhaseAmps {
 }
 
 /// How the balancer learns how much of the fuse is free.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoadMode {
     /// The fuse is the chargers' alone.
     Static,
@@ -57,86 +59,61 @@ pub enum LoadMode {
 }
 
 /// A distribution board with its own per-phase fuse.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadBoard {
     pub id: String,
     /// Absent: fed from the grid connection.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<String>,
     /// Per grid phase.
     pub fuse_a: PhaseAmps,
 }
 
 /// Where the grid meter's readings come from and what to do without them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GridMeterConfig {
     /// A meter station whose MeterValues (`Current.Import` per phase,
     /// outside a transaction) are the building's total; absent: readings
     /// arrive through `POST /sites/{id}/load/meter`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub station_id: Option<StationId>,
     /// A reading older than this is stale.
-    #[serde(default = "default_stale_after")]
     pub stale_after_seconds: u32,
     /// Without a fresh reading the chargers share this many amperes per
     /// phase, whatever the building does.
-    #[serde(default = "default_fallback")]
     pub fallback_a: Decimal,
 }
 
-fn default_stale_after() -> u32 {
-    120
-}
-
-fn default_fallback() -> Decimal {
-    Decimal::from(6)
-}
-
 /// One EVSE of the site as installed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadEvse {
     pub station_id: StationId,
     /// 1.6 connector id / 2.0.1 EVSE id (1, 2, …).
     pub evse_id: u32,
     /// The board that feeds it; absent: the grid connection.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub board: Option<String>,
     /// Phases wired: 1 or 3.
-    #[serde(default = "default_phases")]
     pub phases: u8,
     /// Which grid phase each of the EVSE's L1/L2/L3 lands on.
-    #[serde(default)]
     pub rotation: Rotation,
     pub max_a: Decimal,
-    #[serde(default = "default_min")]
     pub min_a: Decimal,
     /// Higher is served first (0..=9).
-    #[serde(default)]
     pub priority: u8,
     /// Charge only from solar surplus (what the grid meter shows exported,
     /// plus what this car already takes of it); needs a grid meter.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub pv_surplus: bool,
     /// The EVSE can switch a car between three phases and one (so that a
     /// small surplus still reaches the 6 A minimum on one phase).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub phase_switching: bool,
 }
 
 /// How PV-surplus charging switches phases.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PvConfig {
     /// Half-width, in watts, of the band around each switching threshold
     /// (≈ 4.1 kW: 6 A on three phases) in which nothing changes.
-    #[serde(default = "default_hysteresis")]
     pub hysteresis_w: u32,
     /// Least time between two switches of one EVSE: each switch restarts
     /// the car's charger and wears the contactor.
-    #[serde(default = "default_min_switch")]
     pub min_switch_seconds: u32,
 }
 
@@ -157,77 +134,40 @@ fn default_min_switch() -> u32 {
     300
 }
 
-fn default_phases() -> u8 {
-    3
-}
-
-fn default_min() -> Decimal {
-    Decimal::from(6)
-}
-
 /// The operator's description of a site's electrical installation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadConfig {
     /// The main fuse, per phase.
     pub grid_fuse_a: PhaseAmps,
     pub mode: LoadMode,
     /// Dynamic modes: amperes per phase kept free for building load that
     /// rises between two meter readings.
-    #[serde(default = "default_margin")]
     pub margin_a: Decimal,
     /// Truly dynamic mode: a car is capped at its measured draw plus this.
-    #[serde(default = "default_margin")]
     pub headroom_a: Decimal,
     /// Truly dynamic mode: a car's draw counts only after it has run this long.
-    #[serde(default = "default_settle")]
     pub settle_seconds: u32,
     /// Peak shaving: total import stays at or below this many watts.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub power_cap_w: Option<u32>,
-    #[serde(default = "default_voltage")]
     pub voltage: u32,
     /// How long a car charges before a paused one of the same priority
     /// gets its turn, when not everybody's minimum fits.
-    #[serde(default = "default_rotation")]
     pub rotation_seconds: u32,
-    #[serde(default)]
     pub boards: Vec<LoadBoard>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meter: Option<GridMeterConfig>,
     pub evses: Vec<LoadEvse>,
     /// Priority by the driver's (or the vehicle's) identifier group: a
     /// session whose id token is in a group listed here charges at least
     /// at that priority (0..=9), whatever its EVSE's.
-    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub group_priorities: std::collections::BTreeMap<String, u8>,
     /// PV-surplus charging's switching rules.
-    #[serde(default)]
     pub pv: PvConfig,
     /// Bidding zone (`SE3`, …) whose spot prices the plans use.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bidding_zone: Option<String>,
 }
 
-fn default_margin() -> Decimal {
-    Decimal::from(2)
-}
-
-fn default_settle() -> u32 {
-    60
-}
-
-fn default_voltage() -> u32 {
-    230
-}
-
-fn default_rotation() -> u32 {
-    900
-}
-
 /// A site's load-balancing configuration, versioned.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LoadSite {
     pub site_id: SiteId,
     pub org_id: OrgId,
@@ -237,24 +177,21 @@ pub struct LoadSite {
 }
 
 /// Latest reading of the grid meter: the whole building, chargers included.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GridReading {
     pub at: Timestamp,
     pub current_a: PhaseAmps,
 }
 
 /// What a charger reported an EVSE draws, per EVSE phase.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Measured {
     pub at: Timestamp,
     pub current_a: PhaseAmps,
 }
 
 /// Where a profile sent to a charger stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SentStatus {
     Pending,
     Accepted,
@@ -263,13 +200,11 @@ pub enum SentStatus {
 }
 
 /// A limit the balancer sent to an EVSE.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SentLimit {
     pub limit_a: Decimal,
     pub phases: u8,
     /// For a TxProfile, the transaction it limits.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transaction_id: Option<String>,
     pub command_id: String,
     pub status: SentStatus,
@@ -278,13 +213,11 @@ pub struct SentLimit {
     /// draw that while the limit is in flight, and after a refusal or a
     /// timeout (it may also have taken the new one). `None` when nothing
     /// was known: the EVSE's maximum.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<HeldLimit>,
 }
 
 /// A limit a charger holds: per phase, on how many phases.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HeldLimit {
     pub limit_a: Decimal,
     pub phases: u8,
@@ -319,8 +252,7 @@ impl SentLimit {
 }
 
 /// The engine's answer for an EVSE, kept for the API.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Allocated {
     pub current_a: Decimal,
     pub phases: u8,
@@ -330,35 +262,25 @@ pub struct Allocated {
 }
 
 /// Everything the balancer remembers about one EVSE.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EvseLoadState {
     pub station_id: StationId,
     pub evse_id: u32,
     /// The running transaction, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transaction_id: Option<String>,
     /// Running or paused, and since when (engine time, Unix seconds).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub charge: Option<ChargeState>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub measured: Option<Measured>,
     /// State of charge in percent, when the charger reports it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub soc: Option<Decimal>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allocation: Option<Allocated>,
     /// The TxProfile in force for the running transaction.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<SentLimit>,
     /// The TxDefaultProfile: what a new session gets before the balancer
     /// has spoken, and all it gets while the station is offline.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_profile: Option<SentLimit>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pv: Option<PvState>,
     /// What the car still needs and by when, from the driver or the car.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub need: Option<ChargingNeed>,
 }
 
@@ -412,8 +334,7 @@ pub struct ChargingNeed {
 }
 
 /// The plan of one session, slot by slot.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedSession {
     pub station_id: StationId,
     pub evse_id: u32,
@@ -427,15 +348,13 @@ pub struct PlannedSession {
     pub planned_wh: Decimal,
     pub unmet_wh: Decimal,
     /// Why not all of the need fits, in one sentence.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unmet: Option<String>,
     /// Cost of the planned energy at spot prices, in the plan's currency.
     pub cost: Decimal,
 }
 
 /// The site's price-optimised plan for the next hours.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SitePlan {
     pub made_at: Timestamp,
     /// Start of the first slot (a quarter-hour boundary).
@@ -464,57 +383,44 @@ impl SitePlan {
 }
 
 /// What the balancer told a whole station.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StationLoadState {
     pub station_id: StationId,
     pub max_profile: SentLimit,
 }
 
 /// The balancer's state of one site, versioned like the configuration.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LoadState {
     pub site_id: SiteId,
     /// The latest event that asks for a recomputation.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requested_at: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub computed_at: Option<Timestamp>,
     /// The configuration version the last computation used.
-    #[serde(default)]
     pub config_version: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grid: Option<GridReading>,
     /// The building's own load the last computation assumed, per grid phase.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub building_load_a: Option<PhaseAmps>,
     /// What the operator should know about the last computation (a stale
     /// meter, a charger that refused its profile, …).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
-    #[serde(default)]
     pub evses: Vec<EvseLoadState>,
     /// Per station, the ChargePointMaxProfile / ChargingStationMaxProfile
     /// sent: the sum of its EVSEs' limits, a backstop under any other
     /// profile on the station.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stations: Vec<StationLoadState>,
     /// The price-optimised plan of the sessions that have a need.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<SitePlan>,
     /// Who is recomputing the site right now, and until when at most. Two
     /// recomputations that overlap (the balancer's signal, the periodic
     /// sweep, the API's `recompute`) would each send limits computed from a
     /// state the other is changing: the lease lets one run at a time.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease: Option<RecomputeLease>,
     pub version: u64,
 }
 
 /// See [`LoadState::lease`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecomputeLease {
     pub holder: String,
     pub until: Timestamp,

@@ -14,6 +14,9 @@
 //!
 //! Tariffs are versioned: an update stores a new version and keeps the old
 //! one, and a session is priced with the version in force when it started.
+//!
+//! How tariffs and assignments are written to a store is not decided here:
+//! the stored JSON form is `csms_store_records::tariff`.
 
 use crate::spot::BiddingZone;
 use crate::{OrgId, SiteId, StationId, Timestamp};
@@ -24,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 /// Per-unit prices are stored exactly as given; amounts are rounded only when
 /// a line is priced.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Tariff {
     pub id: String,
     pub org_id: OrgId,
@@ -48,15 +51,13 @@ pub struct Tariff {
     pub deleted_at: Option<Timestamp>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TariffElement {
     pub components: Vec<PriceComponent>,
-    #[serde(default)]
     pub restrictions: Restrictions,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TimeUnit {
     Minute,
     Hour,
@@ -78,29 +79,24 @@ impl TimeUnit {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub enum PriceComponent {
     /// Per kWh delivered.
     Energy { price: EnergyPrice },
     /// Per minute or hour from start to end of the session; the first
     /// `free_minutes` of the session are free.
-    #[serde(rename_all = "camelCase")]
     Time {
         price: Decimal,
         per: TimeUnit,
-        #[serde(default)]
         free_minutes: u32,
     },
     /// Once per session, from the element in force when the session started.
     SessionFee { price: Decimal },
     /// Per minute or hour from `grace_minutes` after charging stopped (the
     /// last time the energy register rose) until the session ended.
-    #[serde(rename_all = "camelCase")]
     Idle {
         price: Decimal,
         per: TimeUnit,
-        #[serde(default)]
         grace_minutes: u32,
     },
 }
@@ -126,12 +122,7 @@ impl PriceComponent {
 }
 
 /// The energy price: fixed, or following the spot price of a bidding zone.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(
-    tag = "kind",
-    rename_all = "camelCase",
-    rename_all_fields = "camelCase"
-)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum EnergyPrice {
     Fixed { per_kwh: Decimal },
     Spot(SpotFormula),
@@ -142,15 +133,12 @@ pub enum EnergyPrice {
 /// The floor is how negative spot prices are handled: with the default floor
 /// of 0 a negative spot price makes the spot part free, never a credit; an
 /// operator who wants to pass negative prices on sets a negative floor.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SpotFormula {
     pub zone: BiddingZone,
     pub factor: Decimal,
     pub markup: Decimal,
-    #[serde(default)]
     pub grid_fee: Decimal,
-    #[serde(default)]
     pub energy_tax: Decimal,
     pub floor: Option<Decimal>,
     pub ceiling: Option<Decimal>,
@@ -172,25 +160,19 @@ impl SpotFormula {
 }
 
 /// When an element applies. Empty restrictions always hold.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Restrictions {
     /// Local weekdays; empty: every day.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub days_of_week: Vec<Weekday>,
     /// Local time of day, inclusive. With `end_time` earlier than
     /// `start_time` the window wraps midnight (22:00–06:00); the weekday is
     /// that of the instant itself.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_time: Option<NaiveTime>,
     /// Exclusive.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_time: Option<NaiveTime>,
     /// Local date, inclusive.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_date: Option<NaiveDate>,
     /// Local date, exclusive.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_date: Option<NaiveDate>,
 }
 
@@ -377,8 +359,7 @@ impl Tariff {
 }
 
 /// What a tariff is assigned to.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "id", rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum AssignmentTarget {
     Station(StationId),
     Site(SiteId),
@@ -387,7 +368,7 @@ pub enum AssignmentTarget {
 }
 
 /// "Tariff T applies at target X to group G (or to everyone)."
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TariffAssignment {
     pub id: String,
     pub org_id: OrgId,

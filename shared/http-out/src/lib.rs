@@ -20,7 +20,7 @@
 //! operator configured and are not checked.
 //!
 //! A failed delivery reports one of the coarse texts of
-//! [`csms_core::webhooks::deliver`] (its detail goes to the log only): the
+//! [`csms_notify::deliver`] (its detail goes to the log only): the
 //! delivery log must not become a port scanner.
 //!
 //! # Layout
@@ -28,12 +28,12 @@
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use csms_core::spot::HttpGet;
-use csms_core::webhooks::deliver::{
+use csms_notify::deliver::{
     TransportReply, FAILED_CONNECT, FAILED_DNS, FAILED_REQUEST, FAILED_TIMEOUT, FAILED_TLS, REFUSED,
 };
-use csms_core::webhooks::target::{self, TargetPolicy};
-use csms_core::webhooks::WebhookTransport;
+use csms_notify::target::{self, TargetPolicy};
+use csms_notify::WebhookTransport;
+use csms_pricing::spot::HttpGet;
 use http::Uri;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};

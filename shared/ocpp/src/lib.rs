@@ -2,7 +2,7 @@
 //! the action catalogue and validation against the official JSON schemas.
 //!
 //! This crate knows the wire format only; what a message *means* is decided in
-//! `csms-core`. It never panics on input: any text a charger sends turns into
+//! `csms-charging`. It never panics on input: any text a charger sends turns into
 //! either a [`Frame`] or a [`CallError`] to send back.
 //!
 //! # Layout
@@ -22,9 +22,9 @@
 //!   official schemas gives the failing keyword, so the code is exact;
 //! - its timestamps are strict `chrono` fields, while real chargers send
 //!   times without zone or with odd precision that we accept and normalise
-//!   (`csms-core`'s `wire` module) instead of refusing a whole StopTransaction;
+//!   (`csms-charging`'s `charger::wire` module) instead of refusing a whole StopTransaction;
 //! - each handler reads a handful of fields into a small struct of its own
-//!   (`csms-core::charger::{v16,v201}`), so full message types would buy little
+//!   (`csms-charging`'s `charger::{v16,v201}`), so full message types would buy little
 //!   and add `validator`/`regex` to every Lambda's build.
 //!
 //! The CSMS-initiated calls (remote start, …) will need full request types; the

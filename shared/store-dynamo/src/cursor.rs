@@ -10,7 +10,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use csms_core::ports::StoreError;
+use csms_kernel::ports::StoreError;
 use std::collections::{BTreeMap, HashMap};
 
 pub type Key = HashMap<String, AttributeValue>;

@@ -1,6 +1,6 @@
-//! The DynamoDB store: every port of [`csms_core::ports`] on one table (the
+//! The DynamoDB store: every port of [`csms_kernel::ports`] on one table (the
 //! design is in `infra/README.md`), for the Lambdas. It passes the same
-//! contract suite (`csms_core::contract`) as the redb store of the local
+//! contract suite (`csms_kernel::contract`) as the redb store of the local
 //! runner; `csms-aws` runs it against moto (`tests/dynamo_contract.rs`) and
 //! prints the requests per OCPP message (`examples/ddb-requests.rs`).
 //!

@@ -6,15 +6,15 @@ use crate::error::{conflict, Fail, R};
 use crate::keys::*;
 use crate::ops::*;
 use chrono::{DateTime, TimeDelta, Utc};
-use csms_core::ports::{
-    reading_key, sort_key_time, MeterTarget, Page, PageRequest, SessionQuery, StationEvent,
-    StoreError,
-};
 use csms_domain::meter::MeterReading;
 use csms_domain::session::Session;
 use csms_domain::station::{Approval, BootInfo, Connection, ConnectorStatus, Station, StationView};
 use csms_domain::token::IdTokenRecord;
 use csms_domain::{IdTokenValue, OrgId, SessionId, StationId, Timestamp};
+use csms_kernel::ports::{
+    reading_key, sort_key_time, MeterTarget, Page, PageRequest, SessionQuery, StationEvent,
+    StoreError,
+};
 use redb::{ReadTransaction, ReadableTable};
 use serde::{Deserialize, Serialize};
 
@@ -497,8 +497,8 @@ impl From<EventRecord> for StationEvent {
 #[cfg(test)]
 mod tests {
     use super::EventRecord;
-    use csms_core::ports::{StationEvent, StationLogEntry};
     use csms_domain::event::NotificationKind;
+    use csms_kernel::ports::{StationEvent, StationLogEntry};
 
     /// Station events written before the log entry was typed read back.
     #[test]

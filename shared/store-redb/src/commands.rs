@@ -3,9 +3,9 @@
 use crate::error::{conflict, R};
 use crate::keys::*;
 use crate::ops::*;
-use csms_core::ports::{Page, PageRequest};
 use csms_domain::command::{Command, CommandId};
 use csms_domain::{OrgId, StationId};
+use csms_kernel::ports::{Page, PageRequest};
 use redb::ReadableTable;
 
 impl Db {
@@ -17,7 +17,7 @@ impl Db {
             if commands.get(cmd.id.as_str())?.is_some() {
                 return Err(conflict(format!("command {} exists", cmd.id)));
             }
-            put_json(&mut commands, cmd.id.as_str(), cmd)?;
+            put_record(&mut commands, cmd.id.as_str(), cmd)?;
             let key = command_station_key(&cmd.station_id, &cmd.id)?;
             txn.open_table(COMMANDS_BY_STATION)?
                 .insert(key.as_str(), cmd.id.as_str())?;
@@ -30,13 +30,13 @@ impl Db {
     }
 
     pub(crate) fn get_command(&self, id: &CommandId) -> R<Option<Command>> {
-        self.read(|txn| get_json(&txn.open_table(COMMANDS)?, id.as_str()))
+        self.read(|txn| get_record(&txn.open_table(COMMANDS)?, id.as_str()))
     }
 
     pub(crate) fn put_command(&self, cmd: &Command, expected_version: u64) -> R<()> {
         self.write(|txn| {
             let mut commands = txn.open_table(COMMANDS)?;
-            let stored: Option<Command> = get_json(&commands, cmd.id.as_str())?;
+            let stored: Option<Command> = get_record(&commands, cmd.id.as_str())?;
             match stored {
                 Some(s) if s.version == expected_version => {}
                 Some(s) => {
@@ -47,7 +47,7 @@ impl Db {
                 }
                 None => return Err(conflict(format!("command {} does not exist", cmd.id))),
             }
-            put_json(&mut commands, cmd.id.as_str(), cmd)?;
+            put_record(&mut commands, cmd.id.as_str(), cmd)?;
             if cmd.status.is_final() {
                 let key = command_station_key(&cmd.station_id, &cmd.id)?;
                 txn.open_table(COMMAND_QUEUE)?.remove(key.as_str())?;
@@ -64,7 +64,7 @@ impl Db {
             let mut out = Vec::new();
             for entry in queue.range::<&str>(range.lo.as_str()..range.hi.as_str())? {
                 let (_, id) = entry?;
-                let cmd = get_json::<Command>(&commands, id.value());
+                let cmd = get_record::<Command>(&commands, id.value());
                 if let Some(cmd) = self.skip(&OrgId::default_org(), cmd)? {
                     out.push(cmd);
                 }
@@ -80,7 +80,7 @@ impl Db {
             let mut out = Vec::new();
             for entry in queue.iter()? {
                 let (_, id) = entry?;
-                let cmd = get_json::<Command>(&commands, id.value());
+                let cmd = get_record::<Command>(&commands, id.value());
                 if let Some(cmd) = self.skip(&OrgId::default_org(), cmd)? {
                     out.push(cmd);
                 }
@@ -97,7 +97,7 @@ impl Db {
         station: &StationId,
         page: &PageRequest,
     ) -> R<Page<Command>> {
-        self.list_indexed(
+        self.list_indexed_records(
             COMMANDS_BY_STATION,
             COMMANDS,
             station.as_str(),

@@ -1,7 +1,7 @@
 //! The one internal error type, so transaction code can use `?` on redb and
 //! serde_json results alike (the orphan rule forbids `From<redb::…> for StoreError`).
 
-use csms_core::ports::StoreError;
+use csms_kernel::ports::StoreError;
 
 #[derive(Debug)]
 pub(crate) struct Fail(pub(crate) StoreError);

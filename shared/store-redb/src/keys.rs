@@ -12,10 +12,10 @@ use crate::error::{Fail, R};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::NaiveDate;
-use csms_core::ports::{sort_key_time, MeterTarget, Page, StoreError};
 use csms_domain::command::CommandId;
 use csms_domain::spot::BiddingZone;
 use csms_domain::{OrgId, SessionId, SiteId, StationId, Timestamp};
+use csms_kernel::ports::{sort_key_time, MeterTarget, Page, StoreError};
 use redb::{AccessGuard, ReadableTable, TableDefinition, Value};
 use std::ops::Bound;
 

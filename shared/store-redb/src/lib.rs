@@ -1,11 +1,11 @@
 //! The embedded persistent store of the local runner: every port of
-//! [`csms_core::ports`] over one [redb](https://docs.rs/redb) database file,
+//! [`csms_kernel::ports`] over one [redb](https://docs.rs/redb) database file,
 //! so `cargo run` keeps all data across restarts with no cloud and no Docker.
 //!
 //! It mirrors the access patterns of the DynamoDB single-table design (a
 //! primary key per item plus the by-org and by-station indexes) with one typed
 //! redb table per item kind and per index, and passes the same contract suite
-//! (`csms_core::contract`) as the DynamoDB adapter.
+//! (`csms_kernel::contract`) as the DynamoDB adapter.
 //!
 //! Every call is one redb transaction: atomic, isolated (redb has a single
 //! writer, so read-modify-write operations such as versioned session writes or
@@ -40,12 +40,6 @@ mod ops;
 mod pricing;
 
 use async_trait::async_trait;
-use csms_core::ports::{
-    AlarmStore, ApiKeyStore, CommandStore, ConnectionStore, DeviceModelStore, IdempotencyStore,
-    LoadStore, MeterTarget, Page, PageRequest, PricedSessionStore, SessionQuery, SessionStore,
-    SpotPriceStore, StationEvent, StationStore, StoreError, StoreResult, TariffStore, TokenStore,
-    WebhookStore,
-};
 use csms_domain::alarm::Alarm;
 use csms_domain::api_key::ApiKey;
 use csms_domain::command::{Command, CommandId};
@@ -60,6 +54,12 @@ use csms_domain::tariff::{Tariff, TariffAssignment};
 use csms_domain::token::IdTokenRecord;
 use csms_domain::webhook::{Delivery, Webhook};
 use csms_domain::{IdTokenValue, OrgId, SessionId, SiteId, StationId, Timestamp};
+use csms_kernel::ports::{
+    AlarmStore, ApiKeyStore, CommandStore, ConnectionStore, DeviceModelStore, IdempotencyStore,
+    LoadStore, MeterTarget, Page, PageRequest, PricedSessionStore, SessionQuery, SessionStore,
+    SpotPriceStore, StationEvent, StationStore, StoreError, StoreResult, TariffStore, TokenStore,
+    WebhookStore,
+};
 use error::R;
 use ops::Db;
 use std::path::Path;

@@ -4,10 +4,10 @@
 use crate::error::{conflict, R};
 use crate::keys::*;
 use crate::ops::*;
-use csms_core::ports::{Page, PageRequest};
 use csms_domain::api_key::ApiKey;
 use csms_domain::webhook::{Delivery, Webhook};
 use csms_domain::OrgId;
+use csms_kernel::ports::{Page, PageRequest};
 use redb::ReadableTable;
 
 impl Db {

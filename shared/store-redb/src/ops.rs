@@ -9,10 +9,11 @@
 use crate::error::{conflict, Fail, R};
 use crate::keys::*;
 use chrono::Utc;
-use csms_core::ports::{Page, PageRequest, StoreError};
-use csms_core::undecodable::{undecodable, SkippedRecords};
 use csms_domain::alarm::Alarm;
 use csms_domain::{OrgId, Timestamp};
+use csms_kernel::ports::{Page, PageRequest, StoreError};
+use csms_kernel::undecodable::{undecodable, SkippedRecords};
+use csms_store_records::Record;
 use redb::{
     Database, ReadOnlyTable, ReadTransaction, ReadableTable, Table, TableDefinition,
     WriteTransaction,
@@ -80,6 +81,29 @@ pub(crate) fn lenient<T>(how: Lenient<'_>, r: R<Option<T>>) -> R<Option<T>> {
 pub(crate) fn put_json<T: Serialize>(table: &mut JsonTable<'_>, key: &str, v: &T) -> R<()> {
     table.insert(key, json(v)?.as_slice())?;
     Ok(())
+}
+
+/// Decodes a domain record kept through its stored form
+/// (`csms-store-records`); like [`parse`], the error names the kind of
+/// record (the domain type's name) and the key.
+pub(crate) fn parse_record<T: Record>(key: &str, bytes: &[u8]) -> R<T> {
+    csms_store_records::from_json(bytes).map_err(|e| Fail(undecodable::<T>(key, e)))
+}
+
+pub(crate) fn get_record<T: Record>(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    key: &str,
+) -> R<Option<T>> {
+    table
+        .get(key)?
+        .map(|g| parse_record(key, g.value()))
+        .transpose()
+}
+
+/// Writes a domain record as its stored form, never as the domain type's
+/// own serde form.
+pub(crate) fn put_record<T: Record>(table: &mut JsonTable<'_>, key: &str, v: &T) -> R<()> {
+    put_json(table, key, &v.to_stored())
 }
 
 /// Read-modify-write of one record; `f` says whether it changed anything, so
@@ -232,6 +256,37 @@ impl Db {
         page: &PageRequest,
         order: Order,
     ) -> R<Page<T>> {
+        self.list_indexed_as((index, items), scope, org, page, order, parse)
+    }
+
+    /// [`list_indexed`](Self::list_indexed) of domain records kept through
+    /// their stored form.
+    pub(crate) fn list_indexed_records<T: Record>(
+        &self,
+        index: TableDefinition<&'static str, &'static str>,
+        items: TableDefinition<&'static str, &'static [u8]>,
+        scope: &str,
+        org: &OrgId,
+        page: &PageRequest,
+        order: Order,
+    ) -> R<Page<T>> {
+        self.list_indexed_as((index, items), scope, org, page, order, parse_record)
+    }
+
+    /// The listing of both, decoding each item with `decode`; the index and
+    /// items tables come as a pair.
+    fn list_indexed_as<T>(
+        &self,
+        (index, items): (
+            TableDefinition<&'static str, &'static str>,
+            TableDefinition<&'static str, &'static [u8]>,
+        ),
+        scope: &str,
+        org: &OrgId,
+        page: &PageRequest,
+        order: Order,
+        decode: impl Fn(&str, &[u8]) -> R<T>,
+    ) -> R<Page<T>> {
         let range = KeyRange::partition(scope);
         let after = cursor(page, &range.lo, 1)?;
         self.read(|txn| {
@@ -243,7 +298,11 @@ impl Db {
                 after.as_deref(),
                 order,
                 page.effective_limit(),
-                |_, key| self.skip(org, get_json(&items, key.value())),
+                |_, key| {
+                    let key = key.value();
+                    let item = items.get(key)?.map(|g| decode(key, g.value()));
+                    self.skip(org, item.transpose())
+                },
             )
         })
     }

@@ -5,12 +5,12 @@ use crate::error::{conflict, R};
 use crate::keys::*;
 use crate::ops::*;
 use chrono::NaiveDate;
-use csms_core::ports::{Page, PageRequest};
 use csms_domain::alarm::Alarm;
 use csms_domain::pricing::PricedSession;
 use csms_domain::spot::{BiddingZone, SpotDay};
 use csms_domain::tariff::{Tariff, TariffAssignment};
 use csms_domain::{OrgId, SessionId, Timestamp};
+use csms_kernel::ports::{Page, PageRequest};
 use redb::ReadableTable;
 
 impl Db {
@@ -21,7 +21,7 @@ impl Db {
     pub(crate) fn put_tariff(&self, tariff: &Tariff, expected_version: u64) -> R<()> {
         self.write(|txn| {
             let mut latest = txn.open_table(TARIFFS)?;
-            let stored: Option<Tariff> = get_json(&latest, &tariff.id)?;
+            let stored: Option<Tariff> = get_record(&latest, &tariff.id)?;
             match (&stored, expected_version) {
                 (None, 0) => {}
                 (Some(t), v) if t.version == v => {}
@@ -48,8 +48,8 @@ impl Db {
                     tariff.id, tariff.version
                 )));
             }
-            put_json(&mut versions, &vkey, tariff)?;
-            put_json(&mut latest, &tariff.id, tariff)?;
+            put_record(&mut versions, &vkey, tariff)?;
+            put_record(&mut latest, &tariff.id, tariff)?;
             let mut by_org = txn.open_table(TARIFFS_BY_ORG)?;
             if let Some(old) = &stored {
                 by_org.remove(tariff_org_key(&old.org_id, &old.id)?.as_str())?;
@@ -65,7 +65,7 @@ impl Db {
     }
 
     pub(crate) fn get_tariff(&self, id: &str) -> R<Option<Tariff>> {
-        self.read(|txn| get_json(&txn.open_table(TARIFFS)?, id))
+        self.read(|txn| get_record(&txn.open_table(TARIFFS)?, id))
     }
 
     pub(crate) fn tariff_versions(&self, id: &str) -> R<Vec<Tariff>> {
@@ -76,7 +76,7 @@ impl Db {
             for entry in versions.range::<&str>(range.lo.as_str()..range.hi.as_str())? {
                 let (k, v) = entry?;
                 let org = OrgId::default_org();
-                if let Some(t) = self.skip(&org, parse(k.value(), v.value()).map(Some))? {
+                if let Some(t) = self.skip(&org, parse_record(k.value(), v.value()).map(Some))? {
                     out.push(t);
                 }
             }
@@ -85,7 +85,7 @@ impl Db {
     }
 
     pub(crate) fn list_tariffs(&self, org: &OrgId, page: &PageRequest) -> R<Page<Tariff>> {
-        self.list_indexed(
+        self.list_indexed_records(
             TARIFFS_BY_ORG,
             TARIFFS,
             org.as_str(),
@@ -101,7 +101,7 @@ impl Db {
             if assignments.get(a.id.as_str())?.is_some() {
                 return Err(conflict(format!("tariff assignment {} exists", a.id)));
             }
-            put_json(&mut assignments, &a.id, a)?;
+            put_record(&mut assignments, &a.id, a)?;
             txn.open_table(ASSIGNMENTS_BY_ORG)?.insert(
                 assignment_org_key(&a.org_id, a.created_at, &a.id)?.as_str(),
                 a.id.as_str(),
@@ -111,7 +111,7 @@ impl Db {
     }
 
     pub(crate) fn get_assignment(&self, id: &str) -> R<Option<TariffAssignment>> {
-        self.read(|txn| get_json(&txn.open_table(ASSIGNMENTS)?, id))
+        self.read(|txn| get_record(&txn.open_table(ASSIGNMENTS)?, id))
     }
 
     pub(crate) fn delete_assignment(&self, id: &str) -> R<bool> {
@@ -119,7 +119,7 @@ impl Db {
             let removed = txn
                 .open_table(ASSIGNMENTS)?
                 .remove(id)?
-                .map(|g| parse::<TariffAssignment>(id, g.value()))
+                .map(|g| parse_record::<TariffAssignment>(id, g.value()))
                 .transpose()?;
             let Some(a) = removed else { return Ok(false) };
             txn.open_table(ASSIGNMENTS_BY_ORG)?
@@ -136,7 +136,7 @@ impl Db {
             let mut out = Vec::new();
             for entry in index.range::<&str>(range.lo.as_str()..range.hi.as_str())? {
                 let (_, id) = entry?;
-                if let Some(a) = self.skip(org, get_json(&assignments, id.value()))? {
+                if let Some(a) = self.skip(org, get_record(&assignments, id.value()))? {
                     out.push(a);
                 }
             }

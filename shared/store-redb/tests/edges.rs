@@ -2,11 +2,11 @@
 //! only this adapter's layout can get wrong.
 
 use chrono::{TimeDelta, TimeZone, Utc};
-use csms_core::contract::station;
-use csms_core::ports::*;
 use csms_domain::session::Session;
 use csms_domain::station::{BootInfo, Connection, ConnectorStatus};
 use csms_domain::{OcppVersion, OrgId, StationId, Timestamp};
+use csms_kernel::contract::station;
+use csms_kernel::ports::*;
 use csms_store_redb::EmbeddedStore;
 
 fn t(secs: i64) -> Timestamp {

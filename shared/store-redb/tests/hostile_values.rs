@@ -7,15 +7,15 @@
 //! the plausible ranges and renders its view (energy included).
 
 use chrono::{DateTime, TimeDelta, Utc};
-use csms_core::charger::{ChargerConfig, ChargerService};
-use csms_core::contract::station;
-use csms_core::ports::{
-    MeterTarget, PageRequest, SessionQuery, SessionStore, StationStore, SystemClock,
-};
-use csms_core::views::SessionView;
+use csms_charging::charger::{ChargerConfig, ChargerService};
 use csms_domain::meter::limits;
 use csms_domain::station::Connection;
 use csms_domain::{OcppVersion, OrgId, StationId, Timestamp};
+use csms_kernel::contract::station;
+use csms_kernel::ports::{
+    MeterTarget, PageRequest, SessionQuery, SessionStore, StationStore, SystemClock,
+};
+use csms_kernel::views::SessionView;
 use csms_store_redb::EmbeddedStore;
 use proptest::prelude::*;
 use rust_decimal::Decimal;

@@ -1,10 +1,10 @@
 //! The store on disk: what the local runner relies on across restarts.
 
 use chrono::{TimeZone, Utc};
-use csms_core::contract::station;
-use csms_core::ports::{SessionStore, StationStore, StoreError};
 use csms_domain::session::Session;
 use csms_domain::{OrgId, StationId};
+use csms_kernel::contract::station;
+use csms_kernel::ports::{SessionStore, StationStore, StoreError};
 use csms_store_redb::EmbeddedStore;
 
 mod common;

@@ -2,7 +2,7 @@
 //! older version or a bug would have left them: listings skip them, start-up
 //! paths keep going, the operator gets one alarm per kind of record.
 
-use csms_core::contract::{undecodable_plant, undecodable_records_are_skipped, Planted};
+use csms_kernel::contract::{undecodable_plant, undecodable_records_are_skipped, Planted};
 use csms_store_redb::{EmbeddedStore, DATABASE_FILE};
 use redb::{Database, ReadableTable, TableDefinition};
 use std::path::Path;

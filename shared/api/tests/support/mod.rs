@@ -8,11 +8,11 @@ use chrono::TimeDelta;
 use csms_api::{router, Secret};
 use csms_app::testkit::NoAdapters;
 use csms_app::{Runtime, Settings, Wiring};
-use csms_core::connect;
-use csms_core::ports::{Clock, Store, SystemClock};
-use csms_core::registry::{self, NewStation};
+use csms_charging::connect;
+use csms_charging::registry::{self, NewStation};
 use csms_domain::station::Station;
 use csms_domain::{OcppVersion, StationId, Timestamp};
+use csms_kernel::ports::{Clock, Store, SystemClock};
 use std::sync::{Arc, Mutex};
 use tower::ServiceExt;
 
@@ -56,7 +56,7 @@ pub async fn open_connection(
 ) {
     connect::opened(
         store,
-        &csms_core::events::NoEvents,
+        &csms_kernel::events::NoEvents,
         None,
         station,
         conn,

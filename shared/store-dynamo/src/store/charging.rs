@@ -37,10 +37,6 @@ use crate::cursor::Key;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use chrono::{TimeDelta, Utc};
-use csms_core::ports::{
-    reading_key, sort_key_time, ConnectionStore, IdempotencyStore, MeterTarget, Page, PageRequest,
-    SessionQuery, SessionStore, StationEvent, StationStore, StoreError, StoreResult, TokenStore,
-};
 use csms_domain::meter::MeterReading;
 use csms_domain::session::{CloseReason, InferredEnd, Session, SessionStatus};
 use csms_domain::station::{
@@ -48,6 +44,10 @@ use csms_domain::station::{
 };
 use csms_domain::token::{IdTokenRecord, IdTokenType, TokenStatus};
 use csms_domain::{IdTokenValue, OcppVersion, OrgId, SessionId, SiteId, StationId, Timestamp};
+use csms_kernel::ports::{
+    reading_key, sort_key_time, ConnectionStore, IdempotencyStore, MeterTarget, Page, PageRequest,
+    SessionQuery, SessionStore, StationEvent, StationStore, StoreError, StoreResult, TokenStore,
+};
 use futures::{StreamExt, TryStreamExt};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -1000,7 +1000,7 @@ mod tests {
         let event = StationEvent {
             station_id: StationId::parse("CP").unwrap(),
             at: t(0, 0),
-            entry: csms_core::ports::StationLogEntry::Notification {
+            entry: csms_kernel::ports::StationLogEntry::Notification {
                 kind: csms_domain::event::NotificationKind::SecurityEvent,
                 message: serde_json::json!({"type": "x", "n": 3, "f": 1.5, "list": [true, null, "s"], "nested": {"a": ""}}),
             },

@@ -18,15 +18,16 @@
 
 use super::charging::station_pk;
 use super::table::{
-    body_from, first_condition_failed, n, s, set_key, versioned_item, Condition, ConditionFailed,
+    first_condition_failed, n, record_from, s, set_key, versioned_item, Condition, ConditionFailed,
     Index, Query, META,
 };
 use super::DynamoStore;
 use crate::cursor::Key;
 use async_trait::async_trait;
-use csms_core::ports::{CommandStore, Page, PageRequest, StoreError, StoreResult};
 use csms_domain::command::{Command, CommandId};
 use csms_domain::{OrgId, StationId};
+use csms_kernel::ports::{CommandStore, Page, PageRequest, StoreError, StoreResult};
+use csms_store_records::Record;
 
 fn command_pk(id: &CommandId) -> String {
     format!("COMMAND#{id}")
@@ -46,7 +47,13 @@ const IN_FLIGHT: &str = "CMDQ";
 
 /// The command item and its queue twin.
 fn command_items(cmd: &Command) -> StoreResult<(Key, Key)> {
-    let mut item = versioned_item(command_pk(&cmd.id), META, cmd, cmd.version, "command")?;
+    let mut item = versioned_item(
+        command_pk(&cmd.id),
+        META,
+        &cmd.to_stored(),
+        cmd.version,
+        "command",
+    )?;
     item.insert("stationId".into(), s(cmd.station_id.as_str()));
     item.insert("orgId".into(), s(cmd.org_id.as_str()));
     set_key(
@@ -101,7 +108,7 @@ impl CommandStore for DynamoStore {
     }
 
     async fn get_command(&self, id: &CommandId) -> StoreResult<Option<Command>> {
-        self.get_as(command_pk(id), META, body_from).await
+        self.get_as(command_pk(id), META, record_from).await
     }
 
     async fn put_command(&self, cmd: &Command, expected_version: u64) -> StoreResult<()> {
@@ -110,12 +117,13 @@ impl CommandStore for DynamoStore {
 
     async fn pending_commands(&self, station: &StationId) -> StoreResult<Vec<Command>> {
         let query = Query::partition(station_pk(station)).sk_prefix("CMDQ#");
-        self.all_of(&OrgId::default_org(), &query, body_from).await
+        self.all_of(&OrgId::default_org(), &query, record_from)
+            .await
     }
 
     async fn all_pending_commands(&self, limit: usize) -> StoreResult<Vec<Command>> {
         let query = Query::index(Index::Gsi1, IN_FLIGHT);
-        self.up_to(&OrgId::default_org(), &query, limit, body_from)
+        self.up_to(&OrgId::default_org(), &query, limit, record_from)
             .await
     }
 
@@ -125,7 +133,25 @@ impl CommandStore for DynamoStore {
         page: &PageRequest,
     ) -> StoreResult<Page<Command>> {
         let query = Query::index(Index::Gsi2, station_commands_pk(station)).newest_first();
-        self.page_of(&OrgId::default_org(), &query, page, body_from)
+        self.page_of(&OrgId::default_org(), &query, page, record_from)
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::table::golden;
+
+    #[test]
+    fn a_command_and_its_queue_twin_hold_the_golden_json_and_read_back() {
+        for (cmd, line) in golden::<Command>("commands.jsonl") {
+            let (item, queued) = command_items(&cmd).unwrap();
+            assert_eq!(item["body"], s(&line));
+            assert_eq!(queued["body"], s(&line));
+            assert_eq!(item["PK"], s(format!("COMMAND#{}", cmd.id)));
+            assert_eq!(record_from::<Command>(item).unwrap(), cmd);
+            assert_eq!(record_from::<Command>(queued).unwrap(), cmd);
+        }
     }
 }

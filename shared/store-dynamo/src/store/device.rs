@@ -27,9 +27,9 @@ use super::DynamoStore;
 use crate::cursor::Key;
 use async_trait::async_trait;
 use chrono::TimeDelta;
-use csms_core::ports::{DeviceModelStore, StoreError, StoreResult};
 use csms_domain::device_model::{DeviceModel, DeviceVariable, ReportPart};
 use csms_domain::{OrgId, StationId};
+use csms_kernel::ports::{DeviceModelStore, StoreError, StoreResult};
 use serde::{Deserialize, Serialize};
 
 const HEAD_SK: &str = "MODEL";

@@ -24,15 +24,16 @@
 //!   condition on the configuration tells whether the site existed.
 
 use super::table::{
-    body_from, first_condition_failed, set_key, versioned_item, Condition, ConditionFailed, Index,
-    Query,
+    first_condition_failed, record_from, set_key, versioned_item, Condition, ConditionFailed,
+    Index, Query,
 };
 use super::DynamoStore;
 use crate::cursor::Key;
 use async_trait::async_trait;
-use csms_core::ports::{LoadStore, Page, PageRequest, StoreResult};
 use csms_domain::load::{LoadSite, LoadState};
 use csms_domain::{OrgId, SiteId};
+use csms_kernel::ports::{LoadStore, Page, PageRequest, StoreResult};
+use csms_store_records::Record;
 
 const CONFIG_SK: &str = "CONFIG";
 const STATE_SK: &str = "STATE";
@@ -45,14 +46,20 @@ fn load_pk(site: &SiteId) -> String {
 
 fn config_item(site: &LoadSite) -> StoreResult<Key> {
     let pk = load_pk(&site.site_id);
-    let mut item = versioned_item(pk, CONFIG_SK, site, site.version, "load site")?;
+    let mut item = versioned_item(pk, CONFIG_SK, &site.to_stored(), site.version, "load site")?;
     set_key(&mut item, Index::Gsi1, ALL_SITES, site.site_id.as_str());
     Ok(item)
 }
 
 fn state_item(state: &LoadState) -> StoreResult<Key> {
     let pk = load_pk(&state.site_id);
-    versioned_item(pk, STATE_SK, state, state.version, "load state")
+    versioned_item(
+        pk,
+        STATE_SK,
+        &state.to_stored(),
+        state.version,
+        "load state",
+    )
 }
 
 #[async_trait]
@@ -64,7 +71,7 @@ impl LoadStore for DynamoStore {
     }
 
     async fn get_load_site(&self, site: &SiteId) -> StoreResult<Option<LoadSite>> {
-        self.get_as(load_pk(site), CONFIG_SK, body_from).await
+        self.get_as(load_pk(site), CONFIG_SK, record_from).await
     }
 
     async fn delete_load_site(&self, site: &SiteId) -> StoreResult<bool> {
@@ -88,7 +95,7 @@ impl LoadStore for DynamoStore {
 
     async fn list_load_sites(&self, page: &PageRequest) -> StoreResult<Page<LoadSite>> {
         let query = Query::index(Index::Gsi1, ALL_SITES);
-        self.page_of(&OrgId::default_org(), &query, page, body_from)
+        self.page_of(&OrgId::default_org(), &query, page, record_from)
             .await
     }
 
@@ -99,7 +106,7 @@ impl LoadStore for DynamoStore {
     }
 
     async fn get_load_state(&self, site: &SiteId) -> StoreResult<Option<LoadState>> {
-        self.get_as(load_pk(site), STATE_SK, body_from).await
+        self.get_as(load_pk(site), STATE_SK, record_from).await
     }
 }
 
@@ -115,5 +122,19 @@ mod tests {
         assert_eq!(state.get("SK"), Some(&s(STATE_SK)));
         assert!(!state.contains_key("GSI1PK") && !state.contains_key("GSI2PK"));
         assert_eq!(state.get("PK"), Some(&s("LOADSITE#brf-1")));
+    }
+
+    #[test]
+    fn load_sites_and_states_hold_the_golden_json_and_read_back() {
+        for (site, line) in crate::store::table::golden::<LoadSite>("load_sites.jsonl") {
+            let item = config_item(&site).unwrap();
+            assert_eq!(item["body"], s(&line));
+            assert_eq!(record_from::<LoadSite>(item).unwrap(), site);
+        }
+        for (state, line) in crate::store::table::golden::<LoadState>("load_states.jsonl") {
+            let item = state_item(&state).unwrap();
+            assert_eq!(item["body"], s(&line));
+            assert_eq!(record_from::<LoadState>(item).unwrap(), state);
+        }
     }
 }

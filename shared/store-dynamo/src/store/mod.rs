@@ -47,8 +47,8 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_dynamodb::Client;
-use csms_core::ports::{StoreError, StoreResult};
-use csms_core::undecodable::SkippedRecords;
+use csms_kernel::ports::{StoreError, StoreResult};
+use csms_kernel::undecodable::SkippedRecords;
 use std::sync::Arc;
 use std::time::Duration;
 use table::backend;

@@ -18,10 +18,10 @@ use super::table::{body_from, org_partition, set_key, versioned_item, Index, Que
 use super::DynamoStore;
 use crate::cursor::Key;
 use async_trait::async_trait;
-use csms_core::ports::{ApiKeyStore, Page, PageRequest, StoreResult, WebhookStore};
 use csms_domain::api_key::ApiKey;
 use csms_domain::webhook::{Delivery, Webhook};
 use csms_domain::OrgId;
+use csms_kernel::ports::{ApiKeyStore, Page, PageRequest, StoreResult, WebhookStore};
 
 /// GSI1 partition of every delivery still to be tried.
 const PENDING_DELIVERIES: &str = "WHDQ";

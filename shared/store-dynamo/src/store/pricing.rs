@@ -34,23 +34,24 @@
 //!   whole by every fetch.
 
 use super::table::{
-    body_from, json_item, org_partition, set_key, versioned_item, Condition, ConditionFailed,
-    Index, Query, META,
+    body_from, json_item, org_partition, record_from, set_key, versioned_item, Condition,
+    ConditionFailed, Index, Query, META,
 };
 use super::DynamoStore;
 use crate::cursor::Key;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::CancellationReason;
 use chrono::NaiveDate;
-use csms_core::ports::{
-    sort_key_time, AlarmStore, Page, PageRequest, PricedSessionStore, SpotPriceStore, StoreError,
-    StoreResult, TariffStore,
-};
 use csms_domain::alarm::Alarm;
 use csms_domain::pricing::PricedSession;
 use csms_domain::spot::{BiddingZone, SpotDay};
 use csms_domain::tariff::{Tariff, TariffAssignment};
 use csms_domain::{OrgId, SessionId, Timestamp};
+use csms_kernel::ports::{
+    sort_key_time, AlarmStore, Page, PageRequest, PricedSessionStore, SpotPriceStore, StoreError,
+    StoreResult, TariffStore,
+};
+use csms_store_records::Record;
 
 /// Read-then-conditional-write loops (alarms) give up after this many lost
 /// races; each loss means another writer changed the alarm meanwhile.
@@ -89,7 +90,7 @@ fn price_sk(revision: u32) -> String {
 }
 
 fn tariff_meta_item(t: &Tariff) -> StoreResult<Key> {
-    let mut item = versioned_item(tariff_pk(&t.id), META, t, t.version, "tariff")?;
+    let mut item = versioned_item(tariff_pk(&t.id), META, &t.to_stored(), t.version, "tariff")?;
     // Sparse: a deleted tariff drops out of its organisation's listing.
     if t.deleted_at.is_none() {
         set_key(
@@ -104,11 +105,16 @@ fn tariff_meta_item(t: &Tariff) -> StoreResult<Key> {
 
 fn tariff_version_item(t: &Tariff) -> StoreResult<Key> {
     let sk = tariff_version_sk(t.version);
-    versioned_item(tariff_pk(&t.id), sk, t, t.version, "tariff")
+    versioned_item(tariff_pk(&t.id), sk, &t.to_stored(), t.version, "tariff")
 }
 
 fn assignment_item(a: &TariffAssignment) -> StoreResult<Key> {
-    let mut item = json_item(assignment_pk(&a.id), META, a, "tariff assignment")?;
+    let mut item = json_item(
+        assignment_pk(&a.id),
+        META,
+        &a.to_stored(),
+        "tariff assignment",
+    )?;
     set_key(
         &mut item,
         Index::Gsi1,
@@ -178,17 +184,18 @@ impl TariffStore for DynamoStore {
     }
 
     async fn get_tariff(&self, id: &str) -> StoreResult<Option<Tariff>> {
-        self.get_as(tariff_pk(id), META, body_from).await
+        self.get_as(tariff_pk(id), META, record_from).await
     }
 
     async fn tariff_versions(&self, id: &str) -> StoreResult<Vec<Tariff>> {
         let query = Query::partition(tariff_pk(id)).sk_prefix("V#");
-        self.all_of(&OrgId::default_org(), &query, body_from).await
+        self.all_of(&OrgId::default_org(), &query, record_from)
+            .await
     }
 
     async fn list_tariffs(&self, org: &OrgId, page: &PageRequest) -> StoreResult<Page<Tariff>> {
         let query = Query::index(Index::Gsi1, org_partition(org, "TARIFF"));
-        self.page_of(org, &query, page, body_from).await
+        self.page_of(org, &query, page, record_from).await
     }
 
     async fn create_assignment(&self, a: &TariffAssignment) -> StoreResult<()> {
@@ -197,7 +204,7 @@ impl TariffStore for DynamoStore {
     }
 
     async fn get_assignment(&self, id: &str) -> StoreResult<Option<TariffAssignment>> {
-        self.get_as(assignment_pk(id), META, body_from).await
+        self.get_as(assignment_pk(id), META, record_from).await
     }
 
     async fn delete_assignment(&self, id: &str) -> StoreResult<bool> {
@@ -206,7 +213,7 @@ impl TariffStore for DynamoStore {
 
     async fn list_assignments(&self, org: &OrgId) -> StoreResult<Vec<TariffAssignment>> {
         let query = Query::index(Index::Gsi1, org_partition(org, "ASSIGN"));
-        self.all_of(org, &query, body_from).await
+        self.all_of(org, &query, record_from).await
     }
 }
 
@@ -329,6 +336,25 @@ impl PricedSessionStore for DynamoStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tariff_versions_and_assignments_hold_the_golden_json_and_read_back() {
+        use crate::store::table::{golden, s};
+        for (tariff, line) in golden::<Tariff>("tariffs.jsonl") {
+            for item in [
+                tariff_meta_item(&tariff).unwrap(),
+                tariff_version_item(&tariff).unwrap(),
+            ] {
+                assert_eq!(item["body"], s(&line));
+                assert_eq!(record_from::<Tariff>(item).unwrap(), tariff);
+            }
+        }
+        for (a, line) in golden::<TariffAssignment>("tariff_assignments.jsonl") {
+            let item = assignment_item(&a).unwrap();
+            assert_eq!(item["body"], s(&line));
+            assert_eq!(record_from::<TariffAssignment>(item).unwrap(), a);
+        }
+    }
 
     #[test]
     fn sort_keys_sort_numerically() {

@@ -8,7 +8,8 @@
 //!   partition every organisation's listing uses.
 //! - Encodings: item structs as ordinary attributes ([`to_item`],
 //!   [`decode`]); records kept whole as JSON in `body` ([`json_item`],
-//!   [`versioned_item`], [`body_from`]).
+//!   [`versioned_item`], [`body_from`]), domain records through their
+//!   stored form (`csms-store-records`) with [`record_from`].
 //! - Reads: `get` (strongly consistent) and `get_as` (with a decoder); a
 //!   [`Query`] of a partition of the table or an index, read whole
 //!   (`all_of`), a page at a time with a cursor (`page_of`), only its first
@@ -39,9 +40,10 @@ use aws_sdk_dynamodb::types::{
     ReturnValuesOnConditionCheckFailure, TransactWriteItem, WriteRequest,
 };
 use chrono::Utc;
-use csms_core::ports::{AlarmStore, Page, PageRequest, StoreError, StoreResult};
-use csms_core::undecodable::undecodable;
 use csms_domain::{OrgId, Timestamp};
+use csms_kernel::ports::{AlarmStore, Page, PageRequest, StoreError, StoreResult};
+use csms_kernel::undecodable::undecodable;
+use csms_store_records::Record;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -194,6 +196,37 @@ pub(crate) fn body_from<T: DeserializeOwned>(item: Key) -> StoreResult<T> {
         }
         _ => Err(undecodable::<T>(&item_key(&item), "no body attribute")),
     }
+}
+
+/// A domain record kept as JSON in `body` through its stored form
+/// (`csms-store-records`); like [`body_from`], the error names the kind of
+/// record (the domain type's name) and the item's key.
+pub(crate) fn record_from<T: Record>(item: Key) -> StoreResult<T> {
+    match item.get("body") {
+        Some(AttributeValue::S(body)) => csms_store_records::from_json(body.as_bytes())
+            .map_err(|e| undecodable::<T>(&item_key(&item), e)),
+        _ => Err(undecodable::<T>(&item_key(&item), "no body attribute")),
+    }
+}
+
+/// The golden fixture `name` of `csms-store-records`: each record with the
+/// JSON line every store has always written for it.
+#[cfg(test)]
+pub(crate) fn golden<T: Record>(name: &str) -> Vec<(T, String)> {
+    let path = format!(
+        "{}/../store-records/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+        .lines()
+        .map(|line| {
+            (
+                csms_store_records::from_json(line.as_bytes()).unwrap(),
+                line.to_owned(),
+            )
+        })
+        .collect()
 }
 
 // ---- errors ----

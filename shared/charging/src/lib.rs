@@ -1,0 +1,27 @@
+//! Charging: what stations say and who they are. Every charger-initiated
+//! OCPP message from the raw frame to the reply, the WebSocket handshake,
+//! the stations and id tokens the operator registers, and 2.0.1 device
+//! models.
+//!
+//! It depends on the kernel only. What other contexts do about a charger's
+//! message (balance load, price a session, notify a partner) they do as
+//! subscribers of the typed events published here; the charger's replies to
+//! CSMS calls go to the commands context through the kernel's `CallReplies`
+//! port.
+//!
+//! # Layout
+//! - [`charger`]: the charger service; one module per action and version
+//!   (`v16/`, `v201/`), the wire helpers both share (`wire.rs`).
+//! - [`connect`]: the WebSocket handshake decision (identity, auth,
+//!   subprotocol) and connection bookkeeping, shared by
+//!   `$connect`/`$disconnect` and the local runner.
+//! - [`password`]: station password hashing (argon2id) and Basic-auth checks.
+//! - [`registry`]: registering stations and id tokens.
+//! - [`device_model`]: 2.0.1 device reports into the station's model, and the
+//!   values Get/SetVariables answers confirm.
+
+pub mod charger;
+pub mod connect;
+pub mod device_model;
+pub mod password;
+pub mod registry;

@@ -1,0 +1,2435 @@
+//! The store contract: one suite that every [`Store`] implementation must pass.
+//!
+//! Adapters instantiate it with [`store_contract_tests!`], giving an async
+//! expression that yields a fresh, empty store. Each check is its own test so
+//! failures name the broken behaviour.
+
+use crate::ports::*;
+use chrono::{TimeDelta, TimeZone, Utc};
+use csms_domain::alarm::{Alarm, Severity};
+use csms_domain::api_key::{ApiKey, Scope};
+use csms_domain::command::{
+    ChargingProfile, Command, CommandId, CommandRequest, CommandStatus, ProfileKind,
+    ProfilePurpose, RateUnit, SchedulePeriod,
+};
+use csms_domain::device_model::{
+    AttributeType, AttributeValue, Characteristics, ComponentRef, DataType, DeviceModel,
+    DeviceVariable, Mutability, Name, ReportPart, Unit, VariableAttribute, VariableRef,
+};
+use csms_domain::event::NotificationKind;
+use csms_domain::load::{
+    Allocated, GridMeterConfig, GridReading, LoadBoard, LoadConfig, LoadEvse, LoadMode, LoadSite,
+    LoadState, Measured, PhaseAmps, SentLimit, SentStatus,
+};
+use csms_domain::meter::MeterReading;
+use csms_domain::pricing::{LineKind, PriceLine, PricedSession, PricingAudit, ROUNDING_RULE};
+use csms_domain::session::{CloseReason, InferredEnd, Session, SessionEnd, SessionUpdate};
+use csms_domain::spot::{BiddingZone, SpotDay, SpotSlot, SpotSource};
+use csms_domain::station::{
+    Approval, BootInfo, Connection, ConnectorStatus, RegistrationStatus, Station,
+};
+use csms_domain::tariff::{
+    AssignmentTarget, EnergyPrice, PriceComponent, Restrictions, Tariff, TariffAssignment,
+    TariffElement,
+};
+use csms_domain::token::{IdTokenRecord, IdTokenType, TokenStatus};
+use csms_domain::webhook::{Attempt, Delivery, DeliveryStatus, EventType, Webhook};
+use csms_domain::{
+    IdTokenValue, OcppVersion, OrgId, SessionId, SiteId, StationId, Timestamp, TransactionId,
+};
+use rust_decimal::Decimal;
+
+fn t(secs: i64) -> Timestamp {
+    Utc.timestamp_opt(1_790_000_000 + secs, 0).unwrap()
+}
+
+fn sid(s: &str) -> StationId {
+    StationId::parse(s).unwrap()
+}
+
+pub fn station(id: &str, org: &str, site: Option<&str>) -> Station {
+    Station {
+        id: sid(id),
+        org_id: OrgId::parse(org).unwrap(),
+        site_id: site.map(|s| SiteId::parse(s).unwrap()),
+        name: Some(format!("Station {id}")),
+        password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+        created_at: t(0),
+        boot: None,
+        ocpp_version: None,
+        connection_id: None,
+        last_seen_at: None,
+        approval: Approval::Accepted,
+    }
+}
+
+fn token(v: &str, org: &str) -> IdTokenRecord {
+    IdTokenRecord {
+        token: IdTokenValue::parse(v).unwrap(),
+        token_type: IdTokenType::ISO14443,
+        status: TokenStatus::Accepted,
+        expires_at: Some(t(86_400)),
+        org_id: OrgId::parse(org).unwrap(),
+        group: Some("residents".into()),
+        created_at: t(0),
+    }
+}
+
+fn session(station: &str, tx: &str, started: i64) -> Session {
+    let mut s = Session::blank(
+        &sid(station),
+        OrgId::default_org(),
+        None,
+        &TransactionId::parse(tx).unwrap(),
+        t(started),
+    );
+    s.apply(&SessionUpdate {
+        is_start: true,
+        connector_id: Some(1),
+        id_token: Some("TAG".into()),
+        started_at: Some(t(started)),
+        meter_start_wh: Some(Decimal::from(1000)),
+        ..Default::default()
+    });
+    s.version = 1;
+    s
+}
+
+pub async fn stations_create_get_conflict<S: StationStore>(store: &S) {
+    let st = station("CP-1", "default", Some("site-a"));
+    store.create_station(&st).await.unwrap();
+    let got = store
+        .get_station(&st.id)
+        .await
+        .unwrap()
+        .expect("stored station");
+    assert_eq!(got, st);
+    let err = store.create_station(&st).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict(_)),
+        "duplicate id must conflict, got {err:?}"
+    );
+    assert!(store.get_station(&sid("nope")).await.unwrap().is_none());
+    assert!(store
+        .get_station_view(&sid("nope"))
+        .await
+        .unwrap()
+        .is_none());
+    let view = store.get_station_view(&st.id).await.unwrap().unwrap();
+    assert_eq!(view.station, st);
+    assert!(view.connectors.is_empty());
+    assert!(view.connection.is_none());
+}
+
+pub async fn stations_list_paginates_within_org<S: StationStore>(store: &S) {
+    for id in ["b", "a", "c", "e", "d"] {
+        store
+            .create_station(&station(id, "org1", None))
+            .await
+            .unwrap();
+    }
+    store
+        .create_station(&station("x", "org2", None))
+        .await
+        .unwrap();
+    let org = OrgId::parse("org1").unwrap();
+    let mut seen = vec![];
+    let mut page = PageRequest::first(2);
+    loop {
+        let p = store.list_stations(&org, &page).await.unwrap();
+        assert!(p.items.len() <= 2);
+        seen.extend(p.items.iter().map(|v| v.station.id.to_string()));
+        match p.next_cursor {
+            Some(c) => page.cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["a", "b", "c", "d", "e"]);
+    let bad = store
+        .list_stations(
+            &org,
+            &PageRequest {
+                limit: 2,
+                cursor: Some("garbage!".into()),
+            },
+        )
+        .await;
+    assert!(matches!(bad, Err(StoreError::InvalidCursor)), "{bad:?}");
+}
+
+pub async fn boot_and_connector_status_newest_wins<S: StationStore>(store: &S) {
+    let st = station("CP-2", "default", None);
+    store.create_station(&st).await.unwrap();
+    let boot = BootInfo {
+        vendor: "Acme".into(),
+        model: "Wallbox 22".into(),
+        serial_number: Some("SN1".into()),
+        firmware_version: Some("1.2.3".into()),
+        reason: Some("PowerUp".into()),
+        booted_at: t(10),
+        registration: RegistrationStatus::Pending,
+    };
+    store.record_boot(&st.id, &boot).await.unwrap();
+    let status = |status: &str, at: i64| ConnectorStatus {
+        evse_id: 1,
+        connector_id: 1,
+        status: status.into(),
+        error_code: Some("NoError".into()),
+        info: None,
+        updated_at: t(at),
+    };
+    store
+        .set_connector_status(&st.id, &status("Charging", 20))
+        .await
+        .unwrap();
+    store
+        .set_connector_status(&st.id, &status("Preparing", 15))
+        .await
+        .unwrap(); // late replay
+    store
+        .set_connector_status(
+            &st.id,
+            &ConnectorStatus {
+                evse_id: 2,
+                ..status("Available", 5)
+            },
+        )
+        .await
+        .unwrap();
+    let view = store.get_station_view(&st.id).await.unwrap().unwrap();
+    assert_eq!(view.station.boot, Some(boot));
+    assert_eq!(
+        view.station.password_hash, st.password_hash,
+        "boot must not touch other fields"
+    );
+    let statuses: Vec<(u32, u32, &str)> = view
+        .connectors
+        .iter()
+        .map(|c| (c.evse_id, c.connector_id, c.status.as_str()))
+        .collect();
+    assert_eq!(statuses, [(1, 1, "Charging"), (2, 1, "Available")]);
+}
+
+pub async fn connections_open_touch_close<S: StationStore + ConnectionStore>(store: &S) {
+    let st = station("CP-3", "default", Some("garage"));
+    store.create_station(&st).await.unwrap();
+    let conn = |id: &str, at: i64| Connection {
+        connection_id: id.into(),
+        station_id: st.id.clone(),
+        org_id: st.org_id.clone(),
+        site_id: st.site_id.clone(),
+        ocpp_version: OcppVersion::V16,
+        connected_at: t(at),
+        last_seen_at: t(at),
+        approval: Approval::Accepted,
+    };
+    assert_eq!(store.open_connection(&conn("c1", 100)).await.unwrap(), None);
+    let touched = store
+        .touch_connection("c1", t(160))
+        .await
+        .unwrap()
+        .expect("live connection");
+    assert_eq!(touched.station_id, st.id);
+    assert_eq!(
+        touched.site_id, st.site_id,
+        "the site travels with the connection"
+    );
+    assert_eq!(touched.last_seen_at, t(160));
+    assert!(store
+        .touch_connection("unknown", t(160))
+        .await
+        .unwrap()
+        .is_none());
+    let view = store.get_station_view(&st.id).await.unwrap().unwrap();
+    assert_eq!(
+        view.connection.as_ref().map(|c| c.connection_id.as_str()),
+        Some("c1")
+    );
+    assert_eq!(view.station.ocpp_version, Some(OcppVersion::V16));
+    assert_eq!(view.last_seen_at(), Some(t(160)));
+
+    // The charger reconnects before the old connection's $disconnect arrives.
+    let mut c2 = conn("c2", 200);
+    c2.ocpp_version = OcppVersion::V201;
+    assert_eq!(
+        store.open_connection(&c2).await.unwrap().as_deref(),
+        Some("c1")
+    );
+    let closed = store.close_connection("c1", t(210)).await.unwrap();
+    assert_eq!(closed.map(|c| c.connection_id), Some("c1".into()));
+    let view = store.get_station_view(&st.id).await.unwrap().unwrap();
+    assert_eq!(
+        view.connection.map(|c| c.connection_id),
+        Some("c2".into()),
+        "stale close must not disconnect"
+    );
+    assert_eq!(view.station.ocpp_version, Some(OcppVersion::V201));
+
+    store.touch_connection("c2", t(300)).await.unwrap();
+    store.close_connection("c2", t(310)).await.unwrap();
+    let view = store.get_station_view(&st.id).await.unwrap().unwrap();
+    assert!(view.connection.is_none());
+    assert_eq!(view.station.connection_id, None);
+    assert_eq!(
+        view.station.last_seen_at,
+        Some(t(300)),
+        "last message time survives the disconnect"
+    );
+    assert!(
+        store
+            .close_connection("c2", t(320))
+            .await
+            .unwrap()
+            .is_none(),
+        "second close is a no-op"
+    );
+}
+
+pub async fn station_approval_reaches_the_connection<S: StationStore + ConnectionStore>(store: &S) {
+    assert_eq!(
+        store
+            .set_station_approval(&sid("CP-NONE"), Approval::Pending)
+            .await
+            .unwrap(),
+        None,
+        "no station, nothing created"
+    );
+    assert!(store.get_station(&sid("CP-NONE")).await.unwrap().is_none());
+    let mut st = station("CP-APPR", "default", None);
+    st.approval = Approval::Pending;
+    store.create_station(&st).await.unwrap();
+    assert_eq!(
+        store.get_station(&st.id).await.unwrap().unwrap().approval,
+        Approval::Pending
+    );
+    // Not connected: only the station changes.
+    let changed = store
+        .set_station_approval(&st.id, Approval::Rejected)
+        .await
+        .unwrap()
+        .expect("registered");
+    assert_eq!(changed.approval, Approval::Rejected);
+    assert_eq!(
+        changed.password_hash, st.password_hash,
+        "nothing else changes"
+    );
+    let conn = Connection {
+        connection_id: "c-appr".into(),
+        station_id: st.id.clone(),
+        org_id: st.org_id.clone(),
+        site_id: None,
+        ocpp_version: OcppVersion::V201,
+        connected_at: t(100),
+        last_seen_at: t(100),
+        approval: Approval::Rejected,
+    };
+    store.open_connection(&conn).await.unwrap();
+    let changed = store
+        .set_station_approval(&st.id, Approval::Accepted)
+        .await
+        .unwrap()
+        .expect("registered");
+    assert_eq!(changed.approval, Approval::Accepted);
+    assert_eq!(changed.connection_id.as_deref(), Some("c-appr"));
+    let touched = store
+        .touch_connection("c-appr", t(110))
+        .await
+        .unwrap()
+        .expect("live");
+    assert_eq!(
+        touched.approval,
+        Approval::Accepted,
+        "the next message is checked against the new approval"
+    );
+    let view = store.get_station_view(&st.id).await.unwrap().unwrap();
+    assert_eq!(view.station.approval, Approval::Accepted);
+    assert_eq!(
+        view.connection.map(|c| c.approval),
+        Some(Approval::Accepted)
+    );
+    // A closed connection is not brought back.
+    store.close_connection("c-appr", t(120)).await.unwrap();
+    store
+        .set_station_approval(&st.id, Approval::Pending)
+        .await
+        .unwrap();
+    assert!(store
+        .touch_connection("c-appr", t(130))
+        .await
+        .unwrap()
+        .is_none());
+}
+
+pub async fn id_tokens_case_insensitive<S: TokenStore>(store: &S) {
+    store
+        .create_id_token(&token("04aBcD", "default"))
+        .await
+        .unwrap();
+    let err = store
+        .create_id_token(&token("04ABCD", "default"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)));
+    let got = store
+        .get_id_token(&IdTokenValue::parse("04abcd").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got, token("04aBcD", "default"));
+    assert!(store
+        .get_id_token(&IdTokenValue::parse("other").unwrap())
+        .await
+        .unwrap()
+        .is_none());
+    for v in ["t3", "t1", "t2"] {
+        store.create_id_token(&token(v, "org9")).await.unwrap();
+    }
+    let org = OrgId::parse("org9").unwrap();
+    let org = &org;
+    let (all, pages) = read_all(2, |p| async move { store.list_id_tokens(org, &p).await }).await;
+    let all: Vec<String> = all.iter().map(|t| t.token.to_string()).collect();
+    assert_eq!(all, ["t1", "t2", "t3"]);
+    assert_eq!(pages, 2, "no empty page after the last one");
+}
+
+pub async fn transaction_ids_unique_and_increasing<S: SessionStore>(store: &S) {
+    let mut last = 0;
+    for _ in 0..5 {
+        let id = store.next_transaction_id().await.unwrap();
+        assert!(id > last, "ids must increase: {id} after {last}");
+        last = id;
+    }
+    let many = futures_join_all((0..20).map(|_| store.next_transaction_id())).await;
+    let mut ids: Vec<i64> = many.into_iter().map(Result::unwrap).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 20, "concurrent allocations must not repeat");
+    assert!(ids[0] > last);
+}
+
+pub async fn sessions_are_versioned<S: SessionStore>(store: &S) {
+    let s = session("CP-4", "17", 0);
+    store.put_session(&s, 0).await.unwrap();
+    assert_eq!(store.get_session(&s.id).await.unwrap(), Some(s.clone()));
+    let err = store.put_session(&s, 0).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict(_)),
+        "creating twice must conflict"
+    );
+    let mut s2 = s.clone();
+    s2.id_token = Some("OTHER".into());
+    // Closed by the CSMS, then corrected by the charger with a late reading:
+    // every lifecycle field must come back as written.
+    s2.apply(&SessionUpdate {
+        inferred_end: Some(InferredEnd {
+            at: t(600),
+            reason: CloseReason::StationRebooted,
+        }),
+        ..Default::default()
+    });
+    s2.apply(&SessionUpdate {
+        end: Some(SessionEnd {
+            ended_at: t(300),
+            reason: Some("Local".into()),
+            meter_stop_wh: Some(Decimal::from(1500)),
+        }),
+        registers: vec![(t(900), Decimal::from(1600))],
+        ..Default::default()
+    });
+    assert!(s2.late_readings && s2.charger_ended && s2.inferred_end.is_some());
+    s2.version = 2;
+    store.put_session(&s2, 1).await.unwrap();
+    let mut stale = s.clone();
+    stale.version = 2;
+    assert!(matches!(
+        store.put_session(&stale, 1).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.get_session(&s.id).await.unwrap(), Some(s2));
+    assert!(store
+        .get_session(&SessionId::parse("CP-4~nope").unwrap())
+        .await
+        .unwrap()
+        .is_none());
+}
+
+pub async fn sessions_list_by_station_and_time<S: SessionStore>(store: &S) {
+    for (st, tx, at) in [
+        ("A", "1", 10),
+        ("A", "2", 20),
+        ("B", "3", 30),
+        ("A", "4", 40),
+        ("A", "5", 50),
+    ] {
+        store.put_session(&session(st, tx, at), 0).await.unwrap();
+    }
+    let q = |station: Option<&str>,
+             from: Option<i64>,
+             to: Option<i64>,
+             limit: u32,
+             cursor: Option<String>| {
+        SessionQuery {
+            org_id: OrgId::default_org(),
+            station_id: station.map(sid),
+            from: from.map(t),
+            to: to.map(t),
+            page: PageRequest { limit, cursor },
+        }
+    };
+    let txs = |p: &Page<Session>| {
+        p.items
+            .iter()
+            .map(|s| s.transaction_id.clone())
+            .collect::<Vec<_>>()
+    };
+    let all = store
+        .list_sessions(&q(None, None, None, 50, None))
+        .await
+        .unwrap();
+    assert_eq!(txs(&all), ["5", "4", "3", "2", "1"], "newest first");
+    let a = store
+        .list_sessions(&q(Some("A"), Some(20), Some(50), 50, None))
+        .await
+        .unwrap();
+    assert_eq!(txs(&a), ["4", "2"], "from inclusive, to exclusive");
+    let p1 = store
+        .list_sessions(&q(Some("A"), None, None, 3, None))
+        .await
+        .unwrap();
+    assert_eq!(txs(&p1), ["5", "4", "2"]);
+    let p2 = store
+        .list_sessions(&q(Some("A"), None, None, 3, p1.next_cursor.clone()))
+        .await
+        .unwrap();
+    assert_eq!(txs(&p2), ["1"]);
+    assert!(p2.next_cursor.is_none());
+
+    // An update that moves the start time moves the session in the listings.
+    let mut s = store
+        .get_session(&SessionId::parse("A~5").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    s.started_at = Some(t(5));
+    s.version += 1;
+    store.put_session(&s, s.version - 1).await.unwrap();
+    let all = store
+        .list_sessions(&q(Some("A"), None, None, 50, None))
+        .await
+        .unwrap();
+    assert_eq!(txs(&all), ["4", "2", "1", "5"]);
+}
+
+fn reading(at: i64, measurand: &str, value: i64, unit: &str) -> MeterReading {
+    MeterReading {
+        timestamp: t(at),
+        measurand: measurand.into(),
+        phase: None,
+        location: None,
+        context: Some("Sample.Periodic".into()),
+        value: Decimal::from(value),
+        unit: unit.into(),
+    }
+}
+
+pub async fn meter_readings_idempotent_and_ordered<S: SessionStore>(store: &S) {
+    let target = MeterTarget::Session(SessionId::parse("CP-5~9").unwrap());
+    let batch1 = vec![
+        reading(60, "Energy.Active.Import.Register", 2000, "Wh"),
+        reading(60, "Power.Active.Import", 7000, "W"),
+    ];
+    let batch0 = vec![reading(0, "Energy.Active.Import.Register", 1000, "Wh")];
+    store.put_meter_readings(&target, &batch1).await.unwrap();
+    store.put_meter_readings(&target, &batch0).await.unwrap();
+    store.put_meter_readings(&target, &batch1).await.unwrap();
+    let got = store.list_meter_readings(&target).await.unwrap();
+    assert_eq!(got.len(), 3, "a resent reading is stored once: {got:?}");
+    assert_eq!(got[0], batch0[0]);
+    assert!(got[1..].contains(&batch1[0]) && got[1..].contains(&batch1[1]));
+    // More than one DynamoDB batch (25 items) worth of readings.
+    let many: Vec<MeterReading> = (0..60)
+        .map(|i| reading(1000 + i, "Current.Import", i, "A"))
+        .collect();
+    let st = MeterTarget::Station(sid("CP-5"));
+    store.put_meter_readings(&st, &many).await.unwrap();
+    assert_eq!(store.list_meter_readings(&st).await.unwrap(), many);
+    assert_eq!(
+        store.list_meter_readings(&target).await.unwrap().len(),
+        3,
+        "targets are separate"
+    );
+    store.put_meter_readings(&st, &[]).await.unwrap();
+}
+
+pub async fn idempotency_keys_claim_once<S: IdempotencyStore>(store: &S) {
+    let ttl = TimeDelta::days(2);
+    assert_eq!(store.claim("start", "k1", "v1", ttl).await.unwrap(), None);
+    assert_eq!(
+        store
+            .claim("start", "k1", "v2", ttl)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("v1")
+    );
+    assert_eq!(
+        store.claim("other", "k1", "v3", ttl).await.unwrap(),
+        None,
+        "scopes are separate"
+    );
+}
+
+pub async fn station_events_newest_first<S: StationStore>(store: &S) {
+    let id = sid("CP-6");
+    for i in 0..5 {
+        store
+            .append_station_event(&StationEvent {
+                station_id: id.clone(),
+                at: t(i),
+                entry: StationLogEntry::Notification {
+                    kind: NotificationKind::FirmwareStatus,
+                    message: serde_json::json!({"status": format!("s{i}")}),
+                },
+            })
+            .await
+            .unwrap();
+    }
+    let p1 = store
+        .list_station_events(&id, &PageRequest::first(3))
+        .await
+        .unwrap();
+    let kinds: Vec<i64> = p1
+        .items
+        .iter()
+        .map(|e| e.at.timestamp() - 1_790_000_000)
+        .collect();
+    assert_eq!(kinds, [4, 3, 2]);
+    let p2 = store
+        .list_station_events(
+            &id,
+            &PageRequest {
+                limit: 3,
+                cursor: p1.next_cursor,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(p2.items.len(), 2);
+    assert!(store
+        .list_station_events(&sid("other"), &PageRequest::first(3))
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+}
+
+fn command(id: &str, station: &str, created: i64) -> Command {
+    Command {
+        id: CommandId::parse(id).unwrap(),
+        station_id: sid(station),
+        org_id: OrgId::default_org(),
+        request: CommandRequest::RemoteStart {
+            id_token: "TAG-1".into(),
+            token_type: Some("ISO14443".into()),
+            evse_id: Some(1),
+            charging_profile: Some(ChargingProfile {
+                id: 3,
+                stack_level: 1,
+                purpose: ProfilePurpose::TxProfile,
+                kind: ProfileKind::Relative,
+                recurrency: None,
+                valid_from: Some(t(created)),
+                valid_to: None,
+                transaction_id: None,
+                start_schedule: None,
+                duration_s: Some(3600),
+                rate_unit: RateUnit::A,
+                periods: vec![SchedulePeriod {
+                    start_period_s: 0,
+                    limit: Decimal::new(1605, 2),
+                    number_phases: Some(3),
+                }],
+                min_charging_rate: None,
+            }),
+        },
+        status: CommandStatus::Pending,
+        created_at: t(created),
+        sent_at: None,
+        completed_at: None,
+        timeout_s: 30,
+        action: None,
+        response: None,
+        error: None,
+        progress: vec![],
+        version: 1,
+    }
+}
+
+/// ULIDs in increasing order, as `CommandId::new` makes them over time.
+const CMD: [&str; 5] = [
+    "01JDX3N6Q8Z4V7T2K9R5M1B0C1",
+    "01JDX3N6Q8Z4V7T2K9R5M1B0C2",
+    "01JDX3N6Q8Z4V7T2K9R5M1B0C3",
+    "01JDX3N6Q8Z4V7T2K9R5M1B0C4",
+    "01JDX3N6Q8Z4V7T2K9R5M1B0C5",
+];
+
+pub async fn commands_create_get_put<S: CommandStore>(store: &S) {
+    let c = command(CMD[0], "CP-C1", 0);
+    store.create_command(&c).await.unwrap();
+    assert_eq!(
+        store.get_command(&c.id).await.unwrap(),
+        Some(c.clone()),
+        "round trip, decimals and all"
+    );
+    assert!(matches!(
+        store.create_command(&c).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store
+            .get_command(&CommandId::parse(CMD[4]).unwrap())
+            .await
+            .unwrap(),
+        None
+    );
+
+    let mut sent = c.clone();
+    sent.sent_at = Some(t(1));
+    sent.action = Some("RemoteStartTransaction".into());
+    sent.version = 2;
+    assert!(
+        matches!(
+            store.put_command(&sent, 5).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a stale version loses"
+    );
+    store.put_command(&sent, 1).await.unwrap();
+    assert_eq!(store.get_command(&c.id).await.unwrap(), Some(sent.clone()));
+    assert!(matches!(
+        store.put_command(&sent, 1).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let mut unknown = command(CMD[3], "CP-C1", 0);
+    unknown.version = 2;
+    assert!(matches!(
+        store.put_command(&unknown, 1).await,
+        Err(StoreError::Conflict(_))
+    ));
+}
+
+pub async fn commands_queue_per_station<S: CommandStore>(store: &S) {
+    // Created out of order on purpose: the queue orders by id.
+    for (id, st) in [
+        (CMD[2], "CP-Q1"),
+        (CMD[0], "CP-Q1"),
+        (CMD[1], "CP-Q2"),
+        (CMD[3], "CP-Q1"),
+    ] {
+        store.create_command(&command(id, st, 0)).await.unwrap();
+    }
+    let ids = |v: Vec<Command>| v.into_iter().map(|c| c.id.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.pending_commands(&sid("CP-Q1")).await.unwrap()),
+        [CMD[0], CMD[2], CMD[3]]
+    );
+    assert_eq!(
+        ids(store.pending_commands(&sid("CP-Q2")).await.unwrap()),
+        [CMD[1]]
+    );
+    assert!(store
+        .pending_commands(&sid("CP-Q3"))
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        ids(store.all_pending_commands(10).await.unwrap()),
+        [CMD[0], CMD[1], CMD[2], CMD[3]]
+    );
+    assert_eq!(
+        ids(store.all_pending_commands(2).await.unwrap()),
+        [CMD[0], CMD[1]]
+    );
+
+    // Sent but unanswered: still pending, still queued, with its new state.
+    let mut first = store
+        .get_command(&CommandId::parse(CMD[0]).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    first.sent_at = Some(t(5));
+    first.version = 2;
+    store.put_command(&first, 1).await.unwrap();
+    let queue = store.pending_commands(&sid("CP-Q1")).await.unwrap();
+    assert_eq!(queue[0], first, "the queue shows the latest state");
+
+    // Answered: leaves the queue, stays readable.
+    let mut done = first.clone();
+    done.status = CommandStatus::Accepted;
+    done.completed_at = Some(t(6));
+    done.response = Some(serde_json::json!({"status": "Accepted"}));
+    done.version = 3;
+    store.put_command(&done, 2).await.unwrap();
+    assert_eq!(
+        ids(store.pending_commands(&sid("CP-Q1")).await.unwrap()),
+        [CMD[2], CMD[3]]
+    );
+    assert_eq!(
+        ids(store.all_pending_commands(10).await.unwrap()),
+        [CMD[1], CMD[2], CMD[3]]
+    );
+    assert_eq!(store.get_command(&done.id).await.unwrap(), Some(done));
+
+    // Born final (an offline station): never queued.
+    let mut offline = command(CMD[4], "CP-Q2", 0);
+    offline.status = CommandStatus::Offline;
+    store.create_command(&offline).await.unwrap();
+    assert_eq!(
+        ids(store.pending_commands(&sid("CP-Q2")).await.unwrap()),
+        [CMD[1]]
+    );
+}
+
+pub async fn commands_history_newest_first<S: CommandStore>(store: &S) {
+    for id in CMD {
+        store.create_command(&command(id, "CP-H", 0)).await.unwrap();
+    }
+    store
+        .create_command(&command("01JDX3N6Q8Z4V7T2K9R5M1B0D9", "CP-OTHER", 0))
+        .await
+        .unwrap();
+    let station = &sid("CP-H");
+    let (commands, pages) = read_all(2, |p| async move {
+        store.list_station_commands(station, &p).await
+    })
+    .await;
+    let seen: Vec<String> = commands.iter().map(|c| c.id.to_string()).collect();
+    let expected: Vec<String> = CMD.iter().rev().map(|s| s.to_string()).collect();
+    assert_eq!(
+        seen, expected,
+        "newest first, no gaps or repeats, no other station"
+    );
+    assert_eq!(pages, 3);
+    assert!(store
+        .list_station_commands(&sid("CP-NONE"), &PageRequest::first(5))
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+}
+
+fn api_key(id: &str, org: &str) -> ApiKey {
+    ApiKey {
+        id: id.into(),
+        org_id: OrgId::parse(org).unwrap(),
+        name: format!("key {id}"),
+        scopes: vec![Scope::Read, Scope::Commands],
+        secret_hash: "ab".repeat(32),
+        created_at: t(0),
+        revoked_at: None,
+        version: 1,
+    }
+}
+
+pub async fn api_keys_create_revoke_list<S: ApiKeyStore>(store: &S) {
+    let k = api_key(CMD[0], "default");
+    store.create_api_key(&k).await.unwrap();
+    assert!(matches!(
+        store.create_api_key(&k).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.get_api_key(CMD[0]).await.unwrap(), Some(k.clone()));
+    assert_eq!(store.get_api_key(CMD[4]).await.unwrap(), None);
+
+    let mut revoked = k.clone();
+    revoked.revoked_at = Some(t(10));
+    revoked.version = 2;
+    assert!(matches!(
+        store.put_api_key(&revoked, 7).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store.put_api_key(&revoked, 1).await.unwrap();
+    assert_eq!(store.get_api_key(CMD[0]).await.unwrap(), Some(revoked));
+
+    for id in [CMD[2], CMD[1]] {
+        store.create_api_key(&api_key(id, "default")).await.unwrap();
+    }
+    store
+        .create_api_key(&api_key(CMD[3], "other-org"))
+        .await
+        .unwrap();
+    let org = &OrgId::default_org();
+    let (keys, pages) = read_all(2, |p| async move { store.list_api_keys(org, &p).await }).await;
+    let ids: Vec<&str> = keys.iter().map(|k| k.id.as_str()).collect();
+    assert_eq!(
+        (ids.as_slice(), pages),
+        ([CMD[0], CMD[1], CMD[2]].as_slice(), 2),
+        "oldest first, own organisation only"
+    );
+}
+
+/// A listing read to its end `limit` items at a time: every item in the
+/// order the pages gave them, and how many pages it took (a listing answers
+/// no empty page after its last one, which callers check through the count).
+/// No page holds more than `limit`, and no cursor leads to an empty page.
+async fn read_all<T, F, Fut>(limit: u32, mut list: F) -> (Vec<T>, usize)
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T>, StoreError>>,
+{
+    let (mut items, mut pages, mut cursor) = (Vec::new(), 0, None);
+    loop {
+        let asked_more = cursor.is_some();
+        let page = list(PageRequest { limit, cursor }).await.unwrap();
+        assert!(page.items.len() <= limit as usize, "a page over its limit");
+        assert!(
+            !page.items.is_empty() || !asked_more,
+            "a cursor led to an empty page"
+        );
+        pages += 1;
+        items.extend(page.items);
+        match page.next_cursor {
+            Some(next) if pages < 100 => cursor = Some(next),
+            Some(_) => panic!("a listing that does not end"),
+            None => return (items, pages),
+        }
+    }
+}
+
+/// Join without pulling in `futures` just for this.
+async fn futures_join_all<F: std::future::Future>(fs: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut out = Vec::new();
+    let mut pinned: Vec<std::pin::Pin<Box<F>>> = fs.map(Box::pin).collect();
+    // Poll all futures together so a store with real I/O sees them concurrently.
+    let mut done: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in pinned.iter_mut().enumerate() {
+            if done[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => done[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.extend(done.into_iter().map(|o| o.expect("all ready")));
+    out
+}
+
+fn webhook(id: &str, org: &str) -> Webhook {
+    Webhook {
+        id: id.into(),
+        org_id: OrgId::parse(org).unwrap(),
+        url: "https://hooks.example.com/csms".into(),
+        events: vec![EventType::SessionStarted, EventType::SessionEnded],
+        description: Some("billing".into()),
+        secret: "whsec_test".into(),
+        created_by: None,
+        created_at: t(0),
+        deleted_at: None,
+        version: 1,
+    }
+}
+
+pub async fn webhooks_create_delete_list<S: WebhookStore>(store: &S) {
+    let h = webhook(CMD[0], "default");
+    store.create_webhook(&h).await.unwrap();
+    assert!(matches!(
+        store.create_webhook(&h).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.get_webhook(CMD[0]).await.unwrap(), Some(h.clone()));
+    assert_eq!(store.get_webhook(CMD[4]).await.unwrap(), None);
+    for id in [CMD[2], CMD[1]] {
+        store.create_webhook(&webhook(id, "default")).await.unwrap();
+    }
+    store
+        .create_webhook(&webhook(CMD[3], "other-org"))
+        .await
+        .unwrap();
+
+    let mut deleted = h.clone();
+    deleted.deleted_at = Some(t(10));
+    deleted.version = 2;
+    assert!(matches!(
+        store.put_webhook(&deleted, 5).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store.put_webhook(&deleted, 1).await.unwrap();
+    assert_eq!(
+        store.get_webhook(CMD[0]).await.unwrap(),
+        Some(deleted),
+        "a deleted webhook stays readable"
+    );
+    let org = &OrgId::default_org();
+    let (hooks, pages) = read_all(1, |p| async move { store.list_webhooks(org, &p).await }).await;
+    let ids: Vec<&str> = hooks.iter().map(|h| h.id.as_str()).collect();
+    assert_eq!(
+        (ids.as_slice(), pages),
+        ([CMD[1], CMD[2]].as_slice(), 2),
+        "live ones of the organisation, oldest first"
+    );
+}
+
+fn delivery(id: &str, webhook_id: &str) -> Delivery {
+    Delivery {
+        id: id.into(),
+        webhook_id: webhook_id.into(),
+        org_id: OrgId::default_org(),
+        event_id: "01JEVENT0000000000000000000".into(),
+        event_type: EventType::SessionStarted,
+        body: r#"{"id":"x","data":{"energyWh":1.5}}"#.into(),
+        status: DeliveryStatus::Pending,
+        attempts: vec![],
+        next_attempt_at: Some(t(0)),
+        created_at: t(0),
+        version: 1,
+    }
+}
+
+pub async fn deliveries_history_and_queue<S: WebhookStore>(store: &S) {
+    for id in [CMD[0], CMD[1], CMD[2]] {
+        store
+            .create_delivery(&delivery(id, "hook-a"))
+            .await
+            .unwrap();
+    }
+    store
+        .create_delivery(&delivery(CMD[3], "hook-b"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.create_delivery(&delivery(CMD[0], "hook-a")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let pending: Vec<String> = store
+        .pending_deliveries(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(pending, [CMD[0], CMD[1], CMD[2], CMD[3]], "oldest first");
+
+    let mut done = store.get_delivery(CMD[1]).await.unwrap().unwrap();
+    done.attempts.push(Attempt {
+        at: t(1),
+        status_code: Some(204),
+        response_body: None,
+        error: None,
+        duration_ms: 12,
+    });
+    done.status = DeliveryStatus::Succeeded;
+    done.next_attempt_at = None;
+    done.version = 2;
+    assert!(matches!(
+        store.put_delivery(&done, 2).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store.put_delivery(&done, 1).await.unwrap();
+    assert_eq!(store.get_delivery(CMD[1]).await.unwrap(), Some(done));
+    let pending: Vec<String> = store
+        .pending_deliveries(2)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(
+        pending,
+        [CMD[0], CMD[2]],
+        "a settled delivery leaves the queue"
+    );
+
+    let (deliveries, pages) = read_all(
+        2,
+        |p| async move { store.list_deliveries("hook-a", &p).await },
+    )
+    .await;
+    let ids: Vec<&str> = deliveries.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(
+        (ids.as_slice(), pages),
+        ([CMD[2], CMD[1], CMD[0]].as_slice(), 2),
+        "newest first, one webhook only"
+    );
+}
+
+// ---- pricing: tariffs, assignments, spot days, alarms, priced sessions ----
+
+fn tariff(id: &str, org: &str, version: u64, per_kwh: i64) -> Tariff {
+    Tariff {
+        id: id.into(),
+        org_id: OrgId::parse(org).unwrap(),
+        name: format!("{id} v{version}"),
+        currency: "SEK".into(),
+        vat_rate: Decimal::new(25, 2),
+        time_zone: "Europe/Stockholm".into(),
+        elements: vec![TariffElement {
+            components: vec![
+                PriceComponent::Energy {
+                    price: EnergyPrice::Fixed {
+                        // Two decimals: the scale must survive the store.
+                        per_kwh: Decimal::new(per_kwh, 2),
+                    },
+                },
+                PriceComponent::SessionFee {
+                    price: Decimal::new(500, 2),
+                },
+            ],
+            restrictions: Restrictions::default(),
+        }],
+        min_price: None,
+        max_price: Some(Decimal::new(50_000, 2)),
+        version,
+        effective_at: t(version as i64 * 100),
+        created_at: t(0),
+        deleted_at: None,
+    }
+}
+
+fn ids<T>(items: &[T], id: impl Fn(&T) -> &str) -> Vec<String> {
+    items.iter().map(|i| id(i).to_owned()).collect()
+}
+
+pub async fn tariffs_versions_and_listing<S: TariffStore>(store: &S) {
+    let v1 = tariff("trf-a", "default", 1, 350);
+    store.put_tariff(&v1, 0).await.unwrap();
+    assert!(
+        matches!(store.put_tariff(&v1, 0).await, Err(StoreError::Conflict(_))),
+        "expected version 0 means: must not exist yet"
+    );
+    let v2 = tariff("trf-a", "default", 2, 425);
+    for stale in [0, 2, 7] {
+        assert!(
+            matches!(
+                store.put_tariff(&v2, stale).await,
+                Err(StoreError::Conflict(_))
+            ),
+            "latest is 1, not {stale}"
+        );
+    }
+    assert_eq!(store.get_tariff("trf-a").await.unwrap(), Some(v1.clone()));
+    store.put_tariff(&v2, 1).await.unwrap();
+    assert!(
+        matches!(
+            store.put_tariff(&tariff("trf-a", "default", 3, 1), 1).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "version 1 is no longer the latest"
+    );
+    assert_eq!(store.get_tariff("trf-a").await.unwrap(), Some(v2.clone()));
+    assert_eq!(
+        store.tariff_versions("trf-a").await.unwrap(),
+        [v1.clone(), v2.clone()],
+        "every version kept, oldest first"
+    );
+    assert_eq!(store.get_tariff("trf-nope").await.unwrap(), None);
+    assert!(store.tariff_versions("trf-nope").await.unwrap().is_empty());
+
+    // Ten versions: numeric, not lexicographic, order.
+    let mut latest = 0;
+    for v in 1..=10 {
+        store
+            .put_tariff(&tariff("trf-many", "other-org", v, v as i64), latest)
+            .await
+            .unwrap();
+        latest = v;
+    }
+    let versions: Vec<u64> = store
+        .tariff_versions("trf-many")
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.version)
+        .collect();
+    assert_eq!(versions, (1..=10).collect::<Vec<_>>());
+    assert_eq!(
+        store
+            .get_tariff("trf-many")
+            .await
+            .unwrap()
+            .map(|t| t.version),
+        Some(10)
+    );
+
+    for id in ["trf-d", "trf-c", "trf-b", "trf-e"] {
+        store
+            .put_tariff(&tariff(id, "default", 1, 300), 0)
+            .await
+            .unwrap();
+    }
+    let deleted = Tariff {
+        version: 2,
+        deleted_at: Some(t(500)),
+        ..tariff("trf-d", "default", 1, 300)
+    };
+    store.put_tariff(&deleted, 1).await.unwrap();
+    assert_eq!(
+        store.get_tariff("trf-d").await.unwrap(),
+        Some(deleted.clone()),
+        "a deleted tariff stays readable"
+    );
+    assert_eq!(store.tariff_versions("trf-d").await.unwrap().len(), 2);
+
+    let org = OrgId::default_org();
+    let (seen, pages) = {
+        let org = &org;
+        read_all(2, |p| async move { store.list_tariffs(org, &p).await }).await
+    };
+    assert_eq!(
+        ids(&seen, |t| &t.id),
+        ["trf-a", "trf-b", "trf-c", "trf-e"],
+        "own organisation, not deleted, by id"
+    );
+    assert_eq!(pages, 2, "no empty page after the last one");
+    assert_eq!(seen[0], v2, "the latest version is listed");
+
+    let first = store
+        .list_tariffs(&org, &PageRequest::first(1))
+        .await
+        .unwrap();
+    let foreign = store
+        .list_tariffs(
+            &OrgId::parse("other-org").unwrap(),
+            &PageRequest {
+                limit: 1,
+                cursor: first.next_cursor.clone(),
+            },
+        )
+        .await;
+    assert!(
+        matches!(foreign, Err(StoreError::InvalidCursor)),
+        "another organisation's cursor: {foreign:?}"
+    );
+    let garbage = store
+        .list_tariffs(
+            &org,
+            &PageRequest {
+                limit: 1,
+                cursor: Some("garbage!".into()),
+            },
+        )
+        .await;
+    assert!(
+        matches!(garbage, Err(StoreError::InvalidCursor)),
+        "{garbage:?}"
+    );
+}
+
+fn assignment(id: &str, org: &str, target: AssignmentTarget, created: i64) -> TariffAssignment {
+    TariffAssignment {
+        id: id.into(),
+        org_id: OrgId::parse(org).unwrap(),
+        tariff_id: format!("trf-{id}"),
+        target,
+        group: Some("residents".into()),
+        created_at: t(created),
+    }
+}
+
+pub async fn tariff_assignments<S: TariffStore>(store: &S) {
+    let b = assignment(
+        "as-b",
+        "default",
+        AssignmentTarget::Station(sid("CP-1")),
+        10,
+    );
+    let a = assignment(
+        "as-a",
+        "default",
+        AssignmentTarget::Site(SiteId::parse("brf").unwrap()),
+        10,
+    );
+    let c = TariffAssignment {
+        group: None,
+        ..assignment("as-c", "default", AssignmentTarget::Organisation, 5)
+    };
+    for x in [&b, &a, &c] {
+        store.create_assignment(x).await.unwrap();
+    }
+    store
+        .create_assignment(&assignment(
+            "as-x",
+            "other-org",
+            AssignmentTarget::Organisation,
+            1,
+        ))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .create_assignment(&assignment(
+                "as-a",
+                "default",
+                AssignmentTarget::Organisation,
+                99
+            ))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.get_assignment("as-a").await.unwrap(), Some(a.clone()));
+    assert_eq!(store.get_assignment("as-c").await.unwrap(), Some(c.clone()));
+    assert_eq!(store.get_assignment("as-nope").await.unwrap(), None);
+
+    let org = OrgId::default_org();
+    assert_eq!(
+        store.list_assignments(&org).await.unwrap(),
+        [c.clone(), a.clone(), b.clone()],
+        "own organisation, oldest first, then by id"
+    );
+
+    assert!(store.delete_assignment("as-a").await.unwrap());
+    assert!(
+        !store.delete_assignment("as-a").await.unwrap(),
+        "already gone"
+    );
+    assert!(!store.delete_assignment("as-nope").await.unwrap());
+    assert_eq!(store.get_assignment("as-a").await.unwrap(), None);
+    assert_eq!(
+        store.list_assignments(&org).await.unwrap(),
+        [c.clone(), b.clone()]
+    );
+    // The id is free again.
+    store.create_assignment(&a).await.unwrap();
+    assert_eq!(
+        ids(&store.list_assignments(&org).await.unwrap(), |a| &a.id),
+        ["as-c", "as-a", "as-b"]
+    );
+    assert!(store
+        .list_assignments(&OrgId::parse("empty-org").unwrap())
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+fn spot_day(zone: &str, date: &str, source: SpotSource, base: i64) -> SpotDay {
+    let zone = BiddingZone::parse(zone).unwrap();
+    let date: chrono::NaiveDate = date.parse().unwrap();
+    let start = zone.day_start(date);
+    let slots = (0..zone.day_length(date).num_minutes() / 15)
+        .map(|i| SpotSlot {
+            start: start + TimeDelta::minutes(15 * i),
+            end: start + TimeDelta::minutes(15 * (i + 1)),
+            // Negative prices happen; four decimals are what sources give.
+            price: Decimal::new(base + i * 37 - 900, 4),
+        })
+        .collect();
+    SpotDay {
+        zone,
+        date,
+        currency: zone.currency().into(),
+        resolution_minutes: 15,
+        slots,
+        source,
+        fetched_at: t(base),
+    }
+}
+
+pub async fn spot_days_replace<S: SpotPriceStore>(store: &S) {
+    let se3 = BiddingZone::parse("SE3").unwrap();
+    let se4 = BiddingZone::parse("SE4").unwrap();
+    let dst: chrono::NaiveDate = "2026-10-25".parse().unwrap();
+    let fallback = spot_day(
+        "SE3",
+        "2026-10-25",
+        SpotSource::Fallback {
+            rule: "previous day".into(),
+        },
+        1,
+    );
+    assert_eq!(fallback.slots.len(), 100, "a 25-hour day");
+    fallback.validate().unwrap();
+    assert_eq!(store.get_spot_day(se3, dst).await.unwrap(), None);
+    store.put_spot_day(&fallback).await.unwrap();
+    assert_eq!(
+        store.get_spot_day(se3, dst).await.unwrap(),
+        Some(fallback.clone())
+    );
+    store.put_spot_day(&fallback).await.unwrap();
+    assert_eq!(
+        store.get_spot_day(se3, dst).await.unwrap(),
+        Some(fallback.clone()),
+        "the same day written twice is the same day"
+    );
+
+    let real = spot_day("SE3", "2026-10-25", SpotSource::Entsoe, 5000);
+    store.put_spot_day(&real).await.unwrap();
+    assert_eq!(
+        store.get_spot_day(se3, dst).await.unwrap(),
+        Some(real.clone()),
+        "a later fetch replaces the day"
+    );
+
+    let other_zone = spot_day("SE4", "2026-10-25", SpotSource::Elprisetjustnu, 7);
+    let next_day = spot_day("SE3", "2026-10-26", SpotSource::Manual, 9);
+    store.put_spot_day(&other_zone).await.unwrap();
+    store.put_spot_day(&next_day).await.unwrap();
+    assert_eq!(store.get_spot_day(se3, dst).await.unwrap(), Some(real));
+    assert_eq!(
+        store.get_spot_day(se4, dst).await.unwrap(),
+        Some(other_zone)
+    );
+    assert_eq!(
+        store
+            .get_spot_day(se3, dst.succ_opt().unwrap())
+            .await
+            .unwrap(),
+        Some(next_day)
+    );
+    assert_eq!(
+        store
+            .get_spot_day(se4, dst.pred_opt().unwrap())
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+fn alarm(id: &str, org: &str, raised: i64) -> Alarm {
+    Alarm {
+        id: id.into(),
+        org_id: OrgId::parse(org).unwrap(),
+        kind: "spotPricesMissing".into(),
+        severity: Severity::Critical,
+        message: format!("{id} raised at {raised}"),
+        details: serde_json::json!({ "zone": "SE3", "date": "2026-11-24" }),
+        raised_at: t(raised),
+        resolved_at: None,
+        version: 1,
+    }
+}
+
+/// Every alarm of `org` through pages of `limit`, checking that no page is
+/// empty and the last one has no cursor.
+async fn all_alarms<S: AlarmStore>(
+    store: &S,
+    org: &str,
+    active_only: bool,
+    limit: u32,
+) -> Vec<String> {
+    let org = &OrgId::parse(org).unwrap();
+    let (alarms, _) = read_all(limit, |p| async move {
+        store.list_alarms(org, active_only, &p).await
+    })
+    .await;
+    alarms.into_iter().map(|a| a.id).collect()
+}
+
+pub async fn alarms_raise_resolve<S: AlarmStore>(store: &S) {
+    let id = "spot-missing:SE3:2026-11-24";
+    let first = alarm(id, "default", 10);
+    assert!(store.raise_alarm(&first).await.unwrap());
+    assert_eq!(store.get_alarm(id).await.unwrap(), Some(first.clone()));
+    assert!(
+        !store.raise_alarm(&alarm(id, "default", 20)).await.unwrap(),
+        "already active"
+    );
+    assert_eq!(
+        store.get_alarm(id).await.unwrap(),
+        Some(first.clone()),
+        "raising an active alarm changes nothing"
+    );
+
+    assert!(store.resolve_alarm(id, t(30)).await.unwrap());
+    let resolved = store.get_alarm(id).await.unwrap().unwrap();
+    assert_eq!(resolved.resolved_at, Some(t(30)));
+    assert_eq!(resolved.raised_at, t(10));
+    assert!(
+        resolved.version > first.version,
+        "resolving is a new version"
+    );
+    assert!(
+        !store.resolve_alarm(id, t(31)).await.unwrap(),
+        "already resolved"
+    );
+    assert_eq!(
+        store.get_alarm(id).await.unwrap().unwrap().resolved_at,
+        Some(t(30))
+    );
+    assert!(!store.resolve_alarm("no-such-alarm", t(31)).await.unwrap());
+    assert_eq!(store.get_alarm("no-such-alarm").await.unwrap(), None);
+
+    let again = alarm(id, "default", 40);
+    assert!(
+        store.raise_alarm(&again).await.unwrap(),
+        "a resolved alarm is raised again"
+    );
+    let raised = store.get_alarm(id).await.unwrap().unwrap();
+    assert_eq!(raised.raised_at, t(40));
+    assert_eq!(raised.resolved_at, None);
+    assert_eq!(raised.message, again.message);
+    assert!(
+        raised.version > resolved.version,
+        "raising again is a new version: {} after {}",
+        raised.version,
+        resolved.version
+    );
+
+    for (other, at) in [("a-15", 15), ("a-25", 25), ("a-35", 35)] {
+        assert!(store
+            .raise_alarm(&alarm(other, "default", at))
+            .await
+            .unwrap());
+    }
+    assert!(store.resolve_alarm("a-25", t(36)).await.unwrap());
+    assert!(store
+        .raise_alarm(&alarm("o-50", "other-org", 50))
+        .await
+        .unwrap());
+
+    assert_eq!(
+        all_alarms(store, "default", false, 2).await,
+        [id, "a-35", "a-25", "a-15"],
+        "newest raised first, resolved ones included, own organisation"
+    );
+    assert_eq!(
+        all_alarms(store, "default", true, 2).await,
+        [id, "a-35", "a-15"],
+        "active only"
+    );
+    assert_eq!(all_alarms(store, "default", true, 1).await.len(), 3);
+    assert_eq!(all_alarms(store, "other-org", false, 10).await, ["o-50"]);
+
+    // Resolving moves an alarm out of the active listing, raising back in.
+    assert!(store.resolve_alarm(id, t(60)).await.unwrap());
+    assert_eq!(
+        all_alarms(store, "default", true, 10).await,
+        ["a-35", "a-15"]
+    );
+    assert_eq!(all_alarms(store, "default", false, 10).await.len(), 4);
+
+    let bad = store
+        .list_alarms(
+            &OrgId::default_org(),
+            false,
+            &PageRequest {
+                limit: 2,
+                cursor: Some("garbage!".into()),
+            },
+        )
+        .await;
+    assert!(matches!(bad, Err(StoreError::InvalidCursor)), "{bad:?}");
+}
+
+fn priced(session: &SessionId, revision: u32, net: i64) -> PricedSession {
+    let net = Decimal::new(net, 2);
+    let vat = (net * Decimal::new(25, 2)).round_dp(2);
+    PricedSession {
+        session_id: session.clone(),
+        station_id: sid("CP-1"),
+        org_id: OrgId::default_org(),
+        revision,
+        tariff_id: "trf-a".into(),
+        tariff_version: 2,
+        tariff_name: "Standard".into(),
+        tariff_reason: vec!["station CP-1, everyone".into()],
+        id_token: Some("TAG".into()),
+        group: None,
+        currency: "SEK".into(),
+        vat_rate: Decimal::new(25, 2),
+        started_at: t(0),
+        ended_at: t(3_600),
+        charging_ended_at: t(3_000),
+        energy_wh: Decimal::new(10_500, 0),
+        lines: vec![PriceLine {
+            kind: LineKind::Energy,
+            start: t(0),
+            end: t(3_000),
+            quantity: Decimal::new(10_500, 3),
+            unit: "kWh".into(),
+            unit_price: Decimal::new(35_125, 4),
+            net,
+            element: Some(0),
+            spot_price: Some(Decimal::new(-125, 4)),
+        }],
+        net,
+        vat,
+        gross: net + vat,
+        rounding: ROUNDING_RULE.into(),
+        warnings: vec![],
+        priced_at: t(4_000 + i64::from(revision)),
+        audit: PricingAudit {
+            reason: if revision == 1 {
+                "session completed".into()
+            } else {
+                format!("repricing {revision}")
+            },
+            requested_by: (revision > 1).then(|| "key-1".into()),
+        },
+    }
+}
+
+pub async fn priced_sessions_revisions<S: PricedSessionStore>(store: &S) {
+    let id = SessionId::try_new(&sid("CP-1"), "42").unwrap();
+    let other = SessionId::try_new(&sid("CP-1"), "43").unwrap();
+    assert_eq!(store.get_priced_session(&id).await.unwrap(), None);
+    assert!(store.priced_revisions(&id).await.unwrap().is_empty());
+
+    let r1 = priced(&id, 1, 3688);
+    store.put_priced_session(&r1).await.unwrap();
+    assert!(
+        matches!(
+            store.put_priced_session(&priced(&id, 1, 9999)).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a revision is written once"
+    );
+    assert_eq!(
+        store.get_priced_session(&id).await.unwrap(),
+        Some(r1.clone()),
+        "the first write stands"
+    );
+
+    let r2 = priced(&id, 2, 3500);
+    let r10 = priced(&id, 10, 3400);
+    store.put_priced_session(&r10).await.unwrap();
+    store.put_priced_session(&r2).await.unwrap();
+    assert_eq!(
+        store.get_priced_session(&id).await.unwrap(),
+        Some(r10.clone()),
+        "the highest revision, by number"
+    );
+    assert_eq!(
+        store.priced_revisions(&id).await.unwrap(),
+        [r1, r2, r10],
+        "oldest first"
+    );
+    assert_eq!(store.get_priced_session(&other).await.unwrap(), None);
+    assert!(store.priced_revisions(&other).await.unwrap().is_empty());
+}
+
+// ---- load balancing: site configurations and the balancer's state ----
+
+/// Amperes in tenths: `amps(65)` is 6.5 A.
+fn amps(tenths: i64) -> Decimal {
+    Decimal::new(tenths, 1)
+}
+
+fn site_id(s: &str) -> SiteId {
+    SiteId::parse(s).unwrap()
+}
+
+fn load_site(site: &str, org: &str, version: u64) -> LoadSite {
+    LoadSite {
+        site_id: site_id(site),
+        org_id: OrgId::parse(org).unwrap(),
+        config: LoadConfig {
+            grid_fuse_a: PhaseAmps {
+                l1: amps(630),
+                l2: amps(630),
+                l3: amps(500),
+            },
+            mode: LoadMode::TrueDynamic,
+            margin_a: amps(25),
+            headroom_a: amps(20),
+            settle_seconds: 60,
+            // Differs per version, so a replaced configuration is told apart.
+            power_cap_w: Some(30_000 + version as u32),
+            voltage: 230,
+            rotation_seconds: 900,
+            boards: vec![
+                LoadBoard {
+                    id: "garage".into(),
+                    parent: None,
+                    fuse_a: PhaseAmps::uniform(amps(350)),
+                },
+                LoadBoard {
+                    id: "garage-b".into(),
+                    parent: Some("garage".into()),
+                    fuse_a: PhaseAmps {
+                        l1: amps(160),
+                        l2: amps(160),
+                        l3: amps(100),
+                    },
+                },
+            ],
+            meter: Some(GridMeterConfig {
+                station_id: Some(sid("METER-1")),
+                stale_after_seconds: 90,
+                fallback_a: amps(65),
+            }),
+            evses: vec![
+                LoadEvse {
+                    station_id: sid("CP-1"),
+                    evse_id: 1,
+                    board: Some("garage-b".into()),
+                    phases: 3,
+                    rotation: csms_energy::Rotation::L2L3L1,
+                    max_a: amps(160),
+                    min_a: amps(60),
+                    priority: 5,
+                    pv_surplus: true,
+                    phase_switching: true,
+                },
+                LoadEvse {
+                    station_id: sid("CP-2"),
+                    evse_id: 2,
+                    board: None,
+                    phases: 1,
+                    rotation: csms_energy::Rotation::default(),
+                    max_a: amps(320),
+                    min_a: amps(65),
+                    priority: 0,
+                    pv_surplus: false,
+                    phase_switching: false,
+                },
+            ],
+            group_priorities: [("staff".to_owned(), 7)].into(),
+            pv: csms_domain::load::PvConfig {
+                hysteresis_w: 250,
+                min_switch_seconds: 600,
+            },
+            bidding_zone: Some("SE3".into()),
+        },
+        updated_at: t(version as i64 * 10),
+        version,
+    }
+}
+
+fn load_state(site: &str, version: u64) -> LoadState {
+    let mut st = LoadState::new(site_id(site));
+    st.requested_at = Some(t(100 + version as i64));
+    st.computed_at = Some(t(101));
+    st.config_version = 2;
+    st.grid = Some(GridReading {
+        at: t(95),
+        current_a: PhaseAmps {
+            l1: amps(412),
+            l2: amps(388),
+            l3: amps(65),
+        },
+    });
+    st.building_load_a = Some(PhaseAmps::uniform(amps(105)));
+    st.warnings = vec![format!("grid meter reading is {version}0 s old")];
+    st.lease = Some(csms_domain::load::RecomputeLease {
+        holder: "01JRUN".into(),
+        until: t(160),
+    });
+    st.version = version;
+    let cp1 = st.evse_mut(&sid("CP-1"), 1);
+    cp1.transaction_id = Some("tx-42".into());
+    cp1.charge = Some(csms_energy::ChargeState::Running(csms_energy::Timestamp(
+        1_790_000_050,
+    )));
+    cp1.measured = Some(Measured {
+        at: t(96),
+        current_a: PhaseAmps {
+            l1: amps(159),
+            l2: amps(158),
+            l3: amps(0),
+        },
+    });
+    cp1.soc = Some(amps(475));
+    cp1.allocation = Some(Allocated {
+        current_a: amps(65),
+        phases: 3,
+        reason: csms_energy::Reason::FairShare {
+            limit: csms_energy::Limit::Fuse {
+                node: csms_energy::Node::Grid,
+                phase: csms_energy::Phase::L2,
+            },
+        },
+        explanation: "fair share of grid connection L2 limit".into(),
+    });
+    cp1.profile = Some(SentLimit {
+        limit_a: amps(65),
+        phases: 3,
+        transaction_id: Some("tx-42".into()),
+        command_id: "01JZ8Q6Y3V6QK1M2N3P4R5S6T7".into(),
+        status: SentStatus::Accepted,
+        sent_at: t(102),
+        before: None,
+    });
+    let cp2 = st.evse_mut(&sid("CP-2"), 2);
+    cp2.charge = Some(csms_energy::ChargeState::Paused(csms_energy::Timestamp(
+        1_790_000_070,
+    )));
+    cp2.default_profile = Some(SentLimit {
+        limit_a: amps(60),
+        phases: 1,
+        transaction_id: None,
+        command_id: "01JZ8Q6Y3V6QK1M2N3P4R5S6T8".into(),
+        status: SentStatus::Failed,
+        sent_at: t(103),
+        before: Some(csms_domain::load::HeldLimit {
+            limit_a: amps(160),
+            phases: 3,
+        }),
+    });
+    cp2.pv = Some(csms_energy::PvState {
+        phases: csms_energy::Phases::One,
+        last_switch: Some(csms_energy::Timestamp(1_790_000_060)),
+    });
+    st
+}
+
+/// Every configured site through pages of `limit`, checking that no page is
+/// empty or too long and the last one has no cursor. Returns the pages.
+async fn load_site_pages<S: LoadStore>(store: &S, limit: u32) -> Vec<Vec<String>> {
+    let mut pages = vec![];
+    let mut page = PageRequest::first(limit);
+    loop {
+        let p = store.list_load_sites(&page).await.unwrap();
+        assert!(p.items.len() <= limit as usize);
+        assert!(
+            !p.items.is_empty() || page.cursor.is_none(),
+            "a cursor led to an empty page"
+        );
+        pages.push(ids(&p.items, |s| s.site_id.as_str()));
+        match p.next_cursor {
+            Some(c) => page.cursor = Some(c),
+            None => return pages,
+        }
+    }
+}
+
+pub async fn load_sites_versioned_and_listed<S: TariffStore + LoadStore>(store: &S) {
+    let a = site_id("site-a");
+    assert_eq!(store.get_load_site(&a).await.unwrap(), None);
+    let v1 = load_site("site-a", "default", 1);
+    store.put_load_site(&v1, 0).await.unwrap();
+    assert_eq!(
+        store.get_load_site(&a).await.unwrap(),
+        Some(v1.clone()),
+        "stored whole: boards, meter, EVSEs, decimals"
+    );
+    assert!(
+        matches!(
+            store.put_load_site(&v1, 0).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "expected version 0 means: must not exist yet"
+    );
+    let v2 = LoadSite {
+        config: LoadConfig {
+            mode: LoadMode::Static,
+            meter: None,
+            grid_fuse_a: PhaseAmps::uniform(amps(65)),
+            ..v1.config.clone()
+        },
+        ..load_site("site-a", "default", 2)
+    };
+    for stale in [2, 7] {
+        assert!(
+            matches!(
+                store.put_load_site(&v2, stale).await,
+                Err(StoreError::Conflict(_))
+            ),
+            "stored is 1, not {stale}"
+        );
+    }
+    assert_eq!(store.get_load_site(&a).await.unwrap(), Some(v1.clone()));
+    store.put_load_site(&v2, 1).await.unwrap();
+    assert_eq!(
+        store.get_load_site(&a).await.unwrap(),
+        Some(v2.clone()),
+        "the right version replaces"
+    );
+    assert!(
+        matches!(
+            store
+                .put_load_site(&load_site("site-a", "default", 3), 1)
+                .await,
+            Err(StoreError::Conflict(_))
+        ),
+        "version 1 is no longer stored"
+    );
+    assert!(
+        matches!(
+            store
+                .put_load_site(&load_site("site-nope", "default", 2), 1)
+                .await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a version of nothing"
+    );
+    assert_eq!(
+        store.get_load_site(&site_id("site-nope")).await.unwrap(),
+        None
+    );
+
+    // Every organisation's sites, by site id whatever the write order.
+    for (site, org) in [
+        ("site-d", "other-org"),
+        ("site-b", "default"),
+        ("site-e", "third-org"),
+        ("site-c", "other-org"),
+    ] {
+        store
+            .put_load_site(&load_site(site, org, 1), 0)
+            .await
+            .unwrap();
+    }
+    let pages = load_site_pages(store, 2).await;
+    assert_eq!(
+        pages,
+        [
+            vec!["site-a", "site-b"],
+            vec!["site-c", "site-d"],
+            vec!["site-e"]
+        ],
+        "no duplicates, no gaps, no empty page after the last one"
+    );
+    assert_eq!(
+        load_site_pages(store, 5).await,
+        [vec!["site-a", "site-b", "site-c", "site-d", "site-e"]]
+    );
+    let all = store
+        .list_load_sites(&PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(all.next_cursor, None);
+    assert_eq!(all.items[0], v2, "the stored configuration is listed");
+    assert_eq!(all.items[3], load_site("site-d", "other-org", 1));
+
+    let garbage = store
+        .list_load_sites(&PageRequest {
+            limit: 2,
+            cursor: Some("garbage!".into()),
+        })
+        .await;
+    assert!(
+        matches!(garbage, Err(StoreError::InvalidCursor)),
+        "{garbage:?}"
+    );
+    // A cursor of another listing is not one of this.
+    let tariffs_cursor = {
+        for id in ["trf-a", "trf-b"] {
+            store
+                .put_tariff(&tariff(id, "default", 1, 300), 0)
+                .await
+                .unwrap();
+        }
+        store
+            .list_tariffs(&OrgId::default_org(), &PageRequest::first(1))
+            .await
+            .unwrap()
+            .next_cursor
+    };
+    let foreign = store
+        .list_load_sites(&PageRequest {
+            limit: 2,
+            cursor: tariffs_cursor,
+        })
+        .await;
+    assert!(
+        matches!(foreign, Err(StoreError::InvalidCursor)),
+        "{foreign:?}"
+    );
+}
+
+pub async fn load_states_versioned_and_deleted_with_site<S: LoadStore>(store: &S) {
+    let a = site_id("site-a");
+    let b = site_id("site-b");
+    for site in ["site-a", "site-b"] {
+        store
+            .put_load_site(&load_site(site, "default", 1), 0)
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.get_load_state(&a).await.unwrap(), None);
+
+    let s1 = load_state("site-a", 1);
+    store.put_load_state(&s1, 0).await.unwrap();
+    assert_eq!(
+        store.get_load_state(&a).await.unwrap(),
+        Some(s1.clone()),
+        "stored whole: charge states, reasons, profiles, decimals"
+    );
+    assert_eq!(
+        store.get_load_site(&a).await.unwrap(),
+        Some(load_site("site-a", "default", 1)),
+        "the state is versioned apart from the configuration"
+    );
+    assert!(
+        matches!(
+            store.put_load_state(&s1, 0).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "expected version 0 means: must not exist yet"
+    );
+    let s2 = load_state("site-a", 2);
+    for stale in [0, 2, 9] {
+        assert!(
+            matches!(
+                store.put_load_state(&s2, stale).await,
+                Err(StoreError::Conflict(_))
+            ),
+            "stored is 1, not {stale}"
+        );
+    }
+    assert_eq!(store.get_load_state(&a).await.unwrap(), Some(s1.clone()));
+    store.put_load_state(&s2, 1).await.unwrap();
+    assert_eq!(store.get_load_state(&a).await.unwrap(), Some(s2.clone()));
+    assert!(matches!(
+        store.put_load_state(&load_state("site-b", 2), 1).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let b1 = load_state("site-b", 1);
+    store.put_load_state(&b1, 0).await.unwrap();
+    // A configuration write leaves the state alone, and the other way round.
+    store
+        .put_load_site(&load_site("site-a", "default", 2), 1)
+        .await
+        .unwrap();
+    assert_eq!(store.get_load_state(&a).await.unwrap(), Some(s2.clone()));
+
+    assert!(store.delete_load_site(&a).await.unwrap());
+    assert_eq!(store.get_load_site(&a).await.unwrap(), None);
+    assert_eq!(
+        store.get_load_state(&a).await.unwrap(),
+        None,
+        "the state goes with the configuration"
+    );
+    assert!(!store.delete_load_site(&a).await.unwrap(), "already gone");
+    assert!(!store.delete_load_site(&site_id("site-nope")).await.unwrap());
+    assert_eq!(load_site_pages(store, 10).await, [vec!["site-b"]]);
+    assert_eq!(
+        store.get_load_state(&b).await.unwrap(),
+        Some(b1),
+        "other sites are untouched"
+    );
+
+    // The id is free again, state included.
+    store
+        .put_load_site(&load_site("site-a", "default", 1), 0)
+        .await
+        .unwrap();
+    store.put_load_state(&s1, 0).await.unwrap();
+    assert_eq!(store.get_load_state(&a).await.unwrap(), Some(s1));
+    assert_eq!(
+        load_site_pages(store, 1).await,
+        [vec!["site-a"], vec!["site-b"]]
+    );
+}
+
+/// The records [`undecodable_plant`] wrote, one of each kind for the
+/// adapter's test to damage in its own storage — raw bytes or attributes of
+/// the wrong type under the record's real key, as an older version or a bug
+/// would have left them — before [`undecodable_records_are_skipped`].
+#[derive(Debug, Clone)]
+pub struct Planted {
+    pub session: SessionId,
+    pub station: StationId,
+    pub token: IdTokenValue,
+    pub tariff: String,
+    pub command: CommandId,
+    pub webhook: String,
+    pub delivery: String,
+}
+
+/// Writes two records of every listed kind (all in the default
+/// organisation) and returns the ones to damage.
+pub async fn undecodable_plant<
+    S: StationStore + TokenStore + SessionStore + CommandStore + WebhookStore + TariffStore,
+>(
+    store: &S,
+) -> Planted {
+    for id in ["BAD-ST", "GOOD-ST"] {
+        store
+            .create_station(&station(id, "default", None))
+            .await
+            .unwrap();
+    }
+    let bad_session = session("GOOD-ST", "bad-tx", 10);
+    store.put_session(&bad_session, 0).await.unwrap();
+    store
+        .put_session(&session("GOOD-ST", "good-tx", 20), 0)
+        .await
+        .unwrap();
+    for v in ["BADTOKEN", "GOODTOKEN"] {
+        store.create_id_token(&token(v, "default")).await.unwrap();
+    }
+    for id in ["bad-tariff", "good-tariff"] {
+        store
+            .put_tariff(&tariff(id, "default", 1, 150), 0)
+            .await
+            .unwrap();
+    }
+    for (i, id) in CMD[..2].iter().enumerate() {
+        store
+            .create_command(&command(id, "GOOD-ST", i as i64))
+            .await
+            .unwrap();
+    }
+    for id in ["bad-hook", "good-hook"] {
+        store.create_webhook(&webhook(id, "default")).await.unwrap();
+    }
+    for id in ["01JBADDELIVERY0000000000000", "01JGOODDELIVERY000000000000"] {
+        store
+            .create_delivery(&delivery(id, "good-hook"))
+            .await
+            .unwrap();
+    }
+    Planted {
+        session: bad_session.id,
+        station: sid("BAD-ST"),
+        token: IdTokenValue::parse("BADTOKEN").unwrap(),
+        tariff: "bad-tariff".into(),
+        command: CommandId::parse(CMD[0]).unwrap(),
+        webhook: "bad-hook".into(),
+        delivery: "01JBADDELIVERY0000000000000".into(),
+    }
+}
+
+/// After the adapter damaged the [`Planted`] records: every listing leaves
+/// them out and returns the others, a read of one names it, and one alarm
+/// per kind of record is raised however often the listings run.
+pub async fn undecodable_records_are_skipped<
+    S: StationStore
+        + TokenStore
+        + SessionStore
+        + CommandStore
+        + WebhookStore
+        + TariffStore
+        + AlarmStore,
+>(
+    store: &S,
+    bad: &Planted,
+) {
+    let org = OrgId::default_org();
+    let all = PageRequest::first(PageRequest::MAX_LIMIT);
+    for _ in 0..2 {
+        let sessions = store
+            .list_sessions(&SessionQuery {
+                org_id: org.clone(),
+                station_id: None,
+                from: None,
+                to: None,
+                page: all.clone(),
+            })
+            .await
+            .expect("a session that does not decode must not fail the listing");
+        let txs: Vec<_> = sessions
+            .items
+            .iter()
+            .map(|s| s.transaction_id.as_str())
+            .collect();
+        assert_eq!(txs, ["good-tx"]);
+        let by_station = store
+            .list_sessions(&SessionQuery {
+                org_id: org.clone(),
+                station_id: Some(sid("GOOD-ST")),
+                from: None,
+                to: None,
+                page: all.clone(),
+            })
+            .await
+            .unwrap();
+        assert_eq!(by_station.items.len(), 1);
+        let stations = store.list_stations(&org, &all).await.unwrap();
+        let ids: Vec<_> = stations
+            .items
+            .iter()
+            .map(|v| v.station.id.to_string())
+            .collect();
+        assert_eq!(ids, ["GOOD-ST"]);
+        let tokens = store.list_id_tokens(&org, &all).await.unwrap();
+        let ids: Vec<_> = tokens.items.iter().map(|t| t.token.to_string()).collect();
+        assert_eq!(ids, ["GOODTOKEN"]);
+        let tariffs = store.list_tariffs(&org, &all).await.unwrap();
+        assert_eq!(ids_of(&tariffs.items, |t| t.id.as_str()), ["good-tariff"]);
+        let commands = store
+            .list_station_commands(&sid("GOOD-ST"), &all)
+            .await
+            .unwrap();
+        assert_eq!(ids_of(&commands.items, |c| c.id.as_str()), [CMD[1]]);
+        let pending = store.pending_commands(&sid("GOOD-ST")).await.unwrap();
+        assert_eq!(ids_of(&pending, |c| c.id.as_str()), [CMD[1]]);
+        let pending = store.all_pending_commands(100).await.unwrap();
+        assert_eq!(ids_of(&pending, |c| c.id.as_str()), [CMD[1]]);
+        let hooks = store.list_webhooks(&org, &all).await.unwrap();
+        assert_eq!(ids_of(&hooks.items, |h| h.id.as_str()), ["good-hook"]);
+        let deliveries = store.list_deliveries("good-hook", &all).await.unwrap();
+        assert_eq!(
+            ids_of(&deliveries.items, |d| d.id.as_str()),
+            ["01JGOODDELIVERY000000000000"]
+        );
+        let pending = store.pending_deliveries(100).await.unwrap();
+        assert_eq!(
+            ids_of(&pending, |d| d.id.as_str()),
+            ["01JGOODDELIVERY000000000000"]
+        );
+    }
+    match store.get_session(&bad.session).await {
+        Err(StoreError::Undecodable { kind, key, .. }) => {
+            assert_eq!(kind, "Session");
+            assert!(key.contains(bad.session.as_str()), "{key} names the record");
+        }
+        other => panic!("reading the damaged session must say so, got {other:?}"),
+    }
+    assert!(matches!(
+        store.get_station(&bad.station).await,
+        Err(StoreError::Undecodable { .. })
+    ));
+    let good = session("GOOD-ST", "good-tx", 20);
+    assert!(store.get_session(&good.id).await.unwrap().is_some());
+    let alarms = store
+        .list_alarms(&org, true, &PageRequest::first(PageRequest::MAX_LIMIT))
+        .await
+        .unwrap();
+    let mut kinds: Vec<String> = alarms
+        .items
+        .iter()
+        .filter(|a| a.kind == crate::undecodable::ALARM_KIND)
+        .map(|a| a.details["recordKind"].as_str().unwrap_or("?").to_owned())
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            "Command",
+            "Delivery",
+            "IdTokenRecord",
+            "Session",
+            "Station",
+            "Tariff",
+            "Webhook"
+        ],
+        "one alarm per kind of record, however many listings met it"
+    );
+}
+
+fn device_variable(
+    component: &str,
+    evse: Option<u32>,
+    variable: &str,
+    value: &str,
+) -> DeviceVariable {
+    DeviceVariable::new(
+        ComponentRef {
+            name: Name::parse(component).unwrap(),
+            instance: None,
+            evse_id: evse,
+            connector_id: evse.map(|_| 1),
+        },
+        VariableRef {
+            name: Name::parse(variable).unwrap(),
+            instance: Some(Name::parse("main").unwrap()),
+        },
+        vec![VariableAttribute {
+            kind: AttributeType::Actual,
+            value: Some(AttributeValue::parse(value).unwrap()),
+            mutability: Mutability::ReadWrite,
+            persistent: true,
+            constant: false,
+        }],
+        Some(Characteristics {
+            unit: Some(Unit::parse("W").unwrap()),
+            data_type: DataType::Decimal,
+            min_limit: Some(Decimal::ZERO),
+            max_limit: Some(Decimal::new(221, 1)),
+            values_list: None,
+            supports_monitoring: true,
+        }),
+    )
+    .unwrap()
+}
+
+fn report_part(station: &str, request_id: i32, seq_no: u32, tbc: bool, n: usize) -> ReportPart {
+    ReportPart {
+        station_id: sid(station),
+        request_id,
+        seq_no,
+        generated_at: t(10),
+        received_at: t(20 + i64::from(seq_no)),
+        tbc,
+        variables: (0..n)
+            .map(|i| device_variable("EVSE", Some(1), &format!("V{seq_no}x{i}"), "11000"))
+            .collect(),
+    }
+}
+
+pub async fn device_model_report_parts<S: DeviceModelStore>(store: &S) {
+    let cp = sid("CP-DM1");
+    assert!(store.report_parts(&cp, 7).await.unwrap().is_empty());
+    assert!(store
+        .put_report_part(&report_part("CP-DM1", 7, 1, false, 2), 10)
+        .await
+        .unwrap());
+    assert!(store
+        .put_report_part(&report_part("CP-DM1", 7, 0, true, 1), 10)
+        .await
+        .unwrap());
+    // A resent part replaces the one kept.
+    let resent = report_part("CP-DM1", 7, 0, true, 3);
+    assert!(store.put_report_part(&resent, 10).await.unwrap());
+    assert!(store
+        .put_report_part(&report_part("CP-DM1", 8, 0, false, 1), 10)
+        .await
+        .unwrap());
+    assert!(store
+        .put_report_part(&report_part("CP-DM1", -7, 0, false, 1), 10)
+        .await
+        .unwrap());
+    assert!(store
+        .put_report_part(&report_part("CP-DM2", 7, 0, false, 1), 10)
+        .await
+        .unwrap());
+
+    let parts = store.report_parts(&cp, 7).await.unwrap();
+    assert_eq!(parts.iter().map(|p| p.seq_no).collect::<Vec<_>>(), [0, 1]);
+    assert_eq!(parts[0], resent);
+    assert_eq!(parts[1].variables.len(), 2);
+    assert_eq!(store.report_parts(&cp, 8).await.unwrap().len(), 1);
+    assert_eq!(store.report_parts(&cp, -7).await.unwrap().len(), 1);
+
+    store.delete_report_parts(&cp).await.unwrap();
+    assert!(store.report_parts(&cp, 7).await.unwrap().is_empty());
+    assert!(store.report_parts(&cp, 8).await.unwrap().is_empty());
+    // Another station's parts stay.
+    assert_eq!(
+        store.report_parts(&sid("CP-DM2"), 7).await.unwrap().len(),
+        1
+    );
+}
+
+/// A station's kept parts stop at the bound the caller gives: a part with a
+/// new key beyond it is not stored, one with a kept key still replaces it,
+/// and neither another station nor the next report (after the parts are
+/// forgotten) is held back.
+pub async fn device_model_report_parts_bounded<S: DeviceModelStore>(store: &S) {
+    let cp = sid("CP-DM5");
+    for (request, seq) in [(1, 0), (1, 1), (2, 5)] {
+        assert!(store
+            .put_report_part(&report_part("CP-DM5", request, seq, true, 1), 3)
+            .await
+            .unwrap());
+    }
+    // Full: neither a new part of a kept report nor one of another report.
+    assert!(!store
+        .put_report_part(&report_part("CP-DM5", 1, 2, true, 1), 3)
+        .await
+        .unwrap());
+    assert!(!store
+        .put_report_part(&report_part("CP-DM5", 3, 0, false, 1), 3)
+        .await
+        .unwrap());
+    let seqs = |parts: Vec<ReportPart>| parts.iter().map(|p| p.seq_no).collect::<Vec<_>>();
+    assert_eq!(seqs(store.report_parts(&cp, 1).await.unwrap()), [0, 1]);
+    assert!(store.report_parts(&cp, 3).await.unwrap().is_empty());
+    // A kept part sent again replaces it.
+    let resent = report_part("CP-DM5", 1, 1, true, 4);
+    assert!(store.put_report_part(&resent, 3).await.unwrap());
+    assert_eq!(store.report_parts(&cp, 1).await.unwrap()[1], resent);
+    // Another station has a bound of its own.
+    assert!(store
+        .put_report_part(&report_part("CP-DM6", 1, 0, true, 1), 3)
+        .await
+        .unwrap());
+    // Once the parts are forgotten the station's next report is kept.
+    store.delete_report_parts(&cp).await.unwrap();
+    assert!(store
+        .put_report_part(&report_part("CP-DM5", 4, 0, true, 1), 3)
+        .await
+        .unwrap());
+    assert_eq!(store.report_parts(&cp, 4).await.unwrap().len(), 1);
+}
+
+pub async fn device_models_versioned_and_whole<S: DeviceModelStore>(store: &S) {
+    let cp = sid("CP-DM3");
+    assert_eq!(store.get_device_model(&cp).await.unwrap(), None);
+    let mut first =
+        DeviceModel::from_parts(vec![report_part("CP-DM3", 1, 0, false, 3)], t(30)).unwrap();
+    first.version = 1;
+    store.put_device_model(&first, 0).await.unwrap();
+    assert!(matches!(
+        store.put_device_model(&first, 0).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.get_device_model(&cp).await.unwrap(),
+        Some(first.clone())
+    );
+
+    // Far beyond one DynamoDB item: kept whole all the same.
+    let long = "x".repeat(1000);
+    let mut big_part = report_part("CP-DM3", 2, 0, false, 0);
+    big_part.variables = (0..1200)
+        .map(|i| device_variable("Ctrlr", None, &format!("Var{i:05}"), &long))
+        .collect();
+    let mut second = DeviceModel::from_parts(vec![big_part], t(40)).unwrap();
+    second.version = 2;
+    store.put_device_model(&second, 1).await.unwrap();
+    let stored = store.get_device_model(&cp).await.unwrap().unwrap();
+    assert_eq!(stored.variables.len(), 1200);
+    assert_eq!(stored, second);
+
+    // A stale writer loses and leaves the model as it was.
+    let mut stale = first.clone();
+    stale.version = 2;
+    assert!(matches!(
+        store.put_device_model(&stale, 1).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.get_device_model(&cp).await.unwrap(),
+        Some(second.clone())
+    );
+
+    // Smaller again: nothing of the big one is left in it.
+    let mut third = first.clone();
+    third.version = 3;
+    store.put_device_model(&third, 2).await.unwrap();
+    assert_eq!(store.get_device_model(&cp).await.unwrap(), Some(third));
+    assert_eq!(store.get_device_model(&sid("CP-DM4")).await.unwrap(), None);
+}
+
+fn ids_of<T>(items: &[T], id: impl Fn(&T) -> &str) -> Vec<String> {
+    items.iter().map(|x| id(x).to_owned()).collect()
+}
+
+/// Expands to one `#[tokio::test]` per contract check. `$make` is an async
+/// expression producing a fresh, empty store.
+#[macro_export]
+macro_rules! store_contract_tests {
+    ($make:expr) => {
+        $crate::store_contract_tests!(@each $make;
+            stations_create_get_conflict,
+            stations_list_paginates_within_org,
+            boot_and_connector_status_newest_wins,
+            connections_open_touch_close,
+            station_approval_reaches_the_connection,
+            id_tokens_case_insensitive,
+            transaction_ids_unique_and_increasing,
+            sessions_are_versioned,
+            sessions_list_by_station_and_time,
+            meter_readings_idempotent_and_ordered,
+            idempotency_keys_claim_once,
+            station_events_newest_first,
+            commands_create_get_put,
+            commands_queue_per_station,
+            commands_history_newest_first,
+            api_keys_create_revoke_list,
+            webhooks_create_delete_list,
+            deliveries_history_and_queue,
+            tariffs_versions_and_listing,
+            tariff_assignments,
+            spot_days_replace,
+            alarms_raise_resolve,
+            priced_sessions_revisions,
+            load_sites_versioned_and_listed,
+            load_states_versioned_and_deleted_with_site,
+            device_model_report_parts,
+            device_model_report_parts_bounded,
+            device_models_versioned_and_whole
+        );
+    };
+    (@each $make:expr; $($name:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let store = $make;
+                $crate::contract::$name(&store).await;
+            }
+        )*
+    };
+}

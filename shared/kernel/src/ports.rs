@@ -1,0 +1,705 @@
+//! Ports: the small traits the use cases need from the outside world.
+//!
+//! Each has two implementations with the same behaviour — DynamoDB
+//! (`csms-store-dynamo`) and the embedded redb store (`csms-store-redb`) — held to it by
+//! the contract suite in `crate::contract`. Keys follow the single-table
+//! layout documented in `infra/README.md`; the embedded store mirrors its
+//! access patterns.
+
+use async_trait::async_trait;
+use csms_domain::alarm::Alarm;
+use csms_domain::api_key::ApiKey;
+use csms_domain::command::{Command, CommandId};
+use csms_domain::device_model::{DeviceModel, ReportPart};
+use csms_domain::event::NotificationKind;
+use csms_domain::load::{LoadSite, LoadState};
+use csms_domain::meter::MeterReading;
+use csms_domain::pricing::PricedSession;
+use csms_domain::session::Session;
+use csms_domain::spot::{BiddingZone, SpotDay};
+use csms_domain::station::{Approval, BootInfo, Connection, ConnectorStatus, Station, StationView};
+use csms_domain::tariff::{Tariff, TariffAssignment};
+use csms_domain::token::IdTokenRecord;
+use csms_domain::webhook::{Delivery, Webhook};
+use csms_domain::{IdTokenValue, OrgId, SessionId, SiteId, StationId, Timestamp};
+use serde_json::Value;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A conditional write lost: the item exists, or changed since it was read.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// A pagination cursor that this store did not hand out.
+    #[error("invalid cursor")]
+    InvalidCursor,
+    #[error("store backend failed: {0}")]
+    Backend(String),
+    /// A stored record that this version cannot read (written by an older
+    /// version or a bug). Listings skip such records (logged, counted, and an
+    /// alarm raised); a read of the one record fails with this error, which
+    /// names it, and affects no other request.
+    #[error("stored {kind} {key} does not decode: {reason}")]
+    Undecodable {
+        /// The kind of record, e.g. `Session`.
+        kind: String,
+        /// Its key in the store.
+        key: String,
+        reason: String,
+    },
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// One page of a listing. `next_cursor` is opaque to callers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PageRequest {
+    /// 1..=500; adapters clamp.
+    pub limit: u32,
+    pub cursor: Option<String>,
+}
+
+impl PageRequest {
+    pub const DEFAULT_LIMIT: u32 = 50;
+    pub const MAX_LIMIT: u32 = 500;
+
+    pub fn first(limit: u32) -> Self {
+        PageRequest {
+            limit,
+            cursor: None,
+        }
+    }
+
+    pub fn effective_limit(&self) -> usize {
+        match self.limit {
+            0 => Self::DEFAULT_LIMIT as usize,
+            n => n.min(Self::MAX_LIMIT) as usize,
+        }
+    }
+}
+
+/// Which sessions to list: by organisation, optionally one station, with
+/// `from <= sort_time < to`, newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionQuery {
+    pub org_id: OrgId,
+    pub station_id: Option<StationId>,
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+    pub page: PageRequest,
+}
+
+/// Where meter readings belong: a session, or a station when the charger sent
+/// no transaction id (kept too — never dropped).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum MeterTarget {
+    Session(SessionId),
+    Station(StationId),
+}
+
+/// Something a station reported that is kept as a log entry (firmware,
+/// diagnostics and log upload status, reports, events, security events, data
+/// transfers, values the CSMS could not use).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StationEvent {
+    pub station_id: StationId,
+    pub at: Timestamp,
+    pub entry: StationLogEntry,
+}
+
+/// What a station's log entry says. Stores keep it as a kind and a JSON
+/// payload ([`StationEvent::kind`], [`StationEvent::payload`]), the form the
+/// API shows, and read it back with [`StationEvent::from_stored`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum StationLogEntry {
+    /// A notification the CSMS records but needs no decision on: the
+    /// message as the charger sent it.
+    Notification {
+        kind: NotificationKind,
+        message: serde_json::Value,
+    },
+    /// A DataTransfer. No vendor extension is implemented: it is kept, not
+    /// acted on.
+    DataTransfer {
+        vendor_id: String,
+        message_id: Option<String>,
+        data: Option<serde_json::Value>,
+    },
+    /// What a message sent that the CSMS did not use as sent:
+    /// `{"action", "values": [{"field", "value", "problem"}], "omitted"}`.
+    ImplausibleValues { notes: serde_json::Value },
+    /// A stored entry this version cannot read as one of the above (written
+    /// by a newer version, or by hand): kept and shown as stored, not lost.
+    Unrecognised {
+        kind: String,
+        payload: serde_json::Value,
+    },
+}
+
+impl StationEvent {
+    const DATA_TRANSFER: &'static str = "DataTransfer";
+    const IMPLAUSIBLE_VALUES: &'static str = "ImplausibleValues";
+
+    /// The entry's kind as stored and shown: the notification
+    /// (`SecurityEvent`, `FirmwareStatus`, …), `DataTransfer` or
+    /// `ImplausibleValues`.
+    pub fn kind(&self) -> &str {
+        match &self.entry {
+            StationLogEntry::Notification { kind, .. } => kind.as_str(),
+            StationLogEntry::DataTransfer { .. } => Self::DATA_TRANSFER,
+            StationLogEntry::ImplausibleValues { .. } => Self::IMPLAUSIBLE_VALUES,
+            StationLogEntry::Unrecognised { kind, .. } => kind,
+        }
+    }
+
+    /// The entry's JSON as stored and shown.
+    pub fn payload(&self) -> serde_json::Value {
+        match &self.entry {
+            StationLogEntry::Notification { message, .. } => message.clone(),
+            StationLogEntry::DataTransfer {
+                vendor_id,
+                message_id,
+                data,
+            } => serde_json::json!({"vendorId": vendor_id, "messageId": message_id, "data": data}),
+            StationLogEntry::ImplausibleValues { notes } => notes.clone(),
+            StationLogEntry::Unrecognised { payload, .. } => payload.clone(),
+        }
+    }
+
+    /// The entry a store kept as `kind` and `payload`. Never fails: what it
+    /// cannot read is [`StationLogEntry::Unrecognised`].
+    pub fn from_stored(
+        station_id: StationId,
+        at: Timestamp,
+        kind: String,
+        payload: serde_json::Value,
+    ) -> Self {
+        let entry = if let Some(k) = NotificationKind::parse(&kind) {
+            StationLogEntry::Notification {
+                kind: k,
+                message: payload,
+            }
+        } else if kind == Self::IMPLAUSIBLE_VALUES {
+            StationLogEntry::ImplausibleValues { notes: payload }
+        } else {
+            match (kind == Self::DATA_TRANSFER)
+                .then(|| data_transfer(&payload))
+                .flatten()
+            {
+                Some(entry) => entry,
+                None => StationLogEntry::Unrecognised { kind, payload },
+            }
+        };
+        StationEvent {
+            station_id,
+            at,
+            entry,
+        }
+    }
+}
+
+/// A stored DataTransfer payload: `vendorId` a string, `messageId` a string
+/// or null, `data` anything (null: none).
+fn data_transfer(payload: &serde_json::Value) -> Option<StationLogEntry> {
+    let o = payload.as_object()?;
+    let vendor_id = o.get("vendorId")?.as_str()?.to_owned();
+    let message_id = match o.get("messageId") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(m)) => Some(m.clone()),
+        Some(_) => return None,
+    };
+    let data = o.get("data").filter(|d| !d.is_null()).cloned();
+    Some(StationLogEntry::DataTransfer {
+        vendor_id,
+        message_id,
+        data,
+    })
+}
+
+#[async_trait]
+pub trait StationStore: Send + Sync {
+    /// Fails with `Conflict` when the id is taken.
+    async fn create_station(&self, station: &Station) -> StoreResult<()>;
+    async fn get_station(&self, id: &StationId) -> StoreResult<Option<Station>>;
+    /// The station with its connector statuses and live connection.
+    async fn get_station_view(&self, id: &StationId) -> StoreResult<Option<StationView>>;
+    /// Stations of an organisation ordered by site, then id.
+    async fn list_stations(
+        &self,
+        org: &OrgId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<StationView>>;
+    async fn record_boot(&self, id: &StationId, boot: &BootInfo) -> StoreResult<()>;
+    /// Sets the station's approval, and that of its current connection
+    /// record if it has one (every message is checked against the
+    /// connection's). The station as it is now; `None` when it is not
+    /// registered.
+    async fn set_station_approval(
+        &self,
+        id: &StationId,
+        approval: Approval,
+    ) -> StoreResult<Option<Station>>;
+    /// Stores the status unless a newer one (by `updated_at`) is already stored,
+    /// so statuses replayed after an offline period do not overwrite the present.
+    async fn set_connector_status(
+        &self,
+        id: &StationId,
+        status: &ConnectorStatus,
+    ) -> StoreResult<()>;
+    async fn append_station_event(&self, event: &StationEvent) -> StoreResult<()>;
+    /// Newest first.
+    async fn list_station_events(
+        &self,
+        id: &StationId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<StationEvent>>;
+}
+
+#[async_trait]
+pub trait ConnectionStore: Send + Sync {
+    /// Records a new live connection and points the station at it. Returns the
+    /// station's previous connection id, if any, so the caller can close it.
+    async fn open_connection(&self, conn: &Connection) -> StoreResult<Option<String>>;
+    /// Marks the connection as seen at `at` and returns it, in one request:
+    /// this runs for every OCPP message.
+    async fn touch_connection(
+        &self,
+        connection_id: &str,
+        at: Timestamp,
+    ) -> StoreResult<Option<Connection>>;
+    /// Removes the connection. The station is only marked disconnected if this
+    /// is still its current connection (a reconnect may have replaced it).
+    async fn close_connection(
+        &self,
+        connection_id: &str,
+        at: Timestamp,
+    ) -> StoreResult<Option<Connection>>;
+}
+
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    /// Fails with `Conflict` when the token (case-insensitively) exists.
+    async fn create_id_token(&self, token: &IdTokenRecord) -> StoreResult<()>;
+    async fn get_id_token(&self, token: &IdTokenValue) -> StoreResult<Option<IdTokenRecord>>;
+    async fn list_id_tokens(
+        &self,
+        org: &OrgId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<IdTokenRecord>>;
+}
+
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Next OCPP 1.6 transaction id: positive, strictly increasing, never reused.
+    async fn next_transaction_id(&self) -> StoreResult<i64>;
+    async fn get_session(&self, id: &SessionId) -> StoreResult<Option<Session>>;
+    /// Writes `session` if the stored version is `expected_version` (0: the
+    /// session must not exist yet); otherwise `Conflict`. The caller has
+    /// already set `session.version` to the new version.
+    async fn put_session(&self, session: &Session, expected_version: u64) -> StoreResult<()>;
+    async fn list_sessions(&self, query: &SessionQuery) -> StoreResult<Page<Session>>;
+    /// Idempotent: the same reading stored twice is kept once.
+    async fn put_meter_readings(
+        &self,
+        target: &MeterTarget,
+        readings: &[MeterReading],
+    ) -> StoreResult<()>;
+    /// Oldest first.
+    async fn list_meter_readings(&self, target: &MeterTarget) -> StoreResult<Vec<MeterReading>>;
+}
+
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Stores `value` under (`scope`, `key`) unless something is stored there;
+    /// returns what was already stored (`None`: this call claimed the key).
+    async fn claim(
+        &self,
+        scope: &str,
+        key: &str,
+        value: &str,
+        ttl: chrono::TimeDelta,
+    ) -> StoreResult<Option<String>>;
+}
+
+/// Commands to stations and, per station, the queue of those still pending
+/// (OCPP allows one outstanding CSMS call per station; the rest wait in
+/// order). Reads that drive sending are strongly consistent.
+#[async_trait]
+pub trait CommandStore: Send + Sync {
+    /// Stores a new command (`version` 1); `Conflict` if the id exists. A
+    /// pending command joins its station's queue.
+    async fn create_command(&self, cmd: &Command) -> StoreResult<()>;
+    async fn get_command(&self, id: &CommandId) -> StoreResult<Option<Command>>;
+    /// Writes `cmd` if the stored version is `expected_version`, else
+    /// `Conflict`; the caller has set `cmd.version` to the new version. A
+    /// command whose status is final leaves its station's queue.
+    async fn put_command(&self, cmd: &Command, expected_version: u64) -> StoreResult<()>;
+    /// The station's pending commands, oldest (smallest id) first.
+    async fn pending_commands(&self, station: &StationId) -> StoreResult<Vec<Command>>;
+    /// Every pending command of every station, oldest first, at most
+    /// `limit`: for the sweep after a restart and for timeouts.
+    async fn all_pending_commands(&self, limit: usize) -> StoreResult<Vec<Command>>;
+    /// A station's commands, newest first.
+    async fn list_station_commands(
+        &self,
+        station: &StationId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Command>>;
+}
+
+/// Partner API keys.
+#[async_trait]
+pub trait ApiKeyStore: Send + Sync {
+    /// `Conflict` if the id exists.
+    async fn create_api_key(&self, key: &ApiKey) -> StoreResult<()>;
+    async fn get_api_key(&self, id: &str) -> StoreResult<Option<ApiKey>>;
+    /// Writes `key` if the stored version is `expected_version`, else `Conflict`.
+    async fn put_api_key(&self, key: &ApiKey, expected_version: u64) -> StoreResult<()>;
+    /// An organisation's keys, oldest first (revoked ones included).
+    async fn list_api_keys(&self, org: &OrgId, page: &PageRequest) -> StoreResult<Page<ApiKey>>;
+}
+
+/// Webhook subscriptions and their deliveries.
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    /// `Conflict` if the id exists.
+    async fn create_webhook(&self, hook: &Webhook) -> StoreResult<()>;
+    /// Deleted ones too (their deliveries stay readable).
+    async fn get_webhook(&self, id: &str) -> StoreResult<Option<Webhook>>;
+    /// Writes `hook` if the stored version is `expected_version`, else
+    /// `Conflict`. A deleted webhook leaves its organisation's listing.
+    async fn put_webhook(&self, hook: &Webhook, expected_version: u64) -> StoreResult<()>;
+    /// An organisation's live webhooks, oldest first.
+    async fn list_webhooks(&self, org: &OrgId, page: &PageRequest) -> StoreResult<Page<Webhook>>;
+    /// `Conflict` if the id exists. A pending delivery joins the retry queue.
+    async fn create_delivery(&self, delivery: &Delivery) -> StoreResult<()>;
+    async fn get_delivery(&self, id: &str) -> StoreResult<Option<Delivery>>;
+    /// Writes `delivery` if the stored version is `expected_version`, else
+    /// `Conflict`. A final delivery leaves the retry queue.
+    async fn put_delivery(&self, delivery: &Delivery, expected_version: u64) -> StoreResult<()>;
+    /// A webhook's deliveries, newest first.
+    async fn list_deliveries(
+        &self,
+        webhook_id: &str,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Delivery>>;
+    /// Pending deliveries of every webhook, oldest first, at most `limit`:
+    /// for re-arming retries after a restart.
+    async fn pending_deliveries(&self, limit: usize) -> StoreResult<Vec<Delivery>>;
+}
+
+/// Tariffs (every version kept) and their assignments.
+#[async_trait]
+pub trait TariffStore: Send + Sync {
+    /// Stores `tariff` as its version `tariff.version`. `expected_version` is
+    /// the current latest version (0: the tariff must not exist yet);
+    /// otherwise `Conflict`. Earlier versions stay readable.
+    async fn put_tariff(&self, tariff: &Tariff, expected_version: u64) -> StoreResult<()>;
+    /// The latest version (deleted ones too).
+    async fn get_tariff(&self, id: &str) -> StoreResult<Option<Tariff>>;
+    /// All versions, oldest first.
+    async fn tariff_versions(&self, id: &str) -> StoreResult<Vec<Tariff>>;
+    /// An organisation's tariffs (latest versions, not deleted), by id.
+    async fn list_tariffs(&self, org: &OrgId, page: &PageRequest) -> StoreResult<Page<Tariff>>;
+    /// `Conflict` if the id exists.
+    async fn create_assignment(&self, assignment: &TariffAssignment) -> StoreResult<()>;
+    async fn get_assignment(&self, id: &str) -> StoreResult<Option<TariffAssignment>>;
+    /// Returns whether it existed.
+    async fn delete_assignment(&self, id: &str) -> StoreResult<bool>;
+    /// All of an organisation's assignments, oldest first (an organisation has
+    /// at most a few hundred: one per station, site and group).
+    async fn list_assignments(&self, org: &OrgId) -> StoreResult<Vec<TariffAssignment>>;
+}
+
+/// Day-ahead spot prices, one item per zone and local day.
+#[async_trait]
+pub trait SpotPriceStore: Send + Sync {
+    /// Stores the day, replacing what was stored for (zone, date): a re-fetch
+    /// of the same prices writes the same thing.
+    async fn put_spot_day(&self, day: &SpotDay) -> StoreResult<()>;
+    async fn get_spot_day(
+        &self,
+        zone: BiddingZone,
+        date: chrono::NaiveDate,
+    ) -> StoreResult<Option<SpotDay>>;
+}
+
+/// Operator alarms.
+#[async_trait]
+pub trait AlarmStore: Send + Sync {
+    /// Raises `alarm` unless an active alarm with its id exists (then nothing
+    /// changes). A resolved one is raised again. Returns whether it was raised.
+    async fn raise_alarm(&self, alarm: &Alarm) -> StoreResult<bool>;
+    /// Marks the alarm resolved at `at`. Returns whether an active one existed.
+    async fn resolve_alarm(&self, id: &str, at: Timestamp) -> StoreResult<bool>;
+    async fn get_alarm(&self, id: &str) -> StoreResult<Option<Alarm>>;
+    /// An organisation's alarms, newest raised first; `active_only` skips resolved ones.
+    async fn list_alarms(
+        &self,
+        org: &OrgId,
+        active_only: bool,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Alarm>>;
+}
+
+/// Priced sessions: immutable revisions.
+#[async_trait]
+pub trait PricedSessionStore: Send + Sync {
+    /// Stores a revision; `Conflict` if (session, revision) exists — that is
+    /// what makes pricing idempotent.
+    async fn put_priced_session(&self, priced: &PricedSession) -> StoreResult<()>;
+    /// The latest revision.
+    async fn get_priced_session(&self, id: &SessionId) -> StoreResult<Option<PricedSession>>;
+    /// All revisions, oldest first.
+    async fn priced_revisions(&self, id: &SessionId) -> StoreResult<Vec<PricedSession>>;
+}
+
+/// Load balancing: per site, the configuration and the balancer's state,
+/// each versioned on its own (the API writes the one, the balancer the other).
+#[async_trait]
+pub trait LoadStore: Send + Sync {
+    /// Writes `site` if the stored version is `expected_version` (0: must not
+    /// exist yet), else `Conflict`.
+    async fn put_load_site(&self, site: &LoadSite, expected_version: u64) -> StoreResult<()>;
+    async fn get_load_site(&self, site: &SiteId) -> StoreResult<Option<LoadSite>>;
+    /// Removes the configuration and the state; returns whether it existed.
+    async fn delete_load_site(&self, site: &SiteId) -> StoreResult<bool>;
+    /// Every configured site of every organisation, by site id: for the
+    /// periodic recomputation.
+    async fn list_load_sites(&self, page: &PageRequest) -> StoreResult<Page<LoadSite>>;
+    /// Writes `state` if the stored version is `expected_version` (0: must
+    /// not exist yet), else `Conflict`.
+    async fn put_load_state(&self, state: &LoadState, expected_version: u64) -> StoreResult<()>;
+    async fn get_load_state(&self, site: &SiteId) -> StoreResult<Option<LoadState>>;
+}
+
+/// The device models of 2.0.1 stations and the parts of reports still being
+/// received.
+#[async_trait]
+pub trait DeviceModelStore: Send + Sync {
+    /// Keeps one part of a report being received and returns `true`, unless
+    /// the station already has `max_parts` parts kept (of all its reports
+    /// together): then nothing is stored and the answer is `false`, so a
+    /// station cannot make its kept parts grow without bound. The same
+    /// (station, request, seqNo) sent again replaces the kept part, whatever
+    /// the count.
+    async fn put_report_part(&self, part: &ReportPart, max_parts: usize) -> StoreResult<bool>;
+    /// The kept parts of the station's report `request_id`, by `seq_no`.
+    async fn report_parts(
+        &self,
+        station: &StationId,
+        request_id: i32,
+    ) -> StoreResult<Vec<ReportPart>>;
+    /// Forgets every kept part of the station's reports.
+    async fn delete_report_parts(&self, station: &StationId) -> StoreResult<()>;
+    /// Replaces the station's model with `model` if the stored one is at
+    /// `expected_version` (0: none yet), else `Conflict`; the caller has set
+    /// `model.version` to the new version. A reader sees the old model or
+    /// the new one whole, never a mix.
+    async fn put_device_model(&self, model: &DeviceModel, expected_version: u64)
+        -> StoreResult<()>;
+    async fn get_device_model(&self, station: &StationId) -> StoreResult<Option<DeviceModel>>;
+}
+
+/// Routes the charger's replies to CSMS calls into the command service, and
+/// the events that lead to CSMS calls (a boot). A port, so that charging
+/// (which receives the replies) does not depend on commands (which sends the
+/// calls and depends on charging's wire types): the command service
+/// implements it.
+#[async_trait]
+pub trait CallReplies: Send + Sync {
+    async fn call_result(&self, conn: &Connection, message_id: &str, payload: Value);
+    async fn call_error(&self, conn: &Connection, message_id: &str, code: &str, description: &str);
+    /// The station was accepted at boot.
+    async fn booted(&self, conn: &Connection);
+    /// A status notification that may report on a command's work.
+    async fn progress(
+        &self,
+        conn: &Connection,
+        kind: NotificationKind,
+        payload: &Value,
+        at: Timestamp,
+    );
+}
+
+/// Declares a bundle of store ports: a trait that is every listed port and
+/// that every type with them all has, so a service can name the few ports it
+/// uses in one word (`CommandService<S: CommandsStore>`) and any store that
+/// has them is one.
+#[macro_export]
+macro_rules! store_ports {
+    ($(#[$doc:meta])* $vis:vis trait $name:ident: $first:path $(, $port:path)* $(,)?) => {
+        $(#[$doc])*
+        $vis trait $name: $first $(+ $port)* {}
+        impl<T: $first $(+ $port)* + ?Sized> $name for T {}
+    };
+}
+
+store_ports! {
+    /// Everything the CSMS stores: what a composition root hands out. No
+    /// service asks for all of it; each names its own bundle.
+    pub trait Store:
+        StationStore,
+        ConnectionStore,
+        TokenStore,
+        SessionStore,
+        IdempotencyStore,
+        CommandStore,
+        ApiKeyStore,
+        WebhookStore,
+        TariffStore,
+        SpotPriceStore,
+        AlarmStore,
+        PricedSessionStore,
+        LoadStore,
+        DeviceModelStore,
+}
+
+/// Time source, so tests can control "now".
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Timestamp;
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        chrono::Utc::now()
+    }
+}
+
+/// Stable id of a meter reading, so re-sent readings map to the same key.
+/// FNV-1a over the reading's content: no hashing crate, identical on every platform.
+pub fn reading_key(r: &MeterReading) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    let parts = [
+        r.measurand.as_str(),
+        r.phase.as_deref().unwrap_or(""),
+        r.location.as_deref().unwrap_or(""),
+        r.context.as_deref().unwrap_or(""),
+        &r.value.to_string(),
+        r.unit.as_str(),
+    ];
+    for p in parts {
+        for b in p.bytes().chain(std::iter::once(0u8)) {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x100000001b3);
+        }
+    }
+    format!(
+        "{}#{:016x}",
+        r.timestamp.format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+        h
+    )
+}
+
+/// Sortable, fixed-width rendering of a time for index keys.
+pub fn sort_key_time(t: Timestamp) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// The connection no longer exists (API Gateway `GoneException`): the
+    /// station is offline, whatever the connection record says.
+    #[error("connection is gone")]
+    Gone,
+    #[error("sending failed: {0}")]
+    Failed(String),
+}
+
+/// Pushes frames to, or closes, a charger's WebSocket connection: the API
+/// Gateway Management API in AWS, the in-process socket registry locally.
+#[async_trait]
+pub trait ConnectionSender: Send + Sync {
+    async fn send(&self, connection_id: &str, frame: &str) -> Result<(), SendError>;
+    async fn close(&self, connection_id: &str) -> Result<(), SendError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{StationEvent, StationLogEntry};
+    use csms_domain::event::NotificationKind;
+    use csms_domain::StationId;
+    use serde_json::json;
+
+    fn event(entry: StationLogEntry) -> StationEvent {
+        StationEvent {
+            station_id: StationId::parse("CP-1").unwrap(),
+            at: "2026-12-05T10:00:00Z".parse().unwrap(),
+            entry,
+        }
+    }
+
+    fn stored(e: &StationEvent) -> StationEvent {
+        StationEvent::from_stored(e.station_id.clone(), e.at, e.kind().to_owned(), e.payload())
+    }
+
+    #[test]
+    fn every_entry_reads_back_as_it_was_written() {
+        let mut entries: Vec<StationLogEntry> = NotificationKind::ALL
+            .into_iter()
+            .map(|kind| StationLogEntry::Notification {
+                kind,
+                message: json!({"status": "Installed", "n": 1}),
+            })
+            .collect();
+        entries.extend([
+            StationLogEntry::DataTransfer {
+                vendor_id: "com.example".into(),
+                message_id: Some("m".into()),
+                data: Some(json!("payload")),
+            },
+            StationLogEntry::DataTransfer {
+                vendor_id: "com.example".into(),
+                message_id: None,
+                data: None,
+            },
+            StationLogEntry::ImplausibleValues {
+                notes: json!({"action": "MeterValues", "values": [], "omitted": 0}),
+            },
+        ]);
+        for entry in entries {
+            let e = event(entry);
+            assert_eq!(stored(&e), e);
+        }
+        let dt = event(StationLogEntry::DataTransfer {
+            vendor_id: "v".into(),
+            message_id: None,
+            data: None,
+        });
+        assert_eq!(dt.kind(), "DataTransfer");
+        assert_eq!(
+            dt.payload(),
+            json!({"vendorId": "v", "messageId": null, "data": null})
+        );
+    }
+
+    #[test]
+    fn what_cannot_be_read_is_kept_as_stored() {
+        let at = "2026-12-05T10:00:00Z".parse().unwrap();
+        let id = StationId::parse("CP-1").unwrap();
+        for (kind, payload) in [
+            ("BatterySwap", json!({"x": 1})),
+            ("DataTransfer", json!({"vendorId": 7})),
+            ("DataTransfer", json!("not an object")),
+            ("DataTransfer", json!({"vendorId": "v", "messageId": 3})),
+        ] {
+            let e = StationEvent::from_stored(id.clone(), at, kind.into(), payload.clone());
+            assert_eq!(
+                e.entry,
+                StationLogEntry::Unrecognised {
+                    kind: kind.into(),
+                    payload: payload.clone()
+                }
+            );
+            assert_eq!((e.kind(), e.payload()), (kind, payload));
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! The stored form of the domain records both stores keep as JSON: commands,
+//! load-balancing sites and states, tariff versions and tariff assignments.
+//!
+//! # Why this crate exists
+//! The redb store writes these records as JSON values and the DynamoDB
+//! store as JSON in an item's `body`. Both used to serialise the domain
+//! types themselves, so the JSON on disk was whatever the domain's serde
+//! attributes said today: renaming a field of `Command` or `LoadConfig`
+//! would silently change what is written and make every record written
+//! before unreadable. Here each record has one stored form that both
+//! adapters share (not a copy per adapter that could drift apart), with
+//! every JSON name spelled out. The conversions name every domain field,
+//! so a rename in the domain is a compile error in this crate, and the fix
+//! is made here, where the stored name stays as it was.
+//!
+//! The golden fixtures in `tests/fixtures` are the JSON the stores wrote
+//! before this crate existed; the tests check that the stored forms still
+//! write exactly those bytes and read them back.
+//!
+//! # Layout
+//! - [`Record`]: a domain type with a stored form; [`to_json`] and
+//!   [`from_json`] go through it, and a record that does not convert is a
+//!   [`DecodeError`], never a panic.
+//! - [`command`]: [`StoredCommand`](command::StoredCommand) with its
+//!   request ([`StoredCommandRequest`](command::StoredCommandRequest), all
+//!   command types) and charging profiles.
+//! - [`load`]: [`StoredLoadSite`](load::StoredLoadSite) (the operator's
+//!   configuration) and [`StoredLoadState`](load::StoredLoadState) (the
+//!   balancer's state, with the engine's reasons and PV state).
+//! - [`tariff`]: [`StoredTariff`](tariff::StoredTariff) (each version and
+//!   the latest copy) and [`StoredTariffAssignment`](tariff::StoredTariffAssignment).
+//!
+//! Decimals (`rust_decimal`, written as strings) and times (`chrono`) keep
+//! their own serde forms: they belong to those libraries, not to the domain.
+
+pub mod command;
+pub mod load;
+pub mod tariff;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// A stored record that does not convert into its domain type: JSON that
+/// does not parse as the stored form, or a value the domain rejects (an
+/// invalid id, an unknown bidding zone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError(String);
+
+impl DecodeError {
+    pub fn new(reason: impl std::fmt::Display) -> Self {
+        DecodeError(reason.to_string())
+    }
+}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// A domain type that is stored as JSON through its stored form.
+pub trait Record: Sized {
+    type Stored: Serialize + DeserializeOwned;
+
+    fn to_stored(&self) -> Self::Stored;
+
+    fn from_stored(stored: Self::Stored) -> Result<Self, DecodeError>;
+}
+
+/// The JSON a store writes for `record`.
+pub fn to_json<T: Record>(record: &T) -> serde_json::Result<String> {
+    serde_json::to_string(&record.to_stored())
+}
+
+/// The record a store wrote as `json`.
+pub fn from_json<T: Record>(json: &[u8]) -> Result<T, DecodeError> {
+    let stored: T::Stored = serde_json::from_slice(json).map_err(DecodeError::new)?;
+    T::from_stored(stored)
+}
+
+/// Parses a stored id (or other validated text) into its domain type.
+fn parse<T, E: std::fmt::Display>(
+    what: &str,
+    s: String,
+    parse: impl FnOnce(String) -> Result<T, E>,
+) -> Result<T, DecodeError> {
+    parse(s).map_err(|e| DecodeError(format!("{what}: {e}")))
+}
+
+/// Converts every element, failing on the first that does not.
+fn try_all<S, D>(items: Vec<S>) -> Result<Vec<D>, DecodeError>
+where
+    D: TryFrom<S, Error = DecodeError>,
+{
+    items.into_iter().map(D::try_from).collect()
+}

@@ -1,0 +1,68 @@
+//! Golden fixtures: the stored JSON of every record kind, one record a line,
+//! exactly as the stores wrote it before the stored forms existed. A test
+//! that fails here means stored data would change: old records might no
+//! longer read, and new ones would differ from what older versions wrote.
+
+mod samples;
+
+use csms_store_records::{from_json, to_json, Record};
+use serde::Serialize;
+use std::fmt::Debug;
+
+fn fixture(name: &str) -> Vec<String> {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Each sample, through its stored form, writes its fixture line; each line
+/// reads back into the sample and writes itself again.
+fn golden<T: Record + PartialEq + Debug>(name: &str, samples: Vec<T>)
+where
+    T::Stored: Serialize,
+{
+    let lines = fixture(name);
+    assert_eq!(lines.len(), samples.len(), "{name}: one line per sample");
+    for (line, sample) in lines.iter().zip(&samples) {
+        assert_eq!(
+            &to_json(sample).unwrap(),
+            line,
+            "{name}: a sample writes its line"
+        );
+        let read: T = from_json(line.as_bytes()).unwrap();
+        assert_eq!(&read, sample, "{name}: a line reads back into its sample");
+        assert_eq!(
+            &to_json(&read).unwrap(),
+            line,
+            "{name}: and writes it again"
+        );
+    }
+}
+
+#[test]
+fn commands_are_stored_as_they_always_were() {
+    golden("commands.jsonl", samples::commands());
+}
+
+#[test]
+fn load_sites_are_stored_as_they_always_were() {
+    golden("load_sites.jsonl", samples::load_sites());
+}
+
+#[test]
+fn load_states_are_stored_as_they_always_were() {
+    golden("load_states.jsonl", samples::load_states());
+}
+
+#[test]
+fn tariff_versions_are_stored_as_they_always_were() {
+    golden("tariffs.jsonl", samples::tariffs());
+}
+
+#[test]
+fn tariff_assignments_are_stored_as_they_always_were() {
+    golden("tariff_assignments.jsonl", samples::assignments());
+}

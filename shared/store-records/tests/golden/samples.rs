@@ -1,0 +1,771 @@
+//! Representative domain values of every record the stores keep as JSON:
+//! each optional field both present and absent somewhere, every command
+//! type, every price component and assignment target.
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc, Weekday};
+use csms_domain::command::*;
+use csms_domain::load::*;
+use csms_domain::spot::BiddingZone;
+use csms_domain::tariff::*;
+use csms_domain::{OrgId, SiteId, StationId};
+use csms_energy::{
+    BoardId, ChargeState, Limit, Node, PauseCause, Phase, Phases, PvState, Reason, Rotation,
+};
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+
+pub fn d(s: &str) -> Decimal {
+    s.parse().unwrap()
+}
+
+pub fn t(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+fn station(s: &str) -> StationId {
+    StationId::parse(s).unwrap()
+}
+
+fn site(s: &str) -> SiteId {
+    SiteId::parse(s).unwrap()
+}
+
+fn org(s: &str) -> OrgId {
+    OrgId::parse(s).unwrap()
+}
+
+fn profile(purpose: ProfilePurpose, full: bool) -> ChargingProfile {
+    ChargingProfile {
+        id: if full { 42 } else { 1_800_000_001 },
+        stack_level: 2,
+        purpose,
+        kind: if full {
+            ProfileKind::Recurring
+        } else {
+            ProfileKind::Absolute
+        },
+        recurrency: full.then_some(Recurrency::Daily),
+        valid_from: full.then(|| t("2026-12-01T00:00:00Z")),
+        valid_to: full.then(|| t("2027-01-01T00:00:00Z")),
+        transaction_id: full.then(|| "1234".to_owned()),
+        start_schedule: full.then(|| t("2026-12-01T06:00:00.250Z")),
+        duration_s: full.then_some(86_400),
+        rate_unit: if full { RateUnit::W } else { RateUnit::A },
+        periods: if full {
+            vec![
+                SchedulePeriod {
+                    start_period_s: 0,
+                    limit: d("11000"),
+                    number_phases: Some(3),
+                },
+                SchedulePeriod {
+                    start_period_s: 3600,
+                    limit: d("3680.5"),
+                    number_phases: None,
+                },
+            ]
+        } else {
+            vec![SchedulePeriod {
+                start_period_s: 0,
+                limit: d("16.0"),
+                number_phases: Some(1),
+            }]
+        },
+        min_charging_rate: full.then(|| d("6.1")),
+    }
+}
+
+fn requests() -> Vec<CommandRequest> {
+    use CommandRequest::*;
+    vec![
+        RemoteStart {
+            id_token: "04A2B3C4D5".into(),
+            token_type: Some("ISO14443".into()),
+            evse_id: Some(1),
+            charging_profile: Some(profile(ProfilePurpose::TxProfile, true)),
+        },
+        RemoteStart {
+            id_token: "app-user-7".into(),
+            token_type: None,
+            evse_id: None,
+            charging_profile: None,
+        },
+        RemoteStop {
+            transaction_id: "5678".into(),
+        },
+        Pause {
+            transaction_id: "5678".into(),
+            evse_id: Some(2),
+        },
+        Resume {
+            transaction_id: "5678".into(),
+            evse_id: None,
+        },
+        Unlock {
+            evse_id: 1,
+            connector_id: Some(1),
+        },
+        Reset {
+            kind: Some(ResetKind::Hard),
+            when: Some(ResetWhen::Immediate),
+            evse_id: Some(1),
+        },
+        Reset {
+            kind: None,
+            when: None,
+            evse_id: None,
+        },
+        ChangeAvailability {
+            evse_id: Some(1),
+            connector_id: None,
+            operative: false,
+        },
+        GetDiagnostics {
+            location: "ftp://logs.example.com/".into(),
+            start_time: Some(t("2026-11-30T00:00:00Z")),
+            stop_time: Some(t("2026-12-01T00:00:00Z")),
+            retries: Some(3),
+            retry_interval_s: Some(60),
+        },
+        UpdateFirmware {
+            location: "https://fw.example.com/v2.bin".into(),
+            retrieve_at: t("2026-12-02T03:00:00Z"),
+            retries: None,
+            retry_interval_s: Some(120),
+            signing_certificate: Some("-----BEGIN CERTIFICATE-----".into()),
+            signature: Some("c2lnbmF0dXJl".into()),
+        },
+        GetConfiguration { keys: vec![] },
+        GetConfiguration {
+            keys: vec![
+                ConfigRef {
+                    component: None,
+                    component_instance: None,
+                    evse_id: None,
+                    variable: "HeartbeatInterval".into(),
+                    variable_instance: None,
+                },
+                ConfigRef {
+                    component: Some("OCPPCommCtrlr".into()),
+                    component_instance: Some("main".into()),
+                    evse_id: Some(1),
+                    variable: "MessageTimeout".into(),
+                    variable_instance: Some("Default".into()),
+                },
+            ],
+        },
+        ChangeConfiguration {
+            key: ConfigRef {
+                component: Some("OCPPCommCtrlr".into()),
+                component_instance: None,
+                evse_id: None,
+                variable: "HeartbeatInterval".into(),
+                variable_instance: None,
+            },
+            value: "300".into(),
+        },
+        TriggerMessage {
+            message: "StatusNotification".into(),
+            evse_id: Some(1),
+            connector_id: Some(1),
+        },
+        ClearCache,
+        SendLocalList {
+            version: 7,
+            full: false,
+            entries: vec![
+                LocalListEntry {
+                    id_token: "04A2B3C4D5".into(),
+                    token_type: Some("ISO14443".into()),
+                    status: Some("Accepted".into()),
+                    expires_at: Some(t("2027-06-30T22:00:00Z")),
+                },
+                LocalListEntry {
+                    id_token: "DEADBEEF".into(),
+                    token_type: None,
+                    status: None,
+                    expires_at: None,
+                },
+            ],
+        },
+        GetLocalListVersion,
+        ReserveNow {
+            reservation_id: 11,
+            id_token: "04A2B3C4D5".into(),
+            token_type: Some("ISO14443".into()),
+            expires_at: t("2026-12-01T12:30:00Z"),
+            evse_id: Some(2),
+            parent_id_token: Some("GROUP-1".into()),
+        },
+        CancelReservation { reservation_id: 11 },
+        DataTransfer {
+            vendor_id: "com.example".into(),
+            message_id: Some("SetPrice".into()),
+            data: Some(serde_json::json!({"price": "3.25", "currency": "SEK", "items": [1, 2]})),
+        },
+        DataTransfer {
+            vendor_id: "com.example".into(),
+            message_id: None,
+            data: Some(serde_json::json!("plain text")),
+        },
+        SetChargingProfile {
+            evse_id: 0,
+            profile: profile(ProfilePurpose::StationMax, true),
+        },
+        LoadLimit {
+            evse_id: 2,
+            profile: profile(ProfilePurpose::TxDefault, false),
+        },
+        ClearChargingProfile {
+            profile_id: Some(42),
+            evse_id: Some(1),
+            purpose: Some(ProfilePurpose::TxProfile),
+            stack_level: Some(2),
+        },
+        ClearChargingProfile {
+            profile_id: None,
+            evse_id: None,
+            purpose: None,
+            stack_level: None,
+        },
+        GetCompositeSchedule {
+            evse_id: 1,
+            duration_s: 3600,
+            rate_unit: Some(RateUnit::A),
+        },
+    ]
+}
+
+/// One command per request; odd ones finished, with everything a finished
+/// command records, even ones still pending.
+pub fn commands() -> Vec<Command> {
+    let ids = ["01JDZQ6W3R8Y5VXK2M4N7P9QAB", "01JDZQ6W3R8Y5VXK2M4N7P9QAC"];
+    requests()
+        .into_iter()
+        .enumerate()
+        .map(|(i, request)| {
+            let done = i % 2 == 1;
+            let id = format!("{}{:02}", &ids[i % 2][..24], i);
+            Command {
+                id: CommandId::parse(&id).unwrap(),
+                station_id: station(if i % 3 == 0 { "CP-1" } else { "CP-2" }),
+                org_id: org(if i % 4 == 0 { "default" } else { "brf-solsidan" }),
+                action: done.then(|| "RemoteStartTransaction".to_owned()),
+                request,
+                status: match i % 6 {
+                    0 => CommandStatus::Pending,
+                    1 => CommandStatus::Accepted,
+                    2 => CommandStatus::Rejected,
+                    3 => CommandStatus::Failed,
+                    4 => CommandStatus::Timeout,
+                    _ => CommandStatus::Offline,
+                },
+                created_at: t("2026-12-01T08:00:00.123Z"),
+                sent_at: done.then(|| t("2026-12-01T08:00:01Z")),
+                completed_at: done.then(|| t("2026-12-01T08:00:02.5Z")),
+                timeout_s: if done { 30 } else { 120 },
+                response: done.then(|| serde_json::json!({"status": "Accepted", "statusInfo": {"reasonCode": "OK"}})),
+                error: (i % 6 == 3).then(|| "InternalError: boom".to_owned()),
+                progress: if i == 9 || i == 10 {
+                    vec![
+                        Progress {
+                            status: "Downloading".into(),
+                            at: t("2026-12-01T08:01:00Z"),
+                        },
+                        Progress {
+                            status: "Installed".into(),
+                            at: t("2026-12-01T08:05:00Z"),
+                        },
+                    ]
+                } else {
+                    vec![]
+                },
+                version: i as u64,
+            }
+        })
+        .collect()
+}
+
+fn phase_amps(l1: &str, l2: &str, l3: &str) -> PhaseAmps {
+    PhaseAmps {
+        l1: d(l1),
+        l2: d(l2),
+        l3: d(l3),
+    }
+}
+
+fn full_config() -> LoadConfig {
+    LoadConfig {
+        grid_fuse_a: PhaseAmps::uniform(d("63")),
+        mode: LoadMode::TrueDynamic,
+        margin_a: d("2.5"),
+        headroom_a: d("3"),
+        settle_seconds: 90,
+        power_cap_w: Some(40_000),
+        voltage: 230,
+        rotation_seconds: 600,
+        boards: vec![
+            LoadBoard {
+                id: "garage".into(),
+                parent: None,
+                fuse_a: phase_amps("35", "35", "35"),
+            },
+            LoadBoard {
+                id: "garage-east".into(),
+                parent: Some("garage".into()),
+                fuse_a: phase_amps("25", "25", "20.5"),
+            },
+        ],
+        meter: Some(GridMeterConfig {
+            station_id: Some(station("METER-1")),
+            stale_after_seconds: 60,
+            fallback_a: d("8"),
+        }),
+        evses: vec![
+            LoadEvse {
+                station_id: station("CP-1"),
+                evse_id: 1,
+                board: Some("garage-east".into()),
+                phases: 3,
+                rotation: Rotation::L2L3L1,
+                max_a: d("32"),
+                min_a: d("6"),
+                priority: 5,
+                pv_surplus: true,
+                phase_switching: true,
+            },
+            LoadEvse {
+                station_id: station("CP-2"),
+                evse_id: 2,
+                board: None,
+                phases: 1,
+                rotation: Rotation::L1L2L3,
+                max_a: d("16"),
+                min_a: d("6.5"),
+                priority: 0,
+                pv_surplus: false,
+                phase_switching: false,
+            },
+        ],
+        group_priorities: BTreeMap::from([("residents".to_owned(), 7), ("staff".to_owned(), 3)]),
+        pv: PvConfig {
+            hysteresis_w: 500,
+            min_switch_seconds: 600,
+        },
+        bidding_zone: Some("SE3".into()),
+    }
+}
+
+fn bare_config() -> LoadConfig {
+    LoadConfig {
+        grid_fuse_a: phase_amps("25", "25", "25"),
+        mode: LoadMode::Static,
+        margin_a: d("2"),
+        headroom_a: d("2"),
+        settle_seconds: 60,
+        power_cap_w: None,
+        voltage: 230,
+        rotation_seconds: 900,
+        boards: vec![],
+        meter: None,
+        evses: vec![],
+        group_priorities: BTreeMap::new(),
+        pv: PvConfig::default(),
+        bidding_zone: None,
+    }
+}
+
+pub fn load_sites() -> Vec<LoadSite> {
+    vec![
+        LoadSite {
+            site_id: site("site-1"),
+            org_id: org("default"),
+            config: full_config(),
+            updated_at: t("2026-12-01T09:00:00Z"),
+            version: 3,
+        },
+        LoadSite {
+            site_id: site("site-2"),
+            org_id: org("brf-solsidan"),
+            config: bare_config(),
+            updated_at: t("2026-12-01T09:30:00.5Z"),
+            version: 1,
+        },
+        LoadSite {
+            site_id: site("site-3"),
+            org_id: org("default"),
+            config: LoadConfig {
+                mode: LoadMode::Dynamic,
+                meter: Some(GridMeterConfig {
+                    station_id: None,
+                    stale_after_seconds: 120,
+                    fallback_a: d("6"),
+                }),
+                ..bare_config()
+            },
+            updated_at: t("2026-12-02T00:00:00Z"),
+            version: 12,
+        },
+    ]
+}
+
+fn sent(status: SentStatus, before: Option<HeldLimit>) -> SentLimit {
+    SentLimit {
+        limit_a: d("13.5"),
+        phases: 3,
+        transaction_id: before.map(|_| "5678".to_owned()),
+        command_id: "01JDZQ6W3R8Y5VXK2M4N7P9QAD".into(),
+        status,
+        sent_at: t("2026-12-01T10:00:00Z"),
+        before,
+    }
+}
+
+pub fn load_states() -> Vec<LoadState> {
+    let e = csms_energy::Timestamp;
+    let full_evse = EvseLoadState {
+        station_id: station("CP-1"),
+        evse_id: 1,
+        transaction_id: Some("5678".into()),
+        charge: Some(ChargeState::Running(e(1_764_576_000))),
+        measured: Some(Measured {
+            at: t("2026-12-01T10:00:05Z"),
+            current_a: phase_amps("12.1", "12.3", "0"),
+        }),
+        soc: Some(d("54.5")),
+        allocation: Some(Allocated {
+            current_a: d("13.5"),
+            phases: 3,
+            reason: Reason::FairShare {
+                limit: Limit::Fuse {
+                    node: Node::Grid,
+                    phase: Phase::L2,
+                },
+            },
+            explanation: "shared the grid connection L2 limit fairly".into(),
+        }),
+        profile: Some(sent(
+            SentStatus::Pending,
+            Some(HeldLimit {
+                limit_a: d("16"),
+                phases: 3,
+            }),
+        )),
+        default_profile: Some(sent(SentStatus::Accepted, None)),
+        pv: Some(PvState {
+            phases: Phases::One,
+            last_switch: Some(e(1_764_575_000)),
+        }),
+        need: Some(ChargingNeed {
+            source: NeedSource::Iso15118,
+            transaction_id: Some("5678".into()),
+            energy_wh: Some(d("20000")),
+            target_soc: Some(d("80")),
+            battery_wh: Some(d("77000")),
+            soc: Some(d("54.5")),
+            departure_at: Some(t("2026-12-01T16:00:00Z")),
+            car_max_a: Some(d("32")),
+            set_at: t("2026-12-01T08:00:00Z"),
+            base_wh: Some(d("1520.25")),
+        }),
+    };
+    let paused_evse = EvseLoadState {
+        station_id: station("CP-2"),
+        evse_id: 2,
+        transaction_id: None,
+        charge: Some(ChargeState::Paused(e(1_764_576_100))),
+        measured: None,
+        soc: None,
+        allocation: Some(Allocated {
+            current_a: d("0"),
+            phases: 1,
+            reason: Reason::Paused {
+                cause: PauseCause::Limit {
+                    limit: Limit::PowerCap,
+                },
+                waiting_since: e(1_764_576_100),
+                rotation_due: Some(e(1_764_577_000)),
+            },
+            explanation: "paused: the site power cap has no room for its minimum".into(),
+        }),
+        profile: Some(sent(SentStatus::Failed, None)),
+        default_profile: None,
+        pv: None,
+        need: Some(ChargingNeed {
+            source: NeedSource::Driver,
+            transaction_id: None,
+            energy_wh: None,
+            target_soc: None,
+            battery_wh: None,
+            soc: None,
+            departure_at: None,
+            car_max_a: None,
+            set_at: t("2026-12-01T08:30:00Z"),
+            base_wh: None,
+        }),
+    };
+    let bare_evse = EvseLoadState {
+        station_id: station("CP-3"),
+        evse_id: 1,
+        transaction_id: None,
+        charge: None,
+        measured: None,
+        soc: None,
+        allocation: Some(Allocated {
+            current_a: d("16"),
+            phases: 3,
+            reason: Reason::EvseMax,
+            explanation: "at the EVSE's maximum".into(),
+        }),
+        profile: None,
+        default_profile: None,
+        pv: None,
+        need: None,
+    };
+    // The engine's other reasons, each on an otherwise bare EVSE.
+    let reasons = [
+        Reason::Demand,
+        Reason::PvSurplus,
+        Reason::Planned,
+        Reason::FairShare {
+            limit: Limit::Fuse {
+                node: Node::Board(BoardId::parse("garage-east").unwrap()),
+                phase: Phase::L3,
+            },
+        },
+        Reason::Paused {
+            cause: PauseCause::PvSurplus,
+            waiting_since: e(1_764_576_200),
+            rotation_due: None,
+        },
+        Reason::Paused {
+            cause: PauseCause::Planned,
+            waiting_since: e(1_764_576_300),
+            rotation_due: None,
+        },
+    ];
+    let mut evses = vec![full_evse, paused_evse, bare_evse];
+    for (i, reason) in reasons.into_iter().enumerate() {
+        evses.push(EvseLoadState {
+            station_id: station("CP-4"),
+            evse_id: i as u32 + 1,
+            transaction_id: None,
+            charge: None,
+            measured: None,
+            soc: None,
+            allocation: Some(Allocated {
+                current_a: d("10"),
+                phases: 3,
+                reason,
+                explanation: "see the reason".into(),
+            }),
+            profile: None,
+            default_profile: None,
+            pv: Some(PvState {
+                phases: Phases::Three,
+                last_switch: None,
+            }),
+            need: None,
+        });
+    }
+    vec![
+        LoadState {
+            site_id: site("site-1"),
+            requested_at: Some(t("2026-12-01T10:00:00Z")),
+            computed_at: Some(t("2026-12-01T10:00:00.750Z")),
+            config_version: 3,
+            grid: Some(GridReading {
+                at: t("2026-12-01T09:59:58Z"),
+                current_a: phase_amps("40", "38.5", "22"),
+            }),
+            building_load_a: Some(phase_amps("15.9", "14.2", "22")),
+            warnings: vec!["the grid meter's reading is 95 s old".into()],
+            evses,
+            stations: vec![StationLoadState {
+                station_id: station("CP-1"),
+                max_profile: sent(SentStatus::Accepted, None),
+            }],
+            plan: Some(SitePlan {
+                made_at: t("2026-12-01T10:00:00Z"),
+                start: t("2026-12-01T10:00:00Z"),
+                slot_minutes: 15,
+                bidding_zone: "SE3".into(),
+                currency: "SEK".into(),
+                prices: vec![d("0.85"), d("-0.02"), d("1.10")],
+                sessions: vec![
+                    PlannedSession {
+                        station_id: station("CP-1"),
+                        evse_id: 1,
+                        transaction_id: "5678".into(),
+                        departure_at: t("2026-12-01T16:00:00Z"),
+                        need_wh: d("18479.75"),
+                        phases: 3,
+                        currents_a: vec![d("0"), d("16"), d("6")],
+                        planned_wh: d("15000"),
+                        unmet_wh: d("3479.75"),
+                        unmet: Some("the fuse leaves no more before departure".into()),
+                        cost: d("12.34"),
+                    },
+                    PlannedSession {
+                        station_id: station("CP-2"),
+                        evse_id: 2,
+                        transaction_id: "9999".into(),
+                        departure_at: t("2026-12-01T18:00:00Z"),
+                        need_wh: d("1000"),
+                        phases: 1,
+                        currents_a: vec![d("6"), d("0"), d("0")],
+                        planned_wh: d("1000"),
+                        unmet_wh: d("0"),
+                        unmet: None,
+                        cost: d("0.85"),
+                    },
+                ],
+                config_version: 3,
+            }),
+            lease: Some(RecomputeLease {
+                holder: "load-balancer:abc".into(),
+                until: t("2026-12-01T10:00:30Z"),
+            }),
+            version: 57,
+        },
+        LoadState::new(site("site-2")),
+    ]
+}
+
+fn spot_formula(floor: bool) -> SpotFormula {
+    SpotFormula {
+        zone: BiddingZone::parse("SE3").unwrap(),
+        factor: d("1.0"),
+        markup: d("0.10"),
+        grid_fee: if floor { d("0.245") } else { d("0") },
+        energy_tax: if floor { d("0.428") } else { d("0") },
+        floor: floor.then(|| d("0")),
+        ceiling: floor.then(|| d("5.00")),
+    }
+}
+
+/// Versions 1 and 2 of one tariff (the second deleted), and two others.
+pub fn tariffs() -> Vec<Tariff> {
+    let v1 = Tariff {
+        id: "tariff-1".into(),
+        org_id: org("default"),
+        name: "Garage, residents".into(),
+        currency: "SEK".into(),
+        vat_rate: d("0.25"),
+        time_zone: "Europe/Stockholm".into(),
+        elements: vec![
+            TariffElement {
+                components: vec![
+                    PriceComponent::Energy {
+                        price: EnergyPrice::Fixed { per_kwh: d("4.50") },
+                    },
+                    PriceComponent::Time {
+                        price: d("1.5"),
+                        per: TimeUnit::Hour,
+                        free_minutes: 30,
+                    },
+                ],
+                restrictions: Restrictions {
+                    days_of_week: vec![Weekday::Mon, Weekday::Fri],
+                    start_time: Some(NaiveTime::from_hms_opt(22, 0, 0).unwrap()),
+                    end_time: Some(NaiveTime::from_hms_opt(6, 30, 0).unwrap()),
+                    start_date: Some(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()),
+                    end_date: Some(NaiveDate::from_ymd_opt(2027, 1, 1).unwrap()),
+                },
+            },
+            TariffElement {
+                components: vec![
+                    PriceComponent::Energy {
+                        price: EnergyPrice::Spot(spot_formula(true)),
+                    },
+                    PriceComponent::SessionFee { price: d("5") },
+                    PriceComponent::Idle {
+                        price: d("0.50"),
+                        per: TimeUnit::Minute,
+                        grace_minutes: 60,
+                    },
+                ],
+                restrictions: Restrictions::default(),
+            },
+        ],
+        min_price: Some(d("2")),
+        max_price: Some(d("500")),
+        version: 1,
+        effective_at: t("2026-01-01T00:00:00Z"),
+        created_at: t("2025-12-20T14:03:11.5Z"),
+        deleted_at: None,
+    };
+    let v2 = Tariff {
+        version: 2,
+        effective_at: t("2026-06-01T00:00:00Z"),
+        deleted_at: Some(t("2026-11-01T00:00:00Z")),
+        ..v1.clone()
+    };
+    let plain = Tariff {
+        id: "tariff-2".into(),
+        org_id: org("brf-solsidan"),
+        name: "Spot".into(),
+        currency: "SEK".into(),
+        vat_rate: d("0"),
+        time_zone: "Europe/Stockholm".into(),
+        elements: vec![TariffElement {
+            components: vec![
+                PriceComponent::Energy {
+                    price: EnergyPrice::Spot(spot_formula(false)),
+                },
+                PriceComponent::Time {
+                    price: d("0.1"),
+                    per: TimeUnit::Minute,
+                    free_minutes: 0,
+                },
+                PriceComponent::Idle {
+                    price: d("1"),
+                    per: TimeUnit::Hour,
+                    grace_minutes: 0,
+                },
+            ],
+            restrictions: Restrictions {
+                days_of_week: vec![Weekday::Sat, Weekday::Sun],
+                start_time: Some(NaiveTime::from_hms_opt(8, 15, 30).unwrap()),
+                end_time: None,
+                start_date: None,
+                end_date: None,
+            },
+        }],
+        min_price: None,
+        max_price: None,
+        version: 1,
+        effective_at: t("2026-03-01T00:00:00Z"),
+        created_at: t("2026-03-01T00:00:00Z"),
+        deleted_at: None,
+    };
+    vec![v1, v2, plain]
+}
+
+pub fn assignments() -> Vec<TariffAssignment> {
+    let base = TariffAssignment {
+        id: "assign-1".into(),
+        org_id: org("default"),
+        tariff_id: "tariff-1".into(),
+        target: AssignmentTarget::Station(station("CP-1")),
+        group: Some("residents".into()),
+        created_at: t("2026-12-01T07:00:00Z"),
+    };
+    vec![
+        base.clone(),
+        TariffAssignment {
+            id: "assign-2".into(),
+            target: AssignmentTarget::Site(site("site-1")),
+            group: None,
+            ..base.clone()
+        },
+        TariffAssignment {
+            id: "assign-3".into(),
+            org_id: org("brf-solsidan"),
+            tariff_id: "tariff-2".into(),
+            target: AssignmentTarget::Organisation,
+            group: None,
+            created_at: t("2026-12-01T07:00:00.001Z"),
+        },
+    ]
+}

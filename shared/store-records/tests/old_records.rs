@@ -1,0 +1,148 @@
+//! Records written before later fields existed read with the defaults those
+//! fields came with, and a record that does not convert is an error, not a
+//! panic.
+
+use csms_domain::command::Command;
+use csms_domain::load::{LoadSite, LoadState};
+use csms_domain::tariff::{PriceComponent, Tariff, TariffAssignment, TimeUnit};
+use csms_store_records::{from_json, DecodeError, Record};
+use rust_decimal::Decimal;
+
+fn read<T: Record>(json: &str) -> Result<T, DecodeError> {
+    from_json(json.as_bytes())
+}
+
+#[test]
+fn a_load_site_without_the_later_settings_reads_with_their_defaults() {
+    let site: LoadSite = read(
+        r#"{"siteId":"s1","orgId":"default","config":{"gridFuseA":{"l1":"25","l2":"25","l3":"25"},
+        "mode":"dynamic","meter":{},"evses":[{"stationId":"CP-1","evseId":1,"maxA":"16"}]},
+        "updatedAt":"2026-01-01T00:00:00Z","version":1}"#,
+    )
+    .unwrap();
+    let c = &site.config;
+    assert_eq!(
+        (
+            c.margin_a,
+            c.headroom_a,
+            c.settle_seconds,
+            c.voltage,
+            c.rotation_seconds
+        ),
+        (Decimal::from(2), Decimal::from(2), 60, 230, 900)
+    );
+    assert!(c.boards.is_empty() && c.group_priorities.is_empty());
+    assert_eq!((c.pv.hysteresis_w, c.pv.min_switch_seconds), (300, 300));
+    let meter = c.meter.as_ref().unwrap();
+    assert_eq!(
+        (
+            meter.station_id.as_ref(),
+            meter.stale_after_seconds,
+            meter.fallback_a
+        ),
+        (None, 120, Decimal::from(6))
+    );
+    let evse = &c.evses[0];
+    assert_eq!(
+        (evse.phases, evse.min_a, evse.priority, evse.pv_surplus),
+        (3, Decimal::from(6), 0, false)
+    );
+    assert_eq!(evse.rotation, csms_energy::Rotation::L1L2L3);
+}
+
+#[test]
+fn a_load_state_of_only_a_site_and_version_reads_as_an_empty_state() {
+    let state: LoadState = read(r#"{"siteId":"s1","version":4}"#).unwrap();
+    let empty = LoadState {
+        version: 4,
+        ..LoadState::new(csms_domain::SiteId::parse("s1").unwrap())
+    };
+    assert_eq!(state, empty);
+}
+
+#[test]
+fn a_time_component_without_free_minutes_reads_with_none_free() {
+    let tariff: Tariff = read(
+        r#"{"id":"t1","org_id":"default","name":"T","currency":"SEK","vat_rate":"0.25",
+        "time_zone":"Europe/Stockholm","elements":[{"components":[{"type":"time","price":"1","per":"hour"}]}],
+        "version":1,"effective_at":"2026-01-01T00:00:00Z","created_at":"2026-01-01T00:00:00Z"}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        tariff.elements[0].components[0],
+        PriceComponent::Time {
+            price: Decimal::ONE,
+            per: TimeUnit::Hour,
+            free_minutes: 0
+        }
+    );
+    assert!(tariff.elements[0].restrictions.is_empty());
+    assert_eq!((tariff.min_price, tariff.deleted_at), (None, None));
+}
+
+#[test]
+fn a_command_with_an_invalid_station_id_is_a_decode_error() {
+    let err = read::<Command>(
+        r#"{"id":"01JDZQ6W3R8Y5VXK2M4N7P9QAB","stationId":"","orgId":"default",
+        "request":{"type":"clearCache"},"status":"pending","createdAt":"2026-01-01T00:00:00Z",
+        "timeoutS":30,"version":0}"#,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("station id"), "{err}");
+}
+
+#[test]
+fn a_command_id_that_is_not_a_ulid_is_a_decode_error() {
+    let err = read::<Command>(
+        r#"{"id":"not-a-ulid","stationId":"CP-1","orgId":"default",
+        "request":{"type":"clearCache"},"status":"pending","createdAt":"2026-01-01T00:00:00Z",
+        "timeoutS":30,"version":0}"#,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("not-a-ulid"), "{err}");
+}
+
+#[test]
+fn an_unknown_command_type_is_a_decode_error() {
+    let err = read::<Command>(
+        r#"{"id":"01JDZQ6W3R8Y5VXK2M4N7P9QAB","stationId":"CP-1","orgId":"default",
+        "request":{"type":"selfDestruct"},"status":"pending","createdAt":"2026-01-01T00:00:00Z",
+        "timeoutS":30,"version":0}"#,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("selfDestruct"), "{err}");
+}
+
+#[test]
+fn a_spot_price_in_an_unknown_bidding_zone_is_a_decode_error() {
+    let err = read::<Tariff>(
+        r#"{"id":"t1","org_id":"default","name":"T","currency":"SEK","vat_rate":"0.25",
+        "time_zone":"Europe/Stockholm","elements":[{"components":[{"type":"energy",
+        "price":{"kind":"spot","zone":"SE9","factor":"1","markup":"0"}}]}],
+        "version":1,"effective_at":"2026-01-01T00:00:00Z","created_at":"2026-01-01T00:00:00Z"}"#,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("bidding zone"), "{err}");
+}
+
+#[test]
+fn an_assignment_to_an_invalid_site_id_is_a_decode_error() {
+    let long = "s".repeat(65);
+    let json = format!(
+        r#"{{"id":"a1","org_id":"default","tariff_id":"t1","target":{{"kind":"site","id":"{long}"}},
+        "group":null,"created_at":"2026-01-01T00:00:00Z"}}"#
+    );
+    let err = read::<TariffAssignment>(&json).unwrap_err();
+    assert!(err.to_string().contains("site id"), "{err}");
+}
+
+#[test]
+fn a_board_id_the_engine_rejects_is_a_decode_error() {
+    let err = read::<LoadState>(
+        r#"{"siteId":"s1","evses":[{"stationId":"CP-1","evseId":1,"allocation":{"currentA":"6",
+        "phases":3,"reason":{"kind":"fairShare","limit":{"kind":"fuse","node":{"kind":"board","id":""},
+        "phase":"L1"}},"explanation":"x"}}],"version":1}"#,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("board id"), "{err}");
+}

@@ -1,0 +1,211 @@
+//! The records kept through their stored form (`csms-store-records`) are
+//! written byte for byte as the golden fixtures say, under the same keys,
+//! and what the fixtures hold reads back through the store: data written
+//! before the stored forms existed and data written after are the same.
+
+use csms_domain::command::Command;
+use csms_domain::load::{LoadSite, LoadState};
+use csms_domain::tariff::{Tariff, TariffAssignment};
+use csms_kernel::ports::{CommandStore, LoadStore, TariffStore};
+use csms_store_records::{from_json, Record};
+use csms_store_redb::{EmbeddedStore, DATABASE_FILE};
+use redb::{Database, ReadableTable, TableDefinition};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A directory under the system temp dir, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("csms-stored-records-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        TempDir(dir)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The golden fixture's records with their JSON lines.
+fn fixture<T: Record>(name: &str) -> Vec<(T, String)> {
+    let path = format!(
+        "{}/../store-records/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+        .lines()
+        .map(|line| (from_json(line.as_bytes()).unwrap(), line.to_owned()))
+        .collect()
+}
+
+/// Every key and value of the JSON table `table`, as text.
+fn raw_table(dir: &Path, table: &str) -> BTreeMap<String, String> {
+    let db = Database::open(dir.join(DATABASE_FILE)).unwrap();
+    let txn = db.begin_read().unwrap();
+    let def: TableDefinition<&str, &[u8]> = TableDefinition::new(table);
+    let t = txn.open_table(def).unwrap();
+    t.iter()
+        .unwrap()
+        .map(|e| {
+            let (k, v) = e.unwrap();
+            (
+                k.value().to_owned(),
+                String::from_utf8(v.value().to_vec()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The records' lines under their keys.
+fn keyed<'a, C: FromIterator<(String, String)>>(
+    rows: impl Iterator<Item = (String, &'a String)>,
+) -> C {
+    rows.map(|(k, l)| (k, l.clone())).collect()
+}
+
+/// Overwrites the tables' values as an older version left them.
+fn plant(dir: &Path, table: &str, rows: Vec<(String, String)>) {
+    let db = Database::open(dir.join(DATABASE_FILE)).unwrap();
+    let txn = db.begin_write().unwrap();
+    {
+        let def: TableDefinition<&str, &[u8]> = TableDefinition::new(table);
+        let mut t = txn.open_table(def).unwrap();
+        for (k, v) in &rows {
+            t.insert(k.as_str(), v.as_bytes()).unwrap();
+        }
+    }
+    txn.commit().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_written_through_the_store_are_the_golden_json_under_the_same_keys() {
+    let tmp = TempDir::new("write");
+    let commands = fixture::<Command>("commands.jsonl");
+    let sites = fixture::<LoadSite>("load_sites.jsonl");
+    let states = fixture::<LoadState>("load_states.jsonl");
+    let tariffs = fixture::<Tariff>("tariffs.jsonl");
+    let assignments = fixture::<TariffAssignment>("tariff_assignments.jsonl");
+    {
+        let store = EmbeddedStore::open(tmp.path()).unwrap();
+        for (c, _) in &commands {
+            store.create_command(c).await.unwrap();
+        }
+        for (s, _) in &sites {
+            store.put_load_site(s, 0).await.unwrap();
+        }
+        for (s, _) in &states {
+            store.put_load_state(s, 0).await.unwrap();
+        }
+        // Version 2 of the first tariff replaces version 1; the second is new.
+        for (t, _) in &tariffs {
+            store.put_tariff(t, t.version - 1).await.unwrap();
+        }
+        for (a, _) in &assignments {
+            store.create_assignment(a).await.unwrap();
+        }
+    }
+    assert_eq!(
+        raw_table(tmp.path(), "commands"),
+        keyed(commands.iter().map(|(c, l)| (c.id.to_string(), l)))
+    );
+    assert_eq!(
+        raw_table(tmp.path(), "load_sites"),
+        keyed(sites.iter().map(|(s, l)| (s.site_id.to_string(), l)))
+    );
+    assert_eq!(
+        raw_table(tmp.path(), "load_states"),
+        keyed(states.iter().map(|(s, l)| (s.site_id.to_string(), l)))
+    );
+    assert_eq!(
+        raw_table(tmp.path(), "tariff_versions"),
+        keyed(
+            tariffs
+                .iter()
+                .map(|(t, l)| (format!("{}\0{:020}", t.id, t.version), l))
+        )
+    );
+    // The latest copy of each tariff: the later line of the same id wins.
+    assert_eq!(
+        raw_table(tmp.path(), "tariffs"),
+        keyed(tariffs.iter().map(|(t, l)| (t.id.clone(), l)))
+    );
+    assert_eq!(
+        raw_table(tmp.path(), "assignments"),
+        keyed(assignments.iter().map(|(a, l)| (a.id.clone(), l)))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_an_older_version_wrote_read_back_through_the_store() {
+    let tmp = TempDir::new("read");
+    drop(EmbeddedStore::open(tmp.path()).unwrap());
+    let commands = fixture::<Command>("commands.jsonl");
+    let sites = fixture::<LoadSite>("load_sites.jsonl");
+    let states = fixture::<LoadState>("load_states.jsonl");
+    let tariffs = fixture::<Tariff>("tariffs.jsonl");
+    let assignments = fixture::<TariffAssignment>("tariff_assignments.jsonl");
+    plant(
+        tmp.path(),
+        "commands",
+        keyed(commands.iter().map(|(c, l)| (c.id.to_string(), l))),
+    );
+    plant(
+        tmp.path(),
+        "load_sites",
+        keyed(sites.iter().map(|(s, l)| (s.site_id.to_string(), l))),
+    );
+    plant(
+        tmp.path(),
+        "load_states",
+        keyed(states.iter().map(|(s, l)| (s.site_id.to_string(), l))),
+    );
+    plant(
+        tmp.path(),
+        "tariff_versions",
+        keyed(
+            tariffs
+                .iter()
+                .map(|(t, l)| (format!("{}\0{:020}", t.id, t.version), l)),
+        ),
+    );
+    plant(
+        tmp.path(),
+        "assignments",
+        keyed(assignments.iter().map(|(a, l)| (a.id.clone(), l))),
+    );
+    let store = EmbeddedStore::open(tmp.path()).unwrap();
+    for (c, _) in &commands {
+        assert_eq!(store.get_command(&c.id).await.unwrap().as_ref(), Some(c));
+    }
+    for (s, _) in &sites {
+        assert_eq!(
+            store.get_load_site(&s.site_id).await.unwrap().as_ref(),
+            Some(s)
+        );
+    }
+    for (s, _) in &states {
+        assert_eq!(
+            store.get_load_state(&s.site_id).await.unwrap().as_ref(),
+            Some(s)
+        );
+    }
+    let first: Vec<Tariff> = tariffs
+        .iter()
+        .filter(|(t, _)| t.id == "tariff-1")
+        .map(|(t, _)| t.clone())
+        .collect();
+    assert_eq!(store.tariff_versions("tariff-1").await.unwrap(), first);
+    for (a, _) in &assignments {
+        assert_eq!(store.get_assignment(&a.id).await.unwrap().as_ref(), Some(a));
+    }
+}
