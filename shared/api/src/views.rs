@@ -139,9 +139,11 @@ pub enum ApprovalName {
 /// An entry of a station's event log.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StationEventView {
-    /// The OCPP message (`FirmwareStatusNotification`, `SecurityEventNotification`, …),
-    /// or `ImplausibleValues`: what a message sent that the CSMS did not use as
-    /// sent (`{"action", "values": [{"field", "value", "problem"}], "omitted"}`).
+    /// What the station said: a notification named without its `Notification`
+    /// suffix (`FirmwareStatus`, `DiagnosticsStatus`, `LogStatus`, `Report`,
+    /// `Event`, `SecurityEvent`), `DataTransfer`, or `ImplausibleValues`: what a
+    /// message sent that the CSMS did not use as sent
+    /// (`{"action", "values": [{"field", "value", "problem"}], "omitted"}`).
     pub kind: String,
     pub at: String,
     /// The message as the charger sent it (for `ImplausibleValues`, the notes).
