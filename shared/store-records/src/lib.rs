@@ -1,5 +1,6 @@
-//! The stored form of the domain records both stores keep as JSON: commands,
-//! load-balancing sites and states, tariff versions and tariff assignments.
+//! The stored form of the domain records the stores keep as JSON: commands,
+//! load-balancing sites and states, tariff versions and tariff assignments,
+//! charging sessions.
 //!
 //! # Why this crate exists
 //! The redb store writes these records as JSON values and the DynamoDB
@@ -29,12 +30,15 @@
 //!   balancer's state, with the engine's reasons and PV state).
 //! - [`tariff`]: [`StoredTariff`](tariff::StoredTariff) (each version and
 //!   the latest copy) and [`StoredTariffAssignment`](tariff::StoredTariffAssignment).
+//! - [`session`]: [`StoredSession`](session::StoredSession), written by the
+//!   embedded store only (DynamoDB keeps sessions as named attributes).
 //!
 //! Decimals (`rust_decimal`, written as strings) and times (`chrono`) keep
 //! their own serde forms: they belong to those libraries, not to the domain.
 
 pub mod command;
 pub mod load;
+pub mod session;
 pub mod tariff;
 
 use serde::de::DeserializeOwned;

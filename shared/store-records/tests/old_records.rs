@@ -146,3 +146,37 @@ fn a_board_id_the_engine_rejects_is_a_decode_error() {
     .unwrap_err();
     assert!(err.to_string().contains("board id"), "{err}");
 }
+
+#[test]
+fn a_session_written_before_the_later_flags_reads_with_them_unset() {
+    let session: csms_domain::session::Session = read(
+        r#"{"id":"CP-1~7","station_id":"CP-1","org_id":"default","site_id":null,
+        "transaction_id":"7","evse_id":1,"connector_id":1,"id_token":null,"status":"completed",
+        "started_at":"2026-01-01T00:00:00Z","ended_at":"2026-01-01T01:00:00Z",
+        "explicit_meter_start_wh":"0","explicit_meter_stop_wh":"7000","first_register":null,
+        "last_register":null,"stop_reason":"Local","start_unknown":false,"seen_seq_nos":[],
+        "offline_events":false,"version":3,"updated_at":"2026-01-01T01:00:00Z"}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            session.charger_clock_replaced,
+            session.late_readings,
+            session.inferred_end,
+            session.charger_ended
+        ),
+        (false, false, None, false)
+    );
+    assert_eq!(session.meter_stop_wh(), Some(Decimal::from(7000)));
+}
+
+#[test]
+fn a_session_whose_id_is_not_station_and_transaction_is_a_decode_error() {
+    let err = read::<csms_domain::session::Session>(
+        r#"{"id":"","station_id":"CP-1","org_id":"default","transaction_id":"7",
+        "status":"active","start_unknown":true,"seen_seq_nos":[],"offline_events":false,
+        "version":0,"updated_at":"2026-01-01T01:00:00Z"}"#,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("session id"), "{err}");
+}

@@ -315,13 +315,13 @@ impl Db {
     }
 
     pub(crate) fn get_session(&self, id: &SessionId) -> R<Option<Session>> {
-        self.read(|txn| get_json(&txn.open_table(SESSIONS)?, id.as_str()))
+        self.read(|txn| get_record(&txn.open_table(SESSIONS)?, id.as_str()))
     }
 
     pub(crate) fn put_session(&self, session: &Session, expected_version: u64) -> R<()> {
         self.write(|txn| {
             let mut sessions = txn.open_table(SESSIONS)?;
-            let stored: Option<Session> = get_json(&sessions, session.id.as_str())?;
+            let stored: Option<Session> = get_record(&sessions, session.id.as_str())?;
             match (&stored, expected_version) {
                 (None, 0) => {}
                 (Some(s), v) if v != 0 && s.version == v => {}
@@ -338,7 +338,7 @@ impl Db {
                     )))
                 }
             }
-            put_json(&mut sessions, session.id.as_str(), session)?;
+            put_record(&mut sessions, session.id.as_str(), session)?;
             // Index keys contain the sort time: an update that moves it must
             // drop the old keys in the same transaction, or the session would
             // be listed twice.
@@ -390,7 +390,7 @@ impl Db {
                 q.page.effective_limit(),
                 |_, id| {
                     let s: Option<Session> =
-                        self.skip(&q.org_id, get_json(&sessions, id.value()))?;
+                        self.skip(&q.org_id, get_record(&sessions, id.value()))?;
                     Ok(s.filter(|s| in_range(s.sort_time())))
                 },
             )

@@ -5,8 +5,9 @@
 
 use csms_domain::command::Command;
 use csms_domain::load::{LoadSite, LoadState};
+use csms_domain::session::Session;
 use csms_domain::tariff::{Tariff, TariffAssignment};
-use csms_kernel::ports::{CommandStore, LoadStore, TariffStore};
+use csms_kernel::ports::{CommandStore, LoadStore, SessionStore, TariffStore};
 use csms_store_records::{from_json, Record};
 use csms_store_redb::{EmbeddedStore, DATABASE_FILE};
 use redb::{Database, ReadableTable, TableDefinition};
@@ -207,5 +208,27 @@ async fn records_an_older_version_wrote_read_back_through_the_store() {
     assert_eq!(store.tariff_versions("tariff-1").await.unwrap(), first);
     for (a, _) in &assignments {
         assert_eq!(store.get_assignment(&a.id).await.unwrap().as_ref(), Some(a));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_are_written_as_the_golden_json_and_read_back_as_an_older_version_wrote_them() {
+    let written = TempDir::new("sessions-write");
+    let sessions = fixture::<Session>("sessions.jsonl");
+    {
+        let store = EmbeddedStore::open(written.path()).unwrap();
+        for (s, _) in &sessions {
+            store.put_session(s, 0).await.unwrap();
+        }
+    }
+    let rows: BTreeMap<String, String> = keyed(sessions.iter().map(|(s, l)| (s.id.to_string(), l)));
+    assert_eq!(raw_table(written.path(), "sessions"), rows);
+
+    let planted = TempDir::new("sessions-read");
+    drop(EmbeddedStore::open(planted.path()).unwrap());
+    plant(planted.path(), "sessions", rows.into_iter().collect());
+    let store = EmbeddedStore::open(planted.path()).unwrap();
+    for (s, _) in &sessions {
+        assert_eq!(store.get_session(&s.id).await.unwrap().as_ref(), Some(s));
     }
 }

@@ -66,3 +66,8 @@ fn tariff_versions_are_stored_as_they_always_were() {
 fn tariff_assignments_are_stored_as_they_always_were() {
     golden("tariff_assignments.jsonl", samples::assignments());
 }
+
+#[test]
+fn sessions_are_stored_as_they_always_were() {
+    golden("sessions.jsonl", samples::sessions());
+}

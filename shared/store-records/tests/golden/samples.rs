@@ -769,3 +769,77 @@ pub fn assignments() -> Vec<TariffAssignment> {
         },
     ]
 }
+
+fn session(
+    full: bool,
+    status: csms_domain::session::SessionStatus,
+    inferred_end: Option<csms_domain::session::InferredEnd>,
+    transaction: &str,
+) -> csms_domain::session::Session {
+    use csms_domain::session::Session;
+    use csms_domain::{SessionId, TransactionId};
+    let station_id = station(if full { "CP-1" } else { "CP-2" });
+    let transaction_id = TransactionId::parse(transaction).unwrap();
+    Session {
+        id: SessionId::new(&station_id, &transaction_id),
+        station_id,
+        org_id: org(if full { "brf-solsidan" } else { "default" }),
+        site_id: full.then(|| site("site-1")),
+        transaction_id: transaction_id.to_string(),
+        evse_id: full.then_some(1),
+        connector_id: full.then_some(2),
+        id_token: full.then(|| "04A1B2C3D4".to_owned()),
+        status,
+        started_at: full.then(|| t("2026-12-01T06:00:00.250Z")),
+        ended_at: inferred_end
+            .map(|e| e.at)
+            .or_else(|| full.then(|| t("2026-12-01T08:30:00Z"))),
+        explicit_meter_start_wh: full.then(|| d("1000")),
+        explicit_meter_stop_wh: full.then(|| d("12500.5")),
+        first_register: full.then(|| (t("2026-12-01T06:00:01Z"), d("1000.0"))),
+        last_register: full.then(|| (t("2026-12-01T08:29:59Z"), d("12500.5"))),
+        stop_reason: full.then(|| "EVDisconnected".to_owned()),
+        start_unknown: !full,
+        seen_seq_nos: if full { vec![0, 1, 5] } else { Vec::new() },
+        offline_events: full,
+        charger_clock_replaced: full,
+        late_readings: full,
+        inferred_end,
+        charger_ended: full,
+        version: if full { 7 } else { 0 },
+        updated_at: t("2026-12-01T08:30:00.001Z"),
+    }
+}
+
+pub fn sessions() -> Vec<csms_domain::session::Session> {
+    use csms_domain::session::{CloseReason, InferredEnd, SessionStatus};
+    let inferred = |reason, at| Some(InferredEnd { at: t(at), reason });
+    vec![
+        session(false, SessionStatus::Active, None, "tx-0001"),
+        session(true, SessionStatus::Completed, None, "1234"),
+        session(
+            true,
+            SessionStatus::Completed,
+            inferred(CloseReason::ConnectorAvailable, "2026-12-01T08:00:00Z"),
+            "1235",
+        ),
+        session(
+            false,
+            SessionStatus::Completed,
+            inferred(CloseReason::StationRebooted, "2026-12-01T09:00:00Z"),
+            "tx-0002",
+        ),
+        session(
+            false,
+            SessionStatus::Completed,
+            inferred(CloseReason::NewTransaction, "2026-12-01T10:00:00Z"),
+            "tx-0003",
+        ),
+        session(
+            false,
+            SessionStatus::Completed,
+            inferred(CloseReason::NoMessages, "2026-12-01T11:00:00Z"),
+            "tx-0004",
+        ),
+    ]
+}
