@@ -1,6 +1,6 @@
 //! The stored form of the domain records the stores keep as JSON: commands,
 //! load-balancing sites and states, tariff versions and tariff assignments,
-//! charging sessions.
+//! charging sessions, stations with their connector statuses and connections.
 //!
 //! # Why this crate exists
 //! The redb store writes these records as JSON values and the DynamoDB
@@ -32,6 +32,9 @@
 //!   the latest copy) and [`StoredTariffAssignment`](tariff::StoredTariffAssignment).
 //! - [`session`]: [`StoredSession`](session::StoredSession), written by the
 //!   embedded store only (DynamoDB keeps sessions as named attributes).
+//! - [`station`]: stations, connector statuses and connections
+//!   ([`StoredStation`](station::StoredStation) and its neighbours), also
+//!   written by the embedded store only.
 //!
 //! Decimals (`rust_decimal`, written as strings) and times (`chrono`) keep
 //! their own serde forms: they belong to those libraries, not to the domain.
@@ -39,6 +42,7 @@
 pub mod command;
 pub mod load;
 pub mod session;
+pub mod station;
 pub mod tariff;
 
 use serde::de::DeserializeOwned;

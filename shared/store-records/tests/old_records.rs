@@ -180,3 +180,38 @@ fn a_session_whose_id_is_not_station_and_transaction_is_a_decode_error() {
     .unwrap_err();
     assert!(err.to_string().contains("session id"), "{err}");
 }
+
+#[test]
+fn a_station_and_connection_from_before_approvals_read_as_accepted() {
+    use csms_domain::station::{Approval, Connection, RegistrationStatus, Station};
+    let station: Station = read(
+        r#"{"id":"CP-1","org_id":"default","site_id":null,"name":null,"password_hash":null,
+        "created_at":"2026-01-01T00:00:00Z","boot":{"vendor":"V","model":"M","serial_number":null,
+        "firmware_version":null,"reason":null,"booted_at":"2026-01-01T00:00:00Z"},
+        "ocpp_version":"1.6","connection_id":null,"last_seen_at":null}"#,
+    )
+    .unwrap();
+    assert_eq!(station.approval, Approval::Accepted);
+    assert_eq!(
+        station.boot.unwrap().registration,
+        RegistrationStatus::Accepted
+    );
+    let connection: Connection = read(
+        r#"{"connection_id":"c1","station_id":"CP-1","org_id":"default","ocpp_version":"2.0.1",
+        "connected_at":"2026-01-01T00:00:00Z","last_seen_at":"2026-01-01T00:00:00Z"}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        (connection.site_id, connection.approval),
+        (None, Approval::Accepted)
+    );
+}
+
+#[test]
+fn a_station_of_an_unknown_ocpp_version_is_a_decode_error() {
+    let err = read::<csms_domain::station::Station>(
+        r#"{"id":"CP-1","org_id":"default","created_at":"2026-01-01T00:00:00Z","ocpp_version":"2.1"}"#,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("2.1"), "{err}");
+}

@@ -122,6 +122,21 @@ pub(crate) fn update_json<T: Serialize + DeserializeOwned>(
     Ok(Some(v))
 }
 
+/// [`update_json`] of a domain record kept through its stored form.
+pub(crate) fn update_record<T: Record>(
+    table: &mut JsonTable<'_>,
+    key: &str,
+    f: impl FnOnce(&mut T) -> bool,
+) -> R<Option<T>> {
+    let Some(mut v) = get_record::<T>(table, key)? else {
+        return Ok(None);
+    };
+    if f(&mut v) {
+        put_record(table, key, &v)?;
+    }
+    Ok(Some(v))
+}
+
 pub(crate) fn bump(txn: &WriteTransaction, counter: &str) -> R<u64> {
     let mut counters = txn.open_table(COUNTERS)?;
     let last = counters.get(counter)?.map_or(0, |g| g.value());

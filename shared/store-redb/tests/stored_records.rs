@@ -6,8 +6,12 @@
 use csms_domain::command::Command;
 use csms_domain::load::{LoadSite, LoadState};
 use csms_domain::session::Session;
+use csms_domain::station::{Connection, ConnectorStatus, Station};
 use csms_domain::tariff::{Tariff, TariffAssignment};
-use csms_kernel::ports::{CommandStore, LoadStore, SessionStore, TariffStore};
+use csms_domain::StationId;
+use csms_kernel::ports::{
+    CommandStore, ConnectionStore, LoadStore, SessionStore, StationStore, TariffStore,
+};
 use csms_store_records::{from_json, Record};
 use csms_store_redb::{EmbeddedStore, DATABASE_FILE};
 use redb::{Database, ReadableTable, TableDefinition};
@@ -230,5 +234,85 @@ async fn sessions_are_written_as_the_golden_json_and_read_back_as_an_older_versi
     let store = EmbeddedStore::open(planted.path()).unwrap();
     for (s, _) in &sessions {
         assert_eq!(store.get_session(&s.id).await.unwrap().as_ref(), Some(s));
+    }
+}
+
+/// The connector key of the embedded store: station, EVSE and connector.
+fn connector_key(station: &str, c: &ConnectorStatus) -> String {
+    format!("{station}\0{:010}\0{:010}", c.evse_id, c.connector_id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stations_connectors_and_connections_are_written_as_the_golden_json_and_read_back() {
+    let stations = fixture::<Station>("stations.jsonl");
+    let connectors = fixture::<ConnectorStatus>("connector_statuses.jsonl");
+    let connections = fixture::<Connection>("connections.jsonl");
+    let cp1 = StationId::parse("CP-1").unwrap();
+    let station_rows: BTreeMap<String, String> =
+        keyed(stations.iter().map(|(s, l)| (s.id.to_string(), l)));
+    let connector_rows: BTreeMap<String, String> = keyed(
+        connectors
+            .iter()
+            .map(|(c, l)| (connector_key("CP-1", c), l)),
+    );
+    let connection_rows: BTreeMap<String, String> = keyed(
+        connections
+            .iter()
+            .map(|(c, l)| (c.connection_id.clone(), l)),
+    );
+
+    let written = TempDir::new("stations-write");
+    {
+        let store = EmbeddedStore::open(written.path()).unwrap();
+        for (s, _) in &stations {
+            store.create_station(s).await.unwrap();
+        }
+        for (c, _) in &connectors {
+            store.set_connector_status(&cp1, c).await.unwrap();
+        }
+    }
+    assert_eq!(raw_table(written.path(), "stations"), station_rows);
+    assert_eq!(raw_table(written.path(), "connectors"), connector_rows);
+    // Opening a connection rewrites its station: a store without stations
+    // keeps the connections alone.
+    let opened = TempDir::new("connections-write");
+    {
+        let store = EmbeddedStore::open(opened.path()).unwrap();
+        for (c, _) in &connections {
+            store.open_connection(c).await.unwrap();
+        }
+    }
+    assert_eq!(raw_table(opened.path(), "connections"), connection_rows);
+
+    let planted = TempDir::new("stations-read");
+    drop(EmbeddedStore::open(planted.path()).unwrap());
+    plant(
+        planted.path(),
+        "stations",
+        station_rows.into_iter().collect(),
+    );
+    plant(
+        planted.path(),
+        "connectors",
+        connector_rows.into_iter().collect(),
+    );
+    plant(
+        planted.path(),
+        "connections",
+        connection_rows.into_iter().collect(),
+    );
+    let store = EmbeddedStore::open(planted.path()).unwrap();
+    for (s, _) in &stations {
+        assert_eq!(store.get_station(&s.id).await.unwrap().as_ref(), Some(s));
+    }
+    let view = store.get_station_view(&cp1).await.unwrap().unwrap();
+    let expected: Vec<ConnectorStatus> = connectors.into_iter().map(|(c, _)| c).collect();
+    assert_eq!(view.connectors, expected);
+    for (c, _) in &connections {
+        let closed = store
+            .close_connection(&c.connection_id, c.last_seen_at)
+            .await
+            .unwrap();
+        assert_eq!(closed.as_ref(), Some(c));
     }
 }

@@ -71,3 +71,18 @@ fn tariff_assignments_are_stored_as_they_always_were() {
 fn sessions_are_stored_as_they_always_were() {
     golden("sessions.jsonl", samples::sessions());
 }
+
+#[test]
+fn stations_are_stored_as_they_always_were() {
+    golden("stations.jsonl", samples::stations());
+}
+
+#[test]
+fn connector_statuses_are_stored_as_they_always_were() {
+    golden("connector_statuses.jsonl", samples::connector_statuses());
+}
+
+#[test]
+fn connections_are_stored_as_they_always_were() {
+    golden("connections.jsonl", samples::connections());
+}

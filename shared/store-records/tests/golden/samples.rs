@@ -843,3 +843,101 @@ pub fn sessions() -> Vec<csms_domain::session::Session> {
         ),
     ]
 }
+
+pub fn stations() -> Vec<csms_domain::station::Station> {
+    use csms_domain::station::{Approval, BootInfo, RegistrationStatus, Station};
+    use csms_domain::OcppVersion;
+    let boot = |full: bool, registration| BootInfo {
+        vendor: "Zaptec".to_owned(),
+        model: if full { "Pro" } else { "Go" }.to_owned(),
+        serial_number: full.then(|| "ZAP-0001".to_owned()),
+        firmware_version: full.then(|| "2.1.0".to_owned()),
+        reason: full.then(|| "PowerUp".to_owned()),
+        booted_at: t("2026-12-01T05:59:00.125Z"),
+        registration,
+    };
+    let bare = |id: &str, approval| Station {
+        id: station(id),
+        org_id: org("default"),
+        site_id: None,
+        name: None,
+        password_hash: None,
+        created_at: t("2026-11-30T12:00:00Z"),
+        boot: None,
+        ocpp_version: None,
+        connection_id: None,
+        last_seen_at: None,
+        approval,
+    };
+    vec![
+        bare("CP-2", Approval::Accepted),
+        Station {
+            site_id: Some(site("site-1")),
+            org_id: org("brf-solsidan"),
+            name: Some("Garage, bay 4".to_owned()),
+            password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned()),
+            boot: Some(boot(true, RegistrationStatus::Accepted)),
+            ocpp_version: Some(OcppVersion::V201),
+            connection_id: Some("conn-abc=".to_owned()),
+            last_seen_at: Some(t("2026-12-01T08:30:00Z")),
+            ..bare("CP-1", Approval::Accepted)
+        },
+        Station {
+            boot: Some(boot(false, RegistrationStatus::Pending)),
+            ocpp_version: Some(OcppVersion::V16),
+            ..bare("CP-3", Approval::Pending)
+        },
+        Station {
+            boot: Some(boot(false, RegistrationStatus::Rejected)),
+            ocpp_version: Some(OcppVersion::V16),
+            ..bare("CP-4", Approval::Rejected)
+        },
+    ]
+}
+
+pub fn connector_statuses() -> Vec<csms_domain::station::ConnectorStatus> {
+    use csms_domain::station::ConnectorStatus;
+    vec![
+        ConnectorStatus {
+            evse_id: 0,
+            connector_id: 0,
+            status: "Available".to_owned(),
+            error_code: None,
+            info: None,
+            updated_at: t("2026-12-01T06:00:00Z"),
+        },
+        ConnectorStatus {
+            evse_id: 2,
+            connector_id: 1,
+            status: "Faulted".to_owned(),
+            error_code: Some("GroundFailure".to_owned()),
+            info: Some("RCD tripped".to_owned()),
+            updated_at: t("2026-12-01T06:00:00.5Z"),
+        },
+    ]
+}
+
+pub fn connections() -> Vec<csms_domain::station::Connection> {
+    use csms_domain::station::{Approval, Connection};
+    use csms_domain::OcppVersion;
+    let connection = |id: &str, version, approval, site_id| Connection {
+        connection_id: id.to_owned(),
+        station_id: station("CP-1"),
+        org_id: org("default"),
+        site_id,
+        ocpp_version: version,
+        connected_at: t("2026-12-01T06:00:00Z"),
+        last_seen_at: t("2026-12-01T06:05:00.75Z"),
+        approval,
+    };
+    vec![
+        connection("conn-1=", OcppVersion::V16, Approval::Accepted, None),
+        connection(
+            "conn-2=",
+            OcppVersion::V201,
+            Approval::Pending,
+            Some(site("site-1")),
+        ),
+        connection("conn-3=", OcppVersion::V201, Approval::Rejected, None),
+    ]
+}
