@@ -1,6 +1,7 @@
 //! The stored form of the domain records the stores keep as JSON: commands,
 //! load-balancing sites and states, tariff versions and tariff assignments,
-//! charging sessions, stations with their connector statuses and connections.
+//! charging sessions, stations with their connector statuses and connections,
+//! id tokens.
 //!
 //! # Why this crate exists
 //! The redb store writes these records as JSON values and the DynamoDB
@@ -35,6 +36,7 @@
 //! - [`station`]: stations, connector statuses and connections
 //!   ([`StoredStation`](station::StoredStation) and its neighbours), also
 //!   written by the embedded store only.
+//! - [`token`]: [`StoredIdToken`](token::StoredIdToken), embedded store only.
 //!
 //! Decimals (`rust_decimal`, written as strings) and times (`chrono`) keep
 //! their own serde forms: they belong to those libraries, not to the domain.
@@ -44,6 +46,7 @@ pub mod load;
 pub mod session;
 pub mod station;
 pub mod tariff;
+pub mod token;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;

@@ -215,3 +215,13 @@ fn a_station_of_an_unknown_ocpp_version_is_a_decode_error() {
     .unwrap_err();
     assert!(err.to_string().contains("2.1"), "{err}");
 }
+
+#[test]
+fn an_id_token_of_an_unknown_type_is_a_decode_error() {
+    let err = read::<csms_domain::token::IdTokenRecord>(
+        r#"{"token":"AB","token_type":"Fingerprint","status":"Accepted","expires_at":null,
+        "org_id":"default","created_at":"2026-01-01T00:00:00Z"}"#,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("Fingerprint"), "{err}");
+}

@@ -285,7 +285,7 @@ impl Db {
             if tokens.get(key.as_str())?.is_some() {
                 return Err(conflict(format!("id token {} exists", token.token)));
             }
-            put_json(&mut tokens, &key, token)?;
+            put_record(&mut tokens, &key, token)?;
             txn.open_table(ID_TOKENS_BY_ORG)?
                 .insert(token_org_key(&token.org_id, &key)?.as_str(), key.as_str())?;
             Ok(())
@@ -293,11 +293,11 @@ impl Db {
     }
 
     pub(crate) fn get_id_token(&self, token: &IdTokenValue) -> R<Option<IdTokenRecord>> {
-        self.read(|txn| get_json(&txn.open_table(ID_TOKENS)?, &token.key()))
+        self.read(|txn| get_record(&txn.open_table(ID_TOKENS)?, &token.key()))
     }
 
     pub(crate) fn list_id_tokens(&self, org: &OrgId, page: &PageRequest) -> R<Page<IdTokenRecord>> {
-        self.list_indexed(
+        self.list_indexed_records(
             ID_TOKENS_BY_ORG,
             ID_TOKENS,
             org.as_str(),

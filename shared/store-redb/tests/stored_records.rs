@@ -8,9 +8,10 @@ use csms_domain::load::{LoadSite, LoadState};
 use csms_domain::session::Session;
 use csms_domain::station::{Connection, ConnectorStatus, Station};
 use csms_domain::tariff::{Tariff, TariffAssignment};
+use csms_domain::token::IdTokenRecord;
 use csms_domain::StationId;
 use csms_kernel::ports::{
-    CommandStore, ConnectionStore, LoadStore, SessionStore, StationStore, TariffStore,
+    CommandStore, ConnectionStore, LoadStore, SessionStore, StationStore, TariffStore, TokenStore,
 };
 use csms_store_records::{from_json, Record};
 use csms_store_redb::{EmbeddedStore, DATABASE_FILE};
@@ -314,5 +315,30 @@ async fn stations_connectors_and_connections_are_written_as_the_golden_json_and_
             .await
             .unwrap();
         assert_eq!(closed.as_ref(), Some(c));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn id_tokens_are_written_as_the_golden_json_and_read_back() {
+    let tokens = fixture::<IdTokenRecord>("id_tokens.jsonl");
+    let rows: BTreeMap<String, String> = keyed(tokens.iter().map(|(t, l)| (t.token.key(), l)));
+    let written = TempDir::new("tokens-write");
+    {
+        let store = EmbeddedStore::open(written.path()).unwrap();
+        for (t, _) in &tokens {
+            store.create_id_token(t).await.unwrap();
+        }
+    }
+    assert_eq!(raw_table(written.path(), "id_tokens"), rows);
+
+    let planted = TempDir::new("tokens-read");
+    drop(EmbeddedStore::open(planted.path()).unwrap());
+    plant(planted.path(), "id_tokens", rows.into_iter().collect());
+    let store = EmbeddedStore::open(planted.path()).unwrap();
+    for (t, _) in &tokens {
+        assert_eq!(
+            store.get_id_token(&t.token).await.unwrap().as_ref(),
+            Some(t)
+        );
     }
 }

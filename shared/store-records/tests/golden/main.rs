@@ -86,3 +86,8 @@ fn connector_statuses_are_stored_as_they_always_were() {
 fn connections_are_stored_as_they_always_were() {
     golden("connections.jsonl", samples::connections());
 }
+
+#[test]
+fn id_tokens_are_stored_as_they_always_were() {
+    golden("id_tokens.jsonl", samples::id_tokens());
+}

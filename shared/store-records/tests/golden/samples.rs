@@ -941,3 +941,30 @@ pub fn connections() -> Vec<csms_domain::station::Connection> {
         connection("conn-3=", OcppVersion::V201, Approval::Rejected, None),
     ]
 }
+
+pub fn id_tokens() -> Vec<csms_domain::token::IdTokenRecord> {
+    use csms_domain::token::{IdTokenRecord, IdTokenType, TokenStatus};
+    use csms_domain::IdTokenValue;
+    let statuses = [
+        TokenStatus::Accepted,
+        TokenStatus::Blocked,
+        TokenStatus::Expired,
+        TokenStatus::Invalid,
+    ];
+    IdTokenType::ALL
+        .into_iter()
+        .enumerate()
+        .map(|(i, token_type)| {
+            let full = i % 2 == 1;
+            IdTokenRecord {
+                token: IdTokenValue::parse(format!("04A1B2C3D{i}")).unwrap(),
+                token_type,
+                status: statuses[i % statuses.len()],
+                expires_at: full.then(|| t("2027-12-31T23:59:59Z")),
+                org_id: org(if full { "brf-solsidan" } else { "default" }),
+                group: full.then(|| "residents".to_owned()),
+                created_at: t("2026-12-01T07:00:00Z"),
+            }
+        })
+        .collect()
+}
