@@ -1,7 +1,7 @@
 //! The stored form of the domain records the stores keep as JSON: commands,
 //! load-balancing sites and states, tariff versions and tariff assignments,
 //! charging sessions, stations with their connector statuses and connections,
-//! id tokens.
+//! id tokens, API keys, webhooks and their deliveries.
 //!
 //! # Why this crate exists
 //! The redb store writes these records as JSON values and the DynamoDB
@@ -37,12 +37,15 @@
 //!   ([`StoredStation`](station::StoredStation) and its neighbours), also
 //!   written by the embedded store only.
 //! - [`token`]: [`StoredIdToken`](token::StoredIdToken), embedded store only.
+//! - [`notify`]: API keys, webhooks and deliveries
+//!   ([`StoredApiKey`](notify::StoredApiKey) and its neighbours).
 //!
 //! Decimals (`rust_decimal`, written as strings) and times (`chrono`) keep
 //! their own serde forms: they belong to those libraries, not to the domain.
 
 pub mod command;
 pub mod load;
+pub mod notify;
 pub mod session;
 pub mod station;
 pub mod tariff;

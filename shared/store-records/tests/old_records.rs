@@ -225,3 +225,35 @@ fn an_id_token_of_an_unknown_type_is_a_decode_error() {
     .unwrap_err();
     assert!(err.to_string().contains("Fingerprint"), "{err}");
 }
+
+#[test]
+fn a_webhook_and_delivery_without_their_optional_fields_read() {
+    use csms_domain::webhook::{Delivery, Webhook};
+    let hook: Webhook = read(
+        r#"{"id":"wh-1","orgId":"default","url":"https://example.com","events":["session.ended"],
+        "secret":"s","createdAt":"2026-01-01T00:00:00Z","version":0}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        (hook.description, hook.created_by, hook.deleted_at),
+        (None, None, None)
+    );
+    let delivery: Delivery = read(
+        r#"{"id":"d-1","webhookId":"wh-1","orgId":"default","eventId":"e","eventType":"session.ended",
+        "body":"{}","status":"failed","attempts":[{"at":"2026-01-01T00:00:00Z","durationMs":5}],
+        "createdAt":"2026-01-01T00:00:00Z","version":1}"#,
+    )
+    .unwrap();
+    assert_eq!(delivery.next_attempt_at, None);
+    assert_eq!(delivery.attempts[0].status_code, None);
+}
+
+#[test]
+fn an_api_key_with_an_unknown_scope_is_a_decode_error() {
+    let err = read::<csms_domain::api_key::ApiKey>(
+        r#"{"id":"k","orgId":"default","name":"n","scopes":["root"],"secretHash":"h",
+        "createdAt":"2026-01-01T00:00:00Z","version":0}"#,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("root"), "{err}");
+}

@@ -260,22 +260,9 @@ impl Db {
     }
 
     /// One page of a listing through an index table (`{scope}\0{…}` → key)
-    /// into a table of JSON items: id tokens, commands, API keys. Undecodable
-    /// items are skipped and alarmed in `org`.
-    pub(crate) fn list_indexed<T: DeserializeOwned>(
-        &self,
-        index: TableDefinition<&'static str, &'static str>,
-        items: TableDefinition<&'static str, &'static [u8]>,
-        scope: &str,
-        org: &OrgId,
-        page: &PageRequest,
-        order: Order,
-    ) -> R<Page<T>> {
-        self.list_indexed_as((index, items), scope, org, page, order, parse)
-    }
-
-    /// [`list_indexed`](Self::list_indexed) of domain records kept through
-    /// their stored form.
+    /// into a table of domain records kept through their stored form: id
+    /// tokens, commands, API keys, webhooks, deliveries. Undecodable items
+    /// are skipped and alarmed in `org`.
     pub(crate) fn list_indexed_records<T: Record>(
         &self,
         index: TableDefinition<&'static str, &'static str>,
@@ -288,7 +275,7 @@ impl Db {
         self.list_indexed_as((index, items), scope, org, page, order, parse_record)
     }
 
-    /// The listing of both, decoding each item with `decode`; the index and
+    /// The listing itself, decoding each item with `decode`; the index and
     /// items tables come as a pair.
     fn list_indexed_as<T>(
         &self,

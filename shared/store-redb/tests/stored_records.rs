@@ -3,15 +3,18 @@
 //! and what the fixtures hold reads back through the store: data written
 //! before the stored forms existed and data written after are the same.
 
+use csms_domain::api_key::ApiKey;
 use csms_domain::command::Command;
 use csms_domain::load::{LoadSite, LoadState};
 use csms_domain::session::Session;
 use csms_domain::station::{Connection, ConnectorStatus, Station};
 use csms_domain::tariff::{Tariff, TariffAssignment};
 use csms_domain::token::IdTokenRecord;
+use csms_domain::webhook::{Delivery, Webhook};
 use csms_domain::StationId;
 use csms_kernel::ports::{
-    CommandStore, ConnectionStore, LoadStore, SessionStore, StationStore, TariffStore, TokenStore,
+    ApiKeyStore, CommandStore, ConnectionStore, LoadStore, SessionStore, StationStore, TariffStore,
+    TokenStore, WebhookStore,
 };
 use csms_store_records::{from_json, Record};
 use csms_store_redb::{EmbeddedStore, DATABASE_FILE};
@@ -340,5 +343,52 @@ async fn id_tokens_are_written_as_the_golden_json_and_read_back() {
             store.get_id_token(&t.token).await.unwrap().as_ref(),
             Some(t)
         );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_keys_webhooks_and_deliveries_are_written_as_the_golden_json_and_read_back() {
+    let keys = fixture::<ApiKey>("api_keys.jsonl");
+    let hooks = fixture::<Webhook>("webhooks.jsonl");
+    let deliveries = fixture::<Delivery>("deliveries.jsonl");
+    let key_rows: BTreeMap<String, String> = keyed(keys.iter().map(|(k, l)| (k.id.clone(), l)));
+    let hook_rows: BTreeMap<String, String> = keyed(hooks.iter().map(|(h, l)| (h.id.clone(), l)));
+    let delivery_rows: BTreeMap<String, String> =
+        keyed(deliveries.iter().map(|(d, l)| (d.id.clone(), l)));
+    let written = TempDir::new("notify-write");
+    {
+        let store = EmbeddedStore::open(written.path()).unwrap();
+        for (k, _) in &keys {
+            store.create_api_key(k).await.unwrap();
+        }
+        for (h, _) in &hooks {
+            store.create_webhook(h).await.unwrap();
+        }
+        for (d, _) in &deliveries {
+            store.create_delivery(d).await.unwrap();
+        }
+    }
+    assert_eq!(raw_table(written.path(), "api_keys"), key_rows);
+    assert_eq!(raw_table(written.path(), "webhooks"), hook_rows);
+    assert_eq!(raw_table(written.path(), "deliveries"), delivery_rows);
+
+    let planted = TempDir::new("notify-read");
+    drop(EmbeddedStore::open(planted.path()).unwrap());
+    plant(planted.path(), "api_keys", key_rows.into_iter().collect());
+    plant(planted.path(), "webhooks", hook_rows.into_iter().collect());
+    plant(
+        planted.path(),
+        "deliveries",
+        delivery_rows.into_iter().collect(),
+    );
+    let store = EmbeddedStore::open(planted.path()).unwrap();
+    for (k, _) in &keys {
+        assert_eq!(store.get_api_key(&k.id).await.unwrap().as_ref(), Some(k));
+    }
+    for (h, _) in &hooks {
+        assert_eq!(store.get_webhook(&h.id).await.unwrap().as_ref(), Some(h));
+    }
+    for (d, _) in &deliveries {
+        assert_eq!(store.get_delivery(&d.id).await.unwrap().as_ref(), Some(d));
     }
 }

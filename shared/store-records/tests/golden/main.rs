@@ -91,3 +91,18 @@ fn connections_are_stored_as_they_always_were() {
 fn id_tokens_are_stored_as_they_always_were() {
     golden("id_tokens.jsonl", samples::id_tokens());
 }
+
+#[test]
+fn api_keys_are_stored_as_they_always_were() {
+    golden("api_keys.jsonl", samples::api_keys());
+}
+
+#[test]
+fn webhooks_are_stored_as_they_always_were() {
+    golden("webhooks.jsonl", samples::webhooks());
+}
+
+#[test]
+fn webhook_deliveries_are_stored_as_they_always_were() {
+    golden("deliveries.jsonl", samples::deliveries());
+}

@@ -968,3 +968,117 @@ pub fn id_tokens() -> Vec<csms_domain::token::IdTokenRecord> {
         })
         .collect()
 }
+
+pub fn api_keys() -> Vec<csms_domain::api_key::ApiKey> {
+    use csms_domain::api_key::{ApiKey, Scope};
+    vec![
+        ApiKey {
+            id: "01JDX3N6Q8Z4V7T2K9R5M1B0CE".to_owned(),
+            org_id: org("default"),
+            name: "dashboard".to_owned(),
+            scopes: vec![Scope::Read],
+            secret_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned(),
+            created_at: t("2026-12-01T07:00:00Z"),
+            revoked_at: None,
+            version: 0,
+        },
+        ApiKey {
+            id: "01JDX3N6Q8Z4V7T2K9R5M1B0CF".to_owned(),
+            org_id: org("brf-solsidan"),
+            name: "operator".to_owned(),
+            scopes: vec![Scope::Read, Scope::Commands, Scope::Admin],
+            secret_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaDI".to_owned(),
+            created_at: t("2026-12-01T07:00:00.001Z"),
+            revoked_at: Some(t("2026-12-02T07:00:00Z")),
+            version: 2,
+        },
+    ]
+}
+
+pub fn webhooks() -> Vec<csms_domain::webhook::Webhook> {
+    use csms_domain::webhook::{EventType, Webhook};
+    vec![
+        Webhook {
+            id: "wh-1".to_owned(),
+            org_id: org("default"),
+            url: "https://example.com/hook".to_owned(),
+            events: vec![EventType::SessionEnded],
+            description: None,
+            secret: "whsec_0123456789".to_owned(),
+            created_by: None,
+            created_at: t("2026-12-01T07:00:00Z"),
+            deleted_at: None,
+            version: 0,
+        },
+        Webhook {
+            id: "wh-2".to_owned(),
+            org_id: org("brf-solsidan"),
+            url: "https://example.com/all?x=1".to_owned(),
+            events: EventType::ALL.to_vec(),
+            description: Some("everything".to_owned()),
+            secret: "whsec_abcdef".to_owned(),
+            created_by: Some("01JDX3N6Q8Z4V7T2K9R5M1B0CE".to_owned()),
+            created_at: t("2026-12-01T07:00:00.001Z"),
+            deleted_at: Some(t("2026-12-03T00:00:00Z")),
+            version: 3,
+        },
+    ]
+}
+
+pub fn deliveries() -> Vec<csms_domain::webhook::Delivery> {
+    use csms_domain::webhook::{Attempt, Delivery, DeliveryStatus, EventType};
+    let delivery = |id: &str, status, attempts, next_attempt_at| Delivery {
+        id: id.to_owned(),
+        webhook_id: "wh-2".to_owned(),
+        org_id: org("brf-solsidan"),
+        event_id: format!("evt-{id}"),
+        event_type: EventType::SessionPriced,
+        body: r#"{"type":"session.priced","data":{"sessionId":"CP-1~1234"}}"#.to_owned(),
+        status,
+        attempts,
+        next_attempt_at,
+        created_at: t("2026-12-01T08:30:00Z"),
+        version: 1,
+    };
+    vec![
+        delivery(
+            "d-1",
+            DeliveryStatus::Pending,
+            Vec::new(),
+            Some(t("2026-12-01T08:30:00Z")),
+        ),
+        delivery(
+            "d-2",
+            DeliveryStatus::Succeeded,
+            vec![Attempt {
+                at: t("2026-12-01T08:30:01Z"),
+                status_code: Some(200),
+                response_body: Some("ok".to_owned()),
+                error: None,
+                duration_ms: 120,
+            }],
+            None,
+        ),
+        delivery(
+            "d-3",
+            DeliveryStatus::Failed,
+            vec![
+                Attempt {
+                    at: t("2026-12-01T08:30:01Z"),
+                    status_code: None,
+                    response_body: None,
+                    error: Some("connection refused".to_owned()),
+                    duration_ms: 3,
+                },
+                Attempt {
+                    at: t("2026-12-01T08:31:01Z"),
+                    status_code: Some(500),
+                    response_body: Some("boom".to_owned()),
+                    error: Some("status 500".to_owned()),
+                    duration_ms: 45,
+                },
+            ],
+            None,
+        ),
+    ]
+}
