@@ -1,7 +1,8 @@
 //! The stored form of the domain records the stores keep as JSON: commands,
 //! load-balancing sites and states, tariff versions and tariff assignments,
 //! charging sessions, stations with their connector statuses and connections,
-//! id tokens, API keys, webhooks and their deliveries.
+//! id tokens, API keys, webhooks and their deliveries, alarms, spot prices
+//! and priced sessions.
 //!
 //! # Why this crate exists
 //! The redb store writes these records as JSON values and the DynamoDB
@@ -39,13 +40,18 @@
 //! - [`token`]: [`StoredIdToken`](token::StoredIdToken), embedded store only.
 //! - [`notify`]: API keys, webhooks and deliveries
 //!   ([`StoredApiKey`](notify::StoredApiKey) and its neighbours).
+//! - [`alarm`]: alarms, as [`StoredAlarm`](alarm::StoredAlarm).
+//! - [`pricing`]: [`StoredSpotDay`](pricing::StoredSpotDay) and
+//!   [`StoredPricedSession`](pricing::StoredPricedSession).
 //!
 //! Decimals (`rust_decimal`, written as strings) and times (`chrono`) keep
 //! their own serde forms: they belong to those libraries, not to the domain.
 
+pub mod alarm;
 pub mod command;
 pub mod load;
 pub mod notify;
+pub mod pricing;
 pub mod session;
 pub mod station;
 pub mod tariff;

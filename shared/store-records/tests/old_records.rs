@@ -257,3 +257,33 @@ fn an_api_key_with_an_unknown_scope_is_a_decode_error() {
     .unwrap_err();
     assert!(err.to_string().contains("root"), "{err}");
 }
+
+#[test]
+fn a_priced_session_from_before_warnings_reads_with_none() {
+    let priced: csms_domain::pricing::PricedSession = read(
+        r#"{"sessionId":"CP-1~7","stationId":"CP-1","orgId":"default","revision":1,"tariffId":"t",
+        "tariffVersion":1,"tariffName":"T","tariffReason":[],"idToken":null,"group":null,
+        "currency":"SEK","vatRate":"0.25","startedAt":"2026-01-01T00:00:00Z",
+        "endedAt":"2026-01-01T01:00:00Z","chargingEndedAt":"2026-01-01T01:00:00Z","energyWh":"0",
+        "lines":[{"kind":"sessionFee","start":"2026-01-01T00:00:00Z","end":"2026-01-01T01:00:00Z",
+        "quantity":"1","unit":"session","unitPrice":"5","net":"5"}],"net":"5","vat":"1.25",
+        "gross":"6.25","rounding":"r","pricedAt":"2026-01-01T01:00:00Z",
+        "audit":{"reason":"session completed","requestedBy":null}}"#,
+    )
+    .unwrap();
+    assert!(priced.warnings.is_empty());
+    assert_eq!(
+        (priced.lines[0].element, priced.lines[0].spot_price),
+        (None, None)
+    );
+}
+
+#[test]
+fn a_spot_day_in_an_unknown_bidding_zone_is_a_decode_error() {
+    let err = read::<csms_domain::spot::SpotDay>(
+        r#"{"zone":"XX9","date":"2026-01-01","currency":"SEK","resolution_minutes":60,"slots":[],
+        "source":"manual","fetched_at":"2026-01-01T00:00:00Z"}"#,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("bidding zone"), "{err}");
+}

@@ -106,23 +106,9 @@ pub(crate) fn put_record<T: Record>(table: &mut JsonTable<'_>, key: &str, v: &T)
     put_json(table, key, &v.to_stored())
 }
 
-/// Read-modify-write of one record; `f` says whether it changed anything, so
-/// unchanged records are not rewritten. `None` when the record does not exist.
-pub(crate) fn update_json<T: Serialize + DeserializeOwned>(
-    table: &mut JsonTable<'_>,
-    key: &str,
-    f: impl FnOnce(&mut T) -> bool,
-) -> R<Option<T>> {
-    let Some(mut v) = get_json::<T>(table, key)? else {
-        return Ok(None);
-    };
-    if f(&mut v) {
-        put_json(table, key, &v)?;
-    }
-    Ok(Some(v))
-}
-
-/// [`update_json`] of a domain record kept through its stored form.
+/// Read-modify-write of a domain record kept through its stored form; `f`
+/// says whether it changed anything, so unchanged records are not
+/// rewritten. `None` when the record does not exist.
 pub(crate) fn update_record<T: Record>(
     table: &mut JsonTable<'_>,
     key: &str,

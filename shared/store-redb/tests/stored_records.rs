@@ -3,18 +3,21 @@
 //! and what the fixtures hold reads back through the store: data written
 //! before the stored forms existed and data written after are the same.
 
+use csms_domain::alarm::Alarm;
 use csms_domain::api_key::ApiKey;
 use csms_domain::command::Command;
 use csms_domain::load::{LoadSite, LoadState};
+use csms_domain::pricing::PricedSession;
 use csms_domain::session::Session;
+use csms_domain::spot::SpotDay;
 use csms_domain::station::{Connection, ConnectorStatus, Station};
 use csms_domain::tariff::{Tariff, TariffAssignment};
 use csms_domain::token::IdTokenRecord;
 use csms_domain::webhook::{Delivery, Webhook};
 use csms_domain::StationId;
 use csms_kernel::ports::{
-    ApiKeyStore, CommandStore, ConnectionStore, LoadStore, SessionStore, StationStore, TariffStore,
-    TokenStore, WebhookStore,
+    AlarmStore, ApiKeyStore, CommandStore, ConnectionStore, LoadStore, PricedSessionStore,
+    SessionStore, SpotPriceStore, StationStore, TariffStore, TokenStore, WebhookStore,
 };
 use csms_store_records::{from_json, Record};
 use csms_store_redb::{EmbeddedStore, DATABASE_FILE};
@@ -391,4 +394,65 @@ async fn api_keys_webhooks_and_deliveries_are_written_as_the_golden_json_and_rea
     for (d, _) in &deliveries {
         assert_eq!(store.get_delivery(&d.id).await.unwrap().as_ref(), Some(d));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alarms_spot_days_and_priced_sessions_are_written_as_the_golden_json_and_read_back() {
+    let alarms = fixture::<Alarm>("alarms.jsonl");
+    let days = fixture::<SpotDay>("spot_days.jsonl");
+    let priced = fixture::<PricedSession>("priced_sessions.jsonl");
+    let alarm_rows: BTreeMap<String, String> = keyed(alarms.iter().map(|(a, l)| (a.id.clone(), l)));
+    let day_rows: BTreeMap<String, String> = keyed(
+        days.iter()
+            .map(|(d, l)| (format!("{}\0{}", d.zone.code(), d.date), l)),
+    );
+    let priced_rows: BTreeMap<String, String> = keyed(
+        priced
+            .iter()
+            .map(|(p, l)| (format!("{}\0{:010}", p.session_id, p.revision), l)),
+    );
+    let written = TempDir::new("pricing-write");
+    {
+        let store = EmbeddedStore::open(written.path()).unwrap();
+        for (a, _) in &alarms {
+            assert!(store.raise_alarm(a).await.unwrap());
+        }
+        for (d, _) in &days {
+            store.put_spot_day(d).await.unwrap();
+        }
+        for (p, _) in &priced {
+            store.put_priced_session(p).await.unwrap();
+        }
+    }
+    assert_eq!(raw_table(written.path(), "alarms"), alarm_rows);
+    assert_eq!(raw_table(written.path(), "spot_days"), day_rows);
+    assert_eq!(raw_table(written.path(), "priced_sessions"), priced_rows);
+
+    let planted = TempDir::new("pricing-read");
+    drop(EmbeddedStore::open(planted.path()).unwrap());
+    plant(planted.path(), "alarms", alarm_rows.into_iter().collect());
+    plant(planted.path(), "spot_days", day_rows.into_iter().collect());
+    plant(
+        planted.path(),
+        "priced_sessions",
+        priced_rows.into_iter().collect(),
+    );
+    let store = EmbeddedStore::open(planted.path()).unwrap();
+    for (a, _) in &alarms {
+        assert_eq!(store.get_alarm(&a.id).await.unwrap().as_ref(), Some(a));
+    }
+    for (d, _) in &days {
+        assert_eq!(
+            store.get_spot_day(d.zone, d.date).await.unwrap().as_ref(),
+            Some(d)
+        );
+    }
+    let revisions: Vec<PricedSession> = priced.iter().map(|(p, _)| p.clone()).collect();
+    assert_eq!(
+        store
+            .priced_revisions(&revisions[0].session_id)
+            .await
+            .unwrap(),
+        revisions
+    );
 }

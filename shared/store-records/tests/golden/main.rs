@@ -106,3 +106,18 @@ fn webhooks_are_stored_as_they_always_were() {
 fn webhook_deliveries_are_stored_as_they_always_were() {
     golden("deliveries.jsonl", samples::deliveries());
 }
+
+#[test]
+fn alarms_are_stored_as_they_always_were() {
+    golden("alarms.jsonl", samples::alarms());
+}
+
+#[test]
+fn spot_days_are_stored_as_they_always_were() {
+    golden("spot_days.jsonl", samples::spot_days());
+}
+
+#[test]
+fn priced_sessions_are_stored_as_they_always_were() {
+    golden("priced_sessions.jsonl", samples::priced_sessions());
+}

@@ -1082,3 +1082,142 @@ pub fn deliveries() -> Vec<csms_domain::webhook::Delivery> {
         ),
     ]
 }
+
+pub fn alarms() -> Vec<csms_domain::alarm::Alarm> {
+    use csms_domain::alarm::{Alarm, Severity};
+    vec![
+        Alarm {
+            id: "alarm-1".to_owned(),
+            org_id: org("default"),
+            kind: "stationOffline".to_owned(),
+            severity: Severity::Warning,
+            message: "CP-1 has been offline for 10 minutes".to_owned(),
+            details: serde_json::json!({"stationId": "CP-1", "minutes": 10, "ratio": 0.5, "tags": ["a", null, true], "nested": {}}),
+            raised_at: t("2026-12-01T08:00:00Z"),
+            resolved_at: None,
+            version: 0,
+        },
+        Alarm {
+            id: "alarm-2".to_owned(),
+            org_id: org("brf-solsidan"),
+            kind: "undecodableRecord".to_owned(),
+            severity: Severity::Critical,
+            message: "a record could not be read".to_owned(),
+            details: serde_json::Value::Null,
+            raised_at: t("2026-12-01T08:00:00.001Z"),
+            resolved_at: Some(t("2026-12-01T09:00:00Z")),
+            version: 4,
+        },
+    ]
+}
+
+pub fn spot_days() -> Vec<csms_domain::spot::SpotDay> {
+    use csms_domain::spot::{SpotDay, SpotSlot, SpotSource};
+    let day = |zone: &str, source, slots: Vec<(&str, &str, &str)>| SpotDay {
+        zone: BiddingZone::parse(zone).unwrap(),
+        date: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+        currency: "SEK".to_owned(),
+        resolution_minutes: 60,
+        slots: slots
+            .into_iter()
+            .map(|(start, end, price)| SpotSlot {
+                start: t(start),
+                end: t(end),
+                price: d(price),
+            })
+            .collect(),
+        source,
+        fetched_at: t("2026-11-30T13:00:00.5Z"),
+    };
+    let slots = || {
+        vec![
+            ("2026-11-30T23:00:00Z", "2026-12-01T00:00:00Z", "0.45123"),
+            ("2026-12-01T00:00:00Z", "2026-12-01T01:00:00Z", "-0.01"),
+        ]
+    };
+    vec![
+        day("SE3", SpotSource::Elprisetjustnu, slots()),
+        day("SE4", SpotSource::Entsoe, slots()),
+        day("SE1", SpotSource::Manual, slots()),
+        day(
+            "SE2",
+            SpotSource::Fallback {
+                rule: "yesterday's prices".to_owned(),
+            },
+            slots(),
+        ),
+    ]
+}
+
+pub fn priced_sessions() -> Vec<csms_domain::pricing::PricedSession> {
+    use csms_domain::pricing::{LineKind, PriceLine, PricedSession, PricingAudit, ROUNDING_RULE};
+    use csms_domain::SessionId;
+    let line = |kind, quantity: &str, unit: &str, full: bool| PriceLine {
+        kind,
+        start: t("2026-12-01T06:00:00Z"),
+        end: t("2026-12-01T08:30:00.5Z"),
+        quantity: d(quantity),
+        unit: unit.to_owned(),
+        unit_price: d("1.2345"),
+        net: d("13.58"),
+        element: full.then_some(1),
+        spot_price: full.then(|| d("0.45123")),
+    };
+    let priced = |revision: u32, full: bool, lines| PricedSession {
+        session_id: SessionId::parse("CP-1~1234").unwrap(),
+        station_id: station("CP-1"),
+        org_id: org("default"),
+        revision,
+        tariff_id: "tariff-1".to_owned(),
+        tariff_version: 2,
+        tariff_name: "Residents".to_owned(),
+        tariff_reason: vec!["station CP-1".to_owned(), "group residents".to_owned()],
+        id_token: full.then(|| "04A1B2C3D4".to_owned()),
+        group: full.then(|| "residents".to_owned()),
+        currency: "SEK".to_owned(),
+        vat_rate: d("0.25"),
+        started_at: t("2026-12-01T06:00:00Z"),
+        ended_at: t("2026-12-01T08:30:00.5Z"),
+        charging_ended_at: t("2026-12-01T08:00:00Z"),
+        energy_wh: d("11500.5"),
+        lines,
+        net: d("20.00"),
+        vat: d("5.00"),
+        gross: d("25.00"),
+        rounding: ROUNDING_RULE.to_owned(),
+        warnings: if full {
+            vec!["the start was unknown".to_owned()]
+        } else {
+            Vec::new()
+        },
+        priced_at: t("2026-12-01T08:31:00Z"),
+        audit: PricingAudit {
+            reason: if full {
+                "tariff corrected"
+            } else {
+                "session completed"
+            }
+            .to_owned(),
+            requested_by: full.then(|| "01JDX3N6Q8Z4V7T2K9R5M1B0CE".to_owned()),
+        },
+    };
+    vec![
+        priced(
+            1,
+            false,
+            vec![line(LineKind::Energy, "11.5005", "kWh", false)],
+        ),
+        priced(
+            2,
+            true,
+            vec![
+                line(LineKind::Energy, "11.5005", "kWh", true),
+                line(LineKind::Time, "150", "min", true),
+                line(LineKind::SessionFee, "1", "session", false),
+                line(LineKind::Idle, "0.5", "h", false),
+                line(LineKind::MinimumPriceAdjustment, "1", "session", false),
+                line(LineKind::MaximumPriceAdjustment, "1", "session", false),
+            ],
+        ),
+    ]
+}
