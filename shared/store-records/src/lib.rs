@@ -2,7 +2,7 @@
 //! load-balancing sites and states, tariff versions and tariff assignments,
 //! charging sessions, stations with their connector statuses and connections,
 //! id tokens, API keys, webhooks and their deliveries, alarms, spot prices
-//! and priced sessions.
+//! and priced sessions, meter readings.
 //!
 //! # Why this crate exists
 //! The redb store writes these records as JSON values and the DynamoDB
@@ -43,6 +43,8 @@
 //! - [`alarm`]: alarms, as [`StoredAlarm`](alarm::StoredAlarm).
 //! - [`pricing`]: [`StoredSpotDay`](pricing::StoredSpotDay) and
 //!   [`StoredPricedSession`](pricing::StoredPricedSession).
+//! - [`meter`]: readings, as [`StoredMeterReading`](meter::StoredMeterReading),
+//!   embedded store only.
 //!
 //! Decimals (`rust_decimal`, written as strings) and times (`chrono`) keep
 //! their own serde forms: they belong to those libraries, not to the domain.
@@ -50,6 +52,7 @@
 pub mod alarm;
 pub mod command;
 pub mod load;
+pub mod meter;
 pub mod notify;
 pub mod pricing;
 pub mod session;

@@ -410,7 +410,7 @@ impl Db {
             let mut meter = txn.open_table(METER)?;
             for r in readings {
                 // Same reading, same key: a resent batch overwrites itself.
-                put_json(&mut meter, &format!("{pfx}{}", reading_key(r)), r)?;
+                put_record(&mut meter, &format!("{pfx}{}", reading_key(r)), r)?;
             }
             Ok(())
         })
@@ -424,7 +424,7 @@ impl Db {
             for entry in meter.range::<&str>(range.lo.as_str()..range.hi.as_str())? {
                 let (k, v) = entry?;
                 let org = OrgId::default_org();
-                if let Some(r) = self.skip(&org, parse(k.value(), v.value()).map(Some))? {
+                if let Some(r) = self.skip(&org, parse_record(k.value(), v.value()).map(Some))? {
                     out.push(r);
                 }
             }

@@ -7,6 +7,7 @@ use csms_domain::alarm::Alarm;
 use csms_domain::api_key::ApiKey;
 use csms_domain::command::Command;
 use csms_domain::load::{LoadSite, LoadState};
+use csms_domain::meter::MeterReading;
 use csms_domain::pricing::PricedSession;
 use csms_domain::session::Session;
 use csms_domain::spot::SpotDay;
@@ -14,10 +15,11 @@ use csms_domain::station::{Connection, ConnectorStatus, Station};
 use csms_domain::tariff::{Tariff, TariffAssignment};
 use csms_domain::token::IdTokenRecord;
 use csms_domain::webhook::{Delivery, Webhook};
-use csms_domain::StationId;
+use csms_domain::{SessionId, StationId};
 use csms_kernel::ports::{
-    AlarmStore, ApiKeyStore, CommandStore, ConnectionStore, LoadStore, PricedSessionStore,
-    SessionStore, SpotPriceStore, StationStore, TariffStore, TokenStore, WebhookStore,
+    reading_key, AlarmStore, ApiKeyStore, CommandStore, ConnectionStore, LoadStore, MeterTarget,
+    PricedSessionStore, SessionStore, SpotPriceStore, StationStore, TariffStore, TokenStore,
+    WebhookStore,
 };
 use csms_store_records::{from_json, Record};
 use csms_store_redb::{EmbeddedStore, DATABASE_FILE};
@@ -455,4 +457,32 @@ async fn alarms_spot_days_and_priced_sessions_are_written_as_the_golden_json_and
             .unwrap(),
         revisions
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn meter_readings_are_written_as_the_golden_json_and_read_back() {
+    let readings = fixture::<MeterReading>("meter_readings.jsonl");
+    let session = SessionId::parse("CP-1~1234").unwrap();
+    let target = MeterTarget::Session(session.clone());
+    let rows: BTreeMap<String, String> = keyed(
+        readings
+            .iter()
+            .map(|(r, l)| (format!("S\0{session}\0{}", reading_key(r)), l)),
+    );
+    let written = TempDir::new("meter-write");
+    {
+        let store = EmbeddedStore::open(written.path()).unwrap();
+        let all: Vec<MeterReading> = readings.iter().map(|(r, _)| r.clone()).collect();
+        store.put_meter_readings(&target, &all).await.unwrap();
+    }
+    assert_eq!(raw_table(written.path(), "meter"), rows);
+
+    let planted = TempDir::new("meter-read");
+    drop(EmbeddedStore::open(planted.path()).unwrap());
+    plant(planted.path(), "meter", rows.into_iter().collect());
+    let store = EmbeddedStore::open(planted.path()).unwrap();
+    let mut read = store.list_meter_readings(&target).await.unwrap();
+    read.sort_by_key(|r| r.timestamp);
+    let expected: Vec<MeterReading> = readings.into_iter().map(|(r, _)| r).collect();
+    assert_eq!(read, expected);
 }

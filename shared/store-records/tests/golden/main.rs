@@ -121,3 +121,8 @@ fn spot_days_are_stored_as_they_always_were() {
 fn priced_sessions_are_stored_as_they_always_were() {
     golden("priced_sessions.jsonl", samples::priced_sessions());
 }
+
+#[test]
+fn meter_readings_are_stored_as_they_always_were() {
+    golden("meter_readings.jsonl", samples::meter_readings());
+}

@@ -1221,3 +1221,27 @@ pub fn priced_sessions() -> Vec<csms_domain::pricing::PricedSession> {
         ),
     ]
 }
+
+pub fn meter_readings() -> Vec<csms_domain::meter::MeterReading> {
+    use csms_domain::meter::MeterReading;
+    vec![
+        MeterReading {
+            timestamp: t("2026-12-01T06:00:00Z"),
+            measurand: "Energy.Active.Import.Register".to_owned(),
+            phase: None,
+            location: None,
+            context: None,
+            value: d("1000.5"),
+            unit: "Wh".to_owned(),
+        },
+        MeterReading {
+            timestamp: t("2026-12-01T06:00:00.250Z"),
+            measurand: "Current.Import".to_owned(),
+            phase: Some("L2".to_owned()),
+            location: Some("Outlet".to_owned()),
+            context: Some("Sample.Periodic".to_owned()),
+            value: d("-0.001"),
+            unit: "A".to_owned(),
+        },
+    ]
+}
