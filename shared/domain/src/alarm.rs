@@ -4,16 +4,14 @@
 //! the condition clears.
 
 use crate::{OrgId, Timestamp};
-use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {
     Warning,
     Critical,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Alarm {
     /// Derived from the condition, e.g. `spot-missing:SE3:2026-11-24`.
     pub id: String,

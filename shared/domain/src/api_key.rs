@@ -6,11 +6,9 @@
 //! and which get argon2.
 
 use crate::{OrgId, Timestamp};
-use serde::{Deserialize, Serialize};
 
 /// What a key may do. `Admin` implies the others; `Commands` implies `Read`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Scope {
     /// Read stations, tokens, sessions, commands; exports; manage webhooks
     /// (they push what the key may read).
@@ -42,8 +40,7 @@ impl Scope {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKey {
     /// A ULID; part of the presented key, so lookup is one read.
     pub id: String,
@@ -53,7 +50,6 @@ pub struct ApiKey {
     /// Hex SHA-256 of the secret part.
     pub secret_hash: String,
     pub created_at: Timestamp,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<Timestamp>,
     pub version: u64,
 }

@@ -18,7 +18,6 @@
 
 use crate::Timestamp;
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
 
 pub const ENERGY_IMPORT_REGISTER: &str = "Energy.Active.Import.Register";
 
@@ -37,7 +36,7 @@ pub const MAX_CURRENT_A: i64 = 100_000;
 /// Largest |voltage| in V: 100 kV (a medium-voltage grid meter).
 pub const MAX_VOLTAGE_V: i64 = 100_000;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MeterReading {
     pub timestamp: Timestamp,
     pub measurand: String,

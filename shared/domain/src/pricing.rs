@@ -11,14 +11,12 @@ pub mod engine;
 use crate::tariff::ComponentKind;
 use crate::{OrgId, SessionId, StationId, Timestamp};
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
 
 /// The rounding rule every priced session states.
 pub const ROUNDING_RULE: &str =
     "each line's net amount rounded half away from zero to 0.01; VAT computed on the net total and rounded the same way; gross = net + VAT";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LineKind {
     Energy,
     Time,
@@ -42,8 +40,7 @@ impl From<ComponentKind> for LineKind {
 }
 
 /// One line of a priced session: a component over one period at one unit price.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PriceLine {
     pub kind: LineKind,
     pub start: Timestamp,
@@ -57,16 +54,13 @@ pub struct PriceLine {
     /// quantity × unit price, rounded by [`ROUNDING_RULE`].
     pub net: Decimal,
     /// Index of the tariff element the price came from.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub element: Option<usize>,
     /// The spot price (per kWh) the unit price was computed from.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spot_price: Option<Decimal>,
 }
 
 /// Who or what produced a revision.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PricingAudit {
     /// "session completed" for the automatic first pricing, the operator's
     /// reason for a repricing.
@@ -75,8 +69,7 @@ pub struct PricingAudit {
     pub requested_by: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PricedSession {
     pub session_id: SessionId,
     pub station_id: StationId,
@@ -104,7 +97,6 @@ pub struct PricedSession {
     pub gross: Decimal,
     pub rounding: String,
     /// What the engine had to work around (readings left out, unknown start).
-    #[serde(default)]
     pub warnings: Vec<String>,
     pub priced_at: Timestamp,
     pub audit: PricingAudit,

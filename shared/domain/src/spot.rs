@@ -215,7 +215,7 @@ impl std::fmt::Display for BiddingZone {
 }
 
 /// One price slot: `[start, end)` at `price` per kWh.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpotSlot {
     pub start: Timestamp,
     pub end: Timestamp,
@@ -224,8 +224,7 @@ pub struct SpotSlot {
 }
 
 /// Where a day's prices came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SpotSource {
     /// elprisetjustnu.se.
     Elprisetjustnu,
@@ -254,7 +253,7 @@ impl SpotSource {
 }
 
 /// One delivery day of one zone.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpotDay {
     pub zone: BiddingZone,
     /// The zone's local calendar day.

@@ -4,7 +4,7 @@ use crate::{OcppVersion, OrgId, SiteId, StationId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// A station as registered through the API, plus what the charger reported at boot.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Station {
     pub id: StationId,
     pub org_id: OrgId,
@@ -23,7 +23,6 @@ pub struct Station {
     pub last_seen_at: Option<Timestamp>,
     /// The operator's decision on the station: what its BootNotification is
     /// answered. Stations stored before the setting existed are accepted.
-    #[serde(default)]
     pub approval: Approval,
 }
 
@@ -91,7 +90,7 @@ impl RegistrationStatus {
 }
 
 /// What a BootNotification tells us about the hardware.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BootInfo {
     pub vendor: String,
     pub model: String,
@@ -102,14 +101,13 @@ pub struct BootInfo {
     /// What the CSMS answered this boot; decided by the charger service
     /// from the station's [`Approval`]. Boots recorded before the answer
     /// was kept were all answered `Accepted`.
-    #[serde(default)]
     pub registration: RegistrationStatus,
 }
 
 /// Status of one connector. OCPP 1.6 connector N is stored as EVSE N, connector N
 /// (before that rule: connector 1; [`StationView::connectors_as_shown`] reads both);
 /// 1.6 connector 0 (the whole station) as EVSE 0, connector 0.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectorStatus {
     pub evse_id: u32,
     pub connector_id: u32,
@@ -121,14 +119,13 @@ pub struct ConnectorStatus {
 }
 
 /// A live WebSocket connection of a station.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Connection {
     pub connection_id: String,
     pub station_id: StationId,
     pub org_id: OrgId,
     /// Copied from the station at connect time, so that every message can
     /// stamp its tenancy (sessions carry org and site) without a station read.
-    #[serde(default)]
     pub site_id: Option<SiteId>,
     pub ocpp_version: OcppVersion,
     pub connected_at: Timestamp,
@@ -137,7 +134,6 @@ pub struct Connection {
     /// the API, so that every message is checked against it without a
     /// station read: while it is not `Accepted` the station may send only
     /// its BootNotification (and what the CSMS asked it for).
-    #[serde(default)]
     pub approval: Approval,
 }
 

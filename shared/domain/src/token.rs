@@ -73,7 +73,7 @@ impl TokenStatus {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct IdTokenRecord {
     pub token: IdTokenValue,
     pub token_type: IdTokenType,
@@ -82,7 +82,6 @@ pub struct IdTokenRecord {
     pub org_id: OrgId,
     /// The user group whose tariffs apply to this token ("residents",
     /// "staff"); `None`: the public tariff.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
     pub created_at: Timestamp,
 }

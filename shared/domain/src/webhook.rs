@@ -7,29 +7,20 @@
 //! see what was sent and what their endpoint answered.
 
 use crate::{OrgId, Timestamp};
-use serde::{Deserialize, Serialize};
 
 /// What a partner can subscribe to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EventType {
-    #[serde(rename = "session.started")]
     SessionStarted,
-    #[serde(rename = "session.ended")]
     SessionEnded,
     /// A session's price was written (the first pricing or a repricing).
-    #[serde(rename = "session.priced")]
     SessionPriced,
-    #[serde(rename = "station.status")]
     StationStatus,
     /// The answer to a station's BootNotification changed (or it booted
     /// for the first time): `Accepted`, `Pending` or `Rejected`.
-    #[serde(rename = "station.registration")]
     StationRegistration,
-    #[serde(rename = "station.connected")]
     StationConnected,
-    #[serde(rename = "station.disconnected")]
     StationDisconnected,
-    #[serde(rename = "command.completed")]
     CommandCompleted,
 }
 
@@ -70,25 +61,21 @@ impl std::fmt::Display for EventType {
 }
 
 /// A partner's subscription.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Webhook {
     /// A ULID.
     pub id: String,
     pub org_id: OrgId,
     pub url: String,
     pub events: Vec<EventType>,
-    #[serde(default)]
     pub description: Option<String>,
     /// The signing secret (`whsec_…`). Kept readable, unlike API key
     /// secrets: signing needs it, and it grants nothing on our side.
     pub secret: String,
     /// The API key that created it, if a partner key did.
-    #[serde(default)]
     pub created_by: Option<String>,
     pub created_at: Timestamp,
     /// Set when deleted: no new deliveries; the history stays readable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted_at: Option<Timestamp>,
     pub version: u64,
 }
@@ -100,8 +87,7 @@ impl Webhook {
 }
 
 /// Where a delivery stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DeliveryStatus {
     /// Not yet answered 2xx; another attempt is scheduled.
     Pending,
@@ -126,25 +112,20 @@ impl DeliveryStatus {
 }
 
 /// One POST to the partner's endpoint.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attempt {
     pub at: Timestamp,
     /// The HTTP status, when the endpoint answered at all.
-    #[serde(default)]
     pub status_code: Option<u16>,
     /// The start of the endpoint's answer (at most 1 KiB).
-    #[serde(default)]
     pub response_body: Option<String>,
     /// Why it failed (connection refused, timeout, non-2xx).
-    #[serde(default)]
     pub error: Option<String>,
     pub duration_ms: u64,
 }
 
 /// One event for one subscription.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
     /// A ULID, sent as `Csms-Webhook-Id` so receivers can drop duplicates.
     pub id: String,
@@ -157,7 +138,6 @@ pub struct Delivery {
     pub status: DeliveryStatus,
     pub attempts: Vec<Attempt>,
     /// When the next attempt is due while `Pending`.
-    #[serde(default)]
     pub next_attempt_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub version: u64,

@@ -1,5 +1,8 @@
-//! The stored form of the domain records both stores keep as JSON: commands,
-//! load-balancing sites and states, tariff versions and tariff assignments.
+//! The stored form of the domain records the stores keep as JSON: commands,
+//! load-balancing sites and states, tariff versions and tariff assignments,
+//! charging sessions, stations with their connector statuses and connections,
+//! id tokens, API keys, webhooks and their deliveries, alarms, spot prices
+//! and priced sessions, meter readings.
 //!
 //! # Why this crate exists
 //! The redb store writes these records as JSON values and the DynamoDB
@@ -29,13 +32,33 @@
 //!   balancer's state, with the engine's reasons and PV state).
 //! - [`tariff`]: [`StoredTariff`](tariff::StoredTariff) (each version and
 //!   the latest copy) and [`StoredTariffAssignment`](tariff::StoredTariffAssignment).
+//! - [`session`]: [`StoredSession`](session::StoredSession), written by the
+//!   embedded store only (DynamoDB keeps sessions as named attributes).
+//! - [`station`]: stations, connector statuses and connections
+//!   ([`StoredStation`](station::StoredStation) and its neighbours), also
+//!   written by the embedded store only.
+//! - [`token`]: [`StoredIdToken`](token::StoredIdToken), embedded store only.
+//! - [`notify`]: API keys, webhooks and deliveries
+//!   ([`StoredApiKey`](notify::StoredApiKey) and its neighbours).
+//! - [`alarm`]: alarms, as [`StoredAlarm`](alarm::StoredAlarm).
+//! - [`pricing`]: [`StoredSpotDay`](pricing::StoredSpotDay) and
+//!   [`StoredPricedSession`](pricing::StoredPricedSession).
+//! - [`meter`]: readings, as [`StoredMeterReading`](meter::StoredMeterReading),
+//!   embedded store only.
 //!
 //! Decimals (`rust_decimal`, written as strings) and times (`chrono`) keep
 //! their own serde forms: they belong to those libraries, not to the domain.
 
+pub mod alarm;
 pub mod command;
 pub mod load;
+pub mod meter;
+pub mod notify;
+pub mod pricing;
+pub mod session;
+pub mod station;
 pub mod tariff;
+pub mod token;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;

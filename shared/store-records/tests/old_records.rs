@@ -146,3 +146,144 @@ fn a_board_id_the_engine_rejects_is_a_decode_error() {
     .unwrap_err();
     assert!(err.to_string().contains("board id"), "{err}");
 }
+
+#[test]
+fn a_session_written_before_the_later_flags_reads_with_them_unset() {
+    let session: csms_domain::session::Session = read(
+        r#"{"id":"CP-1~7","station_id":"CP-1","org_id":"default","site_id":null,
+        "transaction_id":"7","evse_id":1,"connector_id":1,"id_token":null,"status":"completed",
+        "started_at":"2026-01-01T00:00:00Z","ended_at":"2026-01-01T01:00:00Z",
+        "explicit_meter_start_wh":"0","explicit_meter_stop_wh":"7000","first_register":null,
+        "last_register":null,"stop_reason":"Local","start_unknown":false,"seen_seq_nos":[],
+        "offline_events":false,"version":3,"updated_at":"2026-01-01T01:00:00Z"}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            session.charger_clock_replaced,
+            session.late_readings,
+            session.inferred_end,
+            session.charger_ended
+        ),
+        (false, false, None, false)
+    );
+    assert_eq!(session.meter_stop_wh(), Some(Decimal::from(7000)));
+}
+
+#[test]
+fn a_session_whose_id_is_not_station_and_transaction_is_a_decode_error() {
+    let err = read::<csms_domain::session::Session>(
+        r#"{"id":"","station_id":"CP-1","org_id":"default","transaction_id":"7",
+        "status":"active","start_unknown":true,"seen_seq_nos":[],"offline_events":false,
+        "version":0,"updated_at":"2026-01-01T01:00:00Z"}"#,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("session id"), "{err}");
+}
+
+#[test]
+fn a_station_and_connection_from_before_approvals_read_as_accepted() {
+    use csms_domain::station::{Approval, Connection, RegistrationStatus, Station};
+    let station: Station = read(
+        r#"{"id":"CP-1","org_id":"default","site_id":null,"name":null,"password_hash":null,
+        "created_at":"2026-01-01T00:00:00Z","boot":{"vendor":"V","model":"M","serial_number":null,
+        "firmware_version":null,"reason":null,"booted_at":"2026-01-01T00:00:00Z"},
+        "ocpp_version":"1.6","connection_id":null,"last_seen_at":null}"#,
+    )
+    .unwrap();
+    assert_eq!(station.approval, Approval::Accepted);
+    assert_eq!(
+        station.boot.unwrap().registration,
+        RegistrationStatus::Accepted
+    );
+    let connection: Connection = read(
+        r#"{"connection_id":"c1","station_id":"CP-1","org_id":"default","ocpp_version":"2.0.1",
+        "connected_at":"2026-01-01T00:00:00Z","last_seen_at":"2026-01-01T00:00:00Z"}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        (connection.site_id, connection.approval),
+        (None, Approval::Accepted)
+    );
+}
+
+#[test]
+fn a_station_of_an_unknown_ocpp_version_is_a_decode_error() {
+    let err = read::<csms_domain::station::Station>(
+        r#"{"id":"CP-1","org_id":"default","created_at":"2026-01-01T00:00:00Z","ocpp_version":"2.1"}"#,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("2.1"), "{err}");
+}
+
+#[test]
+fn an_id_token_of_an_unknown_type_is_a_decode_error() {
+    let err = read::<csms_domain::token::IdTokenRecord>(
+        r#"{"token":"AB","token_type":"Fingerprint","status":"Accepted","expires_at":null,
+        "org_id":"default","created_at":"2026-01-01T00:00:00Z"}"#,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("Fingerprint"), "{err}");
+}
+
+#[test]
+fn a_webhook_and_delivery_without_their_optional_fields_read() {
+    use csms_domain::webhook::{Delivery, Webhook};
+    let hook: Webhook = read(
+        r#"{"id":"wh-1","orgId":"default","url":"https://example.com","events":["session.ended"],
+        "secret":"s","createdAt":"2026-01-01T00:00:00Z","version":0}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        (hook.description, hook.created_by, hook.deleted_at),
+        (None, None, None)
+    );
+    let delivery: Delivery = read(
+        r#"{"id":"d-1","webhookId":"wh-1","orgId":"default","eventId":"e","eventType":"session.ended",
+        "body":"{}","status":"failed","attempts":[{"at":"2026-01-01T00:00:00Z","durationMs":5}],
+        "createdAt":"2026-01-01T00:00:00Z","version":1}"#,
+    )
+    .unwrap();
+    assert_eq!(delivery.next_attempt_at, None);
+    assert_eq!(delivery.attempts[0].status_code, None);
+}
+
+#[test]
+fn an_api_key_with_an_unknown_scope_is_a_decode_error() {
+    let err = read::<csms_domain::api_key::ApiKey>(
+        r#"{"id":"k","orgId":"default","name":"n","scopes":["root"],"secretHash":"h",
+        "createdAt":"2026-01-01T00:00:00Z","version":0}"#,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("root"), "{err}");
+}
+
+#[test]
+fn a_priced_session_from_before_warnings_reads_with_none() {
+    let priced: csms_domain::pricing::PricedSession = read(
+        r#"{"sessionId":"CP-1~7","stationId":"CP-1","orgId":"default","revision":1,"tariffId":"t",
+        "tariffVersion":1,"tariffName":"T","tariffReason":[],"idToken":null,"group":null,
+        "currency":"SEK","vatRate":"0.25","startedAt":"2026-01-01T00:00:00Z",
+        "endedAt":"2026-01-01T01:00:00Z","chargingEndedAt":"2026-01-01T01:00:00Z","energyWh":"0",
+        "lines":[{"kind":"sessionFee","start":"2026-01-01T00:00:00Z","end":"2026-01-01T01:00:00Z",
+        "quantity":"1","unit":"session","unitPrice":"5","net":"5"}],"net":"5","vat":"1.25",
+        "gross":"6.25","rounding":"r","pricedAt":"2026-01-01T01:00:00Z",
+        "audit":{"reason":"session completed","requestedBy":null}}"#,
+    )
+    .unwrap();
+    assert!(priced.warnings.is_empty());
+    assert_eq!(
+        (priced.lines[0].element, priced.lines[0].spot_price),
+        (None, None)
+    );
+}
+
+#[test]
+fn a_spot_day_in_an_unknown_bidding_zone_is_a_decode_error() {
+    let err = read::<csms_domain::spot::SpotDay>(
+        r#"{"zone":"XX9","date":"2026-01-01","currency":"SEK","resolution_minutes":60,"slots":[],
+        "source":"manual","fetched_at":"2026-01-01T00:00:00Z"}"#,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("bidding zone"), "{err}");
+}

@@ -57,7 +57,7 @@ impl ViewTables {
     }
 
     fn view(&self, id: &str, how: Lenient<'_>) -> R<Option<StationView>> {
-        let Some(station) = lenient(how, get_json::<Station>(&self.stations, id))? else {
+        let Some(station) = lenient(how, get_record::<Station>(&self.stations, id))? else {
             return Ok(None);
         };
         let range = KeyRange::partition(id);
@@ -67,14 +67,14 @@ impl ViewTables {
             .range::<&str>(range.lo.as_str()..range.hi.as_str())?
         {
             let (k, v) = entry?;
-            if let Some(c) = lenient(how, parse(k.value(), v.value()).map(Some))? {
+            if let Some(c) = lenient(how, parse_record(k.value(), v.value()).map(Some))? {
                 connectors.push(c);
             }
         }
         // The station may still name a connection whose record is gone (a
         // close that raced a reconnect): then it is not connected.
         let connection = match &station.connection_id {
-            Some(c) => lenient(how, get_json(&self.connections, c))?,
+            Some(c) => lenient(how, get_record(&self.connections, c))?,
             None => None,
         };
         Ok(Some(StationView {
@@ -94,7 +94,7 @@ impl Db {
             if stations.get(station.id.as_str())?.is_some() {
                 return Err(conflict(format!("station {} exists", station.id)));
             }
-            put_json(&mut stations, station.id.as_str(), station)?;
+            put_record(&mut stations, station.id.as_str(), station)?;
             let key = station_org_key(&station.org_id, station.site_id.as_ref(), &station.id)?;
             txn.open_table(STATIONS_BY_ORG)?
                 .insert(key.as_str(), station.id.as_str())?;
@@ -103,7 +103,7 @@ impl Db {
     }
 
     pub(crate) fn get_station(&self, id: &StationId) -> R<Option<Station>> {
-        self.read(|txn| get_json(&txn.open_table(STATIONS)?, id.as_str()))
+        self.read(|txn| get_record(&txn.open_table(STATIONS)?, id.as_str()))
     }
 
     pub(crate) fn get_station_view(&self, id: &StationId) -> R<Option<StationView>> {
@@ -131,7 +131,7 @@ impl Db {
     /// connected) is dropped rather than creating half a station.
     pub(crate) fn record_boot(&self, id: &StationId, boot: &BootInfo) -> R<()> {
         self.write(|txn| {
-            update_json::<Station>(&mut txn.open_table(STATIONS)?, id.as_str(), |s| {
+            update_record::<Station>(&mut txn.open_table(STATIONS)?, id.as_str(), |s| {
                 s.boot = Some(boot.clone());
                 true
             })?;
@@ -146,12 +146,12 @@ impl Db {
     ) -> R<Option<Station>> {
         self.write(|txn| {
             let station =
-                update_json::<Station>(&mut txn.open_table(STATIONS)?, id.as_str(), |s| {
+                update_record::<Station>(&mut txn.open_table(STATIONS)?, id.as_str(), |s| {
                     s.approval = approval;
                     true
                 })?;
             if let Some(cid) = station.as_ref().and_then(|s| s.connection_id.as_deref()) {
-                update_json::<Connection>(&mut txn.open_table(CONNECTIONS)?, cid, |c| {
+                update_record::<Connection>(&mut txn.open_table(CONNECTIONS)?, cid, |c| {
                     c.approval = approval;
                     true
                 })?;
@@ -164,10 +164,10 @@ impl Db {
         self.write(|txn| {
             let mut connectors = txn.open_table(CONNECTORS)?;
             let key = connector_key(id, status.evse_id, status.connector_id)?;
-            let stored: Option<ConnectorStatus> = get_json(&connectors, &key)?;
+            let stored: Option<ConnectorStatus> = get_record(&connectors, &key)?;
             // Equal times overwrite: the later message about the same instant wins.
             if stored.is_none_or(|s| status.updated_at >= s.updated_at) {
-                put_json(&mut connectors, &key, status)?;
+                put_record(&mut connectors, &key, status)?;
             }
             Ok(())
         })
@@ -214,9 +214,9 @@ impl Db {
 
     pub(crate) fn open_connection(&self, conn: &Connection) -> R<Option<String>> {
         self.write(|txn| {
-            put_json(&mut txn.open_table(CONNECTIONS)?, &conn.connection_id, conn)?;
+            put_record(&mut txn.open_table(CONNECTIONS)?, &conn.connection_id, conn)?;
             let mut previous = None;
-            update_json::<Station>(
+            update_record::<Station>(
                 &mut txn.open_table(STATIONS)?,
                 conn.station_id.as_str(),
                 |s| {
@@ -235,7 +235,7 @@ impl Db {
         at: Timestamp,
     ) -> R<Option<Connection>> {
         self.write(|txn| {
-            update_json::<Connection>(&mut txn.open_table(CONNECTIONS)?, connection_id, |c| {
+            update_record::<Connection>(&mut txn.open_table(CONNECTIONS)?, connection_id, |c| {
                 c.last_seen_at = at;
                 true
             })
@@ -253,10 +253,10 @@ impl Db {
             let removed = txn
                 .open_table(CONNECTIONS)?
                 .remove(connection_id)?
-                .map(|g| parse::<Connection>(connection_id, g.value()))
+                .map(|g| parse_record::<Connection>(connection_id, g.value()))
                 .transpose()?;
             let Some(conn) = removed else { return Ok(None) };
-            update_json::<Station>(
+            update_record::<Station>(
                 &mut txn.open_table(STATIONS)?,
                 conn.station_id.as_str(),
                 |s| {
@@ -285,7 +285,7 @@ impl Db {
             if tokens.get(key.as_str())?.is_some() {
                 return Err(conflict(format!("id token {} exists", token.token)));
             }
-            put_json(&mut tokens, &key, token)?;
+            put_record(&mut tokens, &key, token)?;
             txn.open_table(ID_TOKENS_BY_ORG)?
                 .insert(token_org_key(&token.org_id, &key)?.as_str(), key.as_str())?;
             Ok(())
@@ -293,11 +293,11 @@ impl Db {
     }
 
     pub(crate) fn get_id_token(&self, token: &IdTokenValue) -> R<Option<IdTokenRecord>> {
-        self.read(|txn| get_json(&txn.open_table(ID_TOKENS)?, &token.key()))
+        self.read(|txn| get_record(&txn.open_table(ID_TOKENS)?, &token.key()))
     }
 
     pub(crate) fn list_id_tokens(&self, org: &OrgId, page: &PageRequest) -> R<Page<IdTokenRecord>> {
-        self.list_indexed(
+        self.list_indexed_records(
             ID_TOKENS_BY_ORG,
             ID_TOKENS,
             org.as_str(),
@@ -315,13 +315,13 @@ impl Db {
     }
 
     pub(crate) fn get_session(&self, id: &SessionId) -> R<Option<Session>> {
-        self.read(|txn| get_json(&txn.open_table(SESSIONS)?, id.as_str()))
+        self.read(|txn| get_record(&txn.open_table(SESSIONS)?, id.as_str()))
     }
 
     pub(crate) fn put_session(&self, session: &Session, expected_version: u64) -> R<()> {
         self.write(|txn| {
             let mut sessions = txn.open_table(SESSIONS)?;
-            let stored: Option<Session> = get_json(&sessions, session.id.as_str())?;
+            let stored: Option<Session> = get_record(&sessions, session.id.as_str())?;
             match (&stored, expected_version) {
                 (None, 0) => {}
                 (Some(s), v) if v != 0 && s.version == v => {}
@@ -338,7 +338,7 @@ impl Db {
                     )))
                 }
             }
-            put_json(&mut sessions, session.id.as_str(), session)?;
+            put_record(&mut sessions, session.id.as_str(), session)?;
             // Index keys contain the sort time: an update that moves it must
             // drop the old keys in the same transaction, or the session would
             // be listed twice.
@@ -390,7 +390,7 @@ impl Db {
                 q.page.effective_limit(),
                 |_, id| {
                     let s: Option<Session> =
-                        self.skip(&q.org_id, get_json(&sessions, id.value()))?;
+                        self.skip(&q.org_id, get_record(&sessions, id.value()))?;
                     Ok(s.filter(|s| in_range(s.sort_time())))
                 },
             )
@@ -410,7 +410,7 @@ impl Db {
             let mut meter = txn.open_table(METER)?;
             for r in readings {
                 // Same reading, same key: a resent batch overwrites itself.
-                put_json(&mut meter, &format!("{pfx}{}", reading_key(r)), r)?;
+                put_record(&mut meter, &format!("{pfx}{}", reading_key(r)), r)?;
             }
             Ok(())
         })
@@ -424,7 +424,7 @@ impl Db {
             for entry in meter.range::<&str>(range.lo.as_str()..range.hi.as_str())? {
                 let (k, v) = entry?;
                 let org = OrgId::default_org();
-                if let Some(r) = self.skip(&org, parse(k.value(), v.value()).map(Some))? {
+                if let Some(r) = self.skip(&org, parse_record(k.value(), v.value()).map(Some))? {
                     out.push(r);
                 }
             }

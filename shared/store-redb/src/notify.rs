@@ -19,7 +19,7 @@ impl Db {
             if keys.get(key.id.as_str())?.is_some() {
                 return Err(conflict(format!("API key {} exists", key.id)));
             }
-            put_json(&mut keys, &key.id, key)?;
+            put_record(&mut keys, &key.id, key)?;
             let by_org = format!("{}\0{}", key.org_id, key.id);
             txn.open_table(API_KEYS_BY_ORG)?
                 .insert(by_org.as_str(), key.id.as_str())?;
@@ -28,13 +28,13 @@ impl Db {
     }
 
     pub(crate) fn get_api_key(&self, id: &str) -> R<Option<ApiKey>> {
-        self.read(|txn| get_json(&txn.open_table(API_KEYS)?, id))
+        self.read(|txn| get_record(&txn.open_table(API_KEYS)?, id))
     }
 
     pub(crate) fn put_api_key(&self, key: &ApiKey, expected_version: u64) -> R<()> {
         self.write(|txn| {
             let mut keys = txn.open_table(API_KEYS)?;
-            match get_json::<ApiKey>(&keys, &key.id)? {
+            match get_record::<ApiKey>(&keys, &key.id)? {
                 Some(k) if k.version == expected_version => {}
                 _ => {
                     return Err(conflict(format!(
@@ -43,12 +43,12 @@ impl Db {
                     )))
                 }
             }
-            put_json(&mut keys, &key.id, key)
+            put_record(&mut keys, &key.id, key)
         })
     }
 
     pub(crate) fn list_api_keys(&self, org: &OrgId, page: &PageRequest) -> R<Page<ApiKey>> {
-        self.list_indexed(
+        self.list_indexed_records(
             API_KEYS_BY_ORG,
             API_KEYS,
             org.as_str(),
@@ -66,7 +66,7 @@ impl Db {
             if hooks.get(hook.id.as_str())?.is_some() {
                 return Err(conflict(format!("webhook {} exists", hook.id)));
             }
-            put_json(&mut hooks, &hook.id, hook)?;
+            put_record(&mut hooks, &hook.id, hook)?;
             if hook.deleted_at.is_none() {
                 let by_org = format!("{}\0{}", hook.org_id, hook.id);
                 txn.open_table(WEBHOOKS_BY_ORG)?
@@ -77,15 +77,15 @@ impl Db {
     }
 
     pub(crate) fn get_webhook(&self, id: &str) -> R<Option<Webhook>> {
-        self.read(|txn| get_json(&txn.open_table(WEBHOOKS)?, id))
+        self.read(|txn| get_record(&txn.open_table(WEBHOOKS)?, id))
     }
 
     pub(crate) fn put_webhook(&self, hook: &Webhook, expected_version: u64) -> R<()> {
         self.write(|txn| {
             let mut hooks = txn.open_table(WEBHOOKS)?;
-            let stored = get_json::<Webhook>(&hooks, &hook.id)?.map(|h| h.version);
+            let stored = get_record::<Webhook>(&hooks, &hook.id)?.map(|h| h.version);
             check_version("webhook", &hook.id, stored, expected_version)?;
-            put_json(&mut hooks, &hook.id, hook)?;
+            put_record(&mut hooks, &hook.id, hook)?;
             if hook.deleted_at.is_some() {
                 let by_org = format!("{}\0{}", hook.org_id, hook.id);
                 txn.open_table(WEBHOOKS_BY_ORG)?.remove(by_org.as_str())?;
@@ -95,7 +95,7 @@ impl Db {
     }
 
     pub(crate) fn list_webhooks(&self, org: &OrgId, page: &PageRequest) -> R<Page<Webhook>> {
-        self.list_indexed(
+        self.list_indexed_records(
             WEBHOOKS_BY_ORG,
             WEBHOOKS,
             org.as_str(),
@@ -111,7 +111,7 @@ impl Db {
             if deliveries.get(d.id.as_str())?.is_some() {
                 return Err(conflict(format!("delivery {} exists", d.id)));
             }
-            put_json(&mut deliveries, &d.id, d)?;
+            put_record(&mut deliveries, &d.id, d)?;
             let by_hook = format!("{}\0{}", d.webhook_id, d.id);
             txn.open_table(DELIVERIES_BY_WEBHOOK)?
                 .insert(by_hook.as_str(), d.id.as_str())?;
@@ -124,15 +124,15 @@ impl Db {
     }
 
     pub(crate) fn get_delivery(&self, id: &str) -> R<Option<Delivery>> {
-        self.read(|txn| get_json(&txn.open_table(DELIVERIES)?, id))
+        self.read(|txn| get_record(&txn.open_table(DELIVERIES)?, id))
     }
 
     pub(crate) fn put_delivery(&self, d: &Delivery, expected_version: u64) -> R<()> {
         self.write(|txn| {
             let mut deliveries = txn.open_table(DELIVERIES)?;
-            let stored = get_json::<Delivery>(&deliveries, &d.id)?.map(|x| x.version);
+            let stored = get_record::<Delivery>(&deliveries, &d.id)?.map(|x| x.version);
             check_version("delivery", &d.id, stored, expected_version)?;
-            put_json(&mut deliveries, &d.id, d)?;
+            put_record(&mut deliveries, &d.id, d)?;
             if d.status.is_final() {
                 txn.open_table(DELIVERY_QUEUE)?.remove(d.id.as_str())?;
             }
@@ -145,7 +145,7 @@ impl Db {
         webhook_id: &str,
         page: &PageRequest,
     ) -> R<Page<Delivery>> {
-        self.list_indexed(
+        self.list_indexed_records(
             DELIVERIES_BY_WEBHOOK,
             DELIVERIES,
             webhook_id,
@@ -163,7 +163,7 @@ impl Db {
             // Keyed by ULID: key order is age order.
             for entry in queue.iter()?.take(limit) {
                 let (_, id) = entry?;
-                let d = get_json::<Delivery>(&deliveries, id.value());
+                let d = get_record::<Delivery>(&deliveries, id.value());
                 if let Some(d) = self.skip(&OrgId::default_org(), d)? {
                     out.push(d);
                 }

@@ -106,18 +106,19 @@ pub(crate) fn put_record<T: Record>(table: &mut JsonTable<'_>, key: &str, v: &T)
     put_json(table, key, &v.to_stored())
 }
 
-/// Read-modify-write of one record; `f` says whether it changed anything, so
-/// unchanged records are not rewritten. `None` when the record does not exist.
-pub(crate) fn update_json<T: Serialize + DeserializeOwned>(
+/// Read-modify-write of a domain record kept through its stored form; `f`
+/// says whether it changed anything, so unchanged records are not
+/// rewritten. `None` when the record does not exist.
+pub(crate) fn update_record<T: Record>(
     table: &mut JsonTable<'_>,
     key: &str,
     f: impl FnOnce(&mut T) -> bool,
 ) -> R<Option<T>> {
-    let Some(mut v) = get_json::<T>(table, key)? else {
+    let Some(mut v) = get_record::<T>(table, key)? else {
         return Ok(None);
     };
     if f(&mut v) {
-        put_json(table, key, &v)?;
+        put_record(table, key, &v)?;
     }
     Ok(Some(v))
 }
@@ -245,22 +246,9 @@ impl Db {
     }
 
     /// One page of a listing through an index table (`{scope}\0{…}` → key)
-    /// into a table of JSON items: id tokens, commands, API keys. Undecodable
-    /// items are skipped and alarmed in `org`.
-    pub(crate) fn list_indexed<T: DeserializeOwned>(
-        &self,
-        index: TableDefinition<&'static str, &'static str>,
-        items: TableDefinition<&'static str, &'static [u8]>,
-        scope: &str,
-        org: &OrgId,
-        page: &PageRequest,
-        order: Order,
-    ) -> R<Page<T>> {
-        self.list_indexed_as((index, items), scope, org, page, order, parse)
-    }
-
-    /// [`list_indexed`](Self::list_indexed) of domain records kept through
-    /// their stored form.
+    /// into a table of domain records kept through their stored form: id
+    /// tokens, commands, API keys, webhooks, deliveries. Undecodable items
+    /// are skipped and alarmed in `org`.
     pub(crate) fn list_indexed_records<T: Record>(
         &self,
         index: TableDefinition<&'static str, &'static str>,
@@ -273,7 +261,7 @@ impl Db {
         self.list_indexed_as((index, items), scope, org, page, order, parse_record)
     }
 
-    /// The listing of both, decoding each item with `decode`; the index and
+    /// The listing itself, decoding each item with `decode`; the index and
     /// items tables come as a pair.
     fn list_indexed_as<T>(
         &self,

@@ -148,7 +148,7 @@ impl Db {
 
     pub(crate) fn put_spot_day(&self, day: &SpotDay) -> R<()> {
         self.write(|txn| {
-            put_json(
+            put_record(
                 &mut txn.open_table(SPOT_DAYS)?,
                 &spot_day_key(day.zone, day.date),
                 day,
@@ -157,7 +157,7 @@ impl Db {
     }
 
     pub(crate) fn get_spot_day(&self, zone: BiddingZone, date: NaiveDate) -> R<Option<SpotDay>> {
-        self.read(|txn| get_json(&txn.open_table(SPOT_DAYS)?, &spot_day_key(zone, date)))
+        self.read(|txn| get_record(&txn.open_table(SPOT_DAYS)?, &spot_day_key(zone, date)))
     }
 
     // --- alarms -----------------------------------------------------------
@@ -165,7 +165,7 @@ impl Db {
     pub(crate) fn raise_alarm(&self, alarm: &Alarm) -> R<bool> {
         self.write(|txn| {
             let mut alarms = txn.open_table(ALARMS)?;
-            let stored: Option<Alarm> = get_json(&alarms, &alarm.id)?;
+            let stored: Option<Alarm> = get_record(&alarms, &alarm.id)?;
             let raised = match &stored {
                 Some(s) if s.is_active() => return Ok(false),
                 // Raised again: the stored one is replaced, the version moves on
@@ -176,7 +176,7 @@ impl Db {
                 },
                 None => alarm.clone(),
             };
-            put_json(&mut alarms, &raised.id, &raised)?;
+            put_record(&mut alarms, &raised.id, &raised)?;
             let mut by_org = txn.open_table(ALARMS_BY_ORG)?;
             if let Some(old) = &stored {
                 by_org.remove(alarm_org_key(&old.org_id, old.raised_at, &old.id)?.as_str())?;
@@ -192,7 +192,7 @@ impl Db {
     pub(crate) fn resolve_alarm(&self, id: &str, at: Timestamp) -> R<bool> {
         self.write(|txn| {
             let mut resolved = false;
-            update_json::<Alarm>(&mut txn.open_table(ALARMS)?, id, |a| {
+            update_record::<Alarm>(&mut txn.open_table(ALARMS)?, id, |a| {
                 resolved = a.is_active();
                 if resolved {
                     a.resolved_at = Some(at);
@@ -205,7 +205,7 @@ impl Db {
     }
 
     pub(crate) fn get_alarm(&self, id: &str) -> R<Option<Alarm>> {
-        self.read(|txn| get_json(&txn.open_table(ALARMS)?, id))
+        self.read(|txn| get_record(&txn.open_table(ALARMS)?, id))
     }
 
     pub(crate) fn list_alarms(
@@ -226,7 +226,7 @@ impl Db {
                 Order::Descending,
                 page.effective_limit(),
                 |_, id| {
-                    let a: Option<Alarm> = self.skip(org, get_json(&alarms, id.value()))?;
+                    let a: Option<Alarm> = self.skip(org, get_record(&alarms, id.value()))?;
                     Ok(a.filter(|a| !active_only || a.is_active()))
                 },
             )
@@ -245,7 +245,7 @@ impl Db {
                     p.session_id, p.revision
                 )));
             }
-            put_json(&mut priced, &key, p)
+            put_record(&mut priced, &key, p)
         })
     }
 
@@ -257,7 +257,8 @@ impl Db {
                 .range::<&str>(range.lo.as_str()..range.hi.as_str())?
                 .next_back()
                 .transpose()?;
-            last.map(|(k, v)| parse(k.value(), v.value())).transpose()
+            last.map(|(k, v)| parse_record(k.value(), v.value()))
+                .transpose()
         })
     }
 
@@ -269,7 +270,7 @@ impl Db {
             for entry in priced.range::<&str>(range.lo.as_str()..range.hi.as_str())? {
                 let (k, v) = entry?;
                 let org = OrgId::default_org();
-                if let Some(p) = self.skip(&org, parse(k.value(), v.value()).map(Some))? {
+                if let Some(p) = self.skip(&org, parse_record(k.value(), v.value()).map(Some))? {
                     out.push(p);
                 }
             }

@@ -3,10 +3,24 @@
 //! and what the fixtures hold reads back through the store: data written
 //! before the stored forms existed and data written after are the same.
 
+use csms_domain::alarm::Alarm;
+use csms_domain::api_key::ApiKey;
 use csms_domain::command::Command;
 use csms_domain::load::{LoadSite, LoadState};
+use csms_domain::meter::MeterReading;
+use csms_domain::pricing::PricedSession;
+use csms_domain::session::Session;
+use csms_domain::spot::SpotDay;
+use csms_domain::station::{Connection, ConnectorStatus, Station};
 use csms_domain::tariff::{Tariff, TariffAssignment};
-use csms_kernel::ports::{CommandStore, LoadStore, TariffStore};
+use csms_domain::token::IdTokenRecord;
+use csms_domain::webhook::{Delivery, Webhook};
+use csms_domain::{SessionId, StationId};
+use csms_kernel::ports::{
+    reading_key, AlarmStore, ApiKeyStore, CommandStore, ConnectionStore, LoadStore, MeterTarget,
+    PricedSessionStore, SessionStore, SpotPriceStore, StationStore, TariffStore, TokenStore,
+    WebhookStore,
+};
 use csms_store_records::{from_json, Record};
 use csms_store_redb::{EmbeddedStore, DATABASE_FILE};
 use redb::{Database, ReadableTable, TableDefinition};
@@ -208,4 +222,267 @@ async fn records_an_older_version_wrote_read_back_through_the_store() {
     for (a, _) in &assignments {
         assert_eq!(store.get_assignment(&a.id).await.unwrap().as_ref(), Some(a));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_are_written_as_the_golden_json_and_read_back_as_an_older_version_wrote_them() {
+    let written = TempDir::new("sessions-write");
+    let sessions = fixture::<Session>("sessions.jsonl");
+    {
+        let store = EmbeddedStore::open(written.path()).unwrap();
+        for (s, _) in &sessions {
+            store.put_session(s, 0).await.unwrap();
+        }
+    }
+    let rows: BTreeMap<String, String> = keyed(sessions.iter().map(|(s, l)| (s.id.to_string(), l)));
+    assert_eq!(raw_table(written.path(), "sessions"), rows);
+
+    let planted = TempDir::new("sessions-read");
+    drop(EmbeddedStore::open(planted.path()).unwrap());
+    plant(planted.path(), "sessions", rows.into_iter().collect());
+    let store = EmbeddedStore::open(planted.path()).unwrap();
+    for (s, _) in &sessions {
+        assert_eq!(store.get_session(&s.id).await.unwrap().as_ref(), Some(s));
+    }
+}
+
+/// The connector key of the embedded store: station, EVSE and connector.
+fn connector_key(station: &str, c: &ConnectorStatus) -> String {
+    format!("{station}\0{:010}\0{:010}", c.evse_id, c.connector_id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stations_connectors_and_connections_are_written_as_the_golden_json_and_read_back() {
+    let stations = fixture::<Station>("stations.jsonl");
+    let connectors = fixture::<ConnectorStatus>("connector_statuses.jsonl");
+    let connections = fixture::<Connection>("connections.jsonl");
+    let cp1 = StationId::parse("CP-1").unwrap();
+    let station_rows: BTreeMap<String, String> =
+        keyed(stations.iter().map(|(s, l)| (s.id.to_string(), l)));
+    let connector_rows: BTreeMap<String, String> = keyed(
+        connectors
+            .iter()
+            .map(|(c, l)| (connector_key("CP-1", c), l)),
+    );
+    let connection_rows: BTreeMap<String, String> = keyed(
+        connections
+            .iter()
+            .map(|(c, l)| (c.connection_id.clone(), l)),
+    );
+
+    let written = TempDir::new("stations-write");
+    {
+        let store = EmbeddedStore::open(written.path()).unwrap();
+        for (s, _) in &stations {
+            store.create_station(s).await.unwrap();
+        }
+        for (c, _) in &connectors {
+            store.set_connector_status(&cp1, c).await.unwrap();
+        }
+    }
+    assert_eq!(raw_table(written.path(), "stations"), station_rows);
+    assert_eq!(raw_table(written.path(), "connectors"), connector_rows);
+    // Opening a connection rewrites its station: a store without stations
+    // keeps the connections alone.
+    let opened = TempDir::new("connections-write");
+    {
+        let store = EmbeddedStore::open(opened.path()).unwrap();
+        for (c, _) in &connections {
+            store.open_connection(c).await.unwrap();
+        }
+    }
+    assert_eq!(raw_table(opened.path(), "connections"), connection_rows);
+
+    let planted = TempDir::new("stations-read");
+    drop(EmbeddedStore::open(planted.path()).unwrap());
+    plant(
+        planted.path(),
+        "stations",
+        station_rows.into_iter().collect(),
+    );
+    plant(
+        planted.path(),
+        "connectors",
+        connector_rows.into_iter().collect(),
+    );
+    plant(
+        planted.path(),
+        "connections",
+        connection_rows.into_iter().collect(),
+    );
+    let store = EmbeddedStore::open(planted.path()).unwrap();
+    for (s, _) in &stations {
+        assert_eq!(store.get_station(&s.id).await.unwrap().as_ref(), Some(s));
+    }
+    let view = store.get_station_view(&cp1).await.unwrap().unwrap();
+    let expected: Vec<ConnectorStatus> = connectors.into_iter().map(|(c, _)| c).collect();
+    assert_eq!(view.connectors, expected);
+    for (c, _) in &connections {
+        let closed = store
+            .close_connection(&c.connection_id, c.last_seen_at)
+            .await
+            .unwrap();
+        assert_eq!(closed.as_ref(), Some(c));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn id_tokens_are_written_as_the_golden_json_and_read_back() {
+    let tokens = fixture::<IdTokenRecord>("id_tokens.jsonl");
+    let rows: BTreeMap<String, String> = keyed(tokens.iter().map(|(t, l)| (t.token.key(), l)));
+    let written = TempDir::new("tokens-write");
+    {
+        let store = EmbeddedStore::open(written.path()).unwrap();
+        for (t, _) in &tokens {
+            store.create_id_token(t).await.unwrap();
+        }
+    }
+    assert_eq!(raw_table(written.path(), "id_tokens"), rows);
+
+    let planted = TempDir::new("tokens-read");
+    drop(EmbeddedStore::open(planted.path()).unwrap());
+    plant(planted.path(), "id_tokens", rows.into_iter().collect());
+    let store = EmbeddedStore::open(planted.path()).unwrap();
+    for (t, _) in &tokens {
+        assert_eq!(
+            store.get_id_token(&t.token).await.unwrap().as_ref(),
+            Some(t)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_keys_webhooks_and_deliveries_are_written_as_the_golden_json_and_read_back() {
+    let keys = fixture::<ApiKey>("api_keys.jsonl");
+    let hooks = fixture::<Webhook>("webhooks.jsonl");
+    let deliveries = fixture::<Delivery>("deliveries.jsonl");
+    let key_rows: BTreeMap<String, String> = keyed(keys.iter().map(|(k, l)| (k.id.clone(), l)));
+    let hook_rows: BTreeMap<String, String> = keyed(hooks.iter().map(|(h, l)| (h.id.clone(), l)));
+    let delivery_rows: BTreeMap<String, String> =
+        keyed(deliveries.iter().map(|(d, l)| (d.id.clone(), l)));
+    let written = TempDir::new("notify-write");
+    {
+        let store = EmbeddedStore::open(written.path()).unwrap();
+        for (k, _) in &keys {
+            store.create_api_key(k).await.unwrap();
+        }
+        for (h, _) in &hooks {
+            store.create_webhook(h).await.unwrap();
+        }
+        for (d, _) in &deliveries {
+            store.create_delivery(d).await.unwrap();
+        }
+    }
+    assert_eq!(raw_table(written.path(), "api_keys"), key_rows);
+    assert_eq!(raw_table(written.path(), "webhooks"), hook_rows);
+    assert_eq!(raw_table(written.path(), "deliveries"), delivery_rows);
+
+    let planted = TempDir::new("notify-read");
+    drop(EmbeddedStore::open(planted.path()).unwrap());
+    plant(planted.path(), "api_keys", key_rows.into_iter().collect());
+    plant(planted.path(), "webhooks", hook_rows.into_iter().collect());
+    plant(
+        planted.path(),
+        "deliveries",
+        delivery_rows.into_iter().collect(),
+    );
+    let store = EmbeddedStore::open(planted.path()).unwrap();
+    for (k, _) in &keys {
+        assert_eq!(store.get_api_key(&k.id).await.unwrap().as_ref(), Some(k));
+    }
+    for (h, _) in &hooks {
+        assert_eq!(store.get_webhook(&h.id).await.unwrap().as_ref(), Some(h));
+    }
+    for (d, _) in &deliveries {
+        assert_eq!(store.get_delivery(&d.id).await.unwrap().as_ref(), Some(d));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alarms_spot_days_and_priced_sessions_are_written_as_the_golden_json_and_read_back() {
+    let alarms = fixture::<Alarm>("alarms.jsonl");
+    let days = fixture::<SpotDay>("spot_days.jsonl");
+    let priced = fixture::<PricedSession>("priced_sessions.jsonl");
+    let alarm_rows: BTreeMap<String, String> = keyed(alarms.iter().map(|(a, l)| (a.id.clone(), l)));
+    let day_rows: BTreeMap<String, String> = keyed(
+        days.iter()
+            .map(|(d, l)| (format!("{}\0{}", d.zone.code(), d.date), l)),
+    );
+    let priced_rows: BTreeMap<String, String> = keyed(
+        priced
+            .iter()
+            .map(|(p, l)| (format!("{}\0{:010}", p.session_id, p.revision), l)),
+    );
+    let written = TempDir::new("pricing-write");
+    {
+        let store = EmbeddedStore::open(written.path()).unwrap();
+        for (a, _) in &alarms {
+            assert!(store.raise_alarm(a).await.unwrap());
+        }
+        for (d, _) in &days {
+            store.put_spot_day(d).await.unwrap();
+        }
+        for (p, _) in &priced {
+            store.put_priced_session(p).await.unwrap();
+        }
+    }
+    assert_eq!(raw_table(written.path(), "alarms"), alarm_rows);
+    assert_eq!(raw_table(written.path(), "spot_days"), day_rows);
+    assert_eq!(raw_table(written.path(), "priced_sessions"), priced_rows);
+
+    let planted = TempDir::new("pricing-read");
+    drop(EmbeddedStore::open(planted.path()).unwrap());
+    plant(planted.path(), "alarms", alarm_rows.into_iter().collect());
+    plant(planted.path(), "spot_days", day_rows.into_iter().collect());
+    plant(
+        planted.path(),
+        "priced_sessions",
+        priced_rows.into_iter().collect(),
+    );
+    let store = EmbeddedStore::open(planted.path()).unwrap();
+    for (a, _) in &alarms {
+        assert_eq!(store.get_alarm(&a.id).await.unwrap().as_ref(), Some(a));
+    }
+    for (d, _) in &days {
+        assert_eq!(
+            store.get_spot_day(d.zone, d.date).await.unwrap().as_ref(),
+            Some(d)
+        );
+    }
+    let revisions: Vec<PricedSession> = priced.iter().map(|(p, _)| p.clone()).collect();
+    assert_eq!(
+        store
+            .priced_revisions(&revisions[0].session_id)
+            .await
+            .unwrap(),
+        revisions
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn meter_readings_are_written_as_the_golden_json_and_read_back() {
+    let readings = fixture::<MeterReading>("meter_readings.jsonl");
+    let session = SessionId::parse("CP-1~1234").unwrap();
+    let target = MeterTarget::Session(session.clone());
+    let rows: BTreeMap<String, String> = keyed(
+        readings
+            .iter()
+            .map(|(r, l)| (format!("S\0{session}\0{}", reading_key(r)), l)),
+    );
+    let written = TempDir::new("meter-write");
+    {
+        let store = EmbeddedStore::open(written.path()).unwrap();
+        let all: Vec<MeterReading> = readings.iter().map(|(r, _)| r.clone()).collect();
+        store.put_meter_readings(&target, &all).await.unwrap();
+    }
+    assert_eq!(raw_table(written.path(), "meter"), rows);
+
+    let planted = TempDir::new("meter-read");
+    drop(EmbeddedStore::open(planted.path()).unwrap());
+    plant(planted.path(), "meter", rows.into_iter().collect());
+    let store = EmbeddedStore::open(planted.path()).unwrap();
+    let mut read = store.list_meter_readings(&target).await.unwrap();
+    read.sort_by_key(|r| r.timestamp);
+    let expected: Vec<MeterReading> = readings.into_iter().map(|(r, _)| r).collect();
+    assert_eq!(read, expected);
 }

@@ -1,7 +1,8 @@
 //! [`DynamoStore`]'s API keys, webhooks and webhook deliveries.
 //!
 //! # Layout
-//! Each is kept whole as JSON in `body`, like commands, with `version` next
+//! Each is kept whole as JSON in `body` through its stored form
+//! (`csms-store-records`), like commands, with `version` next
 //! to it for the conditions.
 //!
 //! | item             | PK                     | SK     | GSI1PK / GSI1SK                                          | GSI2PK / GSI2SK |
@@ -14,7 +15,7 @@
 //! webhook's delivery log (newest first) a `Query` on GSI2, and the
 //! deliveries still to be tried, everywhere, the GSI1 partition `WHDQ`.
 
-use super::table::{body_from, org_partition, set_key, versioned_item, Index, Query, META};
+use super::table::{org_partition, record_from, set_key, versioned_item, Index, Query, META};
 use super::DynamoStore;
 use crate::cursor::Key;
 use async_trait::async_trait;
@@ -22,6 +23,7 @@ use csms_domain::api_key::ApiKey;
 use csms_domain::webhook::{Delivery, Webhook};
 use csms_domain::OrgId;
 use csms_kernel::ports::{ApiKeyStore, Page, PageRequest, StoreResult, WebhookStore};
+use csms_store_records::Record;
 
 /// GSI1 partition of every delivery still to be tried.
 const PENDING_DELIVERIES: &str = "WHDQ";
@@ -44,7 +46,13 @@ fn webhook_deliveries_pk(webhook_id: &str) -> String {
 }
 
 fn api_key_item(key: &ApiKey) -> StoreResult<Key> {
-    let mut item = versioned_item(api_key_pk(&key.id), META, key, key.version, "API key")?;
+    let mut item = versioned_item(
+        api_key_pk(&key.id),
+        META,
+        &key.to_stored(),
+        key.version,
+        "API key",
+    )?;
     set_key(
         &mut item,
         Index::Gsi1,
@@ -55,7 +63,13 @@ fn api_key_item(key: &ApiKey) -> StoreResult<Key> {
 }
 
 fn webhook_item(hook: &Webhook) -> StoreResult<Key> {
-    let mut item = versioned_item(webhook_pk(&hook.id), META, hook, hook.version, "webhook")?;
+    let mut item = versioned_item(
+        webhook_pk(&hook.id),
+        META,
+        &hook.to_stored(),
+        hook.version,
+        "webhook",
+    )?;
     // Sparse: a deleted webhook drops out of its organisation's listing.
     if hook.deleted_at.is_none() {
         set_key(
@@ -69,7 +83,13 @@ fn webhook_item(hook: &Webhook) -> StoreResult<Key> {
 }
 
 fn delivery_item(d: &Delivery) -> StoreResult<Key> {
-    let mut item = versioned_item(delivery_pk(&d.id), META, d, d.version, "delivery")?;
+    let mut item = versioned_item(
+        delivery_pk(&d.id),
+        META,
+        &d.to_stored(),
+        d.version,
+        "delivery",
+    )?;
     set_key(
         &mut item,
         Index::Gsi2,
@@ -91,7 +111,7 @@ impl ApiKeyStore for DynamoStore {
     }
 
     async fn get_api_key(&self, id: &str) -> StoreResult<Option<ApiKey>> {
-        self.get_as(api_key_pk(id), META, body_from).await
+        self.get_as(api_key_pk(id), META, record_from).await
     }
 
     async fn put_api_key(&self, key: &ApiKey, expected_version: u64) -> StoreResult<()> {
@@ -102,7 +122,7 @@ impl ApiKeyStore for DynamoStore {
 
     async fn list_api_keys(&self, org: &OrgId, page: &PageRequest) -> StoreResult<Page<ApiKey>> {
         let query = Query::index(Index::Gsi1, org_partition(org, "APIKEY"));
-        self.page_of(org, &query, page, body_from).await
+        self.page_of(org, &query, page, record_from).await
     }
 }
 
@@ -114,7 +134,7 @@ impl WebhookStore for DynamoStore {
     }
 
     async fn get_webhook(&self, id: &str) -> StoreResult<Option<Webhook>> {
-        self.get_as(webhook_pk(id), META, body_from).await
+        self.get_as(webhook_pk(id), META, record_from).await
     }
 
     async fn put_webhook(&self, hook: &Webhook, expected_version: u64) -> StoreResult<()> {
@@ -125,7 +145,7 @@ impl WebhookStore for DynamoStore {
 
     async fn list_webhooks(&self, org: &OrgId, page: &PageRequest) -> StoreResult<Page<Webhook>> {
         let query = Query::index(Index::Gsi1, org_partition(org, "WEBHOOK"));
-        self.page_of(org, &query, page, body_from).await
+        self.page_of(org, &query, page, record_from).await
     }
 
     async fn create_delivery(&self, d: &Delivery) -> StoreResult<()> {
@@ -134,7 +154,7 @@ impl WebhookStore for DynamoStore {
     }
 
     async fn get_delivery(&self, id: &str) -> StoreResult<Option<Delivery>> {
-        self.get_as(delivery_pk(id), META, body_from).await
+        self.get_as(delivery_pk(id), META, record_from).await
     }
 
     async fn put_delivery(&self, d: &Delivery, expected_version: u64) -> StoreResult<()> {
@@ -149,7 +169,7 @@ impl WebhookStore for DynamoStore {
         page: &PageRequest,
     ) -> StoreResult<Page<Delivery>> {
         let query = Query::index(Index::Gsi2, webhook_deliveries_pk(webhook_id)).newest_first();
-        self.page_of(&OrgId::default_org(), &query, page, body_from)
+        self.page_of(&OrgId::default_org(), &query, page, record_from)
             .await
     }
 
@@ -157,8 +177,36 @@ impl WebhookStore for DynamoStore {
         let query = Query::index(Index::Gsi1, PENDING_DELIVERIES);
         let page = PageRequest::first(u32::try_from(limit).unwrap_or(u32::MAX));
         let pending = self
-            .page_of(&OrgId::default_org(), &query, &page, body_from)
+            .page_of(&OrgId::default_org(), &query, &page, record_from)
             .await?;
         Ok(pending.items)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::table::{golden, s};
+
+    #[test]
+    fn api_keys_webhooks_and_deliveries_hold_the_golden_json_and_read_back() {
+        for (key, line) in golden::<ApiKey>("api_keys.jsonl") {
+            let item = api_key_item(&key).unwrap();
+            assert_eq!(item["body"], s(&line));
+            assert_eq!(item["PK"], s(format!("APIKEY#{}", key.id)));
+            assert_eq!(record_from::<ApiKey>(item).unwrap(), key);
+        }
+        for (hook, line) in golden::<Webhook>("webhooks.jsonl") {
+            let item = webhook_item(&hook).unwrap();
+            assert_eq!(item["body"], s(&line));
+            assert_eq!(item["PK"], s(format!("WEBHOOK#{}", hook.id)));
+            assert_eq!(record_from::<Webhook>(item).unwrap(), hook);
+        }
+        for (d, line) in golden::<Delivery>("deliveries.jsonl") {
+            let item = delivery_item(&d).unwrap();
+            assert_eq!(item["body"], s(&line));
+            assert_eq!(item["PK"], s(format!("DELIVERY#{}", d.id)));
+            assert_eq!(record_from::<Delivery>(item).unwrap(), d);
+        }
     }
 }

@@ -34,8 +34,8 @@
 //!   whole by every fetch.
 
 use super::table::{
-    body_from, json_item, org_partition, record_from, set_key, versioned_item, Condition,
-    ConditionFailed, Index, Query, META,
+    json_item, org_partition, record_from, set_key, versioned_item, Condition, ConditionFailed,
+    Index, Query, META,
 };
 use super::DynamoStore;
 use crate::cursor::Key;
@@ -125,7 +125,7 @@ fn assignment_item(a: &TariffAssignment) -> StoreResult<Key> {
 }
 
 fn alarm_item(a: &Alarm) -> StoreResult<Key> {
-    let mut item = versioned_item(alarm_pk(&a.id), META, a, a.version, "alarm")?;
+    let mut item = versioned_item(alarm_pk(&a.id), META, &a.to_stored(), a.version, "alarm")?;
     let sk = format!("{}#{}", sort_key_time(a.raised_at), a.id);
     set_key(
         &mut item,
@@ -223,7 +223,7 @@ impl SpotPriceStore for DynamoStore {
         self.put(json_item(
             spot_pk(day.zone),
             spot_sk(day.date),
-            day,
+            &day.to_stored(),
             "spot day",
         )?)
         .await
@@ -234,7 +234,7 @@ impl SpotPriceStore for DynamoStore {
         zone: BiddingZone,
         date: NaiveDate,
     ) -> StoreResult<Option<SpotDay>> {
-        self.get_as(spot_pk(zone), spot_sk(date), body_from).await
+        self.get_as(spot_pk(zone), spot_sk(date), record_from).await
     }
 }
 
@@ -244,7 +244,7 @@ impl AlarmStore for DynamoStore {
     /// again. An alarm that stays active costs one `GetItem` per raise.
     async fn raise_alarm(&self, alarm: &Alarm) -> StoreResult<bool> {
         for _ in 0..CAS_ATTEMPTS {
-            let stored: Option<Alarm> = self.get_as(alarm_pk(&alarm.id), META, body_from).await?;
+            let stored: Option<Alarm> = self.get_as(alarm_pk(&alarm.id), META, record_from).await?;
             let (raised, expected) = match stored {
                 Some(a) if a.is_active() => return Ok(false),
                 Some(a) => (
@@ -268,7 +268,10 @@ impl AlarmStore for DynamoStore {
 
     async fn resolve_alarm(&self, id: &str, at: Timestamp) -> StoreResult<bool> {
         for _ in 0..CAS_ATTEMPTS {
-            let Some(mut a) = self.get_as::<Alarm>(alarm_pk(id), META, body_from).await? else {
+            let Some(mut a) = self
+                .get_as::<Alarm>(alarm_pk(id), META, record_from)
+                .await?
+            else {
                 return Ok(false);
             };
             if !a.is_active() {
@@ -287,7 +290,7 @@ impl AlarmStore for DynamoStore {
     }
 
     async fn get_alarm(&self, id: &str) -> StoreResult<Option<Alarm>> {
-        self.get_as(alarm_pk(id), META, body_from).await
+        self.get_as(alarm_pk(id), META, record_from).await
     }
 
     async fn list_alarms(
@@ -301,7 +304,7 @@ impl AlarmStore for DynamoStore {
         } else {
             Query::index(Index::Gsi1, org_partition(org, "ALARM"))
         };
-        self.page_of(org, &query.newest_first(), page, body_from)
+        self.page_of(org, &query.newest_first(), page, record_from)
             .await
     }
 }
@@ -310,7 +313,12 @@ impl AlarmStore for DynamoStore {
 impl PricedSessionStore for DynamoStore {
     async fn put_priced_session(&self, p: &PricedSession) -> StoreResult<()> {
         let sk = price_sk(p.revision);
-        let item = json_item(price_pk(&p.session_id), sk, p, "priced session")?;
+        let item = json_item(
+            price_pk(&p.session_id),
+            sk,
+            &p.to_stored(),
+            "priced session",
+        )?;
         self.put_or_conflict(item, Condition::absent(), || {
             format!(
                 "session {} is priced at revision {}",
@@ -324,12 +332,13 @@ impl PricedSessionStore for DynamoStore {
         let latest = Query::partition(price_pk(id))
             .sk_prefix("REV#")
             .newest_first();
-        self.first_of(&latest, body_from).await
+        self.first_of(&latest, record_from).await
     }
 
     async fn priced_revisions(&self, id: &SessionId) -> StoreResult<Vec<PricedSession>> {
         let query = Query::partition(price_pk(id)).sk_prefix("REV#");
-        self.all_of(&OrgId::default_org(), &query, body_from).await
+        self.all_of(&OrgId::default_org(), &query, record_from)
+            .await
     }
 }
 
@@ -383,5 +392,31 @@ mod tests {
         a.resolved_at = Some(t);
         let item = alarm_item(&a).unwrap();
         assert!(!item.contains_key("GSI2PK") && item.contains_key("GSI1PK"));
+    }
+}
+
+#[cfg(test)]
+mod stored_forms {
+    use super::*;
+    use crate::store::table::{golden, s};
+
+    #[test]
+    fn alarms_spot_days_and_priced_sessions_hold_the_golden_json_and_read_back() {
+        for (a, line) in golden::<Alarm>("alarms.jsonl") {
+            let item = alarm_item(&a).unwrap();
+            assert_eq!(item["body"], s(&line));
+            assert_eq!(item["PK"], s(alarm_pk(&a.id)));
+            assert_eq!(record_from::<Alarm>(item).unwrap(), a);
+        }
+        for (day, line) in golden::<SpotDay>("spot_days.jsonl") {
+            let item = json_item("P", "S", &day.to_stored(), "spot day").unwrap();
+            assert_eq!(item["body"], s(&line));
+            assert_eq!(record_from::<SpotDay>(item).unwrap(), day);
+        }
+        for (p, line) in golden::<PricedSession>("priced_sessions.jsonl") {
+            let item = json_item("P", "S", &p.to_stored(), "priced session").unwrap();
+            assert_eq!(item["body"], s(&line));
+            assert_eq!(record_from::<PricedSession>(item).unwrap(), p);
+        }
     }
 }

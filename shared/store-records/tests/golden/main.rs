@@ -66,3 +66,63 @@ fn tariff_versions_are_stored_as_they_always_were() {
 fn tariff_assignments_are_stored_as_they_always_were() {
     golden("tariff_assignments.jsonl", samples::assignments());
 }
+
+#[test]
+fn sessions_are_stored_as_they_always_were() {
+    golden("sessions.jsonl", samples::sessions());
+}
+
+#[test]
+fn stations_are_stored_as_they_always_were() {
+    golden("stations.jsonl", samples::stations());
+}
+
+#[test]
+fn connector_statuses_are_stored_as_they_always_were() {
+    golden("connector_statuses.jsonl", samples::connector_statuses());
+}
+
+#[test]
+fn connections_are_stored_as_they_always_were() {
+    golden("connections.jsonl", samples::connections());
+}
+
+#[test]
+fn id_tokens_are_stored_as_they_always_were() {
+    golden("id_tokens.jsonl", samples::id_tokens());
+}
+
+#[test]
+fn api_keys_are_stored_as_they_always_were() {
+    golden("api_keys.jsonl", samples::api_keys());
+}
+
+#[test]
+fn webhooks_are_stored_as_they_always_were() {
+    golden("webhooks.jsonl", samples::webhooks());
+}
+
+#[test]
+fn webhook_deliveries_are_stored_as_they_always_were() {
+    golden("deliveries.jsonl", samples::deliveries());
+}
+
+#[test]
+fn alarms_are_stored_as_they_always_were() {
+    golden("alarms.jsonl", samples::alarms());
+}
+
+#[test]
+fn spot_days_are_stored_as_they_always_were() {
+    golden("spot_days.jsonl", samples::spot_days());
+}
+
+#[test]
+fn priced_sessions_are_stored_as_they_always_were() {
+    golden("priced_sessions.jsonl", samples::priced_sessions());
+}
+
+#[test]
+fn meter_readings_are_stored_as_they_always_were() {
+    golden("meter_readings.jsonl", samples::meter_readings());
+}

@@ -769,3 +769,479 @@ pub fn assignments() -> Vec<TariffAssignment> {
         },
     ]
 }
+
+fn session(
+    full: bool,
+    status: csms_domain::session::SessionStatus,
+    inferred_end: Option<csms_domain::session::InferredEnd>,
+    transaction: &str,
+) -> csms_domain::session::Session {
+    use csms_domain::session::Session;
+    use csms_domain::{SessionId, TransactionId};
+    let station_id = station(if full { "CP-1" } else { "CP-2" });
+    let transaction_id = TransactionId::parse(transaction).unwrap();
+    Session {
+        id: SessionId::new(&station_id, &transaction_id),
+        station_id,
+        org_id: org(if full { "brf-solsidan" } else { "default" }),
+        site_id: full.then(|| site("site-1")),
+        transaction_id: transaction_id.to_string(),
+        evse_id: full.then_some(1),
+        connector_id: full.then_some(2),
+        id_token: full.then(|| "04A1B2C3D4".to_owned()),
+        status,
+        started_at: full.then(|| t("2026-12-01T06:00:00.250Z")),
+        ended_at: inferred_end
+            .map(|e| e.at)
+            .or_else(|| full.then(|| t("2026-12-01T08:30:00Z"))),
+        explicit_meter_start_wh: full.then(|| d("1000")),
+        explicit_meter_stop_wh: full.then(|| d("12500.5")),
+        first_register: full.then(|| (t("2026-12-01T06:00:01Z"), d("1000.0"))),
+        last_register: full.then(|| (t("2026-12-01T08:29:59Z"), d("12500.5"))),
+        stop_reason: full.then(|| "EVDisconnected".to_owned()),
+        start_unknown: !full,
+        seen_seq_nos: if full { vec![0, 1, 5] } else { Vec::new() },
+        offline_events: full,
+        charger_clock_replaced: full,
+        late_readings: full,
+        inferred_end,
+        charger_ended: full,
+        version: if full { 7 } else { 0 },
+        updated_at: t("2026-12-01T08:30:00.001Z"),
+    }
+}
+
+pub fn sessions() -> Vec<csms_domain::session::Session> {
+    use csms_domain::session::{CloseReason, InferredEnd, SessionStatus};
+    let inferred = |reason, at| Some(InferredEnd { at: t(at), reason });
+    vec![
+        session(false, SessionStatus::Active, None, "tx-0001"),
+        session(true, SessionStatus::Completed, None, "1234"),
+        session(
+            true,
+            SessionStatus::Completed,
+            inferred(CloseReason::ConnectorAvailable, "2026-12-01T08:00:00Z"),
+            "1235",
+        ),
+        session(
+            false,
+            SessionStatus::Completed,
+            inferred(CloseReason::StationRebooted, "2026-12-01T09:00:00Z"),
+            "tx-0002",
+        ),
+        session(
+            false,
+            SessionStatus::Completed,
+            inferred(CloseReason::NewTransaction, "2026-12-01T10:00:00Z"),
+            "tx-0003",
+        ),
+        session(
+            false,
+            SessionStatus::Completed,
+            inferred(CloseReason::NoMessages, "2026-12-01T11:00:00Z"),
+            "tx-0004",
+        ),
+    ]
+}
+
+pub fn stations() -> Vec<csms_domain::station::Station> {
+    use csms_domain::station::{Approval, BootInfo, RegistrationStatus, Station};
+    use csms_domain::OcppVersion;
+    let boot = |full: bool, registration| BootInfo {
+        vendor: "Zaptec".to_owned(),
+        model: if full { "Pro" } else { "Go" }.to_owned(),
+        serial_number: full.then(|| "ZAP-0001".to_owned()),
+        firmware_version: full.then(|| "2.1.0".to_owned()),
+        reason: full.then(|| "PowerUp".to_owned()),
+        booted_at: t("2026-12-01T05:59:00.125Z"),
+        registration,
+    };
+    let bare = |id: &str, approval| Station {
+        id: station(id),
+        org_id: org("default"),
+        site_id: None,
+        name: None,
+        password_hash: None,
+        created_at: t("2026-11-30T12:00:00Z"),
+        boot: None,
+        ocpp_version: None,
+        connection_id: None,
+        last_seen_at: None,
+        approval,
+    };
+    vec![
+        bare("CP-2", Approval::Accepted),
+        Station {
+            site_id: Some(site("site-1")),
+            org_id: org("brf-solsidan"),
+            name: Some("Garage, bay 4".to_owned()),
+            password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned()),
+            boot: Some(boot(true, RegistrationStatus::Accepted)),
+            ocpp_version: Some(OcppVersion::V201),
+            connection_id: Some("conn-abc=".to_owned()),
+            last_seen_at: Some(t("2026-12-01T08:30:00Z")),
+            ..bare("CP-1", Approval::Accepted)
+        },
+        Station {
+            boot: Some(boot(false, RegistrationStatus::Pending)),
+            ocpp_version: Some(OcppVersion::V16),
+            ..bare("CP-3", Approval::Pending)
+        },
+        Station {
+            boot: Some(boot(false, RegistrationStatus::Rejected)),
+            ocpp_version: Some(OcppVersion::V16),
+            ..bare("CP-4", Approval::Rejected)
+        },
+    ]
+}
+
+pub fn connector_statuses() -> Vec<csms_domain::station::ConnectorStatus> {
+    use csms_domain::station::ConnectorStatus;
+    vec![
+        ConnectorStatus {
+            evse_id: 0,
+            connector_id: 0,
+            status: "Available".to_owned(),
+            error_code: None,
+            info: None,
+            updated_at: t("2026-12-01T06:00:00Z"),
+        },
+        ConnectorStatus {
+            evse_id: 2,
+            connector_id: 1,
+            status: "Faulted".to_owned(),
+            error_code: Some("GroundFailure".to_owned()),
+            info: Some("RCD tripped".to_owned()),
+            updated_at: t("2026-12-01T06:00:00.5Z"),
+        },
+    ]
+}
+
+pub fn connections() -> Vec<csms_domain::station::Connection> {
+    use csms_domain::station::{Approval, Connection};
+    use csms_domain::OcppVersion;
+    let connection = |id: &str, version, approval, site_id| Connection {
+        connection_id: id.to_owned(),
+        station_id: station("CP-1"),
+        org_id: org("default"),
+        site_id,
+        ocpp_version: version,
+        connected_at: t("2026-12-01T06:00:00Z"),
+        last_seen_at: t("2026-12-01T06:05:00.75Z"),
+        approval,
+    };
+    vec![
+        connection("conn-1=", OcppVersion::V16, Approval::Accepted, None),
+        connection(
+            "conn-2=",
+            OcppVersion::V201,
+            Approval::Pending,
+            Some(site("site-1")),
+        ),
+        connection("conn-3=", OcppVersion::V201, Approval::Rejected, None),
+    ]
+}
+
+pub fn id_tokens() -> Vec<csms_domain::token::IdTokenRecord> {
+    use csms_domain::token::{IdTokenRecord, IdTokenType, TokenStatus};
+    use csms_domain::IdTokenValue;
+    let statuses = [
+        TokenStatus::Accepted,
+        TokenStatus::Blocked,
+        TokenStatus::Expired,
+        TokenStatus::Invalid,
+    ];
+    IdTokenType::ALL
+        .into_iter()
+        .enumerate()
+        .map(|(i, token_type)| {
+            let full = i % 2 == 1;
+            IdTokenRecord {
+                token: IdTokenValue::parse(format!("04A1B2C3D{i}")).unwrap(),
+                token_type,
+                status: statuses[i % statuses.len()],
+                expires_at: full.then(|| t("2027-12-31T23:59:59Z")),
+                org_id: org(if full { "brf-solsidan" } else { "default" }),
+                group: full.then(|| "residents".to_owned()),
+                created_at: t("2026-12-01T07:00:00Z"),
+            }
+        })
+        .collect()
+}
+
+pub fn api_keys() -> Vec<csms_domain::api_key::ApiKey> {
+    use csms_domain::api_key::{ApiKey, Scope};
+    vec![
+        ApiKey {
+            id: "01JDX3N6Q8Z4V7T2K9R5M1B0CE".to_owned(),
+            org_id: org("default"),
+            name: "dashboard".to_owned(),
+            scopes: vec![Scope::Read],
+            secret_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned(),
+            created_at: t("2026-12-01T07:00:00Z"),
+            revoked_at: None,
+            version: 0,
+        },
+        ApiKey {
+            id: "01JDX3N6Q8Z4V7T2K9R5M1B0CF".to_owned(),
+            org_id: org("brf-solsidan"),
+            name: "operator".to_owned(),
+            scopes: vec![Scope::Read, Scope::Commands, Scope::Admin],
+            secret_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaDI".to_owned(),
+            created_at: t("2026-12-01T07:00:00.001Z"),
+            revoked_at: Some(t("2026-12-02T07:00:00Z")),
+            version: 2,
+        },
+    ]
+}
+
+pub fn webhooks() -> Vec<csms_domain::webhook::Webhook> {
+    use csms_domain::webhook::{EventType, Webhook};
+    vec![
+        Webhook {
+            id: "wh-1".to_owned(),
+            org_id: org("default"),
+            url: "https://example.com/hook".to_owned(),
+            events: vec![EventType::SessionEnded],
+            description: None,
+            secret: "whsec_0123456789".to_owned(),
+            created_by: None,
+            created_at: t("2026-12-01T07:00:00Z"),
+            deleted_at: None,
+            version: 0,
+        },
+        Webhook {
+            id: "wh-2".to_owned(),
+            org_id: org("brf-solsidan"),
+            url: "https://example.com/all?x=1".to_owned(),
+            events: EventType::ALL.to_vec(),
+            description: Some("everything".to_owned()),
+            secret: "whsec_abcdef".to_owned(),
+            created_by: Some("01JDX3N6Q8Z4V7T2K9R5M1B0CE".to_owned()),
+            created_at: t("2026-12-01T07:00:00.001Z"),
+            deleted_at: Some(t("2026-12-03T00:00:00Z")),
+            version: 3,
+        },
+    ]
+}
+
+pub fn deliveries() -> Vec<csms_domain::webhook::Delivery> {
+    use csms_domain::webhook::{Attempt, Delivery, DeliveryStatus, EventType};
+    let delivery = |id: &str, status, attempts, next_attempt_at| Delivery {
+        id: id.to_owned(),
+        webhook_id: "wh-2".to_owned(),
+        org_id: org("brf-solsidan"),
+        event_id: format!("evt-{id}"),
+        event_type: EventType::SessionPriced,
+        body: r#"{"type":"session.priced","data":{"sessionId":"CP-1~1234"}}"#.to_owned(),
+        status,
+        attempts,
+        next_attempt_at,
+        created_at: t("2026-12-01T08:30:00Z"),
+        version: 1,
+    };
+    vec![
+        delivery(
+            "d-1",
+            DeliveryStatus::Pending,
+            Vec::new(),
+            Some(t("2026-12-01T08:30:00Z")),
+        ),
+        delivery(
+            "d-2",
+            DeliveryStatus::Succeeded,
+            vec![Attempt {
+                at: t("2026-12-01T08:30:01Z"),
+                status_code: Some(200),
+                response_body: Some("ok".to_owned()),
+                error: None,
+                duration_ms: 120,
+            }],
+            None,
+        ),
+        delivery(
+            "d-3",
+            DeliveryStatus::Failed,
+            vec![
+                Attempt {
+                    at: t("2026-12-01T08:30:01Z"),
+                    status_code: None,
+                    response_body: None,
+                    error: Some("connection refused".to_owned()),
+                    duration_ms: 3,
+                },
+                Attempt {
+                    at: t("2026-12-01T08:31:01Z"),
+                    status_code: Some(500),
+                    response_body: Some("boom".to_owned()),
+                    error: Some("status 500".to_owned()),
+                    duration_ms: 45,
+                },
+            ],
+            None,
+        ),
+    ]
+}
+
+pub fn alarms() -> Vec<csms_domain::alarm::Alarm> {
+    use csms_domain::alarm::{Alarm, Severity};
+    vec![
+        Alarm {
+            id: "alarm-1".to_owned(),
+            org_id: org("default"),
+            kind: "stationOffline".to_owned(),
+            severity: Severity::Warning,
+            message: "CP-1 has been offline for 10 minutes".to_owned(),
+            details: serde_json::json!({"stationId": "CP-1", "minutes": 10, "ratio": 0.5, "tags": ["a", null, true], "nested": {}}),
+            raised_at: t("2026-12-01T08:00:00Z"),
+            resolved_at: None,
+            version: 0,
+        },
+        Alarm {
+            id: "alarm-2".to_owned(),
+            org_id: org("brf-solsidan"),
+            kind: "undecodableRecord".to_owned(),
+            severity: Severity::Critical,
+            message: "a record could not be read".to_owned(),
+            details: serde_json::Value::Null,
+            raised_at: t("2026-12-01T08:00:00.001Z"),
+            resolved_at: Some(t("2026-12-01T09:00:00Z")),
+            version: 4,
+        },
+    ]
+}
+
+pub fn spot_days() -> Vec<csms_domain::spot::SpotDay> {
+    use csms_domain::spot::{SpotDay, SpotSlot, SpotSource};
+    let day = |zone: &str, source, slots: Vec<(&str, &str, &str)>| SpotDay {
+        zone: BiddingZone::parse(zone).unwrap(),
+        date: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+        currency: "SEK".to_owned(),
+        resolution_minutes: 60,
+        slots: slots
+            .into_iter()
+            .map(|(start, end, price)| SpotSlot {
+                start: t(start),
+                end: t(end),
+                price: d(price),
+            })
+            .collect(),
+        source,
+        fetched_at: t("2026-11-30T13:00:00.5Z"),
+    };
+    let slots = || {
+        vec![
+            ("2026-11-30T23:00:00Z", "2026-12-01T00:00:00Z", "0.45123"),
+            ("2026-12-01T00:00:00Z", "2026-12-01T01:00:00Z", "-0.01"),
+        ]
+    };
+    vec![
+        day("SE3", SpotSource::Elprisetjustnu, slots()),
+        day("SE4", SpotSource::Entsoe, slots()),
+        day("SE1", SpotSource::Manual, slots()),
+        day(
+            "SE2",
+            SpotSource::Fallback {
+                rule: "yesterday's prices".to_owned(),
+            },
+            slots(),
+        ),
+    ]
+}
+
+pub fn priced_sessions() -> Vec<csms_domain::pricing::PricedSession> {
+    use csms_domain::pricing::{LineKind, PriceLine, PricedSession, PricingAudit, ROUNDING_RULE};
+    use csms_domain::SessionId;
+    let line = |kind, quantity: &str, unit: &str, full: bool| PriceLine {
+        kind,
+        start: t("2026-12-01T06:00:00Z"),
+        end: t("2026-12-01T08:30:00.5Z"),
+        quantity: d(quantity),
+        unit: unit.to_owned(),
+        unit_price: d("1.2345"),
+        net: d("13.58"),
+        element: full.then_some(1),
+        spot_price: full.then(|| d("0.45123")),
+    };
+    let priced = |revision: u32, full: bool, lines| PricedSession {
+        session_id: SessionId::parse("CP-1~1234").unwrap(),
+        station_id: station("CP-1"),
+        org_id: org("default"),
+        revision,
+        tariff_id: "tariff-1".to_owned(),
+        tariff_version: 2,
+        tariff_name: "Residents".to_owned(),
+        tariff_reason: vec!["station CP-1".to_owned(), "group residents".to_owned()],
+        id_token: full.then(|| "04A1B2C3D4".to_owned()),
+        group: full.then(|| "residents".to_owned()),
+        currency: "SEK".to_owned(),
+        vat_rate: d("0.25"),
+        started_at: t("2026-12-01T06:00:00Z"),
+        ended_at: t("2026-12-01T08:30:00.5Z"),
+        charging_ended_at: t("2026-12-01T08:00:00Z"),
+        energy_wh: d("11500.5"),
+        lines,
+        net: d("20.00"),
+        vat: d("5.00"),
+        gross: d("25.00"),
+        rounding: ROUNDING_RULE.to_owned(),
+        warnings: if full {
+            vec!["the start was unknown".to_owned()]
+        } else {
+            Vec::new()
+        },
+        priced_at: t("2026-12-01T08:31:00Z"),
+        audit: PricingAudit {
+            reason: if full {
+                "tariff corrected"
+            } else {
+                "session completed"
+            }
+            .to_owned(),
+            requested_by: full.then(|| "01JDX3N6Q8Z4V7T2K9R5M1B0CE".to_owned()),
+        },
+    };
+    vec![
+        priced(
+            1,
+            false,
+            vec![line(LineKind::Energy, "11.5005", "kWh", false)],
+        ),
+        priced(
+            2,
+            true,
+            vec![
+                line(LineKind::Energy, "11.5005", "kWh", true),
+                line(LineKind::Time, "150", "min", true),
+                line(LineKind::SessionFee, "1", "session", false),
+                line(LineKind::Idle, "0.5", "h", false),
+                line(LineKind::MinimumPriceAdjustment, "1", "session", false),
+                line(LineKind::MaximumPriceAdjustment, "1", "session", false),
+            ],
+        ),
+    ]
+}
+
+pub fn meter_readings() -> Vec<csms_domain::meter::MeterReading> {
+    use csms_domain::meter::MeterReading;
+    vec![
+        MeterReading {
+            timestamp: t("2026-12-01T06:00:00Z"),
+            measurand: "Energy.Active.Import.Register".to_owned(),
+            phase: None,
+            location: None,
+            context: None,
+            value: d("1000.5"),
+            unit: "Wh".to_owned(),
+        },
+        MeterReading {
+            timestamp: t("2026-12-01T06:00:00.250Z"),
+            measurand: "Current.Import".to_owned(),
+            phase: Some("L2".to_owned()),
+            location: Some("Outlet".to_owned()),
+            context: Some("Sample.Periodic".to_owned()),
+            value: d("-0.001"),
+            unit: "A".to_owned(),
+        },
+    ]
+}

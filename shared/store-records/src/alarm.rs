@@ -1,0 +1,113 @@
+//! Alarms as stored: a [`StoredAlarm`], with snake-case names and `null` for
+//! an unresolved alarm's `resolved_at`. The details are free JSON and stay
+//! whatever JSON the raiser gave.
+
+use crate::{parse, DecodeError, Record};
+use chrono::{DateTime, Utc};
+use csms_domain::alarm::{Alarm, Severity};
+use csms_domain::OrgId;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredAlarm {
+    #[serde(rename = "id")]
+    pub id: String,
+    #[serde(rename = "org_id")]
+    pub org_id: String,
+    #[serde(rename = "kind")]
+    pub kind: String,
+    #[serde(rename = "severity")]
+    pub severity: StoredSeverity,
+    #[serde(rename = "message")]
+    pub message: String,
+    #[serde(rename = "details")]
+    pub details: serde_json::Value,
+    #[serde(rename = "raised_at")]
+    pub raised_at: DateTime<Utc>,
+    #[serde(rename = "resolved_at", default)]
+    pub resolved_at: Option<DateTime<Utc>>,
+    #[serde(rename = "version")]
+    pub version: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StoredSeverity {
+    #[serde(rename = "warning")]
+    Warning,
+    #[serde(rename = "critical")]
+    Critical,
+}
+
+impl From<&Alarm> for StoredAlarm {
+    fn from(a: &Alarm) -> Self {
+        let Alarm {
+            id,
+            org_id,
+            kind,
+            severity,
+            message,
+            details,
+            raised_at,
+            resolved_at,
+            version,
+        } = a;
+        StoredAlarm {
+            id: id.clone(),
+            org_id: org_id.as_str().to_owned(),
+            kind: kind.clone(),
+            severity: match severity {
+                Severity::Warning => StoredSeverity::Warning,
+                Severity::Critical => StoredSeverity::Critical,
+            },
+            message: message.clone(),
+            details: details.clone(),
+            raised_at: *raised_at,
+            resolved_at: *resolved_at,
+            version: *version,
+        }
+    }
+}
+
+impl TryFrom<StoredAlarm> for Alarm {
+    type Error = DecodeError;
+
+    fn try_from(a: StoredAlarm) -> Result<Self, DecodeError> {
+        let StoredAlarm {
+            id,
+            org_id,
+            kind,
+            severity,
+            message,
+            details,
+            raised_at,
+            resolved_at,
+            version,
+        } = a;
+        Ok(Alarm {
+            id,
+            org_id: parse("organisation id", org_id, OrgId::parse)?,
+            kind,
+            severity: match severity {
+                StoredSeverity::Warning => Severity::Warning,
+                StoredSeverity::Critical => Severity::Critical,
+            },
+            message,
+            details,
+            raised_at,
+            resolved_at,
+            version,
+        })
+    }
+}
+
+impl Record for Alarm {
+    type Stored = StoredAlarm;
+
+    fn to_stored(&self) -> StoredAlarm {
+        self.into()
+    }
+
+    fn from_stored(stored: StoredAlarm) -> Result<Self, DecodeError> {
+        stored.try_into()
+    }
+}
