@@ -75,6 +75,15 @@ pub struct Principal {
     pub key_id: Option<String>,
 }
 
+impl Principal {
+    /// The operator's configured key: the only caller that may change data
+    /// of no organisation (a bidding zone's spot prices). A partner key with
+    /// the `admin` scope is an admin of its own organisation only.
+    pub fn is_platform_admin(&self) -> bool {
+        self.key_id.is_none()
+    }
+}
+
 /// A caller whose key is good but whose scope is not checked yet; only
 /// [`require_scope`] turns it into the [`Principal`] handlers take.
 #[derive(Debug, Clone)]
