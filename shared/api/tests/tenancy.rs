@@ -497,3 +497,56 @@ async fn spot_prices_are_stored_by_the_platform_admin_alone() {
     let stored = call(&app, "PUT", &uri, KEY, &[], Some(&spot_body())).await;
     assert_eq!(stored.status, StatusCode::OK, "{}", stored.text);
 }
+
+/// Token values are one namespace for all organisations, so B can name
+/// A's token; it must learn nothing from it (not its user group) and get
+/// no group price of its own for it.
+#[tokio::test]
+async fn a_token_of_another_organisation_brings_no_user_group() {
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::temporary());
+    let app = support::app(store.clone(), KEY);
+    admin(
+        &app,
+        "POST",
+        "/api/v1/id-tokens",
+        json!({"idToken": "TOKEN-OF-A", "type": "ISO14443", "status": "Accepted", "group": "residents"}),
+    )
+    .await;
+    let in_b = [("x-organisation", "org-b")];
+    let as_b = |method: &'static str, uri: &'static str, body: Value| {
+        let app = app.clone();
+        async move {
+            let a = call(&app, method, uri, KEY, &in_b, Some(&body)).await;
+            assert!(a.status.is_success(), "{method} {uri}: {}", a.text);
+            a.body
+        }
+    };
+    as_b("POST", "/api/v1/stations", json!({"id": "CP-B"})).await;
+    let public = as_b("POST", "/api/v1/tariffs", tariff_body("public")).await;
+    let residents = as_b("POST", "/api/v1/tariffs", tariff_body("B's residents")).await;
+    as_b(
+        "POST",
+        "/api/v1/tariff-assignments",
+        json!({"tariffId": public["id"], "target": {"kind": "station", "id": "CP-B"}}),
+    )
+    .await;
+    as_b(
+        "POST",
+        "/api/v1/tariff-assignments",
+        json!({"tariffId": residents["id"], "target": {"kind": "station", "id": "CP-B"}, "group": "residents"}),
+    )
+    .await;
+    let b = support::partner_key(&*store, &OrgId::parse("org-b").unwrap(), vec![Scope::Read]).await;
+    let preview = call(
+        &app,
+        "GET",
+        "/api/v1/stations/CP-B/price-preview?idToken=TOKEN-OF-A",
+        &b,
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.text);
+    assert_eq!(preview.body["group"], Value::Null, "{}", preview.text);
+    assert_eq!(preview.body["tariffId"], public["id"], "{}", preview.text);
+}
