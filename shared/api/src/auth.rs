@@ -1,15 +1,24 @@
-//! API-key authentication and scopes.
+//! API-key authentication, the caller's organisation, and scopes.
 //!
-//! Two kinds of key: the operator's admin key from configuration (every
-//! scope, in the default organisation), and partner keys made through
-//! `POST /api-keys`, presented as `csk_{id}_{secret}` and checked against the
-//! stored SHA-256 of the secret. What a route needs is decided here, in one
-//! table ([`needed_scope`]), so no handler can forget it.
+//! Two kinds of key: the operator's admin key from configuration (the
+//! platform admin: every scope, in the default organisation unless the
+//! request names another with `X-Organisation`), and partner keys made
+//! through `POST /api-keys`, presented as `csk_{id}_{secret}`, checked
+//! against the stored SHA-256 of the secret and bound to the organisation
+//! they were made in.
+//!
+//! Two steps, so a route cannot be served without a declared permission:
+//! [`require_api_key`] (on the whole API) finds who is calling and puts an
+//! [`Authenticated`] caller in the request; [`require_scope`] (on each
+//! route's method, declared next to the route in `lib.rs`) checks the scope
+//! and only then hands the handlers the [`Principal`] they take. A route
+//! without a declaration has no `Principal`, so its handler is refused
+//! (and the OpenAPI walk in `tests/scopes.rs` fails).
 
 use crate::error::ApiError;
 use crate::ApiState;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -53,34 +62,85 @@ fn throttled(retry_after: std::time::Duration) -> Response {
     resp
 }
 
-/// Who is calling, for handlers that need it (e.g. to scope new keys).
+/// Who is calling, once the route's scope has been checked: what every
+/// handler reads, the organisation above all (every read, list, write and
+/// command is of `org_id` only).
 #[derive(Debug, Clone)]
 pub struct Principal {
+    /// The organisation the request acts in: a partner key's own, or for
+    /// the platform admin the one `X-Organisation` names (else the default).
     pub org_id: OrgId,
     pub scopes: Vec<Scope>,
     /// The partner key's id; `None` for the admin key.
     pub key_id: Option<String>,
 }
 
-/// The scope a request needs, by method and path (below `/api/v1`).
-pub fn needed_scope(method: &Method, path: &str) -> Scope {
-    let path = path.strip_prefix("/api/v1").unwrap_or(path);
-    if path.starts_with("/api-keys") {
-        Scope::Admin
-    } else if path.starts_with("/webhooks") {
-        // A webhook pushes what the key may read anyway.
-        Scope::Read
-    } else if *method == Method::POST && path.ends_with("/commands") {
-        Scope::Commands
-    } else if path.ends_with("/charging-need") && *method != Method::GET && *method != Method::HEAD
-    {
-        // Telling when a car must be ready is a driver's app's business,
-        // like starting the charge.
-        Scope::Commands
-    } else if *method == Method::GET || *method == Method::HEAD {
-        Scope::Read
+impl Principal {
+    /// The operator's configured key: the only caller that may change data
+    /// of no organisation (a bidding zone's spot prices). A partner key with
+    /// the `admin` scope is an admin of its own organisation only.
+    pub fn is_platform_admin(&self) -> bool {
+        self.key_id.is_none()
+    }
+}
+
+/// A caller whose key is good but whose scope is not checked yet; only
+/// [`require_scope`] turns it into the [`Principal`] handlers take.
+#[derive(Debug, Clone)]
+pub struct Authenticated(Principal);
+
+/// The header with which the platform admin acts in another organisation.
+pub const ORGANISATION_HEADER: &str = "x-organisation";
+
+/// The permission a route's method declares (`lib.rs`): refuses a caller
+/// whose key lacks `needed` with 403, else gives the handler its
+/// [`Principal`].
+pub async fn require_scope(
+    State(needed): State<Scope>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let Some(Authenticated(principal)) = req.extensions_mut().remove::<Authenticated>() else {
+        // Only reachable if the route sits outside `require_api_key`.
+        return Err(ApiError::Internal(
+            "a scoped route was served without the key check".into(),
+        ));
+    };
+    if !principal.scopes.iter().any(|s| s.covers(needed)) {
+        return Err(ApiError::Forbidden(format!(
+            "this API key lacks the {} scope",
+            needed.as_str()
+        )));
+    }
+    req.extensions_mut().insert(principal);
+    Ok(next.run(req).await)
+}
+
+/// The organisation a request acts in. The platform admin may name any
+/// (`X-Organisation`); a partner key may name only its own, and naming
+/// another answers 404 like an id of another organisation would, so a key
+/// learns nothing about which organisations exist.
+fn acting_org(req: &Request, own: OrgId, platform_admin: bool) -> Result<OrgId, ApiError> {
+    let Some(raw) = req.headers().get(ORGANISATION_HEADER) else {
+        return Ok(own);
+    };
+    let named = raw
+        .to_str()
+        .ok()
+        .and_then(|v| OrgId::parse(v.trim()).ok())
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "X-Organisation: an organisation id (1 to {} letters, digits, '.', '_' or '-')",
+                OrgId::MAX_LEN
+            ))
+        })?;
+    if platform_admin || named == own {
+        Ok(named)
     } else {
-        Scope::Admin
+        Err(ApiError::NotFound(format!(
+            "organisation {:?} not found",
+            named.as_str()
+        )))
     }
 }
 
@@ -146,7 +206,7 @@ async fn check_api_key(
         .is_some_and(|k| constant_time_eq(presented.as_bytes(), k.expose().as_bytes()))
     {
         Principal {
-            org_id: OrgId::default_org(),
+            org_id: acting_org(&req, OrgId::default_org(), true)?,
             scopes: vec![Scope::Admin],
             key_id: None,
         }
@@ -162,19 +222,12 @@ async fn check_api_key(
             return Err(ApiError::Unauthorized);
         }
         Principal {
-            org_id: key.org_id,
+            org_id: acting_org(&req, key.org_id, false)?,
             scopes: key.scopes,
             key_id: Some(key.id),
         }
     };
-    let needed = needed_scope(req.method(), req.uri().path());
-    if !principal.scopes.iter().any(|s| s.covers(needed)) {
-        return Err(ApiError::Forbidden(format!(
-            "this API key lacks the {} scope",
-            needed.as_str()
-        )));
-    }
-    req.extensions_mut().insert(principal);
+    req.extensions_mut().insert(Authenticated(principal));
     Ok(next.run(req).await)
 }
 
@@ -200,33 +253,6 @@ mod tests {
         assert!(!constant_time_eq(b"abc", b"ab"));
         assert!(!constant_time_eq(b"", b"a"));
         assert!(constant_time_eq(b"", b""));
-    }
-
-    #[test]
-    fn scopes_by_route() {
-        assert_eq!(needed_scope(&Method::GET, "/stations"), Scope::Read);
-        assert_eq!(
-            needed_scope(&Method::GET, "/api/v1/sessions/export"),
-            Scope::Read
-        );
-        assert_eq!(
-            needed_scope(&Method::POST, "/stations/CP-1/commands"),
-            Scope::Commands
-        );
-        assert_eq!(needed_scope(&Method::POST, "/stations"), Scope::Admin);
-        assert_eq!(
-            needed_scope(&Method::PATCH, "/api/v1/stations/CP-1"),
-            Scope::Admin,
-            "approving a station is the operator's"
-        );
-        assert_eq!(
-            needed_scope(&Method::PUT, "/api/v1/sessions/CP~1/charging-need"),
-            Scope::Commands
-        );
-        assert_eq!(needed_scope(&Method::GET, "/api-keys"), Scope::Admin);
-        assert_eq!(needed_scope(&Method::DELETE, "/api-keys/x"), Scope::Admin);
-        assert_eq!(needed_scope(&Method::POST, "/webhooks"), Scope::Read);
-        assert_eq!(needed_scope(&Method::DELETE, "/webhooks/x"), Scope::Read);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Commands to stations: `POST /stations/{id}/commands`,
 //! `GET /stations/{id}/commands`, `GET /commands/{id}`.
 
+use crate::auth::Principal;
 use crate::command_input::CommandInput;
 use crate::error::ApiError;
 use crate::openapi::{ErrorBody, ListOf};
@@ -10,10 +11,9 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use csms_commands::service::{CommandError, SubmitOptions};
 use csms_domain::command::{Command, CommandId, CommandRequest};
-use csms_domain::StationId;
 use csms_kernel::views::CommandView;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -45,10 +45,6 @@ fn respond(c: &Command) -> Response {
         StatusCode::ACCEPTED
     };
     (status, Json(command_json(c))).into_response()
-}
-
-fn station_id(raw: String) -> Result<StationId, ApiError> {
-    StationId::parse(&raw).map_err(|_| ApiError::NotFound(format!("station {raw:?} not found")))
 }
 
 fn seconds(
@@ -123,12 +119,15 @@ fn parse_request(body: &Bytes) -> Result<CommandRequest, ApiError> {
 #[utoipa::path(post, path = "/stations/{id}/commands", operation_id = "sendCommand", tag = "commands", summary = "Send a command to a station", params(("id" = String, Path, description = "Station id"), ("wait" = Option<u32>, Query, maximum = 25, description = "Seconds to wait for the outcome"), ("timeout" = Option<u32>, Query, minimum = 1, maximum = 300, description = "Seconds the charger has to answer, default 30"), ("Idempotency-Key" = Option<String>, Header, description = "A retried request with the same key returns the first result")), request_body = CommandInput, responses((status = 200, description = "The command is final", body = CommandView), (status = 202, description = "The command is pending", body = CommandView), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "Conflict; the message says with what", body = ErrorBody)))]
 pub async fn create(
     State(st): State<ApiState>,
+    Extension(who): Extension<Principal>,
     Path(id): Path<String>,
     Query(params): Query<Params>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let station = station_id(id)?;
+    // Before anything else: a key of another organisation learns nothing,
+    // not even whether its body would have been valid.
+    let station = crate::stations::own_station(&st, &who, &id).await?.id;
     let wait = seconds(&params, "wait", 0..=MAX_WAIT_S)?;
     let timeout_s = seconds(&params, "timeout", 1..=300)?.map(|t| t as u32);
     let idempotency_key = match headers.get("idempotency-key") {
@@ -170,24 +169,28 @@ pub async fn create(
 #[utoipa::path(get, path = "/commands/{id}", operation_id = "getCommand", tag = "commands", summary = "A command and its outcome", params(("id" = String, Path, description = "Command id")), responses((status = 200, body = CommandView), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
 pub async fn get(
     State(st): State<ApiState>,
+    Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let not_found = || ApiError::NotFound(format!("command {id:?} not found"));
     let cid = CommandId::parse(&id).ok_or_else(not_found)?;
-    let cmd = st.commands.get(&cid).await?.ok_or_else(not_found)?;
+    let cmd = st
+        .commands
+        .get(&cid)
+        .await?
+        .filter(|c| c.org_id == who.org_id)
+        .ok_or_else(not_found)?;
     Ok(Json(command_json(&cmd)))
 }
 
 #[utoipa::path(get, path = "/stations/{id}/commands", operation_id = "listStationCommands", tag = "commands", summary = "A station's commands, newest first", params(("id" = String, Path, description = "Station id"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size, default 50"), ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")), responses((status = 200, body = ListOf<CommandView>), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
 pub async fn list_for_station(
     State(st): State<ApiState>,
+    Extension(who): Extension<Principal>,
     Path(id): Path<String>,
     Query(params): Query<Params>,
 ) -> Result<Json<Value>, ApiError> {
-    let station = station_id(id)?;
-    if st.store.get_station(&station).await?.is_none() {
-        return Err(ApiError::NotFound(format!("station {station} not found")));
-    }
+    let station = crate::stations::own_station(&st, &who, &id).await?.id;
     let page = st
         .store
         .list_station_commands(&station, &page(&params)?)

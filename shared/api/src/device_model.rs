@@ -2,17 +2,17 @@
 //! complete report (`NotifyReport`), with the values Get/SetVariables
 //! answers confirmed since.
 
+use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
 use crate::util::{time, Params};
 use crate::ApiState;
 use axum::extract::{Path, Query, State};
-use axum::Json;
+use axum::{Extension, Json};
 use csms_domain::device_model::{
     AttributeType, Characteristics, DataType, DeviceModel, DeviceVariable, Mutability, Name,
     VariableAttribute,
 };
-use csms_domain::StationId;
 use csms_kernel::views::dec;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -210,16 +210,13 @@ fn same(a: &Name, b: &Name) -> bool {
 #[utoipa::path(get, path = "/stations/{id}/device-model", operation_id = "getStationDeviceModel", tag = "stations", summary = "The 2.0.1 station's device model (components and variables), from its last complete report", params(("id" = String, Path, description = "Station id"), ("component" = Option<String>, Query, max_length = 50, description = "Only this component (name, any case)"), ("variable" = Option<String>, Query, max_length = 50, description = "Only this variable (name, any case)")), responses((status = 200, body = DeviceModelView), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "No such station, or it has sent no complete report yet", body = ErrorBody)))]
 pub async fn get(
     State(state): State<ApiState>,
+    Extension(who): Extension<Principal>,
     Path(id): Path<String>,
     Query(params): Query<Params>,
 ) -> Result<Json<DeviceModelView>, ApiError> {
-    let sid = StationId::parse(id.as_str())
-        .map_err(|_| ApiError::NotFound(format!("station {id:?} not found")))?;
     let component = filter(&params, "component")?;
     let variable = filter(&params, "variable")?;
-    if state.store.get_station(&sid).await?.is_none() {
-        return Err(ApiError::NotFound(format!("station {id:?} not found")));
-    }
+    let sid = crate::stations::own_station(&state, &who, &id).await?.id;
     let model = state.store.get_device_model(&sid).await?.ok_or_else(|| {
         ApiError::NotFound(format!(
             "station {id:?} has sent no complete device report yet (2.0.1 stations send one after each boot)"
@@ -267,7 +264,7 @@ mod tests {
             .unwrap()
             .to_utc();
         let part = ReportPart {
-            station_id: StationId::parse("CP-1").unwrap(),
+            station_id: csms_domain::StationId::parse("CP-1").unwrap(),
             request_id: 42,
             seq_no: 0,
             generated_at: at,

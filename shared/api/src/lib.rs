@@ -18,7 +18,8 @@
 //!
 //! # Layout
 //! - [`error`]: the error type and its JSON form.
-//! - `auth`: API-key check middleware.
+//! - `auth`: the API-key check, the caller's organisation (`X-Organisation`) and the scope check
+//!   each route declares (`permit`, next to the routes in [`router`]).
 //! - [`openapi`]: the OpenAPI 3.1 document, generated from the handlers' annotations.
 //! - `views`: the JSON form of what only the API shows.
 //! - `stations`, `tokens`, `sessions`, `commands`, `api_keys`, `webhooks`, `pricing`, `tariffs`: one module per resource with its
@@ -53,7 +54,6 @@ mod views;
 mod webhooks;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
 use axum::{middleware, Json, Router};
 use csms_commands::service::CommandService;
 use csms_kernel::events::EventBus;
@@ -105,91 +105,170 @@ pub struct ApiState {
     pub load_trigger: Arc<dyn LoadTrigger>,
 }
 
+/// Each route's methods with the permission each needs, declared here
+/// next to the route: a method is served only through [`permit`], which
+/// checks the scope before the handler runs and gives it the caller's
+/// [`auth::Principal`] (no `Principal`, no handler: `tests/scopes.rs`
+/// walks the OpenAPI document to prove every operation declares one).
+mod permit {
+    use crate::{auth, ApiState};
+    use axum::handler::Handler;
+    use axum::middleware;
+    use axum::routing::{on, MethodFilter, MethodRouter};
+    use csms_domain::api_key::Scope;
+
+    fn allow<H, T>(needed: Scope, filter: MethodFilter, handler: H) -> MethodRouter<ApiState>
+    where
+        H: Handler<T, ApiState>,
+        T: 'static,
+    {
+        // `route_layer`: a method the path lacks still answers 405, not 403.
+        on(filter, handler).route_layer(middleware::from_fn_with_state(needed, auth::require_scope))
+    }
+
+    /// `GET` (and so `HEAD`) needing `needed`.
+    pub fn get<H: Handler<T, ApiState>, T: 'static>(needed: Scope, h: H) -> MethodRouter<ApiState> {
+        allow(needed, MethodFilter::GET, h)
+    }
+
+    pub fn post<H: Handler<T, ApiState>, T: 'static>(
+        needed: Scope,
+        h: H,
+    ) -> MethodRouter<ApiState> {
+        allow(needed, MethodFilter::POST, h)
+    }
+
+    pub fn put<H: Handler<T, ApiState>, T: 'static>(needed: Scope, h: H) -> MethodRouter<ApiState> {
+        allow(needed, MethodFilter::PUT, h)
+    }
+
+    pub fn patch<H: Handler<T, ApiState>, T: 'static>(
+        needed: Scope,
+        h: H,
+    ) -> MethodRouter<ApiState> {
+        allow(needed, MethodFilter::PATCH, h)
+    }
+
+    pub fn delete<H: Handler<T, ApiState>, T: 'static>(
+        needed: Scope,
+        h: H,
+    ) -> MethodRouter<ApiState> {
+        allow(needed, MethodFilter::DELETE, h)
+    }
+}
+
 /// The whole HTTP surface: `/healthz` and `/api/v1/…`.
+///
+/// Scopes: `read` reads (and manages webhooks: they push what the key may
+/// read anyway); `commands` sends commands and sets a session's charging
+/// need (when a car must be ready is a driver's app's business, like
+/// starting the charge); `admin` changes everything else and manages keys.
 pub fn router(state: ApiState) -> Router {
+    use csms_domain::api_key::Scope::{Admin, Commands, Read};
+    use permit::{delete, get, patch, post, put};
     let v1 = Router::new()
-        .route("/stations", get(stations::list).post(stations::create))
-        .route("/stations/{id}", get(stations::get).patch(stations::update))
-        .route("/stations/{id}/events", get(stations::events))
-        .route("/stations/{id}/device-model", get(device_model::get))
+        .route(
+            "/stations",
+            get(Read, stations::list).merge(post(Admin, stations::create)),
+        )
+        .route(
+            "/stations/{id}",
+            get(Read, stations::get).merge(patch(Admin, stations::update)),
+        )
+        .route("/stations/{id}/events", get(Read, stations::events))
+        .route("/stations/{id}/device-model", get(Read, device_model::get))
         .route(
             "/stations/{id}/commands",
-            get(commands::list_for_station).post(commands::create),
+            get(Read, commands::list_for_station).merge(post(Commands, commands::create)),
         )
-        .route("/commands/{id}", get(commands::get))
-        .route("/api-keys", get(api_keys::list).post(api_keys::create))
+        .route("/commands/{id}", get(Read, commands::get))
+        .route(
+            "/api-keys",
+            get(Admin, api_keys::list).merge(post(Admin, api_keys::create)),
+        )
         .route(
             "/api-keys/{id}",
-            get(api_keys::get).delete(api_keys::revoke),
+            get(Admin, api_keys::get).merge(delete(Admin, api_keys::revoke)),
         )
-        .route("/webhooks", get(webhooks::list).post(webhooks::create))
+        .route(
+            "/webhooks",
+            get(Read, webhooks::list).merge(post(Read, webhooks::create)),
+        )
         .route(
             "/webhooks/{id}",
-            get(webhooks::get).delete(webhooks::delete),
+            get(Read, webhooks::get).merge(delete(Read, webhooks::delete)),
         )
-        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
-        .route("/tariffs", get(tariffs::list).post(tariffs::create))
+        .route("/webhooks/{id}/deliveries", get(Read, webhooks::deliveries))
+        .route(
+            "/tariffs",
+            get(Read, tariffs::list).merge(post(Admin, tariffs::create)),
+        )
         .route(
             "/tariffs/{id}",
-            get(tariffs::get)
-                .put(tariffs::update)
-                .delete(tariffs::delete),
+            get(Read, tariffs::get)
+                .merge(put(Admin, tariffs::update))
+                .merge(delete(Admin, tariffs::delete)),
         )
-        .route("/tariffs/{id}/versions", get(tariffs::versions))
+        .route("/tariffs/{id}/versions", get(Read, tariffs::versions))
         .route(
             "/tariff-assignments",
-            get(tariffs::list_assignments).post(tariffs::create_assignment),
+            get(Read, tariffs::list_assignments).merge(post(Admin, tariffs::create_assignment)),
         )
         .route(
             "/tariff-assignments/{id}",
-            axum::routing::delete(tariffs::delete_assignment),
+            delete(Admin, tariffs::delete_assignment),
         )
-        .route("/id-tokens", get(tokens::list).post(tokens::create))
-        .route("/sessions", get(sessions::list))
-        .route("/sessions/export", get(sessions::export))
-        .route("/sessions/{id}", get(sessions::get))
-        .route("/sessions/{id}/meter-values", get(sessions::meter_values))
+        .route(
+            "/id-tokens",
+            get(Read, tokens::list).merge(post(Admin, tokens::create)),
+        )
+        .route("/sessions", get(Read, sessions::list))
+        .route("/sessions/export", get(Read, sessions::export))
+        .route("/sessions/{id}", get(Read, sessions::get))
+        .route(
+            "/sessions/{id}/meter-values",
+            get(Read, sessions::meter_values),
+        )
         .route(
             "/sessions/{id}/charging-need",
-            get(plan::get_need)
-                .put(plan::put_need)
-                .delete(plan::delete_need),
+            get(Read, plan::get_need)
+                .merge(put(Commands, plan::put_need))
+                .merge(delete(Commands, plan::delete_need)),
         )
-        .route("/sessions/{id}/price", get(pricing::get_price))
-        .route("/sessions/{id}/price/revisions", get(pricing::revisions))
+        .route("/sessions/{id}/price", get(Read, pricing::get_price))
         .route(
-            "/sessions/{id}/reprice",
-            axum::routing::post(pricing::reprice),
+            "/sessions/{id}/price/revisions",
+            get(Read, pricing::revisions),
         )
-        .route("/stations/{id}/price-preview", get(pricing::preview))
+        .route("/sessions/{id}/reprice", post(Admin, pricing::reprice))
+        .route("/stations/{id}/price-preview", get(Read, pricing::preview))
         .route(
             "/spot-prices/{zone}/{date}",
-            get(spot::get_spot_day).put(pricing::put_spot_day),
+            get(Read, spot::get_spot_day).merge(put(Admin, pricing::put_spot_day)),
         )
-        .route("/alarms", get(spot::list_alarms))
+        .route("/alarms", get(Read, spot::list_alarms))
         .route(
             "/sites/{id}/load",
-            get(load::get).put(load::put).delete(load::delete),
+            get(Read, load::get)
+                .merge(put(Admin, load::put))
+                .merge(delete(Admin, load::delete)),
         )
-        .route("/sites/{id}/load/allocation", get(load::allocation))
-        .route("/sites/{id}/load/plan", get(plan::site_plan))
-        .route(
-            "/sites/{id}/load/recompute",
-            axum::routing::post(load::recompute),
-        )
-        .route("/sites/{id}/load/meter", axum::routing::post(load::meter))
+        .route("/sites/{id}/load/allocation", get(Read, load::allocation))
+        .route("/sites/{id}/load/plan", get(Read, plan::site_plan))
+        .route("/sites/{id}/load/recompute", post(Admin, load::recompute))
+        .route("/sites/{id}/load/meter", post(Admin, load::meter))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             auth::AuthState::new(state.clone()),
             auth::require_api_key,
         ))
         // After the layer: the description needs no key.
-        .route("/openapi.json", get(openapi::serve))
+        .route("/openapi.json", axum::routing::get(openapi::serve))
         .with_state(state);
     Router::new()
         .route(
             "/healthz",
-            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
+            axum::routing::get(|| async { Json(serde_json::json!({"status": "ok"})) }),
         )
         .nest("/api/v1", v1)
         .fallback(not_found)

@@ -138,7 +138,7 @@ impl Modify for BearerKey {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
-                        "The operator's admin key, or a partner key `csk_{id}_{secret}` from POST /api-keys",
+                        "The operator's admin key (the platform admin; `X-Organisation` chooses the organisation it acts in), or a partner key `csk_{id}_{secret}` from POST /api-keys (bound to its organisation)",
                     ))
                     .build(),
             ),
@@ -154,7 +154,11 @@ impl Modify for BearerKey {
         description = "Stations, id tokens, sessions, commands to chargers, partner API keys, webhooks, tariffs and load balancing. \
 JSON with camelCase fields; lists are paged with `limit` and `cursor`; errors are `{\"error\":{\"code\",\"message\"}}`, \
 also a 405 `method_not_allowed` (a method the path does not have; `Allow` lists those it has) and a 413 `payload_too_large` (a body over 2 MiB). \
-Scopes: `read` (every GET, exports, webhooks), `commands` (POST commands; implies read), `admin` (everything).",
+Scopes: `read` (every GET, exports, webhooks), `commands` (POST commands; implies read), `admin` (everything). \
+Organisations: a request acts in one organisation and sees only its records; an id of another organisation answers 404 like a missing one. \
+A partner key acts in its own organisation. The configured admin key (the platform admin) acts in `default`, or in the organisation \
+an `X-Organisation: <organisation id>` header names (400 if malformed); a partner key naming another organisation there gets 404. \
+Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`).",
         license(name = "Apache-2.0")
     ),
     servers((url = "/api/v1")),

@@ -315,7 +315,7 @@ pub async fn put_need(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<NeedView>, ApiError> {
-    let s = find(&st, &id).await?;
+    let s = find(&st, &who, &id).await?;
     let b: NeedBody = json_body(&body)?;
     let input = NeedInput {
         energy_wh: b.energy_kwh.map(wh),
@@ -337,7 +337,7 @@ pub async fn get_need(
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Json<NeedView>, ApiError> {
-    let s = find(&st, &id).await?;
+    let s = find(&st, &who, &id).await?;
     let (state, need) = st.load.need(&who.org_id, &s).await?;
     let need = need
         .filter(|_| s.status == SessionStatus::Active)
@@ -351,7 +351,7 @@ pub async fn delete_need(
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let s = find(&st, &id).await?;
+    let s = find(&st, &who, &id).await?;
     st.load.clear_need(&who.org_id, &s).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -17,7 +17,7 @@ use chrono::Datelike;
 use csms_domain::pricing::engine::PricingError;
 use csms_domain::pricing::PricedSession;
 use csms_domain::tariff::ComponentKind;
-use csms_domain::{IdTokenValue, SessionId, StationId};
+use csms_domain::IdTokenValue;
 use csms_kernel::views::{dec, money, PricedSessionView};
 use csms_pricing::{PriceSessionError, Priced, PricingService};
 use rust_decimal::Decimal;
@@ -39,10 +39,6 @@ pub struct SessionWithPrice {
 
 pub fn priced_json(p: &PricedSession) -> Value {
     serde_json::to_value(PricedSessionView::from(p)).expect("views serialise")
-}
-
-fn session_id(raw: &str) -> Result<SessionId, ApiError> {
-    SessionId::parse(raw).map_err(|_| ApiError::NotFound(format!("session {raw:?} not found")))
 }
 
 fn pricing_error(e: PriceSessionError) -> ApiError {
@@ -71,15 +67,11 @@ fn pricing_error(e: PriceSessionError) -> ApiError {
 #[utoipa::path(get, path = "/sessions/{id}/price", operation_id = "getSessionPrice", tag = "pricing", summary = "A session's price (the latest revision)", params(("id" = String, Path, description = "Session id")), responses((status = 200, body = PricedSessionView), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "No such session, or not priced (yet)", body = ErrorBody)))]
 pub async fn get_price(
     State(st): State<ApiState>,
+    Extension(who): Extension<Principal>,
     Path(raw): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = session_id(&raw)?;
-    let session = st
-        .store
-        .get_session(&id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("session {raw:?} not found")))?;
-    match st.store.get_priced_session(&id).await? {
+    let session = crate::sessions::find(&st, &who, &raw).await?;
+    match st.store.get_priced_session(&session.id).await? {
         Some(p) => Ok(Json(priced_json(&p))),
         None => Err(ApiError::NotFound(format!(
             "session {} is not priced{}",
@@ -96,15 +88,13 @@ pub async fn get_price(
 #[utoipa::path(get, path = "/sessions/{id}/price/revisions", operation_id = "listSessionPriceRevisions", tag = "pricing", summary = "Every revision of a session's price, oldest first", params(("id" = String, Path, description = "Session id")), responses((status = 200, body = ItemsOf<PricedSessionView>), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
 pub async fn revisions(
     State(st): State<ApiState>,
+    Extension(who): Extension<Principal>,
     Path(raw): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = session_id(&raw)?;
-    if st.store.get_session(&id).await?.is_none() {
-        return Err(ApiError::NotFound(format!("session {raw:?} not found")));
-    }
+    let session = crate::sessions::find(&st, &who, &raw).await?;
     let items: Vec<Value> = st
         .store
-        .priced_revisions(&id)
+        .priced_revisions(&session.id)
         .await?
         .iter()
         .map(priced_json)
@@ -131,7 +121,9 @@ pub async fn reprice(
     if reason.is_empty() || reason.chars().count() > 500 {
         return Err(ApiError::BadRequest("reason: 1–500 characters".into()));
     }
-    let id = session_id(&raw)?;
+    // The pricing service reads the session by id alone: the ownership
+    // check is here, before it runs.
+    let id = crate::sessions::find(&st, &who, &raw).await?.id;
     let requested_by = who.key_id.clone().or_else(|| Some("admin".to_owned()));
     match service(&st)
         .reprice(&id, reason, requested_by)
@@ -206,16 +198,11 @@ pub struct PricePreview {
 #[utoipa::path(get, path = "/stations/{id}/price-preview", operation_id = "previewStationPrice", tag = "pricing", summary = "What a driver would pay at this station now, and why", params(("id" = String, Path, description = "Station id"), ("idToken" = Option<String>, Query, description = "The driver's id token (its user group picks the tariff); without it, the public price"), ("at" = Option<String>, Query, format = DateTime, description = "Instead of now")), responses((status = 200, body = PricePreview), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "The tariff follows spot prices that are not stored for this time", body = ErrorBody)))]
 pub async fn preview(
     State(st): State<ApiState>,
+    Extension(who): Extension<Principal>,
     Path(raw): Path<String>,
     Query(params): Query<Params>,
 ) -> Result<Json<PricePreview>, ApiError> {
-    let not_found = || ApiError::NotFound(format!("station {raw:?} not found"));
-    let station_id = StationId::parse(raw.as_str()).map_err(|_| not_found())?;
-    let station = st
-        .store
-        .get_station(&station_id)
-        .await?
-        .ok_or_else(not_found)?;
+    let station = crate::stations::own_station(&st, &who, &raw).await?;
     let token = match params.get("idToken").filter(|s| !s.is_empty()) {
         None => None,
         Some(t) => Some(
@@ -318,9 +305,18 @@ pub(crate) struct ManualSpotDay {
 #[utoipa::path(put, path = "/spot-prices/{zone}/{date}", operation_id = "putSpotPrices", tag = "pricing", summary = "Store a day's spot prices by hand (replaces what is stored; sessions already priced keep their price)", params(("zone" = String, Path, description = "Bidding zone, e.g. SE3"), ("date" = String, Path, description = "The zone's local delivery day, YYYY-MM-DD")), request_body = ManualSpotDay, responses((status = 200, description = "Stored; the day as GET returns it", body = crate::spot::SpotDayView), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody)))]
 pub async fn put_spot_day(
     State(st): State<ApiState>,
+    Extension(who): Extension<Principal>,
     Path((zone, date)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
+    // A zone's prices belong to no organisation and price every
+    // organisation's sessions: only the operator of the platform sets them.
+    if !who.is_platform_admin() {
+        return Err(ApiError::Forbidden(
+            "spot prices are the platform admin's: only the configured admin key may store them"
+                .into(),
+        ));
+    }
     use chrono::TimeDelta;
     use csms_domain::spot::{BiddingZone, SpotDay, SpotSlot, SpotSource};
     let zone = BiddingZone::parse(&zone).map_err(|e| ApiError::BadRequest(format!("zone: {e}")))?;

@@ -1,14 +1,15 @@
 //! `/api/v1/sessions`: charging sessions and their meter readings.
 
+use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::openapi::{ErrorBody, ItemsOf, ListOf};
 use crate::util::{page, time_param, Params};
 use crate::views;
 use crate::ApiState;
 use axum::extract::{Path, Query, State};
-use axum::Json;
+use axum::{Extension, Json};
 use csms_domain::session::Session;
-use csms_domain::{OrgId, SessionId, StationId};
+use csms_domain::{SessionId, StationId};
 use csms_kernel::ports::{MeterTarget, SessionQuery};
 use csms_kernel::views::SessionView;
 use serde_json::{json, Value};
@@ -30,8 +31,9 @@ pub(crate) struct SessionFilter {
     to: Option<String>,
 }
 
-/// The session filter shared by the list and the export.
-fn query(params: &Params) -> Result<SessionQuery, ApiError> {
+/// The session filter shared by the list and the export, always within the
+/// caller's organisation.
+fn query(params: &Params, who: &Principal) -> Result<SessionQuery, ApiError> {
     let station_id = match params.get("stationId").filter(|s| !s.is_empty()) {
         None => None,
         Some(s) => Some(
@@ -47,7 +49,7 @@ fn query(params: &Params) -> Result<SessionQuery, ApiError> {
         }
     }
     Ok(SessionQuery {
-        org_id: OrgId::default_org(),
+        org_id: who.org_id.clone(),
         station_id,
         from,
         to,
@@ -58,27 +60,40 @@ fn query(params: &Params) -> Result<SessionQuery, ApiError> {
 #[utoipa::path(get, path = "/sessions", operation_id = "listSessions", tag = "sessions", summary = "List sessions, newest first", params(SessionFilter, ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size, default 50"), ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")), responses((status = 200, body = ListOf<SessionView>), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody)))]
 pub async fn list(
     State(state): State<ApiState>,
+    Extension(who): Extension<Principal>,
     Query(params): Query<Params>,
 ) -> Result<Json<Value>, ApiError> {
-    let result = state.store.list_sessions(&query(&params)?).await?;
+    let result = state.store.list_sessions(&query(&params, &who)?).await?;
     let items: Vec<Value> = result.items.iter().map(session_json).collect();
     Ok(Json(
         json!({"items": items, "nextCursor": result.next_cursor}),
     ))
 }
 
-pub(crate) async fn find(state: &ApiState, raw: &str) -> Result<Session, ApiError> {
+/// The caller's session `raw`: one of another organisation is answered
+/// exactly like one that does not exist.
+pub(crate) async fn find(
+    state: &ApiState,
+    who: &Principal,
+    raw: &str,
+) -> Result<Session, ApiError> {
     let not_found = || ApiError::NotFound(format!("session {raw:?} not found"));
     let id = SessionId::parse(raw).map_err(|_| not_found())?;
-    state.store.get_session(&id).await?.ok_or_else(not_found)
+    state
+        .store
+        .get_session(&id)
+        .await?
+        .filter(|s| s.org_id == who.org_id)
+        .ok_or_else(not_found)
 }
 
 #[utoipa::path(get, path = "/sessions/{id}", operation_id = "getSession", tag = "sessions", summary = "A session, with its price once priced", params(("id" = String, Path, description = "Session id (`{stationId}~{transactionId}`)")), responses((status = 200, body = crate::pricing::SessionWithPrice), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
 pub async fn get(
     State(state): State<ApiState>,
+    Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let session = find(&state, &id).await?;
+    let session = find(&state, &who, &id).await?;
     let price = state.store.get_priced_session(&session.id).await?;
     Ok(Json(
         serde_json::to_value(crate::pricing::SessionWithPrice {
@@ -94,9 +109,10 @@ pub async fn get(
 #[utoipa::path(get, path = "/sessions/{id}/meter-values", operation_id = "listSessionMeterValues", tag = "sessions", summary = "A session's meter readings, oldest first", params(("id" = String, Path, description = "Session id")), responses((status = 200, body = ItemsOf<views::MeterValue>), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
 pub async fn meter_values(
     State(state): State<ApiState>,
+    Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let session = find(&state, &id).await?;
+    let session = find(&state, &who, &id).await?;
     let readings = state
         .store
         .list_meter_readings(&MeterTarget::Session(session.id))
@@ -175,6 +191,7 @@ fn csv_row(s: &Session) -> String {
 #[utoipa::path(get, path = "/sessions/export", operation_id = "exportSessions", tag = "sessions", summary = "Export sessions as CSV or JSON (streamed)", params(SessionFilter, ("format" = Option<String>, Query, description = "`csv` (default) or `json`")), responses((status = 200, description = "Every matching session, newest first", content((String = "text/csv"), (Vec<SessionView> = "application/json"))), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody)))]
 pub async fn export(
     State(state): State<ApiState>,
+    Extension(who): Extension<Principal>,
     Query(params): Query<Params>,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::http::header;
@@ -188,7 +205,7 @@ pub async fn export(
             )))
         }
     };
-    let mut first_query = query(&params)?;
+    let mut first_query = query(&params, &who)?;
     first_query.page = csms_kernel::ports::PageRequest::first(500);
     // Read the first page before answering, so a bad request or a store
     // failure is a proper error response, not a truncated download.

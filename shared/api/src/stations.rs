@@ -1,5 +1,6 @@
 //! `/api/v1/stations`: register and inspect charging stations.
 
+use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::openapi::{ErrorBody, ListOf};
 use crate::util::{json_body, page, Params};
@@ -8,10 +9,10 @@ use crate::ApiState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::Json;
+use axum::{Extension, Json};
 use csms_charging::registry::{self, NewStation};
-use csms_domain::station::StationView;
-use csms_domain::{OrgId, StationId, Timestamp};
+use csms_domain::station::{Station, StationView};
+use csms_domain::{StationId, Timestamp};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -49,6 +50,7 @@ pub(crate) struct UpdateStation {
 #[utoipa::path(post, path = "/stations", operation_id = "createStation", tag = "stations", summary = "Register a station", request_body = CreateStation, responses((status = 201, body = views::Station), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 409, description = "Conflict; the message says with what", body = ErrorBody)))]
 pub async fn create(
     State(state): State<ApiState>,
+    Extension(who): Extension<Principal>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let req: CreateStation = json_body(&body)?;
@@ -57,7 +59,7 @@ pub async fn create(
         password: req.password,
         name: req.name,
         site_id: req.site_id,
-        org_id: None,
+        org_id: Some(who.org_id),
         approval: req.approval,
     };
     let station = registry::register_station(&*state.store, &*state.clock, new).await?;
@@ -75,45 +77,74 @@ pub async fn create(
 #[utoipa::path(get, path = "/stations", operation_id = "listStations", tag = "stations", summary = "List stations", params(("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size, default 50"), ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")), responses((status = 200, body = ListOf<views::Station>), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody)))]
 pub async fn list(
     State(state): State<ApiState>,
+    Extension(who): Extension<Principal>,
     Query(params): Query<Params>,
 ) -> Result<Json<Value>, ApiError> {
     let page = page(&params)?;
     let now = state.clock.now();
-    let result = state
-        .store
-        .list_stations(&OrgId::default_org(), &page)
-        .await?;
+    let result = state.store.list_stations(&who.org_id, &page).await?;
     let items: Vec<Value> = result.items.iter().map(|v| station_json(v, now)).collect();
     Ok(Json(
         json!({"items": items, "nextCursor": result.next_cursor}),
     ))
 }
 
+fn not_found(raw: &str) -> ApiError {
+    ApiError::NotFound(format!("station {raw:?} not found"))
+}
+
 fn station_id(raw: &str) -> Result<StationId, ApiError> {
-    StationId::parse(raw).map_err(|_| ApiError::NotFound(format!("station {raw:?} not found")))
+    StationId::parse(raw).map_err(|_| not_found(raw))
+}
+
+/// The caller's station `raw`: a station of another organisation is
+/// answered exactly like one that does not exist, so ids of other tenants
+/// can be neither read nor probed.
+pub(crate) async fn own_station(
+    state: &ApiState,
+    who: &Principal,
+    raw: &str,
+) -> Result<Station, ApiError> {
+    state
+        .store
+        .get_station(&station_id(raw)?)
+        .await?
+        .filter(|s| s.org_id == who.org_id)
+        .ok_or_else(|| not_found(raw))
+}
+
+/// [`own_station`] with its connector statuses and connection.
+async fn own_station_view(
+    state: &ApiState,
+    who: &Principal,
+    raw: &str,
+) -> Result<StationView, ApiError> {
+    state
+        .store
+        .get_station_view(&station_id(raw)?)
+        .await?
+        .filter(|v| v.station.org_id == who.org_id)
+        .ok_or_else(|| not_found(raw))
 }
 
 #[utoipa::path(get, path = "/stations/{id}", operation_id = "getStation", tag = "stations", summary = "A station with its connector statuses", params(("id" = String, Path, description = "Station id")), responses((status = 200, body = views::Station), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
 pub async fn get(
     State(state): State<ApiState>,
+    Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let sid = station_id(&id)?;
-    let view = state
-        .store
-        .get_station_view(&sid)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("station {id:?} not found")))?;
+    let view = own_station_view(&state, &who, &id).await?;
     Ok(Json(station_json(&view, state.clock.now())))
 }
 
 #[utoipa::path(patch, path = "/stations/{id}", operation_id = "updateStation", tag = "stations", summary = "Approve, hold or reject a station", params(("id" = String, Path, description = "Station id")), request_body = UpdateStation, responses((status = 200, body = views::Station), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
 pub async fn update(
     State(state): State<ApiState>,
+    Extension(who): Extension<Principal>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let sid = station_id(&id)?;
+    let sid = own_station(&state, &who, &id).await?.id;
     let req: UpdateStation = json_body(&body)?;
     let Some(raw) = req.approval else {
         return Err(ApiError::BadRequest(
@@ -123,12 +154,8 @@ pub async fn update(
     let approval = registry::parse_approval(&raw)?;
     csms_commands::approval::set_approval(&*state.store, &state.commands, &sid, approval)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("station {id:?} not found")))?;
-    let view = state
-        .store
-        .get_station_view(&sid)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("station {id:?} not found")))?;
+        .ok_or_else(|| not_found(&id))?;
+    let view = own_station_view(&state, &who, &id).await?;
     Ok(Json(station_json(&view, state.clock.now())))
 }
 
@@ -137,15 +164,13 @@ pub async fn update(
 #[utoipa::path(get, path = "/stations/{id}/events", operation_id = "listStationEvents", tag = "stations", summary = "The station's event log, newest first", params(("id" = String, Path, description = "Station id"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size, default 50"), ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")), responses((status = 200, body = ListOf<views::StationEventView>), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
 pub async fn events(
     State(state): State<ApiState>,
+    Extension(who): Extension<Principal>,
     Path(id): Path<String>,
     Query(params): Query<Params>,
 ) -> Result<Json<Value>, ApiError> {
-    let sid = station_id(&id)?;
     let page = page(&params)?;
-    if state.store.get_station(&sid).await?.is_none() {
-        return Err(ApiError::NotFound(format!("station {id:?} not found")));
-    }
-    let result = state.store.list_station_events(&sid, &page).await?;
+    let station = own_station(&state, &who, &id).await?;
+    let result = state.store.list_station_events(&station.id, &page).await?;
     let items: Vec<Value> = result
         .items
         .iter()

@@ -1,5 +1,6 @@
 //! `/api/v1/id-tokens`: the registry of identifiers drivers present.
 
+use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::openapi::{ErrorBody, ListOf};
 use crate::util::{json_body, page, Params};
@@ -8,11 +9,10 @@ use crate::ApiState;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::Json;
+use axum::{Extension, Json};
 use chrono::Utc;
 use csms_charging::registry::{self, NewIdToken};
 use csms_domain::token::IdTokenRecord;
-use csms_domain::OrgId;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -35,6 +35,7 @@ pub(crate) struct CreateToken {
 #[utoipa::path(post, path = "/id-tokens", operation_id = "createIdToken", tag = "id-tokens", summary = "Register an id token", request_body = CreateToken, responses((status = 201, body = views::IdToken), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 409, description = "Conflict; the message says with what", body = ErrorBody)))]
 pub async fn create(
     State(state): State<ApiState>,
+    Extension(who): Extension<Principal>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let req: CreateToken = json_body(&body)?;
@@ -57,7 +58,7 @@ pub async fn create(
         token_type: req.token_type,
         status: req.status,
         expires_at,
-        org_id: None,
+        org_id: Some(who.org_id),
         group: req.group,
     };
     let record = registry::register_id_token(&*state.store, &*state.clock, new).await?;
@@ -67,13 +68,11 @@ pub async fn create(
 #[utoipa::path(get, path = "/id-tokens", operation_id = "listIdTokens", tag = "id-tokens", summary = "List id tokens", params(("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size, default 50"), ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")), responses((status = 200, body = ListOf<views::IdToken>), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody)))]
 pub async fn list(
     State(state): State<ApiState>,
+    Extension(who): Extension<Principal>,
     Query(params): Query<Params>,
 ) -> Result<Json<Value>, ApiError> {
     let page = page(&params)?;
-    let result = state
-        .store
-        .list_id_tokens(&OrgId::default_org(), &page)
-        .await?;
+    let result = state.store.list_id_tokens(&who.org_id, &page).await?;
     let items: Vec<Value> = result.items.iter().map(token_json).collect();
     Ok(Json(
         json!({"items": items, "nextCursor": result.next_cursor}),

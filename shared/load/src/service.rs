@@ -192,6 +192,15 @@ impl<S: LoadServiceStore + ?Sized> LoadService<S> {
         config: LoadConfig,
         if_match: Option<u64>,
     ) -> Result<LoadSite, LoadError> {
+        // Site ids are one namespace for all organisations: another's site
+        // is answered as not found (as reading it would be) before the
+        // configuration is even looked at, so a caller learns nothing of it.
+        let existing = self.store.get_load_site(site_id).await?;
+        if existing.as_ref().is_some_and(|s| &s.org_id != org) {
+            return Err(LoadError::NotFound(format!(
+                "site {site_id} has no load balancing"
+            )));
+        }
         model::site(&config).map_err(LoadError::Invalid)?;
         if let Some(zone) = &config.bidding_zone {
             BiddingZone::parse(zone)
@@ -225,12 +234,6 @@ impl<S: LoadServiceStore + ?Sized> LoadService<S> {
                     ),
                 }));
             }
-        }
-        let existing = self.store.get_load_site(site_id).await?;
-        if existing.as_ref().is_some_and(|s| &s.org_id != org) {
-            return Err(LoadError::Invalid(format!(
-                "site {site_id} belongs to another organisation"
-            )));
         }
         let current = existing.as_ref().map_or(0, |s| s.version);
         if let Some(v) = if_match {

@@ -277,8 +277,16 @@ impl<S: PricingStore + ?Sized> PricingService<S> {
         token: Option<&IdTokenValue>,
         at: Timestamp,
     ) -> Result<Preview, PriceSessionError> {
+        // A user group is an organisation's: a token of another
+        // organisation (token values are one namespace) has none here, and
+        // its group is not shown to this one.
         let group = match token {
-            Some(t) => self.store.get_id_token(t).await?.and_then(|r| r.group),
+            Some(t) => self
+                .store
+                .get_id_token(t)
+                .await?
+                .filter(|r| &r.org_id == org)
+                .and_then(|r| r.group),
             None => None,
         };
         let assignments = self.store.list_assignments(org).await?;
@@ -367,7 +375,14 @@ impl<S: PricingStore + ?Sized> PricingService<S> {
     ) -> Result<Result<PricedSession, Resolution>, PriceSessionError> {
         let group = match &session.id_token {
             Some(t) => match IdTokenValue::parse(t.clone()) {
-                Ok(v) => self.store.get_id_token(&v).await?.and_then(|r| r.group),
+                // As in `preview`: only a token of the session's organisation
+                // brings its user group (and so its group's tariff).
+                Ok(v) => self
+                    .store
+                    .get_id_token(&v)
+                    .await?
+                    .filter(|r| r.org_id == session.org_id)
+                    .and_then(|r| r.group),
                 Err(_) => None,
             },
             None => None,

@@ -1,0 +1,552 @@
+//! Organisations are walled off from each other: a key of one organisation
+//! can neither read nor change anything of another, and an id of another
+//! organisation is answered exactly like an id nobody has.
+//!
+//! The leak test walks every operation of the served OpenAPI document, so
+//! a new route is covered without anyone remembering it; an operation it
+//! cannot fill (a path parameter, a required parameter or a body it does
+//! not know) fails it, so nobody forgets to teach it.
+
+mod support;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use chrono::{TimeZone, Utc};
+use csms_domain::api_key::Scope;
+use csms_domain::session::Session;
+use csms_domain::{OrgId, StationId, TransactionId};
+use csms_kernel::ports::Store;
+use csms_store_redb::EmbeddedStore;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+const KEY: &str = "test-admin-key-0123456789";
+const SPOT_DATE: &str = "2026-01-15";
+
+struct Answer {
+    status: StatusCode,
+    text: String,
+    body: Value,
+}
+
+async fn call(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    key: &str,
+    headers: &[(&str, &str)],
+    body: Option<&Value>,
+) -> Answer {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("authorization", format!("Bearer {key}"));
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    let req = match body {
+        Some(b) => req
+            .header("content-type", "application/json")
+            .body(Body::from(b.to_string())),
+        None => req.body(Body::empty()),
+    }
+    .unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 22)
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    Answer {
+        status,
+        body: serde_json::from_str(&text).unwrap_or(Value::Null),
+        text,
+    }
+}
+
+async fn admin(app: &axum::Router, method: &str, uri: &str, body: Value) -> Value {
+    let a = call(app, method, uri, KEY, &[], Some(&body)).await;
+    assert!(
+        a.status.is_success(),
+        "{method} {uri} for organisation A: {} {}",
+        a.status,
+        a.text
+    );
+    a.body
+}
+
+/// What organisation A (the default one, set up by the platform admin)
+/// owns, by id.
+struct OrgA {
+    station: String,
+    site: String,
+    session: String,
+    command: String,
+    token: String,
+    tariff: String,
+    assignment: String,
+    webhook: String,
+    key: String,
+}
+
+impl OrgA {
+    /// Every id of A: none may show up in an answer to B (but in a 404
+    /// that echoes the id B asked for).
+    fn ids(&self) -> [&str; 9] {
+        [
+            &self.station,
+            &self.site,
+            &self.session,
+            &self.command,
+            &self.token,
+            &self.tariff,
+            &self.assignment,
+            &self.webhook,
+            &self.key,
+        ]
+    }
+
+    /// What A's objects look like to A: a change by B would show here.
+    async fn snapshot(&self, app: &axum::Router) -> Vec<(String, String)> {
+        let mut out = vec![];
+        for uri in [
+            format!("/stations/{}", self.station),
+            format!("/stations/{}/commands", self.station),
+            format!("/stations/{}/events", self.station),
+            format!("/commands/{}", self.command),
+            format!("/sessions/{}", self.session),
+            "/id-tokens".to_owned(),
+            format!("/tariffs/{}/versions", self.tariff),
+            "/tariff-assignments".to_owned(),
+            format!("/webhooks/{}", self.webhook),
+            format!("/api-keys/{}", self.key),
+            "/api-keys".to_owned(),
+            format!("/sites/{}/load", self.site),
+            format!("/spot-prices/SE3/{SPOT_DATE}"),
+        ] {
+            let a = call(app, "GET", &format!("/api/v1{uri}"), KEY, &[], None).await;
+            out.push((uri, format!("{} {}", a.status, a.text)));
+        }
+        out
+    }
+}
+
+async fn org_a(app: &axum::Router, store: &dyn Store) -> OrgA {
+    admin(
+        app,
+        "POST",
+        "/api/v1/stations",
+        json!({"id": "CP-A", "siteId": "SITE-A"}),
+    )
+    .await;
+    let token = admin(
+        app,
+        "POST",
+        "/api/v1/id-tokens",
+        json!({"idToken": "TOKEN-OF-A", "type": "ISO14443", "status": "Accepted", "group": "residents"}),
+    )
+    .await;
+    let tariff = admin(app, "POST", "/api/v1/tariffs", tariff_body("A's tariff")).await;
+    let assignment = admin(
+        app,
+        "POST",
+        "/api/v1/tariff-assignments",
+        json!({"tariffId": tariff["id"], "target": {"kind": "station", "id": "CP-A"}}),
+    )
+    .await;
+    let webhook = admin(
+        app,
+        "POST",
+        "/api/v1/webhooks",
+        json!({"url": "https://hooks.example.com/a", "events": ["session.ended"]}),
+    )
+    .await;
+    let key = admin(
+        app,
+        "POST",
+        "/api/v1/api-keys",
+        json!({"name": "A's partner", "scopes": ["read"]}),
+    )
+    .await;
+    admin(app, "PUT", "/api/v1/sites/SITE-A/load", load_body()).await;
+    // The station is not connected: the command is recorded as offline,
+    // which is all the walk needs of it.
+    let command = admin(
+        app,
+        "POST",
+        "/api/v1/stations/CP-A/commands",
+        json!({"type": "clearCache"}),
+    )
+    .await;
+    admin(
+        app,
+        "PUT",
+        &format!("/api/v1/spot-prices/SE3/{SPOT_DATE}"),
+        spot_body(),
+    )
+    .await;
+    let mut session = Session::blank(
+        &StationId::parse("CP-A").unwrap(),
+        OrgId::default_org(),
+        Some(csms_domain::SiteId::parse("SITE-A").unwrap()),
+        &TransactionId::parse("A-1").unwrap(),
+        Utc.with_ymd_and_hms(2026, 1, 15, 8, 0, 0).unwrap(),
+    );
+    session.version = 1;
+    store.put_session(&session, 0).await.unwrap();
+    OrgA {
+        station: "CP-A".into(),
+        site: "SITE-A".into(),
+        session: session.id.to_string(),
+        command: command["id"].as_str().unwrap().to_owned(),
+        token: token["idToken"].as_str().unwrap().to_owned(),
+        tariff: tariff["id"].as_str().unwrap().to_owned(),
+        assignment: assignment["id"].as_str().unwrap().to_owned(),
+        webhook: webhook["id"].as_str().unwrap().to_owned(),
+        key: key["id"].as_str().unwrap().to_owned(),
+    }
+}
+
+fn tariff_body(name: &str) -> Value {
+    json!({
+        "name": name,
+        "elements": [{"components": [{"type": "energy", "price": {"kind": "fixed", "perKwh": "2.50"}}]}]
+    })
+}
+
+fn load_body() -> Value {
+    json!({
+        "gridFuseA": {"l1": 63, "l2": 63, "l3": 63},
+        "mode": "static",
+        "evses": [{"stationId": "CP-A", "evseId": 1, "maxA": 32}]
+    })
+}
+
+fn spot_body() -> Value {
+    json!({"resolutionMinutes": 60, "prices": vec!["0.50"; 24]})
+}
+
+/// A body that would do what the operation does if B were allowed to, on
+/// A's objects where it names any (B's own new objects carry none of A's
+/// ids, so B's lists may show them). An operation with a body that is not
+/// here cannot be walked: the test fails and asks for one.
+fn body_for(operation: &str, a: &OrgA) -> Option<Value> {
+    Some(match operation {
+        "createStation" => json!({"id": "CP-B", "siteId": "SITE-B"}),
+        "updateStation" => json!({"approval": "rejected"}),
+        "sendCommand" => json!({"type": "clearCache"}),
+        "createIdToken" => {
+            json!({"idToken": "TOKEN-OF-B", "type": "ISO14443", "status": "Accepted"})
+        }
+        "createApiKey" => json!({"name": "B's partner", "scopes": ["read"]}),
+        "createWebhook" => {
+            json!({"url": "https://hooks.example.com/b", "events": ["session.ended"]})
+        }
+        "createTariff" => tariff_body("B's tariff"),
+        "updateTariff" => tariff_body("taken over"),
+        // A's tariff on A's station: both must be unknown to B.
+        "createTariffAssignment" => {
+            json!({"tariffId": a.tariff, "target": {"kind": "station", "id": a.station}})
+        }
+        "repriceSession" => json!({"reason": "taken over"}),
+        "putChargingNeed" => {
+            json!({"energyKwh": 10, "departureAt": "2026-01-15T18:00:00Z"})
+        }
+        "putSiteLoad" => load_body(),
+        "postSiteMeter" => json!({"l1": 10, "l2": 10, "l3": 10}),
+        "putSpotPrices" => spot_body(),
+        _ => return None,
+    })
+}
+
+/// The path with A's ids in it, or why it cannot be filled.
+fn fill(path: &str, a: &OrgA) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = path;
+    while let Some(open) = rest.find('{') {
+        let close = rest[open..].find('}').ok_or("unclosed parameter")? + open;
+        let name = &rest[open + 1..close];
+        let before = format!("{out}{}", &rest[..open]);
+        let value = match (name, before.as_str()) {
+            ("id", "/stations/") => &a.station,
+            ("id", "/sessions/") => &a.session,
+            ("id", "/commands/") => &a.command,
+            ("id", "/tariffs/") => &a.tariff,
+            ("id", "/tariff-assignments/") => &a.assignment,
+            ("id", "/webhooks/") => &a.webhook,
+            ("id", "/api-keys/") => &a.key,
+            ("id", "/sites/") => &a.site,
+            ("zone", "/spot-prices/") => "SE3",
+            ("date", _) if before.starts_with("/spot-prices/") => SPOT_DATE,
+            _ => return Err(format!("no value of A for {{{name}}} after {before}")),
+        };
+        out = format!("{before}{value}");
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// An id like `id` (same kind and shape) that nobody has.
+fn absent(id: &str) -> String {
+    let mut s = id.to_owned();
+    let last = s.pop().expect("ids are not empty");
+    s.push(if last == '0' { '1' } else { '0' });
+    s
+}
+
+/// Routes whose path names data of no organisation: B may read it (spot
+/// prices are public market data), and only the platform admin may write.
+fn of_no_organisation(path: &str) -> bool {
+    path.starts_with("/spot-prices/")
+}
+
+#[tokio::test]
+async fn a_key_of_another_organisation_sees_and_changes_nothing_on_any_operation() {
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::temporary());
+    let app = support::app(store.clone(), KEY);
+    let a = org_a(&app, &*store).await;
+    let org_b = OrgId::parse("org-b").unwrap();
+    let b = support::partner_key(&*store, &org_b, Scope::ALL.to_vec()).await;
+
+    let doc = call(&app, "GET", "/api/v1/openapi.json", KEY, &[], None)
+        .await
+        .body;
+    let before = a.snapshot(&app).await;
+    let mut walked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let method = method.to_uppercase();
+            let name = op["operationId"].as_str().unwrap_or(path);
+            let what = format!("{method} {path} ({name})");
+            let uri = fill(path, &a).unwrap_or_else(|e| panic!("{what}: cannot fill: {e}"));
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                assert!(
+                    p["in"] == "path" || p["required"] != true,
+                    "{what}: cannot fill its required parameter {}",
+                    p["name"]
+                );
+            }
+            let body = op.get("requestBody").map(|_| {
+                body_for(name, &a)
+                    .unwrap_or_else(|| panic!("{what}: no body to send; add one to body_for"))
+            });
+            let got = call(
+                &app,
+                &method,
+                &format!("/api/v1{uri}"),
+                &b,
+                &[],
+                body.as_ref(),
+            )
+            .await;
+            assert!(
+                !got.status.is_server_error(),
+                "{what}: {} {}",
+                got.status,
+                got.text
+            );
+            let names_an_object = path.contains('{') && !of_no_organisation(path);
+            if names_an_object {
+                assert_eq!(
+                    got.status,
+                    StatusCode::NOT_FOUND,
+                    "{what} with A's ids: {}",
+                    got.text
+                );
+                assert_eq!(got.body["error"]["code"], "not_found", "{what}");
+            } else if got.status.is_success() {
+                for id in a.ids() {
+                    assert!(
+                        !got.text.contains(id),
+                        "{what} shows A's {id}: {}",
+                        got.text
+                    );
+                }
+            }
+            // Answered like an id nobody has: same status, same words. A
+            // PUT at a missing site creates it, so that one has no twin.
+            if names_an_object && name != "putSiteLoad" {
+                let mut missing_uri = uri.clone();
+                let mut got_text = got.text.clone();
+                for id in a.ids() {
+                    if uri.contains(id) {
+                        missing_uri = missing_uri.replace(id, &absent(id));
+                        got_text = got_text.replace(id, &absent(id));
+                    }
+                }
+                let missing = call(
+                    &app,
+                    &method,
+                    &format!("/api/v1{missing_uri}"),
+                    &b,
+                    &[],
+                    body.as_ref(),
+                )
+                .await;
+                assert_eq!(
+                    (missing.status, missing.text),
+                    (got.status, got_text),
+                    "{what}: A's id and a missing one are told apart"
+                );
+            }
+            assert_eq!(
+                a.snapshot(&app).await,
+                before,
+                "{what} changed A's data ({})",
+                got.status
+            );
+            walked += 1;
+        }
+    }
+    assert!(walked >= 50, "walked {walked} operations");
+}
+
+#[tokio::test]
+async fn the_platform_admin_acts_in_the_organisation_x_organisation_names() {
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::temporary());
+    let app = support::app(store.clone(), KEY);
+    let in_b = [("x-organisation", "org-b")];
+    let made = call(
+        &app,
+        "POST",
+        "/api/v1/stations",
+        KEY,
+        &in_b,
+        Some(&json!({"id": "CP-B"})),
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
+    let b = support::partner_key(&*store, &OrgId::parse("org-b").unwrap(), vec![Scope::Read]).await;
+    let seen_by_b = call(&app, "GET", "/api/v1/stations/CP-B", &b, &[], None).await;
+    assert_eq!(seen_by_b.status, StatusCode::OK, "{}", seen_by_b.text);
+    // Without the header the platform admin is in the default organisation.
+    let default_list = call(&app, "GET", "/api/v1/stations", KEY, &[], None).await;
+    assert_eq!(default_list.body["items"], json!([]));
+    let b_list = call(&app, "GET", "/api/v1/stations", KEY, &in_b, None).await;
+    assert_eq!(b_list.body["items"][0]["id"], "CP-B");
+    let bad = call(
+        &app,
+        "GET",
+        "/api/v1/stations",
+        KEY,
+        &[("x-organisation", "no spaces")],
+        None,
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(
+        bad.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("X-Organisation:"),
+        "{}",
+        bad.text
+    );
+}
+
+#[tokio::test]
+async fn a_partner_key_naming_another_organisation_is_answered_not_found() {
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::temporary());
+    let app = support::app(store.clone(), KEY);
+    let b = support::partner_key(
+        &*store,
+        &OrgId::parse("org-b").unwrap(),
+        Scope::ALL.to_vec(),
+    )
+    .await;
+    let own = call(
+        &app,
+        "GET",
+        "/api/v1/stations",
+        &b,
+        &[("x-organisation", "org-b")],
+        None,
+    )
+    .await;
+    assert_eq!(
+        own.status,
+        StatusCode::OK,
+        "its own organisation: {}",
+        own.text
+    );
+    let other = call(
+        &app,
+        "GET",
+        "/api/v1/stations",
+        &b,
+        &[("x-organisation", "default")],
+        None,
+    )
+    .await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND, "{}", other.text);
+}
+
+#[tokio::test]
+async fn spot_prices_are_stored_by_the_platform_admin_alone() {
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::temporary());
+    let app = support::app(store.clone(), KEY);
+    let partner_admin =
+        support::partner_key(&*store, &OrgId::default_org(), vec![Scope::Admin]).await;
+    let uri = format!("/api/v1/spot-prices/SE3/{SPOT_DATE}");
+    let refused = call(&app, "PUT", &uri, &partner_admin, &[], Some(&spot_body())).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    let unstored = call(&app, "GET", &uri, &partner_admin, &[], None).await;
+    assert_eq!(unstored.status, StatusCode::NOT_FOUND, "nothing was stored");
+    let stored = call(&app, "PUT", &uri, KEY, &[], Some(&spot_body())).await;
+    assert_eq!(stored.status, StatusCode::OK, "{}", stored.text);
+}
+
+/// Token values are one namespace for all organisations, so B can name
+/// A's token; it must learn nothing from it (not its user group) and get
+/// no group price of its own for it.
+#[tokio::test]
+async fn a_token_of_another_organisation_brings_no_user_group() {
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::temporary());
+    let app = support::app(store.clone(), KEY);
+    admin(
+        &app,
+        "POST",
+        "/api/v1/id-tokens",
+        json!({"idToken": "TOKEN-OF-A", "type": "ISO14443", "status": "Accepted", "group": "residents"}),
+    )
+    .await;
+    let in_b = [("x-organisation", "org-b")];
+    let as_b = |method: &'static str, uri: &'static str, body: Value| {
+        let app = app.clone();
+        async move {
+            let a = call(&app, method, uri, KEY, &in_b, Some(&body)).await;
+            assert!(a.status.is_success(), "{method} {uri}: {}", a.text);
+            a.body
+        }
+    };
+    as_b("POST", "/api/v1/stations", json!({"id": "CP-B"})).await;
+    let public = as_b("POST", "/api/v1/tariffs", tariff_body("public")).await;
+    let residents = as_b("POST", "/api/v1/tariffs", tariff_body("B's residents")).await;
+    as_b(
+        "POST",
+        "/api/v1/tariff-assignments",
+        json!({"tariffId": public["id"], "target": {"kind": "station", "id": "CP-B"}}),
+    )
+    .await;
+    as_b(
+        "POST",
+        "/api/v1/tariff-assignments",
+        json!({"tariffId": residents["id"], "target": {"kind": "station", "id": "CP-B"}, "group": "residents"}),
+    )
+    .await;
+    let b = support::partner_key(&*store, &OrgId::parse("org-b").unwrap(), vec![Scope::Read]).await;
+    let preview = call(
+        &app,
+        "GET",
+        "/api/v1/stations/CP-B/price-preview?idToken=TOKEN-OF-A",
+        &b,
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.text);
+    assert_eq!(preview.body["group"], Value::Null, "{}", preview.text);
+    assert_eq!(preview.body["tariffId"], public["id"], "{}", preview.text);
+}
