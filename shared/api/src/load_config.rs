@@ -196,6 +196,7 @@ pub struct LoadConfigJson {
 
 /// What a field left out of a request means.
 mod defaults {
+    use csms_domain::load::{LoadConfig, LoadEvse};
     use rust_decimal::Decimal;
 
     pub fn stale_after() -> u32 {
@@ -211,7 +212,7 @@ mod defaults {
     }
 
     pub fn min() -> Decimal {
-        Decimal::from(6)
+        LoadEvse::DEFAULT_MIN_A
     }
 
     pub fn hysteresis() -> u32 {
@@ -223,19 +224,19 @@ mod defaults {
     }
 
     pub fn margin() -> Decimal {
-        Decimal::from(2)
+        LoadConfig::DEFAULT_MARGIN_A
     }
 
     pub fn settle() -> u32 {
-        60
+        LoadConfig::DEFAULT_SETTLE_SECONDS
     }
 
     pub fn voltage() -> u32 {
-        230
+        LoadConfig::DEFAULT_VOLTAGE
     }
 
     pub fn rotation() -> u32 {
-        900
+        LoadConfig::DEFAULT_ROTATION_SECONDS
     }
 }
 

@@ -23,7 +23,7 @@ use csms_charging::charger::{ChargerConfig, ChargerService};
 use csms_charging::connect;
 use csms_charging::registry::{self, NewStation};
 use csms_commands::service::{CommandService, NoTimers};
-use csms_domain::load::{LoadConfig, LoadEvse, LoadMode, PhaseAmps, PvConfig, RecomputeLease};
+use csms_domain::load::{LoadConfig, LoadEvse, LoadMode, PhaseAmps, RecomputeLease};
 use csms_domain::{OcppVersion, OrgId, SiteId, StationId};
 use csms_kernel::ports::{Clock, ConnectionSender, SendError, Store};
 use csms_load::{LoadError, LoadService};
@@ -42,40 +42,18 @@ const FUSE: i64 = 32;
 const EVSE_MAX: i64 = 16;
 
 /// A static site: `fuse_a` on every phase, the EVSEs as given, everything
-/// else at the API's defaults.
+/// else at its defaults.
 fn static_site(fuse_a: i64, evses: Vec<LoadEvse>) -> LoadConfig {
-    LoadConfig {
-        grid_fuse_a: PhaseAmps::uniform(Decimal::from(fuse_a)),
-        mode: LoadMode::Static,
-        margin_a: Decimal::from(2),
-        headroom_a: Decimal::from(2),
-        settle_seconds: 60,
-        power_cap_w: None,
-        voltage: 230,
-        rotation_seconds: 900,
-        boards: Vec::new(),
-        meter: None,
+    LoadConfig::new(
+        LoadMode::Static,
+        PhaseAmps::uniform(Decimal::from(fuse_a)),
         evses,
-        group_priorities: Default::default(),
-        pv: PvConfig::default(),
-        bidding_zone: None,
-    }
+    )
 }
 
 /// EVSE 1 of `station`, three phases, `max_a` at most.
 fn evse_one(station: &str, max_a: i64) -> LoadEvse {
-    LoadEvse {
-        station_id: StationId::parse(station).unwrap(),
-        evse_id: 1,
-        board: None,
-        phases: 3,
-        rotation: Default::default(),
-        max_a: Decimal::from(max_a),
-        min_a: Decimal::from(6),
-        priority: 0,
-        pv_surplus: false,
-        phase_switching: false,
-    }
+    LoadEvse::three_phase(StationId::parse(station).unwrap(), 1, Decimal::from(max_a))
 }
 
 /// How a charger answers the profiles it is sent.

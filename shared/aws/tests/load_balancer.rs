@@ -13,7 +13,7 @@ use csms_aws::load::{handle_load_event, LoadEventError, LoadResponse, SqsLoadTri
 use csms_aws::{ApiGatewaySender, DynamoStore};
 use csms_charging::registry::{self, NewStation};
 use csms_commands::service::{CommandService, NoTimers};
-use csms_domain::load::{LoadConfig, LoadEvse, LoadMode, PhaseAmps, PvConfig};
+use csms_domain::load::{LoadConfig, LoadEvse, LoadMode, PhaseAmps};
 use csms_domain::{OrgId, SiteId, StationId};
 use csms_kernel::ports::{LoadStore, Store, SystemClock};
 use csms_load::{LoadService, LoadSignal, LoadTrigger, SignalKind};
@@ -136,34 +136,16 @@ async fn balancer() -> Balancer {
     .await
     .expect("register station");
     let service = load_service(&sdk, dyn_store);
-    // A 32 A static site with one 16 A EVSE, everything else at the API's defaults.
-    let config = LoadConfig {
-        grid_fuse_a: PhaseAmps::uniform(Decimal::from(32)),
-        mode: LoadMode::Static,
-        margin_a: Decimal::from(2),
-        headroom_a: Decimal::from(2),
-        settle_seconds: 60,
-        power_cap_w: None,
-        voltage: 230,
-        rotation_seconds: 900,
-        boards: Vec::new(),
-        meter: None,
-        evses: vec![LoadEvse {
-            station_id: StationId::parse(STATION).unwrap(),
-            evse_id: 1,
-            board: None,
-            phases: 3,
-            rotation: Default::default(),
-            max_a: Decimal::from(16),
-            min_a: Decimal::from(6),
-            priority: 0,
-            pv_surplus: false,
-            phase_switching: false,
-        }],
-        group_priorities: Default::default(),
-        pv: PvConfig::default(),
-        bidding_zone: None,
-    };
+    // A 32 A static site with one 16 A EVSE, everything else at its defaults.
+    let config = LoadConfig::new(
+        LoadMode::Static,
+        PhaseAmps::uniform(Decimal::from(32)),
+        vec![LoadEvse::three_phase(
+            StationId::parse(STATION).unwrap(),
+            1,
+            Decimal::from(16),
+        )],
+    );
     service
         .configure(
             &OrgId::default_org(),

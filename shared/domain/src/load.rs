@@ -166,6 +166,60 @@ pub struct LoadConfig {
     pub bidding_zone: Option<String>,
 }
 
+impl LoadConfig {
+    /// Amperes per phase kept free by default (dynamic modes), and a truly
+    /// dynamic car's default headroom over its measured draw.
+    pub const DEFAULT_MARGIN_A: Decimal = Decimal::TWO;
+    pub const DEFAULT_SETTLE_SECONDS: u32 = 60;
+    pub const DEFAULT_VOLTAGE: u32 = 230;
+    pub const DEFAULT_ROTATION_SECONDS: u32 = 900;
+
+    /// A site in `mode` under `grid_fuse_a` with these EVSEs, everything
+    /// else at its default: no boards, meter, power cap, group priorities or
+    /// bidding zone.
+    pub fn new(mode: LoadMode, grid_fuse_a: PhaseAmps, evses: Vec<LoadEvse>) -> Self {
+        LoadConfig {
+            grid_fuse_a,
+            mode,
+            margin_a: Self::DEFAULT_MARGIN_A,
+            headroom_a: Self::DEFAULT_MARGIN_A,
+            settle_seconds: Self::DEFAULT_SETTLE_SECONDS,
+            power_cap_w: None,
+            voltage: Self::DEFAULT_VOLTAGE,
+            rotation_seconds: Self::DEFAULT_ROTATION_SECONDS,
+            boards: Vec::new(),
+            meter: None,
+            evses,
+            group_priorities: Default::default(),
+            pv: PvConfig::default(),
+            bidding_zone: None,
+        }
+    }
+}
+
+impl LoadEvse {
+    /// The lowest current a car may be offered (IEC 61851), the default
+    /// minimum of an EVSE.
+    pub const DEFAULT_MIN_A: Decimal = Decimal::from_parts(6, 0, 0, false, 0);
+
+    /// EVSE `evse_id` of `station_id` on the grid connection: three phases
+    /// in order, from the default minimum up to `max_a`, priority 0, no PV.
+    pub fn three_phase(station_id: StationId, evse_id: u32, max_a: Decimal) -> Self {
+        LoadEvse {
+            station_id,
+            evse_id,
+            board: None,
+            phases: 3,
+            rotation: Rotation::default(),
+            max_a,
+            min_a: Self::DEFAULT_MIN_A,
+            priority: 0,
+            pv_surplus: false,
+            phase_switching: false,
+        }
+    }
+}
+
 /// A site's load-balancing configuration, versioned.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoadSite {

@@ -3,7 +3,7 @@
 
 use super::*;
 use chrono::{TimeDelta, TimeZone, Utc};
-use csms_domain::load::{ChargingNeed, LoadMode, NeedSource, PhaseAmps, PvConfig};
+use csms_domain::load::{ChargingNeed, LoadMode, NeedSource, PhaseAmps};
 use csms_domain::{OrgId, SiteId};
 use csms_energy::Rotation;
 use proptest::prelude::*;
@@ -18,36 +18,17 @@ fn station(n: usize) -> StationId {
 
 fn evse(station_no: usize, evse_id: u32, phases: u8, max_a: i64) -> LoadEvse {
     LoadEvse {
-        station_id: station(station_no),
-        evse_id,
-        board: None,
         phases,
-        rotation: Rotation::default(),
-        max_a: Decimal::from(max_a),
-        min_a: Decimal::from(6),
-        priority: 0,
-        pv_surplus: false,
-        phase_switching: false,
+        ..LoadEvse::three_phase(station(station_no), evse_id, Decimal::from(max_a))
     }
 }
 
 fn config(fuse_a: i64, evses: Vec<LoadEvse>) -> LoadConfig {
-    LoadConfig {
-        grid_fuse_a: PhaseAmps::uniform(Decimal::from(fuse_a)),
-        mode: LoadMode::Static,
-        margin_a: Decimal::from(2),
-        headroom_a: Decimal::from(2),
-        settle_seconds: 60,
-        power_cap_w: None,
-        voltage: 230,
-        rotation_seconds: 900,
-        boards: Vec::new(),
-        meter: None,
+    LoadConfig::new(
+        LoadMode::Static,
+        PhaseAmps::uniform(Decimal::from(fuse_a)),
         evses,
-        group_priorities: Default::default(),
-        pv: PvConfig::default(),
-        bidding_zone: None,
-    }
+    )
 }
 
 fn site_id() -> SiteId {
