@@ -102,12 +102,4 @@ impl TryFrom<StoredAlarm> for Alarm {
 
 impl Record for Alarm {
     type Stored = StoredAlarm;
-
-    fn to_stored(&self) -> StoredAlarm {
-        self.into()
-    }
-
-    fn from_stored(stored: StoredAlarm) -> Result<Self, DecodeError> {
-        stored.try_into()
-    }
 }

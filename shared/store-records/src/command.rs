@@ -1177,12 +1177,4 @@ impl From<StoredRecurrency> for Recurrency {
 
 impl Record for Command {
     type Stored = StoredCommand;
-
-    fn to_stored(&self) -> StoredCommand {
-        self.into()
-    }
-
-    fn from_stored(stored: StoredCommand) -> Result<Self, DecodeError> {
-        stored.try_into()
-    }
 }

@@ -83,13 +83,29 @@ impl std::fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
-/// A domain type that is stored as JSON through its stored form.
+impl From<std::convert::Infallible> for DecodeError {
+    fn from(never: std::convert::Infallible) -> Self {
+        match never {}
+    }
+}
+
+/// A domain type that is stored as JSON through its stored form: the stored
+/// form is made from the record, and converts back into it (infallibly, or
+/// with a [`DecodeError`] for a value the domain rejects). An implementation
+/// names its stored form; the conversions are its `From`/`TryFrom` impls.
 pub trait Record: Sized {
-    type Stored: Serialize + DeserializeOwned;
+    type Stored: Serialize
+        + DeserializeOwned
+        + for<'a> From<&'a Self>
+        + TryInto<Self, Error: Into<DecodeError>>;
 
-    fn to_stored(&self) -> Self::Stored;
+    fn to_stored(&self) -> Self::Stored {
+        self.into()
+    }
 
-    fn from_stored(stored: Self::Stored) -> Result<Self, DecodeError>;
+    fn from_stored(stored: Self::Stored) -> Result<Self, DecodeError> {
+        stored.try_into().map_err(Into::into)
+    }
 }
 
 /// The JSON a store writes for `record`.

@@ -1422,24 +1422,8 @@ impl TryFrom<StoredPlannedSession> for PlannedSession {
 
 impl Record for LoadSite {
     type Stored = StoredLoadSite;
-
-    fn to_stored(&self) -> StoredLoadSite {
-        self.into()
-    }
-
-    fn from_stored(stored: StoredLoadSite) -> Result<Self, DecodeError> {
-        stored.try_into()
-    }
 }
 
 impl Record for LoadState {
     type Stored = StoredLoadState;
-
-    fn to_stored(&self) -> StoredLoadState {
-        self.into()
-    }
-
-    fn from_stored(stored: StoredLoadState) -> Result<Self, DecodeError> {
-        stored.try_into()
-    }
 }

@@ -4,7 +4,7 @@
 //! attributes (its own item struct), so only the embedded store writes this
 //! form.
 
-use crate::{DecodeError, Record};
+use crate::Record;
 use chrono::{DateTime, Utc};
 use csms_domain::meter::MeterReading;
 use rust_decimal::Decimal;
@@ -77,12 +77,4 @@ impl From<StoredMeterReading> for MeterReading {
 
 impl Record for MeterReading {
     type Stored = StoredMeterReading;
-
-    fn to_stored(&self) -> StoredMeterReading {
-        self.into()
-    }
-
-    fn from_stored(stored: StoredMeterReading) -> Result<Self, DecodeError> {
-        Ok(stored.into())
-    }
 }

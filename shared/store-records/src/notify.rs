@@ -430,36 +430,12 @@ impl TryFrom<StoredDelivery> for Delivery {
 
 impl Record for ApiKey {
     type Stored = StoredApiKey;
-
-    fn to_stored(&self) -> StoredApiKey {
-        self.into()
-    }
-
-    fn from_stored(stored: StoredApiKey) -> Result<Self, DecodeError> {
-        stored.try_into()
-    }
 }
 
 impl Record for Webhook {
     type Stored = StoredWebhook;
-
-    fn to_stored(&self) -> StoredWebhook {
-        self.into()
-    }
-
-    fn from_stored(stored: StoredWebhook) -> Result<Self, DecodeError> {
-        stored.try_into()
-    }
 }
 
 impl Record for Delivery {
     type Stored = StoredDelivery;
-
-    fn to_stored(&self) -> StoredDelivery {
-        self.into()
-    }
-
-    fn from_stored(stored: StoredDelivery) -> Result<Self, DecodeError> {
-        stored.try_into()
-    }
 }

@@ -430,24 +430,8 @@ impl From<StoredPriceLine> for PriceLine {
 
 impl Record for SpotDay {
     type Stored = StoredSpotDay;
-
-    fn to_stored(&self) -> StoredSpotDay {
-        self.into()
-    }
-
-    fn from_stored(stored: StoredSpotDay) -> Result<Self, DecodeError> {
-        stored.try_into()
-    }
 }
 
 impl Record for PricedSession {
     type Stored = StoredPricedSession;
-
-    fn to_stored(&self) -> StoredPricedSession {
-        self.into()
-    }
-
-    fn from_stored(stored: StoredPricedSession) -> Result<Self, DecodeError> {
-        stored.try_into()
-    }
 }

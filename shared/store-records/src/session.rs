@@ -249,12 +249,4 @@ impl TryFrom<StoredSession> for Session {
 
 impl Record for Session {
     type Stored = StoredSession;
-
-    fn to_stored(&self) -> StoredSession {
-        self.into()
-    }
-
-    fn from_stored(stored: StoredSession) -> Result<Self, DecodeError> {
-        stored.try_into()
-    }
 }

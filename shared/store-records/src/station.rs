@@ -404,36 +404,12 @@ impl TryFrom<StoredConnection> for Connection {
 
 impl Record for Station {
     type Stored = StoredStation;
-
-    fn to_stored(&self) -> StoredStation {
-        self.into()
-    }
-
-    fn from_stored(stored: StoredStation) -> Result<Self, DecodeError> {
-        stored.try_into()
-    }
 }
 
 impl Record for ConnectorStatus {
     type Stored = StoredConnectorStatus;
-
-    fn to_stored(&self) -> StoredConnectorStatus {
-        self.into()
-    }
-
-    fn from_stored(stored: StoredConnectorStatus) -> Result<Self, DecodeError> {
-        Ok(stored.into())
-    }
 }
 
 impl Record for Connection {
     type Stored = StoredConnection;
-
-    fn to_stored(&self) -> StoredConnection {
-        self.into()
-    }
-
-    fn from_stored(stored: StoredConnection) -> Result<Self, DecodeError> {
-        stored.try_into()
-    }
 }

@@ -492,24 +492,8 @@ impl TryFrom<StoredTariffAssignment> for TariffAssignment {
 
 impl Record for Tariff {
     type Stored = StoredTariff;
-
-    fn to_stored(&self) -> StoredTariff {
-        self.into()
-    }
-
-    fn from_stored(stored: StoredTariff) -> Result<Self, DecodeError> {
-        stored.try_into()
-    }
 }
 
 impl Record for TariffAssignment {
     type Stored = StoredTariffAssignment;
-
-    fn to_stored(&self) -> StoredTariffAssignment {
-        self.into()
-    }
-
-    fn from_stored(stored: StoredTariffAssignment) -> Result<Self, DecodeError> {
-        stored.try_into()
-    }
 }

@@ -140,12 +140,4 @@ impl TryFrom<StoredIdToken> for IdTokenRecord {
 
 impl Record for IdTokenRecord {
     type Stored = StoredIdToken;
-
-    fn to_stored(&self) -> StoredIdToken {
-        self.into()
-    }
-
-    fn from_stored(stored: StoredIdToken) -> Result<Self, DecodeError> {
-        stored.try_into()
-    }
 }
