@@ -108,6 +108,21 @@ pub trait Record: Sized {
     }
 }
 
+/// The golden fixture `name` (`tests/fixtures/{name}`): each record with the
+/// JSON line every store has always written for it. For the stores' tests.
+#[cfg(feature = "golden")]
+pub fn golden<T: Record>(name: &str) -> Vec<(T, String)> {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+        .lines()
+        .map(|line| {
+            let record = from_json(line.as_bytes()).unwrap_or_else(|e| panic!("{path}: {e}"));
+            (record, line.to_owned())
+        })
+        .collect()
+}
+
 /// The JSON a store writes for `record`.
 pub fn to_json<T: Record>(record: &T) -> serde_json::Result<String> {
     serde_json::to_string(&record.to_stored())

@@ -21,7 +21,7 @@ use csms_kernel::ports::{
     PricedSessionStore, SessionStore, SpotPriceStore, StationStore, TariffStore, TokenStore,
     WebhookStore,
 };
-use csms_store_records::{from_json, Record};
+use csms_store_records::golden;
 use csms_store_redb::{EmbeddedStore, DATABASE_FILE};
 use redb::{Database, ReadableTable, TableDefinition};
 use std::collections::BTreeMap;
@@ -47,19 +47,6 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
-}
-
-/// The golden fixture's records with their JSON lines.
-fn fixture<T: Record>(name: &str) -> Vec<(T, String)> {
-    let path = format!(
-        "{}/../store-records/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{path}: {e}"))
-        .lines()
-        .map(|line| (from_json(line.as_bytes()).unwrap(), line.to_owned()))
-        .collect()
 }
 
 /// Every key and value of the JSON table `table`, as text.
@@ -104,11 +91,11 @@ fn plant(dir: &Path, table: &str, rows: Vec<(String, String)>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_written_through_the_store_are_the_golden_json_under_the_same_keys() {
     let tmp = TempDir::new("write");
-    let commands = fixture::<Command>("commands.jsonl");
-    let sites = fixture::<LoadSite>("load_sites.jsonl");
-    let states = fixture::<LoadState>("load_states.jsonl");
-    let tariffs = fixture::<Tariff>("tariffs.jsonl");
-    let assignments = fixture::<TariffAssignment>("tariff_assignments.jsonl");
+    let commands = golden::<Command>("commands.jsonl");
+    let sites = golden::<LoadSite>("load_sites.jsonl");
+    let states = golden::<LoadState>("load_states.jsonl");
+    let tariffs = golden::<Tariff>("tariffs.jsonl");
+    let assignments = golden::<TariffAssignment>("tariff_assignments.jsonl");
     {
         let store = EmbeddedStore::open(tmp.path()).unwrap();
         for (c, _) in &commands {
@@ -163,11 +150,11 @@ async fn records_written_through_the_store_are_the_golden_json_under_the_same_ke
 async fn records_an_older_version_wrote_read_back_through_the_store() {
     let tmp = TempDir::new("read");
     drop(EmbeddedStore::open(tmp.path()).unwrap());
-    let commands = fixture::<Command>("commands.jsonl");
-    let sites = fixture::<LoadSite>("load_sites.jsonl");
-    let states = fixture::<LoadState>("load_states.jsonl");
-    let tariffs = fixture::<Tariff>("tariffs.jsonl");
-    let assignments = fixture::<TariffAssignment>("tariff_assignments.jsonl");
+    let commands = golden::<Command>("commands.jsonl");
+    let sites = golden::<LoadSite>("load_sites.jsonl");
+    let states = golden::<LoadState>("load_states.jsonl");
+    let tariffs = golden::<Tariff>("tariffs.jsonl");
+    let assignments = golden::<TariffAssignment>("tariff_assignments.jsonl");
     plant(
         tmp.path(),
         "commands",
@@ -227,7 +214,7 @@ async fn records_an_older_version_wrote_read_back_through_the_store() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_are_written_as_the_golden_json_and_read_back_as_an_older_version_wrote_them() {
     let written = TempDir::new("sessions-write");
-    let sessions = fixture::<Session>("sessions.jsonl");
+    let sessions = golden::<Session>("sessions.jsonl");
     {
         let store = EmbeddedStore::open(written.path()).unwrap();
         for (s, _) in &sessions {
@@ -253,9 +240,9 @@ fn connector_key(station: &str, c: &ConnectorStatus) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stations_connectors_and_connections_are_written_as_the_golden_json_and_read_back() {
-    let stations = fixture::<Station>("stations.jsonl");
-    let connectors = fixture::<ConnectorStatus>("connector_statuses.jsonl");
-    let connections = fixture::<Connection>("connections.jsonl");
+    let stations = golden::<Station>("stations.jsonl");
+    let connectors = golden::<ConnectorStatus>("connector_statuses.jsonl");
+    let connections = golden::<Connection>("connections.jsonl");
     let cp1 = StationId::parse("CP-1").unwrap();
     let station_rows: BTreeMap<String, String> =
         keyed(stations.iter().map(|(s, l)| (s.id.to_string(), l)));
@@ -328,7 +315,7 @@ async fn stations_connectors_and_connections_are_written_as_the_golden_json_and_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn id_tokens_are_written_as_the_golden_json_and_read_back() {
-    let tokens = fixture::<IdTokenRecord>("id_tokens.jsonl");
+    let tokens = golden::<IdTokenRecord>("id_tokens.jsonl");
     let rows: BTreeMap<String, String> = keyed(tokens.iter().map(|(t, l)| (t.token.key(), l)));
     let written = TempDir::new("tokens-write");
     {
@@ -353,9 +340,9 @@ async fn id_tokens_are_written_as_the_golden_json_and_read_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_keys_webhooks_and_deliveries_are_written_as_the_golden_json_and_read_back() {
-    let keys = fixture::<ApiKey>("api_keys.jsonl");
-    let hooks = fixture::<Webhook>("webhooks.jsonl");
-    let deliveries = fixture::<Delivery>("deliveries.jsonl");
+    let keys = golden::<ApiKey>("api_keys.jsonl");
+    let hooks = golden::<Webhook>("webhooks.jsonl");
+    let deliveries = golden::<Delivery>("deliveries.jsonl");
     let key_rows: BTreeMap<String, String> = keyed(keys.iter().map(|(k, l)| (k.id.clone(), l)));
     let hook_rows: BTreeMap<String, String> = keyed(hooks.iter().map(|(h, l)| (h.id.clone(), l)));
     let delivery_rows: BTreeMap<String, String> =
@@ -400,9 +387,9 @@ async fn api_keys_webhooks_and_deliveries_are_written_as_the_golden_json_and_rea
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alarms_spot_days_and_priced_sessions_are_written_as_the_golden_json_and_read_back() {
-    let alarms = fixture::<Alarm>("alarms.jsonl");
-    let days = fixture::<SpotDay>("spot_days.jsonl");
-    let priced = fixture::<PricedSession>("priced_sessions.jsonl");
+    let alarms = golden::<Alarm>("alarms.jsonl");
+    let days = golden::<SpotDay>("spot_days.jsonl");
+    let priced = golden::<PricedSession>("priced_sessions.jsonl");
     let alarm_rows: BTreeMap<String, String> = keyed(alarms.iter().map(|(a, l)| (a.id.clone(), l)));
     let day_rows: BTreeMap<String, String> = keyed(
         days.iter()
@@ -461,7 +448,7 @@ async fn alarms_spot_days_and_priced_sessions_are_written_as_the_golden_json_and
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn meter_readings_are_written_as_the_golden_json_and_read_back() {
-    let readings = fixture::<MeterReading>("meter_readings.jsonl");
+    let readings = golden::<MeterReading>("meter_readings.jsonl");
     let session = SessionId::parse("CP-1~1234").unwrap();
     let target = MeterTarget::Session(session.clone());
     let rows: BTreeMap<String, String> = keyed(

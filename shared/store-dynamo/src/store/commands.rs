@@ -141,7 +141,7 @@ impl CommandStore for DynamoStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::table::golden;
+    use csms_store_records::golden;
 
     #[test]
     fn a_command_and_its_queue_twin_hold_the_golden_json_and_read_back() {

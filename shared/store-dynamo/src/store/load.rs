@@ -126,12 +126,12 @@ mod tests {
 
     #[test]
     fn load_sites_and_states_hold_the_golden_json_and_read_back() {
-        for (site, line) in crate::store::table::golden::<LoadSite>("load_sites.jsonl") {
+        for (site, line) in csms_store_records::golden::<LoadSite>("load_sites.jsonl") {
             let item = config_item(&site).unwrap();
             assert_eq!(item["body"], s(&line));
             assert_eq!(record_from::<LoadSite>(item).unwrap(), site);
         }
-        for (state, line) in crate::store::table::golden::<LoadState>("load_states.jsonl") {
+        for (state, line) in csms_store_records::golden::<LoadState>("load_states.jsonl") {
             let item = state_item(&state).unwrap();
             assert_eq!(item["body"], s(&line));
             assert_eq!(record_from::<LoadState>(item).unwrap(), state);

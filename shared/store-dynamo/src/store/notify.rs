@@ -186,7 +186,8 @@ impl WebhookStore for DynamoStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::table::{golden, s};
+    use crate::store::table::s;
+    use csms_store_records::golden;
 
     #[test]
     fn api_keys_webhooks_and_deliveries_hold_the_golden_json_and_read_back() {

@@ -348,7 +348,8 @@ mod tests {
 
     #[test]
     fn tariff_versions_and_assignments_hold_the_golden_json_and_read_back() {
-        use crate::store::table::{golden, s};
+        use crate::store::table::s;
+        use csms_store_records::golden;
         for (tariff, line) in golden::<Tariff>("tariffs.jsonl") {
             for item in [
                 tariff_meta_item(&tariff).unwrap(),
@@ -398,7 +399,8 @@ mod tests {
 #[cfg(test)]
 mod stored_forms {
     use super::*;
-    use crate::store::table::{golden, s};
+    use crate::store::table::s;
+    use csms_store_records::golden;
 
     #[test]
     fn alarms_spot_days_and_priced_sessions_hold_the_golden_json_and_read_back() {

@@ -209,26 +209,6 @@ pub(crate) fn record_from<T: Record>(item: Key) -> StoreResult<T> {
     }
 }
 
-/// The golden fixture `name` of `csms-store-records`: each record with the
-/// JSON line every store has always written for it.
-#[cfg(test)]
-pub(crate) fn golden<T: Record>(name: &str) -> Vec<(T, String)> {
-    let path = format!(
-        "{}/../store-records/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{path}: {e}"))
-        .lines()
-        .map(|line| {
-            (
-                csms_store_records::from_json(line.as_bytes()).unwrap(),
-                line.to_owned(),
-            )
-        })
-        .collect()
-}
-
 // ---- errors ----
 
 pub(crate) fn backend<E, R>(operation: &str, e: SdkError<E, R>) -> StoreError
