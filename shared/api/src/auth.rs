@@ -22,6 +22,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use csms_domain::actor::{ActedBy, Actor};
 use csms_domain::api_key::{parse_presented, Scope};
 use csms_domain::OrgId;
 use csms_kernel::throttle::{ClientAddr, Throttle, ThrottlePolicy};
@@ -81,6 +82,16 @@ impl Principal {
     /// the `admin` scope is an admin of its own organisation only.
     pub fn is_platform_admin(&self) -> bool {
         self.key_id.is_none()
+    }
+
+    /// The caller as the services see it: they check the organisation of
+    /// everything they read or change for it.
+    pub fn actor(&self) -> Actor {
+        let by = match &self.key_id {
+            Some(id) => ActedBy::ApiKey(id.clone()),
+            None => ActedBy::PlatformAdmin,
+        };
+        Actor::new(self.org_id.clone(), by)
     }
 }
 

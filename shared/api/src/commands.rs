@@ -125,9 +125,10 @@ pub async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    // Before anything else: a key of another organisation learns nothing,
-    // not even whether its body would have been valid.
-    let station = crate::stations::own_station(&st, &who, &id).await?.id;
+    // Everything in the request is checked before the station is looked
+    // up, and the service answers a station of another organisation like
+    // a missing one: a key of another organisation learns nothing.
+    let station = crate::stations::station_id(&id)?;
     let wait = seconds(&params, "wait", 0..=MAX_WAIT_S)?;
     let timeout_s = seconds(&params, "timeout", 1..=300)?.map(|t| t as u32);
     let idempotency_key = match headers.get("idempotency-key") {
@@ -148,6 +149,7 @@ pub async fn create(
     let cmd = st
         .commands
         .submit(
+            &who.actor(),
             &station,
             request,
             SubmitOptions {
@@ -176,9 +178,8 @@ pub async fn get(
     let cid = CommandId::parse(&id).ok_or_else(not_found)?;
     let cmd = st
         .commands
-        .get(&cid)
+        .find(&who.actor(), &cid)
         .await?
-        .filter(|c| c.org_id == who.org_id)
         .ok_or_else(not_found)?;
     Ok(Json(command_json(&cmd)))
 }

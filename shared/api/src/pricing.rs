@@ -44,6 +44,9 @@ pub fn priced_json(p: &PricedSession) -> Value {
 fn pricing_error(e: PriceSessionError) -> ApiError {
     match e {
         PriceSessionError::NotFound(id) => ApiError::NotFound(format!("session {id:?} not found")),
+        PriceSessionError::StationNotFound(id) => {
+            ApiError::NotFound(format!("station {id:?} not found"))
+        }
         PriceSessionError::NotCompleted(id) => ApiError::Conflict(format!(
             "session {id} is still active: it is priced when it completes"
         )),
@@ -121,12 +124,11 @@ pub async fn reprice(
     if reason.is_empty() || reason.chars().count() > 500 {
         return Err(ApiError::BadRequest("reason: 1–500 characters".into()));
     }
-    // The pricing service reads the session by id alone: the ownership
-    // check is here, before it runs.
-    let id = crate::sessions::find(&st, &who, &raw).await?.id;
-    let requested_by = who.key_id.clone().or_else(|| Some("admin".to_owned()));
+    // The pricing service answers a session of another organisation like
+    // a missing one.
+    let id = crate::sessions::session_id(&raw)?;
     match service(&st)
-        .reprice(&id, reason, requested_by)
+        .reprice(&who.actor(), &id, reason)
         .await
         .map_err(pricing_error)?
     {
@@ -202,7 +204,7 @@ pub async fn preview(
     Path(raw): Path<String>,
     Query(params): Query<Params>,
 ) -> Result<Json<PricePreview>, ApiError> {
-    let station = crate::stations::own_station(&st, &who, &raw).await?;
+    let station = crate::stations::station_id(&raw)?;
     let token = match params.get("idToken").filter(|s| !s.is_empty()) {
         None => None,
         Some(t) => Some(
@@ -212,13 +214,7 @@ pub async fn preview(
     };
     let at = time_param(&params, "at")?.unwrap_or_else(|| st.clock.now());
     let p = service(&st)
-        .preview(
-            &station.id,
-            station.site_id.as_ref(),
-            &station.org_id,
-            token.as_ref(),
-            at,
-        )
+        .preview(&who.actor(), &station, token.as_ref(), at)
         .await
         .map_err(pricing_error)?;
     let vat = p.tariff.as_ref().map_or(Decimal::ZERO, |t| t.vat_rate);
@@ -264,7 +260,7 @@ pub async fn preview(
             .to_owned(),
     };
     Ok(Json(PricePreview {
-        station_id: station.id.to_string(),
+        station_id: station.to_string(),
         id_token: token.map(|t| t.to_string()),
         group: p.group,
         at: time(p.at),

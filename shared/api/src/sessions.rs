@@ -70,6 +70,11 @@ pub async fn list(
     ))
 }
 
+/// A session id from a path: one that cannot be an id is not found.
+pub(crate) fn session_id(raw: &str) -> Result<SessionId, ApiError> {
+    SessionId::parse(raw).map_err(|_| ApiError::NotFound(format!("session {raw:?} not found")))
+}
+
 /// The caller's session `raw`: one of another organisation is answered
 /// exactly like one that does not exist.
 pub(crate) async fn find(
@@ -78,7 +83,7 @@ pub(crate) async fn find(
     raw: &str,
 ) -> Result<Session, ApiError> {
     let not_found = || ApiError::NotFound(format!("session {raw:?} not found"));
-    let id = SessionId::parse(raw).map_err(|_| not_found())?;
+    let id = session_id(raw)?;
     state
         .store
         .get_session(&id)

@@ -93,7 +93,7 @@ fn not_found(raw: &str) -> ApiError {
     ApiError::NotFound(format!("station {raw:?} not found"))
 }
 
-fn station_id(raw: &str) -> Result<StationId, ApiError> {
+pub(crate) fn station_id(raw: &str) -> Result<StationId, ApiError> {
     StationId::parse(raw).map_err(|_| not_found(raw))
 }
 

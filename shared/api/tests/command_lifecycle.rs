@@ -99,7 +99,7 @@ impl World {
         req: CommandRequest,
     ) -> csms_domain::command::Command {
         self.commands
-            .submit(station, req, SubmitOptions::default())
+            .submit(&operator(), station, req, SubmitOptions::default())
             .await
             .unwrap()
     }
@@ -107,7 +107,7 @@ impl World {
     /// The error a submission with the default options is refused with.
     async fn refused(&self, station: &StationId, req: CommandRequest) -> CommandError {
         self.commands
-            .submit(station, req, SubmitOptions::default())
+            .submit(&operator(), station, req, SubmitOptions::default())
             .await
             .unwrap_err()
     }
@@ -123,7 +123,10 @@ impl World {
             idempotency_key: None,
             ..SubmitOptions::default()
         };
-        self.commands.submit(station, req, opts).await.unwrap()
+        self.commands
+            .submit(&operator(), station, req, opts)
+            .await
+            .unwrap()
     }
 
     fn frames(&self) -> Vec<Value> {
@@ -256,6 +259,53 @@ async fn offline_stations_answer_at_once() {
     assert!(matches!(err, CommandError::NotFound(_)), "{err}");
 }
 
+/// The service checks the organisation itself, whoever calls it: a
+/// station of another organisation is not found, gets nothing, and its
+/// commands cannot be read.
+#[tokio::test]
+async fn a_station_of_another_organisation_is_not_found_by_the_service() {
+    use csms_domain::actor::{ActedBy, Actor};
+    let w = world().await;
+    let other = csms_domain::OrgId::parse("other-org").unwrap();
+    let new = NewStation {
+        id: "CP-OTHER".into(),
+        org_id: Some(other.clone()),
+        ..Default::default()
+    };
+    let st = register_station(&*w.store, &*w.clock, new, Some(OcppVersion::V16)).await;
+
+    let err = w.refused(&st, reset()).await;
+    let CommandError::NotFound(m) = err else {
+        panic!("{err}")
+    };
+    assert_eq!(
+        m, "station \"CP-OTHER\" not found",
+        "worded like a missing one"
+    );
+    assert!(w.frames().is_empty(), "nothing sent");
+    assert!(w
+        .store
+        .list_station_commands(&st, &csms_kernel::ports::PageRequest::first(10))
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+
+    let theirs = Actor::new(other, ActedBy::ApiKey("key-b".into()));
+    let cmd = w
+        .commands
+        .submit(&theirs, &st, reset(), SubmitOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        cmd.status,
+        CommandStatus::Pending,
+        "its own organisation may"
+    );
+    assert!(w.commands.find(&theirs, &cmd.id).await.unwrap().is_some());
+    assert_eq!(w.commands.find(&operator(), &cmd.id).await.unwrap(), None);
+}
+
 #[tokio::test]
 async fn idempotency_key_returns_the_first_command() {
     let w = world().await;
@@ -265,13 +315,21 @@ async fn idempotency_key_returns_the_first_command() {
         idempotency_key: Some("order-42".into()),
         ..SubmitOptions::default()
     };
-    let first = w.commands.submit(&st, reset(), opts()).await.unwrap();
-    let again = w.commands.submit(&st, reset(), opts()).await.unwrap();
+    let first = w
+        .commands
+        .submit(&operator(), &st, reset(), opts())
+        .await
+        .unwrap();
+    let again = w
+        .commands
+        .submit(&operator(), &st, reset(), opts())
+        .await
+        .unwrap();
     assert_eq!(again.id, first.id);
     assert_eq!(w.frames().len(), 1, "sent once");
     let err = w
         .commands
-        .submit(&st, clear_cache(), opts())
+        .submit(&operator(), &st, clear_cache(), opts())
         .await
         .unwrap_err();
     assert!(matches!(err, CommandError::Conflict(_)), "{err}");
@@ -619,4 +677,12 @@ async fn a_boot_report_the_charger_does_not_implement_just_fails() {
     let boot16 = json!({"chargePointVendor": "V", "chargePointModel": "M"});
     charger_call(&w, "CP-16", "b2", "BootNotification", boot16).await;
     assert_eq!(w.frames().len(), 1);
+}
+
+/// The operator acting in the default organisation, where these stations are.
+fn operator() -> csms_domain::actor::Actor {
+    csms_domain::actor::Actor::new(
+        csms_domain::OrgId::default_org(),
+        csms_domain::actor::ActedBy::PlatformAdmin,
+    )
 }

@@ -231,3 +231,71 @@ async fn a_late_stop_reprices_a_session_the_csms_closed_once() {
     let (rev, _, _) = revision_and_energy(service.price_session(&s.id).await.unwrap());
     assert_eq!(rev, 2, "repriced once, not on every redelivery");
 }
+
+/// The service checks the organisation itself: another organisation's
+/// caller can neither reprice a session nor preview a station's price, and
+/// is told what a caller asking for a missing one is told.
+#[tokio::test]
+async fn another_organisation_can_neither_reprice_nor_preview() {
+    use csms_domain::actor::{ActedBy, Actor};
+    use csms_pricing::PriceSessionError;
+    let store = Arc::new(EmbeddedStore::temporary());
+    let clock = Arc::new(SystemClock);
+    let service = PricingService::new(store.clone(), clock.clone());
+    let station = csms_charging::registry::register_station(
+        &*store,
+        &*clock,
+        csms_charging::registry::NewStation {
+            id: "CP-A".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 20, 10, 0, 0).unwrap();
+    let mut s = Session::blank(
+        &station.id,
+        OrgId::default_org(),
+        None,
+        &csms_domain::TransactionId::from(7),
+        t0,
+    );
+    s.apply(&SessionUpdate {
+        is_start: true,
+        started_at: Some(t0),
+        meter_start_wh: Some(Decimal::ZERO),
+        end: Some(SessionEnd {
+            ended_at: t0 + TimeDelta::hours(1),
+            reason: None,
+            meter_stop_wh: Some(Decimal::from(1000)),
+        }),
+        ..Default::default()
+    });
+    s.version = 1;
+    store.put_session(&s, 0).await.unwrap();
+
+    let b = Actor::new(OrgId::parse("org-b").unwrap(), ActedBy::ApiKey("kb".into()));
+    let err = service.reprice(&b, &s.id, "mine now").await.unwrap_err();
+    assert!(matches!(err, PriceSessionError::NotFound(_)), "{err}");
+    assert_eq!(
+        store.get_priced_session(&s.id).await.unwrap(),
+        None,
+        "nothing written"
+    );
+    let err = service
+        .preview(&b, &station.id, None, t0)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, PriceSessionError::StationNotFound(_)),
+        "{err}"
+    );
+
+    // Its own organisation may.
+    let a = Actor::new(OrgId::default_org(), ActedBy::ApiKey("ka".into()));
+    assert!(service.preview(&a, &station.id, None, t0).await.is_ok());
+    match service.reprice(&a, &s.id, "checked").await.unwrap() {
+        Priced::NoTariff(_) => {}
+        other => panic!("no tariff is assigned: {other:?}"),
+    }
+}

@@ -166,7 +166,7 @@ impl World {
         req: CommandRequest,
     ) -> Result<csms_domain::command::Command, CommandError> {
         self.commands
-            .submit(station, req, SubmitOptions::default())
+            .submit(&operator(), station, req, SubmitOptions::default())
             .await
     }
 
@@ -413,4 +413,12 @@ async fn an_unknown_approval_is_refused_naming_the_field() {
         .await
         .unwrap()
         .is_none());
+}
+
+/// The operator acting in the default organisation, where these stations are.
+fn operator() -> csms_domain::actor::Actor {
+    csms_domain::actor::Actor::new(
+        csms_domain::OrgId::default_org(),
+        csms_domain::actor::ActedBy::PlatformAdmin,
+    )
 }

@@ -205,6 +205,7 @@ impl Harness {
 async fn submit_clear_cache(commands: &CommandService<dyn Store>, station: &StationId) -> Command {
     commands
         .submit(
+            &operator(),
             station,
             CommandRequest::ClearCache,
             SubmitOptions::default(),
@@ -640,6 +641,7 @@ async fn an_unanswered_command_is_timed_out_by_its_delayed_sqs_message() {
     let station = StationId::parse("CP-TMO").unwrap();
     let cmd = commands
         .submit(
+            &operator(),
             &station,
             CommandRequest::ClearCache,
             SubmitOptions {
@@ -1120,4 +1122,12 @@ async fn the_scheduled_sweep_closes_a_session_the_charger_never_ended() {
     );
     let r = handle_sweep(&charger, settings, later).await.unwrap();
     assert_eq!(r, json!({"closed": 0}));
+}
+
+/// The operator acting in the default organisation, where these stations are.
+fn operator() -> csms_domain::actor::Actor {
+    csms_domain::actor::Actor::new(
+        csms_domain::OrgId::default_org(),
+        csms_domain::actor::ActedBy::PlatformAdmin,
+    )
 }

@@ -5,6 +5,7 @@
 
 use crate::service::{CommandService, CommandsStore, SubmitOptions};
 use csms_charging::registry::RegistryError;
+use csms_domain::actor::Actor;
 use csms_domain::command::CommandRequest;
 use csms_domain::station::{Approval, RegistrationStatus, Station};
 use csms_domain::StationId;
@@ -42,7 +43,10 @@ pub async fn set_approval<S: CommandsStore + ?Sized>(
         };
         // The approval is stored either way: a trigger that cannot go out
         // leaves the new answer to the station's next boot.
-        match commands.submit(id, trigger, opts).await {
+        match commands
+            .submit(&Actor::system(station.org_id.clone()), id, trigger, opts)
+            .await
+        {
             Ok(cmd) => {
                 tracing::info!(station = %id, command = %cmd.id, approval = approval.as_str(), "approval changed: station asked to boot again")
             }

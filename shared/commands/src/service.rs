@@ -9,6 +9,7 @@
 
 use super::wire::{self, EncodeContext, EncodeError};
 use async_trait::async_trait;
+use csms_domain::actor::Actor;
 use csms_domain::command::{Command, CommandId, CommandRequest, CommandStatus, Progress};
 use csms_domain::event::NotificationKind;
 use csms_domain::station::{Approval, Connection};
@@ -171,11 +172,14 @@ impl<S: CommandsStore + ?Sized> CommandService<S> {
             .await;
     }
 
-    /// Accept a command for a station: validated against the station's OCPP
-    /// version, recorded, and sent if the station's call slot is free. A
-    /// station that is not connected gets an `offline` command at once.
+    /// Accept a command for a station of `actor`'s organisation: validated
+    /// against the station's OCPP version, recorded, and sent if the
+    /// station's call slot is free. A station that is not connected gets an
+    /// `offline` command at once. A station of another organisation is
+    /// `NotFound`, exactly like one that does not exist.
     pub async fn submit(
         &self,
+        actor: &Actor,
         station_id: &StationId,
         mut request: CommandRequest,
         opts: SubmitOptions,
@@ -190,7 +194,10 @@ impl<S: CommandsStore + ?Sized> CommandService<S> {
             .store
             .get_station_view(station_id)
             .await?
-            .ok_or_else(|| CommandError::NotFound(format!("station {station_id} not found")))?;
+            .filter(|v| actor.owns(&v.station.org_id))
+            .ok_or_else(|| {
+                CommandError::NotFound(format!("station {:?} not found", station_id.as_str()))
+            })?;
         if !opts.boot_after_approval {
             allowed_by_approval(view.station.approval, &request).map_err(CommandError::Conflict)?;
         }
@@ -336,6 +343,16 @@ impl<S: CommandsStore + ?Sized> CommandService<S> {
         }
         self.pump(&cmd.station_id).await?;
         Ok(self.store.get_command(id).await?)
+    }
+
+    /// [`get`](Self::get) for `actor`: a command of another organisation is
+    /// `None`, like one that does not exist.
+    pub async fn find(
+        &self,
+        actor: &Actor,
+        id: &CommandId,
+    ) -> Result<Option<Command>, CommandError> {
+        Ok(self.get(id).await?.filter(|c| actor.owns(&c.org_id)))
     }
 
     /// Wait until the command is final or `max` has passed; the latest state.
@@ -525,7 +542,12 @@ impl<S: CommandsStore + ?Sized> CommandService<S> {
         }
         let request = CommandRequest::GetConfiguration { keys: Vec::new() };
         let cmd = self
-            .submit(&conn.station_id, request, SubmitOptions::default())
+            .submit(
+                &Actor::system(conn.org_id.clone()),
+                &conn.station_id,
+                request,
+                SubmitOptions::default(),
+            )
             .await?;
         tracing::info!(station = %conn.station_id, command = %cmd.id, "device report requested");
         Ok(())

@@ -21,9 +21,11 @@
 //!   how the applicable tariff is resolved.
 //! - [`spot`]: bidding zones and day-ahead spot prices per local day.
 //! - [`pricing`]: priced sessions and the engine that prices a session.
+//! - [`actor`]: who a use case acts for (organisation and caller), checked by the services.
 //! - [`alarm`]: conditions an operator must look at.
 //! - [`device_model`]: the components and variables a 2.0.1 station reports.
 
+pub mod actor;
 pub mod alarm;
 pub mod api_key;
 pub mod command;

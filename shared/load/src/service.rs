@@ -16,6 +16,7 @@ use super::model;
 use super::LoadSignal;
 use csms_commands::service::CommandsStore;
 use csms_commands::service::{CommandError, CommandService, SubmitOptions};
+use csms_domain::actor::Actor;
 use csms_domain::command::{CommandId, CommandRequest, CommandStatus, ProfilePurpose};
 use csms_domain::load::{
     ChargingNeed, GridReading, LoadConfig, LoadSite, LoadState, Measured, NeedSource, PhaseAmps,
@@ -313,7 +314,12 @@ impl<S: LoadServiceStore + ?Sized> LoadService<S> {
             };
             if let Err(err) = self
                 .commands
-                .submit(station, req, SubmitOptions::default())
+                .submit(
+                    &Actor::system(org.clone()),
+                    station,
+                    req,
+                    SubmitOptions::default(),
+                )
                 .await
             {
                 tracing::warn!(station = %station, error = %err, "could not clear a load profile");
@@ -744,9 +750,13 @@ impl<S: LoadServiceStore + ?Sized> LoadService<S> {
         };
         let cfg = &snapshot.config.config;
         let live = &snapshot.live;
+        // The balancer acts for the site's organisation: a station of
+        // another one in the configuration gets nothing.
+        let actor = Actor::system(snapshot.config.org_id.clone());
+        let actor = &actor;
         let mut pending = Vec::new();
         for s in &sends.decreases {
-            let id = self.send(&mut state, s, live, now).await?;
+            let id = self.send(actor, &mut state, s, live, now).await?;
             pending.push(id);
         }
         for id in pending.into_iter().flatten() {
@@ -757,7 +767,7 @@ impl<S: LoadServiceStore + ?Sized> LoadService<S> {
         let mut held_back = Vec::new();
         for s in &sends.increases {
             match decide::raise(&sends, cfg, &state, s) {
-                Raise::Send => raised.push(self.send(&mut state, s, live, now).await?),
+                Raise::Send => raised.push(self.send(actor, &mut state, s, live, now).await?),
                 Raise::Wait(why) => held_back.push(why),
                 Raise::Unknown => {}
             }
@@ -771,7 +781,7 @@ impl<S: LoadServiceStore + ?Sized> LoadService<S> {
         // A TxProfile now in force: its transaction's default goes to 0.
         let mut lowered = Vec::new();
         for s in decide::defaults_to_zero(cfg, &state, live, now, &self.settings) {
-            lowered.push(self.send(&mut state, &s, live, now).await?);
+            lowered.push(self.send(actor, &mut state, &s, live, now).await?);
         }
         // Nothing waits on these: a short wait keeps a synchronous API call
         // (29 s behind API Gateway) within bounds; the rest settles next round.
@@ -978,6 +988,7 @@ impl<S: LoadServiceStore + ?Sized> LoadService<S> {
     /// Submits one limit and records it; returns the command to wait for.
     async fn send(
         &self,
+        actor: &Actor,
         state: &mut LoadState,
         s: &Limit,
         live: &LiveMap,
@@ -992,7 +1003,7 @@ impl<S: LoadServiceStore + ?Sized> LoadService<S> {
         let req = decide::request(s, now);
         let (command_id, status) = match self
             .commands
-            .submit(&s.station, req, SubmitOptions::default())
+            .submit(actor, &s.station, req, SubmitOptions::default())
             .await
         {
             Ok(cmd) => {

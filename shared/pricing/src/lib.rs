@@ -26,16 +26,18 @@ pub mod spot;
 pub mod tariffs;
 
 use async_trait::async_trait;
+use csms_domain::actor::Actor;
 use csms_domain::meter::energy_registers;
 use csms_domain::pricing::engine::{self, PricingError, PricingInput, SpotTable};
 use csms_domain::pricing::{PricedSession, PricingAudit, ROUNDING_RULE};
 use csms_domain::session::{Session, SessionStatus};
 use csms_domain::spot::SpotSource;
 use csms_domain::tariff::{resolve, Resolution, Tariff};
-use csms_domain::{IdTokenValue, SessionId, SiteId, StationId, Timestamp};
+use csms_domain::{IdTokenValue, SessionId, StationId, Timestamp};
 use csms_kernel::events::{DomainEvent, EventBus, NoEvents, Subscriber};
 use csms_kernel::ports::{
-    Clock, PricedSessionStore, SessionStore, SpotPriceStore, StoreError, TariffStore, TokenStore,
+    Clock, PricedSessionStore, SessionStore, SpotPriceStore, StationStore, StoreError, TariffStore,
+    TokenStore,
 };
 use std::sync::Arc;
 
@@ -86,6 +88,8 @@ impl Subscriber for PricingSubscriber {
 pub enum PriceSessionError {
     #[error("session {0} not found")]
     NotFound(String),
+    #[error("station {0} not found")]
+    StationNotFound(String),
     #[error("session {0} is not completed yet")]
     NotCompleted(String),
     /// Worth retrying later: spot prices may still arrive.
@@ -133,10 +137,11 @@ pub struct Preview {
 
 csms_kernel::store_ports! {
     /// The store ports session pricing uses: the session and its meter
-    /// readings, the driver's id token (for its group), tariffs and their
-    /// assignments, spot prices, and the priced sessions it writes.
+    /// readings, the station (a preview's organisation and site), the
+    /// driver's id token (for its group), tariffs and their assignments,
+    /// spot prices, and the priced sessions it writes.
     pub trait PricingStore:
-        SessionStore, TokenStore, TariffStore, SpotPriceStore, PricedSessionStore
+        SessionStore, StationStore, TokenStore, TariffStore, SpotPriceStore, PricedSessionStore
 }
 
 pub struct PricingService<S: ?Sized> {
@@ -203,7 +208,7 @@ impl<S: PricingStore + ?Sized> PricingService<S> {
             if p.audit.reason != CORRECTED_BY_CHARGER {
                 if let Some(s) = self.store.get_session(id).await? {
                     if s.inferred_end.is_some() && s.charger_ended && p.priced_at < s.updated_at {
-                        return self.reprice(id, CORRECTED_BY_CHARGER, None).await;
+                        return self.revise(s, CORRECTED_BY_CHARGER, None).await;
                     }
                 }
             }
@@ -242,15 +247,34 @@ impl<S: PricingStore + ?Sized> PricingService<S> {
     }
 
     /// Price again, as revision n+1, with the reason and who asked. The
-    /// session's data and the tariff resolution are read afresh.
+    /// session's data and the tariff resolution are read afresh. A session
+    /// of another organisation than `actor`'s is `NotFound`.
     pub async fn reprice(
         &self,
+        actor: &Actor,
         id: &SessionId,
+        reason: &str,
+    ) -> Result<Priced, PriceSessionError> {
+        let session = self
+            .store
+            .get_session(id)
+            .await?
+            .filter(|s| actor.owns(&s.org_id))
+            .ok_or_else(|| PriceSessionError::NotFound(id.to_string()))?;
+        self.revise(session, reason, Some(actor.audit_name())).await
+    }
+
+    /// A new revision of a completed session's price.
+    async fn revise(
+        &self,
+        session: Session,
         reason: &str,
         requested_by: Option<String>,
     ) -> Result<Priced, PriceSessionError> {
-        let session = self.completed_session(id).await?;
-        let latest = self.store.get_priced_session(id).await?;
+        if session.status != SessionStatus::Completed {
+            return Err(PriceSessionError::NotCompleted(session.id.to_string()));
+        }
+        let latest = self.store.get_priced_session(&session.id).await?;
         let revision = latest.as_ref().map_or(1, |p| p.revision + 1);
         let audit = PricingAudit {
             reason: reason.to_owned(),
@@ -268,15 +292,24 @@ impl<S: PricingStore + ?Sized> PricingService<S> {
         })
     }
 
-    /// What a driver with `token` would pay at `station` at `at`.
+    /// What a driver with `token` would pay at `station` at `at`. A station
+    /// of another organisation than `actor`'s is `NotFound`.
     pub async fn preview(
         &self,
+        actor: &Actor,
         station: &StationId,
-        site: Option<&SiteId>,
-        org: &csms_domain::OrgId,
         token: Option<&IdTokenValue>,
         at: Timestamp,
     ) -> Result<Preview, PriceSessionError> {
+        let station = self
+            .store
+            .get_station(station)
+            .await?
+            .filter(|s| actor.owns(&s.org_id))
+            .ok_or_else(|| PriceSessionError::StationNotFound(station.to_string()))?;
+        let org = &station.org_id;
+        let site = station.site_id.as_ref();
+        let station = &station.id;
         // A user group is an organisation's: a token of another
         // organisation (token values are one namespace) has none here, and
         // its group is not shown to this one.
