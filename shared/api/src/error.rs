@@ -92,6 +92,7 @@ impl From<RegistryError> for ApiError {
         match e {
             RegistryError::Invalid(m) => ApiError::BadRequest(m),
             RegistryError::Conflict(m) => ApiError::Conflict(m),
+            RegistryError::NotFound(m) => ApiError::NotFound(m),
             RegistryError::Store(e) => e.into(),
         }
     }

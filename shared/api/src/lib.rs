@@ -173,7 +173,21 @@ pub fn router(state: ApiState) -> Router {
         )
         .route(
             "/stations/{id}",
-            get(Read, stations::get).merge(patch(Admin, stations::update)),
+            get(Read, stations::get)
+                .merge(patch(Admin, stations::update))
+                .merge(delete(Admin, stations::delete)),
+        )
+        .route(
+            "/stations/{id}/password",
+            post(Admin, stations::rotate_password),
+        )
+        .route(
+            "/stations/{id}/decommission",
+            post(Admin, stations::decommission),
+        )
+        .route(
+            "/stations/{id}/recommission",
+            post(Admin, stations::recommission),
         )
         .route("/stations/{id}/events", get(Read, stations::events))
         .route("/stations/{id}/device-model", get(Read, device_model::get))

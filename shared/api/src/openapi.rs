@@ -165,7 +165,8 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
     security(("apiKey" = [])),
     modifiers(&BearerKey, &BodyLimit, &ClosedVariants),
     paths(
-        stations::list, stations::create, stations::get, stations::update, stations::events, device_model::get,
+        stations::list, stations::create, stations::get, stations::update, stations::delete,
+        stations::rotate_password, stations::decommission, stations::recommission, stations::events, device_model::get,
         commands::create, commands::list_for_station, commands::get,
         tokens::list, tokens::create,
         sessions::list, sessions::export, sessions::get, sessions::meter_values,

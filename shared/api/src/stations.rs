@@ -10,6 +10,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
+use csms_charging::lifecycle;
 use csms_charging::registry::{self, NewStation};
 use csms_domain::station::{Station, StationView};
 use csms_domain::{StationId, Timestamp};
@@ -35,7 +36,8 @@ pub(crate) struct CreateStation {
     approval: Option<String>,
 }
 
-/// What `PATCH /stations/{id}` changes; a field left out stays.
+/// What `PATCH /stations/{id}` changes; a field left out stays, `null`
+/// removes it.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct UpdateStation {
@@ -45,6 +47,53 @@ pub(crate) struct UpdateStation {
     /// the new answer applies at once.
     #[schema(value_type = Option<views::ApprovalName>)]
     approval: Option<String>,
+    /// A new name (at most 200 characters); `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, nullable)]
+    name: Option<Option<String>>,
+    /// Moves the station to another site of its organisation; `null` to
+    /// none. Sessions keep the site they happened at; those started after
+    /// the move are of the new site.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, nullable)]
+    site_id: Option<Option<String>>,
+}
+
+/// A field that is present, `null` included: `Some(None)` for `null`, so
+/// "remove" and "leave as it is" (absent, `None`) differ.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// The body of `POST /stations/{id}/password`.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RotatePassword {
+    /// The new password (8 to 64 printable characters; OCPP 2.0.1 asks for
+    /// 16 to 40). Left out, the CSMS makes one up (32 letters and digits)
+    /// and answers it once.
+    password: Option<String>,
+    /// How long the previous password stays valid, so the charger can be
+    /// re-configured without a gap: 0 to 720 hours, default 24.
+    grace_hours: Option<i64>,
+}
+
+/// The answer to a password rotation.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PasswordRotated {
+    /// The password the CSMS made up, shown this once; `null` when the
+    /// request gave one.
+    password: Option<String>,
+    /// Until when the previous password is still accepted; `null` when
+    /// there was none or the grace is 0.
+    #[schema(format = DateTime)]
+    previous_valid_until: Option<String>,
+    station: views::Station,
 }
 
 #[utoipa::path(post, path = "/stations", operation_id = "createStation", tag = "stations", summary = "Register a station", request_body = CreateStation, responses((status = 201, body = views::Station), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 409, description = "Conflict; the message says with what", body = ErrorBody)))]
@@ -137,7 +186,7 @@ pub async fn get(
     Ok(Json(station_json(&view, state.clock.now())))
 }
 
-#[utoipa::path(patch, path = "/stations/{id}", operation_id = "updateStation", tag = "stations", summary = "Approve, hold or reject a station", params(("id" = String, Path, description = "Station id")), request_body = UpdateStation, responses((status = 200, body = views::Station), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
+#[utoipa::path(patch, path = "/stations/{id}", operation_id = "updateStation", tag = "stations", summary = "Approve, hold or reject, rename or move a station", params(("id" = String, Path, description = "Station id")), request_body = UpdateStation, responses((status = 200, body = views::Station), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
 pub async fn update(
     State(state): State<ApiState>,
     Extension(who): Extension<Principal>,
@@ -146,17 +195,97 @@ pub async fn update(
 ) -> Result<Json<Value>, ApiError> {
     let sid = own_station(&state, &who, &id).await?.id;
     let req: UpdateStation = json_body(&body)?;
-    let Some(raw) = req.approval else {
+    if req.approval.is_none() && req.name.is_none() && req.site_id.is_none() {
         return Err(ApiError::BadRequest(
-            "nothing to change: give approval".into(),
+            "nothing to change: give approval, name or siteId".into(),
         ));
+    }
+    let approval = req
+        .approval
+        .as_deref()
+        .map(registry::parse_approval)
+        .transpose()?;
+    let edit = lifecycle::StationEdit {
+        name: req.name,
+        site_id: req.site_id,
     };
-    let approval = registry::parse_approval(&raw)?;
-    csms_commands::approval::set_approval(&*state.store, &state.commands, &sid, approval)
-        .await?
-        .ok_or_else(|| not_found(&id))?;
+    lifecycle::edit_station(&*state.store, &who.actor(), &sid, edit).await?;
+    if let Some(approval) = approval {
+        csms_commands::approval::set_approval(&*state.store, &state.commands, &sid, approval)
+            .await?
+            .ok_or_else(|| not_found(&id))?;
+    }
     let view = own_station_view(&state, &who, &id).await?;
     Ok(Json(station_json(&view, state.clock.now())))
+}
+
+#[utoipa::path(post, path = "/stations/{id}/password", operation_id = "rotateStationPassword", tag = "stations", summary = "Give a station a new Basic-auth password; the old one stays valid for a grace period", params(("id" = String, Path, description = "Station id")), request_body = RotatePassword, responses((status = 200, body = PasswordRotated), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
+pub async fn rotate_password(
+    State(state): State<ApiState>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<PasswordRotated>, ApiError> {
+    let sid = station_id(&id)?;
+    let req: RotatePassword = json_body(&body)?;
+    let grace = lifecycle::grace_hours(req.grace_hours)?;
+    let now = state.clock.now();
+    let rotated =
+        lifecycle::rotate_password(&*state.store, &who.actor(), &sid, req.password, grace, now)
+            .await?;
+    let view = own_station_view(&state, &who, &id).await?;
+    Ok(Json(PasswordRotated {
+        password: rotated.generated,
+        previous_valid_until: rotated
+            .station
+            .previous_password
+            .as_ref()
+            .map(|p| csms_kernel::views::time(p.valid_until)),
+        station: views::Station::new(&view, now),
+    }))
+}
+
+#[utoipa::path(post, path = "/stations/{id}/decommission", operation_id = "decommissionStation", tag = "stations", summary = "Take a station out of service: its connection is closed and refused, its history stays", params(("id" = String, Path, description = "Station id")), responses((status = 200, body = views::Station), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
+pub async fn decommission(
+    State(state): State<ApiState>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let sid = station_id(&id)?;
+    let now = state.clock.now();
+    lifecycle::decommission(
+        &*state.store,
+        state.commands.sender(),
+        &who.actor(),
+        &sid,
+        now,
+    )
+    .await?;
+    let view = own_station_view(&state, &who, &id).await?;
+    Ok(Json(station_json(&view, now)))
+}
+
+#[utoipa::path(post, path = "/stations/{id}/recommission", operation_id = "recommissionStation", tag = "stations", summary = "Put a decommissioned station back in service", params(("id" = String, Path, description = "Station id")), responses((status = 200, body = views::Station), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
+pub async fn recommission(
+    State(state): State<ApiState>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let sid = station_id(&id)?;
+    lifecycle::recommission(&*state.store, &who.actor(), &sid).await?;
+    let view = own_station_view(&state, &who, &id).await?;
+    Ok(Json(station_json(&view, state.clock.now())))
+}
+
+#[utoipa::path(delete, path = "/stations/{id}", operation_id = "deleteStation", tag = "stations", summary = "Delete a station that has no history (no session, no command)", params(("id" = String, Path, description = "Station id")), responses((status = 204, description = "Deleted"), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "The station has history: decommission it instead", body = ErrorBody)))]
+pub async fn delete(
+    State(state): State<ApiState>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let sid = station_id(&id)?;
+    lifecycle::delete(&*state.store, state.commands.sender(), &who.actor(), &sid).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The station's event log: firmware/diagnostics/log status, reports,

@@ -74,6 +74,12 @@ pub struct Station {
     pub last_seen_at: Option<String>,
     pub connected_since: Option<String>,
     pub created_at: String,
+    /// When the station was taken out of service (its connections are
+    /// refused); null while in service.
+    pub decommissioned_at: Option<String>,
+    /// Until when the password before the last rotation is still
+    /// accepted; null when none is.
+    pub previous_password_valid_until: Option<String>,
     /// The whole station's status (1.6 connector 0), if reported.
     pub station_status: Option<Connector>,
     pub evses: Vec<Evse>,
@@ -119,6 +125,12 @@ impl Station {
                 .filter(|c| c.is_live(now))
                 .map(|c| time(c.connected_at)),
             created_at: time(st.created_at),
+            decommissioned_at: st.decommissioned_at.map(time),
+            previous_password_valid_until: st
+                .previous_password
+                .as_ref()
+                .filter(|p| p.valid_until > now)
+                .map(|p| time(p.valid_until)),
             station_status,
             evses,
         }

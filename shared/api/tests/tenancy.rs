@@ -234,7 +234,8 @@ fn spot_body() -> Value {
 fn body_for(operation: &str, a: &OrgA) -> Option<Value> {
     Some(match operation {
         "createStation" => json!({"id": "CP-B", "siteId": "SITE-B"}),
-        "updateStation" => json!({"approval": "rejected"}),
+        "updateStation" => json!({"approval": "rejected", "name": "B's now", "siteId": "SITE-B"}),
+        "rotateStationPassword" => json!({"password": "chosen-by-b-1234"}),
         "sendCommand" => json!({"type": "clearCache"}),
         "createIdToken" => {
             json!({"idToken": "TOKEN-OF-B", "type": "ISO14443", "status": "Accepted"})

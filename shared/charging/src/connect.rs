@@ -162,8 +162,10 @@ impl PasswordGate {
 ///
 /// - unknown or malformed identity → 404 (OCPP 2.0.1 A00.FR.5xx lets the CSMS
 ///   answer 404 for an identity it does not know);
+/// - a decommissioned station → 403;
 /// - a station with a password needs `Authorization: Basic` with its own id as
-///   user name and the right password → else 401; after repeated wrong ones
+///   user name and the right password (or, for a while after a rotation,
+///   the previous one) → else 401; after repeated wrong ones
 ///   from the station's id or the source address → 429 with a back-off,
 ///   without checking the password at all;
 /// - no subprotocol both sides speak → 400 (the charger must not fall back to
@@ -179,7 +181,18 @@ pub async fn decide<S: StationStore + ConnectionStore + AlarmStore + ?Sized>(
     let Some(station) = store.get_station(&id).await? else {
         return Ok(Decision::reject(404, "unknown station"));
     };
-    if let Some(hash) = &station.password_hash {
+    if station.is_decommissioned() {
+        // Taken out of service by the operator: known, but not served.
+        return Ok(Decision::reject(403, "station is decommissioned"));
+    }
+    // The current password, and the previous one in its grace period
+    // after a rotation (so a charger can be re-configured without a gap).
+    let hashes: Vec<String> = station
+        .password_hashes(now())
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    if !hashes.is_empty() {
         let Some((user, pass)) = hs.authorization.and_then(password::parse_basic) else {
             // No credentials at all is how some chargers start; not a guess.
             return Ok(Decision::reject(401, "missing or wrong credentials"));
@@ -189,7 +202,15 @@ pub async fn decide<S: StationStore + ConnectionStore + AlarmStore + ?Sized>(
             // Logged by the caller; the lockout itself was logged as a warning.
             Err(wait) => return Ok(Decision::throttled(wait)),
         };
-        let ok = user == id.as_str() && gate.verify(pass, hash.clone()).await;
+        let mut ok = false;
+        if user == id.as_str() {
+            for hash in hashes {
+                if gate.verify(pass.clone(), hash).await {
+                    ok = true;
+                    break;
+                }
+            }
+        }
         if ok {
             if let Some(a) = address_attempt {
                 a.finished();

@@ -12,6 +12,10 @@ pub enum RegistryError {
     Invalid(String),
     #[error("{0}")]
     Conflict(String),
+    /// No such record for the caller (another organisation's is not found
+    /// either).
+    #[error("{0}")]
+    NotFound(String),
     #[error(transparent)]
     Store(StoreError),
 }
@@ -47,6 +51,26 @@ pub fn parse_approval(raw: &str) -> Result<Approval, RegistryError> {
     })
 }
 
+/// A station's name as given: trimmed, empty is none, at most 200
+/// characters.
+pub fn station_name(name: Option<String>) -> Result<Option<String>, RegistryError> {
+    let name = name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    if name.as_ref().is_some_and(|n| n.chars().count() > 200) {
+        return Err(RegistryError::Invalid(
+            "name: at most 200 characters".into(),
+        ));
+    }
+    if name
+        .as_ref()
+        .is_some_and(|n| n.chars().any(char::is_control))
+    {
+        return Err(RegistryError::Invalid(
+            "name: must not contain control characters".into(),
+        ));
+    }
+    Ok(name)
+}
+
 pub async fn register_station<S: StationStore + ?Sized>(
     store: &S,
     clock: &dyn Clock,
@@ -64,15 +88,7 @@ pub async fn register_station<S: StationStore + ?Sized>(
         .map(SiteId::parse)
         .transpose()
         .map_err(|e| RegistryError::Invalid(format!("siteId: {e}")))?;
-    let name = new
-        .name
-        .map(|n| n.trim().to_owned())
-        .filter(|n| !n.is_empty());
-    if name.as_ref().is_some_and(|n| n.chars().count() > 200) {
-        return Err(RegistryError::Invalid(
-            "name: at most 200 characters".into(),
-        ));
-    }
+    let name = station_name(new.name)?;
     let password_hash = match new.password {
         None => None,
         Some(p) => {
@@ -93,6 +109,8 @@ pub async fn register_station<S: StationStore + ?Sized>(
         connection_id: None,
         last_seen_at: None,
         approval,
+        previous_password: None,
+        decommissioned_at: None,
     };
     store.create_station(&station).await.map_err(|e| match e {
         StoreError::Conflict(_) => {

@@ -150,6 +150,11 @@ impl<S: CommandsStore + ?Sized> CommandService<S> {
         }
     }
 
+    /// Where frames to stations go; also closes their connections.
+    pub fn sender(&self) -> &dyn ConnectionSender {
+        &*self.sender
+    }
+
     /// Leave the sending of submitted commands to `dispatch`.
     pub fn with_dispatch(mut self, dispatch: Arc<dyn CommandDispatch>) -> Self {
         self.dispatch = Some(dispatch);
@@ -198,6 +203,11 @@ impl<S: CommandsStore + ?Sized> CommandService<S> {
             .ok_or_else(|| {
                 CommandError::NotFound(format!("station {:?} not found", station_id.as_str()))
             })?;
+        if view.station.is_decommissioned() {
+            return Err(CommandError::Conflict(format!(
+                "station {station_id} is decommissioned: put it back in service first"
+            )));
+        }
         if !opts.boot_after_approval {
             allowed_by_approval(view.station.approval, &request).map_err(CommandError::Conflict)?;
         }

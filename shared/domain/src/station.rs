@@ -24,6 +24,85 @@ pub struct Station {
     /// The operator's decision on the station: what its BootNotification is
     /// answered. Stations stored before the setting existed are accepted.
     pub approval: Approval,
+    /// The password before the last rotation, still accepted until its
+    /// `valid_until`, so a charger can be re-configured without a gap.
+    pub previous_password: Option<PreviousPassword>,
+    /// Taken out of service: connections are refused and nothing can be
+    /// sent to it; its history stays. `None`: in service.
+    pub decommissioned_at: Option<Timestamp>,
+}
+
+/// A station's password before the last rotation (argon2id PHC string) and
+/// until when a charger may still connect with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviousPassword {
+    pub hash: String,
+    pub valid_until: Timestamp,
+}
+
+impl Station {
+    /// The password hashes a connection at `now` may present: the current
+    /// one, then the previous one while its grace period runs.
+    pub fn password_hashes(&self, now: Timestamp) -> Vec<&str> {
+        let mut hashes: Vec<&str> = self.password_hash.iter().map(String::as_str).collect();
+        if let Some(p) = &self.previous_password {
+            if now < p.valid_until {
+                hashes.push(&p.hash);
+            }
+        }
+        hashes
+    }
+
+    pub fn is_decommissioned(&self) -> bool {
+        self.decommissioned_at.is_some()
+    }
+}
+
+/// What an operator changes of a registered station in one write; `None`
+/// leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StationChange {
+    /// `Some(None)` removes the name.
+    pub name: Option<Option<String>>,
+    /// Moves the station to another site of its organisation (`Some(None)`:
+    /// to none). Sessions keep the site they happened at.
+    pub site_id: Option<Option<SiteId>>,
+    /// A new password (`None`: the station connects without Basic auth)
+    /// and the old one's grace.
+    pub password: Option<PasswordChange>,
+    /// `Some(Some(at))` decommissions, `Some(None)` puts back in service.
+    pub decommissioned_at: Option<Option<Timestamp>>,
+}
+
+/// A rotated password: the new hash, and the previous one while it may
+/// still be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordChange {
+    pub hash: Option<String>,
+    pub previous: Option<PreviousPassword>,
+}
+
+impl StationChange {
+    pub fn is_empty(&self) -> bool {
+        self == &StationChange::default()
+    }
+
+    /// `station` with this change made.
+    pub fn apply(&self, station: &mut Station) {
+        if let Some(name) = &self.name {
+            station.name = name.clone();
+        }
+        if let Some(site) = &self.site_id {
+            station.site_id = site.clone();
+        }
+        if let Some(p) = &self.password {
+            station.password_hash = p.hash.clone();
+            station.previous_password = p.previous.clone();
+        }
+        if let Some(d) = self.decommissioned_at {
+            station.decommissioned_at = d;
+        }
+    }
 }
 
 /// The operator's decision on a station, set through the API. It decides the
@@ -210,6 +289,35 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_previous_password_is_accepted_only_in_its_grace_period() {
+        let mut station = view(OcppVersion::V16, Vec::new()).station;
+        let at = |h: u32| -> Timestamp { format!("2026-12-05T{h:02}:00:00Z").parse().unwrap() };
+        assert!(station.password_hashes(at(9)).is_empty(), "no password");
+        StationChange {
+            password: Some(PasswordChange {
+                hash: Some("new".into()),
+                previous: Some(PreviousPassword {
+                    hash: "old".into(),
+                    valid_until: at(10),
+                }),
+            }),
+            ..Default::default()
+        }
+        .apply(&mut station);
+        assert_eq!(station.password_hashes(at(9)), ["new", "old"]);
+        assert_eq!(station.password_hashes(at(10)), ["new"], "the grace ends");
+        StationChange {
+            name: Some(Some("Bay 1".into())),
+            decommissioned_at: Some(Some(at(11))),
+            ..Default::default()
+        }
+        .apply(&mut station);
+        assert_eq!(station.name.as_deref(), Some("Bay 1"));
+        assert_eq!(station.password_hash.as_deref(), Some("new"), "untouched");
+        assert!(station.is_decommissioned());
+    }
+
     fn view(version: OcppVersion, connectors: Vec<ConnectorStatus>) -> StationView {
         StationView {
             station: Station {
@@ -224,6 +332,8 @@ mod tests {
                 connection_id: None,
                 last_seen_at: None,
                 approval: Approval::Accepted,
+                previous_password: None,
+                decommissioned_at: None,
             },
             connectors,
             connection: None,

@@ -60,6 +60,8 @@ pub fn station(id: &str, org: &str, site: Option<&str>) -> Station {
         connection_id: None,
         last_seen_at: None,
         approval: Approval::Accepted,
+        previous_password: None,
+        decommissioned_at: None,
     }
 }
 
@@ -577,6 +579,161 @@ pub async fn idempotency_keys_claim_once<S: IdempotencyStore>(store: &S) {
         None,
         "scopes are separate"
     );
+}
+
+/// An operator's change writes what it names and nothing else; a move
+/// re-files the station under its new site in the organisation's list and
+/// moves the live connection; a delete removes the station and its
+/// connector statuses.
+pub async fn stations_change_move_and_delete<S: StationStore + ConnectionStore>(store: &S) {
+    use csms_domain::station::{PasswordChange, PreviousPassword, StationChange};
+    let none = StationChange {
+        name: Some(None),
+        ..Default::default()
+    };
+    assert_eq!(
+        store.update_station(&sid("CP-NONE"), &none).await.unwrap(),
+        None
+    );
+    assert!(store.get_station(&sid("CP-NONE")).await.unwrap().is_none());
+
+    let st = station("CP-LIFE", "org-life", Some("site-a"));
+    store.create_station(&st).await.unwrap();
+    store
+        .create_station(&station("CP-LIFE2", "org-life", Some("site-b")))
+        .await
+        .unwrap();
+    let conn = Connection {
+        connection_id: "c-life".into(),
+        station_id: st.id.clone(),
+        org_id: st.org_id.clone(),
+        site_id: st.site_id.clone(),
+        ocpp_version: OcppVersion::V16,
+        connected_at: t(100),
+        last_seen_at: t(100),
+        approval: Approval::Accepted,
+    };
+    store.open_connection(&conn).await.unwrap();
+    store
+        .set_connector_status(
+            &st.id,
+            &ConnectorStatus {
+                evse_id: 1,
+                connector_id: 1,
+                status: "Available".into(),
+                error_code: None,
+                info: None,
+                updated_at: t(101),
+            },
+        )
+        .await
+        .unwrap();
+
+    let rename = StationChange {
+        name: Some(Some("Bay 7".into())),
+        ..Default::default()
+    };
+    let renamed = store
+        .update_station(&st.id, &rename)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(renamed.name.as_deref(), Some("Bay 7"));
+    assert_eq!(renamed.password_hash, st.password_hash, "nothing else");
+    assert_eq!(
+        renamed.connection_id.as_deref(),
+        Some("c-life"),
+        "connection kept"
+    );
+
+    let rotate = StationChange {
+        password: Some(PasswordChange {
+            hash: Some("$argon2id$new".into()),
+            previous: Some(PreviousPassword {
+                hash: st.password_hash.clone().unwrap(),
+                valid_until: t(500),
+            }),
+        }),
+        decommissioned_at: Some(Some(t(200))),
+        ..Default::default()
+    };
+    store
+        .update_station(&st.id, &rotate)
+        .await
+        .unwrap()
+        .unwrap();
+    let read = store.get_station(&st.id).await.unwrap().unwrap();
+    assert_eq!(
+        read.name.as_deref(),
+        Some("Bay 7"),
+        "the earlier change stays"
+    );
+    assert_eq!(read.password_hash.as_deref(), Some("$argon2id$new"));
+    assert_eq!(
+        read.previous_password.as_ref().map(|p| p.valid_until),
+        Some(t(500))
+    );
+    assert_eq!(read.decommissioned_at, Some(t(200)));
+    let back = StationChange {
+        name: Some(None),
+        decommissioned_at: Some(None),
+        ..Default::default()
+    };
+    store.update_station(&st.id, &back).await.unwrap().unwrap();
+    let read = store.get_station(&st.id).await.unwrap().unwrap();
+    assert_eq!((read.name, read.decommissioned_at), (None, None), "removed");
+    assert!(read.previous_password.is_some(), "untouched");
+
+    // Moved from site-a to site-c: listed after site-b's station now.
+    let org = OrgId::parse("org-life").unwrap();
+    let order =
+        |p: Page<csms_domain::station::StationView>| ids_of(&p.items, |v| v.station.id.as_str());
+    let page = store
+        .list_stations(&org, &PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(order(page), ["CP-LIFE", "CP-LIFE2"]);
+    let to_c = StationChange {
+        site_id: Some(Some(SiteId::parse("site-c").unwrap())),
+        ..Default::default()
+    };
+    let moved = store.update_station(&st.id, &to_c).await.unwrap().unwrap();
+    assert_eq!(moved.site_id.as_ref().map(SiteId::as_str), Some("site-c"));
+    let page = store
+        .list_stations(&org, &PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        order(page),
+        ["CP-LIFE2", "CP-LIFE"],
+        "filed under its new site"
+    );
+    let view = store.get_station_view(&st.id).await.unwrap().unwrap();
+    assert_eq!(
+        view.connection
+            .and_then(|c| c.site_id)
+            .as_ref()
+            .map(SiteId::as_str),
+        Some("site-c"),
+        "sessions started from now on are of the new site"
+    );
+
+    store.delete_station(&st.id).await.unwrap();
+    assert!(store.get_station(&st.id).await.unwrap().is_none());
+    assert!(store.get_station_view(&st.id).await.unwrap().is_none());
+    let page = store
+        .list_stations(&org, &PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(order(page), ["CP-LIFE2"]);
+    store.delete_station(&st.id).await.unwrap();
+    // Registered again under the same id: no connector of the old one.
+    store
+        .create_station(&station("CP-LIFE", "org-life", None))
+        .await
+        .unwrap();
+    let view = store.get_station_view(&st.id).await.unwrap().unwrap();
+    assert!(view.connectors.is_empty(), "{:?}", view.connectors);
 }
 
 pub async fn station_events_newest_first<S: StationStore>(store: &S) {
@@ -2398,6 +2555,7 @@ macro_rules! store_contract_tests {
             boot_and_connector_status_newest_wins,
             connections_open_touch_close,
             station_approval_reaches_the_connection,
+            stations_change_move_and_delete,
             id_tokens_case_insensitive,
             transaction_ids_unique_and_increasing,
             sessions_are_versioned,

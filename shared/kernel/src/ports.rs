@@ -17,7 +17,9 @@ use csms_domain::meter::MeterReading;
 use csms_domain::pricing::PricedSession;
 use csms_domain::session::Session;
 use csms_domain::spot::{BiddingZone, SpotDay};
-use csms_domain::station::{Approval, BootInfo, Connection, ConnectorStatus, Station, StationView};
+use csms_domain::station::{
+    Approval, BootInfo, Connection, ConnectorStatus, Station, StationChange, StationView,
+};
 use csms_domain::tariff::{Tariff, TariffAssignment};
 use csms_domain::token::IdTokenRecord;
 use csms_domain::webhook::{Delivery, Webhook};
@@ -244,6 +246,18 @@ pub trait StationStore: Send + Sync {
         id: &StationId,
         approval: Approval,
     ) -> StoreResult<Option<Station>>;
+    /// Makes an operator's change (name, site, password, service) in one
+    /// write; a move also moves the current connection record, so sessions
+    /// started from now on are of the new site (earlier ones keep theirs).
+    /// The station as it is now; `None` when it is not registered.
+    async fn update_station(
+        &self,
+        id: &StationId,
+        change: &StationChange,
+    ) -> StoreResult<Option<Station>>;
+    /// Removes the station and its connector statuses (the caller checks it
+    /// has no history). Removing one that is gone changes nothing.
+    async fn delete_station(&self, id: &StationId) -> StoreResult<()>;
     /// Stores the status unless a newer one (by `updated_at`) is already stored,
     /// so statuses replayed after an offline period do not overwrite the present.
     async fn set_connector_status(

@@ -490,6 +490,16 @@ mod tests {
         async fn get_station_view(&self, _: &StationId) -> StoreResult<Option<StationView>> {
             unimplemented!()
         }
+        async fn update_station(
+            &self,
+            _: &StationId,
+            _: &csms_domain::station::StationChange,
+        ) -> StoreResult<Option<Station>> {
+            unimplemented!()
+        }
+        async fn delete_station(&self, _: &StationId) -> StoreResult<()> {
+            unimplemented!()
+        }
         async fn list_stations(
             &self,
             _: &OrgId,
@@ -568,6 +578,8 @@ mod tests {
                 connection_id: None,
                 last_seen_at: None,
                 approval: Approval::default(),
+                previous_password: None,
+                decommissioned_at: None,
             });
         }
         async fn update(&self, id: &str, based_on: Option<u64>, name: &str) -> Result<Tariff> {

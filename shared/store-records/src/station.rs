@@ -13,7 +13,7 @@
 use crate::{parse, DecodeError, Record};
 use chrono::{DateTime, Utc};
 use csms_domain::station::{
-    Approval, BootInfo, Connection, ConnectorStatus, RegistrationStatus, Station,
+    Approval, BootInfo, Connection, ConnectorStatus, PreviousPassword, RegistrationStatus, Station,
 };
 use csms_domain::{OcppVersion, OrgId, SiteId, StationId};
 use serde::{Deserialize, Serialize};
@@ -42,6 +42,28 @@ pub struct StoredStation {
     pub last_seen_at: Option<DateTime<Utc>>,
     #[serde(rename = "approval", default)]
     pub approval: StoredApproval,
+    /// Written only when set (stations stored before rotation existed have
+    /// none, and their bytes do not change).
+    #[serde(
+        rename = "previous_password",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub previous_password: Option<StoredPreviousPassword>,
+    #[serde(
+        rename = "decommissioned_at",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub decommissioned_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredPreviousPassword {
+    #[serde(rename = "hash")]
+    pub hash: String,
+    #[serde(rename = "valid_until")]
+    pub valid_until: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -210,6 +232,8 @@ impl From<&Station> for StoredStation {
             connection_id,
             last_seen_at,
             approval,
+            previous_password,
+            decommissioned_at,
         } = s;
         StoredStation {
             id: id.as_str().to_owned(),
@@ -223,6 +247,11 @@ impl From<&Station> for StoredStation {
             connection_id: connection_id.clone(),
             last_seen_at: *last_seen_at,
             approval: (*approval).into(),
+            previous_password: previous_password.as_ref().map(|p| StoredPreviousPassword {
+                hash: p.hash.clone(),
+                valid_until: p.valid_until,
+            }),
+            decommissioned_at: *decommissioned_at,
         }
     }
 }
@@ -314,6 +343,8 @@ impl TryFrom<StoredStation> for Station {
             connection_id,
             last_seen_at,
             approval,
+            previous_password,
+            decommissioned_at,
         } = s;
         Ok(Station {
             id: parse("station id", id, StationId::parse)?,
@@ -327,6 +358,11 @@ impl TryFrom<StoredStation> for Station {
             connection_id,
             last_seen_at,
             approval: approval.into(),
+            previous_password: previous_password.map(|p| PreviousPassword {
+                hash: p.hash,
+                valid_until: p.valid_until,
+            }),
+            decommissioned_at,
         })
     }
 }

@@ -8,7 +8,9 @@ use crate::ops::*;
 use chrono::{DateTime, TimeDelta, Utc};
 use csms_domain::meter::MeterReading;
 use csms_domain::session::Session;
-use csms_domain::station::{Approval, BootInfo, Connection, ConnectorStatus, Station, StationView};
+use csms_domain::station::{
+    Approval, BootInfo, Connection, ConnectorStatus, Station, StationChange, StationView,
+};
 use csms_domain::token::IdTokenRecord;
 use csms_domain::{IdTokenValue, OrgId, SessionId, StationId, Timestamp};
 use csms_kernel::ports::{
@@ -157,6 +159,58 @@ impl Db {
                 })?;
             }
             Ok(station)
+        })
+    }
+
+    pub(crate) fn update_station(
+        &self,
+        id: &StationId,
+        change: &StationChange,
+    ) -> R<Option<Station>> {
+        self.write(|txn| {
+            let mut stations = txn.open_table(STATIONS)?;
+            let Some(before) = get_record::<Station>(&stations, id.as_str())? else {
+                return Ok(None);
+            };
+            let mut after = before.clone();
+            change.apply(&mut after);
+            put_record(&mut stations, id.as_str(), &after)?;
+            if after.site_id != before.site_id {
+                let mut index = txn.open_table(STATIONS_BY_ORG)?;
+                let old = station_org_key(&before.org_id, before.site_id.as_ref(), id)?;
+                index.remove(old.as_str())?;
+                let new = station_org_key(&after.org_id, after.site_id.as_ref(), id)?;
+                index.insert(new.as_str(), id.as_str())?;
+                if let Some(cid) = after.connection_id.as_deref() {
+                    update_record::<Connection>(&mut txn.open_table(CONNECTIONS)?, cid, |c| {
+                        c.site_id = after.site_id.clone();
+                        true
+                    })?;
+                }
+            }
+            Ok(Some(after))
+        })
+    }
+
+    pub(crate) fn delete_station(&self, id: &StationId) -> R<()> {
+        self.write(|txn| {
+            let mut stations = txn.open_table(STATIONS)?;
+            let Some(station) = get_record::<Station>(&stations, id.as_str())? else {
+                return Ok(());
+            };
+            stations.remove(id.as_str())?;
+            let key = station_org_key(&station.org_id, station.site_id.as_ref(), id)?;
+            txn.open_table(STATIONS_BY_ORG)?.remove(key.as_str())?;
+            let range = KeyRange::partition(id.as_str());
+            let mut connectors = txn.open_table(CONNECTORS)?;
+            let keys: Vec<String> = connectors
+                .range::<&str>(range.lo.as_str()..range.hi.as_str())?
+                .map(|e| e.map(|(k, _)| k.value().to_owned()))
+                .collect::<Result<_, _>>()?;
+            for k in keys {
+                connectors.remove(k.as_str())?;
+            }
+            Ok(())
         })
     }
 

@@ -49,7 +49,9 @@ use csms_domain::meter::MeterReading;
 use csms_domain::pricing::PricedSession;
 use csms_domain::session::Session;
 use csms_domain::spot::{BiddingZone, SpotDay};
-use csms_domain::station::{Approval, BootInfo, Connection, ConnectorStatus, Station, StationView};
+use csms_domain::station::{
+    Approval, BootInfo, Connection, ConnectorStatus, Station, StationChange, StationView,
+};
 use csms_domain::tariff::{Tariff, TariffAssignment};
 use csms_domain::token::IdTokenRecord;
 use csms_domain::webhook::{Delivery, Webhook};
@@ -204,6 +206,8 @@ forward! { StationStore {
     list_stations(org: &OrgId, page: &PageRequest) -> Page<StationView>;
     record_boot(id: &StationId, boot: &BootInfo) -> ();
     set_station_approval(id: &StationId, approval: Approval) -> Option<Station>;
+    update_station(id: &StationId, change: &StationChange) -> Option<Station>;
+    delete_station(id: &StationId) -> ();
     set_connector_status(id: &StationId, status: &ConnectorStatus) -> ();
     append_station_event(event: &StationEvent) -> ();
     list_station_events(id: &StationId, page: &PageRequest) -> Page<StationEvent>;

@@ -40,7 +40,8 @@ use chrono::{TimeDelta, Utc};
 use csms_domain::meter::MeterReading;
 use csms_domain::session::{CloseReason, InferredEnd, Session, SessionStatus};
 use csms_domain::station::{
-    Approval, BootInfo, Connection, ConnectorStatus, RegistrationStatus, Station, StationView,
+    Approval, BootInfo, Connection, ConnectorStatus, PreviousPassword, RegistrationStatus, Station,
+    StationChange, StationView,
 };
 use csms_domain::token::{IdTokenRecord, IdTokenType, TokenStatus};
 use csms_domain::{IdTokenValue, OcppVersion, OrgId, SessionId, SiteId, StationId, Timestamp};
@@ -156,12 +157,25 @@ struct StationItem {
     /// Absent in items written before the setting: accepted.
     #[serde(default)]
     approval: Approval,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    previous_password: Option<PreviousPasswordItem>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    decommissioned_at: Option<Timestamp>,
 }
 
 same_fields!(Station => StationItem {
     id, org_id, site_id, name, password_hash, created_at, ocpp_version, connection_id,
-    last_seen_at, approval,
-} mapped { boot });
+    last_seen_at, approval, decommissioned_at,
+} mapped { boot, previous_password });
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PreviousPasswordItem {
+    hash: String,
+    valid_until: Timestamp,
+}
+
+same_fields!(PreviousPassword => PreviousPasswordItem { hash, valid_until });
 
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -590,6 +604,120 @@ impl StationStore for DynamoStore {
         Ok(Some(station))
     }
 
+    async fn update_station(
+        &self,
+        id: &StationId,
+        change: &StationChange,
+    ) -> StoreResult<Option<Station>> {
+        // Only the attributes the change names are written, so concurrent
+        // boots, connections and other changes are not undone.
+        let Some(before) = self.get_station(id).await? else {
+            return Ok(None);
+        };
+        if change.is_empty() {
+            return Ok(Some(before));
+        }
+        let mut after = before.clone();
+        change.apply(&mut after);
+        let mut set: Vec<(&str, AttributeValue)> = Vec::new();
+        let mut remove: Vec<&str> = Vec::new();
+        let mut field = |attr: &'static str, value: Option<AttributeValue>| match value {
+            Some(v) => set.push((attr, v)),
+            None => remove.push(attr),
+        };
+        if change.name.is_some() {
+            field("name", after.name.as_deref().map(s));
+        }
+        if change.site_id.is_some() {
+            field("siteId", after.site_id.as_ref().map(|x| s(x.as_str())));
+            let site = after.site_id.as_ref().map_or("-", SiteId::as_str);
+            field("GSI1SK", Some(s(format!("{site}#{id}"))));
+        }
+        if change.password.is_some() {
+            field("passwordHash", after.password_hash.as_deref().map(s));
+            let previous = after
+                .previous_password
+                .as_ref()
+                .map(|p| to_value(&PreviousPasswordItem::from(p)))
+                .transpose()?;
+            field("previousPassword", previous);
+        }
+        if change.decommissioned_at.is_some() {
+            let at = after.decommissioned_at.as_ref().map(to_value).transpose()?;
+            field("decommissionedAt", at);
+        }
+        let mut expression = Vec::new();
+        let mut update_names = Vec::new();
+        let mut update_values = Vec::new();
+        if !set.is_empty() {
+            let parts: Vec<String> = set
+                .iter()
+                .enumerate()
+                .map(|(i, _)| format!("#s{i} = :s{i}"))
+                .collect();
+            expression.push(format!("SET {}", parts.join(", ")));
+        }
+        if !remove.is_empty() {
+            let parts: Vec<String> = (0..remove.len()).map(|i| format!("#r{i}")).collect();
+            expression.push(format!("REMOVE {}", parts.join(", ")));
+        }
+        for (i, (attr, value)) in set.into_iter().enumerate() {
+            update_names.push((format!("#s{i}"), attr));
+            update_values.push((format!(":s{i}"), value));
+        }
+        for (i, attr) in remove.into_iter().enumerate() {
+            update_names.push((format!("#r{i}"), attr));
+        }
+        let mut update = Update::new(station_pk(id), META, expression.join(" "))
+            .only_if(Condition::exists())
+            .returning(ReturnValue::AllNew);
+        for (placeholder, attr) in &update_names {
+            update = update.name(placeholder, attr);
+        }
+        for (placeholder, value) in update_values {
+            update = update.value(&placeholder, value);
+        }
+        let Ok(Some(stored)) = self.update(update).await? else {
+            // Deleted meanwhile.
+            return Ok(None);
+        };
+        let station: Station = decode::<StationItem, Station>(stored)?;
+        if change.site_id.is_some() {
+            if let Some(cid) = &station.connection_id {
+                let site = Update::new(
+                    conn_pk(cid),
+                    CONN_SK,
+                    match &station.site_id {
+                        Some(_) => "SET #site = :site",
+                        None => "REMOVE #site",
+                    },
+                )
+                .name("#site", "siteId")
+                .only_if(Condition::exists());
+                let site = match &station.site_id {
+                    Some(x) => site.value(":site", s(x.as_str())),
+                    None => site,
+                };
+                // A failed condition: the connection closed meanwhile, and
+                // the next one copies the station's site.
+                let _closed = self.update(site).await?;
+            }
+        }
+        Ok(Some(station))
+    }
+
+    async fn delete_station(&self, id: &StationId) -> StoreResult<()> {
+        // The station's partition: the station and its connector statuses.
+        let items = self.query_all(&Query::partition(station_pk(id))).await?;
+        for item in items {
+            let Some(AttributeValue::S(sk)) = item.get("SK") else {
+                continue;
+            };
+            self.delete(station_pk(id), sk.clone()).await?;
+        }
+        Ok(())
+    }
+
     async fn set_connector_status(
         &self,
         id: &StationId,
@@ -954,6 +1082,11 @@ mod tests {
             connection_id: Some("abc=".into()),
             last_seen_at: Some(t(2, 1_000)),
             approval: Approval::Rejected,
+            previous_password: Some(PreviousPassword {
+                hash: "$argon2id$old".into(),
+                valid_until: t(3, 0),
+            }),
+            decommissioned_at: Some(t(4, 0)),
         };
         let (back, item) = round_trip::<StationItem, _>(&station);
         assert_eq!(back, station);

@@ -868,6 +868,8 @@ pub fn stations() -> Vec<csms_domain::station::Station> {
         connection_id: None,
         last_seen_at: None,
         approval,
+        previous_password: None,
+        decommissioned_at: None,
     };
     vec![
         bare("CP-2", Approval::Accepted),
@@ -891,6 +893,16 @@ pub fn stations() -> Vec<csms_domain::station::Station> {
             boot: Some(boot(false, RegistrationStatus::Rejected)),
             ocpp_version: Some(OcppVersion::V16),
             ..bare("CP-4", Approval::Rejected)
+        },
+        // A rotated password in its grace period, and out of service.
+        Station {
+            password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdDI$bmV3".to_owned()),
+            previous_password: Some(csms_domain::station::PreviousPassword {
+                hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned(),
+                valid_until: t("2026-12-08T12:00:00Z"),
+            }),
+            decommissioned_at: Some(t("2026-12-06T07:00:00Z")),
+            ..bare("CP-5", Approval::Accepted)
         },
     ]
 }
