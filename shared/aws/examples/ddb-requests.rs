@@ -373,7 +373,10 @@ async fn main() -> anyhow::Result<()> {
         NewIdToken {
             id_token: "FIG-TAG".into(),
             token_type: "ISO14443".into(),
-            status: "Accepted".into(),
+            fields: csms_charging::laddid::TokenFields {
+                status: Some("Accepted".into()),
+                ..Default::default()
+            },
             ..Default::default()
         },
     )

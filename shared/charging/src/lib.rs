@@ -17,11 +17,14 @@
 //!   `$connect`/`$disconnect` and the local runner.
 //! - [`password`]: station password hashing (argon2id) and Basic-auth checks.
 //! - [`registry`]: registering stations and id tokens.
+//! - [`laddid`]: the id tokens' life cycle (read, change, block, delete) and
+//!   the identifiers seen at stations and not registered.
 //! - [`device_model`]: 2.0.1 device reports into the station's model, and the
 //!   values Get/SetVariables answers confirm.
 
 pub mod charger;
 pub mod connect;
 pub mod device_model;
+pub mod laddid;
 pub mod password;
 pub mod registry;
