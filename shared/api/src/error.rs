@@ -93,6 +93,7 @@ impl From<RegistryError> for ApiError {
             RegistryError::Invalid(m) => ApiError::BadRequest(m),
             RegistryError::Conflict(m) => ApiError::Conflict(m),
             RegistryError::NotFound(m) => ApiError::NotFound(m),
+            RegistryError::Stale(m) => ApiError::PreconditionFailed(m),
             RegistryError::Store(e) => e.into(),
         }
     }

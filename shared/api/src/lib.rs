@@ -236,6 +236,23 @@ pub fn router(state: ApiState) -> Router {
             "/id-tokens",
             get(Read, tokens::list).merge(post(Admin, tokens::create)),
         )
+        // LaddID life cycle (issue 17.3).
+        .route(
+            "/id-tokens/{value}",
+            get(Read, tokens::get)
+                .merge(patch(Admin, tokens::update))
+                .merge(delete(Admin, tokens::delete)),
+        )
+        .route("/id-tokens/{value}/block", post(Admin, tokens::block))
+        .route("/id-tokens/{value}/unblock", post(Admin, tokens::unblock))
+        .route(
+            "/unregistered-id-tokens",
+            get(Read, tokens::list_unregistered),
+        )
+        .route(
+            "/unregistered-id-tokens/{value}/register",
+            post(Admin, tokens::register_unregistered),
+        )
         .route("/sessions", get(Read, sessions::list))
         .route("/sessions/export", get(Read, sessions::export))
         .route("/sessions/{id}", get(Read, sessions::get))

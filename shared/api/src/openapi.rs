@@ -169,6 +169,8 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
         stations::rotate_password, stations::decommission, stations::recommission, stations::events, device_model::get,
         commands::create, commands::list_for_station, commands::get,
         tokens::list, tokens::create,
+        tokens::get, tokens::update, tokens::delete, tokens::block, tokens::unblock,
+        tokens::list_unregistered, tokens::register_unregistered,
         sessions::list, sessions::export, sessions::get, sessions::meter_values,
         api_keys::list, api_keys::create, api_keys::get, api_keys::revoke,
         webhooks::list, webhooks::create, webhooks::get, webhooks::delete, webhooks::deliveries,

@@ -173,18 +173,47 @@ impl From<&StationEvent> for StationEventView {
     }
 }
 
-/// An identifier drivers present (RFID card, app, …).
+/// An identifier drivers present (RFID card, app, AutoCharge MAC, …).
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IdToken {
+    /// As registered; a `MacAddress` normalised to 12 upper-case hex digits.
     pub id_token: String,
     #[serde(rename = "type")]
     pub token_type: String,
+    /// `Accepted`, `Blocked`, `Expired` or `Invalid`.
     pub status: String,
+    /// Not accepted before (chargers get `NotAtThisTime` in 2.0.1, `Invalid` in 1.6).
+    pub valid_from: Option<String>,
+    /// `Expired` from then on.
+    pub valid_to: Option<String>,
+    /// The same as `validTo` (its name before tokens had a validity window).
     pub expires_at: Option<String>,
     /// User group whose tariffs apply; `null`: the public tariff.
     pub group: Option<String>,
+    /// Sent to chargers as 1.6 `parentIdTag` / 2.0.1 `groupIdToken`.
+    pub parent_id: Option<String>,
+    /// Plug&Charge contract id.
+    pub emaid: Option<String>,
+    /// Label or holder name.
+    pub label: Option<String>,
+    /// The current block, or the last one (then with `unblockedAt`).
+    pub block: Option<TokenBlock>,
     pub created_at: String,
+    pub updated_at: String,
+    /// Changes with every write; send it as `If-Match` to update only this version.
+    pub version: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenBlock {
+    pub reason: String,
+    /// The API key id that blocked it, or `admin` (the platform admin key).
+    pub by: String,
+    pub at: String,
+    pub unblocked_at: Option<String>,
+    pub unblocked_by: Option<String>,
 }
 
 impl From<&IdTokenRecord> for IdToken {
@@ -193,9 +222,55 @@ impl From<&IdTokenRecord> for IdToken {
             id_token: t.token.to_string(),
             token_type: t.token_type.as_str().to_owned(),
             status: t.status.as_str().to_owned(),
-            expires_at: t.expires_at.map(time),
+            valid_from: t.valid_from.map(time),
+            valid_to: t.valid_to.map(time),
+            expires_at: t.valid_to.map(time),
             group: t.group.clone(),
+            parent_id: t.parent_id.as_ref().map(|p| p.to_string()),
+            emaid: t.emaid.clone(),
+            label: t.label.clone(),
+            block: t.block.as_ref().map(|b| TokenBlock {
+                reason: b.reason.clone(),
+                by: b.by.clone(),
+                at: time(b.at),
+                unblocked_at: b.unblocked_at.map(time),
+                unblocked_by: b.unblocked_by.clone(),
+            }),
             created_at: time(t.created_at),
+            updated_at: time(t.updated_at.unwrap_or(t.created_at)),
+            version: t.version,
+        }
+    }
+}
+
+/// An identifier a station of the organisation presented that is not
+/// registered ("seen, not registered").
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UnregisteredIdToken {
+    /// As looked up: an AutoCharge MAC address normalised.
+    pub id_token: String,
+    /// The type the station gave (2.0.1), `MacAddress` for a 1.6 `VID:` tag,
+    /// else `null`.
+    #[serde(rename = "type")]
+    pub token_type: Option<String>,
+    /// The station it was last seen at.
+    pub station_id: String,
+    pub first_seen: String,
+    pub last_seen: String,
+    /// Sightings at least a minute apart.
+    pub count: u64,
+}
+
+impl From<&csms_domain::token::UnregisteredToken> for UnregisteredIdToken {
+    fn from(u: &csms_domain::token::UnregisteredToken) -> Self {
+        UnregisteredIdToken {
+            id_token: u.token.to_string(),
+            token_type: u.token_type.map(|t| t.as_str().to_owned()),
+            station_id: u.station_id.to_string(),
+            first_seen: time(u.first_seen),
+            last_seen: time(u.last_seen),
+            count: u.count,
         }
     }
 }

@@ -88,12 +88,14 @@ struct OrgA {
     assignment: String,
     webhook: String,
     key: String,
+    /// An identifier A's station was presented and that is not registered.
+    seen: String,
 }
 
 impl OrgA {
     /// Every id of A: none may show up in an answer to B (but in a 404
     /// that echoes the id B asked for).
-    fn ids(&self) -> [&str; 9] {
+    fn ids(&self) -> [&str; 10] {
         [
             &self.station,
             &self.site,
@@ -104,6 +106,7 @@ impl OrgA {
             &self.assignment,
             &self.webhook,
             &self.key,
+            &self.seen,
         ]
     }
 
@@ -117,6 +120,8 @@ impl OrgA {
             format!("/commands/{}", self.command),
             format!("/sessions/{}", self.session),
             "/id-tokens".to_owned(),
+            format!("/id-tokens/{}", self.token),
+            "/unregistered-id-tokens".to_owned(),
             format!("/tariffs/{}/versions", self.tariff),
             "/tariff-assignments".to_owned(),
             format!("/webhooks/{}", self.webhook),
@@ -195,6 +200,16 @@ async fn org_a(app: &axum::Router, store: &dyn Store) -> OrgA {
     );
     session.version = 1;
     store.put_session(&session, 0).await.unwrap();
+    let seen = csms_domain::token::UnregisteredToken {
+        org_id: OrgId::default_org(),
+        token: csms_domain::IdTokenValue::parse("SEEN-BY-A").unwrap(),
+        token_type: None,
+        station_id: StationId::parse("CP-A").unwrap(),
+        first_seen: Utc::now(),
+        last_seen: Utc::now(),
+        count: 1,
+    };
+    store.note_unregistered(&seen).await.unwrap();
     OrgA {
         station: "CP-A".into(),
         site: "SITE-A".into(),
@@ -205,6 +220,7 @@ async fn org_a(app: &axum::Router, store: &dyn Store) -> OrgA {
         assignment: assignment["id"].as_str().unwrap().to_owned(),
         webhook: webhook["id"].as_str().unwrap().to_owned(),
         key: key["id"].as_str().unwrap().to_owned(),
+        seen: seen.token.to_string(),
     }
 }
 
@@ -240,6 +256,9 @@ fn body_for(operation: &str, a: &OrgA) -> Option<Value> {
         "createIdToken" => {
             json!({"idToken": "TOKEN-OF-B", "type": "ISO14443", "status": "Accepted"})
         }
+        "updateIdToken" => json!({"status": "Blocked", "label": "taken over"}),
+        "blockIdToken" => json!({"reason": "taken over"}),
+        "registerUnregisteredIdToken" => json!({"status": "Accepted"}),
         "createApiKey" => json!({"name": "B's partner", "scopes": ["read"]}),
         "createWebhook" => {
             json!({"url": "https://hooks.example.com/b", "events": ["session.ended"]})
@@ -278,6 +297,8 @@ fn fill(path: &str, a: &OrgA) -> Result<String, String> {
             ("id", "/webhooks/") => &a.webhook,
             ("id", "/api-keys/") => &a.key,
             ("id", "/sites/") => &a.site,
+            ("value", "/id-tokens/") => &a.token,
+            ("value", "/unregistered-id-tokens/") => &a.seen,
             ("zone", "/spot-prices/") => "SE3",
             ("date", _) if before.starts_with("/spot-prices/") => SPOT_DATE,
             _ => return Err(format!("no value of A for {{{name}}} after {before}")),

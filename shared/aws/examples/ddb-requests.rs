@@ -147,6 +147,12 @@ async fn run_v16(f: &mut Figure) -> anyhow::Result<()> {
     .await?;
     f.call(v, c, "Authorize", "Authorize", json!({"idTag": "FIG-TAG"}))
         .await?;
+    // An unknown card is noted as seen, not registered: one conditional
+    // UpdateItem, which writes nothing within a minute of the last sighting.
+    for label in ["Authorize (unknown tag)", "Authorize (unknown tag, again)"] {
+        f.call(v, c, label, "Authorize", json!({"idTag": "FIG-UNKNOWN"}))
+            .await?;
+    }
     let start = f
         .call(
             v,
@@ -373,7 +379,10 @@ async fn main() -> anyhow::Result<()> {
         NewIdToken {
             id_token: "FIG-TAG".into(),
             token_type: "ISO14443".into(),
-            status: "Accepted".into(),
+            fields: csms_charging::laddid::TokenFields {
+                status: Some("Accepted".into()),
+                ..Default::default()
+            },
             ..Default::default()
         },
     )

@@ -409,3 +409,71 @@ async fn listings_skip_items_that_do_not_decode_and_raise_one_alarm_per_kind() {
     contract::undecodable_records_are_skipped(&store, &bad).await;
     assert!(store.skipped_records("Session") >= 2);
 }
+
+/// A token item written before tokens had a version (no `version`
+/// attribute) reads as version 0 and takes a change conditional on that;
+/// the change gives it a version, so a second change from 0 is a conflict.
+/// A write never moves a token to another organisation.
+#[tokio::test]
+async fn a_token_stored_before_versions_is_changed_once_from_version_0() {
+    use csms_domain::token::{IdTokenRecord, IdTokenType, TokenStatus};
+    use csms_domain::IdTokenValue;
+    use csms_kernel::ports::TokenStore;
+    let store = fresh_store().await;
+    let at = Utc.timestamp_opt(1_790_000_000, 0).unwrap();
+    let token = IdTokenRecord {
+        token: IdTokenValue::parse("OLD-CARD").unwrap(),
+        token_type: IdTokenType::ISO14443,
+        status: TokenStatus::Accepted,
+        valid_from: None,
+        valid_to: None,
+        org_id: OrgId::default_org(),
+        group: None,
+        parent_id: None,
+        emaid: None,
+        label: None,
+        block: None,
+        created_at: at,
+        updated_at: None,
+        version: 1,
+    };
+    store.create_id_token(&token).await.unwrap();
+    let client = aws_sdk_dynamodb::Client::new(&sdk_config().await);
+    client
+        .update_item()
+        .table_name(store.table())
+        .key(
+            "PK",
+            aws_sdk_dynamodb::types::AttributeValue::S("IDTOKEN#OLD-CARD".into()),
+        )
+        .key(
+            "SK",
+            aws_sdk_dynamodb::types::AttributeValue::S("META".into()),
+        )
+        .update_expression("REMOVE #v")
+        .expression_attribute_names("#v", "version")
+        .send()
+        .await
+        .unwrap();
+    let old = store.get_id_token(&token.token).await.unwrap().unwrap();
+    assert_eq!(old.version, 0);
+    let mut moved = old.clone();
+    moved.org_id = OrgId::parse("org-b").unwrap();
+    moved.version = 1;
+    assert!(matches!(
+        store.put_id_token(&moved, 0).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let mut changed = old.clone();
+    changed.label = Some("kept".into());
+    changed.version = 1;
+    store.put_id_token(&changed, 0).await.unwrap();
+    assert_eq!(
+        store.get_id_token(&token.token).await.unwrap(),
+        Some(changed.clone())
+    );
+    assert!(matches!(
+        store.put_id_token(&changed, 0).await,
+        Err(StoreError::Conflict(_))
+    ));
+}

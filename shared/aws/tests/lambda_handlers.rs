@@ -131,7 +131,10 @@ impl Harness {
             NewIdToken {
                 id_token: value.into(),
                 token_type: "ISO14443".into(),
-                status: status.into(),
+                fields: csms_charging::laddid::TokenFields {
+                    status: Some(status.into()),
+                    ..Default::default()
+                },
                 ..Default::default()
             },
         )

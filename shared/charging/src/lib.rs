@@ -19,12 +19,15 @@
 //! - [`registry`]: registering stations and id tokens.
 //! - [`lifecycle`]: a station after registration: rename, move, password
 //!   rotation with a grace period, decommission, delete without history.
+//! - [`laddid`]: the id tokens' life cycle (read, change, block, delete) and
+//!   the identifiers seen at stations and not registered.
 //! - [`device_model`]: 2.0.1 device reports into the station's model, and the
 //!   values Get/SetVariables answers confirm.
 
 pub mod charger;
 pub mod connect;
 pub mod device_model;
+pub mod laddid;
 pub mod lifecycle;
 pub mod password;
 pub mod registry;

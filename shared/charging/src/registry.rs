@@ -2,9 +2,8 @@
 
 use crate::password;
 use csms_domain::station::{Approval, Station};
-use csms_domain::token::{IdTokenRecord, IdTokenType, TokenStatus};
-use csms_domain::{IdTokenValue, OrgId, SiteId, StationId, Timestamp};
-use csms_kernel::ports::{Clock, StationStore, StoreError, TokenStore};
+use csms_domain::{OrgId, SiteId, StationId};
+use csms_kernel::ports::{Clock, StationStore, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
@@ -16,6 +15,9 @@ pub enum RegistryError {
     /// either).
     #[error("{0}")]
     NotFound(String),
+    /// The caller's expected version (`If-Match`) is not the stored one.
+    #[error("{0}")]
+    Stale(String),
     #[error(transparent)]
     Store(StoreError),
 }
@@ -121,44 +123,5 @@ pub async fn register_station<S: StationStore + ?Sized>(
     Ok(station)
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct NewIdToken {
-    pub id_token: String,
-    pub token_type: String,
-    pub status: String,
-    pub expires_at: Option<Timestamp>,
-    pub org_id: Option<OrgId>,
-    pub group: Option<String>,
-}
-
-pub async fn register_id_token<S: TokenStore + ?Sized>(
-    store: &S,
-    clock: &dyn Clock,
-    new: NewIdToken,
-) -> Result<IdTokenRecord, RegistryError> {
-    let token = IdTokenValue::parse(new.id_token)
-        .map_err(|e| RegistryError::Invalid(format!("idToken: {e}")))?;
-    let token_type = IdTokenType::parse(&new.token_type).ok_or_else(|| {
-        let names: Vec<&str> = IdTokenType::ALL.iter().map(|t| t.as_str()).collect();
-        RegistryError::Invalid(format!("type: must be one of {}", names.join(", ")))
-    })?;
-    let status = TokenStatus::parse(&new.status).ok_or_else(|| {
-        RegistryError::Invalid("status: must be one of Accepted, Blocked, Expired, Invalid".into())
-    })?;
-    let record = IdTokenRecord {
-        token,
-        token_type,
-        status,
-        expires_at: new.expires_at,
-        org_id: new.org_id.unwrap_or_else(OrgId::default_org),
-        group: new.group,
-        created_at: clock.now(),
-    };
-    store.create_id_token(&record).await.map_err(|e| match e {
-        StoreError::Conflict(_) => {
-            RegistryError::Conflict(format!("id token {} already exists", record.token))
-        }
-        e => RegistryError::Store(e),
-    })?;
-    Ok(record)
-}
+// Id tokens: see [`crate::laddid`].
+pub use crate::laddid::{register_id_token, NewIdToken};

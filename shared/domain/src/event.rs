@@ -22,6 +22,8 @@ pub enum ChargerEvent {
     },
     AuthorizeRequested {
         id_token: IdTokenValue,
+        /// The 2.0.1 type, or what the value implies (a 1.6 `VID:` tag).
+        token_type: Option<crate::token::IdTokenType>,
     },
     Transaction(TransactionEvent),
     /// Meter values outside a transaction message (1.6 MeterValues, 2.0.1 MeterValues).
@@ -97,6 +99,8 @@ pub struct TransactionEvent {
     pub evse_id: Option<u32>,
     pub connector_id: Option<u32>,
     pub id_token: Option<IdTokenValue>,
+    /// The 2.0.1 type of `id_token`, or what the value implies.
+    pub id_token_type: Option<crate::token::IdTokenType>,
     pub meter_start_wh: Option<Decimal>,
     pub meter_stop_wh: Option<Decimal>,
     pub stop_reason: Option<String>,

@@ -32,7 +32,7 @@ use csms_domain::tariff::{
     AssignmentTarget, EnergyPrice, PriceComponent, Restrictions, Tariff, TariffAssignment,
     TariffElement,
 };
-use csms_domain::token::{IdTokenRecord, IdTokenType, TokenStatus};
+use csms_domain::token::{IdTokenRecord, IdTokenType, TokenBlock, TokenStatus, UnregisteredToken};
 use csms_domain::webhook::{Attempt, Delivery, DeliveryStatus, EventType, Webhook};
 use csms_domain::{
     IdTokenValue, OcppVersion, OrgId, SessionId, SiteId, StationId, Timestamp, TransactionId,
@@ -70,10 +70,17 @@ fn token(v: &str, org: &str) -> IdTokenRecord {
         token: IdTokenValue::parse(v).unwrap(),
         token_type: IdTokenType::ISO14443,
         status: TokenStatus::Accepted,
-        expires_at: Some(t(86_400)),
+        valid_from: None,
+        valid_to: Some(t(86_400)),
         org_id: OrgId::parse(org).unwrap(),
         group: Some("residents".into()),
+        parent_id: None,
+        emaid: None,
+        label: None,
+        block: None,
         created_at: t(0),
+        updated_at: None,
+        version: 1,
     }
 }
 
@@ -392,6 +399,146 @@ pub async fn id_tokens_case_insensitive<S: TokenStore>(store: &S) {
     let all: Vec<String> = all.iter().map(|t| t.token.to_string()).collect();
     assert_eq!(all, ["t1", "t2", "t3"]);
     assert_eq!(pages, 2, "no empty page after the last one");
+}
+
+// --- LaddID life cycle (issue 17.3) ---
+
+pub async fn id_tokens_versioned_update_and_delete<S: TokenStore>(store: &S) {
+    let first = token("04LIFE", "org7");
+    store.create_id_token(&first).await.unwrap();
+    let mut changed = first.clone();
+    changed.status = TokenStatus::Blocked;
+    changed.valid_from = Some(t(10));
+    changed.parent_id = Some(IdTokenValue::parse("FLEET").unwrap());
+    changed.emaid = Some("SE-ABC-C12345678-X".into());
+    changed.label = Some("Anna".into());
+    changed.block = Some(TokenBlock {
+        reason: "lost".into(),
+        by: "admin".into(),
+        at: t(5),
+        unblocked_at: None,
+        unblocked_by: None,
+    });
+    changed.updated_at = Some(t(5));
+    changed.version = 2;
+    store.put_id_token(&changed, 1).await.unwrap();
+    let got = store.get_id_token(&first.token).await.unwrap();
+    assert_eq!(got.as_ref(), Some(&changed));
+    // A stale version, and a token that does not exist, are conflicts.
+    assert!(matches!(
+        store.put_id_token(&changed, 1).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store.put_id_token(&token("04NONE", "org7"), 1).await,
+        Err(StoreError::Conflict(_))
+    ));
+    // Still listed once, with its new fields.
+    let org = OrgId::parse("org7").unwrap();
+    let listed = store
+        .list_id_tokens(&org, &PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(listed.items, vec![changed.clone()]);
+    // Delete: gone from reads and from the listing; a second delete finds nothing.
+    let gone = store.delete_id_token(&first.token).await.unwrap();
+    assert_eq!(gone, Some(changed));
+    assert_eq!(store.get_id_token(&first.token).await.unwrap(), None);
+    let listed = store
+        .list_id_tokens(&org, &PageRequest::first(10))
+        .await
+        .unwrap();
+    assert!(listed.items.is_empty());
+    assert_eq!(store.delete_id_token(&first.token).await.unwrap(), None);
+    // The value can be registered again.
+    store.create_id_token(&first).await.unwrap();
+}
+
+fn seen(org: &str, v: &str, station: &str, at: i64) -> UnregisteredToken {
+    UnregisteredToken {
+        org_id: OrgId::parse(org).unwrap(),
+        token: IdTokenValue::parse(v).unwrap(),
+        token_type: None,
+        station_id: sid(station),
+        first_seen: t(at),
+        last_seen: t(at),
+        count: 1,
+    }
+}
+
+pub async fn unregistered_tokens_bounded_listed_and_registered<S: TokenStore>(store: &S) {
+    let org = OrgId::parse("org8").unwrap();
+    store
+        .note_unregistered(&seen("org8", "04seen", "CP-1", 0))
+        .await
+        .unwrap();
+    // Within a minute: not written (the station stays CP-1, count 1).
+    store
+        .note_unregistered(&seen("org8", "04SEEN", "CP-2", 59))
+        .await
+        .unwrap();
+    let v = IdTokenValue::parse("04Seen").unwrap();
+    let got = store.get_unregistered(&org, &v).await.unwrap().unwrap();
+    assert_eq!(got, seen("org8", "04seen", "CP-1", 0));
+    // A minute later: updated, first seen kept, counted.
+    let mut later = seen("org8", "04SEEN", "CP-2", 60);
+    later.token_type = Some(IdTokenType::ISO15693);
+    store.note_unregistered(&later).await.unwrap();
+    let got = store.get_unregistered(&org, &v).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            got.station_id.as_str(),
+            got.first_seen,
+            got.last_seen,
+            got.count,
+            got.token_type
+        ),
+        ("CP-2", t(0), t(60), 2, Some(IdTokenType::ISO15693))
+    );
+    // Per organisation.
+    let other = OrgId::parse("org8b").unwrap();
+    assert_eq!(store.get_unregistered(&other, &v).await.unwrap(), None);
+    store
+        .note_unregistered(&seen("org8b", "04seen", "CP-9", 0))
+        .await
+        .unwrap();
+    for v in ["04c", "04a", "04b"] {
+        store
+            .note_unregistered(&seen("org8", v, "CP-1", 0))
+            .await
+            .unwrap();
+    }
+    let org_ref = &org;
+    let (all, pages) = read_all(
+        2,
+        |p| async move { store.list_unregistered(org_ref, &p).await },
+    )
+    .await;
+    assert_eq!(
+        ids_of(&all, |u| u.token.as_str()),
+        ["04a", "04b", "04c", "04SEEN"]
+    );
+    assert_eq!(pages, 2);
+    // Registering creates the token and takes it off the list, in one go.
+    let mut reg = token("04seen", "org8");
+    reg.token_type = IdTokenType::ISO15693;
+    store.register_unregistered(&reg).await.unwrap();
+    assert_eq!(store.get_id_token(&v).await.unwrap(), Some(reg.clone()));
+    assert_eq!(store.get_unregistered(&org, &v).await.unwrap(), None);
+    // The other organisation's sighting stays.
+    assert!(store.get_unregistered(&other, &v).await.unwrap().is_some());
+    // Registered already: a conflict, and nothing changes.
+    store
+        .note_unregistered(&seen("org8", "04a", "CP-1", 200))
+        .await
+        .unwrap();
+    let mut again = token("04SEEN", "org8");
+    again.label = Some("x".into());
+    assert!(matches!(
+        store.register_unregistered(&again).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.get_id_token(&v).await.unwrap(), Some(reg));
 }
 
 pub async fn transaction_ids_unique_and_increasing<S: SessionStore>(store: &S) {
@@ -2557,6 +2704,8 @@ macro_rules! store_contract_tests {
             station_approval_reaches_the_connection,
             stations_change_move_and_delete,
             id_tokens_case_insensitive,
+            id_tokens_versioned_update_and_delete,
+            unregistered_tokens_bounded_listed_and_registered,
             transaction_ids_unique_and_increasing,
             sessions_are_versioned,
             sessions_list_by_station_and_time,

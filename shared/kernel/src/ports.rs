@@ -21,7 +21,7 @@ use csms_domain::station::{
     Approval, BootInfo, Connection, ConnectorStatus, Station, StationChange, StationView,
 };
 use csms_domain::tariff::{Tariff, TariffAssignment};
-use csms_domain::token::IdTokenRecord;
+use csms_domain::token::{IdTokenRecord, UnregisteredToken};
 use csms_domain::webhook::{Delivery, Webhook};
 use csms_domain::{IdTokenValue, OrgId, SessionId, SiteId, StationId, Timestamp};
 use serde_json::Value;
@@ -305,6 +305,37 @@ pub trait TokenStore: Send + Sync {
         org: &OrgId,
         page: &PageRequest,
     ) -> StoreResult<Page<IdTokenRecord>>;
+
+    // --- LaddID life cycle (issue 17.3) ---
+    /// Replaces the token if the stored one is at `expected_version` (0: a
+    /// record stored before tokens had a version), else `Conflict`; also
+    /// `Conflict` when there is none.
+    async fn put_id_token(&self, token: &IdTokenRecord, expected_version: u64) -> StoreResult<()>;
+    /// Removes the token; the record it removed, if any.
+    async fn delete_id_token(&self, token: &IdTokenValue) -> StoreResult<Option<IdTokenRecord>>;
+    /// Records a sighting of an unknown identifier, one record per (org,
+    /// value): a new one as given; an existing one gets `last_seen`,
+    /// `station_id` and `token_type` from `seen` and `count + 1`, unless its
+    /// `last_seen` is less than [`UNREGISTERED_MIN_GAP`] before `seen`'s:
+    /// then nothing is written.
+    ///
+    /// [`UNREGISTERED_MIN_GAP`]: csms_domain::token::UNREGISTERED_MIN_GAP
+    async fn note_unregistered(&self, seen: &UnregisteredToken) -> StoreResult<()>;
+    async fn get_unregistered(
+        &self,
+        org: &OrgId,
+        token: &IdTokenValue,
+    ) -> StoreResult<Option<UnregisteredToken>>;
+    /// The organisation's unregistered identifiers in order of their
+    /// (case-folded) value.
+    async fn list_unregistered(
+        &self,
+        org: &OrgId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<UnregisteredToken>>;
+    /// Creates `token` and removes its organisation's unregistered record of
+    /// the same value, both or neither; `Conflict` when the token exists.
+    async fn register_unregistered(&self, token: &IdTokenRecord) -> StoreResult<()>;
 }
 
 #[async_trait]

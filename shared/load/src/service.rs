@@ -901,7 +901,13 @@ impl<S: LoadServiceStore + ?Sized> LoadService<S> {
                         continue;
                     }
                     let group = match IdTokenValue::parse(token) {
-                        Ok(t) => self.store.get_id_token(&t).await?.and_then(|r| r.group),
+                        // A user group is its organisation's (as in pricing).
+                        Ok(t) => self
+                            .store
+                            .get_id_token(&t)
+                            .await?
+                            .filter(|r| r.org_id == site.org_id)
+                            .and_then(|r| r.group),
                         Err(_) => None,
                     };
                     let p = group.and_then(|g| site.config.group_priorities.get(&g).copied());

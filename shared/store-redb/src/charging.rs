@@ -11,7 +11,7 @@ use csms_domain::session::Session;
 use csms_domain::station::{
     Approval, BootInfo, Connection, ConnectorStatus, Station, StationChange, StationView,
 };
-use csms_domain::token::IdTokenRecord;
+use csms_domain::token::{IdTokenRecord, UnregisteredToken, UNREGISTERED_MIN_GAP};
 use csms_domain::{IdTokenValue, OrgId, SessionId, StationId, Timestamp};
 use csms_kernel::ports::{
     reading_key, sort_key_time, MeterTarget, Page, PageRequest, SessionQuery, StationEvent,
@@ -359,6 +359,110 @@ impl Db {
             page,
             Order::Ascending,
         )
+    }
+
+    // --- LaddID life cycle (issue 17.3) ----------------------------------
+
+    pub(crate) fn put_id_token(&self, token: &IdTokenRecord, expected_version: u64) -> R<()> {
+        let key = token.token.key();
+        self.write(|txn| {
+            let mut tokens = txn.open_table(ID_TOKENS)?;
+            let stored: Option<IdTokenRecord> = get_record(&tokens, &key)?;
+            match stored {
+                Some(s) if s.version == expected_version => {
+                    // The organisation is fixed; the index key stays.
+                    if s.org_id != token.org_id {
+                        return Err(conflict(format!("id token {} moved", token.token)));
+                    }
+                }
+                Some(s) => {
+                    return Err(conflict(format!(
+                        "id token {} is at version {}, not {expected_version}",
+                        token.token, s.version
+                    )))
+                }
+                None => return Err(conflict(format!("id token {} does not exist", token.token))),
+            }
+            put_record(&mut tokens, &key, token)
+        })
+    }
+
+    pub(crate) fn delete_id_token(&self, token: &IdTokenValue) -> R<Option<IdTokenRecord>> {
+        let key = token.key();
+        self.write(|txn| {
+            let mut tokens = txn.open_table(ID_TOKENS)?;
+            let stored: Option<IdTokenRecord> = get_record(&tokens, &key)?;
+            if let Some(s) = &stored {
+                tokens.remove(key.as_str())?;
+                txn.open_table(ID_TOKENS_BY_ORG)?
+                    .remove(token_org_key(&s.org_id, &key)?.as_str())?;
+            }
+            Ok(stored)
+        })
+    }
+
+    pub(crate) fn note_unregistered(&self, seen: &UnregisteredToken) -> R<()> {
+        let key = token_org_key(&seen.org_id, &seen.token.key())?;
+        self.write(|txn| {
+            let mut table = txn.open_table(UNREGISTERED_TOKENS)?;
+            let next = match get_record::<UnregisteredToken>(&table, &key)? {
+                Some(old) if seen.last_seen - old.last_seen < UNREGISTERED_MIN_GAP => return Ok(()),
+                Some(old) => UnregisteredToken {
+                    first_seen: old.first_seen,
+                    count: old.count.saturating_add(1),
+                    token_type: seen.token_type.or(old.token_type),
+                    ..seen.clone()
+                },
+                None => seen.clone(),
+            };
+            put_record(&mut table, &key, &next)
+        })
+    }
+
+    pub(crate) fn get_unregistered(
+        &self,
+        org: &OrgId,
+        token: &IdTokenValue,
+    ) -> R<Option<UnregisteredToken>> {
+        let key = token_org_key(org, &token.key())?;
+        self.read(|txn| get_record(&txn.open_table(UNREGISTERED_TOKENS)?, &key))
+    }
+
+    pub(crate) fn list_unregistered(
+        &self,
+        org: &OrgId,
+        page: &PageRequest,
+    ) -> R<Page<UnregisteredToken>> {
+        let range = KeyRange::partition(org.as_str());
+        let after = cursor(page, &range.lo, 1)?;
+        self.read(|txn| {
+            let table = txn.open_table(UNREGISTERED_TOKENS)?;
+            paginate(
+                &table,
+                &range,
+                after.as_deref(),
+                Order::Ascending,
+                page.effective_limit(),
+                |k, v| self.skip(org, parse_record(k, v.value()).map(Some)),
+            )
+        })
+    }
+
+    pub(crate) fn register_unregistered(&self, token: &IdTokenRecord) -> R<()> {
+        let key = token.token.key();
+        self.write(|txn| {
+            let mut tokens = txn.open_table(ID_TOKENS)?;
+            if tokens.get(key.as_str())?.is_some() {
+                return Err(conflict(format!("id token {} exists", token.token)));
+            }
+            put_record(&mut tokens, &key, token)?;
+            let org_key = token_org_key(&token.org_id, &key)?;
+            txn.open_table(ID_TOKENS_BY_ORG)?
+                .insert(org_key.as_str(), key.as_str())?;
+            txn.open_table(UNREGISTERED_TOKENS)?
+                .remove(org_key.as_str())?;
+            Ok(())
+        })
     }
 
     // --- sessions -------------------------------------------------------

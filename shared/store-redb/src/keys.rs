@@ -34,6 +34,10 @@ pub(crate) const ID_TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new(
 /// `{org}\0{token key}` → token key.
 pub(crate) const ID_TOKENS_BY_ORG: TableDefinition<&str, &str> =
     TableDefinition::new("id_tokens_by_org");
+/// `{org}\0{token key}` → `UnregisteredToken` JSON: identifiers seen at
+/// the organisation's stations and not registered.
+pub(crate) const UNREGISTERED_TOKENS: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("unregistered_tokens");
 /// Session id → `Session` JSON.
 pub(crate) const SESSIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("sessions");
 /// `{org}\0{sort time}\0{session}` → session id.

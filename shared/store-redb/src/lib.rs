@@ -53,7 +53,7 @@ use csms_domain::station::{
     Approval, BootInfo, Connection, ConnectorStatus, Station, StationChange, StationView,
 };
 use csms_domain::tariff::{Tariff, TariffAssignment};
-use csms_domain::token::IdTokenRecord;
+use csms_domain::token::{IdTokenRecord, UnregisteredToken};
 use csms_domain::webhook::{Delivery, Webhook};
 use csms_domain::{IdTokenValue, OrgId, SessionId, SiteId, StationId, Timestamp};
 use csms_kernel::ports::{
@@ -223,6 +223,12 @@ forward! { TokenStore {
     create_id_token(token: &IdTokenRecord) -> ();
     get_id_token(token: &IdTokenValue) -> Option<IdTokenRecord>;
     list_id_tokens(org: &OrgId, page: &PageRequest) -> Page<IdTokenRecord>;
+    put_id_token(token: &IdTokenRecord, expected_version: u64) -> ();
+    delete_id_token(token: &IdTokenValue) -> Option<IdTokenRecord>;
+    note_unregistered(seen: &UnregisteredToken) -> ();
+    get_unregistered(org: &OrgId, token: &IdTokenValue) -> Option<UnregisteredToken>;
+    list_unregistered(org: &OrgId, page: &PageRequest) -> Page<UnregisteredToken>;
+    register_unregistered(token: &IdTokenRecord) -> ();
 } }
 
 forward! { SessionStore {

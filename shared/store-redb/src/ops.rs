@@ -152,6 +152,7 @@ impl Db {
             txn.open_table(CONNECTIONS)?;
             txn.open_table(ID_TOKENS)?;
             txn.open_table(ID_TOKENS_BY_ORG)?;
+            txn.open_table(UNREGISTERED_TOKENS)?;
             txn.open_table(SESSIONS)?;
             txn.open_table(SESSIONS_BY_ORG)?;
             txn.open_table(SESSIONS_BY_STATION)?;

@@ -29,7 +29,7 @@ use csms_domain::session::{
     CloseReason, InferredEnd, Session, SessionEnd, SessionStatus, SessionUpdate,
 };
 use csms_domain::station::{Approval, Connection, ConnectorStatus, RegistrationStatus};
-use csms_domain::token::{authorize, Authorization};
+use csms_domain::token::{authorize, Authorization, IdTokenType, UnregisteredToken};
 use csms_domain::{IdError, IdTokenValue, OcppVersion, SessionId, Timestamp, TransactionId};
 use csms_kernel::events::{DomainEvent, EventBus, NoEvents, StationRef};
 use csms_kernel::ports::CallReplies;
@@ -533,8 +533,11 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
                     .await;
                 Ok(Outcome::Ack)
             }
-            ChargerEvent::AuthorizeRequested { id_token } => Ok(Outcome::Authorization(
-                self.authorize(&id_token, now).await?,
+            ChargerEvent::AuthorizeRequested {
+                id_token,
+                token_type,
+            } => Ok(Outcome::Authorization(
+                self.authorize(conn, &id_token, token_type, now).await?,
             )),
             ChargerEvent::Transaction(tx) => self.transaction(conn, tx, now).await,
             ChargerEvent::MeterValues {
@@ -640,13 +643,33 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
         }
     }
 
+    /// The registry's answer for a token presented at `conn`'s station: a
+    /// token of another organisation is refused like an unknown one. An
+    /// unknown one is noted as seen at the station ("seen, not
+    /// registered"); failing to note it does not fail the answer.
     pub async fn authorize(
         &self,
+        conn: &Connection,
         token: &IdTokenValue,
+        token_type: Option<IdTokenType>,
         now: Timestamp,
     ) -> Result<Authorization, HandlerError> {
         let record = self.store.get_id_token(token).await?;
-        Ok(authorize(record.as_ref(), now))
+        if record.is_none() {
+            let seen = UnregisteredToken {
+                org_id: conn.org_id.clone(),
+                token: token.clone(),
+                token_type,
+                station_id: conn.station_id.clone(),
+                first_seen: now,
+                last_seen: now,
+                count: 1,
+            };
+            if let Err(e) = self.store.note_unregistered(&seen).await {
+                tracing::error!(error = %e, "could not note an unregistered id token");
+            }
+        }
+        Ok(authorize(record.as_ref(), &conn.org_id, now))
     }
 
     async fn transaction(
@@ -656,7 +679,7 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
         now: Timestamp,
     ) -> Result<Outcome, HandlerError> {
         let authorization = match &ev.id_token {
-            Some(t) => Some(self.authorize(t, now).await?),
+            Some(t) => Some(self.authorize(conn, t, ev.id_token_type, now).await?),
             None => None,
         };
         let transaction_id = match &ev.transaction_id {

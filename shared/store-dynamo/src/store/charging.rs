@@ -10,6 +10,7 @@
 //! | connector status  | `STATION#{id}`         | `EVSE#{evse:05}#CONN#{conn:05}` | | | |
 //! | live connection   | `CONN#{connectionId}`  | `CONN`                          | | | connected + 2 h 15 min |
 //! | id token          | `IDTOKEN#{KEY}`        | `META`                          | `ORG#{org}#IDTOKEN` / `{KEY}`                     | | |
+//! | unregistered id   | `ORG#{org}#UNREG`      | `{KEY}`                         | | | |
 //! | session           | `SESSION#{sessionId}`  | `META`                          | `ORG#{org}#SESSION` / `{time}#{sessionId}`        | `STATION#{id}#SESSION` / `{time}#{sessionId}` | |
 //! | meter reading     | `SESSION#{sessionId}` or `STATIONMETER#{id}` | `MV#{reading_key}` | | | |
 //! | tx id counter     | `COUNTER#TXID`         | `COUNTER`                       | | | |
@@ -29,8 +30,8 @@
 //! written and touched by every message.
 
 use super::table::{
-    decode, epoch, n, org_partition, s, set_key, to_item, to_value, Condition, ConditionFailed,
-    Index, Query, Update, META,
+    decode, epoch, first_condition_failed, n, org_partition, s, set_key, to_item, to_value,
+    Condition, ConditionFailed, Index, Query, Update, META,
 };
 use super::DynamoStore;
 use crate::cursor::Key;
@@ -43,7 +44,9 @@ use csms_domain::station::{
     Approval, BootInfo, Connection, ConnectorStatus, PreviousPassword, RegistrationStatus, Station,
     StationChange, StationView,
 };
-use csms_domain::token::{IdTokenRecord, IdTokenType, TokenStatus};
+use csms_domain::token::{
+    IdTokenRecord, IdTokenType, TokenBlock, TokenStatus, UnregisteredToken, UNREGISTERED_MIN_GAP,
+};
 use csms_domain::{IdTokenValue, OcppVersion, OrgId, SessionId, SiteId, StationId, Timestamp};
 use csms_kernel::ports::{
     reading_key, sort_key_time, ConnectionStore, IdempotencyStore, MeterTarget, Page, PageRequest,
@@ -276,16 +279,70 @@ struct TokenItem {
     token_type: IdTokenType,
     status: TokenStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    expires_at: Option<Timestamp>,
+    valid_from: Option<Timestamp>,
+    /// The attribute's name from before tokens had a validity window.
+    #[serde(rename = "expiresAt", default, skip_serializing_if = "Option::is_none")]
+    valid_to: Option<Timestamp>,
     org_id: OrgId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    parent_id: Option<IdTokenValue>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    emaid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    label: Option<String>,
     created_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    updated_at: Option<Timestamp>,
+    /// Absent in items written before tokens had a version: 0.
+    #[serde(default)]
+    version: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    block: Option<BlockItem>,
 }
 
 same_fields!(IdTokenRecord => TokenItem {
-    token, token_type, status, expires_at, org_id, group, created_at,
+    token, token_type, status, valid_from, valid_to, org_id, group, parent_id, emaid, label,
+    created_at, updated_at, version,
+} mapped { block });
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BlockItem {
+    reason: String,
+    by: String,
+    at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    unblocked_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    unblocked_by: Option<String>,
+}
+
+same_fields!(TokenBlock => BlockItem { reason, by, at, unblocked_at, unblocked_by });
+
+/// An identifier seen and not registered; `lastSeenMs` (epoch
+/// milliseconds, written next to it) is what the write's condition compares.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UnregisteredItem {
+    org_id: OrgId,
+    token: IdTokenValue,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    token_type: Option<IdTokenType>,
+    station_id: StationId,
+    first_seen: Timestamp,
+    last_seen: Timestamp,
+    count: u64,
+}
+
+same_fields!(UnregisteredToken => UnregisteredItem {
+    org_id, token, token_type, station_id, first_seen, last_seen, count,
 });
+
+fn unregistered_pk(org: &OrgId) -> String {
+    org_partition(org, "UNREG")
+}
 
 /// An energy register reading kept on a session.
 #[derive(Serialize, Deserialize)]
@@ -872,6 +929,122 @@ impl TokenStore for DynamoStore {
         self.page_of(org, &query, page, decode::<TokenItem, _>)
             .await
     }
+
+    // --- LaddID life cycle (issue 17.3) ---
+
+    async fn put_id_token(&self, token: &IdTokenRecord, expected_version: u64) -> StoreResult<()> {
+        // The organisation is fixed: a write never moves a token.
+        let condition = match expected_version {
+            // Stored before tokens had a version.
+            0 => {
+                Condition::new("attribute_exists(PK) AND attribute_not_exists(#v) AND #org = :org")
+            }
+            v => Condition::new("#v = :expected AND #org = :org").value(":expected", n(v)),
+        }
+        .name("#v", "version")
+        .name("#org", "orgId")
+        .value(":org", s(token.org_id.as_str()));
+        self.put_or_conflict(token_item(token)?, condition, || {
+            format!(
+                "id token {} is not at version {expected_version}",
+                token.token
+            )
+        })
+        .await
+    }
+
+    async fn delete_id_token(&self, token: &IdTokenValue) -> StoreResult<Option<IdTokenRecord>> {
+        self.delete(token_pk(token), META)
+            .await?
+            .map(decode::<TokenItem, _>)
+            .transpose()
+    }
+
+    /// One UpdateItem, whether it writes or not: the condition skips a
+    /// sighting within [`UNREGISTERED_MIN_GAP`] of the last.
+    async fn note_unregistered(&self, seen: &UnregisteredToken) -> StoreResult<()> {
+        let mut set = vec![
+            "#org = :org",
+            "#tok = :tok",
+            "#st = :st",
+            "#ls = :ls",
+            "#lsms = :lsms",
+            "#fs = if_not_exists(#fs, :ls)",
+        ];
+        if seen.token_type.is_some() {
+            set.push("#tt = :tt");
+        }
+        let mut update = Update::new(
+            unregistered_pk(&seen.org_id),
+            seen.token.key(),
+            format!("SET {} ADD #c :one", set.join(", ")),
+        )
+        .name("#org", "orgId")
+        .name("#tok", "token")
+        .name("#st", "stationId")
+        .name("#ls", "lastSeen")
+        .name("#lsms", "lastSeenMs")
+        .name("#fs", "firstSeen")
+        .name("#c", "count")
+        .value(":org", s(seen.org_id.as_str()))
+        .value(":tok", s(seen.token.as_str()))
+        .value(":st", s(seen.station_id.as_str()))
+        .value(":ls", to_value(&seen.last_seen)?)
+        .value(":lsms", n(seen.last_seen.timestamp_millis()))
+        .value(":one", n(seen.count.max(1)))
+        .only_if(
+            Condition::new("attribute_not_exists(PK) OR #lsms <= :cutoff")
+                .name("#lsms", "lastSeenMs")
+                .value(
+                    ":cutoff",
+                    n((seen.last_seen - UNREGISTERED_MIN_GAP).timestamp_millis()),
+                ),
+        );
+        if let Some(t) = seen.token_type {
+            update = update.name("#tt", "tokenType").value(":tt", to_value(&t)?);
+        }
+        // A failed condition: seen within the gap, nothing to write.
+        let _recent = self.update(update).await?;
+        Ok(())
+    }
+
+    async fn get_unregistered(
+        &self,
+        org: &OrgId,
+        token: &IdTokenValue,
+    ) -> StoreResult<Option<UnregisteredToken>> {
+        self.get_as(
+            unregistered_pk(org),
+            token.key(),
+            decode::<UnregisteredItem, _>,
+        )
+        .await
+    }
+
+    async fn list_unregistered(
+        &self,
+        org: &OrgId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<UnregisteredToken>> {
+        let query = Query::partition(unregistered_pk(org));
+        self.page_of(org, &query, page, decode::<UnregisteredItem, _>)
+            .await
+    }
+
+    async fn register_unregistered(&self, token: &IdTokenRecord) -> StoreResult<()> {
+        let put = self.transact_put(token_item(token)?, Some(Condition::absent()))?;
+        let seen = self.transact_delete(unregistered_pk(&token.org_id), token.token.key(), None)?;
+        match self
+            .transact(vec![put, seen], first_condition_failed)
+            .await?
+        {
+            Ok(()) => Ok(()),
+            Err(ConditionFailed) => Err(StoreError::Conflict(format!(
+                "id token {} already exists",
+                token.token
+            ))),
+        }
+    }
 }
 
 #[async_trait]
@@ -1119,10 +1292,23 @@ mod tests {
             token: IdTokenValue::parse("aB").unwrap(),
             token_type: IdTokenType::EMaid,
             status: TokenStatus::Blocked,
-            expires_at: None,
+            valid_from: Some(t(0, 0)),
+            valid_to: Some(t(1, 0)),
             org_id: OrgId::default_org(),
             group: Some("residents".into()),
+            parent_id: Some(IdTokenValue::parse("P").unwrap()),
+            emaid: Some("SE-ABC-C12345678-X".into()),
+            label: Some("Anna".into()),
+            block: Some(TokenBlock {
+                reason: "lost".into(),
+                by: "admin".into(),
+                at: t(0, 0),
+                unblocked_at: None,
+                unblocked_by: None,
+            }),
             created_at: t(0, 0),
+            updated_at: Some(t(0, 0)),
+            version: 2,
         };
         let (back, item) = round_trip::<TokenItem, _>(&token);
         assert_eq!(back, token);
@@ -1130,6 +1316,8 @@ mod tests {
             item.get("tokenType"),
             Some(&AttributeValue::S("eMAID".into()))
         );
+        // `valid_to` keeps the attribute name tokens always had.
+        assert!(item.contains_key("expiresAt") && !item.contains_key("validTo"));
         let event = StationEvent {
             station_id: StationId::parse("CP").unwrap(),
             at: t(0, 0),

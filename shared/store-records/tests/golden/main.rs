@@ -93,6 +93,11 @@ fn id_tokens_are_stored_as_they_always_were() {
 }
 
 #[test]
+fn unregistered_tokens_are_stored_as_they_always_were() {
+    golden("unregistered_tokens.jsonl", samples::unregistered_tokens());
+}
+
+#[test]
 fn api_keys_are_stored_as_they_always_were() {
     golden("api_keys.jsonl", samples::api_keys());
 }

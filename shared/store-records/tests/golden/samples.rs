@@ -972,13 +972,69 @@ pub fn id_tokens() -> Vec<csms_domain::token::IdTokenRecord> {
                 token: IdTokenValue::parse(format!("04A1B2C3D{i}")).unwrap(),
                 token_type,
                 status: statuses[i % statuses.len()],
-                expires_at: full.then(|| t("2027-12-31T23:59:59Z")),
+                valid_from: None,
+                valid_to: full.then(|| t("2027-12-31T23:59:59Z")),
                 org_id: org(if full { "brf-solsidan" } else { "default" }),
                 group: full.then(|| "residents".to_owned()),
+                parent_id: None,
+                emaid: None,
+                label: None,
+                block: None,
                 created_at: t("2026-12-01T07:00:00Z"),
+                updated_at: None,
+                version: 0,
             }
         })
+        // The life-cycle fields (issue 17.3), all set: a blocked and
+        // unblocked MAC address with dates, parent, contract id and label.
+        .chain([IdTokenRecord {
+            token: IdTokenValue::parse("0123456789AB").unwrap(),
+            token_type: IdTokenType::MacAddress,
+            status: TokenStatus::Accepted,
+            valid_from: Some(t("2026-12-01T00:00:00Z")),
+            valid_to: Some(t("2027-12-31T23:59:59Z")),
+            org_id: org("brf-solsidan"),
+            group: Some("residents".to_owned()),
+            parent_id: Some(IdTokenValue::parse("FLEET-7").unwrap()),
+            emaid: Some("SE-ABC-C12345678-X".to_owned()),
+            label: Some("Anna's car".to_owned()),
+            block: Some(csms_domain::token::TokenBlock {
+                reason: "lost".to_owned(),
+                by: "01JDX3N6Q8Z4V7T2K9R5M1B0CF".to_owned(),
+                at: t("2026-12-02T07:00:00Z"),
+                unblocked_at: Some(t("2026-12-03T07:00:00Z")),
+                unblocked_by: Some("admin".to_owned()),
+            }),
+            created_at: t("2026-12-01T07:00:00Z"),
+            updated_at: Some(t("2026-12-03T07:00:00Z")),
+            version: 3,
+        }])
         .collect()
+}
+
+pub fn unregistered_tokens() -> Vec<csms_domain::token::UnregisteredToken> {
+    use csms_domain::token::{IdTokenType, UnregisteredToken};
+    use csms_domain::IdTokenValue;
+    vec![
+        UnregisteredToken {
+            org_id: org("default"),
+            token: IdTokenValue::parse("04DEADBEEF").unwrap(),
+            token_type: None,
+            station_id: csms_domain::StationId::parse("CP-1").unwrap(),
+            first_seen: t("2026-12-01T07:00:00Z"),
+            last_seen: t("2026-12-01T07:00:00Z"),
+            count: 1,
+        },
+        UnregisteredToken {
+            org_id: org("brf-solsidan"),
+            token: IdTokenValue::parse("0123456789AB").unwrap(),
+            token_type: Some(IdTokenType::MacAddress),
+            station_id: csms_domain::StationId::parse("CP-2").unwrap(),
+            first_seen: t("2026-12-01T07:00:00Z"),
+            last_seen: t("2026-12-02T08:30:00Z"),
+            count: 4,
+        },
+    ]
 }
 
 pub fn api_keys() -> Vec<csms_domain::api_key::ApiKey> {

@@ -5,7 +5,7 @@ use crate::charger::ChargingStore;
 use crate::charger::{encode, ChargerService, HandlerError, Outcome};
 use csms_domain::event::ChargerEvent;
 use csms_domain::station::Connection;
-use csms_domain::{IdTokenValue, Timestamp};
+use csms_domain::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -28,10 +28,16 @@ pub(super) async fn handle<S: ChargingStore + ?Sized>(
     now: Timestamp,
 ) -> Result<Option<Value>, HandlerError> {
     let req: Request = crate::charger::decode(payload)?;
-    let id_token = IdTokenValue::parse(req.id_tag.clone())
-        .map_err(|e| HandlerError::field("idTag", &req.id_tag, e))?;
+    let (id_token, token_type) = super::types::id_tag(&req.id_tag)?;
     match svc
-        .apply(conn, ChargerEvent::AuthorizeRequested { id_token }, now)
+        .apply(
+            conn,
+            ChargerEvent::AuthorizeRequested {
+                id_token,
+                token_type,
+            },
+            now,
+        )
         .await?
     {
         Outcome::Authorization(a) => encode(&Response {

@@ -8,7 +8,7 @@ use crate::charger::ChargingStore;
 use crate::charger::{encode, ChargerService, HandlerError, Outcome};
 use csms_domain::event::{ChargerEvent, TransactionEvent, TransactionPhase};
 use csms_domain::station::Connection;
-use csms_domain::{IdTokenValue, Timestamp};
+use csms_domain::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -37,8 +37,7 @@ pub(super) async fn handle<S: ChargingStore + ?Sized>(
     now: Timestamp,
 ) -> Result<Option<Value>, HandlerError> {
     let req: Request = crate::charger::decode(payload)?;
-    let id_token = IdTokenValue::parse(req.id_tag.clone())
-        .map_err(|e| HandlerError::field("idTag", &req.id_tag, e))?;
+    let (id_token, id_token_type) = super::types::id_tag(&req.id_tag)?;
     let mut dropped = Dropped::default();
     let time = require_time("timestamp", &req.timestamp, now, &mut dropped)?;
     let event = TransactionEvent {
@@ -49,6 +48,7 @@ pub(super) async fn handle<S: ChargingStore + ?Sized>(
         evse_id: Some(req.connector_id),
         connector_id: Some(req.connector_id),
         id_token: Some(id_token),
+        id_token_type,
         meter_start_wh: register_wh("meterStart", req.meter_start, &mut dropped),
         meter_stop_wh: None,
         stop_reason: None,

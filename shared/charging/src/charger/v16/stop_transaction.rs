@@ -9,7 +9,7 @@ use crate::charger::ChargingStore;
 use crate::charger::{encode, ChargerService, HandlerError, Outcome};
 use csms_domain::event::{ChargerEvent, TransactionEvent, TransactionPhase};
 use csms_domain::station::Connection;
-use csms_domain::{IdTokenValue, Timestamp, TransactionId};
+use csms_domain::{Timestamp, TransactionId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -39,11 +39,12 @@ pub(super) async fn handle<S: ChargingStore + ?Sized>(
     now: Timestamp,
 ) -> Result<Option<Value>, HandlerError> {
     let req: Request = crate::charger::decode(payload)?;
-    let id_token = match req.id_tag {
+    let (id_token, id_token_type) = match req.id_tag.as_deref().map(super::types::id_tag) {
         Some(t) => {
-            Some(IdTokenValue::parse(t.clone()).map_err(|e| HandlerError::field("idTag", &t, e))?)
+            let (v, kind) = t?;
+            (Some(v), kind)
         }
-        None => None,
+        None => (None, None),
     };
     let mut dropped = Dropped::default();
     let time = require_time("timestamp", &req.timestamp, now, &mut dropped)?;
@@ -54,6 +55,7 @@ pub(super) async fn handle<S: ChargingStore + ?Sized>(
         evse_id: None,
         connector_id: None,
         id_token,
+        id_token_type,
         meter_start_wh: None,
         meter_stop_wh: register_wh("meterStop", req.meter_stop, &mut dropped),
         // 1.6: an absent reason means "Local".

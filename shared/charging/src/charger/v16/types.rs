@@ -16,15 +16,36 @@ pub struct IdTagInfo {
     pub status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expiry_date: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_id_tag: Option<String>,
 }
 
 impl From<Authorization> for IdTagInfo {
     fn from(a: Authorization) -> Self {
         IdTagInfo {
-            status: a.status.as_str(),
+            // 1.6 has no `NotAtThisTime`: a token not valid yet is `Invalid`.
+            status: a.status.as_v16_str(),
             expiry_date: a.expires_at.map(format_time),
+            parent_id_tag: a.parent_id.map(|p| p.as_str().to_owned()),
         }
     }
+}
+
+/// An idTag as looked up: a `VID:` AutoCharge tag holding a MAC address is
+/// normalised ([`csms_domain::token::normalise_mac`]) and typed `MacAddress`.
+pub fn id_tag(
+    raw: &str,
+) -> Result<
+    (
+        csms_domain::IdTokenValue,
+        Option<csms_domain::token::IdTokenType>,
+    ),
+    crate::charger::HandlerError,
+> {
+    let (value, kind) = csms_domain::token::lookup_value(raw, None);
+    let value = csms_domain::IdTokenValue::parse(value)
+        .map_err(|e| crate::charger::HandlerError::field("idTag", raw, e))?;
+    Ok((value, kind))
 }
 
 #[derive(Debug, Deserialize)]

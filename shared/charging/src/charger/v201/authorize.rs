@@ -28,13 +28,20 @@ pub(super) async fn handle<S: ChargingStore + ?Sized>(
     now: Timestamp,
 ) -> Result<Option<Value>, HandlerError> {
     let req: Request = crate::charger::decode(payload)?;
-    let Some(id_token) = req.id_token.value()? else {
+    let Some((id_token, token_type)) = req.id_token.typed()? else {
         return encode(&Response {
             id_token_info: IdTokenInfo::accepted(),
         });
     };
     match svc
-        .apply(conn, ChargerEvent::AuthorizeRequested { id_token }, now)
+        .apply(
+            conn,
+            ChargerEvent::AuthorizeRequested {
+                id_token,
+                token_type,
+            },
+            now,
+        )
         .await?
     {
         Outcome::Authorization(a) => encode(&Response {

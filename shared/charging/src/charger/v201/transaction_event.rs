@@ -62,17 +62,16 @@ pub(super) async fn handle<S: ChargingStore + ?Sized>(
         "Ended" => TransactionPhase::Ended,
         other => return Err(HandlerError::Invalid(format!("eventType {other:?}"))),
     };
-    let (id_token, free_vend) = match &req.id_token {
-        Some(t) => {
-            let v = t.value()?;
-            let free = v.is_none();
-            (v, free)
-        }
+    let (id_token, id_token_type, free_vend) = match &req.id_token {
+        Some(t) => match t.typed()? {
+            Some((v, kind)) => (Some(v), kind, false),
+            None => (None, None, true),
+        },
         // Some stations leave the token out of the transaction a remote
         // start began; the command they answered names it.
         None => match req.transaction_info.remote_start_id {
-            Some(id) => (remote_start_token(svc, conn, id).await?, false),
-            None => (None, false),
+            Some(id) => (remote_start_token(svc, conn, id).await?, None, false),
+            None => (None, None, false),
         },
     };
     // Checked before anything is written: a transaction id we could not
@@ -89,6 +88,7 @@ pub(super) async fn handle<S: ChargingStore + ?Sized>(
         evse_id: req.evse.as_ref().map(|e| e.id),
         connector_id: req.evse.as_ref().and_then(|e| e.connector_id),
         id_token,
+        id_token_type,
         meter_start_wh: None,
         meter_stop_wh: None,
         stop_reason: req.transaction_info.stopped_reason,

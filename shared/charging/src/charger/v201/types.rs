@@ -9,7 +9,7 @@ use crate::charger::wire::{
 };
 use crate::charger::HandlerError;
 use csms_domain::meter::MeterReading;
-use csms_domain::token::Authorization;
+use csms_domain::token::{lookup_value, Authorization, IdTokenType};
 use csms_domain::{IdTokenValue, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -22,13 +22,22 @@ pub struct IdToken {
 }
 
 impl IdToken {
-    /// `NoAuthorization` tokens (free vend) carry no identity: `None`.
-    pub fn value(&self) -> Result<Option<IdTokenValue>, HandlerError> {
+    /// The value with its type (`None`: a type this CSMS does not know).
+    /// `NoAuthorization` tokens (free vend) carry no identity: `None`
+    /// altogether. A `MacAddress` is normalised
+    /// ([`csms_domain::token::normalise_mac`]) before it is looked up.
+    pub fn typed(&self) -> Result<Option<(IdTokenValue, Option<IdTokenType>)>, HandlerError> {
         if self.kind == "NoAuthorization" {
             return Ok(None);
         }
-        IdTokenValue::parse(self.id_token.clone())
-            .map(Some)
+        let declared = IdTokenType::parse(&self.kind);
+        // A 2.0.1 type is given: only `MacAddress` is normalised.
+        let (value, _) = match declared {
+            Some(IdTokenType::MacAddress) => lookup_value(&self.id_token, declared),
+            _ => (self.id_token.clone(), declared),
+        };
+        IdTokenValue::parse(value)
+            .map(|v| Some((v, declared)))
             .map_err(|e| HandlerError::field("idToken.idToken", &self.id_token, e))
     }
 }
@@ -39,6 +48,18 @@ pub struct IdTokenInfo {
     pub status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache_expiry_date_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_id_token: Option<GroupIdToken>,
+}
+
+/// `groupIdToken`: an `IdTokenType`; the parent id's type is not kept, so
+/// it is `Central` (an id the CSMS gives out).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupIdToken {
+    pub id_token: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
 }
 
 impl From<Authorization> for IdTokenInfo {
@@ -46,6 +67,10 @@ impl From<Authorization> for IdTokenInfo {
         IdTokenInfo {
             status: a.status.as_str(),
             cache_expiry_date_time: a.expires_at.map(format_time),
+            group_id_token: a.parent_id.map(|p| GroupIdToken {
+                id_token: p.as_str().to_owned(),
+                kind: "Central",
+            }),
         }
     }
 }
@@ -55,6 +80,7 @@ impl IdTokenInfo {
         IdTokenInfo {
             status: "Accepted",
             cache_expiry_date_time: None,
+            group_id_token: None,
         }
     }
 }
