@@ -23,6 +23,8 @@
 //! - [`pricing`]: priced sessions and the engine that prices a session.
 //! - [`alarm`]: conditions an operator must look at.
 //! - [`device_model`]: the components and variables a 2.0.1 station reports.
+//! - [`tenant`]: organisations and sites, and the values they are made of
+//!   (organisation and VAT numbers, addresses, payout accounts, opening hours).
 
 pub mod alarm;
 pub mod api_key;
@@ -37,6 +39,7 @@ pub mod session;
 pub mod spot;
 pub mod station;
 pub mod tariff;
+pub mod tenant;
 pub mod token;
 pub mod webhook;
 
