@@ -26,6 +26,8 @@ pub(crate) struct CreateStation {
     /// connects without credentials.
     password: Option<String>,
     name: Option<String>,
+    /// A site of the organisation (`POST /sites`); 400 `siteId: no such
+    /// site` otherwise.
     site_id: Option<String>,
     /// What the station's BootNotification is answered: `accepted` (the
     /// default) `Accepted`; `pending` `Pending` until an operator approves
@@ -54,6 +56,7 @@ pub async fn create(
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let req: CreateStation = json_body(&body)?;
+    crate::sites::require_site(&state, &who, req.site_id.as_deref()).await?;
     let new = NewStation {
         id: req.id,
         password: req.password,
