@@ -272,7 +272,17 @@ class Runner:
         assert r.status_code == 200, f"device model of {station_id}: HTTP {r.status_code}: {r.text[:500]}"
         return r.json()
 
+    def ensure_site(self, site_id: str, **kw) -> None:
+        """Give `site_id` a site record in the caller's organisation unless it has one (a station's
+        `siteId` must name a site of its organisation)."""
+        r = self.api("POST", "/sites", {"id": site_id, "name": f"Site {site_id}",
+                                        "address": {"street": "Gatan 1", "postalCode": "111 22",
+                                                    "city": "Stockholm"}}, **kw)
+        assert r.status_code in (201, 409), f"POST /sites {site_id}: HTTP {r.status_code}: {r.text[:500]}"
+
     def create_station(self, station_id: str | None = None, password: str | None = None, **fields) -> dict:
+        if fields.get("siteId"):
+            self.ensure_site(fields["siteId"])
         body = {"id": station_id or unique("CP"), **fields}
         if password is not None:
             body["password"] = password

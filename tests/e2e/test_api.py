@@ -74,6 +74,7 @@ def test_wrong_key_cannot_create(runner):
 def test_create_station_returns_its_view(runner):
     sid = unique("CP")
     password = "correct-horse-battery"
+    runner.ensure_site("site-7")
     r = runner.api("POST", "/stations", {"id": sid, "password": password, "name": "Garage 1", "siteId": "site-7"})
     assert r.status_code == 201, r.text
     view = r.json()

@@ -111,6 +111,9 @@ def test_rename_and_move_keep_where_earlier_sessions_happened(runner):
                                                  timestamp=iso(now_utc())))
 
     run(session(1000))
+    err = assert_error(runner.api("PATCH", f"/stations/{sid}", {"siteId": unique("no-such-site")}), 400)
+    assert err["message"] == "siteId: no such site", err
+    runner.ensure_site("garage-south")
     view = runner.api_ok("PATCH", f"/stations/{sid}", {"name": "Bay 12", "siteId": "garage-south"})
     assert (view["name"], view["siteId"]) == ("Bay 12", "garage-south"), view
     run(session(2000))

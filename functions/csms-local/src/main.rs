@@ -83,6 +83,14 @@ async fn main() -> anyhow::Result<()> {
     );
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     forget_stale_connections(&*store, &*clock).await?;
+    // Data from before tenants had records belongs to the default
+    // organisation: give it a record (idempotent).
+    if csms_kernel::tenants::ensure_default_organisation(&*store, clock.now())
+        .await
+        .context("making the default organisation's record")?
+    {
+        tracing::info!("made the default organisation's record (kind cpo, language en): fill it in with PATCH /api/v1/organisations/default");
+    }
 
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let tracker = TaskTracker::new();

@@ -30,6 +30,7 @@
 //! - `load`: load balancing of a site (configuration, allocation, meter).
 //! - `load_config`: a site's load configuration both ways (`LoadConfigJson`): the body of
 //!   `PUT /sites/{id}/load` and the `config` its answers show, with the conversions to and from the domain.
+//! - `organisations`, `sites`: tenants (the records; a site's load balancing stays in `load`).
 //! - `spot`: stored spot prices and operator alarms (read-only).
 //! - `util`: body/query parsing that answers bad input with our error shape.
 
@@ -42,9 +43,11 @@ pub mod error;
 mod load;
 mod load_config;
 pub mod openapi;
+mod organisations;
 mod plan;
 mod pricing;
 mod sessions;
+mod sites;
 mod spot;
 mod stations;
 mod tariffs;
@@ -288,6 +291,26 @@ pub fn router(state: ApiState) -> Router {
         .route("/sites/{id}/load/plan", get(Read, plan::site_plan))
         .route("/sites/{id}/load/recompute", post(Admin, load::recompute))
         .route("/sites/{id}/load/meter", post(Admin, load::meter))
+        // Tenants: creating an organisation and listing them all is the
+        // platform admin's (checked in the handlers: 403 for other keys).
+        .route(
+            "/organisations",
+            get(Read, organisations::list).merge(post(Admin, organisations::create)),
+        )
+        .route(
+            "/organisations/{id}",
+            get(Read, organisations::get).merge(patch(Admin, organisations::update)),
+        )
+        .route(
+            "/sites",
+            get(Read, sites::list).merge(post(Admin, sites::create)),
+        )
+        .route(
+            "/sites/{id}",
+            get(Read, sites::get)
+                .merge(patch(Admin, sites::update))
+                .merge(delete(Admin, sites::delete)),
+        )
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             auth::AuthState::new(state.clone()),

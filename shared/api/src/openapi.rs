@@ -4,8 +4,8 @@
 
 use crate::command_input::CommandInput;
 use crate::{
-    api_keys, commands, device_model, load, plan, pricing, sessions, spot, stations, tariffs,
-    tokens, views, webhooks,
+    api_keys, commands, device_model, load, organisations, plan, pricing, sessions, sites, spot,
+    stations, tariffs, tokens, views, webhooks,
 };
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -151,14 +151,15 @@ impl Modify for BearerKey {
     info(
         title = "CSMS API",
         version = "1",
-        description = "Stations, id tokens, sessions, commands to chargers, partner API keys, webhooks, tariffs and load balancing. \
+        description = "Organisations and their sites, stations, id tokens, sessions, commands to chargers, partner API keys, webhooks, tariffs and load balancing. \
 JSON with camelCase fields; lists are paged with `limit` and `cursor`; errors are `{\"error\":{\"code\",\"message\"}}`, \
 also a 405 `method_not_allowed` (a method the path does not have; `Allow` lists those it has) and a 413 `payload_too_large` (a body over 2 MiB). \
 Scopes: `read` (every GET, exports, webhooks), `commands` (POST commands; implies read), `admin` (everything). \
 Organisations: a request acts in one organisation and sees only its records; an id of another organisation answers 404 like a missing one. \
 A partner key acts in its own organisation. The configured admin key (the platform admin) acts in `default`, or in the organisation \
 an `X-Organisation: <organisation id>` header names (400 if malformed); a partner key naming another organisation there gets 404. \
-Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`).",
+Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`), create organisations and list them all \
+(`/organisations`; a partner key sees its own organisation and, with `admin`, may change it).",
         license(name = "Apache-2.0")
     ),
     servers((url = "/api/v1")),
@@ -180,6 +181,8 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
         spot::get_spot_day, pricing::put_spot_day, spot::list_alarms,
         load::put, load::get, load::delete, load::allocation, load::recompute, load::meter,
         plan::site_plan, plan::put_need, plan::get_need, plan::delete_need,
+        organisations::list, organisations::create, organisations::get, organisations::update,
+        sites::list, sites::create, sites::get, sites::update, sites::delete,
     ),
     components(schemas(
         ErrorBody, CommandInput, SessionView, CommandView, StatusEventView, RegistrationEventView, ConnectionEventView,
@@ -188,7 +191,7 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
     tags(
         (name = "stations"), (name = "commands"), (name = "id-tokens"), (name = "sessions"),
         (name = "api-keys"), (name = "webhooks"), (name = "pricing"), (name = "tariffs"),
-        (name = "alarms"), (name = "load"),
+        (name = "alarms"), (name = "load"), (name = "organisations"), (name = "sites"),
     )
 )]
 pub struct ApiDoc;

@@ -27,6 +27,8 @@ pub(crate) struct CreateStation {
     /// connects without credentials.
     password: Option<String>,
     name: Option<String>,
+    /// A site of the organisation (`POST /sites`); 400 `siteId: no such
+    /// site` otherwise.
     site_id: Option<String>,
     /// What the station's BootNotification is answered: `accepted` (the
     /// default) `Accepted`; `pending` `Pending` until an operator approves
@@ -103,6 +105,7 @@ pub async fn create(
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let req: CreateStation = json_body(&body)?;
+    crate::sites::require_site(&state, &who, req.site_id.as_deref()).await?;
     let new = NewStation {
         id: req.id,
         password: req.password,
@@ -205,6 +208,9 @@ pub async fn update(
         .as_deref()
         .map(registry::parse_approval)
         .transpose()?;
+    // A move is to a site of the caller's organisation.
+    let to_site = req.site_id.as_ref().and_then(|s| s.as_deref());
+    crate::sites::require_site(&state, &who, to_site).await?;
     let edit = lifecycle::StationEdit {
         name: req.name,
         site_id: req.site_id,

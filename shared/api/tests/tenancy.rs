@@ -79,6 +79,7 @@ async fn admin(app: &axum::Router, method: &str, uri: &str, body: Value) -> Valu
 /// What organisation A (the default one, set up by the platform admin)
 /// owns, by id.
 struct OrgA {
+    org: String,
     station: String,
     site: String,
     session: String,
@@ -95,8 +96,9 @@ struct OrgA {
 impl OrgA {
     /// Every id of A: none may show up in an answer to B (but in a 404
     /// that echoes the id B asked for).
-    fn ids(&self) -> [&str; 10] {
+    fn ids(&self) -> [&str; 11] {
         [
+            &self.org,
             &self.station,
             &self.site,
             &self.session,
@@ -128,6 +130,9 @@ impl OrgA {
             format!("/api-keys/{}", self.key),
             "/api-keys".to_owned(),
             format!("/sites/{}/load", self.site),
+            format!("/organisations/{}", self.org),
+            format!("/sites/{}", self.site),
+            "/sites".to_owned(),
             format!("/spot-prices/SE3/{SPOT_DATE}"),
         ] {
             let a = call(app, "GET", &format!("/api/v1{uri}"), KEY, &[], None).await;
@@ -138,6 +143,15 @@ impl OrgA {
 }
 
 async fn org_a(app: &axum::Router, store: &dyn Store) -> OrgA {
+    // The default organisation's record (made on first read), filled in.
+    admin(
+        app,
+        "PATCH",
+        "/api/v1/organisations/default",
+        json!({"legalName": "Organisation A AB", "organisationNumber": "556036-0793"}),
+    )
+    .await;
+    admin(app, "POST", "/api/v1/sites", site_body("SITE-A")).await;
     admin(
         app,
         "POST",
@@ -211,6 +225,7 @@ async fn org_a(app: &axum::Router, store: &dyn Store) -> OrgA {
     };
     store.note_unregistered(&seen).await.unwrap();
     OrgA {
+        org: "default".into(),
         station: "CP-A".into(),
         site: "SITE-A".into(),
         session: session.id.to_string(),
@@ -229,6 +244,10 @@ fn tariff_body(name: &str) -> Value {
         "name": name,
         "elements": [{"components": [{"type": "energy", "price": {"kind": "fixed", "perKwh": "2.50"}}]}]
     })
+}
+
+fn site_body(id: &str) -> Value {
+    json!({"id": id, "name": "Garage", "address": {"street": "Gatan 1", "postalCode": "111 22", "city": "Stockholm"}})
 }
 
 fn load_body() -> Value {
@@ -276,6 +295,16 @@ fn body_for(operation: &str, a: &OrgA) -> Option<Value> {
         "putSiteLoad" => load_body(),
         "postSiteMeter" => json!({"l1": 10, "l2": 10, "l3": 10}),
         "putSpotPrices" => spot_body(),
+        // Only the platform admin creates organisations: 403 for B.
+        "createOrganisation" => json!({
+            "id": "org-b2", "kind": "company", "legalName": "B2 AB",
+            "organisationNumber": "556036-0793", "contactEmail": "b@b2.se",
+            "address": {"street": "Gatan 2", "postalCode": "111 22", "city": "Stockholm"}
+        }),
+        "updateOrganisation" => json!({"legalName": "taken over"}),
+        // B's own site, on which B's station then stands.
+        "createSite" => site_body("SITE-B"),
+        "updateSite" => json!({"name": "taken over"}),
         _ => return None,
     })
 }
@@ -299,6 +328,7 @@ fn fill(path: &str, a: &OrgA) -> Result<String, String> {
             ("id", "/sites/") => &a.site,
             ("value", "/id-tokens/") => &a.token,
             ("value", "/unregistered-id-tokens/") => &a.seen,
+            ("id", "/organisations/") => &a.org,
             ("zone", "/spot-prices/") => "SE3",
             ("date", _) if before.starts_with("/spot-prices/") => SPOT_DATE,
             _ => return Err(format!("no value of A for {{{name}}} after {before}")),

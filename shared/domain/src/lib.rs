@@ -24,6 +24,8 @@
 //! - [`actor`]: who a use case acts for (organisation and caller), checked by the services.
 //! - [`alarm`]: conditions an operator must look at.
 //! - [`device_model`]: the components and variables a 2.0.1 station reports.
+//! - [`tenant`]: organisations and sites, and the values they are made of
+//!   (organisation and VAT numbers, addresses, payout accounts, opening hours).
 
 pub mod actor;
 pub mod alarm;
@@ -39,6 +41,7 @@ pub mod session;
 pub mod spot;
 pub mod station;
 pub mod tariff;
+pub mod tenant;
 pub mod token;
 pub mod webhook;
 

@@ -2691,6 +2691,196 @@ fn ids_of<T>(items: &[T], id: impl Fn(&T) -> &str) -> Vec<String> {
     items.iter().map(|x| id(x).to_owned()).collect()
 }
 
+// ---- tenants: organisations and sites ---------------------------------
+
+pub fn organisation(id: &str) -> csms_domain::tenant::Organisation {
+    use csms_domain::tenant::*;
+    Organisation {
+        id: OrgId::parse(id).unwrap(),
+        kind: OrgKind::Brf,
+        legal_name: format!("Bostadsrättsföreningen {id}"),
+        organisation_number: Some(OrganisationNumber::parse("556036-0793").unwrap()),
+        vat_number: Some(VatNumber::parse("SE556036079301").unwrap()),
+        address: Some(Address::parse("Storgatan 1", "111 22", "Stockholm", "SE").unwrap()),
+        contact_email: Some(Email::parse("styrelsen@example.se").unwrap()),
+        language: Language::Sv,
+        payout_account: Some(PayoutAccount::Iban {
+            iban: Iban::parse("SE4550000000058398257466").unwrap(),
+            bic: Some(Bic::parse("ESSESESS").unwrap()),
+        }),
+        created_at: t(0),
+        updated_at: t(0),
+        version: 1,
+    }
+}
+
+pub fn site(id: &str, org: &str) -> csms_domain::tenant::Site {
+    use csms_domain::tenant::*;
+    let mut days: [Vec<DayInterval>; 7] = Default::default();
+    days[0] = vec![DayInterval::parse("06:00-18:00").unwrap()];
+    Site {
+        id: SiteId::parse(id).unwrap(),
+        org_id: OrgId::parse(org).unwrap(),
+        name: format!("Garage {id}"),
+        address: Address::parse("Storgatan 1", "111 22", "Stockholm", "SE").unwrap(),
+        coordinates: Some(Coordinates::new(59.33, 18.06).unwrap()),
+        time_zone: time_zone("Europe/Stockholm").unwrap(),
+        bidding_zone: Some(BiddingZone::parse("SE3").unwrap()),
+        opening_hours: Some(OpeningHours::weekly(days).unwrap()),
+        created_at: t(0),
+        updated_at: t(0),
+        version: 1,
+    }
+}
+
+pub async fn organisations_versioned_and_listed<S: OrganisationStore>(store: &S) {
+    let a = organisation("brf-a");
+    store.create_organisation(&a).await.unwrap();
+    assert!(matches!(
+        store.create_organisation(&a).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.get_organisation(&a.id).await.unwrap(),
+        Some(a.clone())
+    );
+    let missing = OrgId::parse("nope").unwrap();
+    assert_eq!(store.get_organisation(&missing).await.unwrap(), None);
+
+    let mut renamed = a.clone();
+    renamed.legal_name = "Brf A".into();
+    renamed.vat_number = None;
+    renamed.version = 2;
+    assert!(matches!(
+        store.put_organisation(&renamed, 5).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store.put_organisation(&renamed, 1).await.unwrap();
+    assert_eq!(
+        store.get_organisation(&a.id).await.unwrap(),
+        Some(renamed.clone())
+    );
+    assert!(
+        matches!(
+            store.put_organisation(&renamed, 1).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a stale version conflicts"
+    );
+    let mut ghost = organisation("ghost");
+    ghost.version = 2;
+    assert!(matches!(
+        store.put_organisation(&ghost, 1).await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    for id in ["cpo-c", "acme", "brf-b"] {
+        store.create_organisation(&organisation(id)).await.unwrap();
+    }
+    let (orgs, pages) = read_all(2, |p| async move { store.list_organisations(&p).await }).await;
+    let ids: Vec<&str> = orgs.iter().map(|o| o.id.as_str()).collect();
+    assert_eq!(
+        (ids.as_slice(), pages),
+        (["acme", "brf-a", "brf-b", "cpo-c"].as_slice(), 2),
+        "every organisation, by id"
+    );
+    assert_eq!(orgs[1], renamed);
+}
+
+pub async fn default_organisation_made_once<S: OrganisationStore>(store: &S) {
+    use crate::tenants::ensure_default_organisation;
+    let default = OrgId::default_org();
+    assert!(ensure_default_organisation(store, t(5)).await.unwrap());
+    let made = store.get_organisation(&default).await.unwrap().unwrap();
+    assert_eq!(
+        made,
+        csms_domain::tenant::Organisation::default_placeholder(t(5))
+    );
+    assert!(!ensure_default_organisation(store, t(6)).await.unwrap());
+    let mut filled = made.clone();
+    filled.legal_name = "Laddbolaget AB".into();
+    filled.version = 2;
+    store.put_organisation(&filled, 1).await.unwrap();
+    assert!(!ensure_default_organisation(store, t(7)).await.unwrap());
+    assert_eq!(
+        store.get_organisation(&default).await.unwrap(),
+        Some(filled),
+        "an existing record is left as it is"
+    );
+}
+
+pub async fn sites_versioned_listed_by_org_and_deleted<S: SiteStore>(store: &S) {
+    let a1 = site("site-1", "org-a");
+    store.create_site(&a1).await.unwrap();
+    assert!(
+        matches!(
+            store.create_site(&site("site-1", "org-b")).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "site ids are one namespace"
+    );
+    assert_eq!(store.get_site(&a1.id).await.unwrap(), Some(a1.clone()));
+    assert_eq!(
+        store
+            .get_site(&SiteId::parse("nope").unwrap())
+            .await
+            .unwrap(),
+        None
+    );
+    for (id, org) in [
+        ("site-3", "org-a"),
+        ("site-0", "org-b"),
+        ("site-2", "org-a"),
+    ] {
+        store.create_site(&site(id, org)).await.unwrap();
+    }
+    let mut bare = site("site-4", "org-a");
+    (bare.coordinates, bare.bidding_zone, bare.opening_hours) = (None, None, None);
+    bare.opening_hours = Some(csms_domain::tenant::OpeningHours::AlwaysOpen);
+    store.create_site(&bare).await.unwrap();
+
+    let org_a = &OrgId::parse("org-a").unwrap();
+    let (sites, pages) = read_all(2, |p| async move { store.list_sites(org_a, &p).await }).await;
+    let ids: Vec<&str> = sites.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(
+        (ids.as_slice(), pages),
+        (["site-1", "site-2", "site-3", "site-4"].as_slice(), 2),
+        "the organisation's own sites, by id"
+    );
+    assert_eq!(sites[3], bare);
+    let org_c = &OrgId::parse("org-c").unwrap();
+    let (none, _) = read_all(2, |p| async move { store.list_sites(org_c, &p).await }).await;
+    assert!(none.is_empty());
+
+    let mut renamed = a1.clone();
+    renamed.name = "Norra garaget".into();
+    renamed.opening_hours = None;
+    renamed.version = 2;
+    assert!(matches!(
+        store.put_site(&renamed, 3).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store.put_site(&renamed, 1).await.unwrap();
+    assert_eq!(store.get_site(&a1.id).await.unwrap(), Some(renamed));
+
+    assert!(
+        matches!(
+            store.delete_site(&a1.id, 1).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a stale version does not delete"
+    );
+    assert!(store.delete_site(&a1.id, 2).await.unwrap());
+    assert!(!store.delete_site(&a1.id, 2).await.unwrap());
+    assert_eq!(store.get_site(&a1.id).await.unwrap(), None);
+    let (left, _) = read_all(10, |p| async move { store.list_sites(org_a, &p).await }).await;
+    assert_eq!(
+        left.len(),
+        3,
+        "a deleted site leaves its organisation's list"
+    );
+}
+
 /// Expands to one `#[tokio::test]` per contract check. `$make` is an async
 /// expression producing a fresh, empty store.
 #[macro_export]
@@ -2727,7 +2917,10 @@ macro_rules! store_contract_tests {
             load_states_versioned_and_deleted_with_site,
             device_model_report_parts,
             device_model_report_parts_bounded,
-            device_models_versioned_and_whole
+            device_models_versioned_and_whole,
+            organisations_versioned_and_listed,
+            default_organisation_made_once,
+            sites_versioned_listed_by_org_and_deleted
         );
     };
     (@each $make:expr; $($name:ident),*) => {

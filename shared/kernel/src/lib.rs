@@ -18,10 +18,12 @@
 //! - [`throttle`]: back-off for repeated failures of a guessable secret
 //!   (station passwords, API keys), per station and per source address.
 //! - [`undecodable`]: what a store does with a stored record it cannot read.
+//! - [`tenants`]: the default organisation's record, made at upgrade.
 //! - `contract` (feature `contract-tests`): the suite every store passes.
 
 pub mod events;
 pub mod ports;
+pub mod tenants;
 pub mod throttle;
 pub mod undecodable;
 pub mod views;

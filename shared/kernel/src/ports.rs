@@ -21,6 +21,7 @@ use csms_domain::station::{
     Approval, BootInfo, Connection, ConnectorStatus, Station, StationChange, StationView,
 };
 use csms_domain::tariff::{Tariff, TariffAssignment};
+use csms_domain::tenant::{Organisation, Site};
 use csms_domain::token::{IdTokenRecord, UnregisteredToken};
 use csms_domain::webhook::{Delivery, Webhook};
 use csms_domain::{IdTokenValue, OrgId, SessionId, SiteId, StationId, Timestamp};
@@ -523,6 +524,37 @@ pub trait LoadStore: Send + Sync {
     async fn get_load_state(&self, site: &SiteId) -> StoreResult<Option<LoadState>>;
 }
 
+/// Organisations (tenants). Ids are chosen by the platform admin.
+#[async_trait]
+pub trait OrganisationStore: Send + Sync {
+    /// `Conflict` if the id is taken.
+    async fn create_organisation(&self, org: &Organisation) -> StoreResult<()>;
+    async fn get_organisation(&self, id: &OrgId) -> StoreResult<Option<Organisation>>;
+    /// Writes `org` if the stored version is `expected_version`, else
+    /// `Conflict`; the caller has set `org.version` to the new version.
+    async fn put_organisation(&self, org: &Organisation, expected_version: u64) -> StoreResult<()>;
+    /// Every organisation, by id: for the platform admin.
+    async fn list_organisations(&self, page: &PageRequest) -> StoreResult<Page<Organisation>>;
+}
+
+/// Sites of organisations. Site ids are one namespace for all organisations
+/// (a load configuration is kept by site id alone).
+#[async_trait]
+pub trait SiteStore: Send + Sync {
+    /// `Conflict` if the id is taken (in any organisation).
+    async fn create_site(&self, site: &Site) -> StoreResult<()>;
+    async fn get_site(&self, id: &SiteId) -> StoreResult<Option<Site>>;
+    /// Writes `site` if the stored version is `expected_version`, else
+    /// `Conflict`; the caller has set `site.version` to the new version.
+    async fn put_site(&self, site: &Site, expected_version: u64) -> StoreResult<()>;
+    /// An organisation's sites, by id.
+    async fn list_sites(&self, org: &OrgId, page: &PageRequest) -> StoreResult<Page<Site>>;
+    /// Removes the site if the stored version is `expected_version`, else
+    /// `Conflict` (whether its stations are gone is the caller's check);
+    /// `false` when there is none.
+    async fn delete_site(&self, id: &SiteId, expected_version: u64) -> StoreResult<bool>;
+}
+
 /// The device models of 2.0.1 stations and the parts of reports still being
 /// received.
 #[async_trait]
@@ -603,6 +635,8 @@ store_ports! {
         PricedSessionStore,
         LoadStore,
         DeviceModelStore,
+        OrganisationStore,
+        SiteStore,
 }
 
 /// Time source, so tests can control "now".

@@ -2,7 +2,7 @@
 //! load-balancing sites and states, tariff versions and tariff assignments,
 //! charging sessions, stations with their connector statuses and connections,
 //! id tokens, API keys, webhooks and their deliveries, alarms, spot prices
-//! and priced sessions, meter readings.
+//! and priced sessions, meter readings, organisations and sites.
 //!
 //! # Why this crate exists
 //! The redb store writes these records as JSON values and the DynamoDB
@@ -43,6 +43,9 @@
 //! - [`alarm`]: alarms, as [`StoredAlarm`](alarm::StoredAlarm).
 //! - [`pricing`]: [`StoredSpotDay`](pricing::StoredSpotDay) and
 //!   [`StoredPricedSession`](pricing::StoredPricedSession).
+//! - [`tenant`]: organisations and sites ([`StoredOrganisation`](tenant::StoredOrganisation),
+//!   [`StoredSite`](tenant::StoredSite)), new with tenants: their fixtures are what they were
+//!   first written as.
 //! - [`meter`]: readings, as [`StoredMeterReading`](meter::StoredMeterReading),
 //!   embedded store only.
 //!
@@ -58,6 +61,7 @@ pub mod pricing;
 pub mod session;
 pub mod station;
 pub mod tariff;
+pub mod tenant;
 pub mod token;
 
 use serde::de::DeserializeOwned;

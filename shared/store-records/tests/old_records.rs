@@ -287,3 +287,51 @@ fn a_spot_day_in_an_unknown_bidding_zone_is_a_decode_error() {
     .unwrap_err();
     assert!(err.to_string().contains("bidding zone"), "{err}");
 }
+
+#[test]
+fn organisations_and_sites_the_domain_would_refuse_are_decode_errors() {
+    use csms_domain::tenant::{Organisation, Site};
+    let fixture = |name: &str| {
+        std::fs::read_to_string(format!(
+            "{}/tests/fixtures/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned()
+    };
+    let org = fixture("organisations.jsonl");
+    let site = fixture("sites.jsonl");
+    for (from, to, what) in [
+        ("769600-1234", "769600-1235", "organisation number"),
+        ("\"brf-solsidan\"", "\"\"", "organisation id"),
+        ("\"5050-1055\"", "\"5050-1056\"", "bankgiro"),
+        ("styrelsen@solsidan.se", "styrelsen", "contact e-mail"),
+        ("\"SE\"", "\"XX\"", "address country"),
+        ("\"kind\":\"brf\"", "\"kind\":\"club\"", "unknown variant"),
+    ] {
+        let bad = org.replacen(from, to, 1);
+        assert_ne!(bad, org, "{from}");
+        let err = read::<Organisation>(&bad).unwrap_err();
+        assert!(err.to_string().contains(what), "{what}: {err}");
+    }
+    for (from, to, what) in [
+        ("Europe/Stockholm", "Mars/Olympus", "time zone"),
+        ("\"SE3\"", "\"SE9\"", "bidding zone"),
+        ("\"lat\":59.36", "\"lat\":91", "coordinates lat"),
+        ("\"13:00-18:00\"", "\"11:00-18:00\"", "overlaps"),
+        ("\"13:00-18:00\"", "\"13:00\"", "opening hours"),
+        ("\"garage-north\"", "\"garage north\"", "site id"),
+    ] {
+        let bad = site.replacen(from, to, 1);
+        assert_ne!(bad, site, "{from}");
+        let err = read::<Site>(&bad).unwrap_err();
+        assert!(err.to_string().contains(what), "{what}: {err}");
+    }
+    for junk in ["", "null", "[]", "{}", "{\"id\":1}", &org[..org.len() / 2]] {
+        assert!(read::<Organisation>(junk).is_err(), "{junk}");
+        assert!(read::<Site>(junk).is_err(), "{junk}");
+    }
+}

@@ -131,6 +131,30 @@ pub(crate) const TRANSACTION_COUNTER: &str = "transaction_id";
 pub(crate) const EVENT_COUNTER: &str = "station_event";
 
 const SEP: char = '\0';
+// ---- tenants -----------------------------------------------------------
+
+/// Organisation id → `Organisation` JSON.
+pub(crate) const ORGANISATIONS: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("organisations");
+/// `ORGS\0{org}` → org id: every organisation, by id (the DynamoDB
+/// store's `ORGS` partition).
+pub(crate) const ORGANISATIONS_INDEX: TableDefinition<&str, &str> =
+    TableDefinition::new("organisations_index");
+/// The one partition of [`ORGANISATIONS_INDEX`].
+pub(crate) const ALL_ORGANISATIONS: &str = "ORGS";
+/// Site id → `Site` JSON.
+pub(crate) const SITES: TableDefinition<&str, &[u8]> = TableDefinition::new("sites");
+/// `{org}\0{site}` → site id.
+pub(crate) const SITES_BY_ORG: TableDefinition<&str, &str> = TableDefinition::new("sites_by_org");
+
+pub(crate) fn organisation_index_key(org: &OrgId) -> R<String> {
+    join([ALL_ORGANISATIONS, org.as_str()])
+}
+
+pub(crate) fn site_org_key(org: &OrgId, site: &SiteId) -> R<String> {
+    join([org.as_str(), site.as_str()])
+}
+
 /// The byte just above [`SEP`], which [`prefix_end`] uses to end a range.
 const PAST_SEP: char = '\u{1}';
 

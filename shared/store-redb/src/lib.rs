@@ -25,7 +25,8 @@
 //!   one file per context: `charging` (stations, connections, id tokens,
 //!   sessions, meter readings, the station log, idempotency), `commands`,
 //!   `notify` (API keys, webhooks, deliveries), `pricing` (tariffs,
-//!   assignments, spot days, alarms, priced sessions), `load` and `device`.
+//!   assignments, spot days, alarms, priced sessions), `load`, `device` and
+//!   `tenants` (organisations, sites).
 //! - `keys`: the tables, their key layouts, cursors and the shared pager.
 //! - `error`: mapping redb and serde_json errors to `StoreError::Backend`.
 
@@ -38,6 +39,7 @@ mod load;
 mod notify;
 mod ops;
 mod pricing;
+mod tenants;
 
 use async_trait::async_trait;
 use csms_domain::alarm::Alarm;
@@ -53,6 +55,7 @@ use csms_domain::station::{
     Approval, BootInfo, Connection, ConnectorStatus, Station, StationChange, StationView,
 };
 use csms_domain::tariff::{Tariff, TariffAssignment};
+use csms_domain::tenant::{Organisation, Site};
 use csms_domain::token::{IdTokenRecord, UnregisteredToken};
 use csms_domain::webhook::{Delivery, Webhook};
 use csms_domain::{IdTokenValue, OrgId, SessionId, SiteId, StationId, Timestamp};
@@ -62,6 +65,7 @@ use csms_kernel::ports::{
     SpotPriceStore, StationEvent, StationStore, StoreError, StoreResult, TariffStore, TokenStore,
     WebhookStore,
 };
+use csms_kernel::ports::{OrganisationStore, SiteStore};
 use error::R;
 use ops::Db;
 use std::path::Path;
@@ -316,4 +320,19 @@ forward! { DeviceModelStore {
     delete_report_parts(station: &StationId) -> ();
     put_device_model(model: &DeviceModel, expected_version: u64) -> ();
     get_device_model(station: &StationId) -> Option<DeviceModel>;
+} }
+
+forward! { OrganisationStore {
+    create_organisation(org: &Organisation) -> ();
+    get_organisation(id: &OrgId) -> Option<Organisation>;
+    put_organisation(org: &Organisation, expected_version: u64) -> ();
+    list_organisations(page: &PageRequest) -> Page<Organisation>;
+} }
+
+forward! { SiteStore {
+    create_site(site: &Site) -> ();
+    get_site(id: &SiteId) -> Option<Site>;
+    put_site(site: &Site, expected_version: u64) -> ();
+    list_sites(org: &OrgId, page: &PageRequest) -> Page<Site>;
+    delete_site(id: &SiteId, expected_version: u64) -> bool;
 } }

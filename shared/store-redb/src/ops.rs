@@ -183,6 +183,10 @@ impl Db {
             txn.open_table(LOAD_STATES)?;
             txn.open_table(DEVICE_MODELS)?;
             txn.open_table(REPORT_PARTS)?;
+            txn.open_table(ORGANISATIONS)?;
+            txn.open_table(ORGANISATIONS_INDEX)?;
+            txn.open_table(SITES)?;
+            txn.open_table(SITES_BY_ORG)?;
             let now = Utc::now();
             // Undecodable claims are kept: deleting data we cannot read is not this code's call.
             txn.open_table(IDEMPOTENCY)?

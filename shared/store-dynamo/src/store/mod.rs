@@ -15,6 +15,7 @@
 //! | `pricing.rs`  | tariffs and their versions, tariff assignments, spot days, alarms, priced sessions |
 //! | `load.rs`     | load-balancing site configurations and states |
 //! | `device.rs`   | device models of 2.0.1 stations and the report parts they are built from |
+//! | `tenants.rs` | organisations and sites |
 //! | `table.rs`    | no items: the helper every context reads and writes through (keys, encodings, conditional puts and updates, queries with pages and cursors, batches, transactions) |
 //!
 //! Records are stored one of two ways. Charging's entities are ordinary
@@ -38,6 +39,7 @@ mod load;
 mod notify;
 mod pricing;
 mod table;
+mod tenants;
 
 use crate::metrics::RequestCounter;
 use aws_sdk_dynamodb::client::Waiters;

@@ -807,6 +807,32 @@ impl DynamoStore {
         Ok(out.attributes.filter(|a| !a.is_empty()))
     }
 
+    /// DeleteItem if `condition` holds; `Ok(true)` when it deleted an item.
+    pub(crate) async fn delete_if(
+        &self,
+        pk: impl Into<String>,
+        sk: impl Into<String>,
+        condition: Condition,
+    ) -> StoreResult<Result<bool, ConditionFailed>> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("PK", s(pk))
+            .key("SK", s(sk))
+            .condition_expression(condition.expression)
+            .set_expression_attribute_names(non_empty(condition.names))
+            .set_expression_attribute_values(non_empty(condition.values))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok(Ok(out.attributes.is_some_and(|a| !a.is_empty()))),
+            Err(e) if is_condition_failure(&e) => Ok(Err(ConditionFailed)),
+            Err(e) => Err(backend("DeleteItem", e)),
+        }
+    }
+
     /// A put inside a transaction, with an optional condition.
     pub(crate) fn transact_put(
         &self,

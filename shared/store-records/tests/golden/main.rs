@@ -131,3 +131,13 @@ fn priced_sessions_are_stored_as_they_always_were() {
 fn meter_readings_are_stored_as_they_always_were() {
     golden("meter_readings.jsonl", samples::meter_readings());
 }
+
+#[test]
+fn organisations_are_stored_as_they_were_first_written() {
+    golden("organisations.jsonl", samples::organisations());
+}
+
+#[test]
+fn sites_are_stored_as_they_were_first_written() {
+    golden("sites.jsonl", samples::sites());
+}

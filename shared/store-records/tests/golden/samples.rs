@@ -1313,3 +1313,113 @@ pub fn meter_readings() -> Vec<csms_domain::meter::MeterReading> {
         },
     ]
 }
+
+fn address(street: &str, postal: &str, city: &str, country: &str) -> csms_domain::tenant::Address {
+    csms_domain::tenant::Address::parse(street, postal, city, country).unwrap()
+}
+
+pub fn organisations() -> Vec<csms_domain::tenant::Organisation> {
+    use csms_domain::tenant::*;
+    vec![
+        Organisation {
+            id: org("brf-solsidan"),
+            kind: OrgKind::Brf,
+            legal_name: "Bostadsrättsföreningen Solsidan".into(),
+            organisation_number: Some(OrganisationNumber::parse("769600-1234").unwrap()),
+            vat_number: None,
+            address: Some(address("Solvägen 3", "123 45", "Solna", "SE")),
+            contact_email: Some(Email::parse("styrelsen@solsidan.se").unwrap()),
+            language: Language::Sv,
+            payout_account: Some(PayoutAccount::Bankgiro(
+                Bankgiro::parse("5050-1055").unwrap(),
+            )),
+            created_at: t("2026-12-01T07:00:00Z"),
+            updated_at: t("2026-12-01T07:00:00Z"),
+            version: 1,
+        },
+        Organisation {
+            id: org("laddbolaget"),
+            kind: OrgKind::Cpo,
+            legal_name: "Laddbolaget AB".into(),
+            organisation_number: Some(OrganisationNumber::parse("556036-0793").unwrap()),
+            vat_number: Some(VatNumber::parse("SE556036079301").unwrap()),
+            address: Some(address("1 Main St", "SW1A 1AA", "London", "GB")),
+            contact_email: Some(Email::parse("ops@laddbolaget.example").unwrap()),
+            language: Language::En,
+            payout_account: Some(PayoutAccount::Iban {
+                iban: Iban::parse("SE4550000000058398257466").unwrap(),
+                bic: Some(Bic::parse("ESSESESS").unwrap()),
+            }),
+            created_at: t("2026-12-01T07:00:00Z"),
+            updated_at: t("2026-12-03T08:30:00.125Z"),
+            version: 3,
+        },
+        Organisation {
+            id: org("acme"),
+            kind: OrgKind::Company,
+            legal_name: "Acme AB".into(),
+            organisation_number: Some(OrganisationNumber::parse("212000-1355").unwrap()),
+            vat_number: Some(VatNumber::parse("DE123456789").unwrap()),
+            address: Some(address("Gatan 1", "111 22", "Stockholm", "SE")),
+            contact_email: Some(Email::parse("a@acme.se").unwrap()),
+            language: Language::Sv,
+            payout_account: Some(PayoutAccount::Iban {
+                iban: Iban::parse("DE89370400440532013000").unwrap(),
+                bic: None,
+            }),
+            created_at: t("2026-12-01T07:00:00Z"),
+            updated_at: t("2026-12-01T07:00:00Z"),
+            version: 1,
+        },
+        Organisation::default_placeholder(t("2026-12-05T00:00:00Z")),
+    ]
+}
+
+pub fn sites() -> Vec<csms_domain::tenant::Site> {
+    use csms_domain::tenant::*;
+    let i = |s: &str| DayInterval::parse(s).unwrap();
+    let mut days: [Vec<DayInterval>; 7] = Default::default();
+    days[0] = vec![i("06:00-12:00"), i("13:00-18:00")];
+    days[5] = vec![i("10:00-24:00")];
+    vec![
+        Site {
+            id: site("garage-north"),
+            org_id: org("brf-solsidan"),
+            name: "Norra garaget".into(),
+            address: address("Solvägen 3", "123 45", "Solna", "SE"),
+            coordinates: Some(Coordinates::new(59.36, 18.0).unwrap()),
+            time_zone: time_zone("Europe/Stockholm").unwrap(),
+            bidding_zone: Some(BiddingZone::parse("SE3").unwrap()),
+            opening_hours: Some(OpeningHours::weekly(days).unwrap()),
+            created_at: t("2026-12-01T07:00:00Z"),
+            updated_at: t("2026-12-02T07:00:00Z"),
+            version: 2,
+        },
+        Site {
+            id: site("depot"),
+            org_id: org("laddbolaget"),
+            name: "Depot".into(),
+            address: address("1 Main St", "SW1A 1AA", "London", "GB"),
+            coordinates: None,
+            time_zone: time_zone("Europe/London").unwrap(),
+            bidding_zone: None,
+            opening_hours: Some(OpeningHours::AlwaysOpen),
+            created_at: t("2026-12-01T07:00:00Z"),
+            updated_at: t("2026-12-01T07:00:00Z"),
+            version: 1,
+        },
+        Site {
+            id: site("bare"),
+            org_id: org("default"),
+            name: "Bare".into(),
+            address: address("Gatan 1", "111 22", "Stockholm", "SE"),
+            coordinates: Some(Coordinates::new(-33.5, -70.25).unwrap()),
+            time_zone: time_zone("America/Santiago").unwrap(),
+            bidding_zone: None,
+            opening_hours: None,
+            created_at: t("2026-12-01T07:00:00Z"),
+            updated_at: t("2026-12-01T07:00:00Z"),
+            version: 1,
+        },
+    ]
+}
