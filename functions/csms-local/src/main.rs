@@ -266,13 +266,26 @@ impl Adapters for LocalAdapters {
 
 /// After a crash the store may still say stations are connected through
 /// sockets that died with the old process.
-async fn forget_stale_connections<S: StationStore + ConnectionStore + ?Sized>(
+async fn forget_stale_connections<
+    S: StationStore + ConnectionStore + csms_kernel::ports::OrganisationStore + ?Sized,
+>(
     store: &S,
     clock: &dyn Clock,
 ) -> anyhow::Result<()> {
+    for org in csms_kernel::tenants::organisation_ids(store).await? {
+        forget_stale_connections_of(store, clock, &org).await?;
+    }
+    Ok(())
+}
+
+async fn forget_stale_connections_of<S: StationStore + ConnectionStore + ?Sized>(
+    store: &S,
+    clock: &dyn Clock,
+    org: &OrgId,
+) -> anyhow::Result<()> {
     let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
     loop {
-        let result = store.list_stations(&OrgId::default_org(), &page).await?;
+        let result = store.list_stations(org, &page).await?;
         for view in &result.items {
             if let Some(cid) = &view.station.connection_id {
                 // One record that cannot be closed must not stop the start.

@@ -20,7 +20,8 @@ use csms_domain::alarm::{Alarm, Severity};
 use csms_domain::session::SessionStatus;
 use csms_domain::{OrgId, SessionId};
 use csms_kernel::ports::{
-    AlarmStore, Clock, PageRequest, PricedSessionStore, SessionQuery, SessionStore, Store,
+    AlarmStore, Clock, OrganisationStore, PageRequest, PricedSessionStore, SessionQuery,
+    SessionStore, Store,
 };
 use csms_pricing::{PriceSessionError, Priced, PricingQueue, PricingService};
 use std::sync::Arc;
@@ -151,14 +152,35 @@ impl LocalPricing {
     /// Queue completed sessions of the last `days` that have no price yet.
     /// Never fails the start: what cannot be read is logged and left out
     /// (listings skip undecodable records themselves).
-    pub async fn recover<S: SessionStore + PricedSessionStore + ?Sized>(
+    pub async fn recover<S: SessionStore + PricedSessionStore + OrganisationStore + ?Sized>(
         &self,
         store: &S,
         clock: &dyn Clock,
         days: i64,
     ) -> usize {
+        let orgs = match csms_kernel::tenants::organisation_ids(store).await {
+            Ok(orgs) => orgs,
+            Err(e) => {
+                tracing::error!(error = %e, "pricing recovery could not list organisations: only the default one");
+                vec![OrgId::default_org()]
+            }
+        };
+        let mut queued = 0;
+        for org in orgs {
+            queued += self.recover_org(store, clock, days, org).await;
+        }
+        queued
+    }
+
+    async fn recover_org<S: SessionStore + PricedSessionStore + ?Sized>(
+        &self,
+        store: &S,
+        clock: &dyn Clock,
+        days: i64,
+        org: OrgId,
+    ) -> usize {
         let mut query = SessionQuery {
-            org_id: OrgId::default_org(),
+            org_id: org,
             station_id: None,
             from: clock.now().checked_sub_signed(TimeDelta::days(days)),
             to: None,

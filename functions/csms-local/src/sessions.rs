@@ -5,7 +5,6 @@
 
 use chrono::TimeDelta;
 use csms_charging::charger::{ChargerService, IDLE_SWEEP_LOOKBACK};
-use csms_domain::OrgId;
 use csms_kernel::ports::{Clock, Store};
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,9 +21,8 @@ pub fn spawn(
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let org = OrgId::default_org();
             match charger
-                .close_idle_sessions(&org, idle, IDLE_SWEEP_LOOKBACK, clock.now())
+                .close_idle_sessions_everywhere(idle, IDLE_SWEEP_LOOKBACK, clock.now())
                 .await
             {
                 Ok(0) => {}

@@ -131,8 +131,13 @@ pub async fn require_scope(
 /// (`X-Organisation`); a partner key may name only its own, and naming
 /// another answers 404 like an id of another organisation would, so a key
 /// learns nothing about which organisations exist.
-fn acting_org(req: &Request, own: OrgId, platform_admin: bool) -> Result<OrgId, ApiError> {
-    let Some(raw) = req.headers().get(ORGANISATION_HEADER) else {
+async fn acting_org(
+    state: &ApiState,
+    header: Option<&HeaderValue>,
+    own: OrgId,
+    platform_admin: bool,
+) -> Result<OrgId, ApiError> {
+    let Some(raw) = header else {
         return Ok(own);
     };
     let named = raw
@@ -145,14 +150,19 @@ fn acting_org(req: &Request, own: OrgId, platform_admin: bool) -> Result<OrgId, 
                 OrgId::MAX_LEN
             ))
         })?;
-    if platform_admin || named == own {
-        Ok(named)
-    } else {
-        Err(ApiError::NotFound(format!(
-            "organisation {:?} not found",
-            named.as_str()
-        )))
+    if named == own {
+        return Ok(named);
     }
+    let not_found = || ApiError::NotFound(format!("organisation {:?} not found", named.as_str()));
+    if !platform_admin {
+        return Err(not_found());
+    }
+    // The platform admin acts only in organisations that exist (the
+    // default one always does: an upgraded installation's data is there).
+    if named != OrgId::default_org() && state.store.get_organisation(&named).await?.is_none() {
+        return Err(not_found());
+    }
+    Ok(named)
 }
 
 /// Hex SHA-256 of a key's secret part.
@@ -211,13 +221,14 @@ async fn check_api_key(
         // Not a guess: answer 401 without counting it.
         return Ok(ApiError::Unauthorized.into_response());
     };
+    let named = req.headers().get(ORGANISATION_HEADER).cloned();
     let principal = if state
         .admin_key
         .as_ref()
         .is_some_and(|k| constant_time_eq(presented.as_bytes(), k.expose().as_bytes()))
     {
         Principal {
-            org_id: acting_org(&req, OrgId::default_org(), true)?,
+            org_id: acting_org(state, named.as_ref(), OrgId::default_org(), true).await?,
             scopes: vec![Scope::Admin],
             key_id: None,
         }
@@ -233,7 +244,7 @@ async fn check_api_key(
             return Err(ApiError::Unauthorized);
         }
         Principal {
-            org_id: acting_org(&req, key.org_id, false)?,
+            org_id: acting_org(state, named.as_ref(), key.org_id, false).await?,
             scopes: key.scopes,
             key_id: Some(key.id),
         }

@@ -370,6 +370,7 @@ async fn sites_belong_to_the_callers_organisation() {
     assert_eq!(status, StatusCode::CONFLICT);
 
     // In another organisation (X-Organisation) the site is not there.
+    support::organisation(&*store, &OrgId::parse("org-b").unwrap()).await;
     let in_b = [("x-organisation", "org-b")];
     let (status, _) = call(&app, "GET", "/sites/garage-north", KEY, &in_b, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);

@@ -460,15 +460,16 @@ async fn the_platform_admin_acts_in_the_organisation_x_organisation_names() {
     let store: Arc<dyn Store> = Arc::new(EmbeddedStore::temporary());
     let app = support::app(store.clone(), KEY);
     let in_b = [("x-organisation", "org-b")];
-    let made = call(
-        &app,
-        "POST",
-        "/api/v1/stations",
-        KEY,
-        &in_b,
-        Some(&json!({"id": "CP-B"})),
-    )
-    .await;
+    let station = json!({"id": "CP-B"});
+    // Only an organisation that exists: answered like any unknown id.
+    let nowhere = call(&app, "POST", "/api/v1/stations", KEY, &in_b, Some(&station)).await;
+    assert_eq!(nowhere.status, StatusCode::NOT_FOUND, "{}", nowhere.text);
+    assert_eq!(
+        nowhere.body["error"]["message"],
+        "organisation \"org-b\" not found"
+    );
+    support::organisation(&*store, &OrgId::parse("org-b").unwrap()).await;
+    let made = call(&app, "POST", "/api/v1/stations", KEY, &in_b, Some(&station)).await;
     assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
     let b = support::partner_key(&*store, &OrgId::parse("org-b").unwrap(), vec![Scope::Read]).await;
     let seen_by_b = call(&app, "GET", "/api/v1/stations/CP-B", &b, &[], None).await;
@@ -564,6 +565,7 @@ async fn a_token_of_another_organisation_brings_no_user_group() {
         json!({"idToken": "TOKEN-OF-A", "type": "ISO14443", "status": "Accepted", "group": "residents"}),
     )
     .await;
+    support::organisation(&*store, &OrgId::parse("org-b").unwrap()).await;
     let in_b = [("x-organisation", "org-b")];
     let as_b = |method: &'static str, uri: &'static str, body: Value| {
         let app = app.clone();

@@ -10,7 +10,7 @@
 
 use chrono::TimeDelta;
 use csms_charging::charger::{ChargerService, HandlerError, IDLE_SWEEP_LOOKBACK};
-use csms_domain::{OrgId, Timestamp};
+use csms_domain::Timestamp;
 use csms_kernel::ports::Store;
 use serde_json::{json, Value};
 
@@ -22,10 +22,9 @@ pub async fn handle_sweep(
     idle: TimeDelta,
     now: Timestamp,
 ) -> Result<Value, HandlerError> {
-    // One organisation until tenancy lands: every session is in it.
-    let org = OrgId::default_org();
+    // Every organisation's open sessions, one organisation at a time.
     let closed = charger
-        .close_idle_sessions(&org, idle, IDLE_SWEEP_LOOKBACK, now)
+        .close_idle_sessions_everywhere(idle, IDLE_SWEEP_LOOKBACK, now)
         .await?;
     tracing::info!(closed, "idle-session sweep done");
     Ok(json!({"closed": closed}))

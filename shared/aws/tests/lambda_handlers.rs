@@ -1101,6 +1101,23 @@ async fn the_scheduled_sweep_closes_a_session_the_charger_never_ended() {
     let tx = start["transactionId"].as_i64().unwrap();
     let id = SessionId::parse(format!("CP-SWEEP~{tx}")).unwrap();
 
+    // And one of another organisation: the sweep goes through them all.
+    let org_b = csms_domain::OrgId::parse("brf-sweep-b").unwrap();
+    let mut record = csms_domain::tenant::Organisation::default_placeholder(Utc::now());
+    record.id = org_b.clone();
+    csms_kernel::ports::OrganisationStore::create_organisation(&*h.store, &record)
+        .await
+        .unwrap();
+    let mut other = csms_domain::session::Session::blank(
+        &StationId::parse("CP-SWEEP-B").unwrap(),
+        org_b,
+        None,
+        &csms_domain::TransactionId::from(1),
+        Utc::now(),
+    );
+    other.version = 1;
+    h.store.put_session(&other, 0).await.unwrap();
+
     let store: Arc<dyn Store> = h.store.clone();
     let charger = ChargerService::new(store, Arc::new(SystemClock), ChargerConfig::default());
     let settings = chrono::TimeDelta::hours(1);
@@ -1110,7 +1127,9 @@ async fn the_scheduled_sweep_closes_a_session_the_charger_never_ended() {
     assert_eq!(r, json!({"closed": 0}));
     let later = Utc::now() + chrono::TimeDelta::hours(2);
     let r = handle_sweep(&charger, settings, later).await.unwrap();
-    assert_eq!(r, json!({"closed": 1}));
+    assert_eq!(r, json!({"closed": 2}), "both organisations' sessions");
+    let other = h.store.get_session(&other.id).await.unwrap().unwrap();
+    assert_eq!(other.status, SessionStatus::Completed);
     let s = h
         .store
         .get_session(&id)

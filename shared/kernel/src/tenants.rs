@@ -35,3 +35,26 @@ pub async fn ensure_default_organisation<S: OrganisationStore + ?Sized>(
         Err(e) => Err(e),
     }
 }
+
+/// Every organisation a background job must go through: those with a
+/// record, and the default one always (an upgraded installation's data is
+/// there before its record is made). Read page by page; a page that cannot
+/// be read fails the whole call, so a job never silently covers only some.
+pub async fn organisation_ids<S: OrganisationStore + ?Sized>(store: &S) -> StoreResult<Vec<OrgId>> {
+    let mut ids = vec![OrgId::default_org()];
+    let mut page = crate::ports::PageRequest::first(crate::ports::PageRequest::MAX_LIMIT);
+    loop {
+        let result = store.list_organisations(&page).await?;
+        ids.extend(
+            result
+                .items
+                .into_iter()
+                .map(|o| o.id)
+                .filter(|id| id != &OrgId::default_org()),
+        );
+        match result.next_cursor {
+            Some(c) => page.cursor = Some(c),
+            None => return Ok(ids),
+        }
+    }
+}

@@ -107,12 +107,28 @@ pub async fn get(app: &axum::Router, key: &str, uri: &str) -> (StatusCode, Heade
 /// A partner key of `org` with `scopes`, put straight into the store (the
 /// API makes keys only in the caller's own organisation, and never without
 /// a scope); returns the key as presented in `Authorization`.
+/// A record for organisation `org` unless it has one (the platform admin
+/// acts only in organisations that exist): a placeholder, like the default
+/// organisation's.
+#[allow(dead_code)] // Not every test binary uses every helper.
+pub async fn organisation(store: &dyn Store, org: &csms_domain::OrgId) {
+    if store.get_organisation(org).await.unwrap().is_some() {
+        return;
+    }
+    let mut record = csms_domain::tenant::Organisation::default_placeholder(chrono::Utc::now());
+    record.id = org.clone();
+    record.legal_name = format!("Organisation {org}");
+    store.create_organisation(&record).await.unwrap();
+}
+
+/// A partner key of `org` (whose record is made if need be) with `scopes`.
 pub async fn partner_key(
     store: &dyn Store,
     org: &csms_domain::OrgId,
     scopes: Vec<csms_domain::api_key::Scope>,
 ) -> String {
     use sha2::{Digest, Sha256};
+    organisation(store, org).await;
     let id = ulid::Ulid::new().to_string();
     let secret = format!("secret-of-{id}");
     let hash: String = Sha256::digest(secret.as_bytes())

@@ -914,6 +914,38 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
         }
     }
 
+    /// [`close_idle_sessions`](Self::close_idle_sessions) in every
+    /// organisation (those with a record, and the default one). An
+    /// organisation whose sweep fails is logged and the others are still
+    /// swept; the first failure is returned after all ran, so the run shows
+    /// as failed and the next one tries again.
+    pub async fn close_idle_sessions_everywhere(
+        &self,
+        idle: TimeDelta,
+        lookback: TimeDelta,
+        now: Timestamp,
+    ) -> Result<usize, HandlerError>
+    where
+        S: csms_kernel::ports::OrganisationStore,
+    {
+        let orgs = csms_kernel::tenants::organisation_ids(&*self.store).await?;
+        let mut closed = 0;
+        let mut failed = None;
+        for org in &orgs {
+            match self.close_idle_sessions(org, idle, lookback, now).await {
+                Ok(n) => closed += n,
+                Err(e) => {
+                    tracing::error!(org = %org, error = %e, "idle-session sweep of an organisation failed");
+                    failed.get_or_insert(e);
+                }
+            }
+        }
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(closed),
+        }
+    }
+
     /// Merge an update into the stored session with optimistic concurrency:
     /// API Gateway may run two messages of one charger in parallel Lambdas.
     async fn merge_session(
