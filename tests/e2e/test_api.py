@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 import requests
 
@@ -209,8 +211,11 @@ def test_create_id_token_with_expiry(runner):
 
 @pytest.mark.parametrize("token_type", TOKEN_TYPES)
 def test_every_id_token_type_is_accepted(runner, token_type):
-    body = runner.create_token(unique("T"), "Accepted", token_type)
+    # A MacAddress token is an EV's MAC (AutoCharge): 12 hex digits, stored normalised.
+    value = f"{random.getrandbits(48):012X}" if token_type == "MacAddress" else unique("T")
+    body = runner.create_token(value, "Accepted", token_type)
     assert body["type"] == token_type
+    assert body["idToken"] == value
 
 
 @pytest.mark.parametrize("status", TOKEN_STATUSES)

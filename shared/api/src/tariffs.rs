@@ -125,7 +125,9 @@ pub(crate) struct TariffInput {
     currency: Option<String>,
     /// A fraction: `0.25` (the default) for 25 %.
     vat_rate: Option<Dec>,
-    /// IANA name; restrictions are evaluated in this zone. Default `Europe/Stockholm`.
+    /// IANA name; restrictions are evaluated in this zone. Left out: the time
+    /// zone of the site where the session happens (`Europe/Stockholm` at a
+    /// station without a site).
     #[schema(example = "Europe/Stockholm")]
     time_zone: Option<String>,
     /// 1–100 elements. For each type of component, the first element that has
@@ -270,7 +272,9 @@ pub struct TariffView {
     pub name: String,
     pub currency: String,
     pub vat_rate: String,
-    pub time_zone: String,
+    /// IANA name; `null`: the time zone of the site where the session happens
+    /// (`Europe/Stockholm` at a station without a site).
+    pub time_zone: Option<String>,
     pub elements: Vec<TariffElementView>,
     pub min_price: Option<String>,
     pub max_price: Option<String>,
@@ -769,10 +773,7 @@ fn tariff_content(body: &Bytes) -> Result<TariffContent, ApiError> {
             .as_deref()
             .map_or("SEK".to_owned(), |c| c.trim().to_ascii_uppercase()),
         vat_rate: opt_decimal("vatRate", &input.vat_rate)?.unwrap_or(Decimal::new(25, 2)),
-        time_zone: input
-            .time_zone
-            .as_deref()
-            .map_or("Europe/Stockholm".to_owned(), |z| z.trim().to_owned()),
+        time_zone: input.time_zone.as_deref().map(|z| z.trim().to_owned()),
         elements,
         min_price: opt_decimal("minPrice", &input.min_price)?,
         max_price: opt_decimal("maxPrice", &input.max_price)?,

@@ -59,7 +59,7 @@ async fn first_pricing_is_idempotent_and_fallback_prices_are_flagged() {
         name: "spot".into(),
         currency: "SEK".into(),
         vat_rate: Decimal::new(25, 2),
-        time_zone: "Europe/Stockholm".into(),
+        time_zone: Some("Europe/Stockholm".into()),
         elements: vec![TariffElement {
             components: vec![PriceComponent::Energy {
                 price: EnergyPrice::Spot(SpotFormula {
@@ -172,7 +172,7 @@ async fn a_late_stop_reprices_a_session_the_csms_closed_once() {
                 name: "flat".into(),
                 currency: "SEK".into(),
                 vat_rate: Decimal::ZERO,
-                time_zone: "Europe/Stockholm".into(),
+                time_zone: Some("Europe/Stockholm".into()),
                 elements: vec![TariffElement {
                     components: vec![PriceComponent::Energy {
                         price: EnergyPrice::Fixed {
@@ -298,4 +298,122 @@ async fn another_organisation_can_neither_reprice_nor_preview() {
         Priced::NoTariff(_) => {}
         other => panic!("no tariff is assigned: {other:?}"),
     }
+}
+
+/// A tariff that names no time zone evaluates its restrictions in the zone
+/// of the site where the session happens; at a station without a site (or
+/// on a site without a record) in `Europe/Stockholm`.
+#[tokio::test]
+async fn a_tariff_without_a_zone_takes_the_sites() {
+    use csms_domain::actor::{ActedBy, Actor};
+    use csms_domain::tenant::{time_zone, Address, Site};
+    use csms_kernel::ports::SiteStore;
+    let store = Arc::new(EmbeddedStore::temporary());
+    let clock = Arc::new(SystemClock);
+    let service = PricingService::new(store.clone(), clock.clone());
+    let org = OrgId::default_org();
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 20, 8, 30, 0).unwrap();
+    store
+        .create_site(&Site {
+            id: csms_domain::SiteId::parse("helsinki").unwrap(),
+            org_id: org.clone(),
+            name: "Helsinki garage".into(),
+            address: Address::parse("Katu 1", "00100", "Helsinki", "FI").unwrap(),
+            coordinates: None,
+            time_zone: time_zone("Europe/Helsinki").unwrap(),
+            bidding_zone: None,
+            opening_hours: None,
+            created_at: t0,
+            updated_at: t0,
+            version: 1,
+        })
+        .await
+        .unwrap();
+    let register = |id: &str, site: Option<&str>| csms_charging::registry::NewStation {
+        id: id.into(),
+        site_id: site.map(Into::into),
+        ..Default::default()
+    };
+    for (id, site) in [
+        ("CP-HEL", Some("helsinki")),
+        ("CP-NONE", None),
+        ("CP-OLD", Some("no-record")),
+    ] {
+        csms_charging::registry::register_station(&*store, &*clock, register(id, site))
+            .await
+            .unwrap();
+    }
+    let fixed = |per_kwh: i64| PriceComponent::Energy {
+        price: EnergyPrice::Fixed {
+            per_kwh: Decimal::from(per_kwh),
+        },
+    };
+    // 10:00–11:00 local costs 9, any other time 2.
+    let tariff = Tariff {
+        id: "trf-local".into(),
+        org_id: org.clone(),
+        name: "morning peak".into(),
+        currency: "SEK".into(),
+        vat_rate: Decimal::ZERO,
+        time_zone: None,
+        elements: vec![
+            TariffElement {
+                components: vec![fixed(9)],
+                restrictions: Restrictions {
+                    start_time: chrono::NaiveTime::from_hms_opt(10, 0, 0),
+                    end_time: chrono::NaiveTime::from_hms_opt(11, 0, 0),
+                    ..Default::default()
+                },
+            },
+            TariffElement {
+                components: vec![fixed(2)],
+                restrictions: Restrictions::default(),
+            },
+        ],
+        min_price: None,
+        max_price: None,
+        version: 1,
+        effective_at: t0 - TimeDelta::days(1),
+        created_at: t0 - TimeDelta::days(1),
+        deleted_at: None,
+    };
+    store.put_tariff(&tariff, 0).await.unwrap();
+    store
+        .create_assignment(&TariffAssignment {
+            id: "ast-local".into(),
+            org_id: org.clone(),
+            tariff_id: tariff.id.clone(),
+            target: AssignmentTarget::Organisation,
+            group: None,
+            created_at: t0,
+        })
+        .await
+        .unwrap();
+    let actor = Actor::new(org, ActedBy::PlatformAdmin);
+    // 08:30 UTC is 10:30 in Helsinki and 09:30 in Stockholm.
+    let price_at = |station: &'static str| {
+        let (service, actor) = (service.clone(), actor.clone());
+        async move {
+            let p = service
+                .preview(&actor, &StationId::parse(station).unwrap(), None, t0)
+                .await
+                .unwrap();
+            (p.prices[0].unit_price, p.tariff.unwrap().time_zone)
+        }
+    };
+    assert_eq!(
+        price_at("CP-HEL").await,
+        (Decimal::from(9), Some("Europe/Helsinki".into())),
+        "the site's morning"
+    );
+    assert_eq!(
+        price_at("CP-NONE").await,
+        (Decimal::from(2), None),
+        "Stockholm's 09:30"
+    );
+    assert_eq!(
+        price_at("CP-OLD").await,
+        (Decimal::from(2), None),
+        "a site without a record"
+    );
 }

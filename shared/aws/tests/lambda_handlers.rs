@@ -932,7 +932,7 @@ async fn a_completed_session_is_priced_through_the_pricing_queue() {
         name: id.into(),
         currency: "SEK".into(),
         vat_rate: Decimal::new(25, 2),
-        time_zone: "Europe/Stockholm".into(),
+        time_zone: Some("Europe/Stockholm".into()),
         elements: vec![TariffElement {
             components: vec![
                 PriceComponent::Energy { price: energy },

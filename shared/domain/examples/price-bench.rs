@@ -30,7 +30,7 @@ fn tariff(energy: EnergyPrice) -> Tariff {
         name: "bench".into(),
         currency: "SEK".into(),
         vat_rate: Decimal::new(25, 2),
-        time_zone: "Europe/Stockholm".into(),
+        time_zone: Some("Europe/Stockholm".into()),
         elements: vec![
             TariffElement {
                 components: vec![PriceComponent::Energy {

@@ -36,8 +36,10 @@ pub struct Tariff {
     pub currency: String,
     /// 0.25 for 25 %.
     pub vat_rate: Decimal,
-    /// IANA name; restrictions are evaluated in this zone.
-    pub time_zone: String,
+    /// IANA name; restrictions are evaluated in this zone. `None`: in the
+    /// time zone of the site where the session happens
+    /// ([`Tariff::in_site_zone`]), `Europe/Stockholm` without a site.
+    pub time_zone: Option<String>,
     pub elements: Vec<TariffElement>,
     /// Bounds on the session's net price (before VAT).
     pub min_price: Option<Decimal>,
@@ -216,8 +218,18 @@ pub enum TariffError {
 impl Tariff {
     pub fn tz(&self) -> Tz {
         self.time_zone
-            .parse()
+            .as_deref()
+            .and_then(|z| z.parse().ok())
             .unwrap_or(chrono_tz::Europe::Stockholm)
+    }
+
+    /// This tariff as it prices a session at a site in `site_zone`: a tariff
+    /// that names no zone of its own takes the site's.
+    pub fn in_site_zone(mut self, site_zone: Option<Tz>) -> Self {
+        if self.time_zone.is_none() {
+            self.time_zone = site_zone.map(|z| z.name().to_owned());
+        }
+        self
     }
 
     /// The component of `kind` in force at `t`: from the first element that
@@ -269,11 +281,10 @@ impl Tariff {
         if self.vat_rate < Decimal::ZERO || self.vat_rate >= Decimal::ONE {
             return bad("vatRate must be a fraction in [0, 1), e.g. 0.25 for 25 %".into());
         }
-        if self.time_zone.parse::<Tz>().is_err() {
-            return bad(format!(
-                "timeZone {:?} is not an IANA time zone name",
-                self.time_zone
-            ));
+        if let Some(zone) = &self.time_zone {
+            if zone.parse::<Tz>().is_err() {
+                return bad(format!("timeZone {zone:?} is not an IANA time zone name"));
+            }
         }
         if self.elements.is_empty() {
             return bad("a tariff needs at least one element".into());
@@ -575,7 +586,7 @@ mod tests {
             name: "n".into(),
             currency: "SEK".into(),
             vat_rate: Decimal::new(25, 2),
-            time_zone: "Europe/Stockholm".into(),
+            time_zone: Some("Europe/Stockholm".into()),
             elements: vec![peak, base],
             min_price: None,
             max_price: None,

@@ -37,7 +37,7 @@ fn tariff(elements: Vec<TariffElement>) -> Tariff {
         name: "test".into(),
         currency: "SEK".into(),
         vat_rate: d("0.25"),
-        time_zone: "Europe/Stockholm".into(),
+        time_zone: Some("Europe/Stockholm".into()),
         elements,
         min_price: None,
         max_price: None,

@@ -38,7 +38,7 @@ fn busy_tariff(price: Decimal, vat: Decimal) -> Tariff {
         name: "busy".into(),
         currency: "SEK".into(),
         vat_rate: vat,
-        time_zone: "Europe/Stockholm".into(),
+        time_zone: Some("Europe/Stockholm".into()),
         elements: vec![
             TariffElement {
                 components: vec![PriceComponent::Energy {

@@ -1375,7 +1375,7 @@ fn tariff(id: &str, org: &str, version: u64, per_kwh: i64) -> Tariff {
         name: format!("{id} v{version}"),
         currency: "SEK".into(),
         vat_rate: Decimal::new(25, 2),
-        time_zone: "Europe/Stockholm".into(),
+        time_zone: Some("Europe/Stockholm".into()),
         elements: vec![TariffElement {
             components: vec![
                 PriceComponent::Energy {

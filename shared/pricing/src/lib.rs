@@ -33,11 +33,11 @@ use csms_domain::pricing::{PricedSession, PricingAudit, ROUNDING_RULE};
 use csms_domain::session::{Session, SessionStatus};
 use csms_domain::spot::SpotSource;
 use csms_domain::tariff::{resolve, Resolution, Tariff};
-use csms_domain::{IdTokenValue, SessionId, StationId, Timestamp};
+use csms_domain::{IdTokenValue, SessionId, SiteId, StationId, Timestamp};
 use csms_kernel::events::{DomainEvent, EventBus, NoEvents, Subscriber};
 use csms_kernel::ports::{
-    Clock, PricedSessionStore, SessionStore, SpotPriceStore, StationStore, StoreError, TariffStore,
-    TokenStore,
+    Clock, PricedSessionStore, SessionStore, SiteStore, SpotPriceStore, StationStore, StoreError,
+    TariffStore, TokenStore,
 };
 use std::sync::Arc;
 
@@ -137,11 +137,13 @@ pub struct Preview {
 
 csms_kernel::store_ports! {
     /// The store ports session pricing uses: the session and its meter
-    /// readings, the station (a preview's organisation and site), the
+    /// readings, the station (a preview's organisation and site), the site
+    /// (its time zone, for a tariff that names none), the
     /// driver's id token (for its group), tariffs and their assignments,
     /// spot prices, and the priced sessions it writes.
     pub trait PricingStore:
-        SessionStore, StationStore, TokenStore, TariffStore, SpotPriceStore, PricedSessionStore
+        SessionStore, StationStore, SiteStore, TokenStore, TariffStore, SpotPriceStore,
+        PricedSessionStore
 }
 
 pub struct PricingService<S: ?Sized> {
@@ -328,7 +330,8 @@ impl<S: PricingStore + ?Sized> PricingService<S> {
             Some(id) => Some(
                 self.tariff_at(id, at)
                     .await?
-                    .ok_or_else(|| PriceSessionError::TariffMissing(id.clone()))?,
+                    .ok_or_else(|| PriceSessionError::TariffMissing(id.clone()))?
+                    .in_site_zone(self.site_zone(site).await?),
             ),
             None => None,
         };
@@ -358,6 +361,16 @@ impl<S: PricingStore + ?Sized> PricingService<S> {
             return Err(PriceSessionError::NotCompleted(id.to_string()));
         }
         Ok(session)
+    }
+
+    /// The time zone of `site`, for a tariff that names none: `None` (so
+    /// `Europe/Stockholm`) without a site or for a site that has no record
+    /// (one from before sites had records).
+    async fn site_zone(&self, site: Option<&SiteId>) -> Result<Option<chrono_tz::Tz>, StoreError> {
+        let Some(site) = site else {
+            return Ok(None);
+        };
+        Ok(self.store.get_site(site).await?.map(|s| s.time_zone))
     }
 
     /// The version of tariff `id` in force at `at`: the newest whose
@@ -437,7 +450,8 @@ impl<S: PricingStore + ?Sized> PricingService<S> {
         let tariff = self
             .tariff_at(&tariff_id, start)
             .await?
-            .ok_or_else(|| PriceSessionError::TariffMissing(tariff_id.clone()))?;
+            .ok_or_else(|| PriceSessionError::TariffMissing(tariff_id.clone()))?
+            .in_site_zone(self.site_zone(session.site_id.as_ref()).await?);
         let (spot, fallback_notes) = self.spot_table(&tariff, start, end).await?;
         let readings = self
             .store

@@ -90,7 +90,8 @@ pub struct TariffContent {
     pub name: String,
     pub currency: String,
     pub vat_rate: Decimal,
-    pub time_zone: String,
+    /// `None`: the site's zone at pricing time.
+    pub time_zone: Option<String>,
     pub elements: Vec<TariffElement>,
     pub min_price: Option<Decimal>,
     pub max_price: Option<Decimal>,
@@ -183,7 +184,7 @@ impl<S: TariffStore + StationStore + ?Sized> TariffService<S> {
             name: String::new(),
             currency: String::new(),
             vat_rate: Decimal::ZERO,
-            time_zone: String::new(),
+            time_zone: None,
             elements: Vec::new(),
             min_price: None,
             max_price: None,
@@ -616,7 +617,7 @@ mod tests {
             name: name.to_owned(),
             currency: "SEK".into(),
             vat_rate: Decimal::new(25, 2),
-            time_zone: "Europe/Stockholm".into(),
+            time_zone: Some("Europe/Stockholm".into()),
             elements: vec![TariffElement {
                 components: vec![PriceComponent::Energy {
                     price: EnergyPrice::Fixed {

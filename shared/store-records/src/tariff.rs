@@ -27,8 +27,10 @@ pub struct StoredTariff {
     pub currency: String,
     #[serde(rename = "vat_rate")]
     pub vat_rate: Decimal,
+    /// Always written (`null`: the site's zone); every tariff stored before
+    /// the site's zone could apply has one.
     #[serde(rename = "time_zone")]
-    pub time_zone: String,
+    pub time_zone: Option<String>,
     #[serde(rename = "elements")]
     pub elements: Vec<StoredTariffElement>,
     #[serde(rename = "min_price", default)]

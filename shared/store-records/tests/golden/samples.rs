@@ -652,7 +652,7 @@ pub fn tariffs() -> Vec<Tariff> {
         name: "Garage, residents".into(),
         currency: "SEK".into(),
         vat_rate: d("0.25"),
-        time_zone: "Europe/Stockholm".into(),
+        time_zone: Some("Europe/Stockholm".into()),
         elements: vec![
             TariffElement {
                 components: vec![
@@ -707,7 +707,7 @@ pub fn tariffs() -> Vec<Tariff> {
         name: "Spot".into(),
         currency: "SEK".into(),
         vat_rate: d("0"),
-        time_zone: "Europe/Stockholm".into(),
+        time_zone: Some("Europe/Stockholm".into()),
         elements: vec![TariffElement {
             components: vec![
                 PriceComponent::Energy {
@@ -739,7 +739,13 @@ pub fn tariffs() -> Vec<Tariff> {
         created_at: t("2026-03-01T00:00:00Z"),
         deleted_at: None,
     };
-    vec![v1, v2, plain]
+    // No zone of its own: priced in the zone of the session's site.
+    let site_zone = Tariff {
+        id: "tariff-3".into(),
+        time_zone: None,
+        ..plain.clone()
+    };
+    vec![v1, v2, plain, site_zone]
 }
 
 pub fn assignments() -> Vec<TariffAssignment> {
