@@ -89,3 +89,30 @@ def test_an_organisation_with_its_site_and_station_is_walled_off(runner):
             break
     assert {"default", org_a, org_b} <= set(every), every
     assert runner.api_ok("GET", "/organisations/default")["legalName"] == "Default organisation"
+
+
+def test_the_audit_log_names_who_changed_what_and_stays_in_its_organisation(runner):
+    org_a, org_b = unique("brf-au").lower(), unique("brf-bu").lower()
+    runner.api_ok("POST", "/organisations", org_body(org_a), status=201)
+    runner.api_ok("POST", "/organisations", org_body(org_b), status=201)
+    key_a, key_b = admin_key_of(runner, org_a), admin_key_of(runner, org_b)
+    key_a_id = key_a.split("_")[1]
+
+    station_id = unique("CP-AU")
+    runner.api_ok("POST", "/stations", {"id": station_id, "password": "a-secret-password-of-16"}, status=201,
+                  key=key_a)
+    runner.api_ok("PATCH", f"/stations/{station_id}", {"name": "Garage 7"}, key=key_a)
+    # B's attempt on A's station changes nothing and is logged nowhere.
+    assert_error(runner.api("PATCH", f"/stations/{station_id}", {"name": "B was here"}, key=key_b),
+                 404, "not_found")
+
+    log_a = runner.api_ok("GET", "/audit-log", key=key_a)["items"]
+    # Newest first; the platform admin made A's key while acting in A, so that is in A's log too.
+    assert [e["operation"] for e in log_a] == ["PATCH /stations/{id}", "POST /stations", "POST /api-keys"], log_a
+    assert [e["actor"] for e in log_a] == [key_a_id, key_a_id, "admin"], log_a
+    assert log_a[0]["path"] == f"/api/v1/stations/{station_id}" and log_a[0]["fields"] == ["name"], log_a
+    assert "a-secret-password-of-16" not in str(log_a)
+    log_b = runner.api_ok("GET", "/audit-log", key=key_b)["items"]
+    assert [e["operation"] for e in log_b] == ["POST /api-keys"], log_b
+    # The platform admin reads A's log through X-Organisation.
+    assert runner.api_ok("GET", "/audit-log", headers={"X-Organisation": org_a})["items"] == log_a

@@ -15,10 +15,12 @@
 //! without a declaration has no `Principal`, so its handler is refused
 //! (and the OpenAPI walk in `tests/scopes.rs` fails).
 
-use crate::error::ApiError;
+use crate::audit;
+use crate::error::{ApiError, MAX_BODY};
 use crate::ApiState;
-use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::body::Body;
+use axum::extract::{MatchedPath, OriginalUri, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -123,8 +125,47 @@ pub async fn require_scope(
             needed.as_str()
         )));
     }
+    // A write is noted for the audit log (`audit::record` stores it if the
+    // answer is a success): who, which route, which path, which fields.
+    let change = if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        None
+    } else {
+        let operation = format!(
+            "{} {}",
+            req.method(),
+            req.extensions()
+                .get::<MatchedPath>()
+                .map(|m| m.as_str())
+                .map(|m| m.strip_prefix("/api/v1").unwrap_or(m))
+                .unwrap_or("?")
+        );
+        let path = req
+            .extensions()
+            .get::<OriginalUri>()
+            .map(|u| u.path().to_owned())
+            .unwrap_or_else(|| req.uri().path().to_owned());
+        let (parts, body) = req.into_parts();
+        let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
+            // Larger than the API reads (or cut off): the same 413 the
+            // handler's extractor would have answered.
+            return Ok(StatusCode::PAYLOAD_TOO_LARGE.into_response());
+        };
+        let fields = audit::body_fields(&bytes);
+        req = Request::from_parts(parts, Body::from(bytes));
+        Some(audit::Change {
+            org_id: principal.org_id.clone(),
+            actor: principal.actor().audit_name(),
+            operation,
+            path,
+            fields,
+        })
+    };
     req.extensions_mut().insert(principal);
-    Ok(next.run(req).await)
+    let mut resp = next.run(req).await;
+    if let Some(change) = change {
+        resp.extensions_mut().insert(change);
+    }
+    Ok(resp)
 }
 
 /// The organisation a request acts in. The platform admin may name any

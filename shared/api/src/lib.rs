@@ -35,6 +35,7 @@
 //! - `util`: body/query parsing that answers bad input with our error shape.
 
 mod api_keys;
+mod audit;
 mod auth;
 mod command_input;
 mod commands;
@@ -311,7 +312,10 @@ pub fn router(state: ApiState) -> Router {
                 .merge(patch(Admin, sites::update))
                 .merge(delete(Admin, sites::delete)),
         )
+        .route("/audit-log", get(Admin, audit::list))
         .fallback(not_found)
+        // Inside the key check: stores what a successful write left for it.
+        .layer(middleware::from_fn_with_state(state.clone(), audit::record))
         .layer(middleware::from_fn_with_state(
             auth::AuthState::new(state.clone()),
             auth::require_api_key,

@@ -23,6 +23,7 @@
 //! - [`pricing`]: priced sessions and the engine that prices a session.
 //! - [`actor`]: who a use case acts for (organisation and caller), checked by the services.
 //! - [`alarm`]: conditions an operator must look at.
+//! - [`audit`]: who changed what in an organisation, and when.
 //! - [`device_model`]: the components and variables a 2.0.1 station reports.
 //! - [`tenant`]: organisations and sites, and the values they are made of
 //!   (organisation and VAT numbers, addresses, payout accounts, opening hours).
@@ -30,6 +31,7 @@
 pub mod actor;
 pub mod alarm;
 pub mod api_key;
+pub mod audit;
 pub mod command;
 pub mod device_model;
 pub mod event;

@@ -8,6 +8,7 @@ use crate::ports::*;
 use chrono::{TimeDelta, TimeZone, Utc};
 use csms_domain::alarm::{Alarm, Severity};
 use csms_domain::api_key::{ApiKey, Scope};
+use csms_domain::audit::AuditEntry;
 use csms_domain::command::{
     ChargingProfile, Command, CommandId, CommandRequest, CommandStatus, ProfileKind,
     ProfilePurpose, RateUnit, SchedulePeriod,
@@ -2881,6 +2882,62 @@ pub async fn sites_versioned_listed_by_org_and_deleted<S: SiteStore>(store: &S) 
     );
 }
 
+pub async fn audit_log_newest_first_per_org<S: AuditStore>(store: &S) {
+    let a = OrgId::parse("audit-a").unwrap();
+    let b = OrgId::parse("audit-b").unwrap();
+    let entry = |org: &OrgId, at: i64, path: &str| {
+        AuditEntry::new(
+            org.clone(),
+            t(at),
+            "key-1",
+            "PATCH /stations/{id}",
+            path,
+            ["name".to_owned(), "siteId".to_owned()],
+            200,
+        )
+    };
+    for i in 0..4 {
+        store
+            .append_audit(&entry(&a, i, &format!("/api/v1/stations/CP-{i}")))
+            .await
+            .unwrap();
+    }
+    // Two entries of the same instant are both kept.
+    store
+        .append_audit(&entry(&a, 3, "/api/v1/stations/CP-3b"))
+        .await
+        .unwrap();
+    store
+        .append_audit(&entry(&b, 9, "/api/v1/stations/B-1"))
+        .await
+        .unwrap();
+    let p1 = store.list_audit(&a, &PageRequest::first(3)).await.unwrap();
+    assert_eq!(p1.items.len(), 3);
+    assert!(p1.items.iter().all(|e| e.org_id == a));
+    let times: Vec<i64> = p1
+        .items
+        .iter()
+        .map(|e| e.at.timestamp() - 1_790_000_000)
+        .collect();
+    assert_eq!(times, [3, 3, 2]);
+    assert_eq!(p1.items[2], entry(&a, 2, "/api/v1/stations/CP-2"));
+    let p2 = store
+        .list_audit(
+            &a,
+            &PageRequest {
+                limit: 3,
+                cursor: p1.next_cursor,
+            },
+        )
+        .await
+        .unwrap();
+    let paths: Vec<&str> = p2.items.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(paths, ["/api/v1/stations/CP-1", "/api/v1/stations/CP-0"]);
+    assert!(p2.next_cursor.is_none());
+    let bs = store.list_audit(&b, &PageRequest::first(10)).await.unwrap();
+    assert_eq!(bs.items, vec![entry(&b, 9, "/api/v1/stations/B-1")]);
+}
+
 /// Expands to one `#[tokio::test]` per contract check. `$make` is an async
 /// expression producing a fresh, empty store.
 #[macro_export]
@@ -2920,7 +2977,8 @@ macro_rules! store_contract_tests {
             device_models_versioned_and_whole,
             organisations_versioned_and_listed,
             default_organisation_made_once,
-            sites_versioned_listed_by_org_and_deleted
+            sites_versioned_listed_by_org_and_deleted,
+            audit_log_newest_first_per_org
         );
     };
     (@each $make:expr; $($name:ident),*) => {

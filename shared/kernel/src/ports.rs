@@ -9,6 +9,7 @@
 use async_trait::async_trait;
 use csms_domain::alarm::Alarm;
 use csms_domain::api_key::ApiKey;
+use csms_domain::audit::AuditEntry;
 use csms_domain::command::{Command, CommandId};
 use csms_domain::device_model::{DeviceModel, ReportPart};
 use csms_domain::event::NotificationKind;
@@ -583,6 +584,15 @@ pub trait DeviceModelStore: Send + Sync {
     async fn get_device_model(&self, station: &StationId) -> StoreResult<Option<DeviceModel>>;
 }
 
+/// The audit log: append-only, per organisation.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Keeps `entry`; two entries of the same instant are both kept.
+    async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()>;
+    /// The organisation's entries, newest first.
+    async fn list_audit(&self, org: &OrgId, page: &PageRequest) -> StoreResult<Page<AuditEntry>>;
+}
+
 /// Routes the charger's replies to CSMS calls into the command service, and
 /// the events that lead to CSMS calls (a boot). A port, so that charging
 /// (which receives the replies) does not depend on commands (which sends the
@@ -637,6 +647,7 @@ store_ports! {
         DeviceModelStore,
         OrganisationStore,
         SiteStore,
+        AuditStore,
 }
 
 /// Time source, so tests can control "now".

@@ -41,6 +41,7 @@
 //! - [`notify`]: API keys, webhooks and deliveries
 //!   ([`StoredApiKey`](notify::StoredApiKey) and its neighbours).
 //! - [`alarm`]: alarms, as [`StoredAlarm`](alarm::StoredAlarm).
+//! - [`audit`]: audit log entries, as [`StoredAuditEntry`](audit::StoredAuditEntry).
 //! - [`pricing`]: [`StoredSpotDay`](pricing::StoredSpotDay) and
 //!   [`StoredPricedSession`](pricing::StoredPricedSession).
 //! - [`tenant`]: organisations and sites ([`StoredOrganisation`](tenant::StoredOrganisation),
@@ -53,6 +54,7 @@
 //! their own serde forms: they belong to those libraries, not to the domain.
 
 pub mod alarm;
+pub mod audit;
 pub mod command;
 pub mod load;
 pub mod meter;

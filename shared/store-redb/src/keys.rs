@@ -127,7 +127,12 @@ pub(crate) const REPORT_PARTS: TableDefinition<&str, &[u8]> = TableDefinition::n
 pub(crate) const PRICED_SESSIONS: TableDefinition<&str, &[u8]> =
     TableDefinition::new("priced_sessions");
 
+/// `{org}\0{at}\0{seq:020}` → `AuditEntry` JSON: an organisation's audit
+/// log, in time order (the sequence keeps entries of one instant apart).
+pub(crate) const AUDIT_LOG: TableDefinition<&str, &[u8]> = TableDefinition::new("audit_log");
+
 pub(crate) const TRANSACTION_COUNTER: &str = "transaction_id";
+pub(crate) const AUDIT_COUNTER: &str = "audit";
 pub(crate) const EVENT_COUNTER: &str = "station_event";
 
 const SEP: char = '\0';
@@ -223,6 +228,10 @@ pub(crate) fn meter_prefix(target: &MeterTarget) -> R<String> {
 
 pub(crate) fn event_key(station: &StationId, at: Timestamp, seq: u64) -> R<String> {
     join([station.as_str(), &sort_key_time(at), &format!("{seq:020}")])
+}
+
+pub(crate) fn audit_key(org: &OrgId, at: Timestamp, seq: u64) -> R<String> {
+    join([org.as_str(), &sort_key_time(at), &format!("{seq:020}")])
 }
 
 pub(crate) fn tariff_version_key(id: &str, version: u64) -> R<String> {

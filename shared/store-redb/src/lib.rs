@@ -44,6 +44,7 @@ mod tenants;
 use async_trait::async_trait;
 use csms_domain::alarm::Alarm;
 use csms_domain::api_key::ApiKey;
+use csms_domain::audit::AuditEntry;
 use csms_domain::command::{Command, CommandId};
 use csms_domain::device_model::{DeviceModel, ReportPart};
 use csms_domain::load::{LoadSite, LoadState};
@@ -60,10 +61,10 @@ use csms_domain::token::{IdTokenRecord, UnregisteredToken};
 use csms_domain::webhook::{Delivery, Webhook};
 use csms_domain::{IdTokenValue, OrgId, SessionId, SiteId, StationId, Timestamp};
 use csms_kernel::ports::{
-    AlarmStore, ApiKeyStore, CommandStore, ConnectionStore, DeviceModelStore, IdempotencyStore,
-    LoadStore, MeterTarget, Page, PageRequest, PricedSessionStore, SessionQuery, SessionStore,
-    SpotPriceStore, StationEvent, StationStore, StoreError, StoreResult, TariffStore, TokenStore,
-    WebhookStore,
+    AlarmStore, ApiKeyStore, AuditStore, CommandStore, ConnectionStore, DeviceModelStore,
+    IdempotencyStore, LoadStore, MeterTarget, Page, PageRequest, PricedSessionStore, SessionQuery,
+    SessionStore, SpotPriceStore, StationEvent, StationStore, StoreError, StoreResult, TariffStore,
+    TokenStore, WebhookStore,
 };
 use csms_kernel::ports::{OrganisationStore, SiteStore};
 use error::R;
@@ -297,6 +298,11 @@ forward! { AlarmStore {
     resolve_alarm(id: &str, at: Timestamp) -> bool;
     get_alarm(id: &str) -> Option<Alarm>;
     list_alarms(org: &OrgId, active_only: bool, page: &PageRequest) -> Page<Alarm>;
+} }
+
+forward! { AuditStore {
+    append_audit(entry: &AuditEntry) -> ();
+    list_audit(org: &OrgId, page: &PageRequest) -> Page<AuditEntry>;
 } }
 
 forward! { PricedSessionStore {

@@ -159,6 +159,7 @@ impl Db {
             txn.open_table(METER)?;
             txn.open_table(COUNTERS)?;
             txn.open_table(STATION_EVENTS)?;
+            txn.open_table(AUDIT_LOG)?;
             txn.open_table(COMMANDS)?;
             txn.open_table(COMMANDS_BY_STATION)?;
             txn.open_table(COMMAND_QUEUE)?;

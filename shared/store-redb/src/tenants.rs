@@ -1,8 +1,9 @@
-//! Tenants: organisations and their sites.
+//! Tenants: organisations, their sites and their audit logs.
 
 use crate::error::{conflict, R};
 use crate::keys::*;
 use crate::ops::*;
+use csms_domain::audit::AuditEntry;
 use csms_domain::tenant::{Organisation, Site};
 use csms_domain::{OrgId, SiteId};
 use csms_kernel::ports::{Page, PageRequest};
@@ -108,6 +109,30 @@ impl Db {
             txn.open_table(SITES_BY_ORG)?
                 .remove(site_org_key(&stored.org_id, id)?.as_str())?;
             Ok(true)
+        })
+    }
+
+    pub(crate) fn append_audit(&self, entry: &AuditEntry) -> R<()> {
+        self.write(|txn| {
+            let seq = bump(txn, AUDIT_COUNTER)?;
+            let key = audit_key(&entry.org_id, entry.at, seq)?;
+            put_record(&mut txn.open_table(AUDIT_LOG)?, &key, entry)
+        })
+    }
+
+    pub(crate) fn list_audit(&self, org: &OrgId, page: &PageRequest) -> R<Page<AuditEntry>> {
+        let range = KeyRange::partition(org.as_str());
+        let after = cursor(page, &range.lo, 2)?;
+        self.read(|txn| {
+            let log = txn.open_table(AUDIT_LOG)?;
+            paginate(
+                &log,
+                &range,
+                after.as_deref(),
+                Order::Descending,
+                page.effective_limit(),
+                |k, v| self.skip(org, parse_record::<AuditEntry>(k, v.value()).map(Some)),
+            )
         })
     }
 }

@@ -8,13 +8,16 @@
 //! |--------------|---------------|--------|---------------------------------|-----------------|
 //! | organisation | `ORG#{orgId}` | `META` | `ORGS` / `{orgId}`              | |
 //! | site         | `SITE#{siteId}` | `META` | `ORG#{org}#SITE` / `{siteId}` | |
+//! | audit entry  | `ORG#{org}#AUDIT` | `{time}#{random}` | | |
 //!
 //! Every organisation, for the platform admin, is a `Query` on the GSI1
 //! partition `ORGS` (by id; a few thousand organisations at most, read a
 //! page at a time); an organisation's sites a `Query` on its GSI1
-//! partition. Deleting a site is a `DeleteItem` on the condition that it is
+//! partition; its audit log a `Query` on its own partition, newest first
+//! (entries expire by `ttl` after [`AUDIT_TTL`]). Deleting a site is a `DeleteItem` on the condition that it is
 //! absent or at the expected version.
 
+use super::table::{epoch, json_item};
 use super::table::{
     org_partition, record_from, set_key, versioned_item, Condition, ConditionFailed, Index, Query,
     META,
@@ -22,10 +25,13 @@ use super::table::{
 use super::DynamoStore;
 use crate::cursor::Key;
 use async_trait::async_trait;
+use chrono::TimeDelta;
+use csms_domain::audit::AuditEntry;
 use csms_domain::tenant::{Organisation, Site};
 use csms_domain::{OrgId, SiteId};
 use csms_kernel::ports::{
-    OrganisationStore, Page, PageRequest, SiteStore, StoreError, StoreResult,
+    sort_key_time, AuditStore, OrganisationStore, Page, PageRequest, SiteStore, StoreError,
+    StoreResult,
 };
 use csms_store_records::Record;
 
@@ -38,6 +44,26 @@ fn organisation_pk(id: &OrgId) -> String {
 
 fn site_pk(id: &SiteId) -> String {
     format!("SITE#{id}")
+}
+
+/// How long an audit entry is kept: two years, then DynamoDB's TTL removes it.
+pub(crate) const AUDIT_TTL: TimeDelta = TimeDelta::days(730);
+
+fn audit_pk(org: &OrgId) -> String {
+    org_partition(org, "AUDIT")
+}
+
+/// `{time}#{random}`: time order, and two entries of one instant both kept.
+fn audit_item(entry: &AuditEntry, nonce: u64) -> StoreResult<Key> {
+    let sk = format!("{}#{nonce:016x}", sort_key_time(entry.at));
+    let mut item = json_item(
+        audit_pk(&entry.org_id),
+        sk,
+        &entry.to_stored(),
+        "audit entry",
+    )?;
+    item.insert("ttl".into(), epoch(entry.at + AUDIT_TTL));
+    Ok(item)
 }
 
 fn organisation_item(org: &Organisation) -> StoreResult<Key> {
@@ -137,6 +163,18 @@ impl SiteStore for DynamoStore {
     }
 }
 
+#[async_trait]
+impl AuditStore for DynamoStore {
+    async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()> {
+        self.put(audit_item(entry, rand::random())?).await
+    }
+
+    async fn list_audit(&self, org: &OrgId, page: &PageRequest) -> StoreResult<Page<AuditEntry>> {
+        let query = Query::partition(audit_pk(org)).newest_first();
+        self.page_of(org, &query, page, record_from).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,6 +196,17 @@ mod tests {
             assert_eq!(item["PK"], s(format!("SITE#{}", site.id)));
             assert_eq!(item["GSI1PK"], s(format!("ORG#{}#SITE", site.org_id)));
             assert_eq!(record_from::<Site>(item).unwrap(), site);
+        }
+        for (entry, line) in golden::<AuditEntry>("audit.jsonl") {
+            let item = audit_item(&entry, 7).unwrap();
+            assert_eq!(item["body"], s(&line));
+            assert_eq!(item["PK"], s(format!("ORG#{}#AUDIT", entry.org_id)));
+            assert_eq!(
+                item["SK"],
+                s(format!("{}#0000000000000007", sort_key_time(entry.at)))
+            );
+            assert!(item.contains_key("ttl"));
+            assert_eq!(record_from::<AuditEntry>(item).unwrap(), entry);
         }
     }
 }

@@ -118,6 +118,11 @@ fn alarms_are_stored_as_they_always_were() {
 }
 
 #[test]
+fn audit_entries_are_stored_as_they_always_were() {
+    golden("audit.jsonl", samples::audit_entries());
+}
+
+#[test]
 fn spot_days_are_stored_as_they_always_were() {
     golden("spot_days.jsonl", samples::spot_days());
 }

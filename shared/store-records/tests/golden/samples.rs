@@ -1157,6 +1157,30 @@ pub fn deliveries() -> Vec<csms_domain::webhook::Delivery> {
     ]
 }
 
+pub fn audit_entries() -> Vec<csms_domain::audit::AuditEntry> {
+    use csms_domain::audit::AuditEntry;
+    vec![
+        AuditEntry::new(
+            OrgId::default_org(),
+            t("2026-12-06T18:00:00.125Z"),
+            "key_01JDX3N6Q8Z4V7T2K9R5M1B0C1",
+            "PATCH /stations/{id}",
+            "/api/v1/stations/CP-1",
+            ["siteId".to_owned(), "name".to_owned()],
+            200,
+        ),
+        AuditEntry::new(
+            OrgId::parse("brf-solrosen").unwrap(),
+            t("2026-12-06T18:01:00Z"),
+            "admin",
+            "DELETE /tariffs/{id}",
+            "/api/v1/tariffs/trf_01JDX3N6Q8Z4V7T2K9R5M1B0C1",
+            [],
+            204,
+        ),
+    ]
+}
+
 pub fn alarms() -> Vec<csms_domain::alarm::Alarm> {
     use csms_domain::alarm::{Alarm, Severity};
     vec![
