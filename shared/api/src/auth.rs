@@ -169,16 +169,16 @@ pub async fn require_scope(
 }
 
 /// The organisation a request acts in. The platform admin may name any
-/// (`X-Organisation`); a partner key may name only its own, and naming
+/// (`X-Organisation` or `?org=`); a partner key may name only its own, and naming
 /// another answers 404 like an id of another organisation would, so a key
 /// learns nothing about which organisations exist.
 async fn acting_org(
     state: &ApiState,
-    header: Option<&HeaderValue>,
+    named: Option<&Named>,
     own: OrgId,
     platform_admin: bool,
 ) -> Result<OrgId, ApiError> {
-    let Some(raw) = header else {
+    let Some(Named { value: raw, source }) = named else {
         return Ok(own);
     };
     let named = raw
@@ -187,7 +187,7 @@ async fn acting_org(
         .and_then(|v| OrgId::parse(v.trim()).ok())
         .ok_or_else(|| {
             ApiError::BadRequest(format!(
-                "X-Organisation: an organisation id (1 to {} letters, digits, '.', '_' or '-')",
+                "{source}: an organisation id (1 to {} letters, digits, '.', '_' or '-')",
                 OrgId::MAX_LEN
             ))
         })?;
@@ -204,6 +204,48 @@ async fn acting_org(
         return Err(not_found());
     }
     Ok(named)
+}
+
+/// The query parameter that names the organisation, like the header does
+/// (for links and tools that cannot set headers).
+pub const ORGANISATION_PARAM: &str = "org";
+
+/// An organisation a request names, and where (for the error message).
+struct Named {
+    value: HeaderValue,
+    source: &'static str,
+}
+
+/// The organisation a request names: the `X-Organisation` header or the
+/// `org` query parameter; both naming different ones is a 400.
+fn named_organisation(req: &Request) -> Result<Option<Named>, ApiError> {
+    let header = req.headers().get(ORGANISATION_HEADER).map(|h| Named {
+        value: h.clone(),
+        source: "X-Organisation",
+    });
+    let param =
+        axum::extract::Query::<std::collections::HashMap<String, String>>::try_from_uri(req.uri())
+            .ok()
+            .and_then(|q| q.0.get(ORGANISATION_PARAM).cloned());
+    let Some(param) = param else {
+        return Ok(header);
+    };
+    let bad = || {
+        ApiError::BadRequest(format!(
+            "org: an organisation id (1 to {} letters, digits, '.', '_' or '-')",
+            OrgId::MAX_LEN
+        ))
+    };
+    let param = HeaderValue::from_str(&param).map_err(|_| bad())?;
+    match header {
+        Some(h) if h.value.as_bytes().trim_ascii() != param.as_bytes().trim_ascii() => Err(
+            ApiError::BadRequest("org: names another organisation than X-Organisation".into()),
+        ),
+        _ => Ok(Some(Named {
+            value: param,
+            source: "org",
+        })),
+    }
 }
 
 /// Hex SHA-256 of a key's secret part.
@@ -262,7 +304,7 @@ async fn check_api_key(
         // Not a guess: answer 401 without counting it.
         return Ok(ApiError::Unauthorized.into_response());
     };
-    let named = req.headers().get(ORGANISATION_HEADER).cloned();
+    let named = named_organisation(&req)?;
     let principal = if state
         .admin_key
         .as_ref()

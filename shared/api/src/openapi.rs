@@ -157,7 +157,7 @@ also a 405 `method_not_allowed` (a method the path does not have; `Allow` lists 
 Scopes: `read` (every GET, exports, webhooks), `commands` (POST commands; implies read), `admin` (everything). \
 Organisations: a request acts in one organisation and sees only its records; an id of another organisation answers 404 like a missing one. \
 A partner key acts in its own organisation. The configured admin key (the platform admin) acts in `default`, or in the organisation \
-an `X-Organisation: <organisation id>` header names (400 if malformed); a partner key naming another organisation there gets 404. \
+an `X-Organisation: <organisation id>` header (or an `org` query parameter) names (400 if malformed); a partner key naming another organisation there gets 404. \
 Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`), create organisations and list them all \
 (`/organisations`; a partner key sees its own organisation and, with `admin`, may change it).",
         license(name = "Apache-2.0")

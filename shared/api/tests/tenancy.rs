@@ -497,6 +497,42 @@ async fn the_platform_admin_acts_in_the_organisation_x_organisation_names() {
         "{}",
         bad.text
     );
+    // `?org=` names the organisation as the header does (for links).
+    let by_param = call(&app, "GET", "/api/v1/stations?org=org-b", KEY, &[], None).await;
+    assert_eq!(by_param.body["items"][0]["id"], "CP-B", "{}", by_param.text);
+    let both = call(&app, "GET", "/api/v1/stations?org=org-b", KEY, &in_b, None).await;
+    assert_eq!(both.status, StatusCode::OK, "{}", both.text);
+    let differ = call(
+        &app,
+        "GET",
+        "/api/v1/stations?org=default",
+        KEY,
+        &in_b,
+        None,
+    )
+    .await;
+    assert_eq!(differ.status, StatusCode::BAD_REQUEST, "{}", differ.text);
+    let bad = call(
+        &app,
+        "GET",
+        "/api/v1/stations?org=no%20spaces",
+        KEY,
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(
+        bad.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("org:"),
+        "{}",
+        bad.text
+    );
+    // A partner key naming another organisation by parameter: 404, as by header.
+    let other = call(&app, "GET", "/api/v1/stations?org=default", &b, &[], None).await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND, "{}", other.text);
 }
 
 #[tokio::test]
