@@ -335,6 +335,7 @@ async fn dead_letter(
         details: serde_json::json!({"sessionId": id.as_str(), "failure": failure, "attempts": attempts}),
         raised_at: clock.now(),
         resolved_at: None,
+        handling: Default::default(),
         version: 1,
     };
     if let Err(e) = store.raise_alarm(&alarm).await {

@@ -282,6 +282,13 @@ pub fn router(state: ApiState) -> Router {
             get(Read, spot::get_spot_day).merge(put(Admin, pricing::put_spot_day)),
         )
         .route("/alarms", get(Read, spot::list_alarms))
+        .route("/alarms/{id}", get(Read, spot::get_alarm))
+        // Acknowledging and resolving alarms is an operator's work.
+        .route(
+            "/alarms/{id}/acknowledge",
+            post(Commands, spot::acknowledge_alarm),
+        )
+        .route("/alarms/{id}/resolve", post(Commands, spot::resolve_alarm))
         .route(
             "/sites/{id}/load",
             get(Read, load::get)

@@ -179,6 +179,7 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
         tariffs::list_assignments, tariffs::create_assignment, tariffs::delete_assignment,
         pricing::get_price, pricing::revisions, pricing::reprice, pricing::preview,
         spot::get_spot_day, pricing::put_spot_day, spot::list_alarms,
+        spot::get_alarm, spot::acknowledge_alarm, spot::resolve_alarm,
         load::put, load::get, load::delete, load::allocation, load::recompute, load::meter,
         plan::site_plan, plan::put_need, plan::get_need, plan::delete_need,
         organisations::list, organisations::create, organisations::get, organisations::update,

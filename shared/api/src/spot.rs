@@ -7,15 +7,17 @@
 
 use crate::error::ApiError;
 use crate::openapi::{ErrorBody, ListOf};
-use crate::util::{page, time, Params};
+use crate::util::{json_body, page, time, Params};
 use crate::ApiState;
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::{Extension, Json};
 use chrono::{Datelike, NaiveDate};
-use csms_domain::alarm::{Alarm, Severity};
+use csms_domain::alarm::{Alarm, HandlingError, Severity};
 use csms_domain::spot::{BiddingZone, SpotDay, SpotSource};
+use csms_kernel::ports::StoreError;
 use csms_kernel::views::dec;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::ToSchema;
 
@@ -99,6 +101,13 @@ pub struct AlarmView {
     pub active: bool,
     pub raised_at: String,
     pub resolved_at: Option<String>,
+    /// Someone is on it: who (`admin`, a key id, a user) and when.
+    pub acknowledged_by: Option<String>,
+    pub acknowledged_at: Option<String>,
+    /// Who resolved it by hand; null while active or when it resolved itself.
+    pub resolved_by: Option<String>,
+    /// What the person who resolved it wrote.
+    pub resolution_note: Option<String>,
 }
 
 impl From<&Alarm> for AlarmView {
@@ -116,6 +125,10 @@ impl From<&Alarm> for AlarmView {
             active: a.is_active(),
             raised_at: time(a.raised_at),
             resolved_at: a.resolved_at.map(time),
+            acknowledged_by: a.handling.acknowledged.as_ref().map(|(by, _)| by.clone()),
+            acknowledged_at: a.handling.acknowledged.as_ref().map(|(_, at)| time(*at)),
+            resolved_by: a.handling.resolved_by.clone(),
+            resolution_note: a.handling.note.clone(),
         }
     }
 }
@@ -169,4 +182,95 @@ pub async fn list_alarms(
         "items": page.items.iter().map(AlarmView::from).collect::<Vec<_>>(),
         "nextCursor": page.next_cursor,
     })))
+}
+
+/// `POST /alarms/{id}/resolve`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct ResolveAlarm {
+    /// What was done, for the others (at most 2000 characters).
+    #[schema(example = "Breaker reset by the caretaker")]
+    note: Option<String>,
+}
+
+/// The organisation's alarm `id`: one of another organisation is answered
+/// like one that does not exist.
+async fn own_alarm(st: &ApiState, who: &Principal, id: &str) -> Result<Alarm, ApiError> {
+    st.store
+        .get_alarm(id)
+        .await?
+        .filter(|a| who.actor().owns(&a.org_id))
+        .ok_or_else(|| ApiError::NotFound(format!("alarm {id:?} not found")))
+}
+
+/// Reads the alarm, applies `change` and writes it on the version read;
+/// a lost race reads again (bounded).
+async fn handle_alarm(
+    st: &ApiState,
+    who: &Principal,
+    id: &str,
+    change: impl Fn(&mut Alarm) -> Result<(), HandlingError>,
+) -> Result<Alarm, ApiError> {
+    for _ in 0..3 {
+        let mut alarm = own_alarm(st, who, id).await?;
+        change(&mut alarm).map_err(|e| match e {
+            HandlingError::NoteTooLong => ApiError::BadRequest(e.to_string()),
+            HandlingError::Resolved | HandlingError::Acknowledged { .. } => {
+                ApiError::Conflict(e.to_string())
+            }
+        })?;
+        let expected = alarm.version;
+        alarm.version += 1;
+        match st.store.put_alarm(&alarm, expected).await {
+            Ok(()) => return Ok(alarm),
+            Err(StoreError::Conflict(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::Conflict(format!(
+        "alarm {id:?} kept changing; read it again"
+    )))
+}
+
+#[utoipa::path(get, path = "/alarms/{id}", operation_id = "getAlarm", tag = "alarms", summary = "An alarm of the organisation", params(("id" = String, Path, description = "Alarm id")), responses((status = 200, body = AlarmView), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
+pub async fn get_alarm(
+    State(st): State<ApiState>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Json<AlarmView>, ApiError> {
+    Ok(Json((&own_alarm(&st, &who, &id).await?).into()))
+}
+
+#[utoipa::path(post, path = "/alarms/{id}/acknowledge", operation_id = "acknowledgeAlarm", tag = "alarms", summary = "Say someone is on it", description = "Records who acknowledged the alarm and when. The alarm stays active until its condition clears or someone resolves it.", params(("id" = String, Path, description = "Alarm id")), responses((status = 200, body = AlarmView), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "Resolved, or acknowledged already (the answer says by whom)", body = ErrorBody)))]
+pub async fn acknowledge_alarm(
+    State(st): State<ApiState>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Json<AlarmView>, ApiError> {
+    let now = st.clock.now();
+    let by = who.actor().audit_name();
+    let alarm = handle_alarm(&st, &who, &id, |a| a.acknowledge(&by, now)).await?;
+    Ok(Json((&alarm).into()))
+}
+
+#[utoipa::path(post, path = "/alarms/{id}/resolve", operation_id = "resolveAlarm", tag = "alarms", summary = "Resolve an alarm by hand, with a note", description = "For a condition the CSMS cannot see clear by itself, or one that was dealt with. An unacknowledged alarm counts as acknowledged by the same caller. If the condition comes back, the alarm is raised again as a new one.", params(("id" = String, Path, description = "Alarm id")), request_body = ResolveAlarm, responses((status = 200, body = AlarmView), (status = 400, description = "Invalid input; the message says which field and why", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "Resolved already", body = ErrorBody)))]
+pub async fn resolve_alarm(
+    State(st): State<ApiState>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<AlarmView>, ApiError> {
+    // An empty body is a resolution without a note.
+    let req: ResolveAlarm = if body.is_empty() {
+        ResolveAlarm::default()
+    } else {
+        json_body(&body)?
+    };
+    let now = st.clock.now();
+    let by = who.actor().audit_name();
+    let alarm = handle_alarm(&st, &who, &id, |a| {
+        a.resolve_by_hand(&by, req.note.as_deref(), now)
+    })
+    .await?;
+    Ok(Json((&alarm).into()))
 }

@@ -91,12 +91,13 @@ struct OrgA {
     key: String,
     /// An identifier A's station was presented and that is not registered.
     seen: String,
+    alarm: String,
 }
 
 impl OrgA {
     /// Every id of A: none may show up in an answer to B (but in a 404
     /// that echoes the id B asked for).
-    fn ids(&self) -> [&str; 11] {
+    fn ids(&self) -> [&str; 12] {
         [
             &self.org,
             &self.station,
@@ -109,6 +110,7 @@ impl OrgA {
             &self.webhook,
             &self.key,
             &self.seen,
+            &self.alarm,
         ]
     }
 
@@ -134,6 +136,8 @@ impl OrgA {
             format!("/sites/{}", self.site),
             "/sites".to_owned(),
             format!("/spot-prices/SE3/{SPOT_DATE}"),
+            format!("/alarms/{}", self.alarm),
+            "/audit-log".to_owned(),
         ] {
             let a = call(app, "GET", &format!("/api/v1{uri}"), KEY, &[], None).await;
             out.push((uri, format!("{} {}", a.status, a.text)));
@@ -224,6 +228,19 @@ async fn org_a(app: &axum::Router, store: &dyn Store) -> OrgA {
         count: 1,
     };
     store.note_unregistered(&seen).await.unwrap();
+    let alarm = csms_domain::alarm::Alarm {
+        id: "station-offline:CP-A".into(),
+        org_id: OrgId::default_org(),
+        kind: "stationOffline".into(),
+        severity: csms_domain::alarm::Severity::Warning,
+        message: "CP-A is offline".into(),
+        details: json!({}),
+        raised_at: Utc::now(),
+        resolved_at: None,
+        handling: Default::default(),
+        version: 1,
+    };
+    store.raise_alarm(&alarm).await.unwrap();
     OrgA {
         org: "default".into(),
         station: "CP-A".into(),
@@ -236,6 +253,7 @@ async fn org_a(app: &axum::Router, store: &dyn Store) -> OrgA {
         webhook: webhook["id"].as_str().unwrap().to_owned(),
         key: key["id"].as_str().unwrap().to_owned(),
         seen: seen.token.to_string(),
+        alarm: alarm.id,
     }
 }
 
@@ -305,6 +323,7 @@ fn body_for(operation: &str, a: &OrgA) -> Option<Value> {
         // B's own site, on which B's station then stands.
         "createSite" => site_body("SITE-B"),
         "updateSite" => json!({"name": "taken over"}),
+        "resolveAlarm" => json!({"note": "taken over"}),
         _ => return None,
     })
 }
@@ -329,6 +348,7 @@ fn fill(path: &str, a: &OrgA) -> Result<String, String> {
             ("value", "/id-tokens/") => &a.token,
             ("value", "/unregistered-id-tokens/") => &a.seen,
             ("id", "/organisations/") => &a.org,
+            ("id", "/alarms/") => &a.alarm,
             ("zone", "/spot-prices/") => "SE3",
             ("date", _) if before.starts_with("/spot-prices/") => SPOT_DATE,
             _ => return Err(format!("no value of A for {{{name}}} after {before}")),

@@ -294,6 +294,7 @@ async fn raise_auth_alarm<S: StationStore + ConnectionStore + AlarmStore + ?Size
         }),
         raised_at: at,
         resolved_at: None,
+        handling: Default::default(),
         version: 1,
     };
     if let Err(e) = store.raise_alarm(&alarm).await {

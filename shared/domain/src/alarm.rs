@@ -24,11 +24,138 @@ pub struct Alarm {
     pub details: serde_json::Value,
     pub raised_at: Timestamp,
     pub resolved_at: Option<Timestamp>,
+    /// What people did about it: acknowledged, resolved by hand.
+    pub handling: Handling,
     pub version: u64,
 }
 
+/// What people did about an alarm. Empty when raised (and raised again).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Handling {
+    /// Someone is on it: who ([`crate::actor::Actor::audit_name`]) and when.
+    pub acknowledged: Option<(String, Timestamp)>,
+    /// Who resolved it by hand; `None` while active or when it resolved
+    /// itself because the condition cleared.
+    pub resolved_by: Option<String>,
+    /// What the person who resolved it wrote.
+    pub note: Option<String>,
+}
+
+/// Why an alarm cannot be acknowledged or resolved by hand.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HandlingError {
+    #[error("the alarm is resolved")]
+    Resolved,
+    #[error("the alarm is acknowledged already, by {by} at {}",
+        at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))]
+    Acknowledged { by: String, at: Timestamp },
+    #[error("note: at most {max} characters", max = Alarm::MAX_NOTE)]
+    NoteTooLong,
+}
+
 impl Alarm {
+    pub const MAX_NOTE: usize = 2000;
+
     pub fn is_active(&self) -> bool {
         self.resolved_at.is_none()
+    }
+
+    /// `by` is on it. Only an active alarm, and only once.
+    pub fn acknowledge(&mut self, by: &str, at: Timestamp) -> Result<(), HandlingError> {
+        if !self.is_active() {
+            return Err(HandlingError::Resolved);
+        }
+        if let Some((by, at)) = &self.handling.acknowledged {
+            return Err(HandlingError::Acknowledged {
+                by: by.clone(),
+                at: *at,
+            });
+        }
+        self.handling.acknowledged = Some((by.to_owned(), at));
+        Ok(())
+    }
+
+    /// `by` resolves it by hand, with an optional note (trimmed; empty is
+    /// none). An unacknowledged alarm counts as acknowledged by the same
+    /// person at the same time.
+    pub fn resolve_by_hand(
+        &mut self,
+        by: &str,
+        note: Option<&str>,
+        at: Timestamp,
+    ) -> Result<(), HandlingError> {
+        if !self.is_active() {
+            return Err(HandlingError::Resolved);
+        }
+        let note = note.map(str::trim).filter(|n| !n.is_empty());
+        if note.is_some_and(|n| n.chars().count() > Self::MAX_NOTE) {
+            return Err(HandlingError::NoteTooLong);
+        }
+        if self.handling.acknowledged.is_none() {
+            self.handling.acknowledged = Some((by.to_owned(), at));
+        }
+        self.handling.resolved_by = Some(by.to_owned());
+        self.handling.note = note.map(str::to_owned);
+        self.resolved_at = Some(at);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    fn alarm() -> Alarm {
+        Alarm {
+            id: "a".into(),
+            org_id: OrgId::default_org(),
+            kind: "k".into(),
+            severity: Severity::Warning,
+            message: "m".into(),
+            details: serde_json::json!({}),
+            raised_at: Utc.timestamp_opt(0, 0).unwrap(),
+            resolved_at: None,
+            handling: Handling::default(),
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn acknowledged_once_and_resolved_by_hand_once() {
+        let at = Utc.timestamp_opt(60, 0).unwrap();
+        let mut a = alarm();
+        a.acknowledge("key-1", at).unwrap();
+        let again = a.acknowledge("key-2", at).unwrap_err();
+        assert_eq!(
+            again.to_string(),
+            "the alarm is acknowledged already, by key-1 at 1970-01-01T00:01:00.000Z"
+        );
+        a.resolve_by_hand("key-2", Some("  replaced the fuse "), at)
+            .unwrap();
+        assert_eq!(a.handling.acknowledged, Some(("key-1".into(), at)));
+        assert_eq!(a.handling.resolved_by.as_deref(), Some("key-2"));
+        assert_eq!(a.handling.note.as_deref(), Some("replaced the fuse"));
+        assert!(!a.is_active());
+        assert_eq!(a.acknowledge("key-3", at), Err(HandlingError::Resolved));
+        assert_eq!(
+            a.resolve_by_hand("key-3", None, at),
+            Err(HandlingError::Resolved)
+        );
+    }
+
+    #[test]
+    fn resolving_unacknowledged_acknowledges_and_long_notes_are_refused() {
+        let at = Utc.timestamp_opt(60, 0).unwrap();
+        let mut a = alarm();
+        let long = "x".repeat(Alarm::MAX_NOTE + 1);
+        assert_eq!(
+            a.resolve_by_hand("k", Some(&long), at),
+            Err(HandlingError::NoteTooLong)
+        );
+        assert!(a.is_active());
+        a.resolve_by_hand("k", Some("   "), at).unwrap();
+        assert_eq!(a.handling.acknowledged, Some(("k".into(), at)));
+        assert_eq!(a.handling.note, None);
     }
 }

@@ -1708,6 +1708,7 @@ fn alarm(id: &str, org: &str, raised: i64) -> Alarm {
         details: serde_json::json!({ "zone": "SE3", "date": "2026-11-24" }),
         raised_at: t(raised),
         resolved_at: None,
+        handling: Default::default(),
         version: 1,
     }
 }
@@ -1726,6 +1727,52 @@ async fn all_alarms<S: AlarmStore>(
     })
     .await;
     alarms.into_iter().map(|a| a.id).collect()
+}
+
+pub async fn alarms_handled_by_hand<S: AlarmStore>(store: &S) {
+    let id = "station-offline:CP-H";
+    assert!(store.raise_alarm(&alarm(id, "org-h", 5)).await.unwrap());
+    let mut a = store.get_alarm(id).await.unwrap().unwrap();
+    let v = a.version;
+    a.acknowledge("key-1", t(6)).unwrap();
+    a.version = v + 1;
+    store.put_alarm(&a, v).await.unwrap();
+    assert_eq!(store.get_alarm(id).await.unwrap().as_ref(), Some(&a));
+    // A writer holding the old version loses.
+    assert!(matches!(
+        store.put_alarm(&a, v).await,
+        Err(StoreError::Conflict(_))
+    ));
+    // Still active: listed as such; acknowledged is not resolved.
+    assert_eq!(all_alarms(store, "org-h", true, 10).await, [id]);
+    a.resolve_by_hand("admin", Some("breaker reset"), t(7))
+        .unwrap();
+    a.version = v + 2;
+    store.put_alarm(&a, v + 1).await.unwrap();
+    let stored = store.get_alarm(id).await.unwrap().unwrap();
+    assert_eq!(stored, a);
+    assert!(!stored.is_active());
+    assert!(all_alarms(store, "org-h", true, 10).await.is_empty());
+    assert_eq!(all_alarms(store, "org-h", false, 10).await, [id]);
+    // The condition clearing later changes nothing: it is resolved.
+    assert!(!store.resolve_alarm(id, t(8)).await.unwrap());
+    // Raised again: a fresh alarm, nobody has done anything about it yet.
+    assert!(store.raise_alarm(&alarm(id, "org-h", 9)).await.unwrap());
+    let again = store.get_alarm(id).await.unwrap().unwrap();
+    assert!(again.is_active());
+    assert_eq!(again.handling, Default::default());
+    // An alarm nobody raised cannot be put.
+    let mut ghost = alarm("nobody-raised-this", "org-h", 1);
+    ghost.version = 2;
+    assert!(matches!(
+        store.put_alarm(&ghost, 1).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(store
+        .get_alarm("nobody-raised-this")
+        .await
+        .unwrap()
+        .is_none());
 }
 
 pub async fn alarms_raise_resolve<S: AlarmStore>(store: &S) {
@@ -2969,6 +3016,7 @@ macro_rules! store_contract_tests {
             tariff_assignments,
             spot_days_replace,
             alarms_raise_resolve,
+            alarms_handled_by_hand,
             priced_sessions_revisions,
             load_sites_versioned_and_listed,
             load_states_versioned_and_deleted_with_site,

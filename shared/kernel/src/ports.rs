@@ -485,6 +485,11 @@ pub trait AlarmStore: Send + Sync {
     /// Marks the alarm resolved at `at`. Returns whether an active one existed.
     async fn resolve_alarm(&self, id: &str, at: Timestamp) -> StoreResult<bool>;
     async fn get_alarm(&self, id: &str) -> StoreResult<Option<Alarm>>;
+    /// Replaces the stored alarm if it is at `expected_version` (what people
+    /// did about it: acknowledged, resolved by hand), else `Conflict`; the
+    /// caller has moved `alarm.version` on. The organisation and raise time
+    /// stay as they were.
+    async fn put_alarm(&self, alarm: &Alarm, expected_version: u64) -> StoreResult<()>;
     /// An organisation's alarms, newest raised first; `active_only` skips resolved ones.
     async fn list_alarms(
         &self,

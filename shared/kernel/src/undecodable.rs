@@ -79,6 +79,7 @@ impl SkippedRecords {
             details: serde_json::json!({"recordKind": kind, "key": key, "reason": reason}),
             raised_at: now,
             resolved_at: None,
+            handling: Default::default(),
             version: 1,
         })
     }

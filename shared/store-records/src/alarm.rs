@@ -4,7 +4,7 @@
 
 use crate::{parse, DecodeError, Record};
 use chrono::{DateTime, Utc};
-use csms_domain::alarm::{Alarm, Severity};
+use csms_domain::alarm::{Alarm, Handling, Severity};
 use csms_domain::OrgId;
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +26,32 @@ pub struct StoredAlarm {
     pub raised_at: DateTime<Utc>,
     #[serde(rename = "resolved_at", default)]
     pub resolved_at: Option<DateTime<Utc>>,
+    // What people did about it: absent until someone did something, so an
+    // alarm nobody touched is stored as it always was.
+    #[serde(
+        rename = "acknowledged_by",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub acknowledged_by: Option<String>,
+    #[serde(
+        rename = "acknowledged_at",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    #[serde(
+        rename = "resolved_by",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub resolved_by: Option<String>,
+    #[serde(
+        rename = "resolution_note",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub resolution_note: Option<String>,
     #[serde(rename = "version")]
     pub version: u64,
 }
@@ -49,6 +75,7 @@ impl From<&Alarm> for StoredAlarm {
             details,
             raised_at,
             resolved_at,
+            handling,
             version,
         } = a;
         StoredAlarm {
@@ -63,6 +90,10 @@ impl From<&Alarm> for StoredAlarm {
             details: details.clone(),
             raised_at: *raised_at,
             resolved_at: *resolved_at,
+            acknowledged_by: handling.acknowledged.as_ref().map(|(by, _)| by.clone()),
+            acknowledged_at: handling.acknowledged.as_ref().map(|(_, at)| *at),
+            resolved_by: handling.resolved_by.clone(),
+            resolution_note: handling.note.clone(),
             version: *version,
         }
     }
@@ -81,8 +112,21 @@ impl TryFrom<StoredAlarm> for Alarm {
             details,
             raised_at,
             resolved_at,
+            acknowledged_by,
+            acknowledged_at,
+            resolved_by,
+            resolution_note,
             version,
         } = a;
+        let acknowledged = match (acknowledged_by, acknowledged_at) {
+            (Some(by), Some(at)) => Some((by, at)),
+            (None, None) => None,
+            _ => {
+                return Err(DecodeError::new(
+                    "acknowledged_by and acknowledged_at: both or neither",
+                ))
+            }
+        };
         Ok(Alarm {
             id,
             org_id: parse("organisation id", org_id, OrgId::parse)?,
@@ -95,6 +139,11 @@ impl TryFrom<StoredAlarm> for Alarm {
             details,
             raised_at,
             resolved_at,
+            handling: Handling {
+                acknowledged,
+                resolved_by,
+                note: resolution_note,
+            },
             version,
         })
     }

@@ -204,6 +204,26 @@ impl Db {
         })
     }
 
+    pub(crate) fn put_alarm(&self, alarm: &Alarm, expected_version: u64) -> R<()> {
+        self.write(|txn| {
+            let mut alarms = txn.open_table(ALARMS)?;
+            let stored: Option<Alarm> = get_record(&alarms, &alarm.id)?;
+            check_version(
+                "alarm",
+                &alarm.id,
+                stored.as_ref().map(|a| a.version),
+                expected_version,
+            )?;
+            if stored.is_some_and(|s| s.org_id != alarm.org_id || s.raised_at != alarm.raised_at) {
+                return Err(conflict(format!(
+                    "alarm {} keeps its organisation and raise time",
+                    alarm.id
+                )));
+            }
+            put_record(&mut alarms, &alarm.id, alarm)
+        })
+    }
+
     pub(crate) fn get_alarm(&self, id: &str) -> R<Option<Alarm>> {
         self.read(|txn| get_record(&txn.open_table(ALARMS)?, id))
     }

@@ -441,6 +441,7 @@ impl<S: SpotPriceStore + AlarmStore + ?Sized> SpotFetcher<S> {
             }),
             raised_at: now,
             resolved_at: None,
+            handling: Default::default(),
             version: 1,
         };
         if self.store.raise_alarm(&alarm).await? {
@@ -644,6 +645,17 @@ mod tests {
         async fn get_alarm(&self, id: &str) -> StoreResult<Option<Alarm>> {
             self.check()?;
             Ok(self.alarms.lock().unwrap().get(id).cloned())
+        }
+        async fn put_alarm(&self, alarm: &Alarm, expected: u64) -> StoreResult<()> {
+            self.check()?;
+            let mut alarms = self.alarms.lock().unwrap();
+            match alarms.get(&alarm.id) {
+                Some(a) if a.version == expected => {
+                    alarms.insert(alarm.id.clone(), alarm.clone());
+                    Ok(())
+                }
+                _ => Err(StoreError::Conflict(format!("alarm {}", alarm.id))),
+            }
         }
         async fn list_alarms(
             &self,

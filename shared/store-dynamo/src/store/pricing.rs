@@ -293,6 +293,28 @@ impl AlarmStore for DynamoStore {
         self.get_as(alarm_pk(id), META, record_from).await
     }
 
+    /// A `PutItem` on the condition that the stored `version` is the
+    /// expected one (so the alarm exists), and its organisation's index key
+    /// is the same (it never moves).
+    async fn put_alarm(&self, alarm: &Alarm, expected_version: u64) -> StoreResult<()> {
+        let sk = format!("{}#{}", sort_key_time(alarm.raised_at), alarm.id);
+        let condition = Condition::new("#v = :expected AND #org = :org AND #sk = :sk")
+            .name("#v", "version")
+            .value(":expected", super::table::n(expected_version))
+            .name("#org", "GSI1PK")
+            .value(
+                ":org",
+                super::table::s(org_partition(&alarm.org_id, "ALARM")),
+            )
+            .name("#sk", "GSI1SK")
+            .value(":sk", super::table::s(sk));
+        let id = alarm.id.clone();
+        self.put_or_conflict(alarm_item(alarm)?, condition, || {
+            format!("alarm {id} is not at version {expected_version}")
+        })
+        .await
+    }
+
     async fn list_alarms(
         &self,
         org: &OrgId,
@@ -386,6 +408,7 @@ mod tests {
             details: serde_json::json!({}),
             raised_at: t,
             resolved_at: None,
+            handling: Default::default(),
             version: 1,
         };
         let item = alarm_item(&a).unwrap();

@@ -1193,6 +1193,7 @@ pub fn alarms() -> Vec<csms_domain::alarm::Alarm> {
             details: serde_json::json!({"stationId": "CP-1", "minutes": 10, "ratio": 0.5, "tags": ["a", null, true], "nested": {}}),
             raised_at: t("2026-12-01T08:00:00Z"),
             resolved_at: None,
+            handling: Default::default(),
             version: 0,
         },
         Alarm {
@@ -1204,7 +1205,24 @@ pub fn alarms() -> Vec<csms_domain::alarm::Alarm> {
             details: serde_json::Value::Null,
             raised_at: t("2026-12-01T08:00:00.001Z"),
             resolved_at: Some(t("2026-12-01T09:00:00Z")),
+            handling: Default::default(),
             version: 4,
+        },
+        Alarm {
+            id: "station-offline:CP-2".to_owned(),
+            org_id: org("brf-solsidan"),
+            kind: "stationOffline".to_owned(),
+            severity: Severity::Warning,
+            message: "CP-2 is offline".to_owned(),
+            details: serde_json::json!({}),
+            raised_at: t("2026-12-02T08:00:00Z"),
+            resolved_at: Some(t("2026-12-02T10:00:00Z")),
+            handling: csms_domain::alarm::Handling {
+                acknowledged: Some(("key-1".to_owned(), t("2026-12-02T08:30:00Z"))),
+                resolved_by: Some("admin".to_owned()),
+                note: Some("Breaker reset by the caretaker".to_owned()),
+            },
+            version: 3,
         },
     ]
 }
