@@ -158,8 +158,9 @@ pub struct User {
 
 impl User {
     /// At most this many memberships (each is an item next to the user in
-    /// DynamoDB, written in the user's transaction).
-    pub const MAX_MEMBERSHIPS: usize = 50;
+    /// DynamoDB, written in the user's transaction, which holds at most 100
+    /// items: the user, two addresses, the new and the removed memberships).
+    pub const MAX_MEMBERSHIPS: usize = 40;
 
     /// The role held in `org`, if any.
     pub fn role_in(&self, org: &OrgId) -> Option<Role> {
