@@ -405,14 +405,13 @@ async fn session_principal(
                 "you have no role in any organisation".into(),
             ));
         };
-        let chosen = acting_org(state, named, first.clone(), false).await;
-        match chosen {
+        match acting_org(state, named, first.clone(), false).await {
             // A header naming another of the person's organisations.
-            Err(ApiError::NotFound(_)) => {
+            Err(ApiError::NotFound(m)) => {
                 let raw = named.and_then(|v| v.to_str().ok()).unwrap_or("").trim();
                 match OrgId::parse(raw) {
                     Ok(org) if user.role_in(&org).is_some() => org,
-                    _ => return Err(chosen.err().expect("matched an error")),
+                    _ => return Err(ApiError::NotFound(m)),
                 }
             }
             other => other?,

@@ -178,3 +178,19 @@ pub async fn sign_in(app: &axum::Router, email: &str, password: &str) -> (String
     let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
     (cookie, body["csrfToken"].as_str().unwrap().to_owned())
 }
+
+/// [`app`] with `clock` and, when `secure_cookies` is given, that setting.
+pub fn app_with(
+    store: Arc<dyn Store>,
+    key: &str,
+    clock: Arc<dyn Clock>,
+    secure_cookies: Option<bool>,
+) -> axum::Router {
+    let mut settings = Settings::from_lookup(Runtime::Aws, &|_| None).expect("defaults are valid");
+    settings.admin_key = Some(Secret::new(key));
+    if let Some(secure) = secure_cookies {
+        settings.secure_cookies = secure;
+    }
+    let wiring = Wiring::new(settings, store, clock, NoAdapters);
+    router(wiring.api_state().expect("test adapters are complete"))
+}
