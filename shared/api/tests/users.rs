@@ -917,3 +917,47 @@ async fn a_platform_admin_person_acts_anywhere_and_may_add_people_of_other_organ
     .await;
     assert_eq!(grant.status, StatusCode::OK, "{}", grant.body);
 }
+
+#[tokio::test]
+async fn failed_sign_ins_are_throttled_per_client_address_too() {
+    let (_, app) = setup();
+    person(&app, "default", "anna@example.se", "viewer").await;
+    let from = |addr: [u8; 4], email: String| {
+        let app = app.clone();
+        async move {
+            let mut req = Request::builder()
+                .method("POST")
+                .uri("/api/v1/auth/sign-in")
+                .header("content-type", "application/json")
+                .body(Body::from(
+                    json!({"email": email, "password": "password-123"}).to_string(),
+                ))
+                .unwrap();
+            req.extensions_mut()
+                .insert(csms_kernel::throttle::ClientAddr(addr.into()));
+            app.oneshot(req).await.unwrap().status()
+        }
+    };
+    // A different unknown address each time: the account throttle never
+    // trips, the client address's does.
+    let mut statuses = vec![];
+    for n in 0..30 {
+        statuses.push(from([192, 0, 2, 7], format!("guess{n}@example.se")).await);
+    }
+    assert_eq!(statuses[0], StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        statuses.last(),
+        Some(&StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    assert_eq!(
+        from([192, 0, 2, 7], "anna@example.se".into()).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the locked address waits, even with a right password"
+    );
+    assert_eq!(
+        from([198, 51, 100, 1], "anna@example.se".into()).await,
+        StatusCode::OK,
+        "another address signs in"
+    );
+}
