@@ -10,6 +10,12 @@
 //! - `CSMS_DATA_DIR` — where the store lives, default `./.data`;
 //! - `CSMS_ADMIN_API_KEY` — the admin API key; when unset, one is generated
 //!   on first start, saved in the data dir and printed;
+//! - `CSMS_BOOTSTRAP_ADMIN_EMAIL`, `CSMS_BOOTSTRAP_ADMIN_PASSWORD` — both
+//!   set: a person with this address and password is made platform admin
+//!   at start unless a person with the address exists (the first person of
+//!   a fresh installation; afterwards the variables change nothing);
+//! - `CSMS_SECURE_COOKIES` — mark the sign-in cookie `Secure`, default off
+//!   here (plain HTTP; on behind HTTPS);
 //! - `CSMS_HEARTBEAT_INTERVAL` — seconds, default 300;
 //! - `CSMS_PENDING_BOOT_INTERVAL` — seconds a station answered `Pending` or
 //!   `Rejected` waits before it boots again, default 60;
@@ -68,6 +74,35 @@ use csms_pricing::PricingQueue;
 use std::sync::Arc;
 use tokio_util::task::TaskTracker;
 
+/// The first platform-admin person of a fresh installation, from
+/// `CSMS_BOOTSTRAP_ADMIN_EMAIL` and `CSMS_BOOTSTRAP_ADMIN_PASSWORD` (both or
+/// neither); nothing when a person with the address exists.
+async fn bootstrap_admin(store: &dyn Store, clock: &dyn Clock) -> anyhow::Result<()> {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    match (
+        var("CSMS_BOOTSTRAP_ADMIN_EMAIL"),
+        var("CSMS_BOOTSTRAP_ADMIN_PASSWORD"),
+    ) {
+        (None, None) => Ok(()),
+        (Some(email), Some(password)) => {
+            let made =
+                csms_api::people::bootstrap_platform_admin(store, &email, &password, clock.now())
+                    .await
+                    .map_err(|e| anyhow::anyhow!("CSMS_BOOTSTRAP_ADMIN_*: {e}"))?;
+            if made {
+                tracing::info!(
+                    email,
+                    "made the platform-admin person: sign in with POST /api/v1/auth/sign-in"
+                );
+            }
+            Ok(())
+        }
+        _ => anyhow::bail!(
+            "CSMS_BOOTSTRAP_ADMIN_EMAIL and CSMS_BOOTSTRAP_ADMIN_PASSWORD: set both or neither"
+        ),
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -91,6 +126,7 @@ async fn main() -> anyhow::Result<()> {
     {
         tracing::info!("made the default organisation's record (kind cpo, language en): fill it in with PATCH /api/v1/organisations/default");
     }
+    bootstrap_admin(&*store, &*clock).await?;
 
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let tracker = TaskTracker::new();

@@ -7,6 +7,15 @@
 //! against the stored SHA-256 of the secret and bound to the organisation
 //! they were made in.
 //!
+//! A person signed in through `POST /auth/sign-in` presents the session
+//! cookie ([`SESSION_COOKIE`]) instead of a key: [`signed_in`] finds the
+//! session (by the SHA-256 of the cookie's secret) and its person, each
+//! state-changing request must carry the session's CSRF token in
+//! [`CSRF_HEADER`], and the person's role in the organisation they act in
+//! (the first of their memberships, or the one `X-Organisation` names,
+//! which must be one of theirs) gives the scopes of the same table keys use
+//! ([`role_scopes`]).
+//!
 //! Two steps, so a route cannot be served without a declared permission:
 //! [`require_api_key`] (on the whole API) finds who is calling and puts an
 //! [`Authenticated`] caller in the request; [`require_scope`] (on each
@@ -26,10 +35,17 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use csms_domain::actor::{ActedBy, Actor};
 use csms_domain::api_key::{parse_presented, Scope};
+use csms_domain::user::{Role, User, UserId, UserSession};
 use csms_domain::OrgId;
 use csms_kernel::throttle::{ClientAddr, Throttle, ThrottlePolicy};
 use sha2::{Digest, Sha256};
 use std::time::Instant;
+
+/// The cookie that holds a signed-in session's secret.
+pub const SESSION_COOKIE: &str = "csms_session";
+/// The header a state-changing request with the session cookie carries the
+/// session's CSRF token in.
+pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// The key check's state: the API's, and wrong keys counted per source
 /// address (when the server tells us the address: the local runner does).
@@ -50,11 +66,19 @@ impl AuthState {
 
 /// 429 in the API's error shape, with `Retry-After`.
 fn throttled(retry_after: std::time::Duration) -> Response {
+    too_many(
+        retry_after,
+        "too many requests with a wrong API key from this address; try again later",
+    )
+}
+
+/// 429 saying `message`, with `Retry-After`.
+pub(crate) fn too_many(retry_after: std::time::Duration, message: &str) -> Response {
     let mut resp = (
         StatusCode::TOO_MANY_REQUESTS,
         Json(serde_json::json!({"error": {
             "code": "too_many_requests",
-            "message": "too many requests with a wrong API key from this address; try again later"
+            "message": message
         }})),
     )
         .into_response();
@@ -74,26 +98,46 @@ pub struct Principal {
     /// the platform admin the one `X-Organisation` names (else the default).
     pub org_id: OrgId,
     pub scopes: Vec<Scope>,
-    /// The partner key's id; `None` for the admin key.
+    /// The partner key's id; `None` for the admin key and for people.
     pub key_id: Option<String>,
+    /// The signed-in person; `None` for keys.
+    pub user_id: Option<UserId>,
+    /// The operator's configured key, or a person with the `platformAdmin`
+    /// role.
+    pub platform_admin: bool,
 }
 
 impl Principal {
-    /// The operator's configured key: the only caller that may change data
-    /// of no organisation (a bidding zone's spot prices). A partner key with
-    /// the `admin` scope is an admin of its own organisation only.
+    /// The operator's configured key or a platform-admin person: the only
+    /// callers that may change data of no organisation (a bidding zone's
+    /// spot prices). A partner key with the `admin` scope, or an `orgAdmin`,
+    /// is an admin of its own organisation only.
     pub fn is_platform_admin(&self) -> bool {
-        self.key_id.is_none()
+        self.platform_admin
     }
 
     /// The caller as the services see it: they check the organisation of
     /// everything they read or change for it.
     pub fn actor(&self) -> Actor {
-        let by = match &self.key_id {
-            Some(id) => ActedBy::ApiKey(id.clone()),
-            None => ActedBy::PlatformAdmin,
+        let by = match (&self.user_id, &self.key_id) {
+            (Some(user), _) => ActedBy::User(user.clone()),
+            (None, Some(id)) => ActedBy::ApiKey(id.clone()),
+            (None, None) => ActedBy::PlatformAdmin,
         };
         Actor::new(self.org_id.clone(), by)
+    }
+}
+
+/// What a role may do, in the scopes keys have: `platformAdmin` and
+/// `orgAdmin` administer, an `operator` sends commands (and reads), an
+/// `accountant` and a `viewer` read, a `driver` has nothing of the operator
+/// API.
+pub fn role_scopes(role: Role) -> Vec<Scope> {
+    match role {
+        Role::PlatformAdmin | Role::OrgAdmin => vec![Scope::Admin],
+        Role::Operator => vec![Scope::Commands],
+        Role::Accountant | Role::Viewer => vec![Scope::Read],
+        Role::Driver => vec![],
     }
 }
 
@@ -120,8 +164,13 @@ pub async fn require_scope(
         ));
     };
     if !principal.scopes.iter().any(|s| s.covers(needed)) {
+        let who = if principal.user_id.is_some() {
+            "your role"
+        } else {
+            "this API key"
+        };
         return Err(ApiError::Forbidden(format!(
-            "this API key lacks the {} scope",
+            "{who} lacks the {} scope",
             needed.as_str()
         )));
     }
@@ -301,6 +350,13 @@ async fn check_api_key(
         })
         .map(str::trim);
     let Some(presented) = presented else {
+        if session_secret(req.headers()).is_some() {
+            let (method, headers) = (req.method().clone(), req.headers().clone());
+            let named = named_organisation(&req)?;
+            let principal = session_principal(state, &method, &headers, named.as_ref()).await?;
+            req.extensions_mut().insert(Authenticated(principal));
+            return Ok(next.run(req).await);
+        }
         // Not a guess: answer 401 without counting it.
         return Ok(ApiError::Unauthorized.into_response());
     };
@@ -314,6 +370,8 @@ async fn check_api_key(
             org_id: acting_org(state, named.as_ref(), OrgId::default_org(), true).await?,
             scopes: vec![Scope::Admin],
             key_id: None,
+            user_id: None,
+            platform_admin: true,
         }
     } else {
         let (id, secret) = parse_presented(presented).ok_or(ApiError::Unauthorized)?;
@@ -330,16 +388,140 @@ async fn check_api_key(
             org_id: acting_org(state, named.as_ref(), key.org_id, false).await?,
             scopes: key.scopes,
             key_id: Some(key.id),
+            user_id: None,
+            platform_admin: false,
         }
     };
     req.extensions_mut().insert(Authenticated(principal));
     Ok(next.run(req).await)
 }
 
+// ---------------------------------------------------------------- sessions
+
+/// The secret of the session cookie, if the request has one.
+pub fn session_secret(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// The live session the request's cookie names and its person: `SignedOut`
+/// for no cookie, an unknown or ended session (idle or past its absolute
+/// end), or a disabled or deleted person. Writes the session's last-seen
+/// time at most once a minute.
+pub async fn signed_in(
+    state: &ApiState,
+    headers: &axum::http::HeaderMap,
+) -> Result<(UserSession, User), ApiError> {
+    let secret = session_secret(headers).ok_or(ApiError::SignedOut)?;
+    let hash = secret_hash(&secret);
+    let session = state
+        .store
+        .get_user_session(&hash)
+        .await?
+        .ok_or(ApiError::SignedOut)?;
+    let now = state.clock.now();
+    if !session.is_live(now) {
+        state.store.delete_user_session(&hash).await?;
+        return Err(ApiError::SignedOut);
+    }
+    let user = state
+        .store
+        .get_user(&session.user_id)
+        .await?
+        .filter(|u| !u.disabled)
+        .ok_or(ApiError::SignedOut)?;
+    if session.needs_touch(now) && !state.store.touch_user_session(&hash, now).await? {
+        return Err(ApiError::SignedOut);
+    }
+    Ok((session, user))
+}
+
+/// A state-changing method (anything but `GET`, `HEAD`, `OPTIONS`) with
+/// the session cookie must carry the session's CSRF token: a page of
+/// another site can make the browser send the cookie, not read the token.
+pub fn check_csrf(
+    method: &axum::http::Method,
+    headers: &axum::http::HeaderMap,
+    session: &UserSession,
+) -> Result<(), ApiError> {
+    use axum::http::Method;
+    if [Method::GET, Method::HEAD, Method::OPTIONS].contains(method) {
+        return Ok(());
+    }
+    let sent = headers
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if constant_time_eq(sent.as_bytes(), session.csrf_token.as_bytes()) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "X-CSRF-Token: missing, or not this session's token (see the sign-in answer)".into(),
+        ))
+    }
+}
+
+/// Who a signed-in person is in this request: the organisation they act in
+/// and the scopes of their role there.
+async fn session_principal(
+    state: &ApiState,
+    method: &axum::http::Method,
+    headers: &axum::http::HeaderMap,
+    named: Option<&Named>,
+) -> Result<Principal, ApiError> {
+    let (session, user) = signed_in(state, headers).await?;
+    check_csrf(method, headers, &session)?;
+    let platform_admin = user.is_platform_admin();
+    let first = user.memberships.first().map(|m| m.org_id.clone());
+    let org_id = if platform_admin {
+        let own = first.unwrap_or_else(OrgId::default_org);
+        acting_org(state, named, own, true).await?
+    } else {
+        let Some(first) = first else {
+            return Err(ApiError::Forbidden(
+                "you have no role in any organisation".into(),
+            ));
+        };
+        match acting_org(state, named, first.clone(), false).await {
+            // A header naming another of the person's organisations.
+            Err(ApiError::NotFound(m)) => {
+                let raw = named
+                    .and_then(|n| n.value.to_str().ok())
+                    .unwrap_or("")
+                    .trim();
+                match OrgId::parse(raw) {
+                    Ok(org) if user.role_in(&org).is_some() => org,
+                    _ => return Err(ApiError::NotFound(m)),
+                }
+            }
+            other => other?,
+        }
+    };
+    let scopes = if platform_admin {
+        vec![Scope::Admin]
+    } else {
+        user.role_in(&org_id).map(role_scopes).unwrap_or_default()
+    };
+    Ok(Principal {
+        org_id,
+        scopes,
+        key_id: None,
+        user_id: Some(user.id),
+        platform_admin,
+    })
+}
+
 /// Compare without an early exit, so response time reveals neither how much
 /// of a guessed key was right nor the real key's length: both sides are
 /// hashed first and the fixed-size digests compared in full.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     let (x, y) = (Sha256::digest(a), Sha256::digest(b));
     x.iter()
         .zip(y.iter())

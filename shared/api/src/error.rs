@@ -14,6 +14,13 @@ pub enum ApiError {
     BadRequest(String),
     #[error("missing or invalid API key")]
     Unauthorized,
+    /// A sign-in with an unknown address, a wrong password or a disabled
+    /// person: one answer for all three.
+    #[error("wrong e-mail address or password")]
+    SignInFailed,
+    /// A session cookie that is unknown, expired or of a disabled person.
+    #[error("not signed in, or the session has ended")]
+    SignedOut,
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -36,7 +43,9 @@ impl ApiError {
     fn parts(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
-            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Unauthorized | ApiError::SignInFailed | ApiError::SignedOut => {
+                (StatusCode::UNAUTHORIZED, "unauthorized")
+            }
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),

@@ -1,7 +1,8 @@
 //! HTTP API v1 of the CSMS as one axum [`Router`], served unchanged by the
 //! `http-api` Lambda (through `lambda_http`) and by the local runner.
 //!
-//! Conventions: JSON with camelCase fields; `Authorization: Bearer <api key>`;
+//! Conventions: JSON with camelCase fields; `Authorization: Bearer <api key>`, or the
+//! `csms_session` cookie of a signed-in person (with `X-CSRF-Token` on state-changing requests);
 //! errors as `{"error":{"code":"…","message":"…"}}` with 400/401/403/404/409,
 //! and 405/413 for a method a path does not have and a body over
 //! [`error::MAX_BODY`] (axum makes those; [`error::json_errors`] shapes them);
@@ -30,6 +31,8 @@
 //! - `load`: load balancing of a site (configuration, allocation, meter).
 //! - `load_config`: a site's load configuration both ways (`LoadConfigJson`): the body of
 //!   `PUT /sites/{id}/load` and the `config` its answers show, with the conversions to and from the domain.
+//! - `people`: `/users`, the people of an organisation and their roles; `sign_in`: `/auth/…`, signing in
+//!   with e-mail address and password (the session cookie and its CSRF token; `auth` checks them).
 //! - `organisations`, `sites`: tenants (the records; a site's load balancing stays in `load`).
 //! - `spot`: stored spot prices and operator alarms (read-only).
 //! - `util`: body/query parsing that answers bad input with our error shape.
@@ -45,9 +48,11 @@ mod load;
 mod load_config;
 pub mod openapi;
 mod organisations;
+pub mod people;
 mod plan;
 mod pricing;
 mod sessions;
+mod sign_in;
 mod sites;
 mod spot;
 mod stations;
@@ -95,6 +100,8 @@ pub struct ApiState {
     pub clock: Arc<dyn Clock>,
     /// The operator's admin key; `None` refuses every authenticated request.
     pub admin_key: Option<Secret>,
+    /// The sign-in cookie is marked `Secure` (`CSMS_SECURE_COOKIES`).
+    pub secure_cookies: bool,
     /// Commands to stations: queueing, sending, outcomes.
     pub commands: CommandService<dyn Store>,
     /// Where what the API changed is published (a repricing's `SessionPriced`).
@@ -320,6 +327,17 @@ pub fn router(state: ApiState) -> Router {
                 .merge(delete(Admin, sites::delete)),
         )
         .route("/audit-log", get(Admin, audit::list))
+        // People: an organisation's admin manages its members.
+        .route(
+            "/users",
+            get(Admin, people::list).merge(post(Admin, people::create)),
+        )
+        .route(
+            "/users/{id}",
+            get(Admin, people::get)
+                .merge(patch(Admin, people::update))
+                .merge(delete(Admin, people::delete)),
+        )
         .fallback(not_found)
         // Inside the key check: stores what a successful write left for it.
         .layer(middleware::from_fn_with_state(state.clone(), audit::record))
@@ -327,8 +345,21 @@ pub fn router(state: ApiState) -> Router {
             auth::AuthState::new(state.clone()),
             auth::require_api_key,
         ))
-        // After the layer: the description needs no key.
+        // After the layer: the description needs no key, and signing in
+        // and out act on the caller's own session only (no scope: a driver
+        // may sign in too).
         .route("/openapi.json", axum::routing::get(openapi::serve))
+        .route(
+            "/auth/sign-in",
+            axum::routing::post(sign_in::sign_in)
+                .with_state(sign_in::SignInState::new(state.clone())),
+        )
+        .route("/auth/me", axum::routing::get(sign_in::me))
+        .route("/auth/sign-out", axum::routing::post(sign_in::sign_out))
+        .route(
+            "/auth/sign-out-everywhere",
+            axum::routing::post(sign_in::sign_out_everywhere),
+        )
         .with_state(state);
     Router::new()
         .route(

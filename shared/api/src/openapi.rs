@@ -4,8 +4,8 @@
 
 use crate::command_input::CommandInput;
 use crate::{
-    api_keys, audit, commands, device_model, load, organisations, plan, pricing, sessions, sites,
-    spot, stations, tariffs, tokens, views, webhooks,
+    api_keys, audit, commands, device_model, load, organisations, people, plan, pricing, sessions,
+    sign_in, sites, spot, stations, tariffs, tokens, views, webhooks,
 };
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -185,6 +185,8 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
         organisations::list, organisations::create, organisations::get, organisations::update,
         sites::list, sites::create, sites::get, sites::update, sites::delete,
         audit::list,
+        people::list, people::create, people::get, people::update, people::delete,
+        sign_in::sign_in, sign_in::me, sign_in::sign_out, sign_in::sign_out_everywhere,
     ),
     components(schemas(
         ErrorBody, CommandInput, SessionView, CommandView, StatusEventView, RegistrationEventView, ConnectionEventView,
@@ -195,6 +197,7 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
         (name = "api-keys"), (name = "webhooks"), (name = "pricing"), (name = "tariffs"),
         (name = "alarms"), (name = "load"), (name = "organisations"), (name = "sites"),
         (name = "audit"),
+        (name = "users"), (name = "auth"),
     )
 )]
 pub struct ApiDoc;

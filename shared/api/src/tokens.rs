@@ -168,7 +168,7 @@ fn at(field: &str, raw: Option<Option<String>>) -> Result<Option<Option<Timestam
 
 /// Who made a change, as a token's block records it.
 fn by(who: &Principal) -> String {
-    who.key_id.clone().unwrap_or_else(|| "admin".to_owned())
+    who.actor().audit_name()
 }
 
 #[utoipa::path(post, path = "/id-tokens", operation_id = "createIdToken", tag = "id-tokens", summary = "Register an id token", request_body = CreateToken, responses((status = 201, body = views::IdToken), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 409, description = "Conflict; the message says with what", body = ErrorBody)))]

@@ -148,7 +148,10 @@ pub async fn create(
         events,
         description,
         secret: format!("whsec_{secret}"),
-        created_by: who.key_id.clone(),
+        created_by: who
+            .key_id
+            .clone()
+            .or_else(|| who.user_id.as_ref().map(|_| who.actor().audit_name())),
         created_at: st.clock.now(),
         deleted_at: None,
         version: 1,

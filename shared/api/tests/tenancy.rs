@@ -23,6 +23,9 @@ use tower::ServiceExt;
 
 const KEY: &str = "test-admin-key-0123456789";
 const SPOT_DATE: &str = "2026-01-15";
+/// A credential of `call` that is a signed-in person:
+/// `session:{cookie} {csrf token}`.
+const SESSION: &str = "session:";
 
 struct Answer {
     status: StatusCode,
@@ -38,10 +41,16 @@ async fn call(
     headers: &[(&str, &str)],
     body: Option<&Value>,
 ) -> Answer {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("authorization", format!("Bearer {key}"));
+    let mut req = Request::builder().method(method).uri(uri);
+    // A signed-in person instead of a key: their cookie and CSRF token.
+    req = match key.strip_prefix(SESSION) {
+        Some(rest) => {
+            let (cookie, csrf) = rest.split_once(' ').expect("session:{cookie} {csrf}");
+            req.header("cookie", format!("csms_session={cookie}"))
+                .header("x-csrf-token", csrf)
+        }
+        None => req.header("authorization", format!("Bearer {key}")),
+    };
     for (name, value) in headers {
         req = req.header(*name, *value);
     }
@@ -92,12 +101,14 @@ struct OrgA {
     /// An identifier A's station was presented and that is not registered.
     seen: String,
     alarm: String,
+    /// A person of A.
+    user: String,
 }
 
 impl OrgA {
     /// Every id of A: none may show up in an answer to B (but in a 404
     /// that echoes the id B asked for).
-    fn ids(&self) -> [&str; 12] {
+    fn ids(&self) -> [&str; 13] {
         [
             &self.org,
             &self.station,
@@ -111,6 +122,7 @@ impl OrgA {
             &self.key,
             &self.seen,
             &self.alarm,
+            &self.user,
         ]
     }
 
@@ -138,6 +150,8 @@ impl OrgA {
             format!("/spot-prices/SE3/{SPOT_DATE}"),
             format!("/alarms/{}", self.alarm),
             "/audit-log".to_owned(),
+            format!("/users/{}", self.user),
+            "/users".to_owned(),
         ] {
             let a = call(app, "GET", &format!("/api/v1{uri}"), KEY, &[], None).await;
             out.push((uri, format!("{} {}", a.status, a.text)));
@@ -241,7 +255,15 @@ async fn org_a(app: &axum::Router, store: &dyn Store) -> OrgA {
         version: 1,
     };
     store.raise_alarm(&alarm).await.unwrap();
+    let user = admin(
+        app,
+        "POST",
+        "/api/v1/users",
+        json!({"email": "person-of-a@example.se", "name": "A's person", "password": "a-password-123", "role": "viewer"}),
+    )
+    .await;
     OrgA {
+        user: user["id"].as_str().unwrap().to_owned(),
         org: "default".into(),
         station: "CP-A".into(),
         site: "SITE-A".into(),
@@ -324,6 +346,12 @@ fn body_for(operation: &str, a: &OrgA) -> Option<Value> {
         "createSite" => site_body("SITE-B"),
         "updateSite" => json!({"name": "taken over"}),
         "resolveAlarm" => json!({"note": "taken over"}),
+        // B's new person may carry none of A's ids; A's person changed.
+        "createUser" => json!({
+            "email": "person-of-b@example.se", "name": "B's person",
+            "password": "b-password-123", "role": "viewer"
+        }),
+        "updateUser" => json!({"role": "orgAdmin", "name": "taken over"}),
         _ => return None,
     })
 }
@@ -349,6 +377,7 @@ fn fill(path: &str, a: &OrgA) -> Result<String, String> {
             ("value", "/unregistered-id-tokens/") => &a.seen,
             ("id", "/organisations/") => &a.org,
             ("id", "/alarms/") => &a.alarm,
+            ("id", "/users/") => &a.user,
             ("zone", "/spot-prices/") => "SE3",
             ("date", _) if before.starts_with("/spot-prices/") => SPOT_DATE,
             _ => return Err(format!("no value of A for {{{name}}} after {before}")),
@@ -381,6 +410,37 @@ async fn a_key_of_another_organisation_sees_and_changes_nothing_on_any_operation
     let a = org_a(&app, &*store).await;
     let org_b = OrgId::parse("org-b").unwrap();
     let b = support::partner_key(&*store, &org_b, Scope::ALL.to_vec()).await;
+    leak_walk(&app, &a, &b).await;
+}
+
+/// The same walk with a person of B signed in (an `orgAdmin` of B, with the
+/// session cookie and its CSRF token) instead of a key.
+#[tokio::test]
+async fn a_signed_in_person_of_another_organisation_sees_and_changes_nothing() {
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::temporary());
+    let app = support::app(store.clone(), KEY);
+    let a = org_a(&app, &*store).await;
+    support::organisation(&*store, &OrgId::parse("org-b").unwrap()).await;
+    let made = call(
+        &app,
+        "POST",
+        "/api/v1/users",
+        KEY,
+        &[("x-organisation", "org-b")],
+        Some(&json!({"email": "admin-of-b@example.se", "name": "B's admin", "password": "b-admin-password", "role": "orgAdmin"})),
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
+    let (cookie, csrf) = support::sign_in(&app, "admin-of-b@example.se", "b-admin-password").await;
+    leak_walk(&app, &a, &format!("{SESSION}{cookie} {csrf}")).await;
+}
+
+/// Every operation of the document, by `b` (a key or a signed-in person of
+/// organisation B) on A's objects: 404 for each of A's ids, told apart from
+/// no missing id, nothing of A in any answer, and A's data unchanged.
+async fn leak_walk(app: &axum::Router, a: &OrgA, b: &str) {
+    let app = app.clone();
+    let b = b.to_owned();
 
     let doc = call(&app, "GET", "/api/v1/openapi.json", KEY, &[], None)
         .await
@@ -388,11 +448,16 @@ async fn a_key_of_another_organisation_sees_and_changes_nothing_on_any_operation
     let before = a.snapshot(&app).await;
     let mut walked = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
+        // Signing in and out acts on the caller's own session and names
+        // no object (tests/users.rs).
+        if path.starts_with("/auth/") {
+            continue;
+        }
         for (method, op) in item.as_object().unwrap() {
             let method = method.to_uppercase();
             let name = op["operationId"].as_str().unwrap_or(path);
             let what = format!("{method} {path} ({name})");
-            let uri = fill(path, &a).unwrap_or_else(|e| panic!("{what}: cannot fill: {e}"));
+            let uri = fill(path, a).unwrap_or_else(|e| panic!("{what}: cannot fill: {e}"));
             for p in op["parameters"].as_array().into_iter().flatten() {
                 assert!(
                     p["in"] == "path" || p["required"] != true,
@@ -401,7 +466,7 @@ async fn a_key_of_another_organisation_sees_and_changes_nothing_on_any_operation
                 );
             }
             let body = op.get("requestBody").map(|_| {
-                body_for(name, &a)
+                body_for(name, a)
                     .unwrap_or_else(|| panic!("{what}: no body to send; add one to body_for"))
             });
             let got = call(

@@ -283,6 +283,9 @@ pub struct Settings {
     /// `CSMS_ADMIN_API_KEY`, at least 16 characters. Unset: the local runner
     /// makes and keeps one; the API in AWS refuses every request.
     pub admin_key: Option<Secret>,
+    /// `CSMS_SECURE_COOKIES`: the sign-in cookie is marked `Secure` (sent
+    /// over HTTPS only). On by default in AWS, off locally (plain HTTP).
+    pub secure_cookies: bool,
     pub webhooks: WebhookSettings,
     pub pricing: PricingSettings,
     pub load: LoadSettings,
@@ -338,6 +341,7 @@ impl Settings {
                 ))
             }
         };
+        let secure_cookies = vars.flag("CSMS_SECURE_COOKIES", !local)?;
         let webhooks = WebhookSettings {
             retry: match vars.text("CSMS_WEBHOOK_RETRY_SCHEDULE", &[]) {
                 None => RetrySchedule::default(),
@@ -391,6 +395,7 @@ impl Settings {
             runtime,
             charger,
             admin_key,
+            secure_cookies,
             webhooks,
             pricing,
             load,
@@ -420,6 +425,10 @@ mod tests {
         assert_eq!(s.charger.heartbeat_interval_secs, 300);
         assert_eq!(s.charger.pending_boot_interval_secs, 60);
         assert!(s.admin_key.is_none());
+        assert!(!s.secure_cookies, "plain HTTP locally");
+        assert!(read(Runtime::Aws, &[]).unwrap().secure_cookies);
+        let off = read(Runtime::Aws, &[("CSMS_SECURE_COOKIES", "false")]).unwrap();
+        assert!(!off.secure_cookies);
         assert!(s.webhooks.allow_private);
         assert_eq!(s.pricing.timeout, Duration::from_secs(30));
         assert_eq!(s.pricing.max_duration, TimeDelta::days(31));

@@ -207,6 +207,7 @@ impl Wiring {
             store: self.store.clone(),
             clock: self.clock.clone(),
             admin_key: self.settings.admin_key.clone(),
+            secure_cookies: self.settings.secure_cookies,
             commands: self.commands()?,
             events: self.events()?,
             webhook_subscriptions: self.webhooks()?,

@@ -2,6 +2,7 @@
 //! themselves (a station, session or command of another organisation is
 //! answered like one that does not exist), and named in audit records.
 
+use crate::user::UserId;
 use crate::OrgId;
 
 /// The caller of a use case: the organisation it acts in and who it is.
@@ -21,6 +22,8 @@ pub enum ActedBy {
     PlatformAdmin,
     /// A partner API key, by its id.
     ApiKey(String),
+    /// A signed-in person, by id.
+    User(UserId),
     /// The CSMS itself (load balancing, approval follow-ups), on behalf of
     /// `org_id`'s own configuration.
     System,
@@ -41,11 +44,13 @@ impl Actor {
         &self.org_id == org
     }
 
-    /// How audit records name the actor: `admin`, the key id, or `system`.
+    /// How audit records name the actor: `admin`, the key id, `user:{id}`,
+    /// or `system`.
     pub fn audit_name(&self) -> String {
         match &self.by {
             ActedBy::PlatformAdmin => "admin".to_owned(),
             ActedBy::ApiKey(id) => id.clone(),
+            ActedBy::User(id) => format!("user:{id}"),
             ActedBy::System => "system".to_owned(),
         }
     }
@@ -64,6 +69,11 @@ mod tests {
         assert!(!actor.owns(&b));
         assert_eq!(actor.audit_name(), "k1");
         assert_eq!(Actor::new(b, ActedBy::PlatformAdmin).audit_name(), "admin");
-        assert_eq!(Actor::system(a).audit_name(), "system");
+        assert_eq!(Actor::system(a.clone()).audit_name(), "system");
+        let user = crate::user::UserId::generate();
+        assert_eq!(
+            Actor::new(a, ActedBy::User(user.clone())).audit_name(),
+            format!("user:{user}")
+        );
     }
 }

@@ -27,6 +27,7 @@
 //! - [`device_model`]: the components and variables a 2.0.1 station reports.
 //! - [`tenant`]: organisations and sites, and the values they are made of
 //!   (organisation and VAT numbers, addresses, payout accounts, opening hours).
+//! - [`user`]: people who sign in, their roles in organisations, and their sessions.
 
 pub mod actor;
 pub mod alarm;
@@ -45,6 +46,7 @@ pub mod station;
 pub mod tariff;
 pub mod tenant;
 pub mod token;
+pub mod user;
 pub mod webhook;
 
 pub use ids::{IdError, IdTokenValue, OrgId, SessionId, SiteId, StationId, TransactionId};

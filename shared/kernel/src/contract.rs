@@ -2985,6 +2985,200 @@ pub async fn audit_log_newest_first_per_org<S: AuditStore>(store: &S) {
     assert_eq!(bs.items, vec![entry(&b, 9, "/api/v1/stations/B-1")]);
 }
 
+// ---- people and their sessions -----------------------------------------
+
+/// A user `n` with the given memberships (`(org, role)`).
+pub fn user(
+    n: u64,
+    email: &str,
+    memberships: &[(&str, csms_domain::user::Role)],
+) -> csms_domain::user::User {
+    use csms_domain::user::*;
+    User {
+        id: UserId::parse(format!("usr_01J00000000000000000000{n:03}")).unwrap(),
+        email: UserEmail::parse(email).unwrap(),
+        name: format!("Person {n}"),
+        language: csms_domain::tenant::Language::Sv,
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        disabled: false,
+        memberships: memberships
+            .iter()
+            .map(|(org, role)| Membership {
+                org_id: OrgId::parse(*org).unwrap(),
+                role: *role,
+            })
+            .collect(),
+        created_at: t(0),
+        updated_at: t(0),
+        version: 1,
+    }
+}
+
+pub async fn users_unique_by_email_versioned_and_listed_by_org<S: UserStore>(store: &S) {
+    use csms_domain::user::{Role, UserEmail};
+    let anna = user(
+        1,
+        "anna@example.se",
+        &[("org-a", Role::OrgAdmin), ("org-b", Role::Viewer)],
+    );
+    store.create_user(&anna).await.unwrap();
+    assert!(matches!(
+        store.create_user(&anna).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let twin = user(2, "anna@example.se", &[("org-a", Role::Viewer)]);
+    assert!(
+        matches!(store.create_user(&twin).await, Err(StoreError::Conflict(_))),
+        "an address is one person's"
+    );
+    assert_eq!(
+        store.get_user(&twin.id).await.unwrap(),
+        None,
+        "nothing half-written"
+    );
+    assert_eq!(store.get_user(&anna.id).await.unwrap(), Some(anna.clone()));
+    let by_mail = UserEmail::parse("anna@example.se").unwrap();
+    assert_eq!(
+        store.find_user_by_email(&by_mail).await.unwrap(),
+        Some(anna.clone())
+    );
+    let nobody = UserEmail::parse("nobody@example.se").unwrap();
+    assert_eq!(store.find_user_by_email(&nobody).await.unwrap(), None);
+
+    for (n, mail, org) in [
+        (4, "d@example.se", "org-a"),
+        (3, "c@example.se", "org-a"),
+        (5, "e@example.se", "org-c"),
+    ] {
+        store
+            .create_user(&user(n, mail, &[(org, Role::Operator)]))
+            .await
+            .unwrap();
+    }
+    let org_a = &OrgId::parse("org-a").unwrap();
+    let org_b = &OrgId::parse("org-b").unwrap();
+    let (members, pages) = read_all(2, |p| async move { store.list_users(org_a, &p).await }).await;
+    assert_eq!(
+        (ids_of(&members, |u| u.id.as_str()), pages),
+        (
+            vec![
+                anna.id.to_string(),
+                user(3, "c@x.se", &[]).id.to_string(),
+                user(4, "d@x.se", &[]).id.to_string()
+            ],
+            2
+        ),
+        "the organisation's members, by id"
+    );
+    let (b_members, _) = read_all(10, |p| async move { store.list_users(org_b, &p).await }).await;
+    assert_eq!(b_members, vec![anna.clone()]);
+
+    // A new address, a membership gone and one changed: the old address is
+    // free again, the lists follow.
+    let mut changed = anna.clone();
+    changed.email = UserEmail::parse("anna.berg@example.se").unwrap();
+    changed.remove_membership(org_b);
+    changed.set_role(org_a, Role::Accountant);
+    changed.version = 2;
+    assert!(matches!(
+        store.put_user(&changed, 7).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store.put_user(&changed, 1).await.unwrap();
+    assert_eq!(
+        store.get_user(&anna.id).await.unwrap(),
+        Some(changed.clone())
+    );
+    assert_eq!(store.find_user_by_email(&by_mail).await.unwrap(), None);
+    assert_eq!(
+        store.find_user_by_email(&changed.email).await.unwrap(),
+        Some(changed.clone())
+    );
+    let (b_members, _) = read_all(10, |p| async move { store.list_users(org_b, &p).await }).await;
+    assert!(b_members.is_empty(), "a removed membership leaves the list");
+    let (a_members, _) = read_all(10, |p| async move { store.list_users(org_a, &p).await }).await;
+    assert_eq!(a_members[0], changed, "the list shows the user as changed");
+
+    // Taking another's address conflicts and changes nothing.
+    let mut thief = changed.clone();
+    thief.email = UserEmail::parse("c@example.se").unwrap();
+    thief.version = 3;
+    assert!(matches!(
+        store.put_user(&thief, 2).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.get_user(&anna.id).await.unwrap(),
+        Some(changed.clone())
+    );
+    // The freed address can be taken by someone new.
+    store
+        .create_user(&user(6, "anna@example.se", &[]))
+        .await
+        .unwrap();
+
+    assert!(matches!(
+        store.delete_user(&anna.id, 1).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(store.delete_user(&anna.id, 2).await.unwrap());
+    assert!(!store.delete_user(&anna.id, 2).await.unwrap());
+    assert_eq!(store.get_user(&anna.id).await.unwrap(), None);
+    assert_eq!(
+        store.find_user_by_email(&changed.email).await.unwrap(),
+        None
+    );
+    let (a_members, _) = read_all(10, |p| async move { store.list_users(org_a, &p).await }).await;
+    assert_eq!(a_members.len(), 2, "a deleted user leaves every list");
+}
+
+pub async fn user_sessions_touched_and_deleted<S: UserSessionStore>(store: &S) {
+    use csms_domain::user::UserSession;
+    let u1 = user(1, "a@example.se", &[]).id;
+    let u2 = user(2, "b@example.se", &[]).id;
+    let s1 = UserSession::new("a".repeat(64), u1.clone(), "csrf-1".into(), t(0));
+    let s2 = UserSession::new("b".repeat(64), u1.clone(), "csrf-2".into(), t(10));
+    let s3 = UserSession::new("c".repeat(64), u2.clone(), "csrf-3".into(), t(20));
+    for s in [&s1, &s2, &s3] {
+        store.create_user_session(s).await.unwrap();
+    }
+    assert!(matches!(
+        store.create_user_session(&s1).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.get_user_session(&s1.id_hash).await.unwrap(),
+        Some(s1.clone())
+    );
+    assert_eq!(store.get_user_session(&"d".repeat(64)).await.unwrap(), None);
+
+    assert!(store.touch_user_session(&s1.id_hash, t(100)).await.unwrap());
+    let touched = store.get_user_session(&s1.id_hash).await.unwrap().unwrap();
+    assert_eq!(
+        (touched.last_seen_at, touched.expires_at),
+        (t(100), s1.expires_at)
+    );
+
+    assert!(store.delete_user_session(&s1.id_hash).await.unwrap());
+    assert!(!store.delete_user_session(&s1.id_hash).await.unwrap());
+    assert!(
+        !store.touch_user_session(&s1.id_hash, t(200)).await.unwrap(),
+        "a touch does not bring a signed-out session back"
+    );
+    assert_eq!(store.get_user_session(&s1.id_hash).await.unwrap(), None);
+
+    store.create_user_session(&s1).await.unwrap();
+    assert_eq!(store.delete_user_sessions(&u1).await.unwrap(), 2);
+    assert_eq!(store.get_user_session(&s1.id_hash).await.unwrap(), None);
+    assert_eq!(store.get_user_session(&s2.id_hash).await.unwrap(), None);
+    assert_eq!(
+        store.get_user_session(&s3.id_hash).await.unwrap(),
+        Some(s3),
+        "another person's session stays"
+    );
+    assert_eq!(store.delete_user_sessions(&u1).await.unwrap(), 0);
+}
+
 /// Expands to one `#[tokio::test]` per contract check. `$make` is an async
 /// expression producing a fresh, empty store.
 #[macro_export]
@@ -3026,7 +3220,9 @@ macro_rules! store_contract_tests {
             organisations_versioned_and_listed,
             default_organisation_made_once,
             sites_versioned_listed_by_org_and_deleted,
-            audit_log_newest_first_per_org
+            audit_log_newest_first_per_org,
+            users_unique_by_email_versioned_and_listed_by_org,
+            user_sessions_touched_and_deleted
         );
     };
     (@each $make:expr; $($name:ident),*) => {

@@ -24,6 +24,7 @@ use csms_domain::station::{
 use csms_domain::tariff::{Tariff, TariffAssignment};
 use csms_domain::tenant::{Organisation, Site};
 use csms_domain::token::{IdTokenRecord, UnregisteredToken};
+use csms_domain::user::{User, UserEmail, UserId, UserSession};
 use csms_domain::webhook::{Delivery, Webhook};
 use csms_domain::{IdTokenValue, OrgId, SessionId, SiteId, StationId, Timestamp};
 use serde_json::Value;
@@ -561,6 +562,46 @@ pub trait SiteStore: Send + Sync {
     async fn delete_site(&self, id: &SiteId, expected_version: u64) -> StoreResult<bool>;
 }
 
+/// People who sign in. An e-mail address is one person's: creating or
+/// changing a user to an address another has is a `Conflict`, and nothing
+/// of the write is kept.
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// `Conflict` if the id or the e-mail address is taken.
+    async fn create_user(&self, user: &User) -> StoreResult<()>;
+    async fn get_user(&self, id: &UserId) -> StoreResult<Option<User>>;
+    /// The user signing in with `email` (one strongly consistent read of
+    /// the address, then of the user).
+    async fn find_user_by_email(&self, email: &UserEmail) -> StoreResult<Option<User>>;
+    /// Writes `user` (e-mail, memberships and all) if the stored version is
+    /// `expected_version`, else `Conflict`; `Conflict` too if the new e-mail
+    /// address is another's. The caller has set `user.version`.
+    async fn put_user(&self, user: &User, expected_version: u64) -> StoreResult<()>;
+    /// The users with a membership in `org`, by id.
+    async fn list_users(&self, org: &OrgId, page: &PageRequest) -> StoreResult<Page<User>>;
+    /// Removes the user and their address if the stored version is
+    /// `expected_version`, else `Conflict`; `false` when there is none.
+    async fn delete_user(&self, id: &UserId, expected_version: u64) -> StoreResult<bool>;
+}
+
+/// Signed-in sessions, by the SHA-256 (hex) of their secret.
+#[async_trait]
+pub trait UserSessionStore: Send + Sync {
+    /// `Conflict` if the hash exists (a 256-bit secret never repeats).
+    async fn create_user_session(&self, session: &UserSession) -> StoreResult<()>;
+    /// The session, also one past its expiry (DynamoDB's TTL removes items
+    /// late): whether it is live is the caller's check.
+    async fn get_user_session(&self, id_hash: &str) -> StoreResult<Option<UserSession>>;
+    /// Sets `last_seen_at` of a session that still exists; `false` if it
+    /// does not (signed out meanwhile: it is not brought back).
+    async fn touch_user_session(&self, id_hash: &str, last_seen_at: Timestamp)
+        -> StoreResult<bool>;
+    /// `false` when there was none.
+    async fn delete_user_session(&self, id_hash: &str) -> StoreResult<bool>;
+    /// Removes every session of `user`; how many there were.
+    async fn delete_user_sessions(&self, user: &UserId) -> StoreResult<usize>;
+}
+
 /// The device models of 2.0.1 stations and the parts of reports still being
 /// received.
 #[async_trait]
@@ -653,6 +694,8 @@ store_ports! {
         OrganisationStore,
         SiteStore,
         AuditStore,
+        UserStore,
+        UserSessionStore,
 }
 
 /// Time source, so tests can control "now".

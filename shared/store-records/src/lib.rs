@@ -2,7 +2,7 @@
 //! load-balancing sites and states, tariff versions and tariff assignments,
 //! charging sessions, stations with their connector statuses and connections,
 //! id tokens, API keys, webhooks and their deliveries, alarms, spot prices
-//! and priced sessions, meter readings, organisations and sites.
+//! and priced sessions, meter readings, organisations and sites, people and their sessions.
 //!
 //! # Why this crate exists
 //! The redb store writes these records as JSON values and the DynamoDB
@@ -47,6 +47,8 @@
 //! - [`tenant`]: organisations and sites ([`StoredOrganisation`](tenant::StoredOrganisation),
 //!   [`StoredSite`](tenant::StoredSite)), new with tenants: their fixtures are what they were
 //!   first written as.
+//! - [`user`]: people and their signed-in sessions ([`StoredUser`](user::StoredUser),
+//!   [`StoredUserSession`](user::StoredUserSession)), new with sign-in.
 //! - [`meter`]: readings, as [`StoredMeterReading`](meter::StoredMeterReading),
 //!   embedded store only.
 //!
@@ -65,6 +67,7 @@ pub mod station;
 pub mod tariff;
 pub mod tenant;
 pub mod token;
+pub mod user;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;

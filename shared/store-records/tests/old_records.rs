@@ -335,3 +335,41 @@ fn organisations_and_sites_the_domain_would_refuse_are_decode_errors() {
         assert!(read::<Site>(junk).is_err(), "{junk}");
     }
 }
+
+#[test]
+fn users_and_sessions_the_domain_would_refuse_are_decode_errors() {
+    use csms_domain::user::{User, UserSession};
+    let fixture = |name: &str| {
+        std::fs::read_to_string(format!(
+            "{}/tests/fixtures/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned()
+    };
+    let user = fixture("users.jsonl");
+    let session = fixture("user_sessions.jsonl");
+    for (from, to, what) in [
+        ("\"usr_01JEQ3V3N7Q4G8W1Z5X2M9K0AB\"", "\"01JEQ\"", "user id"),
+        ("anna.berg@brf-solsidan.se", "anna.berg", "e-mail"),
+        ("\"brf-solsidan\"", "\"brf solsidan\"", "organisation id"),
+        ("\"orgAdmin\"", "\"root\"", "unknown variant"),
+    ] {
+        let bad = user.replacen(from, to, 1);
+        assert_ne!(bad, user, "{from}");
+        let err = read::<User>(&bad).unwrap_err();
+        assert!(err.to_string().contains(what), "{what}: {err}");
+    }
+    let bad = session.replacen("usr_01JEQ3V3N7Q4G8W1Z5X2M9K0AB", "someone", 1);
+    assert!(read::<UserSession>(&bad)
+        .unwrap_err()
+        .to_string()
+        .contains("user id"));
+    for junk in ["", "null", "{}", &user[..user.len() / 2]] {
+        assert!(read::<User>(junk).is_err(), "{junk}");
+        assert!(read::<UserSession>(junk).is_err(), "{junk}");
+    }
+}

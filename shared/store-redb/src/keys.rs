@@ -14,6 +14,7 @@ use base64::Engine;
 use chrono::NaiveDate;
 use csms_domain::command::CommandId;
 use csms_domain::spot::BiddingZone;
+use csms_domain::user::UserId;
 use csms_domain::{OrgId, SessionId, SiteId, StationId, Timestamp};
 use csms_kernel::ports::{sort_key_time, MeterTarget, Page, StoreError};
 use redb::{AccessGuard, ReadableTable, TableDefinition, Value};
@@ -158,6 +159,31 @@ pub(crate) fn organisation_index_key(org: &OrgId) -> R<String> {
 
 pub(crate) fn site_org_key(org: &OrgId, site: &SiteId) -> R<String> {
     join([org.as_str(), site.as_str()])
+}
+
+// ---- people -------------------------------------------------------------
+
+/// User id → `User` JSON.
+pub(crate) const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users");
+/// Lower-case e-mail → user id: one person per address (the DynamoDB
+/// store's `USEREMAIL#{email}` items).
+pub(crate) const USER_EMAILS: TableDefinition<&str, &str> = TableDefinition::new("user_emails");
+/// `{org}\0{user}` → user id: an organisation's members (GSI1
+/// `ORG#{org}#USER`).
+pub(crate) const USERS_BY_ORG: TableDefinition<&str, &str> = TableDefinition::new("users_by_org");
+/// SHA-256 (hex) of a session's secret → `UserSession` JSON.
+pub(crate) const USER_SESSIONS: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("user_sessions");
+/// `{user}\0{hash}` → hash: a person's sessions, for signing out everywhere.
+pub(crate) const USER_SESSIONS_BY_USER: TableDefinition<&str, &str> =
+    TableDefinition::new("user_sessions_by_user");
+
+pub(crate) fn user_org_key(org: &OrgId, user: &UserId) -> R<String> {
+    join([org.as_str(), user.as_str()])
+}
+
+pub(crate) fn user_session_key(user: &UserId, hash: &str) -> R<String> {
+    join([user.as_str(), hash])
 }
 
 /// The byte just above [`SEP`], which [`prefix_end`] uses to end a range.

@@ -26,7 +26,7 @@
 //!   sessions, meter readings, the station log, idempotency), `commands`,
 //!   `notify` (API keys, webhooks, deliveries), `pricing` (tariffs,
 //!   assignments, spot days, alarms, priced sessions), `load`, `device` and
-//!   `tenants` (organisations, sites).
+//!   `tenants` (organisations, sites), `users` (people and their sessions).
 //! - `keys`: the tables, their key layouts, cursors and the shared pager.
 //! - `error`: mapping redb and serde_json errors to `StoreError::Backend`.
 
@@ -40,6 +40,7 @@ mod notify;
 mod ops;
 mod pricing;
 mod tenants;
+mod users;
 
 use async_trait::async_trait;
 use csms_domain::alarm::Alarm;
@@ -58,6 +59,7 @@ use csms_domain::station::{
 use csms_domain::tariff::{Tariff, TariffAssignment};
 use csms_domain::tenant::{Organisation, Site};
 use csms_domain::token::{IdTokenRecord, UnregisteredToken};
+use csms_domain::user::{User, UserEmail, UserId, UserSession};
 use csms_domain::webhook::{Delivery, Webhook};
 use csms_domain::{IdTokenValue, OrgId, SessionId, SiteId, StationId, Timestamp};
 use csms_kernel::ports::{
@@ -66,7 +68,7 @@ use csms_kernel::ports::{
     SessionStore, SpotPriceStore, StationEvent, StationStore, StoreError, StoreResult, TariffStore,
     TokenStore, WebhookStore,
 };
-use csms_kernel::ports::{OrganisationStore, SiteStore};
+use csms_kernel::ports::{OrganisationStore, SiteStore, UserSessionStore, UserStore};
 use error::R;
 use ops::Db;
 use std::path::Path;
@@ -342,4 +344,21 @@ forward! { SiteStore {
     put_site(site: &Site, expected_version: u64) -> ();
     list_sites(org: &OrgId, page: &PageRequest) -> Page<Site>;
     delete_site(id: &SiteId, expected_version: u64) -> bool;
+} }
+
+forward! { UserStore {
+    create_user(user: &User) -> ();
+    get_user(id: &UserId) -> Option<User>;
+    find_user_by_email(email: &UserEmail) -> Option<User>;
+    put_user(user: &User, expected_version: u64) -> ();
+    list_users(org: &OrgId, page: &PageRequest) -> Page<User>;
+    delete_user(id: &UserId, expected_version: u64) -> bool;
+} }
+
+forward! { UserSessionStore {
+    create_user_session(session: &UserSession) -> ();
+    get_user_session(id_hash: &str) -> Option<UserSession>;
+    touch_user_session(id_hash: &str, last_seen_at: Timestamp) -> bool;
+    delete_user_session(id_hash: &str) -> bool;
+    delete_user_sessions(user: &UserId) -> usize;
 } }

@@ -188,6 +188,11 @@ impl Db {
             txn.open_table(ORGANISATIONS_INDEX)?;
             txn.open_table(SITES)?;
             txn.open_table(SITES_BY_ORG)?;
+            txn.open_table(USERS)?;
+            txn.open_table(USER_EMAILS)?;
+            txn.open_table(USERS_BY_ORG)?;
+            txn.open_table(USER_SESSIONS)?;
+            txn.open_table(USER_SESSIONS_BY_USER)?;
             let now = Utc::now();
             // Undecodable claims are kept: deleting data we cannot read is not this code's call.
             txn.open_table(IDEMPOTENCY)?

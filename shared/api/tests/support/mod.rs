@@ -150,3 +150,47 @@ pub async fn partner_key(
         .expect("the key is stored");
     format!("csk_{id}_{secret}")
 }
+
+/// Signs `email` in with `password`: the session cookie's value and the
+/// CSRF token.
+pub async fn sign_in(app: &axum::Router, email: &str, password: &str) -> (String, String) {
+    let req = Request::builder()
+        .method("POST")
+        .uri("/api/v1/auth/sign-in")
+        .header("content-type", "application/json")
+        .body(Body::from(
+            serde_json::json!({"email": email, "password": password}).to_string(),
+        ))
+        .unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK, "sign-in of {email}");
+    let cookie = resp
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("csms_session="))
+        .and_then(|v| v.split(';').next())
+        .expect("a session cookie")
+        .to_owned();
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    (cookie, body["csrfToken"].as_str().unwrap().to_owned())
+}
+
+/// [`app`] with `clock` and, when `secure_cookies` is given, that setting.
+pub fn app_with(
+    store: Arc<dyn Store>,
+    key: &str,
+    clock: Arc<dyn Clock>,
+    secure_cookies: Option<bool>,
+) -> axum::Router {
+    let mut settings = Settings::from_lookup(Runtime::Aws, &|_| None).expect("defaults are valid");
+    settings.admin_key = Some(Secret::new(key));
+    if let Some(secure) = secure_cookies {
+        settings.secure_cookies = secure;
+    }
+    let wiring = Wiring::new(settings, store, clock, NoAdapters);
+    router(wiring.api_state().expect("test adapters are complete"))
+}

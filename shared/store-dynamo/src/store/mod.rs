@@ -16,6 +16,7 @@
 //! | `load.rs`     | load-balancing site configurations and states |
 //! | `device.rs`   | device models of 2.0.1 stations and the report parts they are built from |
 //! | `tenants.rs` | organisations and sites |
+//! | `users.rs`    | people (users, their e-mail addresses and memberships) and their signed-in sessions |
 //! | `table.rs`    | no items: the helper every context reads and writes through (keys, encodings, conditional puts and updates, queries with pages and cursors, batches, transactions) |
 //!
 //! Records are stored one of two ways. Charging's entities are ordinary
@@ -40,6 +41,7 @@ mod notify;
 mod pricing;
 mod table;
 mod tenants;
+mod users;
 
 use crate::metrics::RequestCounter;
 use aws_sdk_dynamodb::client::Waiters;

@@ -146,3 +146,13 @@ fn organisations_are_stored_as_they_were_first_written() {
 fn sites_are_stored_as_they_were_first_written() {
     golden("sites.jsonl", samples::sites());
 }
+
+#[test]
+fn users_are_stored_as_they_were_first_written() {
+    golden("users.jsonl", samples::users());
+}
+
+#[test]
+fn user_sessions_are_stored_as_they_were_first_written() {
+    golden("user_sessions.jsonl", samples::user_sessions());
+}

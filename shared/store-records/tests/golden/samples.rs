@@ -1471,3 +1471,83 @@ pub fn sites() -> Vec<csms_domain::tenant::Site> {
         },
     ]
 }
+
+pub fn users() -> Vec<csms_domain::user::User> {
+    use csms_domain::tenant::Language;
+    use csms_domain::user::*;
+    vec![
+        User {
+            id: UserId::parse("usr_01JEQ3V3N7Q4G8W1Z5X2M9K0AB").unwrap(),
+            email: UserEmail::parse("anna.berg@brf-solsidan.se").unwrap(),
+            name: "Anna Berg".into(),
+            language: Language::Sv,
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".into(),
+            disabled: false,
+            memberships: vec![
+                Membership {
+                    org_id: OrgId::parse("brf-solsidan").unwrap(),
+                    role: Role::OrgAdmin,
+                },
+                Membership {
+                    org_id: OrgId::parse("laddbolaget").unwrap(),
+                    role: Role::Viewer,
+                },
+            ],
+            created_at: t("2026-12-06T10:00:00Z"),
+            updated_at: t("2026-12-06T11:30:00Z"),
+            version: 3,
+        },
+        User {
+            id: UserId::parse("usr_01JEQ3V3N7Q4G8W1Z5X2M9K0AC").unwrap(),
+            email: UserEmail::parse("ops@laddbolaget.se").unwrap(),
+            name: "Platform operations".into(),
+            language: Language::En,
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".into(),
+            disabled: true,
+            memberships: vec![Membership {
+                org_id: OrgId::default_org(),
+                role: Role::PlatformAdmin,
+            }],
+            created_at: t("2026-12-06T10:00:00Z"),
+            updated_at: t("2026-12-06T10:00:00Z"),
+            version: 1,
+        },
+        User {
+            id: UserId::parse("usr_01JEQ3V3N7Q4G8W1Z5X2M9K0AD").unwrap(),
+            email: UserEmail::parse("driver@example.com").unwrap(),
+            name: "Driver".into(),
+            language: Language::Sv,
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".into(),
+            disabled: false,
+            memberships: vec![
+                Membership {
+                    org_id: OrgId::parse("a").unwrap(),
+                    role: Role::Operator,
+                },
+                Membership {
+                    org_id: OrgId::parse("b").unwrap(),
+                    role: Role::Accountant,
+                },
+                Membership {
+                    org_id: OrgId::parse("c").unwrap(),
+                    role: Role::Driver,
+                },
+            ],
+            created_at: t("2026-12-06T10:00:00Z"),
+            updated_at: t("2026-12-06T10:00:00Z"),
+            version: 1,
+        },
+    ]
+}
+
+pub fn user_sessions() -> Vec<csms_domain::user::UserSession> {
+    use csms_domain::user::*;
+    vec![UserSession {
+        id_hash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
+        user_id: UserId::parse("usr_01JEQ3V3N7Q4G8W1Z5X2M9K0AB").unwrap(),
+        created_at: t("2026-12-06T10:00:00Z"),
+        last_seen_at: t("2026-12-06T12:01:00Z"),
+        expires_at: t("2026-12-13T10:00:00Z"),
+        csrf_token: "Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0".into(),
+    }]
+}

@@ -1,0 +1,216 @@
+//! Signing in: `POST /auth/sign-in`, `GET /auth/me`, `POST /auth/sign-out`,
+//! `POST /auth/sign-out-everywhere`.
+//!
+//! A sign-in checks the password (argon2id, on the blocking pool) and makes
+//! a session: 256 random bits in the `csms_session` cookie (`HttpOnly`,
+//! `SameSite=Lax`, `Path=/`, `Secure` with `CSMS_SECURE_COOKIES`), of which
+//! the store keeps only the SHA-256. The answer carries the person, their
+//! memberships and the session's CSRF token, which every state-changing
+//! request with the cookie sends in `X-CSRF-Token`.
+//!
+//! An unknown address, a wrong password and a disabled person get the same
+//! 401 after the same work (an unknown address is checked against a dummy
+//! hash). Failed sign-ins are throttled per account and per client address
+//! (`csms_kernel::throttle`, like charger passwords and API keys).
+//!
+//! These routes take no key and declare no scope: they act on the caller's
+//! own session only (a driver may sign in and read `/auth/me`).
+
+use crate::auth::{self, signed_in, too_many, SESSION_COOKIE};
+use crate::error::ApiError;
+use crate::openapi::ErrorBody;
+use crate::people::{user_json, UserView};
+use crate::util::json_body;
+use crate::ApiState;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use csms_charging::password;
+use csms_domain::user::{User, UserEmail, UserSession};
+use csms_kernel::throttle::{ClientAddr, Throttle, ThrottlePolicy};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::sync::OnceLock;
+use std::time::Instant;
+use utoipa::ToSchema;
+
+/// The sign-in's state: the API's, and failed sign-ins counted per
+/// account (the lower-case address) and per client address.
+#[derive(Clone)]
+pub struct SignInState {
+    pub api: ApiState,
+    pub accounts: Throttle,
+    pub addresses: Throttle,
+}
+
+impl SignInState {
+    pub fn new(api: ApiState) -> Self {
+        SignInState {
+            api,
+            accounts: Throttle::new(ThrottlePolicy::STATIONS),
+            addresses: Throttle::new(ThrottlePolicy::ADDRESSES),
+        }
+    }
+}
+
+/// E-mail address and password.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct SignIn {
+    #[schema(example = "anna.berg@example.se")]
+    email: String,
+    password: String,
+}
+
+/// The signed-in person and the session's CSRF token.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignedIn {
+    /// With every membership.
+    pub user: UserView,
+    /// Send in `X-CSRF-Token` with every state-changing request.
+    pub csrf_token: String,
+}
+
+/// 32 random bytes, URL-safe base64.
+fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A hash no password matches in practice, verified for an unknown
+/// address so that it takes as long as a known one.
+fn dummy_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| {
+        password::hash(&random_token()[..40]).expect("hashing a valid password works")
+    })
+}
+
+fn cookie(value: &str, max_age: i64, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={value}; HttpOnly; SameSite=Lax; Path=/; Max-Age={max_age}{secure}"
+    ))
+    .expect("the cookie is ASCII")
+}
+
+fn signed_in_json(user: &User, session: &UserSession) -> Value {
+    json!({"user": user_json(user, None, true), "csrfToken": session.csrf_token})
+}
+
+#[utoipa::path(post, path = "/auth/sign-in", operation_id = "signIn", tag = "auth", summary = "Sign in with e-mail address and password: sets the session cookie", request_body = SignIn, responses((status = 200, description = "Signed in; `Set-Cookie: csms_session=…`", body = SignedIn), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Wrong e-mail address or password", body = ErrorBody), (status = 429, description = "Too many failed sign-ins for the account or from the address", body = ErrorBody)), security(()))]
+pub async fn sign_in(
+    State(st): State<SignInState>,
+    client: Option<Extension<ClientAddr>>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let req: SignIn = json_body(&body)?;
+    let email =
+        UserEmail::parse(&req.email).map_err(|e| ApiError::BadRequest(format!("email: {e}")))?;
+    if req.password.is_empty() {
+        return Err(ApiError::BadRequest("password: must not be empty".into()));
+    }
+    let now = Instant::now();
+    let wait = |l: csms_kernel::throttle::Locked| {
+        too_many(
+            l.retry_after,
+            "too many failed sign-ins for this account or from this address; try again later",
+        )
+    };
+    let address = match client {
+        Some(Extension(a)) => match st.addresses.begin(&a.throttle_key(), now) {
+            Ok(attempt) => Some(attempt),
+            Err(l) => return Ok(wait(l)),
+        },
+        None => None,
+    };
+    let account = match st.accounts.begin(email.as_str(), now) {
+        Ok(attempt) => attempt,
+        Err(l) => return Ok(wait(l)),
+    };
+    let user = st.api.store.find_user_by_email(&email).await?;
+    let hash = user
+        .as_ref()
+        .map_or_else(|| dummy_hash().to_owned(), |u| u.password_hash.clone());
+    let plain = req.password;
+    let matches = tokio::task::spawn_blocking(move || password::verify(&plain, &hash))
+        .await
+        .unwrap_or(false);
+    let Some(user) = user.filter(|u| matches && !u.disabled) else {
+        let f = account.failed(Instant::now());
+        if let Some(a) = address {
+            a.failed(Instant::now());
+        }
+        if f.repeated() {
+            tracing::warn!(
+                failures = f.failures,
+                "repeated failed sign-ins for one account"
+            );
+        }
+        return Err(ApiError::SignInFailed);
+    };
+    account.succeeded();
+    if let Some(a) = address {
+        a.finished();
+    }
+    let secret = random_token();
+    let session = UserSession::new(
+        auth::secret_hash(&secret),
+        user.id.clone(),
+        random_token(),
+        st.api.clock.now(),
+    );
+    st.api.store.create_user_session(&session).await?;
+    let mut resp = Json(signed_in_json(&user, &session)).into_response();
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        cookie(
+            &secret,
+            UserSession::ABSOLUTE.num_seconds(),
+            st.api.secure_cookies,
+        ),
+    );
+    Ok(resp)
+}
+
+#[utoipa::path(get, path = "/auth/me", operation_id = "getMe", tag = "auth", summary = "The signed-in person, their memberships and the CSRF token", responses((status = 200, body = SignedIn), (status = 401, description = "Not signed in, or the session has ended", body = ErrorBody)), security(()))]
+pub async fn me(State(st): State<ApiState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    let (session, user) = signed_in(&st, &headers).await?;
+    Ok(Json(signed_in_json(&user, &session)))
+}
+
+fn signed_out(st: &ApiState) -> Response {
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    resp.headers_mut()
+        .insert(header::SET_COOKIE, cookie("", 0, st.secure_cookies));
+    resp
+}
+
+#[utoipa::path(post, path = "/auth/sign-out", operation_id = "signOut", tag = "auth", summary = "End this session (needs X-CSRF-Token)", responses((status = 204, description = "Signed out; the cookie is cleared"), (status = 401, description = "Not signed in, or the session has ended", body = ErrorBody), (status = 403, description = "X-CSRF-Token missing or wrong", body = ErrorBody)), security(()))]
+pub async fn sign_out(
+    State(st): State<ApiState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (session, _) = signed_in(&st, &headers).await?;
+    auth::check_csrf(&Method::POST, &headers, &session)?;
+    st.store.delete_user_session(&session.id_hash).await?;
+    Ok(signed_out(&st))
+}
+
+#[utoipa::path(post, path = "/auth/sign-out-everywhere", operation_id = "signOutEverywhere", tag = "auth", summary = "End every session of the signed-in person (needs X-CSRF-Token)", responses((status = 204, description = "Signed out everywhere; the cookie is cleared"), (status = 401, description = "Not signed in, or the session has ended", body = ErrorBody), (status = 403, description = "X-CSRF-Token missing or wrong", body = ErrorBody)), security(()))]
+pub async fn sign_out_everywhere(
+    State(st): State<ApiState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (session, user) = signed_in(&st, &headers).await?;
+    auth::check_csrf(&Method::POST, &headers, &session)?;
+    st.store.delete_user_sessions(&user.id).await?;
+    Ok(signed_out(&st))
+}

@@ -1,0 +1,234 @@
+//! People and their signed-in sessions as stored: [`StoredUser`] (with its
+//! memberships) and [`StoredUserSession`]. New with sign-in, written with
+//! camel-case names; every value is read back through the domain's parser.
+
+use crate::tenant::StoredLanguage;
+use crate::{parse, DecodeError, Record};
+use chrono::{DateTime, Utc};
+use csms_domain::tenant::Language;
+use csms_domain::user::{Membership, Role, User, UserEmail, UserId, UserSession};
+use csms_domain::OrgId;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredUser {
+    #[serde(rename = "id")]
+    pub id: String,
+    #[serde(rename = "email")]
+    pub email: String,
+    #[serde(rename = "name")]
+    pub name: String,
+    #[serde(rename = "language")]
+    pub language: StoredLanguage,
+    #[serde(rename = "passwordHash")]
+    pub password_hash: String,
+    #[serde(rename = "disabled")]
+    pub disabled: bool,
+    #[serde(rename = "memberships")]
+    pub memberships: Vec<StoredMembership>,
+    #[serde(rename = "createdAt")]
+    pub created_at: DateTime<Utc>,
+    #[serde(rename = "updatedAt")]
+    pub updated_at: DateTime<Utc>,
+    #[serde(rename = "version")]
+    pub version: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredMembership {
+    #[serde(rename = "orgId")]
+    pub org_id: String,
+    #[serde(rename = "role")]
+    pub role: StoredRole,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StoredRole {
+    #[serde(rename = "platformAdmin")]
+    PlatformAdmin,
+    #[serde(rename = "orgAdmin")]
+    OrgAdmin,
+    #[serde(rename = "operator")]
+    Operator,
+    #[serde(rename = "accountant")]
+    Accountant,
+    #[serde(rename = "viewer")]
+    Viewer,
+    #[serde(rename = "driver")]
+    Driver,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredUserSession {
+    #[serde(rename = "idHash")]
+    pub id_hash: String,
+    #[serde(rename = "userId")]
+    pub user_id: String,
+    #[serde(rename = "createdAt")]
+    pub created_at: DateTime<Utc>,
+    #[serde(rename = "lastSeenAt")]
+    pub last_seen_at: DateTime<Utc>,
+    #[serde(rename = "expiresAt")]
+    pub expires_at: DateTime<Utc>,
+    #[serde(rename = "csrfToken")]
+    pub csrf_token: String,
+}
+
+impl From<Role> for StoredRole {
+    fn from(r: Role) -> Self {
+        match r {
+            Role::PlatformAdmin => StoredRole::PlatformAdmin,
+            Role::OrgAdmin => StoredRole::OrgAdmin,
+            Role::Operator => StoredRole::Operator,
+            Role::Accountant => StoredRole::Accountant,
+            Role::Viewer => StoredRole::Viewer,
+            Role::Driver => StoredRole::Driver,
+        }
+    }
+}
+
+impl From<StoredRole> for Role {
+    fn from(r: StoredRole) -> Self {
+        match r {
+            StoredRole::PlatformAdmin => Role::PlatformAdmin,
+            StoredRole::OrgAdmin => Role::OrgAdmin,
+            StoredRole::Operator => Role::Operator,
+            StoredRole::Accountant => Role::Accountant,
+            StoredRole::Viewer => Role::Viewer,
+            StoredRole::Driver => Role::Driver,
+        }
+    }
+}
+
+impl From<&User> for StoredUser {
+    fn from(u: &User) -> Self {
+        let User {
+            id,
+            email,
+            name,
+            language,
+            password_hash,
+            disabled,
+            memberships,
+            created_at,
+            updated_at,
+            version,
+        } = u;
+        StoredUser {
+            id: id.to_string(),
+            email: email.to_string(),
+            name: name.clone(),
+            language: match language {
+                Language::Sv => StoredLanguage::Sv,
+                Language::En => StoredLanguage::En,
+            },
+            password_hash: password_hash.clone(),
+            disabled: *disabled,
+            memberships: memberships
+                .iter()
+                .map(|Membership { org_id, role }| StoredMembership {
+                    org_id: org_id.to_string(),
+                    role: (*role).into(),
+                })
+                .collect(),
+            created_at: *created_at,
+            updated_at: *updated_at,
+            version: *version,
+        }
+    }
+}
+
+impl TryFrom<StoredUser> for User {
+    type Error = DecodeError;
+
+    fn try_from(u: StoredUser) -> Result<Self, DecodeError> {
+        let StoredUser {
+            id,
+            email,
+            name,
+            language,
+            password_hash,
+            disabled,
+            memberships,
+            created_at,
+            updated_at,
+            version,
+        } = u;
+        Ok(User {
+            id: parse("user id", id, UserId::parse)?,
+            email: UserEmail::parse(&email)
+                .map_err(|e| DecodeError::new(format!("e-mail: {e}")))?,
+            name,
+            language: match language {
+                StoredLanguage::Sv => Language::Sv,
+                StoredLanguage::En => Language::En,
+            },
+            password_hash,
+            disabled,
+            memberships: memberships
+                .into_iter()
+                .map(|m| {
+                    Ok(Membership {
+                        org_id: parse("organisation id", m.org_id, OrgId::parse)?,
+                        role: m.role.into(),
+                    })
+                })
+                .collect::<Result<_, DecodeError>>()?,
+            created_at,
+            updated_at,
+            version,
+        })
+    }
+}
+
+impl From<&UserSession> for StoredUserSession {
+    fn from(s: &UserSession) -> Self {
+        let UserSession {
+            id_hash,
+            user_id,
+            created_at,
+            last_seen_at,
+            expires_at,
+            csrf_token,
+        } = s;
+        StoredUserSession {
+            id_hash: id_hash.clone(),
+            user_id: user_id.to_string(),
+            created_at: *created_at,
+            last_seen_at: *last_seen_at,
+            expires_at: *expires_at,
+            csrf_token: csrf_token.clone(),
+        }
+    }
+}
+
+impl TryFrom<StoredUserSession> for UserSession {
+    type Error = DecodeError;
+
+    fn try_from(s: StoredUserSession) -> Result<Self, DecodeError> {
+        let StoredUserSession {
+            id_hash,
+            user_id,
+            created_at,
+            last_seen_at,
+            expires_at,
+            csrf_token,
+        } = s;
+        Ok(UserSession {
+            id_hash,
+            user_id: parse("user id", user_id, UserId::parse)?,
+            created_at,
+            last_seen_at,
+            expires_at,
+            csrf_token,
+        })
+    }
+}
+
+impl Record for User {
+    type Stored = StoredUser;
+}
+
+impl Record for UserSession {
+    type Stored = StoredUserSession;
+}
