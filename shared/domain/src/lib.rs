@@ -21,12 +21,15 @@
 //!   how the applicable tariff is resolved.
 //! - [`spot`]: bidding zones and day-ahead spot prices per local day.
 //! - [`pricing`]: priced sessions and the engine that prices a session.
+//! - [`access`]: access modes (private, public, semi-public) on a weekly schedule in the site's
+//!   time zone, and which tokens they admit.
 //! - [`actor`]: who a use case acts for (organisation and caller), checked by the services.
 //! - [`alarm`]: conditions an operator must look at.
 //! - [`device_model`]: the components and variables a 2.0.1 station reports.
 //! - [`tenant`]: organisations and sites, and the values they are made of
 //!   (organisation and VAT numbers, addresses, payout accounts, opening hours).
 
+pub mod access;
 pub mod actor;
 pub mod alarm;
 pub mod api_key;
