@@ -46,12 +46,16 @@
 //! - [`tenant`]: organisations and sites ([`StoredOrganisation`](tenant::StoredOrganisation),
 //!   [`StoredSite`](tenant::StoredSite)), new with tenants: their fixtures are what they were
 //!   first written as.
+//! - [`access`]: a station's access policy with its EVSEs' overrides
+//!   ([`StoredStationAccess`](access::StoredStationAccess)) and refused attempts
+//!   ([`StoredAccessAttempt`](access::StoredAccessAttempt)), new with access modes.
 //! - [`meter`]: readings, as [`StoredMeterReading`](meter::StoredMeterReading),
 //!   embedded store only.
 //!
 //! Decimals (`rust_decimal`, written as strings) and times (`chrono`) keep
 //! their own serde forms: they belong to those libraries, not to the domain.
 
+pub mod access;
 pub mod alarm;
 pub mod command;
 pub mod load;

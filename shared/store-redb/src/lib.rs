@@ -26,10 +26,12 @@
 //!   sessions, meter readings, the station log, idempotency), `commands`,
 //!   `notify` (API keys, webhooks, deliveries), `pricing` (tariffs,
 //!   assignments, spot days, alarms, priced sessions), `load`, `device` and
-//!   `tenants` (organisations, sites).
+//!   `tenants` (organisations, sites), `access` (access policies, refused
+//!   attempts).
 //! - `keys`: the tables, their key layouts, cursors and the shared pager.
 //! - `error`: mapping redb and serde_json errors to `StoreError::Backend`.
 
+mod access;
 mod charging;
 mod commands;
 mod device;
@@ -42,6 +44,7 @@ mod pricing;
 mod tenants;
 
 use async_trait::async_trait;
+use csms_domain::access::{AccessAttempt, StationAccess};
 use csms_domain::alarm::Alarm;
 use csms_domain::api_key::ApiKey;
 use csms_domain::command::{Command, CommandId};
@@ -65,7 +68,7 @@ use csms_kernel::ports::{
     SpotPriceStore, StationEvent, StationStore, StoreError, StoreResult, TariffStore, TokenStore,
     WebhookStore,
 };
-use csms_kernel::ports::{OrganisationStore, SiteStore};
+use csms_kernel::ports::{AccessStore, OrganisationStore, SiteStore};
 use error::R;
 use ops::Db;
 use std::path::Path;
@@ -335,4 +338,11 @@ forward! { SiteStore {
     put_site(site: &Site, expected_version: u64) -> ();
     list_sites(org: &OrgId, page: &PageRequest) -> Page<Site>;
     delete_site(id: &SiteId, expected_version: u64) -> bool;
+} }
+
+forward! { AccessStore {
+    get_station_access(station: &StationId) -> Option<StationAccess>;
+    put_station_access(access: &StationAccess, expected_version: u64) -> ();
+    add_access_attempt(attempt: &AccessAttempt) -> ();
+    list_access_attempts(station: &StationId, page: &PageRequest) -> Page<AccessAttempt>;
 } }

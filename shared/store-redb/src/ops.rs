@@ -187,6 +187,8 @@ impl Db {
             txn.open_table(ORGANISATIONS_INDEX)?;
             txn.open_table(SITES)?;
             txn.open_table(SITES_BY_ORG)?;
+            txn.open_table(STATION_ACCESS)?;
+            txn.open_table(ACCESS_ATTEMPTS)?;
             let now = Utc::now();
             // Undecodable claims are kept: deleting data we cannot read is not this code's call.
             txn.open_table(IDEMPOTENCY)?

@@ -141,3 +141,13 @@ fn organisations_are_stored_as_they_were_first_written() {
 fn sites_are_stored_as_they_were_first_written() {
     golden("sites.jsonl", samples::sites());
 }
+
+#[test]
+fn station_access_is_stored_as_it_was_first_written() {
+    golden("station_access.jsonl", samples::station_access());
+}
+
+#[test]
+fn access_attempts_are_stored_as_they_were_first_written() {
+    golden("access_attempts.jsonl", samples::access_attempts());
+}
