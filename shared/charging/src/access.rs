@@ -218,7 +218,10 @@ pub async fn now<S: StationStore + AccessStore + SiteStore + ?Sized>(
     let (station, access) = get(store, actor, id).await?;
     let (policy, evse_override) = policy_at(access.as_ref(), evse);
     let time_zone = zone(store, station.site_id.as_ref()).await?;
-    let mode = mode_at(&policy.schedule, now.with_timezone(&time_zone).naive_local());
+    let mode = mode_at(
+        &policy.schedule,
+        now.with_timezone(&time_zone).naive_local(),
+    );
     Ok(ModeNow {
         mode,
         until: policy.schedule.next_change(time_zone, now),

@@ -9,20 +9,20 @@
 
 use super::wire::{self, EncodeContext, EncodeError};
 use async_trait::async_trait;
+use csms_charging::access;
+use csms_domain::access::{AccessAttempt, AccessRefusal};
 use csms_domain::actor::Actor;
 use csms_domain::command::{Command, CommandId, CommandRequest, CommandStatus, Progress};
 use csms_domain::event::NotificationKind;
 use csms_domain::station::{Approval, Connection};
+use csms_domain::token::{authorize_registered, AuthorizationStatus};
+use csms_domain::IdTokenValue;
 use csms_domain::{SessionId, StationId, Timestamp};
 use csms_kernel::events::{DomainEvent, EventBus, NoEvents};
 use csms_kernel::ports::{
-    AccessStore, CallReplies, Clock, CommandStore, ConnectionSender, DeviceModelStore, IdempotencyStore,
-    SendError, SessionStore, SiteStore, StationStore, StoreError, TokenStore,
+    AccessStore, CallReplies, Clock, CommandStore, ConnectionSender, DeviceModelStore,
+    IdempotencyStore, SendError, SessionStore, SiteStore, StationStore, StoreError, TokenStore,
 };
-use csms_charging::access;
-use csms_domain::access::{AccessAttempt, AccessRefusal};
-use csms_domain::token::{authorize_registered, AuthorizationStatus};
-use csms_domain::IdTokenValue;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;

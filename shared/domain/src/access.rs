@@ -49,9 +49,13 @@ impl AccessMode {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [AccessMode::Private, AccessMode::Public, AccessMode::SemiPublic]
-            .into_iter()
-            .find(|m| m.as_str() == s)
+        [
+            AccessMode::Private,
+            AccessMode::Public,
+            AccessMode::SemiPublic,
+        ]
+        .into_iter()
+        .find(|m| m.as_str() == s)
     }
 
     /// Whether the station may be shown in public listings (roaming).
@@ -368,8 +372,7 @@ pub fn admits(
             Err(AccessRefusal::OtherOrganisation)
         }
         AccessMode::Private
-            if !groups.is_empty()
-                && !token.group.as_ref().is_some_and(|g| groups.contains(g)) =>
+            if !groups.is_empty() && !token.group.as_ref().is_some_and(|g| groups.contains(g)) =>
         {
             Err(AccessRefusal::GroupNotAllowed)
         }

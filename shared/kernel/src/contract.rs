@@ -2924,9 +2924,7 @@ pub async fn station_access_versioned_and_attempts_newest_first<S: AccessStore>(
         store.get_station_access(&id).await.unwrap(),
         Some(access.clone())
     );
-    access
-        .evses
-        .insert(2, AccessPolicy::legacy());
+    access.evses.insert(2, AccessPolicy::legacy());
     access.version = 2;
     access.updated_at = t(5);
     store.put_station_access(&access, 1).await.unwrap();
@@ -2944,7 +2942,10 @@ pub async fn station_access_versioned_and_attempts_newest_first<S: AccessStore>(
         source: "Authorize".into(),
     };
     for (secs, token) in [(1, "A"), (3, "C"), (2, "B"), (3, "D")] {
-        store.add_access_attempt(&attempt(secs, token)).await.unwrap();
+        store
+            .add_access_attempt(&attempt(secs, token))
+            .await
+            .unwrap();
     }
     let mut other = attempt(4, "X");
     other.station_id = sid("CP-OTHER");

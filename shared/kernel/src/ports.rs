@@ -7,12 +7,12 @@
 //! access patterns.
 
 use async_trait::async_trait;
+use csms_domain::access::{AccessAttempt, StationAccess};
 use csms_domain::alarm::Alarm;
 use csms_domain::api_key::ApiKey;
 use csms_domain::command::{Command, CommandId};
 use csms_domain::device_model::{DeviceModel, ReportPart};
 use csms_domain::event::NotificationKind;
-use csms_domain::access::{AccessAttempt, StationAccess};
 use csms_domain::load::{LoadSite, LoadState};
 use csms_domain::meter::MeterReading;
 use csms_domain::pricing::PricedSession;
@@ -530,8 +530,7 @@ pub trait LoadStore: Send + Sync {
 #[async_trait]
 pub trait AccessStore: Send + Sync {
     /// `None`: the station has no policy (private to its organisation).
-    async fn get_station_access(&self, station: &StationId)
-        -> StoreResult<Option<StationAccess>>;
+    async fn get_station_access(&self, station: &StationId) -> StoreResult<Option<StationAccess>>;
     /// Writes `access` if the stored version is `expected_version` (0: none
     /// stored yet), else `Conflict`; the caller has set `access.version`.
     async fn put_station_access(

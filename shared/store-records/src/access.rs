@@ -173,7 +173,10 @@ impl From<&StationAccess> for StoredStationAccess {
             station_id: station_id.to_string(),
             org_id: org_id.to_string(),
             policy: policy.into(),
-            evses: evses.iter().map(|(k, v)| (k.to_string(), v.into())).collect(),
+            evses: evses
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.into()))
+                .collect(),
             updated_at: *updated_at,
             version: *version,
         }

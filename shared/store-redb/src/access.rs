@@ -110,7 +110,10 @@ mod tests {
             ("CP-2", "2026-01-01T00:00:00Z"),
             ("CP-1", "2026-05-01T00:00:00Z"),
         ] {
-            store.add_access_attempt(&attempt(station, at)).await.unwrap();
+            store
+                .add_access_attempt(&attempt(station, at))
+                .await
+                .unwrap();
         }
         let times = |station: &str| {
             let store = &store;

@@ -62,13 +62,13 @@ use csms_domain::tenant::{Organisation, Site};
 use csms_domain::token::{IdTokenRecord, UnregisteredToken};
 use csms_domain::webhook::{Delivery, Webhook};
 use csms_domain::{IdTokenValue, OrgId, SessionId, SiteId, StationId, Timestamp};
+use csms_kernel::ports::{AccessStore, OrganisationStore, SiteStore};
 use csms_kernel::ports::{
     AlarmStore, ApiKeyStore, CommandStore, ConnectionStore, DeviceModelStore, IdempotencyStore,
     LoadStore, MeterTarget, Page, PageRequest, PricedSessionStore, SessionQuery, SessionStore,
     SpotPriceStore, StationEvent, StationStore, StoreError, StoreResult, TariffStore, TokenStore,
     WebhookStore,
 };
-use csms_kernel::ports::{AccessStore, OrganisationStore, SiteStore};
 use error::R;
 use ops::Db;
 use std::path::Path;

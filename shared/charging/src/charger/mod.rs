@@ -21,7 +21,9 @@ pub mod v16;
 pub mod v201;
 pub mod wire;
 
+use crate::access;
 use chrono::TimeDelta;
+use csms_domain::access::AccessAttempt;
 use csms_domain::command::{CommandRequest, CommandStatus};
 use csms_domain::event::{ChargerEvent, TransactionEvent, TransactionPhase};
 use csms_domain::meter::energy_registers;
@@ -29,8 +31,6 @@ use csms_domain::session::{
     CloseReason, InferredEnd, Session, SessionEnd, SessionStatus, SessionUpdate,
 };
 use csms_domain::station::{Approval, Connection, ConnectorStatus, RegistrationStatus};
-use crate::access;
-use csms_domain::access::AccessAttempt;
 use csms_domain::token::{
     authorize_registered, Authorization, AuthorizationStatus, IdTokenType, UnregisteredToken,
 };
@@ -38,9 +38,9 @@ use csms_domain::{IdError, IdTokenValue, OcppVersion, SessionId, Timestamp, Tran
 use csms_kernel::events::{DomainEvent, EventBus, NoEvents, StationRef};
 use csms_kernel::ports::CallReplies;
 use csms_kernel::ports::{
-    AccessStore, Clock, CommandStore, ConnectionStore, DeviceModelStore, IdempotencyStore, LoadStore,
-    MeterTarget, PageRequest, SessionQuery, SessionStore, StationEvent, StationLogEntry,
-    SiteStore, StationStore, StoreError, TokenStore,
+    AccessStore, Clock, CommandStore, ConnectionStore, DeviceModelStore, IdempotencyStore,
+    LoadStore, MeterTarget, PageRequest, SessionQuery, SessionStore, SiteStore, StationEvent,
+    StationLogEntry, StationStore, StoreError, TokenStore,
 };
 use csms_ocpp::catalog::{self, Direction};
 use csms_ocpp::frame::{render_call_result, usable_message_id};
@@ -789,9 +789,10 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
             },
         };
         let authorization = match &ev.id_token {
-            Some(t) if ev.phase == TransactionPhase::Started => {
-                Some(self.authorize_at(conn, t, ev.id_token_type, at, now).await?)
-            }
+            Some(t) if ev.phase == TransactionPhase::Started => Some(
+                self.authorize_at(conn, t, ev.id_token_type, at, now)
+                    .await?,
+            ),
             Some(t) => Some(self.authorize_owned(conn, t, ev.id_token_type, now).await?),
             None => None,
         };
