@@ -105,17 +105,19 @@ async fn mode_of<S: SiteStore + ?Sized>(
 }
 
 /// Whether the mode at `place` lets `token` (registered, valid) charge
-/// now: `Ok(mode)`, or the mode and why not. One read of the access record
-/// (none stored: private to the organisation, as before access modes), and
-/// one of the site only when the schedule changes over time.
-pub async fn check<S: AccessStore + SiteStore + ?Sized>(
+/// now: `Ok(mode)`, or the mode and why not. `access` is the station's
+/// record as read with the token (`AccessStore::get_token_and_access`;
+/// none stored: private to the organisation, as before access modes); the
+/// site is read only when the schedule changes over time.
+pub async fn check<S: SiteStore + ?Sized>(
     store: &S,
     place: Place<'_>,
+    access: Option<&StationAccess>,
     token: &IdTokenRecord,
     now: Timestamp,
 ) -> Result<Result<AccessMode, (AccessMode, AccessRefusal)>, StoreError> {
-    let access = record(store, place.station_id, place.org_id).await?;
-    let (policy, _) = policy_at(access.as_ref(), place.evse_id);
+    let access = access.filter(|a| &a.org_id == place.org_id);
+    let (policy, _) = policy_at(access, place.evse_id);
     let mode = mode_of(store, &policy, place.site_id, now).await?;
     Ok(admits(mode, &policy.groups, place.org_id, token)
         .map(|()| mode)

@@ -198,7 +198,8 @@ impl<S: CommandsStore + ?Sized> CommandService<S> {
         let Ok(value) = IdTokenValue::parse(id_token) else {
             return Ok(());
         };
-        let Some(record) = self.store.get_id_token(&value).await? else {
+        let (record, access) = self.store.get_token_and_access(&value, &station.id).await?;
+        let Some(record) = record else {
             return Ok(());
         };
         if authorize_registered(Some(&record), now).status != AuthorizationStatus::Accepted {
@@ -210,7 +211,9 @@ impl<S: CommandsStore + ?Sized> CommandService<S> {
             site_id: station.site_id.as_ref(),
             evse_id,
         };
-        let Err((mode, reason)) = access::check(&*self.store, place, &record, now).await? else {
+        let Err((mode, reason)) =
+            access::check(&*self.store, place, access.as_ref(), &record, now).await?
+        else {
             return Ok(());
         };
         access::note_refusal(

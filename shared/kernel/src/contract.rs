@@ -2884,7 +2884,9 @@ pub async fn sites_versioned_listed_by_org_and_deleted<S: SiteStore>(store: &S) 
 /// A station's access record is versioned (0: none yet) and keeps its EVSE
 /// overrides; refused attempts list newest first, a page at a time, per
 /// station, also when two share an instant.
-pub async fn station_access_versioned_and_attempts_newest_first<S: AccessStore>(store: &S) {
+pub async fn station_access_versioned_and_attempts_newest_first<S: AccessStore + TokenStore>(
+    store: &S,
+) {
     use csms_domain::access::*;
     let id = sid("CP-ACC");
     assert_eq!(store.get_station_access(&id).await.unwrap(), None);
@@ -2928,7 +2930,31 @@ pub async fn station_access_versioned_and_attempts_newest_first<S: AccessStore>(
     access.version = 2;
     access.updated_at = t(5);
     store.put_station_access(&access, 1).await.unwrap();
-    assert_eq!(store.get_station_access(&id).await.unwrap(), Some(access));
+    assert_eq!(
+        store.get_station_access(&id).await.unwrap(),
+        Some(access.clone())
+    );
+    // What an Authorize reads, together.
+    let card = IdTokenValue::parse("acc-card").unwrap();
+    assert_eq!(
+        store.get_token_and_access(&card, &id).await.unwrap(),
+        (None, Some(access.clone()))
+    );
+    store
+        .create_id_token(&token("ACC-CARD", "org-b"))
+        .await
+        .unwrap();
+    let (got, with) = store.get_token_and_access(&card, &id).await.unwrap();
+    assert_eq!(got.map(|t| t.org_id.to_string()).as_deref(), Some("org-b"));
+    assert_eq!(with, Some(access));
+    assert_eq!(
+        store
+            .get_token_and_access(&card, &sid("CP-NONE"))
+            .await
+            .unwrap()
+            .1,
+        None
+    );
 
     let attempt = |secs: i64, token: &str| AccessAttempt {
         station_id: id.clone(),

@@ -538,6 +538,14 @@ pub trait AccessStore: Send + Sync {
         access: &StationAccess,
         expected_version: u64,
     ) -> StoreResult<()>;
+    /// The token's record and the station's access record: what a charger's
+    /// Authorize reads, in one request where the store can (DynamoDB: one
+    /// `BatchGetItem`).
+    async fn get_token_and_access(
+        &self,
+        token: &IdTokenValue,
+        station: &StationId,
+    ) -> StoreResult<(Option<IdTokenRecord>, Option<StationAccess>)>;
     /// Keeps a refused attempt for [`csms_domain::access::ATTEMPT_RETENTION`]
     /// (DynamoDB: TTL; the embedded store prunes the station's older ones
     /// on each write).

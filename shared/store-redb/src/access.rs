@@ -4,7 +4,8 @@ use crate::error::R;
 use crate::keys::*;
 use crate::ops::*;
 use csms_domain::access::{AccessAttempt, StationAccess, ATTEMPT_RETENTION};
-use csms_domain::StationId;
+use csms_domain::token::IdTokenRecord;
+use csms_domain::{IdTokenValue, StationId};
 use csms_kernel::ports::{sort_key_time, Page, PageRequest};
 use redb::ReadableTable;
 
@@ -27,6 +28,19 @@ impl Db {
                 check_version("station access", key, stored, expected_version)?;
             }
             put_record(&mut table, key, access)
+        })
+    }
+
+    /// Both in one read transaction.
+    pub(crate) fn get_token_and_access(
+        &self,
+        token: &IdTokenValue,
+        station: &StationId,
+    ) -> R<(Option<IdTokenRecord>, Option<StationAccess>)> {
+        self.read(|txn| {
+            let record = get_record(&txn.open_table(ID_TOKENS)?, &token.key())?;
+            let access = get_record(&txn.open_table(STATION_ACCESS)?, station.as_str())?;
+            Ok((record, access))
         })
     }
 

@@ -343,6 +343,7 @@ forward! { SiteStore {
 forward! { AccessStore {
     get_station_access(station: &StationId) -> Option<StationAccess>;
     put_station_access(access: &StationAccess, expected_version: u64) -> ();
+    get_token_and_access(token: &IdTokenValue, station: &StationId) -> (Option<IdTokenRecord>, Option<StationAccess>);
     add_access_attempt(attempt: &AccessAttempt) -> ();
     list_access_attempts(station: &StationId, page: &PageRequest) -> Page<AccessAttempt>;
 } }

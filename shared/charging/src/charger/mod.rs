@@ -693,7 +693,10 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
         at: Presented,
         now: Timestamp,
     ) -> Result<Authorization, HandlerError> {
-        let record = self.store.get_id_token(token).await?;
+        let (record, access) = self
+            .store
+            .get_token_and_access(token, &conn.station_id)
+            .await?;
         let Some(record) = record else {
             let seen = UnregisteredToken {
                 org_id: conn.org_id.clone(),
@@ -723,7 +726,7 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
             site_id: conn.site_id.as_ref(),
             evse_id: at.evse_id,
         };
-        match access::check(&*self.store, place, &record, now).await? {
+        match access::check(&*self.store, place, access.as_ref(), &record, now).await? {
             Ok(_) => Ok(own),
             Err((mode, reason)) => {
                 let attempt = AccessAttempt {

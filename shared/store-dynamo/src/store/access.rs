@@ -10,8 +10,8 @@
 //!
 //! Both are kept whole as JSON in `body` through their stored form
 //! (`csms-store-records`), the access record with `version` next to it for
-//! the conditions. The access record is one `GetItem` by station id, read
-//! on an Authorize only for a registered token; a station's attempts are a
+//! the conditions. A charger's Authorize reads the access record and the
+//! token in one `BatchGetItem` (strongly consistent); a station's attempts are a
 //! `Query` of its partition, newest first, a page at a time. DynamoDB's TTL
 //! removes attempts after [`ATTEMPT_RETENTION`] (a deletion may lag by
 //! days; the listing shows them until then).
@@ -20,7 +20,8 @@ use super::table::{epoch, json_item, record_from, versioned_item, Query, META};
 use super::DynamoStore;
 use async_trait::async_trait;
 use csms_domain::access::{AccessAttempt, StationAccess, ATTEMPT_RETENTION};
-use csms_domain::{OrgId, StationId};
+use csms_domain::token::IdTokenRecord;
+use csms_domain::{IdTokenValue, OrgId, StationId};
 use csms_kernel::ports::{sort_key_time, AccessStore, Page, PageRequest, StoreResult};
 use csms_store_records::Record;
 
@@ -68,6 +69,25 @@ impl AccessStore for DynamoStore {
         let what = format!("station access {}", access.station_id);
         self.put_expecting(access_item(access)?, expected_version, what)
             .await
+    }
+
+    async fn get_token_and_access(
+        &self,
+        token: &IdTokenValue,
+        station: &StationId,
+    ) -> StoreResult<(Option<IdTokenRecord>, Option<StationAccess>)> {
+        let keys = [
+            (super::charging::token_pk(token), META.to_owned()),
+            (access_pk(station), META.to_owned()),
+        ];
+        let mut items = self.get_many(&keys).await?.into_iter();
+        let token = items
+            .next()
+            .flatten()
+            .map(super::charging::token_from)
+            .transpose()?;
+        let access = items.next().flatten().map(record_from).transpose()?;
+        Ok((token, access))
     }
 
     async fn add_access_attempt(&self, attempt: &AccessAttempt) -> StoreResult<()> {
