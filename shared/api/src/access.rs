@@ -28,7 +28,7 @@ use csms_domain::tenant::DayInterval;
 use csms_domain::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 // ---------------------------------------------------------------- request
 
@@ -321,14 +321,6 @@ impl From<&AccessAttempt> for AccessAttemptView {
     }
 }
 
-#[derive(Deserialize, IntoParams)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct NowParams {
-    /// An EVSE of the station: its own policy if it has one.
-    #[serde(rename = "evseId")]
-    evse_id: Option<u32>,
-}
-
 // ---------------------------------------------------------------- handlers
 
 fn evse(raw: &str) -> Result<u32, ApiError> {
@@ -411,19 +403,20 @@ pub async fn delete_evse(
     write(&st, &who, &id, &headers, AccessChange::Evse(e, None)).await
 }
 
-#[utoipa::path(get, path = "/stations/{id}/access/now", operation_id = "getStationAccessNow", tag = "access", summary = "The access mode at the station (or one EVSE) now, and until when", params(("id" = String, Path, description = "Station id"), NowParams), responses((status = 200, body = AccessNowView), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
+#[utoipa::path(get, path = "/stations/{id}/access/now", operation_id = "getStationAccessNow", tag = "access", summary = "The access mode at the station (or one EVSE) now, and until when", params(("id" = String, Path, description = "Station id"), ("evseId" = Option<u32>, Query, minimum = 1, description = "An EVSE of the station: its own policy if it has one")), responses((status = 200, body = AccessNowView), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
 pub async fn now(
     State(st): State<ApiState>,
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
-    Query(params): Query<NowParams>,
+    Query(params): Query<Params>,
 ) -> Result<Json<AccessNowView>, ApiError> {
     let sid = station_id(&id)?;
+    let evse_id = params.get("evseId").map(|e| evse(e)).transpose()?;
     let at: Timestamp = st.clock.now();
-    let n = access::now(&*st.store, &who.actor(), &sid, params.evse_id, at).await?;
+    let n = access::now(&*st.store, &who.actor(), &sid, evse_id, at).await?;
     Ok(Json(AccessNowView {
         station_id: sid.to_string(),
-        evse_id: params.evse_id,
+        evse_id,
         mode: n.mode.as_str().into(),
         listed: n.mode.listed(),
         until: n.until.map(crate::util::time),
