@@ -37,6 +37,7 @@
 //! - `spot`: stored spot prices and operator alarms (read-only).
 //! - `util`: body/query parsing that answers bad input with our error shape.
 
+mod access;
 mod api_keys;
 mod audit;
 mod auth;
@@ -201,6 +202,16 @@ pub fn router(state: ApiState) -> Router {
             post(Admin, stations::recommission),
         )
         .route("/stations/{id}/events", get(Read, stations::events))
+        .route(
+            "/stations/{id}/access",
+            get(Read, access::get).merge(put(Admin, access::put)),
+        )
+        .route("/stations/{id}/access/now", get(Read, access::now))
+        .route(
+            "/stations/{id}/evses/{evseId}/access",
+            put(Admin, access::put_evse).merge(delete(Admin, access::delete_evse)),
+        )
+        .route("/stations/{id}/attempts", get(Read, access::attempts))
         .route("/stations/{id}/device-model", get(Read, device_model::get))
         .route(
             "/stations/{id}/commands",

@@ -133,6 +133,8 @@ impl OrgA {
             format!("/stations/{}", self.station),
             format!("/stations/{}/commands", self.station),
             format!("/stations/{}/events", self.station),
+            format!("/stations/{}/access", self.station),
+            format!("/stations/{}/attempts", self.station),
             format!("/commands/{}", self.command),
             format!("/sessions/{}", self.session),
             "/id-tokens".to_owned(),
@@ -207,6 +209,13 @@ async fn org_a(app: &axum::Router, store: &dyn Store) -> OrgA {
     )
     .await;
     admin(app, "PUT", "/api/v1/sites/SITE-A/load", load_body()).await;
+    admin(
+        app,
+        "PUT",
+        "/api/v1/stations/CP-A/evses/1/access",
+        json!({"default": "private", "groups": ["residents"]}),
+    )
+    .await;
     // The station is not connected: the command is recorded as offline,
     // which is all the walk needs of it.
     let command = admin(
@@ -352,6 +361,8 @@ fn body_for(operation: &str, a: &OrgA) -> Option<Value> {
             "password": "b-password-123", "role": "viewer"
         }),
         "updateUser" => json!({"role": "orgAdmin", "name": "taken over"}),
+        // Open A's station to everyone: B's tokens would charge there.
+        "putStationAccess" | "putEvseAccess" => json!({"default": "public"}),
         _ => return None,
     })
 }
@@ -366,6 +377,7 @@ fn fill(path: &str, a: &OrgA) -> Result<String, String> {
         let before = format!("{out}{}", &rest[..open]);
         let value = match (name, before.as_str()) {
             ("id", "/stations/") => &a.station,
+            ("evseId", _) if before.starts_with("/stations/") => "1",
             ("id", "/sessions/") => &a.session,
             ("id", "/commands/") => &a.command,
             ("id", "/tariffs/") => &a.tariff,

@@ -21,9 +21,13 @@
 //!   rotation with a grace period, decommission, delete without history.
 //! - [`laddid`]: the id tokens' life cycle (read, change, block, delete) and
 //!   the identifiers seen at stations and not registered.
+//! - [`access`]: access modes at run time (the mode at an EVSE now, whether
+//!   it admits a token, refused attempts) and the operator's use cases over
+//!   a station's access policy.
 //! - [`device_model`]: 2.0.1 device reports into the station's model, and the
 //!   values Get/SetVariables answers confirm.
 
+pub mod access;
 pub mod charger;
 pub mod connect;
 pub mod device_model;

@@ -9,15 +9,19 @@
 
 use super::wire::{self, EncodeContext, EncodeError};
 use async_trait::async_trait;
+use csms_charging::access;
+use csms_domain::access::{AccessAttempt, AccessRefusal};
 use csms_domain::actor::Actor;
 use csms_domain::command::{Command, CommandId, CommandRequest, CommandStatus, Progress};
 use csms_domain::event::NotificationKind;
 use csms_domain::station::{Approval, Connection};
+use csms_domain::token::{authorize_registered, AuthorizationStatus};
+use csms_domain::IdTokenValue;
 use csms_domain::{SessionId, StationId, Timestamp};
 use csms_kernel::events::{DomainEvent, EventBus, NoEvents};
 use csms_kernel::ports::{
-    CallReplies, Clock, CommandStore, ConnectionSender, DeviceModelStore, IdempotencyStore,
-    SendError, SessionStore, StationStore, StoreError,
+    AccessStore, CallReplies, Clock, CommandStore, ConnectionSender, DeviceModelStore,
+    IdempotencyStore, SendError, SessionStore, SiteStore, StationStore, StoreError, TokenStore,
 };
 use serde_json::Value;
 use std::sync::Arc;
@@ -100,10 +104,12 @@ pub fn allowed_by_approval(approval: Approval, request: &CommandRequest) -> Resu
 csms_kernel::store_ports! {
     /// The store ports the command service uses: commands and their
     /// idempotency keys, the station (version, connection, approval), the
-    /// session a stop names, and the device model that accepted variable
-    /// changes update.
+    /// session a stop names, the device model that accepted variable
+    /// changes update, and for a remote start the token, the station's
+    /// access policy and its site (the zone its schedule is read in).
     pub trait CommandsStore:
-        CommandStore, IdempotencyStore, StationStore, SessionStore, DeviceModelStore
+        CommandStore, IdempotencyStore, StationStore, SessionStore, DeviceModelStore,
+        TokenStore, AccessStore, SiteStore
 }
 
 pub struct CommandService<S: ?Sized> {
@@ -177,6 +183,66 @@ impl<S: CommandsStore + ?Sized> CommandService<S> {
             .await;
     }
 
+    /// A remote start for a registered, valid token must be let in by the
+    /// access mode at the EVSE (or the station, when the charger chooses):
+    /// else `Conflict` naming the mode and the reason, and the refusal is
+    /// kept like a charger's. Tokens the registry does not know, or that
+    /// are not valid, are left to the station's own Authorize, as before.
+    async fn check_access(
+        &self,
+        station: &csms_domain::station::Station,
+        id_token: &str,
+        evse_id: Option<u32>,
+        now: Timestamp,
+    ) -> Result<(), CommandError> {
+        let Ok(value) = IdTokenValue::parse(id_token) else {
+            return Ok(());
+        };
+        let (record, access) = self.store.get_token_and_access(&value, &station.id).await?;
+        let Some(record) = record else {
+            return Ok(());
+        };
+        if authorize_registered(Some(&record), now).status != AuthorizationStatus::Accepted {
+            return Ok(());
+        }
+        let place = access::Place {
+            station_id: &station.id,
+            org_id: &station.org_id,
+            site_id: station.site_id.as_ref(),
+            evse_id,
+        };
+        let Err((mode, reason)) =
+            access::check(&*self.store, place, access.as_ref(), &record, now).await?
+        else {
+            return Ok(());
+        };
+        access::note_refusal(
+            &*self.store,
+            &AccessAttempt {
+                station_id: station.id.clone(),
+                org_id: station.org_id.clone(),
+                evse_id,
+                connector_id: None,
+                token: record.token.clone(),
+                at: now,
+                mode,
+                reason,
+                source: "remoteStart".into(),
+            },
+        )
+        .await;
+        let why = match reason {
+            AccessRefusal::OtherOrganisation => "the id token is another organisation's",
+            AccessRefusal::GroupNotAllowed => "the id token is in none of the allowed user groups",
+        };
+        let at = evse_id.map_or_else(|| "the station".to_owned(), |e| format!("EVSE {e}"));
+        Err(CommandError::Conflict(format!(
+            "remoteStart refused ({}): {at} is {} now and {why}",
+            reason.as_str(),
+            mode.as_str()
+        )))
+    }
+
     /// Accept a command for a station of `actor`'s organisation: validated
     /// against the station's OCPP version, recorded, and sent if the
     /// station's call slot is free. A station that is not connected gets an
@@ -210,6 +276,13 @@ impl<S: CommandsStore + ?Sized> CommandService<S> {
         }
         if !opts.boot_after_approval {
             allowed_by_approval(view.station.approval, &request).map_err(CommandError::Conflict)?;
+        }
+        if let CommandRequest::RemoteStart {
+            id_token, evse_id, ..
+        } = &request
+        {
+            self.check_access(&view.station, id_token, *evse_id, now)
+                .await?;
         }
         let live = view.connection.as_ref().filter(|c| c.is_live(now));
         // The version decides what can be said. A station that never

@@ -21,6 +21,8 @@
 //!   how the applicable tariff is resolved.
 //! - [`spot`]: bidding zones and day-ahead spot prices per local day.
 //! - [`pricing`]: priced sessions and the engine that prices a session.
+//! - [`access`]: access modes (private, public, semi-public) on a weekly schedule in the site's
+//!   time zone, and which tokens they admit.
 //! - [`actor`]: who a use case acts for (organisation and caller), checked by the services.
 //! - [`alarm`]: conditions an operator must look at.
 //! - [`audit`]: who changed what in an organisation, and when.
@@ -29,6 +31,7 @@
 //!   (organisation and VAT numbers, addresses, payout accounts, opening hours).
 //! - [`user`]: people who sign in, their roles in organisations, and their sessions.
 
+pub mod access;
 pub mod actor;
 pub mod alarm;
 pub mod api_key;

@@ -182,12 +182,19 @@ pub fn authorize(
     station_org: &OrgId,
     now: Timestamp,
 ) -> Authorization {
+    authorize_registered(record.filter(|r| &r.org_id == station_org), now)
+}
+
+/// The token's own answer, whichever organisation it belongs to: whether a
+/// station may take it is the access mode's question
+/// ([`crate::access::admits`]). `None` (unknown) is `Invalid`.
+pub fn authorize_registered(record: Option<&IdTokenRecord>, now: Timestamp) -> Authorization {
     let invalid = Authorization {
         status: AuthorizationStatus::Invalid,
         expires_at: None,
         parent_id: None,
     };
-    let Some(r) = record.filter(|r| &r.org_id == station_org) else {
+    let Some(r) = record else {
         return invalid;
     };
     let status = match r.status {

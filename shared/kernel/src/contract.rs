@@ -3179,6 +3179,117 @@ pub async fn user_sessions_touched_and_deleted<S: UserSessionStore>(store: &S) {
     assert_eq!(store.delete_user_sessions(&u1).await.unwrap(), 0);
 }
 
+/// A station's access record is versioned (0: none yet) and keeps its EVSE
+/// overrides; refused attempts list newest first, a page at a time, per
+/// station, also when two share an instant.
+pub async fn station_access_versioned_and_attempts_newest_first<S: AccessStore + TokenStore>(
+    store: &S,
+) {
+    use csms_domain::access::*;
+    let id = sid("CP-ACC");
+    assert_eq!(store.get_station_access(&id).await.unwrap(), None);
+    let mut access = StationAccess {
+        station_id: id.clone(),
+        org_id: OrgId::parse("org-a").unwrap(),
+        policy: AccessPolicy {
+            schedule: Schedule::new(
+                AccessMode::Public,
+                vec![Rule {
+                    days: Weekdays::parse(["mon", "fri"]).unwrap(),
+                    time: csms_domain::tenant::DayInterval::parse("06:00-18:00").unwrap(),
+                    mode: AccessMode::Private,
+                }],
+                vec![],
+            )
+            .unwrap(),
+            groups: vec!["residents".into()],
+        },
+        evses: Default::default(),
+        updated_at: t(0),
+        version: 1,
+    };
+    assert!(matches!(
+        store.put_station_access(&access, 1).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store.put_station_access(&access, 0).await.unwrap();
+    assert!(
+        matches!(
+            store.put_station_access(&access, 0).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "0 means none stored yet"
+    );
+    assert_eq!(
+        store.get_station_access(&id).await.unwrap(),
+        Some(access.clone())
+    );
+    access.evses.insert(2, AccessPolicy::legacy());
+    access.version = 2;
+    access.updated_at = t(5);
+    store.put_station_access(&access, 1).await.unwrap();
+    assert_eq!(
+        store.get_station_access(&id).await.unwrap(),
+        Some(access.clone())
+    );
+    // What an Authorize reads, together.
+    let card = IdTokenValue::parse("acc-card").unwrap();
+    assert_eq!(
+        store.get_token_and_access(&card, &id).await.unwrap(),
+        (None, Some(access.clone()))
+    );
+    store
+        .create_id_token(&token("ACC-CARD", "org-b"))
+        .await
+        .unwrap();
+    let (got, with) = store.get_token_and_access(&card, &id).await.unwrap();
+    assert_eq!(got.map(|t| t.org_id.to_string()).as_deref(), Some("org-b"));
+    assert_eq!(with, Some(access));
+    assert_eq!(
+        store
+            .get_token_and_access(&card, &sid("CP-NONE"))
+            .await
+            .unwrap()
+            .1,
+        None
+    );
+
+    let attempt = |secs: i64, token: &str| AccessAttempt {
+        station_id: id.clone(),
+        org_id: OrgId::parse("org-a").unwrap(),
+        evse_id: Some(1),
+        connector_id: None,
+        token: IdTokenValue::parse(token).unwrap(),
+        at: t(secs),
+        mode: AccessMode::Private,
+        reason: AccessRefusal::OtherOrganisation,
+        source: "Authorize".into(),
+    };
+    for (secs, token) in [(1, "A"), (3, "C"), (2, "B"), (3, "D")] {
+        store
+            .add_access_attempt(&attempt(secs, token))
+            .await
+            .unwrap();
+    }
+    let mut other = attempt(4, "X");
+    other.station_id = sid("CP-OTHER");
+    store.add_access_attempt(&other).await.unwrap();
+    let (all, pages) = read_all(3, |p| {
+        let id = id.clone();
+        async move { store.list_access_attempts(&id, &p).await }
+    })
+    .await;
+    let seen: Vec<(i64, &str)> = all
+        .iter()
+        .map(|a| (a.at.timestamp() - 1_790_000_000, a.token.as_str()))
+        .collect();
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    assert_eq!(pages, 2);
+    assert_eq!(&seen[2..], [(2, "B"), (1, "A")], "newest first");
+    assert!(seen[..2].iter().all(|(s, _)| *s == 3));
+    assert_eq!(all[3], attempt(1, "A"));
+}
+
 /// Expands to one `#[tokio::test]` per contract check. `$make` is an async
 /// expression producing a fresh, empty store.
 #[macro_export]
@@ -3222,7 +3333,8 @@ macro_rules! store_contract_tests {
             sites_versioned_listed_by_org_and_deleted,
             audit_log_newest_first_per_org,
             users_unique_by_email_versioned_and_listed_by_org,
-            user_sessions_touched_and_deleted
+            user_sessions_touched_and_deleted,
+            station_access_versioned_and_attempts_newest_first
         );
     };
     (@each $make:expr; $($name:ident),*) => {

@@ -7,6 +7,7 @@
 //! access patterns.
 
 use async_trait::async_trait;
+use csms_domain::access::{AccessAttempt, StationAccess};
 use csms_domain::alarm::Alarm;
 use csms_domain::api_key::ApiKey;
 use csms_domain::audit::AuditEntry;
@@ -531,6 +532,39 @@ pub trait LoadStore: Send + Sync {
     async fn get_load_state(&self, site: &SiteId) -> StoreResult<Option<LoadState>>;
 }
 
+/// Who may charge at a station (its access policy and its EVSEs'
+/// overrides) and the attempts the policy refused.
+#[async_trait]
+pub trait AccessStore: Send + Sync {
+    /// `None`: the station has no policy (private to its organisation).
+    async fn get_station_access(&self, station: &StationId) -> StoreResult<Option<StationAccess>>;
+    /// Writes `access` if the stored version is `expected_version` (0: none
+    /// stored yet), else `Conflict`; the caller has set `access.version`.
+    async fn put_station_access(
+        &self,
+        access: &StationAccess,
+        expected_version: u64,
+    ) -> StoreResult<()>;
+    /// The token's record and the station's access record: what a charger's
+    /// Authorize reads, in one request where the store can (DynamoDB: one
+    /// `BatchGetItem`).
+    async fn get_token_and_access(
+        &self,
+        token: &IdTokenValue,
+        station: &StationId,
+    ) -> StoreResult<(Option<IdTokenRecord>, Option<StationAccess>)>;
+    /// Keeps a refused attempt for [`csms_domain::access::ATTEMPT_RETENTION`]
+    /// (DynamoDB: TTL; the embedded store prunes the station's older ones
+    /// on each write).
+    async fn add_access_attempt(&self, attempt: &AccessAttempt) -> StoreResult<()>;
+    /// A station's refused attempts, newest first.
+    async fn list_access_attempts(
+        &self,
+        station: &StationId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<AccessAttempt>>;
+}
+
 /// Organisations (tenants). Ids are chosen by the platform admin.
 #[async_trait]
 pub trait OrganisationStore: Send + Sync {
@@ -696,6 +730,7 @@ store_ports! {
         AuditStore,
         UserStore,
         UserSessionStore,
+        AccessStore,
 }
 
 /// Time source, so tests can control "now".

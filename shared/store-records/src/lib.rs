@@ -49,12 +49,16 @@
 //!   first written as.
 //! - [`user`]: people and their signed-in sessions ([`StoredUser`](user::StoredUser),
 //!   [`StoredUserSession`](user::StoredUserSession)), new with sign-in.
+//! - [`access`]: a station's access policy with its EVSEs' overrides
+//!   ([`StoredStationAccess`](access::StoredStationAccess)) and refused attempts
+//!   ([`StoredAccessAttempt`](access::StoredAccessAttempt)), new with access modes.
 //! - [`meter`]: readings, as [`StoredMeterReading`](meter::StoredMeterReading),
 //!   embedded store only.
 //!
 //! Decimals (`rust_decimal`, written as strings) and times (`chrono`) keep
 //! their own serde forms: they belong to those libraries, not to the domain.
 
+pub mod access;
 pub mod alarm;
 pub mod audit;
 pub mod command;

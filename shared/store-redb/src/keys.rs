@@ -137,6 +137,21 @@ pub(crate) const AUDIT_COUNTER: &str = "audit";
 pub(crate) const EVENT_COUNTER: &str = "station_event";
 
 const SEP: char = '\0';
+
+// ---- access --------------------------------------------------------------
+
+/// Station id → `StationAccess` JSON.
+pub(crate) const STATION_ACCESS: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("station_access");
+/// `{station}\0{at}\0{seq:020}` → `AccessAttempt` JSON: refused attempts,
+/// pruned per station as new ones arrive.
+pub(crate) const ACCESS_ATTEMPTS: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("access_attempts");
+pub(crate) const ACCESS_ATTEMPT_COUNTER: &str = "access_attempt";
+
+pub(crate) fn access_attempt_key(station: &StationId, at: Timestamp, seq: u64) -> R<String> {
+    join([station.as_str(), &sort_key_time(at), &format!("{seq:020}")])
+}
 // ---- tenants -----------------------------------------------------------
 
 /// Organisation id → `Organisation` JSON.

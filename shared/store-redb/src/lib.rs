@@ -26,10 +26,12 @@
 //!   sessions, meter readings, the station log, idempotency), `commands`,
 //!   `notify` (API keys, webhooks, deliveries), `pricing` (tariffs,
 //!   assignments, spot days, alarms, priced sessions), `load`, `device` and
-//!   `tenants` (organisations, sites), `users` (people and their sessions).
+//!   `tenants` (organisations, sites), `users` (people and their sessions),
+//!   `access` (access policies, refused attempts).
 //! - `keys`: the tables, their key layouts, cursors and the shared pager.
 //! - `error`: mapping redb and serde_json errors to `StoreError::Backend`.
 
+mod access;
 mod charging;
 mod commands;
 mod device;
@@ -43,6 +45,7 @@ mod tenants;
 mod users;
 
 use async_trait::async_trait;
+use csms_domain::access::{AccessAttempt, StationAccess};
 use csms_domain::alarm::Alarm;
 use csms_domain::api_key::ApiKey;
 use csms_domain::audit::AuditEntry;
@@ -62,13 +65,13 @@ use csms_domain::token::{IdTokenRecord, UnregisteredToken};
 use csms_domain::user::{User, UserEmail, UserId, UserSession};
 use csms_domain::webhook::{Delivery, Webhook};
 use csms_domain::{IdTokenValue, OrgId, SessionId, SiteId, StationId, Timestamp};
+use csms_kernel::ports::{AccessStore, OrganisationStore, SiteStore, UserSessionStore, UserStore};
 use csms_kernel::ports::{
     AlarmStore, ApiKeyStore, AuditStore, CommandStore, ConnectionStore, DeviceModelStore,
     IdempotencyStore, LoadStore, MeterTarget, Page, PageRequest, PricedSessionStore, SessionQuery,
     SessionStore, SpotPriceStore, StationEvent, StationStore, StoreError, StoreResult, TariffStore,
     TokenStore, WebhookStore,
 };
-use csms_kernel::ports::{OrganisationStore, SiteStore, UserSessionStore, UserStore};
 use error::R;
 use ops::Db;
 use std::path::Path;
@@ -361,4 +364,12 @@ forward! { UserSessionStore {
     touch_user_session(id_hash: &str, last_seen_at: Timestamp) -> bool;
     delete_user_session(id_hash: &str) -> bool;
     delete_user_sessions(user: &UserId) -> usize;
+} }
+
+forward! { AccessStore {
+    get_station_access(station: &StationId) -> Option<StationAccess>;
+    put_station_access(access: &StationAccess, expected_version: u64) -> ();
+    get_token_and_access(token: &IdTokenValue, station: &StationId) -> (Option<IdTokenRecord>, Option<StationAccess>);
+    add_access_attempt(attempt: &AccessAttempt) -> ();
+    list_access_attempts(station: &StationId, page: &PageRequest) -> Page<AccessAttempt>;
 } }

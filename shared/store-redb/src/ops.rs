@@ -193,6 +193,8 @@ impl Db {
             txn.open_table(USERS_BY_ORG)?;
             txn.open_table(USER_SESSIONS)?;
             txn.open_table(USER_SESSIONS_BY_USER)?;
+            txn.open_table(STATION_ACCESS)?;
+            txn.open_table(ACCESS_ATTEMPTS)?;
             let now = Utc::now();
             // Undecodable claims are kept: deleting data we cannot read is not this code's call.
             txn.open_table(IDEMPOTENCY)?

@@ -21,7 +21,9 @@ pub mod v16;
 pub mod v201;
 pub mod wire;
 
+use crate::access;
 use chrono::TimeDelta;
+use csms_domain::access::AccessAttempt;
 use csms_domain::command::{CommandRequest, CommandStatus};
 use csms_domain::event::{ChargerEvent, TransactionEvent, TransactionPhase};
 use csms_domain::meter::energy_registers;
@@ -29,14 +31,16 @@ use csms_domain::session::{
     CloseReason, InferredEnd, Session, SessionEnd, SessionStatus, SessionUpdate,
 };
 use csms_domain::station::{Approval, Connection, ConnectorStatus, RegistrationStatus};
-use csms_domain::token::{authorize, Authorization, IdTokenType, UnregisteredToken};
+use csms_domain::token::{
+    authorize_registered, Authorization, AuthorizationStatus, IdTokenType, UnregisteredToken,
+};
 use csms_domain::{IdError, IdTokenValue, OcppVersion, SessionId, Timestamp, TransactionId};
 use csms_kernel::events::{DomainEvent, EventBus, NoEvents, StationRef};
 use csms_kernel::ports::CallReplies;
 use csms_kernel::ports::{
-    Clock, CommandStore, ConnectionStore, DeviceModelStore, IdempotencyStore, LoadStore,
-    MeterTarget, PageRequest, SessionQuery, SessionStore, StationEvent, StationLogEntry,
-    StationStore, StoreError, TokenStore,
+    AccessStore, Clock, CommandStore, ConnectionStore, DeviceModelStore, IdempotencyStore,
+    LoadStore, MeterTarget, PageRequest, SessionQuery, SessionStore, SiteStore, StationEvent,
+    StationLogEntry, StationStore, StoreError, TokenStore,
 };
 use csms_ocpp::catalog::{self, Direction};
 use csms_ocpp::frame::{render_call_result, usable_message_id};
@@ -113,6 +117,15 @@ pub enum Outcome {
     },
 }
 
+/// Where a token was presented: the EVSE and connector the message names
+/// (none on an Authorize), and the message, for a refusal's record.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Presented {
+    pub evse_id: Option<u32>,
+    pub connector_id: Option<u32>,
+    pub source: &'static str,
+}
+
 /// How many of a station's newest sessions are looked at for open ones to
 /// close. A station runs a transaction per EVSE at a time, so an open session
 /// further back is rare; the idle sweep closes it.
@@ -144,6 +157,8 @@ csms_kernel::store_ports! {
         DeviceModelStore,
         CommandStore,
         LoadStore,
+        AccessStore,
+        SiteStore,
 }
 
 pub struct ChargerService<S: ?Sized> {
@@ -643,11 +658,99 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
         }
     }
 
-    /// The registry's answer for a token presented at `conn`'s station: a
-    /// token of another organisation is refused like an unknown one. An
-    /// unknown one is noted as seen at the station ("seen, not
-    /// registered"); failing to note it does not fail the answer.
+    /// The registry's answer for a token presented at `conn`'s station
+    /// (an Authorize, which names no EVSE: the station's access policy).
     pub async fn authorize(
+        &self,
+        conn: &Connection,
+        token: &IdTokenValue,
+        token_type: Option<IdTokenType>,
+        now: Timestamp,
+    ) -> Result<Authorization, HandlerError> {
+        let at = Presented {
+            evse_id: None,
+            connector_id: None,
+            source: "Authorize",
+        };
+        self.authorize_at(conn, token, token_type, at, now).await
+    }
+
+    /// The answer for a token presented at `conn`'s station, at an EVSE if
+    /// the message names one. The token's own state (status, validity)
+    /// first; a valid one must then be let in by the access mode at the
+    /// EVSE now (private: the station's organisation, maybe some of its
+    /// groups; public and semi-public: any registered token), else it is
+    /// `Invalid` and the refusal is kept for the operator. An unknown token
+    /// is noted as seen at the station ("seen, not registered"); failing to
+    /// note it does not fail the answer. A token of another organisation
+    /// that is not valid is `Invalid`, as an unknown one: its state is not
+    /// the station's business.
+    pub(crate) async fn authorize_at(
+        &self,
+        conn: &Connection,
+        token: &IdTokenValue,
+        token_type: Option<IdTokenType>,
+        at: Presented,
+        now: Timestamp,
+    ) -> Result<Authorization, HandlerError> {
+        let (record, access) = self
+            .store
+            .get_token_and_access(token, &conn.station_id)
+            .await?;
+        let Some(record) = record else {
+            let seen = UnregisteredToken {
+                org_id: conn.org_id.clone(),
+                token: token.clone(),
+                token_type,
+                station_id: conn.station_id.clone(),
+                first_seen: now,
+                last_seen: now,
+                count: 1,
+            };
+            if let Err(e) = self.store.note_unregistered(&seen).await {
+                tracing::error!(error = %e, "could not note an unregistered id token");
+            }
+            return Ok(authorize_registered(None, now));
+        };
+        let own = authorize_registered(Some(&record), now);
+        if own.status != AuthorizationStatus::Accepted {
+            return Ok(if record.org_id == conn.org_id {
+                own
+            } else {
+                authorize_registered(None, now)
+            });
+        }
+        let place = access::Place {
+            station_id: &conn.station_id,
+            org_id: &conn.org_id,
+            site_id: conn.site_id.as_ref(),
+            evse_id: at.evse_id,
+        };
+        match access::check(&*self.store, place, access.as_ref(), &record, now).await? {
+            Ok(_) => Ok(own),
+            Err((mode, reason)) => {
+                let attempt = AccessAttempt {
+                    station_id: conn.station_id.clone(),
+                    org_id: conn.org_id.clone(),
+                    evse_id: at.evse_id,
+                    connector_id: at.connector_id,
+                    token: record.token.clone(),
+                    at: now,
+                    mode,
+                    reason,
+                    source: at.source.to_owned(),
+                };
+                access::note_refusal(&*self.store, &attempt).await;
+                Ok(authorize_registered(None, now))
+            }
+        }
+    }
+
+    /// The answer for a token on a transaction's later events (1.6
+    /// StopTransaction, 2.0.1 `Updated`/`Ended`): the token's own state.
+    /// The access mode was asked when the transaction started; a schedule
+    /// that turns private since does not end it.
+    async fn authorize_owned(
         &self,
         conn: &Connection,
         token: &IdTokenValue,
@@ -669,7 +772,7 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
                 tracing::error!(error = %e, "could not note an unregistered id token");
             }
         }
-        Ok(authorize(record.as_ref(), &conn.org_id, now))
+        Ok(authorize_registered(record.as_ref(), now))
     }
 
     async fn transaction(
@@ -678,8 +781,22 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
         ev: TransactionEvent,
         now: Timestamp,
     ) -> Result<Outcome, HandlerError> {
+        // The access mode is asked when a transaction starts; later events
+        // carry the token the start was answered for.
+        let at = Presented {
+            evse_id: ev.evse_id.or(ev.connector_id),
+            connector_id: ev.connector_id,
+            source: match conn.ocpp_version {
+                OcppVersion::V16 => "StartTransaction",
+                OcppVersion::V201 => "TransactionEvent",
+            },
+        };
         let authorization = match &ev.id_token {
-            Some(t) => Some(self.authorize(conn, t, ev.id_token_type, now).await?),
+            Some(t) if ev.phase == TransactionPhase::Started => Some(
+                self.authorize_at(conn, t, ev.id_token_type, at, now)
+                    .await?,
+            ),
+            Some(t) => Some(self.authorize_owned(conn, t, ev.id_token_type, now).await?),
             None => None,
         };
         let transaction_id = match &ev.transaction_id {

@@ -81,7 +81,12 @@ fn conn_pk(connection_id: &str) -> String {
     format!("CONN#{connection_id}")
 }
 
-fn token_pk(token: &IdTokenValue) -> String {
+/// An id token item decoded (for a read that batches it with others).
+pub(super) fn token_from(item: Key) -> StoreResult<IdTokenRecord> {
+    decode::<TokenItem, _>(item)
+}
+
+pub(super) fn token_pk(token: &IdTokenValue) -> String {
     format!("IDTOKEN#{}", token.key())
 }
 

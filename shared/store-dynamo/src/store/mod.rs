@@ -17,6 +17,7 @@
 //! | `device.rs`   | device models of 2.0.1 stations and the report parts they are built from |
 //! | `tenants.rs` | organisations and sites |
 //! | `users.rs`    | people (users, their e-mail addresses and memberships) and their signed-in sessions |
+//! | `access.rs`  | stations' access policies, refused access attempts |
 //! | `table.rs`    | no items: the helper every context reads and writes through (keys, encodings, conditional puts and updates, queries with pages and cursors, batches, transactions) |
 //!
 //! Records are stored one of two ways. Charging's entities are ordinary
@@ -33,6 +34,7 @@
 //! eventually consistent, as GSIs are. A listing leaves out a record that does
 //! not decode (logged, counted, alarmed once) instead of failing.
 
+mod access;
 mod charging;
 mod commands;
 mod device;

@@ -36,8 +36,8 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, CancellationReason, Delete, DeleteRequest, Put, PutRequest, ReturnValue,
-    ReturnValuesOnConditionCheckFailure, TransactWriteItem, WriteRequest,
+    AttributeValue, CancellationReason, Delete, DeleteRequest, KeysAndAttributes, Put, PutRequest,
+    ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, WriteRequest,
 };
 use chrono::Utc;
 use csms_domain::{OrgId, Timestamp};
@@ -480,6 +480,69 @@ impl DynamoStore {
             .await
             .map_err(|e| backend("GetItem", e))?;
         Ok(out.item)
+    }
+
+    /// Several items by key in one BatchGetItem, strongly consistent (keys
+    /// left unprocessed are asked again); each answer in the order of
+    /// `keys`, `None` for an item that does not exist. At most 100 keys.
+    pub(crate) async fn get_many(
+        &self,
+        keys: &[(String, String)],
+    ) -> StoreResult<Vec<Option<Key>>> {
+        let key_of = |pk: &str, sk: &str| -> Key {
+            [("PK".to_owned(), s(pk)), ("SK".to_owned(), s(sk))]
+                .into_iter()
+                .collect()
+        };
+        let mut wanted: Vec<Key> = keys.iter().map(|(pk, sk)| key_of(pk, sk)).collect();
+        let mut found: Vec<Key> = Vec::new();
+        for attempt in 1..=BATCH_ATTEMPTS {
+            if wanted.is_empty() {
+                break;
+            }
+            let ask = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut wanted)))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::Backend(format!("BatchGetItem request: {e}")))?;
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, ask)
+                .send()
+                .await
+                .map_err(|e| backend("BatchGetItem", e))?;
+            found.extend(
+                out.responses
+                    .and_then(|mut r| r.remove(&self.table))
+                    .unwrap_or_default(),
+            );
+            wanted = out
+                .unprocessed_keys
+                .and_then(|mut m| m.remove(&self.table))
+                .map(|k| k.keys)
+                .unwrap_or_default();
+            if !wanted.is_empty() && attempt < BATCH_ATTEMPTS {
+                tokio::time::sleep(Duration::from_millis((25u64 << attempt).min(1_000))).await;
+            }
+        }
+        if !wanted.is_empty() {
+            return Err(StoreError::Backend(format!(
+                "BatchGetItem: {} keys still unprocessed after {BATCH_ATTEMPTS} attempts",
+                wanted.len()
+            )));
+        }
+        Ok(keys
+            .iter()
+            .map(|(pk, sk)| {
+                found
+                    .iter()
+                    .position(|item| {
+                        item.get("PK") == Some(&s(pk)) && item.get("SK") == Some(&s(sk))
+                    })
+                    .map(|i| found.swap_remove(i))
+            })
+            .collect())
     }
 
     /// [`get`](Self::get), decoded with `decode` ([`decode`] of an item

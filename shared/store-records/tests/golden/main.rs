@@ -156,3 +156,13 @@ fn users_are_stored_as_they_were_first_written() {
 fn user_sessions_are_stored_as_they_were_first_written() {
     golden("user_sessions.jsonl", samples::user_sessions());
 }
+
+#[test]
+fn station_access_is_stored_as_it_was_first_written() {
+    golden("station_access.jsonl", samples::station_access());
+}
+
+#[test]
+fn access_attempts_are_stored_as_they_were_first_written() {
+    golden("access_attempts.jsonl", samples::access_attempts());
+}

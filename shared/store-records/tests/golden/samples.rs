@@ -1540,6 +1540,49 @@ pub fn users() -> Vec<csms_domain::user::User> {
     ]
 }
 
+pub fn station_access() -> Vec<csms_domain::access::StationAccess> {
+    use csms_domain::access::*;
+    use csms_domain::tenant::DayInterval;
+    let office = AccessPolicy {
+        schedule: Schedule::new(
+            AccessMode::Public,
+            vec![Rule {
+                days: Weekdays::parse(["mon", "tue", "wed", "thu", "fri"]).unwrap(),
+                time: DayInterval::parse("06:00-18:00").unwrap(),
+                mode: AccessMode::Private,
+            }],
+            vec![Exception {
+                from: "2026-12-24".parse().unwrap(),
+                to: "2026-12-26".parse().unwrap(),
+                mode: AccessMode::SemiPublic,
+            }],
+        )
+        .unwrap(),
+        groups: vec!["residents".into(), "staff".into()],
+    };
+    vec![
+        StationAccess {
+            station_id: station("CP-101"),
+            org_id: org("brf-solsidan"),
+            policy: office,
+            evses: [(2, AccessPolicy::legacy())].into_iter().collect(),
+            updated_at: t("2026-12-06T07:00:00Z"),
+            version: 2,
+        },
+        StationAccess {
+            station_id: station("CP-1"),
+            org_id: org("default"),
+            policy: AccessPolicy {
+                schedule: Schedule::always(AccessMode::Public),
+                groups: Vec::new(),
+            },
+            evses: Default::default(),
+            updated_at: t("2026-12-06T07:00:00Z"),
+            version: 1,
+        },
+    ]
+}
+
 pub fn user_sessions() -> Vec<csms_domain::user::UserSession> {
     use csms_domain::user::*;
     vec![UserSession {
@@ -1550,4 +1593,32 @@ pub fn user_sessions() -> Vec<csms_domain::user::UserSession> {
         expires_at: t("2026-12-13T10:00:00Z"),
         csrf_token: "Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0".into(),
     }]
+}
+
+pub fn access_attempts() -> Vec<csms_domain::access::AccessAttempt> {
+    use csms_domain::access::*;
+    vec![
+        AccessAttempt {
+            station_id: station("CP-101"),
+            org_id: org("brf-solsidan"),
+            evse_id: Some(1),
+            connector_id: Some(1),
+            token: csms_domain::IdTokenValue::parse("04A2BC19").unwrap(),
+            at: t("2026-12-06T07:00:00Z"),
+            mode: AccessMode::Private,
+            reason: AccessRefusal::OtherOrganisation,
+            source: "StartTransaction".into(),
+        },
+        AccessAttempt {
+            station_id: station("CP-101"),
+            org_id: org("brf-solsidan"),
+            evse_id: None,
+            connector_id: None,
+            token: csms_domain::IdTokenValue::parse("GUEST-1").unwrap(),
+            at: t("2026-12-06T07:01:00Z"),
+            mode: AccessMode::Private,
+            reason: AccessRefusal::GroupNotAllowed,
+            source: "Authorize".into(),
+        },
+    ]
 }
