@@ -4,8 +4,7 @@
 
 mod support;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use csms_domain::alarm::{Alarm, Severity};
 use csms_domain::api_key::Scope;
 use csms_domain::OrgId;
@@ -13,7 +12,6 @@ use csms_kernel::ports::Store;
 use csms_store_redb::EmbeddedStore;
 use serde_json::{json, Value};
 use std::sync::Arc;
-use tower::ServiceExt;
 
 const KEY: &str = "test-admin-key-0123456789";
 
@@ -24,22 +22,7 @@ async fn call(
     key: &str,
     body: Option<&str>,
 ) -> (StatusCode, Value) {
-    let req = Request::builder()
-        .method(method)
-        .uri(format!("/api/v1{uri}"))
-        .header("authorization", format!("Bearer {key}"))
-        .header("content-type", "application/json")
-        .body(body.map_or(Body::empty(), |b| Body::from(b.to_owned())))
-        .unwrap();
-    let resp = app.clone().oneshot(req).await.unwrap();
-    let status = resp.status();
-    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    support::call_json(app, method, uri, key, body.map(str::to_owned)).await
 }
 
 fn alarm(id: &str, org: &OrgId) -> Alarm {

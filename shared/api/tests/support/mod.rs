@@ -194,3 +194,30 @@ pub fn app_with(
     let wiring = Wiring::new(settings, store, clock, NoAdapters);
     router(wiring.api_state().expect("test adapters are complete"))
 }
+
+/// A request to API v1 (`uri` after `/api/v1`) with `key` as the Bearer key
+/// and `body` as JSON; the status and the JSON answer (`Null` if none).
+pub async fn call_json(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    key: &str,
+    body: Option<String>,
+) -> (StatusCode, serde_json::Value) {
+    let req = Request::builder()
+        .method(method)
+        .uri(format!("/api/v1{uri}"))
+        .header("authorization", format!("Bearer {key}"))
+        .header("content-type", "application/json")
+        .body(body.map_or(Body::empty(), Body::from))
+        .unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    )
+}

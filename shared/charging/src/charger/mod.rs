@@ -698,18 +698,7 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
             .get_token_and_access(token, &conn.station_id)
             .await?;
         let Some(record) = record else {
-            let seen = UnregisteredToken {
-                org_id: conn.org_id.clone(),
-                token: token.clone(),
-                token_type,
-                station_id: conn.station_id.clone(),
-                first_seen: now,
-                last_seen: now,
-                count: 1,
-            };
-            if let Err(e) = self.store.note_unregistered(&seen).await {
-                tracing::error!(error = %e, "could not note an unregistered id token");
-            }
+            self.note_unregistered(conn, token, token_type, now).await;
             return Ok(authorize_registered(None, now));
         };
         let own = authorize_registered(Some(&record), now);
@@ -759,20 +748,32 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
     ) -> Result<Authorization, HandlerError> {
         let record = self.store.get_id_token(token).await?;
         if record.is_none() {
-            let seen = UnregisteredToken {
-                org_id: conn.org_id.clone(),
-                token: token.clone(),
-                token_type,
-                station_id: conn.station_id.clone(),
-                first_seen: now,
-                last_seen: now,
-                count: 1,
-            };
-            if let Err(e) = self.store.note_unregistered(&seen).await {
-                tracing::error!(error = %e, "could not note an unregistered id token");
-            }
+            self.note_unregistered(conn, token, token_type, now).await;
         }
         Ok(authorize_registered(record.as_ref(), now))
+    }
+
+    /// Notes a token nobody registered as seen at `conn`'s station ("seen,
+    /// not registered"); failing to note it does not fail the answer.
+    async fn note_unregistered(
+        &self,
+        conn: &Connection,
+        token: &IdTokenValue,
+        token_type: Option<IdTokenType>,
+        now: Timestamp,
+    ) {
+        let seen = UnregisteredToken {
+            org_id: conn.org_id.clone(),
+            token: token.clone(),
+            token_type,
+            station_id: conn.station_id.clone(),
+            first_seen: now,
+            last_seen: now,
+            count: 1,
+        };
+        if let Err(e) = self.store.note_unregistered(&seen).await {
+            tracing::error!(error = %e, "could not note an unregistered id token");
+        }
     }
 
     async fn transaction(
