@@ -341,6 +341,12 @@ def test_repeated_wrong_passwords_lock_the_station_raise_one_alarm_and_a_good_lo
     found = alarms()
     assert len(found) == 1, f"one active alarm for the station: {found}"
     assert "lock" in hostile.log_path.read_text(errors="replace"), "repeated failures are logged"
+    # Someone is on it: acknowledged once, by whom and when.
+    alarm_id = found[0]["id"]
+    acked = hostile.api_ok("POST", f"/alarms/{alarm_id}/acknowledge")
+    assert acked["acknowledgedBy"] == "admin" and acked["active"] is True, acked
+    again = hostile.api("POST", f"/alarms/{alarm_id}/acknowledge")
+    assert again.status_code == 409 and "by admin" in again.json()["error"]["message"], again.text
 
     # The right password gets in once the (short, first) lockout is over, and clears the alarm.
     def good_login():
@@ -348,7 +354,34 @@ def test_repeated_wrong_passwords_lock_the_station_raise_one_alarm_and_a_good_lo
         return code == 101
     poll(good_login, timeout=20, interval=1, what="the right password to be accepted after the lockout")
     assert alarms() == [], "a good login resolves the alarm"
+    resolved = hostile.api_ok("GET", f"/alarms/{alarm_id}")
+    assert resolved["resolvedBy"] is None and resolved["acknowledgedBy"] == "admin", \
+        f"resolved by itself, the acknowledgement kept: {resolved}"
     still_serves(hostile)
+
+
+def test_an_alarm_the_station_cannot_clear_is_resolved_by_hand_with_a_note(hostile):
+    sid = hostile.create_station(unique("CP-forgotten"), password=PASSWORD)["id"]
+
+    async def guesses():
+        return [await bad_handshake(hostile.port, sid, "127.0.0.42") for _ in range(6)]
+    run(guesses())
+    active = [a for a in hostile.api_ok("GET", "/alarms", params={"active": "true"})["items"]
+              if a.get("kind") == "stationAuthFailures" and sid in a.get("id", "")]
+    assert len(active) == 1, active
+    alarm_id = active[0]["id"]
+    bad = hostile.api("POST", f"/alarms/{alarm_id}/resolve", json={"note": "x" * 2001})
+    assert bad.status_code == 400 and bad.json()["error"]["message"].startswith("note:"), bad.text
+    done = hostile.api_ok("POST", f"/alarms/{alarm_id}/resolve",
+                          json={"note": "Old charger taken down; password no longer used"})
+    assert done["active"] is False and done["resolvedBy"] == "admin", done
+    assert done["resolutionNote"] == "Old charger taken down; password no longer used", done
+    assert done["acknowledgedBy"] == "admin", "resolving acknowledges too"
+    assert all(a["id"] != alarm_id
+               for a in hostile.api_ok("GET", "/alarms", params={"active": "true"})["items"])
+    assert hostile.api("POST", f"/alarms/{alarm_id}/resolve").status_code == 409
+    log = hostile.api_ok("GET", "/audit-log")["items"]
+    assert log[0]["operation"] == "POST /alarms/{id}/resolve" and log[0]["fields"] == ["note"], log[0]
 
 
 def test_wrong_api_keys_from_one_address_are_throttled_with_429(hostile):
