@@ -133,6 +133,9 @@ def test_access_modes_on_a_schedule_refuse_and_admit_and_list_the_refusals(runne
             latest = attempts(runner, cs)[0]
             assert (latest["source"], latest["idToken"], latest["reason"]) == (
                 "remoteStart", theirs, "otherOrganisation"), latest
+            # The organisation's list, across its stations, has it first too.
+            everywhere = runner.api_ok("GET", "/access-attempts", params={"limit": 5})["items"]
+            assert everywhere[0] == latest, everywhere
 
     run(scenario())
 

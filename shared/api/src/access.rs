@@ -426,6 +426,22 @@ pub async fn now(
     }))
 }
 
+#[utoipa::path(get, path = "/access-attempts", operation_id = "listOrganisationAccessAttempts", tag = "access", summary = "Attempts to charge the access mode refused at any of the organisation's stations, newest first (kept 90 days)", params(("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size, default 50"), ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")), responses((status = 200, body = ListOf<AccessAttemptView>), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody)))]
+pub async fn org_attempts(
+    State(st): State<ApiState>,
+    Extension(who): Extension<Principal>,
+    Query(params): Query<Params>,
+) -> Result<Json<ListOf<AccessAttemptView>>, ApiError> {
+    let listed = st
+        .store
+        .list_org_access_attempts(&who.org_id, &page(&params)?)
+        .await?;
+    Ok(Json(ListOf {
+        items: listed.items.iter().map(Into::into).collect(),
+        next_cursor: listed.next_cursor,
+    }))
+}
+
 #[utoipa::path(get, path = "/stations/{id}/attempts", operation_id = "listAccessAttempts", tag = "access", summary = "Attempts to charge the access mode refused, newest first (kept 90 days)", params(("id" = String, Path, description = "Station id"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size, default 50"), ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")), responses((status = 200, body = ListOf<AccessAttemptView>), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
 pub async fn attempts(
     State(st): State<ApiState>,

@@ -212,6 +212,7 @@ pub fn router(state: ApiState) -> Router {
             put(Admin, access::put_evse).merge(delete(Admin, access::delete_evse)),
         )
         .route("/stations/{id}/attempts", get(Read, access::attempts))
+        .route("/access-attempts", get(Read, access::org_attempts))
         .route("/stations/{id}/device-model", get(Read, device_model::get))
         .route(
             "/stations/{id}/commands",

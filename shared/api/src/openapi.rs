@@ -168,7 +168,7 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
     paths(
         stations::list, stations::create, stations::get, stations::update, stations::delete,
         stations::rotate_password, stations::decommission, stations::recommission, stations::events, device_model::get,
-        access::get, access::put, access::put_evse, access::delete_evse, access::now, access::attempts,
+        access::get, access::put, access::put_evse, access::delete_evse, access::now, access::attempts, access::org_attempts,
         commands::create, commands::list_for_station, commands::get,
         tokens::list, tokens::create,
         tokens::get, tokens::update, tokens::delete, tokens::block, tokens::unblock,

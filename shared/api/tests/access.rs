@@ -455,4 +455,30 @@ async fn chargers_and_remote_starts_follow_the_mode_and_refusals_are_listed() {
         .call(&b, "GET", "/stations/CP-A16/attempts", &[], None)
         .await;
     assert_eq!(theirs.status, StatusCode::NOT_FOUND);
+    // The organisation's list has them all, of both stations, newest first;
+    // B's list is its own (empty).
+    let all = w.admin("GET", "/access-attempts", None).await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.text);
+    let items = all.body["items"].as_array().unwrap();
+    assert_eq!(
+        items.len(),
+        6,
+        "four at CP-A16, two at CP-A201: {}",
+        all.text
+    );
+    let stations: std::collections::BTreeSet<&str> = items
+        .iter()
+        .map(|a| a["stationId"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        stations,
+        ["CP-A16", "CP-A201"].into_iter().collect(),
+        "{}",
+        all.text
+    );
+    let times: Vec<&str> = items.iter().map(|a| a["at"].as_str().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
+    let of_b = w.call(&b, "GET", "/access-attempts", &[], None).await;
+    assert_eq!(of_b.status, StatusCode::OK);
+    assert_eq!(of_b.body["items"], serde_json::json!([]));
 }

@@ -3288,6 +3288,27 @@ pub async fn station_access_versioned_and_attempts_newest_first<S: AccessStore +
     assert_eq!(&seen[2..], [(2, "B"), (1, "A")], "newest first");
     assert!(seen[..2].iter().all(|(s, _)| *s == 3));
     assert_eq!(all[3], attempt(1, "A"));
+    // The organisation's attempts at all its stations, newest first.
+    let org_a = OrgId::parse("org-a").unwrap();
+    let (of_org, _) = read_all(2, |p| {
+        let org = org_a.clone();
+        async move { store.list_org_access_attempts(&org, &p).await }
+    })
+    .await;
+    let stations: Vec<(&str, &str)> = of_org
+        .iter()
+        .map(|a| (a.station_id.as_str(), a.token.as_str()))
+        .collect();
+    assert_eq!(stations.len(), 5, "{stations:?}");
+    assert_eq!(stations[0], ("CP-OTHER", "X"));
+    assert_eq!(&stations[3..], [("CP-ACC", "B"), ("CP-ACC", "A")]);
+    let org_b = OrgId::parse("org-b").unwrap();
+    assert!(store
+        .list_org_access_attempts(&org_b, &PageRequest::first(10))
+        .await
+        .unwrap()
+        .items
+        .is_empty());
 }
 
 /// Expands to one `#[tokio::test]` per contract check. `$make` is an async

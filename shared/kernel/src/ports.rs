@@ -563,6 +563,12 @@ pub trait AccessStore: Send + Sync {
         station: &StationId,
         page: &PageRequest,
     ) -> StoreResult<Page<AccessAttempt>>;
+    /// The organisation's refused attempts at all its stations, newest first.
+    async fn list_org_access_attempts(
+        &self,
+        org: &OrgId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<AccessAttempt>>;
 }
 
 /// Organisations (tenants). Ids are chosen by the platform admin.

@@ -5,7 +5,7 @@ use crate::keys::*;
 use crate::ops::*;
 use csms_domain::access::{AccessAttempt, StationAccess, ATTEMPT_RETENTION};
 use csms_domain::token::IdTokenRecord;
-use csms_domain::{IdTokenValue, StationId};
+use csms_domain::{IdTokenValue, OrgId, StationId};
 use csms_kernel::ports::{sort_key_time, Page, PageRequest};
 use redb::ReadableTable;
 
@@ -61,11 +61,46 @@ impl Db {
                 .range::<&str>(range.lo.as_str()..cutoff.as_str())?
                 .map(|e| e.map(|(k, _)| k.value().to_owned()))
                 .collect::<Result<_, _>>()?;
+            let mut by_org = txn.open_table(ACCESS_ATTEMPTS_BY_ORG)?;
             for k in old {
+                // The organisation's index entry goes with it (a record that
+                // no longer decodes leaves its entry, skipped when listed).
+                if let Some(seq) = k.rsplit('\0').next().and_then(|s| s.parse::<u64>().ok()) {
+                    if let Ok(Some(old)) = get_record::<AccessAttempt>(&table, &k) {
+                        by_org
+                            .remove(access_attempt_org_key(&old.org_id, old.at, seq)?.as_str())?;
+                    }
+                }
                 table.remove(k.as_str())?;
             }
             let key = access_attempt_key(&attempt.station_id, attempt.at, seq)?;
-            put_record(&mut table, &key, attempt)
+            put_record(&mut table, &key, attempt)?;
+            by_org.insert(
+                access_attempt_org_key(&attempt.org_id, attempt.at, seq)?.as_str(),
+                key.as_str(),
+            )?;
+            Ok(())
+        })
+    }
+
+    pub(crate) fn list_org_access_attempts(
+        &self,
+        org: &OrgId,
+        page: &PageRequest,
+    ) -> R<Page<AccessAttempt>> {
+        let range = KeyRange::partition(org.as_str());
+        let after = cursor(page, &range.lo, 2)?;
+        self.read(|txn| {
+            let index = txn.open_table(ACCESS_ATTEMPTS_BY_ORG)?;
+            let attempts = txn.open_table(ACCESS_ATTEMPTS)?;
+            paginate(
+                &index,
+                &range,
+                after.as_deref(),
+                Order::Descending,
+                page.effective_limit(),
+                |_, key| self.skip(org, get_record(&attempts, key.value())),
+            )
         })
     }
 
@@ -148,5 +183,22 @@ mod tests {
             ["2026-05-01T00:00:00+00:00", "2026-03-01T00:00:00+00:00"]
         );
         assert_eq!(times("CP-2").await.len(), 1);
+        // The organisation's list lost the pruned one too.
+        let of_org: Vec<String> = store
+            .list_org_access_attempts(&OrgId::default_org(), &PageRequest::first(10))
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|a| format!("{} {}", a.station_id, a.at.to_rfc3339()))
+            .collect();
+        assert_eq!(
+            of_org,
+            [
+                "CP-1 2026-05-01T00:00:00+00:00",
+                "CP-1 2026-03-01T00:00:00+00:00",
+                "CP-2 2026-01-01T00:00:00+00:00"
+            ]
+        );
     }
 }

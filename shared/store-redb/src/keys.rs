@@ -148,6 +148,14 @@ pub(crate) const STATION_ACCESS: TableDefinition<&str, &[u8]> =
 pub(crate) const ACCESS_ATTEMPTS: TableDefinition<&str, &[u8]> =
     TableDefinition::new("access_attempts");
 pub(crate) const ACCESS_ATTEMPT_COUNTER: &str = "access_attempt";
+/// `{org}\0{at}\0{seq:020}` → the attempt's key in [`ACCESS_ATTEMPTS`]: an
+/// organisation's attempts at all its stations, in time order.
+pub(crate) const ACCESS_ATTEMPTS_BY_ORG: TableDefinition<&str, &str> =
+    TableDefinition::new("access_attempts_by_org");
+
+pub(crate) fn access_attempt_org_key(org: &OrgId, at: Timestamp, seq: u64) -> R<String> {
+    join([org.as_str(), &sort_key_time(at), &format!("{seq:020}")])
+}
 
 pub(crate) fn access_attempt_key(station: &StationId, at: Timestamp, seq: u64) -> R<String> {
     join([station.as_str(), &sort_key_time(at), &format!("{seq:020}")])

@@ -372,4 +372,5 @@ forward! { AccessStore {
     get_token_and_access(token: &IdTokenValue, station: &StationId) -> (Option<IdTokenRecord>, Option<StationAccess>);
     add_access_attempt(attempt: &AccessAttempt) -> ();
     list_access_attempts(station: &StationId, page: &PageRequest) -> Page<AccessAttempt>;
+    list_org_access_attempts(org: &OrgId, page: &PageRequest) -> Page<AccessAttempt>;
 } }

@@ -195,6 +195,7 @@ impl Db {
             txn.open_table(USER_SESSIONS_BY_USER)?;
             txn.open_table(STATION_ACCESS)?;
             txn.open_table(ACCESS_ATTEMPTS)?;
+            txn.open_table(ACCESS_ATTEMPTS_BY_ORG)?;
             let now = Utc::now();
             // Undecodable claims are kept: deleting data we cannot read is not this code's call.
             txn.open_table(IDEMPOTENCY)?

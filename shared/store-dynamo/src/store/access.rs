@@ -16,7 +16,9 @@
 //! removes attempts after [`ATTEMPT_RETENTION`] (a deletion may lag by
 //! days; the listing shows them until then).
 
-use super::table::{epoch, json_item, record_from, versioned_item, Query, META};
+use super::table::{
+    epoch, json_item, org_partition, record_from, set_key, versioned_item, Index, Query, META,
+};
 use super::DynamoStore;
 use async_trait::async_trait;
 use csms_domain::access::{AccessAttempt, StationAccess, ATTEMPT_RETENTION};
@@ -52,6 +54,13 @@ fn attempt_item(attempt: &AccessAttempt, random: u64) -> StoreResult<crate::curs
         "access attempt",
     )?;
     item.insert("ttl".into(), epoch(attempt.at + ATTEMPT_RETENTION));
+    // The organisation's attempts at all its stations: GSI1, same order.
+    set_key(
+        &mut item,
+        Index::Gsi1,
+        org_partition(&attempt.org_id, "ACCESSLOG"),
+        format!("{}#{random:016x}", sort_key_time(attempt.at)),
+    );
     Ok(item)
 }
 
@@ -103,6 +112,15 @@ impl AccessStore for DynamoStore {
         self.page_of(&OrgId::default_org(), &query, page, record_from)
             .await
     }
+
+    async fn list_org_access_attempts(
+        &self,
+        org: &OrgId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<AccessAttempt>> {
+        let query = Query::index(Index::Gsi1, org_partition(org, "ACCESSLOG")).newest_first();
+        self.page_of(org, &query, page, record_from).await
+    }
 }
 
 #[cfg(test)]
@@ -123,6 +141,10 @@ mod tests {
             let item = attempt_item(&attempt, 7).unwrap();
             assert_eq!(item["body"], s(&line));
             assert_eq!(item["PK"], s(format!("ACCESSLOG#{}", attempt.station_id)));
+            assert_eq!(
+                item["GSI1PK"],
+                s(format!("ORG#{}#ACCESSLOG", attempt.org_id))
+            );
             assert_eq!(
                 item["ttl"],
                 epoch(attempt.at + chrono::TimeDelta::days(90)),
