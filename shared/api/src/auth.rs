@@ -176,7 +176,7 @@ pub async fn require_scope(
     }
     // A write is noted for the audit log (`audit::record` stores it if the
     // answer is a success): who, which route, which path, which fields.
-    let change = if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+    let change = if !changes_state(req.method()) {
         None
     } else {
         let operation = format!(
@@ -351,9 +351,9 @@ async fn check_api_key(
         .map(str::trim);
     let Some(presented) = presented else {
         if session_secret(req.headers()).is_some() {
-            let (method, headers) = (req.method().clone(), req.headers().clone());
             let named = named_organisation(&req)?;
-            let principal = session_principal(state, &method, &headers, named.as_ref()).await?;
+            let principal =
+                session_principal(state, req.method(), req.headers(), named.as_ref()).await?;
             req.extensions_mut().insert(Authenticated(principal));
             return Ok(next.run(req).await);
         }
@@ -443,7 +443,14 @@ pub async fn signed_in(
     Ok((session, user))
 }
 
-/// A state-changing method (anything but `GET`, `HEAD`, `OPTIONS`) with
+/// Whether `method` may change something: anything but `GET`, `HEAD` and
+/// `OPTIONS`. Such a request is logged for the audit and, with the session
+/// cookie, must carry the CSRF token.
+pub(crate) fn changes_state(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// A state-changing method ([`changes_state`]) with
 /// the session cookie must carry the session's CSRF token: a page of
 /// another site can make the browser send the cookie, not read the token.
 pub fn check_csrf(
@@ -451,8 +458,7 @@ pub fn check_csrf(
     headers: &axum::http::HeaderMap,
     session: &UserSession,
 ) -> Result<(), ApiError> {
-    use axum::http::Method;
-    if [Method::GET, Method::HEAD, Method::OPTIONS].contains(method) {
+    if !changes_state(method) {
         return Ok(());
     }
     let sent = headers

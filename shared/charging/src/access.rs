@@ -5,7 +5,7 @@
 //! organisation itself: another organisation's station is
 //! [`RegistryError::NotFound`], like one that does not exist.
 //!
-//! The charger service asks [`check`] on Authorize (no EVSE: the station's
+//! The charger service asks [`admit`] on Authorize (no EVSE: the station's
 //! policy), StartTransaction and TransactionEvent `Started` (the EVSE's);
 //! the command service on a remote start.
 
@@ -109,7 +109,7 @@ async fn mode_of<S: SiteStore + ?Sized>(
 /// record as read with the token (`AccessStore::get_token_and_access`;
 /// none stored: private to the organisation, as before access modes); the
 /// site is read only when the schedule changes over time.
-pub async fn check<S: SiteStore + ?Sized>(
+async fn check<S: SiteStore + ?Sized>(
     store: &S,
     place: Place<'_>,
     access: Option<&StationAccess>,
@@ -124,9 +124,39 @@ pub async fn check<S: SiteStore + ?Sized>(
         .map_err(|r| (mode, r)))
 }
 
+/// [`check`], and a refusal kept as an access attempt at `place` (its
+/// `connector_id` and `source`, the message or command that presented the
+/// token), for the operator's list.
+pub async fn admit<S: SiteStore + AccessStore + ?Sized>(
+    store: &S,
+    place: Place<'_>,
+    connector_id: Option<u32>,
+    source: &str,
+    access: Option<&StationAccess>,
+    token: &IdTokenRecord,
+    now: Timestamp,
+) -> Result<Result<AccessMode, (AccessMode, AccessRefusal)>, StoreError> {
+    let decision = check(store, place, access, token, now).await?;
+    if let Err((mode, reason)) = decision {
+        let attempt = AccessAttempt {
+            station_id: place.station_id.clone(),
+            org_id: place.org_id.clone(),
+            evse_id: place.evse_id,
+            connector_id,
+            token: token.token.clone(),
+            at: now,
+            mode,
+            reason,
+            source: source.to_owned(),
+        };
+        note_refusal(store, &attempt).await;
+    }
+    Ok(decision)
+}
+
 /// Keeps a refused attempt; failing to keep it is logged, never the
 /// answer's failure.
-pub async fn note_refusal<S: AccessStore + ?Sized>(store: &S, attempt: &AccessAttempt) {
+async fn note_refusal<S: AccessStore + ?Sized>(store: &S, attempt: &AccessAttempt) {
     if let Err(e) = store.add_access_attempt(attempt).await {
         tracing::error!(error = %e, station = %attempt.station_id, "could not keep a refused access attempt");
     }

@@ -10,7 +10,7 @@
 use super::wire::{self, EncodeContext, EncodeError};
 use async_trait::async_trait;
 use csms_charging::access;
-use csms_domain::access::{AccessAttempt, AccessRefusal};
+use csms_domain::access::AccessRefusal;
 use csms_domain::actor::Actor;
 use csms_domain::command::{Command, CommandId, CommandRequest, CommandStatus, Progress};
 use csms_domain::event::NotificationKind;
@@ -211,26 +211,19 @@ impl<S: CommandsStore + ?Sized> CommandService<S> {
             site_id: station.site_id.as_ref(),
             evse_id,
         };
-        let Err((mode, reason)) =
-            access::check(&*self.store, place, access.as_ref(), &record, now).await?
-        else {
+        let admitted = access::admit(
+            &*self.store,
+            place,
+            None,
+            "remoteStart",
+            access.as_ref(),
+            &record,
+            now,
+        )
+        .await?;
+        let Err((mode, reason)) = admitted else {
             return Ok(());
         };
-        access::note_refusal(
-            &*self.store,
-            &AccessAttempt {
-                station_id: station.id.clone(),
-                org_id: station.org_id.clone(),
-                evse_id,
-                connector_id: None,
-                token: record.token.clone(),
-                at: now,
-                mode,
-                reason,
-                source: "remoteStart".into(),
-            },
-        )
-        .await;
         let why = match reason {
             AccessRefusal::OtherOrganisation => "the id token is another organisation's",
             AccessRefusal::GroupNotAllowed => "the id token is in none of the allowed user groups",

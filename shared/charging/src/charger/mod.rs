@@ -23,7 +23,6 @@ pub mod wire;
 
 use crate::access;
 use chrono::TimeDelta;
-use csms_domain::access::AccessAttempt;
 use csms_domain::command::{CommandRequest, CommandStatus};
 use csms_domain::event::{ChargerEvent, TransactionEvent, TransactionPhase};
 use csms_domain::meter::energy_registers;
@@ -715,24 +714,20 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
             site_id: conn.site_id.as_ref(),
             evse_id: at.evse_id,
         };
-        match access::check(&*self.store, place, access.as_ref(), &record, now).await? {
-            Ok(_) => Ok(own),
-            Err((mode, reason)) => {
-                let attempt = AccessAttempt {
-                    station_id: conn.station_id.clone(),
-                    org_id: conn.org_id.clone(),
-                    evse_id: at.evse_id,
-                    connector_id: at.connector_id,
-                    token: record.token.clone(),
-                    at: now,
-                    mode,
-                    reason,
-                    source: at.source.to_owned(),
-                };
-                access::note_refusal(&*self.store, &attempt).await;
-                Ok(authorize_registered(None, now))
-            }
-        }
+        let decision = access::admit(
+            &*self.store,
+            place,
+            at.connector_id,
+            at.source,
+            access.as_ref(),
+            &record,
+            now,
+        )
+        .await?;
+        Ok(match decision {
+            Ok(_) => own,
+            Err(_) => authorize_registered(None, now),
+        })
     }
 
     /// The answer for a token on a transaction's later events (1.6
