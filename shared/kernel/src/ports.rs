@@ -340,6 +340,13 @@ pub trait TokenStore: Send + Sync {
     /// Creates `token` and removes its organisation's unregistered record of
     /// the same value, both or neither; `Conflict` when the token exists.
     async fn register_unregistered(&self, token: &IdTokenRecord) -> StoreResult<()>;
+    /// The identifiers a person holds (`user_id`), of every organisation,
+    /// in order of their (case-folded) value.
+    async fn list_user_id_tokens(
+        &self,
+        user: &UserId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<IdTokenRecord>>;
 }
 
 #[async_trait]
@@ -352,6 +359,13 @@ pub trait SessionStore: Send + Sync {
     /// already set `session.version` to the new version.
     async fn put_session(&self, session: &Session, expected_version: u64) -> StoreResult<()>;
     async fn list_sessions(&self, query: &SessionQuery) -> StoreResult<Page<Session>>;
+    /// The sessions a person's identifiers started (`user_id`), of every
+    /// organisation, newest first (by the time sessions sort by).
+    async fn list_user_sessions(
+        &self,
+        user: &UserId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Session>>;
     /// Idempotent: the same reading stored twice is kept once.
     async fn put_meter_readings(
         &self,

@@ -239,6 +239,7 @@ forward! { TokenStore {
     get_unregistered(org: &OrgId, token: &IdTokenValue) -> Option<UnregisteredToken>;
     list_unregistered(org: &OrgId, page: &PageRequest) -> Page<UnregisteredToken>;
     register_unregistered(token: &IdTokenRecord) -> ();
+    list_user_id_tokens(user: &UserId, page: &PageRequest) -> Page<IdTokenRecord>;
 } }
 
 forward! { SessionStore {
@@ -246,6 +247,7 @@ forward! { SessionStore {
     get_session(id: &SessionId) -> Option<Session>;
     put_session(session: &Session, expected_version: u64) -> ();
     list_sessions(query: &SessionQuery) -> Page<Session>;
+    list_user_sessions(user: &UserId, page: &PageRequest) -> Page<Session>;
     put_meter_readings(target: &MeterTarget, readings: &[MeterReading]) -> ();
     list_meter_readings(target: &MeterTarget) -> Vec<MeterReading>;
 } }

@@ -152,10 +152,12 @@ impl Db {
             txn.open_table(CONNECTIONS)?;
             txn.open_table(ID_TOKENS)?;
             txn.open_table(ID_TOKENS_BY_ORG)?;
+            txn.open_table(ID_TOKENS_BY_USER)?;
             txn.open_table(UNREGISTERED_TOKENS)?;
             txn.open_table(SESSIONS)?;
             txn.open_table(SESSIONS_BY_ORG)?;
             txn.open_table(SESSIONS_BY_STATION)?;
+            txn.open_table(SESSIONS_BY_USER)?;
             txn.open_table(METER)?;
             txn.open_table(COUNTERS)?;
             txn.open_table(STATION_EVENTS)?;

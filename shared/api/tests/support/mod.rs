@@ -221,3 +221,31 @@ pub async fn call_json(
         serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
     )
 }
+
+/// A request to API v1 as a signed-in person (`sign_in`'s cookie and CSRF
+/// token); the status and the JSON answer (`Null` if none).
+pub async fn person_json(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    (cookie, csrf): (&str, &str),
+    body: Option<String>,
+) -> (StatusCode, serde_json::Value) {
+    let req = Request::builder()
+        .method(method)
+        .uri(format!("/api/v1{uri}"))
+        .header("cookie", format!("csms_session={cookie}"))
+        .header("x-csrf-token", csrf)
+        .header("content-type", "application/json")
+        .body(body.map_or(Body::empty(), Body::from))
+        .unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    )
+}

@@ -80,6 +80,7 @@ pub(crate) enum Index {
     Table,
     Gsi1,
     Gsi2,
+    Gsi3,
 }
 
 impl Index {
@@ -89,6 +90,7 @@ impl Index {
             Index::Table => None,
             Index::Gsi1 => Some("GSI1"),
             Index::Gsi2 => Some("GSI2"),
+            Index::Gsi3 => Some("GSI3"),
         }
     }
 
@@ -98,6 +100,7 @@ impl Index {
             Index::Table => ("PK", "SK"),
             Index::Gsi1 => ("GSI1PK", "GSI1SK"),
             Index::Gsi2 => ("GSI2PK", "GSI2SK"),
+            Index::Gsi3 => ("GSI3PK", "GSI3SK"),
         }
     }
 
@@ -107,6 +110,7 @@ impl Index {
             Index::Table => cursor::TABLE,
             Index::Gsi1 => cursor::GSI1,
             Index::Gsi2 => cursor::GSI2,
+            Index::Gsi3 => cursor::GSI3,
         }
     }
 }

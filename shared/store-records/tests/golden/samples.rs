@@ -787,6 +787,7 @@ fn session(
     let station_id = station(if full { "CP-1" } else { "CP-2" });
     let transaction_id = TransactionId::parse(transaction).unwrap();
     Session {
+        user_id: None,
         id: SessionId::new(&station_id, &transaction_id),
         station_id,
         org_id: org(if full { "brf-solsidan" } else { "default" }),
@@ -975,6 +976,7 @@ pub fn id_tokens() -> Vec<csms_domain::token::IdTokenRecord> {
         .map(|(i, token_type)| {
             let full = i % 2 == 1;
             IdTokenRecord {
+                user_id: None,
                 token: IdTokenValue::parse(format!("04A1B2C3D{i}")).unwrap(),
                 token_type,
                 status: statuses[i % statuses.len()],
@@ -994,6 +996,7 @@ pub fn id_tokens() -> Vec<csms_domain::token::IdTokenRecord> {
         // The life-cycle fields (issue 17.3), all set: a blocked and
         // unblocked MAC address with dates, parent, contract id and label.
         .chain([IdTokenRecord {
+            user_id: None,
             token: IdTokenValue::parse("0123456789AB").unwrap(),
             token_type: IdTokenType::MacAddress,
             status: TokenStatus::Accepted,
