@@ -1,7 +1,8 @@
 """Issue 17, a driver signs in and sees only their own things: an operator registers a card held by a driver (a person
 with the `driver` role); a charger of either OCPP version starts and stops a transaction with it; the driver, signed
 in with the cookie, finds the session in `/me/sessions` and the card in `/me/id-tokens`, while a session of another
-card at the same station is not theirs (404, like one that does not exist) and the operator API is closed to them."""
+card at the same station is not theirs (404, like one that does not exist) and the operator API is closed to them; the
+driver rates the session and the operator reads the station's average without learning who rated."""
 
 from __future__ import annotations
 
@@ -27,6 +28,9 @@ class Driver:
 
     def get(self, path: str, **params) -> requests.Response:
         return self.http.get(f"{self.base}{path}", params=params, headers={"X-CSRF-Token": self.csrf}, timeout=10)
+
+    def put(self, path: str, body: dict) -> requests.Response:
+        return self.http.put(f"{self.base}{path}", json=body, headers={"X-CSRF-Token": self.csrf}, timeout=10)
 
 
 async def boot(cp, version: str) -> None:
@@ -98,6 +102,13 @@ def test_a_driver_sees_the_sessions_of_their_card_and_nothing_else(runner, versi
     other_id = next(s["id"] for s in others if s["transactionId"] == theirs)
     assert_error(driver.get(f"/me/sessions/{quote(other_id)}"), 404, "not_found")
     assert_error(driver.get(f"/me/sessions/{quote(cs)}~nothing"), 404, "not_found")
+    # She rates it; the operator sees the station's average, and no person.
+    rated = driver.put(f"/me/sessions/{quote(sessions[0]['id'])}/rating", {"stars": 4, "comment": "Smidigt"})
+    assert rated.status_code == 201, rated.text
+    assert_error(driver.put(f"/me/sessions/{quote(other_id)}/rating", {"stars": 1}), 404, "not_found")
+    ratings = runner.api_ok("GET", f"/stations/{quote(cs)}/ratings")
+    assert (ratings["count"], ratings["average"], ratings["items"][0]["comment"]) == (1, "4.00", "Smidigt"), ratings
+    assert person["id"] not in str(ratings), ratings
     # The operator API is not a driver's, and "me" is no key's.
     assert_error(driver.get("/sessions"), 403, "forbidden")
     assert_error(runner.api("GET", "/me/sessions"), 403, "forbidden")

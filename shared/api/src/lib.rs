@@ -33,7 +33,8 @@
 //!   `PUT /sites/{id}/load` and the `config` its answers show, with the conversions to and from the domain.
 //! - `people`: `/users`, the people of an organisation and their roles; `sign_in`: `/auth/…`, signing in
 //!   with e-mail address and password (the session cookie and its CSRF token; `auth` checks them).
-//! - `me`: `/me/…`, a signed-in person's own identifiers and sessions (any role, no key).
+//! - `me`: `/me/…`, a signed-in person's own identifiers and sessions, and rating them (any role, no key);
+//!   `ratings`: what operators read of the ratings (a station's, a site's average).
 //! - `organisations`, `sites`: tenants (the records; a site's load balancing stays in `load`).
 //! - `spot`: stored spot prices and operator alarms (read-only).
 //! - `util`: body/query parsing that answers bad input with our error shape.
@@ -54,6 +55,7 @@ mod organisations;
 pub mod people;
 mod plan;
 mod pricing;
+mod ratings;
 mod sessions;
 mod sign_in;
 mod sites;
@@ -185,7 +187,6 @@ mod permit {
     }
 
     /// `PUT` of the caller's own things.
-    #[allow(dead_code)]
     pub fn own_put<H: Handler<T, ApiState>, T: 'static>(h: H) -> MethodRouter<ApiState> {
         own(MethodFilter::PUT, h)
     }
@@ -199,7 +200,7 @@ mod permit {
 /// starting the charge); `admin` changes everything else and manages keys.
 pub fn router(state: ApiState) -> Router {
     use csms_domain::api_key::Scope::{Admin, Commands, Read};
-    use permit::{delete, get, own_get, patch, post, put};
+    use permit::{delete, get, own_get, own_put, patch, post, put};
     let v1 = Router::new()
         .route(
             "/stations",
@@ -376,6 +377,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/me/id-tokens", own_get(me::id_tokens))
         .route("/me/sessions", own_get(me::sessions))
         .route("/me/sessions/{id}", own_get(me::session))
+        .route("/me/sessions/{id}/rating", own_put(me::rate))
+        .route("/stations/{id}/ratings", get(Read, ratings::station))
+        .route("/sites/{id}/ratings", get(Read, ratings::site))
         .fallback(not_found)
         // Inside the key check: stores what a successful write left for it.
         .layer(middleware::from_fn_with_state(state.clone(), audit::record))

@@ -204,3 +204,118 @@ async fn a_driver_sees_their_own_cards_and_sessions_in_every_organisation_and_no
     let (_, sessions) = support::person_json(&app, "GET", "/me/sessions", as_anna, None).await;
     assert_eq!(sessions["items"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn a_driver_rates_an_ended_session_once_changes_it_for_seven_days_and_operators_see_the_average(
+) {
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::temporary());
+    let start = Utc.with_ymd_and_hms(2026, 12, 2, 9, 0, 0).unwrap();
+    let clock = Arc::new(support::ManualClock::at(start));
+    let app = support::app_with(store.clone(), KEY, clock.clone(), None);
+    admin(
+        &app,
+        "POST",
+        "/sites",
+        "default",
+        json!({"id": "garage", "name": "Garage", "address": {"street": "Gatan 1", "postalCode": "111 22", "city": "Stockholm"}}),
+    )
+    .await;
+    admin(
+        &app,
+        "POST",
+        "/stations",
+        "default",
+        json!({"id": "CP-R1", "siteId": "garage"}),
+    )
+    .await;
+    let anna = person(&app, "default", "anna@example.se", "driver").await;
+    let bo = person(&app, "default", "bo@example.se", "driver").await;
+    let mut ended = session_of(&*store, "CP-R1", "default", "1", 8, Some(&anna)).await;
+    ended.site_id = Some(csms_domain::SiteId::parse("garage").unwrap());
+    ended.apply(&SessionUpdate {
+        end: Some(csms_domain::session::SessionEnd {
+            ended_at: Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap(),
+            reason: None,
+            meter_stop_wh: None,
+        }),
+        ..Default::default()
+    });
+    ended.version = 2;
+    store.put_session(&ended, 1).await.unwrap();
+    let active = session_of(&*store, "CP-R1", "default", "2", 9, Some(&anna)).await;
+    let bos = session_of(&*store, "CP-R1", "default", "3", 10, Some(&bo)).await;
+
+    // Signed in afresh after each jump of the clock (sessions end when idle).
+    let rate = |id: String, body: Value| {
+        let app = app.clone();
+        async move {
+            let (cookie, csrf) = support::sign_in(&app, "anna@example.se", "password-123").await;
+            support::person_json(
+                &app,
+                "PUT",
+                &format!("/me/sessions/{id}/rating"),
+                (&cookie, &csrf),
+                Some(body.to_string()),
+            )
+            .await
+        }
+    };
+    let uri = ended.id.to_string();
+    for (body, field) in [
+        (json!({"stars": 0}), "stars"),
+        (json!({"stars": 6}), "stars"),
+        (json!({"stars": 4.5}), "stars"),
+        (json!({"stars": 4, "comment": "x".repeat(1001)}), "comment"),
+        (json!({"stars": 4, "mood": "great"}), "mood"),
+    ] {
+        let (status, got) = rate(uri.clone(), body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {got}");
+        let message = got["error"]["message"].as_str().unwrap();
+        assert!(message.contains(field), "{body}: {message}");
+    }
+    let (status, got) = rate(active.id.to_string(), json!({"stars": 5})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{got}");
+    let (status, _) = rate(bos.id.to_string(), json!({"stars": 5})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, first) = rate(uri.clone(), json!({"stars": 4, "comment": " Bra laddare "})).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    assert_eq!(
+        (first["stars"].as_u64(), first["comment"].as_str()),
+        (Some(4), Some("Bra laddare"))
+    );
+    assert_eq!(first["editableUntil"], "2026-12-09T09:00:00.000Z");
+    clock.advance(6 * 24 * 3600);
+    let (status, again) = rate(uri.clone(), json!({"stars": 2})).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(
+        (again["version"].as_u64(), again["comment"].clone()),
+        (Some(2), Value::Null)
+    );
+    let (cookie, csrf) = support::sign_in(&app, "anna@example.se", "password-123").await;
+    let (_, one) = support::person_json(
+        &app,
+        "GET",
+        &format!("/me/sessions/{uri}"),
+        (&cookie, &csrf),
+        None,
+    )
+    .await;
+    assert_eq!(one["rating"]["stars"], 2);
+    clock.advance(2 * 24 * 3600);
+    let (status, late) = rate(uri.clone(), json!({"stars": 5})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{late}");
+
+    // Operators: the station's and the site's count and average, no person.
+    let (status, station) =
+        support::call_json(&app, "GET", "/stations/CP-R1/ratings", KEY, None).await;
+    assert_eq!(status, StatusCode::OK, "{station}");
+    assert_eq!(
+        (station["count"].as_u64(), station["average"].as_str()),
+        (Some(1), Some("2.00"))
+    );
+    assert_eq!(station["items"][0]["sessionId"], uri.as_str());
+    assert!(!station.to_string().contains(&anna), "{station}");
+    let (_, site) = support::call_json(&app, "GET", "/sites/garage/ratings", KEY, None).await;
+    assert_eq!(site, json!({"count": 1, "average": "2.00"}));
+}

@@ -135,6 +135,8 @@ impl OrgA {
             format!("/stations/{}/events", self.station),
             format!("/stations/{}/access", self.station),
             format!("/stations/{}/attempts", self.station),
+            format!("/stations/{}/ratings", self.station),
+            format!("/sites/{}/ratings", self.site),
             format!("/commands/{}", self.command),
             format!("/sessions/{}", self.session),
             "/id-tokens".to_owned(),
@@ -372,6 +374,7 @@ fn body_for(operation: &str, a: &OrgA) -> Option<Value> {
         "updateUser" => json!({"role": "orgAdmin", "name": "taken over"}),
         // Open A's station to everyone: B's tokens would charge there.
         "putStationAccess" | "putEvseAccess" => json!({"default": "public"}),
+        "rateMySession" => json!({"stars": 1, "comment": "B was here"}),
         _ => return None,
     })
 }

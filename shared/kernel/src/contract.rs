@@ -24,6 +24,7 @@ use csms_domain::load::{
 };
 use csms_domain::meter::MeterReading;
 use csms_domain::pricing::{LineKind, PriceLine, PricedSession, PricingAudit, ROUNDING_RULE};
+use csms_domain::rating::{Rating, RatingSummary, Stars};
 use csms_domain::session::{CloseReason, InferredEnd, Session, SessionEnd, SessionUpdate};
 use csms_domain::spot::{BiddingZone, SpotDay, SpotSlot, SpotSource};
 use csms_domain::station::{
@@ -601,6 +602,151 @@ pub async fn held_tokens_and_sessions_listed_per_person<S: TokenStore + SessionS
         .unwrap()
         .items
         .is_empty());
+}
+
+fn rating(
+    session: &str,
+    org: &str,
+    station: &str,
+    site: Option<&str>,
+    stars: u8,
+    at: i64,
+) -> Rating {
+    Rating {
+        session_id: SessionId::parse(session).unwrap(),
+        org_id: OrgId::parse(org).unwrap(),
+        station_id: sid(station),
+        site_id: site.map(|s| SiteId::parse(s).unwrap()),
+        user_id: csms_domain::user::UserId::generate(),
+        stars: Stars::new(stars).unwrap(),
+        comment: Some("ok".into()),
+        created_at: t(at),
+        updated_at: t(at),
+        version: 1,
+    }
+}
+
+/// A rating is written once per session and changed by version; the sums of
+/// its station and site move with it, per organisation; a station's
+/// ratings are listed newest first, paged.
+pub async fn ratings_versioned_listed_and_summed<S: RatingStore>(store: &S) {
+    let first = rating("CP-R~1", "org-r", "CP-R", Some("garage"), 5, 100);
+    store.put_rating(&first, None).await.unwrap();
+    // Twice "new" is a conflict, and nothing moves.
+    assert!(matches!(
+        store.put_rating(&first, None).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let second = rating("CP-R~2", "org-r", "CP-R", Some("garage"), 2, 200);
+    store.put_rating(&second, None).await.unwrap();
+    let elsewhere = rating("CP-S~1", "org-r", "CP-S", Some("garage"), 4, 300);
+    store.put_rating(&elsewhere, None).await.unwrap();
+    // Another organisation's station of the same id and site of the same id.
+    let theirs = rating("CP-R~9", "org-q", "CP-R", Some("garage"), 1, 400);
+    store.put_rating(&theirs, None).await.unwrap();
+
+    let org = OrgId::parse("org-r").unwrap();
+    let station = sid("CP-R");
+    let garage = SiteId::parse("garage").unwrap();
+    let summary = |s: RatingSummary| (s.count, s.sum);
+    assert_eq!(
+        summary(
+            store
+                .rating_summary(&org, RatedPlace::Station(&station))
+                .await
+                .unwrap()
+        ),
+        (2, 7)
+    );
+    assert_eq!(
+        summary(
+            store
+                .rating_summary(&org, RatedPlace::Site(&garage))
+                .await
+                .unwrap()
+        ),
+        (3, 11)
+    );
+    // A change moves the sums by the difference, once.
+    let mut changed = first.clone();
+    changed.stars = Stars::new(3).unwrap();
+    changed.comment = None;
+    changed.version = 2;
+    changed.updated_at = t(500);
+    store.put_rating(&changed, Some(&first)).await.unwrap();
+    assert!(matches!(
+        store.put_rating(&changed, Some(&first)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.get_rating(&first.session_id).await.unwrap(),
+        Some(changed.clone())
+    );
+    assert_eq!(
+        summary(
+            store
+                .rating_summary(&org, RatedPlace::Station(&station))
+                .await
+                .unwrap()
+        ),
+        (2, 5)
+    );
+    assert_eq!(
+        summary(
+            store
+                .rating_summary(&org, RatedPlace::Site(&garage))
+                .await
+                .unwrap()
+        ),
+        (3, 9)
+    );
+    assert_eq!(
+        summary(
+            store
+                .rating_summary(
+                    &OrgId::parse("org-q").unwrap(),
+                    RatedPlace::Station(&station)
+                )
+                .await
+                .unwrap()
+        ),
+        (1, 1)
+    );
+    assert_eq!(
+        summary(
+            store
+                .rating_summary(&org, RatedPlace::Station(&sid("CP-NONE")))
+                .await
+                .unwrap()
+        ),
+        (0, 0)
+    );
+    // Newest first by when first rated (a change keeps its place), paged.
+    let page = store
+        .list_station_ratings(&org, &station, &PageRequest::first(1))
+        .await
+        .unwrap();
+    assert_eq!(page.items, vec![second.clone()]);
+    let rest = store
+        .list_station_ratings(
+            &org,
+            &station,
+            &PageRequest {
+                limit: 5,
+                cursor: page.next_cursor.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(rest.items, vec![changed]);
+    assert!(rest.next_cursor.is_none());
+    assert_eq!(
+        store
+            .get_rating(&SessionId::parse("CP-R~3").unwrap())
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 fn seen(org: &str, v: &str, station: &str, at: i64) -> UnregisteredToken {
@@ -3504,7 +3650,8 @@ macro_rules! store_contract_tests {
             users_unique_by_email_versioned_and_listed_by_org,
             user_sessions_touched_and_deleted,
             station_access_versioned_and_attempts_newest_first,
-            held_tokens_and_sessions_listed_per_person
+            held_tokens_and_sessions_listed_per_person,
+            ratings_versioned_listed_and_summed
         );
     };
     (@each $make:expr; $($name:ident),*) => {

@@ -17,6 +17,7 @@ use csms_domain::event::NotificationKind;
 use csms_domain::load::{LoadSite, LoadState};
 use csms_domain::meter::MeterReading;
 use csms_domain::pricing::PricedSession;
+use csms_domain::rating::{Rating, RatingSummary};
 use csms_domain::session::Session;
 use csms_domain::spot::{BiddingZone, SpotDay};
 use csms_domain::station::{
@@ -698,6 +699,35 @@ pub trait AuditStore: Send + Sync {
 /// (which receives the replies) does not depend on commands (which sends the
 /// calls and depends on charging's wire types): the command service
 /// implements it.
+/// Where ratings are summed: a station or a site (of one organisation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RatedPlace<'a> {
+    Station(&'a StationId),
+    Site(&'a SiteId),
+}
+
+/// Drivers' ratings of their sessions (one per session), and the running
+/// sums of each station and site.
+#[async_trait]
+pub trait RatingStore: Send + Sync {
+    /// Writes `rating` over `previous` (what the caller read; `None`: there
+    /// is none yet) and moves the sums of the rating's station and site in
+    /// its organisation by the difference, all or nothing. `Conflict` when
+    /// the stored rating is not `previous` (by version) any more.
+    async fn put_rating(&self, rating: &Rating, previous: Option<&Rating>) -> StoreResult<()>;
+    async fn get_rating(&self, session: &SessionId) -> StoreResult<Option<Rating>>;
+    /// The ratings of `org`'s sessions at `station`, newest first (by when
+    /// first rated).
+    async fn list_station_ratings(
+        &self,
+        org: &OrgId,
+        station: &StationId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Rating>>;
+    /// The count and sum of `org`'s ratings at a station or site.
+    async fn rating_summary(&self, org: &OrgId, of: RatedPlace<'_>) -> StoreResult<RatingSummary>;
+}
+
 #[async_trait]
 pub trait CallReplies: Send + Sync {
     async fn call_result(&self, conn: &Connection, message_id: &str, payload: Value);
@@ -751,6 +781,7 @@ store_ports! {
         UserStore,
         UserSessionStore,
         AccessStore,
+        RatingStore,
 }
 
 /// Time source, so tests can control "now".

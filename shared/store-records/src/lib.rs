@@ -66,6 +66,7 @@ pub mod load;
 pub mod meter;
 pub mod notify;
 pub mod pricing;
+pub mod rating;
 pub mod session;
 pub mod station;
 pub mod tariff;

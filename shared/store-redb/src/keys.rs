@@ -55,6 +55,14 @@ pub(crate) const SESSIONS_BY_STATION: TableDefinition<&str, &str> =
 /// identifiers started.
 pub(crate) const SESSIONS_BY_USER: TableDefinition<&str, &str> =
     TableDefinition::new("sessions_by_user");
+/// Session id → `Rating` JSON.
+pub(crate) const RATINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("ratings");
+/// `{org}\0{station}\0{first rated}\0{session}` → session id.
+pub(crate) const RATINGS_BY_STATION: TableDefinition<&str, &str> =
+    TableDefinition::new("ratings_by_station");
+/// `{org}\0{T|S}\0{station or site}` → (count, sum of stars).
+pub(crate) const RATING_SUMS: TableDefinition<&str, (u64, u64)> =
+    TableDefinition::new("rating_sums");
 /// `{S|T}\0{session or station}\0{reading_key}` → `MeterReading` JSON. The
 /// reading key starts with the reading's time, so key order is time order.
 pub(crate) const METER: TableDefinition<&str, &[u8]> = TableDefinition::new("meter");
@@ -262,6 +270,16 @@ pub(crate) fn token_org_key(org: &OrgId, token_key: &str) -> R<String> {
 }
 
 /// The index scope of a session listing: the org, or the org and station.
+/// The scope a station's ratings are listed under (then `{time}\0{session}`).
+pub(crate) fn rating_station_scope(org: &OrgId, station: &StationId) -> R<String> {
+    join([org.as_str(), station.as_str()])
+}
+
+/// The key of a station's (`T`) or site's (`S`) rating sums.
+pub(crate) fn rating_sum_key(org: &OrgId, kind: &str, id: &str) -> R<String> {
+    join([org.as_str(), kind, id])
+}
+
 /// The key a person's identifier is listed under.
 pub(crate) fn token_user_key(user: &UserId, token_key: &str) -> R<String> {
     join([user.as_str(), token_key])

@@ -41,6 +41,7 @@ mod load;
 mod notify;
 mod ops;
 mod pricing;
+mod ratings;
 mod tenants;
 mod users;
 
@@ -54,6 +55,7 @@ use csms_domain::device_model::{DeviceModel, ReportPart};
 use csms_domain::load::{LoadSite, LoadState};
 use csms_domain::meter::MeterReading;
 use csms_domain::pricing::PricedSession;
+use csms_domain::rating::{Rating, RatingSummary};
 use csms_domain::session::Session;
 use csms_domain::spot::{BiddingZone, SpotDay};
 use csms_domain::station::{
@@ -72,6 +74,7 @@ use csms_kernel::ports::{
     SessionStore, SpotPriceStore, StationEvent, StationStore, StoreError, StoreResult, TariffStore,
     TokenStore, WebhookStore,
 };
+use csms_kernel::ports::{RatedPlace, RatingStore};
 use error::R;
 use ops::Db;
 use std::path::Path;
@@ -367,6 +370,53 @@ forward! { UserSessionStore {
     delete_user_session(id_hash: &str) -> bool;
     delete_user_sessions(user: &UserId) -> usize;
 } }
+
+// By hand: the place and the previous rating are borrowed enums and
+// options, which the macro does not copy.
+#[async_trait]
+impl RatingStore for EmbeddedStore {
+    async fn put_rating(&self, rating: &Rating, previous: Option<&Rating>) -> StoreResult<()> {
+        let (rating, previous) = (rating.clone(), previous.cloned());
+        self.run(move |db| db.put_rating(&rating, previous.as_ref()))
+            .await
+    }
+
+    async fn get_rating(&self, session: &SessionId) -> StoreResult<Option<Rating>> {
+        let session = session.clone();
+        self.run(move |db| db.get_rating(&session)).await
+    }
+
+    async fn list_station_ratings(
+        &self,
+        org: &OrgId,
+        station: &StationId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Rating>> {
+        let (org, station, page) = (org.clone(), station.clone(), page.clone());
+        self.run(move |db| db.list_station_ratings(&org, &station, &page))
+            .await
+    }
+
+    async fn rating_summary(&self, org: &OrgId, of: RatedPlace<'_>) -> StoreResult<RatingSummary> {
+        let org = org.clone();
+        enum Owned {
+            Station(StationId),
+            Site(SiteId),
+        }
+        let of = match of {
+            RatedPlace::Station(s) => Owned::Station(s.clone()),
+            RatedPlace::Site(s) => Owned::Site(s.clone()),
+        };
+        self.run(move |db| {
+            let place = match &of {
+                Owned::Station(s) => RatedPlace::Station(s),
+                Owned::Site(s) => RatedPlace::Site(s),
+            };
+            db.rating_summary(&org, place)
+        })
+        .await
+    }
+}
 
 forward! { AccessStore {
     get_station_access(station: &StationId) -> Option<StationAccess>;

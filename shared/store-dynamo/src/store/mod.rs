@@ -41,6 +41,7 @@ mod device;
 mod load;
 mod notify;
 mod pricing;
+mod ratings;
 mod table;
 mod tenants;
 mod users;

@@ -918,6 +918,22 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
+    /// An update inside a transaction (its condition, if any, with it).
+    pub(crate) fn transact_update(&self, update: Update) -> StoreResult<TransactWriteItem> {
+        let mut key = Key::new();
+        set_key(&mut key, Index::Table, update.pk, update.sk);
+        let item = aws_sdk_dynamodb::types::Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .update_expression(update.expression)
+            .set_condition_expression(update.condition)
+            .set_expression_attribute_names(non_empty(update.placeholders.names))
+            .set_expression_attribute_values(non_empty(update.placeholders.values))
+            .build()
+            .map_err(request)?;
+        Ok(TransactWriteItem::builder().update(item).build())
+    }
+
     /// A delete inside a transaction, with an optional condition.
     pub(crate) fn transact_delete(
         &self,

@@ -1625,3 +1625,34 @@ pub fn access_attempts() -> Vec<csms_domain::access::AccessAttempt> {
         },
     ]
 }
+
+pub fn ratings() -> Vec<csms_domain::rating::Rating> {
+    use csms_domain::rating::{Rating, Stars};
+    use csms_domain::user::UserId;
+    vec![
+        Rating {
+            session_id: csms_domain::SessionId::parse("CP-1~7").unwrap(),
+            org_id: org("brf-solrosen"),
+            station_id: station("CP-1"),
+            site_id: Some(site("garage")),
+            user_id: UserId::parse("usr_01ARZ3NDEKTSV4RRFFQ69G5FAV").unwrap(),
+            stars: Stars::new(4).unwrap(),
+            comment: Some("Bra laddare, lite trångt".into()),
+            created_at: t("2026-12-01T10:00:00Z"),
+            updated_at: t("2026-12-03T08:30:00.250Z"),
+            version: 2,
+        },
+        Rating {
+            session_id: csms_domain::SessionId::parse("CP-2~tx-1").unwrap(),
+            org_id: OrgId::default_org(),
+            station_id: station("CP-2"),
+            site_id: None,
+            user_id: UserId::parse("usr_01ARZ3NDEKTSV4RRFFQ69G5FAW").unwrap(),
+            stars: Stars::new(1).unwrap(),
+            comment: None,
+            created_at: t("2026-12-02T19:00:00Z"),
+            updated_at: t("2026-12-02T19:00:00Z"),
+            version: 1,
+        },
+    ]
+}
