@@ -11,7 +11,7 @@ import requests
 from ocpp.v16 import call as call16
 from ocpp.v201 import call as call201
 
-from csms_e2e import assert_error, charger, iso, now_utc, poll, quote, run, unique
+from csms_e2e import boot_accepted, assert_error, charger, iso, now_utc, poll, quote, run, unique
 
 VERSIONS = ["1.6", "2.0.1"]
 
@@ -31,15 +31,6 @@ class Driver:
 
     def put(self, path: str, body: dict) -> requests.Response:
         return self.http.put(f"{self.base}{path}", json=body, headers={"X-CSRF-Token": self.csrf}, timeout=10)
-
-
-async def boot(cp, version: str) -> None:
-    if version == "1.6":
-        result = await cp.send(call16.BootNotification(charge_point_vendor="Acme", charge_point_model="A-16"))
-    else:
-        result = await cp.send(call201.BootNotification(
-            reason="PowerUp", charging_station={"model": "A-201", "vendor_name": "Acme"}))
-    assert result.status == "Accepted", result
 
 
 async def charge(cp, version: str, card: str, connector: int) -> str:
@@ -81,7 +72,7 @@ def test_a_driver_sees_the_sessions_of_their_card_and_nothing_else(runner, versi
 
     async def scenario():
         async with charger(runner, cs, version) as cp:
-            await boot(cp, version)
+            await boot_accepted(cp, version)
             mine = await charge(cp, version, hers, 1)
             theirs = await charge(cp, version, other, 2)
             return mine, theirs

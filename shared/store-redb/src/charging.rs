@@ -603,25 +603,13 @@ impl Db {
     }
 
     pub(crate) fn list_user_sessions(&self, user: &UserId, page: &PageRequest) -> R<Page<Session>> {
-        let pfx = prefix(&user_session_scope(user)?);
-        let after = cursor(page, &pfx, 2)?;
-        let range = KeyRange {
-            lo: pfx.clone(),
-            hi: prefix_end(&pfx),
-        };
-        let org = OrgId::default_org();
-        self.read(|txn| {
-            let sessions = txn.open_table(SESSIONS)?;
-            let index = txn.open_table(SESSIONS_BY_USER)?;
-            paginate(
-                &index,
-                &range,
-                after.as_deref(),
-                Order::Descending,
-                page.effective_limit(),
-                |_, id| self.skip(&org, get_record(&sessions, id.value())),
-            )
-        })
+        self.list_newest_first(
+            SESSIONS_BY_USER,
+            SESSIONS,
+            &user_session_scope(user)?,
+            &OrgId::default_org(),
+            page,
+        )
     }
 
     pub(crate) fn put_meter_readings(

@@ -74,27 +74,14 @@ impl Db {
         station: &StationId,
         page: &PageRequest,
     ) -> R<Page<Rating>> {
-        let pfx = prefix(&rating_station_scope(org, station)?);
-        let after = cursor(page, &pfx, 2)?;
-        let range = KeyRange {
-            lo: pfx.clone(),
-            hi: prefix_end(&pfx),
-        };
-        self.read(|txn| {
-            let ratings = txn.open_table(RATINGS)?;
-            let index = txn.open_table(RATINGS_BY_STATION)?;
-            paginate(
-                &index,
-                &range,
-                after.as_deref(),
-                Order::Descending,
-                page.effective_limit(),
-                |_, id| {
-                    let r: Option<Rating> = self.skip(org, get_record(&ratings, id.value()))?;
-                    Ok(r.filter(|r| &r.org_id == org))
-                },
-            )
-        })
+        // The scope leads with the organisation: another's are not reached.
+        self.list_newest_first(
+            RATINGS_BY_STATION,
+            RATINGS,
+            &rating_station_scope(org, station)?,
+            org,
+            page,
+        )
     }
 
     pub(crate) fn rating_summary(&self, org: &OrgId, of: RatedPlace<'_>) -> R<RatingSummary> {
