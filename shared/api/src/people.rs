@@ -447,6 +447,9 @@ pub async fn delete(
         if !user.remove_membership(&who.org_id) {
             return Err(not_found(&id));
         }
+        // Their cards here stay the organisation's, no longer theirs (first,
+        // so a removal that fails after it is simply sent again).
+        csms_charging::laddid::release_held(&*st.store, &*st.clock, &user.id, &who.org_id).await?;
         let expected = user.version;
         let written = if user.memberships.is_empty() {
             st.store.delete_user(&user.id, expected).await.map(|_| ())

@@ -203,6 +203,24 @@ async fn a_driver_sees_their_own_cards_and_sessions_in_every_organisation_and_no
     assert_eq!(tokens["items"], json!([]));
     let (_, sessions) = support::person_json(&app, "GET", "/me/sessions", as_anna, None).await;
     assert_eq!(sessions["items"].as_array().unwrap().len(), 2);
+
+    // Bo leaves the co-operative: the cards he held there stay its cards,
+    // held by nobody.
+    let (status, _) =
+        support::call_json(&app, "DELETE", &format!("/users/{bo}?org=brf-a"), KEY, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    for card in ["ANNA-A", "BO-A"] {
+        let (status, got) = support::call_json(
+            &app,
+            "GET",
+            &format!("/id-tokens/{card}?org=brf-a"),
+            KEY,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{got}");
+        assert_eq!(got["userId"], Value::Null, "{card}: {got}");
+    }
 }
 
 #[tokio::test]

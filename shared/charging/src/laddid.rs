@@ -18,7 +18,7 @@ use csms_domain::token::{
 };
 use csms_domain::user::UserId;
 use csms_domain::{IdTokenValue, OrgId, Timestamp};
-use csms_kernel::ports::{Clock, StoreError, TokenStore, UserStore};
+use csms_kernel::ports::{Clock, PageRequest, StoreError, TokenStore, UserStore};
 
 /// 1.6 `parentIdTag` is at most 20 characters; a parent id must fit it.
 pub const PARENT_ID_MAX: usize = 20;
@@ -375,6 +375,54 @@ pub async fn unblock<S: TokenStore + ?Sized>(
         Ok(())
     })
     .await
+}
+
+/// Takes `user`'s identifiers of `org` from them (no holder any more): the
+/// person is leaving the organisation. Idempotent, so a removal that
+/// failed after this is simply run again; how many it changed.
+pub async fn release_held<S: TokenStore + ?Sized>(
+    store: &S,
+    clock: &dyn Clock,
+    user: &UserId,
+    org: &OrgId,
+) -> Result<usize, RegistryError> {
+    let mut held = vec![];
+    let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+    loop {
+        let listed = store.list_user_id_tokens(user, &page).await?;
+        held.extend(
+            listed
+                .items
+                .into_iter()
+                .filter(|t| &t.org_id == org)
+                .map(|t| t.token),
+        );
+        match listed.next_cursor {
+            Some(c) => page.cursor = Some(c),
+            None => break,
+        }
+    }
+    for token in &held {
+        // A token changed meanwhile is read again by `change`'s caller:
+        // here, bounded retries of the one field.
+        let mut tries = 0;
+        loop {
+            let released = change(store, clock, org, token.as_str(), None, |r, _| {
+                r.user_id = None;
+                Ok(())
+            })
+            .await;
+            match released {
+                Err(RegistryError::Conflict(_)) if tries < 3 => tries += 1,
+                Err(RegistryError::NotFound(_)) => break, // deleted meanwhile
+                other => {
+                    other?;
+                    break;
+                }
+            }
+        }
+    }
+    Ok(held.len())
 }
 
 pub async fn delete<S: TokenStore + ?Sized>(
