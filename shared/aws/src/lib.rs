@@ -21,10 +21,13 @@
 //!   site), and the `load-balancer` handler (SQS batches, periodic sweeps).
 //! - [`sqs`]: the per-record loop with partial batch failures of SQS functions,
 //!   and the shared JSON `SendMessage` of newer senders.
+//! - [`emf`]: operational metrics as CloudWatch embedded metric format log lines (messages per action and
+//!   outcome, connections, disconnections).
 //! - [`config`]: environment wiring shared by the Lambda binaries.
 
 pub mod config;
 pub mod dispatch;
+pub mod emf;
 pub mod load;
 pub mod pricing;
 pub mod sender;

@@ -124,6 +124,7 @@ impl WsHandlers {
         };
         match decision {
             Decision::Reject { status, reason, .. } => {
+                crate::emf::emit("Connections", &[("Result", "refused")]);
                 tracing::info!(station = %station_id, status, "connection refused: {reason}");
                 response(status as i64, Some(reason))
             }
@@ -147,6 +148,7 @@ impl WsHandlers {
                     tracing::error!(error = %e, "could not record the connection");
                     return response(500, None);
                 }
+                crate::emf::emit("Connections", &[("Result", "accepted")]);
                 tracing::info!(station = %station.id, %version, connection_id, "station connected");
                 let mut headers = HeaderMap::new();
                 // As the client spelled it; it came from a header, so it is a
@@ -178,6 +180,7 @@ impl WsHandlers {
                 tracing::error!(error = %e, connection_id = %cid, "could not record the disconnect");
                 return response(500, None);
             }
+            crate::emf::emit("Disconnections", &[]);
             tracing::info!(connection_id = %cid, "station disconnected");
         }
         response(200, None)
@@ -199,6 +202,14 @@ impl WsHandlers {
             raw
         };
         let reply = self.charger.on_message(cid, &text).await;
+        let action = crate::emf::frame_action(&text);
+        crate::emf::emit(
+            "Messages",
+            &[
+                ("Action", &action),
+                ("Outcome", crate::emf::outcome(reply.as_deref())),
+            ],
+        );
         response(200, reply)
     }
 }
