@@ -4,8 +4,8 @@
 
 use crate::command_input::CommandInput;
 use crate::{
-    access, api_keys, audit, commands, device_model, load, organisations, people, plan, pricing,
-    sessions, sign_in, sites, spot, stations, tariffs, tokens, views, webhooks,
+    access, api_keys, audit, bookings, commands, device_model, load, organisations, people, plan,
+    pricing, sessions, sign_in, sites, spot, stations, tariffs, tokens, views, webhooks,
 };
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -169,6 +169,7 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
         stations::list, stations::create, stations::get, stations::update, stations::delete,
         stations::rotate_password, stations::decommission, stations::recommission, stations::events, device_model::get,
         access::get, access::put, access::put_evse, access::delete_evse, access::now, access::attempts, access::org_attempts,
+        bookings::create, bookings::list_evse, bookings::list, bookings::get, bookings::cancel,
         commands::create, commands::list_for_station, commands::get,
         tokens::list, tokens::create,
         tokens::get, tokens::update, tokens::delete, tokens::block, tokens::unblock,
@@ -200,6 +201,7 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
         (name = "audit"),
         (name = "users"), (name = "auth"),
         (name = "access"),
+        (name = "bookings"),
     )
 )]
 pub struct ApiDoc;
