@@ -22,10 +22,11 @@ use axum::{Extension, Json};
 use chrono::TimeDelta;
 use csms_charging::booking::{self, BookingError, NewBooking};
 use csms_commands::service::SubmitOptions;
-use csms_domain::booking::{Booking, BookingId, BookingStatus, Window};
+use csms_domain::booking::{BookingId, BookingStatus, Window};
 use csms_domain::command::CommandRequest;
 use csms_domain::user::UserId;
 use csms_domain::{IdTokenValue, Timestamp};
+use csms_kernel::views::BookingView;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -46,58 +47,6 @@ pub(crate) struct BookingInput {
     /// RFC 3339; after `start`, at most 24 hours after it.
     #[schema(example = "2026-12-07T10:00:00Z", format = DateTime)]
     end: String,
-}
-
-/// A booked EVSE.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct BookingView {
-    pub id: String,
-    pub station_id: String,
-    pub evse_id: u32,
-    pub id_token: String,
-    pub user_id: Option<String>,
-    #[schema(format = DateTime)]
-    pub start: String,
-    #[schema(format = DateTime)]
-    pub end: String,
-    /// `booked`, `reserved` (the station accepted the ReserveNow),
-    /// `active` (the booker started charging), `completed`, `cancelled`,
-    /// `noShow` or `refused` (the station refused the ReserveNow or was
-    /// offline; the window is still the booker's).
-    pub status: String,
-    /// The reservation id sent in ReserveNow and CancelReservation.
-    pub reservation_id: i32,
-    /// What the station answered to the ReserveNow; `null`: not sent yet.
-    pub reserve_outcome: Option<String>,
-    /// Who made it: `admin`, an API key's id or `user:{id}`.
-    pub created_by: String,
-    #[schema(format = DateTime)]
-    pub created_at: String,
-    #[schema(format = DateTime)]
-    pub updated_at: String,
-    pub version: u64,
-}
-
-impl From<&Booking> for BookingView {
-    fn from(b: &Booking) -> Self {
-        BookingView {
-            id: b.id.to_string(),
-            station_id: b.station_id.to_string(),
-            evse_id: b.evse_id,
-            id_token: b.token.to_string(),
-            user_id: b.user_id.as_ref().map(|u| u.as_str().to_owned()),
-            start: crate::util::time(b.window.start()),
-            end: crate::util::time(b.window.end()),
-            status: b.status.as_str().into(),
-            reservation_id: b.reservation_id(),
-            reserve_outcome: b.reserve_outcome.clone(),
-            created_by: b.created_by.clone(),
-            created_at: crate::util::time(b.created_at),
-            updated_at: crate::util::time(b.updated_at),
-            version: b.version,
-        }
-    }
 }
 
 /// A window of time.

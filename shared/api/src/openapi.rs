@@ -53,8 +53,8 @@ pub struct ItemsOf<T> {
 /// (the same on every retry), `Csms-Event-Type` the event. `data` is a
 /// `Session` (session.*), `Command` (command.completed),
 /// `StationStatusEvent` (station.status), `StationRegistrationEvent`
-/// (station.registration) or `StationConnectionEvent`
-/// (station.connected/disconnected).
+/// (station.registration), `StationConnectionEvent`
+/// (station.connected/disconnected) or `Booking` (booking.refused).
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookEvent {

@@ -337,7 +337,7 @@ pub struct WebhookView {
     pub id: String,
     pub url: String,
     /// `session.started`, `session.ended`, `session.priced`, `station.status`, `station.registration`,
-    /// `station.connected`, `station.disconnected`, `command.completed`.
+    /// `station.connected`, `station.disconnected`, `command.completed`, `booking.refused`.
     pub events: Vec<String>,
     pub description: Option<String>,
     pub created_at: String,

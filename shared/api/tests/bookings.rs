@@ -30,6 +30,9 @@ struct World {
     clock: Arc<ManualClock>,
     app: axum::Router,
     charger: ChargerService<dyn Store>,
+    commands: csms_commands::service::CommandService<dyn Store>,
+    frames: Arc<Frames>,
+    refused: Arc<Refused>,
 }
 
 fn world() -> World {
@@ -41,12 +44,68 @@ fn world() -> World {
     settings.admin_key = Some(Secret::new(KEY));
     let wiring = Wiring::new(settings, store.clone(), clock.clone(), NoAdapters);
     let app = router(wiring.api_state().expect("test adapters are complete"));
-    let charger = ChargerService::new(store.clone(), clock.clone(), ChargerConfig::default());
+    // The sweep's command service reaches the chargers (frames kept); the
+    // API's reaches none (NoAdapters): its commands end offline.
+    let frames = Arc::new(Frames::default());
+    let refused = Arc::new(Refused::default());
+    let commands = csms_commands::service::CommandService::new(
+        store.clone(),
+        clock.clone(),
+        frames.clone(),
+        Arc::new(csms_commands::service::NoTimers),
+    )
+    .with_events(refused.clone());
+    let charger = ChargerService::new(store.clone(), clock.clone(), ChargerConfig::default())
+        .with_replies(Arc::new(commands.clone()));
     World {
         store,
         clock,
         app,
         charger,
+        commands,
+        frames,
+        refused,
+    }
+}
+
+/// The bookings published as refused.
+#[derive(Default)]
+struct Refused(std::sync::Mutex<Vec<String>>);
+
+#[async_trait::async_trait]
+impl csms_kernel::events::EventBus for Refused {
+    async fn publish(&self, event: csms_kernel::events::DomainEvent) {
+        if let csms_kernel::events::DomainEvent::BookingRefused { booking, .. } = event {
+            self.0.lock().unwrap().push(booking.id.to_string());
+        }
+    }
+}
+
+/// Frames sent to chargers, in order.
+#[derive(Default)]
+struct Frames(std::sync::Mutex<Vec<Value>>);
+
+#[async_trait::async_trait]
+impl csms_kernel::ports::ConnectionSender for Frames {
+    async fn send(
+        &self,
+        _connection: &str,
+        frame: &str,
+    ) -> Result<(), csms_kernel::ports::SendError> {
+        self.0
+            .lock()
+            .unwrap()
+            .push(serde_json::from_str(frame).unwrap());
+        Ok(())
+    }
+    async fn close(&self, _connection: &str) -> Result<(), csms_kernel::ports::SendError> {
+        Ok(())
+    }
+}
+
+impl Frames {
+    fn all(&self) -> Vec<Value> {
+        self.0.lock().unwrap().clone()
     }
 }
 
@@ -500,4 +559,183 @@ async fn during_the_window_only_the_booker_starts_on_the_evse() {
         .ocpp(&st16, "StartTransaction", start16("A-OTHER", 1))
         .await;
     assert_eq!(after["idTagInfo"]["status"], "Accepted", "{after}");
+}
+
+/// The sweep at lead time sends ReserveNow once (an offline station: the
+/// command ends `offline` at once, the booking is refused); a booking
+/// whose booker never comes is a no-show after the grace period, and a
+/// booker who started is completed at the end. Repeated sweeps change
+/// nothing more and send nothing more.
+#[tokio::test]
+async fn the_sweep_reserves_once_refuses_for_an_offline_station_and_ends_bookings() {
+    use csms_commands::booking_sweep::BookingTimes;
+    use csms_kernel::ports::Clock;
+    let w = world();
+    token(&w, "A-BOOKER", None).await;
+    // Never connected.
+    let new = csms_charging::registry::NewStation {
+        id: "CP-OFF".into(),
+        ..Default::default()
+    };
+    register_station(&*w.store, &*w.clock, new, None).await;
+    let st = w.station("CP-ON", OcppVersion::V16, None).await;
+    let make = |st: &'static str, evse: u32| {
+        let w = &w;
+        async move {
+            let made = w
+                .admin(
+                    "POST",
+                    &format!("/stations/{st}/evses/{evse}/bookings"),
+                    Some(book(
+                        "A-BOOKER",
+                        "2026-12-01T11:00:00Z",
+                        "2026-12-01T12:00:00Z",
+                    )),
+                )
+                .await;
+            assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
+            made.body["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let offline = make("CP-OFF", 1).await;
+    let ghost = make("CP-ON", 1).await;
+    let booker = make("CP-ON", 2).await;
+    let times = BookingTimes::default();
+    let status = |id: String| {
+        let w = &w;
+        async move {
+            let b = w.admin("GET", &format!("/bookings/{id}"), None).await;
+            (
+                b.body["status"].as_str().unwrap().to_owned(),
+                b.body["reserveOutcome"].as_str().map(str::to_owned),
+            )
+        }
+    };
+    let commands = |st: &'static str| {
+        let w = &w;
+        async move {
+            w.admin("GET", &format!("/stations/{st}/commands"), None)
+                .await
+                .body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["type"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    // 10:00: an hour before; nothing is due.
+    assert_eq!(
+        w.commands
+            .sweep_bookings_everywhere(times, w.clock.now())
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(status(offline.clone()).await.0, "booked");
+    // 10:56: within the lead time.
+    w.clock.advance(56 * 60);
+    let changed = w
+        .commands
+        .sweep_bookings_everywhere(times, w.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(changed, 3);
+    assert_eq!(
+        status(offline.clone()).await,
+        ("refused".to_owned(), Some("offline".to_owned()))
+    );
+    assert_eq!(commands("CP-OFF").await, ["reserveNow"]);
+    assert_eq!(
+        *w.refused.0.lock().unwrap(),
+        vec![offline.clone()],
+        "booking.refused"
+    );
+    // The connected station has not answered yet: pending, one call out.
+    let (st_ghost, outcome) = status(ghost.clone()).await;
+    assert_eq!(st_ghost, "booked");
+    assert!(outcome.is_some_and(|o| o.starts_with("pending:")));
+    let sent = w.frames.all();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0][2], "ReserveNow");
+    assert_eq!(sent[0][3]["idTag"], "A-BOOKER");
+    assert_eq!(sent[0][3]["expiryDate"], "2026-12-01T12:00:00.000Z");
+    // Again: nothing more is sent or written.
+    for _ in 0..2 {
+        assert_eq!(
+            w.commands
+                .sweep_bookings_everywhere(times, w.clock.now())
+                .await
+                .unwrap(),
+            0
+        );
+    }
+    assert_eq!(commands("CP-OFF").await, ["reserveNow"]);
+    assert_eq!(commands("CP-ON").await, ["reserveNow", "reserveNow"]);
+    assert_eq!(w.refused.0.lock().unwrap().len(), 1, "published once");
+    // The station accepts both (the second is sent once the first is answered).
+    for i in 0..2 {
+        let call = w.frames.all()[i].clone();
+        assert_eq!(call[2], "ReserveNow");
+        let reply = json!([3, call[1], {"status": "Accepted"}]).to_string();
+        w.charger.on_message("conn-CP-ON", &reply).await;
+    }
+    assert_eq!(
+        w.commands
+            .sweep_bookings_everywhere(times, w.clock.now())
+            .await
+            .unwrap(),
+        2
+    );
+    for id in [&ghost, &booker] {
+        assert_eq!(
+            status(id.clone()).await,
+            ("reserved".to_owned(), Some("Accepted".to_owned()))
+        );
+    }
+
+    // 11:05: the booker starts on EVSE 2.
+    w.clock.advance(9 * 60);
+    let started = w
+        .ocpp(
+            &st,
+            "StartTransaction",
+            json!({"connectorId": 2, "idTag": "A-BOOKER", "meterStart": 0,
+                "timestamp": "2026-12-01T11:05:00Z"}),
+        )
+        .await;
+    assert_eq!(started["idTagInfo"]["status"], "Accepted", "{started}");
+    assert_eq!(status(booker.clone()).await.0, "active");
+    // 11:16: past the grace period, the other booker never came.
+    w.clock.advance(11 * 60);
+    w.commands
+        .sweep_bookings_everywhere(times, w.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(status(ghost.clone()).await.0, "noShow");
+    let last = w.frames.all().last().cloned().unwrap();
+    assert_eq!(last[2], "CancelReservation", "{last}");
+    let reservation = w
+        .admin("GET", &format!("/bookings/{ghost}"), None)
+        .await
+        .body["reservationId"]
+        .clone();
+    assert_eq!(last[3]["reservationId"], reservation);
+    assert_eq!(status(offline.clone()).await.0, "noShow");
+    assert_eq!(status(booker.clone()).await.0, "active");
+    // 12:00: the window is over.
+    w.clock.advance(44 * 60);
+    w.commands
+        .sweep_bookings_everywhere(times, w.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(status(booker.clone()).await.0, "completed");
+    assert_eq!(
+        w.commands
+            .sweep_bookings_everywhere(times, w.clock.now())
+            .await
+            .unwrap(),
+        0,
+        "final bookings are no longer due"
+    );
 }

@@ -114,11 +114,11 @@ csms_kernel::store_ports! {
 }
 
 pub struct CommandService<S: ?Sized> {
-    store: Arc<S>,
+    pub(crate) store: Arc<S>,
     clock: Arc<dyn Clock>,
     sender: Arc<dyn ConnectionSender>,
     timers: Arc<dyn CommandTimers>,
-    events: Arc<dyn EventBus>,
+    pub(crate) events: Arc<dyn EventBus>,
     dispatch: Option<Arc<dyn CommandDispatch>>,
 }
 
