@@ -693,6 +693,27 @@ async fn the_sweep_reserves_once_refuses_for_an_offline_station_and_ends_booking
             ("reserved".to_owned(), Some("Accepted".to_owned()))
         );
     }
+    // The station's EVSEs show as reserved.
+    for connector in [1, 2] {
+        w.ocpp(
+            &st,
+            "StatusNotification",
+            json!({"connectorId": connector, "errorCode": "NoError", "status": "Available"}),
+        )
+        .await;
+    }
+    let shown = w.admin("GET", "/stations/CP-ON", None).await;
+    assert_eq!(
+        shown.body["evses"][0]["reservedFor"],
+        ghost.as_str(),
+        "{}",
+        shown.text
+    );
+    assert_eq!(
+        shown.body["evses"][0]["connectors"][0]["status"],
+        "Reserved"
+    );
+    assert_eq!(shown.body["evses"][1]["reservedFor"], booker.as_str());
 
     // 11:05: the booker starts on EVSE 2.
     w.clock.advance(9 * 60);
@@ -713,6 +734,17 @@ async fn the_sweep_reserves_once_refuses_for_an_offline_station_and_ends_booking
         .await
         .unwrap();
     assert_eq!(status(ghost.clone()).await.0, "noShow");
+    let shown = w.admin("GET", "/stations/CP-ON", None).await;
+    assert_eq!(
+        shown.body["evses"][0]["reservedFor"],
+        Value::Null,
+        "{}",
+        shown.text
+    );
+    assert_eq!(
+        shown.body["evses"][0]["connectors"][0]["status"],
+        "Available"
+    );
     let last = w.frames.all().last().cloned().unwrap();
     assert_eq!(last[2], "CancelReservation", "{last}");
     let reservation = w
