@@ -200,7 +200,13 @@ pub async fn cancel(
     let id = booking_id(&id)?;
     let actor = who.actor();
     let (before, after) = booking::cancel(&*st.store, &actor, &id, st.clock.now()).await?;
-    if before.status == BookingStatus::Reserved {
+    // Reserved, or a ReserveNow still unanswered (the station may accept it).
+    let held_by_station = before.status == BookingStatus::Reserved
+        || before
+            .reserve_outcome
+            .as_deref()
+            .is_some_and(|o| o.starts_with("pending:"));
+    if held_by_station {
         let request = CommandRequest::CancelReservation {
             reservation_id: before.reservation_id(),
         };
