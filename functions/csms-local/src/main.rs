@@ -47,6 +47,7 @@
 //!   `CSMS_TRUST_FORWARDED_FOR` (false), `CSMS_PASSWORD_CHECKS` (cores);
 //! - `RUST_LOG` — log filter, default `info`.
 
+mod bookings;
 mod config;
 mod deliveries;
 mod load;
@@ -199,6 +200,12 @@ async fn main() -> anyhow::Result<()> {
         cfg.settings.sessions.idle,
         cfg.settings.sessions.sweep,
     );
+    let booking_task = bookings::spawn(
+        commands.clone(),
+        clock.clone(),
+        cfg.settings.bookings.times(),
+        cfg.settings.bookings.sweep,
+    );
     let gate = PasswordGate::new(
         ThrottlePolicy::STATIONS,
         ThrottlePolicy::ADDRESSES,
@@ -248,6 +255,7 @@ async fn main() -> anyhow::Result<()> {
     load_stop.stop();
     load_task.abort();
     sweep_task.abort();
+    booking_task.abort();
     if let Some(t) = spot_task {
         t.abort();
     }

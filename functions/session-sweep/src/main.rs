@@ -1,7 +1,9 @@
 //! Lambda run by EventBridge Scheduler. Wiring only; the logic is
-//! `csms_aws::sessions::handle_sweep` over `ChargerService::close_idle_sessions`.
+//! `csms_aws::sessions::handle_sweep` over `ChargerService::close_idle_sessions`,
+//! and for the `{"bookings": true}` schedule `handle_booking_sweep` over
+//! `CommandService::sweep_bookings_everywhere`.
 
-use csms_aws::sessions::handle_sweep;
+use csms_aws::sessions::{handle_booking_sweep, handle_sweep, is_booking_sweep};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use std::sync::Arc;
 
@@ -9,15 +11,22 @@ use std::sync::Arc;
 async fn main() -> Result<(), Error> {
     let wired = csms_aws::config::start(|ctx| {
         let charger = Arc::new(ctx.wiring.charger()?);
+        let commands = Arc::new(ctx.wiring.commands()?);
         let idle = chrono::TimeDelta::from_std(ctx.wiring.settings.sessions.idle)?;
-        Ok::<_, Error>((charger, ctx.wiring.clock.clone(), idle))
+        let times = ctx.wiring.settings.bookings.times();
+        Ok::<_, Error>((charger, commands, ctx.wiring.clock.clone(), idle, times))
     });
-    let Some((charger, clock, idle)) = wired.await? else {
+    let Some((charger, commands, clock, idle, times)) = wired.await? else {
         return Ok(());
     };
-    run(service_fn(move |_event: LambdaEvent<serde_json::Value>| {
-        let (charger, clock) = (charger.clone(), clock.clone());
-        async move { Ok::<_, Error>(handle_sweep(&charger, idle, clock.now()).await?) }
+    run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
+        let (charger, commands, clock) = (charger.clone(), commands.clone(), clock.clone());
+        async move {
+            if is_booking_sweep(&event.payload) {
+                return Ok::<_, Error>(handle_booking_sweep(&commands, times, clock.now()).await?);
+            }
+            Ok::<_, Error>(handle_sweep(&charger, idle, clock.now()).await?)
+        }
     }))
     .await
 }

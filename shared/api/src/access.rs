@@ -300,7 +300,7 @@ pub struct AccessAttemptView {
     pub at: String,
     /// The mode that refused it.
     pub mode: String,
-    /// `otherOrganisation` or `groupNotAllowed`.
+    /// `otherOrganisation`, `groupNotAllowed` or `booked` (the EVSE is booked for another id token now).
     pub reason: String,
     /// `Authorize`, `StartTransaction`, `TransactionEvent` or `remoteStart`.
     pub source: String,

@@ -28,6 +28,7 @@
 //! - `command_input`: the body of `POST /stations/{id}/commands` (`CommandInput`, tagged by `type`) and its
 //!   conversion into the domain's `CommandRequest`.
 //! - `device_model`: a 2.0.1 station's device model (components and variables).
+//! - `bookings`: bookings of EVSEs (make, list, read, cancel; the 409 with the free windows).
 //! - `load`: load balancing of a site (configuration, allocation, meter).
 //! - `load_config`: a site's load configuration both ways (`LoadConfigJson`): the body of
 //!   `PUT /sites/{id}/load` and the `config` its answers show, with the conversions to and from the domain.
@@ -43,6 +44,7 @@ mod access;
 mod api_keys;
 mod audit;
 mod auth;
+mod bookings;
 mod command_input;
 mod commands;
 mod device_model;
@@ -236,6 +238,13 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/stations/{id}/attempts", get(Read, access::attempts))
         .route("/access-attempts", get(Read, access::org_attempts))
+        .route(
+            "/stations/{id}/evses/{evseId}/bookings",
+            get(Read, bookings::list_evse).merge(post(Commands, bookings::create)),
+        )
+        .route("/bookings", get(Read, bookings::list))
+        .route("/bookings/{id}", get(Read, bookings::get))
+        .route("/bookings/{id}/cancel", post(Commands, bookings::cancel))
         .route("/stations/{id}/device-model", get(Read, device_model::get))
         .route(
             "/stations/{id}/commands",

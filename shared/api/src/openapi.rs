@@ -4,8 +4,9 @@
 
 use crate::command_input::CommandInput;
 use crate::{
-    access, api_keys, audit, commands, device_model, load, me, organisations, people, plan,
-    pricing, ratings, sessions, sign_in, sites, spot, stations, tariffs, tokens, views, webhooks,
+    access, api_keys, audit, bookings, commands, device_model, load, me, organisations, people,
+    plan, pricing, ratings, sessions, sign_in, sites, spot, stations, tariffs, tokens, views,
+    webhooks,
 };
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -53,8 +54,8 @@ pub struct ItemsOf<T> {
 /// (the same on every retry), `Csms-Event-Type` the event. `data` is a
 /// `Session` (session.*), `Command` (command.completed),
 /// `StationStatusEvent` (station.status), `StationRegistrationEvent`
-/// (station.registration) or `StationConnectionEvent`
-/// (station.connected/disconnected).
+/// (station.registration), `StationConnectionEvent`
+/// (station.connected/disconnected) or `Booking` (booking.refused).
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookEvent {
@@ -169,6 +170,7 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
         stations::list, stations::create, stations::get, stations::update, stations::delete,
         stations::rotate_password, stations::decommission, stations::recommission, stations::events, device_model::get,
         access::get, access::put, access::put_evse, access::delete_evse, access::now, access::attempts, access::org_attempts,
+        bookings::create, bookings::list_evse, bookings::list, bookings::get, bookings::cancel,
         commands::create, commands::list_for_station, commands::get,
         tokens::list, tokens::create,
         tokens::get, tokens::update, tokens::delete, tokens::block, tokens::unblock,
@@ -202,6 +204,7 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
         (name = "users"), (name = "auth"),
         (name = "access"),
         (name = "me"), (name = "ratings"),
+        (name = "bookings"),
     )
 )]
 pub struct ApiDoc;

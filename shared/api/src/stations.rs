@@ -186,7 +186,28 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let view = own_station_view(&state, &who, &id).await?;
-    Ok(Json(station_json(&view, state.clock.now())))
+    let now = state.clock.now();
+    let mut shown = views::Station::new(&view, now);
+    // One query per EVSE: the bookings the station holds it for now.
+    let mut reserved = Vec::new();
+    for evse in shown.evses.iter().map(|e| e.id) {
+        let range =
+            csms_domain::booking::Window::stored(now, now + csms_domain::booking::MAX_LENGTH);
+        let Some(range) = range else { continue };
+        let found = state
+            .store
+            .list_evse_bookings(&view.station.id, evse, &range)
+            .await?;
+        reserved.extend(found.into_iter().filter(|b| {
+            b.org_id == view.station.org_id
+                && b.status == csms_domain::booking::BookingStatus::Reserved
+                && b.window.end() > now
+        }));
+    }
+    shown.reserve(&reserved);
+    Ok(Json(
+        serde_json::to_value(shown).map_err(|e| ApiError::Internal(e.to_string()))?,
+    ))
 }
 
 #[utoipa::path(patch, path = "/stations/{id}", operation_id = "updateStation", tag = "stations", summary = "Approve, hold or reject, rename or move a station", params(("id" = String, Path, description = "Station id")), request_body = UpdateStation, responses((status = 200, body = views::Station), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]

@@ -43,8 +43,14 @@ impl From<&ConnectorStatus> for Connector {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct Evse {
     pub id: u32,
+    /// The booking the station holds this EVSE for (its ReserveNow was
+    /// accepted), if any; its connectors that are `Available` show as
+    /// `Reserved`. Only `GET /stations/{id}` looks bookings up; listings
+    /// show null.
+    pub reserved_for: Option<String>,
     pub connectors: Vec<Connector>,
 }
 
@@ -86,6 +92,22 @@ pub struct Station {
 }
 
 impl Station {
+    /// Marks the EVSEs `reserved` (a reserved booking of each) holds: the
+    /// booking's id, and `Reserved` for an `Available` connector.
+    pub fn reserve(&mut self, reserved: &[csms_domain::booking::Booking]) {
+        for b in reserved {
+            let Some(evse) = self.evses.iter_mut().find(|e| e.id == b.evse_id) else {
+                continue;
+            };
+            evse.reserved_for = Some(b.id.to_string());
+            for c in &mut evse.connectors {
+                if c.status == "Available" {
+                    c.status = "Reserved".into();
+                }
+            }
+        }
+    }
+
     pub fn new(view: &StationView, now: Timestamp) -> Self {
         let st = &view.station;
         let mut evses: Vec<Evse> = Vec::new();
@@ -99,6 +121,7 @@ impl Station {
                 Some(e) if e.id == c.evse_id => e.connectors.push(c.into()),
                 _ => evses.push(Evse {
                     id: c.evse_id,
+                    reserved_for: None,
                     connectors: vec![c.into()],
                 }),
             }
@@ -341,7 +364,7 @@ pub struct WebhookView {
     pub id: String,
     pub url: String,
     /// `session.started`, `session.ended`, `session.priced`, `station.status`, `station.registration`,
-    /// `station.connected`, `station.disconnected`, `command.completed`.
+    /// `station.connected`, `station.disconnected`, `command.completed`, `booking.refused`.
     pub events: Vec<String>,
     pub description: Option<String>,
     pub created_at: String,

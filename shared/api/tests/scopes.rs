@@ -32,6 +32,9 @@ fn scope_by_the_old_path_rule(method: &str, path: &str) -> Scope {
         // Alarms came after the path rule: operators acknowledge and resolve them.
         || (path.starts_with("/alarms/") && !reads)
         || (path.ends_with("/charging-need") && !reads)
+        // Bookings came after the path rule: making and cancelling one is
+        // what a driver app or an operator does for a driver.
+        || ((path.ends_with("/bookings") || path.starts_with("/bookings/")) && !reads)
     {
         Scope::Commands
     } else if reads {

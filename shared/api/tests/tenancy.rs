@@ -103,12 +103,14 @@ struct OrgA {
     alarm: String,
     /// A person of A.
     user: String,
+    /// A booking of A's station.
+    booking: String,
 }
 
 impl OrgA {
     /// Every id of A: none may show up in an answer to B (but in a 404
     /// that echoes the id B asked for).
-    fn ids(&self) -> [&str; 13] {
+    fn ids(&self) -> [&str; 14] {
         [
             &self.org,
             &self.station,
@@ -123,6 +125,7 @@ impl OrgA {
             &self.seen,
             &self.alarm,
             &self.user,
+            &self.booking,
         ]
     }
 
@@ -156,6 +159,9 @@ impl OrgA {
             "/audit-log".to_owned(),
             format!("/users/{}", self.user),
             "/users".to_owned(),
+            format!("/bookings/{}", self.booking),
+            "/bookings".to_owned(),
+            format!("/stations/{}/evses/1/bookings", self.station),
         ] {
             let a = call(app, "GET", &format!("/api/v1{uri}"), KEY, &[], None).await;
             out.push((uri, format!("{} {}", a.status, a.text)));
@@ -282,7 +288,15 @@ async fn org_a(app: &axum::Router, store: &dyn Store) -> OrgA {
     // A's person started it with a card they hold.
     session.user_id = Some(csms_domain::user::UserId::parse(user["id"].as_str().unwrap()).unwrap());
     store.put_session(&session, 0).await.unwrap();
+    let booking = admin(
+        app,
+        "POST",
+        "/api/v1/stations/CP-A/evses/1/bookings",
+        booking_body("TOKEN-OF-A"),
+    )
+    .await;
     OrgA {
+        booking: booking["id"].as_str().unwrap().to_owned(),
         user: user["id"].as_str().unwrap().to_owned(),
         org: "default".into(),
         station: "CP-A".into(),
@@ -304,6 +318,13 @@ fn tariff_body(name: &str) -> Value {
         "name": name,
         "elements": [{"components": [{"type": "energy", "price": {"kind": "fixed", "perKwh": "2.50"}}]}]
     })
+}
+
+/// A booking an hour from now, for an hour.
+fn booking_body(token: &str) -> Value {
+    let start = Utc::now() + chrono::TimeDelta::hours(1);
+    let end = start + chrono::TimeDelta::hours(1);
+    json!({"idToken": token, "start": start.to_rfc3339(), "end": end.to_rfc3339()})
 }
 
 fn site_body(id: &str) -> Value {
@@ -375,6 +396,8 @@ fn body_for(operation: &str, a: &OrgA) -> Option<Value> {
         // Open A's station to everyone: B's tokens would charge there.
         "putStationAccess" | "putEvseAccess" => json!({"default": "public"}),
         "rateMySession" => json!({"stars": 1, "comment": "B was here"}),
+        // Book A's EVSE for A's token.
+        "createBooking" => booking_body(&a.token),
         _ => return None,
     })
 }
@@ -402,6 +425,7 @@ fn fill(path: &str, a: &OrgA) -> Result<String, String> {
             ("id", "/organisations/") => &a.org,
             ("id", "/alarms/") => &a.alarm,
             ("id", "/users/") => &a.user,
+            ("id", "/bookings/") => &a.booking,
             ("zone", "/spot-prices/") => "SE3",
             ("date", _) if before.starts_with("/spot-prices/") => SPOT_DATE,
             _ => return Err(format!("no value of A for {{{name}}} after {before}")),

@@ -180,6 +180,32 @@ pub struct SessionSettings {
     pub sweep: Duration,
 }
 
+/// Bookings: when the sweep reserves a booked EVSE and gives up on a
+/// booker.
+#[derive(Debug, Clone, Copy)]
+pub struct BookingSettings {
+    /// `CSMS_BOOKING_LEAD_SECONDS` (default 300): ReserveNow goes out this
+    /// long before a booked window starts.
+    pub lead: Duration,
+    /// `CSMS_BOOKING_GRACE_SECONDS` (default 900): a booker who has not
+    /// started this long after the start is a no-show (CancelReservation).
+    pub grace: Duration,
+    /// `CSMS_BOOKING_SWEEP_SECONDS` (default 60): how often the local
+    /// runner sweeps bookings (every minute in AWS, `BookingSweep`).
+    pub sweep: Duration,
+}
+
+impl BookingSettings {
+    /// The sweep's times.
+    pub fn times(&self) -> csms_commands::booking_sweep::BookingTimes {
+        let delta = |d: Duration| chrono::TimeDelta::from_std(d).unwrap_or(chrono::TimeDelta::MAX);
+        csms_commands::booking_sweep::BookingTimes {
+            lead: delta(self.lead),
+            grace: delta(self.grace),
+        }
+    }
+}
+
 /// An AWS resource a function may need, by the variable that names it.
 /// Reading it where it is needed fails start-up when it is missing, instead
 /// of quietly leaving a feature off.
@@ -290,6 +316,7 @@ pub struct Settings {
     pub pricing: PricingSettings,
     pub load: LoadSettings,
     pub sessions: SessionSettings,
+    pub bookings: BookingSettings,
     /// `CSMS_SPOT_*` (see `csms_pricing::spot::config`).
     pub spot: SpotSettings,
     pub aws: AwsResources,
@@ -389,6 +416,11 @@ impl Settings {
             idle: vars.seconds("CSMS_SESSION_IDLE_SECONDS", &[], 86_400, 1..=90 * 86_400)?,
             sweep: vars.seconds("CSMS_SESSION_SWEEP_SECONDS", &[], 300, 1..=86_400)?,
         };
+        let bookings = BookingSettings {
+            lead: vars.seconds("CSMS_BOOKING_LEAD_SECONDS", &[], 300, 0..=86_400)?,
+            grace: vars.seconds("CSMS_BOOKING_GRACE_SECONDS", &[], 900, 0..=86_400)?,
+            sweep: vars.seconds("CSMS_BOOKING_SWEEP_SECONDS", &[], 60, 1..=3_600)?,
+        };
         let spot = SpotSettings::from_lookup(|k| get(k))
             .map_err(|e| SettingsError::new(e.var, e.message))?;
         Ok(Settings {
@@ -400,6 +432,7 @@ impl Settings {
             pricing,
             load,
             sessions,
+            bookings,
             spot,
             aws: AwsResources::read(&vars),
         })

@@ -3,7 +3,9 @@
 //! open sessions that heard nothing for `CSMS_SESSION_IDLE_SECONDS` (reason
 //! `noMessages`) through [`ChargerService::close_idle_sessions`], which
 //! announces and queues them for pricing like any other ended session. The
-//! schedule's payload carries nothing.
+//! schedule's payload carries nothing. A second schedule, every minute,
+//! sends `{"bookings": true}`: the booking sweep
+//! ([`handle_booking_sweep`]).
 //!
 //! Idempotent: a session closed by one run is no longer open for the next,
 //! and a run that fails half-way is finished by the next one.
@@ -13,6 +15,23 @@ use csms_charging::charger::{ChargerService, HandlerError, IDLE_SWEEP_LOOKBACK};
 use csms_domain::Timestamp;
 use csms_kernel::ports::Store;
 use serde_json::{json, Value};
+
+/// Whether a schedule's payload asks for the booking sweep.
+pub fn is_booking_sweep(event: &Value) -> bool {
+    event.get("bookings").and_then(Value::as_bool) == Some(true)
+}
+
+/// One booking sweep at `now` over every organisation
+/// (`CommandService::sweep_bookings_everywhere`): how many bookings changed.
+pub async fn handle_booking_sweep(
+    commands: &csms_commands::service::CommandService<dyn Store>,
+    times: csms_commands::booking_sweep::BookingTimes,
+    now: Timestamp,
+) -> Result<Value, csms_kernel::ports::StoreError> {
+    let changed = commands.sweep_bookings_everywhere(times, now).await?;
+    tracing::info!(changed, "booking sweep done");
+    Ok(json!({"bookingsChanged": changed}))
+}
 
 /// One scheduled run at `now`: how many sessions it closed. A store error
 /// fails the invocation (it shows in the function's error metric); the next

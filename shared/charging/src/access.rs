@@ -7,7 +7,11 @@
 //!
 //! The charger service asks [`admit`] on Authorize (no EVSE: the station's
 //! policy), StartTransaction and TransactionEvent `Started` (the EVSE's);
-//! the command service on a remote start.
+//! the command service on a remote start. Where the EVSE is known, a
+//! booking that holds it now lets only the booker's id token in
+//! ([`crate::booking::holding`]: one more request, a `Query` of the EVSE's
+//! bookings); an Authorize names no EVSE and is not checked against
+//! bookings.
 
 use crate::lifecycle::own_station;
 use crate::registry::RegistryError;
@@ -18,7 +22,9 @@ use csms_domain::actor::Actor;
 use csms_domain::station::Station;
 use csms_domain::token::IdTokenRecord;
 use csms_domain::{OrgId, SiteId, StationId, Timestamp};
-use csms_kernel::ports::{AccessStore, Page, PageRequest, SiteStore, StationStore, StoreError};
+use csms_kernel::ports::{
+    AccessStore, BookingStore, Page, PageRequest, SiteStore, StationStore, StoreError,
+};
 
 /// The zone of a station without a site record (as tariffs).
 pub const DEFAULT_ZONE: chrono_tz::Tz = chrono_tz::Europe::Stockholm;
@@ -127,7 +133,12 @@ async fn check<S: SiteStore + ?Sized>(
 /// [`check`], and a refusal kept as an access attempt at `place` (its
 /// `connector_id` and `source`, the message or command that presented the
 /// token), for the operator's list.
-pub async fn admit<S: SiteStore + AccessStore + ?Sized>(
+///
+/// At a known EVSE a mode that lets the token in is then asked about the
+/// booking that holds the EVSE now: another token than the booker's is
+/// refused ([`AccessRefusal::Booked`]); the booker's starting a transaction
+/// (any `source` but `remoteStart`) marks the booking active.
+pub async fn admit<S: SiteStore + AccessStore + BookingStore + ?Sized>(
     store: &S,
     place: Place<'_>,
     connector_id: Option<u32>,
@@ -136,7 +147,16 @@ pub async fn admit<S: SiteStore + AccessStore + ?Sized>(
     token: &IdTokenRecord,
     now: Timestamp,
 ) -> Result<Result<AccessMode, (AccessMode, AccessRefusal)>, StoreError> {
-    let decision = check(store, place, access, token, now).await?;
+    let mut decision = check(store, place, access, token, now).await?;
+    if let (Ok(mode), Some(evse)) = (decision, place.evse_id) {
+        if let Some(booking) = crate::booking::holding(store, place.station_id, evse, now).await? {
+            if !booking.admits(&token.token, now) {
+                decision = Err((mode, AccessRefusal::Booked));
+            } else if source != "remoteStart" {
+                crate::booking::mark_started(store, &booking, now).await;
+            }
+        }
+    }
     if let Err((mode, reason)) = decision {
         let attempt = AccessAttempt {
             station_id: place.station_id.clone(),

@@ -24,11 +24,14 @@
 //! - [`access`]: access modes at run time (the mode at an EVSE now, whether
 //!   it admits a token, refused attempts) and the operator's use cases over
 //!   a station's access policy.
+//! - [`booking`]: bookings of EVSEs (make, read, list, cancel) and the
+//!   booking that holds an EVSE now.
 //! - [`rating`]: a driver rates a session of theirs (with the station's and site's sums).
 //! - [`device_model`]: 2.0.1 device reports into the station's model, and the
 //!   values Get/SetVariables answers confirm.
 
 pub mod access;
+pub mod booking;
 pub mod charger;
 pub mod connect;
 pub mod device_model;

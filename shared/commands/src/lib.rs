@@ -8,9 +8,12 @@
 //! - [`service`]: the lifecycle — submit, queue per station (one outstanding
 //!   call, as OCPP requires), send, resolve from CALLRESULT/CALLERROR,
 //!   time out, recover after a restart.
+//! - [`booking_sweep`]: ReserveNow before a booked window, the station's
+//!   answer, no-shows (CancelReservation) and the end of the window.
 //! - [`approval`]: the operator's decision on a station's registration,
 //!   and the boot it asks of a connected station.
 
 pub mod approval;
+pub mod booking_sweep;
 pub mod service;
 pub mod wire;

@@ -20,8 +20,9 @@ use csms_domain::IdTokenValue;
 use csms_domain::{SessionId, StationId, Timestamp};
 use csms_kernel::events::{DomainEvent, EventBus, NoEvents};
 use csms_kernel::ports::{
-    AccessStore, CallReplies, Clock, CommandStore, ConnectionSender, DeviceModelStore,
-    IdempotencyStore, SendError, SessionStore, SiteStore, StationStore, StoreError, TokenStore,
+    AccessStore, BookingStore, CallReplies, Clock, CommandStore, ConnectionSender,
+    DeviceModelStore, IdempotencyStore, SendError, SessionStore, SiteStore, StationStore,
+    StoreError, TokenStore,
 };
 use serde_json::Value;
 use std::sync::Arc;
@@ -109,15 +110,15 @@ csms_kernel::store_ports! {
     /// access policy and its site (the zone its schedule is read in).
     pub trait CommandsStore:
         CommandStore, IdempotencyStore, StationStore, SessionStore, DeviceModelStore,
-        TokenStore, AccessStore, SiteStore
+        TokenStore, AccessStore, SiteStore, BookingStore
 }
 
 pub struct CommandService<S: ?Sized> {
-    store: Arc<S>,
+    pub(crate) store: Arc<S>,
     clock: Arc<dyn Clock>,
     sender: Arc<dyn ConnectionSender>,
     timers: Arc<dyn CommandTimers>,
-    events: Arc<dyn EventBus>,
+    pub(crate) events: Arc<dyn EventBus>,
     dispatch: Option<Arc<dyn CommandDispatch>>,
 }
 
@@ -227,6 +228,7 @@ impl<S: CommandsStore + ?Sized> CommandService<S> {
         let why = match reason {
             AccessRefusal::OtherOrganisation => "the id token is another organisation's",
             AccessRefusal::GroupNotAllowed => "the id token is in none of the allowed user groups",
+            AccessRefusal::Booked => "the EVSE is booked for another id token now",
         };
         let at = evse_id.map_or_else(|| "the station".to_owned(), |e| format!("EVSE {e}"));
         Err(CommandError::Conflict(format!(

@@ -337,6 +337,9 @@ pub enum AccessRefusal {
     OtherOrganisation,
     /// Private for some user groups, and the token is in none of them.
     GroupNotAllowed,
+    /// The EVSE is booked for another id token now
+    /// ([`crate::booking::Booking::admits`]).
+    Booked,
 }
 
 impl AccessRefusal {
@@ -344,6 +347,7 @@ impl AccessRefusal {
         match self {
             AccessRefusal::OtherOrganisation => "otherOrganisation",
             AccessRefusal::GroupNotAllowed => "groupNotAllowed",
+            AccessRefusal::Booked => "booked",
         }
     }
 
@@ -351,6 +355,7 @@ impl AccessRefusal {
         [
             AccessRefusal::OtherOrganisation,
             AccessRefusal::GroupNotAllowed,
+            AccessRefusal::Booked,
         ]
         .into_iter()
         .find(|r| r.as_str() == s)

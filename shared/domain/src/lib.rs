@@ -27,6 +27,7 @@
 //! - [`actor`]: who a use case acts for (organisation and caller), checked by the services.
 //! - [`alarm`]: conditions an operator must look at.
 //! - [`audit`]: who changed what in an organisation, and when.
+//! - [`booking`]: bookings of an EVSE for a time window, conflicts and free windows.
 //! - [`device_model`]: the components and variables a 2.0.1 station reports.
 //! - [`tenant`]: organisations and sites, and the values they are made of
 //!   (organisation and VAT numbers, addresses, payout accounts, opening hours).
@@ -37,6 +38,7 @@ pub mod actor;
 pub mod alarm;
 pub mod api_key;
 pub mod audit;
+pub mod booking;
 pub mod command;
 pub mod device_model;
 pub mod event;

@@ -22,10 +22,13 @@ pub enum EventType {
     StationConnected,
     StationDisconnected,
     CommandCompleted,
+    /// A booking's reservation was refused by the station, or the station
+    /// was offline: the driver should be told.
+    BookingRefused,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 8] = [
+    pub const ALL: [EventType; 9] = [
         EventType::SessionStarted,
         EventType::SessionEnded,
         EventType::SessionPriced,
@@ -34,6 +37,7 @@ impl EventType {
         EventType::StationConnected,
         EventType::StationDisconnected,
         EventType::CommandCompleted,
+        EventType::BookingRefused,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -46,6 +50,7 @@ impl EventType {
             EventType::StationConnected => "station.connected",
             EventType::StationDisconnected => "station.disconnected",
             EventType::CommandCompleted => "command.completed",
+            EventType::BookingRefused => "booking.refused",
         }
     }
 

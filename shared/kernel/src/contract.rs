@@ -3605,6 +3605,133 @@ pub async fn station_access_versioned_and_attempts_newest_first<S: AccessStore +
         .is_empty());
 }
 
+/// A booking conflicts with an overlapping one of the same EVSE that holds
+/// its window, and nothing of it is written; touching windows, other EVSEs
+/// and final bookings do not conflict. Writes are versioned; an EVSE's
+/// bookings are listed by overlap with a range, an organisation's latest
+/// first, and the due ones (not final, started by then) earliest first.
+pub async fn bookings_conflict_versioned_and_due<S: BookingStore>(store: &S) {
+    use csms_domain::booking::*;
+    let org = OrgId::parse("org-a").unwrap();
+    let at = |h: i64| t(h * 3600);
+    let make = |station: &str, evse: u32, from: i64, to: i64| Booking {
+        id: BookingId::generate(),
+        org_id: org.clone(),
+        station_id: sid(station),
+        evse_id: evse,
+        token: IdTokenValue::parse("BOOKER").unwrap(),
+        user_id: None,
+        window: Window::stored(at(from), at(to)).unwrap(),
+        status: BookingStatus::Booked,
+        reserve_outcome: None,
+        created_by: "admin".into(),
+        created_at: t(0),
+        updated_at: t(0),
+        version: 1,
+    };
+    let ten = make("CP-B", 1, 10, 12);
+    store.create_booking(&ten).await.unwrap();
+    assert_eq!(store.get_booking(&ten.id).await.unwrap(), Some(ten.clone()));
+    // The same id again.
+    assert!(matches!(
+        store.create_booking(&ten).await,
+        Err(StoreError::Conflict(_))
+    ));
+    // Overlapping on the same EVSE: refused, nothing written.
+    let clash = make("CP-B", 1, 11, 13);
+    assert!(matches!(
+        store.create_booking(&clash).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.get_booking(&clash.id).await.unwrap(), None);
+    // Touching, another EVSE, another station: fine.
+    let noon = make("CP-B", 1, 12, 14);
+    let other_evse = make("CP-B", 2, 11, 13);
+    let other_station = make("CP-C", 1, 11, 13);
+    for b in [&noon, &other_evse, &other_station] {
+        store.create_booking(b).await.unwrap();
+    }
+    let window = |from: i64, to: i64| Window::stored(at(from), at(to)).unwrap();
+    let ids = |v: Vec<Booking>| v.into_iter().map(|b| b.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store
+            .list_evse_bookings(&sid("CP-B"), 1, &window(0, 48))
+            .await
+            .unwrap()),
+        [ten.id.clone(), noon.id.clone()]
+    );
+    // A range inside a booking finds it (it started before the range).
+    assert_eq!(
+        ids(store
+            .list_evse_bookings(&sid("CP-B"), 1, &window(13, 14))
+            .await
+            .unwrap()),
+        vec![noon.id.clone()]
+    );
+    assert!(store
+        .list_evse_bookings(&sid("CP-B"), 1, &window(14, 20))
+        .await
+        .unwrap()
+        .is_empty());
+    // Versioned writes.
+    let mut cancelled = noon.clone();
+    cancelled.status = BookingStatus::Cancelled;
+    cancelled.version = 2;
+    assert!(matches!(
+        store.put_booking(&cancelled, 2).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store.put_booking(&cancelled, 1).await.unwrap();
+    assert_eq!(
+        store.get_booking(&noon.id).await.unwrap(),
+        Some(cancelled.clone())
+    );
+    assert!(matches!(
+        store.put_booking(&cancelled, 1).await,
+        Err(StoreError::Conflict(_))
+    ));
+    // A cancelled booking frees its window.
+    let again = make("CP-B", 1, 12, 14);
+    store.create_booking(&again).await.unwrap();
+    // The organisation's bookings, latest start first, a page at a time.
+    let (all, pages) = read_all(2, |p| {
+        let org = org.clone();
+        async move { store.list_bookings(&org, &p).await }
+    })
+    .await;
+    assert_eq!(all.len(), 5);
+    assert!(pages >= 3);
+    assert!(all
+        .windows(2)
+        .all(|w| w[0].window.start() >= w[1].window.start()));
+    assert!(store
+        .list_bookings(&OrgId::parse("org-b").unwrap(), &PageRequest::first(10))
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+    // Due: not final, started by then, earliest first; the cancelled one left.
+    let due = store.due_bookings(&org, at(11), 10).await.unwrap();
+    let mut want = vec![&ten.id, &other_evse.id, &other_station.id];
+    want.sort_by_key(|id| {
+        [&ten, &other_evse, &other_station]
+            .into_iter()
+            .find(|b| &&b.id == id)
+            .map(|b| (b.window.start(), b.id.clone()))
+    });
+    assert_eq!(due.iter().map(|b| &b.id).collect::<Vec<_>>(), want);
+    assert_eq!(due[0].id, ten.id);
+    let due = store.due_bookings(&org, at(12), 10).await.unwrap();
+    assert_eq!(due.len(), 4, "the new one at 12:00 is due too");
+    assert!(!due.iter().any(|b| b.id == noon.id));
+    assert_eq!(store.due_bookings(&org, at(12), 2).await.unwrap().len(), 2);
+    assert!(store
+        .due_bookings(&org, at(9), 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
 /// Expands to one `#[tokio::test]` per contract check. `$make` is an async
 /// expression producing a fresh, empty store.
 #[macro_export]
@@ -3651,7 +3778,8 @@ macro_rules! store_contract_tests {
             user_sessions_touched_and_deleted,
             station_access_versioned_and_attempts_newest_first,
             held_tokens_and_sessions_listed_per_person,
-            ratings_versioned_listed_and_summed
+            ratings_versioned_listed_and_summed,
+            bookings_conflict_versioned_and_due
         );
     };
     (@each $make:expr; $($name:ident),*) => {

@@ -103,6 +103,11 @@ pub enum DomainEvent {
     SessionPriced { priced: PricedSession },
     /// A command settled (answered, refused, timed out or offline).
     CommandCompleted { command: Command, at: Timestamp },
+    /// The station refused a booking's ReserveNow, or was offline.
+    BookingRefused {
+        booking: csms_domain::booking::Booking,
+        at: Timestamp,
+    },
 }
 
 impl DomainEvent {
@@ -120,6 +125,7 @@ impl DomainEvent {
             | DomainEvent::SessionEnded { session, .. } => &session.org_id,
             DomainEvent::SessionPriced { priced } => &priced.org_id,
             DomainEvent::CommandCompleted { command, .. } => &command.org_id,
+            DomainEvent::BookingRefused { booking, .. } => &booking.org_id,
         }
     }
 
@@ -137,6 +143,7 @@ impl DomainEvent {
             DomainEvent::SessionEnded { .. } => "sessionEnded",
             DomainEvent::SessionPriced { .. } => "sessionPriced",
             DomainEvent::CommandCompleted { .. } => "commandCompleted",
+            DomainEvent::BookingRefused { .. } => "bookingRefused",
         }
     }
 }

@@ -11,6 +11,7 @@ use csms_domain::access::{AccessAttempt, StationAccess};
 use csms_domain::alarm::Alarm;
 use csms_domain::api_key::ApiKey;
 use csms_domain::audit::AuditEntry;
+use csms_domain::booking::{Booking, BookingId, Window};
 use csms_domain::command::{Command, CommandId};
 use csms_domain::device_model::{DeviceModel, ReportPart};
 use csms_domain::event::NotificationKind;
@@ -586,6 +587,49 @@ pub trait AccessStore: Send + Sync {
     ) -> StoreResult<Page<AccessAttempt>>;
 }
 
+/// Bookings of EVSEs for time windows.
+///
+/// A booking's station, EVSE and window never change after it is made;
+/// its status, outcome and version do.
+#[async_trait]
+pub trait BookingStore: Send + Sync {
+    /// Writes a new booking (the caller has set `version` 1) unless a
+    /// booking of the same EVSE that holds its window
+    /// ([`csms_domain::booking::BookingStatus::occupies`]) overlaps it, or
+    /// the id is taken: then `Conflict`, and nothing is written. The check
+    /// and the write are one atomic step per EVSE (redb: one write
+    /// transaction; DynamoDB: a transaction conditional on the EVSE's lock
+    /// item). A concurrent booking of the same EVSE may also make it
+    /// `Conflict`; the caller looks again.
+    async fn create_booking(&self, booking: &Booking) -> StoreResult<()>;
+    async fn get_booking(&self, id: &BookingId) -> StoreResult<Option<Booking>>;
+    /// Writes `booking` if the stored version is `expected_version`, else
+    /// `Conflict`; the caller has set `booking.version`. Its station, EVSE
+    /// and window are the stored ones'.
+    async fn put_booking(&self, booking: &Booking, expected_version: u64) -> StoreResult<()>;
+    /// The EVSE's bookings (any status) whose window overlaps `range`, by
+    /// start. One request (DynamoDB: one strongly consistent `Query`).
+    async fn list_evse_bookings(
+        &self,
+        station: &StationId,
+        evse: u32,
+        range: &Window,
+    ) -> StoreResult<Vec<Booking>>;
+    /// The organisation's bookings, latest start first.
+    async fn list_bookings(&self, org: &OrgId, page: &PageRequest) -> StoreResult<Page<Booking>>;
+    /// Up to `limit` of the organisation's bookings that are not final
+    /// ([`csms_domain::booking::BookingStatus::is_final`]) and start at or
+    /// before `until`, earliest first: what the booking sweep looks at.
+    /// Without a scan (DynamoDB: GSI2 `ORG#{org}#BOOKINGDUE`, left by a
+    /// booking when it becomes final).
+    async fn due_bookings(
+        &self,
+        org: &OrgId,
+        until: Timestamp,
+        limit: usize,
+    ) -> StoreResult<Vec<Booking>>;
+}
+
 /// Organisations (tenants). Ids are chosen by the platform admin.
 #[async_trait]
 pub trait OrganisationStore: Send + Sync {
@@ -782,6 +826,7 @@ store_ports! {
         UserSessionStore,
         AccessStore,
         RatingStore,
+        BookingStore,
 }
 
 /// Time source, so tests can control "now".

@@ -402,3 +402,56 @@ impl ConnectionEventView {
         }
     }
 }
+
+/// A booked EVSE (the API's answer and the `booking.refused` event).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema), schema(as = Booking))]
+#[serde(rename_all = "camelCase")]
+pub struct BookingView {
+    pub id: String,
+    pub station_id: String,
+    pub evse_id: u32,
+    pub id_token: String,
+    pub user_id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub start: String,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub end: String,
+    /// `booked`, `reserved` (the station accepted the ReserveNow),
+    /// `active` (the booker started charging), `completed`, `cancelled`,
+    /// `noShow` or `refused` (the station refused the ReserveNow or was
+    /// offline; the window is still the booker's).
+    pub status: String,
+    /// The reservation id sent in ReserveNow and CancelReservation.
+    pub reservation_id: i32,
+    /// What the station answered to the ReserveNow; `null`: not sent yet.
+    pub reserve_outcome: Option<String>,
+    /// Who made it: `admin`, an API key's id or `user:{id}`.
+    pub created_by: String,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub created_at: String,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub updated_at: String,
+    pub version: u64,
+}
+
+impl From<&csms_domain::booking::Booking> for BookingView {
+    fn from(b: &csms_domain::booking::Booking) -> Self {
+        BookingView {
+            id: b.id.to_string(),
+            station_id: b.station_id.to_string(),
+            evse_id: b.evse_id,
+            id_token: b.token.to_string(),
+            user_id: b.user_id.as_ref().map(|u| u.as_str().to_owned()),
+            start: time(b.window.start()),
+            end: time(b.window.end()),
+            status: b.status.as_str().into(),
+            reservation_id: b.reservation_id(),
+            reserve_outcome: b.reserve_outcome.clone(),
+            created_by: b.created_by.clone(),
+            created_at: time(b.created_at),
+            updated_at: time(b.updated_at),
+            version: b.version,
+        }
+    }
+}

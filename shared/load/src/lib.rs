@@ -286,6 +286,7 @@ impl LoadSubscriber {
                 Some(s)
             }
             DomainEvent::CommandCompleted { .. }
+            | DomainEvent::BookingRefused { .. }
             | DomainEvent::StationRegistration { .. }
             | DomainEvent::SessionStarted { .. }
             | DomainEvent::SessionEnded { .. }

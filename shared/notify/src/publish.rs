@@ -127,6 +127,12 @@ pub fn webhook_event(event: &DomainEvent) -> Option<Event> {
             *at,
             CommandView::from(command),
         ),
+        DomainEvent::BookingRefused { booking, at } => Event::new(
+            EventType::BookingRefused,
+            org,
+            *at,
+            csms_kernel::views::BookingView::from(booking),
+        ),
         DomainEvent::MeterValues { .. }
         | DomainEvent::Transaction { .. }
         | DomainEvent::ChargingNeed { .. } => return None,

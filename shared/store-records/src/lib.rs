@@ -52,6 +52,7 @@
 //! - [`access`]: a station's access policy with its EVSEs' overrides
 //!   ([`StoredStationAccess`](access::StoredStationAccess)) and refused attempts
 //!   ([`StoredAccessAttempt`](access::StoredAccessAttempt)), new with access modes.
+//! - [`booking`]: bookings of EVSEs ([`StoredBooking`](booking::StoredBooking)), new with bookings.
 //! - [`meter`]: readings, as [`StoredMeterReading`](meter::StoredMeterReading),
 //!   embedded store only.
 //!
@@ -61,6 +62,7 @@
 pub mod access;
 pub mod alarm;
 pub mod audit;
+pub mod booking;
 pub mod command;
 pub mod load;
 pub mod meter;

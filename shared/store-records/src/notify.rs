@@ -85,6 +85,8 @@ pub enum StoredEventType {
     StationDisconnected,
     #[serde(rename = "command.completed")]
     CommandCompleted,
+    #[serde(rename = "booking.refused")]
+    BookingRefused,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -171,6 +173,7 @@ impl From<EventType> for StoredEventType {
             EventType::StationConnected => StoredEventType::StationConnected,
             EventType::StationDisconnected => StoredEventType::StationDisconnected,
             EventType::CommandCompleted => StoredEventType::CommandCompleted,
+            EventType::BookingRefused => StoredEventType::BookingRefused,
         }
     }
 }
@@ -186,6 +189,7 @@ impl From<StoredEventType> for EventType {
             StoredEventType::StationConnected => EventType::StationConnected,
             StoredEventType::StationDisconnected => EventType::StationDisconnected,
             StoredEventType::CommandCompleted => EventType::CommandCompleted,
+            StoredEventType::BookingRefused => EventType::BookingRefused,
         }
     }
 }

@@ -175,6 +175,44 @@ pub(crate) fn access_attempt_org_key(org: &OrgId, at: Timestamp, seq: u64) -> R<
 pub(crate) fn access_attempt_key(station: &StationId, at: Timestamp, seq: u64) -> R<String> {
     join([station.as_str(), &sort_key_time(at), &format!("{seq:020}")])
 }
+// ---- bookings ------------------------------------------------------------
+
+/// Booking id → `Booking` JSON.
+pub(crate) const BOOKINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("bookings");
+/// `{station}\0{evse:010}\0{start}\0{id}` → booking id: an EVSE's
+/// bookings by start (the DynamoDB store's `BOOKINGS#{station}#{evse}`).
+pub(crate) const BOOKINGS_BY_EVSE: TableDefinition<&str, &str> =
+    TableDefinition::new("bookings_by_evse");
+/// `{org}\0{start}\0{id}` → booking id: an organisation's bookings (GSI1
+/// `ORG#{org}#BOOKING`).
+pub(crate) const BOOKINGS_BY_ORG: TableDefinition<&str, &str> =
+    TableDefinition::new("bookings_by_org");
+/// `{org}\0{start}\0{id}` → booking id: the organisation's bookings that
+/// are not final yet (GSI2 `ORG#{org}#BOOKINGDUE`).
+pub(crate) const BOOKINGS_DUE: TableDefinition<&str, &str> = TableDefinition::new("bookings_due");
+
+pub(crate) fn booking_evse_scope(station: &StationId, evse: u32) -> R<String> {
+    join([station.as_str(), &format!("{evse:010}")])
+}
+
+pub(crate) fn booking_evse_key(
+    station: &StationId,
+    evse: u32,
+    start: Timestamp,
+    id: &str,
+) -> R<String> {
+    join([
+        station.as_str(),
+        &format!("{evse:010}"),
+        &sort_key_time(start),
+        id,
+    ])
+}
+
+pub(crate) fn booking_org_key(org: &OrgId, start: Timestamp, id: &str) -> R<String> {
+    join([org.as_str(), &sort_key_time(start), id])
+}
+
 // ---- tenants -----------------------------------------------------------
 
 /// Organisation id → `Organisation` JSON.

@@ -27,11 +27,12 @@
 //!   `notify` (API keys, webhooks, deliveries), `pricing` (tariffs,
 //!   assignments, spot days, alarms, priced sessions), `load`, `device` and
 //!   `tenants` (organisations, sites), `users` (people and their sessions),
-//!   `access` (access policies, refused attempts).
+//!   `access` (access policies, refused attempts), `booking` (bookings of EVSEs).
 //! - `keys`: the tables, their key layouts, cursors and the shared pager.
 //! - `error`: mapping redb and serde_json errors to `StoreError::Backend`.
 
 mod access;
+mod booking;
 mod charging;
 mod commands;
 mod device;
@@ -50,6 +51,7 @@ use csms_domain::access::{AccessAttempt, StationAccess};
 use csms_domain::alarm::Alarm;
 use csms_domain::api_key::ApiKey;
 use csms_domain::audit::AuditEntry;
+use csms_domain::booking::{Booking, BookingId, Window};
 use csms_domain::command::{Command, CommandId};
 use csms_domain::device_model::{DeviceModel, ReportPart};
 use csms_domain::load::{LoadSite, LoadState};
@@ -67,7 +69,9 @@ use csms_domain::token::{IdTokenRecord, UnregisteredToken};
 use csms_domain::user::{User, UserEmail, UserId, UserSession};
 use csms_domain::webhook::{Delivery, Webhook};
 use csms_domain::{IdTokenValue, OrgId, SessionId, SiteId, StationId, Timestamp};
-use csms_kernel::ports::{AccessStore, OrganisationStore, SiteStore, UserSessionStore, UserStore};
+use csms_kernel::ports::{
+    AccessStore, BookingStore, OrganisationStore, SiteStore, UserSessionStore, UserStore,
+};
 use csms_kernel::ports::{
     AlarmStore, ApiKeyStore, AuditStore, CommandStore, ConnectionStore, DeviceModelStore,
     IdempotencyStore, LoadStore, MeterTarget, Page, PageRequest, PricedSessionStore, SessionQuery,
@@ -425,4 +429,13 @@ forward! { AccessStore {
     add_access_attempt(attempt: &AccessAttempt) -> ();
     list_access_attempts(station: &StationId, page: &PageRequest) -> Page<AccessAttempt>;
     list_org_access_attempts(org: &OrgId, page: &PageRequest) -> Page<AccessAttempt>;
+} }
+
+forward! { BookingStore {
+    create_booking(booking: &Booking) -> ();
+    get_booking(id: &BookingId) -> Option<Booking>;
+    put_booking(booking: &Booking, expected_version: u64) -> ();
+    list_evse_bookings(station: &StationId, evse: u32, range: &Window) -> Vec<Booking>;
+    list_bookings(org: &OrgId, page: &PageRequest) -> Page<Booking>;
+    due_bookings(org: &OrgId, until: Timestamp, limit: usize) -> Vec<Booking>;
 } }

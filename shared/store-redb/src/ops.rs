@@ -201,6 +201,10 @@ impl Db {
             txn.open_table(STATION_ACCESS)?;
             txn.open_table(ACCESS_ATTEMPTS)?;
             txn.open_table(ACCESS_ATTEMPTS_BY_ORG)?;
+            txn.open_table(BOOKINGS)?;
+            txn.open_table(BOOKINGS_BY_EVSE)?;
+            txn.open_table(BOOKINGS_BY_ORG)?;
+            txn.open_table(BOOKINGS_DUE)?;
             let now = Utc::now();
             // Undecodable claims are kept: deleting data we cannot read is not this code's call.
             txn.open_table(IDEMPOTENCY)?

@@ -38,9 +38,9 @@ use csms_domain::{IdError, IdTokenValue, OcppVersion, SessionId, Timestamp, Tran
 use csms_kernel::events::{DomainEvent, EventBus, NoEvents, StationRef};
 use csms_kernel::ports::CallReplies;
 use csms_kernel::ports::{
-    AccessStore, Clock, CommandStore, ConnectionStore, DeviceModelStore, IdempotencyStore,
-    LoadStore, MeterTarget, PageRequest, SessionQuery, SessionStore, SiteStore, StationEvent,
-    StationLogEntry, StationStore, StoreError, TokenStore,
+    AccessStore, BookingStore, Clock, CommandStore, ConnectionStore, DeviceModelStore,
+    IdempotencyStore, LoadStore, MeterTarget, PageRequest, SessionQuery, SessionStore, SiteStore,
+    StationEvent, StationLogEntry, StationStore, StoreError, TokenStore,
 };
 use csms_ocpp::catalog::{self, Direction};
 use csms_ocpp::frame::{render_call_result, usable_message_id};
@@ -159,6 +159,7 @@ csms_kernel::store_ports! {
         LoadStore,
         AccessStore,
         SiteStore,
+        BookingStore,
 }
 
 pub struct ChargerService<S: ?Sized> {

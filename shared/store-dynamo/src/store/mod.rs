@@ -18,6 +18,7 @@
 //! | `tenants.rs` | organisations and sites |
 //! | `users.rs`    | people (users, their e-mail addresses and memberships) and their signed-in sessions |
 //! | `access.rs`  | stations' access policies, refused access attempts |
+//! | `booking.rs` | bookings of EVSEs, their pointers by id and each EVSE's lock item |
 //! | `table.rs`    | no items: the helper every context reads and writes through (keys, encodings, conditional puts and updates, queries with pages and cursors, batches, transactions) |
 //!
 //! Records are stored one of two ways. Charging's entities are ordinary
@@ -35,6 +36,7 @@
 //! not decode (logged, counted, alarmed once) instead of failing.
 
 mod access;
+mod booking;
 mod charging;
 mod commands;
 mod device;

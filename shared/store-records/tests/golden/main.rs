@@ -171,3 +171,8 @@ fn access_attempts_are_stored_as_they_were_first_written() {
 fn ratings_are_stored_as_they_always_were() {
     golden("ratings.jsonl", samples::ratings());
 }
+
+#[test]
+fn bookings_are_stored_as_they_were_first_written() {
+    golden("bookings.jsonl", samples::bookings());
+}

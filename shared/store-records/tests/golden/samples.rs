@@ -1091,7 +1091,11 @@ pub fn webhooks() -> Vec<csms_domain::webhook::Webhook> {
             id: "wh-2".to_owned(),
             org_id: org("brf-solsidan"),
             url: "https://example.com/all?x=1".to_owned(),
-            events: EventType::ALL.to_vec(),
+            // Every event type there was when it was written.
+            events: EventType::ALL
+                .into_iter()
+                .filter(|e| *e != EventType::BookingRefused)
+                .collect(),
             description: Some("everything".to_owned()),
             secret: "whsec_abcdef".to_owned(),
             created_by: Some("01JDX3N6Q8Z4V7T2K9R5M1B0CE".to_owned()),
@@ -1652,6 +1656,45 @@ pub fn ratings() -> Vec<csms_domain::rating::Rating> {
             comment: None,
             created_at: t("2026-12-02T19:00:00Z"),
             updated_at: t("2026-12-02T19:00:00Z"),
+            version: 1,
+        },
+    ]
+}
+
+pub fn bookings() -> Vec<csms_domain::booking::Booking> {
+    use csms_domain::booking::*;
+    let window = |a: &str, b: &str| Window::stored(t(a), t(b)).unwrap();
+    vec![
+        Booking {
+            id: BookingId::parse("bk_01JEQ3V3N7Q4G8W1Z5X2M9K0AB").unwrap(),
+            org_id: org("brf-solsidan"),
+            station_id: station("CP-101"),
+            evse_id: 1,
+            token: csms_domain::IdTokenValue::parse("04A2BC19").unwrap(),
+            user_id: Some(
+                csms_domain::user::UserId::parse("usr_01JEQ3V3N7Q4G8W1Z5X2M9K0AB").unwrap(),
+            ),
+            window: window("2026-12-07T08:00:00Z", "2026-12-07T10:00:00Z"),
+            status: BookingStatus::Reserved,
+            reserve_outcome: Some("Accepted".into()),
+            created_by: "user:usr_01JEQ3V3N7Q4G8W1Z5X2M9K0AB".into(),
+            created_at: t("2026-12-06T12:00:00Z"),
+            updated_at: t("2026-12-07T07:55:00Z"),
+            version: 2,
+        },
+        Booking {
+            id: BookingId::parse("bk_01JEQ3V3N7Q4G8W1Z5X2M9K0AC").unwrap(),
+            org_id: org("brf-solsidan"),
+            station_id: station("CP-101"),
+            evse_id: 2,
+            token: csms_domain::IdTokenValue::parse("GUEST-1").unwrap(),
+            user_id: None,
+            window: window("2026-12-07T12:00:00Z", "2026-12-07T13:30:00Z"),
+            status: BookingStatus::Booked,
+            reserve_outcome: None,
+            created_by: "admin".into(),
+            created_at: t("2026-12-06T12:01:00Z"),
+            updated_at: t("2026-12-06T12:01:00Z"),
             version: 1,
         },
     ]
