@@ -28,6 +28,7 @@
 //! - `command_input`: the body of `POST /stations/{id}/commands` (`CommandInput`, tagged by `type`) and its
 //!   conversion into the domain's `CommandRequest`.
 //! - `device_model`: a 2.0.1 station's device model (components and variables).
+//! - `local_list`: a station's local authorisation list (state, sync request).
 //! - `load`: load balancing of a site (configuration, allocation, meter).
 //! - `load_config`: a site's load configuration both ways (`LoadConfigJson`): the body of
 //!   `PUT /sites/{id}/load` and the `config` its answers show, with the conversions to and from the domain.
@@ -47,6 +48,7 @@ mod device_model;
 pub mod error;
 mod load;
 mod load_config;
+mod local_list;
 pub mod openapi;
 mod organisations;
 pub mod people;
@@ -214,6 +216,11 @@ pub fn router(state: ApiState) -> Router {
         .route("/stations/{id}/attempts", get(Read, access::attempts))
         .route("/access-attempts", get(Read, access::org_attempts))
         .route("/stations/{id}/device-model", get(Read, device_model::get))
+        .route("/stations/{id}/local-list", get(Read, local_list::get))
+        .route(
+            "/stations/{id}/local-list/sync",
+            post(Commands, local_list::sync),
+        )
         .route(
             "/stations/{id}/commands",
             get(Read, commands::list_for_station).merge(post(Commands, commands::create)),

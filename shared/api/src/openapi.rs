@@ -4,8 +4,8 @@
 
 use crate::command_input::CommandInput;
 use crate::{
-    access, api_keys, audit, commands, device_model, load, organisations, people, plan, pricing,
-    sessions, sign_in, sites, spot, stations, tariffs, tokens, views, webhooks,
+    access, api_keys, audit, commands, device_model, load, local_list, organisations, people, plan,
+    pricing, sessions, sign_in, sites, spot, stations, tariffs, tokens, views, webhooks,
 };
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -168,6 +168,7 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
     paths(
         stations::list, stations::create, stations::get, stations::update, stations::delete,
         stations::rotate_password, stations::decommission, stations::recommission, stations::events, device_model::get,
+        local_list::get, local_list::sync,
         access::get, access::put, access::put_evse, access::delete_evse, access::now, access::attempts, access::org_attempts,
         commands::create, commands::list_for_station, commands::get,
         tokens::list, tokens::create,

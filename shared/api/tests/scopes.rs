@@ -32,6 +32,8 @@ fn scope_by_the_old_path_rule(method: &str, path: &str) -> Scope {
         // Alarms came after the path rule: operators acknowledge and resolve them.
         || (path.starts_with("/alarms/") && !reads)
         || (path.ends_with("/charging-need") && !reads)
+        // A local list sync came after it too: it sends commands.
+        || (method == "POST" && path.ends_with("/local-list/sync"))
     {
         Scope::Commands
     } else if reads {

@@ -135,6 +135,7 @@ impl OrgA {
             format!("/stations/{}/events", self.station),
             format!("/stations/{}/access", self.station),
             format!("/stations/{}/attempts", self.station),
+            format!("/stations/{}/local-list", self.station),
             format!("/commands/{}", self.command),
             format!("/sessions/{}", self.session),
             "/id-tokens".to_owned(),
@@ -271,6 +272,15 @@ async fn org_a(app: &axum::Router, store: &dyn Store) -> OrgA {
         json!({"email": "person-of-a@example.se", "name": "A's person", "password": "a-password-123", "role": "viewer"}),
     )
     .await;
+    // A keeps its station's local list: B must neither see nor restart it.
+    let list = admin(
+        app,
+        "POST",
+        "/api/v1/stations/CP-A/local-list/sync",
+        json!({}),
+    )
+    .await;
+    assert_eq!(list["enabled"], true);
     OrgA {
         user: user["id"].as_str().unwrap().to_owned(),
         org: "default".into(),

@@ -52,6 +52,8 @@
 //! - [`access`]: a station's access policy with its EVSEs' overrides
 //!   ([`StoredStationAccess`](access::StoredStationAccess)) and refused attempts
 //!   ([`StoredAccessAttempt`](access::StoredAccessAttempt)), new with access modes.
+//! - [`local_list`]: a station's local authorisation list sync state
+//!   ([`StoredLocalList`](local_list::StoredLocalList)), new with local list sync.
 //! - [`meter`]: readings, as [`StoredMeterReading`](meter::StoredMeterReading),
 //!   embedded store only.
 //!
@@ -63,6 +65,7 @@ pub mod alarm;
 pub mod audit;
 pub mod command;
 pub mod load;
+pub mod local_list;
 pub mod meter;
 pub mod notify;
 pub mod pricing;

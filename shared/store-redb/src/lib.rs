@@ -27,7 +27,8 @@
 //!   `notify` (API keys, webhooks, deliveries), `pricing` (tariffs,
 //!   assignments, spot days, alarms, priced sessions), `load`, `device` and
 //!   `tenants` (organisations, sites), `users` (people and their sessions),
-//!   `access` (access policies, refused attempts).
+//!   `access` (access policies, refused attempts), `local_list` (stations'
+//!   local authorisation list state).
 //! - `keys`: the tables, their key layouts, cursors and the shared pager.
 //! - `error`: mapping redb and serde_json errors to `StoreError::Backend`.
 
@@ -38,6 +39,7 @@ mod device;
 mod error;
 mod keys;
 mod load;
+mod local_list;
 mod notify;
 mod ops;
 mod pricing;
@@ -52,6 +54,7 @@ use csms_domain::audit::AuditEntry;
 use csms_domain::command::{Command, CommandId};
 use csms_domain::device_model::{DeviceModel, ReportPart};
 use csms_domain::load::{LoadSite, LoadState};
+use csms_domain::local_list::LocalListState;
 use csms_domain::meter::MeterReading;
 use csms_domain::pricing::PricedSession;
 use csms_domain::session::Session;
@@ -65,7 +68,9 @@ use csms_domain::token::{IdTokenRecord, UnregisteredToken};
 use csms_domain::user::{User, UserEmail, UserId, UserSession};
 use csms_domain::webhook::{Delivery, Webhook};
 use csms_domain::{IdTokenValue, OrgId, SessionId, SiteId, StationId, Timestamp};
-use csms_kernel::ports::{AccessStore, OrganisationStore, SiteStore, UserSessionStore, UserStore};
+use csms_kernel::ports::{
+    AccessStore, LocalListStore, OrganisationStore, SiteStore, UserSessionStore, UserStore,
+};
 use csms_kernel::ports::{
     AlarmStore, ApiKeyStore, AuditStore, CommandStore, ConnectionStore, DeviceModelStore,
     IdempotencyStore, LoadStore, MeterTarget, Page, PageRequest, PricedSessionStore, SessionQuery,
@@ -373,4 +378,10 @@ forward! { AccessStore {
     add_access_attempt(attempt: &AccessAttempt) -> ();
     list_access_attempts(station: &StationId, page: &PageRequest) -> Page<AccessAttempt>;
     list_org_access_attempts(org: &OrgId, page: &PageRequest) -> Page<AccessAttempt>;
+} }
+
+forward! { LocalListStore {
+    get_local_list(station: &StationId) -> Option<LocalListState>;
+    put_local_list(state: &LocalListState, expected_version: u64) -> ();
+    list_local_lists(org: &OrgId, page: &PageRequest) -> Page<LocalListState>;
 } }

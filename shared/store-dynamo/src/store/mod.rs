@@ -18,6 +18,7 @@
 //! | `tenants.rs` | organisations and sites |
 //! | `users.rs`    | people (users, their e-mail addresses and memberships) and their signed-in sessions |
 //! | `access.rs`  | stations' access policies, refused access attempts |
+//! | `local_list.rs` | stations' local authorisation list sync state |
 //! | `table.rs`    | no items: the helper every context reads and writes through (keys, encodings, conditional puts and updates, queries with pages and cursors, batches, transactions) |
 //!
 //! Records are stored one of two ways. Charging's entities are ordinary
@@ -39,6 +40,7 @@ mod charging;
 mod commands;
 mod device;
 mod load;
+mod local_list;
 mod notify;
 mod pricing;
 mod table;
