@@ -23,7 +23,7 @@
 use crate::access::{AccessMode, AccessPolicy};
 use crate::command::LocalListEntry;
 use crate::token::{authorize_registered, AuthorizationStatus, IdTokenRecord, IdTokenType};
-use crate::{OrgId, StationId, Timestamp};
+use crate::{OcppVersion, OrgId, StationId, Timestamp};
 use std::collections::BTreeMap;
 
 /// The most entries the CSMS keeps for one station, whatever the station
@@ -227,20 +227,34 @@ fn limiting_groups(policy: &AccessPolicy) -> Option<&[String]> {
     (private_sometimes && !policy.groups.is_empty()).then_some(policy.groups.as_slice())
 }
 
+/// The longest token value a station of `version` takes in its list
+/// (1.6 `idTag` is 20 characters, 2.0.1 `idToken` 36).
+pub fn max_token_len(version: OcppVersion) -> usize {
+    match version {
+        OcppVersion::V16 => 20,
+        OcppVersion::V201 => 36,
+    }
+}
+
 /// What the list of a station of `org` with `policy` (`None`: none stored,
-/// private to the organisation) should hold, at most `cap` entries; see the
-/// module documentation.
+/// private to the organisation) should hold, at most `cap` entries of
+/// values at most `max_len` characters (longer ones cannot be sent to the
+/// station: left off), `NoAuthorization` tokens never; see the module
+/// documentation.
 pub fn desired<'a>(
     tokens: impl IntoIterator<Item = &'a IdTokenRecord>,
     org: &OrgId,
     policy: Option<&AccessPolicy>,
     cap: u32,
+    max_len: usize,
     now: Timestamp,
 ) -> ListEntries {
     let groups = policy.and_then(limiting_groups);
     let mut picked: Vec<(Timestamp, &str, ListEntry)> = tokens
         .into_iter()
         .filter(|t| &t.org_id == org)
+        .filter(|t| t.token_type != IdTokenType::NoAuthorization)
+        .filter(|t| t.token.as_str().chars().count() <= max_len)
         .filter(|t| groups.is_none_or(|g| t.group.as_ref().is_some_and(|tg| g.contains(tg))))
         .filter_map(|t| {
             let auth = authorize_registered(Some(t), now);
@@ -390,13 +404,26 @@ mod tests {
             expired,
             later,
         ];
-        let list = desired(&tokens, &org("a"), None, 100, t(100));
+        let list = desired(&tokens, &org("a"), None, 100, 20, t(100));
         assert_eq!(
             list.keys().map(String::as_str).collect::<Vec<_>>(),
             ["A1", "B1", "EXP"]
         );
         assert_eq!(list["B1"].status, ListStatus::Blocked);
         assert_eq!(list["EXP"].expires_at, Some(t(500)));
+    }
+
+    #[test]
+    fn values_a_station_cannot_take_are_left_off() {
+        let long = "L".repeat(21);
+        let mut none = token("NOAUTH", "a", TokenStatus::Accepted, 1);
+        none.token_type = IdTokenType::NoAuthorization;
+        let tokens = [token(&long, "a", TokenStatus::Accepted, 1), none];
+        let max16 = max_token_len(OcppVersion::V16);
+        assert!(desired(&tokens, &org("a"), None, 100, max16, t(0)).is_empty());
+        let max201 = max_token_len(OcppVersion::V201);
+        let list = desired(&tokens, &org("a"), None, 100, max201, t(0));
+        assert_eq!(list.keys().collect::<Vec<_>>(), [&long]);
     }
 
     #[test]
@@ -408,7 +435,7 @@ mod tests {
             schedule: Schedule::always(AccessMode::Private),
             groups: vec!["staff".into()],
         };
-        let list = desired(&tokens, &org("a"), Some(&private), 100, t(0));
+        let list = desired(&tokens, &org("a"), Some(&private), 100, 20, t(0));
         assert_eq!(list.keys().collect::<Vec<_>>(), ["S1"]);
         // Public all the time: the groups do not limit anything.
         let public = AccessPolicy {
@@ -416,7 +443,7 @@ mod tests {
             groups: vec!["staff".into()],
         };
         assert_eq!(
-            desired(&tokens, &org("a"), Some(&public), 100, t(0)).len(),
+            desired(&tokens, &org("a"), Some(&public), 100, 20, t(0)).len(),
             2
         );
     }
@@ -431,9 +458,9 @@ mod tests {
             token("C", "a", TokenStatus::Accepted, 20),
             token("D", "a", TokenStatus::Accepted, 20),
         ];
-        let list = desired(&tokens, &org("a"), None, 3, t(100));
+        let list = desired(&tokens, &org("a"), None, 3, 20, t(100));
         assert_eq!(list.keys().collect::<Vec<_>>(), ["A", "C", "D"]);
-        assert!(desired(&tokens, &org("a"), None, 0, t(100)).is_empty());
+        assert!(desired(&tokens, &org("a"), None, 0, 20, t(100)).is_empty());
     }
 
     #[test]

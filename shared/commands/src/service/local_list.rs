@@ -221,7 +221,9 @@ impl<S: CommandsStore + ?Sized> CommandService<S> {
                 }
             }
         };
-        if let Some(conn) = view.connection.filter(|c| c.is_live(now)) {
+        // A station not accepted yet is asked at its accepted boot.
+        let accepted = view.station.approval == csms_domain::station::Approval::Accepted;
+        if let Some(conn) = view.connection.filter(|c| accepted && c.is_live(now)) {
             self.ask_local_list_version(&conn).await?;
         }
         Ok(state)
@@ -379,6 +381,7 @@ impl<S: CommandsStore + ?Sized> CommandService<S> {
                     &org,
                     policy.as_ref().map(|a| &a.policy),
                     s.effective_limit(),
+                    local_list::max_token_len(conn.ocpp_version),
                     now,
                 );
                 let whole = full || s.needs_full;
@@ -471,11 +474,14 @@ impl<S: CommandsStore + ?Sized> CommandService<S> {
         };
         let tokens = self.org_tokens(&station.org_id).await?;
         let policy = self.store.get_station_access(station_id).await?;
+        // The version the station last spoke (2.0.1 takes longer values).
+        let max_len = local_list::max_token_len(station.ocpp_version.unwrap_or(OcppVersion::V16));
         let desired = local_list::desired(
             &tokens,
             &station.org_id,
             policy.as_ref().map(|a| &a.policy),
             state.effective_limit(),
+            max_len,
             self.clock.now(),
         );
         Ok(LocalListReport {
