@@ -3,7 +3,7 @@ both OCPP versions that keep a real list (they apply Full and Differential SendL
 GetLocalListVersion with their version). A sync request reads the station's limits and version and sends a Full
 update split by items per message, holding the organisation's newest tokens up to the station's size limit (1.6
 `LocalAuthListMaxLength`), a blocked token included as Blocked; blocking a token through the API sends a
-Differential update with that entry; a reconnect with another version gets a Full update, one with the right version
+Differential update with that entry, and so does an access policy that limits the station to a user group; a reconnect with another version gets a Full update, one with the right version
 gets nothing. The `ocpp` library checks every message against the version's schema."""
 
 from __future__ import annotations
@@ -152,8 +152,10 @@ def test_local_list_sync_full_differential_and_after_a_reconnect(runner, version
     tags = [unique(p)[:20] for p in ("A1", "A2", "A3", "B1")]
     a1, a2, a3, b1 = tags
     for t in tags:
-        runner.api_ok("POST", "/id-tokens", {"idToken": t, "type": "ISO14443", "status": "Accepted"},
-                      status=201, headers=h)
+        body = {"idToken": t, "type": "ISO14443", "status": "Accepted"}
+        if t == a1:
+            body["group"] = "staff"
+        runner.api_ok("POST", "/id-tokens", body, status=201, headers=h)
         time.sleep(0.02)
     runner.api_ok("POST", f"/id-tokens/{quote(b1)}/block", {"reason": "lost card"}, headers=h)
     # Another organisation's token never reaches this list.
@@ -199,6 +201,15 @@ def test_local_list_sync_full_differential_and_after_a_reconnect(runner, version
             await until(lambda: len(cp.updates) > n and state()["inSync"], "the differential update")
             assert cp.updates[n:] == [("Differential", cp.updates[n - 1][1] + 1, [(a3, "Blocked")])], cp.updates
             assert cp.entries[a3] == "Blocked"
+
+            # Private for the staff group: the list follows the access policy (only A1 is staff).
+            n = len(cp.updates)
+            await asyncio.to_thread(runner.api_ok, "PUT", f"/stations/{quote(station)}/access",
+                                    {"default": "private", "groups": ["staff"]},
+                                    headers={**h, "If-Match": "0"})
+            await until(lambda: len(cp.updates) > n and state()["inSync"], "the update after the policy change")
+            assert [u[0] for u in cp.updates[n:]] == ["Differential"] * (len(cp.updates) - n), cp.updates
+            assert cp.entries == {a1: "Accepted"}, cp.entries
             kept_version = cp.list_version
             kept_entries = dict(cp.entries)
 
