@@ -24,7 +24,8 @@ pub struct LocalListOutcomeView {
     #[schema(format = DateTime)]
     pub at: String,
     /// `accepted`, `failed`, `versionMismatch`, `notSupported`, `error`
-    /// (a CALLERROR) or `versionChecked` (the station said its version).
+    /// (a CALLERROR), `timeout`, `offline` (not sent: the station went
+    /// away) or `versionChecked` (the station said its version).
     pub result: String,
     /// The version sent, or the one the station reported.
     pub version: i32,

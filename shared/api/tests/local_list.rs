@@ -431,3 +431,38 @@ async fn the_api_shows_the_list_and_a_sync_request_keeps_it() {
         assert_eq!(status, 404, "{method} {uri}: {body}");
     }
 }
+
+#[tokio::test]
+async fn an_update_without_an_answer_makes_the_next_one_full() {
+    let w = world().await;
+    let org = OrgId::default_org();
+    let st = w.station("CP-LLTO", OcppVersion::V16).await;
+    w.token("TAG-1", &org, TokenStatus::Accepted, 1).await;
+    w.commands
+        .request_local_list_sync(&operator(), &st)
+        .await
+        .unwrap();
+    w.answer("CP-LLTO", json!({"configurationKey": []})).await;
+    w.answer("CP-LLTO", json!({"listVersion": 0})).await;
+    let (_, action, full) = w.last();
+    assert_eq!(
+        (action.as_str(), full["updateType"].as_str()),
+        ("SendLocalList", Some("Full"))
+    );
+
+    // No answer within the command's timeout.
+    w.clock.advance(3600);
+    w.commands.check_timeout(&st).await.unwrap();
+    let state = w.report(&st).await.state.unwrap();
+    assert!(state.in_flight.is_empty() && state.needs_full, "{state:?}");
+    assert_eq!(state.outcome.unwrap().result, "timeout");
+
+    // The next change sends the whole list again, not a difference.
+    w.token("TAG-2", &org, TokenStatus::Accepted, 2).await;
+    w.commands.local_lists_changed(&org).await.unwrap();
+    let (_, _, again) = w.last();
+    assert_eq!(again["updateType"], "Full");
+    assert_eq!(tags(&again).len(), 2);
+    w.answer("CP-LLTO", json!({"status": "Accepted"})).await;
+    assert!(w.report(&st).await.in_sync);
+}

@@ -730,6 +730,11 @@ impl<S: CommandsStore + ?Sized> CommandService<S> {
             .await?;
         if let Some(done) = written {
             tracing::info!(station = %done.station_id, command = %done.id, status = status.as_str(), "command finished");
+            if matches!(status, CommandStatus::Timeout | CommandStatus::Offline) {
+                if let Err(e) = self.local_list_lost(&done).await {
+                    tracing::warn!(station = %done.station_id, error = %e, "could not note a lost local list update");
+                }
+            }
             self.completed(&done).await;
         }
         Ok(())

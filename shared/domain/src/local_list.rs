@@ -85,7 +85,7 @@ pub struct SentUpdate {
 pub struct SyncOutcome {
     pub at: Timestamp,
     /// `accepted`, `failed`, `versionMismatch`, `notSupported`, `error`
-    /// (a CALLERROR or a timeout), or `versionChecked`.
+    /// (a CALLERROR), `timeout`, `offline` (never sent), or `versionChecked`.
     pub result: String,
     /// The version the message was about (sent, or reported by the station).
     pub version: i32,

@@ -29,7 +29,7 @@
 
 use super::{CommandError, CommandService, CommandsStore, SubmitOptions};
 use csms_domain::actor::Actor;
-use csms_domain::command::{CommandRequest, CommandStatus, ConfigRef};
+use csms_domain::command::{Command, CommandRequest, CommandStatus, ConfigRef};
 use csms_domain::local_list::{self, LocalListState, SyncOutcome};
 use csms_domain::station::Connection;
 use csms_domain::token::IdTokenRecord;
@@ -527,6 +527,35 @@ impl<S: CommandsStore + ?Sized> CommandService<S> {
                 tracing::warn!(station = %station, error = %e, "could not update the local list");
             }
         }
+        Ok(())
+    }
+
+    /// An update that got no answer (timeout) or was never sent (the
+    /// station went offline): what the station holds is not known, the
+    /// next update is full. Only the state is written: the next boot,
+    /// change or sync request sends it.
+    pub(crate) async fn local_list_lost(&self, cmd: &Command) -> Result<(), CommandError> {
+        let CommandRequest::SendLocalList { version, .. } = &cmd.request else {
+            return Ok(());
+        };
+        let now = self.clock.now();
+        let result = match cmd.status {
+            CommandStatus::Offline => "offline",
+            _ => "timeout",
+        };
+        self.change_local_list(&cmd.station_id, |s| {
+            if !s.in_flight.iter().any(|u| u.version == *version) {
+                return false;
+            }
+            s.refused();
+            s.outcome = Some(SyncOutcome {
+                at: now,
+                result: result.into(),
+                version: *version,
+            });
+            true
+        })
+        .await?;
         Ok(())
     }
 
