@@ -466,3 +466,45 @@ async fn an_update_without_an_answer_makes_the_next_one_full() {
     w.answer("CP-LLTO", json!({"status": "Accepted"})).await;
     assert!(w.report(&st).await.in_sync);
 }
+
+#[tokio::test]
+async fn a_v201_size_limit_comes_from_its_device_model() {
+    let w = world().await;
+    let org = OrgId::default_org();
+    let st = w.station("CP-LLDM", OcppVersion::V201).await;
+    for (i, v) in ["D1", "D2", "D3"].into_iter().enumerate() {
+        w.token(v, &org, TokenStatus::Accepted, i64::try_from(i).unwrap())
+            .await;
+    }
+    let at = w.clock.now().to_rfc3339();
+    let model: csms_domain::device_model::DeviceModel = serde_json::from_value(json!({
+        "stationId": "CP-LLDM", "requestId": 1, "generatedAt": at, "receivedAt": at, "updatedAt": at,
+        "variables": [{
+            "component": {"name": "LocalAuthListCtrlr"}, "variable": {"name": "Entries"},
+            "attributes": [{"type": "Actual", "value": "0", "mutability": "ReadOnly",
+                            "persistent": false, "constant": false}],
+            "characteristics": {"dataType": "integer", "maxLimit": "2", "supportsMonitoring": false}
+        }],
+        "omitted": 0, "version": 1
+    }))
+    .unwrap();
+    w.store.put_device_model(&model, 0).await.unwrap();
+    w.commands
+        .request_local_list_sync(&operator(), &st)
+        .await
+        .unwrap();
+    w.answer("CP-LLDM", json!({"getVariableResult": []})).await;
+    w.answer("CP-LLDM", json!({"versionNumber": 0})).await;
+    let (_, _, full) = w.last();
+    let listed: Vec<&str> = full["localAuthorizationList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["idToken"]["idToken"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, ["D2", "D3"], "the model's maxLimit of Entries: 2");
+    w.answer("CP-LLDM", json!({"status": "Accepted"})).await;
+    let report = w.report(&st).await;
+    assert_eq!(report.state.unwrap().limit, Some(2));
+    assert!(report.in_sync);
+}
