@@ -36,6 +36,8 @@ else
       AttributeName=GSI1SK,AttributeType=S \
       AttributeName=GSI2PK,AttributeType=S \
       AttributeName=GSI2SK,AttributeType=S \
+      AttributeName=GSI3PK,AttributeType=S \
+      AttributeName=GSI3SK,AttributeType=S \
     --key-schema AttributeName=PK,KeyType=HASH AttributeName=SK,KeyType=RANGE \
     --global-secondary-indexes '[
       {"IndexName": "GSI1",
@@ -45,6 +47,10 @@ else
       {"IndexName": "GSI2",
        "KeySchema": [{"AttributeName": "GSI2PK", "KeyType": "HASH"},
                      {"AttributeName": "GSI2SK", "KeyType": "RANGE"}],
+       "Projection": {"ProjectionType": "ALL"}},
+      {"IndexName": "GSI3",
+       "KeySchema": [{"AttributeName": "GSI3PK", "KeyType": "HASH"},
+                     {"AttributeName": "GSI3SK", "KeyType": "RANGE"}],
        "Projection": {"ProjectionType": "ALL"}}
     ]' >/dev/null
   ddb wait table-exists --table-name "$table"
@@ -60,7 +66,7 @@ case "$ttl_status" in
     ;;
 esac
 
-echo "Table $table is ready (keys PK/SK, indexes GSI1 and GSI2, TTL on ttl)."
+echo "Table $table is ready (keys PK/SK, indexes GSI1, GSI2 and GSI3, TTL on ttl)."
 echo "For the Lambdas' code outside AWS:"
 echo "  export CSMS_TABLE=$table AWS_ENDPOINT_URL=$endpoint AWS_REGION=$region"
 echo "  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test   # any value works locally"

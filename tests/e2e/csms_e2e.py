@@ -29,7 +29,9 @@ import requests
 import websockets
 from ocpp.exceptions import OCPPError
 from ocpp.v16 import ChargePoint as _ChargePoint16
+from ocpp.v16 import call as _call16
 from ocpp.v201 import ChargePoint as _ChargePoint201
+from ocpp.v201 import call as _call201
 
 ADMIN_KEY = "test-admin-key-0123456789abcdef"
 SUBPROTOCOL = {"1.6": "ocpp1.6", "2.0.1": "ocpp2.0.1"}
@@ -463,6 +465,16 @@ async def charger(runner: Runner, station_id: str, version: str = "1.6",
         with contextlib.suppress(BaseException):
             await task
         await ws.close()
+
+
+async def boot_accepted(cp, version: str, model: str = "E2E") -> None:
+    """A BootNotification of the charger's version (vendor Acme, `model` with the version), answered Accepted."""
+    if version == "1.6":
+        result = await cp.send(_call16.BootNotification(charge_point_vendor="Acme", charge_point_model=f"{model}-16"))
+    else:
+        result = await cp.send(_call201.BootNotification(
+            reason="PowerUp", charging_station={"model": f"{model}-201", "vendor_name": "Acme"}))
+    assert result.status == "Accepted", result
 
 
 class RawCharger:

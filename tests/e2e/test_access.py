@@ -14,20 +14,11 @@ import pytest
 from ocpp.v16 import call as call16
 from ocpp.v201 import call as call201
 
-from csms_e2e import assert_error, charger, iso, now_utc, quote, run, unique
+from csms_e2e import boot_accepted, assert_error, charger, iso, now_utc, quote, run, unique
 
 VERSIONS = ["1.6", "2.0.1"]
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 ZONE = "Europe/Stockholm"
-
-
-async def boot(cp, version: str) -> None:
-    if version == "1.6":
-        result = await cp.send(call16.BootNotification(charge_point_vendor="Acme", charge_point_model="A-16"))
-    else:
-        result = await cp.send(call201.BootNotification(
-            reason="PowerUp", charging_station={"model": "A-201", "vendor_name": "Acme"}))
-    assert result.status == "Accepted", result
 
 
 async def authorize(cp, version: str, value: str) -> str:
@@ -95,7 +86,7 @@ def test_access_modes_on_a_schedule_refuse_and_admit_and_list_the_refusals(runne
 
     async def scenario():
         async with charger(runner, cs, version) as cp:
-            await boot(cp, version)
+            await boot_accepted(cp, version)
             # No policy: private to the organisation, as before.
             assert runner.api_ok("GET", f"/stations/{quote(cs)}/access")["version"] == 0
             assert await authorize(cp, version, theirs) == "Invalid"

@@ -14,18 +14,9 @@ import pytest
 from ocpp.v16 import call as call16
 from ocpp.v201 import call as call201
 
-from csms_e2e import charger, iso, now_utc, quote, run, unique
+from csms_e2e import boot_accepted, charger, iso, now_utc, quote, run, unique
 
 VERSIONS = ["1.6", "2.0.1"]
-
-
-async def boot(cp, version: str) -> None:
-    if version == "1.6":
-        result = await cp.send(call16.BootNotification(charge_point_vendor="Acme", charge_point_model="L-16"))
-    else:
-        result = await cp.send(call201.BootNotification(
-            reason="PowerUp", charging_station={"model": "L-201", "vendor_name": "Acme"}))
-    assert result.status == "Accepted", result
 
 
 async def authorize(cp, version: str, value: str, kind: str = "ISO14443") -> dict:
@@ -54,7 +45,7 @@ def test_blocked_unblocked_expired_not_yet_valid_and_parent(runner, version):
 
     async def scenario():
         async with charger(runner, cs, version) as cp:
-            await boot(cp, version)
+            await boot_accepted(cp, version)
             info = await authorize(cp, version, parented)
             assert info["status"] == "Accepted", info
             if version == "1.6":
@@ -93,7 +84,7 @@ def test_an_autocharge_mac_address_matches_the_registered_mac_token(runner, vers
 
     async def scenario():
         async with charger(runner, cs, version) as cp:
-            await boot(cp, version)
+            await boot_accepted(cp, version)
             if version == "1.6":
                 for tag in (f"VID:{mac}", f"vid:{mac.lower()}"):
                     assert (await authorize(cp, version, tag))["status"] == "Accepted", tag
@@ -114,7 +105,7 @@ def test_an_unknown_card_is_listed_and_registered_in_one_call(runner, version):
 
     async def scenario():
         async with charger(runner, cs, version) as cp:
-            await boot(cp, version)
+            await boot_accepted(cp, version)
             assert (await authorize(cp, version, card, "ISO15693"))["status"] == "Invalid"
 
             listed = runner.api_ok("GET", "/unregistered-id-tokens", params={"limit": 500})["items"]

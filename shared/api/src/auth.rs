@@ -174,6 +174,33 @@ pub async fn require_scope(
             needed.as_str()
         )));
     }
+    noted(principal, req, next).await
+}
+
+/// The permission of a person's own things (`/me/…`, declared next to the
+/// routes like scopes): any signed-in person, whatever their role, acting
+/// on what is theirs only; an API key is refused with 403 (a key belongs
+/// to an organisation, not to a person).
+pub async fn require_person(mut req: Request, next: Next) -> Result<Response, ApiError> {
+    let Some(Authenticated(principal)) = req.extensions_mut().remove::<Authenticated>() else {
+        return Err(ApiError::Internal(
+            "a person's route was served without the key check".into(),
+        ));
+    };
+    if principal.user_id.is_none() {
+        return Err(ApiError::Forbidden(
+            "only a signed-in person has their own identifiers, sessions and ratings; \
+             an API key is not one"
+                .into(),
+        ));
+    }
+    noted(principal, req, next).await
+}
+
+/// Hands the handler its [`Principal`] and, for a write, notes it for the
+/// audit log (`audit::record` stores it if the answer is a success): who,
+/// which route, which path, which fields.
+async fn noted(principal: Principal, mut req: Request, next: Next) -> Result<Response, ApiError> {
     // A write is noted for the audit log (`audit::record` stores it if the
     // answer is a success): who, which route, which path, which fields.
     let change = if !changes_state(req.method()) {

@@ -34,6 +34,8 @@
 //!   `PUT /sites/{id}/load` and the `config` its answers show, with the conversions to and from the domain.
 //! - `people`: `/users`, the people of an organisation and their roles; `sign_in`: `/auth/…`, signing in
 //!   with e-mail address and password (the session cookie and its CSRF token; `auth` checks them).
+//! - `me`: `/me/…`, a signed-in person's own identifiers and sessions, and rating them (any role, no key);
+//!   `ratings`: what operators read of the ratings (a station's, a site's average).
 //! - `organisations`, `sites`: tenants (the records; a site's load balancing stays in `load`).
 //! - `spot`: stored spot prices and operator alarms (read-only).
 //! - `util`: body/query parsing that answers bad input with our error shape.
@@ -49,11 +51,13 @@ pub mod error;
 mod load;
 mod load_config;
 mod local_list;
+mod me;
 pub mod openapi;
 mod organisations;
 pub mod people;
 mod plan;
 mod pricing;
+mod ratings;
 mod sessions;
 mod sign_in;
 mod sites;
@@ -169,6 +173,25 @@ mod permit {
     ) -> MethodRouter<ApiState> {
         allow(needed, MethodFilter::DELETE, h)
     }
+
+    /// A person's own things (`/me/…`): any signed-in person, no key.
+    fn own<H, T>(filter: MethodFilter, handler: H) -> MethodRouter<ApiState>
+    where
+        H: Handler<T, ApiState>,
+        T: 'static,
+    {
+        on(filter, handler).route_layer(middleware::from_fn(auth::require_person))
+    }
+
+    /// `GET` of the caller's own things.
+    pub fn own_get<H: Handler<T, ApiState>, T: 'static>(h: H) -> MethodRouter<ApiState> {
+        own(MethodFilter::GET, h)
+    }
+
+    /// `PUT` of the caller's own things.
+    pub fn own_put<H: Handler<T, ApiState>, T: 'static>(h: H) -> MethodRouter<ApiState> {
+        own(MethodFilter::PUT, h)
+    }
 }
 
 /// The whole HTTP surface: `/healthz` and `/api/v1/…`.
@@ -179,7 +202,7 @@ mod permit {
 /// starting the charge); `admin` changes everything else and manages keys.
 pub fn router(state: ApiState) -> Router {
     use csms_domain::api_key::Scope::{Admin, Commands, Read};
-    use permit::{delete, get, patch, post, put};
+    use permit::{delete, get, own_get, own_put, patch, post, put};
     let v1 = Router::new()
         .route(
             "/stations",
@@ -357,6 +380,13 @@ pub fn router(state: ApiState) -> Router {
                 .merge(patch(Admin, people::update))
                 .merge(delete(Admin, people::delete)),
         )
+        // A signed-in person's own things, whatever their role.
+        .route("/me/id-tokens", own_get(me::id_tokens))
+        .route("/me/sessions", own_get(me::sessions))
+        .route("/me/sessions/{id}", own_get(me::session))
+        .route("/me/sessions/{id}/rating", own_put(me::rate))
+        .route("/stations/{id}/ratings", get(Read, ratings::station))
+        .route("/sites/{id}/ratings", get(Read, ratings::site))
         .fallback(not_found)
         // Inside the key check: stores what a successful write left for it.
         .layer(middleware::from_fn_with_state(state.clone(), audit::record))

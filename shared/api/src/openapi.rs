@@ -4,8 +4,9 @@
 
 use crate::command_input::CommandInput;
 use crate::{
-    access, api_keys, audit, commands, device_model, load, local_list, organisations, people, plan,
-    pricing, sessions, sign_in, sites, spot, stations, tariffs, tokens, views, webhooks,
+    access, api_keys, audit, commands, device_model, load, local_list, me, organisations, people,
+    plan, pricing, ratings, sessions, sign_in, sites, spot, stations, tariffs, tokens, views,
+    webhooks,
 };
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -189,6 +190,7 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
         audit::list,
         people::list, people::create, people::get, people::update, people::delete,
         sign_in::sign_in, sign_in::me, sign_in::sign_out, sign_in::sign_out_everywhere,
+        me::id_tokens, me::sessions, me::session, me::rate, ratings::station, ratings::site,
     ),
     components(schemas(
         ErrorBody, CommandInput, SessionView, CommandView, StatusEventView, RegistrationEventView, ConnectionEventView,
@@ -201,6 +203,7 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
         (name = "audit"),
         (name = "users"), (name = "auth"),
         (name = "access"),
+        (name = "me"), (name = "ratings"),
     )
 )]
 pub struct ApiDoc;

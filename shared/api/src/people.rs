@@ -132,6 +132,34 @@ fn bad(field: &str) -> impl Fn(csms_domain::tenant::Invalid) -> ApiError + '_ {
     move |e| ApiError::BadRequest(format!("{field}: {e}"))
 }
 
+/// The name, e-mail address and language a body may carry, each parsed when
+/// present (a bad one a 400 naming it).
+struct PersonFields {
+    name: Option<String>,
+    email: Option<UserEmail>,
+    language: Option<Language>,
+}
+
+impl PersonFields {
+    fn parse(
+        name: Option<&str>,
+        email: Option<&str>,
+        language: Option<&str>,
+    ) -> Result<Self, ApiError> {
+        Ok(PersonFields {
+            name: name
+                .map(|n| text(n, 100).map_err(bad("name")))
+                .transpose()?,
+            email: email
+                .map(|e| UserEmail::parse(e).map_err(bad("email")))
+                .transpose()?,
+            language: language
+                .map(|l| Language::parse(l).map_err(bad("language")))
+                .transpose()?,
+        })
+    }
+}
+
 fn parse_role(raw: &str, who: &Principal) -> Result<Role, ApiError> {
     let role = Role::parse(raw).map_err(bad("role"))?;
     if role == Role::PlatformAdmin && !who.is_platform_admin() {
@@ -188,16 +216,8 @@ pub async fn create(
     let req: NewUser = json_body(&body)?;
     let email = UserEmail::parse(&req.email).map_err(bad("email"))?;
     let role = parse_role(&req.role, &who)?;
-    let language = req
-        .language
-        .as_deref()
-        .map(|l| Language::parse(l).map_err(bad("language")))
-        .transpose()?;
-    let name = req
-        .name
-        .as_deref()
-        .map(|n| text(n, 100).map_err(bad("name")))
-        .transpose()?;
+    let PersonFields { name, language, .. } =
+        PersonFields::parse(req.name.as_deref(), None, req.language.as_deref())?;
     let plain = req.password.as_deref().map(parse_password).transpose()?;
     let now = st.clock.now();
     if let Some(existing) = st.store.find_user_by_email(&email).await? {
@@ -331,21 +351,15 @@ pub async fn update(
         .as_deref()
         .map(|r| parse_role(r, &who))
         .transpose()?;
-    let name = req
-        .name
-        .as_deref()
-        .map(|n| text(n, 100).map_err(bad("name")))
-        .transpose()?;
-    let email = req
-        .email
-        .as_deref()
-        .map(|e| UserEmail::parse(e).map_err(bad("email")))
-        .transpose()?;
-    let language = req
-        .language
-        .as_deref()
-        .map(|l| Language::parse(l).map_err(bad("language")))
-        .transpose()?;
+    let PersonFields {
+        name,
+        email,
+        language,
+    } = PersonFields::parse(
+        req.name.as_deref(),
+        req.email.as_deref(),
+        req.language.as_deref(),
+    )?;
     let hash = match req.password.as_deref().map(parse_password).transpose()? {
         Some(plain) => Some(hash_password(plain).await?),
         None => None,

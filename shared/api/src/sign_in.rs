@@ -58,6 +58,9 @@ impl SignInState {
     }
 }
 
+/// The longest password a person can have (`csms_charging::password`).
+const PASSWORD_MAX: usize = 64;
+
 /// E-mail address and password.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -116,6 +119,14 @@ pub async fn sign_in(
         UserEmail::parse(&req.email).map_err(|e| ApiError::BadRequest(format!("email: {e}")))?;
     if req.password.is_empty() {
         return Err(ApiError::BadRequest("password: must not be empty".into()));
+    }
+    // No password is longer (they are set with 8–64 characters), and a
+    // long one would only cost argon2 time: refused before any lookup, the
+    // same for every account.
+    if req.password.chars().count() > PASSWORD_MAX {
+        return Err(ApiError::BadRequest(format!(
+            "password: at most {PASSWORD_MAX} characters"
+        )));
     }
     let now = Instant::now();
     let wait = |l: csms_kernel::throttle::Locked| {

@@ -280,7 +280,7 @@ fn not_found(raw: &str) -> ApiError {
 }
 
 /// The caller's site `raw`; another organisation's answers like a missing one.
-async fn own_site(st: &ApiState, who: &Principal, raw: &str) -> Result<Site, ApiError> {
+pub(crate) async fn own_site(st: &ApiState, who: &Principal, raw: &str) -> Result<Site, ApiError> {
     let id = SiteId::parse(raw).map_err(|_| not_found(raw))?;
     st.store
         .get_site(&id)

@@ -195,7 +195,19 @@ pub(crate) struct ResolveAlarm {
 
 /// The organisation's alarm `id`: one of another organisation is answered
 /// like one that does not exist.
+/// The longest alarm id looked up, in bytes.
+const ALARM_ID_MAX: usize = 256;
+
 async fn own_alarm(st: &ApiState, who: &Principal, id: &str) -> Result<Alarm, ApiError> {
+    // Alarm ids are a kind and a station or site id: far shorter. A longer
+    // one is no alarm, and is not sent to the store (a DynamoDB key holds
+    // at most 2048 bytes).
+    if id.len() > ALARM_ID_MAX {
+        return Err(ApiError::NotFound(format!(
+            "alarm {:?}… not found",
+            id.chars().take(40).collect::<String>()
+        )));
+    }
     st.store
         .get_alarm(id)
         .await?

@@ -65,6 +65,11 @@ macro_rules! token_body {
             #[serde(default, deserialize_with = "nullable")]
             #[schema(value_type = Option<String>)]
             label: Option<Option<String>>,
+            /// The person who holds it: a person of the organisation
+            /// (`usr_…`, any role); `null` clears it.
+            #[serde(default, deserialize_with = "nullable")]
+            #[schema(value_type = Option<String>)]
+            user_id: Option<Option<String>>,
         }
 
         impl $name {
@@ -79,6 +84,7 @@ macro_rules! token_body {
                         group: self.group,
                         emaid: self.emaid,
                         label: self.label,
+                        user_id: self.user_id,
                     },
                     self.valid_to,
                     self.expires_at,

@@ -197,6 +197,9 @@ pub struct IdToken {
     pub emaid: Option<String>,
     /// Label or holder name.
     pub label: Option<String>,
+    /// The person who holds it (a person of the organisation, `usr_…`):
+    /// the sessions it starts are theirs to see.
+    pub user_id: Option<String>,
     /// The current block, or the last one (then with `unblockedAt`).
     pub block: Option<TokenBlock>,
     pub created_at: String,
@@ -229,6 +232,7 @@ impl From<&IdTokenRecord> for IdToken {
             parent_id: t.parent_id.as_ref().map(|p| p.to_string()),
             emaid: t.emaid.clone(),
             label: t.label.clone(),
+            user_id: t.user_id.as_ref().map(|u| u.as_str().to_owned()),
             block: t.block.as_ref().map(|b| TokenBlock {
                 reason: b.reason.clone(),
                 by: b.by.clone(),

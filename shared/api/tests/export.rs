@@ -29,6 +29,7 @@ async fn app_with_sessions(n: usize) -> axum::Router {
             started,
         );
         s.apply(&SessionUpdate {
+            user_id: None,
             is_start: true,
             evse_id: Some(1),
             connector_id: Some(1),

@@ -96,6 +96,7 @@ impl World {
             parent_id: None,
             emaid: None,
             label: None,
+            user_id: None,
             block: None,
             created_at: self.clock.now() + chrono::TimeDelta::seconds(secs),
             updated_at: None,

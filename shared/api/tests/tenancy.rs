@@ -136,6 +136,8 @@ impl OrgA {
             format!("/stations/{}/access", self.station),
             format!("/stations/{}/attempts", self.station),
             format!("/stations/{}/local-list", self.station),
+            format!("/stations/{}/ratings", self.station),
+            format!("/sites/{}/ratings", self.site),
             format!("/commands/{}", self.command),
             format!("/sessions/{}", self.session),
             "/id-tokens".to_owned(),
@@ -233,15 +235,6 @@ async fn org_a(app: &axum::Router, store: &dyn Store) -> OrgA {
         spot_body(),
     )
     .await;
-    let mut session = Session::blank(
-        &StationId::parse("CP-A").unwrap(),
-        OrgId::default_org(),
-        Some(csms_domain::SiteId::parse("SITE-A").unwrap()),
-        &TransactionId::parse("A-1").unwrap(),
-        Utc.with_ymd_and_hms(2026, 1, 15, 8, 0, 0).unwrap(),
-    );
-    session.version = 1;
-    store.put_session(&session, 0).await.unwrap();
     let seen = csms_domain::token::UnregisteredToken {
         org_id: OrgId::default_org(),
         token: csms_domain::IdTokenValue::parse("SEEN-BY-A").unwrap(),
@@ -281,6 +274,24 @@ async fn org_a(app: &axum::Router, store: &dyn Store) -> OrgA {
     )
     .await;
     assert_eq!(list["enabled"], true);
+    admin(
+        app,
+        "PATCH",
+        "/api/v1/id-tokens/TOKEN-OF-A",
+        json!({"userId": user["id"]}),
+    )
+    .await;
+    let mut session = Session::blank(
+        &StationId::parse("CP-A").unwrap(),
+        OrgId::default_org(),
+        Some(csms_domain::SiteId::parse("SITE-A").unwrap()),
+        &TransactionId::parse("A-1").unwrap(),
+        Utc.with_ymd_and_hms(2026, 1, 15, 8, 0, 0).unwrap(),
+    );
+    session.version = 1;
+    // A's person started it with a card they hold.
+    session.user_id = Some(csms_domain::user::UserId::parse(user["id"].as_str().unwrap()).unwrap());
+    store.put_session(&session, 0).await.unwrap();
     OrgA {
         user: user["id"].as_str().unwrap().to_owned(),
         org: "default".into(),
@@ -373,6 +384,7 @@ fn body_for(operation: &str, a: &OrgA) -> Option<Value> {
         "updateUser" => json!({"role": "orgAdmin", "name": "taken over"}),
         // Open A's station to everyone: B's tokens would charge there.
         "putStationAccess" | "putEvseAccess" => json!({"default": "public"}),
+        "rateMySession" => json!({"stars": 1, "comment": "B was here"}),
         _ => return None,
     })
 }
@@ -388,7 +400,7 @@ fn fill(path: &str, a: &OrgA) -> Result<String, String> {
         let value = match (name, before.as_str()) {
             ("id", "/stations/") => &a.station,
             ("evseId", _) if before.starts_with("/stations/") => "1",
-            ("id", "/sessions/") => &a.session,
+            ("id", "/sessions/") | ("id", "/me/sessions/") => &a.session,
             ("id", "/commands/") => &a.command,
             ("id", "/tariffs/") => &a.tariff,
             ("id", "/tariff-assignments/") => &a.assignment,
@@ -507,7 +519,10 @@ async fn leak_walk(app: &axum::Router, a: &OrgA, b: &str) {
                 got.text
             );
             let names_an_object = path.contains('{') && !of_no_organisation(path);
-            if names_an_object {
+            // A person's own things are no key's: refused whatever they name.
+            if path.starts_with("/me/") && !b.starts_with(SESSION) {
+                assert_eq!(got.status, StatusCode::FORBIDDEN, "{what}: {}", got.text);
+            } else if names_an_object {
                 assert_eq!(
                     got.status,
                     StatusCode::NOT_FOUND,
@@ -526,7 +541,7 @@ async fn leak_walk(app: &axum::Router, a: &OrgA, b: &str) {
             }
             // Answered like an id nobody has: same status, same words. A
             // PUT at a missing site creates it, so that one has no twin.
-            if names_an_object && name != "putSiteLoad" {
+            if names_an_object && name != "putSiteLoad" && got.status == StatusCode::NOT_FOUND {
                 let mut missing_uri = uri.clone();
                 let mut got_text = got.text.clone();
                 for id in a.ids() {

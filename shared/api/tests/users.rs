@@ -961,3 +961,35 @@ async fn failed_sign_ins_are_throttled_per_client_address_too() {
         "another address signs in"
     );
 }
+
+#[tokio::test]
+async fn a_password_longer_than_any_person_can_have_is_refused_before_hashing() {
+    let (_, app) = setup();
+    person(&app, "default", "long@example.se", "viewer").await;
+    let a = call(
+        &app,
+        &As::Nobody,
+        "POST",
+        "/auth/sign-in",
+        &[],
+        Some(json!({"email": "long@example.se", "password": "p".repeat(65)})),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.body);
+    assert!(
+        message(&a).starts_with("password: at most 64"),
+        "{}",
+        a.body
+    );
+    // 64 is a password one can have: only wrong.
+    let a = call(
+        &app,
+        &As::Nobody,
+        "POST",
+        "/auth/sign-in",
+        &[],
+        Some(json!({"email": "long@example.se", "password": "p".repeat(64)})),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{}", a.body);
+}

@@ -422,6 +422,7 @@ async fn a_token_stored_before_versions_is_changed_once_from_version_0() {
     let store = fresh_store().await;
     let at = Utc.timestamp_opt(1_790_000_000, 0).unwrap();
     let token = IdTokenRecord {
+        user_id: None,
         token: IdTokenValue::parse("OLD-CARD").unwrap(),
         token_type: IdTokenType::ISO14443,
         status: TokenStatus::Accepted,

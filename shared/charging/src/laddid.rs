@@ -16,8 +16,9 @@ use csms_domain::token::{
     normalise_mac, IdTokenRecord, IdTokenType, TokenBlock, TokenStatus, UnregisteredToken,
     BLOCK_REASON_MAX,
 };
+use csms_domain::user::UserId;
 use csms_domain::{IdTokenValue, OrgId, Timestamp};
-use csms_kernel::ports::{Clock, StoreError, TokenStore};
+use csms_kernel::ports::{Clock, StoreError, TokenStore, UserStore};
 
 /// 1.6 `parentIdTag` is at most 20 characters; a parent id must fit it.
 pub const PARENT_ID_MAX: usize = 20;
@@ -37,6 +38,8 @@ pub struct TokenFields {
     pub group: Option<Option<String>>,
     pub emaid: Option<Option<String>>,
     pub label: Option<Option<String>>,
+    /// The holder, a person of the token's organisation (`usr_…`).
+    pub user_id: Option<Option<String>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -152,6 +155,9 @@ fn apply(r: &mut IdTokenRecord, f: TokenFields) -> Result<(), RegistryError> {
     if let Some(v) = f.label {
         r.label = text("label", v, LABEL_MAX)?;
     }
+    if let Some(v) = f.user_id {
+        r.user_id = v.map(holder).transpose()?;
+    }
     if let (Some(from), Some(to)) = (r.valid_from, r.valid_to) {
         if from >= to {
             return Err(invalid("validTo: must be after validFrom"));
@@ -173,6 +179,7 @@ fn new_record(
         .ok_or_else(|| invalid("status: required"))
         .and_then(parse_status)?;
     let mut record = IdTokenRecord {
+        user_id: None,
         token,
         token_type,
         status,
@@ -201,7 +208,42 @@ fn exists(token: &IdTokenValue) -> impl FnOnce(StoreError) -> RegistryError + '_
     }
 }
 
-pub async fn register_id_token<S: TokenStore + ?Sized>(
+fn holder(raw: String) -> Result<UserId, RegistryError> {
+    UserId::parse(raw).map_err(|_| invalid("userId: must be a person's id (usr_…)"))
+}
+
+/// A token's holder must be a person of the token's organisation (any
+/// role: a driver, or an operator with a card of their own).
+async fn check_holder<S: UserStore + ?Sized>(
+    store: &S,
+    record: &IdTokenRecord,
+) -> Result<(), RegistryError> {
+    match &record.user_id {
+        Some(user) => check_member(store, user, &record.org_id).await,
+        None => Ok(()),
+    }
+}
+
+async fn check_member<S: UserStore + ?Sized>(
+    store: &S,
+    user: &UserId,
+    org: &OrgId,
+) -> Result<(), RegistryError> {
+    let member = store
+        .get_user(user)
+        .await?
+        .is_some_and(|u| u.role_in(org).is_some());
+    if member {
+        Ok(())
+    } else {
+        Err(invalid(format!(
+            "userId: {} is not a person of this organisation",
+            user.as_str()
+        )))
+    }
+}
+
+pub async fn register_id_token<S: TokenStore + UserStore + ?Sized>(
     store: &S,
     clock: &dyn Clock,
     new: NewIdToken,
@@ -210,6 +252,7 @@ pub async fn register_id_token<S: TokenStore + ?Sized>(
     let token = registered_value(new.id_token, token_type)?;
     let org = new.org_id.unwrap_or_else(OrgId::default_org);
     let record = new_record(clock, token, token_type, org, new.fields)?;
+    check_holder(store, &record).await?;
     store
         .create_id_token(&record)
         .await
@@ -267,7 +310,7 @@ async fn change<S: TokenStore + ?Sized>(
     Ok(r)
 }
 
-pub async fn update<S: TokenStore + ?Sized>(
+pub async fn update<S: TokenStore + UserStore + ?Sized>(
     store: &S,
     clock: &dyn Clock,
     org: &OrgId,
@@ -275,6 +318,11 @@ pub async fn update<S: TokenStore + ?Sized>(
     fields: TokenFields,
     expected: Option<u64>,
 ) -> Result<IdTokenRecord, RegistryError> {
+    // The holder is checked before the write (the token is of `org`, or
+    // `change` finds none).
+    if let Some(Some(raw)) = &fields.user_id {
+        check_member(store, &holder(raw.clone())?, org).await?;
+    }
     change(store, clock, org, value, expected, |r, _| apply(r, fields)).await
 }
 
@@ -357,7 +405,7 @@ pub async fn get_unregistered<S: TokenStore + ?Sized>(
 /// Registers an identifier seen at a station in one call: the new token
 /// takes the value as seen, its type defaults to the one seen (else
 /// `ISO14443`), and it leaves the unregistered list in the same write.
-pub async fn register_seen<S: TokenStore + ?Sized>(
+pub async fn register_seen<S: TokenStore + UserStore + ?Sized>(
     store: &S,
     clock: &dyn Clock,
     org: &OrgId,
@@ -372,6 +420,7 @@ pub async fn register_seen<S: TokenStore + ?Sized>(
     };
     let token = registered_value(seen.token.as_str().to_owned(), token_type)?;
     let record = new_record(clock, token, token_type, org.clone(), fields)?;
+    check_holder(store, &record).await?;
     store
         .register_unregistered(&record)
         .await
@@ -398,6 +447,7 @@ mod tests {
     fn fields_are_checked_by_name() {
         let t0 = chrono::Utc::now();
         let mut r = IdTokenRecord {
+            user_id: None,
             token: IdTokenValue::parse("T").unwrap(),
             token_type: IdTokenType::ISO14443,
             status: TokenStatus::Accepted,

@@ -24,6 +24,7 @@
 //! - [`access`]: access modes at run time (the mode at an EVSE now, whether
 //!   it admits a token, refused attempts) and the operator's use cases over
 //!   a station's access policy.
+//! - [`rating`]: a driver rates a session of theirs (with the station's and site's sums).
 //! - [`device_model`]: 2.0.1 device reports into the station's model, and the
 //!   values Get/SetVariables answers confirm.
 
@@ -34,4 +35,5 @@ pub mod device_model;
 pub mod laddid;
 pub mod lifecycle;
 pub mod password;
+pub mod rating;
 pub mod registry;

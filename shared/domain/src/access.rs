@@ -598,6 +598,7 @@ mod tests {
 
     fn token(org: &str, group: Option<&str>) -> IdTokenRecord {
         IdTokenRecord {
+            user_id: None,
             token: IdTokenValue::parse("04A2BC19").unwrap(),
             token_type: IdTokenType::ISO14443,
             status: TokenStatus::Accepted,

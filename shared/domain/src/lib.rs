@@ -23,6 +23,7 @@
 //! - [`pricing`]: priced sessions and the engine that prices a session.
 //! - [`access`]: access modes (private, public, semi-public) on a weekly schedule in the site's
 //!   time zone, and which tokens they admit.
+//! - [`rating`]: drivers' ratings of their sessions, and each station's and site's sum of them.
 //! - [`actor`]: who a use case acts for (organisation and caller), checked by the services.
 //! - [`alarm`]: conditions an operator must look at.
 //! - [`audit`]: who changed what in an organisation, and when.
@@ -44,6 +45,7 @@ pub mod load;
 pub mod local_list;
 pub mod meter;
 pub mod pricing;
+pub mod rating;
 pub mod session;
 pub mod spot;
 pub mod station;

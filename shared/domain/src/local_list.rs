@@ -372,6 +372,7 @@ mod tests {
             parent_id: None,
             emaid: None,
             label: None,
+            user_id: None,
             block: None,
             created_at: t(created),
             updated_at: None,

@@ -25,6 +25,7 @@
 
 #![deny(clippy::arithmetic_side_effects)]
 
+use crate::user::UserId;
 use crate::{OrgId, SessionId, SiteId, StationId, Timestamp, TransactionId};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -55,6 +56,9 @@ pub struct Session {
     pub evse_id: Option<u32>,
     pub connector_id: Option<u32>,
     pub id_token: Option<String>,
+    /// The person whose identifier started the session (the token's holder
+    /// then): the session is theirs to see, whatever becomes of the token.
+    pub user_id: Option<UserId>,
     pub status: SessionStatus,
     pub started_at: Option<Timestamp>,
     pub ended_at: Option<Timestamp>,
@@ -96,6 +100,8 @@ pub struct SessionUpdate {
     pub evse_id: Option<u32>,
     pub connector_id: Option<u32>,
     pub id_token: Option<String>,
+    /// The holder of the start's token (set once, like the token).
+    pub user_id: Option<UserId>,
     pub started_at: Option<Timestamp>,
     pub meter_start_wh: Option<Decimal>,
     pub end: Option<SessionEnd>,
@@ -165,6 +171,7 @@ impl Session {
             evse_id: None,
             connector_id: None,
             id_token: None,
+            user_id: None,
             status: SessionStatus::Active,
             started_at: None,
             ended_at: None,
@@ -203,6 +210,7 @@ impl Session {
         set_once(&mut self.evse_id, u.evse_id);
         set_once(&mut self.connector_id, u.connector_id);
         set_once(&mut self.id_token, u.id_token.clone());
+        set_once(&mut self.user_id, u.user_id.clone());
         set_once(&mut self.explicit_meter_start_wh, u.meter_start_wh);
         if let Some(t) = u.started_at {
             self.started_at = Some(self.started_at.map_or(t, |s| s.min(t)));

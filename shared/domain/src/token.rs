@@ -1,5 +1,6 @@
 //! The id-token registry and the authorization decision.
 
+use crate::user::UserId;
 use crate::{IdTokenValue, OrgId, StationId, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -109,6 +110,9 @@ pub struct IdTokenRecord {
     pub emaid: Option<String>,
     /// A label or holder name for operators.
     pub label: Option<String>,
+    /// The person the identifier belongs to (a member of `org_id`): their
+    /// sessions with it are theirs to see (`/me/sessions`).
+    pub user_id: Option<UserId>,
     /// The current block, or the last one (then with `unblocked_at`).
     pub block: Option<TokenBlock>,
     pub created_at: Timestamp,
@@ -288,6 +292,7 @@ mod tests {
 
     fn rec(status: TokenStatus, exp: Option<Timestamp>) -> IdTokenRecord {
         IdTokenRecord {
+            user_id: None,
             token: IdTokenValue::parse("T").unwrap(),
             token_type: IdTokenType::ISO14443,
             status,

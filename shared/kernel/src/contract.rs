@@ -24,6 +24,7 @@ use csms_domain::load::{
 };
 use csms_domain::meter::MeterReading;
 use csms_domain::pricing::{LineKind, PriceLine, PricedSession, PricingAudit, ROUNDING_RULE};
+use csms_domain::rating::{Rating, RatingSummary, Stars};
 use csms_domain::session::{CloseReason, InferredEnd, Session, SessionEnd, SessionUpdate};
 use csms_domain::spot::{BiddingZone, SpotDay, SpotSlot, SpotSource};
 use csms_domain::station::{
@@ -68,6 +69,7 @@ pub fn station(id: &str, org: &str, site: Option<&str>) -> Station {
 
 fn token(v: &str, org: &str) -> IdTokenRecord {
     IdTokenRecord {
+        user_id: None,
         token: IdTokenValue::parse(v).unwrap(),
         token_type: IdTokenType::ISO14443,
         status: TokenStatus::Accepted,
@@ -453,6 +455,298 @@ pub async fn id_tokens_versioned_update_and_delete<S: TokenStore>(store: &S) {
     assert_eq!(store.delete_id_token(&first.token).await.unwrap(), None);
     // The value can be registered again.
     store.create_id_token(&first).await.unwrap();
+}
+
+/// A person's identifiers (of every organisation) and the sessions they
+/// started are listed for that person only; a changed or removed holder
+/// moves the token's listing with it; a session keeps the person it was
+/// started by.
+pub async fn held_tokens_and_sessions_listed_per_person<S: TokenStore + SessionStore>(store: &S) {
+    let anna = csms_domain::user::UserId::generate();
+    let bo = csms_domain::user::UserId::generate();
+    let mut cards = vec![];
+    for (v, org) in [
+        ("04HELD2", "org8"),
+        ("04HELD1", "org9"),
+        ("04HELD3", "org8"),
+    ] {
+        let mut tk = token(v, org);
+        tk.user_id = Some(anna.clone());
+        store.create_id_token(&tk).await.unwrap();
+        cards.push(tk);
+    }
+    let mut bos = token("04BOS", "org8");
+    bos.user_id = Some(bo.clone());
+    store.register_unregistered(&bos).await.unwrap();
+    store
+        .create_id_token(&token("04NOBODY", "org8"))
+        .await
+        .unwrap();
+    let values = |p: Page<IdTokenRecord>| -> Vec<String> {
+        p.items
+            .iter()
+            .map(|t| t.token.as_str().to_owned())
+            .collect()
+    };
+    let first = store
+        .list_user_id_tokens(&anna, &PageRequest::first(2))
+        .await
+        .unwrap();
+    assert_eq!(values(first.clone()), vec!["04HELD1", "04HELD2"]);
+    let rest = store
+        .list_user_id_tokens(
+            &anna,
+            &PageRequest {
+                limit: 2,
+                cursor: first.next_cursor.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(values(rest), vec!["04HELD3"]);
+    assert_eq!(
+        values(
+            store
+                .list_user_id_tokens(&bo, &PageRequest::first(10))
+                .await
+                .unwrap()
+        ),
+        vec!["04BOS"]
+    );
+    // A card handed to Bo leaves Anna's list; a removed one leaves it too.
+    let mut handed = cards[0].clone();
+    handed.user_id = Some(bo.clone());
+    handed.version = 2;
+    store.put_id_token(&handed, 1).await.unwrap();
+    store.delete_id_token(&cards[2].token).await.unwrap();
+    assert_eq!(
+        values(
+            store
+                .list_user_id_tokens(&anna, &PageRequest::first(10))
+                .await
+                .unwrap()
+        ),
+        vec!["04HELD1"]
+    );
+    assert_eq!(
+        values(
+            store
+                .list_user_id_tokens(&bo, &PageRequest::first(10))
+                .await
+                .unwrap()
+        ),
+        vec!["04BOS", "04HELD2"]
+    );
+    // Sessions: Anna's two, newest first, across stations; Bo's none.
+    for (station, tx, at, user) in [
+        ("CP-U1", "71", 100, Some(&anna)),
+        ("CP-U2", "72", 300, Some(&anna)),
+        ("CP-U1", "73", 200, None),
+    ] {
+        let mut s = session(station, tx, at);
+        s.user_id = user.cloned();
+        store.put_session(&s, 0).await.unwrap();
+    }
+    let hers = store
+        .list_user_sessions(&anna, &PageRequest::first(1))
+        .await
+        .unwrap();
+    assert_eq!(hers.items.len(), 1);
+    assert_eq!(hers.items[0].transaction_id, "72");
+    assert_eq!(hers.items[0].user_id.as_ref(), Some(&anna));
+    let older = store
+        .list_user_sessions(
+            &anna,
+            &PageRequest {
+                limit: 1,
+                cursor: hers.next_cursor.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(older.items.len(), 1);
+    assert_eq!(older.items[0].transaction_id, "71");
+    assert!(
+        older.next_cursor.is_none() || {
+            let empty = store
+                .list_user_sessions(
+                    &anna,
+                    &PageRequest {
+                        limit: 1,
+                        cursor: older.next_cursor.clone(),
+                    },
+                )
+                .await
+                .unwrap();
+            empty.items.is_empty()
+        }
+    );
+    // An update (the session ends) keeps it listed once.
+    let mut ended = hers.items[0].clone();
+    ended.stop_reason = Some("Local".into());
+    ended.version = 2;
+    store.put_session(&ended, 1).await.unwrap();
+    let all = store
+        .list_user_sessions(&anna, &PageRequest::first(10))
+        .await
+        .unwrap();
+    let txs: Vec<&str> = all
+        .items
+        .iter()
+        .map(|s| s.transaction_id.as_str())
+        .collect();
+    assert_eq!(txs, vec!["72", "71"]);
+    assert!(store
+        .list_user_sessions(&bo, &PageRequest::first(10))
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+}
+
+fn rating(
+    session: &str,
+    org: &str,
+    station: &str,
+    site: Option<&str>,
+    stars: u8,
+    at: i64,
+) -> Rating {
+    Rating {
+        session_id: SessionId::parse(session).unwrap(),
+        org_id: OrgId::parse(org).unwrap(),
+        station_id: sid(station),
+        site_id: site.map(|s| SiteId::parse(s).unwrap()),
+        user_id: csms_domain::user::UserId::generate(),
+        stars: Stars::new(stars).unwrap(),
+        comment: Some("ok".into()),
+        created_at: t(at),
+        updated_at: t(at),
+        version: 1,
+    }
+}
+
+/// A rating is written once per session and changed by version; the sums of
+/// its station and site move with it, per organisation; a station's
+/// ratings are listed newest first, paged.
+pub async fn ratings_versioned_listed_and_summed<S: RatingStore>(store: &S) {
+    let first = rating("CP-R~1", "org-r", "CP-R", Some("garage"), 5, 100);
+    store.put_rating(&first, None).await.unwrap();
+    // Twice "new" is a conflict, and nothing moves.
+    assert!(matches!(
+        store.put_rating(&first, None).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let second = rating("CP-R~2", "org-r", "CP-R", Some("garage"), 2, 200);
+    store.put_rating(&second, None).await.unwrap();
+    let elsewhere = rating("CP-S~1", "org-r", "CP-S", Some("garage"), 4, 300);
+    store.put_rating(&elsewhere, None).await.unwrap();
+    // Another organisation's station of the same id and site of the same id.
+    let theirs = rating("CP-R~9", "org-q", "CP-R", Some("garage"), 1, 400);
+    store.put_rating(&theirs, None).await.unwrap();
+
+    let org = OrgId::parse("org-r").unwrap();
+    let station = sid("CP-R");
+    let garage = SiteId::parse("garage").unwrap();
+    let summary = |s: RatingSummary| (s.count, s.sum);
+    assert_eq!(
+        summary(
+            store
+                .rating_summary(&org, RatedPlace::Station(&station))
+                .await
+                .unwrap()
+        ),
+        (2, 7)
+    );
+    assert_eq!(
+        summary(
+            store
+                .rating_summary(&org, RatedPlace::Site(&garage))
+                .await
+                .unwrap()
+        ),
+        (3, 11)
+    );
+    // A change moves the sums by the difference, once.
+    let mut changed = first.clone();
+    changed.stars = Stars::new(3).unwrap();
+    changed.comment = None;
+    changed.version = 2;
+    changed.updated_at = t(500);
+    store.put_rating(&changed, Some(&first)).await.unwrap();
+    assert!(matches!(
+        store.put_rating(&changed, Some(&first)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.get_rating(&first.session_id).await.unwrap(),
+        Some(changed.clone())
+    );
+    assert_eq!(
+        summary(
+            store
+                .rating_summary(&org, RatedPlace::Station(&station))
+                .await
+                .unwrap()
+        ),
+        (2, 5)
+    );
+    assert_eq!(
+        summary(
+            store
+                .rating_summary(&org, RatedPlace::Site(&garage))
+                .await
+                .unwrap()
+        ),
+        (3, 9)
+    );
+    assert_eq!(
+        summary(
+            store
+                .rating_summary(
+                    &OrgId::parse("org-q").unwrap(),
+                    RatedPlace::Station(&station)
+                )
+                .await
+                .unwrap()
+        ),
+        (1, 1)
+    );
+    assert_eq!(
+        summary(
+            store
+                .rating_summary(&org, RatedPlace::Station(&sid("CP-NONE")))
+                .await
+                .unwrap()
+        ),
+        (0, 0)
+    );
+    // Newest first by when first rated (a change keeps its place), paged.
+    let page = store
+        .list_station_ratings(&org, &station, &PageRequest::first(1))
+        .await
+        .unwrap();
+    assert_eq!(page.items, vec![second.clone()]);
+    let rest = store
+        .list_station_ratings(
+            &org,
+            &station,
+            &PageRequest {
+                limit: 5,
+                cursor: page.next_cursor.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(rest.items, vec![changed]);
+    assert!(rest.next_cursor.is_none());
+    assert_eq!(
+        store
+            .get_rating(&SessionId::parse("CP-R~3").unwrap())
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 fn seen(org: &str, v: &str, station: &str, at: i64) -> UnregisteredToken {
@@ -3431,7 +3725,9 @@ macro_rules! store_contract_tests {
             users_unique_by_email_versioned_and_listed_by_org,
             user_sessions_touched_and_deleted,
             station_access_versioned_and_attempts_newest_first,
-            local_lists_versioned_and_listed_by_org
+            local_lists_versioned_and_listed_by_org,
+            held_tokens_and_sessions_listed_per_person,
+            ratings_versioned_listed_and_summed
         );
     };
     (@each $make:expr; $($name:ident),*) => {

@@ -18,6 +18,7 @@ use csms_domain::load::{LoadSite, LoadState};
 use csms_domain::local_list::LocalListState;
 use csms_domain::meter::MeterReading;
 use csms_domain::pricing::PricedSession;
+use csms_domain::rating::{Rating, RatingSummary};
 use csms_domain::session::Session;
 use csms_domain::spot::{BiddingZone, SpotDay};
 use csms_domain::station::{
@@ -341,6 +342,13 @@ pub trait TokenStore: Send + Sync {
     /// Creates `token` and removes its organisation's unregistered record of
     /// the same value, both or neither; `Conflict` when the token exists.
     async fn register_unregistered(&self, token: &IdTokenRecord) -> StoreResult<()>;
+    /// The identifiers a person holds (`user_id`), of every organisation,
+    /// in order of their (case-folded) value.
+    async fn list_user_id_tokens(
+        &self,
+        user: &UserId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<IdTokenRecord>>;
 }
 
 #[async_trait]
@@ -353,6 +361,13 @@ pub trait SessionStore: Send + Sync {
     /// already set `session.version` to the new version.
     async fn put_session(&self, session: &Session, expected_version: u64) -> StoreResult<()>;
     async fn list_sessions(&self, query: &SessionQuery) -> StoreResult<Page<Session>>;
+    /// The sessions a person's identifiers started (`user_id`), of every
+    /// organisation, newest first (by the time sessions sort by).
+    async fn list_user_sessions(
+        &self,
+        user: &UserId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Session>>;
     /// Idempotent: the same reading stored twice is kept once.
     async fn put_meter_readings(
         &self,
@@ -708,6 +723,35 @@ pub trait AuditStore: Send + Sync {
 /// (which receives the replies) does not depend on commands (which sends the
 /// calls and depends on charging's wire types): the command service
 /// implements it.
+/// Where ratings are summed: a station or a site (of one organisation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RatedPlace<'a> {
+    Station(&'a StationId),
+    Site(&'a SiteId),
+}
+
+/// Drivers' ratings of their sessions (one per session), and the running
+/// sums of each station and site.
+#[async_trait]
+pub trait RatingStore: Send + Sync {
+    /// Writes `rating` over `previous` (what the caller read; `None`: there
+    /// is none yet) and moves the sums of the rating's station and site in
+    /// its organisation by the difference, all or nothing. `Conflict` when
+    /// the stored rating is not `previous` (by version) any more.
+    async fn put_rating(&self, rating: &Rating, previous: Option<&Rating>) -> StoreResult<()>;
+    async fn get_rating(&self, session: &SessionId) -> StoreResult<Option<Rating>>;
+    /// The ratings of `org`'s sessions at `station`, newest first (by when
+    /// first rated).
+    async fn list_station_ratings(
+        &self,
+        org: &OrgId,
+        station: &StationId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Rating>>;
+    /// The count and sum of `org`'s ratings at a station or site.
+    async fn rating_summary(&self, org: &OrgId, of: RatedPlace<'_>) -> StoreResult<RatingSummary>;
+}
+
 #[async_trait]
 pub trait CallReplies: Send + Sync {
     async fn call_result(&self, conn: &Connection, message_id: &str, payload: Value);
@@ -762,6 +806,7 @@ store_ports! {
         UserSessionStore,
         AccessStore,
         LocalListStore,
+        RatingStore,
 }
 
 /// Time source, so tests can control "now".

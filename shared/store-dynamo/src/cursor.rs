@@ -92,6 +92,11 @@ pub const GSI2: KeyShape = KeyShape {
     attributes: &["PK", "SK", "GSI2PK", "GSI2SK"],
     partition: "GSI2PK",
 };
+/// Index GSI3: the table key plus the index key.
+pub const GSI3: KeyShape = KeyShape {
+    attributes: &["PK", "SK", "GSI3PK", "GSI3SK"],
+    partition: "GSI3PK",
+};
 
 #[cfg(test)]
 mod tests {

@@ -69,6 +69,7 @@ pub mod local_list;
 pub mod meter;
 pub mod notify;
 pub mod pricing;
+pub mod rating;
 pub mod session;
 pub mod station;
 pub mod tariff;

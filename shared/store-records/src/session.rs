@@ -12,6 +12,7 @@
 use crate::{parse, DecodeError, Record};
 use chrono::{DateTime, Utc};
 use csms_domain::session::{CloseReason, InferredEnd, Session, SessionStatus};
+use csms_domain::user::UserId;
 use csms_domain::{OrgId, SessionId, SiteId, StationId};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -69,6 +70,10 @@ pub struct StoredSession {
     pub version: u64,
     #[serde(rename = "updated_at")]
     pub updated_at: DateTime<Utc>,
+    /// The person whose identifier started it; left out while there is
+    /// none (so sessions without one are written as they always were).
+    #[serde(rename = "user_id", default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,6 +117,7 @@ impl From<&Session> for StoredSession {
             evse_id,
             connector_id,
             id_token,
+            user_id,
             status,
             started_at,
             ended_at,
@@ -131,6 +137,7 @@ impl From<&Session> for StoredSession {
             updated_at,
         } = s;
         StoredSession {
+            user_id: user_id.as_ref().map(|u| u.as_str().to_owned()),
             id: id.as_str().to_owned(),
             station_id: station_id.as_str().to_owned(),
             org_id: org_id.as_str().to_owned(),
@@ -203,8 +210,12 @@ impl TryFrom<StoredSession> for Session {
             charger_ended,
             version,
             updated_at,
+            user_id,
         } = s;
         Ok(Session {
+            user_id: user_id
+                .map(|u| parse("user id", u, UserId::parse))
+                .transpose()?,
             id: parse("session id", id, SessionId::parse)?,
             station_id: parse("station id", station_id, StationId::parse)?,
             org_id: parse("organisation id", org_id, OrgId::parse)?,

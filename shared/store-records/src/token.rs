@@ -14,6 +14,7 @@
 use crate::{parse, DecodeError, Record};
 use chrono::{DateTime, Utc};
 use csms_domain::token::{IdTokenRecord, IdTokenType, TokenBlock, TokenStatus, UnregisteredToken};
+use csms_domain::user::UserId;
 use csms_domain::{IdTokenValue, OrgId, StationId};
 use serde::{Deserialize, Serialize};
 
@@ -56,6 +57,9 @@ pub struct StoredIdToken {
     pub updated_at: Option<DateTime<Utc>>,
     #[serde(rename = "version", default, skip_serializing_if = "is_zero")]
     pub version: u64,
+    /// The holder (a person's id); left out while there is none.
+    #[serde(rename = "user_id", default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
 }
 
 fn is_zero(v: &u64) -> bool {
@@ -129,12 +133,14 @@ impl From<&IdTokenRecord> for StoredIdToken {
             parent_id,
             emaid,
             label,
+            user_id,
             block,
             created_at,
             updated_at,
             version,
         } = r;
         StoredIdToken {
+            user_id: user_id.as_ref().map(|u| u.as_str().to_owned()),
             token: token.as_str().to_owned(),
             token_type: (*token_type).into(),
             status: match status {
@@ -183,8 +189,12 @@ impl TryFrom<StoredIdToken> for IdTokenRecord {
             block,
             updated_at,
             version,
+            user_id,
         } = r;
         Ok(IdTokenRecord {
+            user_id: user_id
+                .map(|u| parse("user id", u, UserId::parse))
+                .transpose()?,
             token: parse("id token", token, IdTokenValue::parse)?,
             token_type: token_type.into(),
             status: match status {

@@ -88,20 +88,13 @@ impl Db {
         org: &OrgId,
         page: &PageRequest,
     ) -> R<Page<AccessAttempt>> {
-        let range = KeyRange::partition(org.as_str());
-        let after = cursor(page, &range.lo, 2)?;
-        self.read(|txn| {
-            let index = txn.open_table(ACCESS_ATTEMPTS_BY_ORG)?;
-            let attempts = txn.open_table(ACCESS_ATTEMPTS)?;
-            paginate(
-                &index,
-                &range,
-                after.as_deref(),
-                Order::Descending,
-                page.effective_limit(),
-                |_, key| self.skip(org, get_record(&attempts, key.value())),
-            )
-        })
+        self.list_newest_first(
+            ACCESS_ATTEMPTS_BY_ORG,
+            ACCESS_ATTEMPTS,
+            org.as_str(),
+            org,
+            page,
+        )
     }
 
     pub(crate) fn list_access_attempts(

@@ -12,6 +12,7 @@ use csms_domain::station::{
     Approval, BootInfo, Connection, ConnectorStatus, Station, StationChange, StationView,
 };
 use csms_domain::token::{IdTokenRecord, UnregisteredToken, UNREGISTERED_MIN_GAP};
+use csms_domain::user::UserId;
 use csms_domain::{IdTokenValue, OrgId, SessionId, StationId, Timestamp};
 use csms_kernel::ports::{
     reading_key, sort_key_time, MeterTarget, Page, PageRequest, SessionQuery, StationEvent,
@@ -24,13 +25,13 @@ use serde::{Deserialize, Serialize};
 fn session_index_keys(
     s: &Session,
 ) -> R<
-    [(
+    Vec<(
         redb::TableDefinition<'static, &'static str, &'static str>,
         String,
-    ); 2],
+    )>,
 > {
     let t = s.sort_time();
-    Ok([
+    let mut keys = vec![
         (
             SESSIONS_BY_ORG,
             session_index_key(&session_scope(&s.org_id, None)?, t, &s.id)?,
@@ -39,7 +40,33 @@ fn session_index_keys(
             SESSIONS_BY_STATION,
             session_index_key(&session_scope(&s.org_id, Some(&s.station_id))?, t, &s.id)?,
         ),
-    ])
+    ];
+    if let Some(user) = &s.user_id {
+        keys.push((
+            SESSIONS_BY_USER,
+            session_index_key(&user_session_scope(user)?, t, &s.id)?,
+        ));
+    }
+    Ok(keys)
+}
+
+/// Lists `token` under its holder, or (`remove`) takes it off the list.
+fn index_token_holder(
+    txn: &redb::WriteTransaction,
+    token: &IdTokenRecord,
+    key: &str,
+    remove: bool,
+) -> R<()> {
+    if let Some(user) = &token.user_id {
+        let mut by_user = txn.open_table(ID_TOKENS_BY_USER)?;
+        let user_key = token_user_key(user, key)?;
+        if remove {
+            by_user.remove(user_key.as_str())?;
+        } else {
+            by_user.insert(user_key.as_str(), key)?;
+        }
+    }
+    Ok(())
 }
 
 /// The tables a station view is assembled from, opened once per read.
@@ -342,7 +369,7 @@ impl Db {
             put_record(&mut tokens, &key, token)?;
             txn.open_table(ID_TOKENS_BY_ORG)?
                 .insert(token_org_key(&token.org_id, &key)?.as_str(), key.as_str())?;
-            Ok(())
+            index_token_holder(txn, token, &key, false)
         })
     }
 
@@ -361,6 +388,21 @@ impl Db {
         )
     }
 
+    pub(crate) fn list_user_id_tokens(
+        &self,
+        user: &UserId,
+        page: &PageRequest,
+    ) -> R<Page<IdTokenRecord>> {
+        self.list_indexed_records(
+            ID_TOKENS_BY_USER,
+            ID_TOKENS,
+            user.as_str(),
+            &OrgId::default_org(),
+            page,
+            Order::Ascending,
+        )
+    }
+
     // --- LaddID life cycle (issue 17.3) ----------------------------------
 
     pub(crate) fn put_id_token(&self, token: &IdTokenRecord, expected_version: u64) -> R<()> {
@@ -373,6 +415,10 @@ impl Db {
                     // The organisation is fixed; the index key stays.
                     if s.org_id != token.org_id {
                         return Err(conflict(format!("id token {} moved", token.token)));
+                    }
+                    if s.user_id != token.user_id {
+                        index_token_holder(txn, &s, &key, true)?;
+                        index_token_holder(txn, token, &key, false)?;
                     }
                 }
                 Some(s) => {
@@ -396,6 +442,7 @@ impl Db {
                 tokens.remove(key.as_str())?;
                 txn.open_table(ID_TOKENS_BY_ORG)?
                     .remove(token_org_key(&s.org_id, &key)?.as_str())?;
+                index_token_holder(txn, s, &key, true)?;
             }
             Ok(stored)
         })
@@ -461,7 +508,7 @@ impl Db {
                 .insert(org_key.as_str(), key.as_str())?;
             txn.open_table(UNREGISTERED_TOKENS)?
                 .remove(org_key.as_str())?;
-            Ok(())
+            index_token_holder(txn, token, &key, false)
         })
     }
 
@@ -553,6 +600,16 @@ impl Db {
                 },
             )
         })
+    }
+
+    pub(crate) fn list_user_sessions(&self, user: &UserId, page: &PageRequest) -> R<Page<Session>> {
+        self.list_newest_first(
+            SESSIONS_BY_USER,
+            SESSIONS,
+            &user_session_scope(user)?,
+            &OrgId::default_org(),
+            page,
+        )
     }
 
     pub(crate) fn put_meter_readings(

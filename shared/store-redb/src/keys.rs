@@ -35,6 +35,9 @@ pub(crate) const ID_TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new(
 /// `{org}\0{token key}` → token key.
 pub(crate) const ID_TOKENS_BY_ORG: TableDefinition<&str, &str> =
     TableDefinition::new("id_tokens_by_org");
+/// `{user}\0{token key}` → token key: the identifiers a person holds.
+pub(crate) const ID_TOKENS_BY_USER: TableDefinition<&str, &str> =
+    TableDefinition::new("id_tokens_by_user");
 /// `{org}\0{token key}` → `UnregisteredToken` JSON: identifiers seen at
 /// the organisation's stations and not registered.
 pub(crate) const UNREGISTERED_TOKENS: TableDefinition<&str, &[u8]> =
@@ -48,6 +51,18 @@ pub(crate) const SESSIONS_BY_ORG: TableDefinition<&str, &str> =
 /// listing by station can never reach another organisation's sessions.
 pub(crate) const SESSIONS_BY_STATION: TableDefinition<&str, &str> =
     TableDefinition::new("sessions_by_station");
+/// `{user}\0{sort time}\0{session}` → session id: the sessions a person's
+/// identifiers started.
+pub(crate) const SESSIONS_BY_USER: TableDefinition<&str, &str> =
+    TableDefinition::new("sessions_by_user");
+/// Session id → `Rating` JSON.
+pub(crate) const RATINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("ratings");
+/// `{org}\0{station}\0{first rated}\0{session}` → session id.
+pub(crate) const RATINGS_BY_STATION: TableDefinition<&str, &str> =
+    TableDefinition::new("ratings_by_station");
+/// `{org}\0{T|S}\0{station or site}` → (count, sum of stars).
+pub(crate) const RATING_SUMS: TableDefinition<&str, (u64, u64)> =
+    TableDefinition::new("rating_sums");
 /// `{S|T}\0{session or station}\0{reading_key}` → `MeterReading` JSON. The
 /// reading key starts with the reading's time, so key order is time order.
 pub(crate) const METER: TableDefinition<&str, &[u8]> = TableDefinition::new("meter");
@@ -268,6 +283,26 @@ pub(crate) fn token_org_key(org: &OrgId, token_key: &str) -> R<String> {
 }
 
 /// The index scope of a session listing: the org, or the org and station.
+/// The scope a station's ratings are listed under (then `{time}\0{session}`).
+pub(crate) fn rating_station_scope(org: &OrgId, station: &StationId) -> R<String> {
+    join([org.as_str(), station.as_str()])
+}
+
+/// The key of a station's (`T`) or site's (`S`) rating sums.
+pub(crate) fn rating_sum_key(org: &OrgId, kind: &str, id: &str) -> R<String> {
+    join([org.as_str(), kind, id])
+}
+
+/// The key a person's identifier is listed under.
+pub(crate) fn token_user_key(user: &UserId, token_key: &str) -> R<String> {
+    join([user.as_str(), token_key])
+}
+
+/// The scope a person's sessions are listed under ([`session_index_key`]).
+pub(crate) fn user_session_scope(user: &UserId) -> R<String> {
+    join([user.as_str()])
+}
+
 pub(crate) fn session_scope(org: &OrgId, station: Option<&StationId>) -> R<String> {
     match station {
         Some(st) => join([org.as_str(), st.as_str()]),

@@ -43,6 +43,7 @@ mod local_list;
 mod notify;
 mod ops;
 mod pricing;
+mod ratings;
 mod tenants;
 mod users;
 
@@ -57,6 +58,7 @@ use csms_domain::load::{LoadSite, LoadState};
 use csms_domain::local_list::LocalListState;
 use csms_domain::meter::MeterReading;
 use csms_domain::pricing::PricedSession;
+use csms_domain::rating::{Rating, RatingSummary};
 use csms_domain::session::Session;
 use csms_domain::spot::{BiddingZone, SpotDay};
 use csms_domain::station::{
@@ -77,6 +79,7 @@ use csms_kernel::ports::{
     SessionStore, SpotPriceStore, StationEvent, StationStore, StoreError, StoreResult, TariffStore,
     TokenStore, WebhookStore,
 };
+use csms_kernel::ports::{RatedPlace, RatingStore};
 use error::R;
 use ops::Db;
 use std::path::Path;
@@ -244,6 +247,7 @@ forward! { TokenStore {
     get_unregistered(org: &OrgId, token: &IdTokenValue) -> Option<UnregisteredToken>;
     list_unregistered(org: &OrgId, page: &PageRequest) -> Page<UnregisteredToken>;
     register_unregistered(token: &IdTokenRecord) -> ();
+    list_user_id_tokens(user: &UserId, page: &PageRequest) -> Page<IdTokenRecord>;
 } }
 
 forward! { SessionStore {
@@ -251,6 +255,7 @@ forward! { SessionStore {
     get_session(id: &SessionId) -> Option<Session>;
     put_session(session: &Session, expected_version: u64) -> ();
     list_sessions(query: &SessionQuery) -> Page<Session>;
+    list_user_sessions(user: &UserId, page: &PageRequest) -> Page<Session>;
     put_meter_readings(target: &MeterTarget, readings: &[MeterReading]) -> ();
     list_meter_readings(target: &MeterTarget) -> Vec<MeterReading>;
 } }
@@ -370,6 +375,53 @@ forward! { UserSessionStore {
     delete_user_session(id_hash: &str) -> bool;
     delete_user_sessions(user: &UserId) -> usize;
 } }
+
+// By hand: the place and the previous rating are borrowed enums and
+// options, which the macro does not copy.
+#[async_trait]
+impl RatingStore for EmbeddedStore {
+    async fn put_rating(&self, rating: &Rating, previous: Option<&Rating>) -> StoreResult<()> {
+        let (rating, previous) = (rating.clone(), previous.cloned());
+        self.run(move |db| db.put_rating(&rating, previous.as_ref()))
+            .await
+    }
+
+    async fn get_rating(&self, session: &SessionId) -> StoreResult<Option<Rating>> {
+        let session = session.clone();
+        self.run(move |db| db.get_rating(&session)).await
+    }
+
+    async fn list_station_ratings(
+        &self,
+        org: &OrgId,
+        station: &StationId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Rating>> {
+        let (org, station, page) = (org.clone(), station.clone(), page.clone());
+        self.run(move |db| db.list_station_ratings(&org, &station, &page))
+            .await
+    }
+
+    async fn rating_summary(&self, org: &OrgId, of: RatedPlace<'_>) -> StoreResult<RatingSummary> {
+        let org = org.clone();
+        enum Owned {
+            Station(StationId),
+            Site(SiteId),
+        }
+        let of = match of {
+            RatedPlace::Station(s) => Owned::Station(s.clone()),
+            RatedPlace::Site(s) => Owned::Site(s.clone()),
+        };
+        self.run(move |db| {
+            let place = match &of {
+                Owned::Station(s) => RatedPlace::Station(s),
+                Owned::Site(s) => RatedPlace::Site(s),
+            };
+            db.rating_summary(&org, place)
+        })
+        .await
+    }
+}
 
 forward! { AccessStore {
     get_station_access(station: &StationId) -> Option<StationAccess>;

@@ -152,10 +152,15 @@ impl Db {
             txn.open_table(CONNECTIONS)?;
             txn.open_table(ID_TOKENS)?;
             txn.open_table(ID_TOKENS_BY_ORG)?;
+            txn.open_table(ID_TOKENS_BY_USER)?;
             txn.open_table(UNREGISTERED_TOKENS)?;
             txn.open_table(SESSIONS)?;
             txn.open_table(SESSIONS_BY_ORG)?;
             txn.open_table(SESSIONS_BY_STATION)?;
+            txn.open_table(SESSIONS_BY_USER)?;
+            txn.open_table(RATINGS)?;
+            txn.open_table(RATINGS_BY_STATION)?;
+            txn.open_table(RATING_SUMS)?;
             txn.open_table(METER)?;
             txn.open_table(COUNTERS)?;
             txn.open_table(STATION_EVENTS)?;
@@ -274,25 +279,48 @@ impl Db {
         page: &PageRequest,
         order: Order,
     ) -> R<Page<T>> {
-        self.list_indexed_as((index, items), scope, org, page, order, parse_record)
+        self.list_indexed_as((index, items), (scope, 1), org, page, order, parse_record)
+    }
+
+    /// A listing through an index whose keys are `{scope}\0{time}\0{id}`,
+    /// newest first: a person's sessions, a station's ratings, an
+    /// organisation's refused access attempts. Undecodable items are
+    /// skipped and alarmed in `org`.
+    pub(crate) fn list_newest_first<T: Record>(
+        &self,
+        index: TableDefinition<&'static str, &'static str>,
+        items: TableDefinition<&'static str, &'static [u8]>,
+        scope: &str,
+        org: &OrgId,
+        page: &PageRequest,
+    ) -> R<Page<T>> {
+        self.list_indexed_as(
+            (index, items),
+            (scope, 2),
+            org,
+            page,
+            Order::Descending,
+            parse_record,
+        )
     }
 
     /// The listing itself, decoding each item with `decode`; the index and
-    /// items tables come as a pair.
+    /// items tables come as a pair, the scope with the number of key parts
+    /// after it.
     fn list_indexed_as<T>(
         &self,
         (index, items): (
             TableDefinition<&'static str, &'static str>,
             TableDefinition<&'static str, &'static [u8]>,
         ),
-        scope: &str,
+        (scope, parts): (&str, usize),
         org: &OrgId,
         page: &PageRequest,
         order: Order,
         decode: impl Fn(&str, &[u8]) -> R<T>,
     ) -> R<Page<T>> {
         let range = KeyRange::partition(scope);
-        let after = cursor(page, &range.lo, 1)?;
+        let after = cursor(page, &range.lo, parts)?;
         self.read(|txn| {
             let index = txn.open_table(index)?;
             let items = txn.open_table(items)?;

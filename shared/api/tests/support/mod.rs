@@ -204,13 +204,41 @@ pub async fn call_json(
     key: &str,
     body: Option<String>,
 ) -> (StatusCode, serde_json::Value) {
-    let req = Request::builder()
+    let auth = [("authorization", format!("Bearer {key}"))];
+    send_json(app, method, uri, &auth, body).await
+}
+
+/// A request to API v1 as a signed-in person (`sign_in`'s cookie and CSRF
+/// token); the status and the JSON answer (`Null` if none).
+pub async fn person_json(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    (cookie, csrf): (&str, &str),
+    body: Option<String>,
+) -> (StatusCode, serde_json::Value) {
+    let auth = [
+        ("cookie", format!("csms_session={cookie}")),
+        ("x-csrf-token", csrf.to_owned()),
+    ];
+    send_json(app, method, uri, &auth, body).await
+}
+
+async fn send_json(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, String)],
+    body: Option<String>,
+) -> (StatusCode, serde_json::Value) {
+    let mut req = Request::builder()
         .method(method)
         .uri(format!("/api/v1{uri}"))
-        .header("authorization", format!("Bearer {key}"))
-        .header("content-type", "application/json")
-        .body(body.map_or(Body::empty(), Body::from))
-        .unwrap();
+        .header("content-type", "application/json");
+    for (name, value) in headers {
+        req = req.header(*name, value);
+    }
+    let req = req.body(body.map_or(Body::empty(), Body::from)).unwrap();
     let resp = app.clone().oneshot(req).await.unwrap();
     let status = resp.status();
     let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)

@@ -33,6 +33,7 @@ use csms_domain::station::{Approval, Connection, ConnectorStatus, RegistrationSt
 use csms_domain::token::{
     authorize_registered, Authorization, AuthorizationStatus, IdTokenType, UnregisteredToken,
 };
+use csms_domain::user::UserId;
 use csms_domain::{IdError, IdTokenValue, OcppVersion, SessionId, Timestamp, TransactionId};
 use csms_kernel::events::{DomainEvent, EventBus, NoEvents, StationRef};
 use csms_kernel::ports::CallReplies;
@@ -671,7 +672,7 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
             connector_id: None,
             source: "Authorize",
         };
-        self.authorize_at(conn, token, token_type, at, now).await
+        Ok(self.authorize_at(conn, token, token_type, at, now).await?.0)
     }
 
     /// The answer for a token presented at `conn`'s station, at an EVSE if
@@ -684,6 +685,9 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
     /// note it does not fail the answer. A token of another organisation
     /// that is not valid is `Invalid`, as an unknown one: its state is not
     /// the station's business.
+    ///
+    /// With the answer comes the token's holder, whatever the answer: a
+    /// session started with the token is theirs to see.
     pub(crate) async fn authorize_at(
         &self,
         conn: &Connection,
@@ -691,22 +695,24 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
         token_type: Option<IdTokenType>,
         at: Presented,
         now: Timestamp,
-    ) -> Result<Authorization, HandlerError> {
+    ) -> Result<(Authorization, Option<UserId>), HandlerError> {
         let (record, access) = self
             .store
             .get_token_and_access(token, &conn.station_id)
             .await?;
         let Some(record) = record else {
             self.note_unregistered(conn, token, token_type, now).await;
-            return Ok(authorize_registered(None, now));
+            return Ok((authorize_registered(None, now), None));
         };
+        let holder = record.user_id.clone();
         let own = authorize_registered(Some(&record), now);
         if own.status != AuthorizationStatus::Accepted {
-            return Ok(if record.org_id == conn.org_id {
+            let answer = if record.org_id == conn.org_id {
                 own
             } else {
                 authorize_registered(None, now)
-            });
+            };
+            return Ok((answer, holder));
         }
         let place = access::Place {
             station_id: &conn.station_id,
@@ -724,10 +730,11 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
             now,
         )
         .await?;
-        Ok(match decision {
+        let answer = match decision {
             Ok(_) => own,
             Err(_) => authorize_registered(None, now),
-        })
+        };
+        Ok((answer, holder))
     }
 
     /// The answer for a token on a transaction's later events (1.6
@@ -787,13 +794,18 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
                 OcppVersion::V201 => "TransactionEvent",
             },
         };
-        let authorization = match &ev.id_token {
-            Some(t) if ev.phase == TransactionPhase::Started => Some(
-                self.authorize_at(conn, t, ev.id_token_type, at, now)
-                    .await?,
+        let (authorization, holder) = match &ev.id_token {
+            Some(t) if ev.phase == TransactionPhase::Started => {
+                let (answer, holder) = self
+                    .authorize_at(conn, t, ev.id_token_type, at, now)
+                    .await?;
+                (Some(answer), holder)
+            }
+            Some(t) => (
+                Some(self.authorize_owned(conn, t, ev.id_token_type, now).await?),
+                None,
             ),
-            Some(t) => Some(self.authorize_owned(conn, t, ev.id_token_type, now).await?),
-            None => None,
+            None => (None, None),
         };
         let transaction_id = match &ev.transaction_id {
             Some(id) => id.clone(),
@@ -819,6 +831,7 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
                 .flatten()
         });
         let update = SessionUpdate {
+            user_id: holder,
             is_start: ev.phase == TransactionPhase::Started,
             evse_id: ev.evse_id,
             connector_id: ev.connector_id,

@@ -9,9 +9,12 @@
 //! | station           | `STATION#{id}`         | `META`                          | `ORG#{org}#STATION` / `{site or -}#{id}`          | | |
 //! | connector status  | `STATION#{id}`         | `EVSE#{evse:05}#CONN#{conn:05}` | | | |
 //! | live connection   | `CONN#{connectionId}`  | `CONN`                          | | | connected + 2 h 15 min |
-//! | id token          | `IDTOKEN#{KEY}`        | `META`                          | `ORG#{org}#IDTOKEN` / `{KEY}`                     | | |
+//! | id token          | `IDTOKEN#{KEY}`        | `META`                          | `ORG#{org}#IDTOKEN` / `{KEY}`                     | `USER#{user}#IDTOKEN` / `{KEY}` (sparse: held ones) | |
 //! | unregistered id   | `ORG#{org}#UNREG`      | `{KEY}`                         | | | |
 //! | session           | `SESSION#{sessionId}`  | `META`                          | `ORG#{org}#SESSION` / `{time}#{sessionId}`        | `STATION#{id}#SESSION` / `{time}#{sessionId}` | |
+//!
+//! A session started with a held identifier is also on `GSI3`:
+//! `USER#{user}#SESSION` / `{time}#{sessionId}` (sparse).
 //! | meter reading     | `SESSION#{sessionId}` or `STATIONMETER#{id}` | `MV#{reading_key}` | | | |
 //! | tx id counter     | `COUNTER#TXID`         | `COUNTER`                       | | | |
 //! | idempotency claim | `IDEMP#{scope}#{key}`  | `IDEMP`                         | | | the claim's expiry |
@@ -47,6 +50,7 @@ use csms_domain::station::{
 use csms_domain::token::{
     IdTokenRecord, IdTokenType, TokenBlock, TokenStatus, UnregisteredToken, UNREGISTERED_MIN_GAP,
 };
+use csms_domain::user::UserId;
 use csms_domain::{IdTokenValue, OcppVersion, OrgId, SessionId, SiteId, StationId, Timestamp};
 use csms_kernel::ports::{
     reading_key, sort_key_time, ConnectionStore, IdempotencyStore, MeterTarget, Page, PageRequest,
@@ -305,11 +309,13 @@ struct TokenItem {
     version: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     block: Option<BlockItem>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    user_id: Option<UserId>,
 }
 
 same_fields!(IdTokenRecord => TokenItem {
     token, token_type, status, valid_from, valid_to, org_id, group, parent_id, emaid, label,
-    created_at, updated_at, version,
+    created_at, updated_at, version, user_id,
 } mapped { block });
 
 #[derive(Serialize, Deserialize)]
@@ -421,13 +427,15 @@ struct SessionItem {
     charger_ended: bool,
     version: u64,
     updated_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    user_id: Option<UserId>,
 }
 
 same_fields!(Session => SessionItem {
     id, station_id, org_id, site_id, transaction_id, evse_id, connector_id, id_token, status,
     started_at, ended_at, explicit_meter_start_wh, explicit_meter_stop_wh, stop_reason,
     start_unknown, seen_seq_nos, offline_events, charger_clock_replaced, late_readings,
-    charger_ended, version, updated_at,
+    charger_ended, version, updated_at, user_id,
 } mapped { first_register, last_register, inferred_end });
 
 #[derive(Serialize, Deserialize)]
@@ -509,7 +517,26 @@ fn token_item(token: &IdTokenRecord) -> StoreResult<Key> {
         org_partition(&token.org_id, "IDTOKEN"),
         token.token.key(),
     );
+    // Sparse: only a held identifier is listed under its holder.
+    if let Some(user) = &token.user_id {
+        set_key(
+            &mut item,
+            Index::Gsi2,
+            user_tokens_pk(user),
+            token.token.key(),
+        );
+    }
     Ok(item)
+}
+
+/// GSI2 partition of the identifiers a person holds.
+fn user_tokens_pk(user: &UserId) -> String {
+    format!("USER#{}#IDTOKEN", user.as_str())
+}
+
+/// GSI3 partition of the sessions a person's identifiers started.
+fn user_sessions_pk(user: &UserId) -> String {
+    format!("USER#{}#SESSION", user.as_str())
 }
 
 fn session_item(session: &Session) -> StoreResult<Key> {
@@ -522,6 +549,9 @@ fn session_item(session: &Session) -> StoreResult<Key> {
         org_partition(&session.org_id, "SESSION"),
         &sort,
     );
+    if let Some(user) = &session.user_id {
+        set_key(&mut item, Index::Gsi3, user_sessions_pk(user), &sort);
+    }
     set_key(
         &mut item,
         Index::Gsi2,
@@ -935,6 +965,16 @@ impl TokenStore for DynamoStore {
             .await
     }
 
+    async fn list_user_id_tokens(
+        &self,
+        user: &UserId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<IdTokenRecord>> {
+        let query = Query::index(Index::Gsi2, user_tokens_pk(user));
+        self.page_of(&OrgId::default_org(), &query, page, decode::<TokenItem, _>)
+            .await
+    }
+
     // --- LaddID life cycle (issue 17.3) ---
 
     async fn put_id_token(&self, token: &IdTokenRecord, expected_version: u64) -> StoreResult<()> {
@@ -1113,6 +1153,21 @@ impl SessionStore for DynamoStore {
         let query = query.sk_between(from, to).newest_first();
         self.page_of(&q.org_id, &query, &q.page, decode::<SessionItem, _>)
             .await
+    }
+
+    async fn list_user_sessions(
+        &self,
+        user: &UserId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Session>> {
+        let query = Query::index(Index::Gsi3, user_sessions_pk(user)).newest_first();
+        self.page_of(
+            &OrgId::default_org(),
+            &query,
+            page,
+            decode::<SessionItem, _>,
+        )
+        .await
     }
 
     async fn put_meter_readings(
@@ -1294,6 +1349,7 @@ mod tests {
     #[test]
     fn tokens_and_events_round_trip() {
         let token = IdTokenRecord {
+            user_id: None,
             token: IdTokenValue::parse("aB").unwrap(),
             token_type: IdTokenType::EMaid,
             status: TokenStatus::Blocked,

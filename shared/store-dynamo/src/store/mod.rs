@@ -43,6 +43,7 @@ mod load;
 mod local_list;
 mod notify;
 mod pricing;
+mod ratings;
 mod table;
 mod tenants;
 mod users;
@@ -142,8 +143,11 @@ impl DynamoStore {
             .key_schema(key("PK", KeyType::Hash).map_err(build)?)
             .key_schema(key("SK", KeyType::Range).map_err(build)?)
             .global_secondary_indexes(gsi("GSI1").map_err(build)?)
-            .global_secondary_indexes(gsi("GSI2").map_err(build)?);
-        for name in ["PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK"] {
+            .global_secondary_indexes(gsi("GSI2").map_err(build)?)
+            .global_secondary_indexes(gsi("GSI3").map_err(build)?);
+        for name in [
+            "PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK",
+        ] {
             create = create.attribute_definitions(attr(name).map_err(build)?);
         }
         match create.send().await {

@@ -80,6 +80,7 @@ pub(crate) enum Index {
     Table,
     Gsi1,
     Gsi2,
+    Gsi3,
 }
 
 impl Index {
@@ -89,6 +90,7 @@ impl Index {
             Index::Table => None,
             Index::Gsi1 => Some("GSI1"),
             Index::Gsi2 => Some("GSI2"),
+            Index::Gsi3 => Some("GSI3"),
         }
     }
 
@@ -98,6 +100,7 @@ impl Index {
             Index::Table => ("PK", "SK"),
             Index::Gsi1 => ("GSI1PK", "GSI1SK"),
             Index::Gsi2 => ("GSI2PK", "GSI2SK"),
+            Index::Gsi3 => ("GSI3PK", "GSI3SK"),
         }
     }
 
@@ -107,6 +110,7 @@ impl Index {
             Index::Table => cursor::TABLE,
             Index::Gsi1 => cursor::GSI1,
             Index::Gsi2 => cursor::GSI2,
+            Index::Gsi3 => cursor::GSI3,
         }
     }
 }
@@ -912,6 +916,22 @@ impl DynamoStore {
             .build()
             .map_err(request)?;
         Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// An update inside a transaction (its condition, if any, with it).
+    pub(crate) fn transact_update(&self, update: Update) -> StoreResult<TransactWriteItem> {
+        let mut key = Key::new();
+        set_key(&mut key, Index::Table, update.pk, update.sk);
+        let item = aws_sdk_dynamodb::types::Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .update_expression(update.expression)
+            .set_condition_expression(update.condition)
+            .set_expression_attribute_names(non_empty(update.placeholders.names))
+            .set_expression_attribute_values(non_empty(update.placeholders.values))
+            .build()
+            .map_err(request)?;
+        Ok(TransactWriteItem::builder().update(item).build())
     }
 
     /// A delete inside a transaction, with an optional condition.

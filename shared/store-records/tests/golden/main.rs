@@ -166,3 +166,8 @@ fn station_access_is_stored_as_it_was_first_written() {
 fn access_attempts_are_stored_as_they_were_first_written() {
     golden("access_attempts.jsonl", samples::access_attempts());
 }
+
+#[test]
+fn ratings_are_stored_as_they_always_were() {
+    golden("ratings.jsonl", samples::ratings());
+}

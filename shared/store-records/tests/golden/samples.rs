@@ -787,6 +787,7 @@ fn session(
     let station_id = station(if full { "CP-1" } else { "CP-2" });
     let transaction_id = TransactionId::parse(transaction).unwrap();
     Session {
+        user_id: None,
         id: SessionId::new(&station_id, &transaction_id),
         station_id,
         org_id: org(if full { "brf-solsidan" } else { "default" }),
@@ -975,6 +976,7 @@ pub fn id_tokens() -> Vec<csms_domain::token::IdTokenRecord> {
         .map(|(i, token_type)| {
             let full = i % 2 == 1;
             IdTokenRecord {
+                user_id: None,
                 token: IdTokenValue::parse(format!("04A1B2C3D{i}")).unwrap(),
                 token_type,
                 status: statuses[i % statuses.len()],
@@ -994,6 +996,7 @@ pub fn id_tokens() -> Vec<csms_domain::token::IdTokenRecord> {
         // The life-cycle fields (issue 17.3), all set: a blocked and
         // unblocked MAC address with dates, parent, contract id and label.
         .chain([IdTokenRecord {
+            user_id: None,
             token: IdTokenValue::parse("0123456789AB").unwrap(),
             token_type: IdTokenType::MacAddress,
             status: TokenStatus::Accepted,
@@ -1619,6 +1622,37 @@ pub fn access_attempts() -> Vec<csms_domain::access::AccessAttempt> {
             mode: AccessMode::Private,
             reason: AccessRefusal::GroupNotAllowed,
             source: "Authorize".into(),
+        },
+    ]
+}
+
+pub fn ratings() -> Vec<csms_domain::rating::Rating> {
+    use csms_domain::rating::{Rating, Stars};
+    use csms_domain::user::UserId;
+    vec![
+        Rating {
+            session_id: csms_domain::SessionId::parse("CP-1~7").unwrap(),
+            org_id: org("brf-solrosen"),
+            station_id: station("CP-1"),
+            site_id: Some(site("garage")),
+            user_id: UserId::parse("usr_01ARZ3NDEKTSV4RRFFQ69G5FAV").unwrap(),
+            stars: Stars::new(4).unwrap(),
+            comment: Some("Bra laddare, lite trångt".into()),
+            created_at: t("2026-12-01T10:00:00Z"),
+            updated_at: t("2026-12-03T08:30:00.250Z"),
+            version: 2,
+        },
+        Rating {
+            session_id: csms_domain::SessionId::parse("CP-2~tx-1").unwrap(),
+            org_id: OrgId::default_org(),
+            station_id: station("CP-2"),
+            site_id: None,
+            user_id: UserId::parse("usr_01ARZ3NDEKTSV4RRFFQ69G5FAW").unwrap(),
+            stars: Stars::new(1).unwrap(),
+            comment: None,
+            created_at: t("2026-12-02T19:00:00Z"),
+            updated_at: t("2026-12-02T19:00:00Z"),
+            version: 1,
         },
     ]
 }
