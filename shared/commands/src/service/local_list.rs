@@ -373,7 +373,8 @@ impl<S: CommandsStore + ?Sized> CommandService<S> {
                 if !s.supported {
                     return false;
                 }
-                if s.limit.is_none() {
+                // A 2.0.1 station's model says its limit as it is now.
+                if model_limit.is_some() {
                     s.limit = model_limit;
                 }
                 let desired = local_list::desired(
