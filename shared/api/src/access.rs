@@ -359,6 +359,7 @@ async fn write(
         st.clock.now(),
     )
     .await?;
+    crate::local_list::access_changed(st, &sid).await;
     Ok(Json(access_view(&sid, Some(&a))))
 }
 

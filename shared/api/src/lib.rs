@@ -29,6 +29,7 @@
 //!   conversion into the domain's `CommandRequest`.
 //! - `device_model`: a 2.0.1 station's device model (components and variables).
 //! - `bookings`: bookings of EVSEs (make, list, read, cancel; the 409 with the free windows).
+//! - `local_list`: a station's local authorisation list (state, sync request).
 //! - `load`: load balancing of a site (configuration, allocation, meter).
 //! - `load_config`: a site's load configuration both ways (`LoadConfigJson`): the body of
 //!   `PUT /sites/{id}/load` and the `config` its answers show, with the conversions to and from the domain.
@@ -51,6 +52,7 @@ mod device_model;
 pub mod error;
 mod load;
 mod load_config;
+mod local_list;
 mod me;
 pub mod openapi;
 mod organisations;
@@ -246,6 +248,11 @@ pub fn router(state: ApiState) -> Router {
         .route("/bookings/{id}", get(Read, bookings::get))
         .route("/bookings/{id}/cancel", post(Commands, bookings::cancel))
         .route("/stations/{id}/device-model", get(Read, device_model::get))
+        .route("/stations/{id}/local-list", get(Read, local_list::get))
+        .route(
+            "/stations/{id}/local-list/sync",
+            post(Commands, local_list::sync),
+        )
         .route(
             "/stations/{id}/commands",
             get(Read, commands::list_for_station).merge(post(Commands, commands::create)),

@@ -4,9 +4,9 @@
 
 use crate::command_input::CommandInput;
 use crate::{
-    access, api_keys, audit, bookings, commands, device_model, load, me, organisations, people,
-    plan, pricing, ratings, sessions, sign_in, sites, spot, stations, tariffs, tokens, views,
-    webhooks,
+    access, api_keys, audit, bookings, commands, device_model, load, local_list, me, organisations,
+    people, plan, pricing, ratings, sessions, sign_in, sites, spot, stations, tariffs, tokens,
+    views, webhooks,
 };
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -169,6 +169,7 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
     paths(
         stations::list, stations::create, stations::get, stations::update, stations::delete,
         stations::rotate_password, stations::decommission, stations::recommission, stations::events, device_model::get,
+        local_list::get, local_list::sync,
         access::get, access::put, access::put_evse, access::delete_evse, access::now, access::attempts, access::org_attempts,
         bookings::create, bookings::list_evse, bookings::list, bookings::get, bookings::cancel,
         commands::create, commands::list_for_station, commands::get,

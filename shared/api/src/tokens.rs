@@ -192,6 +192,7 @@ pub async fn create(
         org_id: Some(who.org_id),
     };
     let record = laddid::register_id_token(&*state.store, &*state.clock, new).await?;
+    crate::local_list::tokens_changed(&state, &record.org_id).await;
     Ok((StatusCode::CREATED, Json(token_json(&record))))
 }
 
@@ -250,6 +251,7 @@ pub async fn update(
         expected,
     )
     .await?;
+    crate::local_list::tokens_changed(&state, &record.org_id).await;
     Ok(Json(token_json(&record)))
 }
 
@@ -260,6 +262,7 @@ pub async fn delete(
     Path(value): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     laddid::delete(&*state.store, &who.org_id, &value).await?;
+    crate::local_list::tokens_changed(&state, &who.org_id).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -281,6 +284,7 @@ pub async fn block(
         &by(&who),
     )
     .await?;
+    crate::local_list::tokens_changed(&state, &record.org_id).await;
     Ok(Json(token_json(&record)))
 }
 
@@ -292,6 +296,7 @@ pub async fn unblock(
 ) -> Result<Json<Value>, ApiError> {
     let record =
         laddid::unblock(&*state.store, &*state.clock, &who.org_id, &value, &by(&who)).await?;
+    crate::local_list::tokens_changed(&state, &record.org_id).await;
     Ok(Json(token_json(&record)))
 }
 
@@ -328,6 +333,7 @@ pub async fn register_unregistered(
         req.fields(true)?,
     )
     .await?;
+    crate::local_list::tokens_changed(&state, &record.org_id).await;
     Ok((StatusCode::CREATED, Json(token_json(&record))))
 }
 

@@ -35,6 +35,8 @@ fn scope_by_the_old_path_rule(method: &str, path: &str) -> Scope {
         // Bookings came after the path rule: making and cancelling one is
         // what a driver app or an operator does for a driver.
         || ((path.ends_with("/bookings") || path.starts_with("/bookings/")) && !reads)
+        // A local list sync came after it too: it sends commands.
+        || (method == "POST" && path.ends_with("/local-list/sync"))
     {
         Scope::Commands
     } else if reads {

@@ -138,6 +138,7 @@ impl OrgA {
             format!("/stations/{}/events", self.station),
             format!("/stations/{}/access", self.station),
             format!("/stations/{}/attempts", self.station),
+            format!("/stations/{}/local-list", self.station),
             format!("/stations/{}/ratings", self.station),
             format!("/sites/{}/ratings", self.site),
             format!("/commands/{}", self.command),
@@ -270,6 +271,15 @@ async fn org_a(app: &axum::Router, store: &dyn Store) -> OrgA {
         json!({"email": "person-of-a@example.se", "name": "A's person", "password": "a-password-123", "role": "viewer"}),
     )
     .await;
+    // A keeps its station's local list: B must neither see nor restart it.
+    let list = admin(
+        app,
+        "POST",
+        "/api/v1/stations/CP-A/local-list/sync",
+        json!({}),
+    )
+    .await;
+    assert_eq!(list["enabled"], true);
     admin(
         app,
         "PATCH",

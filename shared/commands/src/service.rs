@@ -21,12 +21,15 @@ use csms_domain::{SessionId, StationId, Timestamp};
 use csms_kernel::events::{DomainEvent, EventBus, NoEvents};
 use csms_kernel::ports::{
     AccessStore, BookingStore, CallReplies, Clock, CommandStore, ConnectionSender,
-    DeviceModelStore, IdempotencyStore, SendError, SessionStore, SiteStore, StationStore,
-    StoreError, TokenStore,
+    DeviceModelStore, IdempotencyStore, LocalListStore, SendError, SessionStore, SiteStore,
+    StationStore, StoreError, TokenStore,
 };
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
+
+mod local_list;
+pub use local_list::LocalListReport;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
@@ -110,7 +113,7 @@ csms_kernel::store_ports! {
     /// access policy and its site (the zone its schedule is read in).
     pub trait CommandsStore:
         CommandStore, IdempotencyStore, StationStore, SessionStore, DeviceModelStore,
-        TokenStore, AccessStore, SiteStore, BookingStore
+        TokenStore, AccessStore, SiteStore, BookingStore, LocalListStore
 }
 
 pub struct CommandService<S: ?Sized> {
@@ -587,8 +590,26 @@ impl<S: CommandsStore + ?Sized> CommandService<S> {
         if status == CommandStatus::Accepted {
             self.note_values(conn, &cmd, &payload).await;
         }
-        self.finish(cmd, status, Some(payload), error).await?;
+        let request = cmd.request.clone();
+        self.finish(cmd, status, Some(payload.clone()), error)
+            .await?;
+        self.after_answer(conn, &request, status, Some(&payload))
+            .await;
         self.pump(&conn.station_id).await
+    }
+
+    /// What an answer means beyond its command (the station's local list).
+    /// A failure is logged: the command's outcome stands.
+    async fn after_answer(
+        &self,
+        conn: &Connection,
+        request: &CommandRequest,
+        status: CommandStatus,
+        payload: Option<&Value>,
+    ) {
+        if let Err(e) = self.local_list_answer(conn, request, status, payload).await {
+            tracing::warn!(station = %conn.station_id, error = %e, "could not follow up the local list");
+        }
     }
 
     /// Values a 2.0.1 Get/SetVariables answer confirms go into the
@@ -647,8 +668,11 @@ impl<S: CommandsStore + ?Sized> CommandService<S> {
         } else {
             format!("{code}: {description}")
         };
+        let request = cmd.request.clone();
         self.finish(cmd, CommandStatus::Failed, None, Some(error))
             .await?;
+        self.after_answer(conn, &request, CommandStatus::Failed, None)
+            .await;
         self.pump(&conn.station_id).await
     }
 
@@ -707,6 +731,11 @@ impl<S: CommandsStore + ?Sized> CommandService<S> {
             .await?;
         if let Some(done) = written {
             tracing::info!(station = %done.station_id, command = %done.id, status = status.as_str(), "command finished");
+            if matches!(status, CommandStatus::Timeout | CommandStatus::Offline) {
+                if let Err(e) = self.local_list_lost(&done).await {
+                    tracing::warn!(station = %done.station_id, error = %e, "could not note a lost local list update");
+                }
+            }
             self.completed(&done).await;
         }
         Ok(())
@@ -828,6 +857,9 @@ impl<S: CommandsStore + ?Sized + 'static> CallReplies for CommandService<S> {
     async fn booted(&self, conn: &Connection) {
         if let Err(e) = self.request_report(conn).await {
             tracing::warn!(station = %conn.station_id, error = %e, "could not request the device report");
+        }
+        if let Err(e) = self.local_list_booted(conn).await {
+            tracing::warn!(station = %conn.station_id, error = %e, "could not check the local list");
         }
     }
 

@@ -44,6 +44,7 @@ pub mod device_model;
 pub mod event;
 pub mod ids;
 pub mod load;
+pub mod local_list;
 pub mod meter;
 pub mod pricing;
 pub mod rating;

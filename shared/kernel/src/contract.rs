@@ -3732,6 +3732,81 @@ pub async fn bookings_conflict_versioned_and_due<S: BookingStore>(store: &S) {
         .is_empty());
 }
 
+/// A station's local list state is versioned (0: none yet), read back
+/// whole, and listed by organisation by station id; a state whose
+/// organisation changed leaves the old organisation's listing.
+pub async fn local_lists_versioned_and_listed_by_org<S: LocalListStore>(store: &S) {
+    use csms_domain::local_list::*;
+    let org_a = OrgId::parse("org-a").unwrap();
+    let org_b = OrgId::parse("org-b").unwrap();
+    assert_eq!(store.get_local_list(&sid("CP-L1")).await.unwrap(), None);
+    let entry = ListEntry {
+        token_type: IdTokenType::ISO14443,
+        status: ListStatus::Accepted,
+        expires_at: Some(t(100)),
+    };
+    let mut state = LocalListState::new(sid("CP-L1"), org_a.clone(), t(0));
+    state.entries.insert("TAG-1".into(), entry.clone());
+    state.in_flight.push(SentUpdate {
+        version: 1,
+        full: true,
+        changes: vec![("TAG-1".into(), Some(entry))],
+    });
+    state.record_version = 1;
+    assert!(matches!(
+        store.put_local_list(&state, 1).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store.put_local_list(&state, 0).await.unwrap();
+    assert!(matches!(
+        store.put_local_list(&state, 0).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.get_local_list(&sid("CP-L1")).await.unwrap(),
+        Some(state.clone())
+    );
+    state.version = 1;
+    state.in_flight.clear();
+    state.needs_full = false;
+    state.record_version = 2;
+    store.put_local_list(&state, 1).await.unwrap();
+    assert!(matches!(
+        store.put_local_list(&state, 1).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.get_local_list(&sid("CP-L1")).await.unwrap(),
+        Some(state.clone())
+    );
+    for id in ["CP-L3", "CP-L2"] {
+        let mut other = LocalListState::new(sid(id), org_a.clone(), t(1));
+        other.record_version = 1;
+        store.put_local_list(&other, 0).await.unwrap();
+    }
+    let mut foreign = LocalListState::new(sid("CP-L9"), org_b.clone(), t(1));
+    foreign.record_version = 1;
+    store.put_local_list(&foreign, 0).await.unwrap();
+    let listed = |org: OrgId, limit: u32| async move {
+        let (all, _) = read_all(limit, |p| {
+            let org = org.clone();
+            async move { store.list_local_lists(&org, &p).await }
+        })
+        .await;
+        all.into_iter()
+            .map(|s| s.station_id.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(listed(org_a.clone(), 2).await, ["CP-L1", "CP-L2", "CP-L3"]);
+    assert_eq!(listed(org_b.clone(), 10).await, ["CP-L9"]);
+    // The station moves to org-b: its state follows.
+    state.org_id = org_b.clone();
+    state.record_version = 3;
+    store.put_local_list(&state, 2).await.unwrap();
+    assert_eq!(listed(org_a, 10).await, ["CP-L2", "CP-L3"]);
+    assert_eq!(listed(org_b, 10).await, ["CP-L1", "CP-L9"]);
+}
+
 /// Expands to one `#[tokio::test]` per contract check. `$make` is an async
 /// expression producing a fresh, empty store.
 #[macro_export]
@@ -3777,6 +3852,7 @@ macro_rules! store_contract_tests {
             users_unique_by_email_versioned_and_listed_by_org,
             user_sessions_touched_and_deleted,
             station_access_versioned_and_attempts_newest_first,
+            local_lists_versioned_and_listed_by_org,
             held_tokens_and_sessions_listed_per_person,
             ratings_versioned_listed_and_summed,
             bookings_conflict_versioned_and_due

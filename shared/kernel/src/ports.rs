@@ -16,6 +16,7 @@ use csms_domain::command::{Command, CommandId};
 use csms_domain::device_model::{DeviceModel, ReportPart};
 use csms_domain::event::NotificationKind;
 use csms_domain::load::{LoadSite, LoadState};
+use csms_domain::local_list::LocalListState;
 use csms_domain::meter::MeterReading;
 use csms_domain::pricing::PricedSession;
 use csms_domain::rating::{Rating, RatingSummary};
@@ -630,6 +631,29 @@ pub trait BookingStore: Send + Sync {
     ) -> StoreResult<Vec<Booking>>;
 }
 
+/// Stations' local authorisation list sync state: one record per station
+/// whose list the CSMS keeps, listed by organisation (a token change fans
+/// out to those stations only).
+#[async_trait]
+pub trait LocalListStore: Send + Sync {
+    async fn get_local_list(&self, station: &StationId) -> StoreResult<Option<LocalListState>>;
+    /// Writes `state` if the stored one is at `expected_version` (0: none
+    /// stored yet), else `Conflict`; the caller has set
+    /// `state.record_version`. A state whose organisation changed moves to
+    /// the new organisation's listing.
+    async fn put_local_list(
+        &self,
+        state: &LocalListState,
+        expected_version: u64,
+    ) -> StoreResult<()>;
+    /// The organisation's stations' states, by station id.
+    async fn list_local_lists(
+        &self,
+        org: &OrgId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<LocalListState>>;
+}
+
 /// Organisations (tenants). Ids are chosen by the platform admin.
 #[async_trait]
 pub trait OrganisationStore: Send + Sync {
@@ -825,6 +849,7 @@ store_ports! {
         UserStore,
         UserSessionStore,
         AccessStore,
+        LocalListStore,
         RatingStore,
         BookingStore,
 }

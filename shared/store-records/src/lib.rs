@@ -53,6 +53,8 @@
 //!   ([`StoredStationAccess`](access::StoredStationAccess)) and refused attempts
 //!   ([`StoredAccessAttempt`](access::StoredAccessAttempt)), new with access modes.
 //! - [`booking`]: bookings of EVSEs ([`StoredBooking`](booking::StoredBooking)), new with bookings.
+//! - [`local_list`]: a station's local authorisation list sync state
+//!   ([`StoredLocalList`](local_list::StoredLocalList)), new with local list sync.
 //! - [`meter`]: readings, as [`StoredMeterReading`](meter::StoredMeterReading),
 //!   embedded store only.
 //!
@@ -65,6 +67,7 @@ pub mod audit;
 pub mod booking;
 pub mod command;
 pub mod load;
+pub mod local_list;
 pub mod meter;
 pub mod notify;
 pub mod pricing;

@@ -168,6 +168,19 @@ pub(crate) const ACCESS_ATTEMPT_COUNTER: &str = "access_attempt";
 pub(crate) const ACCESS_ATTEMPTS_BY_ORG: TableDefinition<&str, &str> =
     TableDefinition::new("access_attempts_by_org");
 
+// ---- local list ----------------------------------------------------------
+
+/// Station id → `LocalListState` JSON.
+pub(crate) const LOCAL_LISTS: TableDefinition<&str, &[u8]> = TableDefinition::new("local_lists");
+/// `{org}\0{station}` → station id: an organisation's stations with a local
+/// list state.
+pub(crate) const LOCAL_LISTS_BY_ORG: TableDefinition<&str, &str> =
+    TableDefinition::new("local_lists_by_org");
+
+pub(crate) fn local_list_org_key(org: &OrgId, station: &StationId) -> R<String> {
+    join([org.as_str(), station.as_str()])
+}
+
 pub(crate) fn access_attempt_org_key(org: &OrgId, at: Timestamp, seq: u64) -> R<String> {
     join([org.as_str(), &sort_key_time(at), &format!("{seq:020}")])
 }

@@ -27,7 +27,8 @@
 //!   `notify` (API keys, webhooks, deliveries), `pricing` (tariffs,
 //!   assignments, spot days, alarms, priced sessions), `load`, `device` and
 //!   `tenants` (organisations, sites), `users` (people and their sessions),
-//!   `access` (access policies, refused attempts), `booking` (bookings of EVSEs).
+//!   `access` (access policies, refused attempts), `booking` (bookings of EVSEs), `local_list`
+//!   (stations' local authorisation list state).
 //! - `keys`: the tables, their key layouts, cursors and the shared pager.
 //! - `error`: mapping redb and serde_json errors to `StoreError::Backend`.
 
@@ -39,6 +40,7 @@ mod device;
 mod error;
 mod keys;
 mod load;
+mod local_list;
 mod notify;
 mod ops;
 mod pricing;
@@ -55,6 +57,7 @@ use csms_domain::booking::{Booking, BookingId, Window};
 use csms_domain::command::{Command, CommandId};
 use csms_domain::device_model::{DeviceModel, ReportPart};
 use csms_domain::load::{LoadSite, LoadState};
+use csms_domain::local_list::LocalListState;
 use csms_domain::meter::MeterReading;
 use csms_domain::pricing::PricedSession;
 use csms_domain::rating::{Rating, RatingSummary};
@@ -70,7 +73,8 @@ use csms_domain::user::{User, UserEmail, UserId, UserSession};
 use csms_domain::webhook::{Delivery, Webhook};
 use csms_domain::{IdTokenValue, OrgId, SessionId, SiteId, StationId, Timestamp};
 use csms_kernel::ports::{
-    AccessStore, BookingStore, OrganisationStore, SiteStore, UserSessionStore, UserStore,
+    AccessStore, BookingStore, LocalListStore, OrganisationStore, SiteStore, UserSessionStore,
+    UserStore,
 };
 use csms_kernel::ports::{
     AlarmStore, ApiKeyStore, AuditStore, CommandStore, ConnectionStore, DeviceModelStore,
@@ -438,4 +442,10 @@ forward! { BookingStore {
     list_evse_bookings(station: &StationId, evse: u32, range: &Window) -> Vec<Booking>;
     list_bookings(org: &OrgId, page: &PageRequest) -> Page<Booking>;
     due_bookings(org: &OrgId, until: Timestamp, limit: usize) -> Vec<Booking>;
+} }
+
+forward! { LocalListStore {
+    get_local_list(station: &StationId) -> Option<LocalListState>;
+    put_local_list(state: &LocalListState, expected_version: u64) -> ();
+    list_local_lists(org: &OrgId, page: &PageRequest) -> Page<LocalListState>;
 } }

@@ -19,6 +19,7 @@
 //! | `users.rs`    | people (users, their e-mail addresses and memberships) and their signed-in sessions |
 //! | `access.rs`  | stations' access policies, refused access attempts |
 //! | `booking.rs` | bookings of EVSEs, their pointers by id and each EVSE's lock item |
+//! | `local_list.rs` | stations' local authorisation list sync state |
 //! | `table.rs`    | no items: the helper every context reads and writes through (keys, encodings, conditional puts and updates, queries with pages and cursors, batches, transactions) |
 //!
 //! Records are stored one of two ways. Charging's entities are ordinary
@@ -41,6 +42,7 @@ mod charging;
 mod commands;
 mod device;
 mod load;
+mod local_list;
 mod notify;
 mod pricing;
 mod ratings;

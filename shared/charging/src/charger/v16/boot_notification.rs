@@ -54,11 +54,17 @@ pub(super) async fn handle<S: ChargingStore + ?Sized>(
             status,
             interval_secs,
             now,
-        } => encode(&Response {
-            status: status.as_str(),
-            current_time: format_time(now),
-            interval: interval_secs,
-        }),
+        } => {
+            if status == RegistrationStatus::Accepted {
+                // Queued now, sent after this answer (the local list check).
+                svc.booted(conn).await;
+            }
+            encode(&Response {
+                status: status.as_str(),
+                current_time: format_time(now),
+                interval: interval_secs,
+            })
+        }
         other => unreachable!("boot yields a boot outcome, not {other:?}"),
     }
 }
