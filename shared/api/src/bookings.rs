@@ -82,18 +82,18 @@ fn bad(field: &str, why: impl std::fmt::Display) -> ApiError {
     ApiError::BadRequest(format!("{field}: {why}"))
 }
 
-fn evse(raw: &str) -> Result<u32, ApiError> {
+pub(crate) fn evse(raw: &str) -> Result<u32, ApiError> {
     raw.parse::<u32>()
         .ok()
         .filter(|e| *e >= 1)
         .ok_or_else(|| bad("evseId", "must be a whole number from 1"))
 }
 
-fn booking_id(raw: &str) -> Result<BookingId, ApiError> {
+pub(crate) fn booking_id(raw: &str) -> Result<BookingId, ApiError> {
     BookingId::parse(raw).map_err(|_| bad("id", "not a booking id (bk_…)"))
 }
 
-fn instant(field: &str, raw: &str) -> Result<Timestamp, ApiError> {
+pub(crate) fn instant(field: &str, raw: &str) -> Result<Timestamp, ApiError> {
     chrono::DateTime::parse_from_rfc3339(raw)
         .map(|t| t.with_timezone(&chrono::Utc))
         .map_err(|_| {
@@ -127,7 +127,15 @@ pub async fn create(
         start: instant("start", &req.start)?,
         end: instant("end", &req.end)?,
     };
-    match booking::create(&*st.store, &who.actor(), &sid, new, st.clock.now()).await {
+    let made = booking::create(&*st.store, &who.actor(), &sid, new, st.clock.now()).await;
+    created(made)
+}
+
+/// 201 with the booking, or the 409 with the free windows.
+pub(crate) fn created(
+    made: Result<csms_domain::booking::Booking, BookingError>,
+) -> Result<Response, ApiError> {
+    match made {
         Ok(b) => Ok((StatusCode::CREATED, Json(BookingView::from(&b))).into_response()),
         Err(BookingError::Registry(e)) => Err(e.into()),
         Err(BookingError::Taken { message, free }) => Ok((
@@ -198,8 +206,17 @@ pub async fn cancel(
     Path(id): Path<String>,
 ) -> Result<Json<BookingView>, ApiError> {
     let id = booking_id(&id)?;
-    let actor = who.actor();
-    let (before, after) = booking::cancel(&*st.store, &actor, &id, st.clock.now()).await?;
+    Ok(Json(cancel_as(&st, &who.actor(), &id).await?))
+}
+
+/// Cancels booking `id` for `actor` (of the booking's organisation), and
+/// tells the station when it holds the reservation.
+pub(crate) async fn cancel_as(
+    st: &ApiState,
+    actor: &csms_domain::actor::Actor,
+    id: &BookingId,
+) -> Result<BookingView, ApiError> {
+    let (before, after) = booking::cancel(&*st.store, actor, id, st.clock.now()).await?;
     // Reserved, or a ReserveNow still unanswered (the station may accept it).
     let held_by_station = before.status == BookingStatus::Reserved
         || before
@@ -214,16 +231,11 @@ pub async fn cancel(
         // to send is logged, and the reservation expires at its end.
         if let Err(e) = st
             .commands
-            .submit(
-                &actor,
-                &before.station_id,
-                request,
-                SubmitOptions::default(),
-            )
+            .submit(actor, &before.station_id, request, SubmitOptions::default())
             .await
         {
             tracing::warn!(error = %e, booking = %id, "could not send CancelReservation");
         }
     }
-    Ok(Json((&after).into()))
+    Ok((&after).into())
 }

@@ -190,6 +190,11 @@ mod permit {
         own(MethodFilter::GET, h)
     }
 
+    /// `POST` of the caller's own things.
+    pub fn own_post<H: Handler<T, ApiState>, T: 'static>(h: H) -> MethodRouter<ApiState> {
+        own(MethodFilter::POST, h)
+    }
+
     /// `PUT` of the caller's own things.
     pub fn own_put<H: Handler<T, ApiState>, T: 'static>(h: H) -> MethodRouter<ApiState> {
         own(MethodFilter::PUT, h)
@@ -204,7 +209,7 @@ mod permit {
 /// starting the charge); `admin` changes everything else and manages keys.
 pub fn router(state: ApiState) -> Router {
     use csms_domain::api_key::Scope::{Admin, Commands, Read};
-    use permit::{delete, get, own_get, own_put, patch, post, put};
+    use permit::{delete, get, own_get, own_post, own_put, patch, post, put};
     let v1 = Router::new()
         .route(
             "/stations",
@@ -394,6 +399,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/me/sessions", own_get(me::sessions))
         .route("/me/sessions/{id}", own_get(me::session))
         .route("/me/sessions/{id}/rating", own_put(me::rate))
+        .route("/me/bookings", own_post(me::book))
+        .route("/me/bookings/{id}", own_get(me::my_booking_get))
+        .route("/me/bookings/{id}/cancel", own_post(me::my_booking_cancel))
         .route("/stations/{id}/ratings", get(Read, ratings::station))
         .route("/sites/{id}/ratings", get(Read, ratings::site))
         .fallback(not_found)

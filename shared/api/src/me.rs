@@ -1,6 +1,7 @@
 //! `/api/v1/me/…`: a signed-in person's own things — the identifiers they
 //! hold and the sessions those started, at the stations of any
-//! organisation, and their ratings of those sessions. Declared with the person's permission (`auth::require_person`):
+//! organisation, their ratings of those sessions, and the bookings they
+//! make for themselves with their identifiers. Declared with the person's permission (`auth::require_person`):
 //! an API key is refused, and every read goes by the caller's own id, so
 //! another person's session is not found, exactly like one that does not
 //! exist.
@@ -15,10 +16,17 @@ use crate::ApiState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::{Extension, Json};
+use csms_charging::booking::{self, NewBooking};
 use csms_charging::rating;
+use csms_domain::actor::{ActedBy, Actor};
 use csms_domain::session::Session;
+use csms_domain::token::IdTokenRecord;
 use csms_domain::user::UserId;
+use csms_domain::IdTokenValue;
+use csms_kernel::ports::PageRequest;
+use csms_kernel::views::BookingView;
 use csms_kernel::views::{PricedSessionView, SessionView};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -142,4 +150,150 @@ pub async fn rate(
         StatusCode::OK
     };
     Ok((status, Json(RatingView::from(&rating))))
+}
+
+/// A booking I make for myself.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct MyBookingInput {
+    /// A station of an organisation I belong to.
+    station_id: String,
+    /// EVSE id (1.6: connector id).
+    evse_id: u32,
+    /// One of my identifiers of the station's organisation; left out: the
+    /// first of them.
+    id_token: Option<String>,
+    /// RFC 3339; not in the past, at most 90 days ahead.
+    #[schema(format = DateTime)]
+    start: String,
+    /// RFC 3339; after `start`, at most 24 hours after it.
+    #[schema(format = DateTime)]
+    end: String,
+}
+
+fn bad(field: &str, why: impl std::fmt::Display) -> ApiError {
+    ApiError::BadRequest(format!("{field}: {why}"))
+}
+
+/// Acting as `me` in `org`: for the use cases that check the organisation.
+fn as_me(me: &UserId, org: &csms_domain::OrgId) -> Actor {
+    Actor::new(org.clone(), ActedBy::User(me.clone()))
+}
+
+#[utoipa::path(post, path = "/me/bookings", operation_id = "createMyBooking", tag = "me", summary = "Book an EVSE for myself, with one of my identifiers, at a station of an organisation I belong to", request_body = MyBookingInput, responses((status = 201, body = BookingView), (status = 400, description = "Invalid input; the message says which field and why", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "An API key, not a person; or no CSRF token", body = ErrorBody), (status = 404, description = "No such station among my organisations'", body = ErrorBody), (status = 409, description = "The window overlaps a booking of the EVSE; `freeWindows` lists the free ones around it", body = crate::bookings::BookingConflict)))]
+pub async fn book(
+    State(state): State<ApiState>,
+    Extension(who): Extension<Principal>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let req: MyBookingInput = json_body(&body)?;
+    let me = person(&who)?;
+    let station_id = crate::stations::station_id(&req.station_id)?;
+    let missing = || ApiError::NotFound(format!("station {:?} not found", req.station_id));
+    let station = state
+        .store
+        .get_station(&station_id)
+        .await?
+        .ok_or_else(missing)?;
+    let member = state
+        .store
+        .get_user(me)
+        .await?
+        .is_some_and(|u| u.role_in(&station.org_id).is_some());
+    if !member {
+        return Err(missing());
+    }
+    let evse_id = crate::bookings::evse(&req.evse_id.to_string())?;
+    let (start, end) = (
+        crate::bookings::instant("start", &req.start)?,
+        crate::bookings::instant("end", &req.end)?,
+    );
+    // My identifiers of the station's organisation (a person holds a few).
+    let held: Vec<IdTokenRecord> = state
+        .store
+        .list_user_id_tokens(me, &PageRequest::first(PageRequest::MAX_LIMIT))
+        .await?
+        .items
+        .into_iter()
+        .filter(|t| t.org_id == station.org_id)
+        .collect();
+    let token = match &req.id_token {
+        Some(raw) => {
+            let value = IdTokenValue::parse(raw.trim()).map_err(|e| bad("idToken", e))?;
+            held.iter()
+                .find(|t| t.token.key() == value.key())
+                .ok_or_else(|| {
+                    bad(
+                        "idToken",
+                        "not one of your identifiers of the station's organisation",
+                    )
+                })?
+                .token
+                .clone()
+        }
+        None => held
+            .first()
+            .ok_or_else(|| {
+                bad(
+                    "idToken",
+                    "you hold no identifier of the station's organisation; ask its operator for one",
+                )
+            })?
+            .token
+            .clone(),
+    };
+    let new = NewBooking {
+        evse_id,
+        token,
+        user_id: Some(me.clone()),
+        start,
+        end,
+    };
+    let made = booking::create(
+        &*state.store,
+        &as_me(me, &station.org_id),
+        &station.id,
+        new,
+        state.clock.now(),
+    )
+    .await;
+    crate::bookings::created(made)
+}
+
+/// My booking `raw`: anyone else's is not found.
+async fn my_booking(
+    state: &ApiState,
+    who: &Principal,
+    raw: &str,
+) -> Result<csms_domain::booking::Booking, ApiError> {
+    let id = crate::bookings::booking_id(raw)?;
+    let me = person(who)?;
+    state
+        .store
+        .get_booking(&id)
+        .await?
+        .filter(|b| b.user_id.as_ref() == Some(me))
+        .ok_or_else(|| ApiError::NotFound(format!("booking {raw:?} not found")))
+}
+
+#[utoipa::path(get, path = "/me/bookings/{id}", operation_id = "getMyBooking", tag = "me", summary = "One of my bookings", params(("id" = String, Path, description = "Booking id (bk_…)")), responses((status = 200, body = BookingView), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "An API key, not a person", body = ErrorBody), (status = 404, description = "Not found (or not mine)", body = ErrorBody)))]
+pub async fn my_booking_get(
+    State(state): State<ApiState>,
+    Extension(who): Extension<Principal>,
+    Path(raw): Path<String>,
+) -> Result<Json<BookingView>, ApiError> {
+    Ok(Json((&my_booking(&state, &who, &raw).await?).into()))
+}
+
+#[utoipa::path(post, path = "/me/bookings/{id}/cancel", operation_id = "cancelMyBooking", tag = "me", summary = "Cancel one of my bookings; a reservation the station holds is cancelled there too", params(("id" = String, Path, description = "Booking id (bk_…)")), responses((status = 200, body = BookingView), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "An API key, not a person; or no CSRF token", body = ErrorBody), (status = 404, description = "Not found (or not mine)", body = ErrorBody), (status = 409, description = "Completed, cancelled or a no-show already", body = ErrorBody)))]
+pub async fn my_booking_cancel(
+    State(state): State<ApiState>,
+    Extension(who): Extension<Principal>,
+    Path(raw): Path<String>,
+) -> Result<Json<BookingView>, ApiError> {
+    let b = my_booking(&state, &who, &raw).await?;
+    let actor = as_me(person(&who)?, &b.org_id);
+    Ok(Json(
+        crate::bookings::cancel_as(&state, &actor, &b.id).await?,
+    ))
 }

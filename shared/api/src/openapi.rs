@@ -191,7 +191,7 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
         audit::list,
         people::list, people::create, people::get, people::update, people::delete,
         sign_in::sign_in, sign_in::me, sign_in::sign_out, sign_in::sign_out_everywhere,
-        me::id_tokens, me::sessions, me::session, me::rate, ratings::station, ratings::site,
+        me::id_tokens, me::sessions, me::session, me::rate, me::book, me::my_booking_get, me::my_booking_cancel, ratings::station, ratings::site,
     ),
     components(schemas(
         ErrorBody, CommandInput, SessionView, CommandView, StatusEventView, RegistrationEventView, ConnectionEventView,

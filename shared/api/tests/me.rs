@@ -337,3 +337,126 @@ async fn a_driver_rates_an_ended_session_once_changes_it_for_seven_days_and_oper
     let (_, site) = support::call_json(&app, "GET", "/sites/garage/ratings", KEY, None).await;
     assert_eq!(site, json!({"count": 1, "average": "2.00"}));
 }
+
+#[tokio::test]
+async fn a_driver_books_an_evse_with_their_own_card_reads_and_cancels_it_and_nobody_elses() {
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::temporary());
+    let app = support::app(store.clone(), KEY);
+    for org in ["brf-a", "brf-b"] {
+        support::organisation(&*store, &OrgId::parse(org).unwrap()).await;
+        admin(
+            &app,
+            "POST",
+            "/stations",
+            org,
+            json!({"id": format!("CP-{org}")}),
+        )
+        .await;
+    }
+    let anna = person(&app, "brf-a", "anna@example.se", "driver").await;
+    let bo = person(&app, "brf-a", "bo@example.se", "driver").await;
+    let card = |v: &str, user: &str| json!({"idToken": v, "type": "ISO14443", "status": "Accepted", "userId": user});
+    admin(
+        &app,
+        "POST",
+        "/id-tokens",
+        "brf-a",
+        card("ANNA-CARD", &anna),
+    )
+    .await;
+    admin(&app, "POST", "/id-tokens", "brf-a", card("BO-CARD", &bo)).await;
+    let start = Utc::now() + chrono::TimeDelta::hours(2);
+    let window = |h: i64| {
+        let s = start + chrono::TimeDelta::hours(h);
+        (
+            s.to_rfc3339(),
+            (s + chrono::TimeDelta::hours(1)).to_rfc3339(),
+        )
+    };
+    let (cookie, csrf) = support::sign_in(&app, "anna@example.se", "password-123").await;
+    let me = (cookie.as_str(), csrf.as_str());
+    let book = |body: Value| {
+        let app = app.clone();
+        async move {
+            support::person_json(&app, "POST", "/me/bookings", me, Some(body.to_string())).await
+        }
+    };
+    let (s0, e0) = window(0);
+    // Her card is taken when she names none.
+    let (status, mine) =
+        book(json!({"stationId": "CP-brf-a", "evseId": 1, "start": s0, "end": e0})).await;
+    assert_eq!(status, StatusCode::CREATED, "{mine}");
+    assert_eq!(
+        (mine["idToken"].as_str(), mine["userId"].as_str()),
+        (Some("ANNA-CARD"), Some(anna.as_str()))
+    );
+    // Not with Bo's card; not at a station of an organisation she is not in.
+    let (s1, e1) = window(3);
+    let (status, got) = book(
+        json!({"stationId": "CP-brf-a", "evseId": 1, "idToken": "BO-CARD", "start": s1, "end": e1}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{got}");
+    assert!(
+        got["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("idToken:"),
+        "{got}"
+    );
+    let (status, _) =
+        book(json!({"stationId": "CP-brf-b", "evseId": 1, "start": s1, "end": e1})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Overlapping her own: the free windows come with the 409.
+    let (status, taken) =
+        book(json!({"stationId": "CP-brf-a", "evseId": 1, "start": s0, "end": e0})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{taken}");
+    assert!(
+        !taken["freeWindows"].as_array().unwrap().is_empty(),
+        "{taken}"
+    );
+
+    let id = mine["id"].as_str().unwrap();
+    let (status, read) =
+        support::person_json(&app, "GET", &format!("/me/bookings/{id}"), me, None).await;
+    assert_eq!((status, read["id"].as_str()), (StatusCode::OK, Some(id)));
+    // Bo's booking (made by the operator for him) is not hers.
+    let (s2, e2) = window(6);
+    let his = admin(
+        &app,
+        "POST",
+        "/stations/CP-brf-a/evses/2/bookings",
+        "brf-a",
+        json!({"idToken": "BO-CARD", "start": s2, "end": e2}),
+    )
+    .await;
+    assert_eq!(
+        his["userId"],
+        bo.as_str(),
+        "the holder of the card by default"
+    );
+    let his_id = his["id"].as_str().unwrap();
+    for (method, uri) in [
+        ("GET", format!("/me/bookings/{his_id}")),
+        ("POST", format!("/me/bookings/{his_id}/cancel")),
+    ] {
+        let (status, _) = support::person_json(&app, method, &uri, me, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method} {uri}");
+    }
+    let (status, cancelled) =
+        support::person_json(&app, "POST", &format!("/me/bookings/{id}/cancel"), me, None).await;
+    assert_eq!(
+        (status, cancelled["status"].as_str()),
+        (StatusCode::OK, Some("cancelled")),
+        "{cancelled}"
+    );
+    let (_, still) = support::call_json(
+        &app,
+        "GET",
+        &format!("/bookings/{his_id}?org=brf-a"),
+        KEY,
+        None,
+    )
+    .await;
+    assert_eq!(still["status"], "booked");
+}

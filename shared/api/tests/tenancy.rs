@@ -408,6 +408,13 @@ fn body_for(operation: &str, a: &OrgA) -> Option<Value> {
         "rateMySession" => json!({"stars": 1, "comment": "B was here"}),
         // Book A's EVSE for A's token.
         "createBooking" => booking_body(&a.token),
+        // B's person books A's station with A's card.
+        "createMyBooking" => {
+            let mut body = booking_body(&a.token);
+            body["stationId"] = json!(a.station);
+            body["evseId"] = json!(1);
+            body
+        }
         _ => return None,
     })
 }
@@ -435,7 +442,7 @@ fn fill(path: &str, a: &OrgA) -> Result<String, String> {
             ("id", "/organisations/") => &a.org,
             ("id", "/alarms/") => &a.alarm,
             ("id", "/users/") => &a.user,
-            ("id", "/bookings/") => &a.booking,
+            ("id", "/bookings/") | ("id", "/me/bookings/") => &a.booking,
             ("zone", "/spot-prices/") => "SE3",
             ("date", _) if before.starts_with("/spot-prices/") => SPOT_DATE,
             _ => return Err(format!("no value of A for {{{name}}} after {before}")),

@@ -72,7 +72,8 @@ fn days_around(window: &Window, now: Timestamp) -> Option<Window> {
 
 /// Books EVSE `new.evse_id` of the caller's station `station_id` for the
 /// window, for `new.token` (a registered id token of the station's
-/// organisation) and, if given, the person `new.user_id` (a member of it).
+/// organisation) and, if given, the person `new.user_id` (a member of it;
+/// else the token's holder, if it has one).
 pub async fn create<S: StationStore + TokenStore + UserStore + BookingStore + ?Sized>(
     store: &S,
     actor: &Actor,
@@ -104,8 +105,9 @@ pub async fn create<S: StationStore + TokenStore + UserStore + BookingStore + ?S
         org_id: station.org_id.clone(),
         station_id: station.id.clone(),
         evse_id: new.evse_id,
+        // For the person named, else the token's holder.
+        user_id: new.user_id.or(token.user_id),
         token: token.token,
-        user_id: new.user_id,
         window,
         status: BookingStatus::Booked,
         reserve_outcome: None,
