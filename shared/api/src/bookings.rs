@@ -68,14 +68,17 @@ impl From<&Window> for WindowView {
     }
 }
 
-/// The answer to a booking whose window is taken.
+/// A 409 to a booking: the window is taken (then with `freeWindows`), or
+/// the station is decommissioned, or the EVSE was being booked at the same
+/// moment (try again).
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BookingConflict {
     pub error: crate::openapi::ErrorDetail,
-    /// The EVSE's free windows in the UTC days the asked window touches,
-    /// from now on, in time order.
-    pub free_windows: Vec<WindowView>,
+    /// When the window is taken: the EVSE's free windows in the UTC days
+    /// the asked window touches, from now on, in time order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub free_windows: Option<Vec<WindowView>>,
 }
 
 fn bad(field: &str, why: impl std::fmt::Display) -> ApiError {
@@ -104,7 +107,7 @@ pub(crate) fn instant(field: &str, raw: &str) -> Result<Timestamp, ApiError> {
         })
 }
 
-#[utoipa::path(post, path = "/stations/{id}/evses/{evseId}/bookings", operation_id = "createBooking", tag = "bookings", summary = "Book an EVSE for a window", params(("id" = String, Path, description = "Station id"), ("evseId" = u32, Path, description = "EVSE id (1.6: connector id)")), request_body = BookingInput, responses((status = 201, body = BookingView), (status = 400, description = "Invalid input; the message says which field and why", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "The window overlaps a booking of the EVSE; `freeWindows` lists the free ones around it", body = BookingConflict)))]
+#[utoipa::path(post, path = "/stations/{id}/evses/{evseId}/bookings", operation_id = "createBooking", tag = "bookings", summary = "Book an EVSE for a window", params(("id" = String, Path, description = "Station id"), ("evseId" = u32, Path, description = "EVSE id (1.6: connector id)")), request_body = BookingInput, responses((status = 201, body = BookingView), (status = 400, description = "Invalid input; the message says which field and why", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "The window overlaps a booking of the EVSE (`freeWindows` lists the free ones around it), the station is decommissioned, or the EVSE was being booked at the same moment", body = BookingConflict)))]
 pub async fn create(
     State(st): State<ApiState>,
     Extension(who): Extension<Principal>,
@@ -145,7 +148,7 @@ pub(crate) fn created(
                     code: "conflict".into(),
                     message,
                 },
-                free_windows: free.iter().map(WindowView::from).collect(),
+                free_windows: Some(free.iter().map(WindowView::from).collect()),
             }),
         )
             .into_response()),
