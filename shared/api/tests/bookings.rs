@@ -7,43 +7,27 @@
 
 mod support;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use chrono::{TimeZone, Utc};
-use csms_api::{router, Secret};
-use csms_app::testkit::NoAdapters;
-use csms_app::{Runtime, Settings, Wiring};
+use axum::http::StatusCode;
 use csms_charging::charger::{ChargerConfig, ChargerService};
-use csms_charging::registry::NewStation;
-use csms_domain::{OcppVersion, OrgId, StationId};
+use csms_domain::{OcppVersion, OrgId};
 use csms_kernel::ports::Store;
-use csms_store_redb::EmbeddedStore;
 use serde_json::{json, Value};
 use std::sync::Arc;
-use support::{register_station, ManualClock};
-use tower::ServiceExt;
+use support::{register_station, Answer, ChargerWorld};
 
 const KEY: &str = "test-admin-key-0123456789";
 
+/// The shared world (`support::ChargerWorld`: API, store, clock, charger
+/// handlers) with a command service that reaches the chargers.
 struct World {
-    store: Arc<dyn Store>,
-    clock: Arc<ManualClock>,
-    app: axum::Router,
-    charger: ChargerService<dyn Store>,
+    base: ChargerWorld,
     commands: csms_commands::service::CommandService<dyn Store>,
     frames: Arc<Frames>,
     refused: Arc<Refused>,
 }
 
 fn world() -> World {
-    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::temporary());
-    let clock = Arc::new(ManualClock::at(
-        Utc.with_ymd_and_hms(2026, 12, 1, 10, 0, 0).unwrap(),
-    ));
-    let mut settings = Settings::from_lookup(Runtime::Aws, &|_| None).expect("defaults are valid");
-    settings.admin_key = Some(Secret::new(KEY));
-    let wiring = Wiring::new(settings, store.clone(), clock.clone(), NoAdapters);
-    let app = router(wiring.api_state().expect("test adapters are complete"));
+    let (store, clock) = ChargerWorld::parts();
     // The sweep's command service reaches the chargers (frames kept); the
     // API's reaches none (NoAdapters): its commands end offline.
     let frames = Arc::new(Frames::default());
@@ -58,13 +42,17 @@ fn world() -> World {
     let charger = ChargerService::new(store.clone(), clock.clone(), ChargerConfig::default())
         .with_replies(Arc::new(commands.clone()));
     World {
-        store,
-        clock,
-        app,
-        charger,
+        base: ChargerWorld::with_charger(store, clock, charger),
         commands,
         frames,
         refused,
+    }
+}
+
+impl std::ops::Deref for World {
+    type Target = ChargerWorld;
+    fn deref(&self) -> &ChargerWorld {
+        &self.base
     }
 }
 
@@ -106,89 +94,6 @@ impl csms_kernel::ports::ConnectionSender for Frames {
 impl Frames {
     fn all(&self) -> Vec<Value> {
         self.0.lock().unwrap().clone()
-    }
-}
-
-struct Answer {
-    status: StatusCode,
-    body: Value,
-    text: String,
-}
-
-impl World {
-    async fn call(
-        &self,
-        key: &str,
-        method: &str,
-        uri: &str,
-        headers: &[(&str, &str)],
-        body: Option<Value>,
-    ) -> Answer {
-        let mut req = Request::builder()
-            .method(method)
-            .uri(format!("/api/v1{uri}"))
-            .header("authorization", format!("Bearer {key}"));
-        for (n, v) in headers {
-            req = req.header(*n, *v);
-        }
-        let req = match body {
-            Some(b) => req
-                .header("content-type", "application/json")
-                .body(Body::from(b.to_string())),
-            None => req.body(Body::empty()),
-        }
-        .unwrap();
-        let resp = self.app.clone().oneshot(req).await.unwrap();
-        let status = resp.status();
-        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
-            .await
-            .unwrap();
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        Answer {
-            status,
-            body: serde_json::from_str(&text).unwrap_or(Value::Null),
-            text,
-        }
-    }
-
-    async fn admin(&self, method: &str, uri: &str, body: Option<Value>) -> Answer {
-        self.call(KEY, method, uri, &[], body).await
-    }
-
-    async fn station(&self, id: &str, version: OcppVersion, org: Option<&str>) -> StationId {
-        let new = NewStation {
-            id: id.into(),
-            org_id: org.map(|o| OrgId::parse(o).unwrap()),
-            ..Default::default()
-        };
-        register_station(&*self.store, &*self.clock, new, Some(version)).await
-    }
-
-    /// A CALL as the station; the reply's payload.
-    async fn ocpp(&self, station: &StationId, action: &str, payload: Value) -> Value {
-        let frame = json!([2, "m1", action, payload]).to_string();
-        let out = self
-            .charger
-            .on_message(&format!("conn-{station}"), &frame)
-            .await
-            .expect("a CALL gets a reply");
-        let reply: Value = serde_json::from_str(&out).unwrap();
-        assert_eq!(reply[0], 3, "{action}: {reply}");
-        reply[2].clone()
-    }
-
-    async fn authorize16(&self, station: &StationId, tag: &str) -> Value {
-        self.ocpp(station, "Authorize", json!({"idTag": tag})).await["idTagInfo"].clone()
-    }
-
-    async fn authorize201(&self, station: &StationId, token: &str, kind: &str) -> Value {
-        self.ocpp(
-            station,
-            "Authorize",
-            json!({"idToken": {"idToken": token, "type": kind}}),
-        )
-        .await["idTokenInfo"]
-            .clone()
     }
 }
 

@@ -249,3 +249,148 @@ async fn send_json(
         serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
     )
 }
+
+/// An API answer: status, JSON body (`Null` if none) and the raw text.
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: serde_json::Value,
+    pub text: String,
+}
+
+/// The API and the charger handlers over one embedded store, at a clock
+/// the test moves: what the access, id-token and booking tests drive.
+pub struct ChargerWorld {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<ManualClock>,
+    pub app: axum::Router,
+    pub charger: csms_charging::charger::ChargerService<dyn Store>,
+}
+
+/// The key [`ChargerWorld::admin`] calls with.
+pub const WORLD_KEY: &str = "test-admin-key-0123456789";
+
+impl ChargerWorld {
+    /// At 2026-12-01 10:00 UTC, the charger service answering nobody's calls.
+    pub fn new() -> Self {
+        let (store, clock) = Self::parts();
+        let charger = csms_charging::charger::ChargerService::new(
+            store.clone(),
+            clock.clone(),
+            csms_charging::charger::ChargerConfig::default(),
+        );
+        Self::with_charger(store, clock, charger)
+    }
+
+    /// The store and the clock a world is made of, for a caller that
+    /// builds its own charger service over them.
+    pub fn parts() -> (Arc<dyn Store>, Arc<ManualClock>) {
+        let store: Arc<dyn Store> = Arc::new(csms_store_redb::EmbeddedStore::temporary());
+        let clock = Arc::new(ManualClock::at(
+            chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, 1, 10, 0, 0).unwrap(),
+        ));
+        (store, clock)
+    }
+
+    pub fn with_charger(
+        store: Arc<dyn Store>,
+        clock: Arc<ManualClock>,
+        charger: csms_charging::charger::ChargerService<dyn Store>,
+    ) -> Self {
+        let app = app_with(store.clone(), WORLD_KEY, clock.clone(), None);
+        ChargerWorld {
+            store,
+            clock,
+            app,
+            charger,
+        }
+    }
+
+    pub async fn call(
+        &self,
+        key: &str,
+        method: &str,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: Option<serde_json::Value>,
+    ) -> Answer {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(format!("/api/v1{uri}"))
+            .header("authorization", format!("Bearer {key}"));
+        for (n, v) in headers {
+            req = req.header(*n, *v);
+        }
+        let req = match body {
+            Some(b) => req
+                .header("content-type", "application/json")
+                .body(Body::from(b.to_string())),
+            None => req.body(Body::empty()),
+        }
+        .unwrap();
+        let resp = self.app.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        Answer {
+            status,
+            body: serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+            text,
+        }
+    }
+
+    pub async fn admin(&self, method: &str, uri: &str, body: Option<serde_json::Value>) -> Answer {
+        self.call(WORLD_KEY, method, uri, &[], body).await
+    }
+
+    /// A station of `org` (the default one if `None`), connected with
+    /// `version` as `conn-{id}`.
+    pub async fn station(&self, id: &str, version: OcppVersion, org: Option<&str>) -> StationId {
+        let new = NewStation {
+            id: id.into(),
+            org_id: org.map(|o| csms_domain::OrgId::parse(o).unwrap()),
+            ..Default::default()
+        };
+        register_station(&*self.store, &*self.clock, new, Some(version)).await
+    }
+
+    /// A CALL as the station; the reply's payload.
+    pub async fn ocpp(
+        &self,
+        station: &StationId,
+        action: &str,
+        payload: serde_json::Value,
+    ) -> serde_json::Value {
+        let frame = serde_json::json!([2, "m1", action, payload]).to_string();
+        let out = self
+            .charger
+            .on_message(&format!("conn-{station}"), &frame)
+            .await
+            .expect("a CALL gets a reply");
+        let reply: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(reply[0], 3, "{action}: {reply}");
+        reply[2].clone()
+    }
+
+    pub async fn authorize16(&self, station: &StationId, tag: &str) -> serde_json::Value {
+        self.ocpp(station, "Authorize", serde_json::json!({"idTag": tag}))
+            .await["idTagInfo"]
+            .clone()
+    }
+
+    pub async fn authorize201(
+        &self,
+        station: &StationId,
+        token: &str,
+        kind: &str,
+    ) -> serde_json::Value {
+        self.ocpp(
+            station,
+            "Authorize",
+            serde_json::json!({"idToken": {"idToken": token, "type": kind}}),
+        )
+        .await["idTokenInfo"]
+            .clone()
+    }
+}
