@@ -86,9 +86,13 @@ fn bad(field: &str, why: impl std::fmt::Display) -> ApiError {
 }
 
 pub(crate) fn evse(raw: &str) -> Result<u32, ApiError> {
-    raw.parse::<u32>()
-        .ok()
-        .filter(|e| *e >= 1)
+    evse_number(raw.parse::<u32>().unwrap_or(0))
+}
+
+/// An EVSE number as a body gives it: EVSEs count from 1.
+pub(crate) fn evse_number(n: u32) -> Result<u32, ApiError> {
+    (n >= 1)
+        .then_some(n)
         .ok_or_else(|| bad("evseId", "must be a whole number from 1"))
 }
 

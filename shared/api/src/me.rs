@@ -203,7 +203,7 @@ pub async fn book(
     if !member {
         return Err(missing());
     }
-    let evse_id = crate::bookings::evse(&req.evse_id.to_string())?;
+    let evse_id = crate::bookings::evse_number(req.evse_id)?;
     let (start, end) = (
         crate::bookings::instant("start", &req.start)?,
         crate::bookings::instant("end", &req.end)?,
