@@ -16,6 +16,8 @@
 //!   a fresh installation; afterwards the variables change nothing);
 //! - `CSMS_SECURE_COOKIES` — mark the sign-in cookie `Secure`, default off
 //!   here (plain HTTP; on behind HTTPS);
+//! - `CSMS_PUBLIC_URL` — the address people reach this service at, for the
+//!   links in QR codes and e-mails; default the listening address;
 //! - `CSMS_HEARTBEAT_INTERVAL` — seconds, default 300;
 //! - `CSMS_PENDING_BOOT_INTERVAL` — seconds a station answered `Pending` or
 //!   `Rejected` waits before it boots again, default 60;
@@ -128,6 +130,12 @@ async fn main() -> anyhow::Result<()> {
         tracing::info!("made the default organisation's record (kind cpo, language en): fill it in with PATCH /api/v1/organisations/default");
     }
     bootstrap_admin(&*store, &*clock).await?;
+    // Bound before the services are built so the links they make (QR codes,
+    // e-mails) can name the real port when `CSMS_LISTEN` asks for port 0.
+    let listener = tokio::net::TcpListener::bind(&cfg.listen)
+        .await
+        .with_context(|| format!("binding {}", cfg.listen))?;
+    let addr = listener.local_addr()?;
 
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let tracker = TaskTracker::new();
@@ -140,6 +148,9 @@ async fn main() -> anyhow::Result<()> {
     let (pricing, pricing_rx) = pricing::LocalPricing::new();
     let mut settings = cfg.settings.clone();
     settings.admin_key = Some(cfg.admin_key.clone());
+    if settings.public_url.is_none() {
+        settings.public_url = Some(local_public_url(addr)?);
+    }
     let wiring = Wiring::new(
         settings,
         store.clone(),
@@ -223,10 +234,6 @@ async fn main() -> anyhow::Result<()> {
     };
     let app = router(api_state).merge(ws::routes(ws_state));
 
-    let listener = tokio::net::TcpListener::bind(&cfg.listen)
-        .await
-        .with_context(|| format!("binding {}", cfg.listen))?;
-    let addr = listener.local_addr()?;
     tracing::info!(
         "csms-local listening on http://{addr} — OCPP: ws://{addr}/ocpp/{{stationId}}, API: http://{addr}/api/v1, data: {}",
         cfg.data_dir.display()
@@ -268,6 +275,18 @@ async fn main() -> anyhow::Result<()> {
     }
     tracing::info!(password_checks = gate.checks_run(), "stopped");
     Ok(())
+}
+
+/// Where links point when `CSMS_PUBLIC_URL` is unset: this listener, with
+/// `localhost` for an any-address bind (`0.0.0.0`, `::`), which no browser
+/// can open.
+fn local_public_url(addr: std::net::SocketAddr) -> anyhow::Result<csms_api::PublicUrl> {
+    let text = if addr.ip().is_unspecified() {
+        format!("http://localhost:{}", addr.port())
+    } else {
+        format!("http://{addr}")
+    };
+    csms_api::PublicUrl::parse(&text).map_err(|e| anyhow::anyhow!("the local address {text}: {e}"))
 }
 
 /// The local runner's side of the ports: the charger sockets of this

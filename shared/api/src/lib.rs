@@ -59,6 +59,7 @@ mod organisations;
 pub mod people;
 mod plan;
 mod pricing;
+pub mod public_url;
 mod ratings;
 mod sessions;
 mod sign_in;
@@ -81,6 +82,8 @@ use csms_notify::target::TargetPolicy;
 use csms_notify::SubscriptionCache;
 use error::ApiError;
 use std::sync::Arc;
+
+pub use public_url::PublicUrl;
 
 /// An API key kept out of logs and `Debug` output.
 #[derive(Clone)]
@@ -123,6 +126,9 @@ pub struct ApiState {
     pub load: LoadService<dyn Store>,
     /// Where configuration changes are signalled for recomputation.
     pub load_trigger: Arc<dyn LoadTrigger>,
+    /// Where people reach this service, for links in QR codes and e-mails
+    /// (`CSMS_PUBLIC_URL`); `None` where it is not configured.
+    pub public_url: Option<PublicUrl>,
 }
 
 /// Each route's methods with the permission each needs, declared here

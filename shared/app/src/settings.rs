@@ -10,7 +10,7 @@
 //! `CSMS_` name wins when both are set.
 
 use chrono::TimeDelta;
-use csms_api::Secret;
+use csms_api::{PublicUrl, Secret};
 use csms_charging::charger::ChargerConfig;
 use csms_notify::RetrySchedule;
 use csms_pricing::spot::config::SpotSettings;
@@ -312,6 +312,11 @@ pub struct Settings {
     /// `CSMS_SECURE_COOKIES`: the sign-in cookie is marked `Secure` (sent
     /// over HTTPS only). On by default in AWS, off locally (plain HTTP).
     pub secure_cookies: bool,
+    /// `CSMS_PUBLIC_URL`: the address people reach this service at
+    /// (`https://csms.example.com`), for the links in QR codes and e-mails.
+    /// Unset: the local runner uses its listening address; in AWS the
+    /// features that send links answer that it is not configured.
+    pub public_url: Option<PublicUrl>,
     pub webhooks: WebhookSettings,
     pub pricing: PricingSettings,
     pub load: LoadSettings,
@@ -369,6 +374,12 @@ impl Settings {
             }
         };
         let secure_cookies = vars.flag("CSMS_SECURE_COOKIES", !local)?;
+        let public_url = match vars.text("CSMS_PUBLIC_URL", &[]) {
+            None => None,
+            Some((name, text)) => {
+                Some(PublicUrl::parse(&text).map_err(|problem| SettingsError::new(name, problem))?)
+            }
+        };
         let webhooks = WebhookSettings {
             retry: match vars.text("CSMS_WEBHOOK_RETRY_SCHEDULE", &[]) {
                 None => RetrySchedule::default(),
@@ -428,6 +439,7 @@ impl Settings {
             charger,
             admin_key,
             secure_cookies,
+            public_url,
             webhooks,
             pricing,
             load,
@@ -462,6 +474,15 @@ mod tests {
         assert!(read(Runtime::Aws, &[]).unwrap().secure_cookies);
         let off = read(Runtime::Aws, &[("CSMS_SECURE_COOKIES", "false")]).unwrap();
         assert!(!off.secure_cookies);
+        assert!(s.public_url.is_none());
+        let url = read(
+            Runtime::Aws,
+            &[("CSMS_PUBLIC_URL", "https://csms.example.com/")],
+        )
+        .unwrap();
+        assert_eq!(url.public_url.unwrap().as_str(), "https://csms.example.com");
+        let bad = read(Runtime::Aws, &[("CSMS_PUBLIC_URL", "csms.example.com")]).unwrap_err();
+        assert_eq!(bad.variable, "CSMS_PUBLIC_URL");
         assert!(s.webhooks.allow_private);
         assert_eq!(s.pricing.timeout, Duration::from_secs(30));
         assert_eq!(s.pricing.max_duration, TimeDelta::days(31));

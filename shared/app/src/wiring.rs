@@ -214,6 +214,7 @@ impl Wiring {
             load: self.load()?,
             load_trigger: self.load_trigger()?,
             webhook_policy: self.webhook_policy(),
+            public_url: self.settings.public_url.clone(),
         })
     }
 }
