@@ -16,6 +16,9 @@
 //!   a fresh installation; afterwards the variables change nothing);
 //! - `CSMS_SECURE_COOKIES` — mark the sign-in cookie `Secure`, default off
 //!   here (plain HTTP; on behind HTTPS);
+//! - `CSMS_MAIL_FROM` — who e-mails come from, default `CSMS <noreply@localhost>`;
+//!   mail is written to `outbox/` in the data dir (`.eml` files), listed by
+//!   `GET /api/v1/outbox`;
 //! - `CSMS_PUBLIC_URL` — the address people reach this service at, for the
 //!   links in QR codes and e-mails; default the listening address;
 //! - `CSMS_HEARTBEAT_INTERVAL` — seconds, default 300;
@@ -71,6 +74,7 @@ use csms_kernel::ports::{
 };
 use csms_kernel::throttle::ThrottlePolicy;
 use csms_load::LoadTrigger;
+use csms_notify::mail::{FileOutbox, Mailer, Sender, Unconfigured};
 use csms_notify::target::TargetPolicy;
 use csms_notify::{DeliveryQueue, WebhookTransport};
 use csms_pricing::PricingQueue;
@@ -146,6 +150,10 @@ async fn main() -> anyhow::Result<()> {
     let load_stop = load_trigger.clone();
     let (timers, timer_queue) = timers::LocalTimers::new();
     let (pricing, pricing_rx) = pricing::LocalPricing::new();
+    // Mail stays here: `.eml` files in the data dir, listed by GET /outbox.
+    let outbox = cfg.data_dir.join("outbox");
+    std::fs::create_dir_all(&outbox)
+        .with_context(|| format!("making the mail outbox {}", outbox.display()))?;
     let mut settings = cfg.settings.clone();
     settings.admin_key = Some(cfg.admin_key.clone());
     if settings.public_url.is_none() {
@@ -161,6 +169,7 @@ async fn main() -> anyhow::Result<()> {
             load: load_trigger,
             timers,
             pricing: pricing.clone(),
+            outbox: outbox.clone(),
         },
     );
 
@@ -297,6 +306,8 @@ struct LocalAdapters {
     load: load::LocalLoad,
     timers: timers::LocalTimers,
     pricing: pricing::LocalPricing,
+    /// The folder mail is written to.
+    outbox: std::path::PathBuf,
 }
 
 impl Adapters for LocalAdapters {
@@ -324,6 +335,18 @@ impl Adapters for LocalAdapters {
             std::time::Duration::from_secs(10),
             policy,
         ))
+    }
+    fn mailer(&self, from: Option<&Sender>) -> Arc<dyn Mailer> {
+        let Some(from) = from else {
+            return Arc::new(Unconfigured("CSMS_MAIL_FROM is not set".into()));
+        };
+        match FileOutbox::open(from.clone(), self.outbox.clone()) {
+            Ok(outbox) => Arc::new(outbox),
+            Err(e) => Arc::new(Unconfigured(format!(
+                "the outbox folder {}: {e}",
+                self.outbox.display()
+            ))),
+        }
     }
 }
 

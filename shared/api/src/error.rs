@@ -30,6 +30,13 @@ pub enum ApiError {
     /// `If-Match` names a version that is no longer the latest.
     #[error("{0}")]
     PreconditionFailed(String),
+    /// Something this installation lacks for the request (no public
+    /// address for links, no mail sender): the operator's to configure.
+    #[error("{0}")]
+    Unavailable(String),
+    /// A provider the request needed (the mail service) failed.
+    #[error("{0}")]
+    Upstream(String),
     #[error("internal error")]
     Internal(String),
     /// A stored record this version cannot read. 500 because the request was
@@ -52,6 +59,8 @@ impl ApiError {
             ApiError::PreconditionFailed(_) => {
                 (StatusCode::PRECONDITION_FAILED, "precondition_failed")
             }
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::Upstream(_) => (StatusCode::BAD_GATEWAY, "upstream_failed"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             ApiError::Undecodable { .. } => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "record_undecodable")

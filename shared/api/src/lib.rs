@@ -50,12 +50,14 @@ mod command_input;
 mod commands;
 mod device_model;
 pub mod error;
+mod invitations;
 mod load;
 mod load_config;
 mod local_list;
 mod me;
 pub mod openapi;
 mod organisations;
+mod outbox;
 pub mod people;
 mod plan;
 mod pricing;
@@ -78,6 +80,7 @@ use csms_commands::service::CommandService;
 use csms_kernel::events::EventBus;
 use csms_kernel::ports::{Clock, Store};
 use csms_load::{LoadService, LoadTrigger};
+use csms_notify::mail::Mailer;
 use csms_notify::target::TargetPolicy;
 use csms_notify::SubscriptionCache;
 use error::ApiError;
@@ -129,6 +132,8 @@ pub struct ApiState {
     /// Where people reach this service, for links in QR codes and e-mails
     /// (`CSMS_PUBLIC_URL`); `None` where it is not configured.
     pub public_url: Option<PublicUrl>,
+    /// Where invitations and password resets are mailed.
+    pub mailer: Arc<dyn Mailer>,
 }
 
 /// Each route's methods with the permission each needs, declared here
@@ -400,6 +405,18 @@ pub fn router(state: ApiState) -> Router {
                 .merge(patch(Admin, people::update))
                 .merge(delete(Admin, people::delete)),
         )
+        // Invitations by e-mail: an organisation's admin invites.
+        .route(
+            "/invitations",
+            get(Admin, invitations::list).merge(post(Admin, invitations::create)),
+        )
+        .route(
+            "/invitations/{id}",
+            get(Admin, invitations::get).merge(delete(Admin, invitations::revoke)),
+        )
+        // The local runner's mail (the handlers let the platform admin only).
+        .route("/outbox", get(Admin, outbox::list))
+        .route("/outbox/{id}", get(Admin, outbox::get))
         // A signed-in person's own things, whatever their role.
         .route("/me/id-tokens", own_get(me::id_tokens))
         .route("/me/sessions", own_get(me::sessions))
@@ -425,6 +442,27 @@ pub fn router(state: ApiState) -> Router {
             "/auth/sign-in",
             axum::routing::post(sign_in::sign_in)
                 .with_state(sign_in::SignInState::new(state.clone())),
+        )
+        // Single-use links from e-mails: the token is the credential.
+        .merge(
+            Router::new()
+                .route(
+                    "/auth/invitations/inspect",
+                    axum::routing::post(invitations::inspect),
+                )
+                .route(
+                    "/auth/invitations/accept",
+                    axum::routing::post(invitations::accept),
+                )
+                .route(
+                    "/auth/password-reset",
+                    axum::routing::post(invitations::request_reset),
+                )
+                .route(
+                    "/auth/password-reset/complete",
+                    axum::routing::post(invitations::complete_reset),
+                )
+                .with_state(invitations::LinkState::new(state.clone())),
         )
         .route("/auth/me", axum::routing::get(sign_in::me))
         .route("/auth/sign-out", axum::routing::post(sign_in::sign_out))

@@ -4,9 +4,9 @@
 
 use crate::command_input::CommandInput;
 use crate::{
-    access, api_keys, audit, bookings, commands, device_model, load, local_list, me, organisations,
-    people, plan, pricing, ratings, sessions, sign_in, sites, spot, stations, tariffs, tokens,
-    views, webhooks,
+    access, api_keys, audit, bookings, commands, device_model, invitations, load, local_list, me,
+    organisations, outbox, people, plan, pricing, ratings, sessions, sign_in, sites, spot,
+    stations, tariffs, tokens, views, webhooks,
 };
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -28,7 +28,9 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// `invalid_request`, `unauthorized`, `forbidden`, `not_found`, `conflict`,
     /// `precondition_failed` (412, `If-Match`), `method_not_allowed` (405, with
-    /// `Allow`), `payload_too_large` (413, a body over 2 MiB), `internal`.
+    /// `Allow`), `payload_too_large` (413, a body over 2 MiB), `unavailable` (503,
+    /// something the installation is not configured for, e.g. e-mail),
+    /// `upstream_failed` (502, the mail service failed), `internal`.
     pub code: String,
     pub message: String,
 }
@@ -191,6 +193,9 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
         audit::list,
         people::list, people::create, people::get, people::update, people::delete,
         sign_in::sign_in, sign_in::me, sign_in::sign_out, sign_in::sign_out_everywhere,
+        invitations::create, invitations::list, invitations::get, invitations::revoke,
+        invitations::inspect, invitations::accept, invitations::request_reset, invitations::complete_reset,
+        outbox::list, outbox::get,
         me::id_tokens, me::sessions, me::session, me::rate, me::book, me::my_booking_get, me::my_booking_cancel, ratings::station, ratings::site,
     ),
     components(schemas(

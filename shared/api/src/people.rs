@@ -134,14 +134,14 @@ fn bad(field: &str) -> impl Fn(csms_domain::tenant::Invalid) -> ApiError + '_ {
 
 /// The name, e-mail address and language a body may carry, each parsed when
 /// present (a bad one a 400 naming it).
-struct PersonFields {
-    name: Option<String>,
-    email: Option<UserEmail>,
-    language: Option<Language>,
+pub(crate) struct PersonFields {
+    pub name: Option<String>,
+    pub email: Option<UserEmail>,
+    pub language: Option<Language>,
 }
 
 impl PersonFields {
-    fn parse(
+    pub(crate) fn parse(
         name: Option<&str>,
         email: Option<&str>,
         language: Option<&str>,
@@ -160,7 +160,7 @@ impl PersonFields {
     }
 }
 
-fn parse_role(raw: &str, who: &Principal) -> Result<Role, ApiError> {
+pub(crate) fn parse_role(raw: &str, who: &Principal) -> Result<Role, ApiError> {
     let role = Role::parse(raw).map_err(bad("role"))?;
     if role == Role::PlatformAdmin && !who.is_platform_admin() {
         return Err(ApiError::Forbidden(
@@ -170,7 +170,7 @@ fn parse_role(raw: &str, who: &Principal) -> Result<Role, ApiError> {
     Ok(role)
 }
 
-fn parse_password(raw: &str) -> Result<String, ApiError> {
+pub(crate) fn parse_password(raw: &str) -> Result<String, ApiError> {
     password::validate(raw).map_err(|e| ApiError::BadRequest(format!("password: {e}")))?;
     Ok(raw.to_owned())
 }
@@ -271,7 +271,7 @@ pub async fn create(
     ))
 }
 
-async fn add_membership(
+pub(crate) async fn add_membership(
     st: &ApiState,
     mut user: User,
     org: &OrgId,

@@ -81,7 +81,7 @@ pub struct SignedIn {
 }
 
 /// 32 random bytes, URL-safe base64.
-fn random_token() -> String {
+pub(crate) fn random_token() -> String {
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)
@@ -171,21 +171,27 @@ pub async fn sign_in(
     if let Some(a) = address {
         a.finished();
     }
+    start_session(&st.api, &user).await
+}
+
+/// A new session for `user`: the answer with the person and the CSRF
+/// token, and the cookie (sign-in, an accepted invitation).
+pub(crate) async fn start_session(st: &ApiState, user: &User) -> Result<Response, ApiError> {
     let secret = random_token();
     let session = UserSession::new(
         auth::secret_hash(&secret),
         user.id.clone(),
         random_token(),
-        st.api.clock.now(),
+        st.clock.now(),
     );
-    st.api.store.create_user_session(&session).await?;
-    let mut resp = Json(signed_in_json(&user, &session)).into_response();
+    st.store.create_user_session(&session).await?;
+    let mut resp = Json(signed_in_json(user, &session)).into_response();
     resp.headers_mut().insert(
         header::SET_COOKIE,
         cookie(
             &secret,
             UserSession::ABSOLUTE.num_seconds(),
-            st.api.secure_cookies,
+            st.secure_cookies,
         ),
     );
     Ok(resp)

@@ -22,9 +22,14 @@ const KEY: &str = "test-admin-key-0123456789";
 /// here as the reference the declarations must match.
 fn scope_by_the_old_path_rule(method: &str, path: &str) -> Scope {
     let reads = method == "GET" || method == "HEAD";
-    // People and the audit log came after the path rule, as admin business
-    // like keys.
-    if path.starts_with("/api-keys") || path.starts_with("/users") || path == "/audit-log" {
+    // People, invitations, the mail outbox and the audit log came after the
+    // path rule, as admin business like keys.
+    if path.starts_with("/api-keys")
+        || path.starts_with("/users")
+        || path.starts_with("/invitations")
+        || path.starts_with("/outbox")
+        || path == "/audit-log"
+    {
         Scope::Admin
     } else if path.starts_with("/webhooks") {
         Scope::Read

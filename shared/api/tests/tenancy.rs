@@ -105,12 +105,14 @@ struct OrgA {
     user: String,
     /// A booking of A's station.
     booking: String,
+    /// An invitation A sent.
+    invitation: String,
 }
 
 impl OrgA {
     /// Every id of A: none may show up in an answer to B (but in a 404
     /// that echoes the id B asked for).
-    fn ids(&self) -> [&str; 14] {
+    fn ids(&self) -> [&str; 15] {
         [
             &self.org,
             &self.station,
@@ -126,6 +128,7 @@ impl OrgA {
             &self.alarm,
             &self.user,
             &self.booking,
+            &self.invitation,
         ]
     }
 
@@ -163,6 +166,8 @@ impl OrgA {
             format!("/bookings/{}", self.booking),
             "/bookings".to_owned(),
             format!("/stations/{}/evses/1/bookings", self.station),
+            format!("/invitations/{}", self.invitation),
+            "/invitations".to_owned(),
         ] {
             let a = call(app, "GET", &format!("/api/v1{uri}"), KEY, &[], None).await;
             out.push((uri, format!("{} {}", a.status, a.text)));
@@ -305,7 +310,15 @@ async fn org_a(app: &axum::Router, store: &dyn Store) -> OrgA {
         booking_body("TOKEN-OF-A"),
     )
     .await;
+    let invitation = admin(
+        app,
+        "POST",
+        "/api/v1/invitations",
+        json!({"email": "invited-by-a@example.se", "role": "driver"}),
+    )
+    .await;
     OrgA {
+        invitation: invitation["id"].as_str().unwrap().to_owned(),
         booking: booking["id"].as_str().unwrap().to_owned(),
         user: user["id"].as_str().unwrap().to_owned(),
         org: "default".into(),
@@ -409,6 +422,8 @@ fn body_for(operation: &str, a: &OrgA) -> Option<Value> {
         // Book A's EVSE for A's token.
         "createBooking" => booking_body(&a.token),
         // B's person books A's station with A's card.
+        // B invites someone of its own.
+        "createInvitation" => json!({"email": "invited-by-b@example.se", "role": "viewer"}),
         "createMyBooking" => {
             let mut body = booking_body(&a.token);
             body["stationId"] = json!(a.station);
@@ -443,6 +458,9 @@ fn fill(path: &str, a: &OrgA) -> Result<String, String> {
             ("id", "/alarms/") => &a.alarm,
             ("id", "/users/") => &a.user,
             ("id", "/bookings/") | ("id", "/me/bookings/") => &a.booking,
+            ("id", "/invitations/") => &a.invitation,
+            // The outbox is the platform's, not A's: B is refused (403).
+            ("id", "/outbox/") => "01JEQ3V3N7Q4G8W1Z5X2M9K0AB",
             ("zone", "/spot-prices/") => "SE3",
             ("date", _) if before.starts_with("/spot-prices/") => SPOT_DATE,
             _ => return Err(format!("no value of A for {{{name}}} after {before}")),
@@ -462,10 +480,11 @@ fn absent(id: &str) -> String {
     s
 }
 
-/// Routes whose path names data of no organisation: B may read it (spot
-/// prices are public market data), and only the platform admin may write.
+/// Routes whose path names data of no organisation: B may read spot prices
+/// (public market data), only the platform admin may write them, and only
+/// the platform admin reads the mail outbox (the platform's own).
 fn of_no_organisation(path: &str) -> bool {
-    path.starts_with("/spot-prices/")
+    path.starts_with("/spot-prices/") || path.starts_with("/outbox/")
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@
 use chrono::TimeDelta;
 use csms_api::{PublicUrl, Secret};
 use csms_charging::charger::ChargerConfig;
+use csms_notify::mail::Sender;
 use csms_notify::RetrySchedule;
 use csms_pricing::spot::config::SpotSettings;
 use std::ops::RangeInclusive;
@@ -317,6 +318,11 @@ pub struct Settings {
     /// Unset: the local runner uses its listening address; in AWS the
     /// features that send links answer that it is not configured.
     pub public_url: Option<PublicUrl>,
+    /// `CSMS_MAIL_FROM`: who e-mails come from (`Laddning
+    /// <noreply@example.se>`; in AWS an address or domain verified in SES).
+    /// Unset: `CSMS <noreply@localhost>` locally (mail stays in the outbox);
+    /// in AWS nothing is sent and the features that mail say so.
+    pub mail_from: Option<Sender>,
     pub webhooks: WebhookSettings,
     pub pricing: PricingSettings,
     pub load: LoadSettings,
@@ -326,6 +332,9 @@ pub struct Settings {
     pub spot: SpotSettings,
     pub aws: AwsResources,
 }
+
+/// Who local mail comes from when `CSMS_MAIL_FROM` is unset.
+pub const LOCAL_MAIL_FROM: &str = "CSMS <noreply@localhost>";
 
 /// How long a Lambda prices one session by default: its own timeout is 30 s.
 pub const LAMBDA_PRICING_TIMEOUT: Duration = Duration::from_secs(10);
@@ -374,6 +383,15 @@ impl Settings {
             }
         };
         let secure_cookies = vars.flag("CSMS_SECURE_COOKIES", !local)?;
+        let mail_from = match vars.text("CSMS_MAIL_FROM", &[]) {
+            Some((name, text)) => {
+                Some(Sender::parse(&text).map_err(|problem| SettingsError::new(name, problem))?)
+            }
+            None if local => {
+                Some(Sender::parse(LOCAL_MAIL_FROM).expect("the local sender is an address"))
+            }
+            None => None,
+        };
         let public_url = match vars.text("CSMS_PUBLIC_URL", &[]) {
             None => None,
             Some((name, text)) => {
@@ -440,6 +458,7 @@ impl Settings {
             admin_key,
             secure_cookies,
             public_url,
+            mail_from,
             webhooks,
             pricing,
             load,
@@ -475,6 +494,16 @@ mod tests {
         let off = read(Runtime::Aws, &[("CSMS_SECURE_COOKIES", "false")]).unwrap();
         assert!(!off.secure_cookies);
         assert!(s.public_url.is_none());
+        assert_eq!(s.mail_from.as_ref().unwrap().address(), "noreply@localhost");
+        assert!(read(Runtime::Aws, &[]).unwrap().mail_from.is_none());
+        let from = read(
+            Runtime::Aws,
+            &[("CSMS_MAIL_FROM", "Laddning <noreply@example.se>")],
+        )
+        .unwrap();
+        assert_eq!(from.mail_from.unwrap().address(), "noreply@example.se");
+        let bad = read(Runtime::Aws, &[("CSMS_MAIL_FROM", "noreply")]).unwrap_err();
+        assert_eq!(bad.variable, "CSMS_MAIL_FROM");
         let url = read(
             Runtime::Aws,
             &[("CSMS_PUBLIC_URL", "https://csms.example.com/")],

@@ -1,6 +1,7 @@
 //! Adapters for tests that drive the API or the services without chargers,
 //! queues or the network: every send finds the charger gone, commands get
-//! no timers, queued work is dropped, webhooks are never reached.
+//! no timers, queued work is dropped, webhooks are never reached, mail is
+//! kept in memory.
 
 use crate::settings::SettingsError;
 use crate::wiring::Adapters;
@@ -9,6 +10,7 @@ use csms_commands::service::{CommandDispatch, CommandTimers, NoTimers};
 use csms_kernel::ports::{ConnectionSender, SendError};
 use csms_load::{LoadTrigger, NoLoad};
 use csms_notify::deliver::TransportReply;
+use csms_notify::mail::{Mailer, MemoryOutbox, Sender};
 use csms_notify::target::TargetPolicy;
 use csms_notify::{DeliveryQueue, WebhookTransport};
 use csms_pricing::{NoPricing, PricingQueue};
@@ -78,5 +80,12 @@ impl Adapters for NoAdapters {
     }
     fn webhook_transport(&self, _: TargetPolicy) -> Arc<dyn WebhookTransport> {
         Arc::new(Unreachable)
+    }
+    /// Mail kept in memory, listed through the outbox.
+    fn mailer(&self, from: Option<&Sender>) -> Arc<dyn Mailer> {
+        let from = from.cloned().unwrap_or_else(|| {
+            Sender::parse(crate::settings::LOCAL_MAIL_FROM).expect("the local sender is an address")
+        });
+        Arc::new(MemoryOutbox::new(from))
     }
 }

@@ -17,6 +17,7 @@ use csms_commands::service::{CommandDispatch, CommandService, CommandTimers};
 use csms_kernel::events::{Bus, EventBus};
 use csms_kernel::ports::{Clock, ConnectionSender, Store};
 use csms_load::{LoadService, LoadSubscriber, LoadTrigger};
+use csms_notify::mail::{Mailer, Sender};
 use csms_notify::target::TargetPolicy;
 use csms_notify::{Deliverer, DeliveryQueue, WebhookPublisher, WebhookTransport};
 use csms_pricing::spot::{HttpGet, SpotFetcher};
@@ -42,6 +43,9 @@ pub trait Adapters: Send + Sync {
     fn load_trigger(&self) -> Result<Arc<dyn LoadTrigger>, SettingsError>;
     /// How webhooks are reached (HTTPS under `policy`; a fake in tests).
     fn webhook_transport(&self, policy: TargetPolicy) -> Arc<dyn WebhookTransport>;
+    /// How e-mail is sent as `from` (`CSMS_MAIL_FROM`); with `None` a
+    /// mailer whose every send says the sender is not configured.
+    fn mailer(&self, from: Option<&Sender>) -> Arc<dyn Mailer>;
 }
 
 /// The services over one store, clock and set of adapters. Built services
@@ -55,6 +59,7 @@ pub struct Wiring {
     webhooks: OnceLock<Arc<WebhookPublisher<dyn Store>>>,
     events: OnceLock<Arc<dyn EventBus>>,
     commands: OnceLock<CommandService<dyn Store>>,
+    mailer: OnceLock<Arc<dyn Mailer>>,
 }
 
 /// `cell`'s value, made by `make` the first time.
@@ -84,6 +89,7 @@ impl Wiring {
             webhooks: OnceLock::new(),
             events: OnceLock::new(),
             commands: OnceLock::new(),
+            mailer: OnceLock::new(),
         }
     }
 
@@ -122,6 +128,13 @@ impl Wiring {
                 Arc::new(PricingSubscriber::new(self.adapters.pricing_queue()?)),
             ])) as Arc<dyn EventBus>)
         })
+    }
+
+    /// What sends e-mail (one, so an in-memory outbox is shared).
+    pub fn mailer(&self) -> Arc<dyn Mailer> {
+        self.mailer
+            .get_or_init(|| self.adapters.mailer(self.settings.mail_from.as_ref()))
+            .clone()
     }
 
     /// What sends to chargers' sockets.
@@ -215,6 +228,7 @@ impl Wiring {
             load_trigger: self.load_trigger()?,
             webhook_policy: self.webhook_policy(),
             public_url: self.settings.public_url.clone(),
+            mailer: self.mailer(),
         })
     }
 }

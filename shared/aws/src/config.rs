@@ -3,6 +3,7 @@
 
 use crate::dispatch::SqsDispatch;
 use crate::load::SqsLoadTrigger;
+use crate::mail::SesMailer;
 use crate::pricing::SqsPricingQueue;
 use crate::sender::ApiGatewaySender;
 use crate::timers::SqsTimers;
@@ -13,6 +14,7 @@ use csms_app::{Adapters, Runtime, Settings, SettingsError, Wiring};
 use csms_commands::service::{CommandDispatch, CommandTimers};
 use csms_kernel::ports::{ConnectionSender, Store, SystemClock};
 use csms_load::LoadTrigger;
+use csms_notify::mail::{Mailer, Sender, Unconfigured};
 use csms_notify::target::TargetPolicy;
 use csms_notify::{DeliveryQueue, WebhookTransport};
 use csms_pricing::PricingQueue;
@@ -119,6 +121,16 @@ impl Adapters for AwsAdapters {
             Duration::from_secs(10),
             policy,
         ))
+    }
+
+    fn mailer(&self, from: Option<&Sender>) -> Arc<dyn Mailer> {
+        match from {
+            Some(from) => Arc::new(SesMailer::new(&self.sdk, from.clone())),
+            None => Arc::new(Unconfigured(
+                "CSMS_MAIL_FROM is not set (the stack's MailFrom parameter, an address SES may send from)"
+                    .into(),
+            )),
+        }
     }
 }
 

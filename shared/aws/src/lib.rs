@@ -19,6 +19,7 @@
 //! - [`sessions`]: the scheduled sweep that closes sessions a charger never ended.
 //! - [`load`]: load-balancing signals through an SQS FIFO queue (one group per
 //!   site), and the `load-balancer` handler (SQS batches, periodic sweeps).
+//! - [`mail`]: e-mail through SES v2 (raw messages).
 //! - [`sqs`]: the per-record loop with partial batch failures of SQS functions,
 //!   and the shared JSON `SendMessage` of newer senders.
 //! - [`emf`]: operational metrics as CloudWatch embedded metric format log lines (messages per action and
@@ -29,6 +30,7 @@ pub mod config;
 pub mod dispatch;
 pub mod emf;
 pub mod load;
+pub mod mail;
 pub mod pricing;
 pub mod sender;
 pub mod sessions;

@@ -41,6 +41,7 @@ pub mod audit;
 pub mod booking;
 pub mod command;
 pub mod device_model;
+pub mod email_link;
 pub mod event;
 pub mod ids;
 pub mod load;

@@ -17,6 +17,7 @@ use csms_domain::device_model::{
     AttributeType, AttributeValue, Characteristics, ComponentRef, DataType, DeviceModel,
     DeviceVariable, Mutability, Name, ReportPart, Unit, VariableAttribute, VariableRef,
 };
+use csms_domain::email_link::{EmailLink, Invitation, LinkId, LinkPurpose};
 use csms_domain::event::NotificationKind;
 use csms_domain::load::{
     Allocated, GridMeterConfig, GridReading, LoadBoard, LoadConfig, LoadEvse, LoadMode, LoadSite,
@@ -3807,6 +3808,97 @@ pub async fn local_lists_versioned_and_listed_by_org<S: LocalListStore>(store: &
     assert_eq!(listed(org_b, 10).await, ["CP-L1", "CP-L9"]);
 }
 
+fn invitation(org: &str, email: &str, at: i64) -> EmailLink {
+    EmailLink::new(
+        LinkId::generate(),
+        "ab".repeat(32),
+        LinkPurpose::Invitation(Invitation {
+            org_id: OrgId::parse(org).unwrap(),
+            email: csms_domain::user::UserEmail::parse(email).unwrap(),
+            role: csms_domain::user::Role::Driver,
+            name: Some("Eva".into()),
+            language: csms_domain::tenant::Language::Sv,
+            invited_by: "admin".into(),
+        }),
+        t(at),
+    )
+}
+
+/// A link is written once and changed by version (two uses: one wins);
+/// an organisation's invitations are listed newest first, paged, and
+/// password resets are not among them.
+pub async fn email_links_versioned_and_invitations_listed_by_org<S: EmailLinkStore>(store: &S) {
+    let first = invitation("org-i", "a@example.se", 100);
+    store.create_email_link(&first).await.unwrap();
+    assert!(matches!(
+        store.create_email_link(&first).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.get_email_link(&first.id).await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(
+        store.get_email_link(&LinkId::generate()).await.unwrap(),
+        None
+    );
+    let second = invitation("org-i", "b@example.se", 200);
+    store.create_email_link(&second).await.unwrap();
+    let third = invitation("org-i", "c@example.se", 300);
+    store.create_email_link(&third).await.unwrap();
+    store
+        .create_email_link(&invitation("org-j", "a@example.se", 400))
+        .await
+        .unwrap();
+    let reset = EmailLink::new(
+        LinkId::generate(),
+        "cd".repeat(32),
+        LinkPurpose::PasswordReset {
+            user_id: csms_domain::user::UserId::generate(),
+            password_fingerprint: "f".into(),
+        },
+        t(500),
+    );
+    store.create_email_link(&reset).await.unwrap();
+    assert_eq!(store.get_email_link(&reset.id).await.unwrap(), Some(reset));
+
+    // Used once: the second use, made from the same read, is a conflict.
+    let mut used = first.clone();
+    used.use_at(t(150)).unwrap();
+    store.put_email_link(&used, first.version).await.unwrap();
+    let mut again = first.clone();
+    again.use_at(t(160)).unwrap();
+    assert!(matches!(
+        store.put_email_link(&again, first.version).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.get_email_link(&first.id).await.unwrap(),
+        Some(used.clone())
+    );
+
+    let org = OrgId::parse("org-i").unwrap();
+    let page = store
+        .list_invitations(&org, &PageRequest::first(2))
+        .await
+        .unwrap();
+    let ids = |p: &Page<EmailLink>| p.items.iter().map(|l| l.id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&page), [third.id.clone(), second.id.clone()]);
+    let rest = store
+        .list_invitations(
+            &org,
+            &PageRequest {
+                limit: 2,
+                cursor: page.next_cursor.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids(&rest), [used.id.clone()]);
+    assert_eq!(rest.items[0], used, "listed as last written");
+    assert!(rest.next_cursor.is_none());
+}
+
 /// Expands to one `#[tokio::test]` per contract check. `$make` is an async
 /// expression producing a fresh, empty store.
 #[macro_export]
@@ -3855,7 +3947,8 @@ macro_rules! store_contract_tests {
             local_lists_versioned_and_listed_by_org,
             held_tokens_and_sessions_listed_per_person,
             ratings_versioned_listed_and_summed,
-            bookings_conflict_versioned_and_due
+            bookings_conflict_versioned_and_due,
+            email_links_versioned_and_invitations_listed_by_org
         );
     };
     (@each $make:expr; $($name:ident),*) => {

@@ -14,6 +14,7 @@ use csms_domain::audit::AuditEntry;
 use csms_domain::booking::{Booking, BookingId, Window};
 use csms_domain::command::{Command, CommandId};
 use csms_domain::device_model::{DeviceModel, ReportPart};
+use csms_domain::email_link::{EmailLink, LinkId};
 use csms_domain::event::NotificationKind;
 use csms_domain::load::{LoadSite, LoadState};
 use csms_domain::local_list::LocalListState;
@@ -796,6 +797,24 @@ pub trait RatingStore: Send + Sync {
     async fn rating_summary(&self, org: &OrgId, of: RatedPlace<'_>) -> StoreResult<RatingSummary>;
 }
 
+/// Single-use links sent by e-mail: invitations and password resets.
+#[async_trait]
+pub trait EmailLinkStore: Send + Sync {
+    /// Stores a new link; `Conflict` when its id exists.
+    async fn create_email_link(&self, link: &EmailLink) -> StoreResult<()>;
+    async fn get_email_link(&self, id: &LinkId) -> StoreResult<Option<EmailLink>>;
+    /// Replaces the stored link if it is at `expected_version` (what the
+    /// caller read; the caller has moved `link.version` on), else
+    /// `Conflict`: of two uses of one link, one succeeds.
+    async fn put_email_link(&self, link: &EmailLink, expected_version: u64) -> StoreResult<()>;
+    /// `org`'s invitations, newest first (password resets are not listed).
+    async fn list_invitations(
+        &self,
+        org: &OrgId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<EmailLink>>;
+}
+
 #[async_trait]
 pub trait CallReplies: Send + Sync {
     async fn call_result(&self, conn: &Connection, message_id: &str, payload: Value);
@@ -852,6 +871,7 @@ store_ports! {
         LocalListStore,
         RatingStore,
         BookingStore,
+        EmailLinkStore,
 }
 
 /// Time source, so tests can control "now".

@@ -16,12 +16,15 @@
 //! - [`signature`]: the `Csms-Signature` header (HMAC-SHA256) and its check.
 //! - [`target`]: which URLs a webhook may point at.
 //! - [`publish`]: webhook events from domain events, and the fan-out to deliveries.
+//! - [`mail`]: e-mail to people (invitations, password resets): the message,
+//!   the [`mail::Mailer`] port, the local file outbox.
 //! - [`deliver`]: one delivery attempt, the retry schedule, the ports for
 //!   the queue and the HTTP transport.
 //!
 //! [`Delivery`]: csms_domain::webhook::Delivery
 
 pub mod deliver;
+pub mod mail;
 pub mod publish;
 pub mod signature;
 pub mod target;

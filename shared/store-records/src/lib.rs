@@ -55,6 +55,8 @@
 //! - [`booking`]: bookings of EVSEs ([`StoredBooking`](booking::StoredBooking)), new with bookings.
 //! - [`local_list`]: a station's local authorisation list sync state
 //!   ([`StoredLocalList`](local_list::StoredLocalList)), new with local list sync.
+//! - [`email_link`]: invitations and password resets sent by e-mail
+//!   ([`StoredEmailLink`](email_link::StoredEmailLink)), new with e-mail links.
 //! - [`meter`]: readings, as [`StoredMeterReading`](meter::StoredMeterReading),
 //!   embedded store only.
 //!
@@ -66,6 +68,7 @@ pub mod alarm;
 pub mod audit;
 pub mod booking;
 pub mod command;
+pub mod email_link;
 pub mod load;
 pub mod local_list;
 pub mod meter;

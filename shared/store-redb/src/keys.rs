@@ -66,6 +66,11 @@ pub(crate) const RATING_SUMS: TableDefinition<&str, (u64, u64)> =
 /// `{S|T}\0{session or station}\0{reading_key}` → `MeterReading` JSON. The
 /// reading key starts with the reading's time, so key order is time order.
 pub(crate) const METER: TableDefinition<&str, &[u8]> = TableDefinition::new("meter");
+/// Link id → `EmailLink` JSON (invitations and password resets).
+pub(crate) const EMAIL_LINKS: TableDefinition<&str, &[u8]> = TableDefinition::new("email_links");
+/// `{org}\0{created}\0{link}` → link id: an organisation's invitations.
+pub(crate) const INVITATIONS_BY_ORG: TableDefinition<&str, &str> =
+    TableDefinition::new("invitations_by_org");
 /// Counter name → last value handed out.
 pub(crate) const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
 /// (scope, key) → `Claim` JSON. A tuple key: scopes and keys are free text.
@@ -324,6 +329,11 @@ pub(crate) fn token_org_key(org: &OrgId, token_key: &str) -> R<String> {
 /// The scope a station's ratings are listed under (then `{time}\0{session}`).
 pub(crate) fn rating_station_scope(org: &OrgId, station: &StationId) -> R<String> {
     join([org.as_str(), station.as_str()])
+}
+
+/// The key an invitation is listed under in its organisation.
+pub(crate) fn invitation_org_key(org: &OrgId, time: &str, link: &str) -> R<String> {
+    join([org.as_str(), time, link])
 }
 
 /// The key of a station's (`T`) or site's (`S`) rating sums.

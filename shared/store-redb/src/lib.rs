@@ -37,6 +37,7 @@ mod booking;
 mod charging;
 mod commands;
 mod device;
+mod email_links;
 mod error;
 mod keys;
 mod load;
@@ -56,6 +57,7 @@ use csms_domain::audit::AuditEntry;
 use csms_domain::booking::{Booking, BookingId, Window};
 use csms_domain::command::{Command, CommandId};
 use csms_domain::device_model::{DeviceModel, ReportPart};
+use csms_domain::email_link::{EmailLink, LinkId};
 use csms_domain::load::{LoadSite, LoadState};
 use csms_domain::local_list::LocalListState;
 use csms_domain::meter::MeterReading;
@@ -82,7 +84,7 @@ use csms_kernel::ports::{
     SessionStore, SpotPriceStore, StationEvent, StationStore, StoreError, StoreResult, TariffStore,
     TokenStore, WebhookStore,
 };
-use csms_kernel::ports::{RatedPlace, RatingStore};
+use csms_kernel::ports::{EmailLinkStore, RatedPlace, RatingStore};
 use error::R;
 use ops::Db;
 use std::path::Path;
@@ -442,6 +444,13 @@ forward! { BookingStore {
     list_evse_bookings(station: &StationId, evse: u32, range: &Window) -> Vec<Booking>;
     list_bookings(org: &OrgId, page: &PageRequest) -> Page<Booking>;
     due_bookings(org: &OrgId, until: Timestamp, limit: usize) -> Vec<Booking>;
+} }
+
+forward! { EmailLinkStore {
+    create_email_link(link: &EmailLink) -> ();
+    get_email_link(id: &LinkId) -> Option<EmailLink>;
+    put_email_link(link: &EmailLink, expected_version: u64) -> ();
+    list_invitations(org: &OrgId, page: &PageRequest) -> Page<EmailLink>;
 } }
 
 forward! { LocalListStore {

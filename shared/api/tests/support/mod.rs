@@ -41,8 +41,14 @@ impl Clock for ManualClock {
 pub fn app(store: Arc<dyn Store>, key: &str) -> axum::Router {
     let mut settings = Settings::from_lookup(Runtime::Aws, &|_| None).expect("defaults are valid");
     settings.admin_key = Some(Secret::new(key));
+    settings.public_url = Some(test_public_url());
     let wiring = Wiring::new(settings, store, Arc::new(SystemClock), NoAdapters);
     router(wiring.api_state().expect("test adapters are complete"))
+}
+
+/// Where the test API's links point.
+pub fn test_public_url() -> csms_api::PublicUrl {
+    csms_api::PublicUrl::parse("https://csms.example.test").expect("a web address")
 }
 
 /// `station` connected over `version` as connection `conn` at the clock's
@@ -188,6 +194,7 @@ pub fn app_with(
 ) -> axum::Router {
     let mut settings = Settings::from_lookup(Runtime::Aws, &|_| None).expect("defaults are valid");
     settings.admin_key = Some(Secret::new(key));
+    settings.public_url = Some(test_public_url());
     if let Some(secure) = secure_cookies {
         settings.secure_cookies = secure;
     }

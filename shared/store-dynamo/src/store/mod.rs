@@ -41,6 +41,7 @@ mod booking;
 mod charging;
 mod commands;
 mod device;
+mod email_links;
 mod load;
 mod local_list;
 mod notify;

@@ -176,3 +176,8 @@ fn ratings_are_stored_as_they_always_were() {
 fn bookings_are_stored_as_they_were_first_written() {
     golden("bookings.jsonl", samples::bookings());
 }
+
+#[test]
+fn email_links_are_stored_as_they_were_first_written() {
+    golden("email_links.jsonl", samples::email_links());
+}

@@ -1699,3 +1699,58 @@ pub fn bookings() -> Vec<csms_domain::booking::Booking> {
         },
     ]
 }
+
+pub fn email_links() -> Vec<csms_domain::email_link::EmailLink> {
+    use csms_domain::email_link::*;
+    use csms_domain::tenant::Language;
+    use csms_domain::user::{Role, UserEmail, UserId};
+    vec![
+        EmailLink {
+            id: LinkId::parse("lnk_01JEQ3V3N7Q4G8W1Z5X2M9K0AB").unwrap(),
+            secret_hash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
+            purpose: LinkPurpose::Invitation(Invitation {
+                org_id: org("brf-solsidan"),
+                email: UserEmail::parse("eva.lind@example.se").unwrap(),
+                role: Role::Driver,
+                name: Some("Eva Lind".into()),
+                language: Language::Sv,
+                invited_by: "user:usr_01ARZ3NDEKTSV4RRFFQ69G5FAV".into(),
+            }),
+            created_at: t("2026-12-07T09:00:00Z"),
+            expires_at: t("2026-12-14T09:00:00Z"),
+            used_at: Some(t("2026-12-07T18:12:30.500Z")),
+            revoked: None,
+            version: 2,
+        },
+        EmailLink {
+            id: LinkId::parse("lnk_01JEQ3V3N7Q4G8W1Z5X2M9K0AC").unwrap(),
+            secret_hash: "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752".into(),
+            purpose: LinkPurpose::Invitation(Invitation {
+                org_id: OrgId::default_org(),
+                email: UserEmail::parse("ops@example.com").unwrap(),
+                role: Role::Operator,
+                name: None,
+                language: Language::En,
+                invited_by: "key:key_01ARZ3NDEKTSV4RRFFQ69G5FAV".into(),
+            }),
+            created_at: t("2026-12-07T09:00:00Z"),
+            expires_at: t("2026-12-14T09:00:00Z"),
+            used_at: None,
+            revoked: Some(("admin".into(), t("2026-12-08T10:00:00Z"))),
+            version: 2,
+        },
+        EmailLink {
+            id: LinkId::parse("lnk_01JEQ3V3N7Q4G8W1Z5X2M9K0AD").unwrap(),
+            secret_hash: "fd61a03af4f77d870fc21e05e7e80678095c92d808cfb3b5c279ee04c74aca13".into(),
+            purpose: LinkPurpose::PasswordReset {
+                user_id: UserId::parse("usr_01ARZ3NDEKTSV4RRFFQ69G5FAW").unwrap(),
+                password_fingerprint: "5e884898da280471".into(),
+            },
+            created_at: t("2026-12-07T11:00:00Z"),
+            expires_at: t("2026-12-07T12:00:00Z"),
+            used_at: None,
+            revoked: None,
+            version: 1,
+        },
+    ]
+}
