@@ -7,6 +7,8 @@ starts; a second booking, reserved too, is cancelled and the charger receives Ca
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
 import contextlib
 import json
 import time
@@ -232,3 +234,32 @@ def test_a_bad_booking_is_refused_naming_the_field(runner):
     ]:
         err = assert_error(runner.api("POST", path, body), 400, "invalid_request")
         assert err["message"].startswith(field), (field, err)
+
+
+def test_a_booking_the_station_cannot_hold_is_mailed_to_the_driver(runner):
+    """The station was never connected: the sweep's ReserveNow cannot go out, the booking is refused, and the person
+    holding the card gets a mail saying when, where and why (read back from the local outbox)."""
+    cs = runner.create_station(unique("BOOKOFF"))["id"]
+    address = f"{unique('booker').lower()}@example.se"
+    person = runner.api_ok("POST", "/users", {"email": address, "name": "Bo Oker", "password": "booker-password-1",
+                                             "role": "driver", "language": "sv"}, status=201)
+    token = card(runner, unique("HELD")[:20])
+    runner.api_ok("PATCH", f"/id-tokens/{quote(token)}", {"userId": person["id"]})
+    start = now_utc() + timedelta(minutes=30)
+    made = runner.api_ok("POST", f"/stations/{quote(cs)}/evses/1/bookings",
+                         {"idToken": token, "start": iso(start), "end": iso(start + timedelta(hours=1))}, status=201)
+    assert made["userId"] == person["id"], made
+    refused = asyncio.run(status_becomes(runner, made["id"], "refused"))
+    assert refused["reserveOutcome"], refused
+    deadline = time.monotonic() + 10
+    while True:
+        mails = [m for m in runner.api_ok("GET", "/outbox")["items"] if m["to"] == address]
+        if mails or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert [m["kind"] for m in mails] == ["bookingRefused"], mails
+    raw = runner.api("GET", f"/outbox/{mails[0]['id']}").content
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert message["Subject"].startswith("Din bokning "), message["Subject"]
+    text = message.get_content()
+    assert f"laddpunkt 1 på {cs}" in text and "laddaren är inte ansluten" in text, text

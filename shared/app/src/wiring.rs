@@ -17,6 +17,7 @@ use csms_commands::service::{CommandDispatch, CommandService, CommandTimers};
 use csms_kernel::events::{Bus, EventBus};
 use csms_kernel::ports::{Clock, ConnectionSender, Store};
 use csms_load::{LoadService, LoadSubscriber, LoadTrigger};
+use csms_notify::mail::people::PeopleMail;
 use csms_notify::mail::{Mailer, Sender};
 use csms_notify::target::TargetPolicy;
 use csms_notify::{Deliverer, DeliveryQueue, WebhookPublisher, WebhookTransport};
@@ -114,8 +115,8 @@ impl Wiring {
     }
 
     /// The domain-event bus every publishing service gets: load balancing
-    /// (signals), webhooks (deliveries) and pricing (ended sessions) as its
-    /// subscribers, in that order. Each subscriber's queue is required: an
+    /// (signals), webhooks (deliveries), pricing (ended sessions) and mail
+    /// to people (a refused booking) as its subscribers, in that order. Each subscriber's queue is required: an
     /// event a context reacts to is never quietly dropped.
     pub fn events(&self) -> Result<Arc<dyn EventBus>, SettingsError> {
         once(&self.events, || {
@@ -126,6 +127,7 @@ impl Wiring {
                 )),
                 self.webhooks()?,
                 Arc::new(PricingSubscriber::new(self.adapters.pricing_queue()?)),
+                Arc::new(PeopleMail::new(self.store.clone(), self.mailer())),
             ])) as Arc<dyn EventBus>)
         })
     }

@@ -12,7 +12,7 @@
 //! - `booked` with a pending command: when the command settled, `reserved`
 //!   (accepted) or `refused` (rejected, offline, timed out, failed; the
 //!   station's answer kept), and a refusal published as `booking.refused`
-//!   (webhook; e-mail to the driver is not built yet).
+//!   (a webhook, and a mail to the booker: `csms_notify::mail::people`).
 //! - past start + grace and the booker has not started (no `active` status,
 //!   and no session of the token on the EVSE since the lead time before the
 //!   start): `noShow`, and a reserved EVSE gets a CancelReservation (again

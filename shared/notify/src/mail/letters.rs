@@ -120,6 +120,73 @@ pub fn password_reset(l: &ResetLetter<'_>) -> Mail {
     }
 }
 
+/// A booking the station would not hold.
+pub struct BookingRefusedLetter<'a> {
+    pub to: &'a str,
+    pub to_name: &'a str,
+    pub station: &'a str,
+    pub evse: u32,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// The station's answer (`Rejected`, `Occupied`, `Faulted`,
+    /// `Unavailable`) or what happened instead (`offline`, `timeout`,
+    /// `failed`, `notSent`).
+    pub answer: &'a str,
+    pub tz: Tz,
+    pub language: Language,
+}
+
+fn answer_sv(answer: &str) -> &str {
+    match answer {
+        "Occupied" => "laddpunkten är upptagen",
+        "Faulted" => "laddpunkten har ett fel",
+        "Unavailable" => "laddpunkten är ur drift",
+        "Rejected" | "rejected" => "laddaren tog inte emot bokningen",
+        "offline" | "notSent" => "laddaren är inte ansluten",
+        "timeout" => "laddaren svarade inte",
+        _ => "laddaren kunde inte reservera laddpunkten",
+    }
+}
+
+fn answer_en(answer: &str) -> &str {
+    match answer {
+        "Occupied" => "the charging point is occupied",
+        "Faulted" => "the charging point has a fault",
+        "Unavailable" => "the charging point is out of service",
+        "Rejected" | "rejected" => "the charger rejected the booking",
+        "offline" | "notSent" => "the charger is not connected",
+        "timeout" => "the charger did not answer",
+        _ => "the charger could not reserve the charging point",
+    }
+}
+
+pub fn booking_refused(l: &BookingRefusedLetter<'_>) -> Mail {
+    let (from, until) = (local(l.start, l.tz), local(l.end, l.tz));
+    let (subject, text) = match l.language {
+        Language::Sv => (
+            format!("Din bokning {from} kunde inte hållas"),
+            format!(
+                "Hej {}!\n\nDin bokning av laddpunkt {} på {} ({} – {}) kunde inte reserveras: {}.\nDu kan försöka starta laddningen ändå, eller boka en annan tid eller laddpunkt.\n",
+                l.to_name, l.evse, l.station, from, until, answer_sv(l.answer)
+            ),
+        ),
+        Language::En => (
+            format!("Your booking at {from} could not be held"),
+            format!(
+                "Hello {}!\n\nYour booking of charging point {} at {} ({} – {}) could not be reserved: {}.\nYou may still try to start charging, or book another time or charging point.\n",
+                l.to_name, l.evse, l.station, from, until, answer_en(l.answer)
+            ),
+        ),
+    };
+    Mail {
+        to: l.to.to_owned(),
+        to_name: Some(l.to_name.to_owned()),
+        subject,
+        text,
+        kind: "bookingRefused",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,6 +230,31 @@ mod tests {
         });
         assert!(en.text.starts_with("Hello!"));
         assert!(en.text.contains("as administrator"));
+    }
+
+    #[test]
+    fn a_refused_booking_says_when_where_and_why() {
+        let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let m = booking_refused(&BookingRefusedLetter {
+            to: "eva@example.se",
+            to_name: "Eva",
+            station: "Garaget plats 4",
+            evse: 1,
+            start: t("2026-12-07T17:00:00Z"),
+            end: t("2026-12-07T19:00:00Z"),
+            answer: "offline",
+            tz: chrono_tz::Europe::Stockholm,
+            language: Language::Sv,
+        });
+        assert_eq!(m.subject, "Din bokning 2026-12-07 18:00 kunde inte hållas");
+        assert!(
+            m.text
+                .contains("laddpunkt 1 på Garaget plats 4 (2026-12-07 18:00 – 2026-12-07 20:00)"),
+            "{}",
+            m.text
+        );
+        assert!(m.text.contains("laddaren är inte ansluten"));
+        assert_eq!(m.kind, "bookingRefused");
     }
 
     #[test]

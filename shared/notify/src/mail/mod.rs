@@ -6,7 +6,8 @@
 //! an operator running `cargo run` — and an end-to-end test — reads the
 //! links that were sent.
 //!
-//! What the messages say is in [`letters`].
+//! What the messages say is in [`letters`]; [`people::PeopleMail`] mails
+//! people on domain events (a refused booking).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -16,6 +17,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 pub mod letters;
+pub mod people;
 
 /// One message to one person.
 #[derive(Debug, Clone, PartialEq, Eq)]
