@@ -422,7 +422,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/me/sessions", own_get(me::sessions))
         .route("/me/sessions/{id}", own_get(me::session))
         .route("/me/sessions/{id}/rating", own_put(me::rate))
-        .route("/me/bookings", own_post(me::book))
+        .route(
+            "/me/bookings",
+            own_get(me::my_bookings).merge(own_post(me::book)),
+        )
         .route("/me/bookings/{id}", own_get(me::my_booking_get))
         .route("/me/bookings/{id}/cancel", own_post(me::my_booking_cancel))
         .route("/stations/{id}/ratings", get(Read, ratings::station))

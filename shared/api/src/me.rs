@@ -180,6 +180,20 @@ fn as_me(me: &UserId, org: &csms_domain::OrgId) -> Actor {
     Actor::new(org.clone(), ActedBy::User(me.clone()))
 }
 
+#[utoipa::path(get, path = "/me/bookings", operation_id = "listMyBookings", tag = "me", summary = "The bookings made for me (by me, or by an operator for my card), at any organisation's stations, latest start first", params(("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size, default 50"), ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")), responses((status = 200, body = ListOf<BookingView>), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "An API key, not a person", body = ErrorBody)))]
+pub async fn my_bookings(
+    State(state): State<ApiState>,
+    Extension(who): Extension<Principal>,
+    Query(params): Query<Params>,
+) -> Result<Json<Value>, ApiError> {
+    let page = page(&params)?;
+    let result = state.store.list_user_bookings(person(&who)?, &page).await?;
+    let items: Vec<BookingView> = result.items.iter().map(BookingView::from).collect();
+    Ok(Json(
+        json!({"items": items, "nextCursor": result.next_cursor}),
+    ))
+}
+
 #[utoipa::path(post, path = "/me/bookings", operation_id = "createMyBooking", tag = "me", summary = "Book an EVSE for myself, with one of my identifiers, at a station of an organisation I belong to", request_body = MyBookingInput, responses((status = 201, body = BookingView), (status = 400, description = "Invalid input; the message says which field and why", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "An API key, not a person; or no CSRF token", body = ErrorBody), (status = 404, description = "No such station among my organisations'", body = ErrorBody), (status = 409, description = "The window overlaps a booking of the EVSE (`freeWindows` lists the free ones around it), the station is decommissioned, or the EVSE was being booked at the same moment", body = crate::bookings::BookingConflict)))]
 pub async fn book(
     State(state): State<ApiState>,

@@ -196,7 +196,7 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
         invitations::create, invitations::list, invitations::get, invitations::revoke,
         invitations::inspect, invitations::accept, invitations::request_reset, invitations::complete_reset,
         outbox::list, outbox::get,
-        me::id_tokens, me::sessions, me::session, me::rate, me::book, me::my_booking_get, me::my_booking_cancel, ratings::station, ratings::site,
+        me::id_tokens, me::sessions, me::session, me::rate, me::my_bookings, me::book, me::my_booking_get, me::my_booking_cancel, ratings::station, ratings::site,
     ),
     components(schemas(
         ErrorBody, CommandInput, SessionView, CommandView, StatusEventView, RegistrationEventView, ConnectionEventView,

@@ -450,6 +450,17 @@ async fn a_driver_books_an_evse_with_their_own_card_reads_and_cancels_it_and_nob
         (StatusCode::OK, Some("cancelled")),
         "{cancelled}"
     );
+    // Her list holds hers (latest start first, the cancelled one too), not his.
+    let (status, listed) = support::person_json(&app, "GET", "/me/bookings", me, None).await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    let listed: Vec<(&str, &str)> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| (b["id"].as_str().unwrap(), b["status"].as_str().unwrap()))
+        .collect();
+    assert!(listed.contains(&(id, "cancelled")), "{listed:?}");
+    assert!(!listed.iter().any(|(b, _)| *b == his_id), "{listed:?}");
     let (_, still) = support::call_json(
         &app,
         "GET",

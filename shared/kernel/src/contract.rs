@@ -3606,6 +3606,74 @@ pub async fn station_access_versioned_and_attempts_newest_first<S: AccessStore +
         .is_empty());
 }
 
+/// A person's bookings, at any organisation's stations, latest start first,
+/// paged; a booking for nobody (a card without holder) is nobody's, and a
+/// change keeps it listed.
+pub async fn bookings_listed_per_person<S: BookingStore>(store: &S) {
+    use csms_domain::booking::*;
+    use csms_domain::user::UserId;
+    let (eva, olle) = (UserId::generate(), UserId::generate());
+    let make = |org: &str, station: &str, from: i64, user: Option<&UserId>| Booking {
+        id: BookingId::generate(),
+        org_id: OrgId::parse(org).unwrap(),
+        station_id: sid(station),
+        evse_id: 1,
+        token: IdTokenValue::parse("BOOKER").unwrap(),
+        user_id: user.cloned(),
+        window: Window::stored(t(from * 3600), t((from + 1) * 3600)).unwrap(),
+        status: BookingStatus::Booked,
+        reserve_outcome: None,
+        created_by: "admin".into(),
+        created_at: t(0),
+        updated_at: t(0),
+        version: 1,
+    };
+    let first = make("org-p", "CP-P1", 10, Some(&eva));
+    let second = make("org-q", "CP-Q1", 12, Some(&eva));
+    let third = make("org-p", "CP-P2", 11, Some(&eva));
+    for b in [
+        &first,
+        &second,
+        &third,
+        &make("org-p", "CP-P3", 13, Some(&olle)),
+        &make("org-p", "CP-P4", 14, None),
+    ] {
+        store.create_booking(b).await.unwrap();
+    }
+    let mut cancelled = third.clone();
+    cancelled.status = BookingStatus::Cancelled;
+    cancelled.version = 2;
+    store.put_booking(&cancelled, 1).await.unwrap();
+    let page = store
+        .list_user_bookings(&eva, &PageRequest::first(2))
+        .await
+        .unwrap();
+    let ids = |p: &Page<Booking>| p.items.iter().map(|b| b.id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&page), [second.id.clone(), third.id.clone()]);
+    assert_eq!(page.items[1], cancelled, "as last written");
+    let rest = store
+        .list_user_bookings(
+            &eva,
+            &PageRequest {
+                limit: 2,
+                cursor: page.next_cursor.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids(&rest), [first.id.clone()]);
+    assert!(rest.next_cursor.is_none());
+    assert_eq!(
+        store
+            .list_user_bookings(&olle, &PageRequest::first(10))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+}
+
 /// A booking conflicts with an overlapping one of the same EVSE that holds
 /// its window, and nothing of it is written; touching windows, other EVSEs
 /// and final bookings do not conflict. Writes are versioned; an EVSE's
@@ -3948,6 +4016,7 @@ macro_rules! store_contract_tests {
             held_tokens_and_sessions_listed_per_person,
             ratings_versioned_listed_and_summed,
             bookings_conflict_versioned_and_due,
+            bookings_listed_per_person,
             email_links_versioned_and_invitations_listed_by_org
         );
     };

@@ -619,6 +619,13 @@ pub trait BookingStore: Send + Sync {
     ) -> StoreResult<Vec<Booking>>;
     /// The organisation's bookings, latest start first.
     async fn list_bookings(&self, org: &OrgId, page: &PageRequest) -> StoreResult<Page<Booking>>;
+    /// The bookings made for `user` (their `user_id`), at any
+    /// organisation's stations, latest start first.
+    async fn list_user_bookings(
+        &self,
+        user: &UserId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Booking>>;
     /// Up to `limit` of the organisation's bookings that are not final
     /// ([`csms_domain::booking::BookingStatus::is_final`]) and start at or
     /// before `until`, earliest first: what the booking sweep looks at.

@@ -7,6 +7,7 @@ use crate::error::{conflict, R};
 use crate::keys::*;
 use crate::ops::*;
 use csms_domain::booking::{overlapping, Booking, BookingId, Window, MAX_LENGTH};
+use csms_domain::user::UserId;
 use csms_domain::{OrgId, StationId, Timestamp};
 use csms_kernel::ports::{sort_key_time, Page, PageRequest};
 use redb::ReadableTable;
@@ -82,8 +83,23 @@ impl Db {
             if !booking.status.is_final() {
                 txn.open_table(BOOKINGS_DUE)?.insert(org_key.as_str(), id)?;
             }
+            if let Some(user) = &booking.user_id {
+                let user_key = booking_user_key(user, &sort_key_time(start), id)?;
+                txn.open_table(BOOKINGS_BY_USER)?
+                    .insert(user_key.as_str(), id)?;
+            }
             Ok(())
         })
+    }
+
+    pub(crate) fn list_user_bookings(&self, user: &UserId, page: &PageRequest) -> R<Page<Booking>> {
+        self.list_newest_first(
+            BOOKINGS_BY_USER,
+            BOOKINGS,
+            user.as_str(),
+            &OrgId::default_org(),
+            page,
+        )
     }
 
     pub(crate) fn get_booking(&self, id: &BookingId) -> R<Option<Booking>> {

@@ -66,6 +66,9 @@ pub(crate) const RATING_SUMS: TableDefinition<&str, (u64, u64)> =
 /// `{S|T}\0{session or station}\0{reading_key}` → `MeterReading` JSON. The
 /// reading key starts with the reading's time, so key order is time order.
 pub(crate) const METER: TableDefinition<&str, &[u8]> = TableDefinition::new("meter");
+/// `{user}\0{start}\0{booking}` → booking id: the bookings made for a person.
+pub(crate) const BOOKINGS_BY_USER: TableDefinition<&str, &str> =
+    TableDefinition::new("bookings_by_user");
 /// Link id → `EmailLink` JSON (invitations and password resets).
 pub(crate) const EMAIL_LINKS: TableDefinition<&str, &[u8]> = TableDefinition::new("email_links");
 /// `{org}\0{created}\0{link}` → link id: an organisation's invitations.
@@ -329,6 +332,11 @@ pub(crate) fn token_org_key(org: &OrgId, token_key: &str) -> R<String> {
 /// The scope a station's ratings are listed under (then `{time}\0{session}`).
 pub(crate) fn rating_station_scope(org: &OrgId, station: &StationId) -> R<String> {
     join([org.as_str(), station.as_str()])
+}
+
+/// The key a booking is listed under for its person.
+pub(crate) fn booking_user_key(user: &UserId, start: &str, booking: &str) -> R<String> {
+    join([user.as_str(), start, booking])
 }
 
 /// The key an invitation is listed under in its organisation.

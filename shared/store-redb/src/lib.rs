@@ -443,6 +443,7 @@ forward! { BookingStore {
     put_booking(booking: &Booking, expected_version: u64) -> ();
     list_evse_bookings(station: &StationId, evse: u32, range: &Window) -> Vec<Booking>;
     list_bookings(org: &OrgId, page: &PageRequest) -> Page<Booking>;
+    list_user_bookings(user: &UserId, page: &PageRequest) -> Page<Booking>;
     due_bookings(org: &OrgId, until: Timestamp, limit: usize) -> Vec<Booking>;
 } }
 

@@ -4,7 +4,7 @@
 //!
 //! | item     | PK                           | SK              | GSI1PK / GSI1SK                   | GSI2PK / GSI2SK (until final)         | other |
 //! |----------|------------------------------|-----------------|-----------------------------------|---------------------------------------|-------|
-//! | booking  | `BOOKINGS#{station}#{evse}`  | `{start}#{id}`  | `ORG#{org}#BOOKING` / `{start}#{id}` | `ORG#{org}#BOOKINGDUE` / `{start}#{id}` | `body`, `version` |
+//! | booking  | `BOOKINGS#{station}#{evse}`  | `{start}#{id}`  | `ORG#{org}#BOOKING` / `{start}#{id}` | `ORG#{org}#BOOKINGDUE` / `{start}#{id}` | `body`, `version`; GSI3 `USER#{user}#BOOKING` / `{start}#{id}` when made for a person |
 //! | EVSE lock| `BOOKINGS#{station}#{evse}`  | `LOCK`          |                                   |                                       | `version` |
 //! | pointer  | `BOOKING#{id}`               | `META`          |                                   |                                       | `bookingPk`, `bookingSk` |
 //!
@@ -31,6 +31,7 @@ use crate::cursor::Key;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason};
 use csms_domain::booking::{overlapping, Booking, BookingId, Window, MAX_LENGTH};
+use csms_domain::user::UserId;
 use csms_domain::{OrgId, StationId, Timestamp};
 use csms_kernel::ports::{sort_key_time, BookingStore, Page, PageRequest, StoreError, StoreResult};
 use csms_store_records::Record;
@@ -49,6 +50,11 @@ fn pointer_pk(id: &BookingId) -> String {
     format!("BOOKING#{id}")
 }
 
+/// The sparse GSI3 partition of a person's bookings.
+fn user_bookings_pk(user: &UserId) -> String {
+    format!("USER#{}#BOOKING", user.as_str())
+}
+
 fn booking_item(b: &Booking) -> StoreResult<Key> {
     let sk = booking_sk(b.window.start(), &b.id);
     let mut item = versioned_item(
@@ -64,6 +70,9 @@ fn booking_item(b: &Booking) -> StoreResult<Key> {
         org_partition(&b.org_id, "BOOKING"),
         sk.clone(),
     );
+    if let Some(user) = &b.user_id {
+        set_key(&mut item, Index::Gsi3, user_bookings_pk(user), sk.clone());
+    }
     if !b.status.is_final() {
         set_key(
             &mut item,
@@ -206,6 +215,16 @@ impl BookingStore for DynamoStore {
     async fn list_bookings(&self, org: &OrgId, page: &PageRequest) -> StoreResult<Page<Booking>> {
         let query = Query::index(Index::Gsi1, org_partition(org, "BOOKING")).newest_first();
         self.page_of(org, &query, page, record_from).await
+    }
+
+    async fn list_user_bookings(
+        &self,
+        user: &UserId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Booking>> {
+        let query = Query::index(Index::Gsi3, user_bookings_pk(user)).newest_first();
+        self.page_of(&OrgId::default_org(), &query, page, record_from)
+            .await
     }
 
     async fn due_bookings(
