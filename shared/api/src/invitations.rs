@@ -31,9 +31,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use csms_domain::audit::AuditEntry;
 use csms_domain::email_link::{EmailLink, Invitation, LinkError, LinkId, LinkPurpose, LinkToken};
 use csms_domain::tenant::Language;
 use csms_domain::user::{Membership, User, UserEmail, UserId};
+use csms_domain::OrgId;
 use csms_kernel::ports::StoreError;
 use csms_kernel::throttle::{ClientAddr, Throttle, ThrottlePolicy};
 use csms_notify::mail::letters::{self, InvitationLetter, ResetLetter};
@@ -545,7 +547,35 @@ pub async fn accept(
         }
     };
     mark_used(api, link).await?;
+    audit(
+        api,
+        &[invitation.org_id.clone()],
+        &user.id,
+        "POST /auth/invitations/accept",
+        &body,
+    )
+    .await;
     start_session(api, &user).await
+}
+
+/// Logs a change made through a link in each organisation it touched:
+/// these routes take no key, so the audit layer does not see them.
+async fn audit(api: &ApiState, orgs: &[OrgId], who: &UserId, operation: &str, body: &[u8]) {
+    let path = operation.split_once(' ').map_or(operation, |(_, p)| p);
+    for org in orgs {
+        let entry = AuditEntry::new(
+            org.clone(),
+            api.clock.now(),
+            &format!("user:{who}"),
+            operation,
+            path,
+            crate::audit::body_fields(body),
+            200,
+        );
+        if let Err(e) = api.store.append_audit(&entry).await {
+            tracing::error!(error = %e, operation, "a change was made but its audit entry could not be stored");
+        }
+    }
 }
 
 // ------------------------------------------------------------ password reset
@@ -689,6 +719,15 @@ pub async fn complete_reset(
             e => e.into(),
         })?;
     api.store.delete_user_sessions(&user.id).await?;
+    let orgs: Vec<OrgId> = user.memberships.iter().map(|m| m.org_id.clone()).collect();
+    audit(
+        api,
+        &orgs,
+        &user.id,
+        "POST /auth/password-reset/complete",
+        &body,
+    )
+    .await;
     if let Err(e) = mark_used(api, link).await {
         tracing::warn!(error = %e, "a used reset link could not be marked; its fingerprint ends it anyway");
     }

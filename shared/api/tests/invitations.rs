@@ -193,6 +193,15 @@ async fn an_invited_address_becomes_a_member_signed_in_once() {
         .to_str()
         .unwrap()
         .starts_with("csms_session="));
+    // The organisation's audit log says who joined, without the password.
+    let (_, log) = call_json(&w.app, "GET", "/audit-log?limit=1", KEY, None).await;
+    let entry = &log["items"][0];
+    assert_eq!(entry["operation"], "POST /auth/invitations/accept", "{log}");
+    assert_eq!(
+        entry["actor"],
+        format!("user:{}", signed_in["user"]["id"].as_str().unwrap())
+    );
+    assert_eq!(entry["fields"], json!(["password", "token"]));
     // The person signs in with the password they chose, as a driver.
     let session = support::sign_in(&w.app, "eva.lind@example.se", "eva-lösenord-1").await;
     let (status, me) = person_json(
