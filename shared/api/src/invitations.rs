@@ -549,7 +549,7 @@ pub async fn accept(
     mark_used(api, link).await?;
     audit(
         api,
-        &[invitation.org_id.clone()],
+        std::slice::from_ref(&invitation.org_id),
         &user.id,
         "POST /auth/invitations/accept",
         &body,

@@ -3661,7 +3661,7 @@ pub async fn bookings_listed_per_person<S: BookingStore>(store: &S) {
         )
         .await
         .unwrap();
-    assert_eq!(ids(&rest), [first.id.clone()]);
+    assert_eq!(ids(&rest), std::slice::from_ref(&first.id));
     assert!(rest.next_cursor.is_none());
     assert_eq!(
         store
