@@ -32,6 +32,10 @@ pub enum ApiError {
     PreconditionFailed(String),
     #[error("internal error")]
     Internal(String),
+    /// A setting the request needs is not made (`CSMS_PUBLIC_URL` for
+    /// links): 503, the message names it.
+    #[error("{0}")]
+    NotConfigured(String),
     /// A stored record this version cannot read. 500 because the request was
     /// fine and the fault is ours; the message names the record so the
     /// operator can find it (the log has the decoding error).
@@ -53,6 +57,7 @@ impl ApiError {
                 (StatusCode::PRECONDITION_FAILED, "precondition_failed")
             }
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            ApiError::NotConfigured(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_configured"),
             ApiError::Undecodable { .. } => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "record_undecodable")
             }

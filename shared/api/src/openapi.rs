@@ -5,8 +5,8 @@
 use crate::command_input::CommandInput;
 use crate::{
     access, api_keys, audit, bookings, commands, device_model, load, local_list, me, organisations,
-    people, plan, pricing, ratings, sessions, sign_in, sites, spot, stations, tariffs, tokens,
-    views, webhooks,
+    people, plan, pricing, ratings, sessions, sign_in, sites, spot, start_link, stations, tariffs,
+    tokens, views, webhooks,
 };
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -28,7 +28,8 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// `invalid_request`, `unauthorized`, `forbidden`, `not_found`, `conflict`,
     /// `precondition_failed` (412, `If-Match`), `method_not_allowed` (405, with
-    /// `Allow`), `payload_too_large` (413, a body over 2 MiB), `internal`.
+    /// `Allow`), `payload_too_large` (413, a body over 2 MiB), `too_many_requests` (429),
+    /// `internal`, `not_configured` (503: a setting the request needs is not made).
     pub code: String,
     pub message: String,
 }
@@ -192,6 +193,8 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
         people::list, people::create, people::get, people::update, people::delete,
         sign_in::sign_in, sign_in::me, sign_in::sign_out, sign_in::sign_out_everywhere,
         me::id_tokens, me::sessions, me::session, me::rate, me::book, me::my_booking_get, me::my_booking_cancel, ratings::station, ratings::site,
+        start_link::get_key, start_link::rotate, start_link::qr_svg, start_link::qr_png,
+        start_link::info, start_link::start, start_link::get_start,
     ),
     components(schemas(
         ErrorBody, CommandInput, SessionView, CommandView, StatusEventView, RegistrationEventView, ConnectionEventView,
@@ -206,6 +209,7 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
         (name = "access"),
         (name = "me"), (name = "ratings"),
         (name = "bookings"),
+        (name = "start links"),
     )
 )]
 pub struct ApiDoc;

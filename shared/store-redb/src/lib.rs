@@ -75,8 +75,8 @@ use csms_domain::user::{User, UserEmail, UserId, UserSession};
 use csms_domain::webhook::{Delivery, Webhook};
 use csms_domain::{IdTokenValue, OrgId, SessionId, SiteId, StationId, Timestamp};
 use csms_kernel::ports::{
-    AccessStore, BookingStore, ChargingKeyStore, LocalListStore, OrganisationStore, SiteStore, UserSessionStore,
-    UserStore,
+    AccessStore, BookingStore, ChargingKeyStore, LocalListStore, OrganisationStore, SiteStore,
+    UserSessionStore, UserStore,
 };
 use csms_kernel::ports::{
     AlarmStore, ApiKeyStore, AuditStore, CommandStore, ConnectionStore, DeviceModelStore,
