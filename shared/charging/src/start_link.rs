@@ -214,7 +214,7 @@ pub async fn decide<S: SiteStore + AccessStore + BookingStore + ?Sized>(
     } else if mode == AccessMode::Private && caller.is_none() {
         Some(AccessRefusal::SignInRequired)
     } else if mode == AccessMode::Private
-        && !caller.is_some_and(|u| u.role_in(&station.org_id).is_some())
+        && caller.is_none_or(|u| u.role_in(&station.org_id).is_none())
     {
         Some(AccessRefusal::OtherOrganisation)
     } else if let Err(r) = admits(mode, &policy.groups, &station.org_id, token) {

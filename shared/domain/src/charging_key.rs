@@ -20,7 +20,7 @@ const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
 /// Base 32 (RFC 4648 alphabet, lowercase, no padding) of `bytes`, whose
 /// length is a multiple of 5.
 fn base32(bytes: &[u8]) -> String {
-    debug_assert!(bytes.len() % 5 == 0);
+    debug_assert!(bytes.len().is_multiple_of(5));
     let mut out = String::with_capacity(bytes.len() * 8 / 5);
     for chunk in bytes.chunks(5) {
         let mut n: u64 = 0;
