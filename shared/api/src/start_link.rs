@@ -155,6 +155,12 @@ async fn link_of(
     start_url(st, &k.key).ok_or_else(not_configured)
 }
 
+/// A PNG picture (the document's `string`, `format: binary`).
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)] // only its schema is used: the handler answers the bytes
+pub struct PngImage(Vec<u8>);
+
 fn image(content_type: &'static str, body: Vec<u8>) -> Response {
     (
         [
@@ -178,7 +184,7 @@ pub async fn qr_svg(
     Ok(image("image/svg+xml", svg.into_bytes()))
 }
 
-#[utoipa::path(get, path = "/stations/{id}/evses/{evseId}/qr.png", operation_id = "getEvseQrPng", tag = "start links", summary = "The QR code of the EVSE's start link, as PNG (quiet zone of 4 modules, error correction M)", params(("id" = String, Path, description = "Station id"), ("evseId" = u32, Path, description = "EVSE id (1.6: connector id)"), ("size" = Option<u32>, Query, minimum = 100, maximum = 2000, description = "Pixels a side at most, default 400 (a whole number of pixels a module)")), responses((status = 200, description = "The QR code", content_type = "image/png", body = Vec<u8>), (status = 400, description = "Invalid input; the message says which field and why", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "The key was being made or rotated at the same moment; try again", body = ErrorBody), (status = 503, description = "`CSMS_PUBLIC_URL` is not configured (`not_configured`)", body = ErrorBody)))]
+#[utoipa::path(get, path = "/stations/{id}/evses/{evseId}/qr.png", operation_id = "getEvseQrPng", tag = "start links", summary = "The QR code of the EVSE's start link, as PNG (quiet zone of 4 modules, error correction M)", params(("id" = String, Path, description = "Station id"), ("evseId" = u32, Path, description = "EVSE id (1.6: connector id)"), ("size" = Option<u32>, Query, minimum = 100, maximum = 2000, description = "Pixels a side at most, default 400 (a whole number of pixels a module)")), responses((status = 200, description = "The QR code", content_type = "image/png", body = PngImage), (status = 400, description = "Invalid input; the message says which field and why", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "The key was being made or rotated at the same moment; try again", body = ErrorBody), (status = 503, description = "`CSMS_PUBLIC_URL` is not configured (`not_configured`)", body = ErrorBody)))]
 pub async fn qr_png(
     State(st): State<ApiState>,
     Extension(who): Extension<Principal>,

@@ -620,3 +620,42 @@ async fn a_booking_for_someone_else_and_an_offline_station_refuse() {
     assert_eq!(attempts[0]["reason"], "unavailable");
     assert_eq!(w.attempts("CP-1").await[0]["reason"], "booked");
 }
+
+#[tokio::test]
+async fn the_document_declares_the_start_link_public_and_the_codes_as_images() {
+    let w = world(true);
+    let doc = w.public("GET", "/openapi.json", None, None).await.body;
+    let png = &doc["paths"]["/stations/{id}/evses/{evseId}/qr.png"]["get"]["responses"]["200"];
+    let schema = &png["content"]["image/png"]["schema"];
+    let schema = match schema.get("$ref").and_then(Value::as_str) {
+        Some(r) => &doc["components"]["schemas"][r.rsplit('/').next().unwrap()],
+        None => schema,
+    };
+    assert_eq!(
+        (schema["type"].as_str(), schema["format"].as_str()),
+        (Some("string"), Some("binary")),
+        "{png}"
+    );
+    let svg = &doc["paths"]["/stations/{id}/evses/{evseId}/qr.svg"]["get"]["responses"]["200"];
+    assert!(svg["content"]["image/svg+xml"].is_object(), "{svg}");
+    for (path, method) in [
+        ("/start/{key}", "get"),
+        ("/start/{key}", "post"),
+        ("/start/{key}/starts/{commandId}", "get"),
+    ] {
+        assert_eq!(
+            doc["paths"][path][method]["security"],
+            json!([{}]),
+            "{method} {path} is public"
+        );
+    }
+    for path in [
+        "/stations/{id}/evses/{evseId}/charging-key",
+        "/stations/{id}/evses/{evseId}/qr.png",
+    ] {
+        assert!(
+            doc["paths"][path]["get"].get("security").is_none(),
+            "{path} needs a key"
+        );
+    }
+}
