@@ -300,9 +300,12 @@ pub struct AccessAttemptView {
     pub at: String,
     /// The mode that refused it.
     pub mode: String,
-    /// `otherOrganisation`, `groupNotAllowed` or `booked` (the EVSE is booked for another id token now).
+    /// `otherOrganisation`, `groupNotAllowed`, `booked` (the EVSE is booked for another id token now),
+    /// and at a start link also `signInRequired` (private, and the caller was not signed in) or
+    /// `unavailable` (the station was offline or out of service).
     pub reason: String,
-    /// `Authorize`, `StartTransaction`, `TransactionEvent` or `remoteStart`.
+    /// `Authorize`, `StartTransaction`, `TransactionEvent`, `remoteStart` or `startLink` (then
+    /// `idToken` is the driver's own, or `anonymous`).
     pub source: String,
 }
 

@@ -30,15 +30,15 @@ pub enum ApiError {
     /// `If-Match` names a version that is no longer the latest.
     #[error("{0}")]
     PreconditionFailed(String),
-    /// Something this installation lacks for the request (no public
-    /// address for links, no mail sender): the operator's to configure.
-    #[error("{0}")]
-    Unavailable(String),
     /// A provider the request needed (the mail service) failed.
     #[error("{0}")]
     Upstream(String),
     #[error("internal error")]
     Internal(String),
+    /// A setting the request needs is not made (`CSMS_PUBLIC_URL` for
+    /// links, `CSMS_MAIL_FROM` for mail): 503, the message names it.
+    #[error("{0}")]
+    NotConfigured(String),
     /// A stored record this version cannot read. 500 because the request was
     /// fine and the fault is ours; the message names the record so the
     /// operator can find it (the log has the decoding error).
@@ -59,9 +59,9 @@ impl ApiError {
             ApiError::PreconditionFailed(_) => {
                 (StatusCode::PRECONDITION_FAILED, "precondition_failed")
             }
-            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Upstream(_) => (StatusCode::BAD_GATEWAY, "upstream_failed"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            ApiError::NotConfigured(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_configured"),
             ApiError::Undecodable { .. } => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "record_undecodable")
             }

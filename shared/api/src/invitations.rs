@@ -88,7 +88,7 @@ impl LinkState {
 /// is missing.
 fn ready(st: &ApiState) -> Result<&crate::PublicUrl, ApiError> {
     let url = st.public_url.as_ref().ok_or_else(|| {
-        ApiError::Unavailable(
+        ApiError::NotConfigured(
             "links cannot be made: CSMS_PUBLIC_URL (the address people reach this service at) is not set"
                 .into(),
         )
@@ -100,7 +100,7 @@ fn ready(st: &ApiState) -> Result<&crate::PublicUrl, ApiError> {
 fn mail_error(e: MailError) -> ApiError {
     match e {
         MailError::NotConfigured(m) => {
-            ApiError::Unavailable(format!("e-mail is not configured: {m}"))
+            ApiError::NotConfigured(format!("e-mail is not configured: {m}"))
         }
         MailError::Invalid(m) => ApiError::BadRequest(format!("email: {m}")),
         MailError::Failed(m) => ApiError::Upstream(format!("the e-mail could not be sent: {m}")),

@@ -38,6 +38,8 @@
 //! - `me`: `/me/…`, a signed-in person's own identifiers and sessions, and rating them (any role, no key);
 //!   `ratings`: what operators read of the ratings (a station's, a site's average).
 //! - `organisations`, `sites`: tenants (the records; a site's load balancing stays in `load`).
+//! - `start_link`: an EVSE's charging key and QR code (`qr`: the SVG and PNG drawing) for
+//!   operators, and the public start link behind them for drivers (`/start/{key}`).
 //! - `spot`: stored spot prices and operator alarms (read-only).
 //! - `util`: body/query parsing that answers bad input with our error shape.
 
@@ -62,11 +64,13 @@ pub mod people;
 mod plan;
 mod pricing;
 pub mod public_url;
+mod qr;
 mod ratings;
 mod sessions;
 mod sign_in;
 mod sites;
 mod spot;
+mod start_link;
 mod stations;
 mod tariffs;
 mod tokens;
@@ -428,6 +432,22 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/me/bookings/{id}", own_get(me::my_booking_get))
         .route("/me/bookings/{id}/cancel", own_post(me::my_booking_cancel))
+        .route(
+            "/stations/{id}/evses/{evseId}/charging-key",
+            get(Read, start_link::get_key),
+        )
+        .route(
+            "/stations/{id}/evses/{evseId}/charging-key/rotate",
+            post(Admin, start_link::rotate),
+        )
+        .route(
+            "/stations/{id}/evses/{evseId}/qr.svg",
+            get(Read, start_link::qr_svg),
+        )
+        .route(
+            "/stations/{id}/evses/{evseId}/qr.png",
+            get(Read, start_link::qr_png),
+        )
         .route("/stations/{id}/ratings", get(Read, ratings::station))
         .route("/sites/{id}/ratings", get(Read, ratings::site))
         .fallback(not_found)
@@ -468,6 +488,17 @@ pub fn router(state: ApiState) -> Router {
                 .with_state(invitations::LinkState::new(state.clone())),
         )
         .route("/auth/me", axum::routing::get(sign_in::me))
+        // The start link is public: its key is the permission to see the
+        // EVSE, the access mode decides who may start; a signed-in person
+        // is recognised by the cookie (a POST with it needs the CSRF token).
+        .route(
+            "/start/{key}",
+            axum::routing::get(start_link::info).post(start_link::start),
+        )
+        .route(
+            "/start/{key}/starts/{commandId}",
+            axum::routing::get(start_link::get_start),
+        )
         .route("/auth/sign-out", axum::routing::post(sign_in::sign_out))
         .route(
             "/auth/sign-out-everywhere",

@@ -6,7 +6,7 @@ use crate::command_input::CommandInput;
 use crate::{
     access, api_keys, audit, bookings, commands, device_model, invitations, load, local_list, me,
     organisations, outbox, people, plan, pricing, ratings, sessions, sign_in, sites, spot,
-    stations, tariffs, tokens, views, webhooks,
+    start_link, stations, tariffs, tokens, views, webhooks,
 };
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -28,9 +28,10 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// `invalid_request`, `unauthorized`, `forbidden`, `not_found`, `conflict`,
     /// `precondition_failed` (412, `If-Match`), `method_not_allowed` (405, with
-    /// `Allow`), `payload_too_large` (413, a body over 2 MiB), `unavailable` (503,
-    /// something the installation is not configured for, e.g. e-mail),
-    /// `upstream_failed` (502, the mail service failed), `internal`.
+    /// `Allow`), `payload_too_large` (413, a body over 2 MiB), `too_many_requests` (429),
+    /// `not_configured` (503: a setting the request needs is not made, e.g. the public
+    /// address or the mail sender), `upstream_failed` (502, the mail service failed),
+    /// `internal`.
     pub code: String,
     pub message: String,
 }
@@ -197,6 +198,8 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
         invitations::inspect, invitations::accept, invitations::request_reset, invitations::complete_reset,
         outbox::list, outbox::get,
         me::id_tokens, me::sessions, me::session, me::rate, me::my_bookings, me::book, me::my_booking_get, me::my_booking_cancel, ratings::station, ratings::site,
+        start_link::get_key, start_link::rotate, start_link::qr_svg, start_link::qr_png,
+        start_link::info, start_link::start, start_link::get_start,
     ),
     components(schemas(
         ErrorBody, CommandInput, SessionView, CommandView, StatusEventView, RegistrationEventView, ConnectionEventView,
@@ -211,6 +214,7 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
         (name = "access"),
         (name = "me"), (name = "ratings"),
         (name = "bookings"),
+        (name = "start links"),
     )
 )]
 pub struct ApiDoc;

@@ -485,7 +485,7 @@ async fn without_a_public_address_nothing_is_half_done() {
     )
     .await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
-    assert_eq!(body["error"]["code"], "unavailable");
+    assert_eq!(body["error"]["code"], "not_configured");
     assert!(body["error"]["message"]
         .as_str()
         .unwrap()

@@ -26,6 +26,9 @@
 //!   a station's access policy.
 //! - [`booking`]: bookings of EVSEs (make, read, list, cancel) and the
 //!   booking that holds an EVSE now.
+//! - [`start_link`]: an EVSE's charging key (made when first asked for, rotated), what a start
+//!   link resolves to, the one-off identity of an anonymous start and whether the access mode lets
+//!   the link's caller start now.
 //! - [`rating`]: a driver rates a session of theirs (with the station's and site's sums).
 //! - [`device_model`]: 2.0.1 device reports into the station's model, and the
 //!   values Get/SetVariables answers confirm.
@@ -40,3 +43,4 @@ pub mod lifecycle;
 pub mod password;
 pub mod rating;
 pub mod registry;
+pub mod start_link;

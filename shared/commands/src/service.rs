@@ -232,6 +232,9 @@ impl<S: CommandsStore + ?Sized> CommandService<S> {
             AccessRefusal::OtherOrganisation => "the id token is another organisation's",
             AccessRefusal::GroupNotAllowed => "the id token is in none of the allowed user groups",
             AccessRefusal::Booked => "the EVSE is booked for another id token now",
+            // Not decided here (the start link's own refusals).
+            AccessRefusal::SignInRequired => "the start link needs a signed-in member",
+            AccessRefusal::Unavailable => "the station is offline or decommissioned",
         };
         let at = evse_id.map_or_else(|| "the station".to_owned(), |e| format!("EVSE {e}"));
         Err(CommandError::Conflict(format!(

@@ -340,6 +340,10 @@ pub enum AccessRefusal {
     /// The EVSE is booked for another id token now
     /// ([`crate::booking::Booking::admits`]).
     Booked,
+    /// Private, and the start link was used without signing in.
+    SignInRequired,
+    /// The start link's station is offline or decommissioned.
+    Unavailable,
 }
 
 impl AccessRefusal {
@@ -348,6 +352,8 @@ impl AccessRefusal {
             AccessRefusal::OtherOrganisation => "otherOrganisation",
             AccessRefusal::GroupNotAllowed => "groupNotAllowed",
             AccessRefusal::Booked => "booked",
+            AccessRefusal::SignInRequired => "signInRequired",
+            AccessRefusal::Unavailable => "unavailable",
         }
     }
 
@@ -356,6 +362,8 @@ impl AccessRefusal {
             AccessRefusal::OtherOrganisation,
             AccessRefusal::GroupNotAllowed,
             AccessRefusal::Booked,
+            AccessRefusal::SignInRequired,
+            AccessRefusal::Unavailable,
         ]
         .into_iter()
         .find(|r| r.as_str() == s)
@@ -402,7 +410,7 @@ pub struct AccessAttempt {
     pub mode: AccessMode,
     pub reason: AccessRefusal,
     /// Where it came from: `Authorize`, `StartTransaction`,
-    /// `TransactionEvent`, `remoteStart`.
+    /// `TransactionEvent`, `remoteStart`, `startLink`.
     pub source: String,
 }
 

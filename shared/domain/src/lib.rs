@@ -28,6 +28,8 @@
 //! - [`alarm`]: conditions an operator must look at.
 //! - [`audit`]: who changed what in an organisation, and when.
 //! - [`booking`]: bookings of an EVSE for a time window, conflicts and free windows.
+//! - [`charging_key`]: an EVSE's charging key (its start link and QR code) and the one-off
+//!   identity an anonymous start through the link charges with.
 //! - [`device_model`]: the components and variables a 2.0.1 station reports.
 //! - [`tenant`]: organisations and sites, and the values they are made of
 //!   (organisation and VAT numbers, addresses, payout accounts, opening hours).
@@ -39,6 +41,7 @@ pub mod alarm;
 pub mod api_key;
 pub mod audit;
 pub mod booking;
+pub mod charging_key;
 pub mod command;
 pub mod device_model;
 pub mod email_link;

@@ -3967,6 +3967,99 @@ pub async fn email_links_versioned_and_invitations_listed_by_org<S: EmailLinkSto
     assert!(rest.next_cursor.is_none());
 }
 
+/// A charging key is found by the key and by its EVSE; rotating replaces
+/// it atomically (the old key no longer resolves), a write based on a key
+/// that is no longer the EVSE's, or a key that exists, is a `Conflict` that
+/// writes nothing.
+pub async fn charging_keys_by_key_and_evse_and_rotated<S: ChargingKeyStore>(store: &S) {
+    use csms_domain::charging_key::{ChargingKey, EvseChargingKey, KEY_BYTES};
+    let key = |b: u8| ChargingKey::from_random([b; KEY_BYTES]);
+    let record = |k: ChargingKey, station: &str, evse: u32| EvseChargingKey {
+        key: k,
+        station_id: sid(station),
+        org_id: OrgId::parse("org-a").unwrap(),
+        evse_id: evse,
+        created_at: t(0),
+    };
+    assert_eq!(store.get_charging_key(&key(1)).await.unwrap(), None);
+    assert_eq!(
+        store.get_evse_charging_key(&sid("CP-K1"), 1).await.unwrap(),
+        None
+    );
+    let first = record(key(1), "CP-K1", 1);
+    // Based on a key the EVSE does not have: nothing written.
+    assert!(matches!(
+        store.put_charging_key(&first, Some(&key(9))).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.get_charging_key(&key(1)).await.unwrap(), None);
+    store.put_charging_key(&first, None).await.unwrap();
+    assert_eq!(
+        store.get_charging_key(&key(1)).await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(
+        store.get_evse_charging_key(&sid("CP-K1"), 1).await.unwrap(),
+        Some(first.clone())
+    );
+    // Another EVSE of the station, and the same EVSE of another station,
+    // are their own.
+    assert_eq!(
+        store.get_evse_charging_key(&sid("CP-K1"), 2).await.unwrap(),
+        None
+    );
+    let other = record(key(2), "CP-K2", 1);
+    store.put_charging_key(&other, None).await.unwrap();
+    // A second "first" key for the EVSE loses.
+    let racing = record(key(3), "CP-K1", 1);
+    assert!(matches!(
+        store.put_charging_key(&racing, None).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.get_charging_key(&key(3)).await.unwrap(), None);
+    // A key that exists (another EVSE's) is not taken over.
+    let stolen = record(key(2), "CP-K1", 2);
+    assert!(matches!(
+        store.put_charging_key(&stolen, None).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.get_evse_charging_key(&sid("CP-K1"), 2).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.get_charging_key(&key(2)).await.unwrap(),
+        Some(other.clone())
+    );
+    // Rotation: the new key resolves, the old one no longer does.
+    let mut rotated = record(key(4), "CP-K1", 1);
+    rotated.created_at = t(60);
+    store
+        .put_charging_key(&rotated, Some(&key(1)))
+        .await
+        .unwrap();
+    assert_eq!(store.get_charging_key(&key(1)).await.unwrap(), None);
+    assert_eq!(
+        store.get_charging_key(&key(4)).await.unwrap(),
+        Some(rotated.clone())
+    );
+    assert_eq!(
+        store.get_evse_charging_key(&sid("CP-K1"), 1).await.unwrap(),
+        Some(rotated.clone())
+    );
+    // A second rotation based on the old key loses, and writes nothing.
+    let late = record(key(5), "CP-K1", 1);
+    assert!(matches!(
+        store.put_charging_key(&late, Some(&key(1))).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.get_charging_key(&key(5)).await.unwrap(), None);
+    assert_eq!(
+        store.get_charging_key(&key(4)).await.unwrap(),
+        Some(rotated)
+    );
+}
+
 /// Expands to one `#[tokio::test]` per contract check. `$make` is an async
 /// expression producing a fresh, empty store.
 #[macro_export]
@@ -4017,7 +4110,8 @@ macro_rules! store_contract_tests {
             ratings_versioned_listed_and_summed,
             bookings_conflict_versioned_and_due,
             bookings_listed_per_person,
-            email_links_versioned_and_invitations_listed_by_org
+            email_links_versioned_and_invitations_listed_by_org,
+            charging_keys_by_key_and_evse_and_rotated
         );
     };
     (@each $make:expr; $($name:ident),*) => {

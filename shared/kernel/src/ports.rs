@@ -12,6 +12,7 @@ use csms_domain::alarm::Alarm;
 use csms_domain::api_key::ApiKey;
 use csms_domain::audit::AuditEntry;
 use csms_domain::booking::{Booking, BookingId, Window};
+use csms_domain::charging_key::{ChargingKey, EvseChargingKey};
 use csms_domain::command::{Command, CommandId};
 use csms_domain::device_model::{DeviceModel, ReportPart};
 use csms_domain::email_link::{EmailLink, LinkId};
@@ -589,6 +590,31 @@ pub trait AccessStore: Send + Sync {
     ) -> StoreResult<Page<AccessAttempt>>;
 }
 
+/// Each EVSE's charging key, the secret of its start link: found by the
+/// key (a driver's request) and by the EVSE (the operator's routes), each
+/// with one read, no scan.
+#[async_trait]
+pub trait ChargingKeyStore: Send + Sync {
+    /// The record of `key`; `None`: no such key, or one rotated away.
+    async fn get_charging_key(&self, key: &ChargingKey) -> StoreResult<Option<EvseChargingKey>>;
+    /// The EVSE's current key; `None`: it never had one.
+    async fn get_evse_charging_key(
+        &self,
+        station: &StationId,
+        evse: u32,
+    ) -> StoreResult<Option<EvseChargingKey>>;
+    /// Makes `new` the key of its EVSE if the EVSE's current key is
+    /// `replaces` (`None`: it has none yet), and forgets `replaces`, all in
+    /// one atomic write: the old key no longer resolves. Else (another
+    /// writer got there first, or `new.key` exists) `Conflict`, and nothing
+    /// is written.
+    async fn put_charging_key(
+        &self,
+        new: &EvseChargingKey,
+        replaces: Option<&ChargingKey>,
+    ) -> StoreResult<()>;
+}
+
 /// Bookings of EVSEs for time windows.
 ///
 /// A booking's station, EVSE and window never change after it is made;
@@ -879,6 +905,7 @@ store_ports! {
         RatingStore,
         BookingStore,
         EmailLinkStore,
+        ChargingKeyStore,
 }
 
 /// Time source, so tests can control "now".

@@ -53,6 +53,8 @@
 //!   ([`StoredStationAccess`](access::StoredStationAccess)) and refused attempts
 //!   ([`StoredAccessAttempt`](access::StoredAccessAttempt)), new with access modes.
 //! - [`booking`]: bookings of EVSEs ([`StoredBooking`](booking::StoredBooking)), new with bookings.
+//! - [`charging_key`]: EVSEs' charging keys ([`StoredChargingKey`](charging_key::StoredChargingKey)),
+//!   new with start links.
 //! - [`local_list`]: a station's local authorisation list sync state
 //!   ([`StoredLocalList`](local_list::StoredLocalList)), new with local list sync.
 //! - [`email_link`]: invitations and password resets sent by e-mail
@@ -67,6 +69,7 @@ pub mod access;
 pub mod alarm;
 pub mod audit;
 pub mod booking;
+pub mod charging_key;
 pub mod command;
 pub mod email_link;
 pub mod load;

@@ -176,6 +176,19 @@ pub(crate) const ACCESS_ATTEMPT_COUNTER: &str = "access_attempt";
 pub(crate) const ACCESS_ATTEMPTS_BY_ORG: TableDefinition<&str, &str> =
     TableDefinition::new("access_attempts_by_org");
 
+// ---- charging keys -------------------------------------------------------
+
+/// Charging key → `EvseChargingKey` JSON: a start link's lookup.
+pub(crate) const CHARGING_KEYS: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("charging_keys");
+/// `{station}\0{evse:010}` → the EVSE's current `EvseChargingKey` JSON.
+pub(crate) const EVSE_CHARGING_KEYS: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("evse_charging_keys");
+
+pub(crate) fn evse_key(station: &StationId, evse: u32) -> R<String> {
+    join([station.as_str(), &format!("{evse:010}")])
+}
+
 // ---- local list ----------------------------------------------------------
 
 /// Station id → `LocalListState` JSON.

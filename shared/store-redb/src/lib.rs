@@ -27,7 +27,7 @@
 //!   `notify` (API keys, webhooks, deliveries), `pricing` (tariffs,
 //!   assignments, spot days, alarms, priced sessions), `load`, `device` and
 //!   `tenants` (organisations, sites), `users` (people and their sessions),
-//!   `access` (access policies, refused attempts), `booking` (bookings of EVSEs), `local_list`
+//!   `access` (access policies, refused attempts), `booking` (bookings of EVSEs), `charging_key` (EVSEs' charging keys), `local_list`
 //!   (stations' local authorisation list state).
 //! - `keys`: the tables, their key layouts, cursors and the shared pager.
 //! - `error`: mapping redb and serde_json errors to `StoreError::Backend`.
@@ -35,6 +35,7 @@
 mod access;
 mod booking;
 mod charging;
+mod charging_key;
 mod commands;
 mod device;
 mod email_links;
@@ -55,6 +56,7 @@ use csms_domain::alarm::Alarm;
 use csms_domain::api_key::ApiKey;
 use csms_domain::audit::AuditEntry;
 use csms_domain::booking::{Booking, BookingId, Window};
+use csms_domain::charging_key::{ChargingKey, EvseChargingKey};
 use csms_domain::command::{Command, CommandId};
 use csms_domain::device_model::{DeviceModel, ReportPart};
 use csms_domain::email_link::{EmailLink, LinkId};
@@ -75,8 +77,8 @@ use csms_domain::user::{User, UserEmail, UserId, UserSession};
 use csms_domain::webhook::{Delivery, Webhook};
 use csms_domain::{IdTokenValue, OrgId, SessionId, SiteId, StationId, Timestamp};
 use csms_kernel::ports::{
-    AccessStore, BookingStore, LocalListStore, OrganisationStore, SiteStore, UserSessionStore,
-    UserStore,
+    AccessStore, BookingStore, ChargingKeyStore, LocalListStore, OrganisationStore, SiteStore,
+    UserSessionStore, UserStore,
 };
 use csms_kernel::ports::{
     AlarmStore, ApiKeyStore, AuditStore, CommandStore, ConnectionStore, DeviceModelStore,
@@ -459,3 +461,32 @@ forward! { LocalListStore {
     put_local_list(state: &LocalListState, expected_version: u64) -> ();
     list_local_lists(org: &OrgId, page: &PageRequest) -> Page<LocalListState>;
 } }
+
+// By hand: `replaces` is a borrowed option, which the macro does not copy.
+#[async_trait]
+impl ChargingKeyStore for EmbeddedStore {
+    async fn get_charging_key(&self, key: &ChargingKey) -> StoreResult<Option<EvseChargingKey>> {
+        let key = key.clone();
+        self.run(move |db| db.get_charging_key(&key)).await
+    }
+
+    async fn get_evse_charging_key(
+        &self,
+        station: &StationId,
+        evse: u32,
+    ) -> StoreResult<Option<EvseChargingKey>> {
+        let station = station.clone();
+        self.run(move |db| db.get_evse_charging_key(&station, evse))
+            .await
+    }
+
+    async fn put_charging_key(
+        &self,
+        new: &EvseChargingKey,
+        replaces: Option<&ChargingKey>,
+    ) -> StoreResult<()> {
+        let (new, replaces) = (new.clone(), replaces.cloned());
+        self.run(move |db| db.put_charging_key(&new, replaces.as_ref()))
+            .await
+    }
+}

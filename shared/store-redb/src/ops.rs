@@ -210,6 +210,8 @@ impl Db {
             txn.open_table(BOOKINGS_DUE)?;
             txn.open_table(LOCAL_LISTS)?;
             txn.open_table(LOCAL_LISTS_BY_ORG)?;
+            txn.open_table(CHARGING_KEYS)?;
+            txn.open_table(EVSE_CHARGING_KEYS)?;
             let now = Utc::now();
             // Undecodable claims are kept: deleting data we cannot read is not this code's call.
             txn.open_table(IDEMPOTENCY)?

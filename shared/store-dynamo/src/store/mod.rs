@@ -19,6 +19,7 @@
 //! | `users.rs`    | people (users, their e-mail addresses and memberships) and their signed-in sessions |
 //! | `access.rs`  | stations' access policies, refused access attempts |
 //! | `booking.rs` | bookings of EVSEs, their pointers by id and each EVSE's lock item |
+//! | `charging_key.rs` | EVSEs' charging keys, by key and by EVSE |
 //! | `local_list.rs` | stations' local authorisation list sync state |
 //! | `table.rs`    | no items: the helper every context reads and writes through (keys, encodings, conditional puts and updates, queries with pages and cursors, batches, transactions) |
 //!
@@ -39,6 +40,7 @@
 mod access;
 mod booking;
 mod charging;
+mod charging_key;
 mod commands;
 mod device;
 mod email_links;

@@ -181,3 +181,8 @@ fn bookings_are_stored_as_they_were_first_written() {
 fn email_links_are_stored_as_they_were_first_written() {
     golden("email_links.jsonl", samples::email_links());
 }
+
+#[test]
+fn charging_keys_are_stored_as_they_were_first_written() {
+    golden("charging_keys.jsonl", samples::charging_keys());
+}

@@ -1754,3 +1754,14 @@ pub fn email_links() -> Vec<csms_domain::email_link::EmailLink> {
         },
     ]
 }
+
+pub fn charging_keys() -> Vec<csms_domain::charging_key::EvseChargingKey> {
+    use csms_domain::charging_key::{ChargingKey, EvseChargingKey};
+    vec![EvseChargingKey {
+        key: ChargingKey::parse("k7qbz2m4xwa3ncd5ef6ghj2kl3mn4pq5").unwrap(),
+        station_id: station("CP-1"),
+        org_id: org("brf-solrosen"),
+        evse_id: 2,
+        created_at: t("2026-12-07T00:30:00Z"),
+    }]
+}
