@@ -206,6 +206,27 @@ impl BookingSettings {
     }
 }
 
+/// Alarms about stations that the periodic monitor raises.
+#[derive(Debug, Clone, Copy)]
+pub struct MonitorSettings {
+    /// `CSMS_OFFLINE_GRACE_SECONDS` (default 600): a station whose
+    /// connection closed raises `stationOffline` when it has not come back
+    /// for this long (API Gateway's two-hourly reconnect and a reboot are
+    /// back well within it).
+    pub offline_grace: Duration,
+    /// `CSMS_MONITOR_SWEEP_SECONDS` (default 60): how often the local runner
+    /// looks (every minute in AWS, the `session-sweep` function's
+    /// `MonitorSweep` schedule).
+    pub sweep: Duration,
+}
+
+impl MonitorSettings {
+    /// The grace as a time span.
+    pub fn grace(&self) -> chrono::TimeDelta {
+        chrono::TimeDelta::from_std(self.offline_grace).unwrap_or(chrono::TimeDelta::MAX)
+    }
+}
+
 /// An AWS resource a function may need, by the variable that names it.
 /// Reading it where it is needed fails start-up when it is missing, instead
 /// of quietly leaving a feature off.
@@ -322,6 +343,7 @@ pub struct Settings {
     pub load: LoadSettings,
     pub sessions: SessionSettings,
     pub bookings: BookingSettings,
+    pub monitor: MonitorSettings,
     /// `CSMS_SPOT_*` (see `csms_pricing::spot::config`).
     pub spot: SpotSettings,
     pub aws: AwsResources,
@@ -432,6 +454,10 @@ impl Settings {
             grace: vars.seconds("CSMS_BOOKING_GRACE_SECONDS", &[], 900, 0..=86_400)?,
             sweep: vars.seconds("CSMS_BOOKING_SWEEP_SECONDS", &[], 60, 1..=3_600)?,
         };
+        let monitor = MonitorSettings {
+            offline_grace: vars.seconds("CSMS_OFFLINE_GRACE_SECONDS", &[], 600, 1..=7 * 86_400)?,
+            sweep: vars.seconds("CSMS_MONITOR_SWEEP_SECONDS", &[], 60, 1..=3_600)?,
+        };
         let spot = SpotSettings::from_lookup(|k| get(k))
             .map_err(|e| SettingsError::new(e.var, e.message))?;
         Ok(Settings {
@@ -445,6 +471,7 @@ impl Settings {
             load,
             sessions,
             bookings,
+            monitor,
             spot,
             aws: AwsResources::read(&vars),
         })

@@ -337,6 +337,16 @@ pub async fn opened<S: StationStore + ConnectionStore + AlarmStore + ?Sized>(
             store.close_connection(&prev, now).await?;
         }
     }
+    // Back: its offline alarm, if the sweep raised one, is over (one read
+    // per connect when there is none).
+    let offline = crate::charger::monitor::offline_alarm_id(&station.id);
+    match store.resolve_alarm(&offline, now).await {
+        Ok(true) => tracing::info!(station = %station.id, "station back: offline alarm resolved"),
+        Ok(false) => {}
+        Err(e) => {
+            tracing::warn!(station = %station.id, error = %e, "could not resolve the offline alarm")
+        }
+    }
     events
         .publish(DomainEvent::StationConnected {
             connection: conn.clone(),

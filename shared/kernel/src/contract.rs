@@ -297,6 +297,117 @@ pub async fn connections_open_touch_close<S: StationStore + ConnectionStore>(sto
     );
 }
 
+/// A close puts the station on its organisation's offline list, a connect
+/// takes it off; the sweep takes it off once, and only while it is still
+/// off since the time it read.
+pub async fn offline_list_left_by_a_reconnect<S: StationStore + ConnectionStore + OfflineStore>(
+    store: &S,
+) {
+    let org = OrgId::parse("org-off").unwrap();
+    let other = OrgId::parse("org-off2").unwrap();
+    let conn = |st: &Station, id: &str, at: i64| Connection {
+        connection_id: id.into(),
+        station_id: st.id.clone(),
+        org_id: st.org_id.clone(),
+        site_id: st.site_id.clone(),
+        ocpp_version: OcppVersion::V16,
+        connected_at: t(at),
+        last_seen_at: t(at),
+        approval: Approval::Accepted,
+    };
+    let (a, b, c) = (
+        station("CP-OFF-A", "org-off", None),
+        station("CP-OFF-B", "org-off", Some("s1")),
+        station("CP-OFF-C", "org-off2", None),
+    );
+    for st in [&a, &b, &c] {
+        store.create_station(st).await.unwrap();
+    }
+    let due = |org: OrgId, until: i64, limit: usize| async move {
+        store
+            .offline_due(&org, t(until), limit)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|o| (o.station.id.to_string(), o.since))
+            .collect::<Vec<_>>()
+    };
+    assert!(due(org.clone(), 10_000, 10).await.is_empty());
+    store.open_connection(&conn(&a, "a1", 100)).await.unwrap();
+    store.open_connection(&conn(&b, "b1", 100)).await.unwrap();
+    store.open_connection(&conn(&c, "c1", 100)).await.unwrap();
+    store.touch_connection("a1", t(150)).await.unwrap();
+    store.close_connection("a1", t(200)).await.unwrap();
+    store.close_connection("b1", t(190)).await.unwrap();
+    store.close_connection("c1", t(180)).await.unwrap();
+    assert_eq!(
+        due(org.clone(), 10_000, 10).await,
+        [
+            ("CP-OFF-B".to_owned(), t(190)),
+            ("CP-OFF-A".to_owned(), t(200))
+        ],
+        "longest gone first, own organisation only"
+    );
+    assert_eq!(
+        due(org.clone(), 195, 10).await.len(),
+        1,
+        "closed by `until`"
+    );
+    assert_eq!(due(org.clone(), 200, 10).await.len(), 2, "`until` included");
+    assert_eq!(
+        due(org.clone(), 10_000, 1).await.len(),
+        1,
+        "at most `limit`"
+    );
+    let listed = store.offline_due(&org, t(10_000), 10).await.unwrap();
+    assert_eq!(
+        listed[1].station.last_seen_at,
+        Some(t(150)),
+        "the station as stored: its last message"
+    );
+    assert_eq!(
+        due(other.clone(), 10_000, 10).await,
+        [("CP-OFF-C".to_owned(), t(180))]
+    );
+
+    // B comes back: off the list. A stale close of an old connection of a
+    // station that is back changes nothing.
+    store.open_connection(&conn(&b, "b2", 300)).await.unwrap();
+    assert!(store
+        .close_connection("b1", t(310))
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        due(org.clone(), 10_000, 10).await,
+        [("CP-OFF-A".to_owned(), t(200))]
+    );
+    // B goes again: on the list at its new close time.
+    store.close_connection("b2", t(400)).await.unwrap();
+    assert_eq!(
+        due(org.clone(), 10_000, 10).await,
+        [
+            ("CP-OFF-A".to_owned(), t(200)),
+            ("CP-OFF-B".to_owned(), t(400))
+        ]
+    );
+    // The sweep takes A off, once; a stale time does not take B off.
+    assert!(store.settle_offline(&a.id, t(200)).await.unwrap());
+    assert!(!store.settle_offline(&a.id, t(200)).await.unwrap());
+    assert!(!store.settle_offline(&b.id, t(190)).await.unwrap());
+    assert_eq!(
+        due(org.clone(), 10_000, 10).await,
+        [("CP-OFF-B".to_owned(), t(400))]
+    );
+    assert!(!store
+        .settle_offline(&sid("CP-NOWHERE"), t(1))
+        .await
+        .unwrap());
+    // A deleted station leaves the list.
+    store.delete_station(&c.id).await.unwrap();
+    assert!(due(other, 10_000, 10).await.is_empty());
+}
+
 pub async fn station_approval_reaches_the_connection<S: StationStore + ConnectionStore>(store: &S) {
     assert_eq!(
         store
@@ -3817,6 +3928,7 @@ macro_rules! store_contract_tests {
             stations_list_paginates_within_org,
             boot_and_connector_status_newest_wins,
             connections_open_touch_close,
+            offline_list_left_by_a_reconnect,
             station_approval_reaches_the_connection,
             stations_change_move_and_delete,
             id_tokens_case_insensitive,

@@ -302,6 +302,38 @@ pub trait ConnectionStore: Send + Sync {
     ) -> StoreResult<Option<Connection>>;
 }
 
+/// A station whose connection closed and that has not come back: what the
+/// offline alarm looks at once its grace has passed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OfflineStation {
+    /// The station as stored (its `last_seen_at` is its last message).
+    pub station: Station,
+    /// When its connection closed.
+    pub since: Timestamp,
+}
+
+/// Stations gone offline. [`ConnectionStore::close_connection`] of a
+/// station's current connection puts the station on its organisation's
+/// offline list at the close time, in the same write;
+/// [`ConnectionStore::open_connection`] takes it off (also the same write),
+/// so a station that comes back within the grace leaves nothing to look at.
+#[async_trait]
+pub trait OfflineStore: Send + Sync {
+    /// Up to `limit` of the organisation's stations on the offline list
+    /// since `until` or earlier, longest gone first. Without a scan
+    /// (DynamoDB: GSI2 `ORG#{org}#OFFLINE` on the station item).
+    async fn offline_due(
+        &self,
+        org: &OrgId,
+        until: Timestamp,
+        limit: usize,
+    ) -> StoreResult<Vec<OfflineStation>>;
+    /// Takes the station off the offline list if it is on it since `since`
+    /// (it has not come back and gone again meanwhile). Whether it was:
+    /// only the caller that takes it off acts on it.
+    async fn settle_offline(&self, station: &StationId, since: Timestamp) -> StoreResult<bool>;
+}
+
 #[async_trait]
 pub trait TokenStore: Send + Sync {
     /// Fails with `Conflict` when the token (case-insensitively) exists.
@@ -852,6 +884,7 @@ store_ports! {
         LocalListStore,
         RatingStore,
         BookingStore,
+        OfflineStore,
 }
 
 /// Time source, so tests can control "now".

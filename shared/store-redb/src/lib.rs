@@ -82,7 +82,7 @@ use csms_kernel::ports::{
     SessionStore, SpotPriceStore, StationEvent, StationStore, StoreError, StoreResult, TariffStore,
     TokenStore, WebhookStore,
 };
-use csms_kernel::ports::{RatedPlace, RatingStore};
+use csms_kernel::ports::{OfflineStation, OfflineStore, RatedPlace, RatingStore};
 use error::R;
 use ops::Db;
 use std::path::Path;
@@ -442,6 +442,11 @@ forward! { BookingStore {
     list_evse_bookings(station: &StationId, evse: u32, range: &Window) -> Vec<Booking>;
     list_bookings(org: &OrgId, page: &PageRequest) -> Page<Booking>;
     due_bookings(org: &OrgId, until: Timestamp, limit: usize) -> Vec<Booking>;
+} }
+
+forward! { OfflineStore {
+    offline_due(org: &OrgId, until: Timestamp, limit: usize) -> Vec<OfflineStation>;
+    settle_offline(station: &StationId, since: Timestamp) -> bool;
 } }
 
 forward! { LocalListStore {

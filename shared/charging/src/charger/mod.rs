@@ -14,9 +14,11 @@
 //!   both versions, once.
 //! - [`wire`]: what both versions read the same way (times, numbers,
 //!   request ids).
+//! - [`monitor`]: alarms about stations (offline beyond a grace).
 
 mod data_transfer;
 mod heartbeat;
+pub mod monitor;
 pub mod v16;
 pub mod v201;
 pub mod wire;
@@ -38,9 +40,9 @@ use csms_domain::{IdError, IdTokenValue, OcppVersion, SessionId, Timestamp, Tran
 use csms_kernel::events::{DomainEvent, EventBus, NoEvents, StationRef};
 use csms_kernel::ports::CallReplies;
 use csms_kernel::ports::{
-    AccessStore, BookingStore, Clock, CommandStore, ConnectionStore, DeviceModelStore,
-    IdempotencyStore, LoadStore, MeterTarget, PageRequest, SessionQuery, SessionStore, SiteStore,
-    StationEvent, StationLogEntry, StationStore, StoreError, TokenStore,
+    AccessStore, AlarmStore, BookingStore, Clock, CommandStore, ConnectionStore, DeviceModelStore,
+    IdempotencyStore, LoadStore, MeterTarget, OfflineStore, PageRequest, SessionQuery,
+    SessionStore, SiteStore, StationEvent, StationLogEntry, StationStore, StoreError, TokenStore,
 };
 use csms_ocpp::catalog::{self, Direction};
 use csms_ocpp::frame::{render_call_result, usable_message_id};
@@ -160,6 +162,8 @@ csms_kernel::store_ports! {
         AccessStore,
         SiteStore,
         BookingStore,
+        AlarmStore,
+        OfflineStore,
 }
 
 pub struct ChargerService<S: ?Sized> {

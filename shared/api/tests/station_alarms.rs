@@ -1,0 +1,99 @@
+//! Alarms about stations, driven through the charger handlers and the
+//! sweep at a manual clock, read through the API: a station offline for
+//! longer than the grace raises `stationOffline` once and its next connect
+//! resolves it; a station back within the grace, or decommissioned, raises
+//! nothing.
+
+mod support;
+
+use chrono::TimeDelta;
+use csms_charging::connect;
+use csms_domain::OcppVersion;
+use csms_kernel::events::NoEvents;
+use csms_kernel::ports::Clock;
+use support::ChargerWorld;
+
+const GRACE: TimeDelta = TimeDelta::minutes(10);
+
+async fn sweep(w: &ChargerWorld) -> usize {
+    w.charger
+        .raise_offline_alarms_everywhere(GRACE, w.clock.now())
+        .await
+        .unwrap()
+}
+
+async fn alarms(w: &ChargerWorld, active: bool) -> Vec<serde_json::Value> {
+    let a = w
+        .admin("GET", &format!("/alarms?active={active}"), None)
+        .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    a.body["items"].as_array().unwrap().clone()
+}
+
+async fn disconnect(w: &ChargerWorld, conn: &str) {
+    connect::closed(&*w.store, &NoEvents, conn, w.clock.now())
+        .await
+        .unwrap();
+}
+
+async fn reconnect(w: &ChargerWorld, id: &csms_domain::StationId, conn: &str) {
+    let st = w.store.get_station(id).await.unwrap().unwrap();
+    support::open_connection(&*w.store, &*w.clock, &st, conn, OcppVersion::V16).await;
+}
+
+#[tokio::test]
+async fn offline_beyond_the_grace_raises_once_and_a_connect_resolves() {
+    let w = ChargerWorld::new();
+    let id = w.station("CP-OFF", OcppVersion::V16, None).await;
+    w.clock.advance(30);
+    w.ocpp(&id, "Heartbeat", serde_json::json!({})).await;
+    let last_message = w.clock.now();
+    w.clock.advance(30);
+    let gone_at = w.clock.now();
+    disconnect(&w, "conn-CP-OFF").await;
+
+    w.clock.advance(9 * 60);
+    assert_eq!(sweep(&w).await, 0, "within the grace");
+    w.clock.advance(61);
+    assert_eq!(sweep(&w).await, 1);
+    assert_eq!(sweep(&w).await, 0, "raised once, not per sweep");
+    let open = alarms(&w, true).await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    let a = &open[0];
+    assert_eq!(a["id"], "station-offline:CP-OFF");
+    assert_eq!(a["kind"], "stationOffline");
+    assert_eq!(a["severity"], "critical");
+    let at =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    assert_eq!(a["details"]["disconnectedAt"], at(gone_at));
+    assert_eq!(a["details"]["lastMessageAt"], at(last_message));
+
+    w.clock.advance(3600);
+    assert_eq!(sweep(&w).await, 0, "still one alarm an hour later");
+    reconnect(&w, &id, "conn-2").await;
+    assert!(alarms(&w, true).await.is_empty(), "resolved by the connect");
+    let all = alarms(&w, false).await;
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0]["active"], false);
+}
+
+#[tokio::test]
+async fn back_within_the_grace_or_decommissioned_raises_nothing() {
+    let w = ChargerWorld::new();
+    let id = w.station("CP-BACK", OcppVersion::V16, None).await;
+    disconnect(&w, "conn-CP-BACK").await;
+    w.clock.advance(5 * 60);
+    reconnect(&w, &id, "conn-2").await;
+    w.clock.advance(3600);
+    assert_eq!(sweep(&w).await, 0);
+
+    let old = w.station("CP-OLD", OcppVersion::V16, None).await;
+    let d = w
+        .admin("POST", &format!("/stations/{old}/decommission"), None)
+        .await;
+    assert!(d.status.is_success(), "{}", d.text);
+    disconnect(&w, "conn-CP-OLD").await;
+    w.clock.advance(3600);
+    assert_eq!(sweep(&w).await, 0);
+    assert!(alarms(&w, false).await.is_empty());
+}
