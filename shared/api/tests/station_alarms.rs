@@ -97,3 +97,63 @@ async fn back_within_the_grace_or_decommissioned_raises_nothing() {
     assert_eq!(sweep(&w).await, 0);
     assert!(alarms(&w, false).await.is_empty());
 }
+
+async fn status16(w: &ChargerWorld, id: &csms_domain::StationId, status: &str, code: &str) {
+    w.ocpp(
+        id,
+        "StatusNotification",
+        serde_json::json!({
+            "connectorId": 1, "status": status, "errorCode": code,
+            "info": "RCD tripped", "vendorErrorCode": "E42",
+        }),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_faulted_connector_raises_once_with_its_error_code_and_recovers() {
+    let w = ChargerWorld::new();
+    let id = w.station("CP-F16", OcppVersion::V16, None).await;
+    status16(&w, &id, "Available", "NoError").await;
+    assert!(alarms(&w, false).await.is_empty());
+    w.clock.advance(10);
+    status16(&w, &id, "Faulted", "GroundFailure").await;
+    w.clock.advance(10);
+    status16(&w, &id, "Faulted", "GroundFailure").await;
+    let open = alarms(&w, true).await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0]["id"], "connector-faulted:CP-F16:1:1");
+    assert_eq!(open[0]["kind"], "connectorFaulted");
+    assert_eq!(open[0]["details"]["errorCode"], "GroundFailure");
+    assert_eq!(open[0]["details"]["info"], "RCD tripped (vendor error E42)");
+    w.clock.advance(10);
+    status16(&w, &id, "Unavailable", "NoError").await;
+    assert_eq!(
+        alarms(&w, true).await.len(),
+        1,
+        "Unavailable is not working"
+    );
+    w.clock.advance(10);
+    status16(&w, &id, "Available", "NoError").await;
+    assert!(alarms(&w, true).await.is_empty(), "resolved");
+    assert_eq!(alarms(&w, false).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_faulted_201_connector_raises_and_recovers() {
+    let w = ChargerWorld::new();
+    let id = w.station("CP-F201", OcppVersion::V201, None).await;
+    let status = |s: &str| {
+        serde_json::json!({
+            "timestamp": w.clock.now().to_rfc3339(),
+            "connectorStatus": s, "evseId": 2, "connectorId": 1,
+        })
+    };
+    w.ocpp(&id, "StatusNotification", status("Faulted")).await;
+    let open = alarms(&w, true).await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0]["id"], "connector-faulted:CP-F201:2:1");
+    w.clock.advance(10);
+    w.ocpp(&id, "StatusNotification", status("Occupied")).await;
+    assert!(alarms(&w, true).await.is_empty());
+}

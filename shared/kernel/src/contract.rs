@@ -190,14 +190,38 @@ pub async fn boot_and_connector_status_newest_wins<S: StationStore>(store: &S) {
         info: None,
         updated_at: t(at),
     };
-    store
-        .set_connector_status(&st.id, &status("Charging", 20))
-        .await
-        .unwrap();
-    store
-        .set_connector_status(&st.id, &status("Preparing", 15))
-        .await
-        .unwrap(); // late replay
+    assert_eq!(
+        store
+            .set_connector_status(&st.id, &status("Charging", 20))
+            .await
+            .unwrap(),
+        StatusWrite::Stored { previous: None },
+        "the connector's first status"
+    );
+    assert_eq!(
+        store
+            .set_connector_status(&st.id, &status("Preparing", 15))
+            .await
+            .unwrap(),
+        StatusWrite::Late,
+        "a late replay is not stored"
+    );
+    let faulted = ConnectorStatus {
+        error_code: Some("GroundFailure".into()),
+        info: Some("RCD tripped".into()),
+        ..status("Faulted", 25)
+    };
+    store.set_connector_status(&st.id, &faulted).await.unwrap();
+    assert_eq!(
+        store
+            .set_connector_status(&st.id, &status("Charging", 25))
+            .await
+            .unwrap(),
+        StatusWrite::Stored {
+            previous: Some(faulted)
+        },
+        "the status it replaced, as stored (equal times: the later write wins)"
+    );
     store
         .set_connector_status(
             &st.id,

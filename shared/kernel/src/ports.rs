@@ -230,6 +230,15 @@ fn data_transfer(payload: &serde_json::Value) -> Option<StationLogEntry> {
     })
 }
 
+/// What [`StationStore::set_connector_status`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StatusWrite {
+    /// Stored, replacing `previous` (none: the connector's first status).
+    Stored { previous: Option<ConnectorStatus> },
+    /// Not stored: a newer status is (a late replay).
+    Late,
+}
+
 #[async_trait]
 pub trait StationStore: Send + Sync {
     /// Fails with `Conflict` when the id is taken.
@@ -267,11 +276,13 @@ pub trait StationStore: Send + Sync {
     async fn delete_station(&self, id: &StationId) -> StoreResult<()>;
     /// Stores the status unless a newer one (by `updated_at`) is already stored,
     /// so statuses replayed after an offline period do not overwrite the present.
+    /// What it replaced, in the same request (DynamoDB: `ReturnValues`), so
+    /// a change of state (into or out of a fault) is seen without a read.
     async fn set_connector_status(
         &self,
         id: &StationId,
         status: &ConnectorStatus,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<StatusWrite>;
     async fn append_station_event(&self, event: &StationEvent) -> StoreResult<()>;
     /// Newest first.
     async fn list_station_events(

@@ -16,7 +16,7 @@ use csms_domain::user::UserId;
 use csms_domain::{IdTokenValue, OrgId, SessionId, StationId, Timestamp};
 use csms_kernel::ports::{
     reading_key, sort_key_time, MeterTarget, OfflineStation, Page, PageRequest, SessionQuery,
-    StationEvent, StoreError,
+    StationEvent, StatusWrite, StoreError,
 };
 use redb::{ReadTransaction, ReadableTable};
 use serde::{Deserialize, Serialize};
@@ -248,16 +248,24 @@ impl Db {
         })
     }
 
-    pub(crate) fn set_connector_status(&self, id: &StationId, status: &ConnectorStatus) -> R<()> {
+    pub(crate) fn set_connector_status(
+        &self,
+        id: &StationId,
+        status: &ConnectorStatus,
+    ) -> R<StatusWrite> {
         self.write(|txn| {
             let mut connectors = txn.open_table(CONNECTORS)?;
             let key = connector_key(id, status.evse_id, status.connector_id)?;
             let stored: Option<ConnectorStatus> = get_record(&connectors, &key)?;
             // Equal times overwrite: the later message about the same instant wins.
-            if stored.is_none_or(|s| status.updated_at >= s.updated_at) {
-                put_record(&mut connectors, &key, status)?;
+            if stored
+                .as_ref()
+                .is_some_and(|s| status.updated_at < s.updated_at)
+            {
+                return Ok(StatusWrite::Late);
             }
-            Ok(())
+            put_record(&mut connectors, &key, status)?;
+            Ok(StatusWrite::Stored { previous: stored })
         })
     }
 

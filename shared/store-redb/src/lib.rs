@@ -82,7 +82,7 @@ use csms_kernel::ports::{
     SessionStore, SpotPriceStore, StationEvent, StationStore, StoreError, StoreResult, TariffStore,
     TokenStore, WebhookStore,
 };
-use csms_kernel::ports::{OfflineStation, OfflineStore, RatedPlace, RatingStore};
+use csms_kernel::ports::{OfflineStation, OfflineStore, RatedPlace, RatingStore, StatusWrite};
 use error::R;
 use ops::Db;
 use std::path::Path;
@@ -229,7 +229,7 @@ forward! { StationStore {
     set_station_approval(id: &StationId, approval: Approval) -> Option<Station>;
     update_station(id: &StationId, change: &StationChange) -> Option<Station>;
     delete_station(id: &StationId) -> ();
-    set_connector_status(id: &StationId, status: &ConnectorStatus) -> ();
+    set_connector_status(id: &StationId, status: &ConnectorStatus) -> StatusWrite;
     append_station_event(event: &StationEvent) -> ();
     list_station_events(id: &StationId, page: &PageRequest) -> Page<StationEvent>;
 } }

@@ -14,7 +14,8 @@
 //!   both versions, once.
 //! - [`wire`]: what both versions read the same way (times, numbers,
 //!   request ids).
-//! - [`monitor`]: alarms about stations (offline beyond a grace).
+//! - [`monitor`]: alarms about stations (offline beyond a grace, a
+//!   connector that reports a fault).
 
 mod data_transfer;
 mod heartbeat;
@@ -38,12 +39,12 @@ use csms_domain::token::{
 use csms_domain::user::UserId;
 use csms_domain::{IdError, IdTokenValue, OcppVersion, SessionId, Timestamp, TransactionId};
 use csms_kernel::events::{DomainEvent, EventBus, NoEvents, StationRef};
-use csms_kernel::ports::CallReplies;
 use csms_kernel::ports::{
     AccessStore, AlarmStore, BookingStore, Clock, CommandStore, ConnectionStore, DeviceModelStore,
     IdempotencyStore, LoadStore, MeterTarget, OfflineStore, PageRequest, SessionQuery,
     SessionStore, SiteStore, StationEvent, StationLogEntry, StationStore, StoreError, TokenStore,
 };
+use csms_kernel::ports::{CallReplies, StatusWrite};
 use csms_ocpp::catalog::{self, Direction};
 use csms_ocpp::frame::{render_call_result, usable_message_id};
 use csms_ocpp::schema::{self, Kind};
@@ -522,9 +523,14 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
                         .filter(|t| *t <= now + TimeDelta::minutes(5))
                         .unwrap_or(now),
                 };
-                self.store
+                let written = self
+                    .store
                     .set_connector_status(&conn.station_id, &status)
                     .await?;
+                if let StatusWrite::Stored { previous } = &written {
+                    self.connector_fault(conn, previous.as_ref(), &status, now)
+                        .await;
+                }
                 // `Available` means no transaction on that connector (EVSE):
                 // one still open there was never ended by the charger.
                 if status.status == "Available" && evse_id > 0 {

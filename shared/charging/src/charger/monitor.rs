@@ -10,11 +10,21 @@
 //!   off once and raises its alarm; the station's next connect resolves it
 //!   ([`crate::connect::opened`]). A station back within the grace (API
 //!   Gateway's two-hourly reconnect, a reboot) leaves nothing to look at.
+//! - **Connector faulted** (`connectorFaulted`, critical): a status
+//!   `Faulted` (1.6 with its `errorCode`, `info` and `vendorErrorCode`;
+//!   2.0.1 `StatusNotification`) raises it, a later working status of the
+//!   same connector (`Available`, `Occupied`, `Charging`, …) resolves it.
+//!   The status write returns the status it replaced, so only a change
+//!   into or out of a fault touches the alarm store: a message that
+//!   changes nothing costs no request more. `Unavailable` neither raises
+//!   nor resolves: it is mostly the operator's own ChangeAvailability, and
+//!   after a fault it is not working either; the working status after it
+//!   resolves.
 
 use super::{ChargerService, ChargingStore, HandlerError};
 use chrono::{SecondsFormat, TimeDelta};
 use csms_domain::alarm::{Alarm, Severity};
-use csms_domain::station::Station;
+use csms_domain::station::{Connection, ConnectorStatus, Station};
 use csms_domain::{OrgId, StationId, Timestamp};
 use csms_kernel::ports::{OfflineStation, OrganisationStore};
 
@@ -66,7 +76,128 @@ pub fn offline_alarm(station: &Station, since: Timestamp, now: Timestamp) -> Opt
     })
 }
 
+/// Alarm kind of a connector that reports a fault.
+pub const FAULT_KIND: &str = "connectorFaulted";
+
+/// The fault alarm of one connector (EVSE 0, connector 0: the station).
+pub fn fault_alarm_id(station: &StationId, evse: u32, connector: u32) -> String {
+    format!("connector-faulted:{station}:{evse}:{connector}")
+}
+
+/// What a stored status means for the connector's fault alarm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultChange {
+    /// Into a fault, or a fault with another error code.
+    Raise,
+    /// Out of a fault into a working status.
+    Resolve,
+    /// No change the alarm cares about: no request.
+    Nothing,
+}
+
+fn is_fault(s: &ConnectorStatus) -> bool {
+    s.status == "Faulted"
+}
+
+/// Not charging-capable: a fault, or out of service.
+fn is_down(s: &ConnectorStatus) -> bool {
+    is_fault(s) || s.status == "Unavailable"
+}
+
+/// The decision from the status replaced and the one stored. A connector
+/// that went Faulted → Unavailable → Available resolves on the last step:
+/// so every step up from `Unavailable` looks (a read, and nothing when
+/// there is no alarm; such steps are rare).
+pub fn fault_change(previous: Option<&ConnectorStatus>, now: &ConnectorStatus) -> FaultChange {
+    match previous {
+        _ if is_fault(now) => match previous.filter(|p| is_fault(p)) {
+            Some(p) if p.error_code == now.error_code && p.info == now.info => FaultChange::Nothing,
+            _ => FaultChange::Raise,
+        },
+        Some(p) if is_down(p) && !is_down(now) => FaultChange::Resolve,
+        _ => FaultChange::Nothing,
+    }
+}
+
+/// The alarm of a faulted connector of the station `conn` is of.
+pub fn fault_alarm(conn: &Connection, status: &ConnectorStatus, now: Timestamp) -> Alarm {
+    let (evse, connector) = (status.evse_id, status.connector_id);
+    let place = if evse == 0 {
+        "the station as a whole".to_owned()
+    } else {
+        format!("EVSE {evse} connector {connector}")
+    };
+    let code = status
+        .error_code
+        .as_deref()
+        .filter(|c| *c != "NoError")
+        .unwrap_or("no error code");
+    let info = status
+        .info
+        .as_deref()
+        .map_or(String::new(), |i| format!(": {i}"));
+    Alarm {
+        id: fault_alarm_id(&conn.station_id, evse, connector),
+        org_id: conn.org_id.clone(),
+        kind: FAULT_KIND.to_owned(),
+        severity: Severity::Critical,
+        message: format!(
+            "station {} reports {place} Faulted ({code}{info}); check the error code in the charger's manual, reset the station or send a technician",
+            conn.station_id
+        ),
+        details: serde_json::json!({
+            "stationId": conn.station_id.as_str(),
+            "siteId": conn.site_id.as_ref().map(|s| s.as_str()),
+            "evseId": evse,
+            "connectorId": connector,
+            "status": status.status,
+            "errorCode": status.error_code,
+            "info": status.info,
+            "reportedAt": rfc3339(status.updated_at),
+        }),
+        raised_at: now,
+        resolved_at: None,
+        handling: Default::default(),
+        version: 1,
+    }
+}
+
 impl<S: ChargingStore + ?Sized> ChargerService<S> {
+    /// Raises or resolves the connector's fault alarm when the stored status
+    /// moved into or out of a fault. A store failure is logged: the
+    /// charger's message stands.
+    pub(super) async fn connector_fault(
+        &self,
+        conn: &Connection,
+        previous: Option<&ConnectorStatus>,
+        status: &ConnectorStatus,
+        now: Timestamp,
+    ) {
+        let (evse, connector) = (status.evse_id, status.connector_id);
+        let result = match fault_change(previous, status) {
+            FaultChange::Nothing => return,
+            FaultChange::Raise => self
+                .store
+                .raise_alarm(&fault_alarm(conn, status, now))
+                .await
+                .map(|raised| raised.then_some("raised")),
+            FaultChange::Resolve => self
+                .store
+                .resolve_alarm(&fault_alarm_id(&conn.station_id, evse, connector), now)
+                .await
+                .map(|resolved| resolved.then_some("resolved")),
+        };
+        match result {
+            Ok(Some(what)) => {
+                tracing::warn!(station = %conn.station_id, evse, connector, "connector fault alarm {what}")
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(station = %conn.station_id, evse, connector, error = %e, "could not update the connector fault alarm")
+            }
+        }
+    }
+
     /// Raises the alarm of each of the organisation's stations offline
     /// since `now - grace` or earlier; how many were raised.
     pub async fn raise_offline_alarms(
@@ -170,6 +301,94 @@ mod tests {
         assert_eq!(a.details["disconnectedAt"], rfc3339(t(60)));
         assert_eq!(a.details["lastMessageAt"], rfc3339(t(50)));
         assert!(a.message.contains("offline for 11 min"), "{}", a.message);
+    }
+
+    fn status(s: &str, code: Option<&str>) -> ConnectorStatus {
+        ConnectorStatus {
+            evse_id: 1,
+            connector_id: 1,
+            status: s.into(),
+            error_code: code.map(str::to_owned),
+            info: None,
+            updated_at: t(100),
+        }
+    }
+
+    #[test]
+    fn only_a_change_into_or_out_of_a_fault_touches_the_alarm() {
+        use FaultChange::*;
+        let faulted = status("Faulted", Some("GroundFailure"));
+        let cases = [
+            (None, status("Available", None), Nothing),
+            (None, faulted.clone(), Raise),
+            (
+                Some(status("Charging", Some("NoError"))),
+                faulted.clone(),
+                Raise,
+            ),
+            (Some(faulted.clone()), faulted.clone(), Nothing),
+            (
+                Some(faulted.clone()),
+                status("Faulted", Some("OverVoltage")),
+                Raise,
+            ),
+            (
+                Some(faulted.clone()),
+                status("Available", Some("NoError")),
+                Resolve,
+            ),
+            (Some(faulted.clone()), status("Occupied", None), Resolve),
+            (Some(faulted.clone()), status("Unavailable", None), Nothing),
+            (
+                Some(status("Unavailable", None)),
+                status("Available", None),
+                Resolve,
+            ),
+            (
+                Some(status("Unavailable", None)),
+                status("Faulted", None),
+                Raise,
+            ),
+            (
+                Some(status("Available", None)),
+                status("Charging", None),
+                Nothing,
+            ),
+        ];
+        for (previous, now, expected) in cases {
+            assert_eq!(
+                fault_change(previous.as_ref(), &now),
+                expected,
+                "{previous:?} -> {now:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_fault_alarm_carries_the_error_code_and_vendor_info() {
+        let conn = Connection {
+            connection_id: "c".into(),
+            station_id: StationId::parse("CP-F").unwrap(),
+            org_id: OrgId::default_org(),
+            site_id: None,
+            ocpp_version: csms_domain::OcppVersion::V16,
+            connected_at: t(0),
+            last_seen_at: t(0),
+            approval: Approval::Accepted,
+        };
+        let mut s = status("Faulted", Some("GroundFailure"));
+        s.info = Some("RCD tripped (vendor error E42)".into());
+        let a = fault_alarm(&conn, &s, t(100));
+        assert_eq!(a.id, "connector-faulted:CP-F:1:1");
+        assert_eq!(a.details["errorCode"], "GroundFailure");
+        assert_eq!(a.details["info"], "RCD tripped (vendor error E42)");
+        assert!(
+            a.message.contains(
+                "EVSE 1 connector 1 Faulted (GroundFailure: RCD tripped (vendor error E42))"
+            ),
+            "{}",
+            a.message
+        );
     }
 
     #[test]

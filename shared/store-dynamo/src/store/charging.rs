@@ -55,7 +55,7 @@ use csms_domain::{IdTokenValue, OcppVersion, OrgId, SessionId, SiteId, StationId
 use csms_kernel::ports::{
     reading_key, sort_key_time, ConnectionStore, IdempotencyStore, MeterTarget, OfflineStation,
     OfflineStore, Page, PageRequest, SessionQuery, SessionStore, StationEvent, StationStore,
-    StoreError, StoreResult, TokenStore,
+    StatusWrite, StoreError, StoreResult, TokenStore,
 };
 use futures::{StreamExt, TryStreamExt};
 use rust_decimal::Decimal;
@@ -825,7 +825,7 @@ impl StationStore for DynamoStore {
         &self,
         id: &StationId,
         status: &ConnectorStatus,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<StatusWrite> {
         let mut item = to_item(&ConnectorItem::from(status))?;
         set_key(
             &mut item,
@@ -837,9 +837,15 @@ impl StationStore for DynamoStore {
             .name("#ms", "updatedAtMs")
             .value(":ms", n(status.updated_at.timestamp_millis()));
         // A failed condition: a newer status is stored, this one is a late
-        // replay.
-        let _late = self.put_if(item, not_older).await?;
-        Ok(())
+        // replay. The one replaced comes back with the write: no read.
+        Ok(match self.put_if_returning_old(item, not_older).await? {
+            Ok(previous) => StatusWrite::Stored {
+                previous: previous
+                    .map(decode::<ConnectorItem, ConnectorStatus>)
+                    .transpose()?,
+            },
+            Err(ConditionFailed) => StatusWrite::Late,
+        })
     }
 
     async fn append_station_event(&self, event: &StationEvent) -> StoreResult<()> {
