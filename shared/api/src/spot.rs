@@ -94,12 +94,25 @@ pub struct AlarmView {
     pub kind: String,
     /// `warning` or `critical`.
     pub severity: String,
+    /// A short title, e.g. `Station CP-1 offline` (alarms raised before
+    /// alarms had titles: their message).
+    pub title: String,
     pub message: String,
-    /// Kind-specific facts (for spot prices: zone, date, fallback, what each source said).
+    /// The evidence, kind-specific (for spot prices: zone, date, fallback,
+    /// what each source said; for a station offline: when it went away and
+    /// its last message; for a faulted connector: the error code and the
+    /// vendor's info), the latest repeat's.
     #[schema(value_type = Object)]
     pub details: Value,
+    /// What to do about it, when the CSMS can say.
+    pub suggested_action: Option<String>,
     pub active: bool,
     pub raised_at: String,
+    /// How often the condition was seen while the alarm was open (1 when
+    /// raised): a repeat updates the open alarm instead of opening another.
+    pub occurrences: u32,
+    /// The latest repeat; null before the first.
+    pub last_seen_at: Option<String>,
     pub resolved_at: Option<String>,
     /// Someone is on it: who (`admin`, a key id, a user) and when.
     pub acknowledged_by: Option<String>,
@@ -120,10 +133,14 @@ impl From<&Alarm> for AlarmView {
                 Severity::Critical => "critical",
             }
             .to_owned(),
+            title: a.title.clone().unwrap_or_else(|| a.message.clone()),
             message: a.message.clone(),
             details: a.details.clone(),
+            suggested_action: a.action.clone(),
             active: a.is_active(),
             raised_at: time(a.raised_at),
+            occurrences: a.occurrences,
+            last_seen_at: a.last_seen_at.map(time),
             resolved_at: a.resolved_at.map(time),
             acknowledged_by: a.handling.acknowledged.as_ref().map(|(by, _)| by.clone()),
             acknowledged_at: a.handling.acknowledged.as_ref().map(|(_, at)| time(*at)),

@@ -63,6 +63,8 @@ async fn offline_beyond_the_grace_raises_once_and_a_connect_resolves() {
     assert_eq!(a["id"], "station-offline:CP-OFF");
     assert_eq!(a["kind"], "stationOffline");
     assert_eq!(a["severity"], "critical");
+    assert_eq!(a["title"], "Station CP-OFF offline");
+    assert!(a["suggestedAction"].as_str().unwrap().contains("network"));
     let at =
         |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     assert_eq!(a["details"]["disconnectedAt"], at(gone_at));
@@ -126,6 +128,23 @@ async fn a_faulted_connector_raises_once_with_its_error_code_and_recovers() {
     assert_eq!(open[0]["kind"], "connectorFaulted");
     assert_eq!(open[0]["details"]["errorCode"], "GroundFailure");
     assert_eq!(open[0]["details"]["info"], "RCD tripped (vendor error E42)");
+    assert_eq!(
+        open[0]["title"],
+        "Station CP-F16 EVSE 1 connector 1 faulted"
+    );
+    assert!(open[0]["suggestedAction"].as_str().is_some());
+    assert_eq!(
+        open[0]["occurrences"], 1,
+        "the same fault again is no repeat"
+    );
+    // Another error code while faulted: a repeat of the open alarm.
+    w.clock.advance(10);
+    status16(&w, &id, "Faulted", "OverVoltage").await;
+    let open = alarms(&w, true).await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0]["occurrences"], 2);
+    assert_eq!(open[0]["details"]["errorCode"], "OverVoltage");
+    assert!(open[0]["lastSeenAt"].as_str().is_some());
     w.clock.advance(10);
     status16(&w, &id, "Unavailable", "NoError").await;
     assert_eq!(

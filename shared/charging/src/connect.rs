@@ -283,6 +283,7 @@ async fn raise_auth_alarm<S: StationStore + ConnectionStore + AlarmStore + ?Size
         org_id: station.org_id.clone(),
         kind: AUTH_ALARM_KIND.to_owned(),
         severity: Severity::Warning,
+        title: Some(format!("Wrong passwords for station {}", station.id)),
         message: format!(
             "station {} had {failures} wrong passwords in a row; further attempts are throttled",
             station.id
@@ -293,6 +294,9 @@ async fn raise_auth_alarm<S: StationStore + ConnectionStore + AlarmStore + ?Size
             "lastSource": source.map(|s| s.0.to_string()),
         }),
         raised_at: at,
+        action: Some("Check the password configured in the station; if it is right, find who else tries to connect as it (the source address is in the evidence)".to_owned()),
+        occurrences: 1,
+        last_seen_at: None,
         resolved_at: None,
         handling: Default::default(),
         version: 1,

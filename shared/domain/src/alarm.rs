@@ -1,7 +1,9 @@
 //! Alarms: conditions an operator must look at (tomorrow's spot prices are
-//! missing, …). An alarm is raised once per condition (its id is derived
-//! from the condition, so raising it again changes nothing) and resolved when
-//! the condition clears.
+//! missing, a station is offline, …). An alarm is raised once per condition
+//! (its id is derived from the condition): raising it again while it is
+//! active is a repeat, which counts and updates the open alarm
+//! ([`Alarm::repeated`]) instead of opening another one. It is resolved when
+//! the condition clears, or by hand.
 
 use crate::{OrgId, Timestamp};
 
@@ -20,9 +22,20 @@ pub struct Alarm {
     /// Machine-readable kind, e.g. `spotPricesMissing`.
     pub kind: String,
     pub severity: Severity,
+    /// A short title ("Station CP-1 offline"); `None` in alarms raised
+    /// before alarms had one (the message says it).
+    pub title: Option<String>,
     pub message: String,
+    /// The evidence: kind-specific facts, the latest repeat's.
     pub details: serde_json::Value,
+    /// What to do about it.
+    pub action: Option<String>,
     pub raised_at: Timestamp,
+    /// How often the condition was seen while the alarm was open: 1 when
+    /// raised, one more for each repeat.
+    pub occurrences: u32,
+    /// The latest repeat; `None` before the first.
+    pub last_seen_at: Option<Timestamp>,
     pub resolved_at: Option<Timestamp>,
     /// What people did about it: acknowledged, resolved by hand.
     pub handling: Handling,
@@ -58,6 +71,23 @@ impl Alarm {
 
     pub fn is_active(&self) -> bool {
         self.resolved_at.is_none()
+    }
+
+    /// This active alarm after its condition was seen `again`: counted, the
+    /// latest evidence, title, message, action and severity; when it was
+    /// raised and what people did about it stay. The version moves on.
+    pub fn repeated(&self, again: &Alarm) -> Alarm {
+        Alarm {
+            severity: again.severity,
+            title: again.title.clone().or_else(|| self.title.clone()),
+            message: again.message.clone(),
+            details: again.details.clone(),
+            action: again.action.clone().or_else(|| self.action.clone()),
+            occurrences: self.occurrences.saturating_add(1),
+            last_seen_at: Some(again.raised_at.max(self.raised_at)),
+            version: self.version + 1,
+            ..self.clone()
+        }
     }
 
     /// `by` is on it. Only an active alarm, and only once.
@@ -112,13 +142,44 @@ mod tests {
             org_id: OrgId::default_org(),
             kind: "k".into(),
             severity: Severity::Warning,
+            title: None,
             message: "m".into(),
             details: serde_json::json!({}),
+            action: None,
             raised_at: Utc.timestamp_opt(0, 0).unwrap(),
+            occurrences: 1,
+            last_seen_at: None,
             resolved_at: None,
             handling: Handling::default(),
             version: 1,
         }
+    }
+
+    #[test]
+    fn a_repeat_counts_and_keeps_the_raise_and_the_handling() {
+        let mut a = alarm();
+        a.acknowledge("key-1", Utc.timestamp_opt(30, 0).unwrap())
+            .unwrap();
+        let again = Alarm {
+            severity: Severity::Critical,
+            title: Some("t".into()),
+            message: "m2".into(),
+            details: serde_json::json!({"errorCode": "OverVoltage"}),
+            raised_at: Utc.timestamp_opt(60, 0).unwrap(),
+            ..alarm()
+        };
+        let r = a.repeated(&again);
+        assert_eq!(r.occurrences, 2);
+        assert_eq!(r.last_seen_at, Some(Utc.timestamp_opt(60, 0).unwrap()));
+        assert_eq!(r.raised_at, a.raised_at);
+        assert_eq!(r.handling, a.handling);
+        assert_eq!(r.details, again.details);
+        assert_eq!(
+            (r.severity, r.title.as_deref(), r.message.as_str()),
+            (Severity::Critical, Some("t"), "m2")
+        );
+        assert_eq!(r.version, a.version + 1);
+        assert_eq!(r.repeated(&again).occurrences, 3);
     }
 
     #[test]

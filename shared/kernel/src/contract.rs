@@ -2133,9 +2133,13 @@ fn alarm(id: &str, org: &str, raised: i64) -> Alarm {
         org_id: OrgId::parse(org).unwrap(),
         kind: "spotPricesMissing".into(),
         severity: Severity::Critical,
+        title: Some(format!("Alarm {id}")),
         message: format!("{id} raised at {raised}"),
         details: serde_json::json!({ "zone": "SE3", "date": "2026-11-24" }),
         raised_at: t(raised),
+        action: Some("look at it".into()),
+        occurrences: 1,
+        last_seen_at: None,
         resolved_at: None,
         handling: Default::default(),
         version: 1,
@@ -2209,15 +2213,25 @@ pub async fn alarms_raise_resolve<S: AlarmStore>(store: &S) {
     let first = alarm(id, "default", 10);
     assert!(store.raise_alarm(&first).await.unwrap());
     assert_eq!(store.get_alarm(id).await.unwrap(), Some(first.clone()));
+    let mut again = alarm(id, "default", 20);
+    again.details = serde_json::json!({"zone": "SE3", "sources": ["elprisetjustnu: 404"]});
+    again.message = "still missing".into();
     assert!(
-        !store.raise_alarm(&alarm(id, "default", 20)).await.unwrap(),
-        "already active"
+        !store.raise_alarm(&again).await.unwrap(),
+        "already active: a repeat, not a new alarm"
+    );
+    let repeated = store.get_alarm(id).await.unwrap().unwrap();
+    assert_eq!(
+        repeated,
+        first.repeated(&again),
+        "a repeat counts, keeps the raise time and takes the latest evidence"
     );
     assert_eq!(
-        store.get_alarm(id).await.unwrap(),
-        Some(first.clone()),
-        "raising an active alarm changes nothing"
+        (repeated.occurrences, repeated.last_seen_at),
+        (2, Some(t(20)))
     );
+    assert_eq!(all_alarms(store, "default", true, 10).await, [id]);
+    let first = repeated;
 
     assert!(store.resolve_alarm(id, t(30)).await.unwrap());
     let resolved = store.get_alarm(id).await.unwrap().unwrap();

@@ -541,8 +541,10 @@ pub trait SpotPriceStore: Send + Sync {
 /// Operator alarms.
 #[async_trait]
 pub trait AlarmStore: Send + Sync {
-    /// Raises `alarm` unless an active alarm with its id exists (then nothing
-    /// changes). A resolved one is raised again. Returns whether it was raised.
+    /// Raises `alarm`. An active alarm with its id is repeated instead
+    /// ([`Alarm::repeated`]: counted, the latest evidence; when it was
+    /// raised and what people did about it stay). A resolved one is raised
+    /// again, fresh. Returns whether it was raised (opened), not repeated.
     async fn raise_alarm(&self, alarm: &Alarm) -> StoreResult<bool>;
     /// Marks the alarm resolved at `at`. Returns whether an active one existed.
     async fn resolve_alarm(&self, id: &str, at: Timestamp) -> StoreResult<bool>;

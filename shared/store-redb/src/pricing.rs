@@ -167,7 +167,11 @@ impl Db {
             let mut alarms = txn.open_table(ALARMS)?;
             let stored: Option<Alarm> = get_record(&alarms, &alarm.id)?;
             let raised = match &stored {
-                Some(s) if s.is_active() => return Ok(false),
+                // A repeat: the open alarm counts it, its index key stays.
+                Some(s) if s.is_active() => {
+                    put_record(&mut alarms, &s.id, &s.repeated(alarm))?;
+                    return Ok(false);
+                }
                 // Raised again: the stored one is replaced, the version moves on
                 // so a reader holding the old one can tell.
                 Some(s) => Alarm {

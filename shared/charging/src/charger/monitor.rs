@@ -58,11 +58,18 @@ pub fn offline_alarm(station: &Station, since: Timestamp, now: Timestamp) -> Opt
         org_id: station.org_id.clone(),
         kind: OFFLINE_KIND.to_owned(),
         severity: Severity::Critical,
+        title: Some(format!("Station {} offline", station.id)),
         message: format!(
-            "station {} has been offline for {minutes} min (since {}); check its power and network, then its OCPP settings",
+            "station {} has been offline for {minutes} min (since {})",
             station.id,
             rfc3339(since)
         ),
+        action: Some(
+            "check the station's power and network, then its OCPP settings (the CSMS address, its id and password)"
+                .to_owned(),
+        ),
+        occurrences: 1,
+        last_seen_at: None,
         details: serde_json::json!({
             "stationId": station.id.as_str(),
             "siteId": station.site_id.as_ref().map(|s| s.as_str()),
@@ -141,10 +148,24 @@ pub fn fault_alarm(conn: &Connection, status: &ConnectorStatus, now: Timestamp) 
         org_id: conn.org_id.clone(),
         kind: FAULT_KIND.to_owned(),
         severity: Severity::Critical,
+        title: Some(if evse == 0 {
+            format!("Station {} faulted", conn.station_id)
+        } else {
+            format!(
+                "Station {} EVSE {evse} connector {connector} faulted",
+                conn.station_id
+            )
+        }),
         message: format!(
-            "station {} reports {place} Faulted ({code}{info}); check the error code in the charger's manual, reset the station or send a technician",
+            "station {} reports {place} Faulted ({code}{info})",
             conn.station_id
         ),
+        action: Some(
+            "look the error code up in the charger's manual; reset the station (a Reset command) or send a technician"
+                .to_owned(),
+        ),
+        occurrences: 1,
+        last_seen_at: None,
         details: serde_json::json!({
             "stationId": conn.station_id.as_str(),
             "siteId": conn.site_id.as_ref().map(|s| s.as_str()),

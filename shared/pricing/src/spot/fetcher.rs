@@ -430,6 +430,7 @@ impl<S: SpotPriceStore + AlarmStore + ?Sized> SpotFetcher<S> {
             org_id: OrgId::default_org(),
             kind: ALARM_KIND.to_owned(),
             severity: Severity::Warning,
+            title: Some(format!("Spot prices missing: {} {date}", zone.code())),
             message,
             details: json!({
                 "zone": zone.code(),
@@ -440,6 +441,12 @@ impl<S: SpotPriceStore + AlarmStore + ?Sized> SpotFetcher<S> {
                 "sources": report.problems,
             }),
             raised_at: now,
+            action: Some(
+                "check what each source said (in the evidence: an ENTSO-E token, the source's status); the fallback prices the day until the real prices come"
+                    .to_owned(),
+            ),
+            occurrences: 1,
+            last_seen_at: None,
             resolved_at: None,
             handling: Default::default(),
             version: 1,

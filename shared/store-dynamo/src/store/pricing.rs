@@ -241,12 +241,20 @@ impl SpotPriceStore for DynamoStore {
 #[async_trait]
 impl AlarmStore for DynamoStore {
     /// Read, then a conditional write on what was read; a lost race reads
-    /// again. An alarm that stays active costs one `GetItem` per raise.
+    /// again. A repeat of an active alarm costs a `GetItem` and a `PutItem`.
     async fn raise_alarm(&self, alarm: &Alarm) -> StoreResult<bool> {
         for _ in 0..CAS_ATTEMPTS {
             let stored: Option<Alarm> = self.get_as(alarm_pk(&alarm.id), META, record_from).await?;
             let (raised, expected) = match stored {
-                Some(a) if a.is_active() => return Ok(false),
+                Some(a) if a.is_active() => {
+                    if self
+                        .put_alarm_if(alarm_item(&a.repeated(alarm))?, a.version)
+                        .await?
+                    {
+                        return Ok(false);
+                    }
+                    continue;
+                }
                 Some(a) => (
                     Alarm {
                         version: a.version + 1,
@@ -404,9 +412,13 @@ mod tests {
             org_id: OrgId::default_org(),
             kind: "spotPricesMissing".into(),
             severity: csms_domain::alarm::Severity::Critical,
+            title: None,
             message: "m".into(),
             details: serde_json::json!({}),
             raised_at: t,
+            action: None,
+            occurrences: 1,
+            last_seen_at: None,
             resolved_at: None,
             handling: Default::default(),
             version: 1,
