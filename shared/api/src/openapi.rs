@@ -55,7 +55,9 @@ pub struct ItemsOf<T> {
 /// `Session` (session.*), `Command` (command.completed),
 /// `StationStatusEvent` (station.status), `StationRegistrationEvent`
 /// (station.registration), `StationConnectionEvent`
-/// (station.connected/disconnected) or `Booking` (booking.refused).
+/// (station.connected/disconnected), `Booking` (booking.refused) or
+/// `AlarmView` (alarm.opened, alarm.resolved: once per change, not per
+/// evaluation or repeat).
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookEvent {

@@ -15,6 +15,49 @@ use support::ChargerWorld;
 
 const GRACE: TimeDelta = TimeDelta::minutes(10);
 
+/// The alarm events published, as their webhook events: (type, alarm id).
+#[derive(Default)]
+struct Published(std::sync::Mutex<Vec<(String, String)>>);
+
+#[async_trait::async_trait]
+impl csms_kernel::events::EventBus for Published {
+    async fn publish(&self, event: csms_kernel::events::DomainEvent) {
+        let Some(hook) = csms_notify::webhook_event(&event) else {
+            return;
+        };
+        if hook.event_type.as_str().starts_with("alarm.") {
+            let id = hook.data["id"].as_str().unwrap_or_default().to_owned();
+            self.0
+                .lock()
+                .unwrap()
+                .push((hook.event_type.as_str().to_owned(), id));
+        }
+    }
+}
+
+impl Published {
+    fn take(&self) -> Vec<(String, String)> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+fn pair(kind: &str, id: &str) -> (String, String) {
+    (kind.to_owned(), id.to_owned())
+}
+
+/// A world whose charger service publishes to the returned recorder.
+fn world() -> (ChargerWorld, std::sync::Arc<Published>) {
+    let published = std::sync::Arc::new(Published::default());
+    let (store, clock) = ChargerWorld::parts();
+    let charger = csms_charging::charger::ChargerService::new(
+        store.clone(),
+        clock.clone(),
+        csms_charging::charger::ChargerConfig::default(),
+    )
+    .with_events(published.clone());
+    (ChargerWorld::with_charger(store, clock, charger), published)
+}
+
 async fn sweep(w: &ChargerWorld) -> usize {
     w.charger
         .raise_offline_alarms_everywhere(GRACE, w.clock.now())
@@ -36,14 +79,29 @@ async fn disconnect(w: &ChargerWorld, conn: &str) {
         .unwrap();
 }
 
-async fn reconnect(w: &ChargerWorld, id: &csms_domain::StationId, conn: &str) {
+async fn reconnect(
+    w: &ChargerWorld,
+    events: &dyn csms_kernel::events::EventBus,
+    id: &csms_domain::StationId,
+    conn: &str,
+) {
     let st = w.store.get_station(id).await.unwrap().unwrap();
-    support::open_connection(&*w.store, &*w.clock, &st, conn, OcppVersion::V16).await;
+    connect::opened(
+        &*w.store,
+        events,
+        None,
+        &st,
+        conn,
+        OcppVersion::V16,
+        w.clock.now(),
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
 async fn offline_beyond_the_grace_raises_once_and_a_connect_resolves() {
-    let w = ChargerWorld::new();
+    let (w, published) = world();
     let id = w.station("CP-OFF", OcppVersion::V16, None).await;
     w.clock.advance(30);
     w.ocpp(&id, "Heartbeat", serde_json::json!({})).await;
@@ -72,7 +130,15 @@ async fn offline_beyond_the_grace_raises_once_and_a_connect_resolves() {
 
     w.clock.advance(3600);
     assert_eq!(sweep(&w).await, 0, "still one alarm an hour later");
-    reconnect(&w, &id, "conn-2").await;
+    reconnect(&w, &*published, &id, "conn-2").await;
+    assert_eq!(
+        published.take(),
+        [
+            pair("alarm.opened", "station-offline:CP-OFF"),
+            pair("alarm.resolved", "station-offline:CP-OFF")
+        ],
+        "one event per change, not per sweep"
+    );
     assert!(alarms(&w, true).await.is_empty(), "resolved by the connect");
     let all = alarms(&w, false).await;
     assert_eq!(all.len(), 1);
@@ -85,7 +151,7 @@ async fn back_within_the_grace_or_decommissioned_raises_nothing() {
     let id = w.station("CP-BACK", OcppVersion::V16, None).await;
     disconnect(&w, "conn-CP-BACK").await;
     w.clock.advance(5 * 60);
-    reconnect(&w, &id, "conn-2").await;
+    reconnect(&w, &csms_kernel::events::NoEvents, &id, "conn-2").await;
     w.clock.advance(3600);
     assert_eq!(sweep(&w).await, 0);
 
@@ -114,7 +180,7 @@ async fn status16(w: &ChargerWorld, id: &csms_domain::StationId, status: &str, c
 
 #[tokio::test]
 async fn a_faulted_connector_raises_once_with_its_error_code_and_recovers() {
-    let w = ChargerWorld::new();
+    let (w, published) = world();
     let id = w.station("CP-F16", OcppVersion::V16, None).await;
     status16(&w, &id, "Available", "NoError").await;
     assert!(alarms(&w, false).await.is_empty());
@@ -156,6 +222,14 @@ async fn a_faulted_connector_raises_once_with_its_error_code_and_recovers() {
     status16(&w, &id, "Available", "NoError").await;
     assert!(alarms(&w, true).await.is_empty(), "resolved");
     assert_eq!(alarms(&w, false).await.len(), 1);
+    assert_eq!(
+        published.take(),
+        [
+            pair("alarm.opened", "connector-faulted:CP-F16:1:1"),
+            pair("alarm.resolved", "connector-faulted:CP-F16:1:1")
+        ],
+        "a repeat is no new event"
+    );
 }
 
 #[tokio::test]

@@ -345,8 +345,13 @@ pub async fn opened<S: StationStore + ConnectionStore + AlarmStore + ?Sized>(
     // per connect when there is none).
     let offline = crate::charger::monitor::offline_alarm_id(&station.id);
     match store.resolve_alarm(&offline, now).await {
-        Ok(true) => tracing::info!(station = %station.id, "station back: offline alarm resolved"),
-        Ok(false) => {}
+        Ok(Some(alarm)) => {
+            tracing::info!(station = %station.id, "station back: offline alarm resolved");
+            events
+                .publish(DomainEvent::AlarmResolved { alarm, at: now })
+                .await;
+        }
+        Ok(None) => {}
         Err(e) => {
             tracing::warn!(station = %station.id, error = %e, "could not resolve the offline alarm")
         }

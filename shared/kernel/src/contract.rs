@@ -2188,7 +2188,7 @@ pub async fn alarms_handled_by_hand<S: AlarmStore>(store: &S) {
     assert!(all_alarms(store, "org-h", true, 10).await.is_empty());
     assert_eq!(all_alarms(store, "org-h", false, 10).await, [id]);
     // The condition clearing later changes nothing: it is resolved.
-    assert!(!store.resolve_alarm(id, t(8)).await.unwrap());
+    assert!(store.resolve_alarm(id, t(8)).await.unwrap().is_none());
     // Raised again: a fresh alarm, nobody has done anything about it yet.
     assert!(store.raise_alarm(&alarm(id, "org-h", 9)).await.unwrap());
     let again = store.get_alarm(id).await.unwrap().unwrap();
@@ -2233,7 +2233,7 @@ pub async fn alarms_raise_resolve<S: AlarmStore>(store: &S) {
     assert_eq!(all_alarms(store, "default", true, 10).await, [id]);
     let first = repeated;
 
-    assert!(store.resolve_alarm(id, t(30)).await.unwrap());
+    assert!(store.resolve_alarm(id, t(30)).await.unwrap().is_some());
     let resolved = store.get_alarm(id).await.unwrap().unwrap();
     assert_eq!(resolved.resolved_at, Some(t(30)));
     assert_eq!(resolved.raised_at, t(10));
@@ -2242,14 +2242,18 @@ pub async fn alarms_raise_resolve<S: AlarmStore>(store: &S) {
         "resolving is a new version"
     );
     assert!(
-        !store.resolve_alarm(id, t(31)).await.unwrap(),
+        store.resolve_alarm(id, t(31)).await.unwrap().is_none(),
         "already resolved"
     );
     assert_eq!(
         store.get_alarm(id).await.unwrap().unwrap().resolved_at,
         Some(t(30))
     );
-    assert!(!store.resolve_alarm("no-such-alarm", t(31)).await.unwrap());
+    assert!(store
+        .resolve_alarm("no-such-alarm", t(31))
+        .await
+        .unwrap()
+        .is_none());
     assert_eq!(store.get_alarm("no-such-alarm").await.unwrap(), None);
 
     let again = alarm(id, "default", 40);
@@ -2274,7 +2278,7 @@ pub async fn alarms_raise_resolve<S: AlarmStore>(store: &S) {
             .await
             .unwrap());
     }
-    assert!(store.resolve_alarm("a-25", t(36)).await.unwrap());
+    assert!(store.resolve_alarm("a-25", t(36)).await.unwrap().is_some());
     assert!(store
         .raise_alarm(&alarm("o-50", "other-org", 50))
         .await
@@ -2294,7 +2298,7 @@ pub async fn alarms_raise_resolve<S: AlarmStore>(store: &S) {
     assert_eq!(all_alarms(store, "other-org", false, 10).await, ["o-50"]);
 
     // Resolving moves an alarm out of the active listing, raising back in.
-    assert!(store.resolve_alarm(id, t(60)).await.unwrap());
+    assert!(store.resolve_alarm(id, t(60)).await.unwrap().is_some());
     assert_eq!(
         all_alarms(store, "default", true, 10).await,
         ["a-35", "a-15"]

@@ -546,8 +546,9 @@ pub trait AlarmStore: Send + Sync {
     /// raised and what people did about it stay). A resolved one is raised
     /// again, fresh. Returns whether it was raised (opened), not repeated.
     async fn raise_alarm(&self, alarm: &Alarm) -> StoreResult<bool>;
-    /// Marks the alarm resolved at `at`. Returns whether an active one existed.
-    async fn resolve_alarm(&self, id: &str, at: Timestamp) -> StoreResult<bool>;
+    /// Marks the alarm resolved at `at`. The alarm as resolved, when an
+    /// active one existed (what the `alarm.resolved` event shows).
+    async fn resolve_alarm(&self, id: &str, at: Timestamp) -> StoreResult<Option<Alarm>>;
     async fn get_alarm(&self, id: &str) -> StoreResult<Option<Alarm>>;
     /// Replaces the stored alarm if it is at `expected_version` (what people
     /// did about it: acknowledged, resolved by hand), else `Conflict`; the

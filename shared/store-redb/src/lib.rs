@@ -313,7 +313,7 @@ forward! { SpotPriceStore {
 
 forward! { AlarmStore {
     raise_alarm(alarm: &Alarm) -> bool;
-    resolve_alarm(id: &str, at: Timestamp) -> bool;
+    resolve_alarm(id: &str, at: Timestamp) -> Option<Alarm>;
     get_alarm(id: &str) -> Option<Alarm>;
     put_alarm(alarm: &Alarm, expected_version: u64) -> ();
     list_alarms(org: &OrgId, active_only: bool, page: &PageRequest) -> Page<Alarm>;

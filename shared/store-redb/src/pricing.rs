@@ -193,16 +193,17 @@ impl Db {
         })
     }
 
-    pub(crate) fn resolve_alarm(&self, id: &str, at: Timestamp) -> R<bool> {
+    pub(crate) fn resolve_alarm(&self, id: &str, at: Timestamp) -> R<Option<Alarm>> {
         self.write(|txn| {
-            let mut resolved = false;
+            let mut resolved = None;
             update_record::<Alarm>(&mut txn.open_table(ALARMS)?, id, |a| {
-                resolved = a.is_active();
-                if resolved {
-                    a.resolved_at = Some(at);
-                    a.version += 1;
+                if !a.is_active() {
+                    return false;
                 }
-                resolved
+                a.resolved_at = Some(at);
+                a.version += 1;
+                resolved = Some(a.clone());
+                true
             })?;
             Ok(resolved)
         })

@@ -26,6 +26,7 @@ use chrono::{SecondsFormat, TimeDelta};
 use csms_domain::alarm::{Alarm, Severity};
 use csms_domain::station::{Connection, ConnectorStatus, Station};
 use csms_domain::{OrgId, StationId, Timestamp};
+use csms_kernel::events::DomainEvent;
 use csms_kernel::ports::{OfflineStation, OrganisationStore};
 
 /// Alarm kind of a station gone offline beyond its grace.
@@ -197,20 +198,25 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
         let (evse, connector) = (status.evse_id, status.connector_id);
         let result = match fault_change(previous, status) {
             FaultChange::Nothing => return,
-            FaultChange::Raise => self
-                .store
-                .raise_alarm(&fault_alarm(conn, status, now))
-                .await
-                .map(|raised| raised.then_some("raised")),
+            FaultChange::Raise => {
+                let alarm = fault_alarm(conn, status, now);
+                self.store
+                    .raise_alarm(&alarm)
+                    .await
+                    .map(|raised| raised.then_some(DomainEvent::AlarmOpened { alarm, at: now }))
+            }
             FaultChange::Resolve => self
                 .store
                 .resolve_alarm(&fault_alarm_id(&conn.station_id, evse, connector), now)
                 .await
-                .map(|resolved| resolved.then_some("resolved")),
+                .map(|resolved| {
+                    resolved.map(|alarm| DomainEvent::AlarmResolved { alarm, at: now })
+                }),
         };
         match result {
-            Ok(Some(what)) => {
-                tracing::warn!(station = %conn.station_id, evse, connector, "connector fault alarm {what}")
+            Ok(Some(event)) => {
+                tracing::warn!(station = %conn.station_id, evse, connector, "connector fault alarm: {}", event.name());
+                self.events.publish(event).await;
             }
             Ok(None) => {}
             Err(e) => {
@@ -244,6 +250,12 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
             if self.store.raise_alarm(&alarm).await? {
                 raised += 1;
                 tracing::warn!(station = %station.id, since = %since, "station offline: alarm raised");
+                self.events
+                    .publish(DomainEvent::AlarmOpened {
+                        alarm: alarm.clone(),
+                        at: now,
+                    })
+                    .await;
             }
             // A connect between the list read and the raise resolved nothing.
             let back = self
@@ -252,7 +264,11 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
                 .await?
                 .is_some_and(|s| s.connection_id.is_some());
             if back {
-                self.store.resolve_alarm(&alarm.id, now).await?;
+                if let Some(alarm) = self.store.resolve_alarm(&alarm.id, now).await? {
+                    self.events
+                        .publish(DomainEvent::AlarmResolved { alarm, at: now })
+                        .await;
+                }
             }
         }
         Ok(raised)

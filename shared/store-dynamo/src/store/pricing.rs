@@ -274,22 +274,22 @@ impl AlarmStore for DynamoStore {
         )))
     }
 
-    async fn resolve_alarm(&self, id: &str, at: Timestamp) -> StoreResult<bool> {
+    async fn resolve_alarm(&self, id: &str, at: Timestamp) -> StoreResult<Option<Alarm>> {
         for _ in 0..CAS_ATTEMPTS {
             let Some(mut a) = self
                 .get_as::<Alarm>(alarm_pk(id), META, record_from)
                 .await?
             else {
-                return Ok(false);
+                return Ok(None);
             };
             if !a.is_active() {
-                return Ok(false);
+                return Ok(None);
             }
             let expected = a.version;
             a.resolved_at = Some(at);
             a.version += 1;
             if self.put_alarm_if(alarm_item(&a)?, expected).await? {
-                return Ok(true);
+                return Ok(Some(a));
             }
         }
         Err(StoreError::Conflict(format!(

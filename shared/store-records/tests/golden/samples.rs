@@ -1094,7 +1094,14 @@ pub fn webhooks() -> Vec<csms_domain::webhook::Webhook> {
             // Every event type there was when it was written.
             events: EventType::ALL
                 .into_iter()
-                .filter(|e| *e != EventType::BookingRefused)
+                .filter(|e| {
+                    !matches!(
+                        e,
+                        EventType::BookingRefused
+                            | EventType::AlarmOpened
+                            | EventType::AlarmResolved
+                    )
+                })
                 .collect(),
             description: Some("everything".to_owned()),
             secret: "whsec_abcdef".to_owned(),
