@@ -24,7 +24,7 @@ pub fn spawn(
         loop {
             tick.tick().await;
             match charger
-                .raise_offline_alarms_everywhere(settings.grace(), clock.now())
+                .raise_offline_alarms_everywhere(settings.offline_grace(), clock.now())
                 .await
             {
                 Ok(0) => {}

@@ -18,7 +18,7 @@ async fn main() -> Result<(), Error> {
         let commands = Arc::new(ctx.wiring.commands()?);
         let idle = chrono::TimeDelta::from_std(ctx.wiring.settings.sessions.idle)?;
         let times = ctx.wiring.settings.bookings.times();
-        let grace = ctx.wiring.settings.monitor.grace();
+        let grace = ctx.wiring.settings.monitor.offline_grace();
         Ok::<_, Error>((
             charger,
             commands,

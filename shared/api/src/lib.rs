@@ -42,6 +42,7 @@
 //! - `util`: body/query parsing that answers bad input with our error shape.
 
 mod access;
+mod alarm_settings;
 mod api_keys;
 mod audit;
 mod auth;
@@ -129,6 +130,9 @@ pub struct ApiState {
     /// Where people reach this service, for links in QR codes and e-mails
     /// (`CSMS_PUBLIC_URL`); `None` where it is not configured.
     pub public_url: Option<PublicUrl>,
+    /// The platform's offline grace (`CSMS_OFFLINE_GRACE_SECONDS`): an
+    /// organisation's until it sets its own (`PUT /alarm-settings`).
+    pub offline_grace: csms_domain::alarm::OfflineGrace,
 }
 
 /// Each route's methods with the permission each needs, declared here
@@ -349,6 +353,10 @@ pub fn router(state: ApiState) -> Router {
         .route(
             "/spot-prices/{zone}/{date}",
             get(Read, spot::get_spot_day).merge(put(Admin, pricing::put_spot_day)),
+        )
+        .route(
+            "/alarm-settings",
+            get(Read, alarm_settings::get).merge(put(Admin, alarm_settings::put)),
         )
         .route("/alarms", get(Read, spot::list_alarms))
         .route("/alarms/{id}", get(Read, spot::get_alarm))

@@ -6,14 +6,13 @@
 
 mod support;
 
-use chrono::TimeDelta;
 use csms_charging::connect;
 use csms_domain::OcppVersion;
 use csms_kernel::events::NoEvents;
 use csms_kernel::ports::Clock;
 use support::ChargerWorld;
 
-const GRACE: TimeDelta = TimeDelta::minutes(10);
+const GRACE_SECS: u64 = 600;
 
 /// The alarm events published, as their webhook events: (type, alarm id).
 #[derive(Default)]
@@ -60,7 +59,10 @@ fn world() -> (ChargerWorld, std::sync::Arc<Published>) {
 
 async fn sweep(w: &ChargerWorld) -> usize {
     w.charger
-        .raise_offline_alarms_everywhere(GRACE, w.clock.now())
+        .raise_offline_alarms_everywhere(
+            csms_domain::alarm::OfflineGrace::platform(GRACE_SECS),
+            w.clock.now(),
+        )
         .await
         .unwrap()
 }
@@ -249,4 +251,92 @@ async fn a_faulted_201_connector_raises_and_recovers() {
     w.clock.advance(10);
     w.ocpp(&id, "StatusNotification", status("Occupied")).await;
     assert!(alarms(&w, true).await.is_empty());
+}
+
+#[tokio::test]
+async fn alarm_settings_are_checked_per_organisation_and_the_sweep_uses_them() {
+    let w = ChargerWorld::new();
+    let got = w.admin("GET", "/alarm-settings", None).await;
+    assert_eq!(got.status, 200, "{}", got.text);
+    assert_eq!(
+        got.body,
+        serde_json::json!({"offlineGraceSeconds": 600, "setByOrganisation": false, "updatedAt": null, "version": 0})
+    );
+    for (body, field) in [
+        (
+            serde_json::json!({"offlineGraceSeconds": 59}),
+            "offlineGraceSeconds",
+        ),
+        (
+            serde_json::json!({"offlineGraceSeconds": 604801}),
+            "offlineGraceSeconds",
+        ),
+        (
+            serde_json::json!({"offlineGraceSeconds": "ten"}),
+            "invalid JSON body: offlineGraceSeconds",
+        ),
+        (
+            serde_json::json!({"offlineGrace": 600}),
+            "invalid JSON body: offlineGrace: unknown field",
+        ),
+    ] {
+        let bad = w.admin("PUT", "/alarm-settings", Some(body.clone())).await;
+        assert_eq!(bad.status, 400, "{body}: {}", bad.text);
+        let msg = bad.body["error"]["message"].as_str().unwrap();
+        assert!(msg.starts_with(field), "{body}: {msg}");
+    }
+    let set = w
+        .admin(
+            "PUT",
+            "/alarm-settings",
+            Some(serde_json::json!({"offlineGraceSeconds": 1200})),
+        )
+        .await;
+    assert_eq!(set.status, 200, "{}", set.text);
+    assert_eq!(
+        (
+            &set.body["offlineGraceSeconds"],
+            &set.body["setByOrganisation"],
+            &set.body["version"]
+        ),
+        (
+            &serde_json::json!(1200),
+            &serde_json::json!(true),
+            &serde_json::json!(1)
+        )
+    );
+    let org = csms_domain::OrgId::default_org();
+    let reader =
+        support::partner_key(&*w.store, &org, vec![csms_domain::api_key::Scope::Read]).await;
+    let refused = w
+        .call(
+            &reader,
+            "PUT",
+            "/alarm-settings",
+            &[],
+            Some(serde_json::json!({})),
+        )
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.text);
+    let read = w.call(&reader, "GET", "/alarm-settings", &[], None).await;
+    assert_eq!(read.body["offlineGraceSeconds"], 1200);
+    let other = csms_domain::OrgId::parse("org-other").unwrap();
+    support::organisation(&*w.store, &other).await;
+    let theirs =
+        support::partner_key(&*w.store, &other, csms_domain::api_key::Scope::ALL.to_vec()).await;
+    let seen = w.call(&theirs, "GET", "/alarm-settings", &[], None).await;
+    assert_eq!(
+        seen.body["setByOrganisation"], false,
+        "another organisation's own: {}",
+        seen.text
+    );
+
+    // The sweep uses the organisation's 20 minutes, not the platform's 10.
+    let id = w.station("CP-SET", OcppVersion::V16, None).await;
+    disconnect(&w, "conn-CP-SET").await;
+    w.clock.advance(11 * 60);
+    assert_eq!(sweep(&w).await, 0, "within the organisation's grace");
+    w.clock.advance(10 * 60);
+    assert_eq!(sweep(&w).await, 1);
+    let _ = id;
 }

@@ -157,6 +157,7 @@ impl OrgA {
             "/sites".to_owned(),
             format!("/spot-prices/SE3/{SPOT_DATE}"),
             format!("/alarms/{}", self.alarm),
+            "/alarm-settings".to_owned(),
             "/audit-log".to_owned(),
             format!("/users/{}", self.user),
             "/users".to_owned(),
@@ -268,6 +269,13 @@ async fn org_a(app: &axum::Router, store: &dyn Store) -> OrgA {
         version: 1,
     };
     store.raise_alarm(&alarm).await.unwrap();
+    admin(
+        app,
+        "PUT",
+        "/api/v1/alarm-settings",
+        json!({"offlineGraceSeconds": 1800}),
+    )
+    .await;
     let user = admin(
         app,
         "POST",
@@ -401,6 +409,8 @@ fn body_for(operation: &str, a: &OrgA) -> Option<Value> {
         "createSite" => site_body("SITE-B"),
         "updateSite" => json!({"name": "taken over"}),
         "resolveAlarm" => json!({"note": "taken over"}),
+        // B's own thresholds: A's stay as A set them.
+        "putAlarmSettings" => json!({"offlineGraceSeconds": 60}),
         // B's new person may carry none of A's ids; A's person changed.
         "createUser" => json!({
             "email": "person-of-b@example.se", "name": "B's person",

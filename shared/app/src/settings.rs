@@ -221,9 +221,9 @@ pub struct MonitorSettings {
 }
 
 impl MonitorSettings {
-    /// The grace as a time span.
-    pub fn grace(&self) -> chrono::TimeDelta {
-        chrono::TimeDelta::from_std(self.offline_grace).unwrap_or(chrono::TimeDelta::MAX)
+    /// The platform's grace: an organisation's until it sets its own.
+    pub fn offline_grace(&self) -> csms_domain::alarm::OfflineGrace {
+        csms_domain::alarm::OfflineGrace::platform(self.offline_grace.as_secs())
     }
 }
 

@@ -215,6 +215,7 @@ impl Wiring {
             load_trigger: self.load_trigger()?,
             webhook_policy: self.webhook_policy(),
             public_url: self.settings.public_url.clone(),
+            offline_grace: self.settings.monitor.offline_grace(),
         })
     }
 }

@@ -45,7 +45,7 @@ pub fn is_monitor_sweep(event: &Value) -> bool {
 /// raised.
 pub async fn handle_monitor_sweep(
     charger: &ChargerService<dyn Store>,
-    grace: TimeDelta,
+    grace: csms_domain::alarm::OfflineGrace,
     now: Timestamp,
 ) -> Result<Value, HandlerError> {
     let raised = charger.raise_offline_alarms_everywhere(grace, now).await?;

@@ -131,6 +131,70 @@ impl Alarm {
     }
 }
 
+/// An organisation's alarm thresholds. An organisation that never set them
+/// uses the platform's ([`AlarmSettings::defaults`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlarmSettings {
+    pub org_id: OrgId,
+    /// A station whose connection closed raises `stationOffline` when it
+    /// has not come back for this long.
+    pub offline_grace: OfflineGrace,
+    pub updated_at: Option<Timestamp>,
+    /// 0 while never stored.
+    pub version: u64,
+}
+
+impl AlarmSettings {
+    /// The platform's thresholds for `org`, with `offline_grace` from the
+    /// deployment's setting.
+    pub fn defaults(org: OrgId, offline_grace: OfflineGrace) -> Self {
+        AlarmSettings {
+            org_id: org,
+            offline_grace,
+            updated_at: None,
+            version: 0,
+        }
+    }
+}
+
+/// How long a station may be away before it is offline: whole seconds, at
+/// least a minute (the sweep looks once a minute) and at most a week.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct OfflineGrace(u32);
+
+impl OfflineGrace {
+    pub const MIN_SECS: u32 = 60;
+    pub const MAX_SECS: u32 = 7 * 86_400;
+
+    pub fn from_secs(secs: u64) -> Result<Self, String> {
+        u32::try_from(secs)
+            .ok()
+            .filter(|s| (Self::MIN_SECS..=Self::MAX_SECS).contains(s))
+            .map(OfflineGrace)
+            .ok_or_else(|| {
+                format!(
+                    "must be whole seconds between {} and {}",
+                    Self::MIN_SECS,
+                    Self::MAX_SECS
+                )
+            })
+    }
+
+    /// The deployment's default, which may be shorter than an
+    /// organisation may choose (tests run with seconds).
+    pub fn platform(secs: u64) -> Self {
+        OfflineGrace(u32::try_from(secs).unwrap_or(u32::MAX).max(1))
+    }
+
+    pub fn secs(self) -> u32 {
+        self.0
+    }
+
+    pub fn as_delta(self) -> chrono::TimeDelta {
+        chrono::TimeDelta::seconds(self.0.into())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,6 +244,15 @@ mod tests {
         );
         assert_eq!(r.version, a.version + 1);
         assert_eq!(r.repeated(&again).occurrences, 3);
+    }
+
+    #[test]
+    fn an_offline_grace_is_a_minute_to_a_week() {
+        assert_eq!(OfflineGrace::from_secs(600).unwrap().secs(), 600);
+        assert!(OfflineGrace::from_secs(59).is_err());
+        assert!(OfflineGrace::from_secs(7 * 86_400 + 1).is_err());
+        assert!(OfflineGrace::from_secs(u64::MAX).is_err());
+        assert_eq!(OfflineGrace::platform(3).as_delta().num_seconds(), 3);
     }
 
     #[test]

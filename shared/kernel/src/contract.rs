@@ -2208,6 +2208,56 @@ pub async fn alarms_handled_by_hand<S: AlarmStore>(store: &S) {
         .is_none());
 }
 
+pub async fn alarm_settings_versioned_per_org<S: AlarmSettingsStore>(store: &S) {
+    use csms_domain::alarm::{AlarmSettings, OfflineGrace};
+    let org = OrgId::parse("org-as").unwrap();
+    assert_eq!(store.get_alarm_settings(&org).await.unwrap(), None);
+    let mut s = AlarmSettings {
+        org_id: org.clone(),
+        offline_grace: OfflineGrace::from_secs(900).unwrap(),
+        updated_at: Some(t(5)),
+        version: 1,
+    };
+    assert!(
+        matches!(
+            store.put_alarm_settings(&s, 1).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "nothing stored is version 0"
+    );
+    store.put_alarm_settings(&s, 0).await.unwrap();
+    assert_eq!(
+        store.get_alarm_settings(&org).await.unwrap().as_ref(),
+        Some(&s)
+    );
+    assert!(
+        matches!(
+            store.put_alarm_settings(&s, 0).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a second first write loses"
+    );
+    s.offline_grace = OfflineGrace::from_secs(120).unwrap();
+    s.version = 2;
+    store.put_alarm_settings(&s, 1).await.unwrap();
+    assert_eq!(
+        store.get_alarm_settings(&org).await.unwrap(),
+        Some(s.clone())
+    );
+    assert!(matches!(
+        store.put_alarm_settings(&s, 1).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store
+            .get_alarm_settings(&OrgId::parse("org-as2").unwrap())
+            .await
+            .unwrap(),
+        None,
+        "per organisation"
+    );
+}
+
 pub async fn alarms_raise_resolve<S: AlarmStore>(store: &S) {
     let id = "spot-missing:SE3:2026-11-24";
     let first = alarm(id, "default", 10);
@@ -3993,6 +4043,7 @@ macro_rules! store_contract_tests {
             spot_days_replace,
             alarms_raise_resolve,
             alarms_handled_by_hand,
+            alarm_settings_versioned_per_org,
             priced_sessions_revisions,
             load_sites_versioned_and_listed,
             load_states_versioned_and_deleted_with_site,

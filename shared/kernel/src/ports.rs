@@ -8,7 +8,7 @@
 
 use async_trait::async_trait;
 use csms_domain::access::{AccessAttempt, StationAccess};
-use csms_domain::alarm::Alarm;
+use csms_domain::alarm::{Alarm, AlarmSettings};
 use csms_domain::api_key::ApiKey;
 use csms_domain::audit::AuditEntry;
 use csms_domain::booking::{Booking, BookingId, Window};
@@ -564,6 +564,21 @@ pub trait AlarmStore: Send + Sync {
     ) -> StoreResult<Page<Alarm>>;
 }
 
+/// Organisations' alarm thresholds: one record per organisation that set
+/// them (the rules use the platform's defaults for the others).
+#[async_trait]
+pub trait AlarmSettingsStore: Send + Sync {
+    async fn get_alarm_settings(&self, org: &OrgId) -> StoreResult<Option<AlarmSettings>>;
+    /// Writes `settings` if the stored ones are at `expected_version` (0:
+    /// none stored yet), else `Conflict`; the caller has set
+    /// `settings.version`.
+    async fn put_alarm_settings(
+        &self,
+        settings: &AlarmSettings,
+        expected_version: u64,
+    ) -> StoreResult<()>;
+}
+
 /// Priced sessions: immutable revisions.
 #[async_trait]
 pub trait PricedSessionStore: Send + Sync {
@@ -899,6 +914,7 @@ store_ports! {
         RatingStore,
         BookingStore,
         OfflineStore,
+        AlarmSettingsStore,
 }
 
 /// Time source, so tests can control "now".

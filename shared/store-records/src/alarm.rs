@@ -4,7 +4,7 @@
 
 use crate::{parse, DecodeError, Record};
 use chrono::{DateTime, Utc};
-use csms_domain::alarm::{Alarm, Handling, Severity};
+use csms_domain::alarm::{Alarm, AlarmSettings, Handling, OfflineGrace, Severity};
 use csms_domain::OrgId;
 use serde::{Deserialize, Serialize};
 
@@ -193,4 +193,52 @@ impl TryFrom<StoredAlarm> for Alarm {
 
 impl Record for Alarm {
     type Stored = StoredAlarm;
+}
+
+/// An organisation's alarm thresholds as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredAlarmSettings {
+    #[serde(rename = "org_id")]
+    pub org_id: String,
+    #[serde(rename = "offline_grace_secs")]
+    pub offline_grace_secs: u32,
+    #[serde(rename = "updated_at", default)]
+    pub updated_at: Option<DateTime<Utc>>,
+    #[serde(rename = "version")]
+    pub version: u64,
+}
+
+impl From<&AlarmSettings> for StoredAlarmSettings {
+    fn from(s: &AlarmSettings) -> Self {
+        let AlarmSettings {
+            org_id,
+            offline_grace,
+            updated_at,
+            version,
+        } = s;
+        StoredAlarmSettings {
+            org_id: org_id.as_str().to_owned(),
+            offline_grace_secs: offline_grace.secs(),
+            updated_at: *updated_at,
+            version: *version,
+        }
+    }
+}
+
+impl TryFrom<StoredAlarmSettings> for AlarmSettings {
+    type Error = DecodeError;
+
+    fn try_from(s: StoredAlarmSettings) -> Result<Self, DecodeError> {
+        Ok(AlarmSettings {
+            org_id: parse("organisation id", s.org_id, OrgId::parse)?,
+            offline_grace: OfflineGrace::from_secs(s.offline_grace_secs.into())
+                .map_err(|e| DecodeError::new(format!("offline_grace_secs: {e}")))?,
+            updated_at: s.updated_at,
+            version: s.version,
+        })
+    }
+}
+
+impl Record for AlarmSettings {
+    type Stored = StoredAlarmSettings;
 }

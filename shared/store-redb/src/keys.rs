@@ -123,6 +123,9 @@ pub(crate) const ASSIGNMENTS_BY_ORG: TableDefinition<&str, &str> =
 pub(crate) const SPOT_DAYS: TableDefinition<&str, &[u8]> = TableDefinition::new("spot_days");
 /// Alarm id → `Alarm` JSON (resolved ones too).
 pub(crate) const ALARMS: TableDefinition<&str, &[u8]> = TableDefinition::new("alarms");
+/// Organisation id → `AlarmSettings` JSON.
+pub(crate) const ALARM_SETTINGS: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("alarm_settings");
 /// `{org}\0{raised_at}\0{alarm}` → alarm id; re-raising moves the key.
 pub(crate) const ALARMS_BY_ORG: TableDefinition<&str, &str> = TableDefinition::new("alarms_by_org");
 /// `{session}\0{revision:010}` → `PricedSession` JSON; ten digits hold any

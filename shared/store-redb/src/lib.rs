@@ -50,7 +50,7 @@ mod users;
 
 use async_trait::async_trait;
 use csms_domain::access::{AccessAttempt, StationAccess};
-use csms_domain::alarm::Alarm;
+use csms_domain::alarm::{Alarm, AlarmSettings};
 use csms_domain::api_key::ApiKey;
 use csms_domain::audit::AuditEntry;
 use csms_domain::booking::{Booking, BookingId, Window};
@@ -77,12 +77,14 @@ use csms_kernel::ports::{
     UserStore,
 };
 use csms_kernel::ports::{
+    AlarmSettingsStore, OfflineStation, OfflineStore, RatedPlace, RatingStore, StatusWrite,
+};
+use csms_kernel::ports::{
     AlarmStore, ApiKeyStore, AuditStore, CommandStore, ConnectionStore, DeviceModelStore,
     IdempotencyStore, LoadStore, MeterTarget, Page, PageRequest, PricedSessionStore, SessionQuery,
     SessionStore, SpotPriceStore, StationEvent, StationStore, StoreError, StoreResult, TariffStore,
     TokenStore, WebhookStore,
 };
-use csms_kernel::ports::{OfflineStation, OfflineStore, RatedPlace, RatingStore, StatusWrite};
 use error::R;
 use ops::Db;
 use std::path::Path;
@@ -317,6 +319,11 @@ forward! { AlarmStore {
     get_alarm(id: &str) -> Option<Alarm>;
     put_alarm(alarm: &Alarm, expected_version: u64) -> ();
     list_alarms(org: &OrgId, active_only: bool, page: &PageRequest) -> Page<Alarm>;
+} }
+
+forward! { AlarmSettingsStore {
+    get_alarm_settings(org: &OrgId) -> Option<AlarmSettings>;
+    put_alarm_settings(settings: &AlarmSettings, expected_version: u64) -> ();
 } }
 
 forward! { AuditStore {

@@ -5,7 +5,7 @@ use crate::error::{conflict, R};
 use crate::keys::*;
 use crate::ops::*;
 use chrono::NaiveDate;
-use csms_domain::alarm::Alarm;
+use csms_domain::alarm::{Alarm, AlarmSettings};
 use csms_domain::pricing::PricedSession;
 use csms_domain::spot::{BiddingZone, SpotDay};
 use csms_domain::tariff::{Tariff, TariffAssignment};
@@ -190,6 +190,25 @@ impl Db {
                 raised.id.as_str(),
             )?;
             Ok(true)
+        })
+    }
+
+    pub(crate) fn get_alarm_settings(&self, org: &OrgId) -> R<Option<AlarmSettings>> {
+        self.read(|txn| get_record(&txn.open_table(ALARM_SETTINGS)?, org.as_str()))
+    }
+
+    pub(crate) fn put_alarm_settings(&self, settings: &AlarmSettings, expected: u64) -> R<()> {
+        self.write(|txn| {
+            let mut table = txn.open_table(ALARM_SETTINGS)?;
+            let key = settings.org_id.as_str();
+            let stored: Option<AlarmSettings> = get_record(&table, key)?;
+            let at = stored.map_or(0, |s| s.version);
+            if at != expected {
+                return Err(conflict(format!(
+                    "alarm settings of {key} are at version {at}, not {expected}"
+                )));
+            }
+            put_record(&mut table, key, settings)
         })
     }
 

@@ -40,9 +40,10 @@ use csms_domain::user::UserId;
 use csms_domain::{IdError, IdTokenValue, OcppVersion, SessionId, Timestamp, TransactionId};
 use csms_kernel::events::{DomainEvent, EventBus, NoEvents, StationRef};
 use csms_kernel::ports::{
-    AccessStore, AlarmStore, BookingStore, Clock, CommandStore, ConnectionStore, DeviceModelStore,
-    IdempotencyStore, LoadStore, MeterTarget, OfflineStore, PageRequest, SessionQuery,
-    SessionStore, SiteStore, StationEvent, StationLogEntry, StationStore, StoreError, TokenStore,
+    AccessStore, AlarmSettingsStore, AlarmStore, BookingStore, Clock, CommandStore,
+    ConnectionStore, DeviceModelStore, IdempotencyStore, LoadStore, MeterTarget, OfflineStore,
+    PageRequest, SessionQuery, SessionStore, SiteStore, StationEvent, StationLogEntry,
+    StationStore, StoreError, TokenStore,
 };
 use csms_kernel::ports::{CallReplies, StatusWrite};
 use csms_ocpp::catalog::{self, Direction};
@@ -165,6 +166,7 @@ csms_kernel::store_ports! {
         BookingStore,
         AlarmStore,
         OfflineStore,
+        AlarmSettingsStore,
 }
 
 pub struct ChargerService<S: ?Sized> {

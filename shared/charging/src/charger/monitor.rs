@@ -10,6 +10,7 @@
 //!   off once and raises its alarm; the station's next connect resolves it
 //!   ([`crate::connect::opened`]). A station back within the grace (API
 //!   Gateway's two-hourly reconnect, a reboot) leaves nothing to look at.
+//!   The grace is the organisation's (`AlarmSettings`), else the platform's.
 //! - **Connector faulted** (`connectorFaulted`, critical): a status
 //!   `Faulted` (1.6 with its `errorCode`, `info` and `vendorErrorCode`;
 //!   2.0.1 `StatusNotification`) raises it, a later working status of the
@@ -22,8 +23,8 @@
 //!   resolves.
 
 use super::{ChargerService, ChargingStore, HandlerError};
-use chrono::{SecondsFormat, TimeDelta};
-use csms_domain::alarm::{Alarm, Severity};
+use chrono::SecondsFormat;
+use csms_domain::alarm::{Alarm, OfflineGrace, Severity};
 use csms_domain::station::{Connection, ConnectorStatus, Station};
 use csms_domain::{OrgId, StationId, Timestamp};
 use csms_kernel::events::DomainEvent;
@@ -226,13 +227,21 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
     }
 
     /// Raises the alarm of each of the organisation's stations offline
-    /// since `now - grace` or earlier; how many were raised.
+    /// since `now - grace` or earlier, with the organisation's grace (its
+    /// alarm settings, read once per sweep) or else `default_grace`; how
+    /// many were raised.
     pub async fn raise_offline_alarms(
         &self,
         org: &OrgId,
-        grace: TimeDelta,
+        default_grace: OfflineGrace,
         now: Timestamp,
     ) -> Result<usize, HandlerError> {
+        let grace = self
+            .store
+            .get_alarm_settings(org)
+            .await?
+            .map_or(default_grace, |s| s.offline_grace)
+            .as_delta();
         let due = self
             .store
             .offline_due(org, now - grace, OFFLINE_BATCH)
@@ -279,7 +288,7 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
     /// error is returned after all were tried).
     pub async fn raise_offline_alarms_everywhere(
         &self,
-        grace: TimeDelta,
+        default_grace: OfflineGrace,
         now: Timestamp,
     ) -> Result<usize, HandlerError>
     where
@@ -289,7 +298,7 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
         let mut raised = 0;
         let mut failed = None;
         for org in &orgs {
-            match self.raise_offline_alarms(org, grace, now).await {
+            match self.raise_offline_alarms(org, default_grace, now).await {
                 Ok(n) => raised += n,
                 Err(e) => {
                     tracing::error!(org = %org, error = %e, "offline sweep of an organisation failed");

@@ -13,6 +13,7 @@
 //! | tariff version    | `TARIFF#{id}`          | `V#{version:020}`   | | |
 //! | tariff assignment | `ASSIGN#{id}`          | `META`              | `ORG#{org}#ASSIGN` / `{createdAt}#{id}`         | |
 //! | spot day          | `SPOT#{zone}`          | `DAY#{yyyy-mm-dd}`  | | |
+//! | alarm settings    | `ALARMSETTINGS#{org}`  | `META`              | | |
 //! | alarm             | `ALARM#{id}`           | `META`              | `ORG#{org}#ALARM` / `{raisedAt}#{id}`           | `ORG#{org}#ALARM#ACTIVE` / `{raisedAt}#{id}` (sparse: active only) |
 //! | priced session    | `PRICE#{sessionId}`    | `REV#{revision:010}`| | |
 //!
@@ -42,14 +43,14 @@ use crate::cursor::Key;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::CancellationReason;
 use chrono::NaiveDate;
-use csms_domain::alarm::Alarm;
+use csms_domain::alarm::{Alarm, AlarmSettings};
 use csms_domain::pricing::PricedSession;
 use csms_domain::spot::{BiddingZone, SpotDay};
 use csms_domain::tariff::{Tariff, TariffAssignment};
 use csms_domain::{OrgId, SessionId, Timestamp};
 use csms_kernel::ports::{
-    sort_key_time, AlarmStore, Page, PageRequest, PricedSessionStore, SpotPriceStore, StoreError,
-    StoreResult, TariffStore,
+    sort_key_time, AlarmSettingsStore, AlarmStore, Page, PageRequest, PricedSessionStore,
+    SpotPriceStore, StoreError, StoreResult, TariffStore,
 };
 use csms_store_records::Record;
 
@@ -235,6 +236,38 @@ impl SpotPriceStore for DynamoStore {
         date: NaiveDate,
     ) -> StoreResult<Option<SpotDay>> {
         self.get_as(spot_pk(zone), spot_sk(date), record_from).await
+    }
+}
+
+fn alarm_settings_pk(org: &OrgId) -> String {
+    format!("ALARMSETTINGS#{org}")
+}
+
+#[async_trait]
+impl AlarmSettingsStore for DynamoStore {
+    async fn get_alarm_settings(&self, org: &OrgId) -> StoreResult<Option<AlarmSettings>> {
+        self.get_as(alarm_settings_pk(org), META, record_from).await
+    }
+
+    async fn put_alarm_settings(
+        &self,
+        settings: &AlarmSettings,
+        expected_version: u64,
+    ) -> StoreResult<()> {
+        let item = versioned_item(
+            alarm_settings_pk(&settings.org_id),
+            META,
+            &settings.to_stored(),
+            settings.version,
+            "alarm settings",
+        )?;
+        self.put_or_conflict(item, Condition::expecting(expected_version), || {
+            format!(
+                "alarm settings of {} are not at version {expected_version}",
+                settings.org_id
+            )
+        })
+        .await
     }
 }
 

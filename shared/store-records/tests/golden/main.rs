@@ -176,3 +176,8 @@ fn ratings_are_stored_as_they_always_were() {
 fn bookings_are_stored_as_they_were_first_written() {
     golden("bookings.jsonl", samples::bookings());
 }
+
+#[test]
+fn alarm_settings_are_stored_as_they_always_were() {
+    golden("alarm_settings.jsonl", samples::alarm_settings());
+}

@@ -1734,3 +1734,13 @@ pub fn bookings() -> Vec<csms_domain::booking::Booking> {
         },
     ]
 }
+
+pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
+    use csms_domain::alarm::{AlarmSettings, OfflineGrace};
+    vec![AlarmSettings {
+        org_id: org("brf-solsidan"),
+        offline_grace: OfflineGrace::from_secs(900).unwrap(),
+        updated_at: Some(t("2026-12-07T08:00:00Z")),
+        version: 2,
+    }]
+}
