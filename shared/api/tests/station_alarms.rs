@@ -340,3 +340,55 @@ async fn alarm_settings_are_checked_per_organisation_and_the_sweep_uses_them() {
     assert_eq!(sweep(&w).await, 1);
     let _ = id;
 }
+
+#[tokio::test]
+async fn an_energy_register_going_backwards_in_a_transaction_raises_once() {
+    let (w, published) = world();
+    let id = w.station("CP-REG", OcppVersion::V16, None).await;
+    let tag = w
+        .admin(
+            "POST",
+            "/id-tokens",
+            Some(
+                serde_json::json!({"idToken": "REG-TAG", "type": "ISO14443", "status": "Accepted"}),
+            ),
+        )
+        .await;
+    assert_eq!(tag.status, 201, "{}", tag.text);
+    let at = |secs: i64| (w.clock.now() + chrono::TimeDelta::seconds(secs)).to_rfc3339();
+    let started = w
+        .ocpp(
+            &id,
+            "StartTransaction",
+            serde_json::json!({"connectorId": 1, "idTag": "REG-TAG", "meterStart": 1000, "timestamp": at(0)}),
+        )
+        .await;
+    let tx = started["transactionId"].as_i64().unwrap();
+    let meter = |secs: i64, wh: &str| {
+        serde_json::json!({"connectorId": 1, "transactionId": tx, "meterValue": [{
+            "timestamp": at(secs),
+            "sampledValue": [{"value": wh, "measurand": "Energy.Active.Import.Register", "unit": "Wh"}]
+        }]})
+    };
+    w.ocpp(&id, "MeterValues", meter(60, "1500")).await;
+    w.ocpp(&id, "MeterValues", meter(30, "1200")).await; // late, older: not a step back
+    assert!(alarms(&w, true).await.is_empty());
+    w.ocpp(&id, "MeterValues", meter(120, "1400")).await;
+    w.ocpp(&id, "MeterValues", meter(180, "1300")).await;
+    let open = alarms(&w, true).await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0]["kind"], "energyRegisterBackwards");
+    // The latest step back's evidence (1500 -> 1400 raised it).
+    assert_eq!(open[0]["details"]["before"]["wh"], "1400");
+    assert_eq!(open[0]["details"]["after"]["wh"], "1300");
+    assert_eq!(
+        open[0]["occurrences"], 2,
+        "the second step back is a repeat"
+    );
+    let opened: Vec<_> = published
+        .take()
+        .into_iter()
+        .filter(|(kind, _)| kind == "alarm.opened")
+        .collect();
+    assert_eq!(opened.len(), 1, "one event per alarm: {opened:?}");
+}

@@ -1115,6 +1115,7 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
             };
             let was_completed = session.status == SessionStatus::Completed;
             let was_closed_by_csms = session.ended_by_csms();
+            let backwards = monitor::register_backwards(session.last_register, &update.registers);
             if !session.apply(update) && expected > 0 {
                 return Ok(session);
             }
@@ -1130,6 +1131,10 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
                                 session: session.clone(),
                                 at: now,
                             })
+                            .await;
+                    }
+                    if let Some((before, after)) = backwards {
+                        self.register_went_backwards(&session, before, after, now)
                             .await;
                     }
                     // A late charger end corrects a session the CSMS closed:

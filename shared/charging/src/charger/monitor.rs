@@ -11,6 +11,11 @@
 //!   ([`crate::connect::opened`]). A station back within the grace (API
 //!   Gateway's two-hourly reconnect, a reboot) leaves nothing to look at.
 //!   The grace is the organisation's (`AlarmSettings`), else the platform's.
+//! - **Energy register backwards** (`energyRegisterBackwards`, warning): a
+//!   reading of a transaction's energy register lower than the one before
+//!   it (by time) raises it once per session, from what the session record
+//!   holds already (its latest register): no request more per message.
+//!   Resolved by hand once the session's energy was checked.
 //! - **Connector faulted** (`connectorFaulted`, critical): a status
 //!   `Faulted` (1.6 with its `errorCode`, `info` and `vendorErrorCode`;
 //!   2.0.1 `StatusNotification`) raises it, a later working status of the
@@ -25,10 +30,12 @@
 use super::{ChargerService, ChargingStore, HandlerError};
 use chrono::SecondsFormat;
 use csms_domain::alarm::{Alarm, OfflineGrace, Severity};
+use csms_domain::session::Session;
 use csms_domain::station::{Connection, ConnectorStatus, Station};
-use csms_domain::{OrgId, StationId, Timestamp};
+use csms_domain::{OrgId, SessionId, StationId, Timestamp};
 use csms_kernel::events::DomainEvent;
 use csms_kernel::ports::{OfflineStation, OrganisationStore};
+use rust_decimal::Decimal;
 
 /// Alarm kind of a station gone offline beyond its grace.
 pub const OFFLINE_KIND: &str = "stationOffline";
@@ -185,7 +192,107 @@ pub fn fault_alarm(conn: &Connection, status: &ConnectorStatus, now: Timestamp) 
     }
 }
 
+/// Alarm kind of an energy register that went backwards in a transaction.
+pub const REGISTER_KIND: &str = "energyRegisterBackwards";
+
+/// The register alarm of a session: one per session.
+pub fn register_alarm_id(session: &SessionId) -> String {
+    format!("register-backwards:{session}")
+}
+
+/// The first reading of `registers` (Wh, by time) lower than the one before
+/// it: the session's latest so far, then each other. Readings timed before
+/// the latest (late or replayed) are not compared: an older, lower value is
+/// the normal order. `None` while the register only rises or stays.
+pub fn register_backwards(
+    last: Option<(Timestamp, Decimal)>,
+    registers: &[(Timestamp, Decimal)],
+) -> Option<((Timestamp, Decimal), (Timestamp, Decimal))> {
+    let mut sorted: Vec<_> = registers.to_vec();
+    sorted.sort_by_key(|(t, _)| *t);
+    let mut previous = last;
+    for reading in sorted {
+        match previous {
+            Some(p) if reading.0 < p.0 => continue,
+            Some(p) if reading.1 < p.1 => return Some((p, reading)),
+            _ => previous = Some(reading),
+        }
+    }
+    None
+}
+
+/// The alarm of a session whose register went from `before` down to `after`.
+pub fn register_alarm(
+    session: &Session,
+    before: (Timestamp, Decimal),
+    after: (Timestamp, Decimal),
+    now: Timestamp,
+) -> Alarm {
+    Alarm {
+        id: register_alarm_id(&session.id),
+        org_id: session.org_id.clone(),
+        kind: REGISTER_KIND.to_owned(),
+        severity: Severity::Warning,
+        title: Some(format!(
+            "Energy register went backwards at station {}",
+            session.station_id
+        )),
+        message: format!(
+            "session {} (transaction {}) read {} Wh at {}, then {} Wh at {}",
+            session.id,
+            session.transaction_id,
+            before.1,
+            rfc3339(before.0),
+            after.1,
+            rfc3339(after.0)
+        ),
+        details: serde_json::json!({
+            "stationId": session.station_id.as_str(),
+            "sessionId": session.id.as_str(),
+            "transactionId": session.transaction_id,
+            "evseId": session.evse_id,
+            "before": {"at": rfc3339(before.0), "wh": before.1.to_string()},
+            "after": {"at": rfc3339(after.0), "wh": after.1.to_string()},
+        }),
+        action: Some(
+            "check the session's energy before billing it; a meter that was replaced or reset, or faulty metering firmware, does this"
+                .to_owned(),
+        ),
+        raised_at: now,
+        occurrences: 1,
+        last_seen_at: None,
+        resolved_at: None,
+        handling: Default::default(),
+        version: 1,
+    }
+}
+
 impl<S: ChargingStore + ?Sized> ChargerService<S> {
+    /// Raises the session's register alarm (a warning an operator resolves
+    /// by hand once the session's energy was checked). A store failure is
+    /// logged: the charger's message stands.
+    pub(super) async fn register_went_backwards(
+        &self,
+        session: &Session,
+        before: (Timestamp, Decimal),
+        after: (Timestamp, Decimal),
+        now: Timestamp,
+    ) {
+        let alarm = register_alarm(session, before, after, now);
+        match self.store.raise_alarm(&alarm).await {
+            Ok(true) => {
+                tracing::warn!(session = %session.id, "energy register went backwards: alarm raised");
+                self.events
+                    .publish(DomainEvent::AlarmOpened { alarm, at: now })
+                    .await;
+            }
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(session = %session.id, error = %e, "could not raise the register alarm")
+            }
+        }
+    }
+
     /// Raises or resolves the connector's fault alarm when the stored status
     /// moved into or out of a fault. A store failure is logged: the
     /// charger's message stands.
@@ -435,6 +542,33 @@ mod tests {
             "{}",
             a.message
         );
+    }
+
+    #[test]
+    fn a_register_that_goes_down_by_time_is_found_late_readings_are_not() {
+        let wh = |n: i64| Decimal::from(n);
+        let last = Some((t(100), wh(5000)));
+        assert_eq!(register_backwards(last, &[(t(160), wh(5100))]), None);
+        assert_eq!(
+            register_backwards(last, &[(t(160), wh(5000))]),
+            None,
+            "the same is no step back"
+        );
+        assert_eq!(
+            register_backwards(last, &[(t(40), wh(10))]),
+            None,
+            "a late reading"
+        );
+        assert_eq!(
+            register_backwards(last, &[(t(160), wh(4000))]),
+            Some(((t(100), wh(5000)), (t(160), wh(4000))))
+        );
+        assert_eq!(
+            register_backwards(None, &[(t(220), wh(10)), (t(200), wh(30))]),
+            Some(((t(200), wh(30)), (t(220), wh(10)))),
+            "within one message, by time"
+        );
+        assert_eq!(register_backwards(None, &[]), None);
     }
 
     #[test]
