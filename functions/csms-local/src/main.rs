@@ -44,6 +44,10 @@
 //!   for this long is closed by the CSMS (reason `noMessages`), default
 //!   86400; `CSMS_SESSION_SWEEP_SECONDS` — how often they are looked for,
 //!   default 300;
+//! - `CSMS_OFFLINE_GRACE_SECONDS` — a station whose connection closed and
+//!   that has not come back for this long raises `stationOffline`, default
+//!   600; `CSMS_MONITOR_SWEEP_SECONDS` — how often that is looked at,
+//!   default 60 (the first look waits one grace after start);
 //! - connection limits and timeouts (see the README, "Limits and hostile
 //!   input"): `CSMS_MAX_CONNECTIONS` (10000), `CSMS_MAX_CONNECTIONS_PER_ADDRESS`
 //!   (500), `CSMS_HEADER_READ_TIMEOUT_SECONDS` (10),
@@ -56,6 +60,7 @@ mod bookings;
 mod config;
 mod deliveries;
 mod load;
+mod monitor;
 mod pricing;
 mod serve;
 mod sessions;
@@ -220,6 +225,7 @@ async fn main() -> anyhow::Result<()> {
         cfg.settings.sessions.idle,
         cfg.settings.sessions.sweep,
     );
+    let monitor_task = monitor::spawn(charger.clone(), clock.clone(), cfg.settings.monitor);
     let booking_task = bookings::spawn(
         commands.clone(),
         clock.clone(),
@@ -271,6 +277,7 @@ async fn main() -> anyhow::Result<()> {
     load_stop.stop();
     load_task.abort();
     sweep_task.abort();
+    monitor_task.abort();
     booking_task.abort();
     if let Some(t) = spot_task {
         t.abort();

@@ -329,11 +329,17 @@ async fn dead_letter(
         org_id: OrgId::default_org(),
         kind: DEAD_LETTER_KIND.to_owned(),
         severity: Severity::Critical,
+        title: Some(format!("Session {id} not priced")),
         message: format!(
             "session {id} could not be priced ({failure}); reprice it once the cause is fixed"
         ),
         details: serde_json::json!({"sessionId": id.as_str(), "failure": failure, "attempts": attempts}),
         raised_at: clock.now(),
+        action: Some(format!(
+            "fix the cause, then price the session again (POST /api/v1/sessions/{id}/reprice)"
+        )),
+        occurrences: 1,
+        last_seen_at: None,
         resolved_at: None,
         handling: Default::default(),
         version: 1,

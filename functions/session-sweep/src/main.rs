@@ -1,9 +1,13 @@
 //! Lambda run by EventBridge Scheduler. Wiring only; the logic is
 //! `csms_aws::sessions::handle_sweep` over `ChargerService::close_idle_sessions`,
 //! and for the `{"bookings": true}` schedule `handle_booking_sweep` over
-//! `CommandService::sweep_bookings_everywhere`.
+//! `CommandService::sweep_bookings_everywhere`, and for the
+//! `{"monitor": true}` schedule `handle_monitor_sweep` over
+//! `ChargerService::raise_offline_alarms_everywhere`.
 
-use csms_aws::sessions::{handle_booking_sweep, handle_sweep, is_booking_sweep};
+use csms_aws::sessions::{
+    handle_booking_sweep, handle_monitor_sweep, handle_sweep, is_booking_sweep, is_monitor_sweep,
+};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use std::sync::Arc;
 
@@ -14,14 +18,25 @@ async fn main() -> Result<(), Error> {
         let commands = Arc::new(ctx.wiring.commands()?);
         let idle = chrono::TimeDelta::from_std(ctx.wiring.settings.sessions.idle)?;
         let times = ctx.wiring.settings.bookings.times();
-        Ok::<_, Error>((charger, commands, ctx.wiring.clock.clone(), idle, times))
+        let grace = ctx.wiring.settings.monitor.offline_grace();
+        Ok::<_, Error>((
+            charger,
+            commands,
+            ctx.wiring.clock.clone(),
+            idle,
+            times,
+            grace,
+        ))
     });
-    let Some((charger, commands, clock, idle, times)) = wired.await? else {
+    let Some((charger, commands, clock, idle, times, grace)) = wired.await? else {
         return Ok(());
     };
     run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let (charger, commands, clock) = (charger.clone(), commands.clone(), clock.clone());
         async move {
+            if is_monitor_sweep(&event.payload) {
+                return Ok::<_, Error>(handle_monitor_sweep(&charger, grace, clock.now()).await?);
+            }
             if is_booking_sweep(&event.payload) {
                 return Ok::<_, Error>(handle_booking_sweep(&commands, times, clock.now()).await?);
             }

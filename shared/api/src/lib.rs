@@ -44,6 +44,7 @@
 //! - `util`: body/query parsing that answers bad input with our error shape.
 
 mod access;
+mod alarm_settings;
 mod api_keys;
 mod audit;
 mod auth;
@@ -138,6 +139,9 @@ pub struct ApiState {
     pub public_url: Option<PublicUrl>,
     /// Where invitations and password resets are mailed.
     pub mailer: Arc<dyn Mailer>,
+    /// The platform's offline grace (`CSMS_OFFLINE_GRACE_SECONDS`): an
+    /// organisation's until it sets its own (`PUT /alarm-settings`).
+    pub offline_grace: csms_domain::alarm::OfflineGrace,
 }
 
 /// Each route's methods with the permission each needs, declared here
@@ -358,6 +362,10 @@ pub fn router(state: ApiState) -> Router {
         .route(
             "/spot-prices/{zone}/{date}",
             get(Read, spot::get_spot_day).merge(put(Admin, pricing::put_spot_day)),
+        )
+        .route(
+            "/alarm-settings",
+            get(Read, alarm_settings::get).merge(put(Admin, alarm_settings::put)),
         )
         .route("/alarms", get(Read, spot::list_alarms))
         .route("/alarms/{id}", get(Read, spot::get_alarm))

@@ -4,9 +4,9 @@
 
 use crate::command_input::CommandInput;
 use crate::{
-    access, api_keys, audit, bookings, commands, device_model, invitations, load, local_list, me,
-    organisations, outbox, people, plan, pricing, ratings, sessions, sign_in, sites, spot,
-    start_link, stations, tariffs, tokens, views, webhooks,
+    access, alarm_settings, api_keys, audit, bookings, commands, device_model, invitations, load,
+    local_list, me, organisations, outbox, people, plan, pricing, ratings, sessions, sign_in,
+    sites, spot, start_link, stations, tariffs, tokens, views, webhooks,
 };
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -58,7 +58,9 @@ pub struct ItemsOf<T> {
 /// `Session` (session.*), `Command` (command.completed),
 /// `StationStatusEvent` (station.status), `StationRegistrationEvent`
 /// (station.registration), `StationConnectionEvent`
-/// (station.connected/disconnected) or `Booking` (booking.refused).
+/// (station.connected/disconnected), `Booking` (booking.refused) or
+/// `AlarmView` (alarm.opened, alarm.resolved: once per change, not per
+/// evaluation or repeat).
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookEvent {
@@ -187,6 +189,7 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
         pricing::get_price, pricing::revisions, pricing::reprice, pricing::preview,
         spot::get_spot_day, pricing::put_spot_day, spot::list_alarms,
         spot::get_alarm, spot::acknowledge_alarm, spot::resolve_alarm,
+        alarm_settings::get, alarm_settings::put,
         load::put, load::get, load::delete, load::allocation, load::recompute, load::meter,
         plan::site_plan, plan::put_need, plan::get_need, plan::delete_need,
         organisations::list, organisations::create, organisations::get, organisations::update,

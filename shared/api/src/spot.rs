@@ -13,7 +13,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::{Extension, Json};
 use chrono::{Datelike, NaiveDate};
-use csms_domain::alarm::{Alarm, HandlingError, Severity};
+use csms_domain::alarm::{Alarm, HandlingError};
 use csms_domain::spot::{BiddingZone, SpotDay, SpotSource};
 use csms_kernel::ports::StoreError;
 use csms_kernel::views::dec;
@@ -84,54 +84,7 @@ pub fn spot_day_json(d: &SpotDay) -> Value {
     serde_json::to_value(SpotDayView::from(d)).expect("views serialise")
 }
 
-/// Something an operator must look at.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AlarmView {
-    /// Derived from the condition, e.g. `spot-missing:SE3:2026-11-24`.
-    pub id: String,
-    /// e.g. `spotPricesMissing`.
-    pub kind: String,
-    /// `warning` or `critical`.
-    pub severity: String,
-    pub message: String,
-    /// Kind-specific facts (for spot prices: zone, date, fallback, what each source said).
-    #[schema(value_type = Object)]
-    pub details: Value,
-    pub active: bool,
-    pub raised_at: String,
-    pub resolved_at: Option<String>,
-    /// Someone is on it: who (`admin`, a key id, a user) and when.
-    pub acknowledged_by: Option<String>,
-    pub acknowledged_at: Option<String>,
-    /// Who resolved it by hand; null while active or when it resolved itself.
-    pub resolved_by: Option<String>,
-    /// What the person who resolved it wrote.
-    pub resolution_note: Option<String>,
-}
-
-impl From<&Alarm> for AlarmView {
-    fn from(a: &Alarm) -> Self {
-        AlarmView {
-            id: a.id.clone(),
-            kind: a.kind.clone(),
-            severity: match a.severity {
-                Severity::Warning => "warning",
-                Severity::Critical => "critical",
-            }
-            .to_owned(),
-            message: a.message.clone(),
-            details: a.details.clone(),
-            active: a.is_active(),
-            raised_at: time(a.raised_at),
-            resolved_at: a.resolved_at.map(time),
-            acknowledged_by: a.handling.acknowledged.as_ref().map(|(by, _)| by.clone()),
-            acknowledged_at: a.handling.acknowledged.as_ref().map(|(_, at)| time(*at)),
-            resolved_by: a.handling.resolved_by.clone(),
-            resolution_note: a.handling.note.clone(),
-        }
-    }
-}
+pub use csms_kernel::views::AlarmView;
 
 fn zone_and_date(zone: &str, date: &str) -> Result<(BiddingZone, NaiveDate), ApiError> {
     let zone = BiddingZone::parse(zone).map_err(|e| ApiError::BadRequest(format!("zone: {e}")))?;
@@ -284,5 +237,11 @@ pub async fn resolve_alarm(
         a.resolve_by_hand(&by, req.note.as_deref(), now)
     })
     .await?;
+    st.events
+        .publish(csms_kernel::events::DomainEvent::AlarmResolved {
+            alarm: alarm.clone(),
+            at: now,
+        })
+        .await;
     Ok(Json((&alarm).into()))
 }

@@ -160,6 +160,7 @@ impl OrgA {
             "/sites".to_owned(),
             format!("/spot-prices/SE3/{SPOT_DATE}"),
             format!("/alarms/{}", self.alarm),
+            "/alarm-settings".to_owned(),
             "/audit-log".to_owned(),
             format!("/users/{}", self.user),
             "/users".to_owned(),
@@ -261,14 +262,25 @@ async fn org_a(app: &axum::Router, store: &dyn Store) -> OrgA {
         org_id: OrgId::default_org(),
         kind: "stationOffline".into(),
         severity: csms_domain::alarm::Severity::Warning,
+        title: None,
         message: "CP-A is offline".into(),
         details: json!({}),
         raised_at: Utc::now(),
+        action: None,
+        occurrences: 1,
+        last_seen_at: None,
         resolved_at: None,
         handling: Default::default(),
         version: 1,
     };
     store.raise_alarm(&alarm).await.unwrap();
+    admin(
+        app,
+        "PUT",
+        "/api/v1/alarm-settings",
+        json!({"offlineGraceSeconds": 1800}),
+    )
+    .await;
     let user = admin(
         app,
         "POST",
@@ -410,6 +422,8 @@ fn body_for(operation: &str, a: &OrgA) -> Option<Value> {
         "createSite" => site_body("SITE-B"),
         "updateSite" => json!({"name": "taken over"}),
         "resolveAlarm" => json!({"note": "taken over"}),
+        // B's own thresholds: A's stay as A set them.
+        "putAlarmSettings" => json!({"offlineGraceSeconds": 60}),
         // B's new person may carry none of A's ids; A's person changed.
         "createUser" => json!({
             "email": "person-of-b@example.se", "name": "B's person",

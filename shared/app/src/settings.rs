@@ -207,6 +207,27 @@ impl BookingSettings {
     }
 }
 
+/// Alarms about stations that the periodic monitor raises.
+#[derive(Debug, Clone, Copy)]
+pub struct MonitorSettings {
+    /// `CSMS_OFFLINE_GRACE_SECONDS` (default 600): a station whose
+    /// connection closed raises `stationOffline` when it has not come back
+    /// for this long (API Gateway's two-hourly reconnect and a reboot are
+    /// back well within it).
+    pub offline_grace: Duration,
+    /// `CSMS_MONITOR_SWEEP_SECONDS` (default 60): how often the local runner
+    /// looks (every minute in AWS, the `session-sweep` function's
+    /// `MonitorSweep` schedule).
+    pub sweep: Duration,
+}
+
+impl MonitorSettings {
+    /// The platform's grace: an organisation's until it sets its own.
+    pub fn offline_grace(&self) -> csms_domain::alarm::OfflineGrace {
+        csms_domain::alarm::OfflineGrace::platform(self.offline_grace.as_secs())
+    }
+}
+
 /// An AWS resource a function may need, by the variable that names it.
 /// Reading it where it is needed fails start-up when it is missing, instead
 /// of quietly leaving a feature off.
@@ -328,6 +349,7 @@ pub struct Settings {
     pub load: LoadSettings,
     pub sessions: SessionSettings,
     pub bookings: BookingSettings,
+    pub monitor: MonitorSettings,
     /// `CSMS_SPOT_*` (see `csms_pricing::spot::config`).
     pub spot: SpotSettings,
     pub aws: AwsResources,
@@ -450,6 +472,10 @@ impl Settings {
             grace: vars.seconds("CSMS_BOOKING_GRACE_SECONDS", &[], 900, 0..=86_400)?,
             sweep: vars.seconds("CSMS_BOOKING_SWEEP_SECONDS", &[], 60, 1..=3_600)?,
         };
+        let monitor = MonitorSettings {
+            offline_grace: vars.seconds("CSMS_OFFLINE_GRACE_SECONDS", &[], 600, 1..=7 * 86_400)?,
+            sweep: vars.seconds("CSMS_MONITOR_SWEEP_SECONDS", &[], 60, 1..=3_600)?,
+        };
         let spot = SpotSettings::from_lookup(|k| get(k))
             .map_err(|e| SettingsError::new(e.var, e.message))?;
         Ok(Settings {
@@ -464,6 +490,7 @@ impl Settings {
             load,
             sessions,
             bookings,
+            monitor,
             spot,
             aws: AwsResources::read(&vars),
         })

@@ -231,6 +231,7 @@ impl Wiring {
             webhook_policy: self.webhook_policy(),
             public_url: self.settings.public_url.clone(),
             mailer: self.mailer(),
+            offline_grace: self.settings.monitor.offline_grace(),
         })
     }
 }

@@ -5,7 +5,9 @@
 //! announces and queues them for pricing like any other ended session. The
 //! schedule's payload carries nothing. A second schedule, every minute,
 //! sends `{"bookings": true}`: the booking sweep
-//! ([`handle_booking_sweep`]).
+//! ([`handle_booking_sweep`]); a third, every minute, `{"monitor": true}`:
+//! the alarms about stations gone offline beyond their grace
+//! ([`handle_monitor_sweep`]).
 //!
 //! Idempotent: a session closed by one run is no longer open for the next,
 //! and a run that fails half-way is finished by the next one.
@@ -31,6 +33,24 @@ pub async fn handle_booking_sweep(
     let changed = commands.sweep_bookings_everywhere(times, now).await?;
     tracing::info!(changed, "booking sweep done");
     Ok(json!({"bookingsChanged": changed}))
+}
+
+/// Whether a schedule's payload asks for the monitor sweep.
+pub fn is_monitor_sweep(event: &Value) -> bool {
+    event.get("monitor").and_then(Value::as_bool) == Some(true)
+}
+
+/// One monitor sweep at `now` over every organisation
+/// (`ChargerService::raise_offline_alarms_everywhere`): how many alarms it
+/// raised.
+pub async fn handle_monitor_sweep(
+    charger: &ChargerService<dyn Store>,
+    grace: csms_domain::alarm::OfflineGrace,
+    now: Timestamp,
+) -> Result<Value, HandlerError> {
+    let raised = charger.raise_offline_alarms_everywhere(grace, now).await?;
+    tracing::info!(raised, "monitor sweep done");
+    Ok(json!({"offlineAlarms": raised}))
 }
 
 /// One scheduled run at `now`: how many sessions it closed. A store error

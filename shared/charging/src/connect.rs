@@ -283,6 +283,7 @@ async fn raise_auth_alarm<S: StationStore + ConnectionStore + AlarmStore + ?Size
         org_id: station.org_id.clone(),
         kind: AUTH_ALARM_KIND.to_owned(),
         severity: Severity::Warning,
+        title: Some(format!("Wrong passwords for station {}", station.id)),
         message: format!(
             "station {} had {failures} wrong passwords in a row; further attempts are throttled",
             station.id
@@ -293,6 +294,9 @@ async fn raise_auth_alarm<S: StationStore + ConnectionStore + AlarmStore + ?Size
             "lastSource": source.map(|s| s.0.to_string()),
         }),
         raised_at: at,
+        action: Some("Check the password configured in the station; if it is right, find who else tries to connect as it (the source address is in the evidence)".to_owned()),
+        occurrences: 1,
+        last_seen_at: None,
         resolved_at: None,
         handling: Default::default(),
         version: 1,
@@ -335,6 +339,21 @@ pub async fn opened<S: StationStore + ConnectionStore + AlarmStore + ?Sized>(
             }
             // Its $disconnect may never come (or came already): remove it here.
             store.close_connection(&prev, now).await?;
+        }
+    }
+    // Back: its offline alarm, if the sweep raised one, is over (one read
+    // per connect when there is none).
+    let offline = crate::charger::monitor::offline_alarm_id(&station.id);
+    match store.resolve_alarm(&offline, now).await {
+        Ok(Some(alarm)) => {
+            tracing::info!(station = %station.id, "station back: offline alarm resolved");
+            events
+                .publish(DomainEvent::AlarmResolved { alarm, at: now })
+                .await;
+        }
+        Ok(None) => {}
+        Err(e) => {
+            tracing::warn!(station = %station.id, error = %e, "could not resolve the offline alarm")
         }
     }
     events

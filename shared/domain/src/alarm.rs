@@ -1,7 +1,9 @@
 //! Alarms: conditions an operator must look at (tomorrow's spot prices are
-//! missing, …). An alarm is raised once per condition (its id is derived
-//! from the condition, so raising it again changes nothing) and resolved when
-//! the condition clears.
+//! missing, a station is offline, …). An alarm is raised once per condition
+//! (its id is derived from the condition): raising it again while it is
+//! active is a repeat, which counts and updates the open alarm
+//! ([`Alarm::repeated`]) instead of opening another one. It is resolved when
+//! the condition clears, or by hand.
 
 use crate::{OrgId, Timestamp};
 
@@ -20,9 +22,20 @@ pub struct Alarm {
     /// Machine-readable kind, e.g. `spotPricesMissing`.
     pub kind: String,
     pub severity: Severity,
+    /// A short title ("Station CP-1 offline"); `None` in alarms raised
+    /// before alarms had one (the message says it).
+    pub title: Option<String>,
     pub message: String,
+    /// The evidence: kind-specific facts, the latest repeat's.
     pub details: serde_json::Value,
+    /// What to do about it.
+    pub action: Option<String>,
     pub raised_at: Timestamp,
+    /// How often the condition was seen while the alarm was open: 1 when
+    /// raised, one more for each repeat.
+    pub occurrences: u32,
+    /// The latest repeat; `None` before the first.
+    pub last_seen_at: Option<Timestamp>,
     pub resolved_at: Option<Timestamp>,
     /// What people did about it: acknowledged, resolved by hand.
     pub handling: Handling,
@@ -58,6 +71,23 @@ impl Alarm {
 
     pub fn is_active(&self) -> bool {
         self.resolved_at.is_none()
+    }
+
+    /// This active alarm after its condition was seen `again`: counted, the
+    /// latest evidence, title, message, action and severity; when it was
+    /// raised and what people did about it stay. The version moves on.
+    pub fn repeated(&self, again: &Alarm) -> Alarm {
+        Alarm {
+            severity: again.severity,
+            title: again.title.clone().or_else(|| self.title.clone()),
+            message: again.message.clone(),
+            details: again.details.clone(),
+            action: again.action.clone().or_else(|| self.action.clone()),
+            occurrences: self.occurrences.saturating_add(1),
+            last_seen_at: Some(again.raised_at.max(self.raised_at)),
+            version: self.version + 1,
+            ..self.clone()
+        }
     }
 
     /// `by` is on it. Only an active alarm, and only once.
@@ -101,6 +131,70 @@ impl Alarm {
     }
 }
 
+/// An organisation's alarm thresholds. An organisation that never set them
+/// uses the platform's ([`AlarmSettings::defaults`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlarmSettings {
+    pub org_id: OrgId,
+    /// A station whose connection closed raises `stationOffline` when it
+    /// has not come back for this long.
+    pub offline_grace: OfflineGrace,
+    pub updated_at: Option<Timestamp>,
+    /// 0 while never stored.
+    pub version: u64,
+}
+
+impl AlarmSettings {
+    /// The platform's thresholds for `org`, with `offline_grace` from the
+    /// deployment's setting.
+    pub fn defaults(org: OrgId, offline_grace: OfflineGrace) -> Self {
+        AlarmSettings {
+            org_id: org,
+            offline_grace,
+            updated_at: None,
+            version: 0,
+        }
+    }
+}
+
+/// How long a station may be away before it is offline: whole seconds, at
+/// least a minute (the sweep looks once a minute) and at most a week.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct OfflineGrace(u32);
+
+impl OfflineGrace {
+    pub const MIN_SECS: u32 = 60;
+    pub const MAX_SECS: u32 = 7 * 86_400;
+
+    pub fn from_secs(secs: u64) -> Result<Self, String> {
+        u32::try_from(secs)
+            .ok()
+            .filter(|s| (Self::MIN_SECS..=Self::MAX_SECS).contains(s))
+            .map(OfflineGrace)
+            .ok_or_else(|| {
+                format!(
+                    "must be whole seconds between {} and {}",
+                    Self::MIN_SECS,
+                    Self::MAX_SECS
+                )
+            })
+    }
+
+    /// The deployment's default, which may be shorter than an
+    /// organisation may choose (tests run with seconds).
+    pub fn platform(secs: u64) -> Self {
+        OfflineGrace(u32::try_from(secs).unwrap_or(u32::MAX).max(1))
+    }
+
+    pub fn secs(self) -> u32 {
+        self.0
+    }
+
+    pub fn as_delta(self) -> chrono::TimeDelta {
+        chrono::TimeDelta::seconds(self.0.into())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,13 +206,53 @@ mod tests {
             org_id: OrgId::default_org(),
             kind: "k".into(),
             severity: Severity::Warning,
+            title: None,
             message: "m".into(),
             details: serde_json::json!({}),
+            action: None,
             raised_at: Utc.timestamp_opt(0, 0).unwrap(),
+            occurrences: 1,
+            last_seen_at: None,
             resolved_at: None,
             handling: Handling::default(),
             version: 1,
         }
+    }
+
+    #[test]
+    fn a_repeat_counts_and_keeps_the_raise_and_the_handling() {
+        let mut a = alarm();
+        a.acknowledge("key-1", Utc.timestamp_opt(30, 0).unwrap())
+            .unwrap();
+        let again = Alarm {
+            severity: Severity::Critical,
+            title: Some("t".into()),
+            message: "m2".into(),
+            details: serde_json::json!({"errorCode": "OverVoltage"}),
+            raised_at: Utc.timestamp_opt(60, 0).unwrap(),
+            ..alarm()
+        };
+        let r = a.repeated(&again);
+        assert_eq!(r.occurrences, 2);
+        assert_eq!(r.last_seen_at, Some(Utc.timestamp_opt(60, 0).unwrap()));
+        assert_eq!(r.raised_at, a.raised_at);
+        assert_eq!(r.handling, a.handling);
+        assert_eq!(r.details, again.details);
+        assert_eq!(
+            (r.severity, r.title.as_deref(), r.message.as_str()),
+            (Severity::Critical, Some("t"), "m2")
+        );
+        assert_eq!(r.version, a.version + 1);
+        assert_eq!(r.repeated(&again).occurrences, 3);
+    }
+
+    #[test]
+    fn an_offline_grace_is_a_minute_to_a_week() {
+        assert_eq!(OfflineGrace::from_secs(600).unwrap().secs(), 600);
+        assert!(OfflineGrace::from_secs(59).is_err());
+        assert!(OfflineGrace::from_secs(7 * 86_400 + 1).is_err());
+        assert!(OfflineGrace::from_secs(u64::MAX).is_err());
+        assert_eq!(OfflineGrace::platform(3).as_delta().num_seconds(), 3);
     }
 
     #[test]

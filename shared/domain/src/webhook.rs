@@ -25,10 +25,15 @@ pub enum EventType {
     /// A booking's reservation was refused by the station, or the station
     /// was offline: the driver should be told.
     BookingRefused,
+    /// An alarm opened (raised, or raised again after it was resolved); a
+    /// repeat of an open alarm is not a new event.
+    AlarmOpened,
+    /// An alarm resolved, by itself or by hand.
+    AlarmResolved,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 9] = [
+    pub const ALL: [EventType; 11] = [
         EventType::SessionStarted,
         EventType::SessionEnded,
         EventType::SessionPriced,
@@ -38,6 +43,8 @@ impl EventType {
         EventType::StationDisconnected,
         EventType::CommandCompleted,
         EventType::BookingRefused,
+        EventType::AlarmOpened,
+        EventType::AlarmResolved,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,6 +58,8 @@ impl EventType {
             EventType::StationDisconnected => "station.disconnected",
             EventType::CommandCompleted => "command.completed",
             EventType::BookingRefused => "booking.refused",
+            EventType::AlarmOpened => "alarm.opened",
+            EventType::AlarmResolved => "alarm.resolved",
         }
     }
 

@@ -191,14 +191,38 @@ pub async fn boot_and_connector_status_newest_wins<S: StationStore>(store: &S) {
         info: None,
         updated_at: t(at),
     };
-    store
-        .set_connector_status(&st.id, &status("Charging", 20))
-        .await
-        .unwrap();
-    store
-        .set_connector_status(&st.id, &status("Preparing", 15))
-        .await
-        .unwrap(); // late replay
+    assert_eq!(
+        store
+            .set_connector_status(&st.id, &status("Charging", 20))
+            .await
+            .unwrap(),
+        StatusWrite::Stored { previous: None },
+        "the connector's first status"
+    );
+    assert_eq!(
+        store
+            .set_connector_status(&st.id, &status("Preparing", 15))
+            .await
+            .unwrap(),
+        StatusWrite::Late,
+        "a late replay is not stored"
+    );
+    let faulted = ConnectorStatus {
+        error_code: Some("GroundFailure".into()),
+        info: Some("RCD tripped".into()),
+        ..status("Faulted", 25)
+    };
+    store.set_connector_status(&st.id, &faulted).await.unwrap();
+    assert_eq!(
+        store
+            .set_connector_status(&st.id, &status("Charging", 25))
+            .await
+            .unwrap(),
+        StatusWrite::Stored {
+            previous: Some(faulted)
+        },
+        "the status it replaced, as stored (equal times: the later write wins)"
+    );
     store
         .set_connector_status(
             &st.id,
@@ -296,6 +320,117 @@ pub async fn connections_open_touch_close<S: StationStore + ConnectionStore>(sto
             .is_none(),
         "second close is a no-op"
     );
+}
+
+/// A close puts the station on its organisation's offline list, a connect
+/// takes it off; the sweep takes it off once, and only while it is still
+/// off since the time it read.
+pub async fn offline_list_left_by_a_reconnect<S: StationStore + ConnectionStore + OfflineStore>(
+    store: &S,
+) {
+    let org = OrgId::parse("org-off").unwrap();
+    let other = OrgId::parse("org-off2").unwrap();
+    let conn = |st: &Station, id: &str, at: i64| Connection {
+        connection_id: id.into(),
+        station_id: st.id.clone(),
+        org_id: st.org_id.clone(),
+        site_id: st.site_id.clone(),
+        ocpp_version: OcppVersion::V16,
+        connected_at: t(at),
+        last_seen_at: t(at),
+        approval: Approval::Accepted,
+    };
+    let (a, b, c) = (
+        station("CP-OFF-A", "org-off", None),
+        station("CP-OFF-B", "org-off", Some("s1")),
+        station("CP-OFF-C", "org-off2", None),
+    );
+    for st in [&a, &b, &c] {
+        store.create_station(st).await.unwrap();
+    }
+    let due = |org: OrgId, until: i64, limit: usize| async move {
+        store
+            .offline_due(&org, t(until), limit)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|o| (o.station.id.to_string(), o.since))
+            .collect::<Vec<_>>()
+    };
+    assert!(due(org.clone(), 10_000, 10).await.is_empty());
+    store.open_connection(&conn(&a, "a1", 100)).await.unwrap();
+    store.open_connection(&conn(&b, "b1", 100)).await.unwrap();
+    store.open_connection(&conn(&c, "c1", 100)).await.unwrap();
+    store.touch_connection("a1", t(150)).await.unwrap();
+    store.close_connection("a1", t(200)).await.unwrap();
+    store.close_connection("b1", t(190)).await.unwrap();
+    store.close_connection("c1", t(180)).await.unwrap();
+    assert_eq!(
+        due(org.clone(), 10_000, 10).await,
+        [
+            ("CP-OFF-B".to_owned(), t(190)),
+            ("CP-OFF-A".to_owned(), t(200))
+        ],
+        "longest gone first, own organisation only"
+    );
+    assert_eq!(
+        due(org.clone(), 195, 10).await.len(),
+        1,
+        "closed by `until`"
+    );
+    assert_eq!(due(org.clone(), 200, 10).await.len(), 2, "`until` included");
+    assert_eq!(
+        due(org.clone(), 10_000, 1).await.len(),
+        1,
+        "at most `limit`"
+    );
+    let listed = store.offline_due(&org, t(10_000), 10).await.unwrap();
+    assert_eq!(
+        listed[1].station.last_seen_at,
+        Some(t(150)),
+        "the station as stored: its last message"
+    );
+    assert_eq!(
+        due(other.clone(), 10_000, 10).await,
+        [("CP-OFF-C".to_owned(), t(180))]
+    );
+
+    // B comes back: off the list. A stale close of an old connection of a
+    // station that is back changes nothing.
+    store.open_connection(&conn(&b, "b2", 300)).await.unwrap();
+    assert!(store
+        .close_connection("b1", t(310))
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        due(org.clone(), 10_000, 10).await,
+        [("CP-OFF-A".to_owned(), t(200))]
+    );
+    // B goes again: on the list at its new close time.
+    store.close_connection("b2", t(400)).await.unwrap();
+    assert_eq!(
+        due(org.clone(), 10_000, 10).await,
+        [
+            ("CP-OFF-A".to_owned(), t(200)),
+            ("CP-OFF-B".to_owned(), t(400))
+        ]
+    );
+    // The sweep takes A off, once; a stale time does not take B off.
+    assert!(store.settle_offline(&a.id, t(200)).await.unwrap());
+    assert!(!store.settle_offline(&a.id, t(200)).await.unwrap());
+    assert!(!store.settle_offline(&b.id, t(190)).await.unwrap());
+    assert_eq!(
+        due(org.clone(), 10_000, 10).await,
+        [("CP-OFF-B".to_owned(), t(400))]
+    );
+    assert!(!store
+        .settle_offline(&sid("CP-NOWHERE"), t(1))
+        .await
+        .unwrap());
+    // A deleted station leaves the list.
+    store.delete_station(&c.id).await.unwrap();
+    assert!(due(other, 10_000, 10).await.is_empty());
 }
 
 pub async fn station_approval_reaches_the_connection<S: StationStore + ConnectionStore>(store: &S) {
@@ -1999,9 +2134,13 @@ fn alarm(id: &str, org: &str, raised: i64) -> Alarm {
         org_id: OrgId::parse(org).unwrap(),
         kind: "spotPricesMissing".into(),
         severity: Severity::Critical,
+        title: Some(format!("Alarm {id}")),
         message: format!("{id} raised at {raised}"),
         details: serde_json::json!({ "zone": "SE3", "date": "2026-11-24" }),
         raised_at: t(raised),
+        action: Some("look at it".into()),
+        occurrences: 1,
+        last_seen_at: None,
         resolved_at: None,
         handling: Default::default(),
         version: 1,
@@ -2050,7 +2189,7 @@ pub async fn alarms_handled_by_hand<S: AlarmStore>(store: &S) {
     assert!(all_alarms(store, "org-h", true, 10).await.is_empty());
     assert_eq!(all_alarms(store, "org-h", false, 10).await, [id]);
     // The condition clearing later changes nothing: it is resolved.
-    assert!(!store.resolve_alarm(id, t(8)).await.unwrap());
+    assert!(store.resolve_alarm(id, t(8)).await.unwrap().is_none());
     // Raised again: a fresh alarm, nobody has done anything about it yet.
     assert!(store.raise_alarm(&alarm(id, "org-h", 9)).await.unwrap());
     let again = store.get_alarm(id).await.unwrap().unwrap();
@@ -2070,22 +2209,82 @@ pub async fn alarms_handled_by_hand<S: AlarmStore>(store: &S) {
         .is_none());
 }
 
+pub async fn alarm_settings_versioned_per_org<S: AlarmSettingsStore>(store: &S) {
+    use csms_domain::alarm::{AlarmSettings, OfflineGrace};
+    let org = OrgId::parse("org-as").unwrap();
+    assert_eq!(store.get_alarm_settings(&org).await.unwrap(), None);
+    let mut s = AlarmSettings {
+        org_id: org.clone(),
+        offline_grace: OfflineGrace::from_secs(900).unwrap(),
+        updated_at: Some(t(5)),
+        version: 1,
+    };
+    assert!(
+        matches!(
+            store.put_alarm_settings(&s, 1).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "nothing stored is version 0"
+    );
+    store.put_alarm_settings(&s, 0).await.unwrap();
+    assert_eq!(
+        store.get_alarm_settings(&org).await.unwrap().as_ref(),
+        Some(&s)
+    );
+    assert!(
+        matches!(
+            store.put_alarm_settings(&s, 0).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a second first write loses"
+    );
+    s.offline_grace = OfflineGrace::from_secs(120).unwrap();
+    s.version = 2;
+    store.put_alarm_settings(&s, 1).await.unwrap();
+    assert_eq!(
+        store.get_alarm_settings(&org).await.unwrap(),
+        Some(s.clone())
+    );
+    assert!(matches!(
+        store.put_alarm_settings(&s, 1).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store
+            .get_alarm_settings(&OrgId::parse("org-as2").unwrap())
+            .await
+            .unwrap(),
+        None,
+        "per organisation"
+    );
+}
+
 pub async fn alarms_raise_resolve<S: AlarmStore>(store: &S) {
     let id = "spot-missing:SE3:2026-11-24";
     let first = alarm(id, "default", 10);
     assert!(store.raise_alarm(&first).await.unwrap());
     assert_eq!(store.get_alarm(id).await.unwrap(), Some(first.clone()));
+    let mut again = alarm(id, "default", 20);
+    again.details = serde_json::json!({"zone": "SE3", "sources": ["elprisetjustnu: 404"]});
+    again.message = "still missing".into();
     assert!(
-        !store.raise_alarm(&alarm(id, "default", 20)).await.unwrap(),
-        "already active"
+        !store.raise_alarm(&again).await.unwrap(),
+        "already active: a repeat, not a new alarm"
+    );
+    let repeated = store.get_alarm(id).await.unwrap().unwrap();
+    assert_eq!(
+        repeated,
+        first.repeated(&again),
+        "a repeat counts, keeps the raise time and takes the latest evidence"
     );
     assert_eq!(
-        store.get_alarm(id).await.unwrap(),
-        Some(first.clone()),
-        "raising an active alarm changes nothing"
+        (repeated.occurrences, repeated.last_seen_at),
+        (2, Some(t(20)))
     );
+    assert_eq!(all_alarms(store, "default", true, 10).await, [id]);
+    let first = repeated;
 
-    assert!(store.resolve_alarm(id, t(30)).await.unwrap());
+    assert!(store.resolve_alarm(id, t(30)).await.unwrap().is_some());
     let resolved = store.get_alarm(id).await.unwrap().unwrap();
     assert_eq!(resolved.resolved_at, Some(t(30)));
     assert_eq!(resolved.raised_at, t(10));
@@ -2094,14 +2293,18 @@ pub async fn alarms_raise_resolve<S: AlarmStore>(store: &S) {
         "resolving is a new version"
     );
     assert!(
-        !store.resolve_alarm(id, t(31)).await.unwrap(),
+        store.resolve_alarm(id, t(31)).await.unwrap().is_none(),
         "already resolved"
     );
     assert_eq!(
         store.get_alarm(id).await.unwrap().unwrap().resolved_at,
         Some(t(30))
     );
-    assert!(!store.resolve_alarm("no-such-alarm", t(31)).await.unwrap());
+    assert!(store
+        .resolve_alarm("no-such-alarm", t(31))
+        .await
+        .unwrap()
+        .is_none());
     assert_eq!(store.get_alarm("no-such-alarm").await.unwrap(), None);
 
     let again = alarm(id, "default", 40);
@@ -2126,7 +2329,7 @@ pub async fn alarms_raise_resolve<S: AlarmStore>(store: &S) {
             .await
             .unwrap());
     }
-    assert!(store.resolve_alarm("a-25", t(36)).await.unwrap());
+    assert!(store.resolve_alarm("a-25", t(36)).await.unwrap().is_some());
     assert!(store
         .raise_alarm(&alarm("o-50", "other-org", 50))
         .await
@@ -2146,7 +2349,7 @@ pub async fn alarms_raise_resolve<S: AlarmStore>(store: &S) {
     assert_eq!(all_alarms(store, "other-org", false, 10).await, ["o-50"]);
 
     // Resolving moves an alarm out of the active listing, raising back in.
-    assert!(store.resolve_alarm(id, t(60)).await.unwrap());
+    assert!(store.resolve_alarm(id, t(60)).await.unwrap().is_some());
     assert_eq!(
         all_alarms(store, "default", true, 10).await,
         ["a-35", "a-15"]
@@ -4070,6 +4273,7 @@ macro_rules! store_contract_tests {
             stations_list_paginates_within_org,
             boot_and_connector_status_newest_wins,
             connections_open_touch_close,
+            offline_list_left_by_a_reconnect,
             station_approval_reaches_the_connection,
             stations_change_move_and_delete,
             id_tokens_case_insensitive,
@@ -4092,6 +4296,7 @@ macro_rules! store_contract_tests {
             spot_days_replace,
             alarms_raise_resolve,
             alarms_handled_by_hand,
+            alarm_settings_versioned_per_org,
             priced_sessions_revisions,
             load_sites_versioned_and_listed,
             load_states_versioned_and_deleted_with_site,

@@ -108,6 +108,17 @@ pub enum DomainEvent {
         booking: csms_domain::booking::Booking,
         at: Timestamp,
     },
+    /// An alarm opened: raised, or raised again after it was resolved (a
+    /// repeat of an open alarm is not published).
+    AlarmOpened {
+        alarm: csms_domain::alarm::Alarm,
+        at: Timestamp,
+    },
+    /// An alarm resolved (by itself; by hand through the API).
+    AlarmResolved {
+        alarm: csms_domain::alarm::Alarm,
+        at: Timestamp,
+    },
 }
 
 impl DomainEvent {
@@ -126,6 +137,9 @@ impl DomainEvent {
             DomainEvent::SessionPriced { priced } => &priced.org_id,
             DomainEvent::CommandCompleted { command, .. } => &command.org_id,
             DomainEvent::BookingRefused { booking, .. } => &booking.org_id,
+            DomainEvent::AlarmOpened { alarm, .. } | DomainEvent::AlarmResolved { alarm, .. } => {
+                &alarm.org_id
+            }
         }
     }
 
@@ -144,6 +158,8 @@ impl DomainEvent {
             DomainEvent::SessionPriced { .. } => "sessionPriced",
             DomainEvent::CommandCompleted { .. } => "commandCompleted",
             DomainEvent::BookingRefused { .. } => "bookingRefused",
+            DomainEvent::AlarmOpened { .. } => "alarmOpened",
+            DomainEvent::AlarmResolved { .. } => "alarmResolved",
         }
     }
 }

@@ -8,7 +8,7 @@
 
 use async_trait::async_trait;
 use csms_domain::access::{AccessAttempt, StationAccess};
-use csms_domain::alarm::Alarm;
+use csms_domain::alarm::{Alarm, AlarmSettings};
 use csms_domain::api_key::ApiKey;
 use csms_domain::audit::AuditEntry;
 use csms_domain::booking::{Booking, BookingId, Window};
@@ -232,6 +232,15 @@ fn data_transfer(payload: &serde_json::Value) -> Option<StationLogEntry> {
     })
 }
 
+/// What [`StationStore::set_connector_status`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StatusWrite {
+    /// Stored, replacing `previous` (none: the connector's first status).
+    Stored { previous: Option<ConnectorStatus> },
+    /// Not stored: a newer status is (a late replay).
+    Late,
+}
+
 #[async_trait]
 pub trait StationStore: Send + Sync {
     /// Fails with `Conflict` when the id is taken.
@@ -269,11 +278,13 @@ pub trait StationStore: Send + Sync {
     async fn delete_station(&self, id: &StationId) -> StoreResult<()>;
     /// Stores the status unless a newer one (by `updated_at`) is already stored,
     /// so statuses replayed after an offline period do not overwrite the present.
+    /// What it replaced, in the same request (DynamoDB: `ReturnValues`), so
+    /// a change of state (into or out of a fault) is seen without a read.
     async fn set_connector_status(
         &self,
         id: &StationId,
         status: &ConnectorStatus,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<StatusWrite>;
     async fn append_station_event(&self, event: &StationEvent) -> StoreResult<()>;
     /// Newest first.
     async fn list_station_events(
@@ -302,6 +313,38 @@ pub trait ConnectionStore: Send + Sync {
         connection_id: &str,
         at: Timestamp,
     ) -> StoreResult<Option<Connection>>;
+}
+
+/// A station whose connection closed and that has not come back: what the
+/// offline alarm looks at once its grace has passed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OfflineStation {
+    /// The station as stored (its `last_seen_at` is its last message).
+    pub station: Station,
+    /// When its connection closed.
+    pub since: Timestamp,
+}
+
+/// Stations gone offline. [`ConnectionStore::close_connection`] of a
+/// station's current connection puts the station on its organisation's
+/// offline list at the close time, in the same write;
+/// [`ConnectionStore::open_connection`] takes it off (also the same write),
+/// so a station that comes back within the grace leaves nothing to look at.
+#[async_trait]
+pub trait OfflineStore: Send + Sync {
+    /// Up to `limit` of the organisation's stations on the offline list
+    /// since `until` or earlier, longest gone first. Without a scan
+    /// (DynamoDB: GSI2 `ORG#{org}#OFFLINE` on the station item).
+    async fn offline_due(
+        &self,
+        org: &OrgId,
+        until: Timestamp,
+        limit: usize,
+    ) -> StoreResult<Vec<OfflineStation>>;
+    /// Takes the station off the offline list if it is on it since `since`
+    /// (it has not come back and gone again meanwhile). Whether it was:
+    /// only the caller that takes it off acts on it.
+    async fn settle_offline(&self, station: &StationId, since: Timestamp) -> StoreResult<bool>;
 }
 
 #[async_trait]
@@ -500,11 +543,14 @@ pub trait SpotPriceStore: Send + Sync {
 /// Operator alarms.
 #[async_trait]
 pub trait AlarmStore: Send + Sync {
-    /// Raises `alarm` unless an active alarm with its id exists (then nothing
-    /// changes). A resolved one is raised again. Returns whether it was raised.
+    /// Raises `alarm`. An active alarm with its id is repeated instead
+    /// ([`Alarm::repeated`]: counted, the latest evidence; when it was
+    /// raised and what people did about it stay). A resolved one is raised
+    /// again, fresh. Returns whether it was raised (opened), not repeated.
     async fn raise_alarm(&self, alarm: &Alarm) -> StoreResult<bool>;
-    /// Marks the alarm resolved at `at`. Returns whether an active one existed.
-    async fn resolve_alarm(&self, id: &str, at: Timestamp) -> StoreResult<bool>;
+    /// Marks the alarm resolved at `at`. The alarm as resolved, when an
+    /// active one existed (what the `alarm.resolved` event shows).
+    async fn resolve_alarm(&self, id: &str, at: Timestamp) -> StoreResult<Option<Alarm>>;
     async fn get_alarm(&self, id: &str) -> StoreResult<Option<Alarm>>;
     /// Replaces the stored alarm if it is at `expected_version` (what people
     /// did about it: acknowledged, resolved by hand), else `Conflict`; the
@@ -518,6 +564,21 @@ pub trait AlarmStore: Send + Sync {
         active_only: bool,
         page: &PageRequest,
     ) -> StoreResult<Page<Alarm>>;
+}
+
+/// Organisations' alarm thresholds: one record per organisation that set
+/// them (the rules use the platform's defaults for the others).
+#[async_trait]
+pub trait AlarmSettingsStore: Send + Sync {
+    async fn get_alarm_settings(&self, org: &OrgId) -> StoreResult<Option<AlarmSettings>>;
+    /// Writes `settings` if the stored ones are at `expected_version` (0:
+    /// none stored yet), else `Conflict`; the caller has set
+    /// `settings.version`.
+    async fn put_alarm_settings(
+        &self,
+        settings: &AlarmSettings,
+        expected_version: u64,
+    ) -> StoreResult<()>;
 }
 
 /// Priced sessions: immutable revisions.
@@ -906,6 +967,8 @@ store_ports! {
         BookingStore,
         EmailLinkStore,
         ChargingKeyStore,
+        OfflineStore,
+        AlarmSettingsStore,
 }
 
 /// Time source, so tests can control "now".

@@ -73,11 +73,17 @@ impl SkippedRecords {
             org_id: org.clone(),
             kind: ALARM_KIND.to_owned(),
             severity: Severity::Critical,
+            title: Some(format!("Stored {kind} records do not decode")),
             message: format!(
                 "a stored {kind} record does not decode (first: {key}); listings leave such records out, the log names each one"
             ),
             details: serde_json::json!({"recordKind": kind, "key": key, "reason": reason}),
             raised_at: now,
+            action: Some(
+                "read the log for each key, then restore or correct the records; resolve the alarm by hand".to_owned(),
+            ),
+            occurrences: 1,
+            last_seen_at: None,
             resolved_at: None,
             handling: Default::default(),
             version: 1,

@@ -455,3 +455,71 @@ impl From<&csms_domain::booking::Booking> for BookingView {
         }
     }
 }
+
+/// Something an operator must look at (the API's answer and the
+/// `alarm.opened` and `alarm.resolved` events).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AlarmView {
+    /// Derived from the condition, e.g. `spot-missing:SE3:2026-11-24`.
+    pub id: String,
+    /// e.g. `spotPricesMissing`.
+    pub kind: String,
+    /// `warning` or `critical`.
+    pub severity: String,
+    /// A short title, e.g. `Station CP-1 offline` (alarms raised before
+    /// alarms had titles: their message).
+    pub title: String,
+    pub message: String,
+    /// The evidence, kind-specific (for spot prices: zone, date, fallback,
+    /// what each source said; for a station offline: when it went away and
+    /// its last message; for a faulted connector: the error code and the
+    /// vendor's info), the latest repeat's.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub details: Value,
+    /// What to do about it, when the CSMS can say.
+    pub suggested_action: Option<String>,
+    pub active: bool,
+    pub raised_at: String,
+    /// How often the condition was seen while the alarm was open (1 when
+    /// raised): a repeat updates the open alarm instead of opening another.
+    pub occurrences: u32,
+    /// The latest repeat; null before the first.
+    pub last_seen_at: Option<String>,
+    pub resolved_at: Option<String>,
+    /// Someone is on it: who (`admin`, a key id, a user) and when.
+    pub acknowledged_by: Option<String>,
+    pub acknowledged_at: Option<String>,
+    /// Who resolved it by hand; null while active or when it resolved itself.
+    pub resolved_by: Option<String>,
+    /// What the person who resolved it wrote.
+    pub resolution_note: Option<String>,
+}
+
+impl From<&csms_domain::alarm::Alarm> for AlarmView {
+    fn from(a: &csms_domain::alarm::Alarm) -> Self {
+        AlarmView {
+            id: a.id.clone(),
+            kind: a.kind.clone(),
+            severity: match a.severity {
+                csms_domain::alarm::Severity::Warning => "warning",
+                csms_domain::alarm::Severity::Critical => "critical",
+            }
+            .to_owned(),
+            title: a.title.clone().unwrap_or_else(|| a.message.clone()),
+            message: a.message.clone(),
+            details: a.details.clone(),
+            suggested_action: a.action.clone(),
+            active: a.is_active(),
+            raised_at: time(a.raised_at),
+            occurrences: a.occurrences,
+            last_seen_at: a.last_seen_at.map(time),
+            resolved_at: a.resolved_at.map(time),
+            acknowledged_by: a.handling.acknowledged.as_ref().map(|(by, _)| by.clone()),
+            acknowledged_at: a.handling.acknowledged.as_ref().map(|(_, at)| time(*at)),
+            resolved_by: a.handling.resolved_by.clone(),
+            resolution_note: a.handling.note.clone(),
+        }
+    }
+}

@@ -287,6 +287,8 @@ impl LoadSubscriber {
             }
             DomainEvent::CommandCompleted { .. }
             | DomainEvent::BookingRefused { .. }
+            | DomainEvent::AlarmOpened { .. }
+            | DomainEvent::AlarmResolved { .. }
             | DomainEvent::StationRegistration { .. }
             | DomainEvent::SessionStarted { .. }
             | DomainEvent::SessionEnded { .. }

@@ -133,6 +133,18 @@ pub fn webhook_event(event: &DomainEvent) -> Option<Event> {
             *at,
             csms_kernel::views::BookingView::from(booking),
         ),
+        DomainEvent::AlarmOpened { alarm, at } => Event::new(
+            EventType::AlarmOpened,
+            org,
+            *at,
+            csms_kernel::views::AlarmView::from(alarm),
+        ),
+        DomainEvent::AlarmResolved { alarm, at } => Event::new(
+            EventType::AlarmResolved,
+            org,
+            *at,
+            csms_kernel::views::AlarmView::from(alarm),
+        ),
         DomainEvent::MeterValues { .. }
         | DomainEvent::Transaction { .. }
         | DomainEvent::ChargingNeed { .. } => return None,

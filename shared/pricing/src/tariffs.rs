@@ -522,7 +522,7 @@ mod tests {
             &self,
             _: &StationId,
             _: &ConnectorStatus,
-        ) -> StoreResult<()> {
+        ) -> StoreResult<csms_kernel::ports::StatusWrite> {
             unimplemented!()
         }
         async fn append_station_event(&self, _: &StationEvent) -> StoreResult<()> {

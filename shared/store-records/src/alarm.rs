@@ -4,7 +4,7 @@
 
 use crate::{parse, DecodeError, Record};
 use chrono::{DateTime, Utc};
-use csms_domain::alarm::{Alarm, Handling, Severity};
+use csms_domain::alarm::{Alarm, AlarmSettings, Handling, OfflineGrace, Severity};
 use csms_domain::OrgId;
 use serde::{Deserialize, Serialize};
 
@@ -18,12 +18,30 @@ pub struct StoredAlarm {
     pub kind: String,
     #[serde(rename = "severity")]
     pub severity: StoredSeverity,
+    // Title, action and repeats: absent in alarms raised before they
+    // existed, and while there is none.
+    #[serde(rename = "title", default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
     #[serde(rename = "message")]
     pub message: String,
     #[serde(rename = "details")]
     pub details: serde_json::Value,
+    #[serde(rename = "action", default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
     #[serde(rename = "raised_at")]
     pub raised_at: DateTime<Utc>,
+    #[serde(
+        rename = "occurrences",
+        default = "one",
+        skip_serializing_if = "is_one"
+    )]
+    pub occurrences: u32,
+    #[serde(
+        rename = "last_seen_at",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub last_seen_at: Option<DateTime<Utc>>,
     #[serde(rename = "resolved_at", default)]
     pub resolved_at: Option<DateTime<Utc>>,
     // What people did about it: absent until someone did something, so an
@@ -56,6 +74,14 @@ pub struct StoredAlarm {
     pub version: u64,
 }
 
+fn one() -> u32 {
+    1
+}
+
+fn is_one(n: &u32) -> bool {
+    *n == 1
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StoredSeverity {
     #[serde(rename = "warning")]
@@ -71,9 +97,13 @@ impl From<&Alarm> for StoredAlarm {
             org_id,
             kind,
             severity,
+            title,
             message,
             details,
+            action,
             raised_at,
+            occurrences,
+            last_seen_at,
             resolved_at,
             handling,
             version,
@@ -86,9 +116,13 @@ impl From<&Alarm> for StoredAlarm {
                 Severity::Warning => StoredSeverity::Warning,
                 Severity::Critical => StoredSeverity::Critical,
             },
+            title: title.clone(),
             message: message.clone(),
             details: details.clone(),
+            action: action.clone(),
             raised_at: *raised_at,
+            occurrences: *occurrences,
+            last_seen_at: *last_seen_at,
             resolved_at: *resolved_at,
             acknowledged_by: handling.acknowledged.as_ref().map(|(by, _)| by.clone()),
             acknowledged_at: handling.acknowledged.as_ref().map(|(_, at)| *at),
@@ -108,9 +142,13 @@ impl TryFrom<StoredAlarm> for Alarm {
             org_id,
             kind,
             severity,
+            title,
             message,
             details,
+            action,
             raised_at,
+            occurrences,
+            last_seen_at,
             resolved_at,
             acknowledged_by,
             acknowledged_at,
@@ -135,9 +173,13 @@ impl TryFrom<StoredAlarm> for Alarm {
                 StoredSeverity::Warning => Severity::Warning,
                 StoredSeverity::Critical => Severity::Critical,
             },
+            title,
             message,
             details,
+            action,
             raised_at,
+            occurrences,
+            last_seen_at,
             resolved_at,
             handling: Handling {
                 acknowledged,
@@ -151,4 +193,52 @@ impl TryFrom<StoredAlarm> for Alarm {
 
 impl Record for Alarm {
     type Stored = StoredAlarm;
+}
+
+/// An organisation's alarm thresholds as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredAlarmSettings {
+    #[serde(rename = "org_id")]
+    pub org_id: String,
+    #[serde(rename = "offline_grace_secs")]
+    pub offline_grace_secs: u32,
+    #[serde(rename = "updated_at", default)]
+    pub updated_at: Option<DateTime<Utc>>,
+    #[serde(rename = "version")]
+    pub version: u64,
+}
+
+impl From<&AlarmSettings> for StoredAlarmSettings {
+    fn from(s: &AlarmSettings) -> Self {
+        let AlarmSettings {
+            org_id,
+            offline_grace,
+            updated_at,
+            version,
+        } = s;
+        StoredAlarmSettings {
+            org_id: org_id.as_str().to_owned(),
+            offline_grace_secs: offline_grace.secs(),
+            updated_at: *updated_at,
+            version: *version,
+        }
+    }
+}
+
+impl TryFrom<StoredAlarmSettings> for AlarmSettings {
+    type Error = DecodeError;
+
+    fn try_from(s: StoredAlarmSettings) -> Result<Self, DecodeError> {
+        Ok(AlarmSettings {
+            org_id: parse("organisation id", s.org_id, OrgId::parse)?,
+            offline_grace: OfflineGrace::from_secs(s.offline_grace_secs.into())
+                .map_err(|e| DecodeError::new(format!("offline_grace_secs: {e}")))?,
+            updated_at: s.updated_at,
+            version: s.version,
+        })
+    }
+}
+
+impl Record for AlarmSettings {
+    type Stored = StoredAlarmSettings;
 }

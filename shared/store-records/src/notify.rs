@@ -87,6 +87,10 @@ pub enum StoredEventType {
     CommandCompleted,
     #[serde(rename = "booking.refused")]
     BookingRefused,
+    #[serde(rename = "alarm.opened")]
+    AlarmOpened,
+    #[serde(rename = "alarm.resolved")]
+    AlarmResolved,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -174,6 +178,8 @@ impl From<EventType> for StoredEventType {
             EventType::StationDisconnected => StoredEventType::StationDisconnected,
             EventType::CommandCompleted => StoredEventType::CommandCompleted,
             EventType::BookingRefused => StoredEventType::BookingRefused,
+            EventType::AlarmOpened => StoredEventType::AlarmOpened,
+            EventType::AlarmResolved => StoredEventType::AlarmResolved,
         }
     }
 }
@@ -190,6 +196,8 @@ impl From<StoredEventType> for EventType {
             StoredEventType::StationDisconnected => EventType::StationDisconnected,
             StoredEventType::CommandCompleted => EventType::CommandCompleted,
             StoredEventType::BookingRefused => EventType::BookingRefused,
+            StoredEventType::AlarmOpened => EventType::AlarmOpened,
+            StoredEventType::AlarmResolved => EventType::AlarmResolved,
         }
     }
 }

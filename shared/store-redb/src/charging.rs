@@ -15,8 +15,8 @@ use csms_domain::token::{IdTokenRecord, UnregisteredToken, UNREGISTERED_MIN_GAP}
 use csms_domain::user::UserId;
 use csms_domain::{IdTokenValue, OrgId, SessionId, StationId, Timestamp};
 use csms_kernel::ports::{
-    reading_key, sort_key_time, MeterTarget, Page, PageRequest, SessionQuery, StationEvent,
-    StoreError,
+    reading_key, sort_key_time, MeterTarget, OfflineStation, Page, PageRequest, SessionQuery,
+    StationEvent, StatusWrite, StoreError,
 };
 use redb::{ReadTransaction, ReadableTable};
 use serde::{Deserialize, Serialize};
@@ -237,20 +237,35 @@ impl Db {
             for k in keys {
                 connectors.remove(k.as_str())?;
             }
+            let due = txn
+                .open_table(OFFLINE_BY_STATION)?
+                .remove(id.as_str())?
+                .map(|g| g.value().to_owned());
+            if let Some(due) = due {
+                txn.open_table(OFFLINE_DUE)?.remove(due.as_str())?;
+            }
             Ok(())
         })
     }
 
-    pub(crate) fn set_connector_status(&self, id: &StationId, status: &ConnectorStatus) -> R<()> {
+    pub(crate) fn set_connector_status(
+        &self,
+        id: &StationId,
+        status: &ConnectorStatus,
+    ) -> R<StatusWrite> {
         self.write(|txn| {
             let mut connectors = txn.open_table(CONNECTORS)?;
             let key = connector_key(id, status.evse_id, status.connector_id)?;
             let stored: Option<ConnectorStatus> = get_record(&connectors, &key)?;
             // Equal times overwrite: the later message about the same instant wins.
-            if stored.is_none_or(|s| status.updated_at >= s.updated_at) {
-                put_record(&mut connectors, &key, status)?;
+            if stored
+                .as_ref()
+                .is_some_and(|s| status.updated_at < s.updated_at)
+            {
+                return Ok(StatusWrite::Late);
             }
-            Ok(())
+            put_record(&mut connectors, &key, status)?;
+            Ok(StatusWrite::Stored { previous: stored })
         })
     }
 
@@ -296,6 +311,14 @@ impl Db {
     pub(crate) fn open_connection(&self, conn: &Connection) -> R<Option<String>> {
         self.write(|txn| {
             put_record(&mut txn.open_table(CONNECTIONS)?, &conn.connection_id, conn)?;
+            // Back: off the offline list.
+            let due = txn
+                .open_table(OFFLINE_BY_STATION)?
+                .remove(conn.station_id.as_str())?
+                .map(|g| g.value().to_owned());
+            if let Some(due) = due {
+                txn.open_table(OFFLINE_DUE)?.remove(due.as_str())?;
+            }
             let mut previous = None;
             update_record::<Station>(
                 &mut txn.open_table(STATIONS)?,
@@ -323,12 +346,12 @@ impl Db {
         })
     }
 
-    /// `at` is not needed here: the station keeps the time of the last
-    /// message (the connection's `last_seen_at`), not of the disconnect.
+    /// The station keeps the time of the last message (the connection's
+    /// `last_seen_at`); `at`, the disconnect, puts it on the offline list.
     pub(crate) fn close_connection(
         &self,
         connection_id: &str,
-        _at: Timestamp,
+        at: Timestamp,
     ) -> R<Option<Connection>> {
         self.write(|txn| {
             let removed = txn
@@ -337,6 +360,7 @@ impl Db {
                 .map(|g| parse_record::<Connection>(connection_id, g.value()))
                 .transpose()?;
             let Some(conn) = removed else { return Ok(None) };
+            let mut gone = None;
             update_record::<Station>(
                 &mut txn.open_table(STATIONS)?,
                 conn.station_id.as_str(),
@@ -345,6 +369,7 @@ impl Db {
                     if s.connection_id.as_deref() != Some(connection_id) {
                         return false;
                     }
+                    gone = Some(s.org_id.clone());
                     s.connection_id = None;
                     s.last_seen_at = Some(
                         s.last_seen_at
@@ -353,7 +378,70 @@ impl Db {
                     true
                 },
             )?;
+            if let Some(org) = gone {
+                let key = offline_key(&org, at, &conn.station_id)?;
+                let previous = txn
+                    .open_table(OFFLINE_BY_STATION)?
+                    .insert(conn.station_id.as_str(), key.as_str())?
+                    .map(|g| g.value().to_owned());
+                let mut due = txn.open_table(OFFLINE_DUE)?;
+                if let Some(previous) = previous {
+                    due.remove(previous.as_str())?;
+                }
+                due.insert(key.as_str(), conn.station_id.as_str())?;
+            }
             Ok(Some(conn))
+        })
+    }
+
+    // --- stations gone offline -------------------------------------------
+
+    pub(crate) fn offline_due(
+        &self,
+        org: &OrgId,
+        until: Timestamp,
+        limit: usize,
+    ) -> R<Vec<OfflineStation>> {
+        let scope = prefix(org.as_str());
+        // Every close up to and including `until`.
+        let hi = format!("{scope}{}\u{1}", sort_key_time(until));
+        self.read(|txn| {
+            let index = txn.open_table(OFFLINE_DUE)?;
+            let stations = txn.open_table(STATIONS)?;
+            let mut out = Vec::new();
+            for entry in index.range::<&str>(scope.as_str()..hi.as_str())? {
+                if out.len() >= limit {
+                    break;
+                }
+                let (key, id) = entry?;
+                let (_, since) = offline_key_parts(key.value())?;
+                let id = id.value();
+                let record = stations
+                    .get(id)?
+                    .map(|g| parse_record::<Station>(id, g.value()));
+                if let Some(station) = self.skip(org, record.transpose())? {
+                    out.push(OfflineStation { station, since });
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    pub(crate) fn settle_offline(&self, station: &StationId, since: Timestamp) -> R<bool> {
+        self.write(|txn| {
+            let mut by_station = txn.open_table(OFFLINE_BY_STATION)?;
+            let Some(key) = by_station
+                .get(station.as_str())?
+                .map(|g| g.value().to_owned())
+            else {
+                return Ok(false);
+            };
+            if offline_key_parts(&key)?.1 != since {
+                return Ok(false);
+            }
+            by_station.remove(station.as_str())?;
+            txn.open_table(OFFLINE_DUE)?.remove(key.as_str())?;
+            Ok(true)
         })
     }
 

@@ -11,7 +11,7 @@
 use crate::error::{Fail, R};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use csms_domain::command::CommandId;
 use csms_domain::spot::BiddingZone;
 use csms_domain::user::UserId;
@@ -131,6 +131,9 @@ pub(crate) const ASSIGNMENTS_BY_ORG: TableDefinition<&str, &str> =
 pub(crate) const SPOT_DAYS: TableDefinition<&str, &[u8]> = TableDefinition::new("spot_days");
 /// Alarm id → `Alarm` JSON (resolved ones too).
 pub(crate) const ALARMS: TableDefinition<&str, &[u8]> = TableDefinition::new("alarms");
+/// Organisation id → `AlarmSettings` JSON.
+pub(crate) const ALARM_SETTINGS: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("alarm_settings");
 /// `{org}\0{raised_at}\0{alarm}` → alarm id; re-raising moves the key.
 pub(crate) const ALARMS_BY_ORG: TableDefinition<&str, &str> = TableDefinition::new("alarms_by_org");
 /// `{session}\0{revision:010}` → `PricedSession` JSON; ten digits hold any
@@ -224,6 +227,33 @@ pub(crate) const BOOKINGS_BY_ORG: TableDefinition<&str, &str> =
 /// `{org}\0{start}\0{id}` → booking id: the organisation's bookings that
 /// are not final yet (GSI2 `ORG#{org}#BOOKINGDUE`).
 pub(crate) const BOOKINGS_DUE: TableDefinition<&str, &str> = TableDefinition::new("bookings_due");
+
+/// `{org}\0{since}\0{station}` → station id: the organisation's stations
+/// whose connection closed and that have not come back (GSI2
+/// `ORG#{org}#OFFLINE` on the station item).
+pub(crate) const OFFLINE_DUE: TableDefinition<&str, &str> = TableDefinition::new("offline_due");
+/// Station id → its key in [`OFFLINE_DUE`], so a reconnect takes it off.
+pub(crate) const OFFLINE_BY_STATION: TableDefinition<&str, &str> =
+    TableDefinition::new("offline_by_station");
+
+pub(crate) fn offline_key(org: &OrgId, since: Timestamp, station: &StationId) -> R<String> {
+    join([org.as_str(), &sort_key_time(since), station.as_str()])
+}
+
+/// The organisation and close time an [`OFFLINE_DUE`] key holds.
+pub(crate) fn offline_key_parts(key: &str) -> R<(&str, Timestamp)> {
+    let mut parts = key.splitn(3, SEP);
+    let org = parts.next().unwrap_or_default();
+    let since = parts
+        .next()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .ok_or_else(|| {
+            Fail(StoreError::Backend(format!(
+                "offline key {key:?} holds no time"
+            )))
+        })?;
+    Ok((org, since.with_timezone(&Utc)))
+}
 
 pub(crate) fn booking_evse_scope(station: &StationId, evse: u32) -> R<String> {
     join([station.as_str(), &format!("{evse:010}")])

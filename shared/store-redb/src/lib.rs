@@ -52,7 +52,7 @@ mod users;
 
 use async_trait::async_trait;
 use csms_domain::access::{AccessAttempt, StationAccess};
-use csms_domain::alarm::Alarm;
+use csms_domain::alarm::{Alarm, AlarmSettings};
 use csms_domain::api_key::ApiKey;
 use csms_domain::audit::AuditEntry;
 use csms_domain::booking::{Booking, BookingId, Window};
@@ -76,9 +76,13 @@ use csms_domain::token::{IdTokenRecord, UnregisteredToken};
 use csms_domain::user::{User, UserEmail, UserId, UserSession};
 use csms_domain::webhook::{Delivery, Webhook};
 use csms_domain::{IdTokenValue, OrgId, SessionId, SiteId, StationId, Timestamp};
+use csms_kernel::ports::EmailLinkStore;
 use csms_kernel::ports::{
     AccessStore, BookingStore, ChargingKeyStore, LocalListStore, OrganisationStore, SiteStore,
     UserSessionStore, UserStore,
+};
+use csms_kernel::ports::{
+    AlarmSettingsStore, OfflineStation, OfflineStore, RatedPlace, RatingStore, StatusWrite,
 };
 use csms_kernel::ports::{
     AlarmStore, ApiKeyStore, AuditStore, CommandStore, ConnectionStore, DeviceModelStore,
@@ -86,7 +90,6 @@ use csms_kernel::ports::{
     SessionStore, SpotPriceStore, StationEvent, StationStore, StoreError, StoreResult, TariffStore,
     TokenStore, WebhookStore,
 };
-use csms_kernel::ports::{EmailLinkStore, RatedPlace, RatingStore};
 use error::R;
 use ops::Db;
 use std::path::Path;
@@ -233,7 +236,7 @@ forward! { StationStore {
     set_station_approval(id: &StationId, approval: Approval) -> Option<Station>;
     update_station(id: &StationId, change: &StationChange) -> Option<Station>;
     delete_station(id: &StationId) -> ();
-    set_connector_status(id: &StationId, status: &ConnectorStatus) -> ();
+    set_connector_status(id: &StationId, status: &ConnectorStatus) -> StatusWrite;
     append_station_event(event: &StationEvent) -> ();
     list_station_events(id: &StationId, page: &PageRequest) -> Page<StationEvent>;
 } }
@@ -317,10 +320,15 @@ forward! { SpotPriceStore {
 
 forward! { AlarmStore {
     raise_alarm(alarm: &Alarm) -> bool;
-    resolve_alarm(id: &str, at: Timestamp) -> bool;
+    resolve_alarm(id: &str, at: Timestamp) -> Option<Alarm>;
     get_alarm(id: &str) -> Option<Alarm>;
     put_alarm(alarm: &Alarm, expected_version: u64) -> ();
     list_alarms(org: &OrgId, active_only: bool, page: &PageRequest) -> Page<Alarm>;
+} }
+
+forward! { AlarmSettingsStore {
+    get_alarm_settings(org: &OrgId) -> Option<AlarmSettings>;
+    put_alarm_settings(settings: &AlarmSettings, expected_version: u64) -> ();
 } }
 
 forward! { AuditStore {
@@ -454,6 +462,11 @@ forward! { EmailLinkStore {
     get_email_link(id: &LinkId) -> Option<EmailLink>;
     put_email_link(link: &EmailLink, expected_version: u64) -> ();
     list_invitations(org: &OrgId, page: &PageRequest) -> Page<EmailLink>;
+} }
+
+forward! { OfflineStore {
+    offline_due(org: &OrgId, until: Timestamp, limit: usize) -> Vec<OfflineStation>;
+    settle_offline(station: &StationId, since: Timestamp) -> bool;
 } }
 
 forward! { LocalListStore {

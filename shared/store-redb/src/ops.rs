@@ -208,6 +208,9 @@ impl Db {
             txn.open_table(BOOKINGS_BY_EVSE)?;
             txn.open_table(BOOKINGS_BY_ORG)?;
             txn.open_table(BOOKINGS_DUE)?;
+            txn.open_table(OFFLINE_DUE)?;
+            txn.open_table(ALARM_SETTINGS)?;
+            txn.open_table(OFFLINE_BY_STATION)?;
             txn.open_table(LOCAL_LISTS)?;
             txn.open_table(LOCAL_LISTS_BY_ORG)?;
             txn.open_table(CHARGING_KEYS)?;

@@ -5,7 +5,7 @@ use crate::error::{conflict, R};
 use crate::keys::*;
 use crate::ops::*;
 use chrono::NaiveDate;
-use csms_domain::alarm::Alarm;
+use csms_domain::alarm::{Alarm, AlarmSettings};
 use csms_domain::pricing::PricedSession;
 use csms_domain::spot::{BiddingZone, SpotDay};
 use csms_domain::tariff::{Tariff, TariffAssignment};
@@ -167,7 +167,11 @@ impl Db {
             let mut alarms = txn.open_table(ALARMS)?;
             let stored: Option<Alarm> = get_record(&alarms, &alarm.id)?;
             let raised = match &stored {
-                Some(s) if s.is_active() => return Ok(false),
+                // A repeat: the open alarm counts it, its index key stays.
+                Some(s) if s.is_active() => {
+                    put_record(&mut alarms, &s.id, &s.repeated(alarm))?;
+                    return Ok(false);
+                }
                 // Raised again: the stored one is replaced, the version moves on
                 // so a reader holding the old one can tell.
                 Some(s) => Alarm {
@@ -189,16 +193,36 @@ impl Db {
         })
     }
 
-    pub(crate) fn resolve_alarm(&self, id: &str, at: Timestamp) -> R<bool> {
+    pub(crate) fn get_alarm_settings(&self, org: &OrgId) -> R<Option<AlarmSettings>> {
+        self.read(|txn| get_record(&txn.open_table(ALARM_SETTINGS)?, org.as_str()))
+    }
+
+    pub(crate) fn put_alarm_settings(&self, settings: &AlarmSettings, expected: u64) -> R<()> {
         self.write(|txn| {
-            let mut resolved = false;
+            let mut table = txn.open_table(ALARM_SETTINGS)?;
+            let key = settings.org_id.as_str();
+            let stored: Option<AlarmSettings> = get_record(&table, key)?;
+            let at = stored.map_or(0, |s| s.version);
+            if at != expected {
+                return Err(conflict(format!(
+                    "alarm settings of {key} are at version {at}, not {expected}"
+                )));
+            }
+            put_record(&mut table, key, settings)
+        })
+    }
+
+    pub(crate) fn resolve_alarm(&self, id: &str, at: Timestamp) -> R<Option<Alarm>> {
+        self.write(|txn| {
+            let mut resolved = None;
             update_record::<Alarm>(&mut txn.open_table(ALARMS)?, id, |a| {
-                resolved = a.is_active();
-                if resolved {
-                    a.resolved_at = Some(at);
-                    a.version += 1;
+                if !a.is_active() {
+                    return false;
                 }
-                resolved
+                a.resolved_at = Some(at);
+                a.version += 1;
+                resolved = Some(a.clone());
+                true
             })?;
             Ok(resolved)
         })

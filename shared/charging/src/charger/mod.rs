@@ -14,9 +14,12 @@
 //!   both versions, once.
 //! - [`wire`]: what both versions read the same way (times, numbers,
 //!   request ids).
+//! - [`monitor`]: alarms about stations (offline beyond a grace, a
+//!   connector that reports a fault).
 
 mod data_transfer;
 mod heartbeat;
+pub mod monitor;
 pub mod v16;
 pub mod v201;
 pub mod wire;
@@ -36,12 +39,13 @@ use csms_domain::token::{
 use csms_domain::user::UserId;
 use csms_domain::{IdError, IdTokenValue, OcppVersion, SessionId, Timestamp, TransactionId};
 use csms_kernel::events::{DomainEvent, EventBus, NoEvents, StationRef};
-use csms_kernel::ports::CallReplies;
 use csms_kernel::ports::{
-    AccessStore, BookingStore, Clock, CommandStore, ConnectionStore, DeviceModelStore,
-    IdempotencyStore, LoadStore, MeterTarget, PageRequest, SessionQuery, SessionStore, SiteStore,
-    StationEvent, StationLogEntry, StationStore, StoreError, TokenStore,
+    AccessStore, AlarmSettingsStore, AlarmStore, BookingStore, Clock, CommandStore,
+    ConnectionStore, DeviceModelStore, IdempotencyStore, LoadStore, MeterTarget, OfflineStore,
+    PageRequest, SessionQuery, SessionStore, SiteStore, StationEvent, StationLogEntry,
+    StationStore, StoreError, TokenStore,
 };
+use csms_kernel::ports::{CallReplies, StatusWrite};
 use csms_ocpp::catalog::{self, Direction};
 use csms_ocpp::frame::{render_call_result, usable_message_id};
 use csms_ocpp::schema::{self, Kind};
@@ -160,6 +164,9 @@ csms_kernel::store_ports! {
         AccessStore,
         SiteStore,
         BookingStore,
+        AlarmStore,
+        OfflineStore,
+        AlarmSettingsStore,
 }
 
 pub struct ChargerService<S: ?Sized> {
@@ -518,9 +525,14 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
                         .filter(|t| *t <= now + TimeDelta::minutes(5))
                         .unwrap_or(now),
                 };
-                self.store
+                let written = self
+                    .store
                     .set_connector_status(&conn.station_id, &status)
                     .await?;
+                if let StatusWrite::Stored { previous } = &written {
+                    self.connector_fault(conn, previous.as_ref(), &status, now)
+                        .await;
+                }
                 // `Available` means no transaction on that connector (EVSE):
                 // one still open there was never ended by the charger.
                 if status.status == "Available" && evse_id > 0 {
@@ -1103,6 +1115,7 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
             };
             let was_completed = session.status == SessionStatus::Completed;
             let was_closed_by_csms = session.ended_by_csms();
+            let backwards = monitor::register_backwards(session.last_register, &update.registers);
             if !session.apply(update) && expected > 0 {
                 return Ok(session);
             }
@@ -1118,6 +1131,10 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
                                 session: session.clone(),
                                 at: now,
                             })
+                            .await;
+                    }
+                    if let Some((before, after)) = backwards {
+                        self.register_went_backwards(&session, before, after, now)
                             .await;
                     }
                     // A late charger end corrects a session the CSMS closed:

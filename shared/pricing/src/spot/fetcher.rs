@@ -430,6 +430,7 @@ impl<S: SpotPriceStore + AlarmStore + ?Sized> SpotFetcher<S> {
             org_id: OrgId::default_org(),
             kind: ALARM_KIND.to_owned(),
             severity: Severity::Warning,
+            title: Some(format!("Spot prices missing: {} {date}", zone.code())),
             message,
             details: json!({
                 "zone": zone.code(),
@@ -440,6 +441,12 @@ impl<S: SpotPriceStore + AlarmStore + ?Sized> SpotFetcher<S> {
                 "sources": report.problems,
             }),
             raised_at: now,
+            action: Some(
+                "check what each source said (in the evidence: an ENTSO-E token, the source's status); the fallback prices the day until the real prices come"
+                    .to_owned(),
+            ),
+            occurrences: 1,
+            last_seen_at: None,
             resolved_at: None,
             handling: Default::default(),
             version: 1,
@@ -462,7 +469,7 @@ impl<S: SpotPriceStore + AlarmStore + ?Sized> SpotFetcher<S> {
             .store
             .resolve_alarm(&alarm_id(zone, date), now)
             .await?
-            .then_some(AlarmChange::Resolved))
+            .map(|_| AlarmChange::Resolved))
     }
 
     /// The day the fallback rule makes, and the day it copied (previous-day).
@@ -631,15 +638,15 @@ mod tests {
             alarms.insert(alarm.id.clone(), alarm.clone());
             Ok(true)
         }
-        async fn resolve_alarm(&self, id: &str, at: Timestamp) -> StoreResult<bool> {
+        async fn resolve_alarm(&self, id: &str, at: Timestamp) -> StoreResult<Option<Alarm>> {
             self.check()?;
             let mut alarms = self.alarms.lock().unwrap();
             match alarms.get_mut(id) {
                 Some(a) if a.is_active() => {
                     a.resolved_at = Some(at);
-                    Ok(true)
+                    Ok(Some(a.clone()))
                 }
-                _ => Ok(false),
+                _ => Ok(None),
             }
         }
         async fn get_alarm(&self, id: &str) -> StoreResult<Option<Alarm>> {

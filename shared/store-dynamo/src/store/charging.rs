@@ -6,7 +6,7 @@
 //!
 //! | item              | PK                     | SK                              | GSI1PK / GSI1SK                                   | GSI2PK / GSI2SK | ttl |
 //! |-------------------|------------------------|---------------------------------|---------------------------------------------------|-----------------|-----|
-//! | station           | `STATION#{id}`         | `META`                          | `ORG#{org}#STATION` / `{site or -}#{id}`          | | |
+//! | station           | `STATION#{id}`         | `META`                          | `ORG#{org}#STATION` / `{site or -}#{id}`          | `ORG#{org}#OFFLINE` / `{closedAt}#{id}` (sparse: gone, not back, not yet looked at) | |
 //! | connector status  | `STATION#{id}`         | `EVSE#{evse:05}#CONN#{conn:05}` | | | |
 //! | live connection   | `CONN#{connectionId}`  | `CONN`                          | | | connected + 2 h 15 min |
 //! | id token          | `IDTOKEN#{KEY}`        | `META`                          | `ORG#{org}#IDTOKEN` / `{KEY}`                     | `USER#{user}#IDTOKEN` / `{KEY}` (sparse: held ones) | |
@@ -53,8 +53,9 @@ use csms_domain::token::{
 use csms_domain::user::UserId;
 use csms_domain::{IdTokenValue, OcppVersion, OrgId, SessionId, SiteId, StationId, Timestamp};
 use csms_kernel::ports::{
-    reading_key, sort_key_time, ConnectionStore, IdempotencyStore, MeterTarget, Page, PageRequest,
-    SessionQuery, SessionStore, StationEvent, StationStore, StoreError, StoreResult, TokenStore,
+    reading_key, sort_key_time, ConnectionStore, IdempotencyStore, MeterTarget, OfflineStation,
+    OfflineStore, Page, PageRequest, SessionQuery, SessionStore, StationEvent, StationStore,
+    StatusWrite, StoreError, StoreResult, TokenStore,
 };
 use futures::{StreamExt, TryStreamExt};
 use rust_decimal::Decimal;
@@ -79,6 +80,16 @@ pub(super) fn station_pk(id: &StationId) -> String {
 
 fn connector_sk(evse_id: u32, connector_id: u32) -> String {
     format!("EVSE#{evse_id:05}#CONN#{connector_id:05}")
+}
+
+/// GSI2 partition of an organisation's stations gone offline (sparse: set
+/// on the station item by a close, removed by a connect or the sweep).
+fn offline_pk(org: &OrgId) -> String {
+    org_partition(org, "OFFLINE")
+}
+
+fn offline_sk(since: Timestamp, station: &StationId) -> String {
+    format!("{}#{station}", sort_key_time(since))
 }
 
 fn conn_pk(connection_id: &str) -> String {
@@ -814,7 +825,7 @@ impl StationStore for DynamoStore {
         &self,
         id: &StationId,
         status: &ConnectorStatus,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<StatusWrite> {
         let mut item = to_item(&ConnectorItem::from(status))?;
         set_key(
             &mut item,
@@ -826,9 +837,15 @@ impl StationStore for DynamoStore {
             .name("#ms", "updatedAtMs")
             .value(":ms", n(status.updated_at.timestamp_millis()));
         // A failed condition: a newer status is stored, this one is a late
-        // replay.
-        let _late = self.put_if(item, not_older).await?;
-        Ok(())
+        // replay. The one replaced comes back with the write: no read.
+        Ok(match self.put_if_returning_old(item, not_older).await? {
+            Ok(previous) => StatusWrite::Stored {
+                previous: previous
+                    .map(decode::<ConnectorItem, ConnectorStatus>)
+                    .transpose()?,
+            },
+            Err(ConditionFailed) => StatusWrite::Late,
+        })
     }
 
     async fn append_station_event(&self, event: &StationEvent) -> StoreResult<()> {
@@ -856,10 +873,11 @@ impl StationStore for DynamoStore {
 #[async_trait]
 impl ConnectionStore for DynamoStore {
     async fn open_connection(&self, conn: &Connection) -> StoreResult<Option<String>> {
+        // Back: off the offline list (see `close_connection`).
         let update = Update::new(
             station_pk(&conn.station_id),
             META,
-            "SET #cid = :cid, #v = :v",
+            "SET #cid = :cid, #v = :v REMOVE GSI2PK, GSI2SK",
         )
         .name("#cid", "connectionId")
         .name("#v", "ocppVersion")
@@ -914,7 +932,7 @@ impl ConnectionStore for DynamoStore {
     async fn close_connection(
         &self,
         connection_id: &str,
-        _at: Timestamp,
+        at: Timestamp,
     ) -> StoreResult<Option<Connection>> {
         let Some(conn) = self
             .delete(conn_pk(connection_id), CONN_SK)
@@ -925,20 +943,64 @@ impl ConnectionStore for DynamoStore {
             return Ok(None);
         };
         // The station keeps the time of the last message; the live value was on
-        // the connection record.
+        // the connection record. In the same write it goes on its
+        // organisation's offline list (GSI2), which the next connect leaves.
         let update = Update::new(
             station_pk(&conn.station_id),
             META,
-            "REMOVE #cid SET #ls = :ls",
+            "REMOVE #cid SET #ls = :ls, GSI2PK = :opk, GSI2SK = :osk",
         )
         .name("#cid", "connectionId")
         .name("#ls", "lastSeenAt")
         .value(":ls", to_value(&conn.last_seen_at)?)
+        .value(":opk", s(offline_pk(&conn.org_id)))
+        .value(":osk", s(offline_sk(at, &conn.station_id)))
         .only_if(Condition::new("#cid = :cid").value(":cid", s(connection_id)));
         // A failed condition: a newer connection owns the station now.
         let _newer = self.update(update).await?;
         Ok(Some(conn))
     }
+}
+
+#[async_trait]
+impl OfflineStore for DynamoStore {
+    async fn offline_due(
+        &self,
+        org: &OrgId,
+        until: Timestamp,
+        limit: usize,
+    ) -> StoreResult<Vec<OfflineStation>> {
+        // `{until}~` sorts after `{until}#{id}`: every close up to `until`.
+        let query = Query::index(Index::Gsi2, offline_pk(org))
+            .sk_between("0", format!("{}~", sort_key_time(until)));
+        self.up_to(org, &query, limit, offline_station).await
+    }
+
+    async fn settle_offline(&self, station: &StationId, since: Timestamp) -> StoreResult<bool> {
+        let update = Update::new(station_pk(station), META, "REMOVE GSI2PK, GSI2SK")
+            .only_if(Condition::new("GSI2SK = :osk").value(":osk", s(offline_sk(since, station))));
+        // A failed condition: it came back (and maybe went again) meanwhile.
+        Ok(self.update(update).await?.is_ok())
+    }
+}
+
+/// A station on the offline list: the station, and its close time from its
+/// GSI2 sort key.
+fn offline_station(item: Key) -> StoreResult<OfflineStation> {
+    let since = match item.get("GSI2SK") {
+        Some(AttributeValue::S(sk)) => sk
+            .split_once('#')
+            .and_then(|(t, _)| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&Utc)),
+        _ => None,
+    };
+    let station: Station = decode::<StationItem, _>(item)?;
+    let since = since.ok_or_else(|| StoreError::Undecodable {
+        kind: "Station".into(),
+        key: station_pk(&station.id),
+        reason: "its offline list key holds no time".into(),
+    })?;
+    Ok(OfflineStation { station, since })
 }
 
 #[async_trait]

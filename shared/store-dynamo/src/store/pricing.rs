@@ -13,6 +13,7 @@
 //! | tariff version    | `TARIFF#{id}`          | `V#{version:020}`   | | |
 //! | tariff assignment | `ASSIGN#{id}`          | `META`              | `ORG#{org}#ASSIGN` / `{createdAt}#{id}`         | |
 //! | spot day          | `SPOT#{zone}`          | `DAY#{yyyy-mm-dd}`  | | |
+//! | alarm settings    | `ALARMSETTINGS#{org}`  | `META`              | | |
 //! | alarm             | `ALARM#{id}`           | `META`              | `ORG#{org}#ALARM` / `{raisedAt}#{id}`           | `ORG#{org}#ALARM#ACTIVE` / `{raisedAt}#{id}` (sparse: active only) |
 //! | priced session    | `PRICE#{sessionId}`    | `REV#{revision:010}`| | |
 //!
@@ -42,14 +43,14 @@ use crate::cursor::Key;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::CancellationReason;
 use chrono::NaiveDate;
-use csms_domain::alarm::Alarm;
+use csms_domain::alarm::{Alarm, AlarmSettings};
 use csms_domain::pricing::PricedSession;
 use csms_domain::spot::{BiddingZone, SpotDay};
 use csms_domain::tariff::{Tariff, TariffAssignment};
 use csms_domain::{OrgId, SessionId, Timestamp};
 use csms_kernel::ports::{
-    sort_key_time, AlarmStore, Page, PageRequest, PricedSessionStore, SpotPriceStore, StoreError,
-    StoreResult, TariffStore,
+    sort_key_time, AlarmSettingsStore, AlarmStore, Page, PageRequest, PricedSessionStore,
+    SpotPriceStore, StoreError, StoreResult, TariffStore,
 };
 use csms_store_records::Record;
 
@@ -238,15 +239,55 @@ impl SpotPriceStore for DynamoStore {
     }
 }
 
+fn alarm_settings_pk(org: &OrgId) -> String {
+    format!("ALARMSETTINGS#{org}")
+}
+
+#[async_trait]
+impl AlarmSettingsStore for DynamoStore {
+    async fn get_alarm_settings(&self, org: &OrgId) -> StoreResult<Option<AlarmSettings>> {
+        self.get_as(alarm_settings_pk(org), META, record_from).await
+    }
+
+    async fn put_alarm_settings(
+        &self,
+        settings: &AlarmSettings,
+        expected_version: u64,
+    ) -> StoreResult<()> {
+        let item = versioned_item(
+            alarm_settings_pk(&settings.org_id),
+            META,
+            &settings.to_stored(),
+            settings.version,
+            "alarm settings",
+        )?;
+        self.put_or_conflict(item, Condition::expecting(expected_version), || {
+            format!(
+                "alarm settings of {} are not at version {expected_version}",
+                settings.org_id
+            )
+        })
+        .await
+    }
+}
+
 #[async_trait]
 impl AlarmStore for DynamoStore {
     /// Read, then a conditional write on what was read; a lost race reads
-    /// again. An alarm that stays active costs one `GetItem` per raise.
+    /// again. A repeat of an active alarm costs a `GetItem` and a `PutItem`.
     async fn raise_alarm(&self, alarm: &Alarm) -> StoreResult<bool> {
         for _ in 0..CAS_ATTEMPTS {
             let stored: Option<Alarm> = self.get_as(alarm_pk(&alarm.id), META, record_from).await?;
             let (raised, expected) = match stored {
-                Some(a) if a.is_active() => return Ok(false),
+                Some(a) if a.is_active() => {
+                    if self
+                        .put_alarm_if(alarm_item(&a.repeated(alarm))?, a.version)
+                        .await?
+                    {
+                        return Ok(false);
+                    }
+                    continue;
+                }
                 Some(a) => (
                     Alarm {
                         version: a.version + 1,
@@ -266,22 +307,22 @@ impl AlarmStore for DynamoStore {
         )))
     }
 
-    async fn resolve_alarm(&self, id: &str, at: Timestamp) -> StoreResult<bool> {
+    async fn resolve_alarm(&self, id: &str, at: Timestamp) -> StoreResult<Option<Alarm>> {
         for _ in 0..CAS_ATTEMPTS {
             let Some(mut a) = self
                 .get_as::<Alarm>(alarm_pk(id), META, record_from)
                 .await?
             else {
-                return Ok(false);
+                return Ok(None);
             };
             if !a.is_active() {
-                return Ok(false);
+                return Ok(None);
             }
             let expected = a.version;
             a.resolved_at = Some(at);
             a.version += 1;
             if self.put_alarm_if(alarm_item(&a)?, expected).await? {
-                return Ok(true);
+                return Ok(Some(a));
             }
         }
         Err(StoreError::Conflict(format!(
@@ -404,9 +445,13 @@ mod tests {
             org_id: OrgId::default_org(),
             kind: "spotPricesMissing".into(),
             severity: csms_domain::alarm::Severity::Critical,
+            title: None,
             message: "m".into(),
             details: serde_json::json!({}),
             raised_at: t,
+            action: None,
+            occurrences: 1,
+            last_seen_at: None,
             resolved_at: None,
             handling: Default::default(),
             version: 1,

@@ -744,6 +744,29 @@ impl DynamoStore {
             .map_err(|_| ConditionFailed))
     }
 
+    /// [`put_if`](Self::put_if), and the item it replaced (`None`: there was
+    /// none), in the same request.
+    pub(crate) async fn put_if_returning_old(
+        &self,
+        item: Key,
+        condition: Condition,
+    ) -> StoreResult<Result<Option<Key>, ConditionFailed>> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition.expression)
+            .set_expression_attribute_names(non_empty(condition.names))
+            .set_expression_attribute_values(non_empty(condition.values))
+            .return_values(ReturnValue::AllOld);
+        match put.send().await {
+            Ok(out) => Ok(Ok(out.attributes.filter(|a| !a.is_empty()))),
+            Err(e) if is_condition_failure(&e) => Ok(Err(ConditionFailed)),
+            Err(e) => Err(backend("PutItem", e)),
+        }
+    }
+
     /// [`put_if`](Self::put_if), but a failed condition comes with the item
     /// it failed on (when DynamoDB sends it, which it normally does).
     pub(crate) async fn put_if_else_stored(

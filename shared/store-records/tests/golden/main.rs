@@ -186,3 +186,8 @@ fn email_links_are_stored_as_they_were_first_written() {
 fn charging_keys_are_stored_as_they_were_first_written() {
     golden("charging_keys.jsonl", samples::charging_keys());
 }
+
+#[test]
+fn alarm_settings_are_stored_as_they_always_were() {
+    golden("alarm_settings.jsonl", samples::alarm_settings());
+}

@@ -1094,7 +1094,14 @@ pub fn webhooks() -> Vec<csms_domain::webhook::Webhook> {
             // Every event type there was when it was written.
             events: EventType::ALL
                 .into_iter()
-                .filter(|e| *e != EventType::BookingRefused)
+                .filter(|e| {
+                    !matches!(
+                        e,
+                        EventType::BookingRefused
+                            | EventType::AlarmOpened
+                            | EventType::AlarmResolved
+                    )
+                })
                 .collect(),
             description: Some("everything".to_owned()),
             secret: "whsec_abcdef".to_owned(),
@@ -1196,9 +1203,13 @@ pub fn alarms() -> Vec<csms_domain::alarm::Alarm> {
             org_id: org("default"),
             kind: "stationOffline".to_owned(),
             severity: Severity::Warning,
+            title: None,
             message: "CP-1 has been offline for 10 minutes".to_owned(),
             details: serde_json::json!({"stationId": "CP-1", "minutes": 10, "ratio": 0.5, "tags": ["a", null, true], "nested": {}}),
             raised_at: t("2026-12-01T08:00:00Z"),
+            action: None,
+            occurrences: 1,
+            last_seen_at: None,
             resolved_at: None,
             handling: Default::default(),
             version: 0,
@@ -1208,9 +1219,13 @@ pub fn alarms() -> Vec<csms_domain::alarm::Alarm> {
             org_id: org("brf-solsidan"),
             kind: "undecodableRecord".to_owned(),
             severity: Severity::Critical,
+            title: None,
             message: "a record could not be read".to_owned(),
             details: serde_json::Value::Null,
             raised_at: t("2026-12-01T08:00:00.001Z"),
+            action: None,
+            occurrences: 1,
+            last_seen_at: None,
             resolved_at: Some(t("2026-12-01T09:00:00Z")),
             handling: Default::default(),
             version: 4,
@@ -1220,15 +1235,35 @@ pub fn alarms() -> Vec<csms_domain::alarm::Alarm> {
             org_id: org("brf-solsidan"),
             kind: "stationOffline".to_owned(),
             severity: Severity::Warning,
+            title: None,
             message: "CP-2 is offline".to_owned(),
             details: serde_json::json!({}),
             raised_at: t("2026-12-02T08:00:00Z"),
+            action: None,
+            occurrences: 1,
+            last_seen_at: None,
             resolved_at: Some(t("2026-12-02T10:00:00Z")),
             handling: csms_domain::alarm::Handling {
                 acknowledged: Some(("key-1".to_owned(), t("2026-12-02T08:30:00Z"))),
                 resolved_by: Some("admin".to_owned()),
                 note: Some("Breaker reset by the caretaker".to_owned()),
             },
+            version: 3,
+        },
+        Alarm {
+            id: "connector-faulted:CP-3:1:1".to_owned(),
+            org_id: org("brf-solsidan"),
+            kind: "connectorFaulted".to_owned(),
+            severity: Severity::Critical,
+            title: Some("Station CP-3 EVSE 1 connector 1 faulted".to_owned()),
+            message: "station CP-3 reports EVSE 1 connector 1 Faulted (GroundFailure)".to_owned(),
+            details: serde_json::json!({"errorCode": "GroundFailure", "info": "E42"}),
+            action: Some("send a technician".to_owned()),
+            raised_at: t("2026-12-03T08:00:00Z"),
+            occurrences: 3,
+            last_seen_at: Some(t("2026-12-03T09:00:00Z")),
+            resolved_at: None,
+            handling: Default::default(),
             version: 3,
         },
     ]
@@ -1763,5 +1798,15 @@ pub fn charging_keys() -> Vec<csms_domain::charging_key::EvseChargingKey> {
         org_id: org("brf-solrosen"),
         evse_id: 2,
         created_at: t("2026-12-07T00:30:00Z"),
+    }]
+}
+
+pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
+    use csms_domain::alarm::{AlarmSettings, OfflineGrace};
+    vec![AlarmSettings {
+        org_id: org("brf-solsidan"),
+        offline_grace: OfflineGrace::from_secs(900).unwrap(),
+        updated_at: Some(t("2026-12-07T08:00:00Z")),
+        version: 2,
     }]
 }

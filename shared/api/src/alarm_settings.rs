@@ -1,0 +1,101 @@
+//! An organisation's alarm thresholds: `GET /alarm-settings` (what the rules
+//! use now: the organisation's own, or the platform's defaults) and
+//! `PUT /alarm-settings` (replaces them; a field left out is the platform's
+//! default). Every value is checked here, a 400 naming the field; the
+//! organisation is always the caller's.
+
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::openapi::ErrorBody;
+use crate::util::{json_body, time};
+use crate::ApiState;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::{Extension, Json};
+use csms_domain::alarm::{AlarmSettings, OfflineGrace};
+use csms_kernel::ports::StoreError;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The thresholds to use from now on; a field left out takes the platform's
+/// default.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct AlarmSettingsInput {
+    /// A station whose connection closed raises `stationOffline` when it
+    /// has not come back for this long: 60 to 604800 seconds.
+    #[schema(example = 600, minimum = 60, maximum = 604800)]
+    offline_grace_seconds: Option<u64>,
+}
+
+/// The organisation's alarm thresholds, as the rules use them.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AlarmSettingsView {
+    /// A station whose connection closed raises `stationOffline` when it
+    /// has not come back for this long.
+    pub offline_grace_seconds: u32,
+    /// False while the organisation has set nothing: the platform's
+    /// thresholds apply.
+    pub set_by_organisation: bool,
+    /// When they were last set; null for the defaults.
+    pub updated_at: Option<String>,
+    /// 0 for the defaults, then one more for each change.
+    pub version: u64,
+}
+
+impl From<&AlarmSettings> for AlarmSettingsView {
+    fn from(s: &AlarmSettings) -> Self {
+        AlarmSettingsView {
+            offline_grace_seconds: s.offline_grace.secs(),
+            set_by_organisation: s.version > 0,
+            updated_at: s.updated_at.map(time),
+            version: s.version,
+        }
+    }
+}
+
+/// The caller's organisation's settings, or the defaults.
+async fn current(st: &ApiState, who: &Principal) -> Result<AlarmSettings, ApiError> {
+    Ok(st
+        .store
+        .get_alarm_settings(&who.org_id)
+        .await?
+        .unwrap_or_else(|| AlarmSettings::defaults(who.org_id.clone(), st.offline_grace)))
+}
+
+#[utoipa::path(get, path = "/alarm-settings", operation_id = "getAlarmSettings", tag = "alarms", summary = "The organisation's alarm thresholds", description = "What the alarm rules use now: the organisation's own thresholds, or the platform's (`setByOrganisation: false`).", responses((status = 200, body = AlarmSettingsView), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody)))]
+pub async fn get(
+    State(st): State<ApiState>,
+    Extension(who): Extension<Principal>,
+) -> Result<Json<AlarmSettingsView>, ApiError> {
+    Ok(Json((&current(&st, &who).await?).into()))
+}
+
+#[utoipa::path(put, path = "/alarm-settings", operation_id = "putAlarmSettings", tag = "alarms", summary = "Set the organisation's alarm thresholds", description = "Replaces them: a field left out takes the platform's default. The rules use them from their next evaluation (the offline sweep: within a minute).", request_body = AlarmSettingsInput, responses((status = 200, body = AlarmSettingsView), (status = 400, description = "Invalid input; the message says which field and why", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 409, description = "Changed by someone else meanwhile; read them again", body = ErrorBody)))]
+pub async fn put(
+    State(st): State<ApiState>,
+    Extension(who): Extension<Principal>,
+    body: Bytes,
+) -> Result<Json<AlarmSettingsView>, ApiError> {
+    let input: AlarmSettingsInput = json_body(&body)?;
+    let offline_grace = match input.offline_grace_seconds {
+        None => st.offline_grace,
+        Some(secs) => OfflineGrace::from_secs(secs)
+            .map_err(|e| ApiError::BadRequest(format!("offlineGraceSeconds: {e}")))?,
+    };
+    let stored = current(&st, &who).await?;
+    let settings = AlarmSettings {
+        org_id: who.org_id.clone(),
+        offline_grace,
+        updated_at: Some(st.clock.now()),
+        version: stored.version + 1,
+    };
+    match st.store.put_alarm_settings(&settings, stored.version).await {
+        Ok(()) => Ok(Json((&settings).into())),
+        Err(StoreError::Conflict(_)) => Err(ApiError::Conflict(
+            "the alarm settings changed meanwhile; read them again".into(),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}

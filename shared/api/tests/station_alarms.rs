@@ -1,0 +1,394 @@
+//! Alarms about stations, driven through the charger handlers and the
+//! sweep at a manual clock, read through the API: a station offline for
+//! longer than the grace raises `stationOffline` once and its next connect
+//! resolves it; a station back within the grace, or decommissioned, raises
+//! nothing.
+
+mod support;
+
+use csms_charging::connect;
+use csms_domain::OcppVersion;
+use csms_kernel::events::NoEvents;
+use csms_kernel::ports::Clock;
+use support::ChargerWorld;
+
+const GRACE_SECS: u64 = 600;
+
+/// The alarm events published, as their webhook events: (type, alarm id).
+#[derive(Default)]
+struct Published(std::sync::Mutex<Vec<(String, String)>>);
+
+#[async_trait::async_trait]
+impl csms_kernel::events::EventBus for Published {
+    async fn publish(&self, event: csms_kernel::events::DomainEvent) {
+        let Some(hook) = csms_notify::webhook_event(&event) else {
+            return;
+        };
+        if hook.event_type.as_str().starts_with("alarm.") {
+            let id = hook.data["id"].as_str().unwrap_or_default().to_owned();
+            self.0
+                .lock()
+                .unwrap()
+                .push((hook.event_type.as_str().to_owned(), id));
+        }
+    }
+}
+
+impl Published {
+    fn take(&self) -> Vec<(String, String)> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+fn pair(kind: &str, id: &str) -> (String, String) {
+    (kind.to_owned(), id.to_owned())
+}
+
+/// A world whose charger service publishes to the returned recorder.
+fn world() -> (ChargerWorld, std::sync::Arc<Published>) {
+    let published = std::sync::Arc::new(Published::default());
+    let (store, clock) = ChargerWorld::parts();
+    let charger = csms_charging::charger::ChargerService::new(
+        store.clone(),
+        clock.clone(),
+        csms_charging::charger::ChargerConfig::default(),
+    )
+    .with_events(published.clone());
+    (ChargerWorld::with_charger(store, clock, charger), published)
+}
+
+async fn sweep(w: &ChargerWorld) -> usize {
+    w.charger
+        .raise_offline_alarms_everywhere(
+            csms_domain::alarm::OfflineGrace::platform(GRACE_SECS),
+            w.clock.now(),
+        )
+        .await
+        .unwrap()
+}
+
+async fn alarms(w: &ChargerWorld, active: bool) -> Vec<serde_json::Value> {
+    let a = w
+        .admin("GET", &format!("/alarms?active={active}"), None)
+        .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    a.body["items"].as_array().unwrap().clone()
+}
+
+async fn disconnect(w: &ChargerWorld, conn: &str) {
+    connect::closed(&*w.store, &NoEvents, conn, w.clock.now())
+        .await
+        .unwrap();
+}
+
+async fn reconnect(
+    w: &ChargerWorld,
+    events: &dyn csms_kernel::events::EventBus,
+    id: &csms_domain::StationId,
+    conn: &str,
+) {
+    let st = w.store.get_station(id).await.unwrap().unwrap();
+    connect::opened(
+        &*w.store,
+        events,
+        None,
+        &st,
+        conn,
+        OcppVersion::V16,
+        w.clock.now(),
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn offline_beyond_the_grace_raises_once_and_a_connect_resolves() {
+    let (w, published) = world();
+    let id = w.station("CP-OFF", OcppVersion::V16, None).await;
+    w.clock.advance(30);
+    w.ocpp(&id, "Heartbeat", serde_json::json!({})).await;
+    let last_message = w.clock.now();
+    w.clock.advance(30);
+    let gone_at = w.clock.now();
+    disconnect(&w, "conn-CP-OFF").await;
+
+    w.clock.advance(9 * 60);
+    assert_eq!(sweep(&w).await, 0, "within the grace");
+    w.clock.advance(61);
+    assert_eq!(sweep(&w).await, 1);
+    assert_eq!(sweep(&w).await, 0, "raised once, not per sweep");
+    let open = alarms(&w, true).await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    let a = &open[0];
+    assert_eq!(a["id"], "station-offline:CP-OFF");
+    assert_eq!(a["kind"], "stationOffline");
+    assert_eq!(a["severity"], "critical");
+    assert_eq!(a["title"], "Station CP-OFF offline");
+    assert!(a["suggestedAction"].as_str().unwrap().contains("network"));
+    let at =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    assert_eq!(a["details"]["disconnectedAt"], at(gone_at));
+    assert_eq!(a["details"]["lastMessageAt"], at(last_message));
+
+    w.clock.advance(3600);
+    assert_eq!(sweep(&w).await, 0, "still one alarm an hour later");
+    reconnect(&w, &*published, &id, "conn-2").await;
+    assert_eq!(
+        published.take(),
+        [
+            pair("alarm.opened", "station-offline:CP-OFF"),
+            pair("alarm.resolved", "station-offline:CP-OFF")
+        ],
+        "one event per change, not per sweep"
+    );
+    assert!(alarms(&w, true).await.is_empty(), "resolved by the connect");
+    let all = alarms(&w, false).await;
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0]["active"], false);
+}
+
+#[tokio::test]
+async fn back_within_the_grace_or_decommissioned_raises_nothing() {
+    let w = ChargerWorld::new();
+    let id = w.station("CP-BACK", OcppVersion::V16, None).await;
+    disconnect(&w, "conn-CP-BACK").await;
+    w.clock.advance(5 * 60);
+    reconnect(&w, &csms_kernel::events::NoEvents, &id, "conn-2").await;
+    w.clock.advance(3600);
+    assert_eq!(sweep(&w).await, 0);
+
+    let old = w.station("CP-OLD", OcppVersion::V16, None).await;
+    let d = w
+        .admin("POST", &format!("/stations/{old}/decommission"), None)
+        .await;
+    assert!(d.status.is_success(), "{}", d.text);
+    disconnect(&w, "conn-CP-OLD").await;
+    w.clock.advance(3600);
+    assert_eq!(sweep(&w).await, 0);
+    assert!(alarms(&w, false).await.is_empty());
+}
+
+async fn status16(w: &ChargerWorld, id: &csms_domain::StationId, status: &str, code: &str) {
+    w.ocpp(
+        id,
+        "StatusNotification",
+        serde_json::json!({
+            "connectorId": 1, "status": status, "errorCode": code,
+            "info": "RCD tripped", "vendorErrorCode": "E42",
+        }),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_faulted_connector_raises_once_with_its_error_code_and_recovers() {
+    let (w, published) = world();
+    let id = w.station("CP-F16", OcppVersion::V16, None).await;
+    status16(&w, &id, "Available", "NoError").await;
+    assert!(alarms(&w, false).await.is_empty());
+    w.clock.advance(10);
+    status16(&w, &id, "Faulted", "GroundFailure").await;
+    w.clock.advance(10);
+    status16(&w, &id, "Faulted", "GroundFailure").await;
+    let open = alarms(&w, true).await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0]["id"], "connector-faulted:CP-F16:1:1");
+    assert_eq!(open[0]["kind"], "connectorFaulted");
+    assert_eq!(open[0]["details"]["errorCode"], "GroundFailure");
+    assert_eq!(open[0]["details"]["info"], "RCD tripped (vendor error E42)");
+    assert_eq!(
+        open[0]["title"],
+        "Station CP-F16 EVSE 1 connector 1 faulted"
+    );
+    assert!(open[0]["suggestedAction"].as_str().is_some());
+    assert_eq!(
+        open[0]["occurrences"], 1,
+        "the same fault again is no repeat"
+    );
+    // Another error code while faulted: a repeat of the open alarm.
+    w.clock.advance(10);
+    status16(&w, &id, "Faulted", "OverVoltage").await;
+    let open = alarms(&w, true).await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0]["occurrences"], 2);
+    assert_eq!(open[0]["details"]["errorCode"], "OverVoltage");
+    assert!(open[0]["lastSeenAt"].as_str().is_some());
+    w.clock.advance(10);
+    status16(&w, &id, "Unavailable", "NoError").await;
+    assert_eq!(
+        alarms(&w, true).await.len(),
+        1,
+        "Unavailable is not working"
+    );
+    w.clock.advance(10);
+    status16(&w, &id, "Available", "NoError").await;
+    assert!(alarms(&w, true).await.is_empty(), "resolved");
+    assert_eq!(alarms(&w, false).await.len(), 1);
+    assert_eq!(
+        published.take(),
+        [
+            pair("alarm.opened", "connector-faulted:CP-F16:1:1"),
+            pair("alarm.resolved", "connector-faulted:CP-F16:1:1")
+        ],
+        "a repeat is no new event"
+    );
+}
+
+#[tokio::test]
+async fn a_faulted_201_connector_raises_and_recovers() {
+    let w = ChargerWorld::new();
+    let id = w.station("CP-F201", OcppVersion::V201, None).await;
+    let status = |s: &str| {
+        serde_json::json!({
+            "timestamp": w.clock.now().to_rfc3339(),
+            "connectorStatus": s, "evseId": 2, "connectorId": 1,
+        })
+    };
+    w.ocpp(&id, "StatusNotification", status("Faulted")).await;
+    let open = alarms(&w, true).await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0]["id"], "connector-faulted:CP-F201:2:1");
+    w.clock.advance(10);
+    w.ocpp(&id, "StatusNotification", status("Occupied")).await;
+    assert!(alarms(&w, true).await.is_empty());
+}
+
+#[tokio::test]
+async fn alarm_settings_are_checked_per_organisation_and_the_sweep_uses_them() {
+    let w = ChargerWorld::new();
+    let got = w.admin("GET", "/alarm-settings", None).await;
+    assert_eq!(got.status, 200, "{}", got.text);
+    assert_eq!(
+        got.body,
+        serde_json::json!({"offlineGraceSeconds": 600, "setByOrganisation": false, "updatedAt": null, "version": 0})
+    );
+    for (body, field) in [
+        (
+            serde_json::json!({"offlineGraceSeconds": 59}),
+            "offlineGraceSeconds",
+        ),
+        (
+            serde_json::json!({"offlineGraceSeconds": 604801}),
+            "offlineGraceSeconds",
+        ),
+        (
+            serde_json::json!({"offlineGraceSeconds": "ten"}),
+            "invalid JSON body: offlineGraceSeconds",
+        ),
+        (
+            serde_json::json!({"offlineGrace": 600}),
+            "invalid JSON body: offlineGrace: unknown field",
+        ),
+    ] {
+        let bad = w.admin("PUT", "/alarm-settings", Some(body.clone())).await;
+        assert_eq!(bad.status, 400, "{body}: {}", bad.text);
+        let msg = bad.body["error"]["message"].as_str().unwrap();
+        assert!(msg.starts_with(field), "{body}: {msg}");
+    }
+    let set = w
+        .admin(
+            "PUT",
+            "/alarm-settings",
+            Some(serde_json::json!({"offlineGraceSeconds": 1200})),
+        )
+        .await;
+    assert_eq!(set.status, 200, "{}", set.text);
+    assert_eq!(
+        (
+            &set.body["offlineGraceSeconds"],
+            &set.body["setByOrganisation"],
+            &set.body["version"]
+        ),
+        (
+            &serde_json::json!(1200),
+            &serde_json::json!(true),
+            &serde_json::json!(1)
+        )
+    );
+    let org = csms_domain::OrgId::default_org();
+    let reader =
+        support::partner_key(&*w.store, &org, vec![csms_domain::api_key::Scope::Read]).await;
+    let refused = w
+        .call(
+            &reader,
+            "PUT",
+            "/alarm-settings",
+            &[],
+            Some(serde_json::json!({})),
+        )
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.text);
+    let read = w.call(&reader, "GET", "/alarm-settings", &[], None).await;
+    assert_eq!(read.body["offlineGraceSeconds"], 1200);
+    let other = csms_domain::OrgId::parse("org-other").unwrap();
+    support::organisation(&*w.store, &other).await;
+    let theirs =
+        support::partner_key(&*w.store, &other, csms_domain::api_key::Scope::ALL.to_vec()).await;
+    let seen = w.call(&theirs, "GET", "/alarm-settings", &[], None).await;
+    assert_eq!(
+        seen.body["setByOrganisation"], false,
+        "another organisation's own: {}",
+        seen.text
+    );
+
+    // The sweep uses the organisation's 20 minutes, not the platform's 10.
+    let id = w.station("CP-SET", OcppVersion::V16, None).await;
+    disconnect(&w, "conn-CP-SET").await;
+    w.clock.advance(11 * 60);
+    assert_eq!(sweep(&w).await, 0, "within the organisation's grace");
+    w.clock.advance(10 * 60);
+    assert_eq!(sweep(&w).await, 1);
+    let _ = id;
+}
+
+#[tokio::test]
+async fn an_energy_register_going_backwards_in_a_transaction_raises_once() {
+    let (w, published) = world();
+    let id = w.station("CP-REG", OcppVersion::V16, None).await;
+    let tag = w
+        .admin(
+            "POST",
+            "/id-tokens",
+            Some(
+                serde_json::json!({"idToken": "REG-TAG", "type": "ISO14443", "status": "Accepted"}),
+            ),
+        )
+        .await;
+    assert_eq!(tag.status, 201, "{}", tag.text);
+    let at = |secs: i64| (w.clock.now() + chrono::TimeDelta::seconds(secs)).to_rfc3339();
+    let started = w
+        .ocpp(
+            &id,
+            "StartTransaction",
+            serde_json::json!({"connectorId": 1, "idTag": "REG-TAG", "meterStart": 1000, "timestamp": at(0)}),
+        )
+        .await;
+    let tx = started["transactionId"].as_i64().unwrap();
+    let meter = |secs: i64, wh: &str| {
+        serde_json::json!({"connectorId": 1, "transactionId": tx, "meterValue": [{
+            "timestamp": at(secs),
+            "sampledValue": [{"value": wh, "measurand": "Energy.Active.Import.Register", "unit": "Wh"}]
+        }]})
+    };
+    w.ocpp(&id, "MeterValues", meter(60, "1500")).await;
+    w.ocpp(&id, "MeterValues", meter(30, "1200")).await; // late, older: not a step back
+    assert!(alarms(&w, true).await.is_empty());
+    w.ocpp(&id, "MeterValues", meter(120, "1400")).await;
+    w.ocpp(&id, "MeterValues", meter(180, "1300")).await;
+    let open = alarms(&w, true).await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0]["kind"], "energyRegisterBackwards");
+    // The latest step back's evidence (1500 -> 1400 raised it).
+    assert_eq!(open[0]["details"]["before"]["wh"], "1400");
+    assert_eq!(open[0]["details"]["after"]["wh"], "1300");
+    assert_eq!(
+        open[0]["occurrences"], 2,
+        "the second step back is a repeat"
+    );
+    let opened: Vec<_> = published
+        .take()
+        .into_iter()
+        .filter(|(kind, _)| kind == "alarm.opened")
+        .collect();
+    assert_eq!(opened.len(), 1, "one event per alarm: {opened:?}");
+}

@@ -1,0 +1,583 @@
+//! Alarms about stations from what the charging context sees. The
+//! decisions are pure functions of what is stored; the service around them
+//! reads and writes.
+//!
+//! - **Station offline** (`stationOffline`, critical): a close of a
+//!   station's current connection puts the station on its organisation's
+//!   offline list ([`OfflineStore`]), a connect takes it off. The sweep
+//!   ([`ChargerService::raise_offline_alarms_everywhere`], every minute)
+//!   reads the stations on the list for longer than the grace, takes each
+//!   off once and raises its alarm; the station's next connect resolves it
+//!   ([`crate::connect::opened`]). A station back within the grace (API
+//!   Gateway's two-hourly reconnect, a reboot) leaves nothing to look at.
+//!   The grace is the organisation's (`AlarmSettings`), else the platform's.
+//! - **Energy register backwards** (`energyRegisterBackwards`, warning): a
+//!   reading of a transaction's energy register lower than the one before
+//!   it (by time) raises it once per session, from what the session record
+//!   holds already (its latest register): no request more per message.
+//!   Resolved by hand once the session's energy was checked.
+//! - **Connector faulted** (`connectorFaulted`, critical): a status
+//!   `Faulted` (1.6 with its `errorCode`, `info` and `vendorErrorCode`;
+//!   2.0.1 `StatusNotification`) raises it, a later working status of the
+//!   same connector (`Available`, `Occupied`, `Charging`, …) resolves it.
+//!   The status write returns the status it replaced, so only a change
+//!   into or out of a fault touches the alarm store: a message that
+//!   changes nothing costs no request more. `Unavailable` neither raises
+//!   nor resolves: it is mostly the operator's own ChangeAvailability, and
+//!   after a fault it is not working either; the working status after it
+//!   resolves.
+
+use super::{ChargerService, ChargingStore, HandlerError};
+use chrono::SecondsFormat;
+use csms_domain::alarm::{Alarm, OfflineGrace, Severity};
+use csms_domain::session::Session;
+use csms_domain::station::{Connection, ConnectorStatus, Station};
+use csms_domain::{OrgId, SessionId, StationId, Timestamp};
+use csms_kernel::events::DomainEvent;
+use csms_kernel::ports::{OfflineStation, OrganisationStore};
+use rust_decimal::Decimal;
+
+/// Alarm kind of a station gone offline beyond its grace.
+pub const OFFLINE_KIND: &str = "stationOffline";
+
+/// How many stations of an organisation one sweep looks at; the rest wait
+/// for the next minute.
+const OFFLINE_BATCH: usize = 500;
+
+/// The offline alarm of `station`: one per station.
+pub fn offline_alarm_id(station: &StationId) -> String {
+    format!("station-offline:{station}")
+}
+
+fn rfc3339(t: Timestamp) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// The alarm a station on the offline list raises at `now`, or `None`: a
+/// decommissioned station is not expected to connect, and one that is
+/// connected again (the list is read eventually consistently) is not
+/// offline.
+pub fn offline_alarm(station: &Station, since: Timestamp, now: Timestamp) -> Option<Alarm> {
+    if station.is_decommissioned() || station.connection_id.is_some() {
+        return None;
+    }
+    let minutes = now.signed_duration_since(since).num_minutes().max(0);
+    Some(Alarm {
+        id: offline_alarm_id(&station.id),
+        org_id: station.org_id.clone(),
+        kind: OFFLINE_KIND.to_owned(),
+        severity: Severity::Critical,
+        title: Some(format!("Station {} offline", station.id)),
+        message: format!(
+            "station {} has been offline for {minutes} min (since {})",
+            station.id,
+            rfc3339(since)
+        ),
+        action: Some(
+            "check the station's power and network, then its OCPP settings (the CSMS address, its id and password)"
+                .to_owned(),
+        ),
+        occurrences: 1,
+        last_seen_at: None,
+        details: serde_json::json!({
+            "stationId": station.id.as_str(),
+            "siteId": station.site_id.as_ref().map(|s| s.as_str()),
+            "disconnectedAt": rfc3339(since),
+            "lastMessageAt": station.last_seen_at.map(rfc3339),
+        }),
+        raised_at: now,
+        resolved_at: None,
+        handling: Default::default(),
+        version: 1,
+    })
+}
+
+/// Alarm kind of a connector that reports a fault.
+pub const FAULT_KIND: &str = "connectorFaulted";
+
+/// The fault alarm of one connector (EVSE 0, connector 0: the station).
+pub fn fault_alarm_id(station: &StationId, evse: u32, connector: u32) -> String {
+    format!("connector-faulted:{station}:{evse}:{connector}")
+}
+
+/// What a stored status means for the connector's fault alarm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultChange {
+    /// Into a fault, or a fault with another error code.
+    Raise,
+    /// Out of a fault into a working status.
+    Resolve,
+    /// No change the alarm cares about: no request.
+    Nothing,
+}
+
+fn is_fault(s: &ConnectorStatus) -> bool {
+    s.status == "Faulted"
+}
+
+/// Not charging-capable: a fault, or out of service.
+fn is_down(s: &ConnectorStatus) -> bool {
+    is_fault(s) || s.status == "Unavailable"
+}
+
+/// The decision from the status replaced and the one stored. A connector
+/// that went Faulted → Unavailable → Available resolves on the last step:
+/// so every step up from `Unavailable` looks (a read, and nothing when
+/// there is no alarm; such steps are rare).
+pub fn fault_change(previous: Option<&ConnectorStatus>, now: &ConnectorStatus) -> FaultChange {
+    match previous {
+        _ if is_fault(now) => match previous.filter(|p| is_fault(p)) {
+            Some(p) if p.error_code == now.error_code && p.info == now.info => FaultChange::Nothing,
+            _ => FaultChange::Raise,
+        },
+        Some(p) if is_down(p) && !is_down(now) => FaultChange::Resolve,
+        _ => FaultChange::Nothing,
+    }
+}
+
+/// The alarm of a faulted connector of the station `conn` is of.
+pub fn fault_alarm(conn: &Connection, status: &ConnectorStatus, now: Timestamp) -> Alarm {
+    let (evse, connector) = (status.evse_id, status.connector_id);
+    let place = if evse == 0 {
+        "the station as a whole".to_owned()
+    } else {
+        format!("EVSE {evse} connector {connector}")
+    };
+    let code = status
+        .error_code
+        .as_deref()
+        .filter(|c| *c != "NoError")
+        .unwrap_or("no error code");
+    let info = status
+        .info
+        .as_deref()
+        .map_or(String::new(), |i| format!(": {i}"));
+    Alarm {
+        id: fault_alarm_id(&conn.station_id, evse, connector),
+        org_id: conn.org_id.clone(),
+        kind: FAULT_KIND.to_owned(),
+        severity: Severity::Critical,
+        title: Some(if evse == 0 {
+            format!("Station {} faulted", conn.station_id)
+        } else {
+            format!(
+                "Station {} EVSE {evse} connector {connector} faulted",
+                conn.station_id
+            )
+        }),
+        message: format!(
+            "station {} reports {place} Faulted ({code}{info})",
+            conn.station_id
+        ),
+        action: Some(
+            "look the error code up in the charger's manual; reset the station (a Reset command) or send a technician"
+                .to_owned(),
+        ),
+        occurrences: 1,
+        last_seen_at: None,
+        details: serde_json::json!({
+            "stationId": conn.station_id.as_str(),
+            "siteId": conn.site_id.as_ref().map(|s| s.as_str()),
+            "evseId": evse,
+            "connectorId": connector,
+            "status": status.status,
+            "errorCode": status.error_code,
+            "info": status.info,
+            "reportedAt": rfc3339(status.updated_at),
+        }),
+        raised_at: now,
+        resolved_at: None,
+        handling: Default::default(),
+        version: 1,
+    }
+}
+
+/// Alarm kind of an energy register that went backwards in a transaction.
+pub const REGISTER_KIND: &str = "energyRegisterBackwards";
+
+/// The register alarm of a session: one per session.
+pub fn register_alarm_id(session: &SessionId) -> String {
+    format!("register-backwards:{session}")
+}
+
+/// The first reading of `registers` (Wh, by time) lower than the one before
+/// it: the session's latest so far, then each other. Readings timed before
+/// the latest (late or replayed) are not compared: an older, lower value is
+/// the normal order. `None` while the register only rises or stays.
+pub fn register_backwards(
+    last: Option<(Timestamp, Decimal)>,
+    registers: &[(Timestamp, Decimal)],
+) -> Option<((Timestamp, Decimal), (Timestamp, Decimal))> {
+    let mut sorted: Vec<_> = registers.to_vec();
+    sorted.sort_by_key(|(t, _)| *t);
+    let mut previous = last;
+    for reading in sorted {
+        match previous {
+            Some(p) if reading.0 < p.0 => continue,
+            Some(p) if reading.1 < p.1 => return Some((p, reading)),
+            _ => previous = Some(reading),
+        }
+    }
+    None
+}
+
+/// The alarm of a session whose register went from `before` down to `after`.
+pub fn register_alarm(
+    session: &Session,
+    before: (Timestamp, Decimal),
+    after: (Timestamp, Decimal),
+    now: Timestamp,
+) -> Alarm {
+    Alarm {
+        id: register_alarm_id(&session.id),
+        org_id: session.org_id.clone(),
+        kind: REGISTER_KIND.to_owned(),
+        severity: Severity::Warning,
+        title: Some(format!(
+            "Energy register went backwards at station {}",
+            session.station_id
+        )),
+        message: format!(
+            "session {} (transaction {}) read {} Wh at {}, then {} Wh at {}",
+            session.id,
+            session.transaction_id,
+            before.1,
+            rfc3339(before.0),
+            after.1,
+            rfc3339(after.0)
+        ),
+        details: serde_json::json!({
+            "stationId": session.station_id.as_str(),
+            "sessionId": session.id.as_str(),
+            "transactionId": session.transaction_id,
+            "evseId": session.evse_id,
+            "before": {"at": rfc3339(before.0), "wh": before.1.to_string()},
+            "after": {"at": rfc3339(after.0), "wh": after.1.to_string()},
+        }),
+        action: Some(
+            "check the session's energy before billing it; a meter that was replaced or reset, or faulty metering firmware, does this"
+                .to_owned(),
+        ),
+        raised_at: now,
+        occurrences: 1,
+        last_seen_at: None,
+        resolved_at: None,
+        handling: Default::default(),
+        version: 1,
+    }
+}
+
+impl<S: ChargingStore + ?Sized> ChargerService<S> {
+    /// Raises the session's register alarm (a warning an operator resolves
+    /// by hand once the session's energy was checked). A store failure is
+    /// logged: the charger's message stands.
+    pub(super) async fn register_went_backwards(
+        &self,
+        session: &Session,
+        before: (Timestamp, Decimal),
+        after: (Timestamp, Decimal),
+        now: Timestamp,
+    ) {
+        let alarm = register_alarm(session, before, after, now);
+        match self.store.raise_alarm(&alarm).await {
+            Ok(true) => {
+                tracing::warn!(session = %session.id, "energy register went backwards: alarm raised");
+                self.events
+                    .publish(DomainEvent::AlarmOpened { alarm, at: now })
+                    .await;
+            }
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(session = %session.id, error = %e, "could not raise the register alarm")
+            }
+        }
+    }
+
+    /// Raises or resolves the connector's fault alarm when the stored status
+    /// moved into or out of a fault. A store failure is logged: the
+    /// charger's message stands.
+    pub(super) async fn connector_fault(
+        &self,
+        conn: &Connection,
+        previous: Option<&ConnectorStatus>,
+        status: &ConnectorStatus,
+        now: Timestamp,
+    ) {
+        let (evse, connector) = (status.evse_id, status.connector_id);
+        let result = match fault_change(previous, status) {
+            FaultChange::Nothing => return,
+            FaultChange::Raise => {
+                let alarm = fault_alarm(conn, status, now);
+                self.store
+                    .raise_alarm(&alarm)
+                    .await
+                    .map(|raised| raised.then_some(DomainEvent::AlarmOpened { alarm, at: now }))
+            }
+            FaultChange::Resolve => self
+                .store
+                .resolve_alarm(&fault_alarm_id(&conn.station_id, evse, connector), now)
+                .await
+                .map(|resolved| {
+                    resolved.map(|alarm| DomainEvent::AlarmResolved { alarm, at: now })
+                }),
+        };
+        match result {
+            Ok(Some(event)) => {
+                tracing::warn!(station = %conn.station_id, evse, connector, "connector fault alarm: {}", event.name());
+                self.events.publish(event).await;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(station = %conn.station_id, evse, connector, error = %e, "could not update the connector fault alarm")
+            }
+        }
+    }
+
+    /// Raises the alarm of each of the organisation's stations offline
+    /// since `now - grace` or earlier, with the organisation's grace (its
+    /// alarm settings, read once per sweep) or else `default_grace`; how
+    /// many were raised.
+    pub async fn raise_offline_alarms(
+        &self,
+        org: &OrgId,
+        default_grace: OfflineGrace,
+        now: Timestamp,
+    ) -> Result<usize, HandlerError> {
+        let grace = self
+            .store
+            .get_alarm_settings(org)
+            .await?
+            .map_or(default_grace, |s| s.offline_grace)
+            .as_delta();
+        let due = self
+            .store
+            .offline_due(org, now - grace, OFFLINE_BATCH)
+            .await?;
+        let mut raised = 0;
+        for OfflineStation { station, since } in due {
+            // Only the sweep that takes it off acts; a station that came back
+            // meanwhile is not on the list at `since` any more.
+            if !self.store.settle_offline(&station.id, since).await? {
+                continue;
+            }
+            let Some(alarm) = offline_alarm(&station, since, now) else {
+                continue;
+            };
+            if self.store.raise_alarm(&alarm).await? {
+                raised += 1;
+                tracing::warn!(station = %station.id, since = %since, "station offline: alarm raised");
+                self.events
+                    .publish(DomainEvent::AlarmOpened {
+                        alarm: alarm.clone(),
+                        at: now,
+                    })
+                    .await;
+            }
+            // A connect between the list read and the raise resolved nothing.
+            let back = self
+                .store
+                .get_station(&station.id)
+                .await?
+                .is_some_and(|s| s.connection_id.is_some());
+            if back {
+                if let Some(alarm) = self.store.resolve_alarm(&alarm.id, now).await? {
+                    self.events
+                        .publish(DomainEvent::AlarmResolved { alarm, at: now })
+                        .await;
+                }
+            }
+        }
+        Ok(raised)
+    }
+
+    /// [`raise_offline_alarms`](Self::raise_offline_alarms) of every
+    /// organisation; one that fails does not stop the others (the first
+    /// error is returned after all were tried).
+    pub async fn raise_offline_alarms_everywhere(
+        &self,
+        default_grace: OfflineGrace,
+        now: Timestamp,
+    ) -> Result<usize, HandlerError>
+    where
+        S: OrganisationStore,
+    {
+        let orgs = csms_kernel::tenants::organisation_ids(&*self.store).await?;
+        let mut raised = 0;
+        let mut failed = None;
+        for org in &orgs {
+            match self.raise_offline_alarms(org, default_grace, now).await {
+                Ok(n) => raised += n,
+                Err(e) => {
+                    tracing::error!(org = %org, error = %e, "offline sweep of an organisation failed");
+                    failed.get_or_insert(e);
+                }
+            }
+        }
+        failed.map_or(Ok(raised), Err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+    use csms_domain::station::Approval;
+
+    fn t(secs: i64) -> Timestamp {
+        Utc.timestamp_opt(1_790_000_000 + secs, 0).unwrap()
+    }
+
+    fn station() -> Station {
+        Station {
+            id: StationId::parse("CP-1").unwrap(),
+            org_id: OrgId::default_org(),
+            site_id: None,
+            name: None,
+            password_hash: None,
+            created_at: t(0),
+            boot: None,
+            ocpp_version: None,
+            connection_id: None,
+            last_seen_at: Some(t(50)),
+            approval: Approval::Accepted,
+            previous_password: None,
+            decommissioned_at: None,
+        }
+    }
+
+    #[test]
+    fn an_offline_station_raises_a_critical_alarm_with_its_times() {
+        let a = offline_alarm(&station(), t(60), t(60 + 11 * 60)).unwrap();
+        assert_eq!(a.id, "station-offline:CP-1");
+        assert_eq!(a.kind, OFFLINE_KIND);
+        assert_eq!(a.severity, Severity::Critical);
+        assert_eq!(a.details["disconnectedAt"], rfc3339(t(60)));
+        assert_eq!(a.details["lastMessageAt"], rfc3339(t(50)));
+        assert!(a.message.contains("offline for 11 min"), "{}", a.message);
+    }
+
+    fn status(s: &str, code: Option<&str>) -> ConnectorStatus {
+        ConnectorStatus {
+            evse_id: 1,
+            connector_id: 1,
+            status: s.into(),
+            error_code: code.map(str::to_owned),
+            info: None,
+            updated_at: t(100),
+        }
+    }
+
+    #[test]
+    fn only_a_change_into_or_out_of_a_fault_touches_the_alarm() {
+        use FaultChange::*;
+        let faulted = status("Faulted", Some("GroundFailure"));
+        let cases = [
+            (None, status("Available", None), Nothing),
+            (None, faulted.clone(), Raise),
+            (
+                Some(status("Charging", Some("NoError"))),
+                faulted.clone(),
+                Raise,
+            ),
+            (Some(faulted.clone()), faulted.clone(), Nothing),
+            (
+                Some(faulted.clone()),
+                status("Faulted", Some("OverVoltage")),
+                Raise,
+            ),
+            (
+                Some(faulted.clone()),
+                status("Available", Some("NoError")),
+                Resolve,
+            ),
+            (Some(faulted.clone()), status("Occupied", None), Resolve),
+            (Some(faulted.clone()), status("Unavailable", None), Nothing),
+            (
+                Some(status("Unavailable", None)),
+                status("Available", None),
+                Resolve,
+            ),
+            (
+                Some(status("Unavailable", None)),
+                status("Faulted", None),
+                Raise,
+            ),
+            (
+                Some(status("Available", None)),
+                status("Charging", None),
+                Nothing,
+            ),
+        ];
+        for (previous, now, expected) in cases {
+            assert_eq!(
+                fault_change(previous.as_ref(), &now),
+                expected,
+                "{previous:?} -> {now:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_fault_alarm_carries_the_error_code_and_vendor_info() {
+        let conn = Connection {
+            connection_id: "c".into(),
+            station_id: StationId::parse("CP-F").unwrap(),
+            org_id: OrgId::default_org(),
+            site_id: None,
+            ocpp_version: csms_domain::OcppVersion::V16,
+            connected_at: t(0),
+            last_seen_at: t(0),
+            approval: Approval::Accepted,
+        };
+        let mut s = status("Faulted", Some("GroundFailure"));
+        s.info = Some("RCD tripped (vendor error E42)".into());
+        let a = fault_alarm(&conn, &s, t(100));
+        assert_eq!(a.id, "connector-faulted:CP-F:1:1");
+        assert_eq!(a.details["errorCode"], "GroundFailure");
+        assert_eq!(a.details["info"], "RCD tripped (vendor error E42)");
+        assert!(
+            a.message.contains(
+                "EVSE 1 connector 1 Faulted (GroundFailure: RCD tripped (vendor error E42))"
+            ),
+            "{}",
+            a.message
+        );
+    }
+
+    #[test]
+    fn a_register_that_goes_down_by_time_is_found_late_readings_are_not() {
+        let wh = |n: i64| Decimal::from(n);
+        let last = Some((t(100), wh(5000)));
+        assert_eq!(register_backwards(last, &[(t(160), wh(5100))]), None);
+        assert_eq!(
+            register_backwards(last, &[(t(160), wh(5000))]),
+            None,
+            "the same is no step back"
+        );
+        assert_eq!(
+            register_backwards(last, &[(t(40), wh(10))]),
+            None,
+            "a late reading"
+        );
+        assert_eq!(
+            register_backwards(last, &[(t(160), wh(4000))]),
+            Some(((t(100), wh(5000)), (t(160), wh(4000))))
+        );
+        assert_eq!(
+            register_backwards(None, &[(t(220), wh(10)), (t(200), wh(30))]),
+            Some(((t(200), wh(30)), (t(220), wh(10)))),
+            "within one message, by time"
+        );
+        assert_eq!(register_backwards(None, &[]), None);
+    }
+
+    #[test]
+    fn decommissioned_or_connected_stations_raise_nothing() {
+        let mut gone = station();
+        gone.decommissioned_at = Some(t(10));
+        assert_eq!(offline_alarm(&gone, t(60), t(6000)), None);
+        let mut back = station();
+        back.connection_id = Some("c2".into());
+        assert_eq!(offline_alarm(&back, t(60), t(6000)), None);
+    }
+}

@@ -1,0 +1,141 @@
+"""Issue 19, alarm rules, as `ocpp` library chargers of both versions trigger them, with a short offline grace (3 s)
+and a sweep every second: a station that goes away and stays away raises exactly one `stationOffline` alarm and one
+signed `alarm.opened` webhook, and its reconnect resolves it (`alarm.resolved`); a station back within the grace
+raises nothing; a Faulted status raises `connectorFaulted` with the error code and the vendor's info, and the next
+Available resolves it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from ocpp.v16 import call as call16
+from ocpp.v201 import call as call201
+
+from csms_e2e import boot_accepted, charger, iso, now_utc, quote, run, started_runner, unique
+from test_webhooks import receiver, subscribe, verify  # noqa: F401 (receiver: the module fixture)
+
+VERSIONS = ["1.6", "2.0.1"]
+GRACE_S = 3
+EVENTS = ["alarm.opened", "alarm.resolved"]
+
+
+@pytest.fixture(scope="module")
+def runner(csms_bin, e2e_tmp):
+    env = {"CSMS_OFFLINE_GRACE_SECONDS": str(GRACE_S), "CSMS_MONITOR_SWEEP_SECONDS": "1"}
+    with started_runner(csms_bin, e2e_tmp, "test_alarms", extra_env=env) as r:
+        yield r
+
+
+def alarm(runner, alarm_id: str):
+    r = runner.api("GET", f"/alarms/{quote(alarm_id)}")
+    assert r.status_code in (200, 404), r.text
+    return r.json() if r.status_code == 200 else None
+
+
+def alarm_events(receiver, path: str, alarm_id: str) -> list[str]:
+    return [r["event"]["type"] for r in receiver.events(path)
+            if r["event"]["data"]["id"] == alarm_id and r["answered"] == 200]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_station_away_past_the_grace_raises_one_alarm_and_its_return_resolves_it(runner, receiver, version):
+    cs = runner.create_station(unique(f"OFF{version.replace('.', '')}"))["id"]
+    path = f"/offline-{cs}"
+    hook = subscribe(runner, receiver.url(path), EVENTS)
+    alarm_id = f"station-offline:{cs}"
+
+    async def visit():
+        async with charger(runner, cs, version) as cp:
+            await boot_accepted(cp, version)
+
+    run(visit())
+    left = time.time()
+    opened = receiver.wait_for(path, "alarm.opened", lambda e: e["data"]["id"] == alarm_id,
+                               timeout=GRACE_S + 15)
+    assert time.time() - left >= GRACE_S - 0.5, "not before the grace"
+    verify(hook["secret"], opened)
+    data = opened["event"]["data"]
+    assert data["kind"] == "stationOffline" and data["severity"] == "critical", data
+    assert data["details"]["stationId"] == cs and data["details"]["disconnectedAt"], data
+    assert data["details"]["lastMessageAt"] is not None, data
+    assert data["title"] == f"Station {cs} offline" and data["suggestedAction"], data
+    a = alarm(runner, alarm_id)
+    assert a["active"] is True and a["occurrences"] == 1, a
+    time.sleep(2.5)  # more sweeps: still one alarm, one event
+
+    run(visit())
+    resolved = receiver.wait_for(path, "alarm.resolved", lambda e: e["data"]["id"] == alarm_id, timeout=10)
+    verify(hook["secret"], resolved)
+    assert resolved["event"]["data"]["active"] is False
+    # It went away again after the visit: a second, fresh alarm later; the first pair was told once each.
+    receiver.wait_for(path, "alarm.opened",
+                      lambda e: e["data"]["id"] == alarm_id and e["data"]["raisedAt"] != data["raisedAt"],
+                      timeout=GRACE_S + 15)
+    assert alarm_events(receiver, path, alarm_id) == ["alarm.opened", "alarm.resolved", "alarm.opened"]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_station_back_within_the_grace_raises_nothing(runner, receiver, version):
+    cs = runner.create_station(unique(f"BACK{version.replace('.', '')}"))["id"]
+    path = f"/back-{cs}"
+    subscribe(runner, receiver.url(path), EVENTS)
+
+    async def scenario():
+        async with charger(runner, cs, version) as cp:
+            await boot_accepted(cp, version)
+        await asyncio.sleep(1)  # a reboot
+        async with charger(runner, cs, version) as cp:
+            await boot_accepted(cp, version)
+            await asyncio.sleep(GRACE_S + 3)  # several sweeps past the grace while it is back
+            assert alarm(runner, f"station-offline:{cs}") is None
+            # Every hook of the organisation hears every alarm: this station's only.
+            assert [r for r in receiver.events(path) if r["event"]["data"]["details"]["stationId"] == cs] == []
+
+    run(scenario())
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_faulted_connector_raises_its_error_code_and_available_resolves_it(runner, receiver, version):
+    cs = runner.create_station(unique(f"FLT{version.replace('.', '')}"))["id"]
+    path = f"/fault-{cs}"
+    hook = subscribe(runner, receiver.url(path), EVENTS)
+    alarm_id = f"connector-faulted:{cs}:1:1"
+
+    async def status(cp, state: str):
+        if version == "1.6":
+            await cp.send(call16.StatusNotification(
+                connector_id=1, status=state, error_code="GroundFailure" if state == "Faulted" else "NoError",
+                info="RCD tripped" if state == "Faulted" else None,
+                vendor_error_code="E42" if state == "Faulted" else None))
+        else:
+            await cp.send(call201.StatusNotification(
+                timestamp=iso(now_utc()), connector_status=state, evse_id=1, connector_id=1))
+
+    async def scenario():
+        async with charger(runner, cs, version) as cp:
+            await boot_accepted(cp, version)
+            await status(cp, "Available")
+            await status(cp, "Faulted")
+            await status(cp, "Faulted")  # the same fault again: nothing new
+            opened = await asyncio.to_thread(
+                receiver.wait_for, path, "alarm.opened", lambda e: e["data"]["id"] == alarm_id)
+            a = alarm(runner, alarm_id)
+            assert a["active"] is True and a["kind"] == "connectorFaulted" and a["occurrences"] == 1, a
+            if version == "1.6":
+                assert a["details"]["errorCode"] == "GroundFailure", a
+                assert a["details"]["info"] == "RCD tripped (vendor error E42)", a
+            await asyncio.sleep(0.2)
+            await status(cp, "Available")
+            resolved = await asyncio.to_thread(
+                receiver.wait_for, path, "alarm.resolved", lambda e: e["data"]["id"] == alarm_id)
+            # Still connected, so the station raises nothing else.
+            return opened, resolved
+
+    opened, resolved = run(scenario())
+    verify(hook["secret"], opened)
+    verify(hook["secret"], resolved)
+    assert alarm(runner, alarm_id)["active"] is False
+    time.sleep(0.5)
+    assert alarm_events(receiver, path, alarm_id) == ["alarm.opened", "alarm.resolved"]
