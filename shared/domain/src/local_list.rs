@@ -239,7 +239,7 @@ pub fn max_token_len(version: OcppVersion) -> usize {
 /// What the list of a station of `org` with `policy` (`None`: none stored,
 /// private to the organisation) should hold, at most `cap` entries of
 /// values at most `max_len` characters (longer ones cannot be sent to the
-/// station: left off), `NoAuthorization` tokens never; see the module
+/// station: left off), `NoAuthorization` and `Central` tokens never; see the module
 /// documentation.
 pub fn desired<'a>(
     tokens: impl IntoIterator<Item = &'a IdTokenRecord>,
@@ -254,6 +254,9 @@ pub fn desired<'a>(
         .into_iter()
         .filter(|t| &t.org_id == org)
         .filter(|t| t.token_type != IdTokenType::NoAuthorization)
+        // Central identities (a start link's one-off identity) are the
+        // CSMS's to authorise when used; a station never holds them.
+        .filter(|t| t.token_type != IdTokenType::Central)
         .filter(|t| t.token.as_str().chars().count() <= max_len)
         .filter(|t| groups.is_none_or(|g| t.group.as_ref().is_some_and(|tg| g.contains(tg))))
         .filter_map(|t| {
@@ -396,6 +399,8 @@ mod tests {
         expired.valid_to = Some(t(50));
         let mut later = token("LATER", "a", TokenStatus::Accepted, 1);
         later.valid_from = Some(t(500));
+        let mut central = token("SLONEOFF", "a", TokenStatus::Accepted, 1);
+        central.token_type = IdTokenType::Central;
         let tokens = [
             token("A1", "a", TokenStatus::Accepted, 1),
             token("B1", "a", TokenStatus::Blocked, 1),
@@ -404,6 +409,7 @@ mod tests {
             expiring,
             expired,
             later,
+            central,
         ];
         let list = desired(&tokens, &org("a"), None, 100, 20, t(100));
         assert_eq!(
