@@ -139,3 +139,50 @@ def test_a_faulted_connector_raises_its_error_code_and_available_resolves_it(run
     assert alarm(runner, alarm_id)["active"] is False
     time.sleep(0.5)
     assert alarm_events(receiver, path, alarm_id) == ["alarm.opened", "alarm.resolved"]
+
+
+def test_the_people_on_duty_are_mailed_once_when_an_alarm_opens_and_resolves(runner):
+    """The organisation's alarm settings name who is mailed: a fault mails them once when it opens (not on the repeat)
+    and once when it clears; a recipient of critical alarms only hears nothing of a warning."""
+    on_duty = f"{unique('jour').lower()}@example.se"
+    critical_only = f"{unique('chef').lower()}@example.se"
+    settings = runner.api_ok("PUT", "/alarm-settings", {"notify": [
+        {"email": on_duty, "minSeverity": "warning", "language": "en"},
+        {"email": critical_only, "minSeverity": "critical"},
+    ]})
+    assert [r["email"] for r in settings["notify"]] == [on_duty, critical_only]
+    cs = runner.create_station(unique("MAIL"))["id"]
+    alarm_id = f"connector-faulted:{cs}:1:1"
+
+    async def status(cp, state: str):
+        await cp.send(call16.StatusNotification(
+            connector_id=1, status=state, error_code="GroundFailure" if state == "Faulted" else "NoError"))
+
+    def mails_to(address: str, count: int) -> list[dict]:
+        deadline = time.monotonic() + 10
+        while True:
+            got = [m for m in runner.api_ok("GET", "/outbox", params={"limit": 500})["items"] if m["to"] == address]
+            if len(got) >= count or time.monotonic() > deadline:
+                return got
+            time.sleep(0.2)
+
+    async def scenario():
+        async with charger(runner, cs, "1.6") as cp:
+            await boot_accepted(cp, "1.6")
+            await status(cp, "Available")
+            await status(cp, "Faulted")
+            await status(cp, "Faulted")
+            opened = await asyncio.to_thread(mails_to, on_duty, 1)
+            assert [m["kind"] for m in opened] == ["alarmOpened"], opened
+            await status(cp, "Available")
+            return await asyncio.to_thread(mails_to, on_duty, 2)
+
+    mails = run(scenario())
+    severity = alarm(runner, alarm_id)["severity"]
+    time.sleep(0.5)
+    mails = mails_to(on_duty, 2)
+    assert [m["kind"] for m in mails] == ["alarmResolved", "alarmOpened"], mails
+    assert mails[1]["subject"].endswith(alarm(runner, alarm_id)["title"]), mails
+    others = mails_to(critical_only, 0)
+    assert others == [] if severity == "warning" else len(others) == 2, (severity, others)
+    runner.api_ok("PUT", "/alarm-settings", {})

@@ -12,7 +12,8 @@ use crate::ApiState;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::{Extension, Json};
-use csms_domain::alarm::{AlarmSettings, OfflineGrace};
+use csms_domain::alarm::{AlarmRecipient, AlarmSettings, OfflineGrace, Severity};
+use csms_domain::tenant::{Email, Language};
 use csms_kernel::ports::StoreError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -26,6 +27,63 @@ pub(crate) struct AlarmSettingsInput {
     /// has not come back for this long: 60 to 604800 seconds.
     #[schema(example = 600, minimum = 60, maximum = 604800)]
     offline_grace_seconds: Option<u64>,
+    /// Who is mailed when an alarm opens and when it resolves (one mail per
+    /// alarm and change, never per evaluation): at most 20; none when left
+    /// out.
+    notify: Option<Vec<RecipientInput>>,
+}
+
+/// Someone on duty.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RecipientInput {
+    #[schema(example = "jour@brf-solsidan.se")]
+    email: String,
+    /// `warning` (every alarm) or `critical` (critical ones only); default
+    /// `warning`.
+    min_severity: Option<String>,
+    /// `sv` or `en`, default `sv`.
+    language: Option<String>,
+}
+
+/// Someone on duty, as stored.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RecipientView {
+    pub email: String,
+    /// `warning` or `critical`.
+    pub min_severity: String,
+    pub language: String,
+}
+
+fn recipients(input: Vec<RecipientInput>) -> Result<Vec<AlarmRecipient>, ApiError> {
+    if input.len() > AlarmSettings::MAX_RECIPIENTS {
+        return Err(ApiError::BadRequest(format!(
+            "notify: at most {} recipients",
+            AlarmSettings::MAX_RECIPIENTS
+        )));
+    }
+    input
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let bad = |field: &str, why: String| {
+                ApiError::BadRequest(format!("notify[{i}].{field}: {why}"))
+            };
+            Ok(AlarmRecipient {
+                email: Email::parse(&r.email).map_err(|e| bad("email", e.to_string()))?,
+                min_severity: match r.min_severity.as_deref() {
+                    None | Some("warning") => Severity::Warning,
+                    Some("critical") => Severity::Critical,
+                    Some(_) => return Err(bad("minSeverity", "one of warning, critical".into())),
+                },
+                language: match r.language.as_deref() {
+                    None => Language::Sv,
+                    Some(l) => Language::parse(l).map_err(|e| bad("language", e.to_string()))?,
+                },
+            })
+        })
+        .collect()
 }
 
 /// The organisation's alarm thresholds, as the rules use them.
@@ -35,6 +93,8 @@ pub struct AlarmSettingsView {
     /// A station whose connection closed raises `stationOffline` when it
     /// has not come back for this long.
     pub offline_grace_seconds: u32,
+    /// Who is mailed about alarms.
+    pub notify: Vec<RecipientView>,
     /// False while the organisation has set nothing: the platform's
     /// thresholds apply.
     pub set_by_organisation: bool,
@@ -48,6 +108,19 @@ impl From<&AlarmSettings> for AlarmSettingsView {
     fn from(s: &AlarmSettings) -> Self {
         AlarmSettingsView {
             offline_grace_seconds: s.offline_grace.secs(),
+            notify: s
+                .recipients
+                .iter()
+                .map(|r| RecipientView {
+                    email: r.email.as_str().to_owned(),
+                    min_severity: match r.min_severity {
+                        Severity::Warning => "warning",
+                        Severity::Critical => "critical",
+                    }
+                    .to_owned(),
+                    language: r.language.as_str().to_owned(),
+                })
+                .collect(),
             set_by_organisation: s.version > 0,
             updated_at: s.updated_at.map(time),
             version: s.version,
@@ -72,7 +145,7 @@ pub async fn get(
     Ok(Json((&current(&st, &who).await?).into()))
 }
 
-#[utoipa::path(put, path = "/alarm-settings", operation_id = "putAlarmSettings", tag = "alarms", summary = "Set the organisation's alarm thresholds", description = "Replaces them: a field left out takes the platform's default. The rules use them from their next evaluation (the offline sweep: within a minute).", request_body = AlarmSettingsInput, responses((status = 200, body = AlarmSettingsView), (status = 400, description = "Invalid input; the message says which field and why", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 409, description = "Changed by someone else meanwhile; read them again", body = ErrorBody)))]
+#[utoipa::path(put, path = "/alarm-settings", operation_id = "putAlarmSettings", tag = "alarms", summary = "Set the organisation's alarm thresholds and who is mailed about alarms", description = "Replaces them: a field left out takes the platform's default (no recipients). The rules use them from their next evaluation (the offline sweep: within a minute).", request_body = AlarmSettingsInput, responses((status = 200, body = AlarmSettingsView), (status = 400, description = "Invalid input; the message says which field and why", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 409, description = "Changed by someone else meanwhile; read them again", body = ErrorBody)))]
 pub async fn put(
     State(st): State<ApiState>,
     Extension(who): Extension<Principal>,
@@ -84,10 +157,12 @@ pub async fn put(
         Some(secs) => OfflineGrace::from_secs(secs)
             .map_err(|e| ApiError::BadRequest(format!("offlineGraceSeconds: {e}")))?,
     };
+    let recipients = recipients(input.notify.unwrap_or_default())?;
     let stored = current(&st, &who).await?;
     let settings = AlarmSettings {
         org_id: who.org_id.clone(),
         offline_grace,
+        recipients,
         updated_at: Some(st.clock.now()),
         version: stored.version + 1,
     };

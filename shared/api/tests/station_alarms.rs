@@ -260,7 +260,7 @@ async fn alarm_settings_are_checked_per_organisation_and_the_sweep_uses_them() {
     assert_eq!(got.status, 200, "{}", got.text);
     assert_eq!(
         got.body,
-        serde_json::json!({"offlineGraceSeconds": 600, "setByOrganisation": false, "updatedAt": null, "version": 0})
+        serde_json::json!({"offlineGraceSeconds": 600, "notify": [], "setByOrganisation": false, "updatedAt": null, "version": 0})
     );
     for (body, field) in [
         (
@@ -279,6 +279,22 @@ async fn alarm_settings_are_checked_per_organisation_and_the_sweep_uses_them() {
             serde_json::json!({"offlineGrace": 600}),
             "invalid JSON body: offlineGrace: unknown field",
         ),
+        (
+            serde_json::json!({"notify": [{"email": "ok@example.se"}, {"email": "nope"}]}),
+            "notify[1].email",
+        ),
+        (
+            serde_json::json!({"notify": [{"email": "ok@example.se", "minSeverity": "info"}]}),
+            "notify[0].minSeverity",
+        ),
+        (
+            serde_json::json!({"notify": [{"email": "ok@example.se", "language": "de"}]}),
+            "notify[0].language",
+        ),
+        (
+            serde_json::json!({"notify": vec![serde_json::json!({"email": "a@example.se"}); 21]}),
+            "notify: at most 20",
+        ),
     ] {
         let bad = w.admin("PUT", "/alarm-settings", Some(body.clone())).await;
         assert_eq!(bad.status, 400, "{body}: {}", bad.text);
@@ -289,10 +305,21 @@ async fn alarm_settings_are_checked_per_organisation_and_the_sweep_uses_them() {
         .admin(
             "PUT",
             "/alarm-settings",
-            Some(serde_json::json!({"offlineGraceSeconds": 1200})),
+            Some(serde_json::json!({"offlineGraceSeconds": 1200, "notify": [
+                {"email": "Jour@Example.se", "minSeverity": "critical", "language": "en"},
+                {"email": "board@example.se"}
+            ]})),
         )
         .await;
     assert_eq!(set.status, 200, "{}", set.text);
+    assert_eq!(
+        set.body["notify"],
+        serde_json::json!([
+            {"email": "Jour@example.se", "minSeverity": "critical", "language": "en"},
+            {"email": "board@example.se", "minSeverity": "warning", "language": "sv"}
+        ]),
+        "the domain in lower case, the defaults filled in"
+    );
     assert_eq!(
         (
             &set.body["offlineGraceSeconds"],

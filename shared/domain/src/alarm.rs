@@ -7,7 +7,8 @@
 
 use crate::{OrgId, Timestamp};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Ordered: `Warning < Critical`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
     Warning,
     Critical,
@@ -139,9 +140,28 @@ pub struct AlarmSettings {
     /// A station whose connection closed raises `stationOffline` when it
     /// has not come back for this long.
     pub offline_grace: OfflineGrace,
+    /// Who is mailed when an alarm opens and resolves, from which severity
+    /// ([`AlarmSettings::MAX_RECIPIENTS`] at most; none by default).
+    pub recipients: Vec<AlarmRecipient>,
     pub updated_at: Option<Timestamp>,
     /// 0 while never stored.
     pub version: u64,
+}
+
+/// Someone on duty: an address mailed about alarms of at least
+/// `min_severity`, in `language`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlarmRecipient {
+    pub email: crate::tenant::Email,
+    pub min_severity: Severity,
+    pub language: crate::tenant::Language,
+}
+
+impl AlarmRecipient {
+    /// Whether `alarm` is one this recipient is told about.
+    pub fn wants(&self, alarm: &Alarm) -> bool {
+        alarm.severity >= self.min_severity
+    }
 }
 
 impl AlarmSettings {
@@ -151,10 +171,13 @@ impl AlarmSettings {
         AlarmSettings {
             org_id: org,
             offline_grace,
+            recipients: Vec::new(),
             updated_at: None,
             version: 0,
         }
     }
+
+    pub const MAX_RECIPIENTS: usize = 20;
 }
 
 /// How long a station may be away before it is offline: whole seconds, at
@@ -180,10 +203,24 @@ impl OfflineGrace {
             })
     }
 
+    /// A stored grace: what [`OfflineGrace::from_secs`] or
+    /// [`OfflineGrace::platform`] made (1 second to a week).
+    pub fn stored(secs: u64) -> Result<Self, String> {
+        u32::try_from(secs)
+            .ok()
+            .filter(|s| (1..=Self::MAX_SECS).contains(s))
+            .map(OfflineGrace)
+            .ok_or_else(|| format!("must be whole seconds between 1 and {}", Self::MAX_SECS))
+    }
+
     /// The deployment's default, which may be shorter than an
     /// organisation may choose (tests run with seconds).
     pub fn platform(secs: u64) -> Self {
-        OfflineGrace(u32::try_from(secs).unwrap_or(u32::MAX).max(1))
+        OfflineGrace(
+            u32::try_from(secs)
+                .unwrap_or(u32::MAX)
+                .clamp(1, Self::MAX_SECS),
+        )
     }
 
     pub fn secs(self) -> u32 {
@@ -197,6 +234,25 @@ impl OfflineGrace {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_platform_grace_shorter_than_an_organisation_may_choose_still_reads_back() {
+        assert!(
+            super::OfflineGrace::from_secs(3).is_err(),
+            "too short to choose"
+        );
+        let platform = super::OfflineGrace::platform(3);
+        assert_eq!(
+            super::OfflineGrace::stored(platform.secs().into()),
+            Ok(platform)
+        );
+        assert!(super::OfflineGrace::stored(0).is_err());
+        assert!(super::OfflineGrace::stored(u64::from(super::OfflineGrace::MAX_SECS) + 1).is_err());
+        assert_eq!(
+            super::OfflineGrace::platform(u64::MAX).secs(),
+            super::OfflineGrace::MAX_SECS
+        );
+    }
+
     use super::*;
     use chrono::{TimeZone, Utc};
 

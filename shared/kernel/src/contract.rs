@@ -2216,6 +2216,11 @@ pub async fn alarm_settings_versioned_per_org<S: AlarmSettingsStore>(store: &S) 
     let mut s = AlarmSettings {
         org_id: org.clone(),
         offline_grace: OfflineGrace::from_secs(900).unwrap(),
+        recipients: vec![csms_domain::alarm::AlarmRecipient {
+            email: csms_domain::tenant::Email::parse("jour@example.se").unwrap(),
+            min_severity: Severity::Critical,
+            language: csms_domain::tenant::Language::Sv,
+        }],
         updated_at: Some(t(5)),
         version: 1,
     };

@@ -4,7 +4,8 @@
 
 use crate::{parse, DecodeError, Record};
 use chrono::{DateTime, Utc};
-use csms_domain::alarm::{Alarm, AlarmSettings, Handling, OfflineGrace, Severity};
+use csms_domain::alarm::{Alarm, AlarmRecipient, AlarmSettings, Handling, OfflineGrace, Severity};
+use csms_domain::tenant::{Email, Language};
 use csms_domain::OrgId;
 use serde::{Deserialize, Serialize};
 
@@ -202,10 +203,24 @@ pub struct StoredAlarmSettings {
     pub org_id: String,
     #[serde(rename = "offline_grace_secs")]
     pub offline_grace_secs: u32,
+    /// Absent in settings stored before alarms were mailed.
+    #[serde(rename = "recipients", default, skip_serializing_if = "Vec::is_empty")]
+    pub recipients: Vec<StoredAlarmRecipient>,
     #[serde(rename = "updated_at", default)]
     pub updated_at: Option<DateTime<Utc>>,
     #[serde(rename = "version")]
     pub version: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredAlarmRecipient {
+    #[serde(rename = "email")]
+    pub email: String,
+    /// `warning` or `critical`.
+    #[serde(rename = "min_severity")]
+    pub min_severity: String,
+    #[serde(rename = "language")]
+    pub language: String,
 }
 
 impl From<&AlarmSettings> for StoredAlarmSettings {
@@ -213,12 +228,25 @@ impl From<&AlarmSettings> for StoredAlarmSettings {
         let AlarmSettings {
             org_id,
             offline_grace,
+            recipients,
             updated_at,
             version,
         } = s;
         StoredAlarmSettings {
             org_id: org_id.as_str().to_owned(),
             offline_grace_secs: offline_grace.secs(),
+            recipients: recipients
+                .iter()
+                .map(|r| StoredAlarmRecipient {
+                    email: r.email.as_str().to_owned(),
+                    min_severity: match r.min_severity {
+                        Severity::Warning => "warning",
+                        Severity::Critical => "critical",
+                    }
+                    .to_owned(),
+                    language: r.language.as_str().to_owned(),
+                })
+                .collect(),
             updated_at: *updated_at,
             version: *version,
         }
@@ -231,8 +259,31 @@ impl TryFrom<StoredAlarmSettings> for AlarmSettings {
     fn try_from(s: StoredAlarmSettings) -> Result<Self, DecodeError> {
         Ok(AlarmSettings {
             org_id: parse("organisation id", s.org_id, OrgId::parse)?,
-            offline_grace: OfflineGrace::from_secs(s.offline_grace_secs.into())
+            // Any grace this deployment could have stored reads back: a
+            // platform default shorter than an organisation may choose too.
+            offline_grace: OfflineGrace::stored(s.offline_grace_secs.into())
                 .map_err(|e| DecodeError::new(format!("offline_grace_secs: {e}")))?,
+            recipients: s
+                .recipients
+                .into_iter()
+                .map(|r| {
+                    Ok(AlarmRecipient {
+                        email: Email::parse(&r.email)
+                            .map_err(|e| DecodeError::new(format!("recipient email: {e}")))?,
+                        min_severity: match r.min_severity.as_str() {
+                            "warning" => Severity::Warning,
+                            "critical" => Severity::Critical,
+                            other => {
+                                return Err(DecodeError::new(format!(
+                                    "recipient min_severity: {other:?}"
+                                )))
+                            }
+                        },
+                        language: Language::parse(&r.language)
+                            .map_err(|e| DecodeError::new(format!("recipient language: {e}")))?,
+                    })
+                })
+                .collect::<Result<_, DecodeError>>()?,
             updated_at: s.updated_at,
             version: s.version,
         })

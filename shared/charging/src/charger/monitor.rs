@@ -343,12 +343,17 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
         default_grace: OfflineGrace,
         now: Timestamp,
     ) -> Result<usize, HandlerError> {
-        let grace = self
-            .store
-            .get_alarm_settings(org)
-            .await?
-            .map_or(default_grace, |s| s.offline_grace)
-            .as_delta();
+        // Settings that do not decode leave the organisation on the
+        // platform's grace (logged, and alarmed by the store), not unswept.
+        let grace = match self.store.get_alarm_settings(org).await {
+            Ok(settings) => settings.map_or(default_grace, |s| s.offline_grace),
+            Err(e @ csms_kernel::ports::StoreError::Undecodable { .. }) => {
+                tracing::error!(org = %org, error = %e, "the alarm settings do not decode; the platform's offline grace applies");
+                default_grace
+            }
+            Err(e) => return Err(e.into()),
+        }
+        .as_delta();
         let due = self
             .store
             .offline_due(org, now - grace, OFFLINE_BATCH)

@@ -187,6 +187,89 @@ pub fn booking_refused(l: &BookingRefusedLetter<'_>) -> Mail {
     }
 }
 
+/// An alarm opened or resolved, to someone on duty.
+pub struct AlarmLetter<'a> {
+    pub to: &'a str,
+    pub alarm: &'a csms_domain::alarm::Alarm,
+    pub opened: bool,
+    pub tz: Tz,
+    pub language: Language,
+}
+
+pub fn alarm(l: &AlarmLetter<'_>) -> Mail {
+    use csms_domain::alarm::Severity;
+    let a = l.alarm;
+    let title = a.title.as_deref().unwrap_or(&a.message);
+    let at = local(
+        if l.opened {
+            a.raised_at
+        } else {
+            a.resolved_at.unwrap_or(a.raised_at)
+        },
+        l.tz,
+    );
+    let evidence = serde_json::to_string_pretty(&a.details).unwrap_or_default();
+    let (subject, text) = match l.language {
+        Language::Sv => {
+            let severity = match a.severity {
+                Severity::Critical => "KRITISKT",
+                Severity::Warning => "Varning",
+            };
+            if l.opened {
+                (
+                    format!("[{severity}] {title}"),
+                    format!(
+                        "Larm {} öppnades {at}.\n\n{}\n\nÅtgärd: {}\n\nUnderlag:\n{evidence}\n\nLarmet stängs av sig självt när felet är borta, eller för hand (POST /alarms/{}/resolve).\n",
+                        a.id,
+                        a.message,
+                        a.action.as_deref().unwrap_or("se larmet"),
+                        a.id
+                    ),
+                )
+            } else {
+                (
+                    format!("[Åtgärdat] {title}"),
+                    format!("Larm {} stängdes {at}.\n\n{}\n", a.id, a.message),
+                )
+            }
+        }
+        Language::En => {
+            let severity = match a.severity {
+                Severity::Critical => "CRITICAL",
+                Severity::Warning => "Warning",
+            };
+            if l.opened {
+                (
+                    format!("[{severity}] {title}"),
+                    format!(
+                        "Alarm {} opened at {at}.\n\n{}\n\nAction: {}\n\nEvidence:\n{evidence}\n\nThe alarm resolves itself when the condition clears, or by hand (POST /alarms/{}/resolve).\n",
+                        a.id,
+                        a.message,
+                        a.action.as_deref().unwrap_or("see the alarm"),
+                        a.id
+                    ),
+                )
+            } else {
+                (
+                    format!("[Resolved] {title}"),
+                    format!("Alarm {} resolved at {at}.\n\n{}\n", a.id, a.message),
+                )
+            }
+        }
+    };
+    Mail {
+        to: l.to.to_owned(),
+        to_name: None,
+        subject,
+        text,
+        kind: if l.opened {
+            "alarmOpened"
+        } else {
+            "alarmResolved"
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

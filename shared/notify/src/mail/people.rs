@@ -1,12 +1,15 @@
 //! Mail to people on domain events: a driver whose booking the station
-//! would not hold is told (`booking.refused` goes to webhooks too). One
-//! mail per event, which the publisher sends once per transition.
+//! would not hold is told (`booking.refused` goes to webhooks too), and the
+//! people on duty of an organisation (its alarm settings' recipients) are
+//! told when an alarm opens and when it resolves. One mail per event and
+//! recipient, and the publishers publish once per transition, never per
+//! evaluation.
 
-use super::letters::{self, BookingRefusedLetter};
+use super::letters::{self, AlarmLetter, BookingRefusedLetter};
 use super::Mailer;
 use async_trait::async_trait;
 use csms_kernel::events::{DomainEvent, Subscriber};
-use csms_kernel::ports::{StationStore, UserStore};
+use csms_kernel::ports::{AlarmSettingsStore, StationStore, UserStore};
 use std::sync::Arc;
 
 /// The time zone of the times in mails.
@@ -18,18 +21,62 @@ pub struct PeopleMail<S: ?Sized> {
     mailer: Arc<dyn Mailer>,
 }
 
-impl<S: UserStore + StationStore + ?Sized> PeopleMail<S> {
+impl<S: UserStore + StationStore + AlarmSettingsStore + ?Sized> PeopleMail<S> {
     pub fn new(store: Arc<S>, mailer: Arc<dyn Mailer>) -> Self {
         PeopleMail { store, mailer }
     }
 }
 
 #[async_trait]
-impl<S: UserStore + StationStore + ?Sized> Subscriber for PeopleMail<S> {
+impl<S: UserStore + StationStore + AlarmSettingsStore + ?Sized> Subscriber for PeopleMail<S> {
     async fn on(&self, event: &DomainEvent) {
-        let DomainEvent::BookingRefused { booking, .. } = event else {
-            return;
+        match event {
+            DomainEvent::BookingRefused { booking, .. } => self.booking_refused(booking).await,
+            DomainEvent::AlarmOpened { alarm, .. } => self.alarm(alarm, true).await,
+            DomainEvent::AlarmResolved { alarm, .. } => self.alarm(alarm, false).await,
+            _ => {}
+        }
+    }
+}
+
+impl<S: UserStore + StationStore + AlarmSettingsStore + ?Sized> PeopleMail<S> {
+    async fn alarm(&self, alarm: &csms_domain::alarm::Alarm, opened: bool) {
+        let settings = match self.store.get_alarm_settings(&alarm.org_id).await {
+            Ok(Some(s)) => s,
+            // Nobody set: nobody to tell.
+            Ok(None) => return,
+            Err(e) => {
+                tracing::error!(alarm = %alarm.id, error = %e, "the alarm settings could not be read; nobody is mailed");
+                return;
+            }
         };
+        let wanted: Vec<_> = settings
+            .recipients
+            .iter()
+            .filter(|r| r.wants(alarm))
+            .collect();
+        if wanted.is_empty() {
+            return;
+        }
+        if let Err(e) = self.mailer.ready() {
+            tracing::info!(alarm = %alarm.id, reason = %e, "an alarm is not mailed");
+            return;
+        }
+        for r in wanted {
+            let mail = letters::alarm(&AlarmLetter {
+                to: r.email.as_str(),
+                alarm,
+                opened,
+                tz: MAIL_TZ,
+                language: r.language,
+            });
+            if let Err(e) = self.mailer.send(&mail).await {
+                tracing::error!(alarm = %alarm.id, error = %e, "an alarm mail could not be sent");
+            }
+        }
+    }
+
+    async fn booking_refused(&self, booking: &csms_domain::booking::Booking) {
         // A booking made for a card nobody holds has nobody to tell.
         let Some(user_id) = &booking.user_id else {
             return;
@@ -146,5 +193,103 @@ mod tests {
         let text = String::from_utf8(outbox.message(&sent[0].id).await.unwrap().unwrap()).unwrap();
         assert!(text.contains("charging point 2 at Garaget"), "{text}");
         assert!(text.contains("occupied"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn alarms_are_mailed_to_the_people_on_duty_by_severity() {
+        use csms_domain::alarm::{Alarm, AlarmRecipient, AlarmSettings, OfflineGrace, Severity};
+        use csms_domain::tenant::Email;
+        let store: Arc<dyn Store> = Arc::new(csms_store_redb::EmbeddedStore::temporary());
+        let outbox = Arc::new(MemoryOutbox::new(
+            Sender::parse("noreply@example.se").unwrap(),
+        ));
+        let mail = PeopleMail::new(store.clone(), outbox.clone());
+        let now = Utc.with_ymd_and_hms(2026, 12, 7, 12, 0, 0).unwrap();
+        let alarm = |severity| Alarm {
+            id: "station-offline:CP-1".into(),
+            org_id: OrgId::default_org(),
+            kind: "stationOffline".into(),
+            severity,
+            title: Some("Station CP-1 offline".into()),
+            message: "CP-1 has been away for 10 minutes".into(),
+            details: serde_json::json!({"disconnectedAt": "2026-12-07T11:50:00Z"}),
+            action: Some("Check the charger's power and network".into()),
+            raised_at: now,
+            occurrences: 1,
+            last_seen_at: None,
+            resolved_at: None,
+            handling: Default::default(),
+            version: 1,
+        };
+        // No settings: nobody is told.
+        mail.on(&DomainEvent::AlarmOpened {
+            alarm: alarm(Severity::Critical),
+            at: now,
+        })
+        .await;
+        assert!(outbox.list(10).await.unwrap().is_empty());
+
+        let mut settings =
+            AlarmSettings::defaults(OrgId::default_org(), OfflineGrace::from_secs(600).unwrap());
+        settings.recipients = vec![
+            AlarmRecipient {
+                email: Email::parse("jour@example.se").unwrap(),
+                min_severity: Severity::Warning,
+                language: Language::Sv,
+            },
+            AlarmRecipient {
+                email: Email::parse("chef@example.se").unwrap(),
+                min_severity: Severity::Critical,
+                language: Language::En,
+            },
+        ];
+        settings.version = 1;
+        store.put_alarm_settings(&settings, 0).await.unwrap();
+
+        mail.on(&DomainEvent::AlarmOpened {
+            alarm: alarm(Severity::Warning),
+            at: now,
+        })
+        .await;
+        let sent = outbox.list(10).await.unwrap();
+        assert_eq!(
+            sent.iter().map(|m| m.to.as_str()).collect::<Vec<_>>(),
+            ["jour@example.se"]
+        );
+        assert_eq!(sent[0].subject, "[Varning] Station CP-1 offline");
+
+        let mut critical = alarm(Severity::Critical);
+        mail.on(&DomainEvent::AlarmOpened {
+            alarm: critical.clone(),
+            at: now,
+        })
+        .await;
+        critical.resolved_at = Some(now + chrono::TimeDelta::minutes(3));
+        mail.on(&DomainEvent::AlarmResolved {
+            alarm: critical,
+            at: now,
+        })
+        .await;
+        let sent = outbox.list(10).await.unwrap();
+        let got: Vec<(&str, &str)> = sent
+            .iter()
+            .map(|m| (m.to.as_str(), m.subject.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("chef@example.se", "[Resolved] Station CP-1 offline"),
+                ("jour@example.se", "[Åtgärdat] Station CP-1 offline"),
+                ("chef@example.se", "[CRITICAL] Station CP-1 offline"),
+                ("jour@example.se", "[KRITISKT] Station CP-1 offline"),
+                ("jour@example.se", "[Varning] Station CP-1 offline"),
+            ]
+        );
+        let text = String::from_utf8(outbox.message(&sent[2].id).await.unwrap().unwrap()).unwrap();
+        assert!(
+            text.contains("Action: Check the charger's power and network"),
+            "{text}"
+        );
+        assert!(text.contains("opened at 2026-12-07 13:00"), "{text}");
     }
 }

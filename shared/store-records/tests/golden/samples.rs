@@ -1802,11 +1802,33 @@ pub fn charging_keys() -> Vec<csms_domain::charging_key::EvseChargingKey> {
 }
 
 pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
-    use csms_domain::alarm::{AlarmSettings, OfflineGrace};
-    vec![AlarmSettings {
-        org_id: org("brf-solsidan"),
-        offline_grace: OfflineGrace::from_secs(900).unwrap(),
-        updated_at: Some(t("2026-12-07T08:00:00Z")),
-        version: 2,
-    }]
+    use csms_domain::alarm::{AlarmRecipient, AlarmSettings, OfflineGrace, Severity};
+    use csms_domain::tenant::{Email, Language};
+    vec![
+        AlarmSettings {
+            org_id: org("brf-solsidan"),
+            offline_grace: OfflineGrace::from_secs(900).unwrap(),
+            recipients: vec![],
+            updated_at: Some(t("2026-12-07T08:00:00Z")),
+            version: 2,
+        },
+        AlarmSettings {
+            org_id: org("brf-solrosen"),
+            offline_grace: OfflineGrace::from_secs(600).unwrap(),
+            recipients: vec![
+                AlarmRecipient {
+                    email: Email::parse("jour@solrosen.se").unwrap(),
+                    min_severity: Severity::Warning,
+                    language: Language::Sv,
+                },
+                AlarmRecipient {
+                    email: Email::parse("ops@example.com").unwrap(),
+                    min_severity: Severity::Critical,
+                    language: Language::En,
+                },
+            ],
+            updated_at: Some(t("2026-12-07T09:00:00Z")),
+            version: 3,
+        },
+    ]
 }
