@@ -14,7 +14,7 @@ use crate::settings::{Settings, SettingsError};
 use csms_api::ApiState;
 use csms_charging::charger::ChargerService;
 use csms_commands::service::{CommandDispatch, CommandService, CommandTimers};
-use csms_kernel::events::{Bus, EventBus};
+use csms_kernel::events::{Bus, EventBus, Subscriber};
 use csms_kernel::ports::{Clock, ConnectionSender, Store};
 use csms_load::{LoadService, LoadSubscriber, LoadTrigger};
 use csms_notify::mail::people::PeopleMail;
@@ -47,6 +47,11 @@ pub trait Adapters: Send + Sync {
     /// How e-mail is sent as `from` (`CSMS_MAIL_FROM`); with `None` a
     /// mailer whose every send says the sender is not configured.
     fn mailer(&self, from: Option<&Sender>) -> Arc<dyn Mailer>;
+    /// Subscribers of the runtime's own on the domain-event bus, after the
+    /// contexts' (the Lambdas' metrics); none by default.
+    fn extra_subscribers(&self) -> Vec<Arc<dyn Subscriber>> {
+        Vec::new()
+    }
 }
 
 /// The services over one store, clock and set of adapters. Built services
@@ -120,7 +125,7 @@ impl Wiring {
     /// event a context reacts to is never quietly dropped.
     pub fn events(&self) -> Result<Arc<dyn EventBus>, SettingsError> {
         once(&self.events, || {
-            Ok(Arc::new(Bus::new(vec![
+            let mut subscribers: Vec<Arc<dyn Subscriber>> = vec![
                 Arc::new(LoadSubscriber::new(
                     self.load_trigger()?,
                     self.clock.clone(),
@@ -128,7 +133,9 @@ impl Wiring {
                 self.webhooks()?,
                 Arc::new(PricingSubscriber::new(self.adapters.pricing_queue()?)),
                 Arc::new(PeopleMail::new(self.store.clone(), self.mailer())),
-            ])) as Arc<dyn EventBus>)
+            ];
+            subscribers.extend(self.adapters.extra_subscribers());
+            Ok(Arc::new(Bus::new(subscribers)) as Arc<dyn EventBus>)
         })
     }
 

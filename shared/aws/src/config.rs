@@ -123,6 +123,11 @@ impl Adapters for AwsAdapters {
         ))
     }
 
+    /// Command outcomes as CloudWatch metrics.
+    fn extra_subscribers(&self) -> Vec<Arc<dyn csms_kernel::events::Subscriber>> {
+        vec![Arc::new(crate::emf::CommandOutcomes)]
+    }
+
     fn mailer(&self, from: Option<&Sender>) -> Arc<dyn Mailer> {
         match from {
             Some(from) => Arc::new(SesMailer::new(&self.sdk, from.clone())),

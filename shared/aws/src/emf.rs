@@ -8,7 +8,11 @@
 //!   `CallError` for the charger's answers to ours, `Malformed` for a frame
 //!   that is not one) and `Outcome` (`ok`, or `error` when the reply is a
 //!   CALLERROR);
-//! - `Connections` by `Result` (`accepted`, `refused`) and `Disconnections`.
+//! - `Connections` by `Result` (`accepted`, `refused`) and `Disconnections`;
+//!
+//! and every function that settles commands counts `Commands` by `Type`
+//! (`remoteStart`, …) and `Status` (`accepted`, `rejected`, `failed`,
+//! `timeout`, `offline`), from the domain event ([`CommandOutcomes`]).
 
 use serde::de::IgnoredAny;
 use serde_json::{json, Value};
@@ -94,9 +98,76 @@ pub fn emit(metric: &str, dimensions: &[(&str, &str)]) {
     );
 }
 
+/// Counts settled commands (`Commands` by `Type` and `Status`): a
+/// subscriber on the domain-event bus of the Lambdas.
+pub struct CommandOutcomes;
+
+impl CommandOutcomes {
+    /// The metric line of `event`, if it is a settled command.
+    pub fn line_for(event: &csms_kernel::events::DomainEvent, namespace: &str) -> Option<String> {
+        let csms_kernel::events::DomainEvent::CommandCompleted { command, at } = event else {
+            return None;
+        };
+        Some(line(
+            namespace,
+            "Commands",
+            &[
+                ("Type", command.request.type_name()),
+                ("Status", command.status.as_str()),
+            ],
+            1,
+            at.timestamp_millis(),
+        ))
+    }
+}
+
+#[async_trait::async_trait]
+impl csms_kernel::events::Subscriber for CommandOutcomes {
+    async fn on(&self, event: &csms_kernel::events::DomainEvent) {
+        if let Some(line) = Self::line_for(event, &namespace()) {
+            println!("{line}");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_settled_command_counts_by_type_and_status() {
+        use csms_domain::command::{Command, CommandRequest, CommandStatus};
+        use csms_kernel::events::DomainEvent;
+        let at = chrono::DateTime::from_timestamp_millis(1_765_000_000_000).unwrap();
+        let command = Command {
+            id: csms_domain::command::CommandId::new(),
+            station_id: csms_domain::StationId::parse("CP-1").unwrap(),
+            org_id: csms_domain::OrgId::default_org(),
+            request: CommandRequest::ClearCache,
+            status: CommandStatus::Timeout,
+            created_at: at,
+            sent_at: Some(at),
+            completed_at: Some(at),
+            timeout_s: 30,
+            action: Some("ClearCache".into()),
+            response: None,
+            error: None,
+            progress: vec![],
+            version: 3,
+        };
+        let line =
+            CommandOutcomes::line_for(&DomainEvent::CommandCompleted { command, at }, "CSMS/x")
+                .expect("a command outcome is counted");
+        let doc: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(doc["Commands"], 1);
+        assert_eq!(doc["Type"], "clearCache");
+        assert_eq!(doc["Status"], "timeout");
+        assert_eq!(
+            doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0],
+            json!(["Type", "Status"])
+        );
+        assert_eq!(doc["_aws"]["Timestamp"], 1_765_000_000_000_i64);
+    }
 
     #[test]
     fn a_line_is_what_cloudwatch_reads_as_embedded_metrics() {
