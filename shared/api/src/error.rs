@@ -18,6 +18,10 @@ pub enum ApiError {
     /// person: one answer for all three.
     #[error("wrong e-mail address or password")]
     SignInFailed,
+    /// The right password of a person with a second factor, without the
+    /// code: sign in again with `code`.
+    #[error("code: this account signs in with a code from its authenticator app as well")]
+    SecondFactorRequired,
     /// A session cookie that is unknown, expired or of a disabled person.
     #[error("not signed in, or the session has ended")]
     SignedOut,
@@ -53,6 +57,7 @@ impl ApiError {
             ApiError::Unauthorized | ApiError::SignInFailed | ApiError::SignedOut => {
                 (StatusCode::UNAUTHORIZED, "unauthorized")
             }
+            ApiError::SecondFactorRequired => (StatusCode::UNAUTHORIZED, "second_factor_required"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),

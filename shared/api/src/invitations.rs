@@ -533,6 +533,7 @@ pub async fn accept(
                     org_id: invitation.org_id.clone(),
                     role: invitation.role,
                 }],
+                second_factor: None,
                 created_at: now,
                 updated_at: now,
                 version: 1,

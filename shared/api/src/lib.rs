@@ -67,6 +67,7 @@ mod pricing;
 pub mod public_url;
 mod qr;
 mod ratings;
+mod second_factor;
 mod sessions;
 mod sign_in;
 mod sites;
@@ -496,6 +497,18 @@ pub fn router(state: ApiState) -> Router {
                 .with_state(invitations::LinkState::new(state.clone())),
         )
         .route("/auth/me", axum::routing::get(sign_in::me))
+        .route(
+            "/auth/second-factor",
+            axum::routing::post(second_factor::set_up),
+        )
+        .route(
+            "/auth/second-factor/confirm",
+            axum::routing::post(second_factor::confirm),
+        )
+        .route(
+            "/auth/second-factor/disable",
+            axum::routing::post(second_factor::disable),
+        )
         // The start link is public: its key is the permission to see the
         // EVSE, the access mode decides who may start; a signed-in person
         // is recognised by the cookie (a POST with it needs the CSRF token).

@@ -5,8 +5,8 @@
 use crate::command_input::CommandInput;
 use crate::{
     access, alarm_settings, api_keys, audit, bookings, commands, device_model, invitations, load,
-    local_list, me, organisations, outbox, people, plan, pricing, ratings, sessions, sign_in,
-    sites, spot, start_link, stations, tariffs, tokens, views, webhooks,
+    local_list, me, organisations, outbox, people, plan, pricing, ratings, second_factor, sessions,
+    sign_in, sites, spot, start_link, stations, tariffs, tokens, views, webhooks,
 };
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -29,6 +29,7 @@ pub struct ErrorDetail {
     /// `invalid_request`, `unauthorized`, `forbidden`, `not_found`, `conflict`,
     /// `precondition_failed` (412, `If-Match`), `method_not_allowed` (405, with
     /// `Allow`), `payload_too_large` (413, a body over 2 MiB), `too_many_requests` (429),
+    /// `second_factor_required` (401: sign in with the app's `code` too),
     /// `not_configured` (503: a setting the request needs is not made, e.g. the public
     /// address or the mail sender), `upstream_failed` (502, the mail service failed),
     /// `internal`.
@@ -197,6 +198,7 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
         audit::list,
         people::list, people::create, people::get, people::update, people::delete,
         sign_in::sign_in, sign_in::me, sign_in::sign_out, sign_in::sign_out_everywhere,
+        second_factor::set_up, second_factor::confirm, second_factor::disable,
         invitations::create, invitations::list, invitations::get, invitations::revoke,
         invitations::inspect, invitations::accept, invitations::request_reset, invitations::complete_reset,
         outbox::list, outbox::get,

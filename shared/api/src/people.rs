@@ -94,6 +94,8 @@ pub struct UserView {
     pub name: String,
     pub language: String,
     pub disabled: bool,
+    /// Signs in with an authenticator app's code besides the password.
+    pub second_factor: bool,
     /// The role in the organisation the request acts in (`null`: none).
     pub role: Option<String>,
     /// Every membership: shown to the platform admin and to the person
@@ -118,6 +120,7 @@ pub(crate) fn user_json(user: &User, org: Option<&OrgId>, all: bool) -> Value {
         "name": user.name,
         "language": user.language.as_str(),
         "disabled": user.disabled,
+        "secondFactor": user.second_factor.as_ref().is_some_and(|f| f.confirmed),
         "role": org.and_then(|o| user.role_in(o)).map(Role::as_str),
         "memberships": memberships,
         "createdAt": time(user.created_at),
@@ -255,6 +258,7 @@ pub async fn create(
             org_id: who.org_id.clone(),
             role,
         }],
+        second_factor: None,
         created_at: now,
         updated_at: now,
         version: 1,
@@ -508,6 +512,7 @@ pub async fn bootstrap_platform_admin(
             org_id: OrgId::default_org(),
             role: Role::PlatformAdmin,
         }],
+        second_factor: None,
         created_at: now,
         updated_at: now,
         version: 1,

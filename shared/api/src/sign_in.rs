@@ -68,6 +68,10 @@ pub(crate) struct SignIn {
     #[schema(example = "anna.berg@example.se")]
     email: String,
     password: String,
+    /// The authenticator app's current code, for a person with a second
+    /// factor (asked for with `401 second_factor_required`).
+    #[schema(example = "492039")]
+    code: Option<String>,
 }
 
 /// The signed-in person and the session's CSRF token.
@@ -108,7 +112,7 @@ fn signed_in_json(user: &User, session: &UserSession) -> Value {
     json!({"user": user_json(user, None, true), "csrfToken": session.csrf_token})
 }
 
-#[utoipa::path(post, path = "/auth/sign-in", operation_id = "signIn", tag = "auth", summary = "Sign in with e-mail address and password: sets the session cookie", request_body = SignIn, responses((status = 200, description = "Signed in; `Set-Cookie: csms_session=…`", body = SignedIn), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Wrong e-mail address or password", body = ErrorBody), (status = 429, description = "Too many failed sign-ins for the account or from the address", body = ErrorBody)), security(()))]
+#[utoipa::path(post, path = "/auth/sign-in", operation_id = "signIn", tag = "auth", summary = "Sign in with e-mail address and password: sets the session cookie", request_body = SignIn, responses((status = 200, description = "Signed in; `Set-Cookie: csms_session=…`", body = SignedIn), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Wrong e-mail address, password or code (`unauthorized`); or the right password of a person with a second factor and no `code` (`second_factor_required`)", body = ErrorBody), (status = 429, description = "Too many failed sign-ins for the account or from the address", body = ErrorBody)), security(()))]
 pub async fn sign_in(
     State(st): State<SignInState>,
     client: Option<Extension<ClientAddr>>,
@@ -166,6 +170,44 @@ pub async fn sign_in(
             );
         }
         return Err(ApiError::SignInFailed);
+    };
+    // The password was right; a second factor asks for its code too.
+    let user = match user.second_factor.clone().filter(|f| f.confirmed) {
+        None => user,
+        Some(factor) => {
+            let Some(code) = req.code.as_deref() else {
+                account.finished();
+                if let Some(a) = address {
+                    a.finished();
+                }
+                return Err(ApiError::SecondFactorRequired);
+            };
+            let unix = u64::try_from(st.api.clock.now().timestamp()).unwrap_or(0);
+            let Some(step) = crate::second_factor::check(&factor, code, unix)? else {
+                account.failed(Instant::now());
+                if let Some(a) = address {
+                    a.failed(Instant::now());
+                }
+                return Err(ApiError::SignInFailed);
+            };
+            // The code is used: written before the session, so a copy of
+            // it signs nobody else in (a concurrent use loses the write).
+            let mut user = user;
+            let expected = user.version;
+            if let Some(f) = user.second_factor.as_mut() {
+                f.last_step = step;
+            }
+            user.version = expected + 1;
+            st.api
+                .store
+                .put_user(&user, expected)
+                .await
+                .map_err(|e| match e {
+                    csms_kernel::ports::StoreError::Conflict(_) => ApiError::SignInFailed,
+                    e => e.into(),
+                })?;
+            user
+        }
     };
     account.succeeded();
     if let Some(a) = address {

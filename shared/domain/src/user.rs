@@ -151,6 +151,8 @@ pub struct User {
     pub disabled: bool,
     /// At most one per organisation, the first the default one to act in.
     pub memberships: Vec<Membership>,
+    /// A second factor (authenticator app codes), once set up.
+    pub second_factor: Option<SecondFactor>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub version: u64,
@@ -193,6 +195,19 @@ impl User {
         self.memberships.retain(|m| &m.org_id != org);
         self.memberships.len() != before
     }
+}
+
+/// A time-based one-time code generator the person holds (RFC 6238:
+/// HMAC-SHA1, 6 digits, 30-second steps), shared as `secret`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecondFactor {
+    /// The shared secret, base32 as authenticator apps take it.
+    pub secret: String,
+    /// A code proved the app holds the secret: from then on sign-in asks
+    /// for one. Until then the factor is being set up and asks nothing.
+    pub confirmed: bool,
+    /// The last 30-second step a code was accepted for: a code works once.
+    pub last_step: u64,
 }
 
 /// A signed-in browser. The cookie holds a random secret (256 bits); the
@@ -306,6 +321,7 @@ mod tests {
             password_hash: String::new(),
             disabled: false,
             memberships: vec![],
+            second_factor: None,
             created_at: t0,
             updated_at: t0,
             version: 1,

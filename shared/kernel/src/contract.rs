@@ -3511,6 +3511,7 @@ pub fn user(
                 role: *role,
             })
             .collect(),
+        second_factor: None,
         created_at: t(0),
         updated_at: t(0),
         version: 1,

@@ -6,7 +6,7 @@ use crate::tenant::StoredLanguage;
 use crate::{parse, DecodeError, Record};
 use chrono::{DateTime, Utc};
 use csms_domain::tenant::Language;
-use csms_domain::user::{Membership, Role, User, UserEmail, UserId, UserSession};
+use csms_domain::user::{Membership, Role, SecondFactor, User, UserEmail, UserId, UserSession};
 use csms_domain::OrgId;
 use serde::{Deserialize, Serialize};
 
@@ -26,12 +26,30 @@ pub struct StoredUser {
     pub disabled: bool,
     #[serde(rename = "memberships")]
     pub memberships: Vec<StoredMembership>,
+    /// Absent for a person without a second factor (and in records written
+    /// before there was one).
+    #[serde(
+        rename = "secondFactor",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub second_factor: Option<StoredSecondFactor>,
     #[serde(rename = "createdAt")]
     pub created_at: DateTime<Utc>,
     #[serde(rename = "updatedAt")]
     pub updated_at: DateTime<Utc>,
     #[serde(rename = "version")]
     pub version: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredSecondFactor {
+    #[serde(rename = "secret")]
+    pub secret: String,
+    #[serde(rename = "confirmed")]
+    pub confirmed: bool,
+    #[serde(rename = "lastStep")]
+    pub last_step: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -110,6 +128,7 @@ impl From<&User> for StoredUser {
             password_hash,
             disabled,
             memberships,
+            second_factor,
             created_at,
             updated_at,
             version,
@@ -131,6 +150,11 @@ impl From<&User> for StoredUser {
                     role: (*role).into(),
                 })
                 .collect(),
+            second_factor: second_factor.as_ref().map(|f| StoredSecondFactor {
+                secret: f.secret.clone(),
+                confirmed: f.confirmed,
+                last_step: f.last_step,
+            }),
             created_at: *created_at,
             updated_at: *updated_at,
             version: *version,
@@ -150,11 +174,17 @@ impl TryFrom<StoredUser> for User {
             password_hash,
             disabled,
             memberships,
+            second_factor,
             created_at,
             updated_at,
             version,
         } = u;
         Ok(User {
+            second_factor: second_factor.map(|f| SecondFactor {
+                secret: f.secret,
+                confirmed: f.confirmed,
+                last_step: f.last_step,
+            }),
             id: parse("user id", id, UserId::parse)?,
             email: UserEmail::parse(&email)
                 .map_err(|e| DecodeError::new(format!("e-mail: {e}")))?,

@@ -159,6 +159,7 @@ mod tests {
             password_hash: String::new(),
             disabled: false,
             memberships: vec![],
+            second_factor: None,
             created_at: now,
             updated_at: now,
             version: 1,
