@@ -1142,6 +1142,15 @@ async fn the_scheduled_sweep_closes_a_session_the_charger_never_ended() {
         s.inferred_end.map(|e| e.reason),
         Some(csms_domain::session::CloseReason::NoMessages)
     );
+    // And the operator is told: one alarm, with the evidence.
+    let alarm =
+        csms_kernel::ports::AlarmStore::get_alarm(&*h.store, &format!("session-stuck:{id}"))
+            .await
+            .unwrap()
+            .expect("a stuck-session alarm");
+    assert_eq!(alarm.kind, "sessionStuck");
+    assert_eq!(alarm.details["sessionId"], id.as_str());
+    assert!(alarm.is_active());
     let r = handle_sweep(&charger, settings, later).await.unwrap();
     assert_eq!(r, json!({"closed": 0}));
 }

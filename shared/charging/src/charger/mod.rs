@@ -1042,6 +1042,7 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
                 if let Some(Ok(after)) = self.close_by_csms(&owner, &s, end, now).await {
                     if after.ended_by_csms() {
                         tracing::info!(session = %s.id, "idle session closed by the CSMS");
+                        self.session_stuck(&s, now).await;
                         closed += 1;
                     }
                 }

@@ -267,6 +267,53 @@ pub fn register_alarm(
     }
 }
 
+/// Alarm kind of a session the charger never ended.
+pub const STUCK_KIND: &str = "sessionStuck";
+
+/// The stuck alarm of a session: one per session.
+pub fn stuck_alarm_id(session: &SessionId) -> String {
+    format!("session-stuck:{session}")
+}
+
+/// The alarm of `session`, closed by the CSMS at `now` after it heard
+/// nothing of it since its last update: a charger that lost the
+/// transaction, or a StopTransaction that never arrived.
+pub fn stuck_alarm(session: &Session, now: Timestamp) -> Alarm {
+    let silent_h = now.signed_duration_since(session.updated_at).num_hours();
+    Alarm {
+        id: stuck_alarm_id(&session.id),
+        org_id: session.org_id.clone(),
+        kind: STUCK_KIND.to_owned(),
+        severity: Severity::Warning,
+        title: Some(format!("A session at station {} never ended", session.station_id)),
+        message: format!(
+            "session {} (transaction {}) heard nothing for {silent_h} h and was closed by the CSMS at its last message ({})",
+            session.id,
+            session.transaction_id,
+            rfc3339(session.updated_at)
+        ),
+        details: serde_json::json!({
+            "stationId": session.station_id.as_str(),
+            "sessionId": session.id.as_str(),
+            "transactionId": session.transaction_id,
+            "evseId": session.evse_id,
+            "startedAt": session.started_at.map(rfc3339),
+            "lastMessageAt": rfc3339(session.updated_at),
+            "closedAt": rfc3339(now),
+        }),
+        action: Some(
+            "check the session's energy and end time before billing it, and whether the station lost the transaction (a reboot during charging, offline StopTransaction never sent)"
+                .to_owned(),
+        ),
+        raised_at: now,
+        occurrences: 1,
+        last_seen_at: None,
+        resolved_at: None,
+        handling: Default::default(),
+        version: 1,
+    }
+}
+
 impl<S: ChargingStore + ?Sized> ChargerService<S> {
     /// Raises the session's register alarm (a warning an operator resolves
     /// by hand once the session's energy was checked). A store failure is
@@ -289,6 +336,24 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
             Ok(false) => {}
             Err(e) => {
                 tracing::warn!(session = %session.id, error = %e, "could not raise the register alarm")
+            }
+        }
+    }
+
+    /// Raises the alarm of a session the CSMS had to close (a warning an
+    /// operator resolves by hand). A store failure is logged.
+    pub(super) async fn session_stuck(&self, session: &Session, now: Timestamp) {
+        let alarm = stuck_alarm(session, now);
+        match self.store.raise_alarm(&alarm).await {
+            Ok(true) => {
+                tracing::warn!(session = %session.id, "session never ended: alarm raised");
+                self.events
+                    .publish(DomainEvent::AlarmOpened { alarm, at: now })
+                    .await;
+            }
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(session = %session.id, error = %e, "could not raise the stuck-session alarm")
             }
         }
     }
