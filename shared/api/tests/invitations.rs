@@ -56,6 +56,14 @@ async fn public(app: &axum::Router, uri: &str, body: Value) -> (StatusCode, Head
     )
 }
 
+/// A link route's refusal: `status`, with a message holding `words`.
+async fn refused(app: &axum::Router, uri: &str, body: Value, status: StatusCode, words: &str) {
+    let (got, _, answer) = public(app, uri, body).await;
+    assert_eq!(got, status, "{answer}");
+    let message = answer["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(words), "{message}");
+}
+
 /// Undoes quoted-printable (soft line breaks and `=XX`), enough to read a
 /// link out of a mail body.
 fn unquote(text: &str) -> String {
@@ -166,20 +174,14 @@ async fn an_invited_address_becomes_a_member_signed_in_once() {
     assert_eq!(offer["organisationId"], "default");
 
     // A new person needs a password that is one.
-    let (status, _, body) = public(
+    refused(
         &w.app,
         "/auth/invitations/accept",
         json!({"token": token, "password": "short"}),
+        StatusCode::BAD_REQUEST,
+        "password:",
     )
     .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("password:"),
-        "{body}"
-    );
     let (status, headers, signed_in) = public(
         &w.app,
         "/auth/invitations/accept",
@@ -284,17 +286,14 @@ async fn a_person_with_an_account_gets_the_role_without_a_new_password() {
     let (_, _, offer) = public(&w.app, "/auth/invitations/inspect", json!({"token": token})).await;
     assert_eq!(offer["hasAccount"], true);
     assert_eq!(offer["organisationId"], "brf-b");
-    let (status, _, body) = public(
+    refused(
         &w.app,
         "/auth/invitations/accept",
         json!({"token": token, "password": "new-password-1"}),
+        StatusCode::BAD_REQUEST,
+        "password:",
     )
     .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert!(body["error"]["message"]
-        .as_str()
-        .unwrap()
-        .starts_with("password:"));
     let (status, _, signed_in) =
         public(&w.app, "/auth/invitations/accept", json!({"token": token})).await;
     assert_eq!(status, StatusCode::OK, "{signed_in}");
@@ -370,17 +369,14 @@ async fn a_link_that_is_wrong_revoked_or_expired_opens_nothing() {
     assert_eq!(revoked["revokedBy"], "admin");
     let (status, _) = call_json(&w.app, "DELETE", &format!("/invitations/{id}"), KEY, None).await;
     assert_eq!(status, StatusCode::CONFLICT);
-    let (status, _, body) = public(
+    refused(
         &w.app,
         "/auth/invitations/accept",
         json!({"token": token, "password": "a-password-1"}),
+        StatusCode::CONFLICT,
+        "revoked",
     )
     .await;
-    assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    assert!(body["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("revoked"));
 
     // Expired after a week.
     invite(
@@ -391,17 +387,14 @@ async fn a_link_that_is_wrong_revoked_or_expired_opens_nothing() {
     let (_, mail) = newest_mail(&w.app).await;
     let token = token_in(&mail, "/invitation");
     w.clock.advance(7 * 86_400);
-    let (status, _, body) = public(
+    refused(
         &w.app,
         "/auth/invitations/accept",
         json!({"token": token, "password": "b-password-1"}),
+        StatusCode::CONFLICT,
+        "expired",
     )
     .await;
-    assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    assert!(body["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("expired"));
     let (_, list) = call_json(&w.app, "GET", "/invitations", KEY, None).await;
     let states: Vec<&str> = list["items"]
         .as_array()
@@ -543,17 +536,14 @@ async fn a_reset_link_sets_a_new_password_once_and_signs_out_everywhere() {
     let second = token_in(&mail, "/reset-password");
     assert_ne!(first, second);
 
-    let (status, _, body) = public(
+    refused(
         &w.app,
         "/auth/password-reset/complete",
         json!({"token": first, "password": "x"}),
+        StatusCode::BAD_REQUEST,
+        "password:",
     )
     .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body["error"]["message"]
-        .as_str()
-        .unwrap()
-        .starts_with("password:"));
     let (status, _, body) = public(
         &w.app,
         "/auth/password-reset/complete",
@@ -602,17 +592,14 @@ async fn a_reset_link_sets_a_new_password_once_and_signs_out_everywhere() {
     let (_, mail) = newest_mail(&w.app).await;
     let late = token_in(&mail, "/reset-password");
     w.clock.advance(3600);
-    let (status, _, body) = public(
+    refused(
         &w.app,
         "/auth/password-reset/complete",
         json!({"token": late, "password": "third-password-1"}),
+        StatusCode::CONFLICT,
+        "expired",
     )
     .await;
-    assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    assert!(body["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("expired"));
 }
 
 #[tokio::test]
@@ -637,15 +624,12 @@ async fn reset_mails_are_limited_per_address() {
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
     assert!(headers.contains_key("retry-after"));
     assert_eq!(mail_count(&w.app).await, 3);
-    let (status, _, body) = public(
+    refused(
         &w.app,
         "/auth/password-reset",
         json!({"email": "not an address"}),
+        StatusCode::BAD_REQUEST,
+        "email:",
     )
     .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert!(body["error"]["message"]
-        .as_str()
-        .unwrap()
-        .starts_with("email:"));
 }

@@ -325,35 +325,29 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
         after: (Timestamp, Decimal),
         now: Timestamp,
     ) {
-        let alarm = register_alarm(session, before, after, now);
-        match self.store.raise_alarm(&alarm).await {
-            Ok(true) => {
-                tracing::warn!(session = %session.id, "energy register went backwards: alarm raised");
-                self.events
-                    .publish(DomainEvent::AlarmOpened { alarm, at: now })
-                    .await;
-            }
-            Ok(false) => {}
-            Err(e) => {
-                tracing::warn!(session = %session.id, error = %e, "could not raise the register alarm")
-            }
-        }
+        self.raise_and_tell(register_alarm(session, before, after, now), now)
+            .await;
     }
 
     /// Raises the alarm of a session the CSMS had to close (a warning an
     /// operator resolves by hand). A store failure is logged.
     pub(super) async fn session_stuck(&self, session: &Session, now: Timestamp) {
-        let alarm = stuck_alarm(session, now);
+        self.raise_and_tell(stuck_alarm(session, now), now).await;
+    }
+
+    /// Raises `alarm` and, when it opened (not a repeat), publishes that.
+    /// A store failure is logged: what raised it stands.
+    async fn raise_and_tell(&self, alarm: Alarm, now: Timestamp) {
         match self.store.raise_alarm(&alarm).await {
             Ok(true) => {
-                tracing::warn!(session = %session.id, "session never ended: alarm raised");
+                tracing::warn!(alarm = %alarm.id, kind = %alarm.kind, "alarm raised");
                 self.events
                     .publish(DomainEvent::AlarmOpened { alarm, at: now })
                     .await;
             }
             Ok(false) => {}
             Err(e) => {
-                tracing::warn!(session = %session.id, error = %e, "could not raise the stuck-session alarm")
+                tracing::warn!(alarm = %alarm.id, error = %e, "could not raise an alarm")
             }
         }
     }
