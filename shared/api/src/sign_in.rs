@@ -30,8 +30,9 @@ use axum::{Extension, Json};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use csms_charging::password;
+use csms_domain::alarm::{Alarm, Severity};
 use csms_domain::user::{User, UserEmail, UserSession};
-use csms_kernel::throttle::{ClientAddr, Throttle, ThrottlePolicy};
+use csms_kernel::throttle::{ClientAddr, Failure, Throttle, ThrottlePolicy};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -158,17 +159,21 @@ pub async fn sign_in(
     let matches = tokio::task::spawn_blocking(move || password::verify(&plain, &hash))
         .await
         .unwrap_or(false);
-    let Some(user) = user.filter(|u| matches && !u.disabled) else {
+    let (user, known) = match user {
+        Some(u) if matches && !u.disabled => (Some(u), None),
+        other => (None, other),
+    };
+    let Some(user) = user else {
         let f = account.failed(Instant::now());
-        if let Some(a) = address {
-            a.failed(Instant::now());
-        }
-        if f.repeated() {
-            tracing::warn!(
-                failures = f.failures,
-                "repeated failed sign-ins for one account"
-            );
-        }
+        let by_address = address.map(|a| a.failed(Instant::now()));
+        failed(
+            &st.api,
+            client.as_ref().map(|Extension(a)| a),
+            f,
+            by_address,
+            known.as_ref(),
+        )
+        .await;
         return Err(ApiError::SignInFailed);
     };
     // The password was right; a second factor asks for its code too.
@@ -184,10 +189,10 @@ pub async fn sign_in(
             };
             let unix = u64::try_from(st.api.clock.now().timestamp()).unwrap_or(0);
             let Some(step) = crate::second_factor::check(&factor, code, unix)? else {
-                account.failed(Instant::now());
-                if let Some(a) = address {
-                    a.failed(Instant::now());
-                }
+                let f = account.failed(Instant::now());
+                let by_address = address.map(|a| a.failed(Instant::now()));
+                let client = client.as_ref().map(|Extension(a)| a);
+                failed(&st.api, client, f, by_address, Some(&user)).await;
                 return Err(ApiError::SignInFailed);
             };
             // The code is used: written before the session, so a copy of
@@ -214,6 +219,118 @@ pub async fn sign_in(
         a.finished();
     }
     start_session(&st.api, &user).await
+}
+
+/// After a failed sign-in: a run of them for an account (one that exists)
+/// or from an address raises an alarm, once per run.
+async fn failed(
+    st: &ApiState,
+    client: Option<&ClientAddr>,
+    by_account: Failure,
+    by_address: Option<Failure>,
+    known: Option<&User>,
+) {
+    if by_account.repeated() {
+        tracing::warn!(
+            failures = by_account.failures,
+            "repeated failed sign-ins for one account"
+        );
+        // A guessed account is told to its organisations' people on duty
+        // (an unknown address has nobody to tell but the log).
+        if let Some(user) = known {
+            let from = client.map(|a| a.0.to_string());
+            for org in user.memberships.iter().map(|m| &m.org_id) {
+                let alarm = sign_in_alarm(
+                    org,
+                    user,
+                    by_account.failures,
+                    from.as_deref(),
+                    st.clock.now(),
+                );
+                raise(st, alarm).await;
+            }
+        }
+    }
+    if let (Some(f), Some(a)) = (by_address, client) {
+        if f.repeated() {
+            raise(
+                st,
+                address_alarm(&a.0.to_string(), f.failures, st.clock.now()),
+            )
+            .await;
+        }
+    }
+}
+
+/// Alarm kind of an account whose password is being guessed.
+pub const SIGN_IN_ALARM_KIND: &str = "signInFailures";
+
+fn sign_in_alarm(
+    org: &csms_domain::OrgId,
+    user: &User,
+    failures: u32,
+    from: Option<&str>,
+    now: csms_domain::Timestamp,
+) -> Alarm {
+    Alarm {
+        // Per organisation: every organisation of the person is told.
+        id: format!("sign-in-failures:{org}:{}", user.id),
+        org_id: org.clone(),
+        kind: SIGN_IN_ALARM_KIND.to_owned(),
+        severity: Severity::Warning,
+        title: Some(format!("Repeated failed sign-ins for {}", user.email)),
+        message: format!(
+            "{} wrong passwords or codes in a row for {} ({}); further attempts are throttled",
+            failures, user.email, user.name
+        ),
+        details: json!({"userId": user.id.as_str(), "failures": failures, "lastSource": from}),
+        action: Some(
+            "Ask the person whether it was them; if not, have them choose a new password (POST /auth/password-reset) and add a second factor".to_owned(),
+        ),
+        raised_at: now,
+        occurrences: 1,
+        last_seen_at: None,
+        resolved_at: None,
+        handling: Default::default(),
+        version: 1,
+    }
+}
+
+/// One client address failing sign-ins for many accounts: the platform's.
+fn address_alarm(address: &str, failures: u32, now: csms_domain::Timestamp) -> Alarm {
+    Alarm {
+        id: format!("sign-in-failures-from:{address}"),
+        org_id: csms_domain::OrgId::default_org(),
+        kind: SIGN_IN_ALARM_KIND.to_owned(),
+        severity: Severity::Warning,
+        title: Some(format!("Repeated failed sign-ins from {address}")),
+        message: format!(
+            "{failures} failed sign-ins in a row from {address}; further attempts from it are throttled"
+        ),
+        details: json!({"source": address, "failures": failures}),
+        action: Some("If the address is not one of yours, block it in front of the API (WAF, firewall)".to_owned()),
+        raised_at: now,
+        occurrences: 1,
+        last_seen_at: None,
+        resolved_at: None,
+        handling: Default::default(),
+        version: 1,
+    }
+}
+
+/// Raises `alarm`; when it opened (not a repeat) it is published (webhooks,
+/// the people on duty). A failure is logged: the sign-in's answer stands.
+async fn raise(st: &ApiState, alarm: Alarm) {
+    match st.store.raise_alarm(&alarm).await {
+        Ok(true) => {
+            let at = st.clock.now();
+            st.events
+                .publish(csms_kernel::events::DomainEvent::AlarmOpened { alarm, at })
+                .await;
+        }
+        Ok(false) => {}
+        Err(e) => tracing::warn!(alarm = %alarm.id, error = %e, "could not raise a sign-in alarm"),
+    }
 }
 
 /// A new session for `user`: the answer with the person and the CSRF

@@ -327,6 +327,20 @@ async fn failed_sign_ins_are_throttled_per_account() {
         StatusCode::TOO_MANY_REQUESTS,
         "even the right password waits"
     );
+    // The organisation's operators see the run as one alarm, with whose
+    // account it is.
+    let alarms = call(&app, &As::admin(), "GET", "/alarms", &[], None).await;
+    let found: Vec<&serde_json::Value> = alarms.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["kind"] == "signInFailures")
+        .collect();
+    assert_eq!(found.len(), 1, "{}", alarms.body);
+    assert!(found[0]["title"]
+        .as_str()
+        .unwrap()
+        .contains("anna@example.se"));
 }
 
 #[tokio::test]
