@@ -22,9 +22,11 @@
 use crate::auth::{self, constant_time_eq, too_many, Principal};
 use crate::error::ApiError;
 use crate::openapi::{ErrorBody, ListOf};
-use crate::people::{add_membership, hash_password, parse_password, parse_role, PersonFields};
+use crate::people::{
+    add_membership, hash_password, parse_password, parse_role, save_user, PersonFields,
+};
 use crate::sign_in::{random_token, start_session, SignedIn};
-use crate::util::{json_body, page, Params};
+use crate::util::{json_body, page, time, Params};
 use crate::ApiState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -38,15 +40,13 @@ use csms_domain::user::{Membership, User, UserEmail, UserId};
 use csms_domain::OrgId;
 use csms_kernel::ports::StoreError;
 use csms_kernel::throttle::{ClientAddr, Throttle, ThrottlePolicy};
+use csms_notify::mail::letters::MAIL_TZ;
 use csms_notify::mail::letters::{self, InvitationLetter, ResetLetter};
 use csms_notify::mail::{Mail, MailError};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use utoipa::ToSchema;
-
-/// The time zone of the times in mails.
-const MAIL_TZ: chrono_tz::Tz = chrono_tz::Europe::Stockholm;
 
 /// The routes' state: the API's, with failed link tries counted per client
 /// address and reset requests per account and per address.
@@ -235,10 +235,6 @@ pub struct InvitationView {
     pub accepted_at: Option<String>,
     pub revoked_at: Option<String>,
     pub revoked_by: Option<String>,
-}
-
-fn time(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 fn invitation_json(
@@ -706,19 +702,8 @@ pub async fn complete_reset(
     }
     // The new hash ends this link and every other reset link of the person
     // (their fingerprints no longer match), even if marking it fails.
-    let expected = user.version;
     user.password_hash = hash_password(plain).await?;
-    user.updated_at = api.clock.now();
-    user.version = expected + 1;
-    api.store
-        .put_user(&user, expected)
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict(_) => {
-                ApiError::Conflict("the account changed meanwhile; open the link again".into())
-            }
-            e => e.into(),
-        })?;
+    let user = save_user(api, user, "open the link again").await?;
     api.store.delete_user_sessions(&user.id).await?;
     let orgs: Vec<OrgId> = user.memberships.iter().map(|m| m.org_id.clone()).collect();
     audit(

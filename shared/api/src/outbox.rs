@@ -5,7 +5,7 @@
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::openapi::{ErrorBody, ListOf};
-use crate::util::Params;
+use crate::util::{time, Params};
 use crate::ApiState;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
@@ -62,7 +62,7 @@ pub async fn list(
                 "to": e.to,
                 "subject": e.subject,
                 "kind": e.kind,
-                "writtenAt": e.written_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                "writtenAt": time(e.written_at),
             })
         })
         .collect();

@@ -275,6 +275,26 @@ pub async fn create(
     ))
 }
 
+/// Writes `user`, changed since it was read, on the version read (one
+/// more, and `updated_at` now); a concurrent change is a `409` that ends
+/// with `again` (what the caller should do).
+pub(crate) async fn save_user(
+    st: &ApiState,
+    mut user: User,
+    again: &str,
+) -> Result<User, ApiError> {
+    let expected = user.version;
+    user.version = expected + 1;
+    user.updated_at = st.clock.now();
+    match st.store.put_user(&user, expected).await {
+        Ok(()) => Ok(user),
+        Err(StoreError::Conflict(_)) => Err(ApiError::Conflict(format!(
+            "the account changed meanwhile; {again}"
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
 pub(crate) async fn add_membership(
     st: &ApiState,
     mut user: User,

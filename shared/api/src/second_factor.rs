@@ -13,14 +13,14 @@
 use crate::auth::{self, signed_in};
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
+use crate::people::save_user;
 use crate::util::json_body;
 use crate::ApiState;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::Json;
-use csms_domain::user::{SecondFactor, User};
-use csms_kernel::ports::StoreError;
+use csms_domain::user::SecondFactor;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -57,22 +57,9 @@ pub(crate) fn check(factor: &SecondFactor, code: &str, unix: u64) -> Result<Opti
     Ok(None)
 }
 
-fn unix(st: &ApiState) -> u64 {
+/// Now, in whole seconds since 1970: what codes are computed from.
+pub(crate) fn unix(st: &ApiState) -> u64 {
     u64::try_from(st.clock.now().timestamp()).unwrap_or(0)
-}
-
-/// Writes `user` changed by `change`, on the version read.
-async fn save(st: &ApiState, mut user: User) -> Result<User, ApiError> {
-    let expected = user.version;
-    user.version = expected + 1;
-    user.updated_at = st.clock.now();
-    match st.store.put_user(&user, expected).await {
-        Ok(()) => Ok(user),
-        Err(StoreError::Conflict(_)) => Err(ApiError::Conflict(
-            "the account changed meanwhile; try again".into(),
-        )),
-        Err(e) => Err(e.into()),
-    }
 }
 
 /// A new second factor, to add to the authenticator app.
@@ -111,7 +98,7 @@ pub async fn set_up(
         confirmed: false,
         last_step: 0,
     });
-    save(&st, user).await?;
+    save_user(&st, user, "try again").await?;
     Ok(Json(json!({"secret": secret, "otpauthUri": uri})))
 }
 
@@ -142,7 +129,7 @@ pub async fn confirm(
     })?;
     factor.confirmed = true;
     factor.last_step = step;
-    save(&st, user).await?;
+    save_user(&st, user, "try again").await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -164,7 +151,7 @@ pub async fn disable(
         ));
     }
     user.second_factor = None;
-    save(&st, user).await?;
+    save_user(&st, user, "try again").await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

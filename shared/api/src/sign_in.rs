@@ -187,7 +187,7 @@ pub async fn sign_in(
                 }
                 return Err(ApiError::SecondFactorRequired);
             };
-            let unix = u64::try_from(st.api.clock.now().timestamp()).unwrap_or(0);
+            let unix = crate::second_factor::unix(&st.api);
             let Some(step) = crate::second_factor::check(&factor, code, unix)? else {
                 let f = account.failed(Instant::now());
                 let by_address = address.map(|a| a.failed(Instant::now()));
@@ -321,15 +321,10 @@ fn address_alarm(address: &str, failures: u32, now: csms_domain::Timestamp) -> A
 /// Raises `alarm`; when it opened (not a repeat) it is published (webhooks,
 /// the people on duty). A failure is logged: the sign-in's answer stands.
 async fn raise(st: &ApiState, alarm: Alarm) {
-    match st.store.raise_alarm(&alarm).await {
-        Ok(true) => {
-            let at = st.clock.now();
-            st.events
-                .publish(csms_kernel::events::DomainEvent::AlarmOpened { alarm, at })
-                .await;
-        }
-        Ok(false) => {}
-        Err(e) => tracing::warn!(alarm = %alarm.id, error = %e, "could not raise a sign-in alarm"),
+    let raised =
+        csms_kernel::events::raise_alarm(&*st.store, &*st.events, &alarm, st.clock.now()).await;
+    if let Err(e) = raised {
+        tracing::warn!(alarm = %alarm.id, error = %e, "could not raise a sign-in alarm");
     }
 }
 

@@ -173,6 +173,27 @@ pub trait EventBus: Send + Sync {
 
 /// A context that reacts to events. It logs what it could not do: one
 /// subscriber's failure does not keep the event from the others.
+/// Raises `alarm` and, when it opened (not a repeat of an open one),
+/// publishes [`DomainEvent::AlarmOpened`] at `at`: what every alarm source
+/// does. Whether it opened.
+pub async fn raise_alarm<S: crate::ports::AlarmStore + ?Sized>(
+    store: &S,
+    events: &dyn EventBus,
+    alarm: &csms_domain::alarm::Alarm,
+    at: Timestamp,
+) -> crate::ports::StoreResult<bool> {
+    let opened = store.raise_alarm(alarm).await?;
+    if opened {
+        events
+            .publish(DomainEvent::AlarmOpened {
+                alarm: alarm.clone(),
+                at,
+            })
+            .await;
+    }
+    Ok(opened)
+}
+
 #[async_trait]
 pub trait Subscriber: Send + Sync {
     async fn on(&self, event: &DomainEvent);

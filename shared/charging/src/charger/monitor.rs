@@ -33,7 +33,7 @@ use csms_domain::alarm::{Alarm, OfflineGrace, Severity};
 use csms_domain::session::Session;
 use csms_domain::station::{Connection, ConnectorStatus, Station};
 use csms_domain::{OrgId, SessionId, StationId, Timestamp};
-use csms_kernel::events::DomainEvent;
+use csms_kernel::events::{raise_alarm, DomainEvent};
 use csms_kernel::ports::{OfflineStation, OrganisationStore};
 use rust_decimal::Decimal;
 
@@ -338,12 +338,9 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
     /// Raises `alarm` and, when it opened (not a repeat), publishes that.
     /// A store failure is logged: what raised it stands.
     async fn raise_and_tell(&self, alarm: Alarm, now: Timestamp) {
-        match self.store.raise_alarm(&alarm).await {
+        match raise_alarm(&*self.store, &*self.events, &alarm, now).await {
             Ok(true) => {
                 tracing::warn!(alarm = %alarm.id, kind = %alarm.kind, "alarm raised");
-                self.events
-                    .publish(DomainEvent::AlarmOpened { alarm, at: now })
-                    .await;
             }
             Ok(false) => {}
             Err(e) => {
@@ -427,15 +424,9 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
             let Some(alarm) = offline_alarm(&station, since, now) else {
                 continue;
             };
-            if self.store.raise_alarm(&alarm).await? {
+            if raise_alarm(&*self.store, &*self.events, &alarm, now).await? {
                 raised += 1;
                 tracing::warn!(station = %station.id, since = %since, "station offline: alarm raised");
-                self.events
-                    .publish(DomainEvent::AlarmOpened {
-                        alarm: alarm.clone(),
-                        at: now,
-                    })
-                    .await;
             }
             // A connect between the list read and the raise resolved nothing.
             let back = self

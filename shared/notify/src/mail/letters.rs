@@ -6,8 +6,10 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use csms_domain::tenant::Language;
 
-/// Times in mails are Swedish time: the product's people are in Sweden
-/// (the organisation's own time zone where one is known is the caller's).
+/// The time zone of the times in mails: the product's people are in Sweden.
+pub const MAIL_TZ: Tz = chrono_tz::Europe::Stockholm;
+
+/// Times in mails, in `tz` (the callers pass [`MAIL_TZ`]).
 fn local(at: DateTime<Utc>, tz: Tz) -> String {
     at.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
 }

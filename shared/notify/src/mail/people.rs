@@ -5,15 +5,13 @@
 //! recipient, and the publishers publish once per transition, never per
 //! evaluation.
 
+use super::letters::MAIL_TZ;
 use super::letters::{self, AlarmLetter, BookingRefusedLetter};
 use super::Mailer;
 use async_trait::async_trait;
 use csms_kernel::events::{DomainEvent, Subscriber};
 use csms_kernel::ports::{AlarmSettingsStore, StationStore, UserStore};
 use std::sync::Arc;
-
-/// The time zone of the times in mails.
-const MAIL_TZ: chrono_tz::Tz = chrono_tz::Europe::Stockholm;
 
 /// See the module docs.
 pub struct PeopleMail<S: ?Sized> {
