@@ -154,8 +154,16 @@ impl Mailer for Unconfigured {
     }
 }
 
+/// A message id: a ULID from one monotonic generator, so two mails of the
+/// same millisecond still list newest first (`Ulid::new` orders them by
+/// chance).
 fn new_id() -> (String, DateTime<Utc>) {
-    let id = ulid::Ulid::new();
+    static IDS: std::sync::Mutex<ulid::Generator> = std::sync::Mutex::new(ulid::Generator::new());
+    let id = IDS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .generate()
+        .unwrap_or_else(|_| ulid::Ulid::new());
     let at = DateTime::<Utc>::from(id.datetime());
     (id.to_string(), at)
 }
