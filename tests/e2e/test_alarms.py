@@ -186,3 +186,56 @@ def test_the_people_on_duty_are_mailed_once_when_an_alarm_opens_and_resolves(run
     others = mails_to(critical_only, 0)
     assert others == [] if severity == "warning" else len(others) == 2, (severity, others)
     runner.api_ok("PUT", "/alarm-settings", {})
+
+
+def churn_organisation(runner) -> str:
+    org = unique("org-churn").lower()
+    runner.api_ok("POST", "/organisations", {
+        "id": org, "kind": "cpo", "legalName": "Omstart AB", "organisationNumber": "556036-0793",
+        "contactEmail": "drift@omstart.se",
+        "address": {"street": "Gatan 5", "postalCode": "111 22", "city": "Stockholm"},
+    }, status=201)
+    return org
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_station_that_keeps_reconnecting_and_booting_raises_flapping_and_a_boot_loop_once(runner, version):
+    org = churn_organisation(runner)
+    h = {"X-Organisation": org}
+    bad = runner.api("PUT", "/alarm-settings", {"flapping": {"count": 2, "windowSeconds": 60}}, headers=h)
+    assert bad.status_code == 400 and "flapping.count" in bad.text, bad.text
+    settings = runner.api_ok("PUT", "/alarm-settings", {
+        "flapping": {"count": 3, "windowSeconds": 60}, "bootLoop": {"count": 3, "windowSeconds": 60},
+    }, headers=h)
+    assert settings["flapping"] == {"count": 3, "windowSeconds": 60}, settings
+    # The default organisation keeps the platform's thresholds.
+    assert runner.api_ok("GET", "/alarm-settings")["flapping"] == {"count": 6, "windowSeconds": 3600}
+    cs = unique(f"CHURN{version.replace('.', '')}")
+    runner.api_ok("POST", "/stations", {"id": cs}, status=201, headers=h)
+
+    def get(alarm_id: str):
+        r = runner.api("GET", f"/alarms/{quote(alarm_id)}", headers=h)
+        assert r.status_code in (200, 404), r.text
+        return r.json() if r.status_code == 200 else None
+
+    async def visit():
+        async with charger(runner, cs, version) as cp:
+            await boot_accepted(cp, version)
+
+    for n in range(2):
+        run(visit())
+    assert get(f"station-flapping:{cs}") is None and get(f"station-boot-loop:{cs}") is None, "2 of 3"
+    run(visit())
+    flapping = get(f"station-flapping:{cs}")
+    assert flapping and flapping["active"] and flapping["kind"] == "stationFlapping", flapping
+    assert flapping["severity"] == "warning" and len(flapping["details"]["connects"]) == 3, flapping
+    assert flapping["title"] == f"Station {cs} keeps reconnecting", flapping
+    loop = get(f"station-boot-loop:{cs}")
+    assert loop and loop["active"] and loop["kind"] == "stationBootLoop", loop
+    assert loop["severity"] == "critical" and len(loop["details"]["boots"]) == 3, loop
+    assert loop["details"]["model"].startswith("E2E"), loop
+    run(visit())
+    assert get(f"station-flapping:{cs}")["occurrences"] == 2, "a repeat counts on the open alarm"
+    assert get(f"station-boot-loop:{cs}")["occurrences"] == 2
+    # Another organisation sees none of it.
+    assert runner.api("GET", f"/alarms/{quote('station-flapping:' + cs)}").status_code == 404

@@ -12,7 +12,7 @@ use crate::ApiState;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::{Extension, Json};
-use csms_domain::alarm::{AlarmRecipient, AlarmSettings, OfflineGrace, Severity};
+use csms_domain::alarm::{AlarmRecipient, AlarmSettings, Churn, OfflineGrace, Severity};
 use csms_domain::tenant::{Email, Language};
 use csms_kernel::ports::StoreError;
 use serde::{Deserialize, Serialize};
@@ -27,10 +27,52 @@ pub(crate) struct AlarmSettingsInput {
     /// has not come back for this long: 60 to 604800 seconds.
     #[schema(example = 600, minimum = 60, maximum = 604800)]
     offline_grace_seconds: Option<u64>,
+    /// A station that connects this often within the window raises
+    /// `stationFlapping` (warning); default 6 within 3600 seconds.
+    flapping: Option<ChurnInput>,
+    /// A station that boots this often within the window raises
+    /// `stationBootLoop` (critical); default 3 within 900 seconds.
+    boot_loop: Option<ChurnInput>,
     /// Who is mailed when an alarm opens and when it resolves (one mail per
     /// alarm and change, never per evaluation): at most 20; none when left
     /// out.
     notify: Option<Vec<RecipientInput>>,
+}
+
+/// How often something may happen within a window before it is an alarm.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct ChurnInput {
+    /// 3 to 50.
+    #[schema(example = 6, minimum = 3, maximum = 50)]
+    count: u64,
+    /// 60 to 3600 seconds.
+    #[schema(example = 3600, minimum = 60, maximum = 3600)]
+    window_seconds: u64,
+}
+
+/// How often something may happen within a window before it is an alarm.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChurnView {
+    pub count: u8,
+    pub window_seconds: u16,
+}
+
+impl From<Churn> for ChurnView {
+    fn from(c: Churn) -> Self {
+        ChurnView {
+            count: c.count(),
+            window_seconds: c.window_secs(),
+        }
+    }
+}
+
+fn churn(field: &str, input: Option<ChurnInput>, default: Churn) -> Result<Churn, ApiError> {
+    input.map_or(Ok(default), |c| {
+        Churn::new(c.count, c.window_seconds)
+            .map_err(|(what, why)| ApiError::BadRequest(format!("{field}.{what}: {why}")))
+    })
 }
 
 /// Someone on duty.
@@ -93,6 +135,10 @@ pub struct AlarmSettingsView {
     /// A station whose connection closed raises `stationOffline` when it
     /// has not come back for this long.
     pub offline_grace_seconds: u32,
+    /// Connects within the window that raise `stationFlapping`.
+    pub flapping: ChurnView,
+    /// Boots within the window that raise `stationBootLoop`.
+    pub boot_loop: ChurnView,
     /// Who is mailed about alarms.
     pub notify: Vec<RecipientView>,
     /// False while the organisation has set nothing: the platform's
@@ -108,6 +154,8 @@ impl From<&AlarmSettings> for AlarmSettingsView {
     fn from(s: &AlarmSettings) -> Self {
         AlarmSettingsView {
             offline_grace_seconds: s.offline_grace.secs(),
+            flapping: s.flapping.into(),
+            boot_loop: s.boot_loop.into(),
             notify: s
                 .recipients
                 .iter()
@@ -157,11 +205,15 @@ pub async fn put(
         Some(secs) => OfflineGrace::from_secs(secs)
             .map_err(|e| ApiError::BadRequest(format!("offlineGraceSeconds: {e}")))?,
     };
+    let flapping = churn("flapping", input.flapping, Churn::FLAPPING)?;
+    let boot_loop = churn("bootLoop", input.boot_loop, Churn::BOOT_LOOP)?;
     let recipients = recipients(input.notify.unwrap_or_default())?;
     let stored = current(&st, &who).await?;
     let settings = AlarmSettings {
         org_id: who.org_id.clone(),
         offline_grace,
+        flapping,
+        boot_loop,
         recipients,
         updated_at: Some(st.clock.now()),
         version: stored.version + 1,

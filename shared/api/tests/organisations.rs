@@ -500,6 +500,7 @@ async fn a_load_configuration_needs_no_site_record() {
         approval: csms_domain::station::Approval::Accepted,
         previous_password: None,
         decommissioned_at: None,
+        recent_connects: Vec::new(),
     };
     store.create_station(&old).await.unwrap();
     let load = json!({"gridFuseA": {"l1": 63, "l2": 63, "l3": 63}, "mode": "static",

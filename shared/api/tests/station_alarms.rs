@@ -2,7 +2,9 @@
 //! sweep at a manual clock, read through the API: a station offline for
 //! longer than the grace raises `stationOffline` once and its next connect
 //! resolves it; a station back within the grace, or decommissioned, raises
-//! nothing.
+//! nothing; a station that keeps reconnecting or booting raises
+//! `stationFlapping` or `stationBootLoop` once, and the sweep resolves it
+//! when it settled.
 
 mod support;
 
@@ -260,7 +262,7 @@ async fn alarm_settings_are_checked_per_organisation_and_the_sweep_uses_them() {
     assert_eq!(got.status, 200, "{}", got.text);
     assert_eq!(
         got.body,
-        serde_json::json!({"offlineGraceSeconds": 600, "notify": [], "setByOrganisation": false, "updatedAt": null, "version": 0})
+        serde_json::json!({"offlineGraceSeconds": 600, "flapping": {"count": 6, "windowSeconds": 3600}, "bootLoop": {"count": 3, "windowSeconds": 900}, "notify": [], "setByOrganisation": false, "updatedAt": null, "version": 0})
     );
     for (body, field) in [
         (
@@ -294,6 +296,18 @@ async fn alarm_settings_are_checked_per_organisation_and_the_sweep_uses_them() {
         (
             serde_json::json!({"notify": vec![serde_json::json!({"email": "a@example.se"}); 21]}),
             "notify: at most 20",
+        ),
+        (
+            serde_json::json!({"flapping": {"count": 2, "windowSeconds": 600}}),
+            "flapping.count",
+        ),
+        (
+            serde_json::json!({"bootLoop": {"count": 3, "windowSeconds": 3601}}),
+            "bootLoop.windowSeconds",
+        ),
+        (
+            serde_json::json!({"bootLoop": {"count": 3}}),
+            "invalid JSON body: bootLoop: missing field `windowSeconds`",
         ),
     ] {
         let bad = w.admin("PUT", "/alarm-settings", Some(body.clone())).await;
@@ -418,4 +432,116 @@ async fn an_energy_register_going_backwards_in_a_transaction_raises_once() {
         .filter(|(kind, _)| kind == "alarm.opened")
         .collect();
     assert_eq!(opened.len(), 1, "one event per alarm: {opened:?}");
+}
+
+#[tokio::test]
+async fn a_station_that_keeps_reconnecting_raises_flapping_once_and_the_sweep_resolves_it() {
+    let (w, published) = world();
+    let id = w.station("CP-FLAP", OcppVersion::V16, None).await;
+    published.take();
+    // The registration's connect is the first; five more every 5 minutes
+    // make the platform's 6 within an hour.
+    for n in 2..=5 {
+        w.clock.advance(300);
+        reconnect(&w, &*published, &id, &format!("conn-{n}")).await;
+    }
+    assert!(published.take().is_empty(), "5 connects are not flapping");
+    assert!(alarms(&w, true).await.is_empty());
+    w.clock.advance(300);
+    reconnect(&w, &*published, &id, "conn-6").await;
+    assert_eq!(
+        published.take(),
+        [pair("alarm.opened", "station-flapping:CP-FLAP")]
+    );
+    w.clock.advance(60);
+    reconnect(&w, &*published, &id, "conn-7").await;
+    assert!(published.take().is_empty(), "a repeat, not a second alarm");
+    let open = alarms(&w, true).await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    let a = &open[0];
+    assert_eq!(a["kind"], "stationFlapping");
+    assert_eq!(a["severity"], "warning");
+    assert_eq!(a["title"], "Station CP-FLAP keeps reconnecting");
+    assert_eq!(a["occurrences"], 2);
+    assert_eq!(a["details"]["connects"].as_array().unwrap().len(), 7);
+    assert_eq!(a["details"]["threshold"], 6);
+    assert!(a["suggestedAction"].as_str().unwrap().contains("network"));
+
+    // Still flapping within the hour of the latest connects: it stays.
+    w.clock.advance(600);
+    sweep(&w).await;
+    assert_eq!(alarms(&w, true).await.len(), 1);
+    // An hour after the sixth-latest connect the window holds fewer.
+    w.clock.advance(3600);
+    sweep(&w).await;
+    assert!(alarms(&w, true).await.is_empty());
+    assert_eq!(
+        published.take(),
+        [pair("alarm.resolved", "station-flapping:CP-FLAP")]
+    );
+    assert_eq!(
+        w.store
+            .get_station(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .recent_connects
+            .len(),
+        7,
+        "what the station keeps is only rewritten by its next connect"
+    );
+}
+
+#[tokio::test]
+async fn a_station_in_a_boot_loop_raises_once_with_the_organisations_threshold() {
+    let (w, published) = world();
+    let id = w.station("CP-BOOT", OcppVersion::V16, None).await;
+    let set = w
+        .admin(
+            "PUT",
+            "/alarm-settings",
+            Some(serde_json::json!({"bootLoop": {"count": 4, "windowSeconds": 600}})),
+        )
+        .await;
+    assert_eq!(set.status, 200, "{}", set.text);
+    assert_eq!(
+        set.body["bootLoop"],
+        serde_json::json!({"count": 4, "windowSeconds": 600})
+    );
+    published.take();
+    let boot = serde_json::json!({"chargePointVendor": "Acme", "chargePointModel": "Loop 1", "firmwareVersion": "9.9.9-rc1"});
+    for _ in 0..3 {
+        w.ocpp(&id, "BootNotification", boot.clone()).await;
+        w.clock.advance(120);
+    }
+    assert!(
+        published.take().is_empty(),
+        "3 boots: the platform's default would alarm, the organisation's 4 does not"
+    );
+    w.ocpp(&id, "BootNotification", boot.clone()).await;
+    assert_eq!(
+        published.take(),
+        [pair("alarm.opened", "station-boot-loop:CP-BOOT")]
+    );
+    let open = alarms(&w, true).await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    let a = &open[0];
+    assert_eq!(a["kind"], "stationBootLoop");
+    assert_eq!(a["severity"], "critical");
+    assert_eq!(a["details"]["boots"].as_array().unwrap().len(), 4);
+    assert_eq!(a["details"]["firmwareVersion"], "9.9.9-rc1");
+    assert_eq!(a["details"]["windowSeconds"], 600);
+    assert!(a["message"]
+        .as_str()
+        .unwrap()
+        .contains("booted 4 times within 10 min"));
+
+    // Ten minutes after the second boot only two remain in the window.
+    w.clock.advance(7 * 60);
+    sweep(&w).await;
+    assert!(alarms(&w, true).await.is_empty());
+    assert_eq!(
+        published.take(),
+        [pair("alarm.resolved", "station-boot-loop:CP-BOOT")]
+    );
 }

@@ -77,7 +77,7 @@ async fn touch_connection_costs_exactly_one_request() {
         .await
         .unwrap();
     store
-        .open_connection(&connection("c1", "CP-C"))
+        .open_connection(&connection("c1", "CP-C"), &[])
         .await
         .unwrap();
 
@@ -110,7 +110,7 @@ async fn request_costs_of_the_connection_lifecycle() {
 
     counter.reset();
     store
-        .open_connection(&connection("c1", "CP-D"))
+        .open_connection(&connection("c1", "CP-D"), &[])
         .await
         .unwrap();
     assert_eq!(
@@ -321,11 +321,12 @@ async fn unregistered_stations_stay_unregistered() {
         reason: None,
         booted_at: Utc::now(),
         registration: Default::default(),
+        recent_boots: Vec::new(),
     };
     store.record_boot(&id, &boot).await.unwrap();
     assert_eq!(
         store
-            .open_connection(&connection("g1", "ghost"))
+            .open_connection(&connection("g1", "ghost"), &[])
             .await
             .unwrap(),
         None

@@ -13,7 +13,8 @@ use csms_domain::station::{Connection, Station};
 use csms_domain::{OcppVersion, StationId, Timestamp};
 use csms_kernel::events::{DomainEvent, EventBus};
 use csms_kernel::ports::{
-    AlarmStore, ConnectionSender, ConnectionStore, SendError, StationStore, StoreError,
+    AlarmSettingsStore, AlarmStore, ConnectionSender, ConnectionStore, SendError, StationStore,
+    StoreError,
 };
 use csms_kernel::throttle::{Attempt, ClientAddr, Throttle, ThrottlePolicy};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -309,7 +310,9 @@ async fn raise_auth_alarm<S: StationStore + ConnectionStore + AlarmStore + ?Size
 /// Record an accepted connection. If the station still had another one open
 /// (it reconnected before the old socket died), that one is closed so that
 /// replies and calls cannot go to a dead or duplicate socket.
-pub async fn opened<S: StationStore + ConnectionStore + AlarmStore + ?Sized>(
+pub async fn opened<
+    S: StationStore + ConnectionStore + AlarmStore + AlarmSettingsStore + ?Sized,
+>(
     store: &S,
     events: &dyn EventBus,
     sender: Option<&dyn ConnectionSender>,
@@ -328,7 +331,10 @@ pub async fn opened<S: StationStore + ConnectionStore + AlarmStore + ?Sized>(
         last_seen_at: now,
         approval: station.approval,
     };
-    let previous = store.open_connection(&conn).await?;
+    // Its connects of the last hour, this one included: the evidence of
+    // flapping, written with the connect.
+    let recent_connects = csms_domain::station::recent(&station.recent_connects, now);
+    let previous = store.open_connection(&conn, &recent_connects).await?;
     if let (Some(prev), Some(sender)) = (previous, sender) {
         if prev != connection_id {
             match sender.close(&prev).await {
@@ -356,6 +362,20 @@ pub async fn opened<S: StationStore + ConnectionStore + AlarmStore + ?Sized>(
             tracing::warn!(station = %station.id, error = %e, "could not resolve the offline alarm")
         }
     }
+    let station = Station {
+        recent_connects,
+        ..station.clone()
+    };
+    crate::charger::monitor::check_churn(
+        store,
+        events,
+        &station,
+        &station.recent_connects,
+        crate::charger::monitor::flapping_alarm,
+        |s| s.flapping,
+        now,
+    )
+    .await;
     events
         .publish(DomainEvent::StationConnected {
             connection: conn.clone(),

@@ -113,6 +113,7 @@ pub async fn register_station<S: StationStore + ?Sized>(
         approval,
         previous_password: None,
         decommissioned_at: None,
+        recent_connects: Vec::new(),
     };
     store.create_station(&station).await.map_err(|e| match e {
         StoreError::Conflict(_) => {

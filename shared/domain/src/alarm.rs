@@ -140,6 +140,12 @@ pub struct AlarmSettings {
     /// A station whose connection closed raises `stationOffline` when it
     /// has not come back for this long.
     pub offline_grace: OfflineGrace,
+    /// A station that connects this often within the window raises
+    /// `stationFlapping`.
+    pub flapping: Churn,
+    /// A station that boots this often within the window raises
+    /// `stationBootLoop`.
+    pub boot_loop: Churn,
     /// Who is mailed when an alarm opens and resolves, from which severity
     /// ([`AlarmSettings::MAX_RECIPIENTS`] at most; none by default).
     pub recipients: Vec<AlarmRecipient>,
@@ -171,6 +177,8 @@ impl AlarmSettings {
         AlarmSettings {
             org_id: org,
             offline_grace,
+            flapping: Churn::FLAPPING,
+            boot_loop: Churn::BOOT_LOOP,
             recipients: Vec::new(),
             updated_at: None,
             version: 0,
@@ -232,8 +240,128 @@ impl OfflineGrace {
     }
 }
 
+/// How often something may happen within a window before it is an alarm:
+/// `count` times (3 to 50) within `window` (1 minute to 1 hour).
+///
+/// The window is at most an hour so that what stations keep of their
+/// history ([`crate::station::recent`]) is an hour, and so that API
+/// Gateway's reconnect every two hours can never look like flapping; the
+/// count is at least 3 so that a connect or boot reads the thresholds only
+/// when it is the third within an hour (rare), not on every one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Churn {
+    count: u8,
+    window_secs: u16,
+}
+
+impl Churn {
+    pub const MIN_COUNT: u8 = 3;
+    pub const MAX_COUNT: u8 = 50;
+    pub const MIN_WINDOW_SECS: u16 = 60;
+    pub const MAX_WINDOW_SECS: u16 = 3600;
+    /// The platform's default for connects: 6 within an hour.
+    pub const FLAPPING: Churn = Churn {
+        count: 6,
+        window_secs: 3600,
+    };
+    /// The platform's default for boots: 3 within 15 minutes.
+    pub const BOOT_LOOP: Churn = Churn {
+        count: 3,
+        window_secs: 900,
+    };
+
+    /// Checked: the error says which value and its range (the caller names
+    /// the field).
+    pub fn new(count: u64, window_secs: u64) -> Result<Self, (&'static str, String)> {
+        let count = u8::try_from(count)
+            .ok()
+            .filter(|c| (Self::MIN_COUNT..=Self::MAX_COUNT).contains(c))
+            .ok_or_else(|| {
+                (
+                    "count",
+                    format!(
+                        "must be a whole number between {} and {}",
+                        Self::MIN_COUNT,
+                        Self::MAX_COUNT
+                    ),
+                )
+            })?;
+        let window_secs = u16::try_from(window_secs)
+            .ok()
+            .filter(|w| (Self::MIN_WINDOW_SECS..=Self::MAX_WINDOW_SECS).contains(w))
+            .ok_or_else(|| {
+                (
+                    "windowSeconds",
+                    format!(
+                        "must be whole seconds between {} and {}",
+                        Self::MIN_WINDOW_SECS,
+                        Self::MAX_WINDOW_SECS
+                    ),
+                )
+            })?;
+        Ok(Churn { count, window_secs })
+    }
+
+    pub fn count(self) -> u8 {
+        self.count
+    }
+
+    pub fn window_secs(self) -> u16 {
+        self.window_secs
+    }
+
+    /// The times of `times` within the window that ends at `now`.
+    pub fn within(self, times: &[Timestamp], now: Timestamp) -> Vec<Timestamp> {
+        let from = now - chrono::TimeDelta::seconds(self.window_secs.into());
+        times
+            .iter()
+            .copied()
+            .filter(|t| *t > from && *t <= now)
+            .collect()
+    }
+
+    /// Whether `times` hold `count` or more within the window ending at `now`.
+    pub fn exceeded(self, times: &[Timestamp], now: Timestamp) -> bool {
+        self.within(times, now).len() >= usize::from(self.count)
+    }
+
+    /// Whether `times` could exceed any churn an organisation may choose:
+    /// fewer than [`Churn::MIN_COUNT`] within [`Churn::MAX_WINDOW_SECS`]
+    /// cannot, and then the thresholds need not be read.
+    pub fn may_exceed_any(times: &[Timestamp], now: Timestamp) -> bool {
+        Churn {
+            count: Self::MIN_COUNT,
+            window_secs: Self::MAX_WINDOW_SECS,
+        }
+        .exceeded(times, now)
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn churn_counts_only_the_window_and_checks_its_ranges() {
+        use super::Churn;
+        use chrono::{TimeZone, Utc};
+        let t = |m: i64| Utc.timestamp_opt(1_790_000_000 + m * 60, 0).unwrap();
+        let churn = Churn::new(3, 600).unwrap();
+        let times = [t(0), t(4), t(8), t(9)];
+        assert!(churn.exceeded(&times, t(9)), "4 within 10 min");
+        assert!(churn.exceeded(&times, t(10)), "t(0) is out: 3 left");
+        assert!(!churn.exceeded(&times, t(15)), "t(4) is out too: 2 left");
+        assert!(!churn.exceeded(&times[..2], t(4)));
+        assert_eq!(churn.within(&times, t(12)), vec![t(4), t(8), t(9)]);
+        assert!(Churn::may_exceed_any(&times, t(60)), "3 within the hour");
+        assert!(!Churn::may_exceed_any(&times, t(65)));
+        assert_eq!(Churn::new(2, 600).unwrap_err().0, "count");
+        assert_eq!(Churn::new(51, 600).unwrap_err().0, "count");
+        assert_eq!(Churn::new(3, 59).unwrap_err().0, "windowSeconds");
+        assert_eq!(Churn::new(3, 3601).unwrap_err().0, "windowSeconds");
+        assert_eq!(Churn::new(u64::MAX, 600).unwrap_err().0, "count");
+        assert_eq!(Churn::new(6, 3600), Ok(Churn::FLAPPING));
+        assert_eq!(Churn::new(3, 900), Ok(Churn::BOOT_LOOP));
+    }
+
     #[test]
     fn a_platform_grace_shorter_than_an_organisation_may_choose_still_reads_back() {
         assert!(

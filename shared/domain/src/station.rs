@@ -30,6 +30,33 @@ pub struct Station {
     /// Taken out of service: connections are refused and nothing can be
     /// sent to it; its history stays. `None`: in service.
     pub decommissioned_at: Option<Timestamp>,
+    /// When the station connected within the last hour, oldest first (at
+    /// most [`RECENT_MAX`]): the evidence of flapping. Written with each
+    /// connect ([`recent`]), not on its own.
+    pub recent_connects: Vec<Timestamp>,
+}
+
+/// The most connects or boots a station keeps of its last hour: as many as
+/// the highest threshold an organisation may choose
+/// ([`crate::alarm::Churn::MAX_COUNT`]).
+pub const RECENT_MAX: usize = crate::alarm::Churn::MAX_COUNT as usize;
+
+/// `earlier` (connects or boots) with `now` added: those within the hour
+/// before `now` (the longest window an organisation may choose), oldest
+/// first, at most [`RECENT_MAX`]. A time after `now` (a clock that jumped
+/// back) is dropped.
+pub fn recent(earlier: &[Timestamp], now: Timestamp) -> Vec<Timestamp> {
+    let from = now - chrono::TimeDelta::seconds(crate::alarm::Churn::MAX_WINDOW_SECS.into());
+    let mut kept: Vec<Timestamp> = earlier
+        .iter()
+        .copied()
+        .filter(|t| *t > from && *t <= now)
+        .collect();
+    kept.sort();
+    kept.push(now);
+    let extra = kept.len().saturating_sub(RECENT_MAX);
+    kept.drain(..extra);
+    kept
 }
 
 /// A station's password before the last rotation (argon2id PHC string) and
@@ -181,6 +208,10 @@ pub struct BootInfo {
     /// from the station's [`Approval`]. Boots recorded before the answer
     /// was kept were all answered `Accepted`.
     pub registration: RegistrationStatus,
+    /// This boot and the station's boots within the hour before it, oldest
+    /// first ([`recent`]): the evidence of a boot loop. Empty in boots
+    /// recorded before they were counted.
+    pub recent_boots: Vec<Timestamp>,
 }
 
 /// Status of one connector. OCPP 1.6 connector N is stored as EVSE N, connector N
@@ -290,6 +321,28 @@ mod tests {
     }
 
     #[test]
+    fn recent_keeps_the_last_hour_oldest_first_and_at_most_the_highest_threshold() {
+        let at = |s: i64| -> Timestamp {
+            chrono::DateTime::from_timestamp(1_790_000_000 + s, 0).unwrap()
+        };
+        assert_eq!(recent(&[], at(0)), vec![at(0)]);
+        // An hour ago and older are gone; a time after now (a clock jump) too.
+        assert_eq!(
+            recent(&[at(-3600), at(-3599), at(-10), at(5)], at(0)),
+            vec![at(-3599), at(-10), at(0)]
+        );
+        assert_eq!(
+            recent(&[at(-5), at(-20)], at(0)),
+            vec![at(-20), at(-5), at(0)]
+        );
+        let many: Vec<Timestamp> = (0..80).map(|i| at(i - 100)).collect();
+        let kept = recent(&many, at(0));
+        assert_eq!(kept.len(), RECENT_MAX);
+        assert_eq!(kept.last(), Some(&at(0)));
+        assert_eq!(kept[0], at(-100 + 80 - (RECENT_MAX as i64 - 1)));
+    }
+
+    #[test]
     fn the_previous_password_is_accepted_only_in_its_grace_period() {
         let mut station = view(OcppVersion::V16, Vec::new()).station;
         let at = |h: u32| -> Timestamp { format!("2026-12-05T{h:02}:00:00Z").parse().unwrap() };
@@ -334,6 +387,7 @@ mod tests {
                 approval: Approval::Accepted,
                 previous_password: None,
                 decommissioned_at: None,
+                recent_connects: Vec::new(),
             },
             connectors,
             connection: None,

@@ -65,6 +65,7 @@ pub fn station(id: &str, org: &str, site: Option<&str>) -> Station {
         approval: Approval::Accepted,
         previous_password: None,
         decommissioned_at: None,
+        recent_connects: Vec::new(),
     }
 }
 
@@ -181,6 +182,7 @@ pub async fn boot_and_connector_status_newest_wins<S: StationStore>(store: &S) {
         reason: Some("PowerUp".into()),
         booted_at: t(10),
         registration: RegistrationStatus::Pending,
+        recent_boots: vec![t(4), t(10)],
     };
     store.record_boot(&st.id, &boot).await.unwrap();
     let status = |status: &str, at: i64| ConnectorStatus {
@@ -260,7 +262,10 @@ pub async fn connections_open_touch_close<S: StationStore + ConnectionStore>(sto
         last_seen_at: t(at),
         approval: Approval::Accepted,
     };
-    assert_eq!(store.open_connection(&conn("c1", 100)).await.unwrap(), None);
+    assert_eq!(
+        store.open_connection(&conn("c1", 100), &[]).await.unwrap(),
+        None
+    );
     let touched = store
         .touch_connection("c1", t(160))
         .await
@@ -289,8 +294,22 @@ pub async fn connections_open_touch_close<S: StationStore + ConnectionStore>(sto
     let mut c2 = conn("c2", 200);
     c2.ocpp_version = OcppVersion::V201;
     assert_eq!(
-        store.open_connection(&c2).await.unwrap().as_deref(),
+        store
+            .open_connection(&c2, &[t(100), t(200)])
+            .await
+            .unwrap()
+            .as_deref(),
         Some("c1")
+    );
+    assert_eq!(
+        store
+            .get_station(&st.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .recent_connects,
+        vec![t(100), t(200)],
+        "the connects of the last hour, written with the connect"
     );
     let closed = store.close_connection("c1", t(210)).await.unwrap();
     assert_eq!(closed.map(|c| c.connection_id), Some("c1".into()));
@@ -358,9 +377,18 @@ pub async fn offline_list_left_by_a_reconnect<S: StationStore + ConnectionStore 
             .collect::<Vec<_>>()
     };
     assert!(due(org.clone(), 10_000, 10).await.is_empty());
-    store.open_connection(&conn(&a, "a1", 100)).await.unwrap();
-    store.open_connection(&conn(&b, "b1", 100)).await.unwrap();
-    store.open_connection(&conn(&c, "c1", 100)).await.unwrap();
+    store
+        .open_connection(&conn(&a, "a1", 100), &[])
+        .await
+        .unwrap();
+    store
+        .open_connection(&conn(&b, "b1", 100), &[])
+        .await
+        .unwrap();
+    store
+        .open_connection(&conn(&c, "c1", 100), &[])
+        .await
+        .unwrap();
     store.touch_connection("a1", t(150)).await.unwrap();
     store.close_connection("a1", t(200)).await.unwrap();
     store.close_connection("b1", t(190)).await.unwrap();
@@ -397,7 +425,10 @@ pub async fn offline_list_left_by_a_reconnect<S: StationStore + ConnectionStore 
 
     // B comes back: off the list. A stale close of an old connection of a
     // station that is back changes nothing.
-    store.open_connection(&conn(&b, "b2", 300)).await.unwrap();
+    store
+        .open_connection(&conn(&b, "b2", 300), &[])
+        .await
+        .unwrap();
     assert!(store
         .close_connection("b1", t(310))
         .await
@@ -471,7 +502,7 @@ pub async fn station_approval_reaches_the_connection<S: StationStore + Connectio
         last_seen_at: t(100),
         approval: Approval::Rejected,
     };
-    store.open_connection(&conn).await.unwrap();
+    store.open_connection(&conn, &[]).await.unwrap();
     let changed = store
         .set_station_approval(&st.id, Approval::Accepted)
         .await
@@ -1191,7 +1222,7 @@ pub async fn stations_change_move_and_delete<S: StationStore + ConnectionStore>(
         last_seen_at: t(100),
         approval: Approval::Accepted,
     };
-    store.open_connection(&conn).await.unwrap();
+    store.open_connection(&conn, &[]).await.unwrap();
     store
         .set_connector_status(
             &st.id,
@@ -2216,6 +2247,8 @@ pub async fn alarm_settings_versioned_per_org<S: AlarmSettingsStore>(store: &S) 
     let mut s = AlarmSettings {
         org_id: org.clone(),
         offline_grace: OfflineGrace::from_secs(900).unwrap(),
+        flapping: csms_domain::alarm::Churn::new(4, 600).unwrap(),
+        boot_loop: csms_domain::alarm::Churn::BOOT_LOOP,
         recipients: vec![csms_domain::alarm::AlarmRecipient {
             email: csms_domain::tenant::Email::parse("jour@example.se").unwrap(),
             min_severity: Severity::Critical,

@@ -298,7 +298,13 @@ pub trait StationStore: Send + Sync {
 pub trait ConnectionStore: Send + Sync {
     /// Records a new live connection and points the station at it. Returns the
     /// station's previous connection id, if any, so the caller can close it.
-    async fn open_connection(&self, conn: &Connection) -> StoreResult<Option<String>>;
+    /// `recent_connects` replaces the station's (its connects of the last
+    /// hour, this one included), in the same write.
+    async fn open_connection(
+        &self,
+        conn: &Connection,
+        recent_connects: &[Timestamp],
+    ) -> StoreResult<Option<String>>;
     /// Marks the connection as seen at `at` and returns it, in one request:
     /// this runs for every OCPP message.
     async fn touch_connection(

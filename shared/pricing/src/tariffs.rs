@@ -581,6 +581,7 @@ mod tests {
                 approval: Approval::default(),
                 previous_password: None,
                 decommissioned_at: None,
+                recent_connects: Vec::new(),
             });
         }
         async fn update(&self, id: &str, based_on: Option<u64>, name: &str) -> Result<Tariff> {

@@ -4,7 +4,9 @@
 
 use crate::{parse, DecodeError, Record};
 use chrono::{DateTime, Utc};
-use csms_domain::alarm::{Alarm, AlarmRecipient, AlarmSettings, Handling, OfflineGrace, Severity};
+use csms_domain::alarm::{
+    Alarm, AlarmRecipient, AlarmSettings, Churn, Handling, OfflineGrace, Severity,
+};
 use csms_domain::tenant::{Email, Language};
 use csms_domain::OrgId;
 use serde::{Deserialize, Serialize};
@@ -203,6 +205,12 @@ pub struct StoredAlarmSettings {
     pub org_id: String,
     #[serde(rename = "offline_grace_secs")]
     pub offline_grace_secs: u32,
+    /// Absent in settings stored before connects and boots were counted:
+    /// the platform's defaults.
+    #[serde(rename = "flapping", default, skip_serializing_if = "Option::is_none")]
+    pub flapping: Option<StoredChurn>,
+    #[serde(rename = "boot_loop", default, skip_serializing_if = "Option::is_none")]
+    pub boot_loop: Option<StoredChurn>,
     /// Absent in settings stored before alarms were mailed.
     #[serde(rename = "recipients", default, skip_serializing_if = "Vec::is_empty")]
     pub recipients: Vec<StoredAlarmRecipient>,
@@ -210,6 +218,30 @@ pub struct StoredAlarmSettings {
     pub updated_at: Option<DateTime<Utc>>,
     #[serde(rename = "version")]
     pub version: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StoredChurn {
+    #[serde(rename = "count")]
+    pub count: u8,
+    #[serde(rename = "window_secs")]
+    pub window_secs: u16,
+}
+
+impl From<Churn> for StoredChurn {
+    fn from(c: Churn) -> Self {
+        StoredChurn {
+            count: c.count(),
+            window_secs: c.window_secs(),
+        }
+    }
+}
+
+fn churn(name: &str, stored: Option<StoredChurn>, default: Churn) -> Result<Churn, DecodeError> {
+    stored.map_or(Ok(default), |c| {
+        Churn::new(c.count.into(), c.window_secs.into())
+            .map_err(|(what, why)| DecodeError::new(format!("{name} {what}: {why}")))
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -228,6 +260,8 @@ impl From<&AlarmSettings> for StoredAlarmSettings {
         let AlarmSettings {
             org_id,
             offline_grace,
+            flapping,
+            boot_loop,
             recipients,
             updated_at,
             version,
@@ -235,6 +269,10 @@ impl From<&AlarmSettings> for StoredAlarmSettings {
         StoredAlarmSettings {
             org_id: org_id.as_str().to_owned(),
             offline_grace_secs: offline_grace.secs(),
+            // The defaults are not written: settings stored before there
+            // were thresholds keep their bytes.
+            flapping: (*flapping != Churn::FLAPPING).then(|| (*flapping).into()),
+            boot_loop: (*boot_loop != Churn::BOOT_LOOP).then(|| (*boot_loop).into()),
             recipients: recipients
                 .iter()
                 .map(|r| StoredAlarmRecipient {
@@ -263,6 +301,8 @@ impl TryFrom<StoredAlarmSettings> for AlarmSettings {
             // platform default shorter than an organisation may choose too.
             offline_grace: OfflineGrace::stored(s.offline_grace_secs.into())
                 .map_err(|e| DecodeError::new(format!("offline_grace_secs: {e}")))?,
+            flapping: churn("flapping", s.flapping, Churn::FLAPPING)?,
+            boot_loop: churn("boot_loop", s.boot_loop, Churn::BOOT_LOOP)?,
             recipients: s
                 .recipients
                 .into_iter()

@@ -56,6 +56,14 @@ pub struct StoredStation {
         skip_serializing_if = "Option::is_none"
     )]
     pub decommissioned_at: Option<DateTime<Utc>>,
+    /// Written only when there are some (stations stored before connects
+    /// were counted have none).
+    #[serde(
+        rename = "recent_connects",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub recent_connects: Vec<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,6 +90,12 @@ pub struct StoredBootInfo {
     pub booted_at: DateTime<Utc>,
     #[serde(rename = "registration", default)]
     pub registration: StoredRegistrationStatus,
+    #[serde(
+        rename = "recent_boots",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub recent_boots: Vec<DateTime<Utc>>,
 }
 
 /// Spelled as OCPP spells it (capitalised), unlike [`StoredApproval`].
@@ -234,6 +248,7 @@ impl From<&Station> for StoredStation {
             approval,
             previous_password,
             decommissioned_at,
+            recent_connects,
         } = s;
         StoredStation {
             id: id.as_str().to_owned(),
@@ -252,6 +267,7 @@ impl From<&Station> for StoredStation {
                 valid_until: p.valid_until,
             }),
             decommissioned_at: *decommissioned_at,
+            recent_connects: recent_connects.clone(),
         }
     }
 }
@@ -266,6 +282,7 @@ impl From<&BootInfo> for StoredBootInfo {
             reason,
             booted_at,
             registration,
+            recent_boots,
         } = b;
         StoredBootInfo {
             vendor: vendor.clone(),
@@ -275,6 +292,7 @@ impl From<&BootInfo> for StoredBootInfo {
             reason: reason.clone(),
             booted_at: *booted_at,
             registration: (*registration).into(),
+            recent_boots: recent_boots.clone(),
         }
     }
 }
@@ -345,6 +363,7 @@ impl TryFrom<StoredStation> for Station {
             approval,
             previous_password,
             decommissioned_at,
+            recent_connects,
         } = s;
         Ok(Station {
             id: parse("station id", id, StationId::parse)?,
@@ -363,6 +382,7 @@ impl TryFrom<StoredStation> for Station {
                 valid_until: p.valid_until,
             }),
             decommissioned_at,
+            recent_connects,
         })
     }
 }
@@ -377,6 +397,7 @@ impl From<StoredBootInfo> for BootInfo {
             reason,
             booted_at,
             registration,
+            recent_boots,
         } = b;
         BootInfo {
             vendor,
@@ -386,6 +407,7 @@ impl From<StoredBootInfo> for BootInfo {
             reason,
             booted_at,
             registration: registration.into(),
+            recent_boots,
         }
     }
 }

@@ -308,7 +308,11 @@ impl Db {
 
     // --- connections ----------------------------------------------------
 
-    pub(crate) fn open_connection(&self, conn: &Connection) -> R<Option<String>> {
+    pub(crate) fn open_connection(
+        &self,
+        conn: &Connection,
+        recent_connects: &[Timestamp],
+    ) -> R<Option<String>> {
         self.write(|txn| {
             put_record(&mut txn.open_table(CONNECTIONS)?, &conn.connection_id, conn)?;
             // Back: off the offline list.
@@ -326,6 +330,7 @@ impl Db {
                 |s| {
                     previous = s.connection_id.replace(conn.connection_id.clone());
                     s.ocpp_version = Some(conn.ocpp_version);
+                    s.recent_connects = recent_connects.to_vec();
                     true
                 },
             )?;

@@ -242,7 +242,7 @@ forward! { StationStore {
 } }
 
 forward! { ConnectionStore {
-    open_connection(conn: &Connection) -> Option<String>;
+    open_connection(conn: &Connection, recent_connects: &[Timestamp]) -> Option<String>;
     touch_connection(connection_id: &str, at: Timestamp) -> Option<Connection>;
     close_connection(connection_id: &str, at: Timestamp) -> Option<Connection>;
 } }

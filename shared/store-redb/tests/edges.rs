@@ -242,6 +242,7 @@ async fn unknown_stations_are_not_created_by_charger_messages() {
         reason: None,
         booted_at: t(0),
         registration: Default::default(),
+        recent_boots: Vec::new(),
     };
     store.record_boot(&id, &boot).await.unwrap();
     let conn = Connection {
@@ -254,7 +255,7 @@ async fn unknown_stations_are_not_created_by_charger_messages() {
         last_seen_at: t(0),
         approval: Default::default(),
     };
-    assert_eq!(store.open_connection(&conn).await.unwrap(), None);
+    assert_eq!(store.open_connection(&conn, &[]).await.unwrap(), None);
     assert_eq!(store.close_connection("c", t(1)).await.unwrap(), Some(conn));
     assert!(store.get_station(&id).await.unwrap().is_none());
 }

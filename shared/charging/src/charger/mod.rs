@@ -469,7 +469,31 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
                     .map(|b| b.registration);
                 let status = approval.registration();
                 boot.registration = status;
+                // The boots of the hour before this one: those the last
+                // boot kept, or the last boot itself if it kept none.
+                let earlier: Vec<Timestamp> = match station.as_ref().and_then(|s| s.boot.as_ref()) {
+                    Some(b) if b.recent_boots.is_empty() => vec![b.booted_at],
+                    Some(b) => b.recent_boots.clone(),
+                    None => Vec::new(),
+                };
+                boot.recent_boots = csms_domain::station::recent(&earlier, now);
                 self.store.record_boot(&conn.station_id, &boot).await?;
+                if let Some(station) = &station {
+                    let station = csms_domain::station::Station {
+                        boot: Some(boot.clone()),
+                        ..station.clone()
+                    };
+                    monitor::check_churn(
+                        &*self.store,
+                        &*self.events,
+                        &station,
+                        &boot.recent_boots,
+                        monitor::boot_loop_alarm,
+                        |s| s.boot_loop,
+                        now,
+                    )
+                    .await;
+                }
                 // A station that boots has lost its transactions (1.6 ends
                 // them with a StopTransaction it may never send; a 2.0.1
                 // station that resumes one sends `Updated`, late data then).

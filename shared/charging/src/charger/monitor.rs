@@ -26,15 +26,27 @@
 //!   nor resolves: it is mostly the operator's own ChangeAvailability, and
 //!   after a fault it is not working either; the working status after it
 //!   resolves.
+//! - **Flapping** (`stationFlapping`, warning) and **boot loop**
+//!   (`stationBootLoop`, critical): a station keeps its connects of the
+//!   last hour (written with each connect, no request more) and each boot
+//!   the boots of the hour before it (written with the boot). A connect or
+//!   boot that is at least the third within the hour reads the
+//!   organisation's thresholds ([`Churn`], default 6 connects within an
+//!   hour, 3 boots within 15 minutes) and raises the alarm when they are
+//!   reached; a repeat counts on the open alarm. The sweep resolves it once
+//!   the window ending now holds fewer than the threshold
+//!   ([`ChargerService::settle_churn_alarms`]).
 
 use super::{ChargerService, ChargingStore, HandlerError};
 use chrono::SecondsFormat;
-use csms_domain::alarm::{Alarm, OfflineGrace, Severity};
+use csms_domain::alarm::{Alarm, AlarmSettings, Churn, OfflineGrace, Severity};
 use csms_domain::session::Session;
 use csms_domain::station::{Connection, ConnectorStatus, Station};
 use csms_domain::{OrgId, SessionId, StationId, Timestamp};
 use csms_kernel::events::{raise_alarm, DomainEvent};
-use csms_kernel::ports::{OfflineStation, OrganisationStore};
+use csms_kernel::ports::{
+    AlarmSettingsStore, AlarmStore, OfflineStation, OrganisationStore, PageRequest, StoreError,
+};
 use rust_decimal::Decimal;
 
 /// Alarm kind of a station gone offline beyond its grace.
@@ -314,6 +326,174 @@ pub fn stuck_alarm(session: &Session, now: Timestamp) -> Alarm {
     }
 }
 
+/// Alarm kind of a station that keeps reconnecting.
+pub const FLAPPING_KIND: &str = "stationFlapping";
+/// Alarm kind of a station that keeps booting.
+pub const BOOT_LOOP_KIND: &str = "stationBootLoop";
+
+/// The flapping alarm of `station`: one per station.
+pub fn flapping_alarm_id(station: &StationId) -> String {
+    format!("station-flapping:{station}")
+}
+
+/// The boot-loop alarm of `station`: one per station.
+pub fn boot_loop_alarm_id(station: &StationId) -> String {
+    format!("station-boot-loop:{station}")
+}
+
+fn minutes(secs: u16) -> String {
+    if secs % 60 == 0 {
+        format!("{} min", secs / 60)
+    } else {
+        format!("{secs} s")
+    }
+}
+
+/// The alarm of a station whose connects of the last hour
+/// (`station.recent_connects`, this one included) reach `churn` at `now`,
+/// or `None`.
+pub fn flapping_alarm(station: &Station, churn: Churn, now: Timestamp) -> Option<Alarm> {
+    if !churn.exceeded(&station.recent_connects, now) {
+        return None;
+    }
+    let connects = churn.within(&station.recent_connects, now);
+    let window = minutes(churn.window_secs());
+    Some(Alarm {
+        id: flapping_alarm_id(&station.id),
+        org_id: station.org_id.clone(),
+        kind: FLAPPING_KIND.to_owned(),
+        severity: Severity::Warning,
+        title: Some(format!("Station {} keeps reconnecting", station.id)),
+        message: format!(
+            "station {} connected {} times within {window} (the threshold is {})",
+            station.id,
+            connects.len(),
+            churn.count()
+        ),
+        action: Some(
+            "check the station's network (mobile signal, router, a cable) and its WebSocket ping and reconnect settings; if it also boots each time, look at its power supply"
+                .to_owned(),
+        ),
+        occurrences: 1,
+        last_seen_at: None,
+        details: serde_json::json!({
+            "stationId": station.id.as_str(),
+            "siteId": station.site_id.as_ref().map(|s| s.as_str()),
+            "connects": connects.iter().copied().map(rfc3339).collect::<Vec<_>>(),
+            "threshold": churn.count(),
+            "windowSeconds": churn.window_secs(),
+        }),
+        raised_at: now,
+        resolved_at: None,
+        handling: Default::default(),
+        version: 1,
+    })
+}
+
+/// The alarm of a station whose boots (`station.boot`'s recent boots, the
+/// latest included) reach `churn` at `now`, or `None`.
+pub fn boot_loop_alarm(station: &Station, churn: Churn, now: Timestamp) -> Option<Alarm> {
+    let boot = station.boot.as_ref()?;
+    if !churn.exceeded(&boot.recent_boots, now) {
+        return None;
+    }
+    let boots = churn.within(&boot.recent_boots, now);
+    let window = minutes(churn.window_secs());
+    let reason = boot
+        .reason
+        .as_deref()
+        .map_or(String::new(), |r| format!(", the latest for {r}"));
+    Some(Alarm {
+        id: boot_loop_alarm_id(&station.id),
+        org_id: station.org_id.clone(),
+        kind: BOOT_LOOP_KIND.to_owned(),
+        severity: Severity::Critical,
+        title: Some(format!("Station {} keeps restarting", station.id)),
+        message: format!(
+            "station {} booted {} times within {window}{reason} (the threshold is {})",
+            station.id,
+            boots.len(),
+            churn.count()
+        ),
+        action: Some(
+            "look at the station's power supply and at its firmware (a recent update may need a roll-back); fetch its logs (GetDiagnostics or GetLog) and ask the manufacturer"
+                .to_owned(),
+        ),
+        occurrences: 1,
+        last_seen_at: None,
+        details: serde_json::json!({
+            "stationId": station.id.as_str(),
+            "siteId": station.site_id.as_ref().map(|s| s.as_str()),
+            "boots": boots.iter().copied().map(rfc3339).collect::<Vec<_>>(),
+            "reason": boot.reason,
+            "vendor": boot.vendor,
+            "model": boot.model,
+            "firmwareVersion": boot.firmware_version,
+            "threshold": churn.count(),
+            "windowSeconds": churn.window_secs(),
+        }),
+        raised_at: now,
+        resolved_at: None,
+        handling: Default::default(),
+        version: 1,
+    })
+}
+
+/// The organisation's alarm settings, or the platform's when it set none
+/// or they do not decode (logged, and alarmed by the store): a rule is
+/// never switched off by a broken record.
+pub async fn alarm_settings<S: AlarmSettingsStore + ?Sized>(
+    store: &S,
+    org: &OrgId,
+    default_grace: OfflineGrace,
+) -> Result<AlarmSettings, StoreError> {
+    match store.get_alarm_settings(org).await {
+        Ok(settings) => {
+            Ok(settings.unwrap_or_else(|| AlarmSettings::defaults(org.clone(), default_grace)))
+        }
+        Err(e @ StoreError::Undecodable { .. }) => {
+            tracing::error!(org = %org, error = %e, "the alarm settings do not decode; the platform's apply");
+            Ok(AlarmSettings::defaults(org.clone(), default_grace))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// After a connect or boot of `station` (as just written): raises `alarm`
+/// of it when the station's history could reach any threshold and reaches
+/// the organisation's. Reads the thresholds only then (the third connect or
+/// boot within an hour). A store failure is logged: the connect or boot
+/// stands.
+pub async fn check_churn<S: AlarmStore + AlarmSettingsStore + ?Sized>(
+    store: &S,
+    events: &dyn csms_kernel::events::EventBus,
+    station: &Station,
+    times: &[Timestamp],
+    alarm: fn(&Station, Churn, Timestamp) -> Option<Alarm>,
+    churn: fn(&AlarmSettings) -> Churn,
+    now: Timestamp,
+) {
+    if !Churn::may_exceed_any(times, now) {
+        return;
+    }
+    // The grace is not used here: any value does.
+    let settings = match alarm_settings(store, &station.org_id, OfflineGrace::platform(60)).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(station = %station.id, error = %e, "could not read the alarm settings");
+            return;
+        }
+    };
+    let Some(alarm) = alarm(station, churn(&settings), now) else {
+        return;
+    };
+    match raise_alarm(store, events, &alarm, now).await {
+        Ok(true) => tracing::warn!(station = %station.id, kind = %alarm.kind, "alarm raised"),
+        Ok(false) => {}
+        Err(e) => tracing::warn!(alarm = %alarm.id, error = %e, "could not raise an alarm"),
+    }
+}
+
 impl<S: ChargingStore + ?Sized> ChargerService<S> {
     /// Raises the session's register alarm (a warning an operator resolves
     /// by hand once the session's energy was checked). A store failure is
@@ -391,25 +571,24 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
 
     /// Raises the alarm of each of the organisation's stations offline
     /// since `now - grace` or earlier, with the organisation's grace (its
-    /// alarm settings, read once per sweep) or else `default_grace`; how
-    /// many were raised.
+    /// alarm settings) or else `default_grace`; how many were raised.
     pub async fn raise_offline_alarms(
         &self,
         org: &OrgId,
         default_grace: OfflineGrace,
         now: Timestamp,
     ) -> Result<usize, HandlerError> {
-        // Settings that do not decode leave the organisation on the
-        // platform's grace (logged, and alarmed by the store), not unswept.
-        let grace = match self.store.get_alarm_settings(org).await {
-            Ok(settings) => settings.map_or(default_grace, |s| s.offline_grace),
-            Err(e @ csms_kernel::ports::StoreError::Undecodable { .. }) => {
-                tracing::error!(org = %org, error = %e, "the alarm settings do not decode; the platform's offline grace applies");
-                default_grace
-            }
-            Err(e) => return Err(e.into()),
-        }
-        .as_delta();
+        let settings = alarm_settings(&*self.store, org, default_grace).await?;
+        self.raise_offline_alarms_with(&settings, now).await
+    }
+
+    async fn raise_offline_alarms_with(
+        &self,
+        settings: &AlarmSettings,
+        now: Timestamp,
+    ) -> Result<usize, HandlerError> {
+        let org = &settings.org_id;
+        let grace = settings.offline_grace.as_delta();
         let due = self
             .store
             .offline_due(org, now - grace, OFFLINE_BATCH)
@@ -445,6 +624,60 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
         Ok(raised)
     }
 
+    /// Resolves the organisation's flapping and boot-loop alarms whose
+    /// station no longer reaches the threshold in the window ending `now`
+    /// (one query of the active alarms, and a station read per such
+    /// alarm); how many were resolved.
+    pub async fn settle_churn_alarms(
+        &self,
+        settings: &AlarmSettings,
+        now: Timestamp,
+    ) -> Result<usize, HandlerError> {
+        let page = PageRequest {
+            limit: 200,
+            cursor: None,
+        };
+        let active = self
+            .store
+            .list_alarms(&settings.org_id, true, &page)
+            .await?;
+        let mut resolved = 0;
+        for alarm in active.items {
+            let still: fn(&Station, &AlarmSettings, Timestamp) -> Option<Alarm> =
+                match alarm.kind.as_str() {
+                    FLAPPING_KIND => {
+                        |s: &Station, a: &AlarmSettings, now| flapping_alarm(s, a.flapping, now)
+                    }
+                    BOOT_LOOP_KIND => {
+                        |s: &Station, a: &AlarmSettings, now| boot_loop_alarm(s, a.boot_loop, now)
+                    }
+                    _ => continue,
+                };
+            let Some(station) = alarm.details["stationId"]
+                .as_str()
+                .and_then(|id| StationId::parse(id).ok())
+            else {
+                continue;
+            };
+            // A station that is gone has nothing left to look at.
+            let holds = match self.store.get_station(&station).await? {
+                Some(s) => still(&s, settings, now).is_some(),
+                None => false,
+            };
+            if holds {
+                continue;
+            }
+            if let Some(alarm) = self.store.resolve_alarm(&alarm.id, now).await? {
+                resolved += 1;
+                tracing::info!(station = %station, kind = %alarm.kind, "alarm resolved: the station settled");
+                self.events
+                    .publish(DomainEvent::AlarmResolved { alarm, at: now })
+                    .await;
+            }
+        }
+        Ok(resolved)
+    }
+
     /// [`raise_offline_alarms`](Self::raise_offline_alarms) of every
     /// organisation; one that fails does not stop the others (the first
     /// error is returned after all were tried).
@@ -460,7 +693,13 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
         let mut raised = 0;
         let mut failed = None;
         for org in &orgs {
-            match self.raise_offline_alarms(org, default_grace, now).await {
+            let swept = async {
+                let settings = alarm_settings(&*self.store, org, default_grace).await?;
+                let n = self.raise_offline_alarms_with(&settings, now).await?;
+                self.settle_churn_alarms(&settings, now).await?;
+                Ok::<_, HandlerError>(n)
+            };
+            match swept.await {
                 Ok(n) => raised += n,
                 Err(e) => {
                     tracing::error!(org = %org, error = %e, "offline sweep of an organisation failed");
@@ -497,6 +736,7 @@ mod tests {
             approval: Approval::Accepted,
             previous_password: None,
             decommissioned_at: None,
+            recent_connects: Vec::new(),
         }
     }
 

@@ -184,11 +184,14 @@ struct StationItem {
     previous_password: Option<PreviousPasswordItem>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     decommissioned_at: Option<Timestamp>,
+    /// Set by each connect; absent before connects were counted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    recent_connects: Vec<Timestamp>,
 }
 
 same_fields!(Station => StationItem {
     id, org_id, site_id, name, password_hash, created_at, ocpp_version, connection_id,
-    last_seen_at, approval, decommissioned_at,
+    last_seen_at, approval, decommissioned_at, recent_connects,
 } mapped { boot, previous_password });
 
 #[derive(Serialize, Deserialize)]
@@ -215,10 +218,13 @@ struct BootItem {
     /// Absent in items written before the answer was kept: `Accepted`.
     #[serde(default)]
     registration: RegistrationStatus,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    recent_boots: Vec<Timestamp>,
 }
 
 same_fields!(BootInfo => BootItem {
     vendor, model, serial_number, firmware_version, reason, booted_at, registration,
+    recent_boots,
 });
 
 #[derive(Serialize, Deserialize)]
@@ -872,17 +878,23 @@ impl StationStore for DynamoStore {
 
 #[async_trait]
 impl ConnectionStore for DynamoStore {
-    async fn open_connection(&self, conn: &Connection) -> StoreResult<Option<String>> {
+    async fn open_connection(
+        &self,
+        conn: &Connection,
+        recent_connects: &[Timestamp],
+    ) -> StoreResult<Option<String>> {
         // Back: off the offline list (see `close_connection`).
         let update = Update::new(
             station_pk(&conn.station_id),
             META,
-            "SET #cid = :cid, #v = :v REMOVE GSI2PK, GSI2SK",
+            "SET #cid = :cid, #v = :v, #rc = :rc REMOVE GSI2PK, GSI2SK",
         )
         .name("#cid", "connectionId")
         .name("#v", "ocppVersion")
+        .name("#rc", "recentConnects")
         .value(":cid", s(&conn.connection_id))
         .value(":v", to_value(&conn.ocpp_version)?)
+        .value(":rc", to_value(&recent_connects)?)
         .only_if(Condition::exists())
         .returning(ReturnValue::UpdatedOld);
         let previous = match self.update(update).await? {
@@ -1372,6 +1384,7 @@ mod tests {
                 reason: None,
                 booted_at: t(1, 0),
                 registration: RegistrationStatus::Pending,
+                recent_boots: vec![t(0, 500), t(1, 0)],
             }),
             ocpp_version: Some(OcppVersion::V201),
             connection_id: Some("abc=".into()),
@@ -1382,6 +1395,7 @@ mod tests {
                 valid_until: t(3, 0),
             }),
             decommissioned_at: Some(t(4, 0)),
+            recent_connects: vec![t(1, 0), t(2, 0)],
         };
         let (back, item) = round_trip::<StationItem, _>(&station);
         assert_eq!(back, station);

@@ -862,6 +862,7 @@ pub fn stations() -> Vec<csms_domain::station::Station> {
         reason: full.then(|| "PowerUp".to_owned()),
         booted_at: t("2026-12-01T05:59:00.125Z"),
         registration,
+        recent_boots: Vec::new(),
     };
     let bare = |id: &str, approval| Station {
         id: station(id),
@@ -877,6 +878,7 @@ pub fn stations() -> Vec<csms_domain::station::Station> {
         approval,
         previous_password: None,
         decommissioned_at: None,
+        recent_connects: Vec::new(),
     };
     vec![
         bare("CP-2", Approval::Accepted),
@@ -910,6 +912,21 @@ pub fn stations() -> Vec<csms_domain::station::Station> {
             }),
             decommissioned_at: Some(t("2026-12-06T07:00:00Z")),
             ..bare("CP-5", Approval::Accepted)
+        },
+        // Connects and boots of the last hour counted (flapping, boot loop).
+        Station {
+            boot: Some(BootInfo {
+                recent_boots: vec![
+                    t("2026-12-08T06:50:00Z"),
+                    t("2026-12-08T06:55:00.500Z"),
+                    t("2026-12-08T07:00:00Z"),
+                ],
+                ..boot(true, RegistrationStatus::Accepted)
+            }),
+            ocpp_version: Some(OcppVersion::V16),
+            connection_id: Some("conn-xyz=".to_owned()),
+            recent_connects: vec![t("2026-12-08T06:50:01Z"), t("2026-12-08T07:00:01Z")],
+            ..bare("CP-6", Approval::Accepted)
         },
     ]
 }
@@ -1825,12 +1842,14 @@ pub fn charging_keys() -> Vec<csms_domain::charging_key::EvseChargingKey> {
 }
 
 pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
-    use csms_domain::alarm::{AlarmRecipient, AlarmSettings, OfflineGrace, Severity};
+    use csms_domain::alarm::{AlarmRecipient, AlarmSettings, Churn, OfflineGrace, Severity};
     use csms_domain::tenant::{Email, Language};
     vec![
         AlarmSettings {
             org_id: org("brf-solsidan"),
             offline_grace: OfflineGrace::from_secs(900).unwrap(),
+            flapping: Churn::FLAPPING,
+            boot_loop: Churn::BOOT_LOOP,
             recipients: vec![],
             updated_at: Some(t("2026-12-07T08:00:00Z")),
             version: 2,
@@ -1838,6 +1857,8 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
         AlarmSettings {
             org_id: org("brf-solrosen"),
             offline_grace: OfflineGrace::from_secs(600).unwrap(),
+            flapping: Churn::FLAPPING,
+            boot_loop: Churn::BOOT_LOOP,
             recipients: vec![
                 AlarmRecipient {
                     email: Email::parse("jour@solrosen.se").unwrap(),
@@ -1852,6 +1873,15 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             ],
             updated_at: Some(t("2026-12-07T09:00:00Z")),
             version: 3,
+        },
+        AlarmSettings {
+            org_id: org("brf-solbacken"),
+            offline_grace: OfflineGrace::from_secs(300).unwrap(),
+            flapping: Churn::new(10, 1800).unwrap(),
+            boot_loop: Churn::new(4, 600).unwrap(),
+            recipients: vec![],
+            updated_at: Some(t("2026-12-08T07:00:00Z")),
+            version: 1,
         },
     ]
 }

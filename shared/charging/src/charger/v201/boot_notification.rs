@@ -53,6 +53,8 @@ pub(super) async fn handle<S: ChargingStore + ?Sized>(
         booted_at: now,
         // Decided by `apply` from the station's approval.
         registration: RegistrationStatus::default(),
+        // Counted by `apply` from the station's earlier boots.
+        recent_boots: Vec::new(),
     };
     match svc.apply(conn, ChargerEvent::Booted(boot), now).await? {
         Outcome::Boot {
