@@ -31,6 +31,7 @@ from csms_e2e import (Runner, basic_auth, charger, handshake_status, poll, raw_c
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "load"))
 import chargers as load  # noqa: E402
+from test_webhooks import receiver, subscribe, verify  # noqa: E402,F401 (receiver: the module fixture)
 
 PASSWORD = "station-pass-0042"
 PER_ADDRESS = 40
@@ -326,8 +327,10 @@ def test_a_bad_password_flood_is_throttled_and_does_not_slow_other_chargers(host
           f"p99={p99 * 1000:.1f} ms max={rtts[-1] * 1000:.1f} ms")
 
 
-def test_repeated_wrong_passwords_lock_the_station_raise_one_alarm_and_a_good_login_clears_it(hostile):
+def test_repeated_wrong_passwords_lock_the_station_raise_one_alarm_and_a_good_login_clears_it(hostile, receiver):
     sid = hostile.create_station(unique("CP-guessed"), password=PASSWORD)["id"]
+    path = f"/guessed-{sid}"
+    hook = subscribe(hostile, receiver.url(path), ["alarm.opened", "alarm.resolved"])
 
     async def guesses():
         return [await bad_handshake(hostile.port, sid, "127.0.0.40") for _ in range(8)]
@@ -354,6 +357,11 @@ def test_repeated_wrong_passwords_lock_the_station_raise_one_alarm_and_a_good_lo
         return code == 101
     poll(good_login, timeout=20, interval=1, what="the right password to be accepted after the lockout")
     assert alarms() == [], "a good login resolves the alarm"
+    # Told as the other alarms are: one signed webhook when it opened, one when it resolved.
+    for kind in ("alarm.opened", "alarm.resolved"):
+        verify(hook["secret"], receiver.wait_for(path, kind, lambda e: e["data"]["id"] == alarm_id, timeout=10))
+    assert [r["event"]["type"] for r in receiver.events(path) if r["event"]["data"]["id"] == alarm_id] \
+        == ["alarm.opened", "alarm.resolved"]
     resolved = hostile.api_ok("GET", f"/alarms/{alarm_id}")
     assert resolved["resolvedBy"] is None and resolved["acknowledgedBy"] == "admin", \
         f"resolved by itself, the acknowledgement kept: {resolved}"

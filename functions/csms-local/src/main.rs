@@ -202,15 +202,18 @@ async fn main() -> anyhow::Result<()> {
     if requeued > 0 {
         tracing::info!("queued {requeued} completed session(s) for pricing");
     }
-    let spot_task = cfg.spot_interval.map(|interval| {
-        tracing::info!(
-            "spot prices: {}; fetched every {} min",
-            cfg.settings.spot.describe(),
-            interval.as_secs() / 60
-        );
-        let http = Arc::new(csms_http_out::HyperTransport::default());
-        spot::spawn(wiring.spot_fetcher(http), interval)
-    });
+    let spot_task = match cfg.spot_interval {
+        Some(interval) => {
+            tracing::info!(
+                "spot prices: {}; fetched every {} min",
+                cfg.settings.spot.describe(),
+                interval.as_secs() / 60
+            );
+            let http = Arc::new(csms_http_out::HyperTransport::default());
+            Some(spot::spawn(wiring.spot_fetcher(http)?, interval))
+        }
+        None => None,
+    };
     let api_state = wiring.api_state()?;
     let load_task = load::LocalLoad::run(
         load_rx,

@@ -167,7 +167,12 @@ async fn upgrade(
     };
     let decided = tokio::time::timeout(
         state.limits.handshake_timeout,
-        connect::decide(&**state.charger.store(), &state.gate, &hs),
+        connect::decide(
+            &**state.charger.store(),
+            &**state.charger.events(),
+            &state.gate,
+            &hs,
+        ),
     )
     .await;
     let decision = match decided {

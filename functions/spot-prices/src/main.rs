@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let wired = csms_aws::config::start(|ctx| Ok::<_, Error>(csms_aws::spot::fetcher(ctx)));
+    let wired = csms_aws::config::start(|ctx| Ok::<_, Error>(csms_aws::spot::fetcher(ctx)?));
     let Some(fetcher) = wired.await? else {
         return Ok(());
     };

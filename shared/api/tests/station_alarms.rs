@@ -545,3 +545,162 @@ async fn a_station_in_a_boot_loop_raises_once_with_the_organisations_threshold()
         [pair("alarm.resolved", "station-boot-loop:CP-BOOT")]
     );
 }
+
+#[tokio::test]
+async fn failed_firmware_updates_and_uploads_raise_and_their_success_resolves() {
+    let (w, published) = world();
+    let v16 = w.station("CP-FW16", OcppVersion::V16, None).await;
+    let v201 = w.station("CP-FW201", OcppVersion::V201, None).await;
+    published.take();
+    let fw = |status: &str| serde_json::json!({"status": status});
+    w.ocpp(&v16, "FirmwareStatusNotification", fw("Downloading"))
+        .await;
+    assert!(published.take().is_empty(), "progress raises nothing");
+    w.ocpp(&v16, "FirmwareStatusNotification", fw("InstallationFailed"))
+        .await;
+    w.ocpp(&v16, "DiagnosticsStatusNotification", fw("UploadFailed"))
+        .await;
+    w.ocpp(
+        &v201,
+        "FirmwareStatusNotification",
+        serde_json::json!({"status": "InvalidSignature", "requestId": 7}),
+    )
+    .await;
+    w.ocpp(
+        &v201,
+        "LogStatusNotification",
+        serde_json::json!({"status": "UploadFailure", "requestId": 8}),
+    )
+    .await;
+    assert_eq!(
+        published.take(),
+        [
+            pair("alarm.opened", "firmware-failed:CP-FW16"),
+            pair("alarm.opened", "diagnostics-failed:CP-FW16"),
+            pair("alarm.opened", "firmware-failed:CP-FW201"),
+            pair("alarm.opened", "diagnostics-failed:CP-FW201"),
+        ]
+    );
+    let open = alarms(&w, true).await;
+    let fw201 = open
+        .iter()
+        .find(|a| a["id"] == "firmware-failed:CP-FW201")
+        .unwrap();
+    assert_eq!(fw201["kind"], "firmwareUpdateFailed");
+    assert_eq!(fw201["details"]["status"], "InvalidSignature");
+    assert_eq!(fw201["details"]["requestId"], 7);
+    w.ocpp(&v16, "FirmwareStatusNotification", fw("Installed"))
+        .await;
+    w.ocpp(&v16, "DiagnosticsStatusNotification", fw("Uploaded"))
+        .await;
+    w.ocpp(
+        &v201,
+        "LogStatusNotification",
+        serde_json::json!({"status": "Uploaded", "requestId": 9}),
+    )
+    .await;
+    assert_eq!(
+        published.take(),
+        [
+            pair("alarm.resolved", "firmware-failed:CP-FW16"),
+            pair("alarm.resolved", "diagnostics-failed:CP-FW16"),
+            pair("alarm.resolved", "diagnostics-failed:CP-FW201"),
+        ]
+    );
+    assert_eq!(
+        alarms(&w, true).await.len(),
+        1,
+        "the 2.0.1 firmware is still not installed"
+    );
+}
+
+#[tokio::test]
+async fn security_events_raise_once_per_type_and_routine_ones_nothing() {
+    let (w, published) = world();
+    let id = w.station("CP-SEC", OcppVersion::V201, None).await;
+    published.take();
+    let event = |kind: &str| serde_json::json!({"type": kind, "timestamp": "2026-12-07T03:00:00Z", "techInfo": "lid open"});
+    w.ocpp(
+        &id,
+        "SecurityEventNotification",
+        event("StartupOfTheDevice"),
+    )
+    .await;
+    w.ocpp(&id, "SecurityEventNotification", event("ResetOrReboot"))
+        .await;
+    assert!(published.take().is_empty(), "routine events raise nothing");
+    w.ocpp(
+        &id,
+        "SecurityEventNotification",
+        event("TamperDetectionActivated"),
+    )
+    .await;
+    w.ocpp(
+        &id,
+        "SecurityEventNotification",
+        event("TamperDetectionActivated"),
+    )
+    .await;
+    w.ocpp(&id, "SecurityEventNotification", event("Vendor/Odd type"))
+        .await;
+    assert_eq!(
+        published.take(),
+        [
+            pair(
+                "alarm.opened",
+                "security-event:CP-SEC:TamperDetectionActivated"
+            ),
+            pair("alarm.opened", "security-event:CP-SEC:Vendor_Odd_type"),
+        ]
+    );
+    let open = alarms(&w, true).await;
+    let tamper = open
+        .iter()
+        .find(|a| a["kind"] == "securityEvent" && a["severity"] == "critical")
+        .unwrap();
+    assert_eq!(tamper["occurrences"], 2);
+    assert_eq!(tamper["details"]["techInfo"], "lid open");
+    let odd = open.iter().find(|a| a["severity"] == "warning").unwrap();
+    assert_eq!(odd["details"]["type"], "Vendor/Odd type");
+}
+
+#[tokio::test]
+async fn a_session_that_ends_without_its_start_raises_and_a_late_start_resolves() {
+    let (w, published) = world();
+    let id = w.station("CP-ORPH", OcppVersion::V201, None).await;
+    published.take();
+    let now = w.clock.now().to_rfc3339();
+    w.ocpp(
+        &id,
+        "TransactionEvent",
+        serde_json::json!({
+            "eventType": "Ended", "timestamp": now, "triggerReason": "StopAuthorized", "seqNo": 3,
+            "transactionInfo": {"transactionId": "tx-late", "stoppedReason": "Local"},
+            "evse": {"id": 1, "connectorId": 1}}),
+    )
+    .await;
+    assert_eq!(
+        published.take(),
+        [pair("alarm.opened", "stop-without-start:CP-ORPH~tx-late")]
+    );
+    let open = alarms(&w, true).await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0]["kind"], "stopWithoutStart");
+    assert_eq!(open[0]["details"]["transactionId"], "tx-late");
+    // The station's queue sends the start after the end.
+    w.ocpp(
+        &id,
+        "TransactionEvent",
+        serde_json::json!({
+            "eventType": "Started", "timestamp": now, "triggerReason": "Authorized", "seqNo": 0,
+            "offline": true,
+            "transactionInfo": {"transactionId": "tx-late"},
+            "idToken": {"idToken": "TAG-1", "type": "ISO14443"},
+            "evse": {"id": 1, "connectorId": 1}}),
+    )
+    .await;
+    assert_eq!(
+        published.take(),
+        [pair("alarm.resolved", "stop-without-start:CP-ORPH~tx-late")]
+    );
+}

@@ -218,9 +218,15 @@ impl Wiring {
     }
 
     /// The spot-price fetcher with the configured sources, reading through
-    /// `http` (HTTPS in the binaries, a fake in tests).
-    pub fn spot_fetcher(&self, http: Arc<dyn HttpGet>) -> SpotFetcher<dyn Store> {
-        (self.settings.spot).fetcher(self.store.clone(), self.clock.clone(), http)
+    /// `http` (HTTPS in the binaries, a fake in tests); its alarm is told
+    /// on the event bus.
+    pub fn spot_fetcher(
+        &self,
+        http: Arc<dyn HttpGet>,
+    ) -> Result<SpotFetcher<dyn Store>, SettingsError> {
+        Ok((self.settings.spot)
+            .fetcher(self.store.clone(), self.clock.clone(), http)
+            .with_events(self.events()?))
     }
 
     /// What the API handlers need.

@@ -20,7 +20,9 @@ const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The fetcher of the `spot-prices` function: the configured sources over
 /// outbound HTTPS.
-pub fn fetcher(ctx: &AwsContext) -> SpotFetcher<dyn Store> {
+pub fn fetcher(
+    ctx: &AwsContext,
+) -> Result<SpotFetcher<dyn Store>, csms_app::settings::SettingsError> {
     tracing::info!("spot prices: {}", ctx.wiring.settings.spot.describe());
     let http = Arc::new(csms_http_out::HyperTransport::new(HTTP_TIMEOUT));
     ctx.wiring.spot_fetcher(http)

@@ -115,13 +115,14 @@ impl WsHandlers {
             source,
         };
         let store = self.charger.store();
-        let decision = match connect::decide(&**store, &self.gate, &hs).await {
-            Ok(d) => d,
-            Err(e) => {
-                tracing::error!(error = %e, "store failure during $connect");
-                return response(500, None);
-            }
-        };
+        let decision =
+            match connect::decide(&**store, &**self.charger.events(), &self.gate, &hs).await {
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::error!(error = %e, "store failure during $connect");
+                    return response(500, None);
+                }
+            };
         match decision {
             Decision::Reject { status, reason, .. } => {
                 crate::emf::emit("Connections", &[("Result", "refused")]);

@@ -173,6 +173,7 @@ impl PasswordGate {
 ///   guessing a version).
 pub async fn decide<S: StationStore + ConnectionStore + AlarmStore + ?Sized>(
     store: &S,
+    events: &dyn EventBus,
     gate: &PasswordGate,
     hs: &Handshake<'_>,
 ) -> Result<Decision, StoreError> {
@@ -218,8 +219,17 @@ pub async fn decide<S: StationStore + ConnectionStore + AlarmStore + ?Sized>(
             }
             if station_attempt.succeeded() > 0 {
                 // It was under attack or misconfigured; it is fine now.
-                if let Err(e) = store.resolve_alarm(&auth_alarm_id(&id), now()).await {
-                    tracing::warn!(station = %id, error = %e, "could not resolve the login alarm");
+                let at = now();
+                match store.resolve_alarm(&auth_alarm_id(&id), at).await {
+                    Ok(Some(alarm)) => {
+                        events
+                            .publish(DomainEvent::AlarmResolved { alarm, at })
+                            .await
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(station = %id, error = %e, "could not resolve the login alarm")
+                    }
                 }
             }
         } else {
@@ -236,7 +246,7 @@ pub async fn decide<S: StationStore + ConnectionStore + AlarmStore + ?Sized>(
                 );
             }
             if by_station.repeated() {
-                raise_auth_alarm(store, &station, by_station.failures, hs.source).await;
+                raise_auth_alarm(store, events, &station, by_station.failures, hs.source).await;
             }
             return Ok(Decision::reject(401, "missing or wrong credentials"));
         }
@@ -274,6 +284,7 @@ fn negotiate(offered: &[&str]) -> Option<(OcppVersion, String)> {
 /// active alarm again changes nothing); resolved by its next good login.
 async fn raise_auth_alarm<S: StationStore + ConnectionStore + AlarmStore + ?Sized>(
     store: &S,
+    events: &dyn EventBus,
     station: &Station,
     failures: u32,
     source: Option<ClientAddr>,
@@ -302,7 +313,7 @@ async fn raise_auth_alarm<S: StationStore + ConnectionStore + AlarmStore + ?Size
         handling: Default::default(),
         version: 1,
     };
-    if let Err(e) = store.raise_alarm(&alarm).await {
+    if let Err(e) = csms_kernel::events::raise_alarm(store, events, &alarm, at).await {
         tracing::warn!(station = %station.id, error = %e, "could not raise the login alarm");
     }
 }

@@ -1140,6 +1140,7 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
             };
             let was_completed = session.status == SessionStatus::Completed;
             let was_closed_by_csms = session.ended_by_csms();
+            let start_was_unknown = expected > 0 && session.start_unknown;
             let backwards = monitor::register_backwards(session.last_register, &update.registers);
             if !session.apply(update) && expected > 0 {
                 return Ok(session);
@@ -1161,6 +1162,20 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
                     if let Some((before, after)) = backwards {
                         self.register_went_backwards(&session, before, after, now)
                             .await;
+                    }
+                    if session.start_unknown
+                        && !was_completed
+                        && session.status == SessionStatus::Completed
+                    {
+                        self.stop_without_start(&session, now).await;
+                    } else if start_was_unknown && was_completed && !session.start_unknown {
+                        // The start came after the end (a queue sent out of
+                        // order): nothing is missing any more.
+                        self.resolve_and_tell(
+                            &monitor::stop_without_start_alarm_id(&session.id),
+                            now,
+                        )
+                        .await;
                     }
                     // A late charger end corrects a session the CSMS closed:
                     // announced again, and priced again.
@@ -1274,8 +1289,12 @@ pub(crate) async fn notify<S: ChargingStore + ?Sized>(
         K::FirmwareStatus | K::DiagnosticsStatus | K::LogStatus
     )
     .then(|| payload.clone());
+    let security = (kind == K::SecurityEvent).then(|| payload.clone());
     svc.apply(conn, ChargerEvent::Notification { kind, payload }, now)
         .await?;
+    if let Some(p) = progress.as_ref().or(security.as_ref()) {
+        svc.notification_alarm(conn, kind, p, now).await;
+    }
     if let (Some(p), Some(replies)) = (progress, &svc.replies) {
         replies.progress(conn, kind, &p, now).await;
     }

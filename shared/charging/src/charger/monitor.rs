@@ -36,6 +36,21 @@
 //!   reached; a repeat counts on the open alarm. The sweep resolves it once
 //!   the window ending now holds fewer than the threshold
 //!   ([`ChargerService::settle_churn_alarms`]).
+//! - **Firmware update failed** (`firmwareUpdateFailed`, warning) and
+//!   **diagnostics upload failed** (`diagnosticsUploadFailed`, warning):
+//!   a FirmwareStatusNotification, DiagnosticsStatusNotification (1.6) or
+//!   LogStatusNotification (2.0.1) with a failed status raises it; a later
+//!   `Installed` or `Uploaded` resolves it. Only those messages, which are
+//!   rare, touch the alarm store.
+//! - **Security event** (`securityEvent`): a 2.0.1
+//!   SecurityEventNotification of a type that is not routine (a start-up, a
+//!   reboot, a firmware update or a clock setting are) raises one alarm per
+//!   station and type, critical for tampering, replay attacks and a cleared
+//!   security log; an operator resolves it by hand.
+//! - **Stop without a start** (`stopWithoutStart`, warning): a session that
+//!   ends while its start was never seen (a StopTransaction or `Ended` for a
+//!   transaction the CSMS never heard start); a start arriving late
+//!   resolves it.
 
 use super::{ChargerService, ChargingStore, HandlerError};
 use chrono::SecondsFormat;
@@ -342,7 +357,7 @@ pub fn boot_loop_alarm_id(station: &StationId) -> String {
 }
 
 fn minutes(secs: u16) -> String {
-    if secs % 60 == 0 {
+    if secs.is_multiple_of(60) {
         format!("{} min", secs / 60)
     } else {
         format!("{secs} s")
@@ -494,7 +509,256 @@ pub async fn check_churn<S: AlarmStore + AlarmSettingsStore + ?Sized>(
     }
 }
 
+/// Alarm kind of a firmware update that failed.
+pub const FIRMWARE_KIND: &str = "firmwareUpdateFailed";
+/// Alarm kind of a diagnostics or log upload that failed.
+pub const DIAGNOSTICS_KIND: &str = "diagnosticsUploadFailed";
+/// Alarm kind of a security event a station reported.
+pub const SECURITY_KIND: &str = "securityEvent";
+/// Alarm kind of a session that ended without its start.
+pub const STOP_WITHOUT_START_KIND: &str = "stopWithoutStart";
+
+pub fn firmware_alarm_id(station: &StationId) -> String {
+    format!("firmware-failed:{station}")
+}
+
+pub fn diagnostics_alarm_id(station: &StationId) -> String {
+    format!("diagnostics-failed:{station}")
+}
+
+/// One per station and event type; the type (from the station, at most 50
+/// characters by the schema) keeps letters, digits, `-`, `_` and `.`.
+pub fn security_alarm_id(station: &StationId, event_type: &str) -> String {
+    let kind: String = event_type
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("security-event:{station}:{kind}")
+}
+
+pub fn stop_without_start_alarm_id(session: &SessionId) -> String {
+    format!("stop-without-start:{session}")
+}
+
+/// What a notification from a station means for its alarms.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NotificationChange {
+    Raise(Box<Alarm>),
+    /// The alarm with this id, if open, is over.
+    Resolve(String),
+    /// No request.
+    Nothing,
+}
+
+/// Security events a station reports in its normal life: no alarm.
+const ROUTINE_SECURITY_EVENTS: &[&str] = &[
+    "StartupOfTheDevice",
+    "ResetOrReboot",
+    "FirmwareUpdated",
+    "SettingSystemTime",
+];
+
+/// Security events that are an attack or its traces: critical.
+const CRITICAL_SECURITY_EVENTS: &[&str] = &[
+    "TamperDetectionActivated",
+    "AttemptedReplayAttacks",
+    "SecurityLogWasCleared",
+];
+
+/// An alarm of the station of `conn`, opened at `now`; the caller fills
+/// in what it is about.
+fn station_alarm(conn: &Connection, kind: &str, severity: Severity, now: Timestamp) -> Alarm {
+    Alarm {
+        id: String::new(),
+        org_id: conn.org_id.clone(),
+        kind: kind.to_owned(),
+        severity,
+        title: None,
+        message: String::new(),
+        details: serde_json::Value::Null,
+        action: None,
+        raised_at: now,
+        occurrences: 1,
+        last_seen_at: None,
+        resolved_at: None,
+        handling: Default::default(),
+        version: 1,
+    }
+}
+
+/// The decision for a schema-valid notification `payload` of `kind` from
+/// the station of `conn`.
+pub fn notification_change(
+    conn: &Connection,
+    kind: csms_domain::event::NotificationKind,
+    payload: &serde_json::Value,
+    now: Timestamp,
+) -> NotificationChange {
+    use csms_domain::event::NotificationKind as K;
+    let station = &conn.station_id;
+    let text = |field: &str| payload.get(field).and_then(|v| v.as_str());
+    let base = |extra: serde_json::Value| {
+        let mut d = serde_json::json!({
+            "stationId": station.as_str(),
+            "siteId": conn.site_id.as_ref().map(|s| s.as_str()),
+            "reportedAt": rfc3339(now),
+        });
+        if let (Some(d), serde_json::Value::Object(extra)) = (d.as_object_mut(), extra) {
+            d.extend(extra);
+        }
+        d
+    };
+    match kind {
+        K::FirmwareStatus => match text("status") {
+            Some(
+                status @ ("DownloadFailed"
+                | "InstallationFailed"
+                | "InstallVerificationFailed"
+                | "InvalidSignature"),
+            ) => NotificationChange::Raise(Box::new(Alarm {
+                id: firmware_alarm_id(station),
+                title: Some(format!("Firmware update of station {station} failed")),
+                message: format!("station {station} reports its firmware update {status}"),
+                action: Some("check the firmware file's address and that the station can reach it (and its signature on 2.0.1), then send the update again; the station runs its old firmware meanwhile".to_owned()),
+                details: base(serde_json::json!({
+                    "status": status,
+                    "requestId": payload.get("requestId"),
+                })),
+                ..station_alarm(conn, FIRMWARE_KIND, Severity::Warning, now)
+            })),
+            Some("Installed") => NotificationChange::Resolve(firmware_alarm_id(station)),
+            _ => NotificationChange::Nothing,
+        },
+        K::DiagnosticsStatus | K::LogStatus => match text("status") {
+            Some(
+                status @ ("UploadFailed"
+                | "UploadFailure"
+                | "BadMessage"
+                | "PermissionDenied"
+                | "NotSupportedOperation"),
+            ) => NotificationChange::Raise(Box::new(Alarm {
+                id: diagnostics_alarm_id(station),
+                title: Some(format!("Diagnostics upload of station {station} failed")),
+                message: format!("station {station} reports its diagnostics upload {status}"),
+                action: Some("check the upload address (scheme, credentials, that the station can reach it) and ask for the diagnostics again".to_owned()),
+                details: base(serde_json::json!({
+                    "status": status,
+                    "requestId": payload.get("requestId"),
+                })),
+                ..station_alarm(conn, DIAGNOSTICS_KIND, Severity::Warning, now)
+            })),
+            Some("Uploaded") => NotificationChange::Resolve(diagnostics_alarm_id(station)),
+            _ => NotificationChange::Nothing,
+        },
+        K::SecurityEvent => {
+            let Some(event_type) = text("type") else {
+                return NotificationChange::Nothing;
+            };
+            if ROUTINE_SECURITY_EVENTS.contains(&event_type) {
+                return NotificationChange::Nothing;
+            }
+            let severity = if CRITICAL_SECURITY_EVENTS.contains(&event_type) {
+                Severity::Critical
+            } else {
+                Severity::Warning
+            };
+            NotificationChange::Raise(Box::new(Alarm {
+                id: security_alarm_id(station, event_type),
+                title: Some(format!("Security event at station {station}: {event_type}")),
+                message: format!("station {station} reports the security event {event_type}"),
+                action: Some("look at the station on site (tampering) and at its security log (GetLog SecurityLog); rotate its password if it may be known".to_owned()),
+                details: base(serde_json::json!({
+                    "type": event_type,
+                    "stationTime": text("timestamp"),
+                    "techInfo": text("techInfo"),
+                })),
+                ..station_alarm(conn, SECURITY_KIND, severity, now)
+            }))
+        }
+        K::Report | K::Event => NotificationChange::Nothing,
+    }
+}
+
+/// The alarm of `session`, which ended while its start was never seen.
+pub fn stop_without_start_alarm(session: &Session, now: Timestamp) -> Alarm {
+    Alarm {
+        id: stop_without_start_alarm_id(&session.id),
+        org_id: session.org_id.clone(),
+        kind: STOP_WITHOUT_START_KIND.to_owned(),
+        severity: Severity::Warning,
+        title: Some(format!(
+            "A session at station {} ended without a start",
+            session.station_id
+        )),
+        message: format!(
+            "station {} ended transaction {} that it never started here; the session is kept with its start unknown",
+            session.station_id, session.transaction_id
+        ),
+        details: serde_json::json!({
+            "stationId": session.station_id.as_str(),
+            "sessionId": session.id.as_str(),
+            "transactionId": session.transaction_id,
+            "evseId": session.evse_id,
+            "endedAt": session.ended_at.map(rfc3339),
+            "idToken": session.id_token.as_deref(),
+        }),
+        action: Some(
+            "check whether the station was offline when it started (its start may still come) and the session's energy before billing it"
+                .to_owned(),
+        ),
+        raised_at: now,
+        occurrences: 1,
+        last_seen_at: None,
+        resolved_at: None,
+        handling: Default::default(),
+        version: 1,
+    }
+}
+
 impl<S: ChargingStore + ?Sized> ChargerService<S> {
+    /// Raises or resolves what a station's notification means. A store
+    /// failure is logged: the charger's message stands.
+    pub(super) async fn notification_alarm(
+        &self,
+        conn: &Connection,
+        kind: csms_domain::event::NotificationKind,
+        payload: &serde_json::Value,
+        now: Timestamp,
+    ) {
+        match notification_change(conn, kind, payload, now) {
+            NotificationChange::Nothing => {}
+            NotificationChange::Raise(alarm) => self.raise_and_tell(*alarm, now).await,
+            NotificationChange::Resolve(id) => self.resolve_and_tell(&id, now).await,
+        }
+    }
+
+    /// Resolves the alarm `id` if it is open and publishes that. A store
+    /// failure is logged.
+    pub(super) async fn resolve_and_tell(&self, id: &str, now: Timestamp) {
+        match self.store.resolve_alarm(id, now).await {
+            Ok(Some(alarm)) => {
+                tracing::info!(alarm = %alarm.id, "alarm resolved");
+                self.events
+                    .publish(DomainEvent::AlarmResolved { alarm, at: now })
+                    .await;
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(alarm = %id, error = %e, "could not resolve an alarm"),
+        }
+    }
+
+    /// Raises the alarm of a session that ended without its start.
+    pub(super) async fn stop_without_start(&self, session: &Session, now: Timestamp) {
+        self.raise_and_tell(stop_without_start_alarm(session, now), now)
+            .await;
+    }
+
     /// Raises the session's register alarm (a warning an operator resolves
     /// by hand once the session's energy was checked). A store failure is
     /// logged: the charger's message stands.

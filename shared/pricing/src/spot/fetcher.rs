@@ -252,6 +252,9 @@ pub struct SpotFetcher<S: ?Sized> {
     clock: Arc<dyn Clock>,
     sources: Vec<Arc<dyn PriceSource>>,
     config: FetcherConfig,
+    /// Where the missing-prices alarm's opening and resolution are told
+    /// (webhooks, the people on duty).
+    events: Arc<dyn csms_kernel::events::EventBus>,
 }
 
 impl<S: ?Sized> Clone for SpotFetcher<S> {
@@ -261,6 +264,7 @@ impl<S: ?Sized> Clone for SpotFetcher<S> {
             clock: self.clock.clone(),
             sources: self.sources.clone(),
             config: self.config.clone(),
+            events: self.events.clone(),
         }
     }
 }
@@ -293,7 +297,14 @@ impl<S: SpotPriceStore + AlarmStore + ?Sized> SpotFetcher<S> {
             clock,
             sources,
             config,
+            events: Arc::new(csms_kernel::events::NoEvents),
         }
+    }
+
+    /// Tells `events` when the missing-prices alarm opens or resolves.
+    pub fn with_events(mut self, events: Arc<dyn csms_kernel::events::EventBus>) -> Self {
+        self.events = events;
+        self
     }
 
     pub fn config(&self) -> &FetcherConfig {
@@ -451,7 +462,7 @@ impl<S: SpotPriceStore + AlarmStore + ?Sized> SpotFetcher<S> {
             handling: Default::default(),
             version: 1,
         };
-        if self.store.raise_alarm(&alarm).await? {
+        if csms_kernel::events::raise_alarm(&*self.store, &*self.events, &alarm, now).await? {
             report.alarm = Some(AlarmChange::Raised);
         }
         Ok(())
@@ -465,11 +476,13 @@ impl<S: SpotPriceStore + AlarmStore + ?Sized> SpotFetcher<S> {
         date: NaiveDate,
         now: Timestamp,
     ) -> Result<Option<AlarmChange>, StoreError> {
-        Ok(self
-            .store
-            .resolve_alarm(&alarm_id(zone, date), now)
-            .await?
-            .map(|_| AlarmChange::Resolved))
+        let Some(alarm) = self.store.resolve_alarm(&alarm_id(zone, date), now).await? else {
+            return Ok(None);
+        };
+        self.events
+            .publish(csms_kernel::events::DomainEvent::AlarmResolved { alarm, at: now })
+            .await;
+        Ok(Some(AlarmChange::Resolved))
     }
 
     /// The day the fallback rule makes, and the day it copied (previous-day).
@@ -872,12 +885,14 @@ mod tests {
     #[tokio::test]
     async fn late_prices_raise_one_alarm_and_the_previous_day_stands_in_until_they_arrive() {
         let src = Scripted::new("elprisetjustnu", Ok(None));
-        let rig = rig(
+        let mut rig = rig(
             &["SE3"],
             FallbackRule::PreviousDay,
             vec![src.clone()],
             "2026-11-24T14:30:00Z",
         );
+        let told = Arc::new(Told::default());
+        rig.fetcher = rig.fetcher.clone().with_events(told.clone());
         rig.store
             .put_spot_day(&real_day(
                 "SE3",
@@ -953,6 +968,31 @@ mod tests {
         let r = rig.fetcher.run().await;
         assert_eq!(outcome(&r, "SE3", "2026-11-25").alarm, None);
         assert!(!r.has_trouble());
+        // Told once each (webhooks, the people on duty), not per run.
+        assert_eq!(
+            *told.0.lock().unwrap(),
+            [
+                "alarmOpened spot-missing:SE3:2026-11-25",
+                "alarmResolved spot-missing:SE3:2026-11-25"
+            ]
+        );
+    }
+
+    /// The alarm events published: "{name} {alarm id}".
+    #[derive(Default)]
+    struct Told(Mutex<Vec<String>>);
+
+    #[async_trait]
+    impl csms_kernel::events::EventBus for Told {
+        async fn publish(&self, event: csms_kernel::events::DomainEvent) {
+            use csms_kernel::events::DomainEvent as E;
+            if let E::AlarmOpened { alarm, .. } | E::AlarmResolved { alarm, .. } = &event {
+                self.0
+                    .lock()
+                    .unwrap()
+                    .push(format!("{} {}", event.name(), alarm.id));
+            }
+        }
     }
 
     #[tokio::test]
