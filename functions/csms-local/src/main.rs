@@ -228,7 +228,12 @@ async fn main() -> anyhow::Result<()> {
         cfg.settings.sessions.idle,
         cfg.settings.sessions.sweep,
     );
-    let monitor_task = monitor::spawn(charger.clone(), clock.clone(), cfg.settings.monitor);
+    let monitor_task = monitor::spawn(
+        charger.clone(),
+        wiring.alarm_digests(),
+        clock.clone(),
+        cfg.settings.monitor,
+    );
     let booking_task = bookings::spawn(
         commands.clone(),
         clock.clone(),

@@ -1,5 +1,6 @@
 //! The monitor sweep in process: every `period`, the stations offline for
-//! longer than the grace raise their alarm. In AWS the `session-sweep`
+//! longer than the grace raise their alarm, settled flapping and boot
+//! loops resolve, and the alarm digests that are due are mailed. In AWS the `session-sweep`
 //! function's `MonitorSweep` schedule runs the same
 //! `ChargerService::raise_offline_alarms_everywhere` every minute.
 //!
@@ -10,10 +11,12 @@
 use csms_app::settings::MonitorSettings;
 use csms_charging::charger::ChargerService;
 use csms_kernel::ports::{Clock, Store};
+use csms_notify::mail::people::PeopleMail;
 use std::sync::Arc;
 
 pub fn spawn(
     charger: ChargerService<dyn Store>,
+    digests: PeopleMail<dyn Store>,
     clock: Arc<dyn Clock>,
     settings: MonitorSettings,
 ) -> tokio::task::JoinHandle<()> {
@@ -30,6 +33,9 @@ pub fn spawn(
                 Ok(0) => {}
                 Ok(n) => tracing::info!("raised {n} offline alarm(s)"),
                 Err(e) => tracing::error!(error = %e, "monitor sweep failed"),
+            }
+            if let Err(e) = digests.send_due_digests(clock.now()).await {
+                tracing::error!(error = %e, "alarm digests failed");
             }
         }
     })

@@ -19,8 +19,10 @@ async fn main() -> Result<(), Error> {
         let idle = chrono::TimeDelta::from_std(ctx.wiring.settings.sessions.idle)?;
         let times = ctx.wiring.settings.bookings.times();
         let grace = ctx.wiring.settings.monitor.offline_grace();
+        let digests = Arc::new(ctx.wiring.alarm_digests());
         Ok::<_, Error>((
             charger,
+            digests,
             commands,
             ctx.wiring.clock.clone(),
             idle,
@@ -28,14 +30,21 @@ async fn main() -> Result<(), Error> {
             grace,
         ))
     });
-    let Some((charger, commands, clock, idle, times, grace)) = wired.await? else {
+    let Some((charger, digests, commands, clock, idle, times, grace)) = wired.await? else {
         return Ok(());
     };
     run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
-        let (charger, commands, clock) = (charger.clone(), commands.clone(), clock.clone());
+        let (charger, digests, commands, clock) = (
+            charger.clone(),
+            digests.clone(),
+            commands.clone(),
+            clock.clone(),
+        );
         async move {
             if is_monitor_sweep(&event.payload) {
-                return Ok::<_, Error>(handle_monitor_sweep(&charger, grace, clock.now()).await?);
+                return Ok::<_, Error>(
+                    handle_monitor_sweep(&charger, &digests, grace, clock.now()).await?,
+                );
             }
             if is_booking_sweep(&event.payload) {
                 return Ok::<_, Error>(handle_booking_sweep(&commands, times, clock.now()).await?);

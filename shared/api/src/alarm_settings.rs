@@ -12,7 +12,9 @@ use crate::ApiState;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::{Extension, Json};
-use csms_domain::alarm::{AlarmRecipient, AlarmSettings, Churn, OfflineGrace, Severity};
+use csms_domain::alarm::{
+    AlarmRecipient, AlarmSettings, Churn, OfflineGrace, QuietHours, Severity,
+};
 use csms_domain::tenant::{Email, Language};
 use csms_kernel::ports::StoreError;
 use serde::{Deserialize, Serialize};
@@ -33,10 +35,58 @@ pub(crate) struct AlarmSettingsInput {
     /// A station that boots this often within the window raises
     /// `stationBootLoop` (critical); default 3 within 900 seconds.
     boot_loop: Option<ChurnInput>,
+    /// Warnings that open within these hours are mailed in one digest when
+    /// they end; critical alarms are mailed at once, always. None when left
+    /// out.
+    quiet_hours: Option<QuietHoursInput>,
+    /// Mail warnings in one digest a day (when the quiet hours end, else at
+    /// 07:00 Stockholm time) instead of one by one; default false.
+    digest_warnings: Option<bool>,
     /// Who is mailed when an alarm opens and when it resolves (one mail per
     /// alarm and change, never per evaluation): at most 20; none when left
     /// out.
     notify: Option<Vec<RecipientInput>>,
+}
+
+/// Hours of the day when warnings wait for the digest.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct QuietHoursInput {
+    /// Local time `HH:MM`.
+    #[schema(example = "22:00")]
+    from: String,
+    /// Local time `HH:MM`; earlier than `from` for hours across midnight.
+    #[schema(example = "07:00")]
+    to: String,
+    /// IANA time zone; default `Europe/Stockholm`.
+    #[schema(example = "Europe/Stockholm")]
+    time_zone: Option<String>,
+}
+
+/// Hours of the day when warnings wait for the digest.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct QuietHoursView {
+    pub from: String,
+    pub to: String,
+    pub time_zone: String,
+}
+
+fn quiet_hours(input: QuietHoursInput) -> Result<QuietHours, ApiError> {
+    let bad = |field: &str, why: String| ApiError::BadRequest(format!("quietHours.{field}: {why}"));
+    let time = |field: &str, t: &str| {
+        chrono::NaiveTime::parse_from_str(t, "%H:%M")
+            .map_err(|_| bad(field, format!("{t:?} is not a time HH:MM")))
+    };
+    let from = time("from", &input.from)?;
+    let to = time("to", &input.to)?;
+    let time_zone = match input.time_zone.as_deref() {
+        None => AlarmSettings::DIGEST_TZ,
+        Some(tz) => tz
+            .parse()
+            .map_err(|_| bad("timeZone", format!("{tz:?} is not an IANA time zone")))?,
+    };
+    QuietHours::new(from, to, time_zone).map_err(|(field, why)| bad(field, why))
 }
 
 /// How often something may happen within a window before it is an alarm.
@@ -141,6 +191,12 @@ pub struct AlarmSettingsView {
     pub boot_loop: ChurnView,
     /// Who is mailed about alarms.
     pub notify: Vec<RecipientView>,
+    /// When warnings wait for the digest; null: never.
+    pub quiet_hours: Option<QuietHoursView>,
+    /// Whether warnings are mailed in one digest a day.
+    pub digest_warnings: bool,
+    /// The end of the last digest's window; null before the first.
+    pub last_digest_at: Option<String>,
     /// False while the organisation has set nothing: the platform's
     /// thresholds apply.
     pub set_by_organisation: bool,
@@ -169,6 +225,13 @@ impl From<&AlarmSettings> for AlarmSettingsView {
                     language: r.language.as_str().to_owned(),
                 })
                 .collect(),
+            quiet_hours: s.quiet_hours.map(|q| QuietHoursView {
+                from: q.from.format("%H:%M").to_string(),
+                to: q.to.format("%H:%M").to_string(),
+                time_zone: q.time_zone.name().to_owned(),
+            }),
+            digest_warnings: s.digest_warnings,
+            last_digest_at: s.digest_through.map(time),
             set_by_organisation: s.version > 0,
             updated_at: s.updated_at.map(time),
             version: s.version,
@@ -208,6 +271,7 @@ pub async fn put(
     let flapping = churn("flapping", input.flapping, Churn::FLAPPING)?;
     let boot_loop = churn("bootLoop", input.boot_loop, Churn::BOOT_LOOP)?;
     let recipients = recipients(input.notify.unwrap_or_default())?;
+    let quiet_hours = input.quiet_hours.map(quiet_hours).transpose()?;
     let stored = current(&st, &who).await?;
     let settings = AlarmSettings {
         org_id: who.org_id.clone(),
@@ -215,6 +279,10 @@ pub async fn put(
         flapping,
         boot_loop,
         recipients,
+        quiet_hours,
+        digest_warnings: input.digest_warnings.unwrap_or(false),
+        // The digest job's place is not the caller's to change.
+        digest_through: stored.digest_through,
         updated_at: Some(st.clock.now()),
         version: stored.version + 1,
     };

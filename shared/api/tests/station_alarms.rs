@@ -262,7 +262,7 @@ async fn alarm_settings_are_checked_per_organisation_and_the_sweep_uses_them() {
     assert_eq!(got.status, 200, "{}", got.text);
     assert_eq!(
         got.body,
-        serde_json::json!({"offlineGraceSeconds": 600, "flapping": {"count": 6, "windowSeconds": 3600}, "bootLoop": {"count": 3, "windowSeconds": 900}, "notify": [], "setByOrganisation": false, "updatedAt": null, "version": 0})
+        serde_json::json!({"offlineGraceSeconds": 600, "flapping": {"count": 6, "windowSeconds": 3600}, "bootLoop": {"count": 3, "windowSeconds": 900}, "notify": [], "quietHours": null, "digestWarnings": false, "lastDigestAt": null, "setByOrganisation": false, "updatedAt": null, "version": 0})
     );
     for (body, field) in [
         (
@@ -306,6 +306,18 @@ async fn alarm_settings_are_checked_per_organisation_and_the_sweep_uses_them() {
             "bootLoop.windowSeconds",
         ),
         (
+            serde_json::json!({"quietHours": {"from": "22:00", "to": "25:00"}}),
+            "quietHours.to",
+        ),
+        (
+            serde_json::json!({"quietHours": {"from": "07:00", "to": "07:00"}}),
+            "quietHours.to: must differ",
+        ),
+        (
+            serde_json::json!({"quietHours": {"from": "22:00", "to": "07:00", "timeZone": "Mars/Olympus"}}),
+            "quietHours.timeZone",
+        ),
+        (
             serde_json::json!({"bootLoop": {"count": 3}}),
             "invalid JSON body: bootLoop: missing field `windowSeconds`",
         ),
@@ -322,10 +334,16 @@ async fn alarm_settings_are_checked_per_organisation_and_the_sweep_uses_them() {
             Some(serde_json::json!({"offlineGraceSeconds": 1200, "notify": [
                 {"email": "Jour@Example.se", "minSeverity": "critical", "language": "en"},
                 {"email": "board@example.se"}
-            ]})),
+            ], "quietHours": {"from": "22:00", "to": "06:30"}, "digestWarnings": true})),
         )
         .await;
     assert_eq!(set.status, 200, "{}", set.text);
+    assert_eq!(
+        set.body["quietHours"],
+        serde_json::json!({"from": "22:00", "to": "06:30", "timeZone": "Europe/Stockholm"})
+    );
+    assert_eq!(set.body["digestWarnings"], true);
+    assert_eq!(set.body["lastDigestAt"], serde_json::Value::Null);
     assert_eq!(
         set.body["notify"],
         serde_json::json!([

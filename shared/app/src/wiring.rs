@@ -139,6 +139,11 @@ impl Wiring {
         })
     }
 
+    /// The alarm digests of the people on duty (sent by the monitor sweep).
+    pub fn alarm_digests(&self) -> PeopleMail<dyn Store> {
+        PeopleMail::new(self.store.clone(), self.mailer())
+    }
+
     /// What sends e-mail (one, so an in-memory outbox is shared).
     pub fn mailer(&self) -> Arc<dyn Mailer> {
         self.mailer

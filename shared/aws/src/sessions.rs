@@ -41,16 +41,18 @@ pub fn is_monitor_sweep(event: &Value) -> bool {
 }
 
 /// One monitor sweep at `now` over every organisation
-/// (`ChargerService::raise_offline_alarms_everywhere`): how many alarms it
-/// raised.
+/// (`ChargerService::raise_offline_alarms_everywhere`, then the alarm
+/// digests that are due): how many alarms it raised and digests it mailed.
 pub async fn handle_monitor_sweep(
     charger: &ChargerService<dyn Store>,
+    digests: &csms_notify::mail::people::PeopleMail<dyn Store>,
     grace: csms_domain::alarm::OfflineGrace,
     now: Timestamp,
 ) -> Result<Value, HandlerError> {
     let raised = charger.raise_offline_alarms_everywhere(grace, now).await?;
-    tracing::info!(raised, "monitor sweep done");
-    Ok(json!({"offlineAlarms": raised}))
+    let mailed = digests.send_due_digests(now).await?;
+    tracing::info!(raised, digests = mailed, "monitor sweep done");
+    Ok(json!({"offlineAlarms": raised, "digests": mailed}))
 }
 
 /// One scheduled run at `now`: how many sessions it closed. A store error

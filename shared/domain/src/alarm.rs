@@ -149,6 +149,15 @@ pub struct AlarmSettings {
     /// Who is mailed when an alarm opens and resolves, from which severity
     /// ([`AlarmSettings::MAX_RECIPIENTS`] at most; none by default).
     pub recipients: Vec<AlarmRecipient>,
+    /// Warnings that open within these hours are not mailed at once but in
+    /// one digest when they end; critical alarms always are.
+    pub quiet_hours: Option<QuietHours>,
+    /// Warnings are never mailed one by one: one digest a day, when the
+    /// quiet hours end (07:00 Stockholm time without quiet hours).
+    pub digest_warnings: bool,
+    /// The end of the last digest's window (kept by the digest job, not
+    /// set by people); `None` before the first.
+    pub digest_through: Option<Timestamp>,
     pub updated_at: Option<Timestamp>,
     /// 0 while never stored.
     pub version: u64,
@@ -180,12 +189,115 @@ impl AlarmSettings {
             flapping: Churn::FLAPPING,
             boot_loop: Churn::BOOT_LOOP,
             recipients: Vec::new(),
+            quiet_hours: None,
+            digest_warnings: false,
+            digest_through: None,
             updated_at: None,
             version: 0,
         }
     }
 
     pub const MAX_RECIPIENTS: usize = 20;
+
+    /// When the daily digest goes without quiet hours, in
+    /// [`AlarmSettings::DIGEST_TZ`].
+    pub const DIGEST_AT: chrono::NaiveTime = match chrono::NaiveTime::from_hms_opt(7, 0, 0) {
+        Some(t) => t,
+        None => panic!("07:00 is a time"),
+    };
+    pub const DIGEST_TZ: chrono_tz::Tz = chrono_tz::Europe::Stockholm;
+
+    /// Whether `alarm`, opening or resolving at `at`, waits for the digest
+    /// instead of being mailed at once: a warning, when warnings are
+    /// digested or it is quiet.
+    pub fn holds(&self, alarm: &Alarm, at: Timestamp) -> bool {
+        alarm.severity == Severity::Warning
+            && (self.digest_warnings || self.quiet_hours.is_some_and(|q| q.contains(at)))
+    }
+
+    /// Whether anything is ever held for a digest.
+    pub fn digests(&self) -> bool {
+        self.digest_warnings || self.quiet_hours.is_some()
+    }
+
+    /// The first digest time strictly after `after`: the end of the quiet
+    /// hours, else [`AlarmSettings::DIGEST_AT`].
+    pub fn next_digest(&self, after: Timestamp) -> Timestamp {
+        let (time, tz) = self
+            .quiet_hours
+            .map_or((Self::DIGEST_AT, Self::DIGEST_TZ), |q| (q.to, q.time_zone));
+        let mut day = after.with_timezone(&tz).date_naive();
+        loop {
+            if let Some(at) = local_instant(day, time, tz) {
+                if at > after {
+                    return at;
+                }
+            }
+            day = day.succ_opt().unwrap_or(day);
+        }
+    }
+}
+
+/// `time` on `day` in `tz`: the earlier of an ambiguous time (the hour
+/// that repeats in autumn), an hour later for one that does not exist (the
+/// hour skipped in spring).
+fn local_instant(
+    day: chrono::NaiveDate,
+    time: chrono::NaiveTime,
+    tz: chrono_tz::Tz,
+) -> Option<Timestamp> {
+    use chrono::TimeZone;
+    let naive = day.and_time(time);
+    tz.from_local_datetime(&naive)
+        .earliest()
+        .or_else(|| {
+            tz.from_local_datetime(&(naive + chrono::TimeDelta::hours(1)))
+                .earliest()
+        })
+        .map(|t| t.with_timezone(&chrono::Utc))
+}
+
+/// Hours of the day, local to a time zone, when warnings wait: from `from`
+/// up to `to`, across midnight when `to` is earlier (22:00–07:00).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuietHours {
+    pub from: chrono::NaiveTime,
+    pub to: chrono::NaiveTime,
+    pub time_zone: chrono_tz::Tz,
+}
+
+impl QuietHours {
+    /// Checked: whole minutes, and not empty (the error names the field).
+    pub fn new(
+        from: chrono::NaiveTime,
+        to: chrono::NaiveTime,
+        time_zone: chrono_tz::Tz,
+    ) -> Result<Self, (&'static str, String)> {
+        use chrono::Timelike;
+        for (field, t) in [("from", from), ("to", to)] {
+            if t.second() != 0 || t.nanosecond() != 0 {
+                return Err((field, "whole minutes, HH:MM".into()));
+            }
+        }
+        if from == to {
+            return Err(("to", "must differ from `from`".into()));
+        }
+        Ok(QuietHours {
+            from,
+            to,
+            time_zone,
+        })
+    }
+
+    /// Whether `at` falls in the quiet hours.
+    pub fn contains(&self, at: Timestamp) -> bool {
+        let t = at.with_timezone(&self.time_zone).time();
+        if self.from < self.to {
+            self.from <= t && t < self.to
+        } else {
+            t >= self.from || t < self.to
+        }
+    }
 }
 
 /// How long a station may be away before it is offline: whole seconds, at
@@ -339,6 +451,80 @@ impl Churn {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn quiet_hours_cross_midnight_and_the_digest_goes_when_they_end() {
+        use super::*;
+        use chrono::{NaiveTime, TimeZone, Utc};
+        let hm = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap();
+        let q = QuietHours::new(hm(22, 0), hm(7, 0), chrono_tz::Europe::Stockholm).unwrap();
+        // Stockholm is UTC+1 in December.
+        let utc = |d, h, m| Utc.with_ymd_and_hms(2026, 12, d, h, m, 0).unwrap();
+        assert!(q.contains(utc(7, 21, 0)), "22:00 local");
+        assert!(q.contains(utc(8, 5, 59)), "06:59 local");
+        assert!(!q.contains(utc(8, 6, 0)), "07:00 local");
+        assert!(!q.contains(utc(7, 20, 59)), "21:59 local");
+        let day = QuietHours::new(hm(12, 0), hm(13, 0), chrono_tz::UTC).unwrap();
+        assert!(day.contains(utc(7, 12, 30)) && !day.contains(utc(7, 13, 0)));
+        assert_eq!(
+            QuietHours::new(hm(7, 0), hm(7, 0), chrono_tz::UTC)
+                .unwrap_err()
+                .0,
+            "to"
+        );
+        assert_eq!(
+            QuietHours::new(
+                NaiveTime::from_hms_opt(7, 0, 5).unwrap(),
+                hm(8, 0),
+                chrono_tz::UTC
+            )
+            .unwrap_err()
+            .0,
+            "from"
+        );
+
+        let mut s =
+            AlarmSettings::defaults(crate::OrgId::default_org(), OfflineGrace::platform(60));
+        assert!(!s.digests());
+        s.quiet_hours = Some(q);
+        assert!(s.digests());
+        assert_eq!(
+            s.next_digest(utc(7, 21, 0)),
+            utc(8, 6, 0),
+            "the quiet hours' end"
+        );
+        assert_eq!(s.next_digest(utc(8, 6, 0)), utc(9, 6, 0), "strictly after");
+        s.quiet_hours = None;
+        s.digest_warnings = true;
+        assert_eq!(
+            s.next_digest(utc(8, 10, 0)),
+            utc(9, 6, 0),
+            "07:00 Stockholm"
+        );
+        // Across the spring change (2027-03-28, UTC+1 → UTC+2).
+        let spring = Utc.with_ymd_and_hms(2027, 3, 27, 12, 0, 0).unwrap();
+        assert_eq!(
+            s.next_digest(spring),
+            Utc.with_ymd_and_hms(2027, 3, 28, 5, 0, 0).unwrap()
+        );
+
+        let warning = Alarm {
+            severity: Severity::Warning,
+            ..alarm()
+        };
+        let critical = Alarm {
+            severity: Severity::Critical,
+            ..alarm()
+        };
+        assert!(
+            s.holds(&warning, utc(8, 12, 0)),
+            "digested warnings always wait"
+        );
+        assert!(!s.holds(&critical, utc(8, 12, 0)), "critical ones never");
+        s.digest_warnings = false;
+        s.quiet_hours = Some(q);
+        assert!(s.holds(&warning, utc(8, 2, 0)) && !s.holds(&warning, utc(8, 12, 0)));
+    }
+
     #[test]
     fn churn_counts_only_the_window_and_checks_its_ranges() {
         use super::Churn;

@@ -2249,6 +2249,16 @@ pub async fn alarm_settings_versioned_per_org<S: AlarmSettingsStore>(store: &S) 
         offline_grace: OfflineGrace::from_secs(900).unwrap(),
         flapping: csms_domain::alarm::Churn::new(4, 600).unwrap(),
         boot_loop: csms_domain::alarm::Churn::BOOT_LOOP,
+        quiet_hours: Some(
+            csms_domain::alarm::QuietHours::new(
+                chrono::NaiveTime::from_hms_opt(22, 0, 0).unwrap(),
+                chrono::NaiveTime::from_hms_opt(6, 30, 0).unwrap(),
+                csms_domain::alarm::AlarmSettings::DIGEST_TZ,
+            )
+            .unwrap(),
+        ),
+        digest_warnings: true,
+        digest_through: Some(t(3)),
         recipients: vec![csms_domain::alarm::AlarmRecipient {
             email: csms_domain::tenant::Email::parse("jour@example.se").unwrap(),
             min_severity: Severity::Critical,

@@ -5,7 +5,7 @@
 use crate::{parse, DecodeError, Record};
 use chrono::{DateTime, Utc};
 use csms_domain::alarm::{
-    Alarm, AlarmRecipient, AlarmSettings, Churn, Handling, OfflineGrace, Severity,
+    Alarm, AlarmRecipient, AlarmSettings, Churn, Handling, OfflineGrace, QuietHours, Severity,
 };
 use csms_domain::tenant::{Email, Language};
 use csms_domain::OrgId;
@@ -214,10 +214,53 @@ pub struct StoredAlarmSettings {
     /// Absent in settings stored before alarms were mailed.
     #[serde(rename = "recipients", default, skip_serializing_if = "Vec::is_empty")]
     pub recipients: Vec<StoredAlarmRecipient>,
+    /// Absent (and the two below) in settings stored before digests.
+    #[serde(
+        rename = "quiet_hours",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub quiet_hours: Option<StoredQuietHours>,
+    #[serde(
+        rename = "digest_warnings",
+        default,
+        skip_serializing_if = "std::ops::Not::not"
+    )]
+    pub digest_warnings: bool,
+    #[serde(
+        rename = "digest_through",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub digest_through: Option<DateTime<Utc>>,
     #[serde(rename = "updated_at", default)]
     pub updated_at: Option<DateTime<Utc>>,
     #[serde(rename = "version")]
     pub version: u64,
+}
+
+/// Local times as `HH:MM`, the zone by its IANA name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredQuietHours {
+    #[serde(rename = "from")]
+    pub from: String,
+    #[serde(rename = "to")]
+    pub to: String,
+    #[serde(rename = "time_zone")]
+    pub time_zone: String,
+}
+
+fn quiet_hours(q: StoredQuietHours) -> Result<QuietHours, DecodeError> {
+    let time = |field: &str, t: &str| {
+        chrono::NaiveTime::parse_from_str(t, "%H:%M")
+            .map_err(|e| DecodeError::new(format!("quiet_hours {field}: {t:?}: {e}")))
+    };
+    let tz: chrono_tz::Tz = q
+        .time_zone
+        .parse()
+        .map_err(|_| DecodeError::new(format!("quiet_hours time_zone: {:?}", q.time_zone)))?;
+    QuietHours::new(time("from", &q.from)?, time("to", &q.to)?, tz)
+        .map_err(|(field, why)| DecodeError::new(format!("quiet_hours {field}: {why}")))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -263,6 +306,9 @@ impl From<&AlarmSettings> for StoredAlarmSettings {
             flapping,
             boot_loop,
             recipients,
+            quiet_hours,
+            digest_warnings,
+            digest_through,
             updated_at,
             version,
         } = s;
@@ -285,6 +331,13 @@ impl From<&AlarmSettings> for StoredAlarmSettings {
                     language: r.language.as_str().to_owned(),
                 })
                 .collect(),
+            quiet_hours: quiet_hours.map(|q| StoredQuietHours {
+                from: q.from.format("%H:%M").to_string(),
+                to: q.to.format("%H:%M").to_string(),
+                time_zone: q.time_zone.name().to_owned(),
+            }),
+            digest_warnings: *digest_warnings,
+            digest_through: *digest_through,
             updated_at: *updated_at,
             version: *version,
         }
@@ -324,6 +377,9 @@ impl TryFrom<StoredAlarmSettings> for AlarmSettings {
                     })
                 })
                 .collect::<Result<_, DecodeError>>()?,
+            quiet_hours: s.quiet_hours.map(quiet_hours).transpose()?,
+            digest_warnings: s.digest_warnings,
+            digest_through: s.digest_through,
             updated_at: s.updated_at,
             version: s.version,
         })

@@ -272,6 +272,59 @@ pub fn alarm(l: &AlarmLetter<'_>) -> Mail {
     }
 }
 
+/// The warnings that waited for the digest: those opened from `from` to
+/// `through`, each with its state now.
+pub struct DigestLetter<'a> {
+    pub to: &'a str,
+    pub alarms: &'a [csms_domain::alarm::Alarm],
+    pub from: DateTime<Utc>,
+    pub through: DateTime<Utc>,
+    pub tz: Tz,
+    pub language: Language,
+}
+
+pub fn alarm_digest(l: &DigestLetter<'_>) -> Mail {
+    let (from, through) = (local(l.from, l.tz), local(l.through, l.tz));
+    let n = l.alarms.len();
+    let mut lines = String::new();
+    for a in l.alarms {
+        let title = a.title.as_deref().unwrap_or(&a.message);
+        let state = match (l.language, a.resolved_at) {
+            (Language::Sv, Some(at)) => format!("stängt {}", local(at, l.tz)),
+            (Language::Sv, None) => "öppet".to_owned(),
+            (Language::En, Some(at)) => format!("resolved {}", local(at, l.tz)),
+            (Language::En, None) => "open".to_owned(),
+        };
+        lines.push_str(&format!(
+            "- {} {title} ({state})\n  {}\n  {}\n",
+            local(a.raised_at, l.tz),
+            a.message,
+            a.id
+        ));
+    }
+    let (subject, text) = match l.language {
+        Language::Sv => (
+            format!("Sammanfattning: {n} varningar {from} – {through}"),
+            format!(
+                "Varningar som öppnades {from} – {through}, samlade i stället för ett brev vardera:\n\n{lines}\nKritiska larm skickas alltid direkt.\n"
+            ),
+        ),
+        Language::En => (
+            format!("Digest: {n} warnings {from} – {through}"),
+            format!(
+                "Warnings that opened {from} – {through}, gathered instead of a mail each:\n\n{lines}\nCritical alarms are always mailed at once.\n"
+            ),
+        ),
+    };
+    Mail {
+        to: l.to.to_owned(),
+        to_name: None,
+        subject,
+        text,
+        kind: "alarmDigest",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,8 +9,13 @@ use super::letters::MAIL_TZ;
 use super::letters::{self, AlarmLetter, BookingRefusedLetter};
 use super::Mailer;
 use async_trait::async_trait;
+use csms_domain::alarm::{Alarm, AlarmSettings, Severity};
+use csms_domain::Timestamp;
 use csms_kernel::events::{DomainEvent, Subscriber};
-use csms_kernel::ports::{AlarmSettingsStore, StationStore, UserStore};
+use csms_kernel::ports::{
+    AlarmSettingsStore, AlarmStore, OrganisationStore, PageRequest, StationStore, StoreError,
+    UserStore,
+};
 use std::sync::Arc;
 
 /// See the module docs.
@@ -48,6 +53,17 @@ impl<S: UserStore + StationStore + AlarmSettingsStore + ?Sized> PeopleMail<S> {
                 return;
             }
         };
+        // A warning held for the digest (its opening was, or it is quiet
+        // now) goes in the digest, with its state then.
+        let now = if opened {
+            alarm.raised_at
+        } else {
+            alarm.resolved_at.unwrap_or(alarm.raised_at)
+        };
+        if settings.holds(alarm, alarm.raised_at) || settings.holds(alarm, now) {
+            tracing::debug!(alarm = %alarm.id, "held for the digest");
+            return;
+        }
         let wanted: Vec<_> = settings
             .recipients
             .iter()
@@ -109,6 +125,118 @@ impl<S: UserStore + StationStore + AlarmSettingsStore + ?Sized> PeopleMail<S> {
         if let Err(e) = self.mailer.send(&mail).await {
             tracing::error!(booking = %booking.id, error = %e, "the mail about a refused booking could not be sent");
         }
+    }
+}
+
+/// The most alarms one digest reads (newest first) and lists.
+const DIGEST_MAX: usize = 500;
+
+impl<
+        S: UserStore + StationStore + AlarmSettingsStore + AlarmStore + OrganisationStore + ?Sized,
+    > PeopleMail<S>
+{
+    /// Sends each organisation's digest that is due at `now`: the warnings
+    /// held since the last one (quiet hours, or every warning when they are
+    /// digested), one mail per recipient of warnings. The window is claimed
+    /// first with a versioned write of the settings, so two sweeps never
+    /// both send it (a crash between the claim and the mail loses that
+    /// digest rather than sending it twice). How many digests were mailed.
+    pub async fn send_due_digests(&self, now: Timestamp) -> Result<usize, StoreError> {
+        let orgs = csms_kernel::tenants::organisation_ids(&*self.store).await?;
+        let mut sent = 0;
+        for org in orgs {
+            let settings = match self.store.get_alarm_settings(&org).await {
+                Ok(Some(s)) if s.digests() => s,
+                Ok(_) => continue,
+                Err(e) => {
+                    tracing::error!(org = %org, error = %e, "alarm settings unreadable: no digest");
+                    continue;
+                }
+            };
+            let from = settings
+                .digest_through
+                .or(settings.updated_at)
+                .unwrap_or(now);
+            let through = settings.next_digest(from);
+            if through > now {
+                continue;
+            }
+            let claimed = AlarmSettings {
+                digest_through: Some(through),
+                version: settings.version + 1,
+                ..settings.clone()
+            };
+            match self
+                .store
+                .put_alarm_settings(&claimed, settings.version)
+                .await
+            {
+                Ok(()) => {}
+                // Changed meanwhile (a person, or another sweep): next time.
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e),
+            }
+            let held = self.held(&settings, from, through).await?;
+            if held.is_empty() || self.mailer.ready().is_err() {
+                continue;
+            }
+            let mut mailed = false;
+            for r in settings
+                .recipients
+                .iter()
+                .filter(|r| r.min_severity <= Severity::Warning)
+            {
+                let mail = letters::alarm_digest(&letters::DigestLetter {
+                    to: r.email.as_str(),
+                    alarms: &held,
+                    from,
+                    through,
+                    tz: MAIL_TZ,
+                    language: r.language,
+                });
+                match self.mailer.send(&mail).await {
+                    Ok(_) => mailed = true,
+                    Err(e) => tracing::error!(org = %org, error = %e, "a digest could not be sent"),
+                }
+            }
+            if mailed {
+                sent += 1;
+                tracing::info!(org = %org, alarms = held.len(), "alarm digest mailed");
+            }
+        }
+        Ok(sent)
+    }
+
+    /// The organisation's warnings opened after `from` up to `through` that
+    /// were held, oldest first.
+    async fn held(
+        &self,
+        settings: &AlarmSettings,
+        from: Timestamp,
+        through: Timestamp,
+    ) -> Result<Vec<Alarm>, StoreError> {
+        let mut held = Vec::new();
+        let mut cursor = None;
+        'pages: loop {
+            let page = self
+                .store
+                .list_alarms(&settings.org_id, false, &PageRequest { limit: 100, cursor })
+                .await?;
+            for a in page.items {
+                if a.raised_at <= from || held.len() >= DIGEST_MAX {
+                    break 'pages;
+                }
+                if a.raised_at <= through && settings.holds(&a, a.raised_at) {
+                    held.push(a);
+                }
+            }
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        held.reverse();
+        Ok(held)
     }
 }
 
@@ -290,5 +418,128 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("opened at 2026-12-07 13:00"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn warnings_in_quiet_hours_wait_for_one_digest_and_critical_ones_do_not() {
+        use csms_domain::alarm::{
+            Alarm, AlarmRecipient, AlarmSettings, OfflineGrace, QuietHours, Severity,
+        };
+        use csms_domain::tenant::Email;
+        let store: Arc<dyn Store> = Arc::new(csms_store_redb::EmbeddedStore::temporary());
+        let outbox = Arc::new(MemoryOutbox::new(
+            Sender::parse("noreply@example.se").unwrap(),
+        ));
+        let mail = PeopleMail::new(store.clone(), outbox.clone());
+        // Stockholm is UTC+1 in December: quiet 22:00-07:00 is 21:00-06:00 UTC.
+        let utc = |d, h, m| Utc.with_ymd_and_hms(2026, 12, d, h, m, 0).unwrap();
+        let hm = |h, m| chrono::NaiveTime::from_hms_opt(h, m, 0).unwrap();
+        let mut settings =
+            AlarmSettings::defaults(OrgId::default_org(), OfflineGrace::from_secs(600).unwrap());
+        settings.recipients = vec![
+            AlarmRecipient {
+                email: Email::parse("jour@example.se").unwrap(),
+                min_severity: Severity::Warning,
+                language: Language::En,
+            },
+            AlarmRecipient {
+                email: Email::parse("chef@example.se").unwrap(),
+                min_severity: Severity::Critical,
+                language: Language::Sv,
+            },
+        ];
+        settings.quiet_hours =
+            Some(QuietHours::new(hm(22, 0), hm(7, 0), AlarmSettings::DIGEST_TZ).unwrap());
+        settings.updated_at = Some(utc(7, 12, 0));
+        settings.version = 1;
+        store.put_alarm_settings(&settings, 0).await.unwrap();
+        let alarm = |id: &str, severity, at| Alarm {
+            id: id.into(),
+            org_id: OrgId::default_org(),
+            kind: "stationFlapping".into(),
+            severity,
+            title: Some(format!("Alarm {id}")),
+            message: format!("what {id} is about"),
+            details: serde_json::json!({}),
+            action: None,
+            raised_at: at,
+            occurrences: 1,
+            last_seen_at: None,
+            resolved_at: None,
+            handling: Default::default(),
+            version: 1,
+        };
+        let open = |a: Alarm| {
+            let (store, mail) = (store.clone(), &mail);
+            async move {
+                store.raise_alarm(&a).await.unwrap();
+                let at = a.raised_at;
+                mail.on(&DomainEvent::AlarmOpened { alarm: a, at }).await;
+            }
+        };
+        open(alarm("day-warning", Severity::Warning, utc(7, 13, 0))).await;
+        open(alarm("night-warning-1", Severity::Warning, utc(7, 22, 0))).await;
+        open(alarm("night-critical", Severity::Critical, utc(7, 23, 0))).await;
+        open(alarm("night-warning-2", Severity::Warning, utc(8, 2, 0))).await;
+        // The warning resolves during the night: held too.
+        let mut resolved = store
+            .resolve_alarm("night-warning-2", utc(8, 3, 0))
+            .await
+            .unwrap()
+            .unwrap();
+        resolved.resolved_at = Some(utc(8, 3, 0));
+        mail.on(&DomainEvent::AlarmResolved {
+            alarm: resolved,
+            at: utc(8, 3, 0),
+        })
+        .await;
+        let subjects = |sent: &[crate::mail::OutboxEntry]| {
+            sent.iter()
+                .map(|m| format!("{} {}", m.to, m.subject))
+                .collect::<Vec<_>>()
+        };
+        let mut sent = outbox.list(20).await.unwrap();
+        sent.reverse();
+        assert_eq!(
+            subjects(&sent),
+            [
+                "jour@example.se [Warning] Alarm day-warning",
+                "jour@example.se [CRITICAL] Alarm night-critical",
+                "chef@example.se [KRITISKT] Alarm night-critical",
+            ],
+            "by day a warning goes at once; at night only the critical one"
+        );
+
+        // Before 07:00 Stockholm nothing is due; then one digest, once.
+        assert_eq!(mail.send_due_digests(utc(8, 5, 59)).await.unwrap(), 0);
+        assert_eq!(mail.send_due_digests(utc(8, 6, 0)).await.unwrap(), 1);
+        assert_eq!(mail.send_due_digests(utc(8, 6, 1)).await.unwrap(), 0);
+        let sent = outbox.list(20).await.unwrap();
+        assert_eq!(sent.len(), 4);
+        let digest = &sent[0];
+        assert_eq!(digest.to, "jour@example.se", "only those who want warnings");
+        assert_eq!(digest.kind, "alarmDigest");
+        assert_eq!(
+            digest.subject,
+            "Digest: 2 warnings 2026-12-07 13:00 – 2026-12-08 07:00"
+        );
+        let text = String::from_utf8(outbox.message(&digest.id).await.unwrap().unwrap()).unwrap();
+        let one = text.find("night-warning-1").unwrap();
+        let two = text.find("night-warning-2").unwrap();
+        assert!(one < two, "oldest first: {text}");
+        assert!(text.contains("resolved 2026-12-08 04:00"), "{text}");
+        assert!(
+            !text.contains("day-warning") && !text.contains("night-critical"),
+            "{text}"
+        );
+        let stored = store
+            .get_alarm_settings(&OrgId::default_org())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.digest_through, Some(utc(8, 6, 0)));
+        // The next night held nothing: the window passes without a mail.
+        assert_eq!(mail.send_due_digests(utc(9, 6, 0)).await.unwrap(), 0);
+        assert_eq!(outbox.list(20).await.unwrap().len(), 4);
     }
 }

@@ -1851,6 +1851,9 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             flapping: Churn::FLAPPING,
             boot_loop: Churn::BOOT_LOOP,
             recipients: vec![],
+            quiet_hours: None,
+            digest_warnings: false,
+            digest_through: None,
             updated_at: Some(t("2026-12-07T08:00:00Z")),
             version: 2,
         },
@@ -1859,6 +1862,9 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             offline_grace: OfflineGrace::from_secs(600).unwrap(),
             flapping: Churn::FLAPPING,
             boot_loop: Churn::BOOT_LOOP,
+            quiet_hours: None,
+            digest_warnings: false,
+            digest_through: None,
             recipients: vec![
                 AlarmRecipient {
                     email: Email::parse("jour@solrosen.se").unwrap(),
@@ -1880,8 +1886,30 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             flapping: Churn::new(10, 1800).unwrap(),
             boot_loop: Churn::new(4, 600).unwrap(),
             recipients: vec![],
+            quiet_hours: None,
+            digest_warnings: false,
+            digest_through: None,
             updated_at: Some(t("2026-12-08T07:00:00Z")),
             version: 1,
+        },
+        AlarmSettings {
+            org_id: org("brf-solgarden"),
+            offline_grace: OfflineGrace::from_secs(600).unwrap(),
+            flapping: Churn::FLAPPING,
+            boot_loop: Churn::BOOT_LOOP,
+            recipients: vec![],
+            quiet_hours: Some(
+                csms_domain::alarm::QuietHours::new(
+                    chrono::NaiveTime::from_hms_opt(21, 30, 0).unwrap(),
+                    chrono::NaiveTime::from_hms_opt(7, 0, 0).unwrap(),
+                    chrono_tz::Europe::Stockholm,
+                )
+                .unwrap(),
+            ),
+            digest_warnings: true,
+            digest_through: Some(t("2026-12-09T06:00:00Z")),
+            updated_at: Some(t("2026-12-08T20:00:00Z")),
+            version: 4,
         },
     ]
 }
