@@ -206,3 +206,41 @@ async fn an_unknown_organisation_is_refused() {
         .await
         .is_err());
 }
+
+#[tokio::test]
+async fn two_runs_at_once_issue_each_invoice_once_with_no_gap() {
+    let store = Arc::new(EmbeddedStore::temporary());
+    store
+        .create_organisation(&organisation("brf-b"))
+        .await
+        .unwrap();
+    let mut drivers = Vec::new();
+    for n in 1..=6 {
+        let u = user(n, &format!("d{n}@example.se"), &[("brf-b", Role::Driver)]);
+        store.create_user(&u).await.unwrap();
+        drivers.push(u);
+    }
+    for (i, d) in drivers.iter().enumerate() {
+        let start = format!("2026-11-{:02}T10:00:00Z", i + 2);
+        charged(&store, &format!("{}", i + 1), &start, Some(d), "10.00").await;
+    }
+    let org = OrgId::parse("brf-b").unwrap();
+    let nov = Period::parse("2026-11").unwrap();
+    let one = BillingService::new(store.clone(), Arc::new(At(t("2026-12-01T05:00:00Z"))));
+    let two = one.clone();
+    let (a, b) = tokio::join!(one.run_invoices(&org, nov), two.run_invoices(&org, nov));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let mut numbers: Vec<u64> = a
+        .created
+        .iter()
+        .chain(&b.created)
+        .map(|i| i.number.seq())
+        .collect();
+    numbers.sort();
+    assert_eq!(numbers, [1, 2, 3, 4, 5, 6]);
+    assert_eq!(a.created.len() + a.existing.len(), 6);
+    assert_eq!(b.created.len() + b.existing.len(), 6);
+    let books = one.balances(&org).await.unwrap();
+    assert_eq!(books.transactions, 6);
+    assert!(books.balanced());
+}
