@@ -274,22 +274,24 @@ pub async fn run(
     Ok(Json((&result).into()))
 }
 
-fn query(
-    params: &Params,
-) -> Result<(Option<Period>, Option<UserId>, Option<InvoiceStatus>), ApiError> {
-    let period = params
-        .get("period")
-        .map(|p| Period::parse(p.trim()).map_err(|e| bad("period", e)))
-        .transpose()?;
-    let user = params
-        .get("userId")
-        .map(|u| UserId::parse(u.trim()).map_err(|e| bad("userId", e)))
-        .transpose()?;
-    let status = params
-        .get("status")
-        .map(|s| InvoiceStatus::parse(s.trim()).map_err(|e| bad("status", e)))
-        .transpose()?;
-    Ok((period, user, status))
+/// The list's filters and page, in the caller's organisation.
+fn query(params: &Params, org: &csms_domain::OrgId) -> Result<InvoiceQuery, ApiError> {
+    Ok(InvoiceQuery {
+        org_id: org.clone(),
+        period: params
+            .get("period")
+            .map(|p| Period::parse(p.trim()).map_err(|e| bad("period", e)))
+            .transpose()?,
+        user_id: params
+            .get("userId")
+            .map(|u| UserId::parse(u.trim()).map_err(|e| bad("userId", e)))
+            .transpose()?,
+        status: params
+            .get("status")
+            .map(|s| InvoiceStatus::parse(s.trim()).map_err(|e| bad("status", e)))
+            .transpose()?,
+        page: page(params)?,
+    })
 }
 
 #[utoipa::path(get, path = "/invoices", operation_id = "listInvoices", tag = "billing", summary = "The organisation's invoices, highest number first", params(("period" = Option<String>, Query, description = "Only this month, `YYYY-MM`"), ("userId" = Option<String>, Query, description = "Only this driver's (`usr_…`)"), ("status" = Option<String>, Query, description = "Only this status: `issued`"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size, default 50"), ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")), responses((status = 200, body = ListOf<InvoiceSummary>), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody)))]
@@ -298,16 +300,9 @@ pub async fn list(
     Extension(who): Extension<Principal>,
     Query(params): Query<Params>,
 ) -> Result<Json<ListOf<InvoiceSummary>>, ApiError> {
-    let (period, user_id, status) = query(&params)?;
     let listed = st
         .store
-        .list_invoices(&InvoiceQuery {
-            org_id: who.org_id.clone(),
-            period,
-            user_id,
-            status,
-            page: page(&params)?,
-        })
+        .list_invoices(&query(&params, &who.org_id)?)
         .await?;
     Ok(Json(ListOf {
         items: listed.items.iter().map(Into::into).collect(),

@@ -85,7 +85,7 @@ pub fn luhn_check_digit(digits: &str) -> u8 {
 
 /// Whether `digits` (ending in its check digit) passes the Luhn check.
 pub fn luhn_valid(digits: &str) -> bool {
-    !digits.is_empty() && luhn_sum(digits, false) % 10 == 0
+    !digits.is_empty() && luhn_sum(digits, false).is_multiple_of(10)
 }
 
 #[cfg(test)]
