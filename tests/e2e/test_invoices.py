@@ -23,7 +23,7 @@ def org_body(org_id: str) -> dict:
         "id": org_id, "kind": "brf", "legalName": "Bostadsrättsföreningen Fakturan",
         "organisationNumber": "7696001234", "vatNumber": "SE769600123401",
         "address": {"street": "Solvägen 3", "postalCode": "12345", "city": "Solna"},
-        "contactEmail": "styrelsen@fakturan.se", "language": "sv",
+        "contactEmail": "styrelsen@fakturan.se", "language": "sv", "paymentTermsDays": 20,
     }
 
 
@@ -72,8 +72,14 @@ async def charge(cp, card: str, connector: int, start, minutes: int, wh: int) ->
 
 def test_a_month_of_charging_becomes_one_invoice_per_driver(runner):
     org, other = unique("brf-inv").lower(), unique("brf-oth").lower()
-    runner.api_ok("POST", "/organisations", org_body(org), status=201)
-    runner.api_ok("POST", "/organisations", org_body(other), status=201)
+    made = runner.api_ok("POST", "/organisations", org_body(org), status=201)
+    assert made["paymentTermsDays"] == 20, made
+    err = assert_error(runner.api("POST", "/organisations", org_body(other) | {"paymentTermsDays": 0}),
+                       400, "invalid_request")
+    assert err["message"].startswith("paymentTermsDays:"), err
+    body = org_body(other)
+    del body["paymentTermsDays"]
+    assert runner.api_ok("POST", "/organisations", body, status=201)["paymentTermsDays"] == 30
     key, other_key = admin_key_of(runner, org), admin_key_of(runner, other)
 
     station = unique("CP-INV")
@@ -152,9 +158,9 @@ def test_a_month_of_charging_becomes_one_invoice_per_driver(runner):
         assert invoice["seller"]["vatNumber"] == "SE769600123401", invoice
         assert invoice["seller"]["organisationNumber"] == "769600-1234", invoice
         assert [v["rate"] for v in invoice["vatRates"]] == ["0.25"], invoice
-        # Payment terms: 30 days.
+        # The organisation's payment terms: 20 days.
         assert (parse_time(invoice["dueDate"] + "T00:00:00Z") - parse_time(invoice["issueDate"] + "T00:00:00Z")
-                ).days == 30, invoice
+                ).days == 20, invoice
         # Another organisation's key: as if it did not exist.
         assert_error(runner.api("GET", f"/invoices/{quote(summary['id'])}", key=other_key), 404, "not_found")
 

@@ -22,10 +22,6 @@ use csms_domain::{OrgId, SessionId};
 use csms_kernel::ports::{PageRequest, SessionQuery, StoreError};
 use std::collections::BTreeMap;
 
-/// Payment terms (days from the invoice date to the due date) until
-/// organisations set their own.
-pub const DEFAULT_PAYMENT_TERMS_DAYS: u64 = 30;
-
 /// How often issuing one invoice is tried when other writers move the
 /// series between the read and the write.
 const ISSUE_ATTEMPTS: usize = 10;
@@ -111,7 +107,7 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
         let now = self.clock.now();
         let issue_date = now.with_timezone(&zone).date_naive();
         let due_date = issue_date
-            .checked_add_days(Days::new(DEFAULT_PAYMENT_TERMS_DAYS))
+            .checked_add_days(Days::new(organisation.payment_terms().days().into()))
             .ok_or_else(|| BillingError::Books("the due date is out of range".into()))?;
         for (user, priced) in per_driver {
             let id = InvoiceId::new(org, period, &user);

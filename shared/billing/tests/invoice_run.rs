@@ -11,6 +11,7 @@ use csms_domain::billing::ocr::OcrReference;
 use csms_domain::billing::period::Period;
 use csms_domain::pricing::{PricedSession, PricingAudit, ROUNDING_RULE};
 use csms_domain::session::{Session, SessionStatus};
+use csms_domain::tenant::PaymentTerms;
 use csms_domain::user::{Role, User};
 use csms_domain::{OrgId, StationId, Timestamp, TransactionId};
 use csms_kernel::contract::{organisation, user};
@@ -210,10 +211,10 @@ async fn an_unknown_organisation_is_refused() {
 #[tokio::test]
 async fn two_runs_at_once_issue_each_invoice_once_with_no_gap() {
     let store = Arc::new(EmbeddedStore::temporary());
-    store
-        .create_organisation(&organisation("brf-b"))
-        .await
-        .unwrap();
+    // With payment terms of its own: due 20 days after the invoice date.
+    let mut org_record = organisation("brf-b");
+    org_record.payment_terms = Some(PaymentTerms::new(20).unwrap());
+    store.create_organisation(&org_record).await.unwrap();
     let mut drivers = Vec::new();
     for n in 1..=6 {
         let u = user(n, &format!("d{n}@example.se"), &[("brf-b", Role::Driver)]);
@@ -240,6 +241,9 @@ async fn two_runs_at_once_issue_each_invoice_once_with_no_gap() {
     assert_eq!(numbers, [1, 2, 3, 4, 5, 6]);
     assert_eq!(a.created.len() + a.existing.len(), 6);
     assert_eq!(b.created.len() + b.existing.len(), 6);
+    for invoice in a.created.iter().chain(&b.created) {
+        assert_eq!(invoice.due_date.to_string(), "2026-12-21");
+    }
     let books = one.balances(&org).await.unwrap();
     assert_eq!(books.transactions, 6);
     assert!(books.balanced());

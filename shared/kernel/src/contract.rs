@@ -3259,6 +3259,7 @@ pub fn organisation(id: &str) -> csms_domain::tenant::Organisation {
             iban: Iban::parse("SE4550000000058398257466").unwrap(),
             bic: Some(Bic::parse("ESSESESS").unwrap()),
         }),
+        payment_terms: None,
         created_at: t(0),
         updated_at: t(0),
         version: 1,

@@ -1410,7 +1410,7 @@ fn address(street: &str, postal: &str, city: &str, country: &str) -> csms_domain
 
 pub fn organisations() -> Vec<csms_domain::tenant::Organisation> {
     use csms_domain::tenant::*;
-    vec![
+    let mut all = vec![
         Organisation {
             id: org("brf-solsidan"),
             kind: OrgKind::Brf,
@@ -1423,6 +1423,7 @@ pub fn organisations() -> Vec<csms_domain::tenant::Organisation> {
             payout_account: Some(PayoutAccount::Bankgiro(
                 Bankgiro::parse("5050-1055").unwrap(),
             )),
+            payment_terms: None,
             created_at: t("2026-12-01T07:00:00Z"),
             updated_at: t("2026-12-01T07:00:00Z"),
             version: 1,
@@ -1440,6 +1441,7 @@ pub fn organisations() -> Vec<csms_domain::tenant::Organisation> {
                 iban: Iban::parse("SE4550000000058398257466").unwrap(),
                 bic: Some(Bic::parse("ESSESESS").unwrap()),
             }),
+            payment_terms: None,
             created_at: t("2026-12-01T07:00:00Z"),
             updated_at: t("2026-12-03T08:30:00.125Z"),
             version: 3,
@@ -1457,12 +1459,19 @@ pub fn organisations() -> Vec<csms_domain::tenant::Organisation> {
                 iban: Iban::parse("DE89370400440532013000").unwrap(),
                 bic: None,
             }),
+            payment_terms: None,
             created_at: t("2026-12-01T07:00:00Z"),
             updated_at: t("2026-12-01T07:00:00Z"),
             version: 1,
         },
         Organisation::default_placeholder(t("2026-12-05T00:00:00Z")),
-    ]
+    ];
+    // Payment terms of its own (added with billing).
+    let mut own_terms = all[0].clone();
+    own_terms.id = org("brf-fakturan");
+    own_terms.payment_terms = Some(PaymentTerms::new(20).unwrap());
+    all.push(own_terms);
+    all
 }
 
 pub fn sites() -> Vec<csms_domain::tenant::Site> {
