@@ -28,6 +28,8 @@
 //! - `command_input`: the body of `POST /stations/{id}/commands` (`CommandInput`, tagged by `type`) and its
 //!   conversion into the domain's `CommandRequest`.
 //! - `device_model`: a 2.0.1 station's device model (components and variables).
+//! - `billing`: the monthly invoice run, invoices (the organisation's, a person's own) and the ledger of
+//!   client funds (balances, reconciliation).
 //! - `bookings`: bookings of EVSEs (make, list, read, cancel; the 409 with the free windows).
 //! - `local_list`: a station's local authorisation list (state, sync request).
 //! - `load`: load balancing of a site (configuration, allocation, meter).
@@ -48,6 +50,7 @@ mod alarm_settings;
 mod api_keys;
 mod audit;
 mod auth;
+mod billing;
 mod bookings;
 mod command_input;
 mod commands;
@@ -143,6 +146,8 @@ pub struct ApiState {
     /// The platform's offline grace (`CSMS_OFFLINE_GRACE_SECONDS`): an
     /// organisation's until it sets its own (`PUT /alarm-settings`).
     pub offline_grace: csms_domain::alarm::OfflineGrace,
+    /// Invoices and the ledger of client funds.
+    pub billing: csms_billing::BillingService<dyn Store>,
 }
 
 /// Each route's methods with the permission each needs, declared here
@@ -431,6 +436,12 @@ pub fn router(state: ApiState) -> Router {
         .route("/outbox", get(Admin, outbox::list))
         .route("/outbox/{id}", get(Admin, outbox::get))
         // A signed-in person's own things, whatever their role.
+        .route("/invoice-runs", post(Admin, billing::run))
+        .route("/invoices", get(Read, billing::list))
+        .route("/invoices/{id}", get(Read, billing::get))
+        .route("/ledger/accounts", get(Read, billing::ledger_accounts))
+        .route("/ledger/reconciliation", get(Read, billing::reconciliation))
+        .route("/me/invoices", own_get(billing::mine))
         .route("/me/id-tokens", own_get(me::id_tokens))
         .route("/me/sessions", own_get(me::sessions))
         .route("/me/sessions/{id}", own_get(me::session))

@@ -4,9 +4,10 @@
 
 use crate::command_input::CommandInput;
 use crate::{
-    access, alarm_settings, api_keys, audit, bookings, commands, device_model, invitations, load,
-    local_list, me, organisations, outbox, people, plan, pricing, ratings, second_factor, sessions,
-    sign_in, sites, spot, start_link, stations, tariffs, tokens, views, webhooks,
+    access, alarm_settings, api_keys, audit, billing, bookings, commands, device_model,
+    invitations, load, local_list, me, organisations, outbox, people, plan, pricing, ratings,
+    second_factor, sessions, sign_in, sites, spot, start_link, stations, tariffs, tokens, views,
+    webhooks,
 };
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -205,6 +206,7 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
         me::id_tokens, me::sessions, me::session, me::rate, me::my_bookings, me::book, me::my_booking_get, me::my_booking_cancel, ratings::station, ratings::site,
         start_link::get_key, start_link::rotate, start_link::qr_svg, start_link::qr_png,
         start_link::info, start_link::start, start_link::get_start,
+        billing::run, billing::list, billing::get, billing::mine, billing::ledger_accounts, billing::reconciliation,
     ),
     components(schemas(
         ErrorBody, CommandInput, SessionView, CommandView, StatusEventView, RegistrationEventView, ConnectionEventView,
@@ -220,6 +222,7 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
         (name = "me"), (name = "ratings"),
         (name = "bookings"),
         (name = "start links"),
+        (name = "billing"),
     )
 )]
 pub struct ApiDoc;

@@ -31,7 +31,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::{Extension, Json};
 use csms_domain::tenant::{
     text, Address, Bankgiro, Bic, Email, Iban, Invalid, Language, OrgKind, Organisation,
-    OrganisationNumber, PayoutAccount, VatNumber,
+    OrganisationNumber, PaymentTerms, PayoutAccount, VatNumber,
 };
 use csms_domain::OrgId;
 use csms_kernel::ports::Page;
@@ -113,6 +113,9 @@ pub(crate) struct NewOrganisation {
     #[schema(value_type = Option<LanguageName>)]
     language: Option<String>,
     payout_account: Option<PayoutAccountInput>,
+    /// Days from an invoice's date to its due date, 1–365; default 30.
+    #[schema(example = 30, minimum = 1, maximum = 365)]
+    payment_terms_days: Option<i64>,
 }
 
 /// `PATCH /organisations/{id}`: a field left out stays; `null` clears an
@@ -134,6 +137,10 @@ pub(crate) struct OrganisationPatch {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<PayoutAccountInput>)]
     payout_account: Option<Option<PayoutAccountInput>>,
+    /// `null`: back to the default (30).
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 365)]
+    payment_terms_days: Option<Option<i64>>,
 }
 
 /// An organisation's kind: a housing co-operative, a company or a charge
@@ -209,6 +216,8 @@ pub struct OrganisationView {
     /// `sv` or `en`.
     pub language: &'static str,
     pub payout_account: Option<PayoutAccountView>,
+    /// Days from an invoice's date to its due date (30 unless set).
+    pub payment_terms_days: u16,
     #[schema(format = DateTime)]
     pub created_at: String,
     #[schema(format = DateTime)]
@@ -228,6 +237,7 @@ impl From<&Organisation> for OrganisationView {
             address: o.address.as_ref().map(Into::into),
             contact_email: o.contact_email.as_ref().map(|e| e.to_string()),
             language: o.language.as_str(),
+            payment_terms_days: o.payment_terms().days(),
             payout_account: o.payout_account.as_ref().map(|p| match p {
                 PayoutAccount::Bankgiro(b) => PayoutAccountView {
                     kind: "bankgiro",
@@ -341,6 +351,7 @@ fn new_organisation(
             .as_ref()
             .map(payout_account)
             .transpose()?,
+        payment_terms: req.payment_terms_days.map(payment_terms).transpose()?,
         created_at: now,
         updated_at: now,
         version: 1,
@@ -373,7 +384,14 @@ fn patched(mut org: Organisation, p: &OrganisationPatch) -> Result<Organisation,
     if let Some(pa) = &p.payout_account {
         org.payout_account = pa.as_ref().map(payout_account).transpose()?;
     }
+    if let Some(days) = p.payment_terms_days {
+        org.payment_terms = days.map(payment_terms).transpose()?;
+    }
     Ok(org)
+}
+
+fn payment_terms(days: i64) -> Result<PaymentTerms, ApiError> {
+    PaymentTerms::new(days).map_err(bad("paymentTermsDays"))
 }
 
 // ---------------------------------------------------------------- handlers

@@ -515,3 +515,59 @@ async fn a_load_configuration_needs_no_site_record() {
         (StatusCode::OK, &json!("old-site"))
     );
 }
+
+#[tokio::test]
+async fn payment_terms_are_thirty_days_unless_the_organisation_sets_its_own() {
+    let (_, app) = setup();
+    let (status, org) = call(
+        &app,
+        "POST",
+        "/organisations",
+        KEY,
+        &[],
+        Some(org_body("brf-p")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{org}");
+    assert_eq!(org["paymentTermsDays"], 30);
+    let patch = |days: Value| Some(json!({"paymentTermsDays": days}));
+    let (status, org) = call(
+        &app,
+        "PATCH",
+        "/organisations/brf-p",
+        KEY,
+        &[],
+        patch(json!(14)),
+    )
+    .await;
+    assert_eq!(
+        (status, &org["paymentTermsDays"]),
+        (StatusCode::OK, &json!(14)),
+        "{org}"
+    );
+    for bad in [json!(0), json!(366), json!(-1), json!("ten")] {
+        let (status, err) = call(&app, "PATCH", "/organisations/brf-p", KEY, &[], patch(bad)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+        assert!(
+            err["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("paymentTermsDays: "),
+            "{err}"
+        );
+    }
+    let (status, org) = call(
+        &app,
+        "PATCH",
+        "/organisations/brf-p",
+        KEY,
+        &[],
+        patch(Value::Null),
+    )
+    .await;
+    assert_eq!(
+        (status, &org["paymentTermsDays"]),
+        (StatusCode::OK, &json!(30)),
+        "{org}"
+    );
+}

@@ -107,12 +107,14 @@ struct OrgA {
     booking: String,
     /// An invitation A sent.
     invitation: String,
+    /// An invoice A issued (to its person, for the session).
+    invoice: String,
 }
 
 impl OrgA {
     /// Every id of A: none may show up in an answer to B (but in a 404
     /// that echoes the id B asked for).
-    fn ids(&self) -> [&str; 15] {
+    fn ids(&self) -> [&str; 16] {
         [
             &self.org,
             &self.station,
@@ -129,6 +131,7 @@ impl OrgA {
             &self.user,
             &self.booking,
             &self.invitation,
+            &self.invoice,
         ]
     }
 
@@ -169,6 +172,9 @@ impl OrgA {
             format!("/stations/{}/evses/1/bookings", self.station),
             format!("/invitations/{}", self.invitation),
             "/invitations".to_owned(),
+            format!("/invoices/{}", self.invoice),
+            "/invoices".to_owned(),
+            "/ledger/accounts".to_owned(),
         ] {
             let a = call(app, "GET", &format!("/api/v1{uri}"), KEY, &[], None).await;
             out.push((uri, format!("{} {}", a.status, a.text)));
@@ -314,7 +320,23 @@ async fn org_a(app: &axum::Router, store: &dyn Store) -> OrgA {
     session.version = 1;
     // A's person started it with a card they hold.
     session.user_id = Some(csms_domain::user::UserId::parse(user["id"].as_str().unwrap()).unwrap());
+    // Ended and priced, so A invoices it.
+    session.started_at = Some(Utc.with_ymd_and_hms(2026, 1, 15, 8, 0, 0).unwrap());
+    session.ended_at = Some(Utc.with_ymd_and_hms(2026, 1, 15, 9, 0, 0).unwrap());
+    session.status = csms_domain::session::SessionStatus::Completed;
     store.put_session(&session, 0).await.unwrap();
+    store.put_priced_session(&priced(&session)).await.unwrap();
+    csms_kernel::tenants::ensure_default_organisation(store, Utc::now())
+        .await
+        .unwrap();
+    let run = admin(
+        app,
+        "POST",
+        "/api/v1/invoice-runs",
+        json!({"period": "2026-01"}),
+    )
+    .await;
+    assert_eq!(run["created"].as_array().map(Vec::len), Some(1), "{run}");
     let booking = admin(
         app,
         "POST",
@@ -330,6 +352,7 @@ async fn org_a(app: &axum::Router, store: &dyn Store) -> OrgA {
     )
     .await;
     OrgA {
+        invoice: run["created"][0]["id"].as_str().unwrap().to_owned(),
         invitation: invitation["id"].as_str().unwrap().to_owned(),
         booking: booking["id"].as_str().unwrap().to_owned(),
         user: user["id"].as_str().unwrap().to_owned(),
@@ -345,6 +368,41 @@ async fn org_a(app: &axum::Router, store: &dyn Store) -> OrgA {
         key: key["id"].as_str().unwrap().to_owned(),
         seen: seen.token.to_string(),
         alarm: alarm.id,
+    }
+}
+
+/// The price of A's session: 40 + 10 VAT.
+fn priced(session: &Session) -> csms_domain::pricing::PricedSession {
+    use csms_domain::pricing::{PricedSession, PricingAudit, ROUNDING_RULE};
+    let d = |s: &str| s.parse::<rust_decimal::Decimal>().unwrap();
+    PricedSession {
+        session_id: session.id.clone(),
+        station_id: session.station_id.clone(),
+        org_id: session.org_id.clone(),
+        revision: 1,
+        tariff_id: "trf".into(),
+        tariff_version: 1,
+        tariff_name: "A's tariff".into(),
+        tariff_reason: vec![],
+        id_token: Some("TOKEN-OF-A".into()),
+        group: None,
+        currency: "SEK".into(),
+        vat_rate: d("0.25"),
+        started_at: session.started_at.unwrap(),
+        ended_at: session.ended_at.unwrap(),
+        charging_ended_at: session.ended_at.unwrap(),
+        energy_wh: d("16000"),
+        lines: vec![],
+        net: d("40.00"),
+        vat: d("10.00"),
+        gross: d("50.00"),
+        rounding: ROUNDING_RULE.into(),
+        warnings: vec![],
+        priced_at: session.ended_at.unwrap(),
+        audit: PricingAudit {
+            reason: "session completed".into(),
+            requested_by: None,
+        },
     }
 }
 
@@ -438,6 +496,8 @@ fn body_for(operation: &str, a: &OrgA) -> Option<Value> {
         // B's person books A's station with A's card.
         // B invites someone of its own.
         "createInvitation" => json!({"email": "invited-by-b@example.se", "role": "viewer"}),
+        // B invoices its own month: A's invoices and ledger stay as they are.
+        "runInvoices" => json!({"period": "2026-01"}),
         "createMyBooking" => {
             let mut body = booking_body(&a.token);
             body["stationId"] = json!(a.station);
@@ -473,6 +533,7 @@ fn fill(path: &str, a: &OrgA) -> Result<String, String> {
             ("id", "/users/") => &a.user,
             ("id", "/bookings/") | ("id", "/me/bookings/") => &a.booking,
             ("id", "/invitations/") => &a.invitation,
+            ("id", "/invoices/") => &a.invoice,
             // The outbox is the platform's, not A's: B is refused (403).
             ("id", "/outbox/") => "01JEQ3V3N7Q4G8W1Z5X2M9K0AB",
             ("zone", "/spot-prices/") => "SE3",

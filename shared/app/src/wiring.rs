@@ -12,6 +12,7 @@
 
 use crate::settings::{Settings, SettingsError};
 use csms_api::ApiState;
+use csms_billing::BillingService;
 use csms_charging::charger::ChargerService;
 use csms_commands::service::{CommandDispatch, CommandService, CommandTimers};
 use csms_kernel::events::{Bus, EventBus, Subscriber};
@@ -234,6 +235,11 @@ impl Wiring {
             .with_events(self.events()?))
     }
 
+    /// Invoices and the ledger of client funds.
+    pub fn billing(&self) -> BillingService<dyn Store> {
+        BillingService::new(self.store.clone(), self.clock.clone())
+    }
+
     /// What the API handlers need.
     pub fn api_state(&self) -> Result<ApiState, SettingsError> {
         Ok(ApiState {
@@ -250,6 +256,7 @@ impl Wiring {
             public_url: self.settings.public_url.clone(),
             mailer: self.mailer(),
             offline_grace: self.settings.monitor.offline_grace(),
+            billing: self.billing(),
         })
     }
 }

@@ -40,6 +40,7 @@ pub mod actor;
 pub mod alarm;
 pub mod api_key;
 pub mod audit;
+pub mod billing;
 pub mod booking;
 pub mod charging_key;
 pub mod command;

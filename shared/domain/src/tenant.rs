@@ -428,13 +428,42 @@ pub struct Organisation {
     pub contact_email: Option<Email>,
     pub language: Language,
     pub payout_account: Option<PayoutAccount>,
+    /// Days from an invoice's date to its due date; `None`: the platform's
+    /// default ([`PaymentTerms::DEFAULT`]).
+    pub payment_terms: Option<PaymentTerms>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     /// 1 when created, one more at each update.
     pub version: u64,
 }
 
+/// The payment terms of an organisation's invoices: days from the invoice
+/// date to the due date, 1 to 365.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PaymentTerms(u16);
+
+impl PaymentTerms {
+    pub const DEFAULT: PaymentTerms = PaymentTerms(30);
+
+    pub fn new(days: i64) -> Result<Self, Invalid> {
+        u16::try_from(days)
+            .ok()
+            .filter(|d| (1..=365).contains(d))
+            .map(PaymentTerms)
+            .ok_or_else(|| Invalid("a whole number of days from 1 to 365".into()))
+    }
+
+    pub fn days(self) -> u16 {
+        self.0
+    }
+}
+
 impl Organisation {
+    /// The payment terms of its invoices: its own, else the default.
+    pub fn payment_terms(&self) -> PaymentTerms {
+        self.payment_terms.unwrap_or(PaymentTerms::DEFAULT)
+    }
+
     /// The record of the organisation that owned everything before tenants
     /// had records: made at upgrade, to be filled in by the operator.
     pub fn default_placeholder(now: Timestamp) -> Self {
@@ -448,6 +477,7 @@ impl Organisation {
             contact_email: None,
             language: Language::En,
             payout_account: None,
+            payment_terms: None,
             created_at: now,
             updated_at: now,
             version: 1,

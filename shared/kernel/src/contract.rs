@@ -3302,6 +3302,7 @@ pub fn organisation(id: &str) -> csms_domain::tenant::Organisation {
             iban: Iban::parse("SE4550000000058398257466").unwrap(),
             bic: Some(Bic::parse("ESSESESS").unwrap()),
         }),
+        payment_terms: None,
         created_at: t(0),
         updated_at: t(0),
         version: 1,
@@ -4312,6 +4313,239 @@ pub async fn charging_keys_by_key_and_evse_and_rotated<S: ChargingKeyStore>(stor
     );
 }
 
+fn ledger_tx(
+    org: &str,
+    reference: &str,
+    amount: &str,
+) -> csms_domain::billing::ledger::LedgerTransaction {
+    use csms_domain::billing::ledger::{Account, LedgerReference, LedgerTransaction, Posting};
+    let org = OrgId::parse(org).unwrap();
+    let amount: Decimal = amount.parse().unwrap();
+    LedgerTransaction::new(
+        org.clone(),
+        LedgerReference::parse(reference).unwrap(),
+        "SEK".into(),
+        format!("{reference} of {amount}"),
+        vec![
+            Posting::debit(
+                Account::DriverReceivable {
+                    org: org.clone(),
+                    user: csms_domain::user::UserId::parse("usr_01JABCDEFGHJKMNPQRSTVWXYZ0")
+                        .unwrap(),
+                },
+                amount,
+            ),
+            Posting::credit(Account::OrganisationPayable { org }, amount),
+        ],
+        t(100),
+    )
+    .unwrap()
+}
+
+/// A ledger transaction is appended once per organisation and reference:
+/// a retry (even with other amounts) returns the first and changes
+/// nothing; another organisation's same reference is its own; an
+/// organisation's transactions are listed in reference order, paged.
+pub async fn ledger_appends_once_per_reference<S: LedgerStore>(store: &S) {
+    use csms_domain::billing::ledger::LedgerReference;
+    let first = ledger_tx("org-l", "invoice:2", "125.50");
+    assert_eq!(
+        store.append_ledger_transaction(&first).await.unwrap(),
+        (first.clone(), true)
+    );
+    let retry = ledger_tx("org-l", "invoice:2", "999");
+    assert_eq!(
+        store.append_ledger_transaction(&retry).await.unwrap(),
+        (first.clone(), false)
+    );
+    let org = OrgId::parse("org-l").unwrap();
+    let reference = LedgerReference::parse("invoice:2").unwrap();
+    assert_eq!(
+        store
+            .get_ledger_transaction(&org, &reference)
+            .await
+            .unwrap(),
+        Some(first.clone())
+    );
+    let other = ledger_tx("org-m", "invoice:2", "5");
+    assert!(store.append_ledger_transaction(&other).await.unwrap().1);
+    assert_eq!(
+        store
+            .get_ledger_transaction(&OrgId::parse("org-m").unwrap(), &reference)
+            .await
+            .unwrap(),
+        Some(other)
+    );
+    let one = ledger_tx("org-l", "invoice:1", "10");
+    let three = ledger_tx("org-l", "invoice:3", "30");
+    for tx in [&three, &one] {
+        assert!(store.append_ledger_transaction(tx).await.unwrap().1);
+    }
+    let page = store
+        .list_ledger_transactions(&org, &PageRequest::first(2))
+        .await
+        .unwrap();
+    assert_eq!(page.items, [one, first]);
+    let rest = store
+        .list_ledger_transactions(
+            &org,
+            &PageRequest {
+                limit: 2,
+                cursor: page.next_cursor.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(rest.items, [three]);
+    assert!(rest.next_cursor.is_none());
+    assert_eq!(
+        store
+            .get_ledger_transaction(&org, &LedgerReference::parse("invoice:9").unwrap())
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+pub fn sample_invoice(
+    org: &str,
+    period: &str,
+    user: &str,
+    seq: u64,
+) -> csms_domain::billing::invoice::Invoice {
+    use csms_domain::billing::invoice::{
+        Buyer, Invoice, InvoiceLine, InvoiceNumber, InvoiceParts, Seller,
+    };
+    use csms_domain::billing::period::Period;
+    let dec = |s: &str| s.parse::<Decimal>().unwrap();
+    Invoice::issue(InvoiceParts {
+        org_id: OrgId::parse(org).unwrap(),
+        period: Period::parse(period).unwrap(),
+        number: InvoiceNumber::new("F-", seq).unwrap(),
+        currency: "SEK".into(),
+        issue_date: "2026-12-01".parse().unwrap(),
+        due_date: "2026-12-31".parse().unwrap(),
+        seller: Seller {
+            legal_name: format!("{org} AB"),
+            organisation_number: Some("556677-8899".into()),
+            vat_number: Some("SE556677889901".into()),
+            address: Some("Storgatan 1, 111 22 Stockholm".into()),
+        },
+        buyer: Buyer {
+            user_id: csms_domain::user::UserId::parse(user).unwrap(),
+            name: "Eva".into(),
+            email: "eva@example.se".into(),
+        },
+        lines: vec![InvoiceLine {
+            session_id: SessionId::parse(format!("CP-I~{seq}")).unwrap(),
+            station_id: sid("CP-I"),
+            started_at: t(0),
+            ended_at: t(3600),
+            energy_kwh: dec("12.345"),
+            tariff_name: "Boende".into(),
+            price_revision: 1,
+            vat_rate: dec("0.25"),
+            net: dec("40.00"),
+            vat: dec("10.00"),
+            gross: dec("50.00"),
+        }],
+        created_at: t(seq as i64),
+    })
+    .unwrap()
+}
+
+/// Invoices take the next number of their issuer's series in the write
+/// that stores them: a retry of an invoice already stored, or a number
+/// that is not the next, is a `Conflict` that writes nothing (no number
+/// burnt or repeated); each organisation has its own series; listings
+/// filter by period, driver and status, highest number first, and a
+/// person's invoices come from every organisation.
+pub async fn invoices_numbered_gaplessly_per_issuer<S: InvoiceStore>(store: &S) {
+    use csms_domain::billing::invoice::InvoiceStatus;
+    use csms_domain::billing::period::Period;
+    use csms_domain::user::UserId;
+    const U1: &str = "usr_01JABCDEFGHJKMNPQRSTVWXYZ1";
+    const U2: &str = "usr_01JABCDEFGHJKMNPQRSTVWXYZ2";
+    let org = OrgId::parse("org-v").unwrap();
+    assert_eq!(store.last_invoice_number(&org).await.unwrap(), 0);
+    let first = sample_invoice("org-v", "2026-10", U1, 1);
+    store.issue_invoice(&first).await.unwrap();
+    assert_eq!(store.last_invoice_number(&org).await.unwrap(), 1);
+    assert_eq!(
+        store.get_invoice(&first.id).await.unwrap(),
+        Some(first.clone())
+    );
+    // A retry of the same invoice with the next number: it exists, nothing moves.
+    let retry = sample_invoice("org-v", "2026-10", U1, 2);
+    assert!(matches!(
+        store.issue_invoice(&retry).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.last_invoice_number(&org).await.unwrap(), 1);
+    assert_eq!(
+        store.get_invoice(&first.id).await.unwrap(),
+        Some(first.clone())
+    );
+    // A number already taken, or one that skips, is refused.
+    for seq in [1, 3] {
+        let wrong = sample_invoice("org-v", "2026-10", U2, seq);
+        assert!(matches!(
+            store.issue_invoice(&wrong).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert_eq!(store.get_invoice(&wrong.id).await.unwrap(), None);
+    }
+    let second = sample_invoice("org-v", "2026-10", U2, 2);
+    store.issue_invoice(&second).await.unwrap();
+    let third = sample_invoice("org-v", "2026-11", U1, 3);
+    store.issue_invoice(&third).await.unwrap();
+    assert_eq!(store.last_invoice_number(&org).await.unwrap(), 3);
+    // Another issuer's series starts at 1.
+    let elsewhere = sample_invoice("org-w", "2026-10", U1, 1);
+    store.issue_invoice(&elsewhere).await.unwrap();
+    assert_eq!(store.last_invoice_number(&org).await.unwrap(), 3);
+
+    let list = |period: Option<&str>, user: Option<&str>, limit: u32, cursor: Option<String>| {
+        let query = InvoiceQuery {
+            org_id: org.clone(),
+            period: period.map(|p| Period::parse(p).unwrap()),
+            user_id: user.map(|u| UserId::parse(u).unwrap()),
+            status: Some(InvoiceStatus::Issued),
+            page: PageRequest { limit, cursor },
+        };
+        async move { store.list_invoices(&query).await.unwrap() }
+    };
+    let numbers = |p: &Page<csms_domain::billing::invoice::Invoice>| {
+        p.items.iter().map(|i| i.number.seq()).collect::<Vec<_>>()
+    };
+    let page = list(None, None, 2, None).await;
+    assert_eq!(numbers(&page), [3, 2]);
+    let rest = list(None, None, 2, page.next_cursor.clone()).await;
+    assert_eq!(numbers(&rest), [1]);
+    assert!(rest.next_cursor.is_none());
+    assert_eq!(
+        numbers(&list(Some("2026-10"), None, 10, None).await),
+        [2, 1]
+    );
+    assert_eq!(numbers(&list(None, Some(U1), 10, None).await), [3, 1]);
+    assert_eq!(
+        numbers(&list(Some("2026-11"), Some(U2), 10, None).await),
+        Vec::<u64>::new()
+    );
+    assert_eq!(
+        list(Some("2026-10"), Some(U2), 10, None).await.items,
+        [second]
+    );
+
+    let mine = store
+        .list_user_invoices(&UserId::parse(U1).unwrap(), &PageRequest::first(10))
+        .await
+        .unwrap();
+    let ids: Vec<_> = mine.items.iter().map(|i| i.id.clone()).collect();
+    // Newest first; of two made at once, the higher id first.
+    assert_eq!(ids, [third.id, elsewhere.id, first.id]);
+}
+
 /// Expands to one `#[tokio::test]` per contract check. `$make` is an async
 /// expression producing a fresh, empty store.
 #[macro_export]
@@ -4365,7 +4599,9 @@ macro_rules! store_contract_tests {
             bookings_conflict_versioned_and_due,
             bookings_listed_per_person,
             email_links_versioned_and_invitations_listed_by_org,
-            charging_keys_by_key_and_evse_and_rotated
+            charging_keys_by_key_and_evse_and_rotated,
+            ledger_appends_once_per_reference,
+            invoices_numbered_gaplessly_per_issuer
         );
     };
     (@each $make:expr; $($name:ident),*) => {

@@ -11,6 +11,9 @@ use csms_domain::access::{AccessAttempt, StationAccess};
 use csms_domain::alarm::{Alarm, AlarmSettings};
 use csms_domain::api_key::ApiKey;
 use csms_domain::audit::AuditEntry;
+use csms_domain::billing::invoice::{Invoice, InvoiceId, InvoiceStatus};
+use csms_domain::billing::ledger::{LedgerReference, LedgerTransaction};
+use csms_domain::billing::period::Period;
 use csms_domain::booking::{Booking, BookingId, Window};
 use csms_domain::charging_key::{ChargingKey, EvseChargingKey};
 use csms_domain::command::{Command, CommandId};
@@ -915,6 +918,62 @@ pub trait EmailLinkStore: Send + Sync {
     ) -> StoreResult<Page<EmailLink>>;
 }
 
+/// The ledger of client funds: balanced transactions, appended once per
+/// organisation and external reference, never changed or removed.
+#[async_trait]
+pub trait LedgerStore: Send + Sync {
+    /// Appends `tx` unless its organisation has a transaction with its
+    /// reference. Returns the transaction stored under the reference (the
+    /// first one: a retry, even with other postings, changes nothing) and
+    /// whether this call appended it.
+    async fn append_ledger_transaction(
+        &self,
+        tx: &LedgerTransaction,
+    ) -> StoreResult<(LedgerTransaction, bool)>;
+    async fn get_ledger_transaction(
+        &self,
+        org: &OrgId,
+        reference: &LedgerReference,
+    ) -> StoreResult<Option<LedgerTransaction>>;
+    /// `org`'s transactions, in reference order.
+    async fn list_ledger_transactions(
+        &self,
+        org: &OrgId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<LedgerTransaction>>;
+}
+
+/// Which invoices to list: an organisation's, optionally of one period,
+/// one driver, one status; highest number first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvoiceQuery {
+    pub org_id: OrgId,
+    pub period: Option<Period>,
+    pub user_id: Option<UserId>,
+    pub status: Option<InvoiceStatus>,
+    pub page: PageRequest,
+}
+
+/// Invoices to drivers and each issuer's gapless number series.
+#[async_trait]
+pub trait InvoiceStore: Send + Sync {
+    /// The last sequence number `org` issued (0: none yet).
+    async fn last_invoice_number(&self, org: &OrgId) -> StoreResult<u64>;
+    /// Stores `invoice` as the next number of its organisation's series in
+    /// one atomic write: the series must stand at `invoice.number.seq() - 1`
+    /// and no invoice may have its id, else `Conflict` and nothing is
+    /// written. So a retry or a crash neither burns nor repeats a number.
+    async fn issue_invoice(&self, invoice: &Invoice) -> StoreResult<()>;
+    async fn get_invoice(&self, id: &InvoiceId) -> StoreResult<Option<Invoice>>;
+    async fn list_invoices(&self, query: &InvoiceQuery) -> StoreResult<Page<Invoice>>;
+    /// A person's invoices from every organisation, newest first.
+    async fn list_user_invoices(
+        &self,
+        user: &UserId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Invoice>>;
+}
+
 #[async_trait]
 pub trait CallReplies: Send + Sync {
     async fn call_result(&self, conn: &Connection, message_id: &str, payload: Value);
@@ -975,6 +1034,8 @@ store_ports! {
         ChargingKeyStore,
         OfflineStore,
         AlarmSettingsStore,
+        LedgerStore,
+        InvoiceStore,
 }
 
 /// Time source, so tests can control "now".

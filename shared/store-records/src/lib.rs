@@ -57,6 +57,9 @@
 //!   new with start links.
 //! - [`local_list`]: a station's local authorisation list sync state
 //!   ([`StoredLocalList`](local_list::StoredLocalList)), new with local list sync.
+//! - [`billing`]: ledger transactions and invoices
+//!   ([`StoredLedgerTransaction`](billing::StoredLedgerTransaction),
+//!   [`StoredInvoice`](billing::StoredInvoice)), new with billing.
 //! - [`email_link`]: invitations and password resets sent by e-mail
 //!   ([`StoredEmailLink`](email_link::StoredEmailLink)), new with e-mail links.
 //! - [`meter`]: readings, as [`StoredMeterReading`](meter::StoredMeterReading),
@@ -68,6 +71,7 @@
 pub mod access;
 pub mod alarm;
 pub mod audit;
+pub mod billing;
 pub mod booking;
 pub mod charging_key;
 pub mod command;

@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use csms_domain::spot::BiddingZone;
 use csms_domain::tenant::{
     time_zone, Address, Bankgiro, Bic, Coordinates, DayInterval, Email, Iban, Language,
-    OpeningHours, OrgKind, Organisation, OrganisationNumber, PayoutAccount, Site, VatNumber,
+    OpeningHours, OrgKind, Organisation, OrganisationNumber, PaymentTerms, PayoutAccount, Site,
+    VatNumber,
 };
 use csms_domain::{OrgId, SiteId};
 use serde::{Deserialize, Serialize};
@@ -34,6 +35,13 @@ pub struct StoredOrganisation {
     pub language: StoredLanguage,
     #[serde(rename = "payoutAccount", default)]
     pub payout_account: Option<StoredPayoutAccount>,
+    /// Absent: the platform's default (records from before it existed).
+    #[serde(
+        rename = "paymentTermsDays",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub payment_terms_days: Option<u16>,
     #[serde(rename = "createdAt")]
     pub created_at: DateTime<Utc>,
     #[serde(rename = "updatedAt")]
@@ -216,6 +224,7 @@ impl From<&Organisation> for StoredOrganisation {
             contact_email,
             language,
             payout_account,
+            payment_terms,
             created_at,
             updated_at,
             version,
@@ -237,6 +246,7 @@ impl From<&Organisation> for StoredOrganisation {
                 Language::En => StoredLanguage::En,
             },
             payout_account: payout_account.as_ref().map(Into::into),
+            payment_terms_days: payment_terms.map(PaymentTerms::days),
             created_at: *created_at,
             updated_at: *updated_at,
             version: *version,
@@ -357,6 +367,7 @@ impl TryFrom<StoredOrganisation> for Organisation {
             contact_email,
             language,
             payout_account,
+            payment_terms_days,
             created_at,
             updated_at,
             version,
@@ -384,6 +395,9 @@ impl TryFrom<StoredOrganisation> for Organisation {
                 StoredLanguage::En => Language::En,
             },
             payout_account: payout_account.map(TryInto::try_into).transpose()?,
+            payment_terms: payment_terms_days
+                .map(|d| value("payment terms", PaymentTerms::new(i64::from(d))))
+                .transpose()?,
             created_at,
             updated_at,
             version,

@@ -373,3 +373,30 @@ fn users_and_sessions_the_domain_would_refuse_are_decode_errors() {
         assert!(read::<UserSession>(junk).is_err(), "{junk}");
     }
 }
+
+#[test]
+fn a_ledger_transaction_that_does_not_balance_is_a_decode_error() {
+    let err = read::<csms_domain::billing::ledger::LedgerTransaction>(
+        r#"{"org_id":"o","reference":"invoice:1","currency":"SEK","description":"d",
+        "postings":[{"account":"payable:o","side":"credit","amount":"10"},
+        {"account":"platform:fees","side":"debit","amount":"9.99"}],
+        "recorded_at":"2026-12-01T00:00:00Z"}"#,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("do not equal"), "{err}");
+}
+
+#[test]
+fn an_invoice_whose_total_is_not_its_lines_sum_is_a_decode_error() {
+    let line = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/invoices.jsonl"
+    ))
+    .unwrap();
+    let first = line.lines().next().unwrap();
+    assert!(read::<csms_domain::billing::invoice::Invoice>(first).is_ok());
+    let changed = first.replace(r#""gross":"156.00""#, r#""gross":"157.00""#);
+    assert_ne!(changed, first);
+    let err = read::<csms_domain::billing::invoice::Invoice>(&changed).unwrap_err();
+    assert!(err.to_string().contains("lines' sum"), "{err}");
+}

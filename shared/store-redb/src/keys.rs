@@ -74,6 +74,17 @@ pub(crate) const EMAIL_LINKS: TableDefinition<&str, &[u8]> = TableDefinition::ne
 /// `{org}\0{created}\0{link}` → link id: an organisation's invitations.
 pub(crate) const INVITATIONS_BY_ORG: TableDefinition<&str, &str> =
     TableDefinition::new("invitations_by_org");
+/// `{org}\0{reference}` → `LedgerTransaction` JSON: the ledger, one entry
+/// per transaction, appended once per reference.
+pub(crate) const LEDGER: TableDefinition<&str, &[u8]> = TableDefinition::new("ledger");
+/// Invoice id → `Invoice` JSON.
+pub(crate) const INVOICES: TableDefinition<&str, &[u8]> = TableDefinition::new("invoices");
+/// `{org}\0{seq:020}` → invoice id: an issuer's invoices in number order.
+pub(crate) const INVOICES_BY_ORG: TableDefinition<&str, &str> =
+    TableDefinition::new("invoices_by_org");
+/// `{user}\0{created}\0{invoice}` → invoice id: a person's invoices.
+pub(crate) const INVOICES_BY_USER: TableDefinition<&str, &str> =
+    TableDefinition::new("invoices_by_user");
 /// Counter name → last value handed out.
 pub(crate) const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
 /// (scope, key) → `Claim` JSON. A tuple key: scopes and keys are free text.
@@ -385,6 +396,21 @@ pub(crate) fn booking_user_key(user: &UserId, start: &str, booking: &str) -> R<S
 /// The key an invitation is listed under in its organisation.
 pub(crate) fn invitation_org_key(org: &OrgId, time: &str, link: &str) -> R<String> {
     join([org.as_str(), time, link])
+}
+
+/// The key of a ledger transaction.
+pub(crate) fn ledger_key(org: &OrgId, reference: &str) -> R<String> {
+    join([org.as_str(), reference])
+}
+
+/// The key an invoice is listed under in its organisation.
+pub(crate) fn invoice_org_key(org: &OrgId, seq: u64) -> R<String> {
+    join([org.as_str(), &format!("{seq:020}")])
+}
+
+/// The key an invoice is listed under for its person.
+pub(crate) fn invoice_user_key(user: &UserId, created: &str, invoice: &str) -> R<String> {
+    join([user.as_str(), created, invoice])
 }
 
 /// The key of a station's (`T`) or site's (`S`) rating sums.

@@ -28,11 +28,13 @@
 //!   assignments, spot days, alarms, priced sessions), `load`, `device` and
 //!   `tenants` (organisations, sites), `users` (people and their sessions),
 //!   `access` (access policies, refused attempts), `booking` (bookings of EVSEs), `charging_key` (EVSEs' charging keys), `local_list`
-//!   (stations' local authorisation list state).
+//!   (stations' local authorisation list state), `billing` (the ledger of
+//!   client funds, invoices and their number series).
 //! - `keys`: the tables, their key layouts, cursors and the shared pager.
 //! - `error`: mapping redb and serde_json errors to `StoreError::Backend`.
 
 mod access;
+mod billing;
 mod booking;
 mod charging;
 mod charging_key;
@@ -55,6 +57,8 @@ use csms_domain::access::{AccessAttempt, StationAccess};
 use csms_domain::alarm::{Alarm, AlarmSettings};
 use csms_domain::api_key::ApiKey;
 use csms_domain::audit::AuditEntry;
+use csms_domain::billing::invoice::{Invoice, InvoiceId};
+use csms_domain::billing::ledger::{LedgerReference, LedgerTransaction};
 use csms_domain::booking::{Booking, BookingId, Window};
 use csms_domain::charging_key::{ChargingKey, EvseChargingKey};
 use csms_domain::command::{Command, CommandId};
@@ -90,6 +94,7 @@ use csms_kernel::ports::{
     SessionStore, SpotPriceStore, StationEvent, StationStore, StoreError, StoreResult, TariffStore,
     TokenStore, WebhookStore,
 };
+use csms_kernel::ports::{InvoiceQuery, InvoiceStore, LedgerStore};
 use error::R;
 use ops::Db;
 use std::path::Path;
@@ -462,6 +467,20 @@ forward! { EmailLinkStore {
     get_email_link(id: &LinkId) -> Option<EmailLink>;
     put_email_link(link: &EmailLink, expected_version: u64) -> ();
     list_invitations(org: &OrgId, page: &PageRequest) -> Page<EmailLink>;
+} }
+
+forward! { LedgerStore {
+    append_ledger_transaction(tx: &LedgerTransaction) -> (LedgerTransaction, bool);
+    get_ledger_transaction(org: &OrgId, reference: &LedgerReference) -> Option<LedgerTransaction>;
+    list_ledger_transactions(org: &OrgId, page: &PageRequest) -> Page<LedgerTransaction>;
+} }
+
+forward! { InvoiceStore {
+    last_invoice_number(org: &OrgId) -> u64;
+    issue_invoice(invoice: &Invoice) -> ();
+    get_invoice(id: &InvoiceId) -> Option<Invoice>;
+    list_invoices(query: &InvoiceQuery) -> Page<Invoice>;
+    list_user_invoices(user: &UserId, page: &PageRequest) -> Page<Invoice>;
 } }
 
 forward! { OfflineStore {

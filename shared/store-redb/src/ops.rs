@@ -166,6 +166,10 @@ impl Db {
             txn.open_table(INVITATIONS_BY_ORG)?;
             txn.open_table(METER)?;
             txn.open_table(COUNTERS)?;
+            txn.open_table(LEDGER)?;
+            txn.open_table(INVOICES)?;
+            txn.open_table(INVOICES_BY_ORG)?;
+            txn.open_table(INVOICES_BY_USER)?;
             txn.open_table(STATION_EVENTS)?;
             txn.open_table(AUDIT_LOG)?;
             txn.open_table(COMMANDS)?;

@@ -21,6 +21,7 @@
 //! | `booking.rs` | bookings of EVSEs, their pointers by id and each EVSE's lock item |
 //! | `charging_key.rs` | EVSEs' charging keys, by key and by EVSE |
 //! | `local_list.rs` | stations' local authorisation list sync state |
+//! | `billing.rs` | the ledger of client funds (one item per transaction), invoices and each issuer's invoice series |
 //! | `table.rs`    | no items: the helper every context reads and writes through (keys, encodings, conditional puts and updates, queries with pages and cursors, batches, transactions) |
 //!
 //! Records are stored one of two ways. Charging's entities are ordinary
@@ -38,6 +39,7 @@
 //! not decode (logged, counted, alarmed once) instead of failing.
 
 mod access;
+mod billing;
 mod booking;
 mod charging;
 mod charging_key;

@@ -367,7 +367,7 @@ pub(crate) struct Query {
     newest_first: bool,
     consistent: bool,
     projection: Option<&'static str>,
-    filter: Option<(&'static str, String)>,
+    filters: Vec<(&'static str, String)>,
 }
 
 impl Query {
@@ -389,7 +389,7 @@ impl Query {
             newest_first: false,
             consistent: false,
             projection: None,
-            filter: None,
+            filters: Vec::new(),
         }
     }
 
@@ -424,9 +424,9 @@ impl Query {
     }
 
     /// Only the items whose `attribute` is `value` (a filter: the items are
-    /// read, and paid for, all the same).
+    /// read, and paid for, all the same); several filters must all hold.
     pub(crate) fn filter_eq(mut self, attribute: &'static str, value: impl Into<String>) -> Self {
-        self.filter = Some((attribute, value.into()));
+        self.filters.push((attribute, value.into()));
         self
     }
 
@@ -448,11 +448,15 @@ impl Query {
                 .expression_attribute_values(":from", s(from))
                 .expression_attribute_values(":to", s(to)),
         };
-        if let Some((attribute, value)) = &self.filter {
-            query = query
-                .filter_expression("#filter = :filter")
-                .expression_attribute_names("#filter", *attribute)
-                .expression_attribute_values(":filter", s(value));
+        if !self.filters.is_empty() {
+            let mut terms = Vec::new();
+            for (i, (attribute, value)) in self.filters.iter().enumerate() {
+                terms.push(format!("#filter{i} = :filter{i}"));
+                query = query
+                    .expression_attribute_names(format!("#filter{i}"), *attribute)
+                    .expression_attribute_values(format!(":filter{i}"), s(value));
+            }
+            query = query.filter_expression(terms.join(" AND "));
         }
         if self.newest_first {
             query = query.scan_index_forward(false);

@@ -191,3 +191,13 @@ fn charging_keys_are_stored_as_they_were_first_written() {
 fn alarm_settings_are_stored_as_they_always_were() {
     golden("alarm_settings.jsonl", samples::alarm_settings());
 }
+
+#[test]
+fn ledger_transactions_are_stored_as_they_were_first_written() {
+    golden("ledger_transactions.jsonl", samples::ledger_transactions());
+}
+
+#[test]
+fn invoices_are_stored_as_they_were_first_written() {
+    golden("invoices.jsonl", samples::invoices());
+}

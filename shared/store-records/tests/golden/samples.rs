@@ -1427,7 +1427,7 @@ fn address(street: &str, postal: &str, city: &str, country: &str) -> csms_domain
 
 pub fn organisations() -> Vec<csms_domain::tenant::Organisation> {
     use csms_domain::tenant::*;
-    vec![
+    let mut all = vec![
         Organisation {
             id: org("brf-solsidan"),
             kind: OrgKind::Brf,
@@ -1440,6 +1440,7 @@ pub fn organisations() -> Vec<csms_domain::tenant::Organisation> {
             payout_account: Some(PayoutAccount::Bankgiro(
                 Bankgiro::parse("5050-1055").unwrap(),
             )),
+            payment_terms: None,
             created_at: t("2026-12-01T07:00:00Z"),
             updated_at: t("2026-12-01T07:00:00Z"),
             version: 1,
@@ -1457,6 +1458,7 @@ pub fn organisations() -> Vec<csms_domain::tenant::Organisation> {
                 iban: Iban::parse("SE4550000000058398257466").unwrap(),
                 bic: Some(Bic::parse("ESSESESS").unwrap()),
             }),
+            payment_terms: None,
             created_at: t("2026-12-01T07:00:00Z"),
             updated_at: t("2026-12-03T08:30:00.125Z"),
             version: 3,
@@ -1474,12 +1476,19 @@ pub fn organisations() -> Vec<csms_domain::tenant::Organisation> {
                 iban: Iban::parse("DE89370400440532013000").unwrap(),
                 bic: None,
             }),
+            payment_terms: None,
             created_at: t("2026-12-01T07:00:00Z"),
             updated_at: t("2026-12-01T07:00:00Z"),
             version: 1,
         },
         Organisation::default_placeholder(t("2026-12-05T00:00:00Z")),
-    ]
+    ];
+    // Payment terms of its own (added with billing).
+    let mut own_terms = all[0].clone();
+    own_terms.id = org("brf-fakturan");
+    own_terms.payment_terms = Some(PaymentTerms::new(20).unwrap());
+    all.push(own_terms);
+    all
 }
 
 pub fn sites() -> Vec<csms_domain::tenant::Site> {
@@ -1911,5 +1920,114 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             updated_at: Some(t("2026-12-08T20:00:00Z")),
             version: 4,
         },
+    ]
+}
+
+pub fn ledger_transactions() -> Vec<csms_domain::billing::ledger::LedgerTransaction> {
+    use csms_domain::billing::ledger::*;
+    use csms_domain::user::UserId;
+    let org = || org("brf-solsidan");
+    vec![
+        LedgerTransaction::new(
+            org(),
+            LedgerReference::parse("invoice:F-17").unwrap(),
+            "SEK".into(),
+            "invoice F-17".into(),
+            vec![
+                Posting::debit(
+                    Account::DriverReceivable {
+                        org: org(),
+                        user: UserId::parse("usr_01ARZ3NDEKTSV4RRFFQ69G5FAV").unwrap(),
+                    },
+                    d("166.25"),
+                ),
+                Posting::credit(Account::OrganisationPayable { org: org() }, d("166.25")),
+            ],
+            t("2026-12-01T06:00:00Z"),
+        )
+        .unwrap(),
+        LedgerTransaction::new(
+            org(),
+            LedgerReference::parse("stripe:evt_1Nq").unwrap(),
+            "SEK".into(),
+            "card payment, fee and payout".into(),
+            vec![
+                Posting::debit(
+                    Account::ProviderClearing {
+                        provider: "stripe".into(),
+                    },
+                    d("100"),
+                ),
+                Posting::debit(Account::Payouts { org: org() }, d("0.50")),
+                Posting::credit(Account::PlatformFeeIncome, d("2.5")),
+                Posting::credit(Account::OrganisationPayable { org: org() }, d("98.00")),
+            ],
+            t("2026-12-03T10:15:00.250Z"),
+        )
+        .unwrap(),
+    ]
+}
+
+pub fn invoices() -> Vec<csms_domain::billing::invoice::Invoice> {
+    use csms_domain::billing::invoice::*;
+    use csms_domain::billing::period::Period;
+    use csms_domain::user::UserId;
+    use csms_domain::SessionId;
+    let line = |session: &str, rate: &str, net: &str, vat: &str, gross: &str| InvoiceLine {
+        session_id: SessionId::parse(session).unwrap(),
+        station_id: StationId::parse("CP-1").unwrap(),
+        started_at: t("2026-11-03T17:00:00Z"),
+        ended_at: t("2026-11-03T19:30:00Z"),
+        energy_kwh: d("12.345"),
+        tariff_name: "Boende".into(),
+        price_revision: 2,
+        vat_rate: d(rate),
+        net: d(net),
+        vat: d(vat),
+        gross: d(gross),
+    };
+    let issued = |number: InvoiceNumber, seller: Seller, lines: Vec<InvoiceLine>| {
+        Invoice::issue(InvoiceParts {
+            org_id: org("brf-solsidan"),
+            period: Period::parse("2026-11").unwrap(),
+            number,
+            currency: "SEK".into(),
+            issue_date: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+            due_date: NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+            seller,
+            buyer: Buyer {
+                user_id: UserId::parse("usr_01ARZ3NDEKTSV4RRFFQ69G5FAV").unwrap(),
+                name: "Eva Lind".into(),
+                email: "eva.lind@example.se".into(),
+            },
+            lines,
+            created_at: t("2026-12-01T06:00:00Z"),
+        })
+        .unwrap()
+    };
+    vec![
+        issued(
+            InvoiceNumber::new("F-", 17).unwrap(),
+            Seller {
+                legal_name: "Bostadsrättsföreningen Solsidan".into(),
+                organisation_number: Some("769600-1234".into()),
+                vat_number: Some("SE769600123401".into()),
+                address: Some("Solvägen 1, 123 45 Solna".into()),
+            },
+            vec![
+                line("CP-1~41", "0.25", "40.00", "10.00", "50.00"),
+                line("CP-1~42", "0.06", "100.00", "6.00", "106.00"),
+            ],
+        ),
+        issued(
+            InvoiceNumber::new("", 1).unwrap(),
+            Seller {
+                legal_name: "Laddbolaget".into(),
+                organisation_number: None,
+                vat_number: None,
+                address: None,
+            },
+            vec![line("CP-1~7", "0.25", "0.80", "0.20", "1.00")],
+        ),
     ]
 }

@@ -1,0 +1,451 @@
+//! Billing: `POST /invoice-runs` (invoice the organisation's drivers for a
+//! month), `GET /invoices`, `GET /invoices/{id}`, `GET /me/invoices` (a
+//! signed-in driver's own, from every organisation), and the ledger of
+//! client funds: `GET /ledger/accounts` (balances) and
+//! `GET /ledger/reconciliation` (debits = credits, overall and per account).
+//!
+//! Amounts are decimal strings as the invoice shows them (`"50.00"`).
+//! Every bad value is a 400 naming the field; another organisation's
+//! invoice is a 404 like a missing one.
+
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::me::person;
+use crate::openapi::{ErrorBody, ItemsOf, ListOf};
+use crate::util::{json_body, page, time, Params};
+use crate::ApiState;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::{Extension, Json};
+use csms_billing::invoice_run::RunResult;
+use csms_billing::BillingError;
+use csms_domain::billing::invoice::{Invoice, InvoiceId, InvoiceStatus};
+use csms_domain::billing::ledger::Balances;
+use csms_domain::billing::period::Period;
+use csms_domain::user::UserId;
+use csms_kernel::ports::InvoiceQuery;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+fn bad(field: &str, why: impl std::fmt::Display) -> ApiError {
+    ApiError::BadRequest(format!("{field}: {why}"))
+}
+
+impl From<BillingError> for ApiError {
+    fn from(e: BillingError) -> Self {
+        match e {
+            BillingError::OrganisationNotFound(org) => {
+                ApiError::NotFound(format!("organisation {org} has no record"))
+            }
+            BillingError::Books(m) => ApiError::Internal(m),
+            BillingError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// A month to invoice.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct InvoiceRunInput {
+    /// The month, `YYYY-MM`, in the organisation's time zone
+    /// (Europe/Stockholm): sessions that started in it are invoiced.
+    #[schema(example = "2026-11")]
+    period: String,
+}
+
+/// An invoice without its lines (lists).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvoiceSummary {
+    /// `{organisation}~{period}~{userId}`.
+    pub id: String,
+    /// The issuer's gapless series: 1, 2, 3…
+    pub number: String,
+    /// The OCR payment reference (length digit and Luhn check digit).
+    pub ocr: String,
+    pub period: String,
+    /// The driver invoiced.
+    pub user_id: String,
+    /// `issued`.
+    pub status: String,
+    pub currency: String,
+    #[schema(format = Date)]
+    pub issue_date: String,
+    #[schema(format = Date)]
+    pub due_date: String,
+    pub net: String,
+    pub vat: String,
+    pub gross: String,
+}
+
+impl From<&Invoice> for InvoiceSummary {
+    fn from(i: &Invoice) -> Self {
+        InvoiceSummary {
+            id: i.id.to_string(),
+            number: i.number.to_string(),
+            ocr: i.ocr.to_string(),
+            period: i.period.to_string(),
+            user_id: i.user_id.to_string(),
+            status: i.status.as_str().into(),
+            currency: i.currency.clone(),
+            issue_date: i.issue_date.to_string(),
+            due_date: i.due_date.to_string(),
+            net: i.net.to_string(),
+            vat: i.vat_total.to_string(),
+            gross: i.gross.to_string(),
+        }
+    }
+}
+
+/// Who issued the invoice, as printed on it.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvoiceSeller {
+    pub organisation_id: String,
+    pub legal_name: String,
+    pub organisation_number: Option<String>,
+    pub vat_number: Option<String>,
+    pub address: Option<String>,
+}
+
+/// Who is invoiced, as printed on it.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvoiceBuyer {
+    pub user_id: String,
+    pub name: String,
+    pub email: String,
+}
+
+/// One charging session on an invoice.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvoiceLineView {
+    pub session_id: String,
+    pub station_id: String,
+    #[schema(format = DateTime)]
+    pub started_at: String,
+    #[schema(format = DateTime)]
+    pub ended_at: String,
+    pub energy_kwh: String,
+    pub tariff_name: String,
+    /// The revision of the session's price invoiced.
+    pub price_revision: u32,
+    /// e.g. `"0.25"`.
+    pub vat_rate: String,
+    pub net: String,
+    pub vat: String,
+    pub gross: String,
+}
+
+/// The amounts of one VAT rate.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VatRateView {
+    pub rate: String,
+    pub net: String,
+    pub vat: String,
+    pub gross: String,
+}
+
+/// An invoice with its lines.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvoiceView {
+    #[serde(flatten)]
+    pub summary: InvoiceSummary,
+    pub seller: InvoiceSeller,
+    pub buyer: InvoiceBuyer,
+    pub lines: Vec<InvoiceLineView>,
+    /// Per VAT rate, lowest first.
+    pub vat_rates: Vec<VatRateView>,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+impl From<&Invoice> for InvoiceView {
+    fn from(i: &Invoice) -> Self {
+        InvoiceView {
+            summary: i.into(),
+            seller: InvoiceSeller {
+                organisation_id: i.org_id.to_string(),
+                legal_name: i.seller.legal_name.clone(),
+                organisation_number: i.seller.organisation_number.clone(),
+                vat_number: i.seller.vat_number.clone(),
+                address: i.seller.address.clone(),
+            },
+            buyer: InvoiceBuyer {
+                user_id: i.buyer.user_id.to_string(),
+                name: i.buyer.name.clone(),
+                email: i.buyer.email.clone(),
+            },
+            lines: i
+                .lines
+                .iter()
+                .map(|l| InvoiceLineView {
+                    session_id: l.session_id.to_string(),
+                    station_id: l.station_id.to_string(),
+                    started_at: time(l.started_at),
+                    ended_at: time(l.ended_at),
+                    energy_kwh: l.energy_kwh.normalize().to_string(),
+                    tariff_name: l.tariff_name.clone(),
+                    price_revision: l.price_revision,
+                    vat_rate: l.vat_rate.normalize().to_string(),
+                    net: l.net.to_string(),
+                    vat: l.vat.to_string(),
+                    gross: l.gross.to_string(),
+                })
+                .collect(),
+            vat_rates: i
+                .vat
+                .iter()
+                .map(|v| VatRateView {
+                    rate: v.rate.normalize().to_string(),
+                    net: v.net.to_string(),
+                    vat: v.vat.to_string(),
+                    gross: v.gross.to_string(),
+                })
+                .collect(),
+            created_at: time(i.created_at),
+        }
+    }
+}
+
+/// A session of the period on no invoice of the run, and why.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SkippedSessionView {
+    pub session_id: String,
+    /// `anonymous` (no person holds the identifier that started it),
+    /// `active` (still charging), `notPriced`, `otherCurrency`,
+    /// `afterInvoice` (priced after its driver's invoice of the period was
+    /// issued), `unknownDriver`.
+    pub reason: String,
+}
+
+/// What a run did. A re-run of a month creates nothing.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvoiceRunView {
+    pub organisation_id: String,
+    pub period: String,
+    /// The invoices this run issued, in number order.
+    pub created: Vec<InvoiceSummary>,
+    /// Ids of the period's invoices that an earlier run issued.
+    pub existing: Vec<String>,
+    /// Sessions on the invoices this run issued.
+    pub sessions_invoiced: usize,
+    pub skipped: Vec<SkippedSessionView>,
+    /// Ledger transactions this run booked.
+    pub ledger_posted: usize,
+}
+
+impl From<&RunResult> for InvoiceRunView {
+    fn from(r: &RunResult) -> Self {
+        InvoiceRunView {
+            organisation_id: r.org_id.to_string(),
+            period: r.period.to_string(),
+            created: r.created.iter().map(Into::into).collect(),
+            existing: r.existing.iter().map(ToString::to_string).collect(),
+            sessions_invoiced: r.sessions_invoiced,
+            skipped: r
+                .skipped
+                .iter()
+                .map(|s| SkippedSessionView {
+                    session_id: s.session_id.to_string(),
+                    reason: s.reason.as_str().into(),
+                })
+                .collect(),
+            ledger_posted: r.ledger_posted,
+        }
+    }
+}
+
+#[utoipa::path(post, path = "/invoice-runs", operation_id = "runInvoices", tag = "billing", summary = "Invoice the organisation's drivers for a month: one invoice per driver with a line per priced session, numbered in the organisation's gapless series; re-running a month creates nothing", request_body = InvoiceRunInput, responses((status = 200, body = InvoiceRunView), (status = 400, description = "Invalid input; the message says which field and why", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "The organisation has no record", body = ErrorBody), (status = 409, description = "Another run kept taking the numbers; run again", body = ErrorBody)))]
+pub async fn run(
+    State(st): State<ApiState>,
+    Extension(who): Extension<Principal>,
+    body: Bytes,
+) -> Result<Json<InvoiceRunView>, ApiError> {
+    let input: InvoiceRunInput = json_body(&body)?;
+    let period = Period::parse(input.period.trim()).map_err(|e| bad("period", e))?;
+    let result = st.billing.run_invoices(&who.org_id, period).await?;
+    Ok(Json((&result).into()))
+}
+
+/// The list's filters and page, in the caller's organisation.
+fn query(params: &Params, org: &csms_domain::OrgId) -> Result<InvoiceQuery, ApiError> {
+    Ok(InvoiceQuery {
+        org_id: org.clone(),
+        period: params
+            .get("period")
+            .map(|p| Period::parse(p.trim()).map_err(|e| bad("period", e)))
+            .transpose()?,
+        user_id: params
+            .get("userId")
+            .map(|u| UserId::parse(u.trim()).map_err(|e| bad("userId", e)))
+            .transpose()?,
+        status: params
+            .get("status")
+            .map(|s| InvoiceStatus::parse(s.trim()).map_err(|e| bad("status", e)))
+            .transpose()?,
+        page: page(params)?,
+    })
+}
+
+#[utoipa::path(get, path = "/invoices", operation_id = "listInvoices", tag = "billing", summary = "The organisation's invoices, highest number first", params(("period" = Option<String>, Query, description = "Only this month, `YYYY-MM`"), ("userId" = Option<String>, Query, description = "Only this driver's (`usr_…`)"), ("status" = Option<String>, Query, description = "Only this status: `issued`"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size, default 50"), ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")), responses((status = 200, body = ListOf<InvoiceSummary>), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody)))]
+pub async fn list(
+    State(st): State<ApiState>,
+    Extension(who): Extension<Principal>,
+    Query(params): Query<Params>,
+) -> Result<Json<ListOf<InvoiceSummary>>, ApiError> {
+    let listed = st
+        .store
+        .list_invoices(&query(&params, &who.org_id)?)
+        .await?;
+    Ok(Json(ListOf {
+        items: listed.items.iter().map(Into::into).collect(),
+        next_cursor: listed.next_cursor,
+    }))
+}
+
+fn invoice_id(raw: &str) -> Result<InvoiceId, ApiError> {
+    InvoiceId::parse(raw).map_err(|e| bad("id", e))
+}
+
+#[utoipa::path(get, path = "/invoices/{id}", operation_id = "getInvoice", tag = "billing", summary = "An invoice with its lines", params(("id" = String, Path, description = "Invoice id (`{organisation}~{period}~{userId}`)")), responses((status = 200, body = InvoiceView), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
+pub async fn get(
+    State(st): State<ApiState>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Json<InvoiceView>, ApiError> {
+    let id = invoice_id(&id)?;
+    let invoice = st
+        .store
+        .get_invoice(&id)
+        .await?
+        .filter(|i| i.org_id == who.org_id)
+        .ok_or_else(|| ApiError::NotFound(format!("invoice {id} not found")))?;
+    Ok(Json((&invoice).into()))
+}
+
+#[utoipa::path(get, path = "/me/invoices", operation_id = "listMyInvoices", tag = "me", summary = "My invoices from every organisation, newest first", params(("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size, default 50"), ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")), responses((status = 200, body = ListOf<InvoiceView>), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "An API key, not a person", body = ErrorBody)))]
+pub async fn mine(
+    State(st): State<ApiState>,
+    Extension(who): Extension<Principal>,
+    Query(params): Query<Params>,
+) -> Result<Json<ListOf<InvoiceView>>, ApiError> {
+    let listed = st
+        .store
+        .list_user_invoices(person(&who)?, &page(&params)?)
+        .await?;
+    Ok(Json(ListOf {
+        items: listed.items.iter().map(Into::into).collect(),
+        next_cursor: listed.next_cursor,
+    }))
+}
+
+/// One account's figures in one currency.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LedgerAccountView {
+    /// `receivable:{org}:{userId}` (a driver's debt to the organisation),
+    /// `payable:{org}` (what the platform holds for the organisation),
+    /// `platform:fees`, `clearing:{provider}`, `payouts:{org}`.
+    pub account: String,
+    /// `driverReceivable`, `organisationPayable`, `platformFeeIncome`,
+    /// `providerClearing`, `payouts`.
+    pub kind: String,
+    pub currency: String,
+    pub debits: String,
+    pub credits: String,
+    /// Debits − credits: positive for what is owed to the books (a
+    /// receivable), negative for what the books owe (a payable).
+    pub balance: String,
+    pub postings: u64,
+}
+
+fn accounts(b: &Balances) -> Vec<LedgerAccountView> {
+    b.accounts
+        .iter()
+        .map(|((account, currency), t)| LedgerAccountView {
+            account: account.as_key(),
+            kind: account.kind().into(),
+            currency: currency.clone(),
+            debits: t.debits.to_string(),
+            credits: t.credits.to_string(),
+            balance: t.balance().to_string(),
+            postings: t.postings,
+        })
+        .collect()
+}
+
+#[utoipa::path(get, path = "/ledger/accounts", operation_id = "listLedgerAccounts", tag = "billing", summary = "The balance of every account of the organisation's ledger, derived from its transactions", responses((status = 200, body = ItemsOf<LedgerAccountView>), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody)))]
+pub async fn ledger_accounts(
+    State(st): State<ApiState>,
+    Extension(who): Extension<Principal>,
+) -> Result<Json<ItemsOf<LedgerAccountView>>, ApiError> {
+    let balances = st.billing.balances(&who.org_id).await?;
+    Ok(Json(ItemsOf {
+        items: accounts(&balances),
+    }))
+}
+
+/// The books of one currency.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CurrencyTotals {
+    pub currency: String,
+    pub debits: String,
+    pub credits: String,
+    /// Debits − credits: `"0"` when the books balance.
+    pub difference: String,
+    /// The accounts' balances summed: `"0"` when the books balance.
+    pub sum_of_balances: String,
+}
+
+/// The proof that the books balance.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReconciliationView {
+    /// Debits equal credits in every currency, and the accounts' balances
+    /// sum to zero.
+    pub balanced: bool,
+    pub transactions: u64,
+    pub totals: Vec<CurrencyTotals>,
+    pub accounts: Vec<LedgerAccountView>,
+}
+
+#[utoipa::path(get, path = "/ledger/reconciliation", operation_id = "reconcileLedger", tag = "billing", summary = "Whether the organisation's books balance: debits and credits over all its transactions, and per account", responses((status = 200, body = ReconciliationView), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody)))]
+pub async fn reconciliation(
+    State(st): State<ApiState>,
+    Extension(who): Extension<Principal>,
+) -> Result<Json<ReconciliationView>, ApiError> {
+    let b = st.billing.balances(&who.org_id).await?;
+    let totals = b
+        .totals
+        .iter()
+        .map(|(currency, t)| {
+            let sum: Decimal = b
+                .accounts
+                .iter()
+                .filter(|((_, c), _)| c == currency)
+                .map(|(_, a)| a.balance())
+                .sum();
+            CurrencyTotals {
+                currency: currency.clone(),
+                debits: t.debits.to_string(),
+                credits: t.credits.to_string(),
+                difference: t.balance().normalize().to_string(),
+                sum_of_balances: sum.normalize().to_string(),
+            }
+        })
+        .collect();
+    Ok(Json(ReconciliationView {
+        balanced: b.balanced(),
+        transactions: b.transactions,
+        totals,
+        accounts: accounts(&b),
+    }))
+}

@@ -1,0 +1,74 @@
+//! Billing: what happens to the money after sessions are priced. This first
+//! increment keeps the ledger of client funds and makes the monthly invoices
+//! to drivers; payments, reminders, self-invoices and payouts come later and
+//! post to the same ledger.
+//!
+//! Who issues what: an organisation (a housing co-operative, a company)
+//! invoices its drivers for the sessions at its stations, in its own name
+//! and with its own number series; the platform keeps the books of the
+//! client funds it holds for organisations.
+//!
+//! # Layout
+//! - [`ledger`]: balances and the reconciliation of an organisation's books,
+//!   derived from the ledger's transactions.
+//! - [`invoice_run`]: the monthly invoice run of one organisation and
+//!   period ([`BillingService::run_invoices`]), callable by the API and by a
+//!   scheduled job alike; re-running it changes nothing.
+//!
+//! The values (OCR references, periods, invoices, the ledger's accounts and
+//! transactions) are `csms_domain::billing`; the ports are
+//! `csms_kernel::ports::{LedgerStore, InvoiceStore}`.
+
+pub mod invoice_run;
+pub mod ledger;
+
+use csms_kernel::ports::{
+    Clock, InvoiceStore, LedgerStore, OrganisationStore, PricedSessionStore, SessionStore,
+    StoreError, UserStore,
+};
+use csms_kernel::store_ports;
+use std::sync::Arc;
+
+store_ports! {
+    /// What billing reads and writes.
+    pub trait BillingStore:
+        LedgerStore,
+        InvoiceStore,
+        SessionStore,
+        PricedSessionStore,
+        OrganisationStore,
+        UserStore,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BillingError {
+    #[error("organisation {0} not found")]
+    OrganisationNotFound(String),
+    /// Figures that cannot be summed (an overflow) or a record that breaks
+    /// the books' rules; names what.
+    #[error("{0}")]
+    Books(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The billing use cases over the store.
+pub struct BillingService<S: ?Sized> {
+    store: Arc<S>,
+    clock: Arc<dyn Clock>,
+}
+
+impl<S: ?Sized> Clone for BillingService<S> {
+    fn clone(&self) -> Self {
+        BillingService {
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+}
+
+impl<S: BillingStore + ?Sized> BillingService<S> {
+    pub fn new(store: Arc<S>, clock: Arc<dyn Clock>) -> Self {
+        BillingService { store, clock }
+    }
+}

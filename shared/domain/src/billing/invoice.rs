@@ -1,0 +1,419 @@
+//! Invoices to drivers: one per organisation, driver and period, with a
+//! line per priced session, VAT per rate and the totals, a number of the
+//! issuer's gapless series and an OCR reference made from it.
+
+use super::ocr::OcrReference;
+use super::period::Period;
+use super::Invalid;
+use crate::pricing::PricedSession;
+use crate::user::UserId;
+use crate::{OrgId, SessionId, StationId, Timestamp};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// An invoice's id, made from what it is for: `{org}~{period}~{user}`. A
+/// re-run of a period finds the invoice it made before by this id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct InvoiceId(String);
+
+impl InvoiceId {
+    pub fn new(org: &OrgId, period: Period, user: &UserId) -> Self {
+        InvoiceId(format!("{org}~{period}~{user}"))
+    }
+
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        let bad = || Invalid(format!("{s:?} is not an invoice id"));
+        let mut parts = s.split('~');
+        match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some(org), Some(period), Some(user), None) => {
+                let org = OrgId::parse(org).map_err(|_| bad())?;
+                let period = Period::parse(period).map_err(|_| bad())?;
+                let user = UserId::parse(user).map_err(|_| bad())?;
+                Ok(InvoiceId::new(&org, period, &user))
+            }
+            _ => Err(bad()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for InvoiceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A number of an issuer's series: its prefix (may be empty) and the
+/// sequence number, 1, 2, 3… with no gaps.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct InvoiceNumber {
+    prefix: String,
+    seq: u64,
+}
+
+impl InvoiceNumber {
+    pub const MAX_PREFIX: usize = 10;
+
+    /// A prefix of at most 10 ASCII capital letters, digits and `-`
+    /// (not ending in a digit, so the number reads back); `seq` from 1.
+    pub fn new(prefix: &str, seq: u64) -> Result<Self, Invalid> {
+        let ok = prefix.len() <= Self::MAX_PREFIX
+            && prefix
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
+            && !prefix.ends_with(|c: char| c.is_ascii_digit());
+        if !ok {
+            return Err(Invalid(format!(
+                "an invoice number's prefix is up to {} capital letters, digits and -, not ending in a digit",
+                Self::MAX_PREFIX
+            )));
+        }
+        if seq == 0 {
+            return Err(Invalid("an invoice number's sequence starts at 1".into()));
+        }
+        Ok(InvoiceNumber {
+            prefix: prefix.to_owned(),
+            seq,
+        })
+    }
+
+    /// `{prefix}{seq}`, e.g. `F-17`.
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        let digits = s.len() - s.trim_start_matches(|c: char| !c.is_ascii_digit()).len();
+        let (prefix, seq) = s.split_at(digits);
+        let seq = seq
+            .parse::<u64>()
+            .map_err(|_| Invalid(format!("{s:?} is not an invoice number")))?;
+        Self::new(prefix, seq)
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// The OCR reference that pays this invoice: its sequence number with
+    /// the length and check digits.
+    pub fn ocr(&self) -> OcrReference {
+        OcrReference::from_base(self.seq)
+    }
+}
+
+impl fmt::Display for InvoiceNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.prefix, self.seq)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum InvoiceStatus {
+    /// Issued and not paid (payments come with a later increment).
+    Issued,
+}
+
+impl InvoiceStatus {
+    pub const ALL: [InvoiceStatus; 1] = [InvoiceStatus::Issued];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvoiceStatus::Issued => "issued",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        Self::ALL
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or_else(|| Invalid(format!("{s:?} is not an invoice status (issued)")))
+    }
+}
+
+/// Who issues the invoice, as printed on it when issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seller {
+    pub legal_name: String,
+    pub organisation_number: Option<String>,
+    pub vat_number: Option<String>,
+    /// The address on one line, if the organisation has one.
+    pub address: Option<String>,
+}
+
+/// Who is invoiced, as printed on it when issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Buyer {
+    pub user_id: UserId,
+    pub name: String,
+    pub email: String,
+}
+
+/// One charging session on the invoice, with its priced amounts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceLine {
+    pub session_id: SessionId,
+    pub station_id: StationId,
+    pub started_at: Timestamp,
+    pub ended_at: Timestamp,
+    pub energy_kwh: Decimal,
+    /// The tariff the session was priced by and the revision of its price.
+    pub tariff_name: String,
+    pub price_revision: u32,
+    pub vat_rate: Decimal,
+    pub net: Decimal,
+    pub vat: Decimal,
+    pub gross: Decimal,
+}
+
+impl InvoiceLine {
+    /// The line of a priced session (its latest revision): the amounts as
+    /// the pricing rounded them.
+    pub fn of(priced: &PricedSession) -> Self {
+        InvoiceLine {
+            session_id: priced.session_id.clone(),
+            station_id: priced.station_id.clone(),
+            started_at: priced.started_at,
+            ended_at: priced.ended_at,
+            energy_kwh: priced.energy_wh / Decimal::ONE_THOUSAND,
+            tariff_name: priced.tariff_name.clone(),
+            price_revision: priced.revision,
+            vat_rate: priced.vat_rate,
+            net: priced.net,
+            vat: priced.vat,
+            gross: priced.gross,
+        }
+    }
+}
+
+/// The amounts of one VAT rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VatAmount {
+    pub rate: Decimal,
+    pub net: Decimal,
+    pub vat: Decimal,
+    pub gross: Decimal,
+}
+
+/// What an invoice is made of before its totals are summed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvoiceParts {
+    pub org_id: OrgId,
+    pub period: Period,
+    pub number: InvoiceNumber,
+    pub currency: String,
+    pub issue_date: NaiveDate,
+    pub due_date: NaiveDate,
+    pub seller: Seller,
+    pub buyer: Buyer,
+    pub lines: Vec<InvoiceLine>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invoice {
+    pub id: InvoiceId,
+    pub org_id: OrgId,
+    pub user_id: UserId,
+    pub period: Period,
+    pub number: InvoiceNumber,
+    pub ocr: OcrReference,
+    pub status: InvoiceStatus,
+    pub currency: String,
+    pub issue_date: NaiveDate,
+    pub due_date: NaiveDate,
+    pub seller: Seller,
+    pub buyer: Buyer,
+    pub lines: Vec<InvoiceLine>,
+    /// Per VAT rate, lowest rate first.
+    pub vat: Vec<VatAmount>,
+    pub net: Decimal,
+    pub vat_total: Decimal,
+    pub gross: Decimal,
+    pub created_at: Timestamp,
+    pub version: u64,
+}
+
+impl Invoice {
+    /// Sums the lines per VAT rate and in all. Refuses an invoice without
+    /// lines, a due date before the invoice date, a line whose gross is not
+    /// its net plus VAT, and sums that overflow.
+    pub fn issue(parts: InvoiceParts) -> Result<Invoice, Invalid> {
+        let InvoiceParts {
+            org_id,
+            period,
+            number,
+            currency,
+            issue_date,
+            due_date,
+            seller,
+            buyer,
+            lines,
+            created_at,
+        } = parts;
+        if lines.is_empty() {
+            return Err(Invalid("an invoice has at least one line".into()));
+        }
+        if due_date < issue_date {
+            return Err(Invalid("the due date is before the invoice date".into()));
+        }
+        let overflow = || Invalid("the invoice's amounts overflow".into());
+        let mut per_rate: BTreeMap<Decimal, VatAmount> = BTreeMap::new();
+        for line in &lines {
+            if line.net.checked_add(line.vat) != Some(line.gross) {
+                return Err(Invalid(format!(
+                    "session {}: gross {} is not net {} + VAT {}",
+                    line.session_id, line.gross, line.net, line.vat
+                )));
+            }
+            let sum = per_rate.entry(line.vat_rate).or_insert(VatAmount {
+                rate: line.vat_rate,
+                net: Decimal::ZERO,
+                vat: Decimal::ZERO,
+                gross: Decimal::ZERO,
+            });
+            sum.net = sum.net.checked_add(line.net).ok_or_else(overflow)?;
+            sum.vat = sum.vat.checked_add(line.vat).ok_or_else(overflow)?;
+            sum.gross = sum.gross.checked_add(line.gross).ok_or_else(overflow)?;
+        }
+        let (mut net, mut vat_total, mut gross) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
+        for v in per_rate.values() {
+            net = net.checked_add(v.net).ok_or_else(overflow)?;
+            vat_total = vat_total.checked_add(v.vat).ok_or_else(overflow)?;
+            gross = gross.checked_add(v.gross).ok_or_else(overflow)?;
+        }
+        let user_id = buyer.user_id.clone();
+        Ok(Invoice {
+            id: InvoiceId::new(&org_id, period, &user_id),
+            org_id,
+            user_id,
+            period,
+            ocr: number.ocr(),
+            number,
+            status: InvoiceStatus::Issued,
+            currency,
+            issue_date,
+            due_date,
+            seller,
+            buyer,
+            lines,
+            vat: per_rate.into_values().collect(),
+            net,
+            vat_total,
+            gross,
+            created_at,
+            version: 1,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dec(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    fn line(session: &str, rate: &str, net: &str, vat: &str, gross: &str) -> InvoiceLine {
+        InvoiceLine {
+            session_id: SessionId::parse(session).unwrap(),
+            station_id: StationId::parse("CP-1").unwrap(),
+            started_at: "2026-11-03T17:00:00Z".parse().unwrap(),
+            ended_at: "2026-11-03T19:00:00Z".parse().unwrap(),
+            energy_kwh: dec("12.5"),
+            tariff_name: "Home".into(),
+            price_revision: 1,
+            vat_rate: dec(rate),
+            net: dec(net),
+            vat: dec(vat),
+            gross: dec(gross),
+        }
+    }
+
+    fn parts(lines: Vec<InvoiceLine>) -> InvoiceParts {
+        InvoiceParts {
+            org_id: OrgId::parse("brf-solsidan").unwrap(),
+            period: Period::parse("2026-11").unwrap(),
+            number: InvoiceNumber::new("", 7).unwrap(),
+            currency: "SEK".into(),
+            issue_date: "2026-12-01".parse().unwrap(),
+            due_date: "2026-12-31".parse().unwrap(),
+            seller: Seller {
+                legal_name: "BRF Solsidan".into(),
+                organisation_number: Some("769600-1234".into()),
+                vat_number: Some("SE769600123401".into()),
+                address: None,
+            },
+            buyer: Buyer {
+                user_id: UserId::parse("usr_01JABCDEFGHJKMNPQRSTVWXYZ0").unwrap(),
+                name: "Ada".into(),
+                email: "ada@example.com".into(),
+            },
+            lines,
+            created_at: "2026-12-01T06:00:00Z".parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn totals_and_vat_per_rate_are_the_lines_sums() {
+        let inv = Invoice::issue(parts(vec![
+            line("CP-1~1", "0.25", "40.00", "10.00", "50.00"),
+            line("CP-1~2", "0.25", "8.00", "2.00", "10.00"),
+            line("CP-1~3", "0.06", "100.00", "6.00", "106.00"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            (inv.net, inv.vat_total, inv.gross),
+            (dec("148.00"), dec("18.00"), dec("166.00"))
+        );
+        assert_eq!(inv.vat.len(), 2);
+        assert_eq!(
+            (inv.vat[0].rate, inv.vat[0].gross),
+            (dec("0.06"), dec("106.00"))
+        );
+        assert_eq!(
+            (inv.vat[1].rate, inv.vat[1].net),
+            (dec("0.25"), dec("48.00"))
+        );
+        assert_eq!(inv.ocr.as_str(), "737");
+        assert_eq!(
+            inv.id.as_str(),
+            "brf-solsidan~2026-11~usr_01JABCDEFGHJKMNPQRSTVWXYZ0"
+        );
+        assert_eq!(InvoiceId::parse(inv.id.as_str()), Ok(inv.id.clone()));
+    }
+
+    #[test]
+    fn bad_invoices_are_refused() {
+        assert!(Invoice::issue(parts(vec![])).is_err());
+        assert!(Invoice::issue(parts(vec![line("CP-1~1", "0.25", "40", "10", "49")])).is_err());
+        let mut p = parts(vec![line("CP-1~1", "0.25", "40", "10", "50")]);
+        p.due_date = "2026-11-30".parse().unwrap();
+        assert!(Invoice::issue(p).is_err());
+    }
+
+    #[test]
+    fn numbers_and_ids_parse_back() {
+        for (prefix, seq) in [("", 1), ("F-", 17), ("BRF", u64::MAX)] {
+            let n = InvoiceNumber::new(prefix, seq).unwrap();
+            assert_eq!(InvoiceNumber::parse(&n.to_string()), Ok(n));
+        }
+        assert!(InvoiceNumber::new("F1", 1).is_err());
+        assert!(InvoiceNumber::new("f", 1).is_err());
+        assert!(InvoiceNumber::new("", 0).is_err());
+        assert!(InvoiceNumber::parse("F-").is_err());
+        for bad in [
+            "a~2026-11",
+            "a~2026-13~usr_01JABCDEFGHJKMNPQRSTVWXYZ0",
+            "a~b~c~d",
+        ] {
+            assert!(InvoiceId::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! Billing values: what the monthly invoices and the client-funds ledger are
+//! made of. Pure; the rules that use them live in `csms-billing`.
+//!
+//! # Layout
+//! - [`ocr`]: Swedish OCR payment references (length digit and Luhn check digit).
+//! - [`period`]: a billing period (a calendar month, `2026-11`) and its instants in a time zone.
+//! - [`invoice`]: invoices (number series, lines, VAT per rate, totals) and their ids.
+//! - [`ledger`]: the double-entry ledger of client funds (accounts, postings, balanced transactions, balances).
+
+pub mod invoice;
+pub mod ledger;
+pub mod ocr;
+pub mod period;
+
+/// A billing value that does not parse; the text says what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);

@@ -1,0 +1,243 @@
+//! [`DynamoStore`]'s billing: the ledger of client funds and invoices with
+//! each issuer's number series.
+//!
+//! # Layout
+//!
+//! | item | PK | SK | GSI1PK / GSI1SK | GSI2PK / GSI2SK | other |
+//! |------|----|----|-----------------|-----------------|-------|
+//! | ledger transaction | `LEDGER#{org}` | `TX#{reference}` | | | `body` |
+//! | invoice | `INVOICE#{id}` | `META` | `ORG#{org}#INVOICE` / `{seq:020}` | `USER#{user}#INVOICE` / `{created}#{id}` | `body`, `version`, `period`, `userId`, `status` (for filters) |
+//! | invoice series | `INVOICESERIES#{org}` | `META` | | | `last` (the last number issued) |
+//!
+//! A ledger transaction is one `PutItem` on the condition that no item has
+//! its key (organisation and reference): a retry cannot post twice, and the
+//! losing writer reads back the first (returned with the failed condition).
+//! An organisation's ledger is one `Query` of its partition, in reference
+//! order. An invoice is issued in one `TransactWriteItems`: the invoice on
+//! the condition that it does not exist, and the series' item on the
+//! condition that `last` is the number before the invoice's (absent for the
+//! first), so the number is taken exactly when the invoice is stored.
+
+use super::table::{
+    json_item, n, org_partition, record_from, s, set_key, versioned_item, Condition,
+    ConditionFailed, Index, Query, META,
+};
+use super::DynamoStore;
+use crate::cursor::Key;
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason};
+use csms_domain::billing::invoice::{Invoice, InvoiceId};
+use csms_domain::billing::ledger::{LedgerReference, LedgerTransaction};
+use csms_domain::user::UserId;
+use csms_domain::OrgId;
+use csms_kernel::ports::{
+    sort_key_time, InvoiceQuery, InvoiceStore, LedgerStore, Page, PageRequest, StoreError,
+    StoreResult,
+};
+use csms_store_records::Record;
+
+fn ledger_pk(org: &OrgId) -> String {
+    format!("LEDGER#{org}")
+}
+
+fn ledger_sk(reference: &LedgerReference) -> String {
+    format!("TX#{reference}")
+}
+
+fn invoice_pk(id: &InvoiceId) -> String {
+    format!("INVOICE#{id}")
+}
+
+fn series_pk(org: &OrgId) -> String {
+    format!("INVOICESERIES#{org}")
+}
+
+fn org_invoices(org: &OrgId) -> String {
+    org_partition(org, "INVOICE")
+}
+
+fn user_invoices(user: &UserId) -> String {
+    format!("USER#{user}#INVOICE")
+}
+
+fn ledger_item(tx: &LedgerTransaction) -> StoreResult<Key> {
+    json_item(
+        ledger_pk(&tx.org_id),
+        ledger_sk(&tx.reference),
+        &tx.to_stored(),
+        "ledger transaction",
+    )
+}
+
+fn invoice_item(invoice: &Invoice) -> StoreResult<Key> {
+    let mut item = versioned_item(
+        invoice_pk(&invoice.id),
+        META,
+        &invoice.to_stored(),
+        invoice.version,
+        "invoice",
+    )?;
+    set_key(
+        &mut item,
+        Index::Gsi1,
+        org_invoices(&invoice.org_id),
+        format!("{:020}", invoice.number.seq()),
+    );
+    set_key(
+        &mut item,
+        Index::Gsi2,
+        user_invoices(&invoice.user_id),
+        format!("{}#{}", sort_key_time(invoice.created_at), invoice.id),
+    );
+    item.insert("period".into(), s(invoice.period.to_string()));
+    item.insert("userId".into(), s(invoice.user_id.as_str()));
+    item.insert("status".into(), s(invoice.status.as_str()));
+    Ok(item)
+}
+
+fn any_condition_failed(reasons: &[CancellationReason]) -> bool {
+    reasons
+        .iter()
+        .any(|r| r.code() == Some("ConditionalCheckFailed"))
+}
+
+#[async_trait]
+impl LedgerStore for DynamoStore {
+    async fn append_ledger_transaction(
+        &self,
+        tx: &LedgerTransaction,
+    ) -> StoreResult<(LedgerTransaction, bool)> {
+        match self
+            .put_if_else_stored(ledger_item(tx)?, Condition::absent())
+            .await?
+        {
+            Ok(()) => Ok((tx.clone(), true)),
+            Err(Some(stored)) => Ok((record_from(stored)?, false)),
+            Err(None) => self
+                .get_ledger_transaction(&tx.org_id, &tx.reference)
+                .await?
+                .map(|stored| (stored, false))
+                .ok_or_else(|| {
+                    StoreError::Backend(format!(
+                        "ledger transaction {} of {} neither written nor found",
+                        tx.reference, tx.org_id
+                    ))
+                }),
+        }
+    }
+
+    async fn get_ledger_transaction(
+        &self,
+        org: &OrgId,
+        reference: &LedgerReference,
+    ) -> StoreResult<Option<LedgerTransaction>> {
+        self.get_as(ledger_pk(org), ledger_sk(reference), record_from)
+            .await
+    }
+
+    async fn list_ledger_transactions(
+        &self,
+        org: &OrgId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<LedgerTransaction>> {
+        let query = Query::partition(ledger_pk(org)).sk_prefix("TX#");
+        self.page_of(org, &query, page, record_from).await
+    }
+}
+
+#[async_trait]
+impl InvoiceStore for DynamoStore {
+    async fn last_invoice_number(&self, org: &OrgId) -> StoreResult<u64> {
+        let Some(item) = self.get(series_pk(org), META).await? else {
+            return Ok(0);
+        };
+        match item.get("last") {
+            Some(AttributeValue::N(n)) => n.parse().map_err(|e| {
+                StoreError::Backend(format!("the invoice series of {org} holds {n:?}: {e}"))
+            }),
+            _ => Err(StoreError::Backend(format!(
+                "the invoice series of {org} has no number"
+            ))),
+        }
+    }
+
+    async fn issue_invoice(&self, invoice: &Invoice) -> StoreResult<()> {
+        let seq = invoice.number.seq();
+        let expected = seq
+            .checked_sub(1)
+            .ok_or_else(|| StoreError::Backend("an invoice number starts at 1".into()))?;
+        let mut series = Key::new();
+        set_key(&mut series, Index::Table, series_pk(&invoice.org_id), META);
+        series.insert("last".into(), n(seq));
+        let series_condition = match expected {
+            0 => Condition::absent(),
+            last => Condition::new("#last = :last")
+                .name("#last", "last")
+                .value(":last", n(last)),
+        };
+        let writes = vec![
+            self.transact_put(invoice_item(invoice)?, Some(Condition::absent()))?,
+            self.transact_put(series, Some(series_condition))?,
+        ];
+        self.transact(writes, any_condition_failed)
+            .await?
+            .map_err(|ConditionFailed| {
+                StoreError::Conflict(format!(
+                    "invoice {} exists, or the series of {} is not at {expected}",
+                    invoice.id, invoice.org_id
+                ))
+            })
+    }
+
+    async fn get_invoice(&self, id: &InvoiceId) -> StoreResult<Option<Invoice>> {
+        self.get_as(invoice_pk(id), META, record_from).await
+    }
+
+    async fn list_invoices(&self, query: &InvoiceQuery) -> StoreResult<Page<Invoice>> {
+        let mut q = Query::index(Index::Gsi1, org_invoices(&query.org_id)).newest_first();
+        if let Some(period) = query.period {
+            q = q.filter_eq("period", period.to_string());
+        }
+        if let Some(user) = &query.user_id {
+            q = q.filter_eq("userId", user.as_str());
+        }
+        if let Some(status) = query.status {
+            q = q.filter_eq("status", status.as_str());
+        }
+        self.page_of(&query.org_id, &q, &query.page, record_from)
+            .await
+    }
+
+    async fn list_user_invoices(
+        &self,
+        user: &UserId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Invoice>> {
+        let query = Query::index(Index::Gsi2, user_invoices(user)).newest_first();
+        self.page_of(&OrgId::default_org(), &query, page, record_from)
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use csms_store_records::golden;
+
+    #[test]
+    fn billing_items_hold_the_golden_json_and_read_back() {
+        for (tx, line) in golden::<LedgerTransaction>("ledger_transactions.jsonl") {
+            let item = ledger_item(&tx).unwrap();
+            assert_eq!(item.get("body"), Some(&s(&line)));
+            assert_eq!(item.get("SK"), Some(&s(format!("TX#{}", tx.reference))));
+            assert_eq!(record_from::<LedgerTransaction>(item).unwrap(), tx);
+        }
+        for (invoice, line) in golden::<Invoice>("invoices.jsonl") {
+            let item = invoice_item(&invoice).unwrap();
+            assert_eq!(item.get("body"), Some(&s(&line)));
+            assert_eq!(item.get("period"), Some(&s("2026-11")));
+            assert_eq!(item.get("status"), Some(&s("issued")));
+            assert_eq!(record_from::<Invoice>(item).unwrap(), invoice);
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! Billing records as stored: ledger transactions ([`StoredLedgerTransaction`],
+//! accounts by their keys, amounts as decimal strings) and invoices
+//! ([`StoredInvoice`], the seller and buyer as printed, one line per
+//! session). Snake-case names, absent options left out. A stored
+//! transaction that does not balance, or an invoice whose totals are not
+//! its lines' sums, does not decode.
+
+use crate::{parse, DecodeError, Record};
+use chrono::{DateTime, NaiveDate, Utc};
+use csms_domain::billing::invoice::{
+    Buyer, Invoice, InvoiceLine, InvoiceNumber, InvoiceParts, InvoiceStatus, Seller,
+};
+use csms_domain::billing::ledger::{Account, LedgerReference, LedgerTransaction, Posting, Side};
+use csms_domain::billing::period::Period;
+use csms_domain::user::UserId;
+use csms_domain::{OrgId, SessionId, StationId};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredLedgerTransaction {
+    #[serde(rename = "org_id")]
+    pub org_id: String,
+    #[serde(rename = "reference")]
+    pub reference: String,
+    #[serde(rename = "currency")]
+    pub currency: String,
+    #[serde(rename = "description")]
+    pub description: String,
+    #[serde(rename = "postings")]
+    pub postings: Vec<StoredPosting>,
+    #[serde(rename = "recorded_at")]
+    pub recorded_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredPosting {
+    #[serde(rename = "account")]
+    pub account: String,
+    /// `debit` or `credit`.
+    #[serde(rename = "side")]
+    pub side: String,
+    #[serde(rename = "amount")]
+    pub amount: Decimal,
+}
+
+impl From<&LedgerTransaction> for StoredLedgerTransaction {
+    fn from(tx: &LedgerTransaction) -> Self {
+        StoredLedgerTransaction {
+            org_id: tx.org_id.to_string(),
+            reference: tx.reference.to_string(),
+            currency: tx.currency.clone(),
+            description: tx.description.clone(),
+            postings: tx
+                .postings()
+                .iter()
+                .map(|p| StoredPosting {
+                    account: p.account.as_key(),
+                    side: p.side.as_str().into(),
+                    amount: p.amount,
+                })
+                .collect(),
+            recorded_at: tx.recorded_at,
+        }
+    }
+}
+
+impl TryFrom<StoredLedgerTransaction> for LedgerTransaction {
+    type Error = DecodeError;
+
+    fn try_from(s: StoredLedgerTransaction) -> Result<Self, DecodeError> {
+        let postings = s
+            .postings
+            .into_iter()
+            .map(|p| {
+                Ok(Posting {
+                    account: Account::parse(&p.account).map_err(DecodeError::new)?,
+                    side: Side::parse(&p.side).map_err(DecodeError::new)?,
+                    amount: p.amount,
+                })
+            })
+            .collect::<Result<Vec<_>, DecodeError>>()?;
+        LedgerTransaction::new(
+            parse("org id", s.org_id, OrgId::parse)?,
+            LedgerReference::parse(s.reference).map_err(DecodeError::new)?,
+            s.currency,
+            s.description,
+            postings,
+            s.recorded_at,
+        )
+        .map_err(DecodeError::new)
+    }
+}
+
+impl Record for LedgerTransaction {
+    type Stored = StoredLedgerTransaction;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredInvoice {
+    #[serde(rename = "org_id")]
+    pub org_id: String,
+    #[serde(rename = "period")]
+    pub period: String,
+    /// `{prefix}{seq}`.
+    #[serde(rename = "number")]
+    pub number: String,
+    #[serde(rename = "status")]
+    pub status: String,
+    #[serde(rename = "currency")]
+    pub currency: String,
+    #[serde(rename = "issue_date")]
+    pub issue_date: NaiveDate,
+    #[serde(rename = "due_date")]
+    pub due_date: NaiveDate,
+    #[serde(rename = "seller")]
+    pub seller: StoredSeller,
+    #[serde(rename = "buyer")]
+    pub buyer: StoredBuyer,
+    #[serde(rename = "lines")]
+    pub lines: Vec<StoredInvoiceLine>,
+    /// What the invoice showed, kept to check the sums on reading.
+    #[serde(rename = "gross")]
+    pub gross: Decimal,
+    #[serde(rename = "created_at")]
+    pub created_at: DateTime<Utc>,
+    #[serde(rename = "version")]
+    pub version: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredSeller {
+    #[serde(rename = "legal_name")]
+    pub legal_name: String,
+    #[serde(
+        rename = "organisation_number",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub organisation_number: Option<String>,
+    #[serde(
+        rename = "vat_number",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub vat_number: Option<String>,
+    #[serde(rename = "address", default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredBuyer {
+    #[serde(rename = "user_id")]
+    pub user_id: String,
+    #[serde(rename = "name")]
+    pub name: String,
+    #[serde(rename = "email")]
+    pub email: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredInvoiceLine {
+    #[serde(rename = "session_id")]
+    pub session_id: String,
+    #[serde(rename = "station_id")]
+    pub station_id: String,
+    #[serde(rename = "started_at")]
+    pub started_at: DateTime<Utc>,
+    #[serde(rename = "ended_at")]
+    pub ended_at: DateTime<Utc>,
+    #[serde(rename = "energy_kwh")]
+    pub energy_kwh: Decimal,
+    #[serde(rename = "tariff_name")]
+    pub tariff_name: String,
+    #[serde(rename = "price_revision")]
+    pub price_revision: u32,
+    #[serde(rename = "vat_rate")]
+    pub vat_rate: Decimal,
+    #[serde(rename = "net")]
+    pub net: Decimal,
+    #[serde(rename = "vat")]
+    pub vat: Decimal,
+    #[serde(rename = "gross")]
+    pub gross: Decimal,
+}
+
+impl From<&Invoice> for StoredInvoice {
+    fn from(i: &Invoice) -> Self {
+        StoredInvoice {
+            org_id: i.org_id.to_string(),
+            period: i.period.to_string(),
+            number: i.number.to_string(),
+            status: i.status.as_str().into(),
+            currency: i.currency.clone(),
+            issue_date: i.issue_date,
+            due_date: i.due_date,
+            seller: StoredSeller {
+                legal_name: i.seller.legal_name.clone(),
+                organisation_number: i.seller.organisation_number.clone(),
+                vat_number: i.seller.vat_number.clone(),
+                address: i.seller.address.clone(),
+            },
+            buyer: StoredBuyer {
+                user_id: i.buyer.user_id.to_string(),
+                name: i.buyer.name.clone(),
+                email: i.buyer.email.clone(),
+            },
+            lines: i
+                .lines
+                .iter()
+                .map(|l| StoredInvoiceLine {
+                    session_id: l.session_id.to_string(),
+                    station_id: l.station_id.to_string(),
+                    started_at: l.started_at,
+                    ended_at: l.ended_at,
+                    energy_kwh: l.energy_kwh,
+                    tariff_name: l.tariff_name.clone(),
+                    price_revision: l.price_revision,
+                    vat_rate: l.vat_rate,
+                    net: l.net,
+                    vat: l.vat,
+                    gross: l.gross,
+                })
+                .collect(),
+            gross: i.gross,
+            created_at: i.created_at,
+            version: i.version,
+        }
+    }
+}
+
+impl TryFrom<StoredInvoice> for Invoice {
+    type Error = DecodeError;
+
+    fn try_from(s: StoredInvoice) -> Result<Self, DecodeError> {
+        let lines = s
+            .lines
+            .into_iter()
+            .map(|l| {
+                Ok(InvoiceLine {
+                    session_id: parse("session id", l.session_id, SessionId::parse)?,
+                    station_id: parse("station id", l.station_id, StationId::parse)?,
+                    started_at: l.started_at,
+                    ended_at: l.ended_at,
+                    energy_kwh: l.energy_kwh,
+                    tariff_name: l.tariff_name,
+                    price_revision: l.price_revision,
+                    vat_rate: l.vat_rate,
+                    net: l.net,
+                    vat: l.vat,
+                    gross: l.gross,
+                })
+            })
+            .collect::<Result<Vec<_>, DecodeError>>()?;
+        let mut invoice = Invoice::issue(InvoiceParts {
+            org_id: parse("org id", s.org_id, OrgId::parse)?,
+            period: Period::parse(&s.period).map_err(DecodeError::new)?,
+            number: InvoiceNumber::parse(&s.number).map_err(DecodeError::new)?,
+            currency: s.currency,
+            issue_date: s.issue_date,
+            due_date: s.due_date,
+            seller: Seller {
+                legal_name: s.seller.legal_name,
+                organisation_number: s.seller.organisation_number,
+                vat_number: s.seller.vat_number,
+                address: s.seller.address,
+            },
+            buyer: Buyer {
+                user_id: parse("user id", s.buyer.user_id, UserId::parse)?,
+                name: s.buyer.name,
+                email: s.buyer.email,
+            },
+            lines,
+            created_at: s.created_at,
+        })
+        .map_err(DecodeError::new)?;
+        if invoice.gross != s.gross {
+            return Err(DecodeError::new(format!(
+                "the stored gross {} is not the lines' sum {}",
+                s.gross, invoice.gross
+            )));
+        }
+        invoice.status = InvoiceStatus::parse(&s.status).map_err(DecodeError::new)?;
+        invoice.version = s.version;
+        Ok(invoice)
+    }
+}
+
+impl Record for Invoice {
+    type Stored = StoredInvoice;
+}
