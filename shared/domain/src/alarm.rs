@@ -70,6 +70,34 @@ pub enum HandlingError {
 impl Alarm {
     pub const MAX_NOTE: usize = 2000;
 
+    /// A `kind` alarm of `org` raised at `now`, once, handled by nobody
+    /// yet; the caller fills in what it is about (title, message, action,
+    /// evidence).
+    pub fn opened(
+        id: String,
+        org_id: OrgId,
+        kind: &str,
+        severity: Severity,
+        now: Timestamp,
+    ) -> Alarm {
+        Alarm {
+            id,
+            org_id,
+            kind: kind.to_owned(),
+            severity,
+            title: None,
+            message: String::new(),
+            details: serde_json::Value::Null,
+            action: None,
+            raised_at: now,
+            occurrences: 1,
+            last_seen_at: None,
+            resolved_at: None,
+            handling: Handling::default(),
+            version: 1,
+        }
+    }
+
     pub fn is_active(&self) -> bool {
         self.resolved_at.is_none()
     }

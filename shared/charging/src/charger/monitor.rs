@@ -374,10 +374,6 @@ pub fn flapping_alarm(station: &Station, churn: Churn, now: Timestamp) -> Option
     let connects = churn.within(&station.recent_connects, now);
     let window = minutes(churn.window_secs());
     Some(Alarm {
-        id: flapping_alarm_id(&station.id),
-        org_id: station.org_id.clone(),
-        kind: FLAPPING_KIND.to_owned(),
-        severity: Severity::Warning,
         title: Some(format!("Station {} keeps reconnecting", station.id)),
         message: format!(
             "station {} connected {} times within {window} (the threshold is {})",
@@ -389,8 +385,6 @@ pub fn flapping_alarm(station: &Station, churn: Churn, now: Timestamp) -> Option
             "check the station's network (mobile signal, router, a cable) and its WebSocket ping and reconnect settings; if it also boots each time, look at its power supply"
                 .to_owned(),
         ),
-        occurrences: 1,
-        last_seen_at: None,
         details: serde_json::json!({
             "stationId": station.id.as_str(),
             "siteId": station.site_id.as_ref().map(|s| s.as_str()),
@@ -398,10 +392,13 @@ pub fn flapping_alarm(station: &Station, churn: Churn, now: Timestamp) -> Option
             "threshold": churn.count(),
             "windowSeconds": churn.window_secs(),
         }),
-        raised_at: now,
-        resolved_at: None,
-        handling: Default::default(),
-        version: 1,
+        ..Alarm::opened(
+            flapping_alarm_id(&station.id),
+            station.org_id.clone(),
+            FLAPPING_KIND,
+            Severity::Warning,
+            now,
+        )
     })
 }
 
@@ -419,10 +416,6 @@ pub fn boot_loop_alarm(station: &Station, churn: Churn, now: Timestamp) -> Optio
         .as_deref()
         .map_or(String::new(), |r| format!(", the latest for {r}"));
     Some(Alarm {
-        id: boot_loop_alarm_id(&station.id),
-        org_id: station.org_id.clone(),
-        kind: BOOT_LOOP_KIND.to_owned(),
-        severity: Severity::Critical,
         title: Some(format!("Station {} keeps restarting", station.id)),
         message: format!(
             "station {} booted {} times within {window}{reason} (the threshold is {})",
@@ -434,8 +427,6 @@ pub fn boot_loop_alarm(station: &Station, churn: Churn, now: Timestamp) -> Optio
             "look at the station's power supply and at its firmware (a recent update may need a roll-back); fetch its logs (GetDiagnostics or GetLog) and ask the manufacturer"
                 .to_owned(),
         ),
-        occurrences: 1,
-        last_seen_at: None,
         details: serde_json::json!({
             "stationId": station.id.as_str(),
             "siteId": station.site_id.as_ref().map(|s| s.as_str()),
@@ -447,10 +438,13 @@ pub fn boot_loop_alarm(station: &Station, churn: Churn, now: Timestamp) -> Optio
             "threshold": churn.count(),
             "windowSeconds": churn.window_secs(),
         }),
-        raised_at: now,
-        resolved_at: None,
-        handling: Default::default(),
-        version: 1,
+        ..Alarm::opened(
+            boot_loop_alarm_id(&station.id),
+            station.org_id.clone(),
+            BOOT_LOOP_KIND,
+            Severity::Critical,
+            now,
+        )
     })
 }
 
@@ -574,22 +568,7 @@ const CRITICAL_SECURITY_EVENTS: &[&str] = &[
 /// An alarm of the station of `conn`, opened at `now`; the caller fills
 /// in what it is about.
 fn station_alarm(conn: &Connection, kind: &str, severity: Severity, now: Timestamp) -> Alarm {
-    Alarm {
-        id: String::new(),
-        org_id: conn.org_id.clone(),
-        kind: kind.to_owned(),
-        severity,
-        title: None,
-        message: String::new(),
-        details: serde_json::Value::Null,
-        action: None,
-        raised_at: now,
-        occurrences: 1,
-        last_seen_at: None,
-        resolved_at: None,
-        handling: Default::default(),
-        version: 1,
-    }
+    Alarm::opened(String::new(), conn.org_id.clone(), kind, severity, now)
 }
 
 /// The decision for a schema-valid notification `payload` of `kind` from
@@ -614,6 +593,24 @@ pub fn notification_change(
         }
         d
     };
+    // A firmware update or an upload that failed: `what` as in "Firmware
+    // update", the same in the message in lower case.
+    let failed = |id: String, kind: &str, what: &str, action: &str, status: &str| {
+        NotificationChange::Raise(Box::new(Alarm {
+            id,
+            title: Some(format!("{what} of station {station} failed")),
+            message: format!(
+                "station {station} reports its {} {status}",
+                what.to_lowercase()
+            ),
+            action: Some(action.to_owned()),
+            details: base(serde_json::json!({
+                "status": status,
+                "requestId": payload.get("requestId"),
+            })),
+            ..station_alarm(conn, kind, Severity::Warning, now)
+        }))
+    };
     match kind {
         K::FirmwareStatus => match text("status") {
             Some(
@@ -621,17 +618,13 @@ pub fn notification_change(
                 | "InstallationFailed"
                 | "InstallVerificationFailed"
                 | "InvalidSignature"),
-            ) => NotificationChange::Raise(Box::new(Alarm {
-                id: firmware_alarm_id(station),
-                title: Some(format!("Firmware update of station {station} failed")),
-                message: format!("station {station} reports its firmware update {status}"),
-                action: Some("check the firmware file's address and that the station can reach it (and its signature on 2.0.1), then send the update again; the station runs its old firmware meanwhile".to_owned()),
-                details: base(serde_json::json!({
-                    "status": status,
-                    "requestId": payload.get("requestId"),
-                })),
-                ..station_alarm(conn, FIRMWARE_KIND, Severity::Warning, now)
-            })),
+            ) => failed(
+                firmware_alarm_id(station),
+                FIRMWARE_KIND,
+                "Firmware update",
+                "check the firmware file's address and that the station can reach it (and its signature on 2.0.1), then send the update again; the station runs its old firmware meanwhile",
+                status,
+            ),
             Some("Installed") => NotificationChange::Resolve(firmware_alarm_id(station)),
             _ => NotificationChange::Nothing,
         },
@@ -642,17 +635,13 @@ pub fn notification_change(
                 | "BadMessage"
                 | "PermissionDenied"
                 | "NotSupportedOperation"),
-            ) => NotificationChange::Raise(Box::new(Alarm {
-                id: diagnostics_alarm_id(station),
-                title: Some(format!("Diagnostics upload of station {station} failed")),
-                message: format!("station {station} reports its diagnostics upload {status}"),
-                action: Some("check the upload address (scheme, credentials, that the station can reach it) and ask for the diagnostics again".to_owned()),
-                details: base(serde_json::json!({
-                    "status": status,
-                    "requestId": payload.get("requestId"),
-                })),
-                ..station_alarm(conn, DIAGNOSTICS_KIND, Severity::Warning, now)
-            })),
+            ) => failed(
+                diagnostics_alarm_id(station),
+                DIAGNOSTICS_KIND,
+                "Diagnostics upload",
+                "check the upload address (scheme, credentials, that the station can reach it) and ask for the diagnostics again",
+                status,
+            ),
             Some("Uploaded") => NotificationChange::Resolve(diagnostics_alarm_id(station)),
             _ => NotificationChange::Nothing,
         },
@@ -688,10 +677,6 @@ pub fn notification_change(
 /// The alarm of `session`, which ended while its start was never seen.
 pub fn stop_without_start_alarm(session: &Session, now: Timestamp) -> Alarm {
     Alarm {
-        id: stop_without_start_alarm_id(&session.id),
-        org_id: session.org_id.clone(),
-        kind: STOP_WITHOUT_START_KIND.to_owned(),
-        severity: Severity::Warning,
         title: Some(format!(
             "A session at station {} ended without a start",
             session.station_id
@@ -712,12 +697,13 @@ pub fn stop_without_start_alarm(session: &Session, now: Timestamp) -> Alarm {
             "check whether the station was offline when it started (its start may still come) and the session's energy before billing it"
                 .to_owned(),
         ),
-        raised_at: now,
-        occurrences: 1,
-        last_seen_at: None,
-        resolved_at: None,
-        handling: Default::default(),
-        version: 1,
+        ..Alarm::opened(
+            stop_without_start_alarm_id(&session.id),
+            session.org_id.clone(),
+            STOP_WITHOUT_START_KIND,
+            Severity::Warning,
+            now,
+        )
     }
 }
 
