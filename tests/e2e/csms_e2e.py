@@ -282,6 +282,17 @@ class Runner:
                                                     "city": "Stockholm"}}, **kw)
         assert r.status_code in (201, 409), f"POST /sites {site_id}: HTTP {r.status_code}: {r.text[:500]}"
 
+    def create_organisation(self, prefix: str = "org", kind: str = "company",
+                            legal_name: str = "Laddbolaget AB") -> str:
+        """A new organisation (the platform admin's key), its id starting with `prefix`."""
+        org = unique(prefix).lower()
+        self.api_ok("POST", "/organisations", {
+            "id": org, "kind": kind, "legalName": legal_name, "organisationNumber": "556036-0793",
+            "contactEmail": "drift@laddbolaget.se",
+            "address": {"street": "Gatan 2", "postalCode": "111 22", "city": "Stockholm"},
+        }, status=201)
+        return org
+
     def create_station(self, station_id: str | None = None, password: str | None = None, **fields) -> dict:
         if fields.get("siteId"):
             self.ensure_site(fields["siteId"])

@@ -41,13 +41,7 @@ async def start(cp, version: str, value: str) -> str:
 
 
 def other_organisation(runner) -> str:
-    org = unique("org-b").lower()
-    runner.api_ok("POST", "/organisations", {
-        "id": org, "kind": "company", "legalName": "Laddbolaget B AB", "organisationNumber": "556036-0793",
-        "contactEmail": "drift@laddbolaget.se",
-        "address": {"street": "Gatan 2", "postalCode": "111 22", "city": "Stockholm"},
-    }, status=201)
-    return org
+    return runner.create_organisation("org-b", legal_name="Laddbolaget B AB")
 
 
 def card(runner, value: str, org: str | None = None, group: str | None = None) -> str:

@@ -189,13 +189,7 @@ def test_the_people_on_duty_are_mailed_once_when_an_alarm_opens_and_resolves(run
 
 
 def churn_organisation(runner) -> str:
-    org = unique("org-churn").lower()
-    runner.api_ok("POST", "/organisations", {
-        "id": org, "kind": "cpo", "legalName": "Omstart AB", "organisationNumber": "556036-0793",
-        "contactEmail": "drift@omstart.se",
-        "address": {"street": "Gatan 5", "postalCode": "111 22", "city": "Stockholm"},
-    }, status=201)
-    return org
+    return runner.create_organisation("org-churn", kind="cpo", legal_name="Omstart AB")
 
 
 @pytest.mark.parametrize("version", VERSIONS)

@@ -133,13 +133,7 @@ async def until(check, what: str, timeout: float = 15.0):
 
 
 def organisation(runner) -> str:
-    org = unique("org-ll").lower()
-    runner.api_ok("POST", "/organisations", {
-        "id": org, "kind": "company", "legalName": "Lista AB", "organisationNumber": "556036-0793",
-        "contactEmail": "drift@lista.se",
-        "address": {"street": "Gatan 3", "postalCode": "111 22", "city": "Stockholm"},
-    }, status=201)
-    return org
+    return runner.create_organisation("org-ll", legal_name="Lista AB")
 
 
 @pytest.mark.parametrize("version", VERSIONS)
