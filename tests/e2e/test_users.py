@@ -173,3 +173,28 @@ def test_an_admin_signs_in_with_an_authenticator_code_as_well(runner):
     browser.csrf = r.json()["csrfToken"]
     assert browser.call("POST", "/auth/second-factor/disable", {"code": totp(secret, now + 30)}).status_code == 204
     assert Browser(runner).sign_in(email, "two-factor-pass").status_code == 200
+
+
+def test_an_admin_removes_the_second_factor_of_a_person_who_lost_their_phone(runner):
+    email = f"{unique('lost').lower()}@example.se"
+    made = runner.api_ok("POST", "/users", {"email": email, "name": "Lost Phone", "password": "lost-phone-pass",
+                                            "role": "operator"}, status=201)
+    person = signed_in(runner, email, "lost-phone-pass")
+    secret = person.call("POST", "/auth/second-factor").json()["secret"]
+    assert person.call("POST", "/auth/second-factor/confirm", {"code": totp(secret)}).status_code == 204
+    assert Browser(runner).sign_in(email, "lost-phone-pass").json()["error"]["code"] == "second_factor_required"
+
+    # Another organisation's admin does not see the person.
+    other = runner.create_organisation("org-2fa")
+    theirs = runner.api_ok("POST", "/api-keys", {"name": "admin of B", "scopes": ["admin"]}, status=201,
+                           headers={"X-Organisation": other})["key"]
+    assert_error(runner.api("DELETE", f"/users/{made['id']}/second-factor", key=theirs), 404, "not_found")
+    removed = runner.api("DELETE", f"/users/{made['id']}/second-factor")
+    assert removed.status_code == 204, removed.text
+    assert_error(person.call("GET", "/auth/me"), 401, "unauthorized")  # signed out everywhere
+    assert Browser(runner).sign_in(email, "lost-phone-pass").status_code == 200
+    assert_error(runner.api("DELETE", f"/users/{made['id']}/second-factor"), 409, "conflict")
+    audit = runner.api_ok("GET", "/audit-log")["items"]
+    removals = [e for e in audit if e["operation"] == "DELETE /users/{id}/second-factor"
+                and e["path"] == f"/api/v1/users/{made['id']}/second-factor"]
+    assert [e["actor"] for e in removals] == ["admin"], audit[:3]

@@ -423,6 +423,10 @@ pub fn router(state: ApiState) -> Router {
                 .merge(patch(Admin, people::update))
                 .merge(delete(Admin, people::delete)),
         )
+        .route(
+            "/users/{id}/second-factor",
+            delete(Admin, people::remove_second_factor),
+        )
         // Invitations by e-mail: an organisation's admin invites.
         .route(
             "/invitations",

@@ -197,7 +197,7 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
         organisations::list, organisations::create, organisations::get, organisations::update,
         sites::list, sites::create, sites::get, sites::update, sites::delete,
         audit::list,
-        people::list, people::create, people::get, people::update, people::delete,
+        people::list, people::create, people::get, people::update, people::delete, people::remove_second_factor,
         sign_in::sign_in, sign_in::me, sign_in::sign_out, sign_in::sign_out_everywhere,
         second_factor::set_up, second_factor::confirm, second_factor::disable,
         invitations::create, invitations::list, invitations::get, invitations::revoke,

@@ -498,6 +498,45 @@ pub async fn delete(
     )))
 }
 
+#[utoipa::path(delete, path = "/users/{id}/second-factor", operation_id = "removeUserSecondFactor", tag = "users", summary = "Remove a person's second factor (a lost phone)", description = "For a person who lost their authenticator app: they sign in with their password alone again and may set up a new factor. Their sessions end everywhere. Only for a person of this organisation alone (the platform admin: anyone); written to the audit log.", params(("id" = String, Path, description = "User id (`usr_…`)")), responses((status = 204, description = "Removed; the person's sessions ended"), (status = 401, description = "Missing or invalid API key or session", body = ErrorBody), (status = 403, description = "The key or role lacks the scope, or the person belongs to other organisations too", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "The person has no second factor", body = ErrorBody)))]
+pub async fn remove_second_factor(
+    State(st): State<ApiState>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    for _ in 0..5 {
+        let mut user = own_user(&st, &who, &id).await?;
+        if !may_change_account(&who, &user)
+            || (user.is_platform_admin() && !who.is_platform_admin())
+        {
+            return Err(ApiError::Forbidden(
+                "this person belongs to other organisations too: only the platform admin removes their second factor".into(),
+            ));
+        }
+        if user.second_factor.is_none() {
+            return Err(ApiError::Conflict(format!(
+                "user {id} has no second factor"
+            )));
+        }
+        user.second_factor = None;
+        let expected = user.version;
+        user.version = expected + 1;
+        user.updated_at = st.clock.now();
+        match st.store.put_user(&user, expected).await {
+            Ok(()) => {
+                // Whoever holds a session may be who holds the phone.
+                st.store.delete_user_sessions(&user.id).await?;
+                return Ok(StatusCode::NO_CONTENT);
+            }
+            Err(StoreError::Conflict(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::Conflict(format!(
+        "user {id} kept changing; retry"
+    )))
+}
+
 /// Makes `email` a platform admin (a member of the default organisation)
 /// with `password`, unless a person with that address exists: for a fresh
 /// installation (`CSMS_BOOTSTRAP_ADMIN_EMAIL`/`_PASSWORD` of the local
