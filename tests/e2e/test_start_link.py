@@ -154,6 +154,10 @@ def test_an_anonymous_start_link_starts_a_public_evse_and_is_refused_at_a_privat
         assert session["idToken"] == tag and session["evseId"] == 1, session
         token = runner.api_ok("GET", f"/id-tokens/{tag}")
         assert token["type"] == "Central" and "start link" in token["label"], token
+        # The start is in the organisation's audit log, by `anonymous` (the route takes no key).
+        logged = [e for e in runner.api_ok("GET", "/audit-log")["items"]
+                  if e["operation"] == "POST /start/{key}" and e["path"] == f"/api/v1/start/{key['key']}"]
+        assert [(e["actor"], e["status"]) for e in logged] == [("anonymous", 200)], logged
 
         # The private EVSE refuses the anonymous caller; nothing reaches the charger.
         sent = len(cp.received)

@@ -37,6 +37,7 @@ use csms_charging::start_link::{self, Decision};
 use csms_commands::service::SubmitOptions;
 use csms_domain::access::AccessRefusal;
 use csms_domain::actor::{ActedBy, Actor};
+use csms_domain::audit::AuditEntry;
 use csms_domain::charging_key::{ChargingKey, EvseChargingKey};
 use csms_domain::command::{Command, CommandId, CommandRequest};
 use csms_domain::station::StationView;
@@ -655,7 +656,24 @@ pub async fn start(
         Some(w) if !w.is_zero() && !cmd.status.is_final() => st.commands.wait(&cmd.id, w).await?,
         _ => cmd,
     };
-    respond(&cmd)
+    let response = respond(&cmd)?;
+    // This route takes no key, so the audit layer does not see it: the
+    // start is logged here, by whom (a driver, or `anonymous`).
+    let entry = AuditEntry::new(
+        k.org_id.clone(),
+        now,
+        &user
+            .as_ref()
+            .map_or_else(|| ANONYMOUS.to_owned(), |u| format!("user:{}", u.id)),
+        "POST /start/{key}",
+        &format!("/api/v1/start/{raw}"),
+        crate::audit::body_fields(&body),
+        response.status().as_u16(),
+    );
+    if let Err(e) = st.store.append_audit(&entry).await {
+        tracing::error!(error = %e, "a start through a link was sent but its audit entry could not be stored");
+    }
+    Ok(response)
 }
 
 #[utoipa::path(get, path = "/start/{key}/starts/{commandId}", operation_id = "getStartByLink", tag = "start links", summary = "A start through the link and the station's answer (public: no key)", params(("key" = String, Path, description = "The charging key from the link or QR code"), ("commandId" = String, Path, description = "`commandId` of the start")), responses((status = 200, description = "The station has answered (`status`)", body = StartView), (status = 202, description = "The station has not answered yet", body = StartView), (status = 400, description = "Not a charging key", body = ErrorBody), (status = 404, description = "No such start link, or no such start at its EVSE", body = ErrorBody)), security(()))]
