@@ -21,6 +21,7 @@
 //! | `booking.rs` | bookings of EVSEs, their pointers by id and each EVSE's lock item |
 //! | `charging_key.rs` | EVSEs' charging keys, by key and by EVSE |
 //! | `local_list.rs` | stations' local authorisation list sync state |
+//! | `usage.rs` | EVSEs' usage days (the facts reports are made of) |
 //! | `table.rs`    | no items: the helper every context reads and writes through (keys, encodings, conditional puts and updates, queries with pages and cursors, batches, transactions) |
 //!
 //! Records are stored one of two ways. Charging's entities are ordinary
@@ -51,6 +52,7 @@ mod pricing;
 mod ratings;
 mod table;
 mod tenants;
+mod usage;
 mod users;
 
 use crate::metrics::RequestCounter;

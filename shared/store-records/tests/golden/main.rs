@@ -191,3 +191,8 @@ fn charging_keys_are_stored_as_they_were_first_written() {
 fn alarm_settings_are_stored_as_they_always_were() {
     golden("alarm_settings.jsonl", samples::alarm_settings());
 }
+
+#[test]
+fn usage_days_are_stored_as_they_were_first_written() {
+    golden("usage_days.jsonl", samples::usage_days());
+}
