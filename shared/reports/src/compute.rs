@@ -479,8 +479,7 @@ pub fn compute(
     let no_station: Vec<&UsageDay> = Vec::new();
 
     for e in &evses {
-        let sessions_and_peaks = e.days.iter();
-        for d in sessions_and_peaks {
+        for d in &e.days {
             for s in &d.sessions {
                 if s.started_at < from || s.started_at >= to {
                     continue;

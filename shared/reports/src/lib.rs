@@ -277,7 +277,8 @@ impl<S: UsageStore + SessionStore + ?Sized> Subscriber for UsageSubscriber<S> {
 pub struct ReportRequest {
     pub span: Span,
     /// `None`: the site's zone (with a site in the scope), else the zone
-    /// all the organisation's sites share, else [`DEFAULT_TZ`].
+    /// all the organisation's sites share, else [`DEFAULT_TZ`]. A site in
+    /// the scope is checked to be the organisation's either way.
     pub time_zone: Option<Tz>,
     pub group_by: GroupBy,
     pub scope: Scope,
