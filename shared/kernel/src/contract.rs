@@ -4288,7 +4288,7 @@ fn usage_day(org: &str, station: &str, evse: u32, day: &str) -> UsageDay {
         state: Use::Charging,
     });
     d.apply(&UsageFact::Session {
-        session_id: SessionId::parse(&format!("{station}~{evse}")).unwrap(),
+        session_id: SessionId::parse(format!("{station}~{evse}")).unwrap(),
         started_at: at,
         ended_at: Some(at + TimeDelta::minutes(90)),
         energy_wh: Some(Decimal::new(12_345, 1)),

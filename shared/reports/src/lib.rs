@@ -74,11 +74,17 @@ impl<S: UsageStore + SessionStore + ?Sized> UsageSubscriber<S> {
                     (d, v)
                 }
                 None => {
-                    let opening = self
-                        .store
-                        .usage_day_before(&key)
-                        .await?
-                        .and_then(|d| d.closing());
+                    // A previous day that no longer decodes opens this one
+                    // in an unknown state rather than stopping the count.
+                    let before = match self.store.usage_day_before(&key).await {
+                        Ok(d) => d,
+                        Err(StoreError::Undecodable { kind, key, reason }) => {
+                            tracing::warn!(%kind, %key, %reason, "a previous usage day does not decode: the next opens unknown");
+                            None
+                        }
+                        Err(e) => return Err(e),
+                    };
+                    let opening = before.and_then(|d| d.closing());
                     (UsageDay::new(key.clone(), site.cloned(), opening), 0)
                 }
             };
