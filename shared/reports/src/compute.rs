@@ -530,15 +530,21 @@ pub fn compute(
         let station_days = by_evse.get(&(e.station, 0)).unwrap_or(&no_station);
         let evse_marks = timeline(&e.days, start);
         let station_marks = timeline(station_days, start);
+        // Summed per month of this EVSE first, then once into its row: a
+        // year is thousands of hour pieces per EVSE.
+        let mut by_month: BTreeMap<(i32, u32), Figures> = BTreeMap::new();
         for (a, b, state) in spans(&evse_marks, &station_marks, until) {
             let (a, b) = (a.max(from), b.min(until));
             if a >= b {
                 continue;
             }
             by_local_hour(a, b, tz, |local, ms| {
-                rows.entry(key(e, month_key(&local)))
-                    .or_default()
-                    .add_time(state, ms);
+                let month = if group_by == GroupBy::Month {
+                    (local.year(), local.month())
+                } else {
+                    (0, 0)
+                };
+                by_month.entry(month).or_default().add_time(state, ms);
                 let slot =
                     usize::try_from(local.weekday().num_days_from_monday() * 24 + local.hour())
                         .unwrap_or(0);
@@ -552,6 +558,10 @@ pub fn compute(
                     }
                 }
             });
+        }
+        for ((year, month), f) in by_month {
+            let month = (group_by == GroupBy::Month).then(|| format!("{year:04}-{month:02}"));
+            rows.entry(key(e, month)).or_default().add(&f);
         }
     }
 
