@@ -159,13 +159,21 @@ pub struct Figures {
     pub faults: u64,
 }
 
+/// `d` rounded to `dp` places and written with exactly that many (`11.000`,
+/// not `11`), so a column of figures reads alike.
+fn fixed(d: Decimal, dp: u32) -> Decimal {
+    let mut d = d.round_dp(dp);
+    d.rescale(dp);
+    d
+}
+
 fn ratio(part: i64, whole: i64, dp: u32) -> Option<Decimal> {
     if whole <= 0 {
         return None;
     }
     Decimal::from(part)
         .checked_div(Decimal::from(whole))
-        .map(|r| r.round_dp(dp))
+        .map(|r| fixed(r, dp))
 }
 
 fn secs(ms: i64) -> i64 {
@@ -261,15 +269,15 @@ impl Figures {
     pub fn availability_percent(&self) -> Option<Decimal> {
         let down = self.unavailable_ms.saturating_add(self.offline_ms);
         ratio(self.known_ms.saturating_sub(down), self.known_ms, 6)
-            .map(|r| (r * Decimal::ONE_HUNDRED).round_dp(2))
+            .map(|r| fixed(r * Decimal::ONE_HUNDRED, 2))
     }
 
     pub fn energy_kwh(&self) -> Decimal {
-        (self.energy_wh / Decimal::ONE_THOUSAND).round_dp(3)
+        fixed(self.energy_wh / Decimal::ONE_THOUSAND, 3)
     }
 
     pub fn peak_kw(&self) -> Option<Decimal> {
-        self.peak_w.map(|w| (w / Decimal::ONE_THOUSAND).round_dp(3))
+        self.peak_w.map(|w| fixed(w / Decimal::ONE_THOUSAND, 3))
     }
 
     /// Of the sessions whose end is known, in seconds.
