@@ -70,6 +70,7 @@ mod pricing;
 pub mod public_url;
 mod qr;
 mod ratings;
+mod reports;
 mod second_factor;
 mod sessions;
 mod sign_in;
@@ -373,6 +374,8 @@ pub fn router(state: ApiState) -> Router {
             "/alarm-settings",
             get(Read, alarm_settings::get).merge(put(Admin, alarm_settings::put)),
         )
+        // Reports: whoever may read the organisation's records.
+        .route("/reports/usage", get(Read, reports::usage))
         .route("/alarms", get(Read, spot::list_alarms))
         .route("/alarms/{id}", get(Read, spot::get_alarm))
         // Acknowledging and resolving alarms is an operator's work.

@@ -6,8 +6,8 @@ use crate::command_input::CommandInput;
 use crate::{
     access, alarm_settings, api_keys, audit, billing, bookings, commands, device_model,
     invitations, load, local_list, me, organisations, outbox, people, plan, pricing, ratings,
-    second_factor, sessions, sign_in, sites, spot, start_link, stations, tariffs, tokens, views,
-    webhooks,
+    reports, second_factor, sessions, sign_in, sites, spot, start_link, stations, tariffs, tokens,
+    views, webhooks,
 };
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -192,6 +192,7 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
         spot::get_spot_day, pricing::put_spot_day, spot::list_alarms,
         spot::get_alarm, spot::acknowledge_alarm, spot::resolve_alarm,
         alarm_settings::get, alarm_settings::put,
+        reports::usage,
         load::put, load::get, load::delete, load::allocation, load::recompute, load::meter,
         plan::site_plan, plan::put_need, plan::get_need, plan::delete_need,
         organisations::list, organisations::create, organisations::get, organisations::update,
@@ -223,6 +224,7 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
         (name = "bookings"),
         (name = "start links"),
         (name = "billing"),
+        (name = "reports"),
     )
 )]
 pub struct ApiDoc;

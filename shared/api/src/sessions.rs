@@ -161,7 +161,7 @@ const CSV_COLUMNS: [&str; 15] = [
 /// RFC 4180 field: quoted when it holds a separator, quote or line break.
 /// A leading `=`, `+`, `-` or `@` is prefixed with `'` so a spreadsheet does
 /// not run a charger-supplied id tag as a formula.
-fn csv_field(v: &Value) -> String {
+pub(crate) fn csv_field(v: &Value) -> String {
     let raw = match v {
         Value::Null => return String::new(),
         Value::String(s) => s.clone(),

@@ -14,6 +14,7 @@ use axum::http::{Request, StatusCode};
 use chrono::{TimeZone, Utc};
 use csms_domain::api_key::Scope;
 use csms_domain::session::Session;
+use csms_domain::usage::{UsageDay, UsageFact, UsageKey, Use};
 use csms_domain::{OrgId, StationId, TransactionId};
 use csms_kernel::ports::Store;
 use csms_store_redb::EmbeddedStore;
@@ -164,6 +165,7 @@ impl OrgA {
             format!("/spot-prices/SE3/{SPOT_DATE}"),
             format!("/alarms/{}", self.alarm),
             "/alarm-settings".to_owned(),
+            "/reports/usage?period=2026-01&groupBy=evse".to_owned(),
             "/audit-log".to_owned(),
             format!("/users/{}", self.user),
             "/users".to_owned(),
@@ -337,6 +339,30 @@ async fn org_a(app: &axum::Router, store: &dyn Store) -> OrgA {
     )
     .await;
     assert_eq!(run["created"].as_array().map(Vec::len), Some(1), "{run}");
+    // A's EVSE charged that day: its usage, for reports.
+    let mut usage = UsageDay::new(
+        UsageKey {
+            org_id: OrgId::default_org(),
+            station_id: StationId::parse("CP-A").unwrap(),
+            evse_id: 1,
+            day: chrono::NaiveDate::from_ymd_opt(2026, 1, 15).unwrap(),
+        },
+        Some(csms_domain::SiteId::parse("SITE-A").unwrap()),
+        Some(Use::Available),
+    );
+    usage.apply(&UsageFact::State {
+        at: Utc.with_ymd_and_hms(2026, 1, 15, 8, 0, 0).unwrap(),
+        state: Use::Charging,
+    });
+    usage.apply(&UsageFact::Session {
+        session_id: session.id.clone(),
+        started_at: Utc.with_ymd_and_hms(2026, 1, 15, 8, 0, 0).unwrap(),
+        ended_at: None,
+        energy_wh: None,
+        revenue: None,
+    });
+    usage.version = 1;
+    store.put_usage_day(&usage, 0).await.unwrap();
     let booking = admin(
         app,
         "POST",
@@ -707,6 +733,76 @@ async fn leak_walk(app: &axum::Router, a: &OrgA, b: &str) {
         }
     }
     assert!(walked >= 50, "walked {walked} operations");
+}
+
+/// The usage report takes its scope from the query, which the walk does
+/// not fill: B's report of the month A charged in shows nothing of A, and
+/// A's site and station are answered like ids nobody has.
+#[tokio::test]
+async fn another_organisations_usage_report_shows_nothing_of_a() {
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::temporary());
+    let app = support::app(store.clone(), KEY);
+    let a = org_a(&app, &*store).await;
+    let seen_by_a = call(
+        &app,
+        "GET",
+        "/api/v1/reports/usage?period=2026-01&groupBy=evse",
+        KEY,
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(seen_by_a.status, StatusCode::OK, "{}", seen_by_a.text);
+    assert_eq!(seen_by_a.body["total"]["sessions"], 1, "{}", seen_by_a.text);
+    let b = support::partner_key(
+        &*store,
+        &OrgId::parse("org-b").unwrap(),
+        Scope::ALL.to_vec(),
+    )
+    .await;
+    let report = "/api/v1/reports/usage?period=2026-01&groupBy=evse";
+    let got = call(&app, "GET", report, &b, &[], None).await;
+    assert_eq!(got.status, StatusCode::OK, "{}", got.text);
+    assert_eq!(got.body["rows"], json!([]));
+    assert_eq!(got.body["total"]["sessions"], 0);
+    for id in a.ids() {
+        assert!(
+            !got.text.contains(id),
+            "B's report shows A's {id}: {}",
+            got.text
+        );
+    }
+    for (param, id) in [("stationId", &a.station), ("siteId", &a.site)] {
+        let theirs = call(
+            &app,
+            "GET",
+            &format!("{report}&{param}={id}"),
+            &b,
+            &[],
+            None,
+        )
+        .await;
+        let nobodys = call(
+            &app,
+            "GET",
+            &format!("{report}&{param}={}", absent(id)),
+            &b,
+            &[],
+            None,
+        )
+        .await;
+        assert_eq!(
+            theirs.status,
+            StatusCode::NOT_FOUND,
+            "{param}: {}",
+            theirs.text
+        );
+        assert_eq!(
+            (nobodys.status, nobodys.text),
+            (theirs.status, theirs.text.replace(id.as_str(), &absent(id))),
+            "{param}: A's id and a missing one are told apart"
+        );
+    }
 }
 
 #[tokio::test]

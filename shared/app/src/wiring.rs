@@ -24,6 +24,7 @@ use csms_notify::target::TargetPolicy;
 use csms_notify::{Deliverer, DeliveryQueue, WebhookPublisher, WebhookTransport};
 use csms_pricing::spot::{HttpGet, SpotFetcher};
 use csms_pricing::{PricingQueue, PricingService, PricingSubscriber};
+use csms_reports::UsageSubscriber;
 use std::sync::{Arc, OnceLock};
 
 /// What a runtime plugs into the ports. Each method is asked for when a
@@ -134,6 +135,7 @@ impl Wiring {
                 self.webhooks()?,
                 Arc::new(PricingSubscriber::new(self.adapters.pricing_queue()?)),
                 Arc::new(PeopleMail::new(self.store.clone(), self.mailer())),
+                Arc::new(UsageSubscriber::new(self.store.clone())),
             ];
             subscribers.extend(self.adapters.extra_subscribers());
             Ok(Arc::new(Bus::new(subscribers)) as Arc<dyn EventBus>)

@@ -10,6 +10,12 @@
 //! message; each is fed as an API Gateway event to the `$connect`, `$default`
 //! or `$disconnect` handler, and the DynamoDB requests the SDK sent for it
 //! (retries included) are counted. The table is printed as Markdown.
+//! Its last column is what the reports' usage aggregate
+//! (`csms_reports::UsageSubscriber`, on the event bus as in every
+//! deployment) adds to the message: counted apart, on a store of its own
+//! counter over the same table. (A session's price reaches it from the
+//! pricing function, not from a charger message: one `GetItem` of the
+//! session, one of the day, one `PutItem`.)
 //!
 //! Exits non-zero when a message is not answered with a CALLRESULT (the
 //! figure would be meaningless) or when a Heartbeat costs more than one
@@ -24,7 +30,9 @@ use csms_aws::ws::WsHandlers;
 use csms_aws::{DynamoStore, RequestCounter};
 use csms_charging::charger::{ChargerConfig, ChargerService};
 use csms_charging::registry::{self, NewIdToken, NewStation};
+use csms_kernel::events::Bus;
 use csms_kernel::ports::{Clock, Store, SystemClock};
+use csms_reports::UsageSubscriber;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use support::*;
@@ -34,11 +42,15 @@ struct Row {
     message: String,
     total: u64,
     detail: String,
+    usage: u64,
+    usage_detail: String,
 }
 
 struct Figure {
     handlers: WsHandlers,
     counter: RequestCounter,
+    /// The usage aggregate's requests.
+    usage: RequestCounter,
     rows: Vec<Row>,
     seq: u32,
 }
@@ -51,11 +63,20 @@ impl Figure {
             .map(|(op, n)| format!("{op} {n}"))
             .collect::<Vec<_>>()
             .join(", ");
+        let usage_detail = self
+            .usage
+            .snapshot()
+            .iter()
+            .map(|(op, n)| format!("{op} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         self.rows.push(Row {
             version,
             message: message.to_owned(),
             total: self.counter.total(),
             detail,
+            usage: self.usage.total(),
+            usage_detail,
         });
     }
 
@@ -66,6 +87,7 @@ impl Figure {
         station: &str,
     ) -> anyhow::Result<()> {
         self.counter.reset();
+        self.usage.reset();
         let r = self
             .handlers
             .connect(connect_event(
@@ -84,6 +106,7 @@ impl Figure {
 
     async fn disconnect(&mut self, version: &'static str, cid: &str) {
         self.counter.reset();
+        self.usage.reset();
         self.handlers.disconnect(disconnect_event(cid)).await;
         self.record(version, "$disconnect");
     }
@@ -100,6 +123,7 @@ impl Figure {
         self.seq += 1;
         let frame = json!([2, format!("m{}", self.seq), action, payload]).to_string();
         self.counter.reset();
+        self.usage.reset();
         let r = self.handlers.message(message_event(cid, &frame)).await;
         let reply = match r.body {
             Some(Body::Text(t)) => serde_json::from_str::<Value>(&t)?,
@@ -355,11 +379,10 @@ async fn run_v201(f: &mut Figure) -> anyhow::Result<()> {
 async fn main() -> anyhow::Result<()> {
     let sdk = sdk_config().await;
     let counter = RequestCounter::new();
-    let store = Arc::new(DynamoStore::with_counter(
-        &sdk,
-        unique_table("csms-figure"),
-        &counter,
-    ));
+    let table = unique_table("csms-figure");
+    let store = Arc::new(DynamoStore::with_counter(&sdk, table.clone(), &counter));
+    let usage = RequestCounter::new();
+    let usage_store: Arc<dyn Store> = Arc::new(DynamoStore::with_counter(&sdk, table, &usage));
     store.create_table().await.context("creating the table")?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     for id in ["FIG-16", "FIG-201"] {
@@ -388,12 +411,16 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
     let dyn_store: Arc<dyn Store> = store.clone();
-    let charger = ChargerService::new(dyn_store, clock.clone(), ChargerConfig::default());
+    let charger = ChargerService::new(dyn_store, clock.clone(), ChargerConfig::default())
+        .with_events(Arc::new(Bus::new(vec![Arc::new(UsageSubscriber::new(
+            usage_store,
+        ))])));
     // No Management API sender: no connection is replaced here, and the
     // figure is about DynamoDB.
     let mut f = Figure {
         handlers: WsHandlers::new(charger, clock, None),
         counter,
+        usage,
         rows: Vec::new(),
         seq: 0,
     };
@@ -401,14 +428,37 @@ async fn main() -> anyhow::Result<()> {
     run_v201(&mut f).await?;
 
     println!("DynamoDB requests per OCPP message (Lambda handlers against moto):\n");
-    println!("| OCPP | message | requests | by operation |");
-    println!("|---|---|---:|---|");
+    println!("| OCPP | message | requests | by operation | + usage aggregate (reports) |");
+    println!("|---|---|---:|---|---|");
     for r in &f.rows {
         println!(
-            "| {} | {} | {} | {} |",
-            r.version, r.message, r.total, r.detail
+            "| {} | {} | {} | {} | {} {} |",
+            r.version,
+            r.message,
+            r.total,
+            r.detail,
+            r.usage,
+            if r.usage_detail.is_empty() {
+                String::new()
+            } else {
+                format!("({})", r.usage_detail)
+            }
         );
     }
+    let messages = f.rows.len().max(1) as f64;
+    let writes: u64 = f
+        .rows
+        .iter()
+        .flat_map(|r| r.usage_detail.split(", "))
+        .filter_map(|part| part.strip_prefix("PutItem "))
+        .filter_map(|n| n.parse::<u64>().ok())
+        .sum();
+    println!(
+        "\nThe usage aggregate: {} requests over {} messages, {writes} of them writes ({:.2} writes per message).",
+        f.rows.iter().map(|r| r.usage).sum::<u64>(),
+        f.rows.len(),
+        writes as f64 / messages
+    );
     let worst_heartbeat = f
         .rows
         .iter()

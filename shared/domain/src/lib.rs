@@ -59,6 +59,7 @@ pub mod station;
 pub mod tariff;
 pub mod tenant;
 pub mod token;
+pub mod usage;
 pub mod user;
 pub mod webhook;
 

@@ -36,6 +36,7 @@ use csms_domain::tariff::{
     TariffElement,
 };
 use csms_domain::token::{IdTokenRecord, IdTokenType, TokenBlock, TokenStatus, UnregisteredToken};
+use csms_domain::usage::{Revenue, UsageDay, UsageFact, UsageKey, Use};
 use csms_domain::webhook::{Attempt, Delivery, DeliveryStatus, EventType, Webhook};
 use csms_domain::{
     IdTokenValue, OcppVersion, OrgId, SessionId, SiteId, StationId, Timestamp, TransactionId,
@@ -4546,6 +4547,117 @@ pub async fn invoices_numbered_gaplessly_per_issuer<S: InvoiceStore>(store: &S) 
     assert_eq!(ids, [third.id, elsewhere.id, first.id]);
 }
 
+fn usage_day(org: &str, station: &str, evse: u32, day: &str) -> UsageDay {
+    let day: chrono::NaiveDate = day.parse().unwrap();
+    let at = day.and_hms_opt(10, 15, 0).unwrap().and_utc();
+    let mut d = UsageDay::new(
+        UsageKey {
+            org_id: OrgId::parse(org).unwrap(),
+            station_id: sid(station),
+            evse_id: evse,
+            day,
+        },
+        Some(SiteId::parse("garage").unwrap()),
+        Some(Use::Available),
+    );
+    d.apply(&UsageFact::State {
+        at,
+        state: Use::Charging,
+    });
+    d.apply(&UsageFact::Session {
+        session_id: SessionId::parse(format!("{station}~{evse}")).unwrap(),
+        started_at: at,
+        ended_at: Some(at + TimeDelta::minutes(90)),
+        energy_wh: Some(Decimal::new(12_345, 1)),
+        revenue: Some(Revenue {
+            revision: 1,
+            currency: "SEK".into(),
+            net: Decimal::new(800, 2),
+            vat: Decimal::new(200, 2),
+            gross: Decimal::new(1000, 2),
+        }),
+    });
+    d.apply(&UsageFact::Power {
+        at,
+        watts: Decimal::from(11_000),
+    });
+    d.version = 1;
+    d
+}
+
+/// An EVSE's day is written new once and then by version; the latest day
+/// before another is found however far back; an organisation's days of a
+/// date range are listed across months, and no other organisation's.
+pub async fn usage_days_versioned_and_listed_by_org<S: UsageStore>(store: &S) {
+    let first = usage_day("org-u", "CP-U", 1, "2026-11-05");
+    store.put_usage_day(&first, 0).await.unwrap();
+    assert!(matches!(
+        store.put_usage_day(&first, 0).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.get_usage_day(&first.key).await.unwrap().as_ref(),
+        Some(&first)
+    );
+    let mut second = first.clone();
+    second.apply(&UsageFact::State {
+        at: first.marks[0].at + TimeDelta::hours(1),
+        state: Use::Occupied,
+    });
+    second.version = 2;
+    store.put_usage_day(&second, 1).await.unwrap();
+    assert!(matches!(
+        store.put_usage_day(&second, 1).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.get_usage_day(&first.key).await.unwrap(),
+        Some(second.clone())
+    );
+
+    let october = usage_day("org-u", "CP-U", 1, "2026-10-31");
+    let later = usage_day("org-u", "CP-U", 1, "2026-11-08");
+    let other_evse = usage_day("org-u", "CP-U", 2, "2026-11-05");
+    let station = usage_day("org-u", "CP-U", 0, "2026-11-06");
+    let theirs = usage_day("org-w", "CP-U", 1, "2026-11-05");
+    for d in [&october, &later, &other_evse, &station, &theirs] {
+        store.put_usage_day(d, 0).await.unwrap();
+    }
+
+    let before = |d: &UsageDay| {
+        let key = d.key.clone();
+        async move { store.usage_day_before(&key).await.unwrap() }
+    };
+    assert_eq!(before(&later).await, Some(second.clone()));
+    assert_eq!(before(&second).await, Some(october.clone()));
+    assert_eq!(before(&october).await, None);
+    assert_eq!(before(&other_evse).await, None);
+    assert_eq!(before(&theirs).await, None);
+
+    let org = OrgId::parse("org-u").unwrap();
+    let day = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+    let listed = |from: &'static str, to: &'static str| {
+        let org = org.clone();
+        async move {
+            let mut days = store
+                .list_usage_days(&org, day(from), day(to))
+                .await
+                .unwrap();
+            days.sort_by(|a, b| a.key.cmp(&b.key));
+            days
+        }
+    };
+    assert_eq!(
+        listed("2026-10-31", "2026-11-08").await,
+        [station, october, second.clone(), later, other_evse.clone()]
+    );
+    assert_eq!(
+        listed("2026-11-01", "2026-11-05").await,
+        [second, other_evse]
+    );
+    assert_eq!(listed("2026-11-09", "2026-12-31").await, []);
+}
+
 /// Expands to one `#[tokio::test]` per contract check. `$make` is an async
 /// expression producing a fresh, empty store.
 #[macro_export]
@@ -4601,7 +4713,8 @@ macro_rules! store_contract_tests {
             email_links_versioned_and_invitations_listed_by_org,
             charging_keys_by_key_and_evse_and_rotated,
             ledger_appends_once_per_reference,
-            invoices_numbered_gaplessly_per_issuer
+            invoices_numbered_gaplessly_per_issuer,
+            usage_days_versioned_and_listed_by_org
         );
     };
     (@each $make:expr; $($name:ident),*) => {

@@ -10,7 +10,9 @@
 //! - notify (`csms_notify::WebhookPublisher`): turns the public ones
 //!   into webhook events for the organisation's subscriptions;
 //! - pricing (`csms_pricing::PricingSubscriber`): queues ended sessions
-//!   for pricing.
+//!   for pricing;
+//! - reports (`csms_reports::UsageSubscriber`): keeps the usage facts of
+//!   EVSEs' days that reports are computed from.
 //!
 //! Publishing never fails the caller: a charger's message must not be
 //! refused because a queue could not be reached. Each subscriber logs what

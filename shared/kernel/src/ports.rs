@@ -33,6 +33,7 @@ use csms_domain::station::{
 use csms_domain::tariff::{Tariff, TariffAssignment};
 use csms_domain::tenant::{Organisation, Site};
 use csms_domain::token::{IdTokenRecord, UnregisteredToken};
+use csms_domain::usage::{UsageDay, UsageKey};
 use csms_domain::user::{User, UserEmail, UserId, UserSession};
 use csms_domain::webhook::{Delivery, Webhook};
 use csms_domain::{IdTokenValue, OrgId, SessionId, SiteId, StationId, Timestamp};
@@ -974,6 +975,26 @@ pub trait InvoiceStore: Send + Sync {
     ) -> StoreResult<Page<Invoice>>;
 }
 
+/// The usage facts of EVSEs' days, for reports (`csms_domain::usage`).
+#[async_trait]
+pub trait UsageStore: Send + Sync {
+    async fn get_usage_day(&self, key: &UsageKey) -> StoreResult<Option<UsageDay>>;
+    /// The EVSE's latest day before `key.day` (however long before), for a
+    /// new day's opening state.
+    async fn usage_day_before(&self, key: &UsageKey) -> StoreResult<Option<UsageDay>>;
+    /// Writes `day` if the stored one is at `expected_version` (0: none is
+    /// stored yet), else `Conflict`.
+    async fn put_usage_day(&self, day: &UsageDay, expected_version: u64) -> StoreResult<()>;
+    /// Every day of `org`'s EVSEs from `from` to `to` (UTC days, both
+    /// included), skipping any that does not decode.
+    async fn list_usage_days(
+        &self,
+        org: &OrgId,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> StoreResult<Vec<UsageDay>>;
+}
+
 #[async_trait]
 pub trait CallReplies: Send + Sync {
     async fn call_result(&self, conn: &Connection, message_id: &str, payload: Value);
@@ -1036,6 +1057,7 @@ store_ports! {
         AlarmSettingsStore,
         LedgerStore,
         InvoiceStore,
+        UsageStore,
 }
 
 /// Time source, so tests can control "now".

@@ -87,6 +87,7 @@ pub mod station;
 pub mod tariff;
 pub mod tenant;
 pub mod token;
+pub mod usage;
 pub mod user;
 
 use serde::de::DeserializeOwned;

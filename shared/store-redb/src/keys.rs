@@ -142,6 +142,13 @@ pub(crate) const ASSIGNMENTS_BY_ORG: TableDefinition<&str, &str> =
 pub(crate) const SPOT_DAYS: TableDefinition<&str, &[u8]> = TableDefinition::new("spot_days");
 /// Alarm id → `Alarm` JSON (resolved ones too).
 pub(crate) const ALARMS: TableDefinition<&str, &[u8]> = TableDefinition::new("alarms");
+/// `{org}\0{station}\0{evse:010}\0{day}` → `UsageDay` JSON: an EVSE's days
+/// in day order.
+pub(crate) const USAGE_DAYS: TableDefinition<&str, &[u8]> = TableDefinition::new("usage_days");
+/// `{org}\0{day}\0{station}\0{evse:010}` → the `USAGE_DAYS` key: an
+/// organisation's days in day order.
+pub(crate) const USAGE_DAYS_BY_ORG: TableDefinition<&str, &str> =
+    TableDefinition::new("usage_days_by_org");
 /// Organisation id → `AlarmSettings` JSON.
 pub(crate) const ALARM_SETTINGS: TableDefinition<&str, &[u8]> =
     TableDefinition::new("alarm_settings");
@@ -493,6 +500,21 @@ pub(crate) fn report_part_key(
         (false, true) => join([station.as_str(), &request, ""]),
         (false, false) => join([station.as_str(), &request, &seq]),
     }
+}
+
+/// The scope of an EVSE's usage days (then `\0{day}`).
+pub(crate) fn usage_evse_scope(org: &OrgId, station: &StationId, evse: u32) -> R<String> {
+    join([org.as_str(), station.as_str(), &format!("{evse:010}")])
+}
+
+/// The key of an EVSE's usage day in the organisation's day index.
+pub(crate) fn usage_org_key(org: &OrgId, day: &str, station: &StationId, evse: u32) -> R<String> {
+    join([org.as_str(), day, station.as_str(), &format!("{evse:010}")])
+}
+
+/// The scope of an organisation's usage days of one day.
+pub(crate) fn usage_org_day_scope(org: &OrgId, day: &str) -> R<String> {
+    join([org.as_str(), day])
 }
 
 /// `{parts…}\0`: the prefix shared by every key of one partition.

@@ -50,9 +50,11 @@ mod ops;
 mod pricing;
 mod ratings;
 mod tenants;
+mod usage;
 mod users;
 
 use async_trait::async_trait;
+use chrono::NaiveDate;
 use csms_domain::access::{AccessAttempt, StationAccess};
 use csms_domain::alarm::{Alarm, AlarmSettings};
 use csms_domain::api_key::ApiKey;
@@ -77,10 +79,12 @@ use csms_domain::station::{
 use csms_domain::tariff::{Tariff, TariffAssignment};
 use csms_domain::tenant::{Organisation, Site};
 use csms_domain::token::{IdTokenRecord, UnregisteredToken};
+use csms_domain::usage::{UsageDay, UsageKey};
 use csms_domain::user::{User, UserEmail, UserId, UserSession};
 use csms_domain::webhook::{Delivery, Webhook};
 use csms_domain::{IdTokenValue, OrgId, SessionId, SiteId, StationId, Timestamp};
 use csms_kernel::ports::EmailLinkStore;
+use csms_kernel::ports::UsageStore;
 use csms_kernel::ports::{
     AccessStore, BookingStore, ChargingKeyStore, LocalListStore, OrganisationStore, SiteStore,
     UserSessionStore, UserStore,
@@ -334,6 +338,13 @@ forward! { AlarmStore {
 forward! { AlarmSettingsStore {
     get_alarm_settings(org: &OrgId) -> Option<AlarmSettings>;
     put_alarm_settings(settings: &AlarmSettings, expected_version: u64) -> ();
+} }
+
+forward! { UsageStore {
+    get_usage_day(key: &UsageKey) -> Option<UsageDay>;
+    usage_day_before(key: &UsageKey) -> Option<UsageDay>;
+    put_usage_day(day: &UsageDay, expected_version: u64) -> ();
+    list_usage_days(org: &OrgId, from: NaiveDate, to: NaiveDate) -> Vec<UsageDay>;
 } }
 
 forward! { AuditStore {

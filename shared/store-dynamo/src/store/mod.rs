@@ -22,6 +22,7 @@
 //! | `charging_key.rs` | EVSEs' charging keys, by key and by EVSE |
 //! | `local_list.rs` | stations' local authorisation list sync state |
 //! | `billing.rs` | the ledger of client funds (one item per transaction), invoices and each issuer's invoice series |
+//! | `usage.rs` | EVSEs' usage days (the facts reports are made of) |
 //! | `table.rs`    | no items: the helper every context reads and writes through (keys, encodings, conditional puts and updates, queries with pages and cursors, batches, transactions) |
 //!
 //! Records are stored one of two ways. Charging's entities are ordinary
@@ -53,6 +54,7 @@ mod pricing;
 mod ratings;
 mod table;
 mod tenants;
+mod usage;
 mod users;
 
 use crate::metrics::RequestCounter;

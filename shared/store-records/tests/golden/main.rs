@@ -201,3 +201,8 @@ fn ledger_transactions_are_stored_as_they_were_first_written() {
 fn invoices_are_stored_as_they_were_first_written() {
     golden("invoices.jsonl", samples::invoices());
 }
+
+#[test]
+fn usage_days_are_stored_as_they_were_first_written() {
+    golden("usage_days.jsonl", samples::usage_days());
+}

@@ -2031,3 +2031,65 @@ pub fn invoices() -> Vec<csms_domain::billing::invoice::Invoice> {
         ),
     ]
 }
+
+pub fn usage_days() -> Vec<csms_domain::usage::UsageDay> {
+    use csms_domain::usage::{Mark, Peak, Revenue, SessionFact, UsageDay, UsageKey, Use};
+    use rust_decimal::Decimal;
+    vec![
+        UsageDay {
+            key: UsageKey {
+                org_id: org("brf-solrosen"),
+                station_id: station("CP-1"),
+                evse_id: 1,
+                day: "2026-11-05".parse().unwrap(),
+            },
+            site_id: Some(site("garage")),
+            opening: Some(Use::Available),
+            marks: vec![
+                Mark {
+                    at: t("2026-11-05T17:58:00Z"),
+                    state: Use::Occupied,
+                },
+                Mark {
+                    at: t("2026-11-05T18:00:00.500Z"),
+                    state: Use::Charging,
+                },
+            ],
+            sessions: vec![SessionFact {
+                session_id: csms_domain::SessionId::parse("CP-1~7").unwrap(),
+                started_at: t("2026-11-05T17:59:00Z"),
+                ended_at: Some(t("2026-11-05T21:00:00Z")),
+                energy_wh: Some(Decimal::new(212_345, 1)),
+                revenue: Some(Revenue {
+                    revision: 2,
+                    currency: "SEK".into(),
+                    net: Decimal::new(4000, 2),
+                    vat: Decimal::new(1000, 2),
+                    gross: Decimal::new(5000, 2),
+                }),
+            }],
+            peaks: vec![Peak {
+                hour: t("2026-11-05T18:00:00Z"),
+                watts: Decimal::from(11_040),
+            }],
+            version: 4,
+        },
+        UsageDay {
+            key: UsageKey {
+                org_id: OrgId::default_org(),
+                station_id: station("CP-2"),
+                evse_id: 0,
+                day: "2026-11-06".parse().unwrap(),
+            },
+            site_id: None,
+            opening: None,
+            marks: vec![Mark {
+                at: t("2026-11-06T03:00:00Z"),
+                state: Use::Offline,
+            }],
+            sessions: vec![],
+            peaks: vec![],
+            version: 1,
+        },
+    ]
+}
