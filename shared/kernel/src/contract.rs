@@ -4451,7 +4451,18 @@ pub fn sample_invoice(
         }],
         created_at: t(seq as i64),
     })
+    .map(|mut invoice| {
+        invoice.ocr =
+            csms_domain::billing::ocr::OcrReference::for_invoice(sample_code(org), seq).unwrap();
+        invoice
+    })
     .unwrap()
+}
+
+/// A billing code per sample organisation (its name's bytes summed), so
+/// the samples' OCR references differ between organisations.
+fn sample_code(org: &str) -> u64 {
+    org.bytes().map(u64::from).sum()
 }
 
 /// Invoices take the next number of their issuer's series in the write
@@ -4546,6 +4557,58 @@ pub async fn invoices_numbered_gaplessly_per_issuer<S: InvoiceStore>(store: &S) 
     assert_eq!(ids, [third.id, elsewhere.id, first.id]);
 }
 
+/// Each organisation gets one billing code, from 1 and never repeated,
+/// also when callers race; an issued invoice is found by its OCR
+/// reference, and a second invoice with a taken reference is a `Conflict`
+/// that writes nothing.
+pub async fn invoices_found_by_ocr_and_billing_codes_assigned_once<S: InvoiceStore>(store: &S) {
+    use csms_domain::billing::ocr::OcrReference;
+    const U1: &str = "usr_01JABCDEFGHJKMNPQRSTVWXYZ1";
+    const U2: &str = "usr_01JABCDEFGHJKMNPQRSTVWXYZ2";
+    let (a, b) = (
+        OrgId::parse("org-ocr-a").unwrap(),
+        OrgId::parse("org-ocr-b").unwrap(),
+    );
+    let (first_a, first_b) = tokio::join!(store.billing_code(&a), store.billing_code(&b));
+    let (code_a, code_b) = (first_a.unwrap(), first_b.unwrap());
+    assert_ne!(code_a, code_b);
+    let mut codes = [code_a, code_b];
+    codes.sort();
+    assert_eq!(codes, [1, 2]);
+    let (x, y, z) = tokio::join!(
+        store.billing_code(&a),
+        store.billing_code(&a),
+        store.billing_code(&a)
+    );
+    for code in [x, y, z] {
+        assert_eq!(code.unwrap(), code_a);
+    }
+    assert_eq!(store.billing_code(&b).await.unwrap(), code_b);
+
+    let invoice = sample_invoice("org-ocr-a", "2026-10", U1, 1);
+    let unknown = OcrReference::for_invoice(999, 1).unwrap();
+    assert_eq!(store.find_invoice_by_ocr(&invoice.ocr).await.unwrap(), None);
+    store.issue_invoice(&invoice).await.unwrap();
+    assert_eq!(
+        store.find_invoice_by_ocr(&invoice.ocr).await.unwrap(),
+        Some(invoice.clone())
+    );
+    assert_eq!(store.find_invoice_by_ocr(&unknown).await.unwrap(), None);
+    // Another invoice with the same reference is refused, nothing written.
+    let mut twin = sample_invoice("org-ocr-b", "2026-10", U2, 1);
+    twin.ocr = invoice.ocr.clone();
+    assert!(matches!(
+        store.issue_invoice(&twin).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.get_invoice(&twin.id).await.unwrap(), None);
+    assert_eq!(store.last_invoice_number(&b).await.unwrap(), 0);
+    assert_eq!(
+        store.find_invoice_by_ocr(&invoice.ocr).await.unwrap(),
+        Some(invoice)
+    );
+}
+
 /// Expands to one `#[tokio::test]` per contract check. `$make` is an async
 /// expression producing a fresh, empty store.
 #[macro_export]
@@ -4601,7 +4664,8 @@ macro_rules! store_contract_tests {
             email_links_versioned_and_invitations_listed_by_org,
             charging_keys_by_key_and_evse_and_rotated,
             ledger_appends_once_per_reference,
-            invoices_numbered_gaplessly_per_issuer
+            invoices_numbered_gaplessly_per_issuer,
+            invoices_found_by_ocr_and_billing_codes_assigned_once
         );
     };
     (@each $make:expr; $($name:ident),*) => {

@@ -13,6 +13,7 @@ use csms_domain::api_key::ApiKey;
 use csms_domain::audit::AuditEntry;
 use csms_domain::billing::invoice::{Invoice, InvoiceId, InvoiceStatus};
 use csms_domain::billing::ledger::{LedgerReference, LedgerTransaction};
+use csms_domain::billing::ocr::OcrReference;
 use csms_domain::billing::period::Period;
 use csms_domain::booking::{Booking, BookingId, Window};
 use csms_domain::charging_key::{ChargingKey, EvseChargingKey};
@@ -961,10 +962,19 @@ pub trait InvoiceStore: Send + Sync {
     async fn last_invoice_number(&self, org: &OrgId) -> StoreResult<u64>;
     /// Stores `invoice` as the next number of its organisation's series in
     /// one atomic write: the series must stand at `invoice.number.seq() - 1`
-    /// and no invoice may have its id, else `Conflict` and nothing is
-    /// written. So a retry or a crash neither burns nor repeats a number.
+    /// and no invoice may have its id or its OCR reference, else `Conflict`
+    /// and nothing is written. So a retry or a crash neither burns nor
+    /// repeats a number, and an OCR reference names one invoice platform-wide.
     async fn issue_invoice(&self, invoice: &Invoice) -> StoreResult<()>;
     async fn get_invoice(&self, id: &InvoiceId) -> StoreResult<Option<Invoice>>;
+    /// `org`'s billing code, the start of its invoices' OCR references: the
+    /// next number of one platform-wide series (from 1), assigned on the
+    /// first call and the same on every later one, also when two callers
+    /// race.
+    async fn billing_code(&self, org: &OrgId) -> StoreResult<u64>;
+    /// The invoice an OCR reference pays (invoices issued before billing
+    /// codes existed have none).
+    async fn find_invoice_by_ocr(&self, ocr: &OcrReference) -> StoreResult<Option<Invoice>>;
     async fn list_invoices(&self, query: &InvoiceQuery) -> StoreResult<Page<Invoice>>;
     /// A person's invoices from every organisation, newest first.
     async fn list_user_invoices(

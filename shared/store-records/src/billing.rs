@@ -11,6 +11,7 @@ use csms_domain::billing::invoice::{
     Buyer, Invoice, InvoiceLine, InvoiceNumber, InvoiceParts, InvoiceStatus, Seller,
 };
 use csms_domain::billing::ledger::{Account, LedgerReference, LedgerTransaction, Posting, Side};
+use csms_domain::billing::ocr::OcrReference;
 use csms_domain::billing::period::Period;
 use csms_domain::user::UserId;
 use csms_domain::{OrgId, SessionId, StationId};
@@ -107,6 +108,11 @@ pub struct StoredInvoice {
     pub number: String,
     #[serde(rename = "status")]
     pub status: String,
+    /// The OCR reference, when it is not the one made from the number
+    /// alone (invoices issued before billing codes leave it out and keep
+    /// reading as they were issued).
+    #[serde(rename = "ocr", default, skip_serializing_if = "Option::is_none")]
+    pub ocr: Option<String>,
     #[serde(rename = "currency")]
     pub currency: String,
     #[serde(rename = "issue_date")]
@@ -191,6 +197,7 @@ impl From<&Invoice> for StoredInvoice {
             period: i.period.to_string(),
             number: i.number.to_string(),
             status: i.status.as_str().into(),
+            ocr: (i.ocr != i.number.ocr()).then(|| i.ocr.to_string()),
             currency: i.currency.clone(),
             issue_date: i.issue_date,
             due_date: i.due_date,
@@ -281,6 +288,9 @@ impl TryFrom<StoredInvoice> for Invoice {
             )));
         }
         invoice.status = InvoiceStatus::parse(&s.status).map_err(DecodeError::new)?;
+        if let Some(ocr) = s.ocr {
+            invoice.ocr = OcrReference::parse(&ocr).map_err(DecodeError::new)?;
+        }
         invoice.version = s.version;
         Ok(invoice)
     }

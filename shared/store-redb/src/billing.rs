@@ -7,10 +7,19 @@ use crate::keys::*;
 use crate::ops::*;
 use csms_domain::billing::invoice::{Invoice, InvoiceId};
 use csms_domain::billing::ledger::{LedgerReference, LedgerTransaction};
+use csms_domain::billing::ocr::OcrReference;
 use csms_domain::user::UserId;
 use csms_domain::OrgId;
 use csms_kernel::ports::{sort_key_time, InvoiceQuery, Page, PageRequest};
 use redb::ReadableTable;
+
+/// The platform's series of billing codes.
+const BILLING_CODES: &str = "billing-codes";
+
+/// Where `org`'s billing code is kept (in `COUNTERS`).
+fn billing_code_key(org: &OrgId) -> String {
+    format!("billing-code:{org}")
+}
 
 /// The counter of `org`'s invoice series.
 fn series(org: &OrgId) -> String {
@@ -88,6 +97,14 @@ impl Db {
                     invoice.org_id
                 )));
             }
+            let mut by_ocr = txn.open_table(INVOICES_BY_OCR)?;
+            if by_ocr.get(invoice.ocr.as_str())?.is_some() {
+                return Err(conflict(format!(
+                    "another invoice has OCR reference {}",
+                    invoice.ocr
+                )));
+            }
+            by_ocr.insert(invoice.ocr.as_str(), id)?;
             counters.insert(counter.as_str(), seq)?;
             put_record(&mut items, id, invoice)?;
             txn.open_table(INVOICES_BY_ORG)?
@@ -103,6 +120,43 @@ impl Db {
 
     pub(crate) fn get_invoice(&self, id: &InvoiceId) -> R<Option<Invoice>> {
         self.read(|txn| get_record(&txn.open_table(INVOICES)?, id.as_str()))
+    }
+
+    pub(crate) fn billing_code(&self, org: &OrgId) -> R<u64> {
+        let key = billing_code_key(org);
+        if let Some(code) = self.read(|txn| {
+            Ok(txn
+                .open_table(COUNTERS)?
+                .get(key.as_str())?
+                .map(|g| g.value()))
+        })? {
+            return Ok(code);
+        }
+        self.write(|txn| {
+            if let Some(code) = txn
+                .open_table(COUNTERS)?
+                .get(key.as_str())?
+                .map(|g| g.value())
+            {
+                return Ok(code);
+            }
+            let code = bump(txn, BILLING_CODES)?;
+            txn.open_table(COUNTERS)?.insert(key.as_str(), code)?;
+            Ok(code)
+        })
+    }
+
+    pub(crate) fn find_invoice_by_ocr(&self, ocr: &OcrReference) -> R<Option<Invoice>> {
+        self.read(|txn| {
+            let Some(id) = txn
+                .open_table(INVOICES_BY_OCR)?
+                .get(ocr.as_str())?
+                .map(|g| g.value().to_owned())
+            else {
+                return Ok(None);
+            };
+            get_record(&txn.open_table(INVOICES)?, &id)
+        })
     }
 
     pub(crate) fn list_invoices(&self, query: &InvoiceQuery) -> R<Page<Invoice>> {

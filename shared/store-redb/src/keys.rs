@@ -85,6 +85,9 @@ pub(crate) const INVOICES_BY_ORG: TableDefinition<&str, &str> =
 /// `{user}\0{created}\0{invoice}` → invoice id: a person's invoices.
 pub(crate) const INVOICES_BY_USER: TableDefinition<&str, &str> =
     TableDefinition::new("invoices_by_user");
+/// OCR reference → invoice id: what a payment's reference pays.
+pub(crate) const INVOICES_BY_OCR: TableDefinition<&str, &str> =
+    TableDefinition::new("invoices_by_ocr");
 /// Counter name → last value handed out.
 pub(crate) const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
 /// (scope, key) → `Claim` JSON. A tuple key: scopes and keys are free text.

@@ -59,6 +59,7 @@ use csms_domain::api_key::ApiKey;
 use csms_domain::audit::AuditEntry;
 use csms_domain::billing::invoice::{Invoice, InvoiceId};
 use csms_domain::billing::ledger::{LedgerReference, LedgerTransaction};
+use csms_domain::billing::ocr::OcrReference;
 use csms_domain::booking::{Booking, BookingId, Window};
 use csms_domain::charging_key::{ChargingKey, EvseChargingKey};
 use csms_domain::command::{Command, CommandId};
@@ -479,6 +480,8 @@ forward! { InvoiceStore {
     last_invoice_number(org: &OrgId) -> u64;
     issue_invoice(invoice: &Invoice) -> ();
     get_invoice(id: &InvoiceId) -> Option<Invoice>;
+    billing_code(org: &OrgId) -> u64;
+    find_invoice_by_ocr(ocr: &OcrReference) -> Option<Invoice>;
     list_invoices(query: &InvoiceQuery) -> Page<Invoice>;
     list_user_invoices(user: &UserId, page: &PageRequest) -> Page<Invoice>;
 } }

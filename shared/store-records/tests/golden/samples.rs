@@ -1970,6 +1970,7 @@ pub fn ledger_transactions() -> Vec<csms_domain::billing::ledger::LedgerTransact
 
 pub fn invoices() -> Vec<csms_domain::billing::invoice::Invoice> {
     use csms_domain::billing::invoice::*;
+    use csms_domain::billing::ocr::OcrReference;
     use csms_domain::billing::period::Period;
     use csms_domain::user::UserId;
     use csms_domain::SessionId;
@@ -2029,5 +2030,20 @@ pub fn invoices() -> Vec<csms_domain::billing::invoice::Invoice> {
             },
             vec![line("CP-1~7", "0.25", "0.80", "0.20", "1.00")],
         ),
+        {
+            // Issued with a billing code: the OCR reference is stored.
+            let mut invoice = issued(
+                InvoiceNumber::new("", 2).unwrap(),
+                Seller {
+                    legal_name: "Laddbolaget".into(),
+                    organisation_number: None,
+                    vat_number: None,
+                    address: None,
+                },
+                vec![line("CP-1~8", "0.25", "0.80", "0.20", "1.00")],
+            );
+            invoice.ocr = OcrReference::for_invoice(42, 2).unwrap();
+            invoice
+        },
     ]
 }
