@@ -201,3 +201,8 @@ fn ledger_transactions_are_stored_as_they_were_first_written() {
 fn invoices_are_stored_as_they_were_first_written() {
     golden("invoices.jsonl", samples::invoices());
 }
+
+#[test]
+fn payments_are_stored_as_they_were_first_written() {
+    golden("payments.jsonl", samples::payments());
+}

@@ -2047,3 +2047,36 @@ pub fn invoices() -> Vec<csms_domain::billing::invoice::Invoice> {
         },
     ]
 }
+
+pub fn payments() -> Vec<csms_domain::billing::payment::Payment> {
+    use csms_domain::billing::invoice::InvoiceId;
+    use csms_domain::billing::payment::{Payment, PaymentId};
+    let unmatched = Payment {
+        id: PaymentId::bgmax(17, "000000000002").unwrap(),
+        provider: "bankgiro".into(),
+        reference: "".into(),
+        amount: d("50.00"),
+        currency: "SEK".into(),
+        paid_on: NaiveDate::from_ymd_opt(2026, 12, 4).unwrap(),
+        payer_name: None,
+        invoice_id: None,
+        org_id: None,
+        surplus: d("0"),
+        received_at: t("2026-12-05T08:30:12Z"),
+        version: 1,
+    };
+    let matched = Payment {
+        id: PaymentId::bgmax(17, "000000000001").unwrap(),
+        reference: "3000001705".into(),
+        amount: d("200.00"),
+        payer_name: Some("Eva Lind".into()),
+        invoice_id: Some(
+            InvoiceId::parse("brf-solsidan~2026-11~usr_01ARZ3NDEKTSV4RRFFQ69G5FAV").unwrap(),
+        ),
+        org_id: Some(org("brf-solsidan")),
+        surplus: d("33.75"),
+        version: 2,
+        ..unmatched.clone()
+    };
+    vec![unmatched, matched]
+}
