@@ -14,6 +14,7 @@ use csms_domain::audit::AuditEntry;
 use csms_domain::billing::invoice::{Invoice, InvoiceId, InvoiceStatus};
 use csms_domain::billing::ledger::{LedgerReference, LedgerTransaction};
 use csms_domain::billing::ocr::OcrReference;
+use csms_domain::billing::payment::{Payment, PaymentId};
 use csms_domain::billing::period::Period;
 use csms_domain::booking::{Booking, BookingId, Window};
 use csms_domain::charging_key::{ChargingKey, EvseChargingKey};
@@ -967,6 +968,10 @@ pub trait InvoiceStore: Send + Sync {
     /// repeats a number, and an OCR reference names one invoice platform-wide.
     async fn issue_invoice(&self, invoice: &Invoice) -> StoreResult<()>;
     async fn get_invoice(&self, id: &InvoiceId) -> StoreResult<Option<Invoice>>;
+    /// Replaces an issued invoice if it is at `expected_version` (the
+    /// caller has moved `invoice.version` on), else `Conflict`. Its number,
+    /// OCR reference and listings stay as issued.
+    async fn put_invoice(&self, invoice: &Invoice, expected_version: u64) -> StoreResult<()>;
     /// `org`'s billing code, the start of its invoices' OCR references: the
     /// next number of one platform-wide series (from 1), assigned on the
     /// first call and the same on every later one, also when two callers
@@ -982,6 +987,24 @@ pub trait InvoiceStore: Send + Sync {
         user: &UserId,
         page: &PageRequest,
     ) -> StoreResult<Page<Invoice>>;
+}
+
+/// Payments received for invoices, matched or waiting to be matched.
+#[async_trait]
+pub trait PaymentStore: Send + Sync {
+    /// Stores `payment` unless a payment has its id. Returns the stored one
+    /// (the first: a second import of a file changes nothing) and whether
+    /// this call stored it.
+    async fn record_payment(&self, payment: &Payment) -> StoreResult<(Payment, bool)>;
+    async fn get_payment(&self, id: &PaymentId) -> StoreResult<Option<Payment>>;
+    /// Replaces the payment if it is at `expected_version` (the caller has
+    /// moved `payment.version` on), else `Conflict`; its listings follow
+    /// (matched: under its invoice; unmatched: in the unmatched list).
+    async fn put_payment(&self, payment: &Payment, expected_version: u64) -> StoreResult<()>;
+    /// An invoice's payments, in id order.
+    async fn list_invoice_payments(&self, invoice: &InvoiceId) -> StoreResult<Vec<Payment>>;
+    /// Payments matched to no invoice, in id order.
+    async fn list_unmatched_payments(&self, page: &PageRequest) -> StoreResult<Page<Payment>>;
 }
 
 #[async_trait]
@@ -1046,6 +1069,7 @@ store_ports! {
         AlarmSettingsStore,
         LedgerStore,
         InvoiceStore,
+        PaymentStore,
 }
 
 /// Time source, so tests can control "now".

@@ -11,6 +11,7 @@
 //! | OCR pointer | `OCR#{ocr}` | `META` | | | `invoiceId` |
 //! | billing code | `BILLINGCODE#{org}` | `META` | | | `code` |
 //! | billing code series | `BILLINGCODES` | `META` | | | `last` (the last code assigned) |
+//! | payment | `PAYMENT#{id}` | `META` | `INVOICE#{invoice}#PAYMENT` (matched) or `UNMATCHEDPAYMENT` / `{id}` | | `body`, `version` |
 //!
 //! A ledger transaction is one `PutItem` on the condition that no item has
 //! its key (organisation and reference): a retry cannot post twice, and the
@@ -37,11 +38,12 @@ use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason};
 use csms_domain::billing::invoice::{Invoice, InvoiceId};
 use csms_domain::billing::ledger::{LedgerReference, LedgerTransaction};
 use csms_domain::billing::ocr::OcrReference;
+use csms_domain::billing::payment::{Payment, PaymentId};
 use csms_domain::user::UserId;
 use csms_domain::OrgId;
 use csms_kernel::ports::{
-    sort_key_time, InvoiceQuery, InvoiceStore, LedgerStore, Page, PageRequest, StoreError,
-    StoreResult,
+    sort_key_time, InvoiceQuery, InvoiceStore, LedgerStore, Page, PageRequest, PaymentStore,
+    StoreError, StoreResult,
 };
 use csms_store_records::Record;
 
@@ -125,6 +127,32 @@ fn invoice_item(invoice: &Invoice) -> StoreResult<Key> {
     item.insert("period".into(), s(invoice.period.to_string()));
     item.insert("userId".into(), s(invoice.user_id.as_str()));
     item.insert("status".into(), s(invoice.status.as_str()));
+    Ok(item)
+}
+
+fn payment_pk(id: &PaymentId) -> String {
+    format!("PAYMENT#{id}")
+}
+
+const UNMATCHED_PAYMENTS: &str = "UNMATCHEDPAYMENT";
+
+fn invoice_payments(invoice: &InvoiceId) -> String {
+    format!("INVOICE#{invoice}#PAYMENT")
+}
+
+fn payment_item(payment: &Payment) -> StoreResult<Key> {
+    let mut item = versioned_item(
+        payment_pk(&payment.id),
+        META,
+        &payment.to_stored(),
+        payment.version,
+        "payment",
+    )?;
+    let listed = match &payment.invoice_id {
+        Some(invoice) => invoice_payments(invoice),
+        None => UNMATCHED_PAYMENTS.to_owned(),
+    };
+    set_key(&mut item, Index::Gsi1, listed, payment.id.to_string());
     Ok(item)
 }
 
@@ -230,6 +258,15 @@ impl InvoiceStore for DynamoStore {
         self.get_as(invoice_pk(id), META, record_from).await
     }
 
+    async fn put_invoice(&self, invoice: &Invoice, expected_version: u64) -> StoreResult<()> {
+        self.put_versioned(
+            invoice_item(invoice)?,
+            expected_version,
+            format!("invoice {}", invoice.id),
+        )
+        .await
+    }
+
     async fn billing_code(&self, org: &OrgId) -> StoreResult<u64> {
         let what = format!("the billing code of {org}");
         for _ in 0..CODE_ATTEMPTS {
@@ -328,5 +365,60 @@ mod tests {
             assert_eq!(item.get("status"), Some(&s("issued")));
             assert_eq!(record_from::<Invoice>(item).unwrap(), invoice);
         }
+    }
+}
+
+#[async_trait]
+impl PaymentStore for DynamoStore {
+    async fn record_payment(&self, payment: &Payment) -> StoreResult<(Payment, bool)> {
+        match self
+            .put_if_else_stored(payment_item(payment)?, Condition::absent())
+            .await?
+        {
+            Ok(()) => Ok((payment.clone(), true)),
+            Err(Some(stored)) => Ok((record_from(stored)?, false)),
+            Err(None) => self
+                .get_payment(&payment.id)
+                .await?
+                .map(|stored| (stored, false))
+                .ok_or_else(|| {
+                    StoreError::Backend(format!("payment {} neither written nor found", payment.id))
+                }),
+        }
+    }
+
+    async fn get_payment(&self, id: &PaymentId) -> StoreResult<Option<Payment>> {
+        self.get_as(payment_pk(id), META, record_from).await
+    }
+
+    async fn put_payment(&self, payment: &Payment, expected_version: u64) -> StoreResult<()> {
+        self.put_versioned(
+            payment_item(payment)?,
+            expected_version,
+            format!("payment {}", payment.id),
+        )
+        .await
+    }
+
+    async fn list_invoice_payments(&self, invoice: &InvoiceId) -> StoreResult<Vec<Payment>> {
+        let query = Query::index(Index::Gsi1, invoice_payments(invoice));
+        let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+        let mut out = Vec::new();
+        loop {
+            let listed = self
+                .page_of(&OrgId::default_org(), &query, &page, record_from)
+                .await?;
+            out.extend(listed.items);
+            match listed.next_cursor {
+                Some(cursor) => page.cursor = Some(cursor),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    async fn list_unmatched_payments(&self, page: &PageRequest) -> StoreResult<Page<Payment>> {
+        let query = Query::index(Index::Gsi1, UNMATCHED_PAYMENTS);
+        self.page_of(&OrgId::default_org(), &query, page, record_from)
+            .await
     }
 }
