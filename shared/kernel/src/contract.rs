@@ -4667,7 +4667,7 @@ pub async fn payments_recorded_once_matched_and_listed<S: InvoiceStore + Payment
         })
         .await
         .unwrap();
-    assert_eq!(rest.items, [c.clone()]);
+    assert_eq!(rest.items, std::slice::from_ref(&c));
     assert!(rest.next_cursor.is_none());
 
     // Matching moves it from the unmatched list to the invoice's.

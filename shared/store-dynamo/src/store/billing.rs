@@ -345,29 +345,6 @@ impl InvoiceStore for DynamoStore {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use csms_store_records::golden;
-
-    #[test]
-    fn billing_items_hold_the_golden_json_and_read_back() {
-        for (tx, line) in golden::<LedgerTransaction>("ledger_transactions.jsonl") {
-            let item = ledger_item(&tx).unwrap();
-            assert_eq!(item.get("body"), Some(&s(&line)));
-            assert_eq!(item.get("SK"), Some(&s(format!("TX#{}", tx.reference))));
-            assert_eq!(record_from::<LedgerTransaction>(item).unwrap(), tx);
-        }
-        for (invoice, line) in golden::<Invoice>("invoices.jsonl") {
-            let item = invoice_item(&invoice).unwrap();
-            assert_eq!(item.get("body"), Some(&s(&line)));
-            assert_eq!(item.get("period"), Some(&s("2026-11")));
-            assert_eq!(item.get("status"), Some(&s("issued")));
-            assert_eq!(record_from::<Invoice>(item).unwrap(), invoice);
-        }
-    }
-}
-
 #[async_trait]
 impl PaymentStore for DynamoStore {
     async fn record_payment(&self, payment: &Payment) -> StoreResult<(Payment, bool)> {
@@ -420,5 +397,28 @@ impl PaymentStore for DynamoStore {
         let query = Query::index(Index::Gsi1, UNMATCHED_PAYMENTS);
         self.page_of(&OrgId::default_org(), &query, page, record_from)
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use csms_store_records::golden;
+
+    #[test]
+    fn billing_items_hold_the_golden_json_and_read_back() {
+        for (tx, line) in golden::<LedgerTransaction>("ledger_transactions.jsonl") {
+            let item = ledger_item(&tx).unwrap();
+            assert_eq!(item.get("body"), Some(&s(&line)));
+            assert_eq!(item.get("SK"), Some(&s(format!("TX#{}", tx.reference))));
+            assert_eq!(record_from::<LedgerTransaction>(item).unwrap(), tx);
+        }
+        for (invoice, line) in golden::<Invoice>("invoices.jsonl") {
+            let item = invoice_item(&invoice).unwrap();
+            assert_eq!(item.get("body"), Some(&s(&line)));
+            assert_eq!(item.get("period"), Some(&s("2026-11")));
+            assert_eq!(item.get("status"), Some(&s("issued")));
+            assert_eq!(record_from::<Invoice>(item).unwrap(), invoice);
+        }
     }
 }
