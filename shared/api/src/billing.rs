@@ -39,6 +39,9 @@ impl From<BillingError> for ApiError {
                 ApiError::NotFound(format!("organisation {org} has no record"))
             }
             BillingError::Books(m) => ApiError::Internal(m),
+            BillingError::BgMax(e) => ApiError::BadRequest(e.to_string()),
+            e @ BillingError::NotFound(_) => ApiError::NotFound(e.to_string()),
+            BillingError::Refused(m) => ApiError::Conflict(m),
             BillingError::Store(e) => e.into(),
         }
     }

@@ -338,10 +338,8 @@ impl Parser {
         let amount = r.amount(38, 55, "amount")?;
         let reference_code = r.number(56, 56, "referenceCode")? as u8;
         let channel = r.number(57, 57, "channel")? as u8;
-        let bgc_serial = r.text(58, 69);
-        if bgc_serial.is_empty() {
-            return Err(r.err("bgcSerial", "the BGC serial number is empty"));
-        }
+        r.number(58, 69, "bgcSerial")?;
+        let bgc_serial = r.raw(58, 69);
         let image = r.raw(70, 70) == "1";
         deposit.payments.push(BgPayment {
             kind: if deduction {
