@@ -151,7 +151,9 @@ def test_a_month_of_charging_becomes_one_invoice_per_driver(runner):
         assert Decimal(summary["gross"]) == total, (summary, total)
         assert Decimal(summary["net"]) + Decimal(summary["vat"]) == total, summary
         assert ocr_is_valid(summary["ocr"]), summary
-        assert summary["ocr"].startswith(summary["number"]), summary
+        # The organisation's billing code, then the number zero-padded to seven digits: unique platform-wide.
+        assert summary["ocr"][:-2].endswith(f"{int(summary['number']):07d}"), summary
+        assert int(summary["ocr"][:-9]) >= 1, summary
         invoice = runner.api_ok("GET", f"/invoices/{quote(summary['id'])}", key=key)
         assert sorted(l["sessionId"] for l in invoice["lines"]) == sessions, invoice
         assert sum(Decimal(l["gross"]) for l in invoice["lines"]) == total, invoice
@@ -188,3 +190,101 @@ def test_a_month_of_charging_becomes_one_invoice_per_driver(runner):
         items = mine.json()["items"]
         assert [(i["userId"], Decimal(i["gross"])) for i in items] == [(d["id"], gross[d["id"]][0])], items
     assert_error(runner.api("GET", "/me/invoices", key=key), 403, "forbidden")
+
+    pay_by_bankgiro(runner, org, key, other_key, created)
+
+
+def bgmax_record(*fields: tuple[int, str]) -> str:
+    """One 80-character BgMax record: each field written at its 1-based position (Bankgirot's record layout)."""
+    line = [" "] * 80
+    for at, text in fields:
+        line[at - 1:at - 1 + len(text)] = list(text)
+    return "".join(line)
+
+
+def bgmax_file(deposit_serial: int, payments: list[tuple[str, int]]) -> str:
+    """A BgMax file with one deposit of payments (OCR reference, amount in öre), built from the documented layout:
+    01 start, 05 opening, 20 payment per payment, 15 deposit (total and count), 70 end (counts)."""
+    lines = [bgmax_record((1, "01"), (3, "BGMAX"), (23, "01"), (25, "20261205083000000000"), (45, "T")),
+             bgmax_record((1, "05"), (3, "0009912346"), (23, "SEK"))]
+    for i, (reference, ore) in enumerate(payments, start=1):
+        lines.append(bgmax_record((1, "20"), (3, "0000000000"), (13, reference), (38, f"{ore:018d}"), (56, "2"),
+                                  (57, "1"), (58, f"{i:012d}"), (70, "0")))
+    lines.append(bgmax_record((1, "15"), (3, "12345678901"), (38, "20261204"), (46, f"{deposit_serial:05d}"),
+                              (51, f"{sum(o for _, o in payments):018d}"), (69, "SEK"), (72, f"{len(payments):08d}")))
+    lines.append(bgmax_record((1, "70"), (3, f"{len(payments):08d}"), (11, "00000000"), (19, "00000000"),
+                              (27, "00000001")))
+    return "\r\n".join(lines) + "\r\n"
+
+
+def pay_by_bankgiro(runner, org: str, key: str, other_key: str, created: list[dict]) -> None:
+    """Issue 18, second increment: a BgMax file pays one invoice in full and one in part, and brings a payment with
+    an unknown reference that is then matched by hand; importing it again changes nothing."""
+    full, part = sorted(created, key=lambda i: int(i["number"]))
+    full_ore, part_gross = int(Decimal(full["gross"]) * 100), Decimal(part["gross"])
+    part_ore = int(part_gross * 100) // 2
+    rest_ore = int(part_gross * 100) - part_ore
+    assert part_ore > 0 and rest_ore > 0, part
+    deposit = now_utc().microsecond % 100_000  # a deposit serial of its own, so a rerun is a new deposit
+    text = bgmax_file(deposit, [(full["ocr"], full_ore), (part["ocr"], part_ore), ("12345682", rest_ore)])
+
+    def import_file(body: str, k: str | None = "admin"):
+        return runner.api("POST", "/payments/bankgiro", key=k, data=body.encode("utf-8"),
+                          headers={"Content-Type": "text/plain; charset=utf-8"})
+
+    # The client-funds account is the platform's: an organisation's admin key is refused.
+    assert_error(import_file(text, key), 403, "forbidden")
+    # A file whose deposit total is not its payments' sum is refused, naming the line and the field.
+    broken = text.replace(f"{full_ore + part_ore + rest_ore:018d}", f"{full_ore + part_ore + rest_ore + 1:018d}")
+    err = assert_error(import_file(broken), 400, "invalid_request")
+    assert err["message"].startswith("line 6: depositAmount"), err
+
+    r = import_file(text)
+    assert r.status_code == 200, r.text
+    result = r.json()
+    assert [p["invoiceId"] for p in result["matched"]] == [full["id"], part["id"]], result
+    assert result["alreadyImported"] == [] and len(result["unmatched"]) == 1, result
+    unknown = result["unmatched"][0]
+    assert unknown["reference"] == "12345682" and unknown["invoiceId"] is None, unknown
+    assert unknown["id"] == f"bgmax:{deposit}:000000000003", unknown
+
+    def invoice(i: dict) -> dict:
+        return runner.api_ok("GET", f"/invoices/{quote(i['id'])}", key=key)
+
+    paid, partly = invoice(full), invoice(part)
+    assert paid["status"] == "paid" and Decimal(paid["amountDue"]) == 0, paid
+    assert [p["id"] for p in paid["payments"]] == [f"bgmax:{deposit}:000000000001"], paid
+    assert partly["status"] == "partlyPaid", partly
+    assert Decimal(partly["amountDue"]) == Decimal(rest_ore) / 100, partly
+    assert runner.api_ok("GET", "/invoices", params={"status": "paid"}, key=key)["items"][0]["id"] == full["id"]
+
+    # The books: the Bankgiro clearing account holds what was paid, the full payer owes nothing, debits = credits.
+    books = runner.api_ok("GET", "/ledger/reconciliation", key=key)
+    assert books["balanced"] is True and books["transactions"] == 4, books
+    accounts = {a["account"]: Decimal(a["balance"]) for a in runner.api_ok("GET", "/ledger/accounts", key=key)["items"]}
+    assert accounts["clearing:bankgiro"] == Decimal(full_ore + part_ore) / 100, accounts
+    assert accounts[f"receivable:{org}:{full['userId']}"] == 0, accounts
+
+    # The unknown reference waits for matching by hand; the platform admin matches it to the partly paid invoice.
+    unmatched = runner.api_ok("GET", "/payments/unmatched", params={"limit": 500})["items"]
+    assert unknown["id"] in [p["id"] for p in unmatched], unmatched
+    assert_error(runner.api("GET", "/payments/unmatched", key=key), 403, "forbidden")
+    err = assert_error(runner.api("POST", f"/payments/{unknown['id']}/match", {"invoiceId": "nope"}), 400,
+                       "invalid_request")
+    assert err["message"].startswith("invoiceId:"), err
+    matched = runner.api_ok("POST", f"/payments/{unknown['id']}/match", {"invoiceId": part["id"]})
+    assert matched["invoiceId"] == part["id"] and Decimal(matched["surplus"]) == 0, matched
+    assert_error(runner.api("POST", f"/payments/{unknown['id']}/match", {"invoiceId": part["id"]}), 409, "conflict")
+    partly = invoice(part)
+    assert partly["status"] == "paid" and Decimal(partly["amountDue"]) == 0 and len(partly["payments"]) == 2, partly
+    unmatched = runner.api_ok("GET", "/payments/unmatched", params={"limit": 500})["items"]
+    assert unknown["id"] not in [p["id"] for p in unmatched], unmatched
+
+    # The same file again: nothing booked, nothing changed.
+    again = import_file(text).json()
+    assert again["matched"] == [] and again["unmatched"] == [] and len(again["alreadyImported"]) == 3, again
+    books = runner.api_ok("GET", "/ledger/reconciliation", key=key)
+    assert books["balanced"] is True and books["transactions"] == 5, books
+    assert invoice(full)["status"] == "paid" and invoice(part)["status"] == "paid"
+    # Another organisation sees none of it.
+    assert_error(runner.api("GET", f"/invoices/{quote(part['id'])}", key=other_key), 404, "not_found")

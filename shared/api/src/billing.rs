@@ -39,6 +39,9 @@ impl From<BillingError> for ApiError {
                 ApiError::NotFound(format!("organisation {org} has no record"))
             }
             BillingError::Books(m) => ApiError::Internal(m),
+            BillingError::BgMax(e) => ApiError::BadRequest(e.to_string()),
+            e @ BillingError::NotFound(_) => ApiError::NotFound(e.to_string()),
+            BillingError::Refused(m) => ApiError::Conflict(m),
             BillingError::Store(e) => e.into(),
         }
     }
@@ -67,7 +70,7 @@ pub struct InvoiceSummary {
     pub period: String,
     /// The driver invoiced.
     pub user_id: String,
-    /// `issued`.
+    /// `issued`, `partlyPaid` or `paid`.
     pub status: String,
     pub currency: String,
     #[schema(format = Date)]
@@ -162,6 +165,55 @@ pub struct InvoiceView {
     pub vat_rates: Vec<VatRateView>,
     #[schema(format = DateTime)]
     pub created_at: String,
+    /// The payments received for it (`GET /invoices/{id}` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payments: Option<Vec<PaymentView>>,
+    /// What they paid (`GET /invoices/{id}` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paid: Option<String>,
+    /// The gross amount less what is paid, never below 0 (`GET /invoices/{id}` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount_due: Option<String>,
+}
+
+/// A payment received on the client-funds account.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentView {
+    /// `bgmax:{deposit serial}:{BGC serial}`, also its ledger reference.
+    pub id: String,
+    /// `bankgiro`.
+    pub provider: String,
+    /// The reference the payer gave (an OCR reference), empty if none.
+    pub reference: String,
+    pub amount: String,
+    pub currency: String,
+    #[schema(format = Date)]
+    pub paid_on: String,
+    pub payer_name: Option<String>,
+    /// The invoice it pays, once matched.
+    pub invoice_id: Option<String>,
+    /// What it paid beyond the amount due when matched.
+    pub surplus: String,
+    #[schema(format = DateTime)]
+    pub received_at: String,
+}
+
+impl From<&csms_domain::billing::payment::Payment> for PaymentView {
+    fn from(p: &csms_domain::billing::payment::Payment) -> Self {
+        PaymentView {
+            id: p.id.to_string(),
+            provider: p.provider.clone(),
+            reference: p.reference.clone(),
+            amount: p.amount.to_string(),
+            currency: p.currency.clone(),
+            paid_on: p.paid_on.to_string(),
+            payer_name: p.payer_name.clone(),
+            invoice_id: p.invoice_id.as_ref().map(|i| i.to_string()),
+            surplus: p.surplus.to_string(),
+            received_at: time(p.received_at),
+        }
+    }
 }
 
 impl From<&Invoice> for InvoiceView {
@@ -208,6 +260,9 @@ impl From<&Invoice> for InvoiceView {
                 })
                 .collect(),
             created_at: time(i.created_at),
+            payments: None,
+            paid: None,
+            amount_due: None,
         }
     }
 }
@@ -294,7 +349,7 @@ fn query(params: &Params, org: &csms_domain::OrgId) -> Result<InvoiceQuery, ApiE
     })
 }
 
-#[utoipa::path(get, path = "/invoices", operation_id = "listInvoices", tag = "billing", summary = "The organisation's invoices, highest number first", params(("period" = Option<String>, Query, description = "Only this month, `YYYY-MM`"), ("userId" = Option<String>, Query, description = "Only this driver's (`usr_…`)"), ("status" = Option<String>, Query, description = "Only this status: `issued`"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size, default 50"), ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")), responses((status = 200, body = ListOf<InvoiceSummary>), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody)))]
+#[utoipa::path(get, path = "/invoices", operation_id = "listInvoices", tag = "billing", summary = "The organisation's invoices, highest number first", params(("period" = Option<String>, Query, description = "Only this month, `YYYY-MM`"), ("userId" = Option<String>, Query, description = "Only this driver's (`usr_…`)"), ("status" = Option<String>, Query, description = "Only this status: `issued`, `partlyPaid`, `paid`"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size, default 50"), ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")), responses((status = 200, body = ListOf<InvoiceSummary>), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody)))]
 pub async fn list(
     State(st): State<ApiState>,
     Extension(who): Extension<Principal>,
@@ -314,7 +369,7 @@ fn invoice_id(raw: &str) -> Result<InvoiceId, ApiError> {
     InvoiceId::parse(raw).map_err(|e| bad("id", e))
 }
 
-#[utoipa::path(get, path = "/invoices/{id}", operation_id = "getInvoice", tag = "billing", summary = "An invoice with its lines", params(("id" = String, Path, description = "Invoice id (`{organisation}~{period}~{userId}`)")), responses((status = 200, body = InvoiceView), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
+#[utoipa::path(get, path = "/invoices/{id}", operation_id = "getInvoice", tag = "billing", summary = "An invoice with its lines, its payments and the amount due", params(("id" = String, Path, description = "Invoice id (`{organisation}~{period}~{userId}`)")), responses((status = 200, body = InvoiceView), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
 pub async fn get(
     State(st): State<ApiState>,
     Extension(who): Extension<Principal>,
@@ -327,7 +382,12 @@ pub async fn get(
         .await?
         .filter(|i| i.org_id == who.org_id)
         .ok_or_else(|| ApiError::NotFound(format!("invoice {id} not found")))?;
-    Ok(Json((&invoice).into()))
+    let owed = st.billing.invoice_payments(&invoice).await?;
+    let mut view = InvoiceView::from(&invoice);
+    view.payments = Some(owed.payments.iter().map(Into::into).collect());
+    view.paid = Some(owed.paid.to_string());
+    view.amount_due = Some(owed.due.to_string());
+    Ok(Json(view))
 }
 
 #[utoipa::path(get, path = "/me/invoices", operation_id = "listMyInvoices", tag = "me", summary = "My invoices from every organisation, newest first", params(("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size, default 50"), ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")), responses((status = 200, body = ListOf<InvoiceView>), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "An API key, not a person", body = ErrorBody)))]

@@ -64,6 +64,7 @@ mod me;
 pub mod openapi;
 mod organisations;
 mod outbox;
+mod payments;
 pub mod people;
 mod plan;
 mod pricing;
@@ -449,6 +450,11 @@ pub fn router(state: ApiState) -> Router {
         .route("/ledger/accounts", get(Read, billing::ledger_accounts))
         .route("/ledger/reconciliation", get(Read, billing::reconciliation))
         .route("/me/invoices", own_get(billing::mine))
+        // The client-funds Bankgiro is the platform's (the handlers let the
+        // platform admin only).
+        .route("/payments/bankgiro", post(Admin, payments::import_bankgiro))
+        .route("/payments/unmatched", get(Admin, payments::unmatched))
+        .route("/payments/{id}/match", post(Admin, payments::match_payment))
         .route("/me/id-tokens", own_get(me::id_tokens))
         .route("/me/sessions", own_get(me::sessions))
         .route("/me/sessions/{id}", own_get(me::session))

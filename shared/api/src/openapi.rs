@@ -5,9 +5,9 @@
 use crate::command_input::CommandInput;
 use crate::{
     access, alarm_settings, api_keys, audit, billing, bookings, commands, device_model,
-    invitations, load, local_list, me, organisations, outbox, people, plan, pricing, ratings,
-    reports, second_factor, sessions, sign_in, sites, spot, start_link, stations, tariffs, tokens,
-    views, webhooks,
+    invitations, load, local_list, me, organisations, outbox, payments, people, plan, pricing,
+    ratings, reports, second_factor, sessions, sign_in, sites, spot, start_link, stations, tariffs,
+    tokens, views, webhooks,
 };
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -208,6 +208,7 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
         start_link::get_key, start_link::rotate, start_link::qr_svg, start_link::qr_png,
         start_link::info, start_link::start, start_link::get_start,
         billing::run, billing::list, billing::get, billing::mine, billing::ledger_accounts, billing::reconciliation,
+        payments::import_bankgiro, payments::unmatched, payments::match_payment,
     ),
     components(schemas(
         ErrorBody, CommandInput, SessionView, CommandView, StatusEventView, RegistrationEventView, ConnectionEventView,

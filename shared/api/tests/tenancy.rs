@@ -524,6 +524,9 @@ fn body_for(operation: &str, a: &OrgA) -> Option<Value> {
         "createInvitation" => json!({"email": "invited-by-b@example.se", "role": "viewer"}),
         // B invoices its own month: A's invoices and ledger stay as they are.
         "runInvoices" => json!({"period": "2026-01"}),
+        // The client-funds Bankgiro is the platform's: B is refused (403).
+        "importBankgiroPayments" => json!("not a BgMax file"),
+        "matchPayment" => json!({"invoiceId": a.invoice}),
         "createMyBooking" => {
             let mut body = booking_body(&a.token);
             body["stationId"] = json!(a.station);
@@ -562,6 +565,8 @@ fn fill(path: &str, a: &OrgA) -> Result<String, String> {
             ("id", "/invoices/") => &a.invoice,
             // The outbox is the platform's, not A's: B is refused (403).
             ("id", "/outbox/") => "01JEQ3V3N7Q4G8W1Z5X2M9K0AB",
+            // Payments are the platform's, not A's: B is refused (403).
+            ("id", "/payments/") => "bgmax:17:000000000001",
             ("zone", "/spot-prices/") => "SE3",
             ("date", _) if before.starts_with("/spot-prices/") => SPOT_DATE,
             _ => return Err(format!("no value of A for {{{name}}} after {before}")),
@@ -583,9 +588,12 @@ fn absent(id: &str) -> String {
 
 /// Routes whose path names data of no organisation: B may read spot prices
 /// (public market data), only the platform admin may write them, and only
-/// the platform admin reads the mail outbox (the platform's own).
+/// the platform admin reads the mail outbox and the client-funds account's
+/// payments (the platform's own).
 fn of_no_organisation(path: &str) -> bool {
-    path.starts_with("/spot-prices/") || path.starts_with("/outbox/")
+    path.starts_with("/spot-prices/")
+        || path.starts_with("/outbox/")
+        || path.starts_with("/payments/")
 }
 
 #[tokio::test]

@@ -13,6 +13,7 @@ use chrono::{Days, NaiveDate};
 use csms_domain::billing::invoice::{
     Buyer, Invoice, InvoiceId, InvoiceLine, InvoiceNumber, InvoiceParts, Seller,
 };
+use csms_domain::billing::ocr::OcrReference;
 use csms_domain::billing::period::{Period, DEFAULT_ZONE};
 use csms_domain::pricing::PricedSession;
 use csms_domain::session::SessionStatus;
@@ -104,6 +105,10 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
             ledger_posted: 0,
         };
         let per_driver = self.priced_per_driver(org, period, &mut result).await?;
+        let billing_code = match per_driver.is_empty() {
+            true => 0,
+            false => self.store.billing_code(org).await?,
+        };
         let now = self.clock.now();
         let issue_date = now.with_timezone(&zone).date_naive();
         let due_date = issue_date
@@ -130,6 +135,7 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
             let lines = lines_of(&priced, &mut result.skipped);
             let draft = Draft {
                 organisation: &organisation,
+                billing_code,
                 period,
                 issue_date,
                 due_date,
@@ -263,6 +269,8 @@ enum Issued {
 
 struct Draft<'a> {
     organisation: &'a Organisation,
+    /// The organisation's code, the start of its OCR references.
+    billing_code: u64,
     period: Period,
     issue_date: NaiveDate,
     due_date: NaiveDate,
@@ -275,7 +283,9 @@ impl Draft<'_> {
     fn invoice(&self, seq: u64, now: csms_domain::Timestamp) -> Result<Invoice, BillingError> {
         let o = self.organisation;
         let number = InvoiceNumber::new("", seq).map_err(|e| BillingError::Books(e.0))?;
-        Invoice::issue(InvoiceParts {
+        let ocr = OcrReference::for_invoice(self.billing_code, seq)
+            .map_err(|e| BillingError::Books(e.0))?;
+        let mut invoice = Invoice::issue(InvoiceParts {
             org_id: o.id.clone(),
             period: self.period,
             number,
@@ -295,7 +305,9 @@ impl Draft<'_> {
             lines: self.lines.clone(),
             created_at: now,
         })
-        .map_err(|e| BillingError::Books(format!("invoice for {}: {}", self.buyer.user_id, e.0)))
+        .map_err(|e| BillingError::Books(format!("invoice for {}: {}", self.buyer.user_id, e.0)))?;
+        invoice.ocr = ocr;
+        Ok(invoice)
     }
 }
 

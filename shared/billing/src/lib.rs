@@ -14,6 +14,9 @@
 //! - [`invoice_run`]: the monthly invoice run of one organisation and
 //!   period ([`BillingService::run_invoices`]), callable by the API and by a
 //!   scheduled job alike; re-running it changes nothing.
+//! - [`payments`]: BgMax files of Bankgiro payments imported, matched by
+//!   OCR reference to invoices and booked ([`BillingService::import_bgmax`]),
+//!   unmatched ones matched by hand.
 //!
 //! The values (OCR references, periods, invoices, the ledger's accounts and
 //! transactions) are `csms_domain::billing`; the ports are
@@ -21,10 +24,11 @@
 
 pub mod invoice_run;
 pub mod ledger;
+pub mod payments;
 
 use csms_kernel::ports::{
-    Clock, InvoiceStore, LedgerStore, OrganisationStore, PricedSessionStore, SessionStore,
-    StoreError, UserStore,
+    Clock, InvoiceStore, LedgerStore, OrganisationStore, PaymentStore, PricedSessionStore,
+    SessionStore, StoreError, UserStore,
 };
 use csms_kernel::store_ports;
 use std::sync::Arc;
@@ -34,6 +38,7 @@ store_ports! {
     pub trait BillingStore:
         LedgerStore,
         InvoiceStore,
+        PaymentStore,
         SessionStore,
         PricedSessionStore,
         OrganisationStore,
@@ -48,6 +53,16 @@ pub enum BillingError {
     /// the books' rules; names what.
     #[error("{0}")]
     Books(String),
+    /// A BgMax file that breaks its layout, counts or totals.
+    #[error("{0}")]
+    BgMax(csms_domain::billing::bgmax::BgMaxError),
+    /// A payment or invoice that does not exist; names which.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// What the books do not allow (matching a matched payment, a
+    /// currency that differs); names why.
+    #[error("{0}")]
+    Refused(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

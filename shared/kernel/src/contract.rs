@@ -4452,7 +4452,18 @@ pub fn sample_invoice(
         }],
         created_at: t(seq as i64),
     })
+    .map(|mut invoice| {
+        invoice.ocr =
+            csms_domain::billing::ocr::OcrReference::for_invoice(sample_code(org), seq).unwrap();
+        invoice
+    })
     .unwrap()
+}
+
+/// A billing code per sample organisation (its name's bytes summed), so
+/// the samples' OCR references differ between organisations.
+fn sample_code(org: &str) -> u64 {
+    org.bytes().map(u64::from).sum()
 }
 
 /// Invoices take the next number of their issuer's series in the write
@@ -4658,6 +4669,159 @@ pub async fn usage_days_versioned_and_listed_by_org<S: UsageStore>(store: &S) {
     assert_eq!(listed("2026-11-09", "2026-12-31").await, []);
 }
 
+/// Each organisation gets one billing code, from 1 and never repeated,
+/// also when callers race; an issued invoice is found by its OCR
+/// reference, and a second invoice with a taken reference is a `Conflict`
+/// that writes nothing.
+pub async fn invoices_found_by_ocr_and_billing_codes_assigned_once<S: InvoiceStore>(store: &S) {
+    use csms_domain::billing::ocr::OcrReference;
+    const U1: &str = "usr_01JABCDEFGHJKMNPQRSTVWXYZ1";
+    const U2: &str = "usr_01JABCDEFGHJKMNPQRSTVWXYZ2";
+    let (a, b) = (
+        OrgId::parse("org-ocr-a").unwrap(),
+        OrgId::parse("org-ocr-b").unwrap(),
+    );
+    let (first_a, first_b) = tokio::join!(store.billing_code(&a), store.billing_code(&b));
+    let (code_a, code_b) = (first_a.unwrap(), first_b.unwrap());
+    assert_ne!(code_a, code_b);
+    let mut codes = [code_a, code_b];
+    codes.sort();
+    assert_eq!(codes, [1, 2]);
+    let (x, y, z) = tokio::join!(
+        store.billing_code(&a),
+        store.billing_code(&a),
+        store.billing_code(&a)
+    );
+    for code in [x, y, z] {
+        assert_eq!(code.unwrap(), code_a);
+    }
+    assert_eq!(store.billing_code(&b).await.unwrap(), code_b);
+
+    let invoice = sample_invoice("org-ocr-a", "2026-10", U1, 1);
+    let unknown = OcrReference::for_invoice(999, 1).unwrap();
+    assert_eq!(store.find_invoice_by_ocr(&invoice.ocr).await.unwrap(), None);
+    store.issue_invoice(&invoice).await.unwrap();
+    assert_eq!(
+        store.find_invoice_by_ocr(&invoice.ocr).await.unwrap(),
+        Some(invoice.clone())
+    );
+    assert_eq!(store.find_invoice_by_ocr(&unknown).await.unwrap(), None);
+    // Another invoice with the same reference is refused, nothing written.
+    let mut twin = sample_invoice("org-ocr-b", "2026-10", U2, 1);
+    twin.ocr = invoice.ocr.clone();
+    assert!(matches!(
+        store.issue_invoice(&twin).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.get_invoice(&twin.id).await.unwrap(), None);
+    assert_eq!(store.last_invoice_number(&b).await.unwrap(), 0);
+    assert_eq!(
+        store.find_invoice_by_ocr(&invoice.ocr).await.unwrap(),
+        Some(invoice)
+    );
+}
+
+pub fn sample_payment(
+    id: &str,
+    reference: &str,
+    amount: &str,
+) -> csms_domain::billing::payment::Payment {
+    use csms_domain::billing::payment::{Payment, PaymentId};
+    Payment {
+        id: PaymentId::parse(id).unwrap(),
+        provider: "bankgiro".into(),
+        reference: reference.into(),
+        amount: amount.parse().unwrap(),
+        currency: "SEK".into(),
+        paid_on: "2026-12-04".parse().unwrap(),
+        payer_name: Some("Eva".into()),
+        invoice_id: None,
+        org_id: None,
+        surplus: Decimal::ZERO,
+        received_at: t(100),
+        version: 1,
+    }
+}
+
+/// A payment is recorded once per id (a second import returns the first);
+/// unmatched payments are listed until matched, then under their
+/// invoice; a versioned write with a stale version is a `Conflict`; an
+/// invoice's status is replaced by a versioned write.
+pub async fn payments_recorded_once_matched_and_listed<S: InvoiceStore + PaymentStore>(store: &S) {
+    use csms_domain::billing::invoice::InvoiceStatus;
+    const U1: &str = "usr_01JABCDEFGHJKMNPQRSTVWXYZ1";
+    let invoice = sample_invoice("org-pay", "2026-10", U1, 1);
+    store.issue_invoice(&invoice).await.unwrap();
+
+    let a = sample_payment("bgmax:17:000000000001", "123", "10.00");
+    let b = sample_payment("bgmax:17:000000000002", "", "20.00");
+    let c = sample_payment("bgmax:18:000000000001", "9", "30.00");
+    for p in [&a, &b, &c] {
+        assert_eq!(store.record_payment(p).await.unwrap(), (p.clone(), true));
+    }
+    let mut again = a.clone();
+    again.amount = "999".parse().unwrap();
+    assert_eq!(
+        store.record_payment(&again).await.unwrap(),
+        (a.clone(), false)
+    );
+    assert_eq!(store.get_payment(&a.id).await.unwrap(), Some(a.clone()));
+
+    let first = store
+        .list_unmatched_payments(&PageRequest::first(2))
+        .await
+        .unwrap();
+    assert_eq!(first.items, [a.clone(), b.clone()]);
+    let rest = store
+        .list_unmatched_payments(&PageRequest {
+            limit: 2,
+            cursor: first.next_cursor.clone(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(rest.items, std::slice::from_ref(&c));
+    assert!(rest.next_cursor.is_none());
+
+    // Matching moves it from the unmatched list to the invoice's.
+    let mut matched = b.clone();
+    matched.invoice_id = Some(invoice.id.clone());
+    matched.org_id = Some(invoice.org_id.clone());
+    matched.version = 2;
+    store.put_payment(&matched, 1).await.unwrap();
+    assert!(matches!(
+        store.put_payment(&matched, 1).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let unmatched = store
+        .list_unmatched_payments(&PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(unmatched.items, [a.clone(), c.clone()]);
+    assert_eq!(
+        store.list_invoice_payments(&invoice.id).await.unwrap(),
+        [matched.clone()]
+    );
+    let other = sample_invoice("org-pay", "2026-10", "usr_01JABCDEFGHJKMNPQRSTVWXYZ2", 2);
+    assert_eq!(store.list_invoice_payments(&other.id).await.unwrap(), []);
+
+    let mut paid = invoice.clone();
+    paid.status = InvoiceStatus::Paid;
+    paid.version = 2;
+    store.put_invoice(&paid, 1).await.unwrap();
+    assert!(matches!(
+        store.put_invoice(&paid, 1).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.get_invoice(&invoice.id).await.unwrap(),
+        Some(paid.clone())
+    );
+    assert_eq!(
+        store.find_invoice_by_ocr(&invoice.ocr).await.unwrap(),
+        Some(paid)
+    );
+}
+
 /// Expands to one `#[tokio::test]` per contract check. `$make` is an async
 /// expression producing a fresh, empty store.
 #[macro_export]
@@ -4714,7 +4878,9 @@ macro_rules! store_contract_tests {
             charging_keys_by_key_and_evse_and_rotated,
             ledger_appends_once_per_reference,
             invoices_numbered_gaplessly_per_issuer,
-            usage_days_versioned_and_listed_by_org
+            usage_days_versioned_and_listed_by_org,
+            invoices_found_by_ocr_and_billing_codes_assigned_once,
+            payments_recorded_once_matched_and_listed
         );
     };
     (@each $make:expr; $($name:ident),*) => {

@@ -13,6 +13,8 @@ use csms_domain::api_key::ApiKey;
 use csms_domain::audit::AuditEntry;
 use csms_domain::billing::invoice::{Invoice, InvoiceId, InvoiceStatus};
 use csms_domain::billing::ledger::{LedgerReference, LedgerTransaction};
+use csms_domain::billing::ocr::OcrReference;
+use csms_domain::billing::payment::{Payment, PaymentId};
 use csms_domain::billing::period::Period;
 use csms_domain::booking::{Booking, BookingId, Window};
 use csms_domain::charging_key::{ChargingKey, EvseChargingKey};
@@ -962,10 +964,23 @@ pub trait InvoiceStore: Send + Sync {
     async fn last_invoice_number(&self, org: &OrgId) -> StoreResult<u64>;
     /// Stores `invoice` as the next number of its organisation's series in
     /// one atomic write: the series must stand at `invoice.number.seq() - 1`
-    /// and no invoice may have its id, else `Conflict` and nothing is
-    /// written. So a retry or a crash neither burns nor repeats a number.
+    /// and no invoice may have its id or its OCR reference, else `Conflict`
+    /// and nothing is written. So a retry or a crash neither burns nor
+    /// repeats a number, and an OCR reference names one invoice platform-wide.
     async fn issue_invoice(&self, invoice: &Invoice) -> StoreResult<()>;
     async fn get_invoice(&self, id: &InvoiceId) -> StoreResult<Option<Invoice>>;
+    /// Replaces an issued invoice if it is at `expected_version` (the
+    /// caller has moved `invoice.version` on), else `Conflict`. Its number,
+    /// OCR reference and listings stay as issued.
+    async fn put_invoice(&self, invoice: &Invoice, expected_version: u64) -> StoreResult<()>;
+    /// `org`'s billing code, the start of its invoices' OCR references: the
+    /// next number of one platform-wide series (from 1), assigned on the
+    /// first call and the same on every later one, also when two callers
+    /// race.
+    async fn billing_code(&self, org: &OrgId) -> StoreResult<u64>;
+    /// The invoice an OCR reference pays (invoices issued before billing
+    /// codes existed have none).
+    async fn find_invoice_by_ocr(&self, ocr: &OcrReference) -> StoreResult<Option<Invoice>>;
     async fn list_invoices(&self, query: &InvoiceQuery) -> StoreResult<Page<Invoice>>;
     /// A person's invoices from every organisation, newest first.
     async fn list_user_invoices(
@@ -993,6 +1008,24 @@ pub trait UsageStore: Send + Sync {
         from: chrono::NaiveDate,
         to: chrono::NaiveDate,
     ) -> StoreResult<Vec<UsageDay>>;
+}
+
+/// Payments received for invoices, matched or waiting to be matched.
+#[async_trait]
+pub trait PaymentStore: Send + Sync {
+    /// Stores `payment` unless a payment has its id. Returns the stored one
+    /// (the first: a second import of a file changes nothing) and whether
+    /// this call stored it.
+    async fn record_payment(&self, payment: &Payment) -> StoreResult<(Payment, bool)>;
+    async fn get_payment(&self, id: &PaymentId) -> StoreResult<Option<Payment>>;
+    /// Replaces the payment if it is at `expected_version` (the caller has
+    /// moved `payment.version` on), else `Conflict`; its listings follow
+    /// (matched: under its invoice; unmatched: in the unmatched list).
+    async fn put_payment(&self, payment: &Payment, expected_version: u64) -> StoreResult<()>;
+    /// An invoice's payments, in id order.
+    async fn list_invoice_payments(&self, invoice: &InvoiceId) -> StoreResult<Vec<Payment>>;
+    /// Payments matched to no invoice, in id order.
+    async fn list_unmatched_payments(&self, page: &PageRequest) -> StoreResult<Page<Payment>>;
 }
 
 #[async_trait]
@@ -1058,6 +1091,7 @@ store_ports! {
         LedgerStore,
         InvoiceStore,
         UsageStore,
+        PaymentStore,
 }
 
 /// Time source, so tests can control "now".

@@ -8,9 +8,11 @@
 use crate::{parse, DecodeError, Record};
 use chrono::{DateTime, NaiveDate, Utc};
 use csms_domain::billing::invoice::{
-    Buyer, Invoice, InvoiceLine, InvoiceNumber, InvoiceParts, InvoiceStatus, Seller,
+    Buyer, Invoice, InvoiceId, InvoiceLine, InvoiceNumber, InvoiceParts, InvoiceStatus, Seller,
 };
 use csms_domain::billing::ledger::{Account, LedgerReference, LedgerTransaction, Posting, Side};
+use csms_domain::billing::ocr::OcrReference;
+use csms_domain::billing::payment::{Payment, PaymentId};
 use csms_domain::billing::period::Period;
 use csms_domain::user::UserId;
 use csms_domain::{OrgId, SessionId, StationId};
@@ -107,6 +109,11 @@ pub struct StoredInvoice {
     pub number: String,
     #[serde(rename = "status")]
     pub status: String,
+    /// The OCR reference, when it is not the one made from the number
+    /// alone (invoices issued before billing codes leave it out and keep
+    /// reading as they were issued).
+    #[serde(rename = "ocr", default, skip_serializing_if = "Option::is_none")]
+    pub ocr: Option<String>,
     #[serde(rename = "currency")]
     pub currency: String,
     #[serde(rename = "issue_date")]
@@ -191,6 +198,7 @@ impl From<&Invoice> for StoredInvoice {
             period: i.period.to_string(),
             number: i.number.to_string(),
             status: i.status.as_str().into(),
+            ocr: (i.ocr != i.number.ocr()).then(|| i.ocr.to_string()),
             currency: i.currency.clone(),
             issue_date: i.issue_date,
             due_date: i.due_date,
@@ -281,6 +289,9 @@ impl TryFrom<StoredInvoice> for Invoice {
             )));
         }
         invoice.status = InvoiceStatus::parse(&s.status).map_err(DecodeError::new)?;
+        if let Some(ocr) = s.ocr {
+            invoice.ocr = OcrReference::parse(&ocr).map_err(DecodeError::new)?;
+        }
         invoice.version = s.version;
         Ok(invoice)
     }
@@ -288,4 +299,92 @@ impl TryFrom<StoredInvoice> for Invoice {
 
 impl Record for Invoice {
     type Stored = StoredInvoice;
+}
+
+/// A payment received: amounts as decimal strings, the invoice and its
+/// organisation only once matched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredPayment {
+    #[serde(rename = "id")]
+    pub id: String,
+    #[serde(rename = "provider")]
+    pub provider: String,
+    #[serde(rename = "reference")]
+    pub reference: String,
+    #[serde(rename = "amount")]
+    pub amount: Decimal,
+    #[serde(rename = "currency")]
+    pub currency: String,
+    #[serde(rename = "paid_on")]
+    pub paid_on: NaiveDate,
+    #[serde(
+        rename = "payer_name",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub payer_name: Option<String>,
+    #[serde(
+        rename = "invoice_id",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub invoice_id: Option<String>,
+    #[serde(rename = "org_id", default, skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<String>,
+    #[serde(rename = "surplus")]
+    pub surplus: Decimal,
+    #[serde(rename = "received_at")]
+    pub received_at: DateTime<Utc>,
+    #[serde(rename = "version")]
+    pub version: u64,
+}
+
+impl From<&Payment> for StoredPayment {
+    fn from(p: &Payment) -> Self {
+        StoredPayment {
+            id: p.id.to_string(),
+            provider: p.provider.clone(),
+            reference: p.reference.clone(),
+            amount: p.amount,
+            currency: p.currency.clone(),
+            paid_on: p.paid_on,
+            payer_name: p.payer_name.clone(),
+            invoice_id: p.invoice_id.as_ref().map(|i| i.to_string()),
+            org_id: p.org_id.as_ref().map(|o| o.to_string()),
+            surplus: p.surplus,
+            received_at: p.received_at,
+            version: p.version,
+        }
+    }
+}
+
+impl TryFrom<StoredPayment> for Payment {
+    type Error = DecodeError;
+
+    fn try_from(s: StoredPayment) -> Result<Self, DecodeError> {
+        Ok(Payment {
+            id: PaymentId::parse(&s.id).map_err(DecodeError::new)?,
+            provider: s.provider,
+            reference: s.reference,
+            amount: s.amount,
+            currency: s.currency,
+            paid_on: s.paid_on,
+            payer_name: s.payer_name,
+            invoice_id: s
+                .invoice_id
+                .map(|i| InvoiceId::parse(&i).map_err(DecodeError::new))
+                .transpose()?,
+            org_id: s
+                .org_id
+                .map(|o| parse("org id", o, OrgId::parse))
+                .transpose()?,
+            surplus: s.surplus,
+            received_at: s.received_at,
+            version: s.version,
+        })
+    }
+}
+
+impl Record for Payment {
+    type Stored = StoredPayment;
 }

@@ -85,6 +85,17 @@ pub(crate) const INVOICES_BY_ORG: TableDefinition<&str, &str> =
 /// `{user}\0{created}\0{invoice}` → invoice id: a person's invoices.
 pub(crate) const INVOICES_BY_USER: TableDefinition<&str, &str> =
     TableDefinition::new("invoices_by_user");
+/// OCR reference → invoice id: what a payment's reference pays.
+pub(crate) const INVOICES_BY_OCR: TableDefinition<&str, &str> =
+    TableDefinition::new("invoices_by_ocr");
+/// Payment id → `Payment` JSON.
+pub(crate) const PAYMENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("payments");
+/// `{invoice}\0{payment}` → payment id: an invoice's payments.
+pub(crate) const PAYMENTS_BY_INVOICE: TableDefinition<&str, &str> =
+    TableDefinition::new("payments_by_invoice");
+/// `unmatched\0{payment}` → payment id: payments matched to no invoice.
+pub(crate) const UNMATCHED_PAYMENTS: TableDefinition<&str, &str> =
+    TableDefinition::new("unmatched_payments");
 /// Counter name → last value handed out.
 pub(crate) const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
 /// (scope, key) → `Claim` JSON. A tuple key: scopes and keys are free text.
@@ -413,6 +424,16 @@ pub(crate) fn ledger_key(org: &OrgId, reference: &str) -> R<String> {
 /// The key an invoice is listed under in its organisation.
 pub(crate) fn invoice_org_key(org: &OrgId, seq: u64) -> R<String> {
     join([org.as_str(), &format!("{seq:020}")])
+}
+
+/// The key a payment is listed under in its invoice.
+pub(crate) fn payment_invoice_key(invoice: &str, payment: &str) -> R<String> {
+    join([invoice, payment])
+}
+
+/// The key a payment is listed under while unmatched.
+pub(crate) fn unmatched_payment_key(scope: &str, payment: &str) -> R<String> {
+    join([scope, payment])
 }
 
 /// The key an invoice is listed under for its person.

@@ -61,6 +61,8 @@ use csms_domain::api_key::ApiKey;
 use csms_domain::audit::AuditEntry;
 use csms_domain::billing::invoice::{Invoice, InvoiceId};
 use csms_domain::billing::ledger::{LedgerReference, LedgerTransaction};
+use csms_domain::billing::ocr::OcrReference;
+use csms_domain::billing::payment::{Payment, PaymentId};
 use csms_domain::booking::{Booking, BookingId, Window};
 use csms_domain::charging_key::{ChargingKey, EvseChargingKey};
 use csms_domain::command::{Command, CommandId};
@@ -98,7 +100,7 @@ use csms_kernel::ports::{
     SessionStore, SpotPriceStore, StationEvent, StationStore, StoreError, StoreResult, TariffStore,
     TokenStore, WebhookStore,
 };
-use csms_kernel::ports::{InvoiceQuery, InvoiceStore, LedgerStore};
+use csms_kernel::ports::{InvoiceQuery, InvoiceStore, LedgerStore, PaymentStore};
 use error::R;
 use ops::Db;
 use std::path::Path;
@@ -490,8 +492,19 @@ forward! { InvoiceStore {
     last_invoice_number(org: &OrgId) -> u64;
     issue_invoice(invoice: &Invoice) -> ();
     get_invoice(id: &InvoiceId) -> Option<Invoice>;
+    put_invoice(invoice: &Invoice, expected_version: u64) -> ();
+    billing_code(org: &OrgId) -> u64;
+    find_invoice_by_ocr(ocr: &OcrReference) -> Option<Invoice>;
     list_invoices(query: &InvoiceQuery) -> Page<Invoice>;
     list_user_invoices(user: &UserId, page: &PageRequest) -> Page<Invoice>;
+} }
+
+forward! { PaymentStore {
+    record_payment(payment: &Payment) -> (Payment, bool);
+    get_payment(id: &PaymentId) -> Option<Payment>;
+    put_payment(payment: &Payment, expected_version: u64) -> ();
+    list_invoice_payments(invoice: &InvoiceId) -> Vec<Payment>;
+    list_unmatched_payments(page: &PageRequest) -> Page<Payment>;
 } }
 
 forward! { OfflineStore {

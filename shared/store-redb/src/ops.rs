@@ -170,6 +170,10 @@ impl Db {
             txn.open_table(INVOICES)?;
             txn.open_table(INVOICES_BY_ORG)?;
             txn.open_table(INVOICES_BY_USER)?;
+            txn.open_table(INVOICES_BY_OCR)?;
+            txn.open_table(PAYMENTS)?;
+            txn.open_table(PAYMENTS_BY_INVOICE)?;
+            txn.open_table(UNMATCHED_PAYMENTS)?;
             txn.open_table(STATION_EVENTS)?;
             txn.open_table(AUDIT_LOG)?;
             txn.open_table(COMMANDS)?;

@@ -115,16 +115,27 @@ impl fmt::Display for InvoiceNumber {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum InvoiceStatus {
-    /// Issued and not paid (payments come with a later increment).
+    /// Issued and not paid.
     Issued,
+    /// Payments cover part of the gross amount.
+    PartlyPaid,
+    /// Payments cover the gross amount (an overpayment's surplus is noted
+    /// on the payment).
+    Paid,
 }
 
 impl InvoiceStatus {
-    pub const ALL: [InvoiceStatus; 1] = [InvoiceStatus::Issued];
+    pub const ALL: [InvoiceStatus; 3] = [
+        InvoiceStatus::Issued,
+        InvoiceStatus::PartlyPaid,
+        InvoiceStatus::Paid,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             InvoiceStatus::Issued => "issued",
+            InvoiceStatus::PartlyPaid => "partlyPaid",
+            InvoiceStatus::Paid => "paid",
         }
     }
 
@@ -132,7 +143,22 @@ impl InvoiceStatus {
         Self::ALL
             .into_iter()
             .find(|x| x.as_str() == s)
-            .ok_or_else(|| Invalid(format!("{s:?} is not an invoice status (issued)")))
+            .ok_or_else(|| {
+                Invalid(format!(
+                    "{s:?} is not an invoice status (issued, partlyPaid, paid)"
+                ))
+            })
+    }
+
+    /// The status of an invoice of `gross` of which `paid` is paid.
+    pub fn of_paid(gross: Decimal, paid: Decimal) -> Self {
+        if paid >= gross {
+            InvoiceStatus::Paid
+        } else if paid > Decimal::ZERO {
+            InvoiceStatus::PartlyPaid
+        } else {
+            InvoiceStatus::Issued
+        }
     }
 }
 

@@ -2,14 +2,18 @@
 //! made of. Pure; the rules that use them live in `csms-billing`.
 //!
 //! # Layout
+//! - [`bgmax`]: Bankgirot's BgMax reconciliation file of received payments, parsed and checked.
 //! - [`ocr`]: Swedish OCR payment references (length digit and Luhn check digit).
 //! - [`period`]: a billing period (a calendar month, `2026-11`) and its instants in a time zone.
 //! - [`invoice`]: invoices (number series, lines, VAT per rate, totals) and their ids.
+//! - [`payment`]: payments received for invoices, matched or not.
 //! - [`ledger`]: the double-entry ledger of client funds (accounts, postings, balanced transactions, balances).
 
+pub mod bgmax;
 pub mod invoice;
 pub mod ledger;
 pub mod ocr;
+pub mod payment;
 pub mod period;
 
 /// A billing value that does not parse; the text says what is wrong.

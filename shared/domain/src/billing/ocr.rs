@@ -17,7 +17,42 @@ impl OcrReference {
     /// The reference for `base` (e.g. an invoice's sequence number): `base`,
     /// its length digit, its check digit.
     pub fn from_base(base: u64) -> Self {
-        let base = base.to_string();
+        Self::from_digits(&base.to_string())
+    }
+
+    /// The digits of the invoice sequence number in an OCR reference made
+    /// by [`OcrReference::for_invoice`].
+    pub const SEQ_DIGITS: usize = 7;
+
+    /// The platform-wide reference of an organisation's invoice: its
+    /// billing code (assigned once per organisation, from 1) followed by
+    /// the invoice's sequence number zero-padded to seven digits, then the
+    /// length and check digits. Two organisations' codes differ, and the
+    /// sequence's fixed width keeps `code 1, seq 12` apart from `code 11,
+    /// seq 2`, so no two invoices of the platform share one. Refuses a code
+    /// of 0, a sequence beyond 9,999,999 and a reference over 25 digits.
+    pub fn for_invoice(billing_code: u64, seq: u64) -> Result<Self, Invalid> {
+        if billing_code == 0 {
+            return Err(Invalid("a billing code starts at 1".into()));
+        }
+        if seq >= 10u64.pow(Self::SEQ_DIGITS as u32) {
+            return Err(Invalid(format!(
+                "invoice sequence {seq} has more than {} digits for its OCR reference",
+                Self::SEQ_DIGITS
+            )));
+        }
+        let base = format!("{billing_code}{seq:0width$}", width = Self::SEQ_DIGITS);
+        if base.len() + 2 > Self::MAX_LEN {
+            return Err(Invalid(format!(
+                "billing code {billing_code} makes an OCR reference over {} digits",
+                Self::MAX_LEN
+            )));
+        }
+        Ok(Self::from_digits(&base))
+    }
+
+    /// `base` (ASCII digits, at most 23) with its length and check digits.
+    fn from_digits(base: &str) -> Self {
         let length = (base.len() + 2) % 10;
         let without_check = format!("{base}{length}");
         let check = luhn_check_digit(&without_check);
@@ -119,6 +154,29 @@ mod tests {
         assert!(OcrReference::parse("12a45682").is_err());
         assert!(OcrReference::parse("1").is_err());
         assert!(OcrReference::parse(&"1".repeat(26)).is_err());
+    }
+
+    #[test]
+    fn invoice_references_are_unique_across_organisations() {
+        let a = OcrReference::for_invoice(1, 12).unwrap();
+        let b = OcrReference::for_invoice(11, 2).unwrap();
+        assert_ne!(a, b);
+        assert_eq!(&a.as_str()[..8], "10000012");
+        assert_eq!(&b.as_str()[..9], "110000002");
+        for ocr in [&a, &b] {
+            assert_eq!(OcrReference::parse(ocr.as_str()).as_ref(), Ok(ocr));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for code in [1, 2, 9, 10, 11, 99, 100, 12345] {
+            for seq in [1, 2, 10, 99, 1000, 9_999_999] {
+                let ocr = OcrReference::for_invoice(code, seq).unwrap();
+                assert!(seen.insert(ocr.clone()), "{code} {seq} repeats {ocr}");
+            }
+        }
+        assert!(OcrReference::for_invoice(0, 1).is_err());
+        assert!(OcrReference::for_invoice(1, 10_000_000).is_err());
+        assert!(OcrReference::for_invoice(10u64.pow(16), 1).is_err());
+        assert!(OcrReference::for_invoice(10u64.pow(15), 1).is_ok());
     }
 
     #[test]

@@ -8,6 +8,10 @@
 //! | ledger transaction | `LEDGER#{org}` | `TX#{reference}` | | | `body` |
 //! | invoice | `INVOICE#{id}` | `META` | `ORG#{org}#INVOICE` / `{seq:020}` | `USER#{user}#INVOICE` / `{created}#{id}` | `body`, `version`, `period`, `userId`, `status` (for filters) |
 //! | invoice series | `INVOICESERIES#{org}` | `META` | | | `last` (the last number issued) |
+//! | OCR pointer | `OCR#{ocr}` | `META` | | | `invoiceId` |
+//! | billing code | `BILLINGCODE#{org}` | `META` | | | `code` |
+//! | billing code series | `BILLINGCODES` | `META` | | | `last` (the last code assigned) |
+//! | payment | `PAYMENT#{id}` | `META` | `INVOICE#{invoice}#PAYMENT` (matched) or `UNMATCHEDPAYMENT` / `{id}` | | `body`, `version` |
 //!
 //! A ledger transaction is one `PutItem` on the condition that no item has
 //! its key (organisation and reference): a retry cannot post twice, and the
@@ -16,7 +20,12 @@
 //! order. An invoice is issued in one `TransactWriteItems`: the invoice on
 //! the condition that it does not exist, and the series' item on the
 //! condition that `last` is the number before the invoice's (absent for the
-//! first), so the number is taken exactly when the invoice is stored.
+//! first), so the number is taken exactly when the invoice is stored; the
+//! same transaction puts the invoice's OCR pointer on the condition that no
+//! item has its key, so an OCR reference names one invoice platform-wide.
+//! A billing code is assigned in one `TransactWriteItems` too: the
+//! organisation's code item if absent and the series moved from the `last`
+//! that was read; a lost race reads the winner's code.
 
 use super::table::{
     json_item, n, org_partition, record_from, s, set_key, versioned_item, Condition,
@@ -28,11 +37,13 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason};
 use csms_domain::billing::invoice::{Invoice, InvoiceId};
 use csms_domain::billing::ledger::{LedgerReference, LedgerTransaction};
+use csms_domain::billing::ocr::OcrReference;
+use csms_domain::billing::payment::{Payment, PaymentId};
 use csms_domain::user::UserId;
 use csms_domain::OrgId;
 use csms_kernel::ports::{
-    sort_key_time, InvoiceQuery, InvoiceStore, LedgerStore, Page, PageRequest, StoreError,
-    StoreResult,
+    sort_key_time, InvoiceQuery, InvoiceStore, LedgerStore, Page, PageRequest, PaymentStore,
+    StoreError, StoreResult,
 };
 use csms_store_records::Record;
 
@@ -50,6 +61,30 @@ fn invoice_pk(id: &InvoiceId) -> String {
 
 fn series_pk(org: &OrgId) -> String {
     format!("INVOICESERIES#{org}")
+}
+
+fn ocr_pk(ocr: &OcrReference) -> String {
+    format!("OCR#{ocr}")
+}
+
+fn billing_code_pk(org: &OrgId) -> String {
+    format!("BILLINGCODE#{org}")
+}
+
+const BILLING_CODES: &str = "BILLINGCODES";
+
+/// How often assigning a billing code is tried when other organisations
+/// take codes between the read and the write.
+const CODE_ATTEMPTS: usize = 10;
+
+/// The number attribute `name` of `item`, `what` naming it in errors.
+fn number_of(item: &Key, name: &str, what: &str) -> StoreResult<u64> {
+    match item.get(name) {
+        Some(AttributeValue::N(n)) => n
+            .parse()
+            .map_err(|e| StoreError::Backend(format!("{what} holds {n:?}: {e}"))),
+        _ => Err(StoreError::Backend(format!("{what} has no {name}"))),
+    }
 }
 
 fn org_invoices(org: &OrgId) -> String {
@@ -92,6 +127,32 @@ fn invoice_item(invoice: &Invoice) -> StoreResult<Key> {
     item.insert("period".into(), s(invoice.period.to_string()));
     item.insert("userId".into(), s(invoice.user_id.as_str()));
     item.insert("status".into(), s(invoice.status.as_str()));
+    Ok(item)
+}
+
+fn payment_pk(id: &PaymentId) -> String {
+    format!("PAYMENT#{id}")
+}
+
+const UNMATCHED_PAYMENTS: &str = "UNMATCHEDPAYMENT";
+
+fn invoice_payments(invoice: &InvoiceId) -> String {
+    format!("INVOICE#{invoice}#PAYMENT")
+}
+
+fn payment_item(payment: &Payment) -> StoreResult<Key> {
+    let mut item = versioned_item(
+        payment_pk(&payment.id),
+        META,
+        &payment.to_stored(),
+        payment.version,
+        "payment",
+    )?;
+    let listed = match &payment.invoice_id {
+        Some(invoice) => invoice_payments(invoice),
+        None => UNMATCHED_PAYMENTS.to_owned(),
+    };
+    set_key(&mut item, Index::Gsi1, listed, payment.id.to_string());
     Ok(item)
 }
 
@@ -175,22 +236,87 @@ impl InvoiceStore for DynamoStore {
                 .name("#last", "last")
                 .value(":last", n(last)),
         };
+        let mut pointer = Key::new();
+        set_key(&mut pointer, Index::Table, ocr_pk(&invoice.ocr), META);
+        pointer.insert("invoiceId".into(), s(invoice.id.as_str()));
         let writes = vec![
             self.transact_put(invoice_item(invoice)?, Some(Condition::absent()))?,
             self.transact_put(series, Some(series_condition))?,
+            self.transact_put(pointer, Some(Condition::absent()))?,
         ];
         self.transact(writes, any_condition_failed)
             .await?
             .map_err(|ConditionFailed| {
                 StoreError::Conflict(format!(
-                    "invoice {} exists, or the series of {} is not at {expected}",
-                    invoice.id, invoice.org_id
+                    "invoice {} exists, the series of {} is not at {expected}, or OCR reference {} is taken",
+                    invoice.id, invoice.org_id, invoice.ocr
                 ))
             })
     }
 
     async fn get_invoice(&self, id: &InvoiceId) -> StoreResult<Option<Invoice>> {
         self.get_as(invoice_pk(id), META, record_from).await
+    }
+
+    async fn put_invoice(&self, invoice: &Invoice, expected_version: u64) -> StoreResult<()> {
+        self.put_versioned(
+            invoice_item(invoice)?,
+            expected_version,
+            format!("invoice {}", invoice.id),
+        )
+        .await
+    }
+
+    async fn billing_code(&self, org: &OrgId) -> StoreResult<u64> {
+        let what = format!("the billing code of {org}");
+        for _ in 0..CODE_ATTEMPTS {
+            if let Some(item) = self.get(billing_code_pk(org), META).await? {
+                return number_of(&item, "code", &what);
+            }
+            let last = match self.get(BILLING_CODES, META).await? {
+                Some(item) => number_of(&item, "last", "the billing code series")?,
+                None => 0,
+            };
+            let code = last
+                .checked_add(1)
+                .ok_or_else(|| StoreError::Backend("the billing code series is full".into()))?;
+            let mut mine = Key::new();
+            set_key(&mut mine, Index::Table, billing_code_pk(org), META);
+            mine.insert("code".into(), n(code));
+            let mut series = Key::new();
+            set_key(&mut series, Index::Table, BILLING_CODES, META);
+            series.insert("last".into(), n(code));
+            let series_condition = match last {
+                0 => Condition::absent(),
+                last => Condition::new("#last = :last")
+                    .name("#last", "last")
+                    .value(":last", n(last)),
+            };
+            let writes = vec![
+                self.transact_put(mine, Some(Condition::absent()))?,
+                self.transact_put(series, Some(series_condition))?,
+            ];
+            if self.transact(writes, any_condition_failed).await?.is_ok() {
+                return Ok(code);
+            }
+        }
+        Err(StoreError::Conflict(format!(
+            "the billing code series kept moving; {org} has no code yet"
+        )))
+    }
+
+    async fn find_invoice_by_ocr(&self, ocr: &OcrReference) -> StoreResult<Option<Invoice>> {
+        let Some(pointer) = self.get(ocr_pk(ocr), META).await? else {
+            return Ok(None);
+        };
+        let Some(AttributeValue::S(id)) = pointer.get("invoiceId") else {
+            return Err(StoreError::Backend(format!(
+                "the OCR pointer {ocr} names no invoice"
+            )));
+        };
+        let id = InvoiceId::parse(id)
+            .map_err(|e| StoreError::Backend(format!("the OCR pointer {ocr}: {e}")))?;
+        self.get_invoice(&id).await
     }
 
     async fn list_invoices(&self, query: &InvoiceQuery) -> StoreResult<Page<Invoice>> {
@@ -214,6 +340,61 @@ impl InvoiceStore for DynamoStore {
         page: &PageRequest,
     ) -> StoreResult<Page<Invoice>> {
         let query = Query::index(Index::Gsi2, user_invoices(user)).newest_first();
+        self.page_of(&OrgId::default_org(), &query, page, record_from)
+            .await
+    }
+}
+
+#[async_trait]
+impl PaymentStore for DynamoStore {
+    async fn record_payment(&self, payment: &Payment) -> StoreResult<(Payment, bool)> {
+        match self
+            .put_if_else_stored(payment_item(payment)?, Condition::absent())
+            .await?
+        {
+            Ok(()) => Ok((payment.clone(), true)),
+            Err(Some(stored)) => Ok((record_from(stored)?, false)),
+            Err(None) => self
+                .get_payment(&payment.id)
+                .await?
+                .map(|stored| (stored, false))
+                .ok_or_else(|| {
+                    StoreError::Backend(format!("payment {} neither written nor found", payment.id))
+                }),
+        }
+    }
+
+    async fn get_payment(&self, id: &PaymentId) -> StoreResult<Option<Payment>> {
+        self.get_as(payment_pk(id), META, record_from).await
+    }
+
+    async fn put_payment(&self, payment: &Payment, expected_version: u64) -> StoreResult<()> {
+        self.put_versioned(
+            payment_item(payment)?,
+            expected_version,
+            format!("payment {}", payment.id),
+        )
+        .await
+    }
+
+    async fn list_invoice_payments(&self, invoice: &InvoiceId) -> StoreResult<Vec<Payment>> {
+        let query = Query::index(Index::Gsi1, invoice_payments(invoice));
+        let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+        let mut out = Vec::new();
+        loop {
+            let listed = self
+                .page_of(&OrgId::default_org(), &query, &page, record_from)
+                .await?;
+            out.extend(listed.items);
+            match listed.next_cursor {
+                Some(cursor) => page.cursor = Some(cursor),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    async fn list_unmatched_payments(&self, page: &PageRequest) -> StoreResult<Page<Payment>> {
+        let query = Query::index(Index::Gsi1, UNMATCHED_PAYMENTS);
         self.page_of(&OrgId::default_org(), &query, page, record_from)
             .await
     }

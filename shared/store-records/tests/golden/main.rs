@@ -206,3 +206,8 @@ fn invoices_are_stored_as_they_were_first_written() {
 fn usage_days_are_stored_as_they_were_first_written() {
     golden("usage_days.jsonl", samples::usage_days());
 }
+
+#[test]
+fn payments_are_stored_as_they_were_first_written() {
+    golden("payments.jsonl", samples::payments());
+}

@@ -1970,6 +1970,7 @@ pub fn ledger_transactions() -> Vec<csms_domain::billing::ledger::LedgerTransact
 
 pub fn invoices() -> Vec<csms_domain::billing::invoice::Invoice> {
     use csms_domain::billing::invoice::*;
+    use csms_domain::billing::ocr::OcrReference;
     use csms_domain::billing::period::Period;
     use csms_domain::user::UserId;
     use csms_domain::SessionId;
@@ -2029,6 +2030,21 @@ pub fn invoices() -> Vec<csms_domain::billing::invoice::Invoice> {
             },
             vec![line("CP-1~7", "0.25", "0.80", "0.20", "1.00")],
         ),
+        {
+            // Issued with a billing code: the OCR reference is stored.
+            let mut invoice = issued(
+                InvoiceNumber::new("", 2).unwrap(),
+                Seller {
+                    legal_name: "Laddbolaget".into(),
+                    organisation_number: None,
+                    vat_number: None,
+                    address: None,
+                },
+                vec![line("CP-1~8", "0.25", "0.80", "0.20", "1.00")],
+            );
+            invoice.ocr = OcrReference::for_invoice(42, 2).unwrap();
+            invoice
+        },
     ]
 }
 
@@ -2092,4 +2108,37 @@ pub fn usage_days() -> Vec<csms_domain::usage::UsageDay> {
             version: 1,
         },
     ]
+}
+
+pub fn payments() -> Vec<csms_domain::billing::payment::Payment> {
+    use csms_domain::billing::invoice::InvoiceId;
+    use csms_domain::billing::payment::{Payment, PaymentId};
+    let unmatched = Payment {
+        id: PaymentId::bgmax(17, "000000000002").unwrap(),
+        provider: "bankgiro".into(),
+        reference: "".into(),
+        amount: d("50.00"),
+        currency: "SEK".into(),
+        paid_on: NaiveDate::from_ymd_opt(2026, 12, 4).unwrap(),
+        payer_name: None,
+        invoice_id: None,
+        org_id: None,
+        surplus: d("0"),
+        received_at: t("2026-12-05T08:30:12Z"),
+        version: 1,
+    };
+    let matched = Payment {
+        id: PaymentId::bgmax(17, "000000000001").unwrap(),
+        reference: "3000001705".into(),
+        amount: d("200.00"),
+        payer_name: Some("Eva Lind".into()),
+        invoice_id: Some(
+            InvoiceId::parse("brf-solsidan~2026-11~usr_01ARZ3NDEKTSV4RRFFQ69G5FAV").unwrap(),
+        ),
+        org_id: Some(org("brf-solsidan")),
+        surplus: d("33.75"),
+        version: 2,
+        ..unmatched.clone()
+    };
+    vec![unmatched, matched]
 }

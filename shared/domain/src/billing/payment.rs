@@ -1,0 +1,116 @@
+//! Payments received for invoices: one per payment of a provider's report
+//! (a BgMax file's payment record), matched to the invoice its reference
+//! names or kept unmatched for matching by hand.
+
+use super::invoice::InvoiceId;
+use super::Invalid;
+use crate::{OrgId, Timestamp};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use std::fmt;
+
+/// A payment's id, which is also its ledger reference:
+/// `bgmax:{deposit serial}:{BGC serial}` for a BgMax payment. Lower-case
+/// letters, digits, `:` and `-`, at most 100.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PaymentId(String);
+
+impl PaymentId {
+    pub const MAX_LEN: usize = 100;
+
+    pub fn bgmax(deposit_serial: u32, bgc_serial: &str) -> Result<Self, Invalid> {
+        Self::parse(&format!("bgmax:{deposit_serial}:{bgc_serial}"))
+    }
+
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        let ok = !s.is_empty()
+            && s.len() <= Self::MAX_LEN
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b':' || b == b'-');
+        if !ok {
+            return Err(Invalid(format!(
+                "{s:?} is not a payment id (up to {} lower-case letters, digits, : and -)",
+                Self::MAX_LEN
+            )));
+        }
+        Ok(PaymentId(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for PaymentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A payment received on the platform's client-funds account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payment {
+    pub id: PaymentId,
+    /// The provider that reported it (`bankgiro`), its ledger clearing account.
+    pub provider: String,
+    /// The reference the payer gave, as given (empty: none).
+    pub reference: String,
+    pub amount: Decimal,
+    pub currency: String,
+    pub paid_on: NaiveDate,
+    pub payer_name: Option<String>,
+    /// The invoice it pays and its organisation, once matched.
+    pub invoice_id: Option<InvoiceId>,
+    pub org_id: Option<OrgId>,
+    /// What it paid beyond the invoice's amount due when matched.
+    pub surplus: Decimal,
+    pub received_at: Timestamp,
+    pub version: u64,
+}
+
+impl Payment {
+    pub fn is_matched(&self) -> bool {
+        self.invoice_id.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payment_ids() {
+        assert_eq!(
+            PaymentId::bgmax(17, "000000000001").unwrap().as_str(),
+            "bgmax:17:000000000001"
+        );
+        assert!(PaymentId::bgmax(17, "ABC").is_err());
+        assert!(PaymentId::parse("").is_err());
+        assert!(PaymentId::parse(&"a".repeat(101)).is_err());
+    }
+
+    #[test]
+    fn status_of_what_is_paid() {
+        use super::super::invoice::InvoiceStatus;
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        assert_eq!(
+            InvoiceStatus::of_paid(d("100"), d("0")),
+            InvoiceStatus::Issued
+        );
+        assert_eq!(
+            InvoiceStatus::of_paid(d("100"), d("99.99")),
+            InvoiceStatus::PartlyPaid
+        );
+        assert_eq!(
+            InvoiceStatus::of_paid(d("100"), d("100.00")),
+            InvoiceStatus::Paid
+        );
+        assert_eq!(
+            InvoiceStatus::of_paid(d("100"), d("120")),
+            InvoiceStatus::Paid
+        );
+        for s in InvoiceStatus::ALL {
+            assert_eq!(InvoiceStatus::parse(s.as_str()), Ok(s));
+        }
+    }
+}
