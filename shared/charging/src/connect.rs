@@ -219,17 +219,11 @@ pub async fn decide<S: StationStore + ConnectionStore + AlarmStore + ?Sized>(
             }
             if station_attempt.succeeded() > 0 {
                 // It was under attack or misconfigured; it is fine now.
-                let at = now();
-                match store.resolve_alarm(&auth_alarm_id(&id), at).await {
-                    Ok(Some(alarm)) => {
-                        events
-                            .publish(DomainEvent::AlarmResolved { alarm, at })
-                            .await
-                    }
-                    Ok(None) => {}
-                    Err(e) => {
-                        tracing::warn!(station = %id, error = %e, "could not resolve the login alarm")
-                    }
+                let resolved =
+                    csms_kernel::events::resolve_alarm(store, events, &auth_alarm_id(&id), now())
+                        .await;
+                if let Err(e) = resolved {
+                    tracing::warn!(station = %id, error = %e, "could not resolve the login alarm");
                 }
             }
         } else {
@@ -361,12 +355,9 @@ pub async fn opened<
     // Back: its offline alarm, if the sweep raised one, is over (one read
     // per connect when there is none).
     let offline = crate::charger::monitor::offline_alarm_id(&station.id);
-    match store.resolve_alarm(&offline, now).await {
-        Ok(Some(alarm)) => {
+    match csms_kernel::events::resolve_alarm(store, events, &offline, now).await {
+        Ok(Some(_)) => {
             tracing::info!(station = %station.id, "station back: offline alarm resolved");
-            events
-                .publish(DomainEvent::AlarmResolved { alarm, at: now })
-                .await;
         }
         Ok(None) => {}
         Err(e) => {

@@ -173,8 +173,6 @@ pub trait EventBus: Send + Sync {
     async fn publish(&self, event: DomainEvent);
 }
 
-/// A context that reacts to events. It logs what it could not do: one
-/// subscriber's failure does not keep the event from the others.
 /// Raises `alarm` and, when it opened (not a repeat of an open one),
 /// publishes [`DomainEvent::AlarmOpened`] at `at`: what every alarm source
 /// does. Whether it opened.
@@ -196,6 +194,29 @@ pub async fn raise_alarm<S: crate::ports::AlarmStore + ?Sized>(
     Ok(opened)
 }
 
+/// Resolves the alarm `id` if it is open and then publishes
+/// [`DomainEvent::AlarmResolved`] at `at`: the other half of
+/// [`raise_alarm`]. The alarm it resolved, if one was open.
+pub async fn resolve_alarm<S: crate::ports::AlarmStore + ?Sized>(
+    store: &S,
+    events: &dyn EventBus,
+    id: &str,
+    at: Timestamp,
+) -> crate::ports::StoreResult<Option<csms_domain::alarm::Alarm>> {
+    let resolved = store.resolve_alarm(id, at).await?;
+    if let Some(alarm) = &resolved {
+        events
+            .publish(DomainEvent::AlarmResolved {
+                alarm: alarm.clone(),
+                at,
+            })
+            .await;
+    }
+    Ok(resolved)
+}
+
+/// A context that reacts to events. It logs what it could not do: one
+/// subscriber's failure does not keep the event from the others.
 #[async_trait]
 pub trait Subscriber: Send + Sync {
     async fn on(&self, event: &DomainEvent);

@@ -58,7 +58,7 @@ use csms_domain::alarm::{Alarm, AlarmSettings, Churn, OfflineGrace, Severity};
 use csms_domain::session::Session;
 use csms_domain::station::{Connection, ConnectorStatus, Station};
 use csms_domain::{OrgId, SessionId, StationId, Timestamp};
-use csms_kernel::events::{raise_alarm, DomainEvent};
+use csms_kernel::events::{raise_alarm, resolve_alarm, DomainEvent};
 use csms_kernel::ports::{
     AlarmSettingsStore, AlarmStore, OfflineStation, OrganisationStore, PageRequest, StoreError,
 };
@@ -727,13 +727,8 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
     /// Resolves the alarm `id` if it is open and publishes that. A store
     /// failure is logged.
     pub(super) async fn resolve_and_tell(&self, id: &str, now: Timestamp) {
-        match self.store.resolve_alarm(id, now).await {
-            Ok(Some(alarm)) => {
-                tracing::info!(alarm = %alarm.id, "alarm resolved");
-                self.events
-                    .publish(DomainEvent::AlarmResolved { alarm, at: now })
-                    .await;
-            }
+        match resolve_alarm(&*self.store, &*self.events, id, now).await {
+            Ok(Some(alarm)) => tracing::info!(alarm = %alarm.id, "alarm resolved"),
             Ok(None) => {}
             Err(e) => tracing::warn!(alarm = %id, error = %e, "could not resolve an alarm"),
         }
@@ -864,11 +859,7 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
                 .await?
                 .is_some_and(|s| s.connection_id.is_some());
             if back {
-                if let Some(alarm) = self.store.resolve_alarm(&alarm.id, now).await? {
-                    self.events
-                        .publish(DomainEvent::AlarmResolved { alarm, at: now })
-                        .await;
-                }
+                resolve_alarm(&*self.store, &*self.events, &alarm.id, now).await?;
             }
         }
         Ok(raised)
@@ -917,12 +908,9 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
             if holds {
                 continue;
             }
-            if let Some(alarm) = self.store.resolve_alarm(&alarm.id, now).await? {
+            if let Some(alarm) = resolve_alarm(&*self.store, &*self.events, &alarm.id, now).await? {
                 resolved += 1;
                 tracing::info!(station = %station, kind = %alarm.kind, "alarm resolved: the station settled");
-                self.events
-                    .publish(DomainEvent::AlarmResolved { alarm, at: now })
-                    .await;
             }
         }
         Ok(resolved)

@@ -476,13 +476,14 @@ impl<S: SpotPriceStore + AlarmStore + ?Sized> SpotFetcher<S> {
         date: NaiveDate,
         now: Timestamp,
     ) -> Result<Option<AlarmChange>, StoreError> {
-        let Some(alarm) = self.store.resolve_alarm(&alarm_id(zone, date), now).await? else {
-            return Ok(None);
-        };
-        self.events
-            .publish(csms_kernel::events::DomainEvent::AlarmResolved { alarm, at: now })
-            .await;
-        Ok(Some(AlarmChange::Resolved))
+        let resolved = csms_kernel::events::resolve_alarm(
+            &*self.store,
+            &*self.events,
+            &alarm_id(zone, date),
+            now,
+        )
+        .await?;
+        Ok(resolved.map(|_| AlarmChange::Resolved))
     }
 
     /// The day the fallback rule makes, and the day it copied (previous-day).
