@@ -13,7 +13,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::{Extension, Json};
 use csms_domain::alarm::{
-    AlarmRecipient, AlarmSettings, Churn, OfflineGrace, QuietHours, Severity,
+    AlarmRecipient, AlarmSettings, Churn, Lingering, OfflineGrace, QuietHours, Severity,
 };
 use csms_domain::tenant::{Email, Language};
 use csms_kernel::ports::StoreError;
@@ -35,6 +35,10 @@ pub(crate) struct AlarmSettingsInput {
     /// A station that boots this often within the window raises
     /// `stationBootLoop` (critical); default 3 within 900 seconds.
     boot_loop: Option<ChurnInput>,
+    /// A connector in `Preparing` or `Finishing` longer than this raises
+    /// `connectorStuck` (warning; OCPP 1.6 statuses); default 15 and 180
+    /// minutes.
+    stuck_connector: Option<LingeringInput>,
     /// Warnings that open within these hours are mailed in one digest when
     /// they end; critical alarms are mailed at once, always. None when left
     /// out.
@@ -99,6 +103,26 @@ pub(crate) struct ChurnInput {
     /// 60 to 3600 seconds.
     #[schema(example = 3600, minimum = 60, maximum = 3600)]
     window_seconds: u64,
+}
+
+/// How long a connector may stay in `Preparing` and in `Finishing`.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct LingeringInput {
+    /// 5 to 1440 minutes.
+    #[schema(example = 15, minimum = 5, maximum = 1440)]
+    preparing_minutes: u64,
+    /// 5 to 1440 minutes.
+    #[schema(example = 180, minimum = 5, maximum = 1440)]
+    finishing_minutes: u64,
+}
+
+/// How long a connector may stay in `Preparing` and in `Finishing`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LingeringView {
+    pub preparing_minutes: u16,
+    pub finishing_minutes: u16,
 }
 
 /// How often something may happen within a window before it is an alarm.
@@ -189,6 +213,9 @@ pub struct AlarmSettingsView {
     pub flapping: ChurnView,
     /// Boots within the window that raise `stationBootLoop`.
     pub boot_loop: ChurnView,
+    /// How long a connector may stay in `Preparing` and `Finishing` before
+    /// `connectorStuck`.
+    pub stuck_connector: LingeringView,
     /// Who is mailed about alarms.
     pub notify: Vec<RecipientView>,
     /// When warnings wait for the digest; null: never.
@@ -212,6 +239,10 @@ impl From<&AlarmSettings> for AlarmSettingsView {
             offline_grace_seconds: s.offline_grace.secs(),
             flapping: s.flapping.into(),
             boot_loop: s.boot_loop.into(),
+            stuck_connector: LingeringView {
+                preparing_minutes: s.lingering.preparing_mins(),
+                finishing_minutes: s.lingering.finishing_mins(),
+            },
             notify: s
                 .recipients
                 .iter()
@@ -270,6 +301,10 @@ pub async fn put(
     };
     let flapping = churn("flapping", input.flapping, Churn::FLAPPING)?;
     let boot_loop = churn("bootLoop", input.boot_loop, Churn::BOOT_LOOP)?;
+    let lingering = input.stuck_connector.map_or(Ok(Lingering::DEFAULT), |l| {
+        Lingering::new(l.preparing_minutes, l.finishing_minutes)
+            .map_err(|(what, why)| ApiError::BadRequest(format!("stuckConnector.{what}: {why}")))
+    })?;
     let recipients = recipients(input.notify.unwrap_or_default())?;
     let quiet_hours = input.quiet_hours.map(quiet_hours).transpose()?;
     let stored = current(&st, &who).await?;
@@ -278,6 +313,7 @@ pub async fn put(
         offline_grace,
         flapping,
         boot_loop,
+        lingering,
         recipients,
         quiet_hours,
         digest_warnings: input.digest_warnings.unwrap_or(false),

@@ -262,7 +262,7 @@ async fn alarm_settings_are_checked_per_organisation_and_the_sweep_uses_them() {
     assert_eq!(got.status, 200, "{}", got.text);
     assert_eq!(
         got.body,
-        serde_json::json!({"offlineGraceSeconds": 600, "flapping": {"count": 6, "windowSeconds": 3600}, "bootLoop": {"count": 3, "windowSeconds": 900}, "notify": [], "quietHours": null, "digestWarnings": false, "lastDigestAt": null, "setByOrganisation": false, "updatedAt": null, "version": 0})
+        serde_json::json!({"offlineGraceSeconds": 600, "flapping": {"count": 6, "windowSeconds": 3600}, "bootLoop": {"count": 3, "windowSeconds": 900}, "stuckConnector": {"preparingMinutes": 15, "finishingMinutes": 180}, "notify": [], "quietHours": null, "digestWarnings": false, "lastDigestAt": null, "setByOrganisation": false, "updatedAt": null, "version": 0})
     );
     for (body, field) in [
         (
@@ -316,6 +316,14 @@ async fn alarm_settings_are_checked_per_organisation_and_the_sweep_uses_them() {
         (
             serde_json::json!({"quietHours": {"from": "22:00", "to": "07:00", "timeZone": "Mars/Olympus"}}),
             "quietHours.timeZone",
+        ),
+        (
+            serde_json::json!({"stuckConnector": {"preparingMinutes": 4, "finishingMinutes": 60}}),
+            "stuckConnector.preparingMinutes",
+        ),
+        (
+            serde_json::json!({"stuckConnector": {"preparingMinutes": 15, "finishingMinutes": 1441}}),
+            "stuckConnector.finishingMinutes",
         ),
         (
             serde_json::json!({"bootLoop": {"count": 3}}),
@@ -720,5 +728,72 @@ async fn a_session_that_ends_without_its_start_raises_and_a_late_start_resolves(
     assert_eq!(
         published.take(),
         [pair("alarm.resolved", "stop-without-start:CP-ORPH~tx-late")]
+    );
+}
+
+#[tokio::test]
+async fn a_connector_stuck_in_preparing_or_finishing_raises_once_and_moving_on_resolves() {
+    let (w, published) = world();
+    let id = w.station("CP-STUCK", OcppVersion::V16, None).await;
+    let set = w
+        .admin(
+            "PUT",
+            "/alarm-settings",
+            Some(serde_json::json!({"stuckConnector": {"preparingMinutes": 10, "finishingMinutes": 30}})),
+        )
+        .await;
+    assert_eq!(set.status, 200, "{}", set.text);
+    assert_eq!(
+        set.body["stuckConnector"],
+        serde_json::json!({"preparingMinutes": 10, "finishingMinutes": 30})
+    );
+    status16(&w, &id, "Preparing", "NoError").await;
+    w.clock.advance(9 * 60);
+    assert_eq!(sweep(&w).await, 0, "within the organisation's 10 minutes");
+    w.clock.advance(61);
+    assert_eq!(sweep(&w).await, 1);
+    assert_eq!(sweep(&w).await, 0, "raised once, not per sweep");
+    let open = alarms(&w, true).await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0]["id"], "connector-stuck:CP-STUCK:1:1");
+    assert_eq!(open[0]["kind"], "connectorStuck");
+    assert_eq!(open[0]["severity"], "warning");
+    assert_eq!(open[0]["details"]["status"], "Preparing");
+    assert_eq!(open[0]["details"]["limitMinutes"], 10);
+    assert_eq!(
+        open[0]["title"],
+        "Station CP-STUCK EVSE 1 connector 1 stuck in Preparing"
+    );
+    assert!(open[0]["suggestedAction"].as_str().is_some());
+
+    // Charging starts: resolved. Finishing for 20 minutes is within 30.
+    w.clock.advance(60);
+    status16(&w, &id, "Charging", "NoError").await;
+    assert!(alarms(&w, true).await.is_empty(), "resolved");
+    w.clock.advance(3600);
+    status16(&w, &id, "Finishing", "NoError").await;
+    w.clock.advance(20 * 60);
+    assert_eq!(sweep(&w).await, 0);
+    // Unplugged before its limit: nothing to raise later.
+    status16(&w, &id, "Available", "NoError").await;
+    w.clock.advance(3600);
+    assert_eq!(sweep(&w).await, 0, "off the list");
+    // Finishing for longer than 30 minutes raises; Available resolves.
+    status16(&w, &id, "Finishing", "NoError").await;
+    w.clock.advance(31 * 60);
+    assert_eq!(sweep(&w).await, 1);
+    assert_eq!(alarms(&w, true).await[0]["details"]["status"], "Finishing");
+    w.clock.advance(60);
+    status16(&w, &id, "Available", "NoError").await;
+    assert!(alarms(&w, true).await.is_empty());
+    assert_eq!(
+        published.take(),
+        [
+            pair("alarm.opened", "connector-stuck:CP-STUCK:1:1"),
+            pair("alarm.resolved", "connector-stuck:CP-STUCK:1:1"),
+            pair("alarm.opened", "connector-stuck:CP-STUCK:1:1"),
+            pair("alarm.resolved", "connector-stuck:CP-STUCK:1:1"),
+        ],
+        "one event per change, not per sweep"
     );
 }

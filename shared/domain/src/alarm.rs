@@ -174,6 +174,9 @@ pub struct AlarmSettings {
     /// A station that boots this often within the window raises
     /// `stationBootLoop`.
     pub boot_loop: Churn,
+    /// A connector that stays in `Preparing` or `Finishing` longer than
+    /// this raises `connectorStuck`.
+    pub lingering: Lingering,
     /// Who is mailed when an alarm opens and resolves, from which severity
     /// ([`AlarmSettings::MAX_RECIPIENTS`] at most; none by default).
     pub recipients: Vec<AlarmRecipient>,
@@ -216,6 +219,7 @@ impl AlarmSettings {
             offline_grace,
             flapping: Churn::FLAPPING,
             boot_loop: Churn::BOOT_LOOP,
+            lingering: Lingering::DEFAULT,
             recipients: Vec::new(),
             quiet_hours: None,
             digest_warnings: false,
@@ -477,8 +481,99 @@ impl Churn {
     }
 }
 
+/// How long a connector may stay in a status that should pass: `Preparing`
+/// (plugged in or authorised, and no charging started) and `Finishing` (the
+/// session ended, the connector not yet free: the cable is still in or the
+/// car still parked). Each 5 minutes to 24 hours.
+///
+/// These are OCPP 1.6 statuses; 2.0.1 reports `Occupied` for both and for
+/// charging, so the rule says nothing about 2.0.1 stations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lingering {
+    preparing_mins: u16,
+    finishing_mins: u16,
+}
+
+impl Lingering {
+    pub const MIN_MINS: u16 = 5;
+    pub const MAX_MINS: u16 = 1440;
+    /// The statuses a connector should not stay in.
+    pub const STATUSES: [&'static str; 2] = ["Preparing", "Finishing"];
+    /// The platform's default: 15 minutes in `Preparing` (a start that did
+    /// not happen), 3 hours in `Finishing` (a car left plugged in after its
+    /// session is common in a garage; longer is worth a look).
+    pub const DEFAULT: Lingering = Lingering {
+        preparing_mins: 15,
+        finishing_mins: 180,
+    };
+
+    /// Checked: the error names the value (`preparingMinutes`,
+    /// `finishingMinutes`) and its range.
+    pub fn new(preparing_mins: u64, finishing_mins: u64) -> Result<Self, (&'static str, String)> {
+        let mins = |name: &'static str, v: u64| {
+            u16::try_from(v)
+                .ok()
+                .filter(|m| (Self::MIN_MINS..=Self::MAX_MINS).contains(m))
+                .ok_or_else(|| {
+                    (
+                        name,
+                        format!(
+                            "must be whole minutes between {} and {}",
+                            Self::MIN_MINS,
+                            Self::MAX_MINS
+                        ),
+                    )
+                })
+        };
+        Ok(Lingering {
+            preparing_mins: mins("preparingMinutes", preparing_mins)?,
+            finishing_mins: mins("finishingMinutes", finishing_mins)?,
+        })
+    }
+
+    pub fn preparing_mins(self) -> u16 {
+        self.preparing_mins
+    }
+
+    pub fn finishing_mins(self) -> u16 {
+        self.finishing_mins
+    }
+
+    /// Whether a connector should not stay in `status`.
+    pub fn watches(status: &str) -> bool {
+        Self::STATUSES.contains(&status)
+    }
+
+    /// How long a connector may stay in `status`; `None` for a status it
+    /// may stay in.
+    pub fn limit(self, status: &str) -> Option<chrono::TimeDelta> {
+        let mins = match status {
+            "Preparing" => self.preparing_mins,
+            "Finishing" => self.finishing_mins,
+            _ => return None,
+        };
+        Some(chrono::TimeDelta::minutes(mins.into()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn lingering_limits_are_checked_and_apply_to_preparing_and_finishing_only() {
+        use super::*;
+        let l = Lingering::new(10, 60).unwrap();
+        assert_eq!(l.limit("Preparing"), Some(chrono::TimeDelta::minutes(10)));
+        assert_eq!(l.limit("Finishing"), Some(chrono::TimeDelta::minutes(60)));
+        assert_eq!(l.limit("Charging"), None);
+        assert!(Lingering::watches("Finishing") && !Lingering::watches("Available"));
+        assert_eq!(Lingering::new(4, 60).unwrap_err().0, "preparingMinutes");
+        assert_eq!(Lingering::new(10, 1441).unwrap_err().0, "finishingMinutes");
+        assert_eq!(
+            Lingering::new(10, u64::MAX).unwrap_err().0,
+            "finishingMinutes"
+        );
+    }
+
     #[test]
     fn quiet_hours_cross_midnight_and_the_digest_goes_when_they_end() {
         use super::*;

@@ -196,7 +196,7 @@ pub async fn boot_and_connector_status_newest_wins<S: StationStore>(store: &S) {
     };
     assert_eq!(
         store
-            .set_connector_status(&st.id, &status("Charging", 20))
+            .set_connector_status(&st.org_id, &st.id, &status("Charging", 20))
             .await
             .unwrap(),
         StatusWrite::Stored { previous: None },
@@ -204,7 +204,7 @@ pub async fn boot_and_connector_status_newest_wins<S: StationStore>(store: &S) {
     );
     assert_eq!(
         store
-            .set_connector_status(&st.id, &status("Preparing", 15))
+            .set_connector_status(&st.org_id, &st.id, &status("Preparing", 15))
             .await
             .unwrap(),
         StatusWrite::Late,
@@ -215,10 +215,13 @@ pub async fn boot_and_connector_status_newest_wins<S: StationStore>(store: &S) {
         info: Some("RCD tripped".into()),
         ..status("Faulted", 25)
     };
-    store.set_connector_status(&st.id, &faulted).await.unwrap();
+    store
+        .set_connector_status(&st.org_id, &st.id, &faulted)
+        .await
+        .unwrap();
     assert_eq!(
         store
-            .set_connector_status(&st.id, &status("Charging", 25))
+            .set_connector_status(&st.org_id, &st.id, &status("Charging", 25))
             .await
             .unwrap(),
         StatusWrite::Stored {
@@ -228,6 +231,7 @@ pub async fn boot_and_connector_status_newest_wins<S: StationStore>(store: &S) {
     );
     store
         .set_connector_status(
+            &st.org_id,
             &st.id,
             &ConnectorStatus {
                 evse_id: 2,
@@ -345,6 +349,143 @@ pub async fn connections_open_touch_close<S: StationStore + ConnectionStore>(sto
 /// A close puts the station on its organisation's offline list, a connect
 /// takes it off; the sweep takes it off once, and only while it is still
 /// off since the time it read.
+pub async fn lingering_connectors_listed_until_their_status_changes<
+    S: StationStore + OfflineStore,
+>(
+    store: &S,
+) {
+    let org = OrgId::parse("org-linger").unwrap();
+    let (a, b) = (
+        station("CP-LING-A", "org-linger", None),
+        station("CP-LING-B", "org-linger2", None),
+    );
+    for st in [&a, &b] {
+        store.create_station(st).await.unwrap();
+    }
+    let status = |evse: u32, s: &str, at: i64| ConnectorStatus {
+        evse_id: evse,
+        connector_id: 1,
+        status: s.into(),
+        error_code: None,
+        info: None,
+        updated_at: t(at),
+    };
+    let due = |status: &'static str, until: i64, limit: usize| {
+        let org = org.clone();
+        async move {
+            store
+                .lingering_due(&org, status, t(until), limit)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|l| {
+                    (
+                        l.station_id.to_string(),
+                        l.status.evse_id,
+                        l.status.updated_at,
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(due("Preparing", 10_000, 10).await.is_empty());
+    store
+        .set_connector_status(&a.org_id, &a.id, &status(1, "Preparing", 100))
+        .await
+        .unwrap();
+    store
+        .set_connector_status(&a.org_id, &a.id, &status(2, "Preparing", 90))
+        .await
+        .unwrap();
+    store
+        .set_connector_status(&a.org_id, &a.id, &status(3, "Finishing", 80))
+        .await
+        .unwrap();
+    store
+        .set_connector_status(&a.org_id, &a.id, &status(4, "Charging", 70))
+        .await
+        .unwrap();
+    store
+        .set_connector_status(&b.org_id, &b.id, &status(1, "Preparing", 60))
+        .await
+        .unwrap();
+    assert_eq!(
+        due("Preparing", 10_000, 10).await,
+        [
+            ("CP-LING-A".to_owned(), 2, t(90)),
+            ("CP-LING-A".to_owned(), 1, t(100))
+        ],
+        "longest first, that status and organisation only"
+    );
+    assert_eq!(
+        due("Preparing", 95, 10).await.len(),
+        1,
+        "since `until` or earlier"
+    );
+    assert_eq!(due("Preparing", 100, 10).await.len(), 2, "`until` included");
+    assert_eq!(
+        due("Preparing", 10_000, 1).await.len(),
+        1,
+        "at most `limit`"
+    );
+    assert_eq!(
+        due("Finishing", 10_000, 10).await,
+        [("CP-LING-A".to_owned(), 3, t(80))]
+    );
+    let listed = store
+        .lingering_due(&org, "Finishing", t(10_000), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        listed[0].status,
+        status(3, "Finishing", 80),
+        "the status as stored"
+    );
+
+    // A new status takes it off; a new lingering status puts it back at its time.
+    store
+        .set_connector_status(&a.org_id, &a.id, &status(2, "Charging", 200))
+        .await
+        .unwrap();
+    store
+        .set_connector_status(&a.org_id, &a.id, &status(3, "Preparing", 210))
+        .await
+        .unwrap();
+    assert_eq!(
+        due("Preparing", 10_000, 10).await,
+        [
+            ("CP-LING-A".to_owned(), 1, t(100)),
+            ("CP-LING-A".to_owned(), 3, t(210))
+        ]
+    );
+    assert!(due("Finishing", 10_000, 10).await.is_empty());
+
+    // Settled once, at the time it is listed with.
+    assert!(
+        !store.settle_lingering(&a.id, 1, 1, t(99)).await.unwrap(),
+        "another time"
+    );
+    assert!(store.settle_lingering(&a.id, 1, 1, t(100)).await.unwrap());
+    assert!(
+        !store.settle_lingering(&a.id, 1, 1, t(100)).await.unwrap(),
+        "once"
+    );
+    assert!(
+        !store.settle_lingering(&a.id, 4, 1, t(70)).await.unwrap(),
+        "never listed"
+    );
+    assert_eq!(
+        due("Preparing", 10_000, 10).await,
+        [("CP-LING-A".to_owned(), 3, t(210))]
+    );
+    let view = store.get_station_view(&a.id).await.unwrap().unwrap();
+    assert_eq!(view.connectors.len(), 4, "settling keeps the status");
+
+    // A deleted station leaves nothing listed.
+    store.delete_station(&a.id).await.unwrap();
+    assert!(due("Preparing", 10_000, 10).await.is_empty());
+}
+
 pub async fn offline_list_left_by_a_reconnect<S: StationStore + ConnectionStore + OfflineStore>(
     store: &S,
 ) {
@@ -1226,6 +1367,7 @@ pub async fn stations_change_move_and_delete<S: StationStore + ConnectionStore>(
     store.open_connection(&conn, &[]).await.unwrap();
     store
         .set_connector_status(
+            &st.org_id,
             &st.id,
             &ConnectorStatus {
                 evse_id: 1,
@@ -2250,6 +2392,7 @@ pub async fn alarm_settings_versioned_per_org<S: AlarmSettingsStore>(store: &S) 
         offline_grace: OfflineGrace::from_secs(900).unwrap(),
         flapping: csms_domain::alarm::Churn::new(4, 600).unwrap(),
         boot_loop: csms_domain::alarm::Churn::BOOT_LOOP,
+        lingering: csms_domain::alarm::Lingering::new(10, 240).unwrap(),
         quiet_hours: Some(
             csms_domain::alarm::QuietHours::new(
                 chrono::NaiveTime::from_hms_opt(22, 0, 0).unwrap(),
@@ -4833,6 +4976,7 @@ macro_rules! store_contract_tests {
             boot_and_connector_status_newest_wins,
             connections_open_touch_close,
             offline_list_left_by_a_reconnect,
+            lingering_connectors_listed_until_their_status_changes,
             station_approval_reaches_the_connection,
             stations_change_move_and_delete,
             id_tokens_case_insensitive,

@@ -286,8 +286,13 @@ pub trait StationStore: Send + Sync {
     /// so statuses replayed after an offline period do not overwrite the present.
     /// What it replaced, in the same request (DynamoDB: `ReturnValues`), so
     /// a change of state (into or out of a fault) is seen without a read.
+    /// A status a connector should not stay in
+    /// ([`Lingering::watches`](csms_domain::alarm::Lingering::watches)) puts
+    /// the connector on the organisation's `org` lingering list, any other
+    /// takes it off, in the same write ([`OfflineStore::lingering_due`]).
     async fn set_connector_status(
         &self,
+        org: &OrgId,
         id: &StationId,
         status: &ConnectorStatus,
     ) -> StoreResult<StatusWrite>;
@@ -337,7 +342,10 @@ pub struct OfflineStation {
     pub since: Timestamp,
 }
 
-/// Stations gone offline. [`ConnectionStore::close_connection`] of a
+/// The lists the alarm sweep walks without a scan: stations gone offline
+/// and connectors lingering in a status they should pass.
+///
+/// Stations gone offline: [`ConnectionStore::close_connection`] of a
 /// station's current connection puts the station on its organisation's
 /// offline list at the close time, in the same write;
 /// [`ConnectionStore::open_connection`] takes it off (also the same write),
@@ -357,6 +365,36 @@ pub trait OfflineStore: Send + Sync {
     /// (it has not come back and gone again meanwhile). Whether it was:
     /// only the caller that takes it off acts on it.
     async fn settle_offline(&self, station: &StationId, since: Timestamp) -> StoreResult<bool>;
+    /// Up to `limit` of the organisation's connectors in `status` (one a
+    /// connector should not stay in) since `until` or earlier, longest
+    /// first: [`StationStore::set_connector_status`] keeps the list, so the
+    /// sweep finds them without a scan (DynamoDB: GSI2
+    /// `ORG#{org}#LINGER` on the connector status item).
+    async fn lingering_due(
+        &self,
+        org: &OrgId,
+        status: &str,
+        until: Timestamp,
+        limit: usize,
+    ) -> StoreResult<Vec<LingeringConnector>>;
+    /// Takes the connector off the lingering list if its status is still
+    /// the one stored at `since`. Whether it was: only the caller that
+    /// takes it off acts on it.
+    async fn settle_lingering(
+        &self,
+        station: &StationId,
+        evse_id: u32,
+        connector_id: u32,
+        since: Timestamp,
+    ) -> StoreResult<bool>;
+}
+
+/// A connector in a status it should not stay in: the station and the
+/// status as stored (its `updated_at` is when it came).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LingeringConnector {
+    pub station_id: StationId,
+    pub status: ConnectorStatus,
 }
 
 #[async_trait]

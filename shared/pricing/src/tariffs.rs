@@ -520,6 +520,7 @@ mod tests {
         }
         async fn set_connector_status(
             &self,
+            _: &csms_domain::OrgId,
             _: &StationId,
             _: &ConnectorStatus,
         ) -> StoreResult<csms_kernel::ports::StatusWrite> {

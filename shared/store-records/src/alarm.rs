@@ -5,7 +5,8 @@
 use crate::{parse, DecodeError, Record};
 use chrono::{DateTime, Utc};
 use csms_domain::alarm::{
-    Alarm, AlarmRecipient, AlarmSettings, Churn, Handling, OfflineGrace, QuietHours, Severity,
+    Alarm, AlarmRecipient, AlarmSettings, Churn, Handling, Lingering, OfflineGrace, QuietHours,
+    Severity,
 };
 use csms_domain::tenant::{Email, Language};
 use csms_domain::OrgId;
@@ -211,6 +212,10 @@ pub struct StoredAlarmSettings {
     pub flapping: Option<StoredChurn>,
     #[serde(rename = "boot_loop", default, skip_serializing_if = "Option::is_none")]
     pub boot_loop: Option<StoredChurn>,
+    /// Absent in settings stored before stuck connectors were watched, or
+    /// holding the defaults.
+    #[serde(rename = "lingering", default, skip_serializing_if = "Option::is_none")]
+    pub lingering: Option<StoredLingering>,
     /// Absent in settings stored before alarms were mailed.
     #[serde(rename = "recipients", default, skip_serializing_if = "Vec::is_empty")]
     pub recipients: Vec<StoredAlarmRecipient>,
@@ -287,6 +292,21 @@ fn churn(name: &str, stored: Option<StoredChurn>, default: Churn) -> Result<Chur
     })
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StoredLingering {
+    #[serde(rename = "preparing_mins")]
+    pub preparing_mins: u16,
+    #[serde(rename = "finishing_mins")]
+    pub finishing_mins: u16,
+}
+
+fn lingering(stored: Option<StoredLingering>) -> Result<Lingering, DecodeError> {
+    stored.map_or(Ok(Lingering::DEFAULT), |l| {
+        Lingering::new(l.preparing_mins.into(), l.finishing_mins.into())
+            .map_err(|(what, why)| DecodeError::new(format!("lingering {what}: {why}")))
+    })
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredAlarmRecipient {
     #[serde(rename = "email")]
@@ -305,6 +325,7 @@ impl From<&AlarmSettings> for StoredAlarmSettings {
             offline_grace,
             flapping,
             boot_loop,
+            lingering,
             recipients,
             quiet_hours,
             digest_warnings,
@@ -319,6 +340,10 @@ impl From<&AlarmSettings> for StoredAlarmSettings {
             // were thresholds keep their bytes.
             flapping: (*flapping != Churn::FLAPPING).then(|| (*flapping).into()),
             boot_loop: (*boot_loop != Churn::BOOT_LOOP).then(|| (*boot_loop).into()),
+            lingering: (*lingering != Lingering::DEFAULT).then(|| StoredLingering {
+                preparing_mins: lingering.preparing_mins(),
+                finishing_mins: lingering.finishing_mins(),
+            }),
             recipients: recipients
                 .iter()
                 .map(|r| StoredAlarmRecipient {
@@ -356,6 +381,7 @@ impl TryFrom<StoredAlarmSettings> for AlarmSettings {
                 .map_err(|e| DecodeError::new(format!("offline_grace_secs: {e}")))?,
             flapping: churn("flapping", s.flapping, Churn::FLAPPING)?,
             boot_loop: churn("boot_loop", s.boot_loop, Churn::BOOT_LOOP)?,
+            lingering: lingering(s.lingering)?,
             recipients: s
                 .recipients
                 .into_iter()

@@ -6,6 +6,7 @@ use crate::error::{conflict, Fail, R};
 use crate::keys::*;
 use crate::ops::*;
 use chrono::{DateTime, TimeDelta, Utc};
+use csms_domain::alarm::Lingering;
 use csms_domain::meter::MeterReading;
 use csms_domain::session::Session;
 use csms_domain::station::{
@@ -15,8 +16,8 @@ use csms_domain::token::{IdTokenRecord, UnregisteredToken, UNREGISTERED_MIN_GAP}
 use csms_domain::user::UserId;
 use csms_domain::{IdTokenValue, OrgId, SessionId, StationId, Timestamp};
 use csms_kernel::ports::{
-    reading_key, sort_key_time, MeterTarget, OfflineStation, Page, PageRequest, SessionQuery,
-    StationEvent, StatusWrite, StoreError,
+    reading_key, sort_key_time, LingeringConnector, MeterTarget, OfflineStation, Page, PageRequest,
+    SessionQuery, StationEvent, StatusWrite, StoreError,
 };
 use redb::{ReadTransaction, ReadableTable};
 use serde::{Deserialize, Serialize};
@@ -234,8 +235,16 @@ impl Db {
                 .range::<&str>(range.lo.as_str()..range.hi.as_str())?
                 .map(|e| e.map(|(k, _)| k.value().to_owned()))
                 .collect::<Result<_, _>>()?;
+            let mut by_connector = txn.open_table(LINGER_BY_CONNECTOR)?;
+            let mut linger = txn.open_table(LINGER_DUE)?;
             for k in keys {
                 connectors.remove(k.as_str())?;
+                let due = by_connector
+                    .remove(k.as_str())?
+                    .map(|g| g.value().to_owned());
+                if let Some(due) = due {
+                    linger.remove(due.as_str())?;
+                }
             }
             let due = txn
                 .open_table(OFFLINE_BY_STATION)?
@@ -250,6 +259,7 @@ impl Db {
 
     pub(crate) fn set_connector_status(
         &self,
+        org: &OrgId,
         id: &StationId,
         status: &ConnectorStatus,
     ) -> R<StatusWrite> {
@@ -265,6 +275,20 @@ impl Db {
                 return Ok(StatusWrite::Late);
             }
             put_record(&mut connectors, &key, status)?;
+            // Off the lingering list, and on it again for such a status.
+            let mut by_connector = txn.open_table(LINGER_BY_CONNECTOR)?;
+            let mut due = txn.open_table(LINGER_DUE)?;
+            let old = by_connector
+                .remove(key.as_str())?
+                .map(|g| g.value().to_owned());
+            if let Some(old) = old {
+                due.remove(old.as_str())?;
+            }
+            if Lingering::watches(&status.status) {
+                let linger = linger_key(org, &status.status, status.updated_at, &key)?;
+                due.insert(linger.as_str(), key.as_str())?;
+                by_connector.insert(key.as_str(), linger.as_str())?;
+            }
             Ok(StatusWrite::Stored { previous: stored })
         })
     }
@@ -446,6 +470,67 @@ impl Db {
             }
             by_station.remove(station.as_str())?;
             txn.open_table(OFFLINE_DUE)?.remove(key.as_str())?;
+            Ok(true)
+        })
+    }
+
+    // --- connectors lingering -------------------------------------------
+
+    pub(crate) fn lingering_due(
+        &self,
+        org: &OrgId,
+        status: &str,
+        until: Timestamp,
+        limit: usize,
+    ) -> R<Vec<LingeringConnector>> {
+        let scope = prefix(&format!("{}{}{status}", org.as_str(), '\0'));
+        // Every status time up to and including `until`.
+        let hi = format!("{scope}{}\u{1}", sort_key_time(until));
+        self.read(|txn| {
+            let index = txn.open_table(LINGER_DUE)?;
+            let connectors = txn.open_table(CONNECTORS)?;
+            let mut out = Vec::new();
+            for entry in index.range::<&str>(scope.as_str()..hi.as_str())? {
+                if out.len() >= limit {
+                    break;
+                }
+                let (_, key) = entry?;
+                let key = key.value();
+                let Ok(station_id) = StationId::parse(connector_key_station(key)) else {
+                    continue;
+                };
+                let record = connectors
+                    .get(key)?
+                    .map(|g| parse_record::<ConnectorStatus>(key, g.value()));
+                if let Some(status) = self.skip(org, record.transpose())? {
+                    out.push(LingeringConnector { station_id, status });
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    pub(crate) fn settle_lingering(
+        &self,
+        station: &StationId,
+        evse_id: u32,
+        connector_id: u32,
+        since: Timestamp,
+    ) -> R<bool> {
+        let key = connector_key(station, evse_id, connector_id)?;
+        self.write(|txn| {
+            let mut by_connector = txn.open_table(LINGER_BY_CONNECTOR)?;
+            let Some(due) = by_connector
+                .get(key.as_str())?
+                .map(|g| g.value().to_owned())
+            else {
+                return Ok(false);
+            };
+            if linger_key_since(&due)? != since {
+                return Ok(false);
+            }
+            by_connector.remove(key.as_str())?;
+            txn.open_table(LINGER_DUE)?.remove(due.as_str())?;
             Ok(true)
         })
     }

@@ -265,6 +265,47 @@ pub(crate) const OFFLINE_DUE: TableDefinition<&str, &str> = TableDefinition::new
 pub(crate) const OFFLINE_BY_STATION: TableDefinition<&str, &str> =
     TableDefinition::new("offline_by_station");
 
+/// `{org}\0{status}\0{since}\0{station}\0{evse}\0{connector}` → the
+/// connector's key in `CONNECTORS`: the organisation's connectors in a
+/// status they should not stay in (GSI2 `ORG#{org}#LINGER` on the
+/// connector status item).
+pub(crate) const LINGER_DUE: TableDefinition<&str, &str> = TableDefinition::new("linger_due");
+/// A connector's key in `CONNECTORS` → its key in [`LINGER_DUE`], so the
+/// next status takes it off.
+pub(crate) const LINGER_BY_CONNECTOR: TableDefinition<&str, &str> =
+    TableDefinition::new("linger_by_connector");
+
+pub(crate) fn linger_key(
+    org: &OrgId,
+    status: &str,
+    since: Timestamp,
+    connector_key: &str,
+) -> R<String> {
+    // The connector key's own separators are its parts' (already checked).
+    Ok(format!(
+        "{}{SEP}{connector_key}",
+        join([org.as_str(), status, &sort_key_time(since)])?
+    ))
+}
+
+/// The status time a [`LINGER_DUE`] key holds.
+pub(crate) fn linger_key_since(key: &str) -> R<Timestamp> {
+    key.split(SEP)
+        .nth(2)
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc))
+        .ok_or_else(|| {
+            Fail(StoreError::Backend(format!(
+                "linger key {key:?} holds no time"
+            )))
+        })
+}
+
+/// The station a connector's key in `CONNECTORS` names.
+pub(crate) fn connector_key_station(key: &str) -> &str {
+    key.split(SEP).next().unwrap_or_default()
+}
+
 pub(crate) fn offline_key(org: &OrgId, since: Timestamp, station: &StationId) -> R<String> {
     join([org.as_str(), &sort_key_time(since), station.as_str()])
 }

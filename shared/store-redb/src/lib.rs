@@ -92,7 +92,8 @@ use csms_kernel::ports::{
     UserSessionStore, UserStore,
 };
 use csms_kernel::ports::{
-    AlarmSettingsStore, OfflineStation, OfflineStore, RatedPlace, RatingStore, StatusWrite,
+    AlarmSettingsStore, LingeringConnector, OfflineStation, OfflineStore, RatedPlace, RatingStore,
+    StatusWrite,
 };
 use csms_kernel::ports::{
     AlarmStore, ApiKeyStore, AuditStore, CommandStore, ConnectionStore, DeviceModelStore,
@@ -247,7 +248,7 @@ forward! { StationStore {
     set_station_approval(id: &StationId, approval: Approval) -> Option<Station>;
     update_station(id: &StationId, change: &StationChange) -> Option<Station>;
     delete_station(id: &StationId) -> ();
-    set_connector_status(id: &StationId, status: &ConnectorStatus) -> StatusWrite;
+    set_connector_status(org: &OrgId, id: &StationId, status: &ConnectorStatus) -> StatusWrite;
     append_station_event(event: &StationEvent) -> ();
     list_station_events(id: &StationId, page: &PageRequest) -> Page<StationEvent>;
 } }
@@ -510,6 +511,8 @@ forward! { PaymentStore {
 forward! { OfflineStore {
     offline_due(org: &OrgId, until: Timestamp, limit: usize) -> Vec<OfflineStation>;
     settle_offline(station: &StationId, since: Timestamp) -> bool;
+    lingering_due(org: &OrgId, status: &str, until: Timestamp, limit: usize) -> Vec<LingeringConnector>;
+    settle_lingering(station: &StationId, evse_id: u32, connector_id: u32, since: Timestamp) -> bool;
 } }
 
 forward! { LocalListStore {

@@ -221,6 +221,8 @@ impl Db {
             txn.open_table(USAGE_DAYS)?;
             txn.open_table(USAGE_DAYS_BY_ORG)?;
             txn.open_table(OFFLINE_BY_STATION)?;
+            txn.open_table(LINGER_DUE)?;
+            txn.open_table(LINGER_BY_CONNECTOR)?;
             txn.open_table(LOCAL_LISTS)?;
             txn.open_table(LOCAL_LISTS_BY_ORG)?;
             txn.open_table(CHARGING_KEYS)?;

@@ -280,7 +280,7 @@ async fn a_status_at_the_same_time_overwrites_and_connectors_sort_numerically() 
         (100_000, "Available"),
     ] {
         store
-            .set_connector_status(&st.id, &status(evse, s))
+            .set_connector_status(&st.org_id, &st.id, &status(evse, s))
             .await
             .unwrap();
     }

@@ -263,8 +263,9 @@ async fn stations_connectors_and_connections_are_written_as_the_golden_json_and_
         for (s, _) in &stations {
             store.create_station(s).await.unwrap();
         }
+        let org = &stations.iter().find(|(s, _)| s.id == cp1).unwrap().0.org_id;
         for (c, _) in &connectors {
-            store.set_connector_status(&cp1, c).await.unwrap();
+            store.set_connector_status(org, &cp1, c).await.unwrap();
         }
     }
     assert_eq!(raw_table(written.path(), "stations"), station_rows);

@@ -551,10 +551,12 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
                 };
                 let written = self
                     .store
-                    .set_connector_status(&conn.station_id, &status)
+                    .set_connector_status(&conn.org_id, &conn.station_id, &status)
                     .await?;
                 if let StatusWrite::Stored { previous } = &written {
                     self.connector_fault(conn, previous.as_ref(), &status, now)
+                        .await;
+                    self.connector_moved_on(conn, previous.as_ref(), &status, now)
                         .await;
                 }
                 // `Available` means no transaction on that connector (EVSE):

@@ -51,16 +51,29 @@
 //!   ends while its start was never seen (a StopTransaction or `Ended` for a
 //!   transaction the CSMS never heard start); a start arriving late
 //!   resolves it.
+//! - **Connector stuck** (`connectorStuck`, warning): a 1.6 connector in
+//!   `Preparing` (plugged in or authorised, and no charging started) or
+//!   `Finishing` (the session ended, the connector not free) for longer than
+//!   the organisation's [`Lingering`] (default 15 minutes and 3 hours). The
+//!   status write puts such a connector on its organisation's lingering
+//!   list and any other status takes it off, in the same request
+//!   ([`OfflineStore::lingering_due`]); the sweep reads the list (one query
+//!   per status), takes each connector off once and raises its alarm
+//!   ([`ChargerService::raise_lingering_alarms`]). The connector's next
+//!   other status resolves it; only a status after one that lasted at least
+//!   [`Lingering::MIN_MINS`] looks (a request, and nothing when there is no
+//!   alarm).
 
 use super::{ChargerService, ChargingStore, HandlerError};
 use chrono::SecondsFormat;
-use csms_domain::alarm::{Alarm, AlarmSettings, Churn, OfflineGrace, Severity};
+use csms_domain::alarm::{Alarm, AlarmSettings, Churn, Lingering, OfflineGrace, Severity};
 use csms_domain::session::Session;
 use csms_domain::station::{Connection, ConnectorStatus, Station};
 use csms_domain::{OrgId, SessionId, StationId, Timestamp};
 use csms_kernel::events::{raise_alarm, resolve_alarm, DomainEvent};
 use csms_kernel::ports::{
-    AlarmSettingsStore, AlarmStore, OfflineStation, OrganisationStore, PageRequest, StoreError,
+    AlarmSettingsStore, AlarmStore, LingeringConnector, OfflineStation, OrganisationStore,
+    PageRequest, StoreError,
 };
 use rust_decimal::Decimal;
 
@@ -707,7 +720,143 @@ pub fn stop_without_start_alarm(session: &Session, now: Timestamp) -> Alarm {
     }
 }
 
+/// Alarm kind of a connector that stays in `Preparing` or `Finishing`.
+pub const STUCK_CONNECTOR_KIND: &str = "connectorStuck";
+
+/// The stuck alarm of one connector.
+pub fn stuck_connector_alarm_id(station: &StationId, evse: u32, connector: u32) -> String {
+    format!("connector-stuck:{station}:{evse}:{connector}")
+}
+
+/// Whether the status stored after `previous` may end a stuck alarm: a
+/// change out of a status a connector should not stay in, after at least
+/// [`Lingering::MIN_MINS`] in it (shorter, no organisation's threshold was
+/// reached, so there is nothing to look up).
+pub fn ends_lingering(previous: Option<&ConnectorStatus>, now: &ConnectorStatus) -> bool {
+    previous.is_some_and(|p| {
+        Lingering::watches(&p.status)
+            && p.status != now.status
+            && now.updated_at - p.updated_at
+                >= chrono::TimeDelta::minutes(Lingering::MIN_MINS.into())
+    })
+}
+
+/// The alarm of a connector in `Preparing` or `Finishing` for longer than
+/// `limit`; `None` for another status.
+pub fn stuck_connector_alarm(
+    org: &OrgId,
+    lingering: &LingeringConnector,
+    limit: chrono::TimeDelta,
+    now: Timestamp,
+) -> Option<Alarm> {
+    let LingeringConnector { station_id, status } = lingering;
+    let (evse, connector) = (status.evse_id, status.connector_id);
+    let (what, action) = match status.status.as_str() {
+        "Preparing" => (
+            "a car is plugged in or a driver authorised, and charging never started",
+            "check that the driver's identifier is accepted and the car is ready; start the session remotely, or unlock the connector or soft-reset the station",
+        ),
+        "Finishing" => (
+            "the session ended but the connector is not free: the cable is still in the socket or the car still parked",
+            "ask the driver to move the car; if the cable is stuck, send Unlock connector, then a soft reset",
+        ),
+        _ => return None,
+    };
+    let minutes = (now - status.updated_at).num_minutes();
+    Some(Alarm {
+        title: Some(format!(
+            "Station {station_id} EVSE {evse} connector {connector} stuck in {}",
+            status.status
+        )),
+        message: format!(
+            "station {station_id} EVSE {evse} connector {connector} has been {} for {minutes} min (more than {} min): {what}",
+            status.status,
+            limit.num_minutes()
+        ),
+        action: Some(action.to_owned()),
+        details: serde_json::json!({
+            "stationId": station_id.as_str(),
+            "evseId": evse,
+            "connectorId": connector,
+            "status": status.status,
+            "since": rfc3339(status.updated_at),
+            "limitMinutes": limit.num_minutes(),
+        }),
+        ..Alarm::opened(
+            stuck_connector_alarm_id(station_id, evse, connector),
+            org.clone(),
+            STUCK_CONNECTOR_KIND,
+            Severity::Warning,
+            now,
+        )
+    })
+}
+
 impl<S: ChargingStore + ?Sized> ChargerService<S> {
+    /// Resolves the connector's stuck alarm when the stored status ends a
+    /// long `Preparing` or `Finishing` ([`ends_lingering`]). A store
+    /// failure is logged: the charger's message stands.
+    pub(super) async fn connector_moved_on(
+        &self,
+        conn: &Connection,
+        previous: Option<&ConnectorStatus>,
+        status: &ConnectorStatus,
+        now: Timestamp,
+    ) {
+        if ends_lingering(previous, status) {
+            let id =
+                stuck_connector_alarm_id(&conn.station_id, status.evse_id, status.connector_id);
+            self.resolve_and_tell(&id, now).await;
+        }
+    }
+
+    /// Raises the alarm of each of the organisation's connectors in
+    /// `Preparing` or `Finishing` for longer than its thresholds, once
+    /// (each is taken off the lingering list as it is looked at); how many
+    /// were raised.
+    pub async fn raise_lingering_alarms(
+        &self,
+        settings: &AlarmSettings,
+        now: Timestamp,
+    ) -> Result<usize, HandlerError> {
+        let org = &settings.org_id;
+        let mut raised = 0;
+        for status in Lingering::STATUSES {
+            let Some(limit) = settings.lingering.limit(status) else {
+                continue;
+            };
+            let due = self
+                .store
+                .lingering_due(org, status, now - limit, OFFLINE_BATCH)
+                .await?;
+            for lingering in due {
+                let s = &lingering.status;
+                // Only the sweep that takes it off acts; a connector that
+                // moved on meanwhile is not on the list at that time any more.
+                if !self
+                    .store
+                    .settle_lingering(
+                        &lingering.station_id,
+                        s.evse_id,
+                        s.connector_id,
+                        s.updated_at,
+                    )
+                    .await?
+                {
+                    continue;
+                }
+                let Some(alarm) = stuck_connector_alarm(org, &lingering, limit, now) else {
+                    continue;
+                };
+                if raise_alarm(&*self.store, &*self.events, &alarm, now).await? {
+                    raised += 1;
+                    tracing::warn!(station = %lingering.station_id, evse = s.evse_id, connector = s.connector_id, status = %s.status, "connector stuck: alarm raised");
+                }
+            }
+        }
+        Ok(raised)
+    }
+
     /// Raises or resolves what a station's notification means. A store
     /// failure is logged: the charger's message stands.
     pub(super) async fn notification_alarm(
@@ -935,7 +1084,8 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
                 let settings = alarm_settings(&*self.store, org, default_grace).await?;
                 let n = self.raise_offline_alarms_with(&settings, now).await?;
                 self.settle_churn_alarms(&settings, now).await?;
-                Ok::<_, HandlerError>(n)
+                let stuck = self.raise_lingering_alarms(&settings, now).await?;
+                Ok::<_, HandlerError>(n + stuck)
             };
             match swept.await {
                 Ok(n) => raised += n,

@@ -7,7 +7,7 @@
 //! | item              | PK                     | SK                              | GSI1PK / GSI1SK                                   | GSI2PK / GSI2SK | ttl |
 //! |-------------------|------------------------|---------------------------------|---------------------------------------------------|-----------------|-----|
 //! | station           | `STATION#{id}`         | `META`                          | `ORG#{org}#STATION` / `{site or -}#{id}`          | `ORG#{org}#OFFLINE` / `{closedAt}#{id}` (sparse: gone, not back, not yet looked at) | |
-//! | connector status  | `STATION#{id}`         | `EVSE#{evse:05}#CONN#{conn:05}` | | | |
+//! | connector status  | `STATION#{id}`         | `EVSE#{evse:05}#CONN#{conn:05}` | | `ORG#{org}#LINGER` / `{status}#{updatedAt}#{id}#{evse}#{conn}` (sparse: in `Preparing` or `Finishing`, not yet looked at) | |
 //! | live connection   | `CONN#{connectionId}`  | `CONN`                          | | | connected + 2 h 15 min |
 //! | id token          | `IDTOKEN#{KEY}`        | `META`                          | `ORG#{org}#IDTOKEN` / `{KEY}`                     | `USER#{user}#IDTOKEN` / `{KEY}` (sparse: held ones) | |
 //! | unregistered id   | `ORG#{org}#UNREG`      | `{KEY}`                         | | | |
@@ -41,6 +41,7 @@ use crate::cursor::Key;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use chrono::{TimeDelta, Utc};
+use csms_domain::alarm::Lingering;
 use csms_domain::meter::MeterReading;
 use csms_domain::session::{CloseReason, InferredEnd, Session, SessionStatus};
 use csms_domain::station::{
@@ -53,9 +54,9 @@ use csms_domain::token::{
 use csms_domain::user::UserId;
 use csms_domain::{IdTokenValue, OcppVersion, OrgId, SessionId, SiteId, StationId, Timestamp};
 use csms_kernel::ports::{
-    reading_key, sort_key_time, ConnectionStore, IdempotencyStore, MeterTarget, OfflineStation,
-    OfflineStore, Page, PageRequest, SessionQuery, SessionStore, StationEvent, StationStore,
-    StatusWrite, StoreError, StoreResult, TokenStore,
+    reading_key, sort_key_time, ConnectionStore, IdempotencyStore, LingeringConnector, MeterTarget,
+    OfflineStation, OfflineStore, Page, PageRequest, SessionQuery, SessionStore, StationEvent,
+    StationStore, StatusWrite, StoreError, StoreResult, TokenStore,
 };
 use futures::{StreamExt, TryStreamExt};
 use rust_decimal::Decimal;
@@ -90,6 +91,17 @@ fn offline_pk(org: &OrgId) -> String {
 
 fn offline_sk(since: Timestamp, station: &StationId) -> String {
     format!("{}#{station}", sort_key_time(since))
+}
+
+/// GSI2 partition of an organisation's connectors in a status they should
+/// not stay in (sparse: set on the connector status item by a status write
+/// of such a status, removed by any other status or the sweep).
+fn linger_pk(org: &OrgId) -> String {
+    org_partition(org, "LINGER")
+}
+
+fn linger_sk(status: &str, since: Timestamp, station: &StationId, evse: u32, conn: u32) -> String {
+    format!("{status}#{}#{station}#{evse}#{conn}", sort_key_time(since))
 }
 
 fn conn_pk(connection_id: &str) -> String {
@@ -829,6 +841,7 @@ impl StationStore for DynamoStore {
 
     async fn set_connector_status(
         &self,
+        org: &OrgId,
         id: &StationId,
         status: &ConnectorStatus,
     ) -> StoreResult<StatusWrite> {
@@ -839,6 +852,21 @@ impl StationStore for DynamoStore {
             station_pk(id),
             connector_sk(status.evse_id, status.connector_id),
         );
+        // The put replaces the item: any other status takes it off the list.
+        if Lingering::watches(&status.status) {
+            set_key(
+                &mut item,
+                Index::Gsi2,
+                linger_pk(org),
+                linger_sk(
+                    &status.status,
+                    status.updated_at,
+                    id,
+                    status.evse_id,
+                    status.connector_id,
+                ),
+            );
+        }
         let not_older = Condition::new("attribute_not_exists(PK) OR #ms <= :ms")
             .name("#ms", "updatedAtMs")
             .value(":ms", n(status.updated_at.timestamp_millis()));
@@ -994,6 +1022,59 @@ impl OfflineStore for DynamoStore {
         // A failed condition: it came back (and maybe went again) meanwhile.
         Ok(self.update(update).await?.is_ok())
     }
+
+    async fn lingering_due(
+        &self,
+        org: &OrgId,
+        status: &str,
+        until: Timestamp,
+        limit: usize,
+    ) -> StoreResult<Vec<LingeringConnector>> {
+        // `{status}#{until}~` sorts after every `{status}#{until}#…`.
+        let query = Query::index(Index::Gsi2, linger_pk(org)).sk_between(
+            format!("{status}#"),
+            format!("{status}#{}~", sort_key_time(until)),
+        );
+        self.up_to(org, &query, limit, lingering_connector).await
+    }
+
+    async fn settle_lingering(
+        &self,
+        station: &StationId,
+        evse_id: u32,
+        connector_id: u32,
+        since: Timestamp,
+    ) -> StoreResult<bool> {
+        let update = Update::new(
+            station_pk(station),
+            connector_sk(evse_id, connector_id),
+            "REMOVE GSI2PK, GSI2SK",
+        )
+        .only_if(
+            Condition::new("#ms = :ms AND attribute_exists(GSI2SK)")
+                .name("#ms", "updatedAtMs")
+                .value(":ms", n(since.timestamp_millis())),
+        );
+        // A failed condition: a newer status came meanwhile.
+        Ok(self.update(update).await?.is_ok())
+    }
+}
+
+/// A connector on the lingering list: its station from the item's key.
+fn lingering_connector(item: Key) -> StoreResult<LingeringConnector> {
+    let station = match item.get("PK") {
+        Some(AttributeValue::S(pk)) => pk
+            .strip_prefix("STATION#")
+            .and_then(|id| StationId::parse(id).ok()),
+        _ => None,
+    };
+    let status: ConnectorStatus = decode::<ConnectorItem, _>(item)?;
+    let station_id = station.ok_or_else(|| StoreError::Undecodable {
+        kind: "ConnectorStatus".into(),
+        key: "LINGER".into(),
+        reason: "its key names no station".into(),
+    })?;
+    Ok(LingeringConnector { station_id, status })
 }
 
 /// A station on the offline list: the station, and its close time from its

@@ -1851,7 +1851,9 @@ pub fn charging_keys() -> Vec<csms_domain::charging_key::EvseChargingKey> {
 }
 
 pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
-    use csms_domain::alarm::{AlarmRecipient, AlarmSettings, Churn, OfflineGrace, Severity};
+    use csms_domain::alarm::{
+        AlarmRecipient, AlarmSettings, Churn, Lingering, OfflineGrace, Severity,
+    };
     use csms_domain::tenant::{Email, Language};
     vec![
         AlarmSettings {
@@ -1859,6 +1861,7 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             offline_grace: OfflineGrace::from_secs(900).unwrap(),
             flapping: Churn::FLAPPING,
             boot_loop: Churn::BOOT_LOOP,
+            lingering: Lingering::DEFAULT,
             recipients: vec![],
             quiet_hours: None,
             digest_warnings: false,
@@ -1871,6 +1874,7 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             offline_grace: OfflineGrace::from_secs(600).unwrap(),
             flapping: Churn::FLAPPING,
             boot_loop: Churn::BOOT_LOOP,
+            lingering: Lingering::DEFAULT,
             quiet_hours: None,
             digest_warnings: false,
             digest_through: None,
@@ -1894,6 +1898,7 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             offline_grace: OfflineGrace::from_secs(300).unwrap(),
             flapping: Churn::new(10, 1800).unwrap(),
             boot_loop: Churn::new(4, 600).unwrap(),
+            lingering: Lingering::DEFAULT,
             recipients: vec![],
             quiet_hours: None,
             digest_warnings: false,
@@ -1906,6 +1911,7 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             offline_grace: OfflineGrace::from_secs(600).unwrap(),
             flapping: Churn::FLAPPING,
             boot_loop: Churn::BOOT_LOOP,
+            lingering: Lingering::DEFAULT,
             recipients: vec![],
             quiet_hours: Some(
                 csms_domain::alarm::QuietHours::new(
@@ -1919,6 +1925,19 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             digest_through: Some(t("2026-12-09T06:00:00Z")),
             updated_at: Some(t("2026-12-08T20:00:00Z")),
             version: 4,
+        },
+        AlarmSettings {
+            org_id: org("brf-solstrand"),
+            offline_grace: OfflineGrace::from_secs(600).unwrap(),
+            flapping: Churn::FLAPPING,
+            boot_loop: Churn::BOOT_LOOP,
+            lingering: Lingering::new(10, 240).unwrap(),
+            recipients: vec![],
+            quiet_hours: None,
+            digest_warnings: false,
+            digest_through: None,
+            updated_at: Some(t("2026-12-09T08:00:00Z")),
+            version: 1,
         },
     ]
 }
