@@ -686,3 +686,64 @@ fn operator() -> csms_domain::actor::Actor {
         csms_domain::actor::ActedBy::PlatformAdmin,
     )
 }
+
+#[tokio::test]
+async fn three_timeouts_in_a_row_raise_an_alarm_and_the_next_answer_resolves_it() {
+    use csms_kernel::ports::PageRequest;
+    let w = world().await;
+    let st = w.station("CP-DEAF", Some(OcppVersion::V16)).await;
+    let active = || async {
+        let page = PageRequest {
+            limit: 10,
+            cursor: None,
+        };
+        w.store
+            .list_alarms(&csms_domain::OrgId::default_org(), true, &page)
+            .await
+            .unwrap()
+            .items
+    };
+    let mut timed_out = Vec::new();
+    for n in 0..4usize {
+        let cmd = w.submit_with_timeout(&st, clear_cache(), 5).await;
+        w.clock.advance(6);
+        w.commands.check_timeout(&st).await.unwrap();
+        assert_eq!(w.status(&cmd.id).await, CommandStatus::Timeout);
+        timed_out.push(cmd.id);
+        let open = active().await;
+        if n < 2 {
+            assert!(open.is_empty(), "{n} timeouts: {open:?}");
+        } else {
+            assert_eq!(open.len(), 1, "{open:?}");
+            assert_eq!(open[0].id, "command-timeouts:CP-DEAF");
+            assert_eq!(open[0].kind, "commandTimeouts");
+            assert_eq!(
+                open[0].occurrences as usize,
+                n - 1,
+                "a further timeout counts on it"
+            );
+            assert_eq!(open[0].details["timeoutsInARow"], n + 1);
+            assert_eq!(
+                open[0].details["commands"][0]["commandId"],
+                timed_out[n].as_str(),
+                "the newest first"
+            );
+        }
+    }
+    let answered = w.submit(&st, clear_cache()).await;
+    w.reply(
+        "CP-DEAF",
+        json!([3, answered.id.as_str(), {"status": "Accepted"}]),
+    )
+    .await;
+    assert_eq!(w.status(&answered.id).await, CommandStatus::Accepted);
+    assert!(active().await.is_empty(), "an answer resolves it");
+
+    // Two timeouts after an answer are no row of three.
+    for _ in 0..2 {
+        w.submit_with_timeout(&st, clear_cache(), 5).await;
+        w.clock.advance(6);
+        w.commands.check_timeout(&st).await.unwrap();
+    }
+    assert!(active().await.is_empty());
+}

@@ -20,7 +20,7 @@ use csms_domain::IdTokenValue;
 use csms_domain::{SessionId, StationId, Timestamp};
 use csms_kernel::events::{DomainEvent, EventBus, NoEvents};
 use csms_kernel::ports::{
-    AccessStore, BookingStore, CallReplies, Clock, CommandStore, ConnectionSender,
+    AccessStore, AlarmStore, BookingStore, CallReplies, Clock, CommandStore, ConnectionSender,
     DeviceModelStore, IdempotencyStore, LocalListStore, SendError, SessionStore, SiteStore,
     StationStore, StoreError, TokenStore,
 };
@@ -29,6 +29,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod local_list;
+pub mod monitor;
 pub use local_list::LocalListReport;
 
 #[derive(Debug, thiserror::Error)]
@@ -110,10 +111,11 @@ csms_kernel::store_ports! {
     /// idempotency keys, the station (version, connection, approval), the
     /// session a stop names, the device model that accepted variable
     /// changes update, and for a remote start the token, the station's
-    /// access policy and its site (the zone its schedule is read in).
+    /// access policy and its site (the zone its schedule is read in), and
+    /// the alarms of a station that stops answering.
     pub trait CommandsStore:
         CommandStore, IdempotencyStore, StationStore, SessionStore, DeviceModelStore,
-        TokenStore, AccessStore, SiteStore, BookingStore, LocalListStore
+        TokenStore, AccessStore, SiteStore, BookingStore, LocalListStore, AlarmStore
 }
 
 pub struct CommandService<S: ?Sized> {
@@ -739,6 +741,7 @@ impl<S: CommandsStore + ?Sized> CommandService<S> {
                     tracing::warn!(station = %done.station_id, error = %e, "could not note a lost local list update");
                 }
             }
+            self.watch_answers(&done, now).await;
             self.completed(&done).await;
         }
         Ok(())
