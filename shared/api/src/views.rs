@@ -369,6 +369,9 @@ pub struct WebhookView {
     pub description: Option<String>,
     pub created_at: String,
     pub deleted_at: Option<String>,
+    /// Since when its deliveries keep failing (a `webhookFailing` alarm is
+    /// open); null while they get through.
+    pub failing_since: Option<String>,
     /// `whsec_…`: only in the answer to the creation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
@@ -383,6 +386,7 @@ impl From<&Webhook> for WebhookView {
             description: h.description.clone(),
             created_at: time(h.created_at),
             deleted_at: h.deleted_at.map(time),
+            failing_since: h.failing_since.map(time),
             secret: None,
         }
     }

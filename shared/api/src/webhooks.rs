@@ -154,6 +154,7 @@ pub async fn create(
             .or_else(|| who.user_id.as_ref().map(|_| who.actor().audit_name())),
         created_at: st.clock.now(),
         deleted_at: None,
+        failing_since: None,
         version: 1,
     };
     st.store.create_webhook(&hook).await?;

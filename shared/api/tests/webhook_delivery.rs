@@ -126,6 +126,7 @@ impl World {
             created_by: None,
             created_at: self.clock.0.lock().unwrap().to_owned(),
             deleted_at: None,
+            failing_since: None,
             version: 1,
         };
         self.store.create_webhook(&hook).await.unwrap();
@@ -395,4 +396,78 @@ async fn private_targets_keep_no_answer_and_need_an_admin_maker() {
         assert_eq!(attempt.response_body.as_deref(), body, "{hook}");
         assert_eq!(attempt.error.as_deref(), error, "{hook}");
     }
+}
+
+#[tokio::test]
+async fn a_webhook_that_keeps_failing_raises_an_alarm_and_the_next_delivery_through_resolves_it() {
+    use csms_kernel::ports::PageRequest;
+    let mut w = world();
+    w.deliverer = Deliverer::new(
+        w.store.clone(),
+        w.clock.clone(),
+        w.receiver.clone(),
+        w.queue.clone(),
+        RetrySchedule::parse("10,60,300,1800").unwrap(),
+    );
+    let active = || async {
+        let page = PageRequest {
+            limit: 10,
+            cursor: None,
+        };
+        w.store
+            .list_alarms(&OrgId::default_org(), true, &page)
+            .await
+            .unwrap()
+            .items
+    };
+    let id = w
+        .one_delivery(
+            EventType::SessionEnded,
+            [
+                Ok(500),
+                Err("connection failed".into()),
+                Ok(503),
+                Ok(502),
+                Ok(500),
+            ],
+        )
+        .await;
+    for (n, wait) in [0i64, 10, 60, 300].into_iter().enumerate() {
+        w.clock.advance(wait);
+        w.deliverer.attempt(&id).await.unwrap();
+        let open = active().await;
+        if n < 3 {
+            assert!(open.is_empty(), "{} failed attempts: {open:?}", n + 1);
+        } else {
+            assert_eq!(open.len(), 1, "{open:?}");
+            assert_eq!(open[0].id, "webhook-failing:a");
+            assert_eq!(open[0].kind, "webhookFailing");
+            assert_eq!(open[0].details["attempts"], 4);
+            assert_eq!(open[0].details["lastStatusCode"], 502);
+            assert_eq!(open[0].details["url"], "https://hooks.example.com/a");
+        }
+    }
+    let hook = w.store.get_webhook("a").await.unwrap().unwrap();
+    assert!(
+        hook.failing_since.is_some(),
+        "the webhook is marked failing"
+    );
+
+    // A further failure counts on the open alarm.
+    w.clock.advance(1800);
+    w.deliverer.attempt(&id).await.unwrap();
+    let open = active().await;
+    assert_eq!(open[0].occurrences, 2);
+
+    // A new delivery that gets through resolves it and clears the mark.
+    w.publish(EventType::SessionEnded, "default").await;
+    let (next, _) = w.queue.take().into_iter().last().unwrap();
+    w.deliverer.attempt(&next).await.unwrap();
+    assert_eq!(
+        w.store.get_delivery(&next).await.unwrap().unwrap().status,
+        DeliveryStatus::Succeeded
+    );
+    assert!(active().await.is_empty(), "resolved");
+    let hook = w.store.get_webhook("a").await.unwrap().unwrap();
+    assert_eq!(hook.failing_since, None);
 }

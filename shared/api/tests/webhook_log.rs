@@ -36,6 +36,7 @@ async fn logged(store: &Arc<dyn Store>, id: &str, url: &str) -> Vec<Value> {
         created_by: None,
         created_at: Utc::now(),
         deleted_at: None,
+        failing_since: None,
         version: 1,
     };
     store.create_webhook(&hook).await.unwrap();

@@ -222,7 +222,8 @@ impl Wiring {
             self.adapters.webhook_transport(self.webhook_policy()),
             self.adapters.delivery_queue()?,
             self.settings.webhooks.retry.clone(),
-        ))
+        )
+        .with_events(self.events()?))
     }
 
     /// The spot-price fetcher with the configured sources, reading through

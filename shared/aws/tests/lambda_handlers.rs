@@ -757,6 +757,7 @@ async fn a_connect_event_is_delivered_signed_through_the_sqs_queue() {
                 created_by: None,
                 created_at: Utc::now(),
                 deleted_at: None,
+                failing_since: None,
                 version: 1,
             },
         )

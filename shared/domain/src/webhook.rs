@@ -91,6 +91,10 @@ pub struct Webhook {
     pub created_at: Timestamp,
     /// Set when deleted: no new deliveries; the history stays readable.
     pub deleted_at: Option<Timestamp>,
+    /// Set when its deliveries keep failing (its `webhookFailing` alarm is
+    /// open), cleared by the next delivery it takes: so a delivery that
+    /// gets through looks for the alarm only then.
+    pub failing_since: Option<Timestamp>,
     pub version: u64,
 }
 

@@ -1844,6 +1844,7 @@ fn webhook(id: &str, org: &str) -> Webhook {
         created_by: None,
         created_at: t(0),
         deleted_at: None,
+        failing_since: None,
         version: 1,
     }
 }

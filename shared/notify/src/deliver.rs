@@ -2,9 +2,11 @@
 
 use super::{signature, target};
 use async_trait::async_trait;
+use csms_domain::alarm::{Alarm, Severity};
 use csms_domain::api_key::Scope;
 use csms_domain::webhook::{Attempt, Delivery, DeliveryStatus, Webhook};
-use csms_kernel::ports::{ApiKeyStore, Clock, StoreError, WebhookStore};
+use csms_kernel::events::{raise_alarm, resolve_alarm, EventBus, NoEvents};
+use csms_kernel::ports::{AlarmStore, ApiKeyStore, Clock, StoreError, WebhookStore};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -105,6 +107,8 @@ pub struct Deliverer<S: ?Sized> {
     transport: Arc<dyn WebhookTransport>,
     queue: Arc<dyn DeliveryQueue>,
     schedule: RetrySchedule,
+    /// Where the `webhookFailing` alarm is told.
+    events: Arc<dyn EventBus>,
 }
 
 impl<S: ?Sized> Clone for Deliverer<S> {
@@ -115,7 +119,59 @@ impl<S: ?Sized> Clone for Deliverer<S> {
             transport: self.transport.clone(),
             queue: self.queue.clone(),
             schedule: self.schedule.clone(),
+            events: self.events.clone(),
         }
+    }
+}
+
+/// Alarm kind of a webhook whose deliveries keep failing.
+pub const FAILING_KIND: &str = "webhookFailing";
+
+/// A delivery that failed this many attempts in a row (about six minutes
+/// with the default schedule: a blip is retried away before) raises the
+/// webhook's `webhookFailing` alarm; each further failed attempt of any of
+/// its deliveries counts on it.
+pub const FAILING_AFTER_ATTEMPTS: usize = 4;
+
+/// The failing alarm of a webhook: one per webhook.
+pub fn failing_alarm_id(webhook_id: &str) -> String {
+    format!("webhook-failing:{webhook_id}")
+}
+
+/// The alarm of `hook` after the failed attempt that ends `d`'s attempts.
+/// Its address is left out for a private target (as its answers are).
+pub fn failing_alarm(hook: &Webhook, d: &Delivery, now: chrono::DateTime<chrono::Utc>) -> Alarm {
+    let last = d.attempts.last();
+    let private = target::is_private_url(&hook.url);
+    Alarm {
+        title: Some(format!("Webhook {} keeps failing", hook.id)),
+        message: format!(
+            "{} attempts in a row to deliver {} to webhook {} failed (the last: {})",
+            d.attempts.len(),
+            d.event_type.as_str(),
+            hook.id,
+            last.and_then(|a| a.error.as_deref()).unwrap_or("failed")
+        ),
+        action: Some(
+            "check that the endpoint is up and answers 2xx within the timeout; deliveries are retried for about 21 hours, and GET /webhooks/{id}/deliveries shows each attempt"
+                .to_owned(),
+        ),
+        details: serde_json::json!({
+            "webhookId": hook.id,
+            "url": (!private).then_some(hook.url.as_str()),
+            "deliveryId": d.id,
+            "eventType": d.event_type.as_str(),
+            "attempts": d.attempts.len(),
+            "lastStatusCode": last.and_then(|a| a.status_code),
+            "lastError": last.and_then(|a| a.error.as_deref()),
+        }),
+        ..Alarm::opened(
+            failing_alarm_id(&hook.id),
+            hook.org_id.clone(),
+            FAILING_KIND,
+            Severity::Warning,
+            now,
+        )
     }
 }
 
@@ -126,7 +182,7 @@ pub const EVENT_HEADER: &str = "Csms-Event-Type";
 /// wake up a little early).
 const EARLY_SLACK: Duration = Duration::from_secs(1);
 
-impl<S: WebhookStore + ApiKeyStore + ?Sized> Deliverer<S> {
+impl<S: WebhookStore + ApiKeyStore + AlarmStore + ?Sized> Deliverer<S> {
     pub fn new(
         store: Arc<S>,
         clock: Arc<dyn Clock>,
@@ -140,7 +196,14 @@ impl<S: WebhookStore + ApiKeyStore + ?Sized> Deliverer<S> {
             transport,
             queue,
             schedule,
+            events: Arc::new(NoEvents),
         }
+    }
+
+    /// Tell the `webhookFailing` alarm on `events`.
+    pub fn with_events(mut self, events: Arc<dyn EventBus>) -> Self {
+        self.events = events;
+        self
     }
 
     /// Try a delivery once, if it is due, and record the outcome. Safe to
@@ -216,6 +279,7 @@ impl<S: WebhookStore + ApiKeyStore + ?Sized> Deliverer<S> {
         };
         let ok = attempt.error.is_none();
         let schedule = &self.schedule.delays;
+        let tried = d.attempts.len() + 1;
         let written = self
             .record(d, Some(attempt), |d| {
                 let tried = d.attempts.len();
@@ -231,6 +295,10 @@ impl<S: WebhookStore + ApiKeyStore + ?Sized> Deliverer<S> {
                 }
             })
             .await?;
+        if written.is_some() {
+            self.watch_failing(&hook, written.as_ref(), ok, tried, now)
+                .await;
+        }
         match written {
             Some(d) if d.status == DeliveryStatus::Pending => {
                 let wait = d
@@ -279,6 +347,73 @@ impl<S: WebhookStore + ApiKeyStore + ?Sized> Deliverer<S> {
                 .map_err(DeliveryError::Queue)?;
         }
         Ok(pending.len())
+    }
+
+    /// Raises the webhook's failing alarm after [`FAILING_AFTER_ATTEMPTS`]
+    /// failed attempts of one delivery and marks the webhook, so that the
+    /// next delivery that gets through (which reads the webhook anyway)
+    /// resolves it: an attempt costs no request more unless the webhook is
+    /// failing. A store failure is logged: the delivery's record stands.
+    async fn watch_failing(
+        &self,
+        hook: &Webhook,
+        written: Option<&Delivery>,
+        ok: bool,
+        tried: usize,
+        now: chrono::DateTime<chrono::Utc>,
+    ) {
+        let outcome = async {
+            if ok {
+                if hook.failing_since.is_none() {
+                    return Ok(());
+                }
+                resolve_alarm(
+                    &*self.store,
+                    &*self.events,
+                    &failing_alarm_id(&hook.id),
+                    now,
+                )
+                .await?;
+                self.mark_failing(hook, None).await
+            } else {
+                let Some(d) = written.filter(|_| tried >= FAILING_AFTER_ATTEMPTS) else {
+                    return Ok(());
+                };
+                raise_alarm(
+                    &*self.store,
+                    &*self.events,
+                    &failing_alarm(hook, d, now),
+                    now,
+                )
+                .await?;
+                if hook.failing_since.is_some() {
+                    return Ok(());
+                }
+                tracing::warn!(webhook = %hook.id, "webhook keeps failing: alarm raised");
+                self.mark_failing(hook, Some(now)).await
+            }
+        };
+        if let Err(e) = outcome.await {
+            tracing::warn!(webhook = %hook.id, error = %e, "could not update the webhook's failing alarm");
+        }
+    }
+
+    /// Sets or clears the webhook's `failing_since`. Changed meanwhile (a
+    /// delete, another attempt): the next attempt looks again.
+    async fn mark_failing(
+        &self,
+        hook: &Webhook,
+        since: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<(), StoreError> {
+        let next = Webhook {
+            failing_since: since,
+            version: hook.version + 1,
+            ..hook.clone()
+        };
+        match self.store.put_webhook(&next, hook.version).await {
+            Ok(()) | Err(StoreError::Conflict(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// Append `attempt` and apply `settle` under the version check. Two

@@ -63,6 +63,13 @@ pub struct StoredWebhook {
     pub created_at: DateTime<Utc>,
     #[serde(rename = "deletedAt", default, skip_serializing_if = "Option::is_none")]
     pub deleted_at: Option<DateTime<Utc>>,
+    /// Absent in webhooks stored before failing ones were watched.
+    #[serde(
+        rename = "failingSince",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub failing_since: Option<DateTime<Utc>>,
     #[serde(rename = "version")]
     pub version: u64,
 }
@@ -261,6 +268,7 @@ impl From<&Webhook> for StoredWebhook {
             created_by,
             created_at,
             deleted_at,
+            failing_since,
             version,
         } = h;
         StoredWebhook {
@@ -273,6 +281,7 @@ impl From<&Webhook> for StoredWebhook {
             created_by: created_by.clone(),
             created_at: *created_at,
             deleted_at: *deleted_at,
+            failing_since: *failing_since,
             version: *version,
         }
     }
@@ -371,6 +380,7 @@ impl TryFrom<StoredWebhook> for Webhook {
             created_by,
             created_at,
             deleted_at,
+            failing_since,
             version,
         } = h;
         Ok(Webhook {
@@ -383,6 +393,7 @@ impl TryFrom<StoredWebhook> for Webhook {
             created_by,
             created_at,
             deleted_at,
+            failing_since,
             version,
         })
     }

@@ -1102,6 +1102,7 @@ pub fn webhooks() -> Vec<csms_domain::webhook::Webhook> {
             created_by: None,
             created_at: t("2026-12-01T07:00:00Z"),
             deleted_at: None,
+            failing_since: None,
             version: 0,
         },
         Webhook {
@@ -1125,7 +1126,21 @@ pub fn webhooks() -> Vec<csms_domain::webhook::Webhook> {
             created_by: Some("01JDX3N6Q8Z4V7T2K9R5M1B0CE".to_owned()),
             created_at: t("2026-12-01T07:00:00.001Z"),
             deleted_at: Some(t("2026-12-03T00:00:00Z")),
+            failing_since: None,
             version: 3,
+        },
+        Webhook {
+            id: "wh-3".to_owned(),
+            org_id: org("brf-solsidan"),
+            url: "https://example.com/alarms".to_owned(),
+            events: vec![EventType::AlarmOpened, EventType::AlarmResolved],
+            description: None,
+            secret: "whsec_fedcba".to_owned(),
+            created_by: None,
+            created_at: t("2026-12-07T07:00:00Z"),
+            deleted_at: None,
+            failing_since: Some(t("2026-12-07T09:30:00Z")),
+            version: 5,
         },
     ]
 }
