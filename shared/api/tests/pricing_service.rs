@@ -417,3 +417,104 @@ async fn a_tariff_without_a_zone_takes_the_sites() {
         "a site without a record"
     );
 }
+
+#[tokio::test]
+async fn a_session_that_cannot_be_priced_raises_an_alarm_and_a_reprice_resolves_it() {
+    use csms_domain::actor::{ActedBy, Actor};
+    use csms_kernel::ports::{AlarmStore, PageRequest};
+    use csms_pricing::PriceSessionError;
+    let store = Arc::new(EmbeddedStore::temporary());
+    let service = PricingService::new(store.clone(), Arc::new(SystemClock));
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 20, 10, 0, 0).unwrap();
+    let station = StationId::parse("CP-OVER").unwrap();
+    let mut s = Session::blank(
+        &station,
+        OrgId::default_org(),
+        None,
+        &csms_domain::TransactionId::from(9),
+        t0,
+    );
+    s.apply(&SessionUpdate {
+        is_start: true,
+        started_at: Some(t0),
+        meter_start_wh: Some(Decimal::ZERO),
+        end: Some(SessionEnd {
+            ended_at: t0 + TimeDelta::hours(1),
+            reason: None,
+            meter_stop_wh: Some(Decimal::from(4000)),
+        }),
+        ..Default::default()
+    });
+    s.version = 1;
+    store.put_session(&s, 0).await.unwrap();
+    let tariff = |version: u64, per_kwh: Decimal| Tariff {
+        id: "trf-huge".into(),
+        org_id: OrgId::default_org(),
+        name: "huge".into(),
+        currency: "SEK".into(),
+        vat_rate: Decimal::new(25, 2),
+        time_zone: Some("Europe/Stockholm".into()),
+        elements: vec![TariffElement {
+            components: vec![PriceComponent::Energy {
+                price: EnergyPrice::Fixed { per_kwh },
+            }],
+            restrictions: Restrictions::default(),
+        }],
+        min_price: None,
+        max_price: None,
+        version,
+        effective_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+        created_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+        deleted_at: None,
+    };
+    store.put_tariff(&tariff(1, Decimal::MAX), 0).await.unwrap();
+    store
+        .create_assignment(&TariffAssignment {
+            id: "ast-huge".into(),
+            org_id: OrgId::default_org(),
+            tariff_id: "trf-huge".into(),
+            target: AssignmentTarget::Organisation,
+            group: None,
+            created_at: t0,
+        })
+        .await
+        .unwrap();
+    let active = || async {
+        let page = PageRequest {
+            limit: 10,
+            cursor: None,
+        };
+        store
+            .list_alarms(&OrgId::default_org(), true, &page)
+            .await
+            .unwrap()
+            .items
+    };
+
+    for _ in 0..2 {
+        let err = service.price_session(&s.id).await.unwrap_err();
+        assert!(
+            matches!(err, PriceSessionError::Engine(_)) && !err.is_retryable(),
+            "{err}"
+        );
+    }
+    let open = active().await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0].id, format!("session-pricing-failed:{}", s.id));
+    assert_eq!(open[0].kind, "sessionPricingFailed");
+    assert_eq!(open[0].occurrences, 2, "a redelivery counts on it");
+    assert_eq!(open[0].details["stationId"], "CP-OVER");
+
+    // The tariff mended, a reprice prices it and resolves the alarm.
+    store
+        .put_tariff(&tariff(2, Decimal::new(250, 2)), 1)
+        .await
+        .unwrap();
+    let a = Actor::new(OrgId::default_org(), ActedBy::ApiKey("ka".into()));
+    let Priced::Done { priced, .. } = service.reprice(&a, &s.id, "tariff mended").await.unwrap()
+    else {
+        panic!("priced");
+    };
+    assert_eq!(priced.net, Decimal::from(10));
+    assert!(active().await.is_empty(), "resolved");
+}

@@ -34,10 +34,12 @@ use csms_domain::session::{Session, SessionStatus};
 use csms_domain::spot::SpotSource;
 use csms_domain::tariff::{resolve, Resolution, Tariff};
 use csms_domain::{IdTokenValue, SessionId, SiteId, StationId, Timestamp};
-use csms_kernel::events::{DomainEvent, EventBus, NoEvents, Subscriber};
+use csms_kernel::events::{
+    raise_alarm, resolve_alarm, DomainEvent, EventBus, NoEvents, Subscriber,
+};
 use csms_kernel::ports::{
-    Clock, PricedSessionStore, SessionStore, SiteStore, SpotPriceStore, StationStore, StoreError,
-    TariffStore, TokenStore,
+    AlarmStore, Clock, PricedSessionStore, SessionStore, SiteStore, SpotPriceStore, StationStore,
+    StoreError, TariffStore, TokenStore,
 };
 use std::sync::Arc;
 
@@ -140,10 +142,61 @@ csms_kernel::store_ports! {
     /// readings, the station (a preview's organisation and site), the site
     /// (its time zone, for a tariff that names none), the
     /// driver's id token (for its group), tariffs and their assignments,
-    /// spot prices, and the priced sessions it writes.
+    /// spot prices, the priced sessions it writes, and the alarm of a
+    /// session it cannot price.
     pub trait PricingStore:
         SessionStore, StationStore, SiteStore, TokenStore, TariffStore, SpotPriceStore,
-        PricedSessionStore
+        PricedSessionStore, AlarmStore
+}
+
+/// Alarm kind of a completed session that cannot be priced as it stands.
+pub const PRICING_FAILED_KIND: &str = "sessionPricingFailed";
+
+/// The pricing alarm of a session: one per session.
+pub fn pricing_failed_alarm_id(session: &SessionId) -> String {
+    format!("session-pricing-failed:{session}")
+}
+
+/// Whether `e` is a failure no retry mends and an operator should see: the
+/// engine refused the session's numbers, or its tariff is gone. Missing spot
+/// prices are retried (and have their own alarm); a session that is not
+/// there or not completed is no failure to price.
+pub fn alarms_operator(e: &PriceSessionError) -> bool {
+    matches!(
+        e,
+        PriceSessionError::Engine(_) | PriceSessionError::TariffMissing(_)
+    ) && !e.is_retryable()
+}
+
+/// The alarm of `session`, which pricing refused with `e`.
+pub fn pricing_failed_alarm(
+    session: &Session,
+    e: &PriceSessionError,
+    now: Timestamp,
+) -> csms_domain::alarm::Alarm {
+    csms_domain::alarm::Alarm {
+        title: Some(format!("Session {} cannot be priced", session.id)),
+        message: format!(
+            "session {} at station {} cannot be priced: {e}",
+            session.id, session.station_id
+        ),
+        action: Some(
+            "check the session's meter values and the tariff assigned to it; once mended, price it again with POST /sessions/{id}/reprice (which resolves this alarm)"
+                .to_owned(),
+        ),
+        details: serde_json::json!({
+            "sessionId": session.id.as_str(),
+            "stationId": session.station_id.as_str(),
+            "error": e.to_string(),
+        }),
+        ..csms_domain::alarm::Alarm::opened(
+            pricing_failed_alarm_id(&session.id),
+            session.org_id.clone(),
+            PRICING_FAILED_KIND,
+            csms_domain::alarm::Severity::Warning,
+            now,
+        )
+    }
 }
 
 pub struct PricingService<S: ?Sized> {
@@ -202,7 +255,44 @@ impl<S: PricingStore + ?Sized> PricingService<S> {
     }
 
     /// Price a completed session once. Safe to call any number of times.
+    /// A failure no retry mends raises the session's `sessionPricingFailed`
+    /// alarm (once; a redelivery counts on it).
     pub async fn price_session(&self, id: &SessionId) -> Result<Priced, PriceSessionError> {
+        let result = self.price_session_once(id).await;
+        if let Err(e) = &result {
+            if alarms_operator(e) {
+                self.pricing_failed(id, e).await;
+            }
+        }
+        result
+    }
+
+    /// Raises the session's pricing alarm. A store failure is logged: the
+    /// error stands.
+    async fn pricing_failed(&self, id: &SessionId, e: &PriceSessionError) {
+        let now = self.clock.now();
+        let raised = async {
+            let Some(session) = self.store.get_session(id).await? else {
+                return Ok(false);
+            };
+            raise_alarm(
+                &*self.store,
+                &*self.events,
+                &pricing_failed_alarm(&session, e, now),
+                now,
+            )
+            .await
+        };
+        match raised.await {
+            Ok(true) => tracing::warn!(session = %id, "session cannot be priced: alarm raised"),
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(session = %id, error = %e, "could not raise the pricing alarm")
+            }
+        }
+    }
+
+    async fn price_session_once(&self, id: &SessionId) -> Result<Priced, PriceSessionError> {
         if let Some(p) = self.store.get_priced_session(id).await? {
             // Priced when the CSMS had closed it; the charger's late end has
             // corrected it since (the session changed after the pricing):
@@ -263,7 +353,19 @@ impl<S: PricingStore + ?Sized> PricingService<S> {
             .await?
             .filter(|s| actor.owns(&s.org_id))
             .ok_or_else(|| PriceSessionError::NotFound(id.to_string()))?;
-        self.revise(session, reason, Some(actor.audit_name())).await
+        let priced = self
+            .revise(session, reason, Some(actor.audit_name()))
+            .await?;
+        // Priced now: an alarm from pricing it before is over (a read; a
+        // reprice is a person's request).
+        if matches!(priced, Priced::Done { .. }) {
+            let now = self.clock.now();
+            let id = pricing_failed_alarm_id(id);
+            if let Err(e) = resolve_alarm(&*self.store, &*self.events, &id, now).await {
+                tracing::warn!(alarm = %id, error = %e, "could not resolve the pricing alarm");
+            }
+        }
+        Ok(priced)
     }
 
     /// A new revision of a completed session's price.
