@@ -364,6 +364,24 @@ def test_configuration_is_checked_and_versioned(runner):
         run(asyncio.sleep(0.2))
     assert any("stale" in w for w in a["warnings"]), a
 
+    # The silent meter is an alarm (once), a reading over the main fuse another; each ends with its condition.
+    def open_alarms():
+        items = runner.api_ok("GET", "/alarms", params={"active": "true", "limit": 200})["items"]
+        return {x["id"]: x for x in items if x["details"].get("siteId") == site_id}
+    silent, over = f"grid-meter-silent:{site_id}", f"site-over-fuse:{site_id}"
+    assert set(open_alarms()) == {silent}, open_alarms()
+    assert open_alarms()[silent]["kind"] == "gridMeterSilent"
+    runner.api_ok("POST", f"/sites/{site_id}/load/recompute")
+    assert open_alarms()[silent]["occurrences"] == 1, "no repeat per run"
+    runner.api_ok("PUT", f"/sites/{site_id}/load", {**dyn, "meter": {"staleAfterSeconds": 60}})
+    runner.api_ok("POST", f"/sites/{site_id}/load/meter", {"l1": 70, "l2": 40, "l3": 45})
+    now_open = open_alarms()
+    assert set(now_open) == {over}, now_open
+    assert now_open[over]["severity"] == "critical" and now_open[over]["kind"] == "siteOverFuse"
+    assert "L1: 70" in now_open[over]["message"], now_open[over]
+    runner.api_ok("POST", f"/sites/{site_id}/load/meter", {"l1": 50, "l2": 40, "l3": 45})
+    assert open_alarms() == {}
+
     # Load balancing's profile ids are not for the API.
     r = runner.api("POST", f"/stations/{station}/commands",
                    {"type": "loadLimit", "evseId": 1, "profile": {}})

@@ -207,11 +207,10 @@ impl Wiring {
 
     /// Load balancing, sending its limits through the command service.
     pub fn load(&self) -> Result<LoadService<dyn Store>, SettingsError> {
-        Ok(LoadService::new(
-            self.store.clone(),
-            self.clock.clone(),
-            self.commands()?,
-        ))
+        Ok(
+            LoadService::new(self.store.clone(), self.clock.clone(), self.commands()?)
+                .with_events(self.events()?),
+        )
     }
 
     /// Webhook delivery, reaching only what the API let keys register.

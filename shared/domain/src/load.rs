@@ -470,6 +470,10 @@ pub struct LoadState {
     /// sweep, the API's `recompute`) would each send limits computed from a
     /// state the other is changing: the lease lets one run at a time.
     pub lease: Option<RecomputeLease>,
+    /// The ids of the site's load alarms that are open (a silent grid
+    /// meter, a building over its fuse), so a recomputation raises or
+    /// resolves one only when its condition changes: no alarm read per run.
+    pub alarms: Vec<String>,
     pub version: u64,
 }
 
@@ -494,6 +498,7 @@ impl LoadState {
             stations: Vec::new(),
             plan: None,
             lease: None,
+            alarms: Vec::new(),
             version: 0,
         }
     }

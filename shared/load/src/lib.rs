@@ -21,6 +21,7 @@
 //! - [`decide`]: the recomputation's decision, pure — snapshot in, limits
 //!   to send and state to keep out — and the fuse checks between sends.
 
+pub mod alarms;
 pub mod decide;
 pub mod model;
 pub mod plan;

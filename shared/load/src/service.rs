@@ -26,6 +26,7 @@ use csms_domain::session::{Session, SessionStatus};
 use csms_domain::spot::{BiddingZone, SpotDay};
 use csms_domain::station::StationView;
 use csms_domain::{IdTokenValue, OrgId, SiteId, StationId, Timestamp};
+use csms_kernel::events::{raise_alarm, resolve_alarm, EventBus, NoEvents};
 use csms_kernel::ports::{
     Clock, LoadStore, PageRequest, SessionQuery, SessionStore, SpotPriceStore, StationStore,
     StoreError, TokenStore,
@@ -150,6 +151,8 @@ pub struct LoadService<S: ?Sized> {
     /// How long a recomputation waits for decreases to be accepted.
     confirm_wait: Duration,
     settings: Settings,
+    /// Where the site's load alarms are told.
+    events: Arc<dyn EventBus>,
 }
 
 impl<S: ?Sized> Clone for LoadService<S> {
@@ -160,6 +163,7 @@ impl<S: ?Sized> Clone for LoadService<S> {
             commands: self.commands.clone(),
             confirm_wait: self.confirm_wait,
             settings: self.settings,
+            events: self.events.clone(),
         }
     }
 }
@@ -172,7 +176,15 @@ impl<S: LoadServiceStore + ?Sized> LoadService<S> {
             commands,
             confirm_wait: Duration::from_secs(10),
             settings: Settings::default(),
+            events: Arc::new(NoEvents),
         }
+    }
+
+    /// Tell the site's load alarms (`alarm.opened`, `alarm.resolved`) on
+    /// `events`.
+    pub fn with_events(mut self, events: Arc<dyn EventBus>) -> Self {
+        self.events = events;
+        self
     }
 
     /// How long a recomputation waits for its chargers' answers before it
@@ -699,9 +711,50 @@ impl<S: LoadServiceStore + ?Sized> LoadService<S> {
         let now = self.clock.now();
         let expected = state.version;
         let snapshot = self.gather(config, state, now).await?;
-        let decision = decide::decide(&snapshot, now, &self.settings);
+        let mut decision = decide::decide(&snapshot, now, &self.settings);
+        self.watch_site(&snapshot.config, &mut decision.state, now)
+            .await;
         self.send_decision(&snapshot, decision, now, expected, holder)
             .await
+    }
+
+    /// Raises the site's load alarms whose condition started and resolves
+    /// those whose condition ended, by the ids the state keeps, and keeps
+    /// the new set in `state` (saved with the run). Raising and resolving
+    /// are idempotent and come before the save: a run that fails to save
+    /// leaves the next to do it again. A store failure is logged and the
+    /// alarm's id left as it was, so the next run tries again.
+    async fn watch_site(&self, site: &LoadSite, state: &mut LoadState, now: Timestamp) {
+        let holding = super::alarms::conditions(site, state, now);
+        let mut open: Vec<String> = Vec::new();
+        for alarm in &holding {
+            if state.alarms.contains(&alarm.id) {
+                open.push(alarm.id.clone());
+                continue;
+            }
+            match raise_alarm(&*self.store, &*self.events, alarm, now).await {
+                Ok(_) => {
+                    tracing::warn!(site = %site.site_id, kind = %alarm.kind, "load alarm raised");
+                    open.push(alarm.id.clone());
+                }
+                Err(e) => {
+                    tracing::warn!(alarm = %alarm.id, error = %e, "could not raise a load alarm")
+                }
+            }
+        }
+        for id in &state.alarms {
+            if holding.iter().any(|a| &a.id == id) {
+                continue;
+            }
+            match resolve_alarm(&*self.store, &*self.events, id, now).await {
+                Ok(_) => tracing::info!(site = %site.site_id, alarm = %id, "load alarm resolved"),
+                Err(e) => {
+                    tracing::warn!(alarm = %id, error = %e, "could not resolve a load alarm");
+                    open.push(id.clone());
+                }
+            }
+        }
+        state.alarms = open;
     }
 
     /// Reads everything the decision needs, and nothing when the

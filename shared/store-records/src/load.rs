@@ -257,6 +257,9 @@ pub struct StoredLoadState {
     pub plan: Option<StoredSitePlan>,
     #[serde(rename = "lease", default, skip_serializing_if = "Option::is_none")]
     pub lease: Option<StoredRecomputeLease>,
+    /// Absent in states stored before load alarms.
+    #[serde(rename = "alarms", default, skip_serializing_if = "Vec::is_empty")]
+    pub alarms: Vec<String>,
     #[serde(rename = "version")]
     pub version: u64,
 }
@@ -721,6 +724,7 @@ impl From<&LoadState> for StoredLoadState {
             stations,
             plan,
             lease,
+            alarms,
             version,
         } = s;
         StoredLoadState {
@@ -754,6 +758,7 @@ impl From<&LoadState> for StoredLoadState {
                     holder: holder.clone(),
                     until: *until,
                 }),
+            alarms: alarms.clone(),
             version: *version,
         }
     }
@@ -1147,6 +1152,7 @@ impl TryFrom<StoredLoadState> for LoadState {
             stations,
             plan,
             lease,
+            alarms,
             version,
         } = s;
         Ok(LoadState {
@@ -1178,6 +1184,7 @@ impl TryFrom<StoredLoadState> for LoadState {
             plan: plan.map(TryInto::try_into).transpose()?,
             lease: lease
                 .map(|StoredRecomputeLease { holder, until }| RecomputeLease { holder, until }),
+            alarms,
             version,
         })
     }

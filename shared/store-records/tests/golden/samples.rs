@@ -626,9 +626,15 @@ pub fn load_states() -> Vec<LoadState> {
                 holder: "load-balancer:abc".into(),
                 until: t("2026-12-01T10:00:30Z"),
             }),
+            alarms: vec![],
             version: 57,
         },
         LoadState::new(site("site-2")),
+        LoadState {
+            alarms: vec!["grid-meter-silent:site-3".into()],
+            version: 2,
+            ..LoadState::new(site("site-3"))
+        },
     ]
 }
 
