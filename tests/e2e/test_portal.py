@@ -42,6 +42,7 @@ class PortalCharger(Charger16):
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
         self.resets: list[str] = []
+        self.unlocks: list[int] = []
 
     @on("Reset")
     async def on_reset(self, type, **kw):
@@ -50,6 +51,7 @@ class PortalCharger(Charger16):
 
     @on("UnlockConnector")
     async def on_unlock_connector(self, connector_id, **kw):
+        self.unlocks.append(connector_id)
         return result16.UnlockConnector(status="Unlocked")
 
 
@@ -303,6 +305,14 @@ def test_an_org_admin_sees_the_stations_live_and_resets_one_from_its_page(runner
             assert ("Stationen godtog kommandot." if lang == "sv" else "The station accepted the command.") \
                 in accepted, accepted
             v.check("station-reset")
+
+            # Unlocking connector 1 from its row: the outcome appears live too.
+            v.page.click("form[action$='/unlock']:has(input[name=connector][value='1']) button")
+            v.page.wait_for_load_state()
+            v.page.wait_for_selector("#command[data-status=accepted]", timeout=15000)
+            unlocked = v.page.inner_text("#command")
+            assert ("Lås upp uttaget" if lang == "sv" else "Unlock connector") in unlocked, unlocked
+            assert ch.cp.unlocks[-1] == 1, ch.cp.unlocks
 
             v.goto("/portal/me")
             v.check("me")

@@ -162,8 +162,7 @@ pub async fn authenticate(
     password: &str,
     code: Option<&str>,
 ) -> Result<User, Refusal> {
-    let email =
-        UserEmail::parse(email).map_err(|e| ApiError::BadRequest(format!("email: {e}")))?;
+    let email = UserEmail::parse(email).map_err(|e| ApiError::BadRequest(format!("email: {e}")))?;
     if password.is_empty() {
         return Err(ApiError::BadRequest("password: must not be empty".into()).into());
     }
@@ -171,10 +170,9 @@ pub async fn authenticate(
     // long one would only cost argon2 time: refused before any lookup, the
     // same for every account.
     if password.chars().count() > PASSWORD_MAX {
-        return Err(ApiError::BadRequest(format!(
-            "password: at most {PASSWORD_MAX} characters"
-        ))
-        .into());
+        return Err(
+            ApiError::BadRequest(format!("password: at most {PASSWORD_MAX} characters")).into(),
+        );
     }
     let now = Instant::now();
     let address = match client {
@@ -188,7 +186,12 @@ pub async fn authenticate(
         Ok(attempt) => attempt,
         Err(l) => return Err(Refusal::Throttled(l.retry_after)),
     };
-    let user = st.api.store.find_user_by_email(&email).await.map_err(ApiError::from)?;
+    let user = st
+        .api
+        .store
+        .find_user_by_email(&email)
+        .await
+        .map_err(ApiError::from)?;
     let hash = user
         .as_ref()
         .map_or_else(|| dummy_hash().to_owned(), |u| u.password_hash.clone());

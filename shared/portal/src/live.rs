@@ -37,7 +37,11 @@ pub fn alarm_station(alarm: &Alarm) -> Option<&str> {
 /// The organisation's open alarms (at most one page of 500).
 pub async fn open_alarms(store: &dyn Store, who: &Principal) -> Result<Vec<Alarm>, ApiError> {
     Ok(store
-        .list_alarms(&who.org_id, true, &PageRequest::first(PageRequest::MAX_LIMIT))
+        .list_alarms(
+            &who.org_id,
+            true,
+            &PageRequest::first(PageRequest::MAX_LIMIT),
+        )
         .await?
         .items)
 }
@@ -90,14 +94,22 @@ pub fn current_power(readings: &[MeterReading]) -> Option<Decimal> {
 }
 
 /// The summed power of `sessions` (those that report any).
-pub async fn power_of(store: &dyn Store, sessions: &[&Session]) -> Result<Option<Decimal>, ApiError> {
+pub async fn power_of(
+    store: &dyn Store,
+    sessions: &[&Session],
+) -> Result<Option<Decimal>, ApiError> {
     let mut total: Option<Decimal> = None;
     for s in sessions {
         let readings = store
             .list_meter_readings(&MeterTarget::Session(s.id.clone()))
             .await?;
         if let Some(w) = current_power(&readings) {
-            total = Some(total.unwrap_or(Decimal::ZERO).checked_add(w).unwrap_or(Decimal::MAX));
+            total = Some(
+                total
+                    .unwrap_or(Decimal::ZERO)
+                    .checked_add(w)
+                    .unwrap_or(Decimal::MAX),
+            );
         }
     }
     Ok(total)
@@ -146,6 +158,22 @@ pub async fn stations_now(
     Ok(rows)
 }
 
+/// Each session with its latest price, if it has one.
+pub async fn with_prices(
+    store: &dyn Store,
+    sessions: Vec<Session>,
+) -> Result<Vec<(Session, Option<csms_domain::pricing::PricedSession>)>, ApiError> {
+    let mut out = Vec::with_capacity(sessions.len());
+    for s in sessions {
+        let price = match s.status {
+            SessionStatus::Active => None,
+            SessionStatus::Completed => store.get_priced_session(&s.id).await?,
+        };
+        out.push((s, price));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,20 +206,4 @@ mod tests {
         energy.measurand = "Energy.Active.Import.Register".into();
         assert_eq!(current_power(&[energy]), None);
     }
-}
-
-/// Each session with its latest price, if it has one.
-pub async fn with_prices(
-    store: &dyn Store,
-    sessions: Vec<Session>,
-) -> Result<Vec<(Session, Option<csms_domain::pricing::PricedSession>)>, ApiError> {
-    let mut out = Vec::with_capacity(sessions.len());
-    for s in sessions {
-        let price = match s.status {
-            SessionStatus::Active => None,
-            SessionStatus::Completed => store.get_priced_session(&s.id).await?,
-        };
-        out.push((s, price));
-    }
-    Ok(out)
 }

@@ -65,8 +65,15 @@ impl Caller {
         }
     }
 
+    /// An error page that keeps the person's menu and sign-out.
     pub fn fail(&self, e: ApiError) -> Failure {
-        Failure::Page(self.lang, e)
+        Failure::Signed(Box::new(SignedFailure {
+            lang: self.lang,
+            name: self.user.name.clone(),
+            csrf: self.session.csrf_token.clone(),
+            operator: self.may(Scope::Read),
+            error: e,
+        }))
     }
 
     /// The page frame for `path` (the language switch comes back to it).
@@ -190,18 +197,39 @@ pub enum Failure {
     /// An error page in the language: 400, 403, 404, 409, 500 as the API
     /// would answer.
     Page(Language, ApiError),
+    /// The same for a signed-in person, with their menu.
+    Signed(Box<SignedFailure>),
+}
+
+/// An error page of a signed-in person's request.
+pub struct SignedFailure {
+    lang: Language,
+    name: String,
+    csrf: String,
+    operator: bool,
+    error: ApiError,
 }
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
-        let (lang, e) = match self {
+        let (lang, e, signed) = match self {
             Failure::SignIn { next } => {
                 let q: String = url::form_urlencoded::Serializer::new(String::new())
                     .append_pair("next", &next)
                     .finish();
                 return Redirect::to(&format!("/portal/sign-in?{q}")).into_response();
             }
-            Failure::Page(lang, e) => (lang, e),
+            Failure::Page(lang, e) => (lang, e, None),
+            Failure::Signed(f) => {
+                let SignedFailure {
+                    lang,
+                    name,
+                    csrf,
+                    operator,
+                    error,
+                } = *f;
+                (lang, error, Some((name, csrf, operator)))
+            }
         };
         let (status, title, text) = match &e {
             ApiError::Forbidden(_) => (
@@ -228,7 +256,13 @@ impl IntoResponse for Failure {
         let frame = Frame {
             lang,
             path: "/portal/",
-            user: None,
+            user: signed
+                .as_ref()
+                .map(|(name, csrf, operator)| layout::FrameUser {
+                    name,
+                    csrf,
+                    operator: *operator,
+                }),
         };
         let body = html! {
             h1 { (title.text(lang)) }
@@ -239,14 +273,14 @@ impl IntoResponse for Failure {
     }
 }
 
-/// `result`'s error as an error page in `lang`.
+/// `result`'s error as the caller's error page.
 pub trait OrPage<T> {
-    fn or_page(self, lang: Language) -> Result<T, Failure>;
+    fn or_page(self, c: &Caller) -> Result<T, Failure>;
 }
 
 impl<T, E: Into<ApiError>> OrPage<T> for Result<T, E> {
-    fn or_page(self, lang: Language) -> Result<T, Failure> {
-        self.map_err(|e| Failure::Page(lang, e.into()))
+    fn or_page(self, c: &Caller) -> Result<T, Failure> {
+        self.map_err(|e| c.fail(e.into()))
     }
 }
 
@@ -256,7 +290,10 @@ mod tests {
 
     #[test]
     fn only_portal_paths_are_gone_back_to() {
-        assert_eq!(local_path(Some("/portal/stations?site=a")), "/portal/stations?site=a");
+        assert_eq!(
+            local_path(Some("/portal/stations?site=a")),
+            "/portal/stations?site=a"
+        );
         assert_eq!(local_path(Some("https://evil.example/")), "/portal/");
         assert_eq!(local_path(Some("/portal//evil.example")), "/portal/");
         assert_eq!(local_path(Some("/api/v1/stations")), "/portal/");

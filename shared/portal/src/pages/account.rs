@@ -175,7 +175,7 @@ pub async fn sign_out(
         .store
         .delete_user_session(&c.session.id_hash)
         .await
-        .or_page(c.lang)?;
+        .or_page(&c)?;
     let mut resp = Redirect::to("/portal/sign-in").into_response();
     resp.headers_mut()
         .insert(header::SET_COOKIE, clear_cookie(&st.api));
@@ -201,7 +201,7 @@ pub async fn language(
     if signed_in(&st.api, &headers).await.is_ok() {
         let c = caller(&st, &headers, &back).await?;
         c.check_csrf(&form)?;
-        set_language(&st, c.user, lang).await.or_page(c.lang)?;
+        set_language(&st, c.user.clone(), lang).await.or_page(&c)?;
     }
     let mut resp = Redirect::to(&back).into_response();
     resp.headers_mut().insert(
@@ -213,7 +213,11 @@ pub async fn language(
 
 /// Writes the person's language on the version read; a lost race reads
 /// again (bounded).
-async fn set_language(st: &PortalState, mut user: csms_domain::user::User, lang: Language) -> Result<(), ApiError> {
+async fn set_language(
+    st: &PortalState,
+    mut user: csms_domain::user::User,
+    lang: Language,
+) -> Result<(), ApiError> {
     for _ in 0..3 {
         if user.language == lang {
             return Ok(());

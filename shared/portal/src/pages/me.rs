@@ -29,13 +29,13 @@ pub async fn page(State(st): State<PortalState>, headers: HeaderMap) -> Result<R
     let sessions = store
         .list_user_sessions(&c.user.id, &PageRequest::first(SHOWN))
         .await
-        .or_page(lang)?
+        .or_page(&c)?
         .items;
-    let sessions = with_prices(store, sessions).await.or_page(lang)?;
+    let sessions = with_prices(store, sessions).await.or_page(&c)?;
     let tokens = store
         .list_user_id_tokens(&c.user.id, &PageRequest::first(SHOWN))
         .await
-        .or_page(lang)?
+        .or_page(&c)?
         .items;
     let body = html! {
         h1 { (t(Msg::MyCharging)) }

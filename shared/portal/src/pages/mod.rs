@@ -11,5 +11,8 @@ use csms_api::error::ApiError;
 
 /// Any other path under `/portal/`: the 404 page.
 pub async fn not_found(headers: HeaderMap) -> Failure {
-    Failure::Page(cookie_lang(&headers), ApiError::NotFound("no such page".into()))
+    Failure::Page(
+        cookie_lang(&headers),
+        ApiError::NotFound("no such page".into()),
+    )
 }

@@ -14,7 +14,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use csms_api::error::ApiError;
 use csms_domain::api_key::Scope;
-use csms_domain::tenant::Language;
 use csms_domain::SiteId;
 use csms_kernel::ports::PageRequest;
 use maud::{html, Markup};
@@ -25,12 +24,12 @@ pub const REFRESH: &str = "every 5s";
 
 /// The `site` filter: empty is every site; an id that cannot be one is a 400
 /// naming the field.
-fn site_filter(q: &HashMap<String, String>, lang: Language) -> Result<Option<SiteId>, Failure> {
+fn site_filter(q: &HashMap<String, String>) -> Result<Option<SiteId>, ApiError> {
     match q.get("site").map(|s| s.trim()).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(raw) => SiteId::parse(raw)
             .map(Some)
-            .map_err(|e| Failure::Page(lang, ApiError::BadRequest(format!("site: {e}")))),
+            .map_err(|e| ApiError::BadRequest(format!("site: {e}"))),
     }
 }
 
@@ -133,17 +132,17 @@ pub async fn page(
     let who = c.permitted(Scope::Read)?;
     let lang = c.lang;
     let t = |m: Msg| m.text(lang);
-    let site = site_filter(&q, lang)?;
+    let site = site_filter(&q).map_err(|e| c.fail(e))?;
     let sites = st
         .api
         .store
         .list_sites(&who.org_id, &PageRequest::first(PageRequest::MAX_LIMIT))
         .await
-        .or_page(lang)?
+        .or_page(&c)?
         .items;
     let rows = stations_now(&*st.api.store, who, site.as_ref(), st.api.clock.now())
         .await
-        .or_page(lang)?;
+        .or_page(&c)?;
     let body = html! {
         h1 { (t(Msg::Overview)) }
         @if !sites.is_empty() {
@@ -176,9 +175,9 @@ pub async fn live(
 ) -> Result<Response, Failure> {
     let c = caller(&st, &headers, "/portal/stations").await?;
     let who = c.permitted(Scope::Read)?;
-    let site = site_filter(&q, c.lang)?;
+    let site = site_filter(&q).map_err(|e| c.fail(e))?;
     let rows = stations_now(&*st.api.store, who, site.as_ref(), st.api.clock.now())
         .await
-        .or_page(c.lang)?;
+        .or_page(&c)?;
     Ok(html(StatusCode::OK, table(&c, &rows, site.as_ref())))
 }

@@ -114,7 +114,10 @@ fn outcome(c: &Caller, cmd: &Command) -> Markup {
         CommandStatus::Offline => ("s-off", Msg::CommandOffline),
     };
     let what = match &cmd.request {
-        CommandRequest::Reset { kind: Some(ResetKind::Hard), .. } => t(Msg::HardReset),
+        CommandRequest::Reset {
+            kind: Some(ResetKind::Hard),
+            ..
+        } => t(Msg::HardReset),
         CommandRequest::Reset { .. } => t(Msg::SoftReset),
         CommandRequest::Unlock { .. } => t(Msg::Unlock),
         other => other.type_name(),
@@ -146,7 +149,7 @@ pub async fn page(
     let who = c.permitted(Scope::Read)?;
     let lang = c.lang;
     let t = |m: Msg| m.text(lang);
-    let view = own_station_view(&st.api, who, &id).await.or_page(lang)?;
+    let view = own_station_view(&st.api, who, &id).await.or_page(&c)?;
     let now = st.api.clock.now();
     let station = &view.station;
     let store = &*st.api.store;
@@ -159,18 +162,18 @@ pub async fn page(
             page: PageRequest::first(RECENT_SESSIONS),
         })
         .await
-        .or_page(lang)?
+        .or_page(&c)?
         .items;
-    let recent = with_prices(store, recent).await.or_page(lang)?;
+    let recent = with_prices(store, recent).await.or_page(&c)?;
     let running = running_sessions(store, who, Some(&station.id))
         .await
-        .or_page(lang)?;
+        .or_page(&c)?;
     let power = power_of(store, &running.iter().collect::<Vec<_>>())
         .await
-        .or_page(lang)?;
+        .or_page(&c)?;
     let alarms: Vec<_> = open_alarms(store, who)
         .await
-        .or_page(lang)?
+        .or_page(&c)?
         .into_iter()
         .filter(|a| alarm_station(a) == Some(station.id.as_str()))
         .collect();
@@ -182,10 +185,13 @@ pub async fn page(
             .find(&who.actor(), &cid)
             .await
             .map_err(ApiError::from)
-            .or_page(lang)?,
+            .or_page(&c)?,
         None => None,
     };
-    let title = station.name.clone().unwrap_or_else(|| station.id.to_string());
+    let title = station
+        .name
+        .clone()
+        .unwrap_or_else(|| station.id.to_string());
     let boot = station.boot.as_ref();
     let body = html! {
         h1 { (title) }
@@ -265,7 +271,7 @@ pub async fn live(
 ) -> Result<Response, Failure> {
     let c = caller(&st, &headers, &station_path(&id)).await?;
     let who = c.permitted(Scope::Read)?;
-    let view = own_station_view(&st.api, who, &id).await.or_page(c.lang)?;
+    let view = own_station_view(&st.api, who, &id).await.or_page(&c)?;
     Ok(html(
         StatusCode::OK,
         connectors(&c, &view, st.api.clock.now()),
@@ -290,14 +296,18 @@ async fn send(
     let request = request(&form).map_err(|e| c.fail(e))?;
     // Another organisation's station (or none) is answered like the API
     // does: not found.
-    let station = own_station_view(&st.api, who, id).await.or_page(c.lang)?.station.id;
+    let station = own_station_view(&st.api, who, id)
+        .await
+        .or_page(&c)?
+        .station
+        .id;
     let cmd = st
         .api
         .commands
         .submit(&who.actor(), &station, request, SubmitOptions::default())
         .await
         .map_err(ApiError::from)
-        .or_page(c.lang)?;
+        .or_page(&c)?;
     tracing::info!(station = %station, command = %cmd.id, "portal: command sent");
     Ok(Redirect::to(&format!("{path}?command={}", cmd.id)).into_response())
 }
@@ -362,7 +372,7 @@ pub async fn command(
         .find(&who.actor(), &cid)
         .await
         .map_err(ApiError::from)
-        .or_page(c.lang)?
+        .or_page(&c)?
         .ok_or_else(not_found)?;
     Ok(html(StatusCode::OK, outcome(&c, &cmd)))
 }
