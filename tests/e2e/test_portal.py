@@ -317,6 +317,13 @@ def test_an_org_admin_sees_the_stations_live_and_resets_one_from_its_page(runner
             v.goto("/portal/me")
             v.check("me")
 
+        # The commands sent from the portal are in the organisation's audit log, as the person's.
+        log = runner.api_ok("GET", "/audit-log", params={"limit": 500})["items"]
+        mine = [e for e in log if e["path"] == f"/portal/stations/{station}/reset"]
+        assert len(mine) == 2 and all(e["operation"] == "POST /portal/stations/{id}/reset" for e in mine), mine
+        assert all(world["people"]["orgAdmin"]["id"] in e["actor"] for e in mine), mine
+        assert mine[0]["fields"] == ["kind"], mine
+
         # Organisation B's station is not found, like one that does not exist.
         v.goto(f"/portal/stations/{quote(world['station_b'])}", 404)
         v.check("not-found")

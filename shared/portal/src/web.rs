@@ -150,6 +150,13 @@ impl Form {
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
     }
+
+    /// The fields' names, sorted.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        let mut names: Vec<&str> = self.0.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names.into_iter()
+    }
 }
 
 /// A path of the portal to go back to, from a form or a query: anything

@@ -22,6 +22,7 @@ use csms_api::shared::own_station_view;
 use csms_commands::service::SubmitOptions;
 use csms_domain::alarm::Severity;
 use csms_domain::api_key::Scope;
+use csms_domain::audit::AuditEntry;
 use csms_domain::command::{Command, CommandId, CommandRequest, CommandStatus, ResetKind};
 use csms_domain::station::StationView;
 use csms_kernel::ports::{PageRequest, SessionQuery};
@@ -286,6 +287,7 @@ async fn send(
     headers: &HeaderMap,
     id: &str,
     body: &[u8],
+    action: &str,
     request: impl FnOnce(&Form) -> Result<CommandRequest, ApiError>,
 ) -> Result<Response, Failure> {
     let path = station_path(id);
@@ -309,6 +311,22 @@ async fn send(
         .map_err(ApiError::from)
         .or_page(&c)?;
     tracing::info!(station = %station, command = %cmd.id, "portal: command sent");
+    // In the organisation's audit log like the API's writes: who, what,
+    // which fields (names only, never values).
+    let fields = form.names().filter(|n| *n != "csrf").map(str::to_owned);
+    let operation = format!("POST /portal/stations/{{id}}/{action}");
+    let entry = AuditEntry::new(
+        who.org_id.clone(),
+        st.api.clock.now(),
+        &who.actor().audit_name(),
+        &operation,
+        &format!("/portal/stations/{station}/{action}"),
+        fields,
+        StatusCode::SEE_OTHER.as_u16(),
+    );
+    if let Err(e) = st.api.store.append_audit(&entry).await {
+        tracing::error!(error = %e, %operation, "a command was sent but its audit entry could not be stored");
+    }
     Ok(Redirect::to(&format!("{path}?command={}", cmd.id)).into_response())
 }
 
@@ -319,7 +337,7 @@ pub async fn reset(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, Failure> {
-    send(&st, &headers, &id, &body, |form| {
+    send(&st, &headers, &id, &body, "reset", |form| {
         let kind = match form.get("kind") {
             Some("soft") => ResetKind::Soft,
             Some("hard") => ResetKind::Hard,
@@ -341,7 +359,7 @@ pub async fn unlock(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, Failure> {
-    send(&st, &headers, &id, &body, |form| {
+    send(&st, &headers, &id, &body, "unlock", |form| {
         let number = |name: &str| -> Result<u32, ApiError> {
             form.get(name)
                 .and_then(|v| v.trim().parse::<u32>().ok())
