@@ -98,6 +98,7 @@ pub async fn caller(st: &PortalState, headers: &HeaderMap, path: &str) -> Result
         Err(ApiError::SignedOut) => {
             return Err(Failure::SignIn {
                 next: path.to_owned(),
+                htmx: headers.contains_key("hx-request"),
             })
         }
         Err(e) => return Err(Failure::Page(cookie_lang(headers), e)),
@@ -199,8 +200,10 @@ pub fn html(status: StatusCode, markup: Markup) -> Response {
 
 /// A page that could not be shown.
 pub enum Failure {
-    /// Not signed in: to the sign-in page, then back to `next`.
-    SignIn { next: String },
+    /// Not signed in: to the sign-in page, then back to `next`. A fragment
+    /// htmx fetches (`htmx`) is answered with `HX-Redirect`, so the whole
+    /// page goes there instead of the sign-in page landing in the fragment.
+    SignIn { next: String, htmx: bool },
     /// An error page in the language: 400, 403, 404, 409, 500 as the API
     /// would answer.
     Page(Language, ApiError),
@@ -220,11 +223,15 @@ pub struct SignedFailure {
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         let (lang, e, signed) = match self {
-            Failure::SignIn { next } => {
+            Failure::SignIn { next, htmx } => {
                 let q: String = url::form_urlencoded::Serializer::new(String::new())
                     .append_pair("next", &next)
                     .finish();
-                return Redirect::to(&format!("/portal/sign-in?{q}")).into_response();
+                let to = format!("/portal/sign-in?{q}");
+                if htmx {
+                    return (StatusCode::OK, [("hx-redirect", to)]).into_response();
+                }
+                return Redirect::to(&to).into_response();
             }
             Failure::Page(lang, e) => (lang, e, None),
             Failure::Signed(f) => {
