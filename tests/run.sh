@@ -9,10 +9,13 @@
 # Steps:
 #   1. Python venv in .venv with tests/requirements.txt (skipped when unchanged);
 #      for the e2e suite also `npm ci` in tests/node-charger, the second,
-#      independent charger (skipped when package-lock.json is unchanged)
+#      independent charger (skipped when package-lock.json is unchanged), and for
+#      the portal's browser tests Debian's chromium (apt-get when /usr/bin/chromium
+#      is missing) and axe-core (`npm ci` in tests/portal)
 #   2. a moto server on a free local port, for the AWS adapters (stopped on exit)
 #   3. Rust tests: cargo nextest (or cargo test) over the whole workspace
 #   4. end-to-end: build csms-local (with the test build's features), run tests/e2e with simulated OCPP chargers
+#      (and the portal in Chromium; screenshots in $CARGO_TARGET_DIR/test-logs/portal)
 #   5. API fuzz: schemathesis over /api/v1/openapi.json of a fresh csms-local
 #      (no 5xx, every answer as documented)
 #   6. cfn-lint template.yaml
@@ -125,6 +128,28 @@ if [[ "$mode" != rust ]]; then
     touch "$node_stamp"
   fi
   done_step
+
+  # The portal's browser tests (tests/e2e/test_portal.py): Debian's chromium, driven by
+  # Playwright's Python package (tests/requirements.txt; Playwright's own browsers are
+  # never downloaded), and axe-core pinned by tests/portal/package-lock.json.
+  step "portal browser tests: chromium, axe-core (tests/portal): npm ci"
+  if [[ ! -x /usr/bin/chromium ]]; then
+    if command -v apt-get >/dev/null 2>&1; then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+    else
+      echo "/usr/bin/chromium is missing and there is no apt-get to install it" >&2
+      exit 1
+    fi
+  fi
+  axe_hash="$("$PY" -c 'import hashlib, sys; print(hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest())' tests/portal/package-lock.json)"
+  axe_stamp="tests/portal/node_modules/.lock-$axe_hash"
+  if [[ -f "$axe_stamp" ]]; then
+    echo "package-lock.json unchanged, npm ci skipped"
+  else
+    (cd tests/portal && npm ci --no-audit --no-fund)
+    touch "$axe_stamp"
+  fi
+  done_step
 fi
 
 # ---------------------------------------------------------------------------- 2. moto
@@ -174,7 +199,8 @@ if [[ "$mode" == all || "$mode" == e2e ]]; then
   # every dependency a second time (CI ran out of disk doing that).
   cargo build --workspace --all-targets
   # pytest exits 5 when it collected no test: that fails this step like any other error.
-  CSMS_LOCAL_BIN="$TARGET_DIR/debug/csms-local" \
+  # CSMS_TEST_LOG_DIR: where tests leave what a reviewer looks at (the portal's screenshots).
+  CSMS_LOCAL_BIN="$TARGET_DIR/debug/csms-local" CSMS_TEST_LOG_DIR="$LOG_DIR" \
     "$PY" -m pytest tests/e2e -q -p no:cacheprovider "$@"
   done_step
 fi

@@ -69,7 +69,6 @@ mod timers;
 mod ws;
 
 use anyhow::Context;
-use csms_api::router;
 use csms_app::{Adapters, SettingsError, Wiring};
 use csms_charging::connect::PasswordGate;
 use csms_commands::service::{CommandDispatch, CommandTimers};
@@ -255,10 +254,10 @@ async fn main() -> anyhow::Result<()> {
         limits: cfg.ws,
         test_panics: cfg.test_panics,
     };
-    let app = router(api_state).merge(ws::routes(ws_state));
+    let app = csms_app::http_app(api_state).merge(ws::routes(ws_state));
 
     tracing::info!(
-        "csms-local listening on http://{addr} — OCPP: ws://{addr}/ocpp/{{stationId}}, API: http://{addr}/api/v1, data: {}",
+        "csms-local listening on http://{addr} — OCPP: ws://{addr}/ocpp/{{stationId}}, API: http://{addr}/api/v1, portal: http://{addr}/portal/, data: {}",
         cfg.data_dir.display()
     );
     tracing::info!(

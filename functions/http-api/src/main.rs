@@ -1,7 +1,7 @@
 //! Lambda serving the HTTP API v1 (API Gateway HTTP API, payload 2.0).
-//! Wiring only: the same axum router as the local runner, over DynamoDB.
+//! Wiring only: the same axum router as the local runner (the API and the web
+//! portal, `csms_app::http_app`), over DynamoDB.
 
-use csms_api::router;
 use lambda_http::{run, Error};
 
 #[tokio::main]
@@ -16,5 +16,5 @@ async fn main() -> Result<(), Error> {
     let Some(state) = wired.await? else {
         return Ok(());
     };
-    run(router(state)).await
+    run(csms_app::http_app(state)).await
 }

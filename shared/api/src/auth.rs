@@ -492,7 +492,7 @@ pub fn check_csrf(
         .get(CSRF_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if constant_time_eq(sent.as_bytes(), session.csrf_token.as_bytes()) {
+    if csrf_matches(sent, session) {
         Ok(())
     } else {
         Err(ApiError::Forbidden(
@@ -511,6 +511,27 @@ async fn session_principal(
 ) -> Result<Principal, ApiError> {
     let (session, user) = signed_in(state, headers).await?;
     check_csrf(method, headers, &session)?;
+    principal_of(state, user, named).await
+}
+
+/// Who a signed-in person is where no organisation is named (the web
+/// portal): the first organisation of their memberships and their role's
+/// scopes there, as the API would see them.
+pub async fn person_principal(state: &ApiState, user: User) -> Result<Principal, ApiError> {
+    principal_of(state, user, None).await
+}
+
+/// Whether `sent` is the session's CSRF token (a form's hidden field in the
+/// web portal; the header in the API).
+pub fn csrf_matches(sent: &str, session: &UserSession) -> bool {
+    constant_time_eq(sent.as_bytes(), session.csrf_token.as_bytes())
+}
+
+async fn principal_of(
+    state: &ApiState,
+    user: User,
+    named: Option<&Named>,
+) -> Result<Principal, ApiError> {
     let platform_admin = user.is_platform_admin();
     let first = user.memberships.first().map(|m| m.org_id.clone());
     let org_id = if platform_admin {

@@ -99,6 +99,18 @@ use std::sync::Arc;
 
 pub use public_url::PublicUrl;
 
+/// What the web portal (`csms-portal`) shares with the API, so a page and
+/// its API route run the same checks: the signed-in person and their
+/// scopes, the CSRF token, the sign-in use case and its session, and the
+/// owner check of a station.
+pub mod shared {
+    pub use crate::auth::{
+        csrf_matches, person_principal, role_scopes, signed_in, Principal, SESSION_COOKIE,
+    };
+    pub use crate::sign_in::{authenticate, clear_cookie, new_session, Refusal, SignInState};
+    pub use crate::stations::own_station_view;
+}
+
 /// An API key kept out of logs and `Debug` output.
 #[derive(Clone)]
 pub struct Secret(Arc<str>);
@@ -235,6 +247,12 @@ mod permit {
 /// need (when a car must be ready is a driver's app's business, like
 /// starting the charge); `admin` changes everything else and manages keys.
 pub fn router(state: ApiState) -> Router {
+    router_with(state.clone(), sign_in::SignInState::new(state))
+}
+
+/// [`router`] with the sign-in's throttle given, so the web portal's
+/// sign-in form counts failures in the same throttle as `POST /auth/sign-in`.
+pub fn router_with(state: ApiState, sign_in: sign_in::SignInState) -> Router {
     use csms_domain::api_key::Scope::{Admin, Commands, Read};
     use permit::{delete, get, own_get, own_post, own_put, patch, post, put};
     let v1 = Router::new()
@@ -496,8 +514,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/openapi.json", axum::routing::get(openapi::serve))
         .route(
             "/auth/sign-in",
-            axum::routing::post(sign_in::sign_in)
-                .with_state(sign_in::SignInState::new(state.clone())),
+            axum::routing::post(sign_in::sign_in).with_state(sign_in),
         )
         // Single-use links from e-mails: the token is the credential.
         .merge(

@@ -120,42 +120,82 @@ pub async fn sign_in(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let req: SignIn = json_body(&body)?;
-    let email =
-        UserEmail::parse(&req.email).map_err(|e| ApiError::BadRequest(format!("email: {e}")))?;
-    if req.password.is_empty() {
-        return Err(ApiError::BadRequest("password: must not be empty".into()));
+    let client = client.as_ref().map(|Extension(a)| a);
+    match authenticate(&st, client, &req.email, &req.password, req.code.as_deref()).await {
+        Ok(user) => start_session(&st.api, &user).await,
+        Err(Refusal::Throttled(retry_after)) => Ok(too_many(retry_after, THROTTLED)),
+        Err(Refusal::Error(e)) => Err(e),
+    }
+}
+
+/// What the throttled sign-in's 429 says.
+const THROTTLED: &str =
+    "too many failed sign-ins for this account or from this address; try again later";
+
+/// Why [`authenticate`] signed nobody in.
+#[derive(Debug)]
+pub enum Refusal {
+    /// Too many failed sign-ins for the account or from the address: try
+    /// again after this long.
+    Throttled(std::time::Duration),
+    /// Invalid input (`BadRequest` naming the field), a wrong address,
+    /// password or code (`SignInFailed`), a missing code
+    /// (`SecondFactorRequired`), or the store's failure.
+    Error(ApiError),
+}
+
+impl From<ApiError> for Refusal {
+    fn from(e: ApiError) -> Self {
+        Refusal::Error(e)
+    }
+}
+
+/// The sign-in use case, shared by `POST /auth/sign-in` and the web
+/// portal's sign-in form: checks the address, the password (argon2id on
+/// the blocking pool) and the second factor's code, under the throttle per
+/// account and per client address, raising the alarms of a run of
+/// failures. Makes no session: [`new_session`] does.
+pub async fn authenticate(
+    st: &SignInState,
+    client: Option<&ClientAddr>,
+    email: &str,
+    password: &str,
+    code: Option<&str>,
+) -> Result<User, Refusal> {
+    let email = UserEmail::parse(email).map_err(|e| ApiError::BadRequest(format!("email: {e}")))?;
+    if password.is_empty() {
+        return Err(ApiError::BadRequest("password: must not be empty".into()).into());
     }
     // No password is longer (they are set with 8–64 characters), and a
     // long one would only cost argon2 time: refused before any lookup, the
     // same for every account.
-    if req.password.chars().count() > PASSWORD_MAX {
-        return Err(ApiError::BadRequest(format!(
-            "password: at most {PASSWORD_MAX} characters"
-        )));
+    if password.chars().count() > PASSWORD_MAX {
+        return Err(
+            ApiError::BadRequest(format!("password: at most {PASSWORD_MAX} characters")).into(),
+        );
     }
     let now = Instant::now();
-    let wait = |l: csms_kernel::throttle::Locked| {
-        too_many(
-            l.retry_after,
-            "too many failed sign-ins for this account or from this address; try again later",
-        )
-    };
     let address = match client {
-        Some(Extension(a)) => match st.addresses.begin(&a.throttle_key(), now) {
+        Some(a) => match st.addresses.begin(&a.throttle_key(), now) {
             Ok(attempt) => Some(attempt),
-            Err(l) => return Ok(wait(l)),
+            Err(l) => return Err(Refusal::Throttled(l.retry_after)),
         },
         None => None,
     };
     let account = match st.accounts.begin(email.as_str(), now) {
         Ok(attempt) => attempt,
-        Err(l) => return Ok(wait(l)),
+        Err(l) => return Err(Refusal::Throttled(l.retry_after)),
     };
-    let user = st.api.store.find_user_by_email(&email).await?;
+    let user = st
+        .api
+        .store
+        .find_user_by_email(&email)
+        .await
+        .map_err(ApiError::from)?;
     let hash = user
         .as_ref()
         .map_or_else(|| dummy_hash().to_owned(), |u| u.password_hash.clone());
-    let plain = req.password;
+    let plain = password.to_owned();
     let matches = tokio::task::spawn_blocking(move || password::verify(&plain, &hash))
         .await
         .unwrap_or(false);
@@ -166,34 +206,26 @@ pub async fn sign_in(
     let Some(user) = user else {
         let f = account.failed(Instant::now());
         let by_address = address.map(|a| a.failed(Instant::now()));
-        failed(
-            &st.api,
-            client.as_ref().map(|Extension(a)| a),
-            f,
-            by_address,
-            known.as_ref(),
-        )
-        .await;
-        return Err(ApiError::SignInFailed);
+        failed(&st.api, client, f, by_address, known.as_ref()).await;
+        return Err(ApiError::SignInFailed.into());
     };
     // The password was right; a second factor asks for its code too.
     let user = match user.second_factor.clone().filter(|f| f.confirmed) {
         None => user,
         Some(factor) => {
-            let Some(code) = req.code.as_deref() else {
+            let Some(code) = code else {
                 account.finished();
                 if let Some(a) = address {
                     a.finished();
                 }
-                return Err(ApiError::SecondFactorRequired);
+                return Err(ApiError::SecondFactorRequired.into());
             };
             let unix = crate::second_factor::unix(&st.api);
             let Some(step) = crate::second_factor::check(&factor, code, unix)? else {
                 let f = account.failed(Instant::now());
                 let by_address = address.map(|a| a.failed(Instant::now()));
-                let client = client.as_ref().map(|Extension(a)| a);
                 failed(&st.api, client, f, by_address, Some(&user)).await;
-                return Err(ApiError::SignInFailed);
+                return Err(ApiError::SignInFailed.into());
             };
             // The code is used: written before the session, so a copy of
             // it signs nobody else in (a concurrent use loses the write).
@@ -218,7 +250,7 @@ pub async fn sign_in(
     if let Some(a) = address {
         a.finished();
     }
-    start_session(&st.api, &user).await
+    Ok(user)
 }
 
 /// After a failed sign-in: a run of them for an account (one that exists)
@@ -331,6 +363,18 @@ async fn raise(st: &ApiState, alarm: Alarm) {
 /// A new session for `user`: the answer with the person and the CSRF
 /// token, and the cookie (sign-in, an accepted invitation).
 pub(crate) async fn start_session(st: &ApiState, user: &User) -> Result<Response, ApiError> {
+    let (session, cookie) = new_session(st, user).await?;
+    let mut resp = Json(signed_in_json(user, &session)).into_response();
+    resp.headers_mut().insert(header::SET_COOKIE, cookie);
+    Ok(resp)
+}
+
+/// A new session for `user`, stored, and the `Set-Cookie` value that
+/// carries its secret (the API's sign-in and the portal's).
+pub async fn new_session(
+    st: &ApiState,
+    user: &User,
+) -> Result<(UserSession, HeaderValue), ApiError> {
     let secret = random_token();
     let session = UserSession::new(
         auth::secret_hash(&secret),
@@ -339,16 +383,17 @@ pub(crate) async fn start_session(st: &ApiState, user: &User) -> Result<Response
         st.clock.now(),
     );
     st.store.create_user_session(&session).await?;
-    let mut resp = Json(signed_in_json(user, &session)).into_response();
-    resp.headers_mut().insert(
-        header::SET_COOKIE,
-        cookie(
-            &secret,
-            UserSession::ABSOLUTE.num_seconds(),
-            st.secure_cookies,
-        ),
+    let cookie = cookie(
+        &secret,
+        UserSession::ABSOLUTE.num_seconds(),
+        st.secure_cookies,
     );
-    Ok(resp)
+    Ok((session, cookie))
+}
+
+/// The `Set-Cookie` value that clears the session cookie.
+pub fn clear_cookie(st: &ApiState) -> HeaderValue {
+    cookie("", 0, st.secure_cookies)
 }
 
 #[utoipa::path(get, path = "/auth/me", operation_id = "getMe", tag = "auth", summary = "The signed-in person, their memberships and the CSRF token", responses((status = 200, body = SignedIn), (status = 401, description = "Not signed in, or the session has ended", body = ErrorBody)), security(()))]
@@ -360,7 +405,7 @@ pub async fn me(State(st): State<ApiState>, headers: HeaderMap) -> Result<Json<V
 fn signed_out(st: &ApiState) -> Response {
     let mut resp = StatusCode::NO_CONTENT.into_response();
     resp.headers_mut()
-        .insert(header::SET_COOKIE, cookie("", 0, st.secure_cookies));
+        .insert(header::SET_COOKIE, clear_cookie(st));
     resp
 }
 

@@ -166,7 +166,7 @@ pub(crate) async fn own_station(
 }
 
 /// [`own_station`] with its connector statuses and connection.
-async fn own_station_view(
+pub async fn own_station_view(
     state: &ApiState,
     who: &Principal,
     raw: &str,

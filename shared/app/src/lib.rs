@@ -13,6 +13,8 @@
 //!   resources a function may require.
 //! - `wiring`: [`Adapters`] (what a runtime plugs in) and [`Wiring`] (the
 //!   services built over them, once).
+//! - [`http_app`]: the whole HTTP surface (the API and the web portal), served by
+//!   `csms-local` and the `http-api` Lambda alike.
 //! - `testkit`: [`testkit::NoAdapters`], for tests without chargers,
 //!   queues or the network.
 
@@ -22,3 +24,15 @@ pub mod wiring;
 
 pub use settings::{Resource, Runtime, Settings, SettingsError};
 pub use wiring::{Adapters, Wiring};
+
+/// The whole HTTP surface: the API (`/healthz`, `/api/v1/…`) and the web
+/// portal (`/`, `/portal/…`) in one router, the portal's sign-in form
+/// counting failures in the same throttle as `POST /auth/sign-in`.
+pub fn http_app(state: csms_api::ApiState) -> axum::Router {
+    let sign_in = csms_api::shared::SignInState::new(state.clone());
+    let portal = csms_portal::router(csms_portal::PortalState {
+        api: state.clone(),
+        sign_in: sign_in.clone(),
+    });
+    csms_api::router_with(state, sign_in).merge(portal)
+}

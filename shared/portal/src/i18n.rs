@@ -1,0 +1,274 @@
+//! Swedish and English: the message catalogue and the locale's formats of
+//! numbers, money and times.
+//!
+//! Every text a page shows is a [`Msg`] key; [`Msg::text`] gives it in a
+//! [`Language`]. The catalogue is one macro invocation, so a key cannot be
+//! added without both texts, and a test checks that none is left empty.
+//! Texts with parts (a count, a name) are formatted by the page from a
+//! key's text and the value, never by concatenating translated halves.
+
+use chrono::{Datelike, Timelike};
+use csms_domain::tenant::Language;
+use csms_domain::Timestamp;
+use rust_decimal::{Decimal, RoundingStrategy};
+
+/// The time zone the portal shows times in (sites in other zones come
+/// with the site's own zone later).
+pub const DISPLAY_ZONE: chrono_tz::Tz = chrono_tz::Europe::Stockholm;
+
+macro_rules! catalogue {
+    ($($key:ident => $sv:literal, $en:literal;)*) => {
+        /// A text of the portal; see the module docs.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Msg { $($key),* }
+
+        impl Msg {
+            /// Every key, for the completeness test.
+            pub const ALL: &'static [Msg] = &[$(Msg::$key),*];
+
+            /// The text in `lang`.
+            pub fn text(self, lang: Language) -> &'static str {
+                match (self, lang) {
+                    $(
+                        (Msg::$key, Language::Sv) => $sv,
+                        (Msg::$key, Language::En) => $en,
+                    )*
+                }
+            }
+        }
+    };
+}
+
+catalogue! {
+    Product => "Laddportalen", "Charging portal";
+    SkipToContent => "Hoppa till innehållet", "Skip to content";
+    MainNav => "Huvudmeny", "Main menu";
+    NavOverview => "Översikt", "Overview";
+    NavMe => "Min laddning", "My charging";
+    SignIn => "Logga in", "Sign in";
+    SignOut => "Logga ut", "Sign out";
+    SignedInAs => "Inloggad som", "Signed in as";
+    Email => "E-postadress", "E-mail address";
+    Password => "Lösenord", "Password";
+    Code => "Kod från autentiseringsappen", "Code from the authenticator app";
+    CodeNeeded => "Ange koden från din autentiseringsapp.", "Enter the code from your authenticator app.";
+    SignInFailed => "Fel e-postadress, lösenord eller kod.", "Wrong e-mail address, password or code.";
+    SignInThrottled => "För många misslyckade inloggningar. Försök igen om en stund.", "Too many failed sign-ins. Try again in a while.";
+    Language => "Språk", "Language";
+    SwitchLanguage => "In English", "På svenska";
+    OtherLanguageName => "English", "Svenska";
+    Overview => "Laddstationer", "Charging stations";
+    Site => "Plats", "Site";
+    AllSites => "Alla platser", "All sites";
+    Filter => "Visa", "Show";
+    NoStations => "Inga laddstationer än.", "No stations yet.";
+    NoStationsHint => "Registrera en station via API:t (POST /api/v1/stations) så visas den här.", "Register a station through the API (POST /api/v1/stations) and it shows here.";
+    Station => "Station", "Station";
+    Connectors => "Uttag", "Connectors";
+    Power => "Effekt", "Power";
+    RunningSessions => "Pågående laddningar", "Running sessions";
+    OpenAlarms => "Öppna larm", "Open alarms";
+    Online => "Ansluten", "Online";
+    Offline => "Inte ansluten", "Offline";
+    Connection => "Anslutning", "Connection";
+    LiveHint => "Uppdateras automatiskt.", "Updates automatically.";
+    UpdatedAt => "Uppdaterad", "Updated";
+    Unknown => "okänt", "unknown";
+    Details => "Uppgifter", "Details";
+    StationId => "Stations-id", "Station id";
+    Name => "Namn", "Name";
+    Vendor => "Tillverkare", "Vendor";
+    Model => "Modell", "Model";
+    Firmware => "Firmware", "Firmware";
+    OcppVersion => "OCPP-version", "OCPP version";
+    LastSeen => "Senast hörd", "Last seen";
+    Evse => "Laddpunkt", "EVSE";
+    Connector => "Uttag", "Connector";
+    Status => "Status", "Status";
+    NoConnectors => "Stationen har inte rapporterat några uttag än.", "The station has not reported any connectors yet.";
+    RecentSessions => "Senaste laddningarna", "Recent sessions";
+    NoSessions => "Inga laddningar än.", "No sessions yet.";
+    Started => "Start", "Started";
+    Ended => "Slut", "Ended";
+    Energy => "Energi", "Energy";
+    Cost => "Kostnad", "Cost";
+    NotPriced => "ej prissatt", "not priced";
+    Active => "pågår", "running";
+    NoAlarms => "Inga öppna larm.", "No open alarms.";
+    Alarm => "Larm", "Alarm";
+    Raised => "Larmade", "Raised";
+    SeverityWarning => "Varning", "Warning";
+    SeverityCritical => "Kritiskt", "Critical";
+    Commands => "Kommandon", "Commands";
+    SoftReset => "Mjuk omstart", "Soft reset";
+    HardReset => "Hård omstart", "Hard reset";
+    Unlock => "Lås upp uttaget", "Unlock connector";
+    CommandSent => "Kommandot är skickat", "The command is sent";
+    CommandPending => "Väntar på svar från stationen…", "Waiting for the station's answer…";
+    CommandAccepted => "Stationen godtog kommandot.", "The station accepted the command.";
+    CommandRejected => "Stationen avböjde kommandot.", "The station declined the command.";
+    CommandFailed => "Kommandot misslyckades.", "The command failed.";
+    CommandTimeout => "Stationen svarade inte i tid.", "The station did not answer in time.";
+    CommandOffline => "Stationen var inte ansluten.", "The station was not connected.";
+    CommandRefused => "Kommandot kunde inte skickas", "The command could not be sent";
+    MyCharging => "Min laddning", "My charging";
+    MyHistory => "Mina laddningar", "My charging history";
+    MyIdentifiers => "Mina identifierare", "My identifiers";
+    NoIdentifiers => "Du har inga identifierare än.", "You have no identifiers yet.";
+    Identifier => "Identifierare", "Identifier";
+    Kind => "Typ", "Type";
+    Label => "Benämning", "Label";
+    TokenAccepted => "Giltig", "Valid";
+    TokenBlocked => "Spärrad", "Blocked";
+    TokenExpired => "Utgången", "Expired";
+    TokenInvalid => "Ogiltig", "Invalid";
+    Forbidden => "Ingen behörighet", "Not allowed";
+    ForbiddenText => "Din roll ger inte tillgång till den här sidan.", "Your role does not give access to this page.";
+    NotFound => "Hittades inte", "Not found";
+    NotFoundText => "Sidan eller det du letar efter finns inte.", "The page or what you are looking for does not exist.";
+    BadRequest => "Felaktig begäran", "Bad request";
+    Failure => "Något gick fel", "Something went wrong";
+    FailureText => "Försök igen om en stund. Felet är loggat.", "Try again in a while. The error has been logged.";
+    BackHome => "Till startsidan", "To the start page";
+    StAvailable => "Ledig", "Available";
+    StCharging => "Laddar", "Charging";
+    StOccupied => "Upptagen", "Occupied";
+    StPreparing => "Förbereder", "Preparing";
+    StFinishing => "Avslutar", "Finishing";
+    StReserved => "Reserverad", "Reserved";
+    StSuspendedEv => "Pausad av bilen", "Paused by the car";
+    StSuspendedEvse => "Pausad av laddaren", "Paused by the charger";
+    StFaulted => "Fel", "Faulted";
+    StUnavailable => "Ur drift", "Unavailable";
+}
+
+/// `lang`'s tag for `<html lang>`.
+pub fn tag(lang: Language) -> &'static str {
+    lang.as_str()
+}
+
+/// `n` rounded to `decimals` places (half away from zero) with the locale's
+/// grouping and decimal sign: `1 234,50` in Swedish, `1,234.50` in English.
+pub fn number(n: Decimal, decimals: u32, lang: Language) -> String {
+    let rounded = n.round_dp_with_strategy(decimals, RoundingStrategy::MidpointAwayFromZero);
+    let text = format!("{:.*}", decimals as usize, rounded.abs());
+    let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
+    let (group, point) = match lang {
+        Language::Sv => (' ', ','),
+        Language::En => (',', '.'),
+    };
+    let mut out = String::with_capacity(text.len() + int.len() / 3 + 1);
+    if rounded.is_sign_negative() && !rounded.is_zero() {
+        out.push('-');
+    }
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push(group);
+        }
+        out.push(c);
+    }
+    if !frac.is_empty() {
+        out.push(point);
+        out.push_str(frac);
+    }
+    out
+}
+
+/// An amount of money with two decimals: `1 234,50 kr` (Swedish kronor in
+/// Swedish), `1 234,50 EUR` (another currency in Swedish), `SEK 1,234.50`
+/// in English.
+pub fn money(amount: Decimal, currency: &str, lang: Language) -> String {
+    let n = number(amount, 2, lang);
+    match lang {
+        Language::Sv if currency == "SEK" => format!("{n} kr"),
+        Language::Sv => format!("{n} {currency}"),
+        Language::En => format!("{currency} {n}"),
+    }
+}
+
+/// Energy given in Wh, shown in kWh with two decimals.
+pub fn kwh(wh: Decimal, lang: Language) -> String {
+    format!("{} kWh", number(wh / Decimal::ONE_THOUSAND, 2, lang))
+}
+
+/// Power given in W, shown in kW with one decimal.
+pub fn kw(w: Decimal, lang: Language) -> String {
+    format!("{} kW", number(w / Decimal::ONE_THOUSAND, 1, lang))
+}
+
+const MONTHS_EN: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// A time in [`DISPLAY_ZONE`] to the minute: `2026-12-07 14:05` in
+/// Swedish, `7 Dec 2026 14:05` in English.
+pub fn datetime(t: Timestamp, lang: Language) -> String {
+    let local = t.with_timezone(&DISPLAY_ZONE);
+    match lang {
+        Language::Sv => local.format("%Y-%m-%d %H:%M").to_string(),
+        Language::En => format!(
+            "{} {} {} {:02}:{:02}",
+            local.day(),
+            MONTHS_EN[local.month0() as usize],
+            local.year(),
+            local.hour(),
+            local.minute()
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn every_key_has_both_texts() {
+        for key in Msg::ALL {
+            for lang in Language::ALL {
+                assert!(
+                    !key.text(lang).trim().is_empty(),
+                    "{key:?} has no {} text",
+                    lang.as_str()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn money_in_the_locales_format() {
+        assert_eq!(money(d("1234.5"), "SEK", Language::Sv), "1 234,50 kr");
+        assert_eq!(money(d("1234.5"), "SEK", Language::En), "SEK 1,234.50");
+        assert_eq!(money(d("0.125"), "EUR", Language::Sv), "0,13 EUR");
+        assert_eq!(
+            money(d("1234567.891"), "SEK", Language::Sv),
+            "1 234 567,89 kr"
+        );
+        assert_eq!(money(d("-12"), "SEK", Language::En), "SEK -12.00");
+        assert_eq!(money(d("999.999"), "SEK", Language::En), "SEK 1,000.00");
+    }
+
+    #[test]
+    fn numbers_group_thousands() {
+        assert_eq!(number(d("12"), 0, Language::Sv), "12");
+        assert_eq!(number(d("123456"), 0, Language::Sv), "123 456");
+        assert_eq!(number(d("1234.56"), 1, Language::En), "1,234.6");
+        assert_eq!(number(d("-0.001"), 2, Language::Sv), "0,00");
+        assert_eq!(kwh(d("12345"), Language::Sv), "12,35 kWh");
+        assert_eq!(kw(d("7400"), Language::En), "7.4 kW");
+    }
+
+    #[test]
+    fn times_in_stockholm_in_the_locales_format() {
+        // 13:05 UTC is 14:05 in Stockholm in winter, 15:05 in summer.
+        let winter: Timestamp = "2026-12-07T13:05:00Z".parse().unwrap();
+        assert_eq!(datetime(winter, Language::Sv), "2026-12-07 14:05");
+        assert_eq!(datetime(winter, Language::En), "7 Dec 2026 14:05");
+        let summer: Timestamp = "2026-07-01T13:05:00Z".parse().unwrap();
+        assert_eq!(datetime(summer, Language::Sv), "2026-07-01 15:05");
+    }
+}

@@ -1,0 +1,18 @@
+//! The portal's pages, one module each (see the crate's docs).
+
+pub mod account;
+pub mod me;
+pub mod overview;
+pub mod station;
+
+use crate::web::{cookie_lang, Failure};
+use axum::http::HeaderMap;
+use csms_api::error::ApiError;
+
+/// Any other path under `/portal/`: the 404 page.
+pub async fn not_found(headers: HeaderMap) -> Failure {
+    Failure::Page(
+        cookie_lang(&headers),
+        ApiError::NotFound("no such page".into()),
+    )
+}

@@ -1,0 +1,326 @@
+//! What every page handler shares: who is calling ([`Caller`], through the
+//! API's own session check and role scopes), the language, forms and
+//! their CSRF token, and the answers that are not a page of content
+//! ([`Failure`]: the sign-in redirect and the error pages).
+
+use crate::i18n::Msg;
+use crate::layout::{self, Frame};
+use crate::PortalState;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use csms_api::error::ApiError;
+use csms_api::shared::{csrf_matches, person_principal, signed_in, Principal};
+use csms_domain::api_key::Scope;
+use csms_domain::tenant::Language;
+use csms_domain::user::{User, UserSession};
+use maud::{html, Markup};
+use std::collections::HashMap;
+
+/// The cookie that keeps the language chosen before signing in.
+pub const LANG_COOKIE: &str = "csms_lang";
+
+/// The language when nothing says otherwise.
+pub const DEFAULT_LANG: Language = Language::Sv;
+
+/// A signed-in person on a page.
+pub struct Caller {
+    pub user: User,
+    pub session: UserSession,
+    /// The person as the API sees them (organisation, scopes); `None` for a
+    /// person with no role in any organisation (they still have their own
+    /// pages).
+    pub who: Option<Principal>,
+    pub lang: Language,
+}
+
+impl Caller {
+    /// Whether the person's role gives `needed`, checked like the API
+    /// route's permission (`Scope::covers`).
+    pub fn may(&self, needed: Scope) -> bool {
+        self.who
+            .as_ref()
+            .is_some_and(|w| w.scopes.iter().any(|s| s.covers(needed)))
+    }
+
+    /// The caller as the API route with permission `needed` would get it;
+    /// 403 otherwise.
+    pub fn permitted(&self, needed: Scope) -> Result<&Principal, Failure> {
+        match &self.who {
+            Some(w) if self.may(needed) => Ok(w),
+            _ => Err(self.fail(ApiError::Forbidden(format!(
+                "your role lacks the {} scope",
+                needed.as_str()
+            )))),
+        }
+    }
+
+    /// A form must carry this session's CSRF token (`csrf`): 403 otherwise.
+    pub fn check_csrf(&self, form: &Form) -> Result<(), Failure> {
+        if csrf_matches(form.get("csrf").unwrap_or(""), &self.session) {
+            Ok(())
+        } else {
+            Err(self.fail(ApiError::Forbidden(
+                "the form's CSRF token is missing or not this session's".into(),
+            )))
+        }
+    }
+
+    /// An error page that keeps the person's menu and sign-out.
+    pub fn fail(&self, e: ApiError) -> Failure {
+        Failure::Signed(Box::new(SignedFailure {
+            lang: self.lang,
+            name: self.user.name.clone(),
+            csrf: self.session.csrf_token.clone(),
+            operator: self.may(Scope::Read),
+            error: e,
+        }))
+    }
+
+    /// The page frame for `path` (the language switch comes back to it).
+    pub fn frame<'a>(&'a self, path: &'a str) -> Frame<'a> {
+        Frame {
+            lang: self.lang,
+            path,
+            user: Some(layout::FrameUser {
+                name: &self.user.name,
+                csrf: &self.session.csrf_token,
+                operator: self.may(Scope::Read),
+            }),
+        }
+    }
+}
+
+/// The signed-in person of the request, or the sign-in redirect (back to
+/// `path` after signing in).
+pub async fn caller(st: &PortalState, headers: &HeaderMap, path: &str) -> Result<Caller, Failure> {
+    let (session, user) = match signed_in(&st.api, headers).await {
+        Ok(found) => found,
+        Err(ApiError::SignedOut) => {
+            return Err(Failure::SignIn {
+                next: path.to_owned(),
+                htmx: headers.contains_key("hx-request"),
+            })
+        }
+        Err(e) => return Err(Failure::Page(cookie_lang(headers), e)),
+    };
+    let lang = user.language;
+    let who = match person_principal(&st.api, user.clone()).await {
+        Ok(p) => Some(p),
+        Err(ApiError::Forbidden(_)) => None,
+        Err(e) => return Err(Failure::Page(lang, e)),
+    };
+    Ok(Caller {
+        user,
+        session,
+        who,
+        lang,
+    })
+}
+
+/// The language of a request with no signed-in person: the cookie's.
+pub fn cookie_lang(headers: &HeaderMap) -> Language {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == LANG_COOKIE)
+        .and_then(|(_, v)| Language::parse(v.trim()).ok())
+        .unwrap_or(DEFAULT_LANG)
+}
+
+/// The `Set-Cookie` value keeping `lang` for a year.
+pub fn lang_cookie(lang: Language, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax{secure}",
+        lang.as_str()
+    ))
+    .expect("the cookie is ASCII")
+}
+
+/// A URL-encoded form body.
+pub struct Form(HashMap<String, String>);
+
+impl Form {
+    pub fn parse(body: &[u8]) -> Self {
+        Form(url::form_urlencoded::parse(body).into_owned().collect())
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    /// The fields' names, sorted.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        let mut names: Vec<&str> = self.0.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names.into_iter()
+    }
+}
+
+/// A path of the portal to go back to, from a form or a query: anything
+/// else (another site, `//host`) is the start page.
+pub fn local_path(raw: Option<&str>) -> String {
+    match raw {
+        Some(p)
+            if p.starts_with("/portal")
+                && !p.contains("//")
+                && !p.contains('\\')
+                && !p.chars().any(char::is_control) =>
+        {
+            p.to_owned()
+        }
+        _ => "/portal/".to_owned(),
+    }
+}
+
+/// An HTML answer with the portal's headers: never cached (it shows live
+/// and personal data), no framing, scripts and styles of the portal only.
+pub fn html(status: StatusCode, markup: Markup) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                 form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            ),
+            (header::X_FRAME_OPTIONS, "DENY"),
+            (header::REFERRER_POLICY, "same-origin"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        markup.into_string(),
+    )
+        .into_response()
+}
+
+/// A page that could not be shown.
+pub enum Failure {
+    /// Not signed in: to the sign-in page, then back to `next`. A fragment
+    /// htmx fetches (`htmx`) is answered with `HX-Redirect`, so the whole
+    /// page goes there instead of the sign-in page landing in the fragment.
+    SignIn { next: String, htmx: bool },
+    /// An error page in the language: 400, 403, 404, 409, 500 as the API
+    /// would answer.
+    Page(Language, ApiError),
+    /// The same for a signed-in person, with their menu.
+    Signed(Box<SignedFailure>),
+}
+
+/// An error page of a signed-in person's request.
+pub struct SignedFailure {
+    lang: Language,
+    name: String,
+    csrf: String,
+    operator: bool,
+    error: ApiError,
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        let (lang, e, signed) = match self {
+            Failure::SignIn { next, htmx } => {
+                let q: String = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("next", &next)
+                    .finish();
+                let to = format!("/portal/sign-in?{q}");
+                if htmx {
+                    return (StatusCode::OK, [("hx-redirect", to)]).into_response();
+                }
+                return Redirect::to(&to).into_response();
+            }
+            Failure::Page(lang, e) => (lang, e, None),
+            Failure::Signed(f) => {
+                let SignedFailure {
+                    lang,
+                    name,
+                    csrf,
+                    operator,
+                    error,
+                } = *f;
+                (lang, error, Some((name, csrf, operator)))
+            }
+        };
+        let (status, title, text) = match &e {
+            ApiError::Forbidden(_) => (
+                StatusCode::FORBIDDEN,
+                Msg::Forbidden,
+                Msg::ForbiddenText.text(lang).to_owned(),
+            ),
+            ApiError::NotFound(_) => (
+                StatusCode::NOT_FOUND,
+                Msg::NotFound,
+                Msg::NotFoundText.text(lang).to_owned(),
+            ),
+            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, Msg::BadRequest, m.clone()),
+            ApiError::Conflict(m) => (StatusCode::CONFLICT, Msg::CommandRefused, m.clone()),
+            other => {
+                tracing::error!(error = ?other, "portal page failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    Msg::Failure,
+                    Msg::FailureText.text(lang).to_owned(),
+                )
+            }
+        };
+        let frame = Frame {
+            lang,
+            path: "/portal/",
+            user: signed
+                .as_ref()
+                .map(|(name, csrf, operator)| layout::FrameUser {
+                    name,
+                    csrf,
+                    operator: *operator,
+                }),
+        };
+        let body = html! {
+            h1 { (title.text(lang)) }
+            p { (text) }
+            p { a href="/portal/" { (Msg::BackHome.text(lang)) } }
+        };
+        html(status, layout::page(&frame, title.text(lang), body))
+    }
+}
+
+/// `result`'s error as the caller's error page.
+pub trait OrPage<T> {
+    fn or_page(self, c: &Caller) -> Result<T, Failure>;
+}
+
+impl<T, E: Into<ApiError>> OrPage<T> for Result<T, E> {
+    fn or_page(self, c: &Caller) -> Result<T, Failure> {
+        self.map_err(|e| c.fail(e.into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_portal_paths_are_gone_back_to() {
+        assert_eq!(
+            local_path(Some("/portal/stations?site=a")),
+            "/portal/stations?site=a"
+        );
+        assert_eq!(local_path(Some("https://evil.example/")), "/portal/");
+        assert_eq!(local_path(Some("/portal//evil.example")), "/portal/");
+        assert_eq!(local_path(Some("/api/v1/stations")), "/portal/");
+        assert_eq!(local_path(None), "/portal/");
+    }
+
+    #[test]
+    fn the_language_cookie_is_read() {
+        let mut h = HeaderMap::new();
+        assert_eq!(cookie_lang(&h), DEFAULT_LANG);
+        h.insert(header::COOKIE, "a=b; csms_lang=en".parse().unwrap());
+        assert_eq!(cookie_lang(&h), Language::En);
+        h.insert(header::COOKIE, "csms_lang=xx".parse().unwrap());
+        assert_eq!(cookie_lang(&h), DEFAULT_LANG);
+    }
+}
