@@ -14,6 +14,7 @@
 //! - [`invoice_run`]: the monthly invoice run of one organisation and
 //!   period ([`BillingService::run_invoices`]), callable by the API and by a
 //!   scheduled job alike; re-running it changes nothing.
+//! - [`pdf`]: an invoice as a PDF (a pure function of the invoice).
 //! - [`payments`]: BgMax files of Bankgiro payments imported, matched by
 //!   OCR reference to invoices and booked ([`BillingService::import_bgmax`]),
 //!   unmatched ones matched by hand.
@@ -25,6 +26,7 @@
 pub mod invoice_run;
 pub mod ledger;
 pub mod payments;
+pub mod pdf;
 
 use csms_kernel::ports::{
     Clock, InvoiceStore, LedgerStore, OrganisationStore, PaymentStore, PricedSessionStore,
