@@ -21,6 +21,9 @@
 //!   `GET /api/v1/outbox`;
 //! - `CSMS_PUBLIC_URL` — the address people reach this service at, for the
 //!   links in QR codes and e-mails; default the listening address;
+//! - `CSMS_BANKGIRO` — the client-funds Bankgiro printed on invoices; with
+//!   it, issued invoices are rendered as PDFs into `documents/invoices/` in
+//!   the data dir and mailed; unset, they are issued only;
 //! - `CSMS_HEARTBEAT_INTERVAL` — seconds, default 300;
 //! - `CSMS_PENDING_BOOT_INTERVAL` — seconds a station answered `Pending` or
 //!   `Rejected` waits before it boots again, default 60;
@@ -174,6 +177,7 @@ async fn main() -> anyhow::Result<()> {
             timers,
             pricing: pricing.clone(),
             outbox: outbox.clone(),
+            documents: cfg.data_dir.join("documents"),
         },
     );
 
@@ -322,6 +326,8 @@ struct LocalAdapters {
     pricing: pricing::LocalPricing,
     /// The folder mail is written to.
     outbox: std::path::PathBuf,
+    /// The folder documents (invoice PDFs) are kept in.
+    documents: std::path::PathBuf,
 }
 
 impl Adapters for LocalAdapters {
@@ -361,6 +367,16 @@ impl Adapters for LocalAdapters {
                 self.outbox.display()
             ))),
         }
+    }
+    fn documents(&self) -> Result<Arc<dyn csms_kernel::ports::DocumentStore>, SettingsError> {
+        csms_store_redb::FileDocuments::open(&self.documents)
+            .map(|d| Arc::new(d) as Arc<dyn csms_kernel::ports::DocumentStore>)
+            .map_err(|e| {
+                SettingsError::new(
+                    "CSMS_DATA_DIR",
+                    format!("the documents folder {}: {e}", self.documents.display()),
+                )
+            })
     }
 }
 

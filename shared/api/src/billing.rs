@@ -2,7 +2,8 @@
 //! month), `GET /invoices`, `GET /invoices/{id}`, `GET /me/invoices` (a
 //! signed-in driver's own, from every organisation), and the ledger of
 //! client funds: `GET /ledger/accounts` (balances) and
-//! `GET /ledger/reconciliation` (debits = credits, overall and per account).
+//! `GET /ledger/reconciliation` (debits = credits, overall and per account),
+//! and an invoice's PDF: `GET /invoices/{id}/pdf`, `GET /me/invoices/{id}/pdf`.
 //!
 //! Amounts are decimal strings as the invoice shows them (`"50.00"`).
 //! Every bad value is a 400 naming the field; another organisation's
@@ -16,7 +17,10 @@ use crate::util::{json_body, page, time, Params};
 use crate::ApiState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use csms_billing::delivery::PDF_TYPE;
 use csms_billing::invoice_run::RunResult;
 use csms_billing::BillingError;
 use csms_domain::billing::invoice::{Invoice, InvoiceId, InvoiceStatus};
@@ -42,6 +46,7 @@ impl From<BillingError> for ApiError {
             BillingError::BgMax(e) => ApiError::BadRequest(e.to_string()),
             e @ BillingError::NotFound(_) => ApiError::NotFound(e.to_string()),
             BillingError::Refused(m) => ApiError::Conflict(m),
+            BillingError::Unavailable(m) => ApiError::NotConfigured(m),
             BillingError::Store(e) => e.into(),
         }
     }
@@ -294,6 +299,35 @@ pub struct InvoiceRunView {
     pub skipped: Vec<SkippedSessionView>,
     /// Ledger transactions this run booked.
     pub ledger_posted: usize,
+    pub delivery: DeliveryView,
+}
+
+/// The PDFs and mails of the period's invoices (this run's, and an earlier
+/// run's not yet delivered). A re-run renders and mails nothing.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryView {
+    /// PDFs rendered and stored by this run.
+    pub pdfs_rendered: usize,
+    /// Invoices mailed by this run, with the PDF attached.
+    pub mailed: Vec<String>,
+    /// Invoices mailed before.
+    pub mailed_before: usize,
+    /// Invoices whose driver has no e-mail address: not mailed.
+    pub no_email: Vec<String>,
+    /// Invoices whose PDF or mail failed, and why (the mail is not tried
+    /// again by a re-run; the PDF is downloadable).
+    pub failed: Vec<DeliveryFailureView>,
+    /// Why nothing was delivered (a missing setting such as
+    /// `CSMS_BANKGIRO`), if so.
+    pub unavailable: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryFailureView {
+    pub invoice_id: String,
+    pub reason: String,
 }
 
 impl From<&RunResult> for InvoiceRunView {
@@ -313,6 +347,27 @@ impl From<&RunResult> for InvoiceRunView {
                 })
                 .collect(),
             ledger_posted: r.ledger_posted,
+            delivery: DeliveryView {
+                pdfs_rendered: r.delivery.pdfs_rendered,
+                mailed: r.delivery.mailed.iter().map(ToString::to_string).collect(),
+                mailed_before: r.delivery.mailed_before,
+                no_email: r
+                    .delivery
+                    .no_email
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+                failed: r
+                    .delivery
+                    .failed
+                    .iter()
+                    .map(|(id, reason)| DeliveryFailureView {
+                        invoice_id: id.to_string(),
+                        reason: reason.clone(),
+                    })
+                    .collect(),
+                unavailable: r.delivery.unavailable.clone(),
+            },
         }
     }
 }
@@ -388,6 +443,55 @@ pub async fn get(
     view.paid = Some(owed.paid.to_string());
     view.amount_due = Some(owed.due.to_string());
     Ok(Json(view))
+}
+
+/// The invoice's PDF as a download.
+async fn pdf_response(st: &ApiState, invoice: &Invoice) -> Result<Response, ApiError> {
+    let (bytes, _) = st.billing.invoice_pdf(invoice).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, PDF_TYPE.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"faktura-{}.pdf\"", invoice.number),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+#[utoipa::path(get, path = "/invoices/{id}/pdf", operation_id = "getInvoicePdf", tag = "billing", summary = "The invoice as a PDF (rendered when it was issued; rendered again if the stored file is missing)", params(("id" = String, Path, description = "Invoice id (`{organisation}~{period}~{userId}`)")), responses((status = 200, description = "The PDF, as an attachment `faktura-{number}.pdf`", content_type = "application/pdf", body = Vec<u8>), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 503, description = "The PDF cannot be made: `CSMS_BANKGIRO` is not set", body = ErrorBody)))]
+pub async fn pdf(
+    State(st): State<ApiState>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = invoice_id(&id)?;
+    let invoice = st
+        .store
+        .get_invoice(&id)
+        .await?
+        .filter(|i| i.org_id == who.org_id)
+        .ok_or_else(|| ApiError::NotFound(format!("invoice {id} not found")))?;
+    pdf_response(&st, &invoice).await
+}
+
+#[utoipa::path(get, path = "/me/invoices/{id}/pdf", operation_id = "getMyInvoicePdf", tag = "me", summary = "One of my invoices as a PDF; someone else's is not found", params(("id" = String, Path, description = "Invoice id (`{organisation}~{period}~{userId}`)")), responses((status = 200, description = "The PDF, as an attachment `faktura-{number}.pdf`", content_type = "application/pdf", body = Vec<u8>), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "An API key, not a person", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 503, description = "The PDF cannot be made: `CSMS_BANKGIRO` is not set", body = ErrorBody)))]
+pub async fn my_pdf(
+    State(st): State<ApiState>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let me = person(&who)?;
+    let id = invoice_id(&id)?;
+    let invoice = st
+        .store
+        .get_invoice(&id)
+        .await?
+        .filter(|i| &i.user_id == me)
+        .ok_or_else(|| ApiError::NotFound(format!("invoice {id} not found")))?;
+    pdf_response(&st, &invoice).await
 }
 
 #[utoipa::path(get, path = "/me/invoices", operation_id = "listMyInvoices", tag = "me", summary = "My invoices from every organisation, newest first", params(("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size, default 50"), ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")), responses((status = 200, body = ListOf<InvoiceView>), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "An API key, not a person", body = ErrorBody)))]

@@ -465,9 +465,11 @@ pub fn router_with(state: ApiState, sign_in: sign_in::SignInState) -> Router {
         .route("/invoice-runs", post(Admin, billing::run))
         .route("/invoices", get(Read, billing::list))
         .route("/invoices/{id}", get(Read, billing::get))
+        .route("/invoices/{id}/pdf", get(Read, billing::pdf))
         .route("/ledger/accounts", get(Read, billing::ledger_accounts))
         .route("/ledger/reconciliation", get(Read, billing::reconciliation))
         .route("/me/invoices", own_get(billing::mine))
+        .route("/me/invoices/{id}/pdf", own_get(billing::my_pdf))
         // The client-funds Bankgiro is the platform's (the handlers let the
         // platform admin only).
         .route("/payments/bankgiro", post(Admin, payments::import_bankgiro))

@@ -562,7 +562,7 @@ fn fill(path: &str, a: &OrgA) -> Result<String, String> {
             ("id", "/users/") => &a.user,
             ("id", "/bookings/") | ("id", "/me/bookings/") => &a.booking,
             ("id", "/invitations/") => &a.invitation,
-            ("id", "/invoices/") => &a.invoice,
+            ("id", "/invoices/") | ("id", "/me/invoices/") => &a.invoice,
             // The outbox is the platform's, not A's: B is refused (403).
             ("id", "/outbox/") => "01JEQ3V3N7Q4G8W1Z5X2M9K0AB",
             // Payments are the platform's, not A's: B is refused (403).

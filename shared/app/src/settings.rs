@@ -12,6 +12,7 @@
 use chrono::TimeDelta;
 use csms_api::{PublicUrl, Secret};
 use csms_charging::charger::ChargerConfig;
+use csms_domain::tenant::Bankgiro;
 use csms_notify::mail::Sender;
 use csms_notify::RetrySchedule;
 use csms_pricing::spot::config::SpotSettings;
@@ -275,6 +276,7 @@ pub struct AwsResources {
     pub webhook_queue: Resource,
     pub pricing_queue: Resource,
     pub load_queue: Resource,
+    pub documents_bucket: Resource,
 }
 
 impl AwsResources {
@@ -317,6 +319,12 @@ impl AwsResources {
                 &["LOAD_QUEUE_URL"],
                 "the SQS FIFO queue of load-balancing signals",
             ),
+            documents_bucket: Resource::read(
+                vars,
+                "CSMS_DOCUMENTS_BUCKET",
+                &[],
+                "the S3 bucket of documents (invoice PDFs)",
+            ),
         }
     }
 }
@@ -344,6 +352,11 @@ pub struct Settings {
     /// Unset: `CSMS <noreply@localhost>` locally (mail stays in the outbox);
     /// in AWS nothing is sent and the features that mail say so.
     pub mail_from: Option<Sender>,
+    /// `CSMS_BANKGIRO`: the platform's client-funds Bankgiro number
+    /// (`5050-1055`), which drivers pay invoices to and which every invoice
+    /// PDF and mail prints. Unset: invoices are issued but neither rendered
+    /// nor mailed; the run and the PDF download say so.
+    pub bankgiro: Option<Bankgiro>,
     pub webhooks: WebhookSettings,
     pub pricing: PricingSettings,
     pub load: LoadSettings,
@@ -413,6 +426,13 @@ impl Settings {
                 Some(Sender::parse(LOCAL_MAIL_FROM).expect("the local sender is an address"))
             }
             None => None,
+        };
+        let bankgiro = match vars.text("CSMS_BANKGIRO", &[]) {
+            None => None,
+            Some((name, text)) => Some(
+                Bankgiro::parse(text.trim())
+                    .map_err(|problem| SettingsError::new(name, problem.to_string()))?,
+            ),
         };
         let public_url = match vars.text("CSMS_PUBLIC_URL", &[]) {
             None => None,
@@ -485,6 +505,7 @@ impl Settings {
             secure_cookies,
             public_url,
             mail_from,
+            bankgiro,
             webhooks,
             pricing,
             load,
@@ -529,6 +550,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(from.mail_from.unwrap().address(), "noreply@example.se");
+        assert!(read(Runtime::Local, &[]).unwrap().bankgiro.is_none());
+        let bg = read(Runtime::Aws, &[("CSMS_BANKGIRO", " 5050-1055 ")]).unwrap();
+        assert_eq!(bg.bankgiro.unwrap().as_str(), "5050-1055");
+        let bad = read(Runtime::Aws, &[("CSMS_BANKGIRO", "5050-1056")]).unwrap_err();
+        assert_eq!(bad.variable, "CSMS_BANKGIRO");
         let bad = read(Runtime::Aws, &[("CSMS_MAIL_FROM", "noreply")]).unwrap_err();
         assert_eq!(bad.variable, "CSMS_MAIL_FROM");
         let url = read(

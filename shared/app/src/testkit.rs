@@ -7,7 +7,7 @@ use crate::settings::SettingsError;
 use crate::wiring::Adapters;
 use async_trait::async_trait;
 use csms_commands::service::{CommandDispatch, CommandTimers, NoTimers};
-use csms_kernel::ports::{ConnectionSender, SendError};
+use csms_kernel::ports::{ConnectionSender, DocumentKey, DocumentStore, SendError, StoreResult};
 use csms_load::{LoadTrigger, NoLoad};
 use csms_notify::deliver::TransportReply;
 use csms_notify::mail::{Mailer, MemoryOutbox, Sender};
@@ -87,5 +87,37 @@ impl Adapters for NoAdapters {
             Sender::parse(crate::settings::LOCAL_MAIL_FROM).expect("the local sender is an address")
         });
         Arc::new(MemoryOutbox::new(from))
+    }
+    /// Documents kept in memory.
+    fn documents(&self) -> Result<Arc<dyn DocumentStore>, SettingsError> {
+        Ok(Arc::new(MemoryDocuments::default()))
+    }
+}
+
+/// Documents in memory (a test's).
+#[derive(Default)]
+pub struct MemoryDocuments(std::sync::Mutex<std::collections::BTreeMap<DocumentKey, Vec<u8>>>);
+
+#[async_trait]
+impl DocumentStore for MemoryDocuments {
+    async fn put_document(
+        &self,
+        key: &DocumentKey,
+        _content_type: &str,
+        bytes: &[u8],
+    ) -> StoreResult<()> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.clone(), bytes.to_vec());
+        Ok(())
+    }
+    async fn get_document(&self, key: &DocumentKey) -> StoreResult<Option<Vec<u8>>> {
+        Ok(self
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .cloned())
     }
 }

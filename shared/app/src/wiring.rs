@@ -12,11 +12,12 @@
 
 use crate::settings::{Settings, SettingsError};
 use csms_api::ApiState;
+use csms_billing::delivery::Delivery;
 use csms_billing::BillingService;
 use csms_charging::charger::ChargerService;
 use csms_commands::service::{CommandDispatch, CommandService, CommandTimers};
 use csms_kernel::events::{Bus, EventBus, Subscriber};
-use csms_kernel::ports::{Clock, ConnectionSender, Store};
+use csms_kernel::ports::{Clock, ConnectionSender, DocumentStore, Store};
 use csms_load::{LoadService, LoadSubscriber, LoadTrigger};
 use csms_notify::mail::people::PeopleMail;
 use csms_notify::mail::{Mailer, Sender};
@@ -49,6 +50,9 @@ pub trait Adapters: Send + Sync {
     /// How e-mail is sent as `from` (`CSMS_MAIL_FROM`); with `None` a
     /// mailer whose every send says the sender is not configured.
     fn mailer(&self, from: Option<&Sender>) -> Arc<dyn Mailer>;
+    /// Where documents (invoice PDFs) are kept: the data dir locally, S3
+    /// (`CSMS_DOCUMENTS_BUCKET`) in AWS.
+    fn documents(&self) -> Result<Arc<dyn DocumentStore>, SettingsError>;
     /// Subscribers of the runtime's own on the domain-event bus, after the
     /// contexts' (the Lambdas' metrics); none by default.
     fn extra_subscribers(&self) -> Vec<Arc<dyn Subscriber>> {
@@ -68,6 +72,7 @@ pub struct Wiring {
     events: OnceLock<Arc<dyn EventBus>>,
     commands: OnceLock<CommandService<dyn Store>>,
     mailer: OnceLock<Arc<dyn Mailer>>,
+    documents: OnceLock<Arc<dyn DocumentStore>>,
 }
 
 /// `cell`'s value, made by `make` the first time.
@@ -98,6 +103,7 @@ impl Wiring {
             events: OnceLock::new(),
             commands: OnceLock::new(),
             mailer: OnceLock::new(),
+            documents: OnceLock::new(),
         }
     }
 
@@ -237,9 +243,17 @@ impl Wiring {
             .with_events(self.events()?))
     }
 
-    /// Invoices and the ledger of client funds.
-    pub fn billing(&self) -> BillingService<dyn Store> {
-        BillingService::new(self.store.clone(), self.clock.clone())
+    /// Invoices and the ledger of client funds; issued invoices are
+    /// rendered to the document store and mailed.
+    pub fn billing(&self) -> Result<BillingService<dyn Store>, SettingsError> {
+        let documents = once(&self.documents, || self.adapters.documents())?;
+        Ok(
+            BillingService::new(self.store.clone(), self.clock.clone()).with_delivery(Delivery {
+                documents,
+                mailer: self.mailer(),
+                bankgiro: self.settings.bankgiro.clone(),
+            }),
+        )
     }
 
     /// What the API handlers need.
@@ -258,7 +272,7 @@ impl Wiring {
             public_url: self.settings.public_url.clone(),
             mailer: self.mailer(),
             offline_grace: self.settings.monitor.offline_grace(),
-            billing: self.billing(),
+            billing: self.billing()?,
         })
     }
 }

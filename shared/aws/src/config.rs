@@ -12,7 +12,7 @@ use crate::ws::WsHandlers;
 use csms_app::settings::AwsResources;
 use csms_app::{Adapters, Runtime, Settings, SettingsError, Wiring};
 use csms_commands::service::{CommandDispatch, CommandTimers};
-use csms_kernel::ports::{ConnectionSender, Store, SystemClock};
+use csms_kernel::ports::{ConnectionSender, DocumentStore, Store, SystemClock};
 use csms_load::LoadTrigger;
 use csms_notify::mail::{Mailer, Sender, Unconfigured};
 use csms_notify::target::TargetPolicy;
@@ -136,6 +136,13 @@ impl Adapters for AwsAdapters {
                     .into(),
             )),
         }
+    }
+
+    fn documents(&self) -> Result<Arc<dyn DocumentStore>, SettingsError> {
+        let bucket = self.resources.documents_bucket.require()?;
+        Ok(Arc::new(crate::documents::S3Documents::new(
+            &self.sdk, bucket,
+        )))
     }
 }
 

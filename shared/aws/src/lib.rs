@@ -20,6 +20,7 @@
 //! - [`load`]: load-balancing signals through an SQS FIFO queue (one group per
 //!   site), and the `load-balancer` handler (SQS batches, periodic sweeps).
 //! - [`mail`]: e-mail through SES v2 (raw messages).
+//! - [`documents`]: documents (invoice PDFs) in S3.
 //! - [`sqs`]: the per-record loop with partial batch failures of SQS functions,
 //!   and the shared JSON `SendMessage` of newer senders.
 //! - [`emf`]: operational metrics as CloudWatch embedded metric format log lines (messages per action and
@@ -28,6 +29,7 @@
 
 pub mod config;
 pub mod dispatch;
+pub mod documents;
 pub mod emf;
 pub mod load;
 pub mod mail;

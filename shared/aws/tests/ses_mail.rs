@@ -15,6 +15,7 @@ fn mail(to: &str) -> Mail {
         subject: "Välj ett nytt lösenord".into(),
         text: "Hej Eva!\n\nhttps://csms.example.se/reset-password?token=x\n".into(),
         kind: "passwordReset",
+        attachments: Vec::new(),
     }
 }
 

@@ -8,6 +8,7 @@
 //! stopped half-way continues where it stopped, and an invoice stored
 //! before its ledger transaction gets it on the re-run.
 
+use crate::delivery::DeliveryResult;
 use crate::{BillingError, BillingService, BillingStore};
 use chrono::{Days, NaiveDate};
 use csms_domain::billing::invoice::{
@@ -79,6 +80,9 @@ pub struct RunResult {
     /// Ledger transactions this run booked (an earlier run's that were
     /// missing included).
     pub ledger_posted: usize,
+    /// The PDFs and mails of the period's invoices, this run's and those
+    /// an earlier run issued but did not finish delivering.
+    pub delivery: DeliveryResult,
 }
 
 impl<S: BillingStore + ?Sized> BillingService<S> {
@@ -103,7 +107,10 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
             sessions_invoiced: 0,
             skipped: Vec::new(),
             ledger_posted: 0,
+            delivery: DeliveryResult::default(),
         };
+        // Every invoice of the period this run saw, to deliver at the end.
+        let mut invoices: Vec<Invoice> = Vec::new();
         let per_driver = self.priced_per_driver(org, period, &mut result).await?;
         let billing_code = match per_driver.is_empty() {
             true => 0,
@@ -117,6 +124,7 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
         for (user, priced) in per_driver {
             let id = InvoiceId::new(org, period, &user);
             if let Some(existing) = self.store.get_invoice(&id).await? {
+                invoices.push(existing.clone());
                 self.found(existing, &priced, &mut result).await?;
                 continue;
             }
@@ -149,11 +157,17 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
                         result.ledger_posted += 1;
                     }
                     result.sessions_invoiced += invoice.lines.len();
+                    invoices.push(invoice.clone());
                     result.created.push(invoice);
                 }
-                Issued::Raced(existing) => self.found(existing, &priced, &mut result).await?,
+                Issued::Raced(existing) => {
+                    invoices.push(existing.clone());
+                    self.found(existing, &priced, &mut result).await?
+                }
             }
         }
+        invoices.sort_by(|a, b| a.number.cmp(&b.number));
+        result.delivery = self.deliver_all(&invoices).await;
         result
             .skipped
             .sort_by(|a, b| (a.reason, &a.session_id).cmp(&(b.reason, &b.session_id)));

@@ -14,6 +14,9 @@
 //! - [`invoice_run`]: the monthly invoice run of one organisation and
 //!   period ([`BillingService::run_invoices`]), callable by the API and by a
 //!   scheduled job alike; re-running it changes nothing.
+//! - [`pdf`]: an invoice as a PDF (a pure function of the invoice).
+//! - [`delivery`]: an issued invoice's PDF rendered once and stored
+//!   (`DocumentStore`), and mailed once with the PDF attached.
 //! - [`payments`]: BgMax files of Bankgiro payments imported, matched by
 //!   OCR reference to invoices and booked ([`BillingService::import_bgmax`]),
 //!   unmatched ones matched by hand.
@@ -22,13 +25,15 @@
 //! transactions) are `csms_domain::billing`; the ports are
 //! `csms_kernel::ports::{LedgerStore, InvoiceStore}`.
 
+pub mod delivery;
 pub mod invoice_run;
 pub mod ledger;
 pub mod payments;
+pub mod pdf;
 
 use csms_kernel::ports::{
-    Clock, InvoiceStore, LedgerStore, OrganisationStore, PaymentStore, PricedSessionStore,
-    SessionStore, StoreError, UserStore,
+    Clock, IdempotencyStore, InvoiceStore, LedgerStore, OrganisationStore, PaymentStore,
+    PricedSessionStore, SessionStore, StoreError, UserStore,
 };
 use csms_kernel::store_ports;
 use std::sync::Arc;
@@ -43,6 +48,7 @@ store_ports! {
         PricedSessionStore,
         OrganisationStore,
         UserStore,
+        IdempotencyStore,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +69,10 @@ pub enum BillingError {
     /// currency that differs); names why.
     #[error("{0}")]
     Refused(String),
+    /// Delivering invoices needs what is not set up (a setting, the
+    /// mailer) or was refused by the mail provider; names what.
+    #[error("{0}")]
+    Unavailable(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -71,6 +81,9 @@ pub enum BillingError {
 pub struct BillingService<S: ?Sized> {
     store: Arc<S>,
     clock: Arc<dyn Clock>,
+    /// Where PDFs go and how invoices are mailed; `None`: runs deliver
+    /// nothing and say so.
+    delivery: Option<delivery::Delivery>,
 }
 
 impl<S: ?Sized> Clone for BillingService<S> {
@@ -78,12 +91,23 @@ impl<S: ?Sized> Clone for BillingService<S> {
         BillingService {
             store: self.store.clone(),
             clock: self.clock.clone(),
+            delivery: self.delivery.clone(),
         }
     }
 }
 
 impl<S: BillingStore + ?Sized> BillingService<S> {
     pub fn new(store: Arc<S>, clock: Arc<dyn Clock>) -> Self {
-        BillingService { store, clock }
+        BillingService {
+            store,
+            clock,
+            delivery: None,
+        }
+    }
+
+    /// Issued invoices get their PDF and their mail through `delivery`.
+    pub fn with_delivery(mut self, delivery: delivery::Delivery) -> Self {
+        self.delivery = Some(delivery);
+        self
     }
 }

@@ -4968,6 +4968,54 @@ pub async fn payments_recorded_once_matched_and_listed<S: InvoiceStore + Payment
 
 /// Expands to one `#[tokio::test]` per contract check. `$make` is an async
 /// expression producing a fresh, empty store.
+/// A document store (not part of [`Store`]; its adapters call this from a
+/// test of their own): bytes back as written, replaced whole, keys apart.
+pub async fn documents_stored_whole_and_replaced<S: DocumentStore + ?Sized>(store: &S) {
+    let key = |k: &str| DocumentKey::parse(k).unwrap();
+    let a = key("invoices/brf-a/brf-a~2026-11~usr_1.pdf");
+    assert_eq!(store.get_document(&a).await.unwrap(), None);
+    let first: Vec<u8> = b"%PDF-1.3\n\x00\xff binary".to_vec();
+    store
+        .put_document(&a, "application/pdf", &first)
+        .await
+        .unwrap();
+    assert_eq!(store.get_document(&a).await.unwrap(), Some(first.clone()));
+    // Keys apart: a prefix, a longer name and another folder are others.
+    for other in [
+        "invoices/brf-a/brf-a~2026-11~usr_1",
+        "invoices/brf-a/brf-a~2026-11~usr_1.pdf.bak",
+        "invoices/brf-b/brf-a~2026-11~usr_1.pdf",
+    ] {
+        assert_eq!(
+            store.get_document(&key(other)).await.unwrap(),
+            None,
+            "{other}"
+        );
+    }
+    // Replaced whole, by a larger and then a smaller one.
+    let large: Vec<u8> = (0..2_000_000u32).map(|i| (i % 251) as u8).collect();
+    store
+        .put_document(&a, "application/pdf", &large)
+        .await
+        .unwrap();
+    assert_eq!(store.get_document(&a).await.unwrap(), Some(large));
+    store
+        .put_document(&a, "application/pdf", b"x")
+        .await
+        .unwrap();
+    assert_eq!(store.get_document(&a).await.unwrap(), Some(b"x".to_vec()));
+    // An empty document is a document.
+    let empty = key("empty.txt");
+    store.put_document(&empty, "text/plain", b"").await.unwrap();
+    assert_eq!(store.get_document(&empty).await.unwrap(), Some(Vec::new()));
+    // Keys that would leave the folder or name nothing are not keys.
+    for bad in [
+        "", "/a", "a/", "a//b", "../a", "a/../b", ".hidden", "a b", "å", "a\\b",
+    ] {
+        assert!(DocumentKey::parse(bad).is_err(), "{bad:?}");
+    }
+}
+
 #[macro_export]
 macro_rules! store_contract_tests {
     ($make:expr) => {

@@ -1066,6 +1066,62 @@ pub trait PaymentStore: Send + Sync {
     async fn list_unmatched_payments(&self, page: &PageRequest) -> StoreResult<Page<Payment>>;
 }
 
+/// A document's key: `/`-separated segments of ASCII letters, digits, `.`,
+/// `_`, `~` and `-`, none empty or starting with `.`, at most 512 bytes in
+/// all. So it names a file under a folder (never outside it) and an S3
+/// object alike.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DocumentKey(String);
+
+impl DocumentKey {
+    pub const MAX_LEN: usize = 512;
+
+    pub fn parse(key: &str) -> Result<Self, String> {
+        if key.is_empty() || key.len() > Self::MAX_LEN {
+            return Err(format!("a document key is 1 to {} bytes", Self::MAX_LEN));
+        }
+        let segment_ok = |seg: &str| {
+            !seg.is_empty()
+                && !seg.starts_with('.')
+                && seg
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'~' | b'-'))
+        };
+        if !key.split('/').all(segment_ok) {
+            return Err(format!(
+                "{key:?} is not a document key (segments of letters, digits, . _ ~ -, none empty or starting with .)"
+            ));
+        }
+        Ok(DocumentKey(key.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for DocumentKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Files the platform keeps (invoice PDFs): the data dir locally, S3 in
+/// AWS. Not a record of the table: bytes under a key, written whole.
+#[async_trait]
+pub trait DocumentStore: Send + Sync {
+    /// Stores `bytes` under `key`, replacing what is there; a reader sees
+    /// the old document or the new one whole, never a part.
+    async fn put_document(
+        &self,
+        key: &DocumentKey,
+        content_type: &str,
+        bytes: &[u8],
+    ) -> StoreResult<()>;
+    /// The document under `key`, `None` if there is none.
+    async fn get_document(&self, key: &DocumentKey) -> StoreResult<Option<Vec<u8>>>;
+}
+
 #[async_trait]
 pub trait CallReplies: Send + Sync {
     async fn call_result(&self, conn: &Connection, message_id: &str, payload: Value);

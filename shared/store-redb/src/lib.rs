@@ -30,6 +30,8 @@
 //!   `access` (access policies, refused attempts), `booking` (bookings of EVSEs), `charging_key` (EVSEs' charging keys), `local_list`
 //!   (stations' local authorisation list state), `billing` (the ledger of
 //!   client funds, invoices and their number series).
+//! - `documents`: [`FileDocuments`], the documents (invoice PDFs) as files
+//!   in a folder of the data dir, written whole (temporary file, rename).
 //! - `keys`: the tables, their key layouts, cursors and the shared pager.
 //! - `error`: mapping redb and serde_json errors to `StoreError::Backend`.
 
@@ -40,6 +42,7 @@ mod charging;
 mod charging_key;
 mod commands;
 mod device;
+mod documents;
 mod email_links;
 mod error;
 mod keys;
@@ -52,6 +55,8 @@ mod ratings;
 mod tenants;
 mod usage;
 mod users;
+
+pub use documents::FileDocuments;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;

@@ -14,6 +14,51 @@ fn local(at: DateTime<Utc>, tz: Tz) -> String {
     at.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
 }
 
+/// An issued invoice, its PDF attached. The amount comes formatted (the
+/// PDF's way: `1 234,50 kr` in Swedish).
+pub struct InvoiceLetter<'a> {
+    pub to: &'a str,
+    pub to_name: &'a str,
+    /// The issuer's legal name.
+    pub org_name: &'a str,
+    pub number: &'a str,
+    /// The month invoiced, `YYYY-MM`.
+    pub period: &'a str,
+    pub amount: &'a str,
+    pub due_date: chrono::NaiveDate,
+    pub ocr: &'a str,
+    pub bankgiro: &'a str,
+    pub language: Language,
+    pub pdf: super::Attachment,
+}
+
+pub fn invoice(l: &InvoiceLetter<'_>) -> Mail {
+    let (subject, text) = match l.language {
+        Language::Sv => (
+            format!("Faktura {} från {}", l.number, l.org_name),
+            format!(
+                "Hej {}!\n\nHär är din faktura {} från {} för laddning under {}.\n\nAtt betala: {}\nFörfallodatum: {}\nBankgiro: {}\nOCR-nummer: {}\n\nAnge OCR-numret när du betalar, så hamnar betalningen rätt.\nFakturan finns som PDF i mejlet.\n",
+                l.to_name, l.number, l.org_name, l.period, l.amount, l.due_date, l.bankgiro, l.ocr
+            ),
+        ),
+        Language::En => (
+            format!("Invoice {} from {}", l.number, l.org_name),
+            format!(
+                "Hello {}!\n\nHere is your invoice {} from {} for charging in {}.\n\nAmount due: {}\nDue date: {}\nBankgiro: {}\nOCR reference: {}\n\nQuote the OCR reference when you pay, so the payment finds the invoice.\nThe invoice is attached as a PDF.\n",
+                l.to_name, l.number, l.org_name, l.period, l.amount, l.due_date, l.bankgiro, l.ocr
+            ),
+        ),
+    };
+    Mail {
+        to: l.to.to_owned(),
+        to_name: Some(l.to_name.to_owned()),
+        subject,
+        text,
+        kind: "invoice",
+        attachments: vec![l.pdf.clone()],
+    }
+}
+
 /// An invitation to join `org_name` as `role` (its API name).
 pub struct InvitationLetter<'a> {
     pub to: &'a str,
@@ -82,6 +127,7 @@ pub fn invitation(l: &InvitationLetter<'_>) -> Mail {
         subject,
         text,
         kind: "invitation",
+        attachments: Vec::new(),
     }
 }
 
@@ -119,6 +165,7 @@ pub fn password_reset(l: &ResetLetter<'_>) -> Mail {
         subject,
         text,
         kind: "passwordReset",
+        attachments: Vec::new(),
     }
 }
 
@@ -186,6 +233,7 @@ pub fn booking_refused(l: &BookingRefusedLetter<'_>) -> Mail {
         subject,
         text,
         kind: "bookingRefused",
+        attachments: Vec::new(),
     }
 }
 
@@ -269,6 +317,7 @@ pub fn alarm(l: &AlarmLetter<'_>) -> Mail {
         } else {
             "alarmResolved"
         },
+        attachments: Vec::new(),
     }
 }
 
@@ -322,6 +371,7 @@ pub fn alarm_digest(l: &DigestLetter<'_>) -> Mail {
         subject,
         text,
         kind: "alarmDigest",
+        attachments: Vec::new(),
     }
 }
 

@@ -12,7 +12,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::Mailbox;
+use lettre::message::{Mailbox, MultiPart, SinglePart};
 use std::path::PathBuf;
 use std::sync::Mutex;
 
@@ -30,6 +30,18 @@ pub struct Mail {
     pub text: String,
     /// What it is, for logs and the outbox: `invitation`, `passwordReset`, …
     pub kind: &'static str,
+    /// Files sent with it (an invoice's PDF); none for most mail.
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file sent with a mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// The name the recipient sees, e.g. `faktura-17.pdf`.
+    pub filename: String,
+    /// Its MIME type, e.g. `application/pdf`.
+    pub content_type: String,
+    pub bytes: Vec<u8>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -95,10 +107,25 @@ pub fn compose(
         .raw_header(HeaderValue::new(
             HeaderName::new_from_ascii_str(KIND_HEADER),
             mail.kind.to_owned(),
-        ))
-        .header(ContentType::TEXT_PLAIN)
-        .body(mail.text.clone())
-        .map_err(|e| MailError::Invalid(e.to_string()))?;
+        ));
+    let message = if mail.attachments.is_empty() {
+        message
+            .header(ContentType::TEXT_PLAIN)
+            .body(mail.text.clone())
+    } else {
+        // The text first, then each file (base64, named).
+        let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(mail.text.clone()));
+        for a in &mail.attachments {
+            let content_type = ContentType::parse(&a.content_type)
+                .map_err(|e| MailError::Invalid(format!("attachment {}: {e}", a.filename)))?;
+            parts = parts.singlepart(
+                lettre::message::Attachment::new(a.filename.clone())
+                    .body(a.bytes.clone(), content_type),
+            );
+        }
+        message.multipart(parts)
+    }
+    .map_err(|e| MailError::Invalid(e.to_string()))?;
     Ok(message.formatted())
 }
 
@@ -365,6 +392,7 @@ mod tests {
             subject: "Välkommen till BRF Solsidan".into(),
             text: "Hej Eva!\n\nÖppna länken: https://csms.example.se/x?token=a.b\n".into(),
             kind: "invitation",
+            attachments: Vec::new(),
         }
     }
 
@@ -411,6 +439,67 @@ mod tests {
         assert!(!text.contains("Välkommen"), "{text}");
         let bad = Mail {
             to: "not an address".into(),
+            ..mail()
+        };
+        assert!(matches!(
+            compose(&sender(), &bad, "x", at),
+            Err(MailError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn an_attachment_goes_after_the_text_base64_and_named() {
+        let at = DateTime::parse_from_rfc3339("2026-12-07T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let pdf: Vec<u8> = b"%PDF-1.3\n\x00\xff"
+            .iter()
+            .copied()
+            .cycle()
+            .take(300)
+            .collect();
+        let m = Mail {
+            attachments: vec![Attachment {
+                filename: "faktura-17.pdf".into(),
+                content_type: "application/pdf".into(),
+                bytes: pdf.clone(),
+            }],
+            ..mail()
+        };
+        let text =
+            String::from_utf8(compose(&sender(), &m, "01JEQ3V3N7Q4G8W1Z5X2M9K0AB", at).unwrap())
+                .unwrap();
+        assert!(text.contains("Content-Type: multipart/mixed"), "{text}");
+        assert!(text.contains("Content-Type: application/pdf"), "{text}");
+        assert!(
+            text.contains("Content-Disposition: attachment; filename=\"faktura-17.pdf\""),
+            "{text}"
+        );
+        assert!(text.contains("X-CSMS-Kind: invitation"), "{text}");
+        // The file's bytes, base64 in lines, come back whole.
+        use base64::Engine as _;
+        let start = text.find("Content-Transfer-Encoding: base64").unwrap();
+        let body: String = text[start..]
+            .split("\r\n\r\n")
+            .nth(1)
+            .unwrap()
+            .split("--")
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .collect();
+        assert_eq!(
+            base64::engine::general_purpose::STANDARD
+                .decode(body)
+                .unwrap(),
+            pdf
+        );
+        let bad = Mail {
+            attachments: vec![Attachment {
+                filename: "x".into(),
+                content_type: "not a type".into(),
+                bytes: Vec::new(),
+            }],
             ..mail()
         };
         assert!(matches!(
