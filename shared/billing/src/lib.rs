@@ -17,18 +17,21 @@
 //! - [`payments`]: BgMax files of Bankgiro payments imported, matched by
 //!   OCR reference to invoices and booked ([`BillingService::import_bgmax`]),
 //!   unmatched ones matched by hand.
+//! - [`dunning`]: the daily run over unpaid invoices: reminders (and their
+//!   fees), the block of the driver's identifiers, lifting it when paid.
 //!
 //! The values (OCR references, periods, invoices, the ledger's accounts and
 //! transactions) are `csms_domain::billing`; the ports are
 //! `csms_kernel::ports::{LedgerStore, InvoiceStore}`.
 
+pub mod dunning;
 pub mod invoice_run;
 pub mod ledger;
 pub mod payments;
 
 use csms_kernel::ports::{
     Clock, InvoiceStore, LedgerStore, OrganisationStore, PaymentStore, PricedSessionStore,
-    SessionStore, StoreError, UserStore,
+    SessionStore, StoreError, TokenStore, UserStore,
 };
 use csms_kernel::store_ports;
 use std::sync::Arc;
@@ -43,6 +46,7 @@ store_ports! {
         PricedSessionStore,
         OrganisationStore,
         UserStore,
+        TokenStore,
 }
 
 #[derive(Debug, thiserror::Error)]
