@@ -56,6 +56,7 @@
 //!   `CSMS_TRUST_FORWARDED_FOR` (false), `CSMS_PASSWORD_CHECKS` (cores);
 //! - `RUST_LOG` — log filter, default `info`.
 
+mod billing;
 mod bookings;
 mod config;
 mod deliveries;
@@ -240,6 +241,7 @@ async fn main() -> anyhow::Result<()> {
         cfg.settings.bookings.times(),
         cfg.settings.bookings.sweep,
     );
+    let billing_task = billing::spawn(wiring.billing_sweep()?, cfg.settings.billing.sweep);
     let gate = PasswordGate::new(
         ThrottlePolicy::STATIONS,
         ThrottlePolicy::ADDRESSES,
@@ -287,6 +289,7 @@ async fn main() -> anyhow::Result<()> {
     sweep_task.abort();
     monitor_task.abort();
     booking_task.abort();
+    billing_task.abort();
     if let Some(t) = spot_task {
         t.abort();
     }

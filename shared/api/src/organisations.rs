@@ -731,6 +731,52 @@ mod tests {
     }
 
     #[test]
+    fn dunning_settings_parse_with_defaults_and_bad_ones_name_their_field() {
+        let mut b = body();
+        b["dunning"] = serde_json::json!({"reminderFee": "60.00"});
+        b["invoiceRunDay"] = serde_json::json!(5);
+        let org = new(b).unwrap();
+        let d = org.dunning.unwrap();
+        assert_eq!(d.reminder_days(), [3, 10]);
+        assert_eq!(d.reminder_fee(), Some(rust_decimal::Decimal::new(6000, 2)));
+        assert_eq!(d.block_days(), Some(17));
+        assert_eq!(org.invoice_run_day.unwrap().day(), 5);
+        let mut b = body();
+        b["dunning"] = serde_json::json!({"reminderDays": [5], "blockDays": null});
+        assert_eq!(new(b).unwrap().dunning.unwrap().block_days(), None);
+        for (dunning, field) in [
+            (
+                serde_json::json!({"reminderFee": "60.01"}),
+                "dunning.reminderFee",
+            ),
+            (
+                serde_json::json!({"reminderFee": "sixty"}),
+                "dunning.reminderFee",
+            ),
+            (
+                serde_json::json!({"reminderDays": [10, 3]}),
+                "dunning.reminderDays",
+            ),
+            (serde_json::json!({"blockDays": 9}), "dunning.blockDays"),
+        ] {
+            let mut b = body();
+            b["dunning"] = dunning.clone();
+            let err = new(b).unwrap_err();
+            assert!(err.contains(field), "{dunning}: {err}");
+        }
+        let mut b = body();
+        b["invoiceRunDay"] = serde_json::json!(29);
+        assert!(new(b).unwrap_err().contains("invoiceRunDay"));
+        // A patch's null goes back to the defaults.
+        let mut b = body();
+        b["dunning"] = serde_json::json!({"reminderDays": [1]});
+        let org = new(b).unwrap();
+        let p: OrganisationPatch =
+            serde_json::from_value(serde_json::json!({"dunning": null})).unwrap();
+        assert_eq!(patched(org, &p).unwrap().dunning, None);
+    }
+
+    #[test]
     fn a_patch_changes_what_it_names_and_null_clears() {
         let org = new(body()).unwrap();
         let p: OrganisationPatch = serde_json::from_value(serde_json::json!({

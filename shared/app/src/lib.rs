@@ -13,9 +13,13 @@
 //!   resources a function may require.
 //! - `wiring`: [`Adapters`] (what a runtime plugs in) and [`Wiring`] (the
 //!   services built over them, once).
+//! - `billing_sweep`: the day's billing over every organisation (the
+//!   scheduled invoice runs, dunning, the reminders' mail), composed of
+//!   the contexts' use cases for the local runner and the sweep function.
 //! - `testkit`: [`testkit::NoAdapters`], for tests without chargers,
 //!   queues or the network.
 
+pub mod billing_sweep;
 pub mod settings;
 pub mod testkit;
 pub mod wiring;

@@ -17,6 +17,8 @@
 //! - [`payments`]: BgMax files of Bankgiro payments imported, matched by
 //!   OCR reference to invoices and booked ([`BillingService::import_bgmax`]),
 //!   unmatched ones matched by hand.
+//! - [`daily`]: the day's billing of an organisation (its scheduled
+//!   invoice run, then dunning), run by the sweep.
 //! - [`dunning`]: the daily run over unpaid invoices: reminders (and their
 //!   fees), the block of the driver's identifiers, lifting it when paid.
 //!
@@ -24,6 +26,7 @@
 //! transactions) are `csms_domain::billing`; the ports are
 //! `csms_kernel::ports::{LedgerStore, InvoiceStore}`.
 
+pub mod daily;
 pub mod dunning;
 pub mod invoice_run;
 pub mod ledger;
