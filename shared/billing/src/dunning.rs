@@ -517,7 +517,7 @@ mod tests {
 
         assert_eq!(status_of("04CARD").await, TokenStatus::Accepted);
         let r = billing.run_dunning(&oid, date("2027-01-17")).await.unwrap();
-        assert_eq!(r.blocked, [invoice.id.clone()]);
+        assert_eq!(r.blocked, std::slice::from_ref(&invoice.id));
         assert_eq!(r.tokens_blocked, 1);
         assert_eq!(status_of("04CARD").await, TokenStatus::Blocked);
         assert_eq!(
