@@ -59,6 +59,7 @@
 //!   `CSMS_TRUST_FORWARDED_FOR` (false), `CSMS_PASSWORD_CHECKS` (cores);
 //! - `RUST_LOG` — log filter, default `info`.
 
+mod billing;
 mod bookings;
 mod config;
 mod deliveries;
@@ -243,6 +244,7 @@ async fn main() -> anyhow::Result<()> {
         cfg.settings.bookings.times(),
         cfg.settings.bookings.sweep,
     );
+    let billing_task = billing::spawn(wiring.billing_sweep()?, cfg.settings.billing.sweep);
     let gate = PasswordGate::new(
         ThrottlePolicy::STATIONS,
         ThrottlePolicy::ADDRESSES,
@@ -290,6 +292,7 @@ async fn main() -> anyhow::Result<()> {
     sweep_task.abort();
     monitor_task.abort();
     booking_task.abort();
+    billing_task.abort();
     if let Some(t) = spot_task {
         t.abort();
     }

@@ -3,10 +3,13 @@
 //! and for the `{"bookings": true}` schedule `handle_booking_sweep` over
 //! `CommandService::sweep_bookings_everywhere`, and for the
 //! `{"monitor": true}` schedule `handle_monitor_sweep` over
-//! `ChargerService::raise_offline_alarms_everywhere`.
+//! `ChargerService::raise_offline_alarms_everywhere`, and for the
+//! `{"billing": true}` schedule `handle_billing_sweep` over
+//! `csms_app::billing_sweep::BillingSweep`.
 
 use csms_aws::sessions::{
-    handle_booking_sweep, handle_monitor_sweep, handle_sweep, is_booking_sweep, is_monitor_sweep,
+    handle_billing_sweep, handle_booking_sweep, handle_monitor_sweep, handle_sweep,
+    is_billing_sweep, is_booking_sweep, is_monitor_sweep,
 };
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use std::sync::Arc;
@@ -20,27 +23,31 @@ async fn main() -> Result<(), Error> {
         let times = ctx.wiring.settings.bookings.times();
         let grace = ctx.wiring.settings.monitor.offline_grace();
         let digests = Arc::new(ctx.wiring.alarm_digests());
+        let billing = Arc::new(ctx.wiring.billing_sweep()?);
         Ok::<_, Error>((
-            charger,
-            digests,
-            commands,
+            (charger, digests, commands, billing),
             ctx.wiring.clock.clone(),
             idle,
             times,
             grace,
         ))
     });
-    let Some((charger, digests, commands, clock, idle, times, grace)) = wired.await? else {
+    let Some(((charger, digests, commands, billing), clock, idle, times, grace)) = wired.await?
+    else {
         return Ok(());
     };
     run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
-        let (charger, digests, commands, clock) = (
+        let (charger, digests, commands, billing, clock) = (
             charger.clone(),
             digests.clone(),
             commands.clone(),
+            billing.clone(),
             clock.clone(),
         );
         async move {
+            if is_billing_sweep(&event.payload) {
+                return Ok::<_, Error>(handle_billing_sweep(&billing, clock.now()).await?);
+            }
             if is_monitor_sweep(&event.payload) {
                 return Ok::<_, Error>(
                     handle_monitor_sweep(&charger, &digests, grace, clock.now()).await?,

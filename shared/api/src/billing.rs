@@ -85,6 +85,13 @@ pub struct InvoiceSummary {
     pub net: String,
     pub vat: String,
     pub gross: String,
+    /// Not paid in full and past its due date (today in Europe/Stockholm).
+    pub overdue: bool,
+    /// Its being unpaid blocks the driver's identifiers at the
+    /// organisation's stations now.
+    pub blocked: bool,
+    /// How many reminders went out.
+    pub reminders_sent: usize,
 }
 
 impl From<&Invoice> for InvoiceSummary {
@@ -102,8 +109,51 @@ impl From<&Invoice> for InvoiceSummary {
             net: i.net.to_string(),
             vat: i.vat_total.to_string(),
             gross: i.gross.to_string(),
+            overdue: i.is_overdue(
+                chrono::Utc::now()
+                    .with_timezone(&csms_domain::billing::period::DEFAULT_ZONE)
+                    .date_naive(),
+            ),
+            blocked: i.blocks(),
+            reminders_sent: i.reminders.len(),
         }
     }
+}
+
+/// A reminder sent for an invoice.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReminderView {
+    /// 1, 2, …
+    pub number: u8,
+    /// The day it was due on.
+    #[schema(format = Date)]
+    pub on: String,
+    /// What was left of the invoice then.
+    pub amount_due: String,
+    /// Its fee, booked as its own ledger transaction
+    /// (`reminder-fee:{number}:{n}`); `null`: none.
+    pub fee: Option<String>,
+    #[schema(format = DateTime)]
+    pub recorded_at: String,
+    /// `null` until it was handed to the mailer.
+    #[schema(format = DateTime)]
+    pub mailed_at: Option<String>,
+}
+
+/// The block an unpaid invoice put on its driver.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvoiceBlockView {
+    #[schema(format = Date)]
+    pub on: String,
+    #[schema(format = DateTime)]
+    pub at: String,
+    /// When it was lifted (paid, or by hand); `null`: it blocks now.
+    #[schema(format = DateTime)]
+    pub lifted_at: Option<String>,
+    /// `payment`, or who lifted it by hand.
+    pub lifted_by: Option<String>,
 }
 
 /// Who issued the invoice, as printed on it.
@@ -179,6 +229,12 @@ pub struct InvoiceView {
     /// The gross amount less what is paid, never below 0 (`GET /invoices/{id}` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub amount_due: Option<String>,
+    /// The reminders sent, in order.
+    pub reminders: Vec<ReminderView>,
+    /// The reminders' fees summed (owed beside the amount due).
+    pub reminder_fees: String,
+    /// The block its being unpaid put on the driver; `null`: none.
+    pub block: Option<InvoiceBlockView>,
 }
 
 /// A payment received on the client-funds account.
@@ -268,6 +324,25 @@ impl From<&Invoice> for InvoiceView {
             payments: None,
             paid: None,
             amount_due: None,
+            reminders: i
+                .reminders
+                .iter()
+                .map(|r| ReminderView {
+                    number: r.number,
+                    on: r.on.to_string(),
+                    amount_due: r.amount_due.to_string(),
+                    fee: r.fee.map(|f| f.to_string()),
+                    recorded_at: time(r.recorded_at),
+                    mailed_at: r.mailed_at.map(time),
+                })
+                .collect(),
+            reminder_fees: i.reminder_fees().unwrap_or_default().to_string(),
+            block: i.block.as_ref().map(|b| InvoiceBlockView {
+                on: b.on.to_string(),
+                at: time(b.at),
+                lifted_at: b.lifted_at.map(time),
+                lifted_by: b.lifted_by.clone(),
+            }),
         }
     }
 }
@@ -404,18 +479,29 @@ fn query(params: &Params, org: &csms_domain::OrgId) -> Result<InvoiceQuery, ApiE
     })
 }
 
-#[utoipa::path(get, path = "/invoices", operation_id = "listInvoices", tag = "billing", summary = "The organisation's invoices, highest number first", params(("period" = Option<String>, Query, description = "Only this month, `YYYY-MM`"), ("userId" = Option<String>, Query, description = "Only this driver's (`usr_…`)"), ("status" = Option<String>, Query, description = "Only this status: `issued`, `partlyPaid`, `paid`"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size, default 50"), ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")), responses((status = 200, body = ListOf<InvoiceSummary>), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody)))]
+#[utoipa::path(get, path = "/invoices", operation_id = "listInvoices", tag = "billing", summary = "The organisation's invoices, highest number first", params(("period" = Option<String>, Query, description = "Only this month, `YYYY-MM`"), ("userId" = Option<String>, Query, description = "Only this driver's (`usr_…`)"), ("status" = Option<String>, Query, description = "Only this status: `issued`, `partlyPaid`, `paid`"), ("overdue" = Option<bool>, Query, description = "`true`: only those not paid in full and past their due date (a page may then hold fewer than `limit`; follow `nextCursor`)"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size, default 50"), ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")), responses((status = 200, body = ListOf<InvoiceSummary>), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody)))]
 pub async fn list(
     State(st): State<ApiState>,
     Extension(who): Extension<Principal>,
     Query(params): Query<Params>,
 ) -> Result<Json<ListOf<InvoiceSummary>>, ApiError> {
+    let overdue = match params.get("overdue").map(|s| s.trim()) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => return Err(bad("overdue", format!("{other:?} is not true or false"))),
+    };
     let listed = st
         .store
         .list_invoices(&query(&params, &who.org_id)?)
         .await?;
+    let today = st.billing.today();
     Ok(Json(ListOf {
-        items: listed.items.iter().map(Into::into).collect(),
+        items: listed
+            .items
+            .iter()
+            .filter(|i| !overdue || i.is_overdue(today))
+            .map(Into::into)
+            .collect(),
         next_cursor: listed.next_cursor,
     }))
 }
@@ -437,12 +523,17 @@ pub async fn get(
         .await?
         .filter(|i| i.org_id == who.org_id)
         .ok_or_else(|| ApiError::NotFound(format!("invoice {id} not found")))?;
+    Ok(Json(detailed(&st, invoice).await?))
+}
+
+/// An invoice's whole view: with its payments and the amount due.
+pub(crate) async fn detailed(st: &ApiState, invoice: Invoice) -> Result<InvoiceView, ApiError> {
     let owed = st.billing.invoice_payments(&invoice).await?;
     let mut view = InvoiceView::from(&invoice);
     view.payments = Some(owed.payments.iter().map(Into::into).collect());
     view.paid = Some(owed.paid.to_string());
     view.amount_due = Some(owed.due.to_string());
-    Ok(Json(view))
+    Ok(view)
 }
 
 /// The invoice's PDF as a download.

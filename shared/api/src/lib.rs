@@ -55,6 +55,7 @@ mod bookings;
 mod command_input;
 mod commands;
 mod device_model;
+mod dunning;
 pub mod error;
 mod invitations;
 mod load;
@@ -162,6 +163,8 @@ pub struct ApiState {
     pub offline_grace: csms_domain::alarm::OfflineGrace,
     /// Invoices and the ledger of client funds.
     pub billing: csms_billing::BillingService<dyn Store>,
+    /// The mail of the reminders of unpaid invoices.
+    pub reminder_mail: Arc<csms_notify::mail::reminders::ReminderMail<dyn Store>>,
 }
 
 /// Each route's methods with the permission each needs, declared here
@@ -466,6 +469,8 @@ pub fn router_with(state: ApiState, sign_in: sign_in::SignInState) -> Router {
         .route("/invoices", get(Read, billing::list))
         .route("/invoices/{id}", get(Read, billing::get))
         .route("/invoices/{id}/pdf", get(Read, billing::pdf))
+        .route("/invoices/{id}/unblock", post(Admin, dunning::unblock))
+        .route("/dunning-runs", post(Admin, dunning::run))
         .route("/ledger/accounts", get(Read, billing::ledger_accounts))
         .route("/ledger/reconciliation", get(Read, billing::reconciliation))
         .route("/me/invoices", own_get(billing::mine))

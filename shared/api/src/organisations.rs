@@ -29,9 +29,10 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::{Extension, Json};
+use csms_domain::billing::dunning::DunningSettings;
 use csms_domain::tenant::{
-    text, Address, Bankgiro, Bic, Email, Iban, Invalid, Language, OrgKind, Organisation,
-    OrganisationNumber, PaymentTerms, PayoutAccount, VatNumber,
+    text, Address, Bankgiro, Bic, Email, Iban, Invalid, InvoiceRunDay, Language, OrgKind,
+    Organisation, OrganisationNumber, PaymentTerms, PayoutAccount, VatNumber,
 };
 use csms_domain::OrgId;
 use csms_kernel::ports::Page;
@@ -116,6 +117,33 @@ pub(crate) struct NewOrganisation {
     /// Days from an invoice's date to its due date, 1–365; default 30.
     #[schema(example = 30, minimum = 1, maximum = 365)]
     payment_terms_days: Option<i64>,
+    /// Reminders, their fee and the block of unpaid invoices; left out:
+    /// the defaults.
+    dunning: Option<DunningInput>,
+    /// The day of the month (1–28, in Europe/Stockholm) the previous
+    /// month is invoiced by itself; default 1.
+    #[schema(example = 1, minimum = 1, maximum = 28)]
+    invoice_run_day: Option<i64>,
+}
+
+/// What happens to an unpaid invoice after its due date.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct DunningInput {
+    /// Days after the due date a reminder goes out on, rising, 1–365, at
+    /// most 5; default `[3, 10]`.
+    #[schema(example = json!([3, 10]))]
+    reminder_days: Option<Vec<i64>>,
+    /// A fee charged with each reminder, a decimal string of at most
+    /// `"60.00"` (Swedish law's cap); default none.
+    #[schema(example = "60.00")]
+    reminder_fee: Option<String>,
+    /// Days after the due date the driver's identifiers are blocked at the
+    /// organisation's stations, after the last reminder; `null`: never.
+    /// Default 17.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<i64>, example = 17)]
+    block_days: Option<Option<i64>>,
 }
 
 /// `PATCH /organisations/{id}`: a field left out stays; `null` clears an
@@ -141,6 +169,14 @@ pub(crate) struct OrganisationPatch {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<i64>, minimum = 1, maximum = 365)]
     payment_terms_days: Option<Option<i64>>,
+    /// Replaces the dunning settings whole; `null`: back to the defaults.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<DunningInput>)]
+    dunning: Option<Option<DunningInput>>,
+    /// `null`: back to the 1st.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 28)]
+    invoice_run_day: Option<Option<i64>>,
 }
 
 /// An organisation's kind: a housing co-operative, a company or a charge
@@ -218,12 +254,38 @@ pub struct OrganisationView {
     pub payout_account: Option<PayoutAccountView>,
     /// Days from an invoice's date to its due date (30 unless set).
     pub payment_terms_days: u16,
+    /// Reminders, their fee and the block (the defaults unless set).
+    pub dunning: DunningView,
+    /// The day of the month the previous month is invoiced by itself.
+    pub invoice_run_day: u8,
     #[schema(format = DateTime)]
     pub created_at: String,
     #[schema(format = DateTime)]
     pub updated_at: String,
     /// 1 when created, one more at each change.
     pub version: u64,
+}
+
+/// What happens to an unpaid invoice after its due date.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DunningView {
+    /// Days after the due date of each reminder.
+    pub reminder_days: Vec<u16>,
+    /// The fee of each reminder, a decimal string; `null`: none.
+    pub reminder_fee: Option<String>,
+    /// Days after the due date of the block; `null`: no block.
+    pub block_days: Option<u16>,
+}
+
+impl From<&DunningSettings> for DunningView {
+    fn from(d: &DunningSettings) -> Self {
+        DunningView {
+            reminder_days: d.reminder_days().to_vec(),
+            reminder_fee: d.reminder_fee().map(|f| f.to_string()),
+            block_days: d.block_days(),
+        }
+    }
 }
 
 impl From<&Organisation> for OrganisationView {
@@ -238,6 +300,8 @@ impl From<&Organisation> for OrganisationView {
             contact_email: o.contact_email.as_ref().map(|e| e.to_string()),
             language: o.language.as_str(),
             payment_terms_days: o.payment_terms().days(),
+            dunning: DunningView::from(&o.dunning()),
+            invoice_run_day: o.invoice_run_day().day(),
             payout_account: o.payout_account.as_ref().map(|p| match p {
                 PayoutAccount::Bankgiro(b) => PayoutAccountView {
                     kind: "bankgiro",
@@ -352,6 +416,8 @@ fn new_organisation(
             .map(payout_account)
             .transpose()?,
         payment_terms: req.payment_terms_days.map(payment_terms).transpose()?,
+        dunning: req.dunning.as_ref().map(dunning).transpose()?,
+        invoice_run_day: req.invoice_run_day.map(invoice_run_day).transpose()?,
         created_at: now,
         updated_at: now,
         version: 1,
@@ -387,11 +453,51 @@ fn patched(mut org: Organisation, p: &OrganisationPatch) -> Result<Organisation,
     if let Some(days) = p.payment_terms_days {
         org.payment_terms = days.map(payment_terms).transpose()?;
     }
+    if let Some(d) = &p.dunning {
+        org.dunning = d.as_ref().map(dunning).transpose()?;
+    }
+    if let Some(day) = p.invoice_run_day {
+        org.invoice_run_day = day.map(invoice_run_day).transpose()?;
+    }
     Ok(org)
 }
 
 fn payment_terms(days: i64) -> Result<PaymentTerms, ApiError> {
     PaymentTerms::new(days).map_err(bad("paymentTermsDays"))
+}
+
+fn invoice_run_day(day: i64) -> Result<InvoiceRunDay, ApiError> {
+    InvoiceRunDay::new(day).map_err(bad("invoiceRunDay"))
+}
+
+/// The settings given, a field left out at its default.
+fn dunning(d: &DunningInput) -> Result<DunningSettings, ApiError> {
+    let defaults = DunningSettings::default();
+    let days: Vec<i64> = match &d.reminder_days {
+        Some(days) => days.clone(),
+        None => defaults
+            .reminder_days()
+            .iter()
+            .map(|d| i64::from(*d))
+            .collect(),
+    };
+    let fee = d
+        .reminder_fee
+        .as_deref()
+        .map(|f| {
+            f.trim().parse::<rust_decimal::Decimal>().map_err(|_| {
+                ApiError::BadRequest(format!(
+                    "dunning.reminderFee: {f:?} is not a decimal string like \"60.00\""
+                ))
+            })
+        })
+        .transpose()?;
+    let block = match d.block_days {
+        Some(b) => b,
+        None => defaults.block_days().map(i64::from),
+    };
+    DunningSettings::new(&days, fee, block)
+        .map_err(|(field, e)| ApiError::BadRequest(format!("dunning.{field}: {e}")))
 }
 
 // ---------------------------------------------------------------- handlers
@@ -622,6 +728,52 @@ mod tests {
             let err = new(b).unwrap_err();
             assert!(err.starts_with(message), "{field}: {err}");
         }
+    }
+
+    #[test]
+    fn dunning_settings_parse_with_defaults_and_bad_ones_name_their_field() {
+        let mut b = body();
+        b["dunning"] = serde_json::json!({"reminderFee": "60.00"});
+        b["invoiceRunDay"] = serde_json::json!(5);
+        let org = new(b).unwrap();
+        let d = org.dunning.unwrap();
+        assert_eq!(d.reminder_days(), [3, 10]);
+        assert_eq!(d.reminder_fee(), Some(rust_decimal::Decimal::new(6000, 2)));
+        assert_eq!(d.block_days(), Some(17));
+        assert_eq!(org.invoice_run_day.unwrap().day(), 5);
+        let mut b = body();
+        b["dunning"] = serde_json::json!({"reminderDays": [5], "blockDays": null});
+        assert_eq!(new(b).unwrap().dunning.unwrap().block_days(), None);
+        for (dunning, field) in [
+            (
+                serde_json::json!({"reminderFee": "60.01"}),
+                "dunning.reminderFee",
+            ),
+            (
+                serde_json::json!({"reminderFee": "sixty"}),
+                "dunning.reminderFee",
+            ),
+            (
+                serde_json::json!({"reminderDays": [10, 3]}),
+                "dunning.reminderDays",
+            ),
+            (serde_json::json!({"blockDays": 9}), "dunning.blockDays"),
+        ] {
+            let mut b = body();
+            b["dunning"] = dunning.clone();
+            let err = new(b).unwrap_err();
+            assert!(err.contains(field), "{dunning}: {err}");
+        }
+        let mut b = body();
+        b["invoiceRunDay"] = serde_json::json!(29);
+        assert!(new(b).unwrap_err().contains("invoiceRunDay"));
+        // A patch's null goes back to the defaults.
+        let mut b = body();
+        b["dunning"] = serde_json::json!({"reminderDays": [1]});
+        let org = new(b).unwrap();
+        let p: OrganisationPatch =
+            serde_json::from_value(serde_json::json!({"dunning": null})).unwrap();
+        assert_eq!(patched(org, &p).unwrap().dunning, None);
     }
 
     #[test]

@@ -524,6 +524,8 @@ fn body_for(operation: &str, a: &OrgA) -> Option<Value> {
         "createInvitation" => json!({"email": "invited-by-b@example.se", "role": "viewer"}),
         // B invoices its own month: A's invoices and ledger stay as they are.
         "runInvoices" => json!({"period": "2026-01"}),
+        // B runs its own dunning: A's invoices get no reminder or block.
+        "runDunning" => json!({}),
         // The client-funds Bankgiro is the platform's: B is refused (403).
         "importBankgiroPayments" => json!("not a BgMax file"),
         "matchPayment" => json!({"invoiceId": a.invoice}),

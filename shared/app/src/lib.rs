@@ -15,9 +15,13 @@
 //!   services built over them, once).
 //! - [`http_app`]: the whole HTTP surface (the API and the web portal), served by
 //!   `csms-local` and the `http-api` Lambda alike.
+//! - `billing_sweep`: the day's billing over every organisation (the
+//!   scheduled invoice runs, dunning, the reminders' mail), composed of
+//!   the contexts' use cases for the local runner and the sweep function.
 //! - `testkit`: [`testkit::NoAdapters`], for tests without chargers,
 //!   queues or the network.
 
+pub mod billing_sweep;
 pub mod settings;
 pub mod testkit;
 pub mod wiring;

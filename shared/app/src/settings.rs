@@ -222,6 +222,15 @@ pub struct MonitorSettings {
     pub sweep: Duration,
 }
 
+/// Billing's daily jobs: the scheduled invoice runs and dunning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BillingSettings {
+    /// `CSMS_BILLING_SWEEP_SECONDS` (default 3600): how often the local
+    /// runner runs the day's billing (each run is idempotent; in AWS the
+    /// `session-sweep` function's `BillingSweep` schedule, hourly).
+    pub sweep: Duration,
+}
+
 impl MonitorSettings {
     /// The platform's grace: an organisation's until it sets its own.
     pub fn offline_grace(&self) -> csms_domain::alarm::OfflineGrace {
@@ -363,6 +372,7 @@ pub struct Settings {
     pub sessions: SessionSettings,
     pub bookings: BookingSettings,
     pub monitor: MonitorSettings,
+    pub billing: BillingSettings,
     /// `CSMS_SPOT_*` (see `csms_pricing::spot::config`).
     pub spot: SpotSettings,
     pub aws: AwsResources,
@@ -496,6 +506,9 @@ impl Settings {
             offline_grace: vars.seconds("CSMS_OFFLINE_GRACE_SECONDS", &[], 600, 1..=7 * 86_400)?,
             sweep: vars.seconds("CSMS_MONITOR_SWEEP_SECONDS", &[], 60, 1..=3_600)?,
         };
+        let billing = BillingSettings {
+            sweep: vars.seconds("CSMS_BILLING_SWEEP_SECONDS", &[], 3_600, 1..=86_400)?,
+        };
         let spot = SpotSettings::from_lookup(|k| get(k))
             .map_err(|e| SettingsError::new(e.var, e.message))?;
         Ok(Settings {
@@ -512,6 +525,7 @@ impl Settings {
             sessions,
             bookings,
             monitor,
+            billing,
             spot,
             aws: AwsResources::read(&vars),
         })

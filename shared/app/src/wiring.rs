@@ -20,6 +20,7 @@ use csms_kernel::events::{Bus, EventBus, Subscriber};
 use csms_kernel::ports::{Clock, ConnectionSender, DocumentStore, Store};
 use csms_load::{LoadService, LoadSubscriber, LoadTrigger};
 use csms_notify::mail::people::PeopleMail;
+use csms_notify::mail::reminders::ReminderMail;
 use csms_notify::mail::{Mailer, Sender};
 use csms_notify::target::TargetPolicy;
 use csms_notify::{Deliverer, DeliveryQueue, WebhookPublisher, WebhookTransport};
@@ -256,6 +257,27 @@ impl Wiring {
         )
     }
 
+    /// The mail of the reminders dunning records.
+    pub fn reminder_mail(&self) -> ReminderMail<dyn Store> {
+        ReminderMail::new(
+            self.store.clone(),
+            self.mailer(),
+            // The client-funds Bankgiro the invoices print (`CSMS_BANKGIRO`).
+            self.settings.bankgiro.as_ref().map(ToString::to_string),
+        )
+    }
+
+    /// The day's billing over every organisation.
+    pub fn billing_sweep(&self) -> Result<crate::billing_sweep::BillingSweep, SettingsError> {
+        Ok(crate::billing_sweep::BillingSweep {
+            billing: self.billing()?,
+            reminder_mail: Arc::new(self.reminder_mail()),
+            commands: self.commands()?,
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+        })
+    }
+
     /// What the API handlers need.
     pub fn api_state(&self) -> Result<ApiState, SettingsError> {
         Ok(ApiState {
@@ -273,6 +295,7 @@ impl Wiring {
             mailer: self.mailer(),
             offline_grace: self.settings.monitor.offline_grace(),
             billing: self.billing()?,
+            reminder_mail: Arc::new(self.reminder_mail()),
         })
     }
 }

@@ -7,7 +7,8 @@
 //! sends `{"bookings": true}`: the booking sweep
 //! ([`handle_booking_sweep`]); a third, every minute, `{"monitor": true}`:
 //! the alarms about stations gone offline beyond their grace
-//! ([`handle_monitor_sweep`]).
+//! ([`handle_monitor_sweep`]); a fourth, hourly, `{"billing": true}`: the
+//! day's billing ([`handle_billing_sweep`]).
 //!
 //! Idempotent: a session closed by one run is no longer open for the next,
 //! and a run that fails half-way is finished by the next one.
@@ -53,6 +54,36 @@ pub async fn handle_monitor_sweep(
     let mailed = digests.send_due_digests(now).await?;
     tracing::info!(raised, digests = mailed, "monitor sweep done");
     Ok(json!({"offlineAlarms": raised, "digests": mailed}))
+}
+
+/// Whether a schedule's payload asks for the billing sweep.
+pub fn is_billing_sweep(event: &Value) -> bool {
+    event.get("billing").and_then(Value::as_bool) == Some(true)
+}
+
+/// One billing sweep at `now` over every organisation
+/// (`csms_app::billing_sweep::BillingSweep`: the scheduled invoice runs,
+/// dunning, the reminders' mail).
+pub async fn handle_billing_sweep(
+    sweep: &csms_app::billing_sweep::BillingSweep,
+    now: Timestamp,
+) -> Result<Value, csms_kernel::ports::StoreError> {
+    let c = sweep.run(now).await?;
+    tracing::info!(
+        invoices = c.invoices_issued,
+        reminders = c.reminders,
+        blocks = c.blocks,
+        mailed = c.mailed,
+        failed = c.failed_organisations,
+        "billing sweep done"
+    );
+    Ok(json!({
+        "invoicesIssued": c.invoices_issued,
+        "reminders": c.reminders,
+        "blocks": c.blocks,
+        "mailed": c.mailed,
+        "failedOrganisations": c.failed_organisations,
+    }))
 }
 
 /// One scheduled run at `now`: how many sessions it closed. A store error

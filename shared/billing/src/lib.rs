@@ -20,12 +20,18 @@
 //! - [`payments`]: BgMax files of Bankgiro payments imported, matched by
 //!   OCR reference to invoices and booked ([`BillingService::import_bgmax`]),
 //!   unmatched ones matched by hand.
+//! - [`daily`]: the day's billing of an organisation (its scheduled
+//!   invoice run, then dunning), run by the sweep.
+//! - [`dunning`]: the daily run over unpaid invoices: reminders (and their
+//!   fees), the block of the driver's identifiers, lifting it when paid.
 //!
 //! The values (OCR references, periods, invoices, the ledger's accounts and
 //! transactions) are `csms_domain::billing`; the ports are
 //! `csms_kernel::ports::{LedgerStore, InvoiceStore}`.
 
+pub mod daily;
 pub mod delivery;
+pub mod dunning;
 pub mod invoice_run;
 pub mod ledger;
 pub mod payments;
@@ -33,7 +39,7 @@ pub mod pdf;
 
 use csms_kernel::ports::{
     Clock, IdempotencyStore, InvoiceStore, LedgerStore, OrganisationStore, PaymentStore,
-    PricedSessionStore, SessionStore, StoreError, UserStore,
+    PricedSessionStore, SessionStore, StoreError, TokenStore, UserStore,
 };
 use csms_kernel::store_ports;
 use std::sync::Arc;
@@ -49,6 +55,7 @@ store_ports! {
         OrganisationStore,
         UserStore,
         IdempotencyStore,
+        TokenStore,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -192,13 +192,13 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
             let paid = sum(&self.store.list_invoice_payments(id).await?)?;
             let status = InvoiceStatus::of_paid(invoice.gross, paid);
             if status == invoice.status {
-                return Ok(());
+                return self.lift_if_paid(&invoice).await;
             }
             let mut next = invoice.clone();
             next.status = status;
             next.version = invoice.version + 1;
             match self.store.put_invoice(&next, invoice.version).await {
-                Ok(()) => return Ok(()),
+                Ok(()) => return self.lift_if_paid(&next).await,
                 Err(StoreError::Conflict(_)) => continue,
                 Err(e) => return Err(e.into()),
             }
@@ -206,6 +206,23 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
         Err(BillingError::Store(StoreError::Conflict(format!(
             "invoice {id} kept changing; its status is not set"
         ))))
+    }
+}
+
+impl<S: BillingStore + ?Sized> BillingService<S> {
+    /// A paid invoice's block lifted (dunning's `lift_block`): its driver
+    /// may charge again. Also run when the status was set before, so a
+    /// payment whose lift stopped half-way is finished by the next import.
+    async fn lift_if_paid(&self, invoice: &Invoice) -> Result<(), BillingError> {
+        if invoice.status == InvoiceStatus::Paid && invoice.blocks() {
+            self.lift_block(
+                &invoice.org_id,
+                &invoice.id,
+                crate::dunning::LIFTED_BY_PAYMENT,
+            )
+            .await?;
+        }
+        Ok(())
     }
 }
 

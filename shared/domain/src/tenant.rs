@@ -7,6 +7,7 @@
 //! has more than one spelling (an organisation number with or without its
 //! hyphen, an IBAN with spaces, a VAT number in lower case).
 
+use crate::billing::dunning::DunningSettings;
 use crate::spot::BiddingZone;
 use crate::{OrgId, SiteId, Timestamp};
 use chrono_tz::Tz;
@@ -431,6 +432,12 @@ pub struct Organisation {
     /// Days from an invoice's date to its due date; `None`: the platform's
     /// default ([`PaymentTerms::DEFAULT`]).
     pub payment_terms: Option<PaymentTerms>,
+    /// Reminders, their fee and the block of unpaid invoices; `None`: the
+    /// defaults ([`DunningSettings::default`]).
+    pub dunning: Option<DunningSettings>,
+    /// The day of the month its previous month is invoiced on by itself;
+    /// `None`: the 1st ([`InvoiceRunDay::DEFAULT`]).
+    pub invoice_run_day: Option<InvoiceRunDay>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     /// 1 when created, one more at each update.
@@ -458,10 +465,41 @@ impl PaymentTerms {
     }
 }
 
+/// The day of the month (1 to 28, so every month has it) an
+/// organisation's monthly invoice run happens by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvoiceRunDay(u8);
+
+impl InvoiceRunDay {
+    pub const DEFAULT: InvoiceRunDay = InvoiceRunDay(1);
+
+    pub fn new(day: i64) -> Result<Self, Invalid> {
+        u8::try_from(day)
+            .ok()
+            .filter(|d| (1..=28).contains(d))
+            .map(InvoiceRunDay)
+            .ok_or_else(|| Invalid("a day of the month from 1 to 28".into()))
+    }
+
+    pub fn day(self) -> u8 {
+        self.0
+    }
+}
+
 impl Organisation {
     /// The payment terms of its invoices: its own, else the default.
     pub fn payment_terms(&self) -> PaymentTerms {
         self.payment_terms.unwrap_or(PaymentTerms::DEFAULT)
+    }
+
+    /// Its dunning settings: its own, else the defaults.
+    pub fn dunning(&self) -> DunningSettings {
+        self.dunning.clone().unwrap_or_default()
+    }
+
+    /// The day of the month of its invoice run: its own, else the 1st.
+    pub fn invoice_run_day(&self) -> InvoiceRunDay {
+        self.invoice_run_day.unwrap_or(InvoiceRunDay::DEFAULT)
     }
 
     /// The record of the organisation that owned everything before tenants
@@ -478,6 +516,8 @@ impl Organisation {
             language: Language::En,
             payout_account: None,
             payment_terms: None,
+            dunning: None,
+            invoice_run_day: None,
             created_at: now,
             updated_at: now,
             version: 1,

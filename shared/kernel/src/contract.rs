@@ -70,7 +70,7 @@ pub fn station(id: &str, org: &str, site: Option<&str>) -> Station {
     }
 }
 
-fn token(v: &str, org: &str) -> IdTokenRecord {
+pub fn token(v: &str, org: &str) -> IdTokenRecord {
     IdTokenRecord {
         user_id: None,
         token: IdTokenValue::parse(v).unwrap(),
@@ -3448,6 +3448,8 @@ pub fn organisation(id: &str) -> csms_domain::tenant::Organisation {
             bic: Some(Bic::parse("ESSESESS").unwrap()),
         }),
         payment_terms: None,
+        dunning: None,
+        invoice_run_day: None,
         created_at: t(0),
         updated_at: t(0),
         version: 1,
@@ -4950,6 +4952,21 @@ pub async fn payments_recorded_once_matched_and_listed<S: InvoiceStore + Payment
 
     let mut paid = invoice.clone();
     paid.status = InvoiceStatus::Paid;
+    // Its reminders and block are kept with it.
+    paid.reminders = vec![csms_domain::billing::dunning::Reminder {
+        number: 1,
+        on: "2027-01-03".parse().unwrap(),
+        amount_due: "50.00".parse().unwrap(),
+        fee: Some("60.00".parse().unwrap()),
+        recorded_at: t(10),
+        mailed_at: Some(t(11)),
+    }];
+    paid.block = Some(csms_domain::billing::dunning::InvoiceBlock {
+        on: "2027-01-17".parse().unwrap(),
+        at: t(12),
+        lifted_at: Some(t(13)),
+        lifted_by: Some("payment".into()),
+    });
     paid.version = 2;
     store.put_invoice(&paid, 1).await.unwrap();
     assert!(matches!(

@@ -7,6 +7,7 @@
 
 use crate::{parse, DecodeError, Record};
 use chrono::{DateTime, NaiveDate, Utc};
+use csms_domain::billing::dunning::{InvoiceBlock, Reminder};
 use csms_domain::billing::invoice::{
     Buyer, Invoice, InvoiceId, InvoiceLine, InvoiceNumber, InvoiceParts, InvoiceStatus, Seller,
 };
@@ -131,8 +132,43 @@ pub struct StoredInvoice {
     pub gross: Decimal,
     #[serde(rename = "created_at")]
     pub created_at: DateTime<Utc>,
+    /// Absent: none sent (invoices from before reminders existed).
+    #[serde(rename = "reminders", default, skip_serializing_if = "Vec::is_empty")]
+    pub reminders: Vec<StoredReminder>,
+    #[serde(rename = "block", default, skip_serializing_if = "Option::is_none")]
+    pub block: Option<StoredInvoiceBlock>,
     #[serde(rename = "version")]
     pub version: u64,
+}
+
+/// A reminder sent for an invoice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredReminder {
+    #[serde(rename = "number")]
+    pub number: u8,
+    #[serde(rename = "on")]
+    pub on: NaiveDate,
+    #[serde(rename = "amount_due")]
+    pub amount_due: Decimal,
+    #[serde(rename = "fee", default, skip_serializing_if = "Option::is_none")]
+    pub fee: Option<Decimal>,
+    #[serde(rename = "recorded_at")]
+    pub recorded_at: DateTime<Utc>,
+    #[serde(rename = "mailed_at", default, skip_serializing_if = "Option::is_none")]
+    pub mailed_at: Option<DateTime<Utc>>,
+}
+
+/// The block an unpaid invoice put on its driver.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredInvoiceBlock {
+    #[serde(rename = "on")]
+    pub on: NaiveDate,
+    #[serde(rename = "at")]
+    pub at: DateTime<Utc>,
+    #[serde(rename = "lifted_at", default, skip_serializing_if = "Option::is_none")]
+    pub lifted_at: Option<DateTime<Utc>>,
+    #[serde(rename = "lifted_by", default, skip_serializing_if = "Option::is_none")]
+    pub lifted_by: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -232,6 +268,24 @@ impl From<&Invoice> for StoredInvoice {
                 .collect(),
             gross: i.gross,
             created_at: i.created_at,
+            reminders: i
+                .reminders
+                .iter()
+                .map(|r| StoredReminder {
+                    number: r.number,
+                    on: r.on,
+                    amount_due: r.amount_due,
+                    fee: r.fee,
+                    recorded_at: r.recorded_at,
+                    mailed_at: r.mailed_at,
+                })
+                .collect(),
+            block: i.block.as_ref().map(|b| StoredInvoiceBlock {
+                on: b.on,
+                at: b.at,
+                lifted_at: b.lifted_at,
+                lifted_by: b.lifted_by.clone(),
+            }),
             version: i.version,
         }
     }
@@ -292,6 +346,24 @@ impl TryFrom<StoredInvoice> for Invoice {
         if let Some(ocr) = s.ocr {
             invoice.ocr = OcrReference::parse(&ocr).map_err(DecodeError::new)?;
         }
+        invoice.reminders = s
+            .reminders
+            .into_iter()
+            .map(|r| Reminder {
+                number: r.number,
+                on: r.on,
+                amount_due: r.amount_due,
+                fee: r.fee,
+                recorded_at: r.recorded_at,
+                mailed_at: r.mailed_at,
+            })
+            .collect();
+        invoice.block = s.block.map(|b| InvoiceBlock {
+            on: b.on,
+            at: b.at,
+            lifted_at: b.lifted_at,
+            lifted_by: b.lifted_by,
+        });
         invoice.version = s.version;
         Ok(invoice)
     }

@@ -6,11 +6,12 @@
 
 use crate::{parse, DecodeError, Record};
 use chrono::{DateTime, Utc};
+use csms_domain::billing::dunning::DunningSettings;
 use csms_domain::spot::BiddingZone;
 use csms_domain::tenant::{
-    time_zone, Address, Bankgiro, Bic, Coordinates, DayInterval, Email, Iban, Language,
-    OpeningHours, OrgKind, Organisation, OrganisationNumber, PaymentTerms, PayoutAccount, Site,
-    VatNumber,
+    time_zone, Address, Bankgiro, Bic, Coordinates, DayInterval, Email, Iban, InvoiceRunDay,
+    Language, OpeningHours, OrgKind, Organisation, OrganisationNumber, PaymentTerms, PayoutAccount,
+    Site, VatNumber,
 };
 use csms_domain::{OrgId, SiteId};
 use serde::{Deserialize, Serialize};
@@ -42,12 +43,39 @@ pub struct StoredOrganisation {
         skip_serializing_if = "Option::is_none"
     )]
     pub payment_terms_days: Option<u16>,
+    /// Absent: the defaults (records from before dunning existed).
+    #[serde(rename = "dunning", default, skip_serializing_if = "Option::is_none")]
+    pub dunning: Option<StoredDunning>,
+    /// Absent: the 1st.
+    #[serde(
+        rename = "invoiceRunDay",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub invoice_run_day: Option<u8>,
     #[serde(rename = "createdAt")]
     pub created_at: DateTime<Utc>,
     #[serde(rename = "updatedAt")]
     pub updated_at: DateTime<Utc>,
     #[serde(rename = "version")]
     pub version: u64,
+}
+
+/// An organisation's reminders, fee and block.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredDunning {
+    #[serde(rename = "reminderDays")]
+    pub reminder_days: Vec<u16>,
+    /// A decimal string.
+    #[serde(
+        rename = "reminderFee",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub reminder_fee: Option<rust_decimal::Decimal>,
+    /// Absent: no block.
+    #[serde(rename = "blockDays", default, skip_serializing_if = "Option::is_none")]
+    pub block_days: Option<u16>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -225,6 +253,8 @@ impl From<&Organisation> for StoredOrganisation {
             language,
             payout_account,
             payment_terms,
+            dunning,
+            invoice_run_day,
             created_at,
             updated_at,
             version,
@@ -247,6 +277,12 @@ impl From<&Organisation> for StoredOrganisation {
             },
             payout_account: payout_account.as_ref().map(Into::into),
             payment_terms_days: payment_terms.map(PaymentTerms::days),
+            dunning: dunning.as_ref().map(|d| StoredDunning {
+                reminder_days: d.reminder_days().to_vec(),
+                reminder_fee: d.reminder_fee(),
+                block_days: d.block_days(),
+            }),
+            invoice_run_day: invoice_run_day.map(InvoiceRunDay::day),
             created_at: *created_at,
             updated_at: *updated_at,
             version: *version,
@@ -368,6 +404,8 @@ impl TryFrom<StoredOrganisation> for Organisation {
             language,
             payout_account,
             payment_terms_days,
+            dunning,
+            invoice_run_day,
             created_at,
             updated_at,
             version,
@@ -397,6 +435,16 @@ impl TryFrom<StoredOrganisation> for Organisation {
             payout_account: payout_account.map(TryInto::try_into).transpose()?,
             payment_terms: payment_terms_days
                 .map(|d| value("payment terms", PaymentTerms::new(i64::from(d))))
+                .transpose()?,
+            dunning: dunning
+                .map(|d| {
+                    let days: Vec<i64> = d.reminder_days.iter().map(|d| i64::from(*d)).collect();
+                    DunningSettings::new(&days, d.reminder_fee, d.block_days.map(i64::from))
+                        .map_err(|(field, e)| DecodeError::new(format!("dunning {field}: {e}")))
+                })
+                .transpose()?,
+            invoice_run_day: invoice_run_day
+                .map(|d| value("invoice run day", InvoiceRunDay::new(i64::from(d))))
                 .transpose()?,
             created_at,
             updated_at,

@@ -2,6 +2,7 @@
 //! line per priced session, VAT per rate and the totals, a number of the
 //! issuer's gapless series and an OCR reference made from it.
 
+use super::dunning::{InvoiceBlock, Reminder};
 use super::ocr::OcrReference;
 use super::period::Period;
 use super::Invalid;
@@ -262,10 +263,33 @@ pub struct Invoice {
     pub vat_total: Decimal,
     pub gross: Decimal,
     pub created_at: Timestamp,
+    /// The reminders sent for it, in order (none until it is overdue).
+    pub reminders: Vec<Reminder>,
+    /// The block its being unpaid put on the driver, if it came to that.
+    pub block: Option<InvoiceBlock>,
     pub version: u64,
 }
 
 impl Invoice {
+    /// Not paid in full and `today` (the organisation's local date) is
+    /// after the due date.
+    pub fn is_overdue(&self, today: NaiveDate) -> bool {
+        self.status != InvoiceStatus::Paid && today > self.due_date
+    }
+
+    /// The reminder fees charged so far (`None` on overflow).
+    pub fn reminder_fees(&self) -> Option<Decimal> {
+        self.reminders
+            .iter()
+            .filter_map(|r| r.fee)
+            .try_fold(Decimal::ZERO, |s, f| s.checked_add(f))
+    }
+
+    /// Whether it blocks its driver now.
+    pub fn blocks(&self) -> bool {
+        self.block.as_ref().is_some_and(InvoiceBlock::active)
+    }
+
     /// Sums the lines per VAT rate and in all. Refuses an invoice without
     /// lines, a due date before the invoice date, a line whose gross is not
     /// its net plus VAT, and sums that overflow.
@@ -333,14 +357,25 @@ impl Invoice {
             vat_total,
             gross,
             created_at,
+            reminders: Vec::new(),
+            block: None,
             version: 1,
         })
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// An invoice of 166.00 due 2026-12-31.
+    pub(crate) fn sample() -> Invoice {
+        Invoice::issue(parts(vec![
+            line("CP-1~1", "0.25", "40.00", "10.00", "50.00"),
+            line("CP-1~3", "0.06", "100.00", "6.00", "106.00"),
+        ]))
+        .unwrap()
+    }
 
     fn dec(s: &str) -> Decimal {
         s.parse().unwrap()

@@ -6,10 +6,12 @@
 //! - [`ocr`]: Swedish OCR payment references (length digit and Luhn check digit).
 //! - [`period`]: a billing period (a calendar month, `2026-11`) and its instants in a time zone.
 //! - [`invoice`]: invoices (number series, lines, VAT per rate, totals) and their ids.
+//! - [`dunning`]: reminders, their fee and the block of an unpaid invoice: the settings and the next step due.
 //! - [`payment`]: payments received for invoices, matched or not.
 //! - [`ledger`]: the double-entry ledger of client funds (accounts, postings, balanced transactions, balances).
 
 pub mod bgmax;
+pub mod dunning;
 pub mod invoice;
 pub mod ledger;
 pub mod ocr;

@@ -62,6 +62,14 @@ impl Period {
         }
     }
 
+    /// The month before this one, if it is of the years 2000 to 2999.
+    pub fn previous(self) -> Option<Period> {
+        match self.month {
+            1 => Period::new(self.year - 1, 12),
+            m => Period::new(self.year, m - 1),
+        }
+    }
+
     /// The last day of the month.
     pub fn last_day(self) -> NaiveDate {
         self.next()

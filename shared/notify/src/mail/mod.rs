@@ -7,7 +7,8 @@
 //! links that were sent.
 //!
 //! What the messages say is in [`letters`]; [`people::PeopleMail`] mails
-//! people on domain events (a refused booking).
+//! people on domain events (a refused booking); [`reminders::ReminderMail`]
+//! mails the reminders of unpaid invoices that billing recorded.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -18,6 +19,7 @@ use std::sync::Mutex;
 
 pub mod letters;
 pub mod people;
+pub mod reminders;
 
 /// One message to one person.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1462,6 +1462,8 @@ pub fn organisations() -> Vec<csms_domain::tenant::Organisation> {
                 Bankgiro::parse("5050-1055").unwrap(),
             )),
             payment_terms: None,
+            dunning: None,
+            invoice_run_day: None,
             created_at: t("2026-12-01T07:00:00Z"),
             updated_at: t("2026-12-01T07:00:00Z"),
             version: 1,
@@ -1480,6 +1482,8 @@ pub fn organisations() -> Vec<csms_domain::tenant::Organisation> {
                 bic: Some(Bic::parse("ESSESESS").unwrap()),
             }),
             payment_terms: None,
+            dunning: None,
+            invoice_run_day: None,
             created_at: t("2026-12-01T07:00:00Z"),
             updated_at: t("2026-12-03T08:30:00.125Z"),
             version: 3,
@@ -1498,6 +1502,8 @@ pub fn organisations() -> Vec<csms_domain::tenant::Organisation> {
                 bic: None,
             }),
             payment_terms: None,
+            dunning: None,
+            invoice_run_day: None,
             created_at: t("2026-12-01T07:00:00Z"),
             updated_at: t("2026-12-01T07:00:00Z"),
             version: 1,
@@ -1508,7 +1514,21 @@ pub fn organisations() -> Vec<csms_domain::tenant::Organisation> {
     let mut own_terms = all[0].clone();
     own_terms.id = org("brf-fakturan");
     own_terms.payment_terms = Some(PaymentTerms::new(20).unwrap());
-    all.push(own_terms);
+    all.push(own_terms.clone());
+    // Dunning settings and an invoice run day of its own (added with reminders).
+    let mut dunning = own_terms;
+    dunning.id = org("brf-paminnelsen");
+    dunning.dunning = Some(
+        csms_domain::billing::dunning::DunningSettings::new(&[5, 12], Some(d("60.00")), Some(20))
+            .unwrap(),
+    );
+    dunning.invoice_run_day = Some(InvoiceRunDay::new(5).unwrap());
+    all.push(dunning);
+    let mut no_block = all[0].clone();
+    no_block.id = org("brf-utanspar");
+    no_block.dunning =
+        Some(csms_domain::billing::dunning::DunningSettings::new(&[3], None, None).unwrap());
+    all.push(no_block);
     all
 }
 
@@ -2083,6 +2103,49 @@ pub fn invoices() -> Vec<csms_domain::billing::invoice::Invoice> {
                 vec![line("CP-1~8", "0.25", "0.80", "0.20", "1.00")],
             );
             invoice.ocr = OcrReference::for_invoice(42, 2).unwrap();
+            invoice
+        },
+        {
+            // Reminded twice (the second with a fee) and blocked, the
+            // block lifted by the payment (added with reminders).
+            use csms_domain::billing::dunning::{InvoiceBlock, Reminder};
+            let mut invoice = issued(
+                InvoiceNumber::new("", 3).unwrap(),
+                Seller {
+                    legal_name: "Laddbolaget".into(),
+                    organisation_number: None,
+                    vat_number: None,
+                    address: None,
+                },
+                vec![line("CP-1~9", "0.25", "0.80", "0.20", "1.00")],
+            );
+            invoice.ocr = OcrReference::for_invoice(42, 3).unwrap();
+            invoice.status = InvoiceStatus::PartlyPaid;
+            invoice.reminders = vec![
+                Reminder {
+                    number: 1,
+                    on: NaiveDate::from_ymd_opt(2027, 1, 3).unwrap(),
+                    amount_due: d("1.00"),
+                    fee: None,
+                    recorded_at: t("2027-01-03T05:00:00Z"),
+                    mailed_at: Some(t("2027-01-03T05:00:01.5Z")),
+                },
+                Reminder {
+                    number: 2,
+                    on: NaiveDate::from_ymd_opt(2027, 1, 10).unwrap(),
+                    amount_due: d("0.50"),
+                    fee: Some(d("60.00")),
+                    recorded_at: t("2027-01-10T05:00:00Z"),
+                    mailed_at: None,
+                },
+            ];
+            invoice.block = Some(InvoiceBlock {
+                on: NaiveDate::from_ymd_opt(2027, 1, 17).unwrap(),
+                at: t("2027-01-17T05:00:00Z"),
+                lifted_at: Some(t("2027-01-20T09:00:00Z")),
+                lifted_by: Some("payment".into()),
+            });
+            invoice.version = 4;
             invoice
         },
     ]
