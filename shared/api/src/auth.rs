@@ -425,17 +425,23 @@ async fn check_api_key(
 
 // ---------------------------------------------------------------- sessions
 
-/// The secret of the session cookie, if the request has one.
-pub fn session_secret(headers: &axum::http::HeaderMap) -> Option<String> {
+/// The value of the request's cookie `name`, if it sent one (the first, of
+/// every `Cookie` header), trimmed; `None` when it is empty.
+pub fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(n, _)| *n == name)
         .map(|(_, value)| value.trim().to_owned())
         .filter(|v| !v.is_empty())
+}
+
+/// The secret of the session cookie, if the request has one.
+pub fn session_secret(headers: &axum::http::HeaderMap) -> Option<String> {
+    cookie(headers, SESSION_COOKIE)
 }
 
 /// The live session the request's cookie names and its person: `SignedOut`

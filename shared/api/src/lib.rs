@@ -106,7 +106,7 @@ pub use public_url::PublicUrl;
 /// owner check of a station.
 pub mod shared {
     pub use crate::auth::{
-        csrf_matches, person_principal, role_scopes, signed_in, Principal, SESSION_COOKIE,
+        cookie, csrf_matches, person_principal, role_scopes, signed_in, Principal, SESSION_COOKIE,
     };
     pub use crate::sign_in::{authenticate, clear_cookie, new_session, Refusal, SignInState};
     pub use crate::stations::own_station_view;

@@ -115,25 +115,7 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
 impl<S: BillingStore + ?Sized> BillingService<S> {
     /// `org`'s invoices not paid in full.
     async fn unpaid_invoices(&self, org: &OrgId) -> Result<Vec<Invoice>, BillingError> {
-        let mut all = Vec::new();
-        for status in [InvoiceStatus::Issued, InvoiceStatus::PartlyPaid] {
-            let mut query = InvoiceQuery {
-                org_id: org.clone(),
-                period: None,
-                user_id: None,
-                status: Some(status),
-                page: PageRequest::first(PageRequest::MAX_LIMIT),
-            };
-            loop {
-                let page = self.store.list_invoices(&query).await?;
-                all.extend(page.items);
-                match page.next_cursor {
-                    Some(c) => query.page.cursor = Some(c),
-                    None => break,
-                }
-            }
-        }
-        Ok(all)
+        Ok(csms_kernel::ports::unpaid_invoices(&*self.store, org).await?)
     }
 
     /// Records reminder `n` of `invoice` (its fee booked first): the

@@ -313,26 +313,24 @@ struct Pen<'m> {
 }
 
 impl Pen<'_> {
-    fn text(&mut self, x: f32, y: f32, size: f32, bold: bool, text: impl Into<String>) {
+    fn aligned(&mut self, align: Align, x: f32, y: f32, size: f32, bold: bool, text: String) {
         self.items.push(Item::Text {
             x,
             y,
             size,
             bold,
-            align: Align::Left,
-            text: text.into(),
+            align,
+            text,
         });
     }
 
+    fn text(&mut self, x: f32, y: f32, size: f32, bold: bool, text: impl Into<String>) {
+        self.aligned(Align::Left, x, y, size, bold, text.into());
+    }
+
+    /// Text that ends at `x`.
     fn right(&mut self, x: f32, y: f32, size: f32, bold: bool, text: impl Into<String>) {
-        self.items.push(Item::Text {
-            x,
-            y,
-            size,
-            bold,
-            align: Align::Right,
-            text: text.into(),
-        });
+        self.aligned(Align::Right, x, y, size, bold, text.into());
     }
 
     /// A text that must fit `width`: made smaller, then cut with `…`.

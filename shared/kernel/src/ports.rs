@@ -1028,6 +1028,34 @@ pub trait InvoiceStore: Send + Sync {
     ) -> StoreResult<Page<Invoice>>;
 }
 
+/// `org`'s invoices not paid in full (issued or partly paid), every page:
+/// what dunning decides on and what the reminders' mail walks.
+pub async fn unpaid_invoices<S: InvoiceStore + ?Sized>(
+    store: &S,
+    org: &OrgId,
+) -> StoreResult<Vec<Invoice>> {
+    use csms_domain::billing::invoice::InvoiceStatus;
+    let mut all = Vec::new();
+    for status in [InvoiceStatus::Issued, InvoiceStatus::PartlyPaid] {
+        let mut query = InvoiceQuery {
+            org_id: org.clone(),
+            period: None,
+            user_id: None,
+            status: Some(status),
+            page: PageRequest::first(PageRequest::MAX_LIMIT),
+        };
+        loop {
+            let page = store.list_invoices(&query).await?;
+            all.extend(page.items);
+            match page.next_cursor {
+                Some(c) => query.page.cursor = Some(c),
+                None => break,
+            }
+        }
+    }
+    Ok(all)
+}
+
 /// The usage facts of EVSEs' days, for reports (`csms_domain::usage`).
 #[async_trait]
 pub trait UsageStore: Send + Sync {

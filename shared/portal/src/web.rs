@@ -9,7 +9,7 @@ use crate::PortalState;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use csms_api::error::ApiError;
-use csms_api::shared::{csrf_matches, person_principal, signed_in, Principal};
+use csms_api::shared::{cookie, csrf_matches, person_principal, signed_in, Principal};
 use csms_domain::api_key::Scope;
 use csms_domain::tenant::Language;
 use csms_domain::user::{User, UserSession};
@@ -119,14 +119,8 @@ pub async fn caller(st: &PortalState, headers: &HeaderMap, path: &str) -> Result
 
 /// The language of a request with no signed-in person: the cookie's.
 pub fn cookie_lang(headers: &HeaderMap) -> Language {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == LANG_COOKIE)
-        .and_then(|(_, v)| Language::parse(v.trim()).ok())
+    cookie(headers, LANG_COOKIE)
+        .and_then(|v| Language::parse(&v).ok())
         .unwrap_or(DEFAULT_LANG)
 }
 

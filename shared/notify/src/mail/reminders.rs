@@ -14,10 +14,10 @@
 
 use super::{Mail, Mailer};
 use chrono::NaiveDate;
-use csms_domain::billing::invoice::{Invoice, InvoiceStatus};
+use csms_domain::billing::invoice::Invoice;
 use csms_domain::tenant::Language;
 use csms_domain::{OrgId, Timestamp};
-use csms_kernel::ports::{InvoiceQuery, InvoiceStore, PageRequest, StoreError, UserStore};
+use csms_kernel::ports::{unpaid_invoices, InvoiceStore, StoreError, UserStore};
 use std::sync::Arc;
 
 /// Reminder `number` of an invoice.
@@ -115,31 +115,15 @@ impl<S: InvoiceStore + UserStore + ?Sized> ReminderMail<S> {
             return Ok(0);
         }
         let mut sent = 0;
-        for status in [InvoiceStatus::Issued, InvoiceStatus::PartlyPaid] {
-            let mut query = InvoiceQuery {
-                org_id: org.clone(),
-                period: None,
-                user_id: None,
-                status: Some(status),
-                page: PageRequest::first(PageRequest::MAX_LIMIT),
-            };
-            loop {
-                let page = self.store.list_invoices(&query).await?;
-                for invoice in page.items {
-                    for n in invoice
-                        .reminders
-                        .iter()
-                        .filter(|r| r.mailed_at.is_none())
-                        .map(|r| r.number)
-                        .collect::<Vec<_>>()
-                    {
-                        sent += usize::from(self.send_one(&invoice, n, now).await?);
-                    }
-                }
-                match page.next_cursor {
-                    Some(c) => query.page.cursor = Some(c),
-                    None => break,
-                }
+        for invoice in unpaid_invoices(&*self.store, org).await? {
+            for n in invoice
+                .reminders
+                .iter()
+                .filter(|r| r.mailed_at.is_none())
+                .map(|r| r.number)
+                .collect::<Vec<_>>()
+            {
+                sent += usize::from(self.send_one(&invoice, n, now).await?);
             }
         }
         Ok(sent)
