@@ -417,7 +417,7 @@ mod tests {
             let item = invoice_item(&invoice).unwrap();
             assert_eq!(item.get("body"), Some(&s(&line)));
             assert_eq!(item.get("period"), Some(&s("2026-11")));
-            assert_eq!(item.get("status"), Some(&s("issued")));
+            assert_eq!(item.get("status"), Some(&s(invoice.status.as_str())));
             assert_eq!(record_from::<Invoice>(item).unwrap(), invoice);
         }
     }
