@@ -381,6 +381,19 @@ impl Adapters for LocalAdapters {
                 )
             })
     }
+
+    fn card_gateway(
+        &self,
+        stripe: &csms_app::settings::StripeSettings,
+    ) -> Arc<dyn csms_billing::card::CardGateway> {
+        Arc::new(csms_http_out::stripe::StripeHttp::new(
+            &stripe.api_url,
+            stripe.secret_key.expose(),
+            &stripe.publishable_key,
+            stripe.webhook_secret.expose(),
+            std::time::Duration::from_secs(20),
+        ))
+    }
 }
 
 /// After a crash the store may still say stations are connected through

@@ -44,6 +44,7 @@ impl From<BillingError> for ApiError {
             }
             BillingError::Books(m) => ApiError::Internal(m),
             BillingError::BgMax(e) => ApiError::BadRequest(e.to_string()),
+            BillingError::Invalid(m) => ApiError::BadRequest(m),
             e @ BillingError::NotFound(_) => ApiError::NotFound(e.to_string()),
             BillingError::Refused(m) => ApiError::Conflict(m),
             BillingError::Unavailable(m) => ApiError::NotConfigured(m),
@@ -241,11 +242,13 @@ pub struct InvoiceView {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentView {
-    /// `bgmax:{deposit serial}:{BGC serial}`, also its ledger reference.
+    /// `bgmax:{deposit serial}:{BGC serial}` or `stripe:{PaymentIntent
+    /// id}`, also its ledger reference.
     pub id: String,
-    /// `bankgiro`.
+    /// `bankgiro` or `stripe`.
     pub provider: String,
-    /// The reference the payer gave (an OCR reference), empty if none.
+    /// The reference the payer gave (an OCR reference; the invoice number
+    /// of a card payment), empty if none.
     pub reference: String,
     pub amount: String,
     pub currency: String,
@@ -506,7 +509,7 @@ pub async fn list(
     }))
 }
 
-fn invoice_id(raw: &str) -> Result<InvoiceId, ApiError> {
+pub(crate) fn invoice_id(raw: &str) -> Result<InvoiceId, ApiError> {
     InvoiceId::parse(raw).map_err(|e| bad("id", e))
 }
 

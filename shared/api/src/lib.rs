@@ -52,6 +52,7 @@ mod audit;
 mod auth;
 mod billing;
 mod bookings;
+mod card_payments;
 mod command_input;
 mod commands;
 mod device_model;
@@ -475,6 +476,10 @@ pub fn router_with(state: ApiState, sign_in: sign_in::SignInState) -> Router {
         .route("/ledger/reconciliation", get(Read, billing::reconciliation))
         .route("/me/invoices", own_get(billing::mine))
         .route("/me/invoices/{id}/pdf", own_get(billing::my_pdf))
+        .route(
+            "/me/invoices/{id}/card-payment",
+            own_post(card_payments::pay_by_card),
+        )
         // The client-funds Bankgiro is the platform's (the handlers let the
         // platform admin only).
         .route("/payments/bankgiro", post(Admin, payments::import_bankgiro))
@@ -522,6 +527,11 @@ pub fn router_with(state: ApiState, sign_in: sign_in::SignInState) -> Router {
         .route(
             "/auth/sign-in",
             axum::routing::post(sign_in::sign_in).with_state(sign_in),
+        )
+        // Stripe's events: the signature is the credential.
+        .route(
+            "/providers/stripe/webhook",
+            axum::routing::post(card_payments::stripe_webhook),
         )
         // Single-use links from e-mails: the token is the credential.
         .merge(

@@ -3,13 +3,13 @@
 //! `GET /api/v1/openapi.json` (no key needed: it is public documentation).
 
 use crate::command_input::CommandInput;
-use crate::dunning;
 use crate::{
     access, alarm_settings, api_keys, audit, billing, bookings, commands, device_model,
     invitations, load, local_list, me, organisations, outbox, payments, people, plan, pricing,
     ratings, reports, second_factor, sessions, sign_in, sites, spot, start_link, stations, tariffs,
     tokens, views, webhooks,
 };
+use crate::{card_payments, dunning};
 use axum::http::header;
 use axum::response::IntoResponse;
 use csms_kernel::views::{
@@ -210,6 +210,7 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
         start_link::info, start_link::start, start_link::get_start,
         billing::run, billing::list, billing::get, billing::pdf, billing::mine, billing::my_pdf, billing::ledger_accounts, billing::reconciliation,
         payments::import_bankgiro, payments::unmatched, payments::match_payment,
+        card_payments::pay_by_card, card_payments::stripe_webhook,
         dunning::run, dunning::unblock,
     ),
     components(schemas(

@@ -366,6 +366,10 @@ pub struct Settings {
     /// PDF and mail prints. Unset: invoices are issued but neither rendered
     /// nor mailed; the run and the PDF download say so.
     pub bankgiro: Option<Bankgiro>,
+    /// `CSMS_STRIPE_*`: the Stripe account invoices are paid by card
+    /// through. Unset (no `CSMS_STRIPE_SECRET_KEY`): no card payments, and
+    /// the routes that need them say so.
+    pub stripe: Option<StripeSettings>,
     pub webhooks: WebhookSettings,
     pub pricing: PricingSettings,
     pub load: LoadSettings,
@@ -376,6 +380,75 @@ pub struct Settings {
     /// `CSMS_SPOT_*` (see `csms_pricing::spot::config`).
     pub spot: SpotSettings,
     pub aws: AwsResources,
+}
+
+/// A Stripe account: `CSMS_STRIPE_SECRET_KEY` (`sk_…`),
+/// `CSMS_STRIPE_PUBLISHABLE_KEY` (`pk_…`), `CSMS_STRIPE_WEBHOOK_SECRET`
+/// (`whsec_…`, the signing secret of the webhook endpoint
+/// `/api/v1/webhooks/stripe`) and `CSMS_STRIPE_API_URL` (Stripe's own by
+/// default; localstripe's in the tests).
+#[derive(Clone)]
+pub struct StripeSettings {
+    pub api_url: String,
+    pub secret_key: Secret,
+    pub publishable_key: String,
+    pub webhook_secret: Secret,
+}
+
+impl std::fmt::Debug for StripeSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StripeSettings")
+            .field("api_url", &self.api_url)
+            .field("publishable_key", &self.publishable_key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StripeSettings {
+    /// Stripe's API.
+    pub const DEFAULT_API: &'static str = "https://api.stripe.com";
+
+    fn read(vars: &Vars) -> Result<Option<Self>, SettingsError> {
+        let Some((_, secret_key)) = vars.text("CSMS_STRIPE_SECRET_KEY", &[]) else {
+            return Ok(None);
+        };
+        let secret_key = secret_key.trim().to_owned();
+        if !(secret_key.starts_with("sk_") || secret_key.starts_with("rk_")) {
+            return Err(SettingsError::new(
+                "CSMS_STRIPE_SECRET_KEY",
+                "a secret (sk_…) or restricted (rk_…) key",
+            ));
+        }
+        let required = |name: &'static str, prefix: &str| match vars.text(name, &[]) {
+            Some((_, v)) if v.trim().starts_with(prefix) => Ok(v.trim().to_owned()),
+            Some(_) => Err(SettingsError::new(
+                name,
+                format!("must start with {prefix}"),
+            )),
+            None => Err(SettingsError::new(
+                name,
+                "must be set when CSMS_STRIPE_SECRET_KEY is",
+            )),
+        };
+        let publishable_key = required("CSMS_STRIPE_PUBLISHABLE_KEY", "pk_")?;
+        let webhook_secret = required("CSMS_STRIPE_WEBHOOK_SECRET", "whsec_")?;
+        let api_url = match vars.text("CSMS_STRIPE_API_URL", &[]) {
+            None => Self::DEFAULT_API.to_owned(),
+            Some((name, url)) => {
+                let url = url.trim().trim_end_matches('/').to_owned();
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    return Err(SettingsError::new(name, "must be an http(s) URL"));
+                }
+                url
+            }
+        };
+        Ok(Some(StripeSettings {
+            api_url,
+            secret_key: Secret::new(secret_key),
+            publishable_key,
+            webhook_secret: Secret::new(webhook_secret),
+        }))
+    }
 }
 
 /// Who local mail comes from when `CSMS_MAIL_FROM` is unset.
@@ -444,6 +517,7 @@ impl Settings {
                     .map_err(|problem| SettingsError::new(name, problem.to_string()))?,
             ),
         };
+        let stripe = StripeSettings::read(&vars)?;
         let public_url = match vars.text("CSMS_PUBLIC_URL", &[]) {
             None => None,
             Some((name, text)) => {
@@ -519,6 +593,7 @@ impl Settings {
             public_url,
             mail_from,
             bankgiro,
+            stripe,
             webhooks,
             pricing,
             load,
@@ -646,6 +721,26 @@ mod tests {
     }
 
     #[test]
+    fn stripe_needs_all_its_keys() {
+        assert!(read(Runtime::Local, &[]).unwrap().stripe.is_none());
+        let e = read(Runtime::Local, &[("CSMS_STRIPE_SECRET_KEY", "sk_test_1")]).unwrap_err();
+        assert_eq!(e.variable, "CSMS_STRIPE_PUBLISHABLE_KEY");
+        let e = read(Runtime::Local, &[("CSMS_STRIPE_SECRET_KEY", "pk_test_1")]).unwrap_err();
+        assert_eq!(e.variable, "CSMS_STRIPE_SECRET_KEY");
+        let s = read(
+            Runtime::Local,
+            &[
+                ("CSMS_STRIPE_SECRET_KEY", "sk_test_1"),
+                ("CSMS_STRIPE_PUBLISHABLE_KEY", "pk_test_1"),
+                ("CSMS_STRIPE_WEBHOOK_SECRET", "whsec_1"),
+                ("CSMS_STRIPE_API_URL", "http://127.0.0.1:8420/"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.stripe.unwrap().api_url, "http://127.0.0.1:8420");
+    }
+
+    #[test]
     fn secrets_never_print() {
         let s = read(
             Runtime::Local,
@@ -653,9 +748,16 @@ mod tests {
                 ("CSMS_ADMIN_API_KEY", "0123456789abcdef-secret"),
                 ("CSMS_ENTSOE_TOKEN", "entsoe-secret"),
                 ("CSMS_SPOT_EUR_RATE", "SEK:11.05"),
+                ("CSMS_STRIPE_SECRET_KEY", "sk_test_secret"),
+                ("CSMS_STRIPE_PUBLISHABLE_KEY", "pk_test_1"),
+                ("CSMS_STRIPE_WEBHOOK_SECRET", "whsec_secret"),
             ],
         )
         .unwrap();
+        assert_eq!(
+            s.stripe.as_ref().unwrap().api_url,
+            StripeSettings::DEFAULT_API
+        );
         let shown = format!("{s:?}");
         assert!(!shown.contains("secret"), "{shown}");
     }

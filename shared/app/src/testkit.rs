@@ -92,6 +92,41 @@ impl Adapters for NoAdapters {
     fn documents(&self) -> Result<Arc<dyn DocumentStore>, SettingsError> {
         Ok(Arc::new(MemoryDocuments::default()))
     }
+    /// A Stripe account that verifies webhooks with the configured secret
+    /// and is never reached.
+    fn card_gateway(
+        &self,
+        stripe: &crate::settings::StripeSettings,
+    ) -> Arc<dyn csms_billing::card::CardGateway> {
+        Arc::new(UnreachableStripe {
+            publishable_key: stripe.publishable_key.clone(),
+            webhook_secret: stripe.webhook_secret.expose().to_owned(),
+        })
+    }
+}
+
+/// A Stripe account in tests without one: its keys, no API.
+pub struct UnreachableStripe {
+    pub publishable_key: String,
+    pub webhook_secret: String,
+}
+
+#[async_trait]
+impl csms_billing::card::CardGateway for UnreachableStripe {
+    fn publishable_key(&self) -> &str {
+        &self.publishable_key
+    }
+    fn webhook_secret(&self) -> &str {
+        &self.webhook_secret
+    }
+    async fn create_intent(
+        &self,
+        _: &csms_billing::card::IntentRequest,
+    ) -> Result<csms_billing::card::CardIntent, csms_billing::card::GatewayError> {
+        Err(csms_billing::card::GatewayError::Unavailable(
+            "unreachable in tests".into(),
+        ))
+    }
 }
 
 /// Documents in memory (a test's).

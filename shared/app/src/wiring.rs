@@ -10,8 +10,9 @@
 //! built — at start, since the binaries build their services before they
 //! serve — never a no-op that quietly drops signals.
 
-use crate::settings::{Settings, SettingsError};
+use crate::settings::{Settings, SettingsError, StripeSettings};
 use csms_api::ApiState;
+use csms_billing::card::CardGateway;
 use csms_billing::delivery::Delivery;
 use csms_billing::BillingService;
 use csms_charging::charger::ChargerService;
@@ -54,6 +55,8 @@ pub trait Adapters: Send + Sync {
     /// Where documents (invoice PDFs) are kept: the data dir locally, S3
     /// (`CSMS_DOCUMENTS_BUCKET`) in AWS.
     fn documents(&self) -> Result<Arc<dyn DocumentStore>, SettingsError>;
+    /// The Stripe account of `stripe` (HTTPS to its API; a fake in tests).
+    fn card_gateway(&self, stripe: &StripeSettings) -> Arc<dyn CardGateway>;
     /// Subscribers of the runtime's own on the domain-event bus, after the
     /// contexts' (the Lambdas' metrics); none by default.
     fn extra_subscribers(&self) -> Vec<Arc<dyn Subscriber>> {
@@ -248,13 +251,16 @@ impl Wiring {
     /// rendered to the document store and mailed.
     pub fn billing(&self) -> Result<BillingService<dyn Store>, SettingsError> {
         let documents = once(&self.documents, || self.adapters.documents())?;
-        Ok(
+        let billing =
             BillingService::new(self.store.clone(), self.clock.clone()).with_delivery(Delivery {
                 documents,
                 mailer: self.mailer(),
                 bankgiro: self.settings.bankgiro.clone(),
-            }),
-        )
+            });
+        Ok(match &self.settings.stripe {
+            Some(stripe) => billing.with_cards(self.adapters.card_gateway(stripe)),
+            None => billing,
+        })
     }
 
     /// The mail of the reminders dunning records.

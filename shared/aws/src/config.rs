@@ -144,6 +144,19 @@ impl Adapters for AwsAdapters {
             &self.sdk, bucket,
         )))
     }
+
+    fn card_gateway(
+        &self,
+        stripe: &csms_app::settings::StripeSettings,
+    ) -> Arc<dyn csms_billing::card::CardGateway> {
+        Arc::new(csms_http_out::stripe::StripeHttp::new(
+            &stripe.api_url,
+            stripe.secret_key.expose(),
+            &stripe.publishable_key,
+            stripe.webhook_secret.expose(),
+            Duration::from_secs(20),
+        ))
+    }
 }
 
 /// Whether the binary was started with `--check-wiring`: it reads its

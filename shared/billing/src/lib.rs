@@ -20,6 +20,9 @@
 //! - [`payments`]: BgMax files of Bankgiro payments imported, matched by
 //!   OCR reference to invoices and booked ([`BillingService::import_bgmax`]),
 //!   unmatched ones matched by hand.
+//! - [`card`]: card payments (card, Apple Pay, Google Pay) through
+//!   Stripe: an invoice's PaymentIntent, and the signed webhook that books
+//!   its payment once.
 //! - [`daily`]: the day's billing of an organisation (its scheduled
 //!   invoice run, then dunning), run by the sweep.
 //! - [`dunning`]: the daily run over unpaid invoices: reminders (and their
@@ -29,6 +32,7 @@
 //! transactions) are `csms_domain::billing`; the ports are
 //! `csms_kernel::ports::{LedgerStore, InvoiceStore}`.
 
+pub mod card;
 pub mod daily;
 pub mod delivery;
 pub mod dunning;
@@ -80,6 +84,10 @@ pub enum BillingError {
     /// mailer) or was refused by the mail provider; names what.
     #[error("{0}")]
     Unavailable(String),
+    /// Input from outside that is refused (a webhook's signature or
+    /// body); names the field and why.
+    #[error("{0}")]
+    Invalid(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -91,6 +99,8 @@ pub struct BillingService<S: ?Sized> {
     /// Where PDFs go and how invoices are mailed; `None`: runs deliver
     /// nothing and say so.
     delivery: Option<delivery::Delivery>,
+    /// The Stripe account cards are paid through; `None`: not set up.
+    cards: Option<Arc<dyn card::CardGateway>>,
 }
 
 impl<S: ?Sized> Clone for BillingService<S> {
@@ -99,6 +109,7 @@ impl<S: ?Sized> Clone for BillingService<S> {
             store: self.store.clone(),
             clock: self.clock.clone(),
             delivery: self.delivery.clone(),
+            cards: self.cards.clone(),
         }
     }
 }
@@ -109,7 +120,14 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
             store,
             clock,
             delivery: None,
+            cards: None,
         }
+    }
+
+    /// Invoices may be paid by card through `cards`.
+    pub fn with_cards(mut self, cards: Arc<dyn card::CardGateway>) -> Self {
+        self.cards = Some(cards);
+        self
     }
 
     /// Issued invoices get their PDF and their mail through `delivery`.

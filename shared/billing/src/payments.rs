@@ -149,7 +149,11 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
     /// Books `payment` against `invoice`: the ledger transaction (once, by
     /// the payment's id), the payment matched with its surplus, the
     /// invoice's status from everything paid.
-    async fn apply(&self, payment: Payment, invoice: Invoice) -> Result<Payment, BillingError> {
+    pub(crate) async fn apply(
+        &self,
+        payment: Payment,
+        invoice: Invoice,
+    ) -> Result<Payment, BillingError> {
         let before = sum(&self.store.list_invoice_payments(&invoice.id).await?)?;
         let due = invoice
             .gross

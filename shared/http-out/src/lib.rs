@@ -24,7 +24,10 @@
 //! delivery log must not become a port scanner.
 //!
 //! # Layout
-//! One module: [`HyperTransport`], its checking connector and resolver.
+//! - this module: [`HyperTransport`], its checking connector and resolver;
+//! - [`stripe`]: Stripe's API, the card payments' gateway.
+
+pub mod stripe;
 
 use async_trait::async_trait;
 use bytes::Bytes;

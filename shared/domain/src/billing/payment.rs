@@ -10,8 +10,9 @@ use rust_decimal::Decimal;
 use std::fmt;
 
 /// A payment's id, which is also its ledger reference:
-/// `bgmax:{deposit serial}:{BGC serial}` for a BgMax payment. Lower-case
-/// letters, digits, `:` and `-`, at most 100.
+/// `bgmax:{deposit serial}:{BGC serial}` for a BgMax payment,
+/// `stripe:{PaymentIntent id}` for a card payment. ASCII letters, digits,
+/// `:`, `-` and `_`, at most 100.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PaymentId(String);
 
@@ -22,14 +23,25 @@ impl PaymentId {
         Self::parse(&format!("bgmax:{deposit_serial}:{bgc_serial}"))
     }
 
+    /// The payment of a Stripe PaymentIntent (`pi_…`): one per intent, so
+    /// the intent's events, however often delivered, pay once.
+    pub fn stripe(payment_intent: &str) -> Result<Self, Invalid> {
+        if !payment_intent.starts_with("pi_") {
+            return Err(Invalid(format!(
+                "{payment_intent:?} is not a Stripe PaymentIntent id (pi_…)"
+            )));
+        }
+        Self::parse(&format!("stripe:{payment_intent}"))
+    }
+
     pub fn parse(s: &str) -> Result<Self, Invalid> {
         let ok = !s.is_empty()
             && s.len() <= Self::MAX_LEN
             && s.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b':' || b == b'-');
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'-' | b'_'));
         if !ok {
             return Err(Invalid(format!(
-                "{s:?} is not a payment id (up to {} lower-case letters, digits, : and -)",
+                "{s:?} is not a payment id (up to {} letters, digits, :, - and _)",
                 Self::MAX_LEN
             )));
         }
@@ -84,7 +96,15 @@ mod tests {
             PaymentId::bgmax(17, "000000000001").unwrap().as_str(),
             "bgmax:17:000000000001"
         );
-        assert!(PaymentId::bgmax(17, "ABC").is_err());
+        assert!(PaymentId::bgmax(17, "AB C").is_err());
+        assert_eq!(
+            PaymentId::stripe("pi_3MtwBwLkdIwHu7ix28a3tqPa")
+                .unwrap()
+                .as_str(),
+            "stripe:pi_3MtwBwLkdIwHu7ix28a3tqPa"
+        );
+        assert!(PaymentId::stripe("ch_1").is_err());
+        assert!(PaymentId::parse("stripe:pi_1/..").is_err());
         assert!(PaymentId::parse("").is_err());
         assert!(PaymentId::parse(&"a".repeat(101)).is_err());
     }

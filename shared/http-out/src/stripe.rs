@@ -1,0 +1,239 @@
+//! Stripe's API over HTTPS: the [`CardGateway`] of the binaries.
+//!
+//! A handful of form-encoded calls with the secret key as a bearer token,
+//! each bounded by the transport's timeout. The answer is parsed at this
+//! edge into the gateway's types; Stripe's error object (`error.message`,
+//! `error.code`) becomes [`GatewayError::Refused`] for a 4xx, anything
+//! else [`GatewayError::Unavailable`]. The key never reaches a log.
+//!
+//! Why not async-stripe: the CSMS makes three kinds of request, and the
+//! crate's generated client (hundreds of thousands of lines of types, and
+//! its own HTTP stack) would multiply the build of every Lambda that links
+//! billing; the requests here are the documented shapes, tested against
+//! localstripe end to end.
+
+use crate::{client, describe};
+use bytes::Bytes;
+use csms_billing::card::{CardGateway, CardIntent, GatewayError, IntentRequest};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use serde::Deserialize;
+use std::time::Duration;
+
+/// Stripe's API, unless the operator points elsewhere (localstripe).
+pub const DEFAULT_API: &str = "https://api.stripe.com";
+
+/// The largest answer read: a PaymentIntent is a few KiB.
+const MAX_ANSWER: usize = 256 * 1024;
+
+/// A Stripe account's keys and where its API is.
+pub struct StripeHttp {
+    api: String,
+    secret_key: String,
+    publishable_key: String,
+    webhook_secret: String,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for StripeHttp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StripeHttp")
+            .field("api", &self.api)
+            .finish()
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct IntentOut {
+    id: String,
+    status: String,
+    client_secret: Option<String>,
+    amount: i64,
+    currency: String,
+}
+
+#[derive(Deserialize)]
+struct ErrorOut {
+    error: ErrorBody,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    message: Option<String>,
+    code: Option<String>,
+}
+
+impl StripeHttp {
+    /// `api` without a trailing slash (`https://api.stripe.com`).
+    pub fn new(
+        api: &str,
+        secret_key: &str,
+        publishable_key: &str,
+        webhook_secret: &str,
+        timeout: Duration,
+    ) -> Self {
+        let mut open = HttpConnector::new();
+        open.enforce_http(false);
+        StripeHttp {
+            api: api.trim_end_matches('/').to_owned(),
+            secret_key: secret_key.to_owned(),
+            publishable_key: publishable_key.to_owned(),
+            webhook_secret: webhook_secret.to_owned(),
+            client: client(open),
+            timeout,
+        }
+    }
+
+    /// POSTs `form` to `path`; the answer's status and body.
+    async fn post(
+        &self,
+        path: &str,
+        form: &[(String, String)],
+        idempotency_key: Option<&str>,
+    ) -> Result<(u16, Bytes), GatewayError> {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let mut req = http::Request::post(format!("{}{path}", self.api))
+            .header("authorization", format!("Bearer {}", self.secret_key))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("user-agent", concat!("csms/", env!("CARGO_PKG_VERSION")));
+        if let Some(key) = idempotency_key {
+            req = req.header("idempotency-key", key);
+        }
+        let req = req
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| GatewayError::Unavailable(format!("invalid request: {e}")))?;
+        let exchange = async {
+            let resp = self
+                .client
+                .request(req)
+                .await
+                .map_err(|e| GatewayError::Unavailable(describe(&e)))?;
+            let status = resp.status().as_u16();
+            let body = Limited::new(resp.into_body(), MAX_ANSWER)
+                .collect()
+                .await
+                .map_err(|e| GatewayError::Unavailable(format!("reading the answer: {e}")))?
+                .to_bytes();
+            Ok((status, body))
+        };
+        tokio::time::timeout(self.timeout, exchange)
+            .await
+            .map_err(|_| {
+                GatewayError::Unavailable(format!(
+                    "no answer within {} s",
+                    self.timeout.as_secs_f32()
+                ))
+            })?
+    }
+}
+
+/// A 2xx answer parsed as `T`, or the error the answer says.
+fn answer<T: serde::de::DeserializeOwned>(status: u16, body: &[u8]) -> Result<T, GatewayError> {
+    if (200..300).contains(&status) {
+        return serde_json::from_slice(body)
+            .map_err(|e| GatewayError::Unavailable(format!("an answer that does not parse: {e}")));
+    }
+    let said = serde_json::from_slice::<ErrorOut>(body)
+        .ok()
+        .map(|e| {
+            [e.error.code, e.error.message]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(": ")
+        })
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| format!("status {status}"));
+    if (400..500).contains(&status) {
+        Err(GatewayError::Refused(said))
+    } else {
+        Err(GatewayError::Unavailable(said))
+    }
+}
+
+/// The form fields of a PaymentIntent: cards, which include Apple Pay and
+/// Google Pay (Stripe offers them as card wallets on the payment page).
+fn intent_form(request: &IntentRequest) -> Vec<(String, String)> {
+    let mut form = vec![
+        ("amount".to_owned(), request.amount_minor.to_string()),
+        ("currency".to_owned(), request.currency.clone()),
+        ("payment_method_types[]".to_owned(), "card".to_owned()),
+    ];
+    for (k, v) in &request.metadata {
+        form.push((format!("metadata[{k}]"), v.clone()));
+    }
+    form
+}
+
+#[async_trait::async_trait]
+impl CardGateway for StripeHttp {
+    fn publishable_key(&self) -> &str {
+        &self.publishable_key
+    }
+
+    fn webhook_secret(&self) -> &str {
+        &self.webhook_secret
+    }
+
+    async fn create_intent(&self, request: &IntentRequest) -> Result<CardIntent, GatewayError> {
+        let (status, body) = self
+            .post(
+                "/v1/payment_intents",
+                &intent_form(request),
+                Some(&request.idempotency_key),
+            )
+            .await?;
+        let out: IntentOut = answer(status, &body)?;
+        Ok(CardIntent {
+            id: out.id,
+            status: out.status,
+            client_secret: out.client_secret,
+            amount_minor: out.amount,
+            currency: out.currency,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_say_what_stripe_said() {
+        let body = br#"{"error":{"code":"amount_too_small","message":"Amount must be at least 3.00 sek","type":"invalid_request_error"}}"#;
+        assert_eq!(
+            answer::<IntentOut>(400, body).unwrap_err(),
+            GatewayError::Refused("amount_too_small: Amount must be at least 3.00 sek".into())
+        );
+        assert_eq!(
+            answer::<IntentOut>(502, b"<html>").unwrap_err(),
+            GatewayError::Unavailable("status 502".into())
+        );
+        assert!(matches!(
+            answer::<IntentOut>(200, b"{}").unwrap_err(),
+            GatewayError::Unavailable(_)
+        ));
+    }
+
+    #[test]
+    fn an_intent_is_a_card_payment_with_its_metadata() {
+        let form = intent_form(&IntentRequest {
+            amount_minor: 12345,
+            currency: "sek".into(),
+            metadata: vec![("invoice_id", "brf~2026-11~usr_1".into())],
+            idempotency_key: "k".into(),
+        });
+        let encoded = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&form)
+            .finish();
+        assert_eq!(
+            encoded,
+            "amount=12345&currency=sek&payment_method_types%5B%5D=card&metadata%5Binvoice_id%5D=brf%7E2026-11%7Eusr_1"
+        );
+    }
+}

@@ -1,0 +1,212 @@
+"""Issue 18, card payments from the outside, against localstripe (a stateful fake of Stripe's API that signs its
+webhooks as Stripe does): a driver's invoice gets a PaymentIntent for what is due through
+POST /me/invoices/{id}/card-payment; the card is confirmed with localstripe the way Stripe.js would (a PaymentMethod
+attached, the intent confirmed); a declined card leaves the invoice unpaid; a good card's payment_intent.succeeded,
+signed by localstripe and delivered to /api/v1/providers/stripe/webhook, pays the invoice and is booked once; the same
+event delivered again books nothing; a forged one is refused; the books balance. Nobody but the invoice's driver can
+start a payment."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import subprocess
+import time
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import requests
+from ocpp.v16 import call
+
+from csms_e2e import assert_error, charger, free_port, poll, quote, run, started_runner, unique, now_utc
+from test_invoices import Driver, admin_key_of, charge, org_body
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+SECRET_KEY = "sk_test_csms_e2e"
+WEBHOOK_SECRET = "whsec_csms_e2e_card_payments"
+
+
+@pytest.fixture(scope="module")
+def stripe(e2e_tmp):
+    """localstripe on a free port, from scratch; stopped after the module."""
+    port = free_port()
+    binary = Path(__import__("sys").executable).parent / "localstripe"
+    assert binary.exists(), f"{binary} is missing: ./tests/run.sh installs tests/requirements.txt"
+    log = open(e2e_tmp / "localstripe.log", "wb")
+    proc = subprocess.Popen([str(binary), "--port", str(port), "--from-scratch"], stdout=log,
+                            stderr=subprocess.STDOUT, cwd=e2e_tmp)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                requests.get(f"{base}/v1/balance", headers={"Authorization": f"Bearer {SECRET_KEY}"}, timeout=1)
+                break
+            except requests.ConnectionError:
+                assert proc.poll() is None, (e2e_tmp / "localstripe.log").read_text()[-2000:]
+                assert time.monotonic() < deadline, "localstripe did not answer within 20 s"
+                time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def runner(csms_bin, e2e_tmp, stripe):
+    env = {
+        "CSMS_STRIPE_SECRET_KEY": SECRET_KEY,
+        "CSMS_STRIPE_PUBLISHABLE_KEY": "pk_test_csms_e2e",
+        "CSMS_STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "CSMS_STRIPE_API_URL": stripe,
+    }
+    with started_runner(csms_bin, e2e_tmp, "test_card_payments", extra_env=env) as r:
+        hook = f"{r.base_url}/api/v1/providers/stripe/webhook"
+        answer = requests.post(f"{stripe}/_config/webhooks/csms", data={
+            "url": hook, "secret": WEBHOOK_SECRET,
+            "events[]": ["payment_intent.succeeded", "payment_intent.payment_failed"]}, timeout=5)
+        assert answer.status_code == 200, answer.text
+        yield r
+
+
+def stripe_call(stripe: str, path: str, data: dict) -> requests.Response:
+    return requests.post(f"{stripe}{path}", data=data, headers={"Authorization": f"Bearer {SECRET_KEY}"},
+                         timeout=10)
+
+
+def pay_with(stripe: str, intent: str, number: str) -> requests.Response:
+    """What Stripe.js does on the payment page: the card becomes a PaymentMethod of the intent, then it is
+    confirmed."""
+    pm = stripe_call(stripe, "/v1/payment_methods", {
+        "type": "card", "card[number]": number, "card[exp_month]": "12", "card[exp_year]": "2031",
+        "card[cvc]": "123"})
+    assert pm.status_code == 200, pm.text
+    attached = stripe_call(stripe, f"/v1/payment_intents/{intent}", {"payment_method": pm.json()["id"]})
+    assert attached.status_code == 200, attached.text
+    return stripe_call(stripe, f"/v1/payment_intents/{intent}/confirm", {})
+
+
+def signed(body: str, secret: str = WEBHOOK_SECRET) -> dict:
+    t = int(time.time())
+    mac = hmac.new(secret.encode(), f"{t}.{body}".encode(), hashlib.sha256).hexdigest()
+    return {"Stripe-Signature": f"t={t},v1={mac}", "Content-Type": "application/json"}
+
+
+def test_an_invoice_is_paid_by_card_once(runner, stripe):
+    org, other = unique("brf-card").lower(), unique("brf-card2").lower()
+    runner.api_ok("POST", "/organisations", org_body(org), status=201)
+    runner.api_ok("POST", "/organisations", org_body(other), status=201)
+    key = admin_key_of(runner, org)
+    station = unique("CP-CARD")
+    runner.api_ok("POST", "/stations", {"id": station}, status=201, key=key)
+    tariff = runner.api_ok("POST", "/tariffs", {"name": "Boende", "elements": [
+        {"components": [{"type": "energy", "price": {"kind": "fixed", "perKwh": "2.50"}}]}]}, status=201, key=key)
+    runner.api_ok("POST", "/tariff-assignments", {"tariffId": tariff["id"], "target": {"kind": "station", "id": station}},
+                  status=201, key=key)
+    people = []
+    for name in ("Cay", "Dan"):
+        email = f"{unique(name).lower()}@example.se"
+        person = runner.api_ok("POST", "/users", {"email": email, "name": name, "password": "driver-pass-123",
+                                                  "role": "driver"}, status=201, key=key)
+        card = unique(name.upper())[:20]
+        runner.api_ok("POST", "/id-tokens", {"idToken": card, "type": "ISO14443", "status": "Accepted",
+                                             "userId": person["id"]}, status=201, key=key)
+        people.append((email, card))
+    start = now_utc() - timedelta(hours=2)
+
+    async def session():
+        async with charger(runner, station, "1.6") as cp:
+            boot = await cp.send(call.BootNotification(charge_point_vendor="Acme", charge_point_model="Card-16"))
+            assert boot.status == "Accepted", boot
+            await charge(cp, people[0][1], 1, start, 30, 9_000)
+
+    run(session())
+
+    def priced():
+        items = runner.api_ok("GET", "/sessions", params={"stationId": station}, key=key)["items"]
+        if not items:
+            return None
+        r = runner.api("GET", f"/sessions/{quote(items[0]['id'])}/price", key=key)
+        return r.json() if r.status_code == 200 else None
+
+    poll(priced, timeout=15, what="the session to be priced")
+    period = start.astimezone(STOCKHOLM).strftime("%Y-%m")
+    invoice = runner.api_ok("POST", "/invoice-runs", {"period": period}, key=key)["created"][0]
+    path = f"/me/invoices/{quote(invoice['id'])}/card-payment"
+
+    # Only the invoice's driver starts a payment: a key is not a person, another driver does not see it.
+    assert_error(runner.api("POST", path, key=key), 403)
+    dan = Driver(runner, people[1][0], "driver-pass-123")
+    r = dan.http.post(f"{dan.base}{path}", headers={"X-CSRF-Token": dan.csrf}, timeout=10)
+    assert r.status_code == 404, r.text
+
+    cay = Driver(runner, people[0][0], "driver-pass-123")
+
+    def start_payment() -> dict:
+        r = cay.http.post(f"{cay.base}{path}", headers={"X-CSRF-Token": cay.csrf}, timeout=10)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    checkout = start_payment()
+    assert checkout["amount"] == invoice["gross"] and checkout["currency"] == "SEK", checkout
+    assert checkout["publishableKey"] == "pk_test_csms_e2e", checkout
+    intent = checkout["paymentIntentId"]
+    assert checkout["clientSecret"].startswith(f"{intent}_secret_"), checkout
+    # localstripe holds the intent as asked: the amount in öre, the invoice in its metadata.
+    held = requests.get(f"{stripe}/v1/payment_intents/{intent}",
+                        headers={"Authorization": f"Bearer {SECRET_KEY}"}, timeout=10).json()
+    assert held["amount"] == int(Decimal(invoice["gross"]) * 100) and held["currency"] == "sek", held
+    assert held["metadata"]["invoice_id"] == invoice["id"], held
+
+    # A declined card: Stripe reports the failure; the invoice stays unpaid.
+    declined = pay_with(stripe, intent, "4000000000000341")
+    assert declined.status_code == 402, declined.text
+    time.sleep(2.5)  # localstripe delivers its webhooks a second after the event
+    shown = runner.api_ok("GET", f"/invoices/{quote(invoice['id'])}", key=key)
+    assert shown["status"] == "issued" and shown["payments"] == [], shown
+
+    # A good card on a new intent: the signed webhook pays the invoice.
+    again = start_payment()
+    paid = pay_with(stripe, again["paymentIntentId"], "4242424242424242")
+    assert paid.status_code == 200 and paid.json()["status"] == "succeeded", paid.text
+
+    def settled():
+        s = runner.api_ok("GET", f"/invoices/{quote(invoice['id'])}", key=key)
+        return s if s["status"] == "paid" else None
+
+    shown = poll(settled, timeout=15, what="the card payment to pay the invoice")
+    [payment] = shown["payments"]
+    assert payment["id"] == f"stripe:{again['paymentIntentId']}" and payment["provider"] == "stripe", payment
+    assert payment["amount"] == invoice["gross"] and payment["invoiceId"] == invoice["id"], payment
+    books = runner.api_ok("GET", "/ledger/reconciliation", key=key)
+    # The invoice and its payment: two balanced transactions.
+    assert books["balanced"] is True and books["transactions"] == 2, books
+    clearing = next(a for a in books["accounts"] if a["account"] == "clearing:stripe")
+    assert clearing["debits"] == invoice["gross"], clearing
+
+    # Stripe delivers at least once: the same event again books nothing.
+    events = requests.get(f"{stripe}/v1/events", headers={"Authorization": f"Bearer {SECRET_KEY}"},
+                          timeout=10).json()["data"]
+    event = next(e for e in events if e["type"] == "payment_intent.succeeded"
+                 and e["data"]["object"]["id"] == again["paymentIntentId"])
+    body = json.dumps(event)
+    hook = f"{runner.base_url}/api/v1/providers/stripe/webhook"
+    replay = requests.post(hook, data=body, headers=signed(body), timeout=10)
+    assert replay.status_code == 200, replay.text
+    assert replay.json()["outcome"] == "alreadyRecorded", replay.text
+    assert runner.api_ok("GET", "/ledger/reconciliation", key=key)["transactions"] == 2
+
+    # A forged event (another secret) and an unsigned one are refused and change nothing.
+    forged = requests.post(hook, data=body, headers=signed(body, "whsec_forged"), timeout=10)
+    assert forged.status_code == 400 and "Stripe-Signature" in forged.json()["error"]["message"], forged.text
+    assert requests.post(hook, data=body, headers={"Content-Type": "application/json"},
+                         timeout=10).status_code == 400
+
+    # Nothing is due any more.
+    r = cay.http.post(f"{cay.base}{path}", headers={"X-CSRF-Token": cay.csrf}, timeout=10)
+    assert r.status_code == 409 and "paid" in r.json()["error"]["message"], r.text
