@@ -210,3 +210,117 @@ def test_an_invoice_is_paid_by_card_once(runner, stripe):
     # Nothing is due any more.
     r = cay.http.post(f"{cay.base}{path}", headers={"X-CSRF-Token": cay.csrf}, timeout=10)
     assert r.status_code == 409 and "paid" in r.json()["error"]["message"], r.text
+
+
+def test_a_saved_card_is_charged_on_the_due_date_and_retried(runner, stripe):
+    """The driver saves a card (a SetupIntent confirmed as Stripe.js would, kept with PUT /me/card after the CSMS read
+    it back from Stripe); the day's collection charges it on the due date: declined, recorded on the invoice, not tried
+    again the same day; a new card saved; the retry two days later pays the invoice, booked once although Stripe's
+    webhook for the same intent follows; no reminder goes out."""
+    org = unique("brf-auto").lower()
+    runner.api_ok("POST", "/organisations", org_body(org) | {"paymentTermsDays": 1}, status=201)
+    key = admin_key_of(runner, org)
+    station = unique("CP-AUTO")
+    runner.api_ok("POST", "/stations", {"id": station}, status=201, key=key)
+    tariff = runner.api_ok("POST", "/tariffs", {"name": "Boende", "elements": [
+        {"components": [{"type": "energy", "price": {"kind": "fixed", "perKwh": "3.00"}}]}]}, status=201, key=key)
+    runner.api_ok("POST", "/tariff-assignments", {"tariffId": tariff["id"], "target": {"kind": "station", "id": station}},
+                  status=201, key=key)
+    email = f"{unique('eva').lower()}@example.se"
+    person = runner.api_ok("POST", "/users", {"email": email, "name": "Eva", "password": "driver-pass-123",
+                                              "role": "driver"}, status=201, key=key)
+    card = unique("EVA")[:20]
+    runner.api_ok("POST", "/id-tokens", {"idToken": card, "type": "ISO14443", "status": "Accepted",
+                                         "userId": person["id"]}, status=201, key=key)
+    start = now_utc() - timedelta(hours=2)
+
+    async def session():
+        async with charger(runner, station, "1.6") as cp:
+            boot = await cp.send(call.BootNotification(charge_point_vendor="Acme", charge_point_model="Auto-16"))
+            assert boot.status == "Accepted", boot
+            await charge(cp, card, 1, start, 40, 11_000)
+
+    run(session())
+
+    def priced():
+        items = runner.api_ok("GET", "/sessions", params={"stationId": station}, key=key)["items"]
+        if not items:
+            return None
+        r = runner.api("GET", f"/sessions/{quote(items[0]['id'])}/price", key=key)
+        return r.json() if r.status_code == 200 else None
+
+    poll(priced, timeout=15, what="the session to be priced")
+    period = start.astimezone(STOCKHOLM).strftime("%Y-%m")
+    invoice = runner.api_ok("POST", "/invoice-runs", {"period": period}, key=key)["created"][0]
+    due = __import__("datetime").date.fromisoformat(invoice["dueDate"])
+    eva = Driver(runner, email, "driver-pass-123")
+
+    def me(method: str, path: str, body: dict | None = None) -> requests.Response:
+        return eva.http.request(method, f"{eva.base}{path}", json=body, headers={"X-CSRF-Token": eva.csrf},
+                                timeout=10)
+
+    def collect(days_after_due: int) -> dict:
+        day = (due + timedelta(days=days_after_due)).isoformat()
+        return runner.api_ok("POST", "/dunning-runs", {"date": day}, headers={"X-Organisation": org})
+
+    def save_card(number: str) -> requests.Response:
+        setup = me("POST", "/me/card")
+        assert setup.status_code == 200, setup.text
+        setup = setup.json()
+        assert setup["clientSecret"].startswith(setup["setupIntentId"]) and setup["publishableKey"], setup
+        confirmed = requests.post(f"{stripe}/v1/setup_intents/{setup['setupIntentId']}/confirm", data={
+            "client_secret": setup["clientSecret"], "payment_method_data[type]": "card",
+            "payment_method_data[card][number]": number, "payment_method_data[card][exp_month]": "12",
+            "payment_method_data[card][exp_year]": "2031", "payment_method_data[card][cvc]": "123",
+            "key": setup["publishableKey"]}, timeout=10)  # the page has the publishable key only
+        assert confirmed.status_code == 200 and confirmed.json()["status"] == "succeeded", confirmed.text
+        return me("PUT", "/me/card", {"setupIntentId": setup["setupIntentId"]})
+
+    # Nothing saved yet; a SetupIntent that is not confirmed, or not of this person, is not kept.
+    assert_error(me("GET", "/me/card"), 404)
+    unconfirmed = me("POST", "/me/card").json()
+    assert_error(me("PUT", "/me/card", {"setupIntentId": unconfirmed["setupIntentId"]}), 409)
+    assert_error(me("PUT", "/me/card", {"setupIntentId": "seti_doesnotexist"}), 404)
+    err = assert_error(me("PUT", "/me/card", {"setupIntentId": "pm_123"}), 400)
+    assert err["message"].startswith("setupIntentId:"), err
+    assert_error(runner.api("GET", "/me/card", key=key), 403)
+
+    # A card that will be declined when charged.
+    saved = save_card("4000000000000341")
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["last4"] == "0341" and saved.json()["expYear"] == 2031, saved.text
+
+    assert collect(-1)["charged"] == []  # not due yet
+    first = collect(0)
+    assert first["charged"] == [] and [f["invoiceId"] for f in first["chargeFailed"]] == [invoice["id"]], first
+    assert "card_declined" in first["chargeFailed"][0]["reason"], first
+    again = collect(0)
+    assert again["charged"] == [] and again["chargeFailed"] == [], again
+    shown = runner.api_ok("GET", f"/invoices/{quote(invoice['id'])}", key=key)
+    assert shown["status"] == "issued", shown
+    [attempt] = shown["cardAttempts"]
+    assert attempt["outcome"] == "failed" and attempt["number"] == 1 and attempt["amount"] == invoice["gross"], attempt
+
+    # A good card replaces it; the retry is two days after the due date.
+    saved = save_card("4242424242424242")
+    assert saved.status_code == 200 and saved.json()["last4"] == "4242", saved.text
+    assert me("GET", "/me/card").json()["last4"] == "4242"
+    assert collect(1)["charged"] == []
+    retry = collect(2)
+    assert retry["charged"] == [invoice["id"]] and retry["chargeFailed"] == [], retry
+    shown = runner.api_ok("GET", f"/invoices/{quote(invoice['id'])}", key=key)
+    assert shown["status"] == "paid" and [a["outcome"] for a in shown["cardAttempts"]] == ["failed", "succeeded"], shown
+    [payment] = shown["payments"]
+    assert payment["id"] == f"stripe:{shown['cardAttempts'][1]['paymentIntentId']}", payment
+    time.sleep(2.5)  # localstripe's webhook for the same intent: found recorded, booked nothing
+    books = runner.api_ok("GET", "/ledger/reconciliation", key=key)
+    assert books["balanced"] is True and books["transactions"] == 2, books
+
+    # Paid: no charge, no reminder afterwards.
+    later = collect(5)
+    assert later["charged"] == [] and later["chargeFailed"] == [] and later["reminded"] == [], later
+
+    # The card forgotten.
+    assert me("DELETE", "/me/card").status_code == 204
+    assert_error(me("GET", "/me/card"), 404)
+    assert_error(me("DELETE", "/me/card"), 404)

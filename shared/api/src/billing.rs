@@ -236,6 +236,27 @@ pub struct InvoiceView {
     pub reminder_fees: String,
     /// The block its being unpaid put on the driver; `null`: none.
     pub block: Option<InvoiceBlockView>,
+    /// Charges of the driver's saved card, in order (on the due date, then
+    /// the retry days).
+    pub card_attempts: Vec<CardAttemptView>,
+}
+
+/// One charge of the driver's saved card.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CardAttemptView {
+    pub number: u8,
+    #[schema(format = Date)]
+    pub on: String,
+    pub amount: String,
+    /// The Stripe PaymentIntent, once Stripe answered with one.
+    pub payment_intent_id: Option<String>,
+    /// `pending` (asked, not answered yet), `succeeded`, `failed`.
+    pub outcome: String,
+    /// Stripe's code and message of a failure.
+    pub reason: Option<String>,
+    #[schema(format = DateTime)]
+    pub at: String,
 }
 
 /// A payment received on the client-funds account.
@@ -337,6 +358,19 @@ impl From<&Invoice> for InvoiceView {
                     fee: r.fee.map(|f| f.to_string()),
                     recorded_at: time(r.recorded_at),
                     mailed_at: r.mailed_at.map(time),
+                })
+                .collect(),
+            card_attempts: i
+                .card_attempts
+                .iter()
+                .map(|a| CardAttemptView {
+                    number: a.number,
+                    on: a.on.to_string(),
+                    amount: a.amount.to_string(),
+                    payment_intent_id: a.intent.clone(),
+                    outcome: a.outcome.as_str().into(),
+                    reason: a.reason.clone(),
+                    at: time(a.at),
                 })
                 .collect(),
             reminder_fees: i.reminder_fees().unwrap_or_default().to_string(),

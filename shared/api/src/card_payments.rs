@@ -3,20 +3,24 @@
 //! what Stripe.js needs to confirm a PaymentIntent for what is due, and
 //! `POST /providers/stripe/webhook` is the endpoint Stripe signs its events
 //! to (no key: the `Stripe-Signature` header is the credential). See
-//! `csms_billing::card`.
+//! `csms_billing::card`. A driver's saved card, charged on the due date:
+//! `POST /me/card` (a SetupIntent), `PUT /me/card` (kept once confirmed),
+//! `GET` and `DELETE /me/card` (`csms_billing::autopay`).
 
 use crate::auth::Principal;
 use crate::billing::invoice_id;
 use crate::error::ApiError;
 use crate::me::person;
 use crate::openapi::ErrorBody;
+use crate::util::json_body;
 use crate::ApiState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::{Extension, Json};
 use csms_billing::card::{WebhookOutcome, SIGNATURE_HEADER};
-use serde::Serialize;
+use csms_domain::user::SavedCard;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// What the payment page hands Stripe.js to take the card.
@@ -90,4 +94,102 @@ pub async fn stripe_webhook(
         outcome: outcome.into(),
         payment_id: payment.map(|p| p.to_string()),
     }))
+}
+
+/// What the page hands Stripe.js to save a card (`stripe.confirmCardSetup`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CardSetupView {
+    /// The SetupIntent (`seti_…`): send it back with `PUT /me/card` once
+    /// the page confirmed it.
+    pub setup_intent_id: String,
+    pub client_secret: String,
+    pub publishable_key: String,
+}
+
+/// My saved card: what can be shown of it.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SavedCardView {
+    /// `visa`, `mastercard`, …
+    pub brand: String,
+    pub last4: String,
+    pub exp_month: u8,
+    pub exp_year: u16,
+    #[schema(format = DateTime)]
+    pub saved_at: String,
+}
+
+impl From<&SavedCard> for SavedCardView {
+    fn from(c: &SavedCard) -> Self {
+        SavedCardView {
+            brand: c.brand.clone(),
+            last4: c.last4.clone(),
+            exp_month: c.exp_month,
+            exp_year: c.exp_year,
+            saved_at: c
+                .saved_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        }
+    }
+}
+
+/// The SetupIntent the page confirmed.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct SaveCardInput {
+    setup_intent_id: String,
+}
+
+#[utoipa::path(post, path = "/me/card", operation_id = "startSavingMyCard", tag = "me", summary = "Start saving a card my invoices are charged to on their due date: a Stripe SetupIntent for the page to confirm with Stripe.js (the card never reaches the CSMS); then PUT /me/card", responses((status = 200, body = CardSetupView), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "An API key, not a person", body = ErrorBody), (status = 409, description = "Stripe refused", body = ErrorBody), (status = 503, description = "Card payments are not set up (`CSMS_STRIPE_SECRET_KEY`), or Stripe is unavailable", body = ErrorBody)))]
+pub async fn start_saving_card(
+    State(st): State<ApiState>,
+    Extension(who): Extension<Principal>,
+) -> Result<Json<CardSetupView>, ApiError> {
+    let setup = st.billing.start_card_setup(person(&who)?).await?;
+    Ok(Json(CardSetupView {
+        setup_intent_id: setup.setup_intent_id,
+        client_secret: setup.client_secret,
+        publishable_key: setup.publishable_key,
+    }))
+}
+
+#[utoipa::path(put, path = "/me/card", operation_id = "saveMyCard", tag = "me", summary = "Keep the card of a SetupIntent the page confirmed as my saved card (read back from Stripe: it must be mine and succeeded), replacing the one before; my unpaid invoices are charged to it on their due date", request_body = SaveCardInput, responses((status = 200, body = SavedCardView), (status = 400, description = "Invalid input; the message says which field and why", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "An API key, not a person", body = ErrorBody), (status = 404, description = "No such SetupIntent of mine", body = ErrorBody), (status = 409, description = "The SetupIntent has not succeeded, or no card was started", body = ErrorBody), (status = 503, description = "Card payments are not set up, or Stripe is unavailable", body = ErrorBody)))]
+pub async fn save_card(
+    State(st): State<ApiState>,
+    Extension(who): Extension<Principal>,
+    body: Bytes,
+) -> Result<Json<SavedCardView>, ApiError> {
+    let input: SaveCardInput = json_body(&body)?;
+    let id = input.setup_intent_id.trim();
+    if !id.starts_with("seti_") || id.len() > 255 {
+        return Err(ApiError::BadRequest(
+            "setupIntentId: a Stripe SetupIntent id (seti_…)".into(),
+        ));
+    }
+    let card = st.billing.save_card(person(&who)?, id).await?;
+    Ok(Json((&card).into()))
+}
+
+#[utoipa::path(get, path = "/me/card", operation_id = "getMyCard", tag = "me", summary = "My saved card", responses((status = 200, body = SavedCardView), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "An API key, not a person", body = ErrorBody), (status = 404, description = "No card is saved", body = ErrorBody)))]
+pub async fn my_card(
+    State(st): State<ApiState>,
+    Extension(who): Extension<Principal>,
+) -> Result<Json<SavedCardView>, ApiError> {
+    let me = person(&who)?;
+    let user = st.store.get_user(me).await?;
+    user.and_then(|u| u.saved_card)
+        .map(|c| Json((&c).into()))
+        .ok_or_else(|| ApiError::NotFound("no card is saved".into()))
+}
+
+#[utoipa::path(delete, path = "/me/card", operation_id = "removeMyCard", tag = "me", summary = "Forget my saved card (detached from my Stripe customer): my invoices are no longer charged to it", responses((status = 204, description = "Forgotten"), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "An API key, not a person", body = ErrorBody), (status = 404, description = "No card is saved", body = ErrorBody), (status = 503, description = "Card payments are not set up", body = ErrorBody)))]
+pub async fn remove_card(
+    State(st): State<ApiState>,
+    Extension(who): Extension<Principal>,
+) -> Result<StatusCode, ApiError> {
+    match st.billing.remove_card(person(&who)?).await? {
+        true => Ok(StatusCode::NO_CONTENT),
+        false => Err(ApiError::NotFound("no card is saved".into())),
+    }
 }

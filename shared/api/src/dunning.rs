@@ -54,9 +54,21 @@ pub struct DunningRunView {
     pub tokens_blocked: usize,
     /// Reminders mailed (this run's and any an earlier run did not mail).
     pub mailed: usize,
+    /// Invoices paid now by their driver's saved card (charged before the
+    /// reminders, on the due date and the retry days).
+    pub charged: Vec<String>,
+    /// Charges of saved cards that failed now, with Stripe's reason.
+    pub charge_failed: Vec<ChargeFailedView>,
 }
 
-#[utoipa::path(post, path = "/dunning-runs", operation_id = "runDunning", tag = "billing", summary = "Run the organisation's dunning now: the reminders and blocks due today recorded, the reminders mailed; running it again does nothing", request_body = DunningRunInput, responses((status = 200, body = DunningRunView), (status = 400, description = "Invalid input; the message says which field and why", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "The organisation has no record", body = ErrorBody)))]
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChargeFailedView {
+    pub invoice_id: String,
+    pub reason: String,
+}
+
+#[utoipa::path(post, path = "/dunning-runs", operation_id = "runDunning", tag = "billing", summary = "Run the organisation's collection of the day now: saved cards charged what is due (on the due date, then retries), then the reminders and blocks due today recorded and the reminders mailed; running it again does nothing", request_body = DunningRunInput, responses((status = 200, body = DunningRunView), (status = 400, description = "Invalid input; the message says which field and why", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "The organisation has no record", body = ErrorBody)))]
 pub async fn run(
     State(st): State<ApiState>,
     Extension(who): Extension<Principal>,
@@ -78,6 +90,7 @@ pub async fn run(
             .parse::<NaiveDate>()
             .map_err(|_| ApiError::BadRequest(format!("date: {d:?} is not a date YYYY-MM-DD")))?,
     };
+    let autopay = st.billing.run_autopay(&who.org_id, date).await?;
     let result = st.billing.run_dunning(&who.org_id, date).await?;
     let mailed = st
         .reminder_mail
@@ -99,6 +112,16 @@ pub async fn run(
         blocked: result.blocked.iter().map(ToString::to_string).collect(),
         tokens_blocked: result.tokens_blocked,
         mailed,
+        charged: autopay.charged.iter().map(ToString::to_string).collect(),
+        charge_failed: autopay
+            .failed
+            .iter()
+            .chain(&autopay.unanswered)
+            .map(|(id, reason)| ChargeFailedView {
+                invoice_id: id.to_string(),
+                reason: reason.clone(),
+            })
+            .collect(),
     }))
 }
 

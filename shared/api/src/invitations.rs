@@ -530,6 +530,8 @@ pub async fn accept(
                     role: invitation.role,
                 }],
                 second_factor: None,
+                stripe_customer: None,
+                saved_card: None,
                 created_at: now,
                 updated_at: now,
                 version: 1,

@@ -242,6 +242,11 @@ mod permit {
     pub fn own_put<H: Handler<T, ApiState>, T: 'static>(h: H) -> MethodRouter<ApiState> {
         own(MethodFilter::PUT, h)
     }
+
+    /// `DELETE` of the caller's own things.
+    pub fn own_delete<H: Handler<T, ApiState>, T: 'static>(h: H) -> MethodRouter<ApiState> {
+        own(MethodFilter::DELETE, h)
+    }
 }
 
 /// The whole HTTP surface: `/healthz` and `/api/v1/…`.
@@ -258,7 +263,7 @@ pub fn router(state: ApiState) -> Router {
 /// sign-in form counts failures in the same throttle as `POST /auth/sign-in`.
 pub fn router_with(state: ApiState, sign_in: sign_in::SignInState) -> Router {
     use csms_domain::api_key::Scope::{Admin, Commands, Read};
-    use permit::{delete, get, own_get, own_post, own_put, patch, post, put};
+    use permit::{delete, get, own_delete, own_get, own_post, own_put, patch, post, put};
     let v1 = Router::new()
         .route(
             "/stations",
@@ -479,6 +484,13 @@ pub fn router_with(state: ApiState, sign_in: sign_in::SignInState) -> Router {
         .route(
             "/me/invoices/{id}/card-payment",
             own_post(card_payments::pay_by_card),
+        )
+        .route(
+            "/me/card",
+            own_get(card_payments::my_card)
+                .merge(own_post(card_payments::start_saving_card))
+                .merge(own_put(card_payments::save_card))
+                .merge(own_delete(card_payments::remove_card)),
         )
         // The client-funds Bankgiro is the platform's (the handlers let the
         // platform admin only).

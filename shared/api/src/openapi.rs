@@ -211,6 +211,7 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
         billing::run, billing::list, billing::get, billing::pdf, billing::mine, billing::my_pdf, billing::ledger_accounts, billing::reconciliation,
         payments::import_bankgiro, payments::unmatched, payments::match_payment,
         card_payments::pay_by_card, card_payments::stripe_webhook,
+        card_payments::start_saving_card, card_payments::save_card, card_payments::my_card, card_payments::remove_card,
         dunning::run, dunning::unblock,
     ),
     components(schemas(

@@ -1,7 +1,8 @@
 //! The day's billing over every organisation, as the local runner (every
 //! `CSMS_BILLING_SWEEP_SECONDS`) and the `session-sweep` function's
 //! `BillingSweep` schedule run it: per organisation, billing's day
-//! (`BillingService::run_day`: the scheduled invoice run, then dunning),
+//! (`BillingService::run_day`: the scheduled invoice run, saved cards
+//! charged, then dunning),
 //! then the reminders it recorded mailed (`ReminderMail`), then, when
 //! identifiers were blocked, the stations' local lists brought up to date.
 //! Composition only: each step is its context's use case, each idempotent,
@@ -28,6 +29,10 @@ pub struct BillingSweep {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SweepCounts {
     pub invoices_issued: usize,
+    /// Invoices paid by their driver's saved card.
+    pub cards_charged: usize,
+    /// Saved cards declined (or not answered), tried again on a retry day.
+    pub card_failures: usize,
     pub reminders: usize,
     pub blocks: usize,
     pub mailed: usize,
@@ -54,6 +59,8 @@ impl BillingSweep {
                 }
             };
             counts.invoices_issued += day.invoice_run.as_ref().map_or(0, |r| r.created.len());
+            counts.cards_charged += day.autopay.charged.len();
+            counts.card_failures += day.autopay.failed.len() + day.autopay.unanswered.len();
             counts.reminders += day.dunning.reminded.len();
             counts.blocks += day.dunning.blocked.len();
             match self

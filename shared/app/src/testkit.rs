@@ -123,10 +123,50 @@ impl csms_billing::card::CardGateway for UnreachableStripe {
         &self,
         _: &csms_billing::card::IntentRequest,
     ) -> Result<csms_billing::card::CardIntent, csms_billing::card::GatewayError> {
-        Err(csms_billing::card::GatewayError::Unavailable(
-            "unreachable in tests".into(),
-        ))
+        Err(unreachable_stripe())
     }
+    async fn create_customer(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: &str,
+    ) -> Result<String, csms_billing::card::GatewayError> {
+        Err(unreachable_stripe())
+    }
+    async fn create_setup(
+        &self,
+        _: &str,
+    ) -> Result<csms_billing::card::CardSetup, csms_billing::card::GatewayError> {
+        Err(unreachable_stripe())
+    }
+    async fn get_setup(
+        &self,
+        _: &str,
+    ) -> Result<csms_billing::card::CardSetup, csms_billing::card::GatewayError> {
+        Err(unreachable_stripe())
+    }
+    async fn get_card(
+        &self,
+        _: &str,
+    ) -> Result<csms_billing::card::CardDetails, csms_billing::card::GatewayError> {
+        Err(unreachable_stripe())
+    }
+    async fn charge_saved(
+        &self,
+        _: &csms_billing::card::IntentRequest,
+        _: &str,
+        _: &str,
+    ) -> Result<csms_billing::card::CardIntent, csms_billing::card::GatewayError> {
+        Err(unreachable_stripe())
+    }
+    async fn detach_card(&self, _: &str) -> Result<(), csms_billing::card::GatewayError> {
+        Err(unreachable_stripe())
+    }
+}
+
+fn unreachable_stripe() -> csms_billing::card::GatewayError {
+    csms_billing::card::GatewayError::Unavailable("unreachable in tests".into())
 }
 
 /// Documents in memory (a test's).

@@ -61,8 +61,36 @@ pub struct CardIntent {
     pub currency: String,
 }
 
+/// A SetupIntent: how a card is saved for later charges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardSetup {
+    pub id: String,
+    /// `succeeded` once the card is saved.
+    pub status: String,
+    pub client_secret: Option<String>,
+    pub customer: Option<String>,
+    pub payment_method: Option<String>,
+}
+
+/// What can be shown of a card.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardDetails {
+    pub brand: String,
+    pub last4: String,
+    pub exp_month: u8,
+    pub exp_year: u16,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GatewayError {
+    /// The card was declined or needs the cardholder (402): Stripe's code
+    /// and message, and the intent it made, if any.
+    #[error("the card was declined: {code}: {message}")]
+    Declined {
+        code: String,
+        message: String,
+        intent: Option<String>,
+    },
     /// The provider refused the request (4xx); its message.
     #[error("the payment provider refused the request: {0}")]
     Refused(String),
@@ -80,6 +108,30 @@ pub trait CardGateway: Send + Sync {
     /// The secret the account's webhook endpoint signs with (`whsec_…`).
     fn webhook_secret(&self) -> &str;
     async fn create_intent(&self, request: &IntentRequest) -> Result<CardIntent, GatewayError>;
+    /// A customer for a person (`cus_…`); `idempotency_key` makes a retry
+    /// give the same one.
+    async fn create_customer(
+        &self,
+        email: &str,
+        name: &str,
+        user_id: &str,
+        idempotency_key: &str,
+    ) -> Result<String, GatewayError>;
+    /// A SetupIntent that saves a card of `customer` for charges without
+    /// the cardholder.
+    async fn create_setup(&self, customer: &str) -> Result<CardSetup, GatewayError>;
+    async fn get_setup(&self, id: &str) -> Result<CardSetup, GatewayError>;
+    async fn get_card(&self, payment_method: &str) -> Result<CardDetails, GatewayError>;
+    /// Charges a saved card without the cardholder (`off_session`), at
+    /// once (`confirm`).
+    async fn charge_saved(
+        &self,
+        request: &IntentRequest,
+        customer: &str,
+        payment_method: &str,
+    ) -> Result<CardIntent, GatewayError>;
+    /// Takes a saved card off its customer.
+    async fn detach_card(&self, payment_method: &str) -> Result<(), GatewayError>;
 }
 
 /// What the payment page needs to let the driver pay.
@@ -161,6 +213,9 @@ const CURRENCIES: [&str; 4] = ["SEK", "EUR", "NOK", "DKK"];
 impl From<GatewayError> for BillingError {
     fn from(e: GatewayError) -> Self {
         match e {
+            GatewayError::Declined { code, message, .. } => {
+                BillingError::Refused(format!("the card was declined: {code}: {message}"))
+            }
             GatewayError::Refused(m) => {
                 BillingError::Refused(format!("the payment provider refused: {m}"))
             }
@@ -172,7 +227,7 @@ impl From<GatewayError> for BillingError {
 }
 
 impl<S: BillingStore + ?Sized> BillingService<S> {
-    fn cards(&self) -> Result<&dyn CardGateway, BillingError> {
+    pub(crate) fn cards(&self) -> Result<&dyn CardGateway, BillingError> {
         self.cards.as_deref().ok_or_else(|| {
             BillingError::Unavailable(
                 "card payments are not set up: CSMS_STRIPE_SECRET_KEY is not set".into(),
@@ -373,6 +428,35 @@ mod tests {
                 amount_minor: r.amount_minor,
                 currency: r.currency.clone(),
             })
+        }
+        async fn create_customer(
+            &self,
+            _: &str,
+            _: &str,
+            _: &str,
+            _: &str,
+        ) -> Result<String, GatewayError> {
+            unreachable!()
+        }
+        async fn create_setup(&self, _: &str) -> Result<CardSetup, GatewayError> {
+            unreachable!()
+        }
+        async fn get_setup(&self, _: &str) -> Result<CardSetup, GatewayError> {
+            unreachable!()
+        }
+        async fn get_card(&self, _: &str) -> Result<CardDetails, GatewayError> {
+            unreachable!()
+        }
+        async fn charge_saved(
+            &self,
+            _: &IntentRequest,
+            _: &str,
+            _: &str,
+        ) -> Result<CardIntent, GatewayError> {
+            unreachable!()
+        }
+        async fn detach_card(&self, _: &str) -> Result<(), GatewayError> {
+            unreachable!()
         }
     }
 

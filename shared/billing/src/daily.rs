@@ -4,8 +4,10 @@
 //! day on (the 1st unless it chose another, in its zone), the previous
 //! month is invoiced by the same use case as `POST /invoice-runs` (a re-run
 //! finds what an earlier one made, so a missed day is caught up the next),
-//! then its dunning takes the steps due today.
+//! then saved cards are charged what is due (`autopay`), then its dunning
+//! takes the steps due today.
 
+use crate::autopay::AutopayResult;
 use crate::dunning::DunningResult;
 use crate::invoice_run::RunResult;
 use crate::{BillingError, BillingService, BillingStore};
@@ -18,6 +20,9 @@ use csms_domain::OrgId;
 pub struct DayResult {
     /// The previous month's invoice run, when it was due.
     pub invoice_run: Option<RunResult>,
+    /// Saved cards charged for what is due (before dunning, so a paid
+    /// invoice is not reminded).
+    pub autopay: AutopayResult,
     pub dunning: DunningResult,
 }
 
@@ -34,9 +39,11 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
             Some(previous) if today.day() >= due => Some(self.run_invoices(org, previous).await?),
             _ => None,
         };
+        let autopay = self.run_autopay(org, today).await?;
         let dunning = self.run_dunning(org, today).await?;
         Ok(DayResult {
             invoice_run,
+            autopay,
             dunning,
         })
     }

@@ -23,6 +23,8 @@
 //! - [`card`]: card payments (card, Apple Pay, Google Pay) through
 //!   Stripe: an invoice's PaymentIntent, and the signed webhook that books
 //!   its payment once.
+//! - [`autopay`]: saved cards, and their charge on the due date with
+//!   retries, each attempt recorded on the invoice before it is made.
 //! - [`daily`]: the day's billing of an organisation (its scheduled
 //!   invoice run, then dunning), run by the sweep.
 //! - [`dunning`]: the daily run over unpaid invoices: reminders (and their
@@ -32,6 +34,7 @@
 //! transactions) are `csms_domain::billing`; the ports are
 //! `csms_kernel::ports::{LedgerStore, InvoiceStore}`.
 
+pub mod autopay;
 pub mod card;
 pub mod daily;
 pub mod delivery;

@@ -138,6 +138,21 @@ pub struct Membership {
     pub role: Role,
 }
 
+/// A card a person saved for their invoices to be charged to on the due
+/// date (a Stripe PaymentMethod of their Stripe customer). Only what can
+/// be shown: the card number never reaches the CSMS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedCard {
+    /// `pm_…`.
+    pub payment_method: String,
+    /// `visa`, `mastercard`, …
+    pub brand: String,
+    pub last4: String,
+    pub exp_month: u8,
+    pub exp_year: u16,
+    pub saved_at: Timestamp,
+}
+
 /// A person who signs in.
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
@@ -153,6 +168,11 @@ pub struct User {
     pub memberships: Vec<Membership>,
     /// A second factor (authenticator app codes), once set up.
     pub second_factor: Option<SecondFactor>,
+    /// Their Stripe customer (`cus_…`), made when they first save a card
+    /// and kept for the next.
+    pub stripe_customer: Option<String>,
+    /// The card their invoices are charged to on the due date.
+    pub saved_card: Option<SavedCard>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub version: u64,
@@ -322,6 +342,8 @@ mod tests {
             disabled: false,
             memberships: vec![],
             second_factor: None,
+            stripe_customer: None,
+            saved_card: None,
             created_at: t0,
             updated_at: t0,
             version: 1,

@@ -14,7 +14,9 @@
 
 use crate::{client, describe};
 use bytes::Bytes;
-use csms_billing::card::{CardGateway, CardIntent, GatewayError, IntentRequest};
+use csms_billing::card::{
+    CardDetails, CardGateway, CardIntent, CardSetup, GatewayError, IntentRequest,
+};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -64,6 +66,35 @@ struct ErrorOut {
 struct ErrorBody {
     message: Option<String>,
     code: Option<String>,
+    /// A declined charge's intent (Stripe's `error.payment_intent`).
+    payment_intent: Option<IdOnly>,
+}
+
+#[derive(Debug, Deserialize)]
+struct IdOnly {
+    id: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct SetupOut {
+    id: String,
+    status: String,
+    client_secret: Option<String>,
+    customer: Option<String>,
+    payment_method: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PaymentMethodOut {
+    card: CardOut,
+}
+
+#[derive(Debug, Deserialize)]
+struct CardOut {
+    brand: String,
+    last4: String,
+    exp_month: u8,
+    exp_year: u16,
 }
 
 impl StripeHttp {
@@ -87,6 +118,11 @@ impl StripeHttp {
         }
     }
 
+    /// GETs `path` (an id from Stripe goes in it: only its characters).
+    async fn get(&self, path: &str) -> Result<(u16, Bytes), GatewayError> {
+        self.send(http::Method::GET, path, None, None).await
+    }
+
     /// POSTs `form` to `path`; the answer's status and body.
     async fn post(
         &self,
@@ -94,10 +130,27 @@ impl StripeHttp {
         form: &[(String, String)],
         idempotency_key: Option<&str>,
     ) -> Result<(u16, Bytes), GatewayError> {
-        let body = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(form)
-            .finish();
-        let mut req = http::Request::post(format!("{}{path}", self.api))
+        self.send(http::Method::POST, path, Some(form), idempotency_key)
+            .await
+    }
+
+    async fn send(
+        &self,
+        method: http::Method,
+        path: &str,
+        form: Option<&[(String, String)]>,
+        idempotency_key: Option<&str>,
+    ) -> Result<(u16, Bytes), GatewayError> {
+        let body = form
+            .map(|form| {
+                form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(form)
+                    .finish()
+            })
+            .unwrap_or_default();
+        let mut req = http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.api))
             .header("authorization", format!("Bearer {}", self.secret_key))
             .header("content-type", "application/x-www-form-urlencoded")
             .header("user-agent", concat!("csms/", env!("CARGO_PKG_VERSION")));
@@ -138,10 +191,24 @@ fn answer<T: serde::de::DeserializeOwned>(status: u16, body: &[u8]) -> Result<T,
         return serde_json::from_slice(body)
             .map_err(|e| GatewayError::Unavailable(format!("an answer that does not parse: {e}")));
     }
-    let said = serde_json::from_slice::<ErrorOut>(body)
+    let error = serde_json::from_slice::<ErrorOut>(body)
         .ok()
+        .map(|e| e.error);
+    if status == 402 {
+        let error = error.unwrap_or(ErrorBody {
+            message: None,
+            code: None,
+            payment_intent: None,
+        });
+        return Err(GatewayError::Declined {
+            code: error.code.unwrap_or_else(|| "card_declined".into()),
+            message: error.message.unwrap_or_else(|| "declined".into()),
+            intent: error.payment_intent.map(|p| p.id),
+        });
+    }
+    let said = error
         .map(|e| {
-            [e.error.code, e.error.message]
+            [e.code, e.message]
                 .into_iter()
                 .flatten()
                 .collect::<Vec<_>>()
@@ -188,14 +255,117 @@ impl CardGateway for StripeHttp {
                 Some(&request.idempotency_key),
             )
             .await?;
-        let out: IntentOut = answer(status, &body)?;
-        Ok(CardIntent {
+        Ok(answer::<IntentOut>(status, &body)?.into())
+    }
+
+    async fn create_customer(
+        &self,
+        email: &str,
+        name: &str,
+        user_id: &str,
+        idempotency_key: &str,
+    ) -> Result<String, GatewayError> {
+        let form = [
+            ("email".to_owned(), email.to_owned()),
+            ("name".to_owned(), name.to_owned()),
+            ("metadata[user_id]".to_owned(), user_id.to_owned()),
+        ];
+        let (status, body) = self
+            .post("/v1/customers", &form, Some(idempotency_key))
+            .await?;
+        Ok(answer::<IdOnly>(status, &body)?.id)
+    }
+
+    async fn create_setup(&self, customer: &str) -> Result<CardSetup, GatewayError> {
+        let form = [
+            ("customer".to_owned(), customer.to_owned()),
+            ("usage".to_owned(), "off_session".to_owned()),
+            ("payment_method_types[]".to_owned(), "card".to_owned()),
+        ];
+        let (status, body) = self.post("/v1/setup_intents", &form, None).await?;
+        Ok(answer::<SetupOut>(status, &body)?.into())
+    }
+
+    async fn get_setup(&self, id: &str) -> Result<CardSetup, GatewayError> {
+        let (status, body) = self
+            .get(&format!("/v1/setup_intents/{}", path_id(id)?))
+            .await?;
+        Ok(answer::<SetupOut>(status, &body)?.into())
+    }
+
+    async fn get_card(&self, payment_method: &str) -> Result<CardDetails, GatewayError> {
+        let (status, body) = self
+            .get(&format!("/v1/payment_methods/{}", path_id(payment_method)?))
+            .await?;
+        let card = answer::<PaymentMethodOut>(status, &body)?.card;
+        Ok(CardDetails {
+            brand: card.brand,
+            last4: card.last4,
+            exp_month: card.exp_month,
+            exp_year: card.exp_year,
+        })
+    }
+
+    async fn charge_saved(
+        &self,
+        request: &IntentRequest,
+        customer: &str,
+        payment_method: &str,
+    ) -> Result<CardIntent, GatewayError> {
+        let mut form = intent_form(request);
+        form.extend([
+            ("customer".to_owned(), customer.to_owned()),
+            ("payment_method".to_owned(), payment_method.to_owned()),
+            ("off_session".to_owned(), "true".to_owned()),
+            ("confirm".to_owned(), "true".to_owned()),
+        ]);
+        let (status, body) = self
+            .post("/v1/payment_intents", &form, Some(&request.idempotency_key))
+            .await?;
+        Ok(answer::<IntentOut>(status, &body)?.into())
+    }
+
+    async fn detach_card(&self, payment_method: &str) -> Result<(), GatewayError> {
+        let path = format!("/v1/payment_methods/{}/detach", path_id(payment_method)?);
+        let (status, body) = self.post(&path, &[], None).await?;
+        answer::<IdOnly>(status, &body).map(|_| ())
+    }
+}
+
+impl From<IntentOut> for CardIntent {
+    fn from(out: IntentOut) -> Self {
+        CardIntent {
             id: out.id,
             status: out.status,
             client_secret: out.client_secret,
             amount_minor: out.amount,
             currency: out.currency,
-        })
+        }
+    }
+}
+
+impl From<SetupOut> for CardSetup {
+    fn from(out: SetupOut) -> Self {
+        CardSetup {
+            id: out.id,
+            status: out.status,
+            client_secret: out.client_secret,
+            customer: out.customer,
+            payment_method: out.payment_method,
+        }
+    }
+}
+
+/// A Stripe id as a path segment: letters, digits and `_` only, so no id
+/// from outside can walk the API's paths.
+fn path_id(id: &str) -> Result<&str, GatewayError> {
+    if !id.is_empty()
+        && id.len() <= 255
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        Ok(id)
+    } else {
+        Err(GatewayError::Refused(format!("{id:?} is not a Stripe id")))
     }
 }
 
@@ -218,6 +388,17 @@ mod tests {
             answer::<IntentOut>(200, b"{}").unwrap_err(),
             GatewayError::Unavailable(_)
         ));
+        let declined = br#"{"error":{"type":"card_error","code":"card_declined","message":"Your card was declined.","payment_intent":{"id":"pi_1","status":"requires_payment_method"}}}"#;
+        assert_eq!(
+            answer::<IntentOut>(402, declined).unwrap_err(),
+            GatewayError::Declined {
+                code: "card_declined".into(),
+                message: "Your card was declined.".into(),
+                intent: Some("pi_1".into())
+            }
+        );
+        assert!(path_id("seti_1Abc").is_ok());
+        assert!(path_id("seti_1/../customers").is_err() && path_id("").is_err());
     }
 
     #[test]

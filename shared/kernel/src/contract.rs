@@ -3703,6 +3703,8 @@ pub fn user(
             })
             .collect(),
         second_factor: None,
+        stripe_customer: None,
+        saved_card: None,
         created_at: t(0),
         updated_at: t(0),
         version: 1,

@@ -13,7 +13,7 @@ use csms_domain::billing::invoice::{
 };
 use csms_domain::billing::ledger::{Account, LedgerReference, LedgerTransaction, Posting, Side};
 use csms_domain::billing::ocr::OcrReference;
-use csms_domain::billing::payment::{Payment, PaymentId};
+use csms_domain::billing::payment::{AttemptOutcome, CardAttempt, Payment, PaymentId};
 use csms_domain::billing::period::Period;
 use csms_domain::user::UserId;
 use csms_domain::{OrgId, SessionId, StationId};
@@ -137,8 +137,37 @@ pub struct StoredInvoice {
     pub reminders: Vec<StoredReminder>,
     #[serde(rename = "block", default, skip_serializing_if = "Option::is_none")]
     pub block: Option<StoredInvoiceBlock>,
+    /// Absent: no saved card was charged (invoices from before autopay).
+    #[serde(
+        rename = "card_attempts",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub card_attempts: Vec<StoredCardAttempt>,
     #[serde(rename = "version")]
     pub version: u64,
+}
+
+/// A charge of the driver's saved card for an invoice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredCardAttempt {
+    #[serde(rename = "number")]
+    pub number: u8,
+    #[serde(rename = "on")]
+    pub on: NaiveDate,
+    #[serde(rename = "amount")]
+    pub amount: Decimal,
+    #[serde(rename = "key")]
+    pub key: String,
+    #[serde(rename = "intent", default, skip_serializing_if = "Option::is_none")]
+    pub intent: Option<String>,
+    /// `pending`, `succeeded`, `failed`.
+    #[serde(rename = "outcome")]
+    pub outcome: String,
+    #[serde(rename = "reason", default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(rename = "at")]
+    pub at: DateTime<Utc>,
 }
 
 /// A reminder sent for an invoice.
@@ -286,6 +315,20 @@ impl From<&Invoice> for StoredInvoice {
                 lifted_at: b.lifted_at,
                 lifted_by: b.lifted_by.clone(),
             }),
+            card_attempts: i
+                .card_attempts
+                .iter()
+                .map(|a| StoredCardAttempt {
+                    number: a.number,
+                    on: a.on,
+                    amount: a.amount,
+                    key: a.key.clone(),
+                    intent: a.intent.clone(),
+                    outcome: a.outcome.as_str().to_owned(),
+                    reason: a.reason.clone(),
+                    at: a.at,
+                })
+                .collect(),
             version: i.version,
         }
     }
@@ -364,6 +407,22 @@ impl TryFrom<StoredInvoice> for Invoice {
             lifted_at: b.lifted_at,
             lifted_by: b.lifted_by,
         });
+        invoice.card_attempts = s
+            .card_attempts
+            .into_iter()
+            .map(|a| {
+                Ok(CardAttempt {
+                    number: a.number,
+                    on: a.on,
+                    amount: a.amount,
+                    key: a.key,
+                    intent: a.intent,
+                    outcome: AttemptOutcome::parse(&a.outcome).map_err(DecodeError::new)?,
+                    reason: a.reason,
+                    at: a.at,
+                })
+            })
+            .collect::<Result<_, DecodeError>>()?;
         invoice.version = s.version;
         Ok(invoice)
     }

@@ -6,7 +6,9 @@ use crate::tenant::StoredLanguage;
 use crate::{parse, DecodeError, Record};
 use chrono::{DateTime, Utc};
 use csms_domain::tenant::Language;
-use csms_domain::user::{Membership, Role, SecondFactor, User, UserEmail, UserId, UserSession};
+use csms_domain::user::{
+    Membership, Role, SavedCard, SecondFactor, User, UserEmail, UserId, UserSession,
+};
 use csms_domain::OrgId;
 use serde::{Deserialize, Serialize};
 
@@ -34,12 +36,38 @@ pub struct StoredUser {
         skip_serializing_if = "Option::is_none"
     )]
     pub second_factor: Option<StoredSecondFactor>,
+    /// Absent until the person first saves a card.
+    #[serde(
+        rename = "stripeCustomer",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub stripe_customer: Option<String>,
+    #[serde(rename = "savedCard", default, skip_serializing_if = "Option::is_none")]
+    pub saved_card: Option<StoredSavedCard>,
     #[serde(rename = "createdAt")]
     pub created_at: DateTime<Utc>,
     #[serde(rename = "updatedAt")]
     pub updated_at: DateTime<Utc>,
     #[serde(rename = "version")]
     pub version: u64,
+}
+
+/// A saved card: what can be shown of it, and its Stripe PaymentMethod.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredSavedCard {
+    #[serde(rename = "paymentMethod")]
+    pub payment_method: String,
+    #[serde(rename = "brand")]
+    pub brand: String,
+    #[serde(rename = "last4")]
+    pub last4: String,
+    #[serde(rename = "expMonth")]
+    pub exp_month: u8,
+    #[serde(rename = "expYear")]
+    pub exp_year: u16,
+    #[serde(rename = "savedAt")]
+    pub saved_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,11 +157,22 @@ impl From<&User> for StoredUser {
             disabled,
             memberships,
             second_factor,
+            stripe_customer,
+            saved_card,
             created_at,
             updated_at,
             version,
         } = u;
         StoredUser {
+            stripe_customer: stripe_customer.clone(),
+            saved_card: saved_card.as_ref().map(|c| StoredSavedCard {
+                payment_method: c.payment_method.clone(),
+                brand: c.brand.clone(),
+                last4: c.last4.clone(),
+                exp_month: c.exp_month,
+                exp_year: c.exp_year,
+                saved_at: c.saved_at,
+            }),
             id: id.to_string(),
             email: email.to_string(),
             name: name.clone(),
@@ -175,11 +214,22 @@ impl TryFrom<StoredUser> for User {
             disabled,
             memberships,
             second_factor,
+            stripe_customer,
+            saved_card,
             created_at,
             updated_at,
             version,
         } = u;
         Ok(User {
+            stripe_customer,
+            saved_card: saved_card.map(|c| SavedCard {
+                payment_method: c.payment_method,
+                brand: c.brand,
+                last4: c.last4,
+                exp_month: c.exp_month,
+                exp_year: c.exp_year,
+                saved_at: c.saved_at,
+            }),
             second_factor: second_factor.map(|f| SecondFactor {
                 secret: f.secret,
                 confirmed: f.confirmed,

@@ -4,6 +4,7 @@
 
 use super::dunning::{InvoiceBlock, Reminder};
 use super::ocr::OcrReference;
+use super::payment::CardAttempt;
 use super::period::Period;
 use super::Invalid;
 use crate::pricing::PricedSession;
@@ -267,6 +268,8 @@ pub struct Invoice {
     pub reminders: Vec<Reminder>,
     /// The block its being unpaid put on the driver, if it came to that.
     pub block: Option<InvoiceBlock>,
+    /// Charges of the driver's saved card, in order.
+    pub card_attempts: Vec<CardAttempt>,
     pub version: u64,
 }
 
@@ -359,6 +362,7 @@ impl Invoice {
             created_at,
             reminders: Vec::new(),
             block: None,
+            card_attempts: Vec::new(),
             version: 1,
         })
     }

@@ -59,6 +59,57 @@ impl fmt::Display for PaymentId {
     }
 }
 
+/// What became of a charge of a saved card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    /// Recorded, the charge not answered yet (a run that stopped here asks
+    /// again with the same idempotency key, so the card is charged once).
+    Pending,
+    Succeeded,
+    Failed,
+}
+
+impl AttemptOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttemptOutcome::Pending => "pending",
+            AttemptOutcome::Succeeded => "succeeded",
+            AttemptOutcome::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        [
+            AttemptOutcome::Pending,
+            AttemptOutcome::Succeeded,
+            AttemptOutcome::Failed,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == s)
+        .ok_or_else(|| Invalid(format!("{s:?} is not pending, succeeded or failed")))
+    }
+}
+
+/// One charge of the driver's saved card for an invoice, on or after its
+/// due date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardAttempt {
+    /// 1, 2, …
+    pub number: u8,
+    /// The day it was made for (the organisation's local date).
+    pub on: NaiveDate,
+    /// What was charged.
+    pub amount: Decimal,
+    /// The charge's idempotency key: one per attempt.
+    pub key: String,
+    /// The PaymentIntent (`pi_…`), once Stripe answered with one.
+    pub intent: Option<String>,
+    pub outcome: AttemptOutcome,
+    /// Stripe's code and message of a failure.
+    pub reason: Option<String>,
+    pub at: Timestamp,
+}
+
 /// A payment received on the platform's client-funds account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Payment {

@@ -286,6 +286,8 @@ mod tests {
             disabled: false,
             memberships: vec![],
             second_factor: None,
+            stripe_customer: None,
+            saved_card: None,
             created_at: now,
             updated_at: now,
             version: 1,

@@ -1603,6 +1603,8 @@ pub fn users() -> Vec<csms_domain::user::User> {
                 },
             ],
             second_factor: None,
+            stripe_customer: None,
+            saved_card: None,
             created_at: t("2026-12-06T10:00:00Z"),
             updated_at: t("2026-12-06T11:30:00Z"),
             version: 3,
@@ -1619,6 +1621,8 @@ pub fn users() -> Vec<csms_domain::user::User> {
                 role: Role::PlatformAdmin,
             }],
             second_factor: None,
+            stripe_customer: None,
+            saved_card: None,
             created_at: t("2026-12-06T10:00:00Z"),
             updated_at: t("2026-12-06T10:00:00Z"),
             version: 1,
@@ -1645,6 +1649,8 @@ pub fn users() -> Vec<csms_domain::user::User> {
                 },
             ],
             second_factor: None,
+            stripe_customer: None,
+            saved_card: None,
             created_at: t("2026-12-06T10:00:00Z"),
             updated_at: t("2026-12-06T10:00:00Z"),
             version: 1,
@@ -1665,9 +1671,37 @@ pub fn users() -> Vec<csms_domain::user::User> {
                 confirmed: true,
                 last_step: 58_833_334,
             }),
+            stripe_customer: None,
+            saved_card: None,
             created_at: t("2026-12-07T10:00:00Z"),
             updated_at: t("2026-12-07T10:05:00Z"),
             version: 3,
+        },
+        // A driver with a saved card (added with autopay).
+        User {
+            id: UserId::parse("usr_01JEQ3V3N7Q4G8W1Z5X2M9K0AF").unwrap(),
+            email: UserEmail::parse("eva.lind@example.se").unwrap(),
+            name: "Eva Lind".into(),
+            language: Language::Sv,
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".into(),
+            disabled: false,
+            memberships: vec![Membership {
+                org_id: OrgId::parse("a").unwrap(),
+                role: Role::Driver,
+            }],
+            second_factor: None,
+            stripe_customer: Some("cus_QAbcDeFgHiJkLm".into()),
+            saved_card: Some(csms_domain::user::SavedCard {
+                payment_method: "pm_1QAbcDeFgHiJkLmN".into(),
+                brand: "visa".into(),
+                last4: "4242".into(),
+                exp_month: 12,
+                exp_year: 2031,
+                saved_at: t("2026-12-07T11:00:00Z"),
+            }),
+            created_at: t("2026-12-07T10:00:00Z"),
+            updated_at: t("2026-12-07T11:00:00Z"),
+            version: 2,
         },
     ]
 }
@@ -2146,6 +2180,49 @@ pub fn invoices() -> Vec<csms_domain::billing::invoice::Invoice> {
                 lifted_by: Some("payment".into()),
             });
             invoice.version = 4;
+            invoice
+        },
+        {
+            // The saved card charged on the due date: declined, then paid
+            // two days later (added with autopay).
+            use csms_domain::billing::payment::{AttemptOutcome, CardAttempt};
+            let mut invoice = issued(
+                InvoiceNumber::new("", 4).unwrap(),
+                Seller {
+                    legal_name: "Laddbolaget".into(),
+                    organisation_number: None,
+                    vat_number: None,
+                    address: None,
+                },
+                vec![line("CP-1~10", "0.25", "0.80", "0.20", "1.00")],
+            );
+            invoice.ocr = OcrReference::for_invoice(42, 4).unwrap();
+            invoice.status = InvoiceStatus::Paid;
+            invoice.card_attempts = vec![
+                CardAttempt {
+                    number: 1,
+                    on: NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+                    amount: d("1.00"),
+                    key: "csms-autopay-brf-solsidan~2026-11~usr_01ARZ3NDEKTSV4RRFFQ69G5FAV-1"
+                        .into(),
+                    intent: Some("pi_3QAbcDeFgHiJkLmN".into()),
+                    outcome: AttemptOutcome::Failed,
+                    reason: Some("card_declined: Your card was declined.".into()),
+                    at: t("2026-12-31T05:00:00Z"),
+                },
+                CardAttempt {
+                    number: 2,
+                    on: NaiveDate::from_ymd_opt(2027, 1, 2).unwrap(),
+                    amount: d("1.00"),
+                    key: "csms-autopay-brf-solsidan~2026-11~usr_01ARZ3NDEKTSV4RRFFQ69G5FAV-2"
+                        .into(),
+                    intent: Some("pi_3QOpQrStUvWxYz".into()),
+                    outcome: AttemptOutcome::Succeeded,
+                    reason: None,
+                    at: t("2027-01-02T05:00:00.25Z"),
+                },
+            ];
+            invoice.version = 5;
             invoice
         },
     ]
