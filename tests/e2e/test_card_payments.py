@@ -64,6 +64,8 @@ def runner(csms_bin, e2e_tmp, stripe):
         "CSMS_STRIPE_PUBLISHABLE_KEY": "pk_test_csms_e2e",
         "CSMS_STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "CSMS_STRIPE_API_URL": stripe,
+        # localstripe serves a mock of Stripe.js; the portal's card page loads it from there.
+        "CSMS_STRIPE_JS_URL": f"{stripe}/js.stripe.com/v3/",
     }
     with started_runner(csms_bin, e2e_tmp, "test_card_payments", extra_env=env) as r:
         hook = f"{r.base_url}/api/v1/providers/stripe/webhook"
@@ -324,3 +326,86 @@ def test_a_saved_card_is_charged_on_the_due_date_and_retried(runner, stripe):
     assert me("DELETE", "/me/card").status_code == 204
     assert_error(me("GET", "/me/card"), 404)
     assert_error(me("DELETE", "/me/card"), 404)
+
+
+def test_a_driver_saves_a_card_in_the_portal_with_stripe_js(runner, stripe):
+    """In Chromium (Debian's, driven by Playwright), under the page's own content security policy: the driver's
+    invoices page, then the card page, where Stripe.js (localstripe's mock, loaded from its origin) takes the card in
+    its element; saving it reloads the page showing the card, which the API then has; removing it forgets it. Both
+    pages in both languages pass axe-core (Stripe's element itself excluded: it is Stripe's, and here the mock's)."""
+    from test_portal import AXE, CHROMIUM, CHROMIUM_ARGS, shots_dir
+    pw = pytest.importorskip("playwright.sync_api")
+    org = unique("brf-web").lower()
+    runner.api_ok("POST", "/organisations", org_body(org), status=201)
+    key = admin_key_of(runner, org)
+    email = f"{unique('ida').lower()}@example.se"
+    runner.api_ok("POST", "/users", {"email": email, "name": "Ida", "password": "driver-pass-123",
+                                     "role": "driver", "language": "sv"}, status=201, key=key)
+    shots = shots_dir(runner)
+    with pw.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})  # the CSP applies
+            page = context.new_page()
+            blocked = []
+            page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
+            page.goto(f"{runner.base_url}/portal/me/invoices")
+            page.fill("#email", email)
+            page.fill("#password", "driver-pass-123")
+            page.click("main button[type=submit]")
+            page.wait_for_url("**/portal/me/invoices")
+            assert page.inner_text("main h1") == "Mina fakturor"
+            assert "Du har inga fakturor än." in page.inner_text("main")
+            page.click("main a[href='/portal/me/card']")
+            page.wait_for_url("**/portal/me/card")
+            csp = page.evaluate("() => document.readyState") and context.request.get(
+                f"{runner.base_url}/portal/me/card").headers["content-security-policy"]
+            assert f"script-src 'self' {stripe}" in csp, csp
+            # Stripe.js mounted its element and the button is enabled.
+            page.wait_for_selector("#card-element input[placeholder=number]")
+            page.wait_for_selector("#card-form button[type=submit]:not([disabled])")
+            page.fill("#card-element input[placeholder=number]", "4242424242424242")
+            page.fill("#card-element input[placeholder=exp_month]", "12")
+            page.fill("#card-element input[placeholder=exp_year]", "31")
+            page.fill("#card-element input[placeholder=cvc]", "123")
+            page.fill("#card-element input[placeholder=postal_code]", "12345")
+            page.click("#card-form button[type=submit]")
+            page.wait_for_selector(".card-now", timeout=15000)
+            assert page.inner_text(".card-now") == "Visa •••• 4242 (12/2031)", page.inner_text("main")
+            assert not blocked, blocked
+            cookies = {c["name"]: c["value"] for c in context.cookies()}
+            saved = requests.get(f"{runner.base_url}/api/v1/me/card", cookies=cookies, timeout=10)
+            assert saved.status_code == 200 and saved.json()["last4"] == "4242", saved.text
+            page.goto(f"{runner.base_url}/portal/me/invoices")
+            assert "Visa •••• 4242" in page.inner_text("main"), page.inner_text("main")
+
+            # axe-core on both pages in both languages (a second context: injecting axe needs the CSP bypassed).
+            checker = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True,
+                                          storage_state=context.storage_state())
+            look = checker.new_page()
+            axe = AXE.read_text()
+            for lang in ("sv", "en"):
+                for path in ("/portal/me/invoices", "/portal/me/card"):
+                    look.goto(f"{runner.base_url}{path}")
+                    if look.get_attribute("html", "lang") != lang:
+                        look.click("header form[action='/portal/language'] button")
+                        look.wait_for_load_state()
+                    look.add_script_tag(content=axe)
+                    result = look.evaluate("""async () => await axe.run({exclude: [['#card-element']]}, {
+                        runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}})""")
+                    bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+                           for v in result["violations"] if v["impact"] in ("serious", "critical")]
+                    assert not bad, f"axe on {path} ({lang}): {bad}"
+                    name = path.rsplit("/", 1)[-1]
+                    look.screenshot(path=str(shots / f"driver-{name}-{lang}-desktop.png"), full_page=True)
+            checker.close()
+
+            # Removing the card: a form post with the session's CSRF token.
+            page.goto(f"{runner.base_url}/portal/me/card")
+            page.click("form[action='/portal/me/card/remove'] button")
+            page.wait_for_load_state()
+            assert page.locator(".card-now").count() == 0
+            assert requests.get(f"{runner.base_url}/api/v1/me/card", cookies=cookies, timeout=10).status_code == 404
+            context.close()
+        finally:
+            browser.close()

@@ -391,6 +391,7 @@ impl Adapters for LocalAdapters {
             stripe.secret_key.expose(),
             &stripe.publishable_key,
             stripe.webhook_secret.expose(),
+            &stripe.js_url,
             std::time::Duration::from_secs(20),
         ))
     }

@@ -390,6 +390,9 @@ pub struct Settings {
 #[derive(Clone)]
 pub struct StripeSettings {
     pub api_url: String,
+    /// `CSMS_STRIPE_JS_URL`: where the portal's card page loads Stripe.js
+    /// (`https://js.stripe.com/v3/`; localstripe's mock in the tests).
+    pub js_url: String,
     pub secret_key: Secret,
     pub publishable_key: String,
     pub webhook_secret: Secret,
@@ -399,6 +402,7 @@ impl std::fmt::Debug for StripeSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StripeSettings")
             .field("api_url", &self.api_url)
+            .field("js_url", &self.js_url)
             .field("publishable_key", &self.publishable_key)
             .finish_non_exhaustive()
     }
@@ -407,6 +411,8 @@ impl std::fmt::Debug for StripeSettings {
 impl StripeSettings {
     /// Stripe's API.
     pub const DEFAULT_API: &'static str = "https://api.stripe.com";
+    /// Stripe.js.
+    pub const DEFAULT_JS: &'static str = "https://js.stripe.com/v3/";
 
     fn read(vars: &Vars) -> Result<Option<Self>, SettingsError> {
         let Some((_, secret_key)) = vars.text("CSMS_STRIPE_SECRET_KEY", &[]) else {
@@ -442,8 +448,21 @@ impl StripeSettings {
                 url
             }
         };
+        let js_url = match vars.text("CSMS_STRIPE_JS_URL", &[]) {
+            None => Self::DEFAULT_JS.to_owned(),
+            Some((name, url)) => {
+                let url = url.trim().to_owned();
+                if !(url.starts_with("https://") || url.starts_with("http://"))
+                    || url.contains(['"', '\'', ' ', ';'])
+                {
+                    return Err(SettingsError::new(name, "must be an http(s) URL"));
+                }
+                url
+            }
+        };
         Ok(Some(StripeSettings {
             api_url,
+            js_url,
             secret_key: Secret::new(secret_key),
             publishable_key,
             webhook_secret: Secret::new(webhook_secret),

@@ -154,6 +154,7 @@ impl Adapters for AwsAdapters {
             stripe.secret_key.expose(),
             &stripe.publishable_key,
             stripe.webhook_secret.expose(),
+            &stripe.js_url,
             Duration::from_secs(20),
         ))
     }

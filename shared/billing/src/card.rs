@@ -107,6 +107,10 @@ pub trait CardGateway: Send + Sync {
     fn publishable_key(&self) -> &str;
     /// The secret the account's webhook endpoint signs with (`whsec_…`).
     fn webhook_secret(&self) -> &str;
+    /// Where pages load Stripe.js from (`https://js.stripe.com/v3/`).
+    fn js_url(&self) -> &str {
+        "https://js.stripe.com/v3/"
+    }
     async fn create_intent(&self, request: &IntentRequest) -> Result<CardIntent, GatewayError>;
     /// A customer for a person (`cus_…`); `idempotency_key` makes a retry
     /// give the same one.
@@ -223,6 +227,13 @@ impl From<GatewayError> for BillingError {
                 BillingError::Unavailable(format!("the payment provider is unavailable: {m}"))
             }
         }
+    }
+}
+
+impl<S: ?Sized> BillingService<S> {
+    /// Where a page loads Stripe.js from; `None` without a Stripe account.
+    pub fn stripe_js_url(&self) -> Option<&str> {
+        self.cards.as_deref().map(|c| c.js_url())
     }
 }
 

@@ -36,6 +36,7 @@ pub struct StripeHttp {
     secret_key: String,
     publishable_key: String,
     webhook_secret: String,
+    js_url: String,
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     timeout: Duration,
 }
@@ -98,12 +99,14 @@ struct CardOut {
 }
 
 impl StripeHttp {
-    /// `api` without a trailing slash (`https://api.stripe.com`).
+    /// `api` without a trailing slash (`https://api.stripe.com`); `js_url`
+    /// where pages load Stripe.js from.
     pub fn new(
         api: &str,
         secret_key: &str,
         publishable_key: &str,
         webhook_secret: &str,
+        js_url: &str,
         timeout: Duration,
     ) -> Self {
         let mut open = HttpConnector::new();
@@ -113,6 +116,7 @@ impl StripeHttp {
             secret_key: secret_key.to_owned(),
             publishable_key: publishable_key.to_owned(),
             webhook_secret: webhook_secret.to_owned(),
+            js_url: js_url.to_owned(),
             client: client(open),
             timeout,
         }
@@ -245,6 +249,10 @@ impl CardGateway for StripeHttp {
 
     fn webhook_secret(&self) -> &str {
         &self.webhook_secret
+    }
+
+    fn js_url(&self) -> &str {
+        &self.js_url
     }
 
     async fn create_intent(&self, request: &IntentRequest) -> Result<CardIntent, GatewayError> {

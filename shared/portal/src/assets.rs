@@ -1,6 +1,6 @@
 //! The portal's static files, embedded in the binary: htmx (vendored from
 //! the npm package `htmx.org`, licence in `assets/htmx.LICENSE`) and the
-//! style sheet. Each is served under a name with a hash of its content, so
+//! style sheet, and the saved-card page's script. Each is served under a name with a hash of its content, so
 //! it can be cached for a year: a changed file is a new URL.
 
 use axum::extract::Path;
@@ -52,9 +52,22 @@ pub static CSS: LazyLock<Asset> = LazyLock::new(|| {
     )
 });
 
+/// The saved-card page's script (hand-written, no build step).
+pub static CARD_JS: LazyLock<Asset> = LazyLock::new(|| {
+    Asset::new(
+        "card",
+        "js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/card.js"),
+    )
+});
+
 /// `GET /portal/assets/{name}`: only the current hashed names exist.
 pub async fn serve(Path(name): Path<String>) -> Response {
-    let Some(asset) = [&*HTMX, &*CSS].into_iter().find(|a| a.name == name) else {
+    let Some(asset) = [&*HTMX, &*CSS, &*CARD_JS]
+        .into_iter()
+        .find(|a| a.name == name)
+    else {
         return StatusCode::NOT_FOUND.into_response();
     };
     (

@@ -60,6 +60,7 @@ pub fn page(frame: &Frame, title: &str, main: Markup) -> Markup {
                                     li { a href="/portal/stations" { (t(Msg::NavOverview)) } }
                                 }
                                 li { a href="/portal/me" { (t(Msg::NavMe)) } }
+                                li { a href="/portal/me/invoices" { (t(Msg::NavInvoices)) } }
                             }
                         }
                     }

@@ -30,7 +30,8 @@
 //!   running sessions, power, alarms); `sessions_table`: sessions with
 //!   energy and cost.
 //! - `pages`: `account` (sign-in, sign-out, language, the start page),
-//!   `overview`, `station` (with its commands), `me` (the driver's page).
+//!   `overview`, `station` (with its commands), `me` (the driver's page),
+//!   `money` (the driver's invoices and saved card).
 
 mod assets;
 pub mod i18n;
@@ -61,7 +62,7 @@ pub struct PortalState {
 /// fallback of its own: merged into the API's app, an unknown path outside
 /// `/portal/` stays the API's 404.
 pub fn router(state: PortalState) -> Router {
-    use pages::{account, me, overview, station};
+    use pages::{account, me, money, overview, station};
     Router::new()
         .route("/", get(|| async { Redirect::to("/portal/") }))
         .route("/portal", get(|| async { Redirect::to("/portal/") }))
@@ -81,6 +82,9 @@ pub fn router(state: PortalState) -> Router {
         .route("/portal/stations/{id}/unlock", post(station::unlock))
         .route("/portal/live/commands/{id}", get(station::command))
         .route("/portal/me", get(me::page))
+        .route("/portal/me/invoices", get(money::invoices))
+        .route("/portal/me/card", get(money::card))
+        .route("/portal/me/card/remove", post(money::remove_card))
         .route("/portal/{*rest}", get(pages::not_found))
         .layer(middleware::from_fn(timed))
         .with_state(state)

@@ -173,19 +173,39 @@ pub fn local_path(raw: Option<&str>) -> String {
 /// An HTML answer with the portal's headers: never cached (it shows live
 /// and personal data), no framing, scripts and styles of the portal only.
 pub fn html(status: StatusCode, markup: Markup) -> Response {
+    html_with_csp(
+        status,
+        markup,
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+         form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    )
+}
+
+/// An HTML answer as [`html`] with its own content security policy (a page
+/// that loads Stripe.js).
+pub fn html_with_csp(status: StatusCode, markup: Markup, csp: &str) -> Response {
     (
         status,
         [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-store"),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
             (
                 header::CONTENT_SECURITY_POLICY,
-                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-                 form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+                HeaderValue::from_str(csp)
+                    .unwrap_or(HeaderValue::from_static("default-src 'none'")),
             ),
-            (header::X_FRAME_OPTIONS, "DENY"),
-            (header::REFERRER_POLICY, "same-origin"),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+            (
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("same-origin"),
+            ),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
         ],
         markup.into_string(),
     )

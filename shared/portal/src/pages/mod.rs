@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod me;
+pub mod money;
 pub mod overview;
 pub mod station;
 

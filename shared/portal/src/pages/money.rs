@@ -1,0 +1,221 @@
+//! A driver's money: `GET /portal/me/invoices` (my invoices of every
+//! organisation, their status and PDF, what `GET /me/invoices` reads) and
+//! `GET /portal/me/card` (the card my invoices are charged to on the due
+//! date: saved through Stripe.js, which keeps the card number in Stripe's
+//! own element; `POST /portal/me/card/remove` forgets it). The card page
+//! is the only one that loads a script from elsewhere, so its content
+//! security policy names Stripe.js's origin and no other page's does.
+
+use crate::assets::CARD_JS;
+use crate::i18n::{self, Msg};
+use crate::layout::{self, badge};
+use crate::web::{caller, html, html_with_csp, Failure, Form, OrPage};
+use crate::PortalState;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use csms_domain::billing::invoice::{Invoice, InvoiceStatus};
+use csms_domain::tenant::Language;
+use csms_kernel::ports::PageRequest;
+use maud::{html, Markup};
+
+/// How many of my invoices the page shows (newest first).
+const SHOWN: u32 = 50;
+
+fn date(d: chrono::NaiveDate, lang: Language) -> String {
+    match lang {
+        Language::Sv => d.format("%Y-%m-%d").to_string(),
+        Language::En => d.format("%-d %b %Y").to_string(),
+    }
+}
+
+fn status_badge(invoice: &Invoice, today: chrono::NaiveDate, lang: Language) -> Markup {
+    let t = |m: Msg| m.text(lang);
+    match invoice.status {
+        InvoiceStatus::Paid => badge("s-ok", t(Msg::InvoicePaid)),
+        _ if invoice.is_overdue(today) => badge("s-bad", t(Msg::InvoiceOverdue)),
+        InvoiceStatus::PartlyPaid => badge("s-warn", t(Msg::InvoicePartlyPaid)),
+        InvoiceStatus::Issued => badge("s-busy", t(Msg::InvoiceUnpaid)),
+    }
+}
+
+/// `GET /portal/me/invoices`.
+pub async fn invoices(
+    State(st): State<PortalState>,
+    headers: HeaderMap,
+) -> Result<Response, Failure> {
+    let path = "/portal/me/invoices";
+    let c = caller(&st, &headers, path).await?;
+    let lang = c.lang;
+    let t = |m: Msg| m.text(lang);
+    let store = &*st.api.store;
+    let invoices = store
+        .list_user_invoices(&c.user.id, &PageRequest::first(SHOWN))
+        .await
+        .or_page(&c)?
+        .items;
+    let today = st.api.billing.today();
+    let card = c.user.saved_card.as_ref();
+    let body = html! {
+        h1 { (t(Msg::MyInvoices)) }
+        p {
+            @match card {
+                Some(card) => {
+                    (t(Msg::PaidByCard)) " " (card_name(card)) ". "
+                    a href="/portal/me/card" { (t(Msg::ChangeCard)) }
+                }
+                None if st.api.billing.stripe_js_url().is_some() => {
+                    a href="/portal/me/card" { (t(Msg::SaveCardForAutopay)) }
+                }
+                None => {}
+            }
+        }
+        @if invoices.is_empty() {
+            p.empty { (t(Msg::NoInvoices)) }
+        } @else {
+            table {
+                thead { tr {
+                    th scope="col" { (t(Msg::InvoiceNumber)) }
+                    th scope="col" { (t(Msg::InvoiceSeller)) }
+                    th scope="col" { (t(Msg::InvoiceDue)) }
+                    th scope="col" { (t(Msg::InvoiceAmount)) }
+                    th scope="col" { (t(Msg::Status)) }
+                    th scope="col" { (t(Msg::InvoiceDocument)) }
+                } }
+                tbody {
+                    @for i in &invoices {
+                        tr {
+                            td data-label=(t(Msg::InvoiceNumber)) { (i.number.to_string()) }
+                            td data-label=(t(Msg::InvoiceSeller)) { (i.seller.legal_name) }
+                            td data-label=(t(Msg::InvoiceDue)) { (date(i.due_date, lang)) }
+                            td.num data-label=(t(Msg::InvoiceAmount)) { (i18n::money(i.gross, &i.currency, lang)) }
+                            td data-label=(t(Msg::Status)) { (status_badge(i, today, lang)) }
+                            td data-label=(t(Msg::InvoiceDocument)) {
+                                a href={"/api/v1/me/invoices/" (i.id.as_str()) "/pdf"}
+                                    aria-label=(Msg::InvoicePdfOf.text(lang).replace("{}", &i.number.to_string())) {
+                                    "PDF"
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(html(
+        StatusCode::OK,
+        layout::page(&c.frame(path), t(Msg::MyInvoices), body),
+    ))
+}
+
+fn card_name(card: &csms_domain::user::SavedCard) -> String {
+    let mut brand = card.brand.clone();
+    if let Some(first) = brand.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    format!(
+        "{brand} •••• {} ({:02}/{})",
+        card.last4, card.exp_month, card.exp_year
+    )
+}
+
+/// The origin (`https://js.stripe.com`) of a URL.
+fn origin(url: &str) -> Option<&str> {
+    let after = url.find("://")? + 3;
+    let end = url[after..].find('/').map_or(url.len(), |i| after + i);
+    Some(&url[..end])
+}
+
+/// `GET /portal/me/card`.
+pub async fn card(State(st): State<PortalState>, headers: HeaderMap) -> Result<Response, Failure> {
+    let path = "/portal/me/card";
+    let c = caller(&st, &headers, path).await?;
+    let lang = c.lang;
+    let t = |m: Msg| m.text(lang);
+    let js = st.api.billing.stripe_js_url();
+    let body = html! {
+        h1 { (t(Msg::SavedCard)) }
+        p { (t(Msg::SavedCardText)) }
+        @if let Some(card) = &c.user.saved_card {
+            section aria-labelledby="current" {
+                h2 #current { (t(Msg::CurrentCard)) }
+                p.card-now { (card_name(card)) }
+                form method="post" action="/portal/me/card/remove" {
+                    input type="hidden" name="csrf" value=(c.session.csrf_token);
+                    button type="submit" { (t(Msg::RemoveCard)) }
+                }
+            }
+        }
+        @match js {
+            None => p.empty { (t(Msg::CardsOff)) },
+            Some(js) => {
+                section aria-labelledby="new-card" {
+                    h2 #new-card {
+                        @if c.user.saved_card.is_some() { (t(Msg::ReplaceCard)) } @else { (t(Msg::AddCard)) }
+                    }
+                    form #card-form data-csrf=(c.session.csrf_token)
+                        data-saving=(t(Msg::CardSaving)) data-failed=(t(Msg::CardFailed)) {
+                        p #card-label { (t(Msg::CardDetails)) }
+                        div #card-element.card-element role="group" aria-labelledby="card-label" {}
+                        button type="submit" disabled { (t(Msg::SaveCard)) }
+                        p #card-status role="status" aria-live="polite" {}
+                    }
+                }
+                script src=(js) defer {}
+                script src=(CARD_JS.url()) defer {}
+            }
+        }
+    };
+    let page = layout::page(&c.frame(path), t(Msg::SavedCard), body);
+    Ok(match js.and_then(origin) {
+        // Stripe.js from its origin, its frames, and its calls to Stripe's
+        // API (localstripe's mock calls the origin it came from).
+        Some(stripe) => html_with_csp(
+            StatusCode::OK,
+            page,
+            &format!(
+                "default-src 'self'; script-src 'self' {stripe}; style-src 'self'; img-src 'self' data:; \
+                 frame-src {stripe} https://hooks.stripe.com; connect-src 'self' {stripe} https://api.stripe.com; \
+                 form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+            ),
+        ),
+        None => html(StatusCode::OK, page),
+    })
+}
+
+/// `POST /portal/me/card/remove`: forgets the saved card, back to the page.
+pub async fn remove_card(
+    State(st): State<PortalState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Failure> {
+    let path = "/portal/me/card";
+    let c = caller(&st, &headers, path).await?;
+    c.check_csrf(&Form::parse(&body))?;
+    st.api
+        .billing
+        .remove_card(&c.user.id)
+        .await
+        .map_err(|e| c.fail(e.into()))?;
+    Ok(Redirect::to(path).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_of_script_urls() {
+        assert_eq!(
+            origin("https://js.stripe.com/v3/"),
+            Some("https://js.stripe.com")
+        );
+        assert_eq!(
+            origin("http://127.0.0.1:8420/js.stripe.com/v3/"),
+            Some("http://127.0.0.1:8420")
+        );
+        assert_eq!(origin("http://host"), Some("http://host"));
+        assert_eq!(origin("nonsense"), None);
+    }
+}
