@@ -21,6 +21,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "e2e"))
 
 from csms_e2e import ADMIN_KEY, Runner, remove_tree  # noqa: E402
+from swish_fake import MERCHANT, SwishFake  # noqa: E402
 
 
 def main() -> int:
@@ -33,6 +34,12 @@ def main() -> int:
     # never reached (the card-payment route is a person's, and the fuzz key is not one).
     stripe = {"CSMS_STRIPE_SECRET_KEY": "sk_test_fuzz", "CSMS_STRIPE_PUBLISHABLE_KEY": "pk_test_fuzz",
               "CSMS_STRIPE_WEBHOOK_SECRET": "whsec_fuzz", "CSMS_STRIPE_API_URL": "http://127.0.0.1:9"}
+    # And a Swish agreement with the suite's fake (its callback reads a request back from Swish: 404 for ids the
+    # fake never made, 400 for what is not a callback).
+    swish = SwishFake().start(work)
+    stripe |= {"CSMS_SWISH_PAYEE_ALIAS": MERCHANT, "CSMS_SWISH_CERT": str(swish.client_cert),
+               "CSMS_SWISH_KEY": str(swish.client_key), "CSMS_SWISH_CA": str(swish.ca),
+               "CSMS_SWISH_API_URL": swish.url}
     runner = Runner(binary, work / "data", Path(os.environ.get("CSMS_FUZZ_LOG_DIR", work)), name="fuzz",
                     extra_env=stripe)
     try:
@@ -69,6 +76,7 @@ def main() -> int:
         return code
     finally:
         runner.discard()
+        swish.stop()
         remove_tree(work)
 
 

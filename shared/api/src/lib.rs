@@ -81,6 +81,7 @@ mod sites;
 mod spot;
 mod start_link;
 mod stations;
+mod swish;
 mod tariffs;
 mod tokens;
 mod util;
@@ -485,6 +486,7 @@ pub fn router_with(state: ApiState, sign_in: sign_in::SignInState) -> Router {
             "/me/invoices/{id}/card-payment",
             own_post(card_payments::pay_by_card),
         )
+        .route("/me/invoices/{id}/swish", own_post(swish::pay_by_swish))
         .route(
             "/me/card",
             own_get(card_payments::my_card)
@@ -544,6 +546,11 @@ pub fn router_with(state: ApiState, sign_in: sign_in::SignInState) -> Router {
         .route(
             "/providers/stripe/webhook",
             axum::routing::post(card_payments::stripe_webhook),
+        )
+        // Swish's callbacks: read back from Swish before anything is done.
+        .route(
+            "/providers/swish/callback",
+            axum::routing::post(swish::swish_callback),
         )
         // Single-use links from e-mails: the token is the credential.
         .merge(

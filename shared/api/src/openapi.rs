@@ -9,7 +9,7 @@ use crate::{
     ratings, reports, second_factor, sessions, sign_in, sites, spot, start_link, stations, tariffs,
     tokens, views, webhooks,
 };
-use crate::{card_payments, dunning};
+use crate::{card_payments, dunning, swish};
 use axum::http::header;
 use axum::response::IntoResponse;
 use csms_kernel::views::{
@@ -212,6 +212,7 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
         payments::import_bankgiro, payments::unmatched, payments::match_payment,
         card_payments::pay_by_card, card_payments::stripe_webhook,
         card_payments::start_saving_card, card_payments::save_card, card_payments::my_card, card_payments::remove_card,
+        swish::pay_by_swish, swish::swish_callback,
         dunning::run, dunning::unblock,
     ),
     components(schemas(

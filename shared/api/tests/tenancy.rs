@@ -527,6 +527,7 @@ fn body_for(operation: &str, a: &OrgA) -> Option<Value> {
         // B runs its own dunning: A's invoices get no reminder or block.
         "runDunning" => json!({}),
         "saveMyCard" => json!({"setupIntentId": "seti_of_nobody"}),
+        "payMyInvoiceBySwish" => json!({}),
         // The client-funds Bankgiro is the platform's: B is refused (403).
         "importBankgiroPayments" => json!("not a BgMax file"),
         "matchPayment" => json!({"invoiceId": a.invoice}),

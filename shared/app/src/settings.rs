@@ -370,6 +370,9 @@ pub struct Settings {
     /// through. Unset (no `CSMS_STRIPE_SECRET_KEY`): no card payments, and
     /// the routes that need them say so.
     pub stripe: Option<StripeSettings>,
+    /// `CSMS_SWISH_*`: the Swish agreement invoices are paid through.
+    /// Unset (no `CSMS_SWISH_PAYEE_ALIAS`): no Swish payments.
+    pub swish: Option<SwishSettings>,
     pub webhooks: WebhookSettings,
     pub pricing: PricingSettings,
     pub load: LoadSettings,
@@ -470,6 +473,88 @@ impl StripeSettings {
     }
 }
 
+/// A Swish agreement: `CSMS_SWISH_PAYEE_ALIAS` (the merchant's Swish
+/// number, `123…`), `CSMS_SWISH_CERT` and `CSMS_SWISH_KEY` (the client
+/// certificate Swish issued and its key, as PEM: a file's path, or the PEM
+/// itself), `CSMS_SWISH_CA` (roots to trust beside Mozilla's, for Swish's
+/// test environment; optional) and `CSMS_SWISH_API_URL` (Swish's
+/// production API by default).
+#[derive(Clone)]
+pub struct SwishSettings {
+    pub api_url: String,
+    pub payee_alias: String,
+    pub cert_pem: Vec<u8>,
+    pub key_pem: Vec<u8>,
+    pub roots_pem: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for SwishSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SwishSettings")
+            .field("api_url", &self.api_url)
+            .field("payee_alias", &self.payee_alias)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SwishSettings {
+    /// Swish's production API.
+    pub const DEFAULT_API: &'static str = "https://cpc.getswish.net";
+
+    /// A PEM setting: the PEM itself, or the path of a file holding it.
+    fn pem(name: &'static str, value: &str) -> Result<Vec<u8>, SettingsError> {
+        let value = value.trim();
+        if value.starts_with("-----BEGIN") {
+            return Ok(value.as_bytes().to_vec());
+        }
+        std::fs::read(value)
+            .map_err(|e| SettingsError::new(name, format!("cannot read {value}: {e}")))
+    }
+
+    fn read(vars: &Vars) -> Result<Option<Self>, SettingsError> {
+        let Some((_, alias)) = vars.text("CSMS_SWISH_PAYEE_ALIAS", &[]) else {
+            return Ok(None);
+        };
+        let payee_alias = alias.trim().to_owned();
+        if !(payee_alias.len() == 10 && payee_alias.bytes().all(|b| b.is_ascii_digit())) {
+            return Err(SettingsError::new(
+                "CSMS_SWISH_PAYEE_ALIAS",
+                "the merchant's Swish number: 10 digits (123…)",
+            ));
+        }
+        let required = |name: &'static str| match vars.text(name, &[]) {
+            Some((_, v)) => Self::pem(name, &v),
+            None => Err(SettingsError::new(
+                name,
+                "must be set when CSMS_SWISH_PAYEE_ALIAS is",
+            )),
+        };
+        let cert_pem = required("CSMS_SWISH_CERT")?;
+        let key_pem = required("CSMS_SWISH_KEY")?;
+        let roots_pem = match vars.text("CSMS_SWISH_CA", &[]) {
+            Some((name, v)) => Some(Self::pem(name, &v)?),
+            None => None,
+        };
+        let api_url = match vars.text("CSMS_SWISH_API_URL", &[]) {
+            None => Self::DEFAULT_API.to_owned(),
+            Some((name, url)) => {
+                let url = url.trim().trim_end_matches('/').to_owned();
+                if !url.starts_with("https://") {
+                    return Err(SettingsError::new(name, "must be an https URL"));
+                }
+                url
+            }
+        };
+        Ok(Some(SwishSettings {
+            api_url,
+            payee_alias,
+            cert_pem,
+            key_pem,
+            roots_pem,
+        }))
+    }
+}
+
 /// Who local mail comes from when `CSMS_MAIL_FROM` is unset.
 pub const LOCAL_MAIL_FROM: &str = "CSMS <noreply@localhost>";
 
@@ -537,6 +622,7 @@ impl Settings {
             ),
         };
         let stripe = StripeSettings::read(&vars)?;
+        let swish = SwishSettings::read(&vars)?;
         let public_url = match vars.text("CSMS_PUBLIC_URL", &[]) {
             None => None,
             Some((name, text)) => {
@@ -613,6 +699,7 @@ impl Settings {
             mail_from,
             bankgiro,
             stripe,
+            swish,
             webhooks,
             pricing,
             load,
@@ -737,6 +824,37 @@ mod tests {
         assert_eq!(e.variable, "CSMS_PRICING_QUEUE");
         assert!(e.to_string().contains("sessions to price"), "{e}");
         assert_eq!(s.aws.command_queue.get(), None);
+    }
+
+    #[test]
+    fn swish_needs_its_certificate() {
+        assert!(read(Runtime::Local, &[]).unwrap().swish.is_none());
+        let e = read(Runtime::Local, &[("CSMS_SWISH_PAYEE_ALIAS", "12345")]).unwrap_err();
+        assert_eq!(e.variable, "CSMS_SWISH_PAYEE_ALIAS");
+        let e = read(Runtime::Local, &[("CSMS_SWISH_PAYEE_ALIAS", "1231181189")]).unwrap_err();
+        assert_eq!(e.variable, "CSMS_SWISH_CERT");
+        let e = read(
+            Runtime::Local,
+            &[
+                ("CSMS_SWISH_PAYEE_ALIAS", "1231181189"),
+                ("CSMS_SWISH_CERT", "/no/such/file.pem"),
+            ],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("/no/such/file.pem"), "{e}");
+        let s = read(
+            Runtime::Local,
+            &[
+                ("CSMS_SWISH_PAYEE_ALIAS", "1231181189"),
+                ("CSMS_SWISH_CERT", "-----BEGIN CERTIFICATE-----"),
+                ("CSMS_SWISH_KEY", "-----BEGIN PRIVATE KEY-----"),
+            ],
+        )
+        .unwrap()
+        .swish
+        .unwrap();
+        assert_eq!(s.api_url, SwishSettings::DEFAULT_API);
+        assert!(!format!("{s:?}").contains("PRIVATE"));
     }
 
     #[test]

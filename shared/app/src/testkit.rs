@@ -92,6 +92,12 @@ impl Adapters for NoAdapters {
     fn documents(&self) -> Result<Arc<dyn DocumentStore>, SettingsError> {
         Ok(Arc::new(MemoryDocuments::default()))
     }
+    fn swish_gateway(
+        &self,
+        _: &crate::settings::SwishSettings,
+    ) -> Result<Arc<dyn csms_billing::swish::SwishGateway>, SettingsError> {
+        Ok(Arc::new(UnreachableSwish))
+    }
     /// A Stripe account that verifies webhooks with the configured secret
     /// and is never reached.
     fn card_gateway(
@@ -161,6 +167,28 @@ impl csms_billing::card::CardGateway for UnreachableStripe {
         Err(unreachable_stripe())
     }
     async fn detach_card(&self, _: &str) -> Result<(), csms_billing::card::GatewayError> {
+        Err(unreachable_stripe())
+    }
+}
+
+/// A Swish agreement in tests without one.
+pub struct UnreachableSwish;
+
+#[async_trait]
+impl csms_billing::swish::SwishGateway for UnreachableSwish {
+    fn payee_alias(&self) -> &str {
+        "1231181189"
+    }
+    async fn create(
+        &self,
+        _: &csms_billing::swish::SwishRequest,
+    ) -> Result<csms_billing::swish::SwishCreated, csms_billing::card::GatewayError> {
+        Err(unreachable_stripe())
+    }
+    async fn get(
+        &self,
+        _: &str,
+    ) -> Result<csms_billing::swish::SwishPayment, csms_billing::card::GatewayError> {
         Err(unreachable_stripe())
     }
 }

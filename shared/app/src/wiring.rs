@@ -10,10 +10,11 @@
 //! built — at start, since the binaries build their services before they
 //! serve — never a no-op that quietly drops signals.
 
-use crate::settings::{Settings, SettingsError, StripeSettings};
+use crate::settings::{Settings, SettingsError, StripeSettings, SwishSettings};
 use csms_api::ApiState;
 use csms_billing::card::CardGateway;
 use csms_billing::delivery::Delivery;
+use csms_billing::swish::SwishGateway;
 use csms_billing::BillingService;
 use csms_charging::charger::ChargerService;
 use csms_commands::service::{CommandDispatch, CommandService, CommandTimers};
@@ -57,6 +58,9 @@ pub trait Adapters: Send + Sync {
     fn documents(&self) -> Result<Arc<dyn DocumentStore>, SettingsError>;
     /// The Stripe account of `stripe` (HTTPS to its API; a fake in tests).
     fn card_gateway(&self, stripe: &StripeSettings) -> Arc<dyn CardGateway>;
+    /// The Swish agreement of `swish` (mutual TLS to its API); an error
+    /// when its certificate does not parse.
+    fn swish_gateway(&self, swish: &SwishSettings) -> Result<Arc<dyn SwishGateway>, SettingsError>;
     /// Subscribers of the runtime's own on the domain-event bus, after the
     /// contexts' (the Lambdas' metrics); none by default.
     fn extra_subscribers(&self) -> Vec<Arc<dyn Subscriber>> {
@@ -257,8 +261,12 @@ impl Wiring {
                 mailer: self.mailer(),
                 bankgiro: self.settings.bankgiro.clone(),
             });
-        Ok(match &self.settings.stripe {
+        let billing = match &self.settings.stripe {
             Some(stripe) => billing.with_cards(self.adapters.card_gateway(stripe)),
+            None => billing,
+        };
+        Ok(match &self.settings.swish {
+            Some(swish) => billing.with_swish(self.adapters.swish_gateway(swish)?),
             None => billing,
         })
     }

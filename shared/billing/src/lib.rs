@@ -25,6 +25,8 @@
 //!   its payment once.
 //! - [`autopay`]: saved cards, and their charge on the due date with
 //!   retries, each attempt recorded on the invoice before it is made.
+//! - [`swish`]: Swish payment requests for invoices, and the callback
+//!   that books a paid one once (read back from Swish, never trusted).
 //! - [`daily`]: the day's billing of an organisation (its scheduled
 //!   invoice run, then dunning), run by the sweep.
 //! - [`dunning`]: the daily run over unpaid invoices: reminders (and their
@@ -43,6 +45,7 @@ pub mod invoice_run;
 pub mod ledger;
 pub mod payments;
 pub mod pdf;
+pub mod swish;
 
 use csms_kernel::ports::{
     Clock, IdempotencyStore, InvoiceStore, LedgerStore, OrganisationStore, PaymentStore,
@@ -104,6 +107,8 @@ pub struct BillingService<S: ?Sized> {
     delivery: Option<delivery::Delivery>,
     /// The Stripe account cards are paid through; `None`: not set up.
     cards: Option<Arc<dyn card::CardGateway>>,
+    /// The Swish agreement invoices are paid through; `None`: not set up.
+    swish: Option<Arc<dyn swish::SwishGateway>>,
 }
 
 impl<S: ?Sized> Clone for BillingService<S> {
@@ -113,6 +118,7 @@ impl<S: ?Sized> Clone for BillingService<S> {
             clock: self.clock.clone(),
             delivery: self.delivery.clone(),
             cards: self.cards.clone(),
+            swish: self.swish.clone(),
         }
     }
 }
@@ -124,7 +130,14 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
             clock,
             delivery: None,
             cards: None,
+            swish: None,
         }
+    }
+
+    /// Invoices may be paid by Swish through `swish`.
+    pub fn with_swish(mut self, swish: Arc<dyn swish::SwishGateway>) -> Self {
+        self.swish = Some(swish);
+        self
     }
 
     /// Invoices may be paid by card through `cards`.

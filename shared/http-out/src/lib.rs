@@ -25,9 +25,11 @@
 //!
 //! # Layout
 //! - this module: [`HyperTransport`], its checking connector and resolver;
-//! - [`stripe`]: Stripe's API, the card payments' gateway.
+//! - [`stripe`]: Stripe's API, the card payments' gateway;
+//! - [`swish`]: the Swish Commerce API over mutual TLS.
 
 pub mod stripe;
+pub mod swish;
 
 use async_trait::async_trait;
 use bytes::Bytes;

@@ -1,0 +1,154 @@
+"""Issue 18, Swish from the outside, against a fake of the Swish Commerce API written from its documented shapes
+(tests/e2e/swish_fake.py: mutual TLS with a merchant certificate of its own CA, the v2 payment requests, the 422
+error list, the callback): a driver pays an invoice by Swish with their number (e-commerce) and without
+(m-commerce, a token and the swish:// link); a declined request leaves the invoice unpaid; a forged callback that
+claims a payment Swish does not report books nothing; the paid request's callback pays the invoice once however often
+it comes; the books balance."""
+
+from __future__ import annotations
+
+import ssl
+from datetime import timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+import requests
+from ocpp.v16 import call
+
+from csms_e2e import assert_error, charger, now_utc, poll, quote, run, started_runner, unique
+from swish_fake import MERCHANT, SwishFake
+from test_invoices import Driver, admin_key_of, charge, org_body
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+
+
+@pytest.fixture(scope="module")
+def swish(e2e_tmp):
+    d = e2e_tmp / "swish"
+    d.mkdir(exist_ok=True)
+    fake = SwishFake().start(d)
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="module")
+def runner(csms_bin, e2e_tmp, swish):
+    env = {
+        "CSMS_SWISH_PAYEE_ALIAS": MERCHANT,
+        "CSMS_SWISH_CERT": str(swish.client_cert),
+        "CSMS_SWISH_KEY": str(swish.client_key),
+        "CSMS_SWISH_CA": str(swish.ca),
+        "CSMS_SWISH_API_URL": swish.url,
+    }
+    with started_runner(csms_bin, e2e_tmp, "test_swish", extra_env=env) as r:
+        yield r
+
+
+def test_the_fake_wants_the_merchant_certificate(swish):
+    with pytest.raises((requests.exceptions.SSLError, requests.exceptions.ConnectionError)):
+        requests.get(f"{swish.url}/swish-cpcapi/api/v1/paymentrequests/{'0' * 32}", verify=str(swish.ca), timeout=5)
+    ok = requests.get(f"{swish.url}/swish-cpcapi/api/v1/paymentrequests/{'0' * 32}", verify=str(swish.ca),
+                      cert=(str(swish.client_cert), str(swish.client_key)), timeout=5)
+    assert ok.status_code == 404
+
+
+def test_an_invoice_is_paid_by_swish_once(runner, swish):
+    org = unique("brf-swish").lower()
+    runner.api_ok("POST", "/organisations", org_body(org), status=201)
+    key = admin_key_of(runner, org)
+    station = unique("CP-SWISH")
+    runner.api_ok("POST", "/stations", {"id": station}, status=201, key=key)
+    tariff = runner.api_ok("POST", "/tariffs", {"name": "Boende", "elements": [
+        {"components": [{"type": "energy", "price": {"kind": "fixed", "perKwh": "2.75"}}]}]}, status=201, key=key)
+    runner.api_ok("POST", "/tariff-assignments", {"tariffId": tariff["id"], "target": {"kind": "station", "id": station}},
+                  status=201, key=key)
+    email = f"{unique('sam').lower()}@example.se"
+    person = runner.api_ok("POST", "/users", {"email": email, "name": "Sam", "password": "driver-pass-123",
+                                              "role": "driver"}, status=201, key=key)
+    card = unique("SAM")[:20]
+    runner.api_ok("POST", "/id-tokens", {"idToken": card, "type": "ISO14443", "status": "Accepted",
+                                         "userId": person["id"]}, status=201, key=key)
+    start = now_utc() - timedelta(hours=2)
+
+    async def session():
+        async with charger(runner, station, "1.6") as cp:
+            boot = await cp.send(call.BootNotification(charge_point_vendor="Acme", charge_point_model="Swish-16"))
+            assert boot.status == "Accepted", boot
+            await charge(cp, card, 1, start, 25, 6_400)
+
+    run(session())
+
+    def priced():
+        items = runner.api_ok("GET", "/sessions", params={"stationId": station}, key=key)["items"]
+        if not items:
+            return None
+        r = runner.api("GET", f"/sessions/{quote(items[0]['id'])}/price", key=key)
+        return r.json() if r.status_code == 200 else None
+
+    poll(priced, timeout=15, what="the session to be priced")
+    period = start.astimezone(STOCKHOLM).strftime("%Y-%m")
+    invoice = runner.api_ok("POST", "/invoice-runs", {"period": period}, key=key)["created"][0]
+    path = f"/me/invoices/{quote(invoice['id'])}/swish"
+    sam = Driver(runner, email, "driver-pass-123")
+
+    def pay(body=None) -> requests.Response:
+        return sam.http.post(f"{sam.base}{path}", json=body, headers={"X-CSRF-Token": sam.csrf}, timeout=10)
+
+    err = assert_error(pay({"payerAlias": "12"}), 400)
+    assert err["message"].startswith("payerAlias:"), err
+    assert_error(runner.api("POST", path, {}, key=key), 403)
+
+    # E-commerce: the payer's number, normalised; the request as the API documents it.
+    r = pay({"payerAlias": "+46 70-123 45 67"})
+    assert r.status_code == 200, r.text
+    ecom = r.json()
+    assert ecom["token"] is None and ecom["appUrl"] is None and ecom["amount"] == invoice["gross"], ecom
+    asked = swish.requests[ecom["paymentRequestId"]]
+    assert asked["payerAlias"] == "46701234567" and asked["payeeAlias"] == MERCHANT, asked
+    assert asked["payeePaymentReference"] == invoice["ocr"] and asked["message"] == f"Faktura {invoice['number']}"
+    assert Decimal(str(asked["amount"])) == Decimal(invoice["gross"]), asked
+    assert asked["callbackUrl"] == f"{runner.base_url}/api/v1/providers/swish/callback", asked
+
+    # The payer declines in the app: Swish calls back, nothing is paid.
+    declined = swish.settle(ecom["paymentRequestId"], "DECLINED")
+    assert declined.status_code == 200 and declined.json()["outcome"] == "notPaid", declined.text
+    shown = runner.api_ok("GET", f"/invoices/{quote(invoice['id'])}", key=key)
+    assert shown["status"] == "issued" and shown["payments"] == [], shown
+
+    # M-commerce: a token and the link that opens the Swish app.
+    r = pay()
+    assert r.status_code == 200, r.text
+    mcom = r.json()
+    assert mcom["token"] and mcom["appUrl"].startswith(f"swish://paymentrequest?token={mcom['token']}&callbackurl="), mcom
+    hook = f"{runner.base_url}/api/v1/providers/swish/callback"
+
+    # A forged callback claiming the request is paid: Swish says it is not, so nothing is booked.
+    forged = dict(swish.requests[mcom["paymentRequestId"]], status="PAID", amount=999999.0)
+    forged.pop("token", None)
+    r = requests.post(hook, json=forged, timeout=10)
+    assert r.status_code == 200 and r.json()["outcome"] == "notPaid", r.text
+    assert_error(requests.post(hook, json={"id": "F" * 32}, timeout=10), 404)
+    assert_error(requests.post(hook, data=b"not json", timeout=10), 400)
+
+    # Paid in the app: the callback books it.
+    paid = swish.settle(mcom["paymentRequestId"], "PAID")
+    assert paid.status_code == 200 and paid.json()["outcome"] == "paid", paid.text
+    assert paid.json()["paymentId"] == f"swish:{mcom['paymentRequestId']}", paid.text
+    shown = runner.api_ok("GET", f"/invoices/{quote(invoice['id'])}", key=key)
+    assert shown["status"] == "paid", shown
+    [payment] = shown["payments"]
+    assert payment["provider"] == "swish" and payment["amount"] == invoice["gross"], payment
+    assert payment["reference"] == invoice["ocr"], payment
+
+    # Swish calls again (it retries until answered): booked once.
+    again = requests.post(hook, json={"id": mcom["paymentRequestId"]}, timeout=10)
+    assert again.status_code == 200 and again.json()["outcome"] == "alreadyRecorded", again.text
+    books = runner.api_ok("GET", "/ledger/reconciliation", key=key)
+    assert books["balanced"] is True and books["transactions"] == 2, books
+    clearing = next(a for a in books["accounts"] if a["account"] == "clearing:swish")
+    assert clearing["debits"] == invoice["gross"], clearing
+
+    # Nothing is due any more.
+    r = pay()
+    assert r.status_code == 409 and "paid" in r.json()["error"]["message"], r.text
