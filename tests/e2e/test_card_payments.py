@@ -16,16 +16,14 @@ import time
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 import requests
-from ocpp.v16 import call
 
-from csms_e2e import assert_error, charger, free_port, poll, quote, run, started_runner, unique, now_utc
-from test_invoices import Driver, admin_key_of, charge, org_body
+from billing_e2e import PASSWORD, invoiced_driver
+from csms_e2e import assert_error, free_port, poll, quote, started_runner, unique
+from test_invoices import Driver, admin_key_of, org_body
 
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
 SECRET_KEY = "sk_test_csms_e2e"
 WEBHOOK_SECRET = "whsec_csms_e2e_card_payments"
 
@@ -100,54 +98,21 @@ def signed(body: str, secret: str = WEBHOOK_SECRET) -> dict:
 
 
 def test_an_invoice_is_paid_by_card_once(runner, stripe):
-    org, other = unique("brf-card").lower(), unique("brf-card2").lower()
-    runner.api_ok("POST", "/organisations", org_body(org), status=201)
-    runner.api_ok("POST", "/organisations", org_body(other), status=201)
-    key = admin_key_of(runner, org)
-    station = unique("CP-CARD")
-    runner.api_ok("POST", "/stations", {"id": station}, status=201, key=key)
-    tariff = runner.api_ok("POST", "/tariffs", {"name": "Boende", "elements": [
-        {"components": [{"type": "energy", "price": {"kind": "fixed", "perKwh": "2.50"}}]}]}, status=201, key=key)
-    runner.api_ok("POST", "/tariff-assignments", {"tariffId": tariff["id"], "target": {"kind": "station", "id": station}},
+    world = invoiced_driver(runner, "cay", wh=9_000)
+    key, invoice = world["key"], world["invoice"]
+    # Another driver of the same organisation.
+    dan_email = f"{unique('dan').lower()}@example.se"
+    runner.api_ok("POST", "/users", {"email": dan_email, "name": "Dan", "password": PASSWORD, "role": "driver"},
                   status=201, key=key)
-    people = []
-    for name in ("Cay", "Dan"):
-        email = f"{unique(name).lower()}@example.se"
-        person = runner.api_ok("POST", "/users", {"email": email, "name": name, "password": "driver-pass-123",
-                                                  "role": "driver"}, status=201, key=key)
-        card = unique(name.upper())[:20]
-        runner.api_ok("POST", "/id-tokens", {"idToken": card, "type": "ISO14443", "status": "Accepted",
-                                             "userId": person["id"]}, status=201, key=key)
-        people.append((email, card))
-    start = now_utc() - timedelta(hours=2)
-
-    async def session():
-        async with charger(runner, station, "1.6") as cp:
-            boot = await cp.send(call.BootNotification(charge_point_vendor="Acme", charge_point_model="Card-16"))
-            assert boot.status == "Accepted", boot
-            await charge(cp, people[0][1], 1, start, 30, 9_000)
-
-    run(session())
-
-    def priced():
-        items = runner.api_ok("GET", "/sessions", params={"stationId": station}, key=key)["items"]
-        if not items:
-            return None
-        r = runner.api("GET", f"/sessions/{quote(items[0]['id'])}/price", key=key)
-        return r.json() if r.status_code == 200 else None
-
-    poll(priced, timeout=15, what="the session to be priced")
-    period = start.astimezone(STOCKHOLM).strftime("%Y-%m")
-    invoice = runner.api_ok("POST", "/invoice-runs", {"period": period}, key=key)["created"][0]
     path = f"/me/invoices/{quote(invoice['id'])}/card-payment"
 
     # Only the invoice's driver starts a payment: a key is not a person, another driver does not see it.
     assert_error(runner.api("POST", path, key=key), 403)
-    dan = Driver(runner, people[1][0], "driver-pass-123")
+    dan = Driver(runner, dan_email, PASSWORD)
     r = dan.http.post(f"{dan.base}{path}", headers={"X-CSRF-Token": dan.csrf}, timeout=10)
     assert r.status_code == 404, r.text
 
-    cay = Driver(runner, people[0][0], "driver-pass-123")
+    cay = Driver(runner, world["email"], PASSWORD)
 
     def start_payment() -> dict:
         r = cay.http.post(f"{cay.base}{path}", headers={"X-CSRF-Token": cay.csrf}, timeout=10)
@@ -219,43 +184,10 @@ def test_a_saved_card_is_charged_on_the_due_date_and_retried(runner, stripe):
     it back from Stripe); the day's collection charges it on the due date: declined, recorded on the invoice, not tried
     again the same day; a new card saved; the retry two days later pays the invoice, booked once although Stripe's
     webhook for the same intent follows; no reminder goes out."""
-    org = unique("brf-auto").lower()
-    runner.api_ok("POST", "/organisations", org_body(org) | {"paymentTermsDays": 1}, status=201)
-    key = admin_key_of(runner, org)
-    station = unique("CP-AUTO")
-    runner.api_ok("POST", "/stations", {"id": station}, status=201, key=key)
-    tariff = runner.api_ok("POST", "/tariffs", {"name": "Boende", "elements": [
-        {"components": [{"type": "energy", "price": {"kind": "fixed", "perKwh": "3.00"}}]}]}, status=201, key=key)
-    runner.api_ok("POST", "/tariff-assignments", {"tariffId": tariff["id"], "target": {"kind": "station", "id": station}},
-                  status=201, key=key)
-    email = f"{unique('eva').lower()}@example.se"
-    person = runner.api_ok("POST", "/users", {"email": email, "name": "Eva", "password": "driver-pass-123",
-                                              "role": "driver"}, status=201, key=key)
-    card = unique("EVA")[:20]
-    runner.api_ok("POST", "/id-tokens", {"idToken": card, "type": "ISO14443", "status": "Accepted",
-                                         "userId": person["id"]}, status=201, key=key)
-    start = now_utc() - timedelta(hours=2)
-
-    async def session():
-        async with charger(runner, station, "1.6") as cp:
-            boot = await cp.send(call.BootNotification(charge_point_vendor="Acme", charge_point_model="Auto-16"))
-            assert boot.status == "Accepted", boot
-            await charge(cp, card, 1, start, 40, 11_000)
-
-    run(session())
-
-    def priced():
-        items = runner.api_ok("GET", "/sessions", params={"stationId": station}, key=key)["items"]
-        if not items:
-            return None
-        r = runner.api("GET", f"/sessions/{quote(items[0]['id'])}/price", key=key)
-        return r.json() if r.status_code == 200 else None
-
-    poll(priced, timeout=15, what="the session to be priced")
-    period = start.astimezone(STOCKHOLM).strftime("%Y-%m")
-    invoice = runner.api_ok("POST", "/invoice-runs", {"period": period}, key=key)["created"][0]
+    world = invoiced_driver(runner, "eva", per_kwh="3.00", wh=11_000, minutes=40, org={"paymentTermsDays": 1})
+    org, key, invoice, email = world["org"], world["key"], world["invoice"], world["email"]
     due = __import__("datetime").date.fromisoformat(invoice["dueDate"])
-    eva = Driver(runner, email, "driver-pass-123")
+    eva = Driver(runner, email, PASSWORD)
 
     def me(method: str, path: str, body: dict | None = None) -> requests.Response:
         return eva.http.request(method, f"{eva.base}{path}", json=body, headers={"X-CSRF-Token": eva.csrf},

@@ -7,20 +7,15 @@ it comes; the books balance."""
 
 from __future__ import annotations
 
-import ssl
-from datetime import timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 import requests
-from ocpp.v16 import call
 
-from csms_e2e import assert_error, charger, now_utc, poll, quote, run, started_runner, unique
+from billing_e2e import PASSWORD, invoiced_driver
+from csms_e2e import assert_error, quote, started_runner
 from swish_fake import MERCHANT, SwishFake
-from test_invoices import Driver, admin_key_of, charge, org_body
-
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
+from test_invoices import Driver
 
 
 @pytest.fixture(scope="module")
@@ -54,43 +49,10 @@ def test_the_fake_wants_the_merchant_certificate(swish):
 
 
 def test_an_invoice_is_paid_by_swish_once(runner, swish):
-    org = unique("brf-swish").lower()
-    runner.api_ok("POST", "/organisations", org_body(org), status=201)
-    key = admin_key_of(runner, org)
-    station = unique("CP-SWISH")
-    runner.api_ok("POST", "/stations", {"id": station}, status=201, key=key)
-    tariff = runner.api_ok("POST", "/tariffs", {"name": "Boende", "elements": [
-        {"components": [{"type": "energy", "price": {"kind": "fixed", "perKwh": "2.75"}}]}]}, status=201, key=key)
-    runner.api_ok("POST", "/tariff-assignments", {"tariffId": tariff["id"], "target": {"kind": "station", "id": station}},
-                  status=201, key=key)
-    email = f"{unique('sam').lower()}@example.se"
-    person = runner.api_ok("POST", "/users", {"email": email, "name": "Sam", "password": "driver-pass-123",
-                                              "role": "driver"}, status=201, key=key)
-    card = unique("SAM")[:20]
-    runner.api_ok("POST", "/id-tokens", {"idToken": card, "type": "ISO14443", "status": "Accepted",
-                                         "userId": person["id"]}, status=201, key=key)
-    start = now_utc() - timedelta(hours=2)
-
-    async def session():
-        async with charger(runner, station, "1.6") as cp:
-            boot = await cp.send(call.BootNotification(charge_point_vendor="Acme", charge_point_model="Swish-16"))
-            assert boot.status == "Accepted", boot
-            await charge(cp, card, 1, start, 25, 6_400)
-
-    run(session())
-
-    def priced():
-        items = runner.api_ok("GET", "/sessions", params={"stationId": station}, key=key)["items"]
-        if not items:
-            return None
-        r = runner.api("GET", f"/sessions/{quote(items[0]['id'])}/price", key=key)
-        return r.json() if r.status_code == 200 else None
-
-    poll(priced, timeout=15, what="the session to be priced")
-    period = start.astimezone(STOCKHOLM).strftime("%Y-%m")
-    invoice = runner.api_ok("POST", "/invoice-runs", {"period": period}, key=key)["created"][0]
+    world = invoiced_driver(runner, "sam", per_kwh="2.75", wh=6_400, minutes=25)
+    key, invoice, email = world["key"], world["invoice"], world["email"]
     path = f"/me/invoices/{quote(invoice['id'])}/swish"
-    sam = Driver(runner, email, "driver-pass-123")
+    sam = Driver(runner, email, PASSWORD)
 
     def pay(body=None) -> requests.Response:
         return sam.http.post(f"{sam.base}{path}", json=body, headers={"X-CSRF-Token": sam.csrf}, timeout=10)

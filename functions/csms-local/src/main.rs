@@ -381,36 +381,6 @@ impl Adapters for LocalAdapters {
                 )
             })
     }
-
-    fn swish_gateway(
-        &self,
-        swish: &csms_app::settings::SwishSettings,
-    ) -> Result<Arc<dyn csms_billing::swish::SwishGateway>, SettingsError> {
-        csms_http_out::swish::SwishHttp::new(
-            &swish.api_url,
-            &swish.payee_alias,
-            &swish.cert_pem,
-            &swish.key_pem,
-            swish.roots_pem.as_deref(),
-            std::time::Duration::from_secs(20),
-        )
-        .map(|s| Arc::new(s) as Arc<dyn csms_billing::swish::SwishGateway>)
-        .map_err(|e| SettingsError::new("CSMS_SWISH_CERT", e))
-    }
-
-    fn card_gateway(
-        &self,
-        stripe: &csms_app::settings::StripeSettings,
-    ) -> Arc<dyn csms_billing::card::CardGateway> {
-        Arc::new(csms_http_out::stripe::StripeHttp::new(
-            &stripe.api_url,
-            stripe.secret_key.expose(),
-            &stripe.publishable_key,
-            stripe.webhook_secret.expose(),
-            &stripe.js_url,
-            std::time::Duration::from_secs(20),
-        ))
-    }
 }
 
 /// After a crash the store may still say stations are connected through

@@ -543,6 +543,21 @@ pub async fn list(
     }))
 }
 
+/// The signed-in person's invoice `raw`; someone else's is not found.
+pub(crate) async fn my_invoice(
+    st: &ApiState,
+    who: &Principal,
+    raw: &str,
+) -> Result<csms_domain::billing::invoice::Invoice, ApiError> {
+    let me = person(who)?;
+    let id = invoice_id(raw)?;
+    st.store
+        .get_invoice(&id)
+        .await?
+        .filter(|i| &i.user_id == me)
+        .ok_or_else(|| ApiError::NotFound(format!("invoice {id} not found")))
+}
+
 pub(crate) fn invoice_id(raw: &str) -> Result<InvoiceId, ApiError> {
     InvoiceId::parse(raw).map_err(|e| bad("id", e))
 }
@@ -611,14 +626,7 @@ pub async fn my_pdf(
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let me = person(&who)?;
-    let id = invoice_id(&id)?;
-    let invoice = st
-        .store
-        .get_invoice(&id)
-        .await?
-        .filter(|i| &i.user_id == me)
-        .ok_or_else(|| ApiError::NotFound(format!("invoice {id} not found")))?;
+    let invoice = my_invoice(&st, &who, &id).await?;
     pdf_response(&st, &invoice).await
 }
 

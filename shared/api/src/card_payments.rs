@@ -8,7 +8,7 @@
 //! `GET` and `DELETE /me/card` (`csms_billing::autopay`).
 
 use crate::auth::Principal;
-use crate::billing::invoice_id;
+use crate::billing::my_invoice;
 use crate::error::ApiError;
 use crate::me::person;
 use crate::openapi::ErrorBody;
@@ -45,14 +45,7 @@ pub async fn pay_by_card(
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Json<CardPaymentView>, ApiError> {
-    let me = person(&who)?;
-    let id = invoice_id(&id)?;
-    let invoice = st
-        .store
-        .get_invoice(&id)
-        .await?
-        .filter(|i| &i.user_id == me)
-        .ok_or_else(|| ApiError::NotFound(format!("invoice {id} not found")))?;
+    let invoice = my_invoice(&st, &who, &id).await?;
     let checkout = st.billing.start_card_payment(&invoice).await?;
     Ok(Json(CardPaymentView {
         payment_intent_id: checkout.intent_id,

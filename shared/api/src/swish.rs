@@ -6,9 +6,8 @@
 //! `csms_billing::swish`.
 
 use crate::auth::Principal;
-use crate::billing::invoice_id;
+use crate::billing::my_invoice;
 use crate::error::ApiError;
-use crate::me::person;
 use crate::openapi::ErrorBody;
 use crate::ApiState;
 use axum::body::Bytes;
@@ -61,8 +60,6 @@ pub async fn pay_by_swish(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<SwishView>, ApiError> {
-    let me = person(&who)?;
-    let id = invoice_id(&id)?;
     let input: SwishInput = match body.is_empty() {
         true => SwishInput::default(),
         false => crate::util::json_body(&body)?,
@@ -73,12 +70,7 @@ pub async fn pay_by_swish(
         .map(PayerAlias::parse)
         .transpose()
         .map_err(|e| ApiError::BadRequest(format!("payerAlias: {e}")))?;
-    let invoice = st
-        .store
-        .get_invoice(&id)
-        .await?
-        .filter(|i| &i.user_id == me)
-        .ok_or_else(|| ApiError::NotFound(format!("invoice {id} not found")))?;
+    let invoice = my_invoice(&st, &who, &id).await?;
     let callback = callback_url(&st)?;
     let started = st.billing.start_swish(&invoice, payer, &callback).await?;
     let app_url = started.token.as_ref().map(|token| {

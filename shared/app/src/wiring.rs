@@ -31,6 +31,9 @@ use csms_pricing::{PricingQueue, PricingService, PricingSubscriber};
 use csms_reports::UsageSubscriber;
 use std::sync::{Arc, OnceLock};
 
+/// How long a payment provider may take to answer one request.
+const PROVIDER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// What a runtime plugs into the ports. Each method is asked for when a
 /// service that needs it is built; an `Err` names the setting that is missing.
 pub trait Adapters: Send + Sync {
@@ -56,11 +59,32 @@ pub trait Adapters: Send + Sync {
     /// Where documents (invoice PDFs) are kept: the data dir locally, S3
     /// (`CSMS_DOCUMENTS_BUCKET`) in AWS.
     fn documents(&self) -> Result<Arc<dyn DocumentStore>, SettingsError>;
-    /// The Stripe account of `stripe` (HTTPS to its API; a fake in tests).
-    fn card_gateway(&self, stripe: &StripeSettings) -> Arc<dyn CardGateway>;
-    /// The Swish agreement of `swish` (mutual TLS to its API); an error
-    /// when its certificate does not parse.
-    fn swish_gateway(&self, swish: &SwishSettings) -> Result<Arc<dyn SwishGateway>, SettingsError>;
+    /// The Stripe account of `stripe`: HTTPS to its API, the same in every
+    /// runtime (a fake in tests).
+    fn card_gateway(&self, stripe: &StripeSettings) -> Arc<dyn CardGateway> {
+        Arc::new(csms_http_out::stripe::StripeHttp::new(
+            &stripe.api_url,
+            stripe.secret_key.expose(),
+            &stripe.publishable_key,
+            stripe.webhook_secret.expose(),
+            &stripe.js_url,
+            PROVIDER_TIMEOUT,
+        ))
+    }
+    /// The Swish agreement of `swish`: mutual TLS to its API, the same in
+    /// every runtime; an error when its certificate does not parse.
+    fn swish_gateway(&self, swish: &SwishSettings) -> Result<Arc<dyn SwishGateway>, SettingsError> {
+        csms_http_out::swish::SwishHttp::new(
+            &swish.api_url,
+            &swish.payee_alias,
+            &swish.cert_pem,
+            &swish.key_pem,
+            swish.roots_pem.as_deref(),
+            PROVIDER_TIMEOUT,
+        )
+        .map(|s| Arc::new(s) as Arc<dyn SwishGateway>)
+        .map_err(|e| SettingsError::new("CSMS_SWISH_CERT", e))
+    }
     /// Subscribers of the runtime's own on the domain-event bus, after the
     /// contexts' (the Lambdas' metrics); none by default.
     fn extra_subscribers(&self) -> Vec<Arc<dyn Subscriber>> {

@@ -21,10 +21,11 @@
 //!   recorded.
 
 use crate::card::{minor_units, GatewayError, IntentRequest, STRIPE};
+use crate::payments::reported;
 use crate::{BillingError, BillingService, BillingStore};
 use chrono::NaiveDate;
 use csms_domain::billing::invoice::{Invoice, InvoiceId};
-use csms_domain::billing::payment::{AttemptOutcome, CardAttempt, Payment, PaymentId};
+use csms_domain::billing::payment::{AttemptOutcome, CardAttempt, PaymentId};
 use csms_domain::user::{SavedCard, User, UserId};
 use csms_domain::OrgId;
 use csms_kernel::ports::StoreError;
@@ -350,30 +351,18 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
         }
         if outcome == AttemptOutcome::Succeeded {
             let intent = intent.unwrap_or_default();
-            let payment = Payment {
-                id: PaymentId::stripe(&intent)
+            let payment = reported(
+                PaymentId::stripe(&intent)
                     .map_err(|e| BillingError::Books(format!("charge of {}: {e}", invoice.id)))?,
-                provider: STRIPE.into(),
-                reference: invoice.number.to_string(),
-                amount: attempt.amount,
-                currency: invoice.currency.clone(),
-                paid_on: today,
-                payer_name: None,
-                invoice_id: None,
-                org_id: None,
-                surplus: Decimal::ZERO,
-                received_at: self.clock.now(),
-                version: 1,
-            };
-            let (stored, _) = self.store.record_payment(&payment).await?;
-            if !stored.is_matched() {
-                let current = self
-                    .store
-                    .get_invoice(&invoice.id)
-                    .await?
-                    .ok_or_else(|| BillingError::NotFound(format!("invoice {}", invoice.id)))?;
-                self.apply(stored, current).await?;
-            }
+                STRIPE,
+                invoice.number.to_string(),
+                attempt.amount,
+                invoice.currency.clone(),
+                today,
+                self.clock.now(),
+            );
+            let current = async { Ok(self.store.get_invoice(&invoice.id).await?) };
+            self.book_reported(payment, current).await?;
         } else {
             tracing::info!(invoice = %invoice.id, attempt = attempt.number, reason = reason.as_deref().unwrap_or(""), "saved card declined");
         }

@@ -22,6 +22,7 @@
 //! The provider is behind [`CardGateway`]: HTTPS to Stripe's API in the
 //! binaries (`csms-http-out`), localstripe in the end-to-end tests.
 
+use crate::payments::{reported, Reported};
 use crate::{BillingError, BillingService, BillingStore};
 use async_trait::async_trait;
 use chrono::DateTime;
@@ -196,6 +197,17 @@ struct PaymentErrorIn {
     message: Option<String>,
 }
 
+/// A provider's error code and message as one text (`card_declined: Your
+/// card was declined.`); `None` when it gave neither.
+pub fn code_and_message(code: Option<String>, message: Option<String>) -> Option<String> {
+    let said = [code, message]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(": ");
+    (!said.is_empty()).then_some(said)
+}
+
 /// `amount` in minor units of a two-decimal currency; more decimals than
 /// two is refused (no silent rounding of money).
 pub fn minor_units(amount: Decimal) -> Result<i64, BillingError> {
@@ -322,14 +334,7 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
                 let intent = intent_of(&event)?;
                 let reason = intent
                     .last_payment_error
-                    .map(|e| {
-                        [e.code, e.message]
-                            .into_iter()
-                            .flatten()
-                            .collect::<Vec<_>>()
-                            .join(": ")
-                    })
-                    .filter(|r| !r.is_empty())
+                    .and_then(|e| code_and_message(e.code, e.message))
                     .unwrap_or_else(|| "no reason given".into());
                 tracing::info!(intent = %intent.id, event = %event.id, %reason, "card payment failed");
                 Ok(WebhookOutcome::Failed {
@@ -350,51 +355,37 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
         let currency = intent.currency.to_ascii_uppercase();
         let created = DateTime::from_timestamp(event.created, 0)
             .ok_or_else(|| BillingError::Invalid("created: not a time".into()))?;
-        let payment = Payment {
+        let payment = reported(
             id,
-            provider: STRIPE.into(),
-            reference: intent
+            STRIPE,
+            intent
                 .metadata
                 .get("invoice_number")
                 .cloned()
                 .unwrap_or_default(),
             amount,
             currency,
-            paid_on: created
+            created
                 .with_timezone(&chrono_tz::Europe::Stockholm)
                 .date_naive(),
-            payer_name: None,
-            invoice_id: None,
-            org_id: None,
-            surplus: Decimal::ZERO,
-            received_at: self.clock.now(),
-            version: 1,
-        };
-        let (stored, _) = self.store.record_payment(&payment).await?;
-        if stored.is_matched() {
-            return Ok(WebhookOutcome::AlreadyRecorded(stored));
-        }
-        let invoice = match intent
+            self.clock.now(),
+        );
+        let invoice_id = intent
             .metadata
             .get("invoice_id")
-            .map(|s| InvoiceId::parse(s))
-        {
-            Some(Ok(id)) => self.store.get_invoice(&id).await?,
-            _ => None,
+            .and_then(|s| InvoiceId::parse(s).ok());
+        let invoice = async {
+            Ok(match &invoice_id {
+                Some(id) => self.store.get_invoice(id).await?,
+                None => None,
+            })
         };
-        match invoice {
-            Some(invoice)
-                if invoice.currency == stored.currency && stored.amount > Decimal::ZERO =>
-            {
-                let paid = self.apply(stored, invoice).await?;
-                tracing::info!(payment = %paid.id, event = %event.id, "card payment booked");
-                Ok(WebhookOutcome::Paid(paid))
-            }
-            _ => {
-                tracing::warn!(payment = %stored.id, event = %event.id, "card payment matches no invoice; match it by hand");
-                Ok(WebhookOutcome::Unmatched(stored))
-            }
-        }
+        tracing::debug!(event = %event.id, "card payment reported");
+        Ok(match self.book_reported(payment, invoice).await? {
+            Reported::Paid(p) => WebhookOutcome::Paid(p),
+            Reported::Unmatched(p) => WebhookOutcome::Unmatched(p),
+            Reported::AlreadyRecorded(p) => WebhookOutcome::AlreadyRecorded(p),
+        })
     }
 }
 

@@ -213,7 +213,72 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
     }
 }
 
+/// What became of a payment a provider reported (a card charge, a Swish
+/// request).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reported {
+    /// Recorded now and booked against its invoice.
+    Paid(Payment),
+    /// Recorded now; it names no invoice it can pay (wait for matching by hand).
+    Unmatched(Payment),
+    /// Recorded before (the provider told again).
+    AlreadyRecorded(Payment),
+}
+
+/// A payment `provider` reported, not matched yet.
+pub(crate) fn reported(
+    id: PaymentId,
+    provider: &str,
+    reference: String,
+    amount: Decimal,
+    currency: String,
+    paid_on: chrono::NaiveDate,
+    now: csms_domain::Timestamp,
+) -> Payment {
+    Payment {
+        id,
+        provider: provider.into(),
+        reference,
+        amount,
+        currency,
+        paid_on,
+        payer_name: None,
+        invoice_id: None,
+        org_id: None,
+        surplus: Decimal::ZERO,
+        received_at: now,
+        version: 1,
+    }
+}
+
 impl<S: BillingStore + ?Sized> BillingService<S> {
+    /// Records `payment` once (by its id) and books it against the invoice
+    /// `invoice` finds, when that can pay it (a positive amount in its
+    /// currency). `invoice` is only awaited for a payment recorded now.
+    pub(crate) async fn book_reported(
+        &self,
+        payment: Payment,
+        invoice: impl std::future::Future<Output = Result<Option<Invoice>, BillingError>>,
+    ) -> Result<Reported, BillingError> {
+        let (stored, _) = self.store.record_payment(&payment).await?;
+        if stored.is_matched() {
+            return Ok(Reported::AlreadyRecorded(stored));
+        }
+        match invoice.await? {
+            Some(invoice)
+                if invoice.currency == stored.currency && stored.amount > Decimal::ZERO =>
+            {
+                let paid = self.apply(stored, invoice).await?;
+                tracing::info!(payment = %paid.id, "payment booked");
+                Ok(Reported::Paid(paid))
+            }
+            _ => {
+                tracing::warn!(payment = %stored.id, "payment matches no invoice; match it by hand");
+                Ok(Reported::Unmatched(stored))
+            }
+        }
+    }
+
     /// A paid invoice's block lifted (dunning's `lift_block`): its driver
     /// may charge again. Also run when the status was set before, so a
     /// payment whose lift stopped half-way is finished by the next import.

@@ -21,6 +21,7 @@
 //! documented API in the end-to-end tests.
 
 use crate::card::GatewayError;
+use crate::payments::{reported, Reported};
 use crate::{BillingError, BillingService, BillingStore};
 use async_trait::async_trait;
 use csms_domain::billing::invoice::{Invoice, InvoiceStatus};
@@ -242,45 +243,34 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
         let id = PaymentId::parse(&format!("swish:{}", request.id))
             .map_err(|e| BillingError::Invalid(format!("id: {e}")))?;
         let now = self.clock.now();
-        let payment = Payment {
+        let payment = reported(
             id,
-            provider: SWISH.into(),
-            reference: request.payee_reference.clone().unwrap_or_default(),
-            amount: request.amount,
-            currency: request.currency.clone(),
-            paid_on: request
+            SWISH,
+            request.payee_reference.clone().unwrap_or_default(),
+            request.amount,
+            request.currency.clone(),
+            request
                 .date_paid
                 .unwrap_or(now)
                 .with_timezone(&chrono_tz::Europe::Stockholm)
                 .date_naive(),
-            payer_name: None,
-            invoice_id: None,
-            org_id: None,
-            surplus: Decimal::ZERO,
-            received_at: now,
-            version: 1,
+            now,
+        );
+        let ocr = request
+            .payee_reference
+            .as_deref()
+            .and_then(|r| OcrReference::parse(r).ok());
+        let invoice = async {
+            Ok(match &ocr {
+                Some(ocr) => self.store.find_invoice_by_ocr(ocr).await?,
+                None => None,
+            })
         };
-        let (stored, _) = self.store.record_payment(&payment).await?;
-        if stored.is_matched() {
-            return Ok(SwishOutcome::AlreadyRecorded(stored));
-        }
-        let invoice = match request.payee_reference.as_deref().map(OcrReference::parse) {
-            Some(Ok(ocr)) => self.store.find_invoice_by_ocr(&ocr).await?,
-            _ => None,
-        };
-        match invoice {
-            Some(invoice)
-                if invoice.currency == stored.currency && stored.amount > Decimal::ZERO =>
-            {
-                let paid = self.apply(stored, invoice).await?;
-                tracing::info!(payment = %paid.id, "Swish payment booked");
-                Ok(SwishOutcome::Paid(paid))
-            }
-            _ => {
-                tracing::warn!(payment = %stored.id, "Swish payment matches no invoice; match it by hand");
-                Ok(SwishOutcome::Unmatched(stored))
-            }
-        }
+        Ok(match self.book_reported(payment, invoice).await? {
+            Reported::Paid(p) => SwishOutcome::Paid(p),
+            Reported::Unmatched(p) => SwishOutcome::Unmatched(p),
+            Reported::AlreadyRecorded(p) => SwishOutcome::AlreadyRecorded(p),
+        })
     }
 }
 

@@ -265,6 +265,31 @@ impl HyperTransport {
     }
 }
 
+/// Sends `req` through `client` and reads the whole answer (at most `max`
+/// bytes), all within `timeout`: the status, headers and body, or what
+/// went wrong. For the payment providers' APIs.
+pub(crate) async fn exchange_whole(
+    client: &Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    req: http::Request<Full<Bytes>>,
+    max: usize,
+    timeout: Duration,
+) -> Result<(u16, http::HeaderMap, Bytes), String> {
+    let exchange = async {
+        let resp = client.request(req).await.map_err(|e| describe(&e))?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = Limited::new(resp.into_body(), max)
+            .collect()
+            .await
+            .map_err(|e| format!("reading the answer: {e}"))?
+            .to_bytes();
+        Ok((status, headers, body))
+    };
+    tokio::time::timeout(timeout, exchange)
+        .await
+        .map_err(|_| format!("no answer within {} s", timeout.as_secs_f32()))?
+}
+
 impl Default for HyperTransport {
     fn default() -> Self {
         HyperTransport::new(Duration::from_secs(10))

@@ -12,12 +12,12 @@
 //! billing; the requests here are the documented shapes, tested against
 //! localstripe end to end.
 
-use crate::{client, describe};
+use crate::{client, exchange_whole};
 use bytes::Bytes;
 use csms_billing::card::{
-    CardDetails, CardGateway, CardIntent, CardSetup, GatewayError, IntentRequest,
+    code_and_message, CardDetails, CardGateway, CardIntent, CardSetup, GatewayError, IntentRequest,
 };
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
@@ -164,28 +164,10 @@ impl StripeHttp {
         let req = req
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| GatewayError::Unavailable(format!("invalid request: {e}")))?;
-        let exchange = async {
-            let resp = self
-                .client
-                .request(req)
-                .await
-                .map_err(|e| GatewayError::Unavailable(describe(&e)))?;
-            let status = resp.status().as_u16();
-            let body = Limited::new(resp.into_body(), MAX_ANSWER)
-                .collect()
-                .await
-                .map_err(|e| GatewayError::Unavailable(format!("reading the answer: {e}")))?
-                .to_bytes();
-            Ok((status, body))
-        };
-        tokio::time::timeout(self.timeout, exchange)
+        let (status, _, body) = exchange_whole(&self.client, req, MAX_ANSWER, self.timeout)
             .await
-            .map_err(|_| {
-                GatewayError::Unavailable(format!(
-                    "no answer within {} s",
-                    self.timeout.as_secs_f32()
-                ))
-            })?
+            .map_err(GatewayError::Unavailable)?;
+        Ok((status, body))
     }
 }
 
@@ -211,14 +193,7 @@ fn answer<T: serde::de::DeserializeOwned>(status: u16, body: &[u8]) -> Result<T,
         });
     }
     let said = error
-        .map(|e| {
-            [e.code, e.message]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(": ")
-        })
-        .filter(|s| !s.is_empty())
+        .and_then(|e| code_and_message(e.code, e.message))
         .unwrap_or_else(|| format!("status {status}"));
     if (400..500).contains(&status) {
         Err(GatewayError::Refused(said))

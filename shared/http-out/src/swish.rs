@@ -12,11 +12,11 @@
 //! [`GatewayError::Refused`] naming the codes; a 5xx, a timeout or an
 //! answer that does not parse is [`GatewayError::Unavailable`].
 
-use crate::describe;
+use crate::exchange_whole;
 use bytes::Bytes;
-use csms_billing::card::GatewayError;
+use csms_billing::card::{code_and_message, GatewayError};
 use csms_billing::swish::{is_swish_id, SwishCreated, SwishGateway, SwishPayment, SwishRequest};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
@@ -127,29 +127,9 @@ impl SwishHttp {
             .header("user-agent", concat!("csms/", env!("CARGO_PKG_VERSION")))
             .body(Full::new(Bytes::from(body.unwrap_or_default())))
             .map_err(|e| GatewayError::Unavailable(format!("invalid request: {e}")))?;
-        let exchange = async {
-            let resp = self
-                .client
-                .request(req)
-                .await
-                .map_err(|e| GatewayError::Unavailable(describe(&e)))?;
-            let status = resp.status().as_u16();
-            let headers = resp.headers().clone();
-            let body = Limited::new(resp.into_body(), MAX_ANSWER)
-                .collect()
-                .await
-                .map_err(|e| GatewayError::Unavailable(format!("reading the answer: {e}")))?
-                .to_bytes();
-            Ok((status, headers, body))
-        };
-        tokio::time::timeout(self.timeout, exchange)
+        exchange_whole(&self.client, req, MAX_ANSWER, self.timeout)
             .await
-            .map_err(|_| {
-                GatewayError::Unavailable(format!(
-                    "no answer within {} s",
-                    self.timeout.as_secs_f32()
-                ))
-            })?
+            .map_err(GatewayError::Unavailable)
     }
 }
 
@@ -160,13 +140,7 @@ fn refusal(status: u16, body: &[u8]) -> GatewayError {
         .map(|errors| {
             errors
                 .into_iter()
-                .map(|e| {
-                    [e.error_code, e.error_message]
-                        .into_iter()
-                        .flatten()
-                        .collect::<Vec<_>>()
-                        .join(": ")
-                })
+                .filter_map(|e| code_and_message(e.error_code, e.error_message))
                 .collect::<Vec<_>>()
                 .join("; ")
         })
@@ -212,10 +186,7 @@ fn payment(out: PaymentOut) -> Result<SwishPayment, GatewayError> {
         ),
         None => None,
     };
-    let error = match (out.error_code, out.error_message) {
-        (None, None) => None,
-        (c, m) => Some([c, m].into_iter().flatten().collect::<Vec<_>>().join(": ")),
-    };
+    let error = code_and_message(out.error_code, out.error_message);
     Ok(SwishPayment {
         id: out.id,
         payee_reference: out.payee_payment_reference,
