@@ -1023,7 +1023,9 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
 
     /// The periodic sweep: close the open sessions of `org` started within
     /// `lookback` that heard nothing for `idle`, with reason `noMessages`,
-    /// ended at their last message. Returns how many it closed.
+    /// ended at their last message. Returns how many it closed. On the way
+    /// it watches the running ones (`noMeterValues`, `chargingNothing`,
+    /// see `monitor`).
     ///
     /// It pages through the organisation's recent sessions (the same index
     /// the API lists), so it belongs on a timer, never on the charger path.
@@ -1042,8 +1044,12 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
             page: PageRequest::first(PageRequest::MAX_LIMIT),
         };
         let mut closed = 0;
+        let open = self.open_running_alarms(org).await?;
+        let mut holding = std::collections::HashSet::new();
         loop {
             let page = self.store.list_sessions(&query).await?;
+            self.watch_running(&page.items, idle, &open, &mut holding, now)
+                .await;
             for s in page.items {
                 if s.status != SessionStatus::Active
                     || now.signed_duration_since(s.updated_at) < idle
@@ -1075,9 +1081,14 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
             }
             match page.next_cursor {
                 Some(c) => query.page.cursor = Some(c),
-                None => return Ok(closed),
+                None => break,
             }
         }
+        // What no longer holds: a reading came, energy flows, it ended.
+        for id in open.difference(&holding) {
+            self.resolve_and_tell(id, now).await;
+        }
+        Ok(closed)
     }
 
     /// [`close_idle_sessions`](Self::close_idle_sessions) in every

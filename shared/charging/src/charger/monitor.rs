@@ -64,6 +64,18 @@
 //!   [`Lingering::MIN_MINS`] looks (a request, and nothing when there is no
 //!   alarm).
 
+//! - **No energy readings** (`noMeterValues`, warning) and **charging
+//!   nothing** (`chargingNothing`, warning): the idle-session sweep, which
+//!   pages through the organisation's recent sessions anyway, looks at each
+//!   running one. No register reading for [`METER_SILENCE`] (a session
+//!   older than that) raises the first; readings that keep coming while
+//!   the register has not moved for [`NOTHING_FOR`] since the first one, at
+//!   a connector that says `Charging` (a car that pauses says
+//!   `SuspendedEV`, which is normal), raise the second. Each sweep reads
+//!   the organisation's open alarms once, raises only what is not open
+//!   yet, and resolves what no longer holds (a reading came, energy flows,
+//!   the session ended). Thresholds are fixed for now.
+
 use super::{ChargerService, ChargingStore, HandlerError};
 use chrono::SecondsFormat;
 use csms_domain::alarm::{Alarm, AlarmSettings, Churn, Lingering, OfflineGrace, Severity};
@@ -352,6 +364,126 @@ pub fn stuck_alarm(session: &Session, now: Timestamp) -> Alarm {
         handling: Default::default(),
         version: 1,
     }
+}
+
+/// Alarm kind of a running session without energy readings.
+pub const NO_METER_KIND: &str = "noMeterValues";
+/// Alarm kind of a running session whose register does not move while the
+/// connector says it is charging.
+pub const CHARGING_NOTHING_KIND: &str = "chargingNothing";
+/// How long a running session may go without a register reading.
+pub const METER_SILENCE: chrono::TimeDelta = chrono::TimeDelta::minutes(30);
+/// How long a register may stand still while the connector says `Charging`.
+pub const NOTHING_FOR: chrono::TimeDelta = chrono::TimeDelta::minutes(30);
+
+pub fn no_meter_alarm_id(session: &SessionId) -> String {
+    format!("no-meter-values:{session}")
+}
+
+pub fn charging_nothing_alarm_id(session: &SessionId) -> String {
+    format!("charging-nothing:{session}")
+}
+
+/// Since when a running `session` has had no register reading, when that
+/// is longer than `limit` at `now` (its start when it never had one).
+pub fn meter_silent_since(
+    session: &Session,
+    now: Timestamp,
+    limit: chrono::TimeDelta,
+) -> Option<Timestamp> {
+    if session.status != csms_domain::session::SessionStatus::Active {
+        return None;
+    }
+    let since = session
+        .last_register
+        .map(|(t, _)| t)
+        .or(session.started_at)?;
+    (now.signed_duration_since(since) >= limit).then_some(since)
+}
+
+/// Whether a running `session`'s register stood still from its first
+/// reading to a recent last one over at least `limit` (readings come,
+/// energy does not): the register and the time it stood at.
+pub fn delivered_nothing(
+    session: &Session,
+    now: Timestamp,
+    limit: chrono::TimeDelta,
+) -> Option<(Decimal, Timestamp)> {
+    if session.status != csms_domain::session::SessionStatus::Active {
+        return None;
+    }
+    let (first_at, first) = session.first_register?;
+    let (last_at, last) = session.last_register?;
+    let start = session
+        .explicit_meter_start_wh
+        .map_or(first, |s| s.min(first));
+    // Readings still come (and none is timed after now).
+    let age = now.signed_duration_since(last_at);
+    let recent = age >= chrono::TimeDelta::zero() && age < METER_SILENCE;
+    (last <= start && last_at.signed_duration_since(first_at) >= limit && recent)
+        .then_some((last, first_at))
+}
+
+fn session_alarm(session: &Session, id: String, kind: &str, now: Timestamp) -> Alarm {
+    let mut alarm = Alarm::opened(id, session.org_id.clone(), kind, Severity::Warning, now);
+    alarm.details = serde_json::json!({
+        "stationId": session.station_id.as_str(),
+        "sessionId": session.id.as_str(),
+        "transactionId": session.transaction_id,
+        "evseId": session.evse_id,
+        "connectorId": session.connector_id,
+        "startedAt": session.started_at.map(rfc3339),
+        "lastReading": session.last_register.map(|(t, wh)| serde_json::json!({"at": rfc3339(t), "wh": wh.to_string()})),
+    });
+    alarm
+}
+
+/// The alarm of a running session without readings since `since`.
+pub fn no_meter_alarm(session: &Session, since: Timestamp, now: Timestamp) -> Alarm {
+    let mut alarm = session_alarm(session, no_meter_alarm_id(&session.id), NO_METER_KIND, now);
+    let mins = now.signed_duration_since(since).num_minutes();
+    alarm.title = Some(format!(
+        "No energy readings from station {}",
+        session.station_id
+    ));
+    alarm.message = format!(
+        "session {} (transaction {}) has had no energy register reading for {mins} min (since {})",
+        session.id,
+        session.transaction_id,
+        rfc3339(since)
+    );
+    alarm.action = Some(
+        "check the station's MeterValueSampleInterval and MeterValuesSampledData (Energy.Active.Import.Register), and its meter: without readings the session cannot be priced until it ends"
+            .to_owned(),
+    );
+    alarm
+}
+
+/// The alarm of a running session whose register stands at `wh` since
+/// `since` while its connector says `Charging`.
+pub fn charging_nothing_alarm(
+    session: &Session,
+    wh: Decimal,
+    since: Timestamp,
+    now: Timestamp,
+) -> Alarm {
+    let mut alarm = session_alarm(
+        session,
+        charging_nothing_alarm_id(&session.id),
+        CHARGING_NOTHING_KIND,
+        now,
+    );
+    let mins = now.signed_duration_since(since).num_minutes();
+    alarm.title = Some(format!("Station {} charges nothing", session.station_id));
+    alarm.message = format!(
+        "session {} (transaction {}): the connector says Charging, but the register has stood at {wh} Wh for {mins} min",
+        session.id, session.transaction_id
+    );
+    alarm.action = Some(
+        "look at the car and the cable (a car that will not take current), the station's contactor and its charging profile (a limit of 0 A)"
+            .to_owned(),
+    );
+    alarm
 }
 
 /// Alarm kind of a station that keeps reconnecting.
@@ -901,6 +1033,82 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
     ) {
         self.raise_and_tell(register_alarm(session, before, after, now), now)
             .await;
+    }
+
+    /// The running-session rules over one page of an organisation's
+    /// sessions (see the module docs): raises what holds and is not in
+    /// `open`, and adds every alarm id that holds to `holding`.
+    pub(super) async fn watch_running(
+        &self,
+        sessions: &[Session],
+        idle: chrono::TimeDelta,
+        open: &std::collections::HashSet<String>,
+        holding: &mut std::collections::HashSet<String>,
+        now: Timestamp,
+    ) {
+        // A session silent for the idle time is closed by this sweep and
+        // gets its own alarm (`sessionStuck`).
+        let running = sessions
+            .iter()
+            .filter(|s| now.signed_duration_since(s.updated_at) < idle);
+        for s in running {
+            if let Some(since) = meter_silent_since(s, now, METER_SILENCE) {
+                let id = no_meter_alarm_id(&s.id);
+                if !open.contains(&id) {
+                    self.raise_and_tell(no_meter_alarm(s, since, now), now)
+                        .await;
+                }
+                holding.insert(id);
+            }
+            if let Some((wh, since)) = delivered_nothing(s, now, NOTHING_FOR) {
+                let id = charging_nothing_alarm_id(&s.id);
+                if open.contains(&id) {
+                    holding.insert(id);
+                    continue;
+                }
+                // Only now is the connector's status read (a rare case).
+                let charging = match self.store.get_station_view(&s.station_id).await {
+                    Ok(Some(view)) => view.connectors_as_shown().iter().any(|c| {
+                        c.status == "Charging"
+                            && s.connector_id.is_none_or(|n| n == c.connector_id)
+                            && s.evse_id.is_none_or(|n| n == c.evse_id)
+                    }),
+                    Ok(None) => false,
+                    Err(e) => {
+                        tracing::warn!(station = %s.station_id, error = %e, "could not read the connector status");
+                        false
+                    }
+                };
+                if charging {
+                    self.raise_and_tell(charging_nothing_alarm(s, wh, since, now), now)
+                        .await;
+                    holding.insert(id);
+                }
+            }
+        }
+    }
+
+    /// The organisation's open running-session alarms (one query).
+    pub(super) async fn open_running_alarms(
+        &self,
+        org: &OrgId,
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        let mut ids = std::collections::HashSet::new();
+        let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+        loop {
+            let listed = self.store.list_alarms(org, true, &page).await?;
+            ids.extend(
+                listed
+                    .items
+                    .into_iter()
+                    .filter(|a| a.kind == NO_METER_KIND || a.kind == CHARGING_NOTHING_KIND)
+                    .map(|a| a.id),
+            );
+            match listed.next_cursor {
+                Some(c) => page.cursor = Some(c),
+                None => return Ok(ids),
+            }
+        }
     }
 
     /// Raises the alarm of a session the CSMS had to close (a warning an
