@@ -114,3 +114,67 @@ def test_an_invoice_is_paid_by_swish_once(runner, swish):
     # Nothing is due any more.
     r = pay()
     assert r.status_code == 409 and "paid" in r.json()["error"]["message"], r.text
+
+
+def test_a_driver_pays_by_swish_in_the_portal(runner, swish):
+    """In Chromium: the driver's invoices page offers Swish for the unpaid invoice; a number that is not one is
+    refused on the page (400, said in words); with their number the request is made and the page waits; when the
+    payer approves in the app (the fake's callback), the page shows the invoice paid without a reload. axe-core on
+    the pay page in both languages."""
+    from test_portal import AXE, CHROMIUM, CHROMIUM_ARGS, shots_dir
+    pw = pytest.importorskip("playwright.sync_api")
+    world = invoiced_driver(runner, "liv", per_kwh="3.10", wh=5_000, minutes=20)
+    invoice = world["invoice"]
+    shots = shots_dir(runner)
+    with pw.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            page = context.new_page()
+            page.goto(f"{runner.base_url}/portal/me/invoices")
+            page.fill("#email", world["email"])
+            page.fill("#password", PASSWORD)
+            page.click("main button[type=submit]")
+            page.wait_for_url("**/portal/me/invoices")
+            pay = page.locator("main a[href$='/pay']")
+            assert pay.count() == 1, page.inner_text("main")
+            pay.click()
+            page.wait_for_url("**/pay")
+            # axe-core on the form (a second context: injecting axe needs the CSP bypassed).
+            checker = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True,
+                                          storage_state=context.storage_state())
+            look = checker.new_page()
+            for lang in ("sv", "en"):
+                look.goto(page.url)
+                if look.get_attribute("html", "lang") != lang:
+                    look.click("header form[action='/portal/language'] button")
+                    look.wait_for_load_state()
+                look.add_script_tag(content=AXE.read_text())
+                result = look.evaluate("""async () => await axe.run(document, {
+                    runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}})""")
+                bad = [(v["id"], v["impact"]) for v in result["violations"] if v["impact"] in ("serious", "critical")]
+                assert not bad, f"axe on the pay page ({lang}): {bad}"
+                look.screenshot(path=str(shots / f"driver-swish-{lang}-desktop.png"), full_page=True)
+            checker.close()
+
+            page.reload()
+            page.fill("#payer", "12")
+            with page.expect_response(lambda r: r.url.endswith("/pay") and r.request.method == "POST") as resp:
+                page.click("main form button[type=submit]")
+            assert resp.value.status == 400
+            assert page.inner_text("[role=alert]").startswith(("Det är inget mobilnummer", "That is not a mobile")), \
+                page.inner_text("main")
+            page.fill("#payer", "070-765 43 21")
+            page.click("main form button[type=submit]")
+            page.wait_for_selector("#pay-status[data-status=waiting]")
+            [rid] = [k for k, v in swish.requests.items() if v["payeePaymentReference"] == invoice["ocr"]]
+            assert swish.requests[rid]["payerAlias"] == "46707654321"
+            assert swish.settle(rid, "PAID").json()["outcome"] == "paid"
+            # The page polls the invoice: paid, without a reload.
+            page.wait_for_selector("#pay-status[data-status=paid]", timeout=10_000)
+            page.screenshot(path=str(shots / "driver-swish-paid-desktop.png"), full_page=True)
+            shown = runner.api_ok("GET", f"/invoices/{quote(invoice['id'])}", key=world["key"])
+            assert shown["status"] == "paid", shown
+            context.close()
+        finally:
+            browser.close()

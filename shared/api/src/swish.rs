@@ -42,7 +42,7 @@ pub struct SwishView {
     pub amount: rust_decimal::Decimal,
 }
 
-fn callback_url(st: &ApiState) -> Result<String, ApiError> {
+pub fn callback_url(st: &ApiState) -> Result<String, ApiError> {
     st.public_url
         .as_ref()
         .map(|u| u.join("/api/v1/providers/swish/callback"))

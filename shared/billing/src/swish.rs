@@ -154,6 +154,11 @@ pub fn is_swish_id(s: &str) -> bool {
 }
 
 impl<S: ?Sized> BillingService<S> {
+    /// Whether invoices can be paid by Swish here.
+    pub fn swish_enabled(&self) -> bool {
+        self.swish.is_some()
+    }
+
     fn swish(&self) -> Result<&dyn SwishGateway, BillingError> {
         self.swish.as_deref().ok_or_else(|| {
             BillingError::Unavailable(

@@ -139,6 +139,17 @@ catalogue! {
     CardSaving => "Sparar kortet…", "Saving the card…";
     CardFailed => "Kortet kunde inte sparas.", "The card could not be saved.";
     CardsOff => "Kortbetalning är inte påslagen här.", "Card payments are not switched on here.";
+    Pay => "Betala", "Pay";
+    PayBySwish => "Betala med Swish", "Pay by Swish";
+    PayInvoiceBySwish => "Betala faktura {} med Swish", "Pay invoice {} by Swish";
+    InvoiceAmountDue => "Att betala", "Amount due";
+    SwishNumber => "Ditt Swish-nummer (mobilnummer)", "Your Swish number (mobile number)";
+    SwishNumberHint => "Swish-appen på det numret ber dig godkänna. Lämna tomt för att öppna Swish på den här telefonen.", "The Swish app on that number asks you to approve. Leave it empty to open Swish on this phone.";
+    SwishNumberInvalid => "Det är inget mobilnummer. Skriv till exempel 070-123 45 67.", "That is not a mobile number. Write for example 070-123 45 67.";
+    SwishApprove => "Öppna Swish-appen och godkänn betalningen.", "Open the Swish app and approve the payment.";
+    OpenSwish => "Öppna Swish", "Open Swish";
+    SwishWaiting => "Väntar på betalningen i Swish…", "Waiting for the payment in Swish…";
+    ThanksPaid => "Tack, fakturan är betald.", "Thank you, the invoice is paid.";
     MyHistory => "Mina laddningar", "My charging history";
     MyIdentifiers => "Mina identifierare", "My identifiers";
     NoIdentifiers => "Du har inga identifierare än.", "You have no identifiers yet.";

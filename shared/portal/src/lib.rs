@@ -83,6 +83,11 @@ pub fn router(state: PortalState) -> Router {
         .route("/portal/live/commands/{id}", get(station::command))
         .route("/portal/me", get(me::page))
         .route("/portal/me/invoices", get(money::invoices))
+        .route(
+            "/portal/me/invoices/{id}/pay",
+            get(money::pay_page).post(money::pay),
+        )
+        .route("/portal/live/invoices/{id}", get(money::live_invoice))
         .route("/portal/me/card", get(money::card))
         .route("/portal/me/card/remove", post(money::remove_card))
         .route("/portal/{*rest}", get(pages::not_found))

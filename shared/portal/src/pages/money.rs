@@ -57,6 +57,7 @@ pub async fn invoices(
         .items;
     let today = st.api.billing.today();
     let card = c.user.saved_card.as_ref();
+    let swish = st.api.billing.swish_enabled();
     let body = html! {
         h1 { (t(Msg::MyInvoices)) }
         p {
@@ -82,6 +83,7 @@ pub async fn invoices(
                     th scope="col" { (t(Msg::InvoiceAmount)) }
                     th scope="col" { (t(Msg::Status)) }
                     th scope="col" { (t(Msg::InvoiceDocument)) }
+                    @if swish { th scope="col" { (t(Msg::Pay)) } }
                 } }
                 tbody {
                     @for i in &invoices {
@@ -95,6 +97,16 @@ pub async fn invoices(
                                 a href={"/api/v1/me/invoices/" (i.id.as_str()) "/pdf"}
                                     aria-label=(Msg::InvoicePdfOf.text(lang).replace("{}", &i.number.to_string())) {
                                     "PDF"
+                                }
+                            }
+                            @if swish {
+                                td data-label=(t(Msg::Pay)) {
+                                    @if i.status != InvoiceStatus::Paid {
+                                        a href={"/portal/me/invoices/" (encoded(i.id.as_str())) "/pay"}
+                                            aria-label=(Msg::PayInvoiceBySwish.text(lang).replace("{}", &i.number.to_string())) {
+                                            (t(Msg::PayBySwish))
+                                        }
+                                    }
                                 }
                             }
                         }
@@ -199,6 +211,188 @@ pub async fn remove_card(
         .await
         .map_err(|e| c.fail(e.into()))?;
     Ok(Redirect::to(path).into_response())
+}
+
+fn encoded(id: &str) -> String {
+    url::form_urlencoded::byte_serialize(id.as_bytes()).collect()
+}
+
+/// The person's own invoice `id` (another's, or none, is the 404 page).
+async fn my_invoice(
+    st: &PortalState,
+    c: &crate::web::Caller,
+    id: &str,
+) -> Result<Invoice, Failure> {
+    let parsed = csms_domain::billing::invoice::InvoiceId::parse(id).map_err(|_| {
+        c.fail(csms_api::error::ApiError::NotFound(
+            "no such invoice".into(),
+        ))
+    })?;
+    st.api
+        .store
+        .get_invoice(&parsed)
+        .await
+        .or_page(c)?
+        .filter(|i| i.user_id == c.user.id)
+        .ok_or_else(|| {
+            c.fail(csms_api::error::ApiError::NotFound(
+                "no such invoice".into(),
+            ))
+        })
+}
+
+/// The live status of my invoice, polling itself until it is paid.
+fn invoice_status(i: &Invoice, lang: Language) -> Markup {
+    let t = |m: Msg| m.text(lang);
+    let url = format!("/portal/live/invoices/{}", encoded(i.id.as_str()));
+    html! {
+        @if i.status == InvoiceStatus::Paid {
+            div #pay-status.card role="status" data-status="paid" { p { (badge("s-ok", t(Msg::InvoicePaid))) " " (t(Msg::ThanksPaid)) } }
+        } @else {
+            div #pay-status.card role="status" data-status="waiting" hx-get=(url) hx-trigger="every 2s" hx-swap="outerHTML" {
+                p { (t(Msg::SwishWaiting)) }
+            }
+        }
+    }
+}
+
+fn pay_form(
+    c: &crate::web::Caller,
+    i: &Invoice,
+    due: rust_decimal::Decimal,
+    error: Option<&str>,
+    payer: &str,
+) -> Markup {
+    let lang = c.lang;
+    let t = |m: Msg| m.text(lang);
+    html! {
+        h1 { (Msg::PayInvoiceBySwish.text(lang).replace("{}", &i.number.to_string())) }
+        p { (t(Msg::InvoiceAmountDue)) ": " strong { (i18n::money(due, &i.currency, lang)) } }
+        @if let Some(e) = error { p.error role="alert" { (e) } }
+        form method="post" action={"/portal/me/invoices/" (encoded(i.id.as_str())) "/pay"} {
+            input type="hidden" name="csrf" value=(c.session.csrf_token);
+            label for="payer" { (t(Msg::SwishNumber)) }
+            input #payer type="tel" name="payer" value=(payer) autocomplete="tel" inputmode="tel" aria-describedby="payer-hint";
+            p #payer-hint.hint { (t(Msg::SwishNumberHint)) }
+            button type="submit" { (t(Msg::PayBySwish)) }
+        }
+    }
+}
+
+/// `GET /portal/me/invoices/{id}/pay`: paying my invoice by Swish.
+pub async fn pay_page(
+    State(st): State<PortalState>,
+    headers: HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Response, Failure> {
+    let path = format!("/portal/me/invoices/{}/pay", encoded(&id));
+    let c = caller(&st, &headers, &path).await?;
+    let invoice = my_invoice(&st, &c, &id).await?;
+    let title = Msg::PayInvoiceBySwish
+        .text(c.lang)
+        .replace("{}", &invoice.number.to_string());
+    let body = match invoice.status {
+        InvoiceStatus::Paid => invoice_status(&invoice, c.lang),
+        _ => {
+            let due = st
+                .api
+                .billing
+                .invoice_payments(&invoice)
+                .await
+                .map_err(|e| c.fail(e.into()))?
+                .due;
+            pay_form(&c, &invoice, due, None, "")
+        }
+    };
+    Ok(html(
+        StatusCode::OK,
+        layout::page(&c.frame(&path), &title, body),
+    ))
+}
+
+/// `POST /portal/me/invoices/{id}/pay`: the Swish request made; the page
+/// then waits for it to be paid.
+pub async fn pay(
+    State(st): State<PortalState>,
+    headers: HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    body: Bytes,
+) -> Result<Response, Failure> {
+    let path = format!("/portal/me/invoices/{}/pay", encoded(&id));
+    let c = caller(&st, &headers, &path).await?;
+    let form = Form::parse(&body);
+    c.check_csrf(&form)?;
+    let invoice = my_invoice(&st, &c, &id).await?;
+    let lang = c.lang;
+    let title = Msg::PayInvoiceBySwish
+        .text(lang)
+        .replace("{}", &invoice.number.to_string());
+    let raw = form.get("payer").unwrap_or("").trim();
+    let payer = match raw {
+        "" => None,
+        raw => match csms_billing::swish::PayerAlias::parse(raw) {
+            Ok(p) => Some(p),
+            Err(_) => {
+                let due = st
+                    .api
+                    .billing
+                    .invoice_payments(&invoice)
+                    .await
+                    .map_err(|e| c.fail(e.into()))?
+                    .due;
+                let body = pay_form(
+                    &c,
+                    &invoice,
+                    due,
+                    Some(Msg::SwishNumberInvalid.text(lang)),
+                    raw,
+                );
+                return Ok(html(
+                    StatusCode::BAD_REQUEST,
+                    layout::page(&c.frame(&path), &title, body),
+                ));
+            }
+        },
+    };
+    let callback = csms_api::shared::swish_callback_url(&st.api).map_err(|e| c.fail(e))?;
+    let started = st
+        .api
+        .billing
+        .start_swish(&invoice, payer, &callback)
+        .await
+        .map_err(|e| c.fail(e.into()))?;
+    let app_url = started.token.as_ref().map(|token| {
+        format!(
+            "swish://paymentrequest?token={}&callbackurl={}",
+            encoded(token),
+            encoded(&callback)
+        )
+    });
+    let body = html! {
+        h1 { (title) }
+        p { (Msg::InvoiceAmountDue.text(lang)) ": " strong { (i18n::money(started.amount, &invoice.currency, lang)) } }
+        @match &app_url {
+            Some(url) => p { a.button href=(url) { (Msg::OpenSwish.text(lang)) } },
+            None => p { (Msg::SwishApprove.text(lang)) },
+        }
+        (invoice_status(&invoice, lang))
+    };
+    Ok(html(
+        StatusCode::OK,
+        layout::page(&c.frame(&path), &title, body),
+    ))
+}
+
+/// `GET /portal/live/invoices/{id}`: the invoice's status, for the page
+/// that waits for a payment.
+pub async fn live_invoice(
+    State(st): State<PortalState>,
+    headers: HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Response, Failure> {
+    let c = caller(&st, &headers, "/portal/me/invoices").await?;
+    let invoice = my_invoice(&st, &c, &id).await?;
+    Ok(html(StatusCode::OK, invoice_status(&invoice, c.lang)))
 }
 
 #[cfg(test)]
