@@ -15,6 +15,18 @@ STOCKHOLM = ZoneInfo("Europe/Stockholm")
 PASSWORD = "driver-pass-123"
 
 
+def wait_priced(runner, station: str, key: str) -> dict:
+    """The price of the station's newest session, once the pricing has made it (at most 15 s)."""
+    def priced():
+        items = runner.api_ok("GET", "/sessions", params={"stationId": station}, key=key)["items"]
+        if not items:
+            return None
+        r = runner.api("GET", f"/sessions/{quote(items[0]['id'])}/price", key=key)
+        return r.json() if r.status_code == 200 else None
+
+    return poll(priced, timeout=15, what="the session to be priced")
+
+
 def invoiced_driver(runner, prefix: str, *, per_kwh: str = "2.50", wh: int = 8_000, minutes: int = 30,
                     org: dict | None = None) -> dict:
     """The organisation `{prefix}-…` (fields of `org` over the test body), its admin key, a driver (`email`,
@@ -44,15 +56,7 @@ def invoiced_driver(runner, prefix: str, *, per_kwh: str = "2.50", wh: int = 8_0
             await charge(cp, card, 1, start, minutes, wh)
 
     run(session())
-
-    def priced():
-        items = runner.api_ok("GET", "/sessions", params={"stationId": station}, key=key)["items"]
-        if not items:
-            return None
-        r = runner.api("GET", f"/sessions/{quote(items[0]['id'])}/price", key=key)
-        return r.json() if r.status_code == 200 else None
-
-    poll(priced, timeout=15, what="the session to be priced")
+    wait_priced(runner, station, key)
     period = start.astimezone(STOCKHOLM).strftime("%Y-%m")
     invoice = runner.api_ok("POST", "/invoice-runs", {"period": period}, key=key)["created"][0]
     return {"org": org_id, "key": key, "station": station, "email": email, "person": person, "card": card,

@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 
 from ocpp.v16 import call
 
-from csms_e2e import assert_error, charger, now_utc, poll, quote, run, unique
+from billing_e2e import wait_priced
+from csms_e2e import assert_error, charger, now_utc, quote, run, unique
 from test_invoices import admin_key_of, bgmax_file, charge, org_body
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -64,15 +65,7 @@ def test_reminders_then_the_block_and_paying_lifts_it(runner):
             return await charge(cp, card, 1, start, 30, 8_000)
 
     run(session())
-
-    def priced():
-        items = runner.api_ok("GET", "/sessions", params={"stationId": station}, key=key)["items"]
-        if not items:
-            return None
-        r = runner.api("GET", f"/sessions/{quote(items[0]['id'])}/price", key=key)
-        return r.json() if r.status_code == 200 else None
-
-    poll(priced, timeout=15, what="the session to be priced")
+    wait_priced(runner, station, key)
     period = start.astimezone(STOCKHOLM).strftime("%Y-%m")
     invoice = runner.api_ok("POST", "/invoice-runs", {"period": period}, key=key)["created"][0]
     due = date.fromisoformat(invoice["dueDate"])

@@ -73,18 +73,10 @@ pub async fn pay_by_swish(
     let invoice = my_invoice(&st, &who, &id).await?;
     let callback = callback_url(&st)?;
     let started = st.billing.start_swish(&invoice, payer, &callback).await?;
-    let app_url = started.token.as_ref().map(|token| {
-        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-        format!(
-            "swish://paymentrequest?token={}&callbackurl={}",
-            enc(token),
-            enc(&callback)
-        )
-    });
     Ok(Json(SwishView {
         payment_request_id: started.id,
         token: started.token,
-        app_url,
+        app_url: started.app_url,
         amount: started.amount,
     }))
 }

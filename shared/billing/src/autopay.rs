@@ -230,15 +230,9 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
                 }
             };
             match outcome {
-                Some(AttemptOutcome::Succeeded) => result.charged.push(id),
-                Some(AttemptOutcome::Failed) => {
-                    let reason = self
-                        .store
-                        .get_invoice(&id)
-                        .await?
-                        .and_then(|i| i.card_attempts.last().and_then(|a| a.reason.clone()))
-                        .unwrap_or_default();
-                    result.failed.push((id, reason));
+                Some((AttemptOutcome::Succeeded, _)) => result.charged.push(id),
+                Some((AttemptOutcome::Failed, reason)) => {
+                    result.failed.push((id, reason.unwrap_or_default()))
                 }
                 _ => {}
             }
@@ -251,7 +245,8 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
     }
 
     /// Attempt `n` of `invoice`: recorded, charged, its outcome recorded
-    /// and a success booked. `None` when another run took it meanwhile.
+    /// and a success booked; the outcome with Stripe's reason of a failure.
+    /// `None` when another run took it meanwhile.
     async fn attempt(
         &self,
         invoice: Invoice,
@@ -259,7 +254,7 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
         today: NaiveDate,
         customer: &str,
         card: &SavedCard,
-    ) -> Result<Option<AttemptOutcome>, BillingError> {
+    ) -> Result<Option<(AttemptOutcome, Option<String>)>, BillingError> {
         let cards = self.cards()?;
         // Resume a pending attempt as recorded, else record a new one.
         let (mut invoice, attempt) = match invoice.card_attempts.last() {
@@ -366,7 +361,7 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
         } else {
             tracing::info!(invoice = %invoice.id, attempt = attempt.number, reason = reason.as_deref().unwrap_or(""), "saved card declined");
         }
-        Ok(Some(outcome))
+        Ok(Some((outcome, reason)))
     }
 }
 

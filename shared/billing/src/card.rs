@@ -26,7 +26,7 @@ use crate::payments::{reported, Reported};
 use crate::{BillingError, BillingService, BillingStore};
 use async_trait::async_trait;
 use chrono::DateTime;
-use csms_domain::billing::invoice::{Invoice, InvoiceId, InvoiceStatus};
+use csms_domain::billing::invoice::{Invoice, InvoiceId};
 use csms_domain::billing::payment::{Payment, PaymentId};
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -273,13 +273,7 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
                 CURRENCIES.join(", ")
             )));
         }
-        let due = self.invoice_payments(invoice).await?.due;
-        if invoice.status == InvoiceStatus::Paid || due <= Decimal::ZERO {
-            return Err(BillingError::Refused(format!(
-                "invoice {} is paid",
-                invoice.number
-            )));
-        }
+        let due = self.due_to_pay(invoice).await?;
         let amount_minor = minor_units(due)?;
         let request = IntentRequest {
             amount_minor,
@@ -397,6 +391,7 @@ fn intent_of(event: &EventIn) -> Result<IntentIn, BillingError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use csms_domain::billing::invoice::InvoiceStatus;
     use csms_kernel::contract::sample_invoice;
     use csms_kernel::ports::{Clock, InvoiceStore, PaymentStore};
     use csms_store_redb::EmbeddedStore;

@@ -127,6 +127,19 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
         })
     }
 
+    /// What `invoice` still has due, for a payment to be started for it;
+    /// refused when nothing is due (a provider is never asked for 0).
+    pub(crate) async fn due_to_pay(&self, invoice: &Invoice) -> Result<Decimal, BillingError> {
+        let due = self.invoice_payments(invoice).await?.due;
+        if invoice.status == InvoiceStatus::Paid || due <= Decimal::ZERO {
+            return Err(BillingError::Refused(format!(
+                "invoice {} is paid",
+                invoice.number
+            )));
+        }
+        Ok(due)
+    }
+
     /// The invoice a payment's OCR reference names, if the payment can pay
     /// it (a positive amount in the invoice's currency): matched and booked.
     async fn match_by_reference(&self, payment: &Payment) -> Result<Option<Payment>, BillingError> {

@@ -24,7 +24,7 @@ use crate::card::GatewayError;
 use crate::payments::{reported, Reported};
 use crate::{BillingError, BillingService, BillingStore};
 use async_trait::async_trait;
-use csms_domain::billing::invoice::{Invoice, InvoiceStatus};
+use csms_domain::billing::invoice::Invoice;
 use csms_domain::billing::ocr::OcrReference;
 use csms_domain::billing::payment::{Payment, PaymentId};
 use csms_domain::Timestamp;
@@ -120,6 +120,9 @@ impl PayerAlias {
 pub struct SwishStart {
     pub id: String,
     pub token: Option<String>,
+    /// m-commerce: the link that opens the Swish app on this phone
+    /// (`swish://paymentrequest?token=…&callbackurl=…`).
+    pub app_url: Option<String>,
     pub amount: Decimal,
 }
 
@@ -184,13 +187,7 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
                 invoice.number, invoice.currency
             )));
         }
-        let due = self.invoice_payments(invoice).await?.due;
-        if invoice.status == InvoiceStatus::Paid || due <= Decimal::ZERO {
-            return Err(BillingError::Refused(format!(
-                "invoice {} is paid",
-                invoice.number
-            )));
-        }
+        let due = self.due_to_pay(invoice).await?;
         let amount = due.round_dp(2);
         if amount != due {
             return Err(BillingError::Books(format!(
@@ -210,9 +207,18 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
                 .collect(),
         };
         let created = swish.create(&request).await?;
+        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let app_url = created.token.as_deref().map(|token| {
+            format!(
+                "swish://paymentrequest?token={}&callbackurl={}",
+                enc(token),
+                enc(callback_url)
+            )
+        });
         Ok(SwishStart {
             id: created.id,
             token: created.token,
+            app_url,
             amount,
         })
     }

@@ -170,6 +170,11 @@ pub fn local_path(raw: Option<&str>) -> String {
     }
 }
 
+/// An id (a station's, an invoice's) as one path segment of a link.
+pub fn encoded(id: &str) -> String {
+    url::form_urlencoded::byte_serialize(id.as_bytes()).collect()
+}
+
 /// An HTML answer with the portal's headers: never cached (it shows live
 /// and personal data), no framing, scripts and styles of the portal only.
 pub fn html(status: StatusCode, markup: Markup) -> Response {

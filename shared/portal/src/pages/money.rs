@@ -9,7 +9,7 @@
 use crate::assets::CARD_JS;
 use crate::i18n::{self, Msg};
 use crate::layout::{self, badge};
-use crate::web::{caller, html, html_with_csp, Failure, Form, OrPage};
+use crate::web::{caller, encoded, html, html_with_csp, Failure, Form, OrPage};
 use crate::PortalState;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -102,7 +102,7 @@ pub async fn invoices(
                             @if swish {
                                 td data-label=(t(Msg::Pay)) {
                                     @if i.status != InvoiceStatus::Paid {
-                                        a href={"/portal/me/invoices/" (encoded(i.id.as_str())) "/pay"}
+                                        a href=(pay_path(i.id.as_str()))
                                             aria-label=(Msg::PayInvoiceBySwish.text(lang).replace("{}", &i.number.to_string())) {
                                             (t(Msg::PayBySwish))
                                         }
@@ -213,10 +213,6 @@ pub async fn remove_card(
     Ok(Redirect::to(path).into_response())
 }
 
-fn encoded(id: &str) -> String {
-    url::form_urlencoded::byte_serialize(id.as_bytes()).collect()
-}
-
 /// The person's own invoice `id` (another's, or none, is the 404 page).
 async fn my_invoice(
     st: &PortalState,
@@ -269,7 +265,7 @@ fn pay_form(
         h1 { (Msg::PayInvoiceBySwish.text(lang).replace("{}", &i.number.to_string())) }
         p { (t(Msg::InvoiceAmountDue)) ": " strong { (i18n::money(due, &i.currency, lang)) } }
         @if let Some(e) = error { p.error role="alert" { (e) } }
-        form method="post" action={"/portal/me/invoices/" (encoded(i.id.as_str())) "/pay"} {
+        form method="post" action=(pay_path(i.id.as_str())) {
             input type="hidden" name="csrf" value=(c.session.csrf_token);
             label for="payer" { (t(Msg::SwishNumber)) }
             input #payer type="tel" name="payer" value=(payer) autocomplete="tel" inputmode="tel" aria-describedby="payer-hint";
@@ -279,34 +275,57 @@ fn pay_form(
     }
 }
 
+fn pay_path(id: &str) -> String {
+    format!("/portal/me/invoices/{}/pay", encoded(id))
+}
+
+fn pay_title(invoice: &Invoice, lang: Language) -> String {
+    Msg::PayInvoiceBySwish
+        .text(lang)
+        .replace("{}", &invoice.number.to_string())
+}
+
+/// The pay page with its form (what is due, the number typed, what was
+/// wrong with it), answered with `status`.
+async fn form_page(
+    st: &PortalState,
+    c: &crate::web::Caller,
+    invoice: &Invoice,
+    error: Option<&str>,
+    payer: &str,
+    status: StatusCode,
+) -> Result<Response, Failure> {
+    let due = st
+        .api
+        .billing
+        .invoice_payments(invoice)
+        .await
+        .map_err(|e| c.fail(e.into()))?
+        .due;
+    let path = pay_path(invoice.id.as_str());
+    let body = pay_form(c, invoice, due, error, payer);
+    Ok(html(
+        status,
+        layout::page(&c.frame(&path), &pay_title(invoice, c.lang), body),
+    ))
+}
+
 /// `GET /portal/me/invoices/{id}/pay`: paying my invoice by Swish.
 pub async fn pay_page(
     State(st): State<PortalState>,
     headers: HeaderMap,
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> Result<Response, Failure> {
-    let path = format!("/portal/me/invoices/{}/pay", encoded(&id));
+    let path = pay_path(&id);
     let c = caller(&st, &headers, &path).await?;
     let invoice = my_invoice(&st, &c, &id).await?;
-    let title = Msg::PayInvoiceBySwish
-        .text(c.lang)
-        .replace("{}", &invoice.number.to_string());
-    let body = match invoice.status {
-        InvoiceStatus::Paid => invoice_status(&invoice, c.lang),
-        _ => {
-            let due = st
-                .api
-                .billing
-                .invoice_payments(&invoice)
-                .await
-                .map_err(|e| c.fail(e.into()))?
-                .due;
-            pay_form(&c, &invoice, due, None, "")
-        }
-    };
+    if invoice.status != InvoiceStatus::Paid {
+        return form_page(&st, &c, &invoice, None, "", StatusCode::OK).await;
+    }
+    let body = invoice_status(&invoice, c.lang);
     Ok(html(
         StatusCode::OK,
-        layout::page(&c.frame(&path), &title, body),
+        layout::page(&c.frame(&path), &pay_title(&invoice, c.lang), body),
     ))
 }
 
@@ -318,39 +337,20 @@ pub async fn pay(
     axum::extract::Path(id): axum::extract::Path<String>,
     body: Bytes,
 ) -> Result<Response, Failure> {
-    let path = format!("/portal/me/invoices/{}/pay", encoded(&id));
+    let path = pay_path(&id);
     let c = caller(&st, &headers, &path).await?;
     let form = Form::parse(&body);
     c.check_csrf(&form)?;
     let invoice = my_invoice(&st, &c, &id).await?;
     let lang = c.lang;
-    let title = Msg::PayInvoiceBySwish
-        .text(lang)
-        .replace("{}", &invoice.number.to_string());
     let raw = form.get("payer").unwrap_or("").trim();
     let payer = match raw {
         "" => None,
         raw => match csms_billing::swish::PayerAlias::parse(raw) {
             Ok(p) => Some(p),
             Err(_) => {
-                let due = st
-                    .api
-                    .billing
-                    .invoice_payments(&invoice)
-                    .await
-                    .map_err(|e| c.fail(e.into()))?
-                    .due;
-                let body = pay_form(
-                    &c,
-                    &invoice,
-                    due,
-                    Some(Msg::SwishNumberInvalid.text(lang)),
-                    raw,
-                );
-                return Ok(html(
-                    StatusCode::BAD_REQUEST,
-                    layout::page(&c.frame(&path), &title, body),
-                ));
+                let invalid = Some(Msg::SwishNumberInvalid.text(lang));
+                return form_page(&st, &c, &invoice, invalid, raw, StatusCode::BAD_REQUEST).await;
             }
         },
     };
@@ -361,17 +361,11 @@ pub async fn pay(
         .start_swish(&invoice, payer, &callback)
         .await
         .map_err(|e| c.fail(e.into()))?;
-    let app_url = started.token.as_ref().map(|token| {
-        format!(
-            "swish://paymentrequest?token={}&callbackurl={}",
-            encoded(token),
-            encoded(&callback)
-        )
-    });
+    let title = pay_title(&invoice, lang);
     let body = html! {
         h1 { (title) }
         p { (Msg::InvoiceAmountDue.text(lang)) ": " strong { (i18n::money(started.amount, &invoice.currency, lang)) } }
-        @match &app_url {
+        @match &started.app_url {
             Some(url) => p { a.button href=(url) { (Msg::OpenSwish.text(lang)) } },
             None => p { (Msg::SwishApprove.text(lang)) },
         }

@@ -11,7 +11,7 @@ use crate::i18n::{self, Msg};
 use crate::layout::{self, badge, status_class, status_text};
 use crate::live::{alarm_station, open_alarms, power_of, running_sessions, with_prices};
 use crate::sessions_table;
-use crate::web::{caller, html, Caller, Failure, Form, OrPage};
+use crate::web::{caller, encoded, html, Caller, Failure, Form, OrPage};
 use crate::PortalState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -34,11 +34,6 @@ const RECENT_SESSIONS: u32 = 10;
 
 fn station_path(id: &str) -> String {
     format!("/portal/stations/{}", encoded(id))
-}
-
-/// A station id as one path segment.
-fn encoded(id: &str) -> String {
-    url::form_urlencoded::byte_serialize(id.as_bytes()).collect()
 }
 
 /// The connectors' table, polling itself; with an unlock button each for
