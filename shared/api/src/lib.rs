@@ -76,6 +76,7 @@ mod ratings;
 mod reports;
 mod second_factor;
 mod sessions;
+mod settlements;
 mod sign_in;
 mod sites;
 mod spot;
@@ -479,6 +480,15 @@ pub fn router_with(state: ApiState, sign_in: sign_in::SignInState) -> Router {
         .route("/invoices/{id}/pdf", get(Read, billing::pdf))
         .route("/invoices/{id}/unblock", post(Admin, dunning::unblock))
         .route("/dunning-runs", post(Admin, dunning::run))
+        // Settling a month and its bank file are the platform admin's (the
+        // handlers check); its figures and self-invoice are the organisation's.
+        .route("/settlement-runs", post(Admin, settlements::run))
+        .route("/settlements/{period}", get(Read, settlements::get))
+        .route("/settlements/{period}/pdf", get(Read, settlements::pdf))
+        .route(
+            "/settlements/{period}/payout-file",
+            get(Admin, settlements::payout_file),
+        )
         .route("/ledger/accounts", get(Read, billing::ledger_accounts))
         .route("/ledger/reconciliation", get(Read, billing::reconciliation))
         .route("/me/invoices", own_get(billing::mine))

@@ -9,7 +9,7 @@ use crate::{
     ratings, reports, second_factor, sessions, sign_in, sites, spot, start_link, stations, tariffs,
     tokens, views, webhooks,
 };
-use crate::{card_payments, dunning, swish};
+use crate::{card_payments, dunning, settlements, swish};
 use axum::http::header;
 use axum::response::IntoResponse;
 use csms_kernel::views::{
@@ -214,6 +214,7 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
         card_payments::start_saving_card, card_payments::save_card, card_payments::my_card, card_payments::remove_card,
         swish::pay_by_swish, swish::swish_callback,
         dunning::run, dunning::unblock,
+        settlements::run, settlements::get, settlements::pdf, settlements::payout_file,
     ),
     components(schemas(
         ErrorBody, CommandInput, SessionView, CommandView, StatusEventView, RegistrationEventView, ConnectionEventView,

@@ -30,6 +30,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::{Extension, Json};
 use csms_domain::billing::dunning::DunningSettings;
+use csms_domain::billing::settlement::PayoutTerms;
 use csms_domain::tenant::{
     text, Address, Bankgiro, Bic, Email, Iban, Invalid, InvoiceRunDay, Language, OrgKind,
     Organisation, OrganisationNumber, PaymentTerms, PayoutAccount, VatNumber,
@@ -124,6 +125,27 @@ pub(crate) struct NewOrganisation {
     /// month is invoiced by itself; default 1.
     #[schema(example = 1, minimum = 1, maximum = 28)]
     invoice_run_day: Option<i64>,
+    /// The platform's payout contract; left out: the defaults (the 25th,
+    /// no fee).
+    payout_terms: Option<PayoutTermsInput>,
+}
+
+/// The platform's payout contract with an organisation: the day its
+/// previous month is settled and paid out, and the platform's fee (net of
+/// VAT, which is added at 25 %). Only the platform admin sets it.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct PayoutTermsInput {
+    /// Day of the month, 1–28; default 25.
+    #[schema(example = 25, minimum = 1, maximum = 28)]
+    day: Option<i64>,
+    /// Percent of what drivers paid in the month, a decimal string with at
+    /// most two decimals, 0–100; default `"0"`.
+    #[schema(example = "2.5")]
+    fee_percent: Option<String>,
+    /// A fixed amount per station and month, a decimal string; default `"0"`.
+    #[schema(example = "49.00")]
+    fee_per_station: Option<String>,
 }
 
 /// What happens to an unpaid invoice after its due date.
@@ -177,6 +199,11 @@ pub(crate) struct OrganisationPatch {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<i64>, minimum = 1, maximum = 28)]
     invoice_run_day: Option<Option<i64>>,
+    /// Replaces the payout contract whole (platform admin only); `null`:
+    /// back to the defaults.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<PayoutTermsInput>)]
+    payout_terms: Option<Option<PayoutTermsInput>>,
 }
 
 /// An organisation's kind: a housing co-operative, a company or a charge
@@ -258,6 +285,8 @@ pub struct OrganisationView {
     pub dunning: DunningView,
     /// The day of the month the previous month is invoiced by itself.
     pub invoice_run_day: u8,
+    /// The platform's payout contract (the defaults unless set).
+    pub payout_terms: PayoutTermsView,
     #[schema(format = DateTime)]
     pub created_at: String,
     #[schema(format = DateTime)]
@@ -276,6 +305,18 @@ pub struct DunningView {
     pub reminder_fee: Option<String>,
     /// Days after the due date of the block; `null`: no block.
     pub block_days: Option<u16>,
+}
+
+/// The platform's payout contract with an organisation.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PayoutTermsView {
+    /// The day of the month the previous month is settled and paid out.
+    pub day: u8,
+    /// Percent of what drivers paid in, a decimal string.
+    pub fee_percent: String,
+    /// A fixed amount per station and month, a decimal string.
+    pub fee_per_station: String,
 }
 
 impl From<&DunningSettings> for DunningView {
@@ -302,6 +343,14 @@ impl From<&Organisation> for OrganisationView {
             payment_terms_days: o.payment_terms().days(),
             dunning: DunningView::from(&o.dunning()),
             invoice_run_day: o.invoice_run_day().day(),
+            payout_terms: {
+                let t = o.payout_terms();
+                PayoutTermsView {
+                    day: t.day(),
+                    fee_percent: t.fee_percent().to_string(),
+                    fee_per_station: t.fee_per_station().to_string(),
+                }
+            },
             payout_account: o.payout_account.as_ref().map(|p| match p {
                 PayoutAccount::Bankgiro(b) => PayoutAccountView {
                     kind: "bankgiro",
@@ -418,6 +467,7 @@ fn new_organisation(
         payment_terms: req.payment_terms_days.map(payment_terms).transpose()?,
         dunning: req.dunning.as_ref().map(dunning).transpose()?,
         invoice_run_day: req.invoice_run_day.map(invoice_run_day).transpose()?,
+        payout_terms: req.payout_terms.as_ref().map(payout_terms).transpose()?,
         created_at: now,
         updated_at: now,
         version: 1,
@@ -459,7 +509,33 @@ fn patched(mut org: Organisation, p: &OrganisationPatch) -> Result<Organisation,
     if let Some(day) = p.invoice_run_day {
         org.invoice_run_day = day.map(invoice_run_day).transpose()?;
     }
+    if let Some(t) = &p.payout_terms {
+        org.payout_terms = t.as_ref().map(payout_terms).transpose()?;
+    }
     Ok(org)
+}
+
+/// The contract given, a field left out at its default.
+fn payout_terms(t: &PayoutTermsInput) -> Result<PayoutTerms, ApiError> {
+    let defaults = PayoutTerms::default();
+    let amount = |field: &str, raw: &Option<String>, default: rust_decimal::Decimal| match raw {
+        None => Ok(default),
+        Some(s) => s.trim().parse::<rust_decimal::Decimal>().map_err(|_| {
+            ApiError::BadRequest(format!(
+                "payoutTerms.{field}: {s:?} is not a decimal string like \"2.50\""
+            ))
+        }),
+    };
+    PayoutTerms::new(
+        t.day.unwrap_or(i64::from(defaults.day())),
+        amount("feePercent", &t.fee_percent, defaults.fee_percent())?,
+        amount(
+            "feePerStation",
+            &t.fee_per_station,
+            defaults.fee_per_station(),
+        )?,
+    )
+    .map_err(|(field, e)| ApiError::BadRequest(format!("payoutTerms.{field}: {e}")))
 }
 
 fn payment_terms(days: i64) -> Result<PaymentTerms, ApiError> {
@@ -599,6 +675,11 @@ pub async fn update(
 ) -> Result<Json<OrganisationView>, ApiError> {
     visible_organisation(&st, &who, &id).await?;
     let req: OrganisationPatch = json_body(&body)?;
+    if req.payout_terms.is_some() && !who.is_platform_admin() {
+        return Err(ApiError::Forbidden(
+            "payoutTerms: only the platform admin may change the payout contract".into(),
+        ));
+    }
     let expected = if_match(&headers, "organisation")?;
     for _ in 0..5 {
         let current = visible_organisation(&st, &who, &id).await?;

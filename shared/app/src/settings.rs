@@ -366,6 +366,12 @@ pub struct Settings {
     /// PDF and mail prints. Unset: invoices are issued but neither rendered
     /// nor mailed; the run and the PDF download say so.
     pub bankgiro: Option<Bankgiro>,
+    /// `CSMS_CLIENT_FUNDS_IBAN` (and `CSMS_CLIENT_FUNDS_BIC`,
+    /// `CSMS_CLIENT_FUNDS_NAME`): the client-funds account organisations
+    /// are paid out from, named in the payouts' bank files. Unset: months
+    /// are settled and their fees booked, but nothing is paid out (the
+    /// settlement says why and the money stays held).
+    pub client_funds: Option<csms_billing::pain001::Debtor>,
     /// `CSMS_STRIPE_*`: the Stripe account invoices are paid by card
     /// through. Unset (no `CSMS_STRIPE_SECRET_KEY`): no card payments, and
     /// the routes that need them say so.
@@ -621,6 +627,27 @@ impl Settings {
                     .map_err(|problem| SettingsError::new(name, problem.to_string()))?,
             ),
         };
+        let client_funds = match vars.text("CSMS_CLIENT_FUNDS_IBAN", &[]) {
+            None => None,
+            Some((name, text)) => Some(csms_billing::pain001::Debtor {
+                iban: csms_domain::tenant::Iban::parse(&text)
+                    .map_err(|problem| SettingsError::new(name, problem.to_string()))?,
+                bic: match vars.text("CSMS_CLIENT_FUNDS_BIC", &[]) {
+                    None => None,
+                    Some((name, text)) => Some(
+                        csms_domain::tenant::Bic::parse(&text)
+                            .map_err(|problem| SettingsError::new(name, problem.to_string()))?,
+                    ),
+                },
+                name: match vars.text("CSMS_CLIENT_FUNDS_NAME", &[]) {
+                    None => "CSMS client funds".to_owned(),
+                    Some((name, text)) if text.trim().chars().count() > 140 => {
+                        return Err(SettingsError::new(name, "at most 140 characters"))
+                    }
+                    Some((_, text)) => text.trim().to_owned(),
+                },
+            }),
+        };
         let stripe = StripeSettings::read(&vars)?;
         let swish = SwishSettings::read(&vars)?;
         let public_url = match vars.text("CSMS_PUBLIC_URL", &[]) {
@@ -698,6 +725,7 @@ impl Settings {
             public_url,
             mail_from,
             bankgiro,
+            client_funds,
             stripe,
             swish,
             webhooks,

@@ -289,6 +289,10 @@ impl Wiring {
             Some(stripe) => billing.with_cards(self.adapters.card_gateway(stripe)),
             None => billing,
         };
+        let billing = match &self.settings.client_funds {
+            Some(debtor) => billing.with_payouts(debtor.clone()),
+            None => billing,
+        };
         Ok(match &self.settings.swish {
             Some(swish) => billing.with_swish(self.adapters.swish_gateway(swish)?),
             None => billing,

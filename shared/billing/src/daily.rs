@@ -24,6 +24,9 @@ pub struct DayResult {
     /// invoice is not reminded).
     pub autopay: AutopayResult,
     pub dunning: DunningResult,
+    /// The previous month's self-invoice and payout, from the
+    /// organisation's payout day on.
+    pub settlement: Option<crate::settlement::SettleResult>,
 }
 
 impl<S: BillingStore + ?Sized> BillingService<S> {
@@ -41,10 +44,18 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
         };
         let autopay = self.run_autopay(org, today).await?;
         let dunning = self.run_dunning(org, today).await?;
+        let payout_day = u32::from(organisation.payout_terms().day());
+        let settlement = match Period::of(today).and_then(Period::previous) {
+            Some(previous) if today.day() >= payout_day => {
+                Some(self.settle_month(org, previous, today).await?)
+            }
+            _ => None,
+        };
         Ok(DayResult {
             invoice_run,
             autopay,
             dunning,
+            settlement,
         })
     }
 }

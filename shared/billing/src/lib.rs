@@ -27,6 +27,9 @@
 //!   retries, each attempt recorded on the invoice before it is made.
 //! - [`swish`]: Swish payment requests for invoices, and the callback
 //!   that books a paid one once (read back from Swish, never trusted).
+//! - [`settlement`]: the monthly self-invoice and payout of an
+//!   organisation: the platform's fee and the payout booked once, the PDF
+//!   and the bank file ([`pain001`]) kept and mailed.
 //! - [`daily`]: the day's billing of an organisation (its scheduled
 //!   invoice run, then dunning), run by the sweep.
 //! - [`dunning`]: the daily run over unpaid invoices: reminders (and their
@@ -43,13 +46,15 @@ pub mod delivery;
 pub mod dunning;
 pub mod invoice_run;
 pub mod ledger;
+pub mod pain001;
 pub mod payments;
 pub mod pdf;
+pub mod settlement;
 pub mod swish;
 
 use csms_kernel::ports::{
     Clock, IdempotencyStore, InvoiceStore, LedgerStore, OrganisationStore, PaymentStore,
-    PricedSessionStore, SessionStore, StoreError, TokenStore, UserStore,
+    PricedSessionStore, SessionStore, StationStore, StoreError, TokenStore, UserStore,
 };
 use csms_kernel::store_ports;
 use std::sync::Arc;
@@ -66,6 +71,7 @@ store_ports! {
         UserStore,
         IdempotencyStore,
         TokenStore,
+        StationStore,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -109,6 +115,9 @@ pub struct BillingService<S: ?Sized> {
     cards: Option<Arc<dyn card::CardGateway>>,
     /// The Swish agreement invoices are paid through; `None`: not set up.
     swish: Option<Arc<dyn swish::SwishGateway>>,
+    /// The client-funds account payouts are made from; `None`: no payout
+    /// is made (settlements say so).
+    payouts: Option<pain001::Debtor>,
 }
 
 impl<S: ?Sized> Clone for BillingService<S> {
@@ -119,6 +128,7 @@ impl<S: ?Sized> Clone for BillingService<S> {
             delivery: self.delivery.clone(),
             cards: self.cards.clone(),
             swish: self.swish.clone(),
+            payouts: self.payouts.clone(),
         }
     }
 }
@@ -131,7 +141,14 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
             delivery: None,
             cards: None,
             swish: None,
+            payouts: None,
         }
+    }
+
+    /// Payouts are made from `debtor` (the client-funds account).
+    pub fn with_payouts(mut self, debtor: pain001::Debtor) -> Self {
+        self.payouts = Some(debtor);
+        self
     }
 
     /// Invoices may be paid by Swish through `swish`.

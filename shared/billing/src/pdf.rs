@@ -26,9 +26,9 @@ const REGULAR: &[u8] = include_bytes!("../fonts/LiberationSans-Regular.ttf");
 const BOLD: &[u8] = include_bytes!("../fonts/LiberationSans-Bold.ttf");
 
 /// A4 in millimetres.
-const PAGE_W: f32 = 210.0;
-const PAGE_H: f32 = 297.0;
-const MARGIN: f32 = 18.0;
+pub(crate) const PAGE_W: f32 = 210.0;
+pub(crate) const PAGE_H: f32 = 297.0;
+pub(crate) const MARGIN: f32 = 18.0;
 /// Where the table ends on every page: below it the footer.
 const BOTTOM: f32 = 24.0;
 const ROW_H: f32 = 5.2;
@@ -92,7 +92,7 @@ pub struct PdfContext<'a> {
 
 #[derive(Debug, thiserror::Error)]
 #[error("the invoice PDF could not be made: {0}")]
-pub struct PdfError(String);
+pub struct PdfError(pub(crate) String);
 
 /// The words of the invoice in one language.
 struct Words {
@@ -273,13 +273,13 @@ fn span(line: &InvoiceLine, zone: Tz) -> String {
 }
 
 /// Text widths in the embedded fonts.
-struct Metrics {
+pub(crate) struct Metrics {
     regular: owned_ttf_parser::Face<'static>,
     bold: owned_ttf_parser::Face<'static>,
 }
 
 impl Metrics {
-    fn new() -> Result<Self, PdfError> {
+    pub(crate) fn new() -> Result<Self, PdfError> {
         let face = |data| {
             owned_ttf_parser::Face::parse(data, 0).map_err(|e| PdfError(format!("font: {e}")))
         };
@@ -307,9 +307,9 @@ impl Metrics {
 }
 
 /// Builds pages of items.
-struct Pen<'m> {
-    metrics: &'m Metrics,
-    items: Vec<Item>,
+pub(crate) struct Pen<'m> {
+    pub(crate) metrics: &'m Metrics,
+    pub(crate) items: Vec<Item>,
 }
 
 impl Pen<'_> {
@@ -324,17 +324,17 @@ impl Pen<'_> {
         });
     }
 
-    fn text(&mut self, x: f32, y: f32, size: f32, bold: bool, text: impl Into<String>) {
+    pub(crate) fn text(&mut self, x: f32, y: f32, size: f32, bold: bool, text: impl Into<String>) {
         self.aligned(Align::Left, x, y, size, bold, text.into());
     }
 
     /// Text that ends at `x`.
-    fn right(&mut self, x: f32, y: f32, size: f32, bold: bool, text: impl Into<String>) {
+    pub(crate) fn right(&mut self, x: f32, y: f32, size: f32, bold: bool, text: impl Into<String>) {
         self.aligned(Align::Right, x, y, size, bold, text.into());
     }
 
     /// A text that must fit `width`: made smaller, then cut with `…`.
-    fn fitted(&mut self, x: f32, y: f32, width: f32, text: &str) {
+    pub(crate) fn fitted(&mut self, x: f32, y: f32, width: f32, text: &str) {
         let mut size = TABLE_SIZE;
         while size > MIN_SIZE && self.metrics.width(text, size, false) > width {
             size -= 0.25;
@@ -351,7 +351,7 @@ impl Pen<'_> {
         self.text(x, y, size, false, shown);
     }
 
-    fn rule(&mut self, y: f32) {
+    pub(crate) fn rule(&mut self, y: f32) {
         self.items.push(Item::Rule {
             x1: MARGIN,
             x2: PAGE_W - MARGIN,
@@ -639,29 +639,50 @@ fn pdf_time(at: Timestamp) -> Result<printpdf::OffsetDateTime, PdfError> {
 
 /// The invoice as PDF bytes.
 pub fn render(invoice: &Invoice, ctx: &PdfContext<'_>) -> Result<Vec<u8>, PdfError> {
+    let layout = layout(invoice, ctx)?;
+    let w = words(ctx.language);
+    draw(
+        &layout,
+        &Meta {
+            title: format!("{} {}", w.title, invoice.number),
+            author: &invoice.seller.legal_name,
+            created: invoice.created_at,
+            id: document_id(invoice.id.as_str()),
+        },
+    )
+}
+
+/// What a PDF says of itself.
+pub(crate) struct Meta<'a> {
+    pub title: String,
+    pub author: &'a str,
+    pub created: Timestamp,
+    /// 32 hex digits: the same document, the same id ([`document_id`]).
+    pub id: String,
+}
+
+/// The pages of `layout` as PDF bytes.
+pub(crate) fn draw(layout: &Layout, meta: &Meta<'_>) -> Result<Vec<u8>, PdfError> {
     use printpdf::{
         path::PaintMode, CustomPdfConformance, Line, Mm, PdfConformance, PdfDocument, Point, Rect,
     };
-    let layout = layout(invoice, ctx)?;
     let metrics = Metrics::new()?;
-    let w = words(ctx.language);
-    let title = format!("{} {}", w.title, invoice.number);
     let (doc, first_page, first_layer) =
-        PdfDocument::new(title.as_str(), Mm(PAGE_W), Mm(PAGE_H), "1");
-    let created = pdf_time(invoice.created_at)?;
+        PdfDocument::new(meta.title.as_str(), Mm(PAGE_W), Mm(PAGE_H), "1");
+    let created = pdf_time(meta.created)?;
     // No ICC profile or XMP metadata (which would carry a random id):
-    // small, and the same bytes for the same invoice.
+    // small, and the same bytes for the same document.
     let doc = doc
         .with_conformance(PdfConformance::Custom(CustomPdfConformance {
             requires_icc_profile: false,
             requires_xmp_metadata: false,
             ..Default::default()
         }))
-        .with_document_id(document_id(invoice))
+        .with_document_id(meta.id.clone())
         .with_creation_date(created)
         .with_mod_date(created)
         .with_metadata_date(created)
-        .with_author(invoice.seller.legal_name.as_str())
+        .with_author(meta.author)
         .with_creator("csms")
         .with_producer("csms");
     let regular = doc
@@ -711,7 +732,7 @@ pub fn render(invoice: &Invoice, ctx: &PdfContext<'_>) -> Result<Vec<u8>, PdfErr
     let bytes = doc
         .save_to_bytes()
         .map_err(|e| PdfError(format!("write: {e}")))?;
-    finish(&bytes, &document_id(invoice))
+    finish(&bytes, &meta.id)
 }
 
 /// printpdf's output made final with lopdf (which printpdf writes with):
@@ -731,13 +752,13 @@ fn finish(bytes: &[u8], id: &str) -> Result<Vec<u8>, PdfError> {
     Ok(out)
 }
 
-/// The PDF's document id: 32 hex digits from the invoice's id, so the
-/// same invoice makes the same file.
-fn document_id(invoice: &Invoice) -> String {
+/// A PDF's document id: 32 hex digits from the document's own id (an
+/// invoice's), so the same document makes the same file.
+pub(crate) fn document_id(of: &str) -> String {
     // FNV-1a, twice with different offsets: not a security matter, only
     // stable across builds (std's hasher is not).
     let fnv = |seed: u64| {
-        invoice.id.as_str().bytes().fold(seed, |h, b| {
+        of.bytes().fold(seed, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
         })
     };

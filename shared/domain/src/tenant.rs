@@ -8,6 +8,7 @@
 //! hyphen, an IBAN with spaces, a VAT number in lower case).
 
 use crate::billing::dunning::DunningSettings;
+use crate::billing::settlement::PayoutTerms;
 use crate::spot::BiddingZone;
 use crate::{OrgId, SiteId, Timestamp};
 use chrono_tz::Tz;
@@ -438,6 +439,9 @@ pub struct Organisation {
     /// The day of the month its previous month is invoiced on by itself;
     /// `None`: the 1st ([`InvoiceRunDay::DEFAULT`]).
     pub invoice_run_day: Option<InvoiceRunDay>,
+    /// The platform's payout contract (settlement day and fee); `None`:
+    /// the defaults ([`PayoutTerms::default`]). Set by platform admins only.
+    pub payout_terms: Option<PayoutTerms>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     /// 1 when created, one more at each update.
@@ -502,6 +506,11 @@ impl Organisation {
         self.invoice_run_day.unwrap_or(InvoiceRunDay::DEFAULT)
     }
 
+    /// Its payout contract: its own, else the defaults.
+    pub fn payout_terms(&self) -> PayoutTerms {
+        self.payout_terms.unwrap_or_default()
+    }
+
     /// The record of the organisation that owned everything before tenants
     /// had records: made at upgrade, to be filled in by the operator.
     pub fn default_placeholder(now: Timestamp) -> Self {
@@ -518,6 +527,7 @@ impl Organisation {
             payment_terms: None,
             dunning: None,
             invoice_run_day: None,
+            payout_terms: None,
             created_at: now,
             updated_at: now,
             version: 1,

@@ -3450,6 +3450,7 @@ pub fn organisation(id: &str) -> csms_domain::tenant::Organisation {
         payment_terms: None,
         dunning: None,
         invoice_run_day: None,
+        payout_terms: None,
         created_at: t(0),
         updated_at: t(0),
         version: 1,

@@ -7,6 +7,7 @@
 use crate::{parse, DecodeError, Record};
 use chrono::{DateTime, Utc};
 use csms_domain::billing::dunning::DunningSettings;
+use csms_domain::billing::settlement::PayoutTerms;
 use csms_domain::spot::BiddingZone;
 use csms_domain::tenant::{
     time_zone, Address, Bankgiro, Bic, Coordinates, DayInterval, Email, Iban, InvoiceRunDay,
@@ -53,12 +54,32 @@ pub struct StoredOrganisation {
         skip_serializing_if = "Option::is_none"
     )]
     pub invoice_run_day: Option<u8>,
+    /// Absent: the defaults (records from before settlements existed).
+    #[serde(
+        rename = "payoutTerms",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub payout_terms: Option<StoredPayoutTerms>,
     #[serde(rename = "createdAt")]
     pub created_at: DateTime<Utc>,
     #[serde(rename = "updatedAt")]
     pub updated_at: DateTime<Utc>,
     #[serde(rename = "version")]
     pub version: u64,
+}
+
+/// An organisation's payout contract.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredPayoutTerms {
+    #[serde(rename = "day")]
+    pub day: u8,
+    /// A decimal string.
+    #[serde(rename = "feePercent")]
+    pub fee_percent: rust_decimal::Decimal,
+    /// A decimal string.
+    #[serde(rename = "feePerStation")]
+    pub fee_per_station: rust_decimal::Decimal,
 }
 
 /// An organisation's reminders, fee and block.
@@ -255,6 +276,7 @@ impl From<&Organisation> for StoredOrganisation {
             payment_terms,
             dunning,
             invoice_run_day,
+            payout_terms,
             created_at,
             updated_at,
             version,
@@ -283,6 +305,11 @@ impl From<&Organisation> for StoredOrganisation {
                 block_days: d.block_days(),
             }),
             invoice_run_day: invoice_run_day.map(InvoiceRunDay::day),
+            payout_terms: payout_terms.as_ref().map(|t| StoredPayoutTerms {
+                day: t.day(),
+                fee_percent: t.fee_percent(),
+                fee_per_station: t.fee_per_station(),
+            }),
             created_at: *created_at,
             updated_at: *updated_at,
             version: *version,
@@ -406,6 +433,7 @@ impl TryFrom<StoredOrganisation> for Organisation {
             payment_terms_days,
             dunning,
             invoice_run_day,
+            payout_terms,
             created_at,
             updated_at,
             version,
@@ -445,6 +473,13 @@ impl TryFrom<StoredOrganisation> for Organisation {
                 .transpose()?,
             invoice_run_day: invoice_run_day
                 .map(|d| value("invoice run day", InvoiceRunDay::new(i64::from(d))))
+                .transpose()?,
+            payout_terms: payout_terms
+                .map(|t| {
+                    PayoutTerms::new(i64::from(t.day), t.fee_percent, t.fee_per_station).map_err(
+                        |(field, e)| DecodeError::new(format!("payout terms {field}: {e}")),
+                    )
+                })
                 .transpose()?,
             created_at,
             updated_at,

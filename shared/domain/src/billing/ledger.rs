@@ -24,8 +24,10 @@ pub enum Account {
     DriverReceivable { org: OrgId, user: UserId },
     /// What the platform holds for and owes an organisation (liability).
     OrganisationPayable { org: OrgId },
-    /// The platform's fee income (income).
+    /// The platform's fee income (income), net of VAT.
     PlatformFeeIncome,
+    /// The VAT on the platform's fees, owed to the tax agency (liability).
+    PlatformVat,
     /// Money a payment provider collected and has not settled yet (asset).
     ProviderClearing { provider: String },
     /// Money paid out to an organisation (the payable's counterpart at payout).
@@ -33,13 +35,14 @@ pub enum Account {
 }
 
 impl Account {
-    /// `receivable:{org}:{user}`, `payable:{org}`, `platform:fees`,
+    /// `receivable:{org}:{user}`, `payable:{org}`, `platform:fees`, `platform:vat`,
     /// `clearing:{provider}`, `payouts:{org}`.
     pub fn as_key(&self) -> String {
         match self {
             Account::DriverReceivable { org, user } => format!("receivable:{org}:{user}"),
             Account::OrganisationPayable { org } => format!("payable:{org}"),
             Account::PlatformFeeIncome => "platform:fees".into(),
+            Account::PlatformVat => "platform:vat".into(),
             Account::ProviderClearing { provider } => format!("clearing:{provider}"),
             Account::Payouts { org } => format!("payouts:{org}"),
         }
@@ -56,6 +59,7 @@ impl Account {
             },
             (Some("payable"), Some(o), None) => Account::OrganisationPayable { org: org(o)? },
             (Some("platform"), Some("fees"), None) => Account::PlatformFeeIncome,
+            (Some("platform"), Some("vat"), None) => Account::PlatformVat,
             (Some("clearing"), Some(p), None) if is_plain(p) => Account::ProviderClearing {
                 provider: p.to_owned(),
             },
@@ -69,12 +73,13 @@ impl Account {
     }
 
     /// What kind of account it is, for views: `driverReceivable`,
-    /// `organisationPayable`, `platformFeeIncome`, `providerClearing`, `payouts`.
+    /// `organisationPayable`, `platformFeeIncome`, `platformVat`, `providerClearing`, `payouts`.
     pub fn kind(&self) -> &'static str {
         match self {
             Account::DriverReceivable { .. } => "driverReceivable",
             Account::OrganisationPayable { .. } => "organisationPayable",
             Account::PlatformFeeIncome => "platformFeeIncome",
+            Account::PlatformVat => "platformVat",
             Account::ProviderClearing { .. } => "providerClearing",
             Account::Payouts { .. } => "payouts",
         }
@@ -352,6 +357,7 @@ mod tests {
             },
             Account::OrganisationPayable { org: org() },
             Account::PlatformFeeIncome,
+            Account::PlatformVat,
             Account::ProviderClearing {
                 provider: "stripe".into(),
             },

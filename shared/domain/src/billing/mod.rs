@@ -8,6 +8,7 @@
 //! - [`invoice`]: invoices (number series, lines, VAT per rate, totals) and their ids.
 //! - [`dunning`]: reminders, their fee and the block of an unpaid invoice: the settings and the next step due.
 //! - [`payment`]: payments received for invoices, matched or not.
+//! - [`settlement`]: an organisation's month settled: paid in, the platform's fee, the payout, from the ledger.
 //! - [`ledger`]: the double-entry ledger of client funds (accounts, postings, balanced transactions, balances).
 
 pub mod bgmax;
@@ -17,6 +18,7 @@ pub mod ledger;
 pub mod ocr;
 pub mod payment;
 pub mod period;
+pub mod settlement;
 
 /// A billing value that does not parse; the text says what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1464,6 +1464,7 @@ pub fn organisations() -> Vec<csms_domain::tenant::Organisation> {
             payment_terms: None,
             dunning: None,
             invoice_run_day: None,
+            payout_terms: None,
             created_at: t("2026-12-01T07:00:00Z"),
             updated_at: t("2026-12-01T07:00:00Z"),
             version: 1,
@@ -1484,6 +1485,7 @@ pub fn organisations() -> Vec<csms_domain::tenant::Organisation> {
             payment_terms: None,
             dunning: None,
             invoice_run_day: None,
+            payout_terms: None,
             created_at: t("2026-12-01T07:00:00Z"),
             updated_at: t("2026-12-03T08:30:00.125Z"),
             version: 3,
@@ -1504,6 +1506,7 @@ pub fn organisations() -> Vec<csms_domain::tenant::Organisation> {
             payment_terms: None,
             dunning: None,
             invoice_run_day: None,
+            payout_terms: None,
             created_at: t("2026-12-01T07:00:00Z"),
             updated_at: t("2026-12-01T07:00:00Z"),
             version: 1,
@@ -1529,6 +1532,12 @@ pub fn organisations() -> Vec<csms_domain::tenant::Organisation> {
     no_block.dunning =
         Some(csms_domain::billing::dunning::DunningSettings::new(&[3], None, None).unwrap());
     all.push(no_block);
+    // A payout contract of its own (added with settlements).
+    let mut contract = all[1].clone();
+    contract.id = org("laddbolaget-avtal");
+    contract.payout_terms =
+        Some(csms_domain::billing::settlement::PayoutTerms::new(10, d("2.5"), d("49.00")).unwrap());
+    all.push(contract);
     all
 }
 
