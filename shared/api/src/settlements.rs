@@ -63,6 +63,8 @@ pub struct SettlementView {
     /// Payments booked in the month to the organisation's invoices.
     pub paid_in: String,
     pub payments: u64,
+    /// Paid at the organisation's chargers in the month (no invoice).
+    pub public_revenue: String,
     /// What drivers still owed at the month's end.
     pub unpaid_at_end: String,
     /// Stations in service (the fixed fee's basis).
@@ -94,6 +96,7 @@ impl From<&Settlement> for SettlementView {
             currency: s.currency.clone(),
             paid_in: s.paid_in.to_string(),
             payments: s.payments,
+            public_revenue: s.public_revenue.to_string(),
             unpaid_at_end: s.unpaid_at_end.to_string(),
             stations: s.stations,
             fee: FeeView {

@@ -217,11 +217,11 @@ pub async fn qr_png(
 
 // ---------------------------------------------------------------- drivers
 
-fn charging_key(raw: &str) -> Result<ChargingKey, ApiError> {
+pub(crate) fn charging_key(raw: &str) -> Result<ChargingKey, ApiError> {
     ChargingKey::parse(raw).map_err(|e| bad("key", e))
 }
 
-fn unknown_link() -> ApiError {
+pub(crate) fn unknown_link() -> ApiError {
     ApiError::NotFound(
         "no such start link (its key may have been replaced: scan the code on the charger again)"
             .into(),
@@ -306,6 +306,29 @@ fn refusal_message(reason: AccessRefusal, view: &StationView, evse: u32) -> Stri
 
 /// The status of a refusal: 403 for who the caller is, 409 for the state
 /// of the EVSE.
+/// The answer to a start the access mode or the EVSE's state refuses.
+pub(crate) fn refused_response(
+    reason: AccessRefusal,
+    mode: csms_domain::access::AccessMode,
+    view: &StationView,
+    evse: u32,
+) -> Response {
+    let refused = StartRefused {
+        error: ErrorDetail {
+            code: if refusal_status(reason) == StatusCode::CONFLICT {
+                "conflict"
+            } else {
+                "forbidden"
+            }
+            .into(),
+            message: refusal_message(reason, view, evse),
+        },
+        reason: reason.as_str().into(),
+        mode: mode.as_str().into(),
+    };
+    (refusal_status(reason), Json(refused)).into_response()
+}
+
 fn refusal_status(reason: AccessRefusal) -> StatusCode {
     match reason {
         AccessRefusal::Booked | AccessRefusal::Unavailable => StatusCode::CONFLICT,
@@ -558,7 +581,7 @@ pub struct StartRefused {
     pub mode: String,
 }
 
-fn wait_param(params: &Params) -> Result<Option<Duration>, ApiError> {
+pub(crate) fn wait_param(params: &Params) -> Result<Option<Duration>, ApiError> {
     match params
         .get("wait")
         .map(|s| s.trim())
@@ -596,6 +619,38 @@ pub async fn start(
     let now = st.clock.now();
     let named = input.as_ref().and_then(|i| i.id_token.as_deref());
     let (token, one_off) = identity(&st, &k, user.as_ref(), named, now).await?;
+    launch(
+        &st,
+        &raw,
+        &k,
+        &view,
+        user.as_ref(),
+        token,
+        one_off,
+        wait,
+        &body,
+    )
+    .await
+}
+
+/// A start through the link for `token` (a one-off identity, made here,
+/// when `one_off`), where the access mode and the EVSE's state allow it:
+/// refused ones are listed as attempts; a start is a remote start command.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn launch(
+    st: &ApiState,
+    raw: &str,
+    k: &EvseChargingKey,
+    view: &StationView,
+    user: Option<&User>,
+    token: IdTokenRecord,
+    one_off: bool,
+    wait: Option<Duration>,
+    body: &[u8],
+) -> Result<Response, ApiError> {
+    let (st, k, view) = (st.clone(), k.clone(), view.clone());
+    let user = user.cloned();
+    let now = st.clock.now();
     let decision = start_link::decide(&*st.store, &k, &view, user.as_ref(), &token, now).await?;
     if let Some(reason) = decision.refusal {
         // Listed with the identity presented: the driver's own token, or
@@ -606,20 +661,7 @@ pub async fn start(
             token.token.clone()
         };
         start_link::refused(&*st.store, &k, &shown, decision.mode, reason, now).await;
-        let refused = StartRefused {
-            error: ErrorDetail {
-                code: if refusal_status(reason) == StatusCode::CONFLICT {
-                    "conflict"
-                } else {
-                    "forbidden"
-                }
-                .into(),
-                message: refusal_message(reason, &view, k.evse_id),
-            },
-            reason: reason.as_str().into(),
-            mode: decision.mode.as_str().into(),
-        };
-        return Ok((refusal_status(reason), Json(refused)).into_response());
+        return Ok(refused_response(reason, decision.mode, &view, k.evse_id));
     }
     let slot = format!("{}#{}", k.station_id, k.evse_id);
     let gap = chrono::TimeDelta::from_std(START_GAP).expect("a short time");
@@ -667,7 +709,7 @@ pub async fn start(
             .map_or_else(|| ANONYMOUS.to_owned(), |u| format!("user:{}", u.id)),
         "POST /start/{key}",
         &format!("/api/v1/start/{raw}"),
-        crate::audit::body_fields(&body),
+        crate::audit::body_fields(body),
         response.status().as_u16(),
     );
     if let Err(e) = st.store.append_audit(&entry).await {

@@ -95,6 +95,7 @@ impl World {
             group: None,
             parent_id: None,
             emaid: None,
+            payment_hold: None,
             label: None,
             user_id: None,
             block: None,

@@ -526,6 +526,8 @@ fn body_for(operation: &str, a: &OrgA) -> Option<Value> {
         "runInvoices" => json!({"period": "2026-01"}),
         // B runs its own dunning: A's invoices get no reminder or block.
         "runDunning" => json!({}),
+        // Settling a month is the platform admin's: B is refused (403).
+        "runSettlement" => json!({"period": "2026-01"}),
         "saveMyCard" => json!({"setupIntentId": "seti_of_nobody"}),
         "payMyInvoiceBySwish" => json!({}),
         // The client-funds Bankgiro is the platform's: B is refused (403).
@@ -571,6 +573,8 @@ fn fill(path: &str, a: &OrgA) -> Result<String, String> {
             ("id", "/outbox/") => "01JEQ3V3N7Q4G8W1Z5X2M9K0AB",
             // Payments are the platform's, not A's: B is refused (403).
             ("id", "/payments/") => "bgmax:17:000000000001",
+            // B's own month: a settlement names no id of A.
+            ("period", "/settlements/") => "2026-01",
             ("zone", "/spot-prices/") => "SE3",
             ("date", _) if before.starts_with("/spot-prices/") => SPOT_DATE,
             _ => return Err(format!("no value of A for {{{name}}} after {before}")),
@@ -700,7 +704,11 @@ async fn leak_walk(app: &axum::Router, a: &OrgA, b: &str) {
                 got.status,
                 got.text
             );
-            let names_an_object = path.contains('{') && !of_no_organisation(path);
+            // A settlement's path names a month of the caller's own
+            // organisation, no object: B reads its own month (no A in it).
+            let names_an_object = path.contains('{')
+                && !of_no_organisation(path)
+                && !path.starts_with("/settlements/");
             // A person's own things are no key's: refused whatever they name.
             if path.starts_with("/me/") && !b.starts_with(SESSION) {
                 assert_eq!(got.status, StatusCode::FORBIDDEN, "{what}: {}", got.text);

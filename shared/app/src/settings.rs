@@ -372,6 +372,10 @@ pub struct Settings {
     /// are settled and their fees booked, but nothing is paid out (the
     /// settlement says why and the money stays held).
     pub client_funds: Option<csms_billing::pain001::Debtor>,
+    /// `CSMS_CHARGER_HOLD_AMOUNT`: what a visitor's card is held for to
+    /// charge at a public charger (SEK, whole kronor, 10 to 10 000; default
+    /// 300); the session's price is captured from it.
+    pub charger_hold: rust_decimal::Decimal,
     /// `CSMS_STRIPE_*`: the Stripe account invoices are paid by card
     /// through. Unset (no `CSMS_STRIPE_SECRET_KEY`): no card payments, and
     /// the routes that need them say so.
@@ -648,6 +652,12 @@ impl Settings {
                 },
             }),
         };
+        let charger_hold = rust_decimal::Decimal::from(vars.number(
+            "CSMS_CHARGER_HOLD_AMOUNT",
+            &[],
+            300,
+            10..=10_000,
+        )?);
         let stripe = StripeSettings::read(&vars)?;
         let swish = SwishSettings::read(&vars)?;
         let public_url = match vars.text("CSMS_PUBLIC_URL", &[]) {
@@ -726,6 +736,7 @@ impl Settings {
             mail_from,
             bankgiro,
             client_funds,
+            charger_hold,
             stripe,
             swish,
             webhooks,

@@ -175,6 +175,12 @@ impl Wiring {
                 Arc::new(PeopleMail::new(self.store.clone(), self.mailer())),
                 Arc::new(UsageSubscriber::new(self.store.clone())),
             ];
+            // Payments at the charger are captured once their session is priced.
+            if self.settings.stripe.is_some() {
+                subscribers.push(Arc::new(csms_billing::charger_pay::CaptureSubscriber::new(
+                    self.billing()?,
+                )));
+            }
             subscribers.extend(self.adapters.extra_subscribers());
             Ok(Arc::new(Bus::new(subscribers)) as Arc<dyn EventBus>)
         })
@@ -289,6 +295,7 @@ impl Wiring {
             Some(stripe) => billing.with_cards(self.adapters.card_gateway(stripe)),
             None => billing,
         };
+        let billing = billing.with_charger_hold(self.settings.charger_hold);
         let billing = match &self.settings.client_funds {
             Some(debtor) => billing.with_payouts(debtor.clone()),
             None => billing,

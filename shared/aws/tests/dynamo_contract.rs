@@ -433,6 +433,7 @@ async fn a_token_stored_before_versions_is_changed_once_from_version_0() {
         group: None,
         parent_id: None,
         emaid: None,
+        payment_hold: None,
         label: None,
         block: None,
         created_at: at,

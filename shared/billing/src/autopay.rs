@@ -297,6 +297,7 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
                 ("attempt", attempt.number.to_string()),
             ],
             idempotency_key: attempt.key.clone(),
+            capture_manually: false,
         };
         let (outcome, intent, reason) = match cards
             .charge_saved(&request, customer, &card.payment_method)

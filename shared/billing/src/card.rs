@@ -50,6 +50,9 @@ pub struct IntentRequest {
     pub metadata: Vec<(&'static str, String)>,
     /// Sent as `Idempotency-Key`: the same key gives the same intent.
     pub idempotency_key: String,
+    /// Authorise only (`capture_method=manual`): the amount is held on the
+    /// card until captured (pay at the charger).
+    pub capture_manually: bool,
 }
 
 /// A PaymentIntent as the provider answered.
@@ -60,6 +63,8 @@ pub struct CardIntent {
     pub client_secret: Option<String>,
     pub amount_minor: i64,
     pub currency: String,
+    /// What the intent was created with (absent in some answers: empty).
+    pub metadata: std::collections::BTreeMap<String, String>,
 }
 
 /// A SetupIntent: how a card is saved for later charges.
@@ -137,6 +142,30 @@ pub trait CardGateway: Send + Sync {
     ) -> Result<CardIntent, GatewayError>;
     /// Takes a saved card off its customer.
     async fn detach_card(&self, payment_method: &str) -> Result<(), GatewayError>;
+    /// A PaymentIntent as it is now.
+    async fn get_intent(&self, _id: &str) -> Result<CardIntent, GatewayError> {
+        Err(GatewayError::Unavailable(
+            "reading a payment is not supported".into(),
+        ))
+    }
+    /// Captures `amount_minor` of an authorised (`requires_capture`)
+    /// intent; the rest of the hold is released.
+    async fn capture_intent(
+        &self,
+        _id: &str,
+        _amount_minor: i64,
+        _idempotency_key: &str,
+    ) -> Result<CardIntent, GatewayError> {
+        Err(GatewayError::Unavailable(
+            "capturing is not supported".into(),
+        ))
+    }
+    /// Cancels an intent, releasing what it holds.
+    async fn cancel_intent(&self, _id: &str) -> Result<CardIntent, GatewayError> {
+        Err(GatewayError::Unavailable(
+            "cancelling is not supported".into(),
+        ))
+    }
 }
 
 /// What the payment page needs to let the driver pay.
@@ -285,6 +314,7 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
                 ("seller", invoice.seller.legal_name.clone()),
             ],
             idempotency_key: format!("csms-invoice-{}-{amount_minor}", invoice.id),
+            capture_manually: false,
         };
         let intent = cards.create_intent(&request).await?;
         let client_secret = intent.client_secret.clone().ok_or_else(|| {
@@ -342,6 +372,12 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
 
     async fn intent_succeeded(&self, event: &EventIn) -> Result<WebhookOutcome, BillingError> {
         let intent = intent_of(event)?;
+        if intent.metadata.get("kind").map(String::as_str) == Some(crate::charger_pay::KIND) {
+            // Booked when the CSMS captures it, with the session's price.
+            return Ok(WebhookOutcome::Ignored(
+                "payment_intent.succeeded of a payment at the charger (booked at capture)".into(),
+            ));
+        }
         let id = PaymentId::stripe(&intent.id)
             .map_err(|e| BillingError::Invalid(format!("data.object.id: {e}")))?;
         let minor = intent.amount_received.unwrap_or(intent.amount);
@@ -424,6 +460,7 @@ mod tests {
                 client_secret: Some("pi_3Abc_secret_x".into()),
                 amount_minor: r.amount_minor,
                 currency: r.currency.clone(),
+                metadata: Default::default(),
             })
         }
         async fn create_customer(

@@ -30,6 +30,8 @@
 //! - [`settlement`]: the monthly self-invoice and payout of an
 //!   organisation: the platform's fee and the payout booked once, the PDF
 //!   and the bank file ([`pain001`]) kept and mailed.
+//! - [`charger_pay`]: paying at the charger without an app: a card hold
+//!   before the charge, captured at the session's price, a receipt mailed.
 //! - [`daily`]: the day's billing of an organisation (its scheduled
 //!   invoice run, then dunning), run by the sweep.
 //! - [`dunning`]: the daily run over unpaid invoices: reminders (and their
@@ -41,6 +43,7 @@
 
 pub mod autopay;
 pub mod card;
+pub mod charger_pay;
 pub mod daily;
 pub mod delivery;
 pub mod dunning;
@@ -118,6 +121,9 @@ pub struct BillingService<S: ?Sized> {
     /// The client-funds account payouts are made from; `None`: no payout
     /// is made (settlements say so).
     payouts: Option<pain001::Debtor>,
+    /// What a visitor's card is held for at the charger; `None`:
+    /// [`charger_pay::DEFAULT_HOLD`].
+    charger_hold: Option<rust_decimal::Decimal>,
 }
 
 impl<S: ?Sized> Clone for BillingService<S> {
@@ -129,6 +135,7 @@ impl<S: ?Sized> Clone for BillingService<S> {
             cards: self.cards.clone(),
             swish: self.swish.clone(),
             payouts: self.payouts.clone(),
+            charger_hold: self.charger_hold,
         }
     }
 }
@@ -142,7 +149,14 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
             cards: None,
             swish: None,
             payouts: None,
+            charger_hold: None,
         }
+    }
+
+    /// A visitor's card is held for `amount` to charge at a charger.
+    pub fn with_charger_hold(mut self, amount: rust_decimal::Decimal) -> Self {
+        self.charger_hold = Some(amount);
+        self
     }
 
     /// Payouts are made from `debtor` (the client-funds account).

@@ -439,6 +439,7 @@ struct Words {
     self_billing: &'static str,
     paid_in: &'static str,
     payments: &'static str,
+    public: &'static str,
     unpaid: &'static str,
     stations: &'static str,
     fee_net: &'static str,
@@ -463,6 +464,7 @@ const SV: Words = Words {
     self_billing: "Självfaktura: utfärdad av plattformen för organisationens räkning.",
     paid_in: "Inbetalt av förare under perioden",
     payments: "Antal betalningar",
+    public: "Betalt vid laddaren under perioden",
     unpaid: "Obetalt vid periodens slut",
     stations: "Laddstationer i drift",
     fee_net: "Plattformsavgift exkl. moms",
@@ -487,6 +489,7 @@ const EN: Words = Words {
     self_billing: "Self-billing invoice: issued by the platform on the organisation's behalf.",
     paid_in: "Paid in by drivers in the period",
     payments: "Payments",
+    public: "Paid at the chargers in the period",
     unpaid: "Unpaid at the end of the period",
     stations: "Stations in service",
     fee_net: "Platform fee excl. VAT",
@@ -561,6 +564,7 @@ pub fn settlement_layout(
     y -= 7.0;
     field(&mut pen, &mut y, w.paid_in, money(s.paid_in), true);
     field(&mut pen, &mut y, w.payments, s.payments.to_string(), false);
+    field(&mut pen, &mut y, w.public, money(s.public_revenue), false);
     field(&mut pen, &mut y, w.unpaid, money(s.unpaid_at_end), false);
     field(&mut pen, &mut y, w.stations, s.stations.to_string(), false);
     y -= 2.0;

@@ -189,6 +189,7 @@ fn new_record(
         group: None,
         parent_id: None,
         emaid: None,
+        payment_hold: None,
         label: None,
         block: None,
         created_at: clock.now(),
@@ -505,6 +506,7 @@ mod tests {
             group: None,
             parent_id: None,
             emaid: None,
+            payment_hold: None,
             label: None,
             block: None,
             created_at: t0,
@@ -536,6 +538,7 @@ mod tests {
             (
                 TokenFields {
                     emaid: Some(Some("SE ABC".into())),
+                    payment_hold: None,
                     ..Default::default()
                 },
                 "emaid:",

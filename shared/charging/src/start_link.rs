@@ -150,6 +150,7 @@ pub fn one_off_identity(k: &EvseChargingKey, user: Option<&User>, now: Timestamp
         group: None,
         parent_id: None,
         emaid: None,
+        payment_hold: None,
         label: Some(format!(
             "start link of EVSE {} of station {}",
             k.evse_id, k.station_id

@@ -621,6 +621,7 @@ mod tests {
             group: group.map(str::to_owned),
             parent_id: None,
             emaid: None,
+            payment_hold: None,
             label: None,
             block: None,
             created_at: utc("2026-01-01T00:00:00Z"),

@@ -374,6 +374,7 @@ mod tests {
             group: None,
             parent_id: None,
             emaid: None,
+            payment_hold: None,
             label: None,
             user_id: None,
             block: None,

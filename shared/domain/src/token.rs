@@ -108,6 +108,10 @@ pub struct IdTokenRecord {
     pub parent_id: Option<IdTokenValue>,
     /// A Plug&Charge contract id (eMAID) belonging to this identifier.
     pub emaid: Option<String>,
+    /// The card payment that holds a visitor's money for the session this
+    /// one-off identity starts (a Stripe PaymentIntent id, `pi_…`), captured
+    /// when the session is priced; `None` for every other identifier.
+    pub payment_hold: Option<String>,
     /// A label or holder name for operators.
     pub label: Option<String>,
     /// The person the identifier belongs to (a member of `org_id`): their
@@ -302,6 +306,7 @@ mod tests {
             group: None,
             parent_id: None,
             emaid: None,
+            payment_hold: None,
             label: None,
             block: None,
             created_at: chrono::Utc::now(),

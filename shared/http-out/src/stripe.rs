@@ -56,6 +56,8 @@ struct IntentOut {
     client_secret: Option<String>,
     amount: i64,
     currency: String,
+    #[serde(default)]
+    metadata: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -210,6 +212,9 @@ fn intent_form(request: &IntentRequest) -> Vec<(String, String)> {
         ("currency".to_owned(), request.currency.clone()),
         ("payment_method_types[]".to_owned(), "card".to_owned()),
     ];
+    if request.capture_manually {
+        form.push(("capture_method".to_owned(), "manual".to_owned()));
+    }
     for (k, v) in &request.metadata {
         form.push((format!("metadata[{k}]"), v.clone()));
     }
@@ -313,6 +318,31 @@ impl CardGateway for StripeHttp {
         let (status, body) = self.post(&path, &[], None).await?;
         answer::<IdOnly>(status, &body).map(|_| ())
     }
+
+    async fn get_intent(&self, id: &str) -> Result<CardIntent, GatewayError> {
+        let (status, body) = self
+            .get(&format!("/v1/payment_intents/{}", path_id(id)?))
+            .await?;
+        Ok(answer::<IntentOut>(status, &body)?.into())
+    }
+
+    async fn capture_intent(
+        &self,
+        id: &str,
+        amount_minor: i64,
+        idempotency_key: &str,
+    ) -> Result<CardIntent, GatewayError> {
+        let path = format!("/v1/payment_intents/{}/capture", path_id(id)?);
+        let form = [("amount_to_capture".to_owned(), amount_minor.to_string())];
+        let (status, body) = self.post(&path, &form, Some(idempotency_key)).await?;
+        Ok(answer::<IntentOut>(status, &body)?.into())
+    }
+
+    async fn cancel_intent(&self, id: &str) -> Result<CardIntent, GatewayError> {
+        let path = format!("/v1/payment_intents/{}/cancel", path_id(id)?);
+        let (status, body) = self.post(&path, &[], None).await?;
+        Ok(answer::<IntentOut>(status, &body)?.into())
+    }
 }
 
 impl From<IntentOut> for CardIntent {
@@ -323,6 +353,7 @@ impl From<IntentOut> for CardIntent {
             client_secret: out.client_secret,
             amount_minor: out.amount,
             currency: out.currency,
+            metadata: out.metadata,
         }
     }
 }
@@ -391,6 +422,7 @@ mod tests {
             currency: "sek".into(),
             metadata: vec![("invoice_id", "brf~2026-11~usr_1".into())],
             idempotency_key: "k".into(),
+            capture_manually: false,
         });
         let encoded = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(&form)

@@ -82,6 +82,7 @@ pub fn token(v: &str, org: &str) -> IdTokenRecord {
         group: Some("residents".into()),
         parent_id: None,
         emaid: None,
+        payment_hold: None,
         label: None,
         block: None,
         created_at: t(0),

@@ -45,6 +45,13 @@ pub struct StoredIdToken {
     pub parent_id: Option<String>,
     #[serde(rename = "emaid", default, skip_serializing_if = "Option::is_none")]
     pub emaid: Option<String>,
+    /// Absent: not a pay-at-the-charger identity.
+    #[serde(
+        rename = "payment_hold",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub payment_hold: Option<String>,
     #[serde(rename = "label", default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
     #[serde(rename = "block", default, skip_serializing_if = "Option::is_none")]
@@ -132,6 +139,7 @@ impl From<&IdTokenRecord> for StoredIdToken {
             group,
             parent_id,
             emaid,
+            payment_hold,
             label,
             user_id,
             block,
@@ -156,6 +164,7 @@ impl From<&IdTokenRecord> for StoredIdToken {
             valid_from: *valid_from,
             parent_id: parent_id.as_ref().map(|p| p.as_str().to_owned()),
             emaid: emaid.clone(),
+            payment_hold: payment_hold.clone(),
             label: label.clone(),
             block: block.as_ref().map(|b| StoredTokenBlock {
                 reason: b.reason.clone(),
@@ -185,6 +194,7 @@ impl TryFrom<StoredIdToken> for IdTokenRecord {
             valid_from,
             parent_id,
             emaid,
+            payment_hold,
             label,
             block,
             updated_at,
@@ -211,6 +221,7 @@ impl TryFrom<StoredIdToken> for IdTokenRecord {
                 .map(|p| parse("parent id", p, IdTokenValue::parse))
                 .transpose()?,
             emaid,
+            payment_hold,
             label,
             block: block.map(|b| TokenBlock {
                 reason: b.reason,

@@ -202,6 +202,10 @@ pub struct Settlement {
     /// Payments booked in the month (to the organisation's receivables).
     pub paid_in: Decimal,
     pub payments: u64,
+    /// Paid at the organisation's chargers in the month without an invoice
+    /// (card holds captured at a session's price): revenue the platform
+    /// collected for it.
+    pub public_revenue: Decimal,
     /// What drivers still owed at the month's end (invoices and fees not
     /// paid).
     pub unpaid_at_end: Decimal,
@@ -214,7 +218,7 @@ pub struct Settlement {
     pub payout_booked_at: Option<Timestamp>,
     /// Why no payout is made, when none can be.
     pub payout_blocked: Option<String>,
-    /// Paid in up to the month's end.
+    /// Paid in (invoices and at the chargers) up to the month's end.
     pub paid_in_total: Decimal,
     /// Fees up to and with the month's.
     pub fees_total: Decimal,
@@ -251,6 +255,7 @@ pub fn settle(
         currency: currency.to_owned(),
         paid_in: Decimal::ZERO,
         payments: 0,
+        public_revenue: Decimal::ZERO,
         unpaid_at_end: Decimal::ZERO,
         stations: input.stations,
         fee: Fee::default(),
@@ -313,11 +318,28 @@ pub fn settle(
         if is_payment && tx.recorded_at >= start {
             s.payments += 1;
         }
+        // Paid at a charger: straight to the organisation's payable.
+        if is_payment {
+            for p in tx.postings() {
+                if p.side == Side::Credit
+                    && matches!(&p.account, Account::OrganisationPayable { org } if org == input.org_id)
+                {
+                    s.paid_in_total = add(s.paid_in_total, p.amount)?;
+                    if tx.recorded_at >= start {
+                        s.public_revenue = add(s.public_revenue, p.amount)?;
+                    }
+                }
+            }
+        }
     }
     s.fee_booked = booked_fee.is_some();
     s.fee = match booked_fee {
         Some(fee) => fee,
-        None => Fee::reckon(&input.terms, s.paid_in, input.stations)?,
+        None => Fee::reckon(
+            &input.terms,
+            add(s.paid_in, s.public_revenue)?,
+            input.stations,
+        )?,
     };
     s.fees_total = add(s.fees_total, s.fee.gross)?;
     let before_payout = s.paid_in_total - s.fees_total - s.payouts_total;
@@ -483,6 +505,35 @@ mod tests {
         assert_eq!(dec.fees_total, d("56.25") + dec.fee.gross);
         assert!(dec.reconciles());
         assert_eq!(dec.held, Decimal::ZERO);
+    }
+
+    #[test]
+    fn paid_at_a_charger_is_revenue_of_the_month_and_paid_out() {
+        let terms = PayoutTerms::new(25, d("10"), d("0")).unwrap();
+        let captured = tx(
+            "stripe-capture:pi_1",
+            "2026-11-10T10:00:00Z",
+            vec![
+                Posting::debit(
+                    Account::ProviderClearing {
+                        provider: "stripe".into(),
+                    },
+                    d("20.00"),
+                ),
+                Posting::credit(Account::OrganisationPayable { org: org() }, d("20.00")),
+            ],
+        );
+        let s = settle(&input("2026-11", terms), &[captured], "SEK").unwrap();
+        assert_eq!(
+            (s.paid_in, s.public_revenue, s.paid_in_total),
+            (d("0"), d("20.00"), d("20.00"))
+        );
+        // 10 % of 20 = 2.00 + VAT 0.50.
+        assert_eq!(
+            (s.fee.gross, s.payout, s.held),
+            (d("2.50"), d("17.50"), d("0"))
+        );
+        assert!(s.reconciles());
     }
 
     #[test]

@@ -329,6 +329,8 @@ struct TokenItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     emaid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    payment_hold: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     label: Option<String>,
     created_at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -343,7 +345,7 @@ struct TokenItem {
 }
 
 same_fields!(IdTokenRecord => TokenItem {
-    token, token_type, status, valid_from, valid_to, org_id, group, parent_id, emaid, label,
+    token, token_type, status, valid_from, valid_to, org_id, group, parent_id, emaid, payment_hold, label,
     created_at, updated_at, version, user_id,
 } mapped { block });
 
@@ -1516,6 +1518,7 @@ mod tests {
             group: Some("residents".into()),
             parent_id: Some(IdTokenValue::parse("P").unwrap()),
             emaid: Some("SE-ABC-C12345678-X".into()),
+            payment_hold: None,
             label: Some("Anna".into()),
             block: Some(TokenBlock {
                 reason: "lost".into(),

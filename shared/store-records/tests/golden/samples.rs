@@ -1009,6 +1009,7 @@ pub fn id_tokens() -> Vec<csms_domain::token::IdTokenRecord> {
                 group: full.then(|| "residents".to_owned()),
                 parent_id: None,
                 emaid: None,
+                payment_hold: None,
                 label: None,
                 block: None,
                 created_at: t("2026-12-01T07:00:00Z"),
@@ -1029,6 +1030,7 @@ pub fn id_tokens() -> Vec<csms_domain::token::IdTokenRecord> {
             group: Some("residents".to_owned()),
             parent_id: Some(IdTokenValue::parse("FLEET-7").unwrap()),
             emaid: Some("SE-ABC-C12345678-X".to_owned()),
+            payment_hold: None,
             label: Some("Anna's car".to_owned()),
             block: Some(csms_domain::token::TokenBlock {
                 reason: "lost".to_owned(),
@@ -1040,6 +1042,25 @@ pub fn id_tokens() -> Vec<csms_domain::token::IdTokenRecord> {
             created_at: t("2026-12-01T07:00:00Z"),
             updated_at: Some(t("2026-12-03T07:00:00Z")),
             version: 3,
+        }])
+        // A one-off identity of a payment at the charger (issue 18.6).
+        .chain([IdTokenRecord {
+            user_id: None,
+            token: IdTokenValue::parse("SLABCDEFGHIJKLMNOPQR").unwrap(),
+            token_type: IdTokenType::Central,
+            status: TokenStatus::Accepted,
+            valid_from: None,
+            valid_to: Some(t("2026-12-08T07:00:00Z")),
+            org_id: org("brf-solsidan"),
+            group: None,
+            parent_id: None,
+            emaid: None,
+            payment_hold: Some("pi_3QabcDEF123".to_owned()),
+            label: Some("paid at the charger: EVSE 1 of station CP-1".to_owned()),
+            block: None,
+            created_at: t("2026-12-07T07:00:00Z"),
+            updated_at: None,
+            version: 1,
         }])
         .collect()
 }
