@@ -1052,11 +1052,15 @@ impl Charger {
     }
 }
 
+/// The CALLs awaiting answers, by message id: a CALLRESULT's payload, or a
+/// CALLERROR's code and description.
+type Pending = Arc<Mutex<HashMap<String, oneshot::Sender<Result<Value, String>>>>>;
+
 /// The sending half of a charger's socket and the CALLs awaiting answers.
 #[derive(Clone)]
 pub struct Link {
     out: mpsc::UnboundedSender<Message>,
-    pending: Arc<Mutex<HashMap<String, oneshot::Sender<Result<Value, String>>>>>,
+    pending: Pending,
     next_id: Arc<AtomicU64>,
 }
 
