@@ -750,6 +750,95 @@ impl Charger {
         Ok(())
     }
 
+    /// A 2.0.1 device model in one NotifyReport: the station, its
+    /// controllers' settings and each EVSE and connector.
+    fn report(&self, request_id: i64) -> Value {
+        let item = |component: Value, name: &str, value: &str, rw: bool, data_type: &str| {
+            json!({"component": component, "variable": {"name": name},
+                   "variableAttribute": [{"type": "Actual", "value": value,
+                       "mutability": if rw { "ReadWrite" } else { "ReadOnly" }}],
+                   "variableCharacteristics": {"dataType": data_type, "supportsMonitoring": false}})
+        };
+        let st = self.state();
+        let setting = |k: &str| st.config.get(k).map(|(v, _)| v.clone()).unwrap_or_default();
+        let mut data = vec![
+            item(
+                json!({"name": "ChargingStation"}),
+                "Model",
+                self.spec.model,
+                false,
+                "string",
+            ),
+            item(
+                json!({"name": "ChargingStation"}),
+                "VendorName",
+                self.spec.vendor,
+                false,
+                "string",
+            ),
+            item(
+                json!({"name": "OCPPCommCtrlr"}),
+                "HeartbeatInterval",
+                &setting("HeartbeatInterval"),
+                true,
+                "integer",
+            ),
+            item(
+                json!({"name": "SampledDataCtrlr"}),
+                "TxUpdatedInterval",
+                &setting("MeterValueSampleInterval"),
+                true,
+                "integer",
+            ),
+            item(
+                json!({"name": "AuthCtrlr"}),
+                "AuthorizeRemoteStart",
+                &setting("AuthorizeRemoteTxRequests"),
+                true,
+                "boolean",
+            ),
+            item(
+                json!({"name": "SmartChargingCtrlr"}),
+                "Enabled",
+                "true",
+                false,
+                "boolean",
+            ),
+        ];
+        for (i, c) in st.connectors.iter().enumerate() {
+            let evse = i + 1;
+            let state = if !c.operative {
+                "Unavailable"
+            } else if c.busy {
+                "Occupied"
+            } else {
+                "Available"
+            };
+            data.push(item(
+                json!({"name": "EVSE", "evse": {"id": evse}}),
+                "AvailabilityState",
+                state,
+                false,
+                "string",
+            ));
+            data.push(item(
+                json!({"name": "EVSE", "evse": {"id": evse}}),
+                "Power",
+                &self.spec.max_w.to_string(),
+                false,
+                "decimal",
+            ));
+            data.push(item(
+                json!({"name": "Connector", "evse": {"id": evse, "connectorId": 1}}),
+                "ConnectorType",
+                "cType2",
+                false,
+                "string",
+            ));
+        }
+        json!({"requestId": request_id, "generatedAt": ts(Utc::now()), "seqNo": 0, "tbc": false, "reportData": data})
+    }
+
     /// The connector a transaction id runs on.
     fn connector_of(&self, id: &str) -> Option<u32> {
         self.state()
@@ -975,10 +1064,27 @@ impl Charger {
                     .and_then(Value::as_array)
                     .cloned()
                     .unwrap_or_default();
+                let mut st = self.state();
                 let results: Vec<Value> = items
                     .iter()
                     .map(|d| {
-                        json!({"attributeStatus": "Accepted",
+                        let name = d
+                            .pointer("/variable/name")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default();
+                        let value = d
+                            .get("attributeValue")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default();
+                        let status = match st.config.get_mut(name) {
+                            Some((_, true)) => "Rejected",
+                            Some((v, false)) => {
+                                *v = value.to_owned();
+                                "Accepted"
+                            }
+                            None => "UnknownVariable",
+                        };
+                        json!({"attributeStatus": status,
                         "component": d.get("component").cloned().unwrap_or(json!({"name": "?"})),
                         "variable": d.get("variable").cloned().unwrap_or(json!({"name": "?"}))})
                     })
@@ -1011,9 +1117,17 @@ impl Charger {
                 });
                 json!({})
             }
-            (Version::V201, "GetBaseReport") | (Version::V201, "GetReport") => {
-                json!({"status": "NotSupported"})
+            (Version::V201, "GetBaseReport") => {
+                let request = p
+                    .get("requestId")
+                    .and_then(Value::as_i64)
+                    .unwrap_or_default();
+                self.then(link, move |me, l| async move {
+                    l.call("NotifyReport", me.report(request)).await.map(|_| ())
+                });
+                json!({"status": "Accepted"})
             }
+            (Version::V201, "GetReport") => json!({"status": "NotSupported"}),
             (Version::V201, "GetLog") | (Version::V201, "UpdateFirmware") => {
                 json!({"status": "Rejected"})
             }
