@@ -186,6 +186,33 @@ def test_the_demo_seeds_a_living_portal_once(csms_bin, e2e_tmp):
             return None
         poll(live, timeout=30, interval=0.5, what="a live session with power readings")
 
+        # The chargers answer the commands the portal and the API send, in both versions: an operator's session.
+        operator = next(signed[e] for e, _, role, orgs in people if role == "operator" and orgs == [VOLTWAY])
+        since = {s: operator.ok(f"/stations/{s}")["connectedSince"] for s in ("VOLTWAY-U1", "VOLTWAY-K2")}
+        for station, version in (("VOLTWAY-U1", "1.6"), ("VOLTWAY-K2", "2.0.1")):
+            key = ({"variable": "HeartbeatInterval"} if version == "1.6"
+                   else {"component": "OCPPCommCtrlr", "variable": "HeartbeatInterval"})
+            for body in ({"type": "getConfiguration", "keys": [key]},
+                         {"type": "changeConfiguration", "key": key, "value": "120"},
+                         {"type": "changeAvailability", "evseId": 2, "operative": False},
+                         {"type": "changeAvailability", "evseId": 2, "operative": True},
+                         {"type": "triggerMessage", "message": "StatusNotification", "evseId": 1},
+                         {"type": "unlock", "evseId": 1},
+                         {"type": "clearCache"},
+                         {"type": "reset"}):
+                r = operator.http.post(f"{runner.base_url}/api/v1/stations/{station}/commands", params={"wait": 10},
+                                       json=body, headers={"X-CSRF-Token": operator.csrf}, timeout=20)
+                assert r.status_code == 200 and r.json()["status"] == "accepted", (station, body, r.text[:500])
+            if version == "1.6":
+                got = operator.ok(f"/commands/{r.json()['id']}")
+                assert got["status"] == "accepted", got
+        # After the resets the chargers close their sockets and dial again.
+        for station, was in since.items():
+            poll(lambda: (lambda v: v["connected"] and v["connectedSince"] != was)(operator.ok(f"/stations/{station}")),
+                 timeout=20, interval=0.3, what=f"{station} connected again after its reset")
+        poll(lambda: all(c["status"] != "Unavailable" for e in operator.ok("/stations/VOLTWAY-U1")["evses"]
+                         for c in e["connectors"]), timeout=15, what="VOLTWAY-U1's connectors operative again")
+
         before = counts(runner)
         history = {org: old_sessions(a) for org, a in admins.items()}
         runner.stop(check=True)
