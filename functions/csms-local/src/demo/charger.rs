@@ -25,6 +25,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_util::task::AbortOnDropHandle;
 
 use super::history::PastSession;
 use super::world::{Station, Version};
@@ -236,14 +237,16 @@ impl Charger {
             .context("dialling the OCPP endpoint")?;
         let (mut sink, mut stream) = ws.split();
         let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Message>();
-        let writer = tokio::spawn(async move {
+        // Both halves end with the connection, also when the charger's task
+        // is aborted (the process stops).
+        let writer = AbortOnDropHandle::new(tokio::spawn(async move {
             while let Some(m) = out_rx.recv().await {
                 let close = matches!(m, Message::Close(_));
                 if sink.send(m).await.is_err() || close {
                     break;
                 }
             }
-        });
+        }));
         let link = Link {
             out: out_tx,
             pending: Arc::default(),
@@ -251,7 +254,7 @@ impl Charger {
         };
         let (calls_tx, mut calls) = mpsc::unbounded_channel::<(String, String, Value)>();
         let pending = link.pending.clone();
-        let reader = tokio::spawn(async move {
+        let reader = AbortOnDropHandle::new(tokio::spawn(async move {
             while let Some(Ok(m)) = stream.next().await {
                 let text = match m {
                     Message::Text(t) => t,
@@ -293,7 +296,7 @@ impl Charger {
                     _ => {}
                 }
             }
-        });
+        }));
         let result = self
             .live(link.clone(), history, ready, orders, &mut calls)
             .await;
@@ -333,13 +336,14 @@ impl Charger {
         let mut heartbeat =
             tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
         let mut meter = tokio::time::interval(self.pace.meter_every);
+        let mut orders_open = true;
         loop {
             tokio::select! {
                 call = calls.recv() => {
                     let Some((id, action, payload)) = call else { return Ok(()) };
                     self.answer(&link, &id, &action, &payload);
                 }
-                order = orders.recv() => match order {
+                order = orders.recv(), if orders_open => match order {
                     Some(Order::Charge { tag, for_how_long }) => {
                         let me = self.clone();
                         let link = link.clone();
@@ -349,7 +353,7 @@ impl Charger {
                             }
                         });
                     }
-                    None => std::future::pending::<()>().await,
+                    None => orders_open = false,
                 },
                 _ = heartbeat.tick() => {
                     link.call("Heartbeat", json!({})).await?;
@@ -411,9 +415,10 @@ impl Charger {
             .connectors
             .get(connector as usize - 1)
             .is_some_and(|c| c.operative);
-        match (operative, self.spec.version) {
-            (true, _) => "Available",
-            (false, _) => "Unavailable",
+        if operative {
+            "Available"
+        } else {
+            "Unavailable"
         }
     }
 
