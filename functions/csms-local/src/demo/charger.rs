@@ -1106,7 +1106,8 @@ impl Charger {
             (_, "UnlockConnector") => json!({"status": "Unlocked"}),
             (_, "ClearCache") => json!({"status": "Accepted"}),
             (_, "DataTransfer") => json!({"status": "UnknownVendorId"}),
-            (_, "GetLocalListVersion") => json!({"listVersion": 0}),
+            (Version::V16, "GetLocalListVersion") => json!({"listVersion": 0}),
+            (Version::V201, "GetLocalListVersion") => json!({"versionNumber": 0}),
             (_, "SendLocalList") => json!({"status": "Accepted"}),
             (_, "ReserveNow") => json!({"status": "Accepted"}),
             (_, "CancelReservation") => json!({"status": "Accepted"}),
@@ -1216,5 +1217,349 @@ impl Link {
         let _ = self.out.send(Message::Text(
             json!([4, id, code, description, {}]).to_string().into(),
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The simulated charger's frames, both ways, against the official OCPP
+    //! JSON schemas (the CSMS checks them too; here every branch is hit).
+    use super::*;
+    use crate::demo::history::month_of;
+    use crate::demo::world::{tags_of, STATIONS};
+    use csms_ocpp::schema::{validate, Kind};
+
+    fn wire(v: Version) -> csms_ocpp::Version {
+        match v {
+            Version::V16 => csms_ocpp::Version::V16,
+            Version::V201 => csms_ocpp::Version::V201,
+        }
+    }
+
+    fn charger(id: &str) -> Arc<Charger> {
+        let spec = STATIONS
+            .iter()
+            .find(|s| s.id == id)
+            .expect("a demo station");
+        let pace = Pace {
+            meter_every: Duration::from_secs(1),
+        };
+        Charger::new(spec, "ws://unused".into(), "unused".into(), pace, 1_000.0).0
+    }
+
+    /// A link whose CALLs a fake CSMS answers (minimal valid answers),
+    /// after checking each against its request schema; the violations.
+    fn csms(version: Version) -> (Link, Arc<Mutex<Vec<String>>>) {
+        let (out, mut rx) = mpsc::unbounded_channel::<Message>();
+        let link = Link {
+            out,
+            pending: Arc::default(),
+            next_id: Arc::new(AtomicU64::new(1)),
+        };
+        let bad = Arc::new(Mutex::new(Vec::new()));
+        let (pending, found) = (link.pending.clone(), bad.clone());
+        tokio::spawn(async move {
+            let mut tx = 0;
+            while let Some(Message::Text(t)) = rx.recv().await {
+                let frame: Value = serde_json::from_str(&t).expect("JSON");
+                let (id, action, payload) = (
+                    frame[1].as_str().unwrap(),
+                    frame[2].as_str().unwrap(),
+                    &frame[3],
+                );
+                if let Err(v) = validate(wire(version), action, Kind::Request, payload) {
+                    found
+                        .lock()
+                        .unwrap()
+                        .push(format!("{action} {payload}: {v:?}"));
+                }
+                let now = ts(Utc::now());
+                tx += 1;
+                let answer = match (version, action) {
+                    (_, "BootNotification") => {
+                        json!({"status": "Accepted", "currentTime": now, "interval": 300})
+                    }
+                    (_, "Heartbeat") => json!({"currentTime": now}),
+                    (Version::V16, "StartTransaction") => {
+                        json!({"transactionId": tx, "idTagInfo": {"status": "Accepted"}})
+                    }
+                    (Version::V16, "StopTransaction") => {
+                        json!({"idTagInfo": {"status": "Accepted"}})
+                    }
+                    (Version::V201, "TransactionEvent") => {
+                        json!({"idTokenInfo": {"status": "Accepted"}})
+                    }
+                    _ => json!({}),
+                };
+                if let Some(waiting) = pending.lock().unwrap().remove(id) {
+                    let _ = waiting.send(Ok(answer));
+                }
+            }
+        });
+        (link, bad)
+    }
+
+    #[tokio::test]
+    async fn its_calls_follow_the_schemas_of_its_version() {
+        for id in ["SOLROSEN-G1", "SOLROSEN-P1"] {
+            let c = charger(id);
+            let (link, bad) = csms(c.spec.version);
+            c.boot(&link).await.unwrap();
+            c.all_statuses(&link).await.unwrap();
+            let month = month_of(c.spec, &tags_of(c.spec.org), Utc::now());
+            c.replay(&link, month.into_iter().take(3).collect())
+                .await
+                .unwrap();
+            c.start(
+                &link,
+                Some(1),
+                "04A1B2C3D4E501".into(),
+                Duration::ZERO,
+                Some(7),
+            )
+            .await
+            .unwrap();
+            assert!(c.state().connectors[0].running.is_some(), "{id} charges");
+            c.meter_tick(&link).await.unwrap();
+            assert!(
+                c.state().connectors[0].running.is_none(),
+                "{id} stopped when due"
+            );
+            assert!(!c.state().connectors[0].busy);
+            if c.spec.version == Version::V201 {
+                link.call("NotifyReport", c.report(3)).await.unwrap();
+            }
+            assert_eq!(*bad.lock().unwrap(), Vec::<String>::new(), "{id}");
+        }
+    }
+
+    /// The CALLRESULT `c` answers to a CALL of the CSMS.
+    async fn answer_of(c: &Arc<Charger>, action: &str, payload: Value) -> Value {
+        let (out, mut rx) = mpsc::unbounded_channel::<Message>();
+        let link = Link {
+            out,
+            pending: Arc::default(),
+            next_id: Arc::new(AtomicU64::new(1)),
+        };
+        c.answer(&link, "m-1", action, &payload);
+        let Some(Message::Text(t)) = rx.recv().await else {
+            panic!("no answer to {action}")
+        };
+        let frame: Value = serde_json::from_str(&t).unwrap();
+        assert_eq!(frame[0], 3, "{action} answered {frame}");
+        frame[2].clone()
+    }
+
+    #[tokio::test]
+    async fn its_answers_follow_the_schemas_of_its_version() {
+        let v16 = charger("VOLTWAY-K1");
+        let cases16 = [
+            (
+                "RemoteStartTransaction",
+                json!({"idTag": "04F6E5D4C3B201", "connectorId": 1}),
+                Some("Accepted"),
+            ),
+            (
+                "RemoteStopTransaction",
+                json!({"transactionId": 99}),
+                Some("Rejected"),
+            ),
+            ("Reset", json!({"type": "Soft"}), Some("Accepted")),
+            (
+                "ChangeAvailability",
+                json!({"connectorId": 2, "type": "Inoperative"}),
+                Some("Accepted"),
+            ),
+            (
+                "GetConfiguration",
+                json!({"key": ["HeartbeatInterval", "Nope"]}),
+                None,
+            ),
+            ("GetConfiguration", json!({}), None),
+            (
+                "ChangeConfiguration",
+                json!({"key": "HeartbeatInterval", "value": "120"}),
+                Some("Accepted"),
+            ),
+            (
+                "ChangeConfiguration",
+                json!({"key": "NumberOfConnectors", "value": "9"}),
+                Some("Rejected"),
+            ),
+            (
+                "ChangeConfiguration",
+                json!({"key": "Nope", "value": "1"}),
+                Some("NotSupported"),
+            ),
+            (
+                "SetChargingProfile",
+                json!({"connectorId": 1, "csChargingProfiles": {"chargingProfileId": 1, "stackLevel": 0,
+                "chargingProfilePurpose": "TxDefaultProfile", "chargingProfileKind": "Absolute",
+                "chargingSchedule": {"chargingRateUnit": "A", "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 16}]}}}),
+                Some("Accepted"),
+            ),
+            ("ClearChargingProfile", json!({}), Some("Accepted")),
+            (
+                "GetCompositeSchedule",
+                json!({"connectorId": 1, "duration": 3600}),
+                Some("Rejected"),
+            ),
+            (
+                "UnlockConnector",
+                json!({"connectorId": 1}),
+                Some("Unlocked"),
+            ),
+            (
+                "TriggerMessage",
+                json!({"requestedMessage": "Heartbeat"}),
+                Some("Accepted"),
+            ),
+            (
+                "TriggerMessage",
+                json!({"requestedMessage": "DiagnosticsStatusNotification"}),
+                Some("NotImplemented"),
+            ),
+            ("ClearCache", json!({}), Some("Accepted")),
+            (
+                "DataTransfer",
+                json!({"vendorId": "x"}),
+                Some("UnknownVendorId"),
+            ),
+            ("GetLocalListVersion", json!({}), None),
+            (
+                "SendLocalList",
+                json!({"listVersion": 1, "updateType": "Full"}),
+                Some("Accepted"),
+            ),
+            (
+                "ReserveNow",
+                json!({"connectorId": 1, "expiryDate": ts(Utc::now()), "idTag": "x", "reservationId": 1}),
+                Some("Accepted"),
+            ),
+            (
+                "CancelReservation",
+                json!({"reservationId": 1}),
+                Some("Accepted"),
+            ),
+            ("GetDiagnostics", json!({"location": "ftp://x/y"}), None),
+            (
+                "UpdateFirmware",
+                json!({"location": "https://x/y", "retrieveDate": ts(Utc::now())}),
+                None,
+            ),
+        ];
+        let v201 = charger("VOLTWAY-K2");
+        let var = |c: &str, v: &str| json!({"component": {"name": c}, "variable": {"name": v}});
+        let cases201 = [
+            (
+                "RequestStartTransaction",
+                json!({"idToken": {"idToken": "x", "type": "ISO14443"}, "remoteStartId": 1, "evseId": 1}),
+                Some("Accepted"),
+            ),
+            (
+                "RequestStopTransaction",
+                json!({"transactionId": "nope"}),
+                Some("Rejected"),
+            ),
+            ("Reset", json!({"type": "Immediate"}), Some("Accepted")),
+            (
+                "ChangeAvailability",
+                json!({"operationalStatus": "Inoperative", "evse": {"id": 2}}),
+                Some("Accepted"),
+            ),
+            (
+                "GetVariables",
+                json!({"getVariableData": [var("OCPPCommCtrlr", "HeartbeatInterval"), var("X", "Nope")]}),
+                None,
+            ),
+            (
+                "SetVariables",
+                json!({"setVariableData": [{"attributeValue": "60", "component": {"name": "OCPPCommCtrlr"},
+                "variable": {"name": "HeartbeatInterval"}}]}),
+                None,
+            ),
+            (
+                "SetChargingProfile",
+                json!({"evseId": 1, "chargingProfile": {"id": 1, "stackLevel": 0,
+                "chargingProfilePurpose": "TxDefaultProfile", "chargingProfileKind": "Absolute",
+                "chargingSchedule": [{"id": 1, "chargingRateUnit": "A", "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 16.0}]}]}}),
+                Some("Accepted"),
+            ),
+            ("ClearChargingProfile", json!({}), Some("Accepted")),
+            (
+                "UnlockConnector",
+                json!({"evseId": 1, "connectorId": 1}),
+                Some("Unlocked"),
+            ),
+            (
+                "TriggerMessage",
+                json!({"requestedMessage": "StatusNotification"}),
+                Some("Accepted"),
+            ),
+            (
+                "GetBaseReport",
+                json!({"requestId": 1, "reportBase": "FullInventory"}),
+                Some("Accepted"),
+            ),
+            ("GetReport", json!({"requestId": 2}), Some("NotSupported")),
+            ("ClearCache", json!({}), Some("Accepted")),
+            ("GetLocalListVersion", json!({}), None),
+            (
+                "SendLocalList",
+                json!({"versionNumber": 1, "updateType": "Full"}),
+                Some("Accepted"),
+            ),
+            (
+                "ReserveNow",
+                json!({"id": 1, "expiryDateTime": ts(Utc::now()), "idToken": {"idToken": "x", "type": "ISO14443"}}),
+                Some("Accepted"),
+            ),
+            (
+                "CancelReservation",
+                json!({"reservationId": 1}),
+                Some("Accepted"),
+            ),
+            (
+                "GetLog",
+                json!({"logType": "DiagnosticsLog", "requestId": 1, "log": {"remoteLocation": "ftp://x/y"}}),
+                Some("Rejected"),
+            ),
+        ];
+        for (c, cases) in [(&v16, &cases16[..]), (&v201, &cases201[..])] {
+            let version = wire(c.spec.version);
+            for (action, request, status) in cases {
+                validate(version, action, Kind::Request, request)
+                    .unwrap_or_else(|v| panic!("the test's {action} request is invalid: {v:?}"));
+                let answer = answer_of(c, action, request.clone()).await;
+                validate(version, action, Kind::Response, &answer).unwrap_or_else(|v| {
+                    panic!("{} answered {action} with {answer}: {v:?}", c.spec.id)
+                });
+                if let Some(s) = status {
+                    assert_eq!(answer["status"], *s, "{action}: {answer}");
+                }
+            }
+        }
+        assert_eq!(
+            answer_of(
+                &v16,
+                "GetConfiguration",
+                json!({"key": ["HeartbeatInterval"]})
+            )
+            .await["configurationKey"][0]["value"],
+            "120",
+            "ChangeConfiguration changed it"
+        );
+        // An action it does not do is a CALLERROR.
+        let (out, mut rx) = mpsc::unbounded_channel::<Message>();
+        let link = Link {
+            out,
+            pending: Arc::default(),
+            next_id: Arc::new(AtomicU64::new(1)),
+        };
+        v16.answer(&link, "m-2", "CertificateSigned", &json!({}));
+        let Some(Message::Text(t)) = rx.recv().await else {
+            panic!()
+        };
+        assert!(t.starts_with("[4,\"m-2\",\"NotImplemented\""), "{t}");
     }
 }
