@@ -317,10 +317,13 @@ impl Charger {
     ) -> anyhow::Result<()> {
         self.boot(&link).await?;
         self.all_statuses(&link).await?;
-        if let Some(past) = history.take() {
+        if let Some(past) = history.as_mut() {
             let n = past.len();
             let started = std::time::Instant::now();
+            // A socket lost on the way: the next connection goes on with
+            // the sessions not yet sent.
             self.replay(&link, past).await?;
+            *history = None;
             tracing::info!(
                 station = self.spec.id,
                 sessions = n,
@@ -457,9 +460,10 @@ impl Charger {
         }
     }
 
-    /// Replays the past sessions, oldest first, with their own times.
-    async fn replay(&self, link: &Link, past: Vec<PastSession>) -> anyhow::Result<()> {
-        for p in past {
+    /// Replays the past sessions, oldest first, with their own times; each
+    /// leaves `past` once sent.
+    async fn replay(&self, link: &Link, past: &mut Vec<PastSession>) -> anyhow::Result<()> {
+        while let Some(p) = past.first().cloned() {
             let idx = p.connector as usize - 1;
             let from = self.state().connectors[idx].register_wh;
             let to = from + f64::from(p.wh);
@@ -535,6 +539,7 @@ impl Charger {
                 }
             }
             self.state().connectors[idx].register_wh = to;
+            past.remove(0);
         }
         Ok(())
     }
@@ -1307,9 +1312,9 @@ mod tests {
             c.boot(&link).await.unwrap();
             c.all_statuses(&link).await.unwrap();
             let month = month_of(c.spec, &tags_of(c.spec.org), Utc::now());
-            c.replay(&link, month.into_iter().take(3).collect())
-                .await
-                .unwrap();
+            let mut three: Vec<_> = month.into_iter().take(3).collect();
+            c.replay(&link, &mut three).await.unwrap();
+            assert!(three.is_empty(), "every session sent");
             c.start(
                 &link,
                 Some(1),
