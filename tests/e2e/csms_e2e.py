@@ -117,8 +117,10 @@ class Runner:
     instances: list["Runner"] = []  # every runner not yet discarded, for log tails on failure
 
     def __init__(self, binary: str, data_dir: Path, log_dir: Path, name: str = "csms-local",
-                 admin_key: str = ADMIN_KEY, extra_env: dict[str, str] | None = None):
+                 admin_key: str = ADMIN_KEY, extra_env: dict[str, str] | None = None,
+                 args: list[str] | None = None):
         self.binary = binary
+        self.args = list(args or [])  # command-line arguments (e.g. --demo)
         self.data_dir = Path(data_dir)
         self.log_dir = Path(log_dir)
         self.name = name
@@ -157,7 +159,7 @@ class Runner:
         env.update(self.extra_env)
         self._log_file = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
-            [self.binary], env=env, stdout=self._log_file, stderr=subprocess.STDOUT,
+            [self.binary, *self.args], env=env, stdout=self._log_file, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + STARTUP_TIMEOUT_S

@@ -29,6 +29,8 @@ pub struct Config {
     pub password_checks: usize,
     /// `CSMS_TEST_PANICS=1`, honoured by debug builds only (see `ws::WsState`).
     pub test_panics: bool,
+    /// `--demo` or `CSMS_DEMO=true`: seed the demo and run its chargers.
+    pub demo: Option<crate::demo::DemoSettings>,
 }
 
 /// Connection limits, timeouts and the password-check bound.
@@ -81,7 +83,8 @@ fn connection_limits(
 }
 
 impl Config {
-    pub fn from_env() -> anyhow::Result<Self> {
+    /// The settings from the environment; `demo_flag` is `--demo` given.
+    pub fn from_env(demo_flag: bool) -> anyhow::Result<Self> {
         let settings = Settings::from_env(Runtime::Local)?;
         let get = |k: &str| std::env::var(k).ok();
         let vars = Vars::new(&get);
@@ -112,8 +115,17 @@ impl Config {
                 .map(|(_, v)| v)
                 .as_deref()
                 == Some("1");
+        let demo = if demo_flag || vars.flag("CSMS_DEMO", false)? {
+            let every = vars.number("CSMS_DEMO_SESSION_EVERY_SECONDS", &[], 180, 1..=86_400)?;
+            Some(crate::demo::DemoSettings {
+                session_every: Duration::from_secs(every),
+            })
+        } else {
+            None
+        };
         Ok(Config {
             settings,
+            demo,
             listen,
             data_dir,
             admin_key,

@@ -57,12 +57,21 @@
 //!   `CSMS_HANDSHAKE_TIMEOUT_SECONDS` (10), `CSMS_WS_PING_SECONDS` (60, 0 off),
 //!   `CSMS_WS_IDLE_TIMEOUT_SECONDS` (2 × heartbeat interval + 60),
 //!   `CSMS_TRUST_FORWARDED_FOR` (false), `CSMS_PASSWORD_CHECKS` (cores);
+//! - `CSMS_DEMO` — `true` does what `--demo` does (below);
+//!   `CSMS_DEMO_SESSION_EVERY_SECONDS` — how often the demo starts a live
+//!   session, default 180;
 //! - `RUST_LOG` — log filter, default `info`.
+//!
+//! `csms-local --demo` (`cargo run -- --demo`) seeds two organisations with
+//! sites, stations, people, tags, tariffs and a month of sessions through
+//! the API, runs a simulated charger per station and prints the people to
+//! sign in as (see `demo`).
 
 mod billing;
 mod bookings;
 mod config;
 mod deliveries;
+mod demo;
 mod load;
 mod monitor;
 mod pricing;
@@ -125,7 +134,8 @@ async fn main() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let mut cfg = config::Config::from_env()?;
+    let demo_flag = demo_flag()?;
+    let mut cfg = config::Config::from_env(demo_flag)?;
     cfg.serve.max_connections = fit_connections_to_fd_limit(cfg.serve.max_connections);
     let store: Arc<dyn Store> = Arc::new(
         csms_store_redb::EmbeddedStore::open(&cfg.data_dir)
@@ -167,6 +177,7 @@ async fn main() -> anyhow::Result<()> {
     if settings.public_url.is_none() {
         settings.public_url = Some(local_public_url(addr)?);
     }
+    let public_url = settings.public_url.clone();
     let wiring = Wiring::new(
         settings,
         store.clone(),
@@ -261,6 +272,18 @@ async fn main() -> anyhow::Result<()> {
         test_panics: cfg.test_panics,
     };
     let app = csms_app::http_app(api_state).merge(ws::routes(ws_state));
+    let demo_task = cfg.demo.map(|settings| {
+        let public = public_url.map(|u| u.to_string());
+        demo::spawn(
+            settings,
+            demo::api::Api::new(app.clone(), cfg.admin_key.expose().to_owned()),
+            format!("ws://{}/ocpp", local_host(addr)),
+            format!(
+                "{}/portal/",
+                public.unwrap_or_default().trim_end_matches('/')
+            ),
+        )
+    });
 
     tracing::info!(
         "csms-local listening on http://{addr} — OCPP: ws://{addr}/ocpp/{{stationId}}, API: http://{addr}/api/v1, portal: http://{addr}/portal/, data: {}",
@@ -274,9 +297,14 @@ async fn main() -> anyhow::Result<()> {
         ping_secs = cfg.ws.ping_every.map_or(0, |d| d.as_secs()),
         "connection limits"
     );
+    let demo_stop = demo_task.as_ref().map(|t| t.abort_handle());
     serve::run(listener, app, cfg.serve, async move {
         shutdown_signal().await;
         tracing::info!("shutting down");
+        // The demo's chargers first: they would only dial again.
+        if let Some(d) = demo_stop {
+            d.abort();
+        }
         let _ = shutdown_tx.send(true);
     })
     .await;
@@ -305,6 +333,32 @@ async fn main() -> anyhow::Result<()> {
     }
     tracing::info!(password_checks = gate.checks_run(), "stopped");
     Ok(())
+}
+
+/// `--demo`, the one argument there is (`--help` says so).
+fn demo_flag() -> anyhow::Result<bool> {
+    let mut demo = false;
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--demo" => demo = true,
+            "--help" | "-h" => {
+                println!("csms-local [--demo]\n\nThe whole CSMS in one process; settings are environment variables (see the README).\n--demo  seed two demo organisations and run simulated chargers (also CSMS_DEMO=true)");
+                std::process::exit(0);
+            }
+            other => anyhow::bail!("unknown argument {other:?}: the only one is --demo (settings are environment variables)"),
+        }
+    }
+    Ok(demo)
+}
+
+/// `host:port` this process is reached at from itself: `127.0.0.1` for an
+/// any-address bind.
+fn local_host(addr: std::net::SocketAddr) -> String {
+    if addr.ip().is_unspecified() {
+        format!("127.0.0.1:{}", addr.port())
+    } else {
+        addr.to_string()
+    }
 }
 
 /// Where links point when `CSMS_PUBLIC_URL` is unset: this listener, with
