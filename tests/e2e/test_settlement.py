@@ -19,13 +19,16 @@ import pypdf
 import pytest
 import xmlschema
 
-from billing_e2e import invoiced_driver
+from billing_e2e import PASSWORD, invoiced_driver
 from csms_e2e import assert_error, now_utc, started_runner, unique
 from test_invoices import admin_key_of, bgmax_file, org_body
+from test_portal import Visit, browser  # noqa: F401  (the Chromium fixture)
 
 IBAN, BIC = "SE4550000000058398257466", "ESSESESS"
 NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"}
 TERMS = {"day": 25, "feePercent": "2.5", "feePerStation": "10.00"}
+# What the first test settled, for the portal's test (last: Chromium's event loop would stop the chargers' asyncio).
+SETTLED: dict = {}
 
 
 @pytest.fixture(scope="module")
@@ -128,6 +131,7 @@ def test_a_month_is_settled_once_mailed_and_paid_out_by_a_valid_bank_file(runner
     assert doc.find(".//p:ReqdExctnDt/p:Dt", NS).text == booked.date().isoformat()
     assert r.content == runner.api("GET", f"/settlements/{period}/payout-file", headers=as_admin).content
 
+    SETTLED.update(org=org, key=key, period=period, settlement=s, invoice=invoice, driver=d)
     # Another organisation sees nothing of it.
     other = unique("brf-other").lower()
     runner.api_ok("POST", "/organisations", org_body(other), status=201)
@@ -160,3 +164,31 @@ def test_without_a_payout_account_the_fee_is_booked_and_the_money_stays_held(run
     assert r.status_code == 200, r.text
     xmlschema.XMLSchema(str(resources.files("sepaxml") / "schemas" / "pain.001.001.09.xsd")).validate(r.text)
     assert "<IBAN>DE89370400440532013000</IBAN>" in r.text
+
+
+def test_the_organisation_sees_its_money_in_the_portal(runner, browser):  # noqa: F811
+    if not SETTLED:
+        pytest.skip("needs the settlement of the first test")
+    org, key, period, s = SETTLED["org"], SETTLED["key"], SETTLED["period"], SETTLED["settlement"]
+    invoice, d = SETTLED["invoice"], SETTLED["driver"]
+    # In the portal (Chromium, axe-core): the organisation's admin sees the month's settlement and the invoice paid;
+    # the driver may not see the organisation's money.
+    runner.api_ok("POST", "/users", {"email": f"kassor-{org}@example.se", "name": "Kassören", "password": PASSWORD,
+                                     "role": "orgAdmin"}, status=201, key=key)
+    admin = Visit(browser, runner, "settlement-admin", {"email": f"kassor-{org}@example.se", "password": PASSWORD})
+    try:
+        admin.goto(f"/portal/invoices?period={period}")
+        text = admin.page.inner_text("main")
+        assert f"Avräkning för {period}" in text and "Betald" in text and str(invoice["number"]) in text, text
+        assert f"{Decimal(s['payout']):.2f}".replace(".", ",") in text.replace("\u00a0", " ").replace(" ", ""), text
+        assert admin.page.get_attribute(f"a[href='/api/v1/settlements/{period}/pdf']", "href"), text
+        admin.check("money")
+        admin.goto("/portal/invoices?period=2026-13", 400)
+    finally:
+        admin.close()
+    driver = Visit(browser, runner, "settlement-driver", {"email": d["email"], "password": PASSWORD})
+    try:
+        driver.goto("/portal/invoices", 403)
+    finally:
+        driver.close()
+

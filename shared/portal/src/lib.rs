@@ -62,7 +62,7 @@ pub struct PortalState {
 /// fallback of its own: merged into the API's app, an unknown path outside
 /// `/portal/` stays the API's 404.
 pub fn router(state: PortalState) -> Router {
-    use pages::{account, me, money, overview, station};
+    use pages::{account, me, money, org_money, overview, station};
     Router::new()
         .route("/", get(|| async { Redirect::to("/portal/") }))
         .route("/portal", get(|| async { Redirect::to("/portal/") }))
@@ -82,6 +82,7 @@ pub fn router(state: PortalState) -> Router {
         .route("/portal/stations/{id}/unlock", post(station::unlock))
         .route("/portal/live/commands/{id}", get(station::command))
         .route("/portal/me", get(me::page))
+        .route("/portal/invoices", get(org_money::page))
         .route("/portal/me/invoices", get(money::invoices))
         .route(
             "/portal/me/invoices/{id}/pay",

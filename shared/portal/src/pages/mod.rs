@@ -3,6 +3,7 @@
 pub mod account;
 pub mod me;
 pub mod money;
+pub mod org_money;
 pub mod overview;
 pub mod station;
 

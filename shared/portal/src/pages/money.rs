@@ -30,7 +30,7 @@ fn date(d: chrono::NaiveDate, lang: Language) -> String {
     }
 }
 
-fn status_badge(invoice: &Invoice, today: chrono::NaiveDate, lang: Language) -> Markup {
+pub(crate) fn status_badge(invoice: &Invoice, today: chrono::NaiveDate, lang: Language) -> Markup {
     let t = |m: Msg| m.text(lang);
     match invoice.status {
         InvoiceStatus::Paid => badge("s-ok", t(Msg::InvoicePaid)),
