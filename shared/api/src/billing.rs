@@ -3,7 +3,10 @@
 //! signed-in driver's own, from every organisation), and the ledger of
 //! client funds: `GET /ledger/accounts` (balances) and
 //! `GET /ledger/reconciliation` (debits = credits, overall and per account),
-//! and an invoice's PDF: `GET /invoices/{id}/pdf`, `GET /me/invoices/{id}/pdf`.
+//! and an invoice's PDF: `GET /invoices/{id}/pdf`, `GET /me/invoices/{id}/pdf`,
+//! and its Peppol BIS Billing 3.0 file: `GET /invoices/{id}/peppol`,
+//! `GET /me/invoices/{id}/peppol`, for a driver who charges for a company
+//! (`PUT/GET/DELETE /me/company`).
 //!
 //! Amounts are decimal strings as the invoice shows them (`"50.00"`).
 //! Every bad value is a 400 naming the field; another organisation's
@@ -22,11 +25,13 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use csms_billing::delivery::PDF_TYPE;
 use csms_billing::invoice_run::RunResult;
+use csms_billing::peppol;
 use csms_billing::BillingError;
 use csms_domain::billing::invoice::{Invoice, InvoiceId, InvoiceStatus};
 use csms_domain::billing::ledger::Balances;
 use csms_domain::billing::period::Period;
-use csms_domain::user::UserId;
+use csms_domain::tenant::{text, OrganisationNumber};
+use csms_domain::user::{BuyerCompany, UserId};
 use csms_kernel::ports::InvoiceQuery;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -628,6 +633,127 @@ pub async fn my_pdf(
 ) -> Result<Response, ApiError> {
     let invoice = my_invoice(&st, &who, &id).await?;
     pdf_response(&st, &invoice).await
+}
+
+/// The invoice's Peppol file as a download.
+async fn peppol_response(st: &ApiState, invoice: &Invoice) -> Result<Response, ApiError> {
+    let bytes = st.billing.invoice_peppol(invoice).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, peppol::XML_TYPE.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}\"", peppol::filename(invoice)),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+#[utoipa::path(get, path = "/invoices/{id}/peppol", operation_id = "getInvoicePeppol", tag = "billing", summary = "The invoice as a Peppol BIS Billing 3.0 file (UBL 2.1 XML), made now from the invoice, the organisation's record and the driver's company", params(("id" = String, Path, description = "Invoice id (`{organisation}~{period}~{userId}`)")), responses((status = 200, description = "The UBL invoice, as an attachment `faktura-{number}.xml`", content_type = "application/xml", body = String), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "No valid file can be made; the message names what is missing: the organisation's `organisationNumber`, `vatNumber` or `address`, or the driver's `company`", body = ErrorBody), (status = 503, description = "`CSMS_BANKGIRO` is not set", body = ErrorBody)))]
+pub async fn peppol(
+    State(st): State<ApiState>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = invoice_id(&id)?;
+    let invoice = st
+        .store
+        .get_invoice(&id)
+        .await?
+        .filter(|i| i.org_id == who.org_id)
+        .ok_or_else(|| ApiError::NotFound(format!("invoice {id} not found")))?;
+    peppol_response(&st, &invoice).await
+}
+
+#[utoipa::path(get, path = "/me/invoices/{id}/peppol", operation_id = "getMyInvoicePeppol", tag = "me", summary = "One of my invoices as a Peppol BIS Billing 3.0 file (UBL 2.1 XML) for my company's accounts; someone else's is not found", params(("id" = String, Path, description = "Invoice id (`{organisation}~{period}~{userId}`)")), responses((status = 200, description = "The UBL invoice, as an attachment `faktura-{number}.xml`", content_type = "application/xml", body = String), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "An API key, not a person", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "No valid file can be made; the message names what is missing: my `company`, or the organisation's `organisationNumber`, `vatNumber` or `address`", body = ErrorBody), (status = 503, description = "`CSMS_BANKGIRO` is not set", body = ErrorBody)))]
+pub async fn my_peppol(
+    State(st): State<ApiState>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let invoice = my_invoice(&st, &who, &id).await?;
+    peppol_response(&st, &invoice).await
+}
+
+/// The company a driver charges for: the buyer of their invoices' Peppol
+/// files.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct CompanyInput {
+    /// The company's registered name, 1 to 200 characters
+    legal_name: String,
+    /// The Swedish organisation number, `NNNNNN-NNNN` (or ten digits)
+    organisation_number: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CompanyView {
+    pub legal_name: String,
+    /// `NNNNNN-NNNN`
+    pub organisation_number: String,
+}
+
+impl From<&BuyerCompany> for CompanyView {
+    fn from(c: &BuyerCompany) -> Self {
+        CompanyView {
+            legal_name: c.legal_name.clone(),
+            organisation_number: c.organisation_number.to_string(),
+        }
+    }
+}
+
+async fn me_user(st: &ApiState, who: &Principal) -> Result<csms_domain::user::User, ApiError> {
+    let me = person(who)?;
+    st.store
+        .get_user(me)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("person {me} not found")))
+}
+
+#[utoipa::path(put, path = "/me/company", operation_id = "setMyCompany", tag = "me", summary = "Say which company I charge for: my invoices' Peppol files name it as the buyer (by its organisation number), me as its contact", request_body = CompanyInput, responses((status = 200, body = CompanyView), (status = 400, description = "Invalid input; the message says which field and why", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "An API key, not a person", body = ErrorBody), (status = 409, description = "My account changed meanwhile", body = ErrorBody)))]
+pub async fn set_my_company(
+    State(st): State<ApiState>,
+    Extension(who): Extension<Principal>,
+    body: Bytes,
+) -> Result<Json<CompanyView>, ApiError> {
+    let input: CompanyInput = json_body(&body)?;
+    let company = BuyerCompany {
+        legal_name: text(&input.legal_name, 200).map_err(|e| bad("legalName", e))?,
+        organisation_number: OrganisationNumber::parse(&input.organisation_number)
+            .map_err(|e| bad("organisationNumber", e))?,
+    };
+    let mut user = me_user(&st, &who).await?;
+    user.company = Some(company.clone());
+    crate::people::save_user(&st, user, "send it again").await?;
+    Ok(Json((&company).into()))
+}
+
+#[utoipa::path(get, path = "/me/company", operation_id = "getMyCompany", tag = "me", summary = "The company I charge for", responses((status = 200, body = CompanyView), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "An API key, not a person", body = ErrorBody), (status = 404, description = "I charge privately (no company is set)", body = ErrorBody)))]
+pub async fn my_company(
+    State(st): State<ApiState>,
+    Extension(who): Extension<Principal>,
+) -> Result<Json<CompanyView>, ApiError> {
+    me_user(&st, &who)
+        .await?
+        .company
+        .map(|c| Json((&c).into()))
+        .ok_or_else(|| ApiError::NotFound("no company is set".into()))
+}
+
+#[utoipa::path(delete, path = "/me/company", operation_id = "removeMyCompany", tag = "me", summary = "I charge privately again: my invoices get no Peppol file", responses((status = 204, description = "Removed"), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "An API key, not a person", body = ErrorBody), (status = 404, description = "No company is set", body = ErrorBody), (status = 409, description = "My account changed meanwhile", body = ErrorBody)))]
+pub async fn remove_my_company(
+    State(st): State<ApiState>,
+    Extension(who): Extension<Principal>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    let mut user = me_user(&st, &who).await?;
+    if user.company.take().is_none() {
+        return Err(ApiError::NotFound("no company is set".into()));
+    }
+    crate::people::save_user(&st, user, "send it again").await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(get, path = "/me/invoices", operation_id = "listMyInvoices", tag = "me", summary = "My invoices from every organisation, newest first", params(("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size, default 50"), ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")), responses((status = 200, body = ListOf<InvoiceView>), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "An API key, not a person", body = ErrorBody)))]

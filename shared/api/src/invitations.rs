@@ -532,6 +532,7 @@ pub async fn accept(
                 second_factor: None,
                 stripe_customer: None,
                 saved_card: None,
+                company: None,
                 created_at: now,
                 updated_at: now,
                 version: 1,

@@ -479,6 +479,7 @@ pub fn router_with(state: ApiState, sign_in: sign_in::SignInState) -> Router {
         .route("/invoices", get(Read, billing::list))
         .route("/invoices/{id}", get(Read, billing::get))
         .route("/invoices/{id}/pdf", get(Read, billing::pdf))
+        .route("/invoices/{id}/peppol", get(Read, billing::peppol))
         .route("/invoices/{id}/unblock", post(Admin, dunning::unblock))
         .route("/dunning-runs", post(Admin, dunning::run))
         // Settling a month and its bank file are the platform admin's (the
@@ -494,6 +495,13 @@ pub fn router_with(state: ApiState, sign_in: sign_in::SignInState) -> Router {
         .route("/ledger/reconciliation", get(Read, billing::reconciliation))
         .route("/me/invoices", own_get(billing::mine))
         .route("/me/invoices/{id}/pdf", own_get(billing::my_pdf))
+        .route("/me/invoices/{id}/peppol", own_get(billing::my_peppol))
+        .route(
+            "/me/company",
+            own_get(billing::my_company)
+                .merge(own_put(billing::set_my_company))
+                .merge(own_delete(billing::remove_my_company)),
+        )
         .route(
             "/me/invoices/{id}/card-payment",
             own_post(card_payments::pay_by_card),

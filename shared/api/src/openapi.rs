@@ -208,7 +208,7 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
         me::id_tokens, me::sessions, me::session, me::rate, me::my_bookings, me::book, me::my_booking_get, me::my_booking_cancel, ratings::station, ratings::site,
         start_link::get_key, start_link::rotate, start_link::qr_svg, start_link::qr_png,
         start_link::info, start_link::start, start_link::get_start,
-        billing::run, billing::list, billing::get, billing::pdf, billing::mine, billing::my_pdf, billing::ledger_accounts, billing::reconciliation,
+        billing::run, billing::list, billing::get, billing::pdf, billing::peppol, billing::mine, billing::my_pdf, billing::my_peppol, billing::set_my_company, billing::my_company, billing::remove_my_company, billing::ledger_accounts, billing::reconciliation,
         payments::import_bankgiro, payments::unmatched, payments::match_payment,
         card_payments::pay_by_card, card_payments::stripe_webhook,
         card_payments::start_saving_card, card_payments::save_card, card_payments::my_card, card_payments::remove_card,

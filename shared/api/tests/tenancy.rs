@@ -529,6 +529,8 @@ fn body_for(operation: &str, a: &OrgA) -> Option<Value> {
         // Settling a month is the platform admin's: B is refused (403).
         "runSettlement" => json!({"period": "2026-01"}),
         "saveMyCard" => json!({"setupIntentId": "seti_of_nobody"}),
+        // B's person names their own company: A's records are not touched.
+        "setMyCompany" => json!({"legalName": "B AB", "organisationNumber": "556677-8899"}),
         "payMyInvoiceBySwish" => json!({}),
         // The client-funds Bankgiro is the platform's: B is refused (403).
         "importBankgiroPayments" => json!("not a BgMax file"),

@@ -16,11 +16,15 @@
 //!   downloadable.
 //! - A driver without an e-mail address on the invoice gets no mail, and
 //!   the run counts them (`noEmail`).
+//! - A driver who charges for a company (their record's `company`) also
+//!   gets the invoice's Peppol file attached ([`crate::peppol`]), made from
+//!   the invoice as the download makes it.
 //!
 //! The invoice record itself is not touched: what was delivered is the
 //! document and the claim, both keyed by the invoice's id.
 
 use crate::pdf::{self, PdfContext};
+use crate::peppol::{self, PeppolContext};
 use crate::{BillingError, BillingService, BillingStore};
 use chrono::TimeDelta;
 use csms_domain::billing::invoice::{Invoice, InvoiceId};
@@ -129,6 +133,63 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
         Ok((bytes, true))
     }
 
+    /// The invoice as a Peppol BIS Billing 3.0 file, made now from the
+    /// invoice, its seller's record and its driver's company
+    /// ([`crate::peppol`]); refused (naming the missing field) when the
+    /// seller or the driver lacks what the file must hold.
+    pub async fn invoice_peppol(&self, invoice: &Invoice) -> Result<Vec<u8>, BillingError> {
+        let (_, bankgiro) = self.delivery()?;
+        let seller = self
+            .store
+            .get_organisation(&invoice.org_id)
+            .await?
+            .ok_or_else(|| BillingError::OrganisationNotFound(invoice.org_id.to_string()))?;
+        let buyer = self.store.get_user(&invoice.user_id).await?;
+        peppol::invoice_xml(
+            invoice,
+            &PeppolContext {
+                seller: &seller,
+                bankgiro,
+                buyer_company: buyer.as_ref().and_then(|u| u.company.as_ref()),
+            },
+        )
+        .map_err(|e| {
+            BillingError::Refused(format!(
+                "no Peppol file for invoice {}: {e}",
+                invoice.number
+            ))
+        })
+    }
+
+    /// The Peppol file for the mail of a driver who charges for a company;
+    /// none for a private driver, nor when the file cannot be made (the mail
+    /// still goes with its PDF, and the download says why).
+    async fn peppol_attachment(
+        &self,
+        invoice: &Invoice,
+    ) -> Result<Option<Attachment>, BillingError> {
+        let company = self
+            .store
+            .get_user(&invoice.user_id)
+            .await?
+            .is_some_and(|u| u.company.is_some());
+        if !company {
+            return Ok(None);
+        }
+        match self.invoice_peppol(invoice).await {
+            Ok(bytes) => Ok(Some(Attachment {
+                filename: peppol::filename(invoice),
+                content_type: peppol::XML_TYPE.into(),
+                bytes,
+            })),
+            Err(BillingError::Refused(why)) => {
+                tracing::warn!(invoice = %invoice.id, %why, "the invoice is mailed without its Peppol file");
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Delivers each invoice (see the module docs); one invoice's failure
     /// is noted and the others go on.
     pub(crate) async fn deliver_all(&self, invoices: &[Invoice]) -> DeliveryResult {
@@ -183,6 +244,7 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
             return Ok(());
         }
         let language = self.language_of(invoice).await?;
+        let peppol = self.peppol_attachment(invoice).await?;
         let mail = letters::invoice(&InvoiceLetter {
             to: invoice.buyer.email.trim(),
             to_name: &invoice.buyer.name,
@@ -199,6 +261,7 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
                 content_type: PDF_TYPE.into(),
                 bytes,
             },
+            peppol,
         });
         d.mailer
             .send(&mail)

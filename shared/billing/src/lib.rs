@@ -15,6 +15,8 @@
 //!   period ([`BillingService::run_invoices`]), callable by the API and by a
 //!   scheduled job alike; re-running it changes nothing.
 //! - [`pdf`]: an invoice as a PDF (a pure function of the invoice).
+//! - [`peppol`]: an invoice as a Peppol BIS Billing 3.0 UBL document (a
+//!   pure function of the invoice and its seller), made on demand.
 //! - [`delivery`]: an issued invoice's PDF rendered once and stored
 //!   (`DocumentStore`), and mailed once with the PDF attached.
 //! - [`payments`]: BgMax files of Bankgiro payments imported, matched by
@@ -52,6 +54,7 @@ pub mod ledger;
 pub mod pain001;
 pub mod payments;
 pub mod pdf;
+pub mod peppol;
 pub mod settlement;
 pub mod swish;
 

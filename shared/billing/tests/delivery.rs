@@ -348,3 +348,41 @@ async fn a_driver_without_an_address_is_counted_and_a_refused_mail_is_listed_onc
     assert!(mailer.sent().is_empty());
     std::fs::remove_dir_all(&w.dir).unwrap();
 }
+
+#[tokio::test]
+async fn a_company_driver_s_mail_carries_the_peppol_file_and_a_private_one_s_does_not() {
+    let w = world().await;
+    let mut ada = w.ada.clone();
+    ada.company = Some(csms_domain::user::BuyerCompany {
+        legal_name: "Ada AB".into(),
+        organisation_number: csms_domain::tenant::OrganisationNumber::parse("556677-8899").unwrap(),
+    });
+    ada.version += 1;
+    w.store.put_user(&ada, w.ada.version).await.unwrap();
+    let mailer = Arc::new(Recorder::default());
+    let billing = w.billing(mailer.clone(), true);
+    let run = billing.run_invoices(&org(), nov()).await.unwrap();
+    let sent = mailer.sent();
+    assert_eq!(sent.len(), 2);
+    let (to_ada, to_bo) = (&sent[0], &sent[1]);
+    let names: Vec<&str> = to_ada
+        .attachments
+        .iter()
+        .map(|a| a.filename.as_str())
+        .collect();
+    assert_eq!(names, ["faktura-1.pdf", "faktura-1.xml"]);
+    let xml = &to_ada.attachments[1];
+    assert_eq!(xml.content_type, "application/xml");
+    assert_eq!(
+        xml.bytes,
+        billing.invoice_peppol(&run.created[0]).await.unwrap(),
+        "the file the download makes"
+    );
+    assert!(to_ada.text.contains("Peppol"), "{}", to_ada.text);
+    assert_eq!(to_bo.attachments.len(), 1, "Bo charges privately");
+    assert!(!to_bo.text.contains("Peppol"));
+    assert!(matches!(
+        billing.invoice_peppol(&run.created[1]).await,
+        Err(BillingError::Refused(m)) if m.contains("company")
+    ));
+}

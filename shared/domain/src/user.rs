@@ -7,7 +7,7 @@
 //! its SHA-256, so a copy of the store signs nobody in.
 
 use crate::ids::IdError;
-use crate::tenant::{Email, Invalid, Language};
+use crate::tenant::{Email, Invalid, Language, OrganisationNumber};
 use crate::{OrgId, Timestamp};
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
@@ -153,6 +153,16 @@ pub struct SavedCard {
     pub saved_at: Timestamp,
 }
 
+/// The company a person charges for (their employer, their own firm): its
+/// legal name and Swedish organisation number. It is the buyer's electronic
+/// address in the Peppol file of the person's invoices; a private person has
+/// none (Peppol has no address scheme for people).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuyerCompany {
+    pub legal_name: String,
+    pub organisation_number: OrganisationNumber,
+}
+
 /// A person who signs in.
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
@@ -173,6 +183,8 @@ pub struct User {
     pub stripe_customer: Option<String>,
     /// The card their invoices are charged to on the due date.
     pub saved_card: Option<SavedCard>,
+    /// The company they charge for, if they said so (`PUT /me/company`).
+    pub company: Option<BuyerCompany>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub version: u64,
@@ -344,6 +356,7 @@ mod tests {
             second_factor: None,
             stripe_customer: None,
             saved_card: None,
+            company: None,
             created_at: t0,
             updated_at: t0,
             version: 1,

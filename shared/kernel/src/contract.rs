@@ -3707,6 +3707,7 @@ pub fn user(
         second_factor: None,
         stripe_customer: None,
         saved_card: None,
+        company: None,
         created_at: t(0),
         updated_at: t(0),
         version: 1,

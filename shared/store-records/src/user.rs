@@ -5,9 +5,9 @@
 use crate::tenant::StoredLanguage;
 use crate::{parse, DecodeError, Record};
 use chrono::{DateTime, Utc};
-use csms_domain::tenant::Language;
+use csms_domain::tenant::{Language, OrganisationNumber};
 use csms_domain::user::{
-    Membership, Role, SavedCard, SecondFactor, User, UserEmail, UserId, UserSession,
+    BuyerCompany, Membership, Role, SavedCard, SecondFactor, User, UserEmail, UserId, UserSession,
 };
 use csms_domain::OrgId;
 use serde::{Deserialize, Serialize};
@@ -45,12 +45,24 @@ pub struct StoredUser {
     pub stripe_customer: Option<String>,
     #[serde(rename = "savedCard", default, skip_serializing_if = "Option::is_none")]
     pub saved_card: Option<StoredSavedCard>,
+    /// Absent for a person who charges privately.
+    #[serde(rename = "company", default, skip_serializing_if = "Option::is_none")]
+    pub company: Option<StoredBuyerCompany>,
     #[serde(rename = "createdAt")]
     pub created_at: DateTime<Utc>,
     #[serde(rename = "updatedAt")]
     pub updated_at: DateTime<Utc>,
     #[serde(rename = "version")]
     pub version: u64,
+}
+
+/// The company a person charges for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredBuyerCompany {
+    #[serde(rename = "legalName")]
+    pub legal_name: String,
+    #[serde(rename = "organisationNumber")]
+    pub organisation_number: String,
 }
 
 /// A saved card: what can be shown of it, and its Stripe PaymentMethod.
@@ -159,11 +171,16 @@ impl From<&User> for StoredUser {
             second_factor,
             stripe_customer,
             saved_card,
+            company,
             created_at,
             updated_at,
             version,
         } = u;
         StoredUser {
+            company: company.as_ref().map(|c| StoredBuyerCompany {
+                legal_name: c.legal_name.clone(),
+                organisation_number: c.organisation_number.to_string(),
+            }),
             stripe_customer: stripe_customer.clone(),
             saved_card: saved_card.as_ref().map(|c| StoredSavedCard {
                 payment_method: c.payment_method.clone(),
@@ -216,11 +233,25 @@ impl TryFrom<StoredUser> for User {
             second_factor,
             stripe_customer,
             saved_card,
+            company,
             created_at,
             updated_at,
             version,
         } = u;
+        let company = company
+            .map(|c| {
+                Ok::<_, DecodeError>(BuyerCompany {
+                    organisation_number: parse(
+                        "company organisation number",
+                        c.organisation_number,
+                        |s| OrganisationNumber::parse(&s),
+                    )?,
+                    legal_name: c.legal_name,
+                })
+            })
+            .transpose()?;
         Ok(User {
+            company,
             stripe_customer,
             saved_card: saved_card.map(|c| SavedCard {
                 payment_method: c.payment_method,

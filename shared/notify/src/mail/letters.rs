@@ -30,6 +30,9 @@ pub struct InvoiceLetter<'a> {
     pub bankgiro: &'a str,
     pub language: Language,
     pub pdf: super::Attachment,
+    /// The Peppol BIS Billing 3.0 file, for a driver who charges for a
+    /// company (its accounts read it without retyping).
+    pub peppol: Option<super::Attachment>,
 }
 
 pub fn invoice(l: &InvoiceLetter<'_>) -> Mail {
@@ -49,13 +52,24 @@ pub fn invoice(l: &InvoiceLetter<'_>) -> Mail {
             ),
         ),
     };
+    let text = match (&l.peppol, l.language) {
+        (None, _) => text,
+        (Some(_), Language::Sv) => {
+            text + "Den finns också som Peppol-fil (e-faktura) för företagets bokföring.\n"
+        }
+        (Some(_), Language::En) => {
+            text + "It is also attached as a Peppol file (e-invoice) for your company's accounts.\n"
+        }
+    };
     Mail {
         to: l.to.to_owned(),
         to_name: Some(l.to_name.to_owned()),
         subject,
         text,
         kind: "invoice",
-        attachments: vec![l.pdf.clone()],
+        attachments: std::iter::once(l.pdf.clone())
+            .chain(l.peppol.clone())
+            .collect(),
     }
 }
 

@@ -288,6 +288,7 @@ mod tests {
             second_factor: None,
             stripe_customer: None,
             saved_card: None,
+            company: None,
             created_at: now,
             updated_at: now,
             version: 1,
