@@ -432,6 +432,19 @@ pub async fn lingering_connectors_listed_until_their_status_changes<
         due("Finishing", 10_000, 10).await,
         [("CP-LING-A".to_owned(), 3, t(80))]
     );
+    assert!(due("Charging", 10_000, 10).await.is_empty(), "not listed");
+    // A status contradicting a transaction is listed the same way (the
+    // sweep looks for a running one).
+    store
+        .set_connector_status(&a.org_id, &a.id, &status(4, "Unavailable", 95))
+        .await
+        .unwrap();
+    assert_eq!(
+        due("Unavailable", 10_000, 10).await,
+        [("CP-LING-A".to_owned(), 4, t(95))]
+    );
+    assert!(store.settle_lingering(&a.id, 4, 1, t(95)).await.unwrap());
+    assert!(due("Unavailable", 10_000, 10).await.is_empty());
     let listed = store
         .lingering_due(&org, "Finishing", t(10_000), 10)
         .await
@@ -2394,6 +2407,12 @@ pub async fn alarm_settings_versioned_per_org<S: AlarmSettingsStore>(store: &S) 
         flapping: csms_domain::alarm::Churn::new(4, 600).unwrap(),
         boot_loop: csms_domain::alarm::Churn::BOOT_LOOP,
         lingering: csms_domain::alarm::Lingering::new(10, 240).unwrap(),
+        thresholds: csms_domain::alarm::Thresholds {
+            clock_drift: csms_domain::alarm::Thresholds::CLOCK_DRIFT
+                .threshold(90)
+                .unwrap(),
+            ..csms_domain::alarm::Thresholds::DEFAULT
+        },
         quiet_hours: Some(
             csms_domain::alarm::QuietHours::new(
                 chrono::NaiveTime::from_hms_opt(22, 0, 0).unwrap(),

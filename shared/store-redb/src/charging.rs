@@ -284,7 +284,7 @@ impl Db {
             if let Some(old) = old {
                 due.remove(old.as_str())?;
             }
-            if Lingering::watches(&status.status) {
+            if Lingering::listed(&status.status) {
                 let linger = linger_key(org, &status.status, status.updated_at, &key)?;
                 due.insert(linger.as_str(), key.as_str())?;
                 by_connector.insert(key.as_str(), linger.as_str())?;

@@ -1044,11 +1044,19 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
             page: PageRequest::first(PageRequest::MAX_LIMIT),
         };
         let mut closed = 0;
+        // The grace is not used here: any value does.
+        let thresholds = monitor::alarm_settings(
+            &*self.store,
+            org,
+            csms_domain::alarm::OfflineGrace::platform(60),
+        )
+        .await?
+        .thresholds;
         let open = self.open_running_alarms(org).await?;
         let mut holding = std::collections::HashSet::new();
         loop {
             let page = self.store.list_sessions(&query).await?;
-            self.watch_running(&page.items, idle, &open, &mut holding, now)
+            self.watch_running(&page.items, &thresholds, idle, &open, &mut holding, now)
                 .await;
             for s in page.items {
                 if s.status != SessionStatus::Active

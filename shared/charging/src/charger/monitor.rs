@@ -63,29 +63,48 @@
 //!   other status resolves it; only a status after one that lasted at least
 //!   [`Lingering::MIN_MINS`] looks (a request, and nothing when there is no
 //!   alarm).
-
 //! - **No energy readings** (`noMeterValues`, warning) and **charging
 //!   nothing** (`chargingNothing`, warning): the idle-session sweep, which
 //!   pages through the organisation's recent sessions anyway, looks at each
-//!   running one. No register reading for [`METER_SILENCE`] (a session
-//!   older than that) raises the first; readings that keep coming while
-//!   the register has not moved for [`NOTHING_FOR`] since the first one, at
-//!   a connector that says `Charging` (a car that pauses says
-//!   `SuspendedEV`, which is normal), raise the second. Each sweep reads
-//!   the organisation's open alarms once, raises only what is not open
-//!   yet, and resolves what no longer holds (a reading came, energy flows,
-//!   the session ended). Thresholds are fixed for now.
+//!   running one. No register reading for the organisation's
+//!   `noMeterValuesMinutes` (a session older than that; default 30)
+//!   raises the first; readings that keep coming while the register has
+//!   not moved for its `chargingNothingMinutes` (default 30) since the
+//!   first one, at a connector that says `Charging` (a car that pauses
+//!   says `SuspendedEV`, which is normal), raise the second. Each sweep
+//!   reads the organisation's alarm settings and open alarms once, raises
+//!   only what is not open yet, and resolves what no longer holds (a
+//!   reading came, energy flows, the session ended).
+//! - **Status contradicting a session** (`statusContradictsSession`,
+//!   warning): a connector that reports `Unavailable` or `Reserved`
+//!   ([`Lingering::CONTRADICTING`]) while a transaction runs on it, for
+//!   longer than the organisation's `statusContradictsSessionSeconds`
+//!   (default 120: a status sent just before the StopTransaction that ends
+//!   the session is normal ordering). `Available` is not among them: it
+//!   ends an open session at once. The status write puts a connector in
+//!   such a status on the organisation's watch list in the same request
+//!   (the one [`OfflineStore::lingering_due`] reads for stuck connectors);
+//!   the sweep reads it (one query per status), takes each connector off
+//!   once and looks for a running session on it (one query of the
+//!   station's latest sessions, only then;
+//!   [`ChargerService::raise_contradiction_alarms`]). The connector's next
+//!   other status resolves it ([`ends_contradiction`]: a request only
+//!   after such a status of at least 5 s), and the sweep resolves it when
+//!   its session ended (it reads the open alarms anyway, and the session
+//!   of each such alarm). No request more per message.
 
 use super::{ChargerService, ChargingStore, HandlerError};
 use chrono::SecondsFormat;
-use csms_domain::alarm::{Alarm, AlarmSettings, Churn, Lingering, OfflineGrace, Severity};
+use csms_domain::alarm::{
+    Alarm, AlarmSettings, Churn, Lingering, OfflineGrace, Severity, Thresholds,
+};
 use csms_domain::session::Session;
 use csms_domain::station::{Connection, ConnectorStatus, Station};
 use csms_domain::{OrgId, SessionId, StationId, Timestamp};
 use csms_kernel::events::{raise_alarm, resolve_alarm, DomainEvent};
 use csms_kernel::ports::{
     AlarmSettingsStore, AlarmStore, LingeringConnector, OfflineStation, OrganisationStore,
-    PageRequest, StoreError,
+    PageRequest, SessionQuery, StoreError,
 };
 use rust_decimal::Decimal;
 
@@ -371,10 +390,6 @@ pub const NO_METER_KIND: &str = "noMeterValues";
 /// Alarm kind of a running session whose register does not move while the
 /// connector says it is charging.
 pub const CHARGING_NOTHING_KIND: &str = "chargingNothing";
-/// How long a running session may go without a register reading.
-pub const METER_SILENCE: chrono::TimeDelta = chrono::TimeDelta::minutes(30);
-/// How long a register may stand still while the connector says `Charging`.
-pub const NOTHING_FOR: chrono::TimeDelta = chrono::TimeDelta::minutes(30);
 
 pub fn no_meter_alarm_id(session: &SessionId) -> String {
     format!("no-meter-values:{session}")
@@ -402,12 +417,14 @@ pub fn meter_silent_since(
 }
 
 /// Whether a running `session`'s register stood still from its first
-/// reading to a recent last one over at least `limit` (readings come,
-/// energy does not): the register and the time it stood at.
+/// reading to a recent last one (younger than `silence`, the
+/// `noMeterValues` threshold) over at least `limit` (readings come, energy
+/// does not): the register and the time it stood at.
 pub fn delivered_nothing(
     session: &Session,
     now: Timestamp,
     limit: chrono::TimeDelta,
+    silence: chrono::TimeDelta,
 ) -> Option<(Decimal, Timestamp)> {
     if session.status != csms_domain::session::SessionStatus::Active {
         return None;
@@ -419,7 +436,7 @@ pub fn delivered_nothing(
         .map_or(first, |s| s.min(first));
     // Readings still come (and none is timed after now).
     let age = now.signed_duration_since(last_at);
-    let recent = age >= chrono::TimeDelta::zero() && age < METER_SILENCE;
+    let recent = age >= chrono::TimeDelta::zero() && age < silence;
     (last <= start && last_at.signed_duration_since(first_at) >= limit && recent)
         .then_some((last, first_at))
 }
@@ -924,6 +941,105 @@ pub fn stuck_connector_alarm(
     })
 }
 
+/// Alarm kind of a connector whose status contradicts the transaction
+/// running on it.
+pub const CONTRADICTION_KIND: &str = "statusContradictsSession";
+
+/// The contradiction alarm of one connector.
+pub fn contradiction_alarm_id(station: &StationId, evse: u32, connector: u32) -> String {
+    format!("status-contradicts-session:{station}:{evse}:{connector}")
+}
+
+/// The running session of the station's recent `sessions` that `status`
+/// contradicts, if any: an active one on the same EVSE (any EVSE for the
+/// station as a whole, EVSE 0) and the same connector where the session
+/// knows its connector (another connector of a 2.0.1 EVSE in use may
+/// well be `Unavailable`).
+pub fn contradicted_session<'a>(
+    status: &ConnectorStatus,
+    sessions: &'a [Session],
+) -> Option<&'a Session> {
+    if !Lingering::contradicts(&status.status) {
+        return None;
+    }
+    let whole_station = status.evse_id == 0;
+    sessions.iter().find(|s| {
+        s.status == csms_domain::session::SessionStatus::Active
+            && (whole_station
+                || (s.evse_id == Some(status.evse_id)
+                    && s.connector_id.is_none_or(|c| c == status.connector_id)))
+    })
+}
+
+/// Whether the status stored after `previous` may end a contradiction
+/// alarm: a change out of a contradicting status that lasted at least the
+/// shortest threshold an organisation may choose (shorter, the sweep
+/// cannot have raised one, so there is nothing to look up).
+pub fn ends_contradiction(previous: Option<&ConnectorStatus>, now: &ConnectorStatus) -> bool {
+    let shortest = Thresholds::STATUS_CONTRADICTION
+        .threshold(Thresholds::STATUS_CONTRADICTION.min.into())
+        .map_or(chrono::TimeDelta::zero(), |t| t.as_delta());
+    previous.is_some_and(|p| {
+        Lingering::contradicts(&p.status)
+            && p.status != now.status
+            && now.updated_at - p.updated_at >= shortest
+    })
+}
+
+/// The alarm of a connector of `station_id` that reported `status` while
+/// `session` runs on it, for longer than `grace`.
+pub fn contradiction_alarm(
+    station_id: &StationId,
+    status: &ConnectorStatus,
+    session: &Session,
+    grace: chrono::TimeDelta,
+    now: Timestamp,
+) -> Alarm {
+    let (evse, connector) = (status.evse_id, status.connector_id);
+    let place = if evse == 0 {
+        "the station as a whole".to_owned()
+    } else {
+        format!("EVSE {evse} connector {connector}")
+    };
+    let minutes = (now - status.updated_at).num_minutes();
+    Alarm {
+        title: Some(format!(
+            "Station {station_id} reports {} during a session",
+            status.status
+        )),
+        message: format!(
+            "station {station_id} reports {place} {} since {} ({minutes} min, more than {} s) while transaction {} (session {}) is running there",
+            status.status,
+            rfc3339(status.updated_at),
+            grace.num_seconds(),
+            session.transaction_id,
+            session.id
+        ),
+        action: Some(
+            "ask the station for its status (TriggerMessage StatusNotification) and look at the session: if it ended on the station, its StopTransaction was lost (the session stays open until the idle sweep); if it runs, the station's status logic is wrong (a firmware issue for its manufacturer)"
+                .to_owned(),
+        ),
+        details: serde_json::json!({
+            "stationId": station_id.as_str(),
+            "siteId": session.site_id.as_ref().map(|s| s.as_str()),
+            "evseId": evse,
+            "connectorId": connector,
+            "status": status.status,
+            "since": rfc3339(status.updated_at),
+            "sessionId": session.id.as_str(),
+            "transactionId": session.transaction_id,
+            "graceSeconds": grace.num_seconds(),
+        }),
+        ..Alarm::opened(
+            contradiction_alarm_id(station_id, evse, connector),
+            session.org_id.clone(),
+            CONTRADICTION_KIND,
+            Severity::Warning,
+            now,
+        )
+    }
+}
+
 impl<S: ChargingStore + ?Sized> ChargerService<S> {
     /// Resolves the connector's stuck alarm when the stored status ends a
     /// long `Preparing` or `Finishing` ([`ends_lingering`]). A store
@@ -940,6 +1056,62 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
                 stuck_connector_alarm_id(&conn.station_id, status.evse_id, status.connector_id);
             self.resolve_and_tell(&id, now).await;
         }
+        if ends_contradiction(previous, status) {
+            let id = contradiction_alarm_id(&conn.station_id, status.evse_id, status.connector_id);
+            self.resolve_and_tell(&id, now).await;
+        }
+    }
+
+    /// Raises the alarm of each of the organisation's connectors whose
+    /// status has contradicted a running transaction for longer than its
+    /// threshold: each connector listed with such a status is looked at
+    /// once (taken off the list), with one query of its station's recent
+    /// sessions; how many were raised.
+    pub async fn raise_contradiction_alarms(
+        &self,
+        settings: &AlarmSettings,
+        now: Timestamp,
+    ) -> Result<usize, HandlerError> {
+        let org = &settings.org_id;
+        let grace = settings.thresholds.status_contradiction.as_delta();
+        let mut raised = 0;
+        for status in Lingering::CONTRADICTING {
+            let due = self
+                .store
+                .lingering_due(org, status, now - grace, OFFLINE_BATCH)
+                .await?;
+            for LingeringConnector { station_id, status } in due {
+                if !self
+                    .store
+                    .settle_lingering(
+                        &station_id,
+                        status.evse_id,
+                        status.connector_id,
+                        status.updated_at,
+                    )
+                    .await?
+                {
+                    continue;
+                }
+                let query = SessionQuery {
+                    org_id: org.clone(),
+                    station_id: Some(station_id.clone()),
+                    from: None,
+                    to: None,
+                    page: PageRequest::first(super::OPEN_SESSION_WINDOW),
+                };
+                let sessions = self.store.list_sessions(&query).await?.items;
+                let Some(session) = contradicted_session(&status, &sessions) else {
+                    continue;
+                };
+                let alarm = contradiction_alarm(&station_id, &status, session, grace, now);
+                if raise_alarm(&*self.store, &*self.events, &alarm, now).await? {
+                    raised += 1;
+                    tracing::warn!(station = %station_id, evse = status.evse_id, status = %status.status, session = %session.id, "status contradicts a running session: alarm raised");
+                }
+            }
+        }
+        Ok(raised)
     }
 
     /// Raises the alarm of each of the organisation's connectors in
@@ -1041,6 +1213,7 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
     pub(super) async fn watch_running(
         &self,
         sessions: &[Session],
+        thresholds: &Thresholds,
         idle: chrono::TimeDelta,
         open: &std::collections::HashSet<String>,
         holding: &mut std::collections::HashSet<String>,
@@ -1051,8 +1224,10 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
         let running = sessions
             .iter()
             .filter(|s| now.signed_duration_since(s.updated_at) < idle);
+        let silence = thresholds.no_meter_values.as_delta();
+        let nothing = thresholds.charging_nothing.as_delta();
         for s in running {
-            if let Some(since) = meter_silent_since(s, now, METER_SILENCE) {
+            if let Some(since) = meter_silent_since(s, now, silence) {
                 let id = no_meter_alarm_id(&s.id);
                 if !open.contains(&id) {
                     self.raise_and_tell(no_meter_alarm(s, since, now), now)
@@ -1060,7 +1235,7 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
                 }
                 holding.insert(id);
             }
-            if let Some((wh, since)) = delivered_nothing(s, now, NOTHING_FOR) {
+            if let Some((wh, since)) = delivered_nothing(s, now, nothing, silence) {
                 let id = charging_nothing_alarm_id(&s.id);
                 if open.contains(&id) {
                     holding.insert(id);
@@ -1223,9 +1398,10 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
     }
 
     /// Resolves the organisation's flapping and boot-loop alarms whose
-    /// station no longer reaches the threshold in the window ending `now`
-    /// (one query of the active alarms, and a station read per such
-    /// alarm); how many were resolved.
+    /// station no longer reaches the threshold in the window ending `now`,
+    /// and contradiction alarms whose session ended (one query of the
+    /// active alarms, and a station or session read per such alarm); how
+    /// many were resolved.
     pub async fn settle_churn_alarms(
         &self,
         settings: &AlarmSettings,
@@ -1241,6 +1417,28 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
             .await?;
         let mut resolved = 0;
         for alarm in active.items {
+            if alarm.kind == CONTRADICTION_KIND {
+                // Over when its session ended (or is gone).
+                let running =
+                    match alarm.details["sessionId"]
+                        .as_str()
+                        .and_then(|id| SessionId::parse(id).ok())
+                    {
+                        Some(id) => self.store.get_session(&id).await?.is_some_and(|s| {
+                            s.status == csms_domain::session::SessionStatus::Active
+                        }),
+                        None => false,
+                    };
+                if !running
+                    && resolve_alarm(&*self.store, &*self.events, &alarm.id, now)
+                        .await?
+                        .is_some()
+                {
+                    resolved += 1;
+                    tracing::info!(alarm = %alarm.id, "alarm resolved: the session ended");
+                }
+                continue;
+            }
             let still: fn(&Station, &AlarmSettings, Timestamp) -> Option<Alarm> =
                 match alarm.kind.as_str() {
                     FLAPPING_KIND => {
@@ -1293,7 +1491,8 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
                 let n = self.raise_offline_alarms_with(&settings, now).await?;
                 self.settle_churn_alarms(&settings, now).await?;
                 let stuck = self.raise_lingering_alarms(&settings, now).await?;
-                Ok::<_, HandlerError>(n + stuck)
+                let contradicting = self.raise_contradiction_alarms(&settings, now).await?;
+                Ok::<_, HandlerError>(n + stuck + contradicting)
             };
             match swept.await {
                 Ok(n) => raised += n,
@@ -1460,6 +1659,140 @@ mod tests {
             "within one message, by time"
         );
         assert_eq!(register_backwards(None, &[]), None);
+    }
+
+    fn running_session() -> Session {
+        let mut s = Session::blank(
+            &StationId::parse("CP-1").unwrap(),
+            OrgId::default_org(),
+            None,
+            &csms_domain::TransactionId::from(1),
+            t(0),
+        );
+        s.status = csms_domain::session::SessionStatus::Active;
+        s.started_at = Some(t(0));
+        s
+    }
+
+    #[test]
+    fn a_running_session_is_late_by_the_thresholds_it_is_given() {
+        let mins = chrono::TimeDelta::minutes;
+        let mut s = running_session();
+        assert_eq!(meter_silent_since(&s, t(29 * 60), mins(30)), None);
+        assert_eq!(meter_silent_since(&s, t(30 * 60), mins(30)), Some(t(0)));
+        assert_eq!(meter_silent_since(&s, t(30 * 60), mins(45)), None);
+        // A register standing at 500 Wh from minute 1 to minute 40.
+        s.first_register = Some((t(60), Decimal::from(500)));
+        s.last_register = Some((t(40 * 60), Decimal::from(500)));
+        assert_eq!(
+            meter_silent_since(&s, t(41 * 60), mins(30)),
+            None,
+            "readings come"
+        );
+        assert_eq!(
+            delivered_nothing(&s, t(41 * 60), mins(30), mins(30)),
+            Some((Decimal::from(500), t(60)))
+        );
+        assert_eq!(
+            delivered_nothing(&s, t(41 * 60), mins(45), mins(30)),
+            None,
+            "39 minutes still"
+        );
+        assert_eq!(
+            delivered_nothing(&s, t(41 * 60), mins(30), mins(1)),
+            None,
+            "the last reading is older than the silence allows: that is the other alarm"
+        );
+        s.last_register = Some((t(40 * 60), Decimal::from(501)));
+        assert_eq!(delivered_nothing(&s, t(41 * 60), mins(30), mins(30)), None);
+    }
+
+    #[test]
+    fn only_a_contradicting_status_at_the_running_sessions_connector_finds_it() {
+        let mut running = running_session();
+        running.evse_id = Some(1);
+        running.connector_id = Some(1);
+        let mut ended = running_session();
+        ended.evse_id = Some(2);
+        ended.status = csms_domain::session::SessionStatus::Completed;
+        let sessions = [ended.clone(), running.clone()];
+        let at = |evse, connector, s: &str| ConnectorStatus {
+            evse_id: evse,
+            connector_id: connector,
+            ..status(s, None)
+        };
+        assert_eq!(
+            contradicted_session(&at(1, 1, "Unavailable"), &sessions),
+            Some(&running)
+        );
+        assert_eq!(
+            contradicted_session(&at(1, 1, "Reserved"), &sessions),
+            Some(&running)
+        );
+        assert_eq!(
+            contradicted_session(&at(0, 0, "Unavailable"), &sessions),
+            Some(&running),
+            "the station as a whole"
+        );
+        for consistent in [
+            "Charging",
+            "SuspendedEV",
+            "Occupied",
+            "Faulted",
+            "Finishing",
+        ] {
+            assert_eq!(contradicted_session(&at(1, 1, consistent), &sessions), None);
+        }
+        assert_eq!(
+            contradicted_session(&at(1, 2, "Unavailable"), &sessions),
+            None,
+            "the EVSE's other connector"
+        );
+        assert_eq!(
+            contradicted_session(&at(2, 2, "Unavailable"), &sessions),
+            None,
+            "its session ended"
+        );
+        running.connector_id = None;
+        assert!(contradicted_session(&at(1, 2, "Unavailable"), &[running.clone()]).is_some());
+
+        let alarm = contradiction_alarm(
+            &running.station_id,
+            &at(1, 1, "Unavailable"),
+            &running,
+            chrono::TimeDelta::seconds(120),
+            t(400),
+        );
+        assert_eq!(alarm.id, "status-contradicts-session:CP-1:1:1");
+        assert_eq!(alarm.kind, CONTRADICTION_KIND);
+        assert_eq!(alarm.severity, Severity::Warning);
+        assert_eq!(alarm.details["sessionId"], running.id.as_str());
+        assert_eq!(alarm.details["status"], "Unavailable");
+    }
+
+    #[test]
+    fn leaving_a_contradicting_status_that_lasted_looks_for_the_alarm() {
+        let mut unavailable = status("Unavailable", None);
+        let mut next = status("Charging", None);
+        next.updated_at = unavailable.updated_at + chrono::TimeDelta::seconds(5);
+        assert!(ends_contradiction(Some(&unavailable), &next));
+        next.updated_at = unavailable.updated_at + chrono::TimeDelta::seconds(4);
+        assert!(
+            !ends_contradiction(Some(&unavailable), &next),
+            "too short to have raised"
+        );
+        next.updated_at = unavailable.updated_at + chrono::TimeDelta::seconds(60);
+        assert!(!ends_contradiction(Some(&next), &unavailable), "into it");
+        assert!(!ends_contradiction(None, &next));
+        unavailable.updated_at = next.updated_at - chrono::TimeDelta::minutes(10);
+        let again = ConnectorStatus {
+            updated_at: next.updated_at,
+            ..unavailable.clone()
+        };
+        assert!(
+            !ends_contradiction(Some(&unavailable), &again),
+            "the same status"
+        );
     }
 
     #[test]

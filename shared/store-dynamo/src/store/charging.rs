@@ -853,7 +853,7 @@ impl StationStore for DynamoStore {
             connector_sk(status.evse_id, status.connector_id),
         );
         // The put replaces the item: any other status takes it off the list.
-        if Lingering::watches(&status.status) {
+        if Lingering::listed(&status.status) {
             set_key(
                 &mut item,
                 Index::Gsi2,
