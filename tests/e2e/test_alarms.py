@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import timedelta
 
 import pytest
 from ocpp.v16 import call as call16
@@ -408,4 +409,88 @@ def test_a_status_that_contradicts_the_running_session_raises_one_alarm_until_it
     finally:
         runner.api_ok("PUT", "/alarm-settings", {})
     time.sleep(1.5)
+    assert mine() == [("alarm.opened", alarm_id), ("alarm.resolved", alarm_id)], mine()
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_station_clock_off_by_ten_minutes_raises_clock_drift_once_and_a_good_clock_resolves_it(
+        runner, receiver, version):
+    """A station whose StatusNotification (and on 2.0.1 a TransactionEvent that was not offline) is timed 10 minutes
+    off raises one `clockDrift` warning, however many such messages follow; a message timed right resolves it. A
+    month-old 1.6 StartTransaction, MeterValues and StopTransaction (queued offline, or the demo's replay) and a
+    2.0.1 TransactionEvent that says `offline` raise nothing."""
+    cs = runner.create_station(unique(f"CLOCK{version.replace('.', '')}"))["id"]
+    path = f"/clock-{cs}"
+    hook = subscribe(runner, receiver.url(path), EVENTS)
+    alarm_id = f"clock-drift:{cs}"
+    tag = unique("C")[:20]
+    runner.create_token(tag)
+
+    def mine():
+        return [(e["event"]["type"], e["event"]["data"]["id"]) for e in receiver.events(path)
+                if e["event"]["data"]["details"]["stationId"] == cs]
+
+    async def status(cp, at):
+        if version == "1.6":
+            await cp.send(call16.StatusNotification(connector_id=1, status="Available", error_code="NoError",
+                                                    timestamp=iso(at)))
+        else:
+            await cp.send(call201.StatusNotification(timestamp=iso(at), connector_status="Available",
+                                                     evse_id=1, connector_id=1))
+
+    async def backdated_session(cp):
+        month = ago(days=30)
+        if version == "1.6":
+            tx = (await cp.send(call16.StartTransaction(connector_id=1, id_tag=tag, meter_start=0,
+                                                        timestamp=iso(month)))).transaction_id
+            await cp.send(call16.MeterValues(connector_id=1, transaction_id=tx, meter_value=[
+                {"timestamp": iso(month + timedelta(minutes=30)),
+                 "sampled_value": [{"value": "3000", "measurand": "Energy.Active.Import.Register"}]}]))
+            await cp.send(call16.StopTransaction(meter_stop=6000, timestamp=iso(month + timedelta(hours=1)),
+                                                 transaction_id=tx, reason="Local"))
+        else:
+            tx = unique("tx")
+            await cp.send(call201.TransactionEvent(
+                event_type="Started", timestamp=iso(month), trigger_reason="Authorized", seq_no=0, offline=True,
+                transaction_info={"transaction_id": tx}, evse={"id": 1, "connector_id": 1},
+                id_token={"id_token": tag, "type": "ISO14443"}))
+            await cp.send(call201.TransactionEvent(
+                event_type="Ended", timestamp=iso(month + timedelta(hours=1)), trigger_reason="EVCommunicationLost",
+                seq_no=1, offline=True, transaction_info={"transaction_id": tx, "stopped_reason": "EVDisconnected"}))
+
+    async def scenario():
+        async with charger(runner, cs, version) as cp:
+            await boot_accepted(cp, version)
+            await status(cp, now_utc())
+            await backdated_session(cp)
+            await asyncio.sleep(1)
+            assert mine() == [], mine()
+            assert alarm(runner, alarm_id) is None
+
+            if version == "1.6":
+                await status(cp, now_utc() + timedelta(minutes=10))
+            else:
+                tx = unique("tx")
+                await cp.send(call201.TransactionEvent(
+                    event_type="Started", timestamp=iso(ago(minutes=10)), trigger_reason="Authorized", seq_no=0,
+                    offline=False, transaction_info={"transaction_id": tx}, evse={"id": 1, "connector_id": 1},
+                    id_token={"id_token": tag, "type": "ISO14443"}))
+            opened = await asyncio.to_thread(
+                receiver.wait_for, path, "alarm.opened", lambda e: e["data"]["id"] == alarm_id)
+            verify(hook["secret"], opened)
+            data = opened["event"]["data"]
+            assert data["kind"] == "clockDrift" and data["severity"] == "warning", data
+            offset = data["details"]["offsetSeconds"]
+            assert (offset > 590) if version == "1.6" else (offset < -590), data
+            assert "NTP" in data["suggestedAction"], data
+            for _ in range(3):  # the clock stays off: nothing new
+                await status(cp, now_utc() + (timedelta(minutes=10) if version == "1.6" else -timedelta(minutes=10)))
+            await asyncio.sleep(0.5)
+            assert alarm(runner, alarm_id)["occurrences"] == 1
+            await status(cp, now_utc())  # NTP set
+            await asyncio.to_thread(
+                receiver.wait_for, path, "alarm.resolved", lambda e: e["data"]["id"] == alarm_id)
+
+    run(scenario())
+    time.sleep(0.5)
     assert mine() == [("alarm.opened", alarm_id), ("alarm.resolved", alarm_id)], mine()

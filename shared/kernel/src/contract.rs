@@ -266,6 +266,7 @@ pub async fn connections_open_touch_close<S: StationStore + ConnectionStore>(sto
         connected_at: t(at),
         last_seen_at: t(at),
         approval: Approval::Accepted,
+        clock: None,
     };
     assert_eq!(
         store.open_connection(&conn("c1", 100), &[]).await.unwrap(),
@@ -282,6 +283,19 @@ pub async fn connections_open_touch_close<S: StationStore + ConnectionStore>(sto
         "the site travels with the connection"
     );
     assert_eq!(touched.last_seen_at, t(160));
+    assert_eq!(touched.clock, None, "no clock evidence yet");
+    let check = csms_domain::station::ClockCheck {
+        drifting: Some(true),
+        tolerance_secs: Some(300),
+    };
+    assert!(store.set_connection_clock("c1", check).await.unwrap());
+    let touched = store.touch_connection("c1", t(170)).await.unwrap().unwrap();
+    assert_eq!(
+        (touched.clock, touched.last_seen_at),
+        (Some(check), t(170)),
+        "the touch returns the rule's decision with it"
+    );
+    assert!(!store.set_connection_clock("unknown", check).await.unwrap());
     assert!(store
         .touch_connection("unknown", t(160))
         .await
@@ -513,6 +527,7 @@ pub async fn offline_list_left_by_a_reconnect<S: StationStore + ConnectionStore 
         connected_at: t(at),
         last_seen_at: t(at),
         approval: Approval::Accepted,
+        clock: None,
     };
     let (a, b, c) = (
         station("CP-OFF-A", "org-off", None),
@@ -656,6 +671,7 @@ pub async fn station_approval_reaches_the_connection<S: StationStore + Connectio
         connected_at: t(100),
         last_seen_at: t(100),
         approval: Approval::Rejected,
+        clock: None,
     };
     store.open_connection(&conn, &[]).await.unwrap();
     let changed = store
@@ -1376,6 +1392,7 @@ pub async fn stations_change_move_and_delete<S: StationStore + ConnectionStore>(
         connected_at: t(100),
         last_seen_at: t(100),
         approval: Approval::Accepted,
+        clock: None,
     };
     store.open_connection(&conn, &[]).await.unwrap();
     store

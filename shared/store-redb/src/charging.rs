@@ -375,6 +375,24 @@ impl Db {
         })
     }
 
+    pub(crate) fn set_connection_clock(
+        &self,
+        connection_id: &str,
+        check: csms_domain::station::ClockCheck,
+    ) -> R<bool> {
+        self.write(|txn| {
+            Ok(update_record::<Connection>(
+                &mut txn.open_table(CONNECTIONS)?,
+                connection_id,
+                |c| {
+                    c.clock = Some(check);
+                    true
+                },
+            )?
+            .is_some())
+        })
+    }
+
     /// The station keeps the time of the last message (the connection's
     /// `last_seen_at`); `at`, the disconnect, puts it on the offline list.
     pub(crate) fn close_connection(

@@ -384,12 +384,14 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
                 .with_details(v.details())
                 .render(version);
         }
+        let stamps = monitor::clock_stamps(version, action, &payload);
         let result = match version {
             Version::V16 => v16::dispatch(self, conn, action, payload, now).await,
             Version::V201 => v201::dispatch(self, conn, action, payload, now).await,
         };
         if result.is_ok() {
             self.note_dropped(conn, action, dropped, now).await;
+            self.check_clock(conn, action, &stamps, now).await;
         }
         match result {
             Ok(Some(response)) => {
@@ -1074,6 +1076,7 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
                     connected_at: now,
                     last_seen_at: now,
                     approval: Approval::Accepted,
+                    clock: None,
                 };
                 let end = InferredEnd {
                     at: s.updated_at,

@@ -92,6 +92,18 @@
 //!   after such a status of at least 5 s), and the sweep resolves it when
 //!   its session ended (it reads the open alarms anyway, and the session
 //!   of each such alarm). No request more per message.
+//! - **Clock drift** (`clockDrift`, warning): a message timed more than
+//!   the organisation's `clockDriftSeconds` (default 300) ahead of the
+//!   server, or behind it on a message that cannot have waited offline (a
+//!   StatusNotification, a 2.0.1 TransactionEvent with `offline` false;
+//!   [`clock_stamps`], [`clock_verdict`]). Back-dated 1.6 transaction
+//!   messages and meter values are what a station queues offline (and what
+//!   the demo replays): they count only when ahead. A later message within
+//!   the tolerance resolves it. The connection record, touched by every
+//!   message anyway, keeps the rule's decision and the tolerance
+//!   ([`csms_domain::station::ClockCheck`]): a request only when the
+//!   decision changes on a connection, the settings read at most once per
+//!   connection (when a stamp is more than the smallest tolerance off).
 
 use super::{ChargerService, ChargingStore, HandlerError};
 use chrono::SecondsFormat;
@@ -99,7 +111,7 @@ use csms_domain::alarm::{
     Alarm, AlarmSettings, Churn, Lingering, OfflineGrace, Severity, Thresholds,
 };
 use csms_domain::session::Session;
-use csms_domain::station::{Connection, ConnectorStatus, Station};
+use csms_domain::station::{ClockCheck, Connection, ConnectorStatus, Station};
 use csms_domain::{OrgId, SessionId, StationId, Timestamp};
 use csms_kernel::events::{raise_alarm, resolve_alarm, DomainEvent};
 use csms_kernel::ports::{
@@ -1040,6 +1052,184 @@ pub fn contradiction_alarm(
     }
 }
 
+/// Alarm kind of a station whose clock is off the server's.
+pub const CLOCK_KIND: &str = "clockDrift";
+
+/// The clock alarm of a station: one per station.
+pub fn clock_alarm_id(station: &StationId) -> String {
+    format!("clock-drift:{station}")
+}
+
+/// One timestamp of a message and whether it may be behind the server's
+/// time for a reason other than the station's clock: a message the station
+/// may have queued while offline (1.6 StartTransaction, StopTransaction and
+/// MeterValues, a 2.0.1 TransactionEvent that says `offline`, sampled
+/// values, reports) only counts when it is ahead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    pub at: Timestamp,
+    pub may_be_queued: bool,
+}
+
+/// The timestamps of a schema-valid charger message that say something
+/// about its clock.
+pub fn clock_stamps(
+    version: csms_ocpp::Version,
+    action: &str,
+    payload: &serde_json::Value,
+) -> Vec<Stamp> {
+    use csms_ocpp::Version::{V16, V201};
+    let time = |v: Option<&serde_json::Value>| {
+        v.and_then(|v| v.as_str()).and_then(super::wire::parse_time)
+    };
+    let mut out = Vec::new();
+    let mut push = |at: Option<Timestamp>, may_be_queued: bool| {
+        if let Some(at) = at {
+            out.push(Stamp { at, may_be_queued });
+        }
+    };
+    let sampled = |field: &str| {
+        payload
+            .get(field)
+            .and_then(|v| v.as_array())
+            .map(|values| {
+                values
+                    .iter()
+                    .filter_map(|m| time(m.get("timestamp")))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    match (version, action) {
+        // A status is sent when it changes: the current one.
+        (_, "StatusNotification") => push(time(payload.get("timestamp")), false),
+        (V16, "StartTransaction") => push(time(payload.get("timestamp")), true),
+        (V16, "StopTransaction") => {
+            push(time(payload.get("timestamp")), true);
+            for t in sampled("transactionData") {
+                push(Some(t), true);
+            }
+        }
+        (V201, "TransactionEvent") => {
+            let offline = payload.get("offline").and_then(|v| v.as_bool()) == Some(true);
+            push(time(payload.get("timestamp")), offline);
+            for t in sampled("meterValue") {
+                push(Some(t), true);
+            }
+        }
+        (_, "MeterValues") => {
+            for t in sampled("meterValue") {
+                push(Some(t), true);
+            }
+        }
+        (V201, "SecurityEventNotification") => push(time(payload.get("timestamp")), true),
+        (V201, "NotifyEvent" | "NotifyReport" | "NotifyMonitoringReport") => {
+            push(time(payload.get("generatedAt")), true)
+        }
+        _ => {}
+    }
+    out
+}
+
+/// What a message's stamps say about the station's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockVerdict {
+    /// Off by `by` (positive: ahead of the server) beyond the tolerance.
+    Drifting { by: chrono::TimeDelta },
+    /// Within the tolerance, on a stamp that tells.
+    Fine,
+    /// Nothing to tell: no stamps, or only queued ones from the past.
+    Silent,
+    /// A stamp off by more than the smallest tolerance an organisation may
+    /// choose, and the organisation's is not known yet.
+    NeedsTolerance,
+}
+
+/// The verdict of `stamps` received at `now` under `tolerance` (`None`
+/// while the organisation's is not known: then only what holds under any
+/// tolerance is decided). A queued stamp tells only when it is not more
+/// than the smallest tolerance behind: one further back may have waited
+/// offline (a back-dated 1.6 StartTransaction is normal).
+pub fn clock_verdict(
+    stamps: &[Stamp],
+    now: Timestamp,
+    tolerance: Option<chrono::TimeDelta>,
+) -> ClockVerdict {
+    let least = Thresholds::CLOCK_DRIFT
+        .threshold(Thresholds::CLOCK_DRIFT.min.into())
+        .map_or(chrono::TimeDelta::seconds(30), |t| t.as_delta());
+    let mut verdict = ClockVerdict::Silent;
+    for stamp in stamps {
+        let by = stamp.at.signed_duration_since(now);
+        if stamp.may_be_queued && by < -least {
+            continue;
+        }
+        if by.abs() <= least {
+            if verdict == ClockVerdict::Silent {
+                verdict = ClockVerdict::Fine;
+            }
+            continue;
+        }
+        let Some(tolerance) = tolerance else {
+            return ClockVerdict::NeedsTolerance;
+        };
+        if by.abs() > tolerance {
+            // The largest offset tells.
+            match verdict {
+                ClockVerdict::Drifting { by: b } if b.abs() >= by.abs() => {}
+                _ => verdict = ClockVerdict::Drifting { by },
+            }
+        } else if verdict == ClockVerdict::Silent {
+            verdict = ClockVerdict::Fine;
+        }
+    }
+    verdict
+}
+
+/// The alarm of the station of `conn`, whose message at `now` was off by
+/// `by`, more than `tolerance`.
+pub fn clock_alarm(
+    conn: &Connection,
+    action: &str,
+    by: chrono::TimeDelta,
+    tolerance: chrono::TimeDelta,
+    now: Timestamp,
+) -> Alarm {
+    let station = &conn.station_id;
+    let (way, secs) = if by > chrono::TimeDelta::zero() {
+        ("ahead of", by.num_seconds())
+    } else {
+        ("behind", -by.num_seconds())
+    };
+    Alarm {
+        title: Some(format!("Station {station}'s clock is off")),
+        message: format!(
+            "station {station}'s {action} was timed {secs} s {way} the server's clock (the tolerance is {} s)",
+            tolerance.num_seconds()
+        ),
+        action: Some(
+            "configure NTP on the station (or its time source), or set its clock: a 2.0.1 station takes the time from the Heartbeat and BootNotification replies (currentTime) when it has no NTP; sessions and meter readings are timed by its clock"
+                .to_owned(),
+        ),
+        details: serde_json::json!({
+            "stationId": station.as_str(),
+            "siteId": conn.site_id.as_ref().map(|s| s.as_str()),
+            "message": action,
+            "offsetSeconds": by.num_seconds(),
+            "toleranceSeconds": tolerance.num_seconds(),
+            "receivedAt": rfc3339(now),
+            "stationTime": rfc3339(now + by),
+        }),
+        ..Alarm::opened(
+            clock_alarm_id(station),
+            conn.org_id.clone(),
+            CLOCK_KIND,
+            Severity::Warning,
+            now,
+        )
+    }
+}
+
 impl<S: ChargingStore + ?Sized> ChargerService<S> {
     /// Resolves the connector's stuck alarm when the stored status ends a
     /// long `Preparing` or `Finishing` ([`ends_lingering`]). A store
@@ -1059,6 +1249,66 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
         if ends_contradiction(previous, status) {
             let id = contradiction_alarm_id(&conn.station_id, status.evse_id, status.connector_id);
             self.resolve_and_tell(&id, now).await;
+        }
+    }
+
+    /// The clock-drift rule on one message's `stamps` (see the module
+    /// docs): a request only when the connection's decision changes, and
+    /// the organisation's tolerance read at most once per connection. A
+    /// store failure is logged: the charger's message stands.
+    pub(super) async fn check_clock(
+        &self,
+        conn: &Connection,
+        action: &str,
+        stamps: &[Stamp],
+        now: Timestamp,
+    ) {
+        if stamps.is_empty() {
+            return;
+        }
+        let known = conn.clock.unwrap_or(ClockCheck {
+            drifting: None,
+            tolerance_secs: None,
+        });
+        let mut check = known;
+        let delta = |secs: u32| chrono::TimeDelta::seconds(secs.into());
+        let mut verdict = clock_verdict(stamps, now, known.tolerance_secs.map(delta));
+        if verdict == ClockVerdict::NeedsTolerance {
+            // The grace is not used here: any value does.
+            match alarm_settings(&*self.store, &conn.org_id, OfflineGrace::platform(60)).await {
+                Ok(s) => check.tolerance_secs = Some(s.thresholds.clock_drift.secs()),
+                Err(e) => {
+                    tracing::warn!(station = %conn.station_id, error = %e, "could not read the alarm settings");
+                    return;
+                }
+            }
+            verdict = clock_verdict(stamps, now, check.tolerance_secs.map(delta));
+        }
+        let tolerance = check
+            .tolerance_secs
+            .map_or(Thresholds::DEFAULT.clock_drift.as_delta(), delta);
+        match verdict {
+            ClockVerdict::Drifting { by } if known.drifting != Some(true) => {
+                check.drifting = Some(true);
+                let alarm = clock_alarm(conn, action, by, tolerance, now);
+                self.raise_and_tell(alarm, now).await;
+            }
+            ClockVerdict::Fine if known.drifting != Some(false) => {
+                // One left open by an earlier connection too.
+                check.drifting = Some(false);
+                self.resolve_and_tell(&clock_alarm_id(&conn.station_id), now)
+                    .await;
+            }
+            _ => {}
+        }
+        if check != known {
+            if let Err(e) = self
+                .store
+                .set_connection_clock(&conn.connection_id, check)
+                .await
+            {
+                tracing::warn!(station = %conn.station_id, error = %e, "could not record the clock check");
+            }
         }
     }
 
@@ -1618,6 +1868,7 @@ mod tests {
             connected_at: t(0),
             last_seen_at: t(0),
             approval: Approval::Accepted,
+            clock: None,
         };
         let mut s = status("Faulted", Some("GroundFailure"));
         s.info = Some("RCD tripped (vendor error E42)".into());
@@ -1793,6 +2044,119 @@ mod tests {
             !ends_contradiction(Some(&unavailable), &again),
             "the same status"
         );
+    }
+
+    #[test]
+    fn only_messages_that_cannot_have_waited_offline_count_when_behind() {
+        use csms_ocpp::Version::{V16, V201};
+        let at = |secs: i64| rfc3339(t(secs));
+        let status = serde_json::json!({"connectorId": 1, "status": "Available", "errorCode": "NoError", "timestamp": at(5)});
+        assert_eq!(
+            clock_stamps(V16, "StatusNotification", &status),
+            [Stamp {
+                at: t(5),
+                may_be_queued: false
+            }]
+        );
+        let start = serde_json::json!({"connectorId": 1, "idTag": "A", "meterStart": 0, "timestamp": at(5)});
+        assert_eq!(
+            clock_stamps(V16, "StartTransaction", &start),
+            [Stamp {
+                at: t(5),
+                may_be_queued: true
+            }]
+        );
+        let live = serde_json::json!({"eventType": "Updated", "timestamp": at(7), "offline": false,
+            "meterValue": [{"timestamp": at(6), "sampledValue": []}]});
+        assert_eq!(
+            clock_stamps(V201, "TransactionEvent", &live),
+            [
+                Stamp {
+                    at: t(7),
+                    may_be_queued: false
+                },
+                Stamp {
+                    at: t(6),
+                    may_be_queued: true
+                }
+            ]
+        );
+        let queued =
+            serde_json::json!({"eventType": "Updated", "timestamp": at(7), "offline": true});
+        assert!(clock_stamps(V201, "TransactionEvent", &queued)[0].may_be_queued);
+        assert!(clock_stamps(V16, "Heartbeat", &serde_json::json!({})).is_empty());
+    }
+
+    #[test]
+    fn a_clock_off_beyond_the_tolerance_drifts_and_back_dated_queued_messages_tell_nothing() {
+        let now = t(100_000);
+        let minutes = chrono::TimeDelta::minutes;
+        let stamp = |offset_secs: i64, may_be_queued| Stamp {
+            at: now + chrono::TimeDelta::seconds(offset_secs),
+            may_be_queued,
+        };
+        let five = Some(minutes(5));
+        use ClockVerdict::*;
+        assert_eq!(clock_verdict(&[], now, five), Silent);
+        assert_eq!(
+            clock_verdict(&[stamp(-1, false)], now, None),
+            Fine,
+            "latency"
+        );
+        assert_eq!(
+            clock_verdict(&[stamp(600, true)], now, five),
+            Drifting { by: minutes(10) }
+        );
+        assert_eq!(
+            clock_verdict(&[stamp(-600, false)], now, five),
+            Drifting { by: minutes(-10) },
+            "a status reported now, timed 10 min ago"
+        );
+        assert_eq!(
+            clock_verdict(&[stamp(-30 * 86_400, true)], now, five),
+            Silent,
+            "a month-old StartTransaction waited offline (or is replayed)"
+        );
+        assert_eq!(clock_verdict(&[stamp(-600, true)], now, None), Silent);
+        assert_eq!(
+            clock_verdict(&[stamp(120, false)], now, five),
+            Fine,
+            "within 5 min"
+        );
+        assert_eq!(
+            clock_verdict(&[stamp(120, false)], now, None),
+            NeedsTolerance,
+            "2 min off: the organisation's tolerance decides"
+        );
+        assert_eq!(
+            clock_verdict(&[stamp(120, false)], now, Some(minutes(1))),
+            Drifting { by: minutes(2) }
+        );
+        assert_eq!(
+            clock_verdict(&[stamp(0, true), stamp(900, false)], now, five),
+            Drifting { by: minutes(15) },
+            "the worst stamp tells"
+        );
+
+        let conn = Connection {
+            connection_id: "c".into(),
+            station_id: StationId::parse("CP-T").unwrap(),
+            org_id: OrgId::default_org(),
+            site_id: None,
+            ocpp_version: csms_domain::OcppVersion::V16,
+            connected_at: t(0),
+            last_seen_at: t(0),
+            approval: Approval::Accepted,
+            clock: None,
+        };
+        let a = clock_alarm(&conn, "StatusNotification", minutes(-10), minutes(5), now);
+        assert_eq!(
+            (a.id.as_str(), a.kind.as_str()),
+            ("clock-drift:CP-T", CLOCK_KIND)
+        );
+        assert_eq!(a.details["offsetSeconds"], -600);
+        assert!(a.message.contains("600 s behind"), "{}", a.message);
+        assert!(a.action.unwrap().contains("NTP"));
     }
 
     #[test]

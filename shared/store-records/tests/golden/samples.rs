@@ -971,6 +971,7 @@ pub fn connections() -> Vec<csms_domain::station::Connection> {
         connected_at: t("2026-12-01T06:00:00Z"),
         last_seen_at: t("2026-12-01T06:05:00.75Z"),
         approval,
+        clock: None,
     };
     vec![
         connection("conn-1=", OcppVersion::V16, Approval::Accepted, None),
@@ -981,6 +982,13 @@ pub fn connections() -> Vec<csms_domain::station::Connection> {
             Some(site("site-1")),
         ),
         connection("conn-3=", OcppVersion::V201, Approval::Rejected, None),
+        Connection {
+            clock: Some(csms_domain::station::ClockCheck {
+                drifting: Some(true),
+                tolerance_secs: Some(300),
+            }),
+            ..connection("conn-4=", OcppVersion::V16, Approval::Accepted, None)
+        },
     ]
 }
 
