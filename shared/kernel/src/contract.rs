@@ -289,10 +289,10 @@ pub async fn connections_open_touch_close<S: StationStore + ConnectionStore>(sto
         tolerance_secs: Some(300),
     };
     assert!(store.set_connection_clock("c1", check).await.unwrap());
-    let touched = store.touch_connection("c1", t(170)).await.unwrap().unwrap();
+    let touched = store.touch_connection("c1", t(160)).await.unwrap().unwrap();
     assert_eq!(
         (touched.clock, touched.last_seen_at),
-        (Some(check), t(170)),
+        (Some(check), t(160)),
         "the touch returns the rule's decision with it"
     );
     assert!(!store.set_connection_clock("unknown", check).await.unwrap());
