@@ -681,7 +681,8 @@ async fn security_events_raise_once_per_type_and_routine_ones_nothing() {
     let (w, published) = world();
     let id = w.station("CP-SEC", OcppVersion::V201, None).await;
     published.take();
-    let event = |kind: &str| serde_json::json!({"type": kind, "timestamp": "2026-12-07T03:00:00Z", "techInfo": "lid open"});
+    // Timed by the station a minute before the world's clock (a station ahead of it drifts).
+    let event = |kind: &str| serde_json::json!({"type": kind, "timestamp": "2026-12-01T09:59:00Z", "techInfo": "lid open"});
     w.ocpp(
         &id,
         "SecurityEventNotification",
