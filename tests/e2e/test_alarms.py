@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import timedelta
 
 import pytest
 from ocpp.v16 import call as call16
 from ocpp.v201 import call as call201
 
-from csms_e2e import boot_accepted, charger, iso, now_utc, quote, run, started_runner, unique
+from csms_e2e import ago, boot_accepted, charger, iso, now_utc, poll, quote, run, started_runner, unique
 from test_webhooks import receiver, subscribe, verify  # noqa: F401 (receiver: the module fixture)
 
 VERSIONS = ["1.6", "2.0.1"]
@@ -23,7 +24,8 @@ EVENTS = ["alarm.opened", "alarm.resolved"]
 
 @pytest.fixture(scope="module")
 def runner(csms_bin, e2e_tmp):
-    env = {"CSMS_OFFLINE_GRACE_SECONDS": str(GRACE_S), "CSMS_MONITOR_SWEEP_SECONDS": "1"}
+    env = {"CSMS_OFFLINE_GRACE_SECONDS": str(GRACE_S), "CSMS_MONITOR_SWEEP_SECONDS": "1",
+           "CSMS_SESSION_SWEEP_SECONDS": "1"}
     with started_runner(csms_bin, e2e_tmp, "test_alarms", extra_env=env) as r:
         yield r
 
@@ -233,3 +235,262 @@ def test_a_station_that_keeps_reconnecting_and_booting_raises_flapping_and_a_boo
     assert get(f"station-boot-loop:{cs}")["occurrences"] == 2
     # Another organisation sees none of it.
     assert runner.api("GET", f"/alarms/{quote('station-flapping:' + cs)}").status_code == 404
+
+
+async def start_backdated(cp, version: str, minutes: int, tx_id: str, tag: str) -> str:
+    """A transaction the station started `minutes` ago and kept while offline (a 1.6 StartTransaction is queued as
+    it is; a 2.0.1 one says `offline`), without readings since its start: its transaction id."""
+    t0 = iso(ago(minutes=minutes))
+    if version == "1.6":
+        started = await cp.send(call16.StartTransaction(connector_id=1, id_tag=tag, meter_start=1000,
+                                                        timestamp=t0))
+        return str(started.transaction_id)
+    await cp.send(call201.TransactionEvent(
+        event_type="Started", timestamp=t0, trigger_reason="Authorized", seq_no=0, offline=True,
+        transaction_info={"transaction_id": tx_id, "charging_state": "Charging"},
+        evse={"id": 1, "connector_id": 1}, id_token={"id_token": tag, "type": "ISO14443"}))
+    return tx_id
+
+
+async def reading(cp, version: str, tx: str, wh: int) -> None:
+    value = [{"timestamp": iso(now_utc()), "sampled_value": [
+        {"value": wh, "measurand": "Energy.Active.Import.Register", "unit_of_measure": {"unit": "Wh"}}
+        if version == "2.0.1" else
+        {"value": str(wh), "measurand": "Energy.Active.Import.Register", "unit": "Wh"}]}]
+    if version == "1.6":
+        await cp.send(call16.MeterValues(connector_id=1, transaction_id=int(tx), meter_value=value))
+    else:
+        await cp.send(call201.TransactionEvent(
+            event_type="Updated", timestamp=iso(now_utc()), trigger_reason="MeterValuePeriodic", seq_no=1,
+            transaction_info={"transaction_id": tx}, meter_value=value))
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_session_without_readings_is_late_by_the_organisations_threshold_and_a_reading_resolves_it(
+        runner, receiver, version):
+    """`noMeterValuesMinutes` is the organisation's: a session 40 minutes without a reading raises nothing under a
+    threshold of 60, one `noMeterValues` alarm once the threshold is 30 (not one per sweep), and a reading resolves
+    it. A 400 names a threshold out of range."""
+    tag = unique("W")[:20]
+    runner.create_token(tag)
+    bad = runner.api("PUT", "/alarm-settings", {"noMeterValuesMinutes": 4})
+    assert bad.status_code == 400 and "noMeterValuesMinutes" in bad.text, bad.text
+    assert runner.api_ok("PUT", "/alarm-settings", {"noMeterValuesMinutes": 60})["noMeterValuesMinutes"] == 60
+    cs = runner.create_station(unique(f"QUIET{version.replace('.', '')}"))["id"]
+    path = f"/quiet-{cs}"
+    subscribe(runner, receiver.url(path), EVENTS)
+
+    async def scenario():
+        async with charger(runner, cs, version) as cp:
+            await boot_accepted(cp, version)
+            tx = await start_backdated(cp, version, 40, unique("tx"), tag)
+            session = runner.session_for(cs, tx)
+            alarm_id = f"no-meter-values:{session['id']}"
+            await asyncio.sleep(2.5)  # sweeps under the organisation's 60 minutes
+            assert alarm(runner, alarm_id) is None
+            runner.api_ok("PUT", "/alarm-settings", {"noMeterValuesMinutes": 30})
+            opened = await asyncio.to_thread(
+                receiver.wait_for, path, "alarm.opened", lambda e: e["data"]["id"] == alarm_id, timeout=10)
+            assert opened["event"]["data"]["kind"] == "noMeterValues", opened
+            await asyncio.sleep(2.5)  # more sweeps: the same alarm
+            assert alarm(runner, alarm_id)["occurrences"] == 1
+            await reading(cp, version, tx, 1500)
+            await asyncio.to_thread(
+                receiver.wait_for, path, "alarm.resolved", lambda e: e["data"]["id"] == alarm_id, timeout=10)
+            return alarm_id
+
+    try:
+        alarm_id = run(scenario())
+    finally:
+        runner.api_ok("PUT", "/alarm-settings", {})
+    assert alarm_events(receiver, path, alarm_id) == ["alarm.opened", "alarm.resolved"]
+    mine = [e["event"]["data"]["id"] for e in receiver.events(path) if e["event"]["data"]["details"]["stationId"] == cs]
+    assert mine == [alarm_id] * 2, "nothing else of the station"
+
+
+async def status_of(cp, version: str, state: str) -> None:
+    """Connector 1 (EVSE 1) reports `state`; 2.0.1 says `Occupied` for every status of a session."""
+    if version == "1.6":
+        await cp.send(call16.StatusNotification(connector_id=1, status=state, error_code="NoError",
+                                                timestamp=iso(now_utc())))
+    else:
+        state = "Occupied" if state in ("Preparing", "Charging", "Finishing") else state
+        await cp.send(call201.StatusNotification(timestamp=iso(now_utc()), connector_status=state,
+                                                 evse_id=1, connector_id=1))
+
+
+async def start_now(cp, version: str, tag: str) -> str:
+    if version == "1.6":
+        started = await cp.send(call16.StartTransaction(connector_id=1, id_tag=tag, meter_start=0,
+                                                        timestamp=iso(now_utc())))
+        return str(started.transaction_id)
+    tx = unique("tx")
+    await cp.send(call201.TransactionEvent(
+        event_type="Started", timestamp=iso(now_utc()), trigger_reason="Authorized", seq_no=0,
+        transaction_info={"transaction_id": tx, "charging_state": "Charging"},
+        evse={"id": 1, "connector_id": 1}, id_token={"id_token": tag, "type": "ISO14443"}))
+    return tx
+
+
+async def stop_now(cp, version: str, tx: str) -> None:
+    if version == "1.6":
+        await cp.send(call16.StopTransaction(meter_stop=100, timestamp=iso(now_utc()), transaction_id=int(tx),
+                                             reason="Local"))
+    else:
+        await cp.send(call201.TransactionEvent(
+            event_type="Ended", timestamp=iso(now_utc()), trigger_reason="EVCommunicationLost", seq_no=2,
+            transaction_info={"transaction_id": tx, "stopped_reason": "EVDisconnected"}))
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_status_that_contradicts_the_running_session_raises_one_alarm_until_it_is_consistent(
+        runner, receiver, version):
+    """With `statusContradictsSessionSeconds` 5: a station that says `Unavailable` (then `Reserved`) while its
+    transaction runs raises one `statusContradictsSession` alarm after 5 s; 1.6 resolves it by reporting `Charging`
+    again, 2.0.1 by ending the session (the sweep sees it ended). A normal session, and one whose `Unavailable`
+    comes just before its stop, raise nothing."""
+    grace = 5
+    runner.api_ok("PUT", "/alarm-settings", {"statusContradictsSessionSeconds": grace})
+    tag = unique("S")[:20]
+    runner.create_token(tag)
+    cs = runner.create_station(unique(f"CONTRA{version.replace('.', '')}"))["id"]
+    path = f"/contra-{cs}"
+    subscribe(runner, receiver.url(path), EVENTS)
+    alarm_id = f"status-contradicts-session:{cs}:1:1"
+
+    def mine():
+        return [(e["event"]["type"], e["event"]["data"]["id"]) for e in receiver.events(path)
+                if e["event"]["data"]["details"]["stationId"] == cs]
+
+    async def scenario():
+        async with charger(runner, cs, version) as cp:
+            await boot_accepted(cp, version)
+            # A normal session; its last status change comes just before the stop.
+            await status_of(cp, version, "Available")
+            await status_of(cp, version, "Preparing")
+            tx = await start_now(cp, version, tag)
+            await status_of(cp, version, "Charging")
+            await asyncio.sleep(1)
+            await status_of(cp, version, "Unavailable")
+            await asyncio.sleep(1)
+            await stop_now(cp, version, tx)
+            await status_of(cp, version, "Available")
+            await asyncio.sleep(grace + 3)  # past the threshold, several sweeps
+            assert mine() == [], mine()
+
+            # A session during which the station says it is unavailable.
+            await status_of(cp, version, "Preparing")
+            tx = await start_now(cp, version, tag)
+            session = runner.session_for(cs, tx)
+            await status_of(cp, version, "Charging")
+            await status_of(cp, version, "Unavailable")
+            said = time.time()
+            opened = await asyncio.to_thread(
+                receiver.wait_for, path, "alarm.opened", lambda e: e["data"]["id"] == alarm_id, timeout=grace + 10)
+            assert time.time() - said >= grace - 0.5, "not before the threshold"
+            data = opened["event"]["data"]
+            assert data["kind"] == "statusContradictsSession" and data["severity"] == "warning", data
+            assert data["details"]["sessionId"] == session["id"] and data["details"]["status"] == "Unavailable", data
+            assert data["title"] and data["suggestedAction"], data
+            await asyncio.sleep(2)  # more sweeps: the same alarm
+            assert alarm(runner, alarm_id)["occurrences"] == 1
+            if version == "1.6":
+                await status_of(cp, version, "Charging")
+            else:
+                await stop_now(cp, version, tx)
+            await asyncio.to_thread(
+                receiver.wait_for, path, "alarm.resolved", lambda e: e["data"]["id"] == alarm_id, timeout=10)
+            if version == "1.6":
+                await stop_now(cp, version, tx)
+            await status_of(cp, version, "Available")
+
+    try:
+        run(scenario())
+    finally:
+        runner.api_ok("PUT", "/alarm-settings", {})
+    time.sleep(1.5)
+    assert mine() == [("alarm.opened", alarm_id), ("alarm.resolved", alarm_id)], mine()
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_station_clock_off_by_ten_minutes_raises_clock_drift_once_and_a_good_clock_resolves_it(
+        runner, receiver, version):
+    """A station whose StatusNotification (and on 2.0.1 a TransactionEvent that was not offline) is timed 10 minutes
+    off raises one `clockDrift` warning, however many such messages follow; a message timed right resolves it. A
+    month-old 1.6 StartTransaction, MeterValues and StopTransaction (queued offline, or the demo's replay) and a
+    2.0.1 TransactionEvent that says `offline` raise nothing."""
+    cs = runner.create_station(unique(f"CLOCK{version.replace('.', '')}"))["id"]
+    path = f"/clock-{cs}"
+    hook = subscribe(runner, receiver.url(path), EVENTS)
+    alarm_id = f"clock-drift:{cs}"
+    tag = unique("C")[:20]
+    runner.create_token(tag)
+
+    def mine():
+        return [(e["event"]["type"], e["event"]["data"]["id"]) for e in receiver.events(path)
+                if e["event"]["data"]["details"]["stationId"] == cs]
+
+    async def status(cp, at):
+        if version == "1.6":
+            await cp.send(call16.StatusNotification(connector_id=1, status="Available", error_code="NoError",
+                                                    timestamp=iso(at)))
+        else:
+            await cp.send(call201.StatusNotification(timestamp=iso(at), connector_status="Available",
+                                                     evse_id=1, connector_id=1))
+
+    async def backdated_session(cp):
+        month = ago(days=30)
+        if version == "1.6":
+            tx = (await cp.send(call16.StartTransaction(connector_id=1, id_tag=tag, meter_start=0,
+                                                        timestamp=iso(month)))).transaction_id
+            await cp.send(call16.MeterValues(connector_id=1, transaction_id=tx, meter_value=[
+                {"timestamp": iso(month + timedelta(minutes=30)),
+                 "sampled_value": [{"value": "3000", "measurand": "Energy.Active.Import.Register"}]}]))
+            await cp.send(call16.StopTransaction(meter_stop=6000, timestamp=iso(month + timedelta(hours=1)),
+                                                 transaction_id=tx, reason="Local"))
+        else:
+            tx = unique("tx")
+            await cp.send(call201.TransactionEvent(
+                event_type="Started", timestamp=iso(month), trigger_reason="Authorized", seq_no=0, offline=True,
+                transaction_info={"transaction_id": tx}, evse={"id": 1, "connector_id": 1},
+                id_token={"id_token": tag, "type": "ISO14443"}))
+            await cp.send(call201.TransactionEvent(
+                event_type="Ended", timestamp=iso(month + timedelta(hours=1)), trigger_reason="EVCommunicationLost",
+                seq_no=1, offline=True, transaction_info={"transaction_id": tx, "stopped_reason": "EVDisconnected"}))
+
+    async def scenario():
+        async with charger(runner, cs, version) as cp:
+            await boot_accepted(cp, version)
+            await status(cp, now_utc())
+            await backdated_session(cp)
+            await asyncio.sleep(1)
+            assert mine() == [], mine()
+            assert alarm(runner, alarm_id) is None
+
+            if version == "1.6":
+                await status(cp, now_utc() + timedelta(minutes=10))
+            else:
+                tx = unique("tx")
+                await cp.send(call201.TransactionEvent(
+                    event_type="Started", timestamp=iso(ago(minutes=10)), trigger_reason="Authorized", seq_no=0,
+                    offline=False, transaction_info={"transaction_id": tx}, evse={"id": 1, "connector_id": 1},
+                    id_token={"id_token": tag, "type": "ISO14443"}))
+            opened = await asyncio.to_thread(
+                receiver.wait_for, path, "alarm.opened", lambda e: e["data"]["id"] == alarm_id)
+            verify(hook["secret"], opened)
+            data = opened["event"]["data"]
+            assert data["kind"] == "clockDrift" and data["severity"] == "warning", data
+            offset = data["details"]["offsetSeconds"]
+            assert (offset > 590) if version == "1.6" else (offset < -590), data
+            assert "NTP" in data["suggestedAction"], data
+            for _ in range(3):  # the clock stays off: nothing new
+                await status(cp, now_utc() + (timedelta(minutes=10) if version == "1.6" else -timedelta(minutes=10)))
+            await asyncio.sleep(0.5)
+            assert alarm(runner, alarm_id)["occurrences"] == 1
+            await status(cp, now_utc())  # NTP set
+            await asyncio.to_thread(
+                receiver.wait_for, path, "alarm.resolved", lambda e: e["data"]["id"] == alarm_id)
+
+    run(scenario())
+    time.sleep(0.5)
+    assert mine() == [("alarm.opened", alarm_id), ("alarm.resolved", alarm_id)], mine()

@@ -13,7 +13,8 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::{Extension, Json};
 use csms_domain::alarm::{
-    AlarmRecipient, AlarmSettings, Churn, Lingering, OfflineGrace, QuietHours, Severity,
+    AlarmRecipient, AlarmSettings, Bounds, Churn, Lingering, OfflineGrace, QuietHours, Severity,
+    Threshold, Thresholds,
 };
 use csms_domain::tenant::{Email, Language};
 use csms_kernel::ports::StoreError;
@@ -39,6 +40,25 @@ pub(crate) struct AlarmSettingsInput {
     /// `connectorStuck` (warning; OCPP 1.6 statuses); default 15 and 180
     /// minutes.
     stuck_connector: Option<LingeringInput>,
+    /// A running session without an energy register reading for this long
+    /// raises `noMeterValues` (warning): 5 to 1440 minutes, default 30.
+    #[schema(example = 30, minimum = 5, maximum = 1440)]
+    no_meter_values_minutes: Option<u64>,
+    /// A running session whose register stands still this long while its
+    /// connector says `Charging` raises `chargingNothing` (warning): 5 to
+    /// 1440 minutes, default 30.
+    #[schema(example = 30, minimum = 5, maximum = 1440)]
+    charging_nothing_minutes: Option<u64>,
+    /// A connector that reports `Unavailable` or `Reserved` while a
+    /// transaction runs on it, for this long, raises
+    /// `statusContradictsSession` (warning): 5 to 3600 seconds, default 120.
+    #[schema(example = 120, minimum = 5, maximum = 3600)]
+    status_contradicts_session_seconds: Option<u64>,
+    /// A station whose message timestamps are off the server's clock by
+    /// more than this raises `clockDrift` (warning): 30 to 86400 seconds,
+    /// default 300.
+    #[schema(example = 300, minimum = 30, maximum = 86400)]
+    clock_drift_seconds: Option<u64>,
     /// Warnings that open within these hours are mailed in one digest when
     /// they end; critical alarms are mailed at once, always. None when left
     /// out.
@@ -149,6 +169,16 @@ fn churn(field: &str, input: Option<ChurnInput>, default: Churn) -> Result<Churn
     })
 }
 
+/// A threshold from `value` (the bounds' unit), the default when left
+/// out; a 400 names `field`.
+fn threshold(field: &str, value: Option<u64>, bounds: Bounds) -> Result<Threshold, ApiError> {
+    value.map_or(Ok(bounds.default_threshold()), |v| {
+        bounds
+            .threshold(v)
+            .map_err(|why| ApiError::BadRequest(format!("{field}: {why}")))
+    })
+}
+
 /// Someone on duty.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -216,6 +246,16 @@ pub struct AlarmSettingsView {
     /// How long a connector may stay in `Preparing` and `Finishing` before
     /// `connectorStuck`.
     pub stuck_connector: LingeringView,
+    /// Minutes without an energy reading before `noMeterValues`.
+    pub no_meter_values_minutes: u32,
+    /// Minutes of a still register while `Charging` before
+    /// `chargingNothing`.
+    pub charging_nothing_minutes: u32,
+    /// Seconds a contradicting status may last before
+    /// `statusContradictsSession`.
+    pub status_contradicts_session_seconds: u32,
+    /// Seconds a station's clock may be off before `clockDrift`.
+    pub clock_drift_seconds: u32,
     /// Who is mailed about alarms.
     pub notify: Vec<RecipientView>,
     /// When warnings wait for the digest; null: never.
@@ -243,6 +283,16 @@ impl From<&AlarmSettings> for AlarmSettingsView {
                 preparing_minutes: s.lingering.preparing_mins(),
                 finishing_minutes: s.lingering.finishing_mins(),
             },
+            no_meter_values_minutes: s
+                .thresholds
+                .no_meter_values
+                .in_unit(Thresholds::NO_METER_VALUES),
+            charging_nothing_minutes: s
+                .thresholds
+                .charging_nothing
+                .in_unit(Thresholds::CHARGING_NOTHING),
+            status_contradicts_session_seconds: s.thresholds.status_contradiction.secs(),
+            clock_drift_seconds: s.thresholds.clock_drift.secs(),
             notify: s
                 .recipients
                 .iter()
@@ -305,6 +355,28 @@ pub async fn put(
         Lingering::new(l.preparing_minutes, l.finishing_minutes)
             .map_err(|(what, why)| ApiError::BadRequest(format!("stuckConnector.{what}: {why}")))
     })?;
+    let thresholds = Thresholds {
+        no_meter_values: threshold(
+            "noMeterValuesMinutes",
+            input.no_meter_values_minutes,
+            Thresholds::NO_METER_VALUES,
+        )?,
+        charging_nothing: threshold(
+            "chargingNothingMinutes",
+            input.charging_nothing_minutes,
+            Thresholds::CHARGING_NOTHING,
+        )?,
+        status_contradiction: threshold(
+            "statusContradictsSessionSeconds",
+            input.status_contradicts_session_seconds,
+            Thresholds::STATUS_CONTRADICTION,
+        )?,
+        clock_drift: threshold(
+            "clockDriftSeconds",
+            input.clock_drift_seconds,
+            Thresholds::CLOCK_DRIFT,
+        )?,
+    };
     let recipients = recipients(input.notify.unwrap_or_default())?;
     let quiet_hours = input.quiet_hours.map(quiet_hours).transpose()?;
     let stored = current(&st, &who).await?;
@@ -314,6 +386,7 @@ pub async fn put(
         flapping,
         boot_loop,
         lingering,
+        thresholds,
         recipients,
         quiet_hours,
         digest_warnings: input.digest_warnings.unwrap_or(false),

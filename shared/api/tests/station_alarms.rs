@@ -262,7 +262,7 @@ async fn alarm_settings_are_checked_per_organisation_and_the_sweep_uses_them() {
     assert_eq!(got.status, 200, "{}", got.text);
     assert_eq!(
         got.body,
-        serde_json::json!({"offlineGraceSeconds": 600, "flapping": {"count": 6, "windowSeconds": 3600}, "bootLoop": {"count": 3, "windowSeconds": 900}, "stuckConnector": {"preparingMinutes": 15, "finishingMinutes": 180}, "notify": [], "quietHours": null, "digestWarnings": false, "lastDigestAt": null, "setByOrganisation": false, "updatedAt": null, "version": 0})
+        serde_json::json!({"offlineGraceSeconds": 600, "flapping": {"count": 6, "windowSeconds": 3600}, "bootLoop": {"count": 3, "windowSeconds": 900}, "stuckConnector": {"preparingMinutes": 15, "finishingMinutes": 180}, "noMeterValuesMinutes": 30, "chargingNothingMinutes": 30, "statusContradictsSessionSeconds": 120, "clockDriftSeconds": 300, "notify": [], "quietHours": null, "digestWarnings": false, "lastDigestAt": null, "setByOrganisation": false, "updatedAt": null, "version": 0})
     );
     for (body, field) in [
         (
@@ -326,6 +326,26 @@ async fn alarm_settings_are_checked_per_organisation_and_the_sweep_uses_them() {
             "stuckConnector.finishingMinutes",
         ),
         (
+            serde_json::json!({"noMeterValuesMinutes": 4}),
+            "noMeterValuesMinutes: must be whole minutes between 5 and 1440",
+        ),
+        (
+            serde_json::json!({"chargingNothingMinutes": 1441}),
+            "chargingNothingMinutes",
+        ),
+        (
+            serde_json::json!({"statusContradictsSessionSeconds": 3601}),
+            "statusContradictsSessionSeconds",
+        ),
+        (
+            serde_json::json!({"clockDriftSeconds": 29}),
+            "clockDriftSeconds",
+        ),
+        (
+            serde_json::json!({"clockDriftSeconds": -5}),
+            "invalid JSON body: clockDriftSeconds",
+        ),
+        (
             serde_json::json!({"bootLoop": {"count": 3}}),
             "invalid JSON body: bootLoop: missing field `windowSeconds`",
         ),
@@ -342,10 +362,26 @@ async fn alarm_settings_are_checked_per_organisation_and_the_sweep_uses_them() {
             Some(serde_json::json!({"offlineGraceSeconds": 1200, "notify": [
                 {"email": "Jour@Example.se", "minSeverity": "critical", "language": "en"},
                 {"email": "board@example.se"}
-            ], "quietHours": {"from": "22:00", "to": "06:30"}, "digestWarnings": true})),
+            ], "quietHours": {"from": "22:00", "to": "06:30"}, "digestWarnings": true,
+               "noMeterValuesMinutes": 45, "clockDriftSeconds": 90})),
         )
         .await;
     assert_eq!(set.status, 200, "{}", set.text);
+    assert_eq!(
+        (
+            &set.body["noMeterValuesMinutes"],
+            &set.body["chargingNothingMinutes"],
+            &set.body["statusContradictsSessionSeconds"],
+            &set.body["clockDriftSeconds"]
+        ),
+        (
+            &serde_json::json!(45),
+            &serde_json::json!(30),
+            &serde_json::json!(120),
+            &serde_json::json!(90)
+        ),
+        "what was set, the defaults for the rest"
+    );
     assert_eq!(
         set.body["quietHours"],
         serde_json::json!({"from": "22:00", "to": "06:30", "timeZone": "Europe/Stockholm"})
@@ -645,7 +681,8 @@ async fn security_events_raise_once_per_type_and_routine_ones_nothing() {
     let (w, published) = world();
     let id = w.station("CP-SEC", OcppVersion::V201, None).await;
     published.take();
-    let event = |kind: &str| serde_json::json!({"type": kind, "timestamp": "2026-12-07T03:00:00Z", "techInfo": "lid open"});
+    // Timed by the station a minute before the world's clock (a station ahead of it drifts).
+    let event = |kind: &str| serde_json::json!({"type": kind, "timestamp": "2026-12-01T09:59:00Z", "techInfo": "lid open"});
     w.ocpp(
         &id,
         "SecurityEventNotification",

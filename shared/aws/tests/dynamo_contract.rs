@@ -62,6 +62,7 @@ fn connection(id: &str, station: &str) -> Connection {
         connected_at: at,
         last_seen_at: at,
         approval: Default::default(),
+        clock: None,
     }
 }
 

@@ -335,6 +335,7 @@ pub async fn opened<
         connected_at: now,
         last_seen_at: now,
         approval: station.approval,
+        clock: None,
     };
     // Its connects of the last hour, this one included: the evidence of
     // flapping, written with the connect.

@@ -156,3 +156,47 @@ async fn running_sessions_without_readings_or_energy_raise_and_resolve() {
     assert!(!active(&store, &quiet_alarm).await, "a reading resolves it");
     assert!(!active(&store, &still_alarm).await, "the end resolves it");
 }
+
+#[tokio::test]
+async fn the_organisations_thresholds_decide_when_a_running_session_is_late() {
+    use csms_domain::alarm::{AlarmSettings, OfflineGrace, Thresholds};
+    use csms_kernel::ports::AlarmSettingsStore;
+    let store = Arc::new(EmbeddedStore::temporary());
+    let charger = ChargerService::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        ChargerConfig::default(),
+    );
+    let org = OrgId::default_org();
+    let (idle, lookback) = (TimeDelta::hours(24), TimeDelta::days(35));
+    store
+        .create_station(&station("CP-SLOW", "default", None))
+        .await
+        .unwrap();
+    let settings = AlarmSettings {
+        thresholds: Thresholds {
+            no_meter_values: Thresholds::NO_METER_VALUES.threshold(90).unwrap(),
+            ..Thresholds::DEFAULT
+        },
+        updated_at: Some(t("2026-12-07T08:00:00Z")),
+        version: 1,
+        ..AlarmSettings::defaults(org.clone(), OfflineGrace::platform(600))
+    };
+    store.put_alarm_settings(&settings, 0).await.unwrap();
+    let slow = running(&store, "CP-SLOW", 7, "2026-12-07T09:00:00Z").await;
+    let alarm = format!("no-meter-values:{}", slow.id);
+
+    // An hour without readings: late by the default, not by 90 minutes.
+    charger
+        .close_idle_sessions(&org, idle, lookback, t("2026-12-07T10:00:00Z"))
+        .await
+        .unwrap();
+    assert!(!active(&store, &alarm).await);
+    charger
+        .close_idle_sessions(&org, idle, lookback, t("2026-12-07T10:31:00Z"))
+        .await
+        .unwrap();
+    let raised = store.get_alarm(&alarm).await.unwrap().unwrap();
+    assert!(raised.is_active());
+    assert!(raised.message.contains("for 91 min"), "{}", raised.message);
+}

@@ -177,6 +177,9 @@ pub struct AlarmSettings {
     /// A connector that stays in `Preparing` or `Finishing` longer than
     /// this raises `connectorStuck`.
     pub lingering: Lingering,
+    /// The duration thresholds of the other station and session rules
+    /// (`noMeterValues`, `chargingNothing`, …).
+    pub thresholds: Thresholds,
     /// Who is mailed when an alarm opens and resolves, from which severity
     /// ([`AlarmSettings::MAX_RECIPIENTS`] at most; none by default).
     pub recipients: Vec<AlarmRecipient>,
@@ -220,6 +223,7 @@ impl AlarmSettings {
             flapping: Churn::FLAPPING,
             boot_loop: Churn::BOOT_LOOP,
             lingering: Lingering::DEFAULT,
+            thresholds: Thresholds::DEFAULT,
             recipients: Vec::new(),
             quiet_hours: None,
             digest_warnings: false,
@@ -544,6 +548,25 @@ impl Lingering {
         Self::STATUSES.contains(&status)
     }
 
+    /// Statuses that cannot be true while a transaction runs on the
+    /// connector (in both versions: ChangeAvailability answers `Scheduled`
+    /// during a transaction, a reservation needs a free connector).
+    /// `Available` is not among them: it ends an open session at once.
+    pub const CONTRADICTING: [&'static str; 2] = ["Unavailable", "Reserved"];
+
+    /// Whether `status` contradicts a running transaction.
+    pub fn contradicts(status: &str) -> bool {
+        Self::CONTRADICTING.contains(&status)
+    }
+
+    /// Whether the status write puts a connector in `status` on its
+    /// organisation's watch list (by status and time, read by the sweep):
+    /// the statuses it should not stay in, and those that contradict a
+    /// transaction (the sweep looks for one once the status lasted).
+    pub fn listed(status: &str) -> bool {
+        Self::watches(status) || Self::contradicts(status)
+    }
+
     /// How long a connector may stay in `status`; `None` for a status it
     /// may stay in.
     pub fn limit(self, status: &str) -> Option<chrono::TimeDelta> {
@@ -556,6 +579,148 @@ impl Lingering {
     }
 }
 
+/// One rule's threshold: a duration of whole seconds, within the rule's
+/// [`Bounds`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Threshold(u32);
+
+impl Threshold {
+    pub fn secs(self) -> u32 {
+        self.0
+    }
+
+    pub fn as_delta(self) -> chrono::TimeDelta {
+        chrono::TimeDelta::seconds(self.0.into())
+    }
+
+    /// In the unit of its bounds (minutes are whole: the bounds make them).
+    pub fn in_unit(self, bounds: Bounds) -> u32 {
+        self.0 / bounds.unit.secs()
+    }
+}
+
+/// The unit a threshold is set in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Seconds,
+    Minutes,
+}
+
+impl Unit {
+    const fn secs(self) -> u32 {
+        match self {
+            Unit::Seconds => 1,
+            Unit::Minutes => 60,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Unit::Seconds => "seconds",
+            Unit::Minutes => "minutes",
+        }
+    }
+}
+
+/// What a rule's threshold may be, in the unit it is set in, and its
+/// default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounds {
+    pub min: u32,
+    pub max: u32,
+    pub default: u32,
+    pub unit: Unit,
+}
+
+impl Bounds {
+    /// The default threshold.
+    pub const fn default_threshold(self) -> Threshold {
+        Threshold(self.default * self.unit.secs())
+    }
+
+    /// Checked: `value` in the bounds' unit, within them (the error says
+    /// the range; the caller names the field).
+    pub fn threshold(self, value: u64) -> Result<Threshold, String> {
+        u32::try_from(value)
+            .ok()
+            .filter(|v| (self.min..=self.max).contains(v))
+            .and_then(|v| v.checked_mul(self.unit.secs()))
+            .map(Threshold)
+            .ok_or_else(|| {
+                format!(
+                    "must be whole {} between {} and {}",
+                    self.unit.name(),
+                    self.min,
+                    self.max
+                )
+            })
+    }
+
+    /// A stored threshold (seconds): what [`Bounds::threshold`] made.
+    pub fn stored(self, secs: u32) -> Result<Threshold, String> {
+        let unit = self.unit.secs();
+        if !secs.is_multiple_of(unit) {
+            return Err(format!("{secs} s is not whole {}", self.unit.name()));
+        }
+        self.threshold((secs / unit).into())
+    }
+}
+
+/// The duration thresholds of the rules that have one number each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Thresholds {
+    /// A running session without an energy register reading for this long
+    /// raises `noMeterValues`.
+    pub no_meter_values: Threshold,
+    /// A running session whose register stands still this long while its
+    /// connector says `Charging` raises `chargingNothing`.
+    pub charging_nothing: Threshold,
+    /// A connector that reports a status contradicting the transaction
+    /// running on it for this long raises `statusContradictsSession`.
+    pub status_contradiction: Threshold,
+    /// A station whose clock is off by more than this raises `clockDrift`.
+    pub clock_drift: Threshold,
+}
+
+impl Thresholds {
+    /// 30 minutes (5 to 1440).
+    pub const NO_METER_VALUES: Bounds = Bounds {
+        min: 5,
+        max: 1440,
+        default: 30,
+        unit: Unit::Minutes,
+    };
+    /// 30 minutes (5 to 1440).
+    pub const CHARGING_NOTHING: Bounds = Bounds {
+        min: 5,
+        max: 1440,
+        default: 30,
+        unit: Unit::Minutes,
+    };
+    /// 120 seconds (5 to 3600): a status sent just before the
+    /// StopTransaction that ends the session is normal ordering.
+    pub const STATUS_CONTRADICTION: Bounds = Bounds {
+        min: 5,
+        max: 3600,
+        default: 120,
+        unit: Unit::Seconds,
+    };
+    /// 300 seconds (30 to 86400).
+    pub const CLOCK_DRIFT: Bounds = Bounds {
+        min: 30,
+        max: 86_400,
+        default: 300,
+        unit: Unit::Seconds,
+    };
+
+    pub const DEFAULT: Thresholds = Thresholds {
+        no_meter_values: Self::NO_METER_VALUES.default_threshold(),
+        charging_nothing: Self::CHARGING_NOTHING.default_threshold(),
+        status_contradiction: Self::STATUS_CONTRADICTION.default_threshold(),
+        clock_drift: Self::CLOCK_DRIFT.default_threshold(),
+    };
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -566,11 +731,38 @@ mod tests {
         assert_eq!(l.limit("Finishing"), Some(chrono::TimeDelta::minutes(60)));
         assert_eq!(l.limit("Charging"), None);
         assert!(Lingering::watches("Finishing") && !Lingering::watches("Available"));
+        assert!(Lingering::listed("Reserved") && Lingering::listed("Preparing"));
+        assert!(!Lingering::watches("Unavailable") && Lingering::contradicts("Unavailable"));
+        assert!(!Lingering::listed("Available") && !Lingering::listed("Charging"));
         assert_eq!(Lingering::new(4, 60).unwrap_err().0, "preparingMinutes");
         assert_eq!(Lingering::new(10, 1441).unwrap_err().0, "finishingMinutes");
         assert_eq!(
             Lingering::new(10, u64::MAX).unwrap_err().0,
             "finishingMinutes"
+        );
+    }
+
+    #[test]
+    fn thresholds_are_checked_in_their_unit_and_stored_in_seconds() {
+        use super::*;
+        let b = Thresholds::NO_METER_VALUES;
+        assert_eq!(b.threshold(30), Ok(Thresholds::DEFAULT.no_meter_values));
+        assert_eq!(b.threshold(45).unwrap().secs(), 2700);
+        assert_eq!(b.threshold(45).unwrap().in_unit(b), 45);
+        assert!(b.threshold(4).is_err() && b.threshold(1441).is_err());
+        assert!(b.threshold(u64::MAX).is_err());
+        assert_eq!(b.stored(2700), b.threshold(45));
+        assert!(b.stored(2701).is_err(), "not whole minutes");
+        assert!(b.stored(60).is_err(), "below the bounds");
+        let drift = Thresholds::CLOCK_DRIFT;
+        assert_eq!(Thresholds::DEFAULT.clock_drift.secs(), 300);
+        assert_eq!(
+            drift.stored(45).unwrap().as_delta(),
+            chrono::TimeDelta::seconds(45)
+        );
+        assert_eq!(
+            drift.threshold(29).unwrap_err(),
+            "must be whole seconds between 30 and 86400"
         );
     }
 

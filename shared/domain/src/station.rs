@@ -245,6 +245,22 @@ pub struct Connection {
     /// station read: while it is not `Accepted` the station may send only
     /// its BootNotification (and what the CSMS asked it for).
     pub approval: Approval,
+    /// What the clock-drift rule last decided on this connection; `None`
+    /// until a message gave evidence (the rule reads the thresholds and
+    /// looks at the alarm once per connection, then only on a change).
+    pub clock: Option<ClockCheck>,
+}
+
+/// The clock-drift rule's state on a connection: its decision (`None`
+/// while no message decided) and the organisation's tolerance once read
+/// (at most once per connection).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClockCheck {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drifting: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerance_secs: Option<u32>,
 }
 
 impl Connection {

@@ -267,6 +267,7 @@ pub async fn connections_open_touch_close<S: StationStore + ConnectionStore>(sto
         connected_at: t(at),
         last_seen_at: t(at),
         approval: Approval::Accepted,
+        clock: None,
     };
     assert_eq!(
         store.open_connection(&conn("c1", 100), &[]).await.unwrap(),
@@ -283,6 +284,19 @@ pub async fn connections_open_touch_close<S: StationStore + ConnectionStore>(sto
         "the site travels with the connection"
     );
     assert_eq!(touched.last_seen_at, t(160));
+    assert_eq!(touched.clock, None, "no clock evidence yet");
+    let check = csms_domain::station::ClockCheck {
+        drifting: Some(true),
+        tolerance_secs: Some(300),
+    };
+    assert!(store.set_connection_clock("c1", check).await.unwrap());
+    let touched = store.touch_connection("c1", t(160)).await.unwrap().unwrap();
+    assert_eq!(
+        (touched.clock, touched.last_seen_at),
+        (Some(check), t(160)),
+        "the touch returns the rule's decision with it"
+    );
+    assert!(!store.set_connection_clock("unknown", check).await.unwrap());
     assert!(store
         .touch_connection("unknown", t(160))
         .await
@@ -433,6 +447,19 @@ pub async fn lingering_connectors_listed_until_their_status_changes<
         due("Finishing", 10_000, 10).await,
         [("CP-LING-A".to_owned(), 3, t(80))]
     );
+    assert!(due("Charging", 10_000, 10).await.is_empty(), "not listed");
+    // A status contradicting a transaction is listed the same way (the
+    // sweep looks for a running one).
+    store
+        .set_connector_status(&a.org_id, &a.id, &status(4, "Unavailable", 95))
+        .await
+        .unwrap();
+    assert_eq!(
+        due("Unavailable", 10_000, 10).await,
+        [("CP-LING-A".to_owned(), 4, t(95))]
+    );
+    assert!(store.settle_lingering(&a.id, 4, 1, t(95)).await.unwrap());
+    assert!(due("Unavailable", 10_000, 10).await.is_empty());
     let listed = store
         .lingering_due(&org, "Finishing", t(10_000), 10)
         .await
@@ -501,6 +528,7 @@ pub async fn offline_list_left_by_a_reconnect<S: StationStore + ConnectionStore 
         connected_at: t(at),
         last_seen_at: t(at),
         approval: Approval::Accepted,
+        clock: None,
     };
     let (a, b, c) = (
         station("CP-OFF-A", "org-off", None),
@@ -644,6 +672,7 @@ pub async fn station_approval_reaches_the_connection<S: StationStore + Connectio
         connected_at: t(100),
         last_seen_at: t(100),
         approval: Approval::Rejected,
+        clock: None,
     };
     store.open_connection(&conn, &[]).await.unwrap();
     let changed = store
@@ -1364,6 +1393,7 @@ pub async fn stations_change_move_and_delete<S: StationStore + ConnectionStore>(
         connected_at: t(100),
         last_seen_at: t(100),
         approval: Approval::Accepted,
+        clock: None,
     };
     store.open_connection(&conn, &[]).await.unwrap();
     store
@@ -2395,6 +2425,12 @@ pub async fn alarm_settings_versioned_per_org<S: AlarmSettingsStore>(store: &S) 
         flapping: csms_domain::alarm::Churn::new(4, 600).unwrap(),
         boot_loop: csms_domain::alarm::Churn::BOOT_LOOP,
         lingering: csms_domain::alarm::Lingering::new(10, 240).unwrap(),
+        thresholds: csms_domain::alarm::Thresholds {
+            clock_drift: csms_domain::alarm::Thresholds::CLOCK_DRIFT
+                .threshold(90)
+                .unwrap(),
+            ..csms_domain::alarm::Thresholds::DEFAULT
+        },
         quiet_hours: Some(
             csms_domain::alarm::QuietHours::new(
                 chrono::NaiveTime::from_hms_opt(22, 0, 0).unwrap(),

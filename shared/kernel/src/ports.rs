@@ -323,6 +323,13 @@ pub trait ConnectionStore: Send + Sync {
         connection_id: &str,
         at: Timestamp,
     ) -> StoreResult<Option<Connection>>;
+    /// Records the clock-drift rule's decision on the connection (one
+    /// request, only when it changes); false when the connection is gone.
+    async fn set_connection_clock(
+        &self,
+        connection_id: &str,
+        check: csms_domain::station::ClockCheck,
+    ) -> StoreResult<bool>;
     /// Removes the connection. The station is only marked disconnected if this
     /// is still its current connection (a reconnect may have replaced it).
     async fn close_connection(

@@ -538,6 +538,7 @@ mod tests {
             connected_at: at,
             last_seen_at: at,
             approval: Approval::Accepted,
+            clock: None,
         };
         for event in [
             DomainEvent::StationConnected {

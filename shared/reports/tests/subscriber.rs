@@ -77,6 +77,7 @@ async fn events_become_usage_days_and_a_replay_counts_once() {
         connected_at: t("2026-11-05T21:00:00Z"),
         last_seen_at: t("2026-11-05T21:00:00Z"),
         approval: Approval::Accepted,
+        clock: None,
     };
     let events = vec![
         DomainEvent::StationConnected { connection },

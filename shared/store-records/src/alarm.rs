@@ -5,8 +5,8 @@
 use crate::{parse, DecodeError, Record};
 use chrono::{DateTime, Utc};
 use csms_domain::alarm::{
-    Alarm, AlarmRecipient, AlarmSettings, Churn, Handling, Lingering, OfflineGrace, QuietHours,
-    Severity,
+    Alarm, AlarmRecipient, AlarmSettings, Bounds, Churn, Handling, Lingering, OfflineGrace,
+    QuietHours, Severity, Threshold, Thresholds,
 };
 use csms_domain::tenant::{Email, Language};
 use csms_domain::OrgId;
@@ -216,6 +216,32 @@ pub struct StoredAlarmSettings {
     /// holding the defaults.
     #[serde(rename = "lingering", default, skip_serializing_if = "Option::is_none")]
     pub lingering: Option<StoredLingering>,
+    /// The one-number thresholds, in seconds: each absent in settings
+    /// stored before it existed, or holding its default.
+    #[serde(
+        rename = "no_meter_values_secs",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub no_meter_values_secs: Option<u32>,
+    #[serde(
+        rename = "charging_nothing_secs",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub charging_nothing_secs: Option<u32>,
+    #[serde(
+        rename = "status_contradiction_secs",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub status_contradiction_secs: Option<u32>,
+    #[serde(
+        rename = "clock_drift_secs",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub clock_drift_secs: Option<u32>,
     /// Absent in settings stored before alarms were mailed.
     #[serde(rename = "recipients", default, skip_serializing_if = "Vec::is_empty")]
     pub recipients: Vec<StoredAlarmRecipient>,
@@ -300,6 +326,21 @@ pub struct StoredLingering {
     pub finishing_mins: u16,
 }
 
+/// A stored threshold, or the default when absent.
+fn threshold(name: &str, stored: Option<u32>, bounds: Bounds) -> Result<Threshold, DecodeError> {
+    stored.map_or(Ok(bounds.default_threshold()), |secs| {
+        bounds
+            .stored(secs)
+            .map_err(|why| DecodeError::new(format!("{name}: {why}")))
+    })
+}
+
+/// The default is not written: settings stored before the threshold
+/// existed keep their bytes.
+fn non_default(t: Threshold, bounds: Bounds) -> Option<u32> {
+    (t != bounds.default_threshold()).then_some(t.secs())
+}
+
 fn lingering(stored: Option<StoredLingering>) -> Result<Lingering, DecodeError> {
     stored.map_or(Ok(Lingering::DEFAULT), |l| {
         Lingering::new(l.preparing_mins.into(), l.finishing_mins.into())
@@ -326,6 +367,7 @@ impl From<&AlarmSettings> for StoredAlarmSettings {
             flapping,
             boot_loop,
             lingering,
+            thresholds,
             recipients,
             quiet_hours,
             digest_warnings,
@@ -344,6 +386,19 @@ impl From<&AlarmSettings> for StoredAlarmSettings {
                 preparing_mins: lingering.preparing_mins(),
                 finishing_mins: lingering.finishing_mins(),
             }),
+            no_meter_values_secs: non_default(
+                thresholds.no_meter_values,
+                Thresholds::NO_METER_VALUES,
+            ),
+            charging_nothing_secs: non_default(
+                thresholds.charging_nothing,
+                Thresholds::CHARGING_NOTHING,
+            ),
+            status_contradiction_secs: non_default(
+                thresholds.status_contradiction,
+                Thresholds::STATUS_CONTRADICTION,
+            ),
+            clock_drift_secs: non_default(thresholds.clock_drift, Thresholds::CLOCK_DRIFT),
             recipients: recipients
                 .iter()
                 .map(|r| StoredAlarmRecipient {
@@ -382,6 +437,28 @@ impl TryFrom<StoredAlarmSettings> for AlarmSettings {
             flapping: churn("flapping", s.flapping, Churn::FLAPPING)?,
             boot_loop: churn("boot_loop", s.boot_loop, Churn::BOOT_LOOP)?,
             lingering: lingering(s.lingering)?,
+            thresholds: Thresholds {
+                no_meter_values: threshold(
+                    "no_meter_values_secs",
+                    s.no_meter_values_secs,
+                    Thresholds::NO_METER_VALUES,
+                )?,
+                charging_nothing: threshold(
+                    "charging_nothing_secs",
+                    s.charging_nothing_secs,
+                    Thresholds::CHARGING_NOTHING,
+                )?,
+                status_contradiction: threshold(
+                    "status_contradiction_secs",
+                    s.status_contradiction_secs,
+                    Thresholds::STATUS_CONTRADICTION,
+                )?,
+                clock_drift: threshold(
+                    "clock_drift_secs",
+                    s.clock_drift_secs,
+                    Thresholds::CLOCK_DRIFT,
+                )?,
+            },
             recipients: s
                 .recipients
                 .into_iter()

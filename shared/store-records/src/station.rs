@@ -13,7 +13,8 @@
 use crate::{parse, DecodeError, Record};
 use chrono::{DateTime, Utc};
 use csms_domain::station::{
-    Approval, BootInfo, Connection, ConnectorStatus, PreviousPassword, RegistrationStatus, Station,
+    Approval, BootInfo, ClockCheck, Connection, ConnectorStatus, PreviousPassword,
+    RegistrationStatus, Station,
 };
 use csms_domain::{OcppVersion, OrgId, SiteId, StationId};
 use serde::{Deserialize, Serialize};
@@ -164,6 +165,22 @@ pub struct StoredConnection {
     pub last_seen_at: DateTime<Utc>,
     #[serde(rename = "approval", default)]
     pub approval: StoredApproval,
+    /// Absent before a message gave clock evidence, and in connections
+    /// stored before the clock was checked.
+    #[serde(rename = "clock", default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<StoredClockCheck>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredClockCheck {
+    #[serde(rename = "drifting", default, skip_serializing_if = "Option::is_none")]
+    pub drifting: Option<bool>,
+    #[serde(
+        rename = "tolerance_secs",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub tolerance_secs: Option<u32>,
 }
 
 // ---- the enums, both ways ----
@@ -329,6 +346,7 @@ impl From<&Connection> for StoredConnection {
             connected_at,
             last_seen_at,
             approval,
+            clock,
         } = c;
         StoredConnection {
             connection_id: connection_id.clone(),
@@ -339,6 +357,10 @@ impl From<&Connection> for StoredConnection {
             connected_at: *connected_at,
             last_seen_at: *last_seen_at,
             approval: (*approval).into(),
+            clock: clock.map(|c| StoredClockCheck {
+                drifting: c.drifting,
+                tolerance_secs: c.tolerance_secs,
+            }),
         }
     }
 }
@@ -446,6 +468,7 @@ impl TryFrom<StoredConnection> for Connection {
             connected_at,
             last_seen_at,
             approval,
+            clock,
         } = c;
         Ok(Connection {
             connection_id,
@@ -456,6 +479,10 @@ impl TryFrom<StoredConnection> for Connection {
             connected_at,
             last_seen_at,
             approval: approval.into(),
+            clock: clock.map(|c| ClockCheck {
+                drifting: c.drifting,
+                tolerance_secs: c.tolerance_secs,
+            }),
         })
     }
 }

@@ -284,7 +284,7 @@ impl Db {
             if let Some(old) = old {
                 due.remove(old.as_str())?;
             }
-            if Lingering::watches(&status.status) {
+            if Lingering::listed(&status.status) {
                 let linger = linger_key(org, &status.status, status.updated_at, &key)?;
                 due.insert(linger.as_str(), key.as_str())?;
                 by_connector.insert(key.as_str(), linger.as_str())?;
@@ -372,6 +372,24 @@ impl Db {
                 c.last_seen_at = at;
                 true
             })
+        })
+    }
+
+    pub(crate) fn set_connection_clock(
+        &self,
+        connection_id: &str,
+        check: csms_domain::station::ClockCheck,
+    ) -> R<bool> {
+        self.write(|txn| {
+            Ok(update_record::<Connection>(
+                &mut txn.open_table(CONNECTIONS)?,
+                connection_id,
+                |c| {
+                    c.clock = Some(check);
+                    true
+                },
+            )?
+            .is_some())
         })
     }
 

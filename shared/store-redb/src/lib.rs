@@ -261,6 +261,7 @@ forward! { StationStore {
 forward! { ConnectionStore {
     open_connection(conn: &Connection, recent_connects: &[Timestamp]) -> Option<String>;
     touch_connection(connection_id: &str, at: Timestamp) -> Option<Connection>;
+    set_connection_clock(connection_id: &str, check: csms_domain::station::ClockCheck) -> bool;
     close_connection(connection_id: &str, at: Timestamp) -> Option<Connection>;
 } }
 

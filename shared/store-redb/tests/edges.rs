@@ -254,6 +254,7 @@ async fn unknown_stations_are_not_created_by_charger_messages() {
         connected_at: t(0),
         last_seen_at: t(0),
         approval: Default::default(),
+        clock: None,
     };
     assert_eq!(store.open_connection(&conn, &[]).await.unwrap(), None);
     assert_eq!(store.close_connection("c", t(1)).await.unwrap(), Some(conn));

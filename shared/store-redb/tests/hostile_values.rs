@@ -289,6 +289,7 @@ fn check(version: OcppVersion, frames: &[String], now: Timestamp) -> Result<(), 
             connected_at: now,
             last_seen_at: now,
             approval: Default::default(),
+            clock: None,
         };
         for (i, f) in frames.iter().enumerate() {
             let text = format!("[2,\"m{i}\",{f}]");

@@ -384,12 +384,14 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
                 .with_details(v.details())
                 .render(version);
         }
+        let stamps = monitor::clock_stamps(version, action, &payload);
         let result = match version {
             Version::V16 => v16::dispatch(self, conn, action, payload, now).await,
             Version::V201 => v201::dispatch(self, conn, action, payload, now).await,
         };
         if result.is_ok() {
             self.note_dropped(conn, action, dropped, now).await;
+            self.check_clock(conn, action, &stamps, now).await;
         }
         match result {
             Ok(Some(response)) => {
@@ -1044,11 +1046,19 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
             page: PageRequest::first(PageRequest::MAX_LIMIT),
         };
         let mut closed = 0;
+        // The grace is not used here: any value does.
+        let thresholds = monitor::alarm_settings(
+            &*self.store,
+            org,
+            csms_domain::alarm::OfflineGrace::platform(60),
+        )
+        .await?
+        .thresholds;
         let open = self.open_running_alarms(org).await?;
         let mut holding = std::collections::HashSet::new();
         loop {
             let page = self.store.list_sessions(&query).await?;
-            self.watch_running(&page.items, idle, &open, &mut holding, now)
+            self.watch_running(&page.items, &thresholds, idle, &open, &mut holding, now)
                 .await;
             for s in page.items {
                 if s.status != SessionStatus::Active
@@ -1066,6 +1076,7 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
                     connected_at: now,
                     last_seen_at: now,
                     approval: Approval::Accepted,
+                    clock: None,
                 };
                 let end = InferredEnd {
                     at: s.updated_at,

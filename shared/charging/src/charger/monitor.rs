@@ -63,29 +63,60 @@
 //!   other status resolves it; only a status after one that lasted at least
 //!   [`Lingering::MIN_MINS`] looks (a request, and nothing when there is no
 //!   alarm).
-
 //! - **No energy readings** (`noMeterValues`, warning) and **charging
 //!   nothing** (`chargingNothing`, warning): the idle-session sweep, which
 //!   pages through the organisation's recent sessions anyway, looks at each
-//!   running one. No register reading for [`METER_SILENCE`] (a session
-//!   older than that) raises the first; readings that keep coming while
-//!   the register has not moved for [`NOTHING_FOR`] since the first one, at
-//!   a connector that says `Charging` (a car that pauses says
-//!   `SuspendedEV`, which is normal), raise the second. Each sweep reads
-//!   the organisation's open alarms once, raises only what is not open
-//!   yet, and resolves what no longer holds (a reading came, energy flows,
-//!   the session ended). Thresholds are fixed for now.
+//!   running one. No register reading for the organisation's
+//!   `noMeterValuesMinutes` (a session older than that; default 30)
+//!   raises the first; readings that keep coming while the register has
+//!   not moved for its `chargingNothingMinutes` (default 30) since the
+//!   first one, at a connector that says `Charging` (a car that pauses
+//!   says `SuspendedEV`, which is normal), raise the second. Each sweep
+//!   reads the organisation's alarm settings and open alarms once, raises
+//!   only what is not open yet, and resolves what no longer holds (a
+//!   reading came, energy flows, the session ended).
+//! - **Status contradicting a session** (`statusContradictsSession`,
+//!   warning): a connector that reports `Unavailable` or `Reserved`
+//!   ([`Lingering::CONTRADICTING`]) while a transaction runs on it, for
+//!   longer than the organisation's `statusContradictsSessionSeconds`
+//!   (default 120: a status sent just before the StopTransaction that ends
+//!   the session is normal ordering). `Available` is not among them: it
+//!   ends an open session at once. The status write puts a connector in
+//!   such a status on the organisation's watch list in the same request
+//!   (the one [`OfflineStore::lingering_due`] reads for stuck connectors);
+//!   the sweep reads it (one query per status), takes each connector off
+//!   once and looks for a running session on it (one query of the
+//!   station's latest sessions, only then;
+//!   [`ChargerService::raise_contradiction_alarms`]). The connector's next
+//!   other status resolves it ([`ends_contradiction`]: a request only
+//!   after such a status of at least 5 s), and the sweep resolves it when
+//!   its session ended (it reads the open alarms anyway, and the session
+//!   of each such alarm). No request more per message.
+//! - **Clock drift** (`clockDrift`, warning): a message timed more than
+//!   the organisation's `clockDriftSeconds` (default 300) ahead of the
+//!   server, or behind it on a message that cannot have waited offline (a
+//!   StatusNotification, a 2.0.1 TransactionEvent with `offline` false;
+//!   [`clock_stamps`], [`clock_verdict`]). Back-dated 1.6 transaction
+//!   messages and meter values are what a station queues offline (and what
+//!   the demo replays): they count only when ahead. A later message within
+//!   the tolerance resolves it. The connection record, touched by every
+//!   message anyway, keeps the rule's decision and the tolerance
+//!   ([`csms_domain::station::ClockCheck`]): a request only when the
+//!   decision changes on a connection, the settings read at most once per
+//!   connection (when a stamp is more than the smallest tolerance off).
 
 use super::{ChargerService, ChargingStore, HandlerError};
 use chrono::SecondsFormat;
-use csms_domain::alarm::{Alarm, AlarmSettings, Churn, Lingering, OfflineGrace, Severity};
+use csms_domain::alarm::{
+    Alarm, AlarmSettings, Churn, Lingering, OfflineGrace, Severity, Thresholds,
+};
 use csms_domain::session::Session;
-use csms_domain::station::{Connection, ConnectorStatus, Station};
+use csms_domain::station::{ClockCheck, Connection, ConnectorStatus, Station};
 use csms_domain::{OrgId, SessionId, StationId, Timestamp};
 use csms_kernel::events::{raise_alarm, resolve_alarm, DomainEvent};
 use csms_kernel::ports::{
     AlarmSettingsStore, AlarmStore, LingeringConnector, OfflineStation, OrganisationStore,
-    PageRequest, StoreError,
+    PageRequest, SessionQuery, StoreError,
 };
 use rust_decimal::Decimal;
 
@@ -371,10 +402,6 @@ pub const NO_METER_KIND: &str = "noMeterValues";
 /// Alarm kind of a running session whose register does not move while the
 /// connector says it is charging.
 pub const CHARGING_NOTHING_KIND: &str = "chargingNothing";
-/// How long a running session may go without a register reading.
-pub const METER_SILENCE: chrono::TimeDelta = chrono::TimeDelta::minutes(30);
-/// How long a register may stand still while the connector says `Charging`.
-pub const NOTHING_FOR: chrono::TimeDelta = chrono::TimeDelta::minutes(30);
 
 pub fn no_meter_alarm_id(session: &SessionId) -> String {
     format!("no-meter-values:{session}")
@@ -402,12 +429,14 @@ pub fn meter_silent_since(
 }
 
 /// Whether a running `session`'s register stood still from its first
-/// reading to a recent last one over at least `limit` (readings come,
-/// energy does not): the register and the time it stood at.
+/// reading to a recent last one (younger than `silence`, the
+/// `noMeterValues` threshold) over at least `limit` (readings come, energy
+/// does not): the register and the time it stood at.
 pub fn delivered_nothing(
     session: &Session,
     now: Timestamp,
     limit: chrono::TimeDelta,
+    silence: chrono::TimeDelta,
 ) -> Option<(Decimal, Timestamp)> {
     if session.status != csms_domain::session::SessionStatus::Active {
         return None;
@@ -419,7 +448,7 @@ pub fn delivered_nothing(
         .map_or(first, |s| s.min(first));
     // Readings still come (and none is timed after now).
     let age = now.signed_duration_since(last_at);
-    let recent = age >= chrono::TimeDelta::zero() && age < METER_SILENCE;
+    let recent = age >= chrono::TimeDelta::zero() && age < silence;
     (last <= start && last_at.signed_duration_since(first_at) >= limit && recent)
         .then_some((last, first_at))
 }
@@ -924,6 +953,283 @@ pub fn stuck_connector_alarm(
     })
 }
 
+/// Alarm kind of a connector whose status contradicts the transaction
+/// running on it.
+pub const CONTRADICTION_KIND: &str = "statusContradictsSession";
+
+/// The contradiction alarm of one connector.
+pub fn contradiction_alarm_id(station: &StationId, evse: u32, connector: u32) -> String {
+    format!("status-contradicts-session:{station}:{evse}:{connector}")
+}
+
+/// The running session of the station's recent `sessions` that `status`
+/// contradicts, if any: an active one on the same EVSE (any EVSE for the
+/// station as a whole, EVSE 0) and the same connector where the session
+/// knows its connector (another connector of a 2.0.1 EVSE in use may
+/// well be `Unavailable`).
+pub fn contradicted_session<'a>(
+    status: &ConnectorStatus,
+    sessions: &'a [Session],
+) -> Option<&'a Session> {
+    if !Lingering::contradicts(&status.status) {
+        return None;
+    }
+    let whole_station = status.evse_id == 0;
+    sessions.iter().find(|s| {
+        s.status == csms_domain::session::SessionStatus::Active
+            && (whole_station
+                || (s.evse_id == Some(status.evse_id)
+                    && s.connector_id.is_none_or(|c| c == status.connector_id)))
+    })
+}
+
+/// Whether the status stored after `previous` may end a contradiction
+/// alarm: a change out of a contradicting status that lasted at least the
+/// shortest threshold an organisation may choose (shorter, the sweep
+/// cannot have raised one, so there is nothing to look up).
+pub fn ends_contradiction(previous: Option<&ConnectorStatus>, now: &ConnectorStatus) -> bool {
+    let shortest = Thresholds::STATUS_CONTRADICTION
+        .threshold(Thresholds::STATUS_CONTRADICTION.min.into())
+        .map_or(chrono::TimeDelta::zero(), |t| t.as_delta());
+    previous.is_some_and(|p| {
+        Lingering::contradicts(&p.status)
+            && p.status != now.status
+            && now.updated_at - p.updated_at >= shortest
+    })
+}
+
+/// The alarm of a connector of `station_id` that reported `status` while
+/// `session` runs on it, for longer than `grace`.
+pub fn contradiction_alarm(
+    station_id: &StationId,
+    status: &ConnectorStatus,
+    session: &Session,
+    grace: chrono::TimeDelta,
+    now: Timestamp,
+) -> Alarm {
+    let (evse, connector) = (status.evse_id, status.connector_id);
+    let place = if evse == 0 {
+        "the station as a whole".to_owned()
+    } else {
+        format!("EVSE {evse} connector {connector}")
+    };
+    let minutes = (now - status.updated_at).num_minutes();
+    Alarm {
+        title: Some(format!(
+            "Station {station_id} reports {} during a session",
+            status.status
+        )),
+        message: format!(
+            "station {station_id} reports {place} {} since {} ({minutes} min, more than {} s) while transaction {} (session {}) is running there",
+            status.status,
+            rfc3339(status.updated_at),
+            grace.num_seconds(),
+            session.transaction_id,
+            session.id
+        ),
+        action: Some(
+            "ask the station for its status (TriggerMessage StatusNotification) and look at the session: if it ended on the station, its StopTransaction was lost (the session stays open until the idle sweep); if it runs, the station's status logic is wrong (a firmware issue for its manufacturer)"
+                .to_owned(),
+        ),
+        details: serde_json::json!({
+            "stationId": station_id.as_str(),
+            "siteId": session.site_id.as_ref().map(|s| s.as_str()),
+            "evseId": evse,
+            "connectorId": connector,
+            "status": status.status,
+            "since": rfc3339(status.updated_at),
+            "sessionId": session.id.as_str(),
+            "transactionId": session.transaction_id,
+            "graceSeconds": grace.num_seconds(),
+        }),
+        ..Alarm::opened(
+            contradiction_alarm_id(station_id, evse, connector),
+            session.org_id.clone(),
+            CONTRADICTION_KIND,
+            Severity::Warning,
+            now,
+        )
+    }
+}
+
+/// Alarm kind of a station whose clock is off the server's.
+pub const CLOCK_KIND: &str = "clockDrift";
+
+/// The clock alarm of a station: one per station.
+pub fn clock_alarm_id(station: &StationId) -> String {
+    format!("clock-drift:{station}")
+}
+
+/// One timestamp of a message and whether it may be behind the server's
+/// time for a reason other than the station's clock: a message the station
+/// may have queued while offline (1.6 StartTransaction, StopTransaction and
+/// MeterValues, a 2.0.1 TransactionEvent that says `offline`, sampled
+/// values, reports) only counts when it is ahead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    pub at: Timestamp,
+    pub may_be_queued: bool,
+}
+
+/// The timestamps of a schema-valid charger message that say something
+/// about its clock.
+pub fn clock_stamps(
+    version: csms_ocpp::Version,
+    action: &str,
+    payload: &serde_json::Value,
+) -> Vec<Stamp> {
+    use csms_ocpp::Version::{V16, V201};
+    let time = |v: Option<&serde_json::Value>| {
+        v.and_then(|v| v.as_str()).and_then(super::wire::parse_time)
+    };
+    let mut out = Vec::new();
+    let mut push = |at: Option<Timestamp>, may_be_queued: bool| {
+        if let Some(at) = at {
+            out.push(Stamp { at, may_be_queued });
+        }
+    };
+    let sampled = |field: &str| {
+        payload
+            .get(field)
+            .and_then(|v| v.as_array())
+            .map(|values| {
+                values
+                    .iter()
+                    .filter_map(|m| time(m.get("timestamp")))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    match (version, action) {
+        // A status is sent when it changes: the current one.
+        (_, "StatusNotification") => push(time(payload.get("timestamp")), false),
+        (V16, "StartTransaction") => push(time(payload.get("timestamp")), true),
+        (V16, "StopTransaction") => {
+            push(time(payload.get("timestamp")), true);
+            for t in sampled("transactionData") {
+                push(Some(t), true);
+            }
+        }
+        (V201, "TransactionEvent") => {
+            let offline = payload.get("offline").and_then(|v| v.as_bool()) == Some(true);
+            push(time(payload.get("timestamp")), offline);
+            for t in sampled("meterValue") {
+                push(Some(t), true);
+            }
+        }
+        (_, "MeterValues") => {
+            for t in sampled("meterValue") {
+                push(Some(t), true);
+            }
+        }
+        (V201, "SecurityEventNotification") => push(time(payload.get("timestamp")), true),
+        (V201, "NotifyEvent" | "NotifyReport" | "NotifyMonitoringReport") => {
+            push(time(payload.get("generatedAt")), true)
+        }
+        _ => {}
+    }
+    out
+}
+
+/// What a message's stamps say about the station's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockVerdict {
+    /// Off by `by` (positive: ahead of the server) beyond the tolerance.
+    Drifting { by: chrono::TimeDelta },
+    /// Within the tolerance, on a stamp that tells.
+    Fine,
+    /// Nothing to tell: no stamps, or only queued ones from the past.
+    Silent,
+    /// A stamp off by more than the smallest tolerance an organisation may
+    /// choose, and the organisation's is not known yet.
+    NeedsTolerance,
+}
+
+/// The verdict of `stamps` received at `now` under `tolerance` (`None`
+/// while the organisation's is not known: then only what holds under any
+/// tolerance is decided). A queued stamp tells only when it is not more
+/// than the smallest tolerance behind: one further back may have waited
+/// offline (a back-dated 1.6 StartTransaction is normal).
+pub fn clock_verdict(
+    stamps: &[Stamp],
+    now: Timestamp,
+    tolerance: Option<chrono::TimeDelta>,
+) -> ClockVerdict {
+    let least = Thresholds::CLOCK_DRIFT
+        .threshold(Thresholds::CLOCK_DRIFT.min.into())
+        .map_or(chrono::TimeDelta::seconds(30), |t| t.as_delta());
+    let mut verdict = ClockVerdict::Silent;
+    for stamp in stamps {
+        let by = stamp.at.signed_duration_since(now);
+        if stamp.may_be_queued && by < -least {
+            continue;
+        }
+        if by.abs() <= least {
+            if verdict == ClockVerdict::Silent {
+                verdict = ClockVerdict::Fine;
+            }
+            continue;
+        }
+        let Some(tolerance) = tolerance else {
+            return ClockVerdict::NeedsTolerance;
+        };
+        if by.abs() > tolerance {
+            // The largest offset tells.
+            match verdict {
+                ClockVerdict::Drifting { by: b } if b.abs() >= by.abs() => {}
+                _ => verdict = ClockVerdict::Drifting { by },
+            }
+        } else if verdict == ClockVerdict::Silent {
+            verdict = ClockVerdict::Fine;
+        }
+    }
+    verdict
+}
+
+/// The alarm of the station of `conn`, whose message at `now` was off by
+/// `by`, more than `tolerance`.
+pub fn clock_alarm(
+    conn: &Connection,
+    action: &str,
+    by: chrono::TimeDelta,
+    tolerance: chrono::TimeDelta,
+    now: Timestamp,
+) -> Alarm {
+    let station = &conn.station_id;
+    let (way, secs) = if by > chrono::TimeDelta::zero() {
+        ("ahead of", by.num_seconds())
+    } else {
+        ("behind", -by.num_seconds())
+    };
+    Alarm {
+        title: Some(format!("Station {station}'s clock is off")),
+        message: format!(
+            "station {station}'s {action} was timed {secs} s {way} the server's clock (the tolerance is {} s)",
+            tolerance.num_seconds()
+        ),
+        action: Some(
+            "configure NTP on the station (or its time source), or set its clock: a 2.0.1 station takes the time from the Heartbeat and BootNotification replies (currentTime) when it has no NTP; sessions and meter readings are timed by its clock"
+                .to_owned(),
+        ),
+        details: serde_json::json!({
+            "stationId": station.as_str(),
+            "siteId": conn.site_id.as_ref().map(|s| s.as_str()),
+            "message": action,
+            "offsetSeconds": by.num_seconds(),
+            "toleranceSeconds": tolerance.num_seconds(),
+            "receivedAt": rfc3339(now),
+            "stationTime": rfc3339(now + by),
+        }),
+        ..Alarm::opened(
+            clock_alarm_id(station),
+            conn.org_id.clone(),
+            CLOCK_KIND,
+            Severity::Warning,
+            now,
+        )
+    }
+}
+
 impl<S: ChargingStore + ?Sized> ChargerService<S> {
     /// Resolves the connector's stuck alarm when the stored status ends a
     /// long `Preparing` or `Finishing` ([`ends_lingering`]). A store
@@ -940,6 +1246,122 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
                 stuck_connector_alarm_id(&conn.station_id, status.evse_id, status.connector_id);
             self.resolve_and_tell(&id, now).await;
         }
+        if ends_contradiction(previous, status) {
+            let id = contradiction_alarm_id(&conn.station_id, status.evse_id, status.connector_id);
+            self.resolve_and_tell(&id, now).await;
+        }
+    }
+
+    /// The clock-drift rule on one message's `stamps` (see the module
+    /// docs): a request only when the connection's decision changes, and
+    /// the organisation's tolerance read at most once per connection. A
+    /// store failure is logged: the charger's message stands.
+    pub(super) async fn check_clock(
+        &self,
+        conn: &Connection,
+        action: &str,
+        stamps: &[Stamp],
+        now: Timestamp,
+    ) {
+        if stamps.is_empty() {
+            return;
+        }
+        let known = conn.clock.unwrap_or(ClockCheck {
+            drifting: None,
+            tolerance_secs: None,
+        });
+        let mut check = known;
+        let delta = |secs: u32| chrono::TimeDelta::seconds(secs.into());
+        let mut verdict = clock_verdict(stamps, now, known.tolerance_secs.map(delta));
+        if verdict == ClockVerdict::NeedsTolerance {
+            // The grace is not used here: any value does.
+            match alarm_settings(&*self.store, &conn.org_id, OfflineGrace::platform(60)).await {
+                Ok(s) => check.tolerance_secs = Some(s.thresholds.clock_drift.secs()),
+                Err(e) => {
+                    tracing::warn!(station = %conn.station_id, error = %e, "could not read the alarm settings");
+                    return;
+                }
+            }
+            verdict = clock_verdict(stamps, now, check.tolerance_secs.map(delta));
+        }
+        let tolerance = check
+            .tolerance_secs
+            .map_or(Thresholds::DEFAULT.clock_drift.as_delta(), delta);
+        match verdict {
+            ClockVerdict::Drifting { by } if known.drifting != Some(true) => {
+                check.drifting = Some(true);
+                let alarm = clock_alarm(conn, action, by, tolerance, now);
+                self.raise_and_tell(alarm, now).await;
+            }
+            ClockVerdict::Fine if known.drifting != Some(false) => {
+                // One left open by an earlier connection too.
+                check.drifting = Some(false);
+                self.resolve_and_tell(&clock_alarm_id(&conn.station_id), now)
+                    .await;
+            }
+            _ => {}
+        }
+        if check != known {
+            if let Err(e) = self
+                .store
+                .set_connection_clock(&conn.connection_id, check)
+                .await
+            {
+                tracing::warn!(station = %conn.station_id, error = %e, "could not record the clock check");
+            }
+        }
+    }
+
+    /// Raises the alarm of each of the organisation's connectors whose
+    /// status has contradicted a running transaction for longer than its
+    /// threshold: each connector listed with such a status is looked at
+    /// once (taken off the list), with one query of its station's recent
+    /// sessions; how many were raised.
+    pub async fn raise_contradiction_alarms(
+        &self,
+        settings: &AlarmSettings,
+        now: Timestamp,
+    ) -> Result<usize, HandlerError> {
+        let org = &settings.org_id;
+        let grace = settings.thresholds.status_contradiction.as_delta();
+        let mut raised = 0;
+        for status in Lingering::CONTRADICTING {
+            let due = self
+                .store
+                .lingering_due(org, status, now - grace, OFFLINE_BATCH)
+                .await?;
+            for LingeringConnector { station_id, status } in due {
+                if !self
+                    .store
+                    .settle_lingering(
+                        &station_id,
+                        status.evse_id,
+                        status.connector_id,
+                        status.updated_at,
+                    )
+                    .await?
+                {
+                    continue;
+                }
+                let query = SessionQuery {
+                    org_id: org.clone(),
+                    station_id: Some(station_id.clone()),
+                    from: None,
+                    to: None,
+                    page: PageRequest::first(super::OPEN_SESSION_WINDOW),
+                };
+                let sessions = self.store.list_sessions(&query).await?.items;
+                let Some(session) = contradicted_session(&status, &sessions) else {
+                    continue;
+                };
+                let alarm = contradiction_alarm(&station_id, &status, session, grace, now);
+                if raise_alarm(&*self.store, &*self.events, &alarm, now).await? {
+                    raised += 1;
+                    tracing::warn!(station = %station_id, evse = status.evse_id, status = %status.status, session = %session.id, "status contradicts a running session: alarm raised");
+                }
+            }
+        }
+        Ok(raised)
     }
 
     /// Raises the alarm of each of the organisation's connectors in
@@ -1041,6 +1463,7 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
     pub(super) async fn watch_running(
         &self,
         sessions: &[Session],
+        thresholds: &Thresholds,
         idle: chrono::TimeDelta,
         open: &std::collections::HashSet<String>,
         holding: &mut std::collections::HashSet<String>,
@@ -1051,8 +1474,10 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
         let running = sessions
             .iter()
             .filter(|s| now.signed_duration_since(s.updated_at) < idle);
+        let silence = thresholds.no_meter_values.as_delta();
+        let nothing = thresholds.charging_nothing.as_delta();
         for s in running {
-            if let Some(since) = meter_silent_since(s, now, METER_SILENCE) {
+            if let Some(since) = meter_silent_since(s, now, silence) {
                 let id = no_meter_alarm_id(&s.id);
                 if !open.contains(&id) {
                     self.raise_and_tell(no_meter_alarm(s, since, now), now)
@@ -1060,7 +1485,7 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
                 }
                 holding.insert(id);
             }
-            if let Some((wh, since)) = delivered_nothing(s, now, NOTHING_FOR) {
+            if let Some((wh, since)) = delivered_nothing(s, now, nothing, silence) {
                 let id = charging_nothing_alarm_id(&s.id);
                 if open.contains(&id) {
                     holding.insert(id);
@@ -1223,9 +1648,10 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
     }
 
     /// Resolves the organisation's flapping and boot-loop alarms whose
-    /// station no longer reaches the threshold in the window ending `now`
-    /// (one query of the active alarms, and a station read per such
-    /// alarm); how many were resolved.
+    /// station no longer reaches the threshold in the window ending `now`,
+    /// and contradiction alarms whose session ended (one query of the
+    /// active alarms, and a station or session read per such alarm); how
+    /// many were resolved.
     pub async fn settle_churn_alarms(
         &self,
         settings: &AlarmSettings,
@@ -1241,6 +1667,28 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
             .await?;
         let mut resolved = 0;
         for alarm in active.items {
+            if alarm.kind == CONTRADICTION_KIND {
+                // Over when its session ended (or is gone).
+                let running =
+                    match alarm.details["sessionId"]
+                        .as_str()
+                        .and_then(|id| SessionId::parse(id).ok())
+                    {
+                        Some(id) => self.store.get_session(&id).await?.is_some_and(|s| {
+                            s.status == csms_domain::session::SessionStatus::Active
+                        }),
+                        None => false,
+                    };
+                if !running
+                    && resolve_alarm(&*self.store, &*self.events, &alarm.id, now)
+                        .await?
+                        .is_some()
+                {
+                    resolved += 1;
+                    tracing::info!(alarm = %alarm.id, "alarm resolved: the session ended");
+                }
+                continue;
+            }
             let still: fn(&Station, &AlarmSettings, Timestamp) -> Option<Alarm> =
                 match alarm.kind.as_str() {
                     FLAPPING_KIND => {
@@ -1293,7 +1741,8 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
                 let n = self.raise_offline_alarms_with(&settings, now).await?;
                 self.settle_churn_alarms(&settings, now).await?;
                 let stuck = self.raise_lingering_alarms(&settings, now).await?;
-                Ok::<_, HandlerError>(n + stuck)
+                let contradicting = self.raise_contradiction_alarms(&settings, now).await?;
+                Ok::<_, HandlerError>(n + stuck + contradicting)
             };
             match swept.await {
                 Ok(n) => raised += n,
@@ -1419,6 +1868,7 @@ mod tests {
             connected_at: t(0),
             last_seen_at: t(0),
             approval: Approval::Accepted,
+            clock: None,
         };
         let mut s = status("Faulted", Some("GroundFailure"));
         s.info = Some("RCD tripped (vendor error E42)".into());
@@ -1460,6 +1910,253 @@ mod tests {
             "within one message, by time"
         );
         assert_eq!(register_backwards(None, &[]), None);
+    }
+
+    fn running_session() -> Session {
+        let mut s = Session::blank(
+            &StationId::parse("CP-1").unwrap(),
+            OrgId::default_org(),
+            None,
+            &csms_domain::TransactionId::from(1),
+            t(0),
+        );
+        s.status = csms_domain::session::SessionStatus::Active;
+        s.started_at = Some(t(0));
+        s
+    }
+
+    #[test]
+    fn a_running_session_is_late_by_the_thresholds_it_is_given() {
+        let mins = chrono::TimeDelta::minutes;
+        let mut s = running_session();
+        assert_eq!(meter_silent_since(&s, t(29 * 60), mins(30)), None);
+        assert_eq!(meter_silent_since(&s, t(30 * 60), mins(30)), Some(t(0)));
+        assert_eq!(meter_silent_since(&s, t(30 * 60), mins(45)), None);
+        // A register standing at 500 Wh from minute 1 to minute 40.
+        s.first_register = Some((t(60), Decimal::from(500)));
+        s.last_register = Some((t(40 * 60), Decimal::from(500)));
+        assert_eq!(
+            meter_silent_since(&s, t(41 * 60), mins(30)),
+            None,
+            "readings come"
+        );
+        assert_eq!(
+            delivered_nothing(&s, t(41 * 60), mins(30), mins(30)),
+            Some((Decimal::from(500), t(60)))
+        );
+        assert_eq!(
+            delivered_nothing(&s, t(41 * 60), mins(45), mins(30)),
+            None,
+            "39 minutes still"
+        );
+        assert_eq!(
+            delivered_nothing(&s, t(41 * 60), mins(30), mins(1)),
+            None,
+            "the last reading is older than the silence allows: that is the other alarm"
+        );
+        s.last_register = Some((t(40 * 60), Decimal::from(501)));
+        assert_eq!(delivered_nothing(&s, t(41 * 60), mins(30), mins(30)), None);
+    }
+
+    #[test]
+    fn only_a_contradicting_status_at_the_running_sessions_connector_finds_it() {
+        let mut running = running_session();
+        running.evse_id = Some(1);
+        running.connector_id = Some(1);
+        let mut ended = running_session();
+        ended.evse_id = Some(2);
+        ended.status = csms_domain::session::SessionStatus::Completed;
+        let sessions = [ended.clone(), running.clone()];
+        let at = |evse, connector, s: &str| ConnectorStatus {
+            evse_id: evse,
+            connector_id: connector,
+            ..status(s, None)
+        };
+        assert_eq!(
+            contradicted_session(&at(1, 1, "Unavailable"), &sessions),
+            Some(&running)
+        );
+        assert_eq!(
+            contradicted_session(&at(1, 1, "Reserved"), &sessions),
+            Some(&running)
+        );
+        assert_eq!(
+            contradicted_session(&at(0, 0, "Unavailable"), &sessions),
+            Some(&running),
+            "the station as a whole"
+        );
+        for consistent in [
+            "Charging",
+            "SuspendedEV",
+            "Occupied",
+            "Faulted",
+            "Finishing",
+        ] {
+            assert_eq!(contradicted_session(&at(1, 1, consistent), &sessions), None);
+        }
+        assert_eq!(
+            contradicted_session(&at(1, 2, "Unavailable"), &sessions),
+            None,
+            "the EVSE's other connector"
+        );
+        assert_eq!(
+            contradicted_session(&at(2, 2, "Unavailable"), &sessions),
+            None,
+            "its session ended"
+        );
+        running.connector_id = None;
+        assert!(contradicted_session(&at(1, 2, "Unavailable"), &[running.clone()]).is_some());
+
+        let alarm = contradiction_alarm(
+            &running.station_id,
+            &at(1, 1, "Unavailable"),
+            &running,
+            chrono::TimeDelta::seconds(120),
+            t(400),
+        );
+        assert_eq!(alarm.id, "status-contradicts-session:CP-1:1:1");
+        assert_eq!(alarm.kind, CONTRADICTION_KIND);
+        assert_eq!(alarm.severity, Severity::Warning);
+        assert_eq!(alarm.details["sessionId"], running.id.as_str());
+        assert_eq!(alarm.details["status"], "Unavailable");
+    }
+
+    #[test]
+    fn leaving_a_contradicting_status_that_lasted_looks_for_the_alarm() {
+        let mut unavailable = status("Unavailable", None);
+        let mut next = status("Charging", None);
+        next.updated_at = unavailable.updated_at + chrono::TimeDelta::seconds(5);
+        assert!(ends_contradiction(Some(&unavailable), &next));
+        next.updated_at = unavailable.updated_at + chrono::TimeDelta::seconds(4);
+        assert!(
+            !ends_contradiction(Some(&unavailable), &next),
+            "too short to have raised"
+        );
+        next.updated_at = unavailable.updated_at + chrono::TimeDelta::seconds(60);
+        assert!(!ends_contradiction(Some(&next), &unavailable), "into it");
+        assert!(!ends_contradiction(None, &next));
+        unavailable.updated_at = next.updated_at - chrono::TimeDelta::minutes(10);
+        let again = ConnectorStatus {
+            updated_at: next.updated_at,
+            ..unavailable.clone()
+        };
+        assert!(
+            !ends_contradiction(Some(&unavailable), &again),
+            "the same status"
+        );
+    }
+
+    #[test]
+    fn only_messages_that_cannot_have_waited_offline_count_when_behind() {
+        use csms_ocpp::Version::{V16, V201};
+        let at = |secs: i64| rfc3339(t(secs));
+        let status = serde_json::json!({"connectorId": 1, "status": "Available", "errorCode": "NoError", "timestamp": at(5)});
+        assert_eq!(
+            clock_stamps(V16, "StatusNotification", &status),
+            [Stamp {
+                at: t(5),
+                may_be_queued: false
+            }]
+        );
+        let start = serde_json::json!({"connectorId": 1, "idTag": "A", "meterStart": 0, "timestamp": at(5)});
+        assert_eq!(
+            clock_stamps(V16, "StartTransaction", &start),
+            [Stamp {
+                at: t(5),
+                may_be_queued: true
+            }]
+        );
+        let live = serde_json::json!({"eventType": "Updated", "timestamp": at(7), "offline": false,
+            "meterValue": [{"timestamp": at(6), "sampledValue": []}]});
+        assert_eq!(
+            clock_stamps(V201, "TransactionEvent", &live),
+            [
+                Stamp {
+                    at: t(7),
+                    may_be_queued: false
+                },
+                Stamp {
+                    at: t(6),
+                    may_be_queued: true
+                }
+            ]
+        );
+        let queued =
+            serde_json::json!({"eventType": "Updated", "timestamp": at(7), "offline": true});
+        assert!(clock_stamps(V201, "TransactionEvent", &queued)[0].may_be_queued);
+        assert!(clock_stamps(V16, "Heartbeat", &serde_json::json!({})).is_empty());
+    }
+
+    #[test]
+    fn a_clock_off_beyond_the_tolerance_drifts_and_back_dated_queued_messages_tell_nothing() {
+        let now = t(100_000);
+        let minutes = chrono::TimeDelta::minutes;
+        let stamp = |offset_secs: i64, may_be_queued| Stamp {
+            at: now + chrono::TimeDelta::seconds(offset_secs),
+            may_be_queued,
+        };
+        let five = Some(minutes(5));
+        use ClockVerdict::*;
+        assert_eq!(clock_verdict(&[], now, five), Silent);
+        assert_eq!(
+            clock_verdict(&[stamp(-1, false)], now, None),
+            Fine,
+            "latency"
+        );
+        assert_eq!(
+            clock_verdict(&[stamp(600, true)], now, five),
+            Drifting { by: minutes(10) }
+        );
+        assert_eq!(
+            clock_verdict(&[stamp(-600, false)], now, five),
+            Drifting { by: minutes(-10) },
+            "a status reported now, timed 10 min ago"
+        );
+        assert_eq!(
+            clock_verdict(&[stamp(-30 * 86_400, true)], now, five),
+            Silent,
+            "a month-old StartTransaction waited offline (or is replayed)"
+        );
+        assert_eq!(clock_verdict(&[stamp(-600, true)], now, None), Silent);
+        assert_eq!(
+            clock_verdict(&[stamp(120, false)], now, five),
+            Fine,
+            "within 5 min"
+        );
+        assert_eq!(
+            clock_verdict(&[stamp(120, false)], now, None),
+            NeedsTolerance,
+            "2 min off: the organisation's tolerance decides"
+        );
+        assert_eq!(
+            clock_verdict(&[stamp(120, false)], now, Some(minutes(1))),
+            Drifting { by: minutes(2) }
+        );
+        assert_eq!(
+            clock_verdict(&[stamp(0, true), stamp(900, false)], now, five),
+            Drifting { by: minutes(15) },
+            "the worst stamp tells"
+        );
+
+        let conn = Connection {
+            connection_id: "c".into(),
+            station_id: StationId::parse("CP-T").unwrap(),
+            org_id: OrgId::default_org(),
+            site_id: None,
+            ocpp_version: csms_domain::OcppVersion::V16,
+            connected_at: t(0),
+            last_seen_at: t(0),
+            approval: Approval::Accepted,
+            clock: None,
+        };
+        let a = clock_alarm(&conn, "StatusNotification", minutes(-10), minutes(5), now);
+        assert_eq!(
+            (a.id.as_str(), a.kind.as_str()),
+            ("clock-drift:CP-T", CLOCK_KIND)
+        );
+        assert_eq!(a.details["offsetSeconds"], -600);
+        assert!(a.message.contains("600 s behind"), "{}", a.message);
+        assert!(a.action.unwrap().contains("NTP"));
     }
 
     #[test]

@@ -45,8 +45,8 @@ use csms_domain::alarm::Lingering;
 use csms_domain::meter::MeterReading;
 use csms_domain::session::{CloseReason, InferredEnd, Session, SessionStatus};
 use csms_domain::station::{
-    Approval, BootInfo, Connection, ConnectorStatus, PreviousPassword, RegistrationStatus, Station,
-    StationChange, StationView,
+    Approval, BootInfo, ClockCheck, Connection, ConnectorStatus, PreviousPassword,
+    RegistrationStatus, Station, StationChange, StationView,
 };
 use csms_domain::token::{
     IdTokenRecord, IdTokenType, TokenBlock, TokenStatus, UnregisteredToken, UNREGISTERED_MIN_GAP,
@@ -303,11 +303,14 @@ struct ConnectionItem {
     /// Absent in items written before the setting: accepted.
     #[serde(default)]
     approval: Approval,
+    /// Absent until a message gave clock evidence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    clock: Option<ClockCheck>,
 }
 
 same_fields!(Connection => ConnectionItem {
     connection_id, station_id, org_id, site_id, ocpp_version, connected_at, last_seen_at,
-    approval,
+    approval, clock,
 });
 
 #[derive(Serialize, Deserialize)]
@@ -855,7 +858,7 @@ impl StationStore for DynamoStore {
             connector_sk(status.evse_id, status.connector_id),
         );
         // The put replaces the item: any other status takes it off the list.
-        if Lingering::watches(&status.status) {
+        if Lingering::listed(&status.status) {
             set_key(
                 &mut item,
                 Index::Gsi2,
@@ -969,6 +972,19 @@ impl ConnectionStore for DynamoStore {
             .flatten()
             .map(decode::<ConnectionItem, _>)
             .transpose()
+    }
+
+    async fn set_connection_clock(
+        &self,
+        connection_id: &str,
+        check: ClockCheck,
+    ) -> StoreResult<bool> {
+        let update = Update::new(conn_pk(connection_id), CONN_SK, "SET #clk = :clk")
+            .name("#clk", "clock")
+            .value(":clk", to_value(&check)?)
+            .only_if(Condition::exists());
+        // A failed condition: the connection is gone.
+        Ok(self.update(update).await?.is_ok())
     }
 
     async fn close_connection(

@@ -971,6 +971,7 @@ pub fn connections() -> Vec<csms_domain::station::Connection> {
         connected_at: t("2026-12-01T06:00:00Z"),
         last_seen_at: t("2026-12-01T06:05:00.75Z"),
         approval,
+        clock: None,
     };
     vec![
         connection("conn-1=", OcppVersion::V16, Approval::Accepted, None),
@@ -981,6 +982,13 @@ pub fn connections() -> Vec<csms_domain::station::Connection> {
             Some(site("site-1")),
         ),
         connection("conn-3=", OcppVersion::V201, Approval::Rejected, None),
+        Connection {
+            clock: Some(csms_domain::station::ClockCheck {
+                drifting: Some(true),
+                tolerance_secs: Some(300),
+            }),
+            ..connection("conn-4=", OcppVersion::V16, Approval::Accepted, None)
+        },
     ]
 }
 
@@ -1992,7 +2000,7 @@ pub fn charging_keys() -> Vec<csms_domain::charging_key::EvseChargingKey> {
 
 pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
     use csms_domain::alarm::{
-        AlarmRecipient, AlarmSettings, Churn, Lingering, OfflineGrace, Severity,
+        AlarmRecipient, AlarmSettings, Churn, Lingering, OfflineGrace, Severity, Thresholds,
     };
     use csms_domain::tenant::{Email, Language};
     vec![
@@ -2002,6 +2010,7 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             flapping: Churn::FLAPPING,
             boot_loop: Churn::BOOT_LOOP,
             lingering: Lingering::DEFAULT,
+            thresholds: Thresholds::DEFAULT,
             recipients: vec![],
             quiet_hours: None,
             digest_warnings: false,
@@ -2015,6 +2024,7 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             flapping: Churn::FLAPPING,
             boot_loop: Churn::BOOT_LOOP,
             lingering: Lingering::DEFAULT,
+            thresholds: Thresholds::DEFAULT,
             quiet_hours: None,
             digest_warnings: false,
             digest_through: None,
@@ -2039,6 +2049,7 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             flapping: Churn::new(10, 1800).unwrap(),
             boot_loop: Churn::new(4, 600).unwrap(),
             lingering: Lingering::DEFAULT,
+            thresholds: Thresholds::DEFAULT,
             recipients: vec![],
             quiet_hours: None,
             digest_warnings: false,
@@ -2052,6 +2063,7 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             flapping: Churn::FLAPPING,
             boot_loop: Churn::BOOT_LOOP,
             lingering: Lingering::DEFAULT,
+            thresholds: Thresholds::DEFAULT,
             recipients: vec![],
             quiet_hours: Some(
                 csms_domain::alarm::QuietHours::new(
@@ -2072,11 +2084,31 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             flapping: Churn::FLAPPING,
             boot_loop: Churn::BOOT_LOOP,
             lingering: Lingering::new(10, 240).unwrap(),
+            thresholds: Thresholds::DEFAULT,
             recipients: vec![],
             quiet_hours: None,
             digest_warnings: false,
             digest_through: None,
             updated_at: Some(t("2026-12-09T08:00:00Z")),
+            version: 1,
+        },
+        AlarmSettings {
+            org_id: org("brf-solvik"),
+            offline_grace: OfflineGrace::from_secs(600).unwrap(),
+            flapping: Churn::FLAPPING,
+            boot_loop: Churn::BOOT_LOOP,
+            lingering: Lingering::DEFAULT,
+            thresholds: Thresholds {
+                no_meter_values: Thresholds::NO_METER_VALUES.threshold(45).unwrap(),
+                charging_nothing: Thresholds::CHARGING_NOTHING.threshold(20).unwrap(),
+                status_contradiction: Thresholds::STATUS_CONTRADICTION.threshold(60).unwrap(),
+                clock_drift: Thresholds::CLOCK_DRIFT.threshold(120).unwrap(),
+            },
+            recipients: vec![],
+            quiet_hours: None,
+            digest_warnings: false,
+            digest_through: None,
+            updated_at: Some(t("2026-12-10T08:00:00Z")),
             version: 1,
         },
     ]
