@@ -593,20 +593,39 @@ pub(crate) async fn detailed(st: &ApiState, invoice: Invoice) -> Result<InvoiceV
     Ok(view)
 }
 
-/// The invoice's PDF as a download.
-async fn pdf_response(st: &ApiState, invoice: &Invoice) -> Result<Response, ApiError> {
-    let (bytes, _) = st.billing.invoice_pdf(invoice).await?;
-    Ok((
+/// `bytes` as a download named `filename`.
+pub(crate) fn attachment(content_type: &str, filename: &str, bytes: Vec<u8>) -> Response {
+    (
         [
-            (header::CONTENT_TYPE, PDF_TYPE.to_owned()),
+            (header::CONTENT_TYPE, content_type.to_owned()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"faktura-{}.pdf\"", invoice.number),
+                format!("attachment; filename=\"{filename}\""),
             ),
         ],
         bytes,
     )
-        .into_response())
+        .into_response()
+}
+
+/// The invoice `raw` of the caller's organisation (another's is not found).
+async fn org_invoice(st: &ApiState, who: &Principal, raw: &str) -> Result<Invoice, ApiError> {
+    let id = invoice_id(raw)?;
+    st.store
+        .get_invoice(&id)
+        .await?
+        .filter(|i| i.org_id == who.org_id)
+        .ok_or_else(|| ApiError::NotFound(format!("invoice {id} not found")))
+}
+
+/// The invoice's PDF as a download.
+async fn pdf_response(st: &ApiState, invoice: &Invoice) -> Result<Response, ApiError> {
+    let (bytes, _) = st.billing.invoice_pdf(invoice).await?;
+    Ok(attachment(
+        PDF_TYPE,
+        &format!("faktura-{}.pdf", invoice.number),
+        bytes,
+    ))
 }
 
 #[utoipa::path(get, path = "/invoices/{id}/pdf", operation_id = "getInvoicePdf", tag = "billing", summary = "The invoice as a PDF (rendered when it was issued; rendered again if the stored file is missing)", params(("id" = String, Path, description = "Invoice id (`{organisation}~{period}~{userId}`)")), responses((status = 200, description = "The PDF, as an attachment `faktura-{number}.pdf`", content_type = "application/pdf", body = Vec<u8>), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 503, description = "The PDF cannot be made: `CSMS_BANKGIRO` is not set", body = ErrorBody)))]
@@ -615,13 +634,7 @@ pub async fn pdf(
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = invoice_id(&id)?;
-    let invoice = st
-        .store
-        .get_invoice(&id)
-        .await?
-        .filter(|i| i.org_id == who.org_id)
-        .ok_or_else(|| ApiError::NotFound(format!("invoice {id} not found")))?;
+    let invoice = org_invoice(&st, &who, &id).await?;
     pdf_response(&st, &invoice).await
 }
 
@@ -638,17 +651,11 @@ pub async fn my_pdf(
 /// The invoice's Peppol file as a download.
 async fn peppol_response(st: &ApiState, invoice: &Invoice) -> Result<Response, ApiError> {
     let bytes = st.billing.invoice_peppol(invoice).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, peppol::XML_TYPE.to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{}\"", peppol::filename(invoice)),
-            ),
-        ],
+    Ok(attachment(
+        peppol::XML_TYPE,
+        &peppol::filename(invoice),
         bytes,
-    )
-        .into_response())
+    ))
 }
 
 #[utoipa::path(get, path = "/invoices/{id}/peppol", operation_id = "getInvoicePeppol", tag = "billing", summary = "The invoice as a Peppol BIS Billing 3.0 file (UBL 2.1 XML), made now from the invoice, the organisation's record and the driver's company", params(("id" = String, Path, description = "Invoice id (`{organisation}~{period}~{userId}`)")), responses((status = 200, description = "The UBL invoice, as an attachment `faktura-{number}.xml`", content_type = "application/xml", body = String), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "No valid file can be made; the message names what is missing: the organisation's `organisationNumber`, `vatNumber` or `address`, or the driver's `company`", body = ErrorBody), (status = 503, description = "`CSMS_BANKGIRO` is not set", body = ErrorBody)))]
@@ -657,13 +664,7 @@ pub async fn peppol(
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = invoice_id(&id)?;
-    let invoice = st
-        .store
-        .get_invoice(&id)
-        .await?
-        .filter(|i| i.org_id == who.org_id)
-        .ok_or_else(|| ApiError::NotFound(format!("invoice {id} not found")))?;
+    let invoice = org_invoice(&st, &who, &id).await?;
     peppol_response(&st, &invoice).await
 }
 

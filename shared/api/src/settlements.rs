@@ -7,14 +7,14 @@
 //! only: it names the client-funds account).
 
 use crate::auth::Principal;
+use crate::billing::attachment;
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
 use crate::util::json_body;
 use crate::ApiState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::{Extension, Json};
 use chrono::NaiveDate;
 use csms_billing::settlement::{self_invoice_number, SettleResult};
@@ -199,7 +199,7 @@ pub async fn pdf(
 ) -> Result<Response, ApiError> {
     let period = period(&raw)?;
     let (name, bytes) = st.billing.settlement_pdf(&who.org_id, period).await?;
-    Ok(file(&name, "application/pdf", bytes))
+    Ok(attachment("application/pdf", &name, bytes))
 }
 
 #[utoipa::path(get, path = "/settlements/{period}/payout-file", operation_id = "getPayoutFile", tag = "billing", summary = "The month's payout as an ISO 20022 credit transfer (pain.001.001.09) from the client-funds account, for the bank (platform admin only)", params(("period" = String, Path, description = "Month, `YYYY-MM`")), responses((status = 200, description = "The XML file, as an attachment `payout-{organisation}-{period}.xml`", content_type = "application/xml", body = String), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "Not the platform admin", body = ErrorBody), (status = 404, description = "No payout was booked for the month", body = ErrorBody)))]
@@ -211,19 +211,9 @@ pub async fn payout_file(
     let period = period(&raw)?;
     platform_admin(&who, "reads payout files")?;
     let (name, bytes) = st.billing.payout_file(&who.org_id, period).await?;
-    Ok(file(&name, csms_billing::pain001::CONTENT_TYPE, bytes))
-}
-
-fn file(name: &str, content_type: &str, bytes: Vec<u8>) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, content_type.to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
+    Ok(attachment(
+        csms_billing::pain001::CONTENT_TYPE,
+        &name,
         bytes,
-    )
-        .into_response()
+    ))
 }

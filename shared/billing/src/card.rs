@@ -271,6 +271,28 @@ impl From<GatewayError> for BillingError {
     }
 }
 
+/// What a payment page needs of a new intent for `amount`.
+pub(crate) fn checkout(
+    cards: &dyn CardGateway,
+    intent: CardIntent,
+    amount: Decimal,
+    currency: &str,
+) -> Result<CardCheckout, BillingError> {
+    let client_secret = intent.client_secret.ok_or_else(|| {
+        BillingError::Unavailable(format!(
+            "the payment provider gave intent {} no client secret",
+            intent.id
+        ))
+    })?;
+    Ok(CardCheckout {
+        intent_id: intent.id,
+        client_secret,
+        publishable_key: cards.publishable_key().to_owned(),
+        amount,
+        currency: currency.to_owned(),
+    })
+}
+
 impl<S: ?Sized> BillingService<S> {
     /// Where a page loads Stripe.js from; `None` without a Stripe account.
     pub fn stripe_js_url(&self) -> Option<&str> {
@@ -317,19 +339,7 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
             capture_manually: false,
         };
         let intent = cards.create_intent(&request).await?;
-        let client_secret = intent.client_secret.clone().ok_or_else(|| {
-            BillingError::Unavailable(format!(
-                "the payment provider gave intent {} no client secret",
-                intent.id
-            ))
-        })?;
-        Ok(CardCheckout {
-            intent_id: intent.id,
-            client_secret,
-            publishable_key: cards.publishable_key().to_owned(),
-            amount: due,
-            currency: invoice.currency.clone(),
-        })
+        checkout(cards, intent, due, &invoice.currency)
     }
 
     /// One delivery of Stripe's webhook: `signature` is the

@@ -22,7 +22,7 @@
 //! the intent, the ledger transaction is keyed by it, and the receipt is
 //! claimed before it is mailed.
 
-use crate::card::{minor_units, IntentRequest, STRIPE};
+use crate::card::{minor_units, CardCheckout, IntentRequest, STRIPE};
 use crate::{BillingError, BillingService, BillingStore};
 use chrono::TimeDelta;
 use csms_domain::billing::ledger::{Account, LedgerReference, LedgerTransaction, Posting};
@@ -39,16 +39,6 @@ pub const DEFAULT_HOLD: Decimal = Decimal::from_parts(300, 0, 0, false, 0);
 const CURRENCY: &str = "SEK";
 const RECEIPT_SCOPE: &str = "charger-receipt";
 const RECEIPT_CLAIM_DAYS: i64 = 3_650;
-
-/// What the payment page needs to hold the money.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Hold {
-    pub intent_id: String,
-    pub client_secret: String,
-    pub publishable_key: String,
-    pub amount: Decimal,
-    pub currency: String,
-}
 
 /// What a capture did.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,7 +78,7 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
         evse: u32,
         email: &Email,
         language: Language,
-    ) -> Result<Hold, BillingError> {
+    ) -> Result<CardCheckout, BillingError> {
         let cards = self.cards()?;
         let amount = self.charger_hold();
         let nonce: u64 = rand::random();
@@ -108,19 +98,7 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
             capture_manually: true,
         };
         let intent = cards.create_intent(&request).await?;
-        let client_secret = intent.client_secret.ok_or_else(|| {
-            BillingError::Unavailable(format!(
-                "the payment provider gave intent {} no client secret",
-                intent.id
-            ))
-        })?;
-        Ok(Hold {
-            intent_id: intent.id,
-            client_secret,
-            publishable_key: cards.publishable_key().to_owned(),
-            amount,
-            currency: CURRENCY.into(),
-        })
+        crate::card::checkout(cards, intent, amount, CURRENCY)
     }
 
     /// The intent `id`, read back from Stripe, if it holds money for a
