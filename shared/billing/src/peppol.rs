@@ -596,6 +596,7 @@ mod tests {
             payment_terms: None,
             dunning: None,
             invoice_run_day: None,
+            payout_terms: None,
             created_at: at,
             updated_at: at,
             version: 1,

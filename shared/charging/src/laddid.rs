@@ -538,7 +538,6 @@ mod tests {
             (
                 TokenFields {
                     emaid: Some(Some("SE ABC".into())),
-                    payment_hold: None,
                     ..Default::default()
                 },
                 "emaid:",
