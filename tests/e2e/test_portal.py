@@ -398,3 +398,59 @@ def test_a_driver_sees_their_own_charging_and_no_operator_page(runner, world, br
         assert runner.api_ok("GET", f"/users/{world['people']['driver']['id']}")["language"] == "en"
     finally:
         v.close()
+
+
+def test_an_org_admin_blocks_a_card_and_registers_one_seen_at_a_charger(runner, world, browser):
+    """LaddID in the portal: the organisation's identifiers with holder and status; a card blocked with a reason is
+    refused at the charger at once and accepted again once unblocked; an unknown card shown at the charger is listed
+    as seen and registered for a person in one step, then accepted; a viewer sees the list but cannot change it."""
+    ch = world["charger"]
+    unknown = unique("SEEN")[:20]
+    assert ch.send(call16.Authorize(id_tag=unknown)).id_tag_info["status"] == "Invalid"
+    card = world["card"]
+    v = Visit(browser, runner, "admin-laddid", world["people"]["orgAdmin"])
+    try:
+        v.switch_to("sv")
+        v.goto("/portal/laddid")
+        main = v.page.inner_text("main")
+        assert card in main and "Blå brickan" in main and "Test driver" in main and unknown in main, main
+        v.check("laddid")
+        # Block with a reason: the charger is refused at once (the API's use case, local lists and all).
+        row = v.page.locator("tr", has_text=card)
+        row.locator("input[name=reason]").fill("Tappad")
+        row.locator("button", has_text="Spärra").click()
+        v.page.wait_for_load_state()
+        assert "Klart." in v.page.inner_text("main")
+        token = runner.api_ok("GET", f"/id-tokens/{card}")
+        assert token["status"] == "Blocked" and token["block"]["reason"] == "Tappad", token
+        assert ch.send(call16.Authorize(id_tag=card)).id_tag_info["status"] == "Blocked"
+        v.page.locator("tr", has_text=card).locator("button", has_text="Häv spärren").click()
+        v.page.wait_for_load_state()
+        assert runner.api_ok("GET", f"/id-tokens/{card}")["status"] == "Accepted"
+        assert ch.send(call16.Authorize(id_tag=card)).id_tag_info["status"] == "Accepted"
+        # The card seen at the charger, registered for the driver in one step.
+        seen = v.page.locator("tr", has_text=unknown)
+        seen.locator("select[name=user]").select_option(world["people"]["driver"]["id"])
+        seen.locator("button", has_text="Registrera").click()
+        v.page.wait_for_load_state()
+        registered = runner.api_ok("GET", f"/id-tokens/{unknown}")
+        assert registered["userId"] == world["people"]["driver"]["id"] and registered["status"] == "Accepted"
+        assert ch.send(call16.Authorize(id_tag=unknown)).id_tag_info["status"] == "Accepted"
+        v.check("laddid-after")
+        # Both changes are in the audit log, by the admin.
+        ops = {e["operation"] for e in runner.api_ok("GET", "/audit-log")["items"]}
+        assert {"POST /portal/laddid/{value}/block", "POST /portal/laddid/seen/{value}/register"} <= ops, ops
+    finally:
+        v.close()
+    viewer = Visit(browser, runner, "viewer-laddid", world["people"]["viewer"])
+    try:
+        viewer.goto("/portal/laddid")
+        assert card in viewer.page.inner_text("main")
+        assert viewer.page.locator("button", has_text="Spärra").count() == 0
+        csrf = viewer.csrf()
+        r = viewer.page.request.post(f"{runner.base_url}/portal/laddid/{card}/block",
+                                     form={"csrf": csrf, "reason": "no"})
+        assert r.status == 403, r.status
+        assert runner.api_ok("GET", f"/id-tokens/{card}")["status"] == "Accepted"
+    finally:
+        viewer.close()

@@ -115,6 +115,8 @@ pub mod shared {
     pub use crate::sign_in::{authenticate, clear_cookie, new_session, Refusal, SignInState};
     pub use crate::stations::own_station_view;
     pub use crate::swish::callback_url as swish_callback_url;
+    pub use crate::tokens::{block_token, register_seen_token, unblock_token};
+    pub use csms_charging::laddid::TokenFields;
 }
 
 /// An API key kept out of logs and `Debug` output.

@@ -275,17 +275,64 @@ pub async fn block(
 ) -> Result<Json<Value>, ApiError> {
     laddid::get(&*state.store, &who.org_id, &value).await?;
     let req: BlockToken = json_body(&body)?;
+    let record = block_token(&state, &who, &value, &req.reason).await?;
+    Ok(Json(token_json(&record)))
+}
+
+/// Blocks the caller's organisation's token `value` with `reason` and
+/// brings the stations' local lists up to date: the API route's use case,
+/// the portal's too.
+pub async fn block_token(
+    state: &ApiState,
+    who: &Principal,
+    value: &str,
+    reason: &str,
+) -> Result<IdTokenRecord, ApiError> {
     let record = laddid::block(
         &*state.store,
         &*state.clock,
         &who.org_id,
-        &value,
-        &req.reason,
-        &by(&who),
+        value,
+        reason,
+        &by(who),
     )
     .await?;
-    crate::local_list::tokens_changed(&state, &record.org_id).await;
-    Ok(Json(token_json(&record)))
+    crate::local_list::tokens_changed(state, &record.org_id).await;
+    Ok(record)
+}
+
+/// Unblocks the caller's organisation's token `value` (see [`block_token`]).
+pub async fn unblock_token(
+    state: &ApiState,
+    who: &Principal,
+    value: &str,
+) -> Result<IdTokenRecord, ApiError> {
+    let record =
+        laddid::unblock(&*state.store, &*state.clock, &who.org_id, value, &by(who)).await?;
+    crate::local_list::tokens_changed(state, &record.org_id).await;
+    Ok(record)
+}
+
+/// Registers the identifier `value` seen at the caller's organisation's
+/// stations, with `fields` (see [`block_token`]).
+pub async fn register_seen_token(
+    state: &ApiState,
+    who: &Principal,
+    value: &str,
+    token_type: Option<String>,
+    fields: laddid::TokenFields,
+) -> Result<IdTokenRecord, ApiError> {
+    let record = laddid::register_seen(
+        &*state.store,
+        &*state.clock,
+        &who.org_id,
+        value,
+        token_type,
+        fields,
+    )
+    .await?;
+    crate::local_list::tokens_changed(state, &record.org_id).await;
+    Ok(record)
 }
 
 #[utoipa::path(post, path = "/id-tokens/{value}/unblock", operation_id = "unblockIdToken", tag = "id-tokens", summary = "Unblock an id token (status Accepted); the last block stays, with who unblocked it and when", params(("value" = String, Path, description = "The token's value, URL-encoded")), responses((status = 200, body = views::IdToken), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "Not blocked, or changed by a concurrent request", body = ErrorBody)))]
@@ -294,9 +341,7 @@ pub async fn unblock(
     Extension(who): Extension<Principal>,
     Path(value): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let record =
-        laddid::unblock(&*state.store, &*state.clock, &who.org_id, &value, &by(&who)).await?;
-    crate::local_list::tokens_changed(&state, &record.org_id).await;
+    let record = unblock_token(&state, &who, &value).await?;
     Ok(Json(token_json(&record)))
 }
 
@@ -324,16 +369,7 @@ pub async fn register_unregistered(
     laddid::get_unregistered(&*state.store, &who.org_id, &value).await?;
     let req: RegisterSeen = json_body(&body)?;
     let token_type = req.token_type.clone();
-    let record = laddid::register_seen(
-        &*state.store,
-        &*state.clock,
-        &who.org_id,
-        &value,
-        token_type,
-        req.fields(true)?,
-    )
-    .await?;
-    crate::local_list::tokens_changed(&state, &record.org_id).await;
+    let record = register_seen_token(&state, &who, &value, token_type, req.fields(true)?).await?;
     Ok((StatusCode::CREATED, Json(token_json(&record))))
 }
 

@@ -58,6 +58,7 @@ pub fn page(frame: &Frame, title: &str, main: Markup) -> Markup {
                             ul {
                                 @if user.operator {
                                     li { a href="/portal/stations" { (t(Msg::NavOverview)) } }
+                                    li { a href="/portal/laddid" { (t(Msg::NavLaddId)) } }
                                     li { a href="/portal/invoices" { (t(Msg::NavOrgInvoices)) } }
                                 }
                                 li { a href="/portal/me" { (t(Msg::NavMe)) } }

@@ -1,6 +1,7 @@
 //! The portal's pages, one module each (see the crate's docs).
 
 pub mod account;
+pub mod laddid;
 pub mod me;
 pub mod money;
 pub mod org_money;
