@@ -454,3 +454,43 @@ def test_an_org_admin_blocks_a_card_and_registers_one_seen_at_a_charger(runner, 
         assert runner.api_ok("GET", f"/id-tokens/{card}")["status"] == "Accepted"
     finally:
         viewer.close()
+
+
+def test_an_org_admin_sees_the_people_and_invites_one(runner, world, browser):
+    """People in the portal: the organisation's admin sees each person with their role and invites a new one by
+    e-mail (the API's invitation use case: one mail with a single-use link); a member already is refused with the
+    reason; a viewer may not manage people (403) and has no menu link to it."""
+    v = Visit(browser, runner, "admin-users", world["people"]["orgAdmin"])
+    email = f"{unique('ny').lower()}@example.se"
+    try:
+        v.switch_to("sv")
+        v.goto("/portal/users")
+        main = v.page.inner_text("main")
+        for role in ("orgAdmin", "viewer", "driver"):
+            assert world["people"][role]["email"] in main, main
+        assert v.page.locator("header nav a[href='/portal/users']").count() == 1
+        v.check("users")
+        v.page.fill("#invite-email", email)
+        v.page.fill("#invite-name", "Nya Operatören")
+        v.page.select_option("#invite-role", "operator")
+        v.page.click("main form[action='/portal/users/invite'] button[type=submit]")
+        v.page.wait_for_load_state()
+        assert f"Inbjudan är skickad till {email}." in v.page.inner_text("main"), v.page.inner_text("main")
+        mails = [m for m in runner.api_ok("GET", "/outbox", params={"limit": 500})["items"] if m["to"] == email]
+        assert len(mails) == 1, mails
+        assert "/invitation?token=" in runner.api("GET", f"/outbox/{mails[0]['id']}").content.decode()
+        invited = [i for i in runner.api_ok("GET", "/invitations")["items"] if i["email"] == email]
+        assert [(i["role"], i["status"]) for i in invited] == [("operator", "pending")], invited
+        # A member already: refused with the reason, nothing mailed.
+        v.page.fill("#invite-email", world["people"]["viewer"]["email"])
+        v.page.click("main form[action='/portal/users/invite'] button[type=submit]")
+        v.page.wait_for_load_state()
+        assert "already a member" in v.page.inner_text("main")
+    finally:
+        v.close()
+    viewer = Visit(browser, runner, "viewer-users", world["people"]["viewer"])
+    try:
+        assert viewer.page.locator("header nav a[href='/portal/users']").count() == 0
+        viewer.goto("/portal/users", 403)
+    finally:
+        viewer.close()

@@ -277,12 +277,36 @@ pub async fn create(
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let req: NewInvitation = json_body(&body)?;
-    let email =
-        UserEmail::parse(&req.email).map_err(|e| ApiError::BadRequest(format!("email: {e}")))?;
-    let role = parse_role(&req.role, &who)?;
-    let PersonFields { name, language, .. } =
-        PersonFields::parse(req.name.as_deref(), None, req.language.as_deref())?;
-    let url = ready(&st)?;
+    let (link, invitation) = invite(
+        &st,
+        &who,
+        &req.email,
+        &req.role,
+        req.name.as_deref(),
+        req.language.as_deref(),
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(invitation_json(&link, &invitation, st.clock.now())),
+    ))
+}
+
+/// Invites `email` to the caller's organisation as `role` by an e-mailed
+/// single-use link (a member already is a 409; a mail that fails withdraws
+/// the link): the API route's use case, the portal's too.
+pub async fn invite(
+    st: &ApiState,
+    who: &Principal,
+    email: &str,
+    role: &str,
+    name: Option<&str>,
+    language: Option<&str>,
+) -> Result<(EmailLink, Invitation), ApiError> {
+    let email = UserEmail::parse(email).map_err(|e| ApiError::BadRequest(format!("email: {e}")))?;
+    let role = parse_role(role, who)?;
+    let PersonFields { name, language, .. } = PersonFields::parse(name, None, language)?;
+    let url = ready(st)?;
     // The default organisation may have no record yet (a store from before
     // tenants, until the runner's start makes it): its id is its name.
     let (org_name, org_language) = match st.store.get_organisation(&who.org_id).await? {
@@ -304,7 +328,7 @@ pub async fn create(
         language: language.unwrap_or(org_language),
         invited_by: who.actor().audit_name(),
     };
-    let (link, token) = new_link(LinkPurpose::Invitation(invitation.clone()), &st);
+    let (link, token) = new_link(LinkPurpose::Invitation(invitation.clone()), st);
     st.store.create_email_link(&link).await?;
     let href = url.join(&format!("/invitation?token={}", token.text()));
     let mail = letters::invitation(&InvitationLetter {
@@ -317,7 +341,7 @@ pub async fn create(
         tz: MAIL_TZ,
         language: invitation.language,
     });
-    if let Err(e) = send(&st, &mail).await {
+    if let Err(e) = send(st, &mail).await {
         // Nobody got the link: withdraw it, so the list says so.
         let mut withdrawn = link.clone();
         if withdrawn.revoke("mail failed", st.clock.now()).is_ok() {
@@ -325,10 +349,7 @@ pub async fn create(
         }
         return Err(e);
     }
-    Ok((
-        StatusCode::CREATED,
-        Json(invitation_json(&link, &invitation, st.clock.now())),
-    ))
+    Ok((link, invitation))
 }
 
 async fn send(st: &ApiState, mail: &Mail) -> Result<(), ApiError> {

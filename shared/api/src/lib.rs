@@ -112,6 +112,7 @@ pub mod shared {
     pub use crate::auth::{
         cookie, csrf_matches, person_principal, role_scopes, signed_in, Principal, SESSION_COOKIE,
     };
+    pub use crate::invitations::invite;
     pub use crate::sign_in::{authenticate, clear_cookie, new_session, Refusal, SignInState};
     pub use crate::stations::own_station_view;
     pub use crate::swish::callback_url as swish_callback_url;

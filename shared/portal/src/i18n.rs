@@ -110,7 +110,7 @@ catalogue! {
     CommandFailed => "Kommandot misslyckades.", "The command failed.";
     CommandTimeout => "Stationen svarade inte i tid.", "The station did not answer in time.";
     CommandOffline => "Stationen var inte ansluten.", "The station was not connected.";
-    CommandRefused => "Kommandot kunde inte skickas", "The command could not be sent";
+    NotDone => "Det gick inte", "That could not be done";
     MyCharging => "Min laddning", "My charging";
     NavInvoices => "Mina fakturor", "My invoices";
     MyInvoices => "Mina fakturor", "My invoices";
@@ -147,6 +147,16 @@ catalogue! {
     LaddIdRegister => "Registrera", "Register";
     LaddIdDone => "Klart.", "Done.";
     Actions => "Åtgärder", "Actions";
+    NavUsers => "Personer", "People";
+    UsersTitle => "Personer och roller", "People and roles";
+    UsersNone => "Inga personer än.", "No people yet.";
+    UserName => "Namn", "Name";
+    UserEmail => "E-post", "E-mail";
+    UserRole => "Roll", "Role";
+    Invite => "Bjud in", "Invite";
+    InviteTitle => "Bjud in en person", "Invite a person";
+    InviteHint => "Personen får ett mejl med en länk som gäller en gång.", "The person gets an e-mail with a single-use link.";
+    InviteSent => "Inbjudan är skickad till {}.", "The invitation is sent to {}.";
     OrgInvoices => "Fakturor och utbetalningar", "Invoices and payouts";
     OrgNoInvoices => "Inga fakturor än. Månadens fakturor skapas av sig själva på fakturadagen.", "No invoices yet. The month's invoices are made by themselves on the invoice day.";
     InvoiceDriver => "Förare", "Driver";

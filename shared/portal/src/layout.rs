@@ -14,6 +14,8 @@ pub struct FrameUser<'a> {
     pub csrf: &'a str,
     /// Whether the operator pages are theirs to see (the menu shows them).
     pub operator: bool,
+    /// Whether the organisation's people are theirs to manage.
+    pub admin: bool,
 }
 
 /// What the frame needs to know about the request.
@@ -59,6 +61,9 @@ pub fn page(frame: &Frame, title: &str, main: Markup) -> Markup {
                                 @if user.operator {
                                     li { a href="/portal/stations" { (t(Msg::NavOverview)) } }
                                     li { a href="/portal/laddid" { (t(Msg::NavLaddId)) } }
+                                    @if user.admin {
+                                        li { a href="/portal/users" { (t(Msg::NavUsers)) } }
+                                    }
                                     li { a href="/portal/invoices" { (t(Msg::NavOrgInvoices)) } }
                                 }
                                 li { a href="/portal/me" { (t(Msg::NavMe)) } }

@@ -62,7 +62,7 @@ pub struct PortalState {
 /// fallback of its own: merged into the API's app, an unknown path outside
 /// `/portal/` stays the API's 404.
 pub fn router(state: PortalState) -> Router {
-    use pages::{account, laddid, me, money, org_money, overview, station};
+    use pages::{account, laddid, me, money, org_money, overview, station, users};
     Router::new()
         .route("/", get(|| async { Redirect::to("/portal/") }))
         .route("/portal", get(|| async { Redirect::to("/portal/") }))
@@ -83,6 +83,8 @@ pub fn router(state: PortalState) -> Router {
         .route("/portal/live/commands/{id}", get(station::command))
         .route("/portal/me", get(me::page))
         .route("/portal/invoices", get(org_money::page))
+        .route("/portal/users", get(users::page))
+        .route("/portal/users/invite", post(users::invite_person))
         .route("/portal/laddid", get(laddid::page))
         .route("/portal/laddid/{value}/block", post(laddid::block))
         .route("/portal/laddid/{value}/unblock", post(laddid::unblock))

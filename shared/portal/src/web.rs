@@ -85,6 +85,7 @@ impl Caller {
                 name: &self.user.name,
                 csrf: &self.session.csrf_token,
                 operator: self.may(Scope::Read),
+                admin: self.may(Scope::Admin),
             }),
         }
     }
@@ -276,7 +277,7 @@ impl IntoResponse for Failure {
                 Msg::NotFoundText.text(lang).to_owned(),
             ),
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, Msg::BadRequest, m.clone()),
-            ApiError::Conflict(m) => (StatusCode::CONFLICT, Msg::CommandRefused, m.clone()),
+            ApiError::Conflict(m) => (StatusCode::CONFLICT, Msg::NotDone, m.clone()),
             other => {
                 tracing::error!(error = ?other, "portal page failed");
                 (
@@ -295,6 +296,8 @@ impl IntoResponse for Failure {
                     name,
                     csrf,
                     operator: *operator,
+                    // An error page's menu leaves the admin's pages out.
+                    admin: false,
                 }),
         };
         let body = html! {

@@ -7,6 +7,7 @@ pub mod money;
 pub mod org_money;
 pub mod overview;
 pub mod station;
+pub mod users;
 
 use crate::web::{cookie_lang, Failure};
 use axum::http::HeaderMap;

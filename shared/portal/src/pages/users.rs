@@ -1,0 +1,125 @@
+//! The organisation's people, `GET /portal/users`: each person with their
+//! role here, and an invitation by e-mail (`POST /portal/users/invite`:
+//! the API's own use case, `POST /invitations`, so the same roles may be
+//! given, a member already is refused and the link is mailed once). For the
+//! organisation's admins (the API's `admin` scope), as the API routes.
+
+use crate::i18n::Msg;
+use crate::layout;
+use crate::web::{caller, html, Failure, Form, OrPage};
+use crate::PortalState;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use csms_api::shared::invite;
+use csms_domain::api_key::Scope;
+use csms_domain::audit::AuditEntry;
+use csms_domain::user::Role;
+use csms_kernel::ports::PageRequest;
+use maud::html;
+use std::collections::HashMap;
+
+const PATH: &str = "/portal/users";
+const SHOWN: u32 = 200;
+
+/// `GET /portal/users[?invited=…]`.
+pub async fn page(
+    State(st): State<PortalState>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, Failure> {
+    let c = caller(&st, &headers, PATH).await?;
+    let who = c.permitted(Scope::Admin)?;
+    let lang = c.lang;
+    let t = |m: Msg| m.text(lang);
+    let people = st
+        .api
+        .store
+        .list_users(&who.org_id, &PageRequest::first(SHOWN))
+        .await
+        .or_page(&c)?
+        .items;
+    let body = html! {
+        h1 { (t(Msg::UsersTitle)) }
+        @if let Some(to) = q.get("invited") {
+            p role="status" { (Msg::InviteSent.text(lang).replace("{}", to)) }
+        }
+        @if people.is_empty() {
+            p.empty { (t(Msg::UsersNone)) }
+        } @else {
+            table {
+                thead { tr {
+                    th scope="col" { (t(Msg::UserName)) }
+                    th scope="col" { (t(Msg::UserEmail)) }
+                    th scope="col" { (t(Msg::UserRole)) }
+                } }
+                tbody {
+                    @for u in &people {
+                        tr {
+                            td data-label=(t(Msg::UserName)) { (u.name) }
+                            td data-label=(t(Msg::UserEmail)) { (u.email.as_str()) }
+                            td data-label=(t(Msg::UserRole)) {
+                                (u.role_in(&who.org_id).map(|r| r.as_str()).unwrap_or(""))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { (t(Msg::InviteTitle)) }
+        p { (t(Msg::InviteHint)) }
+        form method="post" action={(PATH) "/invite"} {
+            input type="hidden" name="csrf" value=(c.session.csrf_token);
+            label for="invite-email" { (t(Msg::UserEmail)) }
+            input #invite-email type="email" name="email" required autocomplete="off";
+            label for="invite-name" { (t(Msg::UserName)) }
+            input #invite-name name="name" autocomplete="off";
+            label for="invite-role" { (t(Msg::UserRole)) }
+            select #invite-role name="role" {
+                @for r in Role::ALL.iter().filter(|r| **r != Role::PlatformAdmin) {
+                    option value=(r.as_str()) selected[*r == Role::Driver] { (r.as_str()) }
+                }
+            }
+            button type="submit" { (t(Msg::Invite)) }
+        }
+    };
+    Ok(html(
+        StatusCode::OK,
+        layout::page(&c.frame(PATH), t(Msg::UsersTitle), body),
+    ))
+}
+
+/// `POST /portal/users/invite`: `email`, `name` (optional), `role`.
+pub async fn invite_person(
+    State(st): State<PortalState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Failure> {
+    let c = caller(&st, &headers, PATH).await?;
+    let form = Form::parse(&body);
+    c.check_csrf(&form)?;
+    let who = c.permitted(Scope::Admin)?.clone();
+    let email = form.get("email").unwrap_or("").trim().to_owned();
+    let name = form.get("name").map(str::trim).filter(|n| !n.is_empty());
+    let role = form.get("role").unwrap_or("").trim();
+    let (_, invitation) = invite(&st.api, &who, &email, role, name, Some(c.lang.as_str()))
+        .await
+        .or_page(&c)?;
+    let operation = "POST /portal/users/invite";
+    let entry = AuditEntry::new(
+        who.org_id.clone(),
+        st.api.clock.now(),
+        &who.actor().audit_name(),
+        operation,
+        "/portal/users/invite",
+        form.names().filter(|n| *n != "csrf").map(str::to_owned),
+        StatusCode::SEE_OTHER.as_u16(),
+    );
+    if let Err(e) = st.api.store.append_audit(&entry).await {
+        tracing::error!(error = %e, %operation, "an invitation was sent but its audit entry could not be stored");
+    }
+    let to = url::form_urlencoded::byte_serialize(invitation.email.as_str().as_bytes())
+        .collect::<String>();
+    Ok(Redirect::to(&format!("{PATH}?invited={to}")).into_response())
+}
