@@ -111,6 +111,10 @@ catalogue! {
     CommandTimeout => "Stationen svarade inte i tid.", "The station did not answer in time.";
     CommandOffline => "Stationen var inte ansluten.", "The station was not connected.";
     NotDone => "Det gick inte", "That could not be done";
+    ChartHighest => "Högst", "Highest";
+    ChartLowest => "Lägst", "Lowest";
+    ChartEmpty => "Inget att visa för perioden.", "Nothing to show for the period.";
+    ChartAsTable => "Visa som tabell", "Show as a table";
     MyCharging => "Min laddning", "My charging";
     NavInvoices => "Mina fakturor", "My invoices";
     MyInvoices => "Mina fakturor", "My invoices";

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use csms_api::error::ApiError;
 use csms_api::shared::{cookie, csrf_matches, person_principal, signed_in, Principal};
 use csms_domain::api_key::Scope;
+use csms_domain::audit::AuditEntry;
 use csms_domain::tenant::Language;
 use csms_domain::user::{User, UserSession};
 use maud::{html, Markup};
@@ -152,6 +153,25 @@ impl Form {
         let mut names: Vec<&str> = self.0.keys().map(String::as_str).collect();
         names.sort_unstable();
         names.into_iter()
+    }
+}
+
+/// A change made through a page goes to the organisation's audit log like
+/// the API's writes: who, which operation, on which path, and the form's
+/// field names (never their values, nor the CSRF token). A failure to
+/// store the entry is logged: the change itself was made.
+pub async fn audit(st: &PortalState, who: &Principal, operation: &str, path: &str, form: &Form) {
+    let entry = AuditEntry::new(
+        who.org_id.clone(),
+        st.api.clock.now(),
+        &who.actor().audit_name(),
+        operation,
+        path,
+        form.names().filter(|n| *n != "csrf").map(str::to_owned),
+        StatusCode::SEE_OTHER.as_u16(),
+    );
+    if let Err(e) = st.api.store.append_audit(&entry).await {
+        tracing::error!(error = %e, %operation, "a change was made through the portal but its audit entry could not be stored");
     }
 }
 

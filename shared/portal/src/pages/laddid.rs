@@ -11,7 +11,7 @@
 
 use crate::i18n::Msg;
 use crate::layout::{self, badge};
-use crate::web::{caller, encoded, html, Caller, Failure, Form, OrPage};
+use crate::web::{audit, caller, encoded, html, Caller, Failure, Form, OrPage};
 use crate::PortalState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -20,7 +20,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use csms_api::error::ApiError;
 use csms_api::shared::{block_token, register_seen_token, unblock_token, Principal, TokenFields};
 use csms_domain::api_key::Scope;
-use csms_domain::audit::AuditEntry;
 use csms_domain::token::{IdTokenRecord, TokenStatus};
 use csms_kernel::ports::PageRequest;
 use maud::html;
@@ -208,18 +207,7 @@ async fn done(
     operation: &str,
     path: String,
 ) -> Response {
-    let entry = AuditEntry::new(
-        who.org_id.clone(),
-        st.api.clock.now(),
-        &who.actor().audit_name(),
-        operation,
-        &path,
-        form.names().filter(|n| *n != "csrf").map(str::to_owned),
-        StatusCode::SEE_OTHER.as_u16(),
-    );
-    if let Err(e) = st.api.store.append_audit(&entry).await {
-        tracing::error!(error = %e, %operation, "a LaddID change was made but its audit entry could not be stored");
-    }
+    audit(st, who, operation, &path, form).await;
     Redirect::to(&format!("{PATH}?done=1")).into_response()
 }
 

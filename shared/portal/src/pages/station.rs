@@ -11,7 +11,7 @@ use crate::i18n::{self, Msg};
 use crate::layout::{self, badge, status_class, status_text};
 use crate::live::{alarm_station, open_alarms, power_of, running_sessions, with_prices};
 use crate::sessions_table;
-use crate::web::{caller, encoded, html, Caller, Failure, Form, OrPage};
+use crate::web::{audit, caller, encoded, html, Caller, Failure, Form, OrPage};
 use crate::PortalState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -22,7 +22,6 @@ use csms_api::shared::own_station_view;
 use csms_commands::service::SubmitOptions;
 use csms_domain::alarm::Severity;
 use csms_domain::api_key::Scope;
-use csms_domain::audit::AuditEntry;
 use csms_domain::command::{Command, CommandId, CommandRequest, CommandStatus, ResetKind};
 use csms_domain::station::StationView;
 use csms_kernel::ports::{PageRequest, SessionQuery};
@@ -306,22 +305,9 @@ async fn send(
         .map_err(ApiError::from)
         .or_page(&c)?;
     tracing::info!(station = %station, command = %cmd.id, "portal: command sent");
-    // In the organisation's audit log like the API's writes: who, what,
-    // which fields (names only, never values).
-    let fields = form.names().filter(|n| *n != "csrf").map(str::to_owned);
     let operation = format!("POST /portal/stations/{{id}}/{action}");
-    let entry = AuditEntry::new(
-        who.org_id.clone(),
-        st.api.clock.now(),
-        &who.actor().audit_name(),
-        &operation,
-        &format!("/portal/stations/{station}/{action}"),
-        fields,
-        StatusCode::SEE_OTHER.as_u16(),
-    );
-    if let Err(e) = st.api.store.append_audit(&entry).await {
-        tracing::error!(error = %e, %operation, "a command was sent but its audit entry could not be stored");
-    }
+    let target = format!("/portal/stations/{station}/{action}");
+    audit(&st, &who, &operation, &target, &form).await;
     Ok(Redirect::to(&format!("{path}?command={}", cmd.id)).into_response())
 }
 

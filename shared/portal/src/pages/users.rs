@@ -6,7 +6,7 @@
 
 use crate::i18n::Msg;
 use crate::layout;
-use crate::web::{caller, html, Failure, Form, OrPage};
+use crate::web::{audit, caller, html, Failure, Form, OrPage};
 use crate::PortalState;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -14,7 +14,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use csms_api::shared::invite;
 use csms_domain::api_key::Scope;
-use csms_domain::audit::AuditEntry;
 use csms_domain::user::Role;
 use csms_kernel::ports::PageRequest;
 use maud::html;
@@ -106,19 +105,14 @@ pub async fn invite_person(
     let (_, invitation) = invite(&st.api, &who, &email, role, name, Some(c.lang.as_str()))
         .await
         .or_page(&c)?;
-    let operation = "POST /portal/users/invite";
-    let entry = AuditEntry::new(
-        who.org_id.clone(),
-        st.api.clock.now(),
-        &who.actor().audit_name(),
-        operation,
+    audit(
+        &st,
+        &who,
+        "POST /portal/users/invite",
         "/portal/users/invite",
-        form.names().filter(|n| *n != "csrf").map(str::to_owned),
-        StatusCode::SEE_OTHER.as_u16(),
-    );
-    if let Err(e) = st.api.store.append_audit(&entry).await {
-        tracing::error!(error = %e, %operation, "an invitation was sent but its audit entry could not be stored");
-    }
+        &form,
+    )
+    .await;
     let to = url::form_urlencoded::byte_serialize(invitation.email.as_str().as_bytes())
         .collect::<String>();
     Ok(Redirect::to(&format!("{PATH}?invited={to}")).into_response())
