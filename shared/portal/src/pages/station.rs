@@ -307,7 +307,7 @@ async fn send(
     tracing::info!(station = %station, command = %cmd.id, "portal: command sent");
     let operation = format!("POST /portal/stations/{{id}}/{action}");
     let target = format!("/portal/stations/{station}/{action}");
-    audit(&st, &who, &operation, &target, &form).await;
+    audit(st, who, &operation, &target, &form).await;
     Ok(Redirect::to(&format!("{path}?command={}", cmd.id)).into_response())
 }
 
