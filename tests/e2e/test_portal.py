@@ -486,11 +486,35 @@ def test_an_org_admin_sees_the_people_and_invites_one(runner, world, browser):
         v.page.click("main form[action='/portal/users/invite'] button[type=submit]")
         v.page.wait_for_load_state()
         assert "already a member" in v.page.inner_text("main")
+        # A person's role changed on the page: the API's PATCH /users/{id} use case, in the audit log; one's own
+        # role is not offered.
+        moved = runner.api_ok("POST", "/users", {"email": f"{unique('roll').lower()}@example.se", "name": "Rolle Byte",
+                                                 "password": PASSWORD, "role": "viewer"}, status=201)
+        v.goto("/portal/users")
+        assert v.page.locator(f"#role-{world['people']['orgAdmin']['id']}").count() == 0
+        v.page.select_option(f"#role-{moved['id']}", "operator")
+        v.page.click(f"main form[action='/portal/users/{moved['id']}/role'] button[type=submit]")
+        v.page.wait_for_load_state()
+        assert f"Rollen för {moved['email']} är ändrad." in v.page.inner_text("main"), v.page.inner_text("main")
+        assert v.page.locator(f"#role-{moved['id']}").input_value() == "operator"
+        memberships = runner.api_ok("GET", f"/users/{moved['id']}")["memberships"]
+        assert [m["role"] for m in memberships] == ["operator"], memberships
+        entries = runner.api_ok("GET", "/audit-log", params={"limit": 50})["items"]
+        assert any(e["operation"] == "POST /portal/users/{id}/role" and world["people"]["orgAdmin"]["id"] in e["actor"]
+                   for e in entries), entries
+        v.check("users-role")
     finally:
         v.close()
     viewer = Visit(browser, runner, "viewer-users", world["people"]["viewer"])
     try:
         assert viewer.page.locator("header nav a[href='/portal/users']").count() == 0
         viewer.goto("/portal/users", 403)
+        # A post with the viewer's own valid CSRF token is refused too: the role decides, not the menu.
+        viewer.goto("/portal/stations")
+        token = viewer.page.evaluate("() => document.querySelector('input[name=csrf]').value")
+        assert token
+        answer = viewer.page.request.post(f"{runner.base_url}/portal/users/{world['people']['driver']['id']}/role",
+                                          form={"csrf": token, "role": "orgAdmin"}, max_redirects=0)
+        assert answer.status == 403, answer.status
     finally:
         viewer.close()

@@ -113,6 +113,7 @@ pub mod shared {
         cookie, csrf_matches, person_principal, role_scopes, signed_in, Principal, SESSION_COOKIE,
     };
     pub use crate::invitations::invite;
+    pub use crate::people::{change_person, UserPatch};
     pub use crate::sign_in::{authenticate, clear_cookie, new_session, Refusal, SignInState};
     pub use crate::stations::own_station_view;
     pub use crate::swish::callback_url as swish_callback_url;

@@ -60,18 +60,18 @@ pub(crate) struct NewUser {
 }
 
 /// What to change; absent fields stay.
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub(crate) struct UserPatch {
+pub struct UserPatch {
     /// The role in the organisation the request acts in.
-    role: Option<String>,
-    name: Option<String>,
-    email: Option<String>,
+    pub role: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
     /// 8–64 characters; ends the person's sessions.
-    password: Option<String>,
-    language: Option<String>,
+    pub password: Option<String>,
+    pub language: Option<String>,
     /// A disabled person cannot sign in; their sessions end.
-    disabled: Option<bool>,
+    pub disabled: Option<bool>,
 }
 
 // ---------------------------------------------------------------- views
@@ -373,10 +373,29 @@ pub async fn update(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let req: UserPatch = json_body(&body)?;
+    let user = change_person(&st, &who, &id, req).await?;
+    Ok(Json(user_json(
+        &user,
+        Some(&who.org_id),
+        who.is_platform_admin(),
+    )))
+}
+
+/// Changes a person of the caller's organisation: their role here, or
+/// their account (only where no other organisation shares them, or by the
+/// platform admin). Versioned write, retried on a concurrent change; a new
+/// password or disabling ends the person's sessions. The use case behind
+/// `PATCH /users/{id}` and the portal's people page.
+pub async fn change_person(
+    st: &ApiState,
+    who: &Principal,
+    id: &str,
+    req: UserPatch,
+) -> Result<User, ApiError> {
     let role = req
         .role
         .as_deref()
-        .map(|r| parse_role(r, &who))
+        .map(|r| parse_role(r, who))
         .transpose()?;
     let PersonFields {
         name,
@@ -397,8 +416,8 @@ pub async fn update(
         || hash.is_some()
         || req.disabled.is_some();
     for _ in 0..5 {
-        let mut user = own_user(&st, &who, &id).await?;
-        if account_change && !may_change_account(&who, &user) {
+        let mut user = own_user(st, who, id).await?;
+        if account_change && !may_change_account(who, &user) {
             return Err(ApiError::Forbidden(
                 "this person belongs to other organisations too: only the platform admin changes their name, e-mail address, language, password or disabled".into(),
             ));
@@ -434,11 +453,7 @@ pub async fn update(
                 if hash.is_some() || req.disabled == Some(true) {
                     st.store.delete_user_sessions(&user.id).await?;
                 }
-                return Ok(Json(user_json(
-                    &user,
-                    Some(&who.org_id),
-                    who.is_platform_admin(),
-                )));
+                return Ok(user);
             }
             Err(StoreError::Conflict(m)) => {
                 if let Some(e) = &email {

@@ -161,6 +161,8 @@ catalogue! {
     InviteTitle => "Bjud in en person", "Invite a person";
     InviteHint => "Personen får ett mejl med en länk som gäller en gång.", "The person gets an e-mail with a single-use link.";
     InviteSent => "Inbjudan är skickad till {}.", "The invitation is sent to {}.";
+    ChangeRole => "Ändra roll", "Change role";
+    RoleChanged => "Rollen för {} är ändrad.", "The role of {} is changed.";
     OrgInvoices => "Fakturor och utbetalningar", "Invoices and payouts";
     OrgNoInvoices => "Inga fakturor än. Månadens fakturor skapas av sig själva på fakturadagen.", "No invoices yet. The month's invoices are made by themselves on the invoice day.";
     InvoiceDriver => "Förare", "Driver";

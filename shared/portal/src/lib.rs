@@ -89,6 +89,7 @@ pub fn router(state: PortalState) -> Router {
         .route("/portal/invoices", get(org_money::page))
         .route("/portal/users", get(users::page))
         .route("/portal/users/invite", post(users::invite_person))
+        .route("/portal/users/{id}/role", post(users::change_role))
         .route("/portal/laddid", get(laddid::page))
         .route("/portal/laddid/{value}/block", post(laddid::block))
         .route("/portal/laddid/{value}/unblock", post(laddid::unblock))

@@ -1,18 +1,22 @@
 //! The organisation's people, `GET /portal/users`: each person with their
 //! role here, and an invitation by e-mail (`POST /portal/users/invite`:
 //! the API's own use case, `POST /invitations`, so the same roles may be
-//! given, a member already is refused and the link is mailed once). For the
-//! organisation's admins (the API's `admin` scope), as the API routes.
+//! given, a member already is refused and the link is mailed once), and a
+//! person's role changed (`POST /portal/users/{id}/role`: the use case of
+//! `PATCH /users/{id}`; a platform admin's role is the platform admin's to
+//! change, and one's own role is not offered, so an admin cannot lock
+//! themselves out by a slip). For the organisation's admins (the API's
+//! `admin` scope), as the API routes.
 
 use crate::i18n::Msg;
 use crate::layout;
 use crate::web::{audit, caller, html, Failure, Form, OrPage};
 use crate::PortalState;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use csms_api::shared::invite;
+use csms_api::shared::{change_person, invite, UserPatch};
 use csms_domain::api_key::Scope;
 use csms_domain::user::Role;
 use csms_kernel::ports::PageRequest;
@@ -44,6 +48,9 @@ pub async fn page(
         @if let Some(to) = q.get("invited") {
             p role="status" { (Msg::InviteSent.text(lang).replace("{}", to)) }
         }
+        @if let Some(who) = q.get("changed") {
+            p role="status" { (Msg::RoleChanged.text(lang).replace("{}", who)) }
+        }
         @if people.is_empty() {
             p.empty { (t(Msg::UsersNone)) }
         } @else {
@@ -59,7 +66,22 @@ pub async fn page(
                             td data-label=(t(Msg::UserName)) { (u.name) }
                             td data-label=(t(Msg::UserEmail)) { (u.email.as_str()) }
                             td data-label=(t(Msg::UserRole)) {
-                                (u.role_in(&who.org_id).map(|r| r.as_str()).unwrap_or(""))
+                                @let role = u.role_in(&who.org_id);
+                                @if u.id == c.user.id || u.is_platform_admin() || role.is_none() {
+                                    (role.map(|r| r.as_str()).unwrap_or(""))
+                                } @else {
+                                    form.inline method="post" action={(PATH) "/" (u.id.as_str()) "/role"} {
+                                        input type="hidden" name="csrf" value=(c.session.csrf_token);
+                                        @let field = format!("role-{}", u.id.as_str());
+                                        label.visually-hidden for=(field) { (t(Msg::UserRole)) " " (u.name) }
+                                        select id=(field) name="role" {
+                                            @for r in Role::ALL.iter().filter(|r| **r != Role::PlatformAdmin) {
+                                                option value=(r.as_str()) selected[Some(*r) == role] { (r.as_str()) }
+                                            }
+                                        }
+                                        button type="submit" { (t(Msg::ChangeRole)) }
+                                    }
+                                }
                             }
                         }
                     }
@@ -116,4 +138,34 @@ pub async fn invite_person(
     let to = url::form_urlencoded::byte_serialize(invitation.email.as_str().as_bytes())
         .collect::<String>();
     Ok(Redirect::to(&format!("{PATH}?invited={to}")).into_response())
+}
+
+/// `POST /portal/users/{id}/role`: `role`.
+pub async fn change_role(
+    State(st): State<PortalState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, Failure> {
+    let c = caller(&st, &headers, PATH).await?;
+    let form = Form::parse(&body);
+    c.check_csrf(&form)?;
+    let who = c.permitted(Scope::Admin)?.clone();
+    let role = form.get("role").unwrap_or("").trim().to_owned();
+    let patch = UserPatch {
+        role: Some(role),
+        ..UserPatch::default()
+    };
+    let user = change_person(&st.api, &who, &id, patch).await.or_page(&c)?;
+    audit(
+        &st,
+        &who,
+        "POST /portal/users/{id}/role",
+        &format!("{PATH}/{}/role", user.id.as_str()),
+        &form,
+    )
+    .await;
+    let changed =
+        url::form_urlencoded::byte_serialize(user.email.as_str().as_bytes()).collect::<String>();
+    Ok(Redirect::to(&format!("{PATH}?changed={changed}")).into_response())
 }
