@@ -2,7 +2,8 @@
 runs as of the days after the due date (POST /dunning-runs with a date, the platform admin's only: csms-local has no
 clock to turn, so the run is told which day it is); reminders 1 and 2 land in the outbox once each however often the
 day is run, the fee is booked; at the third step the driver's card is refused at a charger (Authorize → Blocked) at
-that organisation's station only; a BgMax payment of the invoice lifts the block and the card is accepted again."""
+that organisation's station only; a BgMax payment of the invoice lifts the block and the card is accepted again. An
+accounting system subscribed to the invoice.* webhooks hears each step once, in order."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from zoneinfo import ZoneInfo
 from ocpp.v16 import call
 
 from billing_e2e import wait_priced
-from csms_e2e import assert_error, charger, now_utc, quote, run, unique
+from csms_e2e import assert_error, charger, now_utc, poll, quote, run, unique
 from test_invoices import admin_key_of, bgmax_file, charge, org_body
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -63,6 +64,10 @@ def test_reminders_then_the_block_and_paying_lifts_it(runner):
             boot = await cp.send(call.BootNotification(charge_point_vendor="Acme", charge_point_model="Dun-16"))
             assert boot.status == "Accepted", boot
             return await charge(cp, card, 1, start, 30, 8_000)
+
+    # The organisation's accounting system listens (a closed local port: the delivery log keeps what was sent).
+    hook = runner.api_ok("POST", "/webhooks", {"url": "http://127.0.0.1:9/invoices", "events": [
+        "invoice.issued", "invoice.paid", "invoice.reminded", "invoice.blocked"]}, status=201, headers=as_platform)
 
     run(session())
     wait_priced(runner, station, key)
@@ -133,3 +138,16 @@ def test_reminders_then_the_block_and_paying_lifts_it(runner):
     assert paid["block"]["liftedBy"] == "payment", paid
     assert run(authorize(runner, station, card)) == "Accepted"
     assert dunning(30)["blocked"] == [] and len(mails()) == 2
+
+    # Each step told once, in order, with the invoice as GET /invoices lists it; the re-runs told nothing.
+    def told():
+        items = runner.api_ok("GET", f"/webhooks/{hook['id']}/deliveries", headers=as_platform,
+                              params={"limit": 50})["items"]
+        return items if len(items) >= 5 else None
+
+    log = sorted(poll(told, timeout=10, what="five invoice events"), key=lambda d: d["createdAt"])
+    assert [d["eventType"] for d in log] == ["invoice.issued", "invoice.reminded", "invoice.reminded",
+                                             "invoice.blocked", "invoice.paid"], log
+    assert all(d["payload"]["data"]["id"] == invoice["id"] for d in log), log
+    assert [d["payload"]["data"]["remindersSent"] for d in log] == [0, 1, 2, 2, 2], log
+    assert log[3]["payload"]["data"]["blocked"] is True and log[4]["payload"]["data"]["status"] == "paid", log

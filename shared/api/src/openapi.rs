@@ -63,7 +63,9 @@ pub struct ItemsOf<T> {
 /// (station.registration), `StationConnectionEvent`
 /// (station.connected/disconnected), `Booking` (booking.refused) or
 /// `AlarmView` (alarm.opened, alarm.resolved: once per change, not per
-/// evaluation or repeat).
+/// evaluation or repeat) or `InvoiceSummary` (invoice.issued, invoice.paid,
+/// invoice.reminded, invoice.blocked: once, after the write that did it;
+/// a re-run that finds it done sends nothing).
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookEvent {

@@ -38,7 +38,8 @@ pub(crate) struct NewWebhook {
     /// address, `localhost` or a `*.internal`-style name; other keys get 403.
     url: String,
     /// Any of `session.started`, `session.ended`, `session.priced`, `station.status`, `station.registration`,
-    /// `station.connected`, `station.disconnected`, `command.completed`, `booking.refused`.
+    /// `station.connected`, `station.disconnected`, `command.completed`, `booking.refused`, `alarm.opened`,
+    /// `alarm.resolved`, `invoice.issued`, `invoice.paid`, `invoice.reminded`, `invoice.blocked`.
     events: Vec<String>,
     #[serde(default)]
     description: Option<String>,

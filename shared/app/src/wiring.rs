@@ -178,7 +178,7 @@ impl Wiring {
             // Payments at the charger are captured once their session is priced.
             if self.settings.stripe.is_some() {
                 subscribers.push(Arc::new(csms_billing::charger_pay::CaptureSubscriber::new(
-                    self.billing()?,
+                    self.billing_unheard()?,
                 )));
             }
             subscribers.extend(self.adapters.extra_subscribers());
@@ -282,8 +282,16 @@ impl Wiring {
     }
 
     /// Invoices and the ledger of client funds; issued invoices are
-    /// rendered to the document store and mailed.
+    /// rendered to the document store and mailed; what happens to an
+    /// invoice is published on the event bus (the `invoice.*` webhooks).
     pub fn billing(&self) -> Result<BillingService<dyn Store>, SettingsError> {
+        Ok(self.billing_unheard()?.with_events(self.events()?))
+    }
+
+    /// [`Self::billing`] without the event bus: for the bus's own
+    /// subscriber (capturing payments at the charger, which changes no
+    /// invoice), which the bus is being built with.
+    fn billing_unheard(&self) -> Result<BillingService<dyn Store>, SettingsError> {
         let documents = once(&self.documents, || self.adapters.documents())?;
         let billing =
             BillingService::new(self.store.clone(), self.clock.clone()).with_delivery(Delivery {

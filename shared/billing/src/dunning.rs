@@ -25,6 +25,7 @@ use csms_domain::billing::period::DEFAULT_ZONE;
 use csms_domain::token::{IdTokenRecord, TokenBlock, TokenStatus};
 use csms_domain::user::UserId;
 use csms_domain::OrgId;
+use csms_kernel::events::InvoiceChange;
 use csms_kernel::ports::{InvoiceQuery, PageRequest, StoreError};
 
 /// Who lifts a block when the invoice is paid.
@@ -148,7 +149,10 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
         });
         next.version = invoice.version + 1;
         match self.store.put_invoice(&next, invoice.version).await {
-            Ok(()) => Ok(Some(next)),
+            Ok(()) => {
+                self.tell(&next, InvoiceChange::Reminded(n)).await;
+                Ok(Some(next))
+            }
             Err(StoreError::Conflict(_)) => Ok(None),
             Err(e) => Err(e.into()),
         }
@@ -170,7 +174,10 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
         });
         next.version = invoice.version + 1;
         match self.store.put_invoice(&next, invoice.version).await {
-            Ok(()) => Ok(Some(next)),
+            Ok(()) => {
+                self.tell(&next, InvoiceChange::Blocked).await;
+                Ok(Some(next))
+            }
             Err(StoreError::Conflict(_)) => Ok(None),
             Err(e) => Err(e.into()),
         }
@@ -406,6 +413,24 @@ mod tests {
 
     const U1: &str = "usr_01JABCDEFGHJKMNPQRSTVWXYZ1";
 
+    /// What billing told, in order: the invoice's number and the change.
+    #[derive(Default)]
+    struct Heard(Mutex<Vec<(String, InvoiceChange)>>);
+    #[async_trait::async_trait]
+    impl csms_kernel::events::EventBus for Heard {
+        async fn publish(&self, event: csms_kernel::events::DomainEvent) {
+            if let csms_kernel::events::DomainEvent::Invoice {
+                invoice, change, ..
+            } = event
+            {
+                self.0
+                    .lock()
+                    .unwrap()
+                    .push((invoice.number.to_string(), change));
+            }
+        }
+    }
+
     fn date(s: &str) -> NaiveDate {
         s.parse().unwrap()
     }
@@ -416,7 +441,8 @@ mod tests {
         let clock = Arc::new(TestClock(Mutex::new(
             "2027-01-03T05:00:00Z".parse().unwrap(),
         )));
-        let billing = BillingService::new(store.clone(), clock.clone());
+        let heard = Arc::new(Heard::default());
+        let billing = BillingService::new(store.clone(), clock.clone()).with_events(heard.clone());
         let mut org = organisation("org-d");
         org.dunning =
             Some(DunningSettings::new(&[3, 10], Some(Decimal::from(60)), Some(17)).unwrap());
@@ -520,6 +546,18 @@ mod tests {
         assert_eq!(block.lifted_by.as_deref(), Some(LIFTED_BY_PAYMENT));
         assert_eq!(status_of("04CARD").await, TokenStatus::Accepted);
         assert_eq!(status_of("04OPER").await, TokenStatus::Blocked);
+        // Each step told once, after its write; the re-runs told nothing,
+        // and a part payment is not a paid invoice.
+        let n = invoice.number.to_string();
+        assert_eq!(
+            *heard.0.lock().unwrap(),
+            [
+                (n.clone(), InvoiceChange::Reminded(1)),
+                (n.clone(), InvoiceChange::Reminded(2)),
+                (n.clone(), InvoiceChange::Blocked),
+                (n.clone(), InvoiceChange::Paid),
+            ]
+        );
         let r = billing.run_dunning(&oid, date("2027-02-01")).await.unwrap();
         assert_eq!(r, DunningResult::default());
     }

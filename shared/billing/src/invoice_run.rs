@@ -21,6 +21,7 @@ use csms_domain::session::SessionStatus;
 use csms_domain::tenant::Organisation;
 use csms_domain::user::UserId;
 use csms_domain::{OrgId, SessionId};
+use csms_kernel::events::InvoiceChange;
 use csms_kernel::ports::{PageRequest, SessionQuery, StoreError};
 use std::collections::BTreeMap;
 
@@ -259,7 +260,10 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
                 .ok_or_else(|| BillingError::Books("the invoice series is full".into()))?;
             let invoice = draft.invoice(seq, self.clock.now())?;
             match self.store.issue_invoice(&invoice).await {
-                Ok(()) => return Ok(Issued::New(invoice)),
+                Ok(()) => {
+                    self.tell(&invoice, InvoiceChange::Issued).await;
+                    return Ok(Issued::New(invoice));
+                }
                 Err(StoreError::Conflict(_)) => {
                     if let Some(existing) = self.store.get_invoice(id).await? {
                         return Ok(Issued::Raced(existing));

@@ -58,6 +58,7 @@ pub mod peppol;
 pub mod settlement;
 pub mod swish;
 
+use csms_kernel::events::{DomainEvent, EventBus, InvoiceChange};
 use csms_kernel::ports::{
     Clock, IdempotencyStore, InvoiceStore, LedgerStore, OrganisationStore, PaymentStore,
     PricedSessionStore, SessionStore, StationStore, StoreError, TokenStore, UserStore,
@@ -127,6 +128,9 @@ pub struct BillingService<S: ?Sized> {
     /// What a visitor's card is held for at the charger; `None`:
     /// [`charger_pay::DEFAULT_HOLD`].
     charger_hold: Option<rust_decimal::Decimal>,
+    /// Where an invoice's issue, payment, reminders and block are told
+    /// (the `invoice.*` webhooks); `None`: nobody is told.
+    events: Option<Arc<dyn EventBus>>,
 }
 
 impl<S: ?Sized> Clone for BillingService<S> {
@@ -139,6 +143,7 @@ impl<S: ?Sized> Clone for BillingService<S> {
             swish: self.swish.clone(),
             payouts: self.payouts.clone(),
             charger_hold: self.charger_hold,
+            events: self.events.clone(),
         }
     }
 }
@@ -153,6 +158,30 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
             swish: None,
             payouts: None,
             charger_hold: None,
+            events: None,
+        }
+    }
+
+    /// What happens to invoices is published on `events`.
+    pub fn with_events(mut self, events: Arc<dyn EventBus>) -> Self {
+        self.events = Some(events);
+        self
+    }
+
+    /// Tells what happened to `invoice`, after the write that did it.
+    pub(crate) async fn tell(
+        &self,
+        invoice: &csms_domain::billing::invoice::Invoice,
+        change: InvoiceChange,
+    ) {
+        if let Some(events) = &self.events {
+            events
+                .publish(DomainEvent::Invoice {
+                    invoice: Box::new(invoice.clone()),
+                    change,
+                    at: self.clock.now(),
+                })
+                .await;
         }
     }
 

@@ -17,6 +17,7 @@ use csms_domain::billing::invoice::{Invoice, InvoiceId, InvoiceStatus};
 use csms_domain::billing::ledger::{Account, LedgerReference, LedgerTransaction, Posting};
 use csms_domain::billing::ocr::OcrReference;
 use csms_domain::billing::payment::{Payment, PaymentId};
+use csms_kernel::events::InvoiceChange;
 use csms_kernel::ports::StoreError;
 use rust_decimal::Decimal;
 
@@ -215,7 +216,12 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
             next.status = status;
             next.version = invoice.version + 1;
             match self.store.put_invoice(&next, invoice.version).await {
-                Ok(()) => return self.lift_if_paid(&next).await,
+                Ok(()) => {
+                    if status == InvoiceStatus::Paid {
+                        self.tell(&next, InvoiceChange::Paid).await;
+                    }
+                    return self.lift_if_paid(&next).await;
+                }
                 Err(StoreError::Conflict(_)) => continue,
                 Err(e) => return Err(e.into()),
             }

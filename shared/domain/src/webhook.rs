@@ -30,10 +30,18 @@ pub enum EventType {
     AlarmOpened,
     /// An alarm resolved, by itself or by hand.
     AlarmResolved,
+    /// The monthly run issued an invoice to a driver.
+    InvoiceIssued,
+    /// An invoice was paid in full (by any method).
+    InvoicePaid,
+    /// A reminder of an unpaid invoice was recorded (and is mailed).
+    InvoiceReminded,
+    /// An unpaid invoice blocked its driver's identifiers.
+    InvoiceBlocked,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 11] = [
+    pub const ALL: [EventType; 15] = [
         EventType::SessionStarted,
         EventType::SessionEnded,
         EventType::SessionPriced,
@@ -45,6 +53,10 @@ impl EventType {
         EventType::BookingRefused,
         EventType::AlarmOpened,
         EventType::AlarmResolved,
+        EventType::InvoiceIssued,
+        EventType::InvoicePaid,
+        EventType::InvoiceReminded,
+        EventType::InvoiceBlocked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -60,6 +72,10 @@ impl EventType {
             EventType::BookingRefused => "booking.refused",
             EventType::AlarmOpened => "alarm.opened",
             EventType::AlarmResolved => "alarm.resolved",
+            EventType::InvoiceIssued => "invoice.issued",
+            EventType::InvoicePaid => "invoice.paid",
+            EventType::InvoiceReminded => "invoice.reminded",
+            EventType::InvoiceBlocked => "invoice.blocked",
         }
     }
 

@@ -121,6 +121,25 @@ pub enum DomainEvent {
         alarm: csms_domain::alarm::Alarm,
         at: Timestamp,
     },
+    /// An invoice was issued, paid in full, reminded of or blocked its
+    /// driver: published once, after the write that did it (a re-run that
+    /// finds it done publishes nothing).
+    Invoice {
+        invoice: Box<csms_domain::billing::invoice::Invoice>,
+        change: InvoiceChange,
+        at: Timestamp,
+    },
+}
+
+/// What happened to an invoice ([`DomainEvent::Invoice`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvoiceChange {
+    Issued,
+    Paid,
+    /// Reminder number n was recorded.
+    Reminded(u8),
+    /// Its being unpaid blocked the driver's identifiers.
+    Blocked,
 }
 
 impl DomainEvent {
@@ -142,6 +161,7 @@ impl DomainEvent {
             DomainEvent::AlarmOpened { alarm, .. } | DomainEvent::AlarmResolved { alarm, .. } => {
                 &alarm.org_id
             }
+            DomainEvent::Invoice { invoice, .. } => &invoice.org_id,
         }
     }
 
@@ -162,6 +182,7 @@ impl DomainEvent {
             DomainEvent::BookingRefused { .. } => "bookingRefused",
             DomainEvent::AlarmOpened { .. } => "alarmOpened",
             DomainEvent::AlarmResolved { .. } => "alarmResolved",
+            DomainEvent::Invoice { .. } => "invoice",
         }
     }
 }

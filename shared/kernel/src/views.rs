@@ -523,3 +523,63 @@ impl From<&csms_domain::alarm::Alarm> for AlarmView {
         }
     }
 }
+
+/// An invoice without its lines (the API's lists, and the `invoice.*`
+/// webhooks).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct InvoiceSummary {
+    /// `{organisation}~{period}~{userId}`.
+    pub id: String,
+    /// The issuer's gapless series: 1, 2, 3…
+    pub number: String,
+    /// The OCR payment reference (length digit and Luhn check digit).
+    pub ocr: String,
+    pub period: String,
+    /// The driver invoiced.
+    pub user_id: String,
+    /// `issued`, `partlyPaid` or `paid`.
+    pub status: String,
+    pub currency: String,
+    #[cfg_attr(feature = "openapi", schema(format = Date))]
+    pub issue_date: String,
+    #[cfg_attr(feature = "openapi", schema(format = Date))]
+    pub due_date: String,
+    pub net: String,
+    pub vat: String,
+    pub gross: String,
+    /// Not paid in full and past its due date (today in Europe/Stockholm).
+    pub overdue: bool,
+    /// Its being unpaid blocks the driver's identifiers at the
+    /// organisation's stations now.
+    pub blocked: bool,
+    /// How many reminders went out.
+    pub reminders_sent: usize,
+}
+
+impl From<&csms_domain::billing::invoice::Invoice> for InvoiceSummary {
+    fn from(i: &csms_domain::billing::invoice::Invoice) -> Self {
+        InvoiceSummary {
+            id: i.id.to_string(),
+            number: i.number.to_string(),
+            ocr: i.ocr.to_string(),
+            period: i.period.to_string(),
+            user_id: i.user_id.to_string(),
+            status: i.status.as_str().into(),
+            currency: i.currency.clone(),
+            issue_date: i.issue_date.to_string(),
+            due_date: i.due_date.to_string(),
+            net: i.net.to_string(),
+            vat: i.vat_total.to_string(),
+            gross: i.gross.to_string(),
+            overdue: i.is_overdue(
+                chrono::Utc::now()
+                    .with_timezone(&csms_domain::billing::period::DEFAULT_ZONE)
+                    .date_naive(),
+            ),
+            blocked: i.blocks(),
+            reminders_sent: i.reminders.len(),
+        }
+    }
+}

@@ -290,6 +290,7 @@ impl LoadSubscriber {
             | DomainEvent::BookingRefused { .. }
             | DomainEvent::AlarmOpened { .. }
             | DomainEvent::AlarmResolved { .. }
+            | DomainEvent::Invoice { .. }
             | DomainEvent::StationRegistration { .. }
             | DomainEvent::SessionStarted { .. }
             | DomainEvent::SessionEnded { .. }

@@ -5,7 +5,7 @@ use super::deliver::DeliveryQueue;
 use async_trait::async_trait;
 use csms_domain::webhook::{Delivery, DeliveryStatus, EventType, Webhook};
 use csms_domain::{OrgId, Timestamp};
-use csms_kernel::events::{DomainEvent, Subscriber};
+use csms_kernel::events::{DomainEvent, InvoiceChange, Subscriber};
 use csms_kernel::ports::{Clock, PageRequest, WebhookStore};
 use csms_kernel::views::{
     time, CommandView, ConnectionEventView, PricedSessionView, RegistrationEventView, SessionView,
@@ -144,6 +144,21 @@ pub fn webhook_event(event: &DomainEvent) -> Option<Event> {
             org,
             *at,
             csms_kernel::views::AlarmView::from(alarm),
+        ),
+        DomainEvent::Invoice {
+            invoice,
+            change,
+            at,
+        } => Event::new(
+            match change {
+                InvoiceChange::Issued => EventType::InvoiceIssued,
+                InvoiceChange::Paid => EventType::InvoicePaid,
+                InvoiceChange::Reminded(_) => EventType::InvoiceReminded,
+                InvoiceChange::Blocked => EventType::InvoiceBlocked,
+            },
+            org,
+            *at,
+            csms_kernel::views::InvoiceSummary::from(invoice.as_ref()),
         ),
         DomainEvent::MeterValues { .. }
         | DomainEvent::Transaction { .. }

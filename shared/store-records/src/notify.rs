@@ -98,6 +98,14 @@ pub enum StoredEventType {
     AlarmOpened,
     #[serde(rename = "alarm.resolved")]
     AlarmResolved,
+    #[serde(rename = "invoice.issued")]
+    InvoiceIssued,
+    #[serde(rename = "invoice.paid")]
+    InvoicePaid,
+    #[serde(rename = "invoice.reminded")]
+    InvoiceReminded,
+    #[serde(rename = "invoice.blocked")]
+    InvoiceBlocked,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -187,6 +195,10 @@ impl From<EventType> for StoredEventType {
             EventType::BookingRefused => StoredEventType::BookingRefused,
             EventType::AlarmOpened => StoredEventType::AlarmOpened,
             EventType::AlarmResolved => StoredEventType::AlarmResolved,
+            EventType::InvoiceIssued => StoredEventType::InvoiceIssued,
+            EventType::InvoicePaid => StoredEventType::InvoicePaid,
+            EventType::InvoiceReminded => StoredEventType::InvoiceReminded,
+            EventType::InvoiceBlocked => StoredEventType::InvoiceBlocked,
         }
     }
 }
@@ -205,6 +217,10 @@ impl From<StoredEventType> for EventType {
             StoredEventType::BookingRefused => EventType::BookingRefused,
             StoredEventType::AlarmOpened => EventType::AlarmOpened,
             StoredEventType::AlarmResolved => EventType::AlarmResolved,
+            StoredEventType::InvoiceIssued => EventType::InvoiceIssued,
+            StoredEventType::InvoicePaid => EventType::InvoicePaid,
+            StoredEventType::InvoiceReminded => EventType::InvoiceReminded,
+            StoredEventType::InvoiceBlocked => EventType::InvoiceBlocked,
         }
     }
 }

@@ -1153,6 +1153,10 @@ pub fn webhooks() -> Vec<csms_domain::webhook::Webhook> {
                         EventType::BookingRefused
                             | EventType::AlarmOpened
                             | EventType::AlarmResolved
+                            | EventType::InvoiceIssued
+                            | EventType::InvoicePaid
+                            | EventType::InvoiceReminded
+                            | EventType::InvoiceBlocked
                     )
                 })
                 .collect(),
@@ -1176,6 +1180,24 @@ pub fn webhooks() -> Vec<csms_domain::webhook::Webhook> {
             deleted_at: None,
             failing_since: Some(t("2026-12-07T09:30:00Z")),
             version: 5,
+        },
+        Webhook {
+            id: "wh-4".to_owned(),
+            org_id: org("brf-solsidan"),
+            url: "https://example.com/accounting".to_owned(),
+            events: vec![
+                EventType::InvoiceIssued,
+                EventType::InvoicePaid,
+                EventType::InvoiceReminded,
+                EventType::InvoiceBlocked,
+            ],
+            description: Some("the accounting system".to_owned()),
+            secret: "whsec_012345".to_owned(),
+            created_by: None,
+            created_at: t("2026-12-07T17:00:00Z"),
+            deleted_at: None,
+            failing_since: None,
+            version: 1,
         },
     ]
 }
