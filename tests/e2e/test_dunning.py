@@ -91,6 +91,21 @@ def test_reminders_then_the_block_and_paying_lifts_it(runner):
     assert runner.api_ok("POST", "/dunning-runs", {}, key=key)["reminded"] == []
 
     assert dunning(2)["reminded"] == []
+
+    # Disputed: no step while the dispute is open; resolved (today), the chain goes on with its days from today.
+    at = f"/invoices/{quote(invoice['id'])}/dispute"
+    err = assert_error(runner.api("POST", at, {"reason": "  "}, key=key), 400, "invalid_request")
+    assert err["message"].startswith("reason:"), err
+    disputed = runner.api_ok("POST", at, {"reason": "Jag laddade inte den dagen"}, key=key)
+    assert disputed["disputed"] is True and disputed["dispute"]["resolvedAt"] is None, disputed
+    assert disputed["dispute"]["reason"] == "Jag laddade inte den dagen", disputed
+    assert_error(runner.api("POST", at, {"reason": "igen"}, key=key), 409, "conflict")
+    assert_error(runner.api("POST", at, {"reason": "B's"}, key=other_key), 404, "not_found")
+    assert dunning(3)["reminded"] == [] and dunning(12)["reminded"] == []
+    resolved = runner.api_ok("DELETE", at, key=key)
+    assert resolved["disputed"] is False and resolved["dispute"]["resolvedAt"], resolved
+    assert_error(runner.api("DELETE", at, key=key), 409, "conflict")
+
     first = dunning(3)
     assert first["reminded"] == [{"invoiceId": invoice["id"], "reminder": 1}] and first["mailed"] == 1, first
     again = dunning(3)

@@ -91,6 +91,21 @@ pub struct ReminderView {
     pub mailed_at: Option<String>,
 }
 
+/// An invoice's dispute.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvoiceDisputeView {
+    pub reason: String,
+    /// Who opened it (an API key id, a user id).
+    pub by: String,
+    #[schema(format = DateTime)]
+    pub at: String,
+    /// `null`: open.
+    #[schema(format = DateTime)]
+    pub resolved_at: Option<String>,
+    pub resolved_by: Option<String>,
+}
+
 /// The block an unpaid invoice put on its driver.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -185,6 +200,9 @@ pub struct InvoiceView {
     pub reminder_fees: String,
     /// The block its being unpaid put on the driver; `null`: none.
     pub block: Option<InvoiceBlockView>,
+    /// Its last dispute; while open, no reminder, block or saved-card
+    /// charge happens. `null`: never disputed.
+    pub dispute: Option<InvoiceDisputeView>,
     /// Charges of the driver's saved card, in order (on the due date, then
     /// the retry days).
     pub card_attempts: Vec<CardAttemptView>,
@@ -328,6 +346,13 @@ impl From<&Invoice> for InvoiceView {
                 at: time(b.at),
                 lifted_at: b.lifted_at.map(time),
                 lifted_by: b.lifted_by.clone(),
+            }),
+            dispute: i.dispute.as_ref().map(|d| InvoiceDisputeView {
+                reason: d.reason.clone(),
+                by: d.by.clone(),
+                at: time(d.at),
+                resolved_at: d.resolved_at.map(time),
+                resolved_by: d.resolved_by.clone(),
             }),
         }
     }

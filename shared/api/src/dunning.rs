@@ -1,8 +1,11 @@
 //! Dunning by hand: `POST /dunning-runs` runs the organisation's dunning
 //! now (what the daily sweep does) and mails the reminders it recorded;
 //! `POST /invoices/{id}/unblock` lifts the block an unpaid invoice put on
-//! its driver. Both are the organisation admin's; the audit log keeps who
-//! did them (`crate::audit`).
+//! its driver; `POST /invoices/{id}/dispute` opens a dispute (dunning and
+//! the saved card pause) and `DELETE /invoices/{id}/dispute` resolves it
+//! (the chain goes on, keeping its days from that day). All are the
+//! organisation admin's; the audit log keeps who did them
+//! (`crate::audit`).
 //!
 //! A run's `date` ("today" as the run sees it) is the platform admin's
 //! only: it exists so that tests, and an operator catching up, can run a
@@ -18,6 +21,8 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
 use chrono::NaiveDate;
+use csms_billing::dunning::DisputeChange;
+use csms_domain::billing::dunning::InvoiceDispute;
 use csms_domain::billing::invoice::InvoiceId;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -137,5 +142,68 @@ pub async fn unblock(
         .lift_block(&who.org_id, &id, &who.actor().audit_name())
         .await?;
     crate::local_list::tokens_changed(&st, &who.org_id).await;
+    Ok(Json(crate::billing::detailed(&st, invoice).await?))
+}
+
+/// Why an invoice is disputed.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct DisputeInput {
+    /// 1–500 characters, e.g. what the driver says is wrong.
+    #[schema(example = "The driver did not charge on 3 November")]
+    reason: String,
+}
+
+fn invoice_id(raw: &str) -> Result<InvoiceId, ApiError> {
+    InvoiceId::parse(raw).map_err(|e| ApiError::BadRequest(format!("id: {e}")))
+}
+
+#[utoipa::path(post, path = "/invoices/{id}/dispute", operation_id = "disputeInvoice", tag = "billing", summary = "Dispute an invoice: while the dispute is open no reminder, block or saved-card charge happens", params(("id" = String, Path, description = "Invoice id (`{organisation}~{period}~{userId}`)")), request_body = DisputeInput, responses((status = 200, body = InvoiceView), (status = 400, description = "Invalid input; the message says which field and why", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "The invoice is paid, or disputed already", body = ErrorBody)))]
+pub async fn dispute(
+    State(st): State<ApiState>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<InvoiceView>, ApiError> {
+    let id = invoice_id(&id)?;
+    let input: DisputeInput = json_body(&body)?;
+    let reason = input.reason.trim();
+    let chars = reason.chars().count();
+    if chars == 0 || chars > InvoiceDispute::MAX_REASON || reason.chars().any(char::is_control) {
+        return Err(ApiError::BadRequest(format!(
+            "reason: 1 to {} characters of text, without control characters",
+            InvoiceDispute::MAX_REASON
+        )));
+    }
+    let invoice = st
+        .billing
+        .change_dispute(
+            &who.org_id,
+            &id,
+            DisputeChange::Open,
+            Some(reason),
+            &who.actor().audit_name(),
+        )
+        .await?;
+    Ok(Json(crate::billing::detailed(&st, invoice).await?))
+}
+
+#[utoipa::path(delete, path = "/invoices/{id}/dispute", operation_id = "resolveInvoiceDispute", tag = "billing", summary = "Resolve an invoice's open dispute: dunning goes on, the next step no sooner than its days from today", params(("id" = String, Path, description = "Invoice id (`{organisation}~{period}~{userId}`)")), responses((status = 200, body = InvoiceView), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "The invoice has no open dispute", body = ErrorBody)))]
+pub async fn resolve_dispute(
+    State(st): State<ApiState>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Json<InvoiceView>, ApiError> {
+    let id = invoice_id(&id)?;
+    let invoice = st
+        .billing
+        .change_dispute(
+            &who.org_id,
+            &id,
+            DisputeChange::Resolve,
+            None,
+            &who.actor().audit_name(),
+        )
+        .await?;
     Ok(Json(crate::billing::detailed(&st, invoice).await?))
 }

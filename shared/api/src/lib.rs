@@ -485,6 +485,10 @@ pub fn router_with(state: ApiState, sign_in: sign_in::SignInState) -> Router {
         .route("/invoices/{id}/pdf", get(Read, billing::pdf))
         .route("/invoices/{id}/peppol", get(Read, billing::peppol))
         .route("/invoices/{id}/unblock", post(Admin, dunning::unblock))
+        .route(
+            "/invoices/{id}/dispute",
+            post(Admin, dunning::dispute).merge(delete(Admin, dunning::resolve_dispute)),
+        )
         .route("/dunning-runs", post(Admin, dunning::run))
         // Settling a month and its bank file are the platform admin's (the
         // handlers check); its figures and self-invoice are the organisation's.

@@ -215,7 +215,7 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
         card_payments::pay_by_card, card_payments::stripe_webhook,
         card_payments::start_saving_card, card_payments::save_card, card_payments::my_card, card_payments::remove_card,
         swish::pay_by_swish, swish::swish_callback,
-        dunning::run, dunning::unblock,
+        dunning::run, dunning::unblock, dunning::dispute, dunning::resolve_dispute,
         settlements::run, settlements::get, settlements::pdf, settlements::payout_file,
         pay_at_charger::hold, pay_at_charger::start,
     ),

@@ -477,6 +477,7 @@ fn body_for(operation: &str, a: &OrgA) -> Option<Value> {
         }
         "updateIdToken" => json!({"status": "Blocked", "label": "taken over"}),
         "blockIdToken" => json!({"reason": "taken over"}),
+        "disputeInvoice" => json!({"reason": "taken over"}),
         "registerUnregisteredIdToken" => json!({"status": "Accepted"}),
         "createApiKey" => json!({"name": "B's partner", "scopes": ["read"]}),
         "createWebhook" => {

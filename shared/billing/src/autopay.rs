@@ -368,8 +368,13 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
 
 /// The number of the attempt `invoice` is due on `today`: the next after
 /// its last failed one, on its day; a pending one is resumed under its own
-/// number. `None` when none is due (not due yet, today's made, all made).
+/// number. `None` when none is due (not due yet, today's made, all made,
+/// or the invoice is disputed).
 pub fn attempt_due(invoice: &Invoice, today: NaiveDate) -> Option<u8> {
+    // A disputed invoice is not charged while the dispute is open.
+    if invoice.dispute.as_ref().is_some_and(|d| d.open()) {
+        return None;
+    }
     let attempts = &invoice.card_attempts;
     if let Some(last) = attempts.last() {
         if last.outcome == AttemptOutcome::Pending {
@@ -416,6 +421,20 @@ mod tests {
         assert_eq!(attempt_due(&invoice, day(9)), None);
         assert_eq!(attempt_due(&invoice, day(10)), Some(1));
         // Missed days are caught up.
+        assert_eq!(attempt_due(&invoice, day(14)), Some(1));
+        // Not while a dispute is open; once resolved, as before.
+        invoice.dispute = Some(csms_domain::billing::dunning::InvoiceDispute {
+            reason: "not mine".into(),
+            by: "usr_01JABCDEFGHJKMNPQRSTVWXYZ1".into(),
+            at: chrono::DateTime::from_timestamp(0, 0).unwrap(),
+            resolved_at: None,
+            resolved_by: None,
+            resolved_on: None,
+        });
+        assert_eq!(attempt_due(&invoice, day(14)), None, "disputed");
+        if let Some(d) = invoice.dispute.as_mut() {
+            d.resolved_at = Some(chrono::DateTime::from_timestamp(1, 0).unwrap());
+        }
         assert_eq!(attempt_due(&invoice, day(14)), Some(1));
         invoice.card_attempts = vec![attempt(1, day(10), AttemptOutcome::Failed)];
         assert_eq!(attempt_due(&invoice, day(10)), None, "once a day");

@@ -18,7 +18,9 @@
 
 use crate::{BillingError, BillingService, BillingStore};
 use chrono::NaiveDate;
-use csms_domain::billing::dunning::{next_step, DunningStep, InvoiceBlock, Reminder};
+use csms_domain::billing::dunning::{
+    next_step, DunningStep, InvoiceBlock, InvoiceDispute, Reminder,
+};
 use csms_domain::billing::invoice::{Invoice, InvoiceId, InvoiceStatus};
 use csms_domain::billing::ledger::{Account, LedgerReference, LedgerTransaction, Posting};
 use csms_domain::billing::period::DEFAULT_ZONE;
@@ -350,6 +352,81 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
         }
         Err(BillingError::Store(StoreError::Conflict(format!(
             "invoice {id} kept changing; its block is not lifted"
+        ))))
+    }
+}
+
+/// Whether a dispute is opened or resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisputeChange {
+    Open,
+    Resolve,
+}
+
+impl<S: BillingStore + ?Sized> BillingService<S> {
+    /// Opens a dispute of invoice `id` of `org` (`reason` already checked
+    /// by the caller, `by` who) or resolves the open one: while it is open
+    /// dunning takes no step and the saved card is not charged. A paid
+    /// invoice is not disputed; opening an open dispute or resolving none
+    /// is refused, naming why. Versioned write, retried on a concurrent
+    /// change.
+    pub async fn change_dispute(
+        &self,
+        org: &OrgId,
+        id: &InvoiceId,
+        change: DisputeChange,
+        reason: Option<&str>,
+        by: &str,
+    ) -> Result<Invoice, BillingError> {
+        for _ in 0..ATTEMPTS {
+            let invoice = self
+                .store
+                .get_invoice(id)
+                .await?
+                .filter(|i| &i.org_id == org)
+                .ok_or_else(|| BillingError::NotFound(format!("invoice {id}")))?;
+            let open = invoice.dispute.as_ref().filter(|d| d.open());
+            let now = self.clock.now();
+            let dispute = match (change, open) {
+                (DisputeChange::Open, Some(_)) => {
+                    return Err(BillingError::Refused(format!(
+                        "invoice {id} is disputed already"
+                    )))
+                }
+                (DisputeChange::Open, None) if invoice.status == InvoiceStatus::Paid => {
+                    return Err(BillingError::Refused(format!("invoice {id} is paid")))
+                }
+                (DisputeChange::Open, None) => InvoiceDispute {
+                    reason: reason.unwrap_or_default().to_owned(),
+                    by: by.to_owned(),
+                    at: now,
+                    resolved_at: None,
+                    resolved_by: None,
+                    resolved_on: None,
+                },
+                (DisputeChange::Resolve, None) => {
+                    return Err(BillingError::Refused(format!(
+                        "invoice {id} has no open dispute"
+                    )))
+                }
+                (DisputeChange::Resolve, Some(d)) => InvoiceDispute {
+                    resolved_at: Some(now),
+                    resolved_by: Some(by.to_owned()),
+                    resolved_on: Some(now.with_timezone(&DEFAULT_ZONE).date_naive()),
+                    ..d.clone()
+                },
+            };
+            let mut next = invoice.clone();
+            next.dispute = Some(dispute);
+            next.version = invoice.version + 1;
+            match self.store.put_invoice(&next, invoice.version).await {
+                Ok(()) => return Ok(next),
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(BillingError::Store(StoreError::Conflict(format!(
+            "invoice {id} kept changing; its dispute is not changed"
         ))))
     }
 }

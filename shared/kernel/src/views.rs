@@ -556,6 +556,8 @@ pub struct InvoiceSummary {
     pub blocked: bool,
     /// How many reminders went out.
     pub reminders_sent: usize,
+    /// A dispute is open: no reminder, block or saved-card charge now.
+    pub disputed: bool,
 }
 
 impl From<&csms_domain::billing::invoice::Invoice> for InvoiceSummary {
@@ -580,6 +582,7 @@ impl From<&csms_domain::billing::invoice::Invoice> for InvoiceSummary {
             ),
             blocked: i.blocks(),
             reminders_sent: i.reminders.len(),
+            disputed: i.dispute.as_ref().is_some_and(|d| d.open()),
         }
     }
 }

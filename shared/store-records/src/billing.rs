@@ -7,7 +7,7 @@
 
 use crate::{parse, DecodeError, Record};
 use chrono::{DateTime, NaiveDate, Utc};
-use csms_domain::billing::dunning::{InvoiceBlock, Reminder};
+use csms_domain::billing::dunning::{InvoiceBlock, InvoiceDispute, Reminder};
 use csms_domain::billing::invoice::{
     Buyer, Invoice, InvoiceId, InvoiceLine, InvoiceNumber, InvoiceParts, InvoiceStatus, Seller,
 };
@@ -137,6 +137,9 @@ pub struct StoredInvoice {
     pub reminders: Vec<StoredReminder>,
     #[serde(rename = "block", default, skip_serializing_if = "Option::is_none")]
     pub block: Option<StoredInvoiceBlock>,
+    /// Absent: never disputed (and invoices from before disputes).
+    #[serde(rename = "dispute", default, skip_serializing_if = "Option::is_none")]
+    pub dispute: Option<StoredInvoiceDispute>,
     /// Absent: no saved card was charged (invoices from before autopay).
     #[serde(
         rename = "card_attempts",
@@ -185,6 +188,35 @@ pub struct StoredReminder {
     pub recorded_at: DateTime<Utc>,
     #[serde(rename = "mailed_at", default, skip_serializing_if = "Option::is_none")]
     pub mailed_at: Option<DateTime<Utc>>,
+}
+
+/// An invoice's last dispute.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredInvoiceDispute {
+    #[serde(rename = "reason")]
+    pub reason: String,
+    #[serde(rename = "by")]
+    pub by: String,
+    #[serde(rename = "at")]
+    pub at: DateTime<Utc>,
+    #[serde(
+        rename = "resolved_at",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub resolved_at: Option<DateTime<Utc>>,
+    #[serde(
+        rename = "resolved_by",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub resolved_by: Option<String>,
+    #[serde(
+        rename = "resolved_on",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub resolved_on: Option<NaiveDate>,
 }
 
 /// The block an unpaid invoice put on its driver.
@@ -315,6 +347,14 @@ impl From<&Invoice> for StoredInvoice {
                 lifted_at: b.lifted_at,
                 lifted_by: b.lifted_by.clone(),
             }),
+            dispute: i.dispute.as_ref().map(|d| StoredInvoiceDispute {
+                reason: d.reason.clone(),
+                by: d.by.clone(),
+                at: d.at,
+                resolved_at: d.resolved_at,
+                resolved_by: d.resolved_by.clone(),
+                resolved_on: d.resolved_on,
+            }),
             card_attempts: i
                 .card_attempts
                 .iter()
@@ -406,6 +446,14 @@ impl TryFrom<StoredInvoice> for Invoice {
             at: b.at,
             lifted_at: b.lifted_at,
             lifted_by: b.lifted_by,
+        });
+        invoice.dispute = s.dispute.map(|d| InvoiceDispute {
+            reason: d.reason,
+            by: d.by,
+            at: d.at,
+            resolved_at: d.resolved_at,
+            resolved_by: d.resolved_by,
+            resolved_on: d.resolved_on,
         });
         invoice.card_attempts = s
             .card_attempts

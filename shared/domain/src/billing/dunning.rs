@@ -165,6 +165,34 @@ impl InvoiceBlock {
     }
 }
 
+/// A dispute of an invoice: while it is open, dunning takes no step and
+/// the driver's saved card is not charged. The invoice keeps its last
+/// dispute; a resolved one moves the next step to at least the days
+/// between two steps after the day it was resolved, so the driver gets
+/// that time to pay before the chain goes on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceDispute {
+    /// Why, in the words of whoever opened it (1–500 characters).
+    pub reason: String,
+    /// Who opened it (an API key id, a user id).
+    pub by: String,
+    pub at: Timestamp,
+    /// When it was resolved, by whom, and on which day (the organisation's
+    /// local date).
+    pub resolved_at: Option<Timestamp>,
+    pub resolved_by: Option<String>,
+    pub resolved_on: Option<NaiveDate>,
+}
+
+impl InvoiceDispute {
+    /// The longest reason kept.
+    pub const MAX_REASON: usize = 500;
+
+    pub fn open(&self) -> bool {
+        self.resolved_at.is_none()
+    }
+}
+
 /// The next step of an unpaid invoice's dunning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DunningStep {
@@ -177,13 +205,18 @@ pub enum DunningStep {
 /// step at a time: after a pause (a run that did not happen) a later step
 /// keeps its distance from the one before, so a driver always has the
 /// days between two steps to pay. A paid invoice, and one blocked before
-/// (also when the block was lifted by hand), takes no step.
+/// (also when the block was lifted by hand), takes no step, nor does a
+/// disputed one; after a dispute is resolved the next step keeps its
+/// distance from the day it was resolved as from a step.
 pub fn next_step(
     invoice: &Invoice,
     settings: &DunningSettings,
     today: NaiveDate,
 ) -> Option<DunningStep> {
     if invoice.status == InvoiceStatus::Paid || invoice.block.is_some() {
+        return None;
+    }
+    if invoice.dispute.as_ref().is_some_and(InvoiceDispute::open) {
         return None;
     }
     let sent = invoice.reminders.len();
@@ -200,6 +233,15 @@ pub fn next_step(
         let gap = day.saturating_sub(*last_day);
         let spaced = last.on.checked_add_days(Days::new(gap.into()))?;
         due_on = due_on.max(spaced);
+    }
+    if let Some(resolved) = invoice.dispute.as_ref().and_then(|d| d.resolved_on) {
+        let before = sent
+            .checked_sub(1)
+            .and_then(|i| settings.reminder_days.get(i))
+            .copied()
+            .unwrap_or(0);
+        let gap = day.saturating_sub(before);
+        due_on = due_on.max(resolved.checked_add_days(Days::new(gap.into()))?);
     }
     (today >= due_on).then_some(step)
 }
@@ -280,6 +322,55 @@ mod tests {
         assert_eq!(
             next_step(&inv, &s, date("2027-01-27")),
             Some(DunningStep::Reminder(2))
+        );
+    }
+
+    #[test]
+    fn a_disputed_invoice_takes_no_step_and_after_it_the_chain_keeps_its_distance() {
+        // Due 2026-12-31; disputed before the first reminder.
+        let mut inv = sample();
+        let s = DunningSettings::default();
+        let mut dispute = InvoiceDispute {
+            reason: "Laddade inte den dagen".into(),
+            by: "usr_01JABCDEFGHJKMNPQRSTVWXYZ1".into(),
+            at: "2027-01-02T09:00:00Z".parse().unwrap(),
+            resolved_at: None,
+            resolved_by: None,
+            resolved_on: None,
+        };
+        inv.dispute = Some(dispute.clone());
+        assert_eq!(next_step(&inv, &s, date("2027-01-03")), None);
+        assert_eq!(next_step(&inv, &s, date("2027-05-01")), None);
+        // Resolved on 2027-01-20: the first reminder 3 days later, not at once.
+        dispute.resolved_at = Some("2027-01-20T10:00:00Z".parse().unwrap());
+        dispute.resolved_by = Some("key_1".into());
+        dispute.resolved_on = Some(date("2027-01-20"));
+        inv.dispute = Some(dispute.clone());
+        assert_eq!(next_step(&inv, &s, date("2027-01-22")), None);
+        assert_eq!(
+            next_step(&inv, &s, date("2027-01-23")),
+            Some(DunningStep::Reminder(1))
+        );
+        // After reminder 1 (day 3) the second keeps 7 days from the end of a
+        // dispute in between too.
+        reminded(&mut inv, "2027-01-23");
+        dispute.resolved_on = Some(date("2027-01-28"));
+        inv.dispute = Some(dispute);
+        assert_eq!(next_step(&inv, &s, date("2027-02-03")), None);
+        assert_eq!(
+            next_step(&inv, &s, date("2027-02-04")),
+            Some(DunningStep::Reminder(2))
+        );
+        // A resolved dispute long ago moves nothing.
+        let mut old = sample();
+        old.dispute = Some(InvoiceDispute {
+            resolved_on: Some(date("2026-12-01")),
+            resolved_at: Some("2026-12-01T10:00:00Z".parse().unwrap()),
+            ..inv.dispute.clone().unwrap()
+        });
+        assert_eq!(
+            next_step(&old, &s, date("2027-01-03")),
+            Some(DunningStep::Reminder(1))
         );
     }
 

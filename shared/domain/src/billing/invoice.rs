@@ -2,7 +2,7 @@
 //! line per priced session, VAT per rate and the totals, a number of the
 //! issuer's gapless series and an OCR reference made from it.
 
-use super::dunning::{InvoiceBlock, Reminder};
+use super::dunning::{InvoiceBlock, InvoiceDispute, Reminder};
 use super::ocr::OcrReference;
 use super::payment::CardAttempt;
 use super::period::Period;
@@ -268,6 +268,8 @@ pub struct Invoice {
     pub reminders: Vec<Reminder>,
     /// The block its being unpaid put on the driver, if it came to that.
     pub block: Option<InvoiceBlock>,
+    /// Its last dispute: an open one pauses dunning and the saved card.
+    pub dispute: Option<InvoiceDispute>,
     /// Charges of the driver's saved card, in order.
     pub card_attempts: Vec<CardAttempt>,
     pub version: u64,
@@ -362,6 +364,7 @@ impl Invoice {
             created_at,
             reminders: Vec::new(),
             block: None,
+            dispute: None,
             card_attempts: Vec::new(),
             version: 1,
         })

@@ -2344,6 +2344,31 @@ pub fn invoices() -> Vec<csms_domain::billing::invoice::Invoice> {
             invoice.version = 5;
             invoice
         },
+        {
+            // Disputed and the dispute resolved (added with disputes).
+            use csms_domain::billing::dunning::InvoiceDispute;
+            let mut invoice = issued(
+                InvoiceNumber::new("", 5).unwrap(),
+                Seller {
+                    legal_name: "Laddbolaget".into(),
+                    organisation_number: None,
+                    vat_number: None,
+                    address: None,
+                },
+                vec![line("CP-1~11", "0.25", "0.80", "0.20", "1.00")],
+            );
+            invoice.ocr = OcrReference::for_invoice(42, 5).unwrap();
+            invoice.dispute = Some(InvoiceDispute {
+                reason: "Laddade inte den 3:e".into(),
+                by: "usr_01ARZ3NDEKTSV4RRFFQ69G5FAV".into(),
+                at: t("2027-01-02T09:00:00Z"),
+                resolved_at: Some(t("2027-01-20T10:00:00Z")),
+                resolved_by: Some("key_01JDX3N6Q8Z4V7T2K9R5M1B0CE".into()),
+                resolved_on: Some(NaiveDate::from_ymd_opt(2027, 1, 20).unwrap()),
+            });
+            invoice.version = 3;
+            invoice
+        },
     ]
 }
 
