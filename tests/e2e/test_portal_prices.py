@@ -117,6 +117,12 @@ def test_an_org_admin_sees_the_prices_and_changes_one(runner, world, browser):  
         # The rest of the tariff is as it was.
         assert stored["elements"][0]["components"][2] == {"type": "idle", "price": "2", "per": "minute",
                                                           "graceMinutes": 30}
+        # A form left open at version 1 while version 2 was saved is refused, not written over.
+        r = v.page.request.post(f"{runner.base_url}/portal/prices/{tariff['id']}",
+                                form={"csrf": v.csrf(), "version": "1",
+                                      "elements[0].components[0].price.perKwh": "1"}, max_redirects=0)
+        assert r.status == 412, r.status
+        assert runner.api_ok("GET", f"/tariffs/{tariff['id']}")["version"] == 2
         audit = runner.api_ok("GET", "/audit-log", params={"limit": 50})["items"]
         assert any(e["operation"] == "POST /portal/prices/{id}" for e in audit), audit[:5]
 
