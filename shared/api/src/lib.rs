@@ -106,17 +106,23 @@ pub use public_url::PublicUrl;
 
 /// What the web portal (`csms-portal`) shares with the API, so a page and
 /// its API route run the same checks: the signed-in person and their
-/// scopes, the CSRF token, the sign-in use case and its session, and the
-/// owner check of a station.
+/// scopes, the CSRF token, the sign-in use case and its session, the
+/// owner check of a station, and the use cases of the pages that change
+/// something (tariffs, identifiers, invitations).
 pub mod shared {
     pub use crate::auth::{
         cookie, csrf_matches, person_principal, role_scopes, signed_in, Principal, SESSION_COOKIE,
     };
     pub use crate::invitations::invite;
     pub use crate::people::{change_person, UserPatch};
+    pub use crate::pricing::price_preview;
     pub use crate::sign_in::{authenticate, clear_cookie, new_session, Refusal, SignInState};
+    pub use crate::spot::spot_day;
     pub use crate::stations::own_station_view;
     pub use crate::swish::callback_url as swish_callback_url;
+    pub use crate::tariffs::{
+        tariff_assignments, tariff_body, tariff_versions, tariffs_of, update_tariff,
+    };
     pub use crate::tokens::{block_token, register_seen_token, unblock_token};
     pub use csms_charging::laddid::TokenFields;
 }

@@ -19,7 +19,7 @@ use csms_domain::pricing::PricedSession;
 use csms_domain::tariff::ComponentKind;
 use csms_domain::IdTokenValue;
 use csms_kernel::views::{dec, money, PricedSessionView};
-use csms_pricing::{PriceSessionError, Priced, PricingService};
+use csms_pricing::{Preview, PriceSessionError, Priced, PricingService};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -197,6 +197,33 @@ pub struct PricePreview {
     pub explanation: String,
 }
 
+/// `GET /stations/{id}/price-preview`'s use case: what a driver with
+/// `id_token` (none or empty: the public price) would pay at `station` at
+/// `at` (none: now), with the tariff resolution that says why. Another
+/// organisation's station is not found; a bad id or token is a 400 naming
+/// it.
+pub async fn price_preview(
+    st: &ApiState,
+    who: &Principal,
+    station: &str,
+    id_token: Option<&str>,
+    at: Option<csms_domain::Timestamp>,
+) -> Result<(csms_domain::StationId, Option<IdTokenValue>, Preview), ApiError> {
+    let station = crate::stations::station_id(station)?;
+    let token = match id_token.filter(|s| !s.is_empty()) {
+        None => None,
+        Some(t) => Some(
+            IdTokenValue::parse(t).map_err(|e| ApiError::BadRequest(format!("idToken: {e}")))?,
+        ),
+    };
+    let at = at.unwrap_or_else(|| st.clock.now());
+    let p = service(st)
+        .preview(&who.actor(), &station, token.as_ref(), at)
+        .await
+        .map_err(pricing_error)?;
+    Ok((station, token, p))
+}
+
 #[utoipa::path(get, path = "/stations/{id}/price-preview", operation_id = "previewStationPrice", tag = "pricing", summary = "What a driver would pay at this station now, and why", params(("id" = String, Path, description = "Station id"), ("idToken" = Option<String>, Query, description = "The driver's id token (its user group picks the tariff); without it, the public price"), ("at" = Option<String>, Query, format = DateTime, description = "Instead of now")), responses((status = 200, body = PricePreview), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "The tariff follows spot prices that are not stored for this time", body = ErrorBody)))]
 pub async fn preview(
     State(st): State<ApiState>,
@@ -204,19 +231,9 @@ pub async fn preview(
     Path(raw): Path<String>,
     Query(params): Query<Params>,
 ) -> Result<Json<PricePreview>, ApiError> {
-    let station = crate::stations::station_id(&raw)?;
-    let token = match params.get("idToken").filter(|s| !s.is_empty()) {
-        None => None,
-        Some(t) => Some(
-            IdTokenValue::parse(t.as_str())
-                .map_err(|e| ApiError::BadRequest(format!("idToken: {e}")))?,
-        ),
-    };
-    let at = time_param(&params, "at")?.unwrap_or_else(|| st.clock.now());
-    let p = service(&st)
-        .preview(&who.actor(), &station, token.as_ref(), at)
-        .await
-        .map_err(pricing_error)?;
+    let at = time_param(&params, "at")?;
+    let token = params.get("idToken").map(String::as_str);
+    let (station, token, p) = price_preview(&st, &who, &raw, token, at).await?;
     let vat = p.tariff.as_ref().map_or(Decimal::ZERO, |t| t.vat_rate);
     let prices = p
         .prices

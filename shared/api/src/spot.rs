@@ -105,11 +105,21 @@ pub async fn get_spot_day(
     Path((zone, date)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let (zone, date) = zone_and_date(&zone, &date)?;
-    let day =
-        st.store.get_spot_day(zone, date).await?.ok_or_else(|| {
-            ApiError::NotFound(format!("no spot prices stored for {zone} on {date}"))
-        })?;
+    let day = spot_day(&st, zone, date)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no spot prices stored for {zone} on {date}")))?;
     Ok(Json(spot_day_json(&day)))
+}
+
+/// `GET /spot-prices/{zone}/{date}`'s use case: the zone's stored prices of
+/// its local day `date`, `None` while none are stored. Platform data, the
+/// same for every organisation.
+pub async fn spot_day(
+    st: &ApiState,
+    zone: BiddingZone,
+    date: NaiveDate,
+) -> Result<Option<SpotDay>, ApiError> {
+    Ok(st.store.get_spot_day(zone, date).await?)
 }
 
 #[utoipa::path(get, path = "/alarms", operation_id = "listAlarms", tag = "alarms", summary = "The organisation's alarms, newest first", params(("active" = Option<bool>, Query, description = "true: only alarms not resolved yet"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size, default 50"), ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")), responses((status = 200, body = ListOf<AlarmView>), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody)))]

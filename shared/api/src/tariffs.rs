@@ -918,6 +918,69 @@ pub async fn update(
     Ok(tariff_response(StatusCode::OK, &next))
 }
 
+// ---------------------------------------------------------------- the portal's
+
+/// The organisation's live tariffs (latest versions), at most `limit`, as
+/// `GET /tariffs` lists them.
+pub async fn tariffs_of(
+    st: &ApiState,
+    who: &Principal,
+    limit: u32,
+) -> Result<Vec<Tariff>, ApiError> {
+    let page = service(st)
+        .list(&who.org_id, &csms_kernel::ports::PageRequest::first(limit))
+        .await?;
+    Ok(page.items)
+}
+
+/// Every version of one of the organisation's tariffs, oldest first, as
+/// `GET /tariffs/{id}/versions` (another organisation's is not found).
+pub async fn tariff_versions(
+    st: &ApiState,
+    who: &Principal,
+    id: &str,
+) -> Result<Vec<Tariff>, ApiError> {
+    Ok(service(st).versions(&who.org_id, id).await?)
+}
+
+/// The organisation's assignments (of `tariff` only, if given), oldest
+/// first, as `GET /tariff-assignments`.
+pub async fn tariff_assignments(
+    st: &ApiState,
+    who: &Principal,
+    tariff: Option<&str>,
+) -> Result<Vec<TariffAssignment>, ApiError> {
+    Ok(service(st).assignments(&who.org_id, tariff).await?)
+}
+
+/// A version of a tariff as the body `PUT /tariffs/{id}` takes: what a form
+/// changes a value of before [`update_tariff`].
+pub fn tariff_body(t: &Tariff) -> Value {
+    let mut v = serde_json::to_value(TariffView::from(t)).expect("views serialise");
+    if let Some(o) = v.as_object_mut() {
+        for k in ["id", "version", "effectiveAt", "createdAt", "deletedAt"] {
+            o.remove(k);
+        }
+    }
+    v
+}
+
+/// `PUT /tariffs/{id}`'s use case: `body` parsed as the route parses it
+/// (every bad value a 400 naming its field), then version n+1, in force
+/// from now, written in one step; `based_on` as the route's `If-Match`.
+pub async fn update_tariff(
+    st: &ApiState,
+    who: &Principal,
+    id: &str,
+    based_on: Option<u64>,
+    body: &[u8],
+) -> Result<Tariff, ApiError> {
+    let body = Bytes::copy_from_slice(body);
+    service(st)
+        .update(&who.org_id, id, || Ok(based_on), || tariff_content(&body))
+        .await
+}
+
 /// Writes a last version marked deleted: the tariff leaves the list, prices
 /// no session that starts from now on, and its versions stay readable.
 /// Refused while assignments point to it.
@@ -979,4 +1042,83 @@ pub async fn delete_assignment(
 ) -> Result<StatusCode, ApiError> {
     service(&st).unassign(&who.org_id, &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    #[test]
+    fn a_tariffs_body_parses_back_to_the_same_content() {
+        let d = |s: &str| Decimal::from_str(s).unwrap();
+        let at: csms_domain::Timestamp = "2026-12-07T10:00:00Z".parse().unwrap();
+        let t = Tariff {
+            id: "trf_1".into(),
+            org_id: csms_domain::OrgId::parse("org-a").unwrap(),
+            name: "Publik".into(),
+            currency: "SEK".into(),
+            vat_rate: d("0.25"),
+            time_zone: None,
+            elements: vec![
+                TariffElement {
+                    components: vec![PriceComponent::Energy {
+                        price: EnergyPrice::Spot(SpotFormula {
+                            zone: BiddingZone::parse("SE3").unwrap(),
+                            factor: d("1"),
+                            markup: d("0.50"),
+                            grid_fee: d("0.2"),
+                            energy_tax: d("0.439"),
+                            floor: Some(d("0")),
+                            ceiling: None,
+                        }),
+                    }],
+                    restrictions: Restrictions {
+                        days_of_week: vec![Weekday::Mon, Weekday::Fri],
+                        start_time: NaiveTime::from_hms_opt(17, 0, 0),
+                        end_time: NaiveTime::from_hms_opt(20, 0, 0),
+                        start_date: None,
+                        end_date: None,
+                    },
+                },
+                TariffElement {
+                    components: vec![
+                        PriceComponent::Energy {
+                            price: EnergyPrice::Fixed { per_kwh: d("3.50") },
+                        },
+                        PriceComponent::Time {
+                            price: d("0.10"),
+                            per: TimeUnit::Minute,
+                            free_minutes: 30,
+                        },
+                        PriceComponent::SessionFee { price: d("5") },
+                        PriceComponent::Idle {
+                            price: d("60"),
+                            per: TimeUnit::Hour,
+                            grace_minutes: 15,
+                        },
+                    ],
+                    restrictions: Restrictions::default(),
+                },
+            ],
+            min_price: Some(d("10")),
+            max_price: None,
+            version: 3,
+            effective_at: at,
+            created_at: at,
+            deleted_at: None,
+        };
+        let body = serde_json::to_vec(&tariff_body(&t)).unwrap();
+        let content = tariff_content(&Bytes::from(body)).unwrap();
+        let expected = TariffContent {
+            name: t.name.clone(),
+            currency: t.currency.clone(),
+            vat_rate: t.vat_rate,
+            time_zone: t.time_zone.clone(),
+            elements: t.elements.clone(),
+            min_price: t.min_price,
+            max_price: t.max_price,
+        };
+        assert_eq!(content, expected);
+    }
 }

@@ -61,6 +61,7 @@ pub fn page(frame: &Frame, title: &str, main: Markup) -> Markup {
                                 @if user.operator {
                                     li { a href="/portal/stations" { (t(Msg::NavOverview)) } }
                                     li { a href="/portal/laddid" { (t(Msg::NavLaddId)) } }
+                                    li { a href="/portal/prices" { (t(Msg::NavPrices)) } }
                                     @if user.admin {
                                         li { a href="/portal/users" { (t(Msg::NavUsers)) } }
                                     }

@@ -31,12 +31,10 @@
 //!   energy and cost.
 //! - `pages`: `account` (sign-in, sign-out, language, the start page),
 //!   `overview`, `station` (with its commands), `me` (the driver's page),
-//!   `money` (the driver's invoices and saved card).
+//!   `money` (the driver's invoices and saved card), `prices` (tariffs, the
+//!   price preview, spot prices; a tariff's prices changed).
 
 mod assets;
-// The pages that draw charts (prices, sessions, reports) are being built on
-// branches; the first one merged takes this allow away.
-#[allow(dead_code)]
 mod chart;
 pub mod i18n;
 mod layout;
@@ -66,7 +64,7 @@ pub struct PortalState {
 /// fallback of its own: merged into the API's app, an unknown path outside
 /// `/portal/` stays the API's 404.
 pub fn router(state: PortalState) -> Router {
-    use pages::{account, laddid, me, money, org_money, overview, station, users};
+    use pages::{account, laddid, me, money, org_money, overview, prices, station, users};
     Router::new()
         .route("/", get(|| async { Redirect::to("/portal/") }))
         .route("/portal", get(|| async { Redirect::to("/portal/") }))
@@ -90,6 +88,11 @@ pub fn router(state: PortalState) -> Router {
         .route("/portal/users", get(users::page))
         .route("/portal/users/invite", post(users::invite_person))
         .route("/portal/users/{id}/role", post(users::change_role))
+        .route("/portal/prices", get(prices::page))
+        .route(
+            "/portal/prices/{id}",
+            get(prices::tariff_page).post(prices::change),
+        )
         .route("/portal/laddid", get(laddid::page))
         .route("/portal/laddid/{value}/block", post(laddid::block))
         .route("/portal/laddid/{value}/unblock", post(laddid::unblock))

@@ -298,6 +298,10 @@ impl IntoResponse for Failure {
             ),
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, Msg::BadRequest, m.clone()),
             ApiError::Conflict(m) => (StatusCode::CONFLICT, Msg::NotDone, m.clone()),
+            // A form based on a version that is no longer the latest.
+            ApiError::PreconditionFailed(m) => {
+                (StatusCode::PRECONDITION_FAILED, Msg::NotDone, m.clone())
+            }
             other => {
                 tracing::error!(error = ?other, "portal page failed");
                 (
