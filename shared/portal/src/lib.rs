@@ -30,13 +30,12 @@
 //!   running sessions, power, alarms); `sessions_table`: sessions with
 //!   energy and cost.
 //! - `pages`: `account` (sign-in, sign-out, language, the start page),
-//!   `overview`, `station` (with its commands), `me` (the driver's page),
+//!   `overview`, `station` (with its commands), `sessions` (the
+//!   organisation's sessions with filters and CSV, one session's meter
+//!   curve and price), `me` (the driver's page),
 //!   `money` (the driver's invoices and saved card).
 
 mod assets;
-// The pages that draw charts (prices, sessions, reports) are being built on
-// branches; the first one merged takes this allow away.
-#[allow(dead_code)]
 mod chart;
 pub mod i18n;
 mod layout;
@@ -66,7 +65,7 @@ pub struct PortalState {
 /// fallback of its own: merged into the API's app, an unknown path outside
 /// `/portal/` stays the API's 404.
 pub fn router(state: PortalState) -> Router {
-    use pages::{account, laddid, me, money, org_money, overview, station, users};
+    use pages::{account, laddid, me, money, org_money, overview, sessions, station, users};
     Router::new()
         .route("/", get(|| async { Redirect::to("/portal/") }))
         .route("/portal", get(|| async { Redirect::to("/portal/") }))
@@ -85,6 +84,9 @@ pub fn router(state: PortalState) -> Router {
         .route("/portal/stations/{id}/reset", post(station::reset))
         .route("/portal/stations/{id}/unlock", post(station::unlock))
         .route("/portal/live/commands/{id}", get(station::command))
+        .route("/portal/sessions", get(sessions::page))
+        .route("/portal/sessions/export", get(sessions::export))
+        .route("/portal/sessions/{id}", get(sessions::session))
         .route("/portal/me", get(me::page))
         .route("/portal/invoices", get(org_money::page))
         .route("/portal/users", get(users::page))
