@@ -223,7 +223,10 @@ pub fn line(chart: &Chart, points: &[Point]) -> Markup {
         polyline.chart-line points=(coords.join(" ")) {}
         @for (i, p) in points.iter().enumerate() {
             @if i % every == 0 || i + 1 == n {
-                text.chart-axis x=(fmt(LEFT + step * i as f64)) y=(HEIGHT - BOTTOM + 16.0) text-anchor="middle" { (p.label) }
+                // The last label ends at its point, so the drawing's edge
+                // does not cut it.
+                @let anchor = if i + 1 == n && n > 1 { "end" } else { "middle" };
+                text.chart-axis x=(fmt(LEFT + step * i as f64)) y=(HEIGHT - BOTTOM + 16.0) text-anchor=(anchor) { (p.label) }
             }
         }
     };

@@ -2,7 +2,6 @@
 //! the station page and the driver's page.
 
 use crate::i18n::{self, Msg};
-use crate::web::encoded;
 use csms_domain::pricing::PricedSession;
 use csms_domain::session::{Session, SessionStatus};
 use csms_domain::tenant::Language;
@@ -19,9 +18,19 @@ pub struct Columns {
     pub link: bool,
 }
 
-/// The operator's page of session `id`.
+/// The operator's page of session `id` (`{stationId}~{transactionId}`):
+/// the id as one path segment, every byte but the unreserved ones
+/// (RFC 3986: letters, digits, `-._~`) percent-encoded.
 pub fn session_path(id: &str) -> String {
-    format!("/portal/sessions/{}", encoded(id))
+    let mut path = String::from("/portal/sessions/");
+    for b in id.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            path.push(char::from(b));
+        } else {
+            path.push_str(&format!("%{b:02X}"));
+        }
+    }
+    path
 }
 
 /// The session's EVSE and connector (`2/1`), `–` when unknown.
@@ -102,5 +111,19 @@ pub fn table(lang: Language, rows: &[(Session, Option<PricedSession>)], cols: Co
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::session_path;
+
+    #[test]
+    fn a_session_id_is_one_path_segment() {
+        assert_eq!(session_path("CP-1~42"), "/portal/sessions/CP-1~42");
+        assert_eq!(
+            session_path("CP 1/å~x?y"),
+            "/portal/sessions/CP%201%2F%C3%A5~x%3Fy"
+        );
     }
 }
