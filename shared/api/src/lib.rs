@@ -114,16 +114,18 @@ pub mod shared {
         cookie, csrf_matches, person_principal, role_scopes, signed_in, Principal, SESSION_COOKIE,
     };
     pub use crate::invitations::invite;
-    pub use crate::pricing::session_price;
-    pub use crate::sessions::{
-        export_sessions, find as own_session, list_sessions, meter_readings,
-        search as session_search, SessionSearch,
-    };
     pub use crate::sign_in::{authenticate, clear_cookie, new_session, Refusal, SignInState};
     pub use crate::stations::own_station_view;
     pub use crate::swish::callback_url as swish_callback_url;
     pub use crate::tokens::{block_token, register_seen_token, unblock_token};
     pub use csms_charging::laddid::TokenFields;
+    // The sessions pages: the search of the list and export, a session's
+    // readings and price.
+    pub use crate::pricing::session_price;
+    pub use crate::sessions::{
+        export_sessions, find as own_session, list_sessions, meter_readings,
+        search as session_search, SessionSearch,
+    };
 }
 
 /// An API key kept out of logs and `Debug` output.
