@@ -109,6 +109,7 @@ pub use public_url::PublicUrl;
 /// scopes, the CSRF token, the sign-in use case and its session, the
 /// owner check of a station, and the use cases of the pages that change
 /// something (tariffs, identifiers, invitations).
+/// meter readings and price.
 pub mod shared {
     pub use crate::auth::{
         cookie, csrf_matches, person_principal, role_scopes, signed_in, Principal, SESSION_COOKIE,
@@ -125,6 +126,13 @@ pub mod shared {
     };
     pub use crate::tokens::{block_token, register_seen_token, unblock_token};
     pub use csms_charging::laddid::TokenFields;
+    // The sessions pages: the search of the list and export, a session's
+    // readings and price.
+    pub use crate::pricing::session_price;
+    pub use crate::sessions::{
+        export_sessions, find as own_session, list_sessions, meter_readings,
+        search as session_search, SessionSearch,
+    };
 }
 
 /// An API key kept out of logs and `Debug` output.

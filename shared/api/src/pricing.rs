@@ -67,14 +67,27 @@ fn pricing_error(e: PriceSessionError) -> ApiError {
     }
 }
 
+/// The caller's session `raw` and its price's latest revision, `None`
+/// while it is not priced (what `GET /sessions/{id}/price` answers, and
+/// the portal's session page).
+pub async fn session_price(
+    st: &ApiState,
+    who: &Principal,
+    raw: &str,
+) -> Result<(csms_domain::session::Session, Option<PricedSession>), ApiError> {
+    let session = crate::sessions::find(st, who, raw).await?;
+    let price = st.store.get_priced_session(&session.id).await?;
+    Ok((session, price))
+}
+
 #[utoipa::path(get, path = "/sessions/{id}/price", operation_id = "getSessionPrice", tag = "pricing", summary = "A session's price (the latest revision)", params(("id" = String, Path, description = "Session id")), responses((status = 200, body = PricedSessionView), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "No such session, or not priced (yet)", body = ErrorBody)))]
 pub async fn get_price(
     State(st): State<ApiState>,
     Extension(who): Extension<Principal>,
     Path(raw): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let session = crate::sessions::find(&st, &who, &raw).await?;
-    match st.store.get_priced_session(&session.id).await? {
+    let (session, price) = session_price(&st, &who, &raw).await?;
+    match price {
         Some(p) => Ok(Json(priced_json(&p))),
         None => Err(ApiError::NotFound(format!(
             "session {} is not priced{}",

@@ -8,9 +8,10 @@ use crate::views;
 use crate::ApiState;
 use axum::extract::{Path, Query, State};
 use axum::{Extension, Json};
-use csms_domain::session::Session;
+use csms_domain::meter::MeterReading;
+use csms_domain::session::{Session, SessionStatus};
 use csms_domain::{SessionId, StationId};
-use csms_kernel::ports::{MeterTarget, SessionQuery};
+use csms_kernel::ports::{MeterTarget, Page, PageRequest, SessionQuery};
 use csms_kernel::views::SessionView;
 use serde_json::{json, Value};
 
@@ -29,10 +30,115 @@ pub(crate) struct SessionFilter {
     /// … and before this time.
     #[param(format = DateTime)]
     to: Option<String>,
+    /// Only sessions still running (`active`) or ended (`completed`).
+    status: Option<String>,
+    /// Only sessions started with this identifier (RFID card, contract
+    /// id; compared ignoring ASCII case, as OCPP compares id tags).
+    #[param(rename = "idToken")]
+    id_token: Option<String>,
 }
 
-/// The session filter shared by the list and the export, always within the
-/// caller's organisation.
+/// What the list and the export select: the store's query (organisation,
+/// station, time window, page) and the filters the store does not index
+/// (status, identifier), applied to each page read.
+#[derive(Debug, Clone)]
+pub struct SessionSearch {
+    pub query: SessionQuery,
+    pub status: Option<SessionStatus>,
+    pub id_token: Option<String>,
+}
+
+impl SessionSearch {
+    /// Whether `s` passes the filters the store does not apply.
+    pub fn matches(&self, s: &Session) -> bool {
+        self.status.is_none_or(|st| s.status == st)
+            && self.id_token.as_deref().is_none_or(|want| {
+                s.id_token
+                    .as_deref()
+                    .is_some_and(|have| have.eq_ignore_ascii_case(want))
+            })
+    }
+
+    fn filters(&self) -> bool {
+        self.status.is_some() || self.id_token.is_some()
+    }
+}
+
+/// The longest identifier the filter accepts (OCPP 2.0.1's `idToken` is
+/// at most 36 characters; room for longer contract ids).
+const MAX_ID_TOKEN: usize = 255;
+
+/// Store pages one list request reads at most while its filters skip
+/// sessions: a selective filter answers a short page (even an empty one)
+/// with `nextCursor` rather than reading the whole history at once.
+const MAX_READS: usize = 10;
+
+/// The session filter shared by the list and the export (and the portal's
+/// sessions page), always within the caller's organisation.
+pub fn search(params: &Params, who: &Principal) -> Result<SessionSearch, ApiError> {
+    let status = match params
+        .get("status")
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+    {
+        None => None,
+        Some("active") => Some(SessionStatus::Active),
+        Some("completed") => Some(SessionStatus::Completed),
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "status: {other:?} is not active or completed"
+            )))
+        }
+    };
+    let id_token = match params
+        .get("idToken")
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+    {
+        None => None,
+        Some(t) if t.chars().count() > MAX_ID_TOKEN || t.chars().any(char::is_control) => {
+            return Err(ApiError::BadRequest(format!(
+                "idToken: at most {MAX_ID_TOKEN} characters, no control characters"
+            )))
+        }
+        Some(t) => Some(t.to_owned()),
+    };
+    Ok(SessionSearch {
+        query: query(params, who)?,
+        status,
+        id_token,
+    })
+}
+
+/// One page of the search, newest first: store pages are read (asking
+/// only for what is still missing, so the cursor stays exact) until the
+/// page is full, the sessions run out, or [`MAX_READS`] pages were read.
+pub async fn list_sessions(
+    state: &ApiState,
+    search: &SessionSearch,
+) -> Result<Page<Session>, ApiError> {
+    let limit = search.query.page.effective_limit();
+    let mut q = search.query.clone();
+    let mut items = Vec::new();
+    let mut next_cursor;
+    let mut reads = 0;
+    loop {
+        q.page.limit = u32::try_from(limit - items.len()).unwrap_or(PageRequest::MAX_LIMIT);
+        let page = state.store.list_sessions(&q).await?;
+        reads += 1;
+        items.extend(page.items.into_iter().filter(|s| search.matches(s)));
+        next_cursor = page.next_cursor;
+        match &next_cursor {
+            Some(c) if search.filters() && items.len() < limit && reads < MAX_READS => {
+                q.page.cursor = Some(c.clone());
+            }
+            _ => break,
+        }
+    }
+    Ok(Page { items, next_cursor })
+}
+
+/// The store's part of the filter, always within the caller's organisation.
 fn query(params: &Params, who: &Principal) -> Result<SessionQuery, ApiError> {
     let station_id = match params.get("stationId").filter(|s| !s.is_empty()) {
         None => None,
@@ -63,7 +169,7 @@ pub async fn list(
     Extension(who): Extension<Principal>,
     Query(params): Query<Params>,
 ) -> Result<Json<Value>, ApiError> {
-    let result = state.store.list_sessions(&query(&params, &who)?).await?;
+    let result = list_sessions(&state, &search(&params, &who)?).await?;
     let items: Vec<Value> = result.items.iter().map(session_json).collect();
     Ok(Json(
         json!({"items": items, "nextCursor": result.next_cursor}),
@@ -77,11 +183,7 @@ pub(crate) fn session_id(raw: &str) -> Result<SessionId, ApiError> {
 
 /// The caller's session `raw`: one of another organisation is answered
 /// exactly like one that does not exist.
-pub(crate) async fn find(
-    state: &ApiState,
-    who: &Principal,
-    raw: &str,
-) -> Result<Session, ApiError> {
+pub async fn find(state: &ApiState, who: &Principal, raw: &str) -> Result<Session, ApiError> {
     let not_found = || ApiError::NotFound(format!("session {raw:?} not found"));
     let id = session_id(raw)?;
     state
@@ -111,17 +213,28 @@ pub async fn get(
     ))
 }
 
+/// The caller's session `raw` and its meter readings, oldest first (what
+/// `GET /sessions/{id}/meter-values` answers, and the portal's chart).
+pub async fn meter_readings(
+    state: &ApiState,
+    who: &Principal,
+    raw: &str,
+) -> Result<(Session, Vec<MeterReading>), ApiError> {
+    let session = find(state, who, raw).await?;
+    let readings = state
+        .store
+        .list_meter_readings(&MeterTarget::Session(session.id.clone()))
+        .await?;
+    Ok((session, readings))
+}
+
 #[utoipa::path(get, path = "/sessions/{id}/meter-values", operation_id = "listSessionMeterValues", tag = "sessions", summary = "A session's meter readings, oldest first", params(("id" = String, Path, description = "Session id")), responses((status = 200, body = ItemsOf<views::MeterValue>), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
 pub async fn meter_values(
     State(state): State<ApiState>,
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let session = find(&state, &who, &id).await?;
-    let readings = state
-        .store
-        .list_meter_readings(&MeterTarget::Session(session.id))
-        .await?;
+    let (_, readings) = meter_readings(&state, &who, &id).await?;
     let items: Vec<Value> = readings
         .iter()
         .map(|r| serde_json::to_value(crate::views::MeterValue::from(r)).expect("views serialise"))
@@ -199,6 +312,16 @@ pub async fn export(
     Extension(who): Extension<Principal>,
     Query(params): Query<Params>,
 ) -> Result<axum::response::Response, ApiError> {
+    export_sessions(state, &who, &params).await
+}
+
+/// The export's answer (CSV or JSON, streamed) for `params` as
+/// `GET /sessions/export` takes them; the portal's download too.
+pub async fn export_sessions(
+    state: ApiState,
+    who: &Principal,
+    params: &Params,
+) -> Result<axum::response::Response, ApiError> {
     use axum::http::header;
     use axum::response::IntoResponse;
     let format = match params.get("format").map(String::as_str) {
@@ -210,14 +333,16 @@ pub async fn export(
             )))
         }
     };
-    let mut first_query = query(&params, &who)?;
-    first_query.page = csms_kernel::ports::PageRequest::first(500);
+    let mut search = search(params, who)?;
+    search.query.page = PageRequest::first(500);
+    let first_query = search.query.clone();
     // Read the first page before answering, so a bad request or a store
     // failure is a proper error response, not a truncated download.
     let first = state.store.list_sessions(&first_query).await?;
 
     struct Cursor {
         state: ApiState,
+        search: SessionSearch,
         query: SessionQuery,
         page: Option<csms_kernel::ports::Page<Session>>,
         started: bool,
@@ -228,6 +353,7 @@ pub async fn export(
     }
     let cursor = Cursor {
         state,
+        search,
         query: first_query,
         page: Some(first),
         started: false,
@@ -262,7 +388,7 @@ pub async fn export(
                 }
             },
         };
-        for s in &page.items {
+        for s in page.items.iter().filter(|s| c.search.matches(s)) {
             match c.format {
                 Format::Csv => chunk.push_str(&csv_row(s)),
                 Format::Json => {

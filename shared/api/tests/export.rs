@@ -16,6 +16,11 @@ const KEY: &str = "test-admin-key-0123456789";
 mod support;
 
 async fn app_with_sessions(n: usize) -> axum::Router {
+    app_with(n, |_| false).await
+}
+
+/// `n` sessions ten minutes apart; those `running` picks have not ended.
+async fn app_with(n: usize, running: impl Fn(usize) -> bool) -> axum::Router {
     let store: Arc<dyn Store> = Arc::new(EmbeddedStore::temporary());
     let station = StationId::parse("CP-EXP").unwrap();
     let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
@@ -41,7 +46,7 @@ async fn app_with_sessions(n: usize) -> axum::Router {
             }),
             started_at: Some(started),
             meter_start_wh: Some(Decimal::from(1000 * i)),
-            end: Some(SessionEnd {
+            end: (!running(i)).then(|| SessionEnd {
                 ended_at: started + TimeDelta::minutes(5),
                 reason: Some("Local".into()),
                 meter_stop_wh: Some(Decimal::from(1000 * i + 250)),
@@ -123,4 +128,57 @@ async fn an_empty_export_is_still_well_formed() {
     assert_eq!(csv.split("\r\n").filter(|l| !l.is_empty()).count(), 1);
     let (status, _, body) = get(&app, "/api/v1/sessions/export?format=xml").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
+
+async fn json(app: &axum::Router, uri: &str) -> (StatusCode, serde_json::Value) {
+    let (status, _, body) = get(app, uri).await;
+    (status, serde_json::from_str(&body).unwrap_or_default())
+}
+
+#[tokio::test]
+async fn status_and_identifier_filter_the_list_page_by_page_and_the_export() {
+    // 120 sessions, every tenth (5, 15, …) still running.
+    let app = app_with(120, |i| i % 10 == 5).await;
+    let (status, body) = json(&app, "/api/v1/sessions?status=active&limit=5").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let mut seen = Vec::new();
+    let mut page = body;
+    loop {
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 5);
+        for s in items {
+            assert_eq!(s["status"], "active", "{s}");
+            seen.push(s["transactionId"].as_str().unwrap().to_owned());
+        }
+        let Some(next) = page["nextCursor"].as_str() else {
+            break;
+        };
+        let uri = format!("/api/v1/sessions?status=active&limit=5&cursor={next}");
+        page = json(&app, &uri).await.1;
+    }
+    let want: Vec<String> = (0..120)
+        .rev()
+        .filter(|i| i % 10 == 5)
+        .map(|i| i.to_string())
+        .collect();
+    assert_eq!(seen, want, "every running session once, newest first");
+
+    // The identifier is compared ignoring ASCII case, as OCPP does.
+    let (_, body) = json(&app, "/api/v1/sessions?idToken=tag7").await;
+    let items = body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{body}");
+    assert_eq!(items[0]["idToken"], "TAG7");
+    let (_, body) = json(&app, "/api/v1/sessions?idToken=TAG7&status=active").await;
+    assert_eq!(body["items"].as_array().unwrap().len(), 0, "{body}");
+
+    let (_, _, csv) = get(&app, "/api/v1/sessions/export?status=completed").await;
+    assert_eq!(csv.split("\r\n").filter(|l| !l.is_empty()).count(), 1 + 108);
+    assert!(!csv.contains(",active,"));
+
+    let (status, _, body) = get(&app, "/api/v1/sessions?status=running").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("status:"), "{body}");
+    let (status, _, body) = get(&app, "/api/v1/sessions/export?idToken=%01").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("idToken:"), "{body}");
 }

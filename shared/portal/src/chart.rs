@@ -201,9 +201,6 @@ pub fn bars(chart: &Chart, points: &[Point]) -> Markup {
 /// A line through the points, evenly spaced in their order (a series
 /// taken at regular times, or read at its own times with the labels saying
 /// when).
-// The prices page draws bars only; the sessions page that draws lines is
-// being built on a branch and takes this allow away.
-#[allow(dead_code)]
 pub fn line(chart: &Chart, points: &[Point]) -> Markup {
     let range = range(points);
     let n = points.len();
@@ -223,7 +220,10 @@ pub fn line(chart: &Chart, points: &[Point]) -> Markup {
         polyline.chart-line points=(coords.join(" ")) {}
         @for (i, p) in points.iter().enumerate() {
             @if i % every == 0 || i + 1 == n {
-                text.chart-axis x=(fmt(LEFT + step * i as f64)) y=(HEIGHT - BOTTOM + 16.0) text-anchor="middle" { (p.label) }
+                // The last label ends at its point, so the drawing's edge
+                // does not cut it.
+                @let anchor = if i + 1 == n && n > 1 { "end" } else { "middle" };
+                text.chart-axis x=(fmt(LEFT + step * i as f64)) y=(HEIGHT - BOTTOM + 16.0) text-anchor=(anchor) { (p.label) }
             }
         }
     };

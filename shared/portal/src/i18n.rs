@@ -332,6 +332,46 @@ catalogue! {
     PricesAssignments => "Tilldelningar", "Assignments";
     PricesSince => "Sedan", "Since";
     PricesVersions => "Versioner", "Versions";
+    // The sessions pages (pages/sessions.rs; the link on the station page).
+    NavSessions => "Laddningar", "Sessions";
+    SessionsTitle => "Laddningar", "Charging sessions";
+    SessionsFilter => "Filtrera laddningar", "Filter sessions";
+    SessionsAllStations => "Alla stationer", "All stations";
+    SessionsAnyStatus => "Pågående och avslutade", "Running and ended";
+    SessionsRunning => "Pågår", "Running";
+    SessionsEnded => "Avslutad", "Ended";
+    SessionsFrom => "Från och med", "From";
+    SessionsTo => "Till och med", "To";
+    SessionsCsv => "Ladda ner CSV", "Download CSV";
+    SessionsPages => "Fler laddningar", "More sessions";
+    SessionsOlder => "Äldre laddningar", "Older sessions";
+    SessionsAllOfStation => "Alla laddningar vid stationen", "All sessions at the station";
+    SessionsBack => "Till alla laddningar", "To all sessions";
+    SessionTitle => "Laddning vid {}", "Session at {}";
+    SessionStopReason => "Orsak till stopp", "Stop reason";
+    SessionCurve => "Mätvärden", "Meter values";
+    SessionPowerCurve => "Effekt", "Power";
+    SessionEnergyCurve => "Energi sedan start", "Energy since the start";
+    SessionTime => "Tid", "Time";
+    SessionPrice => "Pris", "Price";
+    SessPriceWhenEnded => "Priset räknas ut när laddningen är avslutad.", "The price is worked out when the session has ended.";
+    SessPriceMissing => "Laddningen är inte prissatt: ingen taxa gällde, eller taxans spotpriser saknas.", "The session is not priced: no tariff applied, or its spot prices are missing.";
+    SessPriceTariff => "Taxa", "Tariff";
+    SessPriceLine => "Del", "Item";
+    SessPricePeriod => "Period", "Period";
+    SessPriceQuantity => "Mängd", "Quantity";
+    SessPriceUnitPrice => "Pris per enhet", "Unit price";
+    SessPriceNet => "Belopp exkl. moms", "Amount excl. VAT";
+    SessPriceNetTotal => "Summa exkl. moms", "Total excl. VAT";
+    SessPriceVat => "Moms", "VAT";
+    SessPriceGross => "Att betala inkl. moms", "Total incl. VAT";
+    SessPriceEnergy => "Energi", "Energy";
+    SessPriceTime => "Laddtid", "Charging time";
+    SessPriceFee => "Startavgift", "Session fee";
+    SessPriceIdle => "Parkering efter laddning", "Idle time after charging";
+    SessPriceMinimum => "Upp till lägsta pris", "Up to the minimum price";
+    SessPriceMaximum => "Ned till högsta pris", "Down to the maximum price";
+    SessPriceUnitSession => "laddning", "session";
 }
 
 /// `lang`'s tag for `<html lang>`.
@@ -370,7 +410,13 @@ pub fn number(n: Decimal, decimals: u32, lang: Language) -> String {
 /// Swedish), `1 234,50 EUR` (another currency in Swedish), `SEK 1,234.50`
 /// in English.
 pub fn money(amount: Decimal, currency: &str, lang: Language) -> String {
-    let n = number(amount, 2, lang);
+    money_dp(amount, currency, 2, lang)
+}
+
+/// An amount of money as [`money`] with `decimals` places (a unit price
+/// such as `0,4567 kr`).
+pub fn money_dp(amount: Decimal, currency: &str, decimals: u32, lang: Language) -> String {
+    let n = number(amount, decimals, lang);
     match lang {
         Language::Sv if currency == "SEK" => format!("{n} kr"),
         Language::Sv => format!("{n} {currency}"),

@@ -60,6 +60,7 @@ pub fn page(frame: &Frame, title: &str, main: Markup) -> Markup {
                             ul {
                                 @if user.operator {
                                     li { a href="/portal/stations" { (t(Msg::NavOverview)) } }
+                                    li { a href="/portal/sessions" { (t(Msg::NavSessions)) } }
                                     li { a href="/portal/laddid" { (t(Msg::NavLaddId)) } }
                                     li { a href="/portal/prices" { (t(Msg::NavPrices)) } }
                                     @if user.admin {

@@ -33,6 +33,8 @@
 //!   `overview`, `station` (with its commands), `me` (the driver's page),
 //!   `money` (the driver's invoices and saved card), `prices` (tariffs, the
 //!   price preview, spot prices; a tariff's prices changed).
+//!   organisation's sessions with filters and CSV, one session's meter
+//!   curve and price), `me` (the driver's page),
 
 mod assets;
 mod chart;
@@ -64,7 +66,9 @@ pub struct PortalState {
 /// fallback of its own: merged into the API's app, an unknown path outside
 /// `/portal/` stays the API's 404.
 pub fn router(state: PortalState) -> Router {
-    use pages::{account, laddid, me, money, org_money, overview, prices, station, users};
+    use pages::{
+        account, laddid, me, money, org_money, overview, prices, sessions, station, users,
+    };
     Router::new()
         .route("/", get(|| async { Redirect::to("/portal/") }))
         .route("/portal", get(|| async { Redirect::to("/portal/") }))
@@ -83,6 +87,9 @@ pub fn router(state: PortalState) -> Router {
         .route("/portal/stations/{id}/reset", post(station::reset))
         .route("/portal/stations/{id}/unlock", post(station::unlock))
         .route("/portal/live/commands/{id}", get(station::command))
+        .route("/portal/sessions", get(sessions::page))
+        .route("/portal/sessions/export", get(sessions::export))
+        .route("/portal/sessions/{id}", get(sessions::session))
         .route("/portal/me", get(me::page))
         .route("/portal/invoices", get(org_money::page))
         .route("/portal/users", get(users::page))

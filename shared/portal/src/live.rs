@@ -78,19 +78,29 @@ pub fn current_power(readings: &[MeterReading]) -> Option<Decimal> {
         .filter(|r| r.unit == "W" || r.unit == "kW")
         .collect();
     let latest = power.iter().map(|r| r.timestamp).max()?;
-    let at: Vec<&&MeterReading> = power.iter().filter(|r| r.timestamp == latest).collect();
-    let watts = |r: &MeterReading| {
-        if r.unit == "kW" {
+    let at: Vec<&MeterReading> = power
+        .into_iter()
+        .filter(|r| r.timestamp == latest)
+        .collect();
+    moment_total(&at, "kW")
+}
+
+/// The value of one moment's readings of one measurand in its base unit
+/// (W, Wh): the reading without a phase when there is one, else the
+/// phases summed; `kilo` (kW, kWh) is scaled by a thousand.
+pub fn moment_total(at: &[&MeterReading], kilo: &str) -> Option<Decimal> {
+    let base = |r: &MeterReading| {
+        if r.unit == kilo {
             r.value.checked_mul(Decimal::ONE_THOUSAND)
         } else {
             Some(r.value)
         }
     };
     if let Some(total) = at.iter().find(|r| r.phase.is_none()) {
-        return watts(total);
+        return base(total);
     }
     at.iter()
-        .try_fold(Decimal::ZERO, |sum, r| sum.checked_add(watts(r)?))
+        .try_fold(Decimal::ZERO, |sum, r| sum.checked_add(base(r)?))
 }
 
 /// The summed power of `sessions` (those that report any).

@@ -41,7 +41,7 @@ pub async fn page(State(st): State<PortalState>, headers: HeaderMap) -> Result<R
         h1 { (t(Msg::MyCharging)) }
         section aria-labelledby="history" {
             h2 #history { (t(Msg::MyHistory)) }
-            (sessions_table::table(lang, &sessions, true))
+            (sessions_table::table(lang, &sessions, sessions_table::Columns { station: true, identifier: false, link: false }))
         }
         section aria-labelledby="identifiers" {
             h2 #identifiers { (t(Msg::MyIdentifiers)) }

@@ -7,7 +7,7 @@
 use crate::i18n::{self, Msg};
 use crate::layout::{self, badge, status_class, status_text};
 use crate::live::{stations_now, StationNow};
-use crate::web::{caller, html, Caller, Failure, OrPage};
+use crate::web::{caller, encoded, html, Caller, Failure, OrPage};
 use crate::PortalState;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -104,7 +104,11 @@ fn station_row(c: &Caller, row: &StationNow) -> Markup {
                     None => span.muted { "–" },
                 }
             }
-            td.num data-label=(t(Msg::RunningSessions)) { (row.running) }
+            td.num data-label=(t(Msg::RunningSessions)) {
+                @if row.running > 0 {
+                    a href={"/portal/sessions?status=active&stationId=" (encoded(st.id.as_str()))} { (row.running) }
+                } @else { "0" }
+            }
             td.num data-label=(t(Msg::OpenAlarms)) {
                 @if row.open_alarms > 0 { (badge("s-bad", &row.open_alarms.to_string())) }
                 @else { "0" }

@@ -249,7 +249,8 @@ pub async fn page(
         }
         section aria-labelledby="sessions" {
             h2 #sessions { (t(Msg::RecentSessions)) }
-            (sessions_table::table(lang, &recent, false))
+            (sessions_table::table(lang, &recent, sessions_table::Columns { station: false, identifier: true, link: true }))
+            p { a href={"/portal/sessions?stationId=" (encoded(station.id.as_str()))} { (t(Msg::SessionsAllOfStation)) } }
         }
     };
     Ok(html(
