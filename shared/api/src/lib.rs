@@ -106,13 +106,15 @@ pub use public_url::PublicUrl;
 
 /// What the web portal (`csms-portal`) shares with the API, so a page and
 /// its API route run the same checks: the signed-in person and their
-/// scopes, the CSRF token, the sign-in use case and its session, and the
-/// owner check of a station.
+/// scopes, the CSRF token, the sign-in use case and its session, the
+/// owner check of a station, and the usage report (its query, figures and
+/// files).
 pub mod shared {
     pub use crate::auth::{
         cookie, csrf_matches, person_principal, role_scopes, signed_in, Principal, SESSION_COOKIE,
     };
     pub use crate::invitations::invite;
+    pub use crate::reports::{usage_file, usage_report, usage_request, UsageFile};
     pub use crate::sign_in::{authenticate, clear_cookie, new_session, Refusal, SignInState};
     pub use crate::stations::own_station_view;
     pub use crate::swish::callback_url as swish_callback_url;
