@@ -31,12 +31,10 @@
 //!   energy and cost.
 //! - `pages`: `account` (sign-in, sign-out, language, the start page),
 //!   `overview`, `station` (with its commands), `me` (the driver's page),
-//!   `money` (the driver's invoices and saved card).
+//!   `money` (the driver's invoices and saved card), `reports` (usage,
+//!   revenue and ratings, with the API's CSV and XLSX).
 
 mod assets;
-// The pages that draw charts (prices, sessions, reports) are being built on
-// branches; the first one merged takes this allow away.
-#[allow(dead_code)]
 mod chart;
 pub mod i18n;
 mod layout;
@@ -66,7 +64,7 @@ pub struct PortalState {
 /// fallback of its own: merged into the API's app, an unknown path outside
 /// `/portal/` stays the API's 404.
 pub fn router(state: PortalState) -> Router {
-    use pages::{account, laddid, me, money, org_money, overview, station, users};
+    use pages::{account, laddid, me, money, org_money, overview, reports, station, users};
     Router::new()
         .route("/", get(|| async { Redirect::to("/portal/") }))
         .route("/portal", get(|| async { Redirect::to("/portal/") }))
@@ -87,6 +85,9 @@ pub fn router(state: PortalState) -> Router {
         .route("/portal/live/commands/{id}", get(station::command))
         .route("/portal/me", get(me::page))
         .route("/portal/invoices", get(org_money::page))
+        .route("/portal/reports", get(reports::page))
+        .route("/portal/reports/usage.csv", get(reports::csv))
+        .route("/portal/reports/usage.xlsx", get(reports::xlsx))
         .route("/portal/users", get(users::page))
         .route("/portal/users/invite", post(users::invite_person))
         .route("/portal/laddid", get(laddid::page))

@@ -6,6 +6,7 @@ pub mod me;
 pub mod money;
 pub mod org_money;
 pub mod overview;
+pub mod reports;
 pub mod station;
 pub mod users;
 
