@@ -107,9 +107,10 @@ pub use public_url::PublicUrl;
 /// What the web portal (`csms-portal`) shares with the API, so a page and
 /// its API route run the same checks: the signed-in person and their
 /// scopes, the CSRF token, the sign-in use case and its session, the
-/// owner check of a station, and the use cases of the pages that change
-/// something (tariffs, identifiers, invitations).
-/// meter readings and price.
+/// owner check of a station, the use cases of the pages that change
+/// something (tariffs, identifiers, invitations, roles), the sessions'
+/// search (list and export), meter readings and price, and the usage
+/// report (its query, figures and files).
 pub mod shared {
     pub use crate::auth::{
         cookie, csrf_matches, person_principal, role_scopes, signed_in, Principal, SESSION_COOKIE,
@@ -117,6 +118,7 @@ pub mod shared {
     pub use crate::invitations::invite;
     pub use crate::people::{change_person, UserPatch};
     pub use crate::pricing::price_preview;
+    pub use crate::reports::{usage_file, usage_report, usage_request, UsageFile};
     pub use crate::sign_in::{authenticate, clear_cookie, new_session, Refusal, SignInState};
     pub use crate::spot::spot_day;
     pub use crate::stations::own_station_view;

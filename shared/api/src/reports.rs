@@ -96,7 +96,11 @@ fn format(params: &Params, headers: &HeaderMap) -> Result<Format, ApiError> {
     }
 }
 
-async fn request(
+/// The report asked for by `params` (`period` or `from` and `to`,
+/// `groupBy`, `timeZone`, `siteId`, `stationId`), each parsed here (a 400
+/// names the parameter); a station of another organisation is not found.
+/// The portal's reports page parses its query with this too.
+pub async fn usage_request(
     state: &ApiState,
     who: &Principal,
     params: &Params,
@@ -135,7 +139,9 @@ async fn request(
     })
 }
 
-async fn report(
+/// The report of the caller's organisation, time counted up to the clock's
+/// now; a site of another organisation is not found (404).
+pub async fn usage_report(
     state: &ApiState,
     who: &Principal,
     req: &ReportRequest,
@@ -628,11 +634,37 @@ pub async fn usage(
     Query(params): Query<Params>,
 ) -> Result<Response, ApiError> {
     let format = format(&params, &headers)?;
-    let req = request(&state, &who, &params).await?;
-    let r = report(&state, &who, &req).await?;
+    let req = usage_request(&state, &who, &params).await?;
+    let r = usage_report(&state, &who, &req).await?;
     match format {
         Format::Json => Ok(Json(UsageReportView::from(&r)).into_response()),
-        Format::Csv => Ok((
+        Format::Csv => usage_file(&state, &who, &req, r, UsageFile::Csv).await,
+        Format::Xlsx => usage_file(&state, &who, &req, r, UsageFile::Xlsx).await,
+    }
+}
+
+/// A file of the usage report to download.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsageFile {
+    /// One line per group, then the total and the previous period's total.
+    Csv,
+    /// One sheet per grouping (`req`'s first), the change, the hours of the
+    /// week.
+    Xlsx,
+}
+
+/// The download of `r` (the report of `req`) as a file with its name: what
+/// `GET /reports/usage?format=csv|xlsx` answers, and the portal's download
+/// links too. The XLSX reads the report again for each other grouping.
+pub async fn usage_file(
+    state: &ApiState,
+    who: &Principal,
+    req: &ReportRequest,
+    r: UsageReport,
+    file: UsageFile,
+) -> Result<Response, ApiError> {
+    match file {
+        UsageFile::Csv => Ok((
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
                 (
@@ -643,14 +675,14 @@ pub async fn usage(
             csv(&r),
         )
             .into_response()),
-        Format::Xlsx => {
+        UsageFile::Xlsx => {
             let mut reports = vec![r];
             for g in GroupBy::ALL.into_iter().filter(|g| *g != req.group_by) {
                 let other = ReportRequest {
                     group_by: g,
                     ..req.clone()
                 };
-                reports.push(report(&state, &who, &other).await?);
+                reports.push(usage_report(state, who, &other).await?);
             }
             let bytes = xlsx(&reports)?;
             Ok((

@@ -372,6 +372,59 @@ catalogue! {
     SessPriceMinimum => "Upp till lägsta pris", "Up to the minimum price";
     SessPriceMaximum => "Ned till högsta pris", "Down to the maximum price";
     SessPriceUnitSession => "laddning", "session";
+    // The reports page (pages/reports.rs).
+    NavReports => "Rapporter", "Reports";
+    Reports => "Rapporter", "Reports";
+    RepPeriod => "Månad", "Month";
+    RepSite => "Plats", "Site";
+    RepAllSites => "Alla platser", "All sites";
+    RepGroupBy => "Dela upp per", "Group by";
+    RepBySite => "Plats", "Site";
+    RepByStation => "Laddstation", "Station";
+    RepByEvse => "Laddpunkt", "Charging point";
+    RepByMonth => "Månad", "Month";
+    RepShow => "Visa", "Show";
+    RepDownloadCsv => "Ladda ner som CSV", "Download as CSV";
+    RepDownloadXlsx => "Ladda ner som Excel (XLSX)", "Download as Excel (XLSX)";
+    RepComparedWith => "{} till {} jämfört med {} till {} (tidszon {}).", "{} to {} compared with {} to {} (time zone {}).";
+    RepTotals => "Summering", "Totals";
+    RepFigure => "Mått", "Figure";
+    RepThisPeriod => "Perioden", "This period";
+    RepPrevious => "Föregående period", "Previous period";
+    RepChange => "Förändring", "Change";
+    RepSessions => "Laddningar", "Sessions";
+    RepEnergy => "Energi", "Energy";
+    RepRevenueNet => "Intäkt exkl. moms", "Revenue excl. VAT";
+    RepVat => "Moms", "VAT";
+    RepRevenueGross => "Intäkt inkl. moms", "Revenue incl. VAT";
+    RepOccupied => "Andel upptagen tid", "Share of time occupied";
+    RepCharging => "Andel laddande tid", "Share of time charging";
+    RepAvailableShare => "Andel ledig tid", "Share of time available";
+    RepAvailability => "Tillgänglighet", "Availability";
+    RepPeak => "Högsta effekt", "Peak power";
+    RepAvgSession => "Genomsnittlig laddningstid", "Average session length";
+    RepAvgIdle => "Genomsnittlig tid ansluten utan laddning", "Average idle time (plugged in, not charging)";
+    RepFaults => "Fel", "Faults";
+    RepPoints => "procentenheter", "percentage points";
+    RepRows => "Per grupp", "Per group";
+    RepHours => "Beläggning per timme i veckan", "Occupancy by hour of the week";
+    RepHoursHint => "Andel av den kända tiden som laddpunkterna var upptagna, i procent, i rapportens tidszon. Ett streck betyder att tiden är okänd.", "Share of the known time the charging points were occupied, in per cent, in the report's time zone. A dash means the time is not known.";
+    RepHour => "Timme", "Hour";
+    RepWeekday => "Veckodag", "Weekday";
+    WdMon => "Måndag", "Monday";
+    WdTue => "Tisdag", "Tuesday";
+    WdWed => "Onsdag", "Wednesday";
+    WdThu => "Torsdag", "Thursday";
+    WdFri => "Fredag", "Friday";
+    WdSat => "Lördag", "Saturday";
+    WdSun => "Söndag", "Sunday";
+    RepRatings => "Betyg per laddstation", "Ratings per station";
+    RepRatingsHint => "Förarnas betyg av sina laddningar, 1 till 5 stjärnor, sedan starten.", "Drivers' ratings of their sessions, 1 to 5 stars, since the start.";
+    RepRatingCount => "Antal betyg", "Ratings";
+    RepRatingAverage => "Medelbetyg", "Average";
+    RepNoSite => "Ingen plats", "No site";
+    RepNoRows => "Inga laddpunkter med data under perioden.", "No charging points with data in the period.";
+    RepNoStations => "Inga laddstationer.", "No stations.";
 }
 
 /// `lang`'s tag for `<html lang>`.
@@ -432,6 +485,30 @@ pub fn kwh(wh: Decimal, lang: Language) -> String {
 /// Power given in W, shown in kW with one decimal.
 pub fn kw(w: Decimal, lang: Language) -> String {
     format!("{} kW", number(w / Decimal::ONE_THOUSAND, 1, lang))
+}
+
+/// A percentage (`12.5` is 12.5 %) with `decimals` places: `12,5 %` in
+/// Swedish (a space before the sign), `12.5%` in English.
+pub fn percent(p: Decimal, decimals: u32, lang: Language) -> String {
+    let n = number(p, decimals, lang);
+    match lang {
+        Language::Sv => format!("{n} %"),
+        Language::En => format!("{n}%"),
+    }
+}
+
+/// A length of time in whole seconds, the largest two units: `1 h 05 min`,
+/// `12 min 30 s`, `45 s` (the same abbreviations in both languages).
+pub fn duration(secs: i64) -> String {
+    let secs = secs.max(0);
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    if h > 0 {
+        format!("{h} h {m:02} min")
+    } else if m > 0 {
+        format!("{m} min {s:02} s")
+    } else {
+        format!("{s} s")
+    }
 }
 
 const MONTHS_EN: [&str; 12] = [
@@ -498,6 +575,17 @@ mod tests {
         assert_eq!(number(d("-0.001"), 2, Language::Sv), "0,00");
         assert_eq!(kwh(d("12345"), Language::Sv), "12,35 kWh");
         assert_eq!(kw(d("7400"), Language::En), "7.4 kW");
+    }
+
+    #[test]
+    fn percentages_and_durations() {
+        assert_eq!(percent(d("12.345"), 1, Language::Sv), "12,3 %");
+        assert_eq!(percent(d("1234.5"), 1, Language::En), "1,234.5%");
+        assert_eq!(percent(d("-0.05"), 1, Language::En), "-0.1%");
+        assert_eq!(duration(45), "45 s");
+        assert_eq!(duration(750), "12 min 30 s");
+        assert_eq!(duration(3900), "1 h 05 min");
+        assert_eq!(duration(-3), "0 s");
     }
 
     #[test]

@@ -30,11 +30,14 @@
 //!   running sessions, power, alarms); `sessions_table`: sessions with
 //!   energy and cost.
 //! - `pages`: `account` (sign-in, sign-out, language, the start page),
-//!   `overview`, `station` (with its commands), `me` (the driver's page),
-//!   `money` (the driver's invoices and saved card), `prices` (tariffs, the
-//!   price preview, spot prices; a tariff's prices changed).
+//!   `overview`, `station` (with its commands), `sessions` (the
 //!   organisation's sessions with filters and CSV, one session's meter
-//!   curve and price), `me` (the driver's page),
+//!   curve and price), `me` (the driver's page), `money` (the driver's
+//!   invoices and saved card), `org_money` (the organisation's invoices and
+//!   settlement), `laddid`, `users` (people, invitations and roles),
+//!   `prices` (tariffs, the price preview, spot prices; a tariff's prices
+//!   changed), `reports` (usage, revenue and ratings, with the API's CSV and
+//!   XLSX).
 
 mod assets;
 mod chart;
@@ -67,7 +70,7 @@ pub struct PortalState {
 /// `/portal/` stays the API's 404.
 pub fn router(state: PortalState) -> Router {
     use pages::{
-        account, laddid, me, money, org_money, overview, prices, sessions, station, users,
+        account, laddid, me, money, org_money, overview, prices, reports, sessions, station, users,
     };
     Router::new()
         .route("/", get(|| async { Redirect::to("/portal/") }))
@@ -92,6 +95,9 @@ pub fn router(state: PortalState) -> Router {
         .route("/portal/sessions/{id}", get(sessions::session))
         .route("/portal/me", get(me::page))
         .route("/portal/invoices", get(org_money::page))
+        .route("/portal/reports", get(reports::page))
+        .route("/portal/reports/usage.csv", get(reports::csv))
+        .route("/portal/reports/usage.xlsx", get(reports::xlsx))
         .route("/portal/users", get(users::page))
         .route("/portal/users/invite", post(users::invite_person))
         .route("/portal/users/{id}/role", post(users::change_role))

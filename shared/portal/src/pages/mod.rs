@@ -7,6 +7,7 @@ pub mod money;
 pub mod org_money;
 pub mod overview;
 pub mod prices;
+pub mod reports;
 pub mod sessions;
 pub mod station;
 pub mod users;
