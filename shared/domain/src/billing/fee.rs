@@ -40,9 +40,9 @@ macro_rules! ulid_id {
             }
 
             pub fn parse(s: &str) -> Result<Self, Invalid> {
-                let ok = s.strip_prefix(Self::PREFIX).is_some_and(|rest| {
-                    rest.len() == 26 && ulid::Ulid::from_string(rest).is_ok()
-                });
+                let ok = s
+                    .strip_prefix(Self::PREFIX)
+                    .is_some_and(|rest| rest.len() == 26 && ulid::Ulid::from_string(rest).is_ok());
                 match ok {
                     true => Ok($name(s.to_owned())),
                     false => Err(Invalid(format!("{s:?} is not a {}", $what))),
@@ -138,11 +138,9 @@ pub fn pro_rata(
     let days_in_month = last.day();
     let amount = match days == days_in_month {
         true => ore(monthly),
-        false => ore(
-            monthly
-                .checked_mul(Decimal::from(days))?
-                .checked_div(Decimal::from(days_in_month))?,
-        ),
+        false => ore(monthly
+            .checked_mul(Decimal::from(days))?
+            .checked_div(Decimal::from(days_in_month))?),
     };
     Some(ProRata {
         from,
@@ -286,8 +284,13 @@ mod tests {
     #[test]
     fn february_has_its_own_days() {
         // 2027: 28 days; ends on the 14th: 14 / 28 of 300 = 150.
-        let p = pro_rata(dec("300"), month("2027-02"), day("2026-12-01"), Some(day("2027-02-14")))
-            .unwrap();
+        let p = pro_rata(
+            dec("300"),
+            month("2027-02"),
+            day("2026-12-01"),
+            Some(day("2027-02-14")),
+        )
+        .unwrap();
         assert_eq!((p.days, p.days_in_month, p.amount), (14, 28, dec("150.00")));
         // 2028 is a leap year: 29 days; 10 days of 290 = 100.
         let p = pro_rata(dec("290"), month("2028-02"), day("2028-02-20"), None).unwrap();
@@ -307,7 +310,10 @@ mod tests {
         let (s, e) = (day("2026-11-15"), Some(day("2026-12-31")));
         assert!(pro_rata(dec("100"), month("2026-10"), s, e).is_none());
         assert!(pro_rata(dec("100"), month("2027-01"), s, e).is_none());
-        assert_eq!(pro_rata(dec("100"), month("2026-12"), s, e).unwrap().days, 31);
+        assert_eq!(
+            pro_rata(dec("100"), month("2026-12"), s, e).unwrap().days,
+            31
+        );
     }
 
     #[test]
@@ -323,10 +329,16 @@ mod tests {
     #[test]
     fn net_and_gross_amounts_get_their_vat() {
         let a = Amounts::of(dec("100"), false, dec("0.25")).unwrap();
-        assert_eq!((a.net, a.vat, a.gross), (dec("100"), dec("25.00"), dec("125.00")));
+        assert_eq!(
+            (a.net, a.vat, a.gross),
+            (dec("100"), dec("25.00"), dec("125.00"))
+        );
         // 266.67 gross at 25 %: net 213.336 → 213.34, VAT 53.33.
         let a = Amounts::of(dec("266.67"), true, dec("0.25")).unwrap();
-        assert_eq!((a.net, a.vat, a.gross), (dec("213.34"), dec("53.33"), dec("266.67")));
+        assert_eq!(
+            (a.net, a.vat, a.gross),
+            (dec("213.34"), dec("53.33"), dec("266.67"))
+        );
         let a = Amounts::of(dec("50"), true, Decimal::ZERO).unwrap();
         assert_eq!((a.net, a.vat, a.gross), (dec("50"), dec("0"), dec("50")));
     }
@@ -341,7 +353,10 @@ mod tests {
         assert!(check_vat_rate("vatRate", dec("-0.1")).is_err());
         assert!(check_text("name", "  ").is_err());
         assert!(check_text("name", "a\u{7}").is_err());
-        assert_eq!(check_text("name", " Parkering 12 ").unwrap(), "Parkering 12");
+        assert_eq!(
+            check_text("name", " Parkering 12 ").unwrap(),
+            "Parkering 12"
+        );
         let id = FeeId::generate();
         assert_eq!(FeeId::parse(id.as_str()), Ok(id));
         assert!(FeeId::parse("chg_01JABCDEFGHJKMNPQRSTVWXYZ0").is_err());

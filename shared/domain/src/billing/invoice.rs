@@ -234,7 +234,10 @@ pub enum ChargeKind {
         days_in_month: u32,
     },
     /// A one-off charge of `date`.
-    OneOff { charge_id: ChargeId, date: NaiveDate },
+    OneOff {
+        charge_id: ChargeId,
+        date: NaiveDate,
+    },
 }
 
 /// A fee's or one-off charge's line on the invoice: a copy of what it
@@ -517,7 +520,10 @@ pub(crate) mod tests {
             (dec("270.00"), dec("60.00"), dec("330.00"))
         );
         assert_eq!(inv.vat.len(), 2);
-        assert_eq!((inv.vat[1].rate, inv.vat[1].net), (dec("0.25"), dec("240.00")));
+        assert_eq!(
+            (inv.vat[1].rate, inv.vat[1].net),
+            (dec("0.25"), dec("240.00"))
+        );
         // Fees alone make an invoice; a line that does not add up does not.
         p.lines.clear();
         assert_eq!(Invoice::issue(p.clone()).unwrap().gross, dec("280.00"));
