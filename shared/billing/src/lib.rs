@@ -59,7 +59,7 @@ pub mod settlement;
 pub mod swish;
 
 use csms_kernel::ports::{
-    Clock, IdempotencyStore, InvoiceStore, LedgerStore, OrganisationStore, PaymentStore,
+    Clock, FeeStore, IdempotencyStore, InvoiceStore, LedgerStore, OrganisationStore, PaymentStore,
     PricedSessionStore, SessionStore, StationStore, StoreError, TokenStore, UserStore,
 };
 use csms_kernel::store_ports;
@@ -78,6 +78,7 @@ store_ports! {
         IdempotencyStore,
         TokenStore,
         StationStore,
+        FeeStore,
 }
 
 #[derive(Debug, thiserror::Error)]
