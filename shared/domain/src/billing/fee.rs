@@ -83,8 +83,11 @@ pub struct Amounts {
     pub gross: Decimal,
 }
 
+/// Rounded to öre, half away from zero, and written with two decimals.
 fn ore(d: Decimal) -> Decimal {
-    d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+    let mut r = d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+    r.rescale(2);
+    r
 }
 
 impl Amounts {
@@ -341,6 +344,7 @@ mod tests {
         );
         let a = Amounts::of(dec("50"), true, Decimal::ZERO).unwrap();
         assert_eq!((a.net, a.vat, a.gross), (dec("50"), dec("0"), dec("50")));
+        assert_eq!(a.gross.to_string(), "50.00");
     }
 
     #[test]
