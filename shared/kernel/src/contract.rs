@@ -4675,7 +4675,7 @@ pub async fn fees_and_charges_kept_per_org_versioned_and_listed<S: FeeStore>(sto
             _ => FeeTarget::Group("residents".into()),
         },
         amount: Decimal::new(50_000, 2),
-        includes_vat: n % 2 == 0,
+        includes_vat: n.is_multiple_of(2),
         vat_rate: Decimal::new(25, 2),
         start: "2026-11-16".parse().unwrap(),
         end: (n == 1).then(|| "2027-06-30".parse().unwrap()),
