@@ -446,7 +446,7 @@ fn charge_row(pen: &mut Pen<'_>, line: &ChargeLine, currency: &str, ctx: &PdfCon
     pen.fitted(
         COL_TIME,
         y,
-        COL_KWH - COL_TIME - 14.0,
+        COL_KWH - COL_TIME - 2.0, // no energy: the kWh column is free
         &charge_span(line, w),
     );
     pen.right(COL_NET, y, TABLE_SIZE, false, number(line.net, 2, l));
