@@ -28,11 +28,12 @@ def wait_priced(runner, station: str, key: str) -> dict:
 
 
 def invoiced_driver(runner, prefix: str, *, per_kwh: str = "2.50", wh: int = 8_000, minutes: int = 30,
-                    org: dict | None = None, before_run=None) -> dict:
+                    org: dict | None = None, before_run=None, setup=None) -> dict:
     """The organisation `{prefix}-…` (fields of `org` over the test body), its admin key, a driver (`email`,
     password `PASSWORD`) with a card, one session of `wh` at `per_kwh` SEK/kWh at its station two hours ago, priced,
-    and the month's invoice run: {"org", "key", "station", "email", "person", "card", "invoice"}. `before_run`, if
-    given, is called with the driver's `email` just before the run."""
+    and the month's invoice run: {"org", "key", "station", "email", "person", "card", "invoice", "period"}.
+    `before_run`, if given, is called with the driver's `email` just before the run; `setup`, if given, then with
+    {"org", "key", "person", "period"}."""
     org_id = unique(f"brf-{prefix}").lower()
     runner.api_ok("POST", "/organisations", org_body(org_id) | (org or {}), status=201)
     key = admin_key_of(runner, org_id)
@@ -61,6 +62,8 @@ def invoiced_driver(runner, prefix: str, *, per_kwh: str = "2.50", wh: int = 8_0
     if before_run:
         before_run(email)
     period = start.astimezone(STOCKHOLM).strftime("%Y-%m")
+    if setup:
+        setup({"org": org_id, "key": key, "person": person, "period": period})
     invoice = runner.api_ok("POST", "/invoice-runs", {"period": period}, key=key)["created"][0]
     return {"org": org_id, "key": key, "station": station, "email": email, "person": person, "card": card,
-            "invoice": invoice}
+            "invoice": invoice, "period": period}

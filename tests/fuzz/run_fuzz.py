@@ -48,11 +48,18 @@ def main() -> int:
         # A tariff for the tariff paths, so updates and deletes get past 404.
         tariff = runner.api_ok("POST", "/tariffs", {"name": "Fuzz", "elements": [
             {"components": [{"type": "energy", "price": {"kind": "fixed", "perKwh": "2.50"}}]}]}, status=201)
+        # A monthly fee for the fee paths (a group's fee: it needs no person).
+        fee = runner.api_ok("POST", "/fees", {"name": "Fuzz", "group": "fuzz", "amount": "100",
+                                              "amountIncludesVat": True, "vatRate": "0.25",
+                                              "start": "2026-01-01"}, status=201)
         config = work / "schemathesis.toml"
         config.write_text((HERE / "schemathesis.toml").read_text() + (
             "\n[[operations]]\n"
             'include-path-regex = "^/tariffs/\\\\{id\\\\}"\n'
-            f'parameters = {{ "id" = "{tariff["id"]}" }}\n'))
+            f'parameters = {{ "id" = "{tariff["id"]}" }}\n'
+            "\n[[operations]]\n"
+            'include-path-regex = "^/fees/\\\\{id\\\\}"\n'
+            f'parameters = {{ "id" = "{fee["id"]}" }}\n'))
         api = f"{runner.base_url}/api/v1"
         cmd = [
             str(Path(sys.executable).parent / "schemathesis"),

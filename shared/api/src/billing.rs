@@ -27,7 +27,7 @@ use csms_billing::delivery::PDF_TYPE;
 use csms_billing::invoice_run::RunResult;
 use csms_billing::peppol;
 use csms_billing::BillingError;
-use csms_domain::billing::invoice::{Invoice, InvoiceId, InvoiceStatus};
+use csms_domain::billing::invoice::{ChargeKind, ChargeLine, Invoice, InvoiceId, InvoiceStatus};
 use csms_domain::billing::ledger::Balances;
 use csms_domain::billing::period::Period;
 use csms_domain::tenant::{text, OrganisationNumber};
@@ -162,6 +162,78 @@ pub struct InvoiceLineView {
     pub gross: String,
 }
 
+/// A monthly fee's or one-off charge's line on an invoice, after the
+/// sessions.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChargeLineView {
+    /// `fee` (a recurring monthly fee, pro rata) or `charge` (a one-off charge).
+    #[schema(example = "fee")]
+    pub kind: &'static str,
+    /// The fee's (`fee_…`) or charge's (`chg_…`) id.
+    pub source_id: String,
+    /// The fee's name or the charge's description, as invoiced.
+    pub description: String,
+    /// A fee's first and last day charged in the period (`kind` fee).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = Date)]
+    pub from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = Date)]
+    pub to: Option<String>,
+    /// A fee's days charged of the days in the month (`kind` fee).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub days: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub days_in_month: Option<u32>,
+    /// A charge's date (`kind` charge).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = Date)]
+    pub date: Option<String>,
+    pub vat_rate: String,
+    pub net: String,
+    pub vat: String,
+    pub gross: String,
+}
+
+impl From<&ChargeLine> for ChargeLineView {
+    fn from(l: &ChargeLine) -> Self {
+        let mut v = ChargeLineView {
+            kind: "fee",
+            source_id: l.source_id().to_owned(),
+            description: l.description.clone(),
+            from: None,
+            to: None,
+            days: None,
+            days_in_month: None,
+            date: None,
+            vat_rate: l.vat_rate.normalize().to_string(),
+            net: l.net.to_string(),
+            vat: l.vat.to_string(),
+            gross: l.gross.to_string(),
+        };
+        match &l.kind {
+            ChargeKind::Fee {
+                from,
+                to,
+                days,
+                days_in_month,
+                ..
+            } => {
+                v.from = Some(from.to_string());
+                v.to = Some(to.to_string());
+                v.days = Some(*days);
+                v.days_in_month = Some(*days_in_month);
+            }
+            ChargeKind::OneOff { date, .. } => {
+                v.kind = "charge";
+                v.date = Some(date.to_string());
+            }
+        }
+        v
+    }
+}
+
 /// The amounts of one VAT rate.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -181,6 +253,8 @@ pub struct InvoiceView {
     pub seller: InvoiceSeller,
     pub buyer: InvoiceBuyer,
     pub lines: Vec<InvoiceLineView>,
+    /// Monthly fees and one-off charges, after the sessions.
+    pub charges: Vec<ChargeLineView>,
     /// Per VAT rate, lowest first.
     pub vat_rates: Vec<VatRateView>,
     #[schema(format = DateTime)]
@@ -301,6 +375,7 @@ impl From<&Invoice> for InvoiceView {
                     gross: l.gross.to_string(),
                 })
                 .collect(),
+            charges: i.charges.iter().map(Into::into).collect(),
             vat_rates: i
                 .vat
                 .iter()
@@ -382,10 +457,25 @@ pub struct InvoiceRunView {
     pub existing: Vec<String>,
     /// Sessions on the invoices this run issued.
     pub sessions_invoiced: usize,
+    /// Fee and charge lines on the invoices this run issued.
+    pub charges_invoiced: usize,
     pub skipped: Vec<SkippedSessionView>,
+    /// Fees and charges of the period on no invoice of this run: the
+    /// driver's invoice was issued before (`afterInvoice`) or the person is
+    /// gone (`unknownDriver`).
+    pub skipped_charges: Vec<SkippedChargeView>,
     /// Ledger transactions this run booked.
     pub ledger_posted: usize,
     pub delivery: DeliveryView,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SkippedChargeView {
+    /// The fee's or charge's id.
+    pub source_id: String,
+    pub user_id: String,
+    pub reason: String,
 }
 
 /// The PDFs and mails of the period's invoices (this run's, and an earlier
@@ -424,6 +514,16 @@ impl From<&RunResult> for InvoiceRunView {
             created: r.created.iter().map(Into::into).collect(),
             existing: r.existing.iter().map(ToString::to_string).collect(),
             sessions_invoiced: r.sessions_invoiced,
+            charges_invoiced: r.charges_invoiced,
+            skipped_charges: r
+                .skipped_charges
+                .iter()
+                .map(|s| SkippedChargeView {
+                    source_id: s.source_id.clone(),
+                    user_id: s.user_id.to_string(),
+                    reason: s.reason.as_str().into(),
+                })
+                .collect(),
             skipped: r
                 .skipped
                 .iter()

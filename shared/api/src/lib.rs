@@ -58,6 +58,7 @@ mod commands;
 mod device_model;
 mod dunning;
 pub mod error;
+mod fees;
 mod invitations;
 mod load;
 mod load_config;
@@ -514,6 +515,25 @@ pub fn router_with(state: ApiState, sign_in: sign_in::SignInState) -> Router {
         .route(
             "/settlements/{period}/payout-file",
             get(Read, settlements::payout_file),
+        )
+        // Monthly fees and one-off charges on the drivers' invoices.
+        .route(
+            "/fees",
+            get(Read, fees::list_fees).merge(post(Admin, fees::create_fee)),
+        )
+        .route(
+            "/fees/{id}",
+            get(Read, fees::get_fee)
+                .merge(patch(Admin, fees::update_fee))
+                .merge(delete(Admin, fees::delete_fee)),
+        )
+        .route(
+            "/one-off-charges",
+            get(Read, fees::list_charges).merge(post(Admin, fees::create_charge)),
+        )
+        .route(
+            "/one-off-charges/{id}",
+            get(Read, fees::get_charge).merge(delete(Admin, fees::delete_charge)),
         )
         .route("/ledger/accounts", get(Read, billing::ledger_accounts))
         .route("/ledger/reconciliation", get(Read, billing::reconciliation))

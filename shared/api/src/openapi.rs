@@ -9,7 +9,7 @@ use crate::{
     ratings, reports, second_factor, sessions, sign_in, sites, spot, start_link, stations, tariffs,
     tokens, views, webhooks,
 };
-use crate::{card_payments, dunning, pay_at_charger, settlements, swish};
+use crate::{card_payments, dunning, fees, pay_at_charger, settlements, swish};
 use axum::http::header;
 use axum::response::IntoResponse;
 use csms_kernel::views::{
@@ -218,6 +218,8 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
         dunning::run, dunning::unblock, dunning::dispute, dunning::resolve_dispute,
         settlements::run, settlements::get, settlements::pdf, settlements::payout_file,
         pay_at_charger::hold, pay_at_charger::start,
+        fees::list_fees, fees::create_fee, fees::get_fee, fees::update_fee, fees::delete_fee,
+        fees::list_charges, fees::create_charge, fees::get_charge, fees::delete_charge,
     ),
     components(schemas(
         ErrorBody, CommandInput, SessionView, CommandView, StatusEventView, RegistrationEventView, ConnectionEventView,

@@ -110,12 +110,16 @@ struct OrgA {
     invitation: String,
     /// An invoice A issued (to its person, for the session).
     invoice: String,
+    /// A monthly fee of A's person.
+    fee: String,
+    /// A one-off charge to A's person, not invoiced yet.
+    charge: String,
 }
 
 impl OrgA {
     /// Every id of A: none may show up in an answer to B (but in a 404
     /// that echoes the id B asked for).
-    fn ids(&self) -> [&str; 16] {
+    fn ids(&self) -> [&str; 18] {
         [
             &self.org,
             &self.station,
@@ -133,6 +137,8 @@ impl OrgA {
             &self.booking,
             &self.invitation,
             &self.invoice,
+            &self.fee,
+            &self.charge,
         ]
     }
 
@@ -177,6 +183,10 @@ impl OrgA {
             format!("/invoices/{}", self.invoice),
             "/invoices".to_owned(),
             "/ledger/accounts".to_owned(),
+            format!("/fees/{}", self.fee),
+            "/fees".to_owned(),
+            format!("/one-off-charges/{}", self.charge),
+            "/one-off-charges".to_owned(),
         ] {
             let a = call(app, "GET", &format!("/api/v1{uri}"), KEY, &[], None).await;
             out.push((uri, format!("{} {}", a.status, a.text)));
@@ -377,7 +387,23 @@ async fn org_a(app: &axum::Router, store: &dyn Store) -> OrgA {
         json!({"email": "invited-by-a@example.se", "role": "driver"}),
     )
     .await;
+    let fee = admin(
+        app,
+        "POST",
+        "/api/v1/fees",
+        json!({"name": "Parkering A", "userId": user["id"], "amount": "500", "amountIncludesVat": true, "vatRate": "0.25", "start": "2026-02-01"}),
+    )
+    .await;
+    let charge = admin(
+        app,
+        "POST",
+        "/api/v1/one-off-charges",
+        json!({"userId": user["id"], "description": "Tag A", "amount": "100", "amountIncludesVat": true, "vatRate": "0.25", "date": "2026-02-10"}),
+    )
+    .await;
     OrgA {
+        fee: fee["id"].as_str().unwrap().to_owned(),
+        charge: charge["id"].as_str().unwrap().to_owned(),
         invoice: run["created"][0]["id"].as_str().unwrap().to_owned(),
         invitation: invitation["id"].as_str().unwrap().to_owned(),
         booking: booking["id"].as_str().unwrap().to_owned(),
@@ -533,6 +559,15 @@ fn body_for(operation: &str, a: &OrgA) -> Option<Value> {
         // B's person names their own company: A's records are not touched.
         "setMyCompany" => json!({"legalName": "B AB", "organisationNumber": "556677-8899"}),
         "payMyInvoiceBySwish" => json!({}),
+        // B's own fee for its own group; A's fee renamed.
+        "createFee" => {
+            json!({"name": "B's fee", "group": "residents", "amount": "10", "amountIncludesVat": false, "vatRate": "0.25", "start": "2026-01-01"})
+        }
+        "updateFee" => json!({"name": "taken over", "amount": "1"}),
+        // B charges A's person: no such person in B (400).
+        "createOneOffCharge" => {
+            json!({"userId": a.user, "description": "taken over", "amount": "1", "amountIncludesVat": true, "vatRate": "0.25", "date": "2026-01-10"})
+        }
         // The client-funds Bankgiro is the platform's: B is refused (403).
         "importBankgiroPayments" => json!("not a BgMax file"),
         "matchPayment" => json!({"invoiceId": a.invoice}),
@@ -572,6 +607,8 @@ fn fill(path: &str, a: &OrgA) -> Result<String, String> {
             ("id", "/bookings/") | ("id", "/me/bookings/") => &a.booking,
             ("id", "/invitations/") => &a.invitation,
             ("id", "/invoices/") | ("id", "/me/invoices/") => &a.invoice,
+            ("id", "/fees/") => &a.fee,
+            ("id", "/one-off-charges/") => &a.charge,
             // The outbox is the platform's, not A's: B is refused (403).
             ("id", "/outbox/") => "01JEQ3V3N7Q4G8W1Z5X2M9K0AB",
             // Payments are the platform's, not A's: B is refused (403).

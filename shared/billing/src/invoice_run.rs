@@ -1,18 +1,29 @@
 //! The monthly invoice run of one organisation: every priced session at
 //! its stations that started in the period (in the organisation's zone),
 //! grouped per driver (the person whose identifier started it) into one
-//! invoice per driver with a line per session. Each invoice takes the next
+//! invoice per driver with a line per session, then a line per monthly fee
+//! active in the period (pro rata, see `csms_domain::billing::fee`) and per
+//! one-off charge dated in it; a driver with fees or charges and no
+//! sessions gets an invoice too. Fees and charges are in [`FEE_CURRENCY`]:
+//! a driver who has them is invoiced in it (sessions priced in another
+//! currency are skipped). Each invoice takes the next
 //! number of the organisation's series in the write that stores it and
 //! posts its ledger transaction. Re-running a period finds each invoice by
 //! its id (organisation, period, driver) and changes nothing; a run that
 //! stopped half-way continues where it stopped, and an invoice stored
-//! before its ledger transaction gets it on the re-run.
+//! before its ledger transaction gets it on the re-run. So each fee-month
+//! and each charge is invoiced once: on the one invoice of its driver and
+//! period, made in one write with all its lines; a charge or fee added
+//! after that invoice was issued is reported as skipped, never a second
+//! invoice.
 
 use crate::delivery::DeliveryResult;
 use crate::{BillingError, BillingService, BillingStore};
 use chrono::{Days, NaiveDate};
+use csms_domain::billing::fee::FeeTarget;
 use csms_domain::billing::invoice::{
-    Buyer, Invoice, InvoiceId, InvoiceLine, InvoiceNumber, InvoiceParts, Seller,
+    Buyer, ChargeKind, ChargeLine, Invoice, InvoiceId, InvoiceLine, InvoiceNumber, InvoiceParts,
+    Seller,
 };
 use csms_domain::billing::ocr::OcrReference;
 use csms_domain::billing::period::{Period, DEFAULT_ZONE};
@@ -23,7 +34,11 @@ use csms_domain::user::UserId;
 use csms_domain::{OrgId, SessionId};
 use csms_kernel::events::InvoiceChange;
 use csms_kernel::ports::{PageRequest, SessionQuery, StoreError};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The currency of fees and one-off charges (the platform invoices in
+/// Swedish kronor through Bankgiro).
+pub const FEE_CURRENCY: &str = "SEK";
 
 /// How often issuing one invoice is tried when other writers move the
 /// series between the read and the write.
@@ -66,6 +81,23 @@ pub struct SkippedSession {
     pub reason: SkipReason,
 }
 
+/// A fee or one-off charge of the period on no invoice of this run:
+/// `UnknownDriver` or `AfterInvoice`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SkippedCharge {
+    /// The fee's or charge's id.
+    pub source_id: String,
+    pub user_id: UserId,
+    pub reason: SkipReason,
+}
+
+/// What one driver is invoiced for in the period.
+#[derive(Debug, Default)]
+struct DriverItems {
+    priced: Vec<PricedSession>,
+    charges: Vec<ChargeLine>,
+}
+
 /// What a run did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunResult {
@@ -77,7 +109,10 @@ pub struct RunResult {
     pub existing: Vec<InvoiceId>,
     /// Sessions on the invoices this run issued.
     pub sessions_invoiced: usize,
+    /// Fee and charge lines on the invoices this run issued.
+    pub charges_invoiced: usize,
     pub skipped: Vec<SkippedSession>,
+    pub skipped_charges: Vec<SkippedCharge>,
     /// Ledger transactions this run booked (an earlier run's that were
     /// missing included).
     pub ledger_posted: usize,
@@ -106,13 +141,28 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
             created: Vec::new(),
             existing: Vec::new(),
             sessions_invoiced: 0,
+            charges_invoiced: 0,
             skipped: Vec::new(),
+            skipped_charges: Vec::new(),
             ledger_posted: 0,
             delivery: DeliveryResult::default(),
         };
         // Every invoice of the period this run saw, to deliver at the end.
         let mut invoices: Vec<Invoice> = Vec::new();
-        let per_driver = self.priced_per_driver(org, period, &mut result).await?;
+        let mut per_driver: BTreeMap<UserId, DriverItems> = self
+            .priced_per_driver(org, period, &mut result)
+            .await?
+            .into_iter()
+            .map(|(user, priced)| {
+                let items = DriverItems {
+                    priced,
+                    charges: Vec::new(),
+                };
+                (user, items)
+            })
+            .collect();
+        self.charges_per_driver(org, period, &mut per_driver)
+            .await?;
         let billing_code = match per_driver.is_empty() {
             true => 0,
             false => self.store.billing_code(org).await?,
@@ -122,11 +172,12 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
         let due_date = issue_date
             .checked_add_days(Days::new(organisation.payment_terms().days().into()))
             .ok_or_else(|| BillingError::Books("the due date is out of range".into()))?;
-        for (user, priced) in per_driver {
+        for (user, items) in per_driver {
+            let DriverItems { priced, charges } = items;
             let id = InvoiceId::new(org, period, &user);
             if let Some(existing) = self.store.get_invoice(&id).await? {
                 invoices.push(existing.clone());
-                self.found(existing, &priced, &mut result).await?;
+                self.found(existing, &priced, &charges, &mut result).await?;
                 continue;
             }
             let Some(person) = self.store.get_user(&user).await? else {
@@ -134,6 +185,13 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
                     session_id: p.session_id.clone(),
                     reason: SkipReason::UnknownDriver,
                 }));
+                result
+                    .skipped_charges
+                    .extend(charges.iter().map(|c| SkippedCharge {
+                        source_id: c.source_id().to_owned(),
+                        user_id: user.clone(),
+                        reason: SkipReason::UnknownDriver,
+                    }));
                 continue;
             };
             let buyer = Buyer {
@@ -141,7 +199,14 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
                 name: person.name.clone(),
                 email: person.email.as_str().to_owned(),
             };
-            let lines = lines_of(&priced, &mut result.skipped);
+            let currency = match (charges.is_empty(), priced.first()) {
+                (true, Some(first)) => first.currency.clone(),
+                _ => FEE_CURRENCY.to_owned(),
+            };
+            let lines = lines_of(&priced, &currency, &mut result.skipped);
+            if lines.is_empty() && charges.is_empty() {
+                continue;
+            }
             let draft = Draft {
                 organisation: &organisation,
                 billing_code,
@@ -150,7 +215,8 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
                 due_date,
                 buyer,
                 lines,
-                currency: priced[0].currency.clone(),
+                charges,
+                currency,
             };
             match self.issue(&draft, &id).await? {
                 Issued::New(invoice) => {
@@ -158,12 +224,14 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
                         result.ledger_posted += 1;
                     }
                     result.sessions_invoiced += invoice.lines.len();
+                    result.charges_invoiced += invoice.charges.len();
                     invoices.push(invoice.clone());
                     result.created.push(invoice);
                 }
                 Issued::Raced(existing) => {
                     invoices.push(existing.clone());
-                    self.found(existing, &priced, &mut result).await?
+                    let charges = draft.charges.clone();
+                    self.found(existing, &priced, &charges, &mut result).await?
                 }
             }
         }
@@ -173,6 +241,121 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
             .skipped
             .sort_by(|a, b| (a.reason, &a.session_id).cmp(&(b.reason, &b.session_id)));
         Ok(result)
+    }
+
+    /// Adds the period's fee lines (every fee active in it, to its driver
+    /// or each member of its group) and one-off charge lines to each
+    /// driver's items, fees first (by fee id), then charges (by date).
+    async fn charges_per_driver(
+        &self,
+        org: &OrgId,
+        period: Period,
+        per_driver: &mut BTreeMap<UserId, DriverItems>,
+    ) -> Result<(), BillingError> {
+        let mut fees = Vec::new();
+        let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+        loop {
+            let listed = self.store.list_fees(org, &page).await?;
+            fees.extend(listed.items);
+            match listed.next_cursor {
+                Some(c) => page.cursor = Some(c),
+                None => break,
+            }
+        }
+        let mut groups: Option<BTreeMap<String, BTreeSet<UserId>>> = None;
+        for fee in &fees {
+            let Some((days, amounts)) = fee.charge_in(period) else {
+                continue;
+            };
+            let users = match &fee.target {
+                FeeTarget::Driver(user) => vec![user.clone()],
+                FeeTarget::Group(group) => {
+                    if groups.is_none() {
+                        groups = Some(self.group_members(org).await?);
+                    }
+                    groups
+                        .as_ref()
+                        .and_then(|g| g.get(group))
+                        .map(|members| members.iter().cloned().collect())
+                        .unwrap_or_default()
+                }
+            };
+            let line = ChargeLine {
+                kind: ChargeKind::Fee {
+                    fee_id: fee.id.clone(),
+                    from: days.from,
+                    to: days.to,
+                    days: days.days,
+                    days_in_month: days.days_in_month,
+                },
+                description: fee.name.clone(),
+                vat_rate: fee.vat_rate,
+                net: amounts.net,
+                vat: amounts.vat,
+                gross: amounts.gross,
+            };
+            for user in users {
+                per_driver
+                    .entry(user)
+                    .or_default()
+                    .charges
+                    .push(line.clone());
+            }
+        }
+        let mut charges = Vec::new();
+        let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+        loop {
+            let listed = self.store.list_charges(org, Some(period), &page).await?;
+            charges.extend(listed.items);
+            match listed.next_cursor {
+                Some(c) => page.cursor = Some(c),
+                None => break,
+            }
+        }
+        charges.sort_by(|a, b| (a.date, &a.id).cmp(&(b.date, &b.id)));
+        for charge in charges {
+            let amounts = charge.amounts().ok_or_else(|| {
+                BillingError::Books(format!("charge {}: the amount overflows", charge.id))
+            })?;
+            per_driver
+                .entry(charge.user_id.clone())
+                .or_default()
+                .charges
+                .push(ChargeLine {
+                    kind: ChargeKind::OneOff {
+                        charge_id: charge.id.clone(),
+                        date: charge.date,
+                    },
+                    description: charge.description.clone(),
+                    vat_rate: charge.vat_rate,
+                    net: amounts.net,
+                    vat: amounts.vat,
+                    gross: amounts.gross,
+                });
+        }
+        Ok(())
+    }
+
+    /// The people holding each user group's identifiers in `org`.
+    async fn group_members(
+        &self,
+        org: &OrgId,
+    ) -> Result<BTreeMap<String, BTreeSet<UserId>>, BillingError> {
+        let mut members: BTreeMap<String, BTreeSet<UserId>> = BTreeMap::new();
+        let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+        loop {
+            let listed = self.store.list_id_tokens(org, &page).await?;
+            for token in listed.items {
+                if let (Some(group), Some(user)) = (token.group, token.user_id) {
+                    members.entry(group).or_default().insert(user);
+                }
+            }
+            match listed.next_cursor {
+                Some(c) => page.cursor = Some(c),
+                None => break,
+            }
+        }
+        Ok(members)
     }
 
     /// The latest price of every completed session of the period with a
@@ -229,8 +412,22 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
         &self,
         existing: Invoice,
         priced: &[PricedSession],
+        charges: &[ChargeLine],
         result: &mut RunResult,
     ) -> Result<(), BillingError> {
+        for c in charges {
+            if !existing
+                .charges
+                .iter()
+                .any(|l| l.source_id() == c.source_id())
+            {
+                result.skipped_charges.push(SkippedCharge {
+                    source_id: c.source_id().to_owned(),
+                    user_id: existing.user_id.clone(),
+                    reason: SkipReason::AfterInvoice,
+                });
+            }
+        }
         if self.post_invoice(&existing).await? {
             result.ledger_posted += 1;
         }
@@ -294,6 +491,7 @@ struct Draft<'a> {
     due_date: NaiveDate,
     buyer: Buyer,
     lines: Vec<InvoiceLine>,
+    charges: Vec<ChargeLine>,
     currency: String,
 }
 
@@ -321,6 +519,7 @@ impl Draft<'_> {
             },
             buyer: self.buyer.clone(),
             lines: self.lines.clone(),
+            charges: self.charges.clone(),
             created_at: now,
         })
         .map_err(|e| BillingError::Books(format!("invoice for {}: {}", self.buyer.user_id, e.0)))?;
@@ -329,14 +528,17 @@ impl Draft<'_> {
     }
 }
 
-/// The lines of a driver's priced sessions in the currency of the first;
-/// sessions in another currency are noted as skipped.
-fn lines_of(priced: &[PricedSession], skipped: &mut Vec<SkippedSession>) -> Vec<InvoiceLine> {
-    let currency = &priced[0].currency;
+/// The lines of a driver's priced sessions in `currency`; sessions in
+/// another currency are noted as skipped.
+fn lines_of(
+    priced: &[PricedSession],
+    currency: &str,
+    skipped: &mut Vec<SkippedSession>,
+) -> Vec<InvoiceLine> {
     priced
         .iter()
         .filter(|p| {
-            let same = &p.currency == currency;
+            let same = p.currency == currency;
             if !same {
                 skipped.push(SkippedSession {
                     session_id: p.session_id.clone(),

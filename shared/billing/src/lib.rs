@@ -60,7 +60,7 @@ pub mod swish;
 
 use csms_kernel::events::{DomainEvent, EventBus, InvoiceChange};
 use csms_kernel::ports::{
-    Clock, IdempotencyStore, InvoiceStore, LedgerStore, OrganisationStore, PaymentStore,
+    Clock, FeeStore, IdempotencyStore, InvoiceStore, LedgerStore, OrganisationStore, PaymentStore,
     PricedSessionStore, SessionStore, StationStore, StoreError, TokenStore, UserStore,
 };
 use csms_kernel::store_ports;
@@ -79,6 +79,7 @@ store_ports! {
         IdempotencyStore,
         TokenStore,
         StationStore,
+        FeeStore,
 }
 
 #[derive(Debug, thiserror::Error)]

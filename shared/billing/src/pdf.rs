@@ -17,7 +17,7 @@
 //! The organisation has no logo setting yet, so no logo is drawn.
 
 use chrono_tz::Tz;
-use csms_domain::billing::invoice::{Invoice, InvoiceLine};
+use csms_domain::billing::invoice::{ChargeKind, ChargeLine, Invoice, InvoiceLine};
 use csms_domain::tenant::{Bankgiro, Language};
 use csms_domain::Timestamp;
 use rust_decimal::Decimal;
@@ -127,6 +127,8 @@ struct Words {
     page: &'static str,
     of: &'static str,
     continued: &'static str,
+    /// After a fee's days of the month: `15 of 30 days`.
+    days: &'static str,
 }
 
 const SV: Words = Words {
@@ -161,6 +163,7 @@ const SV: Words = Words {
     page: "Sida",
     of: "av",
     continued: "forts.",
+    days: "dagar",
 };
 
 const EN: Words = Words {
@@ -195,6 +198,7 @@ const EN: Words = Words {
     page: "Page",
     of: "of",
     continued: "cont.",
+    days: "days",
 };
 
 fn words(language: Language) -> &'static Words {
@@ -270,6 +274,25 @@ fn span(line: &InvoiceLine, zone: Tz) -> String {
         e.format("%m-%d %H:%M").to_string()
     };
     format!("{}–{end}", s.format("%Y-%m-%d %H:%M"))
+}
+
+/// A fee's days (`2026-11-16 – 11-30, 15/30 dagar`) or a charge's date.
+fn charge_span(line: &ChargeLine, w: &Words) -> String {
+    match &line.kind {
+        ChargeKind::Fee {
+            from,
+            to,
+            days,
+            days_in_month,
+            ..
+        } => format!(
+            "{} – {}, {days}/{days_in_month} {}",
+            from.format("%Y-%m-%d"),
+            to.format("%m-%d"),
+            w.days
+        ),
+        ChargeKind::OneOff { date, .. } => date.format("%Y-%m-%d").to_string(),
+    }
 }
 
 /// Text widths in the embedded fonts.
@@ -398,6 +421,34 @@ fn table_row(pen: &mut Pen<'_>, line: &InvoiceLine, currency: &str, ctx: &PdfCon
     );
     pen.text(COL_TIME, y, TABLE_SIZE, false, span(line, ctx.zone));
     pen.right(COL_KWH, y, TABLE_SIZE, false, number(line.energy_kwh, 3, l));
+    pen.right(COL_NET, y, TABLE_SIZE, false, number(line.net, 2, l));
+    pen.right(COL_RATE, y, TABLE_SIZE, false, percent(line.vat_rate, l));
+    pen.right(
+        COL_GROSS,
+        y,
+        TABLE_SIZE,
+        false,
+        money(line.gross, currency, l),
+    );
+}
+
+/// A fee's or charge's row: its name across the session and station
+/// columns, its days or date, no energy.
+fn charge_row(pen: &mut Pen<'_>, line: &ChargeLine, currency: &str, ctx: &PdfContext<'_>, y: f32) {
+    let l = ctx.language;
+    let w = words(l);
+    pen.fitted(
+        COL_SESSION,
+        y,
+        COL_TIME - COL_SESSION - 2.0,
+        &line.description,
+    );
+    pen.fitted(
+        COL_TIME,
+        y,
+        COL_KWH - COL_TIME - 2.0, // no energy: the kWh column is free
+        &charge_span(line, w),
+    );
     pen.right(COL_NET, y, TABLE_SIZE, false, number(line.net, 2, l));
     pen.right(COL_RATE, y, TABLE_SIZE, false, percent(line.vat_rate, l));
     pen.right(
@@ -564,7 +615,13 @@ pub fn layout(invoice: &Invoice, ctx: &PdfContext<'_>) -> Result<Layout, PdfErro
     table_header(&mut pen, w, y);
     y -= ROW_H + 1.0;
     let continued_top = PAGE_H - MARGIN - 12.0;
-    for line in &invoice.lines {
+    enum Row<'a> {
+        Session(&'a InvoiceLine),
+        Charge(&'a ChargeLine),
+    }
+    let rows =
+        (invoice.lines.iter().map(Row::Session)).chain(invoice.charges.iter().map(Row::Charge));
+    for row in rows {
         if y < BOTTOM {
             pages.push(std::mem::take(&mut pen.items));
             pen.text(
@@ -578,7 +635,10 @@ pub fn layout(invoice: &Invoice, ctx: &PdfContext<'_>) -> Result<Layout, PdfErro
             table_header(&mut pen, w, y);
             y -= ROW_H + 1.0;
         }
-        table_row(&mut pen, line, &invoice.currency, ctx, y);
+        match row {
+            Row::Session(line) => table_row(&mut pen, line, &invoice.currency, ctx, y),
+            Row::Charge(line) => charge_row(&mut pen, line, &invoice.currency, ctx, y),
+        }
         y -= ROW_H;
     }
     pen.rule(y + ROW_H - 1.6);
@@ -820,6 +880,7 @@ mod tests {
                 email: "asa@example.se".into(),
             },
             lines: (0..lines).map(line).collect(),
+            charges: Vec::new(),
             created_at: "2026-12-01T06:00:00Z".parse().unwrap(),
         })
         .unwrap();
@@ -888,6 +949,55 @@ mod tests {
         ] {
             assert!(text.contains(wanted), "{wanted:?} missing from:\n{text}");
         }
+    }
+
+    #[test]
+    fn fees_and_charges_have_rows_after_the_sessions() {
+        use csms_domain::billing::fee::{ChargeId, FeeId};
+        let bg = Bankgiro::parse("5050-1055").unwrap();
+        let mut parts_inv = invoice(1);
+        parts_inv.charges = vec![
+            ChargeLine {
+                kind: ChargeKind::Fee {
+                    fee_id: FeeId::generate(),
+                    from: "2026-11-16".parse().unwrap(),
+                    to: "2026-11-30".parse().unwrap(),
+                    days: 15,
+                    days_in_month: 30,
+                },
+                description: "Parkeringsplats 12".into(),
+                vat_rate: dec("0.25"),
+                net: dec("200.00"),
+                vat: dec("50.00"),
+                gross: dec("250.00"),
+            },
+            ChargeLine {
+                kind: ChargeKind::OneOff {
+                    charge_id: ChargeId::generate(),
+                    date: "2026-11-20".parse().unwrap(),
+                },
+                description: "Ny nyckelbricka".into(),
+                vat_rate: dec("0.25"),
+                net: dec("80.00"),
+                vat: dec("20.00"),
+                gross: dec("100.00"),
+            },
+        ];
+        let layout = layout(&parts_inv, &ctx(&bg, Language::Sv)).unwrap();
+        let texts = layout.texts(0);
+        let at = |t: &str| texts.iter().position(|x| *x == t);
+        for wanted in [
+            "Parkeringsplats 12",
+            "2026-11-16 – 11-30, 15/30 dagar",
+            "250,00 kr",
+            "Ny nyckelbricka",
+            "2026-11-20",
+            "100,00 kr",
+        ] {
+            assert!(at(wanted).is_some(), "{wanted:?} missing from {texts:?}");
+        }
+        assert!(at("CP-101~100") < at("Parkeringsplats 12"));
+        assert!(at("Parkeringsplats 12") < at("Ny nyckelbricka"));
     }
 
     #[test]

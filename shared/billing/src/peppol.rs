@@ -21,7 +21,8 @@
 //!   with the OCR reference as the payment id.
 //! - **Figures**: one `InvoiceLine` per session (its energy in `KWH` at the
 //!   session's average net price, or one piece, `C62`, for a session without
-//!   energy), one `TaxSubtotal` per VAT rate, and the totals; every amount
+//!   energy), then one per monthly fee and one-off charge (one piece at its
+//!   net, its days or date as the description), one `TaxSubtotal` per VAT rate, and the totals; every amount
 //!   is the invoice's own figure with two decimals, never rounded here. The
 //!   invoice has no öre rounding (its gross is what is paid), so there is no
 //!   `PayableRoundingAmount`.
@@ -29,7 +30,7 @@
 //! What the file cannot say truthfully is refused with the field it needs
 //! ([`PeppolError`]) instead of writing a file a receiver would reject.
 
-use csms_domain::billing::invoice::{Invoice, InvoiceLine};
+use csms_domain::billing::invoice::{ChargeKind, ChargeLine, Invoice, InvoiceLine};
 use csms_domain::tenant::{Address, Bankgiro, Organisation, OrganisationNumber, VatNumber};
 use csms_domain::user::BuyerCompany;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
@@ -196,11 +197,19 @@ impl<'a> Document<'a> {
         })?;
         let buyer_email = invoice.buyer.email.trim();
         let buyer_name = invoice.buyer.name.trim();
+        let sessions = invoice.lines.len();
         let lines = invoice
             .lines
             .iter()
             .enumerate()
             .map(|(i, l)| Line::of(i + 1, l))
+            .chain(
+                invoice
+                    .charges
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| Line::of_charge(sessions + i + 1, l)),
+            )
             .collect::<Result<Vec<_>, _>>()?;
         let mut subtotals = Vec::with_capacity(invoice.vat.len());
         for v in &invoice.vat {
@@ -231,7 +240,9 @@ impl<'a> Document<'a> {
         let line_sum = invoice
             .lines
             .iter()
-            .try_fold(Decimal::ZERO, |s, l| s.checked_add(l.net))
+            .map(|l| l.net)
+            .chain(invoice.charges.iter().map(|l| l.net))
+            .try_fold(Decimal::ZERO, |s, net| s.checked_add(net))
             .ok_or_else(|| PeppolError::Figures("the lines' sum overflows".into()))?;
         if line_sum != invoice.net
             || invoice.net.checked_add(invoice.vat_total) != Some(invoice.gross)
@@ -412,6 +423,41 @@ impl<'a> Document<'a> {
 }
 
 impl Line {
+    /// A fee's or one-off charge's line: one piece (`C62`) at its net, its
+    /// name as the item's name, its days or date as the description, its
+    /// id as the seller's item id.
+    fn of_charge(n: usize, l: &ChargeLine) -> Result<Self, PeppolError> {
+        let net = amount(&format!("line {n}'s net"), l.net)?;
+        if l.net.is_sign_negative() || l.vat_rate <= Decimal::ZERO {
+            return Err(PeppolError::Figures(format!(
+                "line {n} ({}) is at {} % VAT and {} net: only standard-rated, non-negative lines are written",
+                l.source_id(),
+                percent(l.vat_rate)?,
+                l.net
+            )));
+        }
+        let description = match &l.kind {
+            ChargeKind::Fee {
+                from,
+                to,
+                days,
+                days_in_month,
+                ..
+            } => format!("monthly fee {from} – {to}, {days} of {days_in_month} days"),
+            ChargeKind::OneOff { date, .. } => format!("one-off charge of {date}"),
+        };
+        Ok(Line {
+            quantity: "1".to_owned(),
+            unit: UNIT_PIECE,
+            net: net.clone(),
+            price: net,
+            percent: percent(l.vat_rate)?,
+            name: l.description.clone(),
+            description,
+            session: l.source_id().to_owned(),
+        })
+    }
+
     fn of(n: usize, l: &InvoiceLine) -> Result<Self, PeppolError> {
         let net = amount(&format!("line {n}'s net"), l.net)?;
         if l.net.is_sign_negative() || l.vat_rate <= Decimal::ZERO {
@@ -555,6 +601,10 @@ mod tests {
     }
 
     fn invoice(lines: Vec<InvoiceLine>) -> Invoice {
+        invoice_with(lines, Vec::new())
+    }
+
+    fn invoice_with(lines: Vec<InvoiceLine>, charges: Vec<ChargeLine>) -> Invoice {
         let mut inv = Invoice::issue(InvoiceParts {
             org_id: OrgId::parse("brf-solsidan").unwrap(),
             period: Period::parse("2026-11").unwrap(),
@@ -574,6 +624,7 @@ mod tests {
                 email: "asa@example.se".into(),
             },
             lines,
+            charges,
             created_at: "2026-12-01T06:00:00Z".parse().unwrap(),
         })
         .unwrap();
@@ -844,6 +895,75 @@ mod tests {
                 ("10", Some("KWH"), "100.00", "10.00", "6"),
             ]
         );
+    }
+
+    #[test]
+    fn fees_and_charges_are_lines_of_one_piece_after_the_sessions() {
+        use csms_domain::billing::fee::{ChargeId, FeeId};
+        let fee_id = FeeId::generate();
+        let inv = invoice_with(
+            vec![line(0, "12.345", "0.25", "40.00", "10.00")],
+            vec![
+                ChargeLine {
+                    kind: ChargeKind::Fee {
+                        fee_id: fee_id.clone(),
+                        from: "2026-11-16".parse().unwrap(),
+                        to: "2026-11-30".parse().unwrap(),
+                        days: 15,
+                        days_in_month: 30,
+                    },
+                    description: "Parkeringsplats 12".into(),
+                    vat_rate: "0.25".parse().unwrap(),
+                    net: "200.00".parse().unwrap(),
+                    vat: "50.00".parse().unwrap(),
+                    gross: "250.00".parse().unwrap(),
+                },
+                ChargeLine {
+                    kind: ChargeKind::OneOff {
+                        charge_id: ChargeId::generate(),
+                        date: "2026-11-20".parse().unwrap(),
+                    },
+                    description: "Ny nyckelbricka".into(),
+                    vat_rate: "0.25".parse().unwrap(),
+                    net: "80.00".parse().unwrap(),
+                    vat: "20.00".parse().unwrap(),
+                    gross: "100.00".parse().unwrap(),
+                },
+            ],
+        );
+        let s = xml(&inv, &org()).unwrap();
+        let doc = roxmltree::Document::parse(&s).unwrap();
+        let root = doc.root_element();
+        let lines: Vec<_> = root
+            .children()
+            .filter(|c| c.has_tag_name((CAC, "InvoiceLine")))
+            .collect();
+        assert_eq!(lines.len(), 3);
+        let fee = lines[1];
+        assert_eq!(text(fee, &[(CBC, "ID")]), "2");
+        assert_eq!(
+            child(fee, CBC, "InvoicedQuantity").attribute("unitCode"),
+            Some("C62")
+        );
+        assert_eq!(text(fee, &[(CBC, "LineExtensionAmount")]), "200.00");
+        assert_eq!(
+            text(fee, &[(CAC, "Item"), (CBC, "Name")]),
+            "Parkeringsplats 12"
+        );
+        assert_eq!(
+            text(
+                fee,
+                &[
+                    (CAC, "Item"),
+                    (CAC, "SellersItemIdentification"),
+                    (CBC, "ID")
+                ]
+            ),
+            fee_id.as_str()
+        );
+        let totals = child(root, CAC, "LegalMonetaryTotal");
+        assert_eq!(text(totals, &[(CBC, "LineExtensionAmount")]), "320.00");
+        assert_eq!(text(totals, &[(CBC, "PayableAmount")]), "400.00");
     }
 
     #[test]

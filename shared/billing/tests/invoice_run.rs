@@ -248,3 +248,167 @@ async fn two_runs_at_once_issue_each_invoice_once_with_no_gap() {
     assert_eq!(books.transactions, 6);
     assert!(books.balanced());
 }
+
+/// A month with a session, a driver's fee from the 16th (pro rata), a
+/// group's fee, a one-off charge and a driver with only a fee: each driver
+/// one invoice with the exact lines; a fee of another month and a charge
+/// of another month are not on it; a re-run adds nothing, and a charge
+/// added after the invoice is noted, not invoiced.
+#[tokio::test]
+async fn fees_and_charges_go_on_the_month_s_invoice_once() {
+    use csms_billing::invoice_run::FEE_CURRENCY;
+    use csms_domain::billing::fee::{ChargeId, Fee, FeeId, FeeTarget, OneOffCharge};
+    use csms_domain::billing::invoice::ChargeKind;
+    use csms_kernel::contract::token;
+    use csms_kernel::ports::{FeeStore, TokenStore};
+    let store = Arc::new(EmbeddedStore::temporary());
+    store
+        .create_organisation(&organisation("brf-b"))
+        .await
+        .unwrap();
+    let org = OrgId::parse("brf-b").unwrap();
+    let ada = user(1, "ada@example.se", &[("brf-b", Role::Driver)]);
+    let bo = user(2, "bo@example.se", &[("brf-b", Role::Driver)]);
+    let cy = user(3, "cy@example.se", &[("brf-b", Role::Driver)]);
+    for u in [&ada, &bo, &cy] {
+        store.create_user(u).await.unwrap();
+    }
+    // Bo and Cy hold residents' tags.
+    for (tag, u) in [("RES-BO", &bo), ("RES-CY", &cy)] {
+        let mut tok = token(tag, "brf-b");
+        tok.group = Some("residents".into());
+        tok.user_id = Some(u.id.clone());
+        store.create_id_token(&tok).await.unwrap();
+    }
+    charged(&store, "1", "2026-11-15T17:00:00Z", Some(&ada), "40.00").await;
+    let fee = |name: &str, target: FeeTarget, amount: &str, gross: bool, start: &str| Fee {
+        id: FeeId::generate(),
+        org_id: org.clone(),
+        name: name.into(),
+        target,
+        amount: dec(amount),
+        includes_vat: gross,
+        vat_rate: dec("0.25"),
+        start: start.parse().unwrap(),
+        end: None,
+        created_at: t("2026-11-01T00:00:00Z"),
+        updated_at: None,
+        version: 1,
+    };
+    // 500 gross from the 16th: 15/30 → 250.00 gross, 200.00 net.
+    let parking = fee(
+        "Parkeringsplats 12",
+        FeeTarget::Driver(ada.id.clone()),
+        "500",
+        true,
+        "2026-11-16",
+    );
+    // 80 net a month for the whole month: 80.00 + 20.00.
+    let club = fee(
+        "Laddklubben",
+        FeeTarget::Group("residents".into()),
+        "80",
+        false,
+        "2026-01-01",
+    );
+    let later = fee(
+        "Förråd",
+        FeeTarget::Driver(ada.id.clone()),
+        "100",
+        true,
+        "2026-12-01",
+    );
+    for f in [&parking, &club, &later] {
+        store.create_fee(f).await.unwrap();
+    }
+    let charge = |date: &str, amount: &str| OneOffCharge {
+        id: ChargeId::generate(),
+        org_id: org.clone(),
+        user_id: ada.id.clone(),
+        description: "Ny nyckelbricka".into(),
+        amount: dec(amount),
+        includes_vat: true,
+        vat_rate: dec("0.25"),
+        date: date.parse().unwrap(),
+        created_at: t("2026-11-20T10:00:00Z"),
+    };
+    let tag = charge("2026-11-20", "100");
+    store.create_charge(&tag).await.unwrap();
+    store
+        .create_charge(&charge("2026-12-02", "7"))
+        .await
+        .unwrap();
+
+    let billing = BillingService::new(store.clone(), Arc::new(At(t("2026-12-01T05:00:00Z"))));
+    let nov = Period::parse("2026-11").unwrap();
+    let run = billing.run_invoices(&org, nov).await.unwrap();
+    assert_eq!(run.created.len(), 3, "{run:?}");
+    assert_eq!(run.charges_invoiced, 4);
+    let of = |u: &User| run.created.iter().find(|i| i.user_id == u.id).unwrap();
+    let a = of(&ada);
+    assert_eq!(a.currency, FEE_CURRENCY);
+    assert_eq!(a.lines.len(), 1);
+    let described: Vec<_> = a
+        .charges
+        .iter()
+        .map(|c| (c.description.as_str(), c.net, c.vat, c.gross))
+        .collect();
+    assert_eq!(
+        described,
+        [
+            (
+                "Parkeringsplats 12",
+                dec("200.00"),
+                dec("50.00"),
+                dec("250.00")
+            ),
+            ("Ny nyckelbricka", dec("80.00"), dec("20.00"), dec("100.00")),
+        ]
+    );
+    assert!(matches!(
+        a.charges[0].kind,
+        ChargeKind::Fee {
+            days: 15,
+            days_in_month: 30,
+            ..
+        }
+    ));
+    // 40 + 200 + 80 net, 10 + 50 + 20 VAT.
+    assert_eq!(
+        (a.net, a.vat_total, a.gross),
+        (dec("320.00"), dec("80.00"), dec("400.00"))
+    );
+    for u in [&bo, &cy] {
+        let i = of(u);
+        assert!(i.lines.is_empty());
+        assert_eq!(i.charges.len(), 1);
+        assert_eq!(
+            (i.charges[0].description.as_str(), i.gross),
+            ("Laddklubben", dec("100.00"))
+        );
+    }
+    let books = billing.balances(&org).await.unwrap();
+    assert!(books.balanced());
+    let payable = books.accounts[&(
+        Account::OrganisationPayable { org: org.clone() },
+        "SEK".into(),
+    )];
+    assert_eq!(payable.credits, dec("600.00"));
+
+    // Again, and with a charge added after the invoice: nothing new.
+    let late = charge("2026-11-29", "9");
+    store.create_charge(&late).await.unwrap();
+    let again = billing.run_invoices(&org, nov).await.unwrap();
+    assert!(again.created.is_empty());
+    assert_eq!(again.existing.len(), 3);
+    assert_eq!(
+        again
+            .skipped_charges
+            .iter()
+            .map(|s| (s.source_id.as_str(), s.reason))
+            .collect::<Vec<_>>(),
+        [(late.id.as_str(), SkipReason::AfterInvoice)]
+    );
+    assert_eq!(store.last_invoice_number(&org).await.unwrap(), 3);
+    assert_eq!(billing.balances(&org).await.unwrap(), books);
+}

@@ -4624,6 +4624,7 @@ pub fn sample_invoice(
             name: "Eva".into(),
             email: "eva@example.se".into(),
         },
+        charges: Vec::new(),
         lines: vec![InvoiceLine {
             session_id: SessionId::parse(format!("CP-I~{seq}")).unwrap(),
             station_id: sid("CP-I"),
@@ -4645,6 +4646,165 @@ pub fn sample_invoice(
         invoice
     })
     .unwrap()
+}
+
+/// Fees and one-off charges are kept under their organisation: another
+/// organisation's id reads as absent and deletes nothing; a fee's change
+/// needs the version read (`Conflict` otherwise, also once it is gone); a
+/// second create of an id is a `Conflict`; listings are in id order, paged,
+/// and a period's charges are those dated in it.
+pub async fn fees_and_charges_kept_per_org_versioned_and_listed<S: FeeStore>(store: &S) {
+    use csms_domain::billing::fee::{ChargeId, Fee, FeeId, FeeTarget, OneOffCharge};
+    use csms_domain::billing::period::Period;
+    use csms_domain::user::UserId;
+    let (a, b) = (
+        OrgId::parse("fee-a").unwrap(),
+        OrgId::parse("fee-b").unwrap(),
+    );
+    let user = UserId::parse("usr_01ARZ3NDEKTSV4RRFFQ69G5FAV").unwrap();
+    let fee = |org: &OrgId, n: u8| Fee {
+        id: FeeId::parse(&format!(
+            "fee_01ARZ3NDEKTSV4RRFFQ69G5FA{}",
+            char::from(b'0' + n)
+        ))
+        .unwrap(),
+        org_id: org.clone(),
+        name: format!("Parkeringsplats {n}"),
+        target: match n % 2 {
+            0 => FeeTarget::Driver(user.clone()),
+            _ => FeeTarget::Group("residents".into()),
+        },
+        amount: Decimal::new(50_000, 2),
+        includes_vat: n.is_multiple_of(2),
+        vat_rate: Decimal::new(25, 2),
+        start: "2026-11-16".parse().unwrap(),
+        end: (n == 1).then(|| "2027-06-30".parse().unwrap()),
+        created_at: t(i64::from(n)),
+        updated_at: None,
+        version: 1,
+    };
+    for n in [3, 1, 2] {
+        store.create_fee(&fee(&a, n)).await.unwrap();
+    }
+    store.create_fee(&fee(&b, 4)).await.unwrap();
+    assert!(matches!(
+        store.create_fee(&fee(&a, 1)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let f1 = fee(&a, 1);
+    assert_eq!(store.get_fee(&a, &f1.id).await.unwrap(), Some(f1.clone()));
+    assert_eq!(
+        store.get_fee(&b, &f1.id).await.unwrap(),
+        None,
+        "another org's id"
+    );
+    let first = store.list_fees(&a, &PageRequest::first(2)).await.unwrap();
+    let names: Vec<_> = first.items.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["Parkeringsplats 1", "Parkeringsplats 2"]);
+    let rest = store
+        .list_fees(
+            &a,
+            &PageRequest {
+                limit: 2,
+                cursor: first.next_cursor.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(rest.items, vec![fee(&a, 3)]);
+    assert_eq!(rest.next_cursor, None);
+    let mut changed = f1.clone();
+    changed.amount = Decimal::new(600, 0);
+    changed.version = 2;
+    changed.updated_at = Some(t(100));
+    store.put_fee(&changed, 1).await.unwrap();
+    assert!(matches!(
+        store.put_fee(&changed, 1).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.get_fee(&a, &f1.id).await.unwrap(),
+        Some(changed.clone())
+    );
+    assert!(
+        !store.delete_fee(&b, &f1.id).await.unwrap(),
+        "another org's id"
+    );
+    assert!(store.delete_fee(&a, &f1.id).await.unwrap());
+    assert!(!store.delete_fee(&a, &f1.id).await.unwrap());
+    assert_eq!(store.get_fee(&a, &f1.id).await.unwrap(), None);
+    changed.version = 3;
+    assert!(matches!(
+        store.put_fee(&changed, 2).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let charge = |org: &OrgId, n: u8, date: &str| OneOffCharge {
+        id: ChargeId::parse(&format!(
+            "chg_01ARZ3NDEKTSV4RRFFQ69G5FA{}",
+            char::from(b'0' + n)
+        ))
+        .unwrap(),
+        org_id: org.clone(),
+        user_id: user.clone(),
+        description: format!("Nyckelbricka {n}"),
+        amount: Decimal::new(10_000, 2),
+        includes_vat: true,
+        vat_rate: Decimal::new(25, 2),
+        date: date.parse().unwrap(),
+        created_at: t(i64::from(n)),
+    };
+    store
+        .create_charge(&charge(&a, 1, "2026-11-30"))
+        .await
+        .unwrap();
+    store
+        .create_charge(&charge(&a, 2, "2026-12-01"))
+        .await
+        .unwrap();
+    store
+        .create_charge(&charge(&a, 3, "2026-11-01"))
+        .await
+        .unwrap();
+    store
+        .create_charge(&charge(&b, 4, "2026-11-15"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.create_charge(&charge(&a, 1, "2026-11-30")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let c1 = charge(&a, 1, "2026-11-30");
+    assert_eq!(
+        store.get_charge(&a, &c1.id).await.unwrap(),
+        Some(c1.clone())
+    );
+    assert_eq!(store.get_charge(&b, &c1.id).await.unwrap(), None);
+    let november = Period::parse("2026-11").unwrap();
+    let listed = store
+        .list_charges(&a, Some(november), &PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(listed.items, vec![c1.clone(), charge(&a, 3, "2026-11-01")]);
+    let all = store
+        .list_charges(&a, None, &PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(all.items.len(), 3);
+    // Paged through a filter: one a page, November's two, then done.
+    let mut page = PageRequest::first(1);
+    let mut seen = Vec::new();
+    loop {
+        let p = store.list_charges(&a, Some(november), &page).await.unwrap();
+        seen.extend(p.items.into_iter().map(|c| c.id));
+        match p.next_cursor {
+            Some(c) => page.cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen, vec![c1.id.clone(), charge(&a, 3, "2026-11-01").id]);
+    assert!(!store.delete_charge(&b, &c1.id).await.unwrap());
+    assert!(store.delete_charge(&a, &c1.id).await.unwrap());
+    assert_eq!(store.get_charge(&a, &c1.id).await.unwrap(), None);
 }
 
 /// A billing code per sample organisation (its name's bytes summed), so
@@ -5131,7 +5291,8 @@ macro_rules! store_contract_tests {
             invoices_numbered_gaplessly_per_issuer,
             usage_days_versioned_and_listed_by_org,
             invoices_found_by_ocr_and_billing_codes_assigned_once,
-            payments_recorded_once_matched_and_listed
+            payments_recorded_once_matched_and_listed,
+            fees_and_charges_kept_per_org_versioned_and_listed
         );
     };
     (@each $make:expr; $($name:ident),*) => {

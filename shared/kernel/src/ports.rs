@@ -11,6 +11,7 @@ use csms_domain::access::{AccessAttempt, StationAccess};
 use csms_domain::alarm::{Alarm, AlarmSettings};
 use csms_domain::api_key::ApiKey;
 use csms_domain::audit::AuditEntry;
+use csms_domain::billing::fee::{ChargeId, Fee, FeeId, OneOffCharge};
 use csms_domain::billing::invoice::{Invoice, InvoiceId, InvoiceStatus};
 use csms_domain::billing::ledger::{LedgerReference, LedgerTransaction};
 use csms_domain::billing::ocr::OcrReference;
@@ -991,6 +992,36 @@ pub trait LedgerStore: Send + Sync {
     ) -> StoreResult<Page<LedgerTransaction>>;
 }
 
+/// An organisation's recurring monthly fees and one-off charges to its
+/// drivers, each kept under its organisation: another organisation's id
+/// reads as absent.
+#[async_trait]
+pub trait FeeStore: Send + Sync {
+    /// `Conflict` if the id exists.
+    async fn create_fee(&self, fee: &Fee) -> StoreResult<()>;
+    async fn get_fee(&self, org: &OrgId, id: &FeeId) -> StoreResult<Option<Fee>>;
+    /// Writes `fee` if the stored version is `expected_version` (the caller
+    /// has moved `fee.version` on), else `Conflict` (also when it is gone).
+    async fn put_fee(&self, fee: &Fee, expected_version: u64) -> StoreResult<()>;
+    /// `false` when there is none.
+    async fn delete_fee(&self, org: &OrgId, id: &FeeId) -> StoreResult<bool>;
+    /// `org`'s fees, oldest first (by id).
+    async fn list_fees(&self, org: &OrgId, page: &PageRequest) -> StoreResult<Page<Fee>>;
+    /// `Conflict` if the id exists.
+    async fn create_charge(&self, charge: &OneOffCharge) -> StoreResult<()>;
+    async fn get_charge(&self, org: &OrgId, id: &ChargeId) -> StoreResult<Option<OneOffCharge>>;
+    /// `false` when there is none.
+    async fn delete_charge(&self, org: &OrgId, id: &ChargeId) -> StoreResult<bool>;
+    /// `org`'s one-off charges, oldest first (by id); with `period`, only
+    /// those dated in it.
+    async fn list_charges(
+        &self,
+        org: &OrgId,
+        period: Option<Period>,
+        page: &PageRequest,
+    ) -> StoreResult<Page<OneOffCharge>>;
+}
+
 /// Which invoices to list: an organisation's, optionally of one period,
 /// one driver, one status; highest number first.
 #[derive(Debug, Clone, PartialEq)]
@@ -1221,6 +1252,7 @@ store_ports! {
         InvoiceStore,
         UsageStore,
         PaymentStore,
+        FeeStore,
 }
 
 /// Time source, so tests can control "now".

@@ -5,11 +5,13 @@
 //! transaction that does not balance, or an invoice whose totals are not
 //! its lines' sums, does not decode.
 
-use crate::{parse, DecodeError, Record};
+use crate::{parse, try_all, DecodeError, Record};
 use chrono::{DateTime, NaiveDate, Utc};
 use csms_domain::billing::dunning::{InvoiceBlock, InvoiceDispute, Reminder};
+use csms_domain::billing::fee::{ChargeId, Fee, FeeId, FeeTarget, OneOffCharge};
 use csms_domain::billing::invoice::{
-    Buyer, Invoice, InvoiceId, InvoiceLine, InvoiceNumber, InvoiceParts, InvoiceStatus, Seller,
+    Buyer, ChargeKind, ChargeLine, Invoice, InvoiceId, InvoiceLine, InvoiceNumber, InvoiceParts,
+    InvoiceStatus, Seller,
 };
 use csms_domain::billing::ledger::{Account, LedgerReference, LedgerTransaction, Posting, Side};
 use csms_domain::billing::ocr::OcrReference;
@@ -127,6 +129,10 @@ pub struct StoredInvoice {
     pub buyer: StoredBuyer,
     #[serde(rename = "lines")]
     pub lines: Vec<StoredInvoiceLine>,
+    /// Fees and one-off charges; absent: none (and invoices from before
+    /// they existed).
+    #[serde(rename = "charges", default, skip_serializing_if = "Vec::is_empty")]
+    pub charges: Vec<StoredChargeLine>,
     /// What the invoice showed, kept to check the sums on reading.
     #[serde(rename = "gross")]
     pub gross: Decimal,
@@ -288,6 +294,123 @@ pub struct StoredInvoiceLine {
     pub gross: Decimal,
 }
 
+/// A fee's or one-off charge's line, its kind tagged by `kind` (`fee`,
+/// `one_off`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredChargeLine {
+    #[serde(flatten)]
+    pub kind: StoredChargeKind,
+    #[serde(rename = "description")]
+    pub description: String,
+    #[serde(rename = "vat_rate")]
+    pub vat_rate: Decimal,
+    #[serde(rename = "net")]
+    pub net: Decimal,
+    #[serde(rename = "vat")]
+    pub vat: Decimal,
+    #[serde(rename = "gross")]
+    pub gross: Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind")]
+pub enum StoredChargeKind {
+    #[serde(rename = "fee")]
+    Fee {
+        #[serde(rename = "fee_id")]
+        fee_id: String,
+        #[serde(rename = "from")]
+        from: NaiveDate,
+        #[serde(rename = "to")]
+        to: NaiveDate,
+        #[serde(rename = "days")]
+        days: u32,
+        #[serde(rename = "days_in_month")]
+        days_in_month: u32,
+    },
+    #[serde(rename = "one_off")]
+    OneOff {
+        #[serde(rename = "charge_id")]
+        charge_id: String,
+        #[serde(rename = "date")]
+        date: NaiveDate,
+    },
+}
+
+impl From<&ChargeLine> for StoredChargeLine {
+    fn from(l: &ChargeLine) -> Self {
+        let ChargeLine {
+            kind,
+            description,
+            vat_rate,
+            net,
+            vat,
+            gross,
+        } = l;
+        let kind = match kind {
+            ChargeKind::Fee {
+                fee_id,
+                from,
+                to,
+                days,
+                days_in_month,
+            } => StoredChargeKind::Fee {
+                fee_id: fee_id.to_string(),
+                from: *from,
+                to: *to,
+                days: *days,
+                days_in_month: *days_in_month,
+            },
+            ChargeKind::OneOff { charge_id, date } => StoredChargeKind::OneOff {
+                charge_id: charge_id.to_string(),
+                date: *date,
+            },
+        };
+        StoredChargeLine {
+            kind,
+            description: description.clone(),
+            vat_rate: *vat_rate,
+            net: *net,
+            vat: *vat,
+            gross: *gross,
+        }
+    }
+}
+
+impl TryFrom<StoredChargeLine> for ChargeLine {
+    type Error = DecodeError;
+
+    fn try_from(s: StoredChargeLine) -> Result<Self, DecodeError> {
+        let kind = match s.kind {
+            StoredChargeKind::Fee {
+                fee_id,
+                from,
+                to,
+                days,
+                days_in_month,
+            } => ChargeKind::Fee {
+                fee_id: FeeId::parse(&fee_id).map_err(DecodeError::new)?,
+                from,
+                to,
+                days,
+                days_in_month,
+            },
+            StoredChargeKind::OneOff { charge_id, date } => ChargeKind::OneOff {
+                charge_id: ChargeId::parse(&charge_id).map_err(DecodeError::new)?,
+                date,
+            },
+        };
+        Ok(ChargeLine {
+            kind,
+            description: s.description,
+            vat_rate: s.vat_rate,
+            net: s.net,
+            vat: s.vat,
+            gross: s.gross,
+        })
+    }
+}
+
 impl From<&Invoice> for StoredInvoice {
     fn from(i: &Invoice) -> Self {
         StoredInvoice {
@@ -327,6 +450,7 @@ impl From<&Invoice> for StoredInvoice {
                     gross: l.gross,
                 })
                 .collect(),
+            charges: i.charges.iter().map(StoredChargeLine::from).collect(),
             gross: i.gross,
             created_at: i.created_at,
             reminders: i
@@ -416,6 +540,7 @@ impl TryFrom<StoredInvoice> for Invoice {
                 email: s.buyer.email,
             },
             lines,
+            charges: try_all(s.charges)?,
             created_at: s.created_at,
         })
         .map_err(DecodeError::new)?;
@@ -566,4 +691,193 @@ impl TryFrom<StoredPayment> for Payment {
 
 impl Record for Payment {
     type Stored = StoredPayment;
+}
+
+/// A recurring monthly fee: its target tagged by `target` (`driver` with
+/// `user_id`, `group` with `group`), amounts as decimal strings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredFee {
+    #[serde(rename = "id")]
+    pub id: String,
+    #[serde(rename = "org_id")]
+    pub org_id: String,
+    #[serde(rename = "name")]
+    pub name: String,
+    #[serde(flatten)]
+    pub target: StoredFeeTarget,
+    #[serde(rename = "amount")]
+    pub amount: Decimal,
+    #[serde(rename = "includes_vat")]
+    pub includes_vat: bool,
+    #[serde(rename = "vat_rate")]
+    pub vat_rate: Decimal,
+    #[serde(rename = "start")]
+    pub start: NaiveDate,
+    #[serde(rename = "end", default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<NaiveDate>,
+    #[serde(rename = "created_at")]
+    pub created_at: DateTime<Utc>,
+    #[serde(
+        rename = "updated_at",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub updated_at: Option<DateTime<Utc>>,
+    #[serde(rename = "version")]
+    pub version: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "target")]
+pub enum StoredFeeTarget {
+    #[serde(rename = "driver")]
+    Driver {
+        #[serde(rename = "user_id")]
+        user_id: String,
+    },
+    #[serde(rename = "group")]
+    Group {
+        #[serde(rename = "group")]
+        group: String,
+    },
+}
+
+impl From<&Fee> for StoredFee {
+    fn from(f: &Fee) -> Self {
+        let Fee {
+            id,
+            org_id,
+            name,
+            target,
+            amount,
+            includes_vat,
+            vat_rate,
+            start,
+            end,
+            created_at,
+            updated_at,
+            version,
+        } = f;
+        StoredFee {
+            id: id.to_string(),
+            org_id: org_id.to_string(),
+            name: name.clone(),
+            target: match target {
+                FeeTarget::Driver(u) => StoredFeeTarget::Driver {
+                    user_id: u.to_string(),
+                },
+                FeeTarget::Group(g) => StoredFeeTarget::Group { group: g.clone() },
+            },
+            amount: *amount,
+            includes_vat: *includes_vat,
+            vat_rate: *vat_rate,
+            start: *start,
+            end: *end,
+            created_at: *created_at,
+            updated_at: *updated_at,
+            version: *version,
+        }
+    }
+}
+
+impl TryFrom<StoredFee> for Fee {
+    type Error = DecodeError;
+
+    fn try_from(s: StoredFee) -> Result<Self, DecodeError> {
+        Ok(Fee {
+            id: FeeId::parse(&s.id).map_err(DecodeError::new)?,
+            org_id: parse("org id", s.org_id, OrgId::parse)?,
+            name: s.name,
+            target: match s.target {
+                StoredFeeTarget::Driver { user_id } => {
+                    FeeTarget::Driver(parse("user id", user_id, UserId::parse)?)
+                }
+                StoredFeeTarget::Group { group } => FeeTarget::Group(group),
+            },
+            amount: s.amount,
+            includes_vat: s.includes_vat,
+            vat_rate: s.vat_rate,
+            start: s.start,
+            end: s.end,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+            version: s.version,
+        })
+    }
+}
+
+impl Record for Fee {
+    type Stored = StoredFee;
+}
+
+/// A one-off charge to a driver, amounts as decimal strings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredOneOffCharge {
+    #[serde(rename = "id")]
+    pub id: String,
+    #[serde(rename = "org_id")]
+    pub org_id: String,
+    #[serde(rename = "user_id")]
+    pub user_id: String,
+    #[serde(rename = "description")]
+    pub description: String,
+    #[serde(rename = "amount")]
+    pub amount: Decimal,
+    #[serde(rename = "includes_vat")]
+    pub includes_vat: bool,
+    #[serde(rename = "vat_rate")]
+    pub vat_rate: Decimal,
+    #[serde(rename = "date")]
+    pub date: NaiveDate,
+    #[serde(rename = "created_at")]
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&OneOffCharge> for StoredOneOffCharge {
+    fn from(c: &OneOffCharge) -> Self {
+        let OneOffCharge {
+            id,
+            org_id,
+            user_id,
+            description,
+            amount,
+            includes_vat,
+            vat_rate,
+            date,
+            created_at,
+        } = c;
+        StoredOneOffCharge {
+            id: id.to_string(),
+            org_id: org_id.to_string(),
+            user_id: user_id.to_string(),
+            description: description.clone(),
+            amount: *amount,
+            includes_vat: *includes_vat,
+            vat_rate: *vat_rate,
+            date: *date,
+            created_at: *created_at,
+        }
+    }
+}
+
+impl TryFrom<StoredOneOffCharge> for OneOffCharge {
+    type Error = DecodeError;
+
+    fn try_from(s: StoredOneOffCharge) -> Result<Self, DecodeError> {
+        Ok(OneOffCharge {
+            id: ChargeId::parse(&s.id).map_err(DecodeError::new)?,
+            org_id: parse("org id", s.org_id, OrgId::parse)?,
+            user_id: parse("user id", s.user_id, UserId::parse)?,
+            description: s.description,
+            amount: s.amount,
+            includes_vat: s.includes_vat,
+            vat_rate: s.vat_rate,
+            date: s.date,
+            created_at: s.created_at,
+        })
+    }
+}
+
+impl Record for OneOffCharge {
+    type Stored = StoredOneOffCharge;
 }

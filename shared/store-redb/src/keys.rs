@@ -69,6 +69,10 @@ pub(crate) const METER: TableDefinition<&str, &[u8]> = TableDefinition::new("met
 /// `{user}\0{start}\0{booking}` → booking id: the bookings made for a person.
 pub(crate) const BOOKINGS_BY_USER: TableDefinition<&str, &str> =
     TableDefinition::new("bookings_by_user");
+/// `{org}\0{fee}` → `Fee` JSON: an organisation's recurring fees.
+pub(crate) const FEES: TableDefinition<&str, &[u8]> = TableDefinition::new("fees");
+/// `{org}\0{charge}` → `OneOffCharge` JSON: an organisation's one-off charges.
+pub(crate) const CHARGES: TableDefinition<&str, &[u8]> = TableDefinition::new("one_off_charges");
 /// Link id → `EmailLink` JSON (invitations and password resets).
 pub(crate) const EMAIL_LINKS: TableDefinition<&str, &[u8]> = TableDefinition::new("email_links");
 /// `{org}\0{created}\0{link}` → link id: an organisation's invitations.
@@ -365,6 +369,10 @@ pub(crate) const SITES_BY_ORG: TableDefinition<&str, &str> = TableDefinition::ne
 
 pub(crate) fn organisation_index_key(org: &OrgId) -> R<String> {
     join([ALL_ORGANISATIONS, org.as_str()])
+}
+
+pub(crate) fn org_item_key(org: &OrgId, id: &str) -> R<String> {
+    join([org.as_str(), id])
 }
 
 pub(crate) fn site_org_key(org: &OrgId, site: &SiteId) -> R<String> {

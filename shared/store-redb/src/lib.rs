@@ -45,6 +45,7 @@ mod device;
 mod documents;
 mod email_links;
 mod error;
+mod fees;
 mod keys;
 mod load;
 mod local_list;
@@ -64,10 +65,12 @@ use csms_domain::access::{AccessAttempt, StationAccess};
 use csms_domain::alarm::{Alarm, AlarmSettings};
 use csms_domain::api_key::ApiKey;
 use csms_domain::audit::AuditEntry;
+use csms_domain::billing::fee::{ChargeId, Fee, FeeId, OneOffCharge};
 use csms_domain::billing::invoice::{Invoice, InvoiceId};
 use csms_domain::billing::ledger::{LedgerReference, LedgerTransaction};
 use csms_domain::billing::ocr::OcrReference;
 use csms_domain::billing::payment::{Payment, PaymentId};
+use csms_domain::billing::period::Period;
 use csms_domain::booking::{Booking, BookingId, Window};
 use csms_domain::charging_key::{ChargingKey, EvseChargingKey};
 use csms_domain::command::{Command, CommandId};
@@ -106,7 +109,7 @@ use csms_kernel::ports::{
     SessionStore, SpotPriceStore, StationEvent, StationStore, StoreError, StoreResult, TariffStore,
     TokenStore, WebhookStore,
 };
-use csms_kernel::ports::{InvoiceQuery, InvoiceStore, LedgerStore, PaymentStore};
+use csms_kernel::ports::{FeeStore, InvoiceQuery, InvoiceStore, LedgerStore, PaymentStore};
 use error::R;
 use ops::Db;
 use std::path::Path;
@@ -487,6 +490,18 @@ forward! { EmailLinkStore {
     get_email_link(id: &LinkId) -> Option<EmailLink>;
     put_email_link(link: &EmailLink, expected_version: u64) -> ();
     list_invitations(org: &OrgId, page: &PageRequest) -> Page<EmailLink>;
+} }
+
+forward! { FeeStore {
+    create_fee(fee: &Fee) -> ();
+    get_fee(org: &OrgId, id: &FeeId) -> Option<Fee>;
+    put_fee(fee: &Fee, expected_version: u64) -> ();
+    delete_fee(org: &OrgId, id: &FeeId) -> bool;
+    list_fees(org: &OrgId, page: &PageRequest) -> Page<Fee>;
+    create_charge(charge: &OneOffCharge) -> ();
+    get_charge(org: &OrgId, id: &ChargeId) -> Option<OneOffCharge>;
+    delete_charge(org: &OrgId, id: &ChargeId) -> bool;
+    list_charges(org: &OrgId, period: Option<Period>, page: &PageRequest) -> Page<OneOffCharge>;
 } }
 
 forward! { LedgerStore {

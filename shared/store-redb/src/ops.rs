@@ -162,6 +162,8 @@ impl Db {
             txn.open_table(RATINGS_BY_STATION)?;
             txn.open_table(RATING_SUMS)?;
             txn.open_table(EMAIL_LINKS)?;
+            txn.open_table(FEES)?;
+            txn.open_table(CHARGES)?;
             txn.open_table(BOOKINGS_BY_USER)?;
             txn.open_table(INVITATIONS_BY_ORG)?;
             txn.open_table(METER)?;

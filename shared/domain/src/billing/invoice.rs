@@ -1,8 +1,10 @@
 //! Invoices to drivers: one per organisation, driver and period, with a
-//! line per priced session, VAT per rate and the totals, a number of the
+//! line per priced session, a line per monthly fee and one-off charge of
+//! the period ([`ChargeLine`]), VAT per rate and the totals, a number of the
 //! issuer's gapless series and an OCR reference made from it.
 
 use super::dunning::{InvoiceBlock, InvoiceDispute, Reminder};
+use super::fee::{ChargeId, FeeId};
 use super::ocr::OcrReference;
 use super::payment::CardAttempt;
 use super::period::Period;
@@ -219,6 +221,49 @@ impl InvoiceLine {
     }
 }
 
+/// What a line other than a session charges for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChargeKind {
+    /// A recurring monthly fee for the days of the period it was active
+    /// (`from`..=`to`), `days` of `days_in_month`.
+    Fee {
+        fee_id: FeeId,
+        from: NaiveDate,
+        to: NaiveDate,
+        days: u32,
+        days_in_month: u32,
+    },
+    /// A one-off charge of `date`.
+    OneOff {
+        charge_id: ChargeId,
+        date: NaiveDate,
+    },
+}
+
+/// A fee's or one-off charge's line on the invoice: a copy of what it
+/// charged when the invoice was issued (a later change of the fee does not
+/// change an issued invoice).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChargeLine {
+    pub kind: ChargeKind,
+    /// The fee's name or the charge's description.
+    pub description: String,
+    pub vat_rate: Decimal,
+    pub net: Decimal,
+    pub vat: Decimal,
+    pub gross: Decimal,
+}
+
+impl ChargeLine {
+    /// The fee's or charge's id.
+    pub fn source_id(&self) -> &str {
+        match &self.kind {
+            ChargeKind::Fee { fee_id, .. } => fee_id.as_str(),
+            ChargeKind::OneOff { charge_id, .. } => charge_id.as_str(),
+        }
+    }
+}
+
 /// The amounts of one VAT rate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VatAmount {
@@ -240,6 +285,8 @@ pub struct InvoiceParts {
     pub seller: Seller,
     pub buyer: Buyer,
     pub lines: Vec<InvoiceLine>,
+    /// Fees and one-off charges, after the sessions.
+    pub charges: Vec<ChargeLine>,
     pub created_at: Timestamp,
 }
 
@@ -258,6 +305,8 @@ pub struct Invoice {
     pub seller: Seller,
     pub buyer: Buyer,
     pub lines: Vec<InvoiceLine>,
+    /// Fees and one-off charges (none on invoices issued before they existed).
+    pub charges: Vec<ChargeLine>,
     /// Per VAT rate, lowest rate first.
     pub vat: Vec<VatAmount>,
     pub net: Decimal,
@@ -309,9 +358,10 @@ impl Invoice {
             seller,
             buyer,
             lines,
+            charges,
             created_at,
         } = parts;
-        if lines.is_empty() {
+        if lines.is_empty() && charges.is_empty() {
             return Err(Invalid("an invoice has at least one line".into()));
         }
         if due_date < issue_date {
@@ -319,22 +369,29 @@ impl Invoice {
         }
         let overflow = || Invalid("the invoice's amounts overflow".into());
         let mut per_rate: BTreeMap<Decimal, VatAmount> = BTreeMap::new();
-        for line in &lines {
-            if line.net.checked_add(line.vat) != Some(line.gross) {
+        let amounts = lines
+            .iter()
+            .map(|l| (l.session_id.as_str(), l.vat_rate, l.net, l.vat, l.gross))
+            .chain(
+                charges
+                    .iter()
+                    .map(|l| (l.source_id(), l.vat_rate, l.net, l.vat, l.gross)),
+            );
+        for (what, rate, line_net, line_vat, line_gross) in amounts {
+            if line_net.checked_add(line_vat) != Some(line_gross) {
                 return Err(Invalid(format!(
-                    "session {}: gross {} is not net {} + VAT {}",
-                    line.session_id, line.gross, line.net, line.vat
+                    "{what}: gross {line_gross} is not net {line_net} + VAT {line_vat}"
                 )));
             }
-            let sum = per_rate.entry(line.vat_rate).or_insert(VatAmount {
-                rate: line.vat_rate,
+            let sum = per_rate.entry(rate).or_insert(VatAmount {
+                rate,
                 net: Decimal::ZERO,
                 vat: Decimal::ZERO,
                 gross: Decimal::ZERO,
             });
-            sum.net = sum.net.checked_add(line.net).ok_or_else(overflow)?;
-            sum.vat = sum.vat.checked_add(line.vat).ok_or_else(overflow)?;
-            sum.gross = sum.gross.checked_add(line.gross).ok_or_else(overflow)?;
+            sum.net = sum.net.checked_add(line_net).ok_or_else(overflow)?;
+            sum.vat = sum.vat.checked_add(line_vat).ok_or_else(overflow)?;
+            sum.gross = sum.gross.checked_add(line_gross).ok_or_else(overflow)?;
         }
         let (mut net, mut vat_total, mut gross) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
         for v in per_rate.values() {
@@ -357,6 +414,7 @@ impl Invoice {
             seller,
             buyer,
             lines,
+            charges,
             vat: per_rate.into_values().collect(),
             net,
             vat_total,
@@ -424,8 +482,56 @@ pub(crate) mod tests {
                 email: "ada@example.com".into(),
             },
             lines,
+            charges: Vec::new(),
             created_at: "2026-12-01T06:00:00Z".parse().unwrap(),
         }
+    }
+
+    #[test]
+    fn fees_and_charges_are_summed_with_the_sessions() {
+        let mut p = parts(vec![line("CP-1~1", "0.25", "40.00", "10.00", "50.00")]);
+        p.charges = vec![
+            ChargeLine {
+                kind: ChargeKind::Fee {
+                    fee_id: FeeId::generate(),
+                    from: "2026-11-16".parse().unwrap(),
+                    to: "2026-11-30".parse().unwrap(),
+                    days: 15,
+                    days_in_month: 30,
+                },
+                description: "Parkeringsplats 12".into(),
+                vat_rate: dec("0.25"),
+                net: dec("200.00"),
+                vat: dec("50.00"),
+                gross: dec("250.00"),
+            },
+            ChargeLine {
+                kind: ChargeKind::OneOff {
+                    charge_id: ChargeId::generate(),
+                    date: "2026-11-20".parse().unwrap(),
+                },
+                description: "Nyckelbricka".into(),
+                vat_rate: dec("0"),
+                net: dec("30"),
+                vat: dec("0"),
+                gross: dec("30"),
+            },
+        ];
+        let inv = Invoice::issue(p.clone()).unwrap();
+        assert_eq!(
+            (inv.net, inv.vat_total, inv.gross),
+            (dec("270.00"), dec("60.00"), dec("330.00"))
+        );
+        assert_eq!(inv.vat.len(), 2);
+        assert_eq!(
+            (inv.vat[1].rate, inv.vat[1].net),
+            (dec("0.25"), dec("240.00"))
+        );
+        // Fees alone make an invoice; a line that does not add up does not.
+        p.lines.clear();
+        assert_eq!(Invoice::issue(p.clone()).unwrap().gross, dec("280.00"));
+        p.charges[1].gross = dec("31");
+        assert!(Invoice::issue(p).is_err());
     }
 
     #[test]

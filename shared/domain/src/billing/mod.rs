@@ -5,6 +5,7 @@
 //! - [`bgmax`]: Bankgirot's BgMax reconciliation file of received payments, parsed and checked.
 //! - [`ocr`]: Swedish OCR payment references (length digit and Luhn check digit).
 //! - [`period`]: a billing period (a calendar month, `2026-11`) and its instants in a time zone.
+//! - [`fee`]: recurring monthly fees (per driver or user group, pro rata for part months) and one-off charges.
 //! - [`invoice`]: invoices (number series, lines, VAT per rate, totals) and their ids.
 //! - [`dunning`]: reminders, their fee and the block of an unpaid invoice: the settings and the next step due.
 //! - [`payment`]: payments received for invoices, matched or not.
@@ -13,6 +14,7 @@
 
 pub mod bgmax;
 pub mod dunning;
+pub mod fee;
 pub mod invoice;
 pub mod ledger;
 pub mod ocr;

@@ -22,6 +22,7 @@
 //! | `charging_key.rs` | EVSEs' charging keys, by key and by EVSE |
 //! | `local_list.rs` | stations' local authorisation list sync state |
 //! | `billing.rs` | the ledger of client funds (one item per transaction), invoices and each issuer's invoice series |
+//! | `fees.rs` | an organisation's recurring fees and one-off charges |
 //! | `usage.rs` | EVSEs' usage days (the facts reports are made of) |
 //! | `table.rs`    | no items: the helper every context reads and writes through (keys, encodings, conditional puts and updates, queries with pages and cursors, batches, transactions) |
 //!
@@ -47,6 +48,7 @@ mod charging_key;
 mod commands;
 mod device;
 mod email_links;
+mod fees;
 mod load;
 mod local_list;
 mod notify;

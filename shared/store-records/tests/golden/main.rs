@@ -203,6 +203,16 @@ fn invoices_are_stored_as_they_were_first_written() {
 }
 
 #[test]
+fn fees_are_stored_as_they_were_first_written() {
+    golden("fees.jsonl", samples::fees());
+}
+
+#[test]
+fn one_off_charges_are_stored_as_they_were_first_written() {
+    golden("one_off_charges.jsonl", samples::one_off_charges());
+}
+
+#[test]
 fn usage_days_are_stored_as_they_were_first_written() {
     golden("usage_days.jsonl", samples::usage_days());
 }

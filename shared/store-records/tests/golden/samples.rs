@@ -2215,6 +2215,7 @@ pub fn invoices() -> Vec<csms_domain::billing::invoice::Invoice> {
                 email: "eva.lind@example.se".into(),
             },
             lines,
+            charges: Vec::new(),
             created_at: t("2026-12-01T06:00:00Z"),
         })
         .unwrap()
@@ -2345,19 +2346,75 @@ pub fn invoices() -> Vec<csms_domain::billing::invoice::Invoice> {
             invoice
         },
         {
+            // A session, a fee for half the month and a one-off charge
+            // (added with fees).
+            use csms_domain::billing::fee::{ChargeId, FeeId};
+            let mut invoice = Invoice::issue(InvoiceParts {
+                org_id: org("brf-solsidan"),
+                period: Period::parse("2026-11").unwrap(),
+                number: InvoiceNumber::new("", 5).unwrap(),
+                currency: "SEK".into(),
+                issue_date: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+                due_date: NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+                seller: Seller {
+                    legal_name: "Laddbolaget".into(),
+                    organisation_number: None,
+                    vat_number: None,
+                    address: None,
+                },
+                buyer: Buyer {
+                    user_id: UserId::parse("usr_01ARZ3NDEKTSV4RRFFQ69G5FAV").unwrap(),
+                    name: "Eva Lind".into(),
+                    email: "eva.lind@example.se".into(),
+                },
+                lines: vec![line("CP-1~11", "0.25", "0.80", "0.20", "1.00")],
+                charges: vec![
+                    ChargeLine {
+                        kind: ChargeKind::Fee {
+                            fee_id: FeeId::parse("fee_01ARZ3NDEKTSV4RRFFQ69G5FAV").unwrap(),
+                            from: NaiveDate::from_ymd_opt(2026, 11, 16).unwrap(),
+                            to: NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
+                            days: 15,
+                            days_in_month: 30,
+                        },
+                        description: "Parkeringsplats 12".into(),
+                        vat_rate: d("0.25"),
+                        net: d("200.00"),
+                        vat: d("50.00"),
+                        gross: d("250.00"),
+                    },
+                    ChargeLine {
+                        kind: ChargeKind::OneOff {
+                            charge_id: ChargeId::parse("chg_01ARZ3NDEKTSV4RRFFQ69G5FAV").unwrap(),
+                            date: NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
+                        },
+                        description: "Ny nyckelbricka".into(),
+                        vat_rate: d("0.25"),
+                        net: d("80.00"),
+                        vat: d("20.00"),
+                        gross: d("100.00"),
+                    },
+                ],
+                created_at: t("2026-12-01T06:00:00Z"),
+            })
+            .unwrap();
+            invoice.ocr = OcrReference::for_invoice(42, 5).unwrap();
+            invoice
+        },
+        {
             // Disputed and the dispute resolved (added with disputes).
             use csms_domain::billing::dunning::InvoiceDispute;
             let mut invoice = issued(
-                InvoiceNumber::new("", 5).unwrap(),
+                InvoiceNumber::new("", 6).unwrap(),
                 Seller {
                     legal_name: "Laddbolaget".into(),
                     organisation_number: None,
                     vat_number: None,
                     address: None,
                 },
-                vec![line("CP-1~11", "0.25", "0.80", "0.20", "1.00")],
+                vec![line("CP-1~12", "0.25", "0.80", "0.20", "1.00")],
             );
-            invoice.ocr = OcrReference::for_invoice(42, 5).unwrap();
+            invoice.ocr = OcrReference::for_invoice(42, 6).unwrap();
             invoice.dispute = Some(InvoiceDispute {
                 reason: "Laddade inte den 3:e".into(),
                 by: "usr_01ARZ3NDEKTSV4RRFFQ69G5FAV".into(),
@@ -2370,6 +2427,57 @@ pub fn invoices() -> Vec<csms_domain::billing::invoice::Invoice> {
             invoice
         },
     ]
+}
+
+pub fn fees() -> Vec<csms_domain::billing::fee::Fee> {
+    use csms_domain::billing::fee::{Fee, FeeId, FeeTarget};
+    use csms_domain::user::UserId;
+    vec![
+        Fee {
+            id: FeeId::parse("fee_01ARZ3NDEKTSV4RRFFQ69G5FAV").unwrap(),
+            org_id: org("brf-solsidan"),
+            name: "Parkeringsplats 12".into(),
+            target: FeeTarget::Driver(UserId::parse("usr_01ARZ3NDEKTSV4RRFFQ69G5FAV").unwrap()),
+            amount: d("500"),
+            includes_vat: true,
+            vat_rate: d("0.25"),
+            start: NaiveDate::from_ymd_opt(2026, 11, 16).unwrap(),
+            end: Some(NaiveDate::from_ymd_opt(2027, 6, 30).unwrap()),
+            created_at: t("2026-11-10T08:00:00Z"),
+            updated_at: Some(t("2026-11-12T09:30:00.5Z")),
+            version: 2,
+        },
+        Fee {
+            id: FeeId::parse("fee_01BX5ZZKBKACTAV9WEVGEMMVRZ").unwrap(),
+            org_id: org("brf-solsidan"),
+            name: "Medlemsavgift laddklubben".into(),
+            target: FeeTarget::Group("residents".into()),
+            amount: d("99.20"),
+            includes_vat: false,
+            vat_rate: d("0.25"),
+            start: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+            end: None,
+            created_at: t("2025-12-20T08:00:00Z"),
+            updated_at: None,
+            version: 1,
+        },
+    ]
+}
+
+pub fn one_off_charges() -> Vec<csms_domain::billing::fee::OneOffCharge> {
+    use csms_domain::billing::fee::{ChargeId, OneOffCharge};
+    use csms_domain::user::UserId;
+    vec![OneOffCharge {
+        id: ChargeId::parse("chg_01ARZ3NDEKTSV4RRFFQ69G5FAV").unwrap(),
+        org_id: org("brf-solsidan"),
+        user_id: UserId::parse("usr_01ARZ3NDEKTSV4RRFFQ69G5FAV").unwrap(),
+        description: "Ny nyckelbricka".into(),
+        amount: d("100.00"),
+        includes_vat: true,
+        vat_rate: d("0.25"),
+        date: NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
+        created_at: t("2026-11-20T13:00:00Z"),
+    }]
 }
 
 pub fn usage_days() -> Vec<csms_domain::usage::UsageDay> {
