@@ -97,6 +97,7 @@ async fn reconnect(
         &st,
         conn,
         OcppVersion::V16,
+        None,
         w.clock.now(),
     )
     .await

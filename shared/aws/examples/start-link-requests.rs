@@ -85,6 +85,7 @@ async fn main() -> anyhow::Result<()> {
         &station,
         "fig-conn",
         OcppVersion::V16,
+        None,
         clock.now(),
     )
     .await?;

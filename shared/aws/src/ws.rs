@@ -142,6 +142,7 @@ impl WsHandlers {
                     &station,
                     &connection_id,
                     version,
+                    hs.source,
                     now,
                 )
                 .await

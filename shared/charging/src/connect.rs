@@ -324,6 +324,7 @@ pub async fn opened<
     station: &Station,
     connection_id: &str,
     version: OcppVersion,
+    source: Option<ClientAddr>,
     now: Timestamp,
 ) -> Result<Connection, StoreError> {
     let conn = Connection {
@@ -336,11 +337,20 @@ pub async fn opened<
         last_seen_at: now,
         approval: station.approval,
         clock: None,
+        messages: 0,
+        flood: None,
     };
     // Its connects of the last hour, this one included: the evidence of
     // flapping, written with the connect.
     let recent_connects = csms_domain::station::recent(&station.recent_connects, now);
-    let previous = store.open_connection(&conn, &recent_connects).await?;
+    // And where it connected from this week: the evidence of a password
+    // used elsewhere, in the same write.
+    let address = source.map(|s| s.throttle_key());
+    let recent_addresses =
+        csms_domain::station::recent_addresses(&station.recent_addresses, address.as_deref(), now);
+    let previous = store
+        .open_connection(&conn, &recent_connects, &recent_addresses)
+        .await?;
     if let (Some(prev), Some(sender)) = (previous, sender) {
         if prev != connection_id {
             match sender.close(&prev).await {
@@ -367,8 +377,10 @@ pub async fn opened<
     }
     let station = Station {
         recent_connects,
+        recent_addresses,
         ..station.clone()
     };
+    crate::charger::monitor::check_addresses(store, events, &station, now).await;
     crate::charger::monitor::check_churn(
         store,
         events,

@@ -67,6 +67,7 @@ pub async fn open_connection(
         station,
         conn,
         version,
+        None,
         clock.now(),
     )
     .await

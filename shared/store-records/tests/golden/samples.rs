@@ -885,6 +885,7 @@ pub fn stations() -> Vec<csms_domain::station::Station> {
         previous_password: None,
         decommissioned_at: None,
         recent_connects: Vec::new(),
+        recent_addresses: Vec::new(),
     };
     vec![
         bare("CP-2", Approval::Accepted),
@@ -934,6 +935,22 @@ pub fn stations() -> Vec<csms_domain::station::Station> {
             recent_connects: vec![t("2026-12-08T06:50:01Z"), t("2026-12-08T07:00:01Z")],
             ..bare("CP-6", Approval::Accepted)
         },
+        Station {
+            ocpp_version: Some(OcppVersion::V201),
+            connection_id: Some("conn-abc=".to_owned()),
+            recent_connects: vec![t("2026-12-08T07:00:01Z")],
+            recent_addresses: vec![
+                csms_domain::station::SeenAddress {
+                    address: "192.0.2.10".to_owned(),
+                    at: t("2026-12-07T18:00:00Z"),
+                },
+                csms_domain::station::SeenAddress {
+                    address: "2001:db8:1:2::/64".to_owned(),
+                    at: t("2026-12-08T07:00:01Z"),
+                },
+            ],
+            ..bare("CP-7", Approval::Accepted)
+        },
     ]
 }
 
@@ -972,6 +989,8 @@ pub fn connections() -> Vec<csms_domain::station::Connection> {
         last_seen_at: t("2026-12-01T06:05:00.75Z"),
         approval,
         clock: None,
+        messages: 0,
+        flood: None,
     };
     vec![
         connection("conn-1=", OcppVersion::V16, Approval::Accepted, None),
@@ -988,6 +1007,21 @@ pub fn connections() -> Vec<csms_domain::station::Connection> {
                 tolerance_secs: Some(300),
             }),
             ..connection("conn-4=", OcppVersion::V16, Approval::Accepted, None)
+        },
+        Connection {
+            messages: 1234,
+            flood: Some(csms_domain::station::FloodCheck {
+                window_from: t("2026-12-01T06:04:00.25Z"),
+                window_base: 1100,
+                flooding: Some(true),
+                limit_count: Some(120),
+                limit_window_secs: Some(60),
+            }),
+            ..connection("conn-5=", OcppVersion::V201, Approval::Accepted, None)
+        },
+        Connection {
+            messages: 7,
+            ..connection("conn-6=", OcppVersion::V16, Approval::Accepted, None)
         },
     ]
 }
@@ -2000,7 +2034,7 @@ pub fn charging_keys() -> Vec<csms_domain::charging_key::EvseChargingKey> {
 
 pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
     use csms_domain::alarm::{
-        AlarmRecipient, AlarmSettings, Churn, Lingering, OfflineGrace, Severity, Thresholds,
+        AlarmRecipient, AlarmSettings, Churn, Limit, Lingering, OfflineGrace, Severity, Thresholds,
     };
     use csms_domain::tenant::{Email, Language};
     vec![
@@ -2011,6 +2045,8 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             boot_loop: Churn::BOOT_LOOP,
             lingering: Lingering::DEFAULT,
             thresholds: Thresholds::DEFAULT,
+            message_flood: Limit::MESSAGE_FLOOD.default,
+            many_addresses: Limit::MANY_ADDRESSES.default,
             recipients: vec![],
             quiet_hours: None,
             digest_warnings: false,
@@ -2025,6 +2061,8 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             boot_loop: Churn::BOOT_LOOP,
             lingering: Lingering::DEFAULT,
             thresholds: Thresholds::DEFAULT,
+            message_flood: Limit::MESSAGE_FLOOD.default,
+            many_addresses: Limit::MANY_ADDRESSES.default,
             quiet_hours: None,
             digest_warnings: false,
             digest_through: None,
@@ -2050,6 +2088,8 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             boot_loop: Churn::new(4, 600).unwrap(),
             lingering: Lingering::DEFAULT,
             thresholds: Thresholds::DEFAULT,
+            message_flood: Limit::MESSAGE_FLOOD.default,
+            many_addresses: Limit::MANY_ADDRESSES.default,
             recipients: vec![],
             quiet_hours: None,
             digest_warnings: false,
@@ -2064,6 +2104,8 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             boot_loop: Churn::BOOT_LOOP,
             lingering: Lingering::DEFAULT,
             thresholds: Thresholds::DEFAULT,
+            message_flood: Limit::MESSAGE_FLOOD.default,
+            many_addresses: Limit::MANY_ADDRESSES.default,
             recipients: vec![],
             quiet_hours: Some(
                 csms_domain::alarm::QuietHours::new(
@@ -2085,6 +2127,8 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             boot_loop: Churn::BOOT_LOOP,
             lingering: Lingering::new(10, 240).unwrap(),
             thresholds: Thresholds::DEFAULT,
+            message_flood: Limit::MESSAGE_FLOOD.default,
+            many_addresses: Limit::MANY_ADDRESSES.default,
             recipients: vec![],
             quiet_hours: None,
             digest_warnings: false,
@@ -2104,11 +2148,29 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
                 status_contradiction: Thresholds::STATUS_CONTRADICTION.threshold(60).unwrap(),
                 clock_drift: Thresholds::CLOCK_DRIFT.threshold(120).unwrap(),
             },
+            message_flood: Limit::MESSAGE_FLOOD.default,
+            many_addresses: Limit::MANY_ADDRESSES.default,
             recipients: vec![],
             quiet_hours: None,
             digest_warnings: false,
             digest_through: None,
             updated_at: Some(t("2026-12-10T08:00:00Z")),
+            version: 1,
+        },
+        AlarmSettings {
+            org_id: org("brf-solhem"),
+            offline_grace: OfflineGrace::from_secs(600).unwrap(),
+            flapping: Churn::FLAPPING,
+            boot_loop: Churn::BOOT_LOOP,
+            lingering: Lingering::DEFAULT,
+            thresholds: Thresholds::DEFAULT,
+            message_flood: Limit::MESSAGE_FLOOD.limit(300, 60).unwrap(),
+            many_addresses: Limit::MANY_ADDRESSES.limit(5, 604_800).unwrap(),
+            recipients: vec![],
+            quiet_hours: None,
+            digest_warnings: false,
+            digest_through: None,
+            updated_at: Some(t("2026-12-11T08:00:00Z")),
             version: 1,
         },
     ]
