@@ -113,7 +113,9 @@
 //!   once read ([`csms_domain::station::FloodCheck`]). [`flood_verdict`]
 //!   decides from those alone: more than the limit within less than the
 //!   window is a flood; a window at least as long at no more than the
-//!   limit's rate is quiet. A request only when the decision changes, when
+//!   limit's rate is quiet; a flood that starts after a long quiet window
+//!   is seen within at most twice the limit's messages (the long window's
+//!   rate first, then a fresh one). A request only when the decision changes, when
 //!   a window holding more than the limit starts anew (one write per
 //!   limit's worth of messages), and the settings read once per
 //!   connection. A repeat (the next window flooded too) counts on the open
