@@ -3,14 +3,16 @@ and a sweep every second: a station that goes away and stays away raises exactly
 signed `alarm.opened` webhook, and its reconnect resolves it (`alarm.resolved`); a station back within the grace
 raises nothing; a Faulted status raises `connectorFaulted` with the error code and the vendor's info, and the next
 Available resolves it. A station that floods the CSMS with messages raises `messageFlood`, one that connects from more
-addresses than its organisation allows raises `stationManyAddresses` (from 127.0.0.2, .3, … on the loopback); each
-resolves by itself once the window is quiet again."""
+addresses than its organisation allows raises `stationManyAddresses` (from 127.0.0.2, .3, … on the loopback), and a
+load-balanced charger that draws above the TxProfile it accepted raises `profileIgnored`; each resolves by itself
+once the window is quiet again, or the charger complies."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 import websockets
@@ -586,3 +588,49 @@ def test_a_station_connecting_from_more_addresses_than_allowed_raises_one_alarm_
     assert get()["occurrences"] == 2, "a fourth address counts on the open alarm"
     resolved = poll(lambda: (a := get()) and not a["active"] and a, timeout=15)
     assert resolved["resolvedAt"], resolved
+
+
+def test_a_charger_that_draws_above_its_accepted_profile_raises_profile_ignored_until_it_complies(runner):
+    """A static site that holds a 1.6 charger to 16 A (TxProfile accepted), an organisation tolerance of 0 % + 1 A for
+    10 s: the car reporting 24 A per phase for 10 s raises one `profileIgnored` warning with the limit and the
+    readings, and a reading of 15 A resolves it."""
+    from test_load_balancing import Site, connect, draw, settled, start
+
+    site_id = unique("PIGN")
+    cs = unique("PIGN")
+    runner.create_station(cs, siteId=site_id)
+    runner.create_token("PIGN-TAG")
+    runner.api_ok("PUT", f"/sites/{site_id}/load", {
+        "gridFuseA": {"l1": 32, "l2": 32, "l3": 32}, "mode": "static",
+        "evses": [{"stationId": cs, "evseId": 1, "maxA": 16}]})
+    bad = runner.api("PUT", "/alarm-settings", {"profileIgnored": {"percent": 0, "amps": 0, "seconds": 10}})
+    assert bad.status_code == 400 and "profileIgnored.amps" in bad.text, bad.text
+    runner.api_ok("PUT", "/alarm-settings", {"profileIgnored": {"percent": 0, "amps": 1, "seconds": 10}})
+    alarm_id = f"profile-ignored:{cs}:1"
+
+    async def scenario():
+        site = Site()
+        cp = await connect(runner, site, cs, "1.6")
+        try:
+            await start(cp, "PIGN-TAG")
+            await settled(runner, site_id, site, {cs: Decimal(16)}, "the TxProfile of 16 A")
+            await draw(cp, "24.0")
+            await asyncio.sleep(1)
+            assert alarm(runner, alarm_id) is None, "over, not yet for 10 s"
+            await asyncio.sleep(9.5)
+            await draw(cp, "23.5")
+            raised = await asyncio.to_thread(poll, lambda: alarm(runner, alarm_id), timeout=10, what="the alarm")
+            assert raised["active"] and raised["kind"] == "profileIgnored", raised
+            assert raised["severity"] == "warning" and raised["occurrences"] == 1, raised
+            assert Decimal(raised["details"]["limitA"]) == 16, raised
+            assert Decimal(raised["details"]["measuredA"][0]) == Decimal("23.5"), raised
+            await draw(cp, "15.0")
+            resolved = await asyncio.to_thread(
+                poll, lambda: (a := alarm(runner, alarm_id)) and not a["active"] and a, timeout=10,
+                what="the resolution")
+            assert resolved["occurrences"] == 1, resolved
+        finally:
+            cp.task.cancel()
+            await cp.ws.close()
+
+    run(scenario(), timeout=60)

@@ -14,7 +14,7 @@ use axum::extract::State;
 use axum::{Extension, Json};
 use csms_domain::alarm::{
     AlarmRecipient, AlarmSettings, Bounds, Churn, Limit, LimitBounds, Lingering, OfflineGrace,
-    QuietHours, Severity, Threshold, Thresholds,
+    ProfileTolerance, QuietHours, Severity, Threshold, Thresholds,
 };
 use csms_domain::tenant::{Email, Language};
 use csms_kernel::ports::StoreError;
@@ -68,6 +68,11 @@ pub(crate) struct AlarmSettingsInput {
     /// (critical; an IPv6 address counts by its /64): 1 to 20 within 10 to
     /// 604800 seconds, default 3 within 86400.
     many_addresses: Option<LimitInput>,
+    /// A charger that draws more than its charging profile's limit plus
+    /// `percent` of it plus `amps`, for longer than `seconds`, raises
+    /// `profileIgnored` (warning; by its Current.Import readings): 0 to 50
+    /// %, 1 to 16 A, 10 to 3600 seconds, default 10 %, 1 A, 120 seconds.
+    profile_ignored: Option<ToleranceInput>,
     /// Warnings that open within these hours are mailed in one digest when
     /// they end; critical alarms are mailed at once, always. None when left
     /// out.
@@ -132,6 +137,30 @@ pub(crate) struct ChurnInput {
     /// 60 to 3600 seconds.
     #[schema(example = 3600, minimum = 60, maximum = 3600)]
     window_seconds: u64,
+}
+
+/// How far above its profile's limit, and for how long, a charger may draw.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct ToleranceInput {
+    /// Of the limit: 0 to 50.
+    #[schema(example = 10, minimum = 0, maximum = 50)]
+    percent: u64,
+    /// Whole amperes on top: 1 to 16.
+    #[schema(example = 1, minimum = 1, maximum = 16)]
+    amps: u64,
+    /// 10 to 3600 seconds.
+    #[schema(example = 120, minimum = 10, maximum = 3600)]
+    seconds: u64,
+}
+
+/// How far above its profile's limit, and for how long, a charger may draw.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ToleranceView {
+    pub percent: u8,
+    pub amps: u8,
+    pub seconds: u32,
 }
 
 /// More than `count` within `windowSeconds` is an alarm; the bounds are the
@@ -307,6 +336,9 @@ pub struct AlarmSettingsView {
     /// Distinct source addresses of one station's connects within the
     /// window beyond which `stationManyAddresses` is raised.
     pub many_addresses: LimitView,
+    /// How far above its charging profile's limit, and for how long, a
+    /// charger may draw before `profileIgnored`.
+    pub profile_ignored: ToleranceView,
     /// Who is mailed about alarms.
     pub notify: Vec<RecipientView>,
     /// When warnings wait for the digest; null: never.
@@ -346,6 +378,11 @@ impl From<&AlarmSettings> for AlarmSettingsView {
             clock_drift_seconds: s.thresholds.clock_drift.secs(),
             message_flood: s.message_flood.into(),
             many_addresses: s.many_addresses.into(),
+            profile_ignored: ToleranceView {
+                percent: s.profile_ignored.percent(),
+                amps: s.profile_ignored.amps(),
+                seconds: s.profile_ignored.secs(),
+            },
             notify: s
                 .recipients
                 .iter()
@@ -432,6 +469,13 @@ pub async fn put(
     };
     let message_flood = limit("messageFlood", input.message_flood, Limit::MESSAGE_FLOOD)?;
     let many_addresses = limit("manyAddresses", input.many_addresses, Limit::MANY_ADDRESSES)?;
+    let profile_ignored = input
+        .profile_ignored
+        .map_or(Ok(ProfileTolerance::DEFAULT), |t| {
+            ProfileTolerance::new(t.percent, t.amps, t.seconds).map_err(|(what, why)| {
+                ApiError::BadRequest(format!("profileIgnored.{what}: {why}"))
+            })
+        })?;
     let recipients = recipients(input.notify.unwrap_or_default())?;
     let quiet_hours = input.quiet_hours.map(quiet_hours).transpose()?;
     let stored = current(&st, &who).await?;
@@ -444,6 +488,7 @@ pub async fn put(
         thresholds,
         message_flood,
         many_addresses,
+        profile_ignored,
         recipients,
         quiet_hours,
         digest_warnings: input.digest_warnings.unwrap_or(false),

@@ -266,7 +266,7 @@ async fn alarm_settings_are_checked_per_organisation_and_the_sweep_uses_them() {
     assert_eq!(got.status, 200, "{}", got.text);
     assert_eq!(
         got.body,
-        serde_json::json!({"offlineGraceSeconds": 600, "flapping": {"count": 6, "windowSeconds": 3600}, "bootLoop": {"count": 3, "windowSeconds": 900}, "stuckConnector": {"preparingMinutes": 15, "finishingMinutes": 180}, "noMeterValuesMinutes": 30, "chargingNothingMinutes": 30, "statusContradictsSessionSeconds": 120, "clockDriftSeconds": 300, "messageFlood": {"count": 120, "windowSeconds": 60}, "manyAddresses": {"count": 3, "windowSeconds": 86400}, "notify": [], "quietHours": null, "digestWarnings": false, "lastDigestAt": null, "setByOrganisation": false, "updatedAt": null, "version": 0})
+        serde_json::json!({"offlineGraceSeconds": 600, "flapping": {"count": 6, "windowSeconds": 3600}, "bootLoop": {"count": 3, "windowSeconds": 900}, "stuckConnector": {"preparingMinutes": 15, "finishingMinutes": 180}, "noMeterValuesMinutes": 30, "chargingNothingMinutes": 30, "statusContradictsSessionSeconds": 120, "clockDriftSeconds": 300, "messageFlood": {"count": 120, "windowSeconds": 60}, "manyAddresses": {"count": 3, "windowSeconds": 86400}, "profileIgnored": {"percent": 10, "amps": 1, "seconds": 120}, "notify": [], "quietHours": null, "digestWarnings": false, "lastDigestAt": null, "setByOrganisation": false, "updatedAt": null, "version": 0})
     );
     for (body, field) in [
         (

@@ -2484,6 +2484,7 @@ pub async fn alarm_settings_versioned_per_org<S: AlarmSettingsStore>(store: &S) 
             .limit(300, 60)
             .unwrap(),
         many_addresses: csms_domain::alarm::Limit::MANY_ADDRESSES.default,
+        profile_ignored: csms_domain::alarm::ProfileTolerance::new(20, 2, 300).unwrap(),
         quiet_hours: Some(
             csms_domain::alarm::QuietHours::new(
                 chrono::NaiveTime::from_hms_opt(22, 0, 0).unwrap(),

@@ -6,7 +6,7 @@ use crate::{parse, DecodeError, Record};
 use chrono::{DateTime, Utc};
 use csms_domain::alarm::{
     Alarm, AlarmRecipient, AlarmSettings, Bounds, Churn, Handling, Limit, LimitBounds, Lingering,
-    OfflineGrace, QuietHours, Severity, Threshold, Thresholds,
+    OfflineGrace, ProfileTolerance, QuietHours, Severity, Threshold, Thresholds,
 };
 use csms_domain::tenant::{Email, Language};
 use csms_domain::OrgId;
@@ -256,6 +256,12 @@ pub struct StoredAlarmSettings {
         skip_serializing_if = "Option::is_none"
     )]
     pub many_addresses: Option<StoredLimit>,
+    #[serde(
+        rename = "profile_ignored",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub profile_ignored: Option<StoredTolerance>,
     /// Absent in settings stored before alarms were mailed.
     #[serde(rename = "recipients", default, skip_serializing_if = "Vec::is_empty")]
     pub recipients: Vec<StoredAlarmRecipient>,
@@ -330,6 +336,16 @@ fn churn(name: &str, stored: Option<StoredChurn>, default: Churn) -> Result<Chur
         Churn::new(c.count.into(), c.window_secs.into())
             .map_err(|(what, why)| DecodeError::new(format!("{name} {what}: {why}")))
     })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StoredTolerance {
+    #[serde(rename = "percent")]
+    pub percent: u8,
+    #[serde(rename = "amps")]
+    pub amps: u8,
+    #[serde(rename = "secs")]
+    pub secs: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -412,6 +428,7 @@ impl From<&AlarmSettings> for StoredAlarmSettings {
             thresholds,
             message_flood,
             many_addresses,
+            profile_ignored,
             recipients,
             quiet_hours,
             digest_warnings,
@@ -445,6 +462,13 @@ impl From<&AlarmSettings> for StoredAlarmSettings {
             clock_drift_secs: non_default(thresholds.clock_drift, Thresholds::CLOCK_DRIFT),
             message_flood: stored_limit(*message_flood, Limit::MESSAGE_FLOOD),
             many_addresses: stored_limit(*many_addresses, Limit::MANY_ADDRESSES),
+            profile_ignored: (*profile_ignored != ProfileTolerance::DEFAULT).then_some(
+                StoredTolerance {
+                    percent: profile_ignored.percent(),
+                    amps: profile_ignored.amps(),
+                    secs: profile_ignored.secs(),
+                },
+            ),
             recipients: recipients
                 .iter()
                 .map(|r| StoredAlarmRecipient {
@@ -507,6 +531,13 @@ impl TryFrom<StoredAlarmSettings> for AlarmSettings {
             },
             message_flood: limit("message_flood", s.message_flood, Limit::MESSAGE_FLOOD)?,
             many_addresses: limit("many_addresses", s.many_addresses, Limit::MANY_ADDRESSES)?,
+            profile_ignored: s
+                .profile_ignored
+                .map_or(Ok(ProfileTolerance::DEFAULT), |t| {
+                    ProfileTolerance::new(t.percent.into(), t.amps.into(), t.secs.into()).map_err(
+                        |(what, why)| DecodeError::new(format!("profile_ignored {what}: {why}")),
+                    )
+                })?,
             recipients: s
                 .recipients
                 .into_iter()

@@ -424,6 +424,7 @@ fn sent(status: SentStatus, before: Option<HeldLimit>) -> SentLimit {
 pub fn load_states() -> Vec<LoadState> {
     let e = csms_energy::Timestamp;
     let full_evse = EvseLoadState {
+        over_limit_since: None,
         station_id: station("CP-1"),
         evse_id: 1,
         transaction_id: Some("5678".into()),
@@ -470,6 +471,7 @@ pub fn load_states() -> Vec<LoadState> {
         }),
     };
     let paused_evse = EvseLoadState {
+        over_limit_since: None,
         station_id: station("CP-2"),
         evse_id: 2,
         transaction_id: None,
@@ -505,6 +507,7 @@ pub fn load_states() -> Vec<LoadState> {
         }),
     };
     let bare_evse = EvseLoadState {
+        over_limit_since: None,
         station_id: station("CP-3"),
         evse_id: 1,
         transaction_id: None,
@@ -547,6 +550,7 @@ pub fn load_states() -> Vec<LoadState> {
     let mut evses = vec![full_evse, paused_evse, bare_evse];
     for (i, reason) in reasons.into_iter().enumerate() {
         evses.push(EvseLoadState {
+            over_limit_since: None,
             station_id: station("CP-4"),
             evse_id: i as u32 + 1,
             transaction_id: None,
@@ -634,6 +638,28 @@ pub fn load_states() -> Vec<LoadState> {
             alarms: vec!["grid-meter-silent:site-3".into()],
             version: 2,
             ..LoadState::new(site("site-3"))
+        },
+        LoadState {
+            evses: vec![EvseLoadState {
+                over_limit_since: Some(t("2026-12-01T10:01:00.500Z")),
+                station_id: station("CP-9"),
+                evse_id: 1,
+                transaction_id: Some("4242".into()),
+                charge: None,
+                measured: Some(Measured {
+                    at: t("2026-12-01T10:03:30Z"),
+                    current_a: phase_amps("24.5", "24", "23.8"),
+                }),
+                soc: None,
+                allocation: None,
+                profile: Some(sent(SentStatus::Accepted, None)),
+                default_profile: None,
+                pv: None,
+                need: None,
+            }],
+            alarms: vec!["profile-ignored:CP-9:1".into()],
+            version: 9,
+            ..LoadState::new(site("site-4"))
         },
     ]
 }
@@ -2034,7 +2060,8 @@ pub fn charging_keys() -> Vec<csms_domain::charging_key::EvseChargingKey> {
 
 pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
     use csms_domain::alarm::{
-        AlarmRecipient, AlarmSettings, Churn, Limit, Lingering, OfflineGrace, Severity, Thresholds,
+        AlarmRecipient, AlarmSettings, Churn, Limit, Lingering, OfflineGrace, ProfileTolerance,
+        Severity, Thresholds,
     };
     use csms_domain::tenant::{Email, Language};
     vec![
@@ -2047,6 +2074,7 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             thresholds: Thresholds::DEFAULT,
             message_flood: Limit::MESSAGE_FLOOD.default,
             many_addresses: Limit::MANY_ADDRESSES.default,
+            profile_ignored: ProfileTolerance::DEFAULT,
             recipients: vec![],
             quiet_hours: None,
             digest_warnings: false,
@@ -2063,6 +2091,7 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             thresholds: Thresholds::DEFAULT,
             message_flood: Limit::MESSAGE_FLOOD.default,
             many_addresses: Limit::MANY_ADDRESSES.default,
+            profile_ignored: ProfileTolerance::DEFAULT,
             quiet_hours: None,
             digest_warnings: false,
             digest_through: None,
@@ -2090,6 +2119,7 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             thresholds: Thresholds::DEFAULT,
             message_flood: Limit::MESSAGE_FLOOD.default,
             many_addresses: Limit::MANY_ADDRESSES.default,
+            profile_ignored: ProfileTolerance::DEFAULT,
             recipients: vec![],
             quiet_hours: None,
             digest_warnings: false,
@@ -2106,6 +2136,7 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             thresholds: Thresholds::DEFAULT,
             message_flood: Limit::MESSAGE_FLOOD.default,
             many_addresses: Limit::MANY_ADDRESSES.default,
+            profile_ignored: ProfileTolerance::DEFAULT,
             recipients: vec![],
             quiet_hours: Some(
                 csms_domain::alarm::QuietHours::new(
@@ -2129,6 +2160,7 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             thresholds: Thresholds::DEFAULT,
             message_flood: Limit::MESSAGE_FLOOD.default,
             many_addresses: Limit::MANY_ADDRESSES.default,
+            profile_ignored: ProfileTolerance::DEFAULT,
             recipients: vec![],
             quiet_hours: None,
             digest_warnings: false,
@@ -2150,6 +2182,7 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             },
             message_flood: Limit::MESSAGE_FLOOD.default,
             many_addresses: Limit::MANY_ADDRESSES.default,
+            profile_ignored: ProfileTolerance::DEFAULT,
             recipients: vec![],
             quiet_hours: None,
             digest_warnings: false,
@@ -2166,11 +2199,29 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             thresholds: Thresholds::DEFAULT,
             message_flood: Limit::MESSAGE_FLOOD.limit(300, 60).unwrap(),
             many_addresses: Limit::MANY_ADDRESSES.limit(5, 604_800).unwrap(),
+            profile_ignored: ProfileTolerance::DEFAULT,
             recipients: vec![],
             quiet_hours: None,
             digest_warnings: false,
             digest_through: None,
             updated_at: Some(t("2026-12-11T08:00:00Z")),
+            version: 1,
+        },
+        AlarmSettings {
+            org_id: org("brf-solvagen"),
+            offline_grace: OfflineGrace::from_secs(600).unwrap(),
+            flapping: Churn::FLAPPING,
+            boot_loop: Churn::BOOT_LOOP,
+            lingering: Lingering::DEFAULT,
+            thresholds: Thresholds::DEFAULT,
+            message_flood: Limit::MESSAGE_FLOOD.default,
+            many_addresses: Limit::MANY_ADDRESSES.default,
+            profile_ignored: ProfileTolerance::new(5, 2, 300).unwrap(),
+            recipients: vec![],
+            quiet_hours: None,
+            digest_warnings: false,
+            digest_through: None,
+            updated_at: Some(t("2026-12-12T08:00:00Z")),
             version: 1,
         },
     ]
