@@ -20,8 +20,9 @@
 //!   keeps since when an EVSE has been over ([`EvseLoadState::over_limit_since`],
 //!   saved with the state anyway) and reads the organisation's tolerance
 //!   only when an EVSE is more than [`ProfileTolerance::MIN_AMPS`] over its
-//!   limit (no tolerance allows less). A reading within the tolerance
-//!   resolves it; so does the transaction ending or the limit being raised
+//!   limit (no tolerance allows less). While it holds, each run repeats on
+//!   the open alarm with the latest reading (two requests a run, only
+//!   then). A reading within the tolerance resolves it; so does the transaction ending or the limit being raised
 //!   above what it draws. Power.Active.Import is not compared: the
 //!   balancer limits in amperes and keeps currents.
 

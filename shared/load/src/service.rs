@@ -751,7 +751,11 @@ impl<S: LoadServiceStore + ?Sized> LoadService<S> {
         ));
         let mut open: Vec<String> = Vec::new();
         for alarm in &holding {
-            if state.alarms.contains(&alarm.id) {
+            // A charger that keeps ignoring its profile repeats on the open
+            // alarm with its latest reading (two requests a run, only while
+            // it does); the site's own alarms hold without a request.
+            let repeats = alarm.kind == super::alarms::PROFILE_IGNORED_KIND;
+            if state.alarms.contains(&alarm.id) && !repeats {
                 open.push(alarm.id.clone());
                 continue;
             }
