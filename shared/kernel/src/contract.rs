@@ -313,7 +313,7 @@ pub async fn connections_open_touch_close<S: StationStore + ConnectionStore>(sto
         limit_window_secs: Some(60),
     };
     assert!(store.set_connection_flood("c1", flood).await.unwrap());
-    let touched = store.touch_connection("c1", t(170)).await.unwrap().unwrap();
+    let touched = store.touch_connection("c1", t(160)).await.unwrap().unwrap();
     assert_eq!(
         (touched.flood, touched.messages, touched.clock),
         (Some(flood), 3, Some(check)),
