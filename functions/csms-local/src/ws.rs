@@ -333,9 +333,11 @@ async fn serve(
         &**state.charger.events(),
         Some(&state.sockets),
         &station,
-        &connection_id,
-        version,
-        source,
+        connect::Opening {
+            connection_id: &connection_id,
+            version,
+            source,
+        },
         state.clock.now(),
     )
     .await

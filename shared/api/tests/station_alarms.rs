@@ -98,9 +98,11 @@ async fn reconnect(
         events,
         None,
         &st,
-        conn,
-        OcppVersion::V16,
-        None,
+        connect::Opening {
+            connection_id: conn,
+            version: OcppVersion::V16,
+            source: None,
+        },
         w.clock.now(),
     )
     .await
@@ -852,9 +854,11 @@ async fn connect_from(
         events,
         None,
         &st,
-        conn,
-        OcppVersion::V16,
-        Some(csms_kernel::throttle::ClientAddr(ip.parse().unwrap())),
+        connect::Opening {
+            connection_id: conn,
+            version: OcppVersion::V16,
+            source: Some(csms_kernel::throttle::ClientAddr(ip.parse().unwrap())),
+        },
         w.clock.now(),
     )
     .await

@@ -312,6 +312,15 @@ async fn raise_auth_alarm<S: StationStore + ConnectionStore + AlarmStore + ?Size
     }
 }
 
+/// What a connect that was accepted is: the connection's id, the version
+/// negotiated, and where it came from when known.
+#[derive(Debug, Clone, Copy)]
+pub struct Opening<'a> {
+    pub connection_id: &'a str,
+    pub version: OcppVersion,
+    pub source: Option<ClientAddr>,
+}
+
 /// Record an accepted connection. If the station still had another one open
 /// (it reconnected before the old socket died), that one is closed so that
 /// replies and calls cannot go to a dead or duplicate socket.
@@ -322,11 +331,14 @@ pub async fn opened<
     events: &dyn EventBus,
     sender: Option<&dyn ConnectionSender>,
     station: &Station,
-    connection_id: &str,
-    version: OcppVersion,
-    source: Option<ClientAddr>,
+    opening: Opening<'_>,
     now: Timestamp,
 ) -> Result<Connection, StoreError> {
+    let Opening {
+        connection_id,
+        version,
+        source,
+    } = opening;
     let conn = Connection {
         connection_id: connection_id.to_owned(),
         station_id: station.id.clone(),
