@@ -2,19 +2,24 @@
 and a sweep every second: a station that goes away and stays away raises exactly one `stationOffline` alarm and one
 signed `alarm.opened` webhook, and its reconnect resolves it (`alarm.resolved`); a station back within the grace
 raises nothing; a Faulted status raises `connectorFaulted` with the error code and the vendor's info, and the next
-Available resolves it."""
+Available resolves it. A station that floods the CSMS with messages raises `messageFlood`, one that connects from more
+addresses than its organisation allows raises `stationManyAddresses` (from 127.0.0.2, .3, … on the loopback), and a
+load-balanced charger that draws above the TxProfile it accepted raises `profileIgnored`; each resolves by itself
+once the window is quiet again, or the charger complies."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
+import websockets
 from ocpp.v16 import call as call16
 from ocpp.v201 import call as call201
 
-from csms_e2e import ago, boot_accepted, charger, iso, now_utc, poll, quote, run, started_runner, unique
+from csms_e2e import OCPP_RESPONSE_TIMEOUT_S, Charger16, ago, boot_accepted, charger, iso, now_utc, poll, quote, run, started_runner, unique
 from test_webhooks import receiver, subscribe, verify  # noqa: F401 (receiver: the module fixture)
 
 VERSIONS = ["1.6", "2.0.1"]
@@ -494,3 +499,143 @@ def test_a_station_clock_off_by_ten_minutes_raises_clock_drift_once_and_a_good_c
     run(scenario())
     time.sleep(0.5)
     assert mine() == [("alarm.opened", alarm_id), ("alarm.resolved", alarm_id)], mine()
+
+
+def test_a_station_that_floods_the_csms_raises_one_alarm_a_second_burst_repeats_it_and_quiet_resolves_it(runner):
+    """An organisation that allows 20 messages within 10 s: a 2.0.1 station that sends 30 heartbeats at once raises
+    one `messageFlood` warning (the counting rides on the connection record each message touches anyway), a second
+    burst counts on the open alarm, and its first message after a quiet window resolves it."""
+    org = runner.create_organisation("org-flood", kind="cpo", legal_name="Brus AB")
+    h = {"X-Organisation": org}
+    bad = runner.api("PUT", "/alarm-settings", {"messageFlood": {"count": 5, "windowSeconds": 10}}, headers=h)
+    assert bad.status_code == 400 and "messageFlood.count" in bad.text, bad.text
+    settings = runner.api_ok("PUT", "/alarm-settings", {"messageFlood": {"count": 20, "windowSeconds": 10}},
+                             headers=h)
+    assert settings["messageFlood"] == {"count": 20, "windowSeconds": 10}, settings
+    assert runner.api_ok("GET", "/alarm-settings")["messageFlood"] == {"count": 120, "windowSeconds": 60}
+    cs = unique("FLOOD")
+    runner.api_ok("POST", "/stations", {"id": cs}, status=201, headers=h)
+    alarm_id = f"message-flood:{cs}"
+
+    def get():
+        r = runner.api("GET", f"/alarms/{quote(alarm_id)}", headers=h)
+        assert r.status_code in (200, 404), r.text
+        return r.json() if r.status_code == 200 else None
+
+    async def burst(cp, n: int):
+        await asyncio.gather(*(cp.send(call201.Heartbeat()) for _ in range(n)))
+
+    async def scenario():
+        async with charger(runner, cs, "2.0.1") as cp:
+            await boot_accepted(cp, "2.0.1")
+            await burst(cp, 10)
+            assert get() is None, "11 messages are within the limit"
+            await burst(cp, 20)
+            flood = get()
+            assert flood and flood["active"] and flood["kind"] == "messageFlood", flood
+            assert flood["severity"] == "warning" and flood["occurrences"] == 1, flood
+            assert flood["details"]["limit"] == 20 and flood["details"]["messages"] == 21, flood
+            assert "HeartbeatInterval" in flood["suggestedAction"], flood
+            await burst(cp, 25)
+            assert get()["occurrences"] == 2, "a second burst counts on the open alarm"
+            await asyncio.sleep(10.5)
+            await cp.send(call201.Heartbeat())
+            resolved = get()
+            assert not resolved["active"] and resolved["resolvedAt"], resolved
+
+    run(scenario())
+    assert runner.api("GET", f"/alarms/{quote(alarm_id)}").status_code == 404, "another organisation's alarm"
+
+
+def test_a_station_connecting_from_more_addresses_than_allowed_raises_one_alarm_until_the_window_passes(runner):
+    """An organisation that allows 2 addresses within 10 s: a 1.6 station that connects from 127.0.0.1, .2, .3 and .4
+    raises one critical `stationManyAddresses` alarm on the third address with the addresses as evidence, the
+    fourth counts on it, and the sweep resolves it once the window ending now holds no more than 2."""
+    org = runner.create_organisation("org-addr", kind="cpo", legal_name="Adress AB")
+    h = {"X-Organisation": org}
+    runner.api_ok("PUT", "/alarm-settings", {"manyAddresses": {"count": 2, "windowSeconds": 10}}, headers=h)
+    assert runner.api_ok("GET", "/alarm-settings")["manyAddresses"] == {"count": 3, "windowSeconds": 86400}
+    cs = unique("ADDR")
+    runner.api_ok("POST", "/stations", {"id": cs}, status=201, headers=h)
+    alarm_id = f"station-addresses:{cs}"
+
+    def get():
+        r = runner.api("GET", f"/alarms/{quote(alarm_id)}", headers=h)
+        assert r.status_code in (200, 404), r.text
+        return r.json() if r.status_code == 200 else None
+
+    async def visit(source: str):
+        ws = await websockets.connect(runner.ws_url(cs), subprotocols=["ocpp1.6"], open_timeout=10,
+                                      close_timeout=5, local_addr=(source, 0))
+        cp = Charger16(cs, ws, response_timeout=OCPP_RESPONSE_TIMEOUT_S)
+        task = asyncio.create_task(cp.start())
+        try:
+            await boot_accepted(cp, "1.6")
+        finally:
+            task.cancel()
+            await ws.close()
+
+    for source in ["127.0.0.1", "127.0.0.2", "127.0.0.2"]:
+        run(visit(source))
+    assert get() is None, "two addresses are allowed"
+    run(visit("127.0.0.3"))
+    raised = get()
+    assert raised and raised["active"] and raised["kind"] == "stationManyAddresses", raised
+    assert raised["severity"] == "critical" and raised["occurrences"] == 1, raised
+    assert [a["address"] for a in raised["details"]["addresses"]] == ["127.0.0.1", "127.0.0.2", "127.0.0.3"], raised
+    assert "password" in raised["suggestedAction"], raised
+    run(visit("127.0.0.4"))
+    assert get()["occurrences"] == 2, "a fourth address counts on the open alarm"
+    resolved = poll(lambda: (a := get()) and not a["active"] and a, timeout=15)
+    assert resolved["resolvedAt"], resolved
+
+
+def test_a_charger_that_draws_above_its_accepted_profile_raises_profile_ignored_until_it_complies(runner):
+    """A static site that holds a 1.6 charger to 16 A (TxProfile accepted), an organisation tolerance of 0 % + 1 A for
+    10 s: the car reporting 24 A per phase for 10 s raises one `profileIgnored` warning with the limit and the
+    readings, a later reading over the limit repeats on it with its value, and a reading of 15 A resolves it."""
+    from test_load_balancing import Site, connect, draw, settled, start
+
+    site_id = unique("PIGN")
+    cs = unique("PIGN")
+    runner.create_station(cs, siteId=site_id)
+    runner.create_token("PIGN-TAG")
+    runner.api_ok("PUT", f"/sites/{site_id}/load", {
+        "gridFuseA": {"l1": 32, "l2": 32, "l3": 32}, "mode": "static",
+        "evses": [{"stationId": cs, "evseId": 1, "maxA": 16}]})
+    bad = runner.api("PUT", "/alarm-settings", {"profileIgnored": {"percent": 0, "amps": 0, "seconds": 10}})
+    assert bad.status_code == 400 and "profileIgnored.amps" in bad.text, bad.text
+    runner.api_ok("PUT", "/alarm-settings", {"profileIgnored": {"percent": 0, "amps": 1, "seconds": 10}})
+    alarm_id = f"profile-ignored:{cs}:1"
+
+    async def scenario():
+        site = Site()
+        cp = await connect(runner, site, cs, "1.6")
+        try:
+            await start(cp, "PIGN-TAG")
+            await settled(runner, site_id, site, {cs: Decimal(16)}, "the TxProfile of 16 A")
+            await draw(cp, "24.0")
+            await asyncio.sleep(1)
+            assert alarm(runner, alarm_id) is None, "over, not yet for 10 s"
+            await asyncio.sleep(9.5)
+            await draw(cp, "23.5")
+            raised = await asyncio.to_thread(poll, lambda: alarm(runner, alarm_id), timeout=10, what="the alarm")
+            assert raised["active"] and raised["kind"] == "profileIgnored", raised
+            assert raised["severity"] == "warning", raised
+            assert Decimal(raised["details"]["limitA"]) == 16, raised
+            assert Decimal(raised["details"]["measuredA"][0]) == Decimal("23.5"), raised
+            await draw(cp, "25.0")
+            repeated = await asyncio.to_thread(
+                poll, lambda: (a := alarm(runner, alarm_id)) and a["occurrences"] >= 2 and a, timeout=10,
+                what="a repeat")
+            assert Decimal(repeated["details"]["measuredA"][0]) == 25, "the latest reading as evidence"
+            await draw(cp, "15.0")
+            resolved = await asyncio.to_thread(
+                poll, lambda: (a := alarm(runner, alarm_id)) and not a["active"] and a, timeout=10,
+                what="the resolution")
+            assert resolved["resolvedAt"], resolved
+        finally:
+            cp.task.cancel()
+            await cp.ws.close()
+
+    run(scenario(), timeout=60)

@@ -210,11 +210,12 @@ async fn upgrade(
             // The connection's place under the connection caps is held for as
             // long as the socket lives, not just the HTTP exchange.
             let slot = slot.map(|Extension(s)| s);
+            let source = hs.source;
             let mut resp = ws
                 .max_message_size(MAX_MESSAGE_BYTES)
                 .max_frame_size(MAX_MESSAGE_BYTES)
                 .on_upgrade(move |socket| {
-                    tracker.track_future(serve(state, socket, *station, version, slot))
+                    tracker.track_future(serve(state, socket, *station, version, source, slot))
                 });
             // Set the header ourselves, as the client spelled it: we chose
             // the version, possibly from a list whose spelling or spacing
@@ -320,6 +321,7 @@ async fn serve(
     mut socket: WebSocket,
     station: Station,
     version: OcppVersion,
+    source: Option<ClientAddr>,
     _slot: Option<ConnSlot>,
 ) {
     let connection_id = format!("local-{}", ulid::Ulid::new());
@@ -331,8 +333,11 @@ async fn serve(
         &**state.charger.events(),
         Some(&state.sockets),
         &station,
-        &connection_id,
-        version,
+        connect::Opening {
+            connection_id: &connection_id,
+            version,
+            source,
+        },
         state.clock.now(),
     )
     .await

@@ -13,8 +13,8 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::{Extension, Json};
 use csms_domain::alarm::{
-    AlarmRecipient, AlarmSettings, Bounds, Churn, Lingering, OfflineGrace, QuietHours, Severity,
-    Threshold, Thresholds,
+    AlarmRecipient, AlarmSettings, Bounds, Churn, Limit, LimitBounds, Lingering, OfflineGrace,
+    ProfileTolerance, QuietHours, Severity, Threshold, Thresholds,
 };
 use csms_domain::tenant::{Email, Language};
 use csms_kernel::ports::StoreError;
@@ -59,6 +59,20 @@ pub(crate) struct AlarmSettingsInput {
     /// default 300.
     #[schema(example = 300, minimum = 30, maximum = 86400)]
     clock_drift_seconds: Option<u64>,
+    /// A station that sends more messages than `count` within the window
+    /// raises `messageFlood` (warning): 10 to 10000 within 10 to 3600
+    /// seconds, default 120 within 60.
+    message_flood: Option<LimitInput>,
+    /// A station whose connects come from more distinct source addresses
+    /// than `count` within the window raises `stationManyAddresses`
+    /// (critical; an IPv6 address counts by its /64): 1 to 20 within 10 to
+    /// 604800 seconds, default 3 within 86400.
+    many_addresses: Option<LimitInput>,
+    /// A charger that draws more than its charging profile's limit plus
+    /// `percent` of it plus `amps`, for longer than `seconds`, raises
+    /// `profileIgnored` (warning; by its Current.Import readings): 0 to 50
+    /// %, 1 to 16 A, 10 to 3600 seconds, default 10 %, 1 A, 120 seconds.
+    profile_ignored: Option<ToleranceInput>,
     /// Warnings that open within these hours are mailed in one digest when
     /// they end; critical alarms are mailed at once, always. None when left
     /// out.
@@ -123,6 +137,66 @@ pub(crate) struct ChurnInput {
     /// 60 to 3600 seconds.
     #[schema(example = 3600, minimum = 60, maximum = 3600)]
     window_seconds: u64,
+}
+
+/// How far above its profile's limit, and for how long, a charger may draw.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct ToleranceInput {
+    /// Of the limit: 0 to 50.
+    #[schema(example = 10, minimum = 0, maximum = 50)]
+    percent: u64,
+    /// Whole amperes on top: 1 to 16.
+    #[schema(example = 1, minimum = 1, maximum = 16)]
+    amps: u64,
+    /// 10 to 3600 seconds.
+    #[schema(example = 120, minimum = 10, maximum = 3600)]
+    seconds: u64,
+}
+
+/// How far above its profile's limit, and for how long, a charger may draw.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ToleranceView {
+    pub percent: u8,
+    pub amps: u8,
+    pub seconds: u32,
+}
+
+/// More than `count` within `windowSeconds` is an alarm; the bounds are the
+/// rule's.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct LimitInput {
+    #[schema(example = 120, minimum = 1, maximum = 10000)]
+    count: u64,
+    #[schema(example = 60, minimum = 10, maximum = 604800)]
+    window_seconds: u64,
+}
+
+/// More than `count` within `windowSeconds` is an alarm.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LimitView {
+    pub count: u32,
+    pub window_seconds: u32,
+}
+
+impl From<Limit> for LimitView {
+    fn from(l: Limit) -> Self {
+        LimitView {
+            count: l.count(),
+            window_seconds: l.window_secs(),
+        }
+    }
+}
+
+fn limit(field: &str, input: Option<LimitInput>, bounds: LimitBounds) -> Result<Limit, ApiError> {
+    input.map_or(Ok(bounds.default), |l| {
+        bounds
+            .limit(l.count, l.window_seconds)
+            .map_err(|(what, why)| ApiError::BadRequest(format!("{field}.{what}: {why}")))
+    })
 }
 
 /// How long a connector may stay in `Preparing` and in `Finishing`.
@@ -256,6 +330,15 @@ pub struct AlarmSettingsView {
     pub status_contradicts_session_seconds: u32,
     /// Seconds a station's clock may be off before `clockDrift`.
     pub clock_drift_seconds: u32,
+    /// Messages from one station within the window beyond which
+    /// `messageFlood` is raised.
+    pub message_flood: LimitView,
+    /// Distinct source addresses of one station's connects within the
+    /// window beyond which `stationManyAddresses` is raised.
+    pub many_addresses: LimitView,
+    /// How far above its charging profile's limit, and for how long, a
+    /// charger may draw before `profileIgnored`.
+    pub profile_ignored: ToleranceView,
     /// Who is mailed about alarms.
     pub notify: Vec<RecipientView>,
     /// When warnings wait for the digest; null: never.
@@ -293,6 +376,13 @@ impl From<&AlarmSettings> for AlarmSettingsView {
                 .in_unit(Thresholds::CHARGING_NOTHING),
             status_contradicts_session_seconds: s.thresholds.status_contradiction.secs(),
             clock_drift_seconds: s.thresholds.clock_drift.secs(),
+            message_flood: s.message_flood.into(),
+            many_addresses: s.many_addresses.into(),
+            profile_ignored: ToleranceView {
+                percent: s.profile_ignored.percent(),
+                amps: s.profile_ignored.amps(),
+                seconds: s.profile_ignored.secs(),
+            },
             notify: s
                 .recipients
                 .iter()
@@ -377,6 +467,15 @@ pub async fn put(
             Thresholds::CLOCK_DRIFT,
         )?,
     };
+    let message_flood = limit("messageFlood", input.message_flood, Limit::MESSAGE_FLOOD)?;
+    let many_addresses = limit("manyAddresses", input.many_addresses, Limit::MANY_ADDRESSES)?;
+    let profile_ignored = input
+        .profile_ignored
+        .map_or(Ok(ProfileTolerance::DEFAULT), |t| {
+            ProfileTolerance::new(t.percent, t.amps, t.seconds).map_err(|(what, why)| {
+                ApiError::BadRequest(format!("profileIgnored.{what}: {why}"))
+            })
+        })?;
     let recipients = recipients(input.notify.unwrap_or_default())?;
     let quiet_hours = input.quiet_hours.map(quiet_hours).transpose()?;
     let stored = current(&st, &who).await?;
@@ -387,6 +486,9 @@ pub async fn put(
         boot_loop,
         lingering,
         thresholds,
+        message_flood,
+        many_addresses,
+        profile_ignored,
         recipients,
         quiet_hours,
         digest_warnings: input.digest_warnings.unwrap_or(false),

@@ -501,6 +501,7 @@ async fn a_load_configuration_needs_no_site_record() {
         previous_password: None,
         decommissioned_at: None,
         recent_connects: Vec::new(),
+        recent_addresses: Vec::new(),
     };
     store.create_station(&old).await.unwrap();
     let load = json!({"gridFuseA": {"l1": 63, "l2": 63, "l3": 63}, "mode": "static",

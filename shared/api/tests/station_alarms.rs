@@ -4,7 +4,10 @@
 //! resolves it; a station back within the grace, or decommissioned, raises
 //! nothing; a station that keeps reconnecting or booting raises
 //! `stationFlapping` or `stationBootLoop` once, and the sweep resolves it
-//! when it settled.
+//! when it settled; one that floods the CSMS with messages raises
+//! `messageFlood` until a quiet window, and one that connects from more
+//! addresses than allowed raises `stationManyAddresses` until the sweep
+//! sees the window ending now within the limit.
 
 mod support;
 
@@ -95,8 +98,11 @@ async fn reconnect(
         events,
         None,
         &st,
-        conn,
-        OcppVersion::V16,
+        connect::Opening {
+            connection_id: conn,
+            version: OcppVersion::V16,
+            source: None,
+        },
         w.clock.now(),
     )
     .await
@@ -262,7 +268,7 @@ async fn alarm_settings_are_checked_per_organisation_and_the_sweep_uses_them() {
     assert_eq!(got.status, 200, "{}", got.text);
     assert_eq!(
         got.body,
-        serde_json::json!({"offlineGraceSeconds": 600, "flapping": {"count": 6, "windowSeconds": 3600}, "bootLoop": {"count": 3, "windowSeconds": 900}, "stuckConnector": {"preparingMinutes": 15, "finishingMinutes": 180}, "noMeterValuesMinutes": 30, "chargingNothingMinutes": 30, "statusContradictsSessionSeconds": 120, "clockDriftSeconds": 300, "notify": [], "quietHours": null, "digestWarnings": false, "lastDigestAt": null, "setByOrganisation": false, "updatedAt": null, "version": 0})
+        serde_json::json!({"offlineGraceSeconds": 600, "flapping": {"count": 6, "windowSeconds": 3600}, "bootLoop": {"count": 3, "windowSeconds": 900}, "stuckConnector": {"preparingMinutes": 15, "finishingMinutes": 180}, "noMeterValuesMinutes": 30, "chargingNothingMinutes": 30, "statusContradictsSessionSeconds": 120, "clockDriftSeconds": 300, "messageFlood": {"count": 120, "windowSeconds": 60}, "manyAddresses": {"count": 3, "windowSeconds": 86400}, "profileIgnored": {"percent": 10, "amps": 1, "seconds": 120}, "notify": [], "quietHours": null, "digestWarnings": false, "lastDigestAt": null, "setByOrganisation": false, "updatedAt": null, "version": 0})
     );
     for (body, field) in [
         (
@@ -833,4 +839,164 @@ async fn a_connector_stuck_in_preparing_or_finishing_raises_once_and_moving_on_r
         ],
         "one event per change, not per sweep"
     );
+}
+
+async fn connect_from(
+    w: &ChargerWorld,
+    events: &dyn csms_kernel::events::EventBus,
+    id: &csms_domain::StationId,
+    conn: &str,
+    ip: &str,
+) {
+    let st = w.store.get_station(id).await.unwrap().unwrap();
+    connect::opened(
+        &*w.store,
+        events,
+        None,
+        &st,
+        connect::Opening {
+            connection_id: conn,
+            version: OcppVersion::V16,
+            source: Some(csms_kernel::throttle::ClientAddr(ip.parse().unwrap())),
+        },
+        w.clock.now(),
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_station_connecting_from_many_addresses_raises_once_and_the_sweep_resolves_it() {
+    let (w, published) = world();
+    let id = w.station("CP-ADDR", OcppVersion::V16, None).await;
+    let bad = w
+        .admin(
+            "PUT",
+            "/alarm-settings",
+            Some(serde_json::json!({"manyAddresses": {"count": 0, "windowSeconds": 3600}})),
+        )
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.text);
+    assert!(bad.text.contains("manyAddresses.count"), "{}", bad.text);
+    let set = w
+        .admin(
+            "PUT",
+            "/alarm-settings",
+            // Seven connects within the hour: not flapping for this test.
+            Some(serde_json::json!({
+                "manyAddresses": {"count": 2, "windowSeconds": 3600},
+                "flapping": {"count": 50, "windowSeconds": 3600},
+            })),
+        )
+        .await;
+    assert_eq!(set.status, 200, "{}", set.text);
+    published.take();
+    // Two addresses, one of them twice, and an IPv6 subscriber whose
+    // privacy address rotates within its /64: three networks.
+    connect_from(&w, &*published, &id, "c-1", "192.0.2.1").await;
+    w.clock.advance(600);
+    connect_from(&w, &*published, &id, "c-2", "2001:db8:1:2::aa").await;
+    w.clock.advance(600);
+    connect_from(&w, &*published, &id, "c-3", "2001:db8:1:2::bb").await;
+    connect_from(&w, &*published, &id, "c-4", "192.0.2.1").await;
+    assert!(published.take().is_empty(), "2 networks are allowed");
+    w.clock.advance(600);
+    connect_from(&w, &*published, &id, "c-5", "198.51.100.9").await;
+    assert_eq!(
+        published.take(),
+        [pair("alarm.opened", "station-addresses:CP-ADDR")]
+    );
+    connect_from(&w, &*published, &id, "c-6", "203.0.113.4").await;
+    assert!(published.take().is_empty(), "a repeat, not a second alarm");
+    let open = alarms(&w, true).await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    let a = &open[0];
+    assert_eq!(
+        (&a["kind"], &a["severity"], &a["occurrences"]),
+        (
+            &"stationManyAddresses".into(),
+            &"critical".into(),
+            &2.into()
+        )
+    );
+    let seen: Vec<&str> = a["details"]["addresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            "2001:db8:1:2::/64",
+            "192.0.2.1",
+            "198.51.100.9",
+            "203.0.113.4"
+        ]
+    );
+    assert!(a["suggestedAction"].as_str().unwrap().contains("password"));
+    w.clock.advance(1800);
+    sweep(&w).await;
+    assert_eq!(alarms(&w, true).await.len(), 1, "4 within the hour still");
+    // An hour after the connect from 198.51.100.9, 203.0.113.4 is alone.
+    w.clock.advance(1900);
+    sweep(&w).await;
+    assert!(alarms(&w, true).await.is_empty());
+    assert_eq!(
+        published.take(),
+        [pair("alarm.resolved", "station-addresses:CP-ADDR")]
+    );
+}
+
+#[tokio::test]
+async fn a_station_that_floods_raises_once_repeats_on_the_next_window_and_a_quiet_window_resolves_it(
+) {
+    let (w, published) = world();
+    let id = w.station("CP-FLOOD", OcppVersion::V16, None).await;
+    let set = w
+        .admin(
+            "PUT",
+            "/alarm-settings",
+            Some(serde_json::json!({"messageFlood": {"count": 30, "windowSeconds": 60}})),
+        )
+        .await;
+    assert_eq!(set.status, 200, "{}", set.text);
+    assert_eq!(
+        set.body["messageFlood"],
+        serde_json::json!({"count": 30, "windowSeconds": 60})
+    );
+    published.take();
+    // A healthy station: a heartbeat every 10 s for 10 minutes.
+    for _ in 0..60 {
+        w.clock.advance(10);
+        w.ocpp(&id, "Heartbeat", serde_json::json!({})).await;
+    }
+    assert!(published.take().is_empty());
+    // 61 within a second. The window that began with the 31st heartbeat
+    // holds 29 at a low rate: the 31st of the burst starts a new one, which
+    // floods within the next 31 (at most twice the limit goes unseen).
+    for _ in 0..61 {
+        w.ocpp(&id, "Heartbeat", serde_json::json!({})).await;
+    }
+    assert_eq!(
+        published.take(),
+        [pair("alarm.opened", "message-flood:CP-FLOOD")]
+    );
+    for _ in 0..31 {
+        w.ocpp(&id, "Heartbeat", serde_json::json!({})).await;
+    }
+    assert!(published.take().is_empty(), "a repeat, not a second alarm");
+    let open = alarms(&w, true).await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0]["kind"], "messageFlood");
+    assert_eq!(open[0]["occurrences"], 2);
+    assert_eq!(open[0]["details"]["limit"], 30);
+    // A minute with one message: quiet again.
+    w.clock.advance(61);
+    w.ocpp(&id, "Heartbeat", serde_json::json!({})).await;
+    assert_eq!(
+        published.take(),
+        [pair("alarm.resolved", "message-flood:CP-FLOOD")]
+    );
+    assert!(alarms(&w, true).await.is_empty());
 }

@@ -83,8 +83,11 @@ async fn main() -> anyhow::Result<()> {
         &csms_kernel::events::NoEvents,
         None,
         &station,
-        "fig-conn",
-        OcppVersion::V16,
+        csms_charging::connect::Opening {
+            connection_id: "fig-conn",
+            version: OcppVersion::V16,
+            source: None,
+        },
         clock.now(),
     )
     .await?;

@@ -140,8 +140,11 @@ impl WsHandlers {
                     &**self.charger.events(),
                     self.sender.as_deref(),
                     &station,
-                    &connection_id,
-                    version,
+                    connect::Opening {
+                        connection_id: &connection_id,
+                        version,
+                        source: hs.source,
+                    },
                     now,
                 )
                 .await

@@ -63,6 +63,8 @@ fn connection(id: &str, station: &str) -> Connection {
         last_seen_at: at,
         approval: Default::default(),
         clock: None,
+        messages: 0,
+        flood: None,
     }
 }
 
@@ -78,7 +80,7 @@ async fn touch_connection_costs_exactly_one_request() {
         .await
         .unwrap();
     store
-        .open_connection(&connection("c1", "CP-C"), &[])
+        .open_connection(&connection("c1", "CP-C"), &[], &[])
         .await
         .unwrap();
 
@@ -111,7 +113,7 @@ async fn request_costs_of_the_connection_lifecycle() {
 
     counter.reset();
     store
-        .open_connection(&connection("c1", "CP-D"), &[])
+        .open_connection(&connection("c1", "CP-D"), &[], &[])
         .await
         .unwrap();
     assert_eq!(
@@ -327,7 +329,7 @@ async fn unregistered_stations_stay_unregistered() {
     store.record_boot(&id, &boot).await.unwrap();
     assert_eq!(
         store
-            .open_connection(&connection("g1", "ghost"), &[])
+            .open_connection(&connection("g1", "ghost"), &[], &[])
             .await
             .unwrap(),
         None

@@ -588,6 +588,35 @@ async fn a_heartbeat_costs_one_dynamodb_request() {
 }
 
 #[tokio::test]
+async fn a_flood_of_heartbeats_costs_its_touches_and_a_handful_more_for_one_alarm() {
+    let h = connected_harness("CP-FL", "cfl", "ocpp1.6").await;
+    h.ddb.reset();
+    // More than the platform's 120 within a minute: the touches count them,
+    // the rule reads the settings once, records its limit, raises once.
+    for n in 0..150 {
+        let reply = h
+            .send("cfl", call(&n.to_string(), "Heartbeat", json!({})))
+            .await;
+        assert!(result_of(&reply, &n.to_string())["currentTime"].is_string());
+    }
+    let total = h.ddb.total();
+    assert!(
+        (150..=160).contains(&total),
+        "150 heartbeats cost {total} requests: {:?}",
+        h.ddb.snapshot()
+    );
+    let alarm = csms_kernel::ports::AlarmStore::get_alarm(&*h.store, "message-flood:CP-FL")
+        .await
+        .unwrap()
+        .expect("the flood alarm");
+    assert!(alarm.is_active());
+    assert_eq!(
+        (alarm.occurrences, alarm.details["messages"].as_u64()),
+        (1, Some(121))
+    );
+}
+
+#[tokio::test]
 async fn disconnect_marks_the_station_offline() {
     let h = connected_harness("CP-DC", "cdc", "ocpp2.0.1").await;
     let id = StationId::parse("CP-DC").unwrap();

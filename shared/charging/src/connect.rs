@@ -312,6 +312,15 @@ async fn raise_auth_alarm<S: StationStore + ConnectionStore + AlarmStore + ?Size
     }
 }
 
+/// What a connect that was accepted is: the connection's id, the version
+/// negotiated, and where it came from when known.
+#[derive(Debug, Clone, Copy)]
+pub struct Opening<'a> {
+    pub connection_id: &'a str,
+    pub version: OcppVersion,
+    pub source: Option<ClientAddr>,
+}
+
 /// Record an accepted connection. If the station still had another one open
 /// (it reconnected before the old socket died), that one is closed so that
 /// replies and calls cannot go to a dead or duplicate socket.
@@ -322,10 +331,14 @@ pub async fn opened<
     events: &dyn EventBus,
     sender: Option<&dyn ConnectionSender>,
     station: &Station,
-    connection_id: &str,
-    version: OcppVersion,
+    opening: Opening<'_>,
     now: Timestamp,
 ) -> Result<Connection, StoreError> {
+    let Opening {
+        connection_id,
+        version,
+        source,
+    } = opening;
     let conn = Connection {
         connection_id: connection_id.to_owned(),
         station_id: station.id.clone(),
@@ -336,11 +349,20 @@ pub async fn opened<
         last_seen_at: now,
         approval: station.approval,
         clock: None,
+        messages: 0,
+        flood: None,
     };
     // Its connects of the last hour, this one included: the evidence of
     // flapping, written with the connect.
     let recent_connects = csms_domain::station::recent(&station.recent_connects, now);
-    let previous = store.open_connection(&conn, &recent_connects).await?;
+    // And where it connected from this week: the evidence of a password
+    // used elsewhere, in the same write.
+    let address = source.map(|s| s.throttle_key());
+    let recent_addresses =
+        csms_domain::station::recent_addresses(&station.recent_addresses, address.as_deref(), now);
+    let previous = store
+        .open_connection(&conn, &recent_connects, &recent_addresses)
+        .await?;
     if let (Some(prev), Some(sender)) = (previous, sender) {
         if prev != connection_id {
             match sender.close(&prev).await {
@@ -367,8 +389,10 @@ pub async fn opened<
     }
     let station = Station {
         recent_connects,
+        recent_addresses,
         ..station.clone()
     };
+    crate::charger::monitor::check_addresses(store, events, &station, now).await;
     crate::charger::monitor::check_churn(
         store,
         events,

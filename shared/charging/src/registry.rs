@@ -114,6 +114,7 @@ pub async fn register_station<S: StationStore + ?Sized>(
         previous_password: None,
         decommissioned_at: None,
         recent_connects: Vec::new(),
+        recent_addresses: Vec::new(),
     };
     store.create_station(&station).await.map_err(|e| match e {
         StoreError::Conflict(_) => {

@@ -180,6 +180,16 @@ pub struct AlarmSettings {
     /// The duration thresholds of the other station and session rules
     /// (`noMeterValues`, `chargingNothing`, …).
     pub thresholds: Thresholds,
+    /// More messages than this within its window from one station raise
+    /// `messageFlood`.
+    pub message_flood: Limit,
+    /// More distinct source addresses than this within its window of one
+    /// station's connects raise `stationManyAddresses`.
+    pub many_addresses: Limit,
+    /// A charger that draws more than its charging profile allows, by
+    /// more than the tolerance for longer than its time, raises
+    /// `profileIgnored`.
+    pub profile_ignored: ProfileTolerance,
     /// Who is mailed when an alarm opens and resolves, from which severity
     /// ([`AlarmSettings::MAX_RECIPIENTS`] at most; none by default).
     pub recipients: Vec<AlarmRecipient>,
@@ -224,6 +234,9 @@ impl AlarmSettings {
             boot_loop: Churn::BOOT_LOOP,
             lingering: Lingering::DEFAULT,
             thresholds: Thresholds::DEFAULT,
+            message_flood: Limit::MESSAGE_FLOOD.default,
+            many_addresses: Limit::MANY_ADDRESSES.default,
+            profile_ignored: ProfileTolerance::DEFAULT,
             recipients: Vec::new(),
             quiet_hours: None,
             digest_warnings: false,
@@ -579,6 +592,186 @@ impl Lingering {
     }
 }
 
+/// How many of something may come within a window before it is an alarm:
+/// more than `count` within `window_secs`, each within its rule's
+/// [`LimitBounds`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    count: u32,
+    window_secs: u32,
+}
+
+/// What a [`Limit`] may be, and its default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitBounds {
+    pub min_count: u32,
+    pub max_count: u32,
+    pub min_window_secs: u32,
+    pub max_window_secs: u32,
+    pub default: Limit,
+}
+
+impl Limit {
+    /// Messages from one station (`messageFlood`): more than 120 within a
+    /// minute by default; 10 to 10000 within 10 s to an hour.
+    pub const MESSAGE_FLOOD: LimitBounds = LimitBounds {
+        min_count: 10,
+        max_count: 10_000,
+        min_window_secs: 10,
+        max_window_secs: 3600,
+        default: Limit {
+            count: 120,
+            window_secs: 60,
+        },
+    };
+    /// Distinct source addresses of one station's connects
+    /// (`stationManyAddresses`): more than 3 within a day by default; 1 to
+    /// 20 within 10 s to a week (what a station keeps of its addresses,
+    /// [`crate::station::ADDRESSES_KEPT`]).
+    pub const MANY_ADDRESSES: LimitBounds = LimitBounds {
+        min_count: 1,
+        max_count: 20,
+        min_window_secs: 10,
+        max_window_secs: 7 * 86_400,
+        default: Limit {
+            count: 3,
+            window_secs: 86_400,
+        },
+    };
+
+    pub fn count(self) -> u32 {
+        self.count
+    }
+
+    pub fn window_secs(self) -> u32 {
+        self.window_secs
+    }
+
+    pub fn window(self) -> chrono::TimeDelta {
+        chrono::TimeDelta::seconds(self.window_secs.into())
+    }
+}
+
+impl LimitBounds {
+    /// Checked: the error says which value and its range (the caller names
+    /// the field).
+    pub fn limit(self, count: u64, window_secs: u64) -> Result<Limit, (&'static str, String)> {
+        let count = u32::try_from(count)
+            .ok()
+            .filter(|c| (self.min_count..=self.max_count).contains(c))
+            .ok_or_else(|| {
+                (
+                    "count",
+                    format!("must be between {} and {}", self.min_count, self.max_count),
+                )
+            })?;
+        let window_secs = u32::try_from(window_secs)
+            .ok()
+            .filter(|w| (self.min_window_secs..=self.max_window_secs).contains(w))
+            .ok_or_else(|| {
+                (
+                    "windowSeconds",
+                    format!(
+                        "must be whole seconds between {} and {}",
+                        self.min_window_secs, self.max_window_secs
+                    ),
+                )
+            })?;
+        Ok(Limit { count, window_secs })
+    }
+}
+
+/// How far and how long a charger may draw above its charging profile's
+/// limit before `profileIgnored`: more than the limit plus `percent` of it
+/// plus `amps`, for longer than `secs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProfileTolerance {
+    percent: u8,
+    amps: u8,
+    secs: u32,
+}
+
+impl ProfileTolerance {
+    pub const MAX_PERCENT: u8 = 50;
+    /// At least an ampere: what a car draws above its limit for rounding
+    /// and measuring is no alarm, and the balancer reads the settings only
+    /// for an EVSE more than this above its limit.
+    pub const MIN_AMPS: u8 = 1;
+    pub const MAX_AMPS: u8 = 16;
+    pub const MIN_SECS: u32 = 10;
+    pub const MAX_SECS: u32 = 3600;
+    /// 10 % + 1 A for 2 minutes.
+    pub const DEFAULT: ProfileTolerance = ProfileTolerance {
+        percent: 10,
+        amps: 1,
+        secs: 120,
+    };
+
+    /// Checked: the error says which value and its range (the caller names
+    /// the field).
+    pub fn new(percent: u64, amps: u64, secs: u64) -> Result<Self, (&'static str, String)> {
+        let percent = u8::try_from(percent)
+            .ok()
+            .filter(|p| *p <= Self::MAX_PERCENT)
+            .ok_or((
+                "percent",
+                format!("must be between 0 and {}", Self::MAX_PERCENT),
+            ))?;
+        let amps = u8::try_from(amps)
+            .ok()
+            .filter(|a| (Self::MIN_AMPS..=Self::MAX_AMPS).contains(a))
+            .ok_or((
+                "amps",
+                format!(
+                    "must be whole amperes between {} and {}",
+                    Self::MIN_AMPS,
+                    Self::MAX_AMPS
+                ),
+            ))?;
+        let secs = u32::try_from(secs)
+            .ok()
+            .filter(|s| (Self::MIN_SECS..=Self::MAX_SECS).contains(s))
+            .ok_or((
+                "seconds",
+                format!(
+                    "must be whole seconds between {} and {}",
+                    Self::MIN_SECS,
+                    Self::MAX_SECS
+                ),
+            ))?;
+        Ok(ProfileTolerance {
+            percent,
+            amps,
+            secs,
+        })
+    }
+
+    pub fn percent(self) -> u8 {
+        self.percent
+    }
+
+    pub fn amps(self) -> u8 {
+        self.amps
+    }
+
+    pub fn secs(self) -> u32 {
+        self.secs
+    }
+
+    pub fn duration(self) -> chrono::TimeDelta {
+        chrono::TimeDelta::seconds(self.secs.into())
+    }
+
+    /// The most a charger held to `limit_a` may draw: the limit, plus the
+    /// percentage of it, plus the amperes (exact decimals).
+    pub fn allowed(self, limit_a: rust_decimal::Decimal) -> rust_decimal::Decimal {
+        use rust_decimal::Decimal;
+        limit_a
+            + limit_a * Decimal::from(self.percent) / Decimal::ONE_HUNDRED
+            + Decimal::from(self.amps)
+    }
+}
+
 /// One rule's threshold: a duration of whole seconds, within the rule's
 /// [`Bounds`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -861,6 +1054,55 @@ mod tests {
         assert_eq!(Churn::new(u64::MAX, 600).unwrap_err().0, "count");
         assert_eq!(Churn::new(6, 3600), Ok(Churn::FLAPPING));
         assert_eq!(Churn::new(3, 900), Ok(Churn::BOOT_LOOP));
+    }
+
+    #[test]
+    fn limits_are_checked_against_their_rules_bounds() {
+        use super::{Limit, LimitBounds};
+        let flood: LimitBounds = Limit::MESSAGE_FLOOD;
+        assert_eq!(flood.limit(120, 60), Ok(flood.default));
+        assert_eq!(flood.limit(9, 60).unwrap_err().0, "count");
+        assert_eq!(flood.limit(10_001, 60).unwrap_err().0, "count");
+        assert_eq!(flood.limit(u64::MAX, 60).unwrap_err().0, "count");
+        assert_eq!(flood.limit(50, 9).unwrap_err().0, "windowSeconds");
+        assert_eq!(flood.limit(50, 3601).unwrap_err().0, "windowSeconds");
+        let spread = Limit::MANY_ADDRESSES;
+        assert_eq!(spread.default.count(), 3);
+        assert_eq!(spread.default.window().num_hours(), 24);
+        assert_eq!(spread.limit(0, 60).unwrap_err().0, "count");
+        assert_eq!(spread.limit(1, 7 * 86_400).unwrap().window_secs(), 604_800);
+        assert_eq!(
+            spread.limit(1, 7 * 86_400 + 1).unwrap_err().1,
+            "must be whole seconds between 10 and 604800"
+        );
+    }
+
+    #[test]
+    fn a_profile_tolerance_is_a_share_and_amperes_over_the_limit_for_a_time() {
+        use super::ProfileTolerance;
+        use rust_decimal::Decimal;
+        let t = ProfileTolerance::DEFAULT;
+        assert_eq!(
+            t.allowed(Decimal::from(16)),
+            Decimal::new(186, 1),
+            "16 + 1.6 + 1"
+        );
+        assert_eq!(t.duration().num_seconds(), 120);
+        assert_eq!(ProfileTolerance::new(10, 1, 120), Ok(t));
+        assert_eq!(ProfileTolerance::new(51, 1, 120).unwrap_err().0, "percent");
+        assert_eq!(ProfileTolerance::new(0, 0, 120).unwrap_err().0, "amps");
+        assert_eq!(ProfileTolerance::new(0, 17, 120).unwrap_err().0, "amps");
+        assert_eq!(ProfileTolerance::new(0, 1, 9).unwrap_err().0, "seconds");
+        assert_eq!(
+            ProfileTolerance::new(u64::MAX, 1, 10).unwrap_err().0,
+            "percent"
+        );
+        assert_eq!(
+            ProfileTolerance::new(0, 2, 10)
+                .unwrap()
+                .allowed(Decimal::new(65, 1)),
+            Decimal::new(85, 1)
+        );
     }
 
     #[test]

@@ -336,6 +336,10 @@ pub struct EvseLoadState {
     pub pv: Option<PvState>,
     /// What the car still needs and by when, from the driver or the car.
     pub need: Option<ChargingNeed>,
+    /// Since when (the charger's reading time) the EVSE has drawn more than
+    /// its TxProfile allows by the organisation's tolerance; `None` while it
+    /// complies. The evidence of `profileIgnored`, kept by each run.
+    pub over_limit_since: Option<Timestamp>,
 }
 
 /// Who said how much a car needs.
@@ -523,6 +527,7 @@ impl LoadState {
                     default_profile: None,
                     pv: None,
                     need: None,
+                    over_limit_since: None,
                 });
                 self.evses.len() - 1
             }

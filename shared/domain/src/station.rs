@@ -34,6 +34,58 @@ pub struct Station {
     /// most [`RECENT_MAX`]): the evidence of flapping. Written with each
     /// connect ([`recent`]), not on its own.
     pub recent_connects: Vec<Timestamp>,
+    /// The distinct source addresses the station connected from within the
+    /// last week, each with its latest connect, oldest first (at most
+    /// [`ADDRESSES_MAX`]): the evidence of `stationManyAddresses`. Written
+    /// with each connect ([`recent_addresses`]), not on its own.
+    pub recent_addresses: Vec<SeenAddress>,
+}
+
+/// A source address a station connected from, and when it last did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeenAddress {
+    /// An IPv4 address, or an IPv6 /64 (`2001:db8:1:2::/64`: one
+    /// subscriber's network, where privacy addresses rotate).
+    pub address: String,
+    pub at: Timestamp,
+}
+
+/// How long a station keeps the addresses it connected from: the longest
+/// window an organisation may choose.
+pub const ADDRESSES_KEPT: chrono::TimeDelta = chrono::TimeDelta::days(7);
+
+/// The most addresses a station keeps: more than the highest threshold
+/// ([`crate::alarm::Limit::MANY_ADDRESSES`]), so that the evidence always
+/// shows why.
+pub const ADDRESSES_MAX: usize = 32;
+
+/// `earlier` with `address` seen at `now`: the addresses seen within
+/// [`ADDRESSES_KEPT`] before `now`, each once with its latest time, oldest
+/// first, at most [`ADDRESSES_MAX`] (the oldest go). Without an address
+/// (the source was not known) only the old ones go. A time after `now` (a
+/// clock that jumped back) is dropped.
+pub fn recent_addresses(
+    earlier: &[SeenAddress],
+    address: Option<&str>,
+    now: Timestamp,
+) -> Vec<SeenAddress> {
+    let from = now - ADDRESSES_KEPT;
+    let mut kept: Vec<SeenAddress> = earlier
+        .iter()
+        .filter(|a| a.at > from && a.at <= now && Some(a.address.as_str()) != address)
+        .cloned()
+        .collect();
+    kept.sort_by_key(|a| a.at);
+    if let Some(address) = address {
+        kept.push(SeenAddress {
+            address: address.to_owned(),
+            at: now,
+        });
+    }
+    let extra = kept.len().saturating_sub(ADDRESSES_MAX);
+    kept.drain(..extra);
+    kept
 }
 
 /// The most connects or boots a station keeps of its last hour: as many as
@@ -249,6 +301,30 @@ pub struct Connection {
     /// until a message gave evidence (the rule reads the thresholds and
     /// looks at the alarm once per connection, then only on a change).
     pub clock: Option<ClockCheck>,
+    /// Messages on this connection so far: every message adds one in the
+    /// request that touches the connection anyway.
+    pub messages: u64,
+    /// What the message-flood rule last decided on this connection; `None`
+    /// until it had to write (its window starts at the connect).
+    pub flood: Option<FloodCheck>,
+}
+
+/// The message-flood rule's state on a connection: the window it counts
+/// in (from when, and [`Connection::messages`] at its start), its decision
+/// (`None` while none) and the organisation's limit once read (at most
+/// once per connection). Written only when it changes: a new window, a
+/// new decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FloodCheck {
+    pub window_from: Timestamp,
+    pub window_base: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flooding: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_count: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_window_secs: Option<u32>,
 }
 
 /// The clock-drift rule's state on a connection: its decision (`None`
@@ -323,6 +399,50 @@ impl StationView {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_station_keeps_each_address_once_for_a_week_and_at_most_its_maximum() {
+        use super::{recent_addresses, SeenAddress, ADDRESSES_MAX};
+        use chrono::{TimeDelta, TimeZone, Utc};
+        let t = |h: i64| Utc.timestamp_opt(1_790_000_000, 0).unwrap() + TimeDelta::hours(h);
+        let a = recent_addresses(&[], Some("192.0.2.1"), t(0));
+        let a = recent_addresses(&a, Some("192.0.2.2"), t(1));
+        let a = recent_addresses(&a, Some("192.0.2.1"), t(2));
+        assert_eq!(
+            a,
+            vec![
+                SeenAddress {
+                    address: "192.0.2.2".into(),
+                    at: t(1)
+                },
+                SeenAddress {
+                    address: "192.0.2.1".into(),
+                    at: t(2)
+                },
+            ],
+            "once each, by its latest connect"
+        );
+        assert_eq!(
+            recent_addresses(&a, None, t(2)),
+            a,
+            "an unknown source adds nothing"
+        );
+        assert_eq!(
+            recent_addresses(&a, None, t(1 + 7 * 24)).len(),
+            1,
+            "a week old is gone"
+        );
+        assert!(
+            recent_addresses(&a, None, t(0)).is_empty(),
+            "after now is dropped"
+        );
+        let mut many = Vec::new();
+        for i in 0..40 {
+            many = recent_addresses(&many, Some(&format!("198.51.100.{i}")), t(i));
+        }
+        assert_eq!(many.len(), ADDRESSES_MAX);
+        assert_eq!(many[0].address, "198.51.100.8", "the oldest go");
+    }
+
     use super::*;
 
     fn status(evse_id: u32, connector_id: u32, status: &str, minute: u32) -> ConnectorStatus {
@@ -404,6 +524,7 @@ mod tests {
                 previous_password: None,
                 decommissioned_at: None,
                 recent_connects: Vec::new(),
+                recent_addresses: Vec::new(),
             },
             connectors,
             connection: None,

@@ -67,6 +67,7 @@ pub fn station(id: &str, org: &str, site: Option<&str>) -> Station {
         previous_password: None,
         decommissioned_at: None,
         recent_connects: Vec::new(),
+        recent_addresses: Vec::new(),
     }
 }
 
@@ -268,9 +269,14 @@ pub async fn connections_open_touch_close<S: StationStore + ConnectionStore>(sto
         last_seen_at: t(at),
         approval: Approval::Accepted,
         clock: None,
+        messages: 0,
+        flood: None,
     };
     assert_eq!(
-        store.open_connection(&conn("c1", 100), &[]).await.unwrap(),
+        store
+            .open_connection(&conn("c1", 100), &[], &[])
+            .await
+            .unwrap(),
         None
     );
     let touched = store
@@ -297,6 +303,23 @@ pub async fn connections_open_touch_close<S: StationStore + ConnectionStore>(sto
         "the touch returns the rule's decision with it"
     );
     assert!(!store.set_connection_clock("unknown", check).await.unwrap());
+    assert_eq!(touched.messages, 2, "each touch counts a message");
+    assert_eq!(touched.flood, None);
+    let flood = csms_domain::station::FloodCheck {
+        window_from: t(160),
+        window_base: 2,
+        flooding: Some(true),
+        limit_count: Some(120),
+        limit_window_secs: Some(60),
+    };
+    assert!(store.set_connection_flood("c1", flood).await.unwrap());
+    let touched = store.touch_connection("c1", t(160)).await.unwrap().unwrap();
+    assert_eq!(
+        (touched.flood, touched.messages, touched.clock),
+        (Some(flood), 3, Some(check)),
+        "the touch returns the flood state and keeps counting"
+    );
+    assert!(!store.set_connection_flood("unknown", flood).await.unwrap());
     assert!(store
         .touch_connection("unknown", t(160))
         .await
@@ -315,7 +338,14 @@ pub async fn connections_open_touch_close<S: StationStore + ConnectionStore>(sto
     c2.ocpp_version = OcppVersion::V201;
     assert_eq!(
         store
-            .open_connection(&c2, &[t(100), t(200)])
+            .open_connection(
+                &c2,
+                &[t(100), t(200)],
+                &[csms_domain::station::SeenAddress {
+                    address: "192.0.2.1".into(),
+                    at: t(200),
+                }]
+            )
             .await
             .unwrap()
             .as_deref(),
@@ -330,6 +360,19 @@ pub async fn connections_open_touch_close<S: StationStore + ConnectionStore>(sto
             .recent_connects,
         vec![t(100), t(200)],
         "the connects of the last hour, written with the connect"
+    );
+    assert_eq!(
+        store
+            .get_station(&st.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .recent_addresses,
+        vec![csms_domain::station::SeenAddress {
+            address: "192.0.2.1".into(),
+            at: t(200),
+        }],
+        "and where it connected from"
     );
     let closed = store.close_connection("c1", t(210)).await.unwrap();
     assert_eq!(closed.map(|c| c.connection_id), Some("c1".into()));
@@ -529,6 +572,8 @@ pub async fn offline_list_left_by_a_reconnect<S: StationStore + ConnectionStore 
         last_seen_at: t(at),
         approval: Approval::Accepted,
         clock: None,
+        messages: 0,
+        flood: None,
     };
     let (a, b, c) = (
         station("CP-OFF-A", "org-off", None),
@@ -549,15 +594,15 @@ pub async fn offline_list_left_by_a_reconnect<S: StationStore + ConnectionStore 
     };
     assert!(due(org.clone(), 10_000, 10).await.is_empty());
     store
-        .open_connection(&conn(&a, "a1", 100), &[])
+        .open_connection(&conn(&a, "a1", 100), &[], &[])
         .await
         .unwrap();
     store
-        .open_connection(&conn(&b, "b1", 100), &[])
+        .open_connection(&conn(&b, "b1", 100), &[], &[])
         .await
         .unwrap();
     store
-        .open_connection(&conn(&c, "c1", 100), &[])
+        .open_connection(&conn(&c, "c1", 100), &[], &[])
         .await
         .unwrap();
     store.touch_connection("a1", t(150)).await.unwrap();
@@ -597,7 +642,7 @@ pub async fn offline_list_left_by_a_reconnect<S: StationStore + ConnectionStore 
     // B comes back: off the list. A stale close of an old connection of a
     // station that is back changes nothing.
     store
-        .open_connection(&conn(&b, "b2", 300), &[])
+        .open_connection(&conn(&b, "b2", 300), &[], &[])
         .await
         .unwrap();
     assert!(store
@@ -673,8 +718,10 @@ pub async fn station_approval_reaches_the_connection<S: StationStore + Connectio
         last_seen_at: t(100),
         approval: Approval::Rejected,
         clock: None,
+        messages: 0,
+        flood: None,
     };
-    store.open_connection(&conn, &[]).await.unwrap();
+    store.open_connection(&conn, &[], &[]).await.unwrap();
     let changed = store
         .set_station_approval(&st.id, Approval::Accepted)
         .await
@@ -1394,8 +1441,10 @@ pub async fn stations_change_move_and_delete<S: StationStore + ConnectionStore>(
         last_seen_at: t(100),
         approval: Approval::Accepted,
         clock: None,
+        messages: 0,
+        flood: None,
     };
-    store.open_connection(&conn, &[]).await.unwrap();
+    store.open_connection(&conn, &[], &[]).await.unwrap();
     store
         .set_connector_status(
             &st.org_id,
@@ -2431,6 +2480,11 @@ pub async fn alarm_settings_versioned_per_org<S: AlarmSettingsStore>(store: &S) 
                 .unwrap(),
             ..csms_domain::alarm::Thresholds::DEFAULT
         },
+        message_flood: csms_domain::alarm::Limit::MESSAGE_FLOOD
+            .limit(300, 60)
+            .unwrap(),
+        many_addresses: csms_domain::alarm::Limit::MANY_ADDRESSES.default,
+        profile_ignored: csms_domain::alarm::ProfileTolerance::new(20, 2, 300).unwrap(),
         quiet_hours: Some(
             csms_domain::alarm::QuietHours::new(
                 chrono::NaiveTime::from_hms_opt(22, 0, 0).unwrap(),

@@ -311,14 +311,17 @@ pub trait ConnectionStore: Send + Sync {
     /// Records a new live connection and points the station at it. Returns the
     /// station's previous connection id, if any, so the caller can close it.
     /// `recent_connects` replaces the station's (its connects of the last
-    /// hour, this one included), in the same write.
+    /// hour, this one included), and `recent_addresses` its source
+    /// addresses, in the same write.
     async fn open_connection(
         &self,
         conn: &Connection,
         recent_connects: &[Timestamp],
+        recent_addresses: &[csms_domain::station::SeenAddress],
     ) -> StoreResult<Option<String>>;
-    /// Marks the connection as seen at `at` and returns it, in one request:
-    /// this runs for every OCPP message.
+    /// Marks the connection as seen at `at`, counts one message more
+    /// ([`Connection::messages`]) and returns it, in one request: this runs
+    /// for every OCPP message.
     async fn touch_connection(
         &self,
         connection_id: &str,
@@ -330,6 +333,13 @@ pub trait ConnectionStore: Send + Sync {
         &self,
         connection_id: &str,
         check: csms_domain::station::ClockCheck,
+    ) -> StoreResult<bool>;
+    /// Records the message-flood rule's state on the connection (one
+    /// request, only when it changes); false when the connection is gone.
+    async fn set_connection_flood(
+        &self,
+        connection_id: &str,
+        check: csms_domain::station::FloodCheck,
     ) -> StoreResult<bool>;
     /// Removes the connection. The station is only marked disconnected if this
     /// is still its current connection (a reconnect may have replaced it).

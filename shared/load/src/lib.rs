@@ -540,6 +540,8 @@ mod tests {
             last_seen_at: at,
             approval: Approval::Accepted,
             clock: None,
+            messages: 0,
+            flood: None,
         };
         for event in [
             DomainEvent::StationConnected {

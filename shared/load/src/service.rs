@@ -17,6 +17,7 @@ use super::LoadSignal;
 use csms_commands::service::CommandsStore;
 use csms_commands::service::{CommandError, CommandService, SubmitOptions};
 use csms_domain::actor::Actor;
+use csms_domain::alarm::ProfileTolerance;
 use csms_domain::command::{CommandId, CommandRequest, CommandStatus, ProfilePurpose};
 use csms_domain::load::{
     ChargingNeed, GridReading, LoadConfig, LoadSite, LoadState, Measured, NeedSource, PhaseAmps,
@@ -28,8 +29,8 @@ use csms_domain::station::StationView;
 use csms_domain::{IdTokenValue, OrgId, SiteId, StationId, Timestamp};
 use csms_kernel::events::{raise_alarm, resolve_alarm, EventBus, NoEvents};
 use csms_kernel::ports::{
-    Clock, LoadStore, PageRequest, SessionQuery, SessionStore, SpotPriceStore, StationStore,
-    StoreError, TokenStore,
+    AlarmSettingsStore, Clock, LoadStore, PageRequest, SessionQuery, SessionStore, SpotPriceStore,
+    StationStore, StoreError, TokenStore,
 };
 use futures::StreamExt;
 use rust_decimal::Decimal;
@@ -141,7 +142,8 @@ csms_kernel::store_ports! {
     /// (priority groups), spot prices for the plans — and the command
     /// service's, which sends the charging profiles over the same store.
     pub trait LoadServiceStore:
-        LoadStore, StationStore, SessionStore, TokenStore, SpotPriceStore, CommandsStore
+        LoadStore, StationStore, SessionStore, TokenStore, SpotPriceStore, CommandsStore,
+        AlarmSettingsStore
 }
 
 pub struct LoadService<S: ?Sized> {
@@ -725,10 +727,35 @@ impl<S: LoadServiceStore + ?Sized> LoadService<S> {
     /// leaves the next to do it again. A store failure is logged and the
     /// alarm's id left as it was, so the next run tries again.
     async fn watch_site(&self, site: &LoadSite, state: &mut LoadState, now: Timestamp) {
-        let holding = super::alarms::conditions(site, state, now);
+        // The organisation's tolerance, only when an EVSE might be over
+        // its profile (rare): no read per run otherwise.
+        let tolerance = if state
+            .evses
+            .iter()
+            .any(|e| super::alarms::drawing_over(e).is_some())
+        {
+            match self.store.get_alarm_settings(&site.org_id).await {
+                Ok(s) => Some(s.map_or(ProfileTolerance::DEFAULT, |s| s.profile_ignored)),
+                Err(e) => {
+                    tracing::warn!(site = %site.site_id, error = %e, "could not read the alarm settings; the default tolerance applies");
+                    Some(ProfileTolerance::DEFAULT)
+                }
+            }
+        } else {
+            None
+        };
+        super::alarms::track_profiles(state, tolerance);
+        let mut holding = super::alarms::conditions(site, state, now);
+        holding.extend(super::alarms::profile_conditions(
+            site, state, tolerance, now,
+        ));
         let mut open: Vec<String> = Vec::new();
         for alarm in &holding {
-            if state.alarms.contains(&alarm.id) {
+            // A charger that keeps ignoring its profile repeats on the open
+            // alarm with its latest reading (two requests a run, only while
+            // it does); the site's own alarms hold without a request.
+            let repeats = alarm.kind == super::alarms::PROFILE_IGNORED_KIND;
+            if state.alarms.contains(&alarm.id) && !repeats {
                 open.push(alarm.id.clone());
                 continue;
             }

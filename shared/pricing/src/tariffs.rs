@@ -583,6 +583,7 @@ mod tests {
                 previous_password: None,
                 decommissioned_at: None,
                 recent_connects: Vec::new(),
+                recent_addresses: Vec::new(),
             });
         }
         async fn update(&self, id: &str, based_on: Option<u64>, name: &str) -> Result<Tariff> {

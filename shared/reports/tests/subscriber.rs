@@ -78,6 +78,8 @@ async fn events_become_usage_days_and_a_replay_counts_once() {
         last_seen_at: t("2026-11-05T21:00:00Z"),
         approval: Approval::Accepted,
         clock: None,
+        messages: 0,
+        flood: None,
     };
     let events = vec![
         DomainEvent::StationConnected { connection },

@@ -5,8 +5,8 @@
 use crate::{parse, DecodeError, Record};
 use chrono::{DateTime, Utc};
 use csms_domain::alarm::{
-    Alarm, AlarmRecipient, AlarmSettings, Bounds, Churn, Handling, Lingering, OfflineGrace,
-    QuietHours, Severity, Threshold, Thresholds,
+    Alarm, AlarmRecipient, AlarmSettings, Bounds, Churn, Handling, Limit, LimitBounds, Lingering,
+    OfflineGrace, ProfileTolerance, QuietHours, Severity, Threshold, Thresholds,
 };
 use csms_domain::tenant::{Email, Language};
 use csms_domain::OrgId;
@@ -242,6 +242,26 @@ pub struct StoredAlarmSettings {
         skip_serializing_if = "Option::is_none"
     )]
     pub clock_drift_secs: Option<u32>,
+    /// Absent in settings stored before the rule existed, or holding its
+    /// default (and the next one).
+    #[serde(
+        rename = "message_flood",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub message_flood: Option<StoredLimit>,
+    #[serde(
+        rename = "many_addresses",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub many_addresses: Option<StoredLimit>,
+    #[serde(
+        rename = "profile_ignored",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub profile_ignored: Option<StoredTolerance>,
     /// Absent in settings stored before alarms were mailed.
     #[serde(rename = "recipients", default, skip_serializing_if = "Vec::is_empty")]
     pub recipients: Vec<StoredAlarmRecipient>,
@@ -319,6 +339,44 @@ fn churn(name: &str, stored: Option<StoredChurn>, default: Churn) -> Result<Chur
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StoredTolerance {
+    #[serde(rename = "percent")]
+    pub percent: u8,
+    #[serde(rename = "amps")]
+    pub amps: u8,
+    #[serde(rename = "secs")]
+    pub secs: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StoredLimit {
+    #[serde(rename = "count")]
+    pub count: u32,
+    #[serde(rename = "window_secs")]
+    pub window_secs: u32,
+}
+
+/// The default is not written.
+fn stored_limit(l: Limit, bounds: LimitBounds) -> Option<StoredLimit> {
+    (l != bounds.default).then_some(StoredLimit {
+        count: l.count(),
+        window_secs: l.window_secs(),
+    })
+}
+
+fn limit(
+    name: &str,
+    stored: Option<StoredLimit>,
+    bounds: LimitBounds,
+) -> Result<Limit, DecodeError> {
+    stored.map_or(Ok(bounds.default), |l| {
+        bounds
+            .limit(l.count.into(), l.window_secs.into())
+            .map_err(|(what, why)| DecodeError::new(format!("{name} {what}: {why}")))
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct StoredLingering {
     #[serde(rename = "preparing_mins")]
     pub preparing_mins: u16,
@@ -368,6 +426,9 @@ impl From<&AlarmSettings> for StoredAlarmSettings {
             boot_loop,
             lingering,
             thresholds,
+            message_flood,
+            many_addresses,
+            profile_ignored,
             recipients,
             quiet_hours,
             digest_warnings,
@@ -399,6 +460,15 @@ impl From<&AlarmSettings> for StoredAlarmSettings {
                 Thresholds::STATUS_CONTRADICTION,
             ),
             clock_drift_secs: non_default(thresholds.clock_drift, Thresholds::CLOCK_DRIFT),
+            message_flood: stored_limit(*message_flood, Limit::MESSAGE_FLOOD),
+            many_addresses: stored_limit(*many_addresses, Limit::MANY_ADDRESSES),
+            profile_ignored: (*profile_ignored != ProfileTolerance::DEFAULT).then_some(
+                StoredTolerance {
+                    percent: profile_ignored.percent(),
+                    amps: profile_ignored.amps(),
+                    secs: profile_ignored.secs(),
+                },
+            ),
             recipients: recipients
                 .iter()
                 .map(|r| StoredAlarmRecipient {
@@ -459,6 +529,15 @@ impl TryFrom<StoredAlarmSettings> for AlarmSettings {
                     Thresholds::CLOCK_DRIFT,
                 )?,
             },
+            message_flood: limit("message_flood", s.message_flood, Limit::MESSAGE_FLOOD)?,
+            many_addresses: limit("many_addresses", s.many_addresses, Limit::MANY_ADDRESSES)?,
+            profile_ignored: s
+                .profile_ignored
+                .map_or(Ok(ProfileTolerance::DEFAULT), |t| {
+                    ProfileTolerance::new(t.percent.into(), t.amps.into(), t.secs.into()).map_err(
+                        |(what, why)| DecodeError::new(format!("profile_ignored {what}: {why}")),
+                    )
+                })?,
             recipients: s
                 .recipients
                 .into_iter()

@@ -310,6 +310,14 @@ pub struct StoredEvseLoadState {
     pub pv: Option<StoredPvState>,
     #[serde(rename = "need", default, skip_serializing_if = "Option::is_none")]
     pub need: Option<StoredChargingNeed>,
+    /// Absent while the EVSE complies with its profile, and in states
+    /// stored before the rule existed.
+    #[serde(
+        rename = "overLimitSince",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub over_limit_since: Option<DateTime<Utc>>,
 }
 
 /// Running or paused since a moment in engine time (Unix seconds).
@@ -778,6 +786,7 @@ impl From<&EvseLoadState> for StoredEvseLoadState {
             default_profile,
             pv,
             need,
+            over_limit_since,
         } = e;
         StoredEvseLoadState {
             station_id: station_text(station_id),
@@ -820,6 +829,7 @@ impl From<&EvseLoadState> for StoredEvseLoadState {
                 },
             ),
             need: need.as_ref().map(Into::into),
+            over_limit_since: *over_limit_since,
         }
     }
 }
@@ -1206,6 +1216,7 @@ impl TryFrom<StoredEvseLoadState> for EvseLoadState {
             default_profile,
             pv,
             need,
+            over_limit_since,
         } = e;
         Ok(EvseLoadState {
             station_id: station(station_id)?,
@@ -1252,6 +1263,7 @@ impl TryFrom<StoredEvseLoadState> for EvseLoadState {
                 },
             ),
             need: need.map(Into::into),
+            over_limit_since,
         })
     }
 }

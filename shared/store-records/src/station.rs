@@ -13,8 +13,8 @@
 use crate::{parse, DecodeError, Record};
 use chrono::{DateTime, Utc};
 use csms_domain::station::{
-    Approval, BootInfo, ClockCheck, Connection, ConnectorStatus, PreviousPassword,
-    RegistrationStatus, Station,
+    Approval, BootInfo, ClockCheck, Connection, ConnectorStatus, FloodCheck, PreviousPassword,
+    RegistrationStatus, SeenAddress, Station,
 };
 use csms_domain::{OcppVersion, OrgId, SiteId, StationId};
 use serde::{Deserialize, Serialize};
@@ -65,6 +65,22 @@ pub struct StoredStation {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub recent_connects: Vec<DateTime<Utc>>,
+    /// Written only when there are some (stations stored before source
+    /// addresses were kept have none).
+    #[serde(
+        rename = "recent_addresses",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub recent_addresses: Vec<StoredSeenAddress>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredSeenAddress {
+    #[serde(rename = "address")]
+    pub address: String,
+    #[serde(rename = "at")]
+    pub at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -169,6 +185,40 @@ pub struct StoredConnection {
     /// stored before the clock was checked.
     #[serde(rename = "clock", default, skip_serializing_if = "Option::is_none")]
     pub clock: Option<StoredClockCheck>,
+    /// Absent while 0, and in connections stored before messages were
+    /// counted.
+    #[serde(rename = "messages", default, skip_serializing_if = "is_zero")]
+    pub messages: u64,
+    /// Absent until the message-flood rule wrote, and in connections
+    /// stored before it.
+    #[serde(rename = "flood", default, skip_serializing_if = "Option::is_none")]
+    pub flood: Option<StoredFloodCheck>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredFloodCheck {
+    #[serde(rename = "window_from")]
+    pub window_from: DateTime<Utc>,
+    #[serde(rename = "window_base")]
+    pub window_base: u64,
+    #[serde(rename = "flooding", default, skip_serializing_if = "Option::is_none")]
+    pub flooding: Option<bool>,
+    #[serde(
+        rename = "limit_count",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub limit_count: Option<u32>,
+    #[serde(
+        rename = "limit_window_secs",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub limit_window_secs: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -266,6 +316,7 @@ impl From<&Station> for StoredStation {
             previous_password,
             decommissioned_at,
             recent_connects,
+            recent_addresses,
         } = s;
         StoredStation {
             id: id.as_str().to_owned(),
@@ -285,6 +336,13 @@ impl From<&Station> for StoredStation {
             }),
             decommissioned_at: *decommissioned_at,
             recent_connects: recent_connects.clone(),
+            recent_addresses: recent_addresses
+                .iter()
+                .map(|a| StoredSeenAddress {
+                    address: a.address.clone(),
+                    at: a.at,
+                })
+                .collect(),
         }
     }
 }
@@ -347,6 +405,8 @@ impl From<&Connection> for StoredConnection {
             last_seen_at,
             approval,
             clock,
+            messages,
+            flood,
         } = c;
         StoredConnection {
             connection_id: connection_id.clone(),
@@ -360,6 +420,14 @@ impl From<&Connection> for StoredConnection {
             clock: clock.map(|c| StoredClockCheck {
                 drifting: c.drifting,
                 tolerance_secs: c.tolerance_secs,
+            }),
+            messages: *messages,
+            flood: flood.map(|f| StoredFloodCheck {
+                window_from: f.window_from,
+                window_base: f.window_base,
+                flooding: f.flooding,
+                limit_count: f.limit_count,
+                limit_window_secs: f.limit_window_secs,
             }),
         }
     }
@@ -386,6 +454,7 @@ impl TryFrom<StoredStation> for Station {
             previous_password,
             decommissioned_at,
             recent_connects,
+            recent_addresses,
         } = s;
         Ok(Station {
             id: parse("station id", id, StationId::parse)?,
@@ -405,6 +474,13 @@ impl TryFrom<StoredStation> for Station {
             }),
             decommissioned_at,
             recent_connects,
+            recent_addresses: recent_addresses
+                .into_iter()
+                .map(|a| SeenAddress {
+                    address: a.address,
+                    at: a.at,
+                })
+                .collect(),
         })
     }
 }
@@ -469,6 +545,8 @@ impl TryFrom<StoredConnection> for Connection {
             last_seen_at,
             approval,
             clock,
+            messages,
+            flood,
         } = c;
         Ok(Connection {
             connection_id,
@@ -482,6 +560,14 @@ impl TryFrom<StoredConnection> for Connection {
             clock: clock.map(|c| ClockCheck {
                 drifting: c.drifting,
                 tolerance_secs: c.tolerance_secs,
+            }),
+            messages,
+            flood: flood.map(|f| FloodCheck {
+                window_from: f.window_from,
+                window_base: f.window_base,
+                flooding: f.flooding,
+                limit_count: f.limit_count,
+                limit_window_secs: f.limit_window_secs,
             }),
         })
     }

@@ -336,6 +336,7 @@ impl Db {
         &self,
         conn: &Connection,
         recent_connects: &[Timestamp],
+        recent_addresses: &[csms_domain::station::SeenAddress],
     ) -> R<Option<String>> {
         self.write(|txn| {
             put_record(&mut txn.open_table(CONNECTIONS)?, &conn.connection_id, conn)?;
@@ -355,6 +356,7 @@ impl Db {
                     previous = s.connection_id.replace(conn.connection_id.clone());
                     s.ocpp_version = Some(conn.ocpp_version);
                     s.recent_connects = recent_connects.to_vec();
+                    s.recent_addresses = recent_addresses.to_vec();
                     true
                 },
             )?;
@@ -370,6 +372,7 @@ impl Db {
         self.write(|txn| {
             update_record::<Connection>(&mut txn.open_table(CONNECTIONS)?, connection_id, |c| {
                 c.last_seen_at = at;
+                c.messages = c.messages.saturating_add(1);
                 true
             })
         })
@@ -386,6 +389,24 @@ impl Db {
                 connection_id,
                 |c| {
                     c.clock = Some(check);
+                    true
+                },
+            )?
+            .is_some())
+        })
+    }
+
+    pub(crate) fn set_connection_flood(
+        &self,
+        connection_id: &str,
+        check: csms_domain::station::FloodCheck,
+    ) -> R<bool> {
+        self.write(|txn| {
+            Ok(update_record::<Connection>(
+                &mut txn.open_table(CONNECTIONS)?,
+                connection_id,
+                |c| {
+                    c.flood = Some(check);
                     true
                 },
             )?

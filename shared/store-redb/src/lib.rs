@@ -262,9 +262,10 @@ forward! { StationStore {
 } }
 
 forward! { ConnectionStore {
-    open_connection(conn: &Connection, recent_connects: &[Timestamp]) -> Option<String>;
+    open_connection(conn: &Connection, recent_connects: &[Timestamp], recent_addresses: &[csms_domain::station::SeenAddress]) -> Option<String>;
     touch_connection(connection_id: &str, at: Timestamp) -> Option<Connection>;
     set_connection_clock(connection_id: &str, check: csms_domain::station::ClockCheck) -> bool;
+    set_connection_flood(connection_id: &str, check: csms_domain::station::FloodCheck) -> bool;
     close_connection(connection_id: &str, at: Timestamp) -> Option<Connection>;
 } }
 

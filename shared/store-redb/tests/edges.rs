@@ -255,8 +255,10 @@ async fn unknown_stations_are_not_created_by_charger_messages() {
         last_seen_at: t(0),
         approval: Default::default(),
         clock: None,
+        messages: 0,
+        flood: None,
     };
-    assert_eq!(store.open_connection(&conn, &[]).await.unwrap(), None);
+    assert_eq!(store.open_connection(&conn, &[], &[]).await.unwrap(), None);
     assert_eq!(store.close_connection("c", t(1)).await.unwrap(), Some(conn));
     assert!(store.get_station(&id).await.unwrap().is_none());
 }

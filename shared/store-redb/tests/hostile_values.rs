@@ -290,6 +290,8 @@ fn check(version: OcppVersion, frames: &[String], now: Timestamp) -> Result<(), 
             last_seen_at: now,
             approval: Default::default(),
             clock: None,
+            messages: 0,
+            flood: None,
         };
         for (i, f) in frames.iter().enumerate() {
             let text = format!("[2,\"m{i}\",{f}]");

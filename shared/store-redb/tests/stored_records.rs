@@ -276,7 +276,7 @@ async fn stations_connectors_and_connections_are_written_as_the_golden_json_and_
     {
         let store = EmbeddedStore::open(opened.path()).unwrap();
         for (c, _) in &connections {
-            store.open_connection(c, &[]).await.unwrap();
+            store.open_connection(c, &[], &[]).await.unwrap();
         }
     }
     assert_eq!(raw_table(opened.path(), "connections"), connection_rows);

@@ -65,8 +65,11 @@ pub async fn open_connection(
         &csms_kernel::events::NoEvents,
         None,
         station,
-        conn,
-        version,
+        connect::Opening {
+            connection_id: conn,
+            version,
+            source: None,
+        },
         clock.now(),
     )
     .await

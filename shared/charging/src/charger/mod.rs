@@ -261,7 +261,11 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
     pub async fn on_message(&self, connection_id: &str, text: &str) -> Option<String> {
         let now = self.clock.now();
         match self.store.touch_connection(connection_id, now).await {
-            Ok(Some(conn)) => self.handle(&conn, text, now).await,
+            Ok(Some(conn)) => {
+                let reply = self.handle(&conn, text, now).await;
+                self.check_flood(&conn, now).await;
+                reply
+            }
             Ok(None) => {
                 tracing::warn!(connection_id, "message on a connection without record");
                 reply_without_connection(
@@ -1077,6 +1081,8 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
                     last_seen_at: now,
                     approval: Approval::Accepted,
                     clock: None,
+                    messages: 0,
+                    flood: None,
                 };
                 let end = InferredEnd {
                     at: s.updated_at,

@@ -104,14 +104,44 @@
 //!   ([`csms_domain::station::ClockCheck`]): a request only when the
 //!   decision changes on a connection, the settings read at most once per
 //!   connection (when a stamp is more than the smallest tolerance off).
+//! - **Message flood** (`messageFlood`, warning): more messages from one
+//!   station than the organisation's `messageFlood` limit within its window
+//!   (default more than 120 within 60 s). The touch of the connection record
+//!   that every message costs counts the message in the same request
+//!   ([`Connection::messages`]); the record also keeps the rule's window
+//!   (from when, and the count at its start), its decision and the limit
+//!   once read ([`csms_domain::station::FloodCheck`]). [`flood_verdict`]
+//!   decides from those alone: more than the limit within less than the
+//!   window is a flood; a window at least as long at no more than the
+//!   limit's rate is quiet; a flood that starts after a long quiet window
+//!   is seen within at most twice the limit's messages (the long window's
+//!   rate first, then a fresh one). A request only when the decision changes, when
+//!   a window holding more than the limit starts anew (one write per
+//!   limit's worth of messages), and the settings read once per
+//!   connection. A repeat (the next window flooded too) counts on the open
+//!   alarm; the first quiet window resolves it, also one left open by an
+//!   earlier connection.
+//! - **Many source addresses** (`stationManyAddresses`, critical): a
+//!   station whose connects came from more distinct source addresses than
+//!   the organisation's `manyAddresses` limit within its window (default
+//!   more than 3 within 24 h): its password is used elsewhere, or a charger
+//!   was configured with another's identity. The station keeps the
+//!   addresses of its connects of the last week (an IPv6 address counts by
+//!   its /64), written with the connect's own station write
+//!   ([`csms_domain::station::recent_addresses`]); a connect when it holds
+//!   at least two reads the thresholds and raises or repeats. The sweep
+//!   resolves it once the window ending now holds no more than the limit
+//!   ([`ChargerService::settle_churn_alarms`]). The source address is the
+//!   socket's peer in the local runner (or `X-Forwarded-For` behind a
+//!   trusted proxy) and API Gateway's `requestContext.identity.sourceIp`.
 
 use super::{ChargerService, ChargingStore, HandlerError};
 use chrono::SecondsFormat;
 use csms_domain::alarm::{
-    Alarm, AlarmSettings, Churn, Lingering, OfflineGrace, Severity, Thresholds,
+    Alarm, AlarmSettings, Churn, Limit, Lingering, OfflineGrace, Severity, Thresholds,
 };
 use csms_domain::session::Session;
-use csms_domain::station::{ClockCheck, Connection, ConnectorStatus, Station};
+use csms_domain::station::{ClockCheck, Connection, ConnectorStatus, FloodCheck, Station};
 use csms_domain::{OrgId, SessionId, StationId, Timestamp};
 use csms_kernel::events::{raise_alarm, resolve_alarm, DomainEvent};
 use csms_kernel::ports::{
@@ -668,6 +698,189 @@ pub async fn check_churn<S: AlarmStore + AlarmSettingsStore + ?Sized>(
         }
     };
     let Some(alarm) = alarm(station, churn(&settings), now) else {
+        return;
+    };
+    match raise_alarm(store, events, &alarm, now).await {
+        Ok(true) => tracing::warn!(station = %station.id, kind = %alarm.kind, "alarm raised"),
+        Ok(false) => {}
+        Err(e) => tracing::warn!(alarm = %alarm.id, error = %e, "could not raise an alarm"),
+    }
+}
+
+/// Alarm kind of a station that sends more messages than its limit.
+pub const FLOOD_KIND: &str = "messageFlood";
+
+/// The flood alarm of `station`: one per station.
+pub fn flood_alarm_id(station: &StationId) -> String {
+    format!("message-flood:{station}")
+}
+
+/// What the message-flood rule makes of a connection's window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FloodVerdict {
+    /// Too early to tell.
+    Undecided,
+    /// The organisation's limit is needed to decide.
+    NeedsLimit,
+    /// More than the limit: `count` messages within `millis`.
+    Flooding { count: u64, millis: i64 },
+    /// A window at least as long as the limit's, at no more than its rate.
+    Quiet { count: u64 },
+}
+
+/// The verdict on a window that holds `count` messages and began `age`
+/// ago. At most the smallest limit's count within less than the shortest
+/// window decides nothing whatever the limit, so the limit is not needed
+/// then. Over a window longer than the limit's, a rate above the limit
+/// means some stretch of the limit's length held more than it.
+pub fn flood_verdict(count: u64, age: chrono::TimeDelta, limit: Option<Limit>) -> FloodVerdict {
+    let bounds = Limit::MESSAGE_FLOOD;
+    let age = age.max(chrono::TimeDelta::zero());
+    let shortest = chrono::TimeDelta::seconds(bounds.min_window_secs.into());
+    if count <= u64::from(bounds.min_count) && age < shortest {
+        return FloodVerdict::Undecided;
+    }
+    let Some(limit) = limit else {
+        return FloodVerdict::NeedsLimit;
+    };
+    let millis = age.num_milliseconds();
+    let flooding = if age < limit.window() {
+        count > u64::from(limit.count())
+    } else {
+        // count / age > limit / window, without division.
+        let window_ms = u128::from(limit.window_secs()) * 1000;
+        u128::from(count) * window_ms
+            > u128::from(limit.count()) * u128::try_from(millis).unwrap_or(u128::MAX)
+    };
+    match flooding {
+        true => FloodVerdict::Flooding { count, millis },
+        false if age >= limit.window() => FloodVerdict::Quiet { count },
+        false => FloodVerdict::Undecided,
+    }
+}
+
+/// The alarm of the station of `conn`, which sent `count` messages within
+/// `millis`, more than `limit`.
+pub fn flood_alarm(
+    conn: &Connection,
+    count: u64,
+    millis: i64,
+    limit: Limit,
+    now: Timestamp,
+) -> Alarm {
+    let station = &conn.station_id;
+    let millis = millis.max(0);
+    let secs = format!("{}.{}", millis / 1000, millis % 1000 / 100);
+    Alarm {
+        title: Some(format!("Station {station} floods the CSMS with messages")),
+        message: format!(
+            "station {station} sent {count} messages within {secs} s (the limit is {} within {} s)",
+            limit.count(),
+            limit.window_secs()
+        ),
+        action: Some(
+            "look at the station's intervals (HeartbeatInterval, MeterValueSampleInterval, a 2.0.1 SampledDataCtrlr.TxUpdatedInterval) and at a firmware that repeats a message without waiting for its answer; a Reset often stops a loop, the manufacturer fixes it"
+                .to_owned(),
+        ),
+        details: serde_json::json!({
+            "stationId": station.as_str(),
+            "siteId": conn.site_id.as_ref().map(|s| s.as_str()),
+            "connectionId": conn.connection_id,
+            "messages": count,
+            "withinMilliseconds": millis,
+            "limit": limit.count(),
+            "windowSeconds": limit.window_secs(),
+            "connectedAt": rfc3339(conn.connected_at),
+        }),
+        ..Alarm::opened(
+            flood_alarm_id(station),
+            conn.org_id.clone(),
+            FLOOD_KIND,
+            Severity::Warning,
+            now,
+        )
+    }
+}
+
+/// Alarm kind of a station that connects from many addresses.
+pub const MANY_ADDRESSES_KIND: &str = "stationManyAddresses";
+
+/// The many-addresses alarm of `station`: one per station.
+pub fn many_addresses_alarm_id(station: &StationId) -> String {
+    format!("station-addresses:{station}")
+}
+
+/// The alarm of a station whose connects came from more distinct
+/// addresses than `limit` within its window ending `now`, or `None`.
+pub fn many_addresses_alarm(station: &Station, limit: Limit, now: Timestamp) -> Option<Alarm> {
+    let from = now - limit.window();
+    let seen: Vec<_> = station
+        .recent_addresses
+        .iter()
+        .filter(|a| a.at > from && a.at <= now)
+        .collect();
+    if seen.len() <= limit.count() as usize {
+        return None;
+    }
+    let window = if limit.window_secs().is_multiple_of(3600) {
+        format!("{} h", limit.window_secs() / 3600)
+    } else {
+        format!("{} s", limit.window_secs())
+    };
+    Some(Alarm {
+        title: Some(format!("Station {} connects from many addresses", station.id)),
+        message: format!(
+            "station {} connected from {} different addresses within {window} (the limit is {})",
+            station.id,
+            seen.len(),
+            limit.count()
+        ),
+        action: Some(
+            "find out whether another device uses the station's identity and password (a stolen password, a charger configured as another); rotate the station's password and check the chargers at the addresses in the evidence; a station on a mobile network that changes address often needs a higher limit"
+                .to_owned(),
+        ),
+        details: serde_json::json!({
+            "stationId": station.id.as_str(),
+            "siteId": station.site_id.as_ref().map(|s| s.as_str()),
+            "addresses": seen
+                .iter()
+                .map(|a| serde_json::json!({"address": a.address, "lastConnectAt": rfc3339(a.at)}))
+                .collect::<Vec<_>>(),
+            "limit": limit.count(),
+            "windowSeconds": limit.window_secs(),
+        }),
+        ..Alarm::opened(
+            many_addresses_alarm_id(&station.id),
+            station.org_id.clone(),
+            MANY_ADDRESSES_KIND,
+            Severity::Critical,
+            now,
+        )
+    })
+}
+
+/// The many-addresses rule at a connect of `station` (its addresses, this
+/// connect's included): nothing to read while it has fewer than two
+/// addresses of the last week; else the thresholds, and the alarm raised
+/// (or repeated) when they are exceeded. A store failure is logged.
+pub async fn check_addresses<S: AlarmStore + AlarmSettingsStore + ?Sized>(
+    store: &S,
+    events: &dyn csms_kernel::events::EventBus,
+    station: &Station,
+    now: Timestamp,
+) {
+    if station.recent_addresses.len() <= Limit::MANY_ADDRESSES.min_count as usize {
+        return;
+    }
+    // The grace is not used here: any value does.
+    let settings = match alarm_settings(store, &station.org_id, OfflineGrace::platform(60)).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(station = %station.id, error = %e, "could not read the alarm settings");
+            return;
+        }
+    };
+    let Some(alarm) = many_addresses_alarm(station, settings.many_addresses, now) else {
         return;
     };
     match raise_alarm(store, events, &alarm, now).await {
@@ -1312,6 +1525,78 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
         }
     }
 
+    /// The message-flood rule on the message just counted on `conn` (see
+    /// the module docs): a request only when the decision changes or a
+    /// full window starts anew, and the organisation's limit read at most
+    /// once per connection. A store failure is logged: the message stands.
+    pub(super) async fn check_flood(&self, conn: &Connection, now: Timestamp) {
+        let known = conn.flood.unwrap_or(FloodCheck {
+            window_from: conn.connected_at,
+            window_base: 0,
+            flooding: None,
+            limit_count: None,
+            limit_window_secs: None,
+        });
+        let mut check = known;
+        let stored_limit = |c: &FloodCheck| match (c.limit_count, c.limit_window_secs) {
+            (Some(n), Some(w)) => Limit::MESSAGE_FLOOD.limit(n.into(), w.into()).ok(),
+            _ => None,
+        };
+        let count = conn.messages.saturating_sub(known.window_base);
+        let age = now - known.window_from;
+        let mut limit = stored_limit(&known);
+        let mut verdict = flood_verdict(count, age, limit);
+        if verdict == FloodVerdict::NeedsLimit {
+            // The grace is not used here: any value does.
+            match alarm_settings(&*self.store, &conn.org_id, OfflineGrace::platform(60)).await {
+                Ok(s) => {
+                    check.limit_count = Some(s.message_flood.count());
+                    check.limit_window_secs = Some(s.message_flood.window_secs());
+                    limit = Some(s.message_flood);
+                }
+                Err(e) => {
+                    tracing::warn!(station = %conn.station_id, error = %e, "could not read the alarm settings");
+                    return;
+                }
+            }
+            verdict = flood_verdict(count, age, limit);
+        }
+        let limit = limit.unwrap_or(Limit::MESSAGE_FLOOD.default);
+        let new_window = |c: &mut FloodCheck| {
+            c.window_from = now;
+            c.window_base = conn.messages;
+        };
+        match verdict {
+            FloodVerdict::Flooding { count, millis } => {
+                check.flooding = Some(true);
+                new_window(&mut check);
+                let alarm = flood_alarm(conn, count, millis, limit, now);
+                self.raise_and_tell(alarm, now).await;
+            }
+            FloodVerdict::Quiet { count } => {
+                if known.flooding != Some(false) {
+                    // One left open by an earlier connection too.
+                    check.flooding = Some(false);
+                    self.resolve_and_tell(&flood_alarm_id(&conn.station_id), now)
+                        .await;
+                }
+                if count > u64::from(limit.count()) {
+                    new_window(&mut check);
+                }
+            }
+            FloodVerdict::Undecided | FloodVerdict::NeedsLimit => {}
+        }
+        if check != known {
+            if let Err(e) = self
+                .store
+                .set_connection_flood(&conn.connection_id, check)
+                .await
+            {
+                tracing::warn!(station = %conn.station_id, error = %e, "could not record the flood check");
+            }
+        }
+    }
+
     /// Raises the alarm of each of the organisation's connectors whose
     /// status has contradicted a running transaction for longer than its
     /// threshold: each connector listed with such a status is looked at
@@ -1697,6 +1982,9 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
                     BOOT_LOOP_KIND => {
                         |s: &Station, a: &AlarmSettings, now| boot_loop_alarm(s, a.boot_loop, now)
                     }
+                    MANY_ADDRESSES_KIND => |s: &Station, a: &AlarmSettings, now| {
+                        many_addresses_alarm(s, a.many_addresses, now)
+                    },
                     _ => continue,
                 };
             let Some(station) = alarm.details["stationId"]
@@ -1782,7 +2070,128 @@ mod tests {
             previous_password: None,
             decommissioned_at: None,
             recent_connects: Vec::new(),
+            recent_addresses: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_flood_is_more_than_the_limit_within_its_window_and_quiet_a_full_window_at_its_rate() {
+        let secs = chrono::TimeDelta::seconds;
+        let limit = Limit::MESSAGE_FLOOD.limit(120, 60).ok();
+        // At most the smallest limit within the shortest window: nothing to
+        // read, nothing to decide.
+        assert_eq!(flood_verdict(10, secs(9), None), FloodVerdict::Undecided);
+        assert_eq!(flood_verdict(11, secs(1), None), FloodVerdict::NeedsLimit);
+        assert_eq!(flood_verdict(3, secs(10), None), FloodVerdict::NeedsLimit);
+        assert_eq!(flood_verdict(120, secs(30), limit), FloodVerdict::Undecided);
+        assert_eq!(
+            flood_verdict(121, secs(30), limit),
+            FloodVerdict::Flooding {
+                count: 121,
+                millis: 30_000
+            }
+        );
+        // A longer window: its rate decides (240 in 2 min is 120 a minute).
+        assert_eq!(
+            flood_verdict(240, secs(120), limit),
+            FloodVerdict::Quiet { count: 240 }
+        );
+        assert!(matches!(
+            flood_verdict(241, secs(120), limit),
+            FloodVerdict::Flooding { count: 241, .. }
+        ));
+        assert_eq!(
+            flood_verdict(3, secs(60), limit),
+            FloodVerdict::Quiet { count: 3 }
+        );
+        // A clock that went back, and absurd counts, decide without panic.
+        assert_eq!(flood_verdict(5, secs(-5), limit), FloodVerdict::Undecided);
+        assert!(matches!(
+            flood_verdict(u64::MAX, secs(1_000_000_000), limit),
+            FloodVerdict::Flooding { .. }
+        ));
+    }
+
+    #[test]
+    fn a_flood_alarm_names_the_count_the_time_and_the_limit() {
+        let conn = Connection {
+            connection_id: "c-1".into(),
+            station_id: StationId::parse("CP-1").unwrap(),
+            org_id: OrgId::default_org(),
+            site_id: None,
+            ocpp_version: csms_domain::OcppVersion::V16,
+            connected_at: t(0),
+            last_seen_at: t(30),
+            approval: Approval::Accepted,
+            clock: None,
+            messages: 130,
+            flood: None,
+        };
+        let limit = Limit::MESSAGE_FLOOD.default;
+        let a = flood_alarm(&conn, 121, 30_450, limit, t(30));
+        assert_eq!(
+            (a.id.as_str(), a.kind.as_str(), a.severity),
+            ("message-flood:CP-1", FLOOD_KIND, Severity::Warning)
+        );
+        assert_eq!(
+            a.message,
+            "station CP-1 sent 121 messages within 30.4 s (the limit is 120 within 60 s)"
+        );
+        assert_eq!(a.details["messages"], 121);
+        assert_eq!(a.details["withinMilliseconds"], 30_450);
+        assert!(a.action.is_some() && a.title.is_some());
+    }
+
+    #[test]
+    fn many_addresses_count_only_the_window_ending_now() {
+        use csms_domain::station::{recent_addresses, SeenAddress};
+        let limit = Limit::MANY_ADDRESSES.limit(2, 3600).unwrap();
+        let mut st = station();
+        for (address, at) in [("192.0.2.1", 0), ("192.0.2.2", 600), ("192.0.2.1", 1200)] {
+            st.recent_addresses = recent_addresses(&st.recent_addresses, Some(address), t(at));
+        }
+        assert_eq!(st.recent_addresses.len(), 2, "one entry per address");
+        assert!(
+            many_addresses_alarm(&st, limit, t(1200)).is_none(),
+            "2 are allowed"
+        );
+        st.recent_addresses =
+            recent_addresses(&st.recent_addresses, Some("2001:db8:1:2::/64"), t(1800));
+        let a = many_addresses_alarm(&st, limit, t(1800)).expect("3 within the hour");
+        assert_eq!(a.id, "station-addresses:CP-1");
+        assert_eq!(
+            (a.kind.as_str(), a.severity),
+            (MANY_ADDRESSES_KIND, Severity::Critical)
+        );
+        assert_eq!(
+            a.details["addresses"][0],
+            serde_json::json!({"address": "192.0.2.2", "lastConnectAt": rfc3339(t(600))}),
+            "oldest first, each with its latest connect"
+        );
+        assert!(
+            a.message.contains("3 different addresses within 1 h"),
+            "{}",
+            a.message
+        );
+        // 192.0.2.2 leaves the window: 2 left, the alarm no longer holds.
+        assert!(many_addresses_alarm(&st, limit, t(600 + 3600)).is_none());
+        assert_eq!(
+            st.recent_addresses,
+            vec![
+                SeenAddress {
+                    address: "192.0.2.2".into(),
+                    at: t(600)
+                },
+                SeenAddress {
+                    address: "192.0.2.1".into(),
+                    at: t(1200)
+                },
+                SeenAddress {
+                    address: "2001:db8:1:2::/64".into(),
+                    at: t(1800)
+                },
+            ]
+        );
     }
 
     #[test]
@@ -1869,6 +2278,8 @@ mod tests {
             last_seen_at: t(0),
             approval: Approval::Accepted,
             clock: None,
+            messages: 0,
+            flood: None,
         };
         let mut s = status("Faulted", Some("GroundFailure"));
         s.info = Some("RCD tripped (vendor error E42)".into());
@@ -2148,6 +2559,8 @@ mod tests {
             last_seen_at: t(0),
             approval: Approval::Accepted,
             clock: None,
+            messages: 0,
+            flood: None,
         };
         let a = clock_alarm(&conn, "StatusNotification", minutes(-10), minutes(5), now);
         assert_eq!(

@@ -45,8 +45,8 @@ use csms_domain::alarm::Lingering;
 use csms_domain::meter::MeterReading;
 use csms_domain::session::{CloseReason, InferredEnd, Session, SessionStatus};
 use csms_domain::station::{
-    Approval, BootInfo, ClockCheck, Connection, ConnectorStatus, PreviousPassword,
-    RegistrationStatus, Station, StationChange, StationView,
+    Approval, BootInfo, ClockCheck, Connection, ConnectorStatus, FloodCheck, PreviousPassword,
+    RegistrationStatus, SeenAddress, Station, StationChange, StationView,
 };
 use csms_domain::token::{
     IdTokenRecord, IdTokenType, TokenBlock, TokenStatus, UnregisteredToken, UNREGISTERED_MIN_GAP,
@@ -199,11 +199,14 @@ struct StationItem {
     /// Set by each connect; absent before connects were counted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     recent_connects: Vec<Timestamp>,
+    /// Set by each connect; absent before source addresses were kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    recent_addresses: Vec<SeenAddress>,
 }
 
 same_fields!(Station => StationItem {
     id, org_id, site_id, name, password_hash, created_at, ocpp_version, connection_id,
-    last_seen_at, approval, decommissioned_at, recent_connects,
+    last_seen_at, approval, decommissioned_at, recent_connects, recent_addresses,
 } mapped { boot, previous_password });
 
 #[derive(Serialize, Deserialize)]
@@ -306,11 +309,21 @@ struct ConnectionItem {
     /// Absent until a message gave clock evidence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     clock: Option<ClockCheck>,
+    /// Counted by each touch (`ADD`); absent before the first message.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    messages: u64,
+    /// Absent until the message-flood rule wrote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    flood: Option<FloodCheck>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 same_fields!(Connection => ConnectionItem {
     connection_id, station_id, org_id, site_id, ocpp_version, connected_at, last_seen_at,
-    approval, clock,
+    approval, clock, messages, flood,
 });
 
 #[derive(Serialize, Deserialize)]
@@ -915,19 +928,22 @@ impl ConnectionStore for DynamoStore {
         &self,
         conn: &Connection,
         recent_connects: &[Timestamp],
+        recent_addresses: &[SeenAddress],
     ) -> StoreResult<Option<String>> {
         // Back: off the offline list (see `close_connection`).
         let update = Update::new(
             station_pk(&conn.station_id),
             META,
-            "SET #cid = :cid, #v = :v, #rc = :rc REMOVE GSI2PK, GSI2SK",
+            "SET #cid = :cid, #v = :v, #rc = :rc, #ra = :ra REMOVE GSI2PK, GSI2SK",
         )
         .name("#cid", "connectionId")
         .name("#v", "ocppVersion")
         .name("#rc", "recentConnects")
+        .name("#ra", "recentAddresses")
         .value(":cid", s(&conn.connection_id))
         .value(":v", to_value(&conn.ocpp_version)?)
         .value(":rc", to_value(&recent_connects)?)
+        .value(":ra", to_value(&recent_addresses)?)
         .only_if(Condition::exists())
         .returning(ReturnValue::UpdatedOld);
         let previous = match self.update(update).await? {
@@ -960,9 +976,13 @@ impl ConnectionStore for DynamoStore {
         connection_id: &str,
         at: Timestamp,
     ) -> StoreResult<Option<Connection>> {
-        let update = Update::new(conn_pk(connection_id), CONN_SK, "SET #ls = :at")
+        // The message count rides on the touch (no request more): the
+        // message-flood rule reads it from what the touch returns.
+        let update = Update::new(conn_pk(connection_id), CONN_SK, "SET #ls = :at ADD #n :one")
             .name("#ls", "lastSeenAt")
+            .name("#n", "messages")
             .value(":at", to_value(&at)?)
+            .value(":one", AttributeValue::N("1".into()))
             .only_if(Condition::exists())
             .returning(ReturnValue::AllNew);
         // A failed condition: the connection is gone.
@@ -982,6 +1002,19 @@ impl ConnectionStore for DynamoStore {
         let update = Update::new(conn_pk(connection_id), CONN_SK, "SET #clk = :clk")
             .name("#clk", "clock")
             .value(":clk", to_value(&check)?)
+            .only_if(Condition::exists());
+        // A failed condition: the connection is gone.
+        Ok(self.update(update).await?.is_ok())
+    }
+
+    async fn set_connection_flood(
+        &self,
+        connection_id: &str,
+        check: FloodCheck,
+    ) -> StoreResult<bool> {
+        let update = Update::new(conn_pk(connection_id), CONN_SK, "SET #fl = :fl")
+            .name("#fl", "flood")
+            .value(":fl", to_value(&check)?)
             .only_if(Condition::exists());
         // A failed condition: the connection is gone.
         Ok(self.update(update).await?.is_ok())
@@ -1495,6 +1528,10 @@ mod tests {
             }),
             decommissioned_at: Some(t(4, 0)),
             recent_connects: vec![t(1, 0), t(2, 0)],
+            recent_addresses: vec![SeenAddress {
+                address: "192.0.2.7".into(),
+                at: t(2, 0),
+            }],
         };
         let (back, item) = round_trip::<StationItem, _>(&station);
         assert_eq!(back, station);

@@ -424,6 +424,7 @@ fn sent(status: SentStatus, before: Option<HeldLimit>) -> SentLimit {
 pub fn load_states() -> Vec<LoadState> {
     let e = csms_energy::Timestamp;
     let full_evse = EvseLoadState {
+        over_limit_since: None,
         station_id: station("CP-1"),
         evse_id: 1,
         transaction_id: Some("5678".into()),
@@ -470,6 +471,7 @@ pub fn load_states() -> Vec<LoadState> {
         }),
     };
     let paused_evse = EvseLoadState {
+        over_limit_since: None,
         station_id: station("CP-2"),
         evse_id: 2,
         transaction_id: None,
@@ -505,6 +507,7 @@ pub fn load_states() -> Vec<LoadState> {
         }),
     };
     let bare_evse = EvseLoadState {
+        over_limit_since: None,
         station_id: station("CP-3"),
         evse_id: 1,
         transaction_id: None,
@@ -547,6 +550,7 @@ pub fn load_states() -> Vec<LoadState> {
     let mut evses = vec![full_evse, paused_evse, bare_evse];
     for (i, reason) in reasons.into_iter().enumerate() {
         evses.push(EvseLoadState {
+            over_limit_since: None,
             station_id: station("CP-4"),
             evse_id: i as u32 + 1,
             transaction_id: None,
@@ -634,6 +638,28 @@ pub fn load_states() -> Vec<LoadState> {
             alarms: vec!["grid-meter-silent:site-3".into()],
             version: 2,
             ..LoadState::new(site("site-3"))
+        },
+        LoadState {
+            evses: vec![EvseLoadState {
+                over_limit_since: Some(t("2026-12-01T10:01:00.500Z")),
+                station_id: station("CP-9"),
+                evse_id: 1,
+                transaction_id: Some("4242".into()),
+                charge: None,
+                measured: Some(Measured {
+                    at: t("2026-12-01T10:03:30Z"),
+                    current_a: phase_amps("24.5", "24", "23.8"),
+                }),
+                soc: None,
+                allocation: None,
+                profile: Some(sent(SentStatus::Accepted, None)),
+                default_profile: None,
+                pv: None,
+                need: None,
+            }],
+            alarms: vec!["profile-ignored:CP-9:1".into()],
+            version: 9,
+            ..LoadState::new(site("site-4"))
         },
     ]
 }
@@ -885,6 +911,7 @@ pub fn stations() -> Vec<csms_domain::station::Station> {
         previous_password: None,
         decommissioned_at: None,
         recent_connects: Vec::new(),
+        recent_addresses: Vec::new(),
     };
     vec![
         bare("CP-2", Approval::Accepted),
@@ -934,6 +961,22 @@ pub fn stations() -> Vec<csms_domain::station::Station> {
             recent_connects: vec![t("2026-12-08T06:50:01Z"), t("2026-12-08T07:00:01Z")],
             ..bare("CP-6", Approval::Accepted)
         },
+        Station {
+            ocpp_version: Some(OcppVersion::V201),
+            connection_id: Some("conn-abc=".to_owned()),
+            recent_connects: vec![t("2026-12-08T07:00:01Z")],
+            recent_addresses: vec![
+                csms_domain::station::SeenAddress {
+                    address: "192.0.2.10".to_owned(),
+                    at: t("2026-12-07T18:00:00Z"),
+                },
+                csms_domain::station::SeenAddress {
+                    address: "2001:db8:1:2::/64".to_owned(),
+                    at: t("2026-12-08T07:00:01Z"),
+                },
+            ],
+            ..bare("CP-7", Approval::Accepted)
+        },
     ]
 }
 
@@ -972,6 +1015,8 @@ pub fn connections() -> Vec<csms_domain::station::Connection> {
         last_seen_at: t("2026-12-01T06:05:00.75Z"),
         approval,
         clock: None,
+        messages: 0,
+        flood: None,
     };
     vec![
         connection("conn-1=", OcppVersion::V16, Approval::Accepted, None),
@@ -988,6 +1033,21 @@ pub fn connections() -> Vec<csms_domain::station::Connection> {
                 tolerance_secs: Some(300),
             }),
             ..connection("conn-4=", OcppVersion::V16, Approval::Accepted, None)
+        },
+        Connection {
+            messages: 1234,
+            flood: Some(csms_domain::station::FloodCheck {
+                window_from: t("2026-12-01T06:04:00.25Z"),
+                window_base: 1100,
+                flooding: Some(true),
+                limit_count: Some(120),
+                limit_window_secs: Some(60),
+            }),
+            ..connection("conn-5=", OcppVersion::V201, Approval::Accepted, None)
+        },
+        Connection {
+            messages: 7,
+            ..connection("conn-6=", OcppVersion::V16, Approval::Accepted, None)
         },
     ]
 }
@@ -2022,7 +2082,8 @@ pub fn charging_keys() -> Vec<csms_domain::charging_key::EvseChargingKey> {
 
 pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
     use csms_domain::alarm::{
-        AlarmRecipient, AlarmSettings, Churn, Lingering, OfflineGrace, Severity, Thresholds,
+        AlarmRecipient, AlarmSettings, Churn, Limit, Lingering, OfflineGrace, ProfileTolerance,
+        Severity, Thresholds,
     };
     use csms_domain::tenant::{Email, Language};
     vec![
@@ -2033,6 +2094,9 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             boot_loop: Churn::BOOT_LOOP,
             lingering: Lingering::DEFAULT,
             thresholds: Thresholds::DEFAULT,
+            message_flood: Limit::MESSAGE_FLOOD.default,
+            many_addresses: Limit::MANY_ADDRESSES.default,
+            profile_ignored: ProfileTolerance::DEFAULT,
             recipients: vec![],
             quiet_hours: None,
             digest_warnings: false,
@@ -2047,6 +2111,9 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             boot_loop: Churn::BOOT_LOOP,
             lingering: Lingering::DEFAULT,
             thresholds: Thresholds::DEFAULT,
+            message_flood: Limit::MESSAGE_FLOOD.default,
+            many_addresses: Limit::MANY_ADDRESSES.default,
+            profile_ignored: ProfileTolerance::DEFAULT,
             quiet_hours: None,
             digest_warnings: false,
             digest_through: None,
@@ -2072,6 +2139,9 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             boot_loop: Churn::new(4, 600).unwrap(),
             lingering: Lingering::DEFAULT,
             thresholds: Thresholds::DEFAULT,
+            message_flood: Limit::MESSAGE_FLOOD.default,
+            many_addresses: Limit::MANY_ADDRESSES.default,
+            profile_ignored: ProfileTolerance::DEFAULT,
             recipients: vec![],
             quiet_hours: None,
             digest_warnings: false,
@@ -2086,6 +2156,9 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             boot_loop: Churn::BOOT_LOOP,
             lingering: Lingering::DEFAULT,
             thresholds: Thresholds::DEFAULT,
+            message_flood: Limit::MESSAGE_FLOOD.default,
+            many_addresses: Limit::MANY_ADDRESSES.default,
+            profile_ignored: ProfileTolerance::DEFAULT,
             recipients: vec![],
             quiet_hours: Some(
                 csms_domain::alarm::QuietHours::new(
@@ -2107,6 +2180,9 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             boot_loop: Churn::BOOT_LOOP,
             lingering: Lingering::new(10, 240).unwrap(),
             thresholds: Thresholds::DEFAULT,
+            message_flood: Limit::MESSAGE_FLOOD.default,
+            many_addresses: Limit::MANY_ADDRESSES.default,
+            profile_ignored: ProfileTolerance::DEFAULT,
             recipients: vec![],
             quiet_hours: None,
             digest_warnings: false,
@@ -2126,11 +2202,48 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
                 status_contradiction: Thresholds::STATUS_CONTRADICTION.threshold(60).unwrap(),
                 clock_drift: Thresholds::CLOCK_DRIFT.threshold(120).unwrap(),
             },
+            message_flood: Limit::MESSAGE_FLOOD.default,
+            many_addresses: Limit::MANY_ADDRESSES.default,
+            profile_ignored: ProfileTolerance::DEFAULT,
             recipients: vec![],
             quiet_hours: None,
             digest_warnings: false,
             digest_through: None,
             updated_at: Some(t("2026-12-10T08:00:00Z")),
+            version: 1,
+        },
+        AlarmSettings {
+            org_id: org("brf-solhem"),
+            offline_grace: OfflineGrace::from_secs(600).unwrap(),
+            flapping: Churn::FLAPPING,
+            boot_loop: Churn::BOOT_LOOP,
+            lingering: Lingering::DEFAULT,
+            thresholds: Thresholds::DEFAULT,
+            message_flood: Limit::MESSAGE_FLOOD.limit(300, 60).unwrap(),
+            many_addresses: Limit::MANY_ADDRESSES.limit(5, 604_800).unwrap(),
+            profile_ignored: ProfileTolerance::DEFAULT,
+            recipients: vec![],
+            quiet_hours: None,
+            digest_warnings: false,
+            digest_through: None,
+            updated_at: Some(t("2026-12-11T08:00:00Z")),
+            version: 1,
+        },
+        AlarmSettings {
+            org_id: org("brf-solvagen"),
+            offline_grace: OfflineGrace::from_secs(600).unwrap(),
+            flapping: Churn::FLAPPING,
+            boot_loop: Churn::BOOT_LOOP,
+            lingering: Lingering::DEFAULT,
+            thresholds: Thresholds::DEFAULT,
+            message_flood: Limit::MESSAGE_FLOOD.default,
+            many_addresses: Limit::MANY_ADDRESSES.default,
+            profile_ignored: ProfileTolerance::new(5, 2, 300).unwrap(),
+            recipients: vec![],
+            quiet_hours: None,
+            digest_warnings: false,
+            digest_through: None,
+            updated_at: Some(t("2026-12-12T08:00:00Z")),
             version: 1,
         },
     ]
