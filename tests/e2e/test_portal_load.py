@@ -5,13 +5,15 @@ Organisation A has a site with load balancing set through the API (a 25 A main f
 OCPP 1.6 charger with their own limits and priorities) and the charger connected with a session running on EVSE 1.
 Its viewer finds the site in the list, and its page shows the set-up as configured, and each EVSE's limit as the API's
 GET /sites/{id}/load/allocation says, with the chargers' total against the fuse; the live part answers on its own.
-There is no plan (no session gave a need), which the page says. A driver gets a 403 page; organisation B's
+There is no plan until the session gives a need (the page says so); then the plan shows against the spot prices. A driver gets a 403 page; organisation B's
 load-balanced site is a 404 page."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from ocpp.routing import on
@@ -44,6 +46,21 @@ class Charger(ChargerThread):
         await boot_accepted(self.cp, "1.6", model="Portal")
 
 
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+
+
+def put_spot_prices(runner, zone: str):
+    """Quarter-hour spot prices for the local days around now: 0.20 to 0.90 per kWh in a repeating two hours."""
+    today = datetime.now(STOCKHOLM).date()
+    for day in (today - timedelta(days=1), today, today + timedelta(days=1)):
+        nxt = day + timedelta(days=1)
+        start = datetime(day.year, day.month, day.day, tzinfo=STOCKHOLM).astimezone(timezone.utc)
+        end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=STOCKHOLM).astimezone(timezone.utc)
+        slots = int((end - start).total_seconds() // 900)
+        prices = [f"{(i % 8 + 2) / 10:.2f}" for i in range(slots)]
+        runner.api_ok("PUT", f"/spot-prices/{zone}/{day.isoformat()}", {"resolutionMinutes": 15, "prices": prices})
+
+
 def amps_sv(value) -> str:
     """Amperes as the Swedish page writes them: `16 A`, `10,5 A`."""
     d = Decimal(str(value)).normalize()
@@ -57,7 +74,7 @@ def world(runner):
     station = unique("LOAD")
     runner.create_station(station, name="Carporten", siteId=site)
     runner.api_ok("PUT", f"/sites/{site}/load", {
-        "gridFuseA": {"l1": 25, "l2": 25, "l3": 25}, "mode": "static",
+        "gridFuseA": {"l1": 25, "l2": 25, "l3": 25}, "mode": "static", "biddingZone": "SE4",
         "boards": [{"id": "carport", "fuseA": {"l1": 20, "l2": 20, "l3": 20}}],
         "evses": [{"stationId": station, "evseId": 1, "board": "carport", "maxA": 16, "minA": 6, "priority": 5},
                   {"stationId": station, "evseId": 2, "board": "carport", "maxA": 11, "priority": 1}],
@@ -68,6 +85,7 @@ def world(runner):
         people[role] = runner.api_ok("POST", "/users", {"email": email, "name": f"Last {role}",
                                                          "password": PASSWORD, "role": role}, status=201)
         people[role]["password"] = PASSWORD
+    put_spot_prices(runner, "SE4")
     tag = unique("LTAG")[:20]
     runner.create_token(tag)
     org_b = runner.create_organisation("lastb")
@@ -94,7 +112,9 @@ def world(runner):
             return a if e1.get("currentA") is not None and e1["transactionId"] else None
 
         allocation = poll(allocated, timeout=15, what="EVSE 1's allocation")
-        yield {"site": site, "station": station, "people": people, "site_b": site_b, "allocation": allocation}
+        session = runner.session_for(station, started.transaction_id)["id"]
+        yield {"site": site, "station": station, "people": people, "site_b": site_b, "allocation": allocation,
+               "session": session}
     finally:
         ch.close()
 
@@ -132,13 +152,27 @@ def test_a_viewer_sees_the_set_up_the_allocation_and_no_plan(runner, world, brow
         assert "Ingen plan" in v.page.inner_text("main")
         v.check("load-site")
 
+        # The driver's need is planned into the cheap quarter-hours: the page shows the plan against the prices.
+        need = runner.api_ok("PUT", f"/sessions/{world['session']}/charging-need",
+                             {"energyKwh": 5, "departureAt": iso(now_utc() + timedelta(hours=3))})
+        assert need["status"] == "planned", need
+        plan = runner.api_ok("GET", f"/sites/{site}/load/plan")
+        assert plan["slots"] and plan["sessions"], plan
+        v.goto(f"/portal/load/{quote(site)}")
+        assert v.page.locator("figure#plan-prices rect.chart-bar").count() == len(plan["slots"])
+        assert v.page.locator("figure#plan-amps rect.chart-bar").count() == len(plan["slots"])
+        planned = v.page.inner_text("#plan-sessions tbody")
+        assert station in planned and "5,0 kWh" in planned, planned
+        assert "Ingen plan" not in v.page.inner_text("main")
+        v.check("load-plan")
+
         # The live part alone, as htmx fetches it every few seconds.
         r = v.page.request.get(f"{runner.base_url}/portal/live/load/{quote(site)}")
         assert r.status == 200 and 'id="allocation"' in r.text() and "<html" not in r.text(), r.text()[:300]
 
         v.switch_to("en")
         main = v.page.inner_text("main")
-        assert "Allocation now" in main and "Main fuse" in main and "No plan" in main, main
+        assert "Allocation now" in main and "Main fuse" in main and "Planned sessions" in main, main
         v.check("load-site")
         v.goto("/portal/load")
         row = v.page.locator(f"main tr:has(a[href='/portal/load/{quote(site)}'])").inner_text()
