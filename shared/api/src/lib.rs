@@ -111,13 +111,18 @@ pub use public_url::PublicUrl;
 /// owner check of a station, the use cases of the pages that change
 /// something (tariffs, identifiers, invitations, roles), the sessions'
 /// search (list and export), meter readings and price, and the usage
-/// report (its query, figures and files).
+/// report (its query, figures and files), and a site's load balancing
+/// (its configuration, allocation and plan).
 pub mod shared {
     pub use crate::auth::{
         cookie, csrf_matches, person_principal, role_scopes, signed_in, Principal, SESSION_COOKIE,
     };
     pub use crate::invitations::invite;
+    pub use crate::load::{
+        load_balanced_sites, site_allocation, AllocationView, EvseAllocationView,
+    };
     pub use crate::people::{change_person, UserPatch};
+    pub use crate::plan::{plan_view, PlanView};
     pub use crate::pricing::price_preview;
     pub use crate::reports::{usage_file, usage_report, usage_request, UsageFile};
     pub use crate::sign_in::{authenticate, clear_cookie, new_session, Refusal, SignInState};

@@ -18,8 +18,10 @@ use axum::{Extension, Json};
 use csms_domain::load::{
     GridReading, LoadConfig, LoadMode, LoadSite, LoadState, PhaseAmps, SentLimit, SentStatus,
 };
-use csms_domain::SiteId;
+use csms_domain::tenant::Site;
+use csms_domain::{OrgId, SiteId};
 use csms_energy::{ChargeState, Phase, Phases};
+use csms_kernel::ports::PageRequest;
 use csms_load::model::{load as load_of, phases_of};
 use csms_load::{LoadError, LoadSignal, SignalKind};
 use rust_decimal::Decimal;
@@ -321,15 +323,57 @@ async fn allocation_view(
     })
 }
 
+/// A site's load balancing as organisation `org` sees it: the
+/// configuration, the state of the last computation and the allocation in
+/// force (what `GET /sites/{id}/load/allocation` answers, and the portal's
+/// load page shows). Not found for another organisation's site or one
+/// without load balancing.
+pub async fn site_allocation(
+    st: &ApiState,
+    org: &OrgId,
+    id: &str,
+) -> Result<(LoadSite, LoadState, AllocationView), ApiError> {
+    let site = site_id(id)?;
+    let (config, state) = st.load.state(org, &site).await?;
+    let view = allocation_view(st, &config, &state).await?;
+    Ok((config, state, view))
+}
+
+/// The organisation's sites that are load balanced, in the order of its
+/// sites (by id), each with its configuration.
+pub async fn load_balanced_sites(
+    st: &ApiState,
+    org: &OrgId,
+) -> Result<Vec<(Site, LoadSite)>, ApiError> {
+    let mut found = Vec::new();
+    let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+    loop {
+        let listed = st.store.list_sites(org, &page).await?;
+        for site in listed.items {
+            if let Some(load) = st
+                .store
+                .get_load_site(&site.id)
+                .await?
+                .filter(|l| &l.org_id == org)
+            {
+                found.push((site, load));
+            }
+        }
+        match listed.next_cursor {
+            Some(c) => page.cursor = Some(c),
+            None => return Ok(found),
+        }
+    }
+}
+
 #[utoipa::path(get, path = "/sites/{id}/load/allocation", operation_id = "getSiteAllocation", tag = "load", summary = "The current allocation per EVSE, with the reason for each value", params(("id" = String, Path, description = "Site id")), responses((status = 200, body = AllocationView), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
 pub async fn allocation(
     State(st): State<ApiState>,
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Json<AllocationView>, ApiError> {
-    let site = site_id(&id)?;
-    let (config, state) = st.load.state(&who.org_id, &site).await?;
-    Ok(Json(allocation_view(&st, &config, &state).await?))
+    let (_, _, view) = site_allocation(&st, &who.org_id, &id).await?;
+    Ok(Json(view))
 }
 
 #[utoipa::path(post, path = "/sites/{id}/load/recompute", operation_id = "recomputeSiteLoad", tag = "load", summary = "Recompute the site now and send what changed; answers the new allocation", params(("id" = String, Path, description = "Site id")), responses((status = 200, body = AllocationView), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]

@@ -140,7 +140,9 @@ fn planned_view(s: &PlannedSession) -> PlannedSessionView {
     }
 }
 
-fn plan_view(site: &SiteId, state: &LoadState) -> PlanView {
+/// The site's plan as `GET /sites/{id}/load/plan` answers it (and the
+/// portal's load page shows it), from the state of the last computation.
+pub fn plan_view(site: &SiteId, state: &LoadState) -> PlanView {
     let warnings = plan_warnings(state);
     match &state.plan {
         Some(p) => PlanView {

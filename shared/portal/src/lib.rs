@@ -37,7 +37,8 @@
 //!   settlement), `laddid`, `users` (people, invitations and roles),
 //!   `prices` (tariffs, the price preview, spot prices; a tariff's prices
 //!   changed), `reports` (usage, revenue and ratings, with the API's CSV and
-//!   XLSX).
+//!   XLSX), `load` (load balancing: a site's set-up, its allocation now and
+//!   its plan against spot prices).
 
 mod assets;
 mod chart;
@@ -70,7 +71,8 @@ pub struct PortalState {
 /// `/portal/` stays the API's 404.
 pub fn router(state: PortalState) -> Router {
     use pages::{
-        account, laddid, me, money, org_money, overview, prices, reports, sessions, station, users,
+        account, laddid, load, me, money, org_money, overview, prices, reports, sessions, station,
+        users,
     };
     Router::new()
         .route("/", get(|| async { Redirect::to("/portal/") }))
@@ -101,6 +103,9 @@ pub fn router(state: PortalState) -> Router {
         .route("/portal/users", get(users::page))
         .route("/portal/users/invite", post(users::invite_person))
         .route("/portal/users/{id}/role", post(users::change_role))
+        .route("/portal/load", get(load::page))
+        .route("/portal/load/{id}", get(load::site))
+        .route("/portal/live/load/{id}", get(load::live))
         .route("/portal/prices", get(prices::page))
         .route(
             "/portal/prices/{id}",

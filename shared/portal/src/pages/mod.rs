@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod laddid;
+pub mod load;
 pub mod me;
 pub mod money;
 pub mod org_money;
