@@ -116,6 +116,8 @@ pub mod shared {
         cookie, csrf_matches, person_principal, role_scopes, signed_in, Principal, SESSION_COOKIE,
     };
     pub use crate::invitations::invite;
+    // The driver's pages: rating a session, cancelling a booking.
+    pub use crate::me::{cancel_mine as cancel_my_booking, rate_mine as rate_my_session};
     pub use crate::people::{change_person, UserPatch};
     pub use crate::pricing::price_preview;
     pub use crate::reports::{usage_file, usage_report, usage_request, UsageFile};
@@ -128,6 +130,7 @@ pub mod shared {
     };
     pub use crate::tokens::{block_token, register_seen_token, unblock_token};
     pub use csms_charging::laddid::TokenFields;
+    pub use csms_charging::rating::RatingInput;
     // The sessions pages: the search of the list and export, a session's
     // readings and price.
     pub use crate::pricing::session_price;

@@ -70,6 +70,7 @@ pub fn page(frame: &Frame, title: &str, main: Markup) -> Markup {
                                     li { a href="/portal/reports" { (t(Msg::NavReports)) } }
                                 }
                                 li { a href="/portal/me" { (t(Msg::NavMe)) } }
+                                li { a href="/portal/me/bookings" { (t(Msg::NavBookings)) } }
                                 li { a href="/portal/me/invoices" { (t(Msg::NavInvoices)) } }
                             }
                         }

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod laddid;
 pub mod me;
+pub mod me_bookings;
 pub mod money;
 pub mod org_money;
 pub mod overview;
