@@ -121,6 +121,8 @@ pub mod shared {
     pub use crate::load::{
         load_balanced_sites, site_allocation, AllocationView, EvseAllocationView,
     };
+    // The driver's pages: rating a session, cancelling a booking.
+    pub use crate::me::{cancel_mine as cancel_my_booking, rate_mine as rate_my_session};
     pub use crate::people::{change_person, UserPatch};
     pub use crate::plan::{plan_view, PlanView};
     pub use crate::pricing::price_preview;
@@ -134,6 +136,7 @@ pub mod shared {
     };
     pub use crate::tokens::{block_token, register_seen_token, unblock_token};
     pub use csms_charging::laddid::TokenFields;
+    pub use csms_charging::rating::RatingInput;
     // The sessions pages: the search of the list and export, a session's
     // readings and price.
     pub use crate::pricing::session_price;

@@ -21,6 +21,7 @@ use axum::{Extension, Json};
 use csms_charging::booking::{self, NewBooking};
 use csms_charging::rating;
 use csms_domain::actor::{ActedBy, Actor};
+use csms_domain::rating::Rating;
 use csms_domain::session::Session;
 use csms_domain::token::IdTokenRecord;
 use csms_domain::user::UserId;
@@ -132,16 +133,14 @@ pub async fn rate(
     body: Bytes,
 ) -> Result<(StatusCode, Json<RatingView>), ApiError> {
     let req: RateSession = json_body(&body)?;
-    let id = crate::sessions::session_id(&raw)?;
-    let (rating, new) = rating::rate_session(
-        &*state.store,
+    let (rating, new) = rate_mine(
+        &state,
         person(&who)?,
-        &id,
+        &raw,
         rating::RatingInput {
             stars: req.stars,
             comment: req.comment,
         },
-        state.clock.now(),
     )
     .await?;
     let status = if new {
@@ -150,6 +149,20 @@ pub async fn rate(
         StatusCode::OK
     };
     Ok((status, Json(RatingView::from(&rating))))
+}
+
+/// Rates `me`'s session `raw` (anyone else's is not found): the use case
+/// behind `PUT /me/sessions/{id}/rating` and the portal's rating form.
+/// Once per session, changeable for 7 days (`csms_charging::rating`);
+/// whether the rating is new.
+pub async fn rate_mine(
+    state: &ApiState,
+    me: &UserId,
+    raw: &str,
+    input: rating::RatingInput,
+) -> Result<(Rating, bool), ApiError> {
+    let id = crate::sessions::session_id(raw)?;
+    Ok(rating::rate_session(&*state.store, me, &id, input, state.clock.now()).await?)
 }
 
 /// A booking I make for myself.
@@ -277,11 +290,10 @@ pub async fn book(
 /// My booking `raw`: anyone else's is not found.
 async fn my_booking(
     state: &ApiState,
-    who: &Principal,
+    me: &UserId,
     raw: &str,
 ) -> Result<csms_domain::booking::Booking, ApiError> {
     let id = crate::bookings::booking_id(raw)?;
-    let me = person(who)?;
     state
         .store
         .get_booking(&id)
@@ -296,7 +308,9 @@ pub async fn my_booking_get(
     Extension(who): Extension<Principal>,
     Path(raw): Path<String>,
 ) -> Result<Json<BookingView>, ApiError> {
-    Ok(Json((&my_booking(&state, &who, &raw).await?).into()))
+    Ok(Json(
+        (&my_booking(&state, person(&who)?, &raw).await?).into(),
+    ))
 }
 
 #[utoipa::path(post, path = "/me/bookings/{id}/cancel", operation_id = "cancelMyBooking", tag = "me", summary = "Cancel one of my bookings; a reservation the station holds is cancelled there too", params(("id" = String, Path, description = "Booking id (bk_…)")), responses((status = 200, body = BookingView), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "An API key, not a person; or no CSRF token", body = ErrorBody), (status = 404, description = "Not found (or not mine)", body = ErrorBody), (status = 409, description = "Completed, cancelled or a no-show already", body = ErrorBody)))]
@@ -305,9 +319,17 @@ pub async fn my_booking_cancel(
     Extension(who): Extension<Principal>,
     Path(raw): Path<String>,
 ) -> Result<Json<BookingView>, ApiError> {
-    let b = my_booking(&state, &who, &raw).await?;
-    let actor = as_me(person(&who)?, &b.org_id);
-    Ok(Json(
-        crate::bookings::cancel_as(&state, &actor, &b.id).await?,
-    ))
+    Ok(Json(cancel_mine(&state, person(&who)?, &raw).await?))
+}
+
+/// Cancels `me`'s booking `raw` (anyone else's is not found), at the
+/// station too when it holds the reservation: the use case behind
+/// `POST /me/bookings/{id}/cancel` and the portal's cancel button.
+pub async fn cancel_mine(
+    state: &ApiState,
+    me: &UserId,
+    raw: &str,
+) -> Result<BookingView, ApiError> {
+    let b = my_booking(state, me, raw).await?;
+    crate::bookings::cancel_as(state, &as_me(me, &b.org_id), &b.id).await
 }

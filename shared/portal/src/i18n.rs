@@ -483,6 +483,33 @@ catalogue! {
     LoadNeed => "Behov", "Need";
     LoadPlanned => "Planerat", "Planned";
     LoadCost => "Kostnad till spotpris", "Cost at spot price";
+    // The driver's pages: rating a session (me.rs) and my bookings (me_bookings.rs).
+    RateTitle => "Betygsätt dina laddningar", "Rate your sessions";
+    RateHint => "Ge en avslutad laddning 1 till 5 stjärnor och gärna en kommentar. Du kan ändra betyget i 7 dagar.", "Give an ended session 1 to 5 stars and, if you like, a comment. You can change the rating for 7 days.";
+    RateNothing => "Inga avslutade laddningar att betygsätta.", "No ended sessions to rate.";
+    RateSessionAt => "{} den {}", "{} on {}";
+    RateStars => "Betyg", "Rating";
+    RateOneStar => "1 stjärna", "1 star";
+    RateNStars => "{} stjärnor", "{} stars";
+    RateComment => "Kommentar (frivillig)", "Comment (optional)";
+    RateSave => "Spara betyget", "Save rating";
+    RateChange => "Ändra betyget", "Change the rating";
+    RateYours => "Ditt betyg: {} av 5 stjärnor", "Your rating: {} of 5 stars";
+    RateUntil => "Kan ändras till {}.", "Can be changed until {}.";
+    NavBookings => "Mina bokningar", "My bookings";
+    BkHint => "Bokningar av laddpunkter för dig, kommande först. Avbokar du en bokning som laddstationen redan har reserverat tas reservationen bort där också.", "Bookings of charging points for you, upcoming first. Cancelling a booking the station has already reserved removes the reservation there too.";
+    BkNone => "Inga bokningar.", "No bookings.";
+    BkFrom => "Från", "From";
+    BkTo => "Till", "To";
+    BkCancel => "Avboka", "Cancel";
+    BkCancelOf => "bokningen vid {} från {}", "the booking at {} from {}";
+    BkBooked => "Bokad", "Booked";
+    BkReserved => "Reserverad i stationen", "Reserved at the station";
+    BkActive => "Laddar", "Charging";
+    BkCompleted => "Genomförd", "Completed";
+    BkCancelled => "Avbokad", "Cancelled";
+    BkNoShow => "Uteblev", "No-show";
+    BkRefused => "Bokad, ej reserverad i stationen", "Booked, not reserved at the station";
 }
 
 /// `lang`'s tag for `<html lang>`.

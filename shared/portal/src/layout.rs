@@ -71,6 +71,7 @@ pub fn page(frame: &Frame, title: &str, main: Markup) -> Markup {
                                     li { a href="/portal/load" { (t(Msg::NavLoad)) } }
                                 }
                                 li { a href="/portal/me" { (t(Msg::NavMe)) } }
+                                li { a href="/portal/me/bookings" { (t(Msg::NavBookings)) } }
                                 li { a href="/portal/me/invoices" { (t(Msg::NavInvoices)) } }
                             }
                         }

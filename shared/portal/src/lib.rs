@@ -32,7 +32,8 @@
 //! - `pages`: `account` (sign-in, sign-out, language, the start page),
 //!   `overview`, `station` (with its commands), `sessions` (the
 //!   organisation's sessions with filters and CSV, one session's meter
-//!   curve and price), `me` (the driver's page), `money` (the driver's
+//!   curve and price), `me` (the driver's page, with rating a session),
+//!   `me_bookings` (my bookings, cancelling one), `money` (the driver's
 //!   invoices and saved card), `org_money` (the organisation's invoices and
 //!   settlement), `laddid`, `users` (people, invitations and roles),
 //!   `prices` (tariffs, the price preview, spot prices; a tariff's prices
@@ -71,8 +72,8 @@ pub struct PortalState {
 /// `/portal/` stays the API's 404.
 pub fn router(state: PortalState) -> Router {
     use pages::{
-        account, laddid, load, me, money, org_money, overview, prices, reports, sessions, station,
-        users,
+        account, laddid, load, me, me_bookings, money, org_money, overview, prices, reports,
+        sessions, station, users,
     };
     Router::new()
         .route("/", get(|| async { Redirect::to("/portal/") }))
@@ -96,6 +97,9 @@ pub fn router(state: PortalState) -> Router {
         .route("/portal/sessions/export", get(sessions::export))
         .route("/portal/sessions/{id}", get(sessions::session))
         .route("/portal/me", get(me::page))
+        .route("/portal/me/sessions/{id}/rating", post(me::rate))
+        .route("/portal/me/bookings", get(me_bookings::page))
+        .route("/portal/me/bookings/{id}/cancel", post(me_bookings::cancel))
         .route("/portal/invoices", get(org_money::page))
         .route("/portal/reports", get(reports::page))
         .route("/portal/reports/usage.csv", get(reports::csv))

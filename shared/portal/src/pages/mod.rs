@@ -4,6 +4,7 @@ pub mod account;
 pub mod laddid;
 pub mod load;
 pub mod me;
+pub mod me_bookings;
 pub mod money;
 pub mod org_money;
 pub mod overview;
