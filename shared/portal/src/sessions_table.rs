@@ -18,19 +18,10 @@ pub struct Columns {
     pub link: bool,
 }
 
-/// The operator's page of session `id` (`{stationId}~{transactionId}`):
-/// the id as one path segment, every byte but the unreserved ones
-/// (RFC 3986: letters, digits, `-._~`) percent-encoded.
+/// The operator's page of session `id` (`{stationId}~{transactionId}`),
+/// the id as one path segment ([`crate::web::encoded`]).
 pub fn session_path(id: &str) -> String {
-    let mut path = String::from("/portal/sessions/");
-    for b in id.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            path.push(char::from(b));
-        } else {
-            path.push_str(&format!("%{b:02X}"));
-        }
-    }
-    path
+    format!("/portal/sessions/{}", crate::web::encoded(id))
 }
 
 /// The session's EVSE and connector (`2/1`), `–` when unknown.

@@ -191,9 +191,21 @@ pub fn local_path(raw: Option<&str>) -> String {
     }
 }
 
-/// An id (a station's, an invoice's) as one path segment of a link.
+/// An id (a station's, an invoice's, a session's) as one path segment of
+/// a link: every byte but the unreserved ones (RFC 3986: letters, digits,
+/// `-._~`) percent-encoded, so a space is `%20` (not a form's `+`, which a
+/// path keeps as a plus) and a `/` cannot start another segment. Valid in a
+/// query's value too.
 pub fn encoded(id: &str) -> String {
-    url::form_urlencoded::byte_serialize(id.as_bytes()).collect()
+    let mut out = String::with_capacity(id.len());
+    for b in id.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// An HTML answer with the portal's headers: never cached (it shows live
