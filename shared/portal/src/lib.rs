@@ -30,7 +30,8 @@
 //!   running sessions, power, alarms); `sessions_table`: sessions with
 //!   energy and cost.
 //! - `pages`: `account` (sign-in, sign-out, language, the start page),
-//!   `overview`, `station` (with its commands), `sessions` (the
+//!   `overview` (with the map), `station` (with its events and its site's
+//!   allocation), `station_commands` (the station page's commands), `sessions` (the
 //!   organisation's sessions with filters and CSV, one session's meter
 //!   curve and price), `me` (the driver's page, with rating a session),
 //!   `me_bookings` (my bookings, cancelling one), `money` (the driver's
@@ -73,7 +74,7 @@ pub struct PortalState {
 pub fn router(state: PortalState) -> Router {
     use pages::{
         account, laddid, load, me, me_bookings, money, org_money, overview, prices, reports,
-        sessions, station, users,
+        sessions, station, station_commands, users,
     };
     Router::new()
         .route("/", get(|| async { Redirect::to("/portal/") }))
@@ -90,9 +91,39 @@ pub fn router(state: PortalState) -> Router {
         .route("/portal/live/stations", get(overview::live))
         .route("/portal/stations/{id}", get(station::page))
         .route("/portal/live/stations/{id}", get(station::live))
-        .route("/portal/stations/{id}/reset", post(station::reset))
-        .route("/portal/stations/{id}/unlock", post(station::unlock))
-        .route("/portal/live/commands/{id}", get(station::command))
+        .route("/portal/stations/{id}/reset", post(station_commands::reset))
+        .route(
+            "/portal/stations/{id}/unlock",
+            post(station_commands::unlock),
+        )
+        .route("/portal/stations/{id}/start", post(station_commands::start))
+        .route("/portal/stations/{id}/stop", post(station_commands::stop))
+        .route("/portal/stations/{id}/pause", post(station_commands::pause))
+        .route(
+            "/portal/stations/{id}/resume",
+            post(station_commands::resume),
+        )
+        .route(
+            "/portal/stations/{id}/availability",
+            post(station_commands::availability),
+        )
+        .route(
+            "/portal/stations/{id}/configuration/read",
+            post(station_commands::read_configuration),
+        )
+        .route(
+            "/portal/stations/{id}/configuration/change",
+            post(station_commands::change_configuration),
+        )
+        .route(
+            "/portal/stations/{id}/diagnostics",
+            post(station_commands::diagnostics),
+        )
+        .route(
+            "/portal/stations/{id}/firmware",
+            post(station_commands::firmware),
+        )
+        .route("/portal/live/commands/{id}", get(station_commands::command))
         .route("/portal/sessions", get(sessions::page))
         .route("/portal/sessions/export", get(sessions::export))
         .route("/portal/sessions/{id}", get(sessions::session))

@@ -25,12 +25,12 @@ use csms_domain::tenant::Language;
 use maud::{html, Markup};
 use rust_decimal::Decimal;
 
-fn site_path(id: &str) -> String {
+pub(crate) fn site_path(id: &str) -> String {
     format!("/portal/load/{}", encoded(id))
 }
 
 /// Amperes as the configuration has them: no decimals for whole ones.
-fn amps(a: Decimal, lang: Language) -> String {
+pub(crate) fn amps(a: Decimal, lang: Language) -> String {
     let a = a.normalize();
     format!("{} A", i18n::number(a, a.scale().min(2), lang))
 }
@@ -44,7 +44,7 @@ fn mode_text(mode: LoadMode) -> Msg {
 }
 
 /// An EVSE's state in words, with its badge's colour.
-fn state_badge(state: &str, lang: Language) -> Markup {
+pub(crate) fn state_badge(state: &str, lang: Language) -> Markup {
     let (class, msg) = match state {
         "charging" => ("s-busy", Msg::LoadStateCharging),
         "paused" => ("s-warn", Msg::LoadStatePaused),
@@ -55,7 +55,7 @@ fn state_badge(state: &str, lang: Language) -> Markup {
 }
 
 /// The kind of an allocation's reason in words (`fairShare`, `evseMax`, …).
-fn reason_text(e: &EvseAllocationView, lang: Language) -> Option<&'static str> {
+pub(crate) fn reason_text(e: &EvseAllocationView, lang: Language) -> Option<&'static str> {
     let kind = e.reason.as_ref()?.get("kind")?.as_str()?;
     let msg = match kind {
         "fairShare" => Msg::LoadReasonFairShare,
@@ -327,22 +327,31 @@ fn live_part(c: &Caller, id: &str, a: &AllocationView) -> Markup {
                             td data-label=(t(Msg::Station)) { (e.station_id) }
                             td.num data-label=(t(Msg::Evse)) { (e.evse_id) }
                             td data-label=(t(Msg::Status)) { (state_badge(&e.state, lang)) }
-                            td.num.limit data-label=(t(Msg::LoadLimit)) {
-                                @match (e.current_a, &e.default_profile) {
-                                    (Some(a), _) => { (amps(a, lang)) }
-                                    (None, Some(d)) => { (amps(d.limit_a, lang)) " " (t(Msg::LoadOwnLimit)) }
-                                    (None, None) => { "–" }
-                                }
-                            }
-                            td data-label=(t(Msg::LoadWhy)) {
-                                @if let Some(r) = reason_text(e, lang) { (r) }
-                                @if let Some(x) = &e.explanation {
-                                    " " span.hint lang="en" { (x) }
-                                }
-                            }
+                            (limit_and_why(e, lang))
                         }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// An EVSE's limit now (or its own limit while idle) and why, as two
+/// cells: the load page's allocation and the station page's share them.
+pub(crate) fn limit_and_why(e: &EvseAllocationView, lang: Language) -> Markup {
+    let t = |m: Msg| m.text(lang);
+    html! {
+        td.num.limit data-label=(t(Msg::LoadLimit)) {
+            @match (e.current_a, &e.default_profile) {
+                (Some(a), _) => { (amps(a, lang)) }
+                (None, Some(d)) => { (amps(d.limit_a, lang)) " " (t(Msg::LoadOwnLimit)) }
+                (None, None) => { "–" }
+            }
+        }
+        td data-label=(t(Msg::LoadWhy)) {
+            @if let Some(r) = reason_text(e, lang) { (r) }
+            @if let Some(x) = &e.explanation {
+                " " span.hint lang="en" { (x) }
             }
         }
     }

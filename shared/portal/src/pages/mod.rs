@@ -12,6 +12,7 @@ pub mod prices;
 pub mod reports;
 pub mod sessions;
 pub mod station;
+pub mod station_commands;
 pub mod users;
 
 use crate::web::{cookie_lang, Failure};

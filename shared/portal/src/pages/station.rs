@@ -1,39 +1,49 @@
 //! A station's page, `GET /portal/stations/{id}`: details, connectors with
-//! their status (live), open alarms, recent sessions with energy and cost,
-//! and the commands an operator sends with one click — soft and hard
-//! reset, unlocking a connector — through the same `CommandService::submit`
-//! as `POST /stations/{id}/commands`, with the same permission (the
-//! `commands` scope) and owner check (the service's `Actor`). The
-//! command's outcome is fetched again (`GET /portal/live/commands/{id}`)
-//! until it is final.
+//! their status (live), open alarms, the site's load-balancing allocation
+//! of its EVSEs with each one's reason (when its site is load balanced),
+//! recent sessions with energy and cost, the station's recent events, and
+//! for a caller with the `commands` scope the commands of
+//! [`station_commands`](super::station_commands) with their outcome live.
+//!
+//! The events are what the API already keeps per station, merged newest
+//! first: its event log (`GET /stations/{id}/events`: security events,
+//! firmware and diagnostics status, …), its last boot and the boots of the
+//! hour before it, its current connection, each connector's latest status,
+//! the organisation's alarms about it and its commands.
 
+use super::load::{limit_and_why, site_path, state_badge};
+use super::station_commands::{self, label, station_path, status_words};
 use crate::i18n::{self, Msg};
 use crate::layout::{self, badge, status_class, status_text};
 use crate::live::{alarm_station, open_alarms, power_of, running_sessions, with_prices};
 use crate::sessions_table;
-use crate::web::{audit, caller, encoded, html, Caller, Failure, Form, OrPage};
+use crate::web::{caller, encoded, html, Caller, Failure, OrPage};
 use crate::PortalState;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use csms_api::error::ApiError;
-use csms_api::shared::own_station_view;
-use csms_commands::service::SubmitOptions;
+use csms_api::shared::{own_station_view, site_allocation, EvseAllocationView, Principal};
 use csms_domain::alarm::Severity;
 use csms_domain::api_key::Scope;
-use csms_domain::command::{Command, CommandId, CommandRequest, CommandStatus, ResetKind};
+use csms_domain::command::CommandId;
 use csms_domain::station::StationView;
-use csms_kernel::ports::{PageRequest, SessionQuery};
+use csms_domain::tenant::Language;
+use csms_domain::{SiteId, Timestamp};
+use csms_kernel::ports::{PageRequest, SessionQuery, Store};
 use maud::{html, Markup};
+use serde_json::Value;
 use std::collections::HashMap;
 
 /// How many of the station's sessions the page shows.
 const RECENT_SESSIONS: u32 = 10;
 
-fn station_path(id: &str) -> String {
-    format!("/portal/stations/{}", encoded(id))
-}
+/// How many events the page shows, and how many of each source it reads.
+const EVENTS: usize = 30;
+const EVENT_LOG_READ: u32 = 30;
+const COMMANDS_READ: u32 = 10;
+/// The organisation's alarms looked through for the station's.
+const ALARMS_READ: u32 = 200;
 
 /// The connectors' table, polling itself; with an unlock button each for
 /// a caller who may send commands.
@@ -96,42 +106,6 @@ fn connectors(c: &Caller, view: &StationView, now: csms_domain::Timestamp) -> Ma
     }
 }
 
-/// A command's outcome, polling itself while it is pending.
-fn outcome(c: &Caller, cmd: &Command) -> Markup {
-    let lang = c.lang;
-    let t = |m: Msg| m.text(lang);
-    let (class, msg) = match cmd.status {
-        CommandStatus::Pending => ("s-busy", Msg::CommandPending),
-        CommandStatus::Accepted => ("s-ok", Msg::CommandAccepted),
-        CommandStatus::Rejected => ("s-warn", Msg::CommandRejected),
-        CommandStatus::Failed => ("s-bad", Msg::CommandFailed),
-        CommandStatus::Timeout => ("s-bad", Msg::CommandTimeout),
-        CommandStatus::Offline => ("s-off", Msg::CommandOffline),
-    };
-    let what = match &cmd.request {
-        CommandRequest::Reset {
-            kind: Some(ResetKind::Hard),
-            ..
-        } => t(Msg::HardReset),
-        CommandRequest::Reset { .. } => t(Msg::SoftReset),
-        CommandRequest::Unlock { .. } => t(Msg::Unlock),
-        other => other.type_name(),
-    };
-    let url = format!("/portal/live/commands/{}", cmd.id);
-    html! {
-        @if cmd.status.is_final() {
-            div #command.card role="status" data-status=(cmd.status.as_str()) {
-                strong { (what) } ": " (badge(class, t(msg)))
-                @if let (CommandStatus::Failed, Some(e)) = (cmd.status, &cmd.error) { " " span.muted { (e) } }
-            }
-        } @else {
-            div #command.card role="status" data-status=(cmd.status.as_str()) hx-get=(url) hx-trigger="every 1s" hx-swap="outerHTML" {
-                strong { (what) } ": " (badge(class, t(msg)))
-            }
-        }
-    }
-}
-
 /// `GET /portal/stations/{id}[?command=…]`.
 pub async fn page(
     State(st): State<PortalState>,
@@ -183,6 +157,20 @@ pub async fn page(
             .or_page(&c)?,
         None => None,
     };
+    // The organisation's identifiers to start with, for who may send commands.
+    let tokens = if c.may(Scope::Commands) {
+        store
+            .list_id_tokens(&who.org_id, &PageRequest::first(PageRequest::MAX_LIMIT))
+            .await
+            .or_page(&c)?
+            .items
+    } else {
+        Vec::new()
+    };
+    let allocation = station_allocation(&st, who, station.site_id.as_ref(), station.id.as_str())
+        .await
+        .or_page(&c)?;
+    let events = events(store, who, &view, lang).await.or_page(&c)?;
     let title = station
         .name
         .clone()
@@ -209,19 +197,7 @@ pub async fn page(
             }
         }
         @if c.may(Scope::Commands) {
-            section aria-labelledby="commands" {
-                h2 #commands { (t(Msg::Commands)) }
-                div.actions {
-                    @for (kind, label) in [("soft", Msg::SoftReset), ("hard", Msg::HardReset)] {
-                        form method="post" action={(path) "/reset"} {
-                            input type="hidden" name="csrf" value=(c.session.csrf_token);
-                            input type="hidden" name="kind" value=(kind);
-                            button type="submit" { (t(label)) }
-                        }
-                    }
-                }
-                @if let Some(cmd) = &command { (outcome(&c, cmd)) }
-            }
+            (station_commands::section(&c, &view, &running, &tokens, command.as_ref(), now))
         }
         section aria-labelledby="connectors-h" {
             h2 #connectors-h { (t(Msg::Connectors)) }
@@ -252,6 +228,10 @@ pub async fn page(
             (sessions_table::table(lang, &recent, sessions_table::Columns { station: false, identifier: true, link: true }))
             p { a href={"/portal/sessions?stationId=" (encoded(station.id.as_str()))} { (t(Msg::SessionsAllOfStation)) } }
         }
+        @if let Some((site, evses)) = &allocation {
+            (allocation_part(lang, site, evses))
+        }
+        (events_part(lang, &events))
     };
     Ok(html(
         StatusCode::OK,
@@ -274,105 +254,235 @@ pub async fn live(
     ))
 }
 
-/// Sends `request` to station `id` for a caller with the `commands` scope
-/// (and the form's CSRF token), then back to the station's page showing
-/// the command.
-async fn send(
+/// This station's EVSEs in the allocation of its site, when the site is
+/// load balanced (the API's `site_allocation`, as the load page reads it).
+async fn station_allocation(
     st: &PortalState,
-    headers: &HeaderMap,
-    id: &str,
-    body: &[u8],
-    action: &str,
-    request: impl FnOnce(&Form) -> Result<CommandRequest, ApiError>,
-) -> Result<Response, Failure> {
-    let path = station_path(id);
-    let c = caller(st, headers, &path).await?;
-    let form = Form::parse(body);
-    c.check_csrf(&form)?;
-    let who = c.permitted(Scope::Commands)?;
-    let request = request(&form).map_err(|e| c.fail(e))?;
-    // Another organisation's station (or none) is answered like the API
-    // does: not found.
-    let station = own_station_view(&st.api, who, id)
-        .await
-        .or_page(&c)?
-        .station
-        .id;
-    let cmd = st
+    who: &Principal,
+    site: Option<&SiteId>,
+    station: &str,
+) -> Result<Option<(SiteId, Vec<EvseAllocationView>)>, ApiError> {
+    let Some(site) = site else {
+        return Ok(None);
+    };
+    let balanced = st
         .api
-        .commands
-        .submit(&who.actor(), &station, request, SubmitOptions::default())
-        .await
-        .map_err(ApiError::from)
-        .or_page(&c)?;
-    tracing::info!(station = %station, command = %cmd.id, "portal: command sent");
-    let operation = format!("POST /portal/stations/{{id}}/{action}");
-    let target = format!("/portal/stations/{station}/{action}");
-    audit(st, who, &operation, &target, &form).await;
-    Ok(Redirect::to(&format!("{path}?command={}", cmd.id)).into_response())
+        .store
+        .get_load_site(site)
+        .await?
+        .is_some_and(|l| l.org_id == who.org_id);
+    if !balanced {
+        return Ok(None);
+    }
+    let (_, _, allocation) = site_allocation(&st.api, &who.org_id, site.as_str()).await?;
+    let evses = allocation
+        .evses
+        .into_iter()
+        .filter(|e| e.station_id == station)
+        .collect();
+    Ok(Some((site.clone(), evses)))
 }
 
-/// `POST /portal/stations/{id}/reset`: `kind` soft or hard.
-pub async fn reset(
-    State(st): State<PortalState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response, Failure> {
-    send(&st, &headers, &id, &body, "reset", |form| {
-        let kind = match form.get("kind") {
-            Some("soft") => ResetKind::Soft,
-            Some("hard") => ResetKind::Hard,
-            _ => return Err(ApiError::BadRequest("kind: soft or hard".into())),
-        };
-        Ok(CommandRequest::Reset {
-            kind: Some(kind),
-            when: None,
-            evse_id: None,
-        })
-    })
-    .await
+fn allocation_part(lang: Language, site: &SiteId, evses: &[EvseAllocationView]) -> Markup {
+    let t = |m: Msg| m.text(lang);
+    html! {
+        section aria-labelledby="station-load" {
+            h2 #station-load { (t(Msg::StationLoad)) }
+            p.hint { (t(Msg::StationLoadHint)) }
+            @if evses.is_empty() {
+                p.empty { (t(Msg::StationLoadNone)) }
+            } @else {
+                table #station-allocation {
+                    thead { tr {
+                        th scope="col" { (t(Msg::Evse)) }
+                        th scope="col" { (t(Msg::Status)) }
+                        th scope="col" { (t(Msg::LoadLimit)) }
+                        th scope="col" { (t(Msg::LoadWhy)) }
+                    } }
+                    tbody {
+                        @for e in evses {
+                            tr data-evse=(e.evse_id) {
+                                td.num data-label=(t(Msg::Evse)) { (e.evse_id) }
+                                td data-label=(t(Msg::Status)) { (state_badge(&e.state, lang)) }
+                                (limit_and_why(e, lang))
+                            }
+                        }
+                    }
+                }
+            }
+            p { a href=(site_path(site.as_str())) { (t(Msg::StationLoadSite)) } }
+        }
+    }
 }
 
-/// `POST /portal/stations/{id}/unlock`: `evse` and `connector`.
-pub async fn unlock(
-    State(st): State<PortalState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response, Failure> {
-    send(&st, &headers, &id, &body, "unlock", |form| {
-        let number = |name: &str| -> Result<u32, ApiError> {
-            form.get(name)
-                .and_then(|v| v.trim().parse::<u32>().ok())
-                .filter(|n| *n >= 1)
-                .ok_or_else(|| ApiError::BadRequest(format!("{name}: a number from 1")))
-        };
-        Ok(CommandRequest::Unlock {
-            evse_id: number("evse")?,
-            connector_id: Some(number("connector")?),
-        })
-    })
-    .await
+/// One line of the station's events.
+struct EventRow {
+    at: Timestamp,
+    kind: Msg,
+    what: String,
 }
 
-/// `GET /portal/live/commands/{id}`: a command's outcome, for htmx.
-pub async fn command(
-    State(st): State<PortalState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Result<Response, Failure> {
-    let c = caller(&st, &headers, "/portal/stations").await?;
-    let who = c.permitted(Scope::Read)?;
-    let not_found = || c.fail(ApiError::NotFound(format!("command {id:?} not found")));
-    let cid = CommandId::parse(&id).ok_or_else(not_found)?;
-    let cmd = st
-        .api
-        .commands
-        .find(&who.actor(), &cid)
-        .await
-        .map_err(ApiError::from)
-        .or_page(&c)?
-        .ok_or_else(not_found)?;
-    Ok(html(StatusCode::OK, outcome(&c, &cmd)))
+/// A notification's gist: the status it reports, the security event's
+/// type, or the message itself, shortened.
+fn gist(kind: &str, payload: &Value) -> String {
+    let field = |k: &str| payload.get(k).and_then(Value::as_str);
+    let main = match kind {
+        "FirmwareStatus" | "DiagnosticsStatus" | "LogStatus" => field("status"),
+        "SecurityEvent" => field("type"),
+        "DataTransfer" => field("vendorId"),
+        _ => None,
+    };
+    match main {
+        Some(m) => match field("techInfo").or(field("messageId")) {
+            Some(more) => format!("{kind}: {m} ({more})"),
+            None => format!("{kind}: {m}"),
+        },
+        None => {
+            let mut text = format!("{kind}: {payload}");
+            if text.chars().count() > 160 {
+                text = text.chars().take(159).collect::<String>() + "…";
+            }
+            text
+        }
+    }
+}
+
+/// The station's recent events from what the API keeps, newest first.
+async fn events(
+    store: &dyn Store,
+    who: &Principal,
+    view: &StationView,
+    lang: Language,
+) -> Result<Vec<EventRow>, ApiError> {
+    let t = |m: Msg| m.text(lang);
+    let station = &view.station;
+    let mut rows = Vec::new();
+    if let Some(boot) = &station.boot {
+        let mut what = format!("{} {}", boot.vendor, boot.model);
+        if let Some(fw) = &boot.firmware_version {
+            what.push_str(&format!(", {} {fw}", t(Msg::Firmware)));
+        }
+        if let Some(reason) = &boot.reason {
+            what.push_str(&format!(" ({reason})"));
+        }
+        rows.push(EventRow {
+            at: boot.booted_at,
+            kind: Msg::EvBoot,
+            what,
+        });
+        // The boots of the hour before it (the list holds this one too).
+        for at in boot.recent_boots.iter().filter(|at| **at != boot.booted_at) {
+            rows.push(EventRow {
+                at: *at,
+                kind: Msg::EvBoot,
+                what: String::new(),
+            });
+        }
+    }
+    if let Some(conn) = &view.connection {
+        rows.push(EventRow {
+            at: conn.connected_at,
+            kind: Msg::EvConnected,
+            what: format!("OCPP {}", conn.ocpp_version.as_str()),
+        });
+    }
+    for cs in view.connectors_as_shown() {
+        let mut what = format!(
+            "{} {}/{}: {}",
+            t(Msg::Evse),
+            cs.evse_id,
+            cs.connector_id,
+            status_text(&cs.status, lang)
+        );
+        if let Some(code) = cs.error_code.as_deref().filter(|c| *c != "NoError") {
+            what.push_str(&format!(" ({code})"));
+        }
+        rows.push(EventRow {
+            at: cs.updated_at,
+            kind: Msg::EvStatus,
+            what,
+        });
+    }
+    let log = store
+        .list_station_events(&station.id, &PageRequest::first(EVENT_LOG_READ))
+        .await?
+        .items;
+    for e in &log {
+        rows.push(EventRow {
+            at: e.at,
+            kind: Msg::EvNotification,
+            what: gist(e.kind(), &e.payload()),
+        });
+    }
+    let alarms = store
+        .list_alarms(&who.org_id, false, &PageRequest::first(ALARMS_READ))
+        .await?
+        .items;
+    for a in alarms
+        .iter()
+        .filter(|a| alarm_station(a) == Some(station.id.as_str()))
+    {
+        let title = a.title.clone().unwrap_or_else(|| a.kind.clone());
+        rows.push(EventRow {
+            at: a.raised_at,
+            kind: Msg::EvAlarmRaised,
+            what: format!("{title} – {}", a.message),
+        });
+        if let Some(at) = a.resolved_at {
+            rows.push(EventRow {
+                at,
+                kind: Msg::EvAlarmResolved,
+                what: title,
+            });
+        }
+    }
+    let commands = store
+        .list_station_commands(&station.id, &PageRequest::first(COMMANDS_READ))
+        .await?
+        .items;
+    for cmd in &commands {
+        rows.push(EventRow {
+            at: cmd.created_at,
+            kind: Msg::EvCommand,
+            what: format!(
+                "{}: {}",
+                label(&cmd.request, lang),
+                t(status_words(cmd.status).1)
+            ),
+        });
+    }
+    // Newest first; of two at the same time, the order read.
+    rows.sort_by_key(|r| std::cmp::Reverse(r.at));
+    rows.truncate(EVENTS);
+    Ok(rows)
+}
+
+fn events_part(lang: Language, rows: &[EventRow]) -> Markup {
+    let t = |m: Msg| m.text(lang);
+    html! {
+        section aria-labelledby="events" {
+            h2 #events { (t(Msg::Events)) }
+            p.hint { (t(Msg::EventsHint)) }
+            @if rows.is_empty() {
+                p.empty { (t(Msg::EventsNone)) }
+            } @else {
+                table #event-list {
+                    thead { tr {
+                        th scope="col" { (t(Msg::EventAt)) }
+                        th scope="col" { (t(Msg::EventKind)) }
+                        th scope="col" { (t(Msg::EventWhat)) }
+                    } }
+                    tbody {
+                        @for r in rows {
+                            tr data-kind=(format!("{:?}", r.kind)) {
+                                td.num data-label=(t(Msg::EventAt)) { (i18n::datetime(r.at, lang)) }
+                                td data-label=(t(Msg::EventKind)) { (t(r.kind)) }
+                                td data-label=(t(Msg::EventWhat)) { (r.what) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

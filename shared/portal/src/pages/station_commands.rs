@@ -1,0 +1,837 @@
+//! The station page's commands (`/portal/stations/{id}/…` posts): soft and
+//! hard reset, unlocking a connector, remote start (an EVSE and one of the
+//! organisation's identifiers), stopping, pausing and resuming a running
+//! transaction, changing availability, reading and changing configuration,
+//! a diagnostics upload and a firmware update. Each reads its form into the
+//! domain's `CommandRequest` (a bad value is a 400 page naming the API's
+//! field, `evseId: …`) and sends it through the same
+//! `CommandService::submit` as `POST /stations/{id}/commands`, with the
+//! same permission (the `commands` scope) and owner check (the service's
+//! `Actor`); the service's own refusals (a 2.0.1 key without a component,
+//! a version that cannot do it) are its 400 and 409 pages. Every command is
+//! in the audit log. The outcome is fetched again
+//! (`GET /portal/live/commands/{id}`) until it is final, and while the
+//! station still reports progress of an accepted firmware update or upload;
+//! a configuration read shows the station's answer as a table.
+
+use crate::i18n::{self, Msg, DISPLAY_ZONE};
+use crate::layout::badge;
+use crate::web::{audit, caller, encoded, html, Caller, Failure, Form, OrPage};
+use crate::PortalState;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::TimeZone;
+use csms_api::error::ApiError;
+use csms_api::shared::own_station_view;
+use csms_commands::service::SubmitOptions;
+use csms_domain::api_key::Scope;
+use csms_domain::command::{
+    Command, CommandId, CommandRequest, CommandStatus, ConfigRef, ResetKind,
+};
+use csms_domain::session::Session;
+use csms_domain::station::StationView;
+use csms_domain::tenant::Language;
+use csms_domain::token::{IdTokenRecord, TokenStatus};
+use csms_domain::{IdTokenValue, Timestamp};
+use maud::{html, Markup};
+use serde_json::Value;
+
+pub(crate) fn station_path(id: &str) -> String {
+    format!("/portal/stations/{}", encoded(id))
+}
+
+/// A command's kind in words.
+pub(crate) fn label(request: &CommandRequest, lang: Language) -> &'static str {
+    let msg = match request {
+        CommandRequest::Reset {
+            kind: Some(ResetKind::Hard),
+            ..
+        } => Msg::HardReset,
+        CommandRequest::Reset { .. } => Msg::SoftReset,
+        CommandRequest::Unlock { .. } => Msg::Unlock,
+        CommandRequest::RemoteStart { .. } => Msg::CmdRemoteStart,
+        CommandRequest::RemoteStop { .. } => Msg::CmdRemoteStop,
+        CommandRequest::Pause { .. } => Msg::CmdPause,
+        CommandRequest::Resume { .. } => Msg::CmdResume,
+        CommandRequest::ChangeAvailability { .. } => Msg::CmdChangeAvailability,
+        CommandRequest::GetConfiguration { .. } => Msg::CmdReadConfiguration,
+        CommandRequest::ChangeConfiguration { .. } => Msg::CmdChangeConfiguration,
+        CommandRequest::GetDiagnostics { .. } => Msg::CmdUploadDiagnostics,
+        CommandRequest::UpdateFirmware { .. } => Msg::CmdUpdateFirmware,
+        CommandRequest::LoadLimit { .. } => Msg::CmdLoadLimit,
+        other => return other.type_name(),
+    };
+    msg.text(lang)
+}
+
+/// A command's status: its badge's colour and its words.
+pub(crate) fn status_words(status: CommandStatus) -> (&'static str, Msg) {
+    match status {
+        CommandStatus::Pending => ("s-busy", Msg::CommandPending),
+        CommandStatus::Accepted => ("s-ok", Msg::CommandAccepted),
+        CommandStatus::Rejected => ("s-warn", Msg::CommandRejected),
+        CommandStatus::Failed => ("s-bad", Msg::CommandFailed),
+        CommandStatus::Timeout => ("s-bad", Msg::CommandTimeout),
+        CommandStatus::Offline => ("s-off", Msg::CommandOffline),
+    }
+}
+
+/// The commands section of the station page, for a caller with the
+/// `commands` scope: the reset buttons, then one group per kind of command.
+pub(crate) fn section(
+    c: &Caller,
+    view: &StationView,
+    running: &[Session],
+    tokens: &[IdTokenRecord],
+    command: Option<&Command>,
+    now: Timestamp,
+) -> Markup {
+    let lang = c.lang;
+    let t = |m: Msg| m.text(lang);
+    let path = station_path(view.station.id.as_str());
+    let csrf = html! { input type="hidden" name="csrf" value=(c.session.csrf_token); };
+    let mut evses: Vec<u32> = view
+        .connectors_as_shown()
+        .iter()
+        .map(|cs| cs.evse_id)
+        .filter(|e| *e > 0)
+        .collect();
+    evses.dedup();
+    let startable: Vec<&IdTokenRecord> = tokens
+        .iter()
+        .filter(|r| r.status == TokenStatus::Accepted)
+        .collect();
+    // The firmware form's retrieve time starts at now, local time.
+    let now_local = now
+        .with_timezone(&DISPLAY_ZONE)
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+    html! {
+        section aria-labelledby="commands" {
+            h2 #commands { (t(Msg::Commands)) }
+            div.actions {
+                @for (kind, label) in [("soft", Msg::SoftReset), ("hard", Msg::HardReset)] {
+                    form method="post" action={(path) "/reset"} {
+                        (csrf)
+                        input type="hidden" name="kind" value=(kind);
+                        button type="submit" { (t(label)) }
+                    }
+                }
+            }
+            @if let Some(cmd) = command { (outcome(c, cmd)) }
+            details.command-group #cmd-charging {
+                summary { (t(Msg::CmdCharging)) }
+                @if startable.is_empty() {
+                    p.empty { (t(Msg::CmdNoIdentifiers)) }
+                } @else {
+                    form.filter method="post" action={(path) "/start"} {
+                        (csrf)
+                        div {
+                            label for="start-evse" { (t(Msg::Evse)) }
+                            select #start-evse name="evseId" {
+                                option value="" { (t(Msg::CmdAnyEvse)) }
+                                @for e in &evses { option value=(e) { (e) } }
+                            }
+                        }
+                        div {
+                            label for="start-token" { (t(Msg::CmdIdentifier)) }
+                            select #start-token name="idToken" {
+                                @for r in &startable {
+                                    option value=(r.token.as_str()) {
+                                        (r.token.as_str())
+                                        @if let Some(l) = &r.label { " – " (l) }
+                                    }
+                                }
+                            }
+                        }
+                        button type="submit" { (t(Msg::CmdStart)) }
+                    }
+                    p.hint { (t(Msg::CmdStartHint)) }
+                }
+                h3 { (t(Msg::CmdRunning)) }
+                @if running.is_empty() {
+                    p.empty { (t(Msg::CmdNoneRunning)) }
+                } @else {
+                    table #running {
+                        thead { tr {
+                            th scope="col" { (t(Msg::Evse)) }
+                            th scope="col" { (t(Msg::CmdTransaction)) }
+                            th scope="col" { (t(Msg::CmdIdentifier)) }
+                            th scope="col" { (t(Msg::Commands)) }
+                        } }
+                        tbody {
+                            @for s in running {
+                                tr data-transaction=(s.transaction_id) {
+                                    td.num data-label=(t(Msg::Evse)) { (s.evse_id.map_or("–".to_owned(), |e| e.to_string())) }
+                                    td data-label=(t(Msg::CmdTransaction)) { (s.transaction_id) }
+                                    td data-label=(t(Msg::CmdIdentifier)) { (s.id_token.as_deref().unwrap_or("–")) }
+                                    td.actions data-label=(t(Msg::Commands)) {
+                                        @for (action, msg) in [("stop", Msg::CmdStop), ("pause", Msg::CmdPause), ("resume", Msg::CmdResume)] {
+                                            form method="post" action={(path) "/" (action)} {
+                                                (csrf)
+                                                input type="hidden" name="transactionId" value=(s.transaction_id);
+                                                button.secondary type="submit" aria-label={(t(msg)) " " (t(Msg::CmdTransaction)) " " (s.transaction_id)} { (t(msg)) }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            details.command-group #cmd-availability {
+                summary { (t(Msg::CmdAvailability)) }
+                form.filter method="post" action={(path) "/availability"} {
+                    (csrf)
+                    div {
+                        label for="availability-evse" { (t(Msg::CmdAvailabilityOf)) }
+                        select #availability-evse name="evseId" {
+                            option value="0" { (t(Msg::CmdWholeStation)) }
+                            @for e in &evses { option value=(e) { (t(Msg::Evse)) " " (e) } }
+                        }
+                    }
+                    div {
+                        label for="availability-operative" { (t(Msg::Status)) }
+                        select #availability-operative name="operative" {
+                            option value="true" { (t(Msg::CmdOperative)) }
+                            option value="false" { (t(Msg::CmdInoperative)) }
+                        }
+                    }
+                    button type="submit" { (t(Msg::CmdChangeAvailability)) }
+                }
+            }
+            details.command-group #cmd-configuration {
+                summary { (t(Msg::CmdConfiguration)) }
+                form.filter method="post" action={(path) "/configuration/read"} {
+                    (csrf)
+                    div {
+                        label for="config-keys" { (t(Msg::CmdKeys)) }
+                        input #config-keys type="text" name="keys" autocomplete="off";
+                    }
+                    button type="submit" { (t(Msg::CmdReadConfiguration)) }
+                }
+                form.filter method="post" action={(path) "/configuration/change"} {
+                    (csrf)
+                    div {
+                        label for="config-key" { (t(Msg::CmdKey)) }
+                        input #config-key type="text" name="key" required autocomplete="off";
+                    }
+                    div {
+                        label for="config-value" { (t(Msg::CmdValue)) }
+                        input #config-value type="text" name="value" autocomplete="off";
+                    }
+                    button type="submit" { (t(Msg::CmdChangeConfiguration)) }
+                }
+            }
+            details.command-group #cmd-maintenance {
+                summary { (t(Msg::CmdMaintenance)) }
+                form.filter method="post" action={(path) "/diagnostics"} {
+                    (csrf)
+                    div {
+                        label for="diagnostics-location" { (t(Msg::CmdUploadTo)) }
+                        input #diagnostics-location type="url" name="location" required placeholder="ftp://logs.example.com/";
+                    }
+                    button type="submit" { (t(Msg::CmdUploadDiagnostics)) }
+                }
+                form.filter method="post" action={(path) "/firmware"} {
+                    (csrf)
+                    div {
+                        label for="firmware-location" { (t(Msg::CmdFirmwareFrom)) }
+                        input #firmware-location type="url" name="location" required placeholder="https://firmware.example.com/fw.bin";
+                    }
+                    div {
+                        label for="firmware-at" { (t(Msg::CmdRetrieveAt)) }
+                        input #firmware-at type="datetime-local" name="retrieveAt" value=(now_local);
+                    }
+                    button type="submit" { (t(Msg::CmdUpdateFirmware)) }
+                }
+            }
+        }
+    }
+}
+
+/// A command's outcome, polling itself while it is pending (and, slower,
+/// while the station still reports the progress of accepted work).
+pub(crate) fn outcome(c: &Caller, cmd: &Command) -> Markup {
+    let lang = c.lang;
+    let t = |m: Msg| m.text(lang);
+    let (class, msg) = status_words(cmd.status);
+    let what = label(&cmd.request, lang);
+    let url = format!("/portal/live/commands/{}", cmd.id);
+    let trigger = if !cmd.status.is_final() {
+        Some("every 1s")
+    } else if cmd.tracking()
+        && matches!(
+            cmd.request,
+            CommandRequest::UpdateFirmware { .. } | CommandRequest::GetDiagnostics { .. }
+        )
+    {
+        Some("every 5s")
+    } else {
+        None
+    };
+    // What the station said when it declined (`NotSupported`, …).
+    let answer = cmd
+        .response
+        .as_ref()
+        .and_then(|r| r.get("status"))
+        .and_then(Value::as_str);
+    let body = html! {
+        strong { (what) } ": " (badge(class, t(msg)))
+        @if let (CommandStatus::Rejected, Some(a)) = (cmd.status, answer) { " " span.muted { (a) } }
+        @if let (CommandStatus::Failed, Some(e)) = (cmd.status, &cmd.error) { " " span.muted { (e) } }
+        @if !cmd.progress.is_empty() {
+            p { (t(Msg::CmdProgress)) ": "
+                @for (i, p) in cmd.progress.iter().enumerate() {
+                    @if i > 0 { " → " }
+                    span.progress { (p.status) } " " span.muted.num { (i18n::datetime(p.at, lang)) }
+                }
+            }
+        }
+        @if let (CommandRequest::GetConfiguration { .. }, CommandStatus::Accepted, Some(r)) = (&cmd.request, cmd.status, &cmd.response) {
+            (configuration_answer(r, lang))
+        }
+    };
+    html! {
+        @match trigger {
+            Some(every) => div #command.card role="status" data-status=(cmd.status.as_str()) hx-get=(url) hx-trigger=(every) hx-swap="outerHTML" { (body) },
+            None => div #command.card role="status" data-status=(cmd.status.as_str()) { (body) },
+        }
+    }
+}
+
+/// The answer to a configuration read as a table: 1.6 `configurationKey`
+/// (key, value, read-only) and `unknownKey`; 2.0.1 `getVariableResult`
+/// (component/variable, value, the attribute's status).
+fn configuration_answer(r: &Value, lang: Language) -> Markup {
+    let t = |m: Msg| m.text(lang);
+    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+    let mut rows: Vec<(String, String, String)> = Vec::new();
+    let v201 = r.get("getVariableResult").is_some();
+    if let Some(keys) = r.get("configurationKey").and_then(Value::as_array) {
+        for k in keys {
+            let readonly = k.get("readonly").and_then(Value::as_bool).unwrap_or(false);
+            rows.push((
+                s(k, "key"),
+                s(k, "value"),
+                t(if readonly { Msg::CmdYes } else { Msg::CmdNo }).to_owned(),
+            ));
+        }
+    }
+    if let Some(results) = r.get("getVariableResult").and_then(Value::as_array) {
+        for v in results {
+            let component = v.get("component").map(|c| s(c, "name")).unwrap_or_default();
+            let variable = v.get("variable").map(|c| s(c, "name")).unwrap_or_default();
+            rows.push((
+                format!("{component}/{variable}"),
+                s(v, "attributeValue"),
+                s(v, "attributeStatus"),
+            ));
+        }
+    }
+    let unknown: Vec<String> = r
+        .get("unknownKey")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    html! {
+        @if !rows.is_empty() {
+            table #configuration {
+                caption { (t(Msg::CmdAnswer)) }
+                thead { tr {
+                    th scope="col" { (t(Msg::CmdKeyShort)) }
+                    th scope="col" { (t(Msg::CmdValue)) }
+                    th scope="col" { (t(if v201 { Msg::Status } else { Msg::CmdReadOnly })) }
+                } }
+                tbody {
+                    @for (key, value, extra) in &rows {
+                        tr data-key=(key) {
+                            th scope="row" { (key) }
+                            td.value data-label=(t(Msg::CmdValue)) { (value) }
+                            td data-label=(t(if v201 { Msg::Status } else { Msg::CmdReadOnly })) { (extra) }
+                        }
+                    }
+                }
+            }
+        }
+        @if !unknown.is_empty() {
+            p { (t(Msg::CmdUnknownKeys)) ": " (unknown.join(", ")) }
+        }
+    }
+}
+
+/// Sends `request` to station `id` for a caller with the `commands` scope
+/// (and the form's CSRF token), then back to the station's page showing
+/// the command. `request` may read the store (the organisation's
+/// identifiers): it gets the caller too.
+async fn send(
+    st: &PortalState,
+    headers: &HeaderMap,
+    id: &str,
+    body: &[u8],
+    action: &str,
+    request: impl FnOnce(&Form) -> Result<CommandRequest, ApiError>,
+) -> Result<Response, Failure> {
+    let path = station_path(id);
+    let c = caller(st, headers, &path).await?;
+    let form = Form::parse(body);
+    c.check_csrf(&form)?;
+    c.permitted(Scope::Commands)?;
+    let request = request(&form).map_err(|e| c.fail(e))?;
+    submit(st, &c, id, &form, action, request).await
+}
+
+async fn submit(
+    st: &PortalState,
+    c: &Caller,
+    id: &str,
+    form: &Form,
+    action: &str,
+    request: CommandRequest,
+) -> Result<Response, Failure> {
+    let who = c.permitted(Scope::Commands)?;
+    // Another organisation's station (or none) is answered like the API
+    // does: not found.
+    let station = own_station_view(&st.api, who, id)
+        .await
+        .or_page(c)?
+        .station
+        .id;
+    let cmd = st
+        .api
+        .commands
+        .submit(&who.actor(), &station, request, SubmitOptions::default())
+        .await
+        .map_err(ApiError::from)
+        .or_page(c)?;
+    tracing::info!(station = %station, command = %cmd.id, "portal: command sent");
+    let operation = format!("POST /portal/stations/{{id}}/{action}");
+    let target = format!("/portal/stations/{station}/{action}");
+    audit(st, who, &operation, &target, form).await;
+    Ok(Redirect::to(&format!("{}?command={}#commands", station_path(id), cmd.id)).into_response())
+}
+
+/// A whole number of at least `min` in field `name`.
+fn number(form: &Form, name: &str, min: u32) -> Result<u32, ApiError> {
+    form.get(name)
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .filter(|n| *n >= min)
+        .ok_or_else(|| ApiError::BadRequest(format!("{name}: a number from {min}")))
+}
+
+/// Like [`number`], empty meaning none.
+fn optional_number(form: &Form, name: &str, min: u32) -> Result<Option<u32>, ApiError> {
+    match form.get(name).map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(_) => number(form, name, min).map(Some),
+    }
+}
+
+fn required<'a>(form: &'a Form, name: &str) -> Result<&'a str, ApiError> {
+    form.get(name)
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| ApiError::BadRequest(format!("{name}: required")))
+}
+
+/// Where a station uploads to or downloads from: an absolute URL.
+fn location(form: &Form) -> Result<String, ApiError> {
+    let raw = required(form, "location")?;
+    match url::Url::parse(raw) {
+        Ok(u) if u.has_host() => Ok(raw.to_owned()),
+        _ => Err(ApiError::BadRequest(format!(
+            "location: {raw:?} is not an absolute URL (e.g. https://… or ftp://…)"
+        ))),
+    }
+}
+
+/// A configuration key as the form has it: `HeartbeatInterval` (1.6) or
+/// `OCPPCommCtrlr/HeartbeatInterval` (a 2.0.1 component and variable).
+fn config_ref(field: &str, raw: &str) -> Result<ConfigRef, ApiError> {
+    let bad = || {
+        ApiError::BadRequest(format!(
+            "{field}: {raw:?} is not a key (Key, or Component/Variable for OCPP 2.0.1)"
+        ))
+    };
+    let (component, variable) = match raw.trim().split_once('/') {
+        Some((c, v)) => (Some(c.trim()), v.trim()),
+        None => (None, raw.trim()),
+    };
+    if variable.is_empty() || component.is_some_and(str::is_empty) || variable.contains('/') {
+        return Err(bad());
+    }
+    Ok(ConfigRef {
+        component: component.map(str::to_owned),
+        component_instance: None,
+        evse_id: None,
+        variable: variable.to_owned(),
+        variable_instance: None,
+    })
+}
+
+/// A `datetime-local` value (`2026-12-07T14:05`) in the portal's time zone;
+/// empty is now.
+fn local_time(form: &Form, name: &str, now: Timestamp) -> Result<Timestamp, ApiError> {
+    let raw = match form.get(name).map(str::trim) {
+        None | Some("") => return Ok(now),
+        Some(raw) => raw,
+    };
+    let bad = || {
+        ApiError::BadRequest(format!(
+            "{name}: {raw:?} is not a local date and time (YYYY-MM-DDTHH:MM)"
+        ))
+    };
+    let naive = chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S"))
+        .map_err(|_| bad())?;
+    DISPLAY_ZONE
+        .from_local_datetime(&naive)
+        .earliest()
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .ok_or_else(bad)
+}
+
+/// `POST /portal/stations/{id}/reset`: `kind` soft or hard.
+pub async fn reset(
+    State(st): State<PortalState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, Failure> {
+    send(&st, &headers, &id, &body, "reset", |form| {
+        let kind = match form.get("kind") {
+            Some("soft") => ResetKind::Soft,
+            Some("hard") => ResetKind::Hard,
+            _ => return Err(ApiError::BadRequest("kind: soft or hard".into())),
+        };
+        Ok(CommandRequest::Reset {
+            kind: Some(kind),
+            when: None,
+            evse_id: None,
+        })
+    })
+    .await
+}
+
+/// `POST /portal/stations/{id}/unlock`: `evse` and `connector`.
+pub async fn unlock(
+    State(st): State<PortalState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, Failure> {
+    send(&st, &headers, &id, &body, "unlock", |form| {
+        Ok(CommandRequest::Unlock {
+            evse_id: number(form, "evse", 1)?,
+            connector_id: Some(number(form, "connector", 1)?),
+        })
+    })
+    .await
+}
+
+/// `POST /portal/stations/{id}/start`: `idToken`, one of the
+/// organisation's identifiers (its type goes along, for 2.0.1), and
+/// `evseId` (empty: the station chooses). Whether the identifier may
+/// charge here now is the service's check, as for the API.
+pub async fn start(
+    State(st): State<PortalState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, Failure> {
+    let c = caller(&st, &headers, &station_path(&id)).await?;
+    let form = Form::parse(&body);
+    c.check_csrf(&form)?;
+    let who = c.permitted(Scope::Commands)?;
+    let raw = required(&form, "idToken").map_err(|e| c.fail(e))?;
+    let not_ours = || {
+        c.fail(ApiError::BadRequest(format!(
+            "idToken: {raw:?} is not one of the organisation's identifiers"
+        )))
+    };
+    let value = IdTokenValue::parse(raw).map_err(|_| not_ours())?;
+    let token = st
+        .api
+        .store
+        .get_id_token(&value)
+        .await
+        .or_page(&c)?
+        .filter(|r| r.org_id == who.org_id)
+        .ok_or_else(not_ours)?;
+    let evse_id = optional_number(&form, "evseId", 1).map_err(|e| c.fail(e))?;
+    let request = CommandRequest::RemoteStart {
+        id_token: token.token.as_str().to_owned(),
+        token_type: Some(token.token_type.as_str().to_owned()),
+        evse_id,
+        charging_profile: None,
+    };
+    submit(&st, &c, &id, &form, "start", request).await
+}
+
+/// `POST /portal/stations/{id}/stop`: `transactionId`.
+pub async fn stop(
+    State(st): State<PortalState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, Failure> {
+    send(&st, &headers, &id, &body, "stop", |form| {
+        Ok(CommandRequest::RemoteStop {
+            transaction_id: required(form, "transactionId")?.to_owned(),
+        })
+    })
+    .await
+}
+
+/// `POST /portal/stations/{id}/pause`: `transactionId` (a 0 A profile).
+pub async fn pause(
+    State(st): State<PortalState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, Failure> {
+    send(&st, &headers, &id, &body, "pause", |form| {
+        Ok(CommandRequest::Pause {
+            transaction_id: required(form, "transactionId")?.to_owned(),
+            evse_id: None,
+        })
+    })
+    .await
+}
+
+/// `POST /portal/stations/{id}/resume`: `transactionId`.
+pub async fn resume(
+    State(st): State<PortalState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, Failure> {
+    send(&st, &headers, &id, &body, "resume", |form| {
+        Ok(CommandRequest::Resume {
+            transaction_id: required(form, "transactionId")?.to_owned(),
+            evse_id: None,
+        })
+    })
+    .await
+}
+
+/// `POST /portal/stations/{id}/availability`: `evseId` (0: the whole
+/// station) and `operative` (true or false).
+pub async fn availability(
+    State(st): State<PortalState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, Failure> {
+    send(&st, &headers, &id, &body, "availability", |form| {
+        let evse = number(form, "evseId", 0)?;
+        let operative = match form.get("operative") {
+            Some("true") => true,
+            Some("false") => false,
+            _ => return Err(ApiError::BadRequest("operative: true or false".into())),
+        };
+        Ok(CommandRequest::ChangeAvailability {
+            evse_id: (evse > 0).then_some(evse),
+            connector_id: None,
+            operative,
+        })
+    })
+    .await
+}
+
+/// `POST /portal/stations/{id}/configuration/read`: `keys`, comma-separated
+/// (empty: all of them; a 2.0.1 station then sends its device model).
+pub async fn read_configuration(
+    State(st): State<PortalState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, Failure> {
+    send(&st, &headers, &id, &body, "configuration/read", |form| {
+        let keys = form
+            .get("keys")
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(|k| config_ref("keys", k))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(CommandRequest::GetConfiguration { keys })
+    })
+    .await
+}
+
+/// `POST /portal/stations/{id}/configuration/change`: `key` and `value`.
+pub async fn change_configuration(
+    State(st): State<PortalState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, Failure> {
+    send(&st, &headers, &id, &body, "configuration/change", |form| {
+        Ok(CommandRequest::ChangeConfiguration {
+            key: config_ref("key", required(form, "key")?)?,
+            value: form.get("value").unwrap_or("").to_owned(),
+        })
+    })
+    .await
+}
+
+/// `POST /portal/stations/{id}/diagnostics`: `location`, where the station
+/// uploads its diagnostics (1.6) or log (2.0.1).
+pub async fn diagnostics(
+    State(st): State<PortalState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, Failure> {
+    send(&st, &headers, &id, &body, "diagnostics", |form| {
+        Ok(CommandRequest::GetDiagnostics {
+            location: location(form)?,
+            start_time: None,
+            stop_time: None,
+            retries: None,
+            retry_interval_s: None,
+        })
+    })
+    .await
+}
+
+/// `POST /portal/stations/{id}/firmware`: `location` and `retrieveAt`
+/// (local time; empty: now).
+pub async fn firmware(
+    State(st): State<PortalState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, Failure> {
+    let now = st.api.clock.now();
+    send(&st, &headers, &id, &body, "firmware", |form| {
+        Ok(CommandRequest::UpdateFirmware {
+            location: location(form)?,
+            retrieve_at: local_time(form, "retrieveAt", now)?,
+            retries: None,
+            retry_interval_s: None,
+            signing_certificate: None,
+            signature: None,
+        })
+    })
+    .await
+}
+
+/// `GET /portal/live/commands/{id}`: a command's outcome, for htmx.
+pub async fn command(
+    State(st): State<PortalState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, Failure> {
+    let c = caller(&st, &headers, "/portal/stations").await?;
+    let who = c.permitted(Scope::Read)?;
+    let not_found = || c.fail(ApiError::NotFound(format!("command {id:?} not found")));
+    let cid = CommandId::parse(&id).ok_or_else(not_found)?;
+    let cmd = st
+        .api
+        .commands
+        .find(&who.actor(), &cid)
+        .await
+        .map_err(ApiError::from)
+        .or_page(&c)?
+        .ok_or_else(not_found)?;
+    Ok(html(StatusCode::OK, outcome(&c, &cmd)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(body: &str) -> Form {
+        Form::parse(body.as_bytes())
+    }
+
+    #[test]
+    fn keys_are_a_1_6_key_or_a_component_and_variable() {
+        let k = config_ref("key", "HeartbeatInterval").unwrap();
+        assert_eq!(
+            (k.component, k.variable.as_str()),
+            (None, "HeartbeatInterval")
+        );
+        let k = config_ref("key", " OCPPCommCtrlr / HeartbeatInterval ").unwrap();
+        assert_eq!(k.component.as_deref(), Some("OCPPCommCtrlr"));
+        assert_eq!(k.variable, "HeartbeatInterval");
+        for bad in ["", "/x", "x/", "a/b/c"] {
+            let Err(ApiError::BadRequest(m)) = config_ref("keys", bad) else {
+                panic!("{bad:?} taken");
+            };
+            assert!(m.starts_with("keys: "), "{m}");
+        }
+    }
+
+    #[test]
+    fn locations_are_absolute_urls() {
+        assert_eq!(
+            location(&form("location=ftp%3A%2F%2Flogs.example.com%2Fup")).unwrap(),
+            "ftp://logs.example.com/up"
+        );
+        for body in [
+            "",
+            "location=",
+            "location=logs.example.com",
+            "location=mailto%3Aa%40b",
+        ] {
+            let Err(ApiError::BadRequest(m)) = location(&form(body)) else {
+                panic!("{body:?} taken");
+            };
+            assert!(m.starts_with("location: "), "{m}");
+        }
+    }
+
+    #[test]
+    fn retrieve_times_are_local_and_empty_is_now() {
+        let now = chrono::Utc.with_ymd_and_hms(2026, 12, 7, 12, 0, 0).unwrap();
+        assert_eq!(local_time(&form(""), "retrieveAt", now).unwrap(), now);
+        // Stockholm is UTC+1 in December, UTC+2 in July.
+        let winter = local_time(&form("retrieveAt=2026-12-24T15%3A00"), "retrieveAt", now).unwrap();
+        assert_eq!(
+            winter,
+            chrono::Utc
+                .with_ymd_and_hms(2026, 12, 24, 14, 0, 0)
+                .unwrap()
+        );
+        let summer = local_time(&form("retrieveAt=2026-07-01T15%3A00"), "retrieveAt", now).unwrap();
+        assert_eq!(
+            summer,
+            chrono::Utc.with_ymd_and_hms(2026, 7, 1, 13, 0, 0).unwrap()
+        );
+        // 02:30 on the last Sunday of March does not exist there.
+        for bad in ["retrieveAt=tomorrow", "retrieveAt=2026-03-29T02%3A30"] {
+            let Err(ApiError::BadRequest(m)) = local_time(&form(bad), "retrieveAt", now) else {
+                panic!("{bad:?} taken");
+            };
+            assert!(m.starts_with("retrieveAt: "), "{m}");
+        }
+    }
+
+    #[test]
+    fn numbers_name_their_field() {
+        assert_eq!(
+            optional_number(&form("evseId="), "evseId", 1).unwrap(),
+            None
+        );
+        assert_eq!(
+            optional_number(&form("evseId=2"), "evseId", 1).unwrap(),
+            Some(2)
+        );
+        let Err(ApiError::BadRequest(m)) = optional_number(&form("evseId=0"), "evseId", 1) else {
+            panic!("0 taken");
+        };
+        assert_eq!(m, "evseId: a number from 1");
+    }
+}
