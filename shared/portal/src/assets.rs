@@ -1,6 +1,9 @@
 //! The portal's static files, embedded in the binary: htmx (vendored from
 //! the npm package `htmx.org`, licence in `assets/htmx.LICENSE`) and the
-//! style sheet, and the saved-card page's script. Each is served under a name with a hash of its content, so
+//! style sheet, the saved-card page's script, and the overview's map:
+//! Leaflet's script and style sheet (vendored from the npm package
+//! `leaflet`, BSD 2-Clause, licence in `assets/leaflet.LICENSE`) and the
+//! page's own `map.js`. Each is served under a name with a hash of its content, so
 //! it can be cached for a year: a changed file is a new URL.
 
 use axum::extract::Path;
@@ -62,12 +65,48 @@ pub static CARD_JS: LazyLock<Asset> = LazyLock::new(|| {
     )
 });
 
+/// Leaflet 1.9.4, minified, for the overview's map.
+pub static LEAFLET_JS: LazyLock<Asset> = LazyLock::new(|| {
+    Asset::new(
+        "leaflet",
+        "js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/leaflet.min.js"),
+    )
+});
+
+/// Leaflet's own style sheet (panes, controls, attribution).
+pub static LEAFLET_CSS: LazyLock<Asset> = LazyLock::new(|| {
+    Asset::new(
+        "leaflet",
+        "css",
+        "text/css; charset=utf-8",
+        include_bytes!("../assets/leaflet.css"),
+    )
+});
+
+/// The overview's map: markers drawn from the stations' table (hand-written).
+pub static MAP_JS: LazyLock<Asset> = LazyLock::new(|| {
+    Asset::new(
+        "map",
+        "js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/map.js"),
+    )
+});
+
 /// `GET /portal/assets/{name}`: only the current hashed names exist.
 pub async fn serve(Path(name): Path<String>) -> Response {
-    let Some(asset) = [&*HTMX, &*CSS, &*CARD_JS]
-        .into_iter()
-        .find(|a| a.name == name)
-    else {
+    let Some(asset) = [
+        &*HTMX,
+        &*CSS,
+        &*CARD_JS,
+        &*LEAFLET_JS,
+        &*LEAFLET_CSS,
+        &*MAP_JS,
+    ]
+    .into_iter()
+    .find(|a| a.name == name) else {
         return StatusCode::NOT_FOUND.into_response();
     };
     (
@@ -93,5 +132,11 @@ mod tests {
         assert!(std::str::from_utf8(HTMX.body)
             .unwrap()
             .starts_with("var htmx=function"));
+        // Leaflet keeps its licence header; its two files are two names.
+        assert!(std::str::from_utf8(LEAFLET_JS.body)
+            .unwrap()
+            .starts_with("/* @preserve\n * Leaflet 1.9.4"));
+        assert_ne!(LEAFLET_JS.name, LEAFLET_CSS.name);
+        assert!(LEAFLET_CSS.name.ends_with(".css") && MAP_JS.name.starts_with("map."));
     }
 }

@@ -3,17 +3,29 @@
 //! running sessions and open alarms; filtered by site; the table is a
 //! fragment (`GET /portal/live/stations`) htmx fetches again every few
 //! seconds.
+//!
+//! Above it a map (Leaflet, vendored in `assets`, with OpenStreetMap's
+//! tiles loaded by the browser) places the stations of sites with
+//! coordinates, one marker each linking to the station's page, coloured
+//! by its state. The table is the map's data and its accessible
+//! equivalent: each row carries its site's coordinates, state and words
+//! (`data-lat`, …), and `assets/map.js` draws the markers from the rows,
+//! again after each refresh, so markers follow the live state and never
+//! wait for tiles. Only this page's content security policy lets images
+//! come from the tile server.
 
+use crate::assets::{LEAFLET_CSS, LEAFLET_JS, MAP_JS};
 use crate::i18n::{self, Msg};
 use crate::layout::{self, badge, status_class, status_text};
 use crate::live::{stations_now, StationNow};
-use crate::web::{caller, encoded, html, Caller, Failure, OrPage};
+use crate::web::{caller, encoded, html, html_with_csp, Caller, Failure, OrPage};
 use crate::PortalState;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use csms_api::error::ApiError;
 use csms_domain::api_key::Scope;
+use csms_domain::tenant::Coordinates;
 use csms_domain::SiteId;
 use csms_kernel::ports::PageRequest;
 use maud::{html, Markup};
@@ -21,6 +33,82 @@ use std::collections::HashMap;
 
 /// How often the live table is fetched again.
 pub const REFRESH: &str = "every 5s";
+
+/// The tile server the browser loads the map's tiles from (OpenStreetMap's
+/// own, whose usage policy asks for the attribution below and a referrer).
+const TILE_ORIGIN: &str = "https://tile.openstreetmap.org";
+const TILE_URL: &str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
+const TILE_ATTRIBUTION: &str =
+    r#"&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>"#;
+
+/// The portal's policy, with the tile server's images allowed.
+fn map_csp() -> String {
+    format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: {TILE_ORIGIN}; \
+         form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    )
+}
+
+/// The organisation's sites' coordinates, by site.
+type Places = HashMap<SiteId, Coordinates>;
+
+async fn places(st: &PortalState, org: &csms_domain::OrgId) -> Result<Places, ApiError> {
+    Ok(st
+        .api
+        .store
+        .list_sites(org, &PageRequest::first(PageRequest::MAX_LIMIT))
+        .await?
+        .items
+        .into_iter()
+        .filter_map(|s| s.coordinates.map(|c| (s.id, c)))
+        .collect())
+}
+
+/// A station's state as its marker shows it: offline, or the most
+/// pressing of its connectors' statuses; with its badge's class.
+fn marker_state(row: &StationNow) -> &'static str {
+    if !row.connected {
+        return "s-off";
+    }
+    let classes: Vec<&str> = row
+        .view
+        .connectors_as_shown()
+        .iter()
+        .filter(|c| c.evse_id > 0)
+        .map(|c| status_class(&c.status))
+        .collect();
+    ["s-bad", "s-warn", "s-busy", "s-ok"]
+        .into_iter()
+        .find(|c| classes.contains(c))
+        .unwrap_or("s-ok")
+}
+
+/// What a marker says: the station's name, connection and connectors.
+fn marker_title(c: &Caller, row: &StationNow) -> String {
+    let lang = c.lang;
+    let st = &row.view.station;
+    let mut title = format!(
+        "{} – {}",
+        st.name.as_deref().unwrap_or(st.id.as_str()),
+        if row.connected {
+            Msg::Online.text(lang)
+        } else {
+            Msg::Offline.text(lang)
+        }
+    );
+    let connectors: Vec<String> = row
+        .view
+        .connectors_as_shown()
+        .iter()
+        .filter(|c| c.evse_id > 0)
+        .map(|c| format!("{}: {}", c.evse_id, status_text(&c.status, lang)))
+        .collect();
+    if !connectors.is_empty() {
+        title.push_str(" – ");
+        title.push_str(&connectors.join(", "));
+    }
+    title
+}
 
 /// The `site` filter: empty is every site; an id that cannot be one is a 400
 /// naming the field.
@@ -46,7 +134,7 @@ fn live_url(site: Option<&SiteId>) -> String {
 }
 
 /// The live table (or the empty state), polling itself.
-fn table(c: &Caller, rows: &[StationNow], site: Option<&SiteId>) -> Markup {
+fn table(c: &Caller, rows: &[StationNow], site: Option<&SiteId>, places: &Places) -> Markup {
     let lang = c.lang;
     let t = |m: Msg| m.text(lang);
     html! {
@@ -68,7 +156,7 @@ fn table(c: &Caller, rows: &[StationNow], site: Option<&SiteId>) -> Markup {
                         th scope="col" { (t(Msg::OpenAlarms)) }
                     } }
                     tbody {
-                        @for row in rows { (station_row(c, row)) }
+                        @for row in rows { (station_row(c, row, places)) }
                     }
                 }
             }
@@ -76,15 +164,31 @@ fn table(c: &Caller, rows: &[StationNow], site: Option<&SiteId>) -> Markup {
     }
 }
 
-fn station_row(c: &Caller, row: &StationNow) -> Markup {
+fn station_row(c: &Caller, row: &StationNow, places: &Places) -> Markup {
+    let st = &row.view.station;
+    let place = st.site_id.as_ref().and_then(|s| places.get(s));
+    let href = format!("/portal/stations/{}", encoded(st.id.as_str()));
+    html! {
+        @if let Some(p) = place {
+            tr data-station=(st.id.as_str()) data-lat=(p.lat()) data-lon=(p.lon())
+                data-state=(marker_state(row)) data-title=(marker_title(c, row)) data-href=(href) {
+                (station_cells(c, row))
+            }
+        } @else {
+            tr data-station=(st.id.as_str()) { (station_cells(c, row)) }
+        }
+    }
+}
+
+fn station_cells(c: &Caller, row: &StationNow) -> Markup {
     let lang = c.lang;
     let t = |m: Msg| m.text(lang);
     let st = &row.view.station;
     let connected = row.connected;
     html! {
-        tr data-station=(st.id.as_str()) {
+        {
             td data-label=(t(Msg::Station)) {
-                a href={"/portal/stations/" (st.id.as_str())} {
+                a href={"/portal/stations/" (encoded(st.id.as_str()))} {
                     (st.name.as_deref().unwrap_or(st.id.as_str()))
                 }
                 @if st.name.is_some() { br; span.muted { (st.id.as_str()) } }
@@ -147,6 +251,17 @@ pub async fn page(
     let rows = stations_now(&*st.api.store, who, site.as_ref(), st.api.clock.now())
         .await
         .or_page(&c)?;
+    let places: Places = sites
+        .iter()
+        .filter_map(|s| s.coordinates.map(|c| (s.id.clone(), c)))
+        .collect();
+    let mapped = rows.iter().any(|r| {
+        r.view
+            .station
+            .site_id
+            .as_ref()
+            .is_some_and(|s| places.contains_key(s))
+    });
     let body = html! {
         h1 { (t(Msg::Overview)) }
         @if !sites.is_empty() {
@@ -163,12 +278,28 @@ pub async fn page(
                 button type="submit" { (t(Msg::Filter)) }
             }
         }
-        (table(&c, &rows, site.as_ref()))
+        @if !rows.is_empty() {
+            section.map aria-labelledby="map-h" {
+                h2 #map-h { (t(Msg::MapTitle)) }
+                @if mapped {
+                    p.hint { (t(Msg::MapHint)) }
+                    link rel="stylesheet" href=(LEAFLET_CSS.url());
+                    div #map data-tiles=(TILE_URL) data-attribution=(TILE_ATTRIBUTION) {}
+                    script src=(LEAFLET_JS.url()) defer {}
+                    script src=(MAP_JS.url()) defer {}
+                } @else {
+                    p.empty { (t(Msg::MapNone)) }
+                }
+            }
+        }
+        (table(&c, &rows, site.as_ref(), &places))
     };
-    Ok(html(
-        StatusCode::OK,
-        layout::page(&c.frame(&path), t(Msg::Overview), body),
-    ))
+    let page = layout::page(&c.frame(&path), t(Msg::Overview), body);
+    Ok(if mapped {
+        html_with_csp(StatusCode::OK, page, &map_csp())
+    } else {
+        html(StatusCode::OK, page)
+    })
 }
 
 /// `GET /portal/live/stations`: the table alone, for htmx.
@@ -183,5 +314,9 @@ pub async fn live(
     let rows = stations_now(&*st.api.store, who, site.as_ref(), st.api.clock.now())
         .await
         .or_page(&c)?;
-    Ok(html(StatusCode::OK, table(&c, &rows, site.as_ref())))
+    let places = places(&st, &who.org_id).await.or_page(&c)?;
+    Ok(html(
+        StatusCode::OK,
+        table(&c, &rows, site.as_ref(), &places),
+    ))
 }
