@@ -6,7 +6,7 @@ Organisation A has a load-balanced site with coordinates and two stations on it,
 answers every command and records what it was asked, and a station at a site without coordinates. Its operator opens
 the charger's page: the events list the boot; reading the configuration from the page shows the charger's answer as a
 table; changing availability, a remote start and a stop of the transaction it started reach the charger as sent; a
-firmware update is accepted, and bad values are refused naming the field; the site's allocation shows each EVSE's limit
+firmware update is accepted, and bad values are refused naming the field, at the form; the site's allocation shows each EVSE's limit
 and why. On the overview the map has one marker per station with coordinates, each a link to the station's page
 coloured by its state, drawn although no tile loads (the test answers every tile request with an error, as an offline
 machine would), and only that page lets images come from the tile server."""
@@ -198,9 +198,16 @@ def test_an_operator_reads_and_changes_a_station_from_its_page(runner, world, br
             r = v.page.request.post(f"{runner.base_url}/portal/stations/{quote(station)}/firmware",
                                     form={**form, "csrf": v.csrf()}, max_redirects=0)
             assert r.status == 400 and field in r.text(), (r.status, r.text()[:400])
-        r = v.page.request.post(f"{runner.base_url}/portal/stations/{quote(station)}/configuration/change",
-                                form={"key": "a/b/c", "value": "1", "csrf": v.csrf()}, max_redirects=0)
-        assert r.status == 400 and "key: " in r.text(), (r.status, r.text()[:400])
+        # In the browser: the station's page again, the message at the form's group, opened.
+        v.page.click("#cmd-configuration > summary")
+        v.page.fill("#config-key", "a/b/c")
+        v.page.fill("#config-value", "1")
+        with v.page.expect_response(lambda r: r.url.endswith("/configuration/change")) as answer:
+            v.page.click("#cmd-configuration form[action$='/configuration/change'] button[type=submit]")
+        assert answer.value.status == 400
+        alert = v.page.inner_text("#cmd-configuration[open] [role=alert]")
+        assert alert.startswith("key: ") and "a/b/c" in alert, alert
+        v.check("station-refused")
         assert len(ch.cp.asked) == before
 
         # Every command sent from the page is in the audit log as the operator's.

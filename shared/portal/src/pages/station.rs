@@ -12,7 +12,7 @@
 //! the organisation's alarms about it and its commands.
 
 use super::load::{limit_and_why, site_path, state_badge};
-use super::station_commands::{self, label, station_path, status_words};
+use super::station_commands::{self, label, station_path, status_words, Problem};
 use crate::i18n::{self, Msg};
 use crate::layout::{self, badge, status_class, status_text};
 use crate::live::{alarm_station, open_alarms, power_of, running_sessions, with_prices};
@@ -26,7 +26,7 @@ use csms_api::error::ApiError;
 use csms_api::shared::{own_station_view, site_allocation, EvseAllocationView, Principal};
 use csms_domain::alarm::Severity;
 use csms_domain::api_key::Scope;
-use csms_domain::command::CommandId;
+use csms_domain::command::{Command, CommandId};
 use csms_domain::station::StationView;
 use csms_domain::tenant::Language;
 use csms_domain::{SiteId, Timestamp};
@@ -113,12 +113,37 @@ pub async fn page(
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, Failure> {
-    let path = station_path(&id);
-    let c = caller(&st, &headers, &path).await?;
+    let c = caller(&st, &headers, &station_path(&id)).await?;
+    let who = c.permitted(Scope::Read)?;
+    // The command just sent, if the redirect names one of the caller's.
+    let command = match q.get("command").and_then(|raw| CommandId::parse(raw)) {
+        Some(cid) => st
+            .api
+            .commands
+            .find(&who.actor(), &cid)
+            .await
+            .map_err(ApiError::from)
+            .or_page(&c)?,
+        None => None,
+    };
+    render(&st, &c, &id, command.as_ref(), None).await
+}
+
+/// The station's page for `c`, with the command just sent, or with a
+/// command form's problem (its group open, the message at its forms, the
+/// page's status the problem's).
+pub(crate) async fn render(
+    st: &PortalState,
+    c: &Caller,
+    id: &str,
+    command: Option<&Command>,
+    problem: Option<&Problem>,
+) -> Result<Response, Failure> {
+    let path = station_path(id);
     let who = c.permitted(Scope::Read)?;
     let lang = c.lang;
     let t = |m: Msg| m.text(lang);
-    let view = own_station_view(&st.api, who, &id).await.or_page(&c)?;
+    let view = own_station_view(&st.api, who, id).await.or_page(c)?;
     let now = st.api.clock.now();
     let station = &view.station;
     let store = &*st.api.store;
@@ -131,46 +156,35 @@ pub async fn page(
             page: PageRequest::first(RECENT_SESSIONS),
         })
         .await
-        .or_page(&c)?
+        .or_page(c)?
         .items;
-    let recent = with_prices(store, recent).await.or_page(&c)?;
+    let recent = with_prices(store, recent).await.or_page(c)?;
     let running = running_sessions(store, who, Some(&station.id))
         .await
-        .or_page(&c)?;
+        .or_page(c)?;
     let power = power_of(store, &running.iter().collect::<Vec<_>>())
         .await
-        .or_page(&c)?;
+        .or_page(c)?;
     let alarms: Vec<_> = open_alarms(store, who)
         .await
-        .or_page(&c)?
+        .or_page(c)?
         .into_iter()
         .filter(|a| alarm_station(a) == Some(station.id.as_str()))
         .collect();
-    // The command just sent, if the redirect names one of the caller's.
-    let command = match q.get("command").and_then(|raw| CommandId::parse(raw)) {
-        Some(cid) => st
-            .api
-            .commands
-            .find(&who.actor(), &cid)
-            .await
-            .map_err(ApiError::from)
-            .or_page(&c)?,
-        None => None,
-    };
     // The organisation's identifiers to start with, for who may send commands.
     let tokens = if c.may(Scope::Commands) {
         store
             .list_id_tokens(&who.org_id, &PageRequest::first(PageRequest::MAX_LIMIT))
             .await
-            .or_page(&c)?
+            .or_page(c)?
             .items
     } else {
         Vec::new()
     };
-    let allocation = station_allocation(&st, who, station.site_id.as_ref(), station.id.as_str())
+    let allocation = station_allocation(st, who, station.site_id.as_ref(), station.id.as_str())
         .await
-        .or_page(&c)?;
-    let events = events(store, who, &view, lang).await.or_page(&c)?;
+        .or_page(c)?;
+    let events = events(store, who, &view, lang).await.or_page(c)?;
     let title = station
         .name
         .clone()
@@ -197,11 +211,11 @@ pub async fn page(
             }
         }
         @if c.may(Scope::Commands) {
-            (station_commands::section(&c, &view, &running, &tokens, command.as_ref(), now))
+            (station_commands::section(c, &view, &running, &tokens, command, problem, now))
         }
         section aria-labelledby="connectors-h" {
             h2 #connectors-h { (t(Msg::Connectors)) }
-            (connectors(&c, &view, now))
+            (connectors(c, &view, now))
         }
         section aria-labelledby="alarms" {
             h2 #alarms { (t(Msg::OpenAlarms)) }
@@ -233,10 +247,8 @@ pub async fn page(
         }
         (events_part(lang, &events))
     };
-    Ok(html(
-        StatusCode::OK,
-        layout::page(&c.frame(&path), &title, body),
-    ))
+    let status = problem.map_or(StatusCode::OK, |p| p.status);
+    Ok(html(status, layout::page(&c.frame(&path), &title, body)))
 }
 
 /// `GET /portal/live/stations/{id}`: the connectors' table alone.

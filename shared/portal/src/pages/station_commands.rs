@@ -3,13 +3,14 @@
 //! organisation's identifiers), stopping, pausing and resuming a running
 //! transaction, changing availability, reading and changing configuration,
 //! a diagnostics upload and a firmware update. Each reads its form into the
-//! domain's `CommandRequest` (a bad value is a 400 page naming the API's
-//! field, `evseId: …`) and sends it through the same
+//! domain's `CommandRequest` and sends it through the same
 //! `CommandService::submit` as `POST /stations/{id}/commands`, with the
 //! same permission (the `commands` scope) and owner check (the service's
-//! `Actor`); the service's own refusals (a 2.0.1 key without a component,
-//! a version that cannot do it) are its 400 and 409 pages. Every command is
-//! in the audit log. The outcome is fetched again
+//! `Actor`). A bad value (`evseId: …`, with the API's field names) and the
+//! service's own refusals (a 2.0.1 key without a component, a version that
+//! cannot do it, a decommissioned station) answer the station's page again
+//! with the message at the form's group, opened, as 400 or 409. Every
+//! command is in the audit log. The outcome is fetched again
 //! (`GET /portal/live/commands/{id}`) until it is final, and while the
 //! station still reports progress of an accepted firmware update or upload;
 //! a configuration read shows the station's answer as a table.
@@ -24,7 +25,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::TimeZone;
 use csms_api::error::ApiError;
-use csms_api::shared::own_station_view;
+use csms_api::shared::{own_station_view, Principal};
 use csms_commands::service::SubmitOptions;
 use csms_domain::api_key::Scope;
 use csms_domain::command::{
@@ -37,6 +38,50 @@ use csms_domain::token::{IdTokenRecord, TokenStatus};
 use csms_domain::{IdTokenValue, Timestamp};
 use maud::{html, Markup};
 use serde_json::Value;
+
+/// A command form's value refused (by the form's reading or by the
+/// command service): the station's page again with the message at that
+/// form's group, opened.
+pub(crate) struct Problem {
+    /// The group's id (`cmd-configuration`, …; `cmd-reset` for the reset
+    /// buttons and the connectors' unlocking).
+    pub group: &'static str,
+    pub message: String,
+    pub status: StatusCode,
+}
+
+/// The group of a command's form.
+fn group_of(action: &str) -> &'static str {
+    match action {
+        "start" | "stop" | "pause" | "resume" => "cmd-charging",
+        "availability" => "cmd-availability",
+        "configuration/read" | "configuration/change" => "cmd-configuration",
+        "diagnostics" | "firmware" => "cmd-maintenance",
+        _ => "cmd-reset",
+    }
+}
+
+/// A refused value as the station's page with the problem at its form
+/// (400 and 409, as the API answers them); any other error is its page.
+async fn refused(
+    st: &PortalState,
+    c: &Caller,
+    id: &str,
+    action: &str,
+    e: ApiError,
+) -> Result<Response, Failure> {
+    let (status, message) = match e {
+        ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
+        ApiError::Conflict(m) => (StatusCode::CONFLICT, m),
+        other => return Err(c.fail(other)),
+    };
+    let problem = Problem {
+        group: group_of(action),
+        message,
+        status,
+    };
+    super::station::render(st, c, id, None, Some(&problem)).await
+}
 
 pub(crate) fn station_path(id: &str) -> String {
     format!("/portal/stations/{}", encoded(id))
@@ -86,9 +131,18 @@ pub(crate) fn section(
     running: &[Session],
     tokens: &[IdTokenRecord],
     command: Option<&Command>,
+    problem: Option<&Problem>,
     now: Timestamp,
 ) -> Markup {
     let lang = c.lang;
+    let open = |group: &str| problem.is_some_and(|p| p.group == group);
+    let alert = |group: &str| {
+        html! {
+            @if let Some(p) = problem.filter(|p| p.group == group) {
+                p.error role="alert" { (p.message) }
+            }
+        }
+    };
     let t = |m: Msg| m.text(lang);
     let path = station_path(view.station.id.as_str());
     let csrf = html! { input type="hidden" name="csrf" value=(c.session.csrf_token); };
@@ -120,9 +174,11 @@ pub(crate) fn section(
                     }
                 }
             }
+            (alert("cmd-reset"))
             @if let Some(cmd) = command { (outcome(c, cmd)) }
-            details.command-group #cmd-charging {
+            details.command-group #cmd-charging open[open("cmd-charging")] {
                 summary { (t(Msg::CmdCharging)) }
+                (alert("cmd-charging"))
                 @if startable.is_empty() {
                     p.empty { (t(Msg::CmdNoIdentifiers)) }
                 } @else {
@@ -182,8 +238,9 @@ pub(crate) fn section(
                     }
                 }
             }
-            details.command-group #cmd-availability {
+            details.command-group #cmd-availability open[open("cmd-availability")] {
                 summary { (t(Msg::CmdAvailability)) }
+                (alert("cmd-availability"))
                 form.filter method="post" action={(path) "/availability"} {
                     (csrf)
                     div {
@@ -203,8 +260,9 @@ pub(crate) fn section(
                     button type="submit" { (t(Msg::CmdChangeAvailability)) }
                 }
             }
-            details.command-group #cmd-configuration {
+            details.command-group #cmd-configuration open[open("cmd-configuration")] {
                 summary { (t(Msg::CmdConfiguration)) }
+                (alert("cmd-configuration"))
                 form.filter method="post" action={(path) "/configuration/read"} {
                     (csrf)
                     div {
@@ -226,8 +284,9 @@ pub(crate) fn section(
                     button type="submit" { (t(Msg::CmdChangeConfiguration)) }
                 }
             }
-            details.command-group #cmd-maintenance {
+            details.command-group #cmd-maintenance open[open("cmd-maintenance")] {
                 summary { (t(Msg::CmdMaintenance)) }
+                (alert("cmd-maintenance"))
                 form.filter method="post" action={(path) "/diagnostics"} {
                     (csrf)
                     div {
@@ -385,8 +444,10 @@ async fn send(
     let form = Form::parse(body);
     c.check_csrf(&form)?;
     c.permitted(Scope::Commands)?;
-    let request = request(&form).map_err(|e| c.fail(e))?;
-    submit(st, &c, id, &form, action, request).await
+    match request(&form) {
+        Ok(request) => submit(st, &c, id, &form, action, request).await,
+        Err(e) => refused(st, &c, id, action, e).await,
+    }
 }
 
 async fn submit(
@@ -405,13 +466,15 @@ async fn submit(
         .or_page(c)?
         .station
         .id;
-    let cmd = st
+    let cmd = match st
         .api
         .commands
         .submit(&who.actor(), &station, request, SubmitOptions::default())
         .await
-        .map_err(ApiError::from)
-        .or_page(c)?;
+    {
+        Ok(cmd) => cmd,
+        Err(e) => return refused(st, c, id, action, e.into()).await,
+    };
     tracing::info!(station = %station, command = %cmd.id, "portal: command sent");
     let operation = format!("POST /portal/stations/{{id}}/{action}");
     let target = format!("/portal/stations/{station}/{action}");
@@ -551,29 +614,39 @@ pub async fn start(
     let form = Form::parse(&body);
     c.check_csrf(&form)?;
     let who = c.permitted(Scope::Commands)?;
-    let raw = required(&form, "idToken").map_err(|e| c.fail(e))?;
+    match start_request(&st, who, &form).await {
+        Ok(request) => submit(&st, &c, &id, &form, "start", request).await,
+        Err(e) => refused(&st, &c, &id, "start", e).await,
+    }
+}
+
+/// The remote start a form asks for: the identifier must be the
+/// organisation's (its type goes along).
+async fn start_request(
+    st: &PortalState,
+    who: &Principal,
+    form: &Form,
+) -> Result<CommandRequest, ApiError> {
+    let raw = required(form, "idToken")?;
     let not_ours = || {
-        c.fail(ApiError::BadRequest(format!(
+        ApiError::BadRequest(format!(
             "idToken: {raw:?} is not one of the organisation's identifiers"
-        )))
+        ))
     };
     let value = IdTokenValue::parse(raw).map_err(|_| not_ours())?;
     let token = st
         .api
         .store
         .get_id_token(&value)
-        .await
-        .or_page(&c)?
+        .await?
         .filter(|r| r.org_id == who.org_id)
         .ok_or_else(not_ours)?;
-    let evse_id = optional_number(&form, "evseId", 1).map_err(|e| c.fail(e))?;
-    let request = CommandRequest::RemoteStart {
+    Ok(CommandRequest::RemoteStart {
         id_token: token.token.as_str().to_owned(),
         token_type: Some(token.token_type.as_str().to_owned()),
-        evse_id,
+        evse_id: optional_number(form, "evseId", 1)?,
         charging_profile: None,
-    };
-    submit(&st, &c, &id, &form, "start", request).await
+    })
 }
 
 /// `POST /portal/stations/{id}/stop`: `transactionId`.
