@@ -9,7 +9,8 @@ table; changing availability, a remote start and a stop of the transaction it st
 firmware update is accepted, and bad values are refused naming the field, at the form; the site's allocation shows each EVSE's limit
 and why. On the overview the map has one marker per station with coordinates, each a link to the station's page
 coloured by its state, drawn although no tile loads (the test answers every tile request with an error, as an offline
-machine would), and only that page lets images come from the tile server."""
+machine would), and only that page lets images come from the tile server. A viewer sees the events but no command, and a forged one is
+refused; another organisation's station is not found."""
 
 from __future__ import annotations
 
@@ -97,18 +98,24 @@ def world(runner):
     runner.api_ok("PUT", f"/sites/{site}/load", {
         "gridFuseA": {"l1": 25, "l2": 25, "l3": 25}, "mode": "static",
         "evses": [{"stationId": station, "evseId": 1, "maxA": 16}, {"stationId": station, "evseId": 2, "maxA": 16}]})
-    email = f"{unique('operator').lower()}@example.se"
-    operator = runner.api_ok("POST", "/users", {"email": email, "name": "Test operator", "password": PASSWORD,
-                                                "role": "operator"}, status=201)
-    operator["password"] = PASSWORD
+    people = {}
+    for role in ("operator", "viewer"):
+        email = f"{unique(role).lower()}@example.se"
+        people[role] = runner.api_ok("POST", "/users", {"email": email, "name": f"Test {role}", "password": PASSWORD,
+                                                        "role": role}, status=201)
+        people[role]["password"] = PASSWORD
+    org_b = runner.create_organisation("kartb")
+    station_b = unique("BMAP")
+    runner.api_ok("POST", "/stations", {"id": station_b}, status=201, headers={"X-Organisation": org_b})
     tag = unique("STAG")[:20]
     runner.create_token(tag)
     ch = Charger(runner, station)
     try:
         ch.status(1, "Available")
         ch.status(2, "Available")
-        yield {"site": site, "station": station, "idle": idle, "elsewhere": elsewhere, "operator": operator,
-               "tag": tag, "charger": ch}
+        yield {"site": site, "station": station, "idle": idle, "elsewhere": elsewhere,
+               "operator": people["operator"], "viewer": people["viewer"], "station_b": station_b, "tag": tag,
+               "charger": ch}
     finally:
         ch.close()
 
@@ -210,6 +217,11 @@ def test_an_operator_reads_and_changes_a_station_from_its_page(runner, world, br
         v.check("station-refused")
         assert len(ch.cp.asked) == before
 
+        # Another organisation's station is not found, for a command as for the page.
+        r = v.page.request.post(f"{runner.base_url}/portal/stations/{quote(world['station_b'])}/availability",
+                                form={"evseId": "0", "operative": "false", "csrf": v.csrf()}, max_redirects=0)
+        assert r.status == 404, r.status
+
         # Every command sent from the page is in the audit log as the operator's.
         log = runner.api_ok("GET", "/audit-log", params={"limit": 500})["items"]
         ops = {e["operation"] for e in log if world["operator"]["id"] in e["actor"]}
@@ -266,5 +278,24 @@ def test_the_overview_places_each_station_with_coordinates_on_the_map(runner, wo
         v.page.wait_for_selector("#map a.map-pin")
         assert v.page.inner_text("#map-h") == "Map"
         v.check("overview-map")
+    finally:
+        v.close()
+
+
+def test_a_viewer_sees_the_events_but_sends_no_command(runner, world, browser):  # noqa: F811
+    v = Visit(browser, runner, "viewer-station", world["viewer"])
+    station, ch = world["station"], world["charger"]
+    try:
+        v.goto(f"/portal/stations/{quote(station)}")
+        assert v.page.locator("#event-list tr[data-kind=EvBoot]").count() >= 1
+        assert v.page.locator("details.command-group").count() == 0
+        # A forged command with the viewer's own valid CSRF token: refused like the API route (403).
+        before = len(ch.cp.asked)
+        for action, form in (("availability", {"evseId": "0", "operative": "false"}),
+                             ("configuration/read", {"keys": ""})):
+            r = v.page.request.post(f"{runner.base_url}/portal/stations/{quote(station)}/{action}",
+                                    form={**form, "csrf": v.csrf()}, max_redirects=0)
+            assert r.status == 403, (action, r.status)
+        assert len(ch.cp.asked) == before
     finally:
         v.close()

@@ -893,6 +893,37 @@ mod tests {
     }
 
     #[test]
+    fn a_configuration_answer_is_a_table_of_either_version() {
+        let v16 = serde_json::json!({
+            "configurationKey": [
+                {"key": "HeartbeatInterval", "readonly": false, "value": "300"},
+                {"key": "NumberOfConnectors", "readonly": true, "value": "2"}
+            ],
+            "unknownKey": ["NoSuchKey"]
+        });
+        let html = configuration_answer(&v16, Language::En).into_string();
+        assert!(html.contains(r#"<tr data-key="HeartbeatInterval"><th scope="row">HeartbeatInterval</th><td class="value" data-label="Value">300</td><td data-label="Read-only">no</td>"#), "{html}");
+        assert!(
+            html.contains(r#"<td data-label="Read-only">yes</td>"#),
+            "{html}"
+        );
+        assert!(html.contains("Unknown keys: NoSuchKey"), "{html}");
+        let v201 = serde_json::json!({"getVariableResult": [
+            {"attributeStatus": "Accepted", "attributeValue": "60",
+             "component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}},
+            {"attributeStatus": "UnknownVariable",
+             "component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "Nothing"}}
+        ]});
+        let html = configuration_answer(&v201, Language::Sv).into_string();
+        assert!(html.contains(r#"<tr data-key="OCPPCommCtrlr/HeartbeatInterval"><th scope="row">OCPPCommCtrlr/HeartbeatInterval</th><td class="value" data-label="Värde">60</td><td data-label="Status">Accepted</td>"#), "{html}");
+        assert!(html.contains("UnknownVariable"), "{html}");
+        // An answer with nothing in it shows nothing.
+        assert!(configuration_answer(&serde_json::json!({}), Language::En)
+            .into_string()
+            .is_empty());
+    }
+
+    #[test]
     fn numbers_name_their_field() {
         assert_eq!(
             optional_number(&form("evseId="), "evseId", 1).unwrap(),
