@@ -59,6 +59,11 @@ class StationCharger(PortalCharger):
         self.asked.append(("RemoteStopTransaction", transaction_id))
         return result16.RemoteStopTransaction(status="Accepted")
 
+    @on("GetDiagnostics")
+    async def on_get_diagnostics(self, location, **kw):
+        self.asked.append(("GetDiagnostics", location))
+        return result16.GetDiagnostics(file_name="diag.zip")
+
     @on("UpdateFirmware")
     async def on_update_firmware(self, location, retrieve_date, **kw):
         self.asked.append(("UpdateFirmware", location, retrieve_date))
@@ -190,13 +195,15 @@ def test_an_operator_reads_and_changes_a_station_from_its_page(runner, world, br
         send_from_the_page(v, "cmd-maintenance", "firmware", firmware)
         assert ch.asked("UpdateFirmware") == [
             ("UpdateFirmware", "https://firmware.example.com/fw-2.bin", "2030-01-15T09:30:00.000Z")], ch.cp.asked
+        # A diagnostics upload to a URL.
+        send_from_the_page(v, "cmd-maintenance", "diagnostics",
+                           lambda f: v.page.fill(f"{f} input[name=location]", "ftp://logs.example.com/up"))
+        assert ch.asked("GetDiagnostics") == [("GetDiagnostics", "ftp://logs.example.com/up")], ch.cp.asked
         # The commands are in the events too.
         assert v.page.locator("#event-list tr[data-kind=EvCommand]").count() >= 4
-        v.check("station-firmware")
         v.switch_to("en")
         events = v.page.inner_text("#event-list")
         assert "Update firmware: The station accepted the command." in events and "Boot" in events, events
-        v.check("station-page")
 
         # Bad values are refused naming the field, and nothing reaches the charger.
         before = len(ch.cp.asked)

@@ -10,7 +10,9 @@
 //! service's own refusals (a 2.0.1 key without a component, a version that
 //! cannot do it, a decommissioned station) answer the station's page again
 //! with the message at the form's group, opened, as 400 or 409. Every
-//! command is in the audit log. The outcome is fetched again
+//! command is in the audit log. The post waits up to 2 s for the
+//! charger's answer (like the API's `?wait=`), so a quick one shows at
+//! once; a slower outcome is fetched again
 //! (`GET /portal/live/commands/{id}`) until it is final, and while the
 //! station still reports progress of an accepted firmware update or upload;
 //! a configuration read shows the station's answer as a table.
@@ -38,6 +40,9 @@ use csms_domain::token::{IdTokenRecord, TokenStatus};
 use csms_domain::{IdTokenValue, Timestamp};
 use maud::{html, Markup};
 use serde_json::Value;
+
+/// How long a post waits for the charger's answer before showing the page.
+const ANSWER_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A command form's value refused (by the form's reading or by the
 /// command service): the station's page again with the message at that
@@ -479,6 +484,13 @@ async fn submit(
     let operation = format!("POST /portal/stations/{{id}}/{action}");
     let target = format!("/portal/stations/{station}/{action}");
     audit(st, who, &operation, &target, form).await;
+    // Most chargers answer within a moment: the page then shows the outcome
+    // at once (as `?wait=` does for the API), and polls for a slower one.
+    if !cmd.status.is_final() {
+        if let Err(e) = st.api.commands.wait(&cmd.id, ANSWER_WAIT).await {
+            tracing::warn!(command = %cmd.id, error = %e, "portal: waiting for the answer failed");
+        }
+    }
     Ok(Redirect::to(&format!("{}?command={}#commands", station_path(id), cmd.id)).into_response())
 }
 
