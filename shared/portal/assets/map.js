@@ -35,10 +35,10 @@
         var lat = parseFloat(row.getAttribute("data-lat"));
         var lon = parseFloat(row.getAttribute("data-lon"));
         if (rows.length > 1) {
-          // About ten metres from the site's point.
+          // About twenty metres from the site's point (a degree of longitude is shorter in the north).
           var angle = (2 * Math.PI * i) / rows.length;
-          lat += 0.00009 * Math.cos(angle);
-          lon += 0.00016 * Math.sin(angle);
+          lat += 0.00018 * Math.cos(angle);
+          lon += (0.00018 / Math.max(Math.cos((lat * Math.PI) / 180), 0.2)) * Math.sin(angle);
         }
         var link = document.createElement("a");
         link.href = row.getAttribute("data-href");
