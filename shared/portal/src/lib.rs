@@ -22,7 +22,8 @@
 //! # Layout
 //! - [`i18n`]: the message catalogue (`Msg::text(lang)`) and the locale's
 //!   numbers, money and times.
-//! - `assets`: htmx and the CSS, embedded, under content-hashed URLs.
+//! - `assets`: htmx, the CSS, the card page's script and the overview's map
+//!   (Leaflet and `map.js`), embedded, under content-hashed URLs.
 //! - `web`: the caller, forms and their CSRF token, error pages.
 //! - `layout`: the page frame (skip link, landmarks, menu, language switch,
 //!   signing out) and status badges.
