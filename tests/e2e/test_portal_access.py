@@ -6,6 +6,8 @@ station without a policy is), opens its page and sets a schedule in the editor: 
 day 00:00–24:00 with a user group; the API's GET /stations/{id}/access/now then says private and the week view says
 so in words. A bad time is shown at its field with the parser's reason and nothing is written (the version stays);
 a form based on an older version is refused with 412. EVSE 2 gets a policy of its own and follows the station again.
+An OCPP 1.6 charger's Authorize with a card outside the group is refused, and both pages list the attempt with its
+reason in words. Another organisation's station is a 404 page, and so is a change posted to it.
 
 On /portal/bookings the admin books EVSE 1 for a driver's identifier tomorrow 10:00–11:00 local time: the API lists
 the booking and the calendar shows it as a block in tomorrow's column; booking 10:30–11:30 again is a 409 that shows
@@ -17,9 +19,10 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from ocpp.v16 import call as call16
 
 from csms_e2e import quote, unique
-from test_portal import PASSWORD, Visit, browser  # noqa: F401  (browser is a fixture)
+from test_portal import PASSWORD, ChargerThread, Visit, browser  # noqa: F401  (browser is a fixture)
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
@@ -35,7 +38,11 @@ def world(runner):
     admin["password"] = PASSWORD
     card = unique("BOOKER")[:20]
     runner.create_token(card)
-    return {"station": station, "admin": admin, "card": card}
+    org_b = runner.create_organisation("orgb")
+    station_b = unique("BACC")
+    runner.api_ok("POST", "/stations", {"id": station_b, "name": "B:s station"}, status=201,
+                  headers={"X-Organisation": org_b})
+    return {"station": station, "admin": admin, "card": card, "station_b": station_b}
 
 
 def test_a_schedule_set_in_the_browser_is_the_apis_and_a_bad_time_writes_nothing(runner, world, browser):  # noqa: F811
@@ -124,6 +131,28 @@ def test_a_schedule_set_in_the_browser_is_the_apis_and_a_bad_time_writes_nothing
         log = runner.api_ok("GET", "/audit-log?limit=20")["items"]
         ours = [e for e in log if e["operation"] == "POST /portal/stations/{id}/access"]
         assert len(ours) == 3, log
+
+        # The card is in no group: private for the residents refuses it, and the attempt is listed in words.
+        ch = ChargerThread(runner, station)
+        try:
+            refused = ch.send(call16.Authorize(id_tag=world["card"]))
+        finally:
+            ch.close()
+        assert refused.id_tag_info["status"] == "Invalid", refused
+        v.goto(f"/portal/stations/{quote(station)}/access")
+        attempt = v.page.locator("#attempts tbody tr").first
+        text = attempt.inner_text()
+        assert world["card"] in text and "The identifier's user group is not allowed" in text, text
+        v.goto("/portal/access")
+        text = v.page.locator("#attempts tbody tr").first.inner_text()
+        assert "Gårdens laddare" in text and "Authorize" in text and "Private" in text, text
+        v.check("access-attempts")
+
+        # Another organisation's station: a 404 page, and nothing changed there.
+        v.goto(f"/portal/stations/{quote(world['station_b'])}/access", status=404)
+        theirs = v.page.request.post(f"{v.base}/portal/stations/{quote(world['station_b'])}/access",
+                                     form={"csrf": v.csrf(), "version": "0", "default": "public"})
+        assert theirs.status == 404, theirs.status
     finally:
         v.close()
 

@@ -531,6 +531,8 @@ catalogue! {
     AcWhen => "Tid", "Time";
     AcReason => "Orsak", "Reason";
     AcSource => "Via", "Through";
+    AcRemoteStart => "Fjärrstart", "Remote start";
+    AcStartLink => "Startlänk", "Start link";
     AcWhyOtherOrg => "Identifieraren tillhör en annan organisation", "The identifier is another organisation's";
     AcWhyGroup => "Identifierarens användargrupp har inte tillgång", "The identifier's user group is not allowed";
     AcWhyBooked => "Laddpunkten är bokad för en annan identifierare", "The charging point is booked for another identifier";

@@ -103,6 +103,16 @@ fn reason_text(r: AccessRefusal) -> Msg {
     }
 }
 
+/// Where a refused token was presented: the OCPP message's name, or a
+/// remote start or a start link in words.
+fn source_text(source: &str, lang: Language) -> &str {
+    match source {
+        "remoteStart" => Msg::AcRemoteStart.text(lang),
+        "startLink" => Msg::AcStartLink.text(lang),
+        other => other,
+    }
+}
+
 /// "private until 18:00 on …", or "… with no change within a year".
 fn until_text(n: &ModeNow, lang: Language) -> String {
     match n.until {
@@ -670,7 +680,7 @@ fn attempts_table(
                             td data-label=(t(Msg::Identifier)) { code { (a.token.as_str()) } }
                             td data-label=(t(Msg::AcMode)) { (mode_badge(a.mode, lang)) }
                             td data-label=(t(Msg::AcReason)) { (t(reason_text(a.reason))) }
-                            td data-label=(t(Msg::AcSource)) { (a.source) }
+                            td data-label=(t(Msg::AcSource)) { (source_text(&a.source, lang)) }
                         }
                     }
                 }
@@ -770,15 +780,18 @@ pub async fn page(State(st): State<PortalState>, headers: HeaderMap) -> Result<R
     ))
 }
 
+/// `evse` of a query or form: none, or empty (the station's), or an EVSE
+/// number from 1.
 fn evse_param(raw: Option<&String>) -> Result<Option<u32>, ApiError> {
-    raw.map(|e| {
-        e.trim()
-            .parse::<u32>()
-            .ok()
-            .filter(|n| *n >= 1)
-            .ok_or_else(|| ApiError::BadRequest("evse: must be a whole number from 1".into()))
-    })
-    .transpose()
+    raw.filter(|e| !e.trim().is_empty())
+        .map(|e| {
+            e.trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| ApiError::BadRequest("evse: must be a whole number from 1".into()))
+        })
+        .transpose()
 }
 
 /// `GET /portal/stations/{id}/access[?evse=N&saved=V]`.
