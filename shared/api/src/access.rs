@@ -339,9 +339,8 @@ pub async fn get(
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Json<StationAccessView>, ApiError> {
-    let sid = station_id(&id)?;
-    let (_, a) = access::get(&*st.store, &who.actor(), &sid).await?;
-    Ok(Json(access_view(&sid, a.as_ref())))
+    let (station, a) = station_access(&st, &who, &id).await?;
+    Ok(Json(access_view(&station.id, a.as_ref())))
 }
 
 async fn write(
@@ -353,17 +352,30 @@ async fn write(
 ) -> Result<Json<StationAccessView>, ApiError> {
     let sid = station_id(id)?;
     let expected = if_match(headers, "station access")?;
+    let a = write_access(st, who, &sid, change, expected).await?;
+    Ok(Json(access_view(&sid, Some(&a))))
+}
+
+/// The write of every route that changes a policy: on the version read
+/// (`expected`), then the station's local list follows.
+async fn write_access(
+    st: &ApiState,
+    who: &Principal,
+    sid: &csms_domain::StationId,
+    change: AccessChange,
+    expected: Option<u64>,
+) -> Result<StationAccess, ApiError> {
     let a = access::change(
         &*st.store,
         &who.actor(),
-        &sid,
+        sid,
         change,
         expected,
         st.clock.now(),
     )
     .await?;
-    crate::local_list::access_changed(st, &sid).await;
-    Ok(Json(access_view(&sid, Some(&a))))
+    crate::local_list::access_changed(st, sid).await;
+    Ok(a)
 }
 
 #[utoipa::path(put, path = "/stations/{id}/access", operation_id = "putStationAccess", tag = "access", summary = "Set the station's access policy (its EVSEs' own policies stay)", params(("id" = String, Path, description = "Station id"), ("If-Match" = Option<String>, Header, description = "The version the change is based on (0: none yet): 412 if the access has a newer one")), request_body = AccessPolicyInput, responses((status = 200, body = StationAccessView), (status = 400, description = "Invalid input; the message says which field and why", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "Changed concurrently; read it again and retry", body = ErrorBody), (status = 412, description = "`If-Match` names a version that is no longer the latest", body = ErrorBody)))]
@@ -417,7 +429,7 @@ pub async fn now(
     let sid = station_id(&id)?;
     let evse_id = params.get("evseId").map(|e| evse(e)).transpose()?;
     let at: Timestamp = st.clock.now();
-    let n = access::now(&*st.store, &who.actor(), &sid, evse_id, at).await?;
+    let n = access_now(&st, &who, &id, evse_id).await?;
     Ok(Json(AccessNowView {
         station_id: sid.to_string(),
         evse_id,
@@ -436,10 +448,7 @@ pub async fn org_attempts(
     Extension(who): Extension<Principal>,
     Query(params): Query<Params>,
 ) -> Result<Json<ListOf<AccessAttemptView>>, ApiError> {
-    let listed = st
-        .store
-        .list_org_access_attempts(&who.org_id, &page(&params)?)
-        .await?;
+    let listed = access_attempts(&st, &who, None, &page(&params)?).await?;
     Ok(Json(ListOf {
         items: listed.items.iter().map(Into::into).collect(),
         next_cursor: listed.next_cursor,
@@ -453,10 +462,89 @@ pub async fn attempts(
     Path(id): Path<String>,
     Query(params): Query<Params>,
 ) -> Result<Json<ListOf<AccessAttemptView>>, ApiError> {
-    let sid = station_id(&id)?;
-    let listed = access::attempts(&*st.store, &who.actor(), &sid, &page(&params)?).await?;
+    let listed = access_attempts(&st, &who, Some(&id), &page(&params)?).await?;
     Ok(Json(ListOf {
         items: listed.items.iter().map(Into::into).collect(),
         next_cursor: listed.next_cursor,
     }))
+}
+
+// ---------------------------------------------------------------- the portal's
+
+/// `GET /stations/{id}/access`'s use case: the caller's station and its
+/// access record (`None`: never set, private to the organisation; another
+/// organisation's station is not found).
+pub async fn station_access(
+    st: &ApiState,
+    who: &Principal,
+    id: &str,
+) -> Result<(csms_domain::station::Station, Option<StationAccess>), ApiError> {
+    let sid = station_id(id)?;
+    Ok(access::get(&*st.store, &who.actor(), &sid).await?)
+}
+
+/// `GET /stations/{id}/access/now`'s use case: the mode at the caller's
+/// station (or one of its EVSEs) now, until when, and the zone the
+/// schedule is read in.
+pub async fn access_now(
+    st: &ApiState,
+    who: &Principal,
+    id: &str,
+    evse_id: Option<u32>,
+) -> Result<access::ModeNow, ApiError> {
+    let sid = station_id(id)?;
+    Ok(access::now(&*st.store, &who.actor(), &sid, evse_id, st.clock.now()).await?)
+}
+
+/// The refused attempts, newest first: at one of the caller's stations
+/// (`GET /stations/{id}/attempts`) or, without `station`, at every one of
+/// its organisation's (`GET /access-attempts`).
+pub async fn access_attempts(
+    st: &ApiState,
+    who: &Principal,
+    station: Option<&str>,
+    page: &csms_kernel::ports::PageRequest,
+) -> Result<csms_kernel::ports::Page<AccessAttempt>, ApiError> {
+    match station {
+        Some(id) => {
+            let sid = station_id(id)?;
+            Ok(access::attempts(&*st.store, &who.actor(), &sid, page).await?)
+        }
+        None => Ok(st.store.list_org_access_attempts(&who.org_id, page).await?),
+    }
+}
+
+/// The use case of `PUT /stations/{id}/access` (`evse_id` `None`), of
+/// `PUT /stations/{id}/evses/{evseId}/access` (`policy` a body) and of
+/// `DELETE /stations/{id}/evses/{evseId}/access` (`policy` `None`: the
+/// EVSE follows the station again). `policy` is the routes' JSON body,
+/// parsed as they parse it (every bad value a 400 naming its field, and
+/// nothing written); `based_on` is their `If-Match` (a newer version is a
+/// 412).
+pub async fn change_access(
+    st: &ApiState,
+    who: &Principal,
+    id: &str,
+    evse_id: Option<u32>,
+    policy_body: Option<&[u8]>,
+    based_on: Option<u64>,
+) -> Result<StationAccess, ApiError> {
+    let sid = station_id(id)?;
+    let parsed = policy_body
+        .map(|b| {
+            let req: AccessPolicyInput = json_body(&Bytes::copy_from_slice(b))?;
+            policy(&req)
+        })
+        .transpose()?;
+    let change = match (evse_id, parsed) {
+        (None, Some(p)) => AccessChange::Station(p),
+        (Some(e), p) => AccessChange::Evse(e, p),
+        (None, None) => {
+            return Err(bad(
+                "policy",
+                "a station always has a policy; set its default to private instead",
+            ))
+        }
+    };
+    write_access(st, who, &sid, change, based_on).await
 }

@@ -118,9 +118,24 @@ pub async fn create(
     Path((id, evse_id)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let sid = station_id(&id)?;
-    let evse_id = evse(&evse_id)?;
-    let req: BookingInput = json_body(&body)?;
+    let made = book_evse(&st, &who, &id, &evse_id, &body).await?;
+    created(made)
+}
+
+/// `POST /stations/{id}/evses/{evseId}/bookings`'s use case: `body` parsed
+/// as the route parses it (every bad value a 400 naming its field), then
+/// the booking made, or [`BookingError::Taken`] with the EVSE's free
+/// windows.
+pub async fn book_evse(
+    st: &ApiState,
+    who: &Principal,
+    id: &str,
+    evse_id: &str,
+    body: &[u8],
+) -> Result<Result<csms_domain::booking::Booking, BookingError>, ApiError> {
+    let sid = station_id(id)?;
+    let evse_id = evse(evse_id)?;
+    let req: BookingInput = json_body(&Bytes::copy_from_slice(body))?;
     let token = IdTokenValue::parse(req.id_token.trim()).map_err(|e| bad("idToken", e))?;
     let user_id = req
         .user_id
@@ -134,8 +149,27 @@ pub async fn create(
         start: instant("start", &req.start)?,
         end: instant("end", &req.end)?,
     };
-    let made = booking::create(&*st.store, &who.actor(), &sid, new, st.clock.now()).await;
-    created(made)
+    Ok(booking::create(&*st.store, &who.actor(), &sid, new, st.clock.now()).await)
+}
+
+/// `GET /bookings`'s use case: a page of the organisation's bookings,
+/// latest start first.
+pub async fn org_bookings(
+    st: &ApiState,
+    who: &Principal,
+    page: &csms_kernel::ports::PageRequest,
+) -> Result<csms_kernel::ports::Page<csms_domain::booking::Booking>, ApiError> {
+    Ok(booking::list(&*st.store, &who.actor(), page).await?)
+}
+
+/// `POST /bookings/{id}/cancel`'s use case, for the caller.
+pub async fn cancel_booking(
+    st: &ApiState,
+    who: &Principal,
+    id: &str,
+) -> Result<BookingView, ApiError> {
+    let id = booking_id(id)?;
+    cancel_as(st, &who.actor(), &id).await
 }
 
 /// 201 with the booking, or the 409 with the free windows.
@@ -188,7 +222,7 @@ pub async fn list(
     Extension(who): Extension<Principal>,
     Query(params): Query<Params>,
 ) -> Result<Json<ListOf<BookingView>>, ApiError> {
-    let listed = booking::list(&*st.store, &who.actor(), &page(&params)?).await?;
+    let listed = org_bookings(&st, &who, &page(&params)?).await?;
     Ok(Json(ListOf {
         items: listed.items.iter().map(Into::into).collect(),
         next_cursor: listed.next_cursor,
@@ -212,8 +246,7 @@ pub async fn cancel(
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Json<BookingView>, ApiError> {
-    let id = booking_id(&id)?;
-    Ok(Json(cancel_as(&st, &who.actor(), &id).await?))
+    Ok(Json(cancel_booking(&st, &who, &id).await?))
 }
 
 /// Cancels booking `id` for `actor` (of the booking's organisation), and

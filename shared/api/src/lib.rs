@@ -111,16 +111,26 @@ pub use public_url::PublicUrl;
 /// owner check of a station, the use cases of the pages that change
 /// something (tariffs, identifiers, invitations, roles), the sessions'
 /// search (list and export), meter readings and price, and the usage
-/// report (its query, figures and files), and a site's load balancing
-/// (its configuration, allocation and plan).
+/// report (its query, figures and files), a site's load balancing
+/// (its configuration, allocation and plan), a station's access policy
+/// (read, mode now, refused attempts, changed) and bookings (listed, made,
+/// cancelled).
 pub mod shared {
     pub use crate::auth::{
         cookie, csrf_matches, person_principal, role_scopes, signed_in, Principal, SESSION_COOKIE,
     };
     pub use crate::invitations::invite;
+    // The access and bookings pages: a station's policy, its mode now, the
+    // refused attempts, changing a policy; booking and cancelling.
+    pub use crate::access::{
+        access_attempts, access_now, change_access, station_access, AccessPolicyView,
+    };
+    pub use crate::bookings::{book_evse, cancel_booking, org_bookings};
     pub use crate::load::{
         load_balanced_sites, site_allocation, AllocationView, EvseAllocationView,
     };
+    pub use csms_charging::access::ModeNow;
+    pub use csms_charging::booking::BookingError;
     // The driver's pages: rating a session, cancelling a booking.
     pub use crate::me::{cancel_mine as cancel_my_booking, rate_mine as rate_my_session};
     pub use crate::people::{change_person, UserPatch};

@@ -69,6 +69,8 @@ pub fn page(frame: &Frame, title: &str, main: Markup) -> Markup {
                                     li { a href="/portal/invoices" { (t(Msg::NavOrgInvoices)) } }
                                     li { a href="/portal/reports" { (t(Msg::NavReports)) } }
                                     li { a href="/portal/load" { (t(Msg::NavLoad)) } }
+                                    li { a href="/portal/access" { (t(Msg::NavAccess)) } }
+                                    li { a href="/portal/bookings" { (t(Msg::NavCalendar)) } }
                                 }
                                 li { a href="/portal/me" { (t(Msg::NavMe)) } }
                                 li { a href="/portal/me/bookings" { (t(Msg::NavBookings)) } }

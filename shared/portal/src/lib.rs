@@ -41,7 +41,9 @@
 //!   `prices` (tariffs, the price preview, spot prices; a tariff's prices
 //!   changed), `reports` (usage, revenue and ratings, with the API's CSV and
 //!   XLSX), `load` (load balancing: a site's set-up, its allocation now and
-//!   its plan against spot prices).
+//!   its plan against spot prices), `access` (access modes: each station's
+//!   mode now, a policy's week view and editor, refused attempts),
+//!   `bookings` (the operators' bookings calendar: booking and cancelling).
 
 mod assets;
 mod chart;
@@ -74,8 +76,8 @@ pub struct PortalState {
 /// `/portal/` stays the API's 404.
 pub fn router(state: PortalState) -> Router {
     use pages::{
-        account, laddid, load, me, me_bookings, money, org_money, overview, prices, reports,
-        sessions, station, station_commands, users,
+        access, account, bookings, laddid, load, me, me_bookings, money, org_money, overview,
+        prices, reports, sessions, station, station_commands, users,
     };
     Router::new()
         .route("/", get(|| async { Redirect::to("/portal/") }))
@@ -147,6 +149,13 @@ pub fn router(state: PortalState) -> Router {
             "/portal/prices/{id}",
             get(prices::tariff_page).post(prices::change),
         )
+        .route("/portal/access", get(access::page))
+        .route(
+            "/portal/stations/{id}/access",
+            get(access::station_page).post(access::change),
+        )
+        .route("/portal/bookings", get(bookings::page).post(bookings::book))
+        .route("/portal/bookings/{id}/cancel", post(bookings::cancel))
         .route("/portal/laddid", get(laddid::page))
         .route("/portal/laddid/{value}/block", post(laddid::block))
         .route("/portal/laddid/{value}/unblock", post(laddid::unblock))

@@ -27,7 +27,7 @@ const SHOWN: u32 = 100;
 
 /// Whether `b` is still to come (or under way) at `now`: listed first,
 /// and cancellable.
-fn upcoming(b: &Booking, now: Timestamp) -> bool {
+pub(crate) fn upcoming(b: &Booking, now: Timestamp) -> bool {
     !b.status.is_final() && b.window.end() > now
 }
 
@@ -48,7 +48,7 @@ fn ordered(mut bookings: Vec<Booking>, now: Timestamp) -> Vec<Booking> {
 }
 
 /// A booking's status in words and its colour.
-fn status(s: BookingStatus) -> (&'static str, Msg) {
+pub(crate) fn status(s: BookingStatus) -> (&'static str, Msg) {
     match s {
         BookingStatus::Booked => ("s-busy", Msg::BkBooked),
         BookingStatus::Reserved => ("s-ok", Msg::BkReserved),

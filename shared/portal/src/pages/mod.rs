@@ -1,6 +1,8 @@
 //! The portal's pages, one module each (see the crate's docs).
 
+pub mod access;
 pub mod account;
+pub mod bookings;
 pub mod laddid;
 pub mod load;
 pub mod me;
