@@ -1,6 +1,6 @@
 //! The portal's static files, embedded in the binary: htmx (vendored from
 //! the npm package `htmx.org`, licence in `assets/htmx.LICENSE`) and the
-//! style sheet, and the saved-card page's script. Each is served under a name with a hash of its content, so
+//! style sheet, the saved-card page's script and the pay-at-the-charger page's. Each is served under a name with a hash of its content, so
 //! it can be cached for a year: a changed file is a new URL.
 
 use axum::extract::Path;
@@ -62,9 +62,19 @@ pub static CARD_JS: LazyLock<Asset> = LazyLock::new(|| {
     )
 });
 
+/// The pay-at-the-charger page's script (hand-written, no build step).
+pub static START_JS: LazyLock<Asset> = LazyLock::new(|| {
+    Asset::new(
+        "start",
+        "js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/start.js"),
+    )
+});
+
 /// `GET /portal/assets/{name}`: only the current hashed names exist.
 pub async fn serve(Path(name): Path<String>) -> Response {
-    let Some(asset) = [&*HTMX, &*CSS, &*CARD_JS]
+    let Some(asset) = [&*HTMX, &*CSS, &*CARD_JS, &*START_JS]
         .into_iter()
         .find(|a| a.name == name)
     else {

@@ -39,7 +39,10 @@
 //!   `prices` (tariffs, the price preview, spot prices; a tariff's prices
 //!   changed), `reports` (usage, revenue and ratings, with the API's CSV and
 //!   XLSX), `load` (load balancing: a site's set-up, its allocation now and
-//!   its plan against spot prices).
+//!   its plan against spot prices), `public` (the pages behind an EVSE's
+//!   start link for whoever scans its QR code: starting, paying at the
+//!   charger, the station's status; no sign-in needed), `qr_sheet` (a
+//!   station's QR codes to print, and replacing one).
 
 mod assets;
 mod chart;
@@ -72,8 +75,8 @@ pub struct PortalState {
 /// `/portal/` stays the API's 404.
 pub fn router(state: PortalState) -> Router {
     use pages::{
-        account, laddid, load, me, me_bookings, money, org_money, overview, prices, reports,
-        sessions, station, users,
+        account, laddid, load, me, me_bookings, money, org_money, overview, prices, public,
+        qr_sheet, reports, sessions, station, users,
     };
     Router::new()
         .route("/", get(|| async { Redirect::to("/portal/") }))
@@ -93,6 +96,22 @@ pub fn router(state: PortalState) -> Router {
         .route("/portal/stations/{id}/reset", post(station::reset))
         .route("/portal/stations/{id}/unlock", post(station::unlock))
         .route("/portal/live/commands/{id}", get(station::command))
+        .route("/portal/stations/{id}/qr", get(qr_sheet::page))
+        .route(
+            "/portal/stations/{id}/qr/{evse}/rotate",
+            post(qr_sheet::rotate),
+        )
+        // The public pages behind a start link (the start page itself is
+        // served at the link, see `html_at_start_links`).
+        .route("/portal/start/{key}", post(public::start))
+        .route("/portal/start/{key}/pay", post(public::pay))
+        .route(
+            "/portal/start/{key}/pay/{intent}/start",
+            post(public::start_paid_charge),
+        )
+        .route("/portal/live/start/{key}/{id}", get(public::live_start))
+        .route("/portal/status/{key}", get(public::status_page))
+        .route("/portal/live/status/{key}", get(public::live_status))
         .route("/portal/sessions", get(sessions::page))
         .route("/portal/sessions/export", get(sessions::export))
         .route("/portal/sessions/{id}", get(sessions::session))
@@ -133,6 +152,16 @@ pub fn router(state: PortalState) -> Router {
         .route("/portal/{*rest}", get(pages::not_found))
         .layer(middleware::from_fn(timed))
         .with_state(state)
+}
+
+/// Wraps the whole app (API and portal) so that a browser opening an EVSE's
+/// start link, `GET /api/v1/start/{key}`, gets the start page, while API
+/// clients keep getting the API's JSON there (see `pages::public`).
+pub fn with_start_link_pages(app: Router, state: PortalState) -> Router {
+    app.layer(middleware::from_fn_with_state(
+        state,
+        pages::public::html_at_start_links,
+    ))
 }
 
 /// Logs each page's server time (assets aside).

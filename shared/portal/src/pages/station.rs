@@ -208,6 +208,7 @@ pub async fn page(
                 dt { (t(Msg::RunningSessions)) } dd.num { (running.len()) }
             }
         }
+        p { a href={(path) "/qr"} { (Msg::QrLink.text(lang)) } }
         @if c.may(Scope::Commands) {
             section aria-labelledby="commands" {
                 h2 #commands { (t(Msg::Commands)) }
