@@ -169,11 +169,16 @@ pub async fn evse_qr(
     station: &str,
     evse_id: u32,
 ) -> Result<(ChargingKeyView, String), ApiError> {
-    let evse_raw = evse_id.to_string();
-    let link = link_of(st, who, station, &evse_raw).await?;
-    let k = key_of(st, who, station, &evse_raw).await?;
-    let svg = crate::qr::svg(&link).map_err(ApiError::Internal)?;
-    Ok((key_view(st, &k), svg))
+    let sid = station_id(station)?;
+    csms_charging::lifecycle::own_station(&*st.store, &who.actor(), &sid).await?;
+    if st.public_url.is_none() {
+        return Err(not_configured());
+    }
+    let k = start_link::key_of(&*st.store, &who.actor(), &sid, evse_id, st.clock.now()).await?;
+    let view = key_view(st, &k);
+    let link = view.start_url.as_deref().ok_or_else(not_configured)?;
+    let svg = crate::qr::svg(link).map_err(ApiError::Internal)?;
+    Ok((view, svg))
 }
 
 /// `POST …/charging-key/rotate`'s use case: a new key for the caller's

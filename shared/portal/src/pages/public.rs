@@ -210,7 +210,15 @@ async fn price_section(
 ) -> Markup {
     let t = |m: Msg| m.text(lang);
     let preview = match csms_domain::StationId::parse(station) {
-        Ok(id) => public_price(&st.api, k_org, &id).await.ok(),
+        // No tariff, or a spot price not stored for now: the price is not
+        // shown, and the page still is.
+        Ok(id) => match public_price(&st.api, k_org, &id).await {
+            Ok(p) => Some(p),
+            Err(e) => {
+                tracing::warn!(error = ?e, station, "start page: no price to show");
+                None
+            }
+        },
         Err(_) => None,
     };
     let priced = preview
