@@ -193,6 +193,9 @@ def test_a_visitor_pays_and_starts_from_the_qr_code_and_follows_the_station(runn
         ch.status(1, "Preparing")
         v.page.wait_for_selector("li[data-evse='1'][data-status=preparing]", timeout=15000)
         assert "Bil ansluten" in v.page.inner_text("li[data-evse='1']")
+        v.switch_to("en")
+        assert "Car plugged in" in v.page.inner_text("li[data-evse='1']")
+        v.check("status")
     finally:
         v.close()
 
@@ -220,6 +223,8 @@ def test_a_member_signs_in_from_a_private_evse_and_starts_with_their_card(runner
         # A start without the session's CSRF token is refused.
         forged = v.page.request.post(f"{v.base}/portal/start/{world['links'][2]['key']}", form={})
         assert forged.status == 403, forged.status
+        # The QR sheet is the operator's: a driver's 403.
+        assert v.page.request.get(f"{v.base}/portal/stations/{quote(world['station'])}/qr").status == 403
     finally:
         v.close()
 
@@ -237,6 +242,8 @@ def test_an_admin_prints_the_qr_codes_and_replaces_one(runner, world, browser): 
             label = v.page.locator(f"li.qr-label[data-evse='{evse}']")
             assert label.locator("svg.qr[role=img]").count() == 1
             assert label.locator(".link code").inner_text() == world["links"][evse]["startUrl"]
+        v.check("qr")
+        v.switch_to("en" if v.lang() == "sv" else "sv")
         v.check("qr")
         v.page.emulate_media(media="print")
         assert not v.page.is_visible("header.top") and not v.page.is_visible("form.filter")
@@ -261,5 +268,9 @@ def test_an_admin_prints_the_qr_codes_and_replaces_one(runner, world, browser): 
                                           form={"csrf": v.csrf()})
         assert unconfirmed.status == 400 and "confirm" in unconfirmed.text(), unconfirmed.status
         assert re.search(r"Laddpunkt 1 har fått en ny kod|Charging point 1 has a new code", v.page.inner_text("main"))
+        # A station not installed yet: as many EVSEs as asked for; a bad number is a 400 naming it.
+        v.goto(f"/portal/stations/{quote(station)}/qr?evses=3")
+        assert v.page.locator("li.qr-label").count() == 3
+        assert v.page.request.get(f"{v.base}/portal/stations/{quote(station)}/qr?evses=99").status == 400
     finally:
         v.close()
