@@ -16,7 +16,8 @@
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
 use crate::start_link::{
-    charging_key, launch, refused_response, unknown_link, wait_param, StartRefused, StartView,
+    charging_key, launch, refused_response, unknown_link, wait_param, Launched, StartRefused,
+    StartView,
 };
 use crate::util::{json_body, Params};
 use crate::ApiState;
@@ -27,6 +28,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::TimeDelta;
 use csms_charging::start_link;
+use csms_domain::access::{AccessMode, AccessRefusal};
+use csms_domain::station::StationView;
 use csms_domain::tenant::{Email, Language};
 use csms_domain::IdTokenValue;
 use serde::{Deserialize, Serialize};
@@ -68,11 +71,44 @@ pub async fn hold(
     Path(raw): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let key = charging_key(&raw)?;
+    charging_key(&raw)?;
     let input: PaymentInput = json_body(&body)?;
-    let email =
-        Email::parse(&input.email).map_err(|e| ApiError::BadRequest(format!("email: {e}")))?;
-    let language = match input.language.as_deref() {
+    match hold_at_link(&st, &raw, &input.email, input.language.as_deref()).await? {
+        Hold::Held(view) => Ok((StatusCode::CREATED, Json(view)).into_response()),
+        Hold::Refused {
+            reason,
+            mode,
+            view,
+            evse,
+        } => Ok(refused_response(reason, mode, &view, evse)),
+    }
+}
+
+/// What became of asking for a hold.
+pub enum Hold {
+    /// The hold to confirm with Stripe.js.
+    Held(HoldView),
+    /// A visitor may not charge here now: nothing was held.
+    Refused {
+        reason: AccessRefusal,
+        mode: AccessMode,
+        view: Box<StationView>,
+        evse: u32,
+    },
+}
+
+/// `POST /start/{key}/payment`'s use case: the receipt's `email` and
+/// `language` (`None`: Swedish) parsed (a 400 names the field), then a
+/// hold on the visitor's card where an anonymous start would be let in.
+pub async fn hold_at_link(
+    st: &ApiState,
+    raw: &str,
+    email: &str,
+    language: Option<&str>,
+) -> Result<Hold, ApiError> {
+    let key = charging_key(raw)?;
+    let email = Email::parse(email).map_err(|e| ApiError::BadRequest(format!("email: {e}")))?;
+    let language = match language {
         None => Language::Sv,
         Some(l) => {
             Language::parse(l.trim()).map_err(|e| ApiError::BadRequest(format!("language: {e}")))?
@@ -87,21 +123,25 @@ pub async fn hold(
     let visitor = start_link::one_off_identity(&k, None, now);
     let decision = start_link::decide(&*st.store, &k, &view, None, &visitor, now).await?;
     if let Some(reason) = decision.refusal {
-        return Ok(refused_response(reason, decision.mode, &view, k.evse_id));
+        return Ok(Hold::Refused {
+            reason,
+            mode: decision.mode,
+            view: Box::new(view),
+            evse: k.evse_id,
+        });
     }
     let held = st
         .billing
         .hold_at_charger(&k.org_id, &k.station_id, k.evse_id, &email, language)
         .await?;
-    let view = HoldView {
+    Ok(Hold::Held(HoldView {
         payment_intent_id: held.intent_id,
         client_secret: held.client_secret,
         publishable_key: held.publishable_key,
         stripe_js_url: st.billing.stripe_js_url().unwrap_or_default().to_owned(),
         amount: held.amount.to_string(),
         currency: held.currency,
-    };
-    Ok((StatusCode::CREATED, Json(view)).into_response())
+    }))
 }
 
 #[utoipa::path(post, path = "/start/{key}/payment/{intentId}/start", operation_id = "startPaidAtCharger", tag = "start links", summary = "Start the charge a held card payment pays for (once per payment; public: no key)", params(("key" = String, Path, description = "The charging key from the link or QR code"), ("intentId" = String, Path, description = "`paymentIntentId` of the hold"), ("wait" = Option<u32>, Query, maximum = 25, description = "Seconds to wait for the station's answer")), responses((status = 200, description = "The station has answered (`status`)", body = StartView), (status = 202, description = "Sent; the station has not answered yet: poll `GET /start/{key}/starts/{commandId}`", body = StartView), (status = 400, description = "Invalid input; the message says which field and why", body = ErrorBody), (status = 403, description = "The access mode does not let visitors charge here now (`reason`)", body = StartRefused), (status = 404, description = "No such start link, or no such payment at its EVSE", body = ErrorBody), (status = 409, description = "The card holds nothing yet, the payment started a charge already, or the EVSE is booked, offline or out of service", body = ErrorBody), (status = 429, description = "A start through a link was made at this EVSE less than 30 s ago; `Retry-After`", body = ErrorBody), (status = 503, description = "Card payments are not set up", body = ErrorBody)), security(()))]
@@ -111,8 +151,23 @@ pub async fn start(
     Query(params): Query<Params>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let key = charging_key(&raw)?;
+    charging_key(&raw)?;
     let wait = wait_param(&params)?;
+    let (launched, view, evse) = start_paid(&st, &raw, &intent, wait, &body).await?;
+    launched.into_response(&view, evse)
+}
+
+/// `POST /start/{key}/payment/{intentId}/start`'s use case: the charge a
+/// held payment pays for, once per payment; with the link's station and
+/// EVSE (for the answer's words).
+pub async fn start_paid(
+    st: &ApiState,
+    raw: &str,
+    intent: &str,
+    wait: Option<std::time::Duration>,
+    body: &[u8],
+) -> Result<(Launched, StationView, u32), ApiError> {
+    let key = charging_key(raw)?;
     let (k, view) = start_link::resolve(&*st.store, &key)
         .await?
         .ok_or_else(unknown_link)?;
@@ -148,5 +203,6 @@ pub async fn start(
         "paid at the charger: EVSE {} of station {}",
         k.evse_id, k.station_id
     ));
-    launch(&st, &raw, &k, &view, None, visitor, true, wait, &body).await
+    let launched = launch(st, raw, &k, &view, None, visitor, true, wait, body).await?;
+    Ok((launched, view, k.evse_id))
 }

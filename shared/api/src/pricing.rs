@@ -237,6 +237,21 @@ pub async fn price_preview(
     Ok((station, token, p))
 }
 
+/// The public price at a start link's station now: the price preview's
+/// use case as the station's own organisation would ask it (no id token),
+/// for the public start page, whose visitor has no organisation.
+pub async fn public_price(
+    st: &ApiState,
+    org: &csms_domain::OrgId,
+    station: &csms_domain::StationId,
+) -> Result<Preview, ApiError> {
+    let actor = csms_domain::actor::Actor::new(org.clone(), csms_domain::actor::ActedBy::System);
+    service(st)
+        .preview(&actor, station, None, st.clock.now())
+        .await
+        .map_err(pricing_error)
+}
+
 #[utoipa::path(get, path = "/stations/{id}/price-preview", operation_id = "previewStationPrice", tag = "pricing", summary = "What a driver would pay at this station now, and why", params(("id" = String, Path, description = "Station id"), ("idToken" = Option<String>, Query, description = "The driver's id token (its user group picks the tariff); without it, the public price"), ("at" = Option<String>, Query, format = DateTime, description = "Instead of now")), responses((status = 200, body = PricePreview), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "The tariff follows spot prices that are not stored for this time", body = ErrorBody)))]
 pub async fn preview(
     State(st): State<ApiState>,

@@ -4,9 +4,12 @@
 //! drivers (`GET|POST /start/{key}`, `GET /start/{key}/starts/{commandId}`).
 //!
 //! The link is `{CSMS_PUBLIC_URL}/api/v1/start/{key}`: the public route
-//! itself, so a code scanned today answers (JSON: what a driver app or the
-//! coming portal shows), and the printed code never has to change when a
-//! page is served there for browsers. Without `CSMS_PUBLIC_URL` the QR
+//! itself, so a code scanned today answers (JSON: what a driver app
+//! shows), and the printed code never changes: a browser gets the portal's
+//! start page at the same address (`csms_portal`'s start-link pages, in
+//! front of this route), which calls the use cases here (`start_info`,
+//! `start_by_link`, `start_of_link`, and the QR sheet's `evse_qr` and
+//! `rotate_key`). Without `CSMS_PUBLIC_URL` the QR
 //! routes answer 503 `not_configured`, and `startUrl` is null: a link is
 //! never built from the request's `Host` header.
 //!
@@ -154,6 +157,41 @@ async fn link_of(
     }
     let k = start_link::key_of(&*st.store, &who.actor(), &sid, evse, st.clock.now()).await?;
     start_url(st, &k.key).ok_or_else(not_configured)
+}
+
+/// The portal's sheet of QR codes: EVSE `evse` of the caller's station,
+/// its key and start link (made when first asked for, as
+/// `GET …/charging-key`) and the link's QR code as SVG (as `…/qr.svg`).
+/// Without `CSMS_PUBLIC_URL`, 503 after the station's check.
+pub async fn evse_qr(
+    st: &ApiState,
+    who: &Principal,
+    station: &str,
+    evse_id: u32,
+) -> Result<(ChargingKeyView, String), ApiError> {
+    let sid = station_id(station)?;
+    csms_charging::lifecycle::own_station(&*st.store, &who.actor(), &sid).await?;
+    if st.public_url.is_none() {
+        return Err(not_configured());
+    }
+    let k = start_link::key_of(&*st.store, &who.actor(), &sid, evse_id, st.clock.now()).await?;
+    let view = key_view(st, &k);
+    let link = view.start_url.as_deref().ok_or_else(not_configured)?;
+    let svg = crate::qr::svg(link).map_err(ApiError::Internal)?;
+    Ok((view, svg))
+}
+
+/// `POST …/charging-key/rotate`'s use case: a new key for the caller's
+/// EVSE (the old link stops working at once).
+pub async fn rotate_key(
+    st: &ApiState,
+    who: &Principal,
+    station: &str,
+    evse_id: u32,
+) -> Result<ChargingKeyView, ApiError> {
+    let sid = station_id(station)?;
+    let k = start_link::rotate(&*st.store, &who.actor(), &sid, evse_id, st.clock.now()).await?;
+    Ok(key_view(st, &k))
 }
 
 /// A PNG picture (the document's `string`, `format: binary`).
@@ -468,34 +506,72 @@ fn info_view(
     }
 }
 
+/// `GET /start/{key}`'s use case: what the link's EVSE is and whether
+/// `user` (`None`: not signed in) may start there now, with the key it
+/// resolved to (the portal's start page reads the station's organisation
+/// and id from it). A bad key is a 400, an unknown one a 404.
+pub async fn start_info(
+    st: &ApiState,
+    raw: &str,
+    user: Option<&User>,
+) -> Result<(EvseChargingKey, StartInfoView), ApiError> {
+    let (k, view) = resolve(st, raw).await?;
+    let now = st.clock.now();
+    let (token, _) = identity(st, &k, user, None, now).await?;
+    let decision = start_link::decide(&*st.store, &k, &view, user, &token, now).await?;
+    let site = match &view.station.site_id {
+        Some(s) => st.store.get_site(s).await?.filter(|s| s.org_id == k.org_id),
+        None => None,
+    };
+    let info = info_view(&k, &view, site, &decision, user.is_some(), now);
+    Ok((k, info))
+}
+
+/// The statuses of every EVSE of the link's station, as a driver sees
+/// them (`evse_status`'s words), sorted by EVSE: the public status page.
+/// Nothing else of the station (no identifiers, no sessions).
+pub async fn station_statuses(
+    st: &ApiState,
+    raw: &str,
+) -> Result<(EvseChargingKey, StationView, Vec<(u32, &'static str)>), ApiError> {
+    let (k, view) = resolve(st, raw).await?;
+    let now = st.clock.now();
+    let mut evses: Vec<u32> = view
+        .connectors_as_shown()
+        .iter()
+        .map(|c| c.evse_id)
+        .filter(|e| *e > 0)
+        .collect();
+    evses.push(k.evse_id);
+    evses.sort_unstable();
+    evses.dedup();
+    let statuses = evses
+        .into_iter()
+        .map(|e| (e, evse_status(&view, e, now)))
+        .collect();
+    Ok((k, view, statuses))
+}
+
+/// The session cookie's person for a page that only shows: an ended
+/// session reads as no one.
+pub async fn link_caller(st: &ApiState, headers: &HeaderMap) -> Result<Option<User>, ApiError> {
+    match caller(st, &Method::GET, headers).await {
+        Ok(u) => Ok(u),
+        Err(ApiError::SignedOut) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 #[utoipa::path(get, path = "/start/{key}", operation_id = "getStartLink", tag = "start links", summary = "What a start link's EVSE is, its status, and whether this caller may start there now (public: no key; a session cookie is recognised)", params(("key" = String, Path, description = "The charging key from the link or QR code")), responses((status = 200, body = StartInfoView), (status = 400, description = "Not a charging key", body = ErrorBody), (status = 404, description = "No such start link (never made, or rotated away)", body = ErrorBody)), security(()))]
 pub async fn info(
     State(st): State<ApiState>,
     Path(raw): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<StartInfoView>, ApiError> {
-    let (k, view) = resolve(&st, &raw).await?;
     // A cookie whose session has ended reads as no one: this only shows.
-    let user = match caller(&st, &Method::GET, &headers).await {
-        Ok(u) => u,
-        Err(ApiError::SignedOut) => None,
-        Err(e) => return Err(e),
-    };
-    let now = st.clock.now();
-    let (token, _) = identity(&st, &k, user.as_ref(), None, now).await?;
-    let decision = start_link::decide(&*st.store, &k, &view, user.as_ref(), &token, now).await?;
-    let site = match &view.station.site_id {
-        Some(s) => st.store.get_site(s).await?.filter(|s| s.org_id == k.org_id),
-        None => None,
-    };
-    Ok(Json(info_view(
-        &k,
-        &view,
-        site,
-        &decision,
-        user.is_some(),
-        now,
-    )))
+    let user = link_caller(&st, &headers).await?;
+    let (_, info) = start_info(&st, &raw, user.as_ref()).await?;
+    Ok(Json(info))
 }
 
 /// What a driver may send to start: the id token to charge with.
@@ -616,21 +692,69 @@ pub async fn start(
         .await?
         .ok_or_else(unknown_link)?;
     let user = caller(&st, &Method::POST, &headers).await?;
-    let now = st.clock.now();
     let named = input.as_ref().and_then(|i| i.id_token.as_deref());
-    let (token, one_off) = identity(&st, &k, user.as_ref(), named, now).await?;
-    launch(
-        &st,
-        &raw,
-        &k,
-        &view,
-        user.as_ref(),
-        token,
-        one_off,
-        wait,
-        &body,
-    )
-    .await
+    let launched = start_by_link(&st, &raw, &k, &view, user.as_ref(), named, wait, &body).await?;
+    launched.into_response(&view, k.evse_id)
+}
+
+/// The link's key and station, or 404 (a bad key is a 400).
+pub async fn resolve_link(
+    st: &ApiState,
+    raw: &str,
+) -> Result<(EvseChargingKey, StationView), ApiError> {
+    resolve(st, raw).await
+}
+
+/// `POST /start/{key}`'s use case, after the caller is known (and their
+/// CSRF token checked): a start for `user`'s named or first valid id token,
+/// else a one-off identity. `body` is the request's, for the audit entry's
+/// field names.
+#[allow(clippy::too_many_arguments)]
+pub async fn start_by_link(
+    st: &ApiState,
+    raw: &str,
+    k: &EvseChargingKey,
+    view: &StationView,
+    user: Option<&User>,
+    named: Option<&str>,
+    wait: Option<Duration>,
+    body: &[u8],
+) -> Result<Launched, ApiError> {
+    let now = st.clock.now();
+    let (token, one_off) = identity(st, k, user, named, now).await?;
+    launch(st, raw, k, view, user, token, one_off, wait, body).await
+}
+
+/// What became of a start through a link.
+#[derive(Debug)]
+pub enum Launched {
+    /// The remote start was sent: the command as it stands (final once the
+    /// station answered within the wait).
+    Sent(Box<Command>),
+    /// The access mode or the EVSE's state refused it (kept as an access
+    /// attempt).
+    Refused {
+        reason: AccessRefusal,
+        mode: csms_domain::access::AccessMode,
+    },
+    /// Another start through a link went to this EVSE less than
+    /// [`START_GAP`] ago.
+    TooSoon,
+}
+
+impl Launched {
+    /// The API's answer: the start (200/202), the refusal (403/409 with
+    /// `reason`), or 429 with `Retry-After`.
+    pub(crate) fn into_response(self, view: &StationView, evse: u32) -> Result<Response, ApiError> {
+        match self {
+            Launched::Sent(cmd) => respond(&cmd),
+            Launched::Refused { reason, mode } => Ok(refused_response(reason, mode, view, evse)),
+            Launched::TooSoon => Ok(auth::too_many(
+                START_GAP,
+                "a start through a link was made at this EVSE a moment ago; try again shortly",
+            )),
+        }
+    }
 }
 
 /// A start through the link for `token` (a one-off identity, made here,
@@ -647,7 +771,7 @@ pub(crate) async fn launch(
     one_off: bool,
     wait: Option<Duration>,
     body: &[u8],
-) -> Result<Response, ApiError> {
+) -> Result<Launched, ApiError> {
     let (st, k, view) = (st.clone(), k.clone(), view.clone());
     let user = user.cloned();
     let now = st.clock.now();
@@ -661,7 +785,10 @@ pub(crate) async fn launch(
             token.token.clone()
         };
         start_link::refused(&*st.store, &k, &shown, decision.mode, reason, now).await;
-        return Ok(refused_response(reason, decision.mode, &view, k.evse_id));
+        return Ok(Launched::Refused {
+            reason,
+            mode: decision.mode,
+        });
     }
     let slot = format!("{}#{}", k.station_id, k.evse_id);
     let gap = chrono::TimeDelta::from_std(START_GAP).expect("a short time");
@@ -671,10 +798,7 @@ pub(crate) async fn launch(
         .await?
         .is_some()
     {
-        return Ok(auth::too_many(
-            START_GAP,
-            "a start through a link was made at this EVSE a moment ago; try again shortly",
-        ));
+        return Ok(Launched::TooSoon);
     }
     if one_off {
         st.store.create_id_token(&token).await?;
@@ -698,7 +822,11 @@ pub(crate) async fn launch(
         Some(w) if !w.is_zero() && !cmd.status.is_final() => st.commands.wait(&cmd.id, w).await?,
         _ => cmd,
     };
-    let response = respond(&cmd)?;
+    let status = if cmd.status.is_final() {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
     // This route takes no key, so the audit layer does not see it: the
     // start is logged here, by whom (a driver, or `anonymous`).
     let entry = AuditEntry::new(
@@ -710,12 +838,12 @@ pub(crate) async fn launch(
         "POST /start/{key}",
         &format!("/api/v1/start/{raw}"),
         crate::audit::body_fields(body),
-        response.status().as_u16(),
+        status.as_u16(),
     );
     if let Err(e) = st.store.append_audit(&entry).await {
         tracing::error!(error = %e, "a start through a link was sent but its audit entry could not be stored");
     }
-    Ok(response)
+    Ok(Launched::Sent(Box::new(cmd)))
 }
 
 #[utoipa::path(get, path = "/start/{key}/starts/{commandId}", operation_id = "getStartByLink", tag = "start links", summary = "A start through the link and the station's answer (public: no key)", params(("key" = String, Path, description = "The charging key from the link or QR code"), ("commandId" = String, Path, description = "`commandId` of the start")), responses((status = 200, description = "The station has answered (`status`)", body = StartView), (status = 202, description = "The station has not answered yet", body = StartView), (status = 400, description = "Not a charging key", body = ErrorBody), (status = 404, description = "No such start link, or no such start at its EVSE", body = ErrorBody)), security(()))]
@@ -723,18 +851,27 @@ pub async fn get_start(
     State(st): State<ApiState>,
     Path((raw, command_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let key = charging_key(&raw)?;
+    let cmd = start_of_link(&st, &raw, &command_id).await?;
+    respond(&cmd)
+}
+
+/// `GET /start/{key}/starts/{commandId}`'s use case: a start through the
+/// link's EVSE (any other command, or another EVSE's, is not found).
+pub async fn start_of_link(
+    st: &ApiState,
+    raw: &str,
+    command_id: &str,
+) -> Result<Command, ApiError> {
+    let key = charging_key(raw)?;
     let (k, _) = start_link::resolve(&*st.store, &key)
         .await?
         .ok_or_else(unknown_link)?;
     let not_found = || ApiError::NotFound(format!("no start {command_id:?} at this link's EVSE"));
-    let cid = CommandId::parse(&command_id).ok_or_else(not_found)?;
-    let cmd = st
-        .commands
+    let cid = CommandId::parse(command_id).ok_or_else(not_found)?;
+    st.commands
         .get(&cid)
         .await?
         .filter(|c| c.station_id == k.station_id && c.org_id == k.org_id)
         .filter(|c| start_view(c).is_some_and(|v| v.evse_id == k.evse_id))
-        .ok_or_else(not_found)?;
-    respond(&cmd)
+        .ok_or_else(not_found)
 }

@@ -34,9 +34,14 @@ pub use wiring::{Adapters, Wiring};
 /// counting failures in the same throttle as `POST /auth/sign-in`.
 pub fn http_app(state: csms_api::ApiState) -> axum::Router {
     let sign_in = csms_api::shared::SignInState::new(state.clone());
-    let portal = csms_portal::router(csms_portal::PortalState {
+    let portal_state = csms_portal::PortalState {
         api: state.clone(),
         sign_in: sign_in.clone(),
-    });
-    csms_api::router_with(state, sign_in).merge(portal)
+    };
+    let portal = csms_portal::router(portal_state.clone());
+    // A browser opening a start link gets the portal's start page there.
+    csms_portal::with_start_link_pages(
+        csms_api::router_with(state, sign_in).merge(portal),
+        portal_state,
+    )
 }

@@ -219,3 +219,91 @@ async fn the_sign_in_form_asks_for_the_second_factor_and_signs_in_with_its_code(
     assert_eq!(resp.status(), StatusCode::OK);
     assert!(page.contains("Inloggad som Två Faktorer"), "{page}");
 }
+
+/// A request with the admin key and a JSON body.
+fn admin(method: &str, uri: &str, body: &str) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::AUTHORIZATION, "Bearer test-admin-key-0123456789")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_owned()))
+        .unwrap()
+}
+
+fn accepting(uri: &str, accept: &str) -> Request<Body> {
+    Request::get(uri)
+        .header(header::ACCEPT, accept)
+        .header(header::ACCEPT_LANGUAGE, "en-GB,en;q=0.9")
+        .body(Body::empty())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_browser_gets_the_start_page_at_the_start_link_and_an_app_the_json() {
+    let app = app();
+    let (resp, _) = send(
+        &app,
+        admin(
+            "POST",
+            "/api/v1/stations",
+            r#"{"id":"CP-QR","name":"Gården"}"#,
+        ),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let (resp, body) = send(
+        &app,
+        admin("GET", "/api/v1/stations/CP-QR/evses/1/charging-key", ""),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK, "{body}");
+    let key: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let link = format!("/api/v1/start/{}", key["key"].as_str().unwrap());
+    let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+
+    let (resp, page) = send(&app, accepting(&link, browser)).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.headers()[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert_eq!(resp.headers()[header::VARY], "Accept");
+    // In the browser's language; the station offline, so no start offered.
+    assert!(
+        page.starts_with("<!DOCTYPE html><html lang=\"en\">"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Gården") && page.contains("Charging point 1"),
+        "{page}"
+    );
+    assert!(
+        page.contains("data-status=\"offline\"") && page.contains("data-reason=\"unavailable\"")
+    );
+    assert!(!page.contains("CP-QR"), "no station id on a public page");
+
+    for accept in [
+        "*/*",
+        "application/json",
+        "application/json, text/html;q=0.5",
+    ] {
+        let (resp, body) = send(&app, accepting(&link, accept)).await;
+        assert_eq!(resp.status(), StatusCode::OK, "{accept}");
+        assert_eq!(resp.headers()[header::VARY], "Accept");
+        let info: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(info["status"], "offline", "{accept}: {body}");
+    }
+    // Under the link, only the JSON routes; an unknown key is the page's 404
+    // to a browser and the API's to an app.
+    let (resp, body) = send(&app, accepting(&format!("{link}/starts/x"), browser)).await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    assert!(body.contains("\"not_found\""), "{body}");
+    let unknown = "/api/v1/start/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    let (resp, page) = send(&app, accepting(unknown, browser)).await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    assert!(page.contains("<h1>Not found</h1>"), "{page}");
+    let (resp, body) = send(&app, accepting(unknown, "*/*")).await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    assert!(body.contains("\"not_found\""), "{body}");
+}

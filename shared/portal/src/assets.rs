@@ -1,6 +1,7 @@
 //! The portal's static files, embedded in the binary: htmx (vendored from
 //! the npm package `htmx.org`, licence in `assets/htmx.LICENSE`) and the
-//! style sheet, the saved-card page's script, and the overview's map:
+//! style sheet, the saved-card page's script, the pay-at-the-charger page's,
+//! and the overview's map:
 //! Leaflet's script and style sheet (vendored from the npm package
 //! `leaflet`, BSD 2-Clause, licence in `assets/leaflet.LICENSE`) and the
 //! page's own `map.js`. Each is served under a name with a hash of its content, so
@@ -95,12 +96,23 @@ pub static MAP_JS: LazyLock<Asset> = LazyLock::new(|| {
     )
 });
 
+/// The pay-at-the-charger page's script (hand-written, no build step).
+pub static START_JS: LazyLock<Asset> = LazyLock::new(|| {
+    Asset::new(
+        "start",
+        "js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/start.js"),
+    )
+});
+
 /// `GET /portal/assets/{name}`: only the current hashed names exist.
 pub async fn serve(Path(name): Path<String>) -> Response {
     let Some(asset) = [
         &*HTMX,
         &*CSS,
         &*CARD_JS,
+        &*START_JS,
         &*LEAFLET_JS,
         &*LEAFLET_CSS,
         &*MAP_JS,

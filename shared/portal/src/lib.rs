@@ -43,7 +43,11 @@
 //!   XLSX), `load` (load balancing: a site's set-up, its allocation now and
 //!   its plan against spot prices), `access` (access modes: each station's
 //!   mode now, a policy's week view and editor, refused attempts),
-//!   `bookings` (the operators' bookings calendar: booking and cancelling).
+//!   `bookings` (the operators' bookings calendar: booking and cancelling),
+//!   `public` (the pages behind an EVSE's
+//!   start link for whoever scans its QR code: starting, paying at the
+//!   charger, the station's status; no sign-in needed), `qr_sheet` (a
+//!   station's QR codes to print, and replacing one).
 
 mod assets;
 mod chart;
@@ -77,7 +81,7 @@ pub struct PortalState {
 pub fn router(state: PortalState) -> Router {
     use pages::{
         access, account, bookings, laddid, load, me, me_bookings, money, org_money, overview,
-        prices, reports, sessions, station, station_commands, users,
+        prices, public, qr_sheet, reports, sessions, station, station_commands, users,
     };
     Router::new()
         .route("/", get(|| async { Redirect::to("/portal/") }))
@@ -127,6 +131,22 @@ pub fn router(state: PortalState) -> Router {
             post(station_commands::firmware),
         )
         .route("/portal/live/commands/{id}", get(station_commands::command))
+        .route("/portal/stations/{id}/qr", get(qr_sheet::page))
+        .route(
+            "/portal/stations/{id}/qr/{evse}/rotate",
+            post(qr_sheet::rotate),
+        )
+        // The public pages behind a start link (the start page itself is
+        // served at the link, see `html_at_start_links`).
+        .route("/portal/start/{key}", post(public::start))
+        .route("/portal/start/{key}/pay", post(public::pay))
+        .route(
+            "/portal/start/{key}/pay/{intent}/start",
+            post(public::start_paid_charge),
+        )
+        .route("/portal/live/start/{key}/{id}", get(public::live_start))
+        .route("/portal/status/{key}", get(public::status_page))
+        .route("/portal/live/status/{key}", get(public::live_status))
         .route("/portal/sessions", get(sessions::page))
         .route("/portal/sessions/export", get(sessions::export))
         .route("/portal/sessions/{id}", get(sessions::session))
@@ -174,6 +194,16 @@ pub fn router(state: PortalState) -> Router {
         .route("/portal/{*rest}", get(pages::not_found))
         .layer(middleware::from_fn(timed))
         .with_state(state)
+}
+
+/// Wraps the whole app (API and portal) so that a browser opening an EVSE's
+/// start link, `GET /api/v1/start/{key}`, gets the start page, while API
+/// clients keep getting the API's JSON there (see `pages::public`).
+pub fn with_start_link_pages(app: Router, state: PortalState) -> Router {
+    app.layer(middleware::from_fn_with_state(
+        state,
+        pages::public::html_at_start_links,
+    ))
 }
 
 /// Logs each page's server time (assets aside).

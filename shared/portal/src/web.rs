@@ -126,6 +126,87 @@ pub fn cookie_lang(headers: &HeaderMap) -> Language {
         .unwrap_or(DEFAULT_LANG)
 }
 
+/// The language of a public page's visitor who is not signed in: the
+/// cookie's (the switch), else the first of the browser's
+/// `Accept-Language` the portal has (by weight), else Swedish.
+pub fn visitor_lang(headers: &HeaderMap) -> Language {
+    if let Some(l) = cookie(headers, LANG_COOKIE).and_then(|v| Language::parse(&v).ok()) {
+        return l;
+    }
+    let Some(accept) = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return DEFAULT_LANG;
+    };
+    let mut best: Option<(u16, Language)> = None;
+    for part in accept.split(',') {
+        let mut bits = part.split(';');
+        let tag = bits.next().unwrap_or("").trim().to_ascii_lowercase();
+        let weight = weight(bits);
+        let primary = tag.split('-').next().unwrap_or("");
+        let lang = match primary {
+            "sv" => Language::Sv,
+            "en" => Language::En,
+            _ => continue,
+        };
+        if weight > 0 && best.is_none_or(|(w, _)| weight > w) {
+            best = Some((weight, lang));
+        }
+    }
+    best.map_or(DEFAULT_LANG, |(_, l)| l)
+}
+
+/// An `Accept`-style `q` parameter in thousandths (none: 1000; a bad one:
+/// 0).
+pub fn weight<'a>(params: impl Iterator<Item = &'a str>) -> u16 {
+    for p in params {
+        if let Some(q) = p.trim().strip_prefix("q=") {
+            return q
+                .trim()
+                .parse::<f32>()
+                .ok()
+                .filter(|q| (0.0..=1.0).contains(q))
+                .map_or(0, |q| (q * 1000.0).round() as u16);
+        }
+    }
+    1000
+}
+
+/// Whether a request's `Accept` header prefers an HTML page to JSON: the
+/// weight it gives `text/html` (or `text/*`) is above the one it gives
+/// `application/json` (or `application/*`, `*/*`). A browser's navigation
+/// does; curl (`*/*`), an app asking for JSON and a request with no header
+/// do not.
+pub fn prefers_html(headers: &HeaderMap) -> bool {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    // The most specific range that matches each type gives its weight.
+    let mut html: (u8, u16) = (0, 0);
+    let mut json: (u8, u16) = (0, 0);
+    for part in accept.split(',') {
+        let mut bits = part.split(';');
+        let range = bits.next().unwrap_or("").trim().to_ascii_lowercase();
+        let w = weight(bits);
+        let (for_html, for_json) = match range.as_str() {
+            "text/html" => (3, 0),
+            "application/json" => (0, 3),
+            "text/*" => (2, 0),
+            "application/*" => (0, 2),
+            "*/*" => (1, 1),
+            _ => (0, 0),
+        };
+        if for_html > html.0 {
+            html = (for_html, w);
+        }
+        if for_json > json.0 {
+            json = (for_json, w);
+        }
+    }
+    html.1 > json.1
+}
+
 /// The `Set-Cookie` value keeping `lang` for a year.
 pub fn lang_cookie(lang: Language, secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
@@ -175,12 +256,13 @@ pub async fn audit(st: &PortalState, who: &Principal, operation: &str, path: &st
     }
 }
 
-/// A path of the portal to go back to, from a form or a query: anything
-/// else (another site, `//host`) is the start page.
+/// A path of the portal (or a start link's page, `/api/v1/start/…`) to go
+/// back to, from a form or a query: anything else (another site, `//host`)
+/// is the start page.
 pub fn local_path(raw: Option<&str>) -> String {
     match raw {
         Some(p)
-            if p.starts_with("/portal")
+            if (p.starts_with("/portal") || p.starts_with("/api/v1/start/"))
                 && !p.contains("//")
                 && !p.contains('\\')
                 && !p.chars().any(char::is_control) =>
@@ -217,6 +299,23 @@ pub fn html(status: StatusCode, markup: Markup) -> Response {
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
          form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     )
+}
+
+/// The content security policy of a page that loads Stripe.js from
+/// `js_url`: its origin for scripts, frames and calls (localstripe's mock
+/// calls the origin it came from), nothing else widened. `None` for a URL
+/// without an origin.
+pub fn stripe_csp(js_url: &str) -> Option<String> {
+    let after = js_url.find("://")? + 3;
+    let end = js_url[after..]
+        .find('/')
+        .map_or(js_url.len(), |i| after + i);
+    let stripe = &js_url[..end];
+    Some(format!(
+        "default-src 'self'; script-src 'self' {stripe}; style-src 'self'; img-src 'self' data:; \
+         frame-src {stripe} https://hooks.stripe.com; connect-src 'self' {stripe} https://api.stripe.com; \
+         form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ))
 }
 
 /// An HTML answer as [`html`] with its own content security policy (a page
@@ -369,7 +468,51 @@ mod tests {
         assert_eq!(local_path(Some("https://evil.example/")), "/portal/");
         assert_eq!(local_path(Some("/portal//evil.example")), "/portal/");
         assert_eq!(local_path(Some("/api/v1/stations")), "/portal/");
+        assert_eq!(
+            local_path(Some("/api/v1/start/abc?start=1")),
+            "/api/v1/start/abc?start=1"
+        );
         assert_eq!(local_path(None), "/portal/");
+    }
+
+    #[test]
+    fn browsers_get_html_and_api_clients_json() {
+        let with = |accept: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::ACCEPT, accept.parse().unwrap());
+            prefers_html(&h)
+        };
+        assert!(with(
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+        ));
+        assert!(with("text/html"));
+        assert!(!with("*/*"));
+        assert!(!with("application/json"));
+        assert!(!with("application/json, text/html;q=0.5"));
+        assert!(!with("text/html;q=0.5, application/json"));
+        assert!(!with("text/html;q=0, */*"));
+        assert!(with("text/*, application/json;q=0.2"));
+        assert!(!prefers_html(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn a_visitor_s_language_from_the_cookie_or_the_browser() {
+        let mut h = HeaderMap::new();
+        assert_eq!(visitor_lang(&h), DEFAULT_LANG);
+        h.insert(
+            header::ACCEPT_LANGUAGE,
+            "de-DE, en-GB;q=0.8, sv;q=0.5".parse().unwrap(),
+        );
+        assert_eq!(visitor_lang(&h), Language::En);
+        h.insert(
+            header::ACCEPT_LANGUAGE,
+            "sv-SE,sv;q=0.9,en;q=0.8".parse().unwrap(),
+        );
+        assert_eq!(visitor_lang(&h), Language::Sv);
+        h.insert(header::ACCEPT_LANGUAGE, "fr".parse().unwrap());
+        assert_eq!(visitor_lang(&h), DEFAULT_LANG);
+        h.insert(header::COOKIE, "csms_lang=en".parse().unwrap());
+        assert_eq!(visitor_lang(&h), Language::En);
     }
 
     #[test]

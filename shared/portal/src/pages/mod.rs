@@ -11,6 +11,8 @@ pub mod money;
 pub mod org_money;
 pub mod overview;
 pub mod prices;
+pub mod public;
+pub mod qr_sheet;
 pub mod reports;
 pub mod sessions;
 pub mod station;

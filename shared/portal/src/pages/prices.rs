@@ -174,7 +174,7 @@ pub(crate) fn component_words(c: &PriceComponent, currency: &str, lang: Language
     }
 }
 
-fn kind_name(k: ComponentKind, lang: Language) -> &'static str {
+pub(crate) fn kind_name(k: ComponentKind, lang: Language) -> &'static str {
     match k {
         ComponentKind::Energy => Msg::PricesEnergy.text(lang),
         ComponentKind::Time => Msg::PricesTime.text(lang),

@@ -210,6 +210,7 @@ pub(crate) async fn render(
                 dt { (t(Msg::RunningSessions)) } dd.num { (running.len()) }
             }
         }
+        p { a href={(path) "/qr"} { (Msg::QrLink.text(lang)) } }
         @if c.may(Scope::Commands) {
             (station_commands::section(c, &view, &running, &tokens, command, problem, now))
         }
