@@ -425,6 +425,7 @@ pub fn load_states() -> Vec<LoadState> {
     let e = csms_energy::Timestamp;
     let full_evse = EvseLoadState {
         over_limit_since: None,
+        measured_power: None,
         station_id: station("CP-1"),
         evse_id: 1,
         transaction_id: Some("5678".into()),
@@ -472,6 +473,7 @@ pub fn load_states() -> Vec<LoadState> {
     };
     let paused_evse = EvseLoadState {
         over_limit_since: None,
+        measured_power: None,
         station_id: station("CP-2"),
         evse_id: 2,
         transaction_id: None,
@@ -508,6 +510,7 @@ pub fn load_states() -> Vec<LoadState> {
     };
     let bare_evse = EvseLoadState {
         over_limit_since: None,
+        measured_power: None,
         station_id: station("CP-3"),
         evse_id: 1,
         transaction_id: None,
@@ -551,6 +554,7 @@ pub fn load_states() -> Vec<LoadState> {
     for (i, reason) in reasons.into_iter().enumerate() {
         evses.push(EvseLoadState {
             over_limit_since: None,
+            measured_power: None,
             station_id: station("CP-4"),
             evse_id: i as u32 + 1,
             transaction_id: None,
@@ -642,6 +646,7 @@ pub fn load_states() -> Vec<LoadState> {
         LoadState {
             evses: vec![EvseLoadState {
                 over_limit_since: Some(t("2026-12-01T10:01:00.500Z")),
+                measured_power: None,
                 station_id: station("CP-9"),
                 evse_id: 1,
                 transaction_id: Some("4242".into()),
@@ -660,6 +665,28 @@ pub fn load_states() -> Vec<LoadState> {
             alarms: vec!["profile-ignored:CP-9:1".into()],
             version: 9,
             ..LoadState::new(site("site-4"))
+        },
+        LoadState {
+            evses: vec![EvseLoadState {
+                over_limit_since: Some(t("2026-12-01T11:00:10Z")),
+                station_id: station("CP-10"),
+                evse_id: 2,
+                transaction_id: Some("77".into()),
+                charge: None,
+                measured: None,
+                measured_power: Some(MeasuredPower {
+                    at: t("2026-12-01T11:02:40Z"),
+                    watts: d("11040.5"),
+                }),
+                soc: None,
+                allocation: None,
+                profile: None,
+                default_profile: Some(sent(SentStatus::Accepted, None)),
+                pv: None,
+                need: None,
+            }],
+            version: 3,
+            ..LoadState::new(site("site-5"))
         },
     ]
 }
