@@ -2109,8 +2109,8 @@ pub fn charging_keys() -> Vec<csms_domain::charging_key::EvseChargingKey> {
 
 pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
     use csms_domain::alarm::{
-        AlarmRecipient, AlarmSettings, Churn, Limit, Lingering, OfflineGrace, ProfileTolerance,
-        Severity, Thresholds,
+        AlarmRecipient, AlarmSettings, Churn, InARow, Limit, Lingering, OfflineGrace,
+        ProfileTolerance, Severity, Thresholds,
     };
     use csms_domain::tenant::{Email, Language};
     vec![
@@ -2124,6 +2124,7 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             message_flood: Limit::MESSAGE_FLOOD.default,
             many_addresses: Limit::MANY_ADDRESSES.default,
             profile_ignored: ProfileTolerance::DEFAULT,
+            command_timeouts: InARow::COMMAND_TIMEOUTS,
             recipients: vec![],
             quiet_hours: None,
             digest_warnings: false,
@@ -2141,6 +2142,7 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             message_flood: Limit::MESSAGE_FLOOD.default,
             many_addresses: Limit::MANY_ADDRESSES.default,
             profile_ignored: ProfileTolerance::DEFAULT,
+            command_timeouts: InARow::COMMAND_TIMEOUTS,
             quiet_hours: None,
             digest_warnings: false,
             digest_through: None,
@@ -2169,6 +2171,7 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             message_flood: Limit::MESSAGE_FLOOD.default,
             many_addresses: Limit::MANY_ADDRESSES.default,
             profile_ignored: ProfileTolerance::DEFAULT,
+            command_timeouts: InARow::COMMAND_TIMEOUTS,
             recipients: vec![],
             quiet_hours: None,
             digest_warnings: false,
@@ -2186,6 +2189,7 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             message_flood: Limit::MESSAGE_FLOOD.default,
             many_addresses: Limit::MANY_ADDRESSES.default,
             profile_ignored: ProfileTolerance::DEFAULT,
+            command_timeouts: InARow::COMMAND_TIMEOUTS,
             recipients: vec![],
             quiet_hours: Some(
                 csms_domain::alarm::QuietHours::new(
@@ -2210,6 +2214,7 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             message_flood: Limit::MESSAGE_FLOOD.default,
             many_addresses: Limit::MANY_ADDRESSES.default,
             profile_ignored: ProfileTolerance::DEFAULT,
+            command_timeouts: InARow::COMMAND_TIMEOUTS,
             recipients: vec![],
             quiet_hours: None,
             digest_warnings: false,
@@ -2232,6 +2237,7 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             message_flood: Limit::MESSAGE_FLOOD.default,
             many_addresses: Limit::MANY_ADDRESSES.default,
             profile_ignored: ProfileTolerance::DEFAULT,
+            command_timeouts: InARow::COMMAND_TIMEOUTS,
             recipients: vec![],
             quiet_hours: None,
             digest_warnings: false,
@@ -2249,6 +2255,7 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             message_flood: Limit::MESSAGE_FLOOD.limit(300, 60).unwrap(),
             many_addresses: Limit::MANY_ADDRESSES.limit(5, 604_800).unwrap(),
             profile_ignored: ProfileTolerance::DEFAULT,
+            command_timeouts: InARow::COMMAND_TIMEOUTS,
             recipients: vec![],
             quiet_hours: None,
             digest_warnings: false,
@@ -2266,11 +2273,30 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             message_flood: Limit::MESSAGE_FLOOD.default,
             many_addresses: Limit::MANY_ADDRESSES.default,
             profile_ignored: ProfileTolerance::new(5, 2, 300).unwrap(),
+            command_timeouts: InARow::COMMAND_TIMEOUTS,
             recipients: vec![],
             quiet_hours: None,
             digest_warnings: false,
             digest_through: None,
             updated_at: Some(t("2026-12-12T08:00:00Z")),
+            version: 1,
+        },
+        AlarmSettings {
+            org_id: org("brf-solgarden"),
+            offline_grace: OfflineGrace::from_secs(600).unwrap(),
+            flapping: Churn::FLAPPING,
+            boot_loop: Churn::BOOT_LOOP,
+            lingering: Lingering::DEFAULT,
+            thresholds: Thresholds::DEFAULT,
+            message_flood: Limit::MESSAGE_FLOOD.default,
+            many_addresses: Limit::MANY_ADDRESSES.default,
+            profile_ignored: ProfileTolerance::DEFAULT,
+            command_timeouts: InARow::new(5).unwrap(),
+            recipients: vec![],
+            quiet_hours: None,
+            digest_warnings: false,
+            digest_through: None,
+            updated_at: Some(t("2026-12-13T08:00:00Z")),
             version: 1,
         },
     ]
