@@ -749,7 +749,6 @@ async fn timeouts_in_a_row_raise_an_alarm_at_the_organisations_count_and_the_nex
     assert!(active().await.is_empty());
 
     // An organisation that says two: after an answer, the second timeout.
-    use csms_kernel::ports::AlarmSettingsStore as _;
     let mut settings = csms_domain::alarm::AlarmSettings::defaults(
         csms_domain::OrgId::default_org(),
         csms_domain::alarm::OfflineGrace::from_secs(600).unwrap(),
