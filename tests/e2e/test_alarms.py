@@ -593,7 +593,8 @@ def test_a_station_connecting_from_more_addresses_than_allowed_raises_one_alarm_
 def test_a_charger_that_draws_above_its_accepted_profile_raises_profile_ignored_until_it_complies(runner):
     """A static site that holds a 1.6 charger to 16 A (TxProfile accepted), an organisation tolerance of 0 % + 1 A for
     10 s: the car reporting 24 A per phase for 10 s raises one `profileIgnored` warning with the limit and the
-    readings, a later reading over the limit repeats on it with its value, and a reading of 15 A resolves it."""
+    readings, a later reading over the limit repeats on it with its value, and a reading of 15 A resolves it; 15 A
+    with a Power.Active.Import of 16 kW for 10 s raises it again, by power."""
     from test_load_balancing import Site, connect, draw, settled, start
 
     site_id = unique("PIGN")
@@ -634,8 +635,26 @@ def test_a_charger_that_draws_above_its_accepted_profile_raises_profile_ignored_
                 poll, lambda: (a := alarm(runner, alarm_id)) and not a["active"] and a, timeout=10,
                 what="the resolution")
             assert resolved["resolvedAt"], resolved
+            assert raised["details"]["purpose"] == "TxProfile", raised
+
+            # Power alone: 15 A is within the limit, 16 kW is over its watts (16 A × phases × 230 V) for 10 s.
+            async def draw_power(watts: str):
+                sampled = [{"value": "15.0", "measurand": "Current.Import", "phase": p, "unit": "A"}
+                           for p in ("L1", "L2", "L3")]
+                sampled.append({"value": watts, "measurand": "Power.Active.Import", "unit": "W"})
+                await cp.send(call16.MeterValues(connector_id=1, transaction_id=int(cp.transaction),
+                                                 meter_value=[{"timestamp": iso(now_utc()), "sampled_value": sampled}]))
+
+            await draw_power("16000")
+            await asyncio.sleep(10.5)
+            await draw_power("16000")
+            again = await asyncio.to_thread(
+                poll, lambda: (a := alarm(runner, alarm_id)) and a["active"] and a, timeout=10,
+                what="the alarm by power")
+            assert Decimal(again["details"]["measuredW"]) == 16000, again
+            assert Decimal(again["details"]["limitW"]) == 16 * 230 * again["details"]["phases"], again
         finally:
             cp.task.cancel()
             await cp.ws.close()
 
-    run(scenario(), timeout=60)
+    run(scenario(), timeout=90)

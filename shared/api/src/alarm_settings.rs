@@ -13,8 +13,8 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::{Extension, Json};
 use csms_domain::alarm::{
-    AlarmRecipient, AlarmSettings, Bounds, Churn, Limit, LimitBounds, Lingering, OfflineGrace,
-    ProfileTolerance, QuietHours, Severity, Threshold, Thresholds,
+    AlarmRecipient, AlarmSettings, Bounds, Churn, InARow, Limit, LimitBounds, Lingering,
+    OfflineGrace, ProfileTolerance, QuietHours, Severity, Threshold, Thresholds,
 };
 use csms_domain::tenant::{Email, Language};
 use csms_kernel::ports::StoreError;
@@ -70,9 +70,13 @@ pub(crate) struct AlarmSettingsInput {
     many_addresses: Option<LimitInput>,
     /// A charger that draws more than its charging profile's limit plus
     /// `percent` of it plus `amps`, for longer than `seconds`, raises
-    /// `profileIgnored` (warning; by its Current.Import readings): 0 to 50
+    /// `profileIgnored` (warning; by its Current.Import or Power.Active.Import readings): 0 to 50
     /// %, 1 to 16 A, 10 to 3600 seconds, default 10 %, 1 A, 120 seconds.
     profile_ignored: Option<ToleranceInput>,
+    /// A station that leaves this many commands in a row unanswered within
+    /// their timeout raises `commandTimeouts` (warning): 2 to 10, default 3.
+    #[schema(example = 3, minimum = 2, maximum = 10)]
+    command_timeouts_in_a_row: Option<u64>,
     /// Warnings that open within these hours are mailed in one digest when
     /// they end; critical alarms are mailed at once, always. None when left
     /// out.
@@ -339,6 +343,9 @@ pub struct AlarmSettingsView {
     /// How far above its charging profile's limit, and for how long, a
     /// charger may draw before `profileIgnored`.
     pub profile_ignored: ToleranceView,
+    /// Commands in a row a station leaves unanswered before
+    /// `commandTimeouts`.
+    pub command_timeouts_in_a_row: u8,
     /// Who is mailed about alarms.
     pub notify: Vec<RecipientView>,
     /// When warnings wait for the digest; null: never.
@@ -383,6 +390,7 @@ impl From<&AlarmSettings> for AlarmSettingsView {
                 amps: s.profile_ignored.amps(),
                 seconds: s.profile_ignored.secs(),
             },
+            command_timeouts_in_a_row: s.command_timeouts.count(),
             notify: s
                 .recipients
                 .iter()
@@ -476,6 +484,10 @@ pub async fn put(
                 ApiError::BadRequest(format!("profileIgnored.{what}: {why}"))
             })
         })?;
+    let command_timeouts = input
+        .command_timeouts_in_a_row
+        .map_or(Ok(InARow::COMMAND_TIMEOUTS), InARow::new)
+        .map_err(|e| ApiError::BadRequest(format!("commandTimeoutsInARow: {e}")))?;
     let recipients = recipients(input.notify.unwrap_or_default())?;
     let quiet_hours = input.quiet_hours.map(quiet_hours).transpose()?;
     let stored = current(&st, &who).await?;
@@ -489,6 +501,7 @@ pub async fn put(
         message_flood,
         many_addresses,
         profile_ignored,
+        command_timeouts,
         recipients,
         quiet_hours,
         digest_warnings: input.digest_warnings.unwrap_or(false),

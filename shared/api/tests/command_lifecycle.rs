@@ -688,7 +688,8 @@ fn operator() -> csms_domain::actor::Actor {
 }
 
 #[tokio::test]
-async fn three_timeouts_in_a_row_raise_an_alarm_and_the_next_answer_resolves_it() {
+async fn timeouts_in_a_row_raise_an_alarm_at_the_organisations_count_and_the_next_answer_resolves_it(
+) {
     use csms_kernel::ports::PageRequest;
     let w = world().await;
     let st = w.station("CP-DEAF", Some(OcppVersion::V16)).await;
@@ -746,4 +747,32 @@ async fn three_timeouts_in_a_row_raise_an_alarm_and_the_next_answer_resolves_it(
         w.commands.check_timeout(&st).await.unwrap();
     }
     assert!(active().await.is_empty());
+
+    // An organisation that says two: after an answer, the second timeout.
+    let mut settings = csms_domain::alarm::AlarmSettings::defaults(
+        csms_domain::OrgId::default_org(),
+        csms_domain::alarm::OfflineGrace::from_secs(600).unwrap(),
+    );
+    settings.command_timeouts = csms_domain::alarm::InARow::new(2).unwrap();
+    settings.version = 1;
+    w.store.put_alarm_settings(&settings, 0).await.unwrap();
+    let answered = w.submit(&st, clear_cache()).await;
+    w.reply(
+        "CP-DEAF",
+        json!([3, answered.id.as_str(), {"status": "Accepted"}]),
+    )
+    .await;
+    for n in 1..=2usize {
+        w.submit_with_timeout(&st, clear_cache(), 5).await;
+        w.clock.advance(6);
+        w.commands.check_timeout(&st).await.unwrap();
+        let open = active().await;
+        if n < 2 {
+            assert!(open.is_empty(), "{open:?}");
+        } else {
+            assert_eq!(open.len(), 1, "{open:?}");
+            assert_eq!(open[0].details["timeoutsInARow"], 2);
+            assert_eq!(open[0].details["threshold"], 2);
+        }
+    }
 }

@@ -268,7 +268,7 @@ async fn alarm_settings_are_checked_per_organisation_and_the_sweep_uses_them() {
     assert_eq!(got.status, 200, "{}", got.text);
     assert_eq!(
         got.body,
-        serde_json::json!({"offlineGraceSeconds": 600, "flapping": {"count": 6, "windowSeconds": 3600}, "bootLoop": {"count": 3, "windowSeconds": 900}, "stuckConnector": {"preparingMinutes": 15, "finishingMinutes": 180}, "noMeterValuesMinutes": 30, "chargingNothingMinutes": 30, "statusContradictsSessionSeconds": 120, "clockDriftSeconds": 300, "messageFlood": {"count": 120, "windowSeconds": 60}, "manyAddresses": {"count": 3, "windowSeconds": 86400}, "profileIgnored": {"percent": 10, "amps": 1, "seconds": 120}, "notify": [], "quietHours": null, "digestWarnings": false, "lastDigestAt": null, "setByOrganisation": false, "updatedAt": null, "version": 0})
+        serde_json::json!({"offlineGraceSeconds": 600, "flapping": {"count": 6, "windowSeconds": 3600}, "bootLoop": {"count": 3, "windowSeconds": 900}, "stuckConnector": {"preparingMinutes": 15, "finishingMinutes": 180}, "noMeterValuesMinutes": 30, "chargingNothingMinutes": 30, "statusContradictsSessionSeconds": 120, "clockDriftSeconds": 300, "messageFlood": {"count": 120, "windowSeconds": 60}, "manyAddresses": {"count": 3, "windowSeconds": 86400}, "profileIgnored": {"percent": 10, "amps": 1, "seconds": 120}, "commandTimeoutsInARow": 3, "notify": [], "quietHours": null, "digestWarnings": false, "lastDigestAt": null, "setByOrganisation": false, "updatedAt": null, "version": 0})
     );
     for (body, field) in [
         (
@@ -352,6 +352,14 @@ async fn alarm_settings_are_checked_per_organisation_and_the_sweep_uses_them() {
             "invalid JSON body: clockDriftSeconds",
         ),
         (
+            serde_json::json!({"commandTimeoutsInARow": 1}),
+            "commandTimeoutsInARow: must be a whole number between 2 and 10",
+        ),
+        (
+            serde_json::json!({"commandTimeoutsInARow": 11}),
+            "commandTimeoutsInARow",
+        ),
+        (
             serde_json::json!({"bootLoop": {"count": 3}}),
             "invalid JSON body: bootLoop: missing field `windowSeconds`",
         ),
@@ -369,7 +377,7 @@ async fn alarm_settings_are_checked_per_organisation_and_the_sweep_uses_them() {
                 {"email": "Jour@Example.se", "minSeverity": "critical", "language": "en"},
                 {"email": "board@example.se"}
             ], "quietHours": {"from": "22:00", "to": "06:30"}, "digestWarnings": true,
-               "noMeterValuesMinutes": 45, "clockDriftSeconds": 90})),
+               "noMeterValuesMinutes": 45, "clockDriftSeconds": 90, "commandTimeoutsInARow": 5})),
         )
         .await;
     assert_eq!(set.status, 200, "{}", set.text);
@@ -393,6 +401,7 @@ async fn alarm_settings_are_checked_per_organisation_and_the_sweep_uses_them() {
         serde_json::json!({"from": "22:00", "to": "06:30", "timeZone": "Europe/Stockholm"})
     );
     assert_eq!(set.body["digestWarnings"], true);
+    assert_eq!(set.body["commandTimeoutsInARow"], 5);
     assert_eq!(set.body["lastDigestAt"], serde_json::Value::Null);
     assert_eq!(
         set.body["notify"],

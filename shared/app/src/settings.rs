@@ -393,6 +393,11 @@ pub struct Settings {
     /// `CSMS_SPOT_*` (see `csms_pricing::spot::config`).
     pub spot: SpotSettings,
     pub aws: AwsResources,
+    /// `CSMS_BEHIND_CLOUDFRONT` (AWS; the template sets it when the stack
+    /// makes its CloudFront distribution): `$connect` reads a charger's
+    /// address from the `CloudFront-Viewer-Address` header, as API
+    /// Gateway's `sourceIp` is the edge's. Default false.
+    pub behind_cloudfront: bool,
 }
 
 /// A Stripe account: `CSMS_STRIPE_SECRET_KEY` (`sk_…`),
@@ -725,6 +730,7 @@ impl Settings {
         let billing = BillingSettings {
             sweep: vars.seconds("CSMS_BILLING_SWEEP_SECONDS", &[], 3_600, 1..=86_400)?,
         };
+        let behind_cloudfront = vars.flag("CSMS_BEHIND_CLOUDFRONT", false)?;
         let spot = SpotSettings::from_lookup(|k| get(k))
             .map_err(|e| SettingsError::new(e.var, e.message))?;
         Ok(Settings {
@@ -748,6 +754,7 @@ impl Settings {
             billing,
             spot,
             aws: AwsResources::read(&vars),
+            behind_cloudfront,
         })
     }
 }
@@ -763,6 +770,17 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Settings::from_lookup(runtime, &move |k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn behind_cloudfront_is_a_flag_off_by_default() {
+        assert!(!read(Runtime::Aws, &[]).unwrap().behind_cloudfront);
+        let on = read(Runtime::Aws, &[("CSMS_BEHIND_CLOUDFRONT", "true")]).unwrap();
+        assert!(on.behind_cloudfront);
+        let e = read(Runtime::Aws, &[("CSMS_BEHIND_CLOUDFRONT", "yes")])
+            .err()
+            .unwrap();
+        assert_eq!(e.variable, "CSMS_BEHIND_CLOUDFRONT");
     }
 
     #[test]

@@ -182,7 +182,11 @@ impl Wiring {
                 )));
             }
             subscribers.extend(self.adapters.extra_subscribers());
-            Ok(Arc::new(Bus::new(subscribers)) as Arc<dyn EventBus>)
+            let bus = Arc::new(Bus::new(subscribers)) as Arc<dyn EventBus>;
+            // The alarms the store opens itself (records that no longer
+            // decode) are told on this bus like every other.
+            self.store.announce_alarms_to(bus.clone());
+            Ok(bus)
         })
     }
 

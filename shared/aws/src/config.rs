@@ -8,7 +8,7 @@ use crate::pricing::SqsPricingQueue;
 use crate::sender::ApiGatewaySender;
 use crate::timers::SqsTimers;
 use crate::webhooks::SqsDeliveryQueue;
-use crate::ws::WsHandlers;
+use crate::ws::{ViewerAddress, WsHandlers};
 use csms_app::settings::AwsResources;
 use csms_app::{Adapters, Runtime, Settings, SettingsError, Wiring};
 use csms_commands::service::{CommandDispatch, CommandTimers};
@@ -66,7 +66,12 @@ impl AwsContext {
             WsRoute::Disconnect => (w.charger()?, None),
             WsRoute::Message => (w.socket_charger()?, Some(w.sender()?)),
         };
-        Ok(WsHandlers::new(charger, w.clock.clone(), sender))
+        let viewer = if w.settings.behind_cloudfront {
+            ViewerAddress::CloudFrontHeader
+        } else {
+            ViewerAddress::SourceIp
+        };
+        Ok(WsHandlers::new(charger, w.clock.clone(), sender).with_viewer_address(viewer))
     }
 }
 

@@ -45,6 +45,88 @@ pub struct WsHandlers {
     /// address, in this Lambda instance's memory (a new instance starts from
     /// zero; API Gateway's own throttling bounds the rest).
     gate: PasswordGate,
+    /// Where a charger's own address is read from in `$connect`.
+    viewer: ViewerAddress,
+}
+
+/// Where `$connect` finds the charger's address, which the password
+/// throttle counts per and `stationManyAddresses` keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ViewerAddress {
+    /// API Gateway's `requestContext.identity.sourceIp`: the charger's own
+    /// address when it connects to the API directly.
+    #[default]
+    SourceIp,
+    /// Behind CloudFront, `sourceIp` is the edge's address, shared by every
+    /// charger that edge serves; the viewer's is in the
+    /// `CloudFront-Viewer-Address` header (forwarded by the distribution's
+    /// origin request policy). A request without the header came to the
+    /// API directly and `sourceIp` is the charger's; a header that does not
+    /// parse (or comes more than once) gives no address, never the edge's.
+    CloudFrontHeader,
+}
+
+/// The header CloudFront adds with the viewer's address and source port.
+pub const VIEWER_ADDRESS_HEADER: &str = "cloudfront-viewer-address";
+
+/// Parses a `CloudFront-Viewer-Address` value strictly: `IPv4:port`,
+/// `[IPv6]:port`, or CloudFront's own unbracketed `IPv6:port` (the port is
+/// after the last colon, as CloudFront always adds one). The port must be
+/// 1 to 65535 in plain digits; nothing else may surround the address. An
+/// IPv4 address mapped into IPv6 counts as the IPv4 address.
+pub fn parse_viewer_address(value: &str) -> Option<std::net::IpAddr> {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    let value = value.trim_matches([' ', '\t']);
+    let (host, port) = value.rsplit_once(':')?;
+    let port_ok = !port.is_empty()
+        && port.len() <= 5
+        && port.bytes().all(|b| b.is_ascii_digit())
+        && port.parse::<u16>().is_ok_and(|p| p > 0);
+    if !port_ok {
+        return None;
+    }
+    let ip = if let Some(inner) = host.strip_prefix('[') {
+        IpAddr::V6(inner.strip_suffix(']')?.parse::<Ipv6Addr>().ok()?)
+    } else if host.contains(':') {
+        IpAddr::V6(host.parse::<Ipv6Addr>().ok()?)
+    } else {
+        IpAddr::V4(host.parse::<Ipv4Addr>().ok()?)
+    };
+    Some(ip.to_canonical())
+}
+
+impl ViewerAddress {
+    /// The charger's address in a `$connect` event.
+    pub fn of(self, ev: &ApiGatewayWebsocketProxyRequest) -> Option<ClientAddr> {
+        let source_ip = || {
+            ev.request_context
+                .identity
+                .source_ip
+                .as_deref()
+                .and_then(|ip| ip.parse().ok())
+                .map(ClientAddr)
+        };
+        match self {
+            ViewerAddress::SourceIp => source_ip(),
+            ViewerAddress::CloudFrontHeader => match header_values(ev, VIEWER_ADDRESS_HEADER)[..] {
+                [] => source_ip(),
+                [one] => {
+                    let parsed = parse_viewer_address(one).map(ClientAddr);
+                    if parsed.is_none() {
+                        tracing::warn!(
+                            value = one,
+                            "CloudFront-Viewer-Address does not parse: no address recorded"
+                        );
+                    }
+                    parsed
+                }
+                _ => {
+                    tracing::warn!("CloudFront-Viewer-Address more than once: no address recorded");
+                    None
+                }
+            },
+        }
+    }
 }
 
 fn response(status: i64, body: Option<String>) -> ApiGatewayProxyResponse {
@@ -84,7 +166,15 @@ impl WsHandlers {
             clock,
             sender,
             gate: PasswordGate::default(),
+            viewer: ViewerAddress::default(),
         }
+    }
+
+    /// Reads the charger's address from `viewer` (the stack behind
+    /// CloudFront: its header) instead of `sourceIp`.
+    pub fn with_viewer_address(mut self, viewer: ViewerAddress) -> Self {
+        self.viewer = viewer;
+        self
     }
 
     /// `$connect`: identity from `?stationId=` (CloudFront rewrites
@@ -101,13 +191,7 @@ impl WsHandlers {
             .to_owned();
         let subprotocols = header_values(&ev, "sec-websocket-protocol");
         let authorization = header_values(&ev, "authorization").into_iter().next();
-        let source = ev
-            .request_context
-            .identity
-            .source_ip
-            .as_deref()
-            .and_then(|ip| ip.parse().ok())
-            .map(ClientAddr);
+        let source = self.viewer.of(&ev);
         let hs = Handshake {
             station_id: &station_id,
             subprotocols,
@@ -215,5 +299,119 @@ impl WsHandlers {
             ],
         );
         response(200, reply)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::net::IpAddr;
+
+    fn ip(s: &str) -> Option<IpAddr> {
+        Some(s.parse().unwrap())
+    }
+
+    #[test]
+    fn a_viewer_address_is_an_ip_and_a_port_and_nothing_else() {
+        assert_eq!(
+            parse_viewer_address("198.51.100.10:46532"),
+            ip("198.51.100.10")
+        );
+        assert_eq!(parse_viewer_address("[2001:db8::7]:443"), ip("2001:db8::7"));
+        // CloudFront's own form: unbracketed, the port after the last colon.
+        assert_eq!(
+            parse_viewer_address("2001:db8:85a3::8a2e:370:7334:51000"),
+            ip("2001:db8:85a3::8a2e:370:7334")
+        );
+        assert_eq!(parse_viewer_address(" 192.0.2.1:1 "), ip("192.0.2.1"));
+        // An IPv4 address mapped into IPv6 is that IPv4 address.
+        assert_eq!(
+            parse_viewer_address("[::ffff:192.0.2.1]:80"),
+            ip("192.0.2.1")
+        );
+        for bad in [
+            "",
+            "198.51.100.10",
+            "198.51.100.10:",
+            "198.51.100.10:0",
+            "198.51.100.10:65536",
+            "198.51.100.10:+80",
+            "198.51.100.10:080x",
+            "198.51.100.10:000443",
+            "198.51.100.300:443",
+            "198.51.100.10:443, 203.0.113.1:443",
+            "[2001:db8::7]",
+            "[2001:db8::7:443",
+            "2001:db8::7]:443",
+            "[198.51.100.10]:443",
+            "2001:db8::zz:443",
+            "example.com:443",
+            "unknown",
+            ":443",
+        ] {
+            assert_eq!(parse_viewer_address(bad), None, "{bad:?}");
+        }
+    }
+
+    fn connect(headers: serde_json::Value) -> ApiGatewayWebsocketProxyRequest {
+        let multi: serde_json::Map<String, serde_json::Value> = headers
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let single: serde_json::Map<String, serde_json::Value> = multi
+            .iter()
+            .filter_map(|(k, v)| Some((k.clone(), v.as_array()?.first()?.clone())))
+            .collect();
+        serde_json::from_value(json!({
+            "headers": single,
+            "multiValueHeaders": multi,
+            "requestContext": {
+                "routeKey": "$connect",
+                "eventType": "CONNECT",
+                "identity": { "sourceIp": "130.176.1.10" },
+                "connectionId": "c1",
+                "apiId": "a1",
+                "stage": "prod",
+                "connectedAt": 1_795_345_921_000_i64,
+                "requestTimeEpoch": 1_795_345_921_042_i64,
+                "requestId": "r1",
+                "domainName": "a1.execute-api.eu-north-1.amazonaws.com"
+            },
+            "isBase64Encoded": false
+        }))
+        .unwrap()
+    }
+
+    fn addr(s: &str) -> Option<ClientAddr> {
+        Some(ClientAddr(s.parse().unwrap()))
+    }
+
+    #[test]
+    fn behind_cloudfront_the_viewer_header_names_the_charger() {
+        let via_edge = connect(json!({ "CloudFront-Viewer-Address": ["203.0.113.7:50123"] }));
+        assert_eq!(
+            ViewerAddress::CloudFrontHeader.of(&via_edge),
+            addr("203.0.113.7")
+        );
+        // Configured directly: the header is whatever the client sent.
+        assert_eq!(ViewerAddress::SourceIp.of(&via_edge), addr("130.176.1.10"));
+        // No header: the charger came to the API directly.
+        let direct = connect(json!({}));
+        assert_eq!(
+            ViewerAddress::CloudFrontHeader.of(&direct),
+            addr("130.176.1.10")
+        );
+        // A bad or repeated header gives no address, not the edge's.
+        let bad = connect(json!({ "CloudFront-Viewer-Address": ["203.0.113.7"] }));
+        assert_eq!(ViewerAddress::CloudFrontHeader.of(&bad), None);
+        let twice = connect(json!({
+            "CloudFront-Viewer-Address": ["203.0.113.7:1", "198.51.100.1:2"]
+        }));
+        assert_eq!(ViewerAddress::CloudFrontHeader.of(&twice), None);
+        let v6 = connect(json!({ "cloudfront-viewer-address": ["2001:db8::1:443"] }));
+        assert_eq!(ViewerAddress::CloudFrontHeader.of(&v6), addr("2001:db8::1"));
     }
 }

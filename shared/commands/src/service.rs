@@ -20,9 +20,9 @@ use csms_domain::IdTokenValue;
 use csms_domain::{SessionId, StationId, Timestamp};
 use csms_kernel::events::{DomainEvent, EventBus, NoEvents};
 use csms_kernel::ports::{
-    AccessStore, AlarmStore, BookingStore, CallReplies, Clock, CommandStore, ConnectionSender,
-    DeviceModelStore, IdempotencyStore, LocalListStore, SendError, SessionStore, SiteStore,
-    StationStore, StoreError, TokenStore,
+    AccessStore, AlarmSettingsStore, AlarmStore, BookingStore, CallReplies, Clock, CommandStore,
+    ConnectionSender, DeviceModelStore, IdempotencyStore, LocalListStore, SendError, SessionStore,
+    SiteStore, StationStore, StoreError, TokenStore,
 };
 use serde_json::Value;
 use std::sync::Arc;
@@ -112,10 +112,12 @@ csms_kernel::store_ports! {
     /// session a stop names, the device model that accepted variable
     /// changes update, and for a remote start the token, the station's
     /// access policy and its site (the zone its schedule is read in), and
-    /// the alarms of a station that stops answering.
+    /// the alarms of a station that stops answering (and the
+    /// organisation's threshold of that rule).
     pub trait CommandsStore:
         CommandStore, IdempotencyStore, StationStore, SessionStore, DeviceModelStore,
-        TokenStore, AccessStore, SiteStore, BookingStore, LocalListStore, AlarmStore
+        TokenStore, AccessStore, SiteStore, BookingStore, LocalListStore, AlarmStore,
+        AlarmSettingsStore
 }
 
 pub struct CommandService<S: ?Sized> {

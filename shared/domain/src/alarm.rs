@@ -190,6 +190,9 @@ pub struct AlarmSettings {
     /// more than the tolerance for longer than its time, raises
     /// `profileIgnored`.
     pub profile_ignored: ProfileTolerance,
+    /// A station that leaves this many commands in a row unanswered within
+    /// their timeout raises `commandTimeouts`.
+    pub command_timeouts: InARow,
     /// Who is mailed when an alarm opens and resolves, from which severity
     /// ([`AlarmSettings::MAX_RECIPIENTS`] at most; none by default).
     pub recipients: Vec<AlarmRecipient>,
@@ -237,6 +240,7 @@ impl AlarmSettings {
             message_flood: Limit::MESSAGE_FLOOD.default,
             many_addresses: Limit::MANY_ADDRESSES.default,
             profile_ignored: ProfileTolerance::DEFAULT,
+            command_timeouts: InARow::COMMAND_TIMEOUTS,
             recipients: Vec::new(),
             quiet_hours: None,
             digest_warnings: false,
@@ -859,6 +863,41 @@ impl Bounds {
     }
 }
 
+/// How many times in a row something must happen before it is an alarm:
+/// [`InARow::MIN`] to [`InARow::MAX`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InARow(u8);
+
+impl InARow {
+    /// Two: one timeout alone is a lost message, not a station that does
+    /// not answer.
+    pub const MIN: u8 = 2;
+    /// Ten: the rule looks at a station's latest commands, not its history.
+    pub const MAX: u8 = 10;
+    /// Three commands in a row unanswered raise `commandTimeouts`.
+    pub const COMMAND_TIMEOUTS: InARow = InARow(3);
+
+    /// Checked: within [`InARow::MIN`]..=[`InARow::MAX`] (the error says
+    /// the range; the caller names the field).
+    pub fn new(count: u64) -> Result<Self, String> {
+        u8::try_from(count)
+            .ok()
+            .filter(|c| (Self::MIN..=Self::MAX).contains(c))
+            .map(InARow)
+            .ok_or_else(|| {
+                format!(
+                    "must be a whole number between {} and {}",
+                    Self::MIN,
+                    Self::MAX
+                )
+            })
+    }
+
+    pub fn count(self) -> u8 {
+        self.0
+    }
+}
+
 /// The duration thresholds of the rules that have one number each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Thresholds {
@@ -933,6 +972,20 @@ mod tests {
             Lingering::new(10, u64::MAX).unwrap_err().0,
             "finishingMinutes"
         );
+    }
+
+    #[test]
+    fn a_count_in_a_row_is_between_two_and_ten() {
+        use super::*;
+        assert_eq!(InARow::COMMAND_TIMEOUTS.count(), 3);
+        assert_eq!(InARow::new(2).unwrap().count(), 2);
+        assert_eq!(InARow::new(10).unwrap().count(), 10);
+        for bad in [0, 1, 11, 256, u64::MAX] {
+            assert_eq!(
+                InARow::new(bad).unwrap_err(),
+                "must be a whole number between 2 and 10"
+            );
+        }
     }
 
     #[test]

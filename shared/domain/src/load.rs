@@ -244,6 +244,14 @@ pub struct Measured {
     pub current_a: PhaseAmps,
 }
 
+/// The power a charger reported an EVSE draws, all phases together
+/// (`Power.Active.Import`, in W).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MeasuredPower {
+    pub at: Timestamp,
+    pub watts: Decimal,
+}
+
 /// Where a profile sent to a charger stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SentStatus {
@@ -325,6 +333,8 @@ pub struct EvseLoadState {
     /// Running or paused, and since when (engine time, Unix seconds).
     pub charge: Option<ChargeState>,
     pub measured: Option<Measured>,
+    /// Its latest power reading, when the charger reports one.
+    pub measured_power: Option<MeasuredPower>,
     /// State of charge in percent, when the charger reports it.
     pub soc: Option<Decimal>,
     pub allocation: Option<Allocated>,
@@ -337,8 +347,8 @@ pub struct EvseLoadState {
     /// What the car still needs and by when, from the driver or the car.
     pub need: Option<ChargingNeed>,
     /// Since when (the charger's reading time) the EVSE has drawn more than
-    /// its TxProfile allows by the organisation's tolerance; `None` while it
-    /// complies. The evidence of `profileIgnored`, kept by each run.
+    /// the limit in force allows by the organisation's tolerance, in current
+    /// or in power; `None` while it complies. The evidence of `profileIgnored`, kept by each run.
     pub over_limit_since: Option<Timestamp>,
 }
 
@@ -521,6 +531,7 @@ impl LoadState {
                     transaction_id: None,
                     charge: None,
                     measured: None,
+                    measured_power: None,
                     soc: None,
                     allocation: None,
                     profile: None,

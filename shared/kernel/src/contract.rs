@@ -2485,6 +2485,7 @@ pub async fn alarm_settings_versioned_per_org<S: AlarmSettingsStore>(store: &S) 
             .unwrap(),
         many_addresses: csms_domain::alarm::Limit::MANY_ADDRESSES.default,
         profile_ignored: csms_domain::alarm::ProfileTolerance::new(20, 2, 300).unwrap(),
+        command_timeouts: csms_domain::alarm::InARow::new(5).unwrap(),
         quiet_hours: Some(
             csms_domain::alarm::QuietHours::new(
                 chrono::NaiveTime::from_hms_opt(22, 0, 0).unwrap(),

@@ -632,6 +632,12 @@ pub trait AlarmStore: Send + Sync {
         active_only: bool,
         page: &PageRequest,
     ) -> StoreResult<Page<Alarm>>;
+
+    /// Tells `bus` of the alarms the store opens by itself — about stored
+    /// records that do not decode — from now on, as every other alarm is
+    /// told; the wiring calls it once its bus exists. A store that opens
+    /// none needs nothing.
+    fn announce_alarms_to(&self, _bus: std::sync::Arc<dyn crate::events::EventBus>) {}
 }
 
 /// Organisations' alarm thresholds: one record per organisation that set

@@ -10,12 +10,19 @@
 //! The alarm is raised once per process: after an operator resolves it, a
 //! record of that kind met again raises it again only after a restart (the
 //! log keeps naming each skipped record meanwhile).
+//!
+//! The store raises it itself (the listing that met the record has nothing
+//! else to tell), and once the process's event bus exists it is told on it
+//! like every other alarm ([`SkippedRecords::announce_to`]): an opened one
+//! goes out as [`DomainEvent::AlarmOpened`], so the `alarm.opened` webhook
+//! and the people on duty hear of it.
 
+use crate::events::{DomainEvent, EventBus};
 use crate::ports::StoreError;
 use csms_domain::alarm::{Alarm, Severity};
 use csms_domain::{OrgId, Timestamp};
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The alarm kind of undecodable records.
 pub const ALARM_KIND: &str = "storedRecordUndecodable";
@@ -26,9 +33,21 @@ pub fn alarm_id(org: &OrgId, kind: &str) -> String {
 }
 
 /// Bookkeeping of skipped records, shared by every listing of one store.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct SkippedRecords {
     inner: Mutex<Inner>,
+    /// Where alarms the store opened are told; unset until the process's
+    /// bus is built (and in tools that have none).
+    bus: OnceLock<Arc<dyn EventBus>>,
+}
+
+impl std::fmt::Debug for SkippedRecords {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SkippedRecords")
+            .field("inner", &self.inner)
+            .field("announced", &self.bus.get().is_some())
+            .finish()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -90,6 +109,24 @@ impl SkippedRecords {
         })
     }
 
+    /// Tells `bus` of every alarm the store opens from now on. The first
+    /// bus stays (one per process); whether this one was taken.
+    pub fn announce_to(&self, bus: Arc<dyn EventBus>) -> bool {
+        self.bus.set(bus).is_ok()
+    }
+
+    /// The store opened `alarm` (not a repeat): publishes it on the bus,
+    /// if there is one yet.
+    pub async fn opened(&self, alarm: &Alarm) {
+        if let Some(bus) = self.bus.get() {
+            bus.publish(DomainEvent::AlarmOpened {
+                alarm: alarm.clone(),
+                at: alarm.raised_at,
+            })
+            .await;
+        }
+    }
+
     /// Raising the alarm failed: let the next skipped record try again.
     pub fn alarm_failed(&self, alarm_id: &str) {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
@@ -140,6 +177,40 @@ mod tests {
         assert_eq!(skipped.count("Session"), 2);
         skipped.alarm_failed("record-undecodable:default:Session");
         assert!(skipped.skipped(&org, "Session", "s3", "bad", now).is_some());
+    }
+
+    /// Keeps what is published.
+    #[derive(Default)]
+    struct Capture(Mutex<Vec<DomainEvent>>);
+
+    #[async_trait::async_trait]
+    impl EventBus for Capture {
+        async fn publish(&self, event: DomainEvent) {
+            self.0.lock().unwrap().push(event);
+        }
+    }
+
+    #[tokio::test]
+    async fn an_opened_alarm_is_told_on_the_bus_once_there_is_one() {
+        let skipped = SkippedRecords::default();
+        let now = Utc::now();
+        let org = OrgId::default_org();
+        let before = skipped.skipped(&org, "Session", "s1", "bad", now).unwrap();
+        skipped.opened(&before).await;
+        let bus = Arc::new(Capture::default());
+        assert!(skipped.announce_to(bus.clone()));
+        assert!(
+            !skipped.announce_to(Arc::new(Capture::default())),
+            "one bus"
+        );
+        let alarm = skipped.skipped(&org, "Station", "cp", "bad", now).unwrap();
+        skipped.opened(&alarm).await;
+        let told = bus.0.lock().unwrap();
+        assert_eq!(told.len(), 1, "nothing before the bus: {told:?}");
+        assert!(matches!(
+            &told[0],
+            DomainEvent::AlarmOpened { alarm: a, at } if a.id == "record-undecodable:default:Station" && *at == now
+        ));
     }
 
     #[test]

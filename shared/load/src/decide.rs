@@ -923,6 +923,7 @@ fn follow_store(
                 es.profile = None;
                 es.allocation = None;
                 es.measured = None;
+                es.measured_power = None;
                 es.soc = None;
                 es.pv = None;
                 // A need given for this transaction, or by the car
@@ -942,6 +943,7 @@ fn follow_store(
                 es.profile = None;
                 es.allocation = None;
                 es.measured = None;
+                es.measured_power = None;
                 es.soc = None;
                 es.pv = None;
                 // A car may tell its need just before its transaction

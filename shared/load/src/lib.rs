@@ -76,6 +76,10 @@ pub struct LoadSignal {
     /// message carried `Current.Import`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub currents_a: Option<[Option<Decimal>; 3]>,
+    /// The charger's total power in W when the message carried
+    /// `Power.Active.Import` (a total, else the sum of its phases).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power_w: Option<Decimal>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub soc: Option<Decimal>,
     /// The car's energy need and departure (ISO 15118 through 2.0.1
@@ -101,6 +105,7 @@ impl LoadSignal {
             station_id: None,
             evse_id: None,
             currents_a: None,
+            power_w: None,
             soc: None,
             need: None,
             at,
@@ -120,10 +125,14 @@ impl LoadSignal {
         self.sent_at.map_or(self.at, |s| s.max(self.at))
     }
 
-    /// Takes per-phase `Current.Import` and `SoC` from meter readings (the
-    /// newest of each when a message carries several samples).
+    /// Takes per-phase `Current.Import`, `Power.Active.Import` (W or kW) and
+    /// `SoC` from meter readings (the newest of each when a message carries
+    /// several samples).
     pub fn with_readings(mut self, readings: &[MeterReading]) -> Self {
         let mut currents: [Option<(Timestamp, Decimal)>; 3] = [None; 3];
+        // The total power, and per phase when a charger reports those.
+        let mut power: Option<(Timestamp, Decimal)> = None;
+        let mut phase_power: [Option<(Timestamp, Decimal)>; 3] = [None; 3];
         // A grid meter with solar reports export separately: net = import − export.
         let mut exports: [Option<(Timestamp, Decimal)>; 3] = [None; 3];
         let mut soc: Option<(Timestamp, Decimal)> = None;
@@ -144,10 +153,37 @@ impl LoadSignal {
                         slots[phase] = Some((r.timestamp, r.value));
                     }
                 }
+                "Power.Active.Import" => {
+                    let watts = match r.unit.as_str() {
+                        "W" => Some(r.value),
+                        "kW" => r.value.checked_mul(Decimal::ONE_THOUSAND),
+                        _ => None,
+                    };
+                    let Some(watts) = watts else {
+                        continue;
+                    };
+                    let slot = match r.phase.as_deref() {
+                        None => &mut power,
+                        Some(p) => match phase_index(Some(p)) {
+                            Some(i) => &mut phase_power[i],
+                            None => continue,
+                        },
+                    };
+                    if newer(slot) {
+                        *slot = Some((r.timestamp, watts));
+                    }
+                }
                 "SoC" if newer(&soc) => soc = Some((r.timestamp, r.value)),
                 _ => {}
             }
         }
+        self.power_w = power.map(|(_, w)| w).or_else(|| {
+            phase_power
+                .iter()
+                .flatten()
+                .map(|(_, w)| *w)
+                .reduce(|a, b| a.saturating_add(b))
+        });
         if currents.iter().chain(&exports).any(Option::is_some) {
             let mut net = [None; 3];
             for p in 0..3 {
@@ -170,7 +206,10 @@ impl LoadSignal {
     }
 
     pub fn carries_measurement(&self) -> bool {
-        self.currents_a.is_some() || self.soc.is_some() || self.need.is_some()
+        self.currents_a.is_some()
+            || self.power_w.is_some()
+            || self.soc.is_some()
+            || self.need.is_some()
     }
 }
 
@@ -484,6 +523,53 @@ mod tests {
             at,
         };
         assert_eq!(signal(&off_site), None);
+    }
+
+    #[test]
+    fn power_is_taken_in_watts_as_a_total_else_summed_over_its_phases() {
+        let at = t("2026-12-04T20:00:01Z");
+        let of = |readings: &[MeterReading]| {
+            super::LoadSignal::new(SignalKind::Meter, at)
+                .with_readings(readings)
+                .power_w
+        };
+        assert_eq!(
+            of(&[reading("Power.Active.Import", "W", None, 7400)]),
+            Some(Decimal::from(7400))
+        );
+        assert_eq!(
+            of(&[reading("Power.Active.Import", "kW", None, 11)]),
+            Some(Decimal::from(11_000))
+        );
+        assert_eq!(
+            of(&[
+                reading("Power.Active.Import", "W", Some("L1-N"), 3000),
+                reading("Power.Active.Import", "W", Some("L2-N"), 3100),
+                reading("Power.Active.Import", "W", Some("L3-N"), 2900),
+            ]),
+            Some(Decimal::from(9000))
+        );
+        // A total beats its phases; an energy register or an unknown unit is
+        // no power.
+        assert_eq!(
+            of(&[
+                reading("Power.Active.Import", "W", Some("L1"), 3000),
+                reading("Power.Active.Import", "W", None, 9500),
+            ]),
+            Some(Decimal::from(9500))
+        );
+        assert_eq!(
+            of(&[reading("Energy.Active.Import.Register", "Wh", None, 5)]),
+            None
+        );
+        assert_eq!(of(&[reading("Power.Active.Import", "VA", None, 5)]), None);
+        let s = super::LoadSignal::new(SignalKind::Meter, at).with_readings(&[reading(
+            "Power.Active.Import",
+            "W",
+            None,
+            1,
+        )]);
+        assert!(s.carries_measurement(), "power alone is a measurement");
     }
 
     #[test]

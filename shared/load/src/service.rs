@@ -20,8 +20,8 @@ use csms_domain::actor::Actor;
 use csms_domain::alarm::ProfileTolerance;
 use csms_domain::command::{CommandId, CommandRequest, CommandStatus, ProfilePurpose};
 use csms_domain::load::{
-    ChargingNeed, GridReading, LoadConfig, LoadSite, LoadState, Measured, NeedSource, PhaseAmps,
-    RecomputeLease, SentStatus,
+    ChargingNeed, GridReading, LoadConfig, LoadSite, LoadState, Measured, MeasuredPower,
+    NeedSource, PhaseAmps, RecomputeLease, SentStatus,
 };
 use csms_domain::session::{Session, SessionStatus};
 use csms_domain::spot::{BiddingZone, SpotDay};
@@ -729,10 +729,11 @@ impl<S: LoadServiceStore + ?Sized> LoadService<S> {
     async fn watch_site(&self, site: &LoadSite, state: &mut LoadState, now: Timestamp) {
         // The organisation's tolerance, only when an EVSE might be over
         // its profile (rare): no read per run otherwise.
+        let voltage = site.config.voltage;
         let tolerance = if state
             .evses
             .iter()
-            .any(|e| super::alarms::drawing_over(e).is_some())
+            .any(|e| super::alarms::drawing_over(e, &state.stations, voltage).is_some())
         {
             match self.store.get_alarm_settings(&site.org_id).await {
                 Ok(s) => Some(s.map_or(ProfileTolerance::DEFAULT, |s| s.profile_ignored)),
@@ -744,7 +745,7 @@ impl<S: LoadServiceStore + ?Sized> LoadService<S> {
         } else {
             None
         };
-        super::alarms::track_profiles(state, tolerance);
+        super::alarms::track_profiles(state, tolerance, voltage);
         let mut holding = super::alarms::conditions(site, state, now);
         holding.extend(super::alarms::profile_conditions(
             site, state, tolerance, now,
@@ -914,6 +915,12 @@ impl<S: LoadServiceStore + ?Sized> LoadService<S> {
             {
                 es.measured = le.measured;
                 es.soc = le.soc.or(es.soc);
+            }
+            if le
+                .measured_power
+                .is_some_and(|m| es.measured_power.is_none_or(|s| m.at > s.at))
+            {
+                es.measured_power = le.measured_power;
             }
         }
         state.requested_at = state.requested_at.max(latest.requested_at);
@@ -1166,6 +1173,11 @@ fn merge_measurement(state: &mut LoadState, s: &LoadSignal, meter: Option<&Stati
                 at: s.at,
                 current_a,
             });
+        }
+    }
+    if let Some(watts) = s.power_w {
+        if es.measured_power.is_none_or(|m| m.at <= s.at) {
+            es.measured_power = Some(MeasuredPower { at: s.at, watts });
         }
     }
     es.soc = s.soc.or(es.soc);

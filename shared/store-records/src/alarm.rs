@@ -5,8 +5,8 @@
 use crate::{parse, DecodeError, Record};
 use chrono::{DateTime, Utc};
 use csms_domain::alarm::{
-    Alarm, AlarmRecipient, AlarmSettings, Bounds, Churn, Handling, Limit, LimitBounds, Lingering,
-    OfflineGrace, ProfileTolerance, QuietHours, Severity, Threshold, Thresholds,
+    Alarm, AlarmRecipient, AlarmSettings, Bounds, Churn, Handling, InARow, Limit, LimitBounds,
+    Lingering, OfflineGrace, ProfileTolerance, QuietHours, Severity, Threshold, Thresholds,
 };
 use csms_domain::tenant::{Email, Language};
 use csms_domain::OrgId;
@@ -262,6 +262,14 @@ pub struct StoredAlarmSettings {
         skip_serializing_if = "Option::is_none"
     )]
     pub profile_ignored: Option<StoredTolerance>,
+    /// Absent in settings stored before the threshold was a setting, or
+    /// holding its default.
+    #[serde(
+        rename = "command_timeouts_in_a_row",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub command_timeouts_in_a_row: Option<u8>,
     /// Absent in settings stored before alarms were mailed.
     #[serde(rename = "recipients", default, skip_serializing_if = "Vec::is_empty")]
     pub recipients: Vec<StoredAlarmRecipient>,
@@ -429,6 +437,7 @@ impl From<&AlarmSettings> for StoredAlarmSettings {
             message_flood,
             many_addresses,
             profile_ignored,
+            command_timeouts,
             recipients,
             quiet_hours,
             digest_warnings,
@@ -469,6 +478,8 @@ impl From<&AlarmSettings> for StoredAlarmSettings {
                     secs: profile_ignored.secs(),
                 },
             ),
+            command_timeouts_in_a_row: (*command_timeouts != InARow::COMMAND_TIMEOUTS)
+                .then(|| command_timeouts.count()),
             recipients: recipients
                 .iter()
                 .map(|r| StoredAlarmRecipient {
@@ -538,6 +549,10 @@ impl TryFrom<StoredAlarmSettings> for AlarmSettings {
                         |(what, why)| DecodeError::new(format!("profile_ignored {what}: {why}")),
                     )
                 })?,
+            command_timeouts: s
+                .command_timeouts_in_a_row
+                .map_or(Ok(InARow::COMMAND_TIMEOUTS), |n| InARow::new(n.into()))
+                .map_err(|e| DecodeError::new(format!("command_timeouts_in_a_row: {e}")))?,
             recipients: s
                 .recipients
                 .into_iter()

@@ -11,8 +11,9 @@ use crate::{parse, try_all, DecodeError, Record};
 use chrono::{DateTime, Utc};
 use csms_domain::load::{
     Allocated, ChargingNeed, EvseLoadState, GridMeterConfig, GridReading, HeldLimit, LoadBoard,
-    LoadConfig, LoadEvse, LoadMode, LoadSite, LoadState, Measured, NeedSource, PhaseAmps,
-    PlannedSession, PvConfig, RecomputeLease, SentLimit, SentStatus, SitePlan, StationLoadState,
+    LoadConfig, LoadEvse, LoadMode, LoadSite, LoadState, Measured, MeasuredPower, NeedSource,
+    PhaseAmps, PlannedSession, PvConfig, RecomputeLease, SentLimit, SentStatus, SitePlan,
+    StationLoadState,
 };
 use csms_domain::{OrgId, SiteId, StationId};
 use csms_energy::{
@@ -274,6 +275,15 @@ pub struct StoredReading {
     pub current_a: StoredPhaseAmps,
 }
 
+/// A power reading: when, and how many watts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredPower {
+    #[serde(rename = "at")]
+    pub at: DateTime<Utc>,
+    #[serde(rename = "w")]
+    pub watts: Decimal,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredEvseLoadState {
     #[serde(rename = "stationId")]
@@ -290,6 +300,14 @@ pub struct StoredEvseLoadState {
     pub charge: Option<StoredChargeState>,
     #[serde(rename = "measured", default, skip_serializing_if = "Option::is_none")]
     pub measured: Option<StoredReading>,
+    /// Absent in states stored before power was compared, or when the
+    /// charger reports none.
+    #[serde(
+        rename = "measuredPower",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub measured_power: Option<StoredPower>,
     #[serde(rename = "soc", default, skip_serializing_if = "Option::is_none")]
     pub soc: Option<Decimal>,
     #[serde(
@@ -780,6 +798,7 @@ impl From<&EvseLoadState> for StoredEvseLoadState {
             transaction_id,
             charge,
             measured,
+            measured_power,
             soc,
             allocation,
             profile,
@@ -800,6 +819,8 @@ impl From<&EvseLoadState> for StoredEvseLoadState {
                 at,
                 current_a: current_a.into(),
             }),
+            measured_power: measured_power
+                .map(|MeasuredPower { at, watts }| StoredPower { at, watts }),
             soc: *soc,
             allocation: allocation.as_ref().map(
                 |Allocated {
@@ -1210,6 +1231,7 @@ impl TryFrom<StoredEvseLoadState> for EvseLoadState {
             transaction_id,
             charge,
             measured,
+            measured_power,
             soc,
             allocation,
             profile,
@@ -1230,6 +1252,8 @@ impl TryFrom<StoredEvseLoadState> for EvseLoadState {
                 at,
                 current_a: current_a.into(),
             }),
+            measured_power: measured_power
+                .map(|StoredPower { at, watts }| MeasuredPower { at, watts }),
             soc,
             allocation: allocation
                 .map(

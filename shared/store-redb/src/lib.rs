@@ -177,13 +177,17 @@ impl EmbeddedStore {
         let Ok(handle) = tokio::runtime::Handle::try_current() else {
             return f(&db).map_err(Into::into);
         };
-        match handle.spawn_blocking(move || f(&db)).await {
+        let out = match handle.spawn_blocking(move || f(&db)).await {
             Ok(result) => result.map_err(Into::into),
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Err(e) => Err(StoreError::Backend(format!(
                 "store task did not finish: {e}"
             ))),
-        }
+        };
+        // A listing that met an undecodable record opened its alarm: told
+        // on the bus like any other, now that the blocking part is over.
+        self.db.announce_opened().await;
+        out
     }
 }
 
@@ -340,13 +344,41 @@ forward! { SpotPriceStore {
     get_spot_day(zone: BiddingZone, date: chrono::NaiveDate) -> Option<SpotDay>;
 } }
 
-forward! { AlarmStore {
-    raise_alarm(alarm: &Alarm) -> bool;
-    resolve_alarm(id: &str, at: Timestamp) -> Option<Alarm>;
-    get_alarm(id: &str) -> Option<Alarm>;
-    put_alarm(alarm: &Alarm, expected_version: u64) -> ();
-    list_alarms(org: &OrgId, active_only: bool, page: &PageRequest) -> Page<Alarm>;
-} }
+// By hand rather than `forward!`: the store tells the bus of the alarms it
+// opens itself.
+#[async_trait]
+impl AlarmStore for EmbeddedStore {
+    async fn raise_alarm(&self, alarm: &Alarm) -> StoreResult<bool> {
+        let alarm = alarm.to_owned();
+        self.run(move |db| db.raise_alarm(&alarm)).await
+    }
+    async fn resolve_alarm(&self, id: &str, at: Timestamp) -> StoreResult<Option<Alarm>> {
+        let id = id.to_owned();
+        self.run(move |db| db.resolve_alarm(&id, at)).await
+    }
+    async fn get_alarm(&self, id: &str) -> StoreResult<Option<Alarm>> {
+        let id = id.to_owned();
+        self.run(move |db| db.get_alarm(&id)).await
+    }
+    async fn put_alarm(&self, alarm: &Alarm, expected_version: u64) -> StoreResult<()> {
+        let alarm = alarm.to_owned();
+        self.run(move |db| db.put_alarm(&alarm, expected_version))
+            .await
+    }
+    async fn list_alarms(
+        &self,
+        org: &OrgId,
+        active_only: bool,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Alarm>> {
+        let (org, page) = (org.to_owned(), page.to_owned());
+        self.run(move |db| db.list_alarms(&org, active_only, &page))
+            .await
+    }
+    fn announce_alarms_to(&self, bus: Arc<dyn csms_kernel::events::EventBus>) {
+        self.db.announce_to(bus);
+    }
+}
 
 forward! { AlarmSettingsStore {
     get_alarm_settings(org: &OrgId) -> Option<AlarmSettings>;

@@ -33,6 +33,9 @@ pub(crate) struct Db {
     /// Alarms about them, raised when the read that met them is over (a
     /// read transaction cannot write).
     alarms: Mutex<Vec<Alarm>>,
+    /// Those of them that opened, to be told on the bus once the blocking
+    /// operation is over ([`Db::take_opened`]).
+    opened: Mutex<Vec<Alarm>>,
 }
 
 /// What an idempotency claim stores. Expired claims count as absent, like an
@@ -239,6 +242,7 @@ impl Db {
             db,
             skipped: SkippedRecords::default(),
             alarms: Mutex::new(Vec::new()),
+            opened: Mutex::new(Vec::new()),
         })
     }
 
@@ -276,10 +280,35 @@ impl Db {
     fn raise_skipped_alarms(&self) {
         let pending = std::mem::take(&mut *self.alarms.lock().unwrap_or_else(|p| p.into_inner()));
         for alarm in pending {
-            if let Err(Fail(e)) = self.raise_alarm(&alarm) {
-                tracing::error!(alarm = %alarm.id, error = %e, "could not raise the alarm about an undecodable record");
-                self.skipped.alarm_failed(&alarm.id);
+            match self.raise_alarm(&alarm) {
+                Ok(true) => self
+                    .opened
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(alarm),
+                Ok(false) => {}
+                Err(Fail(e)) => {
+                    tracing::error!(alarm = %alarm.id, error = %e, "could not raise the alarm about an undecodable record");
+                    self.skipped.alarm_failed(&alarm.id);
+                }
             }
+        }
+    }
+
+    /// The alarms about undecodable records opened since the last call.
+    pub(crate) fn take_opened(&self) -> Vec<Alarm> {
+        std::mem::take(&mut *self.opened.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Tells them on `bus` from now on.
+    pub(crate) fn announce_to(&self, bus: std::sync::Arc<dyn csms_kernel::events::EventBus>) {
+        self.skipped.announce_to(bus);
+    }
+
+    /// Tells the bus of each alarm opened since the last call.
+    pub(crate) async fn announce_opened(&self) {
+        for alarm in self.take_opened() {
+            self.skipped.opened(&alarm).await;
         }
     }
 

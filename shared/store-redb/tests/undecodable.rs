@@ -9,6 +9,21 @@ use std::path::Path;
 
 mod common;
 use common::TempDir;
+use csms_kernel::events::{DomainEvent, EventBus};
+use csms_kernel::ports::AlarmStore;
+
+/// The ids of the alarms opened on the bus.
+#[derive(Default)]
+struct Told(std::sync::Mutex<Vec<String>>);
+
+#[async_trait::async_trait]
+impl EventBus for Told {
+    async fn publish(&self, event: DomainEvent) {
+        if let DomainEvent::AlarmOpened { alarm, .. } = event {
+            self.0.lock().unwrap().push(alarm.id);
+        }
+    }
+}
 
 /// Overwrites the value under `key` of the JSON table `table` with `bytes`.
 fn damage(dir: &Path, table: &str, key: &str, bytes: &[u8]) {
@@ -47,7 +62,21 @@ async fn listings_skip_records_that_do_not_decode_and_raise_one_alarm_per_kind()
     };
     damage_all(tmp.path(), &bad);
     let store = EmbeddedStore::open(tmp.path()).expect("a damaged record must not stop opening");
+    let told = std::sync::Arc::new(Told::default());
+    store.announce_alarms_to(told.clone());
     undecodable_records_are_skipped(&store, &bad).await;
+    // Each alarm the store opened was told on the bus, once.
+    let told = told.0.lock().unwrap().clone();
+    let mut ids: Vec<&str> = told.iter().map(String::as_str).collect();
+    ids.sort_unstable();
+    let before = ids.len();
+    ids.dedup();
+    assert_eq!(ids.len(), before, "one told per alarm: {told:?}");
+    assert!(
+        ids.contains(&"record-undecodable:default:Session"),
+        "{told:?}"
+    );
+    assert!(ids.iter().all(|id| id.starts_with("record-undecodable:")));
     // Two rounds of listings above met the damaged session twice per round
     // (by organisation and by station): every skip is counted.
     assert_eq!(store.skipped_records("Session"), 4);

@@ -2,15 +2,17 @@
 //!
 //! - **Commands time out** (`commandTimeouts`, warning): a command that
 //!   times out reads the station's latest commands (one query; timeouts are
-//!   rare) and raises the alarm when the last [`TIMEOUTS_IN_A_ROW`] that
-//!   ended all timed out: the station is connected (or was when they were
-//!   sent) but does not answer, which a reset or a look at its connection
-//!   fixes. A further timeout counts on the open alarm. The next command the
+//!   rare) and raises the alarm when the last `commandTimeoutsInARow`
+//!   (the organisation's setting, 2 to 10, default 3; read only once two
+//!   in a row have timed out) that ended all timed out: the station is
+//!   connected (or was when they were sent) but does not answer, which a
+//!   reset or a look at its connection fixes. A further timeout counts on
+//!   the open alarm. The next command the
 //!   station answers (accepted or rejected) resolves it (a read of the
 //!   alarm; commands are few).
 
 use super::{CommandService, CommandsStore};
-use csms_domain::alarm::{Alarm, Severity};
+use csms_domain::alarm::{Alarm, InARow, Severity};
 use csms_domain::command::{Command, CommandStatus};
 use csms_domain::{StationId, Timestamp};
 use csms_kernel::events::{raise_alarm, resolve_alarm};
@@ -19,25 +21,28 @@ use csms_kernel::ports::PageRequest;
 /// Alarm kind of a station that leaves its commands unanswered.
 pub const TIMEOUTS_KIND: &str = "commandTimeouts";
 
-/// How many commands in a row must time out before the alarm.
-pub const TIMEOUTS_IN_A_ROW: usize = 3;
-
 /// The station's command-timeout alarm: one per station.
 pub fn timeouts_alarm_id(station: &StationId) -> String {
     format!("command-timeouts:{station}")
 }
 
-/// The alarm when the newest ended commands of `latest` (newest first, as
-/// listed) are [`TIMEOUTS_IN_A_ROW`] timeouts or more in a row; commands
-/// still pending are passed over, and a station gone offline is not one
-/// that leaves calls unanswered (`Offline` ends the row).
-pub fn timeouts_alarm(latest: &[Command], now: Timestamp) -> Option<Alarm> {
-    let row: Vec<&Command> = latest
+/// The newest ended commands of `latest` (newest first, as listed) that
+/// timed out in a row; commands still pending are passed over, and a
+/// station gone offline is not one that leaves calls unanswered (`Offline`
+/// ends the row).
+fn timed_out_in_a_row(latest: &[Command]) -> Vec<&Command> {
+    latest
         .iter()
         .filter(|c| c.status.is_final())
         .take_while(|c| c.status == CommandStatus::Timeout)
-        .collect();
-    if row.len() < TIMEOUTS_IN_A_ROW {
+        .collect()
+}
+
+/// The alarm when the newest ended commands of `latest` (newest first, as
+/// listed) are `in_a_row` timeouts or more in a row.
+pub fn timeouts_alarm(latest: &[Command], in_a_row: InARow, now: Timestamp) -> Option<Alarm> {
+    let row = timed_out_in_a_row(latest);
+    if row.len() < usize::from(in_a_row.count()) {
         return None;
     }
     let newest = row[0];
@@ -68,6 +73,7 @@ pub fn timeouts_alarm(latest: &[Command], now: Timestamp) -> Option<Alarm> {
         details: serde_json::json!({
             "stationId": station.as_str(),
             "timeoutsInARow": row.len(),
+            "threshold": in_a_row.count(),
             "commands": commands,
         }),
         ..Alarm::opened(
@@ -116,8 +122,10 @@ impl<S: CommandsStore + ?Sized> CommandService<S> {
         done: &Command,
         now: Timestamp,
     ) -> Result<(), csms_kernel::StoreError> {
+        // Room for the longest row a setting asks for, and commands still
+        // pending among them.
         let page = PageRequest {
-            limit: 10,
+            limit: u32::from(InARow::MAX) * 2,
             cursor: None,
         };
         let latest = self
@@ -136,7 +144,17 @@ impl<S: CommandsStore + ?Sized> CommandService<S> {
             .position(|c| c.created_at <= done.created_at)
             .unwrap_or(latest.len());
         latest.insert(at, done.clone());
-        if let Some(alarm) = timeouts_alarm(&latest, now) {
+        // The organisation's threshold only when a row has begun: no
+        // setting allows fewer than two.
+        if timed_out_in_a_row(&latest).len() < usize::from(InARow::MIN) {
+            return Ok(());
+        }
+        let in_a_row = self
+            .store
+            .get_alarm_settings(&done.org_id)
+            .await?
+            .map_or(InARow::COMMAND_TIMEOUTS, |s| s.command_timeouts);
+        if let Some(alarm) = timeouts_alarm(&latest, in_a_row, now) {
             if raise_alarm(&*self.store, &*self.events, &alarm, now).await? {
                 tracing::warn!(station = %done.station_id, "station does not answer commands: alarm raised");
             }

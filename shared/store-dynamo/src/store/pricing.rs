@@ -370,6 +370,10 @@ impl AlarmStore for DynamoStore {
         self.page_of(org, &query.newest_first(), page, record_from)
             .await
     }
+
+    fn announce_alarms_to(&self, bus: std::sync::Arc<dyn csms_kernel::events::EventBus>) {
+        self.skipped.announce_to(bus);
+    }
 }
 
 #[async_trait]

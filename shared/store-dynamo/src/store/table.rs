@@ -580,9 +580,14 @@ impl DynamoStore {
                 Err(StoreError::Undecodable { kind, key, reason }) => {
                     let now = Utc::now();
                     if let Some(alarm) = self.skipped.skipped(org, &kind, &key, &reason, now) {
-                        if let Err(e) = self.raise_alarm(&alarm).await {
-                            tracing::error!(alarm = %alarm.id, error = %e, "could not raise the alarm about an undecodable item");
-                            self.skipped.alarm_failed(&alarm.id);
+                        match self.raise_alarm(&alarm).await {
+                            // Told on the bus like any other alarm.
+                            Ok(true) => self.skipped.opened(&alarm).await,
+                            Ok(false) => {}
+                            Err(e) => {
+                                tracing::error!(alarm = %alarm.id, error = %e, "could not raise the alarm about an undecodable item");
+                                self.skipped.alarm_failed(&alarm.id);
+                            }
                         }
                     }
                 }

@@ -425,6 +425,7 @@ pub fn load_states() -> Vec<LoadState> {
     let e = csms_energy::Timestamp;
     let full_evse = EvseLoadState {
         over_limit_since: None,
+        measured_power: None,
         station_id: station("CP-1"),
         evse_id: 1,
         transaction_id: Some("5678".into()),
@@ -472,6 +473,7 @@ pub fn load_states() -> Vec<LoadState> {
     };
     let paused_evse = EvseLoadState {
         over_limit_since: None,
+        measured_power: None,
         station_id: station("CP-2"),
         evse_id: 2,
         transaction_id: None,
@@ -508,6 +510,7 @@ pub fn load_states() -> Vec<LoadState> {
     };
     let bare_evse = EvseLoadState {
         over_limit_since: None,
+        measured_power: None,
         station_id: station("CP-3"),
         evse_id: 1,
         transaction_id: None,
@@ -551,6 +554,7 @@ pub fn load_states() -> Vec<LoadState> {
     for (i, reason) in reasons.into_iter().enumerate() {
         evses.push(EvseLoadState {
             over_limit_since: None,
+            measured_power: None,
             station_id: station("CP-4"),
             evse_id: i as u32 + 1,
             transaction_id: None,
@@ -642,6 +646,7 @@ pub fn load_states() -> Vec<LoadState> {
         LoadState {
             evses: vec![EvseLoadState {
                 over_limit_since: Some(t("2026-12-01T10:01:00.500Z")),
+                measured_power: None,
                 station_id: station("CP-9"),
                 evse_id: 1,
                 transaction_id: Some("4242".into()),
@@ -660,6 +665,28 @@ pub fn load_states() -> Vec<LoadState> {
             alarms: vec!["profile-ignored:CP-9:1".into()],
             version: 9,
             ..LoadState::new(site("site-4"))
+        },
+        LoadState {
+            evses: vec![EvseLoadState {
+                over_limit_since: Some(t("2026-12-01T11:00:10Z")),
+                station_id: station("CP-10"),
+                evse_id: 2,
+                transaction_id: Some("77".into()),
+                charge: None,
+                measured: None,
+                measured_power: Some(MeasuredPower {
+                    at: t("2026-12-01T11:02:40Z"),
+                    watts: d("11040.5"),
+                }),
+                soc: None,
+                allocation: None,
+                profile: None,
+                default_profile: Some(sent(SentStatus::Accepted, None)),
+                pv: None,
+                need: None,
+            }],
+            version: 3,
+            ..LoadState::new(site("site-5"))
         },
     ]
 }
@@ -2082,8 +2109,8 @@ pub fn charging_keys() -> Vec<csms_domain::charging_key::EvseChargingKey> {
 
 pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
     use csms_domain::alarm::{
-        AlarmRecipient, AlarmSettings, Churn, Limit, Lingering, OfflineGrace, ProfileTolerance,
-        Severity, Thresholds,
+        AlarmRecipient, AlarmSettings, Churn, InARow, Limit, Lingering, OfflineGrace,
+        ProfileTolerance, Severity, Thresholds,
     };
     use csms_domain::tenant::{Email, Language};
     vec![
@@ -2097,6 +2124,7 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             message_flood: Limit::MESSAGE_FLOOD.default,
             many_addresses: Limit::MANY_ADDRESSES.default,
             profile_ignored: ProfileTolerance::DEFAULT,
+            command_timeouts: InARow::COMMAND_TIMEOUTS,
             recipients: vec![],
             quiet_hours: None,
             digest_warnings: false,
@@ -2114,6 +2142,7 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             message_flood: Limit::MESSAGE_FLOOD.default,
             many_addresses: Limit::MANY_ADDRESSES.default,
             profile_ignored: ProfileTolerance::DEFAULT,
+            command_timeouts: InARow::COMMAND_TIMEOUTS,
             quiet_hours: None,
             digest_warnings: false,
             digest_through: None,
@@ -2142,6 +2171,7 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             message_flood: Limit::MESSAGE_FLOOD.default,
             many_addresses: Limit::MANY_ADDRESSES.default,
             profile_ignored: ProfileTolerance::DEFAULT,
+            command_timeouts: InARow::COMMAND_TIMEOUTS,
             recipients: vec![],
             quiet_hours: None,
             digest_warnings: false,
@@ -2159,6 +2189,7 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             message_flood: Limit::MESSAGE_FLOOD.default,
             many_addresses: Limit::MANY_ADDRESSES.default,
             profile_ignored: ProfileTolerance::DEFAULT,
+            command_timeouts: InARow::COMMAND_TIMEOUTS,
             recipients: vec![],
             quiet_hours: Some(
                 csms_domain::alarm::QuietHours::new(
@@ -2183,6 +2214,7 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             message_flood: Limit::MESSAGE_FLOOD.default,
             many_addresses: Limit::MANY_ADDRESSES.default,
             profile_ignored: ProfileTolerance::DEFAULT,
+            command_timeouts: InARow::COMMAND_TIMEOUTS,
             recipients: vec![],
             quiet_hours: None,
             digest_warnings: false,
@@ -2205,6 +2237,7 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             message_flood: Limit::MESSAGE_FLOOD.default,
             many_addresses: Limit::MANY_ADDRESSES.default,
             profile_ignored: ProfileTolerance::DEFAULT,
+            command_timeouts: InARow::COMMAND_TIMEOUTS,
             recipients: vec![],
             quiet_hours: None,
             digest_warnings: false,
@@ -2222,6 +2255,7 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             message_flood: Limit::MESSAGE_FLOOD.limit(300, 60).unwrap(),
             many_addresses: Limit::MANY_ADDRESSES.limit(5, 604_800).unwrap(),
             profile_ignored: ProfileTolerance::DEFAULT,
+            command_timeouts: InARow::COMMAND_TIMEOUTS,
             recipients: vec![],
             quiet_hours: None,
             digest_warnings: false,
@@ -2239,11 +2273,30 @@ pub fn alarm_settings() -> Vec<csms_domain::alarm::AlarmSettings> {
             message_flood: Limit::MESSAGE_FLOOD.default,
             many_addresses: Limit::MANY_ADDRESSES.default,
             profile_ignored: ProfileTolerance::new(5, 2, 300).unwrap(),
+            command_timeouts: InARow::COMMAND_TIMEOUTS,
             recipients: vec![],
             quiet_hours: None,
             digest_warnings: false,
             digest_through: None,
             updated_at: Some(t("2026-12-12T08:00:00Z")),
+            version: 1,
+        },
+        AlarmSettings {
+            org_id: org("brf-solgarden"),
+            offline_grace: OfflineGrace::from_secs(600).unwrap(),
+            flapping: Churn::FLAPPING,
+            boot_loop: Churn::BOOT_LOOP,
+            lingering: Lingering::DEFAULT,
+            thresholds: Thresholds::DEFAULT,
+            message_flood: Limit::MESSAGE_FLOOD.default,
+            many_addresses: Limit::MANY_ADDRESSES.default,
+            profile_ignored: ProfileTolerance::DEFAULT,
+            command_timeouts: InARow::new(5).unwrap(),
+            recipients: vec![],
+            quiet_hours: None,
+            digest_warnings: false,
+            digest_through: None,
+            updated_at: Some(t("2026-12-13T08:00:00Z")),
             version: 1,
         },
     ]
