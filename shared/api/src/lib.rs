@@ -115,9 +115,15 @@ pub use public_url::PublicUrl;
 /// (its configuration, allocation and plan).
 pub mod shared {
     pub use crate::auth::{
-        cookie, csrf_matches, person_principal, role_scopes, signed_in, Principal, SESSION_COOKIE,
+        constant_time_eq, cookie, csrf_matches, person_principal, role_scopes, signed_in,
+        Principal, SESSION_COOKIE,
     };
     pub use crate::invitations::invite;
+    // The pages behind the mailed links: an invitation, a password reset.
+    pub use crate::invitations::{
+        accept_invitation, ask_password_reset, check_reset_link, inspect_invitation,
+        reset_password, InvitationOffer, LinkRefusal, LinkState,
+    };
     pub use crate::load::{
         load_balanced_sites, site_allocation, AllocationView, EvseAllocationView,
     };
@@ -127,7 +133,9 @@ pub mod shared {
     pub use crate::plan::{plan_view, PlanView};
     pub use crate::pricing::price_preview;
     pub use crate::reports::{usage_file, usage_report, usage_request, UsageFile};
-    pub use crate::sign_in::{authenticate, clear_cookie, new_session, Refusal, SignInState};
+    pub use crate::sign_in::{
+        authenticate, clear_cookie, new_session, random_token, Refusal, SignInState,
+    };
     pub use crate::spot::spot_day;
     pub use crate::stations::own_station_view;
     pub use crate::swish::callback_url as swish_callback_url;
@@ -289,12 +297,22 @@ mod permit {
 /// need (when a car must be ready is a driver's app's business, like
 /// starting the charge); `admin` changes everything else and manages keys.
 pub fn router(state: ApiState) -> Router {
-    router_with(state.clone(), sign_in::SignInState::new(state))
+    router_with(
+        state.clone(),
+        sign_in::SignInState::new(state.clone()),
+        invitations::LinkState::new(state),
+    )
 }
 
-/// [`router`] with the sign-in's throttle given, so the web portal's
-/// sign-in form counts failures in the same throttle as `POST /auth/sign-in`.
-pub fn router_with(state: ApiState, sign_in: sign_in::SignInState) -> Router {
+/// [`router`] with the sign-in's and the mailed links' throttles given, so
+/// the web portal's forms count in the same throttles as `POST
+/// /auth/sign-in` and the `/auth/invitations/…` and `/auth/password-reset…`
+/// routes.
+pub fn router_with(
+    state: ApiState,
+    sign_in: sign_in::SignInState,
+    links: invitations::LinkState,
+) -> Router {
     use csms_domain::api_key::Scope::{Admin, Commands, Read};
     use permit::{delete, get, own_delete, own_get, own_post, own_put, patch, post, put};
     let v1 = Router::new()
@@ -643,7 +661,7 @@ pub fn router_with(state: ApiState, sign_in: sign_in::SignInState) -> Router {
                     "/auth/password-reset/complete",
                     axum::routing::post(invitations::complete_reset),
                 )
-                .with_state(invitations::LinkState::new(state.clone())),
+                .with_state(links),
         )
         .route("/auth/me", axum::routing::get(sign_in::me))
         .route(

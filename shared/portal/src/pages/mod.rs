@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod laddid;
+pub mod links;
 pub mod load;
 pub mod me;
 pub mod me_bookings;
