@@ -59,6 +59,7 @@ mod device_model;
 mod dunning;
 pub mod error;
 mod fees;
+mod garage;
 mod invitations;
 mod load;
 mod load_config;
@@ -347,6 +348,12 @@ pub fn router_with(
         .route(
             "/stations/{id}/evses/{evseId}/access",
             put(Admin, access::put_evse).merge(delete(Admin, access::delete_evse)),
+        )
+        .route(
+            "/stations/{id}/garage-identity",
+            get(Read, garage::get)
+                .merge(put(Admin, garage::put))
+                .merge(delete(Admin, garage::delete)),
         )
         .route("/stations/{id}/attempts", get(Read, access::attempts))
         .route("/access-attempts", get(Read, access::org_attempts))

@@ -3969,6 +3969,68 @@ pub async fn user_sessions_touched_and_deleted<S: UserSessionStore>(store: &S) {
     assert_eq!(store.delete_user_sessions(&u1).await.unwrap(), 0);
 }
 
+/// A station's garage identity is one record per station, versioned (0:
+/// none yet), read back whole, and deleted (saying whether there was one);
+/// another station's is its own.
+pub async fn garage_identities_one_per_station_versioned_and_deleted<S: AccessStore>(store: &S) {
+    use csms_domain::access::GarageIdentity;
+    let id = sid("CP-GARAGE");
+    assert_eq!(store.get_garage_identity(&id).await.unwrap(), None);
+    let mut garage = GarageIdentity {
+        station_id: id.clone(),
+        org_id: OrgId::parse("org-a").unwrap(),
+        id_token: IdTokenValue::parse("anna@example.se").unwrap(),
+        user_id: csms_domain::user::UserId::generate(),
+        free_vend_id_tag: Some(IdTokenValue::parse("FREEVEND").unwrap()),
+        updated_at: t(0),
+        version: 1,
+    };
+    assert!(matches!(
+        store.put_garage_identity(&garage, 1).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store.put_garage_identity(&garage, 0).await.unwrap();
+    assert!(
+        matches!(
+            store.put_garage_identity(&garage, 0).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a station has at most one"
+    );
+    assert_eq!(
+        store.get_garage_identity(&id).await.unwrap(),
+        Some(garage.clone())
+    );
+    garage.free_vend_id_tag = None;
+    garage.version = 2;
+    garage.updated_at = t(5);
+    assert!(matches!(
+        store.put_garage_identity(&garage, 3).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store.put_garage_identity(&garage, 1).await.unwrap();
+    assert_eq!(
+        store.get_garage_identity(&id).await.unwrap(),
+        Some(garage.clone())
+    );
+    let other = GarageIdentity {
+        station_id: sid("CP-GARAGE-2"),
+        version: 1,
+        ..garage.clone()
+    };
+    store.put_garage_identity(&other, 0).await.unwrap();
+    assert!(store.delete_garage_identity(&id).await.unwrap());
+    assert!(!store.delete_garage_identity(&id).await.unwrap());
+    assert_eq!(store.get_garage_identity(&id).await.unwrap(), None);
+    assert_eq!(
+        store.get_garage_identity(&other.station_id).await.unwrap(),
+        Some(other)
+    );
+    // Gone, it can be made again from nothing.
+    garage.version = 1;
+    store.put_garage_identity(&garage, 0).await.unwrap();
+}
+
 /// A station's access record is versioned (0: none yet) and keeps its EVSE
 /// overrides; refused attempts list newest first, a page at a time, per
 /// station, also when two share an instant.
@@ -5334,6 +5396,7 @@ macro_rules! store_contract_tests {
             users_unique_by_email_versioned_and_listed_by_org,
             user_sessions_touched_and_deleted,
             station_access_versioned_and_attempts_newest_first,
+            garage_identities_one_per_station_versioned_and_deleted,
             local_lists_versioned_and_listed_by_org,
             held_tokens_and_sessions_listed_per_person,
             ratings_versioned_listed_and_summed,

@@ -7,7 +7,7 @@
 //! access patterns.
 
 use async_trait::async_trait;
-use csms_domain::access::{AccessAttempt, StationAccess};
+use csms_domain::access::{AccessAttempt, GarageIdentity, StationAccess};
 use csms_domain::alarm::{Alarm, AlarmSettings};
 use csms_domain::api_key::ApiKey;
 use csms_domain::audit::AuditEntry;
@@ -717,6 +717,18 @@ pub trait AccessStore: Send + Sync {
         org: &OrgId,
         page: &PageRequest,
     ) -> StoreResult<Page<AccessAttempt>>;
+    /// The station's garage identity (at most one), if it has one.
+    async fn get_garage_identity(&self, station: &StationId)
+        -> StoreResult<Option<GarageIdentity>>;
+    /// Writes `garage` if the stored version is `expected_version` (0: none
+    /// stored yet), else `Conflict`; the caller has set `garage.version`.
+    async fn put_garage_identity(
+        &self,
+        garage: &GarageIdentity,
+        expected_version: u64,
+    ) -> StoreResult<()>;
+    /// Removes the station's garage identity; whether there was one.
+    async fn delete_garage_identity(&self, station: &StationId) -> StoreResult<bool>;
 }
 
 /// Each EVSE's charging key, the secret of its start link: found by the

@@ -61,7 +61,7 @@ pub use documents::FileDocuments;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use csms_domain::access::{AccessAttempt, StationAccess};
+use csms_domain::access::{AccessAttempt, GarageIdentity, StationAccess};
 use csms_domain::alarm::{Alarm, AlarmSettings};
 use csms_domain::api_key::ApiKey;
 use csms_domain::audit::AuditEntry;
@@ -474,6 +474,9 @@ forward! { AccessStore {
     add_access_attempt(attempt: &AccessAttempt) -> ();
     list_access_attempts(station: &StationId, page: &PageRequest) -> Page<AccessAttempt>;
     list_org_access_attempts(org: &OrgId, page: &PageRequest) -> Page<AccessAttempt>;
+    get_garage_identity(station: &StationId) -> Option<GarageIdentity>;
+    put_garage_identity(garage: &GarageIdentity, expected_version: u64) -> ();
+    delete_garage_identity(station: &StationId) -> bool;
 } }
 
 forward! { BookingStore {
