@@ -4166,6 +4166,61 @@ pub async fn station_access_versioned_and_attempts_newest_first<S: AccessStore +
 /// A person's bookings, at any organisation's stations, latest start first,
 /// paged; a booking for nobody (a card without holder) is nobody's, and a
 /// change keeps it listed.
+/// A booking is put in its person's index once: one made now is there
+/// already (`false`), so is one for nobody and one not stored; the
+/// backfill over the organisations' bookings then adds nothing, and the
+/// person's list is unchanged.
+pub async fn booking_person_index_backfill_is_idempotent<S: BookingStore + OrganisationStore>(
+    store: &S,
+) {
+    use crate::migrations::{backfill_booking_persons, Resume};
+    use csms_domain::booking::*;
+    use csms_domain::user::UserId;
+    let eva = UserId::generate();
+    let make = |from: i64, user: Option<&UserId>| Booking {
+        id: BookingId::generate(),
+        org_id: OrgId::default_org(),
+        station_id: sid("CP-BACKFILL"),
+        evse_id: 1,
+        token: IdTokenValue::parse("BOOKER").unwrap(),
+        user_id: user.cloned(),
+        window: Window::stored(t(from * 3600), t((from + 1) * 3600)).unwrap(),
+        status: BookingStatus::Booked,
+        reserve_outcome: None,
+        created_by: "admin".into(),
+        created_at: t(0),
+        updated_at: t(0),
+        version: 1,
+    };
+    let hers = make(20, Some(&eva));
+    let nobodys = make(22, None);
+    store.create_booking(&hers).await.unwrap();
+    store.create_booking(&nobodys).await.unwrap();
+    assert!(
+        !store.index_booking_person(&hers).await.unwrap(),
+        "indexed when made"
+    );
+    assert!(!store.index_booking_person(&nobodys).await.unwrap());
+    assert!(
+        !store
+            .index_booking_person(&make(24, Some(&eva)))
+            .await
+            .unwrap(),
+        "a booking that is not stored is not indexed"
+    );
+    let mut points = 0;
+    let done = backfill_booking_persons(store, Resume::default(), |_, _| points += 1)
+        .await
+        .unwrap();
+    assert_eq!(done.indexed, 0, "{done:?}");
+    assert!(done.seen >= 1, "{done:?}");
+    let mine = store
+        .list_user_bookings(&eva, &PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(mine.items, vec![hers]);
+}
+
 pub async fn bookings_listed_per_person<S: BookingStore>(store: &S) {
     use csms_domain::booking::*;
     use csms_domain::user::UserId;
@@ -5402,6 +5457,7 @@ macro_rules! store_contract_tests {
             ratings_versioned_listed_and_summed,
             bookings_conflict_versioned_and_due,
             bookings_listed_per_person,
+            booking_person_index_backfill_is_idempotent,
             email_links_versioned_and_invitations_listed_by_org,
             charging_keys_by_key_and_evse_and_rotated,
             ledger_appends_once_per_reference,

@@ -793,6 +793,12 @@ pub trait BookingStore: Send + Sync {
         user: &UserId,
         page: &PageRequest,
     ) -> StoreResult<Page<Booking>>;
+    /// Puts `booking` in its person's index ([`Self::list_user_bookings`])
+    /// if it is not there: a booking written before the index existed (the
+    /// upgrade's backfill, [`crate::migrations::backfill_booking_persons`]).
+    /// Idempotent; `true` when it added the entry, `false` when it was
+    /// there already, the booking is for nobody or no longer stored.
+    async fn index_booking_person(&self, booking: &Booking) -> StoreResult<bool>;
     /// Up to `limit` of the organisation's bookings that are not final
     /// ([`csms_domain::booking::BookingStatus::is_final`]) and start at or
     /// before `until`, earliest first: what the booking sweep looks at.

@@ -158,6 +158,20 @@ impl EmbeddedStore {
         EmbeddedStore { db: Arc::new(db) }
     }
 
+    /// Stores `booking` as a store from before the person index
+    /// (`bookings_by_user`) did: without its entry there, so it is not in
+    /// `list_user_bookings` until the upgrade's backfill puts it there. For
+    /// the backfill's tests; nothing else writes bookings this way.
+    #[doc(hidden)]
+    pub async fn create_booking_as_before_the_person_index(
+        &self,
+        booking: &csms_domain::booking::Booking,
+    ) -> StoreResult<()> {
+        let booking = booking.clone();
+        self.run(move |db| db.create_booking_without_person_index(&booking))
+            .await
+    }
+
     /// How many stored records of `kind` (e.g. `Session`) listings left out
     /// since the store opened because they do not decode.
     pub fn skipped_records(&self, kind: &str) -> u64 {
@@ -486,6 +500,7 @@ forward! { BookingStore {
     list_evse_bookings(station: &StationId, evse: u32, range: &Window) -> Vec<Booking>;
     list_bookings(org: &OrgId, page: &PageRequest) -> Page<Booking>;
     list_user_bookings(user: &UserId, page: &PageRequest) -> Page<Booking>;
+    index_booking_person(booking: &Booking) -> bool;
     due_bookings(org: &OrgId, until: Timestamp, limit: usize) -> Vec<Booking>;
 } }
 
