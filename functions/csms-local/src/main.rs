@@ -151,6 +151,21 @@ async fn main() -> anyhow::Result<()> {
     {
         tracing::info!("made the default organisation's record (kind cpo, language en): fill it in with PATCH /api/v1/organisations/default");
     }
+    // Bookings written before the person index existed are put in it
+    // (idempotent: a store that has them all adds nothing).
+    let backfilled = csms_kernel::migrations::backfill_booking_persons(
+        &*store,
+        csms_kernel::migrations::Resume::default(),
+        |_, _| {},
+    )
+    .await
+    .context("backfilling the bookings' person index")?;
+    if backfilled.indexed > 0 {
+        tracing::info!(
+            indexed = backfilled.indexed,
+            "put bookings made before the person index in their person's list (GET /me/bookings)"
+        );
+    }
     bootstrap_admin(&*store, &*clock).await?;
     // Bound before the services are built so the links they make (QR codes,
     // e-mails) can name the real port when `CSMS_LISTEN` asks for port 0.

@@ -5,11 +5,13 @@
 //! `{"monitor": true}` schedule `handle_monitor_sweep` over
 //! `ChargerService::raise_offline_alarms_everywhere`, and for the
 //! `{"billing": true}` schedule `handle_billing_sweep` over
-//! `csms_app::billing_sweep::BillingSweep`.
+//! `csms_app::billing_sweep::BillingSweep`; invoked by hand with
+//! `{"backfill": "bookingPersons"}`, `handle_booking_backfill` (an
+//! upgrade's backfill of the bookings' person index).
 
 use csms_aws::sessions::{
-    handle_billing_sweep, handle_booking_sweep, handle_monitor_sweep, handle_sweep,
-    is_billing_sweep, is_booking_sweep, is_monitor_sweep,
+    handle_billing_sweep, handle_booking_backfill, handle_booking_sweep, handle_monitor_sweep,
+    handle_sweep, is_billing_sweep, is_booking_backfill, is_booking_sweep, is_monitor_sweep,
 };
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use std::sync::Arc;
@@ -24,27 +26,41 @@ async fn main() -> Result<(), Error> {
         let grace = ctx.wiring.settings.monitor.offline_grace();
         let digests = Arc::new(ctx.wiring.alarm_digests());
         let billing = Arc::new(ctx.wiring.billing_sweep()?);
+        let store = ctx.wiring.store.clone();
         Ok::<_, Error>((
-            (charger, digests, commands, billing),
+            (charger, digests, commands, billing, store),
             ctx.wiring.clock.clone(),
             idle,
             times,
             grace,
         ))
     });
-    let Some(((charger, digests, commands, billing), clock, idle, times, grace)) = wired.await?
+    let Some(((charger, digests, commands, billing, store), clock, idle, times, grace)) =
+        wired.await?
     else {
         return Ok(());
     };
     run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
-        let (charger, digests, commands, billing, clock) = (
+        let (charger, digests, commands, billing, store, clock) = (
             charger.clone(),
             digests.clone(),
             commands.clone(),
             billing.clone(),
+            store.clone(),
             clock.clone(),
         );
         async move {
+            if is_booking_backfill(&event.payload) {
+                // Until 20 s before the function's time is up.
+                let left = (event.context.deadline as i64)
+                    .saturating_sub(chrono::Utc::now().timestamp_millis())
+                    .saturating_sub(20_000)
+                    .max(0) as u64;
+                let until = std::time::Instant::now() + std::time::Duration::from_millis(left);
+                return Ok::<_, Error>(
+                    handle_booking_backfill(&*store, &event.payload, until).await?,
+                );
+            }
             if is_billing_sweep(&event.payload) {
                 return Ok::<_, Error>(handle_billing_sweep(&billing, clock.now()).await?);
             }

@@ -581,7 +581,7 @@ async fn principal_of(
 /// Compare without an early exit, so response time reveals neither how much
 /// of a guessed key was right nor the real key's length: both sides are
 /// hashed first and the fixed-size digests compared in full.
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     let (x, y) = (Sha256::digest(a), Sha256::digest(b));
     x.iter()
         .zip(y.iter())

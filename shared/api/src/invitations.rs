@@ -127,19 +127,55 @@ fn not_a_link() -> ApiError {
     ApiError::BadRequest("token: not a valid link; ask for a new one".into())
 }
 
+/// Why a link's use case did not do what was asked: too many tries (the
+/// API's 429 with `Retry-After`, the portal's page in words), or an
+/// [`ApiError`] (400 naming the field, 409 saying why the link is over).
+#[derive(Debug)]
+pub enum LinkRefusal {
+    /// Too many invalid links, or reset mails, from this address or for
+    /// this account: try again after this long.
+    Throttled(Duration, &'static str),
+    /// The link was used, revoked or has expired (409); `invitation` says
+    /// which kind of link, for whom to ask for a new one.
+    Over(LinkError, &'static str),
+    Error(ApiError),
+}
+
+impl From<ApiError> for LinkRefusal {
+    fn from(e: ApiError) -> Self {
+        LinkRefusal::Error(e)
+    }
+}
+
+impl From<StoreError> for LinkRefusal {
+    fn from(e: StoreError) -> Self {
+        LinkRefusal::Error(e.into())
+    }
+}
+
+impl IntoResponse for LinkRefusal {
+    fn into_response(self) -> Response {
+        match self {
+            LinkRefusal::Throttled(after, message) => too_many(after, message),
+            LinkRefusal::Over(e, what) => ended(e, what).into_response(),
+            LinkRefusal::Error(e) => e.into_response(),
+        }
+    }
+}
+
 /// The link `text` opens, with its secret checked; failures count against
 /// the client's address.
 async fn open(
     st: &LinkState,
     client: Option<&ClientAddr>,
     text: &str,
-) -> Result<EmailLink, Response> {
+) -> Result<EmailLink, LinkRefusal> {
     let now = Instant::now();
     let attempt = match client {
         Some(a) => match st.tries.begin(&a.throttle_key(), now) {
             Ok(attempt) => Some(attempt),
             Err(l) => {
-                return Err(too_many(
+                return Err(LinkRefusal::Throttled(
                     l.retry_after,
                     "too many invalid links from this address; try again later",
                 ))
@@ -155,7 +191,7 @@ async fn open(
                     l.secret_hash.as_bytes(),
                 )
             }),
-            Err(e) => return Err(ApiError::from(e).into_response()),
+            Err(e) => return Err(e.into()),
         },
         None => None,
     };
@@ -170,7 +206,7 @@ async fn open(
             if let Some(a) = attempt {
                 a.failed(Instant::now());
             }
-            Err(not_a_link().into_response())
+            Err(not_a_link().into())
         }
     }
 }
@@ -433,34 +469,32 @@ pub struct InvitationOffer {
     pub has_account: bool,
 }
 
-/// The pending invitation `token` opens, or the answer to give.
+/// The pending invitation `token` opens, or why not.
 async fn pending_invitation(
     st: &LinkState,
-    client: Option<Extension<ClientAddr>>,
+    client: Option<&ClientAddr>,
     token: &str,
-) -> Result<(EmailLink, Invitation), Response> {
-    let link = open(st, client.as_ref().map(|Extension(a)| a), token).await?;
+) -> Result<(EmailLink, Invitation), LinkRefusal> {
+    let link = open(st, client, token).await?;
     let Some(invitation) = link.invitation().cloned() else {
-        return Err(not_a_link().into_response());
+        return Err(not_a_link().into());
     };
     if let Err(e) = link.clone().use_at(st.api.clock.now()) {
-        return Err(ended(e, "invitation").into_response());
+        return Err(LinkRefusal::Over(e, "invitation"));
     }
     Ok((link, invitation))
 }
 
-#[utoipa::path(post, path = "/auth/invitations/inspect", operation_id = "inspectInvitation", tag = "auth", summary = "What an invitation link offers (organisation, role, whether the address has an account), before accepting it", request_body = TokenOnly, responses((status = 200, body = InvitationOffer), (status = 400, description = "Not a valid link", body = ErrorBody), (status = 409, description = "Accepted, revoked or expired", body = ErrorBody), (status = 429, description = "Too many invalid links from this address", body = ErrorBody)), security(()))]
-pub async fn inspect(
-    State(st): State<LinkState>,
-    client: Option<Extension<ClientAddr>>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let req: TokenOnly = json_body(&body)?;
-    let (link, invitation) = match pending_invitation(&st, client, &req.token).await {
-        Ok(found) => found,
-        Err(answer) => return Ok(answer),
-    };
-    let org_name = st
+/// What the invitation `token` opens offers (organisation, role, whether
+/// the address has an account): `POST /auth/invitations/inspect`'s use
+/// case, the portal's invitation page's too.
+pub async fn inspect_invitation(
+    st: &LinkState,
+    client: Option<&ClientAddr>,
+    token: &str,
+) -> Result<InvitationOffer, LinkRefusal> {
+    let (link, invitation) = pending_invitation(st, client, token).await?;
+    let organisation_name = st
         .api
         .store
         .get_organisation(&invitation.org_id)
@@ -473,17 +507,30 @@ pub async fn inspect(
         .find_user_by_email(&invitation.email)
         .await?
         .is_some();
-    Ok(Json(json!({
-        "organisationId": invitation.org_id.as_str(),
-        "organisationName": org_name,
-        "email": invitation.email.as_str(),
-        "role": invitation.role.as_str(),
-        "name": invitation.name,
-        "language": invitation.language.as_str(),
-        "expiresAt": time(link.expires_at),
-        "hasAccount": has_account,
-    }))
-    .into_response())
+    Ok(InvitationOffer {
+        organisation_id: invitation.org_id.to_string(),
+        organisation_name,
+        email: invitation.email.as_str().to_owned(),
+        role: invitation.role.as_str().to_owned(),
+        name: invitation.name,
+        language: invitation.language.as_str().to_owned(),
+        expires_at: time(link.expires_at),
+        has_account,
+    })
+}
+
+#[utoipa::path(post, path = "/auth/invitations/inspect", operation_id = "inspectInvitation", tag = "auth", summary = "What an invitation link offers (organisation, role, whether the address has an account), before accepting it", request_body = TokenOnly, responses((status = 200, body = InvitationOffer), (status = 400, description = "Not a valid link", body = ErrorBody), (status = 409, description = "Accepted, revoked or expired", body = ErrorBody), (status = 429, description = "Too many invalid links from this address", body = ErrorBody)), security(()))]
+pub async fn inspect(
+    State(st): State<LinkState>,
+    client: Option<Extension<ClientAddr>>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let req: TokenOnly = json_body(&body)?;
+    let client = client.as_ref().map(|Extension(a)| a);
+    Ok(match inspect_invitation(&st, client, &req.token).await {
+        Ok(offer) => Json(offer).into_response(),
+        Err(refused) => refused.into_response(),
+    })
 }
 
 /// Accepting an invitation: a new person's name and password.
@@ -505,12 +552,40 @@ pub async fn accept(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let req: Accept = json_body(&body)?;
-    let PersonFields { name, .. } = PersonFields::parse(req.name.as_deref(), None, None)?;
-    let plain = req.password.as_deref().map(parse_password).transpose()?;
-    let (link, invitation) = match pending_invitation(&st, client, &req.token).await {
-        Ok(found) => found,
-        Err(answer) => return Ok(answer),
-    };
+    let client = client.as_ref().map(|Extension(a)| a);
+    match accept_invitation(
+        &st,
+        client,
+        &req.token,
+        req.name.as_deref(),
+        req.password.as_deref(),
+        "POST /auth/invitations/accept",
+    )
+    .await
+    {
+        Ok(user) => start_session(&st.api, &user).await,
+        Err(refused) => Ok(refused.into_response()),
+    }
+}
+
+/// Accepts the invitation `token` opens: a new person is made with `name`
+/// (default the invitation's) and `password`; a person with an account
+/// (no password then) gets the role on top of theirs. The person, to be
+/// signed in: `POST /auth/invitations/accept`'s use case, the portal's
+/// invitation page's too (`operation` names the route in the audit log).
+pub async fn accept_invitation(
+    st: &LinkState,
+    client: Option<&ClientAddr>,
+    token: &str,
+    name: Option<&str>,
+    password: Option<&str>,
+    operation: &str,
+) -> Result<User, LinkRefusal> {
+    let mut fields = vec!["token".to_owned()];
+    fields.extend(name_given(name.is_some(), password.is_some()));
+    let PersonFields { name, .. } = PersonFields::parse(name, None, None)?;
+    let plain = password.map(parse_password).transpose()?;
+    let (link, invitation) = pending_invitation(st, client, token).await?;
     let api = &st.api;
     let now = api.clock.now();
     let user = match api.store.find_user_by_email(&invitation.email).await? {
@@ -518,12 +593,13 @@ pub async fn accept(
             if plain.is_some() {
                 return Err(ApiError::BadRequest(
                     "password: this address has an account; leave the password out (sign in with yours)".into(),
-                ));
+                ).into());
             }
             if existing.disabled {
                 return Err(ApiError::Conflict(
                     "this account is disabled; ask the platform admin".into(),
-                ));
+                )
+                .into());
             }
             if existing.role_in(&invitation.org_id).is_some() {
                 // A retry after the role was given and before the link was
@@ -572,16 +648,25 @@ pub async fn accept(
         api,
         std::slice::from_ref(&invitation.org_id),
         &user.id,
-        "POST /auth/invitations/accept",
-        &body,
+        operation,
+        fields,
     )
     .await;
-    start_session(api, &user).await
+    Ok(user)
+}
+
+/// The audited field names besides the token of an acceptance.
+fn name_given(name: bool, password: bool) -> impl Iterator<Item = String> {
+    [("name", name), ("password", password)]
+        .into_iter()
+        .filter(|(_, given)| *given)
+        .map(|(f, _)| f.to_owned())
 }
 
 /// Logs a change made through a link in each organisation it touched:
-/// these routes take no key, so the audit layer does not see them.
-async fn audit(api: &ApiState, orgs: &[OrgId], who: &UserId, operation: &str, body: &[u8]) {
+/// these routes take no key, so the audit layer does not see them. The
+/// fields are the request's names, never their values.
+async fn audit(api: &ApiState, orgs: &[OrgId], who: &UserId, operation: &str, fields: Vec<String>) {
     let path = operation.split_once(' ').map_or(operation, |(_, p)| p);
     for org in orgs {
         let entry = AuditEntry::new(
@@ -590,7 +675,7 @@ async fn audit(api: &ApiState, orgs: &[OrgId], who: &UserId, operation: &str, bo
             &format!("user:{who}"),
             operation,
             path,
-            crate::audit::body_fields(body),
+            fields.clone(),
             200,
         );
         if let Err(e) = api.store.append_audit(&entry).await {
@@ -622,41 +707,52 @@ pub async fn request_reset(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let req: ResetRequest = json_body(&body)?;
-    let email =
-        UserEmail::parse(&req.email).map_err(|e| ApiError::BadRequest(format!("email: {e}")))?;
+    let client = client.as_ref().map(|Extension(a)| a);
+    Ok(match ask_password_reset(&st, client, &req.email).await {
+        Ok(()) => (
+            StatusCode::ACCEPTED,
+            Json(json!({"status": "accepted", "message": "if the address has an account, a link to choose a new password is on its way"})),
+        )
+            .into_response(),
+        Err(refused) => refused.into_response(),
+    })
+}
+
+/// Mails a reset link to `email` if it is a (not disabled) person's; the
+/// answer is the same either way, so it never says whether the address has
+/// an account. Throttled per account and per client address:
+/// `POST /auth/password-reset`'s use case, the portal's too.
+pub async fn ask_password_reset(
+    st: &LinkState,
+    client: Option<&ClientAddr>,
+    email: &str,
+) -> Result<(), LinkRefusal> {
+    let email = UserEmail::parse(email).map_err(|e| ApiError::BadRequest(format!("email: {e}")))?;
     let url = ready(&st.api)?;
     // Every request counts: a few mails an hour per account and address.
     let now = Instant::now();
     let wait = |l: csms_kernel::throttle::Locked| {
-        too_many(
+        LinkRefusal::Throttled(
             l.retry_after,
             "too many password resets asked for this address or from this client; try again later",
         )
     };
     // Counted first, so the request past the allowance is the one refused.
-    if let Some(Extension(a)) = &client {
+    if let Some(a) = client {
         st.reset_addresses.fail(&a.throttle_key(), now);
         if let Err(l) = st.reset_addresses.check(&a.throttle_key(), now) {
-            return Ok(wait(l));
+            return Err(wait(l));
         }
     }
     st.resets.fail(email.as_str(), now);
     if let Err(l) = st.resets.check(email.as_str(), now) {
-        return Ok(wait(l));
+        return Err(wait(l));
     }
-
-    let accepted = || {
-        (
-            StatusCode::ACCEPTED,
-            Json(json!({"status": "accepted", "message": "if the address has an account, a link to choose a new password is on its way"})),
-        )
-            .into_response()
-    };
     let Some(user) = st.api.store.find_user_by_email(&email).await? else {
-        return Ok(accepted());
+        return Ok(());
     };
     if user.disabled {
-        return Ok(accepted());
+        return Ok(());
     }
     let (link, token) = new_link(
         LinkPurpose::PasswordReset {
@@ -678,7 +774,7 @@ pub async fn request_reset(
     // A failed send is logged, not told: the answer must not say whether
     // the address has an account.
     let _ = send(&st.api, &mail).await;
-    Ok(accepted())
+    Ok(())
 }
 
 /// The link's token and the new password.
@@ -697,33 +793,78 @@ pub async fn complete_reset(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let req: ResetComplete = json_body(&body)?;
-    let plain = parse_password(&req.password)?;
-    let link = match open(&st, client.as_ref().map(|Extension(a)| a), &req.token).await {
-        Ok(link) => link,
-        Err(answer) => return Ok(answer),
-    };
+    let client = client.as_ref().map(|Extension(a)| a);
+    Ok(
+        match reset_password(
+            &st,
+            client,
+            &req.token,
+            &req.password,
+            "POST /auth/password-reset/complete",
+        )
+        .await
+        {
+            Ok(()) => StatusCode::NO_CONTENT.into_response(),
+            Err(refused) => refused.into_response(),
+        },
+    )
+}
+
+/// Whether `token` is a reset link that can still be used (its secret
+/// matches, not used or expired, the password unchanged since): what the
+/// portal's reset page checks before showing its form. Counts against the
+/// client's address like a use.
+pub async fn check_reset_link(
+    st: &LinkState,
+    client: Option<&ClientAddr>,
+    token: &str,
+) -> Result<(), LinkRefusal> {
+    let link = open(st, client, token).await?;
+    reset_target(&st.api, &link).await.map(|_| ())
+}
+
+/// The person a reset link is for, if it can be used now.
+async fn reset_target(api: &ApiState, link: &EmailLink) -> Result<User, LinkRefusal> {
     let LinkPurpose::PasswordReset {
         user_id,
         password_fingerprint,
     } = &link.purpose
     else {
-        return Err(not_a_link());
+        return Err(not_a_link().into());
     };
-    let api = &st.api;
     link.clone()
         .use_at(api.clock.now())
-        .map_err(|e| ended(e, "reset"))?;
+        .map_err(|e| LinkRefusal::Over(e, "reset"))?;
     let user = api.store.get_user(user_id).await?;
-    let Some(mut user) = user.filter(|u| !u.disabled) else {
-        return Err(ApiError::Conflict(
-            "this account no longer exists or is disabled".into(),
-        ));
+    let Some(user) = user.filter(|u| !u.disabled) else {
+        return Err(
+            ApiError::Conflict("this account no longer exists or is disabled".into()).into(),
+        );
     };
     if &fingerprint(&user.password_hash) != password_fingerprint {
         return Err(ApiError::Conflict(
             "the password changed since this link was sent; ask for a new link".into(),
-        ));
+        )
+        .into());
     }
+    Ok(user)
+}
+
+/// Sets `password` (8–64 characters) as the password of the person the
+/// reset link `token` was sent to, and signs them out everywhere:
+/// `POST /auth/password-reset/complete`'s use case, the portal's too
+/// (`operation` names the route in the audit log).
+pub async fn reset_password(
+    st: &LinkState,
+    client: Option<&ClientAddr>,
+    token: &str,
+    password: &str,
+    operation: &str,
+) -> Result<(), LinkRefusal> {
+    let plain = parse_password(password)?;
+    let link = open(st, client, token).await?;
+    let api = &st.api;
+    let mut user = reset_target(api, &link).await?;
     // The new hash ends this link and every other reset link of the person
     // (their fingerprints no longer match), even if marking it fails.
     user.password_hash = hash_password(plain).await?;
@@ -734,14 +875,14 @@ pub async fn complete_reset(
         api,
         &orgs,
         &user.id,
-        "POST /auth/password-reset/complete",
-        &body,
+        operation,
+        vec!["token".to_owned(), "password".to_owned()],
     )
     .await;
     if let Err(e) = mark_used(api, link).await {
         tracing::warn!(error = %e, "a used reset link could not be marked; its fingerprint ends it anyway");
     }
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(())
 }
 
 #[cfg(test)]

@@ -59,6 +59,7 @@ mod device_model;
 mod dunning;
 pub mod error;
 mod fees;
+mod garage;
 mod invitations;
 mod load;
 mod load_config;
@@ -117,7 +118,8 @@ pub use public_url::PublicUrl;
 /// cancelled).
 pub mod shared {
     pub use crate::auth::{
-        cookie, csrf_matches, person_principal, role_scopes, signed_in, Principal, SESSION_COOKIE,
+        constant_time_eq, cookie, csrf_matches, person_principal, role_scopes, signed_in,
+        Principal, SESSION_COOKIE,
     };
     pub use crate::invitations::invite;
     // The access and bookings pages: a station's policy, its mode now, the
@@ -126,6 +128,11 @@ pub mod shared {
         access_attempts, access_now, change_access, station_access, AccessPolicyView,
     };
     pub use crate::bookings::{book_evse, cancel_booking, org_bookings};
+    // The pages behind the mailed links: an invitation, a password reset.
+    pub use crate::invitations::{
+        accept_invitation, ask_password_reset, check_reset_link, inspect_invitation,
+        reset_password, InvitationOffer, LinkRefusal, LinkState,
+    };
     pub use crate::load::{
         load_balanced_sites, site_allocation, AllocationView, EvseAllocationView,
     };
@@ -140,7 +147,9 @@ pub mod shared {
     pub use crate::pay_at_charger::{hold_at_link, start_paid, Hold, HoldView};
     pub use crate::pricing::public_price;
     pub use crate::reports::{usage_file, usage_report, usage_request, UsageFile};
-    pub use crate::sign_in::{authenticate, clear_cookie, new_session, Refusal, SignInState};
+    pub use crate::sign_in::{
+        authenticate, clear_cookie, new_session, random_token, Refusal, SignInState,
+    };
     pub use crate::spot::spot_day;
     pub use crate::start_link::{
         evse_qr, link_caller, resolve_link, rotate_key, start_by_link, start_info, start_of_link,
@@ -306,12 +315,22 @@ mod permit {
 /// need (when a car must be ready is a driver's app's business, like
 /// starting the charge); `admin` changes everything else and manages keys.
 pub fn router(state: ApiState) -> Router {
-    router_with(state.clone(), sign_in::SignInState::new(state))
+    router_with(
+        state.clone(),
+        sign_in::SignInState::new(state.clone()),
+        invitations::LinkState::new(state),
+    )
 }
 
-/// [`router`] with the sign-in's throttle given, so the web portal's
-/// sign-in form counts failures in the same throttle as `POST /auth/sign-in`.
-pub fn router_with(state: ApiState, sign_in: sign_in::SignInState) -> Router {
+/// [`router`] with the sign-in's and the mailed links' throttles given, so
+/// the web portal's forms count in the same throttles as `POST
+/// /auth/sign-in` and the `/auth/invitations/…` and `/auth/password-reset…`
+/// routes.
+pub fn router_with(
+    state: ApiState,
+    sign_in: sign_in::SignInState,
+    links: invitations::LinkState,
+) -> Router {
     use csms_domain::api_key::Scope::{Admin, Commands, Read};
     use permit::{delete, get, own_delete, own_get, own_post, own_put, patch, post, put};
     let v1 = Router::new()
@@ -346,6 +365,12 @@ pub fn router_with(state: ApiState, sign_in: sign_in::SignInState) -> Router {
         .route(
             "/stations/{id}/evses/{evseId}/access",
             put(Admin, access::put_evse).merge(delete(Admin, access::delete_evse)),
+        )
+        .route(
+            "/stations/{id}/garage-identity",
+            get(Read, garage::get)
+                .merge(put(Admin, garage::put))
+                .merge(delete(Admin, garage::delete)),
         )
         .route("/stations/{id}/attempts", get(Read, access::attempts))
         .route("/access-attempts", get(Read, access::org_attempts))
@@ -660,7 +685,7 @@ pub fn router_with(state: ApiState, sign_in: sign_in::SignInState) -> Router {
                     "/auth/password-reset/complete",
                     axum::routing::post(invitations::complete_reset),
                 )
-                .with_state(invitations::LinkState::new(state.clone())),
+                .with_state(links),
         )
         .route("/auth/me", axum::routing::get(sign_in::me))
         .route(

@@ -4,7 +4,7 @@
 
 use crate::command_input::CommandInput;
 use crate::{
-    access, alarm_settings, api_keys, audit, billing, bookings, commands, device_model,
+    access, alarm_settings, api_keys, audit, billing, bookings, commands, device_model, garage,
     invitations, load, local_list, me, organisations, outbox, payments, people, plan, pricing,
     ratings, reports, second_factor, sessions, sign_in, sites, spot, start_link, stations, tariffs,
     tokens, views, webhooks,
@@ -181,6 +181,7 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
         stations::rotate_password, stations::decommission, stations::recommission, stations::events, device_model::get,
         local_list::get, local_list::sync,
         access::get, access::put, access::put_evse, access::delete_evse, access::now, access::attempts, access::org_attempts,
+        garage::get, garage::put, garage::delete,
         bookings::create, bookings::list_evse, bookings::list, bookings::get, bookings::cancel,
         commands::create, commands::list_for_station, commands::get,
         tokens::list, tokens::create,

@@ -86,7 +86,7 @@ pub struct SignedIn {
 }
 
 /// 32 random bytes, URL-safe base64.
-pub(crate) fn random_token() -> String {
+pub fn random_token() -> String {
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)

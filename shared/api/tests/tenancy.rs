@@ -543,6 +543,8 @@ fn body_for(operation: &str, a: &OrgA) -> Option<Value> {
         "updateUser" => json!({"role": "orgAdmin", "name": "taken over"}),
         // Open A's station to everyone: B's tokens would charge there.
         "putStationAccess" | "putEvseAccess" => json!({"default": "public"}),
+        // Make A's station a garage of A's person: it would start for them.
+        "putGarageIdentity" => json!({"userId": a.user}),
         "rateMySession" => json!({"stars": 1, "comment": "B was here"}),
         // Book A's EVSE for A's token.
         "createBooking" => booking_body(&a.token),

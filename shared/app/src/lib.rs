@@ -30,18 +30,22 @@ pub use settings::{Resource, Runtime, Settings, SettingsError};
 pub use wiring::{Adapters, Wiring};
 
 /// The whole HTTP surface: the API (`/healthz`, `/api/v1/…`) and the web
-/// portal (`/`, `/portal/…`) in one router, the portal's sign-in form
-/// counting failures in the same throttle as `POST /auth/sign-in`.
+/// portal (`/`, `/portal/…`, the mailed links' `/invitation` and
+/// `/reset-password`) in one router, the portal's sign-in and link forms
+/// counting in the same throttles as `POST /auth/sign-in` and the
+/// `/auth/invitations/…`, `/auth/password-reset…` routes.
 pub fn http_app(state: csms_api::ApiState) -> axum::Router {
     let sign_in = csms_api::shared::SignInState::new(state.clone());
+    let links = csms_api::shared::LinkState::new(state.clone());
     let portal_state = csms_portal::PortalState {
         api: state.clone(),
         sign_in: sign_in.clone(),
+        links: links.clone(),
     };
     let portal = csms_portal::router(portal_state.clone());
     // A browser opening a start link gets the portal's start page there.
     csms_portal::with_start_link_pages(
-        csms_api::router_with(state, sign_in).merge(portal),
+        csms_api::router_with(state, sign_in, links).merge(portal),
         portal_state,
     )
 }

@@ -8,7 +8,11 @@
 //! ([`handle_booking_sweep`]); a third, every minute, `{"monitor": true}`:
 //! the alarms about stations gone offline beyond their grace
 //! ([`handle_monitor_sweep`]); a fourth, hourly, `{"billing": true}`: the
-//! day's billing ([`handle_billing_sweep`]).
+//! day's billing ([`handle_billing_sweep`]). Invoked by hand once after
+//! an upgrade with `{"backfill": "bookingPersons"}`, it puts bookings made
+//! before the person index existed in their person's list
+//! ([`handle_booking_backfill`]; resumable: an answer with `"done": false`
+//! names the `resume` point to invoke it with again).
 //!
 //! Idempotent: a session closed by one run is no longer open for the next,
 //! and a run that fails half-way is finished by the next one.
@@ -18,6 +22,63 @@ use csms_charging::charger::{ChargerService, HandlerError, IDLE_SWEEP_LOOKBACK};
 use csms_domain::Timestamp;
 use csms_kernel::ports::Store;
 use serde_json::{json, Value};
+
+/// Whether an invocation asks for the bookings' person index backfill.
+pub fn is_booking_backfill(event: &Value) -> bool {
+    event.get("backfill").and_then(Value::as_str) == Some("bookingPersons")
+}
+
+/// The bookings' person index backfill
+/// (`csms_kernel::migrations::backfill_booking_persons`) from the event's
+/// `resume` point (`{"org", "cursor"}`; none: the start), page by page
+/// until done or until `until` (the function's time is nearly up): then
+/// the answer's `resume` is where to go on from.
+pub async fn handle_booking_backfill(
+    store: &dyn Store,
+    event: &Value,
+    until: std::time::Instant,
+) -> Result<Value, csms_kernel::ports::StoreError> {
+    use csms_kernel::migrations::{backfill_booking_persons_page, Backfilled, Resume};
+    let resume = &event["resume"];
+    let mut at = Resume {
+        org: resume["org"]
+            .as_str()
+            .and_then(|o| csms_domain::OrgId::parse(o).ok()),
+        cursor: resume["cursor"].as_str().map(str::to_owned),
+    };
+    let orgs = csms_kernel::tenants::organisation_ids(store).await?;
+    let mut total = Backfilled::default();
+    loop {
+        let (done, next) = backfill_booking_persons_page(
+            store,
+            &orgs,
+            &at,
+            csms_kernel::ports::PageRequest::MAX_LIMIT,
+        )
+        .await?;
+        total += done;
+        let Some(next) = next else {
+            tracing::info!(
+                seen = total.seen,
+                indexed = total.indexed,
+                "booking backfill done"
+            );
+            return Ok(json!({"done": true, "seen": total.seen, "indexed": total.indexed}));
+        };
+        at = next;
+        if std::time::Instant::now() >= until {
+            tracing::info!(
+                seen = total.seen,
+                indexed = total.indexed,
+                "booking backfill stopped for time; invoke again with resume"
+            );
+            return Ok(json!({
+                "done": false, "seen": total.seen, "indexed": total.indexed,
+                "resume": {"org": at.org.as_ref().map(|o| o.as_str()), "cursor": at.cursor},
+            }));
+        }
+    }
+}
 
 /// Whether a schedule's payload asks for the booking sweep.
 pub fn is_booking_sweep(event: &Value) -> bool {

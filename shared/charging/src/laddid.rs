@@ -59,11 +59,23 @@ fn not_found(value: &str) -> RegistryError {
     RegistryError::NotFound(format!("id token {value} not found"))
 }
 
+/// A type a token may be registered as: every type but `EMail`, which is
+/// made by binding a person to a garage station ([`crate::garage::set`]).
 pub fn parse_type(raw: &str) -> Result<IdTokenType, RegistryError> {
-    IdTokenType::parse(raw).ok_or_else(|| {
-        let names: Vec<&str> = IdTokenType::ALL.iter().map(|t| t.as_str()).collect();
-        invalid(format!("type: must be one of {}", names.join(", ")))
-    })
+    match IdTokenType::parse(raw) {
+        Some(IdTokenType::EMail) => Err(invalid(
+            "type: an EMail identifier is made by binding its person to a garage station (PUT /stations/{id}/garage-identity)",
+        )),
+        Some(t) => Ok(t),
+        None => {
+            let names: Vec<&str> = IdTokenType::ALL
+                .iter()
+                .filter(|t| **t != IdTokenType::EMail)
+                .map(|t| t.as_str())
+                .collect();
+            Err(invalid(format!("type: must be one of {}", names.join(", "))))
+        }
+    }
 }
 
 fn parse_status(raw: &str) -> Result<TokenStatus, RegistryError> {
@@ -156,6 +168,11 @@ fn apply(r: &mut IdTokenRecord, f: TokenFields) -> Result<(), RegistryError> {
         r.label = text("label", v, LABEL_MAX)?;
     }
     if let Some(v) = f.user_id {
+        if r.token_type == IdTokenType::EMail {
+            return Err(invalid(
+                "userId: an EMail identifier is held by the person whose address it is",
+            ));
+        }
         r.user_id = v.map(holder).transpose()?;
     }
     if let (Some(from), Some(to)) = (r.valid_from, r.valid_to) {

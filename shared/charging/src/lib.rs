@@ -38,6 +38,7 @@ pub mod booking;
 pub mod charger;
 pub mod connect;
 pub mod device_model;
+pub mod garage;
 pub mod laddid;
 pub mod lifecycle;
 pub mod password;

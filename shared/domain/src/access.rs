@@ -330,6 +330,47 @@ impl StationAccess {
     }
 }
 
+/// A private garage charger's identity: the station starts for one person
+/// without a card. Its identifier is an id token of type `EMail` whose
+/// value is the person's normalised e-mail address and whose holder is the
+/// person (a member of the station's organisation); a station has at most
+/// one. A 2.0.1 `TransactionEvent Started` without an id token (or with a
+/// `NoAuthorization` one) is that identifier's, and so is a 1.6
+/// StartTransaction whose idTag is `free_vend_id_tag` (what the charger is
+/// configured to send in free-vend mode: 1.6 always sends one) while that
+/// tag is not a registered identifier itself. The identifier is then
+/// authorised like a card (its status, validity, the access mode, a
+/// booking), so the session is the person's: priced, in `/me/sessions`, on
+/// their invoice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GarageIdentity {
+    pub station_id: StationId,
+    pub org_id: OrgId,
+    /// The `EMail` identifier (the person's address).
+    pub id_token: IdTokenValue,
+    pub user_id: crate::user::UserId,
+    /// The 1.6 idTag the charger sends in free-vend mode (at most 20
+    /// characters); `None` for a 2.0.1 station (or a 1.6 one that is not
+    /// in free-vend mode).
+    pub free_vend_id_tag: Option<IdTokenValue>,
+    pub updated_at: Timestamp,
+    /// 1 when first written, one more at each change.
+    pub version: u64,
+}
+
+impl GarageIdentity {
+    /// The longest 1.6 `idTag`.
+    pub const FREE_VEND_TAG_MAX: usize = 20;
+
+    /// Whether a 1.6 idTag is this station's free-vend tag (compared like
+    /// registry keys, without regard to case).
+    pub fn is_free_vend_tag(&self, tag: &IdTokenValue) -> bool {
+        self.free_vend_id_tag
+            .as_ref()
+            .is_some_and(|t| t.key() == tag.key())
+    }
+}
+
 /// Why a registered token was refused by the access mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AccessRefusal {

@@ -257,6 +257,9 @@ pub fn desired<'a>(
         // Central identities (a start link's one-off identity) are the
         // CSMS's to authorise when used; a station never holds them.
         .filter(|t| t.token_type != IdTokenType::Central)
+        // An e-mail identity is a garage station's to start for without a
+        // card; no charger presents it (and no OCPP type names it).
+        .filter(|t| t.token_type != IdTokenType::EMail)
         .filter(|t| t.token.as_str().chars().count() <= max_len)
         .filter(|t| groups.is_none_or(|g| t.group.as_ref().is_some_and(|tg| g.contains(tg))))
         .filter_map(|t| {

@@ -16,10 +16,15 @@ pub enum IdTokenType {
     Local,
     MacAddress,
     NoAuthorization,
+    /// A person's e-mail address (normalised, lower case) as the identity
+    /// a private garage charger starts for without a card: never sent to a
+    /// charger (not an OCPP type), made by binding it to a station
+    /// ([`crate::access::GarageIdentity`]).
+    EMail,
 }
 
 impl IdTokenType {
-    pub const ALL: [IdTokenType; 8] = [
+    pub const ALL: [IdTokenType; 9] = [
         IdTokenType::Central,
         IdTokenType::EMaid,
         IdTokenType::ISO14443,
@@ -28,6 +33,7 @@ impl IdTokenType {
         IdTokenType::Local,
         IdTokenType::MacAddress,
         IdTokenType::NoAuthorization,
+        IdTokenType::EMail,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -40,6 +46,7 @@ impl IdTokenType {
             IdTokenType::Local => "Local",
             IdTokenType::MacAddress => "MacAddress",
             IdTokenType::NoAuthorization => "NoAuthorization",
+            IdTokenType::EMail => "EMail",
         }
     }
 

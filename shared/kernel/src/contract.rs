@@ -3970,6 +3970,68 @@ pub async fn user_sessions_touched_and_deleted<S: UserSessionStore>(store: &S) {
     assert_eq!(store.delete_user_sessions(&u1).await.unwrap(), 0);
 }
 
+/// A station's garage identity is one record per station, versioned (0:
+/// none yet), read back whole, and deleted (saying whether there was one);
+/// another station's is its own.
+pub async fn garage_identities_one_per_station_versioned_and_deleted<S: AccessStore>(store: &S) {
+    use csms_domain::access::GarageIdentity;
+    let id = sid("CP-GARAGE");
+    assert_eq!(store.get_garage_identity(&id).await.unwrap(), None);
+    let mut garage = GarageIdentity {
+        station_id: id.clone(),
+        org_id: OrgId::parse("org-a").unwrap(),
+        id_token: IdTokenValue::parse("anna@example.se").unwrap(),
+        user_id: csms_domain::user::UserId::generate(),
+        free_vend_id_tag: Some(IdTokenValue::parse("FREEVEND").unwrap()),
+        updated_at: t(0),
+        version: 1,
+    };
+    assert!(matches!(
+        store.put_garage_identity(&garage, 1).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store.put_garage_identity(&garage, 0).await.unwrap();
+    assert!(
+        matches!(
+            store.put_garage_identity(&garage, 0).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a station has at most one"
+    );
+    assert_eq!(
+        store.get_garage_identity(&id).await.unwrap(),
+        Some(garage.clone())
+    );
+    garage.free_vend_id_tag = None;
+    garage.version = 2;
+    garage.updated_at = t(5);
+    assert!(matches!(
+        store.put_garage_identity(&garage, 3).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store.put_garage_identity(&garage, 1).await.unwrap();
+    assert_eq!(
+        store.get_garage_identity(&id).await.unwrap(),
+        Some(garage.clone())
+    );
+    let other = GarageIdentity {
+        station_id: sid("CP-GARAGE-2"),
+        version: 1,
+        ..garage.clone()
+    };
+    store.put_garage_identity(&other, 0).await.unwrap();
+    assert!(store.delete_garage_identity(&id).await.unwrap());
+    assert!(!store.delete_garage_identity(&id).await.unwrap());
+    assert_eq!(store.get_garage_identity(&id).await.unwrap(), None);
+    assert_eq!(
+        store.get_garage_identity(&other.station_id).await.unwrap(),
+        Some(other)
+    );
+    // Gone, it can be made again from nothing.
+    garage.version = 1;
+    store.put_garage_identity(&garage, 0).await.unwrap();
+}
+
 /// A station's access record is versioned (0: none yet) and keeps its EVSE
 /// overrides; refused attempts list newest first, a page at a time, per
 /// station, also when two share an instant.
@@ -4105,6 +4167,61 @@ pub async fn station_access_versioned_and_attempts_newest_first<S: AccessStore +
 /// A person's bookings, at any organisation's stations, latest start first,
 /// paged; a booking for nobody (a card without holder) is nobody's, and a
 /// change keeps it listed.
+/// A booking is put in its person's index once: one made now is there
+/// already (`false`), so is one for nobody and one not stored; the
+/// backfill over the organisations' bookings then adds nothing, and the
+/// person's list is unchanged.
+pub async fn booking_person_index_backfill_is_idempotent<S: BookingStore + OrganisationStore>(
+    store: &S,
+) {
+    use crate::migrations::{backfill_booking_persons, Resume};
+    use csms_domain::booking::*;
+    use csms_domain::user::UserId;
+    let eva = UserId::generate();
+    let make = |from: i64, user: Option<&UserId>| Booking {
+        id: BookingId::generate(),
+        org_id: OrgId::default_org(),
+        station_id: sid("CP-BACKFILL"),
+        evse_id: 1,
+        token: IdTokenValue::parse("BOOKER").unwrap(),
+        user_id: user.cloned(),
+        window: Window::stored(t(from * 3600), t((from + 1) * 3600)).unwrap(),
+        status: BookingStatus::Booked,
+        reserve_outcome: None,
+        created_by: "admin".into(),
+        created_at: t(0),
+        updated_at: t(0),
+        version: 1,
+    };
+    let hers = make(20, Some(&eva));
+    let nobodys = make(22, None);
+    store.create_booking(&hers).await.unwrap();
+    store.create_booking(&nobodys).await.unwrap();
+    assert!(
+        !store.index_booking_person(&hers).await.unwrap(),
+        "indexed when made"
+    );
+    assert!(!store.index_booking_person(&nobodys).await.unwrap());
+    assert!(
+        !store
+            .index_booking_person(&make(24, Some(&eva)))
+            .await
+            .unwrap(),
+        "a booking that is not stored is not indexed"
+    );
+    let mut points = 0;
+    let done = backfill_booking_persons(store, Resume::default(), |_, _| points += 1)
+        .await
+        .unwrap();
+    assert_eq!(done.indexed, 0, "{done:?}");
+    assert!(done.seen >= 1, "{done:?}");
+    let mine = store
+        .list_user_bookings(&eva, &PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(mine.items, vec![hers]);
+}
+
 pub async fn bookings_listed_per_person<S: BookingStore>(store: &S) {
     use csms_domain::booking::*;
     use csms_domain::user::UserId;
@@ -5335,11 +5452,13 @@ macro_rules! store_contract_tests {
             users_unique_by_email_versioned_and_listed_by_org,
             user_sessions_touched_and_deleted,
             station_access_versioned_and_attempts_newest_first,
+            garage_identities_one_per_station_versioned_and_deleted,
             local_lists_versioned_and_listed_by_org,
             held_tokens_and_sessions_listed_per_person,
             ratings_versioned_listed_and_summed,
             bookings_conflict_versioned_and_due,
             bookings_listed_per_person,
+            booking_person_index_backfill_is_idempotent,
             email_links_versioned_and_invitations_listed_by_org,
             charging_keys_by_key_and_evse_and_rotated,
             ledger_appends_once_per_reference,

@@ -19,9 +19,12 @@
 //!   (station passwords, API keys), per station and per source address.
 //! - [`undecodable`]: what a store does with a stored record it cannot read.
 //! - [`tenants`]: the default organisation's record, made at upgrade.
+//! - [`migrations`]: upgrades of stored data (idempotent, resumable), e.g.
+//!   the bookings' person index backfilled.
 //! - `contract` (feature `contract-tests`): the suite every store passes.
 
 pub mod events;
+pub mod migrations;
 pub mod ports;
 pub mod tenants;
 pub mod throttle;

@@ -7,7 +7,7 @@
 //! access patterns.
 
 use async_trait::async_trait;
-use csms_domain::access::{AccessAttempt, StationAccess};
+use csms_domain::access::{AccessAttempt, GarageIdentity, StationAccess};
 use csms_domain::alarm::{Alarm, AlarmSettings};
 use csms_domain::api_key::ApiKey;
 use csms_domain::audit::AuditEntry;
@@ -723,6 +723,18 @@ pub trait AccessStore: Send + Sync {
         org: &OrgId,
         page: &PageRequest,
     ) -> StoreResult<Page<AccessAttempt>>;
+    /// The station's garage identity (at most one), if it has one.
+    async fn get_garage_identity(&self, station: &StationId)
+        -> StoreResult<Option<GarageIdentity>>;
+    /// Writes `garage` if the stored version is `expected_version` (0: none
+    /// stored yet), else `Conflict`; the caller has set `garage.version`.
+    async fn put_garage_identity(
+        &self,
+        garage: &GarageIdentity,
+        expected_version: u64,
+    ) -> StoreResult<()>;
+    /// Removes the station's garage identity; whether there was one.
+    async fn delete_garage_identity(&self, station: &StationId) -> StoreResult<bool>;
 }
 
 /// Each EVSE's charging key, the secret of its start link: found by the
@@ -787,6 +799,12 @@ pub trait BookingStore: Send + Sync {
         user: &UserId,
         page: &PageRequest,
     ) -> StoreResult<Page<Booking>>;
+    /// Puts `booking` in its person's index ([`Self::list_user_bookings`])
+    /// if it is not there: a booking written before the index existed (the
+    /// upgrade's backfill, [`crate::migrations::backfill_booking_persons`]).
+    /// Idempotent; `true` when it added the entry, `false` when it was
+    /// there already, the booking is for nobody or no longer stored.
+    async fn index_booking_person(&self, booking: &Booking) -> StoreResult<bool>;
     /// Up to `limit` of the organisation's bookings that are not final
     /// ([`csms_domain::booking::BookingStatus::is_final`]) and start at or
     /// before `until`, earliest first: what the booking sweep looks at.

@@ -724,6 +724,40 @@ catalogue! {
     QrRotateButton => "Byt koden", "Replace the code";
     QrRotated => "Laddpunkt {} har fått en ny kod. Skriv ut arket igen.", "Charging point {} has a new code. Print the sheet again.";
     QrLink => "QR-koder att skriva ut", "QR codes to print";
+    // The pages behind the mailed links (links.rs): an invitation, a forgotten password.
+    LinkInvitation => "Inbjudan", "Invitation";
+    LinkInvitedTo => "Du är inbjuden till {} som {}.", "You are invited to {} as {}.";
+    LinkInvitedEmail => "Inbjudan gäller {}.", "The invitation is for {}.";
+    LinkInvitationUntil => "Länken gäller till {}.", "The link works until {}.";
+    LinkHasAccount => "Du har redan ett konto med den adressen. Godtar du inbjudan får du rollen i organisationen och är inloggad.", "You already have an account with that address. Accepting the invitation gives you the role in the organisation and signs you in.";
+    LinkNewAccount => "Välj ditt namn och ett lösenord, så skapas ditt konto och du loggas in.", "Choose your name and a password: your account is made and you are signed in.";
+    LinkPasswordHint => "8–64 tecken.", "8–64 characters.";
+    LinkNewPassword => "Nytt lösenord", "New password";
+    LinkAccept => "Godta inbjudan", "Accept the invitation";
+    LinkForgot => "Glömt lösenordet?", "Forgot your password?";
+    LinkForgotTitle => "Nytt lösenord", "A new password";
+    LinkForgotHint => "Skriv e-postadressen du loggar in med. Har den ett konto skickar vi en länk som gäller en timme.", "Enter the e-mail address you sign in with. If it has an account, we send a link that works for an hour.";
+    LinkSend => "Skicka länken", "Send the link";
+    LinkSent => "Har adressen ett konto är en länk för att välja nytt lösenord på väg. Den gäller en timme. Kolla också skräpposten.", "If the address has an account, a link to choose a new password is on its way. It works for an hour. Check the spam folder too.";
+    LinkResetTitle => "Välj nytt lösenord", "Choose a new password";
+    LinkResetHint => "När lösenordet är bytt loggas du ut överallt och loggar in med det nya.", "Once the password is changed you are signed out everywhere and sign in with the new one.";
+    LinkResetSave => "Spara lösenordet", "Save the password";
+    LinkPasswordChanged => "Lösenordet är bytt. Logga in med det nya.", "The password is changed. Sign in with the new one.";
+    LinkOver => "Länken fungerar inte", "The link does not work";
+    LinkUsed => "Länken har redan använts.", "The link has been used already.";
+    LinkRevoked => "Inbjudan har dragits tillbaka.", "The invitation has been withdrawn.";
+    LinkExpired => "Länken har gått ut.", "The link has expired.";
+    LinkInvalid => "Länken är inte giltig. Kontrollera att hela länken från mejlet kom med.", "The link is not valid. Check that the whole link from the e-mail came along.";
+    LinkAskInviter => "Be den som bjöd in dig om en ny inbjudan.", "Ask whoever invited you for a new invitation.";
+    LinkAskAgain => "Be om en ny länk.", "Ask for a new link.";
+    LinkThrottled => "För många försök härifrån. Försök igen om en stund.", "Too many tries from here. Try again in a while.";
+    LinkFormExpired => "Formuläret har gått ut. Ladda om sidan och försök igen.", "The form has expired. Reload the page and try again.";
+    RoleOrgAdmin => "administratör", "administrator";
+    RoleOperator => "driftansvarig", "operator";
+    RoleAccountant => "ekonomiansvarig", "accountant";
+    RoleViewer => "läsare", "viewer";
+    RoleDriver => "förare", "driver";
+    RolePlatformAdmin => "plattformsadministratör", "platform administrator";
 }
 
 /// `lang`'s tag for `<html lang>`.

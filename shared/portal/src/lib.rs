@@ -31,6 +31,8 @@
 //!   running sessions, power, alarms); `sessions_table`: sessions with
 //!   energy and cost.
 //! - `pages`: `account` (sign-in, sign-out, language, the start page),
+//!   `links` (the pages behind the mailed links: accepting an invitation,
+//!   asking for and using a password reset link),
 //!   `overview` (with the map), `station` (with its events and its site's
 //!   allocation), `station_commands` (the station page's commands), `sessions` (the
 //!   organisation's sessions with filters and CSV, one session's meter
@@ -63,25 +65,30 @@ use axum::middleware::{self, Next};
 use axum::response::{Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use csms_api::shared::SignInState;
+use csms_api::shared::{LinkState, SignInState};
 use csms_api::ApiState;
 use std::time::Instant;
 
-/// What the pages need: the API's state (store, clock, services) and the
-/// sign-in's throttle, shared with `POST /auth/sign-in`.
+/// What the pages need: the API's state (store, clock, services), the
+/// sign-in's throttle, shared with `POST /auth/sign-in`, and the mailed
+/// links' throttles, shared with the `/auth/invitations/…` and
+/// `/auth/password-reset…` routes.
 #[derive(Clone)]
 pub struct PortalState {
     pub api: ApiState,
     pub sign_in: SignInState,
+    pub links: LinkState,
 }
 
-/// The portal's routes, all under `/portal/` (and `/` sending there). No
+/// The portal's routes, all under `/portal/` (and `/` sending there, and
+/// the mailed links' `/invitation` and `/reset-password` sending to their
+/// pages). No
 /// fallback of its own: merged into the API's app, an unknown path outside
 /// `/portal/` stays the API's 404.
 pub fn router(state: PortalState) -> Router {
     use pages::{
-        access, account, bookings, laddid, load, me, me_bookings, money, org_money, overview,
-        prices, public, qr_sheet, reports, sessions, station, station_commands, users,
+        access, account, bookings, laddid, links, load, me, me_bookings, money, org_money,
+        overview, prices, public, qr_sheet, reports, sessions, station, station_commands, users,
     };
     Router::new()
         .route("/", get(|| async { Redirect::to("/portal/") }))
@@ -93,6 +100,21 @@ pub fn router(state: PortalState) -> Router {
             get(account::sign_in_get).post(account::sign_in_post),
         )
         .route("/portal/sign-out", post(account::sign_out))
+        // The addresses in the mails stay where they are (csms_api::invitations).
+        .route("/invitation", get(links::invitation_link))
+        .route("/reset-password", get(links::reset_link))
+        .route(
+            "/portal/invitation",
+            get(links::invitation_get).post(links::invitation_post),
+        )
+        .route(
+            "/portal/forgot-password",
+            get(links::forgot_get).post(links::forgot_post),
+        )
+        .route(
+            "/portal/reset-password",
+            get(links::reset_get).post(links::reset_post),
+        )
         .route("/portal/language", post(account::language))
         .route("/portal/stations", get(overview::page))
         .route("/portal/live/stations", get(overview::live))

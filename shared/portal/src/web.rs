@@ -217,6 +217,49 @@ pub fn lang_cookie(lang: Language, secure: bool) -> HeaderValue {
     .expect("the cookie is ASCII")
 }
 
+/// The cookie of a form shown before signing in (the invitation, the
+/// password reset): its random value is also the form's hidden `form`
+/// field, and a post whose field does not match the cookie is refused. A
+/// page of another site can make a browser post, but can neither read nor
+/// set this cookie (`SameSite=Strict`, `HttpOnly`), so it cannot post a
+/// form of its own in the visitor's name (such as accepting the forger's
+/// invitation, which would sign the visitor in as the forger).
+pub const FORM_COOKIE: &str = "csms_form";
+
+/// The guard of a form shown before signing in: the value for its hidden
+/// `form` field, and the `Set-Cookie` to send with the page when the
+/// browser has none yet (an existing one is kept, so two tabs both work).
+pub fn form_guard(headers: &HeaderMap, secure: bool) -> (String, Option<HeaderValue>) {
+    if let Some(v) = cookie(headers, FORM_COOKIE).filter(|v| well_formed_guard(v)) {
+        return (v, None);
+    }
+    let v = csms_api::shared::random_token();
+    let secure = if secure { "; Secure" } else { "" };
+    let set = HeaderValue::from_str(&format!(
+        "{FORM_COOKIE}={v}; Path=/portal/; HttpOnly; SameSite=Strict{secure}"
+    ))
+    .expect("the cookie is ASCII");
+    (v, Some(set))
+}
+
+/// A guard's value as [`form_guard`] makes it: 43 URL-safe base64 digits.
+fn well_formed_guard(v: &str) -> bool {
+    v.len() == 43
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Whether a form posted before signing in carries the guard of the
+/// browser's cookie.
+pub fn form_guarded(headers: &HeaderMap, form: &Form) -> bool {
+    match (cookie(headers, FORM_COOKIE), form.get("form")) {
+        (Some(c), Some(f)) if well_formed_guard(&c) => {
+            csms_api::shared::constant_time_eq(c.as_bytes(), f.as_bytes())
+        }
+        _ => false,
+    }
+}
+
 /// A URL-encoded form body.
 pub struct Form(HashMap<String, String>);
 
@@ -513,6 +556,25 @@ mod tests {
         assert_eq!(visitor_lang(&h), DEFAULT_LANG);
         h.insert(header::COOKIE, "csms_lang=en".parse().unwrap());
         assert_eq!(visitor_lang(&h), Language::En);
+    }
+
+    #[test]
+    fn a_form_before_sign_in_needs_its_cookie() {
+        let (v, set) = form_guard(&HeaderMap::new(), false);
+        let set = set.expect("a new browser gets the cookie");
+        assert!(set.to_str().unwrap().contains("SameSite=Strict"));
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            format!("{FORM_COOKIE}={v}").parse().unwrap(),
+        );
+        // The cookie is kept, not replaced.
+        assert_eq!(form_guard(&h, false), (v.clone(), None));
+        let form = |f: &str| Form::parse(format!("form={f}&token=x").as_bytes());
+        assert!(form_guarded(&h, &form(&v)));
+        assert!(!form_guarded(&h, &form("forged")));
+        assert!(!form_guarded(&HeaderMap::new(), &form(&v)));
+        assert!(!form_guarded(&h, &Form::parse(b"token=x")));
     }
 
     #[test]

@@ -9,10 +9,11 @@
 use crate::{parse, DecodeError, Record};
 use chrono::{DateTime, NaiveDate, Utc};
 use csms_domain::access::{
-    AccessAttempt, AccessMode, AccessPolicy, AccessRefusal, Exception, Rule, Schedule,
-    StationAccess, Weekdays,
+    AccessAttempt, AccessMode, AccessPolicy, AccessRefusal, Exception, GarageIdentity, Rule,
+    Schedule, StationAccess, Weekdays,
 };
 use csms_domain::tenant::DayInterval;
+use csms_domain::user::UserId;
 use csms_domain::{IdTokenValue, OrgId, StationId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -277,4 +278,78 @@ impl Record for StationAccess {
 
 impl Record for AccessAttempt {
     type Stored = StoredAccessAttempt;
+}
+
+/// A garage station's e-mail identity (issue 17.3), new with it: one per
+/// station, keyed by the station.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredGarageIdentity {
+    #[serde(rename = "stationId")]
+    pub station_id: String,
+    #[serde(rename = "orgId")]
+    pub org_id: String,
+    #[serde(rename = "idToken")]
+    pub id_token: String,
+    #[serde(rename = "userId")]
+    pub user_id: String,
+    #[serde(rename = "freeVendIdTag", default)]
+    pub free_vend_id_tag: Option<String>,
+    #[serde(rename = "updatedAt")]
+    pub updated_at: DateTime<Utc>,
+    #[serde(rename = "version")]
+    pub version: u64,
+}
+
+impl From<&GarageIdentity> for StoredGarageIdentity {
+    fn from(g: &GarageIdentity) -> Self {
+        let GarageIdentity {
+            station_id,
+            org_id,
+            id_token,
+            user_id,
+            free_vend_id_tag,
+            updated_at,
+            version,
+        } = g;
+        StoredGarageIdentity {
+            station_id: station_id.to_string(),
+            org_id: org_id.to_string(),
+            id_token: id_token.as_str().to_owned(),
+            user_id: user_id.to_string(),
+            free_vend_id_tag: free_vend_id_tag.as_ref().map(|t| t.as_str().to_owned()),
+            updated_at: *updated_at,
+            version: *version,
+        }
+    }
+}
+
+impl TryFrom<StoredGarageIdentity> for GarageIdentity {
+    type Error = DecodeError;
+
+    fn try_from(g: StoredGarageIdentity) -> Result<Self, DecodeError> {
+        let StoredGarageIdentity {
+            station_id,
+            org_id,
+            id_token,
+            user_id,
+            free_vend_id_tag,
+            updated_at,
+            version,
+        } = g;
+        Ok(GarageIdentity {
+            station_id: parse("station id", station_id, StationId::parse)?,
+            org_id: parse("organisation id", org_id, OrgId::parse)?,
+            id_token: parse("id token", id_token, IdTokenValue::parse)?,
+            user_id: parse("user id", user_id, UserId::parse)?,
+            free_vend_id_tag: free_vend_id_tag
+                .map(|t| parse("free-vend idTag", t, IdTokenValue::parse))
+                .transpose()?,
+            updated_at,
+            version,
+        })
+    }
+}
+
+impl Record for GarageIdentity {
+    type Stored = StoredGarageIdentity;
 }

@@ -113,6 +113,8 @@ pub enum StoredIdTokenType {
     MacAddress,
     #[serde(rename = "NoAuthorization")]
     NoAuthorization,
+    #[serde(rename = "EMail")]
+    EMail,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -252,6 +254,7 @@ impl From<IdTokenType> for StoredIdTokenType {
             IdTokenType::Local => StoredIdTokenType::Local,
             IdTokenType::MacAddress => StoredIdTokenType::MacAddress,
             IdTokenType::NoAuthorization => StoredIdTokenType::NoAuthorization,
+            IdTokenType::EMail => StoredIdTokenType::EMail,
         }
     }
 }
@@ -267,6 +270,7 @@ impl From<StoredIdTokenType> for IdTokenType {
             StoredIdTokenType::Local => IdTokenType::Local,
             StoredIdTokenType::MacAddress => IdTokenType::MacAddress,
             StoredIdTokenType::NoAuthorization => IdTokenType::NoAuthorization,
+            StoredIdTokenType::EMail => IdTokenType::EMail,
         }
     }
 }

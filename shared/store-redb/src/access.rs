@@ -3,7 +3,7 @@
 use crate::error::R;
 use crate::keys::*;
 use crate::ops::*;
-use csms_domain::access::{AccessAttempt, StationAccess, ATTEMPT_RETENTION};
+use csms_domain::access::{AccessAttempt, GarageIdentity, StationAccess, ATTEMPT_RETENTION};
 use csms_domain::token::IdTokenRecord;
 use csms_domain::{IdTokenValue, OrgId, StationId};
 use csms_kernel::ports::{sort_key_time, Page, PageRequest};
@@ -28,6 +28,35 @@ impl Db {
                 check_version("station access", key, stored, expected_version)?;
             }
             put_record(&mut table, key, access)
+        })
+    }
+
+    pub(crate) fn get_garage_identity(&self, station: &StationId) -> R<Option<GarageIdentity>> {
+        self.read(|txn| get_record(&txn.open_table(GARAGE_IDENTITIES)?, station.as_str()))
+    }
+
+    pub(crate) fn put_garage_identity(
+        &self,
+        garage: &GarageIdentity,
+        expected_version: u64,
+    ) -> R<()> {
+        self.write(|txn| {
+            let mut table = txn.open_table(GARAGE_IDENTITIES)?;
+            let key = garage.station_id.as_str();
+            let stored = get_record::<GarageIdentity>(&table, key)?.map(|g| g.version);
+            // 0: none stored yet.
+            if stored.is_some() || expected_version != 0 {
+                check_version("garage identity", key, stored, expected_version)?;
+            }
+            put_record(&mut table, key, garage)
+        })
+    }
+
+    pub(crate) fn delete_garage_identity(&self, station: &StationId) -> R<bool> {
+        self.write(|txn| {
+            let mut table = txn.open_table(GARAGE_IDENTITIES)?;
+            let removed = table.remove(station.as_str())?.is_some();
+            Ok(removed)
         })
     }
 

@@ -202,6 +202,9 @@ const SEP: char = '\0';
 /// Station id → `StationAccess` JSON.
 pub(crate) const STATION_ACCESS: TableDefinition<&str, &[u8]> =
     TableDefinition::new("station_access");
+/// Station id → `GarageIdentity` JSON: a garage station's e-mail identity.
+pub(crate) const GARAGE_IDENTITIES: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("garage_identities");
 /// `{station}\0{at}\0{seq:020}` → `AccessAttempt` JSON: refused attempts,
 /// pruned per station as new ones arrive.
 pub(crate) const ACCESS_ATTEMPTS: TableDefinition<&str, &[u8]> =

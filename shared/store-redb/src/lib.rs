@@ -61,7 +61,7 @@ pub use documents::FileDocuments;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use csms_domain::access::{AccessAttempt, StationAccess};
+use csms_domain::access::{AccessAttempt, GarageIdentity, StationAccess};
 use csms_domain::alarm::{Alarm, AlarmSettings};
 use csms_domain::api_key::ApiKey;
 use csms_domain::audit::AuditEntry;
@@ -156,6 +156,20 @@ impl EmbeddedStore {
             .and_then(Db::init)
             .expect("creating an in-memory redb database");
         EmbeddedStore { db: Arc::new(db) }
+    }
+
+    /// Stores `booking` as a store from before the person index
+    /// (`bookings_by_user`) did: without its entry there, so it is not in
+    /// `list_user_bookings` until the upgrade's backfill puts it there. For
+    /// the backfill's tests; nothing else writes bookings this way.
+    #[doc(hidden)]
+    pub async fn create_booking_as_before_the_person_index(
+        &self,
+        booking: &csms_domain::booking::Booking,
+    ) -> StoreResult<()> {
+        let booking = booking.clone();
+        self.run(move |db| db.create_booking_without_person_index(&booking))
+            .await
     }
 
     /// How many stored records of `kind` (e.g. `Session`) listings left out
@@ -506,6 +520,9 @@ forward! { AccessStore {
     add_access_attempt(attempt: &AccessAttempt) -> ();
     list_access_attempts(station: &StationId, page: &PageRequest) -> Page<AccessAttempt>;
     list_org_access_attempts(org: &OrgId, page: &PageRequest) -> Page<AccessAttempt>;
+    get_garage_identity(station: &StationId) -> Option<GarageIdentity>;
+    put_garage_identity(garage: &GarageIdentity, expected_version: u64) -> ();
+    delete_garage_identity(station: &StationId) -> bool;
 } }
 
 forward! { BookingStore {
@@ -515,6 +532,7 @@ forward! { BookingStore {
     list_evse_bookings(station: &StationId, evse: u32, range: &Window) -> Vec<Booking>;
     list_bookings(org: &OrgId, page: &PageRequest) -> Page<Booking>;
     list_user_bookings(user: &UserId, page: &PageRequest) -> Page<Booking>;
+    index_booking_person(booking: &Booking) -> bool;
     due_bookings(org: &OrgId, until: Timestamp, limit: usize) -> Vec<Booking>;
 } }
 

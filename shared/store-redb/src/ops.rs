@@ -215,6 +215,7 @@ impl Db {
             txn.open_table(USER_SESSIONS)?;
             txn.open_table(USER_SESSIONS_BY_USER)?;
             txn.open_table(STATION_ACCESS)?;
+            txn.open_table(GARAGE_IDENTITIES)?;
             txn.open_table(ACCESS_ATTEMPTS)?;
             txn.open_table(ACCESS_ATTEMPTS_BY_ORG)?;
             txn.open_table(BOOKINGS)?;

@@ -26,6 +26,7 @@ pub mod wire;
 
 use crate::access;
 use chrono::TimeDelta;
+use csms_domain::access::{GarageIdentity, StationAccess};
 use csms_domain::command::{CommandRequest, CommandStatus};
 use csms_domain::event::{ChargerEvent, TransactionEvent, TransactionPhase};
 use csms_domain::meter::energy_registers;
@@ -34,7 +35,8 @@ use csms_domain::session::{
 };
 use csms_domain::station::{Approval, Connection, ConnectorStatus, RegistrationStatus};
 use csms_domain::token::{
-    authorize_registered, Authorization, AuthorizationStatus, IdTokenType, UnregisteredToken,
+    authorize_registered, Authorization, AuthorizationStatus, IdTokenRecord, IdTokenType,
+    UnregisteredToken,
 };
 use csms_domain::user::UserId;
 use csms_domain::{IdError, IdTokenValue, OcppVersion, SessionId, Timestamp, TransactionId};
@@ -745,9 +747,70 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
             .store
             .get_token_and_access(token, &conn.station_id)
             .await?;
-        let Some(record) = record else {
-            self.note_unregistered(conn, token, token_type, now).await;
-            return Ok((authorize_registered(None, now), None));
+        self.decide(conn, token, token_type, (record, access), at, now, false)
+            .await
+    }
+
+    /// The garage identity of `conn`'s station, if it has one of its
+    /// organisation.
+    async fn garage_of(&self, conn: &Connection) -> Result<Option<GarageIdentity>, HandlerError> {
+        Ok(self
+            .store
+            .get_garage_identity(&conn.station_id)
+            .await?
+            .filter(|g| g.org_id == conn.org_id))
+    }
+
+    /// The answer for a transaction the garage station `g` starts without
+    /// a card: its person's `EMail` identifier, decided like a card.
+    async fn authorize_garage(
+        &self,
+        conn: &Connection,
+        g: &GarageIdentity,
+        at: Presented,
+        now: Timestamp,
+    ) -> Result<(Authorization, Option<UserId>), HandlerError> {
+        let read = self
+            .store
+            .get_token_and_access(&g.id_token, &conn.station_id)
+            .await?;
+        self.decide(
+            conn,
+            &g.id_token,
+            Some(IdTokenType::EMail),
+            read,
+            at,
+            now,
+            true,
+        )
+        .await
+    }
+
+    /// [`Self::authorize_at`] on what was read. An `EMail` identifier is a
+    /// garage station's to start for (`garage`); a charger presenting one
+    /// itself is refused like an unknown token, and not listed as seen.
+    #[allow(clippy::too_many_arguments)]
+    async fn decide(
+        &self,
+        conn: &Connection,
+        token: &IdTokenValue,
+        token_type: Option<IdTokenType>,
+        (record, access): (Option<IdTokenRecord>, Option<StationAccess>),
+        at: Presented,
+        now: Timestamp,
+        garage: bool,
+    ) -> Result<(Authorization, Option<UserId>), HandlerError> {
+        let record = match record {
+            Some(r) if r.token_type == IdTokenType::EMail && !garage => {
+                return Ok((authorize_registered(None, now), None))
+            }
+            Some(r) => r,
+            None => {
+                if !garage {
+                    self.note_unregistered(conn, token, token_type, now).await;
+                }
+                return Ok((authorize_registered(None, now), None));
+            }
         };
         let holder = record.user_id.clone();
         let own = authorize_registered(Some(&record), now);
@@ -795,7 +858,15 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
     ) -> Result<Authorization, HandlerError> {
         let record = self.store.get_id_token(token).await?;
         if record.is_none() {
-            self.note_unregistered(conn, token, token_type, now).await;
+            // A garage station's free-vend tag is its own, not a card seen.
+            let free_vend = conn.ocpp_version == OcppVersion::V16
+                && self
+                    .garage_of(conn)
+                    .await?
+                    .is_some_and(|g| g.is_free_vend_tag(token));
+            if !free_vend {
+                self.note_unregistered(conn, token, token_type, now).await;
+            }
         }
         Ok(authorize_registered(record.as_ref(), now))
     }
@@ -839,18 +910,49 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
                 OcppVersion::V201 => "TransactionEvent",
             },
         };
-        let (authorization, holder) = match &ev.id_token {
-            Some(t) if ev.phase == TransactionPhase::Started => {
-                let (answer, holder) = self
-                    .authorize_at(conn, t, ev.id_token_type, at, now)
-                    .await?;
-                (Some(answer), holder)
+        // A garage station starts for its person without a card (2.0.1: no
+        // token, or `NoAuthorization`; 1.6: its free-vend idTag while no
+        // card has that value): the session is recorded for their `EMail`
+        // identifier (`garage`).
+        let started = ev.phase == TransactionPhase::Started;
+        let (authorization, holder, garage) = match &ev.id_token {
+            Some(t) if started => {
+                let read = self.store.get_token_and_access(t, &conn.station_id).await?;
+                let free_vend = match (&read.0, conn.ocpp_version) {
+                    (None, OcppVersion::V16) => self
+                        .garage_of(conn)
+                        .await?
+                        .filter(|g| g.is_free_vend_tag(t)),
+                    _ => None,
+                };
+                match free_vend {
+                    Some(g) => {
+                        let (answer, holder) = self.authorize_garage(conn, &g, at, now).await?;
+                        (Some(answer), holder, Some(g.id_token))
+                    }
+                    None => {
+                        let (answer, holder) = self
+                            .decide(conn, t, ev.id_token_type, read, at, now, false)
+                            .await?;
+                        (Some(answer), holder, None)
+                    }
+                }
             }
             Some(t) => (
                 Some(self.authorize_owned(conn, t, ev.id_token_type, now).await?),
                 None,
+                None,
             ),
-            None => (None, None),
+            None if started && conn.ocpp_version == OcppVersion::V201 => {
+                match self.garage_of(conn).await? {
+                    Some(g) => {
+                        let (answer, holder) = self.authorize_garage(conn, &g, at, now).await?;
+                        (Some(answer), holder, Some(g.id_token))
+                    }
+                    None => (None, None, None),
+                }
+            }
+            None => (None, None, None),
         };
         let transaction_id = match &ev.transaction_id {
             Some(id) => id.clone(),
@@ -880,7 +982,10 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
             is_start: ev.phase == TransactionPhase::Started,
             evse_id: ev.evse_id,
             connector_id: ev.connector_id,
-            id_token: ev.id_token.as_ref().map(|t| t.as_str().to_owned()),
+            id_token: garage
+                .as_ref()
+                .or(ev.id_token.as_ref())
+                .map(|t| t.as_str().to_owned()),
             started_at: (ev.phase == TransactionPhase::Started).then_some(ev.timestamp),
             meter_start_wh: ev.meter_start_wh,
             end: ended.then(|| SessionEnd {

@@ -40,6 +40,8 @@ struct SignInView<'a> {
     next: &'a str,
     error: Option<String>,
     ask_code: bool,
+    /// Just back from the reset link's page: the password is changed.
+    changed: bool,
 }
 
 fn sign_in_form(lang: Language, v: &SignInView) -> maud::Markup {
@@ -53,6 +55,9 @@ fn sign_in_form(lang: Language, v: &SignInView) -> maud::Markup {
             @if v.ask_code && v.error.is_none() {
                 p role="status" { (t(Msg::CodeNeeded)) }
             }
+            @if v.changed && v.error.is_none() {
+                p role="status" { (t(Msg::LinkPasswordChanged)) }
+            }
             form method="post" action="/portal/sign-in" {
                 input type="hidden" name="next" value=(v.next);
                 label for="email" { (t(Msg::Email)) }
@@ -65,6 +70,7 @@ fn sign_in_form(lang: Language, v: &SignInView) -> maud::Markup {
                 }
                 div.actions { button type="submit" { (t(Msg::SignIn)) } }
             }
+            p { a href="/portal/forgot-password" { (t(Msg::LinkForgot)) } }
         }
     }
 }
@@ -99,6 +105,7 @@ pub async fn sign_in_get(
     }
     let v = SignInView {
         next: &next,
+        changed: q.contains_key("changed"),
         ..SignInView::default()
     };
     sign_in_page(cookie_lang(&headers), StatusCode::OK, &v)
@@ -140,6 +147,7 @@ pub async fn sign_in_post(
         next: &next,
         ask_code: code.is_some(),
         error: None,
+        changed: false,
     };
     let status = match refused {
         Refusal::Throttled(_) => {

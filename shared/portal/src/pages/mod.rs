@@ -4,6 +4,7 @@ pub mod access;
 pub mod account;
 pub mod bookings;
 pub mod laddid;
+pub mod links;
 pub mod load;
 pub mod me;
 pub mod me_bookings;

@@ -7,6 +7,7 @@
 //! |----------------|------------------------|---------------------|-----|
 //! | station access | `ACCESS#{stationId}`   | `META`              | |
 //! | access attempt | `ACCESSLOG#{stationId}`| `{time}#{random}`   | time + 90 days |
+//! | garage identity| `GARAGE#{stationId}`   | `META`              | |
 //!
 //! Both are kept whole as JSON in `body` through their stored form
 //! (`csms-store-records`), the access record with `version` next to it for
@@ -21,7 +22,7 @@ use super::table::{
 };
 use super::DynamoStore;
 use async_trait::async_trait;
-use csms_domain::access::{AccessAttempt, StationAccess, ATTEMPT_RETENTION};
+use csms_domain::access::{AccessAttempt, GarageIdentity, StationAccess, ATTEMPT_RETENTION};
 use csms_domain::token::IdTokenRecord;
 use csms_domain::{IdTokenValue, OrgId, StationId};
 use csms_kernel::ports::{sort_key_time, AccessStore, Page, PageRequest, StoreResult};
@@ -29,6 +30,20 @@ use csms_store_records::Record;
 
 fn access_pk(id: &StationId) -> String {
     format!("ACCESS#{id}")
+}
+
+fn garage_pk(id: &StationId) -> String {
+    format!("GARAGE#{id}")
+}
+
+fn garage_item(garage: &GarageIdentity) -> StoreResult<crate::cursor::Key> {
+    versioned_item(
+        garage_pk(&garage.station_id),
+        META,
+        &garage.to_stored(),
+        garage.version,
+        "garage identity",
+    )
 }
 
 fn attempts_pk(id: &StationId) -> String {
@@ -121,6 +136,27 @@ impl AccessStore for DynamoStore {
         let query = Query::index(Index::Gsi1, org_partition(org, "ACCESSLOG")).newest_first();
         self.page_of(org, &query, page, record_from).await
     }
+
+    async fn get_garage_identity(
+        &self,
+        station: &StationId,
+    ) -> StoreResult<Option<GarageIdentity>> {
+        self.get_as(garage_pk(station), META, record_from).await
+    }
+
+    async fn put_garage_identity(
+        &self,
+        garage: &GarageIdentity,
+        expected_version: u64,
+    ) -> StoreResult<()> {
+        let what = format!("garage identity {}", garage.station_id);
+        self.put_expecting(garage_item(garage)?, expected_version, what)
+            .await
+    }
+
+    async fn delete_garage_identity(&self, station: &StationId) -> StoreResult<bool> {
+        Ok(self.delete(garage_pk(station), META).await?.is_some())
+    }
 }
 
 #[cfg(test)]
@@ -128,6 +164,16 @@ mod tests {
     use super::*;
     use crate::store::table::s;
     use csms_store_records::golden;
+
+    #[test]
+    fn garage_identities_hold_the_golden_json_and_read_back() {
+        for (garage, line) in golden::<GarageIdentity>("garage_identities.jsonl") {
+            let item = garage_item(&garage).unwrap();
+            assert_eq!(item["body"], s(&line));
+            assert_eq!(item["PK"], s(format!("GARAGE#{}", garage.station_id)));
+            assert_eq!(record_from::<GarageIdentity>(item).unwrap(), garage);
+        }
+    }
 
     #[test]
     fn access_records_and_attempts_hold_the_golden_json_and_read_back() {

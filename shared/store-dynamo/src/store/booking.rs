@@ -20,11 +20,14 @@
 //! booking by id is the pointer then the booking (two `GetItem`s); a change
 //! is one conditional `PutItem` on its version, which drops the GSI2 keys
 //! once the booking is final, so the sweep's `Query` of GSI2 sees only
-//! bookings with a step left. No `Scan`.
+//! bookings with a step left. No `Scan`. A booking written before GSI3
+//! existed gets its keys from the upgrade's backfill (one conditional
+//! `UpdateItem` each, `attribute_not_exists(GSI3PK)`: run again, it
+//! changes nothing).
 
 use super::table::{
     n, org_partition, record_from, s, set_key, versioned_item, Condition, ConditionFailed, Index,
-    Query, META,
+    Query, Update, META,
 };
 use super::DynamoStore;
 use crate::cursor::Key;
@@ -215,6 +218,27 @@ impl BookingStore for DynamoStore {
     async fn list_bookings(&self, org: &OrgId, page: &PageRequest) -> StoreResult<Page<Booking>> {
         let query = Query::index(Index::Gsi1, org_partition(org, "BOOKING")).newest_first();
         self.page_of(org, &query, page, record_from).await
+    }
+
+    async fn index_booking_person(&self, b: &Booking) -> StoreResult<bool> {
+        let Some(user) = &b.user_id else {
+            return Ok(false);
+        };
+        let sk = booking_sk(b.window.start(), &b.id);
+        // Only an item that is there and not in a person's index yet.
+        let update = Update::new(
+            evse_pk(&b.station_id, b.evse_id),
+            sk.clone(),
+            "SET #upk = :upk, #usk = :usk",
+        )
+        .name("#upk", "GSI3PK")
+        .name("#usk", "GSI3SK")
+        .value(":upk", s(user_bookings_pk(user)))
+        .value(":usk", s(sk))
+        .only_if(Condition::new(
+            "attribute_exists(PK) AND attribute_not_exists(#upk)",
+        ));
+        Ok(self.update(update).await?.is_ok())
     }
 
     async fn list_user_bookings(

@@ -163,6 +163,11 @@ fn station_access_is_stored_as_it_was_first_written() {
 }
 
 #[test]
+fn garage_identities_are_stored_as_they_were_first_written() {
+    golden("garage_identities.jsonl", samples::garage_identities());
+}
+
+#[test]
 fn access_attempts_are_stored_as_they_were_first_written() {
     golden("access_attempts.jsonl", samples::access_attempts());
 }

@@ -1088,8 +1088,11 @@ pub fn id_tokens() -> Vec<csms_domain::token::IdTokenRecord> {
         TokenStatus::Expired,
         TokenStatus::Invalid,
     ];
-    IdTokenType::ALL
-        .into_iter()
+    // The types there were when the fixture was first written, one line
+    // each; later types come after the lines that were there.
+    IdTokenType::ALL[..8]
+        .iter()
+        .copied()
         .enumerate()
         .map(|(i, token_type)| {
             let full = i % 2 == 1;
@@ -1157,7 +1160,54 @@ pub fn id_tokens() -> Vec<csms_domain::token::IdTokenRecord> {
             updated_at: None,
             version: 1,
         }])
+        // A garage charger's e-mail identity (issue 17.3).
+        .chain([IdTokenRecord {
+            user_id: Some(
+                csms_domain::user::UserId::parse("usr_01JEQ3V3N7Q4G8W1Z5X2M9K0AB").unwrap(),
+            ),
+            token: IdTokenValue::parse("anna@brf-solsidan.se").unwrap(),
+            token_type: IdTokenType::EMail,
+            status: TokenStatus::Accepted,
+            valid_from: None,
+            valid_to: None,
+            org_id: org("brf-solsidan"),
+            group: None,
+            parent_id: None,
+            emaid: None,
+            payment_hold: None,
+            label: Some("garage: CP-101".to_owned()),
+            block: None,
+            created_at: t("2026-12-07T07:00:00Z"),
+            updated_at: None,
+            version: 1,
+        }])
         .collect()
+}
+
+pub fn garage_identities() -> Vec<csms_domain::access::GarageIdentity> {
+    use csms_domain::access::GarageIdentity;
+    use csms_domain::IdTokenValue;
+    let anna = csms_domain::user::UserId::parse("usr_01JEQ3V3N7Q4G8W1Z5X2M9K0AB").unwrap();
+    vec![
+        GarageIdentity {
+            station_id: station("CP-101"),
+            org_id: org("brf-solsidan"),
+            id_token: IdTokenValue::parse("anna@brf-solsidan.se").unwrap(),
+            user_id: anna.clone(),
+            free_vend_id_tag: Some(IdTokenValue::parse("FREEVEND").unwrap()),
+            updated_at: t("2026-12-07T07:00:00Z"),
+            version: 2,
+        },
+        GarageIdentity {
+            station_id: station("CP-201"),
+            org_id: org("brf-solsidan"),
+            id_token: IdTokenValue::parse("anna@brf-solsidan.se").unwrap(),
+            user_id: anna,
+            free_vend_id_tag: None,
+            updated_at: t("2026-12-07T07:00:00Z"),
+            version: 1,
+        },
+    ]
 }
 
 pub fn unregistered_tokens() -> Vec<csms_domain::token::UnregisteredToken> {
