@@ -17,6 +17,7 @@ import threading
 from pathlib import Path
 
 import pytest
+import requests
 from ocpp.routing import on
 from ocpp.v16 import call as call16
 from ocpp.v16 import call_result as result16
@@ -243,6 +244,14 @@ def test_not_signed_in_goes_to_the_sign_in_page_and_a_wrong_password_is_refused(
         r = v.page.request.post(f"{runner.base_url}/portal/stations/{quote(world['station'])}/reset",
                                 form={"kind": "soft"}, max_redirects=0)
         assert r.status == 303 and "/portal/sign-in" in r.headers["location"], r.status
+        # Another site's post of the right password (no form guard of this
+        # browser's cookie) signs nobody in: the form again, 403, no session.
+        viewer = world["people"]["viewer"]
+        forged = requests.post(f"{runner.base_url}/portal/sign-in", allow_redirects=False,
+                               data={"email": viewer["email"], "password": viewer["password"], "next": "/portal/"})
+        assert forged.status_code == 403, forged.status_code
+        assert "csms_session" not in forged.headers.get("set-cookie", "")
+        assert 'name="form"' in forged.text
     finally:
         v.close()
 

@@ -7,11 +7,14 @@
 
 use crate::i18n::Msg;
 use crate::layout::{self, Frame};
-use crate::web::{self, caller, cookie_lang, html, lang_cookie, local_path, Failure, Form, OrPage};
+use crate::web::{
+    self, caller, cookie_lang, form_guard, form_guarded, html, lang_cookie, local_path, Failure,
+    Form, OrPage,
+};
 use crate::PortalState;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
 use csms_api::error::ApiError;
@@ -38,6 +41,9 @@ pub async fn home(State(st): State<PortalState>, headers: HeaderMap) -> Result<R
 struct SignInView<'a> {
     email: &'a str,
     next: &'a str,
+    /// The form's guard against posts from other sites (`web::form_guard`):
+    /// another site could otherwise sign a visitor in to its own account.
+    guard: &'a str,
     error: Option<String>,
     ask_code: bool,
     /// Just back from the reset link's page: the password is changed.
@@ -60,6 +66,7 @@ fn sign_in_form(lang: Language, v: &SignInView) -> maud::Markup {
             }
             form method="post" action="/portal/sign-in" {
                 input type="hidden" name="next" value=(v.next);
+                input type="hidden" name="form" value=(v.guard);
                 label for="email" { (t(Msg::Email)) }
                 input #email type="email" name="email" value=(v.email) autocomplete="username" required;
                 label for="password" { (t(Msg::Password)) }
@@ -75,7 +82,12 @@ fn sign_in_form(lang: Language, v: &SignInView) -> maud::Markup {
     }
 }
 
-fn sign_in_page(lang: Language, status: StatusCode, v: &SignInView) -> Response {
+fn sign_in_page(
+    lang: Language,
+    status: StatusCode,
+    v: &SignInView,
+    set: Option<HeaderValue>,
+) -> Response {
     let path = format!(
         "/portal/sign-in?{}",
         url::form_urlencoded::Serializer::new(String::new())
@@ -87,10 +99,14 @@ fn sign_in_page(lang: Language, status: StatusCode, v: &SignInView) -> Response 
         path: &path,
         user: None,
     };
-    html(
+    let mut resp = html(
         status,
         layout::page(&frame, Msg::SignIn.text(lang), sign_in_form(lang, v)),
-    )
+    );
+    if let Some(set) = set {
+        resp.headers_mut().append(header::SET_COOKIE, set);
+    }
+    resp
 }
 
 /// `GET /portal/sign-in?next=…`: the form; a signed-in person goes on.
@@ -103,12 +119,14 @@ pub async fn sign_in_get(
     if signed_in(&st.api, &headers).await.is_ok() {
         return Redirect::to(&next).into_response();
     }
+    let (guard, set) = form_guard(&headers, st.api.secure_cookies);
     let v = SignInView {
         next: &next,
+        guard: &guard,
         changed: q.contains_key("changed"),
         ..SignInView::default()
     };
-    sign_in_page(cookie_lang(&headers), StatusCode::OK, &v)
+    sign_in_page(cookie_lang(&headers), StatusCode::OK, &v, set)
 }
 
 /// `POST /portal/sign-in`: e-mail, password and, when asked, the code.
@@ -125,6 +143,20 @@ pub async fn sign_in_post(
     let code = form.get("code").map(str::trim).filter(|c| !c.is_empty());
     let client = client.as_ref().map(|Extension(a)| a);
     let password = form.get("password").unwrap_or("");
+    if !form_guarded(&headers, &form) {
+        // Not this browser's form (another site's post, or a form from
+        // before the cookie was lost): nothing is tried, the form again.
+        let (guard, set) = form_guard(&headers, st.api.secure_cookies);
+        let v = SignInView {
+            email,
+            next: &next,
+            guard: &guard,
+            error: Some(Msg::LinkFormExpired.text(lang).to_owned()),
+            ..SignInView::default()
+        };
+        return sign_in_page(lang, StatusCode::FORBIDDEN, &v, set);
+    }
+    let guard = form.get("form").unwrap_or("");
     let refused = match authenticate(&st.sign_in, client, email, password, code).await {
         Ok(user) => {
             return match new_session(&st.api, &user).await {
@@ -145,6 +177,7 @@ pub async fn sign_in_post(
     let mut v = SignInView {
         email,
         next: &next,
+        guard,
         ask_code: code.is_some(),
         error: None,
         changed: false,
@@ -168,7 +201,7 @@ pub async fn sign_in_post(
         }
         Refusal::Error(e) => return Failure::Page(lang, e).into_response(),
     };
-    sign_in_page(lang, status, &v)
+    sign_in_page(lang, status, &v, None)
 }
 
 /// `POST /portal/sign-out` (with the CSRF token): ends this session.
