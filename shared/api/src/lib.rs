@@ -55,6 +55,7 @@ mod bookings;
 mod card_payments;
 mod command_input;
 mod commands;
+mod credit_notes;
 mod device_model;
 mod dunning;
 pub mod error;
@@ -513,6 +514,19 @@ pub fn router_with(state: ApiState, sign_in: sign_in::SignInState) -> Router {
         .route(
             "/invoices/{id}/dispute",
             post(Admin, dunning::dispute).merge(delete(Admin, dunning::resolve_dispute)),
+        )
+        // Credit notes: an organisation admin credits, readers read.
+        .route(
+            "/invoices/{id}/credit-notes",
+            get(Read, credit_notes::list).merge(post(Admin, credit_notes::create)),
+        )
+        .route(
+            "/invoices/{id}/credit-notes/{number}",
+            get(Read, credit_notes::get),
+        )
+        .route(
+            "/invoices/{id}/credit-notes/{number}/pdf",
+            get(Read, credit_notes::pdf),
         )
         .route("/dunning-runs", post(Admin, dunning::run))
         // Settling a month and its bank file are the platform admin's (the

@@ -337,7 +337,10 @@ mod tests {
         assert_eq!(second.note.number.to_string(), "K2");
         let settled = store.get_invoice(&invoice.id).await.unwrap().unwrap();
         assert_eq!(settled.status, InvoiceStatus::Paid);
-        assert_eq!(billing.invoice_payments(&settled).await.unwrap().due, dec("0"));
+        assert_eq!(
+            billing.invoice_payments(&settled).await.unwrap().due,
+            dec("0")
+        );
         assert_eq!(billing.credit_notes(&settled).await.unwrap().len(), 2);
         // Booked once each: the receivable is back at zero and the books balance.
         let books = billing.balances(&org).await.unwrap();

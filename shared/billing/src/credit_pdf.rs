@@ -5,7 +5,7 @@
 //! rate and the totals, and what the note takes off. A pure function of the
 //! note and the buyer's language; the same note gives the same bytes.
 
-use crate::pdf::{self, Item, Layout, Meta, Metrics, Pen, PdfError, BOTTOM, ROW_H, TABLE_SIZE};
+use crate::pdf::{self, Item, Layout, Meta, Metrics, PdfError, Pen, BOTTOM, ROW_H, TABLE_SIZE};
 use csms_domain::billing::credit_note::CreditNote;
 use csms_domain::tenant::Language;
 
@@ -52,7 +52,8 @@ const SV: Words = Words {
     total_net: "Summa netto",
     total_vat: "Summa moms",
     total: "Att kreditera",
-    note: "Beloppet minskar det du är skyldig på fakturan; är den betald har du ett tillgodohavande.",
+    note:
+        "Beloppet minskar det du är skyldig på fakturan; är den betald har du ett tillgodohavande.",
     page: "Sida",
     of: "av",
 };
@@ -126,7 +127,9 @@ pub fn layout(note: &CreditNote, language: Language) -> Result<Layout, PdfError>
         s.organisation_number
             .as_ref()
             .map(|n| format!("{}: {n}", w.org_number)),
-        s.vat_number.as_ref().map(|n| format!("{}: {n}", w.vat_number)),
+        s.vat_number
+            .as_ref()
+            .map(|n| format!("{}: {n}", w.vat_number)),
     ]
     .into_iter()
     .flatten()
@@ -176,10 +179,22 @@ pub fn layout(note: &CreditNote, language: Language) -> Result<Layout, PdfError>
             y -= ROW_H + 1.0;
         }
         pen.fitted(COL_WHAT, y, COL_RATE - COL_WHAT - 14.0, &line.description);
-        pen.right(COL_RATE, y, TABLE_SIZE, false, pdf::percent(line.vat_rate, l));
+        pen.right(
+            COL_RATE,
+            y,
+            TABLE_SIZE,
+            false,
+            pdf::percent(line.vat_rate, l),
+        );
         pen.right(COL_NET, y, TABLE_SIZE, false, pdf::number(line.net, 2, l));
         pen.right(COL_VAT, y, TABLE_SIZE, false, pdf::number(line.vat, 2, l));
-        pen.right(COL_GROSS, y, TABLE_SIZE, false, pdf::money(line.gross, c, l));
+        pen.right(
+            COL_GROSS,
+            y,
+            TABLE_SIZE,
+            false,
+            pdf::money(line.gross, c, l),
+        );
         y -= ROW_H;
     }
     pen.rule(y + ROW_H - 1.6);
@@ -217,7 +232,11 @@ pub fn layout(note: &CreditNote, language: Language) -> Result<Layout, PdfError>
     pen.text(lx, y, 9.5, false, w.total_vat);
     pen.right(right, y, 9.5, false, pdf::money(note.vat_total, c, l));
     y -= 2.5;
-    pen.items.push(Item::Rule { x1: lx, x2: right, y });
+    pen.items.push(Item::Rule {
+        x1: lx,
+        x2: right,
+        y,
+    });
     y -= 5.5;
     pen.text(lx, y, 11.0, true, w.total);
     pen.right(right, y, 11.0, true, pdf::money(note.gross, c, l));

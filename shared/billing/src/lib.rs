@@ -65,8 +65,9 @@ pub mod swish;
 
 use csms_kernel::events::{DomainEvent, EventBus, InvoiceChange};
 use csms_kernel::ports::{
-    Clock, CreditNoteStore, FeeStore, IdempotencyStore, InvoiceStore, LedgerStore, OrganisationStore, PaymentStore,
-    PricedSessionStore, SessionStore, StationStore, StoreError, TokenStore, UserStore,
+    Clock, CreditNoteStore, FeeStore, IdempotencyStore, InvoiceStore, LedgerStore,
+    OrganisationStore, PaymentStore, PricedSessionStore, SessionStore, StationStore, StoreError,
+    TokenStore, UserStore,
 };
 use csms_kernel::store_ports;
 use std::sync::Arc;

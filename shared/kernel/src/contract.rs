@@ -4954,7 +4954,10 @@ pub async fn credit_notes_numbered_gaplessly_with_their_invoice<
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(store.last_credit_note_number(&org).await.unwrap(), 1);
-    assert_eq!(store.get_credit_note(&org, &stale.number).await.unwrap(), None);
+    assert_eq!(
+        store.get_credit_note(&org, &stale.number).await.unwrap(),
+        None
+    );
     assert_eq!(
         store.get_invoice(&invoice.id).await.unwrap(),
         Some(after_first.clone())

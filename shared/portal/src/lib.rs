@@ -72,8 +72,8 @@ pub struct PortalState {
 /// `/portal/` stays the API's 404.
 pub fn router(state: PortalState) -> Router {
     use pages::{
-        account, laddid, load, me, me_bookings, money, org_money, overview, prices, reports,
-        sessions, station, users,
+        account, invoice, laddid, load, me, me_bookings, money, org_money, overview, prices,
+        reports, sessions, station, users,
     };
     Router::new()
         .route("/", get(|| async { Redirect::to("/portal/") }))
@@ -101,6 +101,7 @@ pub fn router(state: PortalState) -> Router {
         .route("/portal/me/bookings", get(me_bookings::page))
         .route("/portal/me/bookings/{id}/cancel", post(me_bookings::cancel))
         .route("/portal/invoices", get(org_money::page))
+        .route("/portal/invoices/{id}", get(invoice::org_page))
         .route("/portal/reports", get(reports::page))
         .route("/portal/reports/usage.csv", get(reports::csv))
         .route("/portal/reports/usage.xlsx", get(reports::xlsx))
@@ -123,6 +124,7 @@ pub fn router(state: PortalState) -> Router {
             post(laddid::register),
         )
         .route("/portal/me/invoices", get(money::invoices))
+        .route("/portal/me/invoices/{id}", get(invoice::my_page))
         .route(
             "/portal/me/invoices/{id}/pay",
             get(money::pay_page).post(money::pay),

@@ -7,7 +7,9 @@
 
 use crate::{parse, try_all, DecodeError, Record};
 use chrono::{DateTime, NaiveDate, Utc};
-use csms_domain::billing::credit_note::{self, CreditLine, CreditNote, CreditNoteRef, CreditedItem};
+use csms_domain::billing::credit_note::{
+    self, CreditLine, CreditNote, CreditNoteRef, CreditedItem,
+};
 use csms_domain::billing::dunning::{InvoiceBlock, InvoiceDispute, Reminder};
 use csms_domain::billing::fee::{ChargeId, Fee, FeeId, FeeTarget, OneOffCharge};
 use csms_domain::billing::invoice::{

@@ -37,11 +37,11 @@
 
 mod access;
 mod billing;
-mod credit_notes;
 mod booking;
 mod charging;
 mod charging_key;
 mod commands;
+mod credit_notes;
 mod device;
 mod documents;
 mod email_links;
@@ -66,8 +66,8 @@ use csms_domain::access::{AccessAttempt, StationAccess};
 use csms_domain::alarm::{Alarm, AlarmSettings};
 use csms_domain::api_key::ApiKey;
 use csms_domain::audit::AuditEntry;
-use csms_domain::billing::fee::{ChargeId, Fee, FeeId, OneOffCharge};
 use csms_domain::billing::credit_note::CreditNote;
+use csms_domain::billing::fee::{ChargeId, Fee, FeeId, OneOffCharge};
 use csms_domain::billing::invoice::{Invoice, InvoiceId, InvoiceNumber};
 use csms_domain::billing::ledger::{LedgerReference, LedgerTransaction};
 use csms_domain::billing::ocr::OcrReference;
@@ -111,7 +111,9 @@ use csms_kernel::ports::{
     SessionStore, SpotPriceStore, StationEvent, StationStore, StoreError, StoreResult, TariffStore,
     TokenStore, WebhookStore,
 };
-use csms_kernel::ports::{CreditNoteStore, FeeStore, InvoiceQuery, InvoiceStore, LedgerStore, PaymentStore};
+use csms_kernel::ports::{
+    CreditNoteStore, FeeStore, InvoiceQuery, InvoiceStore, LedgerStore, PaymentStore,
+};
 use error::R;
 use ops::Db;
 use std::path::Path;

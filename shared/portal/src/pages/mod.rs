@@ -1,6 +1,7 @@
 //! The portal's pages, one module each (see the crate's docs).
 
 pub mod account;
+pub mod invoice;
 pub mod laddid;
 pub mod load;
 pub mod me;

@@ -52,8 +52,8 @@ use csms_domain::billing::payment::{Payment, PaymentId};
 use csms_domain::user::UserId;
 use csms_domain::OrgId;
 use csms_kernel::ports::{
-    sort_key_time, CreditNoteStore, InvoiceQuery, InvoiceStore, LedgerStore, Page, PageRequest, PaymentStore,
-    StoreError, StoreResult,
+    sort_key_time, CreditNoteStore, InvoiceQuery, InvoiceStore, LedgerStore, Page, PageRequest,
+    PaymentStore, StoreError, StoreResult,
 };
 use csms_store_records::Record;
 
@@ -422,29 +422,6 @@ impl PaymentStore for DynamoStore {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use csms_store_records::golden;
-
-    #[test]
-    fn billing_items_hold_the_golden_json_and_read_back() {
-        for (tx, line) in golden::<LedgerTransaction>("ledger_transactions.jsonl") {
-            let item = ledger_item(&tx).unwrap();
-            assert_eq!(item.get("body"), Some(&s(&line)));
-            assert_eq!(item.get("SK"), Some(&s(format!("TX#{}", tx.reference))));
-            assert_eq!(record_from::<LedgerTransaction>(item).unwrap(), tx);
-        }
-        for (invoice, line) in golden::<Invoice>("invoices.jsonl") {
-            let item = invoice_item(&invoice).unwrap();
-            assert_eq!(item.get("body"), Some(&s(&line)));
-            assert_eq!(item.get("period"), Some(&s("2026-11")));
-            assert_eq!(item.get("status"), Some(&s(invoice.status.as_str())));
-            assert_eq!(record_from::<Invoice>(item).unwrap(), invoice);
-        }
-    }
-}
-
 #[async_trait]
 impl CreditNoteStore for DynamoStore {
     async fn last_credit_note_number(&self, org: &OrgId) -> StoreResult<u64> {
@@ -465,7 +442,12 @@ impl CreditNoteStore for DynamoStore {
             .checked_sub(1)
             .ok_or_else(|| StoreError::Backend("a credit note number starts at 1".into()))?;
         let mut series = Key::new();
-        set_key(&mut series, Index::Table, credit_series_pk(&note.org_id), META);
+        set_key(
+            &mut series,
+            Index::Table,
+            credit_series_pk(&note.org_id),
+            META,
+        );
         series.insert("last".into(), n(seq));
         let series_condition = match expected {
             0 => Condition::absent(),
@@ -504,5 +486,28 @@ impl CreditNoteStore for DynamoStore {
     ) -> StoreResult<Option<CreditNote>> {
         self.get_as(credit_notes_pk(org), credit_note_sk(number), record_from)
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use csms_store_records::golden;
+
+    #[test]
+    fn billing_items_hold_the_golden_json_and_read_back() {
+        for (tx, line) in golden::<LedgerTransaction>("ledger_transactions.jsonl") {
+            let item = ledger_item(&tx).unwrap();
+            assert_eq!(item.get("body"), Some(&s(&line)));
+            assert_eq!(item.get("SK"), Some(&s(format!("TX#{}", tx.reference))));
+            assert_eq!(record_from::<LedgerTransaction>(item).unwrap(), tx);
+        }
+        for (invoice, line) in golden::<Invoice>("invoices.jsonl") {
+            let item = invoice_item(&invoice).unwrap();
+            assert_eq!(item.get("body"), Some(&s(&line)));
+            assert_eq!(item.get("period"), Some(&s("2026-11")));
+            assert_eq!(item.get("status"), Some(&s(invoice.status.as_str())));
+            assert_eq!(record_from::<Invoice>(item).unwrap(), invoice);
+        }
     }
 }
