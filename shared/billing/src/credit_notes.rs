@@ -9,8 +9,8 @@
 //! with the PDF.
 //!
 //! A crash after the write and before the booking is mended by the next
-//! credit note of the invoice, and by reading its notes (both book every
-//! note of the invoice that is not booked: booking is idempotent).
+//! credit note of the invoice, which books every earlier note of the
+//! invoice that is not booked (booking is idempotent).
 
 use crate::credit_pdf;
 use crate::delivery::PDF_TYPE;
@@ -87,7 +87,7 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
             .ok_or_else(|| BillingError::NotFound(format!("invoice {id}")))
     }
 
-    /// The invoice's credit notes, in number order, each booked.
+    /// The invoice's credit notes, in number order.
     pub async fn credit_notes(&self, invoice: &Invoice) -> Result<Vec<CreditNote>, BillingError> {
         let mut notes = Vec::with_capacity(invoice.credit_notes.len());
         for r in &invoice.credit_notes {
@@ -101,9 +101,6 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
                         invoice.number, r.number
                     ))
                 })?;
-            self.store
-                .append_ledger_transaction(&credit_note_transaction(&note)?)
-                .await?;
             notes.push(note);
         }
         Ok(notes)
@@ -141,6 +138,12 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
         for _ in 0..ATTEMPTS {
             let invoice = self.org_invoice(org, id).await?;
             let previous = self.credit_notes(&invoice).await?;
+            // A note whose booking stopped after its write is booked now.
+            for note in &previous {
+                self.store
+                    .append_ledger_transaction(&credit_note_transaction(note)?)
+                    .await?;
+            }
             let last = self.store.last_credit_note_number(org).await?;
             let seq = last
                 .checked_add(1)
