@@ -171,13 +171,17 @@ def test_the_portal_shows_an_invoice_s_charge_lines_and_credit_notes(runner, bro
             for wanted in ["Ny nyckelbricka", "Engångspost", "Kreditfakturor", "K1", "K2", "K3", "Rabatt",
                            "Kvar att betala", "Betald"]:
                 assert wanted in main, f"{who}: {wanted!r} not in:\n{main}"
-            # The organisation's page links each credit note's PDF; the list links the invoice's page.
+            # Each page links each credit note's PDF (the driver's through /me); the list links the invoice's page.
             if who == "orgadmin":
                 link = v.page.locator(f"main a[href='/api/v1/invoices/{iid}/credit-notes/K2/pdf']")
                 assert link.count() == 1
                 v.goto("/portal/invoices")
                 assert v.page.locator(f"main a[href='/portal/invoices/{iid}']").count() == 1
             else:
+                link = v.page.locator(f"main a[href='/api/v1/me/invoices/{iid}/credit-notes/K2/pdf']")
+                assert link.count() == 1
+                pdf = v.page.request.get(f"{v.base}/api/v1/me/invoices/{iid}/credit-notes/K2/pdf")
+                assert pdf.status == 200 and pdf.body().startswith(b"%PDF"), pdf.status
                 v.goto("/portal/me/invoices")
                 assert v.page.locator(f"main a[href='/portal/me/invoices/{iid}']").count() == 1
                 # Someone else's invoice is the 404 page.

@@ -2,7 +2,8 @@
 //! `POST /invoices/{id}/credit-notes` (an organisation admin credits
 //! chosen session lines, fee and charge lines, or an amount at one of the
 //! invoice's VAT rates, with a reason), `GET /invoices/{id}/credit-notes`,
-//! `GET /invoices/{id}/credit-notes/{number}` and its PDF. The rules are
+//! `GET /invoices/{id}/credit-notes/{number}` and its PDF, and a driver's
+//! own credit note's PDF: `GET /me/invoices/{id}/credit-notes/{number}/pdf`. The rules are
 //! `csms_domain::billing::credit_note`, the use case
 //! `csms_billing::credit_notes`.
 //!
@@ -11,7 +12,7 @@
 //! before, a 409 saying what is left; another organisation's invoice a 404.
 
 use crate::auth::Principal;
-use crate::billing::{attachment, invoice_id, VatRateView};
+use crate::billing::{attachment, invoice_id, my_invoice, VatRateView};
 use crate::error::ApiError;
 use crate::openapi::{ErrorBody, ItemsOf};
 use crate::util::{json_body, time};
@@ -299,6 +300,22 @@ pub async fn pdf(
     Path((id, number)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let note = one(&st, &who, &id, &number).await?;
+    let (bytes, filename) = st.billing.credit_note_pdf(&note).await?;
+    Ok(attachment(PDF_TYPE, &filename, bytes))
+}
+
+#[utoipa::path(get, path = "/me/invoices/{id}/credit-notes/{number}/pdf", operation_id = "getMyCreditNotePdf", tag = "me", summary = "A credit note of one of my invoices as a PDF; someone else's is not found", params(("id" = String, Path, description = "Invoice id (`{organisation}~{period}~{userId}`)"), ("number" = String, Path, description = "The credit note's number, `K1`, `K2`, …")), responses((status = 200, description = "The PDF, as an attachment `kreditfaktura-{number}.pdf` (`credit-note-{number}.pdf` in English)", content_type = "application/pdf", body = Vec<u8>), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "An API key, not a person", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 503, description = "Documents are not set up", body = ErrorBody)))]
+pub async fn my_pdf(
+    State(st): State<ApiState>,
+    Extension(who): Extension<Principal>,
+    Path((id, number)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let invoice = my_invoice(&st, &who, &id).await?;
+    let number = note_number(&number)?;
+    let note = st
+        .billing
+        .credit_note(&invoice.org_id, &invoice.id, &number)
+        .await?;
     let (bytes, filename) = st.billing.credit_note_pdf(&note).await?;
     Ok(attachment(PDF_TYPE, &filename, bytes))
 }

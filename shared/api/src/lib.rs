@@ -563,6 +563,10 @@ pub fn router_with(state: ApiState, sign_in: sign_in::SignInState) -> Router {
         .route("/me/invoices/{id}/pdf", own_get(billing::my_pdf))
         .route("/me/invoices/{id}/peppol", own_get(billing::my_peppol))
         .route(
+            "/me/invoices/{id}/credit-notes/{number}/pdf",
+            own_get(credit_notes::my_pdf),
+        )
+        .route(
             "/me/company",
             own_get(billing::my_company)
                 .merge(own_put(billing::set_my_company))

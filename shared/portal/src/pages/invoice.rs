@@ -121,10 +121,11 @@ fn detail(
 ) -> Markup {
     let t = |m: Msg| m.text(lang);
     let money = |d: rust_decimal::Decimal| i18n::money(d, &i.currency, lang);
-    let pdf = match viewer {
-        Viewer::Organisation => format!("/api/v1/invoices/{}/pdf", encoded(i.id.as_str())),
-        Viewer::Driver => format!("/api/v1/me/invoices/{}/pdf", encoded(i.id.as_str())),
+    let base = match viewer {
+        Viewer::Organisation => format!("/api/v1/invoices/{}", encoded(i.id.as_str())),
+        Viewer::Driver => format!("/api/v1/me/invoices/{}", encoded(i.id.as_str())),
     };
+    let pdf = format!("{base}/pdf");
     html! {
         dl.facts {
             dt { (t(Msg::InvoiceSeller)) } dd { (i.seller.legal_name) }
@@ -223,7 +224,7 @@ fn detail(
                     th scope="col" { (t(Msg::InvDate)) }
                     th scope="col" { (t(Msg::InvReason)) }
                     th scope="col" { (t(Msg::InvoiceAmount)) }
-                    @if viewer == Viewer::Organisation { th scope="col" { (t(Msg::InvoiceDocument)) } }
+                    th scope="col" { (t(Msg::InvoiceDocument)) }
                 } }
                 tbody {
                     @for n in notes {
@@ -232,12 +233,10 @@ fn detail(
                             td data-label=(t(Msg::InvDate)) { (n.issue_date.to_string()) }
                             td data-label=(t(Msg::InvReason)) { (n.reason) }
                             td.num data-label=(t(Msg::InvoiceAmount)) { (money(n.gross)) }
-                            @if viewer == Viewer::Organisation {
-                                td data-label=(t(Msg::InvoiceDocument)) {
-                                    a href={"/api/v1/invoices/" (encoded(i.id.as_str())) "/credit-notes/" (n.number.to_string()) "/pdf"}
-                                        aria-label=(Msg::InvCreditNotePdfOf.text(lang).replace("{}", &n.number.to_string())) {
-                                        "PDF"
-                                    }
+                            td data-label=(t(Msg::InvoiceDocument)) {
+                                a href={(base) "/credit-notes/" (n.number.to_string()) "/pdf"}
+                                    aria-label=(Msg::InvCreditNotePdfOf.text(lang).replace("{}", &n.number.to_string())) {
+                                    "PDF"
                                 }
                             }
                         }
