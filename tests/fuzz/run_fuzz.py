@@ -40,6 +40,8 @@ def main() -> int:
     stripe |= {"CSMS_SWISH_PAYEE_ALIAS": MERCHANT, "CSMS_SWISH_CERT": str(swish.client_cert),
                "CSMS_SWISH_KEY": str(swish.client_key), "CSMS_SWISH_CA": str(swish.ca),
                "CSMS_SWISH_API_URL": swish.url}
+    # The client-funds Bankgiro, so an invoice's PDF is made (the credit-note paths have an invoice).
+    stripe |= {"CSMS_BANKGIRO": "5050-1055"}
     runner = Runner(binary, work / "data", Path(os.environ.get("CSMS_FUZZ_LOG_DIR", work)), name="fuzz",
                     extra_env=stripe)
     try:
@@ -52,6 +54,13 @@ def main() -> int:
         fee = runner.api_ok("POST", "/fees", {"name": "Fuzz", "group": "fuzz", "amount": "100",
                                               "amountIncludesVat": True, "vatRate": "0.25",
                                               "start": "2026-01-01"}, status=201)
+        # An issued invoice for the credit-note paths (a driver's fee invoices them with no session).
+        person = runner.api_ok("POST", "/users", {"email": "fuzz-driver@example.se", "name": "Fuzz Driver",
+                                                  "password": "fuzz-driver-123", "role": "driver"}, status=201)
+        runner.api_ok("POST", "/fees", {"name": "Fuzz parking", "userId": person["id"], "amount": "100000",
+                                        "amountIncludesVat": True, "vatRate": "0.25", "start": "2026-01-01"},
+                      status=201)
+        invoice = runner.api_ok("POST", "/invoice-runs", {"period": "2026-01"})["created"][0]
         config = work / "schemathesis.toml"
         config.write_text((HERE / "schemathesis.toml").read_text() + (
             "\n[[operations]]\n"
@@ -59,7 +68,13 @@ def main() -> int:
             f'parameters = {{ "id" = "{tariff["id"]}" }}\n'
             "\n[[operations]]\n"
             'include-path-regex = "^/fees/\\\\{id\\\\}"\n'
-            f'parameters = {{ "id" = "{fee["id"]}" }}\n'))
+            f'parameters = {{ "id" = "{fee["id"]}" }}\n'
+            "\n[[operations]]\n"
+            'include-path-regex = "^/invoices/\\\\{id\\\\}/credit-notes$"\n'
+            f'parameters = {{ "id" = "{invoice["id"]}" }}\n'
+            "\n[[operations]]\n"
+            'include-path-regex = "^/invoices/\\\\{id\\\\}/credit-notes/"\n'
+            f'parameters = {{ "id" = "{invoice["id"]}", "number" = "K1" }}\n'))
         api = f"{runner.base_url}/api/v1"
         cmd = [
             str(Path(sys.executable).parent / "schemathesis"),

@@ -265,7 +265,7 @@ pub struct InvoiceView {
     /// What they paid (`GET /invoices/{id}` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paid: Option<String>,
-    /// The gross amount less what is paid, never below 0 (`GET /invoices/{id}` only).
+    /// The gross amount less what is paid and credited, never below 0 (`GET /invoices/{id}` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub amount_due: Option<String>,
     /// The reminders sent, in order.
@@ -280,6 +280,23 @@ pub struct InvoiceView {
     /// Charges of the driver's saved card, in order (on the due date, then
     /// the retry days).
     pub card_attempts: Vec<CardAttemptView>,
+    /// Its credit notes, in number order (`GET /invoices/{id}/credit-notes`
+    /// has them whole).
+    pub credit_notes: Vec<CreditNoteRefView>,
+    /// What they took off, summed (positive).
+    pub credited: String,
+}
+
+/// A credit note of an invoice, as the invoice lists it.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreditNoteRefView {
+    /// `K1`, `K2`, …
+    pub number: String,
+    #[schema(format = Date)]
+    pub issue_date: String,
+    /// What it took off (its gross, positive).
+    pub credited: String,
 }
 
 /// One charge of the driver's saved card.
@@ -422,6 +439,16 @@ impl From<&Invoice> for InvoiceView {
                 lifted_at: b.lifted_at.map(time),
                 lifted_by: b.lifted_by.clone(),
             }),
+            credit_notes: i
+                .credit_notes
+                .iter()
+                .map(|n| CreditNoteRefView {
+                    number: n.number.to_string(),
+                    issue_date: n.issue_date.to_string(),
+                    credited: n.credited.to_string(),
+                })
+                .collect(),
+            credited: i.credited().unwrap_or_default().to_string(),
             dispute: i.dispute.as_ref().map(|d| InvoiceDisputeView {
                 reason: d.reason.clone(),
                 by: d.by.clone(),

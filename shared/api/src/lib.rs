@@ -55,6 +55,7 @@ mod bookings;
 mod card_payments;
 mod command_input;
 mod commands;
+mod credit_notes;
 mod device_model;
 mod dunning;
 pub mod error;
@@ -556,6 +557,19 @@ pub fn router_with(
             "/invoices/{id}/dispute",
             post(Admin, dunning::dispute).merge(delete(Admin, dunning::resolve_dispute)),
         )
+        // Credit notes: an organisation admin credits, readers read.
+        .route(
+            "/invoices/{id}/credit-notes",
+            get(Read, credit_notes::list).merge(post(Admin, credit_notes::create)),
+        )
+        .route(
+            "/invoices/{id}/credit-notes/{number}",
+            get(Read, credit_notes::get),
+        )
+        .route(
+            "/invoices/{id}/credit-notes/{number}/pdf",
+            get(Read, credit_notes::pdf),
+        )
         .route("/dunning-runs", post(Admin, dunning::run))
         // Settling a month and its bank file are the platform admin's (the
         // handlers check); its figures and self-invoice are the organisation's.
@@ -590,6 +604,10 @@ pub fn router_with(
         .route("/me/invoices", own_get(billing::mine))
         .route("/me/invoices/{id}/pdf", own_get(billing::my_pdf))
         .route("/me/invoices/{id}/peppol", own_get(billing::my_peppol))
+        .route(
+            "/me/invoices/{id}/credit-notes/{number}/pdf",
+            own_get(credit_notes::my_pdf),
+        )
         .route(
             "/me/company",
             own_get(billing::my_company)

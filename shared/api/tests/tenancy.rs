@@ -181,6 +181,8 @@ impl OrgA {
             format!("/invitations/{}", self.invitation),
             "/invitations".to_owned(),
             format!("/invoices/{}", self.invoice),
+            format!("/invoices/{}/credit-notes", self.invoice),
+            format!("/invoices/{}/credit-notes/K1", self.invoice),
             "/invoices".to_owned(),
             "/ledger/accounts".to_owned(),
             format!("/fees/{}", self.fee),
@@ -349,6 +351,28 @@ async fn org_a(app: &axum::Router, store: &dyn Store) -> OrgA {
     )
     .await;
     assert_eq!(run["created"].as_array().map(Vec::len), Some(1), "{run}");
+    // A credits part of it: credit note K1 of A's series.
+    let invoice = admin(
+        app,
+        "GET",
+        &format!(
+            "/api/v1/invoices/{}",
+            run["created"][0]["id"].as_str().unwrap()
+        ),
+        json!(null),
+    )
+    .await;
+    let note = admin(
+        app,
+        "POST",
+        &format!(
+            "/api/v1/invoices/{}/credit-notes",
+            run["created"][0]["id"].as_str().unwrap()
+        ),
+        json!({"amount": {"amount": "0.01", "amountIncludesVat": true, "vatRate": invoice["vatRates"][0]["rate"]}, "reason": "A's discount"}),
+    )
+    .await;
+    assert_eq!(note["number"], "K1", "{note}");
     // A's EVSE charged that day: its usage, for reports.
     let mut usage = UsageDay::new(
         UsageKey {
@@ -504,6 +528,9 @@ fn body_for(operation: &str, a: &OrgA) -> Option<Value> {
         "updateIdToken" => json!({"status": "Blocked", "label": "taken over"}),
         "blockIdToken" => json!({"reason": "taken over"}),
         "disputeInvoice" => json!({"reason": "taken over"}),
+        "createCreditNote" => {
+            json!({"amount": {"amount": "1", "amountIncludesVat": true, "vatRate": "0.25"}, "reason": "taken over"})
+        }
         "registerUnregisteredIdToken" => json!({"status": "Accepted"}),
         "createApiKey" => json!({"name": "B's partner", "scopes": ["read"]}),
         "createWebhook" => {
@@ -610,6 +637,7 @@ fn fill(path: &str, a: &OrgA) -> Result<String, String> {
             ("id", "/invitations/") => &a.invitation,
             ("id", "/invoices/") | ("id", "/me/invoices/") => &a.invoice,
             ("id", "/fees/") => &a.fee,
+            ("number", _) if before.ends_with("/credit-notes/") => "K1",
             ("id", "/one-off-charges/") => &a.charge,
             // The outbox is the platform's, not A's: B is refused (403).
             ("id", "/outbox/") => "01JEQ3V3N7Q4G8W1Z5X2M9K0AB",

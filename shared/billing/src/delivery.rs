@@ -100,12 +100,21 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
 
     /// The buyer's language: the person's, else the organisation's.
     async fn language_of(&self, invoice: &Invoice) -> Result<Language, BillingError> {
-        if let Some(user) = self.store.get_user(&invoice.user_id).await? {
+        self.buyer_language(&invoice.user_id, &invoice.org_id).await
+    }
+
+    /// `user`'s language, else `org`'s.
+    pub(crate) async fn buyer_language(
+        &self,
+        user: &csms_domain::user::UserId,
+        org: &csms_domain::OrgId,
+    ) -> Result<Language, BillingError> {
+        if let Some(user) = self.store.get_user(user).await? {
             return Ok(user.language);
         }
         Ok(self
             .store
-            .get_organisation(&invoice.org_id)
+            .get_organisation(org)
             .await?
             .map(|o| o.language)
             .unwrap_or(Language::Sv))

@@ -34,6 +34,9 @@
 //!   and the bank file ([`pain001`]) kept and mailed.
 //! - [`charger_pay`]: paying at the charger without an app: a card hold
 //!   before the charge, captured at the session's price, a receipt mailed.
+//! - [`credit_notes`]: credit notes of issued invoices, in the issuer's own
+//!   number series, booked once, settling what they take off, their PDF
+//!   ([`credit_pdf`]) mailed once.
 //! - [`daily`]: the day's billing of an organisation (its scheduled
 //!   invoice run, then dunning), run by the sweep.
 //! - [`dunning`]: the daily run over unpaid invoices: reminders (and their
@@ -46,6 +49,8 @@
 pub mod autopay;
 pub mod card;
 pub mod charger_pay;
+pub mod credit_notes;
+pub mod credit_pdf;
 pub mod daily;
 pub mod delivery;
 pub mod dunning;
@@ -60,8 +65,9 @@ pub mod swish;
 
 use csms_kernel::events::{DomainEvent, EventBus, InvoiceChange};
 use csms_kernel::ports::{
-    Clock, FeeStore, IdempotencyStore, InvoiceStore, LedgerStore, OrganisationStore, PaymentStore,
-    PricedSessionStore, SessionStore, StationStore, StoreError, TokenStore, UserStore,
+    Clock, CreditNoteStore, FeeStore, IdempotencyStore, InvoiceStore, LedgerStore,
+    OrganisationStore, PaymentStore, PricedSessionStore, SessionStore, StationStore, StoreError,
+    TokenStore, UserStore,
 };
 use csms_kernel::store_ports;
 use std::sync::Arc;
@@ -80,6 +86,7 @@ store_ports! {
         TokenStore,
         StationStore,
         FeeStore,
+        CreditNoteStore,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -44,8 +44,23 @@ pub struct ImportResult {
 pub struct InvoicePayments {
     pub payments: Vec<Payment>,
     pub paid: Decimal,
-    /// The gross amount less what is paid, never below zero.
+    /// What its credit notes took off.
+    pub credited: Decimal,
+    /// The gross amount less what is paid and credited, never below zero.
     pub due: Decimal,
+}
+
+/// What of `invoice` is left to pay when `paid` is paid: its gross less
+/// that and its credit notes, never below zero.
+fn left_to_pay(invoice: &Invoice, paid: Decimal) -> Result<Decimal, BillingError> {
+    let overflow = || BillingError::Books("the amount due overflows".into());
+    Ok(invoice
+        .gross
+        .checked_sub(paid)
+        .ok_or_else(overflow)?
+        .checked_sub(invoice.credited().ok_or_else(overflow)?)
+        .ok_or_else(overflow)?
+        .max(Decimal::ZERO))
 }
 
 impl<S: BillingStore + ?Sized> BillingService<S> {
@@ -116,14 +131,14 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
     ) -> Result<InvoicePayments, BillingError> {
         let payments = self.store.list_invoice_payments(&invoice.id).await?;
         let paid = sum(&payments)?;
-        let due = invoice
-            .gross
-            .checked_sub(paid)
-            .ok_or_else(|| BillingError::Books("the amount due overflows".into()))?
-            .max(Decimal::ZERO);
+        let due = left_to_pay(invoice, paid)?;
+        let credited = invoice
+            .credited()
+            .ok_or_else(|| BillingError::Books("the credited sum overflows".into()))?;
         Ok(InvoicePayments {
             payments,
             paid,
+            credited,
             due,
         })
     }
@@ -169,11 +184,7 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
         invoice: Invoice,
     ) -> Result<Payment, BillingError> {
         let before = sum(&self.store.list_invoice_payments(&invoice.id).await?)?;
-        let due = invoice
-            .gross
-            .checked_sub(before)
-            .ok_or_else(|| BillingError::Books("the amount due overflows".into()))?
-            .max(Decimal::ZERO);
+        let due = left_to_pay(&invoice, before)?;
         let surplus = payment
             .amount
             .checked_sub(due)
@@ -201,14 +212,20 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
         Ok(matched)
     }
 
-    /// Sets the invoice's status from what its payments paid.
-    async fn settle(&self, id: &InvoiceId) -> Result<(), BillingError> {
+    /// Sets the invoice's status from what its payments paid and its
+    /// credit notes took off (paid in full: settled either way).
+    pub(crate) async fn settle(&self, id: &InvoiceId) -> Result<(), BillingError> {
         for _ in 0..ATTEMPTS {
             let Some(invoice) = self.store.get_invoice(id).await? else {
                 return Err(BillingError::NotFound(format!("invoice {id}")));
             };
             let paid = sum(&self.store.list_invoice_payments(id).await?)?;
-            let status = InvoiceStatus::of_paid(invoice.gross, paid);
+            // Credited in full, or the rest paid: settled. Else what the
+            // payments paid says issued or partly paid.
+            let status = match left_to_pay(&invoice, paid)?.is_zero() {
+                true => InvoiceStatus::Paid,
+                false => InvoiceStatus::of_paid(invoice.gross, paid),
+            };
             if status == invoice.status {
                 return self.lift_if_paid(&invoice).await;
             }

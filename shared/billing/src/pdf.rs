@@ -30,9 +30,9 @@ pub(crate) const PAGE_W: f32 = 210.0;
 pub(crate) const PAGE_H: f32 = 297.0;
 pub(crate) const MARGIN: f32 = 18.0;
 /// Where the table ends on every page: below it the footer.
-const BOTTOM: f32 = 24.0;
-const ROW_H: f32 = 5.2;
-const TABLE_SIZE: f32 = 7.5;
+pub(crate) const BOTTOM: f32 = 24.0;
+pub(crate) const ROW_H: f32 = 5.2;
+pub(crate) const TABLE_SIZE: f32 = 7.5;
 /// A cell's text is made smaller down to this before it is cut.
 const MIN_SIZE: f32 = 5.0;
 const PT_PER_MM: f32 = 72.0 / 25.4;
@@ -252,7 +252,7 @@ pub fn money(value: Decimal, currency: &str, language: Language) -> String {
 }
 
 /// A VAT rate (0.25) as a percentage (`25 %`, `25%`).
-fn percent(rate: Decimal, language: Language) -> String {
+pub(crate) fn percent(rate: Decimal, language: Language) -> String {
     let p = (rate * Decimal::ONE_HUNDRED).normalize();
     let p = number(p, p.scale(), language);
     match language {

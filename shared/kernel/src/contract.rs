@@ -4991,6 +4991,123 @@ fn sample_code(org: &str) -> u64 {
 /// burnt or repeated); each organisation has its own series; listings
 /// filter by period, driver and status, highest number first, and a
 /// person's invoices come from every organisation.
+/// A credit note of `invoice` crediting `amount` (gross, at 25 %) as the
+/// `seq`th of its issuer's credit notes.
+pub fn sample_credit_note(
+    invoice: &csms_domain::billing::invoice::Invoice,
+    seq: u64,
+    amount: &str,
+) -> csms_domain::billing::credit_note::CreditNote {
+    use csms_domain::billing::credit_note::{
+        credit, number, CreditAmount, CreditHeader, CreditRequest,
+    };
+    credit(
+        invoice,
+        &[],
+        &CreditRequest {
+            sessions: vec![],
+            charges: vec![],
+            amount: Some(CreditAmount {
+                amount: amount.parse().unwrap(),
+                includes_vat: true,
+                vat_rate: "0.25".parse().unwrap(),
+            }),
+            reason: "Rabatt".into(),
+        },
+        CreditHeader {
+            number: number(seq).unwrap(),
+            issue_date: "2026-12-10".parse().unwrap(),
+            created_by: "user:usr_01JABCDEFGHJKMNPQRSTVWXYZ9".into(),
+            created_at: t(100 + seq as i64),
+        },
+    )
+    .unwrap()
+}
+
+pub async fn credit_notes_numbered_gaplessly_with_their_invoice<
+    S: InvoiceStore + CreditNoteStore,
+>(
+    store: &S,
+) {
+    const U1: &str = "usr_01JABCDEFGHJKMNPQRSTVWXYZ1";
+    let org = OrgId::parse("org-cn").unwrap();
+    let other = OrgId::parse("org-cm").unwrap();
+    let invoice = sample_invoice("org-cn", "2026-11", U1, 1);
+    store.issue_invoice(&invoice).await.unwrap();
+    assert_eq!(store.last_credit_note_number(&org).await.unwrap(), 0);
+    let credited = |invoice: &csms_domain::billing::invoice::Invoice,
+                    note: &csms_domain::billing::credit_note::CreditNote| {
+        let mut next = invoice.clone();
+        next.credit_notes.push(note.reference());
+        next.version = invoice.version + 1;
+        next
+    };
+    let first = sample_credit_note(&invoice, 1, "10");
+    let after_first = credited(&invoice, &first);
+    store
+        .issue_credit_note(&first, &after_first, invoice.version)
+        .await
+        .unwrap();
+    assert_eq!(store.last_credit_note_number(&org).await.unwrap(), 1);
+    assert_eq!(
+        store.get_credit_note(&org, &first.number).await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(
+        store.get_invoice(&invoice.id).await.unwrap(),
+        Some(after_first.clone())
+    );
+    // Another organisation does not see it.
+    assert_eq!(
+        store.get_credit_note(&other, &first.number).await.unwrap(),
+        None
+    );
+    // A second note that read the invoice before the first (its version is
+    // gone) is refused whole: neither the number nor the invoice moves.
+    let stale = sample_credit_note(&invoice, 2, "5");
+    assert!(matches!(
+        store
+            .issue_credit_note(&stale, &credited(&invoice, &stale), invoice.version)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.last_credit_note_number(&org).await.unwrap(), 1);
+    assert_eq!(
+        store.get_credit_note(&org, &stale.number).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.get_invoice(&invoice.id).await.unwrap(),
+        Some(after_first.clone())
+    );
+    // A number taken, or one that skips, is refused.
+    for seq in [1, 3] {
+        let wrong = sample_credit_note(&after_first, seq, "5");
+        assert!(matches!(
+            store
+                .issue_credit_note(&wrong, &credited(&after_first, &wrong), after_first.version)
+                .await,
+            Err(StoreError::Conflict(_))
+        ));
+    }
+    assert_eq!(
+        store.get_invoice(&invoice.id).await.unwrap(),
+        Some(after_first.clone())
+    );
+    let second = sample_credit_note(&after_first, 2, "5");
+    let after_second = credited(&after_first, &second);
+    store
+        .issue_credit_note(&second, &after_second, after_first.version)
+        .await
+        .unwrap();
+    assert_eq!(store.last_credit_note_number(&org).await.unwrap(), 2);
+    let stored = store.get_invoice(&invoice.id).await.unwrap().unwrap();
+    assert_eq!(stored.credit_notes.len(), 2);
+    assert_eq!(stored.credited(), Some("15.00".parse().unwrap()));
+    // The credit note series is apart from the invoice series.
+    assert_eq!(store.last_invoice_number(&org).await.unwrap(), 1);
+}
+
 pub async fn invoices_numbered_gaplessly_per_issuer<S: InvoiceStore>(store: &S) {
     use csms_domain::billing::invoice::InvoiceStatus;
     use csms_domain::billing::period::Period;
@@ -5466,7 +5583,8 @@ macro_rules! store_contract_tests {
             usage_days_versioned_and_listed_by_org,
             invoices_found_by_ocr_and_billing_codes_assigned_once,
             payments_recorded_once_matched_and_listed,
-            fees_and_charges_kept_per_org_versioned_and_listed
+            fees_and_charges_kept_per_org_versioned_and_listed,
+            credit_notes_numbered_gaplessly_with_their_invoice
         );
     };
     (@each $make:expr; $($name:ident),*) => {

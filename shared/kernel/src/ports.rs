@@ -11,8 +11,9 @@ use csms_domain::access::{AccessAttempt, GarageIdentity, StationAccess};
 use csms_domain::alarm::{Alarm, AlarmSettings};
 use csms_domain::api_key::ApiKey;
 use csms_domain::audit::AuditEntry;
+use csms_domain::billing::credit_note::CreditNote;
 use csms_domain::billing::fee::{ChargeId, Fee, FeeId, OneOffCharge};
-use csms_domain::billing::invoice::{Invoice, InvoiceId, InvoiceStatus};
+use csms_domain::billing::invoice::{Invoice, InvoiceId, InvoiceNumber, InvoiceStatus};
 use csms_domain::billing::ledger::{LedgerReference, LedgerTransaction};
 use csms_domain::billing::ocr::OcrReference;
 use csms_domain::billing::payment::{Payment, PaymentId};
@@ -1100,6 +1101,32 @@ pub trait InvoiceStore: Send + Sync {
     ) -> StoreResult<Page<Invoice>>;
 }
 
+/// Credit notes, each issuer's own gapless series of them (`K1`, `K2`, …).
+#[async_trait]
+pub trait CreditNoteStore: Send + Sync {
+    /// The last sequence number of `org`'s credit notes (0: none yet).
+    async fn last_credit_note_number(&self, org: &OrgId) -> StoreResult<u64>;
+    /// Stores `note` as the next number of its organisation's credit note
+    /// series and `invoice` (the credited invoice, holding the note's
+    /// reference, its version moved on) in one atomic write: the series must
+    /// stand at `note.number.seq() - 1`, no note may have its number and the
+    /// invoice must be at `expected_version`, else `Conflict` and nothing is
+    /// written. So a number is never burnt or repeated, and two notes of one
+    /// invoice never both see what is left uncredited.
+    async fn issue_credit_note(
+        &self,
+        note: &CreditNote,
+        invoice: &Invoice,
+        expected_version: u64,
+    ) -> StoreResult<()>;
+    /// `org`'s credit note of `number`; another organisation's reads as absent.
+    async fn get_credit_note(
+        &self,
+        org: &OrgId,
+        number: &InvoiceNumber,
+    ) -> StoreResult<Option<CreditNote>>;
+}
+
 /// `org`'s invoices not paid in full (issued or partly paid), every page:
 /// what dunning decides on and what the reminders' mail walks.
 pub async fn unpaid_invoices<S: InvoiceStore + ?Sized>(
@@ -1287,6 +1314,7 @@ store_ports! {
         UsageStore,
         PaymentStore,
         FeeStore,
+        CreditNoteStore,
 }
 
 /// Time source, so tests can control "now".

@@ -758,6 +758,31 @@ catalogue! {
     RoleViewer => "läsare", "viewer";
     RoleDriver => "förare", "driver";
     RolePlatformAdmin => "plattformsadministratör", "platform administrator";
+    // The invoice page (pages/invoice.rs): its lines, fees and charges, totals and credit notes.
+    InvoiceTitle => "Faktura {}", "Invoice {}";
+    InvSessionLines => "Laddningar", "Charging sessions";
+    InvChargeLines => "Avgifter och engångsposter", "Fees and one-off charges";
+    InvStation => "Laddstation", "Charging station";
+    InvWhen => "När", "When";
+    InvWhat => "Avser", "Item";
+    InvKind => "Slag", "Kind";
+    InvFee => "Månadsavgift", "Monthly fee";
+    InvCharge => "Engångspost", "One-off charge";
+    InvDays => "{} av {} dagar", "{} of {} days";
+    InvVatRate => "Momssats", "VAT rate";
+    InvNet => "Netto", "Net";
+    InvVat => "Moms", "VAT";
+    InvVatOf => "Moms {}", "VAT {}";
+    InvTotals => "Summa", "Totals";
+    InvTotal => "Att betala enligt fakturan", "Invoiced";
+    InvCredited => "Krediterat", "Credited";
+    InvPaid => "Betalt", "Paid";
+    InvLeft => "Kvar att betala", "Left to pay";
+    InvCreditNotes => "Kreditfakturor", "Credit notes";
+    InvNoCreditNotes => "Inga kreditfakturor.", "No credit notes.";
+    InvDate => "Datum", "Date";
+    InvReason => "Orsak", "Reason";
+    InvCreditNotePdfOf => "Kreditfaktura {} som PDF", "Credit note {} as PDF";
 }
 
 /// `lang`'s tag for `<html lang>`.

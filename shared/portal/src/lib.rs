@@ -87,7 +87,7 @@ pub struct PortalState {
 /// `/portal/` stays the API's 404.
 pub fn router(state: PortalState) -> Router {
     use pages::{
-        access, account, bookings, laddid, links, load, me, me_bookings, money, org_money,
+        access, account, bookings, invoice, laddid, links, load, me, me_bookings, money, org_money,
         overview, prices, public, qr_sheet, reports, sessions, station, station_commands, users,
     };
     Router::new()
@@ -177,6 +177,7 @@ pub fn router(state: PortalState) -> Router {
         .route("/portal/me/bookings", get(me_bookings::page))
         .route("/portal/me/bookings/{id}/cancel", post(me_bookings::cancel))
         .route("/portal/invoices", get(org_money::page))
+        .route("/portal/invoices/{id}", get(invoice::org_page))
         .route("/portal/reports", get(reports::page))
         .route("/portal/reports/usage.csv", get(reports::csv))
         .route("/portal/reports/usage.xlsx", get(reports::xlsx))
@@ -206,6 +207,7 @@ pub fn router(state: PortalState) -> Router {
             post(laddid::register),
         )
         .route("/portal/me/invoices", get(money::invoices))
+        .route("/portal/me/invoices/{id}", get(invoice::my_page))
         .route(
             "/portal/me/invoices/{id}/pay",
             get(money::pay_page).post(money::pay),

@@ -7,6 +7,9 @@
 
 use crate::{parse, try_all, DecodeError, Record};
 use chrono::{DateTime, NaiveDate, Utc};
+use csms_domain::billing::credit_note::{
+    self, CreditLine, CreditNote, CreditNoteRef, CreditedItem,
+};
 use csms_domain::billing::dunning::{InvoiceBlock, InvoiceDispute, Reminder};
 use csms_domain::billing::fee::{ChargeId, Fee, FeeId, FeeTarget, OneOffCharge};
 use csms_domain::billing::invoice::{
@@ -153,8 +156,28 @@ pub struct StoredInvoice {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub card_attempts: Vec<StoredCardAttempt>,
+    /// Absent: never credited (and invoices from before credit notes).
+    #[serde(
+        rename = "credit_notes",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub credit_notes: Vec<StoredCreditNoteRef>,
     #[serde(rename = "version")]
     pub version: u64,
+}
+
+/// What an invoice keeps of one of its credit notes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredCreditNoteRef {
+    /// `K{seq}`.
+    #[serde(rename = "number")]
+    pub number: String,
+    #[serde(rename = "issue_date")]
+    pub issue_date: NaiveDate,
+    /// The note's gross, positive.
+    #[serde(rename = "credited")]
+    pub credited: Decimal,
 }
 
 /// A charge of the driver's saved card for an invoice.
@@ -493,6 +516,15 @@ impl From<&Invoice> for StoredInvoice {
                     at: a.at,
                 })
                 .collect(),
+            credit_notes: i
+                .credit_notes
+                .iter()
+                .map(|n| StoredCreditNoteRef {
+                    number: n.number.to_string(),
+                    issue_date: n.issue_date,
+                    credited: n.credited,
+                })
+                .collect(),
             version: i.version,
         }
     }
@@ -593,6 +625,17 @@ impl TryFrom<StoredInvoice> for Invoice {
                     outcome: AttemptOutcome::parse(&a.outcome).map_err(DecodeError::new)?,
                     reason: a.reason,
                     at: a.at,
+                })
+            })
+            .collect::<Result<_, DecodeError>>()?;
+        invoice.credit_notes = s
+            .credit_notes
+            .into_iter()
+            .map(|n| {
+                Ok(CreditNoteRef {
+                    number: InvoiceNumber::parse(&n.number).map_err(DecodeError::new)?,
+                    issue_date: n.issue_date,
+                    credited: n.credited,
                 })
             })
             .collect::<Result<_, DecodeError>>()?;
@@ -880,4 +923,180 @@ impl TryFrom<StoredOneOffCharge> for OneOffCharge {
 
 impl Record for OneOffCharge {
     type Stored = StoredOneOffCharge;
+}
+
+/// A credit note as issued: its lines (negative amounts, each naming what
+/// it credits: `session`, `charge` or `amount`), the seller and buyer as
+/// printed. The totals are summed from the lines on reading and must be
+/// the stored gross.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredCreditNote {
+    #[serde(rename = "org_id")]
+    pub org_id: String,
+    /// `K{seq}`.
+    #[serde(rename = "number")]
+    pub number: String,
+    #[serde(rename = "invoice_id")]
+    pub invoice_id: String,
+    #[serde(rename = "invoice_number")]
+    pub invoice_number: String,
+    #[serde(rename = "currency")]
+    pub currency: String,
+    #[serde(rename = "issue_date")]
+    pub issue_date: NaiveDate,
+    #[serde(rename = "reason")]
+    pub reason: String,
+    #[serde(rename = "seller")]
+    pub seller: StoredSeller,
+    #[serde(rename = "buyer")]
+    pub buyer: StoredBuyer,
+    #[serde(rename = "lines")]
+    pub lines: Vec<StoredCreditLine>,
+    #[serde(rename = "gross")]
+    pub gross: Decimal,
+    #[serde(rename = "created_by")]
+    pub created_by: String,
+    #[serde(rename = "created_at")]
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredCreditLine {
+    /// `session`, `charge` or `amount`.
+    #[serde(rename = "kind")]
+    pub kind: String,
+    /// The session's or the fee's or charge's id; absent for an amount.
+    #[serde(rename = "source_id", default, skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
+    #[serde(rename = "description")]
+    pub description: String,
+    #[serde(rename = "vat_rate")]
+    pub vat_rate: Decimal,
+    #[serde(rename = "net")]
+    pub net: Decimal,
+    #[serde(rename = "vat")]
+    pub vat: Decimal,
+    #[serde(rename = "gross")]
+    pub gross: Decimal,
+}
+
+impl From<&CreditNote> for StoredCreditNote {
+    fn from(c: &CreditNote) -> Self {
+        StoredCreditNote {
+            org_id: c.org_id.to_string(),
+            number: c.number.to_string(),
+            invoice_id: c.invoice_id.to_string(),
+            invoice_number: c.invoice_number.to_string(),
+            currency: c.currency.clone(),
+            issue_date: c.issue_date,
+            reason: c.reason.clone(),
+            seller: StoredSeller {
+                legal_name: c.seller.legal_name.clone(),
+                organisation_number: c.seller.organisation_number.clone(),
+                vat_number: c.seller.vat_number.clone(),
+                address: c.seller.address.clone(),
+            },
+            buyer: StoredBuyer {
+                user_id: c.buyer.user_id.to_string(),
+                name: c.buyer.name.clone(),
+                email: c.buyer.email.clone(),
+            },
+            lines: c
+                .lines
+                .iter()
+                .map(|l| {
+                    let (kind, source_id) = match &l.item {
+                        CreditedItem::Session(s) => ("session", Some(s.to_string())),
+                        CreditedItem::Charge(id) => ("charge", Some(id.clone())),
+                        CreditedItem::Amount => ("amount", None),
+                    };
+                    StoredCreditLine {
+                        kind: kind.into(),
+                        source_id,
+                        description: l.description.clone(),
+                        vat_rate: l.vat_rate,
+                        net: l.net,
+                        vat: l.vat,
+                        gross: l.gross,
+                    }
+                })
+                .collect(),
+            gross: c.gross,
+            created_by: c.created_by.clone(),
+            created_at: c.created_at,
+        }
+    }
+}
+
+impl TryFrom<StoredCreditNote> for CreditNote {
+    type Error = DecodeError;
+
+    fn try_from(s: StoredCreditNote) -> Result<Self, DecodeError> {
+        let lines = s
+            .lines
+            .into_iter()
+            .map(|l| {
+                let item = match (l.kind.as_str(), l.source_id) {
+                    ("session", Some(id)) => {
+                        CreditedItem::Session(parse("session id", id, SessionId::parse)?)
+                    }
+                    ("charge", Some(id)) => CreditedItem::Charge(id),
+                    ("amount", None) => CreditedItem::Amount,
+                    (kind, _) => {
+                        return Err(DecodeError::new(format!(
+                            "a credit line of kind {kind:?} with that source"
+                        )))
+                    }
+                };
+                Ok(CreditLine {
+                    item,
+                    description: l.description,
+                    vat_rate: l.vat_rate,
+                    net: l.net,
+                    vat: l.vat,
+                    gross: l.gross,
+                })
+            })
+            .collect::<Result<Vec<_>, DecodeError>>()?;
+        let (vat, net, vat_total, gross) = credit_note::totals(&lines)
+            .ok_or_else(|| DecodeError::new("a credit line's amounts do not add up"))?;
+        if gross != s.gross || lines.is_empty() {
+            return Err(DecodeError::new(format!(
+                "the stored gross {} is not the lines' sum {gross}",
+                s.gross
+            )));
+        }
+        Ok(CreditNote {
+            org_id: parse("org id", s.org_id, OrgId::parse)?,
+            number: InvoiceNumber::parse(&s.number).map_err(DecodeError::new)?,
+            invoice_id: InvoiceId::parse(&s.invoice_id).map_err(DecodeError::new)?,
+            invoice_number: InvoiceNumber::parse(&s.invoice_number).map_err(DecodeError::new)?,
+            user_id: parse("user id", s.buyer.user_id.clone(), UserId::parse)?,
+            currency: s.currency,
+            issue_date: s.issue_date,
+            reason: s.reason,
+            seller: Seller {
+                legal_name: s.seller.legal_name,
+                organisation_number: s.seller.organisation_number,
+                vat_number: s.seller.vat_number,
+                address: s.seller.address,
+            },
+            buyer: Buyer {
+                user_id: parse("user id", s.buyer.user_id, UserId::parse)?,
+                name: s.buyer.name,
+                email: s.buyer.email,
+            },
+            lines,
+            vat,
+            net,
+            vat_total,
+            gross,
+            created_by: s.created_by,
+            created_at: s.created_at,
+        })
+    }
+}
+
+impl Record for CreditNote {
+    type Stored = StoredCreditNote;
 }

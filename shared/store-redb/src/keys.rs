@@ -92,6 +92,9 @@ pub(crate) const INVOICES_BY_USER: TableDefinition<&str, &str> =
 /// OCR reference → invoice id: what a payment's reference pays.
 pub(crate) const INVOICES_BY_OCR: TableDefinition<&str, &str> =
     TableDefinition::new("invoices_by_ocr");
+/// `{org}\0{seq:020}` → `CreditNote` JSON: an issuer's credit notes in
+/// number order (their series' counter is `credit-notes:{org}` in `COUNTERS`).
+pub(crate) const CREDIT_NOTES: TableDefinition<&str, &[u8]> = TableDefinition::new("credit_notes");
 /// Payment id → `Payment` JSON.
 pub(crate) const PAYMENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("payments");
 /// `{invoice}\0{payment}` → payment id: an invoice's payments.

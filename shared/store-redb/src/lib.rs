@@ -41,6 +41,7 @@ mod booking;
 mod charging;
 mod charging_key;
 mod commands;
+mod credit_notes;
 mod device;
 mod documents;
 mod email_links;
@@ -65,8 +66,9 @@ use csms_domain::access::{AccessAttempt, GarageIdentity, StationAccess};
 use csms_domain::alarm::{Alarm, AlarmSettings};
 use csms_domain::api_key::ApiKey;
 use csms_domain::audit::AuditEntry;
+use csms_domain::billing::credit_note::CreditNote;
 use csms_domain::billing::fee::{ChargeId, Fee, FeeId, OneOffCharge};
-use csms_domain::billing::invoice::{Invoice, InvoiceId};
+use csms_domain::billing::invoice::{Invoice, InvoiceId, InvoiceNumber};
 use csms_domain::billing::ledger::{LedgerReference, LedgerTransaction};
 use csms_domain::billing::ocr::OcrReference;
 use csms_domain::billing::payment::{Payment, PaymentId};
@@ -109,7 +111,9 @@ use csms_kernel::ports::{
     SessionStore, SpotPriceStore, StationEvent, StationStore, StoreError, StoreResult, TariffStore,
     TokenStore, WebhookStore,
 };
-use csms_kernel::ports::{FeeStore, InvoiceQuery, InvoiceStore, LedgerStore, PaymentStore};
+use csms_kernel::ports::{
+    CreditNoteStore, FeeStore, InvoiceQuery, InvoiceStore, LedgerStore, PaymentStore,
+};
 use error::R;
 use ops::Db;
 use std::path::Path;
@@ -553,6 +557,12 @@ forward! { FeeStore {
     get_charge(org: &OrgId, id: &ChargeId) -> Option<OneOffCharge>;
     delete_charge(org: &OrgId, id: &ChargeId) -> bool;
     list_charges(org: &OrgId, period: Option<Period>, page: &PageRequest) -> Page<OneOffCharge>;
+} }
+
+forward! { CreditNoteStore {
+    last_credit_note_number(org: &OrgId) -> u64;
+    issue_credit_note(note: &CreditNote, invoice: &Invoice, expected_version: u64) -> ();
+    get_credit_note(org: &OrgId, number: &InvoiceNumber) -> Option<CreditNote>;
 } }
 
 forward! { LedgerStore {

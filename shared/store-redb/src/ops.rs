@@ -173,6 +173,7 @@ impl Db {
             txn.open_table(COUNTERS)?;
             txn.open_table(LEDGER)?;
             txn.open_table(INVOICES)?;
+            txn.open_table(CREDIT_NOTES)?;
             txn.open_table(INVOICES_BY_ORG)?;
             txn.open_table(INVOICES_BY_USER)?;
             txn.open_table(INVOICES_BY_OCR)?;

@@ -3,6 +3,7 @@
 //! the period ([`ChargeLine`]), VAT per rate and the totals, a number of the
 //! issuer's gapless series and an OCR reference made from it.
 
+use super::credit_note::CreditNoteRef;
 use super::dunning::{InvoiceBlock, InvoiceDispute, Reminder};
 use super::fee::{ChargeId, FeeId};
 use super::ocr::OcrReference;
@@ -321,6 +322,8 @@ pub struct Invoice {
     pub dispute: Option<InvoiceDispute>,
     /// Charges of the driver's saved card, in order.
     pub card_attempts: Vec<CardAttempt>,
+    /// Its credit notes, in order (written with each note, in one write).
+    pub credit_notes: Vec<CreditNoteRef>,
     pub version: u64,
 }
 
@@ -337,6 +340,13 @@ impl Invoice {
             .iter()
             .filter_map(|r| r.fee)
             .try_fold(Decimal::ZERO, |s, f| s.checked_add(f))
+    }
+
+    /// What its credit notes took off (`None` on overflow).
+    pub fn credited(&self) -> Option<Decimal> {
+        self.credit_notes
+            .iter()
+            .try_fold(Decimal::ZERO, |s, n| s.checked_add(n.credited))
     }
 
     /// Whether it blocks its driver now.
@@ -424,6 +434,7 @@ impl Invoice {
             block: None,
             dispute: None,
             card_attempts: Vec::new(),
+            credit_notes: Vec::new(),
             version: 1,
         })
     }

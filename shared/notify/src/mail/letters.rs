@@ -73,6 +73,49 @@ pub fn invoice(l: &InvoiceLetter<'_>) -> Mail {
     }
 }
 
+/// A credit note of an invoice, mailed to the driver with its PDF.
+pub struct CreditNoteLetter<'a> {
+    pub to: &'a str,
+    pub to_name: &'a str,
+    /// The issuer's legal name.
+    pub org_name: &'a str,
+    pub number: &'a str,
+    /// The credited invoice's number.
+    pub invoice_number: &'a str,
+    /// What is credited, as a positive amount with its currency.
+    pub amount: &'a str,
+    pub reason: &'a str,
+    pub language: Language,
+    pub pdf: super::Attachment,
+}
+
+pub fn credit_note(l: &CreditNoteLetter<'_>) -> Mail {
+    let (subject, text) = match l.language {
+        Language::Sv => (
+            format!("Kreditfaktura {} från {}", l.number, l.org_name),
+            format!(
+                "Hej {}!\n\n{} har krediterat {} av faktura {}.\nOrsak: {}\n\nÄr fakturan obetald minskar beloppet att betala; är den betald har du ett tillgodohavande.\nKreditfakturan {} finns som PDF i mejlet.\n",
+                l.to_name, l.org_name, l.amount, l.invoice_number, l.reason, l.number
+            ),
+        ),
+        Language::En => (
+            format!("Credit note {} from {}", l.number, l.org_name),
+            format!(
+                "Hello {}!\n\n{} has credited {} of invoice {}.\nReason: {}\n\nIf the invoice is unpaid, what you owe is less; if it is paid, the amount is yours to be refunded or set off.\nCredit note {} is attached as a PDF.\n",
+                l.to_name, l.org_name, l.amount, l.invoice_number, l.reason, l.number
+            ),
+        ),
+    };
+    Mail {
+        to: l.to.to_owned(),
+        to_name: Some(l.to_name.to_owned()),
+        subject,
+        text,
+        kind: "creditNote",
+        attachments: vec![l.pdf.clone()],
+    }
+}
+
 /// An invitation to join `org_name` as `role` (its API name).
 pub struct InvitationLetter<'a> {
     pub to: &'a str,

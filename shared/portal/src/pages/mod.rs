@@ -3,6 +3,7 @@
 pub mod access;
 pub mod account;
 pub mod bookings;
+pub mod invoice;
 pub mod laddid;
 pub mod links;
 pub mod load;

@@ -88,7 +88,9 @@ pub async fn invoices(
                 tbody {
                     @for i in &invoices {
                         tr {
-                            td data-label=(t(Msg::InvoiceNumber)) { (i.number.to_string()) }
+                            td data-label=(t(Msg::InvoiceNumber)) {
+                                a href={"/portal/me/invoices/" (encoded(i.id.as_str()))} { (i.number.to_string()) }
+                            }
                             td data-label=(t(Msg::InvoiceSeller)) { (i.seller.legal_name) }
                             td data-label=(t(Msg::InvoiceDue)) { (date(i.due_date, lang)) }
                             td.num data-label=(t(Msg::InvoiceAmount)) { (i18n::money(i.gross, &i.currency, lang)) }

@@ -10,7 +10,7 @@
 use crate::i18n::{self, Msg};
 use crate::layout;
 use crate::pages::money::status_badge;
-use crate::web::{caller, html, Failure, OrPage};
+use crate::web::{caller, encoded, html, Failure, OrPage};
 use crate::PortalState;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -116,7 +116,9 @@ pub async fn page(
                 tbody {
                     @for i in &invoices {
                         tr {
-                            td data-label=(t(Msg::InvoiceNumber)) { (i.number.to_string()) }
+                            td data-label=(t(Msg::InvoiceNumber)) {
+                                a href={"/portal/invoices/" (encoded(i.id.as_str()))} { (i.number.to_string()) }
+                            }
                             td data-label=(t(Msg::InvoiceDriver)) { (i.buyer.name) }
                             td data-label=(t(Msg::InvoicePeriod)) { (i.period.to_string()) }
                             td data-label=(t(Msg::InvoiceDue)) { (i.due_date.to_string()) }

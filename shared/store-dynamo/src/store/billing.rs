@@ -11,6 +11,8 @@
 //! | OCR pointer | `OCR#{ocr}` | `META` | | | `invoiceId` |
 //! | billing code | `BILLINGCODE#{org}` | `META` | | | `code` |
 //! | billing code series | `BILLINGCODES` | `META` | | | `last` (the last code assigned) |
+//! | credit note | `ORG#{org}#CREDITNOTE` | `{seq:020}` | | | `body` |
+//! | credit note series | `CREDITNOTESERIES#{org}` | `META` | | | `last` (the last number issued) |
 //! | payment | `PAYMENT#{id}` | `META` | `INVOICE#{invoice}#PAYMENT` (matched) or `UNMATCHEDPAYMENT` / `{id}` | | `body`, `version` |
 //!
 //! A ledger transaction is one `PutItem` on the condition that no item has
@@ -26,6 +28,13 @@
 //! A billing code is assigned in one `TransactWriteItems` too: the
 //! organisation's code item if absent and the series moved from the `last`
 //! that was read; a lost race reads the winner's code.
+//!
+//! A credit note is issued in one `TransactWriteItems` of three puts: the
+//! note on the condition that it does not exist, its series' item on the
+//! condition that `last` is the number before, and the credited invoice
+//! (holding the note's reference) on the condition that its version is the
+//! one read — so the number is taken exactly when the note is stored, and
+//! two notes of one invoice never both credit what was left.
 
 use super::table::{
     json_item, n, org_partition, record_from, s, set_key, versioned_item, Condition,
@@ -35,15 +44,16 @@ use super::DynamoStore;
 use crate::cursor::Key;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason};
-use csms_domain::billing::invoice::{Invoice, InvoiceId};
+use csms_domain::billing::credit_note::CreditNote;
+use csms_domain::billing::invoice::{Invoice, InvoiceId, InvoiceNumber};
 use csms_domain::billing::ledger::{LedgerReference, LedgerTransaction};
 use csms_domain::billing::ocr::OcrReference;
 use csms_domain::billing::payment::{Payment, PaymentId};
 use csms_domain::user::UserId;
 use csms_domain::OrgId;
 use csms_kernel::ports::{
-    sort_key_time, InvoiceQuery, InvoiceStore, LedgerStore, Page, PageRequest, PaymentStore,
-    StoreError, StoreResult,
+    sort_key_time, CreditNoteStore, InvoiceQuery, InvoiceStore, LedgerStore, Page, PageRequest,
+    PaymentStore, StoreError, StoreResult,
 };
 use csms_store_records::Record;
 
@@ -61,6 +71,18 @@ fn invoice_pk(id: &InvoiceId) -> String {
 
 fn series_pk(org: &OrgId) -> String {
     format!("INVOICESERIES#{org}")
+}
+
+fn credit_notes_pk(org: &OrgId) -> String {
+    format!("ORG#{org}#CREDITNOTE")
+}
+
+fn credit_note_sk(number: &InvoiceNumber) -> String {
+    format!("{:020}", number.seq())
+}
+
+fn credit_series_pk(org: &OrgId) -> String {
+    format!("CREDITNOTESERIES#{org}")
 }
 
 fn ocr_pk(ocr: &OcrReference) -> String {
@@ -396,6 +418,73 @@ impl PaymentStore for DynamoStore {
     async fn list_unmatched_payments(&self, page: &PageRequest) -> StoreResult<Page<Payment>> {
         let query = Query::index(Index::Gsi1, UNMATCHED_PAYMENTS);
         self.page_of(&OrgId::default_org(), &query, page, record_from)
+            .await
+    }
+}
+
+#[async_trait]
+impl CreditNoteStore for DynamoStore {
+    async fn last_credit_note_number(&self, org: &OrgId) -> StoreResult<u64> {
+        match self.get(credit_series_pk(org), META).await? {
+            Some(item) => number_of(&item, "last", &format!("the credit note series of {org}")),
+            None => Ok(0),
+        }
+    }
+
+    async fn issue_credit_note(
+        &self,
+        note: &CreditNote,
+        invoice: &Invoice,
+        expected_version: u64,
+    ) -> StoreResult<()> {
+        let seq = note.number.seq();
+        let expected = seq
+            .checked_sub(1)
+            .ok_or_else(|| StoreError::Backend("a credit note number starts at 1".into()))?;
+        let mut series = Key::new();
+        set_key(
+            &mut series,
+            Index::Table,
+            credit_series_pk(&note.org_id),
+            META,
+        );
+        series.insert("last".into(), n(seq));
+        let series_condition = match expected {
+            0 => Condition::absent(),
+            last => Condition::new("#last = :last")
+                .name("#last", "last")
+                .value(":last", n(last)),
+        };
+        let item = json_item(
+            credit_notes_pk(&note.org_id),
+            credit_note_sk(&note.number),
+            &note.to_stored(),
+            "credit note",
+        )?;
+        let writes = vec![
+            self.transact_put(item, Some(Condition::absent()))?,
+            self.transact_put(series, Some(series_condition))?,
+            self.transact_put(
+                invoice_item(invoice)?,
+                Some(Condition::version(expected_version)),
+            )?,
+        ];
+        self.transact(writes, any_condition_failed)
+            .await?
+            .map_err(|ConditionFailed| {
+                StoreError::Conflict(format!(
+                    "credit note {} exists, the credit note series of {} is not at {expected}, or invoice {} is not at version {expected_version}",
+                    note.number, note.org_id, invoice.id
+                ))
+            })
+    }
+
+    async fn get_credit_note(
+        &self,
+        org: &OrgId,
+        number: &InvoiceNumber,
+    ) -> StoreResult<Option<CreditNote>> {
+        self.get_as(credit_notes_pk(org), credit_note_sk(number), record_from)
             .await
     }
 }

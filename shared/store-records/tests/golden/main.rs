@@ -208,6 +208,11 @@ fn invoices_are_stored_as_they_were_first_written() {
 }
 
 #[test]
+fn credit_notes_are_stored_as_they_were_first_written() {
+    golden("credit_notes.jsonl", samples::credit_notes());
+}
+
+#[test]
 fn fees_are_stored_as_they_were_first_written() {
     golden("fees.jsonl", samples::fees());
 }

@@ -2642,6 +2642,123 @@ pub fn invoices() -> Vec<csms_domain::billing::invoice::Invoice> {
             invoice.version = 3;
             invoice
         },
+        {
+            // Credited twice, the second note settling it (added with
+            // credit notes).
+            use csms_domain::billing::credit_note::CreditNoteRef;
+            let mut invoice = issued(
+                InvoiceNumber::new("", 7).unwrap(),
+                Seller {
+                    legal_name: "Laddbolaget".into(),
+                    organisation_number: None,
+                    vat_number: None,
+                    address: None,
+                },
+                vec![line("CP-1~13", "0.25", "8.00", "2.00", "10.00")],
+            );
+            invoice.ocr = OcrReference::for_invoice(42, 7).unwrap();
+            invoice.status = InvoiceStatus::Paid;
+            invoice.credit_notes = vec![
+                CreditNoteRef {
+                    number: InvoiceNumber::new("K", 1).unwrap(),
+                    issue_date: NaiveDate::from_ymd_opt(2026, 12, 10).unwrap(),
+                    credited: d("2.50"),
+                },
+                CreditNoteRef {
+                    number: InvoiceNumber::new("K", 2).unwrap(),
+                    issue_date: NaiveDate::from_ymd_opt(2026, 12, 11).unwrap(),
+                    credited: d("7.50"),
+                },
+            ];
+            invoice.version = 3;
+            invoice
+        },
+    ]
+}
+
+pub fn credit_notes() -> Vec<csms_domain::billing::credit_note::CreditNote> {
+    use csms_domain::billing::credit_note::*;
+    use csms_domain::billing::invoice::*;
+    use csms_domain::user::UserId;
+    use csms_domain::SessionId;
+    let user = UserId::parse("usr_01ARZ3NDEKTSV4RRFFQ69G5FAV").unwrap();
+    let line = |item: CreditedItem, what: &str, rate: &str, net: &str, vat: &str, gross: &str| {
+        CreditLine {
+            item,
+            description: what.into(),
+            vat_rate: d(rate),
+            net: d(net),
+            vat: d(vat),
+            gross: d(gross),
+        }
+    };
+    let note = |seq: u64, lines: Vec<CreditLine>| {
+        let (vat, net, vat_total, gross) = totals(&lines).unwrap();
+        CreditNote {
+            org_id: org("brf-solsidan"),
+            number: InvoiceNumber::new("K", seq).unwrap(),
+            invoice_id: InvoiceId::parse("brf-solsidan~2026-11~usr_01ARZ3NDEKTSV4RRFFQ69G5FAV")
+                .unwrap(),
+            invoice_number: InvoiceNumber::new("", 5).unwrap(),
+            user_id: user.clone(),
+            currency: "SEK".into(),
+            issue_date: NaiveDate::from_ymd_opt(2026, 12, 10).unwrap(),
+            reason: "Fel pris på laddningen".into(),
+            seller: Seller {
+                legal_name: "Bostadsrättsföreningen Solsidan".into(),
+                organisation_number: Some("769600-1234".into()),
+                vat_number: None,
+                address: None,
+            },
+            buyer: Buyer {
+                user_id: user.clone(),
+                name: "Eva Lind".into(),
+                email: "eva.lind@example.se".into(),
+            },
+            lines,
+            vat,
+            net,
+            vat_total,
+            gross,
+            created_by: "user:usr_01JDX3N6Q8Z4V7T2K9R5M1B0CE".into(),
+            created_at: t("2026-12-10T09:30:00Z"),
+        }
+    };
+    vec![
+        // A session and a fee credited whole.
+        note(
+            1,
+            vec![
+                line(
+                    CreditedItem::Session(SessionId::parse("CP-1~11").unwrap()),
+                    "CP-1 CP-1~11",
+                    "0.25",
+                    "-0.80",
+                    "-0.20",
+                    "-1.00",
+                ),
+                line(
+                    CreditedItem::Charge("fee_01ARZ3NDEKTSV4RRFFQ69G5FAV".into()),
+                    "Parkeringsplats 12",
+                    "0.25",
+                    "-200.00",
+                    "-50.00",
+                    "-250.00",
+                ),
+            ],
+        ),
+        // An amount at a rate.
+        note(
+            2,
+            vec![line(
+                CreditedItem::Amount,
+                "Rabatt",
+                "0.25",
+                "-8.00",
+                "-2.00",
+                "-10.00",
+            )],
+        ),
     ]
 }
 
