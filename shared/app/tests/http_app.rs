@@ -44,11 +44,16 @@ fn location(resp: &Response) -> &str {
     resp.headers()[header::LOCATION].to_str().unwrap()
 }
 
+/// The form guard a browser holds in its `csms_form` cookie and echoes in
+/// the sign-in form (any well-formed value of the browser's own).
+const GUARD: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ";
+
 fn sign_in_form(email: &str, password: &str) -> Request<Body> {
     Request::post("/portal/sign-in")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::COOKIE, format!("csms_form={GUARD}"))
         .body(Body::from(format!(
-            "email={}&password={password}&next=%2Fportal%2F",
+            "email={}&password={password}&next=%2Fportal%2F&form={GUARD}",
             email.replace('@', "%40")
         )))
         .unwrap()
@@ -171,8 +176,9 @@ async fn the_sign_in_form_asks_for_the_second_factor_and_signs_in_with_its_code(
     let with_code = |code: &str| {
         Request::post("/portal/sign-in")
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, format!("csms_form={GUARD}"))
             .body(Body::from(format!(
-                "email=two%40example.se&password=two-factor-123&code={code}&next=%2Fportal%2Fme"
+                "email=two%40example.se&password=two-factor-123&code={code}&next=%2Fportal%2Fme&form={GUARD}"
             )))
             .unwrap()
     };
