@@ -10,7 +10,9 @@
 //!
 //! A crash after the write and before the booking is mended by the next
 //! credit note of the invoice, which books every earlier note of the
-//! invoice that is not booked (booking is idempotent).
+//! invoice that is not booked, and at the latest by the organisation's
+//! monthly settlement, which books every note of the organisation that is
+//! not (booking is idempotent).
 
 use crate::credit_pdf;
 use crate::delivery::PDF_TYPE;
@@ -123,6 +125,24 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
             .get_credit_note(org, number)
             .await?
             .ok_or_else(|| BillingError::NotFound(format!("credit note {number}")))
+    }
+
+    /// Books every credit note of `org` whose ledger booking stopped after
+    /// its write (a crash between the two): the monthly settlement calls it
+    /// before it reads the ledger, so its figures never miss a note. Booking
+    /// is idempotent by the note's reference; answers how many notes were
+    /// read.
+    pub async fn book_unbooked_credit_notes(&self, org: &OrgId) -> Result<u64, BillingError> {
+        let last = self.store.last_credit_note_number(org).await?;
+        for seq in 1..=last {
+            let number = credit_note::number(seq).map_err(|e| BillingError::Books(e.0))?;
+            if let Some(note) = self.store.get_credit_note(org, &number).await? {
+                self.store
+                    .append_ledger_transaction(&credit_note_transaction(&note)?)
+                    .await?;
+            }
+        }
+        Ok(last)
     }
 
     /// Credits `org`'s invoice `id` as `request` asks, for `by` (see the
@@ -277,7 +297,7 @@ mod tests {
     use csms_domain::billing::invoice::InvoiceStatus;
     use csms_domain::SessionId;
     use csms_kernel::contract::sample_invoice;
-    use csms_kernel::ports::{InvoiceStore, SystemClock};
+    use csms_kernel::ports::{CreditNoteStore, InvoiceStore, SystemClock};
     use csms_store_redb::EmbeddedStore;
     use rust_decimal::Decimal;
     use std::sync::Arc;
@@ -371,5 +391,38 @@ mod tests {
                 .await,
             Err(BillingError::Invalid(ref m)) if m.starts_with("sessions")
         ));
+    }
+
+    #[tokio::test]
+    async fn a_note_whose_booking_a_crash_stopped_is_booked_once_by_the_sweep() {
+        let store = Arc::new(EmbeddedStore::temporary());
+        let billing = BillingService::new(store.clone(), Arc::new(SystemClock));
+        let invoice = sample_invoice("org-e", "2026-11", "usr_01JABCDEFGHJKMNPQRSTVWXYZ1", 1);
+        store.issue_invoice(&invoice).await.unwrap();
+        billing.post_invoice(&invoice).await.unwrap();
+        let org = invoice.org_id.clone();
+        assert_eq!(billing.book_unbooked_credit_notes(&org).await.unwrap(), 0);
+        // K1 written as `issue_credit_note` writes it, then the process stops.
+        let header = CreditHeader {
+            number: credit_note::number(1).unwrap(),
+            issue_date: invoice.issue_date,
+            created_by: "user:a".into(),
+            created_at: "2026-12-02T08:00:00Z".parse().unwrap(),
+        };
+        let note = credit_note::credit(&invoice, &[], &request(Some("20"), None), header).unwrap();
+        let mut next = invoice.clone();
+        next.credit_notes.push(note.reference());
+        next.version = invoice.version + 1;
+        store
+            .issue_credit_note(&note, &next, invoice.version)
+            .await
+            .unwrap();
+        assert_eq!(billing.balances(&org).await.unwrap().transactions, 1);
+        // The sweep books it; a second sweep changes nothing.
+        assert_eq!(billing.book_unbooked_credit_notes(&org).await.unwrap(), 1);
+        assert_eq!(billing.book_unbooked_credit_notes(&org).await.unwrap(), 1);
+        let books = billing.balances(&org).await.unwrap();
+        assert!(books.balanced());
+        assert_eq!(books.transactions, 2, "booked once");
     }
 }

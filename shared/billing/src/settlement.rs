@@ -175,6 +175,8 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
             )));
         }
         let organisation = self.organisation(org).await?;
+        // A credit note whose booking a crash stopped is booked first.
+        self.book_unbooked_credit_notes(org).await?;
         let mut ledger = self.ledger_of(org).await?;
         let mut s = self.settle_from(&organisation, period, &ledger).await?;
         let now = self.clock.now();
