@@ -43,6 +43,22 @@ const INVITATION: &str = "/portal/invitation";
 const FORGOT: &str = "/portal/forgot-password";
 const RESET: &str = "/portal/reset-password";
 
+/// The bounds of a person's password (`csms_charging::password::validate`,
+/// which the use cases apply), so the browser says so before the post.
+const PASSWORD_MIN: usize = 8;
+const PASSWORD_MAX: usize = 64;
+
+/// The new-password input of the invitation and reset forms: one place for
+/// its label, bounds and hint, so the two forms cannot drift apart.
+fn new_password_field(label: &str, hint: &str) -> Markup {
+    html! {
+        label for="password" { (label) }
+        input #password type="password" name="password" autocomplete="new-password"
+            required minlength=(PASSWORD_MIN) maxlength=(PASSWORD_MAX) aria-describedby="password-hint";
+        p #password-hint.hint { (hint) }
+    }
+}
+
 /// `GET /invitation?token=…`, the address in the invitation mail: on to the
 /// page.
 pub async fn invitation_link(q: Query<HashMap<String, String>>) -> Redirect {
@@ -204,10 +220,7 @@ fn invitation_main(lang: Language, offer: &InvitationOffer, f: &InvitationForm) 
                     p { (t(Msg::LinkNewAccount)) }
                     label for="name" { (t(Msg::Name)) }
                     input #name type="text" name="name" value=(f.name) autocomplete="name" required maxlength="200";
-                    label for="password" { (t(Msg::Password)) }
-                    input #password type="password" name="password" autocomplete="new-password"
-                        required minlength="8" maxlength="64" aria-describedby="password-hint";
-                    p #password-hint.hint { (t(Msg::LinkPasswordHint)) }
+                    (new_password_field(t(Msg::Password), t(Msg::LinkPasswordHint)))
                 }
                 div.actions { button type="submit" { (t(Msg::LinkAccept)) } }
             }
@@ -405,10 +418,7 @@ fn reset_main(lang: Language, token: &str, guard: &str, error: Option<&str>) -> 
             form method="post" action=(RESET) {
                 input type="hidden" name="token" value=(token);
                 input type="hidden" name="form" value=(guard);
-                label for="password" { (t(Msg::LinkNewPassword)) }
-                input #password type="password" name="password" autocomplete="new-password"
-                    required minlength="8" maxlength="64" aria-describedby="password-hint";
-                p #password-hint.hint { (t(Msg::LinkPasswordHint)) }
+                (new_password_field(t(Msg::LinkNewPassword), t(Msg::LinkPasswordHint)))
                 div.actions { button type="submit" { (t(Msg::LinkResetSave)) } }
             }
         }
