@@ -4,15 +4,17 @@
 //! `CommandService::sweep_bookings_everywhere`, and for the
 //! `{"monitor": true}` schedule `handle_monitor_sweep` over
 //! `ChargerService::raise_offline_alarms_everywhere`, and for the
-//! `{"billing": true}` schedule `handle_billing_sweep` over
-//! `csms_app::billing_sweep::BillingSweep`; invoked by hand with
+//! `{"billing": true}` schedule `csms_aws::billing::fan_out_billing_day`
+//! (one message per organisation for the `invoice-run` function); invoked by hand with
 //! `{"backfill": "bookingPersons"}`, `handle_booking_backfill` (an
 //! upgrade's backfill of the bookings' person index).
 
+use csms_aws::billing::fan_out_billing_day;
 use csms_aws::sessions::{
-    handle_billing_sweep, handle_booking_backfill, handle_booking_sweep, handle_monitor_sweep,
-    handle_sweep, is_billing_sweep, is_booking_backfill, is_booking_sweep, is_monitor_sweep,
+    handle_booking_backfill, handle_booking_sweep, handle_monitor_sweep, handle_sweep,
+    is_billing_sweep, is_booking_backfill, is_booking_sweep, is_monitor_sweep,
 };
+use csms_aws::sqs::JsonQueue;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use std::sync::Arc;
 
@@ -25,7 +27,10 @@ async fn main() -> Result<(), Error> {
         let times = ctx.wiring.settings.bookings.times();
         let grace = ctx.wiring.settings.monitor.offline_grace();
         let digests = Arc::new(ctx.wiring.alarm_digests());
-        let billing = Arc::new(ctx.wiring.billing_sweep()?);
+        let billing = Arc::new(JsonQueue::new(
+            &ctx.sdk,
+            ctx.wiring.settings.aws.billing_queue.require()?,
+        ));
         let store = ctx.wiring.store.clone();
         Ok::<_, Error>((
             (charger, digests, commands, billing, store),
@@ -62,7 +67,7 @@ async fn main() -> Result<(), Error> {
                 );
             }
             if is_billing_sweep(&event.payload) {
-                return Ok::<_, Error>(handle_billing_sweep(&billing, clock.now()).await?);
+                return Ok::<_, Error>(fan_out_billing_day(&*store, &*billing, clock.now()).await?);
             }
             if is_monitor_sweep(&event.payload) {
                 return Ok::<_, Error>(

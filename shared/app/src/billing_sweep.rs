@@ -8,9 +8,10 @@
 //! Composition only: each step is its context's use case, each idempotent,
 //! and an organisation that fails is logged while the others go on.
 
-use csms_billing::BillingService;
+use chrono::NaiveDate;
+use csms_billing::{BillingError, BillingService};
 use csms_commands::service::CommandService;
-use csms_domain::Timestamp;
+use csms_domain::{OrgId, Timestamp};
 use csms_kernel::ports::{Clock, Store, StoreError};
 use csms_notify::mail::reminders::ReminderMail;
 use std::sync::Arc;
@@ -40,43 +41,78 @@ pub struct SweepCounts {
 }
 
 impl BillingSweep {
-    /// One sweep at `now` (its date in the invoices' zone is "today").
+    /// The day `now` falls on in the invoices' zone: the sweep's "today".
+    pub fn today(now: Timestamp) -> NaiveDate {
+        now.with_timezone(&csms_domain::billing::period::DEFAULT_ZONE)
+            .date_naive()
+    }
+
+    /// One sweep at `now` over every organisation, one after the other (the
+    /// local runner; in AWS each organisation's day is a message of its own,
+    /// see [`BillingSweep::run_organisation`]).
     pub async fn run(&self, now: Timestamp) -> Result<SweepCounts, StoreError> {
-        let today = now
-            .with_timezone(&csms_domain::billing::period::DEFAULT_ZONE)
-            .date_naive();
+        let today = Self::today(now);
         let mut counts = SweepCounts::default();
         for org in csms_kernel::tenants::organisation_ids(&*self.store).await? {
-            let day = match self.billing.run_day(&org, today).await {
-                Ok(day) => day,
-                // The default organisation's record is made at start; an
-                // organisation without one has nothing to bill.
-                Err(csms_billing::BillingError::OrganisationNotFound(_)) => continue,
+            match self.run_organisation(&org, today).await {
+                Ok(c) => counts.add(c),
                 Err(e) => {
                     tracing::error!(org = %org, error = %e, "the day's billing failed");
                     counts.failed_organisations += 1;
-                    continue;
-                }
-            };
-            counts.invoices_issued += day.invoice_run.as_ref().map_or(0, |r| r.created.len());
-            counts.cards_charged += day.autopay.charged.len();
-            counts.card_failures += day.autopay.failed.len() + day.autopay.unanswered.len();
-            counts.reminders += day.dunning.reminded.len();
-            counts.blocks += day.dunning.blocked.len();
-            match self
-                .reminder_mail
-                .send_recorded(&org, self.clock.now())
-                .await
-            {
-                Ok(n) => counts.mailed += n,
-                Err(e) => tracing::error!(org = %org, error = %e, "reminders not mailed"),
-            }
-            if day.dunning.tokens_blocked > 0 {
-                if let Err(e) = self.commands.local_lists_changed(&org).await {
-                    tracing::warn!(org = %org, error = %e, "could not update the local lists");
                 }
             }
         }
         Ok(counts)
+    }
+
+    /// The billing day `today` of one organisation: its invoice run, saved
+    /// cards, dunning and settlement, the reminders mailed and the local
+    /// lists updated after a block. Idempotent: a second call on the same
+    /// day does nothing again. An organisation without a record has nothing
+    /// to bill (counts of zero).
+    pub async fn run_organisation(
+        &self,
+        org: &OrgId,
+        today: NaiveDate,
+    ) -> Result<SweepCounts, BillingError> {
+        let mut counts = SweepCounts::default();
+        let day = match self.billing.run_day(org, today).await {
+            Ok(day) => day,
+            // The default organisation's record is made at start; an
+            // organisation without one has nothing to bill.
+            Err(BillingError::OrganisationNotFound(_)) => return Ok(counts),
+            Err(e) => return Err(e),
+        };
+        counts.invoices_issued += day.invoice_run.as_ref().map_or(0, |r| r.created.len());
+        counts.cards_charged += day.autopay.charged.len();
+        counts.card_failures += day.autopay.failed.len() + day.autopay.unanswered.len();
+        counts.reminders += day.dunning.reminded.len();
+        counts.blocks += day.dunning.blocked.len();
+        match self
+            .reminder_mail
+            .send_recorded(org, self.clock.now())
+            .await
+        {
+            Ok(n) => counts.mailed += n,
+            Err(e) => tracing::error!(org = %org, error = %e, "reminders not mailed"),
+        }
+        if day.dunning.tokens_blocked > 0 {
+            if let Err(e) = self.commands.local_lists_changed(org).await {
+                tracing::warn!(org = %org, error = %e, "could not update the local lists");
+            }
+        }
+        Ok(counts)
+    }
+}
+
+impl SweepCounts {
+    fn add(&mut self, o: SweepCounts) {
+        self.invoices_issued += o.invoices_issued;
+        self.cards_charged += o.cards_charged;
+        self.card_failures += o.card_failures;
+        self.reminders += o.reminders;
+        self.blocks += o.blocks;
+        self.mailed += o.mailed;
+        self.failed_organisations += o.failed_organisations;
     }
 }

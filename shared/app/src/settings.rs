@@ -285,6 +285,7 @@ pub struct AwsResources {
     pub webhook_queue: Resource,
     pub pricing_queue: Resource,
     pub load_queue: Resource,
+    pub billing_queue: Resource,
     pub documents_bucket: Resource,
 }
 
@@ -327,6 +328,12 @@ impl AwsResources {
                 "CSMS_LOAD_QUEUE",
                 &["LOAD_QUEUE_URL"],
                 "the SQS FIFO queue of load-balancing signals",
+            ),
+            billing_queue: Resource::read(
+                vars,
+                "CSMS_BILLING_QUEUE",
+                &[],
+                "the SQS queue of organisations' billing days",
             ),
             documents_bucket: Resource::read(
                 vars,

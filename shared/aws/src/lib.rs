@@ -16,6 +16,8 @@
 //! - [`webhooks`]: webhook deliveries as (delayed) SQS messages, and their handler.
 //! - [`pricing`]: completed sessions queued for pricing through SQS, and the handler.
 //! - [`spot`]: the scheduled spot-price fetch (EventBridge Scheduler).
+//! - [`billing`]: the hourly billing day fanned out through SQS, one message per organisation, and the
+//!   `invoice-run` handler.
 //! - [`sessions`]: the scheduled sweep that closes sessions a charger never ended.
 //! - [`load`]: load-balancing signals through an SQS FIFO queue (one group per
 //!   site), and the `load-balancer` handler (SQS batches, periodic sweeps).
@@ -27,6 +29,7 @@
 //!   outcome, connections, disconnections).
 //! - [`config`]: environment wiring shared by the Lambda binaries.
 
+pub mod billing;
 pub mod config;
 pub mod dispatch;
 pub mod documents;

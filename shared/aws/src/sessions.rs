@@ -8,7 +8,8 @@
 //! ([`handle_booking_sweep`]); a third, every minute, `{"monitor": true}`:
 //! the alarms about stations gone offline beyond their grace
 //! ([`handle_monitor_sweep`]); a fourth, hourly, `{"billing": true}`: the
-//! day's billing ([`handle_billing_sweep`]). Invoked by hand once after
+//! day's billing, one message per organisation on the billing queue for the
+//! `invoice-run` function ([`crate::billing::fan_out_billing_day`]). Invoked by hand once after
 //! an upgrade with `{"backfill": "bookingPersons"}`, it puts bookings made
 //! before the person index existed in their person's list
 //! ([`handle_booking_backfill`]; resumable: an answer with `"done": false`
@@ -120,31 +121,6 @@ pub async fn handle_monitor_sweep(
 /// Whether a schedule's payload asks for the billing sweep.
 pub fn is_billing_sweep(event: &Value) -> bool {
     event.get("billing").and_then(Value::as_bool) == Some(true)
-}
-
-/// One billing sweep at `now` over every organisation
-/// (`csms_app::billing_sweep::BillingSweep`: the scheduled invoice runs,
-/// dunning, the reminders' mail).
-pub async fn handle_billing_sweep(
-    sweep: &csms_app::billing_sweep::BillingSweep,
-    now: Timestamp,
-) -> Result<Value, csms_kernel::ports::StoreError> {
-    let c = sweep.run(now).await?;
-    tracing::info!(
-        invoices = c.invoices_issued,
-        reminders = c.reminders,
-        blocks = c.blocks,
-        mailed = c.mailed,
-        failed = c.failed_organisations,
-        "billing sweep done"
-    );
-    Ok(json!({
-        "invoicesIssued": c.invoices_issued,
-        "reminders": c.reminders,
-        "blocks": c.blocks,
-        "mailed": c.mailed,
-        "failedOrganisations": c.failed_organisations,
-    }))
 }
 
 /// One scheduled run at `now`: how many sessions it closed. A store error
