@@ -412,6 +412,8 @@ struct Hours {
     cells: Vec<(usize, usize)>,
     /// The local months the period touches, in order.
     months: Vec<(i32, u32)>,
+    /// Per month in `months`: the index of its first hour.
+    month_first: Vec<usize>,
 }
 
 impl Hours {
@@ -423,6 +425,7 @@ impl Hours {
             starts: Vec::new(),
             cells: Vec::new(),
             months: Vec::new(),
+            month_first: Vec::new(),
         };
         let mut t = from;
         while t < to {
@@ -432,6 +435,7 @@ impl Hours {
             let month = (local.year(), local.month());
             if out.months.last() != Some(&month) {
                 out.months.push(month);
+                out.month_first.push(out.starts.len());
             }
             let slot = usize::try_from(local.weekday().num_days_from_monday() * 24 + local.hour())
                 .unwrap_or(0);
@@ -463,6 +467,149 @@ fn figures_at(acc: &mut [Option<Figures>], m: Option<usize>) -> Option<&mut Figu
         .map(|f| f.get_or_insert_with(Figures::default))
 }
 
+/// How a span of time is split into the hours of the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Split {
+    /// Its first and last hours' parts, and its whole hours in between as
+    /// one run: a run's time goes to its months at once and to the hours
+    /// of the week through [`Tally`]'s counts, so a day-long span costs
+    /// the same as a minute's.
+    Runs,
+    /// Hour by hour: the reference the runs are tested against.
+    #[cfg_attr(not(test), allow(dead_code))]
+    Pieces,
+}
+
+/// Where an EVSE's time goes: its months' figures (the caller's `acc`)
+/// and the hours of the week. A run of whole hours adds one to its state's
+/// count at its first hour and takes one away after its last (a
+/// difference array over the period's hours); [`Tally::week`] sums the
+/// counts once, each hour's count times its length into its cell. Sums of
+/// whole milliseconds, so the order they are added in changes nothing.
+struct Tally<'h> {
+    hours: &'h Hours,
+    by_month: bool,
+    week: Vec<HourOfWeek>,
+    /// Per hour (and one past the last): the change in how many EVSEs are
+    /// known, occupied and charging for the whole hour.
+    known: Vec<i64>,
+    occupied: Vec<i64>,
+    charging: Vec<i64>,
+}
+
+impl<'h> Tally<'h> {
+    fn new(hours: &'h Hours, by_month: bool) -> Self {
+        let mut week = vec![HourOfWeek::default(); 168];
+        for (i, h) in week.iter_mut().enumerate() {
+            h.weekday = u32::try_from(i / 24).unwrap_or(0);
+            h.hour = u32::try_from(i % 24).unwrap_or(0);
+        }
+        let n = hours.starts.len();
+        Tally {
+            hours,
+            by_month,
+            week,
+            known: vec![0; n],
+            occupied: vec![0; n],
+            charging: vec![0; n],
+        }
+    }
+
+    fn of_month(&self, m: usize) -> usize {
+        if self.by_month {
+            m
+        } else {
+            0
+        }
+    }
+
+    /// `ms` of `state` within hour `i`.
+    fn piece(&mut self, acc: &mut [Option<Figures>], i: usize, ms: i64, state: Use) {
+        let Some(&(slot, month)) = self.hours.cells.get(i) else {
+            return;
+        };
+        if let Some(f) = figures_at(acc, Some(self.of_month(month))) {
+            f.add_time(state, ms);
+        }
+        if let Some(h) = self.week.get_mut(slot) {
+            h.known_ms = h.known_ms.saturating_add(ms);
+            if matches!(state, Use::Occupied | Use::Charging) {
+                h.occupied_ms = h.occupied_ms.saturating_add(ms);
+            }
+            if state == Use::Charging {
+                h.charging_ms = h.charging_ms.saturating_add(ms);
+            }
+        }
+    }
+
+    /// The whole hours `first..end` in `state`.
+    fn run(&mut self, acc: &mut [Option<Figures>], first: usize, end: usize, state: Use) {
+        let end = end.min(self.hours.cells.len());
+        if first >= end {
+            return;
+        }
+        // Each month's part of the run at once.
+        let mut i = first;
+        while i < end {
+            let Some(&(_, month)) = self.hours.cells.get(i) else {
+                break;
+            };
+            let stop = self
+                .hours
+                .month_first
+                .get(month + 1)
+                .copied()
+                .unwrap_or(end)
+                .min(end);
+            if let (Some(a), Some(b)) = (self.hours.starts.get(i), self.hours.starts.get(stop)) {
+                if let Some(f) = figures_at(acc, Some(self.of_month(month))) {
+                    f.add_time(state, (*b - *a).num_milliseconds());
+                }
+            }
+            i = stop.max(i + 1);
+        }
+        let mark = |counts: &mut Vec<i64>| {
+            if let Some(c) = counts.get_mut(first) {
+                *c += 1;
+            }
+            if let Some(c) = counts.get_mut(end) {
+                *c -= 1;
+            }
+        };
+        mark(&mut self.known);
+        if matches!(state, Use::Occupied | Use::Charging) {
+            mark(&mut self.occupied);
+        }
+        if state == Use::Charging {
+            mark(&mut self.charging);
+        }
+    }
+
+    /// The hours of the week: the pieces' time and the runs' counts.
+    fn week(mut self) -> Vec<HourOfWeek> {
+        let (mut known, mut occupied, mut charging) = (0i64, 0i64, 0i64);
+        for (i, &(slot, _)) in self.hours.cells.iter().enumerate() {
+            known += self.known.get(i).copied().unwrap_or(0);
+            occupied += self.occupied.get(i).copied().unwrap_or(0);
+            charging += self.charging.get(i).copied().unwrap_or(0);
+            if known == 0 {
+                continue;
+            }
+            let (Some(a), Some(b)) = (self.hours.starts.get(i), self.hours.starts.get(i + 1))
+            else {
+                continue;
+            };
+            let ms = (*b - *a).num_milliseconds();
+            if let Some(h) = self.week.get_mut(slot) {
+                h.known_ms = h.known_ms.saturating_add(known.saturating_mul(ms));
+                h.occupied_ms = h.occupied_ms.saturating_add(occupied.saturating_mul(ms));
+                h.charging_ms = h.charging_ms.saturating_add(charging.saturating_mul(ms));
+            }
+        }
+        self.week
+    }
+}
+
 /// Computes the report of `span` in `tz` over `days` (which must include
 /// the organisation's days of the span, and may hold more), with time
 /// counted up to `now`.
@@ -473,6 +620,18 @@ pub fn compute(
     group_by: GroupBy,
     scope: &Scope,
     now: Timestamp,
+) -> Usage {
+    compute_split(days, span, tz, group_by, scope, now, Split::Runs)
+}
+
+fn compute_split(
+    days: &[UsageDay],
+    span: &Span,
+    tz: Tz,
+    group_by: GroupBy,
+    scope: &Scope,
+    now: Timestamp,
+    split: Split,
 ) -> Usage {
     let (from, to) = span.instants(tz);
     let until = to.min(now);
@@ -545,11 +704,7 @@ pub fn compute(
     };
 
     let mut rows: BTreeMap<RowKey, Figures> = BTreeMap::new();
-    let mut week = vec![HourOfWeek::default(); 168];
-    for (i, h) in week.iter_mut().enumerate() {
-        h.weekday = u32::try_from(i / 24).unwrap_or(0);
-        h.hour = u32::try_from(i % 24).unwrap_or(0);
-    }
+    let mut tally = Tally::new(&hours, group_by == GroupBy::Month);
     let no_station: Vec<&UsageDay> = Vec::new();
 
     for e in &evses {
@@ -610,32 +765,34 @@ pub fn compute(
                 if a >= b {
                     continue;
                 }
-                let Some(mut i) = hours.index(a) else {
+                let Some(i) = hours.index(a) else {
                     continue;
                 };
-                let mut t = a;
-                while t < b {
-                    let (Some(&(slot, month)), Some(next)) =
-                        (hours.cells.get(i), hours.starts.get(i + 1))
-                    else {
-                        break;
-                    };
-                    let end = (*next).min(b);
-                    let ms = (end - t).num_milliseconds();
-                    if let Some(f) = figures_at(&mut acc, Some(of_month(month))) {
-                        f.add_time(state, ms);
+                let Some(&next) = hours.starts.get(i + 1) else {
+                    continue;
+                };
+                if b <= next || split == Split::Pieces {
+                    // Within one hour, or (the reference) hour by hour.
+                    let mut t = a;
+                    let mut i = i;
+                    while t < b {
+                        let Some(&next) = hours.starts.get(i + 1) else {
+                            break;
+                        };
+                        let end = next.min(b);
+                        tally.piece(&mut acc, i, (end - t).num_milliseconds(), state);
+                        t = end;
+                        i += 1;
                     }
-                    if let Some(h) = week.get_mut(slot) {
-                        h.known_ms = h.known_ms.saturating_add(ms);
-                        if matches!(state, Use::Occupied | Use::Charging) {
-                            h.occupied_ms = h.occupied_ms.saturating_add(ms);
-                        }
-                        if state == Use::Charging {
-                            h.charging_ms = h.charging_ms.saturating_add(ms);
-                        }
-                    }
-                    t = end;
-                    i += 1;
+                    continue;
+                }
+                // The first hour's part, the whole hours as one run, the
+                // last hour's part.
+                tally.piece(&mut acc, i, (next - a).num_milliseconds(), state);
+                let last = hours.starts.partition_point(|s| *s <= b).saturating_sub(1);
+                tally.run(&mut acc, i + 1, last, state);
+                if let Some(&start) = hours.starts.get(last).filter(|s| **s < b) {
+                    tally.piece(&mut acc, last, (b - start).num_milliseconds(), state);
                 }
             }
         }
@@ -653,7 +810,7 @@ pub fn compute(
     Usage {
         rows: rows.into_iter().collect(),
         total,
-        hours_of_week: week,
+        hours_of_week: tally.week(),
     }
 }
 
@@ -1180,5 +1337,138 @@ mod tests {
         assert_eq!(of("revenueGross").percent, Some(Decimal::from(50)));
         assert_eq!(of("revenueGross").currency.as_deref(), Some("SEK"));
         assert_eq!(of("faults").percent, None, "nothing to compare with");
+    }
+
+    use proptest::prelude::*;
+
+    /// A random day's facts: `(evse, day offset, opening, marks as
+    /// (minute of the day, state), sessions as (minute, length), peaks as
+    /// (hour, watts))`.
+    type GenDay = (
+        u32,
+        i64,
+        Option<usize>,
+        Vec<(i64, usize)>,
+        Vec<(i64, i64)>,
+        Vec<(u32, i64)>,
+    );
+
+    fn gen_day() -> impl Strategy<Value = GenDay> {
+        (
+            0u32..3,
+            0i64..20,
+            proptest::option::of(0usize..5),
+            proptest::collection::vec((0i64..1440 * 60, 0usize..5), 0..8),
+            proptest::collection::vec((0i64..1440, -30i64..600), 0..3),
+            proptest::collection::vec((0u32..24, 1i64..22_000), 0..3),
+        )
+    }
+
+    /// Random days of two stations over 20 days from `first` (an EVSE 0
+    /// day is the station's connection).
+    fn days_of(first: NaiveDate, gen: &[GenDay]) -> Vec<UsageDay> {
+        let evse_states = [
+            Use::Available,
+            Use::Occupied,
+            Use::Charging,
+            Use::Unavailable,
+            Use::Faulted,
+        ];
+        let station_states = [Use::Online, Use::Offline];
+        let mut out: BTreeMap<(String, u32, NaiveDate), UsageDay> = BTreeMap::new();
+        for (n, (evse, offset, opening, marks, sessions, peaks)) in gen.iter().enumerate() {
+            let station = if n % 3 == 0 { "CP-2" } else { "CP-1" };
+            let date = first + TimeDelta::days(*offset);
+            let state = |i: usize| {
+                if *evse == 0 {
+                    station_states[i % 2]
+                } else {
+                    evse_states[i % 5]
+                }
+            };
+            let start = date.and_hms_opt(0, 0, 0).unwrap().and_utc();
+            let mut d = day(station, *evse, &date.to_string(), opening.map(state), &[]);
+            d.marks = marks
+                .iter()
+                .map(|(s, i)| Mark {
+                    at: start + TimeDelta::seconds(*s) + TimeDelta::milliseconds(7),
+                    state: state(*i),
+                })
+                .collect();
+            d.marks.sort_by_key(|m| m.at);
+            d.sessions = sessions
+                .iter()
+                .enumerate()
+                .map(|(k, (minute, length))| {
+                    let at = start + TimeDelta::minutes(*minute);
+                    SessionFact {
+                        session_id: SessionId::parse(format!("{station}~{n}-{k}")).unwrap(),
+                        started_at: at,
+                        ended_at: (*length > 0).then(|| at + TimeDelta::minutes(*length)),
+                        energy_wh: Some(Decimal::from(*length * 100)),
+                        revenue: Some(Revenue {
+                            revision: 1,
+                            currency: if k % 2 == 0 { "SEK" } else { "EUR" }.into(),
+                            net: Decimal::new(*length * 80, 2),
+                            vat: Decimal::new(*length * 20, 2),
+                            gross: Decimal::new(*length * 100, 2),
+                        }),
+                    }
+                })
+                .collect();
+            d.peaks = peaks
+                .iter()
+                .map(|(h, w)| Peak {
+                    hour: start + TimeDelta::hours(i64::from(*h)),
+                    watts: Decimal::from(*w),
+                })
+                .collect();
+            d.peaks.sort_by_key(|p| p.hour);
+            d.peaks.dedup_by_key(|p| p.hour);
+            out.insert((station.to_owned(), *evse, date), d);
+        }
+        out.into_values().collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Whole hours counted as runs give exactly what counting every
+        /// hour on its own gives: every figure of every row, the total and
+        /// every hour of the week, in zones whole, half and three quarters
+        /// of an hour off UTC, across DST changes (one of 30 minutes on
+        /// Lord Howe), with the report asked before its end.
+        #[test]
+        fn runs_of_whole_hours_count_exactly_as_hour_by_hour(
+            gen in proptest::collection::vec(gen_day(), 0..40),
+            first in prop_oneof![Just("2026-03-20"), Just("2026-10-15"), Just("2026-03-31")],
+            zone in 0usize..6,
+            from in 0i64..18,
+            length in 0i64..12,
+            group in 0usize..4,
+            now_hours in 0i64..600,
+        ) {
+            let first = date(first);
+            let days = days_of(first, &gen);
+            let tz = [
+                STOCKHOLM,
+                chrono_tz::UTC,
+                chrono_tz::Asia::Kolkata,
+                chrono_tz::Asia::Kathmandu,
+                chrono_tz::Australia::Lord_Howe,
+                chrono_tz::America::New_York,
+            ][zone];
+            let span = Span::new(first + TimeDelta::days(from), first + TimeDelta::days(from + length)).unwrap();
+            let now = first.and_hms_opt(0, 0, 0).unwrap().and_utc() + TimeDelta::hours(now_hours);
+            let group_by = GroupBy::ALL[group];
+            for scope in [
+                Scope::default(),
+                Scope { site: Some(SiteId::parse("roof").unwrap()), station: None },
+            ] {
+                let runs = compute_split(&days, &span, tz, group_by, &scope, now, Split::Runs);
+                let pieces = compute_split(&days, &span, tz, group_by, &scope, now, Split::Pieces);
+                prop_assert_eq!(runs, pieces);
+            }
+        }
     }
 }
