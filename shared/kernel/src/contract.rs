@@ -4774,7 +4774,7 @@ pub fn sample_invoice(
     seq: u64,
 ) -> csms_domain::billing::invoice::Invoice {
     use csms_domain::billing::invoice::{
-        Buyer, Invoice, InvoiceLine, InvoiceNumber, InvoiceParts, Seller,
+        Buyer, ChargedFor, Invoice, InvoiceLine, InvoiceNumber, InvoiceParts, Seller,
     };
     use csms_domain::billing::period::Period;
     let dec = |s: &str| s.parse::<Decimal>().unwrap();
@@ -4795,6 +4795,7 @@ pub fn sample_invoice(
             user_id: csms_domain::user::UserId::parse(user).unwrap(),
             name: "Eva".into(),
             email: "eva@example.se".into(),
+            charged_for: ChargedFor::Private,
         },
         charges: Vec::new(),
         lines: vec![InvoiceLine {
