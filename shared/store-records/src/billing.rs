@@ -13,8 +13,8 @@ use csms_domain::billing::credit_note::{
 use csms_domain::billing::dunning::{InvoiceBlock, InvoiceDispute, Reminder};
 use csms_domain::billing::fee::{ChargeId, Fee, FeeId, FeeTarget, OneOffCharge};
 use csms_domain::billing::invoice::{
-    Buyer, ChargeKind, ChargeLine, ChargedFor, Invoice, InvoiceId, InvoiceLine, InvoiceNumber, InvoiceParts,
-    InvoiceStatus, Seller,
+    Buyer, ChargeKind, ChargeLine, ChargedFor, Invoice, InvoiceId, InvoiceLine, InvoiceNumber,
+    InvoiceParts, InvoiceStatus, Seller,
 };
 use csms_domain::billing::ledger::{Account, LedgerReference, LedgerTransaction, Posting, Side};
 use csms_domain::billing::ocr::OcrReference;
@@ -293,7 +293,11 @@ pub struct StoredBuyer {
     /// Whom the driver charged for at issue; absent on documents issued
     /// before it was kept (they read the driver's current record, as they
     /// always did).
-    #[serde(rename = "charged_for", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "charged_for",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub charged_for: Option<StoredChargedFor>,
 }
 

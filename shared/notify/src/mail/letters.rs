@@ -114,9 +114,8 @@ pub fn credit_note(l: &CreditNoteLetter<'_>) -> Mail {
         (Some(_), Language::Sv) => {
             text + "Den finns också som Peppol-fil (e-kreditfaktura) för företagets bokföring.\n"
         }
-        (Some(_), Language::En) => {
-            text + "It is also attached as a Peppol file (e-credit note) for your company's accounts.\n"
-        }
+        (Some(_), Language::En) => text
+            + "It is also attached as a Peppol file (e-credit note) for your company's accounts.\n",
     };
     Mail {
         to: l.to.to_owned(),

@@ -2691,10 +2691,8 @@ pub fn invoices() -> Vec<csms_domain::billing::invoice::Invoice> {
             invoice.ocr = OcrReference::for_invoice(42, 8).unwrap();
             invoice.buyer.charged_for = ChargedFor::Company(csms_domain::user::BuyerCompany {
                 legal_name: "Bergs Bygg AB".into(),
-                organisation_number: csms_domain::tenant::OrganisationNumber::parse(
-                    "556677-8899",
-                )
-                .unwrap(),
+                organisation_number: csms_domain::tenant::OrganisationNumber::parse("556677-8899")
+                    .unwrap(),
             });
             invoice
         },
@@ -2818,10 +2816,8 @@ pub fn credit_notes() -> Vec<csms_domain::billing::credit_note::CreditNote> {
             );
             n.buyer.charged_for = ChargedFor::Company(csms_domain::user::BuyerCompany {
                 legal_name: "Bergs Bygg AB".into(),
-                organisation_number: csms_domain::tenant::OrganisationNumber::parse(
-                    "556677-8899",
-                )
-                .unwrap(),
+                organisation_number: csms_domain::tenant::OrganisationNumber::parse("556677-8899")
+                    .unwrap(),
             });
             n
         },
