@@ -139,6 +139,12 @@ pub struct InvoiceBuyer {
     pub user_id: String,
     pub name: String,
     pub email: String,
+    /// The company the driver charged for when the invoice was issued
+    /// (kept with it: a later `PUT /me/company` does not change it); absent
+    /// when they charged privately, or for an invoice issued before the
+    /// company was kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub company: Option<CompanyView>,
 }
 
 /// One charging session on an invoice.
@@ -374,6 +380,7 @@ impl From<&Invoice> for InvoiceView {
                 user_id: i.buyer.user_id.to_string(),
                 name: i.buyer.name.clone(),
                 email: i.buyer.email.clone(),
+                company: i.buyer.charged_for.company(None).map(CompanyView::from),
             },
             lines: i
                 .lines

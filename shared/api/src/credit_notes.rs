@@ -2,8 +2,9 @@
 //! `POST /invoices/{id}/credit-notes` (an organisation admin credits
 //! chosen session lines, fee and charge lines, or an amount at one of the
 //! invoice's VAT rates, with a reason), `GET /invoices/{id}/credit-notes`,
-//! `GET /invoices/{id}/credit-notes/{number}` and its PDF, and a driver's
-//! own credit note's PDF: `GET /me/invoices/{id}/credit-notes/{number}/pdf`. The rules are
+//! `GET /invoices/{id}/credit-notes/{number}` and its PDF and Peppol file
+//! (`…/pdf`, `…/peppol`), and a driver's own credit note's PDF and Peppol
+//! file: `GET /me/invoices/{id}/credit-notes/{number}/pdf`, `…/peppol`. The rules are
 //! `csms_domain::billing::credit_note`, the use case
 //! `csms_billing::credit_notes`.
 //!
@@ -23,6 +24,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::{Extension, Json};
 use csms_billing::delivery::PDF_TYPE;
+use csms_billing::peppol;
 use csms_domain::billing::credit_note::{
     CreditAmount, CreditNote, CreditRequest, CreditedItem, PREFIX,
 };
@@ -318,4 +320,39 @@ pub async fn my_pdf(
         .await?;
     let (bytes, filename) = st.billing.credit_note_pdf(&note).await?;
     Ok(attachment(PDF_TYPE, &filename, bytes))
+}
+
+/// The note's Peppol file as an attachment `kreditfaktura-K1.xml`.
+async fn peppol_response(st: &ApiState, note: &CreditNote) -> Result<Response, ApiError> {
+    let bytes = st.billing.credit_note_peppol(note).await?;
+    Ok(attachment(
+        peppol::XML_TYPE,
+        &peppol::credit_note_filename(note),
+        bytes,
+    ))
+}
+
+#[utoipa::path(get, path = "/invoices/{id}/credit-notes/{number}/peppol", operation_id = "getCreditNotePeppol", tag = "billing", summary = "A credit note as a Peppol BIS Billing 3.0 file (UBL 2.1 `CreditNote`), made now from the note, its invoice, the organisation's record and the buyer's company as issued", params(("id" = String, Path, description = "Invoice id (`{organisation}~{period}~{userId}`)"), ("number" = String, Path, description = "The credit note's number, `K1`, `K2`, …")), responses((status = 200, description = "The UBL credit note, as an attachment `kreditfaktura-{number}.xml`", content_type = "application/xml", body = String), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "The key lacks the scope", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "No valid file can be made; the message names what is missing: the organisation's `organisationNumber`, `vatNumber` or `address`, or the buyer's `company` (the driver charged privately when the invoice was issued)", body = ErrorBody), (status = 503, description = "`CSMS_BANKGIRO` is not set", body = ErrorBody)))]
+pub async fn peppol(
+    State(st): State<ApiState>,
+    Extension(who): Extension<Principal>,
+    Path((id, number)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let note = one(&st, &who, &id, &number).await?;
+    peppol_response(&st, &note).await
+}
+
+#[utoipa::path(get, path = "/me/invoices/{id}/credit-notes/{number}/peppol", operation_id = "getMyCreditNotePeppol", tag = "me", summary = "A credit note of one of my invoices as a Peppol BIS Billing 3.0 file (UBL 2.1 `CreditNote`) for my company's accounts; someone else's is not found", params(("id" = String, Path, description = "Invoice id (`{organisation}~{period}~{userId}`)"), ("number" = String, Path, description = "The credit note's number, `K1`, `K2`, …")), responses((status = 200, description = "The UBL credit note, as an attachment `kreditfaktura-{number}.xml`", content_type = "application/xml", body = String), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "An API key, not a person", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "No valid file can be made; the message names what is missing: my `company` when the invoice was issued, or the organisation's `organisationNumber`, `vatNumber` or `address`", body = ErrorBody), (status = 503, description = "`CSMS_BANKGIRO` is not set", body = ErrorBody)))]
+pub async fn my_peppol(
+    State(st): State<ApiState>,
+    Extension(who): Extension<Principal>,
+    Path((id, number)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let invoice = my_invoice(&st, &who, &id).await?;
+    let number = note_number(&number)?;
+    let note = st
+        .billing
+        .credit_note(&invoice.org_id, &invoice.id, &number)
+        .await?;
+    peppol_response(&st, &note).await
 }

@@ -570,6 +570,10 @@ pub fn router_with(
             "/invoices/{id}/credit-notes/{number}/pdf",
             get(Read, credit_notes::pdf),
         )
+        .route(
+            "/invoices/{id}/credit-notes/{number}/peppol",
+            get(Read, credit_notes::peppol),
+        )
         .route("/dunning-runs", post(Admin, dunning::run))
         // Settling a month and its bank file are the platform admin's (the
         // handlers check); its figures and self-invoice are the organisation's.
@@ -607,6 +611,10 @@ pub fn router_with(
         .route(
             "/me/invoices/{id}/credit-notes/{number}/pdf",
             own_get(credit_notes::my_pdf),
+        )
+        .route(
+            "/me/invoices/{id}/credit-notes/{number}/peppol",
+            own_get(credit_notes::my_peppol),
         )
         .route(
             "/me/company",

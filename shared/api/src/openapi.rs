@@ -221,7 +221,7 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
         pay_at_charger::hold, pay_at_charger::start,
         fees::list_fees, fees::create_fee, fees::get_fee, fees::update_fee, fees::delete_fee,
         fees::list_charges, fees::create_charge, fees::get_charge, fees::delete_charge,
-        credit_notes::create, credit_notes::list, credit_notes::get, credit_notes::pdf, credit_notes::my_pdf,
+        credit_notes::create, credit_notes::list, credit_notes::get, credit_notes::pdf, credit_notes::my_pdf, credit_notes::peppol, credit_notes::my_peppol,
     ),
     components(schemas(
         ErrorBody, CommandInput, SessionView, CommandView, StatusEventView, RegistrationEventView, ConnectionEventView,

@@ -6,7 +6,10 @@
 //! invoice's status set from what is paid and credited (an unpaid invoice
 //! credited in full is settled: no reminders, block or card charge after;
 //! a block it put on the driver is lifted), and mailed once to the driver
-//! with the PDF.
+//! with the PDF, and with its Peppol `CreditNote` ([`crate::peppol`]) when
+//! the buyer charged for a company. The buyer, their company included, is
+//! the invoice's as issued (a note of an invoice from before the company
+//! was kept keeps the driver's company of the note's day).
 //!
 //! A crash after the write and before the booking is mended by the next
 //! credit note of the invoice, which books every earlier note of the
@@ -21,7 +24,7 @@ use chrono::TimeDelta;
 use csms_domain::billing::credit_note::{
     self, CreditHeader, CreditNote, CreditRefused, CreditRequest,
 };
-use csms_domain::billing::invoice::{Invoice, InvoiceId, InvoiceNumber};
+use csms_domain::billing::invoice::{ChargedFor, Invoice, InvoiceId, InvoiceNumber};
 use csms_domain::billing::ledger::{Account, LedgerReference, LedgerTransaction, Posting};
 use csms_domain::billing::period::DEFAULT_ZONE;
 use csms_domain::OrgId;
@@ -175,8 +178,14 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
                 created_by: by.to_owned(),
                 created_at: now,
             };
-            let note =
+            let mut note =
                 credit_note::credit(&invoice, &previous, request, header).map_err(refused)?;
+            if note.buyer.charged_for == ChargedFor::Unrecorded {
+                // An invoice from before the buyer's company was kept: the
+                // note keeps what the driver's record says now.
+                note.buyer.charged_for =
+                    ChargedFor::of(self.charged_company(&note.buyer).await?.as_ref());
+            }
             let mut next = invoice.clone();
             next.credit_notes.push(note.reference());
             next.version = invoice.version + 1;
@@ -260,6 +269,7 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
             return Ok(());
         }
         let language = self.buyer_language(&note.user_id, &note.org_id).await?;
+        let peppol = self.credit_note_peppol_attachment(note).await?;
         let mail = letters::credit_note(&CreditNoteLetter {
             to,
             to_name: &note.buyer.name,
@@ -274,6 +284,7 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
                 content_type: PDF_TYPE.into(),
                 bytes,
             },
+            peppol,
         });
         d.mailer
             .send(&mail)

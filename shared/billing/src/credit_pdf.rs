@@ -7,6 +7,7 @@
 
 use crate::pdf::{self, Item, Layout, Meta, Metrics, PdfError, Pen, BOTTOM, ROW_H, TABLE_SIZE};
 use csms_domain::billing::credit_note::CreditNote;
+use csms_domain::billing::invoice::ChargedFor;
 use csms_domain::tenant::Language;
 
 struct Words {
@@ -161,6 +162,18 @@ pub fn layout(note: &CreditNote, language: Language) -> Result<Layout, PdfError>
         format!("{}: {}", w.customer_id, note.buyer.user_id),
     );
     y = by - 24.0;
+    // The company the driver charged for, as the note was issued.
+    if let ChargedFor::Company(c) = &note.buyer.charged_for {
+        pen.text(MARGIN, by - 20.0, 9.0, true, c.legal_name.clone());
+        pen.text(
+            MARGIN,
+            by - 24.5,
+            8.5,
+            false,
+            format!("{}: {}", w.org_number, c.organisation_number),
+        );
+        y = by - 33.0;
+    }
     pen.fitted(
         MARGIN,
         y,

@@ -16,9 +16,11 @@
 //!   downloadable.
 //! - A driver without an e-mail address on the invoice gets no mail, and
 //!   the run counts them (`noEmail`).
-//! - A driver who charges for a company (their record's `company`) also
-//!   gets the invoice's Peppol file attached ([`crate::peppol`]), made from
-//!   the invoice as the download makes it.
+//! - A driver who charged for a company when the invoice was issued (the
+//!   company kept with the invoice; for an invoice from before that was
+//!   kept, their record's `company`) also gets the invoice's Peppol file
+//!   attached ([`crate::peppol`]), made from the invoice as the download
+//!   makes it; a credit note's mail likewise carries its `CreditNote` file.
 //!
 //! The invoice record itself is not touched: what was delivered is the
 //! document and the claim, both keyed by the invoice's id.
@@ -27,9 +29,12 @@ use crate::pdf::{self, PdfContext};
 use crate::peppol::{self, PeppolContext};
 use crate::{BillingError, BillingService, BillingStore};
 use chrono::TimeDelta;
-use csms_domain::billing::invoice::{Invoice, InvoiceId};
+use csms_domain::billing::credit_note::CreditNote;
+use csms_domain::billing::invoice::{Buyer, ChargedFor, Invoice, InvoiceId};
 use csms_domain::billing::period::DEFAULT_ZONE;
-use csms_domain::tenant::{Bankgiro, Language};
+use csms_domain::tenant::{Bankgiro, Language, Organisation};
+use csms_domain::user::BuyerCompany;
+use csms_domain::OrgId;
 use csms_kernel::ports::{DocumentKey, DocumentStore};
 use csms_notify::mail::letters::{self, InvoiceLetter};
 use csms_notify::mail::{Attachment, Mailer};
@@ -67,6 +72,27 @@ pub struct DeliveryResult {
     pub failed: Vec<(InvoiceId, String)>,
     /// Why nothing was delivered (a missing setting), if so.
     pub unavailable: Option<String>,
+}
+
+/// A Peppol file as a mail's attachment; none when it cannot be made
+/// (logged: the mail goes with its PDF, and the download says why).
+fn attachment_or_none(
+    made: Result<Vec<u8>, BillingError>,
+    filename: String,
+    number: String,
+) -> Result<Option<Attachment>, BillingError> {
+    match made {
+        Ok(bytes) => Ok(Some(Attachment {
+            filename,
+            content_type: peppol::XML_TYPE.into(),
+            bytes,
+        })),
+        Err(BillingError::Refused(why)) => {
+            tracing::warn!(%number, %why, "mailed without its Peppol file");
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The key of an invoice's PDF.
@@ -142,24 +168,44 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
         Ok((bytes, true))
     }
 
+    /// The company a document's buyer charged for: the one kept with it, or
+    /// for a document issued before that was kept, the driver's record now.
+    pub(crate) async fn charged_company(
+        &self,
+        buyer: &Buyer,
+    ) -> Result<Option<BuyerCompany>, BillingError> {
+        Ok(match &buyer.charged_for {
+            ChargedFor::Unrecorded => self
+                .store
+                .get_user(&buyer.user_id)
+                .await?
+                .and_then(|u| u.company),
+            issued => issued.company(None).cloned(),
+        })
+    }
+
+    /// The seller's record, for a Peppol file.
+    async fn seller_record(&self, org: &OrgId) -> Result<Organisation, BillingError> {
+        self.store
+            .get_organisation(org)
+            .await?
+            .ok_or_else(|| BillingError::OrganisationNotFound(org.to_string()))
+    }
+
     /// The invoice as a Peppol BIS Billing 3.0 file, made now from the
-    /// invoice, its seller's record and its driver's company
+    /// invoice (its buyer's company as issued), its seller's record
     /// ([`crate::peppol`]); refused (naming the missing field) when the
-    /// seller or the driver lacks what the file must hold.
+    /// seller or the buyer lacks what the file must hold.
     pub async fn invoice_peppol(&self, invoice: &Invoice) -> Result<Vec<u8>, BillingError> {
         let (_, bankgiro) = self.delivery()?;
-        let seller = self
-            .store
-            .get_organisation(&invoice.org_id)
-            .await?
-            .ok_or_else(|| BillingError::OrganisationNotFound(invoice.org_id.to_string()))?;
-        let buyer = self.store.get_user(&invoice.user_id).await?;
+        let seller = self.seller_record(&invoice.org_id).await?;
+        let current = self.charged_company(&invoice.buyer).await?;
         peppol::invoice_xml(
             invoice,
             &PeppolContext {
                 seller: &seller,
                 bankgiro,
-                buyer_company: buyer.as_ref().and_then(|u| u.company.as_ref()),
+                current_company: current.as_ref(),
             },
         )
         .map_err(|e| {
@@ -170,33 +216,71 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
         })
     }
 
-    /// The Peppol file for the mail of a driver who charges for a company;
+    /// The credit note as a Peppol BIS Billing 3.0 `CreditNote`, made now
+    /// like its invoice's file; refused (naming the missing field) when the
+    /// seller or the buyer lacks what the file must hold.
+    pub async fn credit_note_peppol(&self, note: &CreditNote) -> Result<Vec<u8>, BillingError> {
+        let (_, bankgiro) = self.delivery()?;
+        let invoice = self
+            .store
+            .get_invoice(&note.invoice_id)
+            .await?
+            .ok_or_else(|| {
+                BillingError::Books(format!(
+                    "credit note {} credits invoice {}, which is not stored",
+                    note.number, note.invoice_id
+                ))
+            })?;
+        let seller = self.seller_record(&note.org_id).await?;
+        let current = self.charged_company(&note.buyer).await?;
+        peppol::credit_note_xml(
+            note,
+            &invoice,
+            &PeppolContext {
+                seller: &seller,
+                bankgiro,
+                current_company: current.as_ref(),
+            },
+        )
+        .map_err(|e| {
+            BillingError::Refused(format!(
+                "no Peppol file for credit note {}: {e}",
+                note.number
+            ))
+        })
+    }
+
+    /// The Peppol file for the mail of a driver who charged for a company;
     /// none for a private driver, nor when the file cannot be made (the mail
     /// still goes with its PDF, and the download says why).
     async fn peppol_attachment(
         &self,
         invoice: &Invoice,
     ) -> Result<Option<Attachment>, BillingError> {
-        let company = self
-            .store
-            .get_user(&invoice.user_id)
-            .await?
-            .is_some_and(|u| u.company.is_some());
-        if !company {
+        if self.charged_company(&invoice.buyer).await?.is_none() {
             return Ok(None);
         }
-        match self.invoice_peppol(invoice).await {
-            Ok(bytes) => Ok(Some(Attachment {
-                filename: peppol::filename(invoice),
-                content_type: peppol::XML_TYPE.into(),
-                bytes,
-            })),
-            Err(BillingError::Refused(why)) => {
-                tracing::warn!(invoice = %invoice.id, %why, "the invoice is mailed without its Peppol file");
-                Ok(None)
-            }
-            Err(e) => Err(e),
+        attachment_or_none(
+            self.invoice_peppol(invoice).await,
+            peppol::filename(invoice),
+            invoice.number.to_string(),
+        )
+    }
+
+    /// The credit note's Peppol file for its mail, as
+    /// [`Self::peppol_attachment`] for an invoice.
+    pub(crate) async fn credit_note_peppol_attachment(
+        &self,
+        note: &CreditNote,
+    ) -> Result<Option<Attachment>, BillingError> {
+        if self.charged_company(&note.buyer).await?.is_none() {
+            return Ok(None);
         }
+        attachment_or_none(
+            self.credit_note_peppol(note).await,
+            peppol::credit_note_filename(note),
+            note.number.to_string(),
+        )
     }
 
     /// Delivers each invoice (see the module docs); one invoice's failure

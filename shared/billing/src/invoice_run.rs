@@ -22,8 +22,8 @@ use crate::{BillingError, BillingService, BillingStore};
 use chrono::{Days, NaiveDate};
 use csms_domain::billing::fee::FeeTarget;
 use csms_domain::billing::invoice::{
-    Buyer, ChargeKind, ChargeLine, Invoice, InvoiceId, InvoiceLine, InvoiceNumber, InvoiceParts,
-    Seller,
+    Buyer, ChargeKind, ChargeLine, ChargedFor, Invoice, InvoiceId, InvoiceLine, InvoiceNumber,
+    InvoiceParts, Seller,
 };
 use csms_domain::billing::ocr::OcrReference;
 use csms_domain::billing::period::{Period, DEFAULT_ZONE};
@@ -198,6 +198,7 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
                 user_id: user.clone(),
                 name: person.name.clone(),
                 email: person.email.as_str().to_owned(),
+                charged_for: ChargedFor::of(person.company.as_ref()),
             };
             let currency = match (charges.is_empty(), priced.first()) {
                 (true, Some(first)) => first.currency.clone(),

@@ -17,7 +17,7 @@
 //! The organisation has no logo setting yet, so no logo is drawn.
 
 use chrono_tz::Tz;
-use csms_domain::billing::invoice::{ChargeKind, ChargeLine, Invoice, InvoiceLine};
+use csms_domain::billing::invoice::{ChargeKind, ChargeLine, ChargedFor, Invoice, InvoiceLine};
 use csms_domain::tenant::{Bankgiro, Language};
 use csms_domain::Timestamp;
 use rust_decimal::Decimal;
@@ -508,6 +508,17 @@ fn head(pen: &mut Pen<'_>, invoice: &Invoice, ctx: &PdfContext<'_>) -> f32 {
         false,
         format!("{}: {}", w.customer_id, invoice.buyer.user_id),
     );
+    // The company the driver charged for, as the invoice was issued.
+    if let ChargedFor::Company(c) = &invoice.buyer.charged_for {
+        pen.text(MARGIN, by - 20.0, 9.0, true, c.legal_name.clone());
+        pen.text(
+            MARGIN,
+            by - 24.5,
+            8.5,
+            false,
+            format!("{}: {}", w.org_number, c.organisation_number),
+        );
+    }
     // The payment box, right.
     let (bx, bw, bh) = (right - 82.0, 82.0, 36.0);
     let box_top = by + 4.0;
@@ -878,6 +889,7 @@ mod tests {
                 user_id: UserId::parse("usr_01JABCDEFGHJKMNPQRSTVWXYZ0").unwrap(),
                 name: "Åsa Öberg".into(),
                 email: "asa@example.se".into(),
+                charged_for: ChargedFor::Private,
             },
             lines: (0..lines).map(line).collect(),
             charges: Vec::new(),

@@ -9,11 +9,14 @@
 //!   the invoice has none); the organisation number is the electronic
 //!   address (`EndpointID`, scheme `0007`, the Swedish organisation number)
 //!   and the legal entity's id; the postal address is the record's.
-//! - **Buyer**: the company the driver charges for (`PUT /me/company`): its
-//!   organisation number as the electronic address and legal id (scheme
+//! - **Buyer**: the company the driver charged for (`PUT /me/company`) when
+//!   the invoice was issued, kept with the invoice
+//!   ([`csms_domain::billing::invoice::ChargedFor`]; only an
+//!   invoice issued before that was kept reads the driver's record now):
+//!   its organisation number as the electronic address and legal id (scheme
 //!   `0007`), its legal name, Sweden as its country (its address is not
 //!   kept), and the driver as the contact (name, e-mail). A driver who
-//!   charges privately gets no file: Peppol has no electronic address scheme
+//!   charged privately gets no file: Peppol has no electronic address scheme
 //!   for a person (e-mail, `EM`, is in EN 16931's list but not in Peppol's,
 //!   PEPPOL-EN16931-CL008), and a file without one is refused by every
 //!   access point (PEPPOL-EN16931-R010).
@@ -27,10 +30,22 @@
 //!   invoice has no öre rounding (its gross is what is paid), so there is no
 //!   `PayableRoundingAmount`.
 //!
+//! - **Credit notes** ([`credit_note_xml`]): a UBL `CreditNote` (type
+//!   `381`) with the same parties as its invoice (both as issued), a
+//!   `BillingReference` to the invoice's number and date, the reason as its
+//!   note, no payment means (nothing is to be paid), and its figures as
+//!   positive amounts, as the document kind states them: a credited session
+//!   or fee line as the invoice wrote it, a credited amount as one piece.
+//!
 //! What the file cannot say truthfully is refused with the field it needs
 //! ([`PeppolError`]) instead of writing a file a receiver would reject.
 
-use csms_domain::billing::invoice::{ChargeKind, ChargeLine, Invoice, InvoiceLine};
+use chrono::NaiveDate;
+use csms_domain::billing::credit_note::{CreditNote, CreditedItem};
+use csms_domain::billing::invoice::{
+    Buyer, ChargeKind, ChargeLine, Invoice, InvoiceLine, Seller, VatAmount,
+};
+use csms_domain::billing::period::Period;
 use csms_domain::tenant::{Address, Bankgiro, Organisation, OrganisationNumber, VatNumber};
 use csms_domain::user::BuyerCompany;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
@@ -46,6 +61,7 @@ pub const PROFILE_ID: &str = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0";
 pub const XML_TYPE: &str = "application/xml";
 
 const INVOICE_NS: &str = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2";
+const CREDIT_NOTE_NS: &str = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2";
 const CAC_NS: &str = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2";
 const CBC_NS: &str = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2";
 /// The Swedish organisation number in Peppol's code list of identifier
@@ -71,15 +87,17 @@ pub enum PeppolError {
     Figures(String),
 }
 
-/// What the file needs besides the invoice.
+/// What the file needs besides the document.
 pub struct PeppolContext<'a> {
     /// The seller's current record (its postal address, and the numbers if
-    /// the invoice was issued without them).
+    /// the document was issued without them).
     pub seller: &'a Organisation,
     /// The Bankgiro the invoice is paid to (`CSMS_BANKGIRO`).
     pub bankgiro: &'a Bankgiro,
-    /// The company the driver charges for, from their record.
-    pub buyer_company: Option<&'a BuyerCompany>,
+    /// The company on the driver's record now: read only for a document
+    /// issued before the buyer's company was kept with it
+    /// (`ChargedFor::Unrecorded`); every later one names its own.
+    pub current_company: Option<&'a BuyerCompany>,
 }
 
 /// The file's name: `faktura-17.xml`.
@@ -87,9 +105,29 @@ pub fn filename(invoice: &Invoice) -> String {
     format!("faktura-{}.xml", invoice.number)
 }
 
+/// A credit note's file name: `kreditfaktura-K1.xml`.
+pub fn credit_note_filename(note: &CreditNote) -> String {
+    format!("kreditfaktura-{}.xml", note.number)
+}
+
 /// The invoice as a Peppol BIS Billing 3.0 UBL document (UTF-8).
 pub fn invoice_xml(invoice: &Invoice, ctx: &PeppolContext<'_>) -> Result<Vec<u8>, PeppolError> {
-    let doc = Document::of(invoice, ctx)?;
+    let doc = Document::of_invoice(invoice, ctx)?;
+    doc.write()
+        .map_err(|e| PeppolError::Figures(format!("the XML could not be written: {e}")))
+}
+
+/// The credit note of `invoice` (the invoice it credits) as a Peppol BIS
+/// Billing 3.0 UBL `CreditNote` (UTF-8): type 381, a billing reference to
+/// the invoice's number and date, the same parties as the invoice, and its
+/// amounts positive, as a credit note document states them (the note's own
+/// figures are negative: what it takes off).
+pub fn credit_note_xml(
+    note: &CreditNote,
+    invoice: &Invoice,
+    ctx: &PeppolContext<'_>,
+) -> Result<Vec<u8>, PeppolError> {
+    let doc = Document::of_credit_note(note, invoice, ctx)?;
     doc.write()
         .map_err(|e| PeppolError::Figures(format!("the XML could not be written: {e}")))
 }
@@ -97,7 +135,72 @@ pub fn invoice_xml(invoice: &Invoice, ctx: &PeppolContext<'_>) -> Result<Vec<u8>
 /// Everything the document says, checked and formatted before a byte is
 /// written.
 struct Document<'a> {
-    invoice: &'a Invoice,
+    kind: Kind<'a>,
+    number: String,
+    issue_date: NaiveDate,
+    currency: &'a str,
+    /// The buyer's reference: no purchase order exists, so the driver's id.
+    buyer_reference: String,
+    period: Period,
+    parties: Parties<'a>,
+    lines: Vec<Line>,
+    subtotals: Vec<Subtotal>,
+    line_total: String,
+    tax_total: String,
+    gross: String,
+}
+
+/// What an invoice and a credit note say differently.
+enum Kind<'a> {
+    Invoice {
+        due_date: NaiveDate,
+        ocr: &'a str,
+        bankgiro: String,
+    },
+    CreditNote {
+        reason: &'a str,
+        invoice_number: String,
+        invoice_date: NaiveDate,
+    },
+}
+
+impl Kind<'_> {
+    /// The root element and its namespace, the type code's element and
+    /// value, the line's element and its quantity's.
+    fn names(
+        &self,
+    ) -> (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+    ) {
+        match self {
+            Kind::Invoice { .. } => (
+                "Invoice",
+                INVOICE_NS,
+                "cbc:InvoiceTypeCode",
+                "380",
+                "cac:InvoiceLine",
+                "cbc:InvoicedQuantity",
+            ),
+            Kind::CreditNote { .. } => (
+                "CreditNote",
+                CREDIT_NOTE_NS,
+                "cbc:CreditNoteTypeCode",
+                "381",
+                "cac:CreditNoteLine",
+                "cbc:CreditedQuantity",
+            ),
+        }
+    }
+}
+
+/// The seller and the buyer, as the document was issued.
+struct Parties<'a> {
+    seller_name: &'a str,
     org_number: String,
     vat_number: String,
     address: &'a Address,
@@ -105,12 +208,6 @@ struct Document<'a> {
     company_number: String,
     buyer_email: &'a str,
     buyer_name: &'a str,
-    bankgiro: String,
-    lines: Vec<Line>,
-    subtotals: Vec<Subtotal>,
-    line_total: String,
-    tax_total: String,
-    gross: String,
 }
 
 struct Line {
@@ -121,7 +218,9 @@ struct Line {
     percent: String,
     name: String,
     description: String,
-    session: String,
+    /// The seller's id of the item (a session's, a fee's or charge's);
+    /// none for a credited amount.
+    item_id: Option<String>,
 }
 
 struct Subtotal {
@@ -157,12 +256,19 @@ fn percent(rate: Decimal) -> Result<String, PeppolError> {
     Ok(p.normalize().to_string())
 }
 
-impl<'a> Document<'a> {
-    fn of(invoice: &'a Invoice, ctx: &PeppolContext<'a>) -> Result<Self, PeppolError> {
+impl<'a> Parties<'a> {
+    /// The seller as `seller` was printed (the record filling in missing
+    /// numbers, and giving the address) and the buyer as `buyer` was
+    /// issued.
+    fn of(
+        seller: &'a Seller,
+        buyer: &'a Buyer,
+        ctx: &PeppolContext<'a>,
+    ) -> Result<Self, PeppolError> {
         let org = ctx.seller;
-        let org_number = match (&invoice.seller.organisation_number, &org.organisation_number) {
+        let org_number = match (&seller.organisation_number, &org.organisation_number) {
             (Some(n), _) => OrganisationNumber::parse(n).map_err(|e| {
-                PeppolError::Figures(format!("the invoice's organisation number {n}: {}", e.0))
+                PeppolError::Figures(format!("the document's organisation number {n}: {}", e.0))
             })?,
             (None, Some(n)) => n.clone(),
             (None, None) => {
@@ -173,9 +279,9 @@ impl<'a> Document<'a> {
             }
         };
         let vat_number =
-            match (&invoice.seller.vat_number, &org.vat_number) {
+            match (&seller.vat_number, &org.vat_number) {
                 (Some(n), _) => VatNumber::parse(n).map_err(|e| {
-                    PeppolError::Figures(format!("the invoice's VAT number {n}: {}", e.0))
+                    PeppolError::Figures(format!("the document's VAT number {n}: {}", e.0))
                 })?,
                 (None, Some(n)) => n.clone(),
                 (None, None) => return Err(missing(
@@ -189,14 +295,80 @@ impl<'a> Document<'a> {
                 "the seller has no postal address (its country is required, BR-09)",
             )
         })?;
-        let company = ctx.buyer_company.ok_or_else(|| {
-            missing(
-                "company",
-                "the driver charges privately; a Peppol invoice's buyer is a company with an organisation number (PUT /me/company), as Peppol has no electronic address for a person",
-            )
-        })?;
-        let buyer_email = invoice.buyer.email.trim();
-        let buyer_name = invoice.buyer.name.trim();
+        let company = buyer
+            .charged_for
+            .company(ctx.current_company)
+            .ok_or_else(|| {
+                missing(
+                    "company",
+                    "the driver charged privately when it was issued; a Peppol invoice's buyer is a company with an organisation number (PUT /me/company), as Peppol has no electronic address for a person",
+                )
+            })?;
+        Ok(Parties {
+            seller_name: &seller.legal_name,
+            org_number: org_number.as_str().replace('-', ""),
+            vat_number: vat_number.as_str().to_owned(),
+            address,
+            company,
+            company_number: company.organisation_number.as_str().replace('-', ""),
+            buyer_email: buyer.email.trim(),
+            buyer_name: buyer.name.trim(),
+        })
+    }
+}
+
+/// A `TaxSubtotal` per rate, after BR-CO-17's check: a rate's VAT is its
+/// taxable amount times the rate, within one unit. A document's VAT is the
+/// sum of its lines' (each rounded to öre), which stays within that unless
+/// a rate has some two hundred lines; then the file would not be true to
+/// the document and the rules at once, so there is none.
+fn subtotals(vat: &[VatAmount]) -> Result<Vec<Subtotal>, PeppolError> {
+    let mut out = Vec::with_capacity(vat.len());
+    for v in vat {
+        let of_sum = v
+            .net
+            .checked_mul(v.rate)
+            .ok_or_else(|| PeppolError::Figures("the VAT overflows".into()))?
+            .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+        if (v.vat - of_sum).abs() >= Decimal::ONE {
+            return Err(PeppolError::Figures(format!(
+                "the VAT at {} % is {} as the sum of the lines but {of_sum} on their sum: more than EN 16931 allows (BR-CO-17)",
+                percent(v.rate)?,
+                v.vat
+            )));
+        }
+        out.push(Subtotal {
+            taxable: amount("the taxable amount", v.net)?,
+            tax: amount("the VAT", v.vat)?,
+            percent: percent(v.rate)?,
+        });
+    }
+    Ok(out)
+}
+
+/// BR-CO-10 and BR-CO-15: the lines' nets sum to the net, and net and VAT
+/// to the gross, as issued.
+fn check_sums(
+    what: &str,
+    mut nets: impl Iterator<Item = Decimal>,
+    net: Decimal,
+    vat: Decimal,
+    gross: Decimal,
+) -> Result<(), PeppolError> {
+    let line_sum = nets
+        .try_fold(Decimal::ZERO, |s, n| s.checked_add(n))
+        .ok_or_else(|| PeppolError::Figures("the lines' sum overflows".into()))?;
+    if line_sum != net || net.checked_add(vat) != Some(gross) {
+        return Err(PeppolError::Figures(format!(
+            "{what}: its totals are not its lines' sums"
+        )));
+    }
+    Ok(())
+}
+
+impl<'a> Document<'a> {
+    fn of_invoice(invoice: &'a Invoice, ctx: &PeppolContext<'a>) -> Result<Self, PeppolError> {
+        let parties = Parties::of(&invoice.seller, &invoice.buyer, ctx)?;
         let sessions = invoice.lines.len();
         let lines = invoice
             .lines
@@ -211,90 +383,255 @@ impl<'a> Document<'a> {
                     .map(|(i, l)| Line::of_charge(sessions + i + 1, l)),
             )
             .collect::<Result<Vec<_>, _>>()?;
-        let mut subtotals = Vec::with_capacity(invoice.vat.len());
-        for v in &invoice.vat {
-            // BR-CO-17: a rate's VAT is its taxable amount times the rate,
-            // within one unit. The invoice's VAT is the sum of its lines'
-            // (each rounded to öre), which stays within that unless a rate
-            // has some two hundred lines; then the file would not be true to
-            // the invoice and the rules at once, so there is none.
-            let of_sum = v
-                .net
-                .checked_mul(v.rate)
-                .ok_or_else(|| PeppolError::Figures("the VAT overflows".into()))?
-                .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
-            if (v.vat - of_sum).abs() >= Decimal::ONE {
-                return Err(PeppolError::Figures(format!(
-                    "the VAT at {} % is {} as the sum of the lines but {of_sum} on their sum: more than EN 16931 allows (BR-CO-17)",
-                    percent(v.rate)?,
-                    v.vat
-                )));
-            }
-            subtotals.push(Subtotal {
-                taxable: amount("the taxable amount", v.net)?,
-                tax: amount("the VAT", v.vat)?,
-                percent: percent(v.rate)?,
-            });
-        }
-        // BR-CO-10: the lines' sum is the invoice's net, as issued.
-        let line_sum = invoice
-            .lines
-            .iter()
-            .map(|l| l.net)
-            .chain(invoice.charges.iter().map(|l| l.net))
-            .try_fold(Decimal::ZERO, |s, net| s.checked_add(net))
-            .ok_or_else(|| PeppolError::Figures("the lines' sum overflows".into()))?;
-        if line_sum != invoice.net
-            || invoice.net.checked_add(invoice.vat_total) != Some(invoice.gross)
-        {
-            return Err(PeppolError::Figures(format!(
-                "invoice {}: its totals are not its lines' sums",
-                invoice.number
-            )));
-        }
+        check_sums(
+            &format!("invoice {}", invoice.number),
+            invoice
+                .lines
+                .iter()
+                .map(|l| l.net)
+                .chain(invoice.charges.iter().map(|l| l.net)),
+            invoice.net,
+            invoice.vat_total,
+            invoice.gross,
+        )?;
         Ok(Document {
-            invoice,
-            org_number: org_number.as_str().replace('-', ""),
-            vat_number: vat_number.as_str().to_owned(),
-            address,
-            company,
-            company_number: company.organisation_number.as_str().replace('-', ""),
-            buyer_email,
-            buyer_name,
-            bankgiro: ctx.bankgiro.as_str().replace('-', ""),
+            kind: Kind::Invoice {
+                due_date: invoice.due_date,
+                ocr: invoice.ocr.as_str(),
+                bankgiro: ctx.bankgiro.as_str().replace('-', ""),
+            },
+            number: invoice.number.to_string(),
+            issue_date: invoice.issue_date,
+            currency: &invoice.currency,
+            buyer_reference: invoice.user_id.to_string(),
+            period: invoice.period,
+            parties,
             lines,
-            subtotals,
+            subtotals: subtotals(&invoice.vat)?,
             line_total: amount("the net total", invoice.net)?,
             tax_total: amount("the VAT total", invoice.vat_total)?,
             gross: amount("the gross total", invoice.gross)?,
         })
     }
 
+    /// The note's figures negated (a credit note states what it credits as
+    /// positive amounts); a credited session or fee line is written as the
+    /// invoice wrote it, an amount as one piece.
+    fn of_credit_note(
+        note: &'a CreditNote,
+        invoice: &'a Invoice,
+        ctx: &PeppolContext<'a>,
+    ) -> Result<Self, PeppolError> {
+        if note.invoice_id != invoice.id {
+            return Err(PeppolError::Figures(format!(
+                "credit note {} credits invoice {}, not {}",
+                note.number, note.invoice_id, invoice.id
+            )));
+        }
+        let parties = Parties::of(&note.seller, &note.buyer, ctx)?;
+        let neg = |what: &str, v: Decimal| -> Result<Decimal, PeppolError> {
+            if v.is_sign_positive() && !v.is_zero() {
+                return Err(PeppolError::Figures(format!(
+                    "credit note {}: {what} {v} is not a credit",
+                    note.number
+                )));
+            }
+            Ok(-v)
+        };
+        let mut lines = Vec::with_capacity(note.lines.len());
+        for (i, l) in note.lines.iter().enumerate() {
+            let n = i + 1;
+            let net = neg(&format!("line {n}'s net"), l.net)?;
+            let line = match &l.item {
+                CreditedItem::Session(id) => {
+                    let line = invoice
+                        .lines
+                        .iter()
+                        .find(|x| &x.session_id == id)
+                        .ok_or_else(|| {
+                            PeppolError::Figures(format!(
+                            "credit note {} credits session {id}, which invoice {} does not have",
+                            note.number, invoice.number
+                        ))
+                        })?;
+                    Line::of(n, line).and_then(|w| w.crediting(net, line.net))?
+                }
+                CreditedItem::Charge(id) => {
+                    let line = invoice
+                        .charges
+                        .iter()
+                        .find(|x| x.source_id() == id)
+                        .ok_or_else(|| {
+                            PeppolError::Figures(format!(
+                                "credit note {} credits {id}, which invoice {} does not have",
+                                note.number, invoice.number
+                            ))
+                        })?;
+                    Line::of_charge(n, line).and_then(|w| w.crediting(net, line.net))?
+                }
+                CreditedItem::Amount => Line::of_amount(n, net, l.vat_rate, &l.description)?,
+            };
+            lines.push(line);
+        }
+        let vat = note
+            .vat
+            .iter()
+            .map(|v| {
+                Ok(VatAmount {
+                    rate: v.rate,
+                    net: neg("a rate's net", v.net)?,
+                    vat: neg("a rate's VAT", v.vat)?,
+                    gross: neg("a rate's gross", v.gross)?,
+                })
+            })
+            .collect::<Result<Vec<_>, PeppolError>>()?;
+        let (net, vat_total, gross) = (
+            neg("the net", note.net)?,
+            neg("the VAT", note.vat_total)?,
+            neg("the gross", note.gross)?,
+        );
+        check_sums(
+            &format!("credit note {}", note.number),
+            note.lines.iter().map(|l| -l.net),
+            net,
+            vat_total,
+            gross,
+        )?;
+        Ok(Document {
+            kind: Kind::CreditNote {
+                reason: &note.reason,
+                invoice_number: invoice.number.to_string(),
+                invoice_date: invoice.issue_date,
+            },
+            number: note.number.to_string(),
+            issue_date: note.issue_date,
+            currency: &note.currency,
+            buyer_reference: note.user_id.to_string(),
+            period: invoice.period,
+            parties,
+            lines,
+            subtotals: subtotals(&vat)?,
+            line_total: amount("the net total", net)?,
+            tax_total: amount("the VAT total", vat_total)?,
+            gross: amount("the gross total", gross)?,
+        })
+    }
+
     fn write(&self) -> io::Result<Vec<u8>> {
-        let inv = self.invoice;
-        let cur = inv.currency.as_str();
+        let cur = self.currency;
+        let (root, ns, type_element, type_code, line_element, quantity_element) = self.kind.names();
         let mut w = Xml(Writer::new_with_indent(Vec::new(), b' ', 2));
         w.0.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
-        w.0.write_event(Event::Start(BytesStart::new("Invoice").with_attributes([
-            ("xmlns", INVOICE_NS),
+        w.0.write_event(Event::Start(BytesStart::new(root).with_attributes([
+            ("xmlns", ns),
             ("xmlns:cac", CAC_NS),
             ("xmlns:cbc", CBC_NS),
         ])))?;
         w.leaf("cbc:CustomizationID", CUSTOMIZATION_ID)?;
         w.leaf("cbc:ProfileID", PROFILE_ID)?;
-        w.leaf("cbc:ID", &inv.number.to_string())?;
-        w.leaf("cbc:IssueDate", &inv.issue_date.to_string())?;
-        w.leaf("cbc:DueDate", &inv.due_date.to_string())?;
-        // A commercial invoice.
-        w.leaf("cbc:InvoiceTypeCode", "380")?;
+        w.leaf("cbc:ID", &self.number)?;
+        w.leaf("cbc:IssueDate", &self.issue_date.to_string())?;
+        if let Kind::Invoice { due_date, .. } = &self.kind {
+            w.leaf("cbc:DueDate", &due_date.to_string())?;
+        }
+        // 380: a commercial invoice; 381: a credit note.
+        w.leaf(type_element, type_code)?;
+        if let Kind::CreditNote { reason, .. } = &self.kind {
+            // Why it was credited (BT-22, one note at most: PEPPOL-EN16931-R002).
+            w.leaf("cbc:Note", reason)?;
+        }
         w.leaf("cbc:DocumentCurrencyCode", cur)?;
-        // The buyer's own reference: no purchase order exists, so their id.
-        w.leaf("cbc:BuyerReference", inv.user_id.as_str())?;
+        w.leaf("cbc:BuyerReference", &self.buyer_reference)?;
         w.open("cac:InvoicePeriod")?;
-        w.leaf("cbc:StartDate", &inv.period.first_day().to_string())?;
-        w.leaf("cbc:EndDate", &inv.period.last_day().to_string())?;
+        w.leaf("cbc:StartDate", &self.period.first_day().to_string())?;
+        w.leaf("cbc:EndDate", &self.period.last_day().to_string())?;
         w.close("cac:InvoicePeriod")?;
+        if let Kind::CreditNote {
+            invoice_number,
+            invoice_date,
+            ..
+        } = &self.kind
+        {
+            // The invoice it credits (BT-25, BT-26).
+            w.open("cac:BillingReference")?;
+            w.open("cac:InvoiceDocumentReference")?;
+            w.leaf("cbc:ID", invoice_number)?;
+            w.leaf("cbc:IssueDate", &invoice_date.to_string())?;
+            w.close("cac:InvoiceDocumentReference")?;
+            w.close("cac:BillingReference")?;
+        }
 
+        self.parties.write(&mut w)?;
+
+        if let Kind::Invoice { ocr, bankgiro, .. } = &self.kind {
+            w.open("cac:PaymentMeans")?;
+            // Credit transfer; the Bankgiro named as Peppol's Swedish rules ask.
+            w.leaf("cbc:PaymentMeansCode", "30")?;
+            w.leaf("cbc:PaymentID", ocr)?;
+            w.open("cac:PayeeFinancialAccount")?;
+            w.leaf("cbc:ID", bankgiro)?;
+            w.open("cac:FinancialInstitutionBranch")?;
+            w.leaf("cbc:ID", "SE:BANKGIRO")?;
+            w.close("cac:FinancialInstitutionBranch")?;
+            w.close("cac:PayeeFinancialAccount")?;
+            w.close("cac:PaymentMeans")?;
+        }
+
+        w.open("cac:TaxTotal")?;
+        w.amount("cbc:TaxAmount", cur, &self.tax_total)?;
+        for s in &self.subtotals {
+            w.open("cac:TaxSubtotal")?;
+            w.amount("cbc:TaxableAmount", cur, &s.taxable)?;
+            w.amount("cbc:TaxAmount", cur, &s.tax)?;
+            w.open("cac:TaxCategory")?;
+            w.leaf("cbc:ID", "S")?;
+            w.leaf("cbc:Percent", &s.percent)?;
+            w.tax_scheme()?;
+            w.close("cac:TaxCategory")?;
+            w.close("cac:TaxSubtotal")?;
+        }
+        w.close("cac:TaxTotal")?;
+
+        w.open("cac:LegalMonetaryTotal")?;
+        w.amount("cbc:LineExtensionAmount", cur, &self.line_total)?;
+        w.amount("cbc:TaxExclusiveAmount", cur, &self.line_total)?;
+        w.amount("cbc:TaxInclusiveAmount", cur, &self.gross)?;
+        w.amount("cbc:PayableAmount", cur, &self.gross)?;
+        w.close("cac:LegalMonetaryTotal")?;
+
+        for (i, l) in self.lines.iter().enumerate() {
+            w.open(line_element)?;
+            w.leaf("cbc:ID", &(i + 1).to_string())?;
+            w.leaf_with(quantity_element, ("unitCode", l.unit), &l.quantity)?;
+            w.amount("cbc:LineExtensionAmount", cur, &l.net)?;
+            w.open("cac:Item")?;
+            w.leaf("cbc:Description", &l.description)?;
+            w.leaf("cbc:Name", &l.name)?;
+            if let Some(id) = &l.item_id {
+                w.open("cac:SellersItemIdentification")?;
+                w.leaf("cbc:ID", id)?;
+                w.close("cac:SellersItemIdentification")?;
+            }
+            w.open("cac:ClassifiedTaxCategory")?;
+            w.leaf("cbc:ID", "S")?;
+            w.leaf("cbc:Percent", &l.percent)?;
+            w.tax_scheme()?;
+            w.close("cac:ClassifiedTaxCategory")?;
+            w.close("cac:Item")?;
+            w.open("cac:Price")?;
+            w.amount("cbc:PriceAmount", cur, &l.price)?;
+            w.close("cac:Price")?;
+            w.close(line_element)?;
+        }
+        w.close(root)?;
+        Ok(w.0.into_inner())
+    }
+}
+
+impl Parties<'_> {
+    /// `AccountingSupplierParty` and `AccountingCustomerParty`, the same
+    /// in an invoice and a credit note.
+    fn write(&self, w: &mut Xml) -> io::Result<()> {
         w.open("cac:AccountingSupplierParty")?;
         w.open("cac:Party")?;
         w.leaf_with(
@@ -303,7 +640,7 @@ impl<'a> Document<'a> {
             &self.org_number,
         )?;
         w.open("cac:PartyName")?;
-        w.leaf("cbc:Name", &inv.seller.legal_name)?;
+        w.leaf("cbc:Name", self.seller_name)?;
         w.close("cac:PartyName")?;
         w.open("cac:PostalAddress")?;
         w.leaf("cbc:StreetName", &self.address.street)?;
@@ -316,7 +653,7 @@ impl<'a> Document<'a> {
         w.tax_scheme()?;
         w.close("cac:PartyTaxScheme")?;
         w.open("cac:PartyLegalEntity")?;
-        w.leaf("cbc:RegistrationName", &inv.seller.legal_name)?;
+        w.leaf("cbc:RegistrationName", self.seller_name)?;
         w.leaf_with(
             "cbc:CompanyID",
             ("schemeID", SCHEME_SE_ORG),
@@ -359,66 +696,7 @@ impl<'a> Document<'a> {
             w.close("cac:Contact")?;
         }
         w.close("cac:Party")?;
-        w.close("cac:AccountingCustomerParty")?;
-
-        w.open("cac:PaymentMeans")?;
-        // Credit transfer; the Bankgiro named as Peppol's Swedish rules ask.
-        w.leaf("cbc:PaymentMeansCode", "30")?;
-        w.leaf("cbc:PaymentID", inv.ocr.as_str())?;
-        w.open("cac:PayeeFinancialAccount")?;
-        w.leaf("cbc:ID", &self.bankgiro)?;
-        w.open("cac:FinancialInstitutionBranch")?;
-        w.leaf("cbc:ID", "SE:BANKGIRO")?;
-        w.close("cac:FinancialInstitutionBranch")?;
-        w.close("cac:PayeeFinancialAccount")?;
-        w.close("cac:PaymentMeans")?;
-
-        w.open("cac:TaxTotal")?;
-        w.amount("cbc:TaxAmount", cur, &self.tax_total)?;
-        for s in &self.subtotals {
-            w.open("cac:TaxSubtotal")?;
-            w.amount("cbc:TaxableAmount", cur, &s.taxable)?;
-            w.amount("cbc:TaxAmount", cur, &s.tax)?;
-            w.open("cac:TaxCategory")?;
-            w.leaf("cbc:ID", "S")?;
-            w.leaf("cbc:Percent", &s.percent)?;
-            w.tax_scheme()?;
-            w.close("cac:TaxCategory")?;
-            w.close("cac:TaxSubtotal")?;
-        }
-        w.close("cac:TaxTotal")?;
-
-        w.open("cac:LegalMonetaryTotal")?;
-        w.amount("cbc:LineExtensionAmount", cur, &self.line_total)?;
-        w.amount("cbc:TaxExclusiveAmount", cur, &self.line_total)?;
-        w.amount("cbc:TaxInclusiveAmount", cur, &self.gross)?;
-        w.amount("cbc:PayableAmount", cur, &self.gross)?;
-        w.close("cac:LegalMonetaryTotal")?;
-
-        for (i, l) in self.lines.iter().enumerate() {
-            w.open("cac:InvoiceLine")?;
-            w.leaf("cbc:ID", &(i + 1).to_string())?;
-            w.leaf_with("cbc:InvoicedQuantity", ("unitCode", l.unit), &l.quantity)?;
-            w.amount("cbc:LineExtensionAmount", cur, &l.net)?;
-            w.open("cac:Item")?;
-            w.leaf("cbc:Description", &l.description)?;
-            w.leaf("cbc:Name", &l.name)?;
-            w.open("cac:SellersItemIdentification")?;
-            w.leaf("cbc:ID", &l.session)?;
-            w.close("cac:SellersItemIdentification")?;
-            w.open("cac:ClassifiedTaxCategory")?;
-            w.leaf("cbc:ID", "S")?;
-            w.leaf("cbc:Percent", &l.percent)?;
-            w.tax_scheme()?;
-            w.close("cac:ClassifiedTaxCategory")?;
-            w.close("cac:Item")?;
-            w.open("cac:Price")?;
-            w.amount("cbc:PriceAmount", cur, &l.price)?;
-            w.close("cac:Price")?;
-            w.close("cac:InvoiceLine")?;
-        }
-        w.close("Invoice")?;
-        Ok(w.0.into_inner())
+        w.close("cac:AccountingCustomerParty")
     }
 }
 
@@ -454,7 +732,7 @@ impl Line {
             percent: percent(l.vat_rate)?,
             name: l.description.clone(),
             description,
-            session: l.source_id().to_owned(),
+            item_id: Some(l.source_id().to_owned()),
         })
     }
 
@@ -506,7 +784,45 @@ impl Line {
                 l.ended_at.format("%Y-%m-%d %H:%M UTC"),
                 l.energy_kwh.normalize()
             ),
-            session: l.session_id.to_string(),
+            item_id: Some(l.session_id.to_string()),
+        })
+    }
+
+    /// This invoice line in a credit note that credits it whole: its net
+    /// (`credited`, positive) must be the invoice line's.
+    fn crediting(self, credited: Decimal, invoiced: Decimal) -> Result<Self, PeppolError> {
+        if credited != invoiced {
+            return Err(PeppolError::Figures(format!(
+                "a credited line of {credited} is not its invoice line's {invoiced}"
+            )));
+        }
+        Ok(self)
+    }
+
+    /// A credited amount: one piece at its net (positive), at its rate,
+    /// named by the note's reason.
+    fn of_amount(
+        n: usize,
+        net: Decimal,
+        rate: Decimal,
+        description: &str,
+    ) -> Result<Self, PeppolError> {
+        let net_text = amount(&format!("line {n}'s net"), net)?;
+        if rate <= Decimal::ZERO || net.is_sign_negative() {
+            return Err(PeppolError::Figures(format!(
+                "line {n} is at {} % VAT and {net} net: only standard-rated credits are written",
+                percent(rate)?
+            )));
+        }
+        Ok(Line {
+            quantity: "1".to_owned(),
+            unit: UNIT_PIECE,
+            net: net_text.clone(),
+            price: net_text,
+            description: format!("an amount credited at {} % VAT", percent(rate)?),
+            percent: percent(rate)?,
+            name: description.to_owned(),
+            item_id: None,
         })
     }
 }
@@ -571,7 +887,8 @@ impl Xml {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use csms_domain::billing::invoice::{Buyer, InvoiceNumber, InvoiceParts, Seller};
+    use csms_domain::billing::credit_note::{self, CreditAmount, CreditHeader, CreditRequest};
+    use csms_domain::billing::invoice::{Buyer, ChargedFor, InvoiceNumber, InvoiceParts, Seller};
     use csms_domain::billing::ocr::OcrReference;
     use csms_domain::billing::period::Period;
     use csms_domain::tenant::{Language, OrgKind};
@@ -622,6 +939,7 @@ mod tests {
                 user_id: UserId::parse("usr_01JABCDEFGHJKMNPQRSTVWXYZ0").unwrap(),
                 name: "Åsa <Öberg>".into(),
                 email: "asa@example.se".into(),
+                charged_for: ChargedFor::Company(company()),
             },
             lines,
             charges,
@@ -667,12 +985,14 @@ mod tests {
         company: Option<&BuyerCompany>,
     ) -> Result<String, PeppolError> {
         let bankgiro = Bankgiro::parse("5050-1055").unwrap();
+        let mut inv = inv.clone();
+        inv.buyer.charged_for = ChargedFor::of(company);
         invoice_xml(
-            inv,
+            &inv,
             &PeppolContext {
                 seller: org,
                 bankgiro: &bankgiro,
-                buyer_company: company,
+                current_company: None,
             },
         )
         .map(|b| String::from_utf8(b).unwrap())
@@ -1052,6 +1372,201 @@ mod tests {
             s.contains(r#"<cbc:TaxAmount currencyID="SEK">0.40</cbc:TaxAmount>"#),
             "{s}"
         );
+    }
+
+    fn credit(inv: &Invoice, seq: u64, request: &CreditRequest) -> CreditNote {
+        credit_note::credit(
+            inv,
+            &[],
+            request,
+            CreditHeader {
+                number: credit_note::number(seq).unwrap(),
+                issue_date: "2026-12-10".parse().unwrap(),
+                created_by: "user:a".into(),
+                created_at: "2026-12-10T09:00:00Z".parse().unwrap(),
+            },
+        )
+        .unwrap()
+    }
+
+    fn note_xml(note: &CreditNote, inv: &Invoice, current: Option<&BuyerCompany>) -> String {
+        let bankgiro = Bankgiro::parse("5050-1055").unwrap();
+        let bytes = credit_note_xml(
+            note,
+            inv,
+            &PeppolContext {
+                seller: &org(),
+                bankgiro: &bankgiro,
+                current_company: current,
+            },
+        )
+        .unwrap();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn a_credit_note_is_a_ubl_credit_note_of_positive_amounts_referring_to_its_invoice() {
+        let inv = two_rates();
+        // The 6 % session whole, and 12.50 including VAT at 25 %.
+        let note = credit(
+            &inv,
+            1,
+            &CreditRequest {
+                sessions: vec![inv.lines[2].session_id.clone()],
+                charges: vec![],
+                amount: Some(CreditAmount {
+                    amount: dec("12.50"),
+                    includes_vat: true,
+                    vat_rate: dec("0.25"),
+                }),
+                reason: "Fel pris".into(),
+            },
+        );
+        assert_eq!(note.gross, dec("-118.50"));
+        let s = note_xml(&note, &inv, None);
+        let doc = roxmltree::Document::parse(&s).unwrap();
+        let root = doc.root_element();
+        assert!(root.has_tag_name((CREDIT_NOTE_NS, "CreditNote")));
+        let names: Vec<&str> = root
+            .children()
+            .filter(|c| c.is_element())
+            .map(|c| c.tag_name().name())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "CustomizationID",
+                "ProfileID",
+                "ID",
+                "IssueDate",
+                "CreditNoteTypeCode",
+                "Note",
+                "DocumentCurrencyCode",
+                "BuyerReference",
+                "InvoicePeriod",
+                "BillingReference",
+                "AccountingSupplierParty",
+                "AccountingCustomerParty",
+                "TaxTotal",
+                "LegalMonetaryTotal",
+                "CreditNoteLine",
+                "CreditNoteLine",
+            ]
+        );
+        assert_eq!(text(root, &[(CBC, "ID")]), "K1");
+        assert_eq!(text(root, &[(CBC, "CreditNoteTypeCode")]), "381");
+        assert_eq!(text(root, &[(CBC, "Note")]), "Fel pris");
+        let reference = child(
+            child(root, CAC, "BillingReference"),
+            CAC,
+            "InvoiceDocumentReference",
+        );
+        assert_eq!(text(reference, &[(CBC, "ID")]), "F-17");
+        assert_eq!(text(reference, &[(CBC, "IssueDate")]), "2026-12-01");
+        let buyer = child(child(root, CAC, "AccountingCustomerParty"), CAC, "Party");
+        assert_eq!(text(buyer, &[(CBC, "EndpointID")]), "5566778899");
+        let tax = child(root, CAC, "TaxTotal");
+        assert_eq!(text(tax, &[(CBC, "TaxAmount")]), "8.50");
+        let subtotals: Vec<(&str, &str, &str)> = tax
+            .children()
+            .filter(|c| c.has_tag_name((CAC, "TaxSubtotal")))
+            .map(|s| {
+                (
+                    text(s, &[(CBC, "TaxableAmount")]),
+                    text(s, &[(CBC, "TaxAmount")]),
+                    text(s, &[(CAC, "TaxCategory"), (CBC, "Percent")]),
+                )
+            })
+            .collect();
+        assert_eq!(
+            subtotals,
+            [("100.00", "6.00", "6"), ("10.00", "2.50", "25")]
+        );
+        let totals = child(root, CAC, "LegalMonetaryTotal");
+        assert_eq!(text(totals, &[(CBC, "LineExtensionAmount")]), "110.00");
+        assert_eq!(text(totals, &[(CBC, "PayableAmount")]), "118.50");
+        let lines: Vec<_> = root
+            .children()
+            .filter(|c| c.has_tag_name((CAC, "CreditNoteLine")))
+            .collect();
+        // The session as the invoice wrote it; the amount as one piece.
+        let q = child(lines[0], CBC, "CreditedQuantity");
+        assert_eq!(
+            (q.text(), q.attribute("unitCode")),
+            (Some("10"), Some("KWH"))
+        );
+        assert_eq!(text(lines[0], &[(CBC, "LineExtensionAmount")]), "100.00");
+        let q = child(lines[1], CBC, "CreditedQuantity");
+        assert_eq!(
+            (q.text(), q.attribute("unitCode")),
+            (Some("1"), Some("C62"))
+        );
+        assert_eq!(text(lines[1], &[(CAC, "Item"), (CBC, "Name")]), "Fel pris");
+        assert_eq!(
+            text(lines[1], &[(CAC, "Price"), (CBC, "PriceAmount")]),
+            "10.00"
+        );
+        assert_eq!(credit_note_filename(&note), "kreditfaktura-K1.xml");
+    }
+
+    #[test]
+    fn the_buyer_is_the_company_as_issued_and_only_old_documents_read_the_record() {
+        let other = BuyerCompany {
+            legal_name: "Nya Bolaget AB".into(),
+            organisation_number: OrganisationNumber::parse("556036-0793").unwrap(),
+        };
+        let bankgiro = Bankgiro::parse("5050-1055").unwrap();
+        let with = |inv: &Invoice, current: Option<&BuyerCompany>| {
+            invoice_xml(
+                inv,
+                &PeppolContext {
+                    seller: &org(),
+                    bankgiro: &bankgiro,
+                    current_company: current,
+                },
+            )
+            .map(|b| String::from_utf8(b).unwrap())
+        };
+        // Kept at issue: the record's company now changes nothing.
+        let inv = two_rates();
+        let s = with(&inv, Some(&other)).unwrap();
+        assert!(
+            s.contains(">Bergs Bygg AB<") && !s.contains("Nya Bolaget"),
+            "{s}"
+        );
+        // Private at issue: no file, whatever the record says now.
+        let mut private = two_rates();
+        private.buyer.charged_for = ChargedFor::Private;
+        assert!(matches!(
+            with(&private, Some(&other)),
+            Err(PeppolError::Missing {
+                field: "company",
+                ..
+            })
+        ));
+        // Issued before the company was kept: the record, as before.
+        let mut old = two_rates();
+        old.buyer.charged_for = ChargedFor::Unrecorded;
+        assert!(with(&old, Some(&other))
+            .unwrap()
+            .contains(">Nya Bolaget AB<"));
+        assert!(with(&old, None).is_err());
+        // A credit note names its own buyer the same way.
+        let note = credit(
+            &inv,
+            1,
+            &CreditRequest {
+                sessions: vec![],
+                charges: vec![],
+                amount: Some(CreditAmount {
+                    amount: dec("5"),
+                    includes_vat: true,
+                    vat_rate: dec("0.25"),
+                }),
+                reason: "Rabatt".into(),
+            },
+        );
+        assert!(note_xml(&note, &inv, Some(&other)).contains(">Bergs Bygg AB<"));
     }
 
     #[test]

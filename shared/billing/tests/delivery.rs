@@ -385,4 +385,48 @@ async fn a_company_driver_s_mail_carries_the_peppol_file_and_a_private_one_s_doe
         billing.invoice_peppol(&run.created[1]).await,
         Err(BillingError::Refused(m)) if m.contains("company")
     ));
+
+    // The company is dropped after issue: the issued invoice keeps it.
+    let mut later = w.store.get_user(&ada.id).await.unwrap().unwrap();
+    let read = later.version;
+    later.company = None;
+    later.version += 1;
+    w.store.put_user(&later, read).await.unwrap();
+    assert_eq!(
+        billing.invoice_peppol(&run.created[0]).await.unwrap(),
+        xml.bytes
+    );
+    // Its credit note is mailed with its Peppol CreditNote.
+    let issued = billing
+        .issue_credit_note(
+            &org(),
+            &run.created[0].id,
+            &csms_domain::billing::credit_note::CreditRequest {
+                sessions: vec![],
+                charges: vec![],
+                amount: Some(csms_domain::billing::credit_note::CreditAmount {
+                    amount: "1.00".parse().unwrap(),
+                    includes_vat: true,
+                    vat_rate: "0.25".parse().unwrap(),
+                }),
+                reason: "Rabatt".into(),
+            },
+            "user:a",
+        )
+        .await
+        .unwrap();
+    assert_eq!(issued.mailed, Ok(()));
+    let sent = mailer.sent();
+    let note_mail = sent.last().unwrap();
+    let names: Vec<&str> = note_mail
+        .attachments
+        .iter()
+        .map(|a| a.filename.as_str())
+        .collect();
+    assert_eq!(names, ["kreditfaktura-K1.pdf", "kreditfaktura-K1.xml"]);
+    assert_eq!(
+        note_mail.attachments[1].bytes,
+        billing.credit_note_peppol(&issued.note).await.unwrap()
+    );
+    assert!(note_mail.text.contains("Peppol"), "{}", note_mail.text);
 }

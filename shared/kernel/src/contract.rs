@@ -4767,6 +4767,14 @@ pub async fn ledger_appends_once_per_reference<S: LedgerStore>(store: &S) {
     );
 }
 
+/// A buyer who charged for a company when the document was issued.
+pub fn sample_company() -> csms_domain::billing::invoice::ChargedFor {
+    csms_domain::billing::invoice::ChargedFor::Company(csms_domain::user::BuyerCompany {
+        legal_name: "Bergs Bygg AB".into(),
+        organisation_number: csms_domain::tenant::OrganisationNumber::parse("556677-8899").unwrap(),
+    })
+}
+
 pub fn sample_invoice(
     org: &str,
     period: &str,
@@ -4774,7 +4782,7 @@ pub fn sample_invoice(
     seq: u64,
 ) -> csms_domain::billing::invoice::Invoice {
     use csms_domain::billing::invoice::{
-        Buyer, Invoice, InvoiceLine, InvoiceNumber, InvoiceParts, Seller,
+        Buyer, ChargedFor, Invoice, InvoiceLine, InvoiceNumber, InvoiceParts, Seller,
     };
     use csms_domain::billing::period::Period;
     let dec = |s: &str| s.parse::<Decimal>().unwrap();
@@ -4795,6 +4803,7 @@ pub fn sample_invoice(
             user_id: csms_domain::user::UserId::parse(user).unwrap(),
             name: "Eva".into(),
             email: "eva@example.se".into(),
+            charged_for: ChargedFor::Private,
         },
         charges: Vec::new(),
         lines: vec![InvoiceLine {
@@ -5032,7 +5041,9 @@ pub async fn credit_notes_numbered_gaplessly_with_their_invoice<
     const U1: &str = "usr_01JABCDEFGHJKMNPQRSTVWXYZ1";
     let org = OrgId::parse("org-cn").unwrap();
     let other = OrgId::parse("org-cm").unwrap();
-    let invoice = sample_invoice("org-cn", "2026-11", U1, 1);
+    // A company's invoice: the note keeps the buyer's company as issued.
+    let mut invoice = sample_invoice("org-cn", "2026-11", U1, 1);
+    invoice.buyer.charged_for = sample_company();
     store.issue_invoice(&invoice).await.unwrap();
     assert_eq!(store.last_credit_note_number(&org).await.unwrap(), 0);
     let credited = |invoice: &csms_domain::billing::invoice::Invoice,
@@ -5145,8 +5156,14 @@ pub async fn invoices_numbered_gaplessly_per_issuer<S: InvoiceStore>(store: &S) 
     }
     let second = sample_invoice("org-v", "2026-10", U2, 2);
     store.issue_invoice(&second).await.unwrap();
-    let third = sample_invoice("org-v", "2026-11", U1, 3);
+    // The buyer's company as issued is kept with the invoice.
+    let mut third = sample_invoice("org-v", "2026-11", U1, 3);
+    third.buyer.charged_for = sample_company();
     store.issue_invoice(&third).await.unwrap();
+    assert_eq!(
+        store.get_invoice(&third.id).await.unwrap(),
+        Some(third.clone())
+    );
     assert_eq!(store.last_invoice_number(&org).await.unwrap(), 3);
     // Another issuer's series starts at 1.
     let elsewhere = sample_invoice("org-w", "2026-10", U1, 1);

@@ -13,14 +13,15 @@ use csms_domain::billing::credit_note::{
 use csms_domain::billing::dunning::{InvoiceBlock, InvoiceDispute, Reminder};
 use csms_domain::billing::fee::{ChargeId, Fee, FeeId, FeeTarget, OneOffCharge};
 use csms_domain::billing::invoice::{
-    Buyer, ChargeKind, ChargeLine, Invoice, InvoiceId, InvoiceLine, InvoiceNumber, InvoiceParts,
-    InvoiceStatus, Seller,
+    Buyer, ChargeKind, ChargeLine, ChargedFor, Invoice, InvoiceId, InvoiceLine, InvoiceNumber,
+    InvoiceParts, InvoiceStatus, Seller,
 };
 use csms_domain::billing::ledger::{Account, LedgerReference, LedgerTransaction, Posting, Side};
 use csms_domain::billing::ocr::OcrReference;
 use csms_domain::billing::payment::{AttemptOutcome, CardAttempt, Payment, PaymentId};
 use csms_domain::billing::period::Period;
-use csms_domain::user::UserId;
+use csms_domain::tenant::OrganisationNumber;
+use csms_domain::user::{BuyerCompany, UserId};
 use csms_domain::{OrgId, SessionId, StationId};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -289,6 +290,76 @@ pub struct StoredBuyer {
     pub name: String,
     #[serde(rename = "email")]
     pub email: String,
+    /// Whom the driver charged for at issue; absent on documents issued
+    /// before it was kept (they read the driver's current record, as they
+    /// always did).
+    #[serde(
+        rename = "charged_for",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub charged_for: Option<StoredChargedFor>,
+}
+
+/// Whom the driver charged for when the document was issued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind")]
+pub enum StoredChargedFor {
+    #[serde(rename = "private")]
+    Private,
+    #[serde(rename = "company")]
+    Company {
+        #[serde(rename = "legal_name")]
+        legal_name: String,
+        #[serde(rename = "organisation_number")]
+        organisation_number: String,
+    },
+}
+
+impl From<&Buyer> for StoredBuyer {
+    fn from(b: &Buyer) -> Self {
+        StoredBuyer {
+            user_id: b.user_id.to_string(),
+            name: b.name.clone(),
+            email: b.email.clone(),
+            charged_for: match &b.charged_for {
+                ChargedFor::Unrecorded => None,
+                ChargedFor::Private => Some(StoredChargedFor::Private),
+                ChargedFor::Company(c) => Some(StoredChargedFor::Company {
+                    legal_name: c.legal_name.clone(),
+                    organisation_number: c.organisation_number.to_string(),
+                }),
+            },
+        }
+    }
+}
+
+impl TryFrom<StoredBuyer> for Buyer {
+    type Error = DecodeError;
+
+    fn try_from(s: StoredBuyer) -> Result<Self, DecodeError> {
+        let charged_for = match s.charged_for {
+            None => ChargedFor::Unrecorded,
+            Some(StoredChargedFor::Private) => ChargedFor::Private,
+            Some(StoredChargedFor::Company {
+                legal_name,
+                organisation_number,
+            }) => ChargedFor::Company(BuyerCompany {
+                organisation_number: parse(
+                    "buyer's organisation number",
+                    organisation_number,
+                    |n| OrganisationNumber::parse(&n),
+                )?,
+                legal_name,
+            }),
+        };
+        Ok(Buyer {
+            user_id: parse("user id", s.user_id, UserId::parse)?,
+            name: s.name,
+            email: s.email,
+            charged_for,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -451,11 +522,7 @@ impl From<&Invoice> for StoredInvoice {
                 vat_number: i.seller.vat_number.clone(),
                 address: i.seller.address.clone(),
             },
-            buyer: StoredBuyer {
-                user_id: i.buyer.user_id.to_string(),
-                name: i.buyer.name.clone(),
-                email: i.buyer.email.clone(),
-            },
+            buyer: StoredBuyer::from(&i.buyer),
             lines: i
                 .lines
                 .iter()
@@ -566,11 +633,7 @@ impl TryFrom<StoredInvoice> for Invoice {
                 vat_number: s.seller.vat_number,
                 address: s.seller.address,
             },
-            buyer: Buyer {
-                user_id: parse("user id", s.buyer.user_id, UserId::parse)?,
-                name: s.buyer.name,
-                email: s.buyer.email,
-            },
+            buyer: Buyer::try_from(s.buyer)?,
             lines,
             charges: try_all(s.charges)?,
             created_at: s.created_at,
@@ -996,11 +1059,7 @@ impl From<&CreditNote> for StoredCreditNote {
                 vat_number: c.seller.vat_number.clone(),
                 address: c.seller.address.clone(),
             },
-            buyer: StoredBuyer {
-                user_id: c.buyer.user_id.to_string(),
-                name: c.buyer.name.clone(),
-                email: c.buyer.email.clone(),
-            },
+            buyer: StoredBuyer::from(&c.buyer),
             lines: c
                 .lines
                 .iter()
@@ -1081,11 +1140,7 @@ impl TryFrom<StoredCreditNote> for CreditNote {
                 vat_number: s.seller.vat_number,
                 address: s.seller.address,
             },
-            buyer: Buyer {
-                user_id: parse("user id", s.buyer.user_id, UserId::parse)?,
-                name: s.buyer.name,
-                email: s.buyer.email,
-            },
+            buyer: Buyer::try_from(s.buyer)?,
             lines,
             vat,
             net,

@@ -11,7 +11,7 @@ use super::payment::CardAttempt;
 use super::period::Period;
 use super::Invalid;
 use crate::pricing::PricedSession;
-use crate::user::UserId;
+use crate::user::{BuyerCompany, UserId};
 use crate::{OrgId, SessionId, StationId, Timestamp};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -183,6 +183,41 @@ pub struct Buyer {
     pub user_id: UserId,
     pub name: String,
     pub email: String,
+    /// Whom the driver charged for when the invoice was issued: kept with
+    /// the invoice, so a later change of the driver's company (Swedish
+    /// bookkeeping forbids changing an issued invoice) alters no issued
+    /// document.
+    pub charged_for: ChargedFor,
+}
+
+/// Whom the driver charged for, as it stood when a document was issued.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ChargedFor {
+    /// Issued before this was kept: read from the driver's current record,
+    /// as such documents always were.
+    #[default]
+    Unrecorded,
+    /// The driver charged privately.
+    Private,
+    /// The driver charged for this company.
+    Company(BuyerCompany),
+}
+
+impl ChargedFor {
+    /// What the driver's record says now, to keep at issue.
+    pub fn of(company: Option<&BuyerCompany>) -> Self {
+        company.map_or(ChargedFor::Private, |c| ChargedFor::Company(c.clone()))
+    }
+
+    /// The company as issued, or `current` (the driver's record now) for a
+    /// document issued before the company was kept.
+    pub fn company<'a>(&'a self, current: Option<&'a BuyerCompany>) -> Option<&'a BuyerCompany> {
+        match self {
+            ChargedFor::Unrecorded => current,
+            ChargedFor::Private => None,
+            ChargedFor::Company(c) => Some(c),
+        }
+    }
 }
 
 /// One charging session on the invoice, with its priced amounts.
@@ -491,6 +526,7 @@ pub(crate) mod tests {
                 user_id: UserId::parse("usr_01JABCDEFGHJKMNPQRSTVWXYZ0").unwrap(),
                 name: "Ada".into(),
                 email: "ada@example.com".into(),
+                charged_for: ChargedFor::Private,
             },
             lines,
             charges: Vec::new(),

@@ -87,6 +87,9 @@ pub struct CreditNoteLetter<'a> {
     pub reason: &'a str,
     pub language: Language,
     pub pdf: super::Attachment,
+    /// The Peppol BIS Billing 3.0 `CreditNote`, when the invoice's buyer
+    /// was a company (as the invoice's mail carries the invoice's file).
+    pub peppol: Option<super::Attachment>,
 }
 
 pub fn credit_note(l: &CreditNoteLetter<'_>) -> Mail {
@@ -106,13 +109,23 @@ pub fn credit_note(l: &CreditNoteLetter<'_>) -> Mail {
             ),
         ),
     };
+    let text = match (&l.peppol, l.language) {
+        (None, _) => text,
+        (Some(_), Language::Sv) => {
+            text + "Den finns också som Peppol-fil (e-kreditfaktura) för företagets bokföring.\n"
+        }
+        (Some(_), Language::En) => text
+            + "It is also attached as a Peppol file (e-credit note) for your company's accounts.\n",
+    };
     Mail {
         to: l.to.to_owned(),
         to_name: Some(l.to_name.to_owned()),
         subject,
         text,
         kind: "creditNote",
-        attachments: vec![l.pdf.clone()],
+        attachments: std::iter::once(l.pdf.clone())
+            .chain(l.peppol.clone())
+            .collect(),
     }
 }
 

@@ -2429,6 +2429,7 @@ pub fn invoices() -> Vec<csms_domain::billing::invoice::Invoice> {
                 user_id: UserId::parse("usr_01ARZ3NDEKTSV4RRFFQ69G5FAV").unwrap(),
                 name: "Eva Lind".into(),
                 email: "eva.lind@example.se".into(),
+                charged_for: ChargedFor::Unrecorded,
             },
             lines,
             charges: Vec::new(),
@@ -2582,6 +2583,7 @@ pub fn invoices() -> Vec<csms_domain::billing::invoice::Invoice> {
                     user_id: UserId::parse("usr_01ARZ3NDEKTSV4RRFFQ69G5FAV").unwrap(),
                     name: "Eva Lind".into(),
                     email: "eva.lind@example.se".into(),
+                    charged_for: ChargedFor::Unrecorded,
                 },
                 lines: vec![line("CP-1~11", "0.25", "0.80", "0.20", "1.00")],
                 charges: vec![
@@ -2673,6 +2675,44 @@ pub fn invoices() -> Vec<csms_domain::billing::invoice::Invoice> {
             invoice.version = 3;
             invoice
         },
+        {
+            // The buyer's company kept at issue (added with Peppol credit
+            // notes).
+            let mut invoice = issued(
+                InvoiceNumber::new("", 8).unwrap(),
+                Seller {
+                    legal_name: "Laddbolaget".into(),
+                    organisation_number: None,
+                    vat_number: None,
+                    address: None,
+                },
+                vec![line("CP-1~14", "0.25", "8.00", "2.00", "10.00")],
+            );
+            invoice.ocr = OcrReference::for_invoice(42, 8).unwrap();
+            invoice.buyer.charged_for = ChargedFor::Company(csms_domain::user::BuyerCompany {
+                legal_name: "Bergs Bygg AB".into(),
+                organisation_number: csms_domain::tenant::OrganisationNumber::parse("556677-8899")
+                    .unwrap(),
+            });
+            invoice
+        },
+        {
+            // The buyer charged privately at issue (added with Peppol
+            // credit notes).
+            let mut invoice = issued(
+                InvoiceNumber::new("", 9).unwrap(),
+                Seller {
+                    legal_name: "Laddbolaget".into(),
+                    organisation_number: None,
+                    vat_number: None,
+                    address: None,
+                },
+                vec![line("CP-1~15", "0.25", "8.00", "2.00", "10.00")],
+            );
+            invoice.ocr = OcrReference::for_invoice(42, 9).unwrap();
+            invoice.buyer.charged_for = ChargedFor::Private;
+            invoice
+        },
     ]
 }
 
@@ -2714,6 +2754,7 @@ pub fn credit_notes() -> Vec<csms_domain::billing::credit_note::CreditNote> {
                 user_id: user.clone(),
                 name: "Eva Lind".into(),
                 email: "eva.lind@example.se".into(),
+                charged_for: ChargedFor::Unrecorded,
             },
             lines,
             vat,
@@ -2759,6 +2800,27 @@ pub fn credit_notes() -> Vec<csms_domain::billing::credit_note::CreditNote> {
                 "-10.00",
             )],
         ),
+        // The buyer's company kept at issue (added with Peppol credit
+        // notes).
+        {
+            let mut n = note(
+                3,
+                vec![line(
+                    CreditedItem::Amount,
+                    "Rabatt",
+                    "0.25",
+                    "-4.00",
+                    "-1.00",
+                    "-5.00",
+                )],
+            );
+            n.buyer.charged_for = ChargedFor::Company(csms_domain::user::BuyerCompany {
+                legal_name: "Bergs Bygg AB".into(),
+                organisation_number: csms_domain::tenant::OrganisationNumber::parse("556677-8899")
+                    .unwrap(),
+            });
+            n
+        },
     ]
 }
 
