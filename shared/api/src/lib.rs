@@ -146,15 +146,14 @@ pub mod shared {
     pub use crate::pricing::price_preview;
     // The public pages behind a start link and the QR codes to print.
     pub use crate::pay_at_charger::{hold_at_link, start_paid, Hold, HoldView};
-    pub use crate::pricing::public_price;
     pub use crate::reports::{usage_file, usage_report, usage_request, UsageFile};
     pub use crate::sign_in::{
         authenticate, clear_cookie, new_session, random_token, Refusal, SignInState,
     };
     pub use crate::spot::spot_day;
     pub use crate::start_link::{
-        evse_qr, link_caller, resolve_link, rotate_key, start_by_link, start_info, start_of_link,
-        station_statuses, ChargingKeyView, Launched, StartInfoView, START_GAP,
+        evse_qr, link_caller, link_price, resolve_link, rotate_key, start_by_link, start_info,
+        start_of_link, station_statuses, ChargingKeyView, Launched, StartInfoView, START_GAP,
     };
     pub use crate::stations::own_station_view;
     pub use crate::swish::callback_url as swish_callback_url;
