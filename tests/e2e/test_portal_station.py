@@ -21,7 +21,7 @@ from ocpp.routing import on
 from ocpp.v16 import call as call16
 from ocpp.v16 import call_result as result16
 
-from csms_e2e import boot_accepted, connect_ws, iso, now_utc, poll, quote, unique
+from csms_e2e import boot_accepted, connect_ws, iso, now_utc, poll, quote, started_runner, unique
 from test_portal import PASSWORD, ChargerThread, PortalCharger, Visit, browser  # noqa: F401  (a fixture)
 
 TILES = "https://tile.openstreetmap.org/"
@@ -355,3 +355,44 @@ def test_a_viewer_sees_the_events_but_sends_no_command(runner, world, browser): 
         assert len(ch.cp.asked) == before
     finally:
         v.close()
+
+
+def test_the_map_loads_its_tiles_from_the_configured_tile_server(csms_bin, e2e_tmp, browser):  # noqa: F811
+    """CSMS_MAP_TILE_URL and CSMS_MAP_TILE_ATTRIBUTION: the map asks that server for its tiles, shows its owner, and
+    the overview's content security policy names that origin instead of OpenStreetMap's."""
+    own = "http://127.0.0.1:9"
+    env = {"CSMS_MAP_TILE_URL": f"{own}/tiles/{{z}}/{{x}}/{{y}}.png",
+           "CSMS_MAP_TILE_ATTRIBUTION": "© Kartverket <test>"}
+    with started_runner(csms_bin, e2e_tmp, "test_portal_tiles", extra_env=env) as r:
+        site = unique("tiles").lower()
+        r.api_ok("POST", "/sites", {"id": site, "name": "Egna kartan", "coordinates": {"lat": 59.33, "lon": 18.07},
+                                    "address": {"street": "Gatan 1", "postalCode": "111 22", "city": "Stockholm"}},
+                 status=201)
+        r.create_station(unique("TILE"), name="Kartstationen", siteId=site)
+        person = r.api_ok("POST", "/users", {"email": f"{unique('map').lower()}@example.se", "name": "Karta",
+                                            "password": PASSWORD, "role": "viewer"}, status=201)
+        person["password"] = PASSWORD
+        v = Visit(browser, r, "viewer-tiles", person)
+        tiles: list[str] = []
+
+        def served(route):
+            tiles.append(route.request.url)
+            route.abort()
+
+        v.context.route(f"{own}/**", served)
+        try:
+            page = v.goto("/portal/stations")
+            csp = page.headers["content-security-policy"]
+            assert f"img-src 'self' data: {own};" in csp and "openstreetmap" not in csp, csp
+            assert v.page.get_attribute("#map", "data-tiles") == f"{own}/tiles/{{z}}/{{x}}/{{y}}.png"
+            v.page.wait_for_selector("#map a.map-pin")
+            for _ in range(50):  # route handlers run while Playwright waits
+                if tiles:
+                    break
+                v.page.wait_for_timeout(200)
+            assert tiles, "no tile was requested from the configured server"
+            assert all(t.startswith(f"{own}/tiles/") for t in tiles), tiles
+            # The owner is credited as text, never as markup.
+            assert "© Kartverket <test>" in v.page.inner_text("#map .leaflet-control-attribution")
+        finally:
+            v.close()

@@ -65,6 +65,7 @@ mod invitations;
 mod load;
 mod load_config;
 mod local_list;
+pub mod map_tiles;
 mod me;
 pub mod openapi;
 mod organisations;
@@ -105,6 +106,7 @@ use csms_notify::SubscriptionCache;
 use error::ApiError;
 use std::sync::Arc;
 
+pub use map_tiles::MapTiles;
 pub use public_url::PublicUrl;
 
 /// What the web portal (`csms-portal`) shares with the API, so a page and
@@ -216,6 +218,9 @@ pub struct ApiState {
     /// Where people reach this service, for links in QR codes and e-mails
     /// (`CSMS_PUBLIC_URL`); `None` where it is not configured.
     pub public_url: Option<PublicUrl>,
+    /// `CSMS_MAP_TILE_URL`: the tile server of the portal's map (and the
+    /// overview's content security policy).
+    pub map_tiles: MapTiles,
     /// Where invitations and password resets are mailed.
     pub mailer: Arc<dyn Mailer>,
     /// The platform's offline grace (`CSMS_OFFLINE_GRACE_SECONDS`): an
