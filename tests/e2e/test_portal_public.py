@@ -8,7 +8,8 @@ price now excluding and including VAT. They pay: e-mail and the receipt's langua
 localstripe's API as Stripe.js would, and the page's start button starts the charge: the charger gets the remote start
 for the hold's one-off identity and the page shows the charger's answer live. The station's status page lists its
 EVSEs in words and follows a new status (the car plugged in) by itself, without any identifier. A private EVSE tells the visitor to sign
-in; a member who signs in from there starts with their own card. An organisation admin prints the station's QR codes
+in; a member who signs in from there sees their user group's own price and starts with their own card; once the car
+charges, a start there is refused as in use, on the page and through the API. An organisation admin prints the station's QR codes
 (the start links the API gives, print CSS without the frame) and replaces one after confirming: the old link is gone."""
 
 from __future__ import annotations
@@ -104,6 +105,11 @@ def world(runner):
         {"components": [{"type": "energy", "price": {"kind": "fixed", "perKwh": "2.50"}}]}]}, status=201)
     runner.api_ok("POST", "/tariff-assignments", {"tariffId": tariff["id"],
                                                   "target": {"kind": "station", "id": station}}, status=201)
+    # The residents' own price at this station: what a member whose card is in that group sees on the start page.
+    residents = runner.api_ok("POST", "/tariffs", {"name": "Boende", "elements": [
+        {"components": [{"type": "energy", "price": {"kind": "fixed", "perKwh": "1.50"}}]}]}, status=201)
+    runner.api_ok("POST", "/tariff-assignments", {"tariffId": residents["id"], "group": "residents",
+                                                  "target": {"kind": "station", "id": station}}, status=201)
     runner.api_ok("PUT", f"/stations/{quote(station)}/evses/1/access", {"default": "public"})
     runner.api_ok("PUT", f"/stations/{quote(station)}/evses/2/access", {"default": "private"})
     people = {}
@@ -114,7 +120,7 @@ def world(runner):
         people[role]["password"] = PASSWORD
     card = unique("MEMBER")[:20]
     runner.api_ok("POST", "/id-tokens", {"idToken": card, "type": "ISO14443", "status": "Accepted",
-                                         "userId": people["driver"]["id"]}, status=201)
+                                         "userId": people["driver"]["id"], "group": "residents"}, status=201)
     links = {evse: runner.api_ok("GET", f"/stations/{quote(station)}/evses/{evse}/charging-key")
              for evse in (1, 2)}
     ch = StartingThread(runner, station)
@@ -215,6 +221,12 @@ def test_a_member_signs_in_from_a_private_evse_and_starts_with_their_card(runner
         v.page.fill("#password", PASSWORD)
         v.page.click("main button[type=submit]")
         v.page.wait_for_url(f"**{link}")
+        # Signed in, the member sees the price their card's user group pays here, not the public one (2.50).
+        assert v.page.inner_text("#price-h") == "Ditt pris just nu"
+        assert v.page.get_attribute("#price-group", "data-group") == "residents"
+        price = v.page.inner_text("#price")
+        assert "1,50 kr per kWh" in price and "1,875 kr per kWh" in price and "2,50" not in price, price
+        v.check("member-price")
         before = len(ch.cp.started)
         v.page.click("#start form button[type=submit]")
         v.page.wait_for_selector("#outcome[data-status=accepted]", timeout=15000)
@@ -223,6 +235,27 @@ def test_a_member_signs_in_from_a_private_evse_and_starts_with_their_card(runner
         # A start without the session's CSRF token is refused.
         forged = v.page.request.post(f"{v.base}/portal/start/{world['links'][2]['key']}", form={})
         assert forged.status == 403, forged.status
+
+        # The car charges: the EVSE is in use, and a start there is refused with the reason, on the page (no start
+        # button) and through the API (409, `occupied`), and listed as a refused attempt.
+        ch.status(2, "Charging")
+        key = world["links"][2]["key"]
+        info = runner.api_ok("GET", f"/start/{key}", key=None)
+        assert info["status"] == "charging" and not info["canStart"], info
+        assert info["refusal"]["reason"] == "occupied", info
+        r = runner.api("POST", f"/start/{key}", key=None)
+        assert r.status_code == 409 and r.json()["reason"] == "occupied", (r.status_code, r.text)
+        assert "in use" in r.json()["error"]["message"], r.text
+        v.goto(link)
+        assert v.page.get_attribute("#refusal", "data-reason") == "occupied"
+        assert "en bil laddar här" in v.page.inner_text("#refusal")
+        assert v.page.locator("#start form").count() == 0
+        v.check("occupied")
+        refused = v.page.request.post(f"{v.base}/portal/start/{key}", form={"csrf": v.csrf()})
+        assert refused.status == 409 and "en bil laddar här" in refused.text(), refused.status
+        attempts = runner.api_ok("GET", "/access-attempts")["items"]
+        assert any(a["reason"] == "occupied" and a["source"] == "startLink" for a in attempts), attempts
+        ch.status(2, "Available")
         # The QR sheet is the operator's: a driver's 403.
         assert v.page.request.get(f"{v.base}/portal/stations/{quote(world['station'])}/qr").status == 403
     finally:

@@ -21,10 +21,12 @@ from ocpp.routing import on
 from ocpp.v16 import call as call16
 from ocpp.v16 import call_result as result16
 
-from csms_e2e import boot_accepted, connect_ws, iso, now_utc, poll, quote, unique
+from csms_e2e import boot_accepted, connect_ws, iso, now_utc, poll, quote, started_runner, unique
 from test_portal import PASSWORD, ChargerThread, PortalCharger, Visit, browser  # noqa: F401  (a fixture)
 
 TILES = "https://tile.openstreetmap.org/"
+# Pause profiles' ids start here (shared/commands/src/wire/pause.rs, PAUSE_PROFILE_IDS).
+PAUSE_IDS = 1_900_000_000
 
 
 class StationCharger(PortalCharger):
@@ -33,6 +35,9 @@ class StationCharger(PortalCharger):
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
         self.asked: list[tuple] = []
+        # How long the charger takes to answer a pause or resume: longer than the page waits, so its outcome
+        # must arrive live.
+        self.pause_delay = 0.0
 
     @on("GetConfiguration")
     async def on_get_configuration(self, key=None, **kw):
@@ -70,11 +75,21 @@ class StationCharger(PortalCharger):
         return result16.UpdateFirmware()
 
     @on("SetChargingProfile")
-    async def on_set_charging_profile(self, **kw):
+    async def on_set_charging_profile(self, connector_id, cs_charging_profiles, **kw):
+        profile = cs_charging_profiles
+        if profile["charging_profile_id"] >= PAUSE_IDS:  # the pause's own profile, not the load balancer's
+            periods = profile["charging_schedule"]["charging_schedule_period"]
+            self.asked.append(("Pause", connector_id, profile["charging_profile_purpose"],
+                               profile.get("transaction_id"), [p["limit"] for p in periods],
+                               profile["charging_profile_id"]))
+            await asyncio.sleep(self.pause_delay)
         return result16.SetChargingProfile(status="Accepted")
 
     @on("ClearChargingProfile")
-    async def on_clear_charging_profile(self, **kw):
+    async def on_clear_charging_profile(self, id=None, **kw):
+        if id is not None and id >= PAUSE_IDS:
+            self.asked.append(("Resume", id))
+            await asyncio.sleep(self.pause_delay)
         return result16.ClearChargingProfile(status="Accepted")
 
 
@@ -181,6 +196,30 @@ def test_an_operator_reads_and_changes_a_station_from_its_page(runner, world, br
         ch.status(2, "Charging")
         tx = started.transaction_id
         v.goto(f"/portal/stations/{quote(station)}")
+
+        # Pause and resume it: the charger answers after the page has stopped waiting (2 s), so the page shows the
+        # command pending and the outcome arrives live (htmx); a pause is a 0 A TxProfile on the transaction's
+        # connector, and resume clears exactly that profile.
+        ch.cp.pause_delay = 3.5
+        try:
+            for action in ("pause", "resume"):
+                v.page.click("#cmd-charging > summary")
+                v.page.click(f"#running tr[data-transaction='{tx}'] form[action$='/{action}'] button")
+                v.page.wait_for_load_state()
+                assert "?command=" in v.page.url, v.page.url
+                assert v.page.get_attribute("#command", "data-status") == "pending"
+                assert v.page.get_attribute("#command", "hx-trigger") == "every 1s"
+                if action == "pause":
+                    v.check("station-pause-pending")
+                v.page.wait_for_selector("#command[data-status=accepted]", timeout=15000)
+                assert v.page.get_attribute("#command", "hx-trigger") is None
+        finally:
+            ch.cp.pause_delay = 0.0
+        paused, resumed = ch.asked("Pause"), ch.asked("Resume")
+        assert len(paused) == 1 and paused[0][:5] == ("Pause", 2, "TxProfile", tx, [0]), paused
+        assert resumed == [("Resume", paused[0][5])], resumed
+        outcome = v.page.inner_text("#command")  # the page is in Swedish here
+        assert outcome.startswith("Återuppta"), outcome
         v.page.click("#cmd-charging > summary")
         v.page.click(f"#running tr[data-transaction='{tx}'] form[action$='/stop'] button")
         v.page.wait_for_load_state()
@@ -212,6 +251,8 @@ def test_an_operator_reads_and_changes_a_station_from_its_page(runner, world, br
             r = v.page.request.post(f"{runner.base_url}/portal/stations/{quote(station)}/firmware",
                                     form={**form, "csrf": v.csrf()}, max_redirects=0)
             assert r.status == 400 and field in r.text(), (r.status, r.text()[:400])
+            # The page again has the form as it was sent.
+            assert 'value="https://x.example/fw"' in r.text() or 'value="not a url"' in r.text(), r.text()[:400]
         # In the browser: the station's page again, the message at the form's group, opened.
         v.page.click("#cmd-configuration > summary")
         v.page.fill("#config-key", "a/b/c")
@@ -221,6 +262,14 @@ def test_an_operator_reads_and_changes_a_station_from_its_page(runner, world, br
         assert answer.value.status == 400
         alert = v.page.inner_text("#cmd-configuration[open] [role=alert]")
         assert alert.startswith("key: ") and "a/b/c" in alert, alert
+        # What was typed is still there, and the reason is at the field it names (the other form's fields empty).
+        assert v.page.input_value("#config-key") == "a/b/c"
+        assert v.page.input_value("#config-value") == "1"
+        assert v.page.input_value("#config-keys") == ""
+        assert v.page.get_attribute("#config-key", "aria-invalid") == "true"
+        assert v.page.get_attribute("#config-key", "aria-describedby") == "e-config-key"
+        assert "a/b/c" in v.page.inner_text("#e-config-key")
+        assert v.page.get_attribute("#config-value", "aria-invalid") is None
         v.check("station-refused")
         assert len(ch.cp.asked) == before
 
@@ -306,3 +355,44 @@ def test_a_viewer_sees_the_events_but_sends_no_command(runner, world, browser): 
         assert len(ch.cp.asked) == before
     finally:
         v.close()
+
+
+def test_the_map_loads_its_tiles_from_the_configured_tile_server(csms_bin, e2e_tmp, browser):  # noqa: F811
+    """CSMS_MAP_TILE_URL and CSMS_MAP_TILE_ATTRIBUTION: the map asks that server for its tiles, shows its owner, and
+    the overview's content security policy names that origin instead of OpenStreetMap's."""
+    own = "http://127.0.0.1:9"
+    env = {"CSMS_MAP_TILE_URL": f"{own}/tiles/{{z}}/{{x}}/{{y}}.png",
+           "CSMS_MAP_TILE_ATTRIBUTION": "© Kartverket <test>"}
+    with started_runner(csms_bin, e2e_tmp, "test_portal_tiles", extra_env=env) as r:
+        site = unique("tiles").lower()
+        r.api_ok("POST", "/sites", {"id": site, "name": "Egna kartan", "coordinates": {"lat": 59.33, "lon": 18.07},
+                                    "address": {"street": "Gatan 1", "postalCode": "111 22", "city": "Stockholm"}},
+                 status=201)
+        r.create_station(unique("TILE"), name="Kartstationen", siteId=site)
+        person = r.api_ok("POST", "/users", {"email": f"{unique('map').lower()}@example.se", "name": "Karta",
+                                            "password": PASSWORD, "role": "viewer"}, status=201)
+        person["password"] = PASSWORD
+        v = Visit(browser, r, "viewer-tiles", person)
+        tiles: list[str] = []
+
+        def served(route):
+            tiles.append(route.request.url)
+            route.abort()
+
+        v.context.route(f"{own}/**", served)
+        try:
+            page = v.goto("/portal/stations")
+            csp = page.headers["content-security-policy"]
+            assert f"img-src 'self' data: {own};" in csp and "openstreetmap" not in csp, csp
+            assert v.page.get_attribute("#map", "data-tiles") == f"{own}/tiles/{{z}}/{{x}}/{{y}}.png"
+            v.page.wait_for_selector("#map a.map-pin")
+            for _ in range(50):  # route handlers run while Playwright waits
+                if tiles:
+                    break
+                v.page.wait_for_timeout(200)
+            assert tiles, "no tile was requested from the configured server"
+            assert all(t.startswith(f"{own}/tiles/") for t in tiles), tiles
+            # The owner is credited as text, never as markup.
+            assert "© Kartverket <test>" in v.page.inner_text("#map .leaflet-control-attribution")
+        finally:
+            v.close()

@@ -302,7 +302,7 @@ pub struct AccessAttemptView {
     pub mode: String,
     /// `otherOrganisation`, `groupNotAllowed`, `booked` (the EVSE is booked for another id token now),
     /// and at a start link also `signInRequired` (private, and the caller was not signed in) or
-    /// `unavailable` (the station was offline or out of service).
+    /// `unavailable` (the station was offline or out of service) or `occupied` (a car was charging at the EVSE).
     pub reason: String,
     /// `Authorize`, `StartTransaction`, `TransactionEvent`, `remoteStart` or `startLink` (then
     /// `idToken` is the driver's own, or `anonymous`).

@@ -65,6 +65,7 @@ mod invitations;
 mod load;
 mod load_config;
 mod local_list;
+pub mod map_tiles;
 mod me;
 pub mod openapi;
 mod organisations;
@@ -105,6 +106,7 @@ use csms_notify::SubscriptionCache;
 use error::ApiError;
 use std::sync::Arc;
 
+pub use map_tiles::MapTiles;
 pub use public_url::PublicUrl;
 
 /// What the web portal (`csms-portal`) shares with the API, so a page and
@@ -146,15 +148,14 @@ pub mod shared {
     pub use crate::pricing::price_preview;
     // The public pages behind a start link and the QR codes to print.
     pub use crate::pay_at_charger::{hold_at_link, start_paid, Hold, HoldView};
-    pub use crate::pricing::public_price;
     pub use crate::reports::{usage_file, usage_report, usage_request, UsageFile};
     pub use crate::sign_in::{
         authenticate, clear_cookie, new_session, random_token, Refusal, SignInState,
     };
     pub use crate::spot::spot_day;
     pub use crate::start_link::{
-        evse_qr, link_caller, resolve_link, rotate_key, start_by_link, start_info, start_of_link,
-        station_statuses, ChargingKeyView, Launched, StartInfoView, START_GAP,
+        evse_qr, link_caller, link_price, resolve_link, rotate_key, start_by_link, start_info,
+        start_of_link, station_statuses, ChargingKeyView, Launched, StartInfoView, START_GAP,
     };
     pub use crate::stations::own_station_view;
     pub use crate::swish::callback_url as swish_callback_url;
@@ -217,6 +218,9 @@ pub struct ApiState {
     /// Where people reach this service, for links in QR codes and e-mails
     /// (`CSMS_PUBLIC_URL`); `None` where it is not configured.
     pub public_url: Option<PublicUrl>,
+    /// `CSMS_MAP_TILE_URL`: the tile server of the portal's map (and the
+    /// overview's content security policy).
+    pub map_tiles: MapTiles,
     /// Where invitations and password resets are mailed.
     pub mailer: Arc<dyn Mailer>,
     /// The platform's offline grace (`CSMS_OFFLINE_GRACE_SECONDS`): an

@@ -237,17 +237,20 @@ pub async fn price_preview(
     Ok((station, token, p))
 }
 
-/// The public price at a start link's station now: the price preview's
-/// use case as the station's own organisation would ask it (no id token),
-/// for the public start page, whose visitor has no organisation.
-pub async fn public_price(
+/// The price at a start link's station now for `token` (`None`: the
+/// public price): the price preview's use case as the station's own
+/// organisation would ask it, for the public start page, whose visitor has
+/// no organisation. A token of another organisation has no user group
+/// there, so it gets the public price.
+pub async fn link_station_price(
     st: &ApiState,
     org: &csms_domain::OrgId,
     station: &csms_domain::StationId,
+    token: Option<&IdTokenValue>,
 ) -> Result<Preview, ApiError> {
     let actor = csms_domain::actor::Actor::new(org.clone(), csms_domain::actor::ActedBy::System);
     service(st)
-        .preview(&actor, station, None, st.clock.now())
+        .preview(&actor, station, token, st.clock.now())
         .await
         .map_err(pricing_error)
 }

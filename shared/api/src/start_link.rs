@@ -339,6 +339,9 @@ fn refusal_message(reason: AccessRefusal, view: &StationView, evse: u32) -> Stri
             "the station is out of service".into()
         }
         AccessRefusal::Unavailable => "the station is offline".into(),
+        AccessRefusal::Occupied => {
+            format!("EVSE {evse} is in use now: a car is charging there")
+        }
     }
 }
 
@@ -369,7 +372,9 @@ pub(crate) fn refused_response(
 
 fn refusal_status(reason: AccessRefusal) -> StatusCode {
     match reason {
-        AccessRefusal::Booked | AccessRefusal::Unavailable => StatusCode::CONFLICT,
+        AccessRefusal::Booked | AccessRefusal::Unavailable | AccessRefusal::Occupied => {
+            StatusCode::CONFLICT
+        }
         _ => StatusCode::FORBIDDEN,
     }
 }
@@ -380,7 +385,9 @@ fn refusal_status(reason: AccessRefusal) -> StatusCode {
 pub struct StartRefusalView {
     /// `signInRequired` (private: sign in as a member), `otherOrganisation`
     /// (private, and you are not a member), `groupNotAllowed`, `booked`
-    /// (for someone else now) or `unavailable` (offline or out of service).
+    /// (for someone else now), `unavailable` (offline or out of service) or
+    /// `occupied` (a car is charging at the EVSE: its connector says
+    /// `Charging`, `SuspendedEV`, `SuspendedEVSE` or `Finishing`).
     pub reason: String,
     pub message: String,
 }
@@ -525,6 +532,22 @@ pub async fn start_info(
     };
     let info = info_view(&k, &view, site, &decision, user.is_some(), now);
     Ok((k, info))
+}
+
+/// What a start through the link would be charged now: the price preview's
+/// use case for the id token the start would charge with (a signed-in
+/// driver's first valid one, whose user group may have a tariff of its
+/// own), else — a visitor, or a driver without a card of their own, who
+/// would get a one-off identity without a group — the public price. The
+/// preview's resolution says whether a group's tariff applied.
+pub async fn link_price(
+    st: &ApiState,
+    k: &EvseChargingKey,
+    user: Option<&User>,
+) -> Result<csms_pricing::Preview, ApiError> {
+    let (token, one_off) = identity(st, k, user, None, st.clock.now()).await?;
+    let token = (!one_off).then_some(&token.token);
+    crate::pricing::link_station_price(st, &k.org_id, &k.station_id, token).await
 }
 
 /// The statuses of every EVSE of the link's station, as a driver sees
@@ -673,7 +696,7 @@ pub(crate) fn wait_param(params: &Params) -> Result<Option<Duration>, ApiError> 
     }
 }
 
-#[utoipa::path(post, path = "/start/{key}", operation_id = "startByLink", tag = "start links", summary = "Start charging at the link's EVSE: a remote start for the signed-in driver's id token or a one-off identity, where the access mode allows (public: no key; with the session cookie, X-CSRF-Token)", params(("key" = String, Path, description = "The charging key from the link or QR code"), ("wait" = Option<u32>, Query, maximum = 25, description = "Seconds to wait for the station's answer")), request_body(content = Option<StartInput>, description = "Optional; only a signed-in driver names an id token"), responses((status = 200, description = "The station has answered (`status`)", body = StartView), (status = 202, description = "Sent; the station has not answered yet: poll `GET /start/{key}/starts/{commandId}`", body = StartView), (status = 400, description = "Invalid input; the message says which field and why", body = ErrorBody), (status = 401, description = "The session cookie's session has ended", body = ErrorBody), (status = 403, description = "The access mode refuses this caller now (`reason`), or X-CSRF-Token is missing", body = StartRefused), (status = 404, description = "No such start link (never made, or rotated away)", body = ErrorBody), (status = 409, description = "The EVSE is booked for someone else, or the station is offline or out of service (`reason`)", body = StartRefused), (status = 429, description = "A start through a link was made at this EVSE less than 30 s ago; `Retry-After`", body = ErrorBody)), security(()))]
+#[utoipa::path(post, path = "/start/{key}", operation_id = "startByLink", tag = "start links", summary = "Start charging at the link's EVSE: a remote start for the signed-in driver's id token or a one-off identity, where the access mode allows (public: no key; with the session cookie, X-CSRF-Token)", params(("key" = String, Path, description = "The charging key from the link or QR code"), ("wait" = Option<u32>, Query, maximum = 25, description = "Seconds to wait for the station's answer")), request_body(content = Option<StartInput>, description = "Optional; only a signed-in driver names an id token"), responses((status = 200, description = "The station has answered (`status`)", body = StartView), (status = 202, description = "Sent; the station has not answered yet: poll `GET /start/{key}/starts/{commandId}`", body = StartView), (status = 400, description = "Invalid input; the message says which field and why", body = ErrorBody), (status = 401, description = "The session cookie's session has ended", body = ErrorBody), (status = 403, description = "The access mode refuses this caller now (`reason`), or X-CSRF-Token is missing", body = StartRefused), (status = 404, description = "No such start link (never made, or rotated away)", body = ErrorBody), (status = 409, description = "The EVSE is booked for someone else, a car is charging there, or the station is offline or out of service (`reason`)", body = StartRefused), (status = 429, description = "A start through a link was made at this EVSE less than 30 s ago; `Retry-After`", body = ErrorBody)), security(()))]
 pub async fn start(
     State(st): State<ApiState>,
     Path(raw): Path<String>,

@@ -363,6 +363,12 @@ pub struct Settings {
     /// Unset: the local runner uses its listening address; in AWS the
     /// features that send links answer that it is not configured.
     pub public_url: Option<PublicUrl>,
+    /// `CSMS_MAP_TILE_URL` (a template with `{z}`, `{x}`, `{y}`) and
+    /// `CSMS_MAP_TILE_ATTRIBUTION` (text, required with another server
+    /// than OpenStreetMap's): where the portal's map loads its tiles, which
+    /// the overview's content security policy then allows. Unset:
+    /// OpenStreetMap's.
+    pub map_tiles: csms_api::MapTiles,
     /// `CSMS_MAIL_FROM`: who e-mails come from (`Laddning
     /// <noreply@example.se>`; in AWS an address or domain verified in SES).
     /// Unset: `CSMS <noreply@localhost>` locally (mail stays in the outbox);
@@ -678,6 +684,14 @@ impl Settings {
                 Some(PublicUrl::parse(&text).map_err(|problem| SettingsError::new(name, problem))?)
             }
         };
+        let map_tiles = match vars.text("CSMS_MAP_TILE_URL", &[]) {
+            None => csms_api::MapTiles::default(),
+            Some((name, text)) => {
+                let attribution = vars.text("CSMS_MAP_TILE_ATTRIBUTION", &[]).map(|(_, a)| a);
+                csms_api::MapTiles::parse(&text, attribution.as_deref())
+                    .map_err(|problem| SettingsError::new(name, problem))?
+            }
+        };
         let webhooks = WebhookSettings {
             retry: match vars.text("CSMS_WEBHOOK_RETRY_SCHEDULE", &[]) {
                 None => RetrySchedule::default(),
@@ -746,6 +760,7 @@ impl Settings {
             admin_key,
             secure_cookies,
             public_url,
+            map_tiles,
             mail_from,
             bankgiro,
             client_funds,
@@ -801,6 +816,30 @@ mod tests {
         let off = read(Runtime::Aws, &[("CSMS_SECURE_COOKIES", "false")]).unwrap();
         assert!(!off.secure_cookies);
         assert!(s.public_url.is_none());
+        // The map's tiles: OpenStreetMap's unless configured, and then
+        // with whose tiles they are.
+        assert_eq!(s.map_tiles, csms_api::MapTiles::default());
+        let tiles = read(
+            Runtime::Aws,
+            &[
+                (
+                    "CSMS_MAP_TILE_URL",
+                    "https://tiles.example.se/{z}/{x}/{y}.png",
+                ),
+                ("CSMS_MAP_TILE_ATTRIBUTION", "© Kartbolaget"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(tiles.map_tiles.origin(), "https://tiles.example.se");
+        let bad = read(
+            Runtime::Aws,
+            &[(
+                "CSMS_MAP_TILE_URL",
+                "https://tiles.example.se/{z}/{x}/{y}.png",
+            )],
+        )
+        .unwrap_err();
+        assert_eq!(bad.variable, "CSMS_MAP_TILE_URL");
         assert_eq!(s.mail_from.as_ref().unwrap().address(), "noreply@localhost");
         assert!(read(Runtime::Aws, &[]).unwrap().mail_from.is_none());
         let from = read(

@@ -353,6 +353,7 @@ impl Wiring {
             load_trigger: self.load_trigger()?,
             webhook_policy: self.webhook_policy(),
             public_url: self.settings.public_url.clone(),
+            map_tiles: self.settings.map_tiles.clone(),
             mailer: self.mailer(),
             offline_grace: self.settings.monitor.offline_grace(),
             billing: self.billing()?,

@@ -179,7 +179,8 @@ pub struct Decision {
 /// Whether `caller` (`None`: not signed in) may start a charge at the
 /// link's EVSE now with `token` (theirs, or the one-off identity the start
 /// would make). An offline or decommissioned station refuses
-/// ([`AccessRefusal::Unavailable`]). Reads only; [`refused`] keeps a
+/// ([`AccessRefusal::Unavailable`]), and so does an EVSE a car is charging
+/// at ([`AccessRefusal::Occupied`], from its connectors' statuses). Reads only; [`refused`] keeps a
 /// refusal.
 pub async fn decide<S: SiteStore + AccessStore + BookingStore + ?Sized>(
     store: &S,
@@ -212,6 +213,8 @@ pub async fn decide<S: SiteStore + AccessStore + BookingStore + ?Sized>(
     let holding = crate::booking::holding(store, &station.id, k.evse_id, now).await?;
     let refusal = if station.is_decommissioned() || !view.connected(now) {
         Some(AccessRefusal::Unavailable)
+    } else if view.evse_in_use(k.evse_id) {
+        Some(AccessRefusal::Occupied)
     } else if mode == AccessMode::Private && caller.is_none() {
         Some(AccessRefusal::SignInRequired)
     } else if mode == AccessMode::Private

@@ -239,6 +239,7 @@ impl<S: CommandsStore + ?Sized> CommandService<S> {
             // Not decided here (the start link's own refusals).
             AccessRefusal::SignInRequired => "the start link needs a signed-in member",
             AccessRefusal::Unavailable => "the station is offline or decommissioned",
+            AccessRefusal::Occupied => "a car is charging there",
         };
         let at = evse_id.map_or_else(|| "the station".to_owned(), |e| format!("EVSE {e}"));
         Err(CommandError::Conflict(format!(

@@ -385,6 +385,9 @@ pub enum AccessRefusal {
     SignInRequired,
     /// The start link's station is offline or decommissioned.
     Unavailable,
+    /// The start link's EVSE is in use: its connector says a car is
+    /// charging there (or suspended, or just finished and still plugged in).
+    Occupied,
 }
 
 impl AccessRefusal {
@@ -395,6 +398,7 @@ impl AccessRefusal {
             AccessRefusal::Booked => "booked",
             AccessRefusal::SignInRequired => "signInRequired",
             AccessRefusal::Unavailable => "unavailable",
+            AccessRefusal::Occupied => "occupied",
         }
     }
 
@@ -405,6 +409,7 @@ impl AccessRefusal {
             AccessRefusal::Booked,
             AccessRefusal::SignInRequired,
             AccessRefusal::Unavailable,
+            AccessRefusal::Occupied,
         ]
         .into_iter()
         .find(|r| r.as_str() == s)

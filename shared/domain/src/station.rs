@@ -362,6 +362,22 @@ impl StationView {
         self.connection.as_ref().is_some_and(|c| c.is_live(now))
     }
 
+    /// Whether EVSE `evse` is in use by a car: one of its connectors says
+    /// it is charging (`Charging`, `SuspendedEV`, `SuspendedEVSE`) or has
+    /// just finished with the car still plugged in (`Finishing`). A car
+    /// plugged in and waiting (1.6 `Preparing`, 2.0.1 `Occupied`, which a
+    /// 2.0.1 connector reports from the moment a cable is in) is not: that
+    /// is the driver who is about to start.
+    pub fn evse_in_use(&self, evse: u32) -> bool {
+        self.connectors_as_shown().iter().any(|c| {
+            c.evse_id == evse
+                && matches!(
+                    c.status.as_str(),
+                    "Charging" | "SuspendedEV" | "SuspendedEVSE" | "Finishing"
+                )
+        })
+    }
+
     /// The connector statuses as the API shows them. A 1.6 station has one
     /// connector per EVSE, numbered as the charger numbers it (EVSE N,
     /// connector N); statuses stored under the earlier rule (EVSE N,

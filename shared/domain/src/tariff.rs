@@ -422,6 +422,10 @@ pub struct Resolution {
     pub tariff_id: Option<String>,
     pub assignment_id: Option<String>,
     pub steps: Vec<ResolutionStep>,
+    /// The user group whose own assignment matched; `None`: one for
+    /// everyone did (or none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
 }
 
 /// Which tariff applies to a driver in `group` at `station` (on `site`).
@@ -468,6 +472,7 @@ pub fn resolve(
                     tariff_id: Some(a.tariff_id.clone()),
                     assignment_id: Some(a.id.clone()),
                     steps,
+                    group: g.map(str::to_owned),
                 };
             }
         }
@@ -476,6 +481,7 @@ pub fn resolve(
         tariff_id: None,
         assignment_id: None,
         steps,
+        group: None,
     }
 }
 
@@ -542,8 +548,10 @@ mod tests {
         let r = resolve(&all, &st, Some(&site), Some("residents"));
         assert_eq!(r.assignment_id.as_deref(), Some("station"));
         assert_eq!(r.steps.len(), 2);
+        assert_eq!(r.group, None, "the station's assignment is for everyone");
         let r = resolve(&all[..2], &st, Some(&site), Some("residents"));
         assert_eq!(r.assignment_id.as_deref(), Some("site-res"));
+        assert_eq!(r.group.as_deref(), Some("residents"));
         assert_eq!(r.steps[2].looked_for, "site brf, group residents");
         let r = resolve(&all[..2], &st, Some(&site), None);
         assert_eq!(r.assignment_id.as_deref(), Some("org"));

@@ -598,6 +598,7 @@ catalogue! {
     AcWhyGroup => "Identifierarens användargrupp har inte tillgång", "The identifier's user group is not allowed";
     AcWhyBooked => "Laddpunkten är bokad för en annan identifierare", "The charging point is booked for another identifier";
     AcWhySignIn => "Inloggning krävs, stationen är privat", "Sign-in required, the station is private";
+    AcWhyOccupied => "Laddpunkten var upptagen: en bil laddade där", "The charging point was in use: a car was charging there";
     AcWhyUnavailable => "Stationen var inte ansluten eller ur drift", "The station was offline or out of service";
     AcStationTitle => "Åtkomst: {}", "Access: {}";
     AcBack => "Alla stationers åtkomst", "Access of all stations";
@@ -660,6 +661,8 @@ catalogue! {
     PubModeUntil => "till {}", "until {}";
     PubBooked => "Laddpunkten är bokad just nu.", "The charging point is booked now.";
     PubPriceNow => "Pris just nu", "Price now";
+    PubPriceYours => "Ditt pris just nu", "Your price now";
+    PubPriceGroup => "Priset för din grupp {}.", "The price of your group {}.";
     PubPriceNone => "Priset visas inte här. Fråga den som driver laddstationen.", "The price is not shown here. Ask whoever runs the charging station.";
     PubPriceExcl => "Exkl. moms", "Excl. VAT";
     PubPriceIncl => "Inkl. moms", "Incl. VAT";
@@ -669,6 +672,7 @@ catalogue! {
     PubRefOtherOrg => "Laddpunkten är privat just nu, bara för medlemmar.", "The charging point is private now, for members only.";
     PubRefGroup => "Laddpunkten är just nu bara för vissa grupper, och du är inte med i någon av dem.", "The charging point is for some groups only now, and you are in none of them.";
     PubRefBooked => "Laddpunkten är bokad för någon annan just nu.", "The charging point is booked for someone else now.";
+    PubRefOccupied => "Laddpunkten används just nu: en bil laddar här. Välj en ledig laddpunkt eller vänta tills den är klar.", "The charging point is in use now: a car is charging here. Choose a free one, or wait until it is done.";
     PubRefUnavailable => "Laddstationen är inte i drift eller inte ansluten just nu.", "The charging station is out of service or not connected now.";
     PubSignInToStart => "Logga in för att ladda", "Sign in to charge";
     PubStart => "Starta laddning", "Start charging";

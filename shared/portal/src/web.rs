@@ -261,6 +261,7 @@ pub fn form_guarded(headers: &HeaderMap, form: &Form) -> bool {
 }
 
 /// A URL-encoded form body.
+#[derive(Clone, Debug)]
 pub struct Form(HashMap<String, String>);
 
 impl Form {

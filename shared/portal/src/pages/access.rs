@@ -100,6 +100,7 @@ fn reason_text(r: AccessRefusal) -> Msg {
         AccessRefusal::Booked => Msg::AcWhyBooked,
         AccessRefusal::SignInRequired => Msg::AcWhySignIn,
         AccessRefusal::Unavailable => Msg::AcWhyUnavailable,
+        AccessRefusal::Occupied => Msg::AcWhyOccupied,
     }
 }
 

@@ -24,6 +24,7 @@ use csms_domain::load::{LoadConfig, LoadMode, PhaseAmps};
 use csms_domain::tenant::Language;
 use maud::{html, Markup};
 use rust_decimal::Decimal;
+use serde_json::Value;
 
 pub(crate) fn site_path(id: &str) -> String {
     format!("/portal/load/{}", encoded(id))
@@ -348,13 +349,99 @@ pub(crate) fn limit_and_why(e: &EvseAllocationView, lang: Language) -> Markup {
                 (None, None) => { "–" }
             }
         }
-        td data-label=(t(Msg::LoadWhy)) {
+        td.why data-label=(t(Msg::LoadWhy)) {
             @if let Some(r) = reason_text(e, lang) { (r) }
-            @if let Some(x) = &e.explanation {
-                " " span.hint lang="en" { (x) }
+            // The balancer's own sentence is the API's (English, kept
+            // stable); in Swedish the page says it from the reason's facts,
+            // and the English one only for a reason it has no words for.
+            @match (lang, swedish_explanation(e)) {
+                (Language::Sv, Some(x)) => { " " span.hint.explanation { (x) } }
+                _ => @if let Some(x) = &e.explanation {
+                    " " span.hint.explanation lang="en" { (x) }
+                },
             }
         }
     }
+}
+
+/// A bound of the supply in Swedish: `huvudsäkringen L1`, `gruppcentral
+/// B1 L2`, `platsens effekttak` (the API's `limit`: `{"kind":"fuse",
+/// "node":{"kind":"grid"},"phase":"L1"}` or `{"kind":"powerCap"}`).
+fn limit_sv(limit: &Value) -> Option<String> {
+    match limit.get("kind")?.as_str()? {
+        "powerCap" => Some("platsens effekttak".to_owned()),
+        "fuse" => {
+            let node = limit.get("node")?;
+            let phase = limit.get("phase")?.as_str()?;
+            let what = match node.get("kind")?.as_str()? {
+                "grid" => "huvudsäkringen".to_owned(),
+                "board" => format!("gruppcentral {}", node.get("id")?.as_str()?),
+                _ => return None,
+            };
+            Some(format!("{what} {phase}"))
+        }
+        _ => None,
+    }
+}
+
+/// The balancer's explanation of an EVSE's limit in Swedish, from the
+/// reason's facts (the API's `reason`) — the same sentence as the API's
+/// English `explanation`, which stays as it is for the API's clients.
+/// `None` for a reason it does not know.
+pub(crate) fn swedish_explanation(e: &EvseAllocationView) -> Option<String> {
+    let reason = e.reason.as_ref()?;
+    let time = |k: &str| {
+        reason
+            .get(k)
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse::<csms_domain::Timestamp>().ok())
+            .map(|t| i18n::datetime(t, Language::Sv))
+    };
+    // A limit held while the charger cannot be given a new one: the API
+    // says so in its sentence (the reason is the EVSE's maximum).
+    if let (Some(x), Some(a)) = (&e.explanation, e.current_a) {
+        if x.contains(": held at ") {
+            let why = if x.starts_with("station offline") {
+                "stationen är inte ansluten"
+            } else {
+                "laddaren tog inte emot sin senaste gräns"
+            };
+            return Some(format!(
+                "{why}: hålls vid {}, det mesta den får dra under det den senast fick",
+                amps(a, Language::Sv)
+            ));
+        }
+    }
+    Some(match reason.get("kind")?.as_str()? {
+        "fairShare" => match reason.get("limit").and_then(limit_sv)? {
+            cap if cap == "platsens effekttak" => "begränsad av platsens effekttak".to_owned(),
+            limit => format!("rättvis andel av gränsen för {limit}"),
+        },
+        "evseMax" => "begränsad av laddpunktens högsta ström".to_owned(),
+        "demand" => "begränsad till bilens uppmätta förbrukning plus marginal".to_owned(),
+        "pvSurplus" => "solöverskott".to_owned(),
+        "planned" => "enligt planen för den här perioden".to_owned(),
+        "paused" => {
+            let cause = reason.get("cause")?;
+            let mut x = match cause.get("kind")?.as_str()? {
+                "limit" => format!(
+                    "pausad: inget utrymme inom gränsen för {}",
+                    limit_sv(cause.get("limit")?)?
+                ),
+                "pvSurplus" => "pausad: inte tillräckligt solöverskott".to_owned(),
+                "planned" => "pausad: planen laddar den i billigare perioder senare".to_owned(),
+                _ => return None,
+            };
+            if let Some(since) = time("waitingSince") {
+                x.push_str(&format!(", väntar sedan {since}"));
+            }
+            if let Some(due) = time("rotationDue") {
+                x.push_str(&format!(", turen väntas {due}"));
+            }
+            x
+        }
+        _ => return None,
+    })
 }
 
 /// A plan slot's start in the display zone, `14:15`.
@@ -455,5 +542,75 @@ fn plan_part(plan: &PlanView, lang: Language) -> Markup {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn evse(reason: Value, explanation: &str, current: Option<i64>) -> EvseAllocationView {
+        EvseAllocationView {
+            station_id: "CP1".into(),
+            evse_id: 1,
+            connected: true,
+            state: "charging".into(),
+            transaction_id: Some("7".into()),
+            current_a: current.map(Decimal::from),
+            phases: Some(3),
+            reason: Some(reason),
+            explanation: Some(explanation.into()),
+            measured_a: None,
+            soc: None,
+            profile: None,
+            default_profile: None,
+        }
+    }
+
+    #[test]
+    fn the_balancer_s_reasons_are_said_in_swedish_too() {
+        let grid = json!({"kind": "fuse", "node": {"kind": "grid"}, "phase": "L1"});
+        let board = json!({"kind": "fuse", "node": {"kind": "board", "id": "B2"}, "phase": "L3"});
+        let cases = [
+            (json!({"kind": "fairShare", "limit": grid}), "fair share of grid connection L1 limit",
+             "rättvis andel av gränsen för huvudsäkringen L1"),
+            (json!({"kind": "fairShare", "limit": {"kind": "powerCap"}}), "limited by site power cap",
+             "begränsad av platsens effekttak"),
+            (json!({"kind": "evseMax"}), "capped by EVSE max", "begränsad av laddpunktens högsta ström"),
+            (json!({"kind": "demand"}), "capped at measured draw plus headroom",
+             "begränsad till bilens uppmätta förbrukning plus marginal"),
+            (json!({"kind": "planned"}), "as planned for this slot", "enligt planen för den här perioden"),
+            (json!({"kind": "paused", "cause": {"kind": "limit", "limit": board},
+                    "waitingSince": "2026-12-07T13:05:00Z", "rotationDue": "2026-12-07T13:35:00Z"}),
+             "paused: no room in board B2 L3 limit, waiting since …",
+             "pausad: inget utrymme inom gränsen för gruppcentral B2 L3, väntar sedan 2026-12-07 14:05, turen väntas 2026-12-07 14:35"),
+        ];
+        for (reason, english, swedish) in cases {
+            let e = evse(reason, english, Some(10));
+            assert_eq!(swedish_explanation(&e).as_deref(), Some(swedish));
+            // The page says it in its language; the API's sentence is untouched.
+            let sv = limit_and_why(&e, Language::Sv).into_string();
+            assert!(sv.contains(swedish) && !sv.contains(english), "{sv}");
+            let en = limit_and_why(&e, Language::En).into_string();
+            assert!(en.contains(english) && !en.contains(swedish), "{en}");
+            assert_eq!(e.explanation.as_deref(), Some(english));
+        }
+        let held = evse(
+            json!({"kind": "evseMax"}),
+            "station offline: held at 16 A, the most it may draw under what it was last given",
+            Some(16),
+        );
+        let x = swedish_explanation(&held).unwrap();
+        assert!(
+            x.starts_with("stationen är inte ansluten: hålls vid 16"),
+            "{x}"
+        );
+        // A reason the page has no words for: the API's sentence, marked English.
+        let odd = evse(json!({"kind": "somethingNew"}), "something new", None);
+        assert_eq!(swedish_explanation(&odd), None);
+        assert!(limit_and_why(&odd, Language::Sv)
+            .into_string()
+            .contains(r#"lang="en">something new"#));
     }
 }

@@ -24,6 +24,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use csms_api::error::ApiError;
+use csms_api::MapTiles;
 use csms_domain::api_key::Scope;
 use csms_domain::tenant::Coordinates;
 use csms_domain::SiteId;
@@ -34,18 +35,13 @@ use std::collections::HashMap;
 /// How often the live table is fetched again.
 pub const REFRESH: &str = "every 5s";
 
-/// The tile server the browser loads the map's tiles from (OpenStreetMap's
-/// own, whose usage policy asks for the attribution below and a referrer).
-const TILE_ORIGIN: &str = "https://tile.openstreetmap.org";
-const TILE_URL: &str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
-const TILE_ATTRIBUTION: &str =
-    r#"&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>"#;
-
-/// The portal's policy, with the tile server's images allowed.
-fn map_csp() -> String {
+/// The portal's policy, with the images of the configured tile server
+/// (`CSMS_MAP_TILE_URL`; OpenStreetMap's by default) allowed.
+fn map_csp(tiles: &MapTiles) -> String {
     format!(
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: {TILE_ORIGIN}; \
-         form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: {}; \
+         form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        tiles.origin()
     )
 }
 
@@ -284,7 +280,7 @@ pub async fn page(
                 @if mapped {
                     p.hint { (t(Msg::MapHint)) }
                     link rel="stylesheet" href=(LEAFLET_CSS.url());
-                    div #map data-tiles=(TILE_URL) data-attribution=(TILE_ATTRIBUTION) {}
+                    div #map data-tiles=(st.api.map_tiles.url()) data-attribution=(st.api.map_tiles.attribution()) {}
                     script src=(LEAFLET_JS.url()) defer {}
                     script src=(MAP_JS.url()) defer {}
                 } @else {
@@ -296,7 +292,7 @@ pub async fn page(
     };
     let page = layout::page(&c.frame(&path), t(Msg::Overview), body);
     Ok(if mapped {
-        html_with_csp(StatusCode::OK, page, &map_csp())
+        html_with_csp(StatusCode::OK, page, &map_csp(&st.api.map_tiles))
     } else {
         html(StatusCode::OK, page)
     })

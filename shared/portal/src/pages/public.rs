@@ -41,12 +41,14 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use csms_api::error::ApiError;
 use csms_api::shared::{
-    hold_at_link, public_price, start_by_link, start_info, start_of_link, start_paid,
+    hold_at_link, link_price, start_by_link, start_info, start_of_link, start_paid,
     station_statuses, Hold, Launched, StartInfoView,
 };
+use csms_domain::charging_key::EvseChargingKey;
 use csms_domain::command::{Command, CommandStatus};
 use csms_domain::tariff::ComponentKind;
 use csms_domain::tenant::Language;
+use csms_domain::user::User;
 use maud::{html, Markup};
 use rust_decimal::{Decimal, RoundingStrategy};
 use std::collections::HashMap;
@@ -178,6 +180,7 @@ fn refusal_words(reason: &str, lang: Language) -> &'static str {
         "otherOrganisation" => Msg::PubRefOtherOrg,
         "groupNotAllowed" => Msg::PubRefGroup,
         "booked" => Msg::PubRefBooked,
+        "occupied" => Msg::PubRefOccupied,
         _ => Msg::PubRefUnavailable,
     }
     .text(lang)
@@ -200,33 +203,37 @@ fn station_title(info: &StartInfoView, lang: Language) -> String {
         .unwrap_or_else(|| Msg::PubStation.text(lang).to_owned())
 }
 
-/// The public price now, excluding and including VAT; or that it is not
-/// shown (no tariff, or a spot price not stored).
+/// The price now, excluding and including VAT, of a start through the link
+/// by this viewer (`csms_api::shared::link_price`: a signed-in member's
+/// user group may have a price of its own; a visitor's is the public
+/// price); or that it is not shown (no tariff, or a spot price not stored).
 async fn price_section(
     st: &PortalState,
-    k_org: &csms_domain::OrgId,
-    station: &str,
+    k: &EvseChargingKey,
+    user: Option<&User>,
     lang: Language,
 ) -> Markup {
     let t = |m: Msg| m.text(lang);
-    let preview = match csms_domain::StationId::parse(station) {
-        // No tariff, or a spot price not stored for now: the price is not
-        // shown, and the page still is.
-        Ok(id) => match public_price(&st.api, k_org, &id).await {
-            Ok(p) => Some(p),
-            Err(e) => {
-                tracing::warn!(error = ?e, station, "start page: no price to show");
-                None
-            }
-        },
-        Err(_) => None,
+    // No tariff, or a spot price not stored for now: the price is not
+    // shown, and the page still is.
+    let preview = match link_price(&st.api, k, user).await {
+        Ok(p) => Some(p),
+        Err(e) => {
+            tracing::warn!(error = ?e, station = %k.station_id, "start page: no price to show");
+            None
+        }
     };
     let priced = preview
         .as_ref()
         .and_then(|p| p.tariff.as_ref().map(|tf| (p, tf)));
+    // A user group's own tariff: the page says it is this driver's price.
+    let group = preview.as_ref().and_then(|p| p.resolution.group.as_deref());
     html! {
         section.card aria-labelledby="price-h" {
-            h2 #price-h { (t(Msg::PubPriceNow)) }
+            h2 #price-h { (t(if user.is_some() { Msg::PubPriceYours } else { Msg::PubPriceNow })) }
+            @if let (Some(g), Some(_)) = (group, priced) {
+                p #price-group data-group=(g) { (Msg::PubPriceGroup.text(lang).replace("{}", g)) }
+            }
             @match priced {
                 Some((p, tariff)) if !p.prices.is_empty() => {
                     @let vat = tariff.vat_rate;
@@ -339,7 +346,7 @@ async fn start_page(
         .text(lang)
         .replace("{}", &info.evse_id.to_string());
     let (class, status) = status_words(&info.status, lang);
-    let price = price_section(st, &k.org_id, &info.station_id, lang).await;
+    let price = price_section(st, &k, user, lang).await;
     let stripe_js = st.api.billing.stripe_js_url();
     let status_code = notice.as_ref().map_or(StatusCode::OK, |n| n.status);
     let body = html! {
@@ -435,7 +442,7 @@ async fn after_start(
         }
         Ok(Launched::Refused { reason, .. }) => Notice {
             status: match reason.as_str() {
-                "booked" | "unavailable" => StatusCode::CONFLICT,
+                "booked" | "unavailable" | "occupied" => StatusCode::CONFLICT,
                 _ => StatusCode::FORBIDDEN,
             },
             text: refusal_words(reason.as_str(), lang).to_owned(),
@@ -501,7 +508,7 @@ pub async fn pay(
         Hold::Refused { reason, .. } => {
             let notice = Notice {
                 status: match reason.as_str() {
-                    "booked" | "unavailable" => StatusCode::CONFLICT,
+                    "booked" | "unavailable" | "occupied" => StatusCode::CONFLICT,
                     _ => StatusCode::FORBIDDEN,
                 },
                 text: refusal_words(reason.as_str(), lang).to_owned(),

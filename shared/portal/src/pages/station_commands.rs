@@ -46,13 +46,49 @@ const ANSWER_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A command form's value refused (by the form's reading or by the
 /// command service): the station's page again with the message at that
-/// form's group, opened.
+/// form's group, opened, the form's fields as the user typed them, and the
+/// reason at the field the message names.
 pub(crate) struct Problem {
     /// The group's id (`cmd-configuration`, …; `cmd-reset` for the reset
     /// buttons and the connectors' unlocking).
     pub group: &'static str,
+    /// The form's action (`configuration/change`, `firmware`, …): only its
+    /// fields get the typed values back.
+    pub action: &'static str,
+    /// The field the message names (`key` of `key: "a/b/c" is not …`),
+    /// when it is one of the form's.
+    pub field: Option<String>,
     pub message: String,
     pub status: StatusCode,
+    /// What the user sent.
+    pub typed: Form,
+}
+
+impl Problem {
+    /// What the user typed into field `name` of the form behind `action`.
+    fn typed(&self, action: &str, name: &str) -> Option<&str> {
+        (self.action == action)
+            .then(|| self.typed.get(name))
+            .flatten()
+    }
+
+    /// The reason when it is about field `name` of the form behind
+    /// `action`, without the field's name (the alert says it whole).
+    fn bad_at(&self, action: &str, name: &str) -> Option<&str> {
+        (self.action == action && self.field.as_deref() == Some(name)).then(|| {
+            self.message
+                .strip_prefix(name)
+                .and_then(|m| m.strip_prefix(": "))
+                .unwrap_or(&self.message)
+        })
+    }
+}
+
+/// The field a message begins with (`key` of `key: …`, `evseId` of
+/// `evseId: a number from 1`).
+fn field_of(message: &str) -> Option<String> {
+    let head = message.split_once(": ")?.0;
+    (!head.is_empty() && head.chars().all(|c| c.is_ascii_alphanumeric())).then(|| head.to_owned())
 }
 
 /// The group of a command's form.
@@ -72,7 +108,8 @@ async fn refused(
     st: &PortalState,
     c: &Caller,
     id: &str,
-    action: &str,
+    action: &'static str,
+    form: &Form,
     e: ApiError,
 ) -> Result<Response, Failure> {
     let (status, message) = match e {
@@ -82,8 +119,11 @@ async fn refused(
     };
     let problem = Problem {
         group: group_of(action),
+        action,
+        field: field_of(&message),
         message,
         status,
+        typed: form.clone(),
     };
     super::station::render(st, c, id, None, Some(&problem)).await
 }
@@ -148,6 +188,12 @@ pub(crate) fn section(
             }
         }
     };
+    // After a refusal: what was typed into the form, and the reason at the
+    // field it names.
+    let typed = |action: &str, name: &str| problem.and_then(|p| p.typed(action, name));
+    let bad = |action: &str, name: &str| problem.and_then(|p| p.bad_at(action, name));
+    let invalid = |b: Option<&str>| b.map(|_| "true");
+    let described = |id: &str, b: Option<&str>| b.map(|_| format!("e-{id}"));
     let t = |m: Msg| m.text(lang);
     let path = station_path(view.station.id.as_str());
     let csrf = html! { input type="hidden" name="csrf" value=(c.session.csrf_token); };
@@ -189,23 +235,26 @@ pub(crate) fn section(
                 } @else {
                     form.filter method="post" action={(path) "/start"} {
                         (csrf)
+                        @let (evse_bad, token_bad) = (bad("start", "evseId"), bad("start", "idToken"));
                         div {
                             label for="start-evse" { (t(Msg::Evse)) }
-                            select #start-evse name="evseId" {
+                            select #start-evse name="evseId" aria-invalid=[invalid(evse_bad)] aria-describedby=[described("start-evse", evse_bad)] {
                                 option value="" { (t(Msg::CmdAnyEvse)) }
-                                @for e in &evses { option value=(e) { (e) } }
+                                @for e in &evses { option value=(e) selected[typed("start", "evseId") == Some(&*e.to_string())] { (e) } }
                             }
+                            (field_error("start-evse", evse_bad))
                         }
                         div {
                             label for="start-token" { (t(Msg::CmdIdentifier)) }
-                            select #start-token name="idToken" {
+                            select #start-token name="idToken" aria-invalid=[invalid(token_bad)] aria-describedby=[described("start-token", token_bad)] {
                                 @for r in &startable {
-                                    option value=(r.token.as_str()) {
+                                    option value=(r.token.as_str()) selected[typed("start", "idToken") == Some(r.token.as_str())] {
                                         (r.token.as_str())
                                         @if let Some(l) = &r.label { " – " (l) }
                                     }
                                 }
                             }
+                            (field_error("start-token", token_bad))
                         }
                         button type="submit" { (t(Msg::CmdStart)) }
                     }
@@ -248,19 +297,23 @@ pub(crate) fn section(
                 (alert("cmd-availability"))
                 form.filter method="post" action={(path) "/availability"} {
                     (csrf)
+                    @let (evse_bad, operative_bad) = (bad("availability", "evseId"), bad("availability", "operative"));
+                    @let operative = typed("availability", "operative");
                     div {
                         label for="availability-evse" { (t(Msg::CmdAvailabilityOf)) }
-                        select #availability-evse name="evseId" {
+                        select #availability-evse name="evseId" aria-invalid=[invalid(evse_bad)] aria-describedby=[described("availability-evse", evse_bad)] {
                             option value="0" { (t(Msg::CmdWholeStation)) }
-                            @for e in &evses { option value=(e) { (t(Msg::Evse)) " " (e) } }
+                            @for e in &evses { option value=(e) selected[typed("availability", "evseId") == Some(&*e.to_string())] { (t(Msg::Evse)) " " (e) } }
                         }
+                        (field_error("availability-evse", evse_bad))
                     }
                     div {
                         label for="availability-operative" { (t(Msg::Status)) }
-                        select #availability-operative name="operative" {
-                            option value="true" { (t(Msg::CmdOperative)) }
-                            option value="false" { (t(Msg::CmdInoperative)) }
+                        select #availability-operative name="operative" aria-invalid=[invalid(operative_bad)] aria-describedby=[described("availability-operative", operative_bad)] {
+                            option value="true" selected[operative == Some("true")] { (t(Msg::CmdOperative)) }
+                            option value="false" selected[operative == Some("false")] { (t(Msg::CmdInoperative)) }
                         }
+                        (field_error("availability-operative", operative_bad))
                     }
                     button type="submit" { (t(Msg::CmdChangeAvailability)) }
                 }
@@ -270,21 +323,26 @@ pub(crate) fn section(
                 (alert("cmd-configuration"))
                 form.filter method="post" action={(path) "/configuration/read"} {
                     (csrf)
+                    @let keys_bad = bad("configuration/read", "keys");
                     div {
                         label for="config-keys" { (t(Msg::CmdKeys)) }
-                        input #config-keys type="text" name="keys" autocomplete="off";
+                        input #config-keys type="text" name="keys" autocomplete="off" value=[typed("configuration/read", "keys")] aria-invalid=[invalid(keys_bad)] aria-describedby=[described("config-keys", keys_bad)];
+                        (field_error("config-keys", keys_bad))
                     }
                     button type="submit" { (t(Msg::CmdReadConfiguration)) }
                 }
                 form.filter method="post" action={(path) "/configuration/change"} {
                     (csrf)
+                    @let (key_bad, value_bad) = (bad("configuration/change", "key"), bad("configuration/change", "value"));
                     div {
                         label for="config-key" { (t(Msg::CmdKey)) }
-                        input #config-key type="text" name="key" required autocomplete="off";
+                        input #config-key type="text" name="key" required autocomplete="off" value=[typed("configuration/change", "key")] aria-invalid=[invalid(key_bad)] aria-describedby=[described("config-key", key_bad)];
+                        (field_error("config-key", key_bad))
                     }
                     div {
                         label for="config-value" { (t(Msg::CmdValue)) }
-                        input #config-value type="text" name="value" autocomplete="off";
+                        input #config-value type="text" name="value" autocomplete="off" value=[typed("configuration/change", "value")] aria-invalid=[invalid(value_bad)] aria-describedby=[described("config-value", value_bad)];
+                        (field_error("config-value", value_bad))
                     }
                     button type="submit" { (t(Msg::CmdChangeConfiguration)) }
                 }
@@ -294,25 +352,40 @@ pub(crate) fn section(
                 (alert("cmd-maintenance"))
                 form.filter method="post" action={(path) "/diagnostics"} {
                     (csrf)
+                    @let location_bad = bad("diagnostics", "location");
                     div {
                         label for="diagnostics-location" { (t(Msg::CmdUploadTo)) }
-                        input #diagnostics-location type="url" name="location" required placeholder="ftp://logs.example.com/";
+                        input #diagnostics-location type="url" name="location" required placeholder="ftp://logs.example.com/" value=[typed("diagnostics", "location")] aria-invalid=[invalid(location_bad)] aria-describedby=[described("diagnostics-location", location_bad)];
+                        (field_error("diagnostics-location", location_bad))
                     }
                     button type="submit" { (t(Msg::CmdUploadDiagnostics)) }
                 }
                 form.filter method="post" action={(path) "/firmware"} {
                     (csrf)
+                    @let (location_bad, at_bad) = (bad("firmware", "location"), bad("firmware", "retrieveAt"));
                     div {
                         label for="firmware-location" { (t(Msg::CmdFirmwareFrom)) }
-                        input #firmware-location type="url" name="location" required placeholder="https://firmware.example.com/fw.bin";
+                        input #firmware-location type="url" name="location" required placeholder="https://firmware.example.com/fw.bin" value=[typed("firmware", "location")] aria-invalid=[invalid(location_bad)] aria-describedby=[described("firmware-location", location_bad)];
+                        (field_error("firmware-location", location_bad))
                     }
                     div {
                         label for="firmware-at" { (t(Msg::CmdRetrieveAt)) }
-                        input #firmware-at type="datetime-local" name="retrieveAt" value=(now_local);
+                        input #firmware-at type="datetime-local" name="retrieveAt" value=(typed("firmware", "retrieveAt").unwrap_or(&now_local)) aria-invalid=[invalid(at_bad)] aria-describedby=[described("firmware-at", at_bad)];
+                        (field_error("firmware-at", at_bad))
                     }
                     button type="submit" { (t(Msg::CmdUpdateFirmware)) }
                 }
             }
+        }
+    }
+}
+
+/// The reason a refused value is wrong, below its field (`e-{id}`, which
+/// the field's `aria-describedby` names).
+fn field_error(id: &str, bad: Option<&str>) -> Markup {
+    html! {
+        @if let Some(m) = bad {
+            p.field-error id={"e-" (id)} { (m) }
         }
     }
 }
@@ -441,7 +514,7 @@ async fn send(
     headers: &HeaderMap,
     id: &str,
     body: &[u8],
-    action: &str,
+    action: &'static str,
     request: impl FnOnce(&Form) -> Result<CommandRequest, ApiError>,
 ) -> Result<Response, Failure> {
     let path = station_path(id);
@@ -451,7 +524,7 @@ async fn send(
     c.permitted(Scope::Commands)?;
     match request(&form) {
         Ok(request) => submit(st, &c, id, &form, action, request).await,
-        Err(e) => refused(st, &c, id, action, e).await,
+        Err(e) => refused(st, &c, id, action, &form, e).await,
     }
 }
 
@@ -460,7 +533,7 @@ async fn submit(
     c: &Caller,
     id: &str,
     form: &Form,
-    action: &str,
+    action: &'static str,
     request: CommandRequest,
 ) -> Result<Response, Failure> {
     let who = c.permitted(Scope::Commands)?;
@@ -478,7 +551,7 @@ async fn submit(
         .await
     {
         Ok(cmd) => cmd,
-        Err(e) => return refused(st, c, id, action, e.into()).await,
+        Err(e) => return refused(st, c, id, action, form, e.into()).await,
     };
     tracing::info!(station = %station, command = %cmd.id, "portal: command sent");
     let operation = format!("POST /portal/stations/{{id}}/{action}");
@@ -628,7 +701,7 @@ pub async fn start(
     let who = c.permitted(Scope::Commands)?;
     match start_request(&st, who, &form).await {
         Ok(request) => submit(&st, &c, &id, &form, "start", request).await,
-        Err(e) => refused(&st, &c, &id, "start", e).await,
+        Err(e) => refused(&st, &c, &id, "start", &form, e).await,
     }
 }
 
@@ -933,6 +1006,35 @@ mod tests {
         assert!(configuration_answer(&serde_json::json!({}), Language::En)
             .into_string()
             .is_empty());
+    }
+
+    #[test]
+    fn a_refusal_keeps_what_was_typed_and_names_its_field() {
+        let message = "key: \"a/b/c\" is not a key".to_owned();
+        let p = Problem {
+            group: "cmd-configuration",
+            action: "configuration/change",
+            field: field_of(&message),
+            message,
+            status: StatusCode::BAD_REQUEST,
+            typed: form("key=a%2Fb%2Fc&value=1"),
+        };
+        assert_eq!(p.typed("configuration/change", "key"), Some("a/b/c"));
+        assert_eq!(p.typed("configuration/change", "value"), Some("1"));
+        // The other form of the group keeps its own (empty) fields.
+        assert_eq!(p.typed("configuration/read", "key"), None);
+        assert_eq!(
+            p.bad_at("configuration/change", "key"),
+            Some("\"a/b/c\" is not a key")
+        );
+        assert_eq!(p.bad_at("configuration/change", "value"), None);
+        assert_eq!(p.bad_at("configuration/read", "key"), None);
+        // A service refusal without a field is the group's alert only.
+        assert_eq!(field_of("the station's OCPP version cannot do that"), None);
+        assert_eq!(
+            field_of("evseId: a number from 1").as_deref(),
+            Some("evseId")
+        );
     }
 
     #[test]
