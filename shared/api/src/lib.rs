@@ -77,6 +77,7 @@ mod pricing;
 pub mod public_url;
 mod qr;
 mod ratings;
+mod refunds;
 mod reports;
 mod second_factor;
 mod sessions;
@@ -569,6 +570,11 @@ pub fn router_with(
         .route(
             "/invoices/{id}/credit-notes/{number}/pdf",
             get(Read, credit_notes::pdf),
+        )
+        // Refunds: an organisation admin refunds, readers read.
+        .route(
+            "/invoices/{id}/refunds",
+            get(Read, refunds::list).merge(post(Admin, refunds::create)),
         )
         .route("/dunning-runs", post(Admin, dunning::run))
         // Settling a month and its bank file are the platform admin's (the
