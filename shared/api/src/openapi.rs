@@ -9,7 +9,9 @@ use crate::{
     ratings, reports, second_factor, sessions, sign_in, sites, spot, start_link, stations, tariffs,
     tokens, views, webhooks,
 };
-use crate::{card_payments, credit_notes, dunning, refunds, fees, pay_at_charger, settlements, swish};
+use crate::{
+    card_payments, credit_notes, dunning, fees, pay_at_charger, refunds, settlements, swish,
+};
 use axum::http::header;
 use axum::response::IntoResponse;
 use csms_kernel::views::{

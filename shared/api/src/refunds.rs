@@ -104,7 +104,10 @@ pub(crate) fn view(invoice: &csms_domain::billing::invoice::Invoice, r: &Refund)
 fn text(field: &str, raw: &str, max: usize) -> Result<String, ApiError> {
     let t = raw.trim();
     if t.is_empty() || t.chars().count() > max || t.chars().any(char::is_control) {
-        return Err(bad(field, format!("1 to {max} characters, no control characters")));
+        return Err(bad(
+            field,
+            format!("1 to {max} characters, no control characters"),
+        ));
     }
     Ok(t.to_owned())
 }
@@ -124,13 +127,20 @@ fn ask(headers: &HeaderMap, input: NewRefund) -> Result<RefundAsk, ApiError> {
         .filter(|k| !k.is_empty() && k.len() <= 200)
         .ok_or_else(|| bad("Idempotency-Key", "1 to 200 visible characters"))?
         .to_owned();
-    let amount = input
-        .amount
-        .trim()
-        .parse::<Decimal>()
-        .map_err(|_| bad("amount", format!("{:?} is not a decimal number as a string", input.amount)))?;
-    if amount <= Decimal::ZERO || amount.normalize().scale() > 2 || amount > Decimal::from(10_000_000) {
-        return Err(bad("amount", format!("{amount} is not an amount above 0 in whole öre")));
+    let amount = input.amount.trim().parse::<Decimal>().map_err(|_| {
+        bad(
+            "amount",
+            format!("{:?} is not a decimal number as a string", input.amount),
+        )
+    })?;
+    if amount <= Decimal::ZERO
+        || amount.normalize().scale() > 2
+        || amount > Decimal::from(10_000_000)
+    {
+        return Err(bad(
+            "amount",
+            format!("{amount} is not an amount above 0 in whole öre"),
+        ));
     }
     let payment_id = input
         .payment_id

@@ -426,13 +426,19 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
                 })
             }
             "refund.created" | "refund.updated" | "refund.failed" => {
-                let told: CardRefund = serde_json::from_value(event.data.object.clone())
-                    .map_err(|e| BillingError::Invalid(format!("data.object: not a Refund: {e}")))?;
-                Ok(WebhookOutcome::Refund(self.stripe_refund_told(&told).await?))
+                let told: CardRefund =
+                    serde_json::from_value(event.data.object.clone()).map_err(|e| {
+                        BillingError::Invalid(format!("data.object: not a Refund: {e}"))
+                    })?;
+                Ok(WebhookOutcome::Refund(
+                    self.stripe_refund_told(&told).await?,
+                ))
             }
             "charge.refunded" => {
-                let charge: ChargeIn = serde_json::from_value(event.data.object.clone())
-                    .map_err(|e| BillingError::Invalid(format!("data.object: not a Charge: {e}")))?;
+                let charge: ChargeIn =
+                    serde_json::from_value(event.data.object.clone()).map_err(|e| {
+                        BillingError::Invalid(format!("data.object: not a Charge: {e}"))
+                    })?;
                 // Each refund of the charge it lists (older API versions
                 // expand them); the last that moved is the answer.
                 let mut outcome = None;

@@ -261,9 +261,15 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
         match cards.create_refund(&request).await {
             Ok(answer) => {
                 let status = stripe_status(&answer.status).unwrap_or(RefundStatus::Pending);
-                self.settle_refund(&invoice.id, &made.id, Some(answer.id), status, answer.failure_reason)
-                    .await
-                    .map(|(i, r, _)| (i, r))
+                self.settle_refund(
+                    &invoice.id,
+                    &made.id,
+                    Some(answer.id),
+                    status,
+                    answer.failure_reason,
+                )
+                .await
+                .map(|(i, r, _)| (i, r))
             }
             Err(crate::card::GatewayError::Unavailable(why)) => {
                 tracing::warn!(refund = %made.id, %why, "Stripe did not answer the refund; it stays pending");
@@ -300,7 +306,8 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
             };
             let current = &invoice.refunds[at];
             let known = current.provider_id.is_some() || provider_id.is_none();
-            if current.status != RefundStatus::Pending || (status == RefundStatus::Pending && known) {
+            if current.status != RefundStatus::Pending || (status == RefundStatus::Pending && known)
+            {
                 let current = current.clone();
                 if current.status == RefundStatus::Succeeded {
                     // A booking a crash stopped after the write is made now.

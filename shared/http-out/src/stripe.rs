@@ -15,8 +15,8 @@
 use crate::{client, exchange_whole};
 use bytes::Bytes;
 use csms_billing::card::{
-    code_and_message, CardDetails, CardGateway, CardIntent, CardSetup, GatewayError, IntentRequest,
-    CardRefund, RefundRequest,
+    code_and_message, CardDetails, CardGateway, CardIntent, CardRefund, CardSetup, GatewayError,
+    IntentRequest, RefundRequest,
 };
 use http_body_util::Full;
 use hyper_rustls::HttpsConnector;

@@ -19,8 +19,8 @@ use csms_domain::billing::invoice::{
 use csms_domain::billing::ledger::{Account, LedgerReference, LedgerTransaction, Posting, Side};
 use csms_domain::billing::ocr::OcrReference;
 use csms_domain::billing::payment::{AttemptOutcome, CardAttempt, Payment, PaymentId};
-use csms_domain::billing::refund::{Refund, RefundId, RefundMethod, RefundStatus};
 use csms_domain::billing::period::Period;
+use csms_domain::billing::refund::{Refund, RefundId, RefundMethod, RefundStatus};
 use csms_domain::user::UserId;
 use csms_domain::{OrgId, SessionId, StationId};
 use rust_decimal::Decimal;
@@ -192,7 +192,11 @@ pub struct StoredRefund {
     /// The caller's Idempotency-Key.
     #[serde(rename = "key")]
     pub key: String,
-    #[serde(rename = "provider_id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "provider_id",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub provider_id: Option<String>,
     #[serde(
         rename = "bank_reference",
@@ -206,7 +210,11 @@ pub struct StoredRefund {
     pub created_by: String,
     #[serde(rename = "created_at")]
     pub created_at: DateTime<Utc>,
-    #[serde(rename = "settled_at", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "settled_at",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub settled_at: Option<DateTime<Utc>>,
 }
 

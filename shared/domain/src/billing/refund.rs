@@ -285,7 +285,13 @@ mod tests {
         let payments = vec![payment.clone()];
         // Paid in full, nothing credited: nothing to refund.
         let left = refundable(&invoice, &payments, &payment).unwrap();
-        assert_eq!(left, Refundable { invoice: d("0"), payment: d("100.00") });
+        assert_eq!(
+            left,
+            Refundable {
+                invoice: d("0"),
+                payment: d("100.00")
+            }
+        );
         assert!(matches!(
             check_amount(d("0.01"), left, &invoice, &payment.id),
             Err(RefundRefused::TooMuch(_))
@@ -330,6 +336,12 @@ mod tests {
         invoice.refunds.push(refund("20.00", RefundStatus::Pending));
         invoice.refunds.push(refund("10.00", RefundStatus::Failed));
         let left = refundable(&invoice, &payments, &payment).unwrap();
-        assert_eq!(left, Refundable { invoice: d("10.00"), payment: d("80.00") });
+        assert_eq!(
+            left,
+            Refundable {
+                invoice: d("10.00"),
+                payment: d("80.00")
+            }
+        );
     }
 }

@@ -589,15 +589,30 @@ mod tests {
         ];
         // Credited, not yet refunded: the driver's 40 is held back.
         let s = settle(&input("2026-11", terms), &ledger, "SEK").unwrap();
-        assert_eq!((s.paid_in, s.refunded, s.driver_credit), (d("100.00"), d("0"), d("40.00")));
-        assert_eq!((s.fee.gross, s.payout, s.held), (d("12.50"), d("47.50"), d("40.00")));
+        assert_eq!(
+            (s.paid_in, s.refunded, s.driver_credit),
+            (d("100.00"), d("0"), d("40.00"))
+        );
+        assert_eq!(
+            (s.fee.gross, s.payout, s.held),
+            (d("12.50"), d("47.50"), d("40.00"))
+        );
         assert!(s.reconciles());
         // Refunded 40 in the month: paid in 100 = fee on 60 (7.50) + payout 52.50 + held 0, less 40 refunded.
         ledger.push(refund("refund:rf_1", "2026-11-12T08:00:00Z", "40.00"));
         let s = settle(&input("2026-11", terms), &ledger, "SEK").unwrap();
-        assert_eq!((s.paid_in, s.refunded, s.refunds), (d("100.00"), d("40.00"), 1));
-        assert_eq!((s.paid_in_total, s.driver_credit, s.unpaid_at_end), (d("60.00"), d("0"), d("0")));
-        assert_eq!((s.fee.gross, s.payout, s.held), (d("7.50"), d("52.50"), d("0")));
+        assert_eq!(
+            (s.paid_in, s.refunded, s.refunds),
+            (d("100.00"), d("40.00"), 1)
+        );
+        assert_eq!(
+            (s.paid_in_total, s.driver_credit, s.unpaid_at_end),
+            (d("60.00"), d("0"), d("0"))
+        );
+        assert_eq!(
+            (s.fee.gross, s.payout, s.held),
+            (d("7.50"), d("52.50"), d("0"))
+        );
         assert!(s.reconciles());
         assert_eq!(s.paid_in - s.refunded, s.payout + s.fee.gross + s.held);
         // A refund in December, after November's payout paid out what was
@@ -622,8 +637,14 @@ mod tests {
         ));
         ledger.push(refund("refund:rf_2", "2026-12-27T08:00:00Z", "40.00"));
         let dec = settle(&input("2026-12", terms), &ledger, "SEK").unwrap();
-        assert_eq!((dec.paid_in, dec.refunded, dec.driver_credit), (d("0"), d("40.00"), d("0")));
-        assert_eq!((dec.fee.gross, dec.payout, dec.held), (d("0"), d("0"), d("0")));
+        assert_eq!(
+            (dec.paid_in, dec.refunded, dec.driver_credit),
+            (d("0"), d("40.00"), d("0"))
+        );
+        assert_eq!(
+            (dec.fee.gross, dec.payout, dec.held),
+            (d("0"), d("0"), d("0"))
+        );
         assert!(dec.reconciles());
     }
 
