@@ -19,6 +19,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::{Extension, Json};
 use csms_billing::card::{WebhookOutcome, SIGNATURE_HEADER};
+use csms_billing::refunds::RefundTold;
 use csms_domain::user::SavedCard;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -61,13 +62,15 @@ pub async fn pay_by_card(
 #[serde(rename_all = "camelCase")]
 pub struct StripeWebhookView {
     pub received: bool,
-    /// `paid`, `unmatched`, `alreadyRecorded`, `failed`, `ignored`.
+    /// `paid`, `unmatched`, `alreadyRecorded`, `failed`, `refundMoved`
+    /// (a refund of ours succeeded or failed now), `refundUnchanged` (told
+    /// before, or still pending), `refundUnknown`, `ignored`.
     pub outcome: String,
     /// The payment it recorded or found (`stripe:{intent}`).
     pub payment_id: Option<String>,
 }
 
-#[utoipa::path(post, path = "/providers/stripe/webhook", operation_id = "stripeWebhook", tag = "billing", summary = "Stripe's webhook endpoint (register it in Stripe with the events payment_intent.succeeded and payment_intent.payment_failed): the Stripe-Signature header is checked with CSMS_STRIPE_WEBHOOK_SECRET before anything is read; a succeeded intent is booked once against the invoice its metadata names, however often Stripe delivers it", security(()), request_body(content = String, content_type = "application/json", description = "The event as Stripe sends it"), responses((status = 200, body = StripeWebhookView), (status = 400, description = "A missing or wrong signature, a stale timestamp, or a body that is not a Stripe event; nothing was done", body = ErrorBody), (status = 500, description = "The store failed: Stripe delivers again", body = ErrorBody), (status = 503, description = "Card payments are not set up: Stripe delivers again", body = ErrorBody)))]
+#[utoipa::path(post, path = "/providers/stripe/webhook", operation_id = "stripeWebhook", tag = "billing", summary = "Stripe's webhook endpoint (register it in Stripe with the events payment_intent.succeeded, payment_intent.payment_failed, refund.updated and charge.refunded): the Stripe-Signature header is checked with CSMS_STRIPE_WEBHOOK_SECRET before anything is read; a succeeded intent is booked once against the invoice its metadata names, however often Stripe delivers it", security(()), request_body(content = String, content_type = "application/json", description = "The event as Stripe sends it"), responses((status = 200, body = StripeWebhookView), (status = 400, description = "A missing or wrong signature, a stale timestamp, or a body that is not a Stripe event; nothing was done", body = ErrorBody), (status = 500, description = "The store failed: Stripe delivers again", body = ErrorBody), (status = 503, description = "Card payments are not set up: Stripe delivers again", body = ErrorBody)))]
 pub async fn stripe_webhook(
     State(st): State<ApiState>,
     headers: HeaderMap,
@@ -80,6 +83,9 @@ pub async fn stripe_webhook(
         WebhookOutcome::Unmatched(p) => ("unmatched", Some(p.id)),
         WebhookOutcome::AlreadyRecorded(p) => ("alreadyRecorded", Some(p.id)),
         WebhookOutcome::Failed { .. } => ("failed", None),
+        WebhookOutcome::Refund(RefundTold::Moved(_)) => ("refundMoved", None),
+        WebhookOutcome::Refund(RefundTold::Unchanged(_)) => ("refundUnchanged", None),
+        WebhookOutcome::Refund(RefundTold::Unknown(_)) => ("refundUnknown", None),
         WebhookOutcome::Ignored(_) => ("ignored", None),
     };
     Ok(Json(StripeWebhookView {

@@ -78,6 +78,7 @@ mod pricing;
 pub mod public_url;
 mod qr;
 mod ratings;
+mod refunds;
 mod reports;
 mod second_factor;
 mod sessions;
@@ -577,6 +578,11 @@ pub fn router_with(
         .route(
             "/invoices/{id}/credit-notes/{number}/peppol",
             get(Read, credit_notes::peppol),
+        )
+        // Refunds: an organisation admin refunds, readers read.
+        .route(
+            "/invoices/{id}/refunds",
+            get(Read, refunds::list).merge(post(Admin, refunds::create)),
         )
         .route("/dunning-runs", post(Admin, dunning::run))
         // Settling a month and its bank file are the platform admin's (the

@@ -9,7 +9,9 @@ use crate::{
     ratings, reports, second_factor, sessions, sign_in, sites, spot, start_link, stations, tariffs,
     tokens, views, webhooks,
 };
-use crate::{card_payments, credit_notes, dunning, fees, pay_at_charger, settlements, swish};
+use crate::{
+    card_payments, credit_notes, dunning, fees, pay_at_charger, refunds, settlements, swish,
+};
 use axum::http::header;
 use axum::response::IntoResponse;
 use csms_kernel::views::{
@@ -222,6 +224,7 @@ Only the platform admin may store spot prices (`PUT /spot-prices/{zone}/{date}`)
         fees::list_fees, fees::create_fee, fees::get_fee, fees::update_fee, fees::delete_fee,
         fees::list_charges, fees::create_charge, fees::get_charge, fees::delete_charge,
         credit_notes::create, credit_notes::list, credit_notes::get, credit_notes::pdf, credit_notes::my_pdf, credit_notes::peppol, credit_notes::my_peppol,
+        refunds::create, refunds::list,
     ),
     components(schemas(
         ErrorBody, CommandInput, SessionView, CommandView, StatusEventView, RegistrationEventView, ConnectionEventView,

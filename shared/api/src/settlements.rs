@@ -65,6 +65,12 @@ pub struct SettlementView {
     pub payments: u64,
     /// Paid at the organisation's chargers in the month (no invoice).
     pub public_revenue: String,
+    /// Refunded to drivers in the month (money that left the client funds).
+    pub refunded: String,
+    pub refunds: u64,
+    /// Drivers' credits at the month's end (overpaid, or credited on a
+    /// paid invoice and not yet refunded): held back from the payout.
+    pub driver_credit: String,
     /// What drivers still owed at the month's end.
     pub unpaid_at_end: String,
     /// Stations in service (the fixed fee's basis).
@@ -77,7 +83,8 @@ pub struct SettlementView {
     pub payout_booked_at: Option<String>,
     /// Why no payout is made, when none can be.
     pub payout_blocked: Option<String>,
-    /// The books to the month's end: paid in = payouts + fees + held.
+    /// The books to the month's end: paid in (less refunds) = payouts +
+    /// fees + held.
     pub paid_in_total: String,
     pub fees_total: String,
     pub payouts_total: String,
@@ -97,6 +104,9 @@ impl From<&Settlement> for SettlementView {
             paid_in: s.paid_in.to_string(),
             payments: s.payments,
             public_revenue: s.public_revenue.to_string(),
+            refunded: s.refunded.to_string(),
+            refunds: s.refunds,
+            driver_credit: s.driver_credit.to_string(),
             unpaid_at_end: s.unpaid_at_end.to_string(),
             stations: s.stations,
             fee: FeeView {

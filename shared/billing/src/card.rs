@@ -78,6 +78,33 @@ pub struct CardSetup {
     pub payment_method: Option<String>,
 }
 
+/// A refund asked of Stripe: part or all of a PaymentIntent's payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundRequest {
+    pub payment_intent: String,
+    /// In the currency's minor unit.
+    pub amount_minor: i64,
+    /// Our refund and its invoice, so webhooks find it.
+    pub metadata: Vec<(&'static str, String)>,
+    /// Sent as `Idempotency-Key`: the same key gives the same refund.
+    pub idempotency_key: String,
+}
+
+/// A Stripe refund as the provider answered or a webhook told.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct CardRefund {
+    pub id: String,
+    /// `pending`, `requires_action`, `succeeded`, `failed`, `canceled`.
+    pub status: String,
+    pub amount: i64,
+    #[serde(default)]
+    pub payment_intent: Option<String>,
+    #[serde(default)]
+    pub failure_reason: Option<String>,
+    #[serde(default)]
+    pub metadata: std::collections::BTreeMap<String, String>,
+}
+
 /// What can be shown of a card.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CardDetails {
@@ -160,6 +187,12 @@ pub trait CardGateway: Send + Sync {
             "capturing is not supported".into(),
         ))
     }
+    /// Refunds part or all of a PaymentIntent's payment.
+    async fn create_refund(&self, _request: &RefundRequest) -> Result<CardRefund, GatewayError> {
+        Err(GatewayError::Unavailable(
+            "refunding is not supported".into(),
+        ))
+    }
     /// Cancels an intent, releasing what it holds.
     async fn cancel_intent(&self, _id: &str) -> Result<CardIntent, GatewayError> {
         Err(GatewayError::Unavailable(
@@ -189,6 +222,9 @@ pub enum WebhookOutcome {
     AlreadyRecorded(Payment),
     /// An attempt that failed; the driver may try again.
     Failed { intent: String, reason: String },
+    /// A refund of ours moved (`refund.updated`, `charge.refunded`), or
+    /// told again with nothing to change.
+    Refund(crate::refunds::RefundTold),
     /// An event the CSMS does not act on.
     Ignored(String),
 }
@@ -218,6 +254,19 @@ struct IntentIn {
     #[serde(default)]
     metadata: HashMap<String, String>,
     last_payment_error: Option<PaymentErrorIn>,
+}
+
+/// A charge as `charge.refunded` carries it: its refunds, when listed.
+#[derive(Deserialize)]
+struct ChargeIn {
+    #[serde(default)]
+    refunds: Option<RefundsIn>,
+}
+
+#[derive(Deserialize)]
+struct RefundsIn {
+    #[serde(default)]
+    data: Vec<CardRefund>,
 }
 
 #[derive(Deserialize)]
@@ -374,6 +423,34 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
                 Ok(WebhookOutcome::Failed {
                     intent: intent.id,
                     reason,
+                })
+            }
+            "refund.created" | "refund.updated" | "refund.failed" => {
+                let told: CardRefund =
+                    serde_json::from_value(event.data.object.clone()).map_err(|e| {
+                        BillingError::Invalid(format!("data.object: not a Refund: {e}"))
+                    })?;
+                Ok(WebhookOutcome::Refund(
+                    self.stripe_refund_told(&told).await?,
+                ))
+            }
+            "charge.refunded" => {
+                let charge: ChargeIn =
+                    serde_json::from_value(event.data.object.clone()).map_err(|e| {
+                        BillingError::Invalid(format!("data.object: not a Charge: {e}"))
+                    })?;
+                // Each refund of the charge it lists (older API versions
+                // expand them); the last that moved is the answer.
+                let mut outcome = None;
+                for told in charge.refunds.map(|r| r.data).unwrap_or_default() {
+                    let t = self.stripe_refund_told(&told).await?;
+                    if matches!(t, crate::refunds::RefundTold::Moved(_)) || outcome.is_none() {
+                        outcome = Some(t);
+                    }
+                }
+                Ok(match outcome {
+                    Some(t) => WebhookOutcome::Refund(t),
+                    None => WebhookOutcome::Ignored("charge.refunded without its refunds".into()),
                 })
             }
             other => Ok(WebhookOutcome::Ignored(other.to_owned())),

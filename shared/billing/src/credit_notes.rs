@@ -84,7 +84,11 @@ pub struct Issued {
 
 impl<S: BillingStore + ?Sized> BillingService<S> {
     /// `org`'s invoice `id` (another organisation's is not found).
-    async fn org_invoice(&self, org: &OrgId, id: &InvoiceId) -> Result<Invoice, BillingError> {
+    pub(crate) async fn org_invoice(
+        &self,
+        org: &OrgId,
+        id: &InvoiceId,
+    ) -> Result<Invoice, BillingError> {
         self.store
             .get_invoice(id)
             .await?

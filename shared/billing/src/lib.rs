@@ -37,6 +37,8 @@
 //! - [`credit_notes`]: credit notes of issued invoices, in the issuer's own
 //!   number series, booked once, settling what they take off, their PDF
 //!   ([`credit_pdf`]) mailed once.
+//! - [`refunds`]: refunds of an invoice's credit balance through the
+//!   payment's provider (Stripe) or recorded as made by hand, booked once.
 //! - [`daily`]: the day's billing of an organisation (its scheduled
 //!   invoice run, then dunning), run by the sweep.
 //! - [`dunning`]: the daily run over unpaid invoices: reminders (and their
@@ -60,6 +62,7 @@ pub mod pain001;
 pub mod payments;
 pub mod pdf;
 pub mod peppol;
+pub mod refunds;
 pub mod settlement;
 pub mod swish;
 

@@ -15,7 +15,8 @@
 use crate::{client, exchange_whole};
 use bytes::Bytes;
 use csms_billing::card::{
-    code_and_message, CardDetails, CardGateway, CardIntent, CardSetup, GatewayError, IntentRequest,
+    code_and_message, CardDetails, CardGateway, CardIntent, CardRefund, CardSetup, GatewayError,
+    IntentRequest, RefundRequest,
 };
 use http_body_util::Full;
 use hyper_rustls::HttpsConnector;
@@ -336,6 +337,20 @@ impl CardGateway for StripeHttp {
         let form = [("amount_to_capture".to_owned(), amount_minor.to_string())];
         let (status, body) = self.post(&path, &form, Some(idempotency_key)).await?;
         Ok(answer::<IntentOut>(status, &body)?.into())
+    }
+
+    async fn create_refund(&self, request: &RefundRequest) -> Result<CardRefund, GatewayError> {
+        let mut form = vec![
+            ("payment_intent".to_owned(), request.payment_intent.clone()),
+            ("amount".to_owned(), request.amount_minor.to_string()),
+        ];
+        for (k, v) in &request.metadata {
+            form.push((format!("metadata[{k}]"), v.clone()));
+        }
+        let (status, body) = self
+            .post("/v1/refunds", &form, Some(&request.idempotency_key))
+            .await?;
+        answer::<CardRefund>(status, &body)
     }
 
     async fn cancel_intent(&self, id: &str) -> Result<CardIntent, GatewayError> {

@@ -20,6 +20,7 @@ use csms_domain::billing::ledger::{Account, LedgerReference, LedgerTransaction, 
 use csms_domain::billing::ocr::OcrReference;
 use csms_domain::billing::payment::{AttemptOutcome, CardAttempt, Payment, PaymentId};
 use csms_domain::billing::period::Period;
+use csms_domain::billing::refund::{Refund, RefundId, RefundMethod, RefundStatus};
 use csms_domain::tenant::OrganisationNumber;
 use csms_domain::user::{BuyerCompany, UserId};
 use csms_domain::{OrgId, SessionId, StationId};
@@ -164,8 +165,58 @@ pub struct StoredInvoice {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub credit_notes: Vec<StoredCreditNoteRef>,
+    /// Absent: never refunded (and invoices from before refunds).
+    #[serde(rename = "refunds", default, skip_serializing_if = "Vec::is_empty")]
+    pub refunds: Vec<StoredRefund>,
     #[serde(rename = "version")]
     pub version: u64,
+}
+
+/// A refund of what was paid on an invoice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredRefund {
+    /// `rf_{ULID}`.
+    #[serde(rename = "id")]
+    pub id: String,
+    #[serde(rename = "payment_id")]
+    pub payment_id: String,
+    /// `stripe`, `manual`.
+    #[serde(rename = "method")]
+    pub method: String,
+    #[serde(rename = "amount")]
+    pub amount: Decimal,
+    #[serde(rename = "reason")]
+    pub reason: String,
+    /// `pending`, `succeeded`, `failed`.
+    #[serde(rename = "status")]
+    pub status: String,
+    /// The caller's Idempotency-Key.
+    #[serde(rename = "key")]
+    pub key: String,
+    #[serde(
+        rename = "provider_id",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub provider_id: Option<String>,
+    #[serde(
+        rename = "bank_reference",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub bank_reference: Option<String>,
+    #[serde(rename = "failure", default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    #[serde(rename = "created_by")]
+    pub created_by: String,
+    #[serde(rename = "created_at")]
+    pub created_at: DateTime<Utc>,
+    #[serde(
+        rename = "settled_at",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub settled_at: Option<DateTime<Utc>>,
 }
 
 /// What an invoice keeps of one of its credit notes.
@@ -592,6 +643,25 @@ impl From<&Invoice> for StoredInvoice {
                     credited: n.credited,
                 })
                 .collect(),
+            refunds: i
+                .refunds
+                .iter()
+                .map(|r| StoredRefund {
+                    id: r.id.to_string(),
+                    payment_id: r.payment_id.to_string(),
+                    method: r.method.as_str().to_owned(),
+                    amount: r.amount,
+                    reason: r.reason.clone(),
+                    status: r.status.as_str().to_owned(),
+                    key: r.key.clone(),
+                    provider_id: r.provider_id.clone(),
+                    bank_reference: r.bank_reference.clone(),
+                    failure: r.failure.clone(),
+                    created_by: r.created_by.clone(),
+                    created_at: r.created_at,
+                    settled_at: r.settled_at,
+                })
+                .collect(),
             version: i.version,
         }
     }
@@ -699,6 +769,27 @@ impl TryFrom<StoredInvoice> for Invoice {
                     number: InvoiceNumber::parse(&n.number).map_err(DecodeError::new)?,
                     issue_date: n.issue_date,
                     credited: n.credited,
+                })
+            })
+            .collect::<Result<_, DecodeError>>()?;
+        invoice.refunds = s
+            .refunds
+            .into_iter()
+            .map(|r| {
+                Ok(Refund {
+                    id: RefundId::parse(&r.id).map_err(DecodeError::new)?,
+                    payment_id: PaymentId::parse(&r.payment_id).map_err(DecodeError::new)?,
+                    method: RefundMethod::parse(&r.method).map_err(DecodeError::new)?,
+                    amount: r.amount,
+                    reason: r.reason,
+                    status: RefundStatus::parse(&r.status).map_err(DecodeError::new)?,
+                    key: r.key,
+                    provider_id: r.provider_id,
+                    bank_reference: r.bank_reference,
+                    failure: r.failure,
+                    created_by: r.created_by,
+                    created_at: r.created_at,
+                    settled_at: r.settled_at,
                 })
             })
             .collect::<Result<_, DecodeError>>()?;

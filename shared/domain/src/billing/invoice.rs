@@ -359,6 +359,8 @@ pub struct Invoice {
     pub card_attempts: Vec<CardAttempt>,
     /// Its credit notes, in order (written with each note, in one write).
     pub credit_notes: Vec<CreditNoteRef>,
+    /// Its refunds, in order (written with the invoice, at its version).
+    pub refunds: Vec<super::refund::Refund>,
     pub version: u64,
 }
 
@@ -470,6 +472,7 @@ impl Invoice {
             dispute: None,
             card_attempts: Vec::new(),
             credit_notes: Vec::new(),
+            refunds: Vec::new(),
             version: 1,
         })
     }

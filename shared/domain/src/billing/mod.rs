@@ -22,6 +22,7 @@ pub mod ledger;
 pub mod ocr;
 pub mod payment;
 pub mod period;
+pub mod refund;
 pub mod settlement;
 
 /// A billing value that does not parse; the text says what is wrong.

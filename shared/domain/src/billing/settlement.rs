@@ -206,6 +206,10 @@ pub struct Settlement {
     /// (card holds captured at a session's price): revenue the platform
     /// collected for it.
     pub public_revenue: Decimal,
+    /// Refunded to drivers in the month (their credit after a credit note
+    /// on a paid invoice, given back): money that left the client funds.
+    pub refunded: Decimal,
+    pub refunds: u64,
     /// What drivers still owed at the month's end (invoices and fees not
     /// paid).
     pub unpaid_at_end: Decimal,
@@ -218,7 +222,8 @@ pub struct Settlement {
     pub payout_booked_at: Option<Timestamp>,
     /// Why no payout is made, when none can be.
     pub payout_blocked: Option<String>,
-    /// Paid in (invoices and at the chargers) up to the month's end.
+    /// Paid in (invoices and at the chargers) up to the month's end, less
+    /// what was refunded.
     pub paid_in_total: Decimal,
     /// Fees up to and with the month's.
     pub fees_total: Decimal,
@@ -227,6 +232,10 @@ pub struct Settlement {
     /// What the platform still holds for the organisation after the
     /// month's payout (negative: fees it owes).
     pub held: Decimal,
+    /// Drivers' credits at the month's end (paid beyond what they owe, a
+    /// credit note on a paid invoice not yet refunded): held back from
+    /// the payout, since it is theirs to be refunded.
+    pub driver_credit: Decimal,
 }
 
 impl Settlement {
@@ -256,6 +265,8 @@ pub fn settle(
         paid_in: Decimal::ZERO,
         payments: 0,
         public_revenue: Decimal::ZERO,
+        refunded: Decimal::ZERO,
+        refunds: 0,
         unpaid_at_end: Decimal::ZERO,
         stations: input.stations,
         fee: Fee::default(),
@@ -267,7 +278,10 @@ pub fn settle(
         fees_total: Decimal::ZERO,
         payouts_total: Decimal::ZERO,
         held: Decimal::ZERO,
+        driver_credit: Decimal::ZERO,
     };
+    // Each driver's receivable at the month's end (negative: a credit).
+    let mut receivables: std::collections::BTreeMap<&Account, Decimal> = Default::default();
     let mut booked_fee = None;
     let mut booked_payout = None;
     for tx in ledger
@@ -301,6 +315,12 @@ pub fn settle(
                 if org != input.org_id {
                     continue;
                 }
+                let balance = receivables.entry(&p.account).or_default();
+                *balance = match p.side {
+                    Side::Debit => balance.checked_add(p.amount),
+                    Side::Credit => balance.checked_sub(p.amount),
+                }
+                .ok_or_else(overflow)?;
                 match p.side {
                     Side::Debit => s.unpaid_at_end = add(s.unpaid_at_end, p.amount)?,
                     Side::Credit => {
@@ -317,6 +337,21 @@ pub fn settle(
         }
         if is_payment && tx.recorded_at >= start {
             s.payments += 1;
+        }
+        // A refund: the money left a clearing account for a driver.
+        let is_refund = tx.postings().iter().any(|p| {
+            p.side == Side::Credit && matches!(p.account, Account::ProviderClearing { .. })
+        }) && tx.postings().iter().any(|p| {
+            p.side == Side::Debit
+                && matches!(&p.account, Account::DriverReceivable { org, .. } if org == input.org_id)
+        });
+        if is_refund {
+            let amount = tx.amount();
+            s.paid_in_total = s.paid_in_total.checked_sub(amount).ok_or_else(overflow)?;
+            if tx.recorded_at >= start {
+                s.refunded = add(s.refunded, amount)?;
+                s.refunds += 1;
+            }
         }
         // Paid at a charger: straight to the organisation's payable.
         if is_payment {
@@ -337,11 +372,19 @@ pub fn settle(
         Some(fee) => fee,
         None => Fee::reckon(
             &input.terms,
-            add(s.paid_in, s.public_revenue)?,
+            add(s.paid_in, s.public_revenue)?
+                .checked_sub(s.refunded)
+                .ok_or_else(overflow)?
+                .max(Decimal::ZERO),
             input.stations,
         )?,
     };
     s.fees_total = add(s.fees_total, s.fee.gross)?;
+    s.driver_credit = receivables
+        .values()
+        .filter(|b| b.is_sign_negative())
+        .try_fold(Decimal::ZERO, |sum, b| sum.checked_sub(*b))
+        .ok_or_else(overflow)?;
     let before_payout = s.paid_in_total - s.fees_total - s.payouts_total;
     match booked_payout {
         Some((amount, at)) => {
@@ -349,7 +392,9 @@ pub fn settle(
             s.payout_booked_at = Some(at);
             s.payout_blocked = None;
         }
-        None if s.payout_blocked.is_none() => s.payout = before_payout.max(Decimal::ZERO),
+        None if s.payout_blocked.is_none() => {
+            s.payout = (before_payout - s.driver_credit).max(Decimal::ZERO)
+        }
         None => {}
     }
     s.payouts_total = add(s.payouts_total, s.payout)?;
@@ -505,6 +550,102 @@ mod tests {
         assert_eq!(dec.fees_total, d("56.25") + dec.fee.gross);
         assert!(dec.reconciles());
         assert_eq!(dec.held, Decimal::ZERO);
+    }
+
+    fn refund(reference: &str, at: &str, amount: &str) -> LedgerTransaction {
+        tx(
+            reference,
+            at,
+            vec![
+                Posting::debit(receivable(), d(amount)),
+                Posting::credit(
+                    Account::ProviderClearing {
+                        provider: "stripe".into(),
+                    },
+                    d(amount),
+                ),
+            ],
+        )
+    }
+
+    fn credit_note(reference: &str, at: &str, amount: &str) -> LedgerTransaction {
+        tx(
+            reference,
+            at,
+            vec![
+                Posting::debit(Account::OrganisationPayable { org: org() }, d(amount)),
+                Posting::credit(receivable(), d(amount)),
+            ],
+        )
+    }
+
+    #[test]
+    fn a_credited_paid_invoice_and_its_refund_reconcile_to_the_ore() {
+        let terms = PayoutTerms::new(25, d("10"), d("0")).unwrap();
+        let mut ledger = vec![
+            invoice("invoice:F-1", "2026-11-02T08:00:00Z", "100.00"),
+            payment("stripe:pi_1", "2026-11-05T08:00:00Z", "100.00"),
+            credit_note("credit-note:K1", "2026-11-10T08:00:00Z", "40.00"),
+        ];
+        // Credited, not yet refunded: the driver's 40 is held back.
+        let s = settle(&input("2026-11", terms), &ledger, "SEK").unwrap();
+        assert_eq!(
+            (s.paid_in, s.refunded, s.driver_credit),
+            (d("100.00"), d("0"), d("40.00"))
+        );
+        assert_eq!(
+            (s.fee.gross, s.payout, s.held),
+            (d("12.50"), d("47.50"), d("40.00"))
+        );
+        assert!(s.reconciles());
+        // Refunded 40 in the month: paid in 100 = fee on 60 (7.50) + payout 52.50 + held 0, less 40 refunded.
+        ledger.push(refund("refund:rf_1", "2026-11-12T08:00:00Z", "40.00"));
+        let s = settle(&input("2026-11", terms), &ledger, "SEK").unwrap();
+        assert_eq!(
+            (s.paid_in, s.refunded, s.refunds),
+            (d("100.00"), d("40.00"), 1)
+        );
+        assert_eq!(
+            (s.paid_in_total, s.driver_credit, s.unpaid_at_end),
+            (d("60.00"), d("0"), d("0"))
+        );
+        assert_eq!(
+            (s.fee.gross, s.payout, s.held),
+            (d("7.50"), d("52.50"), d("0"))
+        );
+        assert!(s.reconciles());
+        assert_eq!(s.paid_in - s.refunded, s.payout + s.fee.gross + s.held);
+        // A refund in December, after November's payout paid out what was
+        // held then: December owes it (held below zero) and reconciles.
+        let mut ledger = ledger[..3].to_vec();
+        ledger.push(tx(
+            "platform-fee:2026-11",
+            "2026-12-25T06:00:00Z",
+            vec![
+                Posting::debit(Account::OrganisationPayable { org: org() }, d("12.50")),
+                Posting::credit(Account::PlatformFeeIncome, d("10.00")),
+                Posting::credit(Account::PlatformVat, d("2.50")),
+            ],
+        ));
+        ledger.push(tx(
+            "payout:2026-11",
+            "2026-12-25T06:00:01Z",
+            vec![
+                Posting::debit(Account::OrganisationPayable { org: org() }, d("47.50")),
+                Posting::credit(Account::Payouts { org: org() }, d("47.50")),
+            ],
+        ));
+        ledger.push(refund("refund:rf_2", "2026-12-27T08:00:00Z", "40.00"));
+        let dec = settle(&input("2026-12", terms), &ledger, "SEK").unwrap();
+        assert_eq!(
+            (dec.paid_in, dec.refunded, dec.driver_credit),
+            (d("0"), d("40.00"), d("0"))
+        );
+        assert_eq!(
+            (dec.fee.gross, dec.payout, dec.held),
+            (d("0"), d("0"), d("0"))
+        );
+        assert!(dec.reconciles());
     }
 
     #[test]

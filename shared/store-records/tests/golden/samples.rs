@@ -2713,6 +2713,76 @@ pub fn invoices() -> Vec<csms_domain::billing::invoice::Invoice> {
             invoice.buyer.charged_for = ChargedFor::Private;
             invoice
         },
+        {
+            // Paid by card and by Bankgiro, credited, and refunded: one by
+            // Stripe, pending, one failed, one by hand (added with refunds).
+            use csms_domain::billing::credit_note::CreditNoteRef;
+            use csms_domain::billing::payment::PaymentId;
+            use csms_domain::billing::refund::*;
+            let mut invoice = issued(
+                InvoiceNumber::new("", 10).unwrap(),
+                Seller {
+                    legal_name: "Laddbolaget".into(),
+                    organisation_number: None,
+                    vat_number: None,
+                    address: None,
+                },
+                vec![line("CP-1~16", "0.25", "80.00", "20.00", "100.00")],
+            );
+            invoice.ocr = OcrReference::for_invoice(42, 10).unwrap();
+            invoice.status = InvoiceStatus::Paid;
+            invoice.credit_notes = vec![CreditNoteRef {
+                number: InvoiceNumber::new("K", 3).unwrap(),
+                issue_date: NaiveDate::from_ymd_opt(2026, 12, 12).unwrap(),
+                credited: d("100.00"),
+            }];
+            let at = |h: u32| t(&format!("2026-12-12T{h:02}:00:00Z"));
+            let refund = |id: &str, payment: &str, method, amount: &str, status| Refund {
+                id: RefundId::parse(id).unwrap(),
+                payment_id: PaymentId::parse(payment).unwrap(),
+                method,
+                amount: d(amount),
+                reason: "Felaktig debitering".into(),
+                status,
+                key: format!("key-{id}"),
+                provider_id: None,
+                bank_reference: None,
+                failure: None,
+                created_by: "usr_01JABCDEFGHJKMNPQRSTVWXYZ0".into(),
+                created_at: at(10),
+                settled_at: None,
+            };
+            let mut failed = refund(
+                "rf_01JF0000000000000000000001",
+                "stripe:pi_3MtwBwLkdIwHu7ix28a3tqPa",
+                RefundMethod::Stripe,
+                "60.00",
+                RefundStatus::Failed,
+            );
+            failed.provider_id = Some("re_1Nispe2eZvKYlo2Cd31jOCgZ".into());
+            failed.failure = Some("expired_or_canceled_card".into());
+            failed.settled_at = Some(at(11));
+            let mut pending = refund(
+                "rf_01JF0000000000000000000002",
+                "stripe:pi_3MtwBwLkdIwHu7ix28a3tqPa",
+                RefundMethod::Stripe,
+                "60.00",
+                RefundStatus::Pending,
+            );
+            pending.provider_id = Some("re_1Nispe2eZvKYlo2Cd31jOCgY".into());
+            let mut manual = refund(
+                "rf_01JF0000000000000000000003",
+                "bgmax:17:000000000001",
+                RefundMethod::Manual,
+                "40.00",
+                RefundStatus::Succeeded,
+            );
+            manual.bank_reference = Some("SEB 2026-12-12 4711".into());
+            manual.settled_at = Some(at(10));
+            invoice.refunds = vec![failed, pending, manual];
+            invoice.version = 6;
+            invoice
+        },
     ]
 }
 
