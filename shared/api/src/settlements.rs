@@ -50,7 +50,7 @@ pub struct FeeView {
     pub booked: bool,
 }
 
-/// A payment of the month on an invoice issued before the month began.
+/// A payment booked in the month that was made after its invoice's due date.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LatePaymentView {
@@ -104,8 +104,8 @@ pub struct SettlementView {
     pub payouts_total: String,
     /// Still held for the organisation (negative: fees it owes).
     pub held: String,
-    /// The month's payments on invoices issued before the month began
-    /// (unpaid at the last settlement), by the day paid.
+    /// The month's payments made after their invoice's due date, by the
+    /// day paid.
     pub late_payments: Vec<LatePaymentView>,
     /// Their sum, part of `paidIn`.
     pub paid_late: String,

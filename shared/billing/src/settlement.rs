@@ -23,9 +23,9 @@
 //!    credit transfer (`settlements/{org}/{period}.xml`, `pain.001.001.09`).
 //!
 //! The self-invoice itemises the month's late payments: payments booked in
-//! the month on invoices issued before it began (what the previous
-//! self-invoice counted as unpaid), each with its invoice, driver, month,
-//! amount and day paid; they sum to `paidLate`, part of `paidIn`.
+//! the month that were paid after their invoice's due date, each with its
+//! invoice, driver, month, due date, amount and day paid; they sum to
+//! `paidLate`, part of `paidIn`.
 //!
 //! Every step is idempotent by its reference or its claim, so a re-run
 //! changes nothing and a run that stopped half-way goes on where it
@@ -206,13 +206,12 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
             .map_err(|e| BillingError::Books(format!("settlement {period}: {e}")))
     }
 
-    /// The month's payments on invoices issued before the month began.
+    /// The month's payments made after their invoice's due date.
     async fn late_payments(
         &self,
         input: &SettlementInput<'_>,
         ledger: &[LedgerTransaction],
     ) -> Result<Vec<LatePayment>, BillingError> {
-        let start = input.period.start_in(input.zone);
         let mut out = Vec::new();
         for p in settlement::payments_of_month(input, ledger, CURRENCY) {
             // Every payment of an invoice is booked under its payment's id.
@@ -235,7 +234,7 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
             else {
                 continue;
             };
-            if invoice.created_at >= start {
+            if payment.paid_on <= invoice.due_date {
                 continue;
             }
             out.push(LatePayment {
@@ -586,6 +585,7 @@ struct Words {
     late_invoice: &'static str,
     late_driver: &'static str,
     late_period: &'static str,
+    late_due: &'static str,
     late_paid_on: &'static str,
     late_amount: &'static str,
     late_total: &'static str,
@@ -616,10 +616,11 @@ const SV: Words = Words {
     held: "Innestående hos plattformen",
     basis: "Avgiftens grund",
     late: "Sent betalt sedan förra perioden",
-    late_intro: "Betalningar under perioden av fakturor utfärdade före den (obetalda vid förra avräkningen).",
+    late_intro: "Betalningar bokförda under perioden som betalades efter fakturans förfallodag.",
     late_invoice: "Faktura",
     late_driver: "Förare",
     late_period: "Avser",
+    late_due: "Förföll",
     late_paid_on: "Betald",
     late_amount: "Belopp",
     late_total: "Sent betalt totalt",
@@ -650,10 +651,11 @@ const EN: Words = Words {
     held: "Held by the platform",
     basis: "Fee basis",
     late: "Paid late since the last period",
-    late_intro: "Payments in the period of invoices issued before it (unpaid at the last settlement).",
+    late_intro: "Payments booked in the period that were made after their invoice's due date.",
     late_invoice: "Invoice",
     late_driver: "Driver",
     late_period: "For",
+    late_due: "Due",
     late_paid_on: "Paid",
     late_amount: "Amount",
     late_total: "Paid late, total",
@@ -795,12 +797,13 @@ pub fn settlement_layout(
     y -= 5.0;
     pen.fitted(MARGIN, y, PAGE_W - 2.0 * MARGIN, w.late_intro);
     y -= 6.0;
-    let columns = |pen: &mut Pen<'_>, y: f32, bold: bool, c: [String; 5]| {
-        let [number, driver, period, paid, amount] = c;
+    let columns = |pen: &mut Pen<'_>, y: f32, bold: bool, c: [String; 6]| {
+        let [number, driver, period, due, paid, amount] = c;
         pen.text(MARGIN, y, 8.0, bold, number);
-        pen.fitted(MARGIN + 28.0, y, 62.0, &driver);
-        pen.text(MARGIN + 94.0, y, 8.0, bold, period);
-        pen.text(MARGIN + 114.0, y, 8.0, bold, paid);
+        pen.fitted(MARGIN + 24.0, y, 50.0, &driver);
+        pen.text(MARGIN + 77.0, y, 8.0, bold, period);
+        pen.text(MARGIN + 94.0, y, 8.0, bold, due);
+        pen.text(MARGIN + 115.0, y, 8.0, bold, paid);
         pen.right(right, y, 8.0, bold, amount);
     };
     columns(
@@ -811,6 +814,7 @@ pub fn settlement_layout(
             w.late_invoice.into(),
             w.late_driver.into(),
             w.late_period.into(),
+            w.late_due.into(),
             w.late_paid_on.into(),
             w.late_amount.into(),
         ],
@@ -826,6 +830,7 @@ pub fn settlement_layout(
                 p.invoice_number.to_string(),
                 p.driver_name.clone(),
                 p.invoice_period.to_string(),
+                p.due_date.to_string(),
                 p.paid_on.to_string(),
                 money(p.amount),
             ],

@@ -196,9 +196,9 @@ pub struct SettlementInput<'a> {
     pub payout_blocked: Option<String>,
 }
 
-/// A payment of the month on an invoice issued before the month began:
-/// money the previous self-invoice counted as unpaid, paid late. It is part
-/// of the month's `paid_in` (and paid out with it).
+/// A payment booked in the month that was made after its invoice's due
+/// date: paid late. It is part of the month's `paid_in` (and paid out with
+/// it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LatePayment {
     /// The payment's ledger reference (its id, e.g. `bgmax:17:000000000001`).
@@ -305,7 +305,7 @@ pub struct Settlement {
     /// What the platform still holds for the organisation after the
     /// month's payout (negative: fees it owes).
     pub held: Decimal,
-    /// The month's payments on invoices issued before it began (see
+    /// The month's payments made after their invoice's due date (see
     /// [`LatePayment`]), by the day paid; and their sum, part of `paid_in`.
     pub late_payments: Vec<LatePayment>,
     pub paid_late: Decimal,
