@@ -38,8 +38,8 @@ use crate::pdf::{self, Item, Layout, Meta, Metrics, Pen, MARGIN, PAGE_H, PAGE_W}
 use crate::{BillingError, BillingService, BillingStore};
 use chrono::{NaiveDate, TimeDelta};
 use csms_domain::billing::ledger::{Account, LedgerTransaction, Posting};
-use csms_domain::billing::period::{Period, DEFAULT_ZONE};
 use csms_domain::billing::payment::PaymentId;
+use csms_domain::billing::period::{Period, DEFAULT_ZONE};
 use csms_domain::billing::settlement::{
     self, fee_reference, payout_reference, LatePayment, Settlement, SettlementInput,
 };
@@ -88,11 +88,19 @@ impl PayoutFile {
 
 /// A record read for itemising that is gone or does not decode: skipped
 /// and reported, never stopping the settlement.
-fn skipped<T>(kind: &str, key: &str, read: Result<Option<T>, StoreError>) -> Result<Option<T>, BillingError> {
+fn skipped<T>(
+    kind: &str,
+    key: &str,
+    read: Result<Option<T>, StoreError>,
+) -> Result<Option<T>, BillingError> {
     match read {
         Ok(Some(v)) => Ok(Some(v)),
         Ok(None) => {
-            tracing::error!(kind, key, "a late payment's record is missing; not itemised");
+            tracing::error!(
+                kind,
+                key,
+                "a late payment's record is missing; not itemised"
+            );
             Ok(None)
         }
         Err(e @ StoreError::Undecodable { .. }) => {
@@ -218,8 +226,7 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
             let Ok(id) = PaymentId::parse(p.reference.as_str()) else {
                 continue;
             };
-            let Some(payment) =
-                skipped("Payment", id.as_str(), self.store.get_payment(&id).await)?
+            let Some(payment) = skipped("Payment", id.as_str(), self.store.get_payment(&id).await)?
             else {
                 continue;
             };
@@ -515,19 +522,19 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
             ext: "xml",
             content_type: pain001::CONTENT_TYPE,
             bytes: pain001::render(
-            debtor,
-            &Transfer {
-                message_id: &message_id,
-                end_to_end_id: &end_to_end,
-                created_at: at,
-                execution_date,
-                amount: s.payout,
-                currency: &s.currency,
-                creditor_name: &org.legal_name,
-                creditor_account: account,
-                remittance: &remittance,
-            },
-        ),
+                debtor,
+                &Transfer {
+                    message_id: &message_id,
+                    end_to_end_id: &end_to_end,
+                    created_at: at,
+                    execution_date,
+                    amount: s.payout,
+                    currency: &s.currency,
+                    creditor_name: &org.legal_name,
+                    creditor_account: account,
+                    remittance: &remittance,
+                },
+            ),
         }))
     }
 
@@ -936,7 +943,9 @@ mod tests {
         assert!(s.reconciles());
         let layout = settlement_layout(&org, &s, None).unwrap();
         assert!(layout.pages.len() >= 2, "60 rows do not fit one page");
-        let all: Vec<&str> = (0..layout.pages.len()).flat_map(|p| layout.texts(p)).collect();
+        let all: Vec<&str> = (0..layout.pages.len())
+            .flat_map(|p| layout.texts(p))
+            .collect();
         for want in ["Driver 1", "Driver 60", "2026-09", "2026-11-05"] {
             assert!(all.iter().any(|t| *t == want), "{want} in {all:?}");
         }
