@@ -366,9 +366,11 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
                 .await?;
             result.documents_stored = true;
         }
-        if let Some(file) = self.payout_file_of(org, s)? {
-            let key = document_key(&org.id, s.period, file.ext)?;
-            if d.documents.get_document(&key).await?.is_none() {
+        // One bank file per payout: one stored before (whichever its kind)
+        // is the payout's, whatever the payout account says now.
+        if self.stored_payout_file(&org.id, s.period).await?.is_none() {
+            if let Some(file) = self.payout_file_of(org, s)? {
+                let key = document_key(&org.id, s.period, file.ext)?;
                 d.documents
                     .put_document(&key, file.content_type, &file.bytes)
                     .await?;
@@ -441,24 +443,42 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
         org: &OrgId,
         period: Period,
     ) -> Result<(String, PayoutFile), BillingError> {
+        if let Some(stored) = self.stored_payout_file(org, period).await? {
+            return Ok((stored.name(org, period), stored));
+        }
         let organisation = self.organisation(org).await?;
         let s = self.settlement(org, period).await?;
-        let Some(made) = self.payout_file_of(&organisation, &s)? else {
-            return Err(BillingError::NotFound(format!(
+        match self.payout_file_of(&organisation, &s)? {
+            Some(made) => Ok((made.name(org, period), made)),
+            None => Err(BillingError::NotFound(format!(
                 "a payout of {period} (none was booked)"
-            )));
+            ))),
+        }
+    }
+
+    /// The bank file stored for `org`'s payout of `period`, of either kind.
+    async fn stored_payout_file(
+        &self,
+        org: &OrgId,
+        period: Period,
+    ) -> Result<Option<PayoutFile>, BillingError> {
+        let Some(d) = &self.delivery else {
+            return Ok(None);
         };
-        let name = made.name(org, period);
-        if let Some(d) = &self.delivery {
+        for (ext, content_type) in [("lb", lb::CONTENT_TYPE), ("xml", pain001::CONTENT_TYPE)] {
             if let Some(bytes) = d
                 .documents
-                .get_document(&document_key(org, period, made.ext)?)
+                .get_document(&document_key(org, period, ext)?)
                 .await?
             {
-                return Ok((name, PayoutFile { bytes, ..made }));
+                return Ok(Some(PayoutFile {
+                    ext,
+                    content_type,
+                    bytes,
+                }));
             }
         }
-        Ok((name, made))
+        Ok(None)
     }
 
     /// The platform's own Bankgiro a supplier-payment file pays from.
