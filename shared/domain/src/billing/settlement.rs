@@ -647,7 +647,10 @@ mod tests {
             paid_on: day.parse().unwrap(),
         };
         let s = s
-            .with_late_payments(vec![late(&found[1], "2026-11-19"), late(&found[0], "2026-11-02")])
+            .with_late_payments(vec![
+                late(&found[1], "2026-11-19"),
+                late(&found[0], "2026-11-02"),
+            ])
             .unwrap();
         assert_eq!(s.paid_late, d("300.00"));
         assert_eq!(s.late_payments[0].paid_on.to_string(), "2026-11-02");
