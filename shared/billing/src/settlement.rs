@@ -967,7 +967,7 @@ mod tests {
             .flat_map(|p| layout.texts(p))
             .collect();
         for want in ["Driver 1", "Driver 60", "2026-09", "2026-11-05"] {
-            assert!(all.iter().any(|t| *t == want), "{want} in {all:?}");
+            assert!(all.contains(&want), "{want} in {all:?}");
         }
         let money = |d: Decimal| pdf::money(d, "SEK", org.language);
         assert!(all.contains(&money(s.paid_late).as_str()));
