@@ -3,8 +3,9 @@
 //! from the organisation's payout day on; the platform admin's only, as the
 //! payout moves the platform's client funds), `GET /settlements/{period}`
 //! reads a month's figures from the ledger, `…/pdf` is the self-invoice and
-//! `…/payout-file` the payout's ISO 20022 bank file (the platform admin's
-//! only: it names the client-funds account).
+//! `…/payout-file` the payout's bank file (the platform admin's only: it
+//! names the client-funds account): a Bankgirot supplier-payment (LB) file
+//! to an organisation's Bankgiro, else an ISO 20022 credit transfer.
 
 use crate::auth::Principal;
 use crate::billing::attachment;
@@ -49,6 +50,26 @@ pub struct FeeView {
     pub booked: bool,
 }
 
+/// A payment booked in the month that was made after its invoice's due date.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LatePaymentView {
+    /// The payment's id.
+    pub payment_id: String,
+    pub invoice_id: String,
+    pub invoice_number: String,
+    pub driver_id: String,
+    pub driver_name: String,
+    /// The month the invoice was for, `YYYY-MM`.
+    pub invoice_period: String,
+    #[schema(format = Date)]
+    pub due_date: String,
+    /// What this payment paid (decimal string).
+    pub amount: String,
+    #[schema(format = Date)]
+    pub paid_on: String,
+}
+
 /// An organisation's month settled (or as it would be settled now), every
 /// figure from the ledger. Amounts are decimal strings.
 #[derive(Serialize, ToSchema)]
@@ -90,7 +111,13 @@ pub struct SettlementView {
     pub payouts_total: String,
     /// Still held for the organisation (negative: fees it owes).
     pub held: String,
-    /// Whether the identity above holds to the öre.
+    /// The month's payments made after their invoice's due date, by the
+    /// day paid.
+    pub late_payments: Vec<LatePaymentView>,
+    /// Their sum, part of `paidIn`.
+    pub paid_late: String,
+    /// Whether the identity above holds to the öre, and the late payments
+    /// sum to `paidLate`.
     pub reconciles: bool,
 }
 
@@ -123,6 +150,22 @@ impl From<&Settlement> for SettlementView {
             fees_total: s.fees_total.to_string(),
             payouts_total: s.payouts_total.to_string(),
             held: s.held.to_string(),
+            late_payments: s
+                .late_payments
+                .iter()
+                .map(|p| LatePaymentView {
+                    payment_id: p.payment.to_string(),
+                    invoice_id: p.invoice_id.to_string(),
+                    invoice_number: p.invoice_number.to_string(),
+                    driver_id: p.driver.to_string(),
+                    driver_name: p.driver_name.clone(),
+                    invoice_period: p.invoice_period.to_string(),
+                    due_date: p.due_date.to_string(),
+                    amount: p.amount.to_string(),
+                    paid_on: p.paid_on.to_string(),
+                })
+                .collect(),
+            paid_late: s.paid_late.to_string(),
             reconciles: s.reconciles(),
         }
     }
@@ -212,7 +255,7 @@ pub async fn pdf(
     Ok(attachment("application/pdf", &name, bytes))
 }
 
-#[utoipa::path(get, path = "/settlements/{period}/payout-file", operation_id = "getPayoutFile", tag = "billing", summary = "The month's payout as an ISO 20022 credit transfer (pain.001.001.09) from the client-funds account, for the bank (platform admin only)", params(("period" = String, Path, description = "Month, `YYYY-MM`")), responses((status = 200, description = "The XML file, as an attachment `payout-{organisation}-{period}.xml`", content_type = "application/xml", body = String), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "Not the platform admin", body = ErrorBody), (status = 404, description = "No payout was booked for the month", body = ErrorBody)))]
+#[utoipa::path(get, path = "/settlements/{period}/payout-file", operation_id = "getPayoutFile", tag = "billing", summary = "The month's payout as a bank file from the client-funds account (platform admin only): to a Bankgiro a Bankgirot supplier-payment (LB) file, else an ISO 20022 credit transfer (pain.001.001.09)", params(("period" = String, Path, description = "Month, `YYYY-MM`")), responses((status = 200, description = "The file, as an attachment: `payout-{organisation}-{period}.txt` (LB, 80-character records in ISO 8859-1) or `payout-{organisation}-{period}.xml` (pain.001)", content((String = "application/xml"), (String = "text/plain; charset=ISO-8859-1"))), (status = 400, description = "Invalid input; the message says what is wrong", body = ErrorBody), (status = 401, description = "Missing or invalid API key", body = ErrorBody), (status = 403, description = "Not the platform admin", body = ErrorBody), (status = 404, description = "No payout was booked for the month", body = ErrorBody)))]
 pub async fn payout_file(
     State(st): State<ApiState>,
     Extension(who): Extension<Principal>,
@@ -220,10 +263,6 @@ pub async fn payout_file(
 ) -> Result<Response, ApiError> {
     let period = period(&raw)?;
     platform_admin(&who, "reads payout files")?;
-    let (name, bytes) = st.billing.payout_file(&who.org_id, period).await?;
-    Ok(attachment(
-        csms_billing::pain001::CONTENT_TYPE,
-        &name,
-        bytes,
-    ))
+    let (name, file) = st.billing.payout_file(&who.org_id, period).await?;
+    Ok(attachment(file.content_type, &name, file.bytes))
 }

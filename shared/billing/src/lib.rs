@@ -31,7 +31,7 @@
 //!   that books a paid one once (read back from Swish, never trusted).
 //! - [`settlement`]: the monthly self-invoice and payout of an
 //!   organisation: the platform's fee and the payout booked once, the PDF
-//!   and the bank file ([`pain001`]) kept and mailed.
+//!   and the bank file ([`pain001`], or [`lb`] to a Bankgiro) kept and mailed.
 //! - [`charger_pay`]: paying at the charger without an app: a card hold
 //!   before the charge, captured at the session's price, a receipt mailed.
 //! - [`credit_notes`]: credit notes of issued invoices, in the issuer's own
@@ -57,6 +57,7 @@ pub mod daily;
 pub mod delivery;
 pub mod dunning;
 pub mod invoice_run;
+pub mod lb;
 pub mod ledger;
 pub mod pain001;
 pub mod payments;

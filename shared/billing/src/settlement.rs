@@ -13,27 +13,39 @@
 //!    account to pay from (the settlement says which, and the money stays
 //!    held for a later month);
 //! 3. the self-invoice PDF is rendered and kept (`settlements/{org}/{period}.pdf`)
-//!    with the bank file of the payout (`settlements/{org}/{period}.xml`,
-//!    `pain.001.001.09`), and mailed once to the organisation's contact
-//!    address (claimed in the idempotency store first, as invoices are).
+//!    with the bank file of the payout, and mailed once to the
+//!    organisation's contact address (claimed in the idempotency store
+//!    first, as invoices are). The bank file follows the organisation's
+//!    payout account: to a Bankgiro, a Bankgirot supplier-payment file
+//!    (`settlements/{org}/{period}.lb`, [`crate::lb`]) paid from the
+//!    platform's client-funds Bankgiro (`CSMS_BANKGIRO`); to an IBAN (or to
+//!    a Bankgiro when the platform has no Bankgiro of its own), an ISO 20022
+//!    credit transfer (`settlements/{org}/{period}.xml`, `pain.001.001.09`).
+//!
+//! The self-invoice itemises the month's late payments: payments booked in
+//! the month that were paid after their invoice's due date, each with its
+//! invoice, driver, month, due date, amount and day paid; they sum to
+//! `paidLate`, part of `paidIn`.
 //!
 //! Every step is idempotent by its reference or its claim, so a re-run
 //! changes nothing and a run that stopped half-way goes on where it
 //! stopped. The figures are never stored apart from the ledger: reading a
 //! settlement derives them again, the booked fee and payout as booked.
 
+use crate::lb::{self, LbPayment};
 use crate::pain001::{self, Debtor, Transfer};
 use crate::pdf::{self, Item, Layout, Meta, Metrics, Pen, MARGIN, PAGE_H, PAGE_W};
 use crate::{BillingError, BillingService, BillingStore};
 use chrono::{NaiveDate, TimeDelta};
 use csms_domain::billing::ledger::{Account, LedgerTransaction, Posting};
+use csms_domain::billing::payment::PaymentId;
 use csms_domain::billing::period::{Period, DEFAULT_ZONE};
 use csms_domain::billing::settlement::{
-    self, fee_reference, payout_reference, Settlement, SettlementInput,
+    self, fee_reference, payout_reference, LatePayment, Settlement, SettlementInput,
 };
-use csms_domain::tenant::{Language, Organisation, PayoutAccount};
+use csms_domain::tenant::{Bankgiro, Language, Organisation, PayoutAccount};
 use csms_domain::OrgId;
-use csms_kernel::ports::{DocumentKey, PageRequest};
+use csms_kernel::ports::{DocumentKey, PageRequest, StoreError};
 use csms_notify::mail::{Attachment, Mail};
 use rust_decimal::Decimal;
 
@@ -55,6 +67,48 @@ pub struct SettleResult {
     pub mailed: bool,
     /// Why the documents or the mail were not made, if so.
     pub delivery_problem: Option<String>,
+}
+
+/// A payout's bank file: its bytes and how it is stored and served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayoutFile {
+    /// `xml` (pain.001) or `lb` (Bankgirot supplier payments).
+    pub ext: &'static str,
+    pub content_type: &'static str,
+    pub bytes: Vec<u8>,
+}
+
+impl PayoutFile {
+    /// The file's name for a download.
+    pub fn name(&self, org: &OrgId, period: Period) -> String {
+        let ext = if self.ext == "lb" { "txt" } else { self.ext };
+        format!("payout-{org}-{period}.{ext}")
+    }
+}
+
+/// A record read for itemising that is gone or does not decode: skipped
+/// and reported, never stopping the settlement.
+fn skipped<T>(
+    kind: &str,
+    key: &str,
+    read: Result<Option<T>, StoreError>,
+) -> Result<Option<T>, BillingError> {
+    match read {
+        Ok(Some(v)) => Ok(Some(v)),
+        Ok(None) => {
+            tracing::error!(
+                kind,
+                key,
+                "a late payment's record is missing; not itemised"
+            );
+            Ok(None)
+        }
+        Err(e @ StoreError::Undecodable { .. }) => {
+            tracing::error!(kind, key, error = %e, "a late payment's record does not decode; not itemised");
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The self-invoice's number: one a month in the organisation's series of
@@ -153,8 +207,56 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
             stations: self.stations_in_service(&org.id).await?,
             payout_blocked: self.payout_blocked(org),
         };
-        settlement::settle(&input, ledger, CURRENCY)
+        let s = settlement::settle(&input, ledger, CURRENCY)
+            .map_err(|e| BillingError::Books(format!("settlement {period}: {e}")))?;
+        let late = self.late_payments(&input, ledger).await?;
+        s.with_late_payments(late)
             .map_err(|e| BillingError::Books(format!("settlement {period}: {e}")))
+    }
+
+    /// The month's payments made after their invoice's due date.
+    async fn late_payments(
+        &self,
+        input: &SettlementInput<'_>,
+        ledger: &[LedgerTransaction],
+    ) -> Result<Vec<LatePayment>, BillingError> {
+        let mut out = Vec::new();
+        for p in settlement::payments_of_month(input, ledger, CURRENCY) {
+            // Every payment of an invoice is booked under its payment's id.
+            let Ok(id) = PaymentId::parse(p.reference.as_str()) else {
+                continue;
+            };
+            let Some(payment) = skipped("Payment", id.as_str(), self.store.get_payment(&id).await)?
+            else {
+                continue;
+            };
+            let Some(invoice_id) = payment.invoice_id else {
+                continue;
+            };
+            let Some(invoice) = skipped(
+                "Invoice",
+                invoice_id.as_str(),
+                self.store.get_invoice(&invoice_id).await,
+            )?
+            else {
+                continue;
+            };
+            if payment.paid_on <= invoice.due_date {
+                continue;
+            }
+            out.push(LatePayment {
+                payment: p.reference,
+                invoice_id: invoice.id,
+                invoice_number: invoice.number,
+                driver: invoice.user_id,
+                driver_name: invoice.buyer.name,
+                invoice_period: invoice.period,
+                due_date: invoice.due_date,
+                amount: p.amount,
+                paid_on: payment.paid_on,
+            });
+        }
+        Ok(out)
     }
 
     /// Settles `org`'s `period` (see the module docs): books its fee and
@@ -264,11 +366,13 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
                 .await?;
             result.documents_stored = true;
         }
-        if let Some(file) = self.payout_file_of(org, s)? {
-            let key = document_key(&org.id, s.period, "xml")?;
-            if d.documents.get_document(&key).await?.is_none() {
+        // One bank file per payout: one stored before (whichever its kind)
+        // is the payout's, whatever the payout account says now.
+        if self.stored_payout_file(&org.id, s.period).await?.is_none() {
+            if let Some(file) = self.payout_file_of(org, s)? {
+                let key = document_key(&org.id, s.period, file.ext)?;
                 d.documents
-                    .put_document(&key, pain001::CONTENT_TYPE, &file)
+                    .put_document(&key, file.content_type, &file.bytes)
                     .await?;
             }
         }
@@ -332,31 +436,54 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
         Ok((name, self.settlement_pdf_of(&organisation, &s)?))
     }
 
-    /// The bank file of `org`'s payout of `period`; `NotFound` when no
-    /// payout was booked.
+    /// The bank file of `org`'s payout of `period` (its download name and
+    /// the file); `NotFound` when no payout was booked.
     pub async fn payout_file(
         &self,
         org: &OrgId,
         period: Period,
-    ) -> Result<(String, Vec<u8>), BillingError> {
-        let name = format!("payout-{}-{}.xml", org, period);
-        if let Some(d) = &self.delivery {
-            if let Some(bytes) = d
-                .documents
-                .get_document(&document_key(org, period, "xml")?)
-                .await?
-            {
-                return Ok((name, bytes));
-            }
+    ) -> Result<(String, PayoutFile), BillingError> {
+        if let Some(stored) = self.stored_payout_file(org, period).await? {
+            return Ok((stored.name(org, period), stored));
         }
         let organisation = self.organisation(org).await?;
         let s = self.settlement(org, period).await?;
         match self.payout_file_of(&organisation, &s)? {
-            Some(bytes) => Ok((name, bytes)),
+            Some(made) => Ok((made.name(org, period), made)),
             None => Err(BillingError::NotFound(format!(
                 "a payout of {period} (none was booked)"
             ))),
         }
+    }
+
+    /// The bank file stored for `org`'s payout of `period`, of either kind.
+    async fn stored_payout_file(
+        &self,
+        org: &OrgId,
+        period: Period,
+    ) -> Result<Option<PayoutFile>, BillingError> {
+        let Some(d) = &self.delivery else {
+            return Ok(None);
+        };
+        for (ext, content_type) in [("lb", lb::CONTENT_TYPE), ("xml", pain001::CONTENT_TYPE)] {
+            if let Some(bytes) = d
+                .documents
+                .get_document(&document_key(org, period, ext)?)
+                .await?
+            {
+                return Ok(Some(PayoutFile {
+                    ext,
+                    content_type,
+                    bytes,
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The platform's own Bankgiro a supplier-payment file pays from.
+    fn payer_bankgiro(&self) -> Option<&Bankgiro> {
+        self.delivery.as_ref().and_then(|d| d.bankgiro.as_ref())
     }
 
     /// The bank file of a booked payout; `None` when none is booked.
@@ -364,7 +491,7 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
         &self,
         org: &Organisation,
         s: &Settlement,
-    ) -> Result<Option<Vec<u8>>, BillingError> {
+    ) -> Result<Option<PayoutFile>, BillingError> {
         let (Some(at), Some(debtor), Some(account)) = (
             s.payout_booked_at,
             self.payouts.as_ref(),
@@ -372,6 +499,26 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
         ) else {
             return Ok(None);
         };
+        let execution_date = at.with_timezone(&DEFAULT_ZONE).date_naive();
+        if let (PayoutAccount::Bankgiro(to), Some(payer)) = (account, self.payer_bankgiro()) {
+            let reference = self_invoice_number(s.period);
+            let bytes = lb::render(
+                payer,
+                execution_date,
+                &[LbPayment {
+                    to,
+                    reference: &reference,
+                    amount: s.payout,
+                    date: execution_date,
+                }],
+            )
+            .map_err(|e| BillingError::Books(format!("payout {} file: {e}", s.period)))?;
+            return Ok(Some(PayoutFile {
+                ext: "lb",
+                content_type: lb::CONTENT_TYPE,
+                bytes,
+            }));
+        }
         let compact = format!("{:04}{:02}", s.period.year(), s.period.month());
         let message_id = format!("PO{compact}{}", short_hash(org.id.as_str()));
         let end_to_end = format!(
@@ -391,20 +538,24 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
                 self_invoice_number(s.period)
             ),
         };
-        Ok(Some(pain001::render(
-            debtor,
-            &Transfer {
-                message_id: &message_id,
-                end_to_end_id: &end_to_end,
-                created_at: at,
-                execution_date: at.with_timezone(&DEFAULT_ZONE).date_naive(),
-                amount: s.payout,
-                currency: &s.currency,
-                creditor_name: &org.legal_name,
-                creditor_account: account,
-                remittance: &remittance,
-            },
-        )))
+        Ok(Some(PayoutFile {
+            ext: "xml",
+            content_type: pain001::CONTENT_TYPE,
+            bytes: pain001::render(
+                debtor,
+                &Transfer {
+                    message_id: &message_id,
+                    end_to_end_id: &end_to_end,
+                    created_at: at,
+                    execution_date,
+                    amount: s.payout,
+                    currency: &s.currency,
+                    creditor_name: &org.legal_name,
+                    creditor_account: account,
+                    remittance: &remittance,
+                },
+            ),
+        }))
     }
 
     fn settlement_pdf_of(
@@ -456,6 +607,16 @@ struct Words {
     payouts_total: &'static str,
     held: &'static str,
     basis: &'static str,
+    late: &'static str,
+    late_intro: &'static str,
+    late_invoice: &'static str,
+    late_driver: &'static str,
+    late_period: &'static str,
+    late_due: &'static str,
+    late_paid_on: &'static str,
+    late_amount: &'static str,
+    late_total: &'static str,
+    on_time: &'static str,
 }
 
 const SV: Words = Words {
@@ -481,6 +642,16 @@ const SV: Words = Words {
     payouts_total: "Utbetalt totalt",
     held: "Innestående hos plattformen",
     basis: "Avgiftens grund",
+    late: "Sent betalt sedan förra perioden",
+    late_intro: "Betalningar bokförda under perioden som betalades efter fakturans förfallodag.",
+    late_invoice: "Faktura",
+    late_driver: "Förare",
+    late_period: "Avser",
+    late_due: "Förföll",
+    late_paid_on: "Betald",
+    late_amount: "Belopp",
+    late_total: "Sent betalt totalt",
+    on_time: "Övrigt inbetalt under perioden",
 };
 
 const EN: Words = Words {
@@ -506,6 +677,16 @@ const EN: Words = Words {
     payouts_total: "Paid out, all time",
     held: "Held by the platform",
     basis: "Fee basis",
+    late: "Paid late since the last period",
+    late_intro: "Payments booked in the period that were made after their invoice's due date.",
+    late_invoice: "Invoice",
+    late_driver: "Driver",
+    late_period: "For",
+    late_due: "Due",
+    late_paid_on: "Paid",
+    late_amount: "Amount",
+    late_total: "Paid late, total",
+    on_time: "Other payments in the period",
 };
 
 fn words(language: Language) -> &'static Words {
@@ -628,9 +809,73 @@ pub fn settlement_layout(
         x2: right,
         y: y + 2.0,
     });
-    Ok(Layout {
-        pages: vec![pen.items],
-    })
+    let mut pages = Vec::new();
+    // The late payments, a row each, on as many pages as they take.
+    let top = PAGE_H - MARGIN - 4.0;
+    let mut room = |pen: &mut Pen<'_>, y: &mut f32, need: f32| {
+        if *y - need < MARGIN {
+            pages.push(std::mem::take(&mut pen.items));
+            *y = top;
+        }
+    };
+    y -= 6.0;
+    room(&mut pen, &mut y, 30.0);
+    pen.text(MARGIN, y, 10.0, true, w.late);
+    y -= 5.0;
+    pen.fitted(MARGIN, y, PAGE_W - 2.0 * MARGIN, w.late_intro);
+    y -= 6.0;
+    let columns = |pen: &mut Pen<'_>, y: f32, bold: bool, c: [String; 6]| {
+        let [number, driver, period, due, paid, amount] = c;
+        pen.text(MARGIN, y, 8.0, bold, number);
+        pen.fitted(MARGIN + 24.0, y, 50.0, &driver);
+        pen.text(MARGIN + 77.0, y, 8.0, bold, period);
+        pen.text(MARGIN + 94.0, y, 8.0, bold, due);
+        pen.text(MARGIN + 115.0, y, 8.0, bold, paid);
+        pen.right(right, y, 8.0, bold, amount);
+    };
+    columns(
+        &mut pen,
+        y,
+        true,
+        [
+            w.late_invoice.into(),
+            w.late_driver.into(),
+            w.late_period.into(),
+            w.late_due.into(),
+            w.late_paid_on.into(),
+            w.late_amount.into(),
+        ],
+    );
+    y -= 5.0;
+    for p in &s.late_payments {
+        room(&mut pen, &mut y, 5.0);
+        columns(
+            &mut pen,
+            y,
+            false,
+            [
+                p.invoice_number.to_string(),
+                p.driver_name.clone(),
+                p.invoice_period.to_string(),
+                p.due_date.to_string(),
+                p.paid_on.to_string(),
+                money(p.amount),
+            ],
+        );
+        y -= 5.0;
+    }
+    room(&mut pen, &mut y, 12.0);
+    y -= 1.0;
+    field(&mut pen, &mut y, w.late_total, money(s.paid_late), true);
+    field(
+        &mut pen,
+        &mut y,
+        w.on_time,
+        money(s.paid_in - s.paid_late),
+        false,
+    );
+    pages.push(pen.items);
+    Ok(Layout { pages })
 }
 
 fn settlement_mail(org: &Organisation, s: &Settlement, to: &str, pdf: Vec<u8>) -> Mail {
@@ -680,6 +925,54 @@ mod tests {
     use csms_domain::billing::settlement::{settle, SettlementInput};
     use csms_domain::tenant::Bankgiro;
     use csms_kernel::contract::organisation;
+
+    #[test]
+    fn the_self_invoice_itemises_late_payments_on_as_many_pages_as_they_take() {
+        use csms_domain::billing::invoice::{InvoiceId, InvoiceNumber};
+        use csms_domain::billing::ledger::LedgerReference;
+        use csms_domain::user::UserId;
+        let org = organisation("brf-late");
+        let period = Period::parse("2026-11").unwrap();
+        let input = SettlementInput {
+            org_id: &org.id,
+            period,
+            zone: DEFAULT_ZONE,
+            terms: Default::default(),
+            stations: 1,
+            payout_blocked: None,
+        };
+        let mut s = settle(&input, &[], "SEK").unwrap();
+        let user = UserId::parse("usr_01JABCDEFGHJKMNPQRSTVWXYZ1").unwrap();
+        let items: Vec<LatePayment> = (1..=60u64)
+            .map(|i| LatePayment {
+                payment: LedgerReference::parse(format!("bgmax:1:{i:012}")).unwrap(),
+                invoice_id: InvoiceId::new(&org.id, Period::parse("2026-09").unwrap(), &user),
+                invoice_number: InvoiceNumber::new("", i).unwrap(),
+                driver: user.clone(),
+                driver_name: format!("Driver {i}"),
+                invoice_period: Period::parse("2026-09").unwrap(),
+                due_date: "2026-10-31".parse().unwrap(),
+                amount: Decimal::new(1001, 2),
+                paid_on: "2026-11-05".parse().unwrap(),
+            })
+            .collect();
+        // What the ledger would have: the payments are the month's paid in.
+        s.paid_in = Decimal::new(60 * 1001 + 500, 2);
+        let s = s.with_late_payments(items).unwrap();
+        assert_eq!(s.paid_late, Decimal::new(60 * 1001, 2));
+        assert!(s.reconciles());
+        let layout = settlement_layout(&org, &s, None).unwrap();
+        assert!(layout.pages.len() >= 2, "60 rows do not fit one page");
+        let all: Vec<&str> = (0..layout.pages.len())
+            .flat_map(|p| layout.texts(p))
+            .collect();
+        for want in ["Driver 1", "Driver 60", "2026-09", "2026-11-05"] {
+            assert!(all.contains(&want), "{want} in {all:?}");
+        }
+        let money = |d: Decimal| pdf::money(d, "SEK", org.language);
+        assert!(all.contains(&money(s.paid_late).as_str()));
+        assert!(all.contains(&money(Decimal::new(500, 2)).as_str()));
+    }
 
     #[test]
     fn the_self_invoice_shows_the_figures_the_payout_and_its_account() {

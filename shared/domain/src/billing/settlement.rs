@@ -9,10 +9,13 @@
 //! with the month's own fee and payout: paid in (ever) = payouts + fees +
 //! held.
 
+use super::invoice::{InvoiceId, InvoiceNumber};
 use super::ledger::{Account, LedgerReference, LedgerTransaction, Side};
 use super::period::Period;
 use super::Invalid;
+use crate::user::UserId;
 use crate::{OrgId, Timestamp};
+use chrono::NaiveDate;
 use chrono_tz::Tz;
 use rust_decimal::{Decimal, RoundingStrategy};
 
@@ -193,6 +196,81 @@ pub struct SettlementInput<'a> {
     pub payout_blocked: Option<String>,
 }
 
+/// A payment booked in the month that was made after its invoice's due
+/// date: paid late. It is part of the month's `paid_in` (and paid out with
+/// it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LatePayment {
+    /// The payment's ledger reference (its id, e.g. `bgmax:17:000000000001`).
+    pub payment: LedgerReference,
+    pub invoice_id: InvoiceId,
+    pub invoice_number: InvoiceNumber,
+    pub driver: UserId,
+    /// The driver's name as the invoice has it.
+    pub driver_name: String,
+    /// The month the invoice was for.
+    pub invoice_period: Period,
+    pub due_date: NaiveDate,
+    /// What this payment paid of the invoice.
+    pub amount: Decimal,
+    /// The day the payer paid (as the provider reported it).
+    pub paid_on: NaiveDate,
+}
+
+/// A payment booked in the month: its ledger transaction's reference, what
+/// it credited the organisation's receivables, and when it was booked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonthPayment {
+    pub reference: LedgerReference,
+    pub amount: Decimal,
+    pub recorded_at: Timestamp,
+}
+
+/// The payments booked in `input.period` to the organisation's drivers'
+/// receivables (those `paid_in` sums), in booking order.
+pub fn payments_of_month(
+    input: &SettlementInput<'_>,
+    ledger: &[LedgerTransaction],
+    currency: &str,
+) -> Vec<MonthPayment> {
+    let (start, end) = (
+        input.period.start_in(input.zone),
+        input.period.end_in(input.zone),
+    );
+    let mut out: Vec<MonthPayment> = ledger
+        .iter()
+        .filter(|t| {
+            t.org_id == *input.org_id
+                && t.currency == currency
+                && t.recorded_at >= start
+                && t.recorded_at < end
+                && t.postings().iter().any(|p| {
+                    p.side == Side::Debit && matches!(p.account, Account::ProviderClearing { .. })
+                })
+        })
+        .filter_map(|t| {
+            let amount: Decimal = t
+                .postings()
+                .iter()
+                .filter(|p| {
+                    p.side == Side::Credit
+                        && matches!(&p.account, Account::DriverReceivable { org, .. } if org == input.org_id)
+                })
+                .map(|p| p.amount)
+                .sum();
+            (amount > Decimal::ZERO).then(|| MonthPayment {
+                reference: t.reference.clone(),
+                amount,
+                recorded_at: t.recorded_at,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        (a.recorded_at, a.reference.as_str()).cmp(&(b.recorded_at, b.reference.as_str()))
+    });
+    out
+}
+
 /// A month settled (or to be): every figure from the ledger.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settlement {
@@ -236,12 +314,42 @@ pub struct Settlement {
     /// credit note on a paid invoice not yet refunded): held back from
     /// the payout, since it is theirs to be refunded.
     pub driver_credit: Decimal,
+    /// The month's payments made after their invoice's due date (see
+    /// [`LatePayment`]), by the day paid; and their sum, part of `paid_in`.
+    pub late_payments: Vec<LatePayment>,
+    pub paid_late: Decimal,
 }
 
 impl Settlement {
     /// Paid in = payouts + fees + held, to the öre.
+    /// The late payments itemised sum to `paid_late`, which is part of
+    /// `paid_in`.
     pub fn reconciles(&self) -> bool {
+        let itemised = self
+            .late_payments
+            .iter()
+            .try_fold(Decimal::ZERO, |s, p| s.checked_add(p.amount));
         self.payouts_total + self.fees_total + self.held == self.paid_in_total
+            && itemised == Some(self.paid_late)
+            && self.paid_late <= self.paid_in
+    }
+
+    /// Itemises the month's late payments (sorted by the day paid, then
+    /// the invoice's number) and sums them.
+    pub fn with_late_payments(mut self, mut items: Vec<LatePayment>) -> Result<Self, Invalid> {
+        items.sort_by(|a, b| {
+            (a.paid_on, a.invoice_number.to_string(), a.payment.as_str()).cmp(&(
+                b.paid_on,
+                b.invoice_number.to_string(),
+                b.payment.as_str(),
+            ))
+        });
+        self.paid_late = items
+            .iter()
+            .try_fold(Decimal::ZERO, |s, p| s.checked_add(p.amount))
+            .ok_or_else(|| Invalid("the late payments' sum overflows".into()))?;
+        self.late_payments = items;
+        Ok(self)
     }
 }
 
@@ -279,6 +387,8 @@ pub fn settle(
         payouts_total: Decimal::ZERO,
         held: Decimal::ZERO,
         driver_credit: Decimal::ZERO,
+        late_payments: Vec::new(),
+        paid_late: Decimal::ZERO,
     };
     // Each driver's receivable at the month's end (negative: a credit).
     let mut receivables: std::collections::BTreeMap<&Account, Decimal> = Default::default();
@@ -406,7 +516,6 @@ pub fn settle(
 mod tests {
     use super::*;
     use crate::billing::ledger::Posting;
-    use crate::user::UserId;
 
     fn d(s: &str) -> Decimal {
         s.parse().unwrap()
@@ -416,10 +525,14 @@ mod tests {
         OrgId::parse("brf-solsidan").unwrap()
     }
 
+    fn user() -> UserId {
+        UserId::parse("usr_01JABCDEFGHJKMNPQRSTVWXYZ1").unwrap()
+    }
+
     fn receivable() -> Account {
         Account::DriverReceivable {
             org: org(),
-            user: UserId::parse("usr_01JABCDEFGHJKMNPQRSTVWXYZ1").unwrap(),
+            user: user(),
         }
     }
 
@@ -646,6 +759,47 @@ mod tests {
             (d("0"), d("0"), d("0"))
         );
         assert!(dec.reconciles());
+    }
+
+    #[test]
+    fn the_months_payments_are_found_and_late_ones_itemised_to_the_ore() {
+        let ledger = vec![
+            invoice("invoice:F-1", "2026-10-02T08:00:00Z", "500.00"),
+            payment("bgmax:1", "2026-10-31T22:59:59Z", "1.00"),
+            payment("bgmax:2", "2026-11-03T10:00:00Z", "200.10"),
+            payment("bgmax:3", "2026-11-20T10:00:00Z", "99.90"),
+            payment("bgmax:4", "2026-11-30T23:00:00Z", "5.00"),
+        ];
+        let input = input("2026-11", PayoutTerms::default());
+        let found = payments_of_month(&input, &ledger, "SEK");
+        let refs: Vec<&str> = found.iter().map(|p| p.reference.as_str()).collect();
+        assert_eq!(refs, ["bgmax:2", "bgmax:3"]);
+        let s = settle(&input, &ledger, "SEK").unwrap();
+        assert_eq!(s.paid_in, d("300.00"));
+        let late = |p: &MonthPayment, day: &str| LatePayment {
+            payment: p.reference.clone(),
+            invoice_id: InvoiceId::new(&org(), Period::parse("2026-10").unwrap(), &user()),
+            invoice_number: InvoiceNumber::new("", 1).unwrap(),
+            driver: user(),
+            driver_name: "Ada".into(),
+            invoice_period: Period::parse("2026-10").unwrap(),
+            due_date: "2026-10-31".parse().unwrap(),
+            amount: p.amount,
+            paid_on: day.parse().unwrap(),
+        };
+        let s = s
+            .with_late_payments(vec![
+                late(&found[1], "2026-11-19"),
+                late(&found[0], "2026-11-02"),
+            ])
+            .unwrap();
+        assert_eq!(s.paid_late, d("300.00"));
+        assert_eq!(s.late_payments[0].paid_on.to_string(), "2026-11-02");
+        assert!(s.reconciles());
+        // An itemisation that does not sum to the total does not reconcile.
+        let mut broken = s.clone();
+        broken.late_payments.pop();
+        assert!(!broken.reconciles());
     }
 
     #[test]
