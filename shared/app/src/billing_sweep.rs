@@ -1,6 +1,8 @@
 //! The day's billing over every organisation, as the local runner (every
 //! `CSMS_BILLING_SWEEP_SECONDS`) and the `session-sweep` function's
-//! `BillingSweep` schedule run it: per organisation, billing's day
+//! `BillingSweep` schedule run it: per organisation, the captures at the
+//! charger that failed and are due tried again
+//! (`BillingService::retry_captures`), then billing's day
 //! (`BillingService::run_day`: the scheduled invoice run, saved cards
 //! charged, then dunning),
 //! then the reminders it recorded mailed (`ReminderMail`), then, when
@@ -36,6 +38,12 @@ pub struct SweepCounts {
     pub reminders: usize,
     pub blocks: usize,
     pub mailed: usize,
+    /// Failed captures at the charger that landed on a retry.
+    pub captures_retried: usize,
+    /// Failed captures at the charger that failed again (tried later).
+    pub capture_failures: usize,
+    /// Failed captures given up: alarms for the operator.
+    pub captures_abandoned: usize,
     pub failed_organisations: usize,
 }
 
@@ -47,6 +55,18 @@ impl BillingSweep {
             .date_naive();
         let mut counts = SweepCounts::default();
         for org in csms_kernel::tenants::organisation_ids(&*self.store).await? {
+            // Before the day's billing, and whatever becomes of it: a hold
+            // lapses on its own clock.
+            match self.billing.retry_captures(&org).await {
+                Ok(r) => {
+                    counts.captures_retried += r.captured;
+                    counts.capture_failures += r.failed;
+                    counts.captures_abandoned += r.abandoned;
+                }
+                Err(e) => {
+                    tracing::error!(org = %org, error = %e, "failed captures at the charger were not tried again")
+                }
+            }
             let day = match self.billing.run_day(&org, today).await {
                 Ok(day) => day,
                 // The default organisation's record is made at start; an
