@@ -905,6 +905,33 @@ mod tests {
     }
 
     #[test]
+    fn capture_retries_are_bounded() {
+        let r = read(Runtime::Local, &[]).unwrap().capture_retry;
+        assert_eq!(r, csms_billing::charger_pay::CaptureRetry::DEFAULT);
+        let r = read(
+            Runtime::Local,
+            &[
+                ("CSMS_CHARGER_CAPTURE_RETRY_SECONDS", "30"),
+                ("CSMS_CHARGER_CAPTURE_ATTEMPTS", "3"),
+            ],
+        )
+        .unwrap()
+        .capture_retry;
+        assert_eq!((r.first.num_seconds(), r.attempts), (30, 3));
+        for (var, bad) in [
+            ("CSMS_CHARGER_CAPTURE_ATTEMPTS", "11"),
+            ("CSMS_CHARGER_CAPTURE_ATTEMPTS", "1"),
+            ("CSMS_CHARGER_CAPTURE_RETRY_SECONDS", "0"),
+            ("CSMS_CHARGER_CAPTURE_RETRY_SECONDS", "3601"),
+        ] {
+            assert_eq!(
+                read(Runtime::Local, &[(var, bad)]).unwrap_err().variable,
+                var
+            );
+        }
+    }
+
+    #[test]
     fn swish_needs_its_certificate() {
         assert!(read(Runtime::Local, &[]).unwrap().swish.is_none());
         let e = read(Runtime::Local, &[("CSMS_SWISH_PAYEE_ALIAS", "12345")]).unwrap_err();
