@@ -150,3 +150,107 @@ def test_a_function_without_a_queue_its_services_need_does_not_start_and_names_i
     done = _start(binary, env)
     assert done.returncode != 0, f"{name} started without CSMS_LOAD_QUEUE"
     assert "CSMS_LOAD_QUEUE" in done.stdout + done.stderr
+
+
+# --------------------------------------------------------------------------- Swish (issue 18)
+# The client certificate and key live in Secrets Manager (a Lambda's environment holds 4 KB in all, less than a
+# 4096-bit key and its certificate): the stack gives the HTTP API function the secret's ARN and it reads the secret
+# once at a cold start. Here against moto's Secrets Manager.
+
+SWISH_VARS = ("CSMS_SWISH_PAYEE_ALIAS", "CSMS_SWISH_SECRET", "CSMS_SWISH_API_URL")
+
+
+def _pem_pair() -> tuple[str, str]:
+    """A self-signed certificate and its key, as Swish's client certificate would be."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "1231181189")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now)
+            .not_valid_after(now + datetime.timedelta(days=30)).sign(key, hashes.SHA256()))
+    return (cert.public_bytes(serialization.Encoding.PEM).decode(),
+            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption()).decode())
+
+
+@pytest.fixture(scope="module")
+def secrets_manager():
+    """moto's Secrets Manager on a free port: (endpoint, boto3 client)."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    from csms_e2e import free_port
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    client = boto3.client("secretsmanager", region_name="eu-north-1", endpoint_url=endpoint,
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    try:
+        yield endpoint, client
+    finally:
+        server.stop()
+
+
+def _http_api_with_swish(endpoint: str, secret_arn: str) -> subprocess.CompletedProcess:
+    name, binary, env = next(f for f in FUNCTIONS if f[1] == "http-api")
+    env = {**env, "CSMS_SWISH_PAYEE_ALIAS": "1231181189", "CSMS_SWISH_SECRET": secret_arn,
+           "CSMS_PUBLIC_URL": "https://csms.example.com", "AWS_ENDPOINT_URL": endpoint}
+    return _start(binary, env)
+
+
+def test_only_the_http_api_gets_swish_and_may_read_only_its_secret():
+    http_api = TEMPLATE["Resources"]["HttpApiFunction"]["Properties"]
+    own = http_api["Environment"]["Variables"]
+    assert {v: own[v] for v in SWISH_VARS} == {
+        "CSMS_SWISH_PAYEE_ALIAS": {"Ref": "SwishPayeeAlias"}, "CSMS_SWISH_SECRET": {"Ref": "SwishSecretArn"},
+        "CSMS_SWISH_API_URL": {"Ref": "SwishApiUrl"}}
+    # The certificate and key never sit in the environment.
+    assert not any(v in own for v in ("CSMS_SWISH_CERT", "CSMS_SWISH_KEY", "CSMS_SWISH_CA"))
+    for name, binary, env in FUNCTIONS:
+        if binary != "http-api":
+            assert not any(v in env for v in SWISH_VARS), f"{name} needs no Swish settings"
+    statements = http_api["Policies"][0]["Statement"]
+    guarded = [s["Fn::If"] for s in statements if isinstance(s, dict) and "Fn::If" in s
+               and s["Fn::If"][0] == "HasSwishSecret"]
+    assert len(guarded) == 1, statements
+    _, allow, otherwise = guarded[0]
+    assert allow["Action"] == "secretsmanager:GetSecretValue" and allow["Resource"] == {"Ref": "SwishSecretArn"}
+    assert otherwise == {"Ref": "AWS::NoValue"}
+    # No access without a secret; a merchant number without its secret or PublicUrl is refused at deploy time.
+    assert _condition("HasSwishSecret") is False
+    rule = TEMPLATE["Rules"]["SwishNeedsItsSecret"]
+    asserted = [a["Assert"]["Fn::Not"][0]["Fn::Equals"][0]["Ref"] for a in rule["Assertions"]]
+    assert asserted == ["SwishSecretArn", "PublicUrl"]
+    assert re.fullmatch(TEMPLATE["Parameters"]["SwishPayeeAlias"]["AllowedPattern"], "1231181189")
+    assert not re.fullmatch(TEMPLATE["Parameters"]["SwishPayeeAlias"]["AllowedPattern"], "4671234768")
+    assert re.fullmatch(TEMPLATE["Parameters"]["SwishSecretArn"]["AllowedPattern"],
+                        "arn:aws:secretsmanager:eu-north-1:123456789012:secret:csms/swish-AbCdEf")
+
+
+def test_the_http_api_reads_the_swish_certificate_from_secrets_manager(secrets_manager):
+    import json
+
+    endpoint, client = secrets_manager
+    cert, key = _pem_pair()
+    arn = client.create_secret(Name="csms/swish", SecretString=json.dumps({"cert": cert, "key": key}))["ARN"]
+    done = _http_api_with_swish(endpoint, arn)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    # A secret that is not what it must be stops the start and says which secret and field.
+    bad = client.create_secret(Name="csms/swish-bad", SecretString=json.dumps({"cert": "/etc/swish.pem",
+                                                                              "key": key}))["ARN"]
+    done = _http_api_with_swish(endpoint, bad)
+    out = done.stdout + done.stderr
+    assert done.returncode != 0 and "CSMS_SWISH_SECRET" in out and "cert" in out, out[-2000:]
+    # A secret that does not exist: the same.
+    done = _http_api_with_swish(endpoint, "arn:aws:secretsmanager:eu-north-1:123456789012:secret:csms/none-AbCdEf")
+    out = done.stdout + done.stderr
+    assert done.returncode != 0 and "CSMS_SWISH_SECRET" in out, out[-2000:]

@@ -1,6 +1,9 @@
 //! The day's billing over every organisation, as the local runner (every
-//! `CSMS_BILLING_SWEEP_SECONDS`) and the `session-sweep` function's
-//! `BillingSweep` schedule run it: per organisation, billing's day
+//! `CSMS_BILLING_SWEEP_SECONDS`) and, in AWS, the `invoice-run` function (one
+//! organisation per message, queued by `session-sweep`'s `BillingSweep`
+//! schedule) run it: per organisation, the captures at the
+//! charger that failed and are due tried again
+//! (`BillingService::retry_captures`), then billing's day
 //! (`BillingService::run_day`: the scheduled invoice run, saved cards
 //! charged, then dunning),
 //! then the reminders it recorded mailed (`ReminderMail`), then, when
@@ -37,6 +40,12 @@ pub struct SweepCounts {
     pub reminders: usize,
     pub blocks: usize,
     pub mailed: usize,
+    /// Failed captures at the charger that landed on a retry.
+    pub captures_retried: usize,
+    /// Failed captures at the charger that failed again (tried later).
+    pub capture_failures: usize,
+    /// Failed captures given up: alarms for the operator.
+    pub captures_abandoned: usize,
     pub failed_organisations: usize,
 }
 
@@ -76,6 +85,18 @@ impl BillingSweep {
         today: NaiveDate,
     ) -> Result<SweepCounts, BillingError> {
         let mut counts = SweepCounts::default();
+        // Before the day's billing, and whatever becomes of it: a hold
+        // lapses on its own clock.
+        match self.billing.retry_captures(org).await {
+            Ok(r) => {
+                counts.captures_retried += r.captured;
+                counts.capture_failures += r.failed;
+                counts.captures_abandoned += r.abandoned;
+            }
+            Err(e) => {
+                tracing::error!(org = %org, error = %e, "failed captures at the charger were not tried again")
+            }
+        }
         let day = match self.billing.run_day(org, today).await {
             Ok(day) => day,
             // The default organisation's record is made at start; an
@@ -113,6 +134,9 @@ impl SweepCounts {
         self.reminders += o.reminders;
         self.blocks += o.blocks;
         self.mailed += o.mailed;
+        self.captures_retried += o.captures_retried;
+        self.capture_failures += o.capture_failures;
+        self.captures_abandoned += o.captures_abandoned;
         self.failed_organisations += o.failed_organisations;
     }
 }

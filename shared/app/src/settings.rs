@@ -389,6 +389,12 @@ pub struct Settings {
     /// charge at a public charger (SEK, whole kronor, 10 to 10 000; default
     /// 300); the session's price is captured from it.
     pub charger_hold: rust_decimal::Decimal,
+    /// `CSMS_CHARGER_CAPTURE_RETRY_SECONDS` (the wait before the first
+    /// retry, 1 to 3600, default 600; each later one twice the one before,
+    /// at most 12 h) and `CSMS_CHARGER_CAPTURE_ATTEMPTS` (2 to 10, default
+    /// 8): how the billing sweep tries again a capture at the charger that
+    /// failed.
+    pub capture_retry: csms_billing::charger_pay::CaptureRetry,
     /// `CSMS_STRIPE_*`: the Stripe account invoices are paid by card
     /// through. Unset (no `CSMS_STRIPE_SECRET_KEY`): no card payments, and
     /// the routes that need them say so.
@@ -676,6 +682,20 @@ impl Settings {
             300,
             10..=10_000,
         )?);
+        let capture_retry = csms_billing::charger_pay::CaptureRetry {
+            first: chrono::TimeDelta::seconds(vars.number(
+                "CSMS_CHARGER_CAPTURE_RETRY_SECONDS",
+                &[],
+                600,
+                1..=3_600,
+            )? as i64),
+            attempts: vars.number(
+                "CSMS_CHARGER_CAPTURE_ATTEMPTS",
+                &[],
+                8,
+                2..=u64::from(csms_billing::charger_pay::CaptureRetry::MAX_ATTEMPTS),
+            )? as u32,
+        };
         let stripe = StripeSettings::read(&vars)?;
         let swish = SwishSettings::read(&vars)?;
         let public_url = match vars.text("CSMS_PUBLIC_URL", &[]) {
@@ -765,6 +785,7 @@ impl Settings {
             bankgiro,
             client_funds,
             charger_hold,
+            capture_retry,
             stripe,
             swish,
             webhooks,
@@ -927,6 +948,33 @@ mod tests {
         assert_eq!(e.variable, "CSMS_PRICING_QUEUE");
         assert!(e.to_string().contains("sessions to price"), "{e}");
         assert_eq!(s.aws.command_queue.get(), None);
+    }
+
+    #[test]
+    fn capture_retries_are_bounded() {
+        let r = read(Runtime::Local, &[]).unwrap().capture_retry;
+        assert_eq!(r, csms_billing::charger_pay::CaptureRetry::DEFAULT);
+        let r = read(
+            Runtime::Local,
+            &[
+                ("CSMS_CHARGER_CAPTURE_RETRY_SECONDS", "30"),
+                ("CSMS_CHARGER_CAPTURE_ATTEMPTS", "3"),
+            ],
+        )
+        .unwrap()
+        .capture_retry;
+        assert_eq!((r.first.num_seconds(), r.attempts), (30, 3));
+        for (var, bad) in [
+            ("CSMS_CHARGER_CAPTURE_ATTEMPTS", "11"),
+            ("CSMS_CHARGER_CAPTURE_ATTEMPTS", "1"),
+            ("CSMS_CHARGER_CAPTURE_RETRY_SECONDS", "0"),
+            ("CSMS_CHARGER_CAPTURE_RETRY_SECONDS", "3601"),
+        ] {
+            assert_eq!(
+                read(Runtime::Local, &[(var, bad)]).unwrap_err().variable,
+                var
+            );
+        }
     }
 
     #[test]

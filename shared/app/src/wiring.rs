@@ -307,7 +307,9 @@ impl Wiring {
             Some(stripe) => billing.with_cards(self.adapters.card_gateway(stripe)),
             None => billing,
         };
-        let billing = billing.with_charger_hold(self.settings.charger_hold);
+        let billing = billing
+            .with_charger_hold(self.settings.charger_hold)
+            .with_capture_retry(self.settings.capture_retry);
         let billing = match &self.settings.client_funds {
             Some(debtor) => billing.with_payouts(debtor.clone()),
             None => billing,

@@ -45,9 +45,16 @@ impl AwsContext {
     /// opens the table `CSMS_TABLE`. `AWS_ENDPOINT_URL` (moto, LocalStack)
     /// is honoured by the SDK itself.
     pub async fn from_env() -> Result<Self, SettingsError> {
-        let settings = Settings::from_env(Runtime::Aws)?;
-        let table = settings.aws.table.require()?.to_owned();
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let swish = swish_secret(&sdk, std::env::var(SWISH_SECRET).ok()).await?;
+        let settings = Settings::from_lookup(Runtime::Aws, &|k| {
+            swish
+                .iter()
+                .find(|(name, _)| *name == k)
+                .map(|(_, v)| v.clone())
+                .or_else(|| std::env::var(k).ok())
+        })?;
+        let table = settings.aws.table.require()?.to_owned();
         let store: Arc<dyn Store> =
             Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table));
         let adapters = AwsAdapters {
@@ -72,6 +79,121 @@ impl AwsContext {
             ViewerAddress::SourceIp
         };
         Ok(WsHandlers::new(charger, w.clock.clone(), sender).with_viewer_address(viewer))
+    }
+}
+
+/// The variable naming the Secrets Manager secret (its ARN or name) that
+/// holds the Swish client certificate and key: a JSON object
+/// `{"cert": "-----BEGIN CERTIFICATE-----…", "key": "-----BEGIN PRIVATE KEY-----…",
+/// "ca": "…"}` (`ca` optional: roots for Swish's test environment). A
+/// Lambda's environment holds 4 KB in all, less than a 4096-bit key and its
+/// certificate, and would show them in the console; so the stack passes the
+/// secret's ARN and the function reads it once at a cold start, as the
+/// `CSMS_SWISH_CERT`, `CSMS_SWISH_KEY` and `CSMS_SWISH_CA` settings.
+pub const SWISH_SECRET: &str = "CSMS_SWISH_SECRET";
+
+/// What the Swish secret holds.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SwishSecret {
+    cert: String,
+    key: String,
+    #[serde(default)]
+    ca: Option<String>,
+}
+
+/// The settings the secret `arn` (unset or empty: none) gives, read from
+/// Secrets Manager; an error names [`SWISH_SECRET`] and what is wrong.
+async fn swish_secret(
+    sdk: &aws_config::SdkConfig,
+    arn: Option<String>,
+) -> Result<Vec<(&'static str, String)>, SettingsError> {
+    let Some(arn) = arn.map(|a| a.trim().to_owned()).filter(|a| !a.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let answer = aws_sdk_secretsmanager::Client::new(sdk)
+        .get_secret_value()
+        .secret_id(&arn)
+        .send()
+        .await
+        .map_err(|e| {
+            SettingsError::new(
+                SWISH_SECRET,
+                format!("cannot read the secret {arn}: {}", error_chain(&e)),
+            )
+        })?;
+    let text = answer.secret_string().ok_or_else(|| {
+        SettingsError::new(SWISH_SECRET, format!("the secret {arn} holds no text"))
+    })?;
+    swish_settings(text)
+        .map_err(|e| SettingsError::new(SWISH_SECRET, format!("the secret {arn}: {e}")))
+}
+
+/// An SDK error with its cause, which its `Display` leaves out.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// The Swish settings a secret's text gives (see [`SWISH_SECRET`]).
+fn swish_settings(text: &str) -> Result<Vec<(&'static str, String)>, String> {
+    let secret: SwishSecret = serde_json::from_str(text)
+        .map_err(|e| format!("not a JSON object of cert, key and an optional ca: {e}"))?;
+    let pem = |field: &str, value: &str| {
+        let value = value.trim();
+        if value.starts_with("-----BEGIN") {
+            Ok(value.to_owned())
+        } else {
+            Err(format!("{field}: not PEM (-----BEGIN …)"))
+        }
+    };
+    let mut vars = vec![
+        ("CSMS_SWISH_CERT", pem("cert", &secret.cert)?),
+        ("CSMS_SWISH_KEY", pem("key", &secret.key)?),
+    ];
+    if let Some(ca) = secret.ca.as_deref().filter(|c| !c.trim().is_empty()) {
+        vars.push(("CSMS_SWISH_CA", pem("ca", ca)?));
+    }
+    Ok(vars)
+}
+
+#[cfg(test)]
+mod swish_secret_tests {
+    use super::swish_settings;
+
+    #[test]
+    fn a_secret_gives_the_certificate_key_and_roots() {
+        let vars = swish_settings(
+            r#"{"cert":"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n","key":" -----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            vars.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
+            ["CSMS_SWISH_CERT", "CSMS_SWISH_KEY"]
+        );
+        assert!(vars[1].1.starts_with("-----BEGIN PRIVATE KEY-----"));
+        let with_ca = swish_settings(
+            r#"{"cert":"-----BEGIN CERTIFICATE-----","key":"-----BEGIN PRIVATE KEY-----","ca":"-----BEGIN CERTIFICATE-----"}"#,
+        )
+        .unwrap();
+        assert_eq!(with_ca[2].0, "CSMS_SWISH_CA");
+    }
+
+    #[test]
+    fn a_wrong_secret_says_which_field() {
+        let e = swish_settings(r#"{"cert":"/etc/swish.pem","key":"-----BEGIN PRIVATE KEY-----"}"#)
+            .unwrap_err();
+        assert!(e.starts_with("cert:"), "{e}");
+        let e = swish_settings(r#"{"cert":"-----BEGIN CERTIFICATE-----"}"#).unwrap_err();
+        assert!(e.contains("key"), "{e}");
+        let e = swish_settings(r#"{"cert":"x","key":"y","password":"z"}"#).unwrap_err();
+        assert!(e.contains("password"), "{e}");
     }
 }
 

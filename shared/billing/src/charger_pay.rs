@@ -21,14 +21,29 @@
 //! Every step is idempotent: the capture carries an `Idempotency-Key` of
 //! the intent, the ledger transaction is keyed by it, and the receipt is
 //! claimed before it is mailed.
+//!
+//! A capture that fails (Stripe down, a 5xx, a timeout whose outcome is
+//! unknown) is not lost: it is kept as an open operator alarm of its
+//! organisation, `charger-capture:{intent}` (kind [`CAPTURE_FAILED`],
+//! its details the session, the attempts so far and when the next one is
+//! due), which the billing sweep ([`BillingService::retry_captures`])
+//! tries again with a doubling wait ([`CaptureRetry`]). A retry reads the
+//! intent back first, so a capture that did land is booked, never made
+//! twice. A capture that lands resolves the alarm; after the last attempt,
+//! or at once when Stripe refuses it (the hold expired or was cancelled),
+//! it is given up and a critical alarm `charger-capture-abandoned:{intent}`
+//! ([`CAPTURE_ABANDONED`]) asks the operator to capture or release the
+//! hold by hand before it lapses (Stripe: 7 days after it was made).
 
 use crate::card::{minor_units, CardCheckout, IntentRequest, STRIPE};
 use crate::{BillingError, BillingService, BillingStore};
 use chrono::TimeDelta;
+use csms_domain::alarm::{Alarm, Severity};
 use csms_domain::billing::ledger::{Account, LedgerReference, LedgerTransaction, Posting};
 use csms_domain::pricing::PricedSession;
 use csms_domain::tenant::{Email, Language};
-use csms_domain::{IdTokenValue, OrgId, StationId};
+use csms_domain::{IdTokenValue, OrgId, SessionId, StationId};
+use csms_kernel::ports::PageRequest;
 use csms_notify::mail::Mail;
 use rust_decimal::Decimal;
 
@@ -39,6 +54,62 @@ pub const DEFAULT_HOLD: Decimal = Decimal::from_parts(300, 0, 0, false, 0);
 const CURRENCY: &str = "SEK";
 const RECEIPT_SCOPE: &str = "charger-receipt";
 const RECEIPT_CLAIM_DAYS: i64 = 3_650;
+/// The alarm kind of a capture that failed and will be tried again.
+pub const CAPTURE_FAILED: &str = "chargerCaptureFailed";
+/// The alarm kind of a capture given up: the operator's to finish.
+pub const CAPTURE_ABANDONED: &str = "chargerCaptureAbandoned";
+
+/// How a capture at the charger that failed is tried again: after
+/// `first`, then each wait twice the one before (at most
+/// [`CaptureRetry::MAX_WAIT`]), `attempts` attempts in all (the first
+/// capture included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CaptureRetry {
+    pub first: TimeDelta,
+    pub attempts: u32,
+}
+
+impl CaptureRetry {
+    /// 10 min, 20 min, … 8 attempts: the last about 21 hours after the
+    /// first, days before the hold lapses.
+    pub const DEFAULT: CaptureRetry = CaptureRetry {
+        first: TimeDelta::minutes(10),
+        attempts: 8,
+    };
+    /// No wait is longer, so the last of at most [`Self::MAX_ATTEMPTS`]
+    /// comes within 4½ days, before Stripe's 7 days lapse.
+    pub const MAX_WAIT: TimeDelta = TimeDelta::hours(12);
+    pub const MAX_ATTEMPTS: u32 = 10;
+
+    /// The wait after attempt `attempt` (1: the first capture) failed.
+    pub fn wait_after(&self, attempt: u32) -> TimeDelta {
+        let doublings = attempt.saturating_sub(1).min(20);
+        self.first
+            .checked_mul(1_i32 << doublings)
+            .map_or(Self::MAX_WAIT, |w| w.min(Self::MAX_WAIT))
+    }
+}
+
+/// What one sweep over an organisation's failed captures did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CaptureRetries {
+    /// Captured (or released, or found booked) now.
+    pub captured: usize,
+    /// Failed again; tried later.
+    pub failed: usize,
+    /// Given up: the operator's to finish.
+    pub abandoned: usize,
+}
+
+/// The alarm that keeps a failed capture of `intent` for the sweep.
+pub fn pending_alarm_id(intent: &str) -> String {
+    format!("charger-capture:{intent}")
+}
+
+/// The alarm of a capture of `intent` given up.
+pub fn abandoned_alarm_id(intent: &str) -> String {
+    format!("charger-capture-abandoned:{intent}")
+}
 
 /// What a capture did.
 #[derive(Debug, Clone, PartialEq)]
@@ -144,6 +215,15 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
         &self,
         priced: &PricedSession,
     ) -> Result<Option<Captured>, BillingError> {
+        match self.hold_of(priced).await? {
+            Some(intent) => self.capture_hold(priced, intent).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The hold (PaymentIntent id) `priced`'s identity names, if it was
+    /// started by paying at the charger.
+    async fn hold_of(&self, priced: &PricedSession) -> Result<Option<String>, BillingError> {
         let Some(token) = priced
             .id_token
             .as_deref()
@@ -151,12 +231,20 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
         else {
             return Ok(None);
         };
-        let Some(record) = self.store.get_id_token(&token).await? else {
-            return Ok(None);
-        };
-        let Some(intent_id) = record.payment_hold.clone() else {
-            return Ok(None);
-        };
+        Ok(self
+            .store
+            .get_id_token(&token)
+            .await?
+            .and_then(|record| record.payment_hold))
+    }
+
+    /// Captures `priced`'s price from the hold `intent_id` (see
+    /// [`Self::capture_at_charger`]).
+    async fn capture_hold(
+        &self,
+        priced: &PricedSession,
+        intent_id: String,
+    ) -> Result<Captured, BillingError> {
         let reference = capture_reference(&intent_id)?;
         if self
             .store
@@ -164,7 +252,7 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
             .await?
             .is_some()
         {
-            return Ok(Some(Captured::Before { intent: intent_id }));
+            return Ok(Captured::Before { intent: intent_id });
         }
         let cards = self.cards()?;
         let intent = cards.get_intent(&intent_id).await?;
@@ -180,7 +268,7 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
             if intent.status == "requires_capture" {
                 cards.cancel_intent(&intent_id).await?;
             }
-            return Ok(Some(Captured::Released { intent: intent_id }));
+            return Ok(Captured::Released { intent: intent_id });
         }
         let captured = match intent.status.as_str() {
             "requires_capture" => {
@@ -226,10 +314,192 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
         if let Err(e) = self.mail_receipt(priced, &captured, amount).await {
             tracing::error!(intent = %intent_id, error = %e, "a receipt for a payment at the charger was not mailed");
         }
-        Ok(Some(Captured::Now {
+        Ok(Captured::Now {
             intent: intent_id,
             amount,
-        }))
+        })
+    }
+
+    /// [`Self::capture_at_charger`], and when it fails, the failure kept as
+    /// an alarm for [`Self::retry_captures`] (or given up when Stripe
+    /// refuses it); the error is still returned, to be logged.
+    pub async fn capture_or_retry_later(
+        &self,
+        priced: &PricedSession,
+    ) -> Result<Option<Captured>, BillingError> {
+        let Some(intent) = self.hold_of(priced).await? else {
+            return Ok(None);
+        };
+        match self.capture_hold(priced, intent.clone()).await {
+            Ok(c) => {
+                // A repricing may land what an earlier attempt did not.
+                self.resolve(&pending_alarm_id(&intent)).await?;
+                Ok(Some(c))
+            }
+            Err(e) => {
+                let attempts = match self.store.get_alarm(&pending_alarm_id(&intent)).await? {
+                    Some(a) if a.is_active() => attempts_of(&a).saturating_add(1),
+                    _ => 1,
+                };
+                if let Err(kept) = self.capture_failed(priced, &intent, attempts, &e).await {
+                    tracing::error!(%intent, error = %kept, "a failed capture could not be kept for a retry");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Tries again each capture of `org` that failed and is due at the
+    /// clock's now (see the module docs). One that fails for a reason of
+    /// its own is counted and the others go on; a store failure stops it.
+    pub async fn retry_captures(&self, org: &OrgId) -> Result<CaptureRetries, BillingError> {
+        let now = self.clock.now();
+        let mut pending = Vec::new();
+        let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+        loop {
+            let found = self.store.list_alarms(org, true, &page).await?;
+            pending.extend(found.items.into_iter().filter(|a| a.kind == CAPTURE_FAILED));
+            match found.next_cursor {
+                Some(c) => page.cursor = Some(c),
+                None => break,
+            }
+        }
+        let mut counts = CaptureRetries::default();
+        for alarm in pending {
+            let detail = |k: &str| alarm.details.get(k).and_then(|v| v.as_str());
+            let due = detail("nextAttemptAt")
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&chrono::Utc));
+            if due.is_some_and(|due| due > now) {
+                continue;
+            }
+            let attempts = attempts_of(&alarm).saturating_add(1);
+            let (Some(intent), Some(session)) = (
+                detail("intentId").filter(|i| is_intent_id(i)),
+                detail("sessionId").and_then(|s| SessionId::parse(s).ok()),
+            ) else {
+                tracing::error!(alarm = %alarm.id, "a failed capture's alarm names no payment or session");
+                continue;
+            };
+            let Some(priced) = self.store.get_priced_session(&session).await? else {
+                tracing::error!(%intent, %session, "the priced session of a failed capture is gone");
+                continue;
+            };
+            match self.capture_hold(&priced, intent.to_owned()).await {
+                Ok(c) => {
+                    tracing::info!(%intent, %session, attempts, captured = ?c, "a failed capture at the charger landed");
+                    self.resolve(&alarm.id).await?;
+                    counts.captured += 1;
+                }
+                Err(BillingError::Store(e)) => return Err(e.into()),
+                Err(e) => {
+                    if self.capture_failed(&priced, intent, attempts, &e).await? {
+                        counts.abandoned += 1;
+                    } else {
+                        counts.failed += 1;
+                    }
+                }
+            }
+        }
+        Ok(counts)
+    }
+
+    /// Keeps attempt `attempts` of capturing `intent`, which failed with
+    /// `error`: an open alarm with the next attempt's time, or, after the
+    /// last attempt or a refusal, the capture given up. Whether it was
+    /// given up.
+    async fn capture_failed(
+        &self,
+        priced: &PricedSession,
+        intent: &str,
+        attempts: u32,
+        error: &BillingError,
+    ) -> Result<bool, BillingError> {
+        let now = self.clock.now();
+        let retry = self.capture_retry;
+        let refused = matches!(error, BillingError::Refused(_));
+        let base = serde_json::json!({
+            "sessionId": priced.session_id.to_string(),
+            "stationId": priced.station_id.to_string(),
+            "intentId": intent,
+            "attempts": attempts,
+            "error": error.to_string(),
+            "gross": priced.gross.round_dp(2).to_string(),
+            "currency": priced.currency,
+        });
+        if refused || attempts >= retry.attempts {
+            let mut alarm = Alarm::opened(
+                abandoned_alarm_id(intent),
+                priced.org_id.clone(),
+                CAPTURE_ABANDONED,
+                Severity::Critical,
+                now,
+            );
+            alarm.title = Some(format!("Payment {intent} not captured"));
+            alarm.message = format!(
+                "The card payment at the charger for session {} ({} {}) was not captured after {attempts} attempt(s): {error}",
+                priced.session_id,
+                priced.gross.round_dp(2),
+                priced.currency
+            );
+            alarm.action = Some(format!(
+                "Capture or cancel PaymentIntent {intent} in Stripe's dashboard before the hold lapses (7 days after it was made); then resolve this alarm."
+            ));
+            alarm.details = base;
+            self.raise(&alarm).await?;
+            self.resolve(&pending_alarm_id(intent)).await?;
+            return Ok(true);
+        }
+        let next = now + retry.wait_after(attempts);
+        let mut alarm = Alarm::opened(
+            pending_alarm_id(intent),
+            priced.org_id.clone(),
+            CAPTURE_FAILED,
+            Severity::Warning,
+            now,
+        );
+        alarm.title = Some(format!("Payment {intent} not captured yet"));
+        alarm.message = format!(
+            "Capturing the card payment at the charger for session {} failed (attempt {attempts} of {}): {error}; tried again from {}",
+            priced.session_id,
+            retry.attempts,
+            next.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        );
+        alarm.action = Some(
+            "Nothing yet: the billing sweep tries again. Resolving this alarm by hand stops the retries.".into(),
+        );
+        let mut details = base;
+        details["nextAttemptAt"] =
+            serde_json::Value::String(next.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        alarm.details = details;
+        self.raise(&alarm).await?;
+        Ok(false)
+    }
+
+    async fn raise(&self, alarm: &Alarm) -> Result<(), BillingError> {
+        match &self.events {
+            Some(events) => {
+                csms_kernel::events::raise_alarm(&*self.store, &**events, alarm, self.clock.now())
+                    .await?;
+            }
+            None => {
+                self.store.raise_alarm(alarm).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn resolve(&self, id: &str) -> Result<(), BillingError> {
+        let now = self.clock.now();
+        match &self.events {
+            Some(events) => {
+                csms_kernel::events::resolve_alarm(&*self.store, &**events, id, now).await?;
+            }
+            None => {
+                self.store.resolve_alarm(id, now).await?;
+            }
+        }
+        Ok(())
     }
 
     async fn mail_receipt(
@@ -277,6 +547,17 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
             .map_err(|e| BillingError::Unavailable(format!("the mail was not sent: {e}")))?;
         Ok(())
     }
+}
+
+/// The attempts a pending capture's alarm counts (its details, else how
+/// often it was raised).
+fn attempts_of(alarm: &Alarm) -> u32 {
+    alarm
+        .details
+        .get("attempts")
+        .and_then(|v| v.as_u64())
+        .and_then(|n| u32::try_from(n).ok())
+        .unwrap_or(alarm.occurrences)
 }
 
 fn receipt(seller: &str, p: &PricedSession, amount: Decimal, to: &str, language: Language) -> Mail {
@@ -341,7 +622,7 @@ impl<S: BillingStore + ?Sized + 'static> csms_kernel::events::Subscriber for Cap
         let csms_kernel::events::DomainEvent::SessionPriced { priced } = event else {
             return;
         };
-        match self.billing.capture_at_charger(priced).await {
+        match self.billing.capture_or_retry_later(priced).await {
             Ok(Some(Captured::Now { intent, amount })) => {
                 tracing::info!(session = %priced.session_id, %intent, %amount, "payment at the charger captured")
             }
@@ -349,11 +630,45 @@ impl<S: BillingStore + ?Sized + 'static> csms_kernel::events::Subscriber for Cap
                 tracing::info!(session = %priced.session_id, %intent, "a session of nothing: the hold was released")
             }
             Ok(_) => {}
-            // The hold stays on the card until Stripe lets it lapse (7
-            // days); the operator sees why.
+            // Kept as an alarm the billing sweep tries again (see the
+            // module docs).
             Err(e) => {
-                tracing::error!(session = %priced.session_id, error = %e, "a payment at the charger was not captured")
+                tracing::error!(session = %priced.session_id, error = %e, "a payment at the charger was not captured; the billing sweep tries again")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_wait_twice_as_long_each_time_at_most_half_a_day() {
+        let r = CaptureRetry::DEFAULT;
+        let waits: Vec<i64> = (1..=8).map(|a| r.wait_after(a).num_minutes()).collect();
+        assert_eq!(waits, [10, 20, 40, 80, 160, 320, 640, 720]);
+        // The last of the most attempts allowed, with the longest first wait, comes before Stripe's 7 days.
+        let slow = CaptureRetry {
+            first: TimeDelta::hours(1),
+            attempts: CaptureRetry::MAX_ATTEMPTS,
+        };
+        let total: TimeDelta = (1..slow.attempts).map(|a| slow.wait_after(a)).sum();
+        assert!(total < TimeDelta::days(5), "{total}");
+        assert_eq!(slow.wait_after(u32::MAX), CaptureRetry::MAX_WAIT);
+    }
+
+    #[test]
+    fn a_pending_capture_counts_its_attempts_from_its_details() {
+        let mut a = Alarm::opened(
+            pending_alarm_id("pi_1"),
+            OrgId::default_org(),
+            CAPTURE_FAILED,
+            Severity::Warning,
+            chrono::Utc::now(),
+        );
+        assert_eq!(attempts_of(&a), 1);
+        a.details = serde_json::json!({"attempts": 4});
+        assert_eq!(attempts_of(&a), 4);
     }
 }

@@ -69,7 +69,7 @@ pub mod swish;
 
 use csms_kernel::events::{DomainEvent, EventBus, InvoiceChange};
 use csms_kernel::ports::{
-    Clock, CreditNoteStore, FeeStore, IdempotencyStore, InvoiceStore, LedgerStore,
+    AlarmStore, Clock, CreditNoteStore, FeeStore, IdempotencyStore, InvoiceStore, LedgerStore,
     OrganisationStore, PaymentStore, PricedSessionStore, SessionStore, StationStore, StoreError,
     TokenStore, UserStore,
 };
@@ -91,6 +91,7 @@ store_ports! {
         StationStore,
         FeeStore,
         CreditNoteStore,
+        AlarmStore,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -140,6 +141,8 @@ pub struct BillingService<S: ?Sized> {
     /// What a visitor's card is held for at the charger; `None`:
     /// [`charger_pay::DEFAULT_HOLD`].
     charger_hold: Option<rust_decimal::Decimal>,
+    /// How a capture at the charger that failed is tried again.
+    capture_retry: charger_pay::CaptureRetry,
     /// Where an invoice's issue, payment, reminders and block are told
     /// (the `invoice.*` webhooks); `None`: nobody is told.
     events: Option<Arc<dyn EventBus>>,
@@ -155,6 +158,7 @@ impl<S: ?Sized> Clone for BillingService<S> {
             swish: self.swish.clone(),
             payouts: self.payouts.clone(),
             charger_hold: self.charger_hold,
+            capture_retry: self.capture_retry,
             events: self.events.clone(),
         }
     }
@@ -170,6 +174,7 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
             swish: None,
             payouts: None,
             charger_hold: None,
+            capture_retry: charger_pay::CaptureRetry::DEFAULT,
             events: None,
         }
     }
@@ -200,6 +205,12 @@ impl<S: BillingStore + ?Sized> BillingService<S> {
     /// A visitor's card is held for `amount` to charge at a charger.
     pub fn with_charger_hold(mut self, amount: rust_decimal::Decimal) -> Self {
         self.charger_hold = Some(amount);
+        self
+    }
+
+    /// Captures at the charger that failed are tried again by `retry`.
+    pub fn with_capture_retry(mut self, retry: charger_pay::CaptureRetry) -> Self {
+        self.capture_retry = retry;
         self
     }
 
