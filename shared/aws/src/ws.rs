@@ -452,6 +452,7 @@ mod tests {
         let direct = ViewerAddress::SourceIp;
         let wrong = &ORIGIN_SECRET[..ORIGIN_SECRET.len() - 1];
         let longer = format!("{ORIGIN_SECRET}x");
+        let lower = ORIGIN_SECRET.to_lowercase();
         // (origin verify header values, viewer address header values,
         //  what is made of them behind CloudFront)
         let table: Vec<(
@@ -483,7 +484,7 @@ mod tests {
             (vec![""], vec!["203.0.113.7:50123"], Err(Wrong)),
             (vec![wrong], vec!["203.0.113.7:50123"], Err(Wrong)),
             (vec![&longer], vec!["203.0.113.7:50123"], Err(Wrong)),
-            (vec![&ORIGIN_SECRET.to_lowercase()], vec![], Err(Wrong)),
+            (vec![&lower], vec![], Err(Wrong)),
             (
                 vec![ORIGIN_SECRET, ORIGIN_SECRET],
                 vec!["203.0.113.7:1"],

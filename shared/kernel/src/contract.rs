@@ -350,7 +350,7 @@ pub async fn connections_open_touch_close<S: StationStore + ConnectionStore>(sto
         Some("c1")
     );
     assert_eq!(view.station.ocpp_version, Some(OcppVersion::V16));
-    assert_eq!(view.last_seen_at(), Some(t(160)));
+    assert_eq!(view.last_seen_at(), Some(t(170)));
 
     // The charger reconnects before the old connection's $disconnect arrives.
     let mut c2 = conn("c2", 200);
