@@ -547,6 +547,39 @@ def test_a_station_that_floods_the_csms_raises_one_alarm_a_second_burst_repeats_
     assert runner.api("GET", f"/alarms/{quote(alarm_id)}").status_code == 404, "another organisation's alarm"
 
 
+def test_a_flood_after_a_quiet_period_is_seen_at_the_message_over_the_limit(runner):
+    """An organisation that allows 20 messages within 10 s: a 1.6 station that boots, stays quiet for longer than the
+    window, then sends heartbeats one after another raises `messageFlood` at the 21st of them — not later, as a
+    window counted from the connect would (its average rate hides the burst) — naming 21 messages within less than
+    10 s."""
+    org = runner.create_organisation("org-flood-quiet", kind="cpo", legal_name="Tyst AB")
+    h = {"X-Organisation": org}
+    runner.api_ok("PUT", "/alarm-settings", {"messageFlood": {"count": 20, "windowSeconds": 10}}, headers=h)
+    cs = unique("QUIET")
+    runner.api_ok("POST", "/stations", {"id": cs}, status=201, headers=h)
+    alarm_id = f"message-flood:{cs}"
+
+    def get():
+        r = runner.api("GET", f"/alarms/{quote(alarm_id)}", headers=h)
+        assert r.status_code in (200, 404), r.text
+        return r.json() if r.status_code == 200 else None
+
+    async def scenario():
+        async with charger(runner, cs, "1.6") as cp:
+            await boot_accepted(cp, "1.6")
+            await asyncio.sleep(10.5)
+            for _ in range(20):
+                await cp.send(call16.Heartbeat())
+            assert get() is None, "20 messages are within the limit"
+            await cp.send(call16.Heartbeat())
+            flood = get()
+            assert flood and flood["active"] and flood["occurrences"] == 1, flood
+            assert flood["details"]["messages"] == 21, flood
+            assert flood["details"]["withinMilliseconds"] < 10_000, flood
+
+    run(scenario())
+
+
 def test_a_station_connecting_from_more_addresses_than_allowed_raises_one_alarm_until_the_window_passes(runner):
     """An organisation that allows 2 addresses within 10 s: a 1.6 station that connects from 127.0.0.1, .2, .3 and .4
     raises one critical `stationManyAddresses` alarm on the third address with the addresses as evidence, the

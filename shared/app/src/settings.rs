@@ -413,10 +413,14 @@ pub struct Settings {
     pub spot: SpotSettings,
     pub aws: AwsResources,
     /// `CSMS_BEHIND_CLOUDFRONT` (AWS; the template sets it when the stack
-    /// makes its CloudFront distribution): `$connect` reads a charger's
-    /// address from the `CloudFront-Viewer-Address` header, as API
-    /// Gateway's `sourceIp` is the edge's. Default false.
-    pub behind_cloudfront: bool,
+    /// makes its CloudFront distribution, default false) with
+    /// `CSMS_ORIGIN_VERIFY_SECRET`, the value the distribution adds to every
+    /// request as `X-Csms-Origin-Verify` (required then: 32 to 256 visible
+    /// ASCII characters). `Some` behind CloudFront: `$connect` refuses a
+    /// handshake without that header (it bypassed CloudFront) and reads a
+    /// charger's address from `CloudFront-Viewer-Address`, as API Gateway's
+    /// `sourceIp` is the edge's.
+    pub cloudfront_origin: Option<Secret>,
 }
 
 /// A Stripe account: `CSMS_STRIPE_SECRET_KEY` (`sk_…`),
@@ -771,7 +775,7 @@ impl Settings {
         let billing = BillingSettings {
             sweep: vars.seconds("CSMS_BILLING_SWEEP_SECONDS", &[], 3_600, 1..=86_400)?,
         };
-        let behind_cloudfront = vars.flag("CSMS_BEHIND_CLOUDFRONT", false)?;
+        let cloudfront_origin = cloudfront_origin(&vars)?;
         let spot = SpotSettings::from_lookup(|k| get(k))
             .map_err(|e| SettingsError::new(e.var, e.message))?;
         Ok(Settings {
@@ -797,8 +801,34 @@ impl Settings {
             billing,
             spot,
             aws: AwsResources::read(&vars),
-            behind_cloudfront,
+            cloudfront_origin,
         })
+    }
+}
+
+/// The origin secret when the stack is behind CloudFront (see
+/// [`Settings::cloudfront_origin`]). A secret without the flag is refused
+/// too: whoever set it expects it to be checked.
+fn cloudfront_origin(vars: &Vars) -> Result<Option<Secret>, SettingsError> {
+    const SECRET: &str = "CSMS_ORIGIN_VERIFY_SECRET";
+    let behind = vars.flag("CSMS_BEHIND_CLOUDFRONT", false)?;
+    match (behind, vars.text(SECRET, &[])) {
+        (false, None) => Ok(None),
+        (false, Some(_)) => Err(SettingsError::new(
+            SECRET,
+            "is only checked behind CloudFront: set CSMS_BEHIND_CLOUDFRONT=true too, or unset it",
+        )),
+        (true, None) => Err(SettingsError::new(
+            SECRET,
+            "is required with CSMS_BEHIND_CLOUDFRONT=true: without it a client that reaches the API directly could name any CloudFront-Viewer-Address",
+        )),
+        (true, Some((_, s))) if (32..=256).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_graphic()) => {
+            Ok(Some(Secret::new(s)))
+        }
+        (true, Some(_)) => Err(SettingsError::new(
+            SECRET,
+            "must be 32 to 256 visible ASCII characters (no spaces)",
+        )),
     }
 }
 
@@ -816,14 +846,42 @@ mod tests {
     }
 
     #[test]
-    fn behind_cloudfront_is_a_flag_off_by_default() {
-        assert!(!read(Runtime::Aws, &[]).unwrap().behind_cloudfront);
-        let on = read(Runtime::Aws, &[("CSMS_BEHIND_CLOUDFRONT", "true")]).unwrap();
-        assert!(on.behind_cloudfront);
+    fn behind_cloudfront_is_off_by_default_and_needs_the_origin_secret() {
+        assert!(read(Runtime::Aws, &[]).unwrap().cloudfront_origin.is_none());
+        let secret = "Zr8c1VtqP0aQx3mW7nYb2kLd9sF4hJ6g";
+        let on = read(
+            Runtime::Aws,
+            &[
+                ("CSMS_BEHIND_CLOUDFRONT", "true"),
+                ("CSMS_ORIGIN_VERIFY_SECRET", secret),
+            ],
+        )
+        .unwrap();
+        assert_eq!(on.cloudfront_origin.unwrap().expose(), secret);
         let e = read(Runtime::Aws, &[("CSMS_BEHIND_CLOUDFRONT", "yes")])
             .err()
             .unwrap();
         assert_eq!(e.variable, "CSMS_BEHIND_CLOUDFRONT");
+        for pairs in [
+            // Behind CloudFront without the secret, or with a weak one.
+            &[("CSMS_BEHIND_CLOUDFRONT", "true")][..],
+            &[
+                ("CSMS_BEHIND_CLOUDFRONT", "true"),
+                ("CSMS_ORIGIN_VERIFY_SECRET", "short"),
+            ],
+            &[
+                ("CSMS_BEHIND_CLOUDFRONT", "true"),
+                (
+                    "CSMS_ORIGIN_VERIFY_SECRET",
+                    "with a space in it, 32 characters long",
+                ),
+            ],
+            // A secret that nothing would check.
+            &[("CSMS_ORIGIN_VERIFY_SECRET", secret)],
+        ] {
+            let e = read(Runtime::Aws, pairs).err().expect("refused");
+            assert_eq!(e.variable, "CSMS_ORIGIN_VERIFY_SECRET", "{pairs:?}");
+        }
     }
 
     #[test]
@@ -1039,9 +1097,15 @@ mod tests {
                 ("CSMS_STRIPE_SECRET_KEY", "sk_test_secret"),
                 ("CSMS_STRIPE_PUBLISHABLE_KEY", "pk_test_1"),
                 ("CSMS_STRIPE_WEBHOOK_SECRET", "whsec_secret"),
+                ("CSMS_BEHIND_CLOUDFRONT", "true"),
+                (
+                    "CSMS_ORIGIN_VERIFY_SECRET",
+                    "origin-verify-secret-0123456789ab",
+                ),
             ],
         )
         .unwrap();
+        assert!(s.cloudfront_origin.is_some());
         assert_eq!(
             s.stripe.as_ref().unwrap().api_url,
             StripeSettings::DEFAULT_API

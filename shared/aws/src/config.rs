@@ -73,10 +73,11 @@ impl AwsContext {
             WsRoute::Disconnect => (w.charger()?, None),
             WsRoute::Message => (w.socket_charger()?, Some(w.sender()?)),
         };
-        let viewer = if w.settings.behind_cloudfront {
-            ViewerAddress::CloudFrontHeader
-        } else {
-            ViewerAddress::SourceIp
+        let viewer = match &w.settings.cloudfront_origin {
+            Some(secret) => ViewerAddress::CloudFront {
+                origin_secret: secret.clone(),
+            },
+            None => ViewerAddress::SourceIp,
         };
         Ok(WsHandlers::new(charger, w.clock.clone(), sender).with_viewer_address(viewer))
     }

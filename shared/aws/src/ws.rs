@@ -6,6 +6,8 @@
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use aws_lambda_events::encodings::Body;
 use base64::Engine;
+use csms_api::shared::constant_time_eq;
+use csms_api::Secret;
 use csms_charging::charger::ChargerService;
 use csms_charging::connect::{self, Decision, Handshake, PasswordGate};
 use csms_kernel::ports::{Clock, ConnectionSender, Store};
@@ -51,23 +53,41 @@ pub struct WsHandlers {
 
 /// Where `$connect` finds the charger's address, which the password
 /// throttle counts per and `stationManyAddresses` keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Default)]
 pub enum ViewerAddress {
     /// API Gateway's `requestContext.identity.sourceIp`: the charger's own
-    /// address when it connects to the API directly.
+    /// address when it connects to the API directly. Headers are ignored.
     #[default]
     SourceIp,
     /// Behind CloudFront, `sourceIp` is the edge's address, shared by every
     /// charger that edge serves; the viewer's is in the
     /// `CloudFront-Viewer-Address` header (forwarded by the distribution's
-    /// origin request policy). A request without the header came to the
-    /// API directly and `sourceIp` is the charger's; a header that does not
-    /// parse (or comes more than once) gives no address, never the edge's.
-    CloudFrontHeader,
+    /// origin request policy). Anyone who reaches the API's own endpoint
+    /// could send that header too, so it is believed only on a request that
+    /// carries the distribution's origin secret in [`ORIGIN_VERIFY_HEADER`];
+    /// a handshake without it (or with a wrong or repeated one) bypassed
+    /// CloudFront and is refused. A viewer address that is missing, does not
+    /// parse or comes more than once gives no address, never the edge's.
+    CloudFront { origin_secret: Secret },
 }
 
 /// The header CloudFront adds with the viewer's address and source port.
 pub const VIEWER_ADDRESS_HEADER: &str = "cloudfront-viewer-address";
+
+/// The custom origin header the distribution adds to every request it
+/// forwards, with the stack's origin secret (`CSMS_ORIGIN_VERIFY_SECRET`).
+pub const ORIGIN_VERIFY_HEADER: &str = "x-csms-origin-verify";
+
+/// Why a handshake is not taken to have come through CloudFront.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum BypassedCloudFront {
+    #[error("no X-Csms-Origin-Verify header: the handshake came to the API directly, not through CloudFront")]
+    Missing,
+    #[error("X-Csms-Origin-Verify does not match the origin secret")]
+    Wrong,
+    #[error("X-Csms-Origin-Verify more than once")]
+    Repeated,
+}
 
 /// Parses a `CloudFront-Viewer-Address` value strictly: `IPv4:port`,
 /// `[IPv6]:port`, or CloudFront's own unbracketed `IPv6:port` (the port is
@@ -96,36 +116,52 @@ pub fn parse_viewer_address(value: &str) -> Option<std::net::IpAddr> {
 }
 
 impl ViewerAddress {
-    /// The charger's address in a `$connect` event.
-    pub fn of(self, ev: &ApiGatewayWebsocketProxyRequest) -> Option<ClientAddr> {
-        let source_ip = || {
-            ev.request_context
-                .identity
-                .source_ip
-                .as_deref()
-                .and_then(|ip| ip.parse().ok())
-                .map(ClientAddr)
+    /// The charger's address in a `$connect` event (`None`: not known), or
+    /// why the handshake must be refused.
+    pub fn of(
+        &self,
+        ev: &ApiGatewayWebsocketProxyRequest,
+    ) -> Result<Option<ClientAddr>, BypassedCloudFront> {
+        let origin_secret = match self {
+            ViewerAddress::SourceIp => {
+                return Ok(ev
+                    .request_context
+                    .identity
+                    .source_ip
+                    .as_deref()
+                    .and_then(|ip| ip.parse().ok())
+                    .map(ClientAddr))
+            }
+            ViewerAddress::CloudFront { origin_secret } => origin_secret,
         };
-        match self {
-            ViewerAddress::SourceIp => source_ip(),
-            ViewerAddress::CloudFrontHeader => match header_values(ev, VIEWER_ADDRESS_HEADER)[..] {
-                [] => source_ip(),
-                [one] => {
-                    let parsed = parse_viewer_address(one).map(ClientAddr);
-                    if parsed.is_none() {
-                        tracing::warn!(
-                            value = one,
-                            "CloudFront-Viewer-Address does not parse: no address recorded"
-                        );
-                    }
-                    parsed
-                }
-                _ => {
-                    tracing::warn!("CloudFront-Viewer-Address more than once: no address recorded");
-                    None
-                }
-            },
+        match header_values(ev, ORIGIN_VERIFY_HEADER)[..] {
+            [] => return Err(BypassedCloudFront::Missing),
+            [sent] if constant_time_eq(sent.as_bytes(), origin_secret.expose().as_bytes()) => {}
+            [_] => return Err(BypassedCloudFront::Wrong),
+            _ => return Err(BypassedCloudFront::Repeated),
         }
+        Ok(match header_values(ev, VIEWER_ADDRESS_HEADER)[..] {
+            [] => {
+                tracing::warn!(
+                    "no CloudFront-Viewer-Address through CloudFront: no address recorded"
+                );
+                None
+            }
+            [one] => {
+                let parsed = parse_viewer_address(one).map(ClientAddr);
+                if parsed.is_none() {
+                    tracing::warn!(
+                        value = one,
+                        "CloudFront-Viewer-Address does not parse: no address recorded"
+                    );
+                }
+                parsed
+            }
+            _ => {
+                tracing::warn!("CloudFront-Viewer-Address more than once: no address recorded");
+                None
+            }
+        })
     }
 }
 
@@ -171,7 +207,8 @@ impl WsHandlers {
     }
 
     /// Reads the charger's address from `viewer` (the stack behind
-    /// CloudFront: its header) instead of `sourceIp`.
+    /// CloudFront: its header, on handshakes that prove they came through
+    /// it) instead of `sourceIp`.
     pub fn with_viewer_address(mut self, viewer: ViewerAddress) -> Self {
         self.viewer = viewer;
         self
@@ -191,7 +228,18 @@ impl WsHandlers {
             .to_owned();
         let subprotocols = header_values(&ev, "sec-websocket-protocol");
         let authorization = header_values(&ev, "authorization").into_iter().next();
-        let source = self.viewer.of(&ev);
+        let source = match self.viewer.of(&ev) {
+            Ok(source) => source,
+            Err(bypassed) => {
+                crate::emf::emit("Connections", &[("Result", "refused")]);
+                tracing::warn!(
+                    station = %station_id,
+                    source_ip = ev.request_context.identity.source_ip.as_deref().unwrap_or("-"),
+                    "connection refused: {bypassed}"
+                );
+                return response(403, Some("connect through the CloudFront address".into()));
+            }
+        };
         let hs = Handshake {
             station_id: &station_id,
             subprotocols,
@@ -389,29 +437,95 @@ mod tests {
         Some(ClientAddr(s.parse().unwrap()))
     }
 
+    const ORIGIN_SECRET: &str = "Zr8c1VtqP0aQx3mW7nYb2kLd9sF4hJ6gT5eR";
+
+    fn behind_cloudfront() -> ViewerAddress {
+        ViewerAddress::CloudFront {
+            origin_secret: Secret::new(ORIGIN_SECRET),
+        }
+    }
+
     #[test]
-    fn behind_cloudfront_the_viewer_header_names_the_charger() {
-        let via_edge = connect(json!({ "CloudFront-Viewer-Address": ["203.0.113.7:50123"] }));
-        assert_eq!(
-            ViewerAddress::CloudFrontHeader.of(&via_edge),
-            addr("203.0.113.7")
-        );
-        // Configured directly: the header is whatever the client sent.
-        assert_eq!(ViewerAddress::SourceIp.of(&via_edge), addr("130.176.1.10"));
-        // No header: the charger came to the API directly.
-        let direct = connect(json!({}));
-        assert_eq!(
-            ViewerAddress::CloudFrontHeader.of(&direct),
-            addr("130.176.1.10")
-        );
-        // A bad or repeated header gives no address, not the edge's.
-        let bad = connect(json!({ "CloudFront-Viewer-Address": ["203.0.113.7"] }));
-        assert_eq!(ViewerAddress::CloudFrontHeader.of(&bad), None);
-        let twice = connect(json!({
-            "CloudFront-Viewer-Address": ["203.0.113.7:1", "198.51.100.1:2"]
+    fn behind_cloudfront_the_viewer_header_is_believed_only_with_the_origin_secret() {
+        use BypassedCloudFront::*;
+        let edge = behind_cloudfront();
+        let direct = ViewerAddress::SourceIp;
+        let wrong = &ORIGIN_SECRET[..ORIGIN_SECRET.len() - 1];
+        let longer = format!("{ORIGIN_SECRET}x");
+        let lower = ORIGIN_SECRET.to_lowercase();
+        // (origin verify header values, viewer address header values,
+        //  what is made of them behind CloudFront)
+        let table: Vec<(
+            Vec<&str>,
+            Vec<&str>,
+            Result<Option<ClientAddr>, BypassedCloudFront>,
+        )> = vec![
+            // Through CloudFront: the viewer's address, never the edge's.
+            (
+                vec![ORIGIN_SECRET],
+                vec!["203.0.113.7:50123"],
+                Ok(addr("203.0.113.7")),
+            ),
+            (
+                vec![ORIGIN_SECRET],
+                vec!["2001:db8::1:443"],
+                Ok(addr("2001:db8::1")),
+            ),
+            (vec![ORIGIN_SECRET], vec![], Ok(None)),
+            (vec![ORIGIN_SECRET], vec!["203.0.113.7"], Ok(None)),
+            (
+                vec![ORIGIN_SECRET],
+                vec!["203.0.113.7:1", "198.51.100.1:2"],
+                Ok(None),
+            ),
+            // Straight to the API's endpoint, whatever address it names.
+            (vec![], vec!["203.0.113.7:50123"], Err(Missing)),
+            (vec![], vec![], Err(Missing)),
+            (vec![""], vec!["203.0.113.7:50123"], Err(Wrong)),
+            (vec![wrong], vec!["203.0.113.7:50123"], Err(Wrong)),
+            (vec![&longer], vec!["203.0.113.7:50123"], Err(Wrong)),
+            (vec![&lower], vec![], Err(Wrong)),
+            (
+                vec![ORIGIN_SECRET, ORIGIN_SECRET],
+                vec!["203.0.113.7:1"],
+                Err(Repeated),
+            ),
+            (
+                vec![wrong, ORIGIN_SECRET],
+                vec!["203.0.113.7:1"],
+                Err(Repeated),
+            ),
+        ];
+        for (verify, viewer, expected) in table {
+            let ev = connect_with(&verify, &viewer);
+            assert_eq!(
+                edge.of(&ev),
+                expected,
+                "verify {verify:?}, viewer {viewer:?}"
+            );
+            // Not behind CloudFront: headers are ignored, sourceIp counts.
+            assert_eq!(
+                direct.of(&ev),
+                Ok(addr("130.176.1.10")),
+                "{verify:?} {viewer:?}"
+            );
+        }
+        // Header names are case-insensitive, as HTTP's.
+        let ev = connect(json!({
+            "X-Csms-Origin-Verify": [ORIGIN_SECRET],
+            "cloudfront-viewer-address": ["[2001:db8::7]:443"]
         }));
-        assert_eq!(ViewerAddress::CloudFrontHeader.of(&twice), None);
-        let v6 = connect(json!({ "cloudfront-viewer-address": ["2001:db8::1:443"] }));
-        assert_eq!(ViewerAddress::CloudFrontHeader.of(&v6), addr("2001:db8::1"));
+        assert_eq!(edge.of(&ev), Ok(addr("2001:db8::7")));
+    }
+
+    fn connect_with(verify: &[&str], viewer: &[&str]) -> ApiGatewayWebsocketProxyRequest {
+        let mut headers = serde_json::Map::new();
+        if !verify.is_empty() {
+            headers.insert("X-Csms-Origin-Verify".into(), json!(verify));
+        }
+        if !viewer.is_empty() {
+            headers.insert("CloudFront-Viewer-Address".into(), json!(viewer));
+        }
+        connect(serde_json::Value::Object(headers))
     }
 }

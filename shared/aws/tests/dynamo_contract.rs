@@ -61,6 +61,8 @@ fn connection(id: &str, station: &str) -> Connection {
         ocpp_version: OcppVersion::V16,
         connected_at: at,
         last_seen_at: at,
+        previous_seen_at: None,
+        second_previous_seen_at: None,
         approval: Default::default(),
         clock: None,
         messages: 0,

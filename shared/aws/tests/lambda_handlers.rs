@@ -617,6 +617,52 @@ async fn a_flood_of_heartbeats_costs_its_touches_and_a_handful_more_for_one_alar
 }
 
 #[tokio::test]
+async fn behind_cloudfront_a_handshake_without_the_origin_secret_is_refused_before_any_read() {
+    use csms_aws::ws::ViewerAddress;
+    let h = harness().await;
+    h.station("CP-CF", None).await;
+    let Harness {
+        handlers,
+        store,
+        ddb,
+        ..
+    } = h;
+    let secret = "Zr8c1VtqP0aQx3mW7nYb2kLd9sF4hJ6gT5eR";
+    let handlers = handlers.with_viewer_address(ViewerAddress::CloudFront {
+        origin_secret: csms_api::Secret::new(secret),
+    });
+    let event = |cid: &str, verify: Option<&str>| {
+        let mut v =
+            serde_json::to_value(connect_event(cid, "CP-CF", Some("ocpp1.6"), None)).unwrap();
+        set_header(
+            &mut v,
+            "CloudFront-Viewer-Address",
+            Some("203.0.113.7:50123"),
+        );
+        set_header(&mut v, "X-Csms-Origin-Verify", verify);
+        serde_json::from_value(v).unwrap()
+    };
+    ddb.reset();
+    // Straight to the API's endpoint, naming an address of its choice.
+    for (cid, verify) in [("cf1", None), ("cf2", Some("not-the-secret"))] {
+        let r = handlers.connect(event(cid, verify)).await;
+        assert_eq!(r.status_code, 403, "{verify:?}");
+        assert_eq!(ddb.total(), 0, "refused before the store is asked");
+    }
+    // Through CloudFront: the viewer's address is the one the station keeps.
+    let r = handlers.connect(event("cf3", Some(secret))).await;
+    assert_eq!(r.status_code, 200, "{:?}", r.body);
+    let id = StationId::parse("CP-CF").unwrap();
+    let station = store.get_station(&id).await.unwrap().unwrap();
+    let seen: Vec<&str> = station
+        .recent_addresses
+        .iter()
+        .map(|a| a.address.as_str())
+        .collect();
+    assert_eq!(seen, ["203.0.113.7"]);
+}
+
+#[tokio::test]
 async fn disconnect_marks_the_station_offline() {
     let h = connected_harness("CP-DC", "cdc", "ocpp2.0.1").await;
     let id = StationId::parse("CP-DC").unwrap();

@@ -347,6 +347,8 @@ pub async fn opened<
         ocpp_version: version,
         connected_at: now,
         last_seen_at: now,
+        previous_seen_at: None,
+        second_previous_seen_at: None,
         approval: station.approval,
         clock: None,
         messages: 0,

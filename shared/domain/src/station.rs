@@ -292,6 +292,13 @@ pub struct Connection {
     pub ocpp_version: OcppVersion,
     pub connected_at: Timestamp,
     pub last_seen_at: Timestamp,
+    /// When the two messages before the latest came (the connect's time
+    /// stands in for those before the first): the touch shifts them along in
+    /// the request it makes anyway, so the message-flood rule sees when a
+    /// burst began without a request of its own. `None` before enough
+    /// messages, and in connections stored before they were kept.
+    pub previous_seen_at: Option<Timestamp>,
+    pub second_previous_seen_at: Option<Timestamp>,
     /// The station's approval, copied at connect time and kept current by
     /// the API, so that every message is checked against it without a
     /// station read: while it is not `Accepted` the station may send only
@@ -309,22 +316,41 @@ pub struct Connection {
     pub flood: Option<FloodCheck>,
 }
 
-/// The message-flood rule's state on a connection: the window it counts
-/// in (from when, and [`Connection::messages`] at its start), its decision
-/// (`None` while none) and the organisation's limit once read (at most
-/// once per connection). Written only when it changes: a new window, a
-/// new decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// The message-flood rule's state on a connection: where it counts from
+/// (the window: from when, and [`Connection::messages`] before it, so that
+/// every message after `window_base` came at or after `window_from`), the
+/// later such marks it keeps (oldest first, at most
+/// [`FloodCheck::MAX_MARKS`]), its decision (`None` while none) and the
+/// organisation's limit once read (at most once per connection). Written
+/// only when it changes: a new mark, a new decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FloodCheck {
     pub window_from: Timestamp,
     pub window_base: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub marks: Vec<FloodMark>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flooding: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit_count: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit_window_secs: Option<u32>,
+}
+
+/// A point the message-flood rule counts from: every message after the
+/// `base`th came at or after `from`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FloodMark {
+    pub from: Timestamp,
+    pub base: u64,
+}
+
+impl FloodCheck {
+    /// Marks kept besides the window: with one every quarter of the limit,
+    /// more than five within a window would have been a flood already.
+    pub const MAX_MARKS: usize = 5;
 }
 
 /// The clock-drift rule's state on a connection: its decision (`None`

@@ -267,6 +267,8 @@ pub async fn connections_open_touch_close<S: StationStore + ConnectionStore>(sto
         ocpp_version: OcppVersion::V16,
         connected_at: t(at),
         last_seen_at: t(at),
+        previous_seen_at: None,
+        second_previous_seen_at: None,
         approval: Approval::Accepted,
         clock: None,
         messages: 0,
@@ -290,6 +292,11 @@ pub async fn connections_open_touch_close<S: StationStore + ConnectionStore>(sto
         "the site travels with the connection"
     );
     assert_eq!(touched.last_seen_at, t(160));
+    assert_eq!(
+        (touched.previous_seen_at, touched.second_previous_seen_at),
+        (Some(t(100)), Some(t(100))),
+        "the connect's time stands in for the messages before the first"
+    );
     assert_eq!(touched.clock, None, "no clock evidence yet");
     let check = csms_domain::station::ClockCheck {
         drifting: Some(true),
@@ -308,16 +315,28 @@ pub async fn connections_open_touch_close<S: StationStore + ConnectionStore>(sto
     let flood = csms_domain::station::FloodCheck {
         window_from: t(160),
         window_base: 2,
+        marks: vec![csms_domain::station::FloodMark {
+            from: t(161),
+            base: 3,
+        }],
         flooding: Some(true),
         limit_count: Some(120),
         limit_window_secs: Some(60),
     };
-    assert!(store.set_connection_flood("c1", flood).await.unwrap());
-    let touched = store.touch_connection("c1", t(160)).await.unwrap().unwrap();
+    assert!(store
+        .set_connection_flood("c1", flood.clone())
+        .await
+        .unwrap());
+    let touched = store.touch_connection("c1", t(170)).await.unwrap().unwrap();
     assert_eq!(
-        (touched.flood, touched.messages, touched.clock),
-        (Some(flood), 3, Some(check)),
+        (touched.flood.clone(), touched.messages, touched.clock),
+        (Some(flood.clone()), 3, Some(check)),
         "the touch returns the flood state and keeps counting"
+    );
+    assert_eq!(
+        (touched.previous_seen_at, touched.second_previous_seen_at),
+        (Some(t(160)), Some(t(160))),
+        "and when the two messages before it came"
     );
     assert!(!store.set_connection_flood("unknown", flood).await.unwrap());
     assert!(store
@@ -331,7 +350,7 @@ pub async fn connections_open_touch_close<S: StationStore + ConnectionStore>(sto
         Some("c1")
     );
     assert_eq!(view.station.ocpp_version, Some(OcppVersion::V16));
-    assert_eq!(view.last_seen_at(), Some(t(160)));
+    assert_eq!(view.last_seen_at(), Some(t(170)));
 
     // The charger reconnects before the old connection's $disconnect arrives.
     let mut c2 = conn("c2", 200);
@@ -570,6 +589,8 @@ pub async fn offline_list_left_by_a_reconnect<S: StationStore + ConnectionStore 
         ocpp_version: OcppVersion::V16,
         connected_at: t(at),
         last_seen_at: t(at),
+        previous_seen_at: None,
+        second_previous_seen_at: None,
         approval: Approval::Accepted,
         clock: None,
         messages: 0,
@@ -716,6 +737,8 @@ pub async fn station_approval_reaches_the_connection<S: StationStore + Connectio
         ocpp_version: OcppVersion::V201,
         connected_at: t(100),
         last_seen_at: t(100),
+        previous_seen_at: None,
+        second_previous_seen_at: None,
         approval: Approval::Rejected,
         clock: None,
         messages: 0,
@@ -1439,6 +1462,8 @@ pub async fn stations_change_move_and_delete<S: StationStore + ConnectionStore>(
         ocpp_version: OcppVersion::V16,
         connected_at: t(100),
         last_seen_at: t(100),
+        previous_seen_at: None,
+        second_previous_seen_at: None,
         approval: Approval::Accepted,
         clock: None,
         messages: 0,

@@ -624,6 +624,8 @@ mod tests {
             ocpp_version: OcppVersion::V201,
             connected_at: at,
             last_seen_at: at,
+            previous_seen_at: None,
+            second_previous_seen_at: None,
             approval: Approval::Accepted,
             clock: None,
             messages: 0,

@@ -76,6 +76,8 @@ async fn events_become_usage_days_and_a_replay_counts_once() {
         ocpp_version: OcppVersion::V16,
         connected_at: t("2026-11-05T21:00:00Z"),
         last_seen_at: t("2026-11-05T21:00:00Z"),
+        previous_seen_at: None,
+        second_previous_seen_at: None,
         approval: Approval::Accepted,
         clock: None,
         messages: 0,

@@ -13,8 +13,8 @@
 use crate::{parse, DecodeError, Record};
 use chrono::{DateTime, Utc};
 use csms_domain::station::{
-    Approval, BootInfo, ClockCheck, Connection, ConnectorStatus, FloodCheck, PreviousPassword,
-    RegistrationStatus, SeenAddress, Station,
+    Approval, BootInfo, ClockCheck, Connection, ConnectorStatus, FloodCheck, FloodMark,
+    PreviousPassword, RegistrationStatus, SeenAddress, Station,
 };
 use csms_domain::{OcppVersion, OrgId, SiteId, StationId};
 use serde::{Deserialize, Serialize};
@@ -179,6 +179,20 @@ pub struct StoredConnection {
     pub connected_at: DateTime<Utc>,
     #[serde(rename = "last_seen_at")]
     pub last_seen_at: DateTime<Utc>,
+    /// Absent before enough messages, and in connections stored before
+    /// they were kept.
+    #[serde(
+        rename = "previous_seen_at",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub previous_seen_at: Option<DateTime<Utc>>,
+    #[serde(
+        rename = "second_previous_seen_at",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub second_previous_seen_at: Option<DateTime<Utc>>,
     #[serde(rename = "approval", default)]
     pub approval: StoredApproval,
     /// Absent before a message gave clock evidence, and in connections
@@ -199,12 +213,15 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredFloodCheck {
     #[serde(rename = "window_from")]
     pub window_from: DateTime<Utc>,
     #[serde(rename = "window_base")]
     pub window_base: u64,
+    /// Absent while none, and in checks stored before marks were kept.
+    #[serde(rename = "marks", default, skip_serializing_if = "Vec::is_empty")]
+    pub marks: Vec<StoredFloodMark>,
     #[serde(rename = "flooding", default, skip_serializing_if = "Option::is_none")]
     pub flooding: Option<bool>,
     #[serde(
@@ -219,6 +236,14 @@ pub struct StoredFloodCheck {
         skip_serializing_if = "Option::is_none"
     )]
     pub limit_window_secs: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredFloodMark {
+    #[serde(rename = "from")]
+    pub from: DateTime<Utc>,
+    #[serde(rename = "base")]
+    pub base: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -403,6 +428,8 @@ impl From<&Connection> for StoredConnection {
             ocpp_version,
             connected_at,
             last_seen_at,
+            previous_seen_at,
+            second_previous_seen_at,
             approval,
             clock,
             messages,
@@ -416,15 +443,25 @@ impl From<&Connection> for StoredConnection {
             ocpp_version: (*ocpp_version).into(),
             connected_at: *connected_at,
             last_seen_at: *last_seen_at,
+            previous_seen_at: *previous_seen_at,
+            second_previous_seen_at: *second_previous_seen_at,
             approval: (*approval).into(),
             clock: clock.map(|c| StoredClockCheck {
                 drifting: c.drifting,
                 tolerance_secs: c.tolerance_secs,
             }),
             messages: *messages,
-            flood: flood.map(|f| StoredFloodCheck {
+            flood: flood.as_ref().map(|f| StoredFloodCheck {
                 window_from: f.window_from,
                 window_base: f.window_base,
+                marks: f
+                    .marks
+                    .iter()
+                    .map(|m| StoredFloodMark {
+                        from: m.from,
+                        base: m.base,
+                    })
+                    .collect(),
                 flooding: f.flooding,
                 limit_count: f.limit_count,
                 limit_window_secs: f.limit_window_secs,
@@ -543,6 +580,8 @@ impl TryFrom<StoredConnection> for Connection {
             ocpp_version,
             connected_at,
             last_seen_at,
+            previous_seen_at,
+            second_previous_seen_at,
             approval,
             clock,
             messages,
@@ -556,6 +595,8 @@ impl TryFrom<StoredConnection> for Connection {
             ocpp_version: ocpp_version.into(),
             connected_at,
             last_seen_at,
+            previous_seen_at,
+            second_previous_seen_at,
             approval: approval.into(),
             clock: clock.map(|c| ClockCheck {
                 drifting: c.drifting,
@@ -565,6 +606,14 @@ impl TryFrom<StoredConnection> for Connection {
             flood: flood.map(|f| FloodCheck {
                 window_from: f.window_from,
                 window_base: f.window_base,
+                marks: f
+                    .marks
+                    .into_iter()
+                    .map(|m| FloodMark {
+                        from: m.from,
+                        base: m.base,
+                    })
+                    .collect(),
                 flooding: f.flooding,
                 limit_count: f.limit_count,
                 limit_window_secs: f.limit_window_secs,

@@ -371,6 +371,10 @@ impl Db {
     ) -> R<Option<Connection>> {
         self.write(|txn| {
             update_record::<Connection>(&mut txn.open_table(CONNECTIONS)?, connection_id, |c| {
+                // As the DynamoDB touch: the connect's time stands in for
+                // the times before the first message.
+                c.second_previous_seen_at = Some(c.previous_seen_at.unwrap_or(c.last_seen_at));
+                c.previous_seen_at = Some(c.last_seen_at);
                 c.last_seen_at = at;
                 c.messages = c.messages.saturating_add(1);
                 true

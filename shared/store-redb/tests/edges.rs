@@ -253,6 +253,8 @@ async fn unknown_stations_are_not_created_by_charger_messages() {
         ocpp_version: OcppVersion::V16,
         connected_at: t(0),
         last_seen_at: t(0),
+        previous_seen_at: None,
+        second_previous_seen_at: None,
         approval: Default::default(),
         clock: None,
         messages: 0,

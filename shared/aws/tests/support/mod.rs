@@ -107,7 +107,7 @@ fn fixture(src: &str, connection_id: &str) -> Value {
 }
 
 /// Set a header in both the single- and the multi-value map, as API Gateway does.
-fn set_header(v: &mut Value, name: &str, value: Option<&str>) {
+pub fn set_header(v: &mut Value, name: &str, value: Option<&str>) {
     for (map, val) in [
         ("headers", value.map(|s| json!(s))),
         ("multiValueHeaders", value.map(|s| json!([s]))),

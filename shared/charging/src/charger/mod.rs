@@ -1184,6 +1184,8 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
                     ocpp_version: OcppVersion::V16,
                     connected_at: now,
                     last_seen_at: now,
+                    previous_seen_at: None,
+                    second_previous_seen_at: None,
                     approval: Approval::Accepted,
                     clock: None,
                     messages: 0,

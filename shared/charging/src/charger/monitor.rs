@@ -108,19 +108,23 @@
 //!   station than the organisation's `messageFlood` limit within its window
 //!   (default more than 120 within 60 s). The touch of the connection record
 //!   that every message costs counts the message in the same request
-//!   ([`Connection::messages`]); the record also keeps the rule's window
-//!   (from when, and the count at its start), its decision and the limit
-//!   once read ([`csms_domain::station::FloodCheck`]). [`flood_verdict`]
-//!   decides from those alone: more than the limit within less than the
-//!   window is a flood; a window at least as long at no more than the
-//!   limit's rate is quiet; a flood that starts after a long quiet window
-//!   is seen within at most twice the limit's messages (the long window's
-//!   rate first, then a fresh one). A request only when the decision changes, when
-//!   a window holding more than the limit starts anew (one write per
-//!   limit's worth of messages), and the settings read once per
-//!   connection. A repeat (the next window flooded too) counts on the open
-//!   alarm; the first quiet window resolves it, also one left open by an
-//!   earlier connection.
+//!   ([`Connection::messages`]) and shifts along when the two messages
+//!   before it came; the record also keeps the rule's points to count
+//!   from (each "the messages after the nth came at or after then"), its
+//!   decision and the limit once read
+//!   ([`csms_domain::station::FloodCheck`]). [`flood_step`] decides from
+//!   those alone: more messages than the limit since a point less than a
+//!   window old is a flood (so never one that was not); no more than the
+//!   limit since the newest point at least a window old is quiet. A point
+//!   where a burst began after a pause of a window makes such a flood seen
+//!   at its (limit+1)th message; one every quarter of the limit's messages
+//!   bounds how late one within a busy stream is seen (a quarter of the
+//!   limit). A request only when the decision changes, when a point is
+//!   added (one per quarter of the limit's messages, and one per burst
+//!   after a pause), and the settings read once per connection. A repeat
+//!   (the limit's worth again after a flood) counts on the open alarm; the
+//!   first quiet window resolves it, also one left open by an earlier
+//!   connection.
 //! - **Many source addresses** (`stationManyAddresses`, critical): a
 //!   station whose connects came from more distinct source addresses than
 //!   the organisation's `manyAddresses` limit within its window (default
@@ -141,7 +145,9 @@ use csms_domain::alarm::{
     Alarm, AlarmSettings, Churn, Limit, Lingering, OfflineGrace, Severity, Thresholds,
 };
 use csms_domain::session::Session;
-use csms_domain::station::{ClockCheck, Connection, ConnectorStatus, FloodCheck, Station};
+use csms_domain::station::{
+    ClockCheck, Connection, ConnectorStatus, FloodCheck, FloodMark, Station,
+};
 use csms_domain::{OrgId, SessionId, StationId, Timestamp};
 use csms_kernel::events::{raise_alarm, resolve_alarm, DomainEvent};
 use csms_kernel::ports::{
@@ -715,48 +721,147 @@ pub fn flood_alarm_id(station: &StationId) -> String {
     format!("message-flood:{station}")
 }
 
-/// What the message-flood rule makes of a connection's window.
+/// What the message-flood rule makes of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FloodVerdict {
     /// Too early to tell.
     Undecided,
     /// The organisation's limit is needed to decide.
     NeedsLimit,
-    /// More than the limit: `count` messages within `millis`.
+    /// More than the limit: `count` messages within `millis`, less than
+    /// the limit's window.
     Flooding { count: u64, millis: i64 },
-    /// A window at least as long as the limit's, at no more than its rate.
-    Quiet { count: u64 },
+    /// The window ending now held no more than the limit.
+    Quiet,
 }
 
-/// The verdict on a window that holds `count` messages and began `age`
-/// ago. At most the smallest limit's count within less than the shortest
-/// window decides nothing whatever the limit, so the limit is not needed
-/// then. Over a window longer than the limit's, a rate above the limit
-/// means some stretch of the limit's length held more than it.
-pub fn flood_verdict(count: u64, age: chrono::TimeDelta, limit: Option<Limit>) -> FloodVerdict {
+/// One message as the touch of its connection returned it: its number on
+/// the connection, when it came, and when the two before it came (the
+/// connect's time for those before the first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FloodMessage {
+    pub number: u64,
+    pub at: Timestamp,
+    pub previous: Option<Timestamp>,
+    pub second_previous: Option<Timestamp>,
+}
+
+impl FloodMessage {
+    pub fn of(conn: &Connection) -> Self {
+        FloodMessage {
+            number: conn.messages,
+            at: conn.last_seen_at,
+            previous: conn.previous_seen_at,
+            second_previous: conn.second_previous_seen_at,
+        }
+    }
+}
+
+/// The message-flood rule on message `m`: its verdict and the check to
+/// keep (written only when it differs from `known`).
+///
+/// The check holds points, each "every message after the `base`th came at
+/// or after `from`, every other one at or before": the window (the
+/// connect, at first), a mark every quarter of the limit's messages, a
+/// mark where a burst began (the message before this one, when it came
+/// after a pause of at least the window and this one within it), and a
+/// fresh start after a flood. The earliest point less than a window old
+/// gives a count that is all within less than the window, so a flood is
+/// never claimed that was not one; as only the messages between that point
+/// and the one before it can be missed, a flood is seen at its (limit+1)th
+/// message when it follows a pause of a window, and at most a quarter of
+/// the limit late within a busy stream. The newest point at least a
+/// window old bounds the window ending now from above: quiet when it
+/// holds no more than the limit. At most the smallest limit's count within
+/// less than the shortest window decides nothing whatever the limit, so
+/// the limit is not needed then.
+pub fn flood_step(
+    known: &FloodCheck,
+    m: FloodMessage,
+    limit: Option<Limit>,
+) -> (FloodVerdict, FloodCheck) {
     let bounds = Limit::MESSAGE_FLOOD;
-    let age = age.max(chrono::TimeDelta::zero());
-    let shortest = chrono::TimeDelta::seconds(bounds.min_window_secs.into());
-    if count <= u64::from(bounds.min_count) && age < shortest {
-        return FloodVerdict::Undecided;
-    }
+    let t = m.at;
     let Some(limit) = limit else {
-        return FloodVerdict::NeedsLimit;
+        let count = m.number.saturating_sub(known.window_base);
+        let shortest = chrono::TimeDelta::seconds(bounds.min_window_secs.into());
+        let verdict = if count <= u64::from(bounds.min_count) && t - known.window_from < shortest {
+            FloodVerdict::Undecided
+        } else {
+            FloodVerdict::NeedsLimit
+        };
+        return (verdict, known.clone());
     };
-    let millis = age.num_milliseconds();
-    let flooding = if age < limit.window() {
-        count > u64::from(limit.count())
-    } else {
-        // count / age > limit / window, without division.
-        let window_ms = u128::from(limit.window_secs()) * 1000;
-        u128::from(count) * window_ms
-            > u128::from(limit.count()) * u128::try_from(millis).unwrap_or(u128::MAX)
-    };
-    match flooding {
-        true => FloodVerdict::Flooding { count, millis },
-        false if age >= limit.window() => FloodVerdict::Quiet { count },
-        false => FloodVerdict::Undecided,
+    let n = u64::from(limit.count());
+    let w = limit.window();
+    let mut points: Vec<FloodMark> = std::iter::once(FloodMark {
+        from: known.window_from,
+        base: known.window_base,
+    })
+    .chain(known.marks.iter().copied())
+    .collect();
+    let newest_base = |points: &[FloodMark]| points.last().map_or(0, |p| p.base);
+    // A burst after a pause: the message before this one began it.
+    if let (Some(p1), Some(p2)) = (m.previous, m.second_previous) {
+        let known_already = points.last().is_some_and(|l| l.from >= p1);
+        if m.number >= 2 && t - p1 < w && p1 - p2 >= w && !known_already {
+            points.push(FloodMark {
+                from: p1,
+                base: m.number - 2,
+            });
+        }
     }
+    let fresh = |p: &FloodMark| t - p.from < w;
+    let first_fresh = points.iter().position(fresh);
+    let verdict = match first_fresh.map(|i| points[i]) {
+        Some(e) if m.number.saturating_sub(e.base) > n => FloodVerdict::Flooding {
+            count: m.number - e.base,
+            millis: (t - e.from).num_milliseconds().max(0),
+        },
+        _ => {
+            let newest_stale = match first_fresh {
+                Some(0) => None,
+                Some(i) => Some(points[i - 1]),
+                None => points.last().copied(),
+            };
+            match newest_stale {
+                Some(s) if m.number.saturating_sub(s.base) <= n => FloodVerdict::Quiet,
+                _ => FloodVerdict::Undecided,
+            }
+        }
+    };
+    let mut check = known.clone();
+    if let FloodVerdict::Flooding { .. } = verdict {
+        // Counted: the next flood needs the limit's worth anew.
+        check.window_from = t;
+        check.window_base = m.number;
+        check.marks.clear();
+        return (verdict, check);
+    }
+    let quarter = n.div_ceil(4).max(1);
+    if m.number.saturating_sub(newest_base(&points)) >= quarter {
+        points.push(FloodMark {
+            from: t,
+            base: m.number - 1,
+        });
+    }
+    if points.len() != 1 + known.marks.len() {
+        // Written anyway: drop the points older than the newest stale one,
+        // then, should a busy stream leave more, the oldest.
+        let keep_from = points
+            .iter()
+            .position(fresh)
+            .unwrap_or(points.len())
+            .saturating_sub(1);
+        points.drain(..keep_from);
+        while points.len() > 1 + FloodCheck::MAX_MARKS {
+            points.remove(0);
+        }
+        check.window_from = points[0].from;
+        check.window_base = points[0].base;
+        check.marks = points[1..].to_vec();
+    }
+    (verdict, check)
 }
 
 /// The alarm of the station of `conn`, which sent `count` messages within
@@ -1530,58 +1635,54 @@ impl<S: ChargingStore + ?Sized> ChargerService<S> {
     /// full window starts anew, and the organisation's limit read at most
     /// once per connection. A store failure is logged: the message stands.
     pub(super) async fn check_flood(&self, conn: &Connection, now: Timestamp) {
-        let known = conn.flood.unwrap_or(FloodCheck {
+        let known = conn.flood.clone().unwrap_or(FloodCheck {
             window_from: conn.connected_at,
             window_base: 0,
+            marks: Vec::new(),
             flooding: None,
             limit_count: None,
             limit_window_secs: None,
         });
-        let mut check = known;
         let stored_limit = |c: &FloodCheck| match (c.limit_count, c.limit_window_secs) {
             (Some(n), Some(w)) => Limit::MESSAGE_FLOOD.limit(n.into(), w.into()).ok(),
             _ => None,
         };
-        let count = conn.messages.saturating_sub(known.window_base);
-        let age = now - known.window_from;
+        let message = FloodMessage {
+            at: now,
+            ..FloodMessage::of(conn)
+        };
         let mut limit = stored_limit(&known);
-        let mut verdict = flood_verdict(count, age, limit);
+        let (mut verdict, mut check) = flood_step(&known, message, limit);
         if verdict == FloodVerdict::NeedsLimit {
             // The grace is not used here: any value does.
-            match alarm_settings(&*self.store, &conn.org_id, OfflineGrace::platform(60)).await {
-                Ok(s) => {
-                    check.limit_count = Some(s.message_flood.count());
-                    check.limit_window_secs = Some(s.message_flood.window_secs());
-                    limit = Some(s.message_flood);
-                }
+            let read = match alarm_settings(&*self.store, &conn.org_id, OfflineGrace::platform(60))
+                .await
+            {
+                Ok(s) => s.message_flood,
                 Err(e) => {
                     tracing::warn!(station = %conn.station_id, error = %e, "could not read the alarm settings");
                     return;
                 }
-            }
-            verdict = flood_verdict(count, age, limit);
+            };
+            limit = Some(read);
+            (verdict, check) = flood_step(&known, message, limit);
+            // Kept, so that it is read once per connection.
+            check.limit_count = Some(read.count());
+            check.limit_window_secs = Some(read.window_secs());
         }
         let limit = limit.unwrap_or(Limit::MESSAGE_FLOOD.default);
-        let new_window = |c: &mut FloodCheck| {
-            c.window_from = now;
-            c.window_base = conn.messages;
-        };
         match verdict {
             FloodVerdict::Flooding { count, millis } => {
                 check.flooding = Some(true);
-                new_window(&mut check);
                 let alarm = flood_alarm(conn, count, millis, limit, now);
                 self.raise_and_tell(alarm, now).await;
             }
-            FloodVerdict::Quiet { count } => {
+            FloodVerdict::Quiet => {
                 if known.flooding != Some(false) {
                     // One left open by an earlier connection too.
                     check.flooding = Some(false);
                     self.resolve_and_tell(&flood_alarm_id(&conn.station_id), now)
                         .await;
-                }
-                if count > u64::from(limit.count()) {
-                    new_window(&mut check);
                 }
             }
             FloodVerdict::Undecided | FloodVerdict::NeedsLimit => {}
@@ -2074,42 +2175,131 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_flood_is_more_than_the_limit_within_its_window_and_quiet_a_full_window_at_its_rate() {
-        let secs = chrono::TimeDelta::seconds;
-        let limit = Limit::MESSAGE_FLOOD.limit(120, 60).ok();
-        // At most the smallest limit within the shortest window: nothing to
-        // read, nothing to decide.
-        assert_eq!(flood_verdict(10, secs(9), None), FloodVerdict::Undecided);
-        assert_eq!(flood_verdict(11, secs(1), None), FloodVerdict::NeedsLimit);
-        assert_eq!(flood_verdict(3, secs(10), None), FloodVerdict::NeedsLimit);
-        assert_eq!(flood_verdict(120, secs(30), limit), FloodVerdict::Undecided);
-        assert_eq!(
-            flood_verdict(121, secs(30), limit),
-            FloodVerdict::Flooding {
-                count: 121,
-                millis: 30_000
+    /// Messages at `offsets` (milliseconds after the connect) through the
+    /// rule as the touch and `check_flood` feed it; per message its verdict,
+    /// and how many times the check changed (a write each).
+    fn flood_run(limit: Limit, offsets: &[i64]) -> (Vec<FloodVerdict>, usize) {
+        let connected = Utc.with_ymd_and_hms(2026, 12, 7, 6, 0, 0).unwrap();
+        let at = |ms: i64| connected + chrono::TimeDelta::milliseconds(ms);
+        let mut check = FloodCheck {
+            window_from: connected,
+            window_base: 0,
+            marks: Vec::new(),
+            flooding: None,
+            limit_count: Some(limit.count()),
+            limit_window_secs: Some(limit.window_secs()),
+        };
+        let (mut last, mut previous) = (connected, None::<Timestamp>);
+        let mut verdicts = Vec::new();
+        let mut writes = 0;
+        for (i, &ms) in offsets.iter().enumerate() {
+            let m = FloodMessage {
+                number: i as u64 + 1,
+                at: at(ms),
+                // The touch: the connect's time before the first message.
+                second_previous: Some(previous.unwrap_or(last)),
+                previous: Some(last),
+            };
+            (previous, last) = (Some(last), m.at);
+            let (verdict, next) = flood_step(&check, m, Some(limit));
+            assert!(next.marks.len() <= FloodCheck::MAX_MARKS);
+            if next != check {
+                writes += 1;
             }
-        );
-        // A longer window: its rate decides (240 in 2 min is 120 a minute).
-        assert_eq!(
-            flood_verdict(240, secs(120), limit),
-            FloodVerdict::Quiet { count: 240 }
-        );
-        assert!(matches!(
-            flood_verdict(241, secs(120), limit),
-            FloodVerdict::Flooding { count: 241, .. }
-        ));
-        assert_eq!(
-            flood_verdict(3, secs(60), limit),
-            FloodVerdict::Quiet { count: 3 }
-        );
-        // A clock that went back, and absurd counts, decide without panic.
-        assert_eq!(flood_verdict(5, secs(-5), limit), FloodVerdict::Undecided);
-        assert!(matches!(
-            flood_verdict(u64::MAX, secs(1_000_000_000), limit),
-            FloodVerdict::Flooding { .. }
-        ));
+            check = next;
+            verdicts.push(verdict);
+        }
+        (verdicts, writes)
+    }
+
+    fn first_flood(verdicts: &[FloodVerdict]) -> Option<usize> {
+        verdicts
+            .iter()
+            .position(|v| matches!(v, FloodVerdict::Flooding { .. }))
+            .map(|i| i + 1)
+    }
+
+    #[test]
+    fn a_flood_after_a_quiet_hour_is_seen_at_the_message_over_the_limit() {
+        let limit = Limit::MESSAGE_FLOOD.limit(120, 60).unwrap();
+        // A heartbeat every 5 minutes for an hour, then 121 within 12 s.
+        let quiet: Vec<i64> = (1..=12).map(|k| k * 300_000).collect();
+        for pause_ms in [300_000, 60_000] {
+            let start = quiet.last().unwrap() + pause_ms;
+            let burst: Vec<i64> = (0..200).map(|k| start + k * 100).collect();
+            let all: Vec<i64> = quiet.iter().chain(&burst).copied().collect();
+            let (verdicts, _) = flood_run(limit, &all);
+            assert_eq!(
+                first_flood(&verdicts),
+                Some(12 + 121),
+                "pause {pause_ms} ms"
+            );
+            assert_eq!(
+                verdicts[12 + 120],
+                FloodVerdict::Flooding {
+                    count: 121,
+                    millis: 12_000
+                }
+            );
+            assert!(verdicts[..12].iter().all(|v| *v == FloodVerdict::Quiet));
+        }
+        // And with nothing at all before the burst, an hour after the connect.
+        let burst: Vec<i64> = (0..121).map(|k| 3_600_000 + k * 10).collect();
+        assert_eq!(first_flood(&flood_run(limit, &burst).0), Some(121));
+        // The smallest limit too.
+        let small = Limit::MESSAGE_FLOOD.limit(10, 10).unwrap();
+        let burst: Vec<i64> = [0, 3_600_000]
+            .into_iter()
+            .chain((1..=20).map(|k| 3_600_000 + k * 50))
+            .collect();
+        assert_eq!(first_flood(&flood_run(small, &burst).0), Some(1 + 11));
+    }
+
+    #[test]
+    fn a_steady_rate_just_under_the_limit_never_floods_and_costs_few_writes() {
+        let limit = Limit::MESSAGE_FLOOD.limit(120, 60).unwrap();
+        // 120 a minute, evenly (every 500 ms), for two hours: never more
+        // than 120 within any 60 s.
+        let steady: Vec<i64> = (1..=14_400).map(|k| k * 500).collect();
+        let (verdicts, writes) = flood_run(limit, &steady);
+        assert_eq!(first_flood(&verdicts), None);
+        // A mark per quarter of the limit: one write per 29 messages (the mark
+        // counts from the message before it).
+        assert!(writes <= steady.len() / 29 + 2, "{writes} writes");
+        // The same two hours in bursts of 120 every 60 s (the window
+        // never holds 121).
+        let bursts: Vec<i64> = (0..120)
+            .flat_map(|minute| (0..120).map(move |k| 1 + minute * 60_000 + k * 10))
+            .collect();
+        assert_eq!(first_flood(&flood_run(limit, &bursts).0), None);
+        // A heartbeat every 5 minutes: no write at all but the first quiet one.
+        let heartbeats: Vec<i64> = (1..=24).map(|k| k * 300_000).collect();
+        let (verdicts, writes) = flood_run(limit, &heartbeats);
+        assert_eq!(first_flood(&verdicts), None);
+        assert_eq!(writes, 0, "the limit and decision were kept before");
+    }
+
+    #[test]
+    fn within_a_busy_stream_a_flood_is_seen_at_most_a_quarter_of_the_limit_late() {
+        let limit = Limit::MESSAGE_FLOOD.limit(120, 60).unwrap();
+        // One a second (60 a minute) for ten minutes, then 100 more within
+        // one second: the minute ending then holds 160.
+        let mut all: Vec<i64> = (1..=600).map(|k| k * 1000).collect();
+        all.extend((1..=100).map(|k| 600_000 + k * 10));
+        let (verdicts, _) = flood_run(limit, &all);
+        let seen = first_flood(&verdicts).expect("seen");
+        // Exactly: the window holds 121 at the 61st message of the burst.
+        assert!((600 + 61..=600 + 61 + 30).contains(&seen), "seen at {seen}");
+        // Never a flood that was not one: each claimed count lies within
+        // less than the window.
+        for v in verdicts {
+            if let FloodVerdict::Flooding { count, millis } = v {
+                assert!(count > 120 && millis < 60_000);
+            }
+        }
+        // A clock that went back decides without panic.
+        let (verdicts, _) = flood_run(limit, &[5_000, 1_000, 2_000]);
+        assert_eq!(first_flood(&verdicts), None);
     }
 
     #[test]
@@ -2122,6 +2312,8 @@ mod tests {
             ocpp_version: csms_domain::OcppVersion::V16,
             connected_at: t(0),
             last_seen_at: t(30),
+            previous_seen_at: None,
+            second_previous_seen_at: None,
             approval: Approval::Accepted,
             clock: None,
             messages: 130,
@@ -2276,6 +2468,8 @@ mod tests {
             ocpp_version: csms_domain::OcppVersion::V16,
             connected_at: t(0),
             last_seen_at: t(0),
+            previous_seen_at: None,
+            second_previous_seen_at: None,
             approval: Approval::Accepted,
             clock: None,
             messages: 0,
@@ -2557,6 +2751,8 @@ mod tests {
             ocpp_version: csms_domain::OcppVersion::V16,
             connected_at: t(0),
             last_seen_at: t(0),
+            previous_seen_at: None,
+            second_previous_seen_at: None,
             approval: Approval::Accepted,
             clock: None,
             messages: 0,

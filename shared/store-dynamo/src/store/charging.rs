@@ -303,6 +303,11 @@ struct ConnectionItem {
     ocpp_version: OcppVersion,
     connected_at: Timestamp,
     last_seen_at: Timestamp,
+    /// Shifted along by each touch; absent before enough messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    previous_seen_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    second_previous_seen_at: Option<Timestamp>,
     /// Absent in items written before the setting: accepted.
     #[serde(default)]
     approval: Approval,
@@ -323,7 +328,7 @@ fn is_zero(n: &u64) -> bool {
 
 same_fields!(Connection => ConnectionItem {
     connection_id, station_id, org_id, site_id, ocpp_version, connected_at, last_seen_at,
-    approval, clock, messages, flood,
+    previous_seen_at, second_previous_seen_at, approval, clock, messages, flood,
 });
 
 #[derive(Serialize, Deserialize)]
@@ -976,15 +981,25 @@ impl ConnectionStore for DynamoStore {
         connection_id: &str,
         at: Timestamp,
     ) -> StoreResult<Option<Connection>> {
-        // The message count rides on the touch (no request more): the
-        // message-flood rule reads it from what the touch returns.
-        let update = Update::new(conn_pk(connection_id), CONN_SK, "SET #ls = :at ADD #n :one")
-            .name("#ls", "lastSeenAt")
-            .name("#n", "messages")
-            .value(":at", to_value(&at)?)
-            .value(":one", AttributeValue::N("1".into()))
-            .only_if(Condition::exists())
-            .returning(ReturnValue::AllNew);
+        // The message count and the times of the two messages before ride
+        // on the touch (no request more): the message-flood rule reads them
+        // from what the touch returns. Every operand of an update
+        // expression is the item's value before it, so `#p1 = #ls` moves
+        // the previous time along (the connect's stands in for the times
+        // before the first message).
+        let update = Update::new(
+            conn_pk(connection_id),
+            CONN_SK,
+            "SET #p2 = if_not_exists(#p1, #ls), #p1 = #ls, #ls = :at ADD #n :one",
+        )
+        .name("#p2", "secondPreviousSeenAt")
+        .name("#p1", "previousSeenAt")
+        .name("#ls", "lastSeenAt")
+        .name("#n", "messages")
+        .value(":at", to_value(&at)?)
+        .value(":one", AttributeValue::N("1".into()))
+        .only_if(Condition::exists())
+        .returning(ReturnValue::AllNew);
         // A failed condition: the connection is gone.
         self.update(update)
             .await?

@@ -1040,6 +1040,8 @@ pub fn connections() -> Vec<csms_domain::station::Connection> {
         ocpp_version: version,
         connected_at: t("2026-12-01T06:00:00Z"),
         last_seen_at: t("2026-12-01T06:05:00.75Z"),
+        previous_seen_at: None,
+        second_previous_seen_at: None,
         approval,
         clock: None,
         messages: 0,
@@ -1066,6 +1068,7 @@ pub fn connections() -> Vec<csms_domain::station::Connection> {
             flood: Some(csms_domain::station::FloodCheck {
                 window_from: t("2026-12-01T06:04:00.25Z"),
                 window_base: 1100,
+                marks: Vec::new(),
                 flooding: Some(true),
                 limit_count: Some(120),
                 limit_window_secs: Some(60),
@@ -1075,6 +1078,29 @@ pub fn connections() -> Vec<csms_domain::station::Connection> {
         Connection {
             messages: 7,
             ..connection("conn-6=", OcppVersion::V16, Approval::Accepted, None)
+        },
+        Connection {
+            messages: 140,
+            previous_seen_at: Some(t("2026-12-01T06:05:00.5Z")),
+            second_previous_seen_at: Some(t("2026-12-01T06:04:59Z")),
+            flood: Some(csms_domain::station::FloodCheck {
+                window_from: t("2026-12-01T06:04:00.25Z"),
+                window_base: 12,
+                marks: vec![
+                    csms_domain::station::FloodMark {
+                        from: t("2026-12-01T06:04:30Z"),
+                        base: 41,
+                    },
+                    csms_domain::station::FloodMark {
+                        from: t("2026-12-01T06:04:50.125Z"),
+                        base: 70,
+                    },
+                ],
+                flooding: Some(false),
+                limit_count: Some(120),
+                limit_window_secs: Some(60),
+            }),
+            ..connection("conn-7=", OcppVersion::V16, Approval::Accepted, None)
         },
     ]
 }
