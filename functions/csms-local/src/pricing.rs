@@ -390,6 +390,7 @@ mod tests {
                     Ok(Priced::NoTariff(Resolution {
                         tariff_id: None,
                         assignment_id: None,
+                        group: None,
                         steps: Vec::new(),
                     }))
                 }

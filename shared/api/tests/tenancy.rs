@@ -528,6 +528,7 @@ fn body_for(operation: &str, a: &OrgA) -> Option<Value> {
         "updateIdToken" => json!({"status": "Blocked", "label": "taken over"}),
         "blockIdToken" => json!({"reason": "taken over"}),
         "disputeInvoice" => json!({"reason": "taken over"}),
+        "createRefund" => json!({"amount": "1.00", "reason": "taken over"}),
         "createCreditNote" => {
             json!({"amount": {"amount": "1", "amountIncludesVat": true, "vatRate": "0.25"}, "reason": "taken over"})
         }
@@ -748,7 +749,13 @@ async fn leak_walk(app: &axum::Router, a: &OrgA, b: &str) {
             let name = op["operationId"].as_str().unwrap_or(path);
             let what = format!("{method} {path} ({name})");
             let uri = fill(path, a).unwrap_or_else(|e| panic!("{what}: cannot fill: {e}"));
+            // A required idempotency key is sent, as any client sends it.
+            let mut headers: Vec<(&str, &str)> = Vec::new();
             for p in op["parameters"].as_array().into_iter().flatten() {
+                if p["in"] == "header" && p["name"] == "Idempotency-Key" {
+                    headers.push(("Idempotency-Key", "leak-walk-1"));
+                    continue;
+                }
                 assert!(
                     p["in"] == "path" || p["required"] != true,
                     "{what}: cannot fill its required parameter {}",
@@ -764,7 +771,7 @@ async fn leak_walk(app: &axum::Router, a: &OrgA, b: &str) {
                 &method,
                 &format!("/api/v1{uri}"),
                 &b,
-                &[],
+                &headers,
                 body.as_ref(),
             )
             .await;
@@ -815,7 +822,7 @@ async fn leak_walk(app: &axum::Router, a: &OrgA, b: &str) {
                     &method,
                     &format!("/api/v1{missing_uri}"),
                     &b,
-                    &[],
+                    &headers,
                     body.as_ref(),
                 )
                 .await;
