@@ -39,7 +39,11 @@ def test_a_month_with_a_session_a_pro_rata_fee_and_a_charge_is_one_invoice_made_
             "userId": ctx["person"]["id"], "description": "Ny nyckelbricka", "amount": "100",
             "amountIncludesVat": True, "vatRate": "0.25", "date": f"{ctx['period']}-05"}, status=201, key=ctx["key"])
 
-    d = invoiced_driver(runner, "fees", setup=setup)
+    def company_driver(email):
+        # A company driver before the run: the invoice keeps the buyer it was issued to.
+        assert Person(runner, email, PASSWORD).send("PUT", "/me/company", COMPANY).status_code == 200
+
+    d = invoiced_driver(runner, "fees", before_run=company_driver, setup=setup)
     key, summary = d["key"], d["invoice"]
     inv = runner.api_ok("GET", f"/invoices/{quote(summary['id'])}", key=key)
     assert len(inv["lines"]) == 1, inv
@@ -72,8 +76,6 @@ def test_a_month_with_a_session_a_pro_rata_fee_and_a_charge_is_one_invoice_made_
         assert wanted in text, f"{wanted!r} not in:\n{text}"
 
     # The Peppol file of a company driver has the two lines too, and is valid EN 16931.
-    driver = Person(runner, d["email"], PASSWORD)
-    assert driver.send("PUT", "/me/company", COMPANY).status_code == 200
     peppol = runner.api("GET", f"/invoices/{quote(inv['id'])}/peppol", key=key)
     assert peppol.status_code == 200, peppol.text
     assert b"Parkeringsplats 12" in peppol.content and made["charge"]["id"].encode() in peppol.content
