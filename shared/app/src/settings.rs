@@ -879,7 +879,9 @@ mod tests {
             // A secret that nothing would check.
             &[("CSMS_ORIGIN_VERIFY_SECRET", secret)],
         ] {
-            let e = read(Runtime::Aws, pairs).err().expect("refused");
+            let Err(e) = read(Runtime::Aws, pairs) else {
+                panic!("refused")
+            };
             assert_eq!(e.variable, "CSMS_ORIGIN_VERIFY_SECRET", "{pairs:?}");
         }
     }

@@ -164,40 +164,6 @@ fn swish_settings(text: &str) -> Result<Vec<(&'static str, String)>, String> {
     Ok(vars)
 }
 
-#[cfg(test)]
-mod swish_secret_tests {
-    use super::swish_settings;
-
-    #[test]
-    fn a_secret_gives_the_certificate_key_and_roots() {
-        let vars = swish_settings(
-            r#"{"cert":"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n","key":" -----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----"}"#,
-        )
-        .unwrap();
-        assert_eq!(
-            vars.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
-            ["CSMS_SWISH_CERT", "CSMS_SWISH_KEY"]
-        );
-        assert!(vars[1].1.starts_with("-----BEGIN PRIVATE KEY-----"));
-        let with_ca = swish_settings(
-            r#"{"cert":"-----BEGIN CERTIFICATE-----","key":"-----BEGIN PRIVATE KEY-----","ca":"-----BEGIN CERTIFICATE-----"}"#,
-        )
-        .unwrap();
-        assert_eq!(with_ca[2].0, "CSMS_SWISH_CA");
-    }
-
-    #[test]
-    fn a_wrong_secret_says_which_field() {
-        let e = swish_settings(r#"{"cert":"/etc/swish.pem","key":"-----BEGIN PRIVATE KEY-----"}"#)
-            .unwrap_err();
-        assert!(e.starts_with("cert:"), "{e}");
-        let e = swish_settings(r#"{"cert":"-----BEGIN CERTIFICATE-----"}"#).unwrap_err();
-        assert!(e.contains("key"), "{e}");
-        let e = swish_settings(r#"{"cert":"x","key":"y","password":"z"}"#).unwrap_err();
-        assert!(e.contains("password"), "{e}");
-    }
-}
-
 /// The AWS side of the ports: SQS queues and the Management API, each from
 /// the variable that names it in `template.yaml`.
 struct AwsAdapters {
@@ -312,4 +278,38 @@ pub fn init_tracing() {
         .without_time() // CloudWatch stamps every line
         .with_ansi(false)
         .init();
+}
+
+#[cfg(test)]
+mod swish_secret_tests {
+    use super::swish_settings;
+
+    #[test]
+    fn a_secret_gives_the_certificate_key_and_roots() {
+        let vars = swish_settings(
+            r#"{"cert":"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n","key":" -----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            vars.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
+            ["CSMS_SWISH_CERT", "CSMS_SWISH_KEY"]
+        );
+        assert!(vars[1].1.starts_with("-----BEGIN PRIVATE KEY-----"));
+        let with_ca = swish_settings(
+            r#"{"cert":"-----BEGIN CERTIFICATE-----","key":"-----BEGIN PRIVATE KEY-----","ca":"-----BEGIN CERTIFICATE-----"}"#,
+        )
+        .unwrap();
+        assert_eq!(with_ca[2].0, "CSMS_SWISH_CA");
+    }
+
+    #[test]
+    fn a_wrong_secret_says_which_field() {
+        let e = swish_settings(r#"{"cert":"/etc/swish.pem","key":"-----BEGIN PRIVATE KEY-----"}"#)
+            .unwrap_err();
+        assert!(e.starts_with("cert:"), "{e}");
+        let e = swish_settings(r#"{"cert":"-----BEGIN CERTIFICATE-----"}"#).unwrap_err();
+        assert!(e.contains("key"), "{e}");
+        let e = swish_settings(r#"{"cert":"x","key":"y","password":"z"}"#).unwrap_err();
+        assert!(e.contains("password"), "{e}");
+    }
 }

@@ -455,11 +455,12 @@ mod tests {
         let lower = ORIGIN_SECRET.to_lowercase();
         // (origin verify header values, viewer address header values,
         //  what is made of them behind CloudFront)
-        let table: Vec<(
-            Vec<&str>,
-            Vec<&str>,
+        type Case<'a> = (
+            Vec<&'a str>,
+            Vec<&'a str>,
             Result<Option<ClientAddr>, BypassedCloudFront>,
-        )> = vec![
+        );
+        let table: Vec<Case> = vec![
             // Through CloudFront: the viewer's address, never the edge's.
             (
                 vec![ORIGIN_SECRET],

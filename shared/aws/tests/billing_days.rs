@@ -41,7 +41,7 @@ async fn charged(
     start: &str,
     driver: &csms_domain::user::User,
 ) {
-    let station = StationId::parse(&format!("CP-{org}")).unwrap();
+    let station = StationId::parse(format!("CP-{org}")).unwrap();
     let org = OrgId::parse(org).unwrap();
     let mut s = Session::blank(
         &station,
