@@ -712,7 +712,11 @@ pub(crate) fn attachment(content_type: &str, filename: &str, bytes: Vec<u8>) -> 
 }
 
 /// The invoice `raw` of the caller's organisation (another's is not found).
-async fn org_invoice(st: &ApiState, who: &Principal, raw: &str) -> Result<Invoice, ApiError> {
+pub(crate) async fn org_invoice(
+    st: &ApiState,
+    who: &Principal,
+    raw: &str,
+) -> Result<Invoice, ApiError> {
     let id = invoice_id(raw)?;
     st.store
         .get_invoice(&id)

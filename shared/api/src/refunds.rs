@@ -195,13 +195,7 @@ pub async fn list(
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Json<ItemsOf<RefundView>>, ApiError> {
-    let id = invoice_id(&id)?;
-    let invoice = st
-        .store
-        .get_invoice(&id)
-        .await?
-        .filter(|i| i.org_id == who.org_id)
-        .ok_or_else(|| ApiError::NotFound(format!("invoice {id} not found")))?;
+    let invoice = crate::billing::org_invoice(&st, &who, &id).await?;
     Ok(Json(ItemsOf {
         items: invoice.refunds.iter().map(|r| view(&invoice, r)).collect(),
     }))
